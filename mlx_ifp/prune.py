@@ -1,0 +1,137 @@
+"""From a mask to a slim model, and the per-task cache of slim models.
+
+``prune(model, mask)`` copies the kept gate/up rows and down columns into new dense arrays;
+everything else is shared with the source. ``Pruner`` ties a model to a mask source and a
+budget and keeps an LRU of slim models keyed by (source, text hash, k).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from . import ffn
+from .errors import UsageError
+from .mask import Mask, resolve_keep, text_hash
+from .sources import MaskSource, make_source
+
+
+def prune(model: nn.Module, mask: Mask) -> nn.Module:
+    """A slim model keeping ``mask``'s channels (the source model itself if nothing is cut)."""
+    mask.check(model)
+    if mask.k >= ffn.d_ffn(model):
+        return model
+    return ffn.slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
+
+
+@dataclass
+class PruneInfo:
+    """What one selection cost and what it gave."""
+
+    mask: Mask
+    cache_hit: bool
+    select_s: float = 0.0
+    slice_s: float = 0.0
+    active_params: int = 0
+    source_params: int = 0
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def active_fraction(self) -> float:
+        return self.active_params / max(self.source_params, 1)
+
+
+class SlimCache:
+    """A small LRU of (mask, slim model) keyed by (source key, text hash, k)."""
+
+    def __init__(self, maxsize: int = 4):
+        self.maxsize = maxsize
+        self._items: OrderedDict[tuple, tuple[Mask, nn.Module]] = OrderedDict()
+
+    def get(self, key: tuple):
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        return None
+
+    def put(self, key: tuple, value: tuple[Mask, nn.Module]) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class Pruner:
+    """A resident source model, a mask source and a budget; hands out cached slim models."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer=None,
+        source: str | MaskSource = "griffin",
+        keep: float | int | str = 0.5,
+        align: int = 1,
+        cache_size: int = 4,
+        **source_options,
+    ):
+        self.model = ffn.prepare(model)
+        self.tokenizer = tokenizer
+        self.source = make_source(source, tokenizer=tokenizer, **source_options)
+        self.k = resolve_keep(keep, ffn.d_ffn(model), align)
+        self.cache = SlimCache(cache_size)
+        self.source_params = ffn.count(model)["params"]
+
+    def encode(self, text: str) -> list[int]:
+        """Tokens of a prompt or task text as the mask source sees them."""
+        if isinstance(text, str):
+            if self.tokenizer is None:
+                raise UsageError("a tokenizer is needed to select channels from text")
+            return self.tokenizer.encode(text)
+        return list(text)
+
+    def _finish(self, mask: Mask, slim: nn.Module, hit: bool, t_sel: float, t_slice: float):
+        return slim, PruneInfo(
+            mask, hit, t_sel, t_slice, ffn.count(slim)["params"], self.source_params
+        )
+
+    def slim_for(self, text, *, key_text: str | None = None) -> tuple[nn.Module, PruneInfo]:
+        """The slim model for a text (prompt or task); a repeat of the same text is a cache hit."""
+        tokens = self.encode(text)
+        if not tokens:
+            raise UsageError("cannot select channels for an empty text")
+        text_key = text_hash(key_text or str(tokens)) if self.source.uses_text else ""
+        key = (self.source.key(), text_key, self.k)
+        hit = self.cache.get(key)
+        if hit is not None:
+            mask, slim = hit
+            return self._finish(mask, slim, True, 0.0, 0.0)
+        t0 = time.perf_counter()
+        mask = self.source.select(self.model, tokens, self.k)
+        mx.eval(mask.indices)
+        t1 = time.perf_counter()
+        slim = prune(self.model, mask)
+        t2 = time.perf_counter()
+        self.cache.put(key, (mask, slim))
+        return self._finish(mask, slim, False, t1 - t0, t2 - t1)
+
+    def slim_from_mask(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
+        """The slim model for a given (e.g. loaded) mask, cached under its own identity."""
+        key = ("mask", mask.digest())
+        hit = self.cache.get(key)
+        if hit is not None:
+            return self._finish(hit[0], hit[1], True, 0.0, 0.0)
+        t0 = time.perf_counter()
+        slim = prune(self.model, mask)
+        t1 = time.perf_counter()
+        self.cache.put(key, (mask, slim))
+        return self._finish(mask, slim, False, 0.0, t1 - t0)

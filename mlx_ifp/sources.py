@@ -1,0 +1,194 @@
+"""Mask sources: given the model and a text's tokens, score every FFN channel of every layer.
+
+A source returns scores of shape (L, d_ffn); ``select`` keeps the top k per layer. Sources
+plug in through ``register_source`` (the trained predictor is one more source).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from . import ffn
+from .errors import UsageError
+from .mask import Mask, fingerprint, text_hash, topk_indices
+
+#: A few lines of general text per domain, used when no calibration text is given.
+DEFAULT_CALIBRATION = [
+    "The French Revolution began in 1789 and reshaped the politics of Europe for a century.",
+    "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n"
+    "    return a",
+    "If a train travels 60 miles in 1.5 hours, its average speed is 60 / 1.5 = 40 miles per hour.",
+    "Photosynthesis converts light energy, water and carbon dioxide into glucose and oxygen.",
+    "Dear team, thank you for your hard work this quarter. Let's meet on Friday to plan ahead.",
+    "To install the package, run pip install and then import it from your Python program.",
+]
+
+
+class MaskSource(ABC):
+    """Base class: subclasses implement ``scores``; ``uses_text`` says if the text matters."""
+
+    name = "base"
+    uses_text = True
+
+    def key(self) -> str:
+        """Identifies the source and its settings (used in cache keys and mask files)."""
+        return self.name
+
+    @abstractmethod
+    def scores(self, model: nn.Module, tokens: mx.array) -> mx.array:
+        """Channel scores of shape (L, d_ffn) for these tokens (higher is kept first)."""
+
+    def select(self, model: nn.Module, tokens: Sequence[int] | mx.array, k: int) -> Mask:
+        """The mask keeping the k best-scored channels of each layer for these tokens."""
+        tokens = mx.array(tokens, dtype=mx.int32)
+        d = ffn.d_ffn(model)
+        if k >= d:
+            mask = Mask.full(model)
+        else:
+            scores = self.scores(model, tokens)
+            mask = Mask(topk_indices(scores, k), d, fingerprint(model))
+        mask.source = self.key()
+        mask.text_hash = text_hash(str(tokens.tolist())) if self.uses_text else ""
+        return mask
+
+
+def _prefill(model: nn.Module, tokens: mx.array, observe: Callable[[int, mx.array], None]):
+    """Run the dense model over ``tokens`` (1-D), calling ``observe`` on every FFN activation."""
+    with ffn.observed(model, observe):
+        inner = getattr(model, "model", None)  # skip the LM head where the backbone is exposed
+        try:
+            out = inner(tokens[None]) if callable(inner) else model(tokens[None])
+        except TypeError:
+            out = model(tokens[None])
+        mx.eval(out)
+
+
+class Griffin(MaskSource):
+    """GRIFFIN (training-free): per prompt, channel L2 norm of the unit-normalised activations."""
+
+    name = "griffin"
+
+    def scores(self, model, tokens):
+        if tokens.size == 0:
+            raise UsageError("cannot select channels for an empty text")
+        rows: dict[int, mx.array] = {}
+
+        def observe(i, h):
+            z = h[0].astype(mx.float32)  # (T, d)
+            z = z / mx.maximum(mx.linalg.norm(z, axis=-1, keepdims=True), 1e-6)
+            rows[i] = mx.sqrt(mx.sum(z * z, axis=0))
+
+        _prefill(model, tokens, observe)
+        return mx.stack([rows[i] for i in range(len(rows))])
+
+
+class StaticWeight(MaskSource):
+    """Static: one mask for every input, from weight magnitude (gate, up and down norms)."""
+
+    name = "static"
+    uses_text = False
+
+    def __init__(self):
+        self._cache: dict[str, mx.array] = {}
+
+    def scores(self, model, tokens):
+        fp = fingerprint(model)["hash"]
+        if fp not in self._cache:
+            g, u, d = ffn.channel_norms(model)
+            self._cache[fp] = g * u * d
+        return self._cache[fp]
+
+
+class StaticActivation(MaskSource):
+    """Static, Wanda-style: mean |activation| over calibration text times the down-column norm."""
+
+    name = "static-act"
+    uses_text = False
+
+    def __init__(self, tokenizer=None, calibration: Sequence[str] | None = None):
+        self.tokenizer = tokenizer
+        self.calibration = list(calibration or DEFAULT_CALIBRATION)
+        self._cache: dict[str, mx.array] = {}
+
+    def scores(self, model, tokens):
+        fp = fingerprint(model)["hash"]
+        if fp in self._cache:
+            return self._cache[fp]
+        if self.tokenizer is None:
+            raise UsageError("static-act needs a tokenizer to read its calibration text")
+        sums: dict[int, mx.array] = {}
+        n = 0
+        for text in self.calibration:
+            toks = mx.array(self.tokenizer.encode(text), dtype=mx.int32)
+            n += toks.size
+
+            def observe(i, h):
+                s = mx.sum(mx.abs(h[0].astype(mx.float32)), axis=0)
+                sums[i] = sums[i] + s if i in sums else s
+
+            _prefill(model, toks, observe)
+            mx.eval(list(sums.values()))
+        act = mx.stack([sums[i] for i in range(len(sums))]) / max(n, 1)
+        self._cache[fp] = act * ffn.channel_norms(model)[2]
+        return self._cache[fp]
+
+
+class RandomSource(MaskSource):
+    """A random mask (fixed by seed, the same for every input): the lower bound."""
+
+    name = "random"
+    uses_text = False
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def key(self):
+        return f"random(seed={self.seed})"
+
+    def scores(self, model, tokens):
+        shape = (len(ffn.layers(model)), ffn.d_ffn(model))
+        return mx.random.uniform(shape=shape, key=mx.random.key(self.seed))
+
+
+class Full(MaskSource):
+    """No pruning: every channel kept."""
+
+    name = "full"
+    uses_text = False
+
+    def scores(self, model, tokens):
+        return mx.ones((len(ffn.layers(model)), ffn.d_ffn(model)))
+
+    def select(self, model, tokens, k):
+        mask = Mask.full(model)
+        mask.source = self.key()
+        return mask
+
+
+SOURCES: dict[str, Callable[..., MaskSource]] = {
+    "griffin": lambda **kw: Griffin(),
+    "static": lambda **kw: StaticWeight(),
+    "static-act": lambda tokenizer=None, calibration=None, **kw: StaticActivation(
+        tokenizer, calibration
+    ),
+    "random": lambda seed=0, **kw: RandomSource(seed),
+    "full": lambda **kw: Full(),
+}
+
+
+def register_source(name: str, factory: Callable[..., MaskSource]) -> None:
+    """Plug in a mask source; ``factory(**options)`` receives tokenizer=, seed=, and so on."""
+    SOURCES[name] = factory
+
+
+def make_source(name: str | MaskSource, **options) -> MaskSource:
+    """A source by name (see ``SOURCES``), or pass an instance through."""
+    if isinstance(name, MaskSource):
+        return name
+    if name not in SOURCES:
+        raise UsageError(f"unknown mask source {name!r} (choose from {', '.join(SOURCES)})")
+    return SOURCES[name](**options)
