@@ -17,6 +17,7 @@ import mlx.nn as nn
 from . import ffn
 from .errors import UsageError
 from .mask import Mask, resolve_keep, text_hash
+from .prompt import turn_tokens
 from .sources import MaskSource, make_source
 
 
@@ -96,7 +97,7 @@ class Pruner:
         if isinstance(text, str):
             if self.tokenizer is None:
                 raise UsageError("a tokenizer is needed to select channels from text")
-            return self.tokenizer.encode(text)
+            return turn_tokens(self.tokenizer, text)
         return list(text)
 
     def _finish(self, mask: Mask, slim: nn.Module, hit: bool, t_sel: float, t_slice: float):

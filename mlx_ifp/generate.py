@@ -1,0 +1,157 @@
+"""Generate through the pruned model: pick the mask (prompt or task), get the slim model, stream.
+
+``stream_generate`` yields mlx-lm ``GenerationResponse`` records extended with ``prune`` (what
+the selection cost and how many parameters are active).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import mlx.nn as nn
+from mlx_lm import stream_generate as _mlx_stream
+from mlx_lm.generate import GenerationResponse
+from mlx_lm.sample_utils import make_sampler
+
+from .errors import UsageError
+from .load import context_length
+from .mask import Mask, resolve_keep
+from .prompt import encode, first_user_turn, format_chat, messages_for
+from .prune import PruneInfo, Pruner
+from .sources import MaskSource, make_source
+
+_PRUNERS: dict[tuple, Pruner] = {}
+
+
+@dataclass
+class Response(GenerationResponse):
+    """An mlx-lm generation record plus the pruning that produced it."""
+
+    prune: PruneInfo | None = None
+
+
+def get_pruner(
+    model: nn.Module,
+    tokenizer,
+    mask_source: str | MaskSource = "griffin",
+    keep: float | int | str = 0.5,
+    align: int = 1,
+) -> Pruner:
+    """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
+    from . import ffn
+
+    source = make_source(mask_source, tokenizer=tokenizer)
+    k = resolve_keep(keep, ffn.d_ffn(model), align)
+    key = (id(model), source.key(), k)
+    pruner = _PRUNERS.get(key)
+    if pruner is None or pruner.model is not model:
+        pruner = Pruner(model, tokenizer, source, k)
+        _PRUNERS[key] = pruner
+    return pruner
+
+
+def select(
+    model: nn.Module,
+    tokenizer,
+    prompt: str | list[dict] | None = None,
+    *,
+    task: str | None = None,
+    mask: Mask | None = None,
+    keep: float | int | str = 0.5,
+    mask_source: str | MaskSource = "griffin",
+    align: int = 1,
+) -> tuple[nn.Module, PruneInfo]:
+    """The slim model for a prompt's first user turn, for a task text, or for a given mask."""
+    pruner = get_pruner(model, tokenizer, mask_source, keep, align)
+    if mask is not None:
+        return pruner.slim_from_mask(mask)
+    if task is not None:
+        return pruner.slim_for(task)
+    if prompt is None:
+        raise UsageError("give a prompt, a task or a mask")
+    return pruner.slim_for(first_user_turn(messages_for(prompt)))
+
+
+def stream_generate(
+    model: nn.Module,
+    tokenizer,
+    prompt: str | list[dict],
+    max_tokens: int = 256,
+    *,
+    task: str | None = None,
+    mask: Mask | None = None,
+    keep: float | int | str = 0.5,
+    mask_source: str | MaskSource = "griffin",
+    align: int = 1,
+    system_prompt: str | None = None,
+    chat_template: bool = True,
+    temp: float = 0.0,
+    top_p: float = 1.0,
+    **kwargs,
+) -> Iterator[Response]:
+    """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
+
+    ``prompt`` is a user message (or a message list); the chat template is applied unless
+    ``chat_template=False``. Other keyword arguments go to ``mlx_lm.stream_generate``.
+    """
+    messages = messages_for(prompt, system_prompt)
+    user = first_user_turn(messages)
+    if not user.strip():
+        raise UsageError("the prompt is empty")
+    text = format_chat(tokenizer, messages) if chat_template else user
+    tokens = encode(tokenizer, text)
+    limit = context_length(model)
+    if limit and len(tokens) + 1 > limit:
+        raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
+    slim, info = select(
+        model,
+        tokenizer,
+        messages,
+        task=task,
+        mask=mask,
+        keep=keep,
+        mask_source=mask_source,
+        align=align,
+    )
+    if "sampler" not in kwargs:
+        kwargs["sampler"] = make_sampler(temp, top_p if 0 < top_p < 1 else 0.0)
+    for r in _mlx_stream(slim, tokenizer, tokens, max_tokens=max_tokens, **kwargs):
+        yield Response(**vars(r), prune=info)
+
+
+def generate(
+    model: nn.Module, tokenizer, prompt: str | list[dict], verbose: bool = False, **kwargs
+) -> str:
+    """The whole reply as a string; ``verbose`` streams it and prints the footer."""
+    text, last = "", None
+    for last in stream_generate(model, tokenizer, prompt, **kwargs):
+        if verbose:
+            print(last.text, end="", flush=True)
+        text += last.text
+    if verbose and last is not None:
+        print()
+        print("\n".join(footer(last)))
+    return text
+
+
+def footer(r: Response) -> list[str]:
+    """mlx-lm's verbose footer plus the mask selection, slicing and active parameters."""
+    lines = [
+        "=" * 10,
+        f"Prompt: {r.prompt_tokens} tokens, {r.prompt_tps:.3f} tokens-per-sec",
+        f"Generation: {r.generation_tokens} tokens, {r.generation_tps:.3f} tokens-per-sec",
+        f"Peak memory: {r.peak_memory:.3f} GB",
+    ]
+    p = r.prune
+    if p is not None:
+        m = p.mask
+        how = "cache hit" if p.cache_hit else "computed"
+        lines += [
+            f"Mask: {m.source or 'given'}, keep {m.k}/{m.d_ffn} FFN channels per layer "
+            f"({m.keep:.0%}), {how}: select {p.select_s * 1e3:.1f} ms, "
+            f"slice {p.slice_s * 1e3:.1f} ms",
+            f"Active parameters: {p.active_params / 1e6:.1f}M of "
+            f"{p.source_params / 1e6:.1f}M ({p.active_fraction:.1%})",
+        ]
+    return lines
