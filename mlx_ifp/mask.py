@@ -142,7 +142,7 @@ class Mask:
         try:
             meta = json.loads(js.read_text())
             idx = mx.load(str(st))["indices"]
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise UsageError(f"not a valid mlx_ifp mask file: {st} ({e})") from None
         mask = cls(
             idx,

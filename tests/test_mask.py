@@ -1,0 +1,136 @@
+"""Keep budgets, mask files, mask sources and the slim-model cache (tiny models)."""
+
+import json
+
+import mlx.core as mx
+import numpy as np
+import pytest
+from tiny import tiny_model
+
+from mlx_ifp import ffn
+from mlx_ifp.errors import UsageError
+from mlx_ifp.mask import Mask, fingerprint, resolve_keep
+from mlx_ifp.prune import Pruner, SlimCache
+from mlx_ifp.sources import make_source
+
+
+@pytest.mark.parametrize(
+    "keep, k", [("0.5", 768), (0.5, 768), ("1", 1536), (1.0, 1536), ("768", 768), (100, 100),
+                ("0.0001", 1)]
+)
+def test_resolve_keep(keep, k):
+    assert resolve_keep(keep, 1536) == k
+
+
+def test_resolve_keep_align():
+    assert resolve_keep(0.33, 1536, align=64) == 512
+    assert resolve_keep(1500, 1536, align=128) == 1536
+
+
+@pytest.mark.parametrize("keep", ["0", "-0.5", "1.5", "2000", "abc", ""])
+def test_resolve_keep_rejects(keep):
+    with pytest.raises(UsageError):
+        resolve_keep(keep, 1536)
+
+
+def test_mask_roundtrip_and_refusal(tmp_path):
+    model = tiny_model("llama")
+    mask = make_source("random", seed=3).select(model, [1, 2, 3], 40)
+    assert mask.indices.shape == (3, 40)
+    assert np.all(np.diff(np.array(mask.indices), axis=-1) > 0)  # sorted, unique
+    path = mask.save(tmp_path / "m")
+    assert path.exists() and path.with_suffix(".json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.safetensors"]  # no temps
+    back = Mask.load(tmp_path / "m.safetensors", model)
+    np.testing.assert_array_equal(np.array(back.indices), np.array(mask.indices))
+    assert back.source == mask.source and back.model == fingerprint(model)
+    other = tiny_model("llama", intermediate_size=128)
+    with pytest.raises(UsageError, match="another model"):
+        Mask.load(path, other)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["k"] == 40 and meta["model"]["d_ffn"] == 96
+
+
+def test_mask_load_errors(tmp_path):
+    with pytest.raises(UsageError, match="not found"):
+        Mask.load(tmp_path / "missing")
+    (tmp_path / "bad.safetensors").write_text("junk")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(UsageError, match="not a valid"):
+        Mask.load(tmp_path / "bad.safetensors")
+
+
+def test_dense_mask_has_k_ones_per_layer():
+    model = tiny_model("llama")
+    mask = make_source("static").select(model, [1], 30)
+    dense = np.array(mask.dense())
+    assert dense.shape == (3, 96) and (dense.sum(-1) == 30).all()
+
+
+def test_griffin_scores_per_prompt():
+    model = tiny_model("llama")
+    src = make_source("griffin")
+    a = src.scores(model, mx.array([1, 2, 3, 4, 5]))
+    b = src.scores(model, mx.array([9, 8, 7]))
+    # each token's activation row has unit norm, so squared scores sum to the token count
+    np.testing.assert_allclose(np.array((a * a).sum(-1)), 5.0, rtol=1e-4)
+    np.testing.assert_allclose(np.array((b * b).sum(-1)), 3.0, rtol=1e-4)
+    assert not np.allclose(np.array(a), np.array(b))
+    with pytest.raises(UsageError):
+        src.scores(model, mx.array([], dtype=mx.int32))
+
+
+def test_static_sources_ignore_the_text():
+    model = tiny_model("qwen2")
+    for name in ("static", "random"):
+        src = make_source(name)
+        a = src.select(model, [1, 2], 20)
+        b = src.select(model, [7, 7, 7], 20)
+        np.testing.assert_array_equal(np.array(a.indices), np.array(b.indices))
+    g, u, d = ffn.channel_norms(model)
+    w = make_source("static").scores(model, mx.array([1]))
+    np.testing.assert_allclose(np.array(w), np.array(g * u * d), rtol=1e-5)
+
+
+def test_full_source_keeps_everything():
+    model = tiny_model("llama")
+    mask = make_source("full").select(model, [1], 10)
+    assert mask.k == 96
+
+
+def test_unknown_source():
+    with pytest.raises(UsageError, match="unknown mask source"):
+        make_source("nope")
+
+
+def test_cache_hit_does_no_selection_and_no_slicing(monkeypatch):
+    model = tiny_model("llama")
+    pruner = Pruner(model, source="griffin", keep=0.25)
+    calls = {"select": 0, "slice": 0}
+    real_select, real_slice = pruner.source.select, ffn.slim_copy
+
+    def counting_select(*a, **kw):
+        calls["select"] += 1
+        return real_select(*a, **kw)
+
+    def counting_slice(*a, **kw):
+        calls["slice"] += 1
+        return real_slice(*a, **kw)
+
+    monkeypatch.setattr(pruner.source, "select", counting_select)
+    monkeypatch.setattr(ffn, "slim_copy", counting_slice)
+    slim1, info1 = pruner.slim_for([4, 5, 6])
+    slim2, info2 = pruner.slim_for([4, 5, 6])
+    assert calls == {"select": 1, "slice": 1}
+    assert not info1.cache_hit and info2.cache_hit and slim2 is slim1
+    assert info2.select_s == 0 and info2.slice_s == 0
+    pruner.slim_for([1, 2])
+    assert calls == {"select": 2, "slice": 2}
+    assert info1.active_fraction < 1
+
+
+def test_lru_evicts_oldest():
+    cache = SlimCache(maxsize=2)
+    for i in range(3):
+        cache.put(("k", i), (None, i))
+    assert cache.get(("k", 0)) is None and cache.get(("k", 2)) == (None, 2) and len(cache) == 2
