@@ -10,6 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(path: Path, mode: int) -> None:
+    """mkstemp/mkdtemp create private (0600/0700) entries: give them the usual permissions."""
+    os.chmod(path, mode & ~_umask())
+
+
 def cache_dir(*parts: str) -> Path:
     """``$MLX_IFP_CACHE`` or ``$XDG_CACHE_HOME/mlx_ifp`` (default ``~/.cache/mlx_ifp``)."""
     root = os.environ.get("MLX_IFP_CACHE") or os.path.join(
@@ -32,6 +43,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        _publish(tmp, 0o666)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -45,6 +57,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
+        _publish(tmp, 0o777)
         if path.exists():
             old = path.with_name(f".{path.name}.old{os.getpid()}")
             os.replace(path, old)

@@ -1,0 +1,102 @@
+"""The mlx_ifp command line, run as a user runs it (a subprocess), on the real model."""
+
+import os
+import subprocess
+import sys
+
+import mlx.core as mx
+import pytest
+
+from mlx_ifp.mask import Mask
+
+pytestmark = pytest.mark.real
+
+
+def cli(*args, stdin=None):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "mlx_ifp", *args], input=stdin, capture_output=True, text=True,
+        timeout=600, env=env,
+    )
+
+
+def assert_usage_error(run, fragment):
+    assert run.returncode == 2, (run.returncode, run.stderr[-1500:])
+    assert "Traceback" not in run.stderr
+    lines = [x for x in run.stderr.splitlines() if x.strip()]
+    assert any(fragment in x for x in lines), run.stderr
+
+
+def test_generate_streams_and_reports(smollm2_dir):
+    run = cli("generate", "-p", "What is the capital of France?", "--keep", "1.0", "-m", "20")
+    assert run.returncode == 0, run.stderr
+    assert "Paris" in run.stdout
+    assert "Active parameters" in run.stderr and "tokens-per-sec" in run.stderr
+
+
+def test_task_mask_save_and_reuse(smollm2_dir, tmp_path):
+    path = tmp_path / "geo"
+    run = cli("generate", "-p", "-", "--task", "Answer geography questions.", "--keep", "0.5",
+              "-m", "8", "--save-mask", str(path), stdin="Name a river in Europe.")
+    assert run.returncode == 0, run.stderr
+    mask = Mask.load(path.with_suffix(".safetensors"))
+    assert mask.k == 768 and mask.source == "griffin"
+    again = cli("generate", "-p", "Name a river.", "--mask", str(path), "-m", "8")
+    assert again.returncode == 0, again.stderr
+    assert "768/1536" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--model", "/no/such/model", "-p", "hi"], "not found"),
+        (["--model", "missing.gguf", "-p", "hi"], "GGUF file not found"),
+        (["-p", "hi", "--keep", "0"], "--keep must be > 0"),
+        (["-p", "hi", "--keep", "1.5"], "neither a fraction"),
+        (["-p", "hi", "--keep", "5000"], "more than the 1536"),
+        (["-p", "   "], "prompt is empty"),
+        (["-p", "hi", "--mask-source", "oracle"], "unknown mask source"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(smollm2_dir, args, fragment):
+    assert_usage_error(cli("generate", *args), fragment)
+
+
+def test_prompt_longer_than_context(smollm2_dir):
+    assert_usage_error(cli("generate", "-p", "-", stdin="hello " * 9000), "context")
+
+
+def test_mask_for_another_model(smollm2_dir, tmp_path):
+    fake = Mask(mx.zeros((2, 4), dtype=mx.int32), 16, {"model_type": "llama", "d_ffn": 16})
+    fake.save(tmp_path / "other")
+    run = cli("generate", "-p", "hi", "--mask", str(tmp_path / "other"))
+    assert_usage_error(run, "another model")
+
+
+def test_unsupported_gguf(tmp_path):
+    path = tmp_path / "gpt2.gguf"
+    mx.save_gguf(str(path), {"token_embd.weight": mx.zeros((4, 4))},
+                 {"general.architecture": "gpt2"})
+    assert_usage_error(cli("generate", "--model", str(path), "-p", "hi"), "not supported")
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+def test_convert_writes_a_slim_mlx_lm_folder(smollm2_dir, tmp_path):
+    out = tmp_path / "slim"
+    run = cli("convert", "-o", str(out), "--keep", "0.25", "--task", "Solve math problems.")
+    assert run.returncode == 0, run.stderr
+    import json
+
+    assert json.loads((out / "config.json").read_text())["intermediate_size"] == 384
+    gen = subprocess.run([sys.executable, "-m", "mlx_lm", "generate", "--model", str(out),
+                          "-p", "2+2=", "-m", "4"], capture_output=True, text=True, timeout=300)
+    assert gen.returncode == 0, gen.stderr[-1500:]
+    assert_usage_error(cli("convert", "--keep", "0.5"), "--output")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slim"]
+
+
+def test_info_names_the_blas():
+    run = cli("info")
+    assert run.returncode == 0 and "blas" in run.stdout
+    if sys.platform.startswith("linux"):
+        assert "openblas" in run.stdout, run.stdout

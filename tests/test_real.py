@@ -1,0 +1,65 @@
+"""The real SmolLM2-135M-Instruct (embedded, fetched from PyPI once): Python API end to end."""
+
+import subprocess
+import sys
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+import mlx_ifp
+from mlx_ifp import ffn
+from mlx_ifp.prompt import encode, format_chat, messages_for
+
+pytestmark = pytest.mark.real
+QUESTION = "What is the capital of France?"
+
+
+@pytest.fixture(scope="module")
+def smol(smollm2_dir):
+    return mlx_ifp.load("smollm2-135m-instruct")
+
+
+def test_unpruned_answers_paris(smol):
+    model, tok = smol
+    text = mlx_ifp.generate(model, tok, QUESTION, keep=1.0, max_tokens=20)
+    assert "Paris" in text
+
+
+def test_task_mask_is_cached_and_prunes(smol):
+    model, tok = smol
+    task = "Answer questions about world geography and capital cities."
+    slim, first = mlx_ifp.select(model, tok, task=task, keep=0.5)
+    again, second = mlx_ifp.select(model, tok, task=task, keep=0.5)
+    assert again is slim and second.cache_hit and not first.cache_hit
+    assert ffn.d_ffn(slim) == 768 and 0.6 < first.active_fraction < 0.8
+    out = list(mlx_ifp.stream_generate(model, tok, QUESTION, 12, task=task, keep=0.5))
+    assert out[-1].prune.cache_hit and out[-1].generation_tokens > 0
+    assert "".join(r.text for r in out).strip()
+
+
+@pytest.mark.parametrize("dequantize", [True, False], ids=["f32", "q4"])
+def test_slim_logits_equal_masked_logits(dequantize):
+    model, tok = mlx_ifp.load("smollm2-135m-instruct", dequantize=dequantize)
+    tokens = mx.array([encode(tok, format_chat(tok, messages_for(QUESTION)))])
+    slim, info = mlx_ifp.select(model, tok, QUESTION, keep=0.33)
+    with ffn.masked(model, info.mask.dense()):
+        masked = model(tokens)
+    np.testing.assert_allclose(np.array(slim(tokens)), np.array(masked), atol=2e-3, rtol=1e-3)
+
+
+def test_export_is_a_standard_mlx_lm_model(smol, tmp_path):
+    from mlx_lm import load as mlx_lm_load
+
+    model, tok = smol
+    slim, _ = mlx_ifp.select(model, tok, task="Write Python code.", keep=0.5)
+    out = mlx_ifp.export(slim, tok, tmp_path / "slim")
+    loaded, _ = mlx_lm_load(str(out))
+    assert loaded.args.intermediate_size == 768
+    x = mx.array([[1, 504, 3213, 30]])
+    np.testing.assert_allclose(np.array(loaded(x)), np.array(slim(x)), atol=1e-4)
+    run = subprocess.run(
+        [sys.executable, "-m", "mlx_lm", "generate", "--model", str(out), "--prompt", "hi",
+         "--max-tokens", "5"], capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
