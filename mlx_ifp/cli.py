@@ -6,9 +6,9 @@ import functools
 import sys
 from typing import Annotated
 
-import typer
-
 import mlx_ifp  # noqa: F401  (loads the optimized BLAS before mlx.core)
+
+import typer
 
 from .errors import UsageError
 

@@ -1,8 +1,8 @@
 """Shared fixtures. ``mlx_ifp`` is imported first: it loads OpenBLAS before ``mlx.core``."""
 
-import pytest
-
 import mlx_ifp  # noqa: F401  (must precede any import of mlx.core)
+
+import pytest
 
 
 @pytest.fixture(scope="session")

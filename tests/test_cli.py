@@ -4,10 +4,10 @@ import os
 import subprocess
 import sys
 
+from mlx_ifp.mask import Mask
+
 import mlx.core as mx
 import pytest
-
-from mlx_ifp.mask import Mask
 
 pytestmark = pytest.mark.real
 

@@ -1,16 +1,16 @@
 """The FFN mechanism on tiny random models of every supported architecture."""
 
+from mlx_ifp import ffn
+from mlx_ifp.errors import UsageError
+from mlx_ifp.mask import Mask, topk_indices
+from mlx_ifp.prune import prune
+
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 import pytest
 from mlx_lm.generate import generate_step
 from tiny import ARCHS, tiny_model
-
-from mlx_ifp import ffn
-from mlx_ifp.errors import UsageError
-from mlx_ifp.mask import Mask, topk_indices
-from mlx_ifp.prune import prune
 
 X = mx.array([[3, 1, 4, 1, 5, 9, 2, 6]])
 

@@ -4,16 +4,16 @@ import json
 import subprocess
 import sys
 
+from mlx_ifp import gguf
+from mlx_ifp.errors import UsageError
+from mlx_ifp.gguf import cached_gguf_folder, gguf_to_mlx_lm
+
 import mlx.core as mx
 import mlx.nn as nn
 import pytest
 from mlx.utils import tree_flatten
 from mlx_lm import generate, load
 from mlx_lm.models import llama, qwen2
-
-from mlx_ifp import gguf
-from mlx_ifp.errors import UsageError
-from mlx_ifp.gguf import cached_gguf_folder, gguf_to_mlx_lm
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 TEMPLATE = (

@@ -2,16 +2,16 @@
 
 import json
 
-import mlx.core as mx
-import numpy as np
-import pytest
-from tiny import tiny_model
-
 from mlx_ifp import ffn
 from mlx_ifp.errors import UsageError
 from mlx_ifp.mask import Mask, fingerprint, resolve_keep
 from mlx_ifp.prune import Pruner, SlimCache
 from mlx_ifp.sources import make_source
+
+import mlx.core as mx
+import numpy as np
+import pytest
+from tiny import tiny_model
 
 
 @pytest.mark.parametrize(

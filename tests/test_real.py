@@ -3,13 +3,13 @@
 import subprocess
 import sys
 
-import mlx.core as mx
-import numpy as np
-import pytest
-
 import mlx_ifp
 from mlx_ifp import ffn
 from mlx_ifp.prompt import encode, format_chat, messages_for
+
+import mlx.core as mx
+import numpy as np
+import pytest
 
 pytestmark = pytest.mark.real
 QUESTION = "What is the capital of France?"
