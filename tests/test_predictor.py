@@ -1,0 +1,125 @@
+"""The sparsity predictor: shapes, dense backbone, pooling, files, identity check, mask source."""
+
+from mlx_ifp import ffn
+from mlx_ifp.errors import UsageError
+from mlx_ifp.predictor import (
+    PredictorConfig,
+    head_params,
+    hidden_states,
+    load_predictor,
+    new_predictor,
+)
+from mlx_ifp.sources import make_source
+
+import mlx.core as mx
+import mlx.nn as nn
+import pytest
+from tiny import ARCHS, tiny_model
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+@pytest.mark.parametrize("head", ["full", "factored"])
+def test_scores_shape_and_params(arch, head):
+    model = tiny_model(arch)
+    pred = new_predictor(model, PredictorConfig(layers=2, head=head, rank=16, factor_rank=4))
+    toks = mx.array([[1, 2, 3, 4, 5], [6, 7, 8, 0, 0]])
+    s = pred(toks, mx.array([5, 3]))
+    L, d = len(ffn.layers(model)), ffn.d_ffn(model)
+    assert s.shape == (2, L, d)
+    assert mx.all(mx.isfinite(s)).item()
+    counts = head_params(L, d, 64, 16, 4)
+    assert pred.num_params() == counts[head]
+    # the source model's weights are not the predictor's parameters
+    names = [k for k, _ in nn.utils.tree_flatten(pred.parameters())]
+    assert not any("layers" in n or "embed" in n for n in names)
+
+
+def test_head_param_counts_smollm2_shape():
+    c = head_params(30, 1536, 576, 128, 16)
+    assert c["full"] > 5_900_000 and c["factored"] < c["full"] / 6
+
+
+def test_backbone_runs_dense_inside_a_mask_and_stops_after_n_layers():
+    model = tiny_model("llama")
+    toks = mx.array([[3, 1, 4, 1, 5, 9]])
+    ref = hidden_states(model, toks, 2)
+    zero = mx.zeros((len(ffn.layers(model)), ffn.d_ffn(model)))
+    with ffn.masked(model, zero):
+        inside = hidden_states(model, toks, 2)
+        masked_full = model.model(toks)
+    assert mx.allclose(ref, inside).item()
+    assert not mx.allclose(hidden_states(model, toks), masked_full).item()  # mask did act
+    assert not mx.allclose(ref, hidden_states(model, toks, 3)).item()  # N layers, not all
+    assert len(ffn.layers(model)) == 3  # layer list restored
+
+
+def test_last_token_pooling_ignores_padding_and_mean_differs():
+    model = tiny_model("qwen2")
+    pred = new_predictor(model, PredictorConfig(layers=2, rank=8))
+    a = pred(mx.array([[5, 6, 7]]), mx.array([3]))
+    b = pred(mx.array([[5, 6, 7, 0, 0, 0]]), mx.array([3]))
+    assert mx.allclose(a, b, atol=1e-5).item()
+    mean = new_predictor(model, PredictorConfig(layers=2, rank=8, pooling="mean"))
+    mean.update(pred.parameters())
+    assert not mx.allclose(mean(mx.array([[5, 6, 7]])), a).item()
+
+
+def test_gradients_reach_only_the_head():
+    model = tiny_model("llama")
+    model.freeze()
+    pred = new_predictor(model, PredictorConfig(layers=2, rank=8))
+
+    def loss(p):
+        return (p(mx.array([[1, 2, 3]])) ** 2).sum()
+
+    _, grads = nn.value_and_grad(pred, loss)(pred)
+    flat = dict(nn.utils.tree_flatten(grads))
+    assert set(flat) == {k for k, _ in nn.utils.tree_flatten(pred.trainable_parameters())}
+    assert all(mx.abs(g).sum().item() > 0 for g in flat.values())
+
+
+def test_save_load_roundtrip_and_wrong_model_refused(tmp_path):
+    model = tiny_model("llama")
+    pred = new_predictor(model, PredictorConfig(layers=2, head="factored", rank=8, factor_rank=4))
+    pred.save(tmp_path)
+    assert (tmp_path / "ifp_config.json").is_file()
+    back = load_predictor(tmp_path, model)
+    toks = mx.array([[9, 8, 7, 6]])
+    assert mx.allclose(pred(toks), back(toks)).item()
+    with pytest.raises(UsageError, match="another model"):
+        load_predictor(tmp_path, tiny_model("llama", seed=1))
+    with pytest.raises(UsageError, match="another model"):
+        load_predictor(tmp_path, tiny_model("llama", intermediate_size=128))
+    with pytest.raises(UsageError, match="no predictor"):
+        load_predictor(tmp_path / "missing", model)
+
+
+def test_predictor_mask_source(tmp_path):
+    model = tiny_model("llama")
+    pred = new_predictor(model, PredictorConfig(layers=1, rank=8))
+    pred.save(tmp_path)
+    src = make_source("predictor", path=str(tmp_path))
+    mask = src.select(model, [4, 5, 6], 40)
+    assert mask.indices.shape == (3, 40)
+    expected = mx.sort(mx.argsort(-pred(mx.array([[4, 5, 6]]))[0], axis=-1)[:, :40], axis=-1)
+    assert mx.array_equal(mask.indices, expected).item()
+    with pytest.raises(UsageError, match="adapter"):
+        make_source("predictor")
+
+
+def test_separate_backbone_by_path(tmp_path):
+    from mlx_lm.utils import save_config
+
+    small = tiny_model("qwen2", hidden_size=32, num_attention_heads=2, num_key_value_heads=1)
+    folder = tmp_path / "bb"
+    folder.mkdir()
+    mx.save_safetensors(
+        str(folder / "model.safetensors"), dict(nn.utils.tree_flatten(small.parameters()))
+    )
+    cfg = {k: v for k, v in vars(small.args).items() if not k.startswith("_")}
+    save_config(cfg, folder / "config.json")
+    (folder / "tokenizer_config.json").write_text("{}")
+    model = tiny_model("llama")
+    pred = new_predictor(model, PredictorConfig(backbone=str(folder), rank=8))
+    assert pred.config.hidden == 32
+    assert pred(mx.array([[1, 2, 3]])).shape == (1, 3, 96)
