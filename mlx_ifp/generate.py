@@ -61,9 +61,13 @@ def select(
     keep: float | int | str = 0.5,
     mask_source: str | MaskSource = "griffin",
     align: int = 1,
+    pruner: Pruner | None = None,
 ) -> tuple[nn.Module, PruneInfo]:
-    """The slim model for a prompt's first user turn, for a task text, or for a given mask."""
-    pruner = get_pruner(model, tokenizer, mask_source, keep, align)
+    """The slim model for a prompt's first user turn, for a task text, or for a given mask.
+
+    ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
+    """
+    pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
     if mask is not None:
         return pruner.slim_from_mask(mask)
     if task is not None:
@@ -88,6 +92,7 @@ def stream_generate(
     chat_template: bool = True,
     temp: float = 0.0,
     top_p: float = 1.0,
+    pruner: Pruner | None = None,
     **kwargs,
 ) -> Iterator[Response]:
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
