@@ -258,8 +258,13 @@ def _linear_rows(m, idx):
     return _copy(m, weight=m.weight[idx], **extra)
 
 
+def _take_cols(w: mx.array, idx: mx.array) -> mx.array:
+    """``w[:, idx]``; take_along_axis is ~10x faster than fancy indexing on the CPU backend."""
+    return mx.take_along_axis(w, mx.broadcast_to(idx[None], (w.shape[0], idx.size)), axis=1)
+
+
 def _linear_cols(m, idx):
-    return _copy(m, weight=m.weight[:, idx])
+    return _copy(m, weight=_take_cols(m.weight, idx))
 
 
 def _quantized_rows(m, idx):

@@ -91,6 +91,7 @@ class Pruner:
         self.k = resolve_keep(keep, ffn.d_ffn(model), align)
         self.cache = SlimCache(cache_size)
         self.source_params = ffn.count(model)["params"]
+        self._active: dict[int, int] = {}
 
     def encode(self, text: str) -> list[int]:
         """Tokens of a prompt or task text as the mask source sees them."""
@@ -101,9 +102,10 @@ class Pruner:
         return list(text)
 
     def _finish(self, mask: Mask, slim: nn.Module, hit: bool, t_sel: float, t_slice: float):
-        return slim, PruneInfo(
-            mask, hit, t_sel, t_slice, ffn.count(slim)["params"], self.source_params
-        )
+        params = self._active.get(mask.k)  # counting walks the whole tree: once per width
+        if params is None:
+            params = self._active[mask.k] = ffn.count(slim)["params"]
+        return slim, PruneInfo(mask, hit, t_sel, t_slice, params, self.source_params)
 
     def slim_for(self, text, *, key_text: str | None = None) -> tuple[nn.Module, PruneInfo]:
         """The slim model for a text (prompt or task); a repeat of the same text is a cache hit."""

@@ -1,0 +1,436 @@
+"""``mlx_ifp bench``: TTFT (selection, slicing, prefill), decode speed and memory, per variant.
+
+Variants, side by side in one run: (a) the dense source, (b) masked not sliced, (c) the slim
+model materialised, (d) the slim model from the per-task cache, (e) the exported slim model
+through plain ``mlx_lm`` (and ``e_ifp``: the same folder through ``mlx_ifp``), (f) a random
+dense model of the slim model's shape, (g) the slim model sliced from a 4-bit source.
+Decoding always goes through ``mlx_lm.stream_generate`` (greedy, end-of-sequence ignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import mlx.core as mx
+import mlx.nn as nn
+import typer
+
+from . import ffn
+from .mask import resolve_keep
+
+VARIANTS = "abcdefg"
+TASK = "Answer short general-knowledge questions about history, science and geography."
+PROMPT = (
+    "Explain, step by step, how a bill becomes a law, how photosynthesis works, why the sky "
+    "is blue, and what a Python list comprehension does. Give examples for each. "
+)
+#: Llama shapes for random-weight runs (Llama 3.2 1B/3B, Llama 3.1 8B, SmolLM2-135M).
+PRESETS = {
+    "135m": dict(hidden_size=576, num_hidden_layers=30, intermediate_size=1536,
+                 num_attention_heads=9, num_key_value_heads=3, vocab_size=49152,
+                 rope_theta=100000.0, tie_word_embeddings=True),
+    "1b": dict(hidden_size=2048, num_hidden_layers=16, intermediate_size=8192,
+               num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
+               rope_theta=500000.0, tie_word_embeddings=True),
+    "3b": dict(hidden_size=3072, num_hidden_layers=28, intermediate_size=8192,
+               num_attention_heads=24, num_key_value_heads=8, vocab_size=128256,
+               rope_theta=500000.0, tie_word_embeddings=True),
+    "8b": dict(hidden_size=4096, num_hidden_layers=32, intermediate_size=14336,
+               num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
+               rope_theta=500000.0, tie_word_embeddings=False),
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------- models
+
+
+def _default_dtype(dtype: str | None) -> mx.Dtype:
+    if dtype:
+        return getattr(mx, dtype)
+    return mx.float32 if mx.default_device() == mx.cpu else mx.bfloat16
+
+
+def random_llama(config: dict, dtype: mx.Dtype, seed: int = 0, quantize: bool = False):
+    """A random-weight mlx-lm Llama of ``config`` (optionally 4-bit, group size 64)."""
+    from mlx_lm.models import llama
+
+    cfg = {"model_type": "llama", "rms_norm_eps": 1e-5, **config}
+    fields = llama.ModelArgs.__dataclass_fields__
+    mx.random.seed(seed)
+    model = llama.Model(llama.ModelArgs(**{k: v for k, v in cfg.items() if k in fields}))
+    for _, m in model.named_modules():  # cast and evaluate one module at a time (peak memory)
+        params = {k: v.astype(dtype) for k, v in m.parameters().items() if isinstance(v, mx.array)}
+        if params:
+            m.update(params)
+            mx.eval(params)
+    if quantize:
+        nn.quantize(model, group_size=64, bits=4)
+        mx.eval(model.parameters())
+    model.eval()
+    object.__setattr__(model, "_ifp_origin", {"model": "random", "path": "", "config": cfg})
+    return ffn.prepare(model)
+
+
+def synthetic_tokenizer(vocab_size: int):
+    """A word-level tokenizer over ``t0 .. t{vocab-1}`` for random-weight models."""
+    from mlx_lm.tokenizer_utils import TokenizerWrapper
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel({f"t{i}": i for i in range(vocab_size)}, unk_token="t0"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return TokenizerWrapper(PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="t1"))
+
+
+def same_shape_dense(model: nn.Module, k: int, dtype: mx.Dtype) -> nn.Module:
+    """(f) A random dense model with ``model``'s config but FFN width ``k``."""
+    cfg = dict(vars(model.args))
+    cfg["intermediate_size"] = k
+    if cfg.get("model_type") != "llama":
+        mod = __import__(f"mlx_lm.models.{cfg['model_type']}", fromlist=["Model"])
+        net = mod.Model(mod.ModelArgs(**cfg))
+        net.update(nn.utils.tree_map(lambda p: p.astype(dtype), net.parameters()))
+        mx.eval(net.parameters())
+        return net.eval()
+    return random_llama(cfg, dtype, seed=1)
+
+
+def build(model: str, preset: str | None, dtype: str | None):
+    """(source, tokenizer, 4-bit source factory, prompt maker, task tokens or text)."""
+    from .load import load
+
+    dt = _default_dtype(dtype)
+    if preset:
+        if preset not in PRESETS:
+            from .errors import UsageError
+
+            raise UsageError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
+        cfg = PRESETS[preset]
+        tok = synthetic_tokenizer(cfg["vocab_size"])
+        src = random_llama(cfg, dt)
+
+        def prompt(n):
+            ids = mx.random.randint(2, cfg["vocab_size"], (n,), key=mx.random.key(7))
+            return ids.tolist()
+
+        task = mx.random.randint(2, cfg["vocab_size"], (24,), key=mx.random.key(8)).tolist()
+        return src, tok, lambda: random_llama(cfg, dt, quantize=True), prompt, task
+    src, tok = load(model, dtype=dtype)
+
+    def prompt(n):
+        ids = tok.encode(PROMPT * (n // 20 + 2), add_special_tokens=False)
+        return ids[:n]
+
+    return src, tok, lambda: load(model, dequantize=False, dtype=dtype)[0], prompt, TASK
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def rss() -> int | None:
+    """Resident set size of this process in bytes (Linux), else None."""
+    try:
+        import os
+
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def decode_bytes(model: nn.Module) -> int:
+    """Weight bytes read per decoded token: every matrix, minus an untied embedding table."""
+    total = ffn.count(model)["bytes"]
+    inner = getattr(model, "model", model)
+    tied = getattr(getattr(model, "args", None), "tie_word_embeddings", True)
+    emb = getattr(inner, "embed_tokens", None)
+    if emb is not None and not tied:
+        total -= sum(v.nbytes for _, v in nn.utils.tree_flatten(emb.parameters()))
+    return total
+
+
+def run_decode(model, tokenizer, prompt: list[int], gen: int, trials: int, ctx=None) -> dict:
+    """Median prefill seconds, decode tok/s and peak memory over ``trials`` (after a warm-up)."""
+    from mlx_lm import stream_generate
+
+    tokenizer._eos_token_ids = set()  # random weights: never stop early
+    rows = []
+    for t in range(trials + 1):
+        mx.clear_cache()
+        mx.reset_peak_memory()
+        with ctx() if ctx else contextlib.nullcontext():
+            for last in stream_generate(model, tokenizer, mx.array(prompt), max_tokens=gen):  # noqa: B007
+                pass
+        if t:  # trial 0 warms up kernels and caches
+            rows.append((len(prompt) / last.prompt_tps, last.generation_tps, last.peak_memory))
+    pre, tps, peak = zip(*rows, strict=True)
+    return {
+        "prefill_s": statistics.median(pre),
+        "decode_tps": statistics.median(tps),
+        "decode_tps_all": list(tps),
+        "peak_gb": max(peak),
+    }
+
+
+class _Lazy:
+    def __init__(self, make: Callable):
+        self.make, self.value = make, None
+
+    def __call__(self):
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+
+def _timed(fn: Callable, trials: int) -> tuple[list[float], object]:
+    times, out = [], None
+    for _ in range(trials):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return times, out
+
+
+def bench(
+    model: str = "smollm2-135m-instruct",
+    preset: str | None = None,
+    keeps: tuple = (0.5,),
+    prompt_tokens: int = 512,
+    gen_tokens: int = 64,
+    trials: int = 3,
+    align: int = 1,
+    variants: str = VARIANTS,
+    dtype: str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Measure every requested variant at every keep ratio; return one JSON-able dict."""
+    from . import blas
+
+    t0 = time.perf_counter()
+    src, tok, quantized, make_prompt, task = build(model, preset, dtype)
+    load_s = time.perf_counter() - t0
+    dt = ffn.ffns(src)[0].gate_proj.weight.dtype
+    prompt = make_prompt(prompt_tokens)
+    d = ffn.d_ffn(src)
+    out = {
+        "model": preset and f"random:{preset}" or model,
+        "device": str(mx.default_device()),
+        "mlx": mx.__version__,
+        "blas": blas.STATUS,
+        "dtype": str(dt),
+        "prompt_tokens": len(prompt),
+        "gen_tokens": gen_tokens,
+        "trials": trials,
+        "align": align,
+        "d_ffn": d,
+        "load_s": load_s,
+        "source": {**ffn.count(src), "decode_bytes": decode_bytes(src)},
+        "runs": [],
+    }
+    mx.clear_cache()
+    out["memory_source"] = (mx.get_active_memory(), rss())
+    if "a" in variants:
+        log("(a) dense source")
+        out["dense"] = run_decode(src, tok, prompt, gen_tokens, trials)
+    q_src = _Lazy(quantized)  # built on first use, after the memory figures
+    for keep in keeps:
+        k = resolve_keep(keep, d, align)
+        log(f"keep {keep}: k = {k} of {d}")
+        run = _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log)
+        out["runs"].append({"keep": keep, **run})
+        mx.clear_cache()
+    return out
+
+
+def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log) -> dict:
+    """All slim variants at one kept width ``k``."""
+    from .prune import Pruner
+
+    dt = ffn.ffns(src)[0].gate_proj.weight.dtype
+    base_active, base_rss = out["memory_source"]
+    run = {"k": k, "variants": {}}
+    v = run["variants"]
+    pruner = Pruner(src, tok, "griffin", k)
+
+    def fresh():
+        pruner.cache.clear()
+        return pruner.slim_for(task)
+
+    _, (slim, info) = _timed(fresh, 1)  # warm-up (first call compiles, allocates)
+    sel, sli = [], []
+    for _ in range(trials):
+        slim = info = None
+        mx.clear_cache()
+        slim, info = fresh()
+        sel.append(info.select_s)
+        sli.append(info.slice_s)
+    mask = info.mask
+    mx.clear_cache()
+    c = ffn.count(slim)
+    run["slim"] = {**c, "decode_bytes": decode_bytes(slim)}
+    run["ideal_ratio"] = out["source"]["decode_bytes"] / run["slim"]["decode_bytes"]
+    run["memory"] = {
+        "active_source_gb": base_active / 1e9,
+        "active_with_slim_gb": mx.get_active_memory() / 1e9,
+        "slim_ffn_gb": c["ffn_bytes"] / 1e9,
+        "rss_source_gb": base_rss and base_rss / 1e9,
+        "rss_with_slim_gb": (rss() or 0) / 1e9 or None,
+    }
+    if "b" in variants:
+        log("(b) masked, not sliced")
+        dense_mask = mask.dense(dt)
+        v["b_masked"] = run_decode(
+            src, tok, prompt, gen_tokens, trials, lambda m=dense_mask: ffn.masked(src, m)
+        )
+    if "c" in variants:
+        log("(c) slim, materialised")
+        v["c_slim"] = {
+            "select_s": statistics.median(sel),
+            "slice_s": statistics.median(sli),
+            "select_all": sel,
+            "slice_all": sli,
+            **run_decode(slim, tok, prompt, gen_tokens, trials),
+        }
+    if "d" in variants:
+        log("(d) slim from the per-task cache")
+        hits, (slim_d, info_d) = _timed(lambda: pruner.slim_for(task), max(trials, 5))
+        assert info_d.cache_hit and slim_d is slim
+        v["d_cached"] = {
+            "hit_s": statistics.median(hits),
+            **run_decode(slim_d, tok, prompt, gen_tokens, trials),
+        }
+    if "e" in variants:
+        v.update(_exported(slim, tok, prompt, gen_tokens, trials, log))
+    if "f" in variants:
+        log("(f) random dense model of the slim shape")
+        same = same_shape_dense(src, k, dt)
+        v["f_same_shape"] = run_decode(same, tok, prompt, gen_tokens, trials)
+        del same
+    if "g" in variants:
+        log("(g) slim sliced from the 4-bit source")
+        qp = Pruner(q_src(), tok, "griffin", k)
+        slice_g, (slim_g, _) = _timed(
+            lambda: (qp.cache.clear(), qp.slim_from_mask(mask))[1], trials
+        )
+        v["g_q4_slim"] = {
+            "slice_s": statistics.median(slice_g),
+            "bytes": ffn.count(slim_g)["bytes"],
+            **run_decode(slim_g, tok, prompt, gen_tokens, trials),
+        }
+        if "q4_dense" not in out:
+            out["q4_dense"] = run_decode(q_src(), tok, prompt, gen_tokens, trials)
+        del slim_g, qp
+    run["ratios"] = ratios(out, run)
+    return run
+
+
+def _exported(slim, tok, prompt, gen, trials, log) -> dict:
+    """(e) export, then plain ``mlx_lm.load`` + ``stream_generate``; and via ``mlx_ifp``."""
+    import mlx_lm
+
+    from .export import export
+    from .generate import stream_generate
+    from .load import load
+
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        log("(e) exported slim model through mlx_lm")
+        t0 = time.perf_counter()
+        export(slim, tok, tmp)
+        export_s = time.perf_counter() - t0
+        net, tok2 = mlx_lm.load(tmp)
+        res["e_mlx_lm"] = {"export_s": export_s, **run_decode(net, tok2, prompt, gen, trials)}
+        del net
+        log("(e) the same folder through mlx_ifp generate")
+        net, tok3 = load(tmp)
+        tok3._eos_token_ids = set()
+        text = tok3.decode(prompt)
+        rows = []
+        for t in range(trials + 1):
+            mx.reset_peak_memory()
+            for last in stream_generate(net, tok3, text, gen, keep=1.0, chat_template=False):  # noqa: B007
+                pass
+            if t:
+                rows.append(last.generation_tps)
+        res["e_mlx_ifp"] = {"decode_tps": statistics.median(rows), "decode_tps_all": rows}
+    return res
+
+
+def ratios(out: dict, run: dict) -> dict:
+    """The issue's target ratios for one keep ratio (None where a variant was not run)."""
+    v, dense = run["variants"], out.get("dense")
+    c, f, e, ei = (v.get(n) for n in ("c_slim", "f_same_shape", "e_mlx_lm", "e_mlx_ifp"))
+    r: dict = {"ideal_speedup": run["ideal_ratio"]}
+    if c and f:
+        r["slim_vs_same_shape"] = c["decode_tps"] / f["decode_tps"]
+    if c and dense:
+        r["speedup_vs_source"] = c["decode_tps"] / dense["decode_tps"]
+        r["speedup_of_ideal"] = r["speedup_vs_source"] / run["ideal_ratio"]
+        r["select_slice_of_prefill"] = (c["select_s"] + c["slice_s"]) / dense["prefill_s"]
+    if "d_cached" in v:
+        r["cache_hit_ms"] = v["d_cached"]["hit_s"] * 1e3
+    if e and ei:
+        r["mlx_ifp_vs_mlx_lm"] = ei["decode_tps"] / e["decode_tps"]
+    m = run["memory"]
+    r["resident_vs_allowed"] = (m["active_with_slim_gb"]) / (
+        m["active_source_gb"] + m["slim_ffn_gb"]
+    )
+    return r
+
+
+# ---------------------------------------------------------------- command
+
+_Opt = typer.Option
+_A = Annotated
+
+
+def bench_command(
+    model: _A[str, _Opt("--model", help="A model as `generate` takes it.")] = (
+        "smollm2-135m-instruct"
+    ),
+    preset: _A[
+        str | None, _Opt("--preset", help="Random-weight Llama shape: 135m, 1b, 3b or 8b.")
+    ] = None,
+    keep: _A[
+        list[str] | None, _Opt("--keep", help="Keep ratio or count; repeat for a sweep.")
+    ] = None,
+    prompt_tokens: _A[int, _Opt("--prompt-tokens", help="Prompt length.")] = 512,
+    gen_tokens: _A[int, _Opt("--gen-tokens", help="Tokens to decode.")] = 64,
+    trials: _A[int, _Opt("--trials", help="Timed trials per variant (median).")] = 3,
+    align: _A[int, _Opt("--align", help="Round k up to a multiple of this.")] = 1,
+    variants: _A[str, _Opt("--variants", help="Which of a..g to run.")] = VARIANTS,
+    dtype: _A[str | None, _Opt("--dtype", help="float32 / bfloat16 / float16.")] = None,
+    output: _A[str | None, _Opt("--output", "-o", help="Write the JSON here.")] = None,
+    plot_path: _A[str | None, _Opt("--plot", help="Write the tok/s-vs-keep PNG here.")] = None,
+):
+    """Benchmark TTFT (selection, slicing, prefill), decode tok/s and memory per variant."""
+    import json
+    import sys
+
+    from . import bench_report
+    from .errors import UsageError
+
+    keep = keep or ["0.5"]
+    if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
+        raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
+    if set(variants) - set(VARIANTS):
+        raise UsageError(f"--variants takes letters from {VARIANTS}")
+    result = bench(
+        model, preset, tuple(keep), prompt_tokens, gen_tokens, trials, align, variants, dtype,
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+    )  # fmt: skip
+    text = json.dumps(result, indent=2)
+    if output:
+        Path(output).write_text(text)
+    else:
+        print(text)
+    bench_report.print_tables(result)
+    if plot_path:
+        bench_report.plot(result, plot_path)
+    return result
