@@ -158,7 +158,10 @@ def convert(
     keep: Annotated[
         str | None, typer.Option("--keep", help="Export a slim model keeping this many channels.")
     ] = None,
-    mask_source: Source = "static",
+    mask_source: Annotated[
+        str | None,
+        typer.Option("--mask-source", help="Default: griffin with --task, static without."),
+    ] = None,
     task: Task = None,
     mask: Annotated[
         str | None, typer.Option("--mask", help="Export the slim model of a mask.")
@@ -180,10 +183,15 @@ def convert(
         raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
     net, tokenizer = load(model, dequantize=dequantize, dtype=dtype)
     if mask or keep is not None or task:
+        from .sources import make_source
+
         given = Mask.load(mask, net) if mask else None
-        text = task or "general"
+        mask_source = mask_source or ("griffin" if task else "static")
+        source = make_source(mask_source, tokenizer=tokenizer)
+        if given is None and source.uses_text and not task:
+            raise UsageError(f"--mask-source {mask_source} selects from text: give --task")
         net, _ = select(
-            net, tokenizer, text, task=task, mask=given, keep=keep or 0.5, mask_source=mask_source
+            net, tokenizer, task=task or "-", mask=given, keep=keep or 0.5, mask_source=source
         )
     path = export(net, tokenizer, output, dtype=dtype)
     typer.echo(f"Wrote {path}")
