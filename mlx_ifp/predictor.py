@@ -118,7 +118,7 @@ class Predictor(nn.Module):
         self.norm = nn.RMSNorm(h)
         if config.head == "full":
             self.out = nn.Linear(r, L * d)
-            self.out.weight = self.out.weight * 0.1
+            self.out.weight = mx.zeros_like(self.out.weight)  # starts as a static mask
             self.out.bias = mx.zeros((L * d,))
         else:
             q = config.factor_rank

@@ -1,0 +1,27 @@
+"""Helper for test_finetune: run under `mlx.launch -n 2`; rank 0 writes both gradients."""
+
+import sys
+
+import mlx_ifp  # noqa: F401
+from mlx_ifp.batches import Batches, load_data
+from mlx_ifp.finetune import gradients
+
+import mlx.core as mx
+from mlx.utils import tree_flatten
+from test_finetune import Tok, setup
+
+out, data = sys.argv[1], sys.argv[2]
+group = mx.distributed.init()
+joint, cfg, k = setup(data, train="lora", stage=sys.argv[3])
+train, _, _ = load_data(data, Tok(), cfg.stage, cfg.max_seq_length)
+multiple = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 8
+split = Batches(train, 4, 0, multiple, group)
+whole = Batches(train, 4, 0, multiple, None)
+g_split, l_split, _ = gradients(joint, [split(0), split(1)], k, 0.5, cfg, group)
+g_whole, l_whole, _ = gradients(joint, [whole(0), whole(1)], k, 0.5, cfg, None)
+mx.eval(g_split, l_split, g_whole, l_whole)  # every rank takes part in the all_sum
+if group.rank() == 0:
+    arrays = {f"split.{n}": v for n, v in tree_flatten(g_split)}
+    arrays.update({f"whole.{n}": v for n, v in tree_flatten(g_whole)})
+    arrays.update(loss_split=l_split, loss_whole=l_whole, world=mx.array(group.size()))
+    mx.save_safetensors(out, arrays)

@@ -1,0 +1,167 @@
+"""Joint training on tiny random models: resume, distributed gradients, bad input, learning."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mlx_ifp import ffn
+from mlx_ifp.errors import UsageError
+from mlx_ifp.finetune import (
+    Joint,
+    finetune,
+    gradients,
+    load_config,
+    prepare_llm,
+)
+from mlx_ifp.mask import resolve_keep
+from mlx_ifp.predictor import PredictorConfig, new_predictor
+
+import mlx.core as mx
+import numpy as np
+import pytest
+from tiny import tiny_model
+
+
+class Tok:
+    """Whitespace-separated integers; no chat template, no eos."""
+
+    eos_token_id = None
+
+    def encode(self, text, **kw):
+        return [int(t) for t in text.split()]
+
+
+def make_data(folder, n_train=24, n_valid=8, seed=0, text=False):
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("valid", n_valid)):
+        with open(folder / f"{split}.jsonl", "w") as f:
+            for _ in range(n):
+                p = " ".join(map(str, rng.integers(2, 120, int(rng.integers(3, 9)))))
+                c = " ".join(map(str, rng.integers(2, 120, int(rng.integers(2, 12)))))
+                rec = {"text": p + " " + c} if text else {"prompt": p, "completion": c}
+                f.write(json.dumps(rec) + "\n")
+    return str(folder)
+
+
+def cfg_for(data, out, **kw):
+    base = dict(data=data, output=str(out), iters=4, batch_size=4, quiet=True)
+    base.update(predictor=dict(layers=2, rank=8), val_every=0, max_seq_length=32)
+    base.update(kw)
+    return load_config(None, **base)
+
+
+def setup(data, train="lora", stage="sft"):
+    cfg = cfg_for(data, "/nonexistent", train=train, stage=stage, chunks=4)
+    model = prepare_llm(tiny_model("llama"), cfg)
+    mx.random.seed(0)
+    pred = new_predictor(model, PredictorConfig(**cfg.predictor))
+    return Joint(pred, model), cfg, resolve_keep(cfg.keep, ffn.d_ffn(model))
+
+
+def history(out):
+    return json.loads((Path(out) / "trainer_state.json").read_text())["history"]
+
+
+@pytest.mark.parametrize("train,stage", [("lora", "sft"), ("full", "pretrain")])
+def test_resume_matches_straight_run(tmp_path, train, stage):
+    data = make_data(tmp_path / "d", text=stage == "pretrain")
+    kw = dict(train=train, stage=stage, warmup=4, eps_steps=6, lora_dropout=0.1)
+    kw.update(distill=0.5 if stage == "sft" else 0.0)
+    straight = finetune(cfg_for(data, tmp_path / "a", iters=6, **kw), tiny_model("llama"), Tok())
+    finetune(cfg_for(data, tmp_path / "b", iters=3, **kw), tiny_model("llama"), Tok())
+    resumed = finetune(
+        cfg_for(data, tmp_path / "b", iters=6, resume=str(tmp_path / "b"), **kw),
+        tiny_model("llama"),
+        Tok(),
+    )
+    a, b = history(straight), history(resumed)
+    assert len(a) == len(b) == 6
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert len(set(np.round(a, 6))) > 1  # the losses do move
+
+
+def test_distributed_gradients_equal_the_combined_batch(tmp_path):
+    data = make_data(tmp_path / "d")
+    out = tmp_path / "grads.safetensors"
+    here = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": f"{here}:{here.parent}"}
+    launch = "from mlx._distributed_utils.launch import main; main()"  # what mlx.launch runs
+    cmd = [sys.executable, "-c", launch, "--backend", "ring", "-n", "2"]
+    cmd += ["--python", sys.executable, str(here / "dist_grads.py"), str(out), data, "sft"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0 and out.is_file(), r.stdout[-2000:] + r.stderr[-2000:]
+    g = mx.load(str(out))
+    assert g["world"].item() == 2
+    names = [n[len("split.") :] for n in g if n.startswith("split.")]
+    assert any("predictor" in n for n in names) and any("lora" in n for n in names)
+    for n in names:
+        np.testing.assert_allclose(g[f"split.{n}"], g[f"whole.{n}"], rtol=1e-4, atol=1e-6)
+    assert abs(g["loss_split"].item() - g["loss_whole"].item()) < 1e-5
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(tmp_path):
+    from mlx_ifp.batches import Batches, load_data
+    from mlx_ifp.finetune import checkpoint_layers
+
+    from mlx.utils import tree_flatten
+
+    data = make_data(tmp_path / "d")
+    joint, cfg, k = setup(data, train="lora")
+    train, _, _ = load_data(data, Tok(), "sft", 32)
+    batch = Batches(train, 4)(0)
+    ref, _, _ = gradients(joint, [batch], k, 0.5, cfg)
+    checkpoint_layers(joint.llm)
+    got, _, _ = gradients(joint, [batch], k, 0.5, cfg)
+    for (n, a), (_, b) in zip(tree_flatten(ref), tree_flatten(got), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6, err_msg=n)
+
+
+def test_bad_inputs(tmp_path):
+    data = Path(make_data(tmp_path / "d"))
+    with pytest.raises(UsageError, match="unknown config key.*lerning_rate"):
+        load_config(None, lerning_rate=1.0)
+    cfgfile = tmp_path / "c.yaml"
+    cfgfile.write_text("iters: 3\nbogus: 1\n")
+    with pytest.raises(UsageError, match="bogus"):
+        load_config(cfgfile)
+    with pytest.raises(UsageError, match="predictor config key"):
+        load_config(None, predictor={"layerz": 2})
+    lines = (data / "train.jsonl").read_text().splitlines()
+    lines[4] = '{"prompt": "1 2", "completion": '
+    (data / "train.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(UsageError, match=r"train\.jsonl, line 5"):
+        finetune(cfg_for(str(data), tmp_path / "o"), tiny_model("llama"), Tok())
+    (data / "train.jsonl").write_text("")
+    with pytest.raises(UsageError, match="no training examples"):
+        finetune(cfg_for(str(data), tmp_path / "o"), tiny_model("llama"), Tok())
+    text = make_data(tmp_path / "t", text=True)
+    with pytest.raises(UsageError, match="line 1: stage 2"):
+        finetune(cfg_for(text, tmp_path / "o"), tiny_model("llama"), Tok())
+
+
+def test_long_sequences_are_truncated_with_a_warning(tmp_path, capsys):
+    data = tmp_path / "d"
+    data.mkdir()
+    long = {"prompt": " ".join(["5"] * 10), "completion": " ".join(["7"] * 40)}
+    (data / "train.jsonl").write_text((json.dumps(long) + "\n") * 4)
+    out = finetune(cfg_for(str(data), tmp_path / "o", iters=1), tiny_model("llama"), Tok())
+    assert "truncated" in capsys.readouterr().err
+    assert len(history(out)) == 1
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    data = make_data(tmp_path / "d")
+    out = tmp_path / "o"
+    finetune(cfg_for(data, out, iters=2, save_every=2), tiny_model("llama"), Tok())
+    before = (out / "predictor.safetensors").read_bytes()
+    model = tiny_model("llama")
+    model.lm_head.weight = model.lm_head.weight * float("nan")
+    cfg = cfg_for(data, out, iters=4, resume=str(out))
+    with pytest.raises(UsageError, match=r"loss is nan at step 3.*step 2"):
+        finetune(cfg, model, Tok())
+    assert (out / "predictor.safetensors").read_bytes() == before
+    assert len(history(out)) == 2
