@@ -79,6 +79,19 @@ def _read_prompt(prompt: str | None) -> str:
     return prompt
 
 
+def _source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
+    """The mask source and budget: a trained predictor's own defaults when there is one."""
+    from .sources import make_source
+
+    name = name or ("predictor" if adapter else "griffin")
+    if keep is None and adapter:
+        from .predictor import read_config
+
+        keep = read_config(adapter).get("k")
+    source = make_source(name, tokenizer=tokenizer, path=adapter)
+    return source, keep if keep is not None else "0.5"
+
+
 @app.command()
 @handle_errors
 def generate(
@@ -96,11 +109,33 @@ def generate(
     ignore_chat_template: Annotated[
         bool, typer.Option("--ignore-chat-template", help="Feed the prompt as raw text.")
     ] = False,
-    keep: Keep = "0.5",
-    mask_source: Source = "griffin",
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            "--keep",
+            help="FFN channels kept per layer: a fraction in (0, 1] or a "
+            "count. Default 0.5, or the budget the adapter's predictor was trained for.",
+        ),
+    ] = None,
+    mask_source: Annotated[
+        str | None,
+        typer.Option(
+            "--mask-source",
+            help="griffin, static, static-act, random, full or "
+            "predictor. Default: predictor with --adapter, else griffin.",
+        ),
+    ] = None,
     task: Task = None,
     mask: Annotated[
         str | None, typer.Option("--mask", help="Use a saved mask file (.safetensors + .json).")
+    ] = None,
+    adapter: Annotated[
+        str | None,
+        typer.Option(
+            "--adapter",
+            help="A `mlx_ifp finetune` output folder: its adapters are "
+            "loaded and its trained predictor picks the mask.",
+        ),
     ] = None,
     save_mask: Annotated[
         str | None, typer.Option("--save-mask", help="Save the mask used to this file.")
@@ -123,8 +158,9 @@ def generate(
     text = _read_prompt(prompt)
     if seed is not None:
         mx.random.seed(seed)
-    net, tokenizer = load(model, dequantize=dequantize)
+    net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
     given = Mask.load(mask, net) if mask else None
+    source, keep = _source_and_keep(mask_source, keep, adapter, tokenizer)
     last = None
     for last in stream_generate(
         net,
@@ -134,7 +170,7 @@ def generate(
         task=task,
         mask=given,
         keep=keep,
-        mask_source=mask_source,
+        mask_source=source,
         align=align,
         system_prompt=system_prompt,
         chat_template=not ignore_chat_template,
@@ -233,6 +269,18 @@ def info(
     width = max(map(len, rows))
     for key, value in rows.items():
         typer.echo(f"{key:<{width}}  {value}")
+
+
+def _register_commands() -> None:
+    """Commands whose options live beside their implementation (one module per command)."""
+    from .bench import bench_command
+    from .finetune import finetune_command
+
+    app.command("finetune")(handle_errors(finetune_command))
+    app.command("bench")(handle_errors(bench_command))
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -324,8 +324,10 @@ def prepare(model: nn.Module) -> nn.Module:
     spec = spec_of(model)
     for f in ffns(model):
         down = getattr(f, spec.down)
-        if isinstance(down, nn.QuantizedLinear):
-            setattr(f, spec.down, ChannelQuantizedLinear.from_quantized(down))
+        holder, name = (down, "linear") if "lora_a" in down else (f, spec.down)
+        inner = getattr(holder, name)
+        if isinstance(inner, nn.QuantizedLinear):
+            setattr(holder, name, ChannelQuantizedLinear.from_quantized(inner))
     return model
 
 

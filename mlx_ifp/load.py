@@ -15,6 +15,7 @@ from mlx_lm.utils import dequantize_model
 
 from . import ffn
 from .errors import UsageError
+from .mask import fingerprint
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
@@ -83,11 +84,12 @@ def load(
     dequantize = cpu if dequantize is None else dequantize
     path = resolve(model, dequantize=dequantize)
     try:
-        net, tokenizer, config = mlx_lm_load(
-            path, adapter_path=adapter_path, lazy=True, return_config=True
-        )
+        net, tokenizer, config = mlx_lm_load(path, lazy=True, return_config=True)
     except (OSError, ValueError, json.JSONDecodeError) as e:
         raise UsageError(f"could not load {model}: {str(e).splitlines()[0]}") from None
+    source_fp = fingerprint(net)  # adapters may retrain norms: keep the source's identity
+    if adapter_path is not None:
+        _apply_adapters(net, adapter_path)
     if dequantize:
         dequantize_model(net)
         config.pop("quantization", None)
@@ -103,8 +105,36 @@ def load(
     if not lazy:
         mx.eval(net.parameters())
     net.eval()
-    object.__setattr__(net, "_ifp_origin", {"model": model, "path": path, "config": config})
+    object.__setattr__(
+        net,
+        "_ifp_origin",
+        {
+            "model": model,
+            "path": path,
+            "config": config,
+            "fingerprint": source_fp,
+            "adapter_path": adapter_path,
+        },
+    )
     return net, tokenizer
+
+
+def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
+    """mlx-lm adapters (LoRA or full) from a finetune folder; a predictor-only folder has none."""
+    from mlx_lm.utils import load_adapters
+
+    folder = Path(adapter_path)
+    if not folder.is_dir():
+        raise UsageError(f"adapter folder not found: {adapter_path}")
+    if (folder / "adapters.safetensors").is_file():
+        try:
+            load_adapters(net, str(folder))
+        except (OSError, ValueError, KeyError) as e:
+            raise UsageError(
+                f"could not load adapters from {folder}: {str(e).splitlines()[0]}"
+            ) from None
+    elif not (folder / "ifp_config.json").is_file():
+        raise UsageError(f"{folder} holds neither adapters nor a predictor")
 
 
 def origin(model: nn.Module) -> dict:

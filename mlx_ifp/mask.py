@@ -51,7 +51,11 @@ def fingerprint(model: nn.Module) -> dict:
     """Identity of a source model: its FFN shape and a hash of its config and norm weights.
 
     Norm weights stay unquantized, so the packed and dequantized copies of a model agree.
+    A model loaded with adapters keeps the identity of its source (recorded by ``load``).
     """
+    recorded = getattr(model, "_ifp_origin", {}).get("fingerprint")
+    if recorded is not None and ffn.d_ffn(model) == recorded["d_ffn"]:
+        return recorded
     blocks = ffn.layers(model)
     args = getattr(model, "args", None)
     shape = {
