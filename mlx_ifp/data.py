@@ -39,6 +39,7 @@ APT_PACKAGES = ("debian-reference-en", "dict-gcide", "fortunes-min", "fortunes")
 DEBIAN_REFERENCE = Path("/usr/share/debian-reference")
 GCIDE = Path("/usr/share/dictd/gcide")
 FORTUNES = Path("/usr/share/games/fortunes")
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
 FORTUNE_FILES = ("fortunes", "literature", "riddles", "wisdom", "science", "people", "computers")
 
 #: One human-written task description per domain (the per-task mask is selected from it).
@@ -171,7 +172,7 @@ def read_humaneval(archive: Path) -> Iterator[dict]:
 
 def read_stdlib(limit: int, seed: int) -> Iterator[dict]:
     """Functions of the standard library with docstrings, as "write this function" tasks."""
-    root = Path(sysconfig.get_paths()["stdlib"])
+    root = STDLIB
     skip = {"test", "idlelib", "lib2to3", "site-packages", "tkinter", "turtledemo", "ensurepip"}
     files = sorted(p for p in root.rglob("*.py") if not skip & set(p.relative_to(root).parts))
     found = []

