@@ -15,8 +15,12 @@ pytestmark = pytest.mark.real
 def cli(*args, stdin=None):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "mlx_ifp", *args], input=stdin, capture_output=True, text=True,
-        timeout=600, env=env,
+        [sys.executable, "-m", "mlx_ifp", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
 
 
@@ -36,8 +40,20 @@ def test_generate_streams_and_reports(smollm2_dir):
 
 def test_task_mask_save_and_reuse(smollm2_dir, tmp_path):
     path = tmp_path / "geo"
-    run = cli("generate", "-p", "-", "--task", "Answer geography questions.", "--keep", "0.5",
-              "-m", "8", "--save-mask", str(path), stdin="Name a river in Europe.")
+    run = cli(
+        "generate",
+        "-p",
+        "-",
+        "--task",
+        "Answer geography questions.",
+        "--keep",
+        "0.5",
+        "-m",
+        "8",
+        "--save-mask",
+        str(path),
+        stdin="Name a river in Europe.",
+    )
     assert run.returncode == 0, run.stderr
     mask = Mask.load(path.with_suffix(".safetensors"))
     assert mask.k == 768 and mask.source == "griffin"
@@ -75,8 +91,9 @@ def test_mask_for_another_model(smollm2_dir, tmp_path):
 
 def test_unsupported_gguf(tmp_path):
     path = tmp_path / "gpt2.gguf"
-    mx.save_gguf(str(path), {"token_embd.weight": mx.zeros((4, 4))},
-                 {"general.architecture": "gpt2"})
+    mx.save_gguf(
+        str(path), {"token_embd.weight": mx.zeros((4, 4))}, {"general.architecture": "gpt2"}
+    )
     assert_usage_error(cli("generate", "--model", str(path), "-p", "hi"), "not supported")
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
 
@@ -88,8 +105,12 @@ def test_convert_writes_a_slim_mlx_lm_folder(smollm2_dir, tmp_path):
     import json
 
     assert json.loads((out / "config.json").read_text())["intermediate_size"] == 384
-    gen = subprocess.run([sys.executable, "-m", "mlx_lm", "generate", "--model", str(out),
-                          "-p", "2+2=", "-m", "4"], capture_output=True, text=True, timeout=300)
+    gen = subprocess.run(
+        [sys.executable, "-m", "mlx_lm", "generate", "--model", str(out), "-p", "2+2=", "-m", "4"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert gen.returncode == 0, gen.stderr[-1500:]
     assert_usage_error(cli("convert", "--keep", "0.5"), "--output")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slim"]
@@ -100,3 +121,42 @@ def test_info_names_the_blas():
     assert run.returncode == 0 and "blas" in run.stdout
     if sys.platform.startswith("linux"):
         assert "openblas" in run.stdout, run.stdout
+
+
+def test_finetune_then_generate_with_adapter(smollm2_dir, tmp_path):
+    import json
+
+    rows = [
+        {"prompt": f"What is {a} plus {a}?", "completion": f"{a} plus {a} is {2 * a}."}
+        for a in range(12)
+    ]
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, part in (("train", rows[:8]), ("valid", rows[8:])):
+        (data / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in part) + "\n")
+    out = tmp_path / "adapter"
+    run = cli(
+        "finetune",
+        "--data",
+        str(data),
+        "-o",
+        str(out),
+        "--train",
+        "lora",
+        "--iters",
+        "2",
+        "--batch-size",
+        "2",
+        "--keep",
+        "0.25",
+        "--max-seq-length",
+        "64",
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (out / "predictor.safetensors").is_file() and (out / "adapters.safetensors").is_file()
+    gen = cli("generate", "--adapter", str(out), "-p", "What is 3 plus 3?", "-m", "5")
+    assert gen.returncode == 0, gen.stderr[-2000:]
+    assert "predictor(" in gen.stderr and "384/1536" in gen.stderr
+    assert_usage_error(
+        cli("generate", "--adapter", str(tmp_path / "none"), "-p", "hi"), "adapter folder not found"
+    )
