@@ -1,0 +1,182 @@
+"""Evaluation: answer matching, the code sandbox, metrics on tiny models, bad input."""
+
+import math
+
+from mlx_ifp import evaluate as ev
+from mlx_ifp import ffn
+from mlx_ifp.errors import UsageError
+from mlx_ifp.execute import exact_match, final_number, program, run_program
+from mlx_ifp.mask import Mask
+from mlx_ifp.sources import make_source
+
+import mlx.core as mx
+import numpy as np
+import pytest
+from corpus import ByteTokenizer, fake_corpus
+from tiny import tiny_model
+
+# ---------------------------------------------------------------- answers and the sandbox
+
+
+@pytest.mark.parametrize(
+    "reply, number",
+    [
+        ("So 3 + 4 = 7.\n#### 7", "7"),
+        ("The answer is $1,250.", "1250"),
+        ("First 2 apples, then 5 more: 7.0 in total", "7"),
+        ("no number here", None),
+    ],
+)
+def test_final_number(reply, number):
+    assert final_number(reply) == number
+
+
+def test_exact_match_uses_the_final_answer():
+    assert exact_match("6 * 3 = 18 so #### 18", "18")
+    assert not exact_match("18 eggs, minus 3, leaves 15", "18")
+
+
+def test_program_accepts_a_whole_function_or_a_body():
+    prompt = "from typing import List\n\ndef f(x: List[int]) -> int:\n"
+    test = "def check(c):\n    assert c([1, 2]) == 3\n"
+    whole = "Here you go:\n```python\ndef f(x: List[int]) -> int:\n    return sum(x)\n```"
+    assert run_program(program(prompt, whole, test, "f")).passed
+    assert run_program(program(prompt, "    return sum(x)\n", test, "f")).passed
+    assert not run_program(program(prompt, "    return 0\n", test, "f")).passed
+
+
+def test_crash_hang_and_fork_are_contained():
+    crash = run_program("raise SystemExit('boom')")
+    assert crash.status == "failed" and "boom" in crash.detail
+    hang = run_program("while True:\n    pass\n", timeout=1.0)
+    assert hang.status == "timeout" and not hang.passed
+    forked = run_program(
+        "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nelse:\n    time.sleep(60)\n",
+        timeout=1.0,
+    )
+    assert forked.status == "timeout"
+    bomb = run_program("x = bytearray(8 << 30)\n", timeout=5.0)  # 8 GiB: over the memory limit
+    assert not bomb.passed and bomb.status in ("failed", "error")
+
+
+# ---------------------------------------------------------------- metrics on tiny models
+
+
+@pytest.fixture
+def corpus(tmp_path, monkeypatch):
+    return fake_corpus(tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma3_text"])
+def test_reference_logprobs_match_the_full_forward(arch):
+    model, tok = tiny_model(arch), ByteTokenizer()
+    items = [
+        {"prompt": "What is 2+2?", "completion": "4, of course."},
+        {"prompt": "Hi", "completion": "Hello there"},
+    ]
+    chunk = ev.pairs(tok, items, 64)
+    tokens = ev._batch(chunk)
+    lp = ev.logprobs(model, tokens, None, chunk)
+    full = model(tokens).astype(mx.float32)
+    full = full - mx.logsumexp(full, axis=-1, keepdims=True)
+    rows = [full[b, t] for b, (toks, s) in enumerate(chunk) for t in range(s - 1, len(toks) - 1)]
+    np.testing.assert_allclose(np.array(lp), np.array(mx.stack(rows)), atol=1e-4)
+
+
+def test_evaluate_dense_random_and_per_task(corpus):
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    cfg = ev.EvalConfig(
+        domains=("math", "code"),
+        sources=("full", "random", "griffin"),
+        keeps=(0.5,),
+        limit=3,
+        gen_limit=0,
+        batch_size=2,
+    )
+    report = ev.evaluate(model, tok, corpus, cfg, progress=False)
+    rows = {(r["domain"], r["source"], r["mode"]): r for r in report["results"]}
+    assert len(rows) == 2 * 4  # full, random (static), griffin per input and per task
+    for dom in ("math", "code"):
+        dense = rows[(dom, "full", "static")]
+        assert dense["kl"] == pytest.approx(0, abs=1e-5) and dense["top1"] == 1.0
+        assert dense["ppl"] == pytest.approx(math.exp(dense["nll"]))
+        rand = rows[(dom, "random", "static")]
+        assert rand["kl"] > 1e-3 and rand["k"] == 48 and rand["active_fraction"] < 1
+        per_input, per_task = rows[(dom, "griffin", "input")], rows[(dom, "griffin", "task")]
+        assert per_input["nll"] != per_task["nll"]  # different masks, different numbers
+    assert "ppl (input)" in [c.header for c in ev.table(report).columns]
+
+
+def test_masked_batch_equals_one_at_a_time(corpus):
+    """Per-input masks stacked in a batch give each item what its own mask gives alone."""
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    items = ev.instructions(corpus, "math")[:3]
+    source = make_source("griffin")
+    masks = ev.masks_for(model, tok, source, items, 48, "input", "task text")
+    chunk = ev.pairs(tok, items, 128)
+    together = ev.logprobs(model, ev._batch(chunk), mx.stack([m.dense() for m in masks]), chunk)
+    alone = [
+        ev.logprobs(model, ev._batch([c]), m.dense()[None], [c])
+        for c, m in zip(chunk, masks, strict=True)
+    ]
+    np.testing.assert_allclose(np.array(together), np.array(mx.concatenate(alone)), atol=1e-4)
+
+
+def test_saved_mask_for_another_model_is_refused(corpus, tmp_path):
+    other = tiny_model("llama", intermediate_size=64)
+    path = Mask.full(other).save(tmp_path / "m")
+    cfg = ev.EvalConfig(domains=("math",), sources=("full",), mask_files={"learned": path}, limit=2)
+    with pytest.raises(UsageError, match="belongs to another model"):
+        ev.evaluate(tiny_model("llama"), ByteTokenizer(), corpus, cfg, progress=False)
+
+
+def test_saved_mask_is_evaluated_as_a_fixed_source(corpus, tmp_path):
+    model = tiny_model("llama")
+    d = ffn.d_ffn(model)
+    idx = mx.broadcast_to(mx.arange(0, d, 2, dtype=mx.int32), (len(ffn.layers(model)), d // 2))
+    path = Mask(idx, d, Mask.full(model).model, "learned-static").save(tmp_path / "m")
+    cfg = ev.EvalConfig(
+        domains=("code",), sources=("full",), mask_files={"learned": path}, limit=2, gen_limit=0
+    )
+    rows = ev.evaluate(model, ByteTokenizer(), corpus, cfg, progress=False)["results"]
+    learned = next(r for r in rows if r["source"] == "learned")
+    assert learned["k"] == d // 2 and learned["kl"] > 0
+
+
+def test_bad_input_fails_before_loading(corpus):
+    with pytest.raises(UsageError, match="unknown domain 'biology'"):
+        ev.eval_command(domains="biology", data=str(corpus))
+    with pytest.raises(UsageError, match="unknown mask source"):
+        ev.eval_command(sources="full,oracle", data=str(corpus))
+    with pytest.raises(UsageError, match="NAME=PATH"):
+        ev.eval_command(mask=["nopath"], data=str(corpus))
+    with pytest.raises(UsageError, match="no instruction items"):  # prose: fortunes only here
+        ev.eval_command(domains="prose", data=str(corpus))
+
+
+# ---------------------------------------------------------------- the real model
+
+
+@pytest.mark.real
+def test_real_model_humaneval_and_gsm8k_generation():
+    """SmolLM2: dense replies are scored end to end; pruning raises KL above zero."""
+    import mlx_ifp
+    from mlx_ifp import data
+
+    model, tok = mlx_ifp.load("smollm2-135m-instruct")
+    cfg = ev.EvalConfig(
+        domains=("math", "code"),
+        sources=("full", "static"),
+        keeps=(0.5,),
+        limit=2,
+        gen_limit=1,
+        max_len=192,
+        max_tokens={"math": 48, "code": 64},
+    )
+    rows = ev.evaluate(model, tok, data.build(verbose=False), cfg, progress=False)["results"]
+    assert {(r["domain"], r["source"]) for r in rows} == {
+        (d, s) for d in ("math", "code") for s in ("full", "static")
+    }
+    for r in rows:
+        assert r["gen_n"] == 1 and 1 < r["ppl"] < 1e4
+        assert (r["kl"] > 0.01) == (r["source"] != "full")
