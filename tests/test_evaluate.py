@@ -180,3 +180,31 @@ def test_real_model_humaneval_and_gsm8k_generation():
     for r in rows:
         assert r["gen_n"] == 1 and 1 < r["ppl"] < 1e4
         assert (r["kl"] > 0.01) == (r["source"] != "full")
+
+
+# ---------------------------------------------------------------- plots
+
+
+def test_overlap_and_quality_plots(corpus, tmp_path):
+    from mlx_ifp import plots
+
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    res = plots.mask_overlap(
+        model, tok, corpus, "griffin", 0.5, n=3, groups=3, domains=("math", "code", "science")
+    )
+    mats = np.array(res["overlap"])
+    assert mats.shape == (3, 3, 3) and np.allclose(mats, mats.transpose(0, 2, 1))
+    assert ((mats >= 0) & (mats <= 1 + 1e-6)).all() and mats.std() > 0
+    static = plots.mask_overlap(
+        model, tok, corpus, "static", 0.5, n=2, groups=1, domains=("math", "code")
+    )
+    assert np.allclose(static["overlap"], 1.0)  # one mask for every input
+    png = plots.plot_overlap(res, tmp_path / "overlap.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    cfg = ev.EvalConfig(
+        domains=("math",), sources=("full", "random"), keeps=(0.25, 0.5), limit=2, gen_limit=0
+    )
+    report = ev.evaluate(model, tok, corpus, cfg, progress=False)
+    assert plots.plot_quality(report, tmp_path / "q.png", "kl").stat().st_size > 1000
+    with pytest.raises(UsageError, match="no 'pass@1' results"):
+        plots.plot_quality(report, tmp_path / "q.png", "pass@1")
