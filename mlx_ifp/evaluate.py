@@ -300,39 +300,49 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     return {"results": rows, "params": count["params"], "d_ffn": d}
 
 
-def table(report: dict):
-    """The results as a rich table: per-input and per-task side by side."""
-    from rich.table import Table
+HEADER = ["domain", "source", "keep", "active"] + [
+    f"{c} ({m})" for m in ("input", "task") for c in ("ppl", "KL", "top1", "gen")
+]
 
-    t = Table(title="mlx_ifp eval (test splits)")
-    for col in ("domain", "source", "keep", "active"):
-        t.add_column(col)
-    for mode in ("input", "task"):
-        for col in ("ppl", "KL", "top1", "gen"):
-            t.add_column(f"{col} ({mode})", justify="right")
-    for key, by_mode in group(report["results"]).items():
-        dom, src, keep = key
+
+def rows_of(report: dict) -> list[list[str]]:
+    """One line per (domain, source, keep): per-input then per-task cells (static in both)."""
+    out: dict = {}
+    for r in report["results"]:
+        out.setdefault((r["domain"], r["source"], r["keep"]), {})[r["mode"]] = r
+    lines = []
+    for (dom, src, keep), by_mode in out.items():
         first = next(iter(by_mode.values()))
         cells = [dom, src, f"{keep:.2f}", f"{first['active_fraction']:.0%}"]
         for mode in ("input", "task"):
             r = by_mode.get(mode) or by_mode.get("static")
             cells += _cells(r) if r else ["-"] * 4
-        t.add_row(*cells)
-    return t
-
-
-def group(rows: list[dict]) -> dict:
-    """{(domain, source, keep): {mode: row}} in a stable order."""
-    out: dict = {}
-    for r in rows:
-        out.setdefault((r["domain"], r["source"], r["keep"]), {})[r["mode"]] = r
-    return out
+        lines.append(cells)
+    return lines
 
 
 def _cells(r: dict) -> list[str]:
     gen = r.get("exact_match", r.get("pass@1"))
-    gen_s = "-" if gen is None else f"{gen:.0%} of {r['gen_n']}"
+    gen_s = "-" if gen is None else f"{round(gen * r['gen_n'])}/{r['gen_n']}"
     return [f"{r['ppl']:.2f}", f"{r['kl']:.3f}", f"{r['top1']:.1%}", gen_s]
+
+
+def table(report: dict):
+    """The results as a rich table: per-input and per-task side by side."""
+    from rich.table import Table
+
+    t = Table(title="mlx_ifp eval (test splits)")
+    for i, col in enumerate(HEADER):
+        t.add_column(col, justify="left" if i < 4 else "right")
+    for cells in rows_of(report):
+        t.add_row(*cells)
+    return t
+
+
+def markdown(report: dict) -> str:
+    """The results as a Markdown table, for the README."""
+    lines = [HEADER, ["---"] * len(HEADER), *rows_of(report)]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
 def _csv(value: str, allowed=None, what="value") -> tuple:
@@ -421,7 +431,7 @@ def eval_command(
     net, tokenizer = load(model)
     report = evaluate(net, tokenizer, folder, cfg)
     report.update(model=model, data=str(folder), config=asdict(cfg))
-    Console().print(table(report))
+    Console(width=160).print(table(report))
     text = json.dumps(report, indent=2)
     if output:
         Path(output).write_text(text + "\n")

@@ -2,7 +2,7 @@
 
 import json
 
-from mlx_ifp import data
+from mlx_ifp import corpora, data
 from mlx_ifp.errors import UsageError
 from mlx_ifp.execute import check_humaneval
 
@@ -90,7 +90,7 @@ def test_build_is_cached(tmp_path, monkeypatch):
 
 
 def test_split_drops_duplicates_before_splitting():
-    recs = [data.example("math", "x", str(i), f"q{i % 5}", "a") for i in range(20)]
+    recs = [corpora.example("math", "x", str(i), f"q{i % 5}", "a") for i in range(20)]
     parts = data.split(recs, 0.4, 0.2, 0, "x")
     assert sum(map(len, parts.values())) == 5
     keys = {p: {data.item_key(r) for r in rows} for p, rows in parts.items()}
