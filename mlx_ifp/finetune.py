@@ -28,7 +28,7 @@ from .batches import Batch, Batches, load_data
 from .errors import UsageError
 from .mask import fingerprint, resolve_keep
 from .predictor import Predictor, PredictorConfig, new_predictor
-from .softtopk import eps_schedule, topk_indicator, training_mask
+from .softtopk import eps_schedule, soft_topk, topk_indicator, training_mask
 
 
 @dataclass
@@ -62,6 +62,7 @@ class FinetuneConfig:
     eps_end: float = 0.05
     eps_schedule: str = "exp"  # exp, linear or constant
     eps_steps: int = 0  # 0: anneal over all `iters`
+    mask_forward: str = "soft"  # "soft": l * TopK(l) (paper); "hard_st": 0/1 top-k, ST gradient
     distill: float = 0.0  # weight of the KL to the unmasked model
     grad_checkpoint: bool = False
     seed: int = 0
@@ -100,6 +101,7 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
 def check(cfg: FinetuneConfig) -> None:
     choices = {"stage": ("pretrain", "sft"), "train": ("frozen", "lora", "full")}
     choices["lr_schedule"] = ("constant", "cosine", "linear")
+    choices["mask_forward"] = MASK_FORWARD
     for name, allowed in choices.items():
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
@@ -172,7 +174,26 @@ def checkpoint_layers(model: nn.Module) -> None:
 # ---------------------------------------------------------------- masked forward and loss
 
 
-def chunk_masks(pred: Predictor, batch: Batch, k: int, eps: float, K: int, hard: bool):
+MASK_FORWARD = ("soft", "hard_st")
+
+
+def make_masks(scores: mx.array, k: int, eps: float, how: str, hard: bool) -> mx.array:
+    """Scores -> the masks of the masked forward.
+
+    ``hard`` (evaluation): the 0/1 top-k of the scores, as at inference. Training: ``soft`` is
+    the paper's ``l * TopK(l)``; ``hard_st`` runs the same 0/1 top-k mask as inference in the
+    forward pass and takes the SoftTopK gradient in the backward pass (straight through:
+    ``TopK(s) + l - stop_gradient(l)``), so dropped channels get a gradient too.
+    """
+    if hard:
+        return topk_indicator(scores, k)
+    if how == "hard_st":
+        soft = soft_topk(scores, k, eps)
+        return mx.stop_gradient(topk_indicator(scores, k)) + soft - mx.stop_gradient(soft)
+    return training_mask(scores, k, eps)
+
+
+def chunk_masks(pred: Predictor, batch: Batch, k: int, eps: float, K: int, hard: bool, how="soft"):
     """Stage 1: (B, L, T, d) masks, chunk j's prediction on the targets of chunk j+1."""
     x = batch.tokens[:, :-1]
     B, T = x.shape
@@ -182,7 +203,7 @@ def chunk_masks(pred: Predictor, batch: Batch, k: int, eps: float, K: int, hard:
     chunks = x[:, : (K - 1) * c].reshape(B * (K - 1), c)
     lens = mx.clip(batch.lengths[:, None] - mx.arange(K - 1)[None] * c, 1, c).reshape(-1)
     scores = pred(chunks, lens)
-    m = topk_indicator(scores, k) if hard else training_mask(scores, k, eps)
+    m = make_masks(scores, k, eps, how, hard)
     m = m.reshape(B, K - 1, *m.shape[1:])  # (B, K-1, L, d)
     m = mx.concatenate([mx.ones_like(m[:, :1]), m], axis=1)  # chunk 0 runs dense
     chunk_of = (mx.arange(T) + 1) // c  # the chunk of each input position's target
@@ -196,11 +217,11 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
     steps = mx.arange(1, T + 1)[None]  # position of each target token
     weight = (steps < batch.lengths[:, None]) & (steps >= batch.offsets[:, None])
     if cfg.stage == "pretrain":
-        masks, c = chunk_masks(joint.predictor, batch, k, eps, cfg.chunks, hard)
+        masks, c = chunk_masks(joint.predictor, batch, k, eps, cfg.chunks, hard, cfg.mask_forward)
         weight = weight & (steps >= c)
     else:
         scores = joint.predictor(batch.prompt, batch.prompt_lengths)
-        masks = topk_indicator(scores, k) if hard else training_mask(scores, k, eps)
+        masks = make_masks(scores, k, eps, cfg.mask_forward, hard)
     with ffn.masked(joint.llm, masks):
         logits = joint.llm(inputs)
     return logits, weight.astype(mx.float32)
@@ -379,6 +400,9 @@ def finetune_command(
     chunks: Annotated[int | None, typer.Option(help="Stage 1: chunks per sequence.")] = None,
     eps_start: Annotated[float | None, typer.Option(help="SoftTopK eps at step 0.")] = None,
     eps_end: Annotated[float | None, typer.Option(help="SoftTopK eps at the end.")] = None,
+    mask_forward: Annotated[
+        str | None, typer.Option(help="Training mask: soft (l*TopK(l)) or hard_st.")
+    ] = None,
     distill: Annotated[float | None, typer.Option(help="Weight of the KL to dense.")] = None,
     grad_checkpoint: Annotated[bool | None, typer.Option("--grad-checkpoint")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,

@@ -165,3 +165,19 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
         finetune(cfg, model, Tok())
     assert (out / "predictor.safetensors").read_bytes() == before
     assert len(history(out)) == 2
+
+
+def test_hard_st_masks_forward_hard_backward_softtopk():
+    from mlx_ifp.finetune import make_masks
+    from mlx_ifp.softtopk import soft_topk, topk_indicator
+
+    s = mx.random.normal((2, 3, 16), key=mx.random.key(1))
+    w = mx.random.normal(s.shape, key=mx.random.key(2))
+    m = make_masks(s, 5, 0.3, "hard_st", hard=False)
+    assert mx.array_equal(m, topk_indicator(s, 5)).item()
+    g = mx.grad(lambda x: (make_masks(x, 5, 0.3, "hard_st", hard=False) * w).sum())(s)
+    ref = mx.grad(lambda x: (soft_topk(x, 5, 0.3) * w).sum())(s)
+    assert mx.allclose(g, ref, atol=1e-6).item()
+    assert (mx.abs(g) * (1 - m)).sum().item() > 0  # dropped channels get a gradient too
+    with pytest.raises(UsageError):
+        load_config(None, mask_forward="hard")
