@@ -221,11 +221,21 @@ def score_replies(domain: str, items, replies, timeout: float) -> dict:
 
 
 def instructions(data, domain: str, split: str = "test") -> list[dict]:
-    """The items of a split that have a prompt and a reference response."""
-    items = [it for it in data_mod.load_split(data, domain, split) if it["prompt"]]
-    if not items:
+    """The items of a split with a prompt and a reference, sources taken in turn (so that a
+    ``--limit`` sees every source of the domain)."""
+    by_source: dict[str, list[dict]] = {}
+    for it in data_mod.load_split(data, domain, split):
+        if it["prompt"]:
+            by_source.setdefault(it["provenance"]["source"], []).append(it)
+    if not by_source:
         raise UsageError(f"domain {domain!r} has no instruction items in its {split} split")
-    return items
+    queues = list(by_source.values())
+    return [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
+
+
+def scoreable(items: list[dict]) -> list[dict]:
+    """Items generation can be scored on: a GSM8K answer or HumanEval tests."""
+    return [it for it in items if "answer" in it["provenance"] or "test" in it["provenance"]]
 
 
 def _configs(model, tokenizer, cfg: EvalConfig):
@@ -289,9 +299,11 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                 row["active_fraction"] = row["active_params"] / count["params"]
                 bar.advance(job)
                 if cfg.gen_limit and dom in GEN_DOMAINS:
-                    g_items = items[: cfg.gen_limit]
+                    at = [i for i, it in enumerate(items) if it in scoreable([it])]
+                    at = at[: cfg.gen_limit]
+                    g_items, g_masks = [items[i] for i in at], [masks[i] for i in at]
                     replies = generate_replies(
-                        model, tokenizer, g_items, masks[: len(g_items)], cfg.max_tokens[dom]
+                        model, tokenizer, g_items, g_masks, cfg.max_tokens[dom]
                     )
                     row.update(score_replies(dom, g_items, replies, cfg.timeout))
                     bar.advance(job)

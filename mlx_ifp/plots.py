@@ -87,10 +87,10 @@ def plot_overlap(result: dict, path: str | Path) -> Path:
     doms = result["domains"]
     fig, axes = plt.subplots(1, len(mats), figsize=(3.6 * len(mats) + 1, 3.6), squeeze=False)
     lo, hi = float(mats.min()), float(mats.max())
-    for ax, mat, title in zip(axes[0], mats, result["groups"], strict=True):
+    for g, (ax, mat, title) in enumerate(zip(axes[0], mats, result["groups"], strict=True)):
         im = ax.imshow(mat, vmin=lo, vmax=hi, cmap="viridis")
         ax.set_xticks(range(len(doms)), doms, rotation=45, ha="right")
-        ax.set_yticks(range(len(doms)), doms)
+        ax.set_yticks(range(len(doms)), doms if g == 0 else [])
         ax.set_title(title)
         for i in range(len(doms)):
             for j in range(len(doms)):

@@ -208,3 +208,10 @@ def test_overlap_and_quality_plots(corpus, tmp_path):
     assert plots.plot_quality(report, tmp_path / "q.png", "kl").stat().st_size > 1000
     with pytest.raises(UsageError, match="no 'pass@1' results"):
         plots.plot_quality(report, tmp_path / "q.png", "pass@1")
+
+
+def test_instructions_take_sources_in_turn(corpus):
+    items = ev.instructions(corpus, "code", "train")
+    sources = [it["provenance"]["source"] for it in items]
+    assert sources[:2] == ["humaneval", "stdlib"] and sources.count("stdlib") == 1
+    assert all(it["provenance"]["source"] == "humaneval" for it in ev.scoreable(items))
