@@ -29,7 +29,7 @@ from .corpora import (
     read_stdlib,
 )
 from .errors import UsageError
-from .paths import atomic_dir, cache_dir
+from .paths import atomic_dir, atomic_file, cache_dir
 
 VERSION = 1
 DOMAINS = ("math", "code", "science", "prose")
@@ -245,6 +245,63 @@ def tasks(data: str | Path | None = None) -> dict[str, str]:
     return json.loads(path.read_text()) if path and path.is_file() else dict(TASKS)
 
 
+def greedy_reply(model, tokenizer, prompt: str, max_tokens: int = 256) -> str:
+    """The dense model's greedy reply to a user prompt (chat template applied)."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import make_prompt_cache
+
+    from .prompt import encode, format_chat, messages_for
+
+    cache = make_prompt_cache(model)
+    tokens = mx.array([encode(tokenizer, format_chat(tokenizer, messages_for(prompt)))])
+    eos = getattr(tokenizer, "eos_token_id", None)
+    out = []
+    for _ in range(max_tokens):
+        nxt = mx.argmax(model(tokens, cache=cache)[:, -1], axis=-1)
+        token = nxt.item()
+        if token == eos:
+            break
+        out.append(token)
+        tokens = nxt[None]
+    return tokenizer.decode(out)
+
+
+def distill(
+    folder: str | Path, model, tokenizer, n: int, model_name: str, max_tokens=256, seed: int = 0
+) -> Path:
+    """Self-distillation: the dense model answers ``n`` training prompts (a seeded sample over
+    all domains); written to ``distill/train.jsonl`` with provenance ``response: dense:<model>``.
+    Only training prompts are used, never valid or test ones."""
+    from rich.progress import track
+
+    folder = Path(folder)
+    prompts = [
+        r
+        for d in DOMAINS
+        if (folder / "domains" / d / "train.jsonl").is_file()
+        for r in load_split(folder, d, "train")
+        if r["prompt"]
+    ]
+    random.Random(seed).shuffle(prompts)
+    rows = []
+    for r in track(prompts[:n], description="self-distillation", transient=True):
+        reply = greedy_reply(model, tokenizer, r["prompt"], max_tokens)
+        prov = {**r["provenance"], "response": f"dense:{model_name}"}
+        rows.append(
+            {
+                "prompt": r["prompt"],
+                "completion": reply.strip(),
+                "domain": r["domain"],
+                "provenance": prov,
+            }
+        )
+    path = folder / "distill" / "train.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        _write(tmp, rows)
+    return path
+
+
 def data_build_command(
     output: Annotated[
         str | None,
@@ -257,6 +314,17 @@ def data_build_command(
     seed: Annotated[int, typer.Option(help="Seed of the train/valid/test splits.")] = 0,
     max_stdlib: Annotated[int, typer.Option(help="Standard-library functions to use.")] = 3000,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached.")] = False,
+    distill_n: Annotated[
+        int,
+        typer.Option(
+            "--distill",
+            help="Also have the dense model answer "
+            "this many training prompts (self-distillation; slow on CPU).",
+        ),
+    ] = 0,
+    model: Annotated[str, typer.Option("--model", help="Model for --distill.")] = (
+        "smollm2-135m-instruct"
+    ),
 ):
     """Build the multi-domain corpus (math, code, science, prose) offline, split by a seed.
 
@@ -264,4 +332,9 @@ def data_build_command(
     sft/ ({"prompt","completion"}), chat/ ({"messages"}), tasks.json and manifest.json.
     """
     path = build(output, BuildConfig(seed=seed, max_stdlib=max_stdlib), force=force)
+    if distill_n > 0:
+        from .load import load
+
+        net, tokenizer = load(model)
+        typer.echo(str(distill(path, net, tokenizer, distill_n, model, seed=seed)))
     typer.echo(str(path))

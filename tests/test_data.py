@@ -130,3 +130,28 @@ def test_real_corpus_is_complete_and_leak_free():
         r["provenance"]["ref"] for r in humaneval if not check_humaneval(r, r["completion"]).passed
     ]
     assert not failed  # every canonical solution passes its tests in the sandbox
+
+
+def test_self_distillation_uses_training_prompts_only(tmp_path, monkeypatch):
+    from corpus import ByteTokenizer
+    from tiny import tiny_model
+
+    folder = fake_corpus(tmp_path, monkeypatch)
+    path = data.distill(folder, tiny_model("llama"), ByteTokenizer(), 3, "tiny", max_tokens=5)
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    assert len(rows) == 3 and all(r["provenance"]["response"] == "dense:tiny" for r in rows)
+    assert all(len(r["completion"]) <= 5 for r in rows)
+    train = _train_keys(folder)
+    assert all(data.item_key(r) in train for r in rows)
+
+
+def test_greedy_reply_matches_an_uncached_greedy_loop():
+    import mlx.core as mx
+    from corpus import ByteTokenizer
+    from tiny import tiny_model
+
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    tokens = tok.encode("Add two and three.")
+    for _ in range(6):
+        tokens.append(mx.argmax(model(mx.array([tokens]))[0, -1]).item())
+    assert data.greedy_reply(model, tok, "Add two and three.", 6) == tok.decode(tokens[-6:])
