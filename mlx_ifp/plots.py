@@ -14,6 +14,7 @@ import typer
 from . import data as data_mod
 from . import ffn
 from .errors import UsageError
+from .evaluate import instructions
 from .mask import resolve_keep
 from .prompt import turn_tokens
 from .sources import make_source
@@ -51,7 +52,7 @@ def mask_overlap(
         raise UsageError(f"--groups must be between 1 and {n_layers}")
     dense = {}
     for dom in domains:
-        items = [it for it in data_mod.load_split(data, dom, split) if it["prompt"]][:n]
+        items = instructions(data, dom, split)[:n]  # the domain's sources in turn
         if len(items) < 2:
             raise UsageError(f"domain {dom!r} has fewer than 2 prompts in its {split} split")
         masks = [src.select(model, turn_tokens(tokenizer, it["prompt"]), k) for it in items]
