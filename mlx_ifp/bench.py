@@ -44,6 +44,9 @@ PRESETS = {
     "8b": dict(hidden_size=4096, num_hidden_layers=32, intermediate_size=14336,
                num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
                rope_theta=500000.0, tie_word_embeddings=False),
+    "tiny": dict(hidden_size=64, num_hidden_layers=2, intermediate_size=128,
+                 num_attention_heads=4, num_key_value_heads=2, vocab_size=256,
+                 tie_word_embeddings=True),  # for tests
 }  # fmt: skip
 
 
@@ -165,9 +168,10 @@ def run_decode(model, tokenizer, prompt: list[int], gen: int, trials: int, ctx=N
         mx.clear_cache()
         mx.reset_peak_memory()
         with ctx() if ctx else contextlib.nullcontext():
-            for last in stream_generate(model, tokenizer, mx.array(prompt), max_tokens=gen):  # noqa: B007
+            n = gen if t else min(gen, 8)  # trial 0: a short warm-up (kernels, caches)
+            for last in stream_generate(model, tokenizer, mx.array(prompt), max_tokens=n):  # noqa: B007
                 pass
-        if t:  # trial 0 warms up kernels and caches
+        if t:
             rows.append((len(prompt) / last.prompt_tps, last.generation_tps, last.peak_memory))
     pre, tps, peak = zip(*rows, strict=True)
     return {
@@ -208,11 +212,17 @@ def bench(
     variants: str = VARIANTS,
     dtype: str | None = None,
     log: Callable[[str], None] = print,
+    on_progress: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Measure every requested variant at every keep ratio; return one JSON-able dict."""
+    """Measure every requested variant at every keep ratio; return one JSON-able dict.
+
+    ``on_progress(result)`` is called after each keep ratio (e.g. to save partial results).
+    """
     from . import blas
 
     t0 = time.perf_counter()
+    say = log
+    log = lambda s: say(f"[{time.perf_counter() - t0:7.1f}s] {s}")  # noqa: E731
     src, tok, quantized, make_prompt, task = build(model, preset, dtype)
     load_s = time.perf_counter() - t0
     dt = ffn.ffns(src)[0].gate_proj.weight.dtype
@@ -238,6 +248,8 @@ def bench(
     if "a" in variants:
         log("(a) dense source")
         out["dense"] = run_decode(src, tok, prompt, gen_tokens, trials)
+        if on_progress:
+            on_progress(out)
     q_src = _Lazy(quantized)  # built on first use, after the memory figures
     for keep in keeps:
         k = resolve_keep(keep, d, align)
@@ -245,6 +257,8 @@ def bench(
         run = _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log)
         out["runs"].append({"keep": keep, **run})
         mx.clear_cache()
+        if on_progress:
+            on_progress(out)
     return out
 
 
@@ -314,11 +328,15 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         del same
     if "g" in variants:
         log("(g) slim sliced from the 4-bit source")
-        qp = Pruner(q_src(), tok, "griffin", k)
+        qp = Pruner(q_src(), tok, "griffin", k)  # may round k up (ffn.required_align)
+        if qp.k != k:
+            log(f"    4-bit source on this backend: k rounded up to {qp.k}")
+            mask = qp.source.select(qp.model, qp.encode(task), qp.k)
         slice_g, (slim_g, _) = _timed(
             lambda: (qp.cache.clear(), qp.slim_from_mask(mask))[1], trials
         )
         v["g_q4_slim"] = {
+            "k": qp.k,
             "slice_s": statistics.median(slice_g),
             "bytes": ffn.count(slim_g)["bytes"],
             **run_decode(slim_g, tok, prompt, gen_tokens, trials),
@@ -421,16 +439,25 @@ def bench_command(
         raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
     if set(variants) - set(VARIANTS):
         raise UsageError(f"--variants takes letters from {VARIANTS}")
+
+    def save(result: dict) -> None:
+        if output:
+            Path(output).write_text(json.dumps(result, indent=2))
+
     result = bench(
         model, preset, tuple(keep), prompt_tokens, gen_tokens, trials, align, variants, dtype,
-        log=lambda s: print(s, file=sys.stderr, flush=True),
+        log=lambda s: print(s, file=sys.stderr, flush=True), on_progress=save,
     )  # fmt: skip
-    text = json.dumps(result, indent=2)
-    if output:
-        Path(output).write_text(text)
-    else:
-        print(text)
+    save(result)
+    if not output:
+        print(json.dumps(result, indent=2))
     bench_report.print_tables(result)
     if plot_path:
         bench_report.plot(result, plot_path)
     return result
+
+
+if __name__ == "__main__":
+    import mlx_ifp  # noqa: F401  (the optimized BLAS before mlx.core)
+
+    typer.run(bench_command)

@@ -1,0 +1,56 @@
+"""``mlx_ifp bench`` runs every variant on a tiny random preset and reports every field."""
+
+import json
+
+from mlx_ifp import bench_report
+from mlx_ifp.bench import bench, bench_command
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+VARIANT_KEYS = set("b_masked c_slim d_cached e_mlx_lm e_mlx_ifp f_same_shape g_q4_slim".split())
+RATIOS = set(
+    "ideal_speedup slim_vs_same_shape speedup_vs_source speedup_of_ideal select_slice_of_prefill "
+    "cache_hit_ms mlx_ifp_vs_mlx_lm resident_vs_allowed".split()
+)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return bench(preset="tiny", keeps=(0.5, 64), prompt_tokens=16, gen_tokens=4, trials=1,
+                 log=lambda s: None)  # fmt: skip
+
+
+def test_every_variant_and_ratio(result):
+    json.dumps(result)  # JSON-able
+    assert result["model"] == "random:tiny" and result["d_ffn"] == 128
+    assert result["dense"]["decode_tps"] > 0 and result["q4_dense"]["decode_tps"] > 0
+    assert [r["k"] for r in result["runs"]] == [64, 64]
+    for run in result["runs"]:
+        assert set(run["variants"]) == VARIANT_KEYS
+        assert set(run["ratios"]) == RATIOS
+        c = run["variants"]["c_slim"]
+        assert c["select_s"] > 0 and c["slice_s"] > 0 and c["prefill_s"] > 0
+        assert run["slim"]["d_ffn"] == 64 and run["ideal_ratio"] > 1
+        assert run["variants"]["d_cached"]["hit_s"] < c["select_s"] + c["slice_s"]
+
+
+def test_report_and_plot(result, tmp_path):
+    md = bench_report.markdown(result)
+    assert "(c) slim, materialised" in md and "cache hit (ms)" in md
+    png = bench_report.plot(result, tmp_path / "p.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_command_writes_json(tmp_path):
+    app = typer.Typer()
+    app.command()(bench_command)
+    out = tmp_path / "b.json"
+    run = CliRunner().invoke(app, ["--preset", "tiny", "--keep", "0.25", "--variants", "acf",
+                                   "--prompt-tokens", "8", "--gen-tokens", "3", "--trials", "1",
+                                   "-o", str(out), "--plot", str(tmp_path / "p.png")])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    data = json.loads(out.read_text())
+    assert set(data["runs"][0]["variants"]) == {"c_slim", "f_same_shape"}
+    assert (tmp_path / "p.png").exists()

@@ -1,0 +1,19 @@
+#!/bin/bash
+# The GPU figures of docs/performance.md. On the device: PYTHONPATH=<mlx site>:$PWD, OUT set.
+# Usage: bash tools/bench_gpu.sh micro|all
+O=${OUT:-runs/gpu}
+mkdir -p "$O"
+B="python -m mlx_ifp.bench --prompt-tokens 512 --gen-tokens 128 --trials 3"
+run() { local name=$1 t=$2; shift 2; timeout "$t" $B "$@" -o "$O/$name.json" > "$O/$name.log" 2>&1; }
+case "$1" in
+  micro)
+    timeout 150 python tools/bench_ffn_widths.py -o "$O/ffn_widths_8b.json" > "$O/ffn_widths_8b.log" 2>&1
+    ;;
+  all)
+    run gpu_8b 220 --preset 8b --keep 0.333
+    run gpu_8b_sweep 100 --preset 8b --keep 0.5 --keep 0.25 --keep 16 --variants acf
+    run gpu_8b_align128 60 --preset 8b --keep 0.333 --align 128 --variants cf
+    run gpu_1b 100 --preset 1b --keep 0.25 --keep 0.333 --keep 0.5 --keep 0.75 --variants abcdf
+    run gpu_135m 60 --preset 135m --keep 0.25 --keep 0.5 --keep 0.75 --variants abcdf
+    ;;
+esac
