@@ -377,10 +377,10 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
             if t:
                 rows.append(last.generation_tps)
         res["e_mlx_ifp"] = {"decode_tps": statistics.median(rows), "decode_tps_all": rows}
-    from . import generate
+    from .generate import _PRUNERS as shared  # it would keep this model alive
 
-    for key in [k for k, p in generate._PRUNERS.items() if p.model is net]:
-        del generate._PRUNERS[key]  # the shared pruner cache would keep this model alive
+    for key in [k for k, p in shared.items() if p.model is net]:
+        del shared[key]
     return res
 
 
