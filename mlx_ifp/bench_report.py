@@ -84,7 +84,7 @@ def print_tables(result: dict) -> None:
         t.add_column(h, justify="left" if h == "variant" else "right")
     for r in rows(result):
         t.add_row(*r)
-    console = Console()
+    console = Console(width=max(Console().width, 120))  # narrow pipes would wrap every cell
     console.print(t)
     rt = Table(title="targets")
     for h in ("keep", "ratio", "value", "target"):
