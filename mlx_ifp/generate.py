@@ -6,6 +6,7 @@ the selection cost and how many parameters are active).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ from .prompt import encode, first_user_turn, format_chat, messages_for
 from .prune import PruneInfo, Pruner
 from .sources import MaskSource, make_source
 
-_PRUNERS: dict[tuple, Pruner] = {}
+_PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
+MAX_PRUNERS = 4
 
 
 @dataclass
@@ -48,6 +50,9 @@ def get_pruner(
     if pruner is None or pruner.model is not model:
         pruner = Pruner(model, tokenizer, source, k)
         _PRUNERS[key] = pruner
+    _PRUNERS.move_to_end(key)
+    while len(_PRUNERS) > MAX_PRUNERS:
+        _PRUNERS.popitem(last=False)
     return pruner
 
 
