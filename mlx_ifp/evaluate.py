@@ -23,7 +23,7 @@ import typer
 from . import data as data_mod
 from . import ffn
 from .errors import UsageError
-from .execute import check_humaneval, exact_match
+from .execute import score_replies
 from .mask import Mask, resolve_keep
 from .prompt import encode, format_chat, messages_for, turn_tokens
 from .prune import prune
@@ -200,21 +200,6 @@ def generate_replies(model, tokenizer, items, masks: list[Mask], max_tokens: int
 
 def _hint(item: dict) -> str:
     return MATH_HINT if item["domain"] == "math" else ""
-
-
-def score_replies(domain: str, items, replies, timeout: float) -> dict:
-    """GSM8K exact match or HumanEval pass@1 (with how many programs timed out)."""
-    if domain == "math":
-        ok = [
-            exact_match(r, it["provenance"]["answer"]) for it, r in zip(items, replies, strict=True)
-        ]
-        return {"exact_match": sum(ok) / max(len(ok), 1), "gen_n": len(ok)}
-    runs = [check_humaneval(it, r, timeout) for it, r in zip(items, replies, strict=True)]
-    return {
-        "pass@1": sum(r.passed for r in runs) / max(len(runs), 1),
-        "gen_n": len(runs),
-        "timeouts": sum(r.status == "timeout" for r in runs),
-    }
 
 
 # ---------------------------------------------------------------- the whole evaluation

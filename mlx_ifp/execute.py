@@ -130,6 +130,21 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def check_humaneval(record: dict, reply: str, timeout: float = 5.0) -> RunResult:
-    """Run a reply against a HumanEval record's tests (see ``data.read_humaneval``)."""
+    """Run a reply against a HumanEval record's tests (see ``corpora.read_humaneval``)."""
     p = record["provenance"]
     return run_program(program(p["code_prompt"], reply, p["test"], p["entry_point"]), timeout)
+
+
+def score_replies(domain: str, items, replies, timeout: float) -> dict:
+    """GSM8K exact match or HumanEval pass@1 (with how many programs timed out)."""
+    if domain == "math":
+        ok = [
+            exact_match(r, it["provenance"]["answer"]) for it, r in zip(items, replies, strict=True)
+        ]
+        return {"exact_match": sum(ok) / max(len(ok), 1), "gen_n": len(ok)}
+    runs = [check_humaneval(it, r, timeout) for it, r in zip(items, replies, strict=True)]
+    return {
+        "pass@1": sum(r.passed for r in runs) / max(len(runs), 1),
+        "gen_n": len(runs),
+        "timeouts": sum(r.status == "timeout" for r in runs),
+    }
