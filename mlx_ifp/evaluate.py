@@ -50,6 +50,7 @@ class EvalConfig:
     max_tokens: dict = field(default_factory=lambda: {"math": 200, "code": 256})
     timeout: float = 5.0
     mask_files: dict = field(default_factory=dict)  # name -> saved mask path (fixed masks)
+    adapters: dict = field(default_factory=dict)  # name -> finetune folder (trained predictor)
 
 
 # ---------------------------------------------------------------- masks
@@ -239,7 +240,28 @@ def _configs(model, tokenizer, cfg: EvalConfig):
     for name, path in cfg.mask_files.items():
         mask = Mask.load(path, model)
         out.append((name, FixedMask(name, mask), mask.k, "input"))
+    for name, path in cfg.adapters.items():
+        out += _adapter_configs(name, path, tokenizer, cfg)
     return out
+
+
+def _adapter_configs(name: str, path: str, tokenizer, cfg: EvalConfig) -> list:
+    """A trained predictor at the budget it was trained for (its LLM must be unchanged)."""
+    from .predictor import read_config
+
+    folder = Path(path)
+    if (folder / "adapters.safetensors").is_file():
+        raise UsageError(
+            f"{path} also changes the LLM (LoRA/full): eval supports predictors "
+            "trained with --train frozen"
+        )
+    info = read_config(folder)
+    if "k" not in info:
+        raise UsageError(f"{path} is not a finetune output folder (no k in ifp_config.json)")
+    source = make_source("predictor", tokenizer=tokenizer, path=folder)
+    head = info.get("predictor", {}).get("head")
+    modes = ("input",) if head == "static" else cfg.modes
+    return [(name, source, int(info["k"]), mode) for mode in modes]
 
 
 def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, progress=True):
@@ -353,6 +375,16 @@ def _csv(value: str, allowed=None, what="value") -> tuple:
     return items
 
 
+def _pairs(specs: list[str] | None, flag: str) -> dict:
+    out = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"{flag} takes NAME=PATH, got {spec!r}")
+        out[name] = path
+    return out
+
+
 def eval_command(
     model: Annotated[str, typer.Option("--model", help="Model name, .gguf or folder.")] = (
         "smollm2-135m-instruct"
@@ -379,6 +411,14 @@ def eval_command(
             "file as NAME=PATH (e.g. a learned static mask); repeatable.",
         ),
     ] = None,
+    adapter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--adapter",
+            help="Also evaluate a trained predictor (a `finetune --train frozen` folder) as "
+            "NAME=DIR, at the budget it was trained for; repeatable.",
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Test items per domain.")] = 16,
     gen_limit: Annotated[
         int,
@@ -401,12 +441,7 @@ def eval_command(
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
-    files = {}
-    for spec in mask or []:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise UsageError(f"--mask takes NAME=PATH, got {spec!r}")
-        files[name] = path
+    files = _pairs(mask, "--mask")
     cfg = EvalConfig(
         domains=_csv(domains, data_mod.DOMAINS, "domain"),
         sources=_csv(sources, None, "mask source"),
@@ -419,6 +454,7 @@ def eval_command(
         max_len=max_len,
         max_tokens={"math": max_tokens, "code": max_tokens},
         mask_files=files,
+        adapters=_pairs(adapter, "--adapter"),
     )
     for name in cfg.sources:
         make_source(name)  # unknown names fail before the model loads
