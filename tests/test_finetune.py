@@ -88,7 +88,8 @@ def test_distributed_gradients_equal_the_combined_batch(tmp_path):
     data = make_data(tmp_path / "d")
     out = tmp_path / "grads.safetensors"
     here = Path(__file__).parent
-    env = {**os.environ, "PYTHONPATH": f"{here}:{here.parent}"}
+    # two ranks on two cores: one BLAS thread each, or their spinning threads oversubscribe
+    env = {**os.environ, "PYTHONPATH": f"{here}:{here.parent}", "OPENBLAS_NUM_THREADS": "1"}
     launch = "from mlx._distributed_utils.launch import main; main()"  # what mlx.launch runs
     cmd = [sys.executable, "-c", launch, "--backend", "ring", "-n", "2"]
     cmd += ["--python", sys.executable, str(here / "dist_grads.py"), str(out), data, "sft"]
