@@ -41,6 +41,7 @@ class PredictorConfig:
     d_ffn: int = 0
     hidden: int = 0  # width of the backbone's hidden state
     model: dict = field(default_factory=dict)  # fingerprint of the source model
+    init: str = "zeros"  # or a training-free mask source ("static-act") to start from
 
     def check(self) -> None:
         if self.pooling not in ("last", "mean"):
@@ -188,9 +189,13 @@ def update_config(folder: str | Path, **entries) -> None:
 
 
 def new_predictor(
-    model: nn.Module, config: PredictorConfig | None = None, **overrides
+    model: nn.Module, config: PredictorConfig | None = None, tokenizer=None, **overrides
 ) -> Predictor:
-    """A fresh predictor for source ``model``; a separate backbone is loaded from its path."""
+    """A fresh predictor for source ``model``; a separate backbone is loaded from its path.
+
+    With ``init`` naming a mask source (e.g. ``static-act``), the head's bias starts at that
+    source's per-layer standardised scores, so training starts from a sensible static mask.
+    """
     config = config or PredictorConfig()
     known = {f.name for f in fields(PredictorConfig)}
     bad = set(overrides) - known
@@ -206,7 +211,26 @@ def new_predictor(
     config.model = fingerprint(model)
     if config.backbone == "source":
         config.layers = min(config.layers, config.n_layers)
-    return Predictor(config, backbone)
+    predictor = Predictor(config, backbone)
+    if config.init != "zeros":
+        warm_start(predictor, model, tokenizer)
+    return predictor
+
+
+def warm_start(predictor: Predictor, model: nn.Module, tokenizer=None) -> None:
+    """Set the head's bias to a training-free source's scores, standardised per layer."""
+    from .sources import make_source
+
+    source = make_source(predictor.config.init, tokenizer=tokenizer)
+    if source.uses_text:
+        raise UsageError(f"predictor init must be a text-independent source, not {source.name}")
+    s = source.scores(model, mx.array([0], dtype=mx.int32)).astype(mx.float32)
+    z = (s - s.mean(-1, keepdims=True)) / mx.maximum(s.std(-1, keepdims=True), 1e-6)
+    if predictor.config.head == "full":
+        predictor.out.bias = z.reshape(-1)
+    else:
+        predictor.bias = z
+    mx.eval(predictor.parameters())
 
 
 def _load_backbone(path: str) -> nn.Module:

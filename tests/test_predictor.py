@@ -13,6 +13,7 @@ from mlx_ifp.sources import make_source
 
 import mlx.core as mx
 import mlx.nn as nn
+import numpy as np
 import pytest
 from tiny import ARCHS, tiny_model
 
@@ -125,3 +126,21 @@ def test_separate_backbone_by_path(tmp_path):
     pred = new_predictor(model, PredictorConfig(backbone=str(folder), rank=8))
     assert pred.config.hidden == 32
     assert pred(mx.array([[1, 2, 3]])).shape == (1, 3, 96)
+
+
+@pytest.mark.parametrize("head", ["full", "static"])
+def test_warm_start_from_a_training_free_source(head):
+    from mlx_ifp.mask import topk_indices
+    from mlx_ifp.sources import make_source
+
+    from corpus import ByteTokenizer
+
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    pred = new_predictor(model, PredictorConfig(head=head, init="static-act"), tok)
+    ref = make_source("static-act", tokenizer=tok).scores(model, None)
+    got = pred(mx.array([[1, 2, 3]]))[0]
+    np.testing.assert_array_equal(np.array(topk_indices(got, 30)), np.array(topk_indices(ref, 30)))
+    cold = new_predictor(model, PredictorConfig(head=head))
+    assert float(mx.abs(cold(mx.array([[1, 2, 3]]))).max()) == 0.0
+    with pytest.raises(UsageError, match="text-independent"):
+        new_predictor(model, PredictorConfig(head=head, init="griffin"), tok)
