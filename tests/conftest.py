@@ -1,6 +1,12 @@
 """Shared fixtures. ``mlx_ifp`` is imported first: it loads OpenBLAS before ``mlx.core``."""
 
-import mlx_ifp  # noqa: F401  (must precede any import of mlx.core)
+import os
+
+# One BLAS thread in tests: on a busy 2-core machine OpenBLAS's spinning worker threads slowed
+# real-model tests 3-7x (seen here). Read when OpenBLAS loads, so before `import mlx_ifp`.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import mlx_ifp  # noqa: E402, F401  (must precede any import of mlx.core)
 
 import pytest
 
