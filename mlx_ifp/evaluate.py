@@ -65,8 +65,9 @@ class FixedMask(MaskSource):
     def __init__(self, name: str, mask: Mask):
         self.name, self.mask = name, mask
 
-    def scores(self, model, tokens):  # pragma: no cover - select is overridden
-        raise NotImplementedError
+    def scores(self, model, tokens):
+        """The saved mask as 0/1 scores (``select`` returns the mask itself)."""
+        return self.mask.dense()
 
     def select(self, model, tokens, k):
         self.mask.check(model)

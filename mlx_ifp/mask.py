@@ -73,6 +73,18 @@ def fingerprint(model: nn.Module) -> dict:
     return {**shape, "hash": h.hexdigest()[:16]}
 
 
+def check_fingerprint(recorded: dict, model: nn.Module, what: str) -> None:
+    """Raise a one-line UsageError if ``recorded`` (a fingerprint) is not ``model``'s."""
+    fp = fingerprint(model)
+    if recorded and recorded != fp:
+        diff = [k for k in fp if fp[k] != recorded.get(k)]
+        raise UsageError(
+            f"{what} another model (differs in {', '.join(diff)}): made for "
+            f"{recorded.get('model_type')} with {recorded.get('layers')}x{recorded.get('d_ffn')} "
+            f"FFN channels, this model is {fp['model_type']} with {fp['layers']}x{fp['d_ffn']}"
+        )
+
+
 @dataclass
 class Mask:
     """Per-layer kept channel indices, sorted, shape (L, k)."""
@@ -114,14 +126,7 @@ class Mask:
 
     def check(self, model: nn.Module) -> None:
         """Refuse a mask made for another model."""
-        fp = fingerprint(model)
-        if self.model and self.model != fp:
-            diff = [k for k in fp if fp[k] != self.model.get(k)]
-            raise UsageError(
-                f"mask belongs to another model (differs in {', '.join(diff)}): "
-                f"mask for {self.model.get('model_type')} d_ffn={self.model.get('d_ffn')}, "
-                f"model is {fp['model_type']} d_ffn={fp['d_ffn']}"
-            )
+        check_fingerprint(self.model, model, "mask belongs to")
 
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (.safetensors) and its .json sidecar, each atomically."""

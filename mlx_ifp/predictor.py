@@ -18,7 +18,7 @@ import mlx.nn as nn
 
 from . import ffn
 from .errors import UsageError
-from .mask import fingerprint
+from .mask import check_fingerprint, fingerprint
 from .paths import atomic_file
 from .sources import MaskSource, register_source
 
@@ -249,15 +249,7 @@ def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
         raise UsageError(f"no predictor in {folder} (needs {WEIGHTS_FILE} and {CONFIG_FILE})")
     known = {f.name for f in fields(PredictorConfig)}
     config = PredictorConfig(**{k: v for k, v in cfg.items() if k in known})
-    fp = fingerprint(model)
-    if config.model and config.model != fp:
-        diff = [k for k in fp if fp[k] != config.model.get(k)]
-        raise UsageError(
-            f"the predictor in {folder} was trained for another model (differs in "
-            f"{', '.join(diff)}): {config.model.get('model_type')} with "
-            f"{config.model.get('layers')}x{config.model.get('d_ffn')} FFN channels, this model "
-            f"is {fp['model_type']} with {fp['layers']}x{fp['d_ffn']}"
-        )
+    check_fingerprint(config.model, model, f"the predictor in {folder} was trained for")
     backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
     pred = Predictor(config, backbone)
     try:

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-import pytest
-
 from mlx_ifp.errors import UsageError
 from mlx_ifp.finetune import load_config
+
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

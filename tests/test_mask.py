@@ -15,8 +15,8 @@ from tiny import tiny_model
 
 
 @pytest.mark.parametrize(
-    "keep, k", [("0.5", 768), (0.5, 768), ("1", 1536), (1.0, 1536), ("768", 768), (100, 100),
-                ("0.0001", 1)]
+    "keep, k",
+    [("0.5", 768), (0.5, 768), ("1", 1536), (1.0, 1536), ("768", 768), (100, 100), ("0.0001", 1)],
 )
 def test_resolve_keep(keep, k):
     assert resolve_keep(keep, 1536) == k

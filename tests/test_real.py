@@ -59,7 +59,20 @@ def test_export_is_a_standard_mlx_lm_model(smol, tmp_path):
     x = mx.array([[1, 504, 3213, 30]])
     np.testing.assert_allclose(np.array(loaded(x)), np.array(slim(x)), atol=1e-4)
     run = subprocess.run(
-        [sys.executable, "-m", "mlx_lm", "generate", "--model", str(out), "--prompt", "hi",
-         "--max-tokens", "5"], capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mlx_lm",
+            "generate",
+            "--model",
+            str(out),
+            "--prompt",
+            "hi",
+            "--max-tokens",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr[-2000:]
