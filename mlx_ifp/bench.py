@@ -156,6 +156,20 @@ def bench(
     return out
 
 
+def interleaved(a, b, tokenizer, prompt: list[int], gen: int, trials: int) -> dict:
+    """Decode tok/s of two models in alternating trials (a, b, a, b, ...), so drift hits both."""
+    runs: dict = {"a": [], "b": []}
+    for _ in range(max(trials, 3)):
+        for name, model in (("a", a), ("b", b)):
+            runs[name].append(run_decode(model, tokenizer, prompt, gen, 1)["decode_tps"])
+    return {
+        "a_decode_tps": statistics.median(runs["a"]),
+        "b_decode_tps": statistics.median(runs["b"]),
+        "a_all": runs["a"],
+        "b_all": runs["b"],
+    }
+
+
 def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log) -> dict:
     """All slim variants at one kept width ``k``."""
     from .prune import Pruner
@@ -219,6 +233,9 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         log("(f) random dense model of the slim shape")
         same = same_shape_dense(src, k, dt)
         v["f_same_shape"] = run_decode(same, tok, prompt, gen_tokens, trials)
+        if "c" in variants:
+            log("(c) vs (f), interleaved trials")
+            run["cf_interleaved"] = interleaved(slim, same, tok, prompt, gen_tokens, trials)
         del same
     if "g" in variants:
         log("(g) slim sliced from the 4-bit source")
@@ -285,6 +302,9 @@ def ratios(out: dict, run: dict) -> dict:
     r: dict = {"ideal_speedup": run["ideal_ratio"]}
     if c and f:
         r["slim_vs_same_shape"] = c["decode_tps"] / f["decode_tps"]
+    if "cf_interleaved" in run:
+        ab = run["cf_interleaved"]
+        r["slim_vs_same_shape_interleaved"] = ab["a_decode_tps"] / ab["b_decode_tps"]
     if c and dense:
         r["speedup_vs_source"] = c["decode_tps"] / dense["decode_tps"]
         r["speedup_of_ideal"] = r["speedup_vs_source"] / run["ideal_ratio"]

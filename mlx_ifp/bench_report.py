@@ -15,6 +15,7 @@ NAMES = {
 }
 TARGETS = {
     "slim_vs_same_shape": ("slim / same-shape dense decode", ">= 0.97"),
+    "slim_vs_same_shape_interleaved": ("slim / same-shape dense, interleaved", ">= 0.97"),
     "speedup_vs_source": ("slim / source decode", ""),
     "ideal_speedup": ("ideal (weight bytes read per token)", ""),
     "speedup_of_ideal": ("speed-up / ideal", ">= 0.9 (CPU), 0.8 (GPU)"),
