@@ -13,6 +13,8 @@ import site
 import sys
 from pathlib import Path
 
+from .paths import cache_dir  # no mlx import there: safe before mlx.core
+
 #: What happened: "openblas (<path>)", "reference", "skipped", "platform default", ...
 STATUS = "not attempted"
 
@@ -40,13 +42,6 @@ def _candidates() -> list[str]:
     return found + [p for p in _DEBIAN if os.path.exists(p)]
 
 
-def _cache_dir() -> Path:  # no import of paths.py: keep this module mlx-free
-    root = os.environ.get("MLX_IFP_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mlx_ifp"
-    )
-    return Path(root) / "blas"
-
-
 def _provide_gfortran() -> bool:
     """Make ``libgfortran.so.5`` loadable from a copy vendored in a wheel (mlx-cpu ships one).
 
@@ -56,7 +51,7 @@ def _provide_gfortran() -> bool:
     for d in _site_dirs():
         for gf in glob.glob(os.path.join(d, "*.libs", "libgfortran-*.so.5*")):
             libs = os.path.dirname(gf)
-            out = _cache_dir() / "libgfortran.so.5"
+            out = cache_dir("blas") / "libgfortran.so.5"
             try:
                 if not out.exists():
                     data = bytearray(Path(gf).read_bytes())

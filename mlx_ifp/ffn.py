@@ -66,6 +66,12 @@ def layers(model: nn.Module) -> list[nn.Module]:
     return blocks
 
 
+def backbone(model: nn.Module) -> nn.Module | None:
+    """The decoder stack that maps tokens to final hidden states (mlx-lm's ``model.model``)."""
+    inner = getattr(model, "model", None)
+    return inner if isinstance(inner, nn.Module) and callable(inner) else None
+
+
 def _model_type(model: nn.Module) -> str:
     args = getattr(model, "args", None)
     return str(getattr(model, "model_type", None) or getattr(args, "model_type", "unknown"))

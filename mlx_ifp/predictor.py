@@ -62,8 +62,8 @@ def _hidden_size(model: nn.Module) -> int:
 
 def _inner(model: nn.Module) -> nn.Module:
     """The decoder stack that returns hidden states (mlx-lm keeps it at ``model.model``)."""
-    inner = getattr(model, "model", None)
-    if not isinstance(inner, nn.Module) or not callable(inner):
+    inner = ffn.backbone(model)
+    if inner is None:
         raise UsageError(f"{type(model).__name__} has no inner `model` returning hidden states")
     return inner
 

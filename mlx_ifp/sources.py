@@ -59,11 +59,8 @@ class MaskSource(ABC):
 def _prefill(model: nn.Module, tokens: mx.array, observe: Callable[[int, mx.array], None]):
     """Run the dense model over ``tokens`` (1-D), calling ``observe`` on every FFN activation."""
     with ffn.observed(model, observe):
-        inner = getattr(model, "model", None)  # skip the LM head where the backbone is exposed
-        try:
-            out = inner(tokens[None]) if callable(inner) else model(tokens[None])
-        except TypeError:
-            out = model(tokens[None])
+        inner = ffn.backbone(model)  # skip the LM head where the backbone is exposed
+        out = (inner or model)(tokens[None])
         mx.eval(out)
 
 
