@@ -3,8 +3,11 @@
 Variants, side by side in one run: (a) the dense source, (b) masked not sliced, (c) the slim
 model materialised, (d) the slim model from the per-task cache, (e) the exported slim model
 through plain ``mlx_lm`` (and ``e_ifp``: the same folder through ``mlx_ifp``), (f) a random
-dense model of the slim model's shape, (g) the slim model sliced from a 4-bit source.
+dense model of the slim model's shape, (g) the slim model sliced from a 4-bit source, (h) a
+per-prompt GRIFFIN mask read off the prompt's own dense prefill (``Pruner.prefill``).
 Decoding always goes through ``mlx_lm.stream_generate`` (greedy, end-of-sequence ignored).
+With (a) and (c), the source, the slim model and (f) are also timed in alternating trials,
+so that machine drift hits all of them alike; the target ratios use those.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from . import ffn
 from .bench_models import PRESETS, PROMPT, TASK, build, same_shape_dense  # noqa: F401
 from .mask import resolve_keep
 
-VARIANTS = "abcdefg"
+VARIANTS = "abcdefgh"
 
 # ---------------------------------------------------------------- measuring
 
@@ -156,17 +159,46 @@ def bench(
     return out
 
 
-def interleaved(a, b, tokenizer, prompt: list[int], gen: int, trials: int) -> dict:
-    """Decode tok/s of two models in alternating trials (a, b, a, b, ...), so drift hits both."""
-    runs: dict = {"a": [], "b": []}
+def interleaved(models: dict, tokenizer, prompt: list[int], gen: int, trials: int) -> dict:
+    """Decode tok/s of several models in alternating trials (a, b, c, a, b, c, ...)."""
+    runs: dict = {name: [] for name in models}
     for _ in range(max(trials, 3)):
-        for name, model in (("a", a), ("b", b)):
+        for name, model in models.items():
             runs[name].append(run_decode(model, tokenizer, prompt, gen, 1)["decode_tps"])
+    return {name: {"decode_tps": statistics.median(r), "all": r} for name, r in runs.items()}
+
+
+def prefill_overhead(pruner, prompt: list[int], trials: int) -> dict:
+    """(h) Dense prefill alone vs dense prefill + GRIFFIN selection + slicing, alternating."""
+    from .prune import dense_prefill
+
+    plain, fused, sel, sli = [], [], [], []
+    for t in range(max(trials, 3) + 1):
+        pruner.cache.clear()
+        mx.clear_cache()
+        t0 = time.perf_counter()
+        cache = dense_prefill(pruner.model, prompt[:-1])
+        t1 = time.perf_counter()
+        del cache
+        mx.clear_cache()
+        t2 = time.perf_counter()
+        _, info, cache = pruner.prefill(prompt)
+        t3 = time.perf_counter()
+        del cache
+        if t:  # trial 0 warms up
+            plain.append(t1 - t0)
+            fused.append(t3 - t2)
+            sel.append(info.select_s)
+            sli.append(info.slice_s)
+    base, both = statistics.median(plain), statistics.median(fused)
     return {
-        "a_decode_tps": statistics.median(runs["a"]),
-        "b_decode_tps": statistics.median(runs["b"]),
-        "a_all": runs["a"],
-        "b_all": runs["b"],
+        "dense_prefill_s": base,
+        "prefill_select_slice_s": both,
+        "select_s": statistics.median(sel),
+        "slice_s": statistics.median(sli),
+        "overhead": (both - base) / base,
+        "dense_all": plain,
+        "fused_all": fused,
     }
 
 
@@ -229,14 +261,21 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         }
     if "e" in variants:
         v.update(_exported(slim, tok, prompt, gen_tokens, trials, log))
+    same = None
     if "f" in variants:
         log("(f) random dense model of the slim shape")
         same = same_shape_dense(src, k, dt)
         v["f_same_shape"] = run_decode(same, tok, prompt, gen_tokens, trials)
-        if "c" in variants:
-            log("(c) vs (f), interleaved trials")
-            run["cf_interleaved"] = interleaved(slim, same, tok, prompt, gen_tokens, trials)
-        del same
+    if "c" in variants and ("a" in variants or same is not None):
+        log("(a), (c) and (f) in alternating trials")
+        both = {"c": slim, **({"a": src} if "a" in variants else {})}
+        run["interleaved"] = interleaved(
+            {**both, **({"f": same} if same is not None else {})}, tok, prompt, gen_tokens, trials
+        )
+    del same
+    if "h" in variants:
+        log("(h) per-prompt GRIFFIN read off the prompt's dense prefill")
+        v["h_prefill"] = prefill_overhead(Pruner(src, tok, "griffin", k), prompt, trials)
     if "g" in variants:
         log("(g) slim sliced from the 4-bit source")
         qp = Pruner(q_src(), tok, "griffin", k)  # may round k up (ffn.required_align)
@@ -302,13 +341,18 @@ def ratios(out: dict, run: dict) -> dict:
     r: dict = {"ideal_speedup": run["ideal_ratio"]}
     if c and f:
         r["slim_vs_same_shape"] = c["decode_tps"] / f["decode_tps"]
-    if "cf_interleaved" in run:
-        ab = run["cf_interleaved"]
-        r["slim_vs_same_shape_interleaved"] = ab["a_decode_tps"] / ab["b_decode_tps"]
     if c and dense:
         r["speedup_vs_source"] = c["decode_tps"] / dense["decode_tps"]
         r["speedup_of_ideal"] = r["speedup_vs_source"] / run["ideal_ratio"]
         r["select_slice_of_prefill"] = (c["select_s"] + c["slice_s"]) / dense["prefill_s"]
+    il = {name: x["decode_tps"] for name, x in run.get("interleaved", {}).items()}
+    if "c" in il and "f" in il:
+        r["slim_vs_same_shape_interleaved"] = il["c"] / il["f"]
+    if "c" in il and "a" in il:
+        r["speedup_interleaved"] = il["c"] / il["a"]
+        r["speedup_of_ideal_interleaved"] = r["speedup_interleaved"] / run["ideal_ratio"]
+    if "h_prefill" in v:
+        r["prefill_select_slice_overhead"] = v["h_prefill"]["overhead"]
     if "d_cached" in v:
         r["cache_hit_ms"] = v["d_cached"]["hit_s"] * 1e3
     if e and ei:
@@ -340,7 +384,7 @@ def bench_command(
     gen_tokens: _A[int, _Opt("--gen-tokens", help="Tokens to decode.")] = 64,
     trials: _A[int, _Opt("--trials", help="Timed trials per variant (median).")] = 3,
     align: _A[int, _Opt("--align", help="Round k up to a multiple of this.")] = 1,
-    variants: _A[str, _Opt("--variants", help="Which of a..g to run.")] = VARIANTS,
+    variants: _A[str, _Opt("--variants", help="Which of a..h to run.")] = VARIANTS,
     dtype: _A[str | None, _Opt("--dtype", help="float32 / bfloat16 / float16.")] = None,
     output: _A[str | None, _Opt("--output", "-o", help="Write the JSON here.")] = None,
     plot_path: _A[str | None, _Opt("--plot", help="Write the tok/s-vs-keep PNG here.")] = None,
@@ -351,6 +395,7 @@ def bench_command(
 
     from . import bench_report
     from .errors import UsageError
+    from .paths import atomic_file
 
     keep = keep or ["0.5"]
     if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
@@ -360,7 +405,8 @@ def bench_command(
 
     def save(result: dict) -> None:
         if output:
-            Path(output).write_text(json.dumps(result, indent=2))
+            with atomic_file(output) as tmp:
+                Path(tmp).write_text(json.dumps(result, indent=2))
 
     result = bench(
         model, preset, tuple(keep), prompt_tokens, gen_tokens, trials, align, variants, dtype,

@@ -74,12 +74,38 @@ def _provide_gfortran() -> bool:
     return False
 
 
+def _openblas_mapped() -> bool:
+    """Is an OpenBLAS already in this process (LD_PRELOAD, or loaded by another library)?"""
+    try:
+        return "libopenblas" in Path("/proc/self/maps").read_text()
+    except OSError:
+        return False
+
+
+def _too_late() -> str:
+    """mlx.core came first: say so (and warn on a Linux CPU, where it costs ~30x in matmuls)."""
+    if _openblas_mapped():
+        return "openblas (already loaded)"
+    if sys.platform.startswith("linux"):
+        import warnings
+
+        import mlx.core as mx
+
+        if mx.default_device() == mx.cpu:
+            warnings.warn(
+                "mlx.core was imported before mlx_ifp, so MLX keeps its slow reference BLAS "
+                "on this CPU (matmuls ~30x slower): import mlx_ifp first",
+                stacklevel=4,
+            )
+    return "unchanged (mlx.core was imported before mlx_ifp)"
+
+
 def load_optimized_blas() -> str:
     """Try to load OpenBLAS globally; return and record a one-line status."""
     global STATUS
     choice = os.environ.get("MLX_IFP_BLAS", "auto")
     if "mlx.core" in sys.modules:
-        STATUS = "unchanged (mlx.core was imported before mlx_ifp)"
+        STATUS = _too_late()
     elif choice.lower() in ("none", "0", "off", "reference"):
         STATUS = "reference (MLX_IFP_BLAS=none)"
     elif not sys.platform.startswith("linux"):

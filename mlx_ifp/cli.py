@@ -141,6 +141,15 @@ def generate(
         str | None, typer.Option("--save-mask", help="Save the mask used to this file.")
     ] = None,
     align: Annotated[int, typer.Option(help="Round the kept count up to a multiple.")] = 1,
+    prefill: Annotated[
+        str,
+        typer.Option(
+            "--prefill",
+            help="dense: the prompt runs through the full model and only decoding is "
+            "pruned (GRIFFIN; a per-prompt GRIFFIN mask then costs no extra pass); slim: "
+            "everything on the pruned model; auto: dense for a per-prompt GRIFFIN mask.",
+        ),
+    ] = "auto",
     dequantize: Dequantize = None,
     verbose: Annotated[
         bool, typer.Option("--verbose/--quiet", help="Print the timing and pruning footer.")
@@ -176,6 +185,7 @@ def generate(
         chat_template=not ignore_chat_template,
         temp=temp,
         top_p=top_p,
+        prefill=prefill,
     ):
         print(last.text, end="", flush=True)
     print()

@@ -6,6 +6,7 @@ the selection cost and how many parameters are active).
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ from .errors import UsageError
 from .load import context_length
 from .mask import Mask, resolve_keep
 from .prompt import encode, first_user_turn, format_chat, messages_for
-from .prune import PruneInfo, Pruner
+from .prune import PruneInfo, Pruner, dense_prefill
 from .sources import MaskSource, make_source
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
 MAX_PRUNERS = 4
+PREFILL = ("auto", "dense", "slim")
 
 
 @dataclass
@@ -98,13 +100,20 @@ def stream_generate(
     temp: float = 0.0,
     top_p: float = 1.0,
     pruner: Pruner | None = None,
+    prefill: str = "auto",
     **kwargs,
 ) -> Iterator[Response]:
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
 
     ``prompt`` is a user message (or a message list); the chat template is applied unless
-    ``chat_template=False``. Other keyword arguments go to ``mlx_lm.stream_generate``.
+    ``chat_template=False``. ``prefill``: ``"dense"`` runs the prompt through the source model
+    and decodes with the slim one from its KV cache (GRIFFIN's recipe; a per-prompt GRIFFIN
+    mask is then read off that same pass, over the whole prompt); ``"slim"`` runs everything
+    on the slim model; ``"auto"`` is dense for a per-prompt mask from a source that reads
+    activations (GRIFFIN), else slim. Other keyword arguments go to ``mlx_lm.stream_generate``.
     """
+    if prefill not in PREFILL:
+        raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
     messages = messages_for(prompt, system_prompt)
     user = first_user_turn(messages)
     if not user.strip():
@@ -114,19 +123,32 @@ def stream_generate(
     limit = context_length(model)
     if limit and len(tokens) + 1 > limit:
         raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
-    slim, info = select(
-        model,
-        tokenizer,
-        messages,
-        task=task,
-        mask=mask,
-        keep=keep,
-        mask_source=mask_source,
-        align=align,
-    )
+    pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
+    per_prompt = task is None and mask is None
+    observes = pruner.source.observer() is not None
+    dense = prefill == "dense" or (prefill == "auto" and per_prompt and observes)
+    cache = None
+    if dense and len(tokens) > 1 and per_prompt and observes:
+        slim, info, cache = pruner.prefill(tokens, max_kv_size=kwargs.get("max_kv_size"))
+    else:
+        slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
+        if dense and len(tokens) > 1:
+            t0 = time.perf_counter()
+            cache = dense_prefill(model, tokens[:-1], max_kv_size=kwargs.get("max_kv_size"))
+            info.prefill_s = time.perf_counter() - t0
     if "sampler" not in kwargs:
         kwargs["sampler"] = make_sampler(temp, top_p if 0 < top_p < 1 else 0.0)
-    for r in _mlx_stream(slim, tokenizer, tokens, max_tokens=max_tokens, **kwargs):
+    if cache is None:
+        for r in _mlx_stream(slim, tokenizer, tokens, max_tokens=max_tokens, **kwargs):
+            yield Response(**vars(r), prune=info)
+        return
+    for r in _mlx_stream(
+        slim, tokenizer, tokens[-1:], max_tokens=max_tokens, prompt_cache=cache, **kwargs
+    ):
+        # mlx-lm saw one prompt token: report the whole prompt, its dense prefill included
+        first_s = 1.0 / r.prompt_tps if r.prompt_tps else 0.0
+        r.prompt_tokens = len(tokens)
+        r.prompt_tps = len(tokens) / max(info.prefill_s + first_s, 1e-9)
         yield Response(**vars(r), prune=info)
 
 
@@ -161,6 +183,11 @@ def footer(r: Response) -> list[str]:
             f"Mask: {m.source or 'given'}, keep {m.k}/{m.d_ffn} FFN channels per layer "
             f"({m.keep:.0%}), {how}: select {p.select_s * 1e3:.1f} ms, "
             f"slice {p.slice_s * 1e3:.1f} ms",
+            *(
+                [f"Prompt prefilled by the dense model: {p.prefill_s * 1e3:.1f} ms"]
+                if p.prefill_s
+                else []
+            ),
             f"Active parameters: {p.active_params / 1e6:.1f}M of "
             f"{p.source_params / 1e6:.1f}M ({p.active_fraction:.1%})",
         ]

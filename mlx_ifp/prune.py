@@ -2,7 +2,9 @@
 
 ``prune(model, mask)`` copies the kept gate/up rows and down columns into new dense arrays;
 everything else is shared with the source. ``Pruner`` ties a model to a mask source and a
-budget and keeps an LRU of slim models keyed by (source, text hash, k).
+budget and keeps an LRU of slim models keyed by (source, text hash, k). ``Pruner.prefill`` is
+GRIFFIN's recipe for one prompt: the prompt runs through the dense model into a KV cache, the
+mask is selected from that same pass, and the slim model decodes from the cache.
 """
 
 from __future__ import annotations
@@ -39,11 +41,33 @@ class PruneInfo:
     slice_s: float = 0.0
     active_params: int = 0
     source_params: int = 0
+    prefill_s: float = 0.0  # the prompt's dense prefill, when it ran through the source model
     stats: dict = field(default_factory=dict)
 
     @property
     def active_fraction(self) -> float:
         return self.active_params / max(self.source_params, 1)
+
+
+def dense_prefill(
+    model: nn.Module, tokens, observe=None, step: int = 2048, max_kv_size: int | None = None
+) -> list:
+    """Run ``tokens`` through the unmasked source into a new KV cache (chunks of ``step``).
+
+    ``observe`` (an ``Observer``) sees every FFN activation on the way; its statistics are
+    evaluated chunk by chunk with the cache, so no activation outlives its chunk.
+    """
+    from mlx_lm.models.cache import make_prompt_cache
+
+    cache = make_prompt_cache(model, max_kv_size)
+    net = ffn.backbone(model) or model  # hidden states only: the LM head is not needed
+    tokens = mx.array(tokens, dtype=mx.int32)
+    with ffn.masked(model, None), ffn.observed(model, observe):
+        for i in range(0, tokens.size, step):
+            net(tokens[i : i + step][None], cache=cache)
+            mx.eval([c.state for c in cache], observe.scores() if observe else [])
+            mx.clear_cache()
+    return cache
 
 
 class SlimCache:
@@ -126,6 +150,41 @@ class Pruner:
         t2 = time.perf_counter()
         self.cache.put(key, (mask, slim))
         return self._finish(mask, slim, False, t1 - t0, t2 - t1)
+
+    def prefill(
+        self, tokens, step: int = 2048, max_kv_size: int | None = None
+    ) -> tuple[nn.Module, PruneInfo, list]:
+        """``tokens[:-1]`` through the dense source into a fresh KV cache, and the slim model.
+
+        The mask is selected from that same dense pass, so a per-prompt mask costs no forward
+        pass of its own (the source must have an ``observer``, as GRIFFIN does). Decode with
+        the slim model from the returned cache, starting at ``tokens[-1]``.
+        """
+        obs = self.source.observer()
+        if obs is None:
+            raise UsageError(f"mask source {self.source.key()!r} cannot select during a prefill")
+        tokens = list(tokens)
+        if len(tokens) < 2:
+            raise UsageError("a dense prefill needs a prompt of at least 2 tokens")
+        head = tokens[:-1]
+        key = (self.source.key(), text_hash(str(head)), self.k)
+        hit = self.cache.get(key)
+        t0 = time.perf_counter()
+        cache = dense_prefill(self.model, head, None if hit else obs, step, max_kv_size)
+        t1 = time.perf_counter()
+        if hit is not None:
+            slim, info = self._finish(hit[0], hit[1], True, 0.0, 0.0)
+        else:
+            full = self.k >= ffn.d_ffn(self.model)
+            scores = None if full else obs.scores()
+            mask = self.source.mask_from(self.model, mx.array(head), scores, self.k)
+            mx.eval(mask.indices)
+            t2 = time.perf_counter()
+            slim = prune(self.model, mask)
+            self.cache.put(key, (mask, slim))
+            slim, info = self._finish(mask, slim, False, t2 - t1, time.perf_counter() - t2)
+        info.prefill_s = t1 - t0
+        return slim, info, cache
 
     def slim_from_mask(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
         """The slim model for a given (e.g. loaded) mask, cached under its own identity."""

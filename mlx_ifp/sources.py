@@ -42,18 +42,43 @@ class MaskSource(ABC):
     def scores(self, model: nn.Module, tokens: mx.array) -> mx.array:
         """Channel scores of shape (L, d_ffn) for these tokens (higher is kept first)."""
 
+    def observer(self) -> Observer | None:
+        """An ``Observer`` when scores come from the dense model's own FFN activations.
+
+        Such a source can select from any dense pass over the text, e.g. the prompt's own
+        prefill (``Pruner.prefill``), at no extra forward pass.
+        """
+        return None
+
     def select(self, model: nn.Module, tokens: Sequence[int] | mx.array, k: int) -> Mask:
         """The mask keeping the k best-scored channels of each layer for these tokens."""
         tokens = mx.array(tokens, dtype=mx.int32)
-        d = ffn.d_ffn(model)
-        if k >= d:
-            mask = Mask.full(model)
-        else:
-            scores = self.scores(model, tokens)
-            mask = Mask(topk_indices(scores, k), d, fingerprint(model))
+        if k >= ffn.d_ffn(model):
+            return self.mask_from(model, tokens, None, k)
+        return self.mask_from(model, tokens, self.scores(model, tokens), k)
+
+    def mask_from(self, model: nn.Module, tokens: mx.array, scores: mx.array | None, k: int):
+        """The top-k mask of ``scores`` (None: keep all), labelled with this source and text."""
+        mask = (
+            Mask.full(model)
+            if scores is None
+            else Mask(topk_indices(scores, k), ffn.d_ffn(model), fingerprint(model))
+        )
         mask.source = self.key()
         mask.text_hash = text_hash(str(tokens.tolist())) if self.uses_text else ""
         return mask
+
+
+class Observer(ABC):
+    """Accumulates channel statistics from FFN activations, one chunk of tokens at a time."""
+
+    @abstractmethod
+    def __call__(self, layer: int, h: mx.array) -> None:
+        """Take layer ``layer``'s activation of shape (B, T, d_ffn)."""
+
+    @abstractmethod
+    def scores(self) -> mx.array:
+        """Channel scores (L, d_ffn) from everything observed so far."""
 
 
 def _prefill(model: nn.Module, tokens: mx.array, observe: Callable[[int, mx.array], None]):
@@ -64,23 +89,38 @@ def _prefill(model: nn.Module, tokens: mx.array, observe: Callable[[int, mx.arra
         mx.eval(out)
 
 
+class GriffinStats(Observer):
+    """Per channel, the L2 norm over tokens of the unit-normalised activations (GRIFFIN)."""
+
+    def __init__(self):
+        self.sq: dict[int, mx.array] = {}
+
+    def __call__(self, i, h):
+        z = h[0].astype(mx.float32)  # (T, d)
+        z = z / mx.maximum(mx.linalg.norm(z, axis=-1, keepdims=True), 1e-6)
+        s = mx.sum(z * z, axis=0)
+        self.sq[i] = self.sq[i] + s if i in self.sq else s
+
+    def scores(self):
+        if not self.sq:
+            raise UsageError("cannot select channels for an empty text")
+        return mx.sqrt(mx.stack([self.sq[i] for i in range(len(self.sq))]))
+
+
 class Griffin(MaskSource):
     """GRIFFIN (training-free): per prompt, channel L2 norm of the unit-normalised activations."""
 
     name = "griffin"
 
+    def observer(self):
+        return GriffinStats()
+
     def scores(self, model, tokens):
         if tokens.size == 0:
             raise UsageError("cannot select channels for an empty text")
-        rows: dict[int, mx.array] = {}
-
-        def observe(i, h):
-            z = h[0].astype(mx.float32)  # (T, d)
-            z = z / mx.maximum(mx.linalg.norm(z, axis=-1, keepdims=True), 1e-6)
-            rows[i] = mx.sqrt(mx.sum(z * z, axis=0))
-
-        _prefill(model, tokens, observe)
-        return mx.stack([rows[i] for i in range(len(rows))])
+        stats = GriffinStats()
+        _prefill(model, tokens, stats)
+        return stats.scores()
 
 
 class StaticWeight(MaskSource):

@@ -9,11 +9,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-VARIANT_KEYS = set("b_masked c_slim d_cached e_mlx_lm e_mlx_ifp f_same_shape g_q4_slim".split())
+VARIANT_KEYS = set(
+    "b_masked c_slim d_cached e_mlx_lm e_mlx_ifp f_same_shape g_q4_slim h_prefill".split()
+)
 RATIOS = set(
     "ideal_speedup slim_vs_same_shape slim_vs_same_shape_interleaved speedup_vs_source "
-    "speedup_of_ideal select_slice_of_prefill cache_hit_ms mlx_ifp_vs_mlx_lm resident_vs_allowed"
-    "".split()
+    "speedup_of_ideal speedup_interleaved speedup_of_ideal_interleaved select_slice_of_prefill "
+    "prefill_select_slice_overhead cache_hit_ms mlx_ifp_vs_mlx_lm resident_vs_allowed".split()
 )
 
 
@@ -30,8 +32,11 @@ def test_every_variant_and_ratio(result):
     assert [r["k"] for r in result["runs"]] == [64, 64]
     for run in result["runs"]:
         assert set(run["variants"]) == VARIANT_KEYS
-        ab = run["cf_interleaved"]
-        assert len(ab["a_all"]) == len(ab["b_all"]) >= 3 and ab["a_decode_tps"] > 0
+        il = run["interleaved"]  # source, slim and same-shape in alternating trials
+        assert set(il) == {"a", "c", "f"}
+        assert all(len(x["all"]) >= 3 and x["decode_tps"] > 0 for x in il.values())
+        h = run["variants"]["h_prefill"]
+        assert h["dense_prefill_s"] > 0 and h["slice_s"] > 0 and h["select_s"] > 0
         assert set(run["ratios"]) == RATIOS
         c = run["variants"]["c_slim"]
         assert c["select_s"] > 0 and c["slice_s"] > 0 and c["prefill_s"] > 0

@@ -1,0 +1,88 @@
+"""Dense prefill, slim decoding: the mask read off the prompt's own pass, decoding from its KV."""
+
+from mlx_ifp import ffn
+from mlx_ifp.bench_models import synthetic_tokenizer
+from mlx_ifp.errors import UsageError
+from mlx_ifp.generate import stream_generate
+from mlx_ifp.prune import Pruner, dense_prefill
+
+import mlx.core as mx
+import pytest
+from tiny import tiny_model
+
+PROMPT = [5, 17, 3, 99, 42, 8, 61, 7, 23, 11, 90, 4]
+
+
+def test_prefill_selects_the_mask_griffin_would_select():
+    model = tiny_model("llama")
+    pruner = Pruner(model, source="griffin", keep=0.25)
+    _, info, _ = pruner.prefill(PROMPT, step=5)  # chunked: statistics add up across chunks
+    ref = pruner.source.select(model, PROMPT[:-1], pruner.k)
+    assert mx.array_equal(info.mask.indices, ref.indices)
+    assert info.prefill_s > 0 and not info.cache_hit
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen3", "gemma3_text"])
+def test_slim_decoding_from_a_dense_cache_is_a_per_position_mask(arch):
+    """Prompt positions dense, the rest masked: exactly what dense prefill + slim decode does."""
+    model = tiny_model(arch)
+    pruner = Pruner(model, source="griffin", keep=0.5)
+    slim, info, cache = pruner.prefill(PROMPT)
+    last = slim(mx.array([PROMPT[-1:]]), cache=cache)[0, -1]
+
+    T = len(PROMPT)
+    pos = (mx.arange(T) >= T - 1).astype(mx.float32)[:, None]  # (T, 1)
+    per_pos = info.mask.dense()[:, None, :] * pos + (1 - pos)  # (L, T, d)
+    with ffn.masked(model, per_pos[None]):
+        ref = model(mx.array([PROMPT]))[0, -1]
+    assert mx.allclose(last, ref, atol=1e-4).item()
+
+
+def test_repeat_prompt_is_a_cache_hit_with_the_same_mask():
+    model = tiny_model("llama")
+    pruner = Pruner(model, source="griffin", keep=0.5)
+    slim1, info1, _ = pruner.prefill(PROMPT)
+    slim2, info2, cache = pruner.prefill(PROMPT)
+    assert info2.cache_hit and slim2 is slim1 and info2.slice_s == 0
+    assert cache[0].offset == len(PROMPT) - 1
+
+
+def test_prefill_needs_an_observing_source_and_two_tokens():
+    model = tiny_model("llama")
+    with pytest.raises(UsageError, match="cannot select during a prefill"):
+        Pruner(model, source="static", keep=0.5).prefill(PROMPT)
+    with pytest.raises(UsageError, match="at least 2 tokens"):
+        Pruner(model, source="griffin", keep=0.5).prefill(PROMPT[:1])
+
+
+def _reply(model, tok, **kw):
+    rs = list(stream_generate(model, tok, " ".join(f"t{i}" for i in PROMPT), 6,
+                              chat_template=False, **kw))  # fmt: skip
+    return [r.token for r in rs], rs[-1]
+
+
+def test_generate_prefill_modes():
+    model = tiny_model("llama")
+    tok = synthetic_tokenizer(128)
+    tok._eos_token_ids = set()
+    slim, last_slim = _reply(model, tok, keep=0.5, prefill="slim")
+    assert last_slim.prune.prefill_s == 0
+    dense, last = _reply(model, tok, keep=0.5, prefill="dense")
+    assert last.prompt_tokens == last_slim.prompt_tokens >= len(PROMPT)  # the whole prompt
+    assert last.prune.prefill_s > 0 and last.prune.select_s < last.prune.prefill_s
+    auto, _ = _reply(model, tok, keep=0.5)  # per prompt + GRIFFIN: dense
+    assert auto == dense
+    # a task mask with a dense prompt: the same slim model, the prompt through the source
+    _, last = _reply(model, tok, keep=0.5, task="t3 t4 t5", prefill="dense")
+    assert last.prune.prefill_s > 0
+    with pytest.raises(UsageError, match="prefill must be one of"):
+        _reply(model, tok, prefill="fast")
+
+
+def test_dense_prefill_leaves_no_mask_active():
+    model = tiny_model("llama")
+    mask = Pruner(model, source="random", keep=0.25).source.select(model, PROMPT, 24)
+    with ffn.masked(model, mask.dense()):  # a caller's mask must not leak into the prefill
+        cache = dense_prefill(model, PROMPT)
+    ref = dense_prefill(model, PROMPT)
+    assert mx.allclose(cache[0].state[0], ref[0].state[0]).item()
