@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .paths import atomic_file
+
 NAMES = {
     "b_masked": "(b) masked, not sliced",
     "c_slim": "(c) slim, materialised",
@@ -131,6 +133,7 @@ def plot(result: dict, path: str | Path) -> Path:
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
     return path

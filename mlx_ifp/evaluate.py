@@ -26,6 +26,7 @@ from .errors import UsageError
 from .eval_report import table
 from .execute import score_replies
 from .mask import Mask, resolve_keep
+from .paths import atomic_file
 from .prompt import encode, format_chat, messages_for, turn_tokens
 from .prune import prune
 from .sources import MaskSource, make_source
@@ -424,6 +425,7 @@ def eval_command(
     Console(width=160).print(table(report))
     text = json.dumps(report, indent=2)
     if output:
-        Path(output).write_text(text + "\n")
+        with atomic_file(output) as tmp:
+            tmp.write_text(text + "\n")
     else:
         print(text)

@@ -127,14 +127,16 @@ def stream_generate(
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
     dense = prefill == "dense" or (prefill == "auto" and per_prompt and observes)
+    dense = dense and len(tokens) > 1 and "prompt_cache" not in kwargs  # a caller's cache wins
+    kv = kwargs.get("max_kv_size")
     cache = None
-    if dense and len(tokens) > 1 and per_prompt and observes:
-        slim, info, cache = pruner.prefill(tokens, max_kv_size=kwargs.get("max_kv_size"))
+    if dense and per_prompt and observes:
+        slim, info, cache = pruner.prefill(tokens, max_kv_size=kv)
     else:
         slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
-        if dense and len(tokens) > 1:
+        if dense:
             t0 = time.perf_counter()
-            cache = dense_prefill(model, tokens[:-1], max_kv_size=kwargs.get("max_kv_size"))
+            cache = dense_prefill(model, tokens[:-1], max_kv_size=kv)
             info.prefill_s = time.perf_counter() - t0
     if "sampler" not in kwargs:
         kwargs["sampler"] = make_sampler(temp, top_p if 0 < top_p < 1 else 0.0)

@@ -16,6 +16,7 @@ from . import ffn
 from .errors import UsageError
 from .evaluate import instructions
 from .mask import resolve_keep
+from .paths import atomic_file
 from .prompt import turn_tokens
 from .sources import make_source
 
@@ -157,9 +158,10 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
 
 
 def _save(fig, path) -> Path:
+    """Write the figure atomically (a temporary file renamed over ``path``), then close it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     _pyplot().close(fig)
     return path
 
@@ -194,7 +196,8 @@ def plot_command(
         result = mask_overlap(
             net, tokenizer, data or data_mod.build(), mask_source, keep, n, groups
         )
-        Path(output).with_suffix(".json").write_text(json.dumps(result, indent=2))
+        with atomic_file(Path(output).with_suffix(".json")) as tmp:
+            tmp.write_text(json.dumps(result, indent=2))
         path = plot_overlap(result, output)
     else:
         raise UsageError(f"unknown plot {kind!r} (choose overlap or quality)")

@@ -50,23 +50,35 @@ class PruneInfo:
 
 
 def dense_prefill(
-    model: nn.Module, tokens, observe=None, step: int = 2048, max_kv_size: int | None = None
+    model: nn.Module,
+    tokens,
+    observe=None,
+    step: int = 2048,
+    max_kv_size: int | None = None,
+    drop_last: bool = False,
 ) -> list:
     """Run ``tokens`` through the unmasked source into a new KV cache (chunks of ``step``).
 
     ``observe`` (an ``Observer``) sees every FFN activation on the way; its statistics are
-    evaluated chunk by chunk with the cache, so no activation outlives its chunk.
+    evaluated chunk by chunk with the cache, so no activation outlives its chunk. With
+    ``drop_last`` the last token's entry is trimmed off the cache again (it was observed), so
+    the slim model can process that token itself; a cache that cannot be trimmed never gets it.
     """
-    from mlx_lm.models.cache import make_prompt_cache
+    from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
 
     cache = make_prompt_cache(model, max_kv_size)
-    net = ffn.backbone(model) or model  # hidden states only: the LM head is not needed
     tokens = mx.array(tokens, dtype=mx.int32)
+    trim = drop_last and can_trim_prompt_cache(cache)
+    if drop_last and not trim:
+        tokens = tokens[:-1]
+    net = ffn.backbone(model) or model  # hidden states only: the LM head is not needed
     with ffn.masked(model, None), ffn.observed(model, observe):
         for i in range(0, tokens.size, step):
             net(tokens[i : i + step][None], cache=cache)
             mx.eval([c.state for c in cache], observe.scores() if observe else [])
             mx.clear_cache()
+    if trim:
+        trim_prompt_cache(cache, 1)
     return cache
 
 
@@ -154,11 +166,12 @@ class Pruner:
     def prefill(
         self, tokens, step: int = 2048, max_kv_size: int | None = None
     ) -> tuple[nn.Module, PruneInfo, list]:
-        """``tokens[:-1]`` through the dense source into a fresh KV cache, and the slim model.
+        """The prompt through the dense source into a fresh KV cache, and the slim model.
 
-        The mask is selected from that same dense pass, so a per-prompt mask costs no forward
-        pass of its own (the source must have an ``observer``, as GRIFFIN does). Decode with
-        the slim model from the returned cache, starting at ``tokens[-1]``.
+        The mask is selected from that same dense pass over all of ``tokens``, so a per-prompt
+        mask costs no forward pass of its own (the source must have an ``observer``, as GRIFFIN
+        does). The cache holds ``tokens[:-1]``: decode with the slim model from it, starting
+        at ``tokens[-1]``.
         """
         obs = self.source.observer()
         if obs is None:
@@ -166,18 +179,20 @@ class Pruner:
         tokens = list(tokens)
         if len(tokens) < 2:
             raise UsageError("a dense prefill needs a prompt of at least 2 tokens")
-        head = tokens[:-1]
-        key = (self.source.key(), text_hash(str(head)), self.k)
+        key = (self.source.key(), text_hash(str(tokens)), self.k)
         hit = self.cache.get(key)
         t0 = time.perf_counter()
-        cache = dense_prefill(self.model, head, None if hit else obs, step, max_kv_size)
+        if hit is not None:
+            cache = dense_prefill(self.model, tokens[:-1], None, step, max_kv_size)
+        else:  # every token is observed, then the last one is left to the slim model
+            cache = dense_prefill(self.model, tokens, obs, step, max_kv_size, drop_last=True)
         t1 = time.perf_counter()
         if hit is not None:
             slim, info = self._finish(hit[0], hit[1], True, 0.0, 0.0)
         else:
             full = self.k >= ffn.d_ffn(self.model)
             scores = None if full else obs.scores()
-            mask = self.source.mask_from(self.model, mx.array(head), scores, self.k)
+            mask = self.source.mask_from(self.model, mx.array(tokens), scores, self.k)
             mx.eval(mask.indices)
             t2 = time.perf_counter()
             slim = prune(self.model, mask)

@@ -96,10 +96,13 @@ class GriffinStats(Observer):
         self.sq: dict[int, mx.array] = {}
 
     def __call__(self, i, h):
-        z = h[0].astype(mx.float32)  # (T, d)
-        z = z / mx.maximum(mx.linalg.norm(z, axis=-1, keepdims=True), 1e-6)
-        s = mx.sum(z * z, axis=0)
+        hh = mx.square(h[0].astype(mx.float32))  # (T, d)
+        inv = 1.0 / mx.maximum(hh.sum(axis=-1), 1e-12)  # 1 / ||h_t||^2
+        s = inv @ hh  # sum over tokens of (h_t / ||h_t||)^2, per channel
         self.sq[i] = self.sq[i] + s if i in self.sq else s
+        # evaluated layer by layer: no activation stays alive until the end of the pass
+        # (holding all of them cost ~8% of a 512-token prefill on CPU, this ~4%)
+        mx.eval(self.sq[i])
 
     def scores(self):
         if not self.sq:

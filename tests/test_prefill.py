@@ -16,8 +16,9 @@ PROMPT = [5, 17, 3, 99, 42, 8, 61, 7, 23, 11, 90, 4]
 def test_prefill_selects_the_mask_griffin_would_select():
     model = tiny_model("llama")
     pruner = Pruner(model, source="griffin", keep=0.25)
-    _, info, _ = pruner.prefill(PROMPT, step=5)  # chunked: statistics add up across chunks
-    ref = pruner.source.select(model, PROMPT[:-1], pruner.k)
+    _, info, cache = pruner.prefill(PROMPT, step=5)  # chunked: statistics add up across chunks
+    ref = pruner.source.select(model, PROMPT, pruner.k)  # the whole prompt, last token too
+    assert cache[0].offset == len(PROMPT) - 1  # ... but the slim model processes that one
     assert mx.array_equal(info.mask.indices, ref.indices)
     assert info.prefill_s > 0 and not info.cache_hit
 
@@ -86,3 +87,8 @@ def test_dense_prefill_leaves_no_mask_active():
         cache = dense_prefill(model, PROMPT)
     ref = dense_prefill(model, PROMPT)
     assert mx.allclose(cache[0].state[0], ref[0].state[0]).item()
+    trimmed = dense_prefill(model, PROMPT, drop_last=True)
+    assert trimmed[0].offset == len(PROMPT) - 1
+    n = len(PROMPT) - 1
+    keys, ref_keys = trimmed[0].state[0][..., :n, :], ref[0].state[0][..., :n, :]
+    assert mx.allclose(keys, ref_keys).item()
