@@ -169,36 +169,41 @@ def interleaved(models: dict, tokenizer, prompt: list[int], gen: int, trials: in
 
 
 def prefill_overhead(pruner, prompt: list[int], trials: int) -> dict:
-    """(h) Dense prefill alone vs dense prefill + GRIFFIN selection + slicing, alternating."""
+    """(h) Dense prefill of the prompt alone vs with GRIFFIN selection + slicing on top.
+
+    Both process all the prompt's tokens; their order alternates from trial to trial.
+    """
     from .prune import dense_prefill
 
-    plain, fused, sel, sli = [], [], [], []
-    for t in range(max(trials, 3) + 1):
+    def plain():
+        dense_prefill(pruner.model, prompt)
+
+    def fused():
         pruner.cache.clear()
-        mx.clear_cache()
-        t0 = time.perf_counter()
-        cache = dense_prefill(pruner.model, prompt[:-1])
-        t1 = time.perf_counter()
-        del cache
-        mx.clear_cache()
-        t2 = time.perf_counter()
-        _, info, cache = pruner.prefill(prompt)
-        t3 = time.perf_counter()
-        del cache
-        if t:  # trial 0 warms up
-            plain.append(t1 - t0)
-            fused.append(t3 - t2)
-            sel.append(info.select_s)
-            sli.append(info.slice_s)
-    base, both = statistics.median(plain), statistics.median(fused)
+        return pruner.prefill(prompt)[1]
+
+    times: dict = {"plain": [], "fused": []}
+    sel, sli = [], []
+    for t in range(max(trials, 3) + 1):
+        order = ("plain", "fused") if t % 2 else ("fused", "plain")
+        for name in order:
+            mx.clear_cache()
+            t0 = time.perf_counter()
+            info = plain() if name == "plain" else fused()
+            if t:  # trial 0 warms up
+                times[name].append(time.perf_counter() - t0)
+                if info is not None:
+                    sel.append(info.select_s)
+                    sli.append(info.slice_s)
+    base, both = statistics.median(times["plain"]), statistics.median(times["fused"])
     return {
         "dense_prefill_s": base,
         "prefill_select_slice_s": both,
         "select_s": statistics.median(sel),
         "slice_s": statistics.median(sli),
         "overhead": (both - base) / base,
-        "dense_all": plain,
-        "fused_all": fused,
+        "dense_all": times["plain"],
+        "fused_all": times["fused"],
     }
 
 
@@ -268,10 +273,10 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         v["f_same_shape"] = run_decode(same, tok, prompt, gen_tokens, trials)
     if "c" in variants and ("a" in variants or same is not None):
         log("(a), (c) and (f) in alternating trials")
-        both = {"c": slim, **({"a": src} if "a" in variants else {})}
-        run["interleaved"] = interleaved(
-            {**both, **({"f": same} if same is not None else {})}, tok, prompt, gen_tokens, trials
-        )
+        models = {"c": slim, **({"a": src} if "a" in variants else {})}
+        if same is not None:
+            models["f"] = same
+        run["interleaved"] = interleaved(models, tok, prompt, gen_tokens, trials)
     del same
     if "h" in variants:
         log("(h) per-prompt GRIFFIN read off the prompt's dense prefill")

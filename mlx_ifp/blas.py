@@ -74,18 +74,10 @@ def _provide_gfortran() -> bool:
     return False
 
 
-def _openblas_mapped() -> bool:
-    """Is an OpenBLAS already in this process (LD_PRELOAD, or loaded by another library)?"""
-    try:
-        return "libopenblas" in Path("/proc/self/maps").read_text()
-    except OSError:
-        return False
-
-
 def _too_late() -> str:
     """mlx.core came first: say so (and warn on a Linux CPU, where it costs ~30x in matmuls)."""
-    if _openblas_mapped():
-        return "openblas (already loaded)"
+    if "openblas" in os.environ.get("LD_PRELOAD", ""):  # loaded before mlx.core after all
+        return "openblas (LD_PRELOAD)"
     if sys.platform.startswith("linux"):
         import warnings
 

@@ -26,6 +26,8 @@ from .sources import MaskSource, make_source
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
 MAX_PRUNERS = 4
 PREFILL = ("auto", "dense", "slim")
+#: mlx-lm options that need the whole prompt in its own hands (``prefill`` falls back to slim)
+NEEDS_WHOLE_PROMPT = ("prompt_cache", "draft_model", "input_embeddings", "logits_processors")
 
 
 @dataclass
@@ -110,7 +112,9 @@ def stream_generate(
     and decodes with the slim one from its KV cache (GRIFFIN's recipe; a per-prompt GRIFFIN
     mask is then read off that same pass, over the whole prompt); ``"slim"`` runs everything
     on the slim model; ``"auto"`` is dense for a per-prompt mask from a source that reads
-    activations (GRIFFIN), else slim. Other keyword arguments go to ``mlx_lm.stream_generate``.
+    activations (GRIFFIN), else slim. A mask read off the dense prefill covers the whole
+    prompt (system prompt and earlier turns too). Other keyword arguments go to
+    ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
@@ -127,17 +131,27 @@ def stream_generate(
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
     dense = prefill == "dense" or (prefill == "auto" and per_prompt and observes)
-    dense = dense and len(tokens) > 1 and "prompt_cache" not in kwargs  # a caller's cache wins
-    kv = kwargs.get("max_kv_size")
+    clash = [k for k in NEEDS_WHOLE_PROMPT if kwargs.get(k) is not None]
+    if dense and clash and prefill == "dense":
+        raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
+    dense = dense and not clash and len(tokens) > 1
     cache = None
-    if dense and per_prompt and observes:
-        slim, info, cache = pruner.prefill(tokens, max_kv_size=kv)
+    if dense:
+        opts = {"step": kwargs.get("prefill_step_size", 2048),
+                "max_kv_size": kwargs.get("max_kv_size")}  # fmt: skip
+        if per_prompt and observes:
+            slim, info, cache = pruner.prefill(tokens, **opts)
+        else:
+            slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
+            t0 = time.perf_counter()
+            cache = dense_prefill(model, tokens, drop_last=True, **opts)
+            info.prefill_s = time.perf_counter() - t0
+        progress = kwargs.get("prompt_progress_callback")
+        if progress is not None:  # mlx-lm sees only the last token: report the whole prompt
+            n = len(tokens)
+            kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     else:
         slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
-        if dense:
-            t0 = time.perf_counter()
-            cache = dense_prefill(model, tokens[:-1], max_kv_size=kv)
-            info.prefill_s = time.perf_counter() - t0
     if "sampler" not in kwargs:
         kwargs["sampler"] = make_sampler(temp, top_p if 0 < top_p < 1 else 0.0)
     if cache is None:
@@ -148,6 +162,7 @@ def stream_generate(
         slim, tokenizer, tokens[-1:], max_tokens=max_tokens, prompt_cache=cache, **kwargs
     ):
         # mlx-lm saw one prompt token: report the whole prompt, its dense prefill included
+        # (selection and slicing are in ``prune``, not in the prompt speed)
         first_s = 1.0 / r.prompt_tps if r.prompt_tps else 0.0
         r.prompt_tokens = len(tokens)
         r.prompt_tps = len(tokens) / max(info.prefill_s + first_s, 1e-9)

@@ -20,7 +20,7 @@ from . import ffn
 from .errors import UsageError
 from .mask import Mask, resolve_keep, text_hash
 from .prompt import turn_tokens
-from .sources import MaskSource, make_source
+from .sources import MaskSource, eager, make_source
 
 
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
@@ -49,6 +49,15 @@ class PruneInfo:
         return self.active_params / max(self.source_params, 1)
 
 
+def _room_for_one(cache: list) -> bool:
+    """Can one more token be added and trimmed off again? (A full rotating cache cannot.)"""
+    for c in cache:
+        size = getattr(c, "max_size", None)
+        if not c.is_trimmable() or (size is not None and c.offset + 1 >= size):
+            return False
+    return True
+
+
 def dense_prefill(
     model: nn.Module,
     tokens,
@@ -59,26 +68,30 @@ def dense_prefill(
 ) -> list:
     """Run ``tokens`` through the unmasked source into a new KV cache (chunks of ``step``).
 
-    ``observe`` (an ``Observer``) sees every FFN activation on the way; its statistics are
-    evaluated chunk by chunk with the cache, so no activation outlives its chunk. With
-    ``drop_last`` the last token's entry is trimmed off the cache again (it was observed), so
-    the slim model can process that token itself; a cache that cannot be trimmed never gets it.
+    ``observe`` (an ``Observer``) sees every FFN activation on the way, evaluated layer by
+    layer. With ``drop_last`` the cache ends before the last token, which the slim model then
+    processes itself; the observer still sees that token where the cache allows it (the token
+    runs, then is trimmed off again), not where trimming is impossible (a full rotating cache).
     """
-    from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+    from mlx_lm.models.cache import make_prompt_cache, trim_prompt_cache
 
     cache = make_prompt_cache(model, max_kv_size)
     tokens = mx.array(tokens, dtype=mx.int32)
-    trim = drop_last and can_trim_prompt_cache(cache)
-    if drop_last and not trim:
-        tokens = tokens[:-1]
     net = ffn.backbone(model) or model  # hidden states only: the LM head is not needed
-    with ffn.masked(model, None), ffn.observed(model, observe):
-        for i in range(0, tokens.size, step):
-            net(tokens[i : i + step][None], cache=cache)
-            mx.eval([c.state for c in cache], observe.scores() if observe else [])
-            mx.clear_cache()
-    if trim:
-        trim_prompt_cache(cache, 1)
+
+    def run(chunk: mx.array) -> None:
+        net(chunk[None], cache=cache)
+        mx.eval([c.state for c in cache], observe.scores() if observe else [])
+        mx.clear_cache()
+
+    head = tokens[:-1] if drop_last else tokens
+    with ffn.masked(model, None), ffn.observed(model, eager(observe)):
+        for i in range(0, head.size, step):
+            run(head[i : i + step])
+        if drop_last and observe is not None and _room_for_one(cache):
+            run(tokens[-1:])
+            if trim_prompt_cache(cache, 1) != 1:
+                raise RuntimeError("could not trim the observed last token off the KV cache")
     return cache
 
 
@@ -182,10 +195,8 @@ class Pruner:
         key = (self.source.key(), text_hash(str(tokens)), self.k)
         hit = self.cache.get(key)
         t0 = time.perf_counter()
-        if hit is not None:
-            cache = dense_prefill(self.model, tokens[:-1], None, step, max_kv_size)
-        else:  # every token is observed, then the last one is left to the slim model
-            cache = dense_prefill(self.model, tokens, obs, step, max_kv_size, drop_last=True)
+        observe = None if hit is not None else obs  # a hit needs only the KV cache
+        cache = dense_prefill(self.model, tokens, observe, step, max_kv_size, drop_last=True)
         t1 = time.perf_counter()
         if hit is not None:
             slim, info = self._finish(hit[0], hit[1], True, 0.0, 0.0)

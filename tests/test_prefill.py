@@ -23,20 +23,25 @@ def test_prefill_selects_the_mask_griffin_would_select():
     assert info.prefill_s > 0 and not info.cache_hit
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen3", "gemma3_text"])
-def test_slim_decoding_from_a_dense_cache_is_a_per_position_mask(arch):
-    """Prompt positions dense, the rest masked: exactly what dense prefill + slim decode does."""
-    model = tiny_model(arch)
-    pruner = Pruner(model, source="griffin", keep=0.5)
-    slim, info, cache = pruner.prefill(PROMPT)
-    last = slim(mx.array([PROMPT[-1:]]), cache=cache)[0, -1]
-
-    T = len(PROMPT)
+def _reference_logits(model, mask, prompt):
+    """Prompt positions dense, the last one masked: what dense prefill + slim decoding is."""
+    T = len(prompt)
     pos = (mx.arange(T) >= T - 1).astype(mx.float32)[:, None]  # (T, 1)
-    per_pos = info.mask.dense()[:, None, :] * pos + (1 - pos)  # (L, T, d)
+    per_pos = mask.dense()[:, None, :] * pos + (1 - pos)  # (L, T, d)
     with ffn.masked(model, per_pos[None]):
-        ref = model(mx.array([PROMPT]))[0, -1]
-    assert mx.allclose(last, ref, atol=1e-4).item()
+        return model(mx.array([prompt]))[0, -1]
+
+
+# gemma3_text has a 16-token sliding window: 20 tokens fill its rotating caches
+@pytest.mark.parametrize(("arch", "n"), [("llama", 12), ("qwen3", 12), ("gemma3_text", 12),
+                                         ("gemma3_text", 16), ("gemma3_text", 20)])  # fmt: skip
+def test_slim_decoding_from_a_dense_cache_is_a_per_position_mask(arch, n):
+    model = tiny_model(arch)
+    prompt = (PROMPT * 2)[:n]
+    pruner = Pruner(model, source="griffin", keep=0.5)
+    slim, info, cache = pruner.prefill(prompt)
+    last = slim(mx.array([prompt[-1:]]), cache=cache)[0, -1]
+    assert mx.allclose(last, _reference_logits(model, info.mask, prompt), atol=1e-4).item()
 
 
 def test_repeat_prompt_is_a_cache_hit_with_the_same_mask():
@@ -71,8 +76,20 @@ def test_generate_prefill_modes():
     dense, last = _reply(model, tok, keep=0.5, prefill="dense")
     assert last.prompt_tokens == last_slim.prompt_tokens >= len(PROMPT)  # the whole prompt
     assert last.prune.prefill_s > 0 and last.prune.select_s < last.prune.prefill_s
-    auto, _ = _reply(model, tok, keep=0.5)  # per prompt + GRIFFIN: dense
-    assert auto == dense
+    assert last.prompt_tps * last.prune.prefill_s < last.prompt_tokens  # prefill counted
+    _, auto = _reply(model, tok, keep=0.5)  # per prompt + GRIFFIN: dense
+    assert auto.prune.prefill_s > 0
+    # the first token is the argmax of slim decoding over the dense cache
+    ids = tok.encode(" ".join(f"t{i}" for i in PROMPT))
+    assert dense[0] == mx.argmax(_reference_logits(model, last.prune.mask, ids)).item()
+    calls = []
+    _reply(model, tok, keep=0.5, prompt_progress_callback=lambda *a: calls.append(a))
+    assert calls[-1] == (len(ids), len(ids))
+    # options that need the whole prompt: auto falls back to slim, explicit dense refuses
+    _, fell_back = _reply(model, tok, keep=0.5, logits_processors=[lambda t, x: x])
+    assert fell_back.prune.prefill_s == 0
+    with pytest.raises(UsageError, match="cannot be combined with draft_model"):
+        _reply(model, tok, keep=0.5, prefill="dense", draft_model=model)
     # a task mask with a dense prompt: the same slim model, the prompt through the source
     _, last = _reply(model, tok, keep=0.5, task="t3 t4 t5", prefill="dense")
     assert last.prune.prefill_s > 0
@@ -86,9 +103,23 @@ def test_dense_prefill_leaves_no_mask_active():
     with ffn.masked(model, mask.dense()):  # a caller's mask must not leak into the prefill
         cache = dense_prefill(model, PROMPT)
     ref = dense_prefill(model, PROMPT)
-    assert mx.allclose(cache[0].state[0], ref[0].state[0]).item()
+    # the last layer's keys depend on every FFN below it (layer 0's do not)
+    assert mx.allclose(cache[-1].state[0], ref[-1].state[0]).item()
+    with ffn.masked(model, mask.dense()):
+        leaked = model.model(mx.array([PROMPT]))
+    assert not mx.allclose(leaked, model.model(mx.array([PROMPT]))).item()  # masks do matter
     trimmed = dense_prefill(model, PROMPT, drop_last=True)
     assert trimmed[0].offset == len(PROMPT) - 1
     n = len(PROMPT) - 1
-    keys, ref_keys = trimmed[0].state[0][..., :n, :], ref[0].state[0][..., :n, :]
+    keys, ref_keys = trimmed[-1].state[0][..., :n, :], ref[-1].state[0][..., :n, :]
     assert mx.allclose(keys, ref_keys).item()
+
+
+def test_rotating_cache_prefill():
+    """With max_kv_size the cache rotates; the prefill still leaves the last token out."""
+    model = tiny_model("llama")
+    pruner = Pruner(model, source="griffin", keep=0.5)
+    prompt = (PROMPT * 3)[:30]
+    slim, info, cache = pruner.prefill(prompt, max_kv_size=8)
+    assert cache[0].offset == len(prompt) - 1 and info.mask.k == 48
+    assert slim(mx.array([prompt[-1:]]), cache=cache).shape[-1] == 128

@@ -111,6 +111,13 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _write(path: str, obj) -> None:
+    from mlx_ifp.paths import atomic_file
+
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--preset", default="8b")
@@ -146,14 +153,12 @@ def main() -> None:
             results.append(json.loads(out.stdout))
             print(table(results[-1:]), file=sys.stderr, flush=True)
             if a.output:
-                with open(a.output, "w") as f:
-                    json.dump(results, f, indent=1)
+                _write(a.output, results)
         print(table(results))
         return
     result = measure(a.preset, widths, a.prompt_tokens, a.gen_tokens, a.trials)
     if a.output:
-        with open(a.output, "w") as f:
-            json.dump(result, f, indent=1)
+        _write(a.output, result)
     print(json.dumps(result))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import torch
 import torch.nn.functional as F
@@ -126,9 +127,11 @@ def main() -> None:
         print(f"| {r['d_ffn']} | {r['eager_ms']:.2f} | {r['graph_ms']:.2f} | "
               f"{r['graph_tb_s']:.2f} | {r['eager_speedup']:.2f} | {r['graph_speedup']:.2f} | "
               f"{r['ideal']:.2f} |")  # fmt: skip
-    if a.output:
-        with open(a.output, "w") as f:
+    if a.output:  # written whole, then renamed: never a half-written file
+        tmp = f"{a.output}.tmp"
+        with open(tmp, "w") as f:
             json.dump(rows, f, indent=1)
+        os.replace(tmp, a.output)
 
 
 if __name__ == "__main__":
