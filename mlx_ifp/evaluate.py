@@ -53,6 +53,7 @@ class EvalConfig:
     timeout: float = 5.0
     mask_files: dict = field(default_factory=dict)  # name -> saved mask path (fixed masks)
     adapters: dict = field(default_factory=dict)  # name -> finetune folder (trained predictor)
+    prefill: str = "slim"  # or "dense": the prompt unmasked, as `generate --prefill dense`
 
 
 # ---------------------------------------------------------------- masks
@@ -141,6 +142,16 @@ def logprobs(model: nn.Module, tokens: mx.array, masks, chunk) -> mx.array:
             logits = out.reshape(-1, out.shape[-1])[flat]
     logits = logits.astype(mx.float32)
     return logits - mx.logsumexp(logits, axis=-1, keepdims=True)
+
+
+def dense_prompt(masks: mx.array, chunk, width: int) -> list[mx.array]:
+    """Per-layer (B, T, d) masks keeping every channel at prompt positions but the last.
+
+    Teacher-forced, that is what a dense prefill followed by slim decoding computes.
+    """
+    starts = mx.array([s for _, s in chunk])[:, None]
+    prompt = (mx.arange(width)[None] < starts - 1).astype(masks.dtype)[..., None]  # (B, T, 1)
+    return [masks[:, i, None, :] * (1 - prompt) + prompt for i in range(masks.shape[1])]
 
 
 def token_metrics(dense_lp: mx.array, lp: mx.array, chunk) -> list[dict]:
@@ -295,7 +306,10 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                 for j, chunk in enumerate(chunks):
                     ms = masks[j * cfg.batch_size : j * cfg.batch_size + len(chunk)]
                     stacked = None if k >= d else mx.stack([m.dense() for m in ms])
-                    lp = logprobs(model, _batch(chunk), stacked, chunk)
+                    x = _batch(chunk)
+                    if stacked is not None and cfg.prefill == "dense":
+                        stacked = dense_prompt(stacked, chunk, x.shape[1])
+                    lp = logprobs(model, x, stacked, chunk)
                     per_item += token_metrics(dense[j], lp, chunk)
                 row = {
                     "domain": dom,
@@ -303,6 +317,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     "keep": round(k / d, 4),
                     "k": k,
                     "mode": mode if source.uses_text else "static",
+                    "prefill": cfg.prefill,
                     **summarise(per_item),
                 }
                 row["active_params"] = count["params"] - count["ffn_params"] * (d - k) // d
@@ -388,6 +403,13 @@ def eval_command(
     timeout: Annotated[float, typer.Option(help="Seconds per HumanEval program.")] = 5.0,
     max_len: Annotated[int, typer.Option(help="Tokens per prompt + reference (truncated).")] = 384,
     max_tokens: Annotated[int, typer.Option(help="Tokens to generate per reply.")] = 256,
+    prefill: Annotated[
+        str,
+        typer.Option(
+            help="slim: the whole sequence pruned; dense: prompt positions unmasked, as "
+            "after `generate --prefill dense` (scores only; replies are generated slim)."
+        ),
+    ] = "slim",
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the JSON here.")] = (
         None
     ),
@@ -399,6 +421,8 @@ def eval_command(
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
+    if prefill not in ("slim", "dense"):
+        raise UsageError(f"--prefill is slim or dense, not {prefill!r}")
     files = _pairs(mask, "--mask")
     cfg = EvalConfig(
         domains=_csv(domains, data_mod.DOMAINS, "domain"),
@@ -413,6 +437,7 @@ def eval_command(
         max_tokens={"math": max_tokens, "code": max_tokens},
         mask_files=files,
         adapters=_pairs(adapter, "--adapter"),
+        prefill=prefill,
     )
     for name in cfg.sources:
         make_source(name)  # unknown names fail before the model loads

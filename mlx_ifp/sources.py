@@ -117,7 +117,8 @@ class GriffinStats(Observer):
 
     def __call__(self, i, h):
         hh = mx.square(h.astype(mx.float32)).reshape(-1, h.shape[-1])  # (B*T, d)
-        inv = 1.0 / mx.maximum(hh.sum(axis=-1), 1e-12)  # 1 / ||h_t||^2
+        norms = hh @ mx.ones((hh.shape[-1],), dtype=hh.dtype)  # ||h_t||^2; a gemv beats sum()
+        inv = 1.0 / mx.maximum(norms, 1e-12)
         s = inv @ hh  # sum over tokens of (h_t / ||h_t||)^2, per channel
         self.sq[i] = self.sq[i] + s if i in self.sq else s
 

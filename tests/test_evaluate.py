@@ -122,6 +122,32 @@ def test_masked_batch_equals_one_at_a_time(corpus):
     np.testing.assert_allclose(np.array(together), np.array(mx.concatenate(alone)), atol=1e-4)
 
 
+def test_dense_prefill_scores_equal_slim_decoding_over_a_dense_cache(corpus):
+    """eval --prefill dense scores what generate --prefill dense computes, token by token."""
+    from mlx_ifp.prune import Pruner
+
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    items = ev.instructions(corpus, "code")[:2]
+    pruner = Pruner(model, tok, "random", 48)
+    mask = pruner.source.select(model, [1], 48)
+    chunk = ev.pairs(tok, items, 96)
+    x = ev._batch(chunk)
+    lp = ev.logprobs(model, x, ev.dense_prompt(mx.stack([mask.dense()] * 2), chunk, x.shape[1]),
+                     chunk)  # fmt: skip
+    toks, start = chunk[0]
+    slim, _ = pruner.slim_from_mask(mask)
+    from mlx_ifp.prune import dense_prefill
+
+    cache = dense_prefill(model, toks[:start], drop_last=True)
+    logits = slim(mx.array([toks[start - 1 :]]), cache=cache)[0, : len(toks) - start]
+    ref = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
+    np.testing.assert_allclose(np.array(lp[: len(toks) - start]), np.array(ref), atol=1e-4)
+    cfg = ev.EvalConfig(domains=("code",), sources=("random",), keeps=(0.5,), limit=2,
+                        gen_limit=0, prefill="dense")  # fmt: skip
+    rows = ev.evaluate(model, tok, corpus, cfg, progress=False)["results"]
+    assert rows[0]["prefill"] == "dense"
+
+
 def test_saved_mask_for_another_model_is_refused(corpus, tmp_path):
     other = tiny_model("llama", intermediate_size=64)
     path = Mask.full(other).save(tmp_path / "m")

@@ -76,3 +76,21 @@ def test_export_is_a_standard_mlx_lm_model(smol, tmp_path):
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_dense_prefill_then_slim_decoding_is_exact(smol):
+    """On the real model: decoding over the dense KV cache = a per-position mask, fp32."""
+    model, tok = smol
+    tokens = encode(tok, format_chat(tok, messages_for(QUESTION)))
+    pruner = mlx_ifp.Pruner(model, tok, "griffin", 0.5)
+    slim, info, cache = pruner.prefill(tokens)
+    got = slim(mx.array([tokens[-1:]]), cache=cache)[0, -1]
+    T = len(tokens)
+    pos = (mx.arange(T) >= T - 1).astype(mx.float32)[:, None]
+    per_pos = info.mask.dense()[:, None, :] * pos + (1 - pos)
+    with ffn.masked(model, per_pos[None]):
+        ref = model(mx.array([tokens]))[0, -1]
+    assert np.allclose(np.array(got), np.array(ref), atol=2e-3)
+    assert mx.argmax(got).item() == mx.argmax(ref).item()
+    # the mask is GRIFFIN's over the whole prompt, as a separate pass would pick it
+    assert mx.array_equal(info.mask.indices, pruner.source.select(model, tokens, 768).indices)

@@ -18,6 +18,7 @@ from mlx_ifp import data as data_mod
 from mlx_ifp import ffn, load
 from mlx_ifp.evaluate import (
     _batch,
+    dense_prompt,
     instructions,
     logprobs,
     masks_for,
@@ -26,8 +27,6 @@ from mlx_ifp.evaluate import (
     token_metrics,
 )
 from mlx_ifp.sources import make_source
-
-import mlx.core as mx
 
 CONFIGS = [("griffin", 0.5), ("griffin", 0.33), ("static-act", 0.5)]
 
@@ -45,14 +44,12 @@ def compare(model, tok, data, domains, limit: int, max_len: int = 384) -> list[d
             got: dict = {"slim": [], "dense": []}
             for item, mask in zip(items, masks, strict=True):
                 chunk = pairs(tok, [item], max_len)
-                toks, start = chunk[0]
                 x = _batch(chunk)
                 ref = logprobs(model, x, None, chunk)
-                m = mask.dense()  # (L, d)
-                got["slim"] += token_metrics(ref, logprobs(model, x, m[None], chunk), chunk)
-                dense_pos = (mx.arange(len(toks)) < start - 1).astype(m.dtype)[:, None]
-                per_pos = m[:, None, :] * (1 - dense_pos) + dense_pos  # (L, T, d)
-                got["dense"] += token_metrics(ref, logprobs(model, x, per_pos[None], chunk), chunk)
+                m = mask.dense()[None]  # (1, L, d)
+                got["slim"] += token_metrics(ref, logprobs(model, x, m, chunk), chunk)
+                per_pos = dense_prompt(m, chunk, x.shape[1])
+                got["dense"] += token_metrics(ref, logprobs(model, x, per_pos, chunk), chunk)
             for prefill, r in got.items():
                 rows.append({"domain": dom, "source": name, "keep": keep, "prefill": prefill,
                              **summarise(r)})  # fmt: skip
