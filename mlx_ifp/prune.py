@@ -49,11 +49,11 @@ class PruneInfo:
         return self.active_params / max(self.source_params, 1)
 
 
-def _room_for_one(cache: list) -> bool:
-    """Can one more token be added and trimmed off again? (A full rotating cache cannot.)"""
+def _trimmable_after(cache: list, n: int) -> bool:
+    """Will these caches still be trimmable holding ``n`` tokens? (A full rotating one is not.)"""
     for c in cache:
         size = getattr(c, "max_size", None)
-        if not c.is_trimmable() or (size is not None and c.offset + 1 >= size):
+        if not c.is_trimmable() or (size is not None and n >= size):
             return False
     return True
 
@@ -84,14 +84,15 @@ def dense_prefill(
         mx.eval([c.state for c in cache], observe.scores() if observe else [])
         mx.clear_cache()
 
-    head = tokens[:-1] if drop_last else tokens
+    # observe the last token in the same pass, then trim it off, where the cache allows that
+    # (a separate one-token pass would cost a whole decoding step)
+    trim = drop_last and observe is not None and _trimmable_after(cache, tokens.size)
+    head = tokens[:-1] if drop_last and not trim else tokens
     with ffn.masked(model, None), ffn.observed(model, eager(observe)):
         for i in range(0, head.size, step):
             run(head[i : i + step])
-        if drop_last and observe is not None and _room_for_one(cache):
-            run(tokens[-1:])
-            if trim_prompt_cache(cache, 1) != 1:
-                raise RuntimeError("could not trim the observed last token off the KV cache")
+    if trim and trim_prompt_cache(cache, 1) != 1:
+        raise RuntimeError("could not trim the observed last token off the KV cache")
     return cache
 
 
