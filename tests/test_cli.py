@@ -72,6 +72,7 @@ def test_task_mask_save_and_reuse(smollm2_dir, tmp_path):
         (["-p", "hi", "--keep", "5000"], "more than the 1536"),
         (["-p", "   "], "prompt is empty"),
         (["-p", "hi", "--mask-source", "oracle"], "unknown mask source"),
+        (["-p", "hi", "--prefill", "fast"], "prefill must be one of"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(smollm2_dir, args, fragment):
