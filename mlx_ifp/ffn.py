@@ -215,7 +215,7 @@ def _linear_rows(m, idx):
 def _take_cols(w: mx.array, idx: mx.array) -> mx.array:
     """``w[:, idx]``, by the gather each backend runs fastest (``tools/bench_slice.py``).
 
-    On CPU take_along_axis is ~7x faster than fancy indexing (24 vs 164 ms for SmolLM2's 30
+    On CPU take_along_axis is ~7x faster than fancy indexing (22 vs 164 ms for SmolLM2's 30
     down projections at keep 0.5); on the H200 fancy indexing is 2.4x faster (5.9 vs 14.2 ms
     for the 8B shape's 32 at keep 1/3).
     """
