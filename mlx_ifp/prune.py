@@ -20,7 +20,7 @@ from . import ffn
 from .errors import UsageError
 from .mask import Mask, resolve_keep, text_hash
 from .prompt import turn_tokens
-from .sources import MaskSource, eager, make_source
+from .sources import MaskSource, dense_prefill, make_source
 
 
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
@@ -47,53 +47,6 @@ class PruneInfo:
     @property
     def active_fraction(self) -> float:
         return self.active_params / max(self.source_params, 1)
-
-
-def _trimmable_after(cache: list, n: int) -> bool:
-    """Will these caches still be trimmable holding ``n`` tokens? (A full rotating one is not.)"""
-    for c in cache:
-        size = getattr(c, "max_size", None)
-        if not c.is_trimmable() or (size is not None and n >= size):
-            return False
-    return True
-
-
-def dense_prefill(
-    model: nn.Module,
-    tokens,
-    observe=None,
-    step: int = 2048,
-    max_kv_size: int | None = None,
-    drop_last: bool = False,
-) -> list:
-    """Run ``tokens`` through the unmasked source into a new KV cache (chunks of ``step``).
-
-    ``observe`` (an ``Observer``) sees every FFN activation on the way, evaluated layer by
-    layer. With ``drop_last`` the cache ends before the last token, which the slim model then
-    processes itself; the observer still sees that token where the cache allows it (the token
-    runs, then is trimmed off again), not where trimming is impossible (a full rotating cache).
-    """
-    from mlx_lm.models.cache import make_prompt_cache, trim_prompt_cache
-
-    cache = make_prompt_cache(model, max_kv_size)
-    tokens = mx.array(tokens, dtype=mx.int32)
-    net = ffn.backbone(model) or model  # hidden states only: the LM head is not needed
-
-    def run(chunk: mx.array) -> None:
-        net(chunk[None], cache=cache)
-        mx.eval([c.state for c in cache], observe.scores() if observe else [])
-        mx.clear_cache()
-
-    # observe the last token in the same pass, then trim it off, where the cache allows that
-    # (a separate one-token pass would cost a whole decoding step)
-    trim = drop_last and observe is not None and _trimmable_after(cache, tokens.size)
-    head = tokens[:-1] if drop_last and not trim else tokens
-    with ffn.masked(model, None), ffn.observed(model, eager(observe)):
-        for i in range(0, head.size, step):
-            run(head[i : i + step])
-    if trim and trim_prompt_cache(cache, 1) != 1:
-        raise RuntimeError("could not trim the observed last token off the KV cache")
-    return cache
 
 
 class SlimCache:

@@ -85,14 +85,15 @@ class Observer(ABC):
         return []
 
 
-def eager(observe: Observer | None):
+def eager(observe):
     """A hook for ``ffn.observed``: ``observe``, then start evaluating that layer's state.
 
     Without it every layer's activation stays alive until the end of the pass (on CPU that
     cost ~8% of a 512-token prefill). Only for plain forward passes: no ``mx.compile``/grad.
+    Plain functions (and None) pass through unchanged.
     """
-    if observe is None:
-        return None
+    if not isinstance(observe, Observer):
+        return observe
 
     def hook(i: int, h: mx.array) -> None:
         observe(i, h)
@@ -101,12 +102,52 @@ def eager(observe: Observer | None):
     return hook
 
 
-def _prefill(model: nn.Module, tokens: mx.array, observe: Callable[[int, mx.array], None]):
-    """Run the dense model over ``tokens`` (1-D), calling ``observe`` on every FFN activation."""
-    with ffn.observed(model, eager(observe) if isinstance(observe, Observer) else observe):
-        inner = ffn.backbone(model)  # skip the LM head where the backbone is exposed
-        out = (inner or model)(tokens[None])
-        mx.eval(out)
+def _trimmable_after(cache: list, n: int) -> bool:
+    """Will these caches still be trimmable holding ``n`` tokens? (A full rotating one is not.)"""
+    for c in cache:
+        size = getattr(c, "max_size", None)
+        if not c.is_trimmable() or (size is not None and n >= size):
+            return False
+    return True
+
+
+def dense_prefill(
+    model: nn.Module,
+    tokens,
+    observe=None,
+    step: int = 2048,
+    max_kv_size: int | None = None,
+    drop_last: bool = False,
+) -> list:
+    """Run ``tokens`` through the unmasked source into a new KV cache (chunks of ``step``).
+
+    ``observe`` (an ``Observer``) sees every FFN activation on the way, evaluated layer by
+    layer. With ``drop_last`` the cache ends before the last token, which the slim model then
+    processes itself; the observer still sees that token where the cache allows it (the token
+    runs, then is trimmed off again), not where trimming is impossible (a full rotating cache).
+    """
+    from mlx_lm.models.cache import make_prompt_cache, trim_prompt_cache
+
+    cache = make_prompt_cache(model, max_kv_size)
+    tokens = mx.array(tokens, dtype=mx.int32)
+    net = ffn.backbone(model) or model  # hidden states only: the LM head is not needed
+
+    def run(chunk: mx.array) -> None:
+        net(chunk[None], cache=cache)
+        stats = observe.scores() if isinstance(observe, Observer) else []
+        mx.eval([c.state for c in cache], stats)
+        mx.clear_cache()
+
+    # observe the last token in the same pass, then trim it off, where the cache allows that
+    # (a separate one-token pass would cost a whole decoding step)
+    trim = drop_last and observe is not None and _trimmable_after(cache, tokens.size)
+    head = tokens[:-1] if drop_last and not trim else tokens
+    with ffn.masked(model, None), ffn.observed(model, eager(observe)):
+        for i in range(0, head.size, step):
+            run(head[i : i + step])
+    if trim and trim_prompt_cache(cache, 1) != 1:
+        raise RuntimeError("could not trim the observed last token off the KV cache")
+    return cache
 
 
 class GriffinStats(Observer):
@@ -143,7 +184,7 @@ class Griffin(MaskSource):
         if tokens.size == 0:
             raise UsageError("cannot select channels for an empty text")
         stats = GriffinStats()
-        _prefill(model, tokens, stats)
+        dense_prefill(model, tokens, stats)
         return stats.scores()
 
 
@@ -191,7 +232,7 @@ class StaticActivation(MaskSource):
                 s = mx.sum(mx.abs(h[0].astype(mx.float32)), axis=0)
                 sums[i] = sums[i] + s if i in sums else s
 
-            _prefill(model, toks, observe)
+            dense_prefill(model, toks, observe)
             mx.eval(list(sums.values()))
         act = mx.stack([sums[i] for i in range(len(sums))]) / max(n, 1)
         self._cache[fp] = act * ffn.channel_norms(model)[2]
