@@ -135,23 +135,20 @@ def stream_generate(
     if dense and clash and prefill == "dense":
         raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
     dense = dense and not clash and len(tokens) > 1
+    opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
     cache = None
-    if dense:
-        opts = {"step": kwargs.get("prefill_step_size", 2048),
-                "max_kv_size": kwargs.get("max_kv_size")}  # fmt: skip
-        if per_prompt and observes:
-            slim, info, cache = pruner.prefill(tokens, **opts)
-        else:
-            slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
+    if dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
+        slim, info, cache = pruner.prefill(tokens, **opts)
+    else:
+        slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
+        if dense:
             t0 = time.perf_counter()
             cache = dense_prefill(model, tokens, drop_last=True, **opts)
             info.prefill_s = time.perf_counter() - t0
-        progress = kwargs.get("prompt_progress_callback")
-        if progress is not None:  # mlx-lm sees only the last token: report the whole prompt
-            n = len(tokens)
-            kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
-    else:
-        slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
+    progress = kwargs.get("prompt_progress_callback")
+    if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
+        n = len(tokens)
+        kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     if "sampler" not in kwargs:
         kwargs["sampler"] = make_sampler(temp, top_p if 0 < top_p < 1 else 0.0)
     if cache is None:

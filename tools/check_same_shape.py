@@ -7,12 +7,11 @@ array with the source. Decode tok/s over 64 tokens after a 512-token prompt, 5 t
     OPENBLAS_NUM_THREADS=1 python tools/check_same_shape.py 384
 """
 
-import statistics
 import sys
 
 import mlx_ifp  # noqa: F401  (OpenBLAS before mlx.core)
 from mlx_ifp import ffn
-from mlx_ifp.bench import run_decode
+from mlx_ifp.bench import interleaved
 from mlx_ifp.bench_models import build, same_shape_dense
 from mlx_ifp.prune import Pruner
 
@@ -34,14 +33,9 @@ def main(k: int = 384, trials: int = 5) -> None:
     models = {"slim": slim, "random same-shape (f)": same_shape_dense(src, k, mx.float32),
               "slim, random FFN values": random_ffn, "slim, unshared copy": unshared}  # fmt: skip
     mx.eval([m.parameters() for m in models.values()])
-    rows: dict = {name: [] for name in models}
-    for m in models.values():
-        run_decode(m, tok, prompt, 8, 1)
-    for _ in range(trials):
-        for name, m in models.items():
-            rows[name].append(run_decode(m, tok, prompt, 64, 1)["decode_tps"])
-    for name, r in rows.items():
-        print(f"{name:26} {statistics.median(r):6.2f} tok/s  {[round(x, 1) for x in r]}")
+    timed = interleaved(models, tok, prompt, 64, trials)
+    for name, r in timed.items():
+        print(f"{name:26} {r['decode_tps']:6.2f} tok/s  {[round(x, 1) for x in r['all']]}")
 
 
 if __name__ == "__main__":

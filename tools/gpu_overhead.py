@@ -57,7 +57,7 @@ def step_split(model, prompt, steps: int = 32) -> dict:
 
 def measure(preset: str, widths: list[int], prompt_len: int, gen: int, trials: int) -> dict:
     from mlx_ifp import ffn
-    from mlx_ifp.bench import decode_bytes, run_decode
+    from mlx_ifp.bench import decode_bytes, interleaved
     from mlx_ifp.bench_models import build
 
     import mlx.core as mx
@@ -70,21 +70,16 @@ def measure(preset: str, widths: list[int], prompt_len: int, gen: int, trials: i
         idx = mx.arange(k)  # which channels does not matter for speed
         models[f"k{k}"] = ffn.slim_copy(src, [idx] * len(ffn.layers(src)))
         mx.eval(models[f"k{k}"].parameters())
-    rows: dict = {name: [] for name in models}
-    for m in models.values():  # warm-up: kernels, graph caches
-        run_decode(m, tok, prompt, 8, 1)
-    for _ in range(trials):  # alternating trials: drift hits every model alike
-        for name, m in models.items():
-            rows[name].append(run_decode(m, tok, prompt, gen, 1)["decode_tps"])
+    timed = interleaved(models, tok, prompt, gen, trials)  # drift hits every model alike
     dense_bytes = decode_bytes(src)
     out = {"preset": preset, "d_ffn": d, "env": _env(), "models": {}}
-    base = statistics.median(rows["dense"])
+    base = timed["dense"]["decode_tps"]
     for name, m in models.items():
-        tps = statistics.median(rows[name])
+        tps = timed[name]["decode_tps"]
         out["models"][name] = {
             "decode_tps": tps,
             "ms_per_token": 1e3 / tps,
-            "all": rows[name],
+            "all": timed[name]["all"],
             "speedup": tps / base,
             "ideal": dense_bytes / decode_bytes(m),
             **step_split(m, prompt),
