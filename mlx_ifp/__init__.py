@@ -1,26 +1,31 @@
 """mlx_ifp: instruction-following pruning for MLX.
 
-A sparsity source picks each layer's FFN channels for a prompt or a task; the kept rows and
-columns become a slim dense model that mlx-lm generates with unchanged.
+A mask source picks each layer's FFN channels for a prompt or a task; the kept rows and
+columns become a slim dense model that mlx-lm generates with unchanged. The stages of the
+flow are subpackages: ``models`` (name -> model), ``sources`` (text -> channel scores),
+``core`` (FFN access, masks, budgets), ``inference`` (mask -> slim model -> text), ``convert``,
+``train``, ``data``, ``evaluation``, ``bench`` and ``cli`` (the only one that imports typer).
 """
 
-from . import blas as _blas
-
-_blas.load_optimized_blas()  # must precede the first `import mlx.core`
+from .models import load  # first: loads the optimized BLAS before mlx.core
 
 __version__ = "0.1.0"
 
-from .export import export  # noqa: E402
-from .generate import generate, select, stream_generate  # noqa: E402
-from .load import load  # noqa: E402
-from .mask import Mask  # noqa: E402
-from .prune import Pruner, prune  # noqa: E402
+from . import compat  # noqa: E402
+from .convert import export  # noqa: E402
+from .core import Budget, Mask  # noqa: E402
+from .errors import UsageError  # noqa: E402
+from .inference import Pruner, generate, prune, select, stream_generate  # noqa: E402
 from .sources import MaskSource, make_source, register_source  # noqa: E402
 
+compat.install()
+
 __all__ = [
+    "Budget",
     "Mask",
     "MaskSource",
     "Pruner",
+    "UsageError",
     "export",
     "generate",
     "load",
@@ -30,3 +35,10 @@ __all__ = [
     "select",
     "stream_generate",
 ]
+
+
+def __getattr__(name: str):
+    """Old flat module paths (``mlx_ifp.ffn``, ...) resolve with a DeprecationWarning."""
+    if name in compat.MOVED:
+        return compat.moved(name)
+    raise AttributeError(f"module 'mlx_ifp' has no attribute {name!r}")

@@ -14,6 +14,6 @@ import pytest
 @pytest.fixture(scope="session")
 def smollm2_dir():
     """The embedded SmolLM2-135M-Instruct as a float32 mlx-lm folder (fetched once, cached)."""
-    from mlx_ifp.embedded import embedded_folder
+    from mlx_ifp.models.embedded import embedded_folder
 
     return embedded_folder("smollm2-135m-instruct", dequantize=True)

@@ -3,8 +3,8 @@
 import sys
 
 import mlx_ifp  # noqa: F401
-from mlx_ifp.batches import Batches, load_data
-from mlx_ifp.finetune import gradients
+from mlx_ifp.train.batches import Batches, load_data
+from mlx_ifp.train.objective import gradients
 
 import mlx.core as mx
 from mlx.utils import tree_flatten

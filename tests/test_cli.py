@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from mlx_ifp.mask import Mask
+from mlx_ifp.core.mask import Mask
 
 import mlx.core as mx
 import pytest

@@ -2,9 +2,10 @@
 
 import json
 
-from mlx_ifp import corpora, data
+from mlx_ifp.data import corpus as data
+from mlx_ifp.data import readers as corpora
 from mlx_ifp.errors import UsageError
-from mlx_ifp.execute import check_humaneval
+from mlx_ifp.evaluation.sandbox import check_humaneval
 
 import pytest
 from corpus import GSM8K, fake_corpus

@@ -2,11 +2,13 @@
 
 import math
 
-from mlx_ifp import evaluate as ev
-from mlx_ifp import ffn
+from mlx_ifp.cli.evaluate import eval_command
+from mlx_ifp.core import ffn
+from mlx_ifp.core.mask import Mask
 from mlx_ifp.errors import UsageError
-from mlx_ifp.execute import exact_match, final_number, program, run_program
-from mlx_ifp.mask import Mask
+from mlx_ifp.evaluation import metrics, table
+from mlx_ifp.evaluation import run as ev
+from mlx_ifp.evaluation.sandbox import exact_match, final_number, program, run_program
 from mlx_ifp.sources import make_source
 
 import mlx.core as mx
@@ -74,9 +76,9 @@ def test_reference_logprobs_match_the_full_forward(arch):
         {"prompt": "What is 2+2?", "completion": "4, of course."},
         {"prompt": "Hi", "completion": "Hello there"},
     ]
-    chunk = ev.pairs(tok, items, 64)
-    tokens = ev._batch(chunk)
-    lp = ev.logprobs(model, tokens, None, chunk)
+    chunk = metrics.pairs(tok, items, 64)
+    tokens = metrics.batch_of(chunk)
+    lp = metrics.logprobs(model, tokens, None, chunk)
     full = model(tokens).astype(mx.float32)
     full = full - mx.logsumexp(full, axis=-1, keepdims=True)
     rows = [full[b, t] for b, (toks, s) in enumerate(chunk) for t in range(s - 1, len(toks) - 1)]
@@ -104,7 +106,7 @@ def test_evaluate_dense_random_and_per_task(corpus):
         assert rand["kl"] > 1e-3 and rand["k"] == 48 and rand["active_fraction"] < 1
         per_input, per_task = rows[(dom, "griffin", "input")], rows[(dom, "griffin", "task")]
         assert per_input["nll"] != per_task["nll"]  # different masks, different numbers
-    assert "ppl (input)" in [c.header for c in ev.table(report).columns]
+    assert "ppl (input)" in [c.header for c in table(report).columns]
 
 
 def test_masked_batch_equals_one_at_a_time(corpus):
@@ -113,10 +115,12 @@ def test_masked_batch_equals_one_at_a_time(corpus):
     items = ev.instructions(corpus, "math")[:3]
     source = make_source("griffin")
     masks = ev.masks_for(model, tok, source, items, 48, "input", "task text")
-    chunk = ev.pairs(tok, items, 128)
-    together = ev.logprobs(model, ev._batch(chunk), mx.stack([m.dense() for m in masks]), chunk)
+    chunk = metrics.pairs(tok, items, 128)
+    together = metrics.logprobs(
+        model, metrics.batch_of(chunk), mx.stack([m.dense() for m in masks]), chunk
+    )
     alone = [
-        ev.logprobs(model, ev._batch([c]), m.dense()[None], [c])
+        metrics.logprobs(model, metrics.batch_of([c]), m.dense()[None], [c])
         for c, m in zip(chunk, masks, strict=True)
     ]
     np.testing.assert_allclose(np.array(together), np.array(mx.concatenate(alone)), atol=1e-4)
@@ -124,19 +128,19 @@ def test_masked_batch_equals_one_at_a_time(corpus):
 
 def test_dense_prefill_scores_equal_slim_decoding_over_a_dense_cache(corpus):
     """eval --prefill dense scores what generate --prefill dense computes, token by token."""
-    from mlx_ifp.prune import Pruner
+    from mlx_ifp.inference.pruner import Pruner
 
     model, tok = tiny_model("llama"), ByteTokenizer()
     items = ev.instructions(corpus, "code")[:2]
     pruner = Pruner(model, tok, "random", 48)
     mask = pruner.source.select(model, [1], 48)
-    chunk = ev.pairs(tok, items, 96)
-    x = ev._batch(chunk)
-    lp = ev.logprobs(model, x, ev.dense_prompt(mx.stack([mask.dense()] * 2), chunk, x.shape[1]),
-                     chunk)  # fmt: skip
+    chunk = metrics.pairs(tok, items, 96)
+    x = metrics.batch_of(chunk)
+    masks = metrics.dense_prompt(mx.stack([mask.dense()] * 2), chunk, x.shape[1])
+    lp = metrics.logprobs(model, x, masks, chunk)
     toks, start = chunk[0]
     slim, _ = pruner.slim_from_mask(mask)
-    from mlx_ifp.prune import dense_prefill
+    from mlx_ifp.sources import dense_prefill
 
     cache = dense_prefill(model, toks[:start], drop_last=True)
     logits = slim(mx.array([toks[start - 1 :]]), cache=cache)[0, : len(toks) - start]
@@ -171,13 +175,13 @@ def test_saved_mask_is_evaluated_as_a_fixed_source(corpus, tmp_path):
 
 def test_bad_input_fails_before_loading(corpus):
     with pytest.raises(UsageError, match="unknown domain 'biology'"):
-        ev.eval_command(domains="biology", data=str(corpus))
+        eval_command(domains="biology", data=str(corpus))
     with pytest.raises(UsageError, match="unknown mask source"):
-        ev.eval_command(sources="full,oracle", data=str(corpus))
+        eval_command(sources="full,oracle", data=str(corpus))
     with pytest.raises(UsageError, match="NAME=PATH"):
-        ev.eval_command(mask=["nopath"], data=str(corpus))
+        eval_command(mask=["nopath"], data=str(corpus))
     with pytest.raises(UsageError, match="no instruction items"):  # prose: fortunes only here
-        ev.eval_command(domains="prose", data=str(corpus))
+        eval_command(domains="prose", data=str(corpus))
 
 
 # ---------------------------------------------------------------- the real model
@@ -187,7 +191,7 @@ def test_bad_input_fails_before_loading(corpus):
 def test_real_model_humaneval_and_gsm8k_generation():
     """SmolLM2: dense replies are scored end to end; pruning raises KL above zero."""
     import mlx_ifp
-    from mlx_ifp import data
+    from mlx_ifp.data import corpus as data
 
     model, tok = mlx_ifp.load("smollm2-135m-instruct")
     cfg = ev.EvalConfig(
@@ -214,7 +218,7 @@ def test_real_model_humaneval_and_gsm8k_generation():
 
 
 def test_overlap_and_quality_plots(corpus, tmp_path):
-    from mlx_ifp import plots
+    from mlx_ifp.evaluation import plots
 
     model, tok = tiny_model("llama"), ByteTokenizer()
     res = plots.mask_overlap(

@@ -1,9 +1,9 @@
 """The FFN mechanism on tiny random models of every supported architecture."""
 
-from mlx_ifp import ffn
+from mlx_ifp.core import counting, ffn, slicing
+from mlx_ifp.core.mask import Mask, fingerprint, topk_indices
 from mlx_ifp.errors import UsageError
-from mlx_ifp.mask import Mask, topk_indices
-from mlx_ifp.prune import prune
+from mlx_ifp.inference.pruner import prune
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -26,7 +26,7 @@ def random_mask(model, k, seed=0):
 def test_slim_equals_masked(arch, quantize):
     model = tiny_model(arch, quantize=quantize)
     mask = random_mask(model, 40)
-    ffn.prepare(model)
+    slicing.prepare(model)
     with ffn.masked(model, mask.dense()):
         masked = model(X)
     dense = model(X)
@@ -47,7 +47,7 @@ def test_keep_all_reproduces_source(arch):
     ref = model(X)
     full = Mask.full(model)
     assert prune(model, full) is model
-    every = ffn.slim_copy(model, [full.indices[i] for i in range(full.n_layers)])
+    every = slicing.slim_copy(model, [full.indices[i] for i in range(full.n_layers)])
     np.testing.assert_allclose(np.array(every(X)), np.array(ref), atol=1e-5)
     with ffn.masked(model, full.dense()):
         np.testing.assert_allclose(np.array(model(X)), np.array(ref), atol=1e-5)
@@ -118,18 +118,18 @@ def test_masked_gradients_reach_the_mask():
 def test_count_reports_active_parameters():
     model = tiny_model("llama")
     slim = prune(model, random_mask(model, 48))
-    full, small = ffn.count(model), ffn.count(slim)
+    full, small = counting.count(model), counting.count(slim)
     assert small["ffn_params"] * 2 == full["ffn_params"]
     assert full["params"] - small["params"] == full["ffn_params"] // 2
-    q = ffn.count(tiny_model("llama", quantize=True))
+    q = counting.count(tiny_model("llama", quantize=True))
     assert q["params"] == full["params"] and q["bytes"] < full["bytes"] / 3
 
 
 def test_channel_quantized_slice_equals_slice_then_quantize():
     q = nn.QuantizedLinear(96, 64, bias=False, group_size=32, bits=4)
-    cq = ffn.ChannelQuantizedLinear.from_quantized(q)
+    cq = slicing.ChannelQuantizedLinear.from_quantized(q)
     idx = mx.array([0, 5, 17, 40, 41, 95])
-    sliced = ffn.slice_cols(cq, idx)
+    sliced = slicing.slice_cols(cq, idx)
     w = cq.dequantized()  # (64, 96)
     ref = mx.quantize(w[:, idx].T, 32, 4)
     np.testing.assert_array_equal(np.array(sliced.weight), np.array(ref[0]))
@@ -151,7 +151,7 @@ def test_unknown_architecture_is_probed_and_registered():
 def test_mask_for_another_model_is_refused():
     model, other = tiny_model("llama"), tiny_model("llama", seed=9)
     mask = random_mask(model, 10)
-    mask.model = __import__("mlx_ifp").mask.fingerprint(model)
+    mask.model = fingerprint(model)
     prune(model, mask)
     with pytest.raises(UsageError, match="another model"):
         prune(other, mask)

@@ -6,17 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mlx_ifp import ffn
+from mlx_ifp.core import ffn
+from mlx_ifp.core.budget import Budget
 from mlx_ifp.errors import UsageError
-from mlx_ifp.finetune import (
-    Joint,
-    finetune,
-    gradients,
-    load_config,
-    prepare_llm,
-)
-from mlx_ifp.mask import resolve_keep
-from mlx_ifp.predictor import PredictorConfig, new_predictor
+from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
+from mlx_ifp.train import finetune, load_config
+from mlx_ifp.train.llm import Joint, prepare_llm
+from mlx_ifp.train.objective import gradients
 
 import mlx.core as mx
 import numpy as np
@@ -59,7 +55,7 @@ def setup(data, train="lora", stage="sft"):
     model = prepare_llm(tiny_model("llama"), cfg)
     mx.random.seed(0)
     pred = new_predictor(model, PredictorConfig(**cfg.predictor))
-    return Joint(pred, model), cfg, resolve_keep(cfg.keep, ffn.d_ffn(model))
+    return Joint(pred, model), cfg, Budget.parse(cfg.keep).channels(ffn.d_ffn(model))
 
 
 def history(out):
@@ -105,8 +101,8 @@ def test_distributed_gradients_equal_the_combined_batch(tmp_path):
 
 
 def test_gradient_checkpointing_gives_the_same_gradients(tmp_path):
-    from mlx_ifp.batches import Batches, load_data
-    from mlx_ifp.finetune import checkpoint_layers
+    from mlx_ifp.train.batches import Batches, load_data
+    from mlx_ifp.train.llm import checkpoint_layers
 
     from mlx.utils import tree_flatten
 
@@ -169,8 +165,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 def test_hard_st_masks_forward_hard_backward_softtopk():
-    from mlx_ifp.finetune import make_masks
-    from mlx_ifp.softtopk import soft_topk, topk_indicator
+    from mlx_ifp.core.softtopk import soft_topk, topk_indicator
+    from mlx_ifp.train.objective import make_masks
 
     s = mx.random.normal((2, 3, 16), key=mx.random.key(1))
     w = mx.random.normal(s.shape, key=mx.random.key(2))

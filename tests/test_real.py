@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 import mlx_ifp
-from mlx_ifp import ffn
-from mlx_ifp.prompt import encode, format_chat, messages_for
+from mlx_ifp.core import ffn
+from mlx_ifp.inference.prompt import encode, format_chat, messages_for
 
 import mlx.core as mx
 import numpy as np

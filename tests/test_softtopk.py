@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mlx_ifp.errors import UsageError
-from mlx_ifp.softtopk import (
+from mlx_ifp.core.softtopk import (
     eps_schedule,
     hard_topk_indices,
     soft_topk,

@@ -1,0 +1,117 @@
+"""Models for ``mlx_ifp bench``: random-weight Llama presets, a synthetic tokenizer, the
+same-shape dense reference, and the real model with its 4-bit twin."""
+
+from __future__ import annotations
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ..core import slicing
+from ..core.origin import record_origin
+
+TASK = "Answer short general-knowledge questions about history, science and geography."
+PROMPT = (
+    "Explain, step by step, how a bill becomes a law, how photosynthesis works, why the sky "
+    "is blue, and what a Python list comprehension does. Give examples for each. "
+)
+#: Llama shapes for random-weight runs (Llama 3.2 1B/3B, Llama 3.1 8B, SmolLM2-135M).
+PRESETS = {
+    "135m": dict(hidden_size=576, num_hidden_layers=30, intermediate_size=1536,
+                 num_attention_heads=9, num_key_value_heads=3, vocab_size=49152,
+                 rope_theta=100000.0, tie_word_embeddings=True),
+    "1b": dict(hidden_size=2048, num_hidden_layers=16, intermediate_size=8192,
+               num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
+               rope_theta=500000.0, tie_word_embeddings=True),
+    "3b": dict(hidden_size=3072, num_hidden_layers=28, intermediate_size=8192,
+               num_attention_heads=24, num_key_value_heads=8, vocab_size=128256,
+               rope_theta=500000.0, tie_word_embeddings=True),
+    "8b": dict(hidden_size=4096, num_hidden_layers=32, intermediate_size=14336,
+               num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
+               rope_theta=500000.0, tie_word_embeddings=False),
+    "tiny": dict(hidden_size=64, num_hidden_layers=2, intermediate_size=128,
+                 num_attention_heads=4, num_key_value_heads=2, vocab_size=256,
+                 tie_word_embeddings=True),  # for tests
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------- models
+
+
+def _default_dtype(dtype: str | None) -> mx.Dtype:
+    if dtype:
+        return getattr(mx, dtype)
+    return mx.float32 if mx.default_device() == mx.cpu else mx.bfloat16
+
+
+def random_llama(config: dict, dtype: mx.Dtype, seed: int = 0, quantize: bool = False):
+    """A random-weight mlx-lm Llama of ``config`` (optionally 4-bit, group size 64)."""
+    from mlx_lm.models import llama
+
+    cfg = {"model_type": "llama", "rms_norm_eps": 1e-5, **config}
+    fields = llama.ModelArgs.__dataclass_fields__
+    mx.random.seed(seed)
+    model = llama.Model(llama.ModelArgs(**{k: v for k, v in cfg.items() if k in fields}))
+    for _, m in model.named_modules():  # cast and evaluate one module at a time (peak memory)
+        params = {k: v.astype(dtype) for k, v in m.parameters().items() if isinstance(v, mx.array)}
+        if params:
+            m.update(params)
+            mx.eval(params)
+    if quantize:
+        nn.quantize(model, group_size=64, bits=4)
+        mx.eval(model.parameters())
+    model.eval()
+    record_origin(model, {"model": "random", "path": "", "config": cfg})
+    return slicing.prepare(model)
+
+
+def synthetic_tokenizer(vocab_size: int):
+    """A word-level tokenizer over ``t0 .. t{vocab-1}`` for random-weight models."""
+    from mlx_lm.tokenizer_utils import TokenizerWrapper
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel({f"t{i}": i for i in range(vocab_size)}, unk_token="t0"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return TokenizerWrapper(PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="t1"))
+
+
+def same_shape_dense(model: nn.Module, k: int, dtype: mx.Dtype) -> nn.Module:
+    """(f) A random dense model with ``model``'s config but FFN width ``k``."""
+    cfg = dict(vars(model.args))
+    cfg["intermediate_size"] = k
+    if cfg.get("model_type") != "llama":
+        mod = __import__(f"mlx_lm.models.{cfg['model_type']}", fromlist=["Model"])
+        net = mod.Model(mod.ModelArgs(**cfg))
+        net.update(nn.utils.tree_map(lambda p: p.astype(dtype), net.parameters()))
+        mx.eval(net.parameters())
+        return net.eval()
+    return random_llama(cfg, dtype, seed=1)
+
+
+def build(model: str, preset: str | None, dtype: str | None):
+    """(source, tokenizer, 4-bit source factory, prompt maker, task tokens or text)."""
+    from ..models.resolve import load
+
+    dt = _default_dtype(dtype)
+    if preset:
+        if preset not in PRESETS:
+            from ..errors import UsageError
+
+            raise UsageError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
+        cfg = PRESETS[preset]
+        tok = synthetic_tokenizer(cfg["vocab_size"])
+        src = random_llama(cfg, dt)
+
+        def prompt(n):
+            ids = mx.random.randint(2, cfg["vocab_size"], (n,), key=mx.random.key(7))
+            return ids.tolist()
+
+        task = mx.random.randint(2, cfg["vocab_size"], (24,), key=mx.random.key(8)).tolist()
+        return src, tok, lambda: random_llama(cfg, dt, quantize=True), prompt, task
+    src, tok = load(model, dtype=dtype)
+
+    def prompt(n):
+        ids = tok.encode(PROMPT * (n // 20 + 2), add_special_tokens=False)
+        return ids[:n]
+
+    return src, tok, lambda: load(model, dequantize=False, dtype=dtype)[0], prompt, TASK

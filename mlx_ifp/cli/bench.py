@@ -1,0 +1,61 @@
+"""``mlx_ifp bench``: TTFT, decode speed and memory per variant, as JSON, a table and a plot."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated as _A
+
+from typer import Option as _Opt
+
+from ..errors import UsageError
+
+
+def bench_command(
+    model: _A[str, _Opt("--model", help="A model as `generate` takes it.")] = (
+        "smollm2-135m-instruct"
+    ),
+    preset: _A[
+        str | None, _Opt("--preset", help="Random-weight Llama shape: 135m, 1b, 3b or 8b.")
+    ] = None,
+    keep: _A[
+        list[str] | None, _Opt("--keep", help="Keep ratio or count; repeat for a sweep.")
+    ] = None,
+    prompt_tokens: _A[int, _Opt("--prompt-tokens", help="Prompt length.")] = 512,
+    gen_tokens: _A[int, _Opt("--gen-tokens", help="Tokens to decode.")] = 64,
+    trials: _A[int, _Opt("--trials", help="Timed trials per variant (median).")] = 3,
+    align: _A[int, _Opt("--align", help="Round k up to a multiple of this.")] = 1,
+    variants: _A[str, _Opt("--variants", help="Which of a..h to run.")] = "abcdefgh",
+    dtype: _A[str | None, _Opt("--dtype", help="float32 / bfloat16 / float16.")] = None,
+    output: _A[str | None, _Opt("--output", "-o", help="Write the JSON here.")] = None,
+    plot_path: _A[str | None, _Opt("--plot", help="Write the tok/s-vs-keep PNG here.")] = None,
+):
+    """Benchmark TTFT (selection, slicing, prefill), decode tok/s and memory per variant."""
+
+    from ..bench import VARIANTS, bench
+    from ..bench import report as bench_report
+    from ..paths import atomic_file
+
+    keep = keep or ["0.5"]
+    if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
+        raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
+    if set(variants) - set(VARIANTS):
+        raise UsageError(f"--variants takes letters from {VARIANTS}")
+
+    def save(result: dict) -> None:
+        if output:
+            with atomic_file(output) as tmp:
+                Path(tmp).write_text(json.dumps(result, indent=2))
+
+    result = bench(
+        model, preset, tuple(keep), prompt_tokens, gen_tokens, trials, align, variants, dtype,
+        log=lambda s: print(s, file=sys.stderr, flush=True), on_progress=save,
+    )  # fmt: skip
+    save(result)
+    if not output:
+        print(json.dumps(result, indent=2))
+    bench_report.print_tables(result)
+    if plot_path:
+        bench_report.plot(result, plot_path)
+    return result

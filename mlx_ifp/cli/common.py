@@ -1,0 +1,92 @@
+"""What every command shares: one-line errors with exit code 2, option types, input parsing."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+
+Model = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="smollm2-135m-instruct (embedded), a .gguf file, an mlx-lm "
+        "folder or a Hugging Face repo id.",
+    ),
+]
+Keep = Annotated[
+    str,
+    typer.Option("--keep", help="FFN channels kept per layer: a fraction in (0, 1] or a count."),
+]
+Source = Annotated[
+    str, typer.Option("--mask-source", help="griffin, static, static-act, random or full.")
+]
+Task = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        help="Select the mask from this task description instead of the "
+        "prompt (one mask, cached, for every prompt of the task).",
+    ),
+]
+Dequantize = Annotated[
+    bool | None,
+    typer.Option(
+        "--dequantize/--no-dequantize", help="Unpack quantized weights (default: yes on CPU)."
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(fn):
+    """Turn bad input into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UsageError as e:
+            fail(str(e))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper
+
+
+def read_prompt(prompt: str | None) -> str:
+    if prompt == "-":
+        prompt = sys.stdin.read()
+    if prompt is None or not prompt.strip():
+        raise UsageError("the prompt is empty (give --prompt TEXT, or --prompt - to read stdin)")
+    return prompt
+
+
+def csv(value: str, allowed=None, what: str = "value") -> tuple:
+    """A comma-separated list, each item checked against ``allowed`` (if given)."""
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    bad = [v for v in items if allowed is not None and v not in allowed]
+    if not items or bad:
+        raise UsageError(
+            f"unknown {what} {', '.join(map(repr, bad)) or repr(value)} "
+            f"(choose from {', '.join(allowed or [])})"
+        )
+    return items
+
+
+def named_paths(specs: list[str] | None, flag: str) -> dict:
+    """``NAME=PATH`` options as a dict."""
+    out = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"{flag} takes NAME=PATH, got {spec!r}")
+        out[name] = path
+    return out

@@ -1,0 +1,114 @@
+"""``mlx_ifp eval``: mask sources scored per domain on the held-out test splits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import mlx_ifp
+
+import typer
+
+from ..errors import UsageError
+from .common import csv, named_paths
+
+
+def eval_command(
+    model: Annotated[str, typer.Option("--model", help="Model name, .gguf or folder.")] = (
+        "smollm2-135m-instruct"
+    ),
+    data: Annotated[
+        str | None,
+        typer.Option("--data", help="Corpus folder (default: build or reuse the cached one)."),
+    ] = None,
+    domains: Annotated[str, typer.Option(help="Comma-separated domains.")] = "math,code,science,"
+    "prose",
+    sources: Annotated[
+        str,
+        typer.Option(
+            "--mask-sources", help="Comma-separated mask sources (full is the dense model)."
+        ),
+    ] = "full,random,static,static-act,griffin",
+    keep: Annotated[str, typer.Option("--keep", help="Comma-separated keep ratios.")] = "0.5,0.33",
+    modes: Annotated[str, typer.Option(help="input, task or both.")] = "input,task",
+    mask: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mask",
+            help="Also evaluate a saved mask "
+            "file as NAME=PATH (e.g. a learned static mask); repeatable.",
+        ),
+    ] = None,
+    adapter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--adapter",
+            help="Also evaluate a trained predictor (a `finetune --train frozen` folder) as "
+            "NAME=DIR, at the budget it was trained for; repeatable.",
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Test items per domain.")] = 16,
+    gen_limit: Annotated[
+        int,
+        typer.Option(
+            help="Items per domain for GSM8K / HumanEval generation (0: skip generation)."
+        ),
+    ] = 4,
+    batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 8,
+    timeout: Annotated[float, typer.Option(help="Seconds per HumanEval program.")] = 5.0,
+    max_len: Annotated[int, typer.Option(help="Tokens per prompt + reference (truncated).")] = 384,
+    max_tokens: Annotated[int, typer.Option(help="Tokens to generate per reply.")] = 256,
+    prefill: Annotated[
+        str,
+        typer.Option(
+            help="slim: the whole sequence pruned; dense: prompt positions unmasked, as "
+            "after `generate --prefill dense` (scores only; replies are generated slim)."
+        ),
+    ] = "slim",
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the JSON here.")] = (
+        None
+    ),
+):
+    """Evaluate mask sources per domain: perplexity, KL and top-1 vs dense, GSM8K, HumanEval."""
+    from rich.console import Console
+
+    from ..data import DOMAINS, build
+    from ..evaluation import MODES, EvalConfig, evaluate, instructions, table
+    from ..paths import atomic_file
+
+    if limit is not None and limit < 1:
+        raise UsageError("--limit must be at least 1")
+    if prefill not in ("slim", "dense"):
+        raise UsageError(f"--prefill is slim or dense, not {prefill!r}")
+    files = named_paths(mask, "--mask")
+    cfg = EvalConfig(
+        domains=csv(domains, DOMAINS, "domain"),
+        sources=csv(sources, None, "mask source"),
+        keeps=tuple(float(k) for k in csv(keep)),
+        modes=csv(modes, MODES, "mode"),
+        limit=limit,
+        gen_limit=gen_limit,
+        batch_size=batch_size,
+        timeout=timeout,
+        max_len=max_len,
+        max_tokens={"math": max_tokens, "code": max_tokens},
+        mask_files=files,
+        adapters=named_paths(adapter, "--adapter"),
+        prefill=prefill,
+    )
+    for name in cfg.sources:
+        mlx_ifp.make_source(name)  # unknown names fail before the model loads
+    folder = data or build()
+    for dom in cfg.domains:
+        instructions(folder, dom)
+    net, tokenizer = mlx_ifp.load(model)
+    report = evaluate(net, tokenizer, folder, cfg)
+    report.update(model=model, data=str(folder), config=asdict(cfg))
+    Console(width=160).print(table(report))
+    text = json.dumps(report, indent=2)
+    if output:
+        with atomic_file(output) as tmp:
+            tmp.write_text(text + "\n")
+    else:
+        print(text)

@@ -1,0 +1,125 @@
+"""``mlx_ifp generate``: prompt in, text out, with speed and active parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from .common import Dequantize, Model, Task, read_prompt
+
+
+def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
+    """The mask source and budget: a trained predictor's own defaults when there is one."""
+    from ..sources import make_source
+
+    name = name or ("predictor" if adapter else "griffin")
+    if keep is None and adapter:
+        from ..sources.predictor import read_config
+
+        keep = read_config(adapter).get("k")
+    source = make_source(name, tokenizer=tokenizer, path=adapter)
+    return source, keep if keep is not None else "0.5"
+
+
+def generate_command(
+    model: Model = "smollm2-135m-instruct",
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", "-p", help="The prompt; '-' reads stdin.")
+    ] = None,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", "-m", help="Tokens to generate.")
+    ] = 256,
+    temp: Annotated[float, typer.Option(help="Sampling temperature (0 is greedy).")] = 0.0,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 1.0,
+    seed: Annotated[int | None, typer.Option(help="Random seed for sampling.")] = None,
+    system_prompt: Annotated[str | None, typer.Option(help="A system message.")] = None,
+    ignore_chat_template: Annotated[
+        bool, typer.Option("--ignore-chat-template", help="Feed the prompt as raw text.")
+    ] = False,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            "--keep",
+            help="FFN channels kept per layer: a fraction in (0, 1] or a "
+            "count. Default 0.5, or the budget the adapter's predictor was trained for.",
+        ),
+    ] = None,
+    mask_source: Annotated[
+        str | None,
+        typer.Option(
+            "--mask-source",
+            help="griffin, static, static-act, random, full or "
+            "predictor. Default: predictor with --adapter, else griffin.",
+        ),
+    ] = None,
+    task: Task = None,
+    mask: Annotated[
+        str | None, typer.Option("--mask", help="Use a saved mask file (.safetensors + .json).")
+    ] = None,
+    adapter: Annotated[
+        str | None,
+        typer.Option(
+            "--adapter",
+            help="A `mlx_ifp finetune` output folder: its adapters are "
+            "loaded and its trained predictor picks the mask.",
+        ),
+    ] = None,
+    save_mask: Annotated[
+        str | None, typer.Option("--save-mask", help="Save the mask used to this file.")
+    ] = None,
+    align: Annotated[int, typer.Option(help="Round the kept count up to a multiple.")] = 1,
+    prefill: Annotated[
+        str,
+        typer.Option(
+            "--prefill",
+            help="dense: the prompt runs through the full model and only decoding is "
+            "pruned (GRIFFIN; a per-prompt GRIFFIN mask then costs no extra pass); slim: "
+            "everything on the pruned model; auto: dense for a per-prompt GRIFFIN mask.",
+        ),
+    ] = "auto",
+    dequantize: Dequantize = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose/--quiet", help="Print the timing and pruning footer.")
+    ] = True,
+):
+    """Generate text through the pruned model, streaming it as it comes."""
+    import mlx.core as mx
+
+    from ..core.mask import Mask
+    from ..inference.generation import footer, stream_generate
+    from ..models.resolve import load
+
+    if max_tokens == 0 or max_tokens < -1:
+        raise UsageError("--max-tokens must be positive (or -1 for no limit)")
+    text = read_prompt(prompt)
+    if seed is not None:
+        mx.random.seed(seed)
+    net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
+    given = Mask.load(mask, net) if mask else None
+    source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
+    last = None
+    for last in stream_generate(
+        net,
+        tokenizer,
+        text,
+        max_tokens,
+        task=task,
+        mask=given,
+        keep=keep,
+        mask_source=source,
+        align=align,
+        system_prompt=system_prompt,
+        chat_template=not ignore_chat_template,
+        temp=temp,
+        top_p=top_p,
+        prefill=prefill,
+    ):
+        print(last.text, end="", flush=True)
+    print()
+    if last is not None and save_mask:
+        path = last.prune.mask.save(save_mask)
+        typer.echo(f"Saved mask to {path}", err=True)
+    if verbose and last is not None:
+        typer.echo("\n".join(footer(last)), err=True)

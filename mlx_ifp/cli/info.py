@@ -1,0 +1,47 @@
+"""``mlx_ifp info``: versions, backend, BLAS, cache folder and plug-ins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import mlx_ifp
+
+import typer
+
+
+def info_command(
+    model: Annotated[
+        str | None, typer.Option("--model", help="Also describe this model's FFNs.")
+    ] = None,
+):
+    """Versions, backend, BLAS in use, cache folder and the registered plug-ins."""
+    import mlx.core as mx
+    import mlx_lm
+
+    from .. import paths
+    from ..core import counting, ffn
+    from ..models import blas
+    from ..sources import SOURCES
+
+    rows = {
+        "mlx_ifp": mlx_ifp.__version__,
+        "mlx": mx.__version__,
+        "mlx-lm": mlx_lm.__version__,
+        "device": str(mx.default_device()),
+        "blas": blas.STATUS,
+        "cache": str(paths.cache_dir()),
+        "mask sources": ", ".join(SOURCES),
+        "architectures": ", ".join(sorted(ffn.ARCHITECTURES)) + " (others probed)",
+    }
+    if model:
+        from ..models.resolve import load
+
+        net, _ = load(model)
+        c = counting.count(net)
+        rows["model"] = model
+        rows["layers x d_ffn"] = f"{c['layers']} x {c['d_ffn']}"
+        rows["parameters"] = f"{c['params'] / 1e6:.1f}M ({c['ffn_params'] / c['params']:.0%} FFN)"
+        rows["weight bytes"] = f"{c['bytes'] / 1e6:.1f} MB"
+    width = max(map(len, rows))
+    for key, value in rows.items():
+        typer.echo(f"{key:<{width}}  {value}")

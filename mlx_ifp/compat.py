@@ -1,0 +1,90 @@
+"""The flat module paths of earlier releases (``mlx_ifp.ffn``, ``mlx_ifp.finetune``, ...), kept
+importable with a ``DeprecationWarning`` that names the new home of each."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+import types
+import warnings
+
+#: old module -> the modules that now hold its names (searched in order)
+MOVED: dict[str, tuple[str, ...]] = {
+    "ffn": ("core.ffn", "core.slicing", "core.counting", "core.qlinear"),
+    "qlinear": ("core.qlinear",),
+    "mask": ("core.mask", "core.budget"),
+    "softtopk": ("core.softtopk",),
+    "blas": ("models.blas",),
+    "embedded": ("models.embedded",),
+    "gguf": ("models.gguf",),
+    "predictor": ("sources.predictor",),
+    "prompt": ("inference.prompt",),
+    "finetune": ("train.loop", "train.config", "train.objective", "train.llm"),
+    "batches": ("train.batches",),
+    "checkpoint": ("train.checkpoint",),
+    "train_ui": ("train.progress",),
+    "corpora": ("data.readers",),
+    "evaluate": ("evaluation.run", "evaluation.metrics"),
+    "execute": ("evaluation.sandbox",),
+    "eval_report": ("evaluation.report",),
+    "plots": ("evaluation.plots",),
+    "bench_models": ("bench.models",),
+    "bench_report": ("bench.report",),
+}
+
+
+class MovedModule(types.ModuleType):
+    """Stands in for an old module: attribute look-ups go to the new modules."""
+
+    def __init__(self, old: str):
+        super().__init__(f"mlx_ifp.{old}")
+        self.__targets = [f"mlx_ifp.{t}" for t in MOVED[old]]
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        for target in self.__targets:
+            module = importlib.import_module(target)
+            if hasattr(module, attr):
+                return getattr(module, attr)
+        raise AttributeError(f"{self.__name__} (now {', '.join(self.__targets)}) has no {attr!r}")
+
+
+def warn_moved(old: str, stacklevel: int = 3) -> None:
+    new = ", ".join(f"mlx_ifp.{t}" for t in MOVED[old])
+    warnings.warn(f"mlx_ifp.{old} is deprecated: import from {new}", DeprecationWarning, stacklevel)
+
+
+def moved(old: str) -> MovedModule:
+    """The stand-in for ``mlx_ifp.<old>`` (created once, with a warning)."""
+    name = f"mlx_ifp.{old}"
+    if name not in sys.modules:
+        warn_moved(old, stacklevel=4)
+        sys.modules[name] = MovedModule(old)
+    return sys.modules[name]
+
+
+class MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Lets ``import mlx_ifp.ffn`` and ``from mlx_ifp.ffn import x`` find the stand-ins."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        old = fullname.removeprefix("mlx_ifp.")
+        if fullname.startswith("mlx_ifp.") and old in MOVED:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        old = spec.name.removeprefix("mlx_ifp.")
+        warn_moved(old, stacklevel=6)
+        return MovedModule(old)
+
+    def exec_module(self, module) -> None:
+        pass
+
+
+def install() -> None:
+    """Put the finder on ``sys.meta_path`` (once)."""
+    if not any(isinstance(f, MovedFinder) for f in sys.meta_path):
+        sys.meta_path.append(MovedFinder())

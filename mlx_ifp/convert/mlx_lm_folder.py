@@ -1,0 +1,84 @@
+"""Write a (slim or full) model as a standard mlx-lm folder that ``mlx_lm.load`` accepts."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+from mlx_lm.utils import make_shards, save_config
+
+from ..core import ffn
+from ..core.origin import origin
+from ..core.qlinear import ChannelQuantizedLinear
+from ..paths import atomic_dir
+
+
+def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
+    """Flat weights in mlx-lm's layout; channel-major quantized downs go back to (out, in)."""
+    quant = copy.deepcopy(config.get("quantization"))
+    weights = dict(nn.utils.tree_flatten(model.parameters()))
+    for name, module in model.named_modules():
+        if not isinstance(module, ChannelQuantizedLinear):
+            continue
+        for key in ("weight", "scales", "biases"):
+            weights.pop(f"{name}.{key}", None)
+        w = module.dequantized().astype(module.scales.dtype)
+        if w.shape[-1] % module.group_size == 0:
+            q = mx.quantize(w, module.group_size, module.bits, mode=module.mode)
+            weights[f"{name}.weight"], weights[f"{name}.scales"] = q[0], q[1]
+            if len(q) > 2:
+                weights[f"{name}.biases"] = q[2]
+        else:  # a width the group size does not divide: keep this matrix unquantized
+            weights[f"{name}.weight"] = w
+            if quant is not None:
+                quant[name] = False
+    return weights, quant
+
+
+def export(model: nn.Module, tokenizer, out_dir: str | Path, dtype: str | None = None) -> Path:
+    """Save ``model`` (e.g. a slim model from ``prune``) with its tokenizer to ``out_dir``.
+
+    The config is the source's, with ``intermediate_size`` set to the kept width. Written to a
+    temporary folder first, so a failure leaves nothing half-written.
+    """
+    config = copy.deepcopy(origin(model)["config"])
+    width = ffn.d_ffn(model)
+    if "intermediate_size" in config:
+        config["intermediate_size"] = width
+    if "text_config" in config and "intermediate_size" in config["text_config"]:
+        config["text_config"]["intermediate_size"] = width
+    weights, quant = _weights_and_quant(model, config)
+    if dtype is not None:
+        target = getattr(mx, dtype)
+        weights = {
+            k: v.astype(target) if mx.issubdtype(v.dtype, mx.floating) else v
+            for k, v in weights.items()
+        }
+        if quant is None:
+            config["torch_dtype"] = dtype
+    if quant is not None:
+        config["quantization"] = quant
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        shards = make_shards(weights)
+        names = (
+            ["model.safetensors"]
+            if len(shards) == 1
+            else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
+        )
+        index = {
+            "metadata": {"total_size": sum(v.nbytes for v in weights.values())},
+            "weight_map": {},
+        }
+        for name, shard in zip(names, shards, strict=True):
+            mx.save_safetensors(str(tmp / name), shard, metadata={"format": "mlx"})
+            index["weight_map"].update({k: name for k in shard})
+        if len(shards) > 1:
+            import json
+
+            (tmp / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
+        save_config(config, config_path=tmp / "config.json")
+        tokenizer.save_pretrained(str(tmp))
+    return out_dir

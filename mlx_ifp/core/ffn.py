@@ -1,0 +1,252 @@
+"""One FFN mechanism for every architecture: find gated FFNs, run them masked or observed.
+
+A gated FFN is ``down(act(gate(x)) * up(x))``. Channel ``i`` of the intermediate dimension is
+row ``i`` of gate/up and column ``i`` of down. Architectures plug in through ``ARCHITECTURES``
+(model_type -> ``FFNSpec``); unknown ones are probed once against the module's own output.
+Slicing lives in ``slicing`` and counting in ``counting``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import mlx.core as mx
+import mlx.nn as nn
+from mlx_lm.models.activations import swiglu
+
+from ..errors import UsageError
+from .qlinear import ChannelQuantizedLinear
+
+
+@dataclass(frozen=True)
+class FFNSpec:
+    """Names of an architecture's FFN projections and its gating function glu(gate, up)."""
+
+    glu: Callable[[mx.array, mx.array], mx.array] = swiglu
+    gate: str = "gate_proj"
+    up: str = "up_proj"
+    down: str = "down_proj"
+    mlp: str = "mlp"
+
+
+def _gelu_glu(g, u):
+    return nn.gelu(g) * u
+
+
+def _gelu_approx_glu(g, u):
+    return nn.gelu_approx(g) * u
+
+
+SILU = FFNSpec()
+ARCHITECTURES: dict[str, FFNSpec] = {
+    **{t: SILU for t in ("llama", "mistral", "qwen2", "qwen3", "smollm3", "olmo2", "granite")},
+    "gemma": FFNSpec(glu=_gelu_glu),
+    **{t: FFNSpec(glu=_gelu_approx_glu) for t in ("gemma2", "gemma3", "gemma3_text")},
+}
+
+
+def register_architecture(model_type: str, spec: FFNSpec) -> None:
+    """Plug in an architecture whose FFN is gated but not recognised automatically."""
+    ARCHITECTURES[model_type] = spec
+
+
+# ---------------------------------------------------------------- finding the FFNs
+
+
+def layers(model: nn.Module) -> list[nn.Module]:
+    """The transformer blocks of an mlx-lm model."""
+    blocks = getattr(model, "layers", None)
+    if not isinstance(blocks, list) or not blocks:
+        raise UsageError(f"{type(model).__name__} exposes no `layers`: not an mlx-lm LLM?")
+    return blocks
+
+
+def backbone(model: nn.Module) -> nn.Module | None:
+    """The decoder stack that maps tokens to final hidden states (mlx-lm's ``model.model``)."""
+    inner = getattr(model, "model", None)
+    return inner if isinstance(inner, nn.Module) and callable(inner) else None
+
+
+def model_type(model: nn.Module) -> str:
+    """The mlx-lm ``model_type`` of a model ("unknown" if it has none)."""
+    args = getattr(model, "args", None)
+    return str(getattr(model, "model_type", None) or getattr(args, "model_type", "unknown"))
+
+
+def spec_of(model: nn.Module) -> FFNSpec:
+    """The ``FFNSpec`` for this model: registered, or found by probing layer 0's FFN once."""
+    mtype = model_type(model)
+    if mtype in ARCHITECTURES:
+        return ARCHITECTURES[mtype]
+    mlp = getattr(layers(model)[0], "mlp", None)
+    if mlp is None or not all(hasattr(mlp, n) for n in ("gate_proj", "up_proj", "down_proj")):
+        raise UsageError(
+            f"architecture '{mtype}' has no gated gate/up/down FFN that mlx_ifp can prune; "
+            "register one with mlx_ifp.ffn.register_architecture"
+        )
+    x = mx.random.normal((1, 2, in_dims(mlp.gate_proj)), key=mx.random.key(0))
+    x = x.astype(weight_dtype(mlp.gate_proj))
+    ref = mlp(x)
+    for candidate in (SILU, FFNSpec(glu=_gelu_approx_glu), FFNSpec(glu=_gelu_glu)):
+        if mx.allclose(_forward(mlp, candidate, x), ref, rtol=1e-3, atol=1e-3).item():
+            ARCHITECTURES[mtype] = candidate
+            return candidate
+    raise UsageError(f"architecture '{mtype}': could not identify its FFN activation")
+
+
+def ffns(model: nn.Module) -> list[nn.Module]:
+    """Each layer's FFN module."""
+    spec = spec_of(model)
+    return [getattr(layer, spec.mlp) for layer in layers(model)]
+
+
+def d_ffn(model: nn.Module) -> int:
+    """Width of the FFN intermediate dimension (the same in every layer)."""
+    spec = spec_of(model)
+    widths = {out_dims(getattr(f, spec.gate)) for f in ffns(model)}
+    if len(widths) != 1:
+        raise UsageError(f"FFN widths differ across layers ({sorted(widths)}): not supported")
+    return widths.pop()
+
+
+# ---------------------------------------------------------------- masked and observed forward
+
+_MASKS: contextvars.ContextVar = contextvars.ContextVar("mlx_ifp_masks", default=None)
+_OBSERVER: contextvars.ContextVar = contextvars.ContextVar("mlx_ifp_observer", default=None)
+
+
+class MaskableFFN(nn.Module):
+    """A gated FFN that multiplies its activation by the active mask, if any.
+
+    Children keep the original names, so parameter paths (and checkpoints) do not change.
+    Masks live in a context variable, never on the module.
+    """
+
+    def __init__(self, mlp: nn.Module, spec: FFNSpec, index: int):
+        super().__init__()
+        for name in (spec.gate, spec.up, spec.down):
+            setattr(self, name, getattr(mlp, name))
+        self._spec = spec
+        self._index = index
+
+    def __call__(self, x: mx.array) -> mx.array:
+        s = self._spec
+        h = s.glu(getattr(self, s.gate)(x), getattr(self, s.up)(x))
+        masks = _MASKS.get()
+        if masks is not None:
+            h = h * masks[self._index]
+        observer = _OBSERVER.get()
+        if observer is not None:
+            observer(self._index, h)
+        return getattr(self, s.down)(h)
+
+
+def _forward(mlp: nn.Module, spec: FFNSpec, x: mx.array) -> mx.array:
+    return getattr(mlp, spec.down)(spec.glu(getattr(mlp, spec.gate)(x), getattr(mlp, spec.up)(x)))
+
+
+def install(model: nn.Module) -> nn.Module:
+    """Replace every layer's FFN by a ``MaskableFFN`` sharing its weights (idempotent)."""
+    spec = spec_of(model)
+    for i, layer in enumerate(layers(model)):
+        mlp = getattr(layer, spec.mlp)
+        if not isinstance(mlp, MaskableFFN):
+            setattr(layer, spec.mlp, MaskableFFN(mlp, spec, i))
+    return model
+
+
+def _per_layer(masks, n_layers: int) -> list:
+    if isinstance(masks, mx.array):
+        if masks.ndim == 2:  # (L, d)
+            return [masks[i] for i in range(n_layers)]
+        if masks.ndim == 3:  # (B, L, d) -> (B, 1, d) per layer
+            return [masks[:, i, None, :] for i in range(n_layers)]
+        if masks.ndim == 4:  # (B, L, T, d) position-dependent
+            return [masks[:, i] for i in range(n_layers)]
+        raise ValueError(f"mask of shape {masks.shape}: expected (L,d), (B,L,d) or (B,L,T,d)")
+    masks = list(masks)
+    if len(masks) != n_layers:
+        raise ValueError(f"{len(masks)} layer masks for {n_layers} layers")
+    return masks
+
+
+@contextlib.contextmanager
+def masked(model: nn.Module, masks) -> Iterator[None]:
+    """Run ``model`` with FFN channel masks: a per-layer list, or (L,d) / (B,L,d) / (B,L,T,d)."""
+    install(model)
+    token = _MASKS.set(None if masks is None else _per_layer(masks, len(layers(model))))
+    try:
+        yield
+    finally:
+        _MASKS.reset(token)
+
+
+@contextlib.contextmanager
+def observed(model: nn.Module, fn: Callable[[int, mx.array], None]) -> Iterator[None]:
+    """Call ``fn(layer_index, activation)`` with each FFN's (masked) activation (B, T, d_ffn)."""
+    install(model)
+    token = _OBSERVER.set(fn)
+    try:
+        yield
+    finally:
+        _OBSERVER.reset(token)
+
+
+def active_masks() -> list | None:
+    """The per-layer masks of the innermost ``masked`` block (None outside one)."""
+    return _MASKS.get()
+
+
+@contextlib.contextmanager
+def masks_set(per_layer: list | None) -> Iterator[None]:
+    """Set already split per-layer masks (as ``active_masks`` returns them) for a block."""
+    token = _MASKS.set(per_layer)
+    try:
+        yield
+    finally:
+        _MASKS.reset(token)
+
+
+def layer_path(root: nn.Module, first_block: nn.Module) -> list[str]:
+    """Attribute path from ``root`` to the list that holds the transformer blocks."""
+    stack = [(root, [])]
+    while stack:
+        node, path = stack.pop()
+        for key, child in node.items():
+            if isinstance(child, list) and any(c is first_block for c in child):
+                return path + [key]
+            if isinstance(child, nn.Module):
+                stack.append((child, path + [key]))
+    raise UsageError("could not find the layer list inside the model")
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def in_dims(m: nn.Module) -> int:
+    """Input width of a projection (plain, quantized, channel-major or LoRA)."""
+    if isinstance(m, ChannelQuantizedLinear):
+        return m.weight.shape[0]
+    if hasattr(m, "linear"):  # LoRA
+        return in_dims(m.linear)
+    w = m.weight
+    return w.shape[1] * 32 // m.bits if "scales" in m else w.shape[1]
+
+
+def out_dims(m: nn.Module) -> int:
+    """Output width of a projection."""
+    if isinstance(m, ChannelQuantizedLinear):
+        return m.weight.shape[1] * 32 // m.bits
+    if hasattr(m, "linear"):
+        return out_dims(m.linear)
+    return m.weight.shape[0]
+
+
+def weight_dtype(m: nn.Module) -> mx.Dtype:
+    """The float dtype a projection computes in."""
+    if "scales" in m:
+        return m.scales.dtype
+    return weight_dtype(m.linear) if hasattr(m, "linear") else m.weight.dtype

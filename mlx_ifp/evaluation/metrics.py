@@ -1,0 +1,116 @@
+"""Teacher-forced scores of reference replies: log-probabilities under a masked model, KL and
+top-1 agreement with the dense model, per item and summarised."""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ..core import ffn
+from ..inference.prompt import encode, format_chat, messages_for
+
+PLAIN_HEAD = {"llama", "mistral", "qwen2", "qwen3"}  # logits = lm_head(model.model(x))
+
+
+def prompt_tokens(tokenizer, prompt: str) -> list[int]:
+    """The chat-formatted prompt, ready for the reply."""
+    return encode(tokenizer, format_chat(tokenizer, messages_for(prompt)))
+
+
+def pairs(tokenizer, items: list[dict], max_len: int) -> list[tuple[list[int], int]]:
+    """(prompt + reference tokens, index of the first reference token) per item, truncated."""
+    out = []
+    eos = getattr(tokenizer, "eos_token_id", None)
+    for it in items:
+        p = prompt_tokens(tokenizer, it["prompt"])
+        c = tokenizer.encode(it["completion"], add_special_tokens=False)
+        c = c + ([eos] if eos is not None else [])
+        toks = (p + c)[:max_len]
+        if len(toks) <= len(p):
+            p = p[: max_len // 2]  # keep some reference tokens when the prompt is long
+            toks = (p + c)[:max_len]
+        out.append((toks, len(p)))
+    return out
+
+
+def batch_of(chunk) -> mx.array:
+    """Right-padded token rows of (tokens, start) pairs."""
+    width = max(len(t) for t, _ in chunk)
+    return mx.array([t + [0] * (width - len(t)) for t, _ in chunk], dtype=mx.int32)
+
+
+def lm_head(model: nn.Module, h: mx.array) -> mx.array:
+    """The LM head of an mlx-lm model applied to hidden states (tied or untied)."""
+    if "lm_head" in model:
+        return model.lm_head(h)
+    return model.model.embed_tokens.as_linear(h)
+
+
+def logprobs(model: nn.Module, tokens: mx.array, masks, chunk) -> mx.array:
+    """Log-probabilities (N, V) at the positions predicting each item's reference tokens.
+
+    FFN masks are (B, L, d) or None; the LM head only runs on the N reference positions.
+    """
+    flat = [
+        b * tokens.shape[1] + t
+        for b, (toks, s) in enumerate(chunk)
+        for t in range(s - 1, len(toks) - 1)
+    ]
+    flat = mx.array(flat, dtype=mx.int32)
+    with ffn.masked(model, masks):
+        if ffn.model_type(model) in PLAIN_HEAD:
+            h = model.model(tokens)
+            logits = lm_head(model, h.reshape(-1, h.shape[-1])[flat])
+        else:  # a head with extras (soft-capping, scaling): run the model's own
+            out = model(tokens)
+            logits = out.reshape(-1, out.shape[-1])[flat]
+    logits = logits.astype(mx.float32)
+    return logits - mx.logsumexp(logits, axis=-1, keepdims=True)
+
+
+def dense_prompt(masks: mx.array, chunk, width: int) -> list[mx.array]:
+    """Per-layer (B, T, d) masks keeping every channel at prompt positions but the last.
+
+    Teacher-forced, that is what a dense prefill followed by slim decoding computes.
+    """
+    starts = mx.array([s for _, s in chunk])[:, None]
+    prompt = (mx.arange(width)[None] < starts - 1).astype(masks.dtype)[..., None]  # (B, T, 1)
+    return [masks[:, i, None, :] * (1 - prompt) + prompt for i in range(masks.shape[1])]
+
+
+def token_metrics(dense_lp: mx.array, lp: mx.array, chunk) -> list[dict]:
+    """Per item: summed NLL, KL(dense || pruned), top-1 agreement over the reference tokens."""
+    targets = mx.array([t for toks, s in chunk for t in toks[s:]], dtype=mx.int32)
+    nll = -mx.take_along_axis(lp, targets[:, None], axis=-1)[:, 0]
+    kl = (mx.exp(dense_lp) * (dense_lp - lp)).sum(axis=-1)
+    agree = mx.argmax(lp, axis=-1) == mx.argmax(dense_lp, axis=-1)
+    mx.eval(nll, kl, agree)
+    out, at = [], 0
+    for toks, s in chunk:
+        n = len(toks) - s
+        part = slice(at, at + n)
+        out.append(
+            {
+                "tokens": n,
+                "nll": nll[part].sum().item(),
+                "kl": kl[part].sum().item(),
+                "top1": int(agree[part].sum().item()),
+            }
+        )
+        at += n
+    return out
+
+
+def summarise(rows: list[dict]) -> dict:
+    n = sum(r["tokens"] for r in rows)
+    nll = sum(r["nll"] for r in rows) / max(n, 1)
+    return {
+        "n": len(rows),
+        "tokens": n,
+        "nll": nll,
+        "ppl": math.exp(min(nll, 50)),
+        "kl": sum(r["kl"] for r in rows) / max(n, 1),
+        "top1": sum(r["top1"] for r in rows) / max(n, 1),
+    }

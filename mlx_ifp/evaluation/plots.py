@@ -1,0 +1,163 @@
+"""Plots (PNG, matplotlib Agg): mask overlap between domains per layer group, and quality
+versus active parameters from an ``mlx_ifp eval`` report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+
+from ..core import ffn
+from ..core.budget import Budget
+from ..data import corpus as data_mod
+from ..errors import UsageError
+from ..inference.prompt import turn_tokens
+from ..paths import atomic_file
+from ..sources import make_source
+from .run import instructions
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def mask_overlap(
+    model,
+    tokenizer,
+    data: str | Path,
+    source: str = "griffin",
+    keep: float = 0.5,
+    n: int = 8,
+    groups: int = 3,
+    split: str = "test",
+    domains: tuple = data_mod.DOMAINS,
+) -> dict:
+    """Mean overlap |A ∩ B| / k of per-input masks between domains, per group of layers.
+
+    Within a domain, pairs of different inputs are compared. Returns {"domains", "groups"
+    (layer ranges), "overlap" (G, D, D) list}.
+    """
+    src = make_source(source, tokenizer=tokenizer)
+    d, n_layers = ffn.d_ffn(model), len(ffn.layers(model))
+    k = Budget.parse(keep).channels(d)
+    if not 1 <= groups <= n_layers:
+        raise UsageError(f"--groups must be between 1 and {n_layers}")
+    dense = {}
+    for dom in domains:
+        items = instructions(data, dom, split)[:n]  # the domain's sources in turn
+        if len(items) < 2:
+            raise UsageError(f"domain {dom!r} has fewer than 2 prompts in its {split} split")
+        masks = [src.select(model, turn_tokens(tokenizer, it["prompt"]), k) for it in items]
+        dense[dom] = np.stack([np.array(m.dense(mx.float32)) for m in masks])  # (N, L, d)
+    bounds = np.linspace(0, n_layers, groups + 1).round().astype(int)
+    out = np.zeros((groups, len(domains), len(domains)))
+    for g in range(groups):
+        lo, hi = bounds[g], bounds[g + 1]
+        for i, a in enumerate(domains):
+            for j, b in enumerate(domains):
+                A, B = dense[a][:, lo:hi], dense[b][:, lo:hi]
+                inter = np.einsum("ald,bld->ab", A, B) / (k * (hi - lo))
+                if a == b:  # leave out each input compared with itself
+                    m = len(A)
+                    out[g, i, j] = (inter.sum() - np.trace(inter)) / (m * (m - 1))
+                else:
+                    out[g, i, j] = inter.mean()
+    groups_desc = [f"layers {bounds[g]}-{bounds[g + 1] - 1}" for g in range(groups)]
+    return {
+        "domains": list(domains),
+        "groups": groups_desc,
+        "overlap": out.tolist(),
+        "source": source,
+        "keep": k / d,
+        "n": n,
+    }
+
+
+def plot_overlap(result: dict, path: str | Path) -> Path:
+    """A heatmap per layer group, like the paper's Figure 3."""
+    plt = _pyplot()
+    mats = np.array(result["overlap"])
+    doms = result["domains"]
+    fig, axes = plt.subplots(1, len(mats), figsize=(3.6 * len(mats) + 1, 3.6), squeeze=False)
+    lo, hi = float(mats.min()), float(mats.max())
+    for g, (ax, mat, title) in enumerate(zip(axes[0], mats, result["groups"], strict=True)):
+        im = ax.imshow(mat, vmin=lo, vmax=hi, cmap="viridis")
+        ax.set_xticks(range(len(doms)), doms, rotation=45, ha="right")
+        ax.set_yticks(range(len(doms)), doms if g == 0 else [])
+        ax.set_title(title)
+        for i in range(len(doms)):
+            for j in range(len(doms)):
+                color = "black" if mat[i, j] > (lo + hi) / 2 else "white"
+                ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", color=color, size=9)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="mask overlap |A∩B|/k")
+    fig.suptitle(
+        f"{result['source']} per-input masks at keep {result['keep']:.2f} "
+        f"({result['n']} test prompts per domain)"
+    )
+    return _save(fig, path)
+
+
+METRICS = {
+    "ppl": "perplexity of reference (lower is better)",
+    "kl": "KL to dense per token (lower is better)",
+    "top1": "top-1 agreement with dense",
+    "exact_match": "GSM8K exact match",
+    "pass@1": "HumanEval pass@1",
+}
+
+
+def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
+    """Quality vs active parameters across keep ratios: one line per source (and mode)."""
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric {metric!r} (choose from {', '.join(METRICS)})")
+    plt = _pyplot()
+    rows = [r for r in report["results"] if metric in r]
+    if not rows:
+        raise UsageError(f"the report has no {metric!r} results")
+    doms = list(dict.fromkeys(r["domain"] for r in rows))
+    fig, axes = plt.subplots(1, len(doms), figsize=(4.2 * len(doms), 3.8), squeeze=False)
+    for ax, dom in zip(axes[0], doms, strict=True):
+        mine = [r for r in rows if r["domain"] == dom]
+        dense = [r for r in mine if r["source"] == "full"]
+        lines: dict = {}
+        for r in mine:
+            if r["source"] != "full":
+                label = r["source"] + ("" if r["mode"] == "static" else f" per-{r['mode']}")
+                lines.setdefault(label, []).append(r)
+        for label, pts in sorted(lines.items()):
+            pts = sorted(pts + dense, key=lambda r: r["active_fraction"])
+            style = "--" if label.endswith("per-task") else "-"
+            ax.plot(
+                [p["active_fraction"] for p in pts],
+                [p[metric] for p in pts],
+                style,
+                marker="o",
+                label=label,
+            )
+        for r in dense:
+            ax.plot(r["active_fraction"], r[metric], "k*", markersize=12, label="dense")
+        ax.set_title(dom)
+        ax.set_xlabel("active parameters (fraction of the source)")
+        if metric == "ppl":
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(METRICS[metric])
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return _save(fig, path)
+
+
+def _save(fig, path) -> Path:
+    """Write the figure atomically (a temporary file renamed over ``path``), then close it."""
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    _pyplot().close(fig)
+    return path

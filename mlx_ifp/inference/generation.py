@@ -1,0 +1,208 @@
+"""Generate through the pruned model: pick the mask (prompt or task), get the slim model, stream.
+
+``stream_generate`` yields mlx-lm ``GenerationResponse`` records extended with ``prune`` (what
+the selection cost and how many parameters are active).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import mlx.nn as nn
+from mlx_lm import stream_generate as _mlx_stream
+from mlx_lm.generate import GenerationResponse
+from mlx_lm.sample_utils import make_sampler
+
+from ..core.budget import Budget
+from ..core.mask import Mask
+from ..errors import UsageError
+from ..sources import MaskSource, make_source
+from .prompt import context_length, encode, first_user_turn, format_chat, messages_for
+from .pruner import PruneInfo, Pruner, dense_prefill
+
+_PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
+MAX_PRUNERS = 4
+PREFILL = ("auto", "dense", "slim")
+#: mlx-lm options that need the whole prompt in its own hands (``prefill`` falls back to slim)
+NEEDS_WHOLE_PROMPT = ("prompt_cache", "draft_model", "input_embeddings", "logits_processors")
+
+
+@dataclass
+class Response(GenerationResponse):
+    """An mlx-lm generation record plus the pruning that produced it."""
+
+    prune: PruneInfo | None = None
+
+
+def get_pruner(
+    model: nn.Module,
+    tokenizer,
+    mask_source: str | MaskSource = "griffin",
+    keep: float | int | str = 0.5,
+    align: int = 1,
+) -> Pruner:
+    """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
+    from ..core import ffn
+
+    source = make_source(mask_source, tokenizer=tokenizer)
+    k = Budget.parse(keep, align).channels(ffn.d_ffn(model))
+    key = (id(model), source.key(), k)
+    pruner = _PRUNERS.get(key)
+    if pruner is None or pruner.model is not model:
+        pruner = Pruner(model, tokenizer, source, k)
+        _PRUNERS[key] = pruner
+    _PRUNERS.move_to_end(key)
+    while len(_PRUNERS) > MAX_PRUNERS:
+        _PRUNERS.popitem(last=False)
+    return pruner
+
+
+def select(
+    model: nn.Module,
+    tokenizer,
+    prompt: str | list[dict] | None = None,
+    *,
+    task: str | None = None,
+    mask: Mask | None = None,
+    keep: float | int | str = 0.5,
+    mask_source: str | MaskSource = "griffin",
+    align: int = 1,
+    pruner: Pruner | None = None,
+) -> tuple[nn.Module, PruneInfo]:
+    """The slim model for a prompt's first user turn, for a task text, or for a given mask.
+
+    ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
+    """
+    pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
+    if mask is not None:
+        return pruner.slim_from_mask(mask)
+    if task is not None:
+        return pruner.slim_for(task)
+    if prompt is None:
+        raise UsageError("give a prompt, a task or a mask")
+    return pruner.slim_for(first_user_turn(messages_for(prompt)))
+
+
+def stream_generate(
+    model: nn.Module,
+    tokenizer,
+    prompt: str | list[dict],
+    max_tokens: int = 256,
+    *,
+    task: str | None = None,
+    mask: Mask | None = None,
+    keep: float | int | str = 0.5,
+    mask_source: str | MaskSource = "griffin",
+    align: int = 1,
+    system_prompt: str | None = None,
+    chat_template: bool = True,
+    temp: float = 0.0,
+    top_p: float = 1.0,
+    pruner: Pruner | None = None,
+    prefill: str = "auto",
+    **kwargs,
+) -> Iterator[Response]:
+    """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
+
+    ``prompt`` is a user message (or a message list); the chat template is applied unless
+    ``chat_template=False``. ``prefill``: ``"dense"`` runs the prompt through the source model
+    and decodes with the slim one from its KV cache (GRIFFIN's recipe; a per-prompt GRIFFIN
+    mask is then read off that same pass, over the whole prompt); ``"slim"`` runs everything
+    on the slim model; ``"auto"`` is dense for a per-prompt mask from a source that reads
+    activations (GRIFFIN), else slim. A mask read off the dense prefill covers the whole
+    prompt (system prompt and earlier turns too). Other keyword arguments go to
+    ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
+    """
+    if prefill not in PREFILL:
+        raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
+    messages = messages_for(prompt, system_prompt)
+    user = first_user_turn(messages)
+    if not user.strip():
+        raise UsageError("the prompt is empty")
+    text = format_chat(tokenizer, messages) if chat_template else user
+    tokens = encode(tokenizer, text)
+    limit = context_length(model)
+    if limit and len(tokens) + 1 > limit:
+        raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
+    pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
+    per_prompt = task is None and mask is None
+    observes = pruner.source.observer() is not None
+    dense = prefill == "dense" or (prefill == "auto" and per_prompt and observes)
+    clash = [k for k in NEEDS_WHOLE_PROMPT if kwargs.get(k) is not None]
+    if dense and clash and prefill == "dense":
+        raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
+    dense = dense and not clash and len(tokens) > 1
+    opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
+    cache = None
+    if dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
+        slim, info, cache = pruner.prefill(tokens, **opts)
+    else:
+        slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
+        if dense:
+            t0 = time.perf_counter()
+            cache = dense_prefill(model, tokens, drop_last=True, **opts)
+            info.prefill_s = time.perf_counter() - t0
+    progress = kwargs.get("prompt_progress_callback")
+    if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
+        n = len(tokens)
+        kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
+    if "sampler" not in kwargs:
+        kwargs["sampler"] = make_sampler(temp, top_p if 0 < top_p < 1 else 0.0)
+    if cache is None:
+        for r in _mlx_stream(slim, tokenizer, tokens, max_tokens=max_tokens, **kwargs):
+            yield Response(**vars(r), prune=info)
+        return
+    for r in _mlx_stream(
+        slim, tokenizer, tokens[-1:], max_tokens=max_tokens, prompt_cache=cache, **kwargs
+    ):
+        # mlx-lm saw one prompt token: report the whole prompt, its dense prefill included
+        # (selection and slicing are in ``prune``, not in the prompt speed)
+        first_s = 1.0 / r.prompt_tps if r.prompt_tps else 0.0
+        r.prompt_tokens = len(tokens)
+        r.prompt_tps = len(tokens) / max(info.prefill_s + first_s, 1e-9)
+        yield Response(**vars(r), prune=info)
+
+
+def generate(
+    model: nn.Module, tokenizer, prompt: str | list[dict], verbose: bool = False, **kwargs
+) -> str:
+    """The whole reply as a string; ``verbose`` streams it and prints the footer."""
+    text, last = "", None
+    for last in stream_generate(model, tokenizer, prompt, **kwargs):
+        if verbose:
+            print(last.text, end="", flush=True)
+        text += last.text
+    if verbose and last is not None:
+        print()
+        print("\n".join(footer(last)))
+    return text
+
+
+def footer(r: Response) -> list[str]:
+    """mlx-lm's verbose footer plus the mask selection, slicing and active parameters."""
+    lines = [
+        "=" * 10,
+        f"Prompt: {r.prompt_tokens} tokens, {r.prompt_tps:.3f} tokens-per-sec",
+        f"Generation: {r.generation_tokens} tokens, {r.generation_tps:.3f} tokens-per-sec",
+        f"Peak memory: {r.peak_memory:.3f} GB",
+    ]
+    p = r.prune
+    if p is not None:
+        m = p.mask
+        how = "cache hit" if p.cache_hit else "computed"
+        lines += [
+            f"Mask: {m.source or 'given'}, keep {m.k}/{m.d_ffn} FFN channels per layer "
+            f"({m.keep:.0%}), {how}: select {p.select_s * 1e3:.1f} ms, "
+            f"slice {p.slice_s * 1e3:.1f} ms",
+            *(
+                [f"Prompt prefilled by the dense model: {p.prefill_s * 1e3:.1f} ms"]
+                if p.prefill_s
+                else []
+            ),
+            f"Active parameters: {p.active_params / 1e6:.1f}M of "
+            f"{p.source_params / 1e6:.1f}M ({p.active_fraction:.1%})",
+        ]
+    return lines

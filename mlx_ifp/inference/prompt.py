@@ -1,0 +1,57 @@
+"""Prompts: chat formatting, the first user turn, and the tokens a mask source reads."""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+
+
+def has_chat_template(tokenizer) -> bool:
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def messages_for(prompt: str | list[dict], system_prompt: str | None = None) -> list[dict]:
+    """A message list from a plain prompt (a user turn) or an existing message list."""
+    if isinstance(prompt, list):
+        return list(prompt)
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return messages + [{"role": "user", "content": prompt}]
+
+
+def first_user_turn(messages: list[dict]) -> str:
+    """The content of the first user message (what the mask is selected from by default)."""
+    for m in messages:
+        if m.get("role") == "user":
+            return str(m.get("content", ""))
+    raise UsageError("the prompt has no user turn")
+
+
+def format_chat(tokenizer, messages: list[dict]) -> str:
+    """The prompt text the model sees: the chat template applied, ready for the reply."""
+    if not has_chat_template(tokenizer):
+        return "\n".join(str(m["content"]) for m in messages)
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def encode(tokenizer, text: str) -> list[int]:
+    """Tokens of a formatted text (special tokens are already in it when templated)."""
+    bos = getattr(tokenizer, "bos_token", None)
+    return tokenizer.encode(text, add_special_tokens=not (bos and text.startswith(bos)))
+
+
+def turn_tokens(tokenizer, text: str) -> list[int]:
+    """Tokens of ``text`` as a lone user turn: how a mask source reads a prompt or task."""
+    if not text or not text.strip():
+        raise UsageError("the prompt (or task) is empty")
+    if has_chat_template(tokenizer):
+        return encode(tokenizer, format_chat(tokenizer, messages_for(text)))
+    return tokenizer.encode(text)
+
+
+def context_length(model) -> int | None:
+    """The model's maximum context, if its config states one."""
+    args = getattr(model, "args", None)
+    for name in ("max_position_embeddings", "max_seq_len", "context_length"):
+        value = getattr(args, name, None)
+        if value:
+            return int(value)
+    return None

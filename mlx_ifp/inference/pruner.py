@@ -1,0 +1,181 @@
+"""From a mask to a slim model, and the per-task cache of slim models.
+
+``prune(model, mask)`` copies the kept gate/up rows and down columns into new dense arrays;
+everything else is shared with the source. ``Pruner`` ties a model to a mask source and a
+budget and keeps an LRU of slim models keyed by (source, text hash, k). ``Pruner.prefill`` is
+GRIFFIN's recipe for one prompt: the prompt runs through the dense model into a KV cache, the
+mask is selected from that same pass, and the slim model decodes from the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ..core import counting, ffn, slicing
+from ..core.budget import Budget
+from ..core.mask import Mask, text_hash
+from ..errors import UsageError
+from ..sources import MaskSource, dense_prefill, make_source
+from .prompt import turn_tokens
+
+
+def prune(model: nn.Module, mask: Mask) -> nn.Module:
+    """A slim model keeping ``mask``'s channels (the source model itself if nothing is cut)."""
+    mask.check(model)
+    if mask.k >= ffn.d_ffn(model):
+        return model
+    return slicing.slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
+
+
+@dataclass
+class PruneInfo:
+    """What one selection cost and what it gave."""
+
+    mask: Mask
+    cache_hit: bool
+    select_s: float = 0.0
+    slice_s: float = 0.0
+    active_params: int = 0
+    source_params: int = 0
+    prefill_s: float = 0.0  # the prompt's dense prefill, when it ran through the source model
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def active_fraction(self) -> float:
+        return self.active_params / max(self.source_params, 1)
+
+
+class SlimCache:
+    """A small LRU of (mask, slim model) keyed by (source key, text hash, k)."""
+
+    def __init__(self, maxsize: int = 4):
+        self.maxsize = maxsize
+        self._items: OrderedDict[tuple, tuple[Mask, nn.Module]] = OrderedDict()
+
+    def get(self, key: tuple):
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        return None
+
+    def put(self, key: tuple, value: tuple[Mask, nn.Module]) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class Pruner:
+    """A resident source model, a mask source and a budget; hands out cached slim models."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer=None,
+        source: str | MaskSource = "griffin",
+        keep: float | int | str = 0.5,
+        align: int = 1,
+        cache_size: int = 4,
+        **source_options,
+    ):
+        self.model = slicing.prepare(model)
+        self.tokenizer = tokenizer
+        self.source = make_source(source, tokenizer=tokenizer, **source_options)
+        self.budget = Budget.parse(keep, align)
+        self.k = self.budget.channels(ffn.d_ffn(model))
+        self.cache = SlimCache(cache_size)
+        self.source_params = counting.count(model)["params"]
+        self._active: dict[int, int] = {}
+
+    def encode(self, text: str) -> list[int]:
+        """Tokens of a prompt or task text as the mask source sees them."""
+        if isinstance(text, str):
+            if self.tokenizer is None:
+                raise UsageError("a tokenizer is needed to select channels from text")
+            return turn_tokens(self.tokenizer, text)
+        return list(text)
+
+    def _finish(self, mask: Mask, slim: nn.Module, hit: bool, t_sel: float, t_slice: float):
+        params = self._active.get(mask.k)  # counting walks the whole tree: once per width
+        if params is None:
+            params = self._active[mask.k] = counting.count(slim)["params"]
+        return slim, PruneInfo(mask, hit, t_sel, t_slice, params, self.source_params)
+
+    def slim_for(self, text, *, key_text: str | None = None) -> tuple[nn.Module, PruneInfo]:
+        """The slim model for a text (prompt or task); a repeat of the same text is a cache hit."""
+        tokens = self.encode(text)
+        if not tokens:
+            raise UsageError("cannot select channels for an empty text")
+        text_key = text_hash(key_text or str(tokens)) if self.source.uses_text else ""
+        key = (self.source.key(), text_key, self.k)
+        hit = self.cache.get(key)
+        if hit is not None:
+            mask, slim = hit
+            return self._finish(mask, slim, True, 0.0, 0.0)
+        t0 = time.perf_counter()
+        mask = self.source.select(self.model, tokens, self.k)
+        mx.eval(mask.indices)
+        t1 = time.perf_counter()
+        slim = prune(self.model, mask)
+        t2 = time.perf_counter()
+        self.cache.put(key, (mask, slim))
+        return self._finish(mask, slim, False, t1 - t0, t2 - t1)
+
+    def prefill(
+        self, tokens, step: int = 2048, max_kv_size: int | None = None
+    ) -> tuple[nn.Module, PruneInfo, list]:
+        """The prompt through the dense source into a fresh KV cache, and the slim model.
+
+        The mask is selected from that same dense pass over all of ``tokens``, so a per-prompt
+        mask costs no forward pass of its own (the source must have an ``observer``, as GRIFFIN
+        does). The cache holds ``tokens[:-1]``: decode with the slim model from it, starting
+        at ``tokens[-1]``.
+        """
+        obs = self.source.observer()
+        if obs is None:
+            raise UsageError(f"mask source {self.source.key()!r} cannot select during a prefill")
+        tokens = list(tokens)
+        if len(tokens) < 2:
+            raise UsageError("a dense prefill needs a prompt of at least 2 tokens")
+        key = (self.source.key(), text_hash(str(tokens)), self.k)
+        hit = self.cache.get(key)
+        t0 = time.perf_counter()
+        observe = None if hit is not None else obs  # a hit needs only the KV cache
+        cache = dense_prefill(self.model, tokens, observe, step, max_kv_size, drop_last=True)
+        t1 = time.perf_counter()
+        if hit is not None:
+            slim, info = self._finish(hit[0], hit[1], True, 0.0, 0.0)
+        else:
+            full = self.k >= ffn.d_ffn(self.model)
+            scores = None if full else obs.scores()
+            mask = self.source.mask_from(self.model, mx.array(tokens), scores, self.k)
+            mx.eval(mask.indices)
+            t2 = time.perf_counter()
+            slim = prune(self.model, mask)
+            self.cache.put(key, (mask, slim))
+            slim, info = self._finish(mask, slim, False, t2 - t1, time.perf_counter() - t2)
+        info.prefill_s = t1 - t0
+        return slim, info, cache
+
+    def slim_from_mask(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
+        """The slim model for a given (e.g. loaded) mask, cached under its own identity."""
+        key = ("mask", mask.digest())
+        hit = self.cache.get(key)
+        if hit is not None:
+            return self._finish(hit[0], hit[1], True, 0.0, 0.0)
+        t0 = time.perf_counter()
+        slim = prune(self.model, mask)
+        t1 = time.perf_counter()
+        self.cache.put(key, (mask, slim))
+        return self._finish(mask, slim, False, 0.0, t1 - t0)

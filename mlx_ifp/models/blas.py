@@ -1,0 +1,122 @@
+"""Load an optimized BLAS before ``mlx.core`` on Linux (the mlx-cpu wheel ships reference BLAS).
+
+Must run before the first ``import mlx.core``: MLX then resolves ``cblas_sgemm`` to OpenBLAS.
+Set ``MLX_IFP_BLAS=none`` to skip, or ``MLX_IFP_BLAS=/path/libopenblas.so.0`` to choose one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import site
+import sys
+from pathlib import Path
+
+from ..paths import cache_dir  # no mlx import there: safe before mlx.core
+
+#: What happened: "openblas (<path>)", "reference", "skipped", "platform default", ...
+STATUS = "not attempted"
+
+_DEBIAN = [
+    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+    "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+    "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+]
+
+
+def _site_dirs() -> list[str]:
+    dirs = list(sys.path)
+    try:
+        dirs += site.getsitepackages() + [site.getusersitepackages()]
+    except AttributeError:  # virtualenv's old site module
+        pass
+    return [d for d in dict.fromkeys(dirs) if d and os.path.isdir(d)]
+
+
+def _candidates() -> list[str]:
+    found = []
+    for d in _site_dirs():
+        found += glob.glob(os.path.join(d, "cmeel.prefix", "lib", "libopenblas.so.0"))
+    return found + [p for p in _DEBIAN if os.path.exists(p)]
+
+
+def _provide_gfortran() -> bool:
+    """Make ``libgfortran.so.5`` loadable from a copy vendored in a wheel (mlx-cpu ships one).
+
+    auditwheel renames vendored libraries; we copy it, set its SONAME back to
+    ``libgfortran.so.5`` (a same-length-or-shorter string patch) and load it globally.
+    """
+    for d in _site_dirs():
+        for gf in glob.glob(os.path.join(d, "*.libs", "libgfortran-*.so.5*")):
+            libs = os.path.dirname(gf)
+            out = cache_dir("blas") / "libgfortran.so.5"
+            try:
+                if not out.exists():
+                    data = bytearray(Path(gf).read_bytes())
+                    old = os.path.basename(gf).encode() + b"\0"
+                    new = b"libgfortran.so.5\0"
+                    if data.count(old) != 1 or len(new) > len(old):
+                        continue
+                    i = data.find(old)
+                    data[i : i + len(old)] = new + b"\0" * (len(old) - len(new))
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = out.with_suffix(f".tmp{os.getpid()}")
+                    tmp.write_bytes(bytes(data))
+                    os.replace(tmp, out)
+                for dep in glob.glob(os.path.join(libs, "libquadmath-*.so*")):
+                    ctypes.CDLL(dep, mode=ctypes.RTLD_GLOBAL)
+                ctypes.CDLL(str(out), mode=ctypes.RTLD_GLOBAL)
+                return True
+            except OSError:
+                continue
+    return False
+
+
+def _too_late() -> str:
+    """mlx.core came first: say so (and warn on a Linux CPU, where it costs ~30x in matmuls)."""
+    if "openblas" in os.environ.get("LD_PRELOAD", ""):  # loaded before mlx.core after all
+        return "openblas (LD_PRELOAD)"
+    if sys.platform.startswith("linux"):
+        import warnings
+
+        import mlx.core as mx
+
+        if mx.default_device() == mx.cpu:
+            warnings.warn(
+                "mlx.core was imported before mlx_ifp, so MLX keeps its slow reference BLAS "
+                "on this CPU (matmuls ~30x slower): import mlx_ifp first",
+                stacklevel=4,
+            )
+    return "unchanged (mlx.core was imported before mlx_ifp)"
+
+
+def load_optimized_blas() -> str:
+    """Try to load OpenBLAS globally; return and record a one-line status."""
+    global STATUS
+    choice = os.environ.get("MLX_IFP_BLAS", "auto")
+    if "mlx.core" in sys.modules:
+        STATUS = _too_late()
+    elif choice.lower() in ("none", "0", "off", "reference"):
+        STATUS = "reference (MLX_IFP_BLAS=none)"
+    elif not sys.platform.startswith("linux"):
+        STATUS = "platform default (Accelerate on macOS)"
+    else:
+        paths = [choice] if choice != "auto" else _candidates()
+        STATUS = "reference (no OpenBLAS found; pip install 'mlx-ifp[cpu]')"
+        for path in paths:
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            except OSError as e:
+                if "libgfortran" not in str(e) or not _provide_gfortran():
+                    STATUS = f"reference (could not load {path}: {e})"
+                    continue
+                try:
+                    ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                except OSError as e2:
+                    STATUS = f"reference (could not load {path}: {e2})"
+                    continue
+            STATUS = f"openblas ({path})"
+            break
+    return STATUS

@@ -1,0 +1,296 @@
+"""Convert a GGUF file (llama, qwen2) into a standard mlx-lm model folder.
+
+``mx.load`` reads GGUF: Q4_0/Q4_1/Q8_0 come back packed as MLX affine (weight, scales, biases,
+group size 32) and stay packed; K-quants and BF16 come back as float16; Q5_*, Q3_K and IQ* fail.
+The tokenizer is rebuilt from the metadata with ``tokenizers`` and saved the Hugging Face way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import mlx.core as mx
+
+from ..errors import UsageError
+from ..paths import atomic_dir, cache_dir
+
+FORMAT_VERSION = 1
+MARKER = "mlx_ifp_gguf.json"  # written beside the weights: source file and format version
+SUPPORTED_ARCHS = ("llama", "qwen2")
+QUANT_TYPES = (
+    "F32, F16, BF16, Q4_0, Q4_1, Q8_0 (kept packed) and Q2_K, Q4_K, Q6_K (read as float16); "
+    "not Q5_0, Q5_1, Q5_K, Q3_K or IQ*"
+)
+GROUP_SIZE = 32
+
+_LAYER = {
+    "attn_q": "self_attn.q_proj",
+    "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj",
+    "attn_norm": "input_layernorm",
+    "ffn_norm": "post_attention_layernorm",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
+}
+_TOP = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
+
+# Pre-tokenizer split patterns of llama.cpp's ``tokenizer.ggml.pre`` values (Hugging Face's).
+_LLAMA3_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+_TOKEN_IDS = {"bos": "bos", "eos": "eos", "unk": "unknown", "pad": "padding"}
+_SPLITS = {
+    "llama-bpe": _LLAMA3_SPLIT,
+    "llama3": _LLAMA3_SPLIT,
+    "qwen2": _LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}"),
+}
+
+
+def _hf_name(name: str) -> str:
+    """llama.cpp tensor name (``blk.3.attn_q.scales``) -> mlx-lm name, or "" to drop it."""
+    base, _, leaf = name.rpartition(".")
+    m = re.fullmatch(r"blk\.(\d+)\.(\w+)", base)
+    if m and m.group(2) in _LAYER:
+        return f"model.layers.{m.group(1)}.{_LAYER[m.group(2)]}.{leaf}"
+    if base in _TOP:
+        return f"{_TOP[base]}.{leaf}"
+    return ""
+
+
+def _meta(meta: dict, key: str, default=None):
+    value = meta.get(key, default)
+    return value.item() if isinstance(value, mx.array) and value.ndim == 0 else value
+
+
+def _unpermute(x: mx.array, heads: int) -> mx.array:
+    """Undo llama.cpp's q/k row permutation (rows are outputs: works on packed tensors too)."""
+    rows = x.shape[0]
+    return x.reshape(heads, rows // heads // 2, 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
+
+
+def read_gguf(path: str | os.PathLike) -> tuple[dict[str, mx.array], dict]:
+    """``mx.load`` a GGUF file, turning a missing or unreadable file into a UsageError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"GGUF file not found: {path}")
+    try:
+        return mx.load(str(path), return_metadata=True)
+    except Exception as e:  # MLX raises plain exceptions for unsupported tensor types
+        raise UsageError(
+            f"cannot read GGUF file {path} ({str(e).strip().splitlines()[0]}); "
+            f"supported tensor types: {QUANT_TYPES}"
+        ) from None
+
+
+def _config(meta: dict, weights: dict, arch: str) -> dict:
+    def get(key, default=None):
+        return _meta(meta, f"{arch}.{key}", default)
+
+    hidden, heads = get("embedding_length"), get("attention.head_count")
+    kv_heads = get("attention.head_count_kv", heads)
+    if isinstance(kv_heads, mx.array):  # per-layer counts
+        kv_heads = int(kv_heads[0].item())
+    tokens = meta.get("tokenizer.ggml.tokens") or []
+    vocab = get("vocab_size") or len(tokens) or weights["token_embd.weight"].shape[0]
+    config = {
+        "model_type": arch,
+        "architectures": ["LlamaForCausalLM" if arch == "llama" else "Qwen2ForCausalLM"],
+        "hidden_size": hidden,
+        "num_hidden_layers": get("block_count"),
+        "intermediate_size": get("feed_forward_length"),
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": get("attention.key_length") or hidden // heads,
+        "rms_norm_eps": float(f"{get('attention.layer_norm_rms_epsilon', 1e-6):.6g}"),
+        "vocab_size": vocab,
+        "rope_theta": float(f"{get('rope.freq_base', 10000.0):.6g}"),
+        "rope_traditional": False,
+        "max_position_embeddings": get("context_length", 4096),
+        "tie_word_embeddings": "output.weight" not in weights,
+    }
+    if arch == "qwen2":
+        del config["head_dim"]
+    scaling = get("rope.scaling.type")
+    if scaling == "linear":
+        config["rope_scaling"] = {"type": "linear", "factor": get("rope.scaling.factor")}
+    elif scaling not in (None, "none"):
+        raise UsageError(f"rope scaling '{scaling}' in GGUF files is not supported")
+    for key in ("bos", "eos", "pad"):
+        if (tid := _meta(meta, f"tokenizer.ggml.{_TOKEN_IDS[key]}_token_id")) is not None:
+            config[f"{key}_token_id"] = tid
+    return config
+
+
+def _convert_weights(
+    weights: dict[str, mx.array], config: dict, dequantize: bool
+) -> tuple[dict[str, mx.array], dict | None]:
+    """Rename, undo the q/k permutation (llama) and pick dtypes; returns (weights, quant)."""
+    permute = config["model_type"] == "llama"
+    heads = {"attn_q": config["num_attention_heads"], "attn_k": config["num_key_value_heads"]}
+    out, bits = {}, {}
+    for name, x in weights.items():
+        new = _hf_name(name)
+        if not new:
+            if name == "rope_freqs.weight":
+                raise UsageError("llama3-style rope scaling (rope_freqs) is not supported")
+            continue
+        kind = name.split(".")[-2]
+        if permute and kind in heads and name.endswith((".weight", ".scales", ".biases")):
+            x = _unpermute(x, heads[kind])
+        if name.endswith(".scales") or name.endswith(".biases"):
+            x = x.astype(mx.float32)  # lossless; fp16 scales are far slower on CPU
+        elif x.dtype == mx.uint32 and f"{name[:-7]}.scales" in weights:
+            in_dims = weights[f"{name[:-7]}.scales"].shape[-1] * GROUP_SIZE
+            bits[new[:-7]] = x.shape[-1] * 32 // in_dims
+        elif dequantize:
+            x = x.astype(mx.float32)
+        out[new] = x
+    if dequantize:
+        for path, b in bits.items():
+            w, s, z = (out.pop(f"{path}.{k}") for k in ("weight", "scales", "biases"))
+            out[f"{path}.weight"] = mx.dequantize(w, s, z, group_size=GROUP_SIZE, bits=b)
+        return out, None
+    if not bits:
+        return out, None
+    common = Counter(bits.values()).most_common(1)[0][0]
+    quant = {"group_size": GROUP_SIZE, "bits": common, "mode": "affine"}
+    for path, b in sorted(bits.items()):
+        if b != common:
+            quant[path] = {"group_size": GROUP_SIZE, "bits": b, "mode": "affine"}
+    return out, quant
+
+
+def build_tokenizer(meta: dict, model_max_length: int | None = None):
+    """A ``PreTrainedTokenizerFast`` from ``tokenizer.ggml.*`` metadata (byte-level BPE)."""
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        processors,
+    )
+    from transformers import PreTrainedTokenizerFast
+
+    kind = _meta(meta, "tokenizer.ggml.model")
+    if kind != "gpt2":
+        raise UsageError(
+            f"GGUF tokenizer model '{kind}' is not supported (supported: gpt2 byte-level BPE)"
+        )
+    tokens = list(meta["tokenizer.ggml.tokens"])
+    merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges") or []]
+    pre = _meta(meta, "tokenizer.ggml.pre", "default")
+    tok = Tokenizer(
+        models.BPE(
+            vocab={t: i for i, t in enumerate(tokens)},
+            merges=merges,
+            ignore_merges=pre in ("llama-bpe", "llama3"),
+        )
+    )
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=pre not in _SPLITS)
+    if pre == "smollm":
+        tok.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Digits(individual_digits=True), byte_level]
+        )
+    elif pre in _SPLITS:
+        split = pre_tokenizers.Split(Regex(_SPLITS[pre]), behavior="isolated")
+        tok.pre_tokenizer = pre_tokenizers.Sequence([split, byte_level])
+    else:
+        tok.pre_tokenizer = byte_level
+    tok.decoder = decoders.ByteLevel()
+
+    types = meta.get("tokenizer.ggml.token_type")
+    types = types.tolist() if types is not None else [1] * len(tokens)
+    for t, k in zip(tokens, types, strict=True):  # 3: control (special), 4: user-defined
+        if k in (3, 4):
+            tok.add_tokens([AddedToken(t, special=k == 3, normalized=False)])
+
+    def token(key):
+        tid = _meta(meta, f"tokenizer.ggml.{_TOKEN_IDS[key]}_token_id")
+        return tokens[tid] if tid is not None and tid < len(tokens) else None
+
+    bos = token("bos")
+    if _meta(meta, "tokenizer.ggml.add_bos_token", False) and bos is not None:
+        tok.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, tokens.index(bos))]
+        )
+    else:
+        tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    kwargs = {f"{k}_token": token(k) for k in ("bos", "eos", "unk", "pad") if token(k)}
+    if model_max_length:
+        kwargs["model_max_length"] = model_max_length
+    if template := meta.get("tokenizer.chat_template"):
+        kwargs["chat_template"] = template
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, clean_up_tokenization_spaces=False, **kwargs
+    )
+
+
+def gguf_to_mlx_lm(
+    gguf_path: str | os.PathLike, out_dir: str | os.PathLike, dequantize: bool = False
+) -> Path:
+    """Write ``gguf_path`` as an mlx-lm folder at ``out_dir`` (atomically); returns ``out_dir``.
+
+    Packed types stay packed (float32 scales) unless ``dequantize``, which writes float32 weights.
+    """
+    weights, meta = read_gguf(gguf_path)
+    arch = _meta(meta, "general.architecture")
+    if arch not in SUPPORTED_ARCHS:
+        raise UsageError(
+            f"{gguf_path}: architecture '{arch}' is not supported "
+            f"(supported: {', '.join(SUPPORTED_ARCHS)})"
+        )
+    config = _config(meta, weights, arch)
+    tokenizer = build_tokenizer(meta, config["max_position_embeddings"])
+    out, quant = _convert_weights(weights, config, dequantize)
+    if quant:
+        config["quantization"] = config["quantization_config"] = quant
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        mx.save_safetensors(str(tmp / "model.safetensors"), out, metadata={"format": "mlx"})
+        (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        tokenizer.save_pretrained(str(tmp))
+        marker = {
+            "source": str(Path(gguf_path).resolve()),
+            "dequantize": dequantize,
+            "format_version": FORMAT_VERSION,
+        }
+        (tmp / MARKER).write_text(json.dumps(marker) + "\n")
+    return out_dir
+
+
+def is_converted(folder: str | os.PathLike) -> bool:
+    """True if ``folder`` holds a complete conversion in the current format version."""
+    try:
+        marker = json.loads((Path(folder) / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        marker.get("format_version") == FORMAT_VERSION and (Path(folder) / "config.json").exists()
+    )
+
+
+def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -> Path:
+    """Convert ``gguf_path`` once into ``cache_dir("gguf", key)``; later calls reuse it."""
+    path = Path(gguf_path).resolve()
+    if not path.is_file():
+        raise UsageError(f"GGUF file not found: {gguf_path}")
+    st = path.stat()
+    key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{dequantize}|{FORMAT_VERSION}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder = cache_dir("gguf") / f"{path.stem}-{'f32' if dequantize else 'q'}-{digest}"
+    if not is_converted(folder):
+        gguf_to_mlx_lm(path, folder, dequantize)
+    return folder
+
+
+__all__ = ["build_tokenizer", "cached_gguf_folder", "gguf_to_mlx_lm", "read_gguf"]

@@ -1,0 +1,121 @@
+"""Predictor files: ``predictor.safetensors`` + ``ifp_config.json`` (its config, the source
+model's fingerprint and the budget), and building a fresh predictor for a source model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ...core import ffn
+from ...core.mask import check_fingerprint, fingerprint
+from ...errors import UsageError
+from ...paths import atomic_file
+from .model import Predictor, PredictorConfig, hidden_size
+
+CONFIG_FILE = "ifp_config.json"
+WEIGHTS_FILE = "predictor.safetensors"
+
+
+def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
+    """Write ``predictor.safetensors`` and ``ifp_config.json`` into ``folder``, atomically."""
+    folder = Path(folder)
+    weights = dict(nn.utils.tree_flatten(predictor.parameters()))
+    with atomic_file(folder / WEIGHTS_FILE) as tmp:
+        mx.save_safetensors(str(tmp), weights, metadata={"mlx_ifp": "predictor"})
+    update_config(folder, predictor=asdict(predictor.config))
+    return folder
+
+
+def read_config(folder: str | Path) -> dict:
+    """The ``ifp_config.json`` of an adapter folder ({} if there is none)."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise UsageError(f"unreadable {path}: {e}") from None
+
+
+def update_config(folder: str | Path, **entries) -> None:
+    """Merge ``entries`` into the folder's ``ifp_config.json`` (written atomically)."""
+    cfg = read_config(folder)
+    cfg.update(entries)
+    with atomic_file(Path(folder) / CONFIG_FILE) as tmp:
+        tmp.write_text(json.dumps(cfg, indent=2, default=str))
+
+
+def new_predictor(
+    model: nn.Module, config: PredictorConfig | None = None, tokenizer=None, **overrides
+) -> Predictor:
+    """A fresh predictor for source ``model``; a separate backbone is loaded from its path.
+
+    With ``init`` naming a mask source (e.g. ``static-act``), the head's bias starts at that
+    source's per-layer standardised scores, so training starts from a sensible static mask.
+    """
+    config = config or PredictorConfig()
+    known = {f.name for f in fields(PredictorConfig)}
+    bad = set(overrides) - known
+    if bad:
+        raise UsageError(f"unknown predictor setting(s): {', '.join(sorted(bad))}")
+    for k, v in overrides.items():
+        setattr(config, k, v)
+    config.check()
+    backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
+    config.n_layers = len(ffn.layers(model))
+    config.d_ffn = ffn.d_ffn(model)
+    config.hidden = hidden_size(backbone)
+    config.model = fingerprint(model)
+    if config.backbone == "source":
+        config.layers = min(config.layers, config.n_layers)
+    predictor = Predictor(config, backbone)
+    if config.init != "zeros":
+        warm_start(predictor, model, tokenizer)
+    return predictor
+
+
+def warm_start(predictor: Predictor, model: nn.Module, tokenizer=None) -> None:
+    """Set the head's bias to a training-free source's scores, standardised per layer."""
+    from ..registry import make_source
+
+    source = make_source(predictor.config.init, tokenizer=tokenizer)
+    if source.uses_text:
+        raise UsageError(f"predictor init must be a text-independent source, not {source.name}")
+    s = source.scores(model, mx.array([0], dtype=mx.int32)).astype(mx.float32)
+    z = (s - s.mean(-1, keepdims=True)) / mx.maximum(s.std(-1, keepdims=True), 1e-6)
+    if predictor.config.head == "full":
+        predictor.out.bias = z.reshape(-1)
+    else:
+        predictor.bias = z
+    mx.eval(predictor.parameters())
+
+
+def _load_backbone(path: str) -> nn.Module:
+    from ...models.resolve import load
+
+    net, _ = load(path)
+    net.freeze()
+    return net
+
+
+def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
+    """Read a saved predictor; refuse it if it was trained for another source model."""
+    folder = Path(folder)
+    cfg = read_config(folder).get("predictor")
+    if not cfg or not (folder / WEIGHTS_FILE).is_file():
+        raise UsageError(f"no predictor in {folder} (needs {WEIGHTS_FILE} and {CONFIG_FILE})")
+    known = {f.name for f in fields(PredictorConfig)}
+    config = PredictorConfig(**{k: v for k, v in cfg.items() if k in known})
+    check_fingerprint(config.model, model, f"the predictor in {folder} was trained for")
+    backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
+    pred = Predictor(config, backbone)
+    try:
+        pred.load_weights(str(folder / WEIGHTS_FILE), strict=True)
+    except ValueError as e:
+        raise UsageError(f"predictor weights in {folder} do not fit its config: {e}") from None
+    mx.eval(pred.parameters())
+    return pred

@@ -1,0 +1,163 @@
+"""The sparsity predictor: prompt tokens -> FFN channel scores (B, L, d_ffn).
+
+A backbone turns the prompt into one vector (the last prompt token's hidden state, or the mean
+over the prompt); a head maps it to one score row per layer. The backbone is either the first
+``layers`` blocks of the source model itself, run dense (no second model in memory), or a
+separate mlx-lm model given by path. Neither backbone's weights are the predictor's own
+parameters: only the head is saved (``files``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ...core import ffn
+from ...errors import UsageError
+
+HEADS = ("full", "factored", "static")
+
+
+@dataclass
+class PredictorConfig:
+    """How the predictor reads a prompt and how its head is shaped."""
+
+    backbone: str = "source"  # "source" (first `layers` blocks of the source) or a model path
+    layers: int = 4  # blocks of the source model used as backbone
+    pooling: str = "last"  # "last" prompt token or "mean" over the prompt
+    head: str = "full"  # "full" d->r->L*d_ffn, "factored" per-layer low rank, "static"
+    rank: int = 128  # r, the head's hidden width
+    factor_rank: int = 16  # q, per-layer rank of the factored head's output
+    n_layers: int = 0  # L of the source model (filled in from it)
+    d_ffn: int = 0
+    hidden: int = 0  # width of the backbone's hidden state
+    model: dict = field(default_factory=dict)  # fingerprint of the source model
+    init: str = "zeros"  # or a training-free mask source ("static-act") to start from
+
+    def check(self) -> None:
+        if self.pooling not in ("last", "mean"):
+            raise UsageError(f"pooling must be 'last' or 'mean', got {self.pooling!r}")
+        if self.head not in HEADS:
+            raise UsageError(f"predictor head must be one of {', '.join(HEADS)}, got {self.head!r}")
+        if self.rank < 1 or self.factor_rank < 1 or self.layers < 1:
+            raise UsageError("predictor rank, factor_rank and layers must be >= 1")
+
+
+def hidden_size(model: nn.Module) -> int:
+    args = getattr(model, "args", None)
+    h = getattr(args, "hidden_size", None)
+    if h is None:
+        raise UsageError(f"cannot tell the hidden size of {type(model).__name__}")
+    return int(h)
+
+
+def _inner(model: nn.Module) -> nn.Module:
+    """The decoder stack that returns hidden states (mlx-lm keeps it at ``model.model``)."""
+    inner = ffn.backbone(model)
+    if inner is None:
+        raise UsageError(f"{type(model).__name__} has no inner `model` returning hidden states")
+    return inner
+
+
+def hidden_states(model: nn.Module, tokens: mx.array, n_layers: int | None = None) -> mx.array:
+    """Final-normed hidden states (B, T, d) after the first ``n_layers`` blocks, run dense.
+
+    Runs outside any active FFN mask or observer, whatever the caller has set.
+    """
+    inner = _inner(model)
+    blocks = ffn.layers(model)
+    holder, key = inner, None
+    if n_layers is not None and n_layers < len(blocks):
+        path = ffn.layer_path(inner, blocks[0])
+        for k in path[:-1]:
+            holder = holder[k]
+        key = path[-1]
+    with ffn.masked(model, None), ffn.observed(model, None):
+        if key is None:
+            return inner(tokens)
+        setattr(holder, key, blocks[:n_layers])
+        try:
+            return inner(tokens)
+        finally:
+            setattr(holder, key, blocks)
+
+
+def pool(h: mx.array, lengths: mx.array | None, how: str) -> mx.array:
+    """(B, T, d) -> (B, d): the last real token's state, or the mean over real tokens."""
+    B, T, _ = h.shape
+    if lengths is None:
+        lengths = mx.full((B,), T, dtype=mx.int32)
+    lengths = mx.clip(lengths.astype(mx.int32), 1, T)
+    if how == "last":
+        return mx.take_along_axis(h, (lengths - 1)[:, None, None], axis=1)[:, 0]
+    valid = (mx.arange(T)[None, :] < lengths[:, None]).astype(h.dtype)
+    return (h * valid[..., None]).sum(axis=1) / lengths[:, None].astype(h.dtype)
+
+
+class Predictor(nn.Module):
+    """Prompt tokens (B, T) and their lengths -> channel scores (B, L, d_ffn)."""
+
+    def __init__(self, config: PredictorConfig, backbone: nn.Module | None = None):
+        super().__init__()
+        config.check()
+        self.config = config
+        object.__setattr__(self, "_backbone", backbone)  # not a child: not our parameters
+        L, d, h, r = config.n_layers, config.d_ffn, config.hidden, config.rank
+        if config.head == "static":
+            self.bias = mx.zeros((L, d))
+            return
+        self.proj = nn.Linear(h, r)
+        self.norm = nn.RMSNorm(h)
+        if config.head == "full":
+            self.out = nn.Linear(r, L * d)
+            self.out.weight = mx.zeros_like(self.out.weight)  # starts as a static mask
+            self.out.bias = mx.zeros((L * d,))
+        else:
+            q = config.factor_rank
+            self.a = mx.random.normal((L, r, q)) * (r**-0.5)
+            self.b = mx.random.normal((L, q, d)) * (0.1 * q**-0.5)
+            self.bias = mx.zeros((L, d))
+
+    @property
+    def backbone(self) -> nn.Module | None:
+        return self._backbone
+
+    def attach(self, backbone: nn.Module) -> Predictor:
+        """Use ``backbone`` (the source model, or the separate backbone model)."""
+        object.__setattr__(self, "_backbone", backbone)
+        return self
+
+    def features(self, tokens: mx.array, lengths: mx.array | None = None) -> mx.array:
+        """The pooled prompt representation (B, hidden)."""
+        c = self.config
+        if self._backbone is None:
+            raise UsageError("the predictor has no backbone attached")
+        n = c.layers if c.backbone == "source" else None
+        return pool(hidden_states(self._backbone, tokens, n), lengths, c.pooling)
+
+    def __call__(self, tokens: mx.array, lengths: mx.array | None = None) -> mx.array:
+        c = self.config
+        if c.head == "static":
+            return mx.broadcast_to(self.bias[None], (tokens.shape[0], *self.bias.shape))
+        z = nn.gelu(self.proj(self.norm(self.features(tokens, lengths))))
+        if c.head == "full":
+            return self.out(z).reshape(-1, c.n_layers, c.d_ffn)
+        u = mx.einsum("br,lrq->blq", z, self.a)
+        return mx.einsum("blq,lqd->bld", u, self.b) + self.bias
+
+    def num_params(self) -> int:
+        return sum(v.size for _, v in nn.utils.tree_flatten(self.parameters()))
+
+
+def head_params(
+    n_layers: int, d_ffn: int, hidden: int, rank: int = 128, factor_rank: int = 16
+) -> dict:
+    """Parameter counts of the full and the per-layer factored heads (and the static scores)."""
+    shared = hidden * rank + rank + hidden  # proj + its bias + input norm
+    return {
+        "full": shared + rank * n_layers * d_ffn + n_layers * d_ffn,
+        "factored": shared + n_layers * (rank * factor_rank + factor_rank * d_ffn + d_ffn),
+        "static": n_layers * d_ffn,
+    }

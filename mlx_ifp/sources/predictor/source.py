@@ -1,0 +1,50 @@
+"""Mask source ``predictor``: a trained predictor scores the prompt (or task) tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ...errors import UsageError
+from ..base import MaskSource
+from ..registry import register_source
+from .files import load_predictor
+from .model import Predictor
+
+
+class PredictorSource(MaskSource):
+    """Mask source ``predictor``: the trained predictor scores the prompt (or task) tokens."""
+
+    name = "predictor"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._pred: Predictor | None = None
+        self._for: int | None = None
+
+    def key(self) -> str:
+        return f"predictor({self.path})"
+
+    def predictor(self, model: nn.Module) -> Predictor:
+        if self._pred is None or self._for != id(model):
+            self._pred = load_predictor(self.path, model)
+            self._for = id(model)
+        return self._pred
+
+    def scores(self, model, tokens):
+        tokens = mx.array(tokens, dtype=mx.int32).reshape(1, -1)
+        if tokens.size == 0:
+            raise UsageError("cannot select channels for an empty text")
+        return self.predictor(model)(tokens)[0]
+
+
+def _factory(path=None, adapter=None, adapter_path=None, **_):
+    where = path or adapter or adapter_path
+    if not where:
+        raise UsageError("the predictor mask source needs the adapter folder (--adapter DIR)")
+    return PredictorSource(where)
+
+
+register_source("predictor", _factory)

@@ -1,0 +1,82 @@
+"""Static sources: one mask for every input, from weight magnitude or calibration activations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import mlx.core as mx
+
+from ..core import slicing
+from ..core.mask import fingerprint
+from ..errors import UsageError
+from .base import MaskSource, dense_prefill
+from .registry import register_source
+
+#: A few lines of general text per domain, used when no calibration text is given.
+DEFAULT_CALIBRATION = [
+    "The French Revolution began in 1789 and reshaped the politics of Europe for a century.",
+    "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n"
+    "    return a",
+    "If a train travels 60 miles in 1.5 hours, its average speed is 60 / 1.5 = 40 miles per hour.",
+    "Photosynthesis converts light energy, water and carbon dioxide into glucose and oxygen.",
+    "Dear team, thank you for your hard work this quarter. Let's meet on Friday to plan ahead.",
+    "To install the package, run pip install and then import it from your Python program.",
+]
+
+
+class StaticWeight(MaskSource):
+    """Static: one mask for every input, from weight magnitude (gate, up and down norms)."""
+
+    name = "static"
+    uses_text = False
+
+    def __init__(self):
+        self._cache: dict[str, mx.array] = {}
+
+    def scores(self, model, tokens):
+        fp = fingerprint(model)["hash"]
+        if fp not in self._cache:
+            g, u, d = slicing.channel_norms(model)
+            self._cache[fp] = g * u * d
+        return self._cache[fp]
+
+
+class StaticActivation(MaskSource):
+    """Static, Wanda-style: mean |activation| over calibration text times the down-column norm."""
+
+    name = "static-act"
+    uses_text = False
+
+    def __init__(self, tokenizer=None, calibration: Sequence[str] | None = None):
+        self.tokenizer = tokenizer
+        self.calibration = list(calibration or DEFAULT_CALIBRATION)
+        self._cache: dict[str, mx.array] = {}
+
+    def scores(self, model, tokens):
+        fp = fingerprint(model)["hash"]
+        if fp in self._cache:
+            return self._cache[fp]
+        if self.tokenizer is None:
+            raise UsageError("static-act needs a tokenizer to read its calibration text")
+        sums: dict[int, mx.array] = {}
+        n = 0
+        for text in self.calibration:
+            toks = mx.array(self.tokenizer.encode(text), dtype=mx.int32)
+            n += toks.size
+
+            def observe(i, h):
+                s = mx.sum(mx.abs(h[0].astype(mx.float32)), axis=0)
+                sums[i] = sums[i] + s if i in sums else s
+
+            dense_prefill(model, toks, observe)
+            mx.eval(list(sums.values()))
+        act = mx.stack([sums[i] for i in range(len(sums))]) / max(n, 1)
+        self._cache[fp] = act * slicing.channel_norms(model)[2]
+        return self._cache[fp]
+
+
+register_source("static", lambda **kw: StaticWeight())
+register_source(
+    "static-act",
+    lambda tokenizer=None, calibration=None, **kw: StaticActivation(tokenizer, calibration),
+)

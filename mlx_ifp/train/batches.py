@@ -1,0 +1,204 @@
+"""Training data -> token examples -> padded batches, in a fixed order that can be resumed.
+
+A data folder holds ``train.jsonl``, ``valid.jsonl`` and ``test.jsonl`` in mlx-lm's formats:
+``{"text"}`` (stage 1), ``{"messages"}`` or ``{"prompt", "completion"}`` (stage 2). Batch ``b``
+is a pure function of (examples, seed, b), so a run resumes from a batch counter alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+
+from ..errors import UsageError
+from ..inference.prompt import first_user_turn, format_chat, has_chat_template, turn_tokens
+
+PAD_TO = 8
+
+
+@dataclass
+class Example:
+    """One training sequence: all tokens, where the loss starts, and what the predictor reads."""
+
+    tokens: list[int]
+    offset: int  # first token position that is scored (the response start; 0 for text)
+    prompt: list[int]  # the predictor's input (the first user turn); [] for plain text
+
+
+@dataclass
+class Batch:
+    """Right-padded arrays for one rank's share of a batch."""
+
+    tokens: mx.array  # (B, T + 1)
+    lengths: mx.array  # (B,) real tokens per row
+    offsets: mx.array  # (B,)
+    prompt: mx.array  # (B, Tp) predictor input (stage 2)
+    prompt_lengths: mx.array  # (B,)
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.lengths.sum().item())
+
+
+def warn(message: str) -> None:
+    if mx.distributed.init().rank() == 0:
+        print(f"Warning: {message}", file=sys.stderr)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a jsonl file; a bad line is an error that names the file and the line."""
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{path}, line {n}: not valid JSON ({e.msg})") from None
+            if not isinstance(rec, dict):
+                raise UsageError(f"{path}, line {n}: expected a JSON object")
+            rec["_where"] = f"{path}, line {n}"
+            records.append(rec)
+    return records
+
+
+def _chat_parts(tokenizer, messages: list[dict], where: str) -> tuple[list[int], list[int]]:
+    """(prompt tokens ready for the reply, full tokens) of a conversation ending in a reply."""
+    if not messages or messages[-1].get("role") != "assistant":
+        raise UsageError(f"{where}: the conversation must end with an assistant message")
+    if has_chat_template(tokenizer):
+        full = tokenizer.apply_chat_template(messages, return_dict=False)
+        head = tokenizer.apply_chat_template(
+            messages[:-1], add_generation_prompt=True, return_dict=False
+        )
+        return list(head), list(full)
+    head = tokenizer.encode(format_chat(tokenizer, messages[:-1]) + "\n")
+    reply = tokenizer.encode(str(messages[-1]["content"]))
+    eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    return list(head), list(head) + list(reply) + eos
+
+
+def to_example(rec: dict, tokenizer, stage: str) -> Example:
+    """Tokenize one record for ``stage`` ('pretrain' or 'sft')."""
+    where = rec.get("_where", "record")
+    if "prompt" in rec and "completion" in rec:
+        messages = [
+            {"role": "user", "content": str(rec["prompt"])},
+            {"role": "assistant", "content": str(rec["completion"])},
+        ]
+    elif "messages" in rec:
+        messages = rec["messages"]
+    elif "text" in rec:
+        if stage == "sft":
+            raise UsageError(f"{where}: stage 2 (sft) needs 'messages' or 'prompt'/'completion'")
+        toks = list(tokenizer.encode(str(rec["text"])))
+        if toks and tokenizer.eos_token_id not in (None, toks[-1]):
+            toks.append(tokenizer.eos_token_id)
+        return Example(toks, 0, [])
+    else:
+        raise UsageError(f"{where}: expected 'text', 'messages' or 'prompt'/'completion'")
+    try:
+        head, full = _chat_parts(tokenizer, messages, where)
+        user = first_user_turn(messages)
+    except UsageError as e:
+        raise UsageError(f"{where}: {e}") from None
+    if stage == "pretrain":
+        return Example(full, 0, [])
+    return Example(full, len(head), list(turn_tokens(tokenizer, user)))
+
+
+def load_split(folder: str | Path, name: str, tokenizer, stage: str, max_len: int) -> list:
+    """Examples of ``folder/name.jsonl`` ([] if the file is absent), long ones truncated."""
+    path = Path(folder) / f"{name}.jsonl"
+    if not path.is_file():
+        return []
+    examples = [to_example(r, tokenizer, stage) for r in read_jsonl(path)]
+    long = [e for e in examples if len(e.tokens) > max_len + 1 or len(e.prompt) > max_len]
+    if long:
+        warn(
+            f"{len(long)} of {len(examples)} sequences in {path} are longer than "
+            f"{max_len} tokens (--max-seq-length) and were truncated"
+        )
+    out = []
+    for e in examples:
+        e = Example(e.tokens[: max_len + 1], e.offset, e.prompt[:max_len])
+        if stage == "sft" and e.offset >= len(e.tokens):
+            continue  # nothing left to score after truncation
+        out.append(e)
+    if len(out) < len(examples):
+        warn(f"{len(examples) - len(out)} examples in {path} had no response left and were dropped")
+    return out
+
+
+def load_data(folder: str | Path, tokenizer, stage: str, max_len: int):
+    """(train, valid, test) examples; a missing or empty training set is an error."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"data folder not found: {folder}")
+    train, valid, test = (load_split(folder, n, tokenizer, stage, max_len) for n in SPLITS)
+    if not train:
+        raise UsageError(f"no training examples: {folder / 'train.jsonl'} is missing or empty")
+    if not valid:
+        warn(f"{folder / 'valid.jsonl'} is missing or empty: no validation loss")
+    return train, valid, test
+
+
+SPLITS = ("train", "valid", "test")
+
+
+class Batches:
+    """Global batch ``b`` of ``examples``, shuffled per epoch by ``seed``; this rank's share."""
+
+    def __init__(
+        self, examples: list, batch_size: int, seed: int = 0, multiple: int = PAD_TO, group=None
+    ):
+        self.examples, self.batch_size, self.seed, self.multiple = (
+            examples,
+            batch_size,
+            seed,
+            multiple,
+        )
+        self.rank = group.rank() if group is not None else 0
+        self.world = group.size() if group is not None else 1
+        if batch_size % self.world:
+            raise UsageError(f"batch size {batch_size} is not divisible by {self.world} processes")
+        if len(examples) < batch_size:
+            raise UsageError(f"{len(examples)} examples are fewer than the batch size {batch_size}")
+        self.per_epoch = len(examples) // batch_size
+
+    def indices(self, b: int) -> list[int]:
+        """Example indices of global batch ``b`` (all ranks)."""
+        epoch, i = divmod(b, self.per_epoch)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.examples))
+        return order[i * self.batch_size : (i + 1) * self.batch_size].tolist()
+
+    def __call__(self, b: int) -> Batch:
+        mine = self.indices(b)[self.rank :: self.world]
+        return collate([self.examples[j] for j in mine], self.multiple)
+
+
+def _pad(rows: list[list[int]], width: int) -> np.ndarray:
+    arr = np.zeros((len(rows), width), np.int32)
+    for i, r in enumerate(rows):
+        arr[i, : len(r)] = r
+    return arr
+
+
+def collate(examples: list, multiple: int = PAD_TO) -> Batch:
+    """Right-pad to a common length (inputs a multiple of ``multiple``, plus one target)."""
+    T = max(len(e.tokens) for e in examples) - 1
+    T = max(multiple, -(-T // multiple) * multiple)
+    Tp = max(1, max(len(e.prompt) for e in examples))
+    return Batch(
+        mx.array(_pad([e.tokens for e in examples], T + 1)),
+        mx.array([len(e.tokens) for e in examples], dtype=mx.int32),
+        mx.array([e.offset for e in examples], dtype=mx.int32),
+        mx.array(_pad([e.prompt for e in examples], Tp)),
+        mx.array([max(1, len(e.prompt)) for e in examples], dtype=mx.int32),
+    )

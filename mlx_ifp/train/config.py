@@ -1,0 +1,92 @@
+"""Every setting of a training run: a dataclass of defaults, a YAML file on top, flags on top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from ..errors import UsageError
+from ..sources.predictor import PredictorConfig
+
+MASK_FORWARD = ("soft", "hard_st")
+
+
+@dataclass
+class FinetuneConfig:
+    """Every setting of a run; a YAML file and flags override these defaults."""
+
+    model: str = "smollm2-135m-instruct"
+    data: str = ""
+    output: str = "ifp_adapters"
+    stage: str = "sft"  # "pretrain" (stage 1) or "sft" (stage 2)
+    keep: str = "0.5"  # FFN channels kept per layer: fraction or count
+    iters: int = 100  # optimizer steps
+    batch_size: int = 4
+    grad_accumulation: int = 1
+    learning_rate: float = 1e-4  # LLM (LoRA or full)
+    predictor_lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant, cosine or linear (decay to 0 at `iters`)
+    warmup: int = 0
+    weight_decay: float = 0.0
+    max_grad_norm: float = 0.0  # 0: no clipping
+    max_seq_length: int = 512
+    chunks: int = 4  # stage 1: K chunks of max_seq_length // K tokens
+    train: str = "frozen"  # the LLM: frozen, lora or full
+    lora_layers: int = 16
+    lora_rank: int = 8
+    lora_scale: float = 20.0
+    lora_dropout: float = 0.0
+    lora_keys: list = field(default_factory=list)  # e.g. [mlp.gate_proj, self_attn.q_proj]
+    predictor: dict = field(default_factory=dict)  # PredictorConfig fields
+    eps_start: float = 1.0
+    eps_end: float = 0.05
+    eps_schedule: str = "exp"  # exp, linear or constant
+    eps_steps: int = 0  # 0: anneal over all `iters`
+    mask_forward: str = "soft"  # "soft": l * TopK(l) (paper); "hard_st": 0/1 top-k, ST gradient
+    distill: float = 0.0  # weight of the KL to the unmasked model
+    grad_checkpoint: bool = False
+    seed: int = 0
+    save_every: int = 100
+    val_every: int = 50
+    val_batches: int = 8
+    resume: str | None = None
+    quiet: bool = False
+
+
+def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
+    """Defaults, then the YAML file, then ``overrides`` (None values are skipped)."""
+    values: dict = {}
+    if path:
+        import yaml
+
+        try:
+            values = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise UsageError(f"cannot read config {path}: {e}") from None
+        if not isinstance(values, dict):
+            raise UsageError(f"config {path} must be a mapping of settings")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(FinetuneConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UsageError(f"unknown config key(s): {', '.join(unknown)}")
+    bad = set(values.get("predictor", {})) - {f.name for f in fields(PredictorConfig)}
+    if bad:
+        raise UsageError(f"unknown predictor config key(s): {', '.join(sorted(bad))}")
+    cfg = FinetuneConfig(**values)
+    check(cfg)
+    return cfg
+
+
+def check(cfg: FinetuneConfig) -> None:
+    choices = {"stage": ("pretrain", "sft"), "train": ("frozen", "lora", "full")}
+    choices["lr_schedule"] = ("constant", "cosine", "linear")
+    choices["mask_forward"] = MASK_FORWARD
+    for name, allowed in choices.items():
+        if getattr(cfg, name) not in allowed:
+            raise UsageError(f"{name} must be one of {', '.join(allowed)}")
+    for name in ("iters", "batch_size", "grad_accumulation", "max_seq_length", "chunks"):
+        if getattr(cfg, name) < 1:
+            raise UsageError(f"{name} must be >= 1")
+    if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):
+        raise UsageError("stage 1 needs chunks >= 2 and max_seq_length >= 2 * chunks")
