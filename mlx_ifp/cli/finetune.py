@@ -31,6 +31,20 @@ def finetune_command(
     distill: Annotated[float | None, typer.Option(help="Weight of the KL to dense.")] = None,
     grad_checkpoint: Annotated[bool | None, typer.Option("--grad-checkpoint")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    ce: Annotated[float | None, typer.Option(help="Weight of the CE on the data.")] = None,
+    compile: Annotated[
+        str | None, typer.Option(help="Compile the whole step: auto (GPU), true, false.")
+    ] = None,
+    init_from: Annotated[
+        str | None, typer.Option(help="Start from this run's predictor and adapters.")
+    ] = None,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="Stop and save after this much training time.")
+    ] = None,
+    dequantize: Annotated[
+        bool | None,
+        typer.Option("--dequantize/--no-dequantize", help="Unpack a quantized source."),
+    ] = None,
     save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
     val_every: Annotated[int | None, typer.Option(help="Validate every N steps.")] = None,
     resume: Annotated[str | None, typer.Option(help="Continue from this checkpoint.")] = None,

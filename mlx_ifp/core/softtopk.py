@@ -53,13 +53,14 @@ def _solve(s: mx.array, k: int, eps: float) -> mx.array:
     return mx.exp(mx.minimum((s - ref) / eps + a, 0.0))
 
 
-def _soft_topk_fn(k: int, eps: float) -> Callable[[mx.array], mx.array]:
+def _soft_topk_fn(k: int) -> Callable[[mx.array, mx.array], mx.array]:
     @mx.custom_function
-    def f(s: mx.array) -> mx.array:
+    def f(s: mx.array, eps: mx.array) -> mx.array:
         return _solve(s, k, eps)
 
     @f.vjp
     def f_vjp(primals, cotangent, output):
+        eps = primals[1]
         l_ = output
         g = cotangent
         free = (l_ < 1.0 - _CLIP_TOL).astype(l_.dtype)
@@ -67,18 +68,20 @@ def _soft_topk_fn(k: int, eps: float) -> Callable[[mx.array], mx.array]:
         mean_g = mx.sum(g * lu, axis=-1, keepdims=True) / mx.maximum(
             mx.sum(lu, axis=-1, keepdims=True), 1e-30
         )
-        return (lu / eps) * (g - mean_g)
+        return (lu / eps) * (g - mean_g), mx.zeros_like(eps)
 
     return f
 
 
-def soft_topk(scores: mx.array, k: int, eps: float) -> mx.array:
+def soft_topk(scores: mx.array, k: int, eps: float | mx.array) -> mx.array:
     """SoftTopK over the last axis: `min(1, exp((s + a)/eps))` with rows summing to k.
 
     Computed in float32, returned in the dtype of `scores`; differentiable (implicit VJP).
+    ``eps`` may be an array (a compiled training step passes it in as one).
     """
-    _check(scores.shape[-1], k, eps)
-    out = _soft_topk_fn(int(k), float(eps))(scores.astype(mx.float32))
+    _check(scores.shape[-1], k, None if isinstance(eps, mx.array) else eps)
+    eps = mx.array(eps, dtype=mx.float32) if not isinstance(eps, mx.array) else eps
+    out = _soft_topk_fn(int(k))(scores.astype(mx.float32), eps.astype(mx.float32))
     return out.astype(scores.dtype)
 
 

@@ -7,7 +7,7 @@ with ``register_source``.
 
 from . import griffin, predictor, simple, static  # noqa: F401  (each registers its sources)
 from .base import MaskSource, Observer, dense_prefill, eager
-from .griffin import Griffin, GriffinStats
+from .griffin import Griffin, GriffinStats, GroupedGriffin, standardise
 from .predictor import PredictorSource
 from .registry import SOURCES, make_source, register_source
 from .simple import FixedMask, Full, RandomSource
@@ -20,6 +20,7 @@ __all__ = [
     "Full",
     "Griffin",
     "GriffinStats",
+    "GroupedGriffin",
     "MaskSource",
     "Observer",
     "PredictorSource",
@@ -30,4 +31,5 @@ __all__ = [
     "eager",
     "make_source",
     "register_source",
+    "standardise",
 ]

@@ -42,8 +42,16 @@ class FinetuneConfig:
     eps_end: float = 0.05
     eps_schedule: str = "exp"  # exp, linear or constant
     eps_steps: int = 0  # 0: anneal over all `iters`
-    mask_forward: str = "soft"  # "soft": l * TopK(l) (paper); "hard_st": 0/1 top-k, ST gradient
-    distill: float = 0.0  # weight of the KL to the unmasked model
+    # "hard_st": the 0/1 top-k mask forward, SoftTopK gradient backward (validated by
+    # tests/test_learning.py); "soft": the paper's l * TopK(l)
+    mask_forward: str = "hard_st"
+    ce: float = 1.0  # weight of the cross-entropy on the data's tokens
+    distill: float = 0.0  # weight of the KL to the frozen source model (dense, no adapters)
+    compile: str = "auto"  # compile the whole step: auto (on a GPU), true, false
+    probe_prompts: int = 8  # held-out prompts per domain for the mask-diversity probe
+    init_from: str | None = None  # start from another run's predictor and adapters
+    max_seconds: float = 0.0  # stop (and save) once training has run this long; 0: no limit
+    dequantize: bool | None = None  # unpack a quantized source (default: on CPU only)
     grad_checkpoint: bool = False
     seed: int = 0
     save_every: int = 100

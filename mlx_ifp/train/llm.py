@@ -14,10 +14,22 @@ from .config import FinetuneConfig
 class Joint(nn.Module):
     """The trained pair: one tree of parameters for one ``value_and_grad``."""
 
-    def __init__(self, predictor: Predictor, llm: nn.Module):
+    def __init__(self, predictor: Predictor, llm: nn.Module, teacher: nn.Module | None = None):
         super().__init__()
         self.predictor = predictor
         self.llm = llm
+        # the frozen source for distillation and GRIFFIN features when the LLM's own weights
+        # train (LoRA and frozen runs switch their adapters off instead); not a child
+        object.__setattr__(self, "teacher", teacher)
+
+
+def frozen_copy(model: nn.Module) -> nn.Module:
+    """A frozen copy of ``model`` (its own arrays, unaffected by later updates)."""
+    import copy
+
+    twin = copy.deepcopy(model)
+    twin.freeze()
+    return twin
 
 
 def prepare_llm(model: nn.Module, cfg: FinetuneConfig) -> nn.Module:

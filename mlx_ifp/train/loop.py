@@ -27,9 +27,9 @@ from ..core.softtopk import eps_schedule
 from ..errors import UsageError
 from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
-from .batches import Batches, load_data
+from .batches import Batch, Batches, load_data
 from .config import FinetuneConfig, check
-from .llm import Joint, prepare_llm
+from .llm import Joint, frozen_copy, prepare_llm
 from .objective import evaluate, gradients
 
 
@@ -54,19 +54,39 @@ def _optimizers(cfg: FinetuneConfig) -> dict:
     return opts
 
 
-def compiled_update(opt: optim.Optimizer, module: nn.Module):
-    """``opt.update(module, grads)`` as one compiled graph, with the module's and optimizer's
-    state as inputs and outputs (as mlx-lm's step): AdamW's elementwise chain then runs as one
-    fused pass over each weight instead of several. Same arithmetic (bit for bit on cpu). The
-    state is initialised first, so one trace serves every step; build it after a restore."""
-    opt.init(module.trainable_parameters())
-    state = [module.state, opt.state]
+def make_step(joint: Joint, opts: dict, k: int, cfg: FinetuneConfig, group):
+    """One optimizer step over a list of micro-batches: ``step(arrays, eps) -> (loss, ntok)``.
 
-    @partial(mx.compile, inputs=state, outputs=state)
-    def update(grads):
-        opt.update(module, grads)
+    Forward, backward, the all-reduce over ranks, clipping and the AdamW updates run as one
+    compiled graph (as mlx-lm's trainer does) when ``cfg.compile`` says so; the model's and
+    optimizers' states are its inputs and outputs. Build it after a restore.
+    """
+    for name, opt in opts.items():
+        opt.init(getattr(joint, name).trainable_parameters())
 
-    return update
+    def step(arrays: list, eps: mx.array):
+        grads, loss, ntok = gradients(joint, [Batch(*a) for a in arrays], k, eps, cfg, group)
+        if cfg.max_grad_norm > 0:
+            grads, _ = optim.clip_grad_norm(grads, cfg.max_grad_norm)
+        for name, opt in opts.items():
+            opt.update(getattr(joint, name), grads[name])
+        return loss, ntok
+
+    if not compiling(cfg):
+        return step
+    state = [joint.state, [o.state for o in opts.values()], mx.random.state]
+    return partial(mx.compile, inputs=state, outputs=state)(step)
+
+
+def compiling(cfg: FinetuneConfig) -> bool:
+    """``compile: auto`` compiles the step on a GPU, not on the CPU (where tests run)."""
+    if cfg.compile == "auto":
+        return mx.default_device() != mx.cpu
+    return cfg.compile in (True, "true", "yes", 1)
+
+
+def _arrays(b: Batch) -> tuple:
+    return (b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths)
 
 
 def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=None) -> Path:
@@ -74,6 +94,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
 
     ``model``/``tokenizer`` may be passed in (tests); otherwise ``config.model`` is loaded.
     """
+    from . import probe
     from .progress import Progress
 
     cfg = config
@@ -83,73 +104,98 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     if model is None:
         from ..models.resolve import load
 
-        model, tokenizer = load(cfg.model)
+        model, tokenizer = load(cfg.model, dequantize=cfg.dequantize)
     source_fp = fingerprint(model)
+    teacher = frozen_copy(model) if cfg.train == "full" else None
     prepare_llm(model, cfg)
     k = Budget.parse(cfg.keep).channels(ffn.d_ffn(model))
     mx.random.seed(cfg.seed)
     predictor = new_predictor(model, PredictorConfig(**cfg.predictor), tokenizer)
-    joint = Joint(predictor, model)
+    joint = Joint(predictor, model, teacher)
     opts = _optimizers(cfg)
     train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length)
     multiple = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 8
+    if compiling(cfg) and cfg.stage == "sft":
+        multiple = 64  # fewer distinct shapes: fewer traces of the compiled step
     train_b = Batches(train, cfg.batch_size, cfg.seed, multiple, group)
     valid_b = Batches(valid, cfg.batch_size, cfg.seed, multiple, group) if valid else None
+    probes = probe.probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
     eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
-    step, history, val_history = 0, [], []
+    step, history, val_history, div_history = 0, [], [], []
+    run = {"tokens": 0, "seconds": 0.0, "device": str(mx.default_device())}
+    if cfg.init_from:
+        checkpoint.restore(cfg.init_from, predictor, model, {})
     if cfg.resume:
         state = checkpoint.restore(cfg.resume, predictor, model, opts)
         step, history, val_history = state["step"], state["history"], state.get("val", [])
+        div_history = state.get("diversity", [])
+        run.update(state.get("run", {}), device=run["device"])
     out = Path(cfg.output)
     ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
-    ifp["d_ffn"] = ffn.d_ffn(model)
+    ifp.update(d_ffn=ffn.d_ffn(model), train=cfg.train, stage=cfg.stage)
 
     def save(at: int) -> None:
         if rank == 0:
             state = {"step": at, "batches_consumed": at * cfg.grad_accumulation, "seed": cfg.seed}
-            state.update(rng=[cfg.seed, at], history=history, val=val_history)
-            state["config"] = dataclasses.asdict(cfg)
+            state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
+            state.update(diversity=div_history, config=dataclasses.asdict(cfg))
             checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
         if group.size() > 1:
             mx.eval(mx.distributed.all_sum(mx.array(0.0), group=group))  # barrier
 
-    update = {"predictor": compiled_update(opts["predictor"], predictor)}
-    if "llm" in opts:
-        update["llm"] = compiled_update(opts["llm"], model)
+    def validate() -> None:
+        if valid_b and cfg.val_every:
+            val = evaluate(joint, valid_b, cfg.val_batches, k, cfg, group)
+            val_history.append([step, val["ce"], val["kl"]])
+            ui.note(f"step {step}: val CE {val['ce']:.4f}, KL to source {val['kl']:.4f}")
+        div = probe.measure(predictor, probes, k) if probes and rank == 0 else {}
+        if div:
+            div_history.append({"step": step, **div})
+            ui.note(
+                f"step {step}: mask Jaccard within {div['jaccard_within']:.3f}, across "
+                f"{div['jaccard_across']:.3f}, score spread {div['score_std']:.3f}"
+            )
+            if div["jaccard_across"] > probe.COLLAPSED:
+                ui.note("warning: the masks are collapsing to one mask for every prompt")
+
+    train_step = make_step(joint, opts, k, cfg, group)
     saved_at = step if cfg.resume else None
     ui = Progress(cfg.iters, start=step, enabled=rank == 0 and not cfg.quiet)
     with ui:
         while step < cfg.iters:
-            if valid_b and cfg.val_every and (step % cfg.val_every == 0):
-                val_history.append([step, evaluate(joint, valid_b, cfg.val_batches, k, cfg, group)])
-                ui.note(f"step {step}: val loss {val_history[-1][1]:.4f}")
+            if cfg.val_every and step % cfg.val_every == 0:
+                validate()
             tic = time.perf_counter()
             mx.random.seed(cfg.seed * 1_000_003 + step)  # dropout etc.: a function of the step
             eps = eps_at(step)
             micro = [
-                train_b(step * cfg.grad_accumulation + i) for i in range(cfg.grad_accumulation)
+                _arrays(train_b(step * cfg.grad_accumulation + i))
+                for i in range(cfg.grad_accumulation)
             ]
-            grads, loss, ntok = gradients(joint, micro, k, eps, cfg, group)
-            mx.eval(grads, loss, ntok)
+            loss, ntok = train_step(micro, mx.array(eps, dtype=mx.float32))
+            mx.eval(loss, ntok, joint.trainable_parameters(), [o.state for o in opts.values()])
             value = loss.item()
             if not math.isfinite(value):
                 where = f"{out} (step {saved_at})" if saved_at is not None else "none written yet"
                 raise UsageError(
                     f"loss is {value} at step {step + 1}: stopped; last good checkpoint: {where}"
                 )
-            if cfg.max_grad_norm > 0:
-                grads, _ = optim.clip_grad_norm(grads, cfg.max_grad_norm)
-            for name, fn in update.items():
-                fn(grads[name])
-            mx.eval(joint.trainable_parameters(), [o.state for o in opts.values()])
             step += 1
             history.append(value)
-            ui.advance(value, int(ntok.item()) / (time.perf_counter() - tic), eps)
-            if step % cfg.save_every == 0 or step == cfg.iters:
+            dt = time.perf_counter() - tic
+            run["tokens"] += int(ntok.item())
+            run["seconds"] += dt
+            ui.advance(value, int(ntok.item()) / dt, eps)
+            out_of_time = cfg.max_seconds > 0 and run["seconds"] >= cfg.max_seconds
+            if step % cfg.save_every == 0 or step == cfg.iters or out_of_time:
                 save(step)
                 saved_at = step
-    if valid_b and cfg.val_every:
-        val_history.append([step, evaluate(joint, valid_b, cfg.val_batches, k, cfg, group)])
+            if out_of_time:
+                ui.note(f"stopped at step {step}: max_seconds {cfg.max_seconds:g} reached")
+                break
+    if cfg.val_every:
+        validate()
         save(step)
-    ui.summary(history, val_history, out)
+    ui.note(f"{run['tokens']:,} tokens in {run['seconds']:.0f} s on {run['device']}")
+    ui.summary(history, [[s, ce] for s, ce, *_ in val_history], out)
     return out

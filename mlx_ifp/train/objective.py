@@ -12,8 +12,9 @@ import mlx.nn as nn
 from mlx.utils import tree_map
 
 from ..core import ffn
+from ..core.adapters import lora_disabled
 from ..core.softtopk import soft_topk, topk_indicator, training_mask
-from ..sources.predictor import Predictor
+from ..sources import GroupedGriffin, standardise
 from .batches import Batch, Batches
 from .llm import Joint
 
@@ -34,54 +35,82 @@ def make_masks(scores: mx.array, k: int, eps: float, how: str, hard: bool) -> mx
     return training_mask(scores, k, eps)
 
 
-def chunk_masks(pred: Predictor, batch: Batch, k: int, eps: float, K: int, hard: bool, how="soft"):
-    """Stage 1: (B, L, T, d) masks, chunk j's prediction on the targets of chunk j+1."""
-    x = batch.tokens[:, :-1]
-    B, T = x.shape
-    c = T // K if T % K == 0 and T >= K else None
-    if c is None:
+def chunk_groups(batch: Batch, K: int) -> tuple[mx.array, int]:
+    """Stage 1: (B, K-1, T) 0/1 membership of each input position in chunks 0..K-2, and c."""
+    B, T = batch.tokens[:, :-1].shape
+    if T % K or T < K:
         raise ValueError(f"inputs of {T} tokens do not split into {K} chunks")
-    chunks = x[:, : (K - 1) * c].reshape(B * (K - 1), c)
-    lens = mx.clip(batch.lengths[:, None] - mx.arange(K - 1)[None] * c, 1, c).reshape(-1)
-    scores = pred(chunks, lens)
-    m = make_masks(scores, k, eps, how, hard)
-    m = m.reshape(B, K - 1, *m.shape[1:])  # (B, K-1, L, d)
+    c = T // K
+    pos = mx.arange(T)
+    member = (pos[None, :] // c) == mx.arange(K - 1)[:, None]  # (K-1, T)
+    valid = pos[None, :] < batch.lengths[:, None]  # (B, T)
+    return (member[None] & valid[:, None, :]), c
+
+
+def chunk_masks(m: mx.array, T: int, c: int, K: int) -> mx.array:
+    """(B, K-1, L, d) per-chunk masks -> (B, L, T, d): chunk j's mask on the targets of j+1."""
     m = mx.concatenate([mx.ones_like(m[:, :1]), m], axis=1)  # chunk 0 runs dense
     chunk_of = (mx.arange(T) + 1) // c  # the chunk of each input position's target
-    return mx.take(m, mx.minimum(chunk_of, K - 1), axis=1).transpose(0, 2, 1, 3), c
+    return mx.take(m, mx.minimum(chunk_of, K - 1), axis=1).transpose(0, 2, 1, 3)
+
+
+def teacher_pass(joint: Joint, inputs: mx.array, groups: mx.array | None, logits: bool):
+    """The frozen source, dense, over the inputs: its logits (if wanted) and the GRIFFIN
+    statistics of each group of positions (if ``groups``), without gradients."""
+    llm = joint.teacher if joint.teacher is not None else joint.llm
+    stats = GroupedGriffin(groups) if groups is not None else None
+    with lora_disabled(llm), ffn.masked(llm, None), ffn.observed(llm, stats):
+        out = llm(inputs) if logits else ffn.backbone(llm)(inputs)
+    feats = None if stats is None else mx.stop_gradient(standardise(stats.scores()))
+    return (mx.stop_gradient(out) if logits else None), feats
 
 
 def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False):
-    """Masked logits (B, T, V) and the per-target loss weights (B, T)."""
+    """Masked logits (B, T, V), per-target loss weights (B, T) and the teacher's logits."""
     inputs = batch.tokens[:, :-1]
     T = inputs.shape[1]
     steps = mx.arange(1, T + 1)[None]  # position of each target token
     weight = (steps < batch.lengths[:, None]) & (steps >= batch.offsets[:, None])
-    if cfg.stage == "pretrain":
-        masks, c = chunk_masks(joint.predictor, batch, k, eps, cfg.chunks, hard, cfg.mask_forward)
+    pred = joint.predictor
+    griffin = pred.config.reads_griffin
+    pretrain = cfg.stage == "pretrain"
+    if pretrain:
+        groups, c = chunk_groups(batch, cfg.chunks)
         weight = weight & (steps >= c)
+    else:  # the prompt part of each sequence (what the predictor reads)
+        groups = (mx.arange(T)[None, :] < batch.offsets[:, None])[:, None, :]
+    teacher, feats = teacher_pass(joint, inputs, groups if griffin else None, cfg.distill > 0)
+    if griffin:  # (B, G, L, d) -> one score row per group
+        B, G = feats.shape[:2]
+        scores = pred.from_griffin(feats.reshape(B * G, *feats.shape[2:]))
+    elif pretrain:
+        chunks = inputs[:, : (cfg.chunks - 1) * c].reshape(-1, c)
+        lens = mx.clip(batch.lengths[:, None] - mx.arange(cfg.chunks - 1)[None] * c, 1, c)
+        scores = pred(chunks, lens.reshape(-1))
     else:
-        scores = joint.predictor(batch.prompt, batch.prompt_lengths)
-        masks = make_masks(scores, k, eps, cfg.mask_forward, hard)
+        scores = pred(batch.prompt, batch.prompt_lengths)
+    masks = make_masks(scores, k, eps, cfg.mask_forward, hard)
+    if pretrain:
+        masks = chunk_masks(masks.reshape(inputs.shape[0], -1, *masks.shape[1:]), T, c, cfg.chunks)
     with ffn.masked(joint.llm, masks):
         logits = joint.llm(inputs)
-    return logits, weight.astype(mx.float32)
+    return logits, weight.astype(mx.float32), teacher
+
+
+def kl_to(teacher: mx.array, logits: mx.array) -> mx.array:
+    """KL(teacher || student) per position (B, T), from logits."""
+    logp_t = nn.log_softmax(teacher.astype(mx.float32), axis=-1)
+    logp_s = nn.log_softmax(logits.astype(mx.float32), axis=-1)
+    return (mx.exp(logp_t) * (logp_t - logp_s)).sum(-1)
 
 
 def loss_sum(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False):
-    """(summed CE [+ distill * summed KL], scored tokens, summed CE) over the batch."""
-    logits, w = forward(joint, batch, k, eps, cfg, hard)
-    targets = batch.tokens[:, 1:]
-    ce = (nn.losses.cross_entropy(logits, targets) * w).sum()
-    total = ce
-    if cfg.distill > 0 and not hard:
-        with ffn.masked(joint.llm, None):
-            teacher = mx.stop_gradient(joint.llm(batch.tokens[:, :-1]))
-        logp_t = nn.log_softmax(teacher, axis=-1)
-        logp_s = nn.log_softmax(logits, axis=-1)
-        kl = (mx.exp(logp_t) * (logp_t - logp_s)).sum(-1)
-        total = total + cfg.distill * (kl * w).sum()
-    return total, w.sum(), ce
+    """(ce * summed CE + distill * summed KL to the source, scored tokens, summed CE,
+    summed KL) over the batch (KL is 0 without distillation)."""
+    logits, w, teacher = forward(joint, batch, k, eps, cfg, hard)
+    ce = (nn.losses.cross_entropy(logits, batch.tokens[:, 1:]) * w).sum()
+    kl = (kl_to(teacher, logits) * w).sum() if teacher is not None else mx.array(0.0)
+    return cfg.ce * ce + cfg.distill * kl, w.sum(), ce, kl
 
 
 def gradients(joint: Joint, batches: list, k: int, eps: float, cfg, group=None):
@@ -100,16 +129,14 @@ def gradients(joint: Joint, batches: list, k: int, eps: float, cfg, group=None):
     return tree_map(lambda a: a / n, acc), loss / n, ntok
 
 
-def evaluate(joint: Joint, data: Batches, n_batches: int, k: int, cfg, group=None) -> float:
-    """Mean CE per scored token with hard top-k masks (what inference uses)."""
-    tot, ntok = mx.array(0.0), mx.array(0.0)
+def evaluate(joint: Joint, data: Batches, n_batches: int, k: int, cfg, group=None) -> dict:
+    """Mean CE and KL to the source per scored token with hard top-k masks (as at inference)."""
+    tot = mx.zeros((3,))
     for b in range(min(n_batches, data.per_epoch)):
-        _, nt, ce = loss_sum(joint, data(b), k, 1.0, cfg, hard=True)
-        tot, ntok = tot + ce, ntok + nt
-        mx.eval(tot, ntok)
+        _, nt, ce, kl = loss_sum(joint, data(b), k, 1.0, cfg, hard=True)
+        tot = tot + mx.stack([ce, kl, nt])
+        mx.eval(tot)
     if group is not None and group.size() > 1:
-        tot, ntok = (
-            mx.distributed.all_sum(tot, group=group),
-            mx.distributed.all_sum(ntok, group=group),
-        )
-    return (tot / mx.maximum(ntok, 1.0)).item()
+        tot = mx.distributed.all_sum(tot, group=group)
+    ce, kl, n = tot.tolist()
+    return {"ce": ce / max(n, 1.0), "kl": kl / max(n, 1.0)}

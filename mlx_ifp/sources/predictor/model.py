@@ -15,9 +15,11 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from ...core import ffn
+from ...core.adapters import lora_disabled
 from ...errors import UsageError
+from ..griffin import GroupedGriffin, standardise
 
-HEADS = ("full", "factored", "static")
+HEADS = ("full", "factored", "static", "griffin")
 
 
 @dataclass
@@ -27,7 +29,10 @@ class PredictorConfig:
     backbone: str = "source"  # "source" (first `layers` blocks of the source) or a model path
     layers: int = 4  # blocks of the source model used as backbone
     pooling: str = "last"  # "last" prompt token or "mean" over the prompt
-    head: str = "full"  # "full" d->r->L*d_ffn, "factored" per-layer low rank, "static"
+    # "full" d->r->L*d_ffn, "factored" per-layer low rank, "static" (one learned mask), or
+    # "griffin": learned per-channel prior + gain on the prompt's GRIFFIN statistics, read
+    # through the frozen source (plus a per-layer low-rank mix of rank factor_rank)
+    head: str = "full"
     rank: int = 128  # r, the head's hidden width
     factor_rank: int = 16  # q, per-layer rank of the factored head's output
     n_layers: int = 0  # L of the source model (filled in from it)
@@ -41,8 +46,13 @@ class PredictorConfig:
             raise UsageError(f"pooling must be 'last' or 'mean', got {self.pooling!r}")
         if self.head not in HEADS:
             raise UsageError(f"predictor head must be one of {', '.join(HEADS)}, got {self.head!r}")
-        if self.rank < 1 or self.factor_rank < 1 or self.layers < 1:
-            raise UsageError("predictor rank, factor_rank and layers must be >= 1")
+        if self.rank < 1 or self.factor_rank < 0 or self.layers < 1:
+            raise UsageError("predictor rank and layers must be >= 1, factor_rank >= 0")
+
+    @property
+    def reads_griffin(self) -> bool:
+        """True when the head scores the prompt's GRIFFIN statistics (not hidden states)."""
+        return self.head == "griffin"
 
 
 def hidden_size(model: nn.Module) -> int:
@@ -84,6 +94,19 @@ def hidden_states(model: nn.Module, tokens: mx.array, n_layers: int | None = Non
             setattr(holder, key, blocks)
 
 
+def griffin_features(model: nn.Module, tokens: mx.array, lengths: mx.array | None = None):
+    """Standardised GRIFFIN log-statistics (B, L, d) of each row's first ``lengths`` tokens,
+    read through the frozen source model (dense, adapters off, no gradient)."""
+    B, T = tokens.shape
+    if lengths is None:
+        lengths = mx.full((B,), T, dtype=mx.int32)
+    groups = (mx.arange(T)[None, :] < lengths[:, None])[:, None, :]  # (B, 1, T)
+    stats = GroupedGriffin(groups)
+    with lora_disabled(model), ffn.masked(model, None), ffn.observed(model, stats):
+        _inner(model)(tokens)
+    return mx.stop_gradient(standardise(stats.scores()[:, 0]))
+
+
 def pool(h: mx.array, lengths: mx.array | None, how: str) -> mx.array:
     """(B, T, d) -> (B, d): the last real token's state, or the mean over real tokens."""
     B, T, _ = h.shape
@@ -107,6 +130,14 @@ class Predictor(nn.Module):
         L, d, h, r = config.n_layers, config.d_ffn, config.hidden, config.rank
         if config.head == "static":
             self.bias = mx.zeros((L, d))
+            return
+        if config.head == "griffin":
+            q = config.factor_rank
+            self.bias = mx.zeros((L, d))
+            self.gain = mx.ones((L, d))
+            if q:
+                self.a = mx.random.normal((L, d, q)) * (d**-0.5)
+                self.b = mx.zeros((L, q, d))  # starts as prior + gain * GRIFFIN
             return
         self.proj = nn.Linear(h, r)
         self.norm = nn.RMSNorm(h)
@@ -137,8 +168,20 @@ class Predictor(nn.Module):
         n = c.layers if c.backbone == "source" else None
         return pool(hidden_states(self._backbone, tokens, n), lengths, c.pooling)
 
+    def from_griffin(self, z: mx.array) -> mx.array:
+        """Scores (B, L, d) from standardised GRIFFIN log-statistics ``z`` (B, L, d)."""
+        out = self.bias + self.gain * z
+        if "a" in self:
+            u = mx.einsum("bld,ldq->blq", z, self.a)
+            out = out + mx.einsum("blq,lqd->bld", u, self.b)
+        return out
+
     def __call__(self, tokens: mx.array, lengths: mx.array | None = None) -> mx.array:
         c = self.config
+        if c.head == "griffin":
+            if self._backbone is None:
+                raise UsageError("the predictor has no backbone attached")
+            return self.from_griffin(griffin_features(self._backbone, tokens, lengths))
         if c.head == "static":
             return mx.broadcast_to(self.bias[None], (tokens.shape[0], *self.bias.shape))
         z = nn.gelu(self.proj(self.norm(self.features(tokens, lengths))))

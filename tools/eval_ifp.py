@@ -1,0 +1,179 @@
+"""The fair comparison of a trained predictor against learned static pruning and training-free
+sources on the test splits: KL to the original dense model, NLL, top-1, mask-swap ablation,
+mask overlap, GSM8K / HumanEval on a few items; JSON and a table.
+
+    python tools/eval_ifp.py --runs runs/default --keep 0.5 -o docs/results/ifp_eval.json
+
+``--runs`` holds ``k<keep>-predictor/stage2`` and ``k<keep>-static/stage2`` (tools/train_default.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import mlx_ifp
+
+DOMAINS = ("math", "code", "science", "prose")
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", required=True, help="folder of tools/train_default.sh runs")
+    p.add_argument("--data", help="corpus folder (default: the cached build)")
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("--keep", default="0.5", help="comma-separated keeps with trained runs")
+    p.add_argument("--limit", type=int, default=24, help="test items per domain")
+    p.add_argument("--gen-limit", type=int, default=6, help="GSM8K/HumanEval items (0: none)")
+    p.add_argument("--max-len", type=int, default=320)
+    p.add_argument("--max-tokens", type=int, default=200)
+    p.add_argument("--stage", default="stage2", help="which run folder to evaluate")
+    p.add_argument("-o", "--output", help="write the JSON here")
+    return p.parse_args()
+
+
+def main() -> None:
+    a = parse()
+    from mlx_ifp.core import counting
+    from mlx_ifp.core.budget import Budget
+    from mlx_ifp.data import tasks
+    from mlx_ifp.evaluation import metrics
+    from mlx_ifp.evaluation.run import generate_replies, instructions, scoreable
+    from mlx_ifp.evaluation.sandbox import score_replies
+    from mlx_ifp.inference.prompt import turn_tokens
+    from mlx_ifp.paths import atomic_file, cache_dir
+    from mlx_ifp.sources import PredictorSource, make_source
+    from mlx_ifp.train.probe import diversity
+
+    import mlx.core as mx
+
+    data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
+    base, tok = mlx_ifp.load(a.model, dequantize=True)
+    d_ffn = base.layers[0].mlp.gate_proj.weight.shape[0]
+    task_text = tasks(data)
+    items = {d: instructions(data, d)[: a.limit] for d in DOMAINS}
+    chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in DOMAINS}
+    dense_lp = {
+        d: metrics.logprobs(base, metrics.batch_of(chunks[d]), None, chunks[d]) for d in DOMAINS
+    }
+    mx.eval(list(dense_lp.values()))
+    report = {"model": a.model, "data": data, "limit": a.limit, "rows": [], "overlap": {}}
+
+    def score(name, keep, model, masks_of, gen=False):
+        """One row: per domain, the metrics of ``model`` under ``masks_of(domain) -> [Mask]``."""
+        t0 = time.perf_counter()
+        row = {"row": name, "keep": keep, "domains": {}}
+        for d in DOMAINS:
+            masks = masks_of(d)
+            m = None if masks is None else mx.stack([x.dense() for x in masks])
+            x = metrics.batch_of(chunks[d])
+            lp = metrics.logprobs(model, x, m, chunks[d])
+            row["domains"][d] = metrics.summarise(metrics.token_metrics(dense_lp[d], lp, chunks[d]))
+            if gen and a.gen_limit and d in ("math", "code"):
+                its = scoreable(items[d])[: a.gen_limit]
+                ms = masks[: len(its)] if masks is not None else [full] * len(its)
+                if masks is not None and len(masks) == len(items[d]):
+                    ms = [masks[items[d].index(it)] for it in its]
+                replies = generate_replies(model, tok, its, ms, a.max_tokens)
+                row["domains"][d].update(score_replies(d, its, replies, 5.0))
+        one = (masks_of(DOMAINS[0]) or [full])[0]
+        slim = mlx_ifp.prune(model, one)
+        row["active_params"] = counting.count(slim)["params"]
+        row["kl"] = sum(row["domains"][d]["kl"] for d in DOMAINS) / len(DOMAINS)
+        row["nll"] = sum(row["domains"][d]["nll"] for d in DOMAINS) / len(DOMAINS)
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        report["rows"].append(row)
+        print(
+            f"{name:<34} keep {keep:<5} KL {row['kl']:.3f}  NLL {row['nll']:.3f}", file=sys.stderr
+        )
+
+    full = mlx_ifp.Mask.full(base)
+    score("dense", 1.0, base, lambda d: None, gen=True)
+    for keep in [k.strip() for k in a.keep.split(",") if k.strip()]:
+        k = Budget.parse(keep).channels(d_ffn)
+        sources = {n: make_source(n, tokenizer=tok) for n in ("griffin", "static-act", "random")}
+        per_input = {}
+        for n, src in sources.items():
+            cache = {
+                d: [src.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
+                for d in DOMAINS
+            }
+            per_input[n] = cache
+            score(n, keep, base, lambda d, c=cache: c[d], gen=n == "griffin")
+        runs = {arm: Path(a.runs) / f"k{keep}-{arm}" / a.stage for arm in ("predictor", "static")}
+        if not all((r / "predictor.safetensors").is_file() for r in runs.values()):
+            print(f"no trained runs for keep {keep} in {a.runs}", file=sys.stderr)
+            continue
+        tuned = {
+            arm: mlx_ifp.load(a.model, dequantize=True, adapter_path=str(r))[0]
+            for arm, r in runs.items()
+        }
+        score("dense + LoRA (predictor arm), unpruned", 1.0, tuned["predictor"], lambda d: None)
+        pred = PredictorSource(runs["predictor"])
+        ifp = {
+            d: [pred.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
+            for d in DOMAINS
+        }
+        score("IFP per input", keep, tuned["predictor"], lambda d: ifp[d], gen=True)
+        per_task = {
+            d: [pred.select(base, turn_tokens(tok, task_text[d]), k)] * len(items[d])
+            for d in DOMAINS
+        }
+        score("IFP per task", keep, tuned["predictor"], lambda d: per_task[d])
+        swap = {
+            d: [
+                ifp[DOMAINS[(i + 1) % 4]][j % len(ifp[DOMAINS[(i + 1) % 4]])]
+                for j in range(len(items[d]))
+            ]
+            for i, d in enumerate(DOMAINS)
+        }
+        score("IFP, mask of another domain's item", keep, tuned["predictor"], lambda d: swap[d])
+        gswap = {
+            d: [
+                per_input["griffin"][DOMAINS[(i + 1) % 4]][j % len(items[DOMAINS[(i + 1) % 4]])]
+                for j in range(len(items[d]))
+            ]
+            for i, d in enumerate(DOMAINS)
+        }
+        score("GRIFFIN, mask of another domain's item", keep, base, lambda d: gswap[d])
+        stat = PredictorSource(runs["static"]).select(base, turn_tokens(tok, "x"), k)
+        score(
+            "learned static + same LoRA",
+            keep,
+            tuned["static"],
+            lambda d: [stat] * len(items[d]),
+            gen=True,
+        )
+        for name, masks in (("IFP", ifp), ("GRIFFIN", per_input["griffin"])):
+            dom = [d for d in DOMAINS for _ in masks[d]]
+            hard = [m.dense() for d in DOMAINS for m in masks[d]]
+            report["overlap"][f"{name} keep {keep}"] = diversity(hard, hard, dom)
+        del tuned
+    rows = report["rows"]
+    head = (
+        "| row | keep | active | "
+        + " | ".join(f"KL {d}" for d in DOMAINS)
+        + " | KL mean | NLL mean |"
+    )
+    lines = [head, "|" + "---|" * (5 + len(DOMAINS))]
+    for r in rows:
+        kl = " | ".join(f"{r['domains'][d]['kl']:.3f}" for d in DOMAINS)
+        lines.append(
+            f"| {r['row']} | {r['keep']} | {r['active_params'] / 1e6:.1f}M | {kl} | {r['kl']:.3f} | {r['nll']:.3f} |"
+        )
+    report["table"] = "\n".join(lines)
+    print(report["table"])
+    for name, ov in report["overlap"].items():
+        print(
+            f"{name}: Jaccard within {ov['jaccard_within']:.3f}, across {ov['jaccard_across']:.3f}"
+        )
+    if a.output:
+        with atomic_file(a.output) as tmp:
+            Path(tmp).write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

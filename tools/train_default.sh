@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Train the default predictor and its learned-static control, stage 1 then stage 2, per keep.
+#   bash tools/train_default.sh [OUT] [KEEPS]     (default: runs/default "0.5 0.33")
+# Each (keep, arm) runs as its own process, all at once (a small model leaves a GPU mostly
+# idle); the arms differ only in the predictor head (griffin vs static). DATA=... picks the
+# corpus folder (default: the one `mlx_ifp data build` made in the cache). Logs beside each run.
+set -euo pipefail
+OUT=${1:-runs/default}
+KEEPS=${2:-"0.5 0.33"}
+CACHE=${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}
+DATA=${DATA:-$(ls -d "$CACHE"/data/v1-* | head -n 1)}
+EXTRA=${EXTRA:-}
+cd "$(dirname "$0")/.."
+for keep in $KEEPS; do
+  for arm in predictor static; do
+    (
+      dir="$OUT/k$keep-$arm"
+      mkdir -p "$dir"
+      head=griffin
+      [ "$arm" = static ] && head=static
+      for s in 1 2; do
+        sed "s/^  head: griffin/  head: $head/" "examples/ifp_stage$s.yaml" > "$dir/stage$s.yaml"
+      done
+      # shellcheck disable=SC2086
+      python -m mlx_ifp finetune -c "$dir/stage1.yaml" --data "$DATA/pretrain" --keep "$keep" \
+        -o "$dir/stage1" $EXTRA > "$dir/stage1.log" 2>&1
+      # shellcheck disable=SC2086
+      python -m mlx_ifp finetune -c "$dir/stage2.yaml" --data "$DATA/sft" --keep "$keep" \
+        --init-from "$dir/stage1" -o "$dir/stage2" $EXTRA > "$dir/stage2.log" 2>&1
+      echo "done $dir"
+    ) &
+  done
+done
+wait
