@@ -21,7 +21,6 @@ from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
-import typer
 
 from ..core import counting, ffn
 from ..core.budget import Budget
@@ -307,7 +306,7 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
     import mlx_lm
 
     from ..convert.mlx_lm_folder import export
-    from ..inference.generation import stream_generate
+    from ..inference.generation import forget, stream_generate
     from ..models.resolve import load
 
     res = {}
@@ -331,10 +330,7 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
             if t:
                 rows.append(last.generation_tps)
         res["e_mlx_ifp"] = {"decode_tps": statistics.median(rows), "decode_tps_all": rows}
-    from ..inference.generation import _PRUNERS as shared  # it would keep this model alive
-
-    for key in [k for k, p in shared.items() if p.model is net]:
-        del shared[key]
+    forget(net)  # the shared pruner would keep this model alive
     return res
 
 
@@ -366,8 +362,3 @@ def ratios(out: dict, run: dict) -> dict:
         m["active_source_gb"] + m["slim_ffn_gb"]
     )
     return r
-
-
-# ---------------------------------------------------------------- command
-
-_Opt = typer.Option

@@ -46,7 +46,8 @@ def _schedule(lr: float, cfg: FinetuneConfig):
     return optim.join_schedules([optim.linear_schedule(0.0, lr, cfg.warmup), main], [cfg.warmup])
 
 
-def _optimizers(cfg: FinetuneConfig) -> dict:
+def optimizers(cfg: FinetuneConfig) -> dict:
+    """AdamW for the predictor (and for the LLM unless it is frozen), on their schedules."""
     make = lambda lr: optim.AdamW(_schedule(lr, cfg), weight_decay=cfg.weight_decay)  # noqa: E731
     opts = {"predictor": make(cfg.predictor_lr)}
     if cfg.train != "frozen":
@@ -90,7 +91,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     mx.random.seed(cfg.seed)
     predictor = new_predictor(model, PredictorConfig(**cfg.predictor), tokenizer)
     joint = Joint(predictor, model)
-    opts = _optimizers(cfg)
+    opts = optimizers(cfg)
     train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length)
     multiple = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 8
     train_b = Batches(train, cfg.batch_size, cfg.seed, multiple, group)
