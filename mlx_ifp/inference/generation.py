@@ -16,8 +16,7 @@ from mlx_lm import stream_generate as _mlx_stream
 from mlx_lm.generate import GenerationResponse
 from mlx_lm.sample_utils import make_sampler
 
-from ..core.budget import Budget
-from ..core.mask import Mask
+from ..core import Budget, Mask
 from ..errors import UsageError
 from ..sources import MaskSource, make_source
 from .prompt import context_length, encode, first_user_turn, format_chat, messages_for

@@ -20,9 +20,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 
-from ..core import ffn
-from ..core.budget import Budget
-from ..core.mask import fingerprint
+from ..core import Budget, ffn, fingerprint
 from ..core.softtopk import eps_schedule
 from ..errors import UsageError
 from ..sources.predictor import PredictorConfig, new_predictor
@@ -82,7 +80,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     group = mx.distributed.init()
     rank = group.rank()
     if model is None:
-        from ..models.resolve import load
+        from ..models import load
 
         model, tokenizer = load(cfg.model)
     source_fp = fingerprint(model)
