@@ -21,7 +21,7 @@ TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 CORPUS = ["the quick brown fox jumps over the lazy dog", "def f(x):\n    return x + 1\n"] * 20
-TO_GGUF = {v: k for k, v in gguf._LAYER.items()}
+TO_GGUF = {v: k for k, v in gguf.LAYER_TENSORS.items()}
 ROUNDTRIP = [
     "Hello, world! 12345 and 3.14",
     "Unicode: café, naïve, 日本語, emoji 🙂",
@@ -78,7 +78,7 @@ def tiny_model(arch: str = "llama", tied: bool = True) -> nn.Module:
 
 
 def permute(x: mx.array, heads: int) -> mx.array:
-    """llama.cpp's q/k row permutation (the inverse of ``gguf._unpermute``)."""
+    """llama.cpp's q/k row permutation (the inverse of ``gguf.unpermute``)."""
     rows = x.shape[0]
     return x.reshape(heads, 2, rows // heads // 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
 

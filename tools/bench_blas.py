@@ -19,7 +19,7 @@ import time
 def measure(size: int, prompt_tokens: int, gen_tokens: int) -> dict:
     """Run in a child: GEMM throughput, then prefill and decode speed of the default model."""
     import mlx_ifp
-    from mlx_ifp import blas
+    from mlx_ifp.models import blas
 
     import mlx.core as mx
     from mlx_lm import stream_generate

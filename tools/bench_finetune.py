@@ -2,7 +2,7 @@
 
 Modes, all on the same model, batch size, sequence length and synthetic tokens:
 
-- ours ``frozen`` / ``lora`` / ``full``: ``mlx_ifp.finetune.finetune()`` itself, unchanged, with
+- ours ``frozen`` / ``lora`` / ``full``: ``mlx_ifp.train.finetune()`` itself, unchanged, with
   ``train=`` that mode. Each step runs the predictor (backbone = the source model's first
   ``layers`` blocks, run dense over the prompt, + the d->r->L*d_ffn head), SoftTopK with the
   training mask, the masked LLM forward over the whole sequence, the CE loss, one backward
@@ -42,9 +42,11 @@ Usage (set the BLAS threads on a shared machine):
 """
 
 import mlx_ifp  # noqa: F401, I001  (loads OpenBLAS before mlx.core, so it comes first)
-from mlx_ifp import blas, checkpoint, ffn, train_ui
-from mlx_ifp import finetune as ft
-from mlx_ifp.predictor import PredictorConfig, head_params
+from mlx_ifp.core import ffn
+from mlx_ifp.models import blas
+from mlx_ifp.sources.predictor import PredictorConfig, head_params
+from mlx_ifp.train import checkpoint, load_config, progress
+from mlx_ifp.train import loop as ft
 
 import argparse
 import contextlib
@@ -65,7 +67,7 @@ from mlx.utils import tree_flatten
 from rich.console import Console
 from rich.table import Table
 
-from mlx_ifp.batches import Example
+from mlx_ifp.train.batches import Example
 
 MODES = ("frozen", "lora", "full")
 TRAINERS = {
@@ -93,7 +95,7 @@ def synthetic(args, vocab: int) -> list[Example]:
 
 
 class Recorder:
-    """Stands in for ``train_ui.Progress``: a timestamp per optimizer step."""
+    """Stands in for ``train.progress.Progress``: a timestamp per optimizer step."""
 
     stamps: list[float] = []
     reported: list[float] = []
@@ -142,7 +144,7 @@ def eager_update(opt, module):
 def run_ours(mode: str, args, examples, eager: bool = False) -> dict:
     """One ``finetune()`` run of warmup + iters steps; per-step wall times."""
     model, _ = load_model(args.model)
-    cfg = ft.load_config(
+    cfg = load_config(
         None,
         model=args.model,
         stage=args.stage,
@@ -163,7 +165,7 @@ def run_ours(mode: str, args, examples, eager: bool = False) -> dict:
     no_data = lambda *a, **k: (examples, [], [])  # noqa: E731
     with (
         patched(ft, "load_data", no_data),
-        patched(train_ui, "Progress", Recorder),
+        patched(progress, "Progress", Recorder),
         patched(checkpoint, "save", lambda *a, **k: None),
         patched(ft, "compiled_update", eager_update if eager else ft.compiled_update),
     ):

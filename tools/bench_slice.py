@@ -16,7 +16,7 @@ import statistics
 import time
 
 import mlx_ifp  # noqa: F401  (OpenBLAS before mlx.core)
-from mlx_ifp.bench_models import PRESETS
+from mlx_ifp.bench.models import PRESETS
 from mlx_ifp.paths import atomic_file
 
 import mlx.core as mx

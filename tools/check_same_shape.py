@@ -7,13 +7,13 @@ array with the source. Decode tok/s over 64 tokens after a 512-token prompt, 5 t
     OPENBLAS_NUM_THREADS=1 python tools/check_same_shape.py 384
 """
 
-import sys
+import argparse
 
 import mlx_ifp  # noqa: F401  (OpenBLAS before mlx.core)
-from mlx_ifp import ffn
 from mlx_ifp.bench import interleaved
-from mlx_ifp.bench_models import build, same_shape_dense
-from mlx_ifp.prune import Pruner
+from mlx_ifp.bench.models import build, same_shape_dense
+from mlx_ifp.core import ffn
+from mlx_ifp.inference import Pruner
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -39,4 +39,8 @@ def main(k: int = 384, trials: int = 5) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 384)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("k", nargs="?", type=int, default=384, help="FFN channels kept per layer")
+    ap.add_argument("--trials", type=int, default=5)
+    a = ap.parse_args()
+    main(a.k, a.trials)

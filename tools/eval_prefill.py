@@ -15,17 +15,17 @@ import json
 
 import mlx_ifp  # noqa: F401  (OpenBLAS before mlx.core)
 from mlx_ifp import data as data_mod
-from mlx_ifp import ffn, load
-from mlx_ifp.evaluate import (
-    _batch,
+from mlx_ifp import load
+from mlx_ifp.core import ffn
+from mlx_ifp.evaluation.metrics import (
+    batch_of,
     dense_prompt,
-    instructions,
     logprobs,
-    masks_for,
     pairs,
     summarise,
     token_metrics,
 )
+from mlx_ifp.evaluation.run import instructions, masks_for
 from mlx_ifp.sources import make_source
 
 CONFIGS = [("griffin", 0.5), ("griffin", 0.33), ("static-act", 0.5)]
@@ -44,7 +44,7 @@ def compare(model, tok, data, domains, limit: int, max_len: int = 384) -> list[d
             got: dict = {"slim": [], "dense": []}
             for item, mask in zip(items, masks, strict=True):
                 chunk = pairs(tok, [item], max_len)
-                x = _batch(chunk)
+                x = batch_of(chunk)
                 ref = logprobs(model, x, None, chunk)
                 m = mask.dense()[None]  # (1, L, d)
                 got["slim"] += token_metrics(ref, logprobs(model, x, m, chunk), chunk)

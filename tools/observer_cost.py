@@ -8,12 +8,13 @@ that layer makes MLX compute them.
     OPENBLAS_NUM_THREADS=1 python tools/observer_cost.py
 """
 
+import argparse
 import statistics
 import time
 
 import mlx_ifp  # noqa: F401  (OpenBLAS before mlx.core)
-from mlx_ifp import ffn
-from mlx_ifp.bench_models import build
+from mlx_ifp.bench.models import build
+from mlx_ifp.core import ffn
 
 import mlx.core as mx
 from mlx_lm.models.cache import make_prompt_cache
@@ -59,4 +60,6 @@ def main(trials: int = 5) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=5)
+    main(ap.parse_args().trials)

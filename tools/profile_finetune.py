@@ -12,12 +12,11 @@ Usage: OPENBLAS_NUM_THREADS=1 python tools/profile_finetune.py [--mode lora] [--
 """
 
 import mlx_ifp  # noqa: F401, I001  (loads OpenBLAS before mlx.core, so it comes first)
-from mlx_ifp import ffn
-from mlx_ifp import finetune as ft
-from mlx_ifp.batches import Example, collate
-from mlx_ifp.mask import resolve_keep
-from mlx_ifp.predictor import PredictorConfig, new_predictor
-from mlx_ifp.softtopk import training_mask
+from mlx_ifp.core import Budget, ffn
+from mlx_ifp.core.softtopk import training_mask
+from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
+from mlx_ifp.train import llm, load_config, loop, objective
+from mlx_ifp.train.batches import Example, collate
 
 import argparse
 import json
@@ -54,12 +53,12 @@ def main() -> None:
     only = set(filter(None, args.only.split(",")))
 
     model, _ = mlx_ifp.load(args.model)
-    cfg = ft.load_config(None, train=args.mode, batch_size=args.batch_size)
-    ft.prepare_llm(model, cfg)
-    k = resolve_keep(cfg.keep, ffn.d_ffn(model))
+    cfg = load_config(None, train=args.mode, batch_size=args.batch_size)
+    llm.prepare_llm(model, cfg)
+    k = Budget.parse(cfg.keep).channels(ffn.d_ffn(model))
     mx.random.seed(0)
     pred = new_predictor(model, PredictorConfig(**cfg.predictor))
-    joint = ft.Joint(pred, model)
+    joint = llm.Joint(pred, model)
     rng = np.random.default_rng(0)
     P = args.seq_len // 4
     ex = []
@@ -78,7 +77,7 @@ def main() -> None:
         print(f"{name:28s} {res[name] * 1e3:9.1f} ms", flush=True)
 
     scores = pred(b.prompt, b.prompt_lengths)
-    masks = ft.make_masks(scores, k, eps, "soft", False)
+    masks = objective.make_masks(scores, k, eps, "soft", False)
     mx.eval(scores, masks)
     inputs = b.tokens[:, :-1]
     piece("predictor_forward", lambda: pred(b.prompt, b.prompt_lengths))
@@ -92,13 +91,13 @@ def main() -> None:
             return model(inputs)
 
     piece("llm_forward_masked", fwd_masked)
-    piece("loss_forward", lambda: ft.loss_sum(joint, b, k, eps, cfg)[0])
-    piece("gradients", lambda: ft.gradients(joint, [b], k, eps, cfg))
+    piece("loss_forward", lambda: objective.loss_sum(joint, b, k, eps, cfg)[0])
+    piece("gradients", lambda: objective.gradients(joint, [b], k, eps, cfg))
 
     # Python graph building only (nothing evaluated): the overhead a compile would remove.
     def build():
         t0 = time.perf_counter()
-        g = ft.gradients(joint, [b], k, eps, cfg)
+        g = objective.gradients(joint, [b], k, eps, cfg)
         res.setdefault("_build", []).append(time.perf_counter() - t0)
         return g
 
@@ -122,9 +121,9 @@ def main() -> None:
         piece("mlx_lm_grad_compiled", lambda: cstep(b.tokens, lengths))
 
     # The optimizer step: eager (as before) and compiled (``finetune.compiled_update``, as now).
-    grads, _, _ = ft.gradients(joint, [b], k, eps, cfg)
+    grads, _, _ = objective.gradients(joint, [b], k, eps, cfg)
     mx.eval(grads)
-    opts = ft._optimizers(cfg)
+    opts = loop.optimizers(cfg)
     mods = {"predictor": pred, "llm": model}
 
     def eager():
@@ -133,8 +132,8 @@ def main() -> None:
         return joint.trainable_parameters(), [o.state for o in opts.values()]
 
     piece("optimizer_eager", eager)
-    copts = ft._optimizers(cfg)
-    fns = {name: ft.compiled_update(opt, mods[name]) for name, opt in copts.items()}
+    copts = loop.optimizers(cfg)
+    fns = {name: loop.compiled_update(opt, mods[name]) for name, opt in copts.items()}
 
     def compiled():
         for name, fn in fns.items():

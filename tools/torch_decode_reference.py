@@ -14,8 +14,11 @@ import argparse
 import json
 import os
 
-import torch
-import torch.nn.functional as F
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # ``--help`` works without PyTorch; a measurement needs it
+    torch = F = None
 
 SHAPES = {
     "8b": dict(hidden=4096, layers=32, heads=32, kv_heads=8, vocab=128256),
@@ -26,7 +29,8 @@ SHAPES = {
 class Decoder:
     """Llama decode step over a static cache: RMSNorm, GQA attention, SwiGLU FFN, LM head."""
 
-    def __init__(self, shape: dict, d_ffn: int, context: int, dev="cuda", dt=torch.bfloat16):
+    def __init__(self, shape: dict, d_ffn: int, context: int, dev="cuda", dt=None):
+        dt = dt or torch.bfloat16
         h, nh, nkv = shape["hidden"], shape["heads"], shape["kv_heads"]
         hd = h // nh
         self.nh, self.nkv, self.hd = nh, nkv, hd
@@ -120,6 +124,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("-o", "--output")
     a = ap.parse_args()
+    if torch is None:
+        ap.error("needs PyTorch with CUDA (pip install torch)")
     rows = measure(a.shape, a.k or [14336, 4779, 16], a.context, a.steps)
     print("| d_ffn | eager ms | graph ms | graph TB/s | eager speed-up | graph speed-up | ideal |")
     print("|---|---|---|---|---|---|---|")

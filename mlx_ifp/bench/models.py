@@ -90,7 +90,7 @@ def same_shape_dense(model: nn.Module, k: int, dtype: mx.Dtype) -> nn.Module:
 
 def build(model: str, preset: str | None, dtype: str | None):
     """(source, tokenizer, 4-bit source factory, prompt maker, task tokens or text)."""
-    from ..models.resolve import load
+    from ..models import load
 
     dt = _default_dtype(dtype)
     if preset:

@@ -21,10 +21,8 @@ from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
-import typer
 
-from ..core import counting, ffn
-from ..core.budget import Budget
+from ..core import Budget, counting, ffn
 from .models import PRESETS, PROMPT, TASK, build, same_shape_dense  # noqa: F401
 
 VARIANTS = "abcdefgh"
@@ -208,7 +206,7 @@ def prefill_overhead(pruner, prompt: list[int], trials: int) -> dict:
 
 def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log) -> dict:
     """All slim variants at one kept width ``k``."""
-    from ..inference.pruner import Pruner
+    from ..inference import Pruner
 
     dt = ffn.ffns(src)[0].gate_proj.weight.dtype
     base_active, base_rss = out["memory_source"]
@@ -306,9 +304,9 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
     """(e) export, then plain ``mlx_lm.load`` + ``stream_generate``; and via ``mlx_ifp``."""
     import mlx_lm
 
-    from ..convert.mlx_lm_folder import export
-    from ..inference.generation import stream_generate
-    from ..models.resolve import load
+    from ..convert import export
+    from ..inference.generation import forget, stream_generate
+    from ..models import load
 
     res = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -331,10 +329,7 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
             if t:
                 rows.append(last.generation_tps)
         res["e_mlx_ifp"] = {"decode_tps": statistics.median(rows), "decode_tps_all": rows}
-    from ..inference.generation import _PRUNERS as shared  # it would keep this model alive
-
-    for key in [k for k, p in shared.items() if p.model is net]:
-        del shared[key]
+    forget(net)  # the shared pruner would keep this model alive
     return res
 
 
@@ -366,8 +361,3 @@ def ratios(out: dict, run: dict) -> dict:
         m["active_source_gb"] + m["slim_ffn_gb"]
     )
     return r
-
-
-# ---------------------------------------------------------------- command
-
-_Opt = typer.Option

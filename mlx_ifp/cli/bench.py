@@ -9,7 +9,7 @@ from typing import Annotated as _A
 
 from typer import Option as _Opt
 
-from ..errors import UsageError
+from .. import UsageError
 
 
 def bench_command(

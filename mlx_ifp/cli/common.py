@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
+from .. import UsageError
 
 Model = Annotated[
     str,

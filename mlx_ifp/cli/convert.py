@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
+from .. import UsageError
 from .common import Dequantize, Model, Task
 
 
@@ -30,10 +30,7 @@ def convert_command(
     dequantize: Dequantize = False,
 ):
     """Write a model (or the slim model of a task or mask) as a standard mlx-lm folder."""
-    from ..convert.mlx_lm_folder import export
-    from ..core.mask import Mask
-    from ..inference.generation import select
-    from ..models.resolve import load
+    from .. import Mask, export, load, select
 
     if not output:
         raise UsageError("give the output folder with --output/-o")
@@ -41,7 +38,7 @@ def convert_command(
         raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
     net, tokenizer = load(model, dequantize=dequantize, dtype=dtype)
     if mask or keep is not None or task:
-        from ..sources import make_source
+        from .. import make_source
 
         given = Mask.load(mask, net) if mask else None
         mask_source = mask_source or ("griffin" if task else "static")

@@ -10,7 +10,7 @@ import mlx_ifp
 
 import typer
 
-from ..errors import UsageError
+from .. import UsageError
 from .common import csv, named_paths
 
 

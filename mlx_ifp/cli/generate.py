@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
+from .. import UsageError
 from .common import Dequantize, Model, Task, read_prompt
 
 
 def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
     """The mask source and budget: a trained predictor's own defaults when there is one."""
-    from ..sources import make_source
+    from .. import make_source
 
     name = name or ("predictor" if adapter else "griffin")
     if keep is None and adapter:
@@ -87,9 +87,8 @@ def generate_command(
     """Generate text through the pruned model, streaming it as it comes."""
     import mlx.core as mx
 
-    from ..core.mask import Mask
-    from ..inference.generation import footer, stream_generate
-    from ..models.resolve import load
+    from .. import Mask, load, stream_generate
+    from ..inference import footer
 
     if max_tokens == 0 or max_tokens < -1:
         raise UsageError("--max-tokens must be positive (or -1 for no limit)")

@@ -34,7 +34,7 @@ def info_command(
         "architectures": ", ".join(sorted(ffn.ARCHITECTURES)) + " (others probed)",
     }
     if model:
-        from ..models.resolve import load
+        from .. import load
 
         net, _ = load(model)
         c = counting.count(net)

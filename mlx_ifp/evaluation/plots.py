@@ -8,8 +8,7 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
-from ..core import ffn
-from ..core.budget import Budget
+from ..core import Budget, ffn
 from ..data import corpus as data_mod
 from ..errors import UsageError
 from ..inference.prompt import turn_tokens

@@ -15,13 +15,11 @@ from pathlib import Path
 
 import mlx.core as mx
 
-from ..core import counting, ffn
-from ..core.budget import Budget
-from ..core.mask import Mask
+from ..core import Budget, Mask, counting, ffn
 from ..data import corpus as data_mod
 from ..errors import UsageError
+from ..inference import prune
 from ..inference.prompt import turn_tokens
-from ..inference.pruner import prune
 from ..sources import FixedMask, MaskSource, make_source
 from .metrics import (
     batch_of,

@@ -16,8 +16,7 @@ from mlx_lm import stream_generate as _mlx_stream
 from mlx_lm.generate import GenerationResponse
 from mlx_lm.sample_utils import make_sampler
 
-from ..core.budget import Budget
-from ..core.mask import Mask
+from ..core import Budget, Mask
 from ..errors import UsageError
 from ..sources import MaskSource, make_source
 from .prompt import context_length, encode, first_user_turn, format_chat, messages_for
@@ -58,6 +57,12 @@ def get_pruner(
     while len(_PRUNERS) > MAX_PRUNERS:
         _PRUNERS.popitem(last=False)
     return pruner
+
+
+def forget(model: nn.Module) -> None:
+    """Drop the shared pruners of ``model`` (they hold it and its slim copies alive)."""
+    for key in [k for k, p in _PRUNERS.items() if p.model is model]:
+        del _PRUNERS[key]
 
 
 def select(
@@ -151,18 +156,16 @@ def stream_generate(
         kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     if "sampler" not in kwargs:
         kwargs["sampler"] = make_sampler(temp, top_p if 0 < top_p < 1 else 0.0)
-    if cache is None:
-        for r in _mlx_stream(slim, tokenizer, tokens, max_tokens=max_tokens, **kwargs):
-            yield Response(**vars(r), prune=info)
-        return
+    whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
+    head = {} if whole else {"prompt_cache": cache}
     for r in _mlx_stream(
-        slim, tokenizer, tokens[-1:], max_tokens=max_tokens, prompt_cache=cache, **kwargs
+        slim, tokenizer, tokens if whole else tokens[-1:], max_tokens=max_tokens, **head, **kwargs
     ):
-        # mlx-lm saw one prompt token: report the whole prompt, its dense prefill included
-        # (selection and slicing are in ``prune``, not in the prompt speed)
-        first_s = 1.0 / r.prompt_tps if r.prompt_tps else 0.0
-        r.prompt_tokens = len(tokens)
-        r.prompt_tps = len(tokens) / max(info.prefill_s + first_s, 1e-9)
+        if not whole:  # report the whole prompt, its dense prefill included (selection and
+            # slicing are in ``prune``, not in the prompt speed)
+            first_s = 1.0 / r.prompt_tps if r.prompt_tps else 0.0
+            r.prompt_tokens = len(tokens)
+            r.prompt_tps = len(tokens) / max(info.prefill_s + first_s, 1e-9)
         yield Response(**vars(r), prune=info)
 
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import counting, ffn, slicing
-from ..core.budget import Budget
+from ..core import Budget, counting, ffn, slicing
 from ..core.mask import Mask, text_hash
 from ..errors import UsageError
 from ..sources import MaskSource, dense_prefill, make_source

@@ -28,7 +28,8 @@ QUANT_TYPES = (
 )
 GROUP_SIZE = 32
 
-_LAYER = {
+#: llama.cpp tensor names -> mlx-lm (Hugging Face) names, per layer and for the rest
+LAYER_TENSORS = {
     "attn_q": "self_attn.q_proj",
     "attn_k": "self_attn.k_proj",
     "attn_v": "self_attn.v_proj",
@@ -39,7 +40,7 @@ _LAYER = {
     "ffn_up": "mlp.up_proj",
     "ffn_down": "mlp.down_proj",
 }
-_TOP = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
+TOP_TENSORS = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
 
 # Pre-tokenizer split patterns of llama.cpp's ``tokenizer.ggml.pre`` values (Hugging Face's).
 _LLAMA3_SPLIT = (
@@ -58,10 +59,10 @@ def _hf_name(name: str) -> str:
     """llama.cpp tensor name (``blk.3.attn_q.scales``) -> mlx-lm name, or "" to drop it."""
     base, _, leaf = name.rpartition(".")
     m = re.fullmatch(r"blk\.(\d+)\.(\w+)", base)
-    if m and m.group(2) in _LAYER:
-        return f"model.layers.{m.group(1)}.{_LAYER[m.group(2)]}.{leaf}"
-    if base in _TOP:
-        return f"{_TOP[base]}.{leaf}"
+    if m and m.group(2) in LAYER_TENSORS:
+        return f"model.layers.{m.group(1)}.{LAYER_TENSORS[m.group(2)]}.{leaf}"
+    if base in TOP_TENSORS:
+        return f"{TOP_TENSORS[base]}.{leaf}"
     return ""
 
 
@@ -70,7 +71,7 @@ def _meta(meta: dict, key: str, default=None):
     return value.item() if isinstance(value, mx.array) and value.ndim == 0 else value
 
 
-def _unpermute(x: mx.array, heads: int) -> mx.array:
+def unpermute(x: mx.array, heads: int) -> mx.array:
     """Undo llama.cpp's q/k row permutation (rows are outputs: works on packed tensors too)."""
     rows = x.shape[0]
     return x.reshape(heads, rows // heads // 2, 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
@@ -144,7 +145,7 @@ def _convert_weights(
             continue
         kind = name.split(".")[-2]
         if permute and kind in heads and name.endswith((".weight", ".scales", ".biases")):
-            x = _unpermute(x, heads[kind])
+            x = unpermute(x, heads[kind])
         if name.endswith(".scales") or name.endswith(".biases"):
             x = x.astype(mx.float32)  # lossless; fp16 scales are far slower on CPU
         elif x.dtype == mx.uint32 and f"{name[:-7]}.scales" in weights:

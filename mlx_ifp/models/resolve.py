@@ -13,8 +13,7 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.utils import dequantize_model
 
-from ..core import ffn, slicing
-from ..core.mask import fingerprint
+from ..core import ffn, fingerprint, slicing
 from ..core.origin import record_origin
 from ..errors import UsageError
 

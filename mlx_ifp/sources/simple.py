@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import mlx.core as mx
 
-from ..core import ffn
-from ..core.mask import Mask
+from ..core import Mask, ffn
 from ..errors import UsageError
 from .base import MaskSource
 from .registry import register_source

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 import mlx.core as mx
 
-from ..core import slicing
-from ..core.mask import fingerprint
+from ..core import fingerprint, slicing
 from ..errors import UsageError
 from .base import MaskSource, dense_prefill
 from .registry import register_source

@@ -20,9 +20,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 
-from ..core import ffn
-from ..core.budget import Budget
-from ..core.mask import fingerprint
+from ..core import Budget, ffn, fingerprint
 from ..core.softtopk import eps_schedule
 from ..errors import UsageError
 from ..sources.predictor import PredictorConfig, new_predictor
@@ -46,7 +44,8 @@ def _schedule(lr: float, cfg: FinetuneConfig):
     return optim.join_schedules([optim.linear_schedule(0.0, lr, cfg.warmup), main], [cfg.warmup])
 
 
-def _optimizers(cfg: FinetuneConfig) -> dict:
+def optimizers(cfg: FinetuneConfig) -> dict:
+    """AdamW for the predictor (and for the LLM unless it is frozen), on their schedules."""
     make = lambda lr: optim.AdamW(_schedule(lr, cfg), weight_decay=cfg.weight_decay)  # noqa: E731
     opts = {"predictor": make(cfg.predictor_lr)}
     if cfg.train != "frozen":
@@ -102,7 +101,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     group = mx.distributed.init()
     rank = group.rank()
     if model is None:
-        from ..models.resolve import load
+        from ..models import load
 
         model, tokenizer = load(cfg.model, dequantize=cfg.dequantize)
     source_fp = fingerprint(model)
@@ -112,7 +111,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     mx.random.seed(cfg.seed)
     predictor = new_predictor(model, PredictorConfig(**cfg.predictor), tokenizer)
     joint = Joint(predictor, model, teacher)
-    opts = _optimizers(cfg)
+    opts = optimizers(cfg)
     train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length)
     multiple = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 8
     if compiling(cfg) and cfg.stage == "sft":

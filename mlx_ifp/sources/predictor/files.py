@@ -10,8 +10,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from ...core import ffn
-from ...core.mask import check_fingerprint, fingerprint
+from ...core import check_fingerprint, ffn, fingerprint
 from ...errors import UsageError
 from ...paths import atomic_file
 from .model import Predictor, PredictorConfig, hidden_size
@@ -95,7 +94,7 @@ def warm_start(predictor: Predictor, model: nn.Module, tokenizer=None) -> None:
 
 
 def _load_backbone(path: str) -> nn.Module:
-    from ...models.resolve import load
+    from ...models import load
 
     net, _ = load(path)
     net.freeze()

@@ -1,0 +1,7 @@
+"""``python -m mlx_ifp.bench``: the same command as ``mlx_ifp bench``."""
+
+import sys
+
+from ..cli import app
+
+app(["bench", *sys.argv[1:]], prog_name="mlx_ifp")
