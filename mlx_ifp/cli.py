@@ -288,11 +288,13 @@ def _register_commands() -> None:
     from .evaluate import eval_command
     from .finetune import finetune_command
     from .plots import plot_command
+    from .serve.command import serve_command
 
     app.command("finetune")(handle_errors(finetune_command))
     app.command("eval")(handle_errors(eval_command))
     app.command("bench")(handle_errors(bench_command))
     app.command("plot")(handle_errors(plot_command))
+    app.command("serve")(handle_errors(serve_command))
     data_app = typer.Typer(help="Build the offline multi-domain corpus.", no_args_is_help=True)
     data_app.command("build")(handle_errors(data_build_command))
     app.add_typer(data_app, name="data")
