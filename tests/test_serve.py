@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import mlx_ifp
 from mlx_ifp.serve.app import create_app
@@ -71,7 +72,7 @@ def served(tmp_path_factory):
     model, tok = tiny_model("llama"), word_tokenizer()
     mask = mlx_ifp.Pruner(model, tok, keep=0.25).slim_for("t9 t10 t11")[1].mask
     mask.save(tmp / "saved")
-    (tmp / "tasks.yaml").write_text(f"code: {CODE}\nsaved: saved.safetensors\n")
+    (tmp / "tasks.yaml").write_text(f"code: {CODE}\nsaved: {{mask: saved}}\n")
     registry = Registry(
         model, tok, "tiny", keep=KEEP, tasks=read_tasks(tmp / "tasks.yaml"), cache_bytes=1e6
     )
@@ -308,6 +309,11 @@ def test_import_does_not_pull_the_web_stack():
     code = code.replace("WEB", repr(("starlette", "uvicorn")))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_example_tasks_file_parses():
+    tasks = read_tasks(Path(__file__).resolve().parent.parent / "examples" / "serve_tasks.yaml")
+    assert set(tasks) == {"code", "math", "geo"} and all("task" in t for t in tasks.values())
 
 
 def test_command_refuses_bad_input(tmp_path):

@@ -142,7 +142,9 @@ class Completions:
                 return Response(status_code=499)
             if kind == "error":
                 return error_response(_as_api_error(value))
-            if kind == "item":
+            if kind == "done":  # ended without a final piece: nothing more will come
+                piece = Piece("", "stop", piece.prompt_tokens, piece.completion_tokens, piece.info)
+            else:
                 piece = value
         rid, usage = _id(req), _usage(piece)
         if req.chat:

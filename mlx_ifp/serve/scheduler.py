@@ -128,15 +128,13 @@ class Scheduler:
         self.stats["running"] = 1
         items = None
         try:
-            items = job.work()
-            for item in items:
-                job.emit("item", item)
+            items, finished = job.work(), True
+            for item in items:  # checked before handing out: the last item ends the job
                 if job.cancelled.is_set():
+                    finished = False
                     break
-            if job.cancelled.is_set():
-                self.stats["cancelled"] += 1
-            else:
-                self.stats["done"] += 1
+                job.emit("item", item)
+            self.stats["done" if finished else "cancelled"] += 1
             job.emit("done")
         except Exception as e:  # handed to the request; the worker goes on
             if not isinstance(e, UsageError):
