@@ -6,7 +6,7 @@ import mlx_ifp  # noqa: F401  (loads the optimized BLAS before mlx.core)
 
 import typer
 
-from . import bench, convert, data, evaluate, finetune, generate, info, plot
+from . import bench, convert, data, evaluate, finetune, generate, info, plot, serve
 from .common import handle_errors
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ COMMANDS = {
     "eval": evaluate.eval_command,
     "bench": bench.bench_command,
     "plot": plot.plot_command,
+    "serve": serve.serve_command,
 }
 for _name, _fn in COMMANDS.items():
     app.command(_name)(handle_errors(_fn))

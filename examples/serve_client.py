@@ -1,0 +1,47 @@
+"""Use `mlx_ifp serve` from an app through the openai package: a task model, streaming, usage.
+
+Start the server first:  mlx_ifp serve --tasks examples/serve_tasks.yaml
+Then:                    python examples/serve_client.py
+"""
+
+import argparse
+
+from openai import OpenAI
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", default="http://127.0.0.1:8080/v1")
+    ap.add_argument("--model", default="smollm2-135m-instruct")
+    args = ap.parse_args()
+    client = OpenAI(base_url=args.url, api_key="not-needed")
+
+    print("models:", [m.id for m in client.models.list().data])
+
+    # a named task: its slim model is built once, then every request of the task reuses it
+    r = client.chat.completions.create(
+        model=f"{args.model}:geo",
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+        max_tokens=30,
+        temperature=0,
+    )
+    ext = r.model_dump()["mlx_ifp"]  # the server's extension field
+    print(r.choices[0].message.content)
+    print(f"usage: {r.usage.prompt_tokens} prompt + {r.usage.completion_tokens} generated tokens;")
+    print(f"active parameters {ext['active_params'] / 1e6:.1f}M, cache hit {ext['cache_hit']}")
+
+    # the base model name: the mask is picked from this prompt itself; streamed
+    stream = client.chat.completions.create(
+        model=args.model,
+        messages=[{"role": "user", "content": "Write a haiku about the sea."}],
+        max_tokens=40,
+        stream=True,
+    )
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            print(chunk.choices[0].delta.content, end="", flush=True)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""``mlx_ifp serve``: the typer command (self-contained, registered by the CLI)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from mlx_ifp.errors import UsageError
+
+import typer
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def model_id_for(model: str) -> str:
+    """The id clients use: the name given, or a local path's file or folder name."""
+    path = Path(model).expanduser()
+    if path.exists():
+        return path.stem if path.is_file() else path.resolve().name
+    return model
+
+
+def serve_command(
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="smollm2-135m-instruct (embedded), a .gguf file, an mlx-lm folder or a "
+            "Hugging Face repo id.",
+        ),
+    ] = "smollm2-135m-instruct",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; anything but loopback is reachable by others.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    keep: Annotated[
+        str, typer.Option("--keep", help="FFN channels kept per layer: a fraction or a count.")
+    ] = "0.5",
+    mask_source: Annotated[
+        str, typer.Option("--mask-source", help="griffin, static, static-act, random or full.")
+    ] = "griffin",
+    tasks: Annotated[
+        str | None,
+        typer.Option(
+            "--tasks",
+            help="YAML file mapping task names to a task text or a mask file; request them "
+            "as model 'MODEL:NAME'.",
+        ),
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option("--model-name", help="The model id clients use (default: from --model)."),
+    ] = None,
+    cache_gb: Annotated[
+        float, typer.Option("--cache-gb", help="Memory budget for cached slim models (GB).")
+    ] = 2.0,
+    max_tokens_limit: Annotated[
+        int, typer.Option("--max-tokens-limit", help="Largest max_tokens a request may ask.")
+    ] = 2048,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds a request may take, queueing included.")
+    ] = 300.0,
+    max_body_kb: Annotated[
+        int, typer.Option("--max-body-kb", help="Largest request body accepted (KiB).")
+    ] = 1024,
+    max_queue: Annotated[
+        int, typer.Option("--max-queue", help="Requests that may wait; more get a 503.")
+    ] = 64,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
+):
+    """Serve the model over an OpenAI-compatible HTTP API, with per-task slim models."""
+    try:
+        import uvicorn
+
+        from ..serve.app import create_app
+    except ImportError as e:
+        msg = f"serving needs the serve extra: pip install 'mlx-ifp[serve]' ({e})"
+        raise UsageError(msg) from None
+    import mlx_ifp
+
+    from ..serve.registry import Registry, read_tasks
+    from ..serve.schemas import Limits
+
+    if not 0 < port < 65536:
+        raise UsageError(f"--port must be in 1..65535, got {port}")
+    if cache_gb < 0 or max_tokens_limit <= 0 or timeout <= 0 or max_body_kb <= 0 or max_queue <= 0:
+        raise UsageError("--cache-gb must be >= 0; the other limits must be positive")
+    specs = read_tasks(tasks) if tasks else {}
+    if not _is_loopback(host):
+        typer.echo(
+            f"Warning: binding {host}: the server has no authentication and anyone who can "
+            "reach this address can use it.",
+            err=True,
+        )
+    net, tokenizer = mlx_ifp.load(model)
+    registry = Registry(
+        net,
+        tokenizer,
+        model_name or model_id_for(model),
+        keep=keep,
+        mask_source=mask_source,
+        tasks=specs,
+        cache_bytes=cache_gb * 1e9,
+    )
+    limits = Limits(
+        max_body_bytes=max_body_kb * 1024,
+        max_tokens_limit=max_tokens_limit,
+        default_max_tokens=min(256, max_tokens_limit),
+        timeout_s=timeout,
+        max_queue=max_queue,
+    )
+    typer.echo(
+        f"Serving {', '.join(registry.model_ids())} on http://{host}:{port}/v1 (keep "
+        f"{registry.k}/{registry.d_ffn}, {registry.task_slots} task + {registry.prompt_slots} "
+        "prompt slim models cached)",
+        err=True,
+    )
+    uvicorn.run(create_app(registry, limits), host=host, port=port, log_level=log_level)

@@ -1,0 +1,41 @@
+"""``mlx_ifp serve``: an OpenAI-compatible HTTP server with per-task slim models.
+
+Modules: ``schemas`` (request parsing and validation, OpenAI's error shape), ``registry`` (the
+resident model, its named tasks and the memory-bounded caches of slim models), ``scheduler``
+(fair queueing; one generation at a time on the device, in a worker thread), ``app`` (the
+Starlette routes); the typer command is ``mlx_ifp.cli.serve``. Needs the ``serve`` extra
+(``pip install 'mlx-ifp[serve]'``); ``import mlx_ifp`` never imports this package.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import create_app
+    from .registry import Registry
+    from .scheduler import Scheduler
+    from .schemas import Limits
+
+__all__ = ["Limits", "Registry", "Scheduler", "create_app"]
+
+
+def __getattr__(name: str):
+    """Import the pieces lazily: only ``create_app`` needs starlette."""
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    if name == "Registry":
+        from .registry import Registry
+
+        return Registry
+    if name == "Scheduler":
+        from .scheduler import Scheduler
+
+        return Scheduler
+    if name == "Limits":
+        from .schemas import Limits
+
+        return Limits
+    raise AttributeError(name)

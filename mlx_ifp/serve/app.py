@@ -1,0 +1,276 @@
+"""The ASGI app (Starlette): ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models``.
+
+A request is read with a size limit, validated (``schemas``), routed to the base model or a
+task (``registry``) and queued (``scheduler``). The response starts once the first piece of
+the reply is there, so errors found on the worker (a prompt too long for the context) are
+still proper 4xx answers. Streaming answers are server-sent events ending in
+``data: [DONE]``; every answer carries ``usage`` and an ``mlx_ifp`` extension (active
+parameters, cache hit, keep, mask source).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+from mlx_ifp.errors import UsageError
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .registry import Piece, Registry
+from .scheduler import Job, QueueFull, Scheduler
+from .schemas import APIError, GenRequest, Limits, parse_request
+
+CREATED = int(time.time())
+
+
+def error_response(e: APIError) -> JSONResponse:
+    return JSONResponse(e.body(), status_code=e.status)
+
+
+def _as_api_error(e: BaseException) -> APIError:
+    if isinstance(e, APIError):
+        return e
+    if isinstance(e, UsageError):
+        return APIError(400, str(e))
+    return APIError(500, "internal error while generating", type="server_error")
+
+
+async def read_json(request: Request, limit: int):
+    """The request body as JSON, refusing bodies over ``limit`` bytes (413) and bad JSON (400)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise APIError(413, f"the request body is over {limit} bytes", code="body_too_large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise APIError(413, f"the request body is over {limit} bytes", code="body_too_large")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise APIError(
+            400, f"the request body is not valid JSON: {e}", code="invalid_json"
+        ) from None
+
+
+async def _watch_disconnect(request: Request, job: Job) -> None:
+    """Cancel ``job`` when the client goes away (the body has been read already)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            job.cancel()
+            job.queue.put_nowait(("disconnect", None))
+            return
+
+
+async def _next(job: Job, deadline: float) -> tuple[str, object]:
+    """The job's next event, or ("timeout", None) once the request's deadline has passed."""
+    try:
+        return await asyncio.wait_for(job.queue.get(), max(deadline - time.monotonic(), 0))
+    except asyncio.TimeoutError:
+        job.cancel()
+        return "timeout", None
+
+
+def _timeout(limits: Limits) -> APIError:
+    msg = f"the request took longer than the server's {limits.timeout_s:g} s timeout"
+    return APIError(504, msg, type="timeout_error", code="timeout")
+
+
+class Completions:
+    """The two completion endpoints, sharing one path from request to pieces."""
+
+    def __init__(self, registry: Registry, scheduler: Scheduler, limits: Limits):
+        self.registry, self.scheduler, self.limits = registry, scheduler, limits
+
+    async def chat(self, request: Request) -> Response:
+        return await self._serve(request, chat=True)
+
+    async def text(self, request: Request) -> Response:
+        return await self._serve(request, chat=False)
+
+    async def _serve(self, request: Request, chat: bool) -> Response:
+        limits = self.limits
+        req = parse_request(await read_json(request, limits.max_body_bytes), chat, limits)
+        self.registry.resolve(req.model)  # 404 before queueing
+        client = req.user or request.headers.get("authorization") or _host(request)
+        job = Job(client, lambda: self.registry.generate(req), asyncio.get_running_loop())
+        try:
+            self.scheduler.submit(job)
+        except QueueFull as e:
+            raise APIError(503, f"the server is busy: {e}", type="server_error", code="busy") from e
+        deadline = time.monotonic() + limits.timeout_s
+        watcher = asyncio.create_task(_watch_disconnect(request, job))
+        try:
+            kind, value = await _next(job, deadline)
+            if kind != "item":  # an error before the first piece: a plain error answer
+                job.cancel()
+                if kind == "timeout":
+                    return error_response(_timeout(limits))
+                if kind == "disconnect":
+                    return Response(status_code=499)
+                return error_response(_as_api_error(value))
+            if req.stream:
+                watcher.cancel()
+                events = self._sse(req, job, value, deadline)
+                headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+                return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+            return await self._whole(req, job, value, deadline)
+        finally:
+            watcher.cancel()
+
+    async def _whole(self, req: GenRequest, job: Job, piece: Piece, deadline: float) -> Response:
+        text = ""
+        while True:
+            text += piece.text
+            if piece.finish_reason is not None:
+                break
+            kind, value = await _next(job, deadline)
+            if kind == "timeout":
+                return error_response(_timeout(self.limits))
+            if kind == "disconnect":
+                return Response(status_code=499)
+            if kind == "error":
+                return error_response(_as_api_error(value))
+            if kind == "done":  # ended without a final piece: nothing more will come
+                piece = Piece("", "stop", piece.prompt_tokens, piece.completion_tokens, piece.info)
+            else:
+                piece = value
+        rid, usage = _id(req), _usage(piece)
+        if req.chat:
+            choice = {"index": 0, "message": {"role": "assistant", "content": text}}
+        else:
+            choice = {"index": 0, "text": text}
+        choice.update(finish_reason=piece.finish_reason, logprobs=None)
+        body = _envelope(req, rid, "chat.completion" if req.chat else "text_completion")
+        body.update(choices=[choice], usage=usage, mlx_ifp=piece.info)
+        return JSONResponse(body)
+
+    async def _sse(self, req: GenRequest, job: Job, piece: Piece, deadline: float):
+        rid = _id(req)
+        kind = "chat.completion.chunk" if req.chat else "text_completion"
+
+        def chunk(text: str | None, finish: str | None = None, **extra) -> str:
+            if req.chat:
+                delta = {} if text is None else {"content": text}
+                choice = {"index": 0, "delta": delta}
+            else:
+                choice = {"index": 0, "text": text or ""}
+            choice.update(finish_reason=finish, logprobs=None)
+            body = {**_envelope(req, rid, kind), "choices": [choice], **extra}
+            return f"data: {json.dumps(body)}\n\n"
+
+        try:
+            if req.chat:
+                first = {**_envelope(req, rid, kind), "choices": [_role_delta()]}
+                yield f"data: {json.dumps(first)}\n\n"
+            while True:
+                if piece.finish_reason is not None:
+                    if piece.text:
+                        yield chunk(piece.text)
+                    yield chunk(None, piece.finish_reason, mlx_ifp=piece.info)
+                    if req.include_usage:
+                        body = {**_envelope(req, rid, kind), "choices": [], "usage": _usage(piece)}
+                        yield f"data: {json.dumps(body)}\n\n"
+                    break
+                if piece.text:
+                    yield chunk(piece.text)
+                event, value = await _next(job, deadline)
+                if event in ("timeout", "error"):
+                    e = _timeout(self.limits) if event == "timeout" else _as_api_error(value)
+                    yield f"data: {json.dumps(e.body())}\n\n"
+                    break
+                if event != "item":
+                    break
+                piece = value
+            yield "data: [DONE]\n\n"
+        finally:  # the client went away (or the stream ended): stop generating
+            job.cancel()
+
+
+def _role_delta() -> dict:
+    delta = {"role": "assistant", "content": ""}
+    return {"index": 0, "delta": delta, "finish_reason": None, "logprobs": None}
+
+
+def _host(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _id(req: GenRequest) -> str:
+    return ("chatcmpl-" if req.chat else "cmpl-") + uuid.uuid4().hex[:24]
+
+
+def _envelope(req: GenRequest, rid: str, kind: str) -> dict:
+    return {"id": rid, "object": kind, "created": int(time.time()), "model": req.model}
+
+
+def _usage(piece: Piece) -> dict:
+    p, c = piece.prompt_tokens, piece.completion_tokens
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+def create_app(
+    registry: Registry, limits: Limits | None = None, scheduler: Scheduler | None = None
+) -> Starlette:
+    """The Starlette app serving ``registry``; the scheduler's worker runs during its lifespan."""
+    limits = limits or Limits()
+    scheduler = scheduler or Scheduler(limits.max_queue)
+    completions = Completions(registry, scheduler, limits)
+
+    def model_card(model_id: str) -> dict:
+        card = {"id": model_id, "object": "model", "created": CREATED, "owned_by": "mlx_ifp"}
+        return {**card, "mlx_ifp": registry.describe(model_id)}
+
+    async def models(request: Request) -> Response:
+        data = [model_card(m) for m in registry.model_ids()]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def model(request: Request) -> Response:
+        model_id = request.path_params["model_id"]
+        registry.resolve(model_id)
+        return JSONResponse(model_card(model_id))
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "queued": scheduler.pending(), **scheduler.stats})
+
+    async def api_error(request: Request, e: Exception) -> Response:
+        return error_response(e)  # type: ignore[arg-type]
+
+    async def http_error(request: Request, e: Exception) -> Response:
+        status = getattr(e, "status_code", 500)
+        kind = "not_found" if status == 404 else "invalid_request_error"
+        return error_response(APIError(status, str(getattr(e, "detail", e)), type=kind))
+
+    async def server_error(request: Request, e: Exception) -> Response:
+        return error_response(_as_api_error(e))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        scheduler.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(scheduler.close)
+
+    routes = [
+        Route("/v1/chat/completions", completions.chat, methods=["POST"]),
+        Route("/v1/completions", completions.text, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/v1/models/{model_id:path}", model, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    handlers = {APIError: api_error, HTTPException: http_error, Exception: server_error}
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app.state.registry, app.state.scheduler, app.state.limits = registry, scheduler, limits
+    return app

@@ -1,0 +1,242 @@
+"""The served model, its named tasks, and the slim-model caches bounded by a memory budget.
+
+A request names ``<model>`` (the mask is picked from its own prompt) or ``<model>:<task>`` (the
+task's mask: from its text, or a saved mask file). Two ``mlx_ifp.Pruner`` objects share the
+resident model: one for tasks, one for per-prompt masks, so one-off prompts never evict the
+slim models of tasks. Their LRU sizes come from ``--cache-gb``: all slim models of one width
+cost the same bytes (the new FFN arrays; attention and embeddings are shared with the source),
+measured once at start-up on a real slim model.
+
+Only the public API (``mlx_ifp``, ``mlx_ifp.errors``) is used here. Everything in this module
+that touches MLX runs on the scheduler's worker thread, apart from start-up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlx_ifp
+from mlx_ifp.errors import UsageError
+
+from .schemas import APIError, GenRequest
+from .stops import StopFilter
+
+TASK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+MAX_SLOTS = 64  # the most slim models one cache holds, whatever the budget
+
+
+@dataclass
+class Task:
+    """A named task: a task text to select the mask from, or a saved mask."""
+
+    name: str
+    text: str | None = None
+    mask: Any = None  # an mlx_ifp.Mask
+    path: str | None = None
+
+
+@dataclass
+class Piece:
+    """One streamed step of a generation, as plain Python values (no MLX arrays)."""
+
+    text: str
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    info: dict = field(default_factory=dict)
+
+
+def _mask_file(value: str, base: Path) -> Path | None:
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else base / path
+    for candidate in (path, path.with_suffix(".safetensors")):
+        if candidate.suffix == ".safetensors" and candidate.is_file():
+            return candidate
+    return None
+
+
+def read_tasks(path: str | Path) -> dict[str, dict]:
+    """Parse a tasks YAML file: ``name: task text`` or ``name: path/to/mask(.safetensors)``.
+
+    The explicit forms ``name: {task: TEXT}`` and ``name: {mask: PATH}`` are accepted too.
+    Relative mask paths are relative to the YAML file. Returns ``{name: {"task"|"mask": ...}}``.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"tasks file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UsageError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} must map task names to task texts or mask files")
+    tasks = {}
+    for name, value in data.items():
+        name = str(name)
+        if not TASK_NAME.match(name):
+            raise UsageError(f"task name {name!r}: use letters, digits, '_', '.' or '-'")
+        if isinstance(value, dict) and len(value) == 1 and {*value} <= {"task", "mask"}:
+            (kind, value), base = next(iter(value.items())), path.parent
+            if kind == "mask":
+                found = _mask_file(str(value), base)
+                if found is None:
+                    raise UsageError(f"task {name!r}: mask file not found: {value}")
+                tasks[name] = {"mask": str(found)}
+                continue
+        if not isinstance(value, str) or not value.strip():
+            raise UsageError(f"task {name!r} needs a task text or a mask file path")
+        found = _mask_file(value, path.parent)
+        tasks[name] = {"mask": str(found)} if found else {"task": value}
+    return tasks
+
+
+def _new_bytes(slim, model) -> int:
+    """Bytes of the arrays a slim model does not share with its source."""
+    from mlx.utils import tree_flatten
+
+    shared = {id(a) for _, a in tree_flatten(model.parameters())}
+    return sum(a.nbytes for _, a in tree_flatten(slim.parameters()) if id(a) not in shared)
+
+
+class Registry:
+    """The resident model, its tasks, and the pruners (with their caches) that serve them."""
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        model_id: str,
+        *,
+        keep: float | int | str = 0.5,
+        mask_source: str = "griffin",
+        tasks: dict[str, dict] | None = None,
+        cache_bytes: float = 2e9,
+    ):
+        self.model, self.tokenizer, self.model_id = model, tokenizer, model_id
+        self.mask_source, self.keep = mask_source, keep
+        self.tasks: dict[str, Task] = {}
+        for name, spec in (tasks or {}).items():
+            if "mask" in spec:
+                mask = mlx_ifp.Mask.load(spec["mask"], model)
+                self.tasks[name] = Task(name, mask=mask, path=spec["mask"])
+            else:
+                self.tasks[name] = Task(name, text=spec["task"])
+        probe = mlx_ifp.Pruner(model, tokenizer, source=mask_source, keep=keep, cache_size=0)
+        slim, info = probe.slim_for("Hello.")  # one real slim model, to measure
+        self.k, self.d_ffn = int(info.mask.k), int(info.mask.d_ffn)
+        widths = [_new_bytes(slim, model)]
+        widths += [_new_bytes(mlx_ifp.prune(model, t.mask), model) for t in self._masks()]
+        self.slot_bytes = max(widths)
+        slots = MAX_SLOTS if self.slot_bytes == 0 else int(cache_bytes // self.slot_bytes)
+        slots = min(slots, MAX_SLOTS)
+        self.prompt_slots = min(4, slots // 4)
+        self.task_slots = slots - self.prompt_slots
+        self.prompt_pruner = mlx_ifp.Pruner(
+            model, tokenizer, source=mask_source, keep=keep, cache_size=self.prompt_slots
+        )
+        self.task_pruner = mlx_ifp.Pruner(
+            model, tokenizer, source=mask_source, keep=keep, cache_size=self.task_slots
+        )
+
+    def _masks(self) -> list[Task]:
+        return [t for t in self.tasks.values() if t.mask is not None]
+
+    def model_ids(self) -> list[str]:
+        """The base model (per-prompt masks) and one ``model:task`` id per task."""
+        return [self.model_id] + [f"{self.model_id}:{name}" for name in self.tasks]
+
+    def describe(self, model_id: str) -> dict:
+        """The ``/v1/models`` extension for one id."""
+        task = self.resolve(model_id)
+        if task is None:
+            return {"mask": "per prompt", "mask_source": self.mask_source, "keep": self.keep_of()}
+        if task.mask is not None:
+            m = task.mask
+            return {"mask": "file", "path": task.path, "keep": round(m.k / m.d_ffn, 4), "k": m.k}
+        return {"mask": "task", "task": task.text, "mask_source": self.mask_source}
+
+    def keep_of(self) -> float:
+        return round(self.k / self.d_ffn, 4)
+
+    def resolve(self, model_id: str) -> Task | None:
+        """The task a model id names (``None``: per-prompt), or a 404 ``APIError``."""
+        base, _, name = model_id.partition(":")
+        if base != self.model_id:
+            raise APIError(
+                404,
+                f"the model {model_id!r} does not exist; this server has: "
+                + ", ".join(self.model_ids()),
+                param="model",
+                code="model_not_found",
+            )
+        if not name:
+            return None
+        if name not in self.tasks:
+            known = ", ".join(self.tasks) or "none (start the server with --tasks)"
+            raise APIError(
+                404, f"unknown task {name!r}; tasks: {known}", param="model", code="task_not_found"
+            )
+        return self.tasks[name]
+
+    def generate(self, req: GenRequest) -> Iterator[Piece]:
+        """Generate for a validated request; runs on the worker thread. Yields ``Piece``s."""
+        task = self.resolve(req.model)
+        pruner = self.prompt_pruner if task is None else self.task_pruner
+        if req.seed is not None:
+            import mlx.core as mx
+
+            mx.random.seed(req.seed)
+        stops = StopFilter(req.stop)
+        records = mlx_ifp.stream_generate(
+            self.model,
+            self.tokenizer,
+            req.prompt,
+            req.max_tokens,
+            task=task.text if task else None,
+            mask=task.mask if task else None,
+            pruner=pruner,
+            temp=req.temperature,
+            top_p=req.top_p,
+            chat_template=req.chat,
+        )
+        try:
+            yield from self._pieces(records, stops, task)
+        except Exception as e:
+            if type(e).__name__ == "TemplateError":  # jinja2: the chat template refused them
+                raise UsageError(f"the chat template rejected the messages: {e}") from None
+            raise
+        finally:
+            records.close()
+
+    def _pieces(self, records, stops: StopFilter, task: Task | None) -> Iterator[Piece]:
+        r = None
+        for r in records:
+            text, stopped = stops.push(r.text)
+            if stopped or r.finish_reason is not None:
+                text += "" if stopped else stops.flush()
+                yield self._last(r, text, "stop" if stopped else r.finish_reason, task)
+                return
+            if text:
+                yield Piece(text)
+        if r is not None:  # the records ended without a finish reason
+            yield self._last(r, stops.flush(), "stop", task)
+
+    def _last(self, r, text: str, finish: str, task: Task | None) -> Piece:
+        p = r.prune
+        info: dict[str, Any] = {"selection": "prompt" if task is None else f"task:{task.name}"}
+        if p is not None:
+            m = p.mask
+            info.update(
+                active_params=int(p.active_params),
+                cache_hit=bool(p.cache_hit),
+                keep=round(m.k / m.d_ffn, 4),
+                k=int(m.k),
+                mask_source="file" if task is not None and task.mask is not None else m.source,
+            )
+        return Piece(text, finish, int(r.prompt_tokens), int(r.generation_tokens), info)

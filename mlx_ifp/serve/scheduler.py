@@ -1,0 +1,147 @@
+"""Fair queueing of generations onto one worker thread (one generation at a time per device).
+
+MLX is not thread-safe across concurrent streams, so every model call of the server runs on a
+single worker thread, one job at a time, start to finish. Jobs wait in one FIFO per client;
+the worker takes the clients in turn (round robin), so a client with many queued requests
+cannot starve one with a single request. A job's output goes back to the asyncio side through
+its own ``asyncio.Queue`` (``loop.call_soon_threadsafe``). Cancelling a job (client gone,
+timeout) stops it before its next token, or drops it from the queue if it has not started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from mlx_ifp.errors import UsageError
+
+log = logging.getLogger("mlx_ifp.serve")
+
+#: what a job's queue receives: ("item", value), ("done", None), ("error", exception)
+Event = tuple[str, Any]
+
+
+class QueueFull(Exception):
+    """The server already has its maximum number of queued requests."""
+
+
+class Job:
+    """One generation: a function returning an iterator, run on the worker thread."""
+
+    def __init__(self, client: str, work: Callable[[], Iterator], loop: asyncio.AbstractEventLoop):
+        self.client, self.work, self.loop = client, work, loop
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.cancelled = threading.Event()
+        self.started = threading.Event()
+        self.submitted = time.perf_counter()
+
+    def cancel(self) -> None:
+        """Stop the job before its next step (or before it starts)."""
+        self.cancelled.set()
+
+    def emit(self, kind: str, value: Any = None) -> None:
+        """Hand an event to the asyncio side (from the worker thread)."""
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, (kind, value))
+        except RuntimeError:  # the event loop is closed: nobody is listening
+            self.cancel()
+
+
+class Scheduler:
+    """Round robin over per-client FIFOs, one worker thread running one job at a time."""
+
+    def __init__(self, max_queue: int = 64):
+        self.max_queue = max_queue
+        self._queues: OrderedDict[str, deque[Job]] = OrderedDict()
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self.stats = {"done": 0, "cancelled": 0, "failed": 0, "running": 0}
+
+    def start(self) -> None:
+        """Start the worker thread (idempotent)."""
+        if self._thread is None:
+            self._stop = False
+            self._thread = threading.Thread(target=self._run, name="mlx_ifp-serve", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the worker after its current job; queued jobs are cancelled."""
+        with self._cond:
+            self._stop = True
+            for q in self._queues.values():
+                for job in q:
+                    job.cancel()
+                    job.emit("error", UsageError("the server is shutting down"))
+            self._queues.clear()
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            # MLX tears down a thread's streams just after the thread ends; a process exiting
+            # in that window aborts ("terminate called without an active exception")
+            time.sleep(0.25)
+
+    def pending(self) -> int:
+        """Jobs waiting (not yet started)."""
+        return sum(len(q) for q in self._queues.values())
+
+    def submit(self, job: Job) -> Job:
+        """Queue a job behind the same client's earlier ones; ``QueueFull`` if at the limit."""
+        with self._cond:
+            if self._stop:
+                raise QueueFull("the server is shutting down")
+            if self.pending() >= self.max_queue:
+                raise QueueFull(f"{self.max_queue} requests are already queued")
+            self._queues.setdefault(job.client, deque()).append(job)
+            self._cond.notify()
+        return job
+
+    def _next(self) -> Job | None:
+        """The oldest job of the next client in turn; that client then goes to the back."""
+        with self._cond:
+            while not self._stop and not self._queues:
+                self._cond.wait()
+            if self._stop:
+                return None
+            client, q = next(iter(self._queues.items()))
+            job = q.popleft()
+            del self._queues[client]
+            if q:
+                self._queues[client] = q  # back of the line
+            return job
+
+    def _run(self) -> None:
+        while (job := self._next()) is not None:
+            self._run_job(job)
+
+    def _run_job(self, job: Job) -> None:
+        if job.cancelled.is_set():
+            self.stats["cancelled"] += 1
+            return
+        job.started.set()
+        self.stats["running"] = 1
+        items = None
+        try:
+            items, finished = job.work(), True
+            for item in items:  # checked before handing out: the last item ends the job
+                if job.cancelled.is_set():
+                    finished = False
+                    break
+                job.emit("item", item)
+            self.stats["done" if finished else "cancelled"] += 1
+            job.emit("done")
+        except Exception as e:  # handed to the request; the worker goes on
+            if not isinstance(e, UsageError):
+                log.exception("generation failed")
+            self.stats["failed"] += 1
+            job.emit("error", e)
+        finally:
+            if items is not None and hasattr(items, "close"):
+                items.close()
+            self.stats["running"] = 0

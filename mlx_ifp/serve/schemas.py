@@ -1,0 +1,238 @@
+"""Request parsing and validation for the OpenAI endpoints, and OpenAI's error shape.
+
+Everything here is plain Python (no web framework): a request body (already decoded JSON) goes
+in, a validated ``GenRequest`` comes out, or an ``APIError`` with the HTTP status to answer.
+Out-of-range values are 400s (as OpenAI answers), values of the wrong JSON type are 422s.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLES = ("system", "developer", "user", "assistant", "tool")
+MAX_STOPS = 4
+
+
+@dataclass
+class Limits:
+    """Server-wide limits on what one request may ask for."""
+
+    max_body_bytes: int = 1 << 20
+    max_tokens_limit: int = 2048
+    default_max_tokens: int = 256
+    timeout_s: float = 300.0
+    max_queue: int = 64
+
+
+class APIError(Exception):
+    """An error answered in OpenAI's shape: ``{"error": {message, type, param, code}}``."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(message)
+        self.status, self.message, self.type, self.param, self.code = (
+            status,
+            message,
+            type,
+            param,
+            code,
+        )
+
+    def body(self) -> dict:
+        """The JSON body of the error response."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+@dataclass
+class GenRequest:
+    """A validated completion request (chat or plain)."""
+
+    model: str
+    prompt: str | list[dict]  # a message list for chat, the raw text for completions
+    chat: bool
+    max_tokens: int
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stream: bool = False
+    include_usage: bool = False
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    user: str | None = None
+
+
+def _typed(body: dict, name: str, types: type | tuple, what: str) -> Any:
+    value = body.get(name)
+    if value is None:
+        return None
+    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in _tuple(types))
+    if not ok:
+        raise APIError(422, f"'{name}' must be {what}", param=name, code="invalid_type")
+    return value
+
+
+def _tuple(types: type | tuple) -> tuple:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _number(body: dict, name: str, default: float, low: float, high: float, low_open=False):
+    value = _typed(body, name, (int, float), "a number")
+    if value is None:
+        return default
+    bad = not math.isfinite(value) or value > high or value < low or (low_open and value == low)
+    if bad:
+        bound = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
+        raise APIError(400, f"'{name}' must be in {bound}, got {value}", param=name)
+    return float(value)
+
+
+def _max_tokens(body: dict, limits: Limits) -> int:
+    name = (
+        "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
+    )
+    value = _typed(body, name, int, "an integer")
+    if value is None:
+        return min(limits.default_max_tokens, limits.max_tokens_limit)
+    if value <= 0:
+        raise APIError(400, f"'{name}' must be positive, got {value}", param=name)
+    if value > limits.max_tokens_limit:
+        raise APIError(
+            400,
+            f"'{name}' is {value}; this server allows at most {limits.max_tokens_limit}",
+            param=name,
+        )
+    return value
+
+
+def _stop(body: dict) -> list[str]:
+    stop = body.get("stop")
+    if stop is None:
+        return []
+    stops = [stop] if isinstance(stop, str) else stop
+    if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
+        raise APIError(422, "'stop' must be a string or a list of strings", param="stop")
+    if len(stops) > MAX_STOPS or any(not s for s in stops):
+        raise APIError(400, f"'stop' takes 1 to {MAX_STOPS} non-empty strings", param="stop")
+    return stops
+
+
+def _unsupported(body: dict) -> None:
+    """Refuse what this server cannot do rather than silently ignore it."""
+    n = _typed(body, "n", int, "an integer")
+    if n is not None and n != 1:
+        raise APIError(400, f"only n=1 is supported, got {n}", param="n")
+    best_of = _typed(body, "best_of", int, "an integer")
+    if best_of is not None and best_of != 1:
+        raise APIError(400, "only best_of=1 is supported", param="best_of")
+    for name in ("logprobs", "echo", "top_logprobs"):
+        if body.get(name) not in (None, False, 0):
+            raise APIError(400, f"'{name}' is not supported by this server", param=name)
+    for name in ("tools", "functions", "suffix"):
+        if body.get(name):
+            raise APIError(400, f"'{name}' is not supported by this server", param=name)
+    for name in ("presence_penalty", "frequency_penalty"):
+        if _number(body, name, 0.0, -2.0, 2.0) != 0.0:
+            raise APIError(400, f"'{name}' is not supported (only 0)", param=name)
+    fmt = body.get("response_format")
+    if fmt is not None and (not isinstance(fmt, dict) or fmt.get("type") != "text"):
+        raise APIError(
+            400, "only response_format {'type': 'text'} is supported", param="response_format"
+        )
+
+
+def _content(message: dict, i: int) -> str:
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts: text only
+        texts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text":
+                raise APIError(400, "only text content parts are supported", param=f"messages[{i}]")
+            if not isinstance(part.get("text"), str):
+                raise APIError(422, "a text part needs a string 'text'", param=f"messages[{i}]")
+            texts.append(part["text"])
+        return "".join(texts)
+    raise APIError(422, "'content' must be a string or a list of parts", param=f"messages[{i}]")
+
+
+def _messages(body: dict) -> list[dict]:
+    messages = body.get("messages")
+    if messages is None:
+        raise APIError(400, "'messages' is required", param="messages")
+    if not isinstance(messages, list):
+        raise APIError(422, "'messages' must be a list", param="messages", code="invalid_type")
+    if not messages:
+        raise APIError(400, "'messages' is empty", param="messages")
+    out = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise APIError(422, "each message must be an object", param=f"messages[{i}]")
+        role = m.get("role")
+        if role not in ROLES:
+            raise APIError(400, f"unknown role {role!r}", param=f"messages[{i}].role")
+        role = "system" if role == "developer" else role
+        out.append({"role": role, "content": _content(m, i)})
+    users = [m for m in out if m["role"] == "user"]
+    if not users or not users[0]["content"].strip():
+        raise APIError(400, "the messages need a non-empty user message", param="messages")
+    return out
+
+
+def _prompt(body: dict) -> str:
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = prompt[0]
+    if prompt is None:
+        raise APIError(400, "'prompt' is required", param="prompt")
+    if not isinstance(prompt, str):
+        raise APIError(422, "'prompt' must be a string (one prompt per request)", param="prompt")
+    if not prompt.strip():
+        raise APIError(400, "'prompt' is empty", param="prompt")
+    return prompt
+
+
+def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
+    """Validate a ``/v1/chat/completions`` (``chat``) or ``/v1/completions`` request body."""
+    if not isinstance(body, dict):
+        raise APIError(400, "the request body must be a JSON object")
+    model = body.get("model")
+    if model is None:
+        raise APIError(400, "'model' is required", param="model")
+    if not isinstance(model, str) or not model:
+        raise APIError(422, "'model' must be a non-empty string", param="model")
+    _unsupported(body)
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise APIError(422, "'stream_options' must be an object", param="stream_options")
+    seed = _typed(body, "seed", int, "an integer")
+    return GenRequest(
+        model=model,
+        prompt=_messages(body) if chat else _prompt(body),
+        chat=chat,
+        max_tokens=_max_tokens(body, limits),
+        temperature=_number(body, "temperature", 0.0, 0.0, 2.0),
+        top_p=_number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
+        stream=bool(_typed(body, "stream", bool, "a boolean")),
+        include_usage=bool((options or {}).get("include_usage")),
+        stop=_stop(body),
+        seed=seed,
+        user=_typed(body, "user", str, "a string"),
+    )
