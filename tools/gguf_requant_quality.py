@@ -92,6 +92,27 @@ def report(name, x, raw, qtype, h):
     return rows
 
 
+def matmul_speed(x: np.ndarray, reps: int = 50) -> dict:
+    """Batch-1 ``h @ W.T`` time (ms) for W kept as exact 4-bit (float32 scales), fp16, fp32."""
+    import timeit
+
+    w = mx.array(x)
+    q, s, b = mx.quantize(w, group_size=32, bits=4)
+    h = mx.random.normal((1, x.shape[1]))
+    w16, h16 = w.astype(mx.float16), h.astype(mx.float16)
+    mx.eval(q, s, b, w16, h16)
+    runs = {
+        "affine 4-bit gs32 (fp32 scales)": lambda: mx.quantized_matmul(h, q, s, b, True, 32, 4),
+        "float16": lambda: h16 @ w16.T,
+        "float32": lambda: h @ w.T,
+    }
+    out = {}
+    for name, f in runs.items():
+        mx.eval(f())
+        out[name] = timeit.timeit(lambda f=f: mx.eval(f()), number=reps) / reps * 1e3
+    return {"device": str(mx.default_device()), "shape": list(x.shape), **out}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--gguf", default=None, help="a GGUF with a real token_embd (default: SmolLM2)")
@@ -122,9 +143,11 @@ def main():
         print(f"{r['type']:5} {r['storage']:22} {r['bits_per_weight']:5.2f} {r['max_abs_err']:9.2e}"
               f" {r['rms_err']:9.2e} {'' if own is None else f'{own:7.3f}':>7}"
               f" {r['kl_vs_reference']:9.2e} {r['convert_s']:7.3f}")  # fmt: skip
+    speed = matmul_speed(x)
+    print("batch-1 matmul on this device, ms:", json.dumps(speed))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"source": str(path), "rows": rows}, f, indent=1)
+            json.dump({"source": str(path), "rows": rows, "matmul_ms": speed}, f, indent=1)
 
 
 if __name__ == "__main__":
