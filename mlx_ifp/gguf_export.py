@@ -209,8 +209,8 @@ def export_gguf(
         if mask is not None:
             meta["mlx_ifp.mask"] = mask.digest()  # sha256 of the kept indices, 16 hex digits
             meta["mlx_ifp.keep"] = float(mask.keep)
-            meta.update({f"mlx_ifp.{k}": getattr(mask, k) for k in ("k", "d_ffn", "source")})
-            meta["mlx_ifp.text_hash"] = mask.text_hash
+            meta.update({"mlx_ifp.k": mask.k, "mlx_ifp.d_ffn": mask.d_ffn})
+            meta.update({"mlx_ifp.mask_source": mask.source, "mlx_ifp.text_hash": mask.text_hash})
         for key, value in {**meta, **(metadata or {})}.items():
             _add_value(w, key, value)
         permute = {"attn_q": heads, "attn_k": kv_heads} if arch == "llama" else {}

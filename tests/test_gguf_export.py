@@ -67,6 +67,7 @@ def test_export_reimports_with_same_logits(tmp_path, arch, gguf_type):
     assert meta[f"{arch}.feed_forward_length"] == 64
     assert meta["mlx_ifp.mask"] == mask.digest() and meta["mlx_ifp.keep"] == 0.5
     assert meta["mlx_ifp.note"] == "test" and meta["tokenizer.ggml.pre"] == "smollm"
+    assert meta["mlx_ifp.mask_source"] == "random" and meta["mlx_ifp.source"] == ""
     out = importer.gguf_to_mlx_lm(path, tmp_path / "out", dequantize=True)
     assert json.loads((out / "config.json").read_text())["intermediate_size"] == 64
     back, tok2 = mlx_lm_load(str(out))
