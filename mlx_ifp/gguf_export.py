@@ -205,7 +205,9 @@ def export_gguf(
              "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0}[gguf_type]
         )  # fmt: skip
         _tokenizer(w, tokenizer, n_vocab)
-        meta = {"mlx_ifp.source": str(source_info(model).get("model") or "")}
+        meta = {}
+        if source := source_info(model).get("model"):
+            meta["mlx_ifp.source"] = str(source)
         if mask is not None:
             meta["mlx_ifp.mask"] = mask.digest()  # sha256 of the kept indices, 16 hex digits
             meta["mlx_ifp.keep"] = float(mask.keep)
