@@ -119,3 +119,13 @@ def test_smollm2_slim_export_same_logits(tmp_path, gguf_type):
     kl = (mx.exp(p) * (p - q)).sum(-1).max().item()
     assert kl < 1e-3, kl
     assert (p.argmax(-1) == q.argmax(-1)).all().item()
+
+
+@pytest.mark.parametrize("pre", ["smollm", "qwen2", "llama-bpe", "gpt2"])
+def test_pre_tokenizer_name_survives_roundtrip(pre):
+    from mlx_ifp.gguf_export import _pre_tokenizer
+
+    from test_gguf import tokenizer_meta
+
+    meta = {**tokenizer_meta(300), "tokenizer.ggml.pre": pre}
+    assert _pre_tokenizer(importer.build_tokenizer(meta).backend_tokenizer) == pre
