@@ -43,8 +43,13 @@ def main():
     ap.add_argument("--dir", default=None, help="keep the GGUF files here (default: temporary)")
     ap.add_argument("--out", default=None, help="write the JSON result here")
     args = ap.parse_args()
-    from llama_cpp import Llama
-    from llama_cpp import __version__ as llama_cpp_version
+    try:
+        from llama_cpp import Llama
+        from llama_cpp import __version__ as llama_cpp_version
+    except ImportError:
+        raise SystemExit(
+            "needs llama.cpp's Python bindings: pip install llama-cpp-python"
+        ) from None
 
     model, tok = mlx_ifp.load(args.model)
     slim, info = mlx_ifp.select(model, tok, task=TASK, keep=args.keep, mask_source=args.mask_source)
