@@ -1,7 +1,8 @@
 """Convert a GGUF file (llama, qwen2) into a standard mlx-lm model folder.
 
-``mx.load`` reads GGUF: Q4_0/Q4_1/Q8_0 come back packed as MLX affine (weight, scales, biases,
-group size 32) and stay packed; K-quants and BF16 come back as float16; Q5_*, Q3_K and IQ* fail.
+``gguf_decode.load`` reads GGUF: Q4_0/Q4_1/Q8_0 come back packed as MLX affine (weight, scales,
+biases, group size 32) and stay packed; K-quants, Q5_* and IQ* are decoded by the ``gguf`` package
+(see gguf_decode.py for how each is kept).
 The tokenizer is rebuilt from the metadata with ``tokenizers`` and saved the Hugging Face way.
 """
 
@@ -18,13 +19,14 @@ import mlx.core as mx
 
 from ..errors import UsageError
 from ..paths import atomic_dir, cache_dir
+from . import gguf_decode
 
 FORMAT_VERSION = 1
 MARKER = "mlx_ifp_gguf.json"  # written beside the weights: source file and format version
 SUPPORTED_ARCHS = ("llama", "qwen2")
 QUANT_TYPES = (
-    "F32, F16, BF16, Q4_0, Q4_1, Q8_0 (kept packed) and Q2_K, Q4_K, Q6_K (read as float16); "
-    "not Q5_0, Q5_1, Q5_K, Q3_K or IQ*"
+    "F32, F16, BF16, Q4_0, Q4_1, Q8_0; with the gguf package also K-quants, Q5_*, IQ* and the "
+    "rest it decodes"
 )
 GROUP_SIZE = 32
 
@@ -48,7 +50,7 @@ _LLAMA3_SPLIT = (
     r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 _TOKEN_IDS = {"bos": "bos", "eos": "eos", "unk": "unknown", "pad": "padding"}
-_SPLITS = {
+SPLITS = {
     "llama-bpe": _LLAMA3_SPLIT,
     "llama3": _LLAMA3_SPLIT,
     "qwen2": _LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}"),
@@ -83,7 +85,9 @@ def read_gguf(path: str | os.PathLike) -> tuple[dict[str, mx.array], dict]:
     if not path.is_file():
         raise UsageError(f"GGUF file not found: {path}")
     try:
-        return mx.load(str(path), return_metadata=True)
+        return gguf_decode.load(path)  # mx.load where it is right, else the gguf package
+    except UsageError:
+        raise
     except Exception as e:  # MLX raises plain exceptions for unsupported tensor types
         raise UsageError(
             f"cannot read GGUF file {path} ({str(e).strip().splitlines()[0]}); "
@@ -197,13 +201,13 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
             ignore_merges=pre in ("llama-bpe", "llama3"),
         )
     )
-    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=pre not in _SPLITS)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=pre not in SPLITS)
     if pre == "smollm":
         tok.pre_tokenizer = pre_tokenizers.Sequence(
             [pre_tokenizers.Digits(individual_digits=True), byte_level]
         )
-    elif pre in _SPLITS:
-        split = pre_tokenizers.Split(Regex(_SPLITS[pre]), behavior="isolated")
+    elif pre in SPLITS:
+        split = pre_tokenizers.Split(Regex(SPLITS[pre]), behavior="isolated")
         tok.pre_tokenizer = pre_tokenizers.Sequence([split, byte_level])
     else:
         tok.pre_tokenizer = byte_level

@@ -1,0 +1,209 @@
+"""Read GGUF tensors correctly: ``mx.load`` where tests prove it right, the ``gguf`` package else.
+
+``mx.load`` (MLX 0.32.4) decodes F32, F16, BF16, Q4_0, Q4_1 and Q8_0 correctly (the last three
+come back packed), but it decodes Q4_K wrongly (sub-blocks 1, 3, 5, 7 of every super-block, see
+docs/mlx_q4k_bug.md), refuses Q5_*, Q3_K and IQ*, and silently drops TQ*/MXFP4 tensors. A file
+holding any type outside :data:`MLX_EXACT` is read with the ``gguf`` package (llama.cpp's own
+reader and reference dequantizer, an optional extra), and each matrix is kept small: exactly as
+MLX affine at group size 32 where its type is affine per 32 values (:data:`AFFINE`, Q4_K among
+them), else re-quantized (:data:`REQUANT`) or float16. ``tests/test_gguf_decode.py`` checks every
+type against ``gguf.quants.dequantize``; ``tools/gguf_requant_quality.py`` measured the choice.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+
+from ..errors import UsageError
+
+INSTALL_HINT = "pip install 'mlx-ifp[gguf]'"
+GROUP_SIZE = 32  # the importer's packed group size (gguf.GROUP_SIZE)
+
+# GGML tensor type ids (gguf.GGMLQuantizationType) that mx.load decodes right: checked per type
+# against the reference by tests/test_gguf_decode.py::test_mx_load_per_type.
+MLX_EXACT = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 8: "Q8_0", 30: "BF16"}
+
+# Types whose 32-value blocks (sub-blocks) are affine, w = scale * code + bias, map onto MLX
+# affine at group size 32 exactly: type -> (bits, (start, low, end), fill0, fill1). In a block,
+# bytes [start, low) hold the codes' high bits (5-bit types) and [low, end) the rest; filling the
+# high bytes with 0 and the others with fill0 (fill1) makes every code 0 (1). Probing the
+# reference dequantizer so gives each group's bias and scale: no scale decoding is written here.
+AFFINE = {
+    "Q4_0": (4, (2, 2, 18), 0x00, 0x11), "Q4_1": (4, (4, 4, 20), 0x00, 0x11),
+    "Q5_0": (5, (2, 6, 22), 0x00, 0x11), "Q5_1": (5, (4, 8, 24), 0x00, 0x11),
+    "Q8_0": (8, (2, 2, 34), 0x80, 0x81), "Q4_K": (4, (16, 16, 144), 0x00, 0x11),
+    "Q5_K": (5, (16, 48, 176), 0x00, 0x11),
+}  # fmt: skip
+# Other types, decoded to float32 by the reference, are re-quantized with mx.quantize to these
+# bits at group size 32 (Q6_K: 16-value sub-blocks, 8 bits keep it within ~1/4 of its step) or
+# kept float16 (Q2_K, Q3_K, IQ*, TQ*, MXFP4: no affine form that small).
+REQUANT = {"Q6_K": 8}
+
+# GGUF metadata value types: struct format of the scalar ones; 8 is a string, 9 an array.
+_SCALAR = dict(zip((0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12), "BbHhIif?Qqd", strict=True))
+
+
+def tensor_types(path: str | os.PathLike) -> dict[str, int]:
+    """Tensor name -> GGML type id, from the header alone (works without the gguf package)."""
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        if buf[:4] != b"GGUF":
+            raise ValueError("not a GGUF file (bad magic)")
+        (version,) = struct.unpack_from("<I", buf, 4)
+        if version < 2:
+            raise ValueError(f"GGUF version {version} is not supported")
+        n_tensors, n_kv = struct.unpack_from("<QQ", buf, 8)
+        pos = 24
+
+        def string(pos):
+            (n,) = struct.unpack_from("<Q", buf, pos)
+            return buf[pos + 8 : pos + 8 + n], pos + 8 + n
+
+        def skip(kind, pos):
+            if kind in _SCALAR:
+                return pos + struct.calcsize(_SCALAR[kind])
+            if kind == 8:
+                return string(pos)[1]
+            if kind == 9:
+                sub, count = struct.unpack_from("<IQ", buf, pos)
+                pos += 12
+                if sub in _SCALAR:
+                    return pos + count * struct.calcsize(_SCALAR[sub])
+                for _ in range(count):
+                    pos = skip(sub, pos)
+                return pos
+            raise ValueError(f"unknown GGUF metadata value type {kind}")
+
+        for _ in range(n_kv):
+            pos = string(pos)[1]
+            (kind,) = struct.unpack_from("<I", buf, pos)
+            pos = skip(kind, pos + 4)
+        types = {}
+        for _ in range(n_tensors):
+            name, pos = string(pos)
+            (ndim,) = struct.unpack_from("<I", buf, pos)
+            pos += 4 + 8 * ndim
+            (kind,) = struct.unpack_from("<I", buf, pos)
+            types[name.decode()] = kind
+            pos += 12  # type, then the data offset
+        return types
+
+
+def load(path: str | os.PathLike) -> tuple[dict[str, mx.array], dict]:
+    """Weights and metadata as ``mx.load(path, return_metadata=True)`` gives them, decoded right.
+
+    Raises UsageError for a file that needs the ``gguf`` package when it is not installed; other
+    errors (not a GGUF file, a type even the gguf package cannot decode) propagate.
+    """
+    types = tensor_types(path)
+    if all(t in MLX_EXACT for t in types.values()):
+        return mx.load(str(path), return_metadata=True)
+    try:
+        import gguf  # noqa: F401
+    except ImportError:
+        names = sorted({_type_name(t) for t in types.values() if t not in MLX_EXACT})
+        raise UsageError(
+            f"{Path(path).name} holds {', '.join(names)} tensors, which need the gguf package: "
+            f"{INSTALL_HINT}"
+        ) from None
+    return read_with_gguf(path)
+
+
+def _type_name(kind: int) -> str:
+    try:
+        import gguf
+
+        return gguf.GGMLQuantizationType(kind).name
+    except (ImportError, ValueError):
+        return f"type {kind}"
+
+
+def read_with_gguf(path: str | os.PathLike) -> tuple[dict[str, mx.array], dict]:
+    """Read every tensor with the gguf package (its reference dequantizer decodes them)."""
+    import gguf
+
+    reader = gguf.GGUFReader(str(path))
+    meta = {k: _value(f) for k, f in reader.fields.items() if not k.startswith("GGUF.")}
+    weights = {}
+    for t in reader.tensors:
+        weights.update(convert_tensor(t.name, np.asarray(t.data), int(t.tensor_type)))
+    return weights, meta
+
+
+def convert_tensor(name: str, data: np.ndarray, kind: int) -> dict[str, mx.array]:
+    """One GGUF tensor (reader data: raw bytes per row for quantized types) as MLX arrays."""
+    import gguf
+
+    qtype = gguf.GGMLQuantizationType(kind)
+    if qtype in (qtype.F32, qtype.F16):
+        return {name: mx.array(data)}
+    stem = name.removesuffix(".weight")
+    if qtype.name in AFFINE and data.ndim == 2:
+        q, scales, biases = affine(data, qtype)
+        return {name: q, f"{stem}.scales": scales, f"{stem}.biases": biases}
+    w = gguf.quants.dequantize(data, qtype)  # float32, shape (rows, cols)
+    if qtype == qtype.BF16:
+        return {name: mx.array(w).astype(mx.bfloat16)}  # lossless
+    bits = REQUANT.get(qtype.name)
+    if bits is None or w.ndim != 2 or w.shape[-1] % GROUP_SIZE:
+        return {name: mx.array(w).astype(mx.float16)}
+    q, scales, biases = mx.quantize(mx.array(w), group_size=GROUP_SIZE, bits=bits)
+    return {name: q, f"{stem}.scales": scales, f"{stem}.biases": biases}
+
+
+def affine(data: np.ndarray, qtype) -> tuple[mx.array, mx.array, mx.array]:
+    """Exact MLX affine (packed codes, float32 scales, biases) of an :data:`AFFINE` tensor."""
+    import gguf
+
+    bits, (start, low, end), zero, one = AFFINE[qtype.name]
+    rows = data.shape[0]
+    blocks = data.reshape(-1, gguf.constants.GGML_QUANT_SIZES[qtype][1])
+
+    def probe(byte):
+        b = blocks.copy()
+        b[:, start:low] = 0
+        b[:, low:end] = byte
+        return gguf.quants.dequantize(b.reshape(rows, -1), qtype).reshape(-1, GROUP_SIZE)[:, 0]
+
+    w = gguf.quants.dequantize(data, qtype).reshape(-1, GROUP_SIZE)
+    bias = probe(zero)
+    scale = probe(one) - bias
+    safe = np.where(scale == 0, 1, scale)[:, None]
+    codes = np.clip(np.rint((w - bias[:, None]) / safe), 0, 2**bits - 1).astype(np.uint8)
+    # MLX packs codes as a little-endian bit stream: code i at bits [i * bits, (i + 1) * bits)
+    stream = np.unpackbits(codes[..., None], axis=-1, count=bits, bitorder="little")
+    packed = np.packbits(stream.reshape(rows, -1), axis=-1, bitorder="little").view(np.uint32)
+    shape = (rows, -1)
+    return mx.array(packed), mx.array(scale.reshape(shape)), mx.array(bias.reshape(shape))
+
+
+def _value(field):
+    """A reader field as ``mx.load`` gives metadata: str, list of str, or an mx.array."""
+    import gguf
+
+    kind = field.types[0]
+    if kind == gguf.GGUFValueType.STRING:
+        return field.contents()
+    if kind == gguf.GGUFValueType.ARRAY:
+        if field.types[-1] == gguf.GGUFValueType.STRING:
+            return field.contents()
+        parts = [field.parts[i] for i in field.data]
+        return mx.array(np.concatenate(parts) if parts else np.zeros(0, np.int32))
+    return mx.array(field.parts[-1].reshape(()))
+
+
+__all__ = [
+    "AFFINE",
+    "INSTALL_HINT",
+    "MLX_EXACT",
+    "REQUANT",
+    "affine",
+    "convert_tensor",
+    "load",
+    "tensor_types",
+]
