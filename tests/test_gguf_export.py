@@ -123,9 +123,9 @@ def test_smollm2_slim_export_same_logits(tmp_path, gguf_type):
 
 @pytest.mark.parametrize("pre", ["smollm", "qwen2", "llama-bpe", "gpt2"])
 def test_pre_tokenizer_name_survives_roundtrip(pre):
-    from mlx_ifp.convert.gguf_file import _pre_tokenizer
+    from mlx_ifp.convert.gguf_file import pre_tokenizer_name
 
     from test_gguf import tokenizer_meta
 
     meta = {**tokenizer_meta(300), "tokenizer.ggml.pre": pre}
-    assert _pre_tokenizer(importer.build_tokenizer(meta).backend_tokenizer) == pre
+    assert pre_tokenizer_name(importer.build_tokenizer(meta).backend_tokenizer) == pre

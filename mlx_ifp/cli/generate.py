@@ -95,6 +95,11 @@ def generate_command(
     text = read_prompt(prompt)
     if seed is not None:
         mx.random.seed(seed)
+    if adapter is None and mask_source is None and mask is None and keep not in ("1", "1.0"):
+        from ..models.embedded import default_adapter, is_embedded
+
+        shipped = default_adapter(model) if is_embedded(model) else None
+        adapter = str(shipped) if shipped is not None else None
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
     given = Mask.load(mask, net) if mask else None
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)

@@ -76,7 +76,7 @@ def _permute(x: np.ndarray, heads: int) -> np.ndarray:
     return x.reshape(heads, 2, rows // heads // 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
 
 
-def _pre_tokenizer(backend) -> str:
+def pre_tokenizer_name(backend) -> str:
     """llama.cpp's ``tokenizer.ggml.pre`` name for a Hugging Face byte-level pre-tokenizer."""
     pre = json.loads(backend.to_str()).get("pre_tokenizer") or {}
     parts = pre.get("pretokenizers", [pre])
@@ -94,7 +94,7 @@ def _pre_tokenizer(backend) -> str:
 def _tokenizer(w, tokenizer, n_vocab: int) -> None:
     import gguf
 
-    hf = getattr(tokenizer, "_tokenizer", tokenizer)
+    hf = tokenizer  # mlx-lm's TokenizerWrapper passes attributes through
     backend = hf.backend_tokenizer
     model = json.loads(backend.to_str())["model"]
     if model.get("type") != "BPE":
@@ -114,7 +114,7 @@ def _tokenizer(w, tokenizer, n_vocab: int) -> None:
             )  # fmt: skip
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
     w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre(_pre_tokenizer(backend))
+    w.add_tokenizer_pre(pre_tokenizer_name(backend))
     w.add_token_list(tokens)
     w.add_token_types(types)
     w.add_token_merges(merges)

@@ -91,3 +91,13 @@ def embedded_folder(name: str, dequantize: bool = False) -> Path:
         f"[dim]Embedded model {name} ready in {folder}[/dim]", highlight=False, soft_wrap=True
     )
     return folder
+
+
+#: Trained predictors (+ their LoRA) shipped inside the package, per embedded model.
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+
+
+def default_adapter(name: str) -> Path | None:
+    """The shipped adapter folder (predictor + LoRA) of an embedded model, if there is one."""
+    folder = WEIGHTS / str(name).lower()
+    return folder if (folder / "predictor.safetensors").is_file() else None

@@ -72,7 +72,8 @@ def load(
         dequantize: unpack quantized weights (default: on CPU, where packed matmuls are slow).
         dtype: ``float32``, ``float16`` or ``bfloat16`` for float weights (default float32 on
             CPU, unchanged elsewhere).
-        adapter_path: an mlx-lm LoRA adapter folder.
+        adapter_path: an adapter folder (a ``finetune`` output), or ``"default"`` for the
+            predictor + LoRA shipped with an embedded model.
         lazy: leave weights memory-mapped until first use.
 
     Returns:
@@ -88,6 +89,13 @@ def load(
     except (OSError, ValueError, json.JSONDecodeError) as e:
         raise UsageError(f"could not load {model}: {str(e).splitlines()[0]}") from None
     source_fp = fingerprint(net)  # adapters may retrain norms: keep the source's identity
+    if adapter_path == "default":  # the predictor + LoRA shipped with an embedded model
+        from .embedded import default_adapter
+
+        shipped = default_adapter(model)
+        if shipped is None:
+            raise UsageError(f"no default adapter ships with {model!r}")
+        adapter_path = str(shipped)
     if adapter_path is not None:
         _apply_adapters(net, adapter_path)
     if dequantize:

@@ -1,0 +1,39 @@
+"""The predictor (+ LoRA) shipped for the embedded model: present, small, tied to its model."""
+
+from pathlib import Path
+
+import mlx_ifp
+from mlx_ifp.errors import UsageError
+from mlx_ifp.models.embedded import default_adapter
+from mlx_ifp.sources.predictor import read_config
+
+import pytest
+from tiny import tiny_model
+
+SHIPPED = default_adapter("smollm2-135m-instruct")
+
+
+def test_shipped_files_are_small_and_complete():
+    assert SHIPPED is not None
+    names = {p.name for p in Path(SHIPPED).iterdir()}
+    assert {"predictor.safetensors", "ifp_config.json", "adapters.safetensors"} <= names
+    assert sum(p.stat().st_size for p in Path(SHIPPED).iterdir()) <= 25 * 2**20
+    cfg = read_config(SHIPPED)
+    assert cfg["predictor"]["head"] == "griffin" and cfg["k"] == 768
+
+
+def test_shipped_predictor_refuses_another_model():
+    source = mlx_ifp.make_source("predictor", path=str(SHIPPED))
+    with pytest.raises(UsageError, match="another model"):
+        source.select(tiny_model("llama"), [1, 2, 3], 8)
+
+
+@pytest.mark.real
+def test_shipped_predictor_serves_the_embedded_model(smollm2_dir):
+    model, tok = mlx_ifp.load("smollm2-135m-instruct", adapter_path="default")
+    pruner = mlx_ifp.Pruner(model, tok, source=mlx_ifp.make_source("predictor", path=str(SHIPPED)))
+    slim, info = pruner.slim_for("Write a Python function that reverses a list.")
+    assert info.mask.k == 768 and info.mask.source.startswith("predictor")
+    assert info.active_params < info.source_params
+    text = mlx_ifp.generate(model, tok, "2 + 2 =", max_tokens=8, pruner=pruner)
+    assert text.strip()
