@@ -51,3 +51,23 @@ def tiny_model(arch: str = "llama", seed: int = 0, quantize: bool = False, **ove
     mx.eval(model.parameters())
     model.eval()
     return model
+
+
+def save_folder(model, folder, quantized: bool = False):
+    """``model`` as an mlx-lm folder (config, safetensors, a word-level tokenizer) in ``folder``."""
+    from pathlib import Path
+
+    from mlx_ifp.bench.models import synthetic_tokenizer
+
+    from mlx_lm.utils import save_config
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = dict(nn.utils.tree_flatten(model.parameters()))
+    mx.save_safetensors(str(folder / "model.safetensors"), weights, metadata={"format": "mlx"})
+    cfg = {k: v for k, v in vars(model.args).items() if not k.startswith("_") and v is not None}
+    if quantized:
+        cfg["quantization"] = {"group_size": 32, "bits": 4, "mode": "affine"}
+    save_config(cfg, config_path=folder / "config.json")
+    synthetic_tokenizer(cfg["vocab_size"]).save_pretrained(str(folder))
+    return folder

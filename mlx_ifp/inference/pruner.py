@@ -89,7 +89,7 @@ class Pruner:
         cache_size: int = 4,
         **source_options,
     ):
-        self.model = slicing.prepare(model)
+        self.model = model
         self.tokenizer = tokenizer
         self.source = make_source(source, tokenizer=tokenizer, **source_options)
         self.budget = Budget.parse(keep, align)

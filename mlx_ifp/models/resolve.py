@@ -13,7 +13,7 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.utils import dequantize_model
 
-from ..core import ffn, slicing
+from ..core import ffn
 from ..core.mask import fingerprint
 from ..core.origin import record_origin
 from ..errors import UsageError
@@ -102,7 +102,6 @@ def load(
             raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
         _cast(net, getattr(mx, dtype))
     ffn.spec_of(net)  # refuse an architecture without a prunable FFN, now
-    slicing.prepare(net)
     if not lazy:
         mx.eval(net.parameters())
     net.eval()
