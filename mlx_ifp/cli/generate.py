@@ -89,6 +89,7 @@ def generate_command(
 
     from ..core.mask import Mask
     from ..inference.generation import footer, stream_generate
+    from ..models import device
     from ..models.resolve import load
 
     if max_tokens == 0 or max_tokens < -1:
@@ -99,6 +100,14 @@ def generate_command(
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
     given = Mask.load(mask, net) if mask else None
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
+    if warning := device.packed_matmul_warning(net):
+        typer.echo(f"Warning: {warning}", err=True)
+    status = None
+    if device.claim_compile_notice(net):  # stopped at the first token
+        from rich.console import Console
+
+        status = Console(stderr=True).status(device.COMPILING)
+        status.start()
     last = None
     for last in stream_generate(
         net,
@@ -116,7 +125,12 @@ def generate_command(
         top_p=top_p,
         prefill=prefill,
     ):
+        if status is not None:
+            status.stop()
+            status = None
         print(last.text, end="", flush=True)
+    if status is not None:
+        status.stop()
     print()
     if last is not None and save_mask:
         path = last.prune.mask.save(save_mask)

@@ -19,6 +19,7 @@ from mlx_lm.sample_utils import make_sampler
 from ..core.budget import Budget
 from ..core.mask import Mask
 from ..errors import UsageError
+from ..models import device
 from ..sources import MaskSource, make_source
 from .prompt import context_length, encode, first_user_turn, format_chat, messages_for
 from .pruner import PruneInfo, Pruner, dense_prefill
@@ -127,6 +128,8 @@ def stream_generate(
     limit = context_length(model)
     if limit and len(tokens) + 1 > limit:
         raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
+    device.warn_if_packed_matmul_broken(model)
+    device.notify_compiling(model)  # the first packed forward on a GPU can take a minute
     pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
