@@ -47,8 +47,11 @@ def get_pruner(
 ) -> Pruner:
     """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
     from ..core import ffn
+    from ..core.origin import origin
 
-    source = make_source(mask_source, tokenizer=tokenizer)
+    # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
+    adapter = origin(model, required=False).get("adapter_path")
+    source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
     k = Budget.parse(keep, align).channels(ffn.d_ffn(model))
     key = (id(model), source.key(), k)
     pruner = _PRUNERS.get(key)
@@ -116,6 +119,8 @@ def stream_generate(
     activations (GRIFFIN), else slim. A mask read off the dense prefill covers the whole
     prompt (system prompt and earlier turns too). Other keyword arguments go to
     ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
+    ``mask_source="predictor"`` serves the predictor of the folder the model was loaded with
+    (``load(..., adapter_path=DIR)``); pass a ``make_source("predictor", path=DIR)`` otherwise.
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
