@@ -85,6 +85,33 @@ def test_reference_logprobs_match_the_full_forward(arch):
     np.testing.assert_allclose(np.array(lp), np.array(mx.stack(rows)), atol=1e-4)
 
 
+class TemplatedTokenizer(ByteTokenizer):
+    """ByteTokenizer with a chat template: "<|user|>TEXT<|end|><|assistant|>"."""
+
+    chat_template = "tiny"
+    HEAD, TAIL = "<|user|>", "<|end|><|assistant|>"
+
+    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
+        return "".join(f"<|{m['role']}|>{m['content']}<|end|>" for m in messages) + "<|assistant|>"
+
+
+def test_a_long_prompt_loses_user_text_not_the_assistant_header():
+    tok = TemplatedTokenizer()
+    head, tail = tok.encode(tok.HEAD), tok.encode(tok.TAIL)
+    items = [
+        {"prompt": "x" * 500, "completion": "the answer"},  # 500 + 29 template tokens > 64
+        {"prompt": "short", "completion": "ok"},
+    ]
+    with pytest.warns(UserWarning, match="1 of 2 prompts had 64\\+ tokens"):
+        chunk = metrics.pairs(tok, items, 64)
+    (long_toks, start), (short_toks, short_start) = chunk
+    assert long_toks[: len(head)] == head and long_toks[start - len(tail) : start] == tail
+    assert start == 32  # char-level tokens: the user text fills half of max_len exactly
+    assert long_toks[start:] == tok.encode("the answer") + [tok.eos_token_id]
+    assert short_toks == tok.encode("<|user|>short" + tok.TAIL + "ok") + [tok.eos_token_id]
+    assert short_start == len(tok.encode("<|user|>short" + tok.TAIL))
+
+
 def test_evaluate_dense_random_and_per_task(corpus):
     model, tok = tiny_model("llama"), ByteTokenizer()
     cfg = ev.EvalConfig(

@@ -168,10 +168,8 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     with Progress(transient=True, disable=not progress) as bar:
         job = bar.add_task("evaluating", total=len(cfg.domains) * len(configs) * (1 + gen_steps))
         for dom, items in splits.items():
-            chunks = [
-                pairs(tokenizer, items[i : i + cfg.batch_size], cfg.max_len)
-                for i in range(0, len(items), cfg.batch_size)
-            ]
+            scored = pairs(tokenizer, items, cfg.max_len)  # one truncation warning per domain
+            chunks = [scored[i : i + cfg.batch_size] for i in range(0, len(items), cfg.batch_size)]
             dense = [logprobs(model, batch_of(c), None, c) for c in chunks]
             mx.eval(dense)
             for label, source, k, mode in configs:
