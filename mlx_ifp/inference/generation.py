@@ -212,5 +212,6 @@ def footer(r: Response) -> list[str]:
             ),
             f"Active parameters: {p.active_params / 1e6:.1f}M of "
             f"{p.source_params / 1e6:.1f}M ({p.active_fraction:.1%})",
+            *([p.note] if p.note else []),
         ]
     return lines
