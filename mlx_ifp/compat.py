@@ -12,8 +12,7 @@ import warnings
 
 #: old module -> the modules that now hold its names (searched in order)
 MOVED: dict[str, tuple[str, ...]] = {
-    "ffn": ("core.ffn", "core.slicing", "core.counting", "core.qlinear"),
-    "qlinear": ("core.qlinear",),
+    "ffn": ("core.ffn", "core.slicing", "core.counting"),
     "mask": ("core.mask", "core.budget"),
     "softtopk": ("core.softtopk",),
     "blas": ("models.blas",),

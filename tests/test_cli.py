@@ -117,9 +117,10 @@ def test_convert_writes_a_slim_mlx_lm_folder(smollm2_dir, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slim"]
 
 
-def test_info_names_the_blas():
+def test_info_names_the_blas_and_checks_packed_matmuls():
     run = cli("info")
     assert run.returncode == 0 and "blas" in run.stdout
+    assert "packed matmul check  pass: quantized_matmul vs dequantize + matmul" in run.stdout
     if sys.platform.startswith("linux"):
         assert "openblas" in run.stdout, run.stdout
 

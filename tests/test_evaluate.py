@@ -15,7 +15,7 @@ import mlx.core as mx
 import numpy as np
 import pytest
 from corpus import ByteTokenizer, fake_corpus
-from tiny import tiny_model
+from tiny import finetune_folder, tiny_model
 
 # ---------------------------------------------------------------- answers and the sandbox
 
@@ -83,6 +83,33 @@ def test_reference_logprobs_match_the_full_forward(arch):
     full = full - mx.logsumexp(full, axis=-1, keepdims=True)
     rows = [full[b, t] for b, (toks, s) in enumerate(chunk) for t in range(s - 1, len(toks) - 1)]
     np.testing.assert_allclose(np.array(lp), np.array(mx.stack(rows)), atol=1e-4)
+
+
+class TemplatedTokenizer(ByteTokenizer):
+    """ByteTokenizer with a chat template: "<|user|>TEXT<|end|><|assistant|>"."""
+
+    chat_template = "tiny"
+    HEAD, TAIL = "<|user|>", "<|end|><|assistant|>"
+
+    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
+        return "".join(f"<|{m['role']}|>{m['content']}<|end|>" for m in messages) + "<|assistant|>"
+
+
+def test_a_long_prompt_loses_user_text_not_the_assistant_header():
+    tok = TemplatedTokenizer()
+    head, tail = tok.encode(tok.HEAD), tok.encode(tok.TAIL)
+    items = [
+        {"prompt": "x" * 500, "completion": "the answer"},  # 500 + 29 template tokens > 64
+        {"prompt": "short", "completion": "ok"},
+    ]
+    with pytest.warns(UserWarning, match="1 of 2 prompts had 64\\+ tokens"):
+        chunk = metrics.pairs(tok, items, 64)
+    (long_toks, start), (short_toks, short_start) = chunk
+    assert long_toks[: len(head)] == head and long_toks[start - len(tail) : start] == tail
+    assert start == 32  # char-level tokens: the user text fills half of max_len exactly
+    assert long_toks[start:] == tok.encode("the answer") + [tok.eos_token_id]
+    assert short_toks == tok.encode("<|user|>short" + tok.TAIL + "ok") + [tok.eos_token_id]
+    assert short_start == len(tok.encode("<|user|>short" + tok.TAIL))
 
 
 def test_evaluate_dense_random_and_per_task(corpus):
@@ -247,3 +274,43 @@ def test_instructions_take_sources_in_turn(corpus):
     sources = [it["provenance"]["source"] for it in items]
     assert sources[:2] == ["humaneval", "stdlib"] and sources.count("stdlib") == 1
     assert all(it["provenance"]["source"] == "humaneval" for it in ev.scoreable(items))
+
+
+@pytest.mark.parametrize("train", ["frozen", "lora", "full"])
+def test_eval_adapter_runs_its_predictor_on_its_own_llm(corpus, tmp_path, train):
+    """eval --adapter: any finetune folder, its LLM weights applied to a copy of the model."""
+    from mlx_ifp.inference.prompt import turn_tokens
+
+    from mlx_lm.tuner.utils import load_adapters
+
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    folder = finetune_folder(model, tmp_path / "ft", k=48, train=train)
+    x = mx.array([[3, 1, 4, 1, 5]])
+    before = model(x)
+    cfg = ev.EvalConfig(
+        domains=("math",), sources=("full",), keeps=(0.5,), modes=("input",), limit=2,
+        gen_limit=0, batch_size=2, adapters={"ft": str(folder)},
+    )  # fmt: skip
+    rows = ev.evaluate(model, tok, corpus, cfg, False)["results"]
+    row = next(r for r in rows if r["source"] == "ft")
+    assert mx.array_equal(model(x), before).item()  # the source model is untouched
+    # independent reference: mlx-lm's own loader on a fresh copy of the source
+    ref = tiny_model("llama")
+    if train != "frozen":
+        load_adapters(ref, str(folder))
+    items = ev.instructions(corpus, "math")[:2]
+    src = make_source("predictor", path=folder)
+    masks = mx.stack([src.select(ref, turn_tokens(tok, it["prompt"]), 48).dense() for it in items])
+    chunk = metrics.pairs(tok, items, cfg.max_len)
+    dense = metrics.logprobs(model, metrics.batch_of(chunk), None, chunk)
+    want = metrics.summarise(metrics.token_metrics(
+        dense, metrics.logprobs(ref, metrics.batch_of(chunk), masks, chunk), chunk))  # fmt: skip
+    assert row["k"] == 48
+    assert row["nll"] == pytest.approx(want["nll"], abs=1e-4)
+    assert row["kl"] == pytest.approx(want["kl"], abs=1e-4)
+    plain = metrics.summarise(metrics.token_metrics(
+        dense, metrics.logprobs(model, metrics.batch_of(chunk), masks, chunk), chunk))  # fmt: skip
+    if train == "frozen":
+        assert want["nll"] == pytest.approx(plain["nll"], abs=1e-6)
+    else:  # the adapters change the numbers: evaluating without them would be caught
+        assert abs(want["nll"] - plain["nll"]) > 1e-2

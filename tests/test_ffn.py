@@ -26,7 +26,6 @@ def random_mask(model, k, seed=0):
 def test_slim_equals_masked(arch, quantize):
     model = tiny_model(arch, quantize=quantize)
     mask = random_mask(model, 40)
-    slicing.prepare(model)
     with ffn.masked(model, mask.dense()):
         masked = model(X)
     dense = model(X)
@@ -123,19 +122,6 @@ def test_count_reports_active_parameters():
     assert full["params"] - small["params"] == full["ffn_params"] // 2
     q = counting.count(tiny_model("llama", quantize=True))
     assert q["params"] == full["params"] and q["bytes"] < full["bytes"] / 3
-
-
-def test_channel_quantized_slice_equals_slice_then_quantize():
-    q = nn.QuantizedLinear(96, 64, bias=False, group_size=32, bits=4)
-    cq = slicing.ChannelQuantizedLinear.from_quantized(q)
-    idx = mx.array([0, 5, 17, 40, 41, 95])
-    sliced = slicing.slice_cols(cq, idx)
-    w = cq.dequantized()  # (64, 96)
-    ref = mx.quantize(w[:, idx].T, 32, 4)
-    np.testing.assert_array_equal(np.array(sliced.weight), np.array(ref[0]))
-    np.testing.assert_allclose(np.array(sliced.scales), np.array(ref[1]))
-    x = mx.random.normal((2, 96))
-    np.testing.assert_allclose(np.array(cq(x)), np.array(x @ w.T), atol=1e-4)
 
 
 def test_unknown_architecture_is_probed_and_registered():

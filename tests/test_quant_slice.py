@@ -1,33 +1,98 @@
-"""Slicing a 4-bit source without dequantizing: lossless, and equal to slice-then-quantize."""
+"""Packed (quantized) models: the source stays exactly as mlx-lm loads it; the slim copy is the
+only place that requantizes, at most once; export writes that slim model without rounding."""
 
+import mlx_ifp
 from mlx_ifp.core import ffn, slicing
+from mlx_ifp.core.mask import Mask, topk_indices
 
 import mlx.core as mx
+import mlx.nn as nn
 import numpy as np
-from tiny import tiny_model
+import pytest
+from mlx_lm import load as mlx_lm_load
+from tiny import save_folder, tiny_model
+
+X = mx.array([[3, 1, 4, 1, 5, 9, 2, 6]])
 
 
-def _check(got: mx.array, sliced: mx.array, requantized) -> None:
-    """``got`` (dequantized slice) is exactly the sliced source weight, and within one
-    quantization step of quantizing the float slice afresh (requantizing is not bit-exact)."""
-    np.testing.assert_array_equal(np.array(got), np.array(sliced))
-    fresh = mx.dequantize(*requantized, group_size=32, bits=4)
-    step = float(mx.max(requantized[1]).item())
-    np.testing.assert_allclose(np.array(got), np.array(fresh), atol=step)
+def _mask(model, k, seed=3):
+    L, d = len(ffn.layers(model)), ffn.d_ffn(model)
+    return Mask(topk_indices(mx.random.uniform(shape=(L, d), key=mx.random.key(seed)), k), d)
 
 
-def test_quantized_slice_equals_slice_then_quantize():
-    model = slicing.prepare(tiny_model("llama", quantize=True))
+@pytest.fixture
+def packed_folder(tmp_path):
+    return save_folder(tiny_model("llama", quantize=True), tmp_path / "q4", quantized=True)
+
+
+def _same(a: mx.array, b: mx.array) -> None:
+    np.testing.assert_array_equal(np.array(a), np.array(b))
+
+
+def test_load_leaves_the_packed_source_as_mlx_lm_loads_it(packed_folder):
+    ref, _ = mlx_lm_load(str(packed_folder))
+    model, tok = mlx_ifp.load(str(packed_folder), dequantize=False)
+    assert all(type(f.down_proj) is nn.QuantizedLinear for f in ffn.ffns(model))
+    _same(model(X), ref(X))
+    # a Pruner, a slim copy and the masked forward leave it unchanged too
+    pruner = mlx_ifp.Pruner(model, tok, "random", keep=64)
+    pruner.slim_from_mask(_mask(model, 64))
+    _same(model(X), ref(X))
+    with ffn.masked(model, Mask.full(model).dense()):
+        _same(model(X), ref(X))
+
+
+def test_gate_and_up_keep_packed_rows_exactly():
+    model = tiny_model("llama", quantize=True)
     idx = mx.sort(mx.random.permutation(96, key=mx.random.key(3))[:40]).astype(mx.int32)
     mlp = ffn.ffns(model)[1]
     for name in ("gate_proj", "up_proj"):  # rows of (out, in), groups along `in`
         q = getattr(mlp, name)
-        w = slicing.dense_weight(q)[idx]
-        _check(slicing.dense_weight(slicing.slice_rows(q, idx)), w, mx.quantize(w, 32, 4))
-    down = mlp.down_proj  # channel-major: channels are rows of (d_ffn, hidden)
-    assert isinstance(down, slicing.ChannelQuantizedLinear)
-    w = slicing.dense_weight(down)[:, idx]  # (hidden, k)
+        got = slicing.slice_rows(q, idx)
+        assert type(got) is nn.QuantizedLinear
+        _same(slicing.dense_weight(got), slicing.dense_weight(q)[idx])
+
+
+def test_packed_down_is_requantized_once_when_the_group_size_divides_k():
+    model = tiny_model("llama", quantize=True)
+    down = ffn.ffns(model)[1].down_proj
+    idx = mx.sort(mx.random.permutation(96, key=mx.random.key(5))[:64]).astype(mx.int32)
+    w = slicing.dense_weight(down)[:, idx]  # (64 out, 64 kept channels), float
     got = slicing.slice_cols(down, idx)
-    _check(slicing.dense_weight(got).T, w.T, mx.quantize(w.T, 32, 4))
-    x = mx.random.normal((1, 3, 40), key=mx.random.key(4))
-    np.testing.assert_allclose(np.array(got(x)), np.array(x @ w.T), rtol=1e-4, atol=1e-4)
+    assert type(got) is nn.QuantizedLinear and (got.group_size, got.bits) == (32, 4)
+    ref = mx.quantize(w, 32, 4)  # exactly one quantization of the kept columns
+    _same(got.weight, ref[0])
+    _same(got.scales, ref[1])
+    _same(got.biases, ref[2])
+
+
+def test_packed_down_stays_float_when_the_group_size_does_not_divide_k():
+    model = tiny_model("llama", quantize=True)
+    down = ffn.ffns(model)[1].down_proj
+    idx = mx.array([0, 5, 17, 40, 41, 95])
+    got = slicing.slice_cols(down, idx)
+    assert type(got) is nn.Linear
+    _same(got.weight, slicing.dense_weight(down)[:, idx])  # no rounding at all
+
+
+@pytest.mark.parametrize("k", [40, 64], ids=["float-down", "requantized-down"])
+def test_export_of_a_packed_slim_model_adds_no_rounding(packed_folder, tmp_path, k):
+    model, tok = mlx_ifp.load(str(packed_folder), dequantize=False)
+    slim = mlx_ifp.prune(model, _mask(model, k))
+    out = mlx_ifp.export(slim, tok, tmp_path / "slim")
+    loaded, _ = mlx_lm_load(str(out))
+    assert loaded.args.intermediate_size == k
+    want = nn.QuantizedLinear if k % 32 == 0 else nn.Linear
+    assert type(loaded.layers[0].mlp.down_proj) is want
+    _same(loaded(X), slim(X))
+
+
+@pytest.mark.real
+def test_embedded_packed_model_loads_as_mlx_lm_loads_it():
+    from mlx_ifp.models.embedded import embedded_folder
+
+    folder = embedded_folder("smollm2-135m-instruct", dequantize=False)
+    ref, _ = mlx_lm_load(str(folder))
+    model, _ = mlx_ifp.load(str(folder), dequantize=False)
+    x = mx.array([[1, 504, 3213, 30, 2115, 282]])
+    _same(model(x), ref(x))

@@ -51,3 +51,71 @@ def tiny_model(arch: str = "llama", seed: int = 0, quantize: bool = False, **ove
     mx.eval(model.parameters())
     model.eval()
     return model
+
+
+def save_folder(model, folder, quantized: bool = False):
+    """``model`` as an mlx-lm folder (config, safetensors, a word-level tokenizer) in ``folder``."""
+    from pathlib import Path
+
+    from mlx_ifp.bench.models import synthetic_tokenizer
+
+    from mlx_lm.utils import save_config
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = dict(nn.utils.tree_flatten(model.parameters()))
+    mx.save_safetensors(str(folder / "model.safetensors"), weights, metadata={"format": "mlx"})
+    cfg = {k: v for k, v in vars(model.args).items() if not k.startswith("_") and v is not None}
+    if quantized:
+        cfg["quantization"] = {"group_size": 32, "bits": 4, "mode": "affine"}
+    save_config(cfg, config_path=folder / "config.json")
+    synthetic_tokenizer(cfg["vocab_size"]).save_pretrained(str(folder))
+    return folder
+
+
+def finetune_folder(model, folder, k: int, train: str = "lora", seed: int = 7):
+    """What ``finetune`` writes, built directly: a predictor for ``model`` at budget ``k`` plus,
+    for ``train`` = "lora" or "full", ``adapters.safetensors`` + ``adapter_config.json`` whose
+    weights really change the LLM. ``model`` is left as it was."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from mlx_ifp.sources.predictor import (
+        PredictorConfig,
+        new_predictor,
+        save_predictor,
+        update_config,
+    )
+
+    from mlx_lm.tuner.utils import linear_to_lora_layers
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    pred = new_predictor(model, PredictorConfig(layers=1, rank=8))
+    pred.out.weight = 0.5 * mx.random.normal(pred.out.weight.shape, key=mx.random.key(seed))
+    save_predictor(pred, folder)
+    update_config(folder, k=k)
+    if train == "frozen":
+        return folder
+    mx.random.seed(seed)
+    if train == "lora":
+        lora = dict(rank=4, scale=10.0, dropout=0.0)
+        twin = tiny_model(model.model_type, seed=0)  # the same modules, to collect LoRA leaves
+        twin.freeze()
+        linear_to_lora_layers(twin, 2, lora)
+        weights = {
+            n: 0.3 * mx.random.normal(v.shape)
+            for n, v in nn.utils.tree_flatten(twin.trainable_parameters())
+        }
+        cfg = {"fine_tune_type": "lora", "num_layers": 2, "lora_parameters": lora}
+    else:
+        weights = {
+            n: v + 0.05 * mx.random.normal(v.shape)
+            for n, v in nn.utils.tree_flatten(copy.copy(model).parameters())
+            if "layers.2.mlp." in n  # not the norms: the source's fingerprint stays
+        }
+        cfg = {"fine_tune_type": "full", "num_layers": 3, "lora_parameters": {}}
+    mx.save_safetensors(str(folder / "adapters.safetensors"), weights)
+    (folder / "adapter_config.json").write_text(json.dumps(cfg))
+    return folder

@@ -44,8 +44,9 @@ def eval_command(
         list[str] | None,
         typer.Option(
             "--adapter",
-            help="Also evaluate a trained predictor (a `finetune --train frozen` folder) as "
-            "NAME=DIR, at the budget it was trained for; repeatable.",
+            help="Also evaluate a `finetune` output folder as NAME=DIR: its predictor at the "
+            "budget it was trained for, on a copy of the model with the folder's LoRA or full "
+            "weights (if any) applied; repeatable.",
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Test items per domain.")] = 16,

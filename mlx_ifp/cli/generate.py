@@ -89,6 +89,7 @@ def generate_command(
 
     from .. import Mask, load, stream_generate
     from ..inference import footer
+    from ..models import device
 
     if max_tokens == 0 or max_tokens < -1:
         raise UsageError("--max-tokens must be positive (or -1 for no limit)")
@@ -103,6 +104,14 @@ def generate_command(
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
     given = Mask.load(mask, net) if mask else None
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
+    if warning := device.packed_matmul_warning(net):
+        typer.echo(f"Warning: {warning}", err=True)
+    status = None
+    if device.claim_compile_notice(net):  # stopped at the first token
+        from rich.console import Console
+
+        status = Console(stderr=True).status(device.COMPILING)
+        status.start()
     last = None
     for last in stream_generate(
         net,
@@ -120,7 +129,12 @@ def generate_command(
         top_p=top_p,
         prefill=prefill,
     ):
+        if status is not None:
+            status.stop()
+            status = None
         print(last.text, end="", flush=True)
+    if status is not None:
+        status.stop()
     print()
     if last is not None and save_mask:
         path = last.prune.mask.save(save_mask)

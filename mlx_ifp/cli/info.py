@@ -9,6 +9,14 @@ import mlx_ifp
 import typer
 
 
+def _packed_check(result: dict) -> str:
+    verdict = "pass" if result["ok"] else "FAIL (load models with --dequantize)"
+    return (
+        f"{verdict}: quantized_matmul vs dequantize + matmul, max relative error "
+        f"{result['max_error']:.1e} ({', '.join(result['cases'])})"
+    )
+
+
 def info_command(
     model: Annotated[
         str | None, typer.Option("--model", help="Also describe this model's FFNs.")
@@ -20,7 +28,7 @@ def info_command(
 
     from .. import paths
     from ..core import counting, ffn
-    from ..models import blas
+    from ..models import blas, device
     from ..sources import SOURCES
 
     rows = {
@@ -29,6 +37,7 @@ def info_command(
         "mlx-lm": mlx_lm.__version__,
         "device": str(mx.default_device()),
         "blas": blas.STATUS,
+        "packed matmul check": _packed_check(device.packed_matmul_check()),
         "cache": str(paths.cache_dir()),
         "mask sources": ", ".join(SOURCES),
         "architectures": ", ".join(sorted(ffn.ARCHITECTURES)) + " (others probed)",

@@ -11,28 +11,22 @@ from mlx_lm.utils import make_shards, save_config
 
 from ..core import ffn
 from ..core.origin import origin
-from ..core.qlinear import ChannelQuantizedLinear
 from ..paths import atomic_dir
 
 
 def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
-    """Flat weights in mlx-lm's layout; channel-major quantized downs go back to (out, in)."""
+    """Flat weights, already in mlx-lm's layout, and the quantization config to go with them.
+
+    A slim copy of a packed model holds standard ``QuantizedLinear`` down projections, or float
+    ones where the kept width is not a multiple of the group size: those are marked unquantized
+    in the config. Nothing is requantized here.
+    """
     quant = copy.deepcopy(config.get("quantization"))
     weights = dict(nn.utils.tree_flatten(model.parameters()))
-    for name, module in model.named_modules():
-        if not isinstance(module, ChannelQuantizedLinear):
-            continue
-        for key in ("weight", "scales", "biases"):
-            weights.pop(f"{name}.{key}", None)
-        w = module.dequantized().astype(module.scales.dtype)
-        if w.shape[-1] % module.group_size == 0:
-            q = mx.quantize(w, module.group_size, module.bits, mode=module.mode)
-            weights[f"{name}.weight"], weights[f"{name}.scales"] = q[0], q[1]
-            if len(q) > 2:
-                weights[f"{name}.biases"] = q[2]
-        else:  # a width the group size does not divide: keep this matrix unquantized
-            weights[f"{name}.weight"] = w
-            if quant is not None:
+    if quant is not None:
+        down = ffn.spec_of(model).down
+        for name, module in model.named_modules():
+            if name.endswith(f".{down}") and isinstance(module, nn.Linear):
                 quant[name] = False
     return weights, quant
 

@@ -1,6 +1,5 @@
 """The shared mechanisms: FFN access for every architecture (``ffn``, ``slicing``,
-``counting``), the mask and its budget (``mask``, ``budget``), SoftTopK (``softtopk``) and the
-channel-major quantized projection (``qlinear``)."""
+``counting``), the mask and its budget (``mask``, ``budget``) and SoftTopK (``softtopk``)."""
 
 from .budget import Budget
 from .mask import Mask, check_fingerprint, fingerprint

@@ -18,7 +18,6 @@ import mlx.nn as nn
 from mlx_lm.models.activations import swiglu
 
 from ..errors import UsageError
-from .qlinear import ChannelQuantizedLinear
 
 
 @dataclass(frozen=True)
@@ -227,9 +226,7 @@ def layer_path(root: nn.Module, first_block: nn.Module) -> list[str]:
 
 
 def in_dims(m: nn.Module) -> int:
-    """Input width of a projection (plain, quantized, channel-major or LoRA)."""
-    if isinstance(m, ChannelQuantizedLinear):
-        return m.weight.shape[0]
+    """Input width of a projection (plain, quantized or LoRA)."""
     if hasattr(m, "linear"):  # LoRA
         return in_dims(m.linear)
     w = m.weight
@@ -238,8 +235,6 @@ def in_dims(m: nn.Module) -> int:
 
 def out_dims(m: nn.Module) -> int:
     """Output width of a projection."""
-    if isinstance(m, ChannelQuantizedLinear):
-        return m.weight.shape[1] * 32 // m.bits
     if hasattr(m, "linear"):
         return out_dims(m.linear)
     return m.weight.shape[0]

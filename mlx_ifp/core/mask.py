@@ -22,6 +22,37 @@ from .origin import origin
 FORMAT_VERSION = 1
 
 
+def content_hash(model: nn.Module, rows: int = 3) -> str:
+    """A cheap hash of what ``model`` computes: a few sampled rows of every parameter array.
+
+    Covers every array's name, shape and dtype, ``rows`` evenly spaced rows of each matrix
+    (packed weights as stored), every vector whole, and where the model came from (its folder
+    and weight files' sizes and times, its adapters), so two same-shape models with different
+    weights hash differently.
+    Unlike ``fingerprint``, adapters that change weights change it too.
+    """
+    h = hashlib.sha256()
+    info = origin(model, required=False)
+    for key in ("path", "adapter_path"):
+        where = info.get(key)
+        h.update(f"{key}={where}".encode())
+        folder = Path(where) if where else None
+        if folder is not None and folder.is_dir():
+            for f in sorted(folder.glob("*.safetensors")):
+                st = f.stat()
+                h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    samples = []
+    for name, v in nn.utils.tree_flatten(model.parameters()):
+        h.update(f"{name}{tuple(v.shape)}{v.dtype}".encode())
+        if v.ndim > 1 and v.shape[0] > rows:  # 1-d arrays (norms, biases) whole
+            v = v[mx.linspace(0, v.shape[0] - 1, rows).astype(mx.int32)]
+        samples.append(v.astype(mx.float32) if mx.issubdtype(v.dtype, mx.floating) else v)
+    mx.eval(samples)
+    for v in samples:
+        h.update(bytes(memoryview(v)))
+    return h.hexdigest()[:32]
+
+
 def fingerprint(model: nn.Module) -> dict:
     """Identity of a source model: its FFN shape and a hash of its config and norm weights.
 

@@ -14,7 +14,6 @@ import mlx.nn as nn
 
 from ..errors import UsageError
 from . import ffn
-from .qlinear import ChannelQuantizedLinear
 
 
 def _copy(module: nn.Module, **arrays) -> nn.Module:
@@ -52,7 +51,28 @@ def _quantized_rows(m, idx):
 
 
 def _quantized_cols(m, idx):
-    return _quantized_rows(m, idx)  # ChannelQuantizedLinear: channels are rows
+    """Input channels of a packed projection: the only requantization, done in the slim copy.
+
+    Packed groups run along the input dimension, so single channels cannot be kept as they
+    are: the kept columns are dequantized, then quantized again with the same bits and group
+    size into a standard ``nn.QuantizedLinear`` (mlx-lm's layout) when ``k`` is a multiple of
+    the group size; otherwise the slim matrix stays float (the scales' dtype), exactly the
+    dequantized columns. The source model is never changed.
+    """
+    w = mx.contiguous(_take_cols(dense_weight(m), idx))  # (out, k), a fresh row-major array
+    k = int(idx.size)
+    if k % m.group_size == 0:
+        q = mx.quantize(w, m.group_size, m.bits, mode=m.mode)
+        arrays = {"weight": q[0], "scales": q[1]}
+        if len(q) > 2 and q[2] is not None:
+            arrays["biases"] = q[2]
+        return _copy(m, **arrays)
+    out = nn.Linear(k, w.shape[0], bias="bias" in m)
+    out.weight = w
+    if "bias" in m:
+        out.bias = m.bias
+    out.freeze()  # like the packed projection it replaces
+    return out
 
 
 def _lora_rows(m, idx):
@@ -66,8 +86,7 @@ def _lora_cols(m, idx):
 #: module class -> (keep output rows, keep input channels). Plug in new weight types here.
 SLICERS: dict[type, tuple[Callable, Callable]] = {
     nn.Linear: (_linear_rows, _linear_cols),
-    nn.QuantizedLinear: (_quantized_rows, None),
-    ChannelQuantizedLinear: (None, _quantized_cols),
+    nn.QuantizedLinear: (_quantized_rows, _quantized_cols),
 }
 #: mlx-lm's LoRALinear, matched by name: importing ``mlx_lm.tuner`` would load its trainer UI
 LORA = (_lora_rows, _lora_cols)
@@ -93,21 +112,6 @@ def slice_cols(module: nn.Module, idx: mx.array) -> nn.Module:
     return _slicer(module, 1)(module, idx)
 
 
-def prepare(model: nn.Module) -> nn.Module:
-    """Make every FFN sliceable in place: quantized down projections become channel-major.
-
-    This requantizes those matrices once (same bits and group size, transposed groups).
-    """
-    spec = ffn.spec_of(model)
-    for f in ffn.ffns(model):
-        down = getattr(f, spec.down)
-        holder, name = (down, "linear") if "lora_a" in down else (f, spec.down)
-        inner = getattr(holder, name)
-        if isinstance(inner, nn.QuantizedLinear):
-            setattr(holder, name, ChannelQuantizedLinear.from_quantized(inner))
-    return model
-
-
 def slim_copy(model: nn.Module, indices: Sequence[mx.array] | mx.array) -> nn.Module:
     """A new model whose FFNs keep ``indices[l]`` in layer ``l``; all else is shared, not copied.
 
@@ -115,7 +119,6 @@ def slim_copy(model: nn.Module, indices: Sequence[mx.array] | mx.array) -> nn.Mo
     the very same modules and arrays as in ``model``. The new FFN arrays are evaluated here.
     """
     spec = ffn.spec_of(model)
-    prepare(model)
     blocks = ffn.layers(model)
     if len(indices) != len(blocks):
         raise UsageError(f"mask has {len(indices)} layers, model has {len(blocks)}")
@@ -151,9 +154,7 @@ def slim_copy(model: nn.Module, indices: Sequence[mx.array] | mx.array) -> nn.Mo
 
 
 def dense_weight(module: nn.Module) -> mx.array:
-    """The float (out, in) weight of a projection: plain, quantized, channel-major or LoRA."""
-    if isinstance(module, ChannelQuantizedLinear):
-        return module.dequantized()
+    """The float (out, in) weight of a projection: plain, quantized or LoRA."""
     if hasattr(module, "linear") and "lora_a" in module:  # LoRA: W + scale * (A B)^T
         delta = (module.scale * (module.lora_a @ module.lora_b)).T
         return dense_weight(module.linear) + delta.astype(mx.float32)

@@ -4,6 +4,7 @@ top-1 agreement with the dense model, per item and summarised."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -19,19 +20,42 @@ def prompt_tokens(tokenizer, prompt: str) -> list[int]:
     return encode(tokenizer, format_chat(tokenizer, messages_for(prompt)))
 
 
+def fit_prompt(tokenizer, prompt: str, budget: int) -> list[int]:
+    """The chat-formatted prompt with its user text cut at the end so that it fits ``budget``
+    tokens; the template's tail (the assistant header) is always kept."""
+    lo, hi = 0, len(prompt)
+    while lo < hi:  # the longest prefix of the user text that fits
+        mid = (lo + hi + 1) // 2
+        if len(prompt_tokens(tokenizer, prompt[:mid])) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return prompt_tokens(tokenizer, prompt[:lo])
+
+
 def pairs(tokenizer, items: list[dict], max_len: int) -> list[tuple[list[int], int]]:
-    """(prompt + reference tokens, index of the first reference token) per item, truncated."""
-    out = []
+    """(prompt + reference tokens, index of the first reference token) per item, truncated.
+
+    The reference is cut at its end. A prompt that leaves no room for it has its user text
+    shortened to fit half of ``max_len`` (the chat template kept whole), with one warning that
+    counts such items.
+    """
+    out, cut = [], 0
     eos = getattr(tokenizer, "eos_token_id", None)
     for it in items:
         p = prompt_tokens(tokenizer, it["prompt"])
         c = tokenizer.encode(it["completion"], add_special_tokens=False)
         c = c + ([eos] if eos is not None else [])
-        toks = (p + c)[:max_len]
-        if len(toks) <= len(p):
-            p = p[: max_len // 2]  # keep some reference tokens when the prompt is long
-            toks = (p + c)[:max_len]
-        out.append((toks, len(p)))
+        if len(p) >= max_len:  # keep some reference tokens when the prompt is long
+            p = fit_prompt(tokenizer, it["prompt"], max_len // 2)
+            cut += 1
+        out.append(((p + c)[:max_len], len(p)))
+    if cut:
+        warnings.warn(
+            f"{cut} of {len(items)} prompts had {max_len}+ tokens: their user text was "
+            f"truncated to fit {max_len // 2} tokens (chat template kept)",
+            stacklevel=2,
+        )
     return out
 
 

@@ -113,43 +113,45 @@ def scoreable(items: list[dict]) -> list[dict]:
 
 
 def _configs(model, tokenizer, cfg: EvalConfig):
-    """(label, source, k, mode) for every evaluated combination; dense once, static once."""
+    """(label, source, k, mode, net) for every evaluated combination; dense once, static once.
+
+    ``net`` is the model the pruned side runs: ``model`` itself, or for a finetune folder that
+    also changed the LLM, a copy of it with those adapters applied.
+    """
     d = ffn.d_ffn(model)
     out = []
     for name in cfg.sources:
         source = make_source(name, tokenizer=tokenizer)
         if name == "full":
-            out.append(("full", source, d, "input"))
+            out.append(("full", source, d, "input", model))
             continue
         for keep in cfg.keeps:
             k = Budget.parse(keep).channels(d)
             modes = cfg.modes if source.uses_text else ("input",)
-            out += [(name, source, k, mode) for mode in modes]
+            out += [(name, source, k, mode, model) for mode in modes]
     for name, path in cfg.mask_files.items():
         mask = Mask.load(path, model)
-        out.append((name, FixedMask(name, mask), mask.k, "input"))
+        out.append((name, FixedMask(name, mask), mask.k, "input", model))
     for name, path in cfg.adapters.items():
-        out += _adapter_configs(name, path, tokenizer, cfg)
+        out += _adapter_configs(name, path, model, tokenizer, cfg)
     return out
 
 
-def _adapter_configs(name: str, path: str, tokenizer, cfg: EvalConfig) -> list:
-    """A trained predictor at the budget it was trained for (its LLM must be unchanged)."""
+def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) -> list:
+    """A finetune folder's predictor at the budget it was trained for, on the LLM it was
+    trained with: a copy of ``model`` with the folder's LoRA or full weights, if any."""
+    from ..models.resolve import adapted_copy, trained_llm
     from ..sources.predictor import read_config
 
     folder = Path(path)
-    if (folder / "adapters.safetensors").is_file():
-        raise UsageError(
-            f"{path} also changes the LLM (LoRA/full): eval supports predictors "
-            "trained with --train frozen"
-        )
     info = read_config(folder)
     if "k" not in info:
         raise UsageError(f"{path} is not a finetune output folder (no k in ifp_config.json)")
+    net = adapted_copy(model, folder) if trained_llm(folder) else model
     source = make_source("predictor", tokenizer=tokenizer, path=folder)
     head = info.get("predictor", {}).get("head")
     modes = ("input",) if head == "static" else cfg.modes
-    return [(name, source, int(info["k"]), mode) for mode in modes]
+    return [(name, source, int(info["k"]), mode, net) for mode in modes]
 
 
 def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, progress=True):
@@ -166,16 +168,14 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     with Progress(transient=True, disable=not progress) as bar:
         job = bar.add_task("evaluating", total=len(cfg.domains) * len(configs) * (1 + gen_steps))
         for dom, items in splits.items():
-            chunks = [
-                pairs(tokenizer, items[i : i + cfg.batch_size], cfg.max_len)
-                for i in range(0, len(items), cfg.batch_size)
-            ]
+            scored = pairs(tokenizer, items, cfg.max_len)  # one truncation warning per domain
+            chunks = [scored[i : i + cfg.batch_size] for i in range(0, len(items), cfg.batch_size)]
             dense = [logprobs(model, batch_of(c), None, c) for c in chunks]
             mx.eval(dense)
-            for label, source, k, mode in configs:
+            for label, source, k, mode, net in configs:  # net: model, or an adapted copy
                 bar.update(job, description=f"{dom}: {label} k={k} per-{mode}")
                 t0 = time.perf_counter()
-                masks = masks_for(model, tokenizer, source, items, k, mode, tasks[dom])
+                masks = masks_for(net, tokenizer, source, items, k, mode, tasks[dom])
                 per_item = []
                 for j, chunk in enumerate(chunks):
                     ms = masks[j * cfg.batch_size : j * cfg.batch_size + len(chunk)]
@@ -183,7 +183,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     x = batch_of(chunk)
                     if stacked is not None and cfg.prefill == "dense":
                         stacked = dense_prompt(stacked, chunk, x.shape[1])
-                    lp = logprobs(model, x, stacked, chunk)
+                    lp = logprobs(net, x, stacked, chunk)
                     per_item += token_metrics(dense[j], lp, chunk)
                 row = {
                     "domain": dom,
@@ -202,7 +202,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     at = at[: cfg.gen_limit]
                     g_items, g_masks = [items[i] for i in at], [masks[i] for i in at]
                     replies = generate_replies(
-                        model, tokenizer, g_items, g_masks, cfg.max_tokens[dom]
+                        net, tokenizer, g_items, g_masks, cfg.max_tokens[dom]
                     )
                     row.update(score_replies(dom, g_items, replies, cfg.timeout))
                     bar.advance(job)

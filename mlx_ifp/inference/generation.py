@@ -18,6 +18,7 @@ from mlx_lm.sample_utils import make_sampler
 
 from ..core import Budget, Mask
 from ..errors import UsageError
+from ..models import device
 from ..sources import MaskSource, make_source
 from .prompt import context_length, encode, first_user_turn, format_chat, messages_for
 from .pruner import PruneInfo, Pruner, dense_prefill
@@ -45,8 +46,11 @@ def get_pruner(
 ) -> Pruner:
     """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
     from ..core import ffn
+    from ..core.origin import origin
 
-    source = make_source(mask_source, tokenizer=tokenizer)
+    # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
+    adapter = origin(model, required=False).get("adapter_path")
+    source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
     k = Budget.parse(keep, align).channels(ffn.d_ffn(model))
     key = (id(model), source.key(), k)
     pruner = _PRUNERS.get(key)
@@ -120,6 +124,8 @@ def stream_generate(
     activations (GRIFFIN), else slim. A mask read off the dense prefill covers the whole
     prompt (system prompt and earlier turns too). Other keyword arguments go to
     ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
+    ``mask_source="predictor"`` serves the predictor of the folder the model was loaded with
+    (``load(..., adapter_path=DIR)``); pass a ``make_source("predictor", path=DIR)`` otherwise.
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
@@ -132,6 +138,8 @@ def stream_generate(
     limit = context_length(model)
     if limit and len(tokens) + 1 > limit:
         raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
+    device.warn_if_packed_matmul_broken(model)
+    device.notify_compiling(model)  # the first packed forward on a GPU can take a minute
     pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
@@ -207,5 +215,6 @@ def footer(r: Response) -> list[str]:
             ),
             f"Active parameters: {p.active_params / 1e6:.1f}M of "
             f"{p.source_params / 1e6:.1f}M ({p.active_fraction:.1%})",
+            *([p.note] if p.note else []),
         ]
     return lines

@@ -12,12 +12,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
 
 from ..core import Budget, counting, ffn, slicing
 from ..core.mask import Mask, text_hash
+from ..core.origin import origin
 from ..errors import UsageError
 from ..sources import MaskSource, dense_prefill, make_source
 from .prompt import turn_tokens
@@ -43,6 +45,7 @@ class PruneInfo:
     source_params: int = 0
     prefill_s: float = 0.0  # the prompt's dense prefill, when it ran through the source model
     stats: dict = field(default_factory=dict)
+    note: str = ""  # e.g. which LLM a trained predictor runs with
 
     @property
     def active_fraction(self) -> float:
@@ -75,6 +78,27 @@ class SlimCache:
         self._items.clear()
 
 
+def predictor_note(model: nn.Module, source: MaskSource) -> str:
+    """For a trained predictor: the LLM it runs with. Refuses one trained jointly with LoRA or
+    full weights on a model loaded without them (its masks would be silently worse)."""
+    from ..models.resolve import trained_llm
+    from ..sources import PredictorSource
+
+    if not isinstance(source, PredictorSource):
+        return ""
+    trained = trained_llm(source.path)
+    if trained is None:
+        return f"Predictor: {source.path} (trained with the LLM frozen)"
+    applied = origin(model, required=False).get("adapter_path")
+    if applied is None or Path(applied).resolve() != Path(source.path).resolve():
+        raise UsageError(
+            f"the predictor in {source.path} was trained jointly with {trained} weights of the "
+            f"LLM: load the model with them (--adapter {source.path}, or "
+            "mlx_ifp.load(..., adapter_path=...))"
+        )
+    return f"Predictor: {source.path}, with its {trained} LLM weights applied"
+
+
 class Pruner:
     """A resident source model, a mask source and a budget; hands out cached slim models."""
 
@@ -88,9 +112,10 @@ class Pruner:
         cache_size: int = 4,
         **source_options,
     ):
-        self.model = slicing.prepare(model)
+        self.model = model
         self.tokenizer = tokenizer
         self.source = make_source(source, tokenizer=tokenizer, **source_options)
+        self.note = predictor_note(model, self.source)
         self.budget = Budget.parse(keep, align)
         self.k = self.budget.channels(ffn.d_ffn(model))
         self.cache = SlimCache(cache_size)
@@ -109,7 +134,8 @@ class Pruner:
         params = self._active.get(mask.k)  # counting walks the whole tree: once per width
         if params is None:
             params = self._active[mask.k] = counting.count(slim)["params"]
-        return slim, PruneInfo(mask, hit, t_sel, t_slice, params, self.source_params)
+        info = PruneInfo(mask, hit, t_sel, t_slice, params, self.source_params, note=self.note)
+        return slim, info
 
     def slim_for(self, text, *, key_text: str | None = None) -> tuple[nn.Module, PruneInfo]:
         """The slim model for a text (prompt or task); a repeat of the same text is a cache hit."""

@@ -6,6 +6,7 @@ model are converted to one once and cached.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -13,8 +14,8 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.utils import dequantize_model
 
-from ..core import ffn, fingerprint, slicing
-from ..core.origin import record_origin
+from ..core import ffn, fingerprint
+from ..core.origin import origin, record_origin
 from ..errors import UsageError
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -109,7 +110,6 @@ def load(
             raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
         _cast(net, getattr(mx, dtype))
     ffn.spec_of(net)  # refuse an architecture without a prunable FFN, now
-    slicing.prepare(net)
     if not lazy:
         mx.eval(net.parameters())
     net.eval()
@@ -142,3 +142,55 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
             ) from None
     elif not (folder / "ifp_config.json").is_file():
         raise UsageError(f"{folder} holds neither adapters nor a predictor")
+
+
+def trained_llm(adapter_path: str | Path) -> str | None:
+    """How a finetune folder changed the LLM: ``lora``, ``dora``, ``full``, or None (frozen).
+
+    Read from ``ifp_config.json``'s ``train`` when recorded, else from the presence of
+    ``adapters.safetensors`` (and ``adapter_config.json``'s ``fine_tune_type``).
+    """
+    folder = Path(adapter_path)
+    recorded = _read_json(folder / "ifp_config.json").get("train")
+    if recorded is not None:
+        return None if recorded == "frozen" else str(recorded)
+    if not (folder / "adapters.safetensors").is_file():
+        return None
+    return str(_read_json(folder / "adapter_config.json").get("fine_tune_type", "lora"))
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _tree_copy(module: nn.Module) -> nn.Module:
+    """Every module copied, every array shared: changing the copy's modules leaves the original."""
+    new = copy.copy(module)
+    new._no_grad = set(module._no_grad)
+    for key, value in module.items():
+        if isinstance(value, nn.Module):
+            new[key] = _tree_copy(value)
+        elif isinstance(value, list):
+            new[key] = [_tree_copy(v) if isinstance(v, nn.Module) else v for v in value]
+        elif isinstance(value, dict):
+            new[key] = {
+                k: _tree_copy(v) if isinstance(v, nn.Module) else v for k, v in value.items()
+            }
+    return new
+
+
+def adapted_copy(model: nn.Module, adapter_path: str | Path) -> nn.Module:
+    """A copy of ``model`` with a finetune folder's LLM adapters (LoRA or full) applied.
+
+    ``model`` itself is unchanged; the copy shares every array the adapters do not replace.
+    """
+    net = _tree_copy(model)
+    _apply_adapters(net, str(adapter_path))
+    mx.eval(net.parameters())
+    net.eval()
+    info = {"fingerprint": fingerprint(model), **origin(model, required=False)}
+    record_origin(net, {**info, "adapter_path": str(adapter_path)})  # the source's identity
+    return net

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import mlx.core as mx
 
-from ..core import fingerprint, slicing
+from ..core import slicing
+from ..core.mask import content_hash
 from ..errors import UsageError
 from .base import MaskSource, dense_prefill
 from .registry import register_source
@@ -33,7 +34,7 @@ class StaticWeight(MaskSource):
         self._cache: dict[str, mx.array] = {}
 
     def scores(self, model, tokens):
-        fp = fingerprint(model)["hash"]
+        fp = content_hash(model)  # not the fingerprint: adapters keep that, not the weights
         if fp not in self._cache:
             g, u, d = slicing.channel_norms(model)
             self._cache[fp] = g * u * d
@@ -52,7 +53,7 @@ class StaticActivation(MaskSource):
         self._cache: dict[str, mx.array] = {}
 
     def scores(self, model, tokens):
-        fp = fingerprint(model)["hash"]
+        fp = content_hash(model)  # not the fingerprint: adapters keep that, not the weights
         if fp in self._cache:
             return self._cache[fp]
         if self.tokenizer is None:

@@ -89,7 +89,10 @@ def hidden_states(model: nn.Module, tokens: mx.array, n_layers: int | None = Non
             return inner(tokens)
         setattr(holder, key, blocks[:n_layers])
         try:
-            return inner(tokens)
+            # one cache slot per original block: models that index the cache by layer type
+            # (Gemma-3's cache[sliding_window_pattern - 1]) see every layer's slot, and each
+            # kept block keeps its own position in the pattern (they are the first n_layers)
+            return inner(tokens, cache=[None] * len(blocks))
         finally:
             setattr(holder, key, blocks)
 
