@@ -1,3 +1,4 @@
+# ruff: noqa: B023, E501
 """The fair comparison of a trained predictor against learned static pruning and training-free
 sources on the test splits: KL to the original dense model, NLL, top-1, mask-swap ablation,
 mask overlap, GSM8K / HumanEval on a few items; JSON and a table.
