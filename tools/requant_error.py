@@ -119,8 +119,10 @@ def main() -> None:
     text = json.dumps(out, indent=2)
     print(text)
     if args.output:
-        with open(args.output, "w") as f:
-            f.write(text + "\n")
+        from mlx_ifp.paths import atomic_file
+
+        with atomic_file(args.output) as tmp:
+            tmp.write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def generate_command(
     """Generate text through the pruned model, streaming it as it comes."""
     import mlx.core as mx
 
-    from .. import Mask, load, stream_generate
+    from .. import Budget, Mask, load, stream_generate
     from ..inference import footer
     from ..models import device
 
@@ -96,7 +96,8 @@ def generate_command(
     text = read_prompt(prompt)
     if seed is not None:
         mx.random.seed(seed)
-    if adapter is None and mask_source is None and mask is None and keep not in ("1", "1.0"):
+    unpruned = keep is not None and Budget.parse(keep) == Budget(1.0)
+    if adapter is None and mask_source is None and mask is None and not unpruned:
         from ..models.embedded import default_adapter, is_embedded
 
         shipped = default_adapter(model) if is_embedded(model) else None

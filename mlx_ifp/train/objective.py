@@ -12,9 +12,8 @@ import mlx.nn as nn
 from mlx.utils import tree_map
 
 from ..core import ffn
-from ..core.adapters import lora_disabled
 from ..core.softtopk import soft_topk, topk_indicator, training_mask
-from ..sources import GroupedGriffin, standardise
+from ..sources.predictor import source_pass
 from .batches import Batch, Batches
 from .llm import Joint
 
@@ -54,17 +53,6 @@ def chunk_masks(m: mx.array, T: int, c: int, K: int) -> mx.array:
     return mx.take(m, mx.minimum(chunk_of, K - 1), axis=1).transpose(0, 2, 1, 3)
 
 
-def teacher_pass(joint: Joint, inputs: mx.array, groups: mx.array | None, logits: bool):
-    """The frozen source, dense, over the inputs: its logits (if wanted) and the GRIFFIN
-    statistics of each group of positions (if ``groups``), without gradients."""
-    llm = joint.teacher if joint.teacher is not None else joint.llm
-    stats = GroupedGriffin(groups) if groups is not None else None
-    with lora_disabled(llm), ffn.masked(llm, None), ffn.observed(llm, stats):
-        out = llm(inputs) if logits else ffn.backbone(llm)(inputs)
-    feats = None if stats is None else mx.stop_gradient(standardise(stats.scores()))
-    return (mx.stop_gradient(out) if logits else None), feats
-
-
 def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False):
     """Masked logits (B, T, V), per-target loss weights (B, T) and the teacher's logits."""
     inputs = batch.tokens[:, :-1]
@@ -79,7 +67,10 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
         weight = weight & (steps >= c)
     else:  # the prompt part of each sequence (what the predictor reads)
         groups = (mx.arange(T)[None, :] < batch.offsets[:, None])[:, None, :]
-    teacher, feats = teacher_pass(joint, inputs, groups if griffin else None, cfg.distill > 0)
+    teacher = feats = None
+    if griffin or cfg.distill > 0:  # the frozen source: features, teacher logits, or both
+        source = joint.teacher if joint.teacher is not None else joint.llm
+        teacher, feats = source_pass(source, inputs, groups if griffin else None, cfg.distill > 0)
     if griffin:  # (B, G, L, d) -> one score row per group
         B, G = feats.shape[:2]
         scores = pred.from_griffin(feats.reshape(B * G, *feats.shape[2:]))

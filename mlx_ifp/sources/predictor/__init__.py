@@ -11,7 +11,15 @@ from .files import (
     update_config,
     warm_start,
 )
-from .model import HEADS, Predictor, PredictorConfig, head_params, hidden_states, pool
+from .model import (
+    HEADS,
+    Predictor,
+    PredictorConfig,
+    head_params,
+    hidden_states,
+    pool,
+    source_pass,
+)
 from .source import PredictorSource
 
 __all__ = [
@@ -28,6 +36,7 @@ __all__ = [
     "pool",
     "read_config",
     "save_predictor",
+    "source_pass",
     "update_config",
     "warm_start",
 ]

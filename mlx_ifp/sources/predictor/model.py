@@ -97,17 +97,25 @@ def hidden_states(model: nn.Module, tokens: mx.array, n_layers: int | None = Non
             setattr(holder, key, blocks)
 
 
+def source_pass(model: nn.Module, tokens: mx.array, groups=None, logits: bool = False):
+    """The frozen source (dense, adapters off, no gradient) over ``tokens`` (B, T): its logits
+    if ``logits``, and the standardised GRIFFIN log-statistics (B, G, L, d) of each group of
+    positions ``groups`` (B, G, T) if given. The predictor's features and the trainer's
+    teacher both come from here."""
+    stats = GroupedGriffin(groups) if groups is not None else None
+    with lora_disabled(model), ffn.masked(model, None), ffn.observed(model, stats):
+        out = model(tokens) if logits else _inner(model)(tokens)
+    feats = None if stats is None else mx.stop_gradient(standardise(stats.scores()))
+    return (mx.stop_gradient(out) if logits else None), feats
+
+
 def griffin_features(model: nn.Module, tokens: mx.array, lengths: mx.array | None = None):
-    """Standardised GRIFFIN log-statistics (B, L, d) of each row's first ``lengths`` tokens,
-    read through the frozen source model (dense, adapters off, no gradient)."""
+    """Standardised GRIFFIN log-statistics (B, L, d) of each row's first ``lengths`` tokens."""
     B, T = tokens.shape
     if lengths is None:
         lengths = mx.full((B,), T, dtype=mx.int32)
     groups = (mx.arange(T)[None, :] < lengths[:, None])[:, None, :]  # (B, 1, T)
-    stats = GroupedGriffin(groups)
-    with lora_disabled(model), ffn.masked(model, None), ffn.observed(model, stats):
-        _inner(model)(tokens)
-    return mx.stop_gradient(standardise(stats.scores()[:, 0]))
+    return source_pass(model, tokens, groups)[1][:, 0]
 
 
 def pool(h: mx.array, lengths: mx.array | None, how: str) -> mx.array:
