@@ -145,3 +145,28 @@ def test_warm_start_from_a_training_free_source(head):
     assert float(mx.abs(cold(mx.array([[1, 2, 3]]))).max()) == 0.0
     with pytest.raises(UsageError, match="text-independent"):
         new_predictor(model, PredictorConfig(head=head, init="griffin"), tok)
+
+
+def test_griffin_head_shared_channels_are_in_every_mask_and_balanced_terms_have_unit_scale():
+    from mlx_ifp.core.mask import topk_indices
+
+    model = tiny_model("llama")
+    d = ffn.d_ffn(model)
+    k = d // 2
+    cfg = PredictorConfig(head="griffin", factor_rank=4, balanced=True, shared=0.5, k=k)
+    pred = new_predictor(model, cfg)
+    pred.bias = mx.random.normal(pred.bias.shape, key=mx.random.key(1)) * 50  # a loud prior
+    prompts = mx.array([[5, 6, 7, 8, 9], [60, 61, 62, 63, 64]])
+    scores = pred(prompts)
+    shared = np.asarray(topk_indices(pred.bias, k // 2))  # the prior's top half of k
+    for row in scores:
+        kept = np.asarray(topk_indices(row, k))
+        for layer in range(kept.shape[0]):
+            assert set(shared[layer]) <= set(kept[layer])
+    # balanced: a 50x prior does not drown the prompt term, the routed halves differ
+    a, b = (set(np.asarray(topk_indices(s, k))[0]) for s in scores)
+    assert a != b
+    plain = new_predictor(model, PredictorConfig(head="griffin", factor_rank=4, k=k))
+    plain.bias = pred.bias
+    p, q = (set(np.asarray(topk_indices(s, k))[0]) for s in plain(prompts))
+    assert p == q  # without balancing the loud prior picks every channel alone

@@ -5,7 +5,8 @@ mask overlap, GSM8K / HumanEval on a few items; JSON and a table.
 
     python tools/eval_ifp.py --runs runs/default --keep 0.5 -o docs/results/ifp_eval.json
 
-``--runs`` holds ``k<keep>-predictor/stage2`` and ``k<keep>-static/stage2`` (tools/train_default.sh).
+``--runs`` holds ``k<keep>-<arm>/stage2`` for each ``--arms`` and the ``static`` control
+(tools/train_default.sh).
 """
 
 from __future__ import annotations
@@ -32,8 +33,17 @@ def parse() -> argparse.Namespace:
     p.add_argument("--max-len", type=int, default=320)
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--stage", default="stage2", help="which run folder to evaluate")
+    p.add_argument(
+        "--arms", default="predictor", help="comma-separated predictor runs (k<keep>-<arm>)"
+    )
     p.add_argument("-o", "--output", help="write the JSON here")
     return p.parse_args()
+
+
+def other_domains(masks: dict, d: str) -> list:
+    """For each item of domain ``d``, the mask of the same-index item of the next domain."""
+    other = masks[DOMAINS[(DOMAINS.index(d) + 1) % len(DOMAINS)]]
+    return [other[j % len(other)] for j in range(len(masks[d]))]
 
 
 def main() -> None:
@@ -104,55 +114,49 @@ def main() -> None:
             }
             per_input[n] = cache
             score(n, keep, base, lambda d, c=cache: c[d], gen=n == "griffin")
-        runs = {arm: Path(a.runs) / f"k{keep}-{arm}" / a.stage for arm in ("predictor", "static")}
-        if not all((r / "predictor.safetensors").is_file() for r in runs.values()):
-            print(f"no trained runs for keep {keep} in {a.runs}", file=sys.stderr)
-            continue
-        tuned = {
-            arm: mlx_ifp.load(a.model, dequantize=True, adapter_path=str(r))[0]
-            for arm, r in runs.items()
-        }
-        score("dense + LoRA (predictor arm), unpruned", 1.0, tuned["predictor"], lambda d: None)
-        pred = PredictorSource(runs["predictor"])
-        ifp = {
-            d: [pred.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
-            for d in DOMAINS
-        }
-        score("IFP per input", keep, tuned["predictor"], lambda d: ifp[d], gen=True)
-        per_task = {
-            d: [pred.select(base, turn_tokens(tok, task_text[d]), k)] * len(items[d])
-            for d in DOMAINS
-        }
-        score("IFP per task", keep, tuned["predictor"], lambda d: per_task[d])
-        swap = {
-            d: [
-                ifp[DOMAINS[(i + 1) % 4]][j % len(ifp[DOMAINS[(i + 1) % 4]])]
-                for j in range(len(items[d]))
-            ]
-            for i, d in enumerate(DOMAINS)
-        }
-        score("IFP, mask of another domain's item", keep, tuned["predictor"], lambda d: swap[d])
-        gswap = {
-            d: [
-                per_input["griffin"][DOMAINS[(i + 1) % 4]][j % len(items[DOMAINS[(i + 1) % 4]])]
-                for j in range(len(items[d]))
-            ]
-            for i, d in enumerate(DOMAINS)
-        }
-        score("GRIFFIN, mask of another domain's item", keep, base, lambda d: gswap[d])
-        stat = PredictorSource(runs["static"]).select(base, turn_tokens(tok, "x"), k)
+        swap = other_domains  # each item scored with the mask of another domain's item
         score(
-            "learned static + same LoRA",
+            "GRIFFIN, mask of another domain's item",
             keep,
-            tuned["static"],
-            lambda d: [stat] * len(items[d]),
-            gen=True,
+            base,
+            lambda d: swap(per_input["griffin"], d),
         )
-        for name, masks in (("IFP", ifp), ("GRIFFIN", per_input["griffin"])):
+        overlaps = {"GRIFFIN": per_input["griffin"]}
+        arms = [x.strip() for x in a.arms.split(",") if x.strip()]
+        runs = {arm: Path(a.runs) / f"k{keep}-{arm}" / a.stage for arm in [*arms, "static"]}
+        runs = {arm: r for arm, r in runs.items() if (r / "predictor.safetensors").is_file()}
+        if "static" in runs:
+            tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=str(runs["static"]))[0]
+            stat = PredictorSource(runs["static"]).select(base, turn_tokens(tok, "x"), k)
+            score(
+                "learned static + same LoRA",
+                keep,
+                tuned,
+                lambda d: [stat] * len(items[d]),
+                gen=True,
+            )
+        for arm in [x for x in arms if x in runs]:
+            tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=str(runs[arm]))[0]
+            score(f"dense + LoRA ({arm} arm), unpruned", 1.0, tuned, lambda d: None)
+            pred = PredictorSource(runs[arm])
+            ifp = {
+                d: [pred.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
+                for d in DOMAINS
+            }
+            score(f"IFP ({arm}) per input", keep, tuned, lambda d: ifp[d], gen=True)
+            per_task = {
+                d: [pred.select(base, turn_tokens(tok, task_text[d]), k)] * len(items[d])
+                for d in DOMAINS
+            }
+            score(f"IFP ({arm}) per task", keep, tuned, lambda d: per_task[d])
+            score(
+                f"IFP ({arm}), mask of another domain's item", keep, tuned, lambda d: swap(ifp, d)
+            )
+            overlaps[f"IFP ({arm})"] = ifp
+        for name, masks in overlaps.items():
             dom = [d for d in DOMAINS for _ in masks[d]]
             hard = [m.dense() for d in DOMAINS for m in masks[d]]
             report["overlap"][f"{name} keep {keep}"] = diversity(hard, hard, dom)
-        del tuned
     rows = report["rows"]
     head = (
         "| row | keep | active | "

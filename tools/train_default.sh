@@ -2,7 +2,10 @@
 # Train the default predictor and its learned-static control, stage 1 then stage 2, per keep.
 #   bash tools/train_default.sh [OUT] [KEEPS]     (default: runs/default "0.5 0.33")
 # Each (keep, arm) runs as its own process, all at once (a small model leaves a GPU mostly
-# idle); the arms differ only in the predictor head (griffin vs static). DATA=... picks the
+# idle); the arms differ only in the predictor: ARMS="predictor static" by default, where
+# predictor = the griffin head, static = one learned mask (the control), balanced = griffin
+# head with prior and prompt term at unit scale, shared = balanced + half of k shared by every
+# prompt (a shared + routed split). DATA=... picks the
 # corpus folder (default: the one `mlx_ifp data build` made in the cache). Logs beside each run.
 set -euo pipefail
 OUT=${1:-runs/default}
@@ -11,15 +14,22 @@ CACHE=${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}
 DATA=${DATA:-$(ls -d "$CACHE"/data/v1-* | head -n 1)}
 EXTRA=${EXTRA:-}
 cd "$(dirname "$0")/.."
+ARMS=${ARMS:-"predictor static"}
 for keep in $KEEPS; do
-  for arm in predictor static; do
+  for arm in $ARMS; do
     (
       dir="$OUT/k$keep-$arm"
       mkdir -p "$dir"
       head=griffin
-      [ "$arm" = static ] && head=static
+      extra=()
+      case "$arm" in
+        static) head=static ;;
+        balanced) extra=("  balanced: true") ;;
+        shared) extra=("  balanced: true" "  shared: 0.5") ;;
+      esac
       for s in 1 2; do
         sed "s/^  head: griffin/  head: $head/" "examples/ifp_stage$s.yaml" > "$dir/stage$s.yaml"
+        [ ${#extra[@]} -eq 0 ] || printf '%s\n' "${extra[@]}" >> "$dir/stage$s.yaml"
       done
       # shellcheck disable=SC2086
       python -m mlx_ifp finetune -c "$dir/stage1.yaml" --data "$DATA/pretrain" --keep "$keep" \

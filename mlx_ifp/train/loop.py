@@ -109,7 +109,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     prepare_llm(model, cfg)
     k = Budget.parse(cfg.keep).channels(ffn.d_ffn(model))
     mx.random.seed(cfg.seed)
-    predictor = new_predictor(model, PredictorConfig(**cfg.predictor), tokenizer)
+    predictor = new_predictor(model, PredictorConfig(**{**cfg.predictor, "k": k}), tokenizer)
     joint = Joint(predictor, model, teacher)
     opts = optimizers(cfg)
     train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length)

@@ -16,6 +16,7 @@ import mlx.nn as nn
 
 from ...core import ffn
 from ...core.adapters import lora_disabled
+from ...core.softtopk import topk_indicator
 from ...errors import UsageError
 from ..griffin import GroupedGriffin, standardise
 
@@ -40,6 +41,13 @@ class PredictorConfig:
     hidden: int = 0  # width of the backbone's hidden state
     model: dict = field(default_factory=dict)  # fingerprint of the source model
     init: str = "zeros"  # or a training-free mask source ("static-act") to start from
+    # against mask collapse (griffin head): the prior and the prompt term each standardised
+    # per layer, so neither can drown the other by scale ...
+    balanced: bool = False
+    # ... and/or a shared + routed split: this fraction of the k channels is the prior's top
+    # (the same for every prompt), the rest is chosen per prompt
+    shared: float = 0.0
+    k: int = 0  # the budget the predictor is trained for (filled in by the trainer)
 
     def check(self) -> None:
         if self.pooling not in ("last", "mean"):
@@ -48,6 +56,8 @@ class PredictorConfig:
             raise UsageError(f"predictor head must be one of {', '.join(HEADS)}, got {self.head!r}")
         if self.rank < 1 or self.factor_rank < 0 or self.layers < 1:
             raise UsageError("predictor rank and layers must be >= 1, factor_rank >= 0")
+        if not 0 <= self.shared < 1:
+            raise UsageError(f"predictor shared must be in [0, 1), got {self.shared}")
 
     @property
     def reads_griffin(self) -> bool:
@@ -118,6 +128,15 @@ def griffin_features(model: nn.Module, tokens: mx.array, lengths: mx.array | Non
     return source_pass(model, tokens, groups)[1][:, 0]
 
 
+SHARED_LIFT = 1e3
+
+
+def unit_scale(x: mx.array) -> mx.array:
+    """Per layer (last axis): mean 0 and unit variance."""
+    x = x - x.mean(-1, keepdims=True)
+    return x / mx.maximum(mx.sqrt((x * x).mean(-1, keepdims=True)), 1e-6)
+
+
 def pool(h: mx.array, lengths: mx.array | None, how: str) -> mx.array:
     """(B, T, d) -> (B, d): the last real token's state, or the mean over real tokens."""
     B, T, _ = h.shape
@@ -181,10 +200,18 @@ class Predictor(nn.Module):
 
     def from_griffin(self, z: mx.array) -> mx.array:
         """Scores (B, L, d) from standardised GRIFFIN log-statistics ``z`` (B, L, d)."""
-        out = self.bias + self.gain * z
+        c = self.config
+        prompt = self.gain * z
         if "a" in self:
             u = mx.einsum("bld,ldq->blq", z, self.a)
-            out = out + mx.einsum("blq,lqd->bld", u, self.b)
+            prompt = prompt + mx.einsum("blq,lqd->bld", u, self.b)
+        prior = self.bias
+        if c.balanced:
+            prior, prompt = unit_scale(prior), unit_scale(prompt)
+        out = prior + prompt
+        s = round(c.shared * c.k)
+        if s > 0:  # the prior's top s channels are always kept: far above any routed score
+            out = out + SHARED_LIFT * mx.stop_gradient(topk_indicator(self.bias, s))
         return out
 
     def __call__(self, tokens: mx.array, lengths: mx.array | None = None) -> mx.array:
