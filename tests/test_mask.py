@@ -12,6 +12,7 @@ from mlx_ifp.sources import make_source
 import mlx.core as mx
 import numpy as np
 import pytest
+from reference import griffin_scores
 from tiny import tiny_model
 
 
@@ -76,7 +77,9 @@ def test_griffin_scores_per_prompt():
     # each token's activation row has unit norm, so squared scores sum to the token count
     np.testing.assert_allclose(np.array((a * a).sum(-1)), 5.0, rtol=1e-4)
     np.testing.assert_allclose(np.array((b * b).sum(-1)), 3.0, rtol=1e-4)
-    assert not np.allclose(np.array(a), np.array(b))
+    # and each is GRIFFIN's score of its own prompt, written out in numpy
+    np.testing.assert_allclose(np.array(a), griffin_scores(model, [1, 2, 3, 4, 5]), rtol=1e-4)
+    np.testing.assert_allclose(np.array(b), griffin_scores(model, [9, 8, 7]), rtol=1e-4)
     with pytest.raises(UsageError):
         src.scores(model, mx.array([], dtype=mx.int32))
 

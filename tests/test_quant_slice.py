@@ -96,3 +96,21 @@ def test_embedded_packed_model_loads_as_mlx_lm_loads_it():
     model, _ = mlx_ifp.load(str(folder), dequantize=False)
     x = mx.array([[1, 504, 3213, 30, 2115, 282]])
     _same(model(x), ref(x))
+
+
+def test_lora_on_a_packed_down_slices_the_same_way():
+    from mlx_lm.tuner.utils import linear_to_lora_layers
+
+    model = tiny_model("llama", quantize=True)
+    model.freeze()
+    linear_to_lora_layers(model, 3, dict(rank=4, scale=10.0, dropout=0.0, keys=["mlp.down_proj"]))
+    for f in ffn.ffns(model):
+        f.down_proj.lora_b = 0.1 * mx.random.normal(f.down_proj.lora_b.shape, key=mx.random.key(1))
+    for k, inner in ((40, nn.Linear), (64, nn.QuantizedLinear)):
+        mask = _mask(model, k)
+        with ffn.masked(model, mask.dense()):
+            masked = model(X)
+        slim = mlx_ifp.prune(model, mask)
+        assert type(ffn.ffns(slim)[0].down_proj.linear) is inner
+        if k == 40:  # float: exact up to summation order
+            np.testing.assert_allclose(np.array(slim(X)), np.array(masked), atol=1e-5)
