@@ -194,3 +194,22 @@ def test_compiled_step_equals_eager_griffin_head(tmp_path, stage):
     a, b = history(eager), history(comp)
     assert len(a) == 3 and all(math.isfinite(x) for x in a)
     assert np.allclose(a, b, rtol=1e-4, atol=1e-5), (a, b)
+
+
+def test_stage1_chunks_come_from_the_configuration(tmp_path):
+    """Any batch is max_seq_length wide in stage 1, so chunk j always spans the same positions."""
+    from mlx_ifp.train.batches import Batches, load_data
+    from mlx_ifp.train.objective import chunk_groups
+
+    data = make_data(tmp_path / "d", text=True)
+    train, _, _ = load_data(data, Tok(), "pretrain", 32)
+    for bs in (2, 4):
+        batch = Batches(train, bs, 0, 32)(0)
+        assert batch.tokens.shape[1] == 33
+        groups = chunk_groups(batch, 4, 8)
+        first = np.asarray(groups[0]).astype(int)
+        assert first.shape == (3, 32)
+        for j in range(3):
+            assert not first[j, : 8 * j].any() and not first[j, 8 * (j + 1) :].any()
+    with pytest.raises(UsageError, match="multiple of chunks"):
+        cfg_for(data, tmp_path / "x", stage="pretrain", chunks=3, max_seq_length=32)

@@ -138,3 +138,19 @@ def test_lru_evicts_oldest():
     for i in range(3):
         cache.put(("k", i), (None, i))
     assert cache.get(("k", 0)) is None and cache.get(("k", 2)) == (None, 2) and len(cache) == 2
+
+
+def test_served_top_k_is_the_trained_top_k_on_ties():
+    """Inference (Mask) and training (hard straight-through masks) break ties the same way.
+
+    The old argpartition rule agreed on this CPU too (its tie order is unspecified, and was the
+    risk); this pins the one rule both now share."""
+    from mlx_ifp.core.mask import topk_indices
+    from mlx_ifp.core.softtopk import topk_indicator
+
+    scores = mx.array([[1.0, 2.0, 2.0, 2.0, 0.5, 2.0], [3.0, 3.0, 3.0, 3.0, 3.0, 3.0]])
+    served = np.asarray(topk_indices(scores, 3))
+    trained = np.asarray(topk_indicator(scores, 3))
+    for row in range(2):
+        assert sorted(np.flatnonzero(trained[row])) == sorted(served[row])
+    assert served.tolist() == [[1, 2, 3], [0, 1, 2]]  # ties to the lowest index

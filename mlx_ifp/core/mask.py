@@ -18,6 +18,7 @@ from ..errors import UsageError
 from ..paths import atomic_file
 from . import ffn
 from .origin import origin
+from .softtopk import hard_topk_indices
 
 FORMAT_VERSION = 1
 
@@ -176,8 +177,11 @@ def text_hash(text: str) -> str:
 
 
 def topk_indices(scores: mx.array, k: int) -> mx.array:
-    """Sorted indices of the k largest scores in each row of (L, d)."""
+    """Sorted indices of the k largest scores in each row of (L, d).
+
+    The one top-k of the package: training's hard masks use the same rule (``softtopk``), so
+    ties go to the lowest index in both and the served mask is the trained one.
+    """
     if k >= scores.shape[-1]:
         return mx.broadcast_to(mx.arange(scores.shape[-1], dtype=mx.int32), scores.shape)
-    part = mx.argpartition(-scores.astype(mx.float32), k - 1, axis=-1)[..., :k]
-    return mx.sort(part, axis=-1).astype(mx.int32)
+    return hard_topk_indices(scores.astype(mx.float32), k)

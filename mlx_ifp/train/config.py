@@ -98,3 +98,8 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be >= 1")
     if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):
         raise UsageError("stage 1 needs chunks >= 2 and max_seq_length >= 2 * chunks")
+    if cfg.stage == "pretrain" and cfg.max_seq_length % cfg.chunks:
+        raise UsageError(
+            f"stage 1 cuts max_seq_length ({cfg.max_seq_length}) into {cfg.chunks} equal chunks: "
+            "make it a multiple of chunks"
+        )

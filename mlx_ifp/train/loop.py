@@ -113,7 +113,8 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     joint = Joint(predictor, model, teacher)
     opts = optimizers(cfg)
     train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length)
-    multiple = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 8
+    # stage 1: every batch is max_seq_length wide, so the chunks are the configured ones
+    multiple = cfg.max_seq_length if cfg.stage == "pretrain" else 8
     if compiling(cfg) and cfg.stage == "sft":
         multiple = 64  # fewer distinct shapes: fewer traces of the compiled step
     train_b = Batches(train, cfg.batch_size, cfg.seed, multiple, group)

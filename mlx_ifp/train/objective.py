@@ -34,16 +34,16 @@ def make_masks(scores: mx.array, k: int, eps: float, how: str, hard: bool) -> mx
     return training_mask(scores, k, eps)
 
 
-def chunk_groups(batch: Batch, K: int) -> tuple[mx.array, int]:
-    """Stage 1: (B, K-1, T) 0/1 membership of each input position in chunks 0..K-2, and c."""
-    B, T = batch.tokens[:, :-1].shape
-    if T % K or T < K:
-        raise ValueError(f"inputs of {T} tokens do not split into {K} chunks")
-    c = T // K
+def chunk_groups(batch: Batch, K: int, c: int) -> mx.array:
+    """Stage 1: (B, K-1, T) 0/1 membership of each input position in chunks 0..K-2 (chunks of
+    ``c`` = max_seq_length // K tokens, from the configuration, whatever the batch)."""
+    T = batch.tokens.shape[1] - 1
+    if T < K * c:
+        raise ValueError(f"inputs of {T} tokens are shorter than {K} chunks of {c}")
     pos = mx.arange(T)
     member = (pos[None, :] // c) == mx.arange(K - 1)[:, None]  # (K-1, T)
     valid = pos[None, :] < batch.lengths[:, None]  # (B, T)
-    return (member[None] & valid[:, None, :]), c
+    return member[None] & valid[:, None, :]
 
 
 def chunk_masks(m: mx.array, T: int, c: int, K: int) -> mx.array:
@@ -63,7 +63,8 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
     griffin = pred.config.reads_griffin
     pretrain = cfg.stage == "pretrain"
     if pretrain:
-        groups, c = chunk_groups(batch, cfg.chunks)
+        c = cfg.max_seq_length // cfg.chunks
+        groups = chunk_groups(batch, cfg.chunks, c)
         weight = weight & (steps >= c)
     else:  # the prompt part of each sequence (what the predictor reads)
         groups = (mx.arange(T)[None, :] < batch.offsets[:, None])[:, None, :]
