@@ -162,3 +162,26 @@ def test_finetune_then_generate_with_adapter(smollm2_dir, tmp_path):
     assert_usage_error(
         cli("generate", "--adapter", str(tmp_path / "none"), "-p", "hi"), "adapter folder not found"
     )
+
+
+def test_export_mlx_and_gguf_record_their_mask(smollm2_dir, tmp_path):
+    """`export` writes an mlx-lm folder or a GGUF, each naming its source, mask and budget."""
+    import json
+
+    import mlx_ifp
+    from mlx_ifp.core import ffn
+
+    folder, gguf = tmp_path / "slim", tmp_path / "slim.gguf"
+    task = ["--task", "Solve grade-school math problems.", "--keep", "0.5"]
+    run = cli("export", *task, "-o", str(folder))
+    assert run.returncode == 0, run.stderr
+    meta = json.loads((folder / "config.json").read_text())["mlx_ifp"]
+    assert (
+        meta["k"] == 768 and meta["source"] == "smollm2-135m-instruct" and len(meta["mask"]) == 16
+    )
+    run = cli("export", *task, "--format", "gguf", "--gguf-type", "q8_0", "-o", str(gguf))
+    assert run.returncode == 0, run.stderr
+    net, _ = mlx_ifp.load(str(gguf))
+    assert ffn.d_ffn(net) == 768
+    bad = cli("export", "--format", "onnx", "-o", str(tmp_path / "x"))
+    assert_usage_error(bad, "--format must be mlx or gguf")

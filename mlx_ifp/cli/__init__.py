@@ -19,6 +19,7 @@ app = typer.Typer(
 
 COMMANDS = {
     "generate": generate.generate_command,
+    "export": convert.convert_command,
     "convert": convert.convert_command,
     "info": info.info_command,
     "finetune": finetune.finetune_command,

@@ -31,13 +31,27 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     return weights, quant
 
 
-def export(model: nn.Module, tokenizer, out_dir: str | Path, dtype: str | None = None) -> Path:
+def provenance(model: nn.Module, mask=None) -> dict:
+    """Which source model, mask and budget a (slim) model came from: recorded by every export."""
+    info = origin(model)
+    out = {"source": str(info.get("model", "")), "fingerprint": info.get("fingerprint", {})}
+    if mask is not None:
+        out.update(mask=mask.digest(), mask_source=mask.source, k=mask.k, keep=mask.keep)
+        out.update(d_ffn=mask.d_ffn, text_hash=mask.text_hash)
+    return out
+
+
+def export(
+    model: nn.Module, tokenizer, out_dir: str | Path, dtype: str | None = None, mask=None
+) -> Path:
     """Save ``model`` (e.g. a slim model from ``prune``) with its tokenizer to ``out_dir``.
 
-    The config is the source's, with ``intermediate_size`` set to the kept width. Written to a
-    temporary folder first, so a failure leaves nothing half-written.
+    The config is the source's, with ``intermediate_size`` set to the kept width, plus an
+    ``mlx_ifp`` entry naming the source model, the mask and the budget (``mask``: the ``Mask``
+    it was pruned with). Written to a temporary folder first: a failure leaves nothing behind.
     """
     config = copy.deepcopy(origin(model)["config"])
+    config["mlx_ifp"] = provenance(model, mask)
     width = ffn.d_ffn(model)
     if "intermediate_size" in config:
         config["intermediate_size"] = width
