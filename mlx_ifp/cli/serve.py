@@ -45,8 +45,13 @@ def serve_command(
         str, typer.Option("--keep", help="FFN channels kept per layer: a fraction or a count.")
     ] = "0.5",
     mask_source: Annotated[
-        str, typer.Option("--mask-source", help="griffin, static, static-act, random or full.")
-    ] = "griffin",
+        str | None,
+        typer.Option(
+            "--mask-source",
+            help="griffin, static, static-act, random, full or predictor. Default: the trained "
+            "predictor shipped with an embedded model (its LoRA applied), else griffin.",
+        ),
+    ] = None,
     tasks: Annotated[
         str | None,
         typer.Option(
@@ -100,7 +105,14 @@ def serve_command(
             "reach this address can use it.",
             err=True,
         )
-    net, tokenizer = mlx_ifp.load(model)
+    adapter = None
+    if mask_source is None:
+        from ..models.embedded import default_adapter, is_embedded
+
+        pruning = mlx_ifp.Budget.parse(keep) != mlx_ifp.Budget(1.0)
+        shipped = default_adapter(model) if is_embedded(model) and pruning else None
+        adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
+    net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
     registry = Registry(
         net,
         tokenizer,

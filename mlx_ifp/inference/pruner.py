@@ -114,7 +114,10 @@ class Pruner:
     ):
         self.model = model
         self.tokenizer = tokenizer
-        self.source = make_source(source, tokenizer=tokenizer, **source_options)
+        # a model loaded with adapter_path= serves its own predictor as source="predictor"
+        applied = origin(model, required=False).get("adapter_path")
+        options = {"adapter_path": applied, **source_options}
+        self.source = make_source(source, tokenizer=tokenizer, **options)
         self.note = predictor_note(model, self.source)
         self.budget = Budget.parse(keep, align)
         self.k = self.budget.channels(ffn.d_ffn(model))
