@@ -171,3 +171,14 @@ def test_every_tool_is_listed_in_the_tools_readme():
     readme = (TOOLS / "README.md").read_text()
     scripts = [p.name for p in TOOLS.iterdir() if p.suffix in (".py", ".sh")]
     assert [s for s in scripts if f"`{s}`" not in readme] == []
+
+
+def test_openblas_threads_default_to_half_the_cpus_unless_set():
+    code = "import os, mlx_ifp; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    expected = max(1, len(os.sched_getaffinity(0)) // 2)
+    assert out.stdout.strip() == str(expected), out.stderr
+    env["OPENBLAS_NUM_THREADS"] = "3"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "3"

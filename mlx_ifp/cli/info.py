@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import mlx_ifp
@@ -37,6 +38,7 @@ def info_command(
         "mlx-lm": mlx_lm.__version__,
         "device": str(mx.default_device()),
         "blas": blas.STATUS,
+        "blas threads": os.environ.get("OPENBLAS_NUM_THREADS", "library default"),
         "packed matmul check": _packed_check(device.packed_matmul_check()),
         "cache": str(paths.cache_dir()),
         "mask sources": ", ".join(SOURCES),
