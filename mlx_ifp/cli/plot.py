@@ -28,6 +28,14 @@ def plot_command(
         "griffin"
     ),
     keep: Annotated[float, typer.Option(help="Keep ratio (overlap).")] = 0.5,
+    adapter: Annotated[
+        str | None,
+        typer.Option(
+            "--adapter",
+            help="A finetune folder, or 'default' (the shipped predictor), for --mask-source "
+            "predictor (overlap).",
+        ),
+    ] = None,
     n: Annotated[int, typer.Option("-n", help="Test prompts per domain (overlap).")] = 8,
     groups: Annotated[int, typer.Option(help="Layer groups (overlap).")] = 3,
 ):
@@ -41,7 +49,7 @@ def plot_command(
             raise UsageError("quality plots need --report FILE (the JSON of `mlx_ifp eval -o`)")
         path = plot_quality(json.loads(Path(report).read_text()), output, metric)
     elif kind == "overlap":
-        net, tokenizer = mlx_ifp.load(model)
+        net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
         result = mask_overlap(net, tokenizer, data or build(), mask_source, keep, n, groups)
         with atomic_file(Path(output).with_suffix(".json")) as tmp:
             tmp.write_text(json.dumps(result, indent=2))

@@ -9,6 +9,7 @@ import mlx.core as mx
 import numpy as np
 
 from ..core import Budget, ffn
+from ..core.origin import origin
 from ..data import corpus as data_mod
 from ..errors import UsageError
 from ..inference.prompt import turn_tokens
@@ -42,7 +43,8 @@ def mask_overlap(
     Within a domain, pairs of different inputs are compared. Returns {"domains", "groups"
     (layer ranges), "overlap" (G, D, D) list}.
     """
-    src = make_source(source, tokenizer=tokenizer)
+    applied = origin(model, required=False).get("adapter_path")  # its own predictor, if any
+    src = make_source(source, tokenizer=tokenizer, adapter_path=applied)
     d, n_layers = ffn.d_ffn(model), len(ffn.layers(model))
     k = Budget.parse(keep).channels(d)
     if not 1 <= groups <= n_layers:
@@ -79,12 +81,13 @@ def mask_overlap(
 
 
 def plot_overlap(result: dict, path: str | Path) -> Path:
-    """A heatmap per layer group, like the paper's Figure 3."""
+    """A heatmap per layer group, like the paper's Figure 3, on one colour scale (0.4 to 1) so
+    that heatmaps of different sources compare by eye."""
     plt = _pyplot()
     mats = np.array(result["overlap"])
     doms = result["domains"]
     fig, axes = plt.subplots(1, len(mats), figsize=(3.6 * len(mats) + 1, 3.6), squeeze=False)
-    lo, hi = float(mats.min()), float(mats.max())
+    lo, hi = min(0.4, float(mats.min())), 1.0
     for g, (ax, mat, title) in enumerate(zip(axes[0], mats, result["groups"], strict=True)):
         im = ax.imshow(mat, vmin=lo, vmax=hi, cmap="viridis")
         ax.set_xticks(range(len(doms)), doms, rotation=45, ha="right")

@@ -1,0 +1,70 @@
+"""Loss and mask diversity over training, one line per run: train loss, validation KL to the
+source, and the probe's cross-domain Jaccard (collapse shows as a climb towards 1).
+
+    python tools/plot_training.py docs/results/train_default docs/results/train_arms \
+        -o docs/train_curves.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def runs(folders: list[str]) -> dict[str, list[dict]]:
+    """{run name: [stage-1 state, stage-2 state]} from ``*-stage{1,2}.trainer_state.json``."""
+    out: dict[str, list[dict]] = {}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*-stage1.trainer_state.json")):
+            name = path.name.removesuffix("-stage1.trainer_state.json")
+            second = path.with_name(f"{name}-stage2.trainer_state.json")
+            states = [json.loads(path.read_text())]
+            if second.is_file():
+                states.append(json.loads(second.read_text()))
+            out[f"{Path(folder).name}/{name}"] = states
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("folders", nargs="+", help="folders of *-stage{1,2}.trainer_state.json")
+    p.add_argument("-o", "--output", required=True, help="PNG to write")
+    a = p.parse_args()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mlx_ifp.paths import atomic_file
+
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for name, states in runs(a.folders).items():
+        offset, xs, loss, val, jac = 0, [], [], [], []
+        for st in states:
+            xs += [offset + i + 1 for i in range(len(st["history"]))]
+            loss += st["history"]
+            val += [(offset + s, kl) for s, _, kl in st.get("val", [])]
+            jac += [(offset + d["step"], d["jaccard_across"]) for d in st.get("diversity", [])]
+            offset += st["step"]
+        axes[0].plot(xs, loss, lw=0.8, label=name)
+        for ax, points in ((axes[1], val), (axes[2], jac)):
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=name)
+    titles = ("train loss (KL to the source)", "validation KL to the source (hard masks)",
+              "probe: mean cross-domain Jaccard of masks")  # fmt: skip
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("step (stage 1, then stage 2)")
+        ax.grid(alpha=0.3)
+    axes[0].set_yscale("log")
+    axes[2].axhline(0.75, color="grey", ls="--", lw=0.8)
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_file(a.output) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    print(f"Wrote {a.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Side-by-side greedy generations for a few held-out prompts: the dense model, the shipped
+trained predictor (with its LoRA) and GRIFFIN, at the same keep; writes Markdown.
+
+    python tools/side_by_side.py -n 10 --keep 0.5 -o docs/side_by_side.md
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DOMAINS = ("math", "code", "science", "prose")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-n", type=int, default=10, help="prompts (taken from the test splits in turn)")
+    p.add_argument("--keep", default="0.5")
+    p.add_argument("--max-tokens", type=int, default=60)
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("--data", help="corpus folder (default: the cached build)")
+    p.add_argument("-o", "--output", required=True, help="Markdown file to write")
+    a = p.parse_args()
+    import mlx_ifp
+    from mlx_ifp.evaluation.run import instructions
+    from mlx_ifp.paths import atomic_file, cache_dir
+
+    data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
+    queues = [instructions(data, d) for d in DOMAINS]
+    prompts = [queues[i % 4][i // 4]["prompt"] for i in range(a.n)]
+    base, tok = mlx_ifp.load(a.model)
+    tuned, _ = mlx_ifp.load(a.model, adapter_path="default")
+    rows = {
+        "dense": (base, mlx_ifp.Pruner(base, tok, source="full", keep=1.0)),
+        f"IFP (shipped predictor + LoRA), keep {a.keep}": (
+            tuned,
+            mlx_ifp.Pruner(tuned, tok, source="predictor", keep=a.keep),
+        ),
+        f"GRIFFIN, keep {a.keep}": (base, mlx_ifp.Pruner(base, tok, source="griffin", keep=a.keep)),
+    }
+    command = f"python tools/side_by_side.py -n {a.n} --keep {a.keep} -o {a.output}"
+    lines = [f"# Side by side, greedy, {a.max_tokens} tokens ({a.model})", "", f"`{command}`", ""]
+    for i, prompt in enumerate(prompts, 1):
+        short = " ".join(prompt.split())[:300]
+        lines += [f"## {i}. {DOMAINS[(i - 1) % 4]}", "", f"> {short}", ""]
+        for name, (model, pruner) in rows.items():
+            text = mlx_ifp.generate(model, tok, prompt, max_tokens=a.max_tokens, pruner=pruner)
+            lines += [f"**{name}:** {' '.join(text.split())}", ""]
+        print(f"{i}/{len(prompts)}", flush=True)
+    with atomic_file(a.output) as tmp:
+        Path(tmp).write_text("\n".join(lines) + "\n")
+    print(f"Wrote {a.output}")
+
+
+if __name__ == "__main__":
+    main()
