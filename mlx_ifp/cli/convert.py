@@ -30,12 +30,16 @@ def convert_command(
     dequantize: Dequantize = False,
 ):
     """Write a model (or the slim model of a task or mask) as a standard mlx-lm folder."""
-    from .. import Mask, export, load, select
+    from .. import Budget, Mask, export, load, select
+    from ..paths import check_writable
 
     if not output:
         raise UsageError("give the output folder with --output/-o")
     if dtype not in (None, "float32", "float16", "bfloat16"):
         raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
+    check_writable(output, folder=True)  # before loading: an existing file is never replaced
+    if keep is not None:
+        Budget.parse(keep)
     net, tokenizer = load(model, dequantize=dequantize, dtype=dtype)
     if mask or keep is not None or task:
         from .. import make_source
