@@ -33,6 +33,8 @@ from .config import FinetuneConfig, check
 from .llm import Joint, frozen_copy, prepare_llm
 from .objective import evaluate, gradients
 
+LORA_INIT_SEED = 7919  # offsets the LoRA initialisation's seed from the predictor's
+
 
 def _schedule(lr: float, cfg: FinetuneConfig):
     if cfg.lr_schedule == "constant":
@@ -138,6 +140,8 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
         model, tokenizer = load(cfg.model, dequantize=cfg.dequantize)
     source_fp = fingerprint(model)
     teacher = frozen_copy(model) if cfg.train == "full" else None
+    # LoRA's A matrices are random: seeded too, or two runs of one config part at step 2
+    mx.random.seed(cfg.seed * 1_000_003 + LORA_INIT_SEED)
     prepare_llm(model, cfg)
     k = Budget.parse(cfg.keep).channels(ffn.d_ffn(model))
     mx.random.seed(cfg.seed)
