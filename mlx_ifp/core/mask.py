@@ -155,8 +155,11 @@ class Mask:
         st, js = path.with_suffix(".safetensors"), path.with_suffix(".json")
         if not st.exists() or not js.exists():
             raise UsageError(f"mask file not found: {st} (and its .json sidecar)")
-        meta = read_json(js, "mask sidecar")
-        idx = read_safetensors(st, "mask file").get("indices")
+        try:
+            meta = read_json(js, "mask sidecar")
+            idx = read_safetensors(st, "mask file").get("indices")
+        except UsageError as e:
+            raise UsageError(f"not a valid mlx_ifp mask file: {e}") from None
         try:
             d_ffn = int(meta["d_ffn"])
             fp, source = meta.get("model", {}), meta.get("source", "")
