@@ -24,4 +24,4 @@ def test_a_finding_is_reported(monkeypatch):
 
     monkeypatch.setitem(fuzz.TARGETS, "broken", (crash, fuzz.TARGETS["jsonl_and_chat_records"][1]))
     result = fuzz.run_target("broken", examples=5)
-    assert result["finding"] and result["finding"]["error"].startswith("KeyError")
+    assert result["finding"] and result["finding"]["errors"][0].startswith("KeyError")

@@ -200,9 +200,15 @@ def run_target(name: str, examples: int, seed: int = 0) -> dict:
     except Exception as e:  # hypothesis re-raises the shrunk failure
         tb = traceback.format_exception(e)
         where = [x.strip().splitlines()[0] for x in tb if "mlx_ifp/" in x][-3:]
-        first = str(e).splitlines()[0] if str(e) else ""
-        finding = {"error": f"{type(e).__name__}: {first}", "where": where}
+        found = getattr(e, "exceptions", None) or [e]  # several distinct failures: a group
+        finding = {"errors": sorted({f"{type(x).__name__}: {first_line(x)}" for x in found}),
+                   "where": where}  # fmt: skip
     return {"cases": count["n"], "seconds": round(time.perf_counter() - t0, 1), "finding": finding}
+
+
+def first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:160] if text else ""
 
 
 def main() -> None:

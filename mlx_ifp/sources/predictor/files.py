@@ -115,12 +115,21 @@ def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
     if not isinstance(config.model, dict):
         raise UsageError(f"{folder / CONFIG_FILE}: the source model's fingerprint is missing")
     check_fingerprint(config.model, model, f"the predictor in {folder} was trained for")
+    sizes = ("layers", "rank", "factor_rank", "n_layers", "d_ffn", "hidden", "k")
+    for name in sizes:  # before any array is made from them
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1 << 17:
+            raise UsageError(f"{folder / CONFIG_FILE}: predictor {name} {v!r} is not a valid size")
+    shape = (len(ffn.layers(model)), ffn.d_ffn(model))
+    if (config.n_layers, config.d_ffn) != shape or config.layers > config.n_layers + 64:
+        raise UsageError(f"{folder / CONFIG_FILE}: made for {config.n_layers}x{config.d_ffn} FFN "
+                         f"channels, this model has {shape[0]}x{shape[1]}")  # fmt: skip
     weights = read_safetensors(folder / WEIGHTS_FILE, "predictor weights")
     backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
     try:
         pred = Predictor(config, backbone)
         pred.load_weights(list(weights.items()), strict=True)
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, OverflowError, RuntimeError) as e:
         raise UsageError(f"predictor weights in {folder} do not fit its config: {e}") from None
     mx.eval(pred.parameters())
     return pred
