@@ -1,13 +1,21 @@
-"""Cache locations and atomic writes (temporary file or folder, then rename)."""
+"""Cache locations, atomic writes (temporary file or folder, then rename), output locations
+checked before the work starts, and checked reads of JSON and safetensors files (a bad file is
+a one-line ``UsageError`` naming it, never a traceback)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from .errors import UsageError
 
 
 def _umask() -> int:
@@ -36,8 +44,9 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(path)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
+        prefix=f".{path.name}.tmp{os.getpid()}.", suffix=path.suffix, dir=path.parent
     )
     os.close(fd)
     tmp = Path(tmp)
@@ -53,8 +62,10 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it replaces ``path`` only on success."""
     path = Path(path)
+    check_writable(path, folder=True)  # never replace a file with a folder
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    sweep_leftovers(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp{os.getpid()}.", dir=path.parent))
     try:
         yield tmp
         _publish(tmp, 0o777)
@@ -67,3 +78,154 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return pid != 0
+
+
+def sweep_leftovers(path: str | os.PathLike) -> list[Path]:
+    """Clean up after a writer of ``path`` that was killed (``kill -9``, power loss).
+
+    ``atomic_file``/``atomic_dir`` name their temporaries ``.NAME.tmp<pid>.*`` and the
+    replaced original ``.NAME.old<pid>``. Those of dead processes are removed; an original
+    whose replacement never landed (the kill came between the two renames) is put back.
+    Returns what was removed or restored.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(tmp|old)(\d+)(\..*)?")
+    done = []
+    for entry in sorted(path.parent.iterdir()):
+        m = pattern.fullmatch(entry.name)
+        if m is None or _alive(int(m[2])):
+            continue
+        if m[1] == "old" and not path.exists():
+            os.replace(entry, path)
+        elif entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        done.append(entry)
+    return done
+
+
+def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
+    """Refuse, before any work, an output location that cannot be written.
+
+    ``path`` is a file to write, or with ``folder`` a folder to write (whole, replacing an
+    existing one). Its nearest existing ancestor must be a writable folder; a folder output
+    must not be an existing file, a file output not an existing folder.
+    """
+    path = Path(path).expanduser()
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"output {path} is an existing file, not a folder: give a folder path")
+    if not folder and path.is_dir():
+        raise UsageError(f"output {path} is a folder: give a file path")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {path}: permission denied (choose another location)")
+    return path
+
+
+def read_json(path: str | os.PathLike, what: str = "JSON file", kind: type = dict):
+    """A JSON file's value (a dict unless ``kind`` says otherwise), or a one-line UsageError."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{what} not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UsageError(f"{what} {path} is not valid JSON ({e})") from None
+    if not isinstance(value, kind):
+        raise UsageError(f"{what} {path} must hold a JSON {kind.__name__}")
+    return value
+
+
+#: bytes per element of the safetensors dtypes
+DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "I16": 2}
+DTYPE_BYTES.update(F16=2, BF16=2, U32=4, I32=4, F32=4, U64=8, I64=8, F64=8)
+
+
+def check_safetensors(path: str | os.PathLike, what: str = "safetensors file") -> dict:
+    """Check a safetensors file's header against its size without reading the data.
+
+    Catches what an interrupted download or a disk error leaves: a short file, a header that
+    is not JSON, tensors whose bytes lie past the end or disagree with their shape and dtype.
+    Returns the header. Raises a one-line UsageError naming the file.
+    """
+    path = Path(path)
+
+    def bad(why: str):
+        return UsageError(f"{what} {path} is corrupted or truncated ({why})")
+
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise bad(f"{size} bytes, shorter than a header")
+            n = int.from_bytes(head, "little")
+            if n > size - 8 or n > 100_000_000:
+                raise bad(f"the header claims {n} bytes, the file has {size}")
+            header = json.loads(f.read(n).decode("utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{what} not found: {path}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise bad("the header is not JSON") from None
+    except OSError as e:
+        raise bad(first_line(e)) from None
+    if not isinstance(header, dict):
+        raise bad("the header is not a JSON object")
+    data = size - 8 - n
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            start, end = (int(x) for x in t["data_offsets"])
+            count = math.prod(int(d) for d in t["shape"])
+            width = DTYPE_BYTES[t["dtype"]]
+        except (TypeError, KeyError, ValueError):
+            raise bad(f"tensor {name!r} has no valid dtype, shape and data_offsets") from None
+        if not 0 <= start <= end <= data:
+            raise bad(f"tensor {name!r} lies past the end of the file")
+        if min(int(d) for d in t["shape"] or [0]) < 0 or end - start != count * width:
+            raise bad(f"tensor {name!r} has {end - start} bytes for its shape and dtype")
+    return header
+
+
+def read_safetensors(path: str | os.PathLike, what: str = "safetensors file") -> dict:
+    """The arrays of a safetensors file; a missing, truncated or corrupted one is a UsageError."""
+    import mlx.core as mx
+
+    check_safetensors(path, what)
+    try:
+        return mx.load(str(path), format="safetensors")
+    except (OSError, RuntimeError, ValueError) as e:
+        raise UsageError(f"{what} {path} is corrupted or truncated ({first_line(e)})") from None
+
+
+def first_line(e: BaseException) -> str:
+    """An exception's message, first line only (for one-line errors)."""
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -23,6 +23,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from ..core import Budget, counting, ffn
+from ..errors import UsageError
 from .models import PRESETS, PROMPT, TASK, build, same_shape_dense  # noqa: F401
 
 VARIANTS = "abcdefgh"
@@ -114,6 +115,11 @@ def bench(
     """
     from ..models import blas
 
+    if dtype not in (None, "float32", "float16", "bfloat16"):
+        raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
+    if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
+        raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
+    budgets = [Budget.parse(keep, align) for keep in keeps]  # all refused before any timing
     t0 = time.perf_counter()
     say = log
     log = lambda s: say(f"[{time.perf_counter() - t0:7.1f}s] {s}")  # noqa: E731
@@ -122,6 +128,7 @@ def bench(
     dt = ffn.ffns(src)[0].gate_proj.weight.dtype
     prompt = make_prompt(prompt_tokens)
     d = ffn.d_ffn(src)
+    ks = [b.channels(d) for b in budgets]
     out = {
         "model": preset and f"random:{preset}" or model,
         "device": str(mx.default_device()),
@@ -145,8 +152,7 @@ def bench(
         if on_progress:
             on_progress(out)
     q_src = _Lazy(quantized)  # built on first use, after the memory figures
-    for keep in keeps:
-        k = Budget.parse(keep, align).channels(d)
+    for keep, k in zip(keeps, ks, strict=True):
         log(f"keep {keep}: k = {k} of {d}")
         run = _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log)
         out["runs"].append({"keep": keep, **run})

@@ -35,9 +35,12 @@ def bench_command(
 
     from ..bench import VARIANTS, bench
     from ..bench import report as bench_report
-    from ..paths import atomic_file
+    from ..paths import atomic_file, check_writable
 
     keep = keep or ["0.5"]
+    for path in (output, plot_path):
+        if path:
+            check_writable(path)
     if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
         raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
     if set(variants) - set(VARIANTS):

@@ -55,15 +55,24 @@ def handle_errors(fn):
             return fn(*args, **kwargs)
         except UsageError as e:
             fail(str(e))
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
+        except KeyboardInterrupt as e:
+            fail(str(e) or "interrupted", 130)
 
     return wrapper
 
 
 def read_prompt(prompt: str | None) -> str:
+    """The prompt text; ``-`` reads stdin, which must be UTF-8 text (not binary bytes)."""
     if prompt == "-":
-        prompt = sys.stdin.read()
+        data = sys.stdin.buffer.read()
+        try:
+            prompt = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise UsageError(
+                f"stdin is not UTF-8 text (byte {e.start}): give the prompt as text"
+            ) from None
+        if "\x00" in prompt:
+            raise UsageError("stdin holds binary data (NUL bytes): give the prompt as text")
     if prompt is None or not prompt.strip():
         raise UsageError("the prompt is empty (give --prompt TEXT, or --prompt - to read stdin)")
     return prompt

@@ -45,6 +45,7 @@ def convert_command(
 ):
     """Write a model (or the slim model of a task, prompt or mask) for mlx-lm or llama.cpp."""
     from .. import Budget, Mask, export, load, select
+    from ..paths import check_writable
 
     if not output:
         raise UsageError("give the output folder (or .gguf file) with --output/-o")
@@ -57,6 +58,8 @@ def convert_command(
     if task and prompt:
         raise UsageError("give --task or --prompt, not both")
     budget = Budget.parse(keep) if keep is not None else Budget(0.5)
+    # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind
+    check_writable(output, folder=fmt == "mlx")
     # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
     net, tokenizer = load(model, dequantize=dequantize or fmt == "gguf", dtype=dtype)
     chosen = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -89,10 +90,20 @@ def generate_command(
 
     from .. import Budget, Mask, load, stream_generate
     from ..inference import footer
+    from ..inference.generation import check_sampling
     from ..models import device
+    from ..paths import check_writable
 
-    if max_tokens == 0 or max_tokens < -1:
-        raise UsageError("--max-tokens must be positive (or -1 for no limit)")
+    try:
+        check_sampling(max_tokens, temp, top_p)
+    except UsageError as e:  # the same rule as the API, in the flags' names
+        raise UsageError(f"--{str(e).replace('_', '-')}") from None
+    if keep is not None:
+        Budget.parse(keep, align)
+    elif align < 1:
+        Budget.parse(1.0, align)
+    if save_mask:
+        check_writable(Path(save_mask).with_suffix(".safetensors"))
     text = read_prompt(prompt)
     if seed is not None:
         mx.random.seed(seed)

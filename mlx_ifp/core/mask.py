@@ -15,7 +15,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from ..errors import UsageError
-from ..paths import atomic_file
+from ..paths import atomic_file, read_json, read_safetensors
 from . import ffn
 from .origin import origin
 from .softtopk import hard_topk_indices
@@ -156,17 +156,22 @@ class Mask:
         if not st.exists() or not js.exists():
             raise UsageError(f"mask file not found: {st} (and its .json sidecar)")
         try:
-            meta = json.loads(js.read_text())
-            idx = mx.load(str(st))["indices"]
-        except (OSError, ValueError, KeyError, RuntimeError) as e:
-            raise UsageError(f"not a valid mlx_ifp mask file: {st} ({e})") from None
-        mask = cls(
-            idx,
-            int(meta["d_ffn"]),
-            meta.get("model", {}),
-            meta.get("source", ""),
-            meta.get("text_hash", ""),
-        )
+            meta = read_json(js, "mask sidecar")
+            idx = read_safetensors(st, "mask file").get("indices")
+        except UsageError as e:
+            raise UsageError(f"not a valid mlx_ifp mask file: {e}") from None
+        try:
+            d_ffn = int(meta["d_ffn"])
+            fp, source = meta.get("model", {}), meta.get("source", "")
+            text = meta.get("text_hash", "")
+            ok = idx is not None and idx.ndim == 2 and 0 < idx.shape[1] <= d_ffn
+            ok = ok and isinstance(fp, dict) and mx.issubdtype(idx.dtype, mx.integer)
+            ok = ok and (idx.size == 0 or (idx.min().item() >= 0 and idx.max().item() < d_ffn))
+        except (KeyError, TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise UsageError(f"not a valid mlx_ifp mask file: {st} (indices or sidecar broken)")
+        mask = cls(idx.astype(mx.int32), d_ffn, fp, str(source), str(text))
         if model is not None:
             mask.check(model)
         return mask

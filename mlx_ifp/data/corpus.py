@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..paths import atomic_dir, atomic_file, cache_dir
+from ..paths import atomic_dir, atomic_file, cache_dir, check_writable
 from .readers import (
     download,
     read_debian_reference,
@@ -168,6 +168,11 @@ def build(
     from rich.progress import Progress
 
     cfg = cfg or BuildConfig()
+    n = cfg.max_stdlib
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise UsageError(f"--max-stdlib must be a whole number >= 0, got {cfg.max_stdlib!r}")
+    if out:
+        check_writable(out, folder=True)  # before a build of minutes
     absent = missing_debian()
     digest = hashlib.sha256(json.dumps([VERSION, asdict(cfg), absent]).encode()).hexdigest()[:10]
     out = Path(out) if out else cache_dir("data") / f"v{VERSION}-seed{cfg.seed}-{digest}"

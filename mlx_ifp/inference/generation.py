@@ -6,6 +6,7 @@ the selection cost and how many parameters are active).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -35,6 +36,52 @@ class Response(GenerationResponse):
     """An mlx-lm generation record plus the pruning that produced it."""
 
     prune: PruneInfo | None = None
+
+
+def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0) -> None:
+    """Refuse generation settings that would loop forever or sample garbage (one line each).
+
+    ``max_tokens``: a whole number >= 1, or -1 for no limit; ``temp`` >= 0 (0 is greedy);
+    ``top_p`` in (0, 1]. The CLI calls this before loading the model, the API on every call.
+    """
+    if (
+        isinstance(max_tokens, bool)
+        or not isinstance(max_tokens, int)
+        or not (max_tokens >= 1 or max_tokens == -1)
+    ):
+        raise UsageError(
+            f"max_tokens must be a whole number >= 1 (or -1 for no limit), got {max_tokens!r}"
+        )
+    for name, value in (("temp", temp), ("top_p", top_p)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise UsageError(f"{name} must be a number, got {value!r}")
+    if temp < 0:
+        raise UsageError(f"temp must be >= 0 (0 is greedy), got {temp!r}")
+    if not 0 < top_p <= 1:
+        raise UsageError(f"top_p must be in (0, 1] (1 turns nucleus sampling off), got {top_p!r}")
+
+
+def check_mask(mask) -> None:
+    """A ``mask=`` argument must be a ``Mask`` (or None): a path is read with ``Mask.load``."""
+    if mask is not None and not isinstance(mask, Mask):
+        hint = " (read a mask file with mlx_ifp.Mask.load(path, model))"
+        raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
+
+
+def check_prompt(prompt) -> None:
+    """A prompt is text or a list of chat messages (dicts with role and content)."""
+    if isinstance(prompt, str):
+        return
+    if isinstance(prompt, list) and prompt and all(isinstance(m, dict) for m in prompt):
+        return
+    raise UsageError(
+        f"the prompt must be a str or a list of chat messages, got {type(prompt).__name__}"
+        + (" (decode bytes to text first)" if isinstance(prompt, bytes | bytearray) else "")
+    )
 
 
 def get_pruner(
@@ -85,6 +132,7 @@ def select(
 
     ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
     """
+    check_mask(mask)
     pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
     if mask is not None:
         return pruner.slim_from_mask(mask)
@@ -129,6 +177,9 @@ def stream_generate(
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
+    check_sampling(max_tokens, temp, top_p)
+    check_mask(mask)
+    check_prompt(prompt)
     messages = messages_for(prompt, system_prompt)
     user = first_user_turn(messages)
     if not user.strip():
@@ -163,7 +214,7 @@ def stream_generate(
         n = len(tokens)
         kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     if "sampler" not in kwargs:
-        kwargs["sampler"] = make_sampler(temp, top_p if 0 < top_p < 1 else 0.0)
+        kwargs["sampler"] = make_sampler(temp, top_p if top_p < 1 else 0.0)
     whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
     head = {} if whole else {"prompt_cache": cache}
     for r in _mlx_stream(

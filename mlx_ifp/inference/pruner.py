@@ -27,6 +27,11 @@ from .prompt import turn_tokens
 
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
     """A slim model keeping ``mask``'s channels (the source model itself if nothing is cut)."""
+    if not isinstance(mask, Mask):
+        raise UsageError(
+            f"prune takes an mlx_ifp.Mask, got {type(mask).__name__} "
+            "(read a mask file with mlx_ifp.Mask.load(path, model))"
+        )
     mask.check(model)
     if mask.k >= ffn.d_ffn(model):
         return model

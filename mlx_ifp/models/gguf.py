@@ -289,6 +289,9 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
     path = Path(gguf_path).resolve()
     if not path.is_file():
         raise UsageError(f"GGUF file not found: {gguf_path}")
+    with open(path, "rb") as f:
+        if f.read(4) != b"GGUF":  # before anything is made in the cache
+            raise UsageError(f"{gguf_path} is not a GGUF file (bad magic; a renamed file?)")
     st = path.stat()
     key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{dequantize}|{FORMAT_VERSION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]

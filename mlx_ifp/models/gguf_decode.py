@@ -50,7 +50,20 @@ _SCALAR = dict(zip((0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12), "BbHhIif?Qqd", strict=T
 
 
 def tensor_types(path: str | os.PathLike) -> dict[str, int]:
-    """Tensor name -> GGML type id, from the header alone (works without the gguf package)."""
+    """Tensor name -> GGML type id, from the header alone (works without the gguf package).
+
+    A short, corrupted or hostile header is a ``ValueError`` (never a struct error, a
+    recursion error or a loop over counts the file cannot hold).
+    """
+    try:
+        return _tensor_types(path)
+    except (struct.error, UnicodeDecodeError, RecursionError, OverflowError) as e:
+        raise ValueError(f"truncated or corrupted GGUF header ({type(e).__name__})") from None
+
+
+def _tensor_types(path: str | os.PathLike) -> dict[str, int]:
+    if os.path.getsize(path) < 24:
+        raise ValueError("not a GGUF file (shorter than its header)")
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         if buf[:4] != b"GGUF":
             raise ValueError("not a GGUF file (bad magic)")
@@ -58,6 +71,8 @@ def tensor_types(path: str | os.PathLike) -> dict[str, int]:
         if version < 2:
             raise ValueError(f"GGUF version {version} is not supported")
         n_tensors, n_kv = struct.unpack_from("<QQ", buf, 8)
+        if n_kv * 12 + n_tensors * 24 > len(buf):  # the least each entry takes
+            raise ValueError(f"GGUF header claims {n_tensors} tensors and {n_kv} keys: too many")
         pos = 24
 
         def string(pos):
@@ -72,6 +87,8 @@ def tensor_types(path: str | os.PathLike) -> dict[str, int]:
             if kind == 9:
                 sub, count = struct.unpack_from("<IQ", buf, pos)
                 pos += 12
+                if count > len(buf):
+                    raise ValueError(f"GGUF array of {count} items: longer than the file")
                 if sub in _SCALAR:
                     return pos + count * struct.calcsize(_SCALAR[sub])
                 for _ in range(count):

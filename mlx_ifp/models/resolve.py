@@ -17,6 +17,7 @@ from mlx_lm.utils import dequantize_model
 from ..core import ffn, fingerprint
 from ..core.origin import origin, record_origin
 from ..errors import UsageError
+from ..paths import check_safetensors, first_line, read_json
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
@@ -41,6 +42,7 @@ def resolve(model: str, dequantize: bool = False) -> str:
     if path.exists():
         if not (path / "config.json").is_file():
             raise UsageError(f"{model} is not an mlx-lm model folder (no config.json)")
+        check_folder(path)
         return str(path)
     if model.startswith((".", "/", "~")) or model.count("/") != 1:
         raise UsageError(
@@ -48,6 +50,15 @@ def resolve(model: str, dequantize: bool = False) -> str:
             f"a Hugging Face repo id, or '{DEFAULT_MODEL}')"
         )
     return model  # a Hugging Face repo id: mlx_lm downloads it
+
+
+def check_folder(path: Path) -> None:
+    """Refuse a model folder whose config.json or weight files are broken, naming the file."""
+    config = read_json(path / "config.json", "model config")
+    if not isinstance(config.get("model_type"), str):
+        raise UsageError(f"{path / 'config.json'} names no model_type: not an mlx-lm model config")
+    for f in sorted(path.glob("*.safetensors")):
+        check_safetensors(f, "model weights")
 
 
 def _cast(model: nn.Module, dtype: mx.Dtype) -> None:
@@ -87,8 +98,8 @@ def load(
     path = resolve(model, dequantize=dequantize)
     try:
         net, tokenizer, config = mlx_lm_load(path, lazy=True, return_config=True)
-    except (OSError, ValueError, json.JSONDecodeError) as e:
-        raise UsageError(f"could not load {model}: {str(e).splitlines()[0]}") from None
+    except (OSError, ValueError, RuntimeError, KeyError, json.JSONDecodeError) as e:
+        raise UsageError(f"could not load {model}: {first_line(e)}") from None
     source_fp = fingerprint(net)  # adapters may retrain norms: keep the source's identity
     if adapter_path == "default":  # the predictor + LoRA shipped with an embedded model
         from .embedded import default_adapter
@@ -134,12 +145,12 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
     if not folder.is_dir():
         raise UsageError(f"adapter folder not found: {adapter_path}")
     if (folder / "adapters.safetensors").is_file():
+        check_safetensors(folder / "adapters.safetensors", "adapter weights")
+        read_json(folder / "adapter_config.json", "adapter config")
         try:
             load_adapters(net, str(folder))
-        except (OSError, ValueError, KeyError) as e:
-            raise UsageError(
-                f"could not load adapters from {folder}: {str(e).splitlines()[0]}"
-            ) from None
+        except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
+            raise UsageError(f"could not load adapters from {folder}: {first_line(e)}") from None
     elif not (folder / "ifp_config.json").is_file():
         raise UsageError(f"{folder} holds neither adapters nor a predictor")
 

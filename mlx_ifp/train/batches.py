@@ -53,14 +53,20 @@ def warn(message: str) -> None:
 def read_jsonl(path: Path) -> list[dict]:
     """The records of a jsonl file; a bad line is an error that names the file and the line."""
     records = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UsageError(f"{path}, line {n}: not UTF-8 text") from None
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as e:
                 raise UsageError(f"{path}, line {n}: not valid JSON ({e.msg})") from None
+            except RecursionError:
+                raise UsageError(f"{path}, line {n}: JSON nested too deeply") from None
             if not isinstance(rec, dict):
                 raise UsageError(f"{path}, line {n}: expected a JSON object")
             rec["_where"] = f"{path}, line {n}"
@@ -94,6 +100,12 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
         ]
     elif "messages" in rec:
         messages = rec["messages"]
+        ok = isinstance(messages, list) and all(
+            isinstance(m, dict) and all(isinstance(m.get(f), str) for f in ("role", "content"))
+            for m in messages
+        )
+        if not ok:
+            raise UsageError(f"{where}: 'messages' must be a list of {{role, content}} strings")
     elif "text" in rec:
         if stage == "sft":
             raise UsageError(f"{where}: stage 2 (sft) needs 'messages' or 'prompt'/'completion'")
@@ -108,6 +120,8 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
         user = first_user_turn(messages)
     except UsageError as e:
         raise UsageError(f"{where}: {e}") from None
+    except Exception as e:  # the model's chat template refused the conversation
+        raise UsageError(f"{where}: the chat template cannot format it ({e})") from None
     if stage == "pretrain":
         return Example(full, 0, [])
     return Example(full, len(head), list(turn_tokens(tokenizer, user)))
@@ -143,7 +157,12 @@ def load_data(folder: str | Path, tokenizer, stage: str, max_len: int):
         raise UsageError(f"data folder not found: {folder}")
     train, valid, test = (load_split(folder, n, tokenizer, stage, max_len) for n in SPLITS)
     if not train:
-        raise UsageError(f"no training examples: {folder / 'train.jsonl'} is missing or empty")
+        path = folder / "train.jsonl"
+        why = "is missing" if not path.is_file() else "has no usable examples"
+        raise UsageError(
+            f"no training examples: {path} {why} (a data folder holds train.jsonl and "
+            "valid.jsonl; see warnings above for records dropped by --max-seq-length)"
+        )
     if not valid:
         warn(f"{folder / 'valid.jsonl'} is missing or empty: no validation loss")
     return train, valid, test

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from ..core import Budget
 from ..errors import UsageError
 from ..sources.predictor import PredictorConfig
 
@@ -93,9 +94,26 @@ def check(cfg: FinetuneConfig) -> None:
     for name, allowed in choices.items():
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
-    for name in ("iters", "batch_size", "grad_accumulation", "max_seq_length", "chunks"):
-        if getattr(cfg, name) < 1:
-            raise UsageError(f"{name} must be >= 1")
+    whole = ("iters", "batch_size", "grad_accumulation", "max_seq_length", "chunks", "save_every")
+    for name in (*whole, "val_every", "val_batches", "warmup", "eps_steps", "seed"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{name} must be a whole number, got {value!r}")
+        if value < (1 if name in whole else 0):
+            raise UsageError(f"{name} must be >= {1 if name in whole else 0}, got {value}")
+    for name in ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill"):
+        value = getattr(cfg, name)
+        if isinstance(value, str):  # YAML reads 1e-4 (no dot) as text
+            try:
+                value = float(value)
+                setattr(cfg, name, value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise UsageError(f"{name} must be a number >= 0, got {value!r}")
+        if value == float("inf"):
+            raise UsageError(f"{name} must be finite")
+    Budget.parse(cfg.keep)
     if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):
         raise UsageError("stage 1 needs chunks >= 2 and max_seq_length >= 2 * chunks")
     if cfg.stage == "pretrain" and cfg.max_seq_length % cfg.chunks:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -22,13 +24,16 @@ import mlx.optimizers as optim
 
 from ..core import Budget, ffn, fingerprint
 from ..core.softtopk import eps_schedule
-from ..errors import UsageError
+from ..errors import Interrupted, UsageError
+from ..paths import check_writable, sweep_leftovers
 from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
 from .batches import Batch, Batches, load_data
 from .config import FinetuneConfig, check
 from .llm import Joint, frozen_copy, prepare_llm
 from .objective import evaluate, gradients
+
+LORA_INIT_SEED = 7919  # offsets the LoRA initialisation's seed from the predictor's
 
 
 def _schedule(lr: float, cfg: FinetuneConfig):
@@ -84,6 +89,31 @@ def compiling(cfg: FinetuneConfig) -> bool:
     return cfg.compile in (True, "true", "yes", 1)
 
 
+class StopOnSigint:
+    """While active, a first Ctrl-C (SIGINT) only sets ``requested``: the loop finishes its step,
+    saves and stops. A second Ctrl-C interrupts at once. Outside the main thread it does nothing.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self.previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
 def _arrays(b: Batch) -> tuple:
     return (b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths)
 
@@ -100,12 +130,18 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     check(cfg)
     group = mx.distributed.init()
     rank = group.rank()
+    if rank == 0:  # before any work: a writable output; what a killed run left is cleaned up
+        check_writable(cfg.output, folder=True)
+        for folder in {cfg.output, cfg.resume or cfg.output}:
+            sweep_leftovers(folder)
     if model is None:
         from ..models import load
 
         model, tokenizer = load(cfg.model, dequantize=cfg.dequantize)
     source_fp = fingerprint(model)
     teacher = frozen_copy(model) if cfg.train == "full" else None
+    # LoRA's A matrices are random: seeded too, or two runs of one config part at step 2
+    mx.random.seed(cfg.seed * 1_000_003 + LORA_INIT_SEED)
     prepare_llm(model, cfg)
     k = Budget.parse(cfg.keep).channels(ffn.d_ffn(model))
     mx.random.seed(cfg.seed)
@@ -161,7 +197,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     train_step = make_step(joint, opts, k, cfg, group)
     saved_at = step if cfg.resume else None
     ui = Progress(cfg.iters, start=step, enabled=rank == 0 and not cfg.quiet)
-    with ui:
+    with ui, StopOnSigint() as stop:
         while step < cfg.iters:
             if cfg.val_every and step % cfg.val_every == 0:
                 validate()
@@ -193,6 +229,13 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             if out_of_time:
                 ui.note(f"stopped at step {step}: max_seconds {cfg.max_seconds:g} reached")
                 break
+            if stop.requested:  # Ctrl-C: finish the step, save it, say how to go on
+                if saved_at != step:
+                    save(step)
+                raise Interrupted(
+                    f"interrupted at step {step} of {cfg.iters}: saved a checkpoint to {out}; "
+                    f"continue with: mlx_ifp finetune --resume {out}"
+                )
     if cfg.val_every:
         validate()
         save(step)

@@ -12,7 +12,7 @@ import mlx.nn as nn
 
 from ...core import check_fingerprint, ffn, fingerprint
 from ...errors import UsageError
-from ...paths import atomic_file
+from ...paths import atomic_file, read_json, read_safetensors
 from .model import Predictor, PredictorConfig, hidden_size
 
 CONFIG_FILE = "ifp_config.json"
@@ -34,10 +34,7 @@ def read_config(folder: str | Path) -> dict:
     path = Path(folder) / CONFIG_FILE
     if not path.is_file():
         return {}
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise UsageError(f"unreadable {path}: {e}") from None
+    return read_json(path, "predictor config")
 
 
 def update_config(folder: str | Path, **entries) -> None:
@@ -108,13 +105,31 @@ def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
     if not cfg or not (folder / WEIGHTS_FILE).is_file():
         raise UsageError(f"no predictor in {folder} (needs {WEIGHTS_FILE} and {CONFIG_FILE})")
     known = {f.name for f in fields(PredictorConfig)}
-    config = PredictorConfig(**{k: v for k, v in cfg.items() if k in known})
-    check_fingerprint(config.model, model, f"the predictor in {folder} was trained for")
-    backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
-    pred = Predictor(config, backbone)
+    if not isinstance(cfg, dict):
+        raise UsageError(f"{folder / CONFIG_FILE}: 'predictor' must be a mapping of settings")
     try:
-        pred.load_weights(str(folder / WEIGHTS_FILE), strict=True)
-    except ValueError as e:
+        config = PredictorConfig(**{k: v for k, v in cfg.items() if k in known})
+        config.check()
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"{folder / CONFIG_FILE}: bad predictor settings ({e})") from None
+    if not isinstance(config.model, dict):
+        raise UsageError(f"{folder / CONFIG_FILE}: the source model's fingerprint is missing")
+    check_fingerprint(config.model, model, f"the predictor in {folder} was trained for")
+    sizes = ("layers", "rank", "factor_rank", "n_layers", "d_ffn", "hidden", "k")
+    for name in sizes:  # before any array is made from them
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1 << 17:
+            raise UsageError(f"{folder / CONFIG_FILE}: predictor {name} {v!r} is not a valid size")
+    shape = (len(ffn.layers(model)), ffn.d_ffn(model))
+    if (config.n_layers, config.d_ffn) != shape or config.layers > config.n_layers + 64:
+        raise UsageError(f"{folder / CONFIG_FILE}: made for {config.n_layers}x{config.d_ffn} FFN "
+                         f"channels, this model has {shape[0]}x{shape[1]}")  # fmt: skip
+    weights = read_safetensors(folder / WEIGHTS_FILE, "predictor weights")
+    backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
+    try:
+        pred = Predictor(config, backbone)
+        pred.load_weights(list(weights.items()), strict=True)
+    except (ValueError, TypeError, KeyError, OverflowError, RuntimeError) as e:
         raise UsageError(f"predictor weights in {folder} do not fit its config: {e}") from None
     mx.eval(pred.parameters())
     return pred
