@@ -6,9 +6,9 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated
 
-from mlx_ifp.errors import UsageError
-
 import typer
+
+from .. import UsageError
 
 
 def _is_loopback(host: str) -> bool:
