@@ -170,3 +170,39 @@ def test_griffin_head_shared_channels_are_in_every_mask_and_balanced_terms_have_
     plain.bias = pred.bias
     p, q = (set(np.asarray(topk_indices(s, k))[0]) for s in plain(prompts))
     assert p == q  # without balancing the loud prior picks every channel alone
+
+
+def test_griffin_route_keeps_shared_prior_channels_and_routes_the_rest_by_griffin():
+    """route: griffin = the prior's top s channels + the prompt's GRIFFIN top of the rest; a
+    loud prior cannot make the routed part prompt-independent, and the prior still learns."""
+    from mlx_ifp.core.mask import topk_indices
+    from mlx_ifp.sources.predictor.model import griffin_features
+
+    model = tiny_model("llama")
+    d = ffn.d_ffn(model)
+    k = d // 2
+    cfg = PredictorConfig(head="griffin", route="griffin", shared=0.5, k=k)
+    pred = new_predictor(model, cfg)
+    assert set(dict(nn.utils.tree_flatten(pred.parameters()))) == {"bias"}
+    pred.bias = mx.random.normal(pred.bias.shape, key=mx.random.key(1)) * 50
+    prompts = mx.array([[5, 6, 7, 8, 9], [60, 61, 62, 63, 64]])
+    z = np.asarray(griffin_features(model, prompts))
+    shared = np.asarray(topk_indices(pred.bias, k // 2))
+    kept = np.asarray(topk_indices(pred(prompts), k))  # (B, L, k)
+    for b in range(2):
+        for layer in range(kept.shape[1]):
+            rest = np.setdiff1d(np.arange(d), shared[layer])
+            routed = rest[np.argsort(-z[b, layer, rest], kind="stable")[: k - k // 2]]
+            assert set(kept[b, layer]) == set(shared[layer]) | set(routed)
+    assert set(kept[0, 0]) != set(kept[1, 0])
+    # the trainer's extra term is zero in value and carries the prior's SoftTopK gradient
+    assert float(mx.abs(pred.mask_gradient(0.5)).max()) == 0.0
+    grad = mx.grad(lambda b: _weighted_mask_gradient(pred, b))(mx.arange(d) / d + pred.bias * 0)
+    assert float(mx.abs(grad).sum()) > 0
+    with pytest.raises(UsageError, match="route"):
+        PredictorConfig(head="griffin", route="griffin").check()  # no shared part
+
+
+def _weighted_mask_gradient(pred, bias):
+    pred.bias = bias
+    return (pred.mask_gradient(0.5) * mx.arange(bias.shape[-1])).sum()

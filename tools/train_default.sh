@@ -5,7 +5,8 @@
 # idle); the arms differ only in the predictor: ARMS="predictor static" by default, where
 # predictor = the griffin head, static = one learned mask (the control), balanced = griffin
 # head with prior and prompt term at unit scale, shared = balanced + half of k shared by every
-# prompt (a shared + routed split). DATA=... picks the
+# prompt (a shared + routed split), routeNN = NN% of k shared (learned as a static mask) and the
+# rest routed by the prompt's GRIFFIN statistics (route50, route75). DATA=... picks the
 # corpus folder (default: the one `mlx_ifp data build` made in the cache). Logs beside each run.
 set -euo pipefail
 OUT=${1:-runs/default}
@@ -26,6 +27,7 @@ for keep in $KEEPS; do
         static) head=static ;;
         balanced) extra=("  balanced: true") ;;
         shared) extra=("  balanced: true" "  shared: 0.5") ;;
+        route*) extra=("  route: griffin" "  shared: 0.${arm#route}") ;;
       esac
       for s in 1 2; do
         sed "s/^  head: griffin/  head: $head/" "examples/ifp_stage$s.yaml" > "$dir/stage$s.yaml"

@@ -82,6 +82,9 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
     else:
         scores = pred(batch.prompt, batch.prompt_lengths)
     masks = make_masks(scores, k, eps, cfg.mask_forward, hard)
+    extra = None if hard else pred.mask_gradient(eps)
+    if extra is not None:
+        masks = masks + extra
     if pretrain:
         masks = chunk_masks(masks.reshape(inputs.shape[0], -1, *masks.shape[1:]), T, c, cfg.chunks)
     with ffn.masked(joint.llm, masks):

@@ -16,11 +16,12 @@ import mlx.nn as nn
 
 from ...core import ffn
 from ...core.adapters import lora_disabled
-from ...core.softtopk import topk_indicator
+from ...core.softtopk import soft_topk, topk_indicator
 from ...errors import UsageError
 from ..griffin import GroupedGriffin, standardise
 
 HEADS = ("full", "factored", "static", "griffin")
+ROUTES = ("learned", "griffin")
 
 
 @dataclass
@@ -47,6 +48,10 @@ class PredictorConfig:
     # ... and/or a shared + routed split: this fraction of the k channels is the prior's top
     # (the same for every prompt), the rest is chosen per prompt
     shared: float = 0.0
+    # who picks the routed (non-shared) channels: "learned" (the head's own scores) or
+    # "griffin" (the prompt's GRIFFIN statistics alone, so the routed part cannot collapse;
+    # the prior then only learns which `shared` channels every prompt keeps)
+    route: str = "learned"
     k: int = 0  # the budget the predictor is trained for (filled in by the trainer)
 
     def check(self) -> None:
@@ -58,6 +63,12 @@ class PredictorConfig:
             raise UsageError("predictor rank and layers must be >= 1, factor_rank >= 0")
         if not 0 <= self.shared < 1:
             raise UsageError(f"predictor shared must be in [0, 1), got {self.shared}")
+        if self.route not in ROUTES:
+            raise UsageError(
+                f"predictor route must be one of {', '.join(ROUTES)}, got {self.route!r}"
+            )
+        if self.route == "griffin" and (self.head != "griffin" or self.shared <= 0):
+            raise UsageError("predictor route 'griffin' needs head 'griffin' and shared > 0")
 
     @property
     def reads_griffin(self) -> bool:
@@ -164,6 +175,8 @@ class Predictor(nn.Module):
         if config.head == "griffin":
             q = config.factor_rank
             self.bias = mx.zeros((L, d))
+            if config.route == "griffin":  # the prompt term is GRIFFIN itself: nothing to learn
+                return
             self.gain = mx.ones((L, d))
             if q:
                 self.a = mx.random.normal((L, d, q)) * (d**-0.5)
@@ -198,9 +211,15 @@ class Predictor(nn.Module):
         n = c.layers if c.backbone == "source" else None
         return pool(hidden_states(self._backbone, tokens, n), lengths, c.pooling)
 
+    def n_shared(self) -> int:
+        """Channels per layer that every prompt keeps (the prior's top)."""
+        return round(self.config.shared * self.config.k)
+
     def from_griffin(self, z: mx.array) -> mx.array:
         """Scores (B, L, d) from standardised GRIFFIN log-statistics ``z`` (B, L, d)."""
         c = self.config
+        if c.route == "griffin":  # shared = the prior's top, routed = the prompt's GRIFFIN top
+            return z + SHARED_LIFT * mx.stop_gradient(topk_indicator(self.bias, self.n_shared()))
         prompt = self.gain * z
         if "a" in self:
             u = mx.einsum("bld,ldq->blq", z, self.a)
@@ -209,10 +228,20 @@ class Predictor(nn.Module):
         if c.balanced:
             prior, prompt = unit_scale(prior), unit_scale(prompt)
         out = prior + prompt
-        s = round(c.shared * c.k)
+        s = self.n_shared()
         if s > 0:  # the prior's top s channels are always kept: far above any routed score
             out = out + SHARED_LIFT * mx.stop_gradient(topk_indicator(self.bias, s))
         return out
+
+    def mask_gradient(self, eps: float | mx.array) -> mx.array | None:
+        """Zero-valued (L, d) term the trainer adds to its masks so that gradient reaches
+        parameters the scores carry no gradient for: with ``route: griffin`` the prior learns
+        its shared channels as a static mask of that many channels would (SoftTopK, straight
+        through). None otherwise."""
+        if self.config.route != "griffin":
+            return None
+        soft = soft_topk(self.bias, self.n_shared(), eps)
+        return soft - mx.stop_gradient(soft)
 
     def __call__(self, tokens: mx.array, lengths: mx.array | None = None) -> mx.array:
         c = self.config
