@@ -13,7 +13,10 @@ OUT=${1:-runs/default}
 KEEPS=${2:-"0.5 0.33"}
 CACHE=${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}
 DATA=${DATA:-$(ls -d "$CACHE"/data/v1-* | head -n 1)}
-EXTRA=${EXTRA:-}
+EXTRA=${EXTRA:-}  # extra finetune flags for both stages; EXTRA1 / EXTRA2 for one
+EXTRA1=${EXTRA1:-}
+EXTRA2=${EXTRA2:-}
+STAGES=${STAGES:-"1 2"}  # "1" or "2" alone: one stage per call, for GPU time in slices
 cd "$(dirname "$0")/.."
 ARMS=${ARMS:-"predictor static"}
 for keep in $KEEPS; do
@@ -33,12 +36,16 @@ for keep in $KEEPS; do
         sed "s/^  head: griffin/  head: $head/" "examples/ifp_stage$s.yaml" > "$dir/stage$s.yaml"
         [ ${#extra[@]} -eq 0 ] || printf '%s\n' "${extra[@]}" >> "$dir/stage$s.yaml"
       done
-      # shellcheck disable=SC2086
-      python -m mlx_ifp finetune -c "$dir/stage1.yaml" --data "$DATA/pretrain" --keep "$keep" \
-        -o "$dir/stage1" $EXTRA > "$dir/stage1.log" 2>&1
-      # shellcheck disable=SC2086
-      python -m mlx_ifp finetune -c "$dir/stage2.yaml" --data "$DATA/sft" --keep "$keep" \
-        --init-from "$dir/stage1" -o "$dir/stage2" $EXTRA > "$dir/stage2.log" 2>&1
+      if [[ " $STAGES " == *" 1 "* ]]; then
+        # shellcheck disable=SC2086
+        python -m mlx_ifp finetune -c "$dir/stage1.yaml" --data "$DATA/pretrain" --keep "$keep" \
+          -o "$dir/stage1" $EXTRA $EXTRA1 > "$dir/stage1.log" 2>&1
+      fi
+      if [[ " $STAGES " == *" 2 "* ]]; then
+        # shellcheck disable=SC2086
+        python -m mlx_ifp finetune -c "$dir/stage2.yaml" --data "$DATA/sft" --keep "$keep" \
+          --init-from "$dir/stage1" -o "$dir/stage2" $EXTRA $EXTRA2 > "$dir/stage2.log" 2>&1
+      fi
       echo "done $dir"
     ) &
   done

@@ -191,7 +191,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
                 f"step {step}: mask Jaccard within {div['jaccard_within']:.3f}, across "
                 f"{div['jaccard_across']:.3f}, score spread {div['score_std']:.3f}"
             )
-            if div["jaccard_across"] > probe.COLLAPSED:
+            if div["jaccard_across"] > probe.COLLAPSED and predictor.config.head != "static":
                 ui.note("warning: the masks are collapsing to one mask for every prompt")
 
     train_step = make_step(joint, opts, k, cfg, group)
