@@ -181,11 +181,12 @@ def test_hard_st_masks_forward_hard_backward_softtopk():
         load_config(None, mask_forward="hard")
 
 
-@pytest.mark.parametrize("stage", ["sft", "pretrain"])
-def test_compiled_step_equals_eager_griffin_head(tmp_path, stage):
-    """The compiled whole step (forward, backward, update) gives the eager step's losses."""
+@pytest.mark.parametrize("stage,train", [("sft", "lora"), ("pretrain", "lora"), ("sft", "full")])
+def test_compiled_step_equals_eager_griffin_head(tmp_path, stage, train):
+    """The compiled whole step (forward, backward, update) gives the eager step's losses; with
+    full training the frozen teacher (not a child of the joint module) is captured too."""
     data = make_data(tmp_path / "d", text=stage == "pretrain")
-    kw = dict(train="lora", stage=stage, chunks=4, distill=1.0, ce=0.5)
+    kw = dict(train=train, stage=stage, chunks=4, distill=1.0, ce=0.5)
     kw.update(predictor=dict(head="griffin", factor_rank=4), iters=3, probe_prompts=0)
     eager = finetune(
         cfg_for(data, tmp_path / "e", compile="false", **kw), tiny_model("llama"), Tok()

@@ -78,7 +78,11 @@ def make_step(joint: Joint, opts: dict, k: int, cfg: FinetuneConfig, group):
 
     if not compiling(cfg):
         return step
-    state = [joint.state, [o.state for o in opts.values()], mx.random.state]
+    # the frozen teacher and a separate backbone are not children of ``joint``: their arrays
+    # are inputs too, or the compiled graph would hold uncaptured inputs
+    aside = [joint.teacher, joint.predictor.backbone]
+    aside = [m.state for m in aside if m is not None and m is not joint.llm]
+    state = [joint.state, [o.state for o in opts.values()], mx.random.state, aside]
     return partial(mx.compile, inputs=state, outputs=state)(step)
 
 
