@@ -37,3 +37,24 @@ def test_shipped_predictor_serves_the_embedded_model(smollm2_dir):
     assert info.active_params < info.source_params
     text = mlx_ifp.generate(model, tok, "2 + 2 =", max_tokens=8, pruner=pruner)
     assert text.strip()
+
+
+@pytest.mark.real
+def test_api_default_is_the_shipped_predictor_and_leaves_the_source_alone(smollm2_dir):
+    """Pruner / generate with no source on the embedded model use the shipped predictor; its
+    LoRA goes on a copy, so the loaded model keeps the logits mlx_lm would give."""
+    import mlx.core as mx
+
+    model, tok = mlx_ifp.load("smollm2-135m-instruct")
+    probe = mx.array([[1, 2, 3, 4, 5]])
+    before = model(probe)
+    pruner = mlx_ifp.Pruner(model, tok, keep=0.5)
+    assert pruner.source.name == "predictor" and pruner.model is not model
+    assert "LLM weights applied" in pruner.note
+    masks = [pruner.slim_for(p)[1].mask for p in ("Solve 12 * 7.", "Write a poem about rain.")]
+    assert all(m.k == 768 for m in masks)
+    assert mx.array_equal(model(probe), before)
+    # a model loaded without the shipped weights stays GRIFFIN's elsewhere
+    assert mlx_ifp.Pruner(tiny_model("llama"), keep=0.5).source.name == "griffin"
+    text = mlx_ifp.generate(model, tok, "What is the capital of France?", max_tokens=12)
+    assert "Paris" in text

@@ -9,20 +9,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
+
+VAL = re.compile(r"step (\d+): val CE ([\d.]+), KL to source ([\d.]+)")
+JAC = re.compile(r"step (\d+): mask Jaccard within [\d.]+, across ([\d.]+)")
+STEPS = re.compile(r"^steps (\d+),", re.M)
+
+
+def from_log(path: Path) -> dict:
+    """A stage's state rebuilt from its log (for a run whose trainer_state.json stayed on the
+    GPU machine): validation and probe points, the step count; no per-step train loss."""
+    text = path.read_text(errors="replace")
+    val = [[int(s), float(ce), float(kl)] for s, ce, kl in VAL.findall(text)]
+    div = [{"step": int(s), "jaccard_across": float(j)} for s, j in JAC.findall(text)]
+    steps = [int(s) for s in STEPS.findall(text)]
+    return {"history": [], "val": val, "diversity": div, "step": steps[-1] if steps else 0}
+
+
+def state(folder: Path, name: str, stage: int) -> dict | None:
+    path = folder / f"{name}-stage{stage}.trainer_state.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    log = folder / f"{name}-stage{stage}.log"
+    return from_log(log) if log.is_file() else None
 
 
 def runs(folders: list[str]) -> dict[str, list[dict]]:
-    """{run name: [stage-1 state, stage-2 state]} from ``*-stage{1,2}.trainer_state.json``."""
+    """{run name: [stage-1 state, stage-2 state]} from ``*-stage{1,2}.trainer_state.json``
+    (or the stage's ``.log`` where its state is missing)."""
     out: dict[str, list[dict]] = {}
-    for folder in folders:
-        for path in sorted(Path(folder).glob("*-stage1.trainer_state.json")):
-            name = path.name.removesuffix("-stage1.trainer_state.json")
-            second = path.with_name(f"{name}-stage2.trainer_state.json")
-            states = [json.loads(path.read_text())]
-            if second.is_file():
-                states.append(json.loads(second.read_text()))
-            out[f"{Path(folder).name}/{name}"] = states
+    for folder in map(Path, folders):
+        names = {p.name.split("-stage")[0] for p in folder.glob("*-stage[12].*")}
+        for name in sorted(names):
+            states = [s for s in (state(folder, name, 1), state(folder, name, 2)) if s]
+            if states:
+                out[f"{folder.name}/{name}"] = states
     return out
 
 

@@ -1,7 +1,9 @@
 """Side-by-side greedy generations for a few held-out prompts: the dense model, the shipped
-trained predictor (with its LoRA) and GRIFFIN, at the same keep; writes Markdown.
+trained predictor (with its LoRA), the learned static control (``--static``, a
+tools/train_default.sh run folder) and GRIFFIN, at the same keep; writes Markdown.
 
-    python tools/side_by_side.py -n 10 --keep 0.5 -o docs/side_by_side.md
+    python tools/side_by_side.py -n 10 --keep 0.5 --static runs/default/k0.5-static/stage2 \
+        -o docs/side_by_side.md
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ def main() -> None:
     p.add_argument("--max-tokens", type=int, default=60)
     p.add_argument("--model", default="smollm2-135m-instruct")
     p.add_argument("--data", help="corpus folder (default: the cached build)")
+    p.add_argument("--static", help="learned static + LoRA run folder (the fair control)")
     p.add_argument("-o", "--output", required=True, help="Markdown file to write")
     a = p.parse_args()
     import mlx_ifp
@@ -36,9 +39,15 @@ def main() -> None:
             tuned,
             mlx_ifp.Pruner(tuned, tok, source="predictor", keep=a.keep),
         ),
-        f"GRIFFIN, keep {a.keep}": (base, mlx_ifp.Pruner(base, tok, source="griffin", keep=a.keep)),
     }
-    command = f"python tools/side_by_side.py -n {a.n} --keep {a.keep} -o {a.output}"
+    if a.static:
+        control, _ = mlx_ifp.load(a.model, adapter_path=a.static)
+        pruner = mlx_ifp.Pruner(control, tok, source="predictor", keep=a.keep)
+        rows[f"learned static + the same LoRA, keep {a.keep}"] = (control, pruner)
+    griffin = mlx_ifp.Pruner(base, tok, source="griffin", keep=a.keep)
+    rows[f"GRIFFIN, keep {a.keep}"] = (base, griffin)
+    static = f" --static {a.static}" if a.static else ""
+    command = f"python tools/side_by_side.py -n {a.n} --keep {a.keep}{static} -o {a.output}"
     lines = [f"# Side by side, greedy, {a.max_tokens} tokens ({a.model})", "", f"`{command}`", ""]
     for i, prompt in enumerate(prompts, 1):
         short = " ".join(prompt.split())[:300]

@@ -87,7 +87,7 @@ def check_prompt(prompt) -> None:
 def get_pruner(
     model: nn.Module,
     tokenizer,
-    mask_source: str | MaskSource = "griffin",
+    mask_source: str | MaskSource | None = None,
     keep: float | int | str = 0.5,
     align: int = 1,
 ) -> Pruner:
@@ -97,11 +97,13 @@ def get_pruner(
 
     # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
     adapter = origin(model, required=False).get("adapter_path")
-    source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
+    source = None
+    if mask_source is not None:
+        source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
     k = Budget.parse(keep, align).channels(ffn.d_ffn(model))
-    key = (id(model), source.key(), k)
+    key = (id(model), "default" if source is None else source.key(), k)
     pruner = _PRUNERS.get(key)
-    if pruner is None or pruner.model is not model:
+    if pruner is None or pruner.source_model is not model:
         pruner = Pruner(model, tokenizer, source, k)
         _PRUNERS[key] = pruner
     _PRUNERS.move_to_end(key)
@@ -112,7 +114,7 @@ def get_pruner(
 
 def forget(model: nn.Module) -> None:
     """Drop the shared pruners of ``model`` (they hold it and its slim copies alive)."""
-    for key in [k for k, p in _PRUNERS.items() if p.model is model]:
+    for key in [k for k, p in _PRUNERS.items() if p.source_model is model]:
         del _PRUNERS[key]
 
 
@@ -124,7 +126,7 @@ def select(
     task: str | None = None,
     mask: Mask | None = None,
     keep: float | int | str = 0.5,
-    mask_source: str | MaskSource = "griffin",
+    mask_source: str | MaskSource | None = None,
     align: int = 1,
     pruner: Pruner | None = None,
 ) -> tuple[nn.Module, PruneInfo]:
@@ -152,7 +154,7 @@ def stream_generate(
     task: str | None = None,
     mask: Mask | None = None,
     keep: float | int | str = 0.5,
-    mask_source: str | MaskSource = "griffin",
+    mask_source: str | MaskSource | None = None,
     align: int = 1,
     system_prompt: str | None = None,
     chat_template: bool = True,
@@ -172,8 +174,9 @@ def stream_generate(
     activations (GRIFFIN), else slim. A mask read off the dense prefill covers the whole
     prompt (system prompt and earlier turns too). Other keyword arguments go to
     ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
-    ``mask_source="predictor"`` serves the predictor of the folder the model was loaded with
-    (``load(..., adapter_path=DIR)``); pass a ``make_source("predictor", path=DIR)`` otherwise.
+    ``mask_source=None`` (the default) is the model's own: the predictor + LoRA shipped with an
+    embedded model, the predictor of the folder it was loaded with (``load(...,
+    adapter_path=DIR)``), else GRIFFIN (``Pruner``'s ``default_source``).
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")

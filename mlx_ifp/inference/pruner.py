@@ -104,19 +104,48 @@ def predictor_note(model: nn.Module, source: MaskSource) -> str:
     return f"Predictor: {source.path}, with its {trained} LLM weights applied"
 
 
+def default_source(model: nn.Module) -> tuple[str, str | None]:
+    """The mask source of a model when none is named, and the shipped adapter folder it needs:
+    the model's own predictor if it was loaded with ``adapter_path=``; the predictor (+ LoRA)
+    shipped with an embedded model; GRIFFIN otherwise."""
+    from ..models.embedded import default_adapter, is_embedded
+
+    info = origin(model, required=False)
+    if info.get("adapter_path"):
+        return "predictor", None
+    name = info.get("model")
+    shipped = default_adapter(name) if isinstance(name, str) and is_embedded(name) else None
+    return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
+
+
 class Pruner:
-    """A resident source model, a mask source and a budget; hands out cached slim models."""
+    """A resident source model, a mask source and a budget; hands out cached slim models.
+
+    ``source=None`` takes the model's default (``default_source``). For an embedded model with
+    a shipped predictor trained jointly with LoRA, the slim models are cut from a copy of the
+    model with that LoRA applied (sharing every other array); ``model`` itself is unchanged.
+    """
 
     def __init__(
         self,
         model: nn.Module,
         tokenizer=None,
-        source: str | MaskSource = "griffin",
+        source: str | MaskSource | None = None,
         keep: float | int | str = 0.5,
         align: int = 1,
         cache_size: int = 4,
         **source_options,
     ):
+        self.source_model = model
+        if source is None:
+            source, shipped = default_source(model)
+            if shipped is not None:
+                from ..models.resolve import adapted_copy, trained_llm
+
+                if trained_llm(shipped) is not None:
+                    model = adapted_copy(model, shipped)
+                else:
+                    source_options = {"path": shipped, **source_options}
         self.model = model
         self.tokenizer = tokenizer
         # a model loaded with adapter_path= serves its own predictor as source="predictor"
