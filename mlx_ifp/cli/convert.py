@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
-from .common import Dequantize, Model, Task
+from .common import Model, Task
 
 
 def convert_command(
@@ -41,7 +41,14 @@ def convert_command(
     dtype: Annotated[
         str | None, typer.Option(help="Cast float weights: float32, float16, bfloat16.")
     ] = None,
-    dequantize: Dequantize = False,
+    dequantize: Annotated[
+        bool,
+        typer.Option(
+            "--dequantize/--no-dequantize",
+            help="Write quantized weights unpacked to float (a GGUF file is always written from "
+            "unpacked weights).",
+        ),
+    ] = False,
 ):
     """Write a model (or the slim model of a task, prompt or mask) for mlx-lm or llama.cpp."""
     from .. import Budget, Mask, export, load, select

@@ -22,8 +22,13 @@ def eval_command(
         str | None,
         typer.Option("--data", help="Corpus folder (default: build or reuse the cached one)."),
     ] = None,
-    domains: Annotated[str, typer.Option(help="Comma-separated domains.")] = "math,code,science,"
-    "prose",
+    domains: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated domains, each must be in the corpus (default: every domain of "
+            "math,code,science,prose that it has; a warning names those it lacks)."
+        ),
+    ] = None,
     sources: Annotated[
         str,
         typer.Option(
@@ -75,7 +80,7 @@ def eval_command(
     from rich.console import Console
 
     from ..data import DOMAINS, build
-    from ..evaluation import MODES, EvalConfig, evaluate, instructions, table
+    from ..evaluation import MODES, EvalConfig, built_domains, evaluate, table
     from ..paths import atomic_file
 
     if limit is not None and limit < 1:
@@ -84,7 +89,7 @@ def eval_command(
         raise UsageError(f"--prefill is slim or dense, not {prefill!r}")
     files = named_paths(mask, "--mask")
     cfg = EvalConfig(
-        domains=csv(domains, DOMAINS, "domain"),
+        domains=None if domains is None else csv(domains, DOMAINS, "domain"),
         sources=csv(sources, None, "mask source"),
         keeps=tuple(float(k) for k in csv(keep)),
         modes=csv(modes, MODES, "mode"),
@@ -101,8 +106,7 @@ def eval_command(
     for name in cfg.sources:
         mlx_ifp.make_source(name)  # unknown names fail before the model loads
     folder = data or build()
-    for dom in cfg.domains:
-        instructions(folder, dom)
+    cfg.domains = built_domains(folder, cfg.domains)  # before the model loads
     net, tokenizer = mlx_ifp.load(model)
     report = evaluate(net, tokenizer, folder, cfg)
     report.update(model=model, data=str(folder), config=asdict(cfg))

@@ -2,54 +2,91 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Annotated
 
 import typer
 
+from ..train import FinetuneConfig
+
+#: every setting's default, from the dataclass: the help shows them, the config applies them
+DEFAULTS = {f.name: f.default for f in fields(FinetuneConfig)}
+
+
+def shown(value) -> str:
+    """A default as the help shows it: ``0.0001``, ``100``, ``off``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def opt(name: str, help: str, *flags: str):
+    """The option of config field ``name``: None unless given (the config decides), its help
+    ending with the field's default."""
+    default = DEFAULTS.get(name)
+    if default not in (None, ""):
+        help = f"{help} (default: {shown(default)})"
+    return typer.Option(*flags, help=help)
+
 
 def finetune_command(
     config: Annotated[str | None, typer.Option("--config", "-c", help="YAML config.")] = None,
-    model: Annotated[str | None, typer.Option(help="The source model.")] = None,
-    data: Annotated[str | None, typer.Option(help="Folder of train/valid/test.jsonl.")] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Adapter folder.")] = None,
-    stage: Annotated[str | None, typer.Option(help="pretrain (stage 1) or sft (stage 2).")] = None,
-    keep: Annotated[str | None, typer.Option(help="Channels kept per layer.")] = None,
-    train: Annotated[str | None, typer.Option(help="The LLM: frozen, lora or full.")] = None,
-    iters: Annotated[int | None, typer.Option(help="Optimizer steps.")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Examples per step.")] = None,
-    grad_accumulation: Annotated[int | None, typer.Option(help="Micro-batches per step.")] = None,
-    learning_rate: Annotated[float | None, typer.Option(help="LLM learning rate.")] = None,
-    predictor_lr: Annotated[float | None, typer.Option(help="Predictor learning rate.")] = None,
-    lr_schedule: Annotated[str | None, typer.Option(help="constant, cosine or linear.")] = None,
-    max_seq_length: Annotated[int | None, typer.Option(help="Longer sequences are cut.")] = None,
-    chunks: Annotated[int | None, typer.Option(help="Stage 1: chunks per sequence.")] = None,
-    eps_start: Annotated[float | None, typer.Option(help="SoftTopK eps at step 0.")] = None,
-    eps_end: Annotated[float | None, typer.Option(help="SoftTopK eps at the end.")] = None,
-    mask_forward: Annotated[
-        str | None, typer.Option(help="Training mask: soft (l*TopK(l)) or hard_st.")
+    model: Annotated[str | None, opt("model", "The source model.")] = None,
+    data: Annotated[str | None, opt("data", "Folder of train/valid/test.jsonl.")] = None,
+    output: Annotated[str | None, opt("output", "Adapter folder.", "--output", "-o")] = None,
+    stage: Annotated[str | None, opt("stage", "pretrain (stage 1) or sft (stage 2).")] = None,
+    keep: Annotated[str | None, opt("keep", "Channels kept per layer.")] = None,
+    train: Annotated[str | None, opt("train", "The LLM: frozen, lora or full.")] = None,
+    iters: Annotated[int | None, opt("iters", "Optimizer steps.")] = None,
+    batch_size: Annotated[int | None, opt("batch_size", "Examples per step.")] = None,
+    grad_accumulation: Annotated[
+        int | None, opt("grad_accumulation", "Micro-batches per step.")
     ] = None,
-    distill: Annotated[float | None, typer.Option(help="Weight of the KL to dense.")] = None,
-    grad_checkpoint: Annotated[bool | None, typer.Option("--grad-checkpoint")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
-    ce: Annotated[float | None, typer.Option(help="Weight of the CE on the data.")] = None,
+    learning_rate: Annotated[float | None, opt("learning_rate", "LLM learning rate.")] = None,
+    predictor_lr: Annotated[float | None, opt("predictor_lr", "Predictor learning rate.")] = None,
+    lr_schedule: Annotated[str | None, opt("lr_schedule", "constant, cosine or linear.")] = None,
+    max_seq_length: Annotated[
+        int | None, opt("max_seq_length", "Longer sequences are cut.")
+    ] = None,
+    chunks: Annotated[int | None, opt("chunks", "Stage 1: chunks per sequence.")] = None,
+    eps_start: Annotated[float | None, opt("eps_start", "SoftTopK eps at step 0.")] = None,
+    eps_end: Annotated[float | None, opt("eps_end", "SoftTopK eps at the end.")] = None,
+    mask_forward: Annotated[
+        str | None, opt("mask_forward", "Training mask: soft (l*TopK(l)) or hard_st.")
+    ] = None,
+    distill: Annotated[float | None, opt("distill", "Weight of the KL to dense.")] = None,
+    grad_checkpoint: Annotated[
+        bool | None,
+        opt("grad_checkpoint", "Recompute activations in the backward pass.", "--grad-checkpoint"),
+    ] = None,
+    seed: Annotated[int | None, opt("seed", "Random seed.")] = None,
+    ce: Annotated[float | None, opt("ce", "Weight of the CE on the data.")] = None,
     compile: Annotated[
-        str | None, typer.Option(help="Compile the whole step: auto (GPU), true, false.")
+        str | None, opt("compile", "Compile the whole step: auto (GPU), true, false.")
     ] = None,
     init_from: Annotated[
-        str | None, typer.Option(help="Start from this run's predictor and adapters.")
+        str | None, opt("init_from", "Start from this run's predictor and adapters.")
     ] = None,
     max_seconds: Annotated[
-        float | None, typer.Option(help="Stop and save after this much training time.")
+        float | None, opt("max_seconds", "Stop and save after this many seconds; 0: no limit.")
     ] = None,
     dequantize: Annotated[
         bool | None,
-        typer.Option("--dequantize/--no-dequantize", help="Unpack a quantized source."),
+        opt(
+            "dequantize",
+            "Unpack a quantized source (default: on CPU only).",
+            "--dequantize/--no-dequantize",
+        ),
     ] = None,
-    save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
-    val_every: Annotated[int | None, typer.Option(help="Validate every N steps.")] = None,
-    resume: Annotated[str | None, typer.Option(help="Continue from this checkpoint.")] = None,
+    save_every: Annotated[int | None, opt("save_every", "Checkpoint every N steps.")] = None,
+    val_every: Annotated[int | None, opt("val_every", "Validate every N steps.")] = None,
+    resume: Annotated[str | None, opt("resume", "Continue from this checkpoint.")] = None,
 ):
-    """Train the sparsity predictor jointly with the LLM (frozen, LoRA or full)."""
+    """Train the sparsity predictor jointly with the LLM (frozen, LoRA or full).
+
+    The defaults shown are FinetuneConfig's: a --config YAML (or the run --resume continues)
+    overrides them, and the flags given override both.
+    """
     overrides = {k: v for k, v in locals().items() if k != "config"}  # the flags, first
     import mlx.core as mx
 

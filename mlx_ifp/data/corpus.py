@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..paths import atomic_dir, atomic_file, cache_dir, check_writable
+from ..progress import Progress
 from .readers import (
     download,
     read_debian_reference,
@@ -165,7 +166,6 @@ def build(
 ) -> Path:
     """Build (or reuse) the corpus folder; returns it. Layout: see ``data_build_command``."""
     from rich.console import Console
-    from rich.progress import Progress
 
     cfg = cfg or BuildConfig()
     n = cfg.max_stdlib
@@ -186,10 +186,10 @@ def build(
             f"[yellow]No English prose from {', '.join(absent)} (not installed); install with: "
             f"sudo apt-get install {' '.join(absent)}[/]"
         )
-    with Progress(console=console, transient=True) as bar:
-        gated = ("debian-reference-en", "dict-gcide", "fortunes-min")
-        task = bar.add_task("reading sources", total=4 + sum(p not in absent for p in gated))
-        sources = gather(cfg, lambda name, n: bar.update(task, advance=1, description=name))
+    gated = ("debian-reference-en", "dict-gcide", "fortunes-min")
+    total = 4 + sum(p not in absent for p in gated)
+    with Progress("data build", total, unit="source", enabled=verbose, transient=True) as bar:
+        sources = gather(cfg, lambda name, n: bar.advance(1, (f"{name} {n:,} records",)))
     counts: dict = {}
     files: dict[tuple, list[dict]] = {}
     with atomic_dir(out) as tmp:
@@ -274,8 +274,6 @@ def distill(
     """Self-distillation: the dense model answers ``n`` training prompts (a seeded sample over
     all domains); written to ``distill/train.jsonl`` with provenance ``response: dense:<model>``.
     Only training prompts are used, never valid or test ones."""
-    from rich.progress import track
-
     folder = Path(folder)
     prompts = [
         r
@@ -286,17 +284,13 @@ def distill(
     ]
     random.Random(seed).shuffle(prompts)
     rows = []
-    for r in track(prompts[:n], description="self-distillation", transient=True):
-        reply = greedy_reply(model, tokenizer, r["prompt"], max_tokens)
-        prov = {**r["provenance"], "response": f"dense:{model_name}"}
-        rows.append(
-            {
-                "prompt": r["prompt"],
-                "completion": reply.strip(),
-                "domain": r["domain"],
-                "provenance": prov,
-            }
-        )
+    with Progress("data build", len(prompts[:n]), unit="distilled reply", transient=True) as bar:
+        for r in prompts[:n]:
+            reply = greedy_reply(model, tokenizer, r["prompt"], max_tokens)
+            prov = {**r["provenance"], "response": f"dense:{model_name}"}
+            row = {"prompt": r["prompt"], "completion": reply.strip(), "domain": r["domain"]}
+            rows.append({**row, "provenance": prov})
+            bar.advance()
     path = folder / "distill" / "train.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp:

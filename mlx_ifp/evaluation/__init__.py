@@ -2,6 +2,6 @@
 a sandbox (``sandbox``), the per-domain runner (``run``), tables (``report``) and plots."""
 
 from .report import markdown, table
-from .run import MODES, EvalConfig, evaluate, instructions
+from .run import MODES, EvalConfig, built_domains, evaluate, instructions
 
-__all__ = ["MODES", "EvalConfig", "evaluate", "instructions", "markdown", "table"]
+__all__ = ["MODES", "EvalConfig", "built_domains", "evaluate", "instructions", "markdown", "table"]

@@ -9,8 +9,9 @@ as a learned static mask, or a saved mask file) goes through ``MaskSource.select
 
 from __future__ import annotations
 
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import mlx.core as mx
@@ -20,6 +21,7 @@ from ..data import corpus as data_mod
 from ..errors import UsageError
 from ..inference import prune
 from ..inference.prompt import turn_tokens
+from ..progress import Progress
 from ..sources import FixedMask, MaskSource, make_source
 from .metrics import (
     batch_of,
@@ -41,7 +43,7 @@ MATH_HINT = "\nSolve it step by step and end with '#### <number>'."
 class EvalConfig:
     """What to evaluate; the command-line flags map onto these fields."""
 
-    domains: tuple = data_mod.DOMAINS
+    domains: tuple | None = None  # None: every domain the corpus has test items for
     sources: tuple = ("full", "random", "static", "static-act", "griffin")
     keeps: tuple = (0.5, 0.33)
     modes: tuple = MODES
@@ -154,26 +156,50 @@ def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) ->
     return [(name, source, int(info["k"]), mode, net) for mode in modes]
 
 
+def built_domains(data, domains: tuple | None = None) -> tuple:
+    """``domains``, each checked to have test items in ``data`` (a missing one is an error);
+    None: every domain that has them, with one warning line on stderr naming the others."""
+    if domains is not None:
+        for dom in domains:
+            instructions(data, dom)
+        return tuple(domains)
+    kept, skipped = [], []
+    for dom in data_mod.DOMAINS:
+        try:
+            instructions(data, dom)
+            kept.append(dom)
+        except UsageError:
+            skipped.append(dom)
+    if not kept:
+        raise UsageError(f"{data} has no test items for any domain (run `mlx_ifp data build`)")
+    if skipped:
+        line = f"Warning: skipping domain(s) {', '.join(skipped)}: no test items in {data}"
+        if "prose" in skipped:
+            line += "; prose comes from apt-get install debian-reference-en dict-gcide"
+        print(line, file=sys.stderr)
+    return tuple(kept)
+
+
 def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, progress=True):
     """Run the evaluation; returns {"results": [row per domain/source/keep/mode], ...}."""
-    from rich.progress import Progress
-
     cfg = cfg or EvalConfig()
+    if cfg.domains is None:
+        cfg = replace(cfg, domains=built_domains(data))
     tasks = data_mod.tasks(data)
     splits = {dom: instructions(data, dom)[: cfg.limit] for dom in cfg.domains}
     configs = _configs(model, tokenizer, cfg)
     count, d = counting.count(model), ffn.d_ffn(model)
     rows = []
     gen_steps = sum(1 for dom in cfg.domains if dom in GEN_DOMAINS) if cfg.gen_limit else 0
-    with Progress(transient=True, disable=not progress) as bar:
-        job = bar.add_task("evaluating", total=len(cfg.domains) * len(configs) * (1 + gen_steps))
+    total = len(configs) * (len(cfg.domains) + gen_steps)
+    with Progress("eval", total, enabled=progress, transient=True) as bar:
         for dom, items in splits.items():
             scored = pairs(tokenizer, items, cfg.max_len)  # one truncation warning per domain
             chunks = [scored[i : i + cfg.batch_size] for i in range(0, len(items), cfg.batch_size)]
             dense = [logprobs(model, batch_of(c), None, c) for c in chunks]
             mx.eval(dense)
             for label, source, k, mode, net in configs:  # net: model, or an adapted copy
-                bar.update(job, description=f"{dom}: {label} k={k} per-{mode}")
+                bar.describe(f"{dom}: {label} k={k} per-{mode}")
                 t0 = time.perf_counter()
                 masks = masks_for(net, tokenizer, source, items, k, mode, tasks[dom])
                 per_item = []
@@ -196,7 +222,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                 }
                 row["active_params"] = count["params"] - count["ffn_params"] * (d - k) // d
                 row["active_fraction"] = row["active_params"] / count["params"]
-                bar.advance(job)
+                bar.advance()
                 if cfg.gen_limit and dom in GEN_DOMAINS:
                     at = [i for i, it in enumerate(items) if it in scoreable([it])]
                     at = at[: cfg.gen_limit]
@@ -205,7 +231,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                         net, tokenizer, g_items, g_masks, cfg.max_tokens[dom]
                     )
                     row.update(score_replies(dom, g_items, replies, cfg.timeout))
-                    bar.advance(job)
+                    bar.advance()
                 row["seconds"] = round(time.perf_counter() - t0, 2)
                 rows.append(row)
     return {"results": rows, "params": count["params"], "d_ffn": d}

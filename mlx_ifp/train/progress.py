@@ -1,56 +1,32 @@
-"""What a training run shows while it runs: a rich progress bar (loss, tokens/s, peak memory,
-ETA), validation notes, and a final summary."""
+"""What a training run shows while it runs: progress over optimizer steps (loss, tokens/s, peak
+memory; a bar on a terminal, plain lines elsewhere: ``mlx_ifp.progress``), validation notes,
+and a final summary."""
 
 from __future__ import annotations
 
 import mlx.core as mx
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-from rich.progress import Progress as _Progress
+
+from .. import progress
 
 
-class Progress:
-    """A progress bar over optimizer steps (silent when ``enabled`` is False: other ranks)."""
+class Progress(progress.Progress):
+    """Optimizer steps of a run (silent when ``enabled`` is False: other ranks, ``quiet``)."""
 
-    def __init__(self, total: int, start: int = 0, enabled: bool = True):
-        self.enabled = enabled
-        self.console = Console(stderr=True)
-        self.bar = _Progress(
-            TextColumn("[bold]finetune"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[stats]}"),
-            TimeRemainingColumn(),
-            console=self.console,
-            disable=not enabled,
-        )
-        self.task = self.bar.add_task("train", total=total, completed=start, stats="")
-
-    def __enter__(self):
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.bar.__exit__(*exc)
+    def __init__(self, total: int, start: int = 0, enabled: bool = True, bar: bool | None = None):
+        super().__init__("finetune", total, start, unit="step", enabled=enabled, bar=bar)
 
     def advance(self, loss: float, tokens_per_s: float, eps: float) -> None:
         peak = mx.get_peak_memory() / 1e9
-        stats = f"loss {loss:.4f}  {tokens_per_s:,.0f} tok/s  peak {peak:.2f} GB  eps {eps:.3g}"
-        self.bar.update(self.task, advance=1, stats=stats)
-
-    def note(self, text: str) -> None:
-        if self.enabled:
-            self.bar.console.print(text)
+        stats = (f"loss {loss:.4f}", f"{tokens_per_s:,.0f} tok/s", f"peak {peak:.2f} GB")
+        super().advance(1, (*stats, f"eps {eps:.3g}"))
 
     def summary(self, history: list, val: list, out) -> None:
         if not self.enabled or not history:
             return
         tail = history[-min(10, len(history)) :]
-        lines = [
-            f"steps {len(history)}, train loss {sum(tail) / len(tail):.4f} (last {len(tail)})",
-            f"peak memory {mx.get_peak_memory() / 1e9:.2f} GB",
-        ]
+        mean = sum(tail) / len(tail)
+        self.note(f"steps {len(history)}, train loss {mean:.4f} (last {len(tail)})")
+        self.note(f"peak memory {mx.get_peak_memory() / 1e9:.2f} GB")
         if val:
-            lines.append(f"validation loss {val[0][1]:.4f} (step {val[0][0]}) -> {val[-1][1]:.4f}")
-        lines.append(f"checkpoint {out}")
-        self.console.print("\n".join(lines))
+            self.note(f"validation loss {val[0][1]:.4f} (step {val[0][0]}) -> {val[-1][1]:.4f}")
+        self.note(f"checkpoint {out}")
