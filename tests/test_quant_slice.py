@@ -59,8 +59,10 @@ def test_packed_down_is_requantized_once_when_the_group_size_divides_k():
     idx = mx.sort(mx.random.permutation(96, key=mx.random.key(5))[:64]).astype(mx.int32)
     w = slicing.dense_weight(down)[:, idx]  # (64 out, 64 kept channels), float
     got = slicing.slice_cols(down, idx)
-    assert type(got) is nn.QuantizedLinear and (got.group_size, got.bits) == (32, 4)
-    ref = mx.quantize(w, 32, 4)  # exactly one quantization of the kept columns
+    # at 8 bits (REQUANT_MIN_BITS): a second 4-bit grid over columns from different source
+    # groups added KL 0.32 on SmolLM2 at keep 0.5, 8 bits 0.001 (docs/correctness.md)
+    assert type(got) is nn.QuantizedLinear and (got.group_size, got.bits) == (32, 8)
+    ref = mx.quantize(w, 32, 8)  # exactly one quantization of the kept columns
     _same(got.weight, ref[0])
     _same(got.scales, ref[1])
     _same(got.biases, ref[2])

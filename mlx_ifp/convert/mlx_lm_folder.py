@@ -17,17 +17,21 @@ from ..paths import atomic_dir
 def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     """Flat weights, already in mlx-lm's layout, and the quantization config to go with them.
 
-    A slim copy of a packed model holds standard ``QuantizedLinear`` down projections, or float
-    ones where the kept width is not a multiple of the group size: those are marked unquantized
-    in the config. Nothing is requantized here.
+    A slim copy of a packed model holds standard ``QuantizedLinear`` down projections (at their
+    own bits, which the config then names per layer), or float ones where the kept width is not
+    a multiple of the group size: those are marked unquantized. Nothing is requantized here.
     """
     quant = copy.deepcopy(config.get("quantization"))
     weights = dict(nn.utils.tree_flatten(model.parameters()))
     if quant is not None:
         down = ffn.spec_of(model).down
         for name, module in model.named_modules():
-            if name.endswith(f".{down}") and isinstance(module, nn.Linear):
+            if not name.endswith(f".{down}"):
+                continue
+            if isinstance(module, nn.Linear):
                 quant[name] = False
+            elif isinstance(module, nn.QuantizedLinear) and module.bits != quant.get("bits"):
+                quant[name] = {"group_size": module.group_size, "bits": module.bits}
     return weights, quant
 
 
