@@ -125,8 +125,21 @@ def report(root: Path) -> dict:
         "arrows_module_level": sum(map(len, module_level.values())),
         "cycles_module_level": cycles(module_level),
         "cycles_all": cycles(every),
+        "stage_arrows": stage_arrows(every, root),
         "edges": {k: sorted(v) for k, v in sorted(every.items()) if v},
     }
+
+
+def stage(path: str, root: Path) -> str:
+    """The stage (first folder below the package, or the top-level module) a file belongs to."""
+    parts = Path(path).relative_to(root).parts
+    return parts[0].removesuffix(".py")
+
+
+def stage_arrows(every: dict, root: Path) -> list[str]:
+    """Distinct arrows between stages (subpackages and top-level modules), e.g. "train -> core"."""
+    pairs = {(stage(a, root), stage(b, root)) for a, dests in every.items() for b in dests}
+    return sorted(f"{a} -> {b}" for a, b in pairs if a != b)
 
 
 def main(argv=None) -> None:
@@ -153,7 +166,8 @@ def main(argv=None) -> None:
     print(
         f"{result['arrows']} arrows ({result['arrows_module_level']} module-level) between "
         f"{result['files']} files; cycles: {len(result['cycles_module_level'])} module-level, "
-        f"{len(result['cycles_all'])} with function-level imports",
+        f"{len(result['cycles_all'])} with function-level imports; "
+        f"{len(result['stage_arrows'])} arrows between stages (folders)",
         file=sys.stderr,
     )
 
