@@ -58,7 +58,7 @@ def test_crash_hang_and_fork_are_contained():
         "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nelse:\n    time.sleep(60)\n",
         timeout=1.0,
     )
-    assert forked.status == "timeout"
+    assert forked.status in ("timeout", "failed")  # killed, or (Linux) the fork refused
     bomb = run_program("x = bytearray(8 << 30)\n", timeout=5.0)  # 8 GiB: over the memory limit
     assert not bomb.passed and bomb.status in ("failed", "error")
 

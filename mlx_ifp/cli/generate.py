@@ -86,10 +86,12 @@ def generate_command(
     ] = True,
 ):
     """Generate text through the pruned model, streaming it as it comes."""
+    import warnings
+
     import mlx.core as mx
 
     from .. import Budget, Mask, load, stream_generate
-    from ..inference import footer
+    from ..inference import KeepMismatch, footer, keep_warning
     from ..inference.generation import check_sampling
     from ..models import device
     from ..paths import check_writable
@@ -118,6 +120,8 @@ def generate_command(
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
     if warning := device.packed_matmul_warning(net):
         typer.echo(f"Warning: {warning}", err=True)
+    if keep_note := keep_warning(net, source, keep, align) if given is None else "":
+        typer.echo(f"Warning: {keep_note}", err=True)
     status = None
     if device.claim_compile_notice(net):  # stopped at the first token
         from rich.console import Console
@@ -125,26 +129,29 @@ def generate_command(
         status = Console(stderr=True).status(device.COMPILING)
         status.start()
     last = None
-    for last in stream_generate(
-        net,
-        tokenizer,
-        text,
-        max_tokens,
-        task=task,
-        mask=given,
-        keep=keep,
-        mask_source=source,
-        align=align,
-        system_prompt=system_prompt,
-        chat_template=not ignore_chat_template,
-        temp=temp,
-        top_p=top_p,
-        prefill=prefill,
-    ):
-        if status is not None:
-            status.stop()
-            status = None
-        print(last.text, end="", flush=True)
+    with warnings.catch_warnings():
+        if keep_note:  # said above, as one line
+            warnings.simplefilter("ignore", KeepMismatch)
+        for last in stream_generate(
+            net,
+            tokenizer,
+            text,
+            max_tokens,
+            task=task,
+            mask=given,
+            keep=keep,
+            mask_source=source,
+            align=align,
+            system_prompt=system_prompt,
+            chat_template=not ignore_chat_template,
+            temp=temp,
+            top_p=top_p,
+            prefill=prefill,
+        ):
+            if status is not None:
+                status.stop()
+                status = None
+            print(last.text, end="", flush=True)
     if status is not None:
         status.stop()
     print()

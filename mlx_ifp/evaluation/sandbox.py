@@ -3,16 +3,22 @@
 Generated code never runs in our process: each program runs in a fresh ``python -I`` child in
 a temporary folder, with CPU, memory, file-size and process limits and a wall-clock timeout;
 a program that hangs is killed with its whole process group and counts as a failure.
+On Linux (x86_64, arm64) a seccomp filter refuses new processes (threads are allowed), as
+HumanEval's own harness does: the process limit alone does not bind root, so a fork bomb run as
+root would not stop otherwise. Where the kernel has Landlock the child writes only in its folder.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import re
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -69,8 +75,109 @@ class RunResult:
     detail: str = ""
 
 
-def _limits(cpu_s: int, memory_mb: int):
-    def apply():
+#: processes (and threads) the child's user may have (macOS; on Linux no process is started)
+MAX_PROCS = 64
+# Landlock (Linux >= 5.13): its syscalls (one number on every architecture) and the rights that
+# write: write, remove, make (char, dir, file, socket, fifo, block, symlink), refer, truncate
+_LANDLOCK_CREATE, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT = 444, 445, 446
+_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 38, 22
+#: seccomp: audit arch, then the syscall numbers of clone, clone3 and fork/vfork (if any)
+_ARCHES = {"x86_64": (0xC000003E, 56, 435, (57, 58)), "aarch64": (0xC00000B7, 220, 435, ())}
+_ARCHES["arm64"] = _ARCHES["aarch64"]
+_CLONE_THREAD, _EAGAIN, _ENOSYS = 0x10000, 11, 38
+_ALLOW, _ERRNO, _KILL = 0x7FFF0000, 0x00050000, 0x80000000
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+@functools.lru_cache(maxsize=1)
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: none, or not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        version = _libc().syscall(_LANDLOCK_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    except (AttributeError, OSError):
+        return 0
+    return max(int(version), 0)
+
+
+def no_process_filter() -> bytes | None:
+    """The seccomp program (BPF) that refuses fork, vfork, clone3 and clone without
+    CLONE_THREAD, for this machine's architecture; None where there is none."""
+    linux64 = sys.platform.startswith("linux") and ctypes.sizeof(ctypes.c_void_p) == 8
+    arch = _ARCHES.get(os.uname().machine) if linux64 else None
+    if arch is None:
+        return None
+    audit, clone, clone3, forks = arch
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    n = len(forks)
+    # (code, jump if true, jump if false, k): a jump skips that many instructions; the four
+    # returns at the end are ALLOW, EAGAIN, ENOSYS, KILL
+    prog = [
+        (ld, 0, 0, 4),  # the architecture
+        (jeq, 0, 9 + n, audit),  # another one (x32, i386): kill
+        (ld, 0, 0, 0),  # the syscall number
+        (jge, 6 + n, 0, 0x40000000),  # x32 numbers: ENOSYS
+        (jeq, 5 + n, 0, clone3),  # clone3: ENOSYS (glibc falls back to clone)
+        *[(jeq, 4 + n - i, 0, nr) for i, nr in enumerate(forks, 1)],  # fork, vfork: EAGAIN
+        (jeq, 0, 2, clone),
+        (ld, 0, 0, 16),  # clone's flags (the low half of args[0])
+        (jset, 0, 1, _CLONE_THREAD),  # a thread: allowed, a process: EAGAIN
+        (ret, 0, 0, _ALLOW),
+        (ret, 0, 0, _ERRNO | _EAGAIN),
+        (ret, 0, 0, _ERRNO | _ENOSYS),
+        (ret, 0, 0, _KILL),
+    ]
+    return b"".join(
+        c.to_bytes(2, "little") + bytes([t, f]) + k.to_bytes(4, "little") for c, t, f, k in prog
+    )
+
+
+def _refuse_new_processes(program: bytes) -> None:
+    """Install the seccomp filter (no new privileges first: it needs that, as Landlock does)."""
+    libc = _libc()
+    buf = ctypes.create_string_buffer(program, len(program))
+
+    class Prog(ctypes.Structure):  # struct sock_fprog
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prog = Prog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    if libc.prctl(_PR_SET_SECCOMP, 2, ctypes.byref(prog), 0, 0) < 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+
+
+def _write_rights(abi: int) -> int:
+    rights = (1 << 1) | sum(1 << b for b in range(4, 13))
+    return rights | (1 << 13 if abi >= 2 else 0) | (1 << 14 if abi >= 3 else 0)
+
+
+def _only_writes_below(folder_fd: int, abi: int) -> None:
+    """Landlock: from now on this process (and what it runs) writes only below ``folder_fd``."""
+    libc, rights = _libc(), _write_rights(abi)
+    attr = ctypes.c_uint64(rights)  # struct landlock_ruleset_attr, handled_access_fs only
+    ruleset = libc.syscall(_LANDLOCK_CREATE, ctypes.byref(attr), ctypes.c_size_t(8), 0)
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+    rule = (ctypes.c_uint8 * 12)()  # struct landlock_path_beneath_attr (packed): u64, s32
+    ctypes.memmove(rule, ctypes.byref(ctypes.c_uint64(rights)), 8)
+    ctypes.memmove(ctypes.byref(rule, 8), ctypes.byref(ctypes.c_int32(folder_fd)), 4)
+    if libc.syscall(_LANDLOCK_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) < 0:
+        raise OSError(ctypes.get_errno(), "landlock_add_rule")
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    if libc.syscall(_LANDLOCK_RESTRICT, ruleset, 0) < 0:
+        raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+    os.close(ruleset)
+
+
+def _limits(cpu_s: int, memory_mb: int, folder: str, abi: int, program: bytes | None):
+    def apply():  # in the child, between fork and exec
         import resource
 
         os.setsid()
@@ -78,7 +185,7 @@ def _limits(cpu_s: int, memory_mb: int):
             (resource.RLIMIT_CPU, cpu_s),
             (resource.RLIMIT_AS, memory_mb << 20),
             (resource.RLIMIT_FSIZE, 1 << 20),
-            (getattr(resource, "RLIMIT_NPROC", None), 64),
+            (getattr(resource, "RLIMIT_NPROC", None), MAX_PROCS),
             (resource.RLIMIT_CORE, 0),
         ]
         for which, value in wanted:
@@ -88,31 +195,43 @@ def _limits(cpu_s: int, memory_mb: int):
                 resource.setrlimit(which, (value, value))
             except (ValueError, OSError):  # not every limit exists or may be lowered everywhere
                 pass
+        if abi:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            _only_writes_below(fd, abi)
+            os.close(fd)
+        if program is not None:  # last: the calls above need no new process
+            _refuse_new_processes(program)
 
     return apply
 
 
 def run_program(source: str, timeout: float = 5.0, memory_mb: int = 1024) -> RunResult:
     """Run ``source`` in a sandboxed child Python; passed when it exits 0 within ``timeout``."""
+    abi, program = landlock_abi(), no_process_filter()
     with tempfile.TemporaryDirectory(prefix="mlx_ifp_exec_") as tmp:
         path = os.path.join(tmp, "candidate.py")
         with open(path, "w", encoding="utf-8") as f:
             f.write(source)
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0", "HOME": tmp}
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", path],
-            cwd=tmp,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            preexec_fn=_limits(int(timeout) + 1, memory_mb),
-        )
+        env["TMPDIR"] = tmp  # its temporary files go where it may write
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", path],
+                cwd=tmp,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                preexec_fn=_limits(int(timeout) + 1, memory_mb, tmp, abi, program),
+            )
+        except (OSError, subprocess.SubprocessError) as e:  # the sandbox could not be set up
+            return RunResult(False, "error", f"not run: the sandbox failed ({e})")
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill(proc)
             return RunResult(False, "timeout", f"killed after {timeout:g} s")
+        _kill_group(proc.pid)  # anything it left running in the background
         tail = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
         if proc.returncode == 0:
             return RunResult(True, "passed")
@@ -121,12 +240,26 @@ def run_program(source: str, timeout: float = 5.0, memory_mb: int = 1024) -> Run
         return RunResult(False, "failed", tail[0] if tail else f"exit {proc.returncode}")
 
 
+def _kill_group(pgid: int, wait_s: float = 5.0) -> None:
+    """SIGKILL every process of the group until none is left (or ``wait_s`` has passed)."""
+    end = time.monotonic() + wait_s
+    while True:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+        if time.monotonic() > end:
+            return
+        time.sleep(0.01)
+
+
 def _kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it spawned
     except (ProcessLookupError, PermissionError):
         proc.kill()
     proc.communicate()
+    _kill_group(proc.pid)  # once the child is reaped: until the group is gone
 
 
 def check_humaneval(record: dict, reply: str, timeout: float = 5.0) -> RunResult:

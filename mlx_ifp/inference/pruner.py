@@ -10,6 +10,7 @@ mask is selected from that same pass, and the slim model decodes from the cache.
 from __future__ import annotations
 
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,31 @@ def default_source(model: nn.Module) -> tuple[str, str | None]:
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 
 
+class KeepMismatch(UserWarning):
+    """A trained predictor is used at another budget than the one it was trained for."""
+
+
+def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> str:
+    """For a trained predictor used at another ``keep`` than it was trained for: what to say.
+
+    Its scores still rank every channel, so pruning works at any budget: a warning, not an
+    error. '' for any other source, or at the trained budget.
+    """
+    from ..sources import PredictorSource
+
+    if not isinstance(source, PredictorSource) or (trained := source.trained_k()) is None:
+        return ""
+    d = ffn.d_ffn(model)
+    k = Budget.parse(keep, align).channels(d)
+    if k == trained or k >= d:  # the trained budget, or nothing pruned
+        return ""
+    return (
+        f"the predictor in {source.path} was trained to keep {trained} of {d} FFN channels per "
+        f"layer, not {k}: its masks still prune, but were not trained for this budget "
+        f"(--keep {trained} uses the trained one)"
+    )
+
+
 class Pruner:
     """A resident source model, a mask source and a budget; hands out cached slim models.
 
@@ -155,6 +181,8 @@ class Pruner:
         self.note = predictor_note(model, self.source)
         self.budget = Budget.parse(keep, align)
         self.k = self.budget.channels(ffn.d_ffn(model))
+        if warning := keep_warning(model, self.source, self.k):
+            warnings.warn(warning, KeepMismatch, stacklevel=2)
         self.cache = SlimCache(cache_size)
         self.source_params = counting.count(model)["params"]
         self._active: dict[int, int] = {}

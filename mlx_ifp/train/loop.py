@@ -138,6 +138,8 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
         check_writable(cfg.output, folder=True)
         for folder in {cfg.output, cfg.resume or cfg.output}:
             sweep_leftovers(folder)
+    # a missing, partial or corrupted checkpoint is refused before any model is loaded
+    resumed = checkpoint.verify(cfg.resume) if cfg.resume else None
     if model is None:
         from ..models import load
 
@@ -163,25 +165,34 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
     step, history, val_history, div_history = 0, [], [], []
     run = {"tokens": 0, "seconds": 0.0, "device": str(mx.default_device())}
+    ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
+    ifp.update(d_ffn=ffn.d_ffn(model), train=cfg.train, stage=cfg.stage)
     if cfg.init_from:
         checkpoint.restore(cfg.init_from, predictor, model, {})
-    if cfg.resume:
-        state = checkpoint.restore(cfg.resume, predictor, model, opts)
+    if cfg.resume:  # made for this model, budget and settings? (before any training)
+        checkpoint.check_fits(cfg.resume, resumed, ifp, dataclasses.asdict(predictor.config), cfg)
+        state = checkpoint.restore(cfg.resume, predictor, model, opts, resumed)
         step, history, val_history = state["step"], state["history"], state.get("val", [])
         div_history = state.get("diversity", [])
         run.update(state.get("run", {}), device=run["device"])
     out = Path(cfg.output)
-    ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
-    ifp.update(d_ffn=ffn.d_ffn(model), train=cfg.train, stage=cfg.stage)
+    last_good = (cfg.resume, step) if cfg.resume else None
 
     def save(at: int) -> None:
         if rank == 0:
             state = {"step": at, "batches_consumed": at * cfg.grad_accumulation, "seed": cfg.seed}
             state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
             state.update(diversity=div_history, config=dataclasses.asdict(cfg))
-            checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
+            try:
+                checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
+            except UsageError as e:  # e.g. the disk is full
+                raise UsageError(f"{e}; stopped at step {at}; {good()}") from None
         if group.size() > 1:
             mx.eval(mx.distributed.all_sum(mx.array(0.0), group=group))  # barrier
+
+    def good() -> str:
+        where = "{} (step {})".format(*last_good) if last_good else "none written yet"
+        return f"last good checkpoint: {where}"
 
     def validate() -> None:
         if valid_b and cfg.val_every:
@@ -216,10 +227,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             mx.eval(loss, ntok, joint.trainable_parameters(), [o.state for o in opts.values()])
             value = loss.item()
             if not math.isfinite(value):
-                where = f"{out} (step {saved_at})" if saved_at is not None else "none written yet"
-                raise UsageError(
-                    f"loss is {value} at step {step + 1}: stopped; last good checkpoint: {where}"
-                )
+                raise UsageError(f"loss is {value} at step {step + 1}: stopped; {good()}")
             step += 1
             history.append(value)
             dt = time.perf_counter() - tic
@@ -229,7 +237,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             out_of_time = cfg.max_seconds > 0 and run["seconds"] >= cfg.max_seconds
             if step % cfg.save_every == 0 or step == cfg.iters or out_of_time:
                 save(step)
-                saved_at = step
+                saved_at, last_good = step, (out, step)
             if out_of_time:
                 ui.note(f"stopped at step {step}: max_seconds {cfg.max_seconds:g} reached")
                 break

@@ -10,7 +10,7 @@ import mlx.nn as nn
 from ...errors import UsageError
 from ..base import MaskSource
 from ..registry import register_source
-from .files import load_predictor
+from .files import load_predictor, read_config
 from .model import Predictor
 
 
@@ -32,6 +32,12 @@ class PredictorSource(MaskSource):
             self._pred = load_predictor(self.path, model)
             self._for = id(model)
         return self._pred
+
+    def trained_k(self) -> int | None:
+        """The channels per layer the predictor was trained to keep (None if not recorded)."""
+        cfg = read_config(self.path)
+        k = cfg.get("k") or (cfg.get("predictor") or {}).get("k")
+        return k if isinstance(k, int) and not isinstance(k, bool) and k > 0 else None
 
     def scores(self, model, tokens):
         tokens = mx.array(tokens, dtype=mx.int32).reshape(1, -1)
