@@ -2,7 +2,7 @@
 # Train the default predictor and its learned-static control, stage 1 then stage 2, per keep.
 #   bash tools/train_default.sh [OUT] [KEEPS]     (default: runs/default "0.5 0.33")
 # Each (keep, arm) runs as its own process, all at once (a small model leaves a GPU mostly
-# idle); the arms differ only in the predictor: ARMS="predictor static" by default, where
+# idle); the arms differ only in the predictor: ARMS="route50 static" by default, where
 # predictor = the griffin head, static = one learned mask (the control), balanced = griffin
 # head with prior and prompt term at unit scale, shared = balanced + half of k shared by every
 # prompt (a shared + routed split), routeNN = NN% of k shared (learned as a static mask) and the
@@ -18,23 +18,25 @@ EXTRA1=${EXTRA1:-}
 EXTRA2=${EXTRA2:-}
 STAGES=${STAGES:-"1 2"}  # "1" or "2" alone: one stage per call, for GPU time in slices
 cd "$(dirname "$0")/.."
-ARMS=${ARMS:-"predictor static"}
+ARMS=${ARMS:-"route50 static"}
 for keep in $KEEPS; do
   for arm in $ARMS; do
     (
       dir="$OUT/k$keep-$arm"
       mkdir -p "$dir"
-      head=griffin
-      extra=()
+      # the examples' predictor block is the shipped recipe (route50); the other arms rewrite it
       case "$arm" in
-        static) head=static ;;
-        balanced) extra=("  balanced: true") ;;
-        shared) extra=("  balanced: true" "  shared: 0.5") ;;
-        route*) extra=("  route: griffin" "  shared: 0.${arm#route}") ;;
+        route50) pred=("  head: griffin" "  route: griffin" "  shared: 0.5") ;;
+        route*) pred=("  head: griffin" "  route: griffin" "  shared: 0.${arm#route}") ;;
+        static) pred=("  head: static") ;;
+        predictor) pred=("  head: griffin" "  factor_rank: 16") ;;
+        balanced) pred=("  head: griffin" "  factor_rank: 16" "  balanced: true") ;;
+        shared) pred=("  head: griffin" "  factor_rank: 16" "  balanced: true" "  shared: 0.5") ;;
+        *) echo "unknown arm $arm" >&2; exit 2 ;;
       esac
       for s in 1 2; do
-        sed "s/^  head: griffin/  head: $head/" "examples/ifp_stage$s.yaml" > "$dir/stage$s.yaml"
-        [ ${#extra[@]} -eq 0 ] || printf '%s\n' "${extra[@]}" >> "$dir/stage$s.yaml"
+        sed '/^predictor:/,$d' "examples/ifp_stage$s.yaml" > "$dir/stage$s.yaml"
+        printf '%s\n' "predictor:" "  init: static-act" "${pred[@]}" >> "$dir/stage$s.yaml"
       done
       if [[ " $STAGES " == *" 1 "* ]]; then
         # shellcheck disable=SC2086
