@@ -107,3 +107,26 @@ def test_a_fork_bomb_is_stopped_and_reported():
 def test_10_gb_is_stopped_by_the_memory_limit():
     result = run_program("x = bytearray(10 * 1024**3)\nprint(len(x))\n", timeout=5)
     assert result.status == "failed" and "MemoryError" in result.detail, result
+
+
+def test_no_python_runs_between_fork_and_exec(monkeypatch):
+    """A ``preexec_fn`` runs Python in the forked child of a process with other threads (MLX's,
+    OpenBLAS's) and can deadlock there: it hung an evaluation once. The limits are set by the
+    child itself, so the program must still be limited (a write past RLIMIT_FSIZE fails)."""
+    import subprocess
+
+    from mlx_ifp.evaluation import sandbox
+
+    seen = []
+    real = subprocess.Popen
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    big = "open('big', 'wb').write(b'x' * (4 << 20))\n"  # 4 MB > the 1 MB file-size limit
+    result = sandbox.run_program(big, timeout=10)
+    assert seen and all(kw.get("preexec_fn") is None for kw in seen)
+    assert not result.passed
+    assert sandbox.run_program("print('ok')\n", timeout=10).passed

@@ -176,55 +176,73 @@ def _only_writes_below(folder_fd: int, abi: int) -> None:
     os.close(ruleset)
 
 
-def _limits(cpu_s: int, memory_mb: int, folder: str, abi: int, program: bytes | None):
-    def apply():  # in the child, between fork and exec
-        import resource
+#: exit status of a child whose sandbox could not be set up
+SETUP_FAILED = 97
 
-        os.setsid()
-        wanted = [
-            (resource.RLIMIT_CPU, cpu_s),
-            (resource.RLIMIT_AS, memory_mb << 20),
-            (resource.RLIMIT_FSIZE, 1 << 20),
-            (getattr(resource, "RLIMIT_NPROC", None), MAX_PROCS),
-            (resource.RLIMIT_CORE, 0),
-        ]
-        for which, value in wanted:
-            if which is None:
-                continue
-            try:
-                resource.setrlimit(which, (value, value))
-            except (ValueError, OSError):  # not every limit exists or may be lowered everywhere
-                pass
-        if abi:
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            _only_writes_below(fd, abi)
-            os.close(fd)
-        if program is not None:  # last: the calls above need no new process
-            _refuse_new_processes(program)
 
-    return apply
+def _apply_limits(cpu_s: int, memory_mb: int, folder: str) -> None:
+    """In the child, before the program runs: resource limits, Landlock, then seccomp."""
+    import resource
+
+    wanted = [
+        (resource.RLIMIT_CPU, cpu_s),
+        (resource.RLIMIT_AS, memory_mb << 20),
+        (resource.RLIMIT_FSIZE, 1 << 20),
+        (getattr(resource, "RLIMIT_NPROC", None), MAX_PROCS),
+        (resource.RLIMIT_CORE, 0),
+    ]
+    for which, value in wanted:
+        if which is None:
+            continue
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):  # not every limit exists or may be lowered everywhere
+            pass
+    abi, program = landlock_abi(), no_process_filter()
+    if abi:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        _only_writes_below(fd, abi)
+        os.close(fd)
+    if program is not None:  # last: the calls above need no new process
+        _refuse_new_processes(program)
+
+
+def _child(cpu_s: str, memory_mb: str, folder: str, path: str) -> None:
+    """The sandboxed child (``python -I -S sandbox.py ...``): limits, then the program itself,
+    in this process. The limits are set here, not in a ``preexec_fn``: that runs Python between
+    fork and exec, which can deadlock a parent with other threads (MLX's, OpenBLAS's); it hung
+    an evaluation once."""
+    try:
+        _apply_limits(int(cpu_s), int(memory_mb), folder)
+    except OSError as e:
+        print(f"sandbox: {e}", file=sys.stderr)
+        sys.exit(SETUP_FAILED)
+    sys.argv, sys.path[0] = [path], folder
+    with open(path, encoding="utf-8") as f:
+        code = compile(f.read(), path, "exec")
+    exec(code, {"__name__": "__main__", "__file__": path})
 
 
 def run_program(source: str, timeout: float = 5.0, memory_mb: int = 1024) -> RunResult:
     """Run ``source`` in a sandboxed child Python; passed when it exits 0 within ``timeout``."""
-    abi, program = landlock_abi(), no_process_filter()
     with tempfile.TemporaryDirectory(prefix="mlx_ifp_exec_") as tmp:
         path = os.path.join(tmp, "candidate.py")
         with open(path, "w", encoding="utf-8") as f:
             f.write(source)
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0", "HOME": tmp}
         env["TMPDIR"] = tmp  # its temporary files go where it may write
+        args = [str(int(timeout) + 1), str(memory_mb), tmp, path]
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", path],
+                [sys.executable, "-I", "-S", os.path.abspath(__file__), *args],
                 cwd=tmp,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                preexec_fn=_limits(int(timeout) + 1, memory_mb, tmp, abi, program),
+                start_new_session=True,  # its own process group: killed as a whole
             )
-        except (OSError, subprocess.SubprocessError) as e:  # the sandbox could not be set up
+        except (OSError, subprocess.SubprocessError) as e:
             return RunResult(False, "error", f"not run: the sandbox failed ({e})")
         try:
             _, err = proc.communicate(timeout=timeout)
@@ -237,6 +255,8 @@ def run_program(source: str, timeout: float = 5.0, memory_mb: int = 1024) -> Run
             return RunResult(True, "passed")
         if proc.returncode < 0:
             return RunResult(False, "error", f"killed by signal {-proc.returncode}")
+        if proc.returncode == SETUP_FAILED and tail and tail[0].startswith("sandbox:"):
+            return RunResult(False, "error", f"not run: the sandbox failed ({tail[0][9:]})")
         return RunResult(False, "failed", tail[0] if tail else f"exit {proc.returncode}")
 
 
@@ -281,3 +301,7 @@ def score_replies(domain: str, items, replies, timeout: float) -> dict:
         "gen_n": len(runs),
         "timeouts": sum(r.status == "timeout" for r in runs),
     }
+
+
+if __name__ == "__main__":  # the sandboxed child: python -I -S sandbox.py CPU_S MEMORY_MB DIR FILE
+    _child(*sys.argv[1:5])
