@@ -66,7 +66,7 @@ def test_task_mask_is_cached_and_prunes(smol):
 def test_slim_logits_equal_masked_logits(dequantize):
     model, tok = mlx_ifp.load("smollm2-135m-instruct", dequantize=dequantize)
     tokens = mx.array([encode(tok, format_chat(tok, messages_for(QUESTION)))])
-    slim, info = mlx_ifp.select(model, tok, QUESTION, keep=0.33)
+    slim, info = mlx_ifp.select(model, tok, QUESTION, keep=0.33, mask_source="griffin")
     with ffn.masked(model, info.mask.dense()):
         masked = model(tokens)
     np.testing.assert_allclose(np.array(slim(tokens)), np.array(masked), atol=2e-3, rtol=1e-3)
@@ -75,13 +75,14 @@ def test_slim_logits_equal_masked_logits(dequantize):
 def test_export_is_a_standard_mlx_lm_model(smol, tmp_path):
     from mlx_lm import load as mlx_lm_load
 
-    model, tok = smol
+    model, tok = smol  # the default source: the shipped predictor, its LoRA on a copy
     slim, _ = mlx_ifp.select(model, tok, task="Write Python code.", keep=0.5)
+    assert any("lora_a" in m for _, m in slim.named_modules())
     out = mlx_ifp.export(slim, tok, tmp_path / "slim")
-    loaded, _ = mlx_lm_load(str(out))
+    loaded, _ = mlx_lm_load(str(out))  # LoRA written fused: a standard folder
     assert loaded.args.intermediate_size == 768
     x = mx.array([[1, 504, 3213, 30]])
-    np.testing.assert_allclose(np.array(loaded(x)), np.array(slim(x)), atol=1e-4)
+    np.testing.assert_allclose(np.array(loaded(x)), np.array(slim(x)), atol=1e-3, rtol=1e-3)
     run = subprocess.run(
         [
             sys.executable,

@@ -23,9 +23,15 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     """
     quant = copy.deepcopy(config.get("quantization"))
     weights = dict(nn.utils.tree_flatten(model.parameters()))
+    # LoRA layers (a slim model of a model with the shipped or a finetuned LoRA) are written
+    # fused, as `mlx_lm fuse` does: a standard folder has no LoRA weights
+    fused = {n: m.fuse() for n, m in model.named_modules() if "lora_a" in m and hasattr(m, "fuse")}
+    for name, module in fused.items():
+        weights = {k: v for k, v in weights.items() if not k.startswith(f"{name}.")}
+        weights.update({f"{name}.{k}": v for k, v in nn.utils.tree_flatten(module.parameters())})
     if quant is not None:
         down = ffn.spec_of(model).down
-        for name, module in model.named_modules():
+        for name, module in {**dict(model.named_modules()), **fused}.items():
             if not name.endswith(f".{down}"):
                 continue
             if isinstance(module, nn.Linear):
