@@ -119,3 +119,20 @@ def test_dense_prefill_then_slim_decoding_is_exact(smol):
     assert mx.argmax(got).item() == mx.argmax(ref).item()
     # the mask is GRIFFIN's over the whole prompt: its score written out in numpy
     assert_top_k(info.mask.indices, griffin_scores(model, tokens), 768)
+
+
+def test_gguf_weights_of_a_lora_slim_model_are_written_fused(smol):
+    """The default (shipped predictor) slim model carries LoRA layers: GGUF export writes them
+    fused under the plain names, with the LoRA's change in them."""
+    from mlx_ifp.convert.gguf_file import float_weights
+
+    model, tok = smol
+    tuned, _ = mlx_ifp.select(model, tok, task="Write Python code.", keep=0.5)
+    plain, _ = mlx_ifp.select(
+        model, tok, task="Write Python code.", keep=0.5, mask_source="griffin"
+    )
+    a, b = float_weights(tuned), float_weights(plain)
+    assert sorted(a) == sorted(b)
+    name = "model.layers.3.self_attn.q_proj.weight"
+    assert a[name].shape == b[name].shape
+    assert not mx.allclose(a[name], b[name])  # the LoRA delta is in the fused weight

@@ -41,10 +41,15 @@ def _config(model: nn.Module) -> dict:
     return config
 
 
-def _float_weights(model: nn.Module) -> dict[str, mx.array]:
+def float_weights(model: nn.Module) -> dict[str, mx.array]:
     """mlx-lm name -> float32 (out, in) array, dequantizing whatever is packed."""
-    out = {}
+    out, lora = {}, []
     for name, m in model.named_modules():
+        if any(name.startswith(f"{p}.") for p in lora):
+            continue  # inside a LoRA layer, written fused below
+        if "lora_a" in m and hasattr(m, "fuse"):  # mlx-lm LoRA: its fused float weight
+            lora.append(name)
+            m = m.fuse(dequantize=True)
         if hasattr(m, "dequantized"):  # ChannelQuantizedLinear
             w = m.dequantized()
         elif isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding)):
@@ -172,7 +177,7 @@ def export_gguf(
     hidden, heads = config["hidden_size"], config["num_attention_heads"]
     kv_heads = config.get("num_key_value_heads") or heads
     head_dim = config.get("head_dim") or hidden // heads
-    weights = {k: np.array(v) for k, v in _float_weights(model).items()}
+    weights = {k: np.array(v) for k, v in float_weights(model).items()}
     n_vocab = weights["model.embed_tokens.weight"].shape[0]
     if config.get("tie_word_embeddings", False):
         weights.pop("lm_head.weight", None)
