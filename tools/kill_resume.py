@@ -183,7 +183,10 @@ def main() -> None:
     text = json.dumps(result, indent=2)
     print(text)
     if args.output:
-        Path(args.output).write_text(text + "\n")
+        from mlx_ifp.paths import atomic_file
+
+        with atomic_file(args.output) as tmp:
+            tmp.write_text(text + "\n")
     sys.exit(0 if result["ok"] else 1)
 
 

@@ -22,6 +22,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from mlx_ifp.paths import atomic_file  # noqa: I001  (mlx_ifp before mlx.core: its BLAS)
+
 import mlx.core as mx
 
 WEIGHTS = ("predictor.safetensors", "adapters.safetensors")
@@ -48,11 +50,9 @@ def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def write_tar(target: Path, members: dict[str, bytes]) -> int:
     """Write ``members`` (name -> bytes) into ``target`` atomically; its size in bytes."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    with tarfile.open(tmp, "w") as tar:
+    with atomic_file(target) as tmp, tarfile.open(tmp, "w") as tar:
         for name, data in members.items():
             add(tar, name, data)
-    os.replace(tmp, target)
     return target.stat().st_size
 
 

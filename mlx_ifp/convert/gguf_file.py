@@ -22,6 +22,7 @@ from ..errors import UsageError
 from ..models.gguf import LAYER_TENSORS, SPLITS, TOP_TENSORS
 from ..models.gguf_decode import INSTALL_HINT
 from ..paths import atomic_file
+from .mlx_lm_folder import fused_lora
 
 GGUF_TYPES = ("f16", "q8_0", "q4_0")
 ARCHS = ("llama", "qwen2")
@@ -43,13 +44,11 @@ def _config(model: nn.Module) -> dict:
 
 def float_weights(model: nn.Module) -> dict[str, mx.array]:
     """mlx-lm name -> float32 (out, in) array, dequantizing whatever is packed."""
-    out, lora = {}, []
+    out, fused = {}, fused_lora(model, dequantize=True)
     for name, m in model.named_modules():
-        if any(name.startswith(f"{p}.") for p in lora):
-            continue  # inside a LoRA layer, written fused below
-        if "lora_a" in m and hasattr(m, "fuse"):  # mlx-lm LoRA: its fused float weight
-            lora.append(name)
-            m = m.fuse(dequantize=True)
+        if any(name.startswith(f"{p}.") for p in fused):
+            continue  # inside a LoRA layer: written fused, under the layer's own name
+        m = fused.get(name, m)
         if hasattr(m, "dequantized"):  # ChannelQuantizedLinear
             w = m.dequantized()
         elif isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding)):

@@ -14,6 +14,16 @@ from ..core.origin import origin
 from ..paths import atomic_dir
 
 
+def fused_lora(model: nn.Module, dequantize: bool = False) -> dict[str, nn.Module]:
+    """mlx-lm LoRA layers by name, each fused into a plain (or packed) linear, as `mlx_lm fuse`
+    writes them: exports hold no LoRA weights."""
+    return {
+        n: m.fuse(dequantize=dequantize)
+        for n, m in model.named_modules()
+        if "lora_a" in m and hasattr(m, "fuse")
+    }
+
+
 def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     """Flat weights, already in mlx-lm's layout, and the quantization config to go with them.
 
@@ -25,7 +35,7 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     weights = dict(nn.utils.tree_flatten(model.parameters()))
     # LoRA layers (a slim model of a model with the shipped or a finetuned LoRA) are written
     # fused, as `mlx_lm fuse` does: a standard folder has no LoRA weights
-    fused = {n: m.fuse() for n, m in model.named_modules() if "lora_a" in m and hasattr(m, "fuse")}
+    fused = fused_lora(model)
     for name, module in fused.items():
         weights = {k: v for k, v in weights.items() if not k.startswith(f"{name}.")}
         weights.update({f"{name}.{k}": v for k, v in nn.utils.tree_flatten(module.parameters())})
