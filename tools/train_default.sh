@@ -17,9 +17,14 @@ EXTRA=${EXTRA:-}  # extra finetune flags for both stages; EXTRA1 / EXTRA2 for on
 EXTRA1=${EXTRA1:-}
 EXTRA2=${EXTRA2:-}
 STAGES=${STAGES:-"1 2"}  # "1" or "2" alone: one stage per call, for GPU time in slices
+GPUS=${GPUS:-}  # e.g. "0 1": the i-th keep runs on GPU i mod n (CUDA_VISIBLE_DEVICES)
+read -r -a gpus <<< "$GPUS"
 cd "$(dirname "$0")/.."
 ARMS=${ARMS:-"route50 static"}
+i=0
 for keep in $KEEPS; do
+  if [ ${#gpus[@]} -gt 0 ]; then export CUDA_VISIBLE_DEVICES=${gpus[$((i % ${#gpus[@]}))]}; fi
+  i=$((i + 1))
   for arm in $ARMS; do
     (
       dir="$OUT/k$keep-$arm"
