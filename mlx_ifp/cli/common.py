@@ -30,7 +30,8 @@ Task = Annotated[
     typer.Option(
         "--task",
         help="Select the mask from this task description instead of the "
-        "prompt (one mask, cached, for every prompt of the task).",
+        "prompt (one mask, cached, for every prompt of the task). @FILE: from the task's "
+        'example prompts instead, one per line (or a .jsonl of {"prompt": ...}).',
     ),
 ]
 Dequantize = Annotated[
@@ -76,6 +77,18 @@ def read_prompt(prompt: str | None) -> str:
     if prompt is None or not prompt.strip():
         raise UsageError("the prompt is empty (give --prompt TEXT, or --prompt - to read stdin)")
     return prompt
+
+
+def read_task(task: str | None) -> str | list[str] | None:
+    """``--task``: the description itself, or ``@FILE``'s example prompts."""
+    if task and task.startswith("@"):
+        from ..inference.prompt import task_examples
+
+        examples = task_examples(task[1:])
+        if not examples:
+            raise UsageError(f"{task[1:]} holds no example prompts")
+        return examples
+    return task
 
 
 def csv(value: str, allowed=None, what: str = "value") -> tuple:

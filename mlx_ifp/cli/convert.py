@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
-from .common import Model, Task
+from .common import Model, Task, read_task
 
 
 def convert_command(
@@ -65,6 +65,7 @@ def convert_command(
     if task and prompt:
         raise UsageError("give --task or --prompt, not both")
     budget = Budget.parse(keep) if keep is not None else Budget(0.5)
+    task = read_task(task)
     # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind
     check_writable(output, folder=fmt == "mlx")
     # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
-from .common import Dequantize, Model, Task, read_prompt
+from .common import Dequantize, Model, Task, read_prompt, read_task
 
 
 def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
@@ -107,6 +107,7 @@ def generate_command(
     if save_mask:
         check_writable(Path(save_mask).with_suffix(".safetensors"))
     text = read_prompt(prompt)
+    task = read_task(task)
     if seed is not None:
         mx.random.seed(seed)
     unpruned = keep is not None and Budget.parse(keep) == Budget(1.0)

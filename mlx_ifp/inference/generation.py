@@ -123,14 +123,15 @@ def select(
     tokenizer,
     prompt: str | list[dict] | None = None,
     *,
-    task: str | None = None,
+    task: str | list[str] | None = None,
     mask: Mask | None = None,
     keep: float | int | str = 0.5,
     mask_source: str | MaskSource | None = None,
     align: int = 1,
     pruner: Pruner | None = None,
 ) -> tuple[nn.Module, PruneInfo]:
-    """The slim model for a prompt's first user turn, for a task text, or for a given mask.
+    """The slim model for a prompt's first user turn, for a task (a description, or a list of
+    example prompts: one mask from all of them), or for a given mask.
 
     ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
     """
@@ -151,7 +152,7 @@ def stream_generate(
     prompt: str | list[dict],
     max_tokens: int = 256,
     *,
-    task: str | None = None,
+    task: str | list[str] | None = None,
     mask: Mask | None = None,
     keep: float | int | str = 0.5,
     mask_source: str | MaskSource | None = None,

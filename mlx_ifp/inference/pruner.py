@@ -203,10 +203,14 @@ class Pruner:
         return slim, info
 
     def slim_for(self, text, *, key_text: str | None = None) -> tuple[nn.Module, PruneInfo]:
-        """The slim model for a text (prompt or task); a repeat of the same text is a cache hit."""
-        tokens = self.encode(text)
-        if not tokens:
+        """The slim model for a text (prompt or task description), or for a task given by a
+        list of example prompts (one mask from all of them: ``MaskSource.select_examples``);
+        a repeat of the same text(s) is a cache hit."""
+        many = isinstance(text, list | tuple) and bool(text) and not isinstance(text[0], int)
+        examples = [self.encode(t) for t in text] if many else [self.encode(text)]
+        if not all(examples):
             raise UsageError("cannot select channels for an empty text")
+        tokens = examples if many else examples[0]
         text_key = text_hash(key_text or str(tokens)) if self.source.uses_text else ""
         key = (self.source.key(), text_key, self.k)
         hit = self.cache.get(key)
@@ -214,7 +218,10 @@ class Pruner:
             mask, slim = hit
             return self._finish(mask, slim, True, 0.0, 0.0)
         t0 = time.perf_counter()
-        mask = self.source.select(self.model, tokens, self.k)
+        if many:
+            mask = self.source.select_examples(self.model, examples, self.k)
+        else:
+            mask = self.source.select(self.model, tokens, self.k)
         mx.eval(mask.indices)
         t1 = time.perf_counter()
         slim = prune(self.model, mask)

@@ -34,7 +34,7 @@ class Task:
     """A named task: a task text to select the mask from, or a saved mask."""
 
     name: str
-    text: str | None = None
+    text: str | list[str] | None = None  # a description, or example prompts
     mask: Any = None  # an mlx_ifp.Mask
     path: str | None = None
 
@@ -60,7 +60,8 @@ def _mask_file(value: str, base: Path) -> Path | None:
 
 
 def read_tasks(path: str | Path) -> dict[str, dict]:
-    """Parse a tasks YAML file: ``name: task text`` or ``name: path/to/mask(.safetensors)``.
+    """Parse a tasks YAML file: ``name: task text``, ``name: [example prompt, ...]`` (one mask
+    from all of them) or ``name: path/to/mask(.safetensors)``.
 
     The explicit forms ``name: {task: TEXT}`` and ``name: {mask: PATH}`` are accepted too.
     Relative mask paths are relative to the YAML file. Returns ``{name: {"task"|"mask": ...}}``.
@@ -89,8 +90,13 @@ def read_tasks(path: str | Path) -> dict[str, dict]:
                     raise UsageError(f"task {name!r}: mask file not found: {value}")
                 tasks[name] = {"mask": str(found)}
                 continue
+        if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+            tasks[name] = {"task": value}
+            continue
         if not isinstance(value, str) or not value.strip():
-            raise UsageError(f"task {name!r} needs a task text or a mask file path")
+            raise UsageError(
+                f"task {name!r} needs a task text, a list of example prompts or a mask file path"
+            )
         found = _mask_file(value, path.parent)
         tasks[name] = {"mask": str(found)} if found else {"task": value}
     return tasks

@@ -14,6 +14,7 @@ import mlx.nn as nn
 
 from ..core import ffn
 from ..core.mask import Mask, fingerprint, text_hash, topk_indices
+from ..errors import UsageError
 
 
 class MaskSource(ABC):
@@ -45,6 +46,19 @@ class MaskSource(ABC):
             return self.mask_from(model, tokens, None, k)
         return self.mask_from(model, tokens, self.scores(model, tokens), k)
 
+    def select_examples(self, model: nn.Module, examples: Sequence, k: int) -> Mask:
+        """One mask for a task given by example prompts (token lists): the top k of their mean
+        per-layer unit-scaled scores, so every example weighs the same whatever its length."""
+        examples = [mx.array(t, dtype=mx.int32) for t in examples]
+        if not examples or any(t.size == 0 for t in examples):
+            raise UsageError("a task's example prompts must be non-empty")
+        if len(examples) == 1 or not self.uses_text or k >= ffn.d_ffn(model):
+            return self.select(model, examples[0], k)
+        total = sum(unit_scale(self.scores(model, t).astype(mx.float32)) for t in examples)
+        mask = self.mask_from(model, examples[0], total, k)
+        mask.text_hash = text_hash(str([t.tolist() for t in examples]))
+        return mask
+
     def mask_from(self, model: nn.Module, tokens: mx.array, scores: mx.array | None, k: int):
         """The top-k mask of ``scores`` (None: keep all), labelled with this source and text."""
         mask = (
@@ -55,6 +69,12 @@ class MaskSource(ABC):
         mask.source = self.key()
         mask.text_hash = text_hash(str(tokens.tolist())) if self.uses_text else ""
         return mask
+
+
+def unit_scale(x: mx.array) -> mx.array:
+    """Per layer (last axis): mean 0 and unit variance."""
+    x = x - x.mean(-1, keepdims=True)
+    return x / mx.maximum(mx.sqrt((x * x).mean(-1, keepdims=True)), 1e-6)
 
 
 class Observer(ABC):

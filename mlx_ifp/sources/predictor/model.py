@@ -18,6 +18,7 @@ from ...core import ffn
 from ...core.adapters import lora_disabled
 from ...core.softtopk import soft_topk, topk_indicator
 from ...errors import UsageError
+from ..base import unit_scale
 from ..griffin import GroupedGriffin, standardise
 
 HEADS = ("full", "factored", "static", "griffin")
@@ -140,12 +141,6 @@ def griffin_features(model: nn.Module, tokens: mx.array, lengths: mx.array | Non
 
 
 SHARED_LIFT = 1e3
-
-
-def unit_scale(x: mx.array) -> mx.array:
-    """Per layer (last axis): mean 0 and unit variance."""
-    x = x - x.mean(-1, keepdims=True)
-    return x / mx.maximum(mx.sqrt((x * x).mean(-1, keepdims=True)), 1e-6)
 
 
 def pool(h: mx.array, lengths: mx.array | None, how: str) -> mx.array:

@@ -1,0 +1,123 @@
+# ruff: noqa: B023, E501
+"""Per-task masks against per-input masks on the test splits: a task described by one line of
+text, or by N example prompts from its *validation* split (never the test items), for a trained
+run and for GRIFFIN; KL to the original dense model and NLL per domain; JSON and a table.
+
+    python tools/eval_task_masks.py --run DIR --keep 0.5 --examples 4,16 -o FILE
+
+``--run`` is a finetune output (predictor + LoRA, e.g. mlx_ifp/weights/smollm2-135m-instruct).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import mlx_ifp
+
+DOMAINS = ("math", "code", "science", "prose")
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run", required=True, help="finetune output folder (predictor + LoRA)")
+    p.add_argument("--data", help="corpus folder (default: the cached build)")
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("--keep", default="0.5")
+    p.add_argument("--limit", type=int, default=16, help="test items per domain")
+    p.add_argument("--examples", default="4,16", help="comma-separated example counts")
+    p.add_argument("--max-len", type=int, default=320)
+    p.add_argument("--no-griffin", action="store_true", help="skip the GRIFFIN rows")
+    p.add_argument("-o", "--output", help="write the JSON here")
+    return p.parse_args()
+
+
+def main() -> None:
+    a = parse()
+    from mlx_ifp.core import ffn
+    from mlx_ifp.core.budget import Budget
+    from mlx_ifp.data import tasks
+    from mlx_ifp.evaluation import metrics
+    from mlx_ifp.evaluation.run import instructions
+    from mlx_ifp.inference.prompt import turn_tokens
+    from mlx_ifp.paths import atomic_file, cache_dir
+    from mlx_ifp.sources import PredictorSource, make_source
+
+    import mlx.core as mx
+
+    data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
+    base, tok = mlx_ifp.load(a.model, dequantize=True)
+    tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=a.run)[0]
+    k = Budget.parse(a.keep).channels(ffn.d_ffn(base))
+    counts = [int(n) for n in a.examples.split(",") if n.strip()]
+    items = {d: instructions(data, d)[: a.limit] for d in DOMAINS}
+    valid = {d: instructions(data, d, "valid")[: max(counts)] for d in DOMAINS}
+    text = tasks(data)
+    chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in DOMAINS}
+    dense_lp = {
+        d: metrics.logprobs(base, metrics.batch_of(chunks[d]), None, chunks[d]) for d in DOMAINS
+    }
+    mx.eval(list(dense_lp.values()))
+    report = {"run": a.run, "keep": a.keep, "k": k, "limit": a.limit, "data": data, "rows": []}
+
+    def score(name, model, masks_of):
+        t0, row = time.perf_counter(), {"row": name, "domains": {}}
+        for d in DOMAINS:
+            m = mx.stack([x.dense() for x in masks_of(d)])
+            lp = metrics.logprobs(model, metrics.batch_of(chunks[d]), m, chunks[d])
+            row["domains"][d] = metrics.summarise(metrics.token_metrics(dense_lp[d], lp, chunks[d]))
+        for key in ("kl", "nll"):
+            row[key] = sum(row["domains"][d][key] for d in DOMAINS) / len(DOMAINS)
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        report["rows"].append(row)
+        print(f"{name:<44} KL {row['kl']:.3f}  NLL {row['nll']:.3f}", file=sys.stderr)
+
+    arms = {"IFP": (PredictorSource(a.run), tuned)}
+    if not a.no_griffin:
+        arms["GRIFFIN"] = (make_source("griffin"), base)
+    for arm, (src, model) in arms.items():
+        per_input = {
+            d: [src.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
+            for d in DOMAINS
+        }
+        score(f"{arm} per input", model, lambda d: per_input[d])
+        desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in DOMAINS}
+        score(f"{arm} per task, description", model, lambda d: [desc[d]] * len(items[d]))
+        for n in counts:
+            ex = {
+                d: src.select_examples(
+                    base, [turn_tokens(tok, it["prompt"]) for it in valid[d][:n]], k
+                )
+                for d in DOMAINS
+            }
+            score(
+                f"{arm} per task, {n} validation examples", model, lambda d: [ex[d]] * len(items[d])
+            )
+    rows = report["rows"]
+    lines = [
+        "| row | "
+        + " | ".join(f"NLL {d}" for d in DOMAINS)
+        + " | KL mean | NLL mean | NLL vs per input |",
+        "|---" * 8 + "|",
+    ]
+    ref = {}
+    for r in rows:
+        arm = r["row"].split(" ")[0]
+        ref.setdefault(arm, r["nll"])
+        r["nll_vs_per_input"] = r["nll"] / ref[arm] - 1
+        nll = " | ".join(f"{r['domains'][d]['nll']:.3f}" for d in DOMAINS)
+        lines.append(
+            f"| {r['row']} | {nll} | {r['kl']:.3f} | {r['nll']:.3f} | {100 * r['nll_vs_per_input']:+.1f}% |"
+        )
+    report["table"] = "\n".join(lines)
+    print(report["table"])
+    if a.output:
+        with atomic_file(a.output) as tmp:
+            Path(tmp).write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
