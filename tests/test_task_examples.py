@@ -112,3 +112,13 @@ def test_serve_tasks_yaml_takes_example_lists(tmp_path):
     (tmp_path / "bad.yaml").write_text("code: [1, 2]\n")
     with pytest.raises(UsageError, match="example prompts"):
         read_tasks(tmp_path / "bad.yaml")
+
+
+def test_readme_example_task_file_reads():
+    from pathlib import Path
+
+    from mlx_ifp.cli.common import read_task
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "task_code.txt"
+    examples = read_task(f"@{path}")
+    assert len(examples) == 4 and all(e.strip() for e in examples)
