@@ -44,8 +44,9 @@ def kl(p_logits: mx.array, q_logits: mx.array) -> float:
 def slim_with(model: nn.Module, mask, bits: str) -> nn.Module:
     """A slim copy whose packed down projections are requantized to ``bits`` (or kept float)."""
 
-    def cols(m, idx):
+    def cols(m, idx, delta=None):
         w = mx.contiguous(mx.take(slicing.dense_weight(m), idx, axis=1))
+        w = w if delta is None else w + delta.astype(w.dtype)
         if bits == "float":
             out = nn.Linear(w.shape[1], w.shape[0], bias=False)
             out.weight = w

@@ -17,12 +17,12 @@ import mlx.nn as nn
 import numpy as np
 
 from ..core import ffn
+from ..core.adapters import fused_lora
 from ..core.origin import origin
 from ..errors import UsageError
 from ..models.gguf import LAYER_TENSORS, SPLITS, TOP_TENSORS
 from ..models.gguf_decode import INSTALL_HINT
 from ..paths import atomic_file
-from .mlx_lm_folder import fused_lora
 
 GGUF_TYPES = ("f16", "q8_0", "q4_0")
 ARCHS = ("llama", "qwen2")

@@ -10,31 +10,23 @@ import mlx.nn as nn
 from mlx_lm.utils import make_shards, save_config
 
 from ..core import ffn
+from ..core.adapters import fused_lora
 from ..core.origin import origin
 from ..paths import atomic_dir
-
-
-def fused_lora(model: nn.Module, dequantize: bool = False) -> dict[str, nn.Module]:
-    """mlx-lm LoRA layers by name, each fused into a plain (or packed) linear, as `mlx_lm fuse`
-    writes them: exports hold no LoRA weights."""
-    return {
-        n: m.fuse(dequantize=dequantize)
-        for n, m in model.named_modules()
-        if "lora_a" in m and hasattr(m, "fuse")
-    }
 
 
 def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     """Flat weights, already in mlx-lm's layout, and the quantization config to go with them.
 
     A slim copy of a packed model holds standard ``QuantizedLinear`` down projections (at their
-    own bits, which the config then names per layer), or float ones where the kept width is not
-    a multiple of the group size: those are marked unquantized. Nothing is requantized here.
+    own bits, which the config then names per layer, as for a fused attention LoRA at 8 bits),
+    or float ones where the kept width is not a multiple of the group size: those are marked
+    unquantized. Nothing is requantized here.
     """
     quant = copy.deepcopy(config.get("quantization"))
     weights = dict(nn.utils.tree_flatten(model.parameters()))
-    # LoRA layers (a slim model of a model with the shipped or a finetuned LoRA) are written
-    # fused, as `mlx_lm fuse` does: a standard folder has no LoRA weights
+    # LoRA layers (a model with the shipped or a finetuned LoRA; slim models hold none) are
+    # written fused, as `mlx_lm fuse` does: a standard folder has no LoRA weights
     fused = fused_lora(model)
     for name, module in fused.items():
         weights = {k: v for k, v in weights.items() if not k.startswith(f"{name}.")}
@@ -42,9 +34,7 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     if quant is not None:
         down = ffn.spec_of(model).down
         for name, module in {**dict(model.named_modules()), **fused}.items():
-            if not name.endswith(f".{down}"):
-                continue
-            if isinstance(module, nn.Linear):
+            if isinstance(module, nn.Linear) and name.endswith(f".{down}"):
                 quant[name] = False
             elif isinstance(module, nn.QuantizedLinear) and module.bits != quant.get("bits"):
                 quant[name] = {"group_size": module.group_size, "bits": module.bits}

@@ -1,7 +1,8 @@
-"""Run a model as its frozen source: LoRA layers switched off for one block of code.
+"""LoRA layers: found, switched off for one block of code, or fused (the one home of fusing).
 
 The teacher of distillation and the predictor's GRIFFIN features both read the *source* model,
-whatever adapters the LLM carries. Full-weight finetunes keep a frozen copy instead.
+whatever adapters the LLM carries. Full-weight finetunes keep a frozen copy instead. Exports
+and slim models hold LoRA fused (``fused_lora``, ``lora_delta``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import mlx.core as mx
 import mlx.nn as nn
 
 
@@ -37,3 +39,31 @@ def lora_disabled(model: nn.Module) -> Iterator[None]:
     finally:
         for m, s in zip(layers, scales, strict=True):
             m.scale = s
+
+
+def lora_delta(m: nn.Module, rows: mx.array | None = None, cols: mx.array | None = None):
+    """A LoRA layer's float (out, in) weight delta ``scale * (A B)^T``, optionally only output
+    ``rows`` or input ``cols``: a slice costs a slice of the low-rank product."""
+    a = m.lora_a if cols is None else m.lora_a[cols]
+    b = m.lora_b if rows is None else m.lora_b[:, rows]
+    return (m.scale * b.T) @ a.T
+
+
+def fused_lora(
+    model: nn.Module, dequantize: bool = False, bits: int | None = None, where=None
+) -> dict[str, nn.Module]:
+    """mlx-lm LoRA layers by name (those ``where(name)`` accepts), each fused as `mlx_lm fuse`
+    does: float where the base layer is float or ``dequantize``, else packed at its own bits
+    (or at ``bits``: dequantized, delta added, quantized once)."""
+    out = {}
+    for name, m in model.named_modules():
+        if "lora_a" not in m or not hasattr(m, "fuse") or (where and not where(name)):
+            continue
+        base = m.linear
+        repack = bits is not None and not dequantize and isinstance(base, nn.QuantizedLinear)
+        lin = m.fuse(dequantize=dequantize or repack)
+        if repack:
+            lin = nn.QuantizedLinear.from_linear(lin, base.group_size, bits, mode=base.mode)
+        lin.freeze()
+        out[name] = lin
+    return out

@@ -14,6 +14,7 @@ import mlx.nn as nn
 
 from ..errors import UsageError
 from . import ffn
+from .adapters import fused_lora, lora_delta
 
 
 def _copy(module: nn.Module, **arrays) -> nn.Module:
@@ -24,9 +25,13 @@ def _copy(module: nn.Module, **arrays) -> nn.Module:
     return new
 
 
-def _linear_rows(m, idx):
+def _plus(w: mx.array, delta: mx.array | None) -> mx.array:
+    return w if delta is None else w + delta.astype(w.dtype)
+
+
+def _linear_rows(m, idx, delta=None):
     extra = {"bias": m.bias[idx]} if "bias" in m else {}
-    return _copy(m, weight=m.weight[idx], **extra)
+    return _copy(m, weight=_plus(m.weight[idx], delta), **extra)
 
 
 def _take_cols(w: mx.array, idx: mx.array) -> mx.array:
@@ -41,41 +46,52 @@ def _take_cols(w: mx.array, idx: mx.array) -> mx.array:
     return mx.take_along_axis(w, mx.broadcast_to(idx[None], (w.shape[0], idx.size)), axis=1)
 
 
-def _linear_cols(m, idx):
-    return _copy(m, weight=_take_cols(m.weight, idx))
+def _linear_cols(m, idx, delta=None):
+    return _copy(m, weight=_plus(_take_cols(m.weight, idx), delta))
 
 
-def _quantized_rows(m, idx):
-    arrays = {k: m[k][idx] for k in ("weight", "scales", "biases", "bias") if k in m}
-    return _copy(m, **arrays)
+def _packed(m, w: mx.array, bits: int) -> nn.Module:
+    """A copy of packed projection ``m`` holding float ``w`` quantized at ``bits``."""
+    q = mx.quantize(w, m.group_size, bits, mode=m.mode)
+    arrays = {"weight": q[0], "scales": q[1]}
+    if len(q) > 2 and q[2] is not None:
+        arrays["biases"] = q[2]
+    new = _copy(m, **arrays)
+    new.bits = bits
+    return new
 
 
-#: bits of a requantized slim down projection (at least): 4-bit requantization of the kept
+#: bits of a requantized slim projection (at least): 4-bit requantization of the kept down
 #: columns added KL 0.319 to SmolLM2's slim model at keep 0.5, 8-bit 0.0011, at the bytes of
-#: the source's 4-bit down projection (half the columns, twice the bits): docs/correctness.md
+#: the source's 4-bit down projection (half the columns, twice the bits): docs/correctness.md.
+#: Fusing the shipped LoRA into gate/up rows at 4 bits added KL 0.051 (tools/lora_decode_cost.py)
 REQUANT_MIN_BITS = 8
 
 
-def _quantized_cols(m, idx):
+def _requant_bits(m) -> int:
+    return max(m.bits, REQUANT_MIN_BITS) if m.mode == "affine" else m.bits
+
+
+def _quantized_rows(m, idx, delta=None):
+    """Output rows of a packed projection: kept exactly, or (with a delta) requantized once, at
+    ``REQUANT_MIN_BITS`` bits at least."""
+    new = _copy(m, **{k: m[k][idx] for k in ("weight", "scales", "biases", "bias") if k in m})
+    return new if delta is None else _packed(new, _plus(dense_weight(new), delta), _requant_bits(m))
+
+
+def _quantized_cols(m, idx, delta=None):
     """Input channels of a packed projection: the only requantization, done in the slim copy.
 
     Packed groups run along the input dimension, so single channels cannot be kept as they
-    are: the kept columns are dequantized, then quantized again (same group size, at least
-    ``REQUANT_MIN_BITS`` bits) into a standard ``nn.QuantizedLinear`` (mlx-lm's layout) when
-    ``k`` is a multiple of the group size; otherwise the slim matrix stays float (the scales'
-    dtype), exactly the dequantized columns. The source model is never changed.
+    are: the kept columns are dequantized (plus ``delta``), then quantized again (same group
+    size, at least ``REQUANT_MIN_BITS`` bits) into a standard ``nn.QuantizedLinear`` (mlx-lm's
+    layout) when ``k`` is a multiple of the group size; otherwise the slim matrix stays float
+    (the scales' dtype), exactly the dequantized columns. The source model is never changed.
     """
-    w = mx.contiguous(_take_cols(dense_weight(m), idx))  # (out, k), a fresh row-major array
+    w = _plus(mx.contiguous(_take_cols(dense_weight(m), idx)), delta)  # (out, k), fresh
     k = int(idx.size)
     if k % m.group_size == 0:
-        bits = max(m.bits, REQUANT_MIN_BITS) if m.mode == "affine" else m.bits
-        q = mx.quantize(w, m.group_size, bits, mode=m.mode)
-        arrays = {"weight": q[0], "scales": q[1]}
-        if len(q) > 2 and q[2] is not None:
-            arrays["biases"] = q[2]
-        new = _copy(m, **arrays)
-        new.bits = bits
-        return new
+        return _packed(m, w, _requant_bits(m))
     out = nn.Linear(k, w.shape[0], bias="bias" in m)
     out.weight = w
     if "bias" in m:
@@ -84,20 +100,25 @@ def _quantized_cols(m, idx):
     return out
 
 
-def _lora_rows(m, idx):
-    return _copy(m, linear=slice_rows(m.linear, idx), lora_b=m.lora_b[:, idx])
+def _lora_rows(m, idx, delta=None):
+    d = lora_delta(m, rows=idx)
+    return slice_rows(m.linear, idx, d if delta is None else d + delta)
 
 
-def _lora_cols(m, idx):
-    return _copy(m, linear=slice_cols(m.linear, idx), lora_a=m.lora_a[idx, :])
+def _lora_cols(m, idx, delta=None):
+    d = lora_delta(m, cols=idx)
+    return slice_cols(m.linear, idx, d if delta is None else d + delta)
 
 
-#: module class -> (keep output rows, keep input channels). Plug in new weight types here.
+#: module class -> (keep output rows, keep input channels), each ``(module, idx, delta=None)``:
+#: ``delta``, a float (kept out, kept in) addition, is fused into the slice (how LoRA layers
+#: leave no LoRA in a slim model). Plug in new weight types here.
 SLICERS: dict[type, tuple[Callable, Callable]] = {
     nn.Linear: (_linear_rows, _linear_cols),
     nn.QuantizedLinear: (_quantized_rows, _quantized_cols),
 }
-#: mlx-lm's LoRALinear, matched by name: importing ``mlx_lm.tuner`` would load its trainer UI
+#: mlx-lm's LoRALinear, matched by name: importing ``mlx_lm.tuner`` would load its trainer UI.
+#: Its slice is its base layer's slice with the sliced low-rank delta fused in.
 LORA = (_lora_rows, _lora_cols)
 
 
@@ -111,14 +132,14 @@ def _slicer(module: nn.Module, which: int) -> Callable:
     raise UsageError(f"cannot slice the {kind} of a {type(module).__name__}")
 
 
-def slice_rows(module: nn.Module, idx: mx.array) -> nn.Module:
-    """A copy of a projection keeping output rows ``idx``."""
-    return _slicer(module, 0)(module, idx)
+def slice_rows(module: nn.Module, idx: mx.array, delta: mx.array | None = None) -> nn.Module:
+    """A copy of a projection keeping output rows ``idx`` (plus a float ``delta``, if given)."""
+    return _slicer(module, 0)(module, idx, delta)
 
 
-def slice_cols(module: nn.Module, idx: mx.array) -> nn.Module:
-    """A copy of a projection keeping input channels ``idx``."""
-    return _slicer(module, 1)(module, idx)
+def slice_cols(module: nn.Module, idx: mx.array, delta: mx.array | None = None) -> nn.Module:
+    """A copy of a projection keeping input channels ``idx`` (plus a float ``delta``)."""
+    return _slicer(module, 1)(module, idx, delta)
 
 
 def slim_copy(model: nn.Module, indices: Sequence[mx.array] | mx.array) -> nn.Module:
@@ -162,11 +183,39 @@ def slim_copy(model: nn.Module, indices: Sequence[mx.array] | mx.array) -> nn.Mo
     return root
 
 
+def lora_fused_base(model: nn.Module, bits: int | None) -> nn.Module:
+    """``model`` with its LoRA layers outside the FFN (attention) fused once: packed ones at
+    ``bits`` (float if None), float ones float; ``model`` itself if it has none. Only the
+    containers above them are copied. Slim copies of it carry no LoRA: FFN LoRA is fused as it
+    is sliced."""
+    mlp = f".{ffn.spec_of(model).mlp}."
+    where = lambda name: mlp not in f".{name}."  # noqa: E731
+    fused = fused_lora(model, dequantize=bits is None, bits=bits, where=where)
+    if not fused:
+        return model
+    root, made = _copy(model), set()
+    for name, module in fused.items():
+        node, *path, last = [root, *name.split(".")]
+        for key in path:  # copy each container on the way down once, lists included
+            is_list = isinstance(node, list)
+            child = node[int(key)] if is_list else node[key]
+            if id(child) not in made:
+                child = list(child) if isinstance(child, list) else _copy(child)
+                made.add(id(child))
+                if is_list:
+                    node[int(key)] = child
+                else:
+                    setattr(node, key, child)
+            node = child
+        setattr(node, last, module)
+    mx.eval([v for _, v in nn.utils.tree_flatten(root.parameters())])
+    return root
+
+
 def dense_weight(module: nn.Module) -> mx.array:
     """The float (out, in) weight of a projection: plain, quantized or LoRA."""
     if hasattr(module, "linear") and "lora_a" in module:  # LoRA: W + scale * (A B)^T
-        delta = (module.scale * (module.lora_a @ module.lora_b)).T
-        return dense_weight(module.linear) + delta.astype(mx.float32)
+        return dense_weight(module.linear) + lora_delta(module).astype(mx.float32)
     if "scales" in module:
         return mx.dequantize(
             module.weight,

@@ -144,12 +144,21 @@ def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> 
     )
 
 
+#: how LoRA layers outside the FFN (attention) are fused, once, for slim models: packed ones
+#: at these bits, or float if None; float ones stay float, exactly (FFN LoRA is fused as each
+#: slice is cut: core.slicing). On the packed SmolLM2 (tools/lora_decode_cost.py --packed
+#: --attention) 8 bits added KL 3e-4 at +9 MiB, 4 bits KL 0.099, float none at +79 MiB.
+FUSED_LORA_BITS: int | None = 8
+
+
 class Pruner:
     """A resident source model, a mask source and a budget; hands out cached slim models.
 
     ``source=None`` takes the model's default (``default_source``). For an embedded model with
     a shipped predictor trained jointly with LoRA, the slim models are cut from a copy of the
     model with that LoRA applied (sharing every other array); ``model`` itself is unchanged.
+    Slim models carry no LoRA layer: those outside the FFN are fused once into ``slim_base``
+    (``slicing.lora_fused_base``), the FFN's as each slice is cut.
     """
 
     def __init__(
@@ -172,7 +181,10 @@ class Pruner:
                     model = adapted_copy(model, shipped)
                 else:
                     source_options = {"path": shipped, **source_options}
-        self.model = model
+        self.model = model  # masks are selected on it (the predictor reads it LoRA off)
+        self.slim_base = slicing.lora_fused_base(
+            model, FUSED_LORA_BITS
+        )  # slim models are cut from it
         self.tokenizer = tokenizer
         # a model loaded with adapter_path= serves its own predictor as source="predictor"
         applied = origin(model, required=False).get("adapter_path")
@@ -224,7 +236,7 @@ class Pruner:
             mask = self.source.select(self.model, tokens, self.k)
         mx.eval(mask.indices)
         t1 = time.perf_counter()
-        slim = prune(self.model, mask)
+        slim = prune(self.slim_base, mask)
         t2 = time.perf_counter()
         self.cache.put(key, (mask, slim))
         return self._finish(mask, slim, False, t1 - t0, t2 - t1)
@@ -259,7 +271,7 @@ class Pruner:
             mask = self.source.mask_from(self.model, mx.array(tokens), scores, self.k)
             mx.eval(mask.indices)
             t2 = time.perf_counter()
-            slim = prune(self.model, mask)
+            slim = prune(self.slim_base, mask)
             self.cache.put(key, (mask, slim))
             slim, info = self._finish(mask, slim, False, t2 - t1, time.perf_counter() - t2)
         info.prefill_s = t1 - t0
@@ -272,7 +284,7 @@ class Pruner:
         if hit is not None:
             return self._finish(hit[0], hit[1], True, 0.0, 0.0)
         t0 = time.perf_counter()
-        slim = prune(self.model, mask)
+        slim = prune(self.slim_base, mask)
         t1 = time.perf_counter()
         self.cache.put(key, (mask, slim))
         return self._finish(mask, slim, False, 0.0, t1 - t0)
