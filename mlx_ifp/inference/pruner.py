@@ -182,9 +182,8 @@ class Pruner:
                 else:
                     source_options = {"path": shipped, **source_options}
         self.model = model  # masks are selected on it (the predictor reads it LoRA off)
-        self.slim_base = slicing.lora_fused_base(
-            model, FUSED_LORA_BITS
-        )  # slim models are cut from it
+        # slim models are cut from it: its non-FFN LoRA layers fused once
+        self.slim_base = slicing.lora_fused_base(model, FUSED_LORA_BITS)
         self.tokenizer = tokenizer
         # a model loaded with adapter_path= serves its own predictor as source="predictor"
         applied = origin(model, required=False).get("adapter_path")
