@@ -82,13 +82,38 @@ def read_prompt(prompt: str | None) -> str:
 def read_task(task: str | None) -> str | list[str] | None:
     """``--task``: the description itself, or ``@FILE``'s example prompts."""
     if task and task.startswith("@"):
-        from ..inference.prompt import task_examples
-
-        examples = task_examples(task[1:])
-        if not examples:
-            raise UsageError(f"{task[1:]} holds no example prompts")
-        return examples
+        return task_examples(task[1:])
     return task
+
+
+def task_examples(path) -> list[str]:
+    """Example prompts of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (or
+    JSON strings), else one prompt per non-empty line."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"task examples file not found: {path}")
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+    out = lines
+    if path.suffix == ".jsonl":
+        out = []
+        for i, line in enumerate(lines, 1):
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{path}:{i}: not JSON ({e.msg})") from None
+            text = item.get("prompt") if isinstance(item, dict) else item
+            if not isinstance(text, str) or not text.strip():
+                raise UsageError(f'{path}:{i}: expected {{"prompt": "..."}} or a JSON string')
+            out.append(text)
+    if not out:
+        raise UsageError(f"{path} holds no example prompts")
+    return out
 
 
 def csv(value: str, allowed=None, what: str = "value") -> tuple:

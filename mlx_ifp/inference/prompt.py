@@ -55,33 +55,3 @@ def context_length(model) -> int | None:
         if value:
             return int(value)
     return None
-
-
-def task_examples(path) -> list[str]:
-    """Example prompts of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (or
-    JSON strings), else one prompt per non-empty line."""
-    import json
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"task examples file not found: {path}")
-    try:
-        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text") from None
-    if path.suffix != ".jsonl":
-        return lines
-    out = []
-    for i, line in enumerate(lines, 1):
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"{path}:{i}: not JSON ({e.msg})") from None
-        text = item.get("prompt") if isinstance(item, dict) else item
-        if not isinstance(text, str) or not text.strip():
-            raise UsageError(f'{path}:{i}: expected {{"prompt": "..."}} or a JSON string')
-        out.append(text)
-    if not out:
-        raise UsageError(f"{path} holds no example prompts")
-    return out
