@@ -76,12 +76,20 @@ def test_export_is_a_standard_mlx_lm_model(smol, tmp_path):
     from mlx_lm import load as mlx_lm_load
 
     model, tok = smol  # the default source: the shipped predictor, its LoRA on a copy
-    slim, _ = mlx_ifp.select(model, tok, task="Write Python code.", keep=0.5)
-    assert any("lora_a" in m for _, m in slim.named_modules())
+    from mlx_ifp.models.embedded import default_adapter
+    from mlx_ifp.models.resolve import adapted_copy
+
+    slim, info = mlx_ifp.select(model, tok, task="Write Python code.", keep=0.5)
+    # the LoRA is fused into the slim arrays, not dropped: the unfused LoRA copy, masked alike
+    assert not any("lora_a" in m for _, m in slim.named_modules())
+    x = mx.array([[1, 504, 3213, 30]])
+    ref = adapted_copy(model, default_adapter("smollm2-135m-instruct"))
+    with ffn.masked(ref, info.mask.dense()):
+        expect = ref(x)
+    np.testing.assert_allclose(np.array(slim(x)), np.array(expect), atol=2e-3, rtol=1e-3)
     out = mlx_ifp.export(slim, tok, tmp_path / "slim")
     loaded, _ = mlx_lm_load(str(out))  # LoRA written fused: a standard folder
     assert loaded.args.intermediate_size == 768
-    x = mx.array([[1, 504, 3213, 30]])
     np.testing.assert_allclose(np.array(loaded(x)), np.array(slim(x)), atol=1e-3, rtol=1e-3)
     run = subprocess.run(
         [
