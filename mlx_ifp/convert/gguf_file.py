@@ -45,8 +45,9 @@ def _config(model: nn.Module) -> dict:
 def float_weights(model: nn.Module) -> dict[str, mx.array]:
     """mlx-lm name -> float32 (out, in) array, dequantizing whatever is packed."""
     out, fused = {}, fused_lora(model, dequantize=True)
+    inside = tuple(f"{name}." for name in fused)
     for name, m in model.named_modules():
-        if any(name.startswith(f"{p}.") for p in fused):
+        if name.startswith(inside):
             continue  # inside a LoRA layer: written fused, under the layer's own name
         m = fused.get(name, m)
         if hasattr(m, "dequantized"):  # ChannelQuantizedLinear

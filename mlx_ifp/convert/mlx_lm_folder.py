@@ -28,8 +28,9 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     # LoRA layers (a model with the shipped or a finetuned LoRA; slim models hold none) are
     # written fused, as `mlx_lm fuse` does: a standard folder has no LoRA weights
     fused = fused_lora(model)
+    inside = tuple(f"{name}." for name in fused)
+    weights = {k: v for k, v in weights.items() if not k.startswith(inside)}
     for name, module in fused.items():
-        weights = {k: v for k, v in weights.items() if not k.startswith(f"{name}.")}
         weights.update({f"{name}.{k}": v for k, v in nn.utils.tree_flatten(module.parameters())})
     if quant is not None:
         down = ffn.spec_of(model).down
