@@ -229,3 +229,46 @@ def test_griffin_route_trains_the_prior_and_compiles(tmp_path):
     assert np.allclose(runs["false"], runs["true"], rtol=1e-4, atol=1e-5), runs
     moved = mx.load(str(tmp_path / "true" / "predictor.safetensors"))["bias"]
     assert float(mx.abs(moved).max()) > 0  # it starts at zeros
+
+
+def test_stage1_packing_keeps_every_token_in_order_in_full_rows(tmp_path):
+    """Packed, the texts (each with its EOS) run on end to end: every row but the last is
+    max_seq_length + 1 wide, and nothing of a long text is cut away."""
+    from mlx_ifp.train.batches import load_data
+
+    data = tmp_path / "d"
+    data.mkdir()
+    texts = [" ".join(str(3 + (i * 7 + j) % 90) for j in range(5 + 13 * i)) for i in range(6)]
+    (data / "train.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    (data / "valid.jsonl").write_text(json.dumps({"text": texts[0]}) + "\n")
+
+    class EosTok(Tok):
+        eos_token_id = 1
+
+    train, valid, _ = load_data(data, EosTok(), "pretrain", 16, packed=True)
+    flat = [t for s in texts for t in [*map(int, s.split()), 1]]
+    assert [t for e in train for t in e.tokens] == flat
+    assert all(len(e.tokens) == 17 for e in train[:-1]) and len(train) == -(-len(flat) // 17)
+    assert [len(e.tokens) for e in valid] == [6]  # validation rows are not packed
+    with pytest.raises(UsageError, match="stage 1"):
+        load_data(make_data(tmp_path / "s"), Tok(), "sft", 16, packed=True)
+
+
+def test_tokens_seen_counts_the_inputs_and_scored_tokens_exclude_the_first_chunk(tmp_path):
+    data = Path(make_data(tmp_path / "d", text=True))
+    line = json.dumps({"text": " ".join(["9"] * 8)}) + "\n"
+    (data / "train.jsonl").write_text(line * 33)  # 264 tokens: 8 packed rows of 33
+    cfg = cfg_for(str(data), tmp_path / "o", stage="pretrain", chunks=4, pack=True, iters=2)
+    out = finetune(cfg, tiny_model("llama"), Tok())
+    run = json.loads((Path(out) / "trainer_state.json").read_text())["run"]
+    # packed rows are full: 32 inputs each; scored are the targets from position c = 8 on
+    # (those of chunk 0's inputs run dense: no mask to learn), 25 of them
+    assert run["tokens_seen"] == 2 * 4 * 32 and run["tokens"] == 2 * 4 * 25
+
+
+def test_predictor_prompts_are_padded_to_the_shape_multiple():
+    from mlx_ifp.train.batches import Example, collate
+
+    b = collate([Example([5] * 12, 4, [5, 6, 7]), Example([5] * 9, 3, [5] * 10)], 8)
+    assert b.prompt.shape == (2, 16) and b.prompt_lengths.tolist() == [3, 10]
+    assert collate([Example([5] * 4, 0, [])], 8).prompt.shape == (1, 1)

@@ -49,6 +49,10 @@ def finetune_command(
         int | None, opt("max_seq_length", "Longer sequences are cut.")
     ] = None,
     chunks: Annotated[int | None, opt("chunks", "Stage 1: chunks per sequence.")] = None,
+    pack: Annotated[
+        bool | None,
+        opt("pack", "Stage 1: join texts into full rows (no padding).", "--pack/--no-pack"),
+    ] = None,
     eps_start: Annotated[float | None, opt("eps_start", "SoftTopK eps at step 0.")] = None,
     eps_end: Annotated[float | None, opt("eps_end", "SoftTopK eps at the end.")] = None,
     mask_forward: Annotated[

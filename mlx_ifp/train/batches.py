@@ -127,12 +127,28 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
     return Example(full, len(head), list(turn_tokens(tokenizer, user)))
 
 
-def load_split(folder: str | Path, name: str, tokenizer, stage: str, max_len: int) -> list:
-    """Examples of ``folder/name.jsonl`` ([] if the file is absent), long ones truncated."""
+def pack(examples: list, max_len: int) -> list:
+    """Plain texts joined end to end (each ends in EOS) and cut into rows of ``max_len + 1``
+    tokens: no padding, and nothing of a long text is cut away. Only the last row is short."""
+    flat = [t for e in examples for t in e.tokens]
+    width = max_len + 1
+    rows = [flat[i : i + width] for i in range(0, len(flat), width)]
+    return [Example(r, 0, []) for r in rows if len(r) > 1]
+
+
+def load_split(
+    folder: str | Path, name: str, tokenizer, stage: str, max_len: int, packed: bool = False
+) -> list:
+    """Examples of ``folder/name.jsonl`` ([] if the file is absent), long ones truncated, or
+    with ``packed`` (stage 1 only) joined into full rows by :func:`pack`."""
     path = Path(folder) / f"{name}.jsonl"
     if not path.is_file():
         return []
     examples = [to_example(r, tokenizer, stage) for r in read_jsonl(path)]
+    if packed:
+        if stage != "pretrain":
+            raise UsageError("pack joins plain texts: it is for stage 1 (pretrain) only")
+        return pack(examples, max_len)
     long = [e for e in examples if len(e.tokens) > max_len + 1 or len(e.prompt) > max_len]
     if long:
         warn(
@@ -150,12 +166,15 @@ def load_split(folder: str | Path, name: str, tokenizer, stage: str, max_len: in
     return out
 
 
-def load_data(folder: str | Path, tokenizer, stage: str, max_len: int):
-    """(train, valid, test) examples; a missing or empty training set is an error."""
+def load_data(folder: str | Path, tokenizer, stage: str, max_len: int, packed: bool = False):
+    """(train, valid, test) examples; a missing or empty training set is an error. ``packed``
+    packs the training split only, so validation scores the same rows either way."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"data folder not found: {folder}")
-    train, valid, test = (load_split(folder, n, tokenizer, stage, max_len) for n in SPLITS)
+    train, valid, test = (
+        load_split(folder, n, tokenizer, stage, max_len, packed and n == "train") for n in SPLITS
+    )
     if not train:
         path = folder / "train.jsonl"
         why = "is missing" if not path.is_file() else "has no usable examples"
@@ -213,7 +232,8 @@ def collate(examples: list, multiple: int = PAD_TO) -> Batch:
     """Right-pad to a common length (inputs a multiple of ``multiple``, plus one target)."""
     T = max(len(e.tokens) for e in examples) - 1
     T = max(multiple, -(-T // multiple) * multiple)
-    Tp = max(1, max(len(e.prompt) for e in examples))
+    Tp = max(len(e.prompt) for e in examples)  # padded too: fewer shapes to compile
+    Tp = max(1, -(-Tp // multiple) * multiple) if Tp else 1
     return Batch(
         mx.array(_pad([e.tokens for e in examples], T + 1)),
         mx.array([len(e.tokens) for e in examples], dtype=mx.int32),

@@ -32,6 +32,7 @@ class FinetuneConfig:
     max_grad_norm: float = 0.0  # 0: no clipping
     max_seq_length: int = 512
     chunks: int = 4  # stage 1: K chunks of max_seq_length // K tokens
+    pack: bool = False  # stage 1: join the texts into full rows (no padding, nothing cut)
     train: str = "frozen"  # the LLM: frozen, lora or full
     lora_layers: int = 16
     lora_rank: int = 8

@@ -154,7 +154,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     predictor = new_predictor(model, PredictorConfig(**{**cfg.predictor, "k": k}), tokenizer)
     joint = Joint(predictor, model, teacher)
     opts = optimizers(cfg)
-    train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length)
+    train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length, cfg.pack)
     # stage 1: every batch is max_seq_length wide, so the chunks are the configured ones
     multiple = cfg.max_seq_length if cfg.stage == "pretrain" else 8
     if compiling(cfg) and cfg.stage == "sft":
@@ -219,10 +219,9 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             tic = time.perf_counter()
             mx.random.seed(cfg.seed * 1_000_003 + step)  # dropout etc.: a function of the step
             eps = eps_at(step)
-            micro = [
-                _arrays(train_b(step * cfg.grad_accumulation + i))
-                for i in range(cfg.grad_accumulation)
-            ]
+            first = step * cfg.grad_accumulation
+            batches = [train_b(first + i) for i in range(cfg.grad_accumulation)]
+            micro = [_arrays(b) for b in batches]
             loss, ntok = train_step(micro, mx.array(eps, dtype=mx.float32))
             mx.eval(loss, ntok, joint.trainable_parameters(), [o.state for o in opts.values()])
             value = loss.item()
@@ -231,7 +230,9 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             step += 1
             history.append(value)
             dt = time.perf_counter() - tic
-            run["tokens"] += int(ntok.item())
+            run["tokens"] += int(ntok.item())  # scored (what the loss averages over)
+            seen = sum(b.n_tokens - b.tokens.shape[0] for b in batches)  # inputs, no padding
+            run["tokens_seen"] = run.get("tokens_seen", 0) + seen * group.size()  # ranks ~ equal
             run["seconds"] += dt
             ui.advance(value, int(ntok.item()) / dt, eps)
             out_of_time = cfg.max_seconds > 0 and run["seconds"] >= cfg.max_seconds
