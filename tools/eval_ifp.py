@@ -24,7 +24,8 @@ DOMAINS = ("math", "code", "science", "prose")
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", required=True, help="folder of tools/train_default.sh runs")
+    p.add_argument("--runs", help="folder of tools/train_default.sh runs")
+    p.add_argument("--render", nargs="+", help="print the tables of saved -o reports and exit")
     p.add_argument("--data", help="corpus folder (default: the cached build)")
     p.add_argument("--model", default="smollm2-135m-instruct")
     p.add_argument("--keep", default="0.5", help="comma-separated keeps with trained runs")
@@ -37,7 +38,10 @@ def parse() -> argparse.Namespace:
         "--arms", default="predictor", help="comma-separated predictor runs (k<keep>-<arm>)"
     )
     p.add_argument("-o", "--output", help="write the JSON here")
-    return p.parse_args()
+    a = p.parse_args()
+    if not a.runs and not a.render:
+        p.error("--runs is required (or --render REPORT.json)")
+    return a
 
 
 def other_domains(masks: dict, d: str) -> list:
@@ -46,8 +50,38 @@ def other_domains(masks: dict, d: str) -> list:
     return [other[j % len(other)] for j in range(len(masks[d]))]
 
 
+def render(rows: list) -> str:
+    """Two markdown tables of the rows: KL per domain, then NLL / top-1 per domain and the
+    generation scores (GSM8K exact match, HumanEval pass@1; "-" where not run)."""
+    cell = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    kl = ["| row | keep | active | " + " | ".join(f"KL {d}" for d in DOMAINS) + " | KL mean |"]
+    kl.append("|" + "---|" * (4 + len(DOMAINS)))
+    nll = ["| row | " + " | ".join(f"NLL {d}" for d in DOMAINS) + " | NLL mean | top-1 mean |"]
+    nll[0] += " GSM8K EM | HumanEval pass@1 |"
+    nll.append("|" + "---|" * (5 + len(DOMAINS)))
+    for r in rows:
+        dom = r["domains"]
+        kl.append(
+            f"| {r['row']} | {r['keep']} | {r['active_params'] / 1e6:.1f}M | "
+            + " | ".join(f"{dom[d]['kl']:.3f}" for d in DOMAINS)
+            + f" | {r['kl']:.3f} |"
+        )
+        top1 = sum(dom[d]["top1"] for d in DOMAINS) / len(DOMAINS)
+        gen = [dom["math"].get("exact_match"), dom["code"].get("pass@1")]
+        nll.append(
+            f"| {r['row']} | "
+            + " | ".join(f"{dom[d]['nll']:.3f}" for d in DOMAINS)
+            + f" | {r['nll']:.3f} | {top1:.3f} | {cell(gen[0])} | {cell(gen[1])} |"
+        )
+    return "\n".join(kl) + "\n\n" + "\n".join(nll)
+
+
 def main() -> None:
     a = parse()
+    if a.render:  # the tables of saved reports, no model
+        for path in a.render:
+            print(render(json.loads(Path(path).read_text())["rows"]) + "\n")
+        return
     from mlx_ifp.core import counting
     from mlx_ifp.core.budget import Budget
     from mlx_ifp.data import tasks
@@ -157,19 +191,7 @@ def main() -> None:
             dom = [d for d in DOMAINS for _ in masks[d]]
             hard = [m.dense() for d in DOMAINS for m in masks[d]]
             report["overlap"][f"{name} keep {keep}"] = diversity(hard, hard, dom)
-    rows = report["rows"]
-    head = (
-        "| row | keep | active | "
-        + " | ".join(f"KL {d}" for d in DOMAINS)
-        + " | KL mean | NLL mean |"
-    )
-    lines = [head, "|" + "---|" * (5 + len(DOMAINS))]
-    for r in rows:
-        kl = " | ".join(f"{r['domains'][d]['kl']:.3f}" for d in DOMAINS)
-        lines.append(
-            f"| {r['row']} | {r['keep']} | {r['active_params'] / 1e6:.1f}M | {kl} | {r['kl']:.3f} | {r['nll']:.3f} |"
-        )
-    report["table"] = "\n".join(lines)
+    report["table"] = render(report["rows"])
     print(report["table"])
     for name, ov in report["overlap"].items():
         print(
