@@ -272,3 +272,13 @@ def test_predictor_prompts_are_padded_to_the_shape_multiple():
     b = collate([Example([5] * 12, 4, [5, 6, 7]), Example([5] * 9, 3, [5] * 10)], 8)
     assert b.prompt.shape == (2, 16) and b.prompt_lengths.tolist() == [3, 10]
     assert collate([Example([5] * 4, 0, [])], 8).prompt.shape == (1, 1)
+
+
+@pytest.mark.parametrize("name", ["finetune_sft", "ifp_stage1", "ifp_stage2"])
+def test_example_recipes_load(name):
+    """The shipped recipes parse: every key is a setting (a typo would be refused)."""
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_config(root / "examples" / f"{name}.yaml")
+    assert cfg.stage in ("pretrain", "sft") and cfg.iters > 0
+    if name == "ifp_stage1":
+        assert cfg.pack and cfg.stage == "pretrain"
