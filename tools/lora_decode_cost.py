@@ -18,9 +18,9 @@ from functools import partial
 import mlx_ifp  # noqa: I001  (before mlx_lm: it loads the optimized BLAS)
 from mlx_ifp.core import counting, slicing
 from mlx_ifp.inference.prompt import turn_tokens
+from mlx_ifp.train.objective import kl_to
 
 import mlx.core as mx
-import mlx.nn as nn
 import mlx_lm
 
 PROMPTS = [
@@ -54,11 +54,9 @@ def unfused(model, mask):
 def kl(p_net, q_net, tokens) -> tuple[float, float]:
     """Mean KL(p || q) of next-token distributions over ``tokens``, and top-1 agreement."""
     x = mx.array(tokens)[None]
-    lp = nn.log_softmax(p_net(x).astype(mx.float32), axis=-1)
-    lq = nn.log_softmax(q_net(x).astype(mx.float32), axis=-1)
-    d = mx.mean(mx.sum(mx.exp(lp) * (lp - lq), axis=-1))
-    agree = mx.mean(mx.argmax(lp, -1) == mx.argmax(lq, -1))
-    return float(d.item()), float(agree.item())
+    p, q = p_net(x), q_net(x)
+    agree = mx.mean(mx.argmax(p, -1) == mx.argmax(q, -1))
+    return float(kl_to(p, q).mean().item()), float(agree.item())
 
 
 def main() -> None:

@@ -28,7 +28,6 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
   mkdir -p "$dir"
   # the examples' predictor block is the shipped recipe (route50); the other arms rewrite it
   case "$arm" in
-    route50) pred=("  head: griffin" "  route: griffin" "  shared: 0.5") ;;
     route*) pred=("  head: griffin" "  route: griffin" "  shared: 0.${arm#route}") ;;
     static) pred=("  head: static") ;;
     predictor) pred=("  head: griffin" "  factor_rank: 16") ;;
@@ -36,24 +35,19 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
     shared) pred=("  head: griffin" "  factor_rank: 16" "  balanced: true" "  shared: 0.5") ;;
     *) echo "unknown arm $arm" >&2; return 2 ;;
   esac
-  for s in 1 2; do
+  local s data init extra
+  for s in 1 2; do  # stage 1 on the pretraining split, stage 2 on SFT from stage 1
     sed '/^predictor:/,$d' "examples/ifp_stage$s.yaml" > "$dir/stage$s.yaml"
     printf '%s\n' "predictor:" "  init: static-act" "${pred[@]}" >> "$dir/stage$s.yaml"
+    [[ " $STAGES " == *" $s "* ]] || continue
+    data="$DATA/pretrain" init=() extra=$EXTRA1
+    if [ "$s" = 2 ]; then data="$DATA/sft" init=(--init-from "$dir/stage1") extra=$EXTRA2; fi
+    # shellcheck disable=SC2086
+    if ! python -m mlx_ifp finetune -c "$dir/stage$s.yaml" --data "$data" --keep "$keep" \
+      "${init[@]}" -o "$dir/stage$s" $EXTRA $extra > "$dir/stage$s.log" 2>&1; then
+      echo "FAILED $dir stage $s: $(tail -n 1 "$dir/stage$s.log")"; return 1
+    fi
   done
-  if [[ " $STAGES " == *" 1 "* ]]; then
-    # shellcheck disable=SC2086
-    if ! python -m mlx_ifp finetune -c "$dir/stage1.yaml" --data "$DATA/pretrain" --keep "$keep" \
-      -o "$dir/stage1" $EXTRA $EXTRA1 > "$dir/stage1.log" 2>&1; then
-      echo "FAILED $dir stage 1: $(tail -n 1 "$dir/stage1.log")"; return 1
-    fi
-  fi
-  if [[ " $STAGES " == *" 2 "* ]]; then
-    # shellcheck disable=SC2086
-    if ! python -m mlx_ifp finetune -c "$dir/stage2.yaml" --data "$DATA/sft" --keep "$keep" \
-      --init-from "$dir/stage1" -o "$dir/stage2" $EXTRA $EXTRA2 > "$dir/stage2.log" 2>&1; then
-      echo "FAILED $dir stage 2: $(tail -n 1 "$dir/stage2.log")"; return 1
-    fi
-  fi
   echo "done $dir"
 }
 

@@ -25,6 +25,30 @@ def _copy(module: nn.Module, **arrays) -> nn.Module:
     return new
 
 
+def _replaced(model: nn.Module, modules: dict[str, nn.Module]) -> nn.Module:
+    """A shallow copy of ``model`` with the modules at these dotted names (list items by index)
+    replaced. Only the containers on the way down are copied, each once; all else is shared."""
+    root, made = _copy(model), set()
+
+    def put(node, key: str, child) -> None:
+        if isinstance(node, list):
+            node[int(key)] = child
+        else:
+            setattr(node, key, child)
+
+    for name, module in modules.items():
+        node, *path, last = [root, *name.split(".")]
+        for key in path:
+            child = node[int(key)] if isinstance(node, list) else node[key]
+            if id(child) not in made:
+                child = list(child) if isinstance(child, list) else _copy(child)
+                made.add(id(child))
+                put(node, key, child)
+            node = child
+        put(node, last, module)
+    return root
+
+
 def _plus(w: mx.array, delta: mx.array | None) -> mx.array:
     return w if delta is None else w + delta.astype(w.dtype)
 
@@ -168,15 +192,15 @@ def slim_copy(model: nn.Module, indices: Sequence[mx.array] | mx.array) -> nn.Mo
         new_arrays += [v for _, v in nn.utils.tree_flatten(new_mlp.parameters())]
         new_blocks[id(block)] = _copy(block, **{spec.mlp: new_mlp})
     mx.eval(new_arrays)
-    # shallow-copy the chain of containers from the root down to the layer list
     path = ffn.layer_path(model, blocks[0])
-    root = _copy(model)
-    node = root
-    for key in path[:-1]:
-        child = _copy(node[key])
-        setattr(node, key, child)
-        node = child
-    setattr(node, path[-1], [new_blocks.get(id(b), b) for b in node[path[-1]]])
+    listed = model
+    for key in path:
+        listed = listed[key]
+    prefix = ".".join(path)
+    root = _replaced(
+        model,
+        {f"{prefix}.{j}": new_blocks[id(b)] for j, b in enumerate(listed) if id(b) in new_blocks},
+    )
     args = getattr(model, "args", None)
     if dataclasses.is_dataclass(args) and hasattr(args, "intermediate_size"):
         object.__setattr__(root, "args", dataclasses.replace(args, intermediate_size=k))
@@ -193,21 +217,7 @@ def lora_fused_base(model: nn.Module, bits: int | None) -> nn.Module:
     fused = fused_lora(model, dequantize=bits is None, bits=bits, where=where)
     if not fused:
         return model
-    root, made = _copy(model), set()
-    for name, module in fused.items():
-        node, *path, last = [root, *name.split(".")]
-        for key in path:  # copy each container on the way down once, lists included
-            is_list = isinstance(node, list)
-            child = node[int(key)] if is_list else node[key]
-            if id(child) not in made:
-                child = list(child) if isinstance(child, list) else _copy(child)
-                made.add(id(child))
-                if is_list:
-                    node[int(key)] = child
-                else:
-                    setattr(node, key, child)
-            node = child
-        setattr(node, last, module)
+    root = _replaced(model, fused)
     mx.eval([v for _, v in nn.utils.tree_flatten(root.parameters())])
     return root
 

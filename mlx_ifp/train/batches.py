@@ -228,12 +228,14 @@ def _pad(rows: list[list[int]], width: int) -> np.ndarray:
     return arr
 
 
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
+
+
 def collate(examples: list, multiple: int = PAD_TO) -> Batch:
     """Right-pad to a common length (inputs a multiple of ``multiple``, plus one target)."""
-    T = max(len(e.tokens) for e in examples) - 1
-    T = max(multiple, -(-T // multiple) * multiple)
-    Tp = max(len(e.prompt) for e in examples)  # padded too: fewer shapes to compile
-    Tp = max(1, -(-Tp // multiple) * multiple) if Tp else 1
+    T = max(multiple, _round_up(max(len(e.tokens) for e in examples) - 1, multiple))
+    Tp = _round_up(max(len(e.prompt) for e in examples), multiple) or 1  # fewer shapes to compile
     return Batch(
         mx.array(_pad([e.tokens for e in examples], T + 1)),
         mx.array([len(e.tokens) for e in examples], dtype=mx.int32),

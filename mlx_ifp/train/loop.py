@@ -164,7 +164,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     probes = probe.probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
     eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
     step, history, val_history, div_history = 0, [], [], []
-    run = {"tokens": 0, "seconds": 0.0, "device": str(mx.default_device())}
+    run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}
     ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
     ifp.update(d_ffn=ffn.d_ffn(model), train=cfg.train, stage=cfg.stage)
     if cfg.init_from:
@@ -230,11 +230,12 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             step += 1
             history.append(value)
             dt = time.perf_counter() - tic
-            run["tokens"] += int(ntok.item())  # scored (what the loss averages over)
+            scored = int(ntok.item())  # the targets the loss averages over
             seen = sum(b.n_tokens - b.tokens.shape[0] for b in batches)  # inputs, no padding
-            run["tokens_seen"] = run.get("tokens_seen", 0) + seen * group.size()  # ranks ~ equal
+            run["tokens"] += scored
+            run["tokens_seen"] += seen * group.size()  # this rank's share; ranks ~ equal
             run["seconds"] += dt
-            ui.advance(value, int(ntok.item()) / dt, eps)
+            ui.advance(value, scored / dt, eps)
             out_of_time = cfg.max_seconds > 0 and run["seconds"] >= cfg.max_seconds
             if step % cfg.save_every == 0 or step == cfg.iters or out_of_time:
                 save(step)
