@@ -12,7 +12,7 @@
 # corpus folder (default: the one `mlx_ifp data build` made in the cache). Logs beside each run.
 set -euo pipefail
 OUT=${1:-runs/default}
-KEEPS=${2:-"0.5 0.33"}
+KEEPS=${2:-${KEEPS:-"0.5 0.33"}}  # or KEEPS="0.5" in the environment
 CACHE=${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}
 DATA=${DATA:-$(ls -d "$CACHE"/data/v1-* | head -n 1)}
 EXTRA=${EXTRA:-}  # extra finetune flags for both stages; EXTRA1 / EXTRA2 for one

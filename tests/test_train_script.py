@@ -1,0 +1,53 @@
+"""tools/train_default.sh: which finetune calls the recipe makes (a stub `python` records them)."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STUB = """#!/usr/bin/env bash
+echo "$@" >> "$CALLS"
+"""
+
+
+def run_script(tmp_path, *args, **env):
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    stub = tmp_path / "bin"
+    stub.mkdir(parents=True)
+    (stub / "python").write_text(STUB)
+    (stub / "python").chmod(0o755)
+    calls = tmp_path / "calls.txt"
+    data = tmp_path / "data"
+    data.mkdir()
+    full_env = {**os.environ, "PATH": f"{stub}:{os.environ['PATH']}", "CALLS": str(calls)}
+    full_env.update(DATA=str(data), **env)
+    out = tmp_path / "runs"
+    subprocess.run(["bash", "tools/train_default.sh", str(out), *args], cwd=ROOT, env=full_env,
+                   check=True, capture_output=True, text=True, timeout=60)  # fmt: skip
+    lines = calls.read_text().splitlines() if calls.exists() else []
+    return out, lines
+
+
+def test_keeps_from_the_argument_or_the_environment(tmp_path):
+    _, by_arg = run_script(tmp_path / "a", "0.5", ARMS="static")
+    _, by_env = run_script(tmp_path / "b", KEEPS="0.33", ARMS="static")
+    assert [c.split("--keep ")[1].split()[0] for c in by_arg] == ["0.5", "0.5"]
+    assert [c.split("--keep ")[1].split()[0] for c in by_env] == ["0.33", "0.33"]
+
+
+def test_each_arm_runs_stage_1_then_stage_2_from_it(tmp_path):
+    out, calls = run_script(tmp_path, "0.5", ARMS="route50 static")
+    assert len(calls) == 4
+    for arm, (one, two) in zip(("route50", "static"), (calls[:2], calls[2:]), strict=True):
+        run = out / f"k0.5-{arm}"
+        assert f"-o {run}/stage1" in one and "/pretrain" in one and "--init-from" not in one
+        assert f"-o {run}/stage2" in two and "/sft" in two
+        assert f"--init-from {run}/stage1" in two
+    routed = (out / "k0.5-route50" / "stage1.yaml").read_text()
+    assert "route: griffin" in routed and "shared: 0.50" in routed
+    static = (out / "k0.5-static" / "stage2.yaml").read_text()
+    assert "head: static" in static and "route:" not in static
