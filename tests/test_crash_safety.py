@@ -9,13 +9,11 @@ import re
 import shutil
 import signal
 import sys
-import threading
-import time
 from pathlib import Path
 
 from mlx_ifp.errors import Interrupted, UsageError
 from mlx_ifp.paths import atomic_dir, sweep_leftovers
-from mlx_ifp.train import finetune
+from mlx_ifp.train import finetune, progress
 from mlx_ifp.train.checkpoint import read_state, restore, verify
 
 import mlx.core as mx
@@ -66,24 +64,28 @@ def test_checksums_name_the_corrupted_file(tmp_path):
         restore(out, None, None, {})
 
 
-def test_ctrl_c_saves_the_step_and_says_how_to_resume(tmp_path):
+def test_ctrl_c_saves_the_step_and_says_how_to_resume(tmp_path, monkeypatch):
     data = make_data(tmp_path / "d")
     kw = dict(train="lora", warmup=2, iters=40, save_every=1000)
     straight = finetune(cfg_for(data, tmp_path / "a", **kw), tiny_model("llama"), Tok())
     out = tmp_path / "b"
+    advance, steps = progress.Progress.advance, []
 
-    def press_ctrl_c():  # once the training loop has taken over SIGINT, a step or so in
-        while signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            time.sleep(0.005)
-        time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGINT)
+    def press_ctrl_c_at_step_3(self, *a):  # a real SIGINT, at a known step on any machine
+        # (a timer thread was too late on a loaded machine: all 40 steps ran first)
+        advance(self, *a)
+        steps.append(1)
+        if len(steps) == 3:
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+            os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    monkeypatch.setattr(progress.Progress, "advance", press_ctrl_c_at_step_3)
     with pytest.raises(Interrupted) as e:
         finetune(cfg_for(data, out, **kw), tiny_model("llama"), Tok())
+    monkeypatch.undo()
     assert f"finetune --resume {out}" in str(e.value)
     step = read_state(out)["step"]
-    assert 0 < step < 40  # saved, though save_every was never reached
+    assert 3 <= step < 40  # saved, though save_every was never reached
     resumed = finetune(cfg_for(data, out, resume=str(out), **kw), tiny_model("llama"), Tok())
     np.testing.assert_allclose(history(straight), history(resumed), rtol=1e-6, atol=1e-7)
 
