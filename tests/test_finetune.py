@@ -216,19 +216,23 @@ def test_stage1_chunks_come_from_the_configuration(tmp_path):
         cfg_for(data, tmp_path / "x", stage="pretrain", chunks=3, max_seq_length=32)
 
 
-def test_griffin_route_trains_the_prior_and_compiles(tmp_path):
-    """route: griffin: the compiled step equals the eager one and the prior moves."""
+@pytest.mark.parametrize("route", ["griffin", "reweight"])
+def test_griffin_routes_train_the_prior_and_compile(tmp_path, route):
+    """route: griffin / reweight: the compiled step equals the eager one and every learned
+    array moves (reweight: the routed part's gain and offset too)."""
     data = make_data(tmp_path / "d")
     kw = dict(train="lora", stage="sft", distill=1.0, ce=0.0, iters=3, probe_prompts=0)
-    kw.update(predictor=dict(head="griffin", route="griffin", shared=0.5), predictor_lr=0.1)
+    kw.update(predictor=dict(head="griffin", route=route, shared=0.5), predictor_lr=0.1)
     runs = {}
     for mode in ("false", "true"):
         out = tmp_path / mode
         finetune(cfg_for(data, out, compile=mode, **kw), tiny_model("llama"), Tok())
         runs[mode] = history(out)
     assert np.allclose(runs["false"], runs["true"], rtol=1e-4, atol=1e-5), runs
-    moved = mx.load(str(tmp_path / "true" / "predictor.safetensors"))["bias"]
-    assert float(mx.abs(moved).max()) > 0  # it starts at zeros
+    saved = mx.load(str(tmp_path / "true" / "predictor.safetensors"))
+    assert set(saved) == ({"bias"} if route == "griffin" else {"bias", "log_gain", "offset"})
+    for name, moved in saved.items():
+        assert float(mx.abs(moved).max()) > 0, name  # each starts at zeros
 
 
 def test_stage1_packing_keeps_every_token_in_order_in_full_rows(tmp_path):

@@ -206,3 +206,55 @@ def test_griffin_route_keeps_shared_prior_channels_and_routes_the_rest_by_griffi
 def _weighted_mask_gradient(pred, bias):
     pred.bias = bias
     return (pred.mask_gradient(0.5) * mx.arange(bias.shape[-1])).sum()
+
+
+def test_reweight_route_starts_as_griffin_route_and_its_learned_part_is_bounded():
+    """route: reweight = route griffin at init; its learned gain and offset change the routed
+    ranking within bounds, so a huge offset cannot force a channel into every mask."""
+    from mlx_ifp.core.mask import topk_indices
+    from mlx_ifp.sources.predictor.model import griffin_features
+
+    model = tiny_model("llama")
+    d = ffn.d_ffn(model)
+    k = d // 2
+    prompts = mx.array([[5, 6, 7, 8, 9], [60, 61, 62, 63, 64]])
+    ref = new_predictor(model, PredictorConfig(head="griffin", route="griffin", shared=0.5, k=k))
+    rw = new_predictor(model, PredictorConfig(head="griffin", route="reweight", shared=0.5, k=k))
+    assert set(dict(nn.utils.tree_flatten(rw.parameters()))) == {"bias", "log_gain", "offset"}
+    prior = mx.random.normal(ref.bias.shape, key=mx.random.key(1))
+    ref.bias = rw.bias = prior
+    np.testing.assert_array_equal(np.asarray(topk_indices(rw(prompts), k)),
+                                  np.asarray(topk_indices(ref(prompts), k)))  # fmt: skip
+    z = griffin_features(model, prompts)
+    rw.offset = mx.full(rw.offset.shape, 1e6)
+    rw.log_gain = mx.full(rw.log_gain.shape, -1e6)
+    routed = np.asarray(rw.from_griffin(z)) - np.asarray(ref.from_griffin(z))  # = -z/2 + bound
+    np.testing.assert_allclose(routed, -0.5 * np.asarray(z) + 1.0, rtol=1e-5, atol=1e-4)
+    bounded = new_predictor(model, PredictorConfig(head="griffin", route="reweight", k=k,
+                                                   route_bound=0.0))  # fmt: skip
+    bounded.log_gain = mx.full(bounded.log_gain.shape, 3.0)
+    bounded.offset = mx.full(bounded.offset.shape, 1e6)  # bound 0: only the gain acts
+    np.testing.assert_array_equal(np.asarray(topk_indices(bounded(prompts), k)),
+                                  np.asarray(topk_indices(z, k)))  # fmt: skip
+    # no shared part: no prior term for the trainer; the routed scores carry the gradient
+    assert bounded.mask_gradient(0.5) is None
+    with pytest.raises(UsageError, match="reweight"):
+        PredictorConfig(head="static", route="reweight").check()
+    with pytest.raises(UsageError, match="route_bound"):
+        PredictorConfig(head="griffin", route="reweight", route_bound=-1).check()
+
+
+def test_probe_rank_spread_is_zero_for_one_mask_and_blind_to_a_lifted_shared_part():
+    from mlx_ifp.core.softtopk import topk_indicator
+    from mlx_ifp.train.probe import diversity
+
+    base = mx.random.normal((2, 16), key=mx.random.key(0))
+    same = [base, base * 3.0 + 1.0]  # one ranking for both prompts: collapsed
+    out = diversity([topk_indicator(s, 8) for s in same], same, ["math", "code"])
+    assert out["rank_std"] == 0.0 and out["jaccard_across"] == 1.0
+    other = [base, mx.random.normal((2, 16), key=mx.random.key(1))]
+    lifted = [s + 1e3 * (mx.arange(16) < 4) for s in other]  # a shared part far above the rest
+    plain = diversity([topk_indicator(s, 8) for s in other], other, ["math", "code"])
+    high = diversity([topk_indicator(s, 8) for s in lifted], lifted, ["math", "code"])
+    assert plain["rank_std"] > 0.1 and high["rank_std"] > 0.05
+    assert high["score_std"] < 0.01  # what the old measure reads for such scores

@@ -51,3 +51,10 @@ def test_each_arm_runs_stage_1_then_stage_2_from_it(tmp_path):
     assert "route: griffin" in routed and "shared: 0.50" in routed
     static = (out / "k0.5-static" / "stage2.yaml").read_text()
     assert "head: static" in static and "route:" not in static
+
+
+def test_reweight_arms_write_the_learned_route_and_its_bound(tmp_path):
+    out, calls = run_script(tmp_path, "0.5", ARMS="rw25", RW_BOUND="2.5")
+    assert len(calls) == 2
+    text = (out / "k0.5-rw25" / "stage2.yaml").read_text()
+    assert "route: reweight" in text and "shared: 0.25" in text and "route_bound: 2.5" in text

@@ -8,7 +8,9 @@
 # predictor = the griffin head, static = one learned mask (the control), balanced = griffin
 # head with prior and prompt term at unit scale, shared = balanced + half of k shared by every
 # prompt (a shared + routed split), routeNN = NN% of k shared (learned as a static mask) and the
-# rest routed by the prompt's GRIFFIN statistics (route50, route75). DATA=... picks the
+# rest routed by the prompt's GRIFFIN statistics (route50, route75), rwNN = the same split with
+# the routed part the top of a learned, bounded re-weighting of those statistics (rw50, rw25;
+# RW_BOUND=1.0 bounds the learned offset, in z units). DATA=... picks the
 # corpus folder (default: the one `mlx_ifp data build` made in the cache). Logs beside each run.
 set -euo pipefail
 OUT=${1:-runs/default}
@@ -29,6 +31,8 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
   # the examples' predictor block is the shipped recipe (route50); the other arms rewrite it
   case "$arm" in
     route*) pred=("  head: griffin" "  route: griffin" "  shared: 0.${arm#route}") ;;
+    rw*) pred=("  head: griffin" "  route: reweight" "  shared: 0.${arm#rw}"
+               "  route_bound: ${RW_BOUND:-1.0}") ;;
     static) pred=("  head: static") ;;
     predictor) pred=("  head: griffin" "  factor_rank: 16") ;;
     balanced) pred=("  head: griffin" "  factor_rank: 16" "  balanced: true") ;;

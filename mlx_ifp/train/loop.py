@@ -204,7 +204,8 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             div_history.append({"step": step, **div})
             ui.note(
                 f"step {step}: mask Jaccard within {div['jaccard_within']:.3f}, across "
-                f"{div['jaccard_across']:.3f}, score spread {div['score_std']:.3f}"
+                f"{div['jaccard_across']:.3f}, score spread {div['score_std']:.3f}, "
+                f"rank spread {div['rank_std']:.3f}"
             )
             if div["jaccard_across"] > probe.COLLAPSED and predictor.config.head != "static":
                 ui.note("warning: the masks are collapsing to one mask for every prompt")

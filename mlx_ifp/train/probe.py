@@ -56,10 +56,15 @@ def diversity(masks: list[mx.array], scores: list[mx.array], domains: list[str])
     s = mx.stack(scores)  # (P, L, d)
     spread = s.std(axis=0).mean(-1)  # per layer: std across prompts, mean over channels
     scale = s.std(axis=-1).mean(0)  # per layer: std across channels
+    # the same for each channel's rank (0 = last, 1 = first) among its layer's channels: blind
+    # to the scale of the scores (a shared part lifted far above the rest swamps score_std)
+    ranks = mx.argsort(mx.argsort(s, axis=-1), axis=-1).astype(mx.float32)
+    ranks = ranks / max(s.shape[-1] - 1, 1)
     return {
         "jaccard_within": sum(within) / max(len(within), 1),
         "jaccard_across": sum(across) / max(len(across), 1),
         "score_std": (spread / mx.maximum(scale, 1e-9)).mean().item(),
+        "rank_std": ranks.std(axis=0).mean().item(),
     }
 
 

@@ -22,7 +22,7 @@ from ..base import unit_scale
 from ..griffin import GroupedGriffin, standardise
 
 HEADS = ("full", "factored", "static", "griffin")
-ROUTES = ("learned", "griffin")
+ROUTES = ("learned", "griffin", "reweight")
 
 
 @dataclass
@@ -52,7 +52,11 @@ class PredictorConfig:
     # who picks the routed (non-shared) channels: "learned" (the head's own scores) or
     # "griffin" (the prompt's GRIFFIN statistics alone, so the routed part cannot collapse;
     # the prior then only learns which `shared` channels every prompt keeps)
+    # "reweight": the routed channels are the top of a learned, bounded per-channel re-weighting
+    # of the prompt's GRIFFIN statistics, gain in [1/2, 2] and offset in [-route_bound,
+    # route_bound] (z units): learned, yet no channel can be forced in or out for every prompt
     route: str = "learned"
+    route_bound: float = 1.0
     k: int = 0  # the budget the predictor is trained for (filled in by the trainer)
 
     def check(self) -> None:
@@ -70,6 +74,10 @@ class PredictorConfig:
             )
         if self.route == "griffin" and (self.head != "griffin" or self.shared <= 0):
             raise UsageError("predictor route 'griffin' needs head 'griffin' and shared > 0")
+        if self.route == "reweight" and self.head != "griffin":
+            raise UsageError("predictor route 'reweight' needs head 'griffin'")
+        if not 0 <= self.route_bound <= 100:
+            raise UsageError(f"predictor route_bound must be in [0, 100], got {self.route_bound}")
 
     @property
     def reads_griffin(self) -> bool:
@@ -172,6 +180,10 @@ class Predictor(nn.Module):
             self.bias = mx.zeros((L, d))
             if config.route == "griffin":  # the prompt term is GRIFFIN itself: nothing to learn
                 return
+            if config.route == "reweight":  # bounded per-channel gain and offset on GRIFFIN
+                self.log_gain = mx.zeros((L, d))
+                self.offset = mx.zeros((L, d))
+                return
             self.gain = mx.ones((L, d))
             if q:
                 self.a = mx.random.normal((L, d, q)) * (d**-0.5)
@@ -214,7 +226,10 @@ class Predictor(nn.Module):
         """Scores (B, L, d) from standardised GRIFFIN log-statistics ``z`` (B, L, d)."""
         c = self.config
         if c.route == "griffin":  # shared = the prior's top, routed = the prompt's GRIFFIN top
-            return z + SHARED_LIFT * mx.stop_gradient(topk_indicator(self.bias, self.n_shared()))
+            return self._lift_shared(z)
+        if c.route == "reweight":  # starts equal to route "griffin"
+            gain = mx.power(2.0, mx.tanh(self.log_gain))
+            return self._lift_shared(gain * z + c.route_bound * mx.tanh(self.offset))
         prompt = self.gain * z
         if "a" in self:
             u = mx.einsum("bld,ldq->blq", z, self.a)
@@ -222,18 +237,21 @@ class Predictor(nn.Module):
         prior = self.bias
         if c.balanced:
             prior, prompt = unit_scale(prior), unit_scale(prompt)
-        out = prior + prompt
+        return self._lift_shared(prior + prompt)
+
+    def _lift_shared(self, scores: mx.array) -> mx.array:
+        """The prior's top ``n_shared`` channels lifted far above any routed score (kept)."""
         s = self.n_shared()
-        if s > 0:  # the prior's top s channels are always kept: far above any routed score
-            out = out + SHARED_LIFT * mx.stop_gradient(topk_indicator(self.bias, s))
-        return out
+        if s <= 0:
+            return scores
+        return scores + SHARED_LIFT * mx.stop_gradient(topk_indicator(self.bias, s))
 
     def mask_gradient(self, eps: float | mx.array) -> mx.array | None:
         """Zero-valued (L, d) term the trainer adds to its masks so that gradient reaches
         parameters the scores carry no gradient for: with ``route: griffin`` the prior learns
         its shared channels as a static mask of that many channels would (SoftTopK, straight
-        through). None otherwise."""
-        if self.config.route != "griffin":
+        through); so does ``route: reweight``. None otherwise."""
+        if self.config.route not in ("griffin", "reweight") or self.n_shared() <= 0:
             return None
         soft = soft_topk(self.bias, self.n_shared(), eps)
         return soft - mx.stop_gradient(soft)
