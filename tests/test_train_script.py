@@ -58,3 +58,10 @@ def test_reweight_arms_write_the_learned_route_and_its_bound(tmp_path):
     assert len(calls) == 2
     text = (out / "k0.5-rw25" / "stage2.yaml").read_text()
     assert "route: reweight" in text and "shared: 0.25" in text and "route_bound: 2.5" in text
+
+
+def test_default_arms_are_the_shipped_recipe_and_its_static_control(tmp_path, monkeypatch):
+    monkeypatch.delenv("ARMS", raising=False)
+    out, calls = run_script(tmp_path, "0.5")
+    assert len(calls) == 4
+    assert (out / "k0.5-rw25" / "stage1.yaml").is_file() and (out / "k0.5-static").is_dir()

@@ -4,7 +4,7 @@
 # Keeps run side by side (GPUS spreads them over GPUs); the arms of one keep run one after
 # another (one compiled run alone did 34k tok/s on an H200, three side by side 5k each, and two
 # compiled runs on one GPU ran out of memory; SIDE_BY_SIDE=1 runs them at once anyway). The
-# arms differ only in the predictor: ARMS="route50 static" by default, where
+# arms differ only in the predictor: ARMS="rw25 static" by default (the shipped recipe), where
 # predictor = the griffin head, static = one learned mask (the control), balanced = griffin
 # head with prior and prompt term at unit scale, shared = balanced + half of k shared by every
 # prompt (a shared + routed split), routeNN = NN% of k shared (learned as a static mask) and the
@@ -24,11 +24,11 @@ STAGES=${STAGES:-"1 2"}  # "1" or "2" alone: one stage per call, for GPU time in
 GPUS=${GPUS:-}  # e.g. "0 1": the i-th keep runs on GPU i mod n (CUDA_VISIBLE_DEVICES)
 read -r -a gpus <<< "$GPUS"
 cd "$(dirname "$0")/.."
-ARMS=${ARMS:-"route50 static"}
+ARMS=${ARMS:-"rw25 static"}
 run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is reported, not hidden
   local keep=$1 arm=$2 dir="$OUT/k$1-$2" pred
   mkdir -p "$dir"
-  # the examples' predictor block is the shipped recipe (route50); the other arms rewrite it
+  # the examples' predictor block is the shipped recipe (rw25); each arm rewrites it
   case "$arm" in
     route*) pred=("  head: griffin" "  route: griffin" "  shared: 0.${arm#route}") ;;
     rw*) pred=("  head: griffin" "  route: reweight" "  shared: 0.${arm#rw}"
