@@ -116,7 +116,13 @@ def main() -> None:
             m = None if masks is None else mx.stack([x.dense() for x in masks])
             x = metrics.batch_of(chunks[d])
             lp = metrics.logprobs(model, x, m, chunks[d])
-            row["domains"][d] = metrics.summarise(metrics.token_metrics(dense_lp[d], lp, chunks[d]))
+            per_item = metrics.token_metrics(dense_lp[d], lp, chunks[d])
+            row["domains"][d] = metrics.summarise(per_item)
+            # per item (summed over its reference tokens): for paired tests (tools/paired_ci.py)
+            row["domains"][d]["items"] = [
+                {"tokens": r["tokens"], "nll": round(r["nll"], 5), "kl": round(r["kl"], 5)}
+                for r in per_item
+            ]
             if gen and a.gen_limit and d in ("math", "code"):
                 its = scoreable(items[d])[: a.gen_limit]
                 ms = masks[: len(its)] if masks is not None else [full] * len(its)

@@ -1,0 +1,100 @@
+"""Paired bootstrap confidence intervals of the per-domain KL / NLL difference of two rows.
+
+    python tools/paired_ci.py REPORT.json "IFP (rw25) per input" "learned static + same LoRA"
+
+REPORT.json is a ``tools/eval_ifp.py`` report whose rows carry per-item sums (``items``). Both
+rows score the same test items, so items are resampled in pairs; each resample's difference is
+the token-weighted mean of row A minus row B (what the tables report). Prints a table and, with
+``-o``, writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("report", help="a tools/eval_ifp.py JSON report with per-item sums")
+    p.add_argument("a", help="row A (its 'row' name)")
+    p.add_argument("b", help="row B, the reference")
+    p.add_argument("--resamples", type=int, default=10000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", help="write the JSON here")
+    return p.parse_args()
+
+
+def diff(a: list[dict], b: list[dict], idx: list[int], key: str) -> float:
+    """Token-weighted mean of ``key`` over items ``idx``: row A minus row B."""
+    n = sum(a[i]["tokens"] for i in idx)
+    return (sum(a[i][key] for i in idx) - sum(b[i][key] for i in idx)) / max(n, 1)
+
+
+def interval(a: list[dict], b: list[dict], key: str, resamples: int, rng) -> dict:
+    """The observed difference, its 95% percentile interval, and P(resampled diff >= 0)."""
+    n = len(a)
+    every = list(range(n))
+    draws = sorted(diff(a, b, [rng.randrange(n) for _ in every], key) for _ in range(resamples))
+    return {
+        "diff": diff(a, b, every, key),
+        "lo": draws[int(0.025 * resamples)],
+        "hi": draws[int(0.975 * resamples) - 1],
+        "p_not_below": sum(d >= 0 for d in draws) / resamples,
+    }
+
+
+def main() -> int:
+    a = parse()
+    path = Path(a.report)
+    if not path.is_file():
+        print(f"error: no report at {path}", file=sys.stderr)
+        return 2
+    rows = {r["row"]: r for r in json.loads(path.read_text())["rows"]}
+    for name in (a.a, a.b):
+        if name not in rows:
+            print(f"error: no row {name!r} in {path} (rows: {', '.join(rows)})", file=sys.stderr)
+            return 2
+    ra, rb = rows[a.a]["domains"], rows[a.b]["domains"]
+    if any("items" not in ra[d] or "items" not in rb[d] for d in ra):
+        print(f"error: {path} has no per-item sums (rerun tools/eval_ifp.py)", file=sys.stderr)
+        return 2
+    rng = random.Random(a.seed)
+    out = {"report": str(path), "a": a.a, "b": a.b, "resamples": a.resamples, "domains": {}}
+    pooled_a, pooled_b = [], []
+    for d in ra:
+        ia, ib = ra[d]["items"], rb[d]["items"]
+        if [x["tokens"] for x in ia] != [y["tokens"] for y in ib]:
+            print(f"error: rows score different items in {d}", file=sys.stderr)
+            return 2
+        out["domains"][d] = {k: interval(ia, ib, k, a.resamples, rng) for k in ("kl", "nll")}
+        pooled_a += ia
+        pooled_b += ib
+    out["domains"]["all (token-weighted)"] = {
+        k: interval(pooled_a, pooled_b, k, a.resamples, rng) for k in ("kl", "nll")
+    }
+    lines = [
+        f"{a.a} minus {a.b}: difference per reference token, 95% paired bootstrap "
+        f"interval ({a.resamples} resamples of the items)",
+        "",
+        "| domain | Δ KL | 95% interval | Δ NLL | 95% interval |",
+        "|---|---|---|---|---|",
+    ]
+    for d, v in out["domains"].items():
+        kl, nll = v["kl"], v["nll"]
+        lines.append(f"| {d} | {kl['diff']:+.4f} | [{kl['lo']:+.4f}, {kl['hi']:+.4f}] | "
+                     f"{nll['diff']:+.4f} | [{nll['lo']:+.4f}, {nll['hi']:+.4f}] |")  # fmt: skip
+    print("\n".join(lines))
+    if a.output:
+        from mlx_ifp.paths import atomic_file
+
+        with atomic_file(Path(a.output)) as tmp:
+            tmp.write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
