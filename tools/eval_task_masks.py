@@ -68,7 +68,13 @@ def main() -> None:
         for d in DOMAINS:
             m = mx.stack([x.dense() for x in masks_of(d)])
             lp = metrics.logprobs(model, metrics.batch_of(chunks[d]), m, chunks[d])
-            row["domains"][d] = metrics.summarise(metrics.token_metrics(dense_lp[d], lp, chunks[d]))
+            per_item = metrics.token_metrics(dense_lp[d], lp, chunks[d])
+            row["domains"][d] = metrics.summarise(per_item)
+            # per item (summed over its reference tokens): for tools/paired_ci.py
+            row["domains"][d]["items"] = [
+                {"tokens": r["tokens"], "nll": round(r["nll"], 5), "kl": round(r["kl"], 5)}
+                for r in per_item
+            ]
         for key in ("kl", "nll"):
             row[key] = sum(row["domains"][d][key] for d in DOMAINS) / len(DOMAINS)
         row["seconds"] = round(time.perf_counter() - t0, 1)

@@ -2,10 +2,10 @@
 
     python tools/paired_ci.py REPORT.json "IFP (rw25) per input" "learned static + same LoRA"
 
-REPORT.json is a ``tools/eval_ifp.py`` report whose rows carry per-item sums (``items``). Both
-rows score the same test items, so items are resampled in pairs; each resample's difference is
-the token-weighted mean of row A minus row B (what the tables report). Prints a table and, with
-``-o``, writes JSON.
+REPORT.json is a ``tools/eval_ifp.py`` or ``tools/eval_task_masks.py`` report whose rows
+carry per-item sums (``items``). Both rows score the same test items, so items are resampled
+in pairs; each resample's difference is the token-weighted mean of row A minus row B (what the
+tables report). Prints a table and, with ``-o``, writes JSON.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("report", help="a tools/eval_ifp.py JSON report with per-item sums")
+    p.add_argument("report", help="an eval_ifp / eval_task_masks JSON report with per-item sums")
     p.add_argument("a", help="row A (its 'row' name)")
     p.add_argument("b", help="row B, the reference")
     p.add_argument("--resamples", type=int, default=10000)
