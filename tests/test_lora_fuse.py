@@ -100,3 +100,19 @@ def test_export_of_a_packed_slim_lora_model_is_what_it_decodes(tmp_path):
     loaded, _ = mlx_lm_load(str(out))
     assert loaded.layers[0].self_attn.q_proj.bits == 8  # named per layer in the config
     np.testing.assert_array_equal(np.array(loaded(X)), np.array(slim(X)))
+
+
+def test_a_float16_adapter_is_fused_in_float32():
+    """The shipped LoRA is float16: its sliced delta is a float32 product (on CPU float16 has no
+    BLAS; tools/lora_slice_cost.py), as exact as the unfused LoRA forward of a float32 model."""
+    from mlx_ifp.core.adapters import lora_delta
+
+    model = lora_model(quantize=False)
+    for _, m in model.named_modules():
+        if "lora_a" in m:
+            m.lora_a, m.lora_b = m.lora_a.astype(mx.float16), m.lora_b.astype(mx.float16)
+    gate = ffn.ffns(model)[-1].gate_proj
+    assert lora_delta(gate, rows=mx.array([0, 2, 5])).dtype == mx.float32
+    mask = _mask(model, 40)
+    slim = mlx_ifp.prune(model, mask)
+    np.testing.assert_allclose(np.array(slim(X)), np.array(_unfused_slim(model, mask)), atol=2e-5)
