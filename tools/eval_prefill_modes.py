@@ -1,0 +1,135 @@
+"""Score the shipped predictor's three ways of reading the prompt, on real data, side by side.
+
+``generate`` with the default (trained predictor + LoRA) source picks a mask from the first user
+turn, then either runs the whole prompt through the slim model (``slim``) or prefills the KV
+cache densely and decodes with the slim one. The dense prefill can come from the LoRA'd model
+(``dense-lora``: the same weights as the slim model, all channels kept) or from the untouched
+source model (``dense-source``: the KV cache the distillation teacher itself would hold). For
+every item this builds the real slim model (``Pruner``), runs the three paths with mlx-lm KV
+caches exactly as decoding does, and scores the reference reply against the dense source:
+KL, NLL, top-1 agreement, per domain, with paired bootstrap intervals between the paths.
+
+    OPENBLAS_NUM_THREADS=1 python tools/eval_prefill_modes.py --split valid --limit 24 \
+        -o docs/results/prefill_modes_valid.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import tempfile
+
+import mlx.core as mx
+
+import mlx_ifp
+from mlx_ifp import data as data_mod
+from mlx_ifp.evaluation.metrics import pairs, summarise, token_metrics
+from mlx_ifp.evaluation.run import instructions
+from mlx_ifp.inference import Pruner
+from mlx_ifp.sources.base import dense_prefill
+
+MODES = ("slim", "dense-lora", "dense-source")
+
+
+def log_softmax(logits: mx.array) -> mx.array:
+    logits = logits.astype(mx.float32)
+    return logits - mx.logsumexp(logits, axis=-1, keepdims=True)
+
+
+def reply_logprobs(model, tokens: list[int], start: int, cache=None) -> mx.array:
+    """(N, V) log-probabilities predicting ``tokens[start:]``; with ``cache`` (holding
+    ``tokens[:start - 1]``) only the rest runs through ``model``."""
+    if cache is None:
+        out = model(mx.array(tokens, dtype=mx.int32)[None])[0, start - 1 : len(tokens) - 1]
+    else:
+        out = model(mx.array(tokens[start - 1 : -1], dtype=mx.int32)[None], cache=cache)[0]
+    return log_softmax(out)
+
+
+def score_item(pruner: Pruner, source, tok, item: dict, max_len: int) -> dict[str, dict]:
+    """Per mode: summed NLL, KL and top-1 over the reference reply of one item."""
+    (tokens, start), *_ = pairs(tok, [item], max_len)
+    chunk = [(tokens, start)]
+    ref = reply_logprobs(source, tokens, start)
+    slim, _ = pruner.slim_for(item["prompt"])
+    prompt = tokens[: start - 1]
+    caches = {
+        "slim": None,
+        "dense-lora": dense_prefill(pruner.model, prompt),
+        "dense-source": dense_prefill(source, prompt),
+    }
+    return {
+        mode: token_metrics(ref, reply_logprobs(slim, tokens, start, cache), chunk)[0]
+        for mode, cache in caches.items()
+    }
+
+
+def paired(rows: list[dict], a: str, b: str, key: str, draws: int = 2000) -> dict:
+    """Per-token mean of ``b`` minus ``a`` with a 95% paired bootstrap interval over items."""
+    rng = random.Random(0)
+    diffs = [(r[b][key] - r[a][key], r[a]["tokens"]) for r in rows]
+
+    def mean(sample):
+        return sum(d for d, _ in sample) / max(sum(n for _, n in sample), 1)
+
+    boots = sorted(mean(rng.choices(diffs, k=len(diffs))) for _ in range(draws))
+    return {
+        "a": a,
+        "b": b,
+        "metric": key,
+        "diff": mean(diffs),
+        "lo": boots[int(0.025 * draws)],
+        "hi": boots[int(0.975 * draws) - 1],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", default="valid", help="corpus split: valid (to choose) or test")
+    ap.add_argument("--domains", default="math,code,science,prose")
+    ap.add_argument("--limit", type=int, default=24, help="items per domain")
+    ap.add_argument("--max-len", type=int, default=384)
+    ap.add_argument("--keep", default="0.5")
+    ap.add_argument("-o", "--output", help="write the JSON here")
+    args = ap.parse_args()
+
+    source, tok = mlx_ifp.load()
+    pruner = Pruner(source, tok, keep=args.keep)  # the default: shipped predictor + LoRA
+    data = data_mod.build(verbose=False)  # reuses the cached corpus
+    result = {"split": args.split, "keep": args.keep, "source": pruner.source.key(), "rows": []}
+    per_item = []
+    for dom in args.domains.split(","):
+        items = instructions(data, dom, args.split)[: args.limit]
+        got = [score_item(pruner, source, tok, it, args.max_len) for it in items]
+        per_item += got
+        for mode in MODES:
+            row = {"domain": dom, "prefill": mode, **summarise([g[mode] for g in got])}
+            result["rows"].append(row)
+            print(json.dumps(row), flush=True)
+    for mode in MODES:
+        row = {"domain": "all", "prefill": mode, **summarise([g[mode] for g in per_item])}
+        result["rows"].append(row)
+    result["paired"] = [
+        paired(per_item, "slim", b, key) for b in MODES[1:] for key in ("kl", "nll")
+    ] + [paired(per_item, "dense-lora", "dense-source", key) for key in ("kl", "nll")]
+    print(f"\n{'domain':8} {'prefill':13} {'n':>3} {'KL':>7} {'NLL':>7} {'top1':>6}")
+    for r in result["rows"]:
+        print(
+            f"{r['domain']:8} {r['prefill']:13} {r['n']:3d} {r['kl']:7.4f} {r['nll']:7.4f} "
+            f"{r['top1']:6.3f}"
+        )
+    for p in result["paired"]:
+        print(
+            f"{p['b']} - {p['a']} {p['metric']}: {p['diff']:+.4f} [{p['lo']:+.4f}, {p['hi']:+.4f}]"
+        )
+    if args.output:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.output)) or ".")
+        with os.fdopen(fd, "w") as f:
+            json.dump(result, f, indent=1)
+        os.replace(tmp, args.output)
+
+
+if __name__ == "__main__":
+    main()
