@@ -21,14 +21,15 @@ import os
 import random
 import tempfile
 
-import mlx.core as mx
-
 import mlx_ifp
+from mlx_ifp import Mask
 from mlx_ifp import data as data_mod
 from mlx_ifp.evaluation.metrics import pairs, summarise, token_metrics
 from mlx_ifp.evaluation.run import instructions
 from mlx_ifp.inference import Pruner
 from mlx_ifp.sources.base import dense_prefill
+
+import mlx.core as mx
 
 MODES = ("slim", "dense-lora", "dense-source")
 
@@ -48,7 +49,9 @@ def reply_logprobs(model, tokens: list[int], start: int, cache=None) -> mx.array
     return log_softmax(out)
 
 
-def score_item(pruner: Pruner, source, tok, item: dict, max_len: int) -> dict[str, dict]:
+def score_item(
+    pruner: Pruner, source, dense_lora, tok, item: dict, max_len: int
+) -> dict[str, dict]:
     """Per mode: summed NLL, KL and top-1 over the reference reply of one item."""
     (tokens, start), *_ = pairs(tok, [item], max_len)
     chunk = [(tokens, start)]
@@ -57,7 +60,7 @@ def score_item(pruner: Pruner, source, tok, item: dict, max_len: int) -> dict[st
     prompt = tokens[: start - 1]
     caches = {
         "slim": None,
-        "dense-lora": dense_prefill(pruner.model, prompt),
+        "dense-lora": dense_prefill(dense_lora, prompt),
         "dense-source": dense_prefill(source, prompt),
     }
     return {
@@ -97,12 +100,14 @@ def main() -> None:
 
     source, tok = mlx_ifp.load()
     pruner = Pruner(source, tok, keep=args.keep)  # the default: shipped predictor + LoRA
+    # the LoRA'd model at full width, its LoRA fused (float16 LoRA matmuls have no CPU BLAS)
+    dense_lora, _ = pruner.slim_from_mask(Mask.full(pruner.model))
     data = data_mod.build(verbose=False)  # reuses the cached corpus
     result = {"split": args.split, "keep": args.keep, "source": pruner.source.key(), "rows": []}
     per_item = []
     for dom in args.domains.split(","):
         items = instructions(data, dom, args.split)[: args.limit]
-        got = [score_item(pruner, source, tok, it, args.max_len) for it in items]
+        got = [score_item(pruner, source, dense_lora, tok, it, args.max_len) for it in items]
         per_item += got
         for mode in MODES:
             row = {"domain": dom, "prefill": mode, **summarise([g[mode] for g in got])}
