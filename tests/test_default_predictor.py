@@ -69,3 +69,19 @@ def test_api_default_is_the_shipped_predictor_and_leaves_the_source_alone(smollm
     logits = slim(mx.array([tok.encode(head + "The capital of France is")]))[0, -1]
     top = [tok.decode([i]).strip() for i in mx.argsort(-logits)[:5].tolist()]
     assert "Paris" in top, top
+
+
+@pytest.mark.real
+def test_dense_prefill_runs_the_shipped_lora(smollm2_dir):
+    """A dense prefill comes from the weights the slim model is cut from (the LoRA'd copy), not
+    the bare source: at full width, dense-prefilled and slim-prefilled replies are the same
+    model's, so they agree token for token."""
+    model, tok = mlx_ifp.load("smollm2-135m-instruct")
+    prompt = "Write a Python function that returns the largest of three numbers."
+    replies = {
+        how: [
+            r.token for r in mlx_ifp.stream_generate(model, tok, prompt, 24, keep=1.0, prefill=how)
+        ]
+        for how in ("slim", "dense")
+    }
+    assert replies["dense"] == replies["slim"]

@@ -126,3 +126,25 @@ def test_rotating_cache_prefill():
     slim, info, cache = pruner.prefill(prompt, max_kv_size=8)
     assert cache[0].offset == len(prompt) - 1 and info.mask.k == 48
     assert slim(mx.array([prompt[-1:]]), cache=cache).shape[-1] == 128
+
+
+def test_auto_prefill_follows_the_source_preference():
+    """``prefill="auto"`` is dense for per-prompt masks of sources that prefer it (a plug-in
+    hook, not a list of names) and slim for the others."""
+    from mlx_ifp.sources.static import StaticWeight
+
+    class DenseStatic(StaticWeight):
+        name = "static-dense-prefill"
+
+        def prefers_dense_prefill(self) -> bool:
+            return True
+
+    model = tiny_model("llama")
+    tok = synthetic_tokenizer(128)
+    tok._eos_token_ids = set()
+    _, plain = _reply(model, tok, keep=0.5, mask_source="static")
+    assert plain.prune.prefill_s == 0
+    _, dense = _reply(model, tok, keep=0.5, mask_source=DenseStatic())
+    assert dense.prune.prefill_s > 0
+    _, task = _reply(model, tok, keep=0.5, mask_source=DenseStatic(), task="t3 t4")
+    assert task.prune.prefill_s == 0  # task masks keep the cheaper slim prefill

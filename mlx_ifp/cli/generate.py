@@ -75,9 +75,10 @@ def generate_command(
         str,
         typer.Option(
             "--prefill",
-            help="dense: the prompt runs through the full model and only decoding is "
-            "pruned (GRIFFIN; a per-prompt GRIFFIN mask then costs no extra pass); slim: "
-            "everything on the pruned model; auto: dense for a per-prompt GRIFFIN mask.",
+            help="dense: the prompt runs through the unpruned model (with the shipped "
+            "LoRA, if any) and only decoding is pruned (a per-prompt GRIFFIN mask then costs "
+            "no extra pass); slim: everything on the pruned model; auto: dense for a "
+            "per-prompt mask from GRIFFIN or the trained predictor.",
         ),
     ] = "auto",
     dequantize: Dequantize = None,

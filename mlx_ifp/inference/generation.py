@@ -168,13 +168,15 @@ def stream_generate(
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
 
     ``prompt`` is a user message (or a message list); the chat template is applied unless
-    ``chat_template=False``. ``prefill``: ``"dense"`` runs the prompt through the source model
-    and decodes with the slim one from its KV cache (GRIFFIN's recipe; a per-prompt GRIFFIN
-    mask is then read off that same pass, over the whole prompt); ``"slim"`` runs everything
-    on the slim model; ``"auto"`` is dense for a per-prompt mask from a source that reads
-    activations (GRIFFIN), else slim. A mask read off the dense prefill covers the whole
-    prompt (system prompt and earlier turns too). Other keyword arguments go to
-    ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
+    ``chat_template=False``. ``prefill``: ``"dense"`` runs the prompt through the unpruned
+    model the slim ones are cut from (the source, or its LoRA'd copy for a shipped predictor +
+    LoRA) and decodes with the slim one from its KV cache (GRIFFIN's recipe; a per-prompt
+    GRIFFIN mask is then read off that same pass, over the whole prompt); ``"slim"`` runs
+    everything on the slim model; ``"auto"`` is dense for a per-prompt mask from a source that
+    prefers it (``MaskSource.prefers_dense_prefill``: GRIFFIN, the trained predictor), else
+    slim. A mask read off the dense prefill covers the whole prompt (system prompt and earlier
+    turns too). Other keyword arguments go to ``mlx_lm.stream_generate``; those in
+    ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
     ``mask_source=None`` (the default) is the model's own: the predictor + LoRA shipped with an
     embedded model, the predictor of the folder it was loaded with (``load(...,
     adapter_path=DIR)``), else GRIFFIN (``Pruner``'s ``default_source``).
@@ -198,7 +200,8 @@ def stream_generate(
     pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
-    dense = prefill == "dense" or (prefill == "auto" and per_prompt and observes)
+    prefers = pruner.source.prefers_dense_prefill()
+    dense = prefill == "dense" or (prefill == "auto" and per_prompt and prefers)
     clash = [k for k in NEEDS_WHOLE_PROMPT if kwargs.get(k) is not None]
     if dense and clash and prefill == "dense":
         raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
@@ -211,7 +214,9 @@ def stream_generate(
         slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
         if dense:
             t0 = time.perf_counter()
-            cache = dense_prefill(model, tokens, drop_last=True, **opts)
+            # the slim model's own unpruned weights (a shipped LoRA included): with the bare
+            # source's cache instead, NLL rose by 0.05 (docs/results/prefill_modes/)
+            cache = dense_prefill(pruner.model, tokens, drop_last=True, **opts)
             info.prefill_s = time.perf_counter() - t0
     progress = kwargs.get("prompt_progress_callback")
     if dense and progress is not None:  # mlx-lm sees only the last token: report the whole

@@ -39,6 +39,13 @@ class MaskSource(ABC):
         """
         return None
 
+    def prefers_dense_prefill(self) -> bool:
+        """Whether ``prefill="auto"`` gives a per-prompt mask's prompt a dense prefill (the KV
+        cache from the unpruned model, the reply decoded slim). True for observing sources,
+        whose mask is read off that very pass; a source overrides it where measured better.
+        """
+        return self.observer() is not None
+
     def select(self, model: nn.Module, tokens: Sequence[int] | mx.array, k: int) -> Mask:
         """The mask keeping the k best-scored channels of each layer for these tokens."""
         tokens = mx.array(tokens, dtype=mx.int32)
