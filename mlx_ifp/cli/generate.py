@@ -78,7 +78,7 @@ def generate_command(
             help="dense: the prompt runs through the unpruned model (with the shipped "
             "LoRA, if any) and only decoding is pruned (a per-prompt GRIFFIN mask then costs "
             "no extra pass); slim: everything on the pruned model; auto: dense for a "
-            "per-prompt mask from GRIFFIN or the trained predictor.",
+            "per-prompt GRIFFIN mask.",
         ),
     ] = "auto",
     dequantize: Dequantize = None,

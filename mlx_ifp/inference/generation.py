@@ -173,9 +173,9 @@ def stream_generate(
     LoRA) and decodes with the slim one from its KV cache (GRIFFIN's recipe; a per-prompt
     GRIFFIN mask is then read off that same pass, over the whole prompt); ``"slim"`` runs
     everything on the slim model; ``"auto"`` is dense for a per-prompt mask from a source that
-    prefers it (``MaskSource.prefers_dense_prefill``: GRIFFIN, the trained predictor), else
-    slim. A mask read off the dense prefill covers the whole prompt (system prompt and earlier
-    turns too). Other keyword arguments go to ``mlx_lm.stream_generate``; those in
+    prefers it (``MaskSource.prefers_dense_prefill``: GRIFFIN, whose mask is read off that
+    pass), else slim. A mask read off the dense prefill covers the whole prompt (system prompt
+    and earlier turns too). Other keyword arguments go to ``mlx_lm.stream_generate``; those in
     ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
     ``mask_source=None`` (the default) is the model's own: the predictor + LoRA shipped with an
     embedded model, the predictor of the folder it was loaded with (``load(...,

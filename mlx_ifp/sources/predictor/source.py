@@ -39,12 +39,6 @@ class PredictorSource(MaskSource):
         k = cfg.get("k") or (cfg.get("predictor") or {}).get("k")
         return k if isinstance(k, int) and not isinstance(k, bool) and k > 0 else None
 
-    def prefers_dense_prefill(self) -> bool:
-        """Yes: for the shipped predictor + LoRA, a dense prefill through the LoRA'd model beat
-        the slim one on the valid split (KL -0.007, paired 95% interval [-0.010, -0.005]; NLL
-        no worse): docs/results/prefill_modes/."""
-        return True
-
     def scores(self, model, tokens):
         tokens = mx.array(tokens, dtype=mx.int32).reshape(1, -1)
         if tokens.size == 0:
