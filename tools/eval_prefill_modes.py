@@ -7,19 +7,18 @@ cache densely and decodes with the slim one. The dense prefill can come from the
 source model (``dense-source``: the KV cache the distillation teacher itself would hold). For
 every item this builds the real slim model (``Pruner``), runs the three paths with mlx-lm KV
 caches exactly as decoding does, and scores the reference reply against the dense source:
-KL, NLL, top-1 agreement, per domain, with paired bootstrap intervals between the paths.
+KL, NLL, top-1 agreement, per domain, with paired bootstrap intervals between the paths
+(``tools/paired_ci.py``'s); the JSON keeps the per-item sums.
 
     OPENBLAS_NUM_THREADS=1 python tools/eval_prefill_modes.py --split valid --limit 24 \
-        -o docs/results/prefill_modes_valid.json
+        -o docs/results/prefill_modes/valid.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import tempfile
 
 import mlx_ifp
 from mlx_ifp import Mask
@@ -27,16 +26,14 @@ from mlx_ifp import data as data_mod
 from mlx_ifp.evaluation.metrics import pairs, summarise, token_metrics
 from mlx_ifp.evaluation.run import instructions
 from mlx_ifp.inference import Pruner
+from mlx_ifp.paths import atomic_file
 from mlx_ifp.sources.base import dense_prefill
 
 import mlx.core as mx
+import mlx.nn as nn
+from paired_ci import interval  # a sibling script: tools/ is on the path
 
 MODES = ("slim", "dense-lora", "dense-source")
-
-
-def log_softmax(logits: mx.array) -> mx.array:
-    logits = logits.astype(mx.float32)
-    return logits - mx.logsumexp(logits, axis=-1, keepdims=True)
 
 
 def reply_logprobs(model, tokens: list[int], start: int, cache=None) -> mx.array:
@@ -46,7 +43,7 @@ def reply_logprobs(model, tokens: list[int], start: int, cache=None) -> mx.array
         out = model(mx.array(tokens, dtype=mx.int32)[None])[0, start - 1 : len(tokens) - 1]
     else:
         out = model(mx.array(tokens[start - 1 : -1], dtype=mx.int32)[None], cache=cache)[0]
-    return log_softmax(out)
+    return nn.log_softmax(out.astype(mx.float32), axis=-1)
 
 
 def score_item(
@@ -69,23 +66,10 @@ def score_item(
     }
 
 
-def paired(rows: list[dict], a: str, b: str, key: str, draws: int = 2000) -> dict:
+def paired(rows: list[dict], a: str, b: str, key: str, resamples: int = 10000) -> dict:
     """Per-token mean of ``b`` minus ``a`` with a 95% paired bootstrap interval over items."""
-    rng = random.Random(0)
-    diffs = [(r[b][key] - r[a][key], r[a]["tokens"]) for r in rows]
-
-    def mean(sample):
-        return sum(d for d, _ in sample) / max(sum(n for _, n in sample), 1)
-
-    boots = sorted(mean(rng.choices(diffs, k=len(diffs))) for _ in range(draws))
-    return {
-        "a": a,
-        "b": b,
-        "metric": key,
-        "diff": mean(diffs),
-        "lo": boots[int(0.025 * draws)],
-        "hi": boots[int(0.975 * draws) - 1],
-    }
+    got = interval([r[b] for r in rows], [r[a] for r in rows], key, resamples, random.Random(0))
+    return {"a": a, "b": b, "metric": key, **got}
 
 
 def main() -> None:
@@ -116,6 +100,7 @@ def main() -> None:
     for mode in MODES:
         row = {"domain": "all", "prefill": mode, **summarise([g[mode] for g in per_item])}
         result["rows"].append(row)
+    result["items"] = per_item
     result["paired"] = [
         paired(per_item, "slim", b, key) for b in MODES[1:] for key in ("kl", "nll")
     ] + [paired(per_item, "dense-lora", "dense-source", key) for key in ("kl", "nll")]
@@ -130,10 +115,8 @@ def main() -> None:
             f"{p['b']} - {p['a']} {p['metric']}: {p['diff']:+.4f} [{p['lo']:+.4f}, {p['hi']:+.4f}]"
         )
     if args.output:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.output)) or ".")
-        with os.fdopen(fd, "w") as f:
-            json.dump(result, f, indent=1)
-        os.replace(tmp, args.output)
+        with atomic_file(args.output) as tmp:
+            tmp.write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -200,8 +200,8 @@ def stream_generate(
     pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
-    prefers = pruner.source.prefers_dense_prefill()
-    dense = prefill == "dense" or (prefill == "auto" and per_prompt and prefers)
+    auto_dense = per_prompt and pruner.source.prefers_dense_prefill()
+    dense = prefill == "dense" or (prefill == "auto" and auto_dense)
     clash = [k for k in NEEDS_WHOLE_PROMPT if kwargs.get(k) is not None]
     if dense and clash and prefill == "dense":
         raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
