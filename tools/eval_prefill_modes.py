@@ -12,6 +12,9 @@ KL, NLL, top-1 agreement, per domain, with paired bootstrap intervals between th
 
     OPENBLAS_NUM_THREADS=1 python tools/eval_prefill_modes.py --split valid --limit 24 \
         -o docs/results/prefill_modes/valid.json
+
+``--run DIR`` scores another finetune output (predictor + LoRA, e.g. the learned static control
+``docs/results/train_rw0/k0.5-static/stage2``) the same way instead of the shipped predictor.
 """
 
 from __future__ import annotations
@@ -79,15 +82,21 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=24, help="items per domain")
     ap.add_argument("--max-len", type=int, default=384)
     ap.add_argument("--keep", default="0.5")
+    ap.add_argument("--run", help="finetune output folder (default: the shipped predictor)")
     ap.add_argument("-o", "--output", help="write the JSON here")
     args = ap.parse_args()
 
     source, tok = mlx_ifp.load()
-    pruner = Pruner(source, tok, keep=args.keep)  # the default: shipped predictor + LoRA
+    if args.run:  # the run's LoRA on a model of its own; the run's predictor picks the masks
+        tuned = mlx_ifp.load(adapter_path=args.run)[0]
+        pruner = Pruner(tuned, tok, source="predictor", keep=args.keep)
+    else:
+        pruner = Pruner(source, tok, keep=args.keep)  # the default: shipped predictor + LoRA
     # the LoRA'd model at full width, its LoRA fused (float16 LoRA matmuls have no CPU BLAS)
     dense_lora, _ = pruner.slim_from_mask(Mask.full(pruner.model))
     data = data_mod.build(verbose=False)  # reuses the cached corpus
     result = {"split": args.split, "keep": args.keep, "source": pruner.source.key(), "rows": []}
+    result["run"] = args.run or "shipped"
     per_item = []
     for dom in args.domains.split(","):
         items = instructions(data, dom, args.split)[: args.limit]
