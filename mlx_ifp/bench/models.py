@@ -13,11 +13,16 @@ PROMPT = (
     "Explain, step by step, how a bill becomes a law, how photosynthesis works, why the sky "
     "is blue, and what a Python list comprehension does. Give examples for each. "
 )
-#: Llama shapes for random-weight runs (Llama 3.2 1B/3B, Llama 3.1 8B, SmolLM2-135M).
+#: Llama shapes for random-weight runs (Llama 3.2 1B/3B, Llama 3.1 8B, SmolLM2-135M, and the
+#: second embedded model's, Qwen2.5-Coder-1.5B: its widths, heads and untied 151,936-token
+#: vocabulary, run as a Llama, without Qwen2's q/k/v biases).
 PRESETS = {
     "135m": dict(hidden_size=576, num_hidden_layers=30, intermediate_size=1536,
                  num_attention_heads=9, num_key_value_heads=3, vocab_size=49152,
                  rope_theta=100000.0, tie_word_embeddings=True),
+    "1.5b": dict(hidden_size=1536, num_hidden_layers=28, intermediate_size=8960,
+                 num_attention_heads=12, num_key_value_heads=2, vocab_size=151936,
+                 rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=False),
     "1b": dict(hidden_size=2048, num_hidden_layers=16, intermediate_size=8192,
                num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
                rope_theta=500000.0, tie_word_embeddings=True),

@@ -17,7 +17,11 @@ def bench_command(
         "smollm2-135m-instruct"
     ),
     preset: _A[
-        str | None, _Opt("--preset", help="Random-weight Llama shape: 135m, 1b, 3b or 8b.")
+        str | None,
+        _Opt(
+            "--preset",
+            help="Random-weight Llama shape: 135m, 1b, 1.5b (Qwen2.5-Coder-1.5B), 3b or 8b.",
+        ),
     ] = None,
     keep: _A[
         list[str] | None, _Opt("--keep", help="Keep ratio or count; repeat for a sweep.")
