@@ -6,6 +6,7 @@ run and for GRIFFIN; KL to the original dense model and NLL per domain; JSON and
     python tools/eval_task_masks.py --run DIR --keep 0.5 --examples 4,16 -o FILE
 
 ``--run`` is a finetune output (predictor + LoRA, e.g. mlx_ifp/weights/smollm2-135m-instruct).
+``--oracle`` adds a hindsight row: each item's mask from its prompt and reference reply.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--examples", default="4,16", help="comma-separated example counts")
     p.add_argument("--max-len", type=int, default=320)
     p.add_argument("--no-griffin", action="store_true", help="skip the GRIFFIN rows")
+    p.add_argument(
+        "--oracle",
+        action="store_true",
+        help="add a row with each item's mask picked from its prompt *and reference reply* "
+        "(hindsight: what per-input selection could reach if it saw the answer)",
+    )
     p.add_argument("-o", "--output", help="write the JSON here")
     return p.parse_args()
 
@@ -54,7 +61,7 @@ def main() -> None:
     k = Budget.parse(a.keep).channels(ffn.d_ffn(base))
     counts = [int(n) for n in a.examples.split(",") if n.strip()]
     items = {d: instructions(data, d)[: a.limit] for d in DOMAINS}
-    valid = {d: instructions(data, d, "valid")[: max(counts)] for d in DOMAINS}
+    valid = {d: instructions(data, d, "valid")[: max(counts, default=0)] for d in DOMAINS}
     text = tasks(data)
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in DOMAINS}
     dense_lp = {
@@ -90,6 +97,9 @@ def main() -> None:
             for d in DOMAINS
         }
         score(f"{arm} per input", model, lambda d: per_input[d])
+        if a.oracle:  # the scored sequence itself: prompt + reference reply (chat template)
+            seen = {d: [src.select(base, list(t), k) for t, _ in chunks[d]] for d in DOMAINS}
+            score(f"{arm} oracle, prompt + reference reply", model, lambda d: seen[d])
         desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in DOMAINS}
         score(f"{arm} per task, description", model, lambda d: [desc[d]] * len(items[d]))
         for n in counts:
