@@ -3,9 +3,12 @@
     python tools/paired_ci.py REPORT.json "IFP (rw25) per input" "learned static + same LoRA"
 
 REPORT.json is a ``tools/eval_ifp.py`` or ``tools/eval_task_masks.py`` report whose rows
-carry per-item sums (``items``). Both rows score the same test items, so items are resampled
-in pairs; each resample's difference is the token-weighted mean of row A minus row B (what the
-tables report). Prints a table and, with ``-o``, writes JSON.
+carry per-item sums (``items``), or a ``tools/eval_prefill_modes.py`` report, whose rows are
+its prefill modes (``slim``, ``dense-lora``, ``dense-source``). ``--b-report`` takes row B
+from another report on the same items (two runs scored by the same tool). Both rows score the
+same test items, so items are resampled in pairs; each resample's difference is the
+token-weighted mean of row A minus row B (what the tables report). Prints a table and, with
+``-o``, writes JSON.
 """
 
 from __future__ import annotations
@@ -22,10 +25,32 @@ def parse() -> argparse.Namespace:
     p.add_argument("report", help="an eval_ifp / eval_task_masks JSON report with per-item sums")
     p.add_argument("a", help="row A (its 'row' name)")
     p.add_argument("b", help="row B, the reference")
+    p.add_argument("--b-report", help="read row B from this report (default: REPORT)")
     p.add_argument("--resamples", type=int, default=10000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", help="write the JSON here")
     return p.parse_args()
+
+
+def load_rows(path: Path) -> dict[str, dict]:
+    """A report's rows by name, each ``{"domains": {domain: {"items": [...]}}}``."""
+    rep = json.loads(path.read_text())
+    rows = rep["rows"]
+    if not rows or "prefill" not in rows[0]:
+        return {r["row"]: r for r in rows}
+    # eval_prefill_modes: one row per (domain, prefill); the per-item sums, in domain order
+    counts: dict[str, int] = {}
+    for r in rows:
+        if r["domain"] != "all":
+            counts.setdefault(r["domain"], r["n"])
+    out: dict[str, dict] = {}
+    at = 0
+    for d, n in counts.items():
+        chunk, at = rep["items"][at : at + n], at + n
+        for mode in chunk[0] if chunk else ():
+            row = out.setdefault(mode, {"row": mode, "domains": {}})
+            row["domains"][d] = {"items": [it[mode] for it in chunk]}
+    return out
 
 
 def diff(a: list[dict], b: list[dict], idx: list[int], key: str) -> float:
@@ -53,17 +78,25 @@ def main() -> int:
     if not path.is_file():
         print(f"error: no report at {path}", file=sys.stderr)
         return 2
-    rows = {r["row"]: r for r in json.loads(path.read_text())["rows"]}
-    for name in (a.a, a.b):
+    path_b = Path(a.b_report) if a.b_report else path
+    if not path_b.is_file():
+        print(f"error: no report at {path_b}", file=sys.stderr)
+        return 2
+    found = {}
+    for name, where in ((a.a, path), (a.b, path_b)):
+        rows = load_rows(where)
         if name not in rows:
-            print(f"error: no row {name!r} in {path} (rows: {', '.join(rows)})", file=sys.stderr)
+            print(f"error: no row {name!r} in {where} (rows: {', '.join(rows)})", file=sys.stderr)
             return 2
-    ra, rb = rows[a.a]["domains"], rows[a.b]["domains"]
+        found[name, where] = rows[name]
+    ra, rb = found[a.a, path]["domains"], found[a.b, path_b]["domains"]
     if any("items" not in ra[d] or "items" not in rb[d] for d in ra):
         print(f"error: {path} has no per-item sums (rerun tools/eval_ifp.py)", file=sys.stderr)
         return 2
     rng = random.Random(a.seed)
     out = {"report": str(path), "a": a.a, "b": a.b, "resamples": a.resamples, "domains": {}}
+    if a.b_report:
+        out["b_report"] = str(path_b)
     pooled_a, pooled_b = [], []
     for d in ra:
         ia, ib = ra[d]["items"], rb[d]["items"]
