@@ -40,6 +40,32 @@ def test_slim_equals_masked(arch, quantize):
     assert ffn.d_ffn(slim) == 40 and ffn.d_ffn(model) == 96
 
 
+@pytest.mark.parametrize("quantize", [False, True], ids=["dense", "q4"])
+def test_layers_sliced_on_several_cpu_streams_match_one_stream(quantize):
+    model = tiny_model("llama", quantize=quantize, num_hidden_layers=5)
+    mask = random_mask(model, 40, seed=3)
+    with mx.stream(mx.cpu):
+        slims = []
+        for n in (1, 3):  # 3 streams over 5 layers: each stream gets layers of its own
+            streams = [mx.default_stream(mx.cpu)] + [mx.new_stream(mx.cpu) for _ in range(n - 1)]
+            slims.append(slicing.slim_copy(model, [mask.indices[i] for i in range(5)], streams))
+        one, many = (dict(nn.utils.tree_flatten(s.parameters())) for s in slims)
+        assert one.keys() == many.keys()
+        for name, value in one.items():
+            assert mx.array_equal(value, many[name]).item(), name
+        np.testing.assert_array_equal(np.array(slims[0](X)), np.array(slims[1](X)))
+
+
+def test_slicing_uses_several_streams_only_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(mx, "default_device", lambda: mx.gpu)
+    assert slicing.slice_streams() == [None]
+    monkeypatch.setattr(mx, "default_device", lambda: mx.cpu)
+    streams = slicing.slice_streams()
+    assert 1 <= len(streams) <= slicing.MAX_SLICE_STREAMS
+    assert all(s is not None for s in streams)
+    assert slicing.slice_streams() is streams  # made once
+
+
 @pytest.mark.parametrize("arch", list(ARCHS))
 def test_keep_all_reproduces_source(arch):
     model = tiny_model(arch)

@@ -6,6 +6,7 @@ first one, and timed over one ``mx.eval`` for all layers, as ``ffn.slim_copy`` d
 
     python tools/bench_slice.py --preset 135m --keep 0.5
     python tools/bench_slice.py --preset 8b --keep 0.333 -o slice_8b.json
+    python tools/bench_slice.py --preset 1.5b --keep 0.5 --whole   # + the whole slim_copy
 """
 
 from __future__ import annotations
@@ -44,12 +45,47 @@ def timed(fn, ws, idx, trials: int) -> list[float]:
     return out[1:]  # the first call compiles / warms up
 
 
+def whole(cfg: dict, dt, k: int, trials: int) -> list[dict]:
+    """``slicing.slim_copy`` of a random model of ``cfg``: one stream vs ``slice_streams()``."""
+    from mlx_ifp.bench.models import random_llama
+    from mlx_ifp.core import slicing
+
+    model = random_llama(cfg, dt)
+    d, n = cfg["intermediate_size"], cfg["num_hidden_layers"]
+    idx = [mx.sort(mx.random.permutation(d)[:k]).astype(mx.uint32) for _ in range(n)]
+    mx.eval(idx)
+    many = slicing.slice_streams()
+    ways = {"1 stream": [mx.default_stream(mx.default_device())], f"{len(many)} streams": many}
+    times: dict[str, list[float]] = {w: [] for w in ways}
+    for t in range(trials + 1):
+        for w in ways if t % 2 else reversed(list(ways)):
+            mx.clear_cache()
+            t0 = time.perf_counter()
+            slim = slicing.slim_copy(model, idx, ways[w])
+            if t:  # the first round warms up
+                times[w].append(time.perf_counter() - t0)
+            del slim
+    rows = []
+    for w, ts in times.items():
+        ms = statistics.median(ts) * 1e3
+        rows.append({"kind": "whole", "method": f"slim_copy, {w}", "ms": ms,
+                     "all_ms": [x * 1e3 for x in ts]})  # fmt: skip
+        print(f"whole slim_copy, {w:22} {rows[-1]['ms']:8.2f} ms  (median of {len(ts)})")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--preset", default="135m", choices=sorted(PRESETS))
     ap.add_argument("--keep", type=float, default=0.5)
     ap.add_argument("--trials", type=int, default=5)
     ap.add_argument("--dtype", default=None)
+    ap.add_argument(
+        "--whole",
+        action="store_true",
+        help="also time slicing.slim_copy of a random model of the preset: one stream against "
+        "slice_streams() (several CPU streams on a CPU), alternating, allocator cleared",
+    )
     ap.add_argument("-o", "--output")
     a = ap.parse_args()
     cfg = PRESETS[a.preset]
@@ -74,6 +110,8 @@ def main() -> None:
             rows.append({"kind": kind, "method": name, "ms": t * 1e3,
                          "gb_s": 2 * bytes_out / t / 1e9})  # fmt: skip
             print(f"{kind:4} {name:24} {t * 1e3:8.2f} ms  {rows[-1]['gb_s']:7.1f} GB/s (r+w)")
+    if a.whole:
+        rows += whole(cfg, dt, k, a.trials)
     if a.output:
         meta = {"device": str(mx.default_device()), "preset": a.preset, "k": k, "dtype": str(dt)}
         with atomic_file(a.output) as tmp:

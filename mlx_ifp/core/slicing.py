@@ -5,8 +5,10 @@ Weight types plug in through ``SLICERS`` (module class -> how to keep rows / inp
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 
 import mlx.core as mx
@@ -166,11 +168,34 @@ def slice_cols(module: nn.Module, idx: mx.array, delta: mx.array | None = None) 
     return _slicer(module, 1)(module, idx, delta)
 
 
-def slim_copy(model: nn.Module, indices: Sequence[mx.array] | mx.array) -> nn.Module:
+#: at most this many CPU streams slice layers at once (each MLX stream runs on its own thread)
+MAX_SLICE_STREAMS = 4
+_cpu_streams: list = []
+
+
+def slice_streams() -> list:
+    """Streams to spread the layers' slices over: on the CPU one per core (up to
+    ``MAX_SLICE_STREAMS``; 2 streams sliced Qwen2.5-1.5B's FFNs 2.4x faster than one on a 2-core
+    machine, copies being single-threaded), elsewhere just the default one (``None``)."""
+    if mx.default_device() != mx.cpu:
+        return [None]
+    if not _cpu_streams:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        n = max(1, min(MAX_SLICE_STREAMS, cores or 1))
+        _cpu_streams.extend(
+            [mx.default_stream(mx.cpu)] + [mx.new_stream(mx.cpu) for _ in range(n - 1)]
+        )
+    return _cpu_streams
+
+
+def slim_copy(
+    model: nn.Module, indices: Sequence[mx.array] | mx.array, streams: list | None = None
+) -> nn.Module:
     """A new model whose FFNs keep ``indices[l]`` in layer ``l``; all else is shared, not copied.
 
     The containers down to each FFN are shallow copies; attention, norms and embeddings are
-    the very same modules and arrays as in ``model``. The new FFN arrays are evaluated here.
+    the very same modules and arrays as in ``model``. The new FFN arrays are evaluated here,
+    the layers spread over ``streams`` (default ``slice_streams()``).
     """
     spec = ffn.spec_of(model)
     blocks = ffn.layers(model)
@@ -181,13 +206,16 @@ def slim_copy(model: nn.Module, indices: Sequence[mx.array] | mx.array) -> nn.Mo
         raise UsageError("every layer must keep the same number of channels")
     k = ks.pop()
     new_blocks, new_arrays = {}, []
-    for block, idx in zip(blocks, indices, strict=True):
+    streams = streams or slice_streams()
+    for j, (block, idx) in enumerate(zip(blocks, indices, strict=True)):
         mlp = getattr(block, spec.mlp)
-        parts = {
-            spec.gate: slice_rows(getattr(mlp, spec.gate), idx),
-            spec.up: slice_rows(getattr(mlp, spec.up), idx),
-            spec.down: slice_cols(getattr(mlp, spec.down), idx),
-        }
+        on = streams[j % len(streams)]
+        with mx.stream(on) if on is not None else contextlib.nullcontext():
+            parts = {
+                spec.gate: slice_rows(getattr(mlp, spec.gate), idx),
+                spec.up: slice_rows(getattr(mlp, spec.up), idx),
+                spec.down: slice_cols(getattr(mlp, spec.down), idx),
+            }
         new_mlp = _copy(mlp, **parts)
         new_arrays += [v for _, v in nn.utils.tree_flatten(new_mlp.parameters())]
         new_blocks[id(block)] = _copy(block, **{spec.mlp: new_mlp})
