@@ -66,6 +66,29 @@ def test_slicing_uses_several_streams_only_on_the_cpu(monkeypatch):
     assert slicing.slice_streams() is streams  # made once
 
 
+def test_slicing_works_in_another_thread_after_the_main_one():
+    # MLX streams belong to the thread that made them: the server slices in a worker thread
+    import threading
+
+    model = tiny_model("llama")
+    mask = random_mask(model, 40)
+    idx = [mask.indices[i] for i in range(mask.n_layers)]
+    ref = np.array(slicing.slim_copy(model, idx)(X))  # makes this thread's streams
+    got, errors = [], []
+
+    def work():
+        try:
+            got.append(np.array(slicing.slim_copy(model, idx)(X)))
+        except Exception as err:  # noqa: BLE001  (reported below)
+            errors.append(err)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert errors == [] and len(got) == 1
+    np.testing.assert_array_equal(got[0], ref)
+
+
 @pytest.mark.parametrize("arch", list(ARCHS))
 def test_keep_all_reproduces_source(arch):
     model = tiny_model(arch)
