@@ -70,7 +70,7 @@ def whole(cfg: dict, dt, k: int, trials: int) -> list[dict]:
         ms = statistics.median(ts) * 1e3
         rows.append({"kind": "whole", "method": f"slim_copy, {w}", "ms": ms,
                      "all_ms": [x * 1e3 for x in ts]})  # fmt: skip
-        print(f"whole slim_copy, {w:22} {rows[-1]['ms']:8.2f} ms  (median of {len(ts)})")
+        print(f"whole slim_copy, {w:22} {ms:8.2f} ms  (median of {len(ts)})")
     return rows
 
 

@@ -29,6 +29,7 @@ from mlx_ifp import data as data_mod
 from mlx_ifp.evaluation.metrics import pairs, summarise, token_metrics
 from mlx_ifp.evaluation.run import instructions
 from mlx_ifp.inference import Pruner
+from mlx_ifp.models.resolve import adapted_copy
 from mlx_ifp.paths import atomic_file
 from mlx_ifp.sources.base import dense_prefill
 
@@ -87,8 +88,8 @@ def main() -> None:
     args = ap.parse_args()
 
     source, tok = mlx_ifp.load()
-    if args.run:  # the run's LoRA on a model of its own; the run's predictor picks the masks
-        tuned = mlx_ifp.load(adapter_path=args.run)[0]
+    if args.run:  # the run's LoRA on a copy sharing the source's arrays; its predictor picks
+        tuned = adapted_copy(source, args.run)
         pruner = Pruner(tuned, tok, source="predictor", keep=args.keep)
     else:
         pruner = Pruner(source, tok, keep=args.keep)  # the default: shipped predictor + LoRA
