@@ -30,6 +30,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--model", default="smollm2-135m-instruct")
     p.add_argument("--keep", default="0.5", help="comma-separated keeps with trained runs")
     p.add_argument("--limit", type=int, default=24, help="test items per domain")
+    p.add_argument(
+        "--split", default="test", choices=("test", "valid"), help="valid: to choose, not to report"
+    )
     p.add_argument("--gen-limit", type=int, default=6, help="GSM8K/HumanEval items (0: none)")
     p.add_argument("--max-len", type=int, default=320)
     p.add_argument("--max-tokens", type=int, default=200)
@@ -99,13 +102,14 @@ def main() -> None:
     base, tok = mlx_ifp.load(a.model, dequantize=True)
     d_ffn = base.layers[0].mlp.gate_proj.weight.shape[0]
     task_text = tasks(data)
-    items = {d: instructions(data, d)[: a.limit] for d in DOMAINS}
+    items = {d: instructions(data, d, a.split)[: a.limit] for d in DOMAINS}
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in DOMAINS}
     dense_lp = {
         d: metrics.logprobs(base, metrics.batch_of(chunks[d]), None, chunks[d]) for d in DOMAINS
     }
     mx.eval(list(dense_lp.values()))
-    report = {"model": a.model, "data": data, "limit": a.limit, "rows": [], "overlap": {}}
+    report = {"model": a.model, "data": data, "split": a.split, "limit": a.limit, "rows": []}
+    report["overlap"] = {}
 
     def score(name, keep, model, masks_of, gen=False):
         """One row: per domain, the metrics of ``model`` under ``masks_of(domain) -> [Mask]``."""
