@@ -22,6 +22,38 @@ def test_shipped_files_are_small_and_complete():
     assert cfg["predictor"]["head"] == "griffin" and cfg["k"] == 768
 
 
+def test_the_shipped_adapter_nearest_the_budget_is_chosen(tmp_path, monkeypatch):
+    """weights/<name> is the default (keep 0.5); weights/<name>-k<keep> serve budgets nearer
+    their own channel count; a tie, or no budget, keeps the default."""
+    import json
+
+    from mlx_ifp.models import embedded
+
+    def ship(folder: str, k: int):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "predictor.safetensors").write_bytes(b"")
+        (tmp_path / folder / "ifp_config.json").write_text(json.dumps({"k": k, "d_ffn": 1536}))
+
+    monkeypatch.setattr(embedded, "WEIGHTS", tmp_path)
+    assert default_adapter("m") is None
+    ship("m", 768)
+    assert default_adapter("m", 0.33) == tmp_path / "m"  # the only one serves every budget
+    ship("m-k0.33", 507)
+    (tmp_path / "m-k0.2").mkdir()  # no predictor in it: not shipped
+    (tmp_path / "other-k0.33").mkdir()
+    picks = {keep: default_adapter("m", keep).name for keep in (None, 0.5, 0.45, 0.4, 0.33, "300")}
+    assert picks == {
+        None: "m",
+        0.5: "m",
+        0.45: "m",
+        0.4: "m-k0.33",
+        0.33: "m-k0.33",
+        "300": "m-k0.33",
+    }
+    assert default_adapter("m", 1.0).name == "m" and default_adapter("m", 637.5 / 1536).name == "m"
+    assert [f.name for f in embedded.shipped_adapters("m")] == ["m", "m-k0.33"]
+
+
 def test_shipped_predictor_refuses_another_model():
     source = mlx_ifp.make_source("predictor", path=str(SHIPPED))
     with pytest.raises(UsageError, match="another model"):

@@ -1,46 +1,72 @@
 #!/usr/bin/env bash
-# Re-split the staged SmolLM2 GGUF so that every transfer to the GPU machine fits beside the checkout.
+# Cut MLX's CUDA backend and the SmolLM2 GGUF into transfers that fit the GPU machine beside the checkout.
 #   bash ../shared/device/prepare-mlx-cuda.sh && bash ../shared/device/prepare-model.sh
 #   bash tools/device_parts.sh          # then make the calls it prints, in order, each within 30 s
-# The device takes 64 MiB per call, the checkout (tracked + untracked, not ignored) included; with
-# the learned static control's weights in docs/results/ the checkout is ~23 MiB, and the shared
-# scripts' three model parts no longer fit. This keeps .dva/.dvb as they are, cuts the model into
-# .dvm1 (rides with .dva), .dvm2 (with .dvb), .dvm4, .dvm5, ... (alone) and .dvm3 (the rest, the
-# corpus and setup.sh, whose join line it rewrites), and prints the calls.
+# The device takes 64 MiB per call, the checkout (tracked + untracked, not ignored) included. The
+# shared scripts stage fixed-size parts (.dva, .dvb, ~39 and ~35 MiB, and three model parts) that
+# stop fitting once the checkout grows (the shipped weights, the kept static controls). This
+# reads them and the cached GGUF, cuts both byte streams into pieces of one call's room, packs
+# the pieces into .dvc1, .dvc2, ... (one call each) and .dvm3 (the last call: the corpus, the
+# checksum, the tail pieces and a setup.sh written here), and prints the calls. setup.sh joins
+# the pieces by name, re-joins a GGUF whose checksum does not match (a half-made one from an
+# earlier call), and sets the environment.
 set -euo pipefail
 root=$(git rev-parse --show-toplevel); cd "$root"
 g=${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}/embedded/SmolLM2-135M-Instruct.Q4_1.gguf
-[ -d .dva ] && [ -d .dvb ] && [ -f .dvm3/setup.sh ] || { echo "run the two shared prepare scripts first" >&2; exit 2; }
+[ -d .dva ] && [ -d .dvb ] && [ -f .dvm3/sha256 ] || { echo "run the two shared prepare scripts first" >&2; exit 2; }
 [ -f "$g" ] || { echo "no $g: run mlx_ifp generate -p hi once first" >&2; exit 2; }
-kib() { du -sb "$@" | awk '{s += $1} END {print int(s / 1024) + 1}'; }
-tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | xargs -0 stat -c %s | awk '{s += $1} END {print int(s / 1024) + 1}')
-room=$((64 * 1024 - 1024 - tree))  # KiB per call beside the checkout, 1 MiB spare (256 KiB was refused)
-extra=$(kib .dvm3/setup.sh .dvm3/sha256 $(ls .dvm3/corpus.tar.xz 2>/dev/null))
-total=$(( $(stat -c %s "$g") / 1024 + 1 ))
-a=$((room - $(kib .dva)))
-if [ "$a" -lt 0 ] && ls .dva/*.whl > /dev/null 2>&1; then  # the wheels ride with .dvb instead
-  mv .dva/*.whl .dvb/; a=$((room - $(kib .dva)))
-fi
-b=$((room - $(kib .dvb)))
-[ "$a" -ge 0 ] && [ "$b" -ge 0 ] || { echo "the checkout ($((tree / 1024)) MiB) leaves no room beside .dva/.dvb" >&2; exit 2; }
-for d in .dvm1 .dvm2; do rm -rf "$d"; mkdir "$d"; done
-rm -rf .dvm[4-9] .dvm3/p3
-dd if="$g" of=.dvm1/p1 bs=1K count="$a" status=none
-dd if="$g" of=.dvm2/p2 bs=1K skip="$a" count="$b" status=none
-off=$((a + b)); n=4; parts=("/tmp/stage/p1" "/tmp/stage/p2")
-while [ $((total - off)) -gt $((room - extra)) ]; do  # middle parts, one call each
-  d=.dvm$n; mkdir -p "$d"; grep -qx "/$d/" .git/info/exclude || echo "/$d/" >> .git/info/exclude
-  dd if="$g" of="$d/p$n" bs=1K skip="$off" count="$room" status=none
-  parts+=("/tmp/stage/p$n"); off=$((off + room)); n=$((n + 1))
+sha256sum "$g" | cut -d' ' -f1 | cmp -s - .dvm3/sha256 || { echo "$g is not the GGUF in .dvm3/sha256" >&2; exit 1; }
+size() { stat -c %s "$@" | awk '{s += $1} END {print s + 0}'; }
+tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | xargs -0 stat -c %s | awk '{s += $1} END {print s}')
+room=$((64 * 1048576 - 1048576 - tree))  # bytes per call beside the checkout, 1 MiB spare (256 KiB was refused)
+[ "$room" -gt 4194304 ] || { echo "the checkout ($((tree / 1048576)) MiB) leaves no room for transfers" >&2; exit 2; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/p"
+cp .dva/*.whl .dvb/*.whl "$tmp/p/" 2>/dev/null || true
+cat .dva/part.a? .dvb/part.a? | split -b "$room" -d -a 3 - "$tmp/p/cuda."
+split -b "$room" -d -a 3 "$g" "$tmp/p/gguf."
+rm -rf .dvm1 .dvm2 .dvm[4-9] .dvc[0-9]* .dvm3/p3 .dvm3/cuda.* .dvm3/gguf.* .dvm3/*.whl
+extra=$(size $(for f in .dvm3/*; do echo "$f"; done))
+# first fit, largest first: bin 0 is .dvm3 (the last call), the others one call each
+declare -a free=($((room - extra))) dirs=(.dvm3)
+for f in $(ls -S "$tmp/p"); do
+  s=$(size "$tmp/p/$f"); i=0
+  while [ "$i" -lt "${#free[@]}" ] && [ "${free[$i]}" -lt "$s" ]; do i=$((i + 1)); done
+  if [ "$i" -eq "${#free[@]}" ]; then
+    d=.dvc$i; mkdir -p "$d"; grep -qx "/$d/" .git/info/exclude || echo "/$d/" >> .git/info/exclude
+    free+=("$room"); dirs+=("$d")
+  fi
+  mv "$tmp/p/$f" "${dirs[$i]}/"; free[$i]=$((free[$i] - s))
 done
-dd if="$g" of=.dvm3/p3 bs=1K skip="$off" status=none
-parts+=(".dvm3/p3")
-chmod u+w .dvm3/setup.sh
-sed -i "s#^\[ -f \"\$g\" \] || cat .*#[ -f \"\$g\" ] || cat ${parts[*]} > \"\$g\"#" .dvm3/setup.sh
-cat .dvm1/p1 .dvm2/p2 $(for i in $(seq 4 $((n - 1))); do echo .dvm$i/p$i; done) .dvm3/p3 | sha256sum | cut -d' ' -f1 | cmp -s - .dvm3/sha256 \
-  || { echo "the parts do not join to the GGUF" >&2; exit 1; }
-echo "checkout $((tree / 1024)) MiB, $((room / 1024)) MiB per call; the calls, in order:"
-echo "  carry [.dva, .dvm1]: mkdir -p /tmp/stage && cp .dva/* .dvm1/* /tmp/stage/"
-echo "  carry [.dvb, .dvm2]: cp .dvb/* .dvm2/* /tmp/stage/"
-for i in $(seq 4 $((n - 1))); do echo "  carry [.dvm$i]: cp .dvm$i/* /tmp/stage/"; done
+chmod u+w .dvm3/setup.sh 2>/dev/null || true
+cat > .dvm3/setup.sh <<'EOF'
+# Source this on the GPU machine, from the checkout's root, after the tools/device_parts.sh calls:
+#   . .dvm3/setup.sh
+# It joins and unpacks MLX's CUDA backend, joins the SmolLM2 GGUF (checked by sha256), unpacks
+# the corpus, and sets the environment. While the machine lives, later calls need only the
+# `export` line below.
+set -u
+mkdir -p /tmp/stage && cp .dvm3/cuda.* .dvm3/gguf.* .dvm3/*.whl /tmp/stage/ 2>/dev/null
+if [ ! -d /tmp/site/mlx ]; then
+  cat /tmp/stage/cuda.* | (mkdir -p /tmp/site && cd /tmp/site && xz -dc | tar xf -)
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site2 /tmp/stage/*.whl
+  cp -rn /tmp/site2/* /tmp/site/ 2>/dev/null
+fi
+export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
+mkdir -p /tmp/cache/embedded /tmp/cache/data
+g=/tmp/cache/embedded/SmolLM2-135M-Instruct.Q4_1.gguf
+ok() { [ "$(sha256sum "$g" 2>/dev/null | cut -d' ' -f1)" = "$(cat .dvm3/sha256)" ]; }
+ok || cat /tmp/stage/gguf.* > "$g"
+ok || echo "WARNING: the joined GGUF does not match its checksum (a transfer is missing?)"
+[ -f .dvm3/corpus.tar.xz ] && tar xJf .dvm3/corpus.tar.xz -C /tmp/cache/data
+python3 -c "import mlx.core as mx; print('mlx', mx.__version__, mx.default_device())"
+EOF
+cat $(ls .dvc*/gguf.* .dvm3/gguf.* 2>/dev/null | sort -t. -k3) | sha256sum | cut -d' ' -f1 | cmp -s - .dvm3/sha256 \
+  || { echo "the pieces do not join to the GGUF" >&2; exit 1; }
+cat $(ls .dvc*/cuda.* .dvm3/cuda.* 2>/dev/null | sort -t. -k3) | cmp -s - <(cat .dva/part.a? .dvb/part.a?) \
+  || { echo "the pieces do not join to MLX's CUDA backend" >&2; exit 1; }
+echo "checkout $((tree / 1048576)) MiB, $((room / 1048576)) MiB per call; the calls, in order, each within 30 s:"
+for ((i = 1; i < ${#dirs[@]}; i++)); do
+  echo "  carry [${dirs[$i]}]: mkdir -p /tmp/stage && cp ${dirs[$i]}/* /tmp/stage/"
+done
 echo "  carry [.dvm3]: . .dvm3/setup.sh && <your work>"

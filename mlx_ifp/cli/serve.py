@@ -110,7 +110,7 @@ def serve_command(
         from ..models.embedded import default_adapter, is_embedded
 
         pruning = mlx_ifp.Budget.parse(keep) != mlx_ifp.Budget(1.0)
-        shipped = default_adapter(model) if is_embedded(model) and pruning else None
+        shipped = default_adapter(model, keep) if is_embedded(model) and pruning else None
         adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
     net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
     registry = Registry(

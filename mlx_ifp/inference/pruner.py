@@ -105,17 +105,17 @@ def predictor_note(model: nn.Module, source: MaskSource) -> str:
     return f"Predictor: {source.path}, with its {trained} LLM weights applied"
 
 
-def default_source(model: nn.Module) -> tuple[str, str | None]:
+def default_source(model: nn.Module, keep=None) -> tuple[str, str | None]:
     """The mask source of a model when none is named, and the shipped adapter folder it needs:
     the model's own predictor if it was loaded with ``adapter_path=``; the predictor (+ LoRA)
-    shipped with an embedded model; GRIFFIN otherwise."""
+    shipped with an embedded model (the one trained nearest ``keep``); GRIFFIN otherwise."""
     from ..models.embedded import default_adapter, is_embedded
 
     info = origin(model, required=False)
     if info.get("adapter_path"):
         return "predictor", None
     name = info.get("model")
-    shipped = default_adapter(name) if isinstance(name, str) and is_embedded(name) else None
+    shipped = default_adapter(name, keep) if isinstance(name, str) and is_embedded(name) else None
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 
 
@@ -173,7 +173,7 @@ class Pruner:
     ):
         self.source_model = model
         if source is None:
-            source, shipped = default_source(model)
+            source, shipped = default_source(model, keep)
             if shipped is not None:
                 from ..models.resolve import adapted_copy, trained_llm
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -263,7 +264,25 @@ def embedded_folder(name: str, dequantize: bool = False) -> Path:
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
 
-def default_adapter(name: str) -> Path | None:
-    """The shipped adapter folder (predictor + LoRA) of an embedded model, if there is one."""
-    folder = WEIGHTS / str(name).lower()
-    return folder if (folder / "predictor.safetensors").is_file() else None
+def shipped_adapters(name: str) -> list[Path]:
+    """The adapter folders (predictor + LoRA) shipped for an embedded model, the default first:
+    ``weights/<name>`` (trained at keep 0.5), then ``weights/<name>-k<keep>`` for other budgets."""
+    base = WEIGHTS / str(name).lower()
+    folders = [base, *sorted(WEIGHTS.glob(f"{base.name}-k*"))]
+    return [f for f in folders if (f / "predictor.safetensors").is_file()]
+
+
+def default_adapter(name: str, keep=None) -> Path | None:
+    """The shipped adapter folder of an embedded model, if there is one: the one trained for the
+    channel count nearest ``keep`` (a fraction or a count; the default folder on a tie or when
+    ``keep`` is None)."""
+    folders = shipped_adapters(name)
+    if keep is None or len(folders) < 2:
+        return folders[0] if folders else None
+    from ..core.budget import Budget
+
+    def distance(folder: Path) -> int:
+        cfg = json.loads((folder / "ifp_config.json").read_text())
+        return abs(Budget.parse(keep).channels(cfg["d_ffn"]) - cfg["k"])
+
+    return min(folders, key=distance)  # min keeps the first of equals: the default
