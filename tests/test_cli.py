@@ -38,6 +38,13 @@ def test_generate_streams_and_reports(smollm2_dir):
     assert "Active parameters" in run.stderr and "tokens-per-sec" in run.stderr
 
 
+def test_generate_at_keep_033_names_its_own_predictor(smollm2_dir):
+    run = cli("generate", "-p", "Solve 12 * 7.", "--keep", "0.33", "-m", "4")
+    assert run.returncode == 0, run.stderr
+    assert "smollm2-135m-instruct-k0.33" in run.stderr and "507/1536" in run.stderr
+    assert "Warning" not in run.stderr  # trained for this budget: no mismatch
+
+
 def test_task_mask_save_and_reuse(smollm2_dir, tmp_path):
     path = tmp_path / "geo"
     run = cli(

@@ -14,12 +14,22 @@ SHIPPED = default_adapter("smollm2-135m-instruct")
 
 
 def test_shipped_files_are_small_and_complete():
-    assert SHIPPED is not None
-    names = {p.name for p in Path(SHIPPED).iterdir()}
-    assert {"predictor.safetensors", "ifp_config.json", "adapters.safetensors"} <= names
-    assert sum(p.stat().st_size for p in Path(SHIPPED).iterdir()) <= 25 * 2**20
-    cfg = read_config(SHIPPED)
-    assert cfg["predictor"]["head"] == "griffin" and cfg["k"] == 768
+    """The default (keep 0.5) and the keep-0.33 predictor, each with its LoRA, for one source
+    model, 25 MB at most together."""
+    from mlx_ifp.models.embedded import shipped_adapters
+
+    folders = shipped_adapters("smollm2-135m-instruct")
+    assert folders[0] == SHIPPED and [f.name for f in folders[1:]] == [
+        "smollm2-135m-instruct-k0.33"
+    ]
+    for folder in folders:
+        names = {p.name for p in folder.iterdir()}
+        assert {"predictor.safetensors", "ifp_config.json", "adapters.safetensors"} <= names
+    assert sum(p.stat().st_size for f in folders for p in f.iterdir()) <= 25 * 2**20
+    cfgs = [read_config(f) for f in folders]
+    assert [c["k"] for c in cfgs] == [768, 507]
+    assert all(c["predictor"]["head"] == "griffin" for c in cfgs)
+    assert cfgs[0]["source"] == cfgs[1]["source"]
 
 
 def test_the_shipped_adapter_nearest_the_budget_is_chosen(tmp_path, monkeypatch):
@@ -118,3 +128,21 @@ def test_dense_prefill_runs_the_shipped_lora(smollm2_dir):
         for how in ("slim", "dense")
     }
     assert replies["dense"] == replies["slim"]
+
+
+@pytest.mark.real
+def test_keep_033_uses_the_predictor_trained_for_it(smollm2_dir):
+    """Pruner(keep=0.33) on the embedded model takes the keep-0.33 predictor and its LoRA, with no
+    budget-mismatch warning; keep 0.5 stays on the default."""
+    import warnings
+
+    from mlx_ifp.inference import KeepMismatch
+
+    model, tok = mlx_ifp.load("smollm2-135m-instruct")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KeepMismatch)
+        pruner = mlx_ifp.Pruner(model, tok, keep=0.33)
+    assert Path(pruner.source.path).name == "smollm2-135m-instruct-k0.33"
+    assert "LLM weights applied" in pruner.note and pruner.model is not model
+    assert pruner.slim_for("Solve 12 * 7.")[1].mask.k == 507
+    assert Path(mlx_ifp.Pruner(model, tok, keep=0.5).source.path) == SHIPPED

@@ -33,6 +33,11 @@ def parse() -> argparse.Namespace:
     p.add_argument(
         "--split", default="test", choices=("test", "valid"), help="valid: to choose, not to report"
     )
+    p.add_argument(
+        "--choose",
+        action="store_true",
+        help="only the rows a choice needs: dense, the static control, each arm per input",
+    )
     p.add_argument("--gen-limit", type=int, default=6, help="GSM8K/HumanEval items (0: none)")
     p.add_argument("--max-len", type=int, default=320)
     p.add_argument("--max-tokens", type=int, default=200)
@@ -151,7 +156,7 @@ def main() -> None:
         k = Budget.parse(keep).channels(d_ffn)
         sources = {n: make_source(n, tokenizer=tok) for n in ("griffin", "static-act", "random")}
         per_input = {}
-        for n, src in sources.items():
+        for n, src in {} if a.choose else sources.items():
             cache = {
                 d: [src.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
                 for d in DOMAINS
@@ -159,13 +164,15 @@ def main() -> None:
             per_input[n] = cache
             score(n, keep, base, lambda d, c=cache: c[d], gen=n == "griffin")
         swap = other_domains  # each item scored with the mask of another domain's item
-        score(
-            "GRIFFIN, mask of another domain's item",
-            keep,
-            base,
-            lambda d: swap(per_input["griffin"], d),
-        )
-        overlaps = {"GRIFFIN": per_input["griffin"]}
+        overlaps = {}
+        if not a.choose:
+            score(
+                "GRIFFIN, mask of another domain's item",
+                keep,
+                base,
+                lambda d: swap(per_input["griffin"], d),
+            )
+            overlaps["GRIFFIN"] = per_input["griffin"]
         arms = [x.strip() for x in a.arms.split(",") if x.strip()]
         runs = {arm: Path(a.runs) / f"k{keep}-{arm}" / a.stage for arm in [*arms, "static"]}
         runs = {arm: r for arm, r in runs.items() if (r / "predictor.safetensors").is_file()}
@@ -181,13 +188,17 @@ def main() -> None:
             )
         for arm in [x for x in arms if x in runs]:
             tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=str(runs[arm]))[0]
-            score(f"dense + LoRA ({arm} arm), unpruned", 1.0, tuned, lambda d: None)
+            if not a.choose:
+                score(f"dense + LoRA ({arm} arm), unpruned", 1.0, tuned, lambda d: None)
             pred = PredictorSource(runs[arm])
             ifp = {
                 d: [pred.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
                 for d in DOMAINS
             }
             score(f"IFP ({arm}) per input", keep, tuned, lambda d: ifp[d], gen=True)
+            overlaps[f"IFP ({arm})"] = ifp
+            if a.choose:
+                continue
             per_task = {
                 d: [pred.select(base, turn_tokens(tok, task_text[d]), k)] * len(items[d])
                 for d in DOMAINS
@@ -196,7 +207,6 @@ def main() -> None:
             score(
                 f"IFP ({arm}), mask of another domain's item", keep, tuned, lambda d: swap(ifp, d)
             )
-            overlaps[f"IFP ({arm})"] = ifp
         for name, masks in overlaps.items():
             dom = [d for d in DOMAINS for _ in masks[d]]
             hard = [m.dense() for d in DOMAINS for m in masks[d]]
