@@ -128,6 +128,7 @@ def test_info_names_the_blas_and_checks_packed_matmuls():
     run = cli("info")
     assert run.returncode == 0 and "blas" in run.stdout
     assert "packed matmul check  pass: quantized_matmul vs dequantize + matmul" in run.stdout
+    assert "smollm2-135m-instruct: keep 0.5 (768 channels), keep 0.33 (507 channels)" in run.stdout
     if sys.platform.startswith("linux"):
         assert "openblas" in run.stdout, run.stdout
 

@@ -18,6 +18,21 @@ def _packed_check(result: dict) -> str:
     )
 
 
+def _shipped() -> str:
+    """Each embedded model's shipped predictors (+ LoRA) and the budgets they were trained at."""
+    import json
+
+    from ..models.embedded import EMBEDDED, shipped_adapters
+
+    out = []
+    for name in EMBEDDED:
+        cfgs = [json.loads((f / "ifp_config.json").read_text()) for f in shipped_adapters(name)]
+        if cfgs:
+            keeps = ", ".join(f"keep {c['keep']} ({c['k']} channels)" for c in cfgs)
+            out.append(f"{name}: {keeps}")
+    return "; ".join(out) or "none"
+
+
 def info_command(
     model: Annotated[
         str | None, typer.Option("--model", help="Also describe this model's FFNs.")
@@ -43,6 +58,7 @@ def info_command(
         "cache": str(paths.cache_dir()),
         "mask sources": ", ".join(SOURCES),
         "architectures": ", ".join(sorted(ffn.ARCHITECTURES)) + " (others probed)",
+        "shipped predictors": _shipped(),
     }
     if model:
         from .. import load
