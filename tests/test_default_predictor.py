@@ -44,14 +44,17 @@ def test_the_shipped_adapter_nearest_the_budget_is_chosen(tmp_path, monkeypatch)
         (tmp_path / folder / "predictor.safetensors").write_bytes(b"")
         (tmp_path / folder / "ifp_config.json").write_text(json.dumps({"k": k, "d_ffn": 1536}))
 
+    def pick(keep):
+        return default_adapter("m", None if keep is None else mlx_ifp.Budget.parse(keep)).name
+
     monkeypatch.setattr(embedded, "WEIGHTS", tmp_path)
     assert default_adapter("m") is None
     ship("m", 768)
-    assert default_adapter("m", 0.33) == tmp_path / "m"  # the only one serves every budget
+    assert pick(0.33) == "m"  # the only one serves every budget
     ship("m-k0.33", 507)
     (tmp_path / "m-k0.2").mkdir()  # no predictor in it: not shipped
     (tmp_path / "other-k0.33").mkdir()
-    picks = {keep: default_adapter("m", keep).name for keep in (None, 0.5, 0.45, 0.4, 0.33, "300")}
+    picks = {keep: pick(keep) for keep in (None, 0.5, 0.45, 0.4, 0.33, "300")}
     assert picks == {
         None: "m",
         0.5: "m",
@@ -60,7 +63,7 @@ def test_the_shipped_adapter_nearest_the_budget_is_chosen(tmp_path, monkeypatch)
         0.33: "m-k0.33",
         "300": "m-k0.33",
     }
-    assert default_adapter("m", 1.0).name == "m" and default_adapter("m", 637.5 / 1536).name == "m"
+    assert pick(1.0) == "m" and pick(637.5 / 1536) == "m"
     assert [f.name for f in embedded.shipped_adapters("m")] == ["m", "m-k0.33"]
 
 

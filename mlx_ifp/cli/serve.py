@@ -109,8 +109,9 @@ def serve_command(
     if mask_source is None:
         from ..models.embedded import default_adapter, is_embedded
 
-        pruning = mlx_ifp.Budget.parse(keep) != mlx_ifp.Budget(1.0)
-        shipped = default_adapter(model, keep) if is_embedded(model) and pruning else None
+        budget = mlx_ifp.Budget.parse(keep)
+        pruning = budget != mlx_ifp.Budget(1.0)
+        shipped = default_adapter(model, budget) if is_embedded(model) and pruning else None
         adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
     net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
     registry = Registry(

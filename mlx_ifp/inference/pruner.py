@@ -105,17 +105,17 @@ def predictor_note(model: nn.Module, source: MaskSource) -> str:
     return f"Predictor: {source.path}, with its {trained} LLM weights applied"
 
 
-def default_source(model: nn.Module, keep=None) -> tuple[str, str | None]:
+def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str, str | None]:
     """The mask source of a model when none is named, and the shipped adapter folder it needs:
     the model's own predictor if it was loaded with ``adapter_path=``; the predictor (+ LoRA)
-    shipped with an embedded model (the one trained nearest ``keep``); GRIFFIN otherwise."""
+    shipped with an embedded model (the one trained nearest ``budget``); GRIFFIN otherwise."""
     from ..models.embedded import default_adapter, is_embedded
 
     info = origin(model, required=False)
     if info.get("adapter_path"):
         return "predictor", None
     name = info.get("model")
-    shipped = default_adapter(name, keep) if isinstance(name, str) and is_embedded(name) else None
+    shipped = default_adapter(name, budget) if isinstance(name, str) and is_embedded(name) else None
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 
 
@@ -172,8 +172,9 @@ class Pruner:
         **source_options,
     ):
         self.source_model = model
+        self.budget = Budget.parse(keep, align)
         if source is None:
-            source, shipped = default_source(model, keep)
+            source, shipped = default_source(model, self.budget)
             if shipped is not None:
                 from ..models.resolve import adapted_copy, trained_llm
 
@@ -190,7 +191,6 @@ class Pruner:
         options = {"adapter_path": applied, **source_options}
         self.source = make_source(source, tokenizer=tokenizer, **options)
         self.note = predictor_note(model, self.source)
-        self.budget = Budget.parse(keep, align)
         self.k = self.budget.channels(ffn.d_ffn(model))
         if warning := keep_warning(model, self.source, self.k):
             warnings.warn(warning, KeepMismatch, stacklevel=2)

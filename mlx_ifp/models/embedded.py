@@ -272,17 +272,16 @@ def shipped_adapters(name: str) -> list[Path]:
     return [f for f in folders if (f / "predictor.safetensors").is_file()]
 
 
-def default_adapter(name: str, keep=None) -> Path | None:
+def default_adapter(name: str, budget=None) -> Path | None:
     """The shipped adapter folder of an embedded model, if there is one: the one trained for the
-    channel count nearest ``keep`` (a fraction or a count; the default folder on a tie or when
-    ``keep`` is None)."""
+    channel count nearest ``budget`` (a parsed ``Budget``; the default folder on a tie or when
+    ``budget`` is None)."""
     folders = shipped_adapters(name)
-    if keep is None or len(folders) < 2:
+    if budget is None or len(folders) < 2:
         return folders[0] if folders else None
-    from ..core.budget import Budget
 
     def distance(folder: Path) -> int:
         cfg = json.loads((folder / "ifp_config.json").read_text())
-        return abs(Budget.parse(keep).channels(cfg["d_ffn"]) - cfg["k"])
+        return abs(budget.channels(cfg["d_ffn"]) - cfg["k"])
 
     return min(folders, key=distance)  # min keeps the first of equals: the default
