@@ -45,6 +45,15 @@ def test_generate_at_keep_033_names_its_own_predictor(smollm2_dir):
     assert "Warning" not in run.stderr  # trained for this budget: no mismatch
 
 
+def test_generate_picks_the_predictor_by_the_aligned_budget(smollm2_dir):
+    """--keep 0.4 alone is nearer the keep-0.33 predictor; aligned to 256 it is 768 channels,
+    the default's own budget (the CLI once chose by the unaligned count, then warned)."""
+    run = cli("generate", "-p", "hi", "--keep", "0.4", "--align", "256", "-m", "2")
+    assert run.returncode == 0, run.stderr
+    assert "768/1536" in run.stderr and "-k0.33" not in run.stderr
+    assert "Warning" not in run.stderr
+
+
 def test_task_mask_save_and_reuse(smollm2_dir, tmp_path):
     path = tmp_path / "geo"
     run = cli(

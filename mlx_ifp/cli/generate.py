@@ -115,7 +115,7 @@ def generate_command(
     if adapter is None and mask_source is None and mask is None and not unpruned:
         from ..models.embedded import default_adapter, is_embedded
 
-        budget = Budget.parse(keep) if keep is not None else None
+        budget = Budget.parse(keep, align) if keep is not None else None
         shipped = default_adapter(model, budget) if is_embedded(model) else None
         adapter = str(shipped) if shipped is not None else None
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
