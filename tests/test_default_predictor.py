@@ -44,8 +44,8 @@ def test_the_shipped_adapter_nearest_the_budget_is_chosen(tmp_path, monkeypatch)
         (tmp_path / folder / "predictor.safetensors").write_bytes(b"")
         (tmp_path / folder / "ifp_config.json").write_text(json.dumps({"k": k, "d_ffn": 1536}))
 
-    def pick(keep):
-        return default_adapter("m", None if keep is None else mlx_ifp.Budget.parse(keep)).name
+    def pick(keep, name="m"):
+        return default_adapter(name, None if keep is None else mlx_ifp.Budget.parse(keep)).name
 
     monkeypatch.setattr(embedded, "WEIGHTS", tmp_path)
     assert default_adapter("m") is None
@@ -63,7 +63,10 @@ def test_the_shipped_adapter_nearest_the_budget_is_chosen(tmp_path, monkeypatch)
         0.33: "m-k0.33",
         "300": "m-k0.33",
     }
-    assert pick(1.0) == "m" and pick(637.5 / 1536) == "m"
+    assert pick(1.0) == "m"
+    ship("t", 768)
+    ship("t-k0.33", 506)
+    assert pick("637", "t") == "t" and pick("636", "t") == "t-k0.33"  # 131 from both: a tie
     assert [f.name for f in embedded.shipped_adapters("m")] == ["m", "m-k0.33"]
 
 

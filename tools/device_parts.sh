@@ -17,7 +17,7 @@ g=${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}/embedded/SmolLM2-135M-Instruct.Q4_1.ggu
 [ -f "$g" ] || { echo "no $g: run mlx_ifp generate -p hi once first" >&2; exit 2; }
 sha256sum "$g" | cut -d' ' -f1 | cmp -s - .dvm3/sha256 || { echo "$g is not the GGUF in .dvm3/sha256" >&2; exit 1; }
 size() { stat -c %s "$@" | awk '{s += $1} END {print s + 0}'; }
-tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | xargs -0 stat -c %s | awk '{s += $1} END {print s}')
+tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | { xargs -0 stat -c %s 2>/dev/null || true; } | awk '{s += $1} END {print s}')  # a deleted file counts 0
 room=$((64 * 1048576 - 1048576 - tree))  # bytes per call beside the checkout, 1 MiB spare (256 KiB was refused)
 [ "$room" -gt 4194304 ] || { echo "the checkout ($((tree / 1048576)) MiB) leaves no room for transfers" >&2; exit 2; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -39,6 +39,8 @@ for f in $(ls -S "$tmp/p"); do
   mv "$tmp/p/$f" "${dirs[$i]}/"; free[$i]=$((free[$i] - s))
 done
 chmod u+w .dvm3/setup.sh 2>/dev/null || true
+pieces() { ls .dvc*/"$1".* .dvm3/"$1".* 2>/dev/null | sort -t. -k3 | sed 's#^.*/#/tmp/stage/#' | tr '\n' ' '; }
+cuda=$(pieces cuda); gguf=$(pieces gguf)  # joined by these names only: no leftovers of an earlier cut
 cat > .dvm3/setup.sh <<'EOF'
 # Source this on the GPU machine, from the checkout's root, after the tools/device_parts.sh calls:
 #   . .dvm3/setup.sh
@@ -47,20 +49,23 @@ cat > .dvm3/setup.sh <<'EOF'
 # `export` line below.
 set -u
 mkdir -p /tmp/stage && cp .dvm3/cuda.* .dvm3/gguf.* .dvm3/*.whl /tmp/stage/ 2>/dev/null
-if [ ! -d /tmp/site/mlx ]; then
-  cat /tmp/stage/cuda.* | (mkdir -p /tmp/site && cd /tmp/site && xz -dc | tar xf -)
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site2 /tmp/stage/*.whl
-  cp -rn /tmp/site2/* /tmp/site/ 2>/dev/null
+if [ ! -f /tmp/site/.complete ]; then  # a half-unpacked backend (a missing piece) is redone
+  rm -rf /tmp/site /tmp/site2
+  cat CUDA_PIECES | (mkdir -p /tmp/site && cd /tmp/site && xz -dc | tar xf -) \
+    && python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site2 /tmp/stage/*.whl \
+    && { cp -rn /tmp/site2/* /tmp/site/ 2>/dev/null; true; } \
+    && PYTHONPATH=/tmp/site python3 -c "import mlx.core, mlx_lm" && touch /tmp/site/.complete
 fi
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 mkdir -p /tmp/cache/embedded /tmp/cache/data
 g=/tmp/cache/embedded/SmolLM2-135M-Instruct.Q4_1.gguf
 ok() { [ "$(sha256sum "$g" 2>/dev/null | cut -d' ' -f1)" = "$(cat .dvm3/sha256)" ]; }
-ok || cat /tmp/stage/gguf.* > "$g"
+ok || cat GGUF_PIECES > "$g"
 ok || echo "WARNING: the joined GGUF does not match its checksum (a transfer is missing?)"
 [ -f .dvm3/corpus.tar.xz ] && tar xJf .dvm3/corpus.tar.xz -C /tmp/cache/data
 python3 -c "import mlx.core as mx; print('mlx', mx.__version__, mx.default_device())"
 EOF
+sed -i "s#CUDA_PIECES#$cuda#; s#GGUF_PIECES#$gguf#" .dvm3/setup.sh
 cat $(ls .dvc*/gguf.* .dvm3/gguf.* 2>/dev/null | sort -t. -k3) | sha256sum | cut -d' ' -f1 | cmp -s - .dvm3/sha256 \
   || { echo "the pieces do not join to the GGUF" >&2; exit 1; }
 cat $(ls .dvc*/cuda.* .dvm3/cuda.* 2>/dev/null | sort -t. -k3) | cmp -s - <(cat .dva/part.a? .dvb/part.a?) \

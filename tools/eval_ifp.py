@@ -154,9 +154,10 @@ def main() -> None:
     score("dense", 1.0, base, lambda d: None, gen=True)
     for keep in [k.strip() for k in a.keep.split(",") if k.strip()]:
         k = Budget.parse(keep).channels(d_ffn)
-        sources = {n: make_source(n, tokenizer=tok) for n in ("griffin", "static-act", "random")}
+        names = () if a.choose else ("griffin", "static-act", "random")
+        sources = {n: make_source(n, tokenizer=tok) for n in names}
         per_input = {}
-        for n, src in {} if a.choose else sources.items():
+        for n, src in sources.items():
             cache = {
                 d: [src.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
                 for d in DOMAINS

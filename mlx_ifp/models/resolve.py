@@ -85,7 +85,8 @@ def load(
         dtype: ``float32``, ``float16`` or ``bfloat16`` for float weights (default float32 on
             CPU, unchanged elsewhere).
         adapter_path: an adapter folder (a ``finetune`` output), or ``"default"`` for the
-            predictor + LoRA shipped with an embedded model.
+            predictor + LoRA shipped with an embedded model (the keep-0.5 one; for another
+            budget load without it and let ``Pruner(..., keep=...)`` pick the nearest).
         lazy: leave weights memory-mapped until first use.
 
     Returns:
