@@ -5,6 +5,7 @@ greedy answer is checked against ``mlx_ifp.stream_generate`` called directly.
 """
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -331,18 +332,19 @@ def test_command_refuses_bad_input(tmp_path):
     assert run.exit_code == 2
 
 
-@pytest.mark.real
-def test_real_model_answers_paris(smollm2_dir, tmp_path):
-    """`mlx_ifp serve` as a user starts it, with the real model, chat-completed by openai."""
+@contextlib.contextmanager
+def real_server(*args: str):
+    """`mlx_ifp serve ARGS` as a user starts it, on a free port; yields an openai client."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    (tmp_path / "tasks.yaml").write_text("geo: Answer geography questions.\n")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    args = ["serve", "--keep", "1.0", "--port", str(port), "--tasks", str(tmp_path / "tasks.yaml")]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlx_ifp", *args], env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "mlx_ifp", "serve", "--port", str(port), *args],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 300
@@ -354,7 +356,30 @@ def test_real_model_answers_paris(smollm2_dir, tmp_path):
                 break
             except OSError:
                 time.sleep(0.5)
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+        yield openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.real
+def test_real_server_at_keep_033_uses_the_predictor_trained_for_it(smollm2_dir):
+    with real_server("--keep", "0.33") as client:
+        r = client.chat.completions.create(
+            model="smollm2-135m-instruct",
+            messages=[{"role": "user", "content": "Solve 12 * 7."}],
+            max_tokens=4,
+            temperature=0,
+        )
+    info = r.model_dump()["mlx_ifp"]
+    assert info["k"] == 507 and info["mask_source"].endswith("smollm2-135m-instruct-k0.33)"), info
+
+
+@pytest.mark.real
+def test_real_model_answers_paris(smollm2_dir, tmp_path):
+    """`mlx_ifp serve` as a user starts it, with the real model, chat-completed by openai."""
+    (tmp_path / "tasks.yaml").write_text("geo: Answer geography questions.\n")
+    with real_server("--keep", "1.0", "--tasks", str(tmp_path / "tasks.yaml")) as client:
         for model in ("smollm2-135m-instruct", "smollm2-135m-instruct:geo"):
             r = client.chat.completions.create(
                 model=model,
@@ -364,6 +389,3 @@ def test_real_model_answers_paris(smollm2_dir, tmp_path):
             )
             assert "Paris" in r.choices[0].message.content, r
             assert r.model_dump()["mlx_ifp"]["keep"] == 1.0
-    finally:
-        proc.terminate()
-        proc.wait(30)
