@@ -113,8 +113,14 @@ def main() -> None:
         d: metrics.logprobs(base, metrics.batch_of(chunks[d]), None, chunks[d]) for d in DOMAINS
     }
     mx.eval(list(dense_lp.values()))
-    report = {"model": a.model, "data": data, "split": a.split, "limit": a.limit, "rows": []}
-    report["overlap"] = {}
+    report = {
+        "model": a.model,
+        "data": data,
+        "split": a.split,
+        "limit": a.limit,
+        "rows": [],
+        "overlap": {},
+    }
 
     def score(name, keep, model, masks_of, gen=False):
         """One row: per domain, the metrics of ``model`` under ``masks_of(domain) -> [Mask]``."""

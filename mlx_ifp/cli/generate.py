@@ -101,21 +101,19 @@ def generate_command(
         check_sampling(max_tokens, temp, top_p)
     except UsageError as e:  # the same rule as the API, in the flags' names
         raise UsageError(f"--{str(e).replace('_', '-')}") from None
-    if keep is not None:
-        Budget.parse(keep, align)
-    elif align < 1:
-        Budget.parse(1.0, align)
+    budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
+    if budget is None and align < 1:
+        Budget.parse(1.0, align)  # --align alone is checked too
     if save_mask:
         check_writable(Path(save_mask).with_suffix(".safetensors"))
     text = read_prompt(prompt)
     task = read_task(task)
     if seed is not None:
         mx.random.seed(seed)
-    unpruned = keep is not None and Budget.parse(keep) == Budget(1.0)
+    unpruned = budget is not None and budget.value == 1.0
     if adapter is None and mask_source is None and mask is None and not unpruned:
         from ..models.embedded import default_adapter, is_embedded
 
-        budget = Budget.parse(keep, align) if keep is not None else None
         shipped = default_adapter(model, budget) if is_embedded(model) else None
         adapter = str(shipped) if shipped is not None else None
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)

@@ -20,13 +20,12 @@ def _packed_check(result: dict) -> str:
 
 def _shipped() -> str:
     """Each embedded model's shipped predictors (+ LoRA) and the budgets they were trained at."""
-    import json
-
     from ..models.embedded import EMBEDDED, shipped_adapters
+    from ..paths import read_json
 
     out = []
     for name in EMBEDDED:
-        cfgs = [json.loads((f / "ifp_config.json").read_text()) for f in shipped_adapters(name)]
+        cfgs = [read_json(f / "ifp_config.json", "config") for f in shipped_adapters(name)]
         if cfgs:
             keeps = ", ".join(f"keep {c['keep']} ({c['k']} channels)" for c in cfgs)
             out.append(f"{name}: {keeps}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import UsageError
-from ..paths import atomic_file, cache_dir, sha256_file
+from ..paths import atomic_file, cache_dir, read_json, sha256_file
 from .gguf import gguf_to_mlx_lm, is_converted
 
 EMBEDDED = {
@@ -281,7 +280,7 @@ def default_adapter(name: str, budget=None) -> Path | None:
         return folders[0] if folders else None
 
     def distance(folder: Path) -> int:
-        cfg = json.loads((folder / "ifp_config.json").read_text())
+        cfg = read_json(folder / "ifp_config.json", "shipped predictor config")
         return abs(budget.channels(cfg["d_ffn"]) - cfg["k"])
 
     return min(folders, key=distance)  # min keeps the first of equals: the default
