@@ -43,6 +43,9 @@ def _private(x):
 '''
 
 
+GENERAL_TOPICS = [f"widget{i}" for i in range(20)]
+
+
 def _gpqa_rows(n=12):
     cols = ["Question", "Correct Answer", "Explanation", "Subdomain", "Record ID"]
     cols += [f"Incorrect Answer {i}" for i in (1, 2, 3)]
@@ -88,6 +91,18 @@ def fake_sources(root: Path, monkeypatch) -> None:
     quotes = [f"Fortune number {i}: the early bird gets the worm, said someone." for i in range(40)]
     (fortunes / "fortunes").write_text("\n%\n".join(quotes))
     monkeypatch.setattr(data, "FORTUNES", fortunes)
+    general = root / "general.jsonl.gz"
+    rows = [
+        {
+            "topic": w,
+            "prompt": f"Tell me about {w}.",
+            "completion": f"A {w} is a thing.",
+            "response": "dense:fixture",
+        }
+        for w in GENERAL_TOPICS
+    ]
+    general.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    monkeypatch.setattr(data, "GENERAL", general)
 
 
 def fake_corpus(root: Path, monkeypatch, seed: int = 0) -> Path:

@@ -71,8 +71,8 @@ def test_data_build_prints_progress_lines(tmp_path, monkeypatch):
     fake_sources(tmp_path / "src", monkeypatch)
     run = invoke("data", "build", "-o", str(tmp_path / "corpus"))
     out = lines(run.stderr, "data build: ")
-    assert out[0].startswith("data build: source 1/5, gsm8k 30 records, ")
-    assert out[-1].startswith("data build: finished, source 5/5, ")
+    assert out[0].startswith("data build: source 1/6, gsm8k 30 records, ")
+    assert out[-1].startswith("data build: finished, source 6/6, ")
     assert all(x.endswith(" elapsed") for x in out)
     assert run.stdout.strip().endswith("corpus")
 
@@ -111,11 +111,11 @@ def test_eval_without_prose_skips_it_by_default_and_refuses_it_by_name(tmp_path,
     (warning,) = lines(run.stderr, "Warning: ")
     assert warning.startswith(f"Warning: skipping domain(s) prose: no test items in {folder}")
     rows = json.loads(report.read_text())
-    assert rows["config"]["domains"] == ["math", "code", "science"]
-    assert {r["domain"] for r in rows["results"]} == {"math", "code", "science"}
-    out = lines(run.stderr, "eval: ")  # 2 sources x 3 domains
-    assert out[0].startswith("eval: 1/6, math: full ")
-    assert out[-1].startswith("eval: finished, 6/6, ")
+    assert rows["config"]["domains"] == ["math", "code", "science", "general"]
+    assert {r["domain"] for r in rows["results"]} == {"math", "code", "science", "general"}
+    out = lines(run.stderr, "eval: ")  # 2 sources x 4 domains
+    assert out[0].startswith("eval: 1/8, math: full ")
+    assert out[-1].startswith("eval: finished, 8/8, ")
     run = invoke(*args, "--domains", "math,prose", code=2)
     assert "no test split for domain 'prose'" in run.stderr
     assert not lines(run.stderr, "Warning: ")

@@ -43,7 +43,8 @@ def test_build_writes_splits_formats_and_provenance(tmp_path, monkeypatch):
     folder = fake_corpus(tmp_path, monkeypatch)
     meta = json.loads((folder / "manifest.json").read_text())
     assert meta["counts"]["gsm8k"] == {"test": 9, "valid": 3, "train": 18}
-    assert set(meta["counts"]) == {"gsm8k", "gpqa", "humaneval", "stdlib", "fortunes"}
+    assert set(meta["counts"]) == {"gsm8k", "gpqa", "humaneval", "stdlib", "fortunes", "general"}
+    assert meta["counts"]["general"] == {"test": 4, "valid": 2, "train": 14}
     assert "debian-reference-en" in meta["missing"] and "dict-gcide" in meta["missing"]
     assert set(json.loads((folder / "tasks.json").read_text())) == set(data.DOMAINS)
     assert_no_leak(folder)
@@ -156,3 +157,59 @@ def test_greedy_reply_matches_an_uncached_greedy_loop():
     for _ in range(6):
         tokens.append(mx.argmax(model(mx.array([tokens]))[0, -1]).item())
     assert data.greedy_reply(model, tok, "Add two and three.", 6) == tok.decode(tokens[-6:])
+
+
+def _dictd(root, entries):
+    """A GCIDE-shaped dictionary (index + gzip text, base-64 offsets) of ``entries``."""
+    import gzip
+
+    digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    b64 = lambda n: (b64(n // 64) if n >= 64 else "") + digits[n % 64]  # noqa: E731
+    text, index = b"", ["00-database-url\tA\tB"]
+    for word, body in entries:
+        chunk = body.encode()
+        index.append(f"{word}\t{b64(len(text))}\t{b64(len(chunk))}")
+        text += chunk
+    (root / "gcide.index").write_text("\n".join(index) + "\n")
+    (root / "gcide.dict.dz").write_bytes(gzip.compress(text))
+    return root / "gcide"
+
+
+def test_general_questions_are_common_nouns_and_skip_the_readme_topics(tmp_path):
+    base = _dictd(
+        tmp_path,
+        [
+            ("Volcano", 'Volcano \\Vol*ca"no\\, n. A mountain that erupts.'),
+            ("Harbor", 'Harbor \\Har"bor\\, v. i. To lodge.'),
+            ("Harbor", 'Harbor \\Har"bor\\, n. A port for ships.'),
+            ("Familiar", 'Familiar \\Fa*mil"iar\\, a. Well known.'),
+            ("Familiar", 'Familiar \\Fa*mil"iar\\, n. A spirit.'),
+            ("France", "France \\France\\, n. A country."),
+            ("Zyzzogeton", "Zyzzogeton \\Zyz\\, n. A leafhopper."),
+            ("Tea", "Tea \\Tea\\, n. Too short a word."),
+        ],
+    )
+    assert corpora.gcide_nouns(base) == ["harbor", "volcano", "zyzzogeton"]
+
+    class Vocabulary:  # "common": one token; zyzzogeton takes several
+        def encode(self, text, add_special_tokens=True):
+            return [1] if text.strip() in {"volcano", "harbor", "france"} else [1, 2, 3]
+
+    questions = corpora.general_questions(base, Vocabulary(), n=5, seed=0)
+    assert sorted(q["topic"] for q in questions) == ["harbor", "volcano"]
+    assert all(q["topic"] in q["prompt"] for q in questions)
+    assert questions == corpora.general_questions(base, Vocabulary(), n=5, seed=0)  # seeded
+    assert [q["topic"] for q in corpora.general_questions(base, Vocabulary(), n=1, seed=0)] == [
+        questions[0]["topic"]
+    ]
+
+
+@pytest.mark.real
+def test_shipped_general_questions_are_answered_and_hold_out_the_readme_topics():
+    """The shipped file: every question has a dense reply; no README topic is a question."""
+    rows = list(corpora.read_general())
+    assert len(rows) >= 1000 and len({r["prompt"] for r in rows}) == len(rows)
+    assert all(r["domain"] == "general" and len(r["completion"]) > 20 for r in rows)
+    assert all(r["provenance"]["response"].startswith("dense:smollm2") for r in rows)
+    words = {w.strip("?.,").lower() for r in rows for w in r["prompt"].split()}
+    assert not words & corpora.EXCLUDED

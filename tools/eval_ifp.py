@@ -19,7 +19,7 @@ from pathlib import Path
 
 import mlx_ifp
 
-DOMAINS = ("math", "code", "science", "prose")
+DOMAINS = ("math", "code", "science", "prose")  # --domains replaces it (e.g. adding general)
 
 
 def parse() -> argparse.Namespace:
@@ -45,6 +45,7 @@ def parse() -> argparse.Namespace:
     p.add_argument(
         "--arms", default="predictor", help="comma-separated predictor runs (k<keep>-<arm>)"
     )
+    p.add_argument("--domains", default=",".join(DOMAINS), help="comma-separated domains")
     p.add_argument("-o", "--output", help="write the JSON here")
     a = p.parse_args()
     if not a.runs and not a.render:
@@ -62,6 +63,7 @@ def render(rows: list) -> str:
     """Two markdown tables of the rows: KL per domain, then NLL / top-1 per domain and the
     generation scores (GSM8K exact match, HumanEval pass@1; "-" where not run)."""
     cell = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    DOMAINS = tuple(rows[0]["domains"])  # noqa: N806 (a saved report's own domains)
     kl = ["| row | keep | active | " + " | ".join(f"KL {d}" for d in DOMAINS) + " | KL mean |"]
     kl.append("|" + "---|" * (4 + len(DOMAINS)))
     nll = ["| row | " + " | ".join(f"NLL {d}" for d in DOMAINS) + " | NLL mean | top-1 mean |"]
@@ -85,7 +87,9 @@ def render(rows: list) -> str:
 
 
 def main() -> None:
+    global DOMAINS
     a = parse()
+    DOMAINS = tuple(x.strip() for x in a.domains.split(",") if x.strip())
     if a.render:  # the tables of saved reports, no model
         for path in a.render:
             print(render(json.loads(Path(path).read_text())["rows"]) + "\n")

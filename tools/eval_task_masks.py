@@ -19,7 +19,7 @@ from pathlib import Path
 
 import mlx_ifp
 
-DOMAINS = ("math", "code", "science", "prose")
+DOMAINS = ("math", "code", "science", "prose")  # --domains replaces it (e.g. adding general)
 
 
 def parse() -> argparse.Namespace:
@@ -38,12 +38,15 @@ def parse() -> argparse.Namespace:
         help="add a row with each item's mask picked from its prompt *and reference reply* "
         "(hindsight: what per-input selection could reach if it saw the answer)",
     )
+    p.add_argument("--domains", default=",".join(DOMAINS), help="comma-separated domains")
     p.add_argument("-o", "--output", help="write the JSON here")
     return p.parse_args()
 
 
 def main() -> None:
+    global DOMAINS
     a = parse()
+    DOMAINS = tuple(x.strip() for x in a.domains.split(",") if x.strip())
     from mlx_ifp.core import ffn
     from mlx_ifp.core.budget import Budget
     from mlx_ifp.data import tasks

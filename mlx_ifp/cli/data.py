@@ -33,7 +33,7 @@ def data_build_command(
         "smollm2-135m-instruct"
     ),
 ):
-    """Build the multi-domain corpus (math, code, science, prose) offline, split by a seed.
+    """Build the multi-domain corpus (math, code, science, prose, general) offline, split by a seed.
 
     Writes domains/<domain>/<split>.jsonl (records with provenance), pretrain/ ({"text"}),
     sft/ ({"prompt","completion"}), chat/ ({"messages"}), tasks.json and manifest.json.

