@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DOMAINS = ("math", "code", "science", "prose")
+DOMAINS = ("math", "code", "science", "prose", "general")
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
 
     data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
     queues = [instructions(data, d) for d in DOMAINS]
-    prompts = [queues[i % 4][i // 4]["prompt"] for i in range(a.n)]
+    prompts = [queues[i % len(DOMAINS)][i // len(DOMAINS)]["prompt"] for i in range(a.n)]
     base, tok = mlx_ifp.load(a.model)
     tuned, _ = mlx_ifp.load(a.model, adapter_path="default")
     rows = {
@@ -51,7 +51,7 @@ def main() -> None:
     lines = [f"# Side by side, greedy, {a.max_tokens} tokens ({a.model})", "", f"`{command}`", ""]
     for i, prompt in enumerate(prompts, 1):
         short = " ".join(prompt.split())[:300]
-        lines += [f"## {i}. {DOMAINS[(i - 1) % 4]}", "", f"> {short}", ""]
+        lines += [f"## {i}. {DOMAINS[(i - 1) % len(DOMAINS)]}", "", f"> {short}", ""]
         for name, (model, pruner) in rows.items():
             text = mlx_ifp.generate(model, tok, prompt, max_tokens=a.max_tokens, pruner=pruner)
             lines += [f"**{name}:** {' '.join(text.split())}", ""]
