@@ -40,7 +40,7 @@ APT_PACKAGES = ("debian-reference-en", "dict-gcide", "fortunes-min", "fortunes")
 DEBIAN_REFERENCE = Path("/usr/share/debian-reference")
 GCIDE = Path("/usr/share/dictd/gcide")
 FORTUNES = Path("/usr/share/games/fortunes")
-GENERAL = GENERAL_FILE
+GENERAL = GENERAL_FILE  # the shipped general-knowledge questions (tests point it elsewhere)
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 #: One human-written task description per domain (the per-task mask is selected from it).

@@ -196,9 +196,8 @@ def gcide_index(base: Path) -> tuple[list[tuple[str, int, int]], bytes]:
     index = Path(f"{base}.index").read_text(encoding="utf-8", errors="replace").splitlines()
     rows = [r.split("\t") for r in index if r and not r.startswith("00")]
     rows = [(r[0], _b64(r[1]), _b64(r[2])) for r in rows if len(r) == 3]
-    return [r for r in rows if r[0].isalpha() and len(r[0]) > 3], gzip.open(
-        f"{base}.dict.dz", "rb"
-    ).read()
+    text = gzip.open(f"{base}.dict.dz", "rb").read()
+    return [r for r in rows if r[0].isalpha() and len(r[0]) > 3], text
 
 
 def read_gcide(base: Path, limit: int, seed: int, max_chars: int) -> Iterator[dict]:
