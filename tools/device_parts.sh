@@ -39,7 +39,8 @@ for f in $(ls -S "$tmp/p"); do
   mv "$tmp/p/$f" "${dirs[$i]}/"; free[$i]=$((free[$i] - s))
 done
 chmod u+w .dvm3/setup.sh 2>/dev/null || true
-pieces() { ls .dvc*/"$1".* .dvm3/"$1".* 2>/dev/null | sort -t. -k3 | sed 's#^.*/#/tmp/stage/#' | tr '\n' ' '; }
+files() { ls .dvc*/"$1".* .dvm3/"$1".* 2>/dev/null | sort -t. -k3; }  # the pieces here, in order
+pieces() { files "$1" | sed 's#^.*/#/tmp/stage/#' | tr '\n' ' '; }  # ... and there
 cuda=$(pieces cuda); gguf=$(pieces gguf)  # joined by these names only: no leftovers of an earlier cut
 cat > .dvm3/setup.sh <<'EOF'
 # Source this on the GPU machine, from the checkout's root, after the tools/device_parts.sh calls:
@@ -66,9 +67,9 @@ ok || echo "WARNING: the joined GGUF does not match its checksum (a transfer is 
 python3 -c "import mlx.core as mx; print('mlx', mx.__version__, mx.default_device())"
 EOF
 sed -i "s#CUDA_PIECES#$cuda#; s#GGUF_PIECES#$gguf#" .dvm3/setup.sh
-cat $(ls .dvc*/gguf.* .dvm3/gguf.* 2>/dev/null | sort -t. -k3) | sha256sum | cut -d' ' -f1 | cmp -s - .dvm3/sha256 \
+cat $(files gguf) | sha256sum | cut -d' ' -f1 | cmp -s - .dvm3/sha256 \
   || { echo "the pieces do not join to the GGUF" >&2; exit 1; }
-cat $(ls .dvc*/cuda.* .dvm3/cuda.* 2>/dev/null | sort -t. -k3) | cmp -s - <(cat .dva/part.a? .dvb/part.a?) \
+cat $(files cuda) | cmp -s - <(cat .dva/part.a? .dvb/part.a?) \
   || { echo "the pieces do not join to MLX's CUDA backend" >&2; exit 1; }
 echo "checkout $((tree / 1048576)) MiB, $((room / 1048576)) MiB per call; the calls, in order, each within 30 s:"
 for ((i = 1; i < ${#dirs[@]}; i++)); do

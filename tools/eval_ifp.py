@@ -19,7 +19,7 @@ from pathlib import Path
 
 import mlx_ifp
 
-DOMAINS = ("math", "code", "science", "prose")  # --domains replaces it (e.g. adding general)
+DOMAINS = ("math", "code", "science", "prose")  # the default of --domains
 
 
 def parse() -> argparse.Namespace:
@@ -45,7 +45,12 @@ def parse() -> argparse.Namespace:
     p.add_argument(
         "--arms", default="predictor", help="comma-separated predictor runs (k<keep>-<arm>)"
     )
-    p.add_argument("--domains", default=",".join(DOMAINS), help="comma-separated domains")
+    p.add_argument(
+        "--domains",
+        type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
+        default=DOMAINS,
+        help="comma-separated domains (default: the four of the earlier reports)",
+    )
     p.add_argument("-o", "--output", help="write the JSON here")
     a = p.parse_args()
     if not a.runs and not a.render:
@@ -55,7 +60,8 @@ def parse() -> argparse.Namespace:
 
 def other_domains(masks: dict, d: str) -> list:
     """For each item of domain ``d``, the mask of the same-index item of the next domain."""
-    other = masks[DOMAINS[(DOMAINS.index(d) + 1) % len(DOMAINS)]]
+    order = list(masks)  # the report's domains, in order
+    other = masks[order[(order.index(d) + 1) % len(order)]]
     return [other[j % len(other)] for j in range(len(masks[d]))]
 
 
@@ -63,33 +69,32 @@ def render(rows: list) -> str:
     """Two markdown tables of the rows: KL per domain, then NLL / top-1 per domain and the
     generation scores (GSM8K exact match, HumanEval pass@1; "-" where not run)."""
     cell = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-    DOMAINS = tuple(rows[0]["domains"])  # noqa: N806 (a saved report's own domains)
-    kl = ["| row | keep | active | " + " | ".join(f"KL {d}" for d in DOMAINS) + " | KL mean |"]
-    kl.append("|" + "---|" * (4 + len(DOMAINS)))
-    nll = ["| row | " + " | ".join(f"NLL {d}" for d in DOMAINS) + " | NLL mean | top-1 mean |"]
+    domains = tuple(rows[0]["domains"])  # a saved report's own domains
+    kl = ["| row | keep | active | " + " | ".join(f"KL {d}" for d in domains) + " | KL mean |"]
+    kl.append("|" + "---|" * (4 + len(domains)))
+    nll = ["| row | " + " | ".join(f"NLL {d}" for d in domains) + " | NLL mean | top-1 mean |"]
     nll[0] += " GSM8K EM | HumanEval pass@1 |"
-    nll.append("|" + "---|" * (5 + len(DOMAINS)))
+    nll.append("|" + "---|" * (5 + len(domains)))
     for r in rows:
         dom = r["domains"]
         kl.append(
             f"| {r['row']} | {r['keep']} | {r['active_params'] / 1e6:.1f}M | "
-            + " | ".join(f"{dom[d]['kl']:.3f}" for d in DOMAINS)
+            + " | ".join(f"{dom[d]['kl']:.3f}" for d in domains)
             + f" | {r['kl']:.3f} |"
         )
-        top1 = sum(dom[d]["top1"] for d in DOMAINS) / len(DOMAINS)
+        top1 = sum(dom[d]["top1"] for d in domains) / len(domains)
         gen = [dom["math"].get("exact_match"), dom["code"].get("pass@1")]
         nll.append(
             f"| {r['row']} | "
-            + " | ".join(f"{dom[d]['nll']:.3f}" for d in DOMAINS)
+            + " | ".join(f"{dom[d]['nll']:.3f}" for d in domains)
             + f" | {r['nll']:.3f} | {top1:.3f} | {cell(gen[0])} | {cell(gen[1])} |"
         )
     return "\n".join(kl) + "\n\n" + "\n".join(nll)
 
 
 def main() -> None:
-    global DOMAINS
     a = parse()
-    DOMAINS = tuple(x.strip() for x in a.domains.split(",") if x.strip())
+    domains = a.domains
     if a.render:  # the tables of saved reports, no model
         for path in a.render:
             print(render(json.loads(Path(path).read_text())["rows"]) + "\n")
@@ -111,10 +116,10 @@ def main() -> None:
     base, tok = mlx_ifp.load(a.model, dequantize=True)
     d_ffn = base.layers[0].mlp.gate_proj.weight.shape[0]
     task_text = tasks(data)
-    items = {d: instructions(data, d, a.split)[: a.limit] for d in DOMAINS}
-    chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in DOMAINS}
+    items = {d: instructions(data, d, a.split)[: a.limit] for d in domains}
+    chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in domains}
     dense_lp = {
-        d: metrics.logprobs(base, metrics.batch_of(chunks[d]), None, chunks[d]) for d in DOMAINS
+        d: metrics.logprobs(base, metrics.batch_of(chunks[d]), None, chunks[d]) for d in domains
     }
     mx.eval(list(dense_lp.values()))
     report = {
@@ -130,7 +135,7 @@ def main() -> None:
         """One row: per domain, the metrics of ``model`` under ``masks_of(domain) -> [Mask]``."""
         t0 = time.perf_counter()
         row = {"row": name, "keep": keep, "domains": {}}
-        for d in DOMAINS:
+        for d in domains:
             masks = masks_of(d)
             m = None if masks is None else mx.stack([x.dense() for x in masks])
             x = metrics.batch_of(chunks[d])
@@ -149,11 +154,11 @@ def main() -> None:
                     ms = [masks[items[d].index(it)] for it in its]
                 replies = generate_replies(model, tok, its, ms, a.max_tokens)
                 row["domains"][d].update(score_replies(d, its, replies, 5.0))
-        one = (masks_of(DOMAINS[0]) or [full])[0]
+        one = (masks_of(domains[0]) or [full])[0]
         slim = mlx_ifp.prune(model, one)
         row["active_params"] = counting.count(slim)["params"]
-        row["kl"] = sum(row["domains"][d]["kl"] for d in DOMAINS) / len(DOMAINS)
-        row["nll"] = sum(row["domains"][d]["nll"] for d in DOMAINS) / len(DOMAINS)
+        row["kl"] = sum(row["domains"][d]["kl"] for d in domains) / len(domains)
+        row["nll"] = sum(row["domains"][d]["nll"] for d in domains) / len(domains)
         row["seconds"] = round(time.perf_counter() - t0, 1)
         report["rows"].append(row)
         print(
@@ -170,7 +175,7 @@ def main() -> None:
         for n, src in sources.items():
             cache = {
                 d: [src.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
-                for d in DOMAINS
+                for d in domains
             }
             per_input[n] = cache
             score(n, keep, base, lambda d, c=cache: c[d], gen=n == "griffin")
@@ -204,7 +209,7 @@ def main() -> None:
             pred = PredictorSource(runs[arm])
             ifp = {
                 d: [pred.select(base, turn_tokens(tok, it["prompt"]), k) for it in items[d]]
-                for d in DOMAINS
+                for d in domains
             }
             score(f"IFP ({arm}) per input", keep, tuned, lambda d: ifp[d], gen=True)
             overlaps[f"IFP ({arm})"] = ifp
@@ -212,15 +217,15 @@ def main() -> None:
                 continue
             per_task = {
                 d: [pred.select(base, turn_tokens(tok, task_text[d]), k)] * len(items[d])
-                for d in DOMAINS
+                for d in domains
             }
             score(f"IFP ({arm}) per task", keep, tuned, lambda d: per_task[d])
             score(
                 f"IFP ({arm}), mask of another domain's item", keep, tuned, lambda d: swap(ifp, d)
             )
         for name, masks in overlaps.items():
-            dom = [d for d in DOMAINS for _ in masks[d]]
-            hard = [m.dense() for d in DOMAINS for m in masks[d]]
+            dom = [d for d in domains for _ in masks[d]]
+            hard = [m.dense() for d in domains for m in masks[d]]
             report["overlap"][f"{name} keep {keep}"] = diversity(hard, hard, dom)
     report["table"] = render(report["rows"])
     print(report["table"])

@@ -17,7 +17,7 @@ import time
 import mlx_ifp
 from mlx_ifp.data import readers
 from mlx_ifp.data.corpus import GCIDE
-from mlx_ifp.inference.prompt import encode, format_chat, messages_for
+from mlx_ifp.inference.prompt import turn_tokens
 from mlx_ifp.paths import atomic_file
 from mlx_ifp.progress import Progress
 
@@ -29,7 +29,7 @@ def answer(model, tokenizer, questions: list[dict], max_tokens: int, batch: int,
     replies = []
     for start in range(0, len(questions), batch):
         chunk = questions[start : start + batch]
-        ids = [encode(tokenizer, format_chat(tokenizer, messages_for(q["prompt"]))) for q in chunk]
+        ids = [turn_tokens(tokenizer, q["prompt"]) for q in chunk]
         done = batch_generate(model, tokenizer, ids, max_tokens=max_tokens)
         replies += [r.strip() for r in done.texts]
         bar.advance(len(chunk))

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DOMAINS = ("math", "code", "science", "prose", "general")
-
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -25,6 +23,7 @@ def main() -> None:
     p.add_argument("-o", "--output", required=True, help="Markdown file to write")
     a = p.parse_args()
     import mlx_ifp
+    from mlx_ifp.data import DOMAINS
     from mlx_ifp.evaluation.run import instructions
     from mlx_ifp.paths import atomic_file, cache_dir
 

@@ -142,8 +142,8 @@ def missing_debian() -> list[str]:
     return [p for p, ok in have.items() if not ok]
 
 
-def gather(cfg: BuildConfig, progress=None) -> dict[str, list[dict]]:
-    """Read every available source: {source name: records}."""
+def readers_for(cfg: BuildConfig) -> dict:
+    """Every available source: {source name: a function returning its records}."""
     readers = {
         "gsm8k": lambda: read_gsm8k(download(PACKAGES["gsm8k"])),
         "gpqa": lambda: read_gpqa(download(PACKAGES["gsm8k"])),
@@ -159,6 +159,11 @@ def gather(cfg: BuildConfig, progress=None) -> dict[str, list[dict]]:
         readers["fortunes"] = lambda: read_fortunes(FORTUNES, cfg.max_fortunes)
     if GENERAL.is_file():
         readers["general"] = lambda: read_general(GENERAL)
+    return readers
+
+
+def gather(readers: dict, progress=None) -> dict[str, list[dict]]:
+    """Read every source of ``readers_for``: {source name: records}."""
     out = {}
     for name, read in readers.items():
         out[name] = list(read())
@@ -197,10 +202,10 @@ def build(
             f"[yellow]No English prose from {', '.join(absent)} (not installed); install with: "
             f"sudo apt-get install {' '.join(absent)}[/]"
         )
-    gated = ("debian-reference-en", "dict-gcide", "fortunes-min")
-    total = 4 + sum(p not in absent for p in gated) + GENERAL.is_file()
-    with Progress("data build", total, unit="source", enabled=verbose, transient=True) as bar:
-        sources = gather(cfg, lambda name, n: bar.advance(1, (f"{name} {n:,} records",)))
+    readers = readers_for(cfg)
+    shown = Progress("data build", len(readers), unit="source", enabled=verbose, transient=True)
+    with shown as bar:
+        sources = gather(readers, lambda name, n: bar.advance(1, (f"{name} {n:,} records",)))
     counts: dict = {}
     files: dict[tuple, list[dict]] = {}
     with atomic_dir(out) as tmp:

@@ -285,8 +285,6 @@ def general_questions(base: Path, tokenizer, n: int, seed: int = 0) -> list[dict
 
 def read_general(path: Path = GENERAL_FILE) -> Iterator[dict]:
     """The shipped questions and replies as corpus records (domain ``general``)."""
-    if not path.is_file():
-        return
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
