@@ -39,7 +39,7 @@ for f in $(ls -S "$tmp/p"); do
   mv "$tmp/p/$f" "${dirs[$i]}/"; free[$i]=$((free[$i] - s))
 done
 chmod u+w .dvm3/setup.sh 2>/dev/null || true
-files() { ls .dvc*/"$1".* .dvm3/"$1".* 2>/dev/null | sort -t. -k3; }  # the pieces here, in order
+files() { { ls .dvc*/"$1".* .dvm3/"$1".* 2>/dev/null || true; } | sort -t. -k3; }  # the pieces here, in order (a folder may hold none)
 pieces() { files "$1" | sed 's#^.*/#/tmp/stage/#' | tr '\n' ' '; }  # ... and there
 cuda=$(pieces cuda); gguf=$(pieces gguf)  # joined by these names only: no leftovers of an earlier cut
 cat > .dvm3/setup.sh <<'EOF'
