@@ -81,6 +81,37 @@ def test_resume_matches_straight_run(tmp_path, train, stage):
     assert len(set(np.round(a, 6))) > 1  # the losses do move
 
 
+def test_init_from_a_float16_pack_continues_the_run_at_start_step(tmp_path):
+    """A step's loss depends on the weights, the data and eps at that step, not on the optimizer
+    state: continuing a run's step-3 weights at step 3 repeats the straight run's 4th loss."""
+    data = make_data(tmp_path / "d")
+    kw = dict(train="lora", warmup=2, eps_steps=6, lora_dropout=0.1, distill=0.5)
+    straight = finetune(cfg_for(data, tmp_path / "a", iters=6, **kw), tiny_model("llama"), Tok())
+    part = finetune(cfg_for(data, tmp_path / "b", iters=3, **kw), tiny_model("llama"), Tok())
+    pack = tmp_path / "pack"  # as tools/pack_run.py ships a run: float16, no trainer state
+    pack.mkdir()
+    for f in ("predictor.safetensors", "adapters.safetensors"):
+        arrays = {k: v.astype(mx.float16) for k, v in mx.load(str(part / f)).items()}
+        mx.save_safetensors(str(pack / f), arrays)
+    for f in ("ifp_config.json", "adapter_config.json"):
+        (pack / f).write_text((part / f).read_text())
+    cont = cfg_for(data, tmp_path / "c", iters=6, init_from=str(pack), start_step=3, **kw)
+    out = finetune(cont, tiny_model("llama"), Tok())
+    a, c = history(straight), history(out)
+    assert len(c) == 3  # steps 4..6
+    np.testing.assert_allclose(c[0], a[3], rtol=2e-3)  # float16 weights: close, not exact
+    assert json.loads((out / "trainer_state.json").read_text())["step"] == 6
+    assert {v.dtype for v in mx.load(str(out / "adapters.safetensors")).values()} == {mx.float32}
+    with pytest.raises(UsageError, match="start_step"):
+        cfg_for(data, tmp_path / "e", iters=6, start_step=3)  # nothing to continue
+    with pytest.raises(UsageError, match="start_step"):
+        cfg_for(data, tmp_path / "e", iters=3, init_from=str(pack), start_step=3)
+    with pytest.raises(UsageError, match="trained to keep"):
+        finetune(
+            cfg_for(data, tmp_path / "e", init_from=str(pack), keep="4"), tiny_model("llama"), Tok()
+        )
+
+
 def test_distributed_gradients_equal_the_combined_batch(tmp_path):
     data = make_data(tmp_path / "d")
     out = tmp_path / "grads.safetensors"

@@ -53,6 +53,16 @@ def test_each_arm_runs_stage_1_then_stage_2_from_it(tmp_path):
     assert "head: static" in static and "route:" not in static
 
 
+def test_stage_2_alone_can_continue_other_runs(tmp_path):
+    out, calls = run_script(
+        tmp_path, "0.5", ARMS="rw25 static", STAGES="2", INIT2="/packs", EXTRA2="--start-step 400"
+    )
+    assert len(calls) == 2
+    for arm, call in zip(("rw25", "static"), calls, strict=True):
+        assert f"--init-from /packs/k0.5-{arm} " in call and "--start-step 400" in call
+        assert f"-o {out}/k0.5-{arm}/stage2" in call
+
+
 def test_reweight_arms_write_the_learned_route_and_its_bound(tmp_path):
     out, calls = run_script(tmp_path, "0.5", ARMS="rw25", RW_BOUND="2.5")
     assert len(calls) == 2

@@ -17,7 +17,7 @@ case "$cmd" in
         KEEPS=$keep ARMS=$arm bash tools/train_default.sh /tmp/runs
         if grep -q 'out of memory' $r/stage2.log 2>/dev/null; then
           mv $r/stage2.log $r/stage2-oom.log; rm -rf $r/stage2
-          KEEPS=$keep ARMS=$arm STAGES=2 EXTRA2='--compile false' bash tools/train_default.sh /tmp/runs
+          KEEPS=$keep ARMS=$arm STAGES=2 EXTRA2=\"${EXTRA2:-} --compile false\" bash tools/train_default.sh /tmp/runs
         fi
         echo TRAINDONE" > /tmp/lane_$arm.log 2>&1 < /dev/null &)
       sleep 20  # staggered: both compile at once otherwise

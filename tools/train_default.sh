@@ -21,6 +21,8 @@ EXTRA=${EXTRA:-}  # extra finetune flags for both stages; EXTRA1 / EXTRA2 for on
 EXTRA1=${EXTRA1:-}
 EXTRA2=${EXTRA2:-}
 STAGES=${STAGES:-"1 2"}  # "1" or "2" alone: one stage per call, for GPU time in slices
+INIT2=${INIT2:-}  # stage 2 starts from INIT2/k<KEEP>-<ARM> (e.g. float16 packs) instead of stage 1;
+# with EXTRA2="--start-step N" it continues that run at step N (docs/anti_collapse.md, 9th session)
 GPUS=${GPUS:-}  # e.g. "0 1": the i-th keep runs on GPU i mod n (CUDA_VISIBLE_DEVICES)
 read -r -a gpus <<< "$GPUS"
 cd "$(dirname "$0")/.."
@@ -39,13 +41,14 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
     shared) pred=("  head: griffin" "  factor_rank: 16" "  balanced: true" "  shared: 0.5") ;;
     *) echo "unknown arm $arm" >&2; return 2 ;;
   esac
-  local s data init extra
+  local s data init extra from="$dir/stage1"
+  [ -z "$INIT2" ] || from="$INIT2/k$keep-$arm"
   for s in 1 2; do  # stage 1 on the pretraining split, stage 2 on SFT from stage 1
     sed '/^predictor:/,$d' "examples/ifp_stage$s.yaml" > "$dir/stage$s.yaml"
     printf '%s\n' "predictor:" "  init: static-act" "${pred[@]}" >> "$dir/stage$s.yaml"
     [[ " $STAGES " == *" $s "* ]] || continue
     data="$DATA/pretrain" init=() extra=$EXTRA1
-    if [ "$s" = 2 ]; then data="$DATA/sft" init=(--init-from "$dir/stage1") extra=$EXTRA2; fi
+    if [ "$s" = 2 ]; then data="$DATA/sft" init=(--init-from "$from") extra=$EXTRA2; fi
     # shellcheck disable=SC2086
     if ! python -m mlx_ifp finetune -c "$dir/stage$s.yaml" --data "$data" --keep "$keep" \
       "${init[@]}" -o "$dir/stage$s" $EXTRA $extra > "$dir/stage$s.log" 2>&1; then

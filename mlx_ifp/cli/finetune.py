@@ -71,6 +71,10 @@ def finetune_command(
     init_from: Annotated[
         str | None, opt("init_from", "Start from this run's predictor and adapters.")
     ] = None,
+    start_step: Annotated[
+        int | None,
+        opt("start_step", "With --init-from: continue that run at this step (new optimizer)."),
+    ] = None,
     max_seconds: Annotated[
         float | None, opt("max_seconds", "Stop and save after this many seconds; 0: no limit.")
     ] = None,

@@ -126,12 +126,8 @@ def verify(folder: str | Path, state: dict | None = None) -> dict:
     return state
 
 
-def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg) -> None:
-    """Refuse to resume a checkpoint made for another model, budget, predictor or LLM setup.
-
-    ``ifp`` and ``predictor`` are what this run would save (its ``ifp_config.json`` entries and
-    its predictor's config as a dict), ``state`` the checkpoint's ``trainer_state.json``.
-    """
+def check_source(folder: Path, ifp: dict) -> dict:
+    """Refuse weights made for another model or budget; return the folder's ``ifp_config``."""
     folder = Path(folder)
     saved = read_config(folder)
     was, now = saved.get("source") or {}, ifp["source"]
@@ -147,6 +143,17 @@ def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg)
             f"per layer), this run keeps {ifp['keep']} ({ifp['k']}): resume with --keep "
             f"{saved.get('keep')}, or start again"
         )
+    return saved
+
+
+def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg) -> None:
+    """Refuse to resume a checkpoint made for another model, budget, predictor or LLM setup.
+
+    ``ifp`` and ``predictor`` are what this run would save (its ``ifp_config.json`` entries and
+    its predictor's config as a dict), ``state`` the checkpoint's ``trainer_state.json``.
+    """
+    folder = Path(folder)
+    saved = check_source(folder, ifp)
     old, theirs = state["config"], saved.get("predictor") or {}
     diff = [(n, old[n], getattr(cfg, n)) for n in FIXED if n in old and old[n] != getattr(cfg, n)]
     diff += [
@@ -169,14 +176,7 @@ def restore(
     """
     folder = Path(folder)
     state = state if state is not None else verify(folder)
-    weights = read_safetensors(folder / "predictor.safetensors", "checkpoint predictor")
-    try:
-        predictor.load_weights(list(weights.items()), strict=True)
-        if (folder / ADAPTERS).is_file():
-            adapters = read_safetensors(folder / ADAPTERS, "checkpoint adapters")
-            llm.load_weights(list(adapters.items()), strict=False)
-    except ValueError as e:
-        raise UsageError(f"checkpoint {folder} does not fit this model and settings: {e}") from None
+    load_weights(folder, predictor, llm)
     arrays = {}
     if optimizers:
         arrays = read_safetensors(folder / STATE_ARRAYS, "checkpoint optimizer state")
@@ -187,3 +187,34 @@ def restore(
             opt.state = tree_unflatten(items)
     mx.eval(predictor.parameters(), llm.parameters(), [o.state for o in optimizers.values()])
     return state
+
+
+def load_weights(folder: str | Path, predictor: Predictor, llm: nn.Module) -> None:
+    """Load a run's predictor and adapters (a checkpoint, or a float16 pack as shipped) into
+    ``predictor`` and ``llm``, each array cast to the dtype of the parameter it replaces."""
+    folder = Path(folder)
+    parts = [(predictor, folder / "predictor.safetensors", True)]
+    if (folder / ADAPTERS).is_file():
+        parts.append((llm, folder / ADAPTERS, False))
+    for module, path, strict in parts:
+        current = dict(tree_flatten(module.parameters()))
+        weights = read_safetensors(path, "checkpoint weights")
+        bad = [k for k, v in weights.items() if k not in current or v.shape != current[k].shape]
+        missing = strict and set(current) - set(weights)
+        if bad or missing:
+            what = f"{bad[0]} is not a parameter of that shape" if bad else "it lacks some"
+            raise UsageError(
+                f"checkpoint {folder} does not fit this model and settings ({path.name}: {what})"
+            )
+        module.load_weights([(k, v.astype(current[k].dtype)) for k, v in weights.items()], strict)
+
+
+def init_weights(folder: str | Path, predictor: Predictor, llm: nn.Module, ifp: dict) -> None:
+    """``init_from``: start from another run's predictor and adapters (a checkpoint or a
+    float16 pack, no optimizer state needed), refused if made for another model or budget."""
+    folder = Path(folder)
+    if not (folder / CONFIG_FILE).is_file():
+        raise UsageError(f"cannot start from {folder}: no {CONFIG_FILE} (not a trained run)")
+    check_source(folder, ifp)
+    load_weights(folder, predictor, llm)
+    mx.eval(predictor.parameters(), llm.parameters())

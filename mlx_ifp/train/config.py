@@ -52,6 +52,9 @@ class FinetuneConfig:
     compile: str = "auto"  # compile the whole step: auto (on a GPU), true, false
     probe_prompts: int = 8  # held-out prompts per domain for the mask-diversity probe
     init_from: str | None = None  # start from another run's predictor and adapters
+    # with init_from: continue that run at this step (its schedules, data order and seeds);
+    # the optimizer state starts new, so the learning-rate warmup runs again
+    start_step: int = 0
     max_seconds: float = 0.0  # stop (and save) once training has run this long; 0: no limit
     dequantize: bool | None = None  # unpack a quantized source (default: on CPU only)
     grad_checkpoint: bool = False
@@ -96,7 +99,7 @@ def check(cfg: FinetuneConfig) -> None:
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
     whole = ("iters", "batch_size", "grad_accumulation", "max_seq_length", "chunks", "save_every")
-    for name in (*whole, "val_every", "val_batches", "warmup", "eps_steps", "seed"):
+    for name in (*whole, "val_every", "val_batches", "warmup", "eps_steps", "seed", "start_step"):
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise UsageError(f"{name} must be a whole number, got {value!r}")
@@ -115,6 +118,11 @@ def check(cfg: FinetuneConfig) -> None:
         if value == float("inf"):
             raise UsageError(f"{name} must be finite")
     Budget.parse(cfg.keep)
+    if cfg.start_step and (not cfg.init_from or cfg.resume or cfg.start_step >= cfg.iters):
+        raise UsageError(
+            f"start_step ({cfg.start_step}) continues an --init-from run below iters "
+            f"({cfg.iters}), without --resume (a checkpoint knows its own step)"
+        )
     if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):
         raise UsageError("stage 1 needs chunks >= 2 and max_seq_length >= 2 * chunks")
     if cfg.stage == "pretrain" and cfg.max_seq_length % cfg.chunks:

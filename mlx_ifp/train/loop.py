@@ -167,8 +167,9 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}
     ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
     ifp.update(d_ffn=ffn.d_ffn(model), train=cfg.train, stage=cfg.stage)
-    if cfg.init_from:
-        checkpoint.restore(cfg.init_from, predictor, model, {})
+    if cfg.init_from:  # another run's weights; with start_step, that run continued
+        checkpoint.init_weights(cfg.init_from, predictor, model, ifp)
+        step = cfg.start_step
     if cfg.resume:  # made for this model, budget and settings? (before any training)
         checkpoint.check_fits(cfg.resume, resumed, ifp, dataclasses.asdict(predictor.config), cfg)
         state = checkpoint.restore(cfg.resume, predictor, model, opts, resumed)
