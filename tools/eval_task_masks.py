@@ -7,6 +7,9 @@ run and for GRIFFIN; KL to the original dense model and NLL per domain; JSON and
 
 ``--run`` is a finetune output (predictor + LoRA, e.g. mlx_ifp/weights/smollm2-135m-instruct).
 ``--oracle`` adds a hindsight row: each item's mask from its prompt and reference reply.
+``--reroute 16,32`` adds causal rows: the mask re-picked every N reply tokens from the text
+before (the prompt and the reply so far, or the last N tokens alone), as generation could.
+``--split valid`` scores the validation items instead (to choose such settings; no examples).
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ def parse() -> argparse.Namespace:
         "(hindsight: what per-input selection could reach if it saw the answer)",
     )
     p.add_argument(
+        "--reroute",
+        default="",
+        help="comma-separated N: rows whose mask is re-picked every N reply tokens (causal)",
+    )
+    p.add_argument("--split", default="test", choices=("test", "valid"), help="items scored")
+    p.add_argument(
         "--domains",
         type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
         default=DOMAINS,
@@ -67,7 +76,9 @@ def main() -> None:
     tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=a.run)[0]
     k = Budget.parse(a.keep).channels(ffn.d_ffn(base))
     counts = [int(n) for n in a.examples.split(",") if n.strip()]
-    items = {d: instructions(data, d)[: a.limit] for d in domains}
+    if a.split == "valid":
+        counts = []  # the examples come from the validation split: not beside its own items
+    items = {d: instructions(data, d, a.split)[: a.limit] for d in domains}
     valid = {d: instructions(data, d, "valid")[: max(counts, default=0)] for d in domains}
     text = tasks(data)
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in domains}
@@ -76,12 +87,21 @@ def main() -> None:
     }
     mx.eval(list(dense_lp.values()))
     report = {"run": a.run, "keep": a.keep, "k": k, "limit": a.limit, "data": data, "rows": []}
+    report["split"] = a.split
+
+    def stacked(masks):
+        """(B, L, d) from one Mask per item, or (B, L, T, d) from (L, T, d) arrays."""
+        if not isinstance(masks[0], mx.array):
+            return mx.stack([x.dense() for x in masks])
+        width = max(m.shape[1] for m in masks)
+        return mx.stack([mx.pad(m, [(0, 0), (0, width - m.shape[1]), (0, 0)]) for m in masks])
 
     def score(name, model, masks_of):
         t0, row = time.perf_counter(), {"row": name, "domains": {}}
         for d in domains:
-            m = mx.stack([x.dense() for x in masks_of(d)])
-            lp = metrics.logprobs(model, metrics.batch_of(chunks[d]), m, chunks[d])
+            lp = metrics.logprobs(
+                model, metrics.batch_of(chunks[d]), stacked(masks_of(d)), chunks[d]
+            )
             per_item = metrics.token_metrics(dense_lp[d], lp, chunks[d])
             row["domains"][d] = metrics.summarise(per_item)
             # per item (summed over its reference tokens): for tools/paired_ci.py
@@ -95,6 +115,21 @@ def main() -> None:
         report["rows"].append(row)
         print(f"{name:<44} KL {row['kl']:.3f}  NLL {row['nll']:.3f}", file=sys.stderr)
 
+    def rerouted(src, toks, start, n, window):
+        """(L, T, d) masks of one item: the position fed at step p runs the mask picked from
+        the text up to its segment of n reply tokens (the prompt's own mask before the reply),
+        as generation that re-picks every n tokens would run it."""
+        picks = []  # the j-th: picked once the first j * n reply tokens exist
+        for j in range((len(toks) - start) // n + 1):
+            seen = (
+                toks[: start + j * n]
+                if not window or j == 0
+                else toks[start + (j - 1) * n : start + j * n]
+            )
+            picks.append(src.select(base, list(seen), k).dense())
+        seg = [max(0, p - start + 1) // n for p in range(len(toks))]
+        return mx.stack(picks)[mx.array(seg)].transpose(1, 0, 2).astype(mx.float16)
+
     arms = {"IFP": (PredictorSource(a.run), tuned)}
     if not a.no_griffin:
         arms["GRIFFIN"] = (make_source("griffin"), base)
@@ -107,6 +142,15 @@ def main() -> None:
         if a.oracle:  # the scored sequence itself: prompt + reference reply (chat template)
             seen = {d: [src.select(base, list(t), k) for t, _ in chunks[d]] for d in domains}
             score(f"{arm} oracle, prompt + reference reply", model, lambda d: seen[d])
+        for n in [int(x) for x in a.reroute.split(",") if x.strip()]:
+            for window in (False, True):
+                routed = {
+                    d: [rerouted(src, t, s, n, window) for t, s in chunks[d]] for d in domains
+                }
+                what = f"last {n} tokens" if window else "prompt + reply so far"
+                score(
+                    f"{arm} re-picked every {n} reply tokens ({what})", model, lambda d: routed[d]
+                )
         desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in domains}
         score(f"{arm} per task, description", model, lambda d: [desc[d]] * len(items[d]))
         for n in counts:
