@@ -63,6 +63,15 @@ def test_stage_2_alone_can_continue_other_runs(tmp_path):
         assert f"-o {out}/k0.5-{arm}/stage2" in call
 
 
+def test_resume_continues_a_stage_that_holds_a_checkpoint(tmp_path):
+    out = tmp_path / "runs"
+    (out / "k0.5-rw25" / "stage1").mkdir(parents=True)
+    (out / "k0.5-rw25" / "stage1" / "trainer_state.json").write_text("{}")
+    _, calls = run_script(tmp_path, "0.5", ARMS="rw25", RESUME="1")
+    assert f"--resume {out}/k0.5-rw25/stage1" in calls[0]
+    assert "--resume" not in calls[1] and f"--init-from {out}/k0.5-rw25/stage1" in calls[1]
+
+
 def test_reweight_arms_write_the_learned_route_and_its_bound(tmp_path):
     out, calls = run_script(tmp_path, "0.5", ARMS="rw25", RW_BOUND="2.5")
     assert len(calls) == 2

@@ -4,6 +4,8 @@
 #   bash tools/device_lanes.sh poll [SECONDS]            # progress every 30 s until every lane is done; logs to $OUT/logs
 #   bash tools/device_lanes.sh pack KEEP ARM [ARM ...]   # float16 packs (tools/pack_run.py) + stage-1 states to $OUT/pack
 # Runs go to /tmp/runs/k<KEEP>-<ARM>. A compiled stage 2 that runs out of memory is rerun eager.
+# train_default.sh's settings pass through the environment: STAGES, RESUME=1 (continue the
+# checkpoints already in the runs' folders), INIT2 + EXTRA2="--start-step N" (continue packs).
 # The device releases a machine idle for 30 s: keep one poll call running after another.
 set -u
 cd "$(dirname "$0")/.."

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Cut MLX's CUDA backend and the SmolLM2 GGUF into transfers that fit the GPU machine beside the checkout.
 #   bash ../shared/device/prepare-mlx-cuda.sh && bash ../shared/device/prepare-model.sh
-#   bash tools/device_parts.sh          # then make the calls it prints, in order, each within 30 s
+#   bash tools/device_parts.sh [DIR ...]  # then make the calls it prints, in order, each within 30 s
+# DIRs (e.g. resumable checkpoints brought back from an earlier session) travel too: setup.sh
+# unpacks them under /tmp/carry (DIR's path kept).
 # The device takes 64 MiB per call, the checkout (tracked + untracked, not ignored) included. The
 # shared scripts stage fixed-size parts (.dva, .dvb, ~39 and ~35 MiB, and three model parts) that
 # stop fitting once the checkout grows (the shipped weights, the kept static controls). This
@@ -25,7 +27,8 @@ mkdir "$tmp/p"
 cp .dva/*.whl .dvb/*.whl "$tmp/p/" 2>/dev/null || true
 cat .dva/part.a? .dvb/part.a? | split -b "$room" -d -a 3 - "$tmp/p/cuda."
 split -b "$room" -d -a 3 "$g" "$tmp/p/gguf."
-rm -rf .dvm1 .dvm2 .dvm[4-9] .dvc[0-9]* .dvm3/p3 .dvm3/cuda.* .dvm3/gguf.* .dvm3/*.whl
+[ $# -eq 0 ] || { tar cf "$tmp/runs.tar" "$@" && split -b "$room" -d -a 3 "$tmp/runs.tar" "$tmp/p/runs."; }
+rm -rf .dvm1 .dvm2 .dvm[4-9] .dvc[0-9]* .dvm3/p3 .dvm3/cuda.* .dvm3/gguf.* .dvm3/runs.* .dvm3/*.whl
 extra=$(size $(for f in .dvm3/*; do echo "$f"; done))
 # first fit, largest first: bin 0 is .dvm3 (the last call), the others one call each
 declare -a free=($((room - extra))) dirs=(.dvm3)
@@ -41,7 +44,7 @@ done
 chmod u+w .dvm3/setup.sh 2>/dev/null || true
 files() { { ls .dvc*/"$1".* .dvm3/"$1".* 2>/dev/null || true; } | sort -t. -k3; }  # the pieces here, in order (a folder may hold none)
 pieces() { files "$1" | sed 's#^.*/#/tmp/stage/#' | tr '\n' ' '; }  # ... and there
-cuda=$(pieces cuda); gguf=$(pieces gguf)  # joined by these names only: no leftovers of an earlier cut
+cuda=$(pieces cuda); gguf=$(pieces gguf); runs=$(pieces runs)  # joined by these names only: no leftovers of an earlier cut
 cat > .dvm3/setup.sh <<'EOF'
 # Source this on the GPU machine, from the checkout's root, after the tools/device_parts.sh calls:
 #   . .dvm3/setup.sh
@@ -49,7 +52,7 @@ cat > .dvm3/setup.sh <<'EOF'
 # the corpus, and sets the environment. While the machine lives, later calls need only the
 # `export` line below.
 set -u
-mkdir -p /tmp/stage && cp .dvm3/cuda.* .dvm3/gguf.* .dvm3/*.whl /tmp/stage/ 2>/dev/null
+mkdir -p /tmp/stage && cp .dvm3/cuda.* .dvm3/gguf.* .dvm3/runs.* .dvm3/*.whl /tmp/stage/ 2>/dev/null
 if [ ! -f /tmp/site/.complete ]; then  # a half-unpacked backend (a missing piece) is redone
   rm -rf /tmp/site /tmp/site2
   cat CUDA_PIECES | (mkdir -p /tmp/site && cd /tmp/site && xz -dc | tar xf -) \
@@ -64,9 +67,13 @@ ok() { [ "$(sha256sum "$g" 2>/dev/null | cut -d' ' -f1)" = "$(cat .dvm3/sha256)"
 ok || cat GGUF_PIECES > "$g"
 ok || echo "WARNING: the joined GGUF does not match its checksum (a transfer is missing?)"
 [ -f .dvm3/corpus.tar.xz ] && tar xJf .dvm3/corpus.tar.xz -C /tmp/cache/data
+runs="RUNS_PIECES"  # the folders named to tools/device_parts.sh, if any
+[ -z "${runs// }" ] || [ -f /tmp/carry/.complete ] || { mkdir -p /tmp/carry && cat $runs | tar xf - -C /tmp/carry && touch /tmp/carry/.complete && ls /tmp/carry; }
 python3 -c "import mlx.core as mx; print('mlx', mx.__version__, mx.default_device())"
 EOF
-sed -i "s#CUDA_PIECES#$cuda#; s#GGUF_PIECES#$gguf#" .dvm3/setup.sh
+sed -i "s#CUDA_PIECES#$cuda#; s#GGUF_PIECES#$gguf#; s#RUNS_PIECES#$runs#" .dvm3/setup.sh
+[ $# -eq 0 ] || cat $(files runs) | cmp -s - "$tmp/runs.tar" \
+  || { echo "the pieces do not join to the folders $*" >&2; exit 1; }
 cat $(files gguf) | sha256sum | cut -d' ' -f1 | cmp -s - .dvm3/sha256 \
   || { echo "the pieces do not join to the GGUF" >&2; exit 1; }
 cat $(files cuda) | cmp -s - <(cat .dva/part.a? .dvb/part.a?) \

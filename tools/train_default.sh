@@ -21,6 +21,7 @@ EXTRA=${EXTRA:-}  # extra finetune flags for both stages; EXTRA1 / EXTRA2 for on
 EXTRA1=${EXTRA1:-}
 EXTRA2=${EXTRA2:-}
 STAGES=${STAGES:-"1 2"}  # "1" or "2" alone: one stage per call, for GPU time in slices
+RESUME=${RESUME:-0}  # 1: a stage whose output folder holds a checkpoint continues it (--resume)
 INIT2=${INIT2:-}  # stage 2 starts from INIT2/k<KEEP>-<ARM> (e.g. float16 packs) instead of stage 1;
 # with EXTRA2="--start-step N" it continues that run at step N (docs/anti_collapse.md, 9th session)
 GPUS=${GPUS:-}  # e.g. "0 1": the i-th keep runs on GPU i mod n (CUDA_VISIBLE_DEVICES)
@@ -49,6 +50,9 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
     [[ " $STAGES " == *" $s "* ]] || continue
     data="$DATA/pretrain" init=() extra=$EXTRA1
     if [ "$s" = 2 ]; then data="$DATA/sft" init=(--init-from "$from") extra=$EXTRA2; fi
+    if [ "$RESUME" = 1 ] && [ -f "$dir/stage$s/trainer_state.json" ]; then
+      init=(--resume "$dir/stage$s")  # its weights and optimizer state, exactly where it stopped
+    fi
     # shellcheck disable=SC2086
     if ! python -m mlx_ifp finetune -c "$dir/stage$s.yaml" --data "$data" --keep "$keep" \
       "${init[@]}" -o "$dir/stage$s" $EXTRA $extra > "$dir/stage$s.log" 2>&1; then
