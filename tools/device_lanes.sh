@@ -3,6 +3,10 @@
 #   bash tools/device_lanes.sh start KEEP ARM [ARM ...]  # one background lane per arm: tools/train_default.sh, both stages
 #   bash tools/device_lanes.sh poll [SECONDS]            # progress every 30 s until every lane is done; logs to $OUT/logs
 #   bash tools/device_lanes.sh pack KEEP ARM [ARM ...]   # float16 packs (tools/pack_run.py) + stage-1 states to $OUT/pack
+#   bash tools/device_lanes.sh stop KEEP STAGE STEP ARM [ARM ...]  # end each lane at its STEP checkpoint
+#   bash tools/device_lanes.sh state KEEP STAGE ARM [STEP]  # a whole checkpoint (float32 + optimizer)
+#        in 15 MiB pieces to $OUT/<ARM>-stage<STAGE> (one arm per call: $OUT takes 64 MiB); here
+#        `cat part.* | tar xf - -C DIR` gives DIR/stage<STAGE>, which --resume continues exactly
 # Runs go to /tmp/runs/k<KEEP>-<ARM>. A compiled stage 2 that runs out of memory is rerun eager.
 # train_default.sh's settings pass through the environment: STAGES, RESUME=1 (continue the
 # checkpoints already in the runs' folders), INIT2 + EXTRA2="--start-step N" (continue packs).
@@ -43,5 +47,27 @@ case "$cmd" in
     python3 tools/pack_run.py $(for a in "$@"; do echo /tmp/runs/k$keep-$a/stage2; done) -o "$OUT/pack" --logs | tail -4
     for a in "$@"; do cp /tmp/runs/k$keep-$a/stage1/trainer_state.json "$OUT/pack/k$keep-$a-stage1.trainer_state.json"; done
     ls -la "$OUT/pack" ;;
+  stop)  # a lane's checkpoints overwrite each other: keep the one at STEP, then end the lane
+    keep=$1 s=$2 at=$3; shift 3; t0=$(date +%s)
+    step() { python3 -c "import json; print(json.load(open('$1/trainer_state.json'))['step'])" 2>/dev/null || echo 0; }
+    while :; do
+      left=0
+      for a in "$@"; do
+        r=/tmp/runs/k$keep-$a
+        [ -d "$r/stage$s-$at" ] && continue
+        if [ "$(step "$r/stage$s")" -ge "$at" ]; then
+          pkill -f "k$keep-$a/stage$s.yaml"; sleep 3; cp -r "$r/stage$s" "$r/stage$s-$at"
+          echo "$a: kept $r/stage$s-$at (step $(step "$r/stage$s-$at"))"
+        else left=1; fi
+      done
+      [ "$left" = 0 ] && break
+      [ $(($(date +%s) - t0)) -ge 500 ] && { echo "not yet at step $at: call stop again"; break; }
+      sleep 4
+    done ;;
+  state)
+    keep=$1 s=$2 a=$3 d="$OUT/$a-stage$2"; mkdir -p "$d"
+    r=/tmp/runs/k$keep-$a; src=stage$s${4:+-$4}  # the copy stop kept, if STEP is given
+    tar cf - -C "$r" --transform "s#^$src#stage$s#" "$src" | split -b 15m -d -a 1 - "$d/part."
+    (cd "$d" && sha256sum part.* > sha256 && ls -la) ;;
   *) echo "usage: bash tools/device_lanes.sh start|poll|pack ... (see the head of this file)" >&2; exit 2 ;;
 esac
