@@ -48,6 +48,17 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("--split", default="test", choices=("test", "valid"), help="items scored")
     p.add_argument(
+        "--examples-from",
+        default="valid",
+        choices=("valid", "train"),
+        help="the split example prompts come from (train when --split valid)",
+    )
+    p.add_argument(
+        "--vote",
+        action="store_true",
+        help="also, per count, a mask of the channels most often in the examples' own masks",
+    )
+    p.add_argument(
         "--domains",
         type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
         default=DOMAINS,
@@ -62,12 +73,15 @@ def main() -> None:
     domains = a.domains
     from mlx_ifp.core import ffn
     from mlx_ifp.core.budget import Budget
+    from mlx_ifp.core.softtopk import topk_indicator
     from mlx_ifp.data import tasks
     from mlx_ifp.evaluation import metrics
     from mlx_ifp.evaluation.run import instructions
     from mlx_ifp.inference.prompt import turn_tokens
     from mlx_ifp.paths import atomic_file, cache_dir
     from mlx_ifp.sources import PredictorSource, make_source
+    from mlx_ifp.sources.base import unit_scale
+    from mlx_ifp.sources.predictor.model import source_pass
 
     import mlx.core as mx
 
@@ -76,10 +90,10 @@ def main() -> None:
     tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=a.run)[0]
     k = Budget.parse(a.keep).channels(ffn.d_ffn(base))
     counts = [int(n) for n in a.examples.split(",") if n.strip()]
-    if a.split == "valid":
-        counts = []  # the examples come from the validation split: not beside its own items
+    if a.split == a.examples_from:
+        counts = []  # never examples from the split being scored
     items = {d: instructions(data, d, a.split)[: a.limit] for d in domains}
-    valid = {d: instructions(data, d, "valid")[: max(counts, default=0)] for d in domains}
+    valid = {d: instructions(data, d, a.examples_from)[: max(counts, default=0)] for d in domains}
     text = tasks(data)
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in domains}
     dense_lp = {
@@ -118,17 +132,26 @@ def main() -> None:
     def rerouted(src, toks, start, n, window):
         """(L, T, d) masks of one item: the position fed at step p runs the mask picked from
         the text up to its segment of n reply tokens (the prompt's own mask before the reply),
-        as generation that re-picks every n tokens would run it."""
-        picks = []  # the j-th: picked once the first j * n reply tokens exist
-        for j in range((len(toks) - start) // n + 1):
-            seen = (
-                toks[: start + j * n]
-                if not window or j == 0
-                else toks[start + (j - 1) * n : start + j * n]
-            )
-            picks.append(src.select(base, list(seen), k).dense())
-        seg = [max(0, p - start + 1) // n for p in range(len(toks))]
-        return mx.stack(picks)[mx.array(seg)].transpose(1, 0, 2).astype(mx.float16)
+        as generation that re-picks every n tokens would run it. One dense pass gives every
+        segment's GRIFFIN statistics (groups of positions); the predictor maps them."""
+        T, J = len(toks), (len(toks) - start) // n + 1
+        ends = mx.array([start + j * n for j in range(J)])[:, None]
+        begins = mx.maximum(ends - n, 0) if window else mx.zeros_like(ends)
+        begins[0] = 0  # the prompt's own mask reads the whole prompt
+        pos = mx.arange(T)[None]
+        groups = ((pos < ends) & (pos >= begins)).astype(mx.float32)[None]  # (1, J, T)
+        z = source_pass(base, mx.array([toks], dtype=mx.int32), groups)[1][0]  # (J, L, d)
+        picks = topk_indicator(src.predictor(base).from_griffin(z), k)
+        seg = [max(0, p - start + 1) // n for p in range(T)]
+        return picks[mx.array(seg)].transpose(1, 0, 2).astype(mx.float16)
+
+    def voted_mask(src, prompts):
+        """The k channels most often in the examples' own masks (ties: the mean unit-scaled
+        score, as select_examples ranks)."""
+        scores = [src.scores(base, mx.array(t, dtype=mx.int32)).astype(mx.float32) for t in prompts]
+        votes = sum(topk_indicator(x, k) for x in scores)
+        mean = unit_scale(sum(unit_scale(x) for x in scores))
+        return src.mask_from(base, mx.array(prompts[0]), votes + 1e-3 * mean, k)
 
     arms = {"IFP": (PredictorSource(a.run), tuned)}
     if not a.no_griffin:
@@ -142,7 +165,7 @@ def main() -> None:
         if a.oracle:  # the scored sequence itself: prompt + reference reply (chat template)
             seen = {d: [src.select(base, list(t), k) for t, _ in chunks[d]] for d in domains}
             score(f"{arm} oracle, prompt + reference reply", model, lambda d: seen[d])
-        for n in [int(x) for x in a.reroute.split(",") if x.strip()]:
+        for n in [int(x) for x in a.reroute.split(",") if x.strip()] if arm == "IFP" else []:
             for window in (False, True):
                 routed = {
                     d: [rerouted(src, t, s, n, window) for t, s in chunks[d]] for d in domains
@@ -154,15 +177,15 @@ def main() -> None:
         desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in domains}
         score(f"{arm} per task, description", model, lambda d: [desc[d]] * len(items[d]))
         for n in counts:
-            ex = {
-                d: src.select_examples(
-                    base, [turn_tokens(tok, it["prompt"]) for it in valid[d][:n]], k
-                )
-                for d in domains
-            }
-            score(
-                f"{arm} per task, {n} validation examples", model, lambda d: [ex[d]] * len(items[d])
+            prompts = {d: [turn_tokens(tok, it["prompt"]) for it in valid[d][:n]] for d in domains}
+            ex = {d: src.select_examples(base, prompts[d], k) for d in domains}
+            what = (
+                f"{n} {a.examples_from}{'idation' if a.examples_from == 'valid' else ''} examples"
             )
+            score(f"{arm} per task, {what}", model, lambda d: [ex[d]] * len(items[d]))
+            if a.vote:
+                voted = {d: voted_mask(src, prompts[d]) for d in domains}
+                score(f"{arm} per task, {what}, vote", model, lambda d: [voted[d]] * len(items[d]))
     rows = report["rows"]
     lines = [
         "| row | "
