@@ -46,6 +46,11 @@ def parse() -> argparse.Namespace:
         default="",
         help="comma-separated N: rows whose mask is re-picked every N reply tokens (causal)",
     )
+    p.add_argument(
+        "--reroute-window",
+        action="store_true",
+        help="also the --reroute rows whose mask reads only the last N tokens",
+    )
     p.add_argument("--split", default="test", choices=("test", "valid"), help="items scored")
     p.add_argument(
         "--examples-from",
@@ -166,7 +171,7 @@ def main() -> None:
             seen = {d: [src.select(base, list(t), k) for t, _ in chunks[d]] for d in domains}
             score(f"{arm} oracle, prompt + reference reply", model, lambda d: seen[d])
         for n in [int(x) for x in a.reroute.split(",") if x.strip()] if arm == "IFP" else []:
-            for window in (False, True):
+            for window in (False, True) if a.reroute_window else (False,):
                 routed = {
                     d: [rerouted(src, t, s, n, window) for t, s in chunks[d]] for d in domains
                 }
