@@ -98,7 +98,7 @@ def main() -> None:
     if a.split == a.examples_from:
         counts = []  # never examples from the split being scored
     items = {d: instructions(data, d, a.split)[: a.limit] for d in domains}
-    valid = {d: instructions(data, d, a.examples_from)[: max(counts, default=0)] for d in domains}
+    pool = {d: instructions(data, d, a.examples_from)[: max(counts, default=0)] for d in domains}
     text = tasks(data)
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in domains}
     dense_lp = {
@@ -182,7 +182,7 @@ def main() -> None:
         desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in domains}
         score(f"{arm} per task, description", model, lambda d: [desc[d]] * len(items[d]))
         for n in counts:
-            prompts = {d: [turn_tokens(tok, it["prompt"]) for it in valid[d][:n]] for d in domains}
+            prompts = {d: [turn_tokens(tok, it["prompt"]) for it in pool[d][:n]] for d in domains}
             ex = {d: src.select_examples(base, prompts[d], k) for d in domains}
             what = (
                 f"{n} {a.examples_from}{'idation' if a.examples_from == 'valid' else ''} examples"
