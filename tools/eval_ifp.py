@@ -22,6 +22,11 @@ import mlx_ifp
 DOMAINS = ("math", "code", "science", "prose")  # the default of --domains
 
 
+def domain_list(text: str) -> tuple[str, ...]:
+    """``--domains``: comma-separated domain names (also eval_task_masks.py's)."""
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", help="folder of tools/train_default.sh runs")
@@ -47,7 +52,7 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument(
         "--domains",
-        type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
+        type=domain_list,
         default=DOMAINS,
         help="comma-separated domains (default: the four of the earlier reports)",
     )

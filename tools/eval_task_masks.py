@@ -22,7 +22,7 @@ from pathlib import Path
 
 import mlx_ifp
 
-DOMAINS = ("math", "code", "science", "prose")  # the default of --domains
+from eval_ifp import DOMAINS, domain_list  # the same --domains as eval_ifp.py (its folder)
 
 
 def parse() -> argparse.Namespace:
@@ -65,7 +65,7 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument(
         "--domains",
-        type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
+        type=domain_list,
         default=DOMAINS,
         help="comma-separated domains (default: the four of the earlier reports)",
     )
