@@ -89,6 +89,9 @@ def test_task_mask_save_and_reuse(smollm2_dir, tmp_path):
         (["-p", "   "], "prompt is empty"),
         (["-p", "hi", "--mask-source", "oracle"], "unknown mask source"),
         (["-p", "hi", "--prefill", "fast"], "prefill must be one of"),
+        (["-p", "hi", "--repick", "-3"], "--repick must be 0"),
+        (["-p", "hi", "--repick", "8", "--mask-source", "static"], "cannot re-pick"),
+        (["-p", "hi", "--repick", "8", "--task", "Do math."], "per-prompt mask"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(smollm2_dir, args, fragment):

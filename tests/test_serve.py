@@ -139,6 +139,27 @@ def test_chat_per_prompt_matches_library(served, client):
     assert chunks[-1].usage.completion_tokens == 8 and not chunks[-1].choices
 
 
+def test_per_prompt_requests_repick_when_the_server_does(served):
+    """``serve --repick N``: per-prompt replies are what ``stream_generate(repick=N)`` gives;
+    task requests keep their one mask."""
+    _, _, model, tok, _ = served
+    registry = Registry(model, tok, "tiny", keep=KEEP, tasks={"code": {"task": CODE}}, repick=2)
+    server = Server(create_app(registry, Limits(max_tokens_limit=64, timeout_s=30)))
+    try:
+        c = openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0)
+        messages = [{"role": "user", "content": "t5 t6 t7"}]
+        r = c.chat.completions.create(model="tiny", messages=messages, max_tokens=8)
+        assert r.choices[0].message.content == reference(served, messages, 8, repick=2)
+        ext = r.model_dump()["mlx_ifp"]
+        assert ext["repick"] == 2 and ext["repicks"] >= 3
+        t = c.completions.create(model="tiny:code", prompt="t5 t6", max_tokens=4)
+        assert "repicks" not in t.model_dump()["mlx_ifp"]
+    finally:
+        server.stop()
+    with pytest.raises(mlx_ifp.UsageError, match="cannot re-pick"):
+        Registry(model, tok, "tiny", keep=KEEP, mask_source="static", repick=2)
+
+
 def test_completions_on_a_task(served, client):
     want = reference(served, "t40 t41 t42 t43", 10, task=CODE, chat_template=False)
     kw = dict(model="tiny:code", prompt="t40 t41 t42 t43", max_tokens=10, temperature=0)

@@ -81,6 +81,16 @@ def generate_command(
             "per-prompt GRIFFIN mask.",
         ),
     ] = "auto",
+    repick: Annotated[
+        int,
+        typer.Option(
+            "--repick",
+            metavar="N",
+            help="Re-pick the mask every N generated tokens from the prompt and the reply so "
+            "far (0: once, from the prompt). Each re-pick costs a dense pass over the N new "
+            "tokens and a new slice; closer to dense (docs/results/reroute/).",
+        ),
+    ] = 0,
     dequantize: Dequantize = None,
     verbose: Annotated[
         bool, typer.Option("--verbose/--quiet", help="Print the timing and pruning footer.")
@@ -93,12 +103,13 @@ def generate_command(
 
     from .. import Budget, Mask, load, stream_generate
     from ..inference import KeepMismatch, footer, keep_warning
-    from ..inference.generation import check_sampling
+    from ..inference.generation import check_repick, check_sampling
     from ..models import device
     from ..paths import check_writable
 
     try:
         check_sampling(max_tokens, temp, top_p)
+        check_repick(repick)
     except UsageError as e:  # the same rule as the API, in the flags' names
         raise UsageError(f"--{str(e).replace('_', '-')}") from None
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
@@ -148,6 +159,7 @@ def generate_command(
             temp=temp,
             top_p=top_p,
             prefill=prefill,
+            repick=repick,
         ):
             if status is not None:
                 status.stop()

@@ -79,6 +79,15 @@ def serve_command(
     max_queue: Annotated[
         int, typer.Option("--max-queue", help="Requests that may wait; more get a 503.")
     ] = 64,
+    repick: Annotated[
+        int,
+        typer.Option(
+            "--repick",
+            metavar="N",
+            help="Per-prompt requests re-pick the mask every N generated tokens from the prompt "
+            "and the reply so far (0: once, from the prompt).",
+        ),
+    ] = 0,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
 ):
     """Serve the model over an OpenAI-compatible HTTP API, with per-task slim models."""
@@ -98,6 +107,8 @@ def serve_command(
         raise UsageError(f"--port must be in 1..65535, got {port}")
     if cache_gb < 0 or max_tokens_limit <= 0 or timeout <= 0 or max_body_kb <= 0 or max_queue <= 0:
         raise UsageError("--cache-gb must be >= 0; the other limits must be positive")
+    if repick < 0:
+        raise UsageError(f"--repick must be 0 (off) or a number of tokens >= 1, got {repick}")
     specs = read_tasks(tasks) if tasks else {}
     if not _is_loopback(host):
         typer.echo(
@@ -122,6 +133,7 @@ def serve_command(
         mask_source=mask_source,
         tasks=specs,
         cache_bytes=cache_gb * 1e9,
+        repick=repick,
     )
     limits = Limits(
         max_body_bytes=max_body_kb * 1024,

@@ -237,6 +237,71 @@ def slim_copy(
     return root
 
 
+def _rows_plus(prev: nn.Module, pos: mx.array, added: nn.Module | None) -> nn.Module:
+    """``prev``'s rows ``pos``, then ``added``'s rows (a float Linear slice of new channels)."""
+    parts = {"weight": prev.weight[pos]} | ({"bias": prev.bias[pos]} if "bias" in prev else {})
+    if added is not None:
+        parts = {n: mx.concatenate([v, added[n]]) for n, v in parts.items()}
+    return _copy(prev, **parts)
+
+
+def slim_update(
+    model: nn.Module, slim: nn.Module, order: Sequence[list[int]], indices: Sequence[mx.array]
+) -> tuple[nn.Module, list[list[int]]]:
+    """``slim_copy(model, indices)`` computed from a slim copy ``slim`` of ``model`` whose
+    layer ``l`` holds channels ``order[l]`` (in that order): the kept channels are copied from
+    ``slim``, only the new ones are sliced out of ``model`` (their LoRA delta included), and a
+    layer that keeps the same set is shared. Float projections only; a packed layer is sliced
+    whole. Returns the new slim model and its channels' order (old ones first, then the new).
+    """
+    spec = ffn.spec_of(model)
+    names = (spec.gate, spec.up, spec.down)
+    src_blocks, old_blocks = ffn.layers(model), ffn.layers(slim)
+    blocks, orders, arrays = [], [], []
+    for src, old, have, idx in zip(src_blocks, old_blocks, order, indices, strict=True):
+        want = idx.tolist()
+        old_mlp = getattr(old, spec.mlp)
+        if set(want) == set(have):
+            blocks.append(old)
+            orders.append(list(have))
+            continue
+        src_mlp = getattr(src, spec.mlp)
+        if any(type(getattr(old_mlp, n)) is not nn.Linear for n in names):  # packed: whole
+            parts = {
+                spec.gate: slice_rows(getattr(src_mlp, spec.gate), idx),
+                spec.up: slice_rows(getattr(src_mlp, spec.up), idx),
+                spec.down: slice_cols(getattr(src_mlp, spec.down), idx),
+            }
+            channels = want
+        else:
+            wanted = set(want)
+            kept = [i for i, c in enumerate(have) if c in wanted]
+            new = sorted(wanted - set(have))
+            pos, add = mx.array(kept, dtype=mx.int32), mx.array(new, dtype=mx.int32)
+            parts = {
+                n: _rows_plus(getattr(old_mlp, n), pos, slice_rows(getattr(src_mlp, n), add))
+                for n in (spec.gate, spec.up)
+            }
+            down = getattr(old_mlp, spec.down)
+            extra = slice_cols(getattr(src_mlp, spec.down), add).weight
+            w = mx.concatenate([_take_cols(down.weight, pos), extra], axis=1)
+            parts[spec.down] = _copy(down, weight=w)
+            channels = [have[i] for i in kept] + new
+        mlp = _copy(old_mlp, **parts)
+        arrays += [v for _, v in nn.utils.tree_flatten(mlp.parameters())]
+        blocks.append(_copy(old, **{spec.mlp: mlp}))
+        orders.append(channels)
+    mx.eval(arrays)
+    path = ffn.layer_path(slim, old_blocks[0])
+    listed = slim
+    for key in path:
+        listed = listed[key]
+    new_of = {id(o): b for o, b in zip(old_blocks, blocks, strict=True) if b is not o}
+    prefix = ".".join(path)
+    changed = {f"{prefix}.{j}": new_of[id(b)] for j, b in enumerate(listed) if id(b) in new_of}
+    return (_replaced(slim, changed) if changed else slim), orders
+
+
 def lora_fused_base(model: nn.Module, bits: int | None) -> nn.Module:
     """``model`` with its LoRA layers outside the FFN (attention) fused once: packed ones at
     ``bits`` (float if None), float ones float; ``model`` itself if it has none. Only the

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 import mlx.nn as nn
 from mlx_lm import stream_generate as _mlx_stream
 from mlx_lm.generate import GenerationResponse
+from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.sample_utils import make_sampler
 
 from ..core import Budget, Mask
 from ..errors import UsageError
 from ..models import device
 from ..sources import MaskSource, make_source
+from . import repick as repick_mod
 from .prompt import context_length, encode, first_user_turn, format_chat, messages_for
 from .pruner import PruneInfo, Pruner, dense_prefill
 
@@ -63,6 +65,13 @@ def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0)
         raise UsageError(f"temp must be >= 0 (0 is greedy), got {temp!r}")
     if not 0 < top_p <= 1:
         raise UsageError(f"top_p must be in (0, 1] (1 turns nucleus sampling off), got {top_p!r}")
+
+
+def check_repick(repick) -> int:
+    """``repick``: 0 (off) or a whole number of reply tokens >= 1 (one clear line otherwise)."""
+    if isinstance(repick, bool) or not isinstance(repick, int) or repick < 0:
+        raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
+    return repick
 
 
 def check_mask(mask) -> None:
@@ -163,6 +172,7 @@ def stream_generate(
     top_p: float = 1.0,
     pruner: Pruner | None = None,
     prefill: str = "auto",
+    repick: int = 0,
     **kwargs,
 ) -> Iterator[Response]:
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
@@ -180,12 +190,15 @@ def stream_generate(
     ``mask_source=None`` (the default) is the model's own: the predictor + LoRA shipped with an
     embedded model, the predictor of the folder it was loaded with (``load(...,
     adapter_path=DIR)``), else GRIFFIN (``Pruner``'s ``default_source``).
+    ``repick=N`` (N >= 1) re-picks a per-prompt mask every N reply tokens from the first user
+    turn and the reply so far (``inference.repick``; GRIFFIN and GRIFFIN-reading predictors).
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
     check_sampling(max_tokens, temp, top_p)
     check_mask(mask)
     check_prompt(prompt)
+    repick = check_repick(repick)
     messages = messages_for(prompt, system_prompt)
     user = first_user_turn(messages)
     if not user.strip():
@@ -207,17 +220,23 @@ def stream_generate(
         raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
     dense = dense and not clash and len(tokens) > 1
     opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
-    cache = None
-    if dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
+    if repick and not per_prompt:
+        raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
+    if repick and (clash := [k for k in ("draft_model", "input_embeddings") if kwargs.get(k)]):
+        raise UsageError(f"repick cannot be combined with {', '.join(clash)}")
+    cache, running = None, None
+    if repick:  # the first mask read off the dense pass that later re-picks continue
+        slim, info, running = repick_mod.start(pruner, user)
+    elif dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
         slim, info, cache = pruner.prefill(tokens, **opts)
     else:
         slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
-        if dense:
-            t0 = time.perf_counter()
-            # the slim model's own unpruned weights (a shipped LoRA included): with the bare
-            # source's cache instead, NLL rose by 0.05 (docs/results/prefill_modes/)
-            cache = dense_prefill(pruner.model, tokens, drop_last=True, **opts)
-            info.prefill_s = time.perf_counter() - t0
+    if dense and cache is None:
+        t0 = time.perf_counter()
+        # the slim model's own unpruned weights (a shipped LoRA included): with the bare
+        # source's cache instead, NLL rose by 0.05 (docs/results/prefill_modes/)
+        cache = dense_prefill(pruner.model, tokens, drop_last=True, **opts)
+        info.prefill_s = time.perf_counter() - t0
     progress = kwargs.get("prompt_progress_callback")
     if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
         n = len(tokens)
@@ -226,6 +245,11 @@ def stream_generate(
         kwargs["sampler"] = make_sampler(temp, top_p if top_p < 1 else 0.0)
     whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
     head = {} if whole else {"prompt_cache": cache}
+    if running is not None:
+        fed = tokens if whole else tokens[-1:]
+        if whole and kwargs.get("prompt_cache") is None:
+            head["prompt_cache"] = make_prompt_cache(slim, kwargs.get("max_kv_size"))
+        slim = repick_mod.Repicking(pruner, running, slim, info, repick, len(fed))
     for r in _mlx_stream(
         slim, tokenizer, tokens if whole else tokens[-1:], max_tokens=max_tokens, **head, **kwargs
     ):
@@ -271,6 +295,15 @@ def footer(r: Response) -> list[str]:
             *(
                 [f"Prompt prefilled by the dense model: {p.prefill_s * 1e3:.1f} ms"]
                 if p.prefill_s
+                else []
+            ),
+            *(
+                [
+                    f"Re-picked the mask {p.repicks} times during the reply: dense pass + "
+                    f"select {p.repick_select_s * 1e3:.0f} ms, slice {p.repick_slice_s * 1e3:.0f}"
+                    " ms in all (in the generation speed)"
+                ]
+                if p.repicks
                 else []
             ),
             f"Active parameters: {p.active_params / 1e6:.1f}M of "

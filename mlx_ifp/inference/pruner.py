@@ -52,6 +52,9 @@ class PruneInfo:
     prefill_s: float = 0.0  # the prompt's dense prefill, when it ran through the source model
     stats: dict = field(default_factory=dict)
     note: str = ""  # e.g. which LLM a trained predictor runs with
+    repicks: int = 0  # masks re-picked during generation (``repick``), and what they cost
+    repick_select_s: float = 0.0
+    repick_slice_s: float = 0.0
 
     @property
     def active_fraction(self) -> float:

@@ -123,7 +123,9 @@ class Registry:
         mask_source: str = "griffin",
         tasks: dict[str, dict] | None = None,
         cache_bytes: float = 2e9,
+        repick: int = 0,
     ):
+        self.repick = repick  # per-prompt requests re-pick every N reply tokens (0: off)
         self.model, self.tokenizer, self.model_id = model, tokenizer, model_id
         self.mask_source, self.keep = mask_source, keep
         self.tasks: dict[str, Task] = {}
@@ -149,6 +151,9 @@ class Registry:
         self.task_pruner = mlx_ifp.Pruner(
             model, tokenizer, source=mask_source, keep=keep, cache_size=self.task_slots
         )
+        source = self.prompt_pruner.source
+        if self.repick and source.running(self.prompt_pruner.model) is None:
+            raise UsageError(f"mask source {source.key()!r} cannot re-pick (--repick)")
 
     def _masks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.mask is not None]
@@ -210,6 +215,7 @@ class Registry:
             temp=req.temperature,
             top_p=req.top_p,
             chat_template=req.chat,
+            repick=self.repick if task is None else 0,
         )
         try:
             yield from self._pieces(records, stops, task)
@@ -245,4 +251,6 @@ class Registry:
                 k=int(m.k),
                 mask_source="file" if task is not None and task.mask is not None else m.source,
             )
+            if self.repick and task is None:
+                info.update(repick=self.repick, repicks=int(p.repicks))
         return Piece(text, finish, int(r.prompt_tokens), int(r.generation_tokens), info)

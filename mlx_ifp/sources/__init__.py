@@ -6,7 +6,7 @@ with ``register_source``.
 """
 
 from . import griffin, predictor, simple, static  # noqa: F401  (each registers its sources)
-from .base import MaskSource, Observer, dense_prefill, eager
+from .base import MaskSource, Observer, Running, dense_prefill, eager
 from .griffin import Griffin, GriffinStats, GroupedGriffin, standardise
 from .predictor import PredictorSource
 from .registry import SOURCES, make_source, register_source
@@ -25,6 +25,7 @@ __all__ = [
     "Observer",
     "PredictorSource",
     "RandomSource",
+    "Running",
     "StaticActivation",
     "StaticWeight",
     "dense_prefill",

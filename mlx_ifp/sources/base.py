@@ -6,6 +6,7 @@ plug in through ``registry.register_source``; the built-in ones live beside this
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -45,6 +46,11 @@ class MaskSource(ABC):
         whose mask is read off that very pass; a source overrides it where measured better.
         """
         return self.observer() is not None
+
+    def running(self, model: nn.Module) -> Running | None:
+        """A ``Running`` scorer of a text that grows as it is generated (re-picking the mask
+        every few reply tokens), or None if this source's scores cannot be kept up that way."""
+        return None
 
     def select(self, model: nn.Module, tokens: Sequence[int] | mx.array, k: int) -> Mask:
         """The mask keeping the k best-scored channels of each layer for these tokens."""
@@ -98,6 +104,42 @@ class Observer(ABC):
     def state(self, layer: int) -> list[mx.array]:
         """Arrays a runner may evaluate right after ``layer`` (frees its activation early)."""
         return []
+
+
+class Running:
+    """Channel scores of a growing text from one dense pass kept going with its own KV cache.
+
+    ``feed`` runs new tokens through ``model`` (FFNs unmasked, inside ``context(model)`` if
+    given: e.g. ``lora_disabled``, the source model as a trained predictor reads it) while
+    ``observer`` accumulates its statistics; ``scores`` maps them to channel scores (L, d_ffn)
+    of everything fed so far, as the source would score that text at once.
+    """
+
+    def __init__(self, model: nn.Module, observer: Observer, to_scores, context=None):
+        self.model, self.observer, self.to_scores = model, observer, to_scores
+        self.context = context
+        self.cache: list | None = None
+        self.tokens: list[int] = []
+
+    def feed(self, tokens, step: int = 2048) -> None:
+        """Run ``tokens`` (ints or an array) through the dense pass, after those fed before."""
+        from mlx_lm.models.cache import make_prompt_cache
+
+        tokens = mx.array(tokens, dtype=mx.int32).reshape(-1)
+        if self.cache is None:
+            self.cache = make_prompt_cache(self.model)
+        net = ffn.backbone(self.model) or self.model
+        off = self.context(self.model) if self.context else contextlib.nullcontext()
+        # layer by layer only for long texts: for a few reply tokens it costs more than it frees
+        hook = eager(self.observer) if tokens.size > 64 else self.observer
+        with off, ffn.masked(self.model, None), ffn.observed(self.model, hook):
+            for i in range(0, tokens.size, step):
+                net(tokens[i : i + step][None], cache=self.cache)
+                mx.eval([c.state for c in self.cache], self.observer.scores())
+        self.tokens += tokens.tolist()
+
+    def scores(self) -> mx.array:
+        return self.to_scores(self.observer)
 
 
 def eager(observe):

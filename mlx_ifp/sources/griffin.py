@@ -6,7 +6,7 @@ from __future__ import annotations
 import mlx.core as mx
 
 from ..errors import UsageError
-from .base import MaskSource, Observer, dense_prefill
+from .base import MaskSource, Observer, Running, dense_prefill
 from .registry import register_source
 
 
@@ -73,6 +73,9 @@ class Griffin(MaskSource):
 
     def observer(self):
         return GriffinStats()
+
+    def running(self, model):
+        return Running(model, GriffinStats(), GriffinStats.scores)
 
     def scores(self, model, tokens):
         if tokens.size == 0:

@@ -18,8 +18,8 @@ from ...core import ffn
 from ...core.adapters import lora_disabled
 from ...core.softtopk import soft_topk, topk_indicator
 from ...errors import UsageError
-from ..base import unit_scale
-from ..griffin import GroupedGriffin, standardise
+from ..base import Running, unit_scale
+from ..griffin import GriffinStats, GroupedGriffin, standardise
 
 HEADS = ("full", "factored", "static", "griffin")
 ROUTES = ("learned", "griffin", "reweight")
@@ -284,3 +284,13 @@ def head_params(
         "factored": shared + n_layers * (rank * factor_rank + factor_rank * d_ffn + d_ffn),
         "static": n_layers * d_ffn,
     }
+
+
+def griffin_running(pred: Predictor, model: nn.Module) -> Running:
+    """Scores of a growing text for a predictor that reads GRIFFIN statistics: the source
+    model's statistics over the text so far (its LoRA off), through the trained map."""
+
+    def to_scores(stats: GriffinStats) -> mx.array:
+        return pred.from_griffin(standardise(stats.scores())[None])[0]
+
+    return Running(model, GriffinStats(), to_scores, context=lora_disabled)

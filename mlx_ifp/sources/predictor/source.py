@@ -11,7 +11,7 @@ from ...errors import UsageError
 from ..base import MaskSource
 from ..registry import register_source
 from .files import load_predictor, read_config
-from .model import Predictor
+from .model import Predictor, griffin_running
 
 
 class PredictorSource(MaskSource):
@@ -38,6 +38,12 @@ class PredictorSource(MaskSource):
         cfg = read_config(self.path)
         k = cfg.get("k") or (cfg.get("predictor") or {}).get("k")
         return k if isinstance(k, int) and not isinstance(k, bool) and k > 0 else None
+
+    def running(self, model):
+        """For a predictor that reads the prompt's GRIFFIN statistics (``head: griffin``): the
+        source model's statistics over the text so far, through the trained map."""
+        pred = self.predictor(model)
+        return griffin_running(pred, model) if pred.config.head == "griffin" else None
 
     def scores(self, model, tokens):
         tokens = mx.array(tokens, dtype=mx.int32).reshape(1, -1)

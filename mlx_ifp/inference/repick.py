@@ -1,0 +1,99 @@
+"""Re-picking the mask while generating: every N reply tokens, from the prompt and the reply so far.
+
+A mask chosen from the prompt alone closed 8.2% of the static -> dense gap; re-picked every 8
+reply tokens, 15.4% (``docs/results/reroute/``). Only FFN channels change between slim models,
+so the KV cache stays valid across a switch: attention, norms and embeddings are shared.
+
+``Repicking`` stands in for the slim model inside mlx-lm's generation loop. It counts the
+tokens it is fed; when the N-th reply token of a segment is fed, it runs the new tokens through
+the source's dense ``Running`` pass (its own KV cache), scores the text so far, slices the new
+slim model and runs the token through it. This is causal: the mask that predicts reply token
+i + 1 read the prompt and reply tokens 0..i, exactly what ``tools/eval_task_masks.py
+--reroute N`` scores teacher-forced.
+"""
+
+from __future__ import annotations
+
+import time
+
+import mlx.core as mx
+
+from ..core import slicing
+from ..errors import UsageError
+
+
+def start(pruner, text: str | list[int]) -> tuple:
+    """(slim model, ``PruneInfo``, ``Running``) of the first segment: the mask of ``text`` (the
+    first user turn) read off the source's dense pass that later segments continue."""
+    running = pruner.source.running(pruner.model)
+    if running is None:
+        raise UsageError(
+            f"mask source {pruner.source.key()!r} cannot re-pick during generation "
+            "(griffin and trained predictors that read GRIFFIN statistics can)"
+        )
+    if pruner.model is not pruner.source_model:  # a shipped LoRA on a copy: the bare source
+        running.model = pruner.source_model  # is that with the LoRA off, and 25% faster
+    tokens = pruner.encode(text)
+    if not tokens:
+        raise UsageError("cannot select channels for an empty text")
+    t0 = time.perf_counter()
+    running.feed(tokens)
+    mask = pick(pruner, running)
+    t1 = time.perf_counter()
+    slim, info = pruner.slim_from_mask(mask)
+    info.select_s, info.cache_hit = t1 - t0, False
+    return slim, info, running
+
+
+def pick(pruner, running):
+    """The top-k mask of the running scores, labelled with the source and the text so far."""
+    mask = pruner.source.mask_from(
+        pruner.model, mx.array(running.tokens), running.scores(), pruner.k
+    )
+    mx.eval(mask.indices)
+    return mask
+
+
+class Repicking:
+    """The slim model mlx-lm generates with, re-picked every ``every`` reply tokens.
+
+    ``prompt_left``: how many of the tokens it will be fed first are prompt (then each call
+    feeds one reply token). ``info`` (the first segment's ``PruneInfo``) gains the re-picks'
+    count and cost as they happen.
+    """
+
+    def __init__(self, pruner, running, slim, info, every: int, prompt_left: int):
+        self.pruner, self.running, self.slim, self.info = pruner, running, slim, info
+        self.every, self.prompt_left = every, prompt_left
+        self.pending: list[mx.array] = []
+        self.fed = 0  # reply tokens fed so far
+        self.order = [i.tolist() for i in info.mask.indices]  # the slim model's channels
+
+    @property
+    def layers(self):
+        return self.slim.layers
+
+    def __call__(self, inputs: mx.array, cache=None, **kwargs):
+        if self.prompt_left > 0:
+            self.prompt_left -= inputs.shape[-1]
+        else:
+            self.pending.append(inputs.reshape(-1))
+            self.fed += inputs.shape[-1]
+            if self.fed % self.every == 0:
+                self.repick()
+        return self.slim(inputs, cache=cache, **kwargs)
+
+    def repick(self) -> None:
+        """The new tokens through the dense pass, a new mask, a new slim model."""
+        t0 = time.perf_counter()
+        self.running.feed(mx.concatenate(self.pending))
+        self.pending = []
+        mask = pick(self.pruner, self.running)
+        t1 = time.perf_counter()
+        # only the channels that came in are sliced; the others are copied from the slim model
+        base = self.pruner.slim_base
+        self.slim, self.order = slicing.slim_update(base, self.slim, self.order, mask.indices)
+        info = self.info
+        info.repicks += 1
+        info.repick_select_s += t1 - t0
+        info.repick_slice_s += time.perf_counter() - t1
