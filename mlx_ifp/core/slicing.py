@@ -237,22 +237,20 @@ def slim_copy(
     return root
 
 
-def _rows_plus(prev: nn.Module, pos: mx.array, added: nn.Module | None) -> nn.Module:
-    """``prev``'s rows ``pos``, then ``added``'s rows (a float Linear slice of new channels)."""
-    parts = {"weight": prev.weight[pos]} | ({"bias": prev.bias[pos]} if "bias" in prev else {})
-    if added is not None:
-        parts = {n: mx.concatenate([v, added[n]]) for n, v in parts.items()}
-    return _copy(prev, **parts)
-
-
 def slim_update(
-    model: nn.Module, slim: nn.Module, order: Sequence[list[int]], indices: Sequence[mx.array]
+    model: nn.Module,
+    slim: nn.Module,
+    order: Sequence[list[int]],
+    indices: Sequence[mx.array],
+    in_place: bool = False,
 ) -> tuple[nn.Module, list[list[int]]]:
     """``slim_copy(model, indices)`` computed from a slim copy ``slim`` of ``model`` whose
-    layer ``l`` holds channels ``order[l]`` (in that order): the kept channels are copied from
-    ``slim``, only the new ones are sliced out of ``model`` (their LoRA delta included), and a
-    layer that keeps the same set is shared. Float projections only; a packed layer is sliced
-    whole. Returns the new slim model and its channels' order (old ones first, then the new).
+    layer ``l`` holds channels ``order[l]`` (in that order): each channel that left gives its
+    slot (gate/up row, down column) to one that came in, sliced out of ``model`` with its LoRA
+    delta; the others stay where they are. Unchanged layers are shared; ``in_place`` writes the
+    slots into ``slim``'s own arrays (only for a slim model nobody else holds: a few rows are
+    written, not whole matrices copied). Float projections only: a packed layer is sliced whole.
+    Returns the slim model and its channels' order.
     """
     spec = ffn.spec_of(model)
     names = (spec.gate, spec.up, spec.down)
@@ -260,12 +258,12 @@ def slim_update(
     blocks, orders, arrays = [], [], []
     for src, old, have, idx in zip(src_blocks, old_blocks, order, indices, strict=True):
         want = idx.tolist()
-        old_mlp = getattr(old, spec.mlp)
-        if set(want) == set(have):
+        wanted, old_mlp, src_mlp = set(want), getattr(old, spec.mlp), getattr(src, spec.mlp)
+        out = [i for i, c in enumerate(have) if c not in wanted]
+        if not out:
             blocks.append(old)
             orders.append(list(have))
             continue
-        src_mlp = getattr(src, spec.mlp)
         if any(type(getattr(old_mlp, n)) is not nn.Linear for n in names):  # packed: whole
             parts = {
                 spec.gate: slice_rows(getattr(src_mlp, spec.gate), idx),
@@ -274,32 +272,47 @@ def slim_update(
             }
             channels = want
         else:
-            wanted = set(want)
-            kept = [i for i, c in enumerate(have) if c in wanted]
-            new = sorted(wanted - set(have))
-            pos, add = mx.array(kept, dtype=mx.int32), mx.array(new, dtype=mx.int32)
-            parts = {
-                n: _rows_plus(getattr(old_mlp, n), pos, slice_rows(getattr(src_mlp, n), add))
-                for n in (spec.gate, spec.up)
-            }
+            came = sorted(wanted - set(have))
+            slots, add = mx.array(out, dtype=mx.int32), mx.array(came, dtype=mx.int32)
+            parts = {}
+            for n in (spec.gate, spec.up):
+                new = slice_rows(getattr(src_mlp, n), add)
+                proj = getattr(old_mlp, n)
+                fresh = {k: proj[k] if in_place else mx.array(proj[k]) for k in new}
+                for k in fresh:  # weight (and bias): the slots' rows
+                    fresh[k][slots] = new[k]
+                parts[n] = fresh
             down = getattr(old_mlp, spec.down)
-            extra = slice_cols(getattr(src_mlp, spec.down), add).weight
-            w = mx.concatenate([_take_cols(down.weight, pos), extra], axis=1)
-            parts[spec.down] = _copy(down, weight=w)
-            channels = [have[i] for i in kept] + new
-        mlp = _copy(old_mlp, **parts)
+            w = down.weight if in_place else mx.array(down.weight)
+            w[:, slots] = slice_cols(getattr(src_mlp, spec.down), add).weight
+            parts[spec.down] = {"weight": w}
+            channels = list(have)
+            for i, c in zip(out, came, strict=True):
+                channels[i] = c
+        if in_place and isinstance(parts[spec.down], dict):
+            for n, fresh in parts.items():
+                for k, v in fresh.items():
+                    setattr(getattr(old_mlp, n), k, v)
+            mlp, block = old_mlp, old
+        else:
+            parts = {n: _copy(getattr(old_mlp, n), **v) if isinstance(v, dict) else v
+                     for n, v in parts.items()}  # fmt: skip
+            mlp = _copy(old_mlp, **parts)
+            block = _copy(old, **{spec.mlp: mlp})
         arrays += [v for _, v in nn.utils.tree_flatten(mlp.parameters())]
-        blocks.append(_copy(old, **{spec.mlp: mlp}))
+        blocks.append(block)
         orders.append(channels)
     mx.eval(arrays)
+    new_of = {id(o): b for o, b in zip(old_blocks, blocks, strict=True) if b is not o}
+    if not new_of:
+        return slim, orders
     path = ffn.layer_path(slim, old_blocks[0])
     listed = slim
     for key in path:
         listed = listed[key]
-    new_of = {id(o): b for o, b in zip(old_blocks, blocks, strict=True) if b is not o}
     prefix = ".".join(path)
     changed = {f"{prefix}.{j}": new_of[id(b)] for j, b in enumerate(listed) if id(b) in new_of}
-    return (_replaced(slim, changed) if changed else slim), orders
+    return _replaced(slim, changed), orders
 
 
 def lora_fused_base(model: nn.Module, bits: int | None) -> nn.Module:

@@ -290,3 +290,10 @@ class Pruner:
         t1 = time.perf_counter()
         self.cache.put(key, (mask, slim))
         return self._finish(mask, slim, False, 0.0, t1 - t0)
+
+    def own_slim(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
+        """A slim model for ``mask`` that nobody else holds (not cached): for a caller that
+        changes its FFN arrays in place (re-picking during generation)."""
+        t0 = time.perf_counter()
+        slim = prune(self.slim_base, mask)
+        return self._finish(mask, slim, False, 0.0, time.perf_counter() - t0)

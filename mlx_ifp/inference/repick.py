@@ -40,8 +40,8 @@ def start(pruner, text: str | list[int]) -> tuple:
     running.feed(tokens)
     mask = pick(pruner, running)
     t1 = time.perf_counter()
-    slim, info = pruner.slim_from_mask(mask)
-    info.select_s, info.cache_hit = t1 - t0, False
+    slim, info = pruner.own_slim(mask)  # its own: re-picks write into its FFN arrays
+    info.select_s = t1 - t0
     return slim, info, running
 
 
@@ -90,9 +90,11 @@ class Repicking:
         self.pending = []
         mask = pick(self.pruner, self.running)
         t1 = time.perf_counter()
-        # only the channels that came in are sliced; the others are copied from the slim model
+        # only the channels that came in are sliced, into the slots of those that left
         base = self.pruner.slim_base
-        self.slim, self.order = slicing.slim_update(base, self.slim, self.order, mask.indices)
+        self.slim, self.order = slicing.slim_update(
+            base, self.slim, self.order, mask.indices, in_place=True
+        )
         info = self.info
         info.repicks += 1
         info.repick_select_s += t1 - t0
