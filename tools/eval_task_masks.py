@@ -184,9 +184,7 @@ def main() -> None:
         for n in counts:
             prompts = {d: [turn_tokens(tok, it["prompt"]) for it in pool[d][:n]] for d in domains}
             ex = {d: src.select_examples(base, prompts[d], k) for d in domains}
-            what = (
-                f"{n} {a.examples_from}{'ation' if a.examples_from == 'valid' else ''} examples"
-            )
+            what = f"{n} {a.examples_from}{'ation' if a.examples_from == 'valid' else ''} examples"
             score(f"{arm} per task, {what}", model, lambda d: [ex[d]] * len(items[d]))
             if a.vote:
                 voted = {d: voted_mask(src, prompts[d]) for d in domains}
