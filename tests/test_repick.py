@@ -87,3 +87,20 @@ def test_the_shipped_predictor_repicks_as_teacher_forcing_scores_it():
     assert pruner.encode(prompt) == toks  # the first user turn is the whole prompt here
     lp = _per_position_logprobs(pruner.model, pruner, toks, reply, 8, dense_prompt=False)
     assert mx.argmax(lp, axis=-1).tolist() == reply
+
+
+def test_the_default_repicks_for_the_shipped_predictor_only():
+    """``repick=None``: every ``DEFAULT_REPICK`` tokens for a trained predictor's per-prompt
+    masks; not for GRIFFIN, a task, or an unpruned model."""
+    from mlx_ifp.inference.generation import DEFAULT_REPICK
+
+    model, tok = mlx_ifp.load()
+    story = "Write a long story about a dragon."
+    n = DEFAULT_REPICK + 4
+
+    def repicks(**kw):
+        return list(mlx_ifp.stream_generate(model, tok, story, n, **kw))[-1].prune.repicks
+
+    assert repicks() == 1
+    assert repicks(repick=0) == repicks(mask_source="griffin") == repicks(keep=1.0) == 0
+    assert repicks(task="Write stories.") == 0

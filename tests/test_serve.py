@@ -151,7 +151,7 @@ def test_per_prompt_requests_repick_when_the_server_does(served):
         r = c.chat.completions.create(model="tiny", messages=messages, max_tokens=8)
         assert r.choices[0].message.content == reference(served, messages, 8, repick=2)
         ext = r.model_dump()["mlx_ifp"]
-        assert ext["repick"] == 2 and ext["repicks"] >= 3
+        assert ext["repicks"] >= 3
         t = c.completions.create(model="tiny:code", prompt="t5 t6", max_tokens=4)
         assert "repicks" not in t.model_dump()["mlx_ifp"]
     finally:

@@ -80,14 +80,15 @@ def serve_command(
         int, typer.Option("--max-queue", help="Requests that may wait; more get a 503.")
     ] = 64,
     repick: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--repick",
             metavar="N",
             help="Per-prompt requests re-pick the mask every N generated tokens from the prompt "
-            "and the reply so far (0: once, from the prompt).",
+            "and the reply so far; 0: one mask from the prompt. Default: 32 with a trained "
+            "predictor, else 0.",
         ),
-    ] = 0,
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
 ):
     """Serve the model over an OpenAI-compatible HTTP API, with per-task slim models."""
@@ -107,7 +108,7 @@ def serve_command(
         raise UsageError(f"--port must be in 1..65535, got {port}")
     if cache_gb < 0 or max_tokens_limit <= 0 or timeout <= 0 or max_body_kb <= 0 or max_queue <= 0:
         raise UsageError("--cache-gb must be >= 0; the other limits must be positive")
-    if repick < 0:
+    if repick is not None and repick < 0:
         raise UsageError(f"--repick must be 0 (off) or a number of tokens >= 1, got {repick}")
     specs = read_tasks(tasks) if tasks else {}
     if not _is_loopback(host):

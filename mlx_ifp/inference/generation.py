@@ -29,6 +29,11 @@ from .pruner import PruneInfo, Pruner, dense_prefill
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
 MAX_PRUNERS = 4
 PREFILL = ("auto", "dense", "slim")
+#: ``repick=None``: how often a trained predictor re-picks a per-prompt mask during the reply.
+#: Chosen by a rule fixed before measuring it (docs/results/reroute/): the lowest validation KL
+#: among N in {8, 16, 32} that decode at >= 0.85x the speed of one mask per prompt (N=16 was at
+#: 0.8499x on the 2-core CPU). Other sources re-pick only when asked.
+DEFAULT_REPICK = 32
 #: mlx-lm options that need the whole prompt in its own hands (``prefill`` falls back to slim)
 NEEDS_WHOLE_PROMPT = ("prompt_cache", "draft_model", "input_embeddings", "logits_processors")
 
@@ -67,8 +72,11 @@ def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0)
         raise UsageError(f"top_p must be in (0, 1] (1 turns nucleus sampling off), got {top_p!r}")
 
 
-def check_repick(repick) -> int:
-    """``repick``: 0 (off) or a whole number of reply tokens >= 1 (one clear line otherwise)."""
+def check_repick(repick) -> int | None:
+    """``repick``: None (the default for the source), 0 (off) or a whole number of reply tokens
+    >= 1 (one clear line otherwise)."""
+    if repick is None:
+        return None
     if isinstance(repick, bool) or not isinstance(repick, int) or repick < 0:
         raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
     return repick
@@ -155,6 +163,18 @@ def select(
     return pruner.slim_for(first_user_turn(messages_for(prompt)))
 
 
+def default_repicks(pruner: Pruner) -> bool:
+    """Does ``repick=None`` re-pick for this pruner? Yes for a trained predictor that can, when
+    something is pruned."""
+    from ..core import ffn
+    from ..sources import PredictorSource
+
+    source, pruned = pruner.source, pruner.k < ffn.d_ffn(pruner.model)
+    return (
+        pruned and isinstance(source, PredictorSource) and source.running(pruner.model) is not None
+    )
+
+
 def stream_generate(
     model: nn.Module,
     tokenizer,
@@ -172,7 +192,7 @@ def stream_generate(
     top_p: float = 1.0,
     pruner: Pruner | None = None,
     prefill: str = "auto",
-    repick: int = 0,
+    repick: int | None = None,
     **kwargs,
 ) -> Iterator[Response]:
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
@@ -191,7 +211,9 @@ def stream_generate(
     embedded model, the predictor of the folder it was loaded with (``load(...,
     adapter_path=DIR)``), else GRIFFIN (``Pruner``'s ``default_source``).
     ``repick=N`` (N >= 1) re-picks a per-prompt mask every N reply tokens from the first user
-    turn and the reply so far (``inference.repick``; GRIFFIN and GRIFFIN-reading predictors).
+    turn and the reply so far (``inference.repick``; GRIFFIN and GRIFFIN-reading predictors);
+    ``None`` (the default) is ``DEFAULT_REPICK`` for a trained predictor's per-prompt masks, 0
+    (one mask per prompt) otherwise.
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
@@ -220,6 +242,8 @@ def stream_generate(
         raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
     dense = dense and not clash and len(tokens) > 1
     opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
+    if repick is None:
+        repick = DEFAULT_REPICK if per_prompt and default_repicks(pruner) else 0
     if repick and not per_prompt:
         raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
     if repick and (clash := [k for k in ("draft_model", "input_embeddings") if kwargs.get(k)]):
@@ -299,7 +323,8 @@ def footer(r: Response) -> list[str]:
             ),
             *(
                 [
-                    f"Re-picked the mask {p.repicks} times during the reply: dense pass + "
+                    f"Re-picked the mask {p.repicks} time{'s' * (p.repicks != 1)} during the "
+                    "reply: dense pass + "
                     f"select {p.repick_select_s * 1e3:.0f} ms, slice {p.repick_slice_s * 1e3:.0f}"
                     " ms in all (in the generation speed)"
                 ]

@@ -123,9 +123,9 @@ class Registry:
         mask_source: str = "griffin",
         tasks: dict[str, dict] | None = None,
         cache_bytes: float = 2e9,
-        repick: int = 0,
+        repick: int | None = None,
     ):
-        self.repick = repick  # per-prompt requests re-pick every N reply tokens (0: off)
+        self.repick = repick  # per-prompt requests re-pick every N reply tokens (None: default)
         self.model, self.tokenizer, self.model_id = model, tokenizer, model_id
         self.mask_source, self.keep = mask_source, keep
         self.tasks: dict[str, Task] = {}
@@ -251,6 +251,6 @@ class Registry:
                 k=int(m.k),
                 mask_source="file" if task is not None and task.mask is not None else m.source,
             )
-            if self.repick and task is None:
-                info.update(repick=self.repick, repicks=int(p.repicks))
+            if p.repicks:
+                info.update(repicks=int(p.repicks))
         return Piece(text, finish, int(r.prompt_tokens), int(r.generation_tokens), info)
