@@ -7,8 +7,9 @@ so the KV cache stays valid across a switch: attention, norms and embeddings are
 
 ``Repicking`` stands in for the slim model inside mlx-lm's generation loop. It counts the
 tokens it is fed; when the N-th reply token of a segment is fed, it runs the new tokens through
-the source's dense ``Running`` pass (its own KV cache), scores the text so far, slices the new
-slim model and runs the token through it. This is causal: the mask that predicts reply token
+the source's dense ``Running`` pass (its own KV cache), scores the text so far, writes the
+channels that came in into the slim model (``core.slicing.slim_update``) and runs the token
+through it. This is causal: the mask that predicts reply token
 i + 1 read the prompt and reply tokens 0..i, exactly what ``tools/eval_task_masks.py
 --reroute N`` scores teacher-forced.
 """
