@@ -190,6 +190,28 @@ def slice_streams() -> list:
     return streams
 
 
+def _ffn_slices(mlp: nn.Module, idx: mx.array, spec) -> dict[str, nn.Module]:
+    """An FFN's gate/up rows and down columns ``idx``, each a new projection."""
+    return {
+        spec.gate: slice_rows(getattr(mlp, spec.gate), idx),
+        spec.up: slice_rows(getattr(mlp, spec.up), idx),
+        spec.down: slice_cols(getattr(mlp, spec.down), idx),
+    }
+
+
+def _with_blocks(model: nn.Module, first: nn.Module, new_of: dict[int, nn.Module]) -> nn.Module:
+    """``model`` with the transformer blocks in ``new_of`` (keyed by the old block's id)
+    replaced; ``first`` is its first FFN block, which locates the list they live in."""
+    path = ffn.layer_path(model, first)
+    listed = model
+    for key in path:
+        listed = listed[key]
+    prefix = ".".join(path)
+    return _replaced(
+        model, {f"{prefix}.{j}": new_of[id(b)] for j, b in enumerate(listed) if id(b) in new_of}
+    )
+
+
 def slim_copy(
     model: nn.Module, indices: Sequence[mx.array] | mx.array, streams: list | None = None
 ) -> nn.Module:
@@ -213,24 +235,12 @@ def slim_copy(
         mlp = getattr(block, spec.mlp)
         on = streams[j % len(streams)]
         with mx.stream(on) if on is not None else contextlib.nullcontext():
-            parts = {
-                spec.gate: slice_rows(getattr(mlp, spec.gate), idx),
-                spec.up: slice_rows(getattr(mlp, spec.up), idx),
-                spec.down: slice_cols(getattr(mlp, spec.down), idx),
-            }
+            parts = _ffn_slices(mlp, idx, spec)
         new_mlp = _copy(mlp, **parts)
         new_arrays += [v for _, v in nn.utils.tree_flatten(new_mlp.parameters())]
         new_blocks[id(block)] = _copy(block, **{spec.mlp: new_mlp})
     mx.eval(new_arrays)
-    path = ffn.layer_path(model, blocks[0])
-    listed = model
-    for key in path:
-        listed = listed[key]
-    prefix = ".".join(path)
-    root = _replaced(
-        model,
-        {f"{prefix}.{j}": new_blocks[id(b)] for j, b in enumerate(listed) if id(b) in new_blocks},
-    )
+    root = _with_blocks(model, blocks[0], new_blocks)
     args = getattr(model, "args", None)
     if dataclasses.is_dataclass(args) and hasattr(args, "intermediate_size"):
         object.__setattr__(root, "args", dataclasses.replace(args, intermediate_size=k))
@@ -265,12 +275,7 @@ def slim_update(
             orders.append(list(have))
             continue
         if any(type(getattr(old_mlp, n)) is not nn.Linear for n in names):  # packed: whole
-            parts = {
-                spec.gate: slice_rows(getattr(src_mlp, spec.gate), idx),
-                spec.up: slice_rows(getattr(src_mlp, spec.up), idx),
-                spec.down: slice_cols(getattr(src_mlp, spec.down), idx),
-            }
-            channels = want
+            parts, channels = _ffn_slices(src_mlp, idx, spec), want
         else:
             came = sorted(wanted - set(have))
             slots, add = mx.array(out, dtype=mx.int32), mx.array(came, dtype=mx.int32)
@@ -304,15 +309,7 @@ def slim_update(
         orders.append(channels)
     mx.eval(arrays)
     new_of = {id(o): b for o, b in zip(old_blocks, blocks, strict=True) if b is not o}
-    if not new_of:
-        return slim, orders
-    path = ffn.layer_path(slim, old_blocks[0])
-    listed = slim
-    for key in path:
-        listed = listed[key]
-    prefix = ".".join(path)
-    changed = {f"{prefix}.{j}": new_of[id(b)] for j, b in enumerate(listed) if id(b) in new_of}
-    return _replaced(slim, changed), orders
+    return (_with_blocks(slim, old_blocks[0], new_of) if new_of else slim), orders
 
 
 def lora_fused_base(model: nn.Module, bits: int | None) -> nn.Module:
