@@ -145,3 +145,13 @@ def test_convert_help_states_the_dequantize_default_once():
         text = invoke(name, "--help").stdout
         row = text[text.index("--dequantize") :].split("--help")[0]
         assert row.count("default") == 1 and "[default: no-dequantize]" in row
+
+
+def test_repick_help_states_the_default_the_library_uses():
+    from mlx_ifp.inference.generation import DEFAULT_REPICK
+
+    for name in ("generate", "serve"):
+        param = next(
+            p for p in typer.main.get_command(app).commands[name].params if p.name == "repick"
+        )
+        assert f"Default: {DEFAULT_REPICK} with a trained" in param.help, name

@@ -87,7 +87,7 @@ def generate_command(
             "--repick",
             metavar="N",
             help="Re-pick the mask every N generated tokens from the prompt and the reply so "
-            "far; 0: one mask from the prompt (fastest). Default: 32 with a trained predictor "
+            "far; 0: one mask from the prompt (fastest). Default: 16 with a trained predictor "
             "(the shipped one), else 0. Each re-pick costs a dense pass over the N new tokens "
             "and a few new rows (docs/results/reroute/).",
         ),

@@ -85,7 +85,7 @@ def serve_command(
             "--repick",
             metavar="N",
             help="Per-prompt requests re-pick the mask every N generated tokens from the prompt "
-            "and the reply so far; 0: one mask from the prompt. Default: 32 with a trained "
+            "and the reply so far; 0: one mask from the prompt. Default: 16 with a trained "
             "predictor, else 0.",
         ),
     ] = None,

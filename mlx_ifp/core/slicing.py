@@ -247,6 +247,18 @@ def slim_copy(
     return root
 
 
+def _put(w: mx.array, slots: mx.array, new: mx.array, axis: int) -> mx.array:
+    """``w`` with its rows (``axis`` 0) or columns (1) ``slots`` replaced by ``new``.
+
+    A new array: it takes over ``w``'s memory when nothing else holds ``w`` (MLX donation), so
+    an in-place update writes only the slots. put_along_axis, not ``w[:, slots] = new``: on CPU
+    ~10x faster for SmolLM2's down columns and ~3.5x for gate/up rows (``docs/results/reroute/``).
+    """
+    if w.ndim == 2:  # a bias is 1-d
+        slots = mx.broadcast_to(slots[:, None] if axis == 0 else slots[None], new.shape)
+    return mx.put_along_axis(w, slots, new, axis=axis)
+
+
 def slim_update(
     model: nn.Module,
     slim: nn.Module,
@@ -280,17 +292,11 @@ def slim_update(
             came = sorted(wanted - set(have))
             slots, add = mx.array(out, dtype=mx.int32), mx.array(came, dtype=mx.int32)
             parts = {}
-            for n in (spec.gate, spec.up):
-                new = slice_rows(getattr(src_mlp, n), add)
-                proj = getattr(old_mlp, n)
-                fresh = {k: proj[k] if in_place else mx.array(proj[k]) for k in new}
-                for k in fresh:  # weight (and bias): the slots' rows
-                    fresh[k][slots] = new[k]
-                parts[n] = fresh
-            down = getattr(old_mlp, spec.down)
-            w = down.weight if in_place else mx.array(down.weight)
-            w[:, slots] = slice_cols(getattr(src_mlp, spec.down), add).weight
-            parts[spec.down] = {"weight": w}
+            for n in (spec.gate, spec.up):  # weight (and bias): the slots' rows
+                new, proj = slice_rows(getattr(src_mlp, n), add), getattr(old_mlp, n)
+                parts[n] = {k: _put(proj[k], slots, new[k], 0) for k in new}
+            new = slice_cols(getattr(src_mlp, spec.down), add).weight
+            parts[spec.down] = {"weight": _put(getattr(old_mlp, spec.down).weight, slots, new, 1)}
             channels = list(have)
             for i, c in zip(out, came, strict=True):
                 channels[i] = c

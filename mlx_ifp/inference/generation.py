@@ -31,9 +31,10 @@ MAX_PRUNERS = 4
 PREFILL = ("auto", "dense", "slim")
 #: ``repick=None``: how often a trained predictor re-picks a per-prompt mask during the reply.
 #: Chosen by a rule fixed before measuring it (docs/results/reroute/): the lowest validation KL
-#: among N in {8, 16, 32} that decode at >= 0.85x the speed of one mask per prompt (N=16 was at
-#: 0.8499x on the 2-core CPU). Other sources re-pick only when asked.
-DEFAULT_REPICK = 32
+#: among N in {8, 16, 32} that decode at >= 0.85x the speed of one mask per prompt on the
+#: 2-core CPU (N=16 0.88x since re-picks write slots by put_along_axis; N=8 0.81x). Other
+#: sources re-pick only when asked.
+DEFAULT_REPICK = 16
 #: mlx-lm options that need the whole prompt in its own hands (``prefill`` falls back to slim)
 NEEDS_WHOLE_PROMPT = ("prompt_cache", "draft_model", "input_embeddings", "logits_processors")
 
@@ -169,10 +170,8 @@ def default_repicks(pruner: Pruner) -> bool:
     from ..core import ffn
     from ..sources import PredictorSource
 
-    source, pruned = pruner.source, pruner.k < ffn.d_ffn(pruner.model)
-    return (
-        pruned and isinstance(source, PredictorSource) and source.running(pruner.model) is not None
-    )
+    pruned = pruner.k < ffn.d_ffn(pruner.model)
+    return pruned and isinstance(pruner.source, PredictorSource) and pruner.running() is not None
 
 
 def stream_generate(

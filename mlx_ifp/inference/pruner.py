@@ -201,6 +201,15 @@ class Pruner:
         self.source_params = counting.count(model)["params"]
         self._active: dict[int, int] = {}
 
+    def running(self):
+        """The mask source's ``Running`` scorer, for re-picking while generating (None if the
+        source cannot). When the slim models come from a LoRA'd copy, it runs on the bare source
+        model: that is the copy with its LoRA off, as the predictor reads it, and ~25% faster."""
+        running = self.source.running(self.model)
+        if running is not None and self.model is not self.source_model:
+            running.model = self.source_model
+        return running
+
     def encode(self, text: str) -> list[int]:
         """Tokens of a prompt or task text as the mask source sees them."""
         if isinstance(text, str):

@@ -1,7 +1,7 @@
 """Re-picking the mask while generating: every N reply tokens, from the prompt and the reply so far.
 
 With the shipped predictor, a mask chosen from the prompt alone closes 6.9% of the static ->
-dense gap; re-picked every 8 reply tokens 13.3%, every 32 (the default) 10.0%
+dense gap; re-picked every 8 reply tokens 13.3%, every 16 (the default) 11.8%
 (``docs/results/reroute/``). Only FFN channels change between slim models,
 so the KV cache stays valid across a switch: attention, norms and embeddings are shared.
 
@@ -27,14 +27,12 @@ from ..errors import UsageError
 def start(pruner, text: str | list[int]) -> tuple:
     """(slim model, ``PruneInfo``, ``Running``) of the first segment: the mask of ``text`` (the
     first user turn) read off the source's dense pass that later segments continue."""
-    running = pruner.source.running(pruner.model)
+    running = pruner.running()
     if running is None:
         raise UsageError(
             f"mask source {pruner.source.key()!r} cannot re-pick during generation "
             "(griffin and trained predictors that read GRIFFIN statistics can)"
         )
-    if pruner.model is not pruner.source_model:  # a shipped LoRA on a copy: the bare source
-        running.model = pruner.source_model  # is that with the LoRA off, and 25% faster
     tokens = pruner.encode(text)
     if not tokens:
         raise UsageError("cannot select channels for an empty text")
