@@ -26,8 +26,9 @@ import import_graph  # noqa: E402
 # for slim models too (slicing and both exporters -> core.adapters), 273 with per-task masks
 # from example prompts (sources.base -> errors, the predictor's unit_scale from sources.base),
 # 274 with `info` listing the shipped predictors (cli.info -> models.embedded), 277 with
-# re-picking during generation (inference.repick -> core.slicing, errors; generation -> repick)
-MAX_ARROWS = 278  # 265 with export --format gguf, serve defaults and the second embedded model;
+# re-picking during generation (inference.repick -> core.slicing, errors; generation -> repick),
+# 278 with `info` saying whether malloc has huge pages (cli.info -> models.hugepages)
+MAX_ARROWS = 279  # 265 with export --format gguf, serve defaults and the second embedded model;
 # 267 with one progress display (mlx_ifp/progress.py) for data build, eval and finetune
 MAX_LINES = 400
 

@@ -43,7 +43,7 @@ def info_command(
 
     from .. import paths
     from ..core import counting, ffn
-    from ..models import blas, device
+    from ..models import blas, device, hugepages
     from ..sources import SOURCES
 
     rows = {
@@ -53,6 +53,7 @@ def info_command(
         "device": str(mx.default_device()),
         "blas": blas.STATUS,
         "blas threads": os.environ.get("OPENBLAS_NUM_THREADS", "library default"),
+        "huge pages": hugepages.status(),
         "packed matmul check": _packed_check(device.packed_matmul_check()),
         "cache": str(paths.cache_dir()),
         "mask sources": ", ".join(SOURCES),
