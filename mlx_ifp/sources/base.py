@@ -128,14 +128,11 @@ class Running:
         tokens = mx.array(tokens, dtype=mx.int32).reshape(-1)
         if self.cache is None:
             self.cache = make_prompt_cache(self.model)
-        net = ffn.backbone(self.model) or self.model
         off = self.context(self.model) if self.context else contextlib.nullcontext()
-        # layer by layer only for long texts: for a few reply tokens it costs more than it frees
-        hook = eager(self.observer) if tokens.size > 64 else self.observer
-        with off, ffn.masked(self.model, None), ffn.observed(self.model, hook):
-            for i in range(0, tokens.size, step):
-                net(tokens[i : i + step][None], cache=self.cache)
-                mx.eval([c.state for c in self.cache], self.observer.scores())
+        # layer by layer only for long texts: for a few tokens it costs more than it frees
+        long = tokens.size > 64
+        with off:
+            _dense_pass(self.model, tokens, self.cache, self.observer, step, long, clear=False)
         self.tokens += tokens.tolist()
 
     def scores(self) -> mx.array:
@@ -168,6 +165,21 @@ def _trimmable_after(cache: list, n: int) -> bool:
     return True
 
 
+def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=True) -> None:
+    """``tokens`` through the unmasked ``model`` into ``cache``, ``step`` at a time: hidden
+    states only (no LM head), ``observe`` seeing every FFN activation (started layer by layer
+    with ``layer_by_layer``), MLX's buffer cache cleared after each chunk with ``clear``."""
+    net = ffn.backbone(model) or model
+    hook = eager(observe) if layer_by_layer else observe
+    with ffn.masked(model, None), ffn.observed(model, hook):
+        for i in range(0, tokens.size, step):
+            net(tokens[i : i + step][None], cache=cache)
+            stats = observe.scores() if isinstance(observe, Observer) else []
+            mx.eval([c.state for c in cache], stats)
+            if clear:
+                mx.clear_cache()
+
+
 def dense_prefill(
     model: nn.Module,
     tokens,
@@ -187,21 +199,10 @@ def dense_prefill(
 
     cache = make_prompt_cache(model, max_kv_size)
     tokens = mx.array(tokens, dtype=mx.int32)
-    net = ffn.backbone(model) or model  # hidden states only: the LM head is not needed
-
-    def run(chunk: mx.array) -> None:
-        net(chunk[None], cache=cache)
-        stats = observe.scores() if isinstance(observe, Observer) else []
-        mx.eval([c.state for c in cache], stats)
-        mx.clear_cache()
-
     # observe the last token in the same pass, then trim it off, where the cache allows that
     # (a separate one-token pass would cost a whole decoding step)
     trim = drop_last and observe is not None and _trimmable_after(cache, tokens.size)
-    head = tokens[:-1] if drop_last and not trim else tokens
-    with ffn.masked(model, None), ffn.observed(model, eager(observe)):
-        for i in range(0, head.size, step):
-            run(head[i : i + step])
+    _dense_pass(model, tokens[:-1] if drop_last and not trim else tokens, cache, observe, step)
     if trim and trim_prompt_cache(cache, 1) != 1:
         raise RuntimeError("could not trim the observed last token off the KV cache")
     return cache
