@@ -29,7 +29,7 @@ def test_unpruned_answers_paris(smol):
     assert "Paris" in text
 
 
-WORD = re.compile(r"[A-Za-z0-9'\-]+[.,;:!?)]*|\(")
+WORD = re.compile(r"[A-Za-z0-9'\-]+(?:\.[0-9]+)*[.,;:!?)]*|\(")  # "12.5" is a word too
 
 
 def test_default_form_answers_paris_unpruned_and_at_half(smol):
