@@ -18,7 +18,7 @@ from mlx_lm.generate import GenerationResponse
 from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.sample_utils import make_sampler
 
-from ..core import Budget, Mask
+from ..core import Budget, Mask, ffn
 from ..errors import UsageError
 from ..models import device
 from ..sources import MaskSource, make_source
@@ -110,7 +110,6 @@ def get_pruner(
     align: int = 1,
 ) -> Pruner:
     """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
-    from ..core import ffn
     from ..core.origin import origin
 
     # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
@@ -162,16 +161,6 @@ def select(
     if prompt is None:
         raise UsageError("give a prompt, a task or a mask")
     return pruner.slim_for(first_user_turn(messages_for(prompt)))
-
-
-def default_repicks(pruner: Pruner) -> bool:
-    """Does ``repick=None`` re-pick for this pruner? Yes for a trained predictor that can, when
-    something is pruned."""
-    from ..core import ffn
-    from ..sources import PredictorSource
-
-    pruned = pruner.k < ffn.d_ffn(pruner.model)
-    return pruned and isinstance(pruner.source, PredictorSource) and pruner.running() is not None
 
 
 def stream_generate(
@@ -242,7 +231,9 @@ def stream_generate(
     dense = dense and not clash and len(tokens) > 1
     opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
     if repick is None:
-        repick = DEFAULT_REPICK if per_prompt and default_repicks(pruner) else 0
+        pruned = pruner.k < ffn.d_ffn(pruner.model)
+        by_default = per_prompt and pruned and pruner.source.repicks_by_default(pruner.model)
+        repick = DEFAULT_REPICK if by_default else 0
     if repick and not per_prompt:
         raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
     if repick and (clash := [k for k in ("draft_model", "input_embeddings") if kwargs.get(k)]):

@@ -52,6 +52,11 @@ class MaskSource(ABC):
         every few reply tokens), or None if this source's scores cannot be kept up that way."""
         return None
 
+    def repicks_by_default(self, model: nn.Module) -> bool:
+        """Whether ``repick=None`` re-picks this source's per-prompt masks while generating
+        (trained predictors that can: ``docs/results/reroute/``); training-free sources don't."""
+        return False
+
     def select(self, model: nn.Module, tokens: Sequence[int] | mx.array, k: int) -> Mask:
         """The mask keeping the k best-scored channels of each layer for these tokens."""
         tokens = mx.array(tokens, dtype=mx.int32)

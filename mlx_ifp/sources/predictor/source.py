@@ -42,8 +42,13 @@ class PredictorSource(MaskSource):
     def running(self, model):
         """For a predictor that reads the prompt's GRIFFIN statistics (``head: griffin``): the
         source model's statistics over the text so far, through the trained map."""
-        pred = self.predictor(model)
-        return griffin_running(pred, model) if pred.config.head == "griffin" else None
+        return griffin_running(self.predictor(model), model) if self._reads_griffin(model) else None
+
+    def repicks_by_default(self, model):
+        return self._reads_griffin(model)
+
+    def _reads_griffin(self, model) -> bool:
+        return self.predictor(model).config.head == "griffin"
 
     def scores(self, model, tokens):
         tokens = mx.array(tokens, dtype=mx.int32).reshape(1, -1)
