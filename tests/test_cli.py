@@ -183,6 +183,10 @@ def test_finetune_then_generate_with_adapter(smollm2_dir, tmp_path):
         str(out),
         "--train",
         "lora",
+        "--lora-rank",
+        "4",
+        "--lora-layers",
+        "3",
         "--iters",
         "2",
         "--batch-size",
@@ -194,6 +198,8 @@ def test_finetune_then_generate_with_adapter(smollm2_dir, tmp_path):
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert (out / "predictor.safetensors").is_file() and (out / "adapters.safetensors").is_file()
+    lora = json.loads((out / "adapter_config.json").read_text())
+    assert (lora["num_layers"], lora["lora_parameters"]["rank"]) == (3, 4)
     gen = cli("generate", "--adapter", str(out), "-p", "What is 3 plus 3?", "-m", "5")
     assert gen.returncode == 0, gen.stderr[-2000:]
     assert "predictor(" in gen.stderr and "384/1536" in gen.stderr

@@ -3,6 +3,7 @@
 #   bash tools/device_lanes.sh start KEEP ARM [ARM ...]  # one background lane per arm: tools/train_default.sh, both stages
 #   bash tools/device_lanes.sh poll [SECONDS]            # progress every 30 s until every lane is done; logs to $OUT/logs
 #   bash tools/device_lanes.sh pack KEEP ARM [ARM ...]   # float16 packs (tools/pack_run.py) + stage-1 states to $OUT/pack
+#        (a tar over 15 MiB, e.g. a rank-32 LoRA, comes back as X.tar.part.N: `cat X.tar.part.* > X.tar`)
 #   bash tools/device_lanes.sh stop KEEP STAGE STEP ARM [ARM ...]  # end each lane at its STEP checkpoint
 #   bash tools/device_lanes.sh state KEEP STAGE ARM [STEP]  # a whole checkpoint (float32 + optimizer)
 #        in 15 MiB pieces to $OUT/<ARM>-stage<STAGE> (one arm per call: $OUT takes 64 MiB); here
@@ -46,7 +47,10 @@ case "$cmd" in
     keep=$1; shift
     python3 tools/pack_run.py $(for a in "$@"; do echo /tmp/runs/k$keep-$a/stage2; done) -o "$OUT/pack" --logs | tail -4
     for a in "$@"; do cp /tmp/runs/k$keep-$a/stage1/trainer_state.json "$OUT/pack/k$keep-$a-stage1.trainer_state.json"; done
-    ls -la "$OUT/pack" ;;
+    for t in "$OUT"/pack/*.tar; do  # a file comes back only under 16 MiB: `cat X.tar.part.* > X.tar`
+      [ "$(stat -c %s "$t")" -le 15728640 ] || { split -b 15m -d -a 1 "$t" "$t.part."; rm "$t"; }
+    done
+    (cd "$OUT/pack" && sha256sum ./* > ../pack.sha256; ls -la) ;;
   stop)  # a lane's checkpoints overwrite each other: keep the one at STEP, then end the lane
     keep=$1 s=$2 at=$3; shift 3; t0=$(date +%s)
     step() { python3 -c "import json; print(json.load(open('$1/trainer_state.json'))['step'])" 2>/dev/null || echo 0; }

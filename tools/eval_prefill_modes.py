@@ -14,7 +14,8 @@ KL, NLL, top-1 agreement, per domain, with paired bootstrap intervals between th
         -o docs/results/prefill_modes/valid.json
 
 ``--run DIR`` scores another finetune output (predictor + LoRA, e.g. the learned static control
-``docs/results/train_rw0/k0.5-static/stage2``) the same way instead of the shipped predictor.
+``docs/results/train_rw0/k0.5-static/stage2``, restored by ``git archive 56f8b50
+docs/results/train_rw0/k0.5-static | tar x``) the same way instead of the shipped predictor.
 """
 
 from __future__ import annotations
