@@ -102,6 +102,9 @@ def test_api_default_is_the_shipped_predictor_and_leaves_the_source_alone(smollm
     masks = [pruner.slim_for(p)[1].mask for p in ("Solve 12 * 7.", "Write a poem about rain.")]
     assert all(m.k == 768 for m in masks)
     assert mx.array_equal(model(probe), before)
+    # keep 1.0 is the source model as it is, as `generate --keep 1.0` runs it: no LoRA
+    unpruned = mlx_ifp.Pruner(model, tok, keep=1.0)
+    assert unpruned.source.name == "griffin" and unpruned.model is model
     # a model loaded without the shipped weights stays GRIFFIN's elsewhere
     assert mlx_ifp.Pruner(tiny_model("llama"), keep=0.5).source.name == "griffin"
     question = "What is the capital of France?"
