@@ -3,8 +3,9 @@
 import warnings
 
 import mlx_ifp
-from mlx_ifp.models import device
+from mlx_ifp.models import device, gguf_decode
 
+import mlx.core as mx
 import pytest
 from tiny import save_folder, tiny_model
 
@@ -29,7 +30,23 @@ def test_packed_matmuls_pass_the_self_check_here(fresh):
     result = device.packed_matmul_check()
     # float32 on both sides: only summation order differs (~1e-7 relative)
     assert result["ok"] and result["max_error"] < 1e-5
-    assert result["cases"] == ["4-bit/g32", "4-bit/g64", "8-bit/g64"]
+    assert result["cases"] == ["4-bit/g32", "4-bit/g64", "5-bit/g32", "8-bit/g32", "8-bit/g64"]
+    # every packed form the GGUF importer makes (Q4_*/Q5_*/Q8_0 exact, Q6_K as 8-bit) is checked
+    assert {(4, 32), (5, 32), (8, 32)} == gguf_decode.PACKED
+    assert {f"{b}-bit/g{g}" for b, g in gguf_decode.PACKED} <= set(result["cases"])
+
+
+@pytest.mark.parametrize("broken", sorted(gguf_decode.PACKED), ids=lambda f: f"{f[0]}-bit/g{f[1]}")
+def test_a_kernel_broken_for_one_importer_format_fails_the_check(fresh, monkeypatch, broken):
+    real = mx.quantized_matmul
+
+    def matmul(x, w, scales, biases, transpose, group_size, bits):
+        y = real(x, w, scales, biases, transpose, group_size, bits)
+        return -y if (bits, group_size) == broken else y
+
+    monkeypatch.setattr(device.mx, "quantized_matmul", matmul)
+    result = device.packed_matmul_check()
+    assert not result["ok"] and result["max_error"] > 1
 
 
 def test_a_failing_self_check_warns_once(fresh, monkeypatch, tmp_path):

@@ -2,8 +2,8 @@
 
 import json
 
-from mlx_ifp import gguf as importer
 from mlx_ifp.errors import UsageError
+from mlx_ifp.models import gguf as importer
 from mlx_ifp.models import gguf_decode
 
 import mlx.core as mx
@@ -21,9 +21,13 @@ FP16_FIELDS = {
     T.IQ2_XXS: (0,), T.IQ2_XS: (0,), T.IQ2_S: (0,), T.IQ3_XXS: (0,), T.IQ3_S: (0,),
     T.IQ1_S: (0,), T.IQ4_NL: (0,), T.IQ4_XS: (0,),
 }  # fmt: skip
+# Neither can the gguf package quantize these, and their scales are no plain fp16 field (IQ1_M
+# splits its fp16 scale over 4 words, NVFP4 has UE4M3 scales): raw_tensor sets them. NVFP4 is
+# newer than gguf 0.17. Q1_0 (in gguf 0.19's type list) has no reference dequantizer: not tested.
+OTHER_SCALES = (T.IQ1_M,) + ((T.NVFP4,) if hasattr(T, "NVFP4") else ())
 QUANTIZABLE = (T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.TQ1_0, T.TQ2_0, T.MXFP4)
 FLOATS = (T.F32, T.F16)
-TYPES = FLOATS + QUANTIZABLE + tuple(FP16_FIELDS)
+TYPES = FLOATS + QUANTIZABLE + tuple(FP16_FIELDS) + OTHER_SCALES
 SHAPE = (8, 512)  # rows, cols: two 256-value super-blocks per row
 
 
@@ -39,9 +43,16 @@ def raw_tensor(qtype, shape=SHAPE, seed: int = 0) -> np.ndarray:
         return gguf.quants.quantize(x, qtype)
     block, size = SIZES[qtype]
     blocks = rng.integers(0, 256, (shape[0] * shape[1] // block, size), dtype=np.uint8)
-    for off in FP16_FIELDS[qtype]:
+    for off in FP16_FIELDS.get(qtype, ()):
         d = rng.uniform(1e-4, 2e-3, len(blocks)).astype(np.float16)
         blocks[:, off : off + 2] = d.view(np.uint8).reshape(-1, 2)
+    if qtype == T.IQ1_M:  # fp16 scale, nibble i (low first) atop scale word i
+        d = rng.uniform(1e-4, 2e-3, len(blocks)).astype(np.float16).view(np.uint16)[:, None]
+        words = blocks[:, -8:].copy().view(np.uint16)
+        top = (d >> np.array([0, 4, 8, 12], np.uint16)) & 0xF
+        blocks[:, -8:] = ((words & 0x0FFF) | (top << 12)).view(np.uint8)
+    elif qtype in OTHER_SCALES:  # NVFP4: 4 UE4M3 scales, kept small (2^-7 to 0.23)
+        blocks[:, :4] = rng.integers(0x08, 0x2F, (len(blocks), 4), dtype=np.uint8)
     return blocks.reshape(shape[0], -1)
 
 

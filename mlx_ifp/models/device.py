@@ -12,10 +12,15 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
+from .gguf_decode import PACKED
+
 #: shown once per process before the first packed forward on a GPU
 COMPILING = "compiling GPU kernels (first run on this machine)…"
 #: a packed matmul may differ from dequantize + matmul by this much (relative to max |y|)
 TOLERANCE = 1e-3
+#: (bits, group size) self-checked: mlx-lm's usual 4- and 8-bit at group size 64, and every packed
+#: form the GGUF importer makes (4-, 5- and 8-bit at group size 32: gguf_decode.PACKED)
+FORMATS = tuple(sorted({(4, 64), (8, 64)} | PACKED))
 _noticed: set[int] = set()
 _warned: set[str] = set()
 
@@ -30,8 +35,8 @@ def is_packed(model: nn.Module) -> bool:
 @functools.cache
 def _check(device: str) -> dict:
     worst, cases = 0.0, []
-    for bits, group_size in ((4, 32), (4, 64), (8, 64)):
-        kw, kx = mx.random.split(mx.random.key(bits * group_size))
+    for bits, group_size in FORMATS:
+        kw, kx = mx.random.split(mx.random.key(100 * bits + group_size))
         w = mx.random.normal((192, 256), key=kw)
         x = mx.random.normal((3, 256), key=kx)
         wq, scales, biases = mx.quantize(w, group_size, bits)

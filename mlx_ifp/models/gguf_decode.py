@@ -2,7 +2,7 @@
 
 ``mx.load`` (MLX 0.32.4) decodes F32, F16, BF16, Q4_0, Q4_1 and Q8_0 correctly (the last three
 come back packed), but it decodes Q4_K wrongly (sub-blocks 1, 3, 5, 7 of every super-block, see
-docs/mlx_q4k_bug.md), refuses Q5_*, Q3_K and IQ*, and silently drops TQ*/MXFP4 tensors. A file
+docs/mlx_q4k_bug.md), refuses Q5_*, Q3_K and IQ*, and silently drops TQ*/MXFP4/NVFP4 tensors. A file
 holding any type outside :data:`MLX_EXACT` is read with the ``gguf`` package (llama.cpp's own
 reader and reference dequantizer, an optional extra), and each matrix is kept small: exactly as
 MLX affine at group size 32 where its type is affine per 32 values (:data:`AFFINE`, Q4_K among
@@ -42,8 +42,12 @@ AFFINE = {
 }  # fmt: skip
 # Other types, decoded to float32 by the reference, are re-quantized with mx.quantize to these
 # bits at group size 32 (Q6_K: 16-value sub-blocks, 8 bits keep it within ~1/4 of its step) or
-# kept float16 (Q2_K, Q3_K, IQ*, TQ*, MXFP4: no affine form that small).
+# kept float16 (Q2_K, Q3_K, IQ*, TQ*, MXFP4, NVFP4: no affine form that small).
 REQUANT = {"Q6_K": 8}
+#: every (bits, group size) of the packed matrices the importer makes (mx.load's Q4_0/Q4_1/Q8_0
+#: come back packed at group size 32 too): models/device.py self-checks each on the device
+PACKED = {(bits, GROUP_SIZE) for bits, *_ in AFFINE.values()}
+PACKED |= {(bits, GROUP_SIZE) for bits in REQUANT.values()}
 
 # GGUF metadata value types: struct format of the scalar ones; 8 is a string, 9 an array.
 _SCALAR = dict(zip((0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12), "BbHhIif?Qqd", strict=True))
@@ -224,6 +228,7 @@ __all__ = [
     "AFFINE",
     "INSTALL_HINT",
     "MLX_EXACT",
+    "PACKED",
     "REQUANT",
     "affine",
     "convert_tensor",
