@@ -33,6 +33,7 @@ def test_packed_matmuls_pass_the_self_check_here(fresh):
     assert result["cases"] == ["4-bit/g32", "4-bit/g64", "5-bit/g32", "8-bit/g32", "8-bit/g64"]
     # every packed form the GGUF importer makes (Q4_*/Q5_*/Q8_0 exact, Q6_K as 8-bit) is checked
     assert {(4, 32), (5, 32), (8, 32)} == gguf_decode.PACKED
+    assert gguf_decode.PACKED <= set(device.FORMATS)
     assert {f"{b}-bit/g{g}" for b, g in gguf_decode.PACKED} <= set(result["cases"])
 
 

@@ -12,15 +12,14 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from .gguf_decode import PACKED
-
 #: shown once per process before the first packed forward on a GPU
 COMPILING = "compiling GPU kernels (first run on this machine)…"
 #: a packed matmul may differ from dequantize + matmul by this much (relative to max |y|)
 TOLERANCE = 1e-3
 #: (bits, group size) self-checked: mlx-lm's usual 4- and 8-bit at group size 64, and every packed
-#: form the GGUF importer makes (4-, 5- and 8-bit at group size 32: gguf_decode.PACKED)
-FORMATS = tuple(sorted({(4, 64), (8, 64)} | PACKED))
+#: form the GGUF importer makes (4-, 5- and 8-bit at group size 32: gguf_decode.PACKED, which
+#: tests/test_device.py checks is covered)
+FORMATS = ((4, 32), (4, 64), (5, 32), (8, 32), (8, 64))
 _noticed: set[int] = set()
 _warned: set[str] = set()
 
