@@ -12,6 +12,7 @@
 # train_default.sh's settings pass through the environment: STAGES, RESUME=1 (continue the
 # checkpoints already in the runs' folders), INIT2 + EXTRA2="--start-step N" (continue packs).
 # The device releases a machine idle for 30 s: keep one poll call running after another.
+# $OUT brings back at most 8 files a call: run `pack` in a call of its own (poll copies the logs).
 set -u
 cd "$(dirname "$0")/.."
 cmd=${1:-}; shift || true
