@@ -55,6 +55,8 @@ def test_the_shipped_adapter_nearest_the_budget_is_chosen(tmp_path, monkeypatch)
     ship("m-k0.33", 507)
     (tmp_path / "m-k0.2").mkdir()  # no predictor in it: not shipped
     (tmp_path / "other-k0.33").mkdir()
+    # full width, as a fraction or as a channel count: nothing shipped, the source model as it is
+    assert [default_adapter("m", mlx_ifp.Budget.parse(k)) for k in (1.0, 1536)] == [None, None]
     picks = {keep: pick(keep) for keep in (None, 0.5, 0.45, 0.4, 0.33, "300")}
     assert picks == {
         None: "m",
@@ -64,7 +66,6 @@ def test_the_shipped_adapter_nearest_the_budget_is_chosen(tmp_path, monkeypatch)
         0.33: "m-k0.33",
         "300": "m-k0.33",
     }
-    assert pick(1.0) == "m"
     ship("t", 768)
     ship("t-k0.33", 506)
     assert pick("637", "t") == "t" and pick("636", "t") == "t-k0.33"  # 131 from both: a tie

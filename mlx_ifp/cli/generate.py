@@ -122,8 +122,7 @@ def generate_command(
     task = read_task(task)
     if seed is not None:
         mx.random.seed(seed)
-    unpruned = budget is not None and budget.value == 1.0
-    if adapter is None and mask_source is None and mask is None and not unpruned:
+    if adapter is None and mask_source is None and mask is None:
         from ..models.embedded import default_adapter, is_embedded
 
         shipped = default_adapter(model, budget) if is_embedded(model) else None

@@ -122,8 +122,7 @@ def serve_command(
         from ..models.embedded import default_adapter, is_embedded
 
         budget = mlx_ifp.Budget.parse(keep)
-        pruning = budget != mlx_ifp.Budget(1.0)
-        shipped = default_adapter(model, budget) if is_embedded(model) and pruning else None
+        shipped = default_adapter(model, budget) if is_embedded(model) else None
         adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
     net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
     registry = Registry(

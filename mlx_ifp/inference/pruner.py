@@ -111,15 +111,13 @@ def predictor_note(model: nn.Module, source: MaskSource) -> str:
 def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str, str | None]:
     """The mask source of a model when none is named, and the shipped adapter folder it needs:
     the model's own predictor if it was loaded with ``adapter_path=``; the predictor (+ LoRA)
-    shipped with an embedded model (the one trained nearest ``budget``); GRIFFIN otherwise, and
-    at full width (keep 1.0: the source model as it is, as ``generate --keep 1.0`` runs it)."""
+    shipped with an embedded model (the one trained nearest ``budget``; none at full width, where
+    the source model runs as it is); GRIFFIN otherwise."""
     from ..models.embedded import default_adapter, is_embedded
 
     info = origin(model, required=False)
     if info.get("adapter_path"):
         return "predictor", None
-    if budget is not None and budget.channels(d := ffn.d_ffn(model)) >= d:
-        return "griffin", None
     name = info.get("model")
     shipped = default_adapter(name, budget) if isinstance(name, str) and is_embedded(name) else None
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)

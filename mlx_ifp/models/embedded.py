@@ -274,13 +274,16 @@ def shipped_adapters(name: str) -> list[Path]:
 def default_adapter(name: str, budget=None) -> Path | None:
     """The shipped adapter folder of an embedded model, if there is one: the one trained for the
     channel count nearest ``budget`` (a parsed ``Budget``; the default folder on a tie or when
-    ``budget`` is None)."""
+    ``budget`` is None). None at full width: nothing is pruned, the source model runs as it is
+    (its LoRA was trained for pruned models)."""
     folders = shipped_adapters(name)
-    if budget is None or len(folders) < 2:
+    if not folders or budget is None:
         return folders[0] if folders else None
+    cfgs = {f: read_json(f / "ifp_config.json", "shipped predictor config") for f in folders}
+    if budget.channels(d := cfgs[folders[0]]["d_ffn"]) >= d:
+        return None
 
     def distance(folder: Path) -> int:
-        cfg = read_json(folder / "ifp_config.json", "shipped predictor config")
-        return abs(budget.channels(cfg["d_ffn"]) - cfg["k"])
+        return abs(budget.channels(cfgs[folder]["d_ffn"]) - cfgs[folder]["k"])
 
     return min(folders, key=distance)  # min keeps the first of equals: the default
