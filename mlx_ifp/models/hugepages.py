@@ -38,8 +38,8 @@ def available() -> bool:
 
 def status() -> str:
     """One line for ``mlx_ifp info``."""
-    if TUNABLE in os.environ.get("GLIBC_TUNABLES", "").split(":") and available():
-        return "on (malloc asks for transparent huge pages)"
     if not available():
         return "not available here"
+    if TUNABLE in os.environ.get("GLIBC_TUNABLES", "").split(":"):
+        return "on (malloc asks for transparent huge pages)"
     return f"off (GLIBC_TUNABLES={TUNABLE} at start turns them on)"
