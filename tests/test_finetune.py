@@ -18,6 +18,7 @@ from mlx_ifp.train.objective import gradients
 import mlx.core as mx
 import numpy as np
 import pytest
+from mlx.utils import tree_map
 from tiny import tiny_model
 
 
@@ -249,12 +250,57 @@ def test_stage1_chunks_come_from_the_configuration(tmp_path):
         cfg_for(data, tmp_path / "x", stage="pretrain", chunks=3, max_seq_length=32)
 
 
-@pytest.mark.parametrize("route", ["griffin", "reweight"])
-def test_griffin_routes_train_the_prior_and_compile(tmp_path, route):
-    """route: griffin / reweight: the compiled step equals the eager one and every learned
-    array moves (reweight: the routed part's gain and offset too)."""
+def test_stage2_repick_masks_read_the_text_before_each_segment(tmp_path):
+    """repick: N runs, at each position, the mask of the prompt and the response before its
+    segment of N response tokens, as generation re-picks. Reference: each segment's mask from
+    its own truncated text, one position at a time."""
+    from mlx_ifp.core.softtopk import topk_indicator
+    from mlx_ifp.sources.predictor.model import griffin_features
+    from mlx_ifp.train.batches import Batches, load_data
+    from mlx_ifp.train.objective import forward
+
+    data = make_data(tmp_path / "d")
+    joint, cfg, k = setup(data)
+    cfg.predictor = dict(head="griffin", route="reweight", shared=0.25)
+    mx.random.seed(1)
+    joint.predictor = new_predictor(joint.llm, PredictorConfig(**cfg.predictor))
+    noise = tree_map(lambda a: mx.random.normal(a.shape), joint.predictor.parameters())
+    joint.predictor.update(noise)  # learned gains and offsets that change the ranking
+    train, _, _ = load_data(data, Tok(), "sft", 32)
+    batch = Batches(train, 4, 0, 32)(0)
+    n, T = 3, batch.tokens.shape[1] - 1
+    cfg.repick = n
+    logits = forward(joint, batch, k, 1.0, cfg, hard=True)[0]
+    cfg.repick = 0
+    single = forward(joint, batch, k, 1.0, cfg, hard=True)[0]
+    L, d = len(ffn.layers(joint.llm)), ffn.d_ffn(joint.llm)
+    for b in range(4):
+        o, length = int(batch.offsets[b]), int(batch.lengths[b])
+        rows = []
+        for p in range(T):
+            end = min(o + max(0, p - o + 1) // n * n, length)
+            z = griffin_features(joint.llm, batch.tokens[b : b + 1, :end])
+            rows.append(topk_indicator(joint.predictor.from_griffin(z), k)[0])  # (L, d)
+        masks = mx.stack(rows, axis=1)[None]  # (1, L, T, d)
+        assert masks.shape == (1, L, T, d)
+        with ffn.masked(joint.llm, masks):
+            ref = joint.llm(batch.tokens[b : b + 1, :-1])
+        scored = slice(o - 1, length - 1)
+        assert mx.allclose(logits[b, scored], ref[0, scored], atol=1e-4).item()
+        if length - o > n:  # a later segment's mask differs from the prompt's
+            assert not mx.allclose(logits[b, scored], single[b, scored], atol=1e-4).item()
+    with pytest.raises(UsageError, match="repick"):
+        cfg_for(data, tmp_path / "x", repick=4)  # the default head reads no GRIFFIN statistics
+
+
+@pytest.mark.parametrize("route,repick", [("griffin", 0), ("reweight", 0), ("reweight", 3)])
+def test_griffin_routes_train_the_prior_and_compile(tmp_path, route, repick):
+    """route: griffin / reweight (also re-picked every 3 response tokens): the compiled step
+    equals the eager one and every learned array moves (reweight: the routed part's gain and
+    offset too)."""
     data = make_data(tmp_path / "d")
     kw = dict(train="lora", stage="sft", distill=1.0, ce=0.0, iters=3, probe_prompts=0)
+    kw.update(repick=repick)
     kw.update(predictor=dict(head="griffin", route=route, shared=0.5), predictor_lr=0.1)
     runs = {}
     for mode in ("false", "true"):

@@ -10,7 +10,8 @@
 # prompt (a shared + routed split), routeNN = NN% of k shared (learned as a static mask) and the
 # rest routed by the prompt's GRIFFIN statistics (route50, route75), rwNN = the same split with
 # the routed part the top of a learned, bounded re-weighting of those statistics (rw50, rw25;
-# RW_BOUND=1.0 bounds the learned offset, in z units). DATA=... picks the
+# RW_BOUND=1.0 bounds the learned offset, in z units); a label after a dot (rw25.rp16) names a
+# variant with its own folder. DATA=... picks the
 # corpus folder (default: the one `mlx_ifp data build` made in the cache). Logs beside each run.
 set -euo pipefail
 OUT=${1:-runs/default}
@@ -32,9 +33,10 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
   local keep=$1 arm=$2 dir="$OUT/k$1-$2" pred
   mkdir -p "$dir"
   # the examples' predictor block is the shipped recipe (rw25); each arm rewrites it
-  case "$arm" in
-    route*) pred=("  head: griffin" "  route: griffin" "  shared: 0.${arm#route}") ;;
-    rw*) pred=("  head: griffin" "  route: reweight" "  shared: 0.${arm#rw}"
+  local kind=${arm%%.*}  # "rw25.rp16": arm rw25, its own run folder (flags differ: EXTRA2)
+  case "$kind" in
+    route*) pred=("  head: griffin" "  route: griffin" "  shared: 0.${kind#route}") ;;
+    rw*) pred=("  head: griffin" "  route: reweight" "  shared: 0.${kind#rw}"
                "  route_bound: ${RW_BOUND:-1.0}") ;;
     static) pred=("  head: static") ;;
     predictor) pred=("  head: griffin" "  factor_rank: 16") ;;

@@ -51,6 +51,9 @@ def finetune_command(
         int | None, opt("max_seq_length", "Longer sequences are cut.")
     ] = None,
     chunks: Annotated[int | None, opt("chunks", "Stage 1: chunks per sequence.")] = None,
+    repick: Annotated[
+        int | None, opt("repick", "Stage 2: re-pick the mask every N response tokens.")
+    ] = None,
     pack: Annotated[
         bool | None,
         opt("pack", "Stage 1: join texts into full rows (no padding).", "--pack/--no-pack"),

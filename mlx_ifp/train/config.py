@@ -32,6 +32,9 @@ class FinetuneConfig:
     max_grad_norm: float = 0.0  # 0: no clipping
     max_seq_length: int = 512
     chunks: int = 4  # stage 1: K chunks of max_seq_length // K tokens
+    # stage 2: re-pick the mask every N response tokens from the text so far, as `generate`
+    # does (a predictor that reads GRIFFIN statistics); 0: the first user turn's mask throughout
+    repick: int = 0
     pack: bool = False  # stage 1: join the texts into full rows (no padding, nothing cut)
     train: str = "frozen"  # the LLM: frozen, lora or full
     lora_layers: int = 16
@@ -99,7 +102,8 @@ def check(cfg: FinetuneConfig) -> None:
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
     whole = ("iters", "batch_size", "grad_accumulation", "max_seq_length", "chunks", "save_every")
-    for name in (*whole, "val_every", "val_batches", "warmup", "eps_steps", "seed", "start_step"):
+    counts = ("repick", "val_every", "val_batches", "warmup", "eps_steps", "seed", "start_step")
+    for name in (*whole, *counts):
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise UsageError(f"{name} must be a whole number, got {value!r}")
@@ -123,6 +127,8 @@ def check(cfg: FinetuneConfig) -> None:
             f"start_step ({cfg.start_step}) continues an --init-from run below iters "
             f"({cfg.iters}), without --resume (a checkpoint knows its own step)"
         )
+    if cfg.repick and (cfg.stage != "sft" or cfg.predictor.get("head") != "griffin"):
+        raise UsageError("repick is for stage 2 (sft) with a predictor whose head is 'griffin'")
     if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):
         raise UsageError("stage 1 needs chunks >= 2 and max_seq_length >= 2 * chunks")
     if cfg.stage == "pretrain" and cfg.max_seq_length % cfg.chunks:

@@ -2,7 +2,8 @@
 
 Stage 1 (``pretrain``): the mask predicted from chunk j is applied while predicting chunk j+1,
 in one forward pass with position-dependent masks. Stage 2 (``sft``): the mask comes from the
-first user turn, the loss is on the response tokens.
+first user turn, the loss is on the response tokens; with ``repick: N`` it is re-picked every N
+response tokens from the text so far, as ``generate`` re-picks (``inference/repick.py``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,18 @@ def chunk_masks(m: mx.array, T: int, c: int, K: int) -> mx.array:
     return mx.take(m, mx.minimum(chunk_of, K - 1), axis=1).transpose(0, 2, 1, 3)
 
 
+def repick_groups(batch: Batch, n: int, T: int) -> tuple[mx.array, mx.array]:
+    """Stage 2 with re-picking: (B, J, T) groups, group j the text before response token j * n
+    (group 0 the prompt), and (B, T) the group whose mask each input position runs: the one
+    fed at position p reads the prompt and response up to its segment, as generation does."""
+    J = T // n + 1
+    pos = mx.arange(T)
+    ends = batch.offsets[:, None] + n * mx.arange(J)[None]  # (B, J)
+    groups = (pos[None, None] < ends[..., None]) & (pos < batch.lengths[:, None])[:, None]
+    segment = mx.clip((pos[None] - batch.offsets[:, None] + 1) // n, 0, J - 1)
+    return groups, segment
+
+
 def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False):
     """Masked logits (B, T, V), per-target loss weights (B, T) and the teacher's logits."""
     inputs = batch.tokens[:, :-1]
@@ -66,6 +79,8 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
         c = cfg.max_seq_length // cfg.chunks
         groups = chunk_groups(batch, cfg.chunks, c)
         weight = weight & (steps >= c)
+    elif cfg.repick:
+        groups, segment = repick_groups(batch, cfg.repick, T)
     else:  # the prompt part of each sequence (what the predictor reads)
         groups = (mx.arange(T)[None, :] < batch.offsets[:, None])[:, None, :]
     teacher = feats = None
@@ -87,6 +102,9 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
         masks = masks + extra
     if pretrain:
         masks = chunk_masks(masks.reshape(inputs.shape[0], -1, *masks.shape[1:]), T, c, cfg.chunks)
+    elif cfg.repick:  # (B * J, L, d) -> (B, L, T, d): each position its segment's mask
+        masks = masks.reshape(inputs.shape[0], -1, *masks.shape[1:])
+        masks = mx.take_along_axis(masks, segment[:, :, None, None], axis=1).transpose(0, 2, 1, 3)
     with ffn.masked(joint.llm, masks):
         logits = joint.llm(inputs)
     return logits, weight.astype(mx.float32), teacher
