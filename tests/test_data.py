@@ -57,6 +57,17 @@ def test_build_writes_splits_formats_and_provenance(tmp_path, monkeypatch):
     assert all("text" in r for r in text)
 
 
+def test_fortunes_come_from_fortunes_min_alone(tmp_path):
+    """The `fortunes` package's extra files (wisdom, science, ...) are not read: with them, a
+    corpus of the same id had other texts on a machine that had the package installed."""
+    for name in ("fortunes", "literature", "riddles", "wisdom", "science"):
+        quotes = [f"A {name} quote number {i}, long enough to be kept as a text." for i in range(3)]
+        (tmp_path / name).write_text("\n%\n".join(quotes))
+    refs = [r["provenance"]["ref"] for r in corpora.read_fortunes(tmp_path, 100)]
+    assert {ref.split(":")[0] for ref in refs} == {"fortunes", "literature", "riddles"}
+    assert len(refs) == 9
+
+
 def test_readers_parse_the_real_formats(tmp_path, monkeypatch):
     folder = fake_corpus(tmp_path, monkeypatch)
     math = [r for s in data.SPLITS for r in data.load_split(folder, "math", s)]

@@ -137,7 +137,6 @@ def missing_debian() -> list[str]:
         "debian-reference-en": DEBIAN_REFERENCE.joinpath("ch01.en.html").is_file(),
         "dict-gcide": Path(f"{GCIDE}.index").is_file(),
         "fortunes-min": FORTUNES.joinpath("fortunes").is_file(),
-        "fortunes": FORTUNES.joinpath("literature").is_file(),
     }
     return [p for p, ok in have.items() if not ok]
 

@@ -23,7 +23,9 @@ from pathlib import Path
 from ..errors import UsageError
 from ..paths import cache_dir
 
-FORTUNE_FILES = ("fortunes", "literature", "riddles", "wisdom", "science", "people", "computers")
+# fortunes-min's three files: the `fortunes` package adds more (wisdom, science, ...), which
+# gave a corpus of the same id different texts on a machine that had it installed
+FORTUNE_FILES = ("fortunes", "literature", "riddles")
 
 
 def example(domain: str, source: str, ref: str, prompt: str, completion: str, **extra) -> dict:
@@ -219,7 +221,7 @@ def read_gcide(base: Path, limit: int, seed: int, max_chars: int) -> Iterator[di
 
 
 def read_fortunes(folder: Path, limit: int) -> Iterator[dict]:
-    """Quotations and short texts from ``fortunes``: pre-training documents only."""
+    """Quotations and short texts from ``fortunes-min``: pre-training documents only."""
     n = 0
     for name in FORTUNE_FILES:
         path = folder / name
