@@ -57,6 +57,19 @@ def test_build_writes_splits_formats_and_provenance(tmp_path, monkeypatch):
     assert all("text" in r for r in text)
 
 
+def test_the_corpus_id_changes_with_the_sources_versions(tmp_path, monkeypatch):
+    """Another Python (its standard library) or another Debian package version gives other
+    texts, so another id: one id names one content."""
+    first = fake_corpus(tmp_path / "a", monkeypatch)
+    digest = json.loads((first / "manifest.json").read_text())["digest"]
+    again = json.loads((fake_corpus(tmp_path / "b", monkeypatch) / "manifest.json").read_text())
+    assert again["digest"] == digest  # the same sources: the same id
+    versions = {**data.source_versions(), "python": "3.99.0"}
+    monkeypatch.setattr(data, "source_versions", lambda: versions)
+    other = json.loads((fake_corpus(tmp_path / "c", monkeypatch) / "manifest.json").read_text())
+    assert other["digest"] != digest and other["sources"]["python"] == "3.99.0"
+
+
 def test_fortunes_come_from_fortunes_min_alone(tmp_path):
     """The `fortunes` package's extra files (wisdom, science, ...) are not read: with them, a
     corpus of the same id had other texts on a machine that had the package installed."""

