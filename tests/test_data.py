@@ -70,6 +70,17 @@ def test_the_corpus_id_changes_with_the_sources_versions(tmp_path, monkeypatch):
     assert other["digest"] != digest and other["sources"]["python"] == "3.99.0"
 
 
+def test_source_versions_without_dpkg(monkeypatch):
+    """No dpkg (macOS): every Debian package reads as absent, nothing raises."""
+
+    def no_dpkg(*args, **kwargs):
+        raise FileNotFoundError("dpkg-query")
+
+    monkeypatch.setattr(data.subprocess, "run", no_dpkg)
+    versions = data.source_versions()
+    assert versions["python"] and all(versions[p] is None for p in data.APT_PACKAGES)
+
+
 def test_fortunes_come_from_fortunes_min_alone(tmp_path):
     """The `fortunes` package's extra files (wisdom, science, ...) are not read: with them, a
     corpus of the same id had other texts on a machine that had the package installed."""

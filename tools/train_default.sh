@@ -45,7 +45,8 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
     *) echo "unknown arm $arm" >&2; return 2 ;;
   esac
   local s data init extra from="$dir/stage1"
-  [ -z "$INIT2" ] || from="$INIT2/k$keep-$arm"
+  [ -z "$INIT2" ] || from="$INIT2/k$keep-$arm"  # a variant without its own pack: its arm's
+  [ -z "$INIT2" ] || [ -d "$from" ] || from="$INIT2/k$keep-$kind"
   for s in 1 2; do  # stage 1 on the pretraining split, stage 2 on SFT from stage 1
     sed '/^predictor:/,$d' "examples/ifp_stage$s.yaml" > "$dir/stage$s.yaml"
     printf '%s\n' "predictor:" "  init: static-act" "${pred[@]}" >> "$dir/stage$s.yaml"

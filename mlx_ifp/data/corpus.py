@@ -148,13 +148,19 @@ def source_versions() -> dict:
     whose standard library is read and the Debian prose packages' versions (None: absent)."""
     versions: dict = {"python": platform.python_version()}
     for package in APT_PACKAGES:
+        versions[package] = None  # absent, removed (not purged), or no dpkg (macOS)
         try:
             run = subprocess.run(
-                ["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, text=True
+                ["dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Version}", package],
+                capture_output=True,
+                text=True,
+                timeout=30,
             )
-            versions[package] = run.stdout.strip() if run.returncode == 0 else None
-        except OSError:  # no dpkg (macOS): no Debian prose either
-            versions[package] = None
+        except (OSError, subprocess.SubprocessError):
+            continue
+        status, _, version = run.stdout.strip().partition(" ")
+        if run.returncode == 0 and status == "ii":
+            versions[package] = version.strip()
     return versions
 
 

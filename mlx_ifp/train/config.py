@@ -127,7 +127,8 @@ def check(cfg: FinetuneConfig) -> None:
             f"start_step ({cfg.start_step}) continues an --init-from run below iters "
             f"({cfg.iters}), without --resume (a checkpoint knows its own step)"
         )
-    if cfg.repick and (cfg.stage != "sft" or cfg.predictor.get("head") != "griffin"):
+    reads_griffin = PredictorConfig(**cfg.predictor).reads_griffin
+    if cfg.repick and (cfg.stage != "sft" or not reads_griffin):
         raise UsageError("repick is for stage 2 (sft) with a predictor whose head is 'griffin'")
     if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):
         raise UsageError("stage 1 needs chunks >= 2 and max_seq_length >= 2 * chunks")
