@@ -123,9 +123,9 @@ def generate_command(
     if seed is not None:
         mx.random.seed(seed)
     if adapter is None and mask_source is None and mask is None:
-        from ..models.embedded import default_adapter, is_embedded
+        from ..models.embedded import default_adapter
 
-        shipped = default_adapter(model, budget) if is_embedded(model) else None
+        shipped = default_adapter(model, budget)
         adapter = str(shipped) if shipped is not None else None
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
     given = Mask.load(mask, net) if mask else None

@@ -119,10 +119,10 @@ def serve_command(
         )
     adapter = None
     if mask_source is None:
-        from ..models.embedded import default_adapter, is_embedded
+        from ..models.embedded import default_adapter
 
         budget = mlx_ifp.Budget.parse(keep)
-        shipped = default_adapter(model, budget) if is_embedded(model) else None
+        shipped = default_adapter(model, budget)
         adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
     net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
     registry = Registry(

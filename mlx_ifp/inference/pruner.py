@@ -113,13 +113,12 @@ def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str,
     the model's own predictor if it was loaded with ``adapter_path=``; the predictor (+ LoRA)
     shipped with an embedded model (the one trained nearest ``budget``; none at full width, where
     the source model runs as it is); GRIFFIN otherwise."""
-    from ..models.embedded import default_adapter, is_embedded
+    from ..models.embedded import default_adapter
 
     info = origin(model, required=False)
     if info.get("adapter_path"):
         return "predictor", None
-    name = info.get("model")
-    shipped = default_adapter(name, budget) if isinstance(name, str) and is_embedded(name) else None
+    shipped = default_adapter(info.get("model"), budget)
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 
 

@@ -271,11 +271,13 @@ def shipped_adapters(name: str) -> list[Path]:
     return [f for f in folders if (f / "predictor.safetensors").is_file()]
 
 
-def default_adapter(name: str, budget=None) -> Path | None:
+def default_adapter(name: str | None, budget=None) -> Path | None:
     """The shipped adapter folder of an embedded model, if there is one: the one trained for the
     channel count nearest ``budget`` (a parsed ``Budget``; the default folder on a tie or when
     ``budget`` is None). None at full width: nothing is pruned, the source model runs as it is
-    (its LoRA was trained for pruned models)."""
+    (its LoRA was trained for pruned models). None for a model that is not embedded."""
+    if not is_embedded(name):  # a path would be looked up under weights/ as if it were a name
+        return None
     folders = shipped_adapters(name)
     if not folders or budget is None:
         return folders[0] if folders else None

@@ -61,7 +61,7 @@ def repick_groups(batch: Batch, n: int, T: int) -> tuple[mx.array, mx.array]:
     J = T // n + 1
     pos = mx.arange(T)
     ends = batch.offsets[:, None] + n * mx.arange(J)[None]  # (B, J)
-    groups = (pos[None, None] < ends[..., None]) & (pos < batch.lengths[:, None])[:, None]
+    groups = pos[None, None] < ends[..., None]  # padding reads only into unscored positions' masks
     segment = mx.clip((pos[None] - batch.offsets[:, None] + 1) // n, 0, J - 1)
     return groups, segment
 
