@@ -289,8 +289,14 @@ def test_stage2_repick_masks_read_the_text_before_each_segment(tmp_path):
         assert mx.allclose(logits[b, scored], ref[0, scored], atol=1e-4).item()
         if length - o > n:  # a later segment's mask differs from the prompt's
             assert not mx.allclose(logits[b, scored], single[b, scored], atol=1e-4).item()
+    cfg.repick, cfg.repick_share = n, 0.5  # rows 0-1 re-pick, rows 2-3 keep the prompt's mask
+    mixed = forward(joint, batch, k, 1.0, cfg, hard=True)[0]
+    assert mx.allclose(mixed[:2], logits[:2], atol=1e-4).item()
+    assert mx.allclose(mixed[2:], single[2:], atol=1e-4).item()
     with pytest.raises(UsageError, match="repick"):
         cfg_for(data, tmp_path / "x", repick=4)  # the default head reads no GRIFFIN statistics
+    with pytest.raises(UsageError, match="repick_share"):
+        cfg_for(data, tmp_path / "y", repick_share=1.5)
 
 
 @pytest.mark.parametrize("route,repick", [("griffin", 0), ("reweight", 0), ("reweight", 3)])

@@ -54,6 +54,9 @@ def finetune_command(
     repick: Annotated[
         int | None, opt("repick", "Stage 2: re-pick the mask every N response tokens.")
     ] = None,
+    repick_share: Annotated[
+        float | None, opt("repick_share", "With --repick: the share of each batch that re-picks.")
+    ] = None,
     pack: Annotated[
         bool | None,
         opt("pack", "Stage 1: join texts into full rows (no padding).", "--pack/--no-pack"),

@@ -31,7 +31,16 @@ CHECKSUMS = "sha256"
 REQUIRED = (STATE_JSON, "predictor.safetensors", CONFIG_FILE, STATE_ARRAYS)
 LLM_FILES = (ADAPTERS, "adapter_config.json")
 #: run settings that shape the trained weights: a resumed run must keep the checkpoint's
-FIXED = ("stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys", "repick")
+FIXED = (
+    "stage",
+    "train",
+    "lora_layers",
+    "lora_rank",
+    "lora_scale",
+    "lora_keys",
+    "repick",
+    "repick_share",
+)
 
 
 def adapter_config(cfg) -> dict:

@@ -35,6 +35,7 @@ class FinetuneConfig:
     # stage 2: re-pick the mask every N response tokens from the text so far, as `generate`
     # does (a predictor that reads GRIFFIN statistics); 0: the first user turn's mask throughout
     repick: int = 0
+    repick_share: float = 1.0  # with repick: the share of each batch's rows that re-pick
     pack: bool = False  # stage 1: join the texts into full rows (no padding, nothing cut)
     train: str = "frozen"  # the LLM: frozen, lora or full
     lora_layers: int = 16
@@ -128,6 +129,9 @@ def check(cfg: FinetuneConfig) -> None:
             f"({cfg.iters}), without --resume (a checkpoint knows its own step)"
         )
     reads_griffin = PredictorConfig(**cfg.predictor).reads_griffin
+    share = cfg.repick_share
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        raise UsageError(f"repick_share must be a number in (0, 1], got {share!r}")
     if cfg.repick and (cfg.stage != "sft" or not reads_griffin):
         raise UsageError("repick is for stage 2 (sft) with a predictor whose head is 'griffin'")
     if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):

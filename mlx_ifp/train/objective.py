@@ -54,15 +54,19 @@ def chunk_masks(m: mx.array, T: int, c: int, K: int) -> mx.array:
     return mx.take(m, mx.minimum(chunk_of, K - 1), axis=1).transpose(0, 2, 1, 3)
 
 
-def repick_groups(batch: Batch, n: int, T: int) -> tuple[mx.array, mx.array]:
+def repick_groups(batch: Batch, n: int, T: int, share: float = 1.0) -> tuple[mx.array, mx.array]:
     """Stage 2 with re-picking: (B, J, T) groups, group j the text before response token j * n
     (group 0 the prompt), and (B, T) the group whose mask each input position runs: the one
-    fed at position p reads the prompt and response up to its segment, as generation does."""
+    fed at position p reads the prompt and response up to its segment, as generation does.
+    Only the first ``round(share * B)`` rows re-pick; the others run the prompt's mask."""
     J = T // n + 1
     pos = mx.arange(T)
     ends = batch.offsets[:, None] + n * mx.arange(J)[None]  # (B, J)
     groups = pos[None, None] < ends[..., None]  # padding reads only into unscored positions' masks
     segment = mx.clip((pos[None] - batch.offsets[:, None] + 1) // n, 0, J - 1)
+    B = segment.shape[0]
+    if share < 1.0:
+        segment = mx.where(mx.arange(B)[:, None] < round(share * B), segment, 0)
     return groups, segment
 
 
@@ -80,7 +84,7 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
         groups = chunk_groups(batch, cfg.chunks, c)
         weight = weight & (steps >= c)
     elif cfg.repick:
-        groups, segment = repick_groups(batch, cfg.repick, T)
+        groups, segment = repick_groups(batch, cfg.repick, T, cfg.repick_share)
     else:  # the prompt part of each sequence (what the predictor reads)
         groups = (mx.arange(T)[None, :] < batch.offsets[:, None])[:, None, :]
     teacher = feats = None
