@@ -31,6 +31,9 @@ MOVED: dict[str, tuple[str, ...]] = {
     "plots": ("evaluation.plots",),
     "bench_models": ("bench.models",),
     "bench_report": ("bench.report",),
+    "errors": ("common",),
+    "paths": ("common",),
+    "progress": ("common",),
 }
 
 

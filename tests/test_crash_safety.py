@@ -11,8 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from mlx_ifp.errors import Interrupted, UsageError
-from mlx_ifp.paths import atomic_dir, sweep_leftovers
+from mlx_ifp.common import Interrupted, UsageError, atomic_dir, sweep_leftovers
 from mlx_ifp.train import finetune, progress
 from mlx_ifp.train.checkpoint import read_state, restore, verify
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mlx_ifp.errors import UsageError
+from mlx_ifp.common import UsageError
 from mlx_ifp.train.config import load_config
 
 import pytest

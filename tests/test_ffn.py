@@ -1,8 +1,8 @@
 """The FFN mechanism on tiny random models of every supported architecture."""
 
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import counting, ffn, slicing
 from mlx_ifp.core.mask import Mask, fingerprint, topk_indices
-from mlx_ifp.errors import UsageError
 from mlx_ifp.inference.pruner import prune
 
 import mlx.core as mx

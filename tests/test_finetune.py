@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
 from mlx_ifp.core.budget import Budget
-from mlx_ifp.errors import UsageError
 from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
 from mlx_ifp.train import finetune, load_config
 from mlx_ifp.train.llm import Joint, prepare_llm

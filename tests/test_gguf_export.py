@@ -89,7 +89,7 @@ def test_mlx_ifp_load_reads_export(tmp_path, monkeypatch):
 
 
 def test_export_refuses_bad_type_and_arch(tmp_path):
-    from mlx_ifp.errors import UsageError
+    from mlx_ifp.common import UsageError
 
     model, tok = tiny("llama")
     with pytest.raises(UsageError, match="q8_0"):

@@ -2,10 +2,10 @@
 
 import json
 
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import slicing
 from mlx_ifp.core.budget import Budget
 from mlx_ifp.core.mask import Mask, fingerprint
-from mlx_ifp.errors import UsageError
 from mlx_ifp.inference.pruner import Pruner, SlimCache
 from mlx_ifp.sources import make_source
 

@@ -1,7 +1,7 @@
 """The sparsity predictor: shapes, dense backbone, pooling, files, identity check, mask source."""
 
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
-from mlx_ifp.errors import UsageError
 from mlx_ifp.sources import make_source
 from mlx_ifp.sources.predictor import (
     PredictorConfig,

@@ -36,7 +36,7 @@ Usage (set the BLAS threads on a shared machine):
 
 import mlx_ifp  # noqa: F401, I001  (loads OpenBLAS before mlx.core, so it comes first)
 from mlx_ifp.models import blas
-from mlx_ifp.paths import atomic_file
+from mlx_ifp.common import atomic_file
 from mlx_ifp.sources.predictor.model import HEADS, ROUTES, PredictorConfig
 from mlx_ifp.train import checkpoint, load_config, progress
 from mlx_ifp.train import loop as ft

@@ -215,7 +215,7 @@ def main() -> None:
     print(text)
     print_table(result)
     if args.output:
-        from mlx_ifp.paths import atomic_file
+        from mlx_ifp.common import atomic_file
 
         with atomic_file(args.output) as tmp_out:
             tmp_out.write_text(text + "\n")

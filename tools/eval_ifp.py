@@ -104,6 +104,7 @@ def main() -> None:
         for path in a.render:
             print(render(json.loads(Path(path).read_text())["rows"]) + "\n")
         return
+    from mlx_ifp.common import atomic_file, cache_dir
     from mlx_ifp.core import counting
     from mlx_ifp.core.budget import Budget
     from mlx_ifp.data import tasks
@@ -111,7 +112,6 @@ def main() -> None:
     from mlx_ifp.evaluation.run import generate_replies, instructions, scoreable
     from mlx_ifp.evaluation.sandbox import score_replies
     from mlx_ifp.inference.prompt import turn_tokens
-    from mlx_ifp.paths import atomic_file, cache_dir
     from mlx_ifp.sources import PredictorSource, make_source
     from mlx_ifp.train.probe import diversity
 

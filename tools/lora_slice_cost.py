@@ -39,9 +39,9 @@ def main() -> None:
     p.add_argument("--keep", default="0.5")
     p.add_argument("-o", "--output", help="write the JSON here")
     a = p.parse_args()
+    from mlx_ifp.common import atomic_file
     from mlx_ifp.core import adapters, slicing
     from mlx_ifp.inference import Pruner
-    from mlx_ifp.paths import atomic_file
 
     import mlx.core as mx
 

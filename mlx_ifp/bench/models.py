@@ -99,7 +99,7 @@ def build(model: str, preset: str | None, dtype: str | None):
     dt = _default_dtype(dtype)
     if preset:
         if preset not in PRESETS:
-            from ..errors import UsageError
+            from ..common import UsageError
 
             raise UsageError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
         cfg = PRESETS[preset]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..paths import atomic_file
+from ..common import atomic_file
 
 NAMES = {
     "b_masked": "(b) masked, not sliced",

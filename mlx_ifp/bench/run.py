@@ -22,8 +22,8 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
+from ..common import UsageError
 from ..core import Budget, counting, ffn
-from ..errors import UsageError
 from .models import PRESETS, PROMPT, TASK, build, same_shape_dense  # noqa: F401
 
 VARIANTS = "abcdefgh"

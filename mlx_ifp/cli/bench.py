@@ -39,7 +39,7 @@ def bench_command(
 
     from ..bench import VARIANTS, bench
     from ..bench import report as bench_report
-    from ..paths import atomic_file, check_writable
+    from ..common import atomic_file, check_writable
 
     keep = keep or ["0.5"]
     for path in (output, plot_path):

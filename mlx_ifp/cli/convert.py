@@ -52,7 +52,7 @@ def convert_command(
 ):
     """Write a model (or the slim model of a task, prompt or mask) for mlx-lm or llama.cpp."""
     from .. import Budget, Mask, export, load, select
-    from ..paths import check_writable
+    from ..common import check_writable
 
     if not output:
         raise UsageError("give the output folder (or .gguf file) with --output/-o")

@@ -79,9 +79,9 @@ def eval_command(
     """Evaluate mask sources per domain: perplexity, KL and top-1 vs dense, GSM8K, HumanEval."""
     from rich.console import Console
 
+    from ..common import atomic_file
     from ..data import DOMAINS, build
     from ..evaluation import MODES, EvalConfig, built_domains, evaluate, table
-    from ..paths import atomic_file
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")

@@ -103,10 +103,10 @@ def generate_command(
     import mlx.core as mx
 
     from .. import Budget, Mask, load, stream_generate
+    from ..common import check_writable
     from ..inference import KeepMismatch, footer, keep_warning
     from ..inference.generation import check_repick, check_sampling
     from ..models import device
-    from ..paths import check_writable
 
     try:
         check_sampling(max_tokens, temp, top_p)

@@ -20,8 +20,8 @@ def _packed_check(result: dict) -> str:
 
 def _shipped() -> str:
     """Each embedded model's shipped predictors (+ LoRA) and the budgets they were trained at."""
+    from ..common import read_json
     from ..models.embedded import EMBEDDED, shipped_adapters
-    from ..paths import read_json
 
     out = []
     for name in EMBEDDED:
@@ -41,7 +41,7 @@ def info_command(
     import mlx.core as mx
     import mlx_lm
 
-    from .. import paths
+    from ..common import cache_dir
     from ..core import counting, ffn
     from ..models import blas, device, hugepages
     from ..sources import SOURCES
@@ -55,7 +55,7 @@ def info_command(
         "blas threads": os.environ.get("OPENBLAS_NUM_THREADS", "library default"),
         "huge pages": hugepages.status(),
         "packed matmul check": _packed_check(device.packed_matmul_check()),
-        "cache": str(paths.cache_dir()),
+        "cache": str(cache_dir()),
         "mask sources": ", ".join(SOURCES),
         "architectures": ", ".join(sorted(ffn.ARCHITECTURES)) + " (others probed)",
         "shipped predictors": _shipped(),

@@ -40,9 +40,9 @@ def plot_command(
     groups: Annotated[int, typer.Option(help="Layer groups (overlap).")] = 3,
 ):
     """Write a PNG: mask overlap between domains, or quality vs active parameters."""
+    from ..common import atomic_file
     from ..data import build
     from ..evaluation.plots import mask_overlap, plot_overlap, plot_quality
-    from ..paths import atomic_file
 
     if kind == "quality":
         if not report or not Path(report).is_file():

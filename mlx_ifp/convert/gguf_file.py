@@ -16,13 +16,12 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
+from ..common import UsageError, atomic_file
 from ..core import ffn
 from ..core.adapters import fused_lora
 from ..core.origin import origin
-from ..errors import UsageError
 from ..models.gguf import LAYER_TENSORS, SPLITS, TOP_TENSORS
 from ..models.gguf_decode import INSTALL_HINT
-from ..paths import atomic_file
 
 GGUF_TYPES = ("f16", "q8_0", "q4_0")
 ARCHS = ("llama", "qwen2")

@@ -9,10 +9,10 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.utils import make_shards, save_config
 
+from ..common import atomic_dir
 from ..core import ffn
 from ..core.adapters import fused_lora
 from ..core.origin import origin
-from ..paths import atomic_dir
 
 
 def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:

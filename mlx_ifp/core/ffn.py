@@ -17,7 +17,7 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.models.activations import swiglu
 
-from ..errors import UsageError
+from ..common import UsageError
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..errors import UsageError
-from ..paths import atomic_file, read_json, read_safetensors
+from ..common import UsageError, atomic_file, read_json, read_safetensors
 from . import ffn
 from .origin import origin
 from .softtopk import hard_topk_indices

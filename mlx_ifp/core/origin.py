@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ..errors import UsageError
+from ..common import UsageError
 
 ATTRIBUTE = "_ifp_origin"  # kept off the module tree: not a parameter, never saved
 

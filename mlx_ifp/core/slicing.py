@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..errors import UsageError
+from ..common import UsageError
 from . import ffn
 from .adapters import fused_lora, lora_delta
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import mlx.core as mx
 
-from ..errors import UsageError
+from ..common import UsageError
 
 __all__ = [
     "soft_topk",

@@ -18,9 +18,7 @@ import sysconfig
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
-from ..paths import atomic_dir, atomic_file, cache_dir, check_writable
-from ..progress import Progress
+from ..common import Progress, UsageError, atomic_dir, atomic_file, cache_dir, check_writable
 from .readers import (
     GENERAL_FILE,
     download,

@@ -20,8 +20,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import UsageError
-from ..paths import cache_dir
+from ..common import UsageError, cache_dir
 
 # fortunes-min's three files: the `fortunes` package adds more (wisdom, science, ...), which
 # gave a corpus of the same id different texts on a machine that had it installed

@@ -8,12 +8,11 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
+from ..common import UsageError, atomic_file
 from ..core import Budget, ffn
 from ..core.origin import origin
 from ..data import corpus as data_mod
-from ..errors import UsageError
 from ..inference.prompt import turn_tokens
-from ..paths import atomic_file
 from ..sources import make_source
 from .run import instructions
 

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import mlx.core as mx
 
+from ..common import Progress, UsageError
 from ..core import Budget, Mask, counting, ffn
 from ..data import corpus as data_mod
-from ..errors import UsageError
 from ..inference import prune
 from ..inference.prompt import turn_tokens
-from ..progress import Progress
 from ..sources import FixedMask, MaskSource, make_source
 from .metrics import (
     batch_of,

@@ -18,8 +18,8 @@ from mlx_lm.generate import GenerationResponse
 from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.sample_utils import make_sampler
 
+from ..common import UsageError
 from ..core import Budget, Mask, ffn
-from ..errors import UsageError
 from ..models import device
 from ..sources import MaskSource, make_source
 from . import repick as repick_mod

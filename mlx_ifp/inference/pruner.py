@@ -18,10 +18,10 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
+from ..common import UsageError
 from ..core import Budget, counting, ffn, slicing
 from ..core.mask import Mask, text_hash
 from ..core.origin import origin
-from ..errors import UsageError
 from ..sources import MaskSource, dense_prefill, make_source
 from .prompt import turn_tokens
 

@@ -20,8 +20,8 @@ import time
 
 import mlx.core as mx
 
+from ..common import UsageError
 from ..core import slicing
-from ..errors import UsageError
 
 
 def start(pruner, text: str | list[int]) -> tuple:

@@ -14,10 +14,9 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.utils import dequantize_model
 
+from ..common import UsageError, check_safetensors, first_line, read_json
 from ..core import ffn, fingerprint
 from ..core.origin import origin, record_origin
-from ..errors import UsageError
-from ..paths import check_safetensors, first_line, read_json
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 

@@ -7,7 +7,7 @@ slim models of tasks. Their LRU sizes come from ``--cache-gb``: all slim models 
 cost the same bytes (the new FFN arrays; attention and embeddings are shared with the source),
 measured once at start-up on a real slim model.
 
-Only the public API (``mlx_ifp``, ``mlx_ifp.errors``) is used here. Everything in this module
+Only the public API (``mlx_ifp``, ``mlx_ifp.common``) is used here. Everything in this module
 that touches MLX runs on the scheduler's worker thread, apart from start-up.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import mlx_ifp
-from mlx_ifp.errors import UsageError
+from mlx_ifp.common import UsageError
 
 from .schemas import APIError, GenRequest
 from .stops import StopFilter

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import mlx.core as mx
 import mlx.nn as nn
 
+from ..common import UsageError
 from ..core import ffn
 from ..core.mask import Mask, fingerprint, text_hash, topk_indices
-from ..errors import UsageError
 
 
 class MaskSource(ABC):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import mlx.core as mx
 
-from ..errors import UsageError
+from ..common import UsageError
 from .base import MaskSource, Observer, Running, dense_prefill
 from .registry import register_source
 

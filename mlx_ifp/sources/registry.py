@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..errors import UsageError
+from ..common import UsageError
 from .base import MaskSource
 
 SOURCES: dict[str, Callable[..., MaskSource]] = {}

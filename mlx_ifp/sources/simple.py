@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import mlx.core as mx
 
+from ..common import UsageError
 from ..core import Mask, ffn
-from ..errors import UsageError
 from .base import MaskSource
 from .registry import register_source
 

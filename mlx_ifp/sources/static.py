@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import mlx.core as mx
 
+from ..common import UsageError
 from ..core import slicing
 from ..core.mask import content_hash
-from ..errors import UsageError
 from .base import MaskSource, dense_prefill
 from .registry import register_source
 

@@ -19,8 +19,7 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx.utils import tree_flatten, tree_unflatten
 
-from ..errors import UsageError
-from ..paths import atomic_dir, first_line, read_json, read_safetensors, sha256_file
+from ..common import UsageError, atomic_dir, first_line, read_json, read_safetensors, sha256_file
 from ..sources.predictor import CONFIG_FILE, Predictor, read_config, save_predictor, update_config
 
 STATE_JSON = "trainer_state.json"

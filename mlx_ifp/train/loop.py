@@ -22,10 +22,9 @@ import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 
+from ..common import Interrupted, UsageError, check_writable, sweep_leftovers
 from ..core import Budget, ffn, fingerprint
 from ..core.softtopk import eps_schedule
-from ..errors import Interrupted, UsageError
-from ..paths import check_writable, sweep_leftovers
 from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
 from .batches import Batch, Batches, load_data

@@ -1,15 +1,15 @@
 """What a training run shows while it runs: progress over optimizer steps (loss, tokens/s, peak
-memory; a bar on a terminal, plain lines elsewhere: ``mlx_ifp.progress``), validation notes,
+memory; a bar on a terminal, plain lines elsewhere: ``mlx_ifp.common.Progress``), validation notes,
 and a final summary."""
 
 from __future__ import annotations
 
 import mlx.core as mx
 
-from .. import progress
+from .. import common
 
 
-class Progress(progress.Progress):
+class Progress(common.Progress):
     """Optimizer steps of a run (silent when ``enabled`` is False: other ranks, ``quiet``)."""
 
     def __init__(self, total: int, start: int = 0, enabled: bool = True, bar: bool | None = None):

@@ -11,15 +11,7 @@ from .files import (
     update_config,
     warm_start,
 )
-from .model import (
-    HEADS,
-    Predictor,
-    PredictorConfig,
-    head_params,
-    hidden_states,
-    pool,
-    source_pass,
-)
+from .model import HEADS, Predictor, PredictorConfig, head_params, hidden_states, pool, source_pass
 from .source import PredictorSource
 
 __all__ = [

@@ -10,9 +10,8 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
+from ...common import UsageError, atomic_file, read_json, read_safetensors
 from ...core import check_fingerprint, ffn, fingerprint
-from ...errors import UsageError
-from ...paths import atomic_file, read_json, read_safetensors
 from .model import Predictor, PredictorConfig, hidden_size
 
 CONFIG_FILE = "ifp_config.json"

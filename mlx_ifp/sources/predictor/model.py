@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import mlx.core as mx
 import mlx.nn as nn
 
+from ...common import UsageError
 from ...core import ffn
 from ...core.adapters import lora_disabled
 from ...core.softtopk import soft_topk, topk_indicator
-from ...errors import UsageError
 from ..base import Running, unit_scale
 from ..griffin import GriffinStats, GroupedGriffin, standardise
 

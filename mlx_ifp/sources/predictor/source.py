@@ -7,7 +7,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from ...errors import UsageError
+from ...common import UsageError
 from ..base import MaskSource
 from ..registry import register_source
 from .files import load_predictor, read_config
