@@ -12,14 +12,14 @@ import warnings
 
 #: old module -> the modules that now hold its names (searched in order)
 MOVED: dict[str, tuple[str, ...]] = {
-    "ffn": ("core.ffn", "core.slicing", "core.counting"),
-    "mask": ("core.mask", "core.budget"),
-    "softtopk": ("core.softtopk",),
+    "ffn": ("core.ffn", "core.slicing"),
+    "mask": ("core.mask",),
+    "softtopk": ("core.mask",),
     "blas": ("models.blas",),
     "embedded": ("models.embedded",),
     "gguf": ("models.gguf",),
     "predictor": ("sources.predictor",),
-    "prompt": ("inference.prompt",),
+    "prompt": ("core.prompt",),
     "finetune": ("train.loop", "train.config", "train.objective", "train.llm"),
     "batches": ("train.batches",),
     "checkpoint": ("train.checkpoint",),

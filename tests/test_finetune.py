@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
-from mlx_ifp.core.budget import Budget
+from mlx_ifp.core.mask import Budget
 from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
 from mlx_ifp.train import finetune, load_config
 from mlx_ifp.train.llm import Joint, prepare_llm
@@ -200,7 +200,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 def test_hard_st_masks_forward_hard_backward_softtopk():
-    from mlx_ifp.core.softtopk import soft_topk, topk_indicator
+    from mlx_ifp.core.mask import soft_topk, topk_indicator
     from mlx_ifp.train.objective import make_masks
 
     s = mx.random.normal((2, 3, 16), key=mx.random.key(1))
@@ -254,7 +254,7 @@ def test_stage2_repick_masks_read_the_text_before_each_segment(tmp_path):
     """repick: N runs, at each position, the mask of the prompt and the response before its
     segment of N response tokens, as generation re-picks. Reference: each segment's mask from
     its own truncated text, one position at a time."""
-    from mlx_ifp.core.softtopk import topk_indicator
+    from mlx_ifp.core.mask import topk_indicator
     from mlx_ifp.sources.predictor.model import griffin_features
     from mlx_ifp.train.batches import Batches, load_data
     from mlx_ifp.train.objective import forward

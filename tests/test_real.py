@@ -6,7 +6,7 @@ import sys
 
 import mlx_ifp
 from mlx_ifp.core import ffn
-from mlx_ifp.inference.prompt import encode, format_chat, messages_for
+from mlx_ifp.core.prompt import encode, format_chat, messages_for
 from mlx_ifp.models import device
 
 import mlx.core as mx

@@ -13,7 +13,7 @@ Usage: OPENBLAS_NUM_THREADS=1 python tools/profile_finetune.py [--mode lora] [--
 
 import mlx_ifp  # noqa: F401, I001  (loads OpenBLAS before mlx.core, so it comes first)
 from mlx_ifp.core import Budget, ffn
-from mlx_ifp.core.softtopk import training_mask
+from mlx_ifp.core.mask import training_mask
 from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
 from mlx_ifp.train import llm, load_config, loop, objective
 from mlx_ifp.train.batches import Example, collate

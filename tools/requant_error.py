@@ -18,7 +18,7 @@ import json
 
 import mlx_ifp
 from mlx_ifp.core import ffn, slicing
-from mlx_ifp.inference.prompt import encode, format_chat, messages_for
+from mlx_ifp.core.prompt import encode, format_chat, messages_for
 from mlx_ifp.models.embedded import embedded_folder
 
 import mlx.core as mx

@@ -42,7 +42,7 @@ def info_command(
     import mlx_lm
 
     from ..common import cache_dir
-    from ..core import counting, ffn
+    from ..core import ARCHITECTURES, count
     from ..models import blas, device, hugepages
     from ..sources import SOURCES
 
@@ -57,14 +57,14 @@ def info_command(
         "packed matmul check": _packed_check(device.packed_matmul_check()),
         "cache": str(cache_dir()),
         "mask sources": ", ".join(SOURCES),
-        "architectures": ", ".join(sorted(ffn.ARCHITECTURES)) + " (others probed)",
+        "architectures": ", ".join(sorted(ARCHITECTURES)) + " (others probed)",
         "shipped predictors": _shipped(),
     }
     if model:
         from .. import load
 
         net, _ = load(model)
-        c = counting.count(net)
+        c = count(net)
         rows["model"] = model
         rows["layers x d_ffn"] = f"{c['layers']} x {c['d_ffn']}"
         rows["parameters"] = f"{c['params'] / 1e6:.1f}M ({c['ffn_params'] / c['params']:.0%} FFN)"

@@ -16,10 +16,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from ..common import UsageError, atomic_file
-from ..core import ffn
-from ..core.adapters import fused_lora
-from ..core.origin import origin
+from ..core import UsageError, atomic_file, d_ffn, fused_lora, origin
 from ..models.gguf import LAYER_TENSORS, SPLITS, TOP_TENSORS
 from ..models.gguf_decode import INSTALL_HINT
 
@@ -37,7 +34,7 @@ def _config(model: nn.Module) -> dict:
     """The source config (falling back on the model's args), with the model's own FFN width."""
     config = dict(vars(getattr(model, "args", object())))
     config.update(source_info(model).get("config") or {})
-    config["intermediate_size"] = ffn.d_ffn(model)
+    config["intermediate_size"] = d_ffn(model)
     return config
 
 

@@ -9,10 +9,7 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.utils import make_shards, save_config
 
-from ..common import atomic_dir
-from ..core import ffn
-from ..core.adapters import fused_lora
-from ..core.origin import origin
+from ..core import atomic_dir, d_ffn, fused_lora, origin, spec_of
 
 
 def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
@@ -33,7 +30,7 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     for name, module in fused.items():
         weights.update({f"{name}.{k}": v for k, v in nn.utils.tree_flatten(module.parameters())})
     if quant is not None:
-        down = ffn.spec_of(model).down
+        down = spec_of(model).down
         for name, module in {**dict(model.named_modules()), **fused}.items():
             if isinstance(module, nn.Linear) and name.endswith(f".{down}"):
                 quant[name] = False
@@ -63,7 +60,7 @@ def export(
     """
     config = copy.deepcopy(origin(model)["config"])
     config["mlx_ifp"] = provenance(model, mask)
-    width = ffn.d_ffn(model)
+    width = d_ffn(model)
     if "intermediate_size" in config:
         config["intermediate_size"] = width
     if "text_config" in config and "intermediate_size" in config["text_config"]:

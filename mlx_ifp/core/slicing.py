@@ -17,7 +17,7 @@ import mlx.nn as nn
 
 from ..common import UsageError
 from . import ffn
-from .adapters import fused_lora, lora_delta
+from .ffn import fused_lora, lora_delta
 
 
 def _copy(module: nn.Module, **arrays) -> nn.Module:

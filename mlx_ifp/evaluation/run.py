@@ -16,11 +16,9 @@ from pathlib import Path
 
 import mlx.core as mx
 
-from ..common import Progress, UsageError
-from ..core import Budget, Mask, counting, ffn
+from ..core import Budget, Mask, Progress, UsageError, count, d_ffn, turn_tokens
 from ..data import corpus as data_mod
 from ..inference import prune
-from ..inference.prompt import turn_tokens
 from ..sources import FixedMask, MaskSource, make_source
 from .metrics import (
     batch_of,
@@ -119,7 +117,7 @@ def _configs(model, tokenizer, cfg: EvalConfig):
     ``net`` is the model the pruned side runs: ``model`` itself, or for a finetune folder that
     also changed the LLM, a copy of it with those adapters applied.
     """
-    d = ffn.d_ffn(model)
+    d = d_ffn(model)
     out = []
     for name in cfg.sources:
         source = make_source(name, tokenizer=tokenizer)
@@ -187,7 +185,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     tasks = data_mod.tasks(data)
     splits = {dom: instructions(data, dom)[: cfg.limit] for dom in cfg.domains}
     configs = _configs(model, tokenizer, cfg)
-    count, d = counting.count(model), ffn.d_ffn(model)
+    sizes, d = count(model), d_ffn(model)
     rows = []
     gen_steps = sum(1 for dom in cfg.domains if dom in GEN_DOMAINS) if cfg.gen_limit else 0
     total = len(configs) * (len(cfg.domains) + gen_steps)
@@ -219,8 +217,8 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     "prefill": cfg.prefill,
                     **summarise(per_item),
                 }
-                row["active_params"] = count["params"] - count["ffn_params"] * (d - k) // d
-                row["active_fraction"] = row["active_params"] / count["params"]
+                row["active_params"] = sizes["params"] - sizes["ffn_params"] * (d - k) // d
+                row["active_fraction"] = row["active_params"] / sizes["params"]
                 bar.advance()
                 if cfg.gen_limit and dom in GEN_DOMAINS:
                     at = [i for i, it in enumerate(items) if it in scoreable([it])]
@@ -233,4 +231,4 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     bar.advance()
                 row["seconds"] = round(time.perf_counter() - t0, 2)
                 rows.append(row)
-    return {"results": rows, "params": count["params"], "d_ffn": d}
+    return {"results": rows, "params": sizes["params"], "d_ffn": d}

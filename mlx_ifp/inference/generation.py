@@ -18,12 +18,20 @@ from mlx_lm.generate import GenerationResponse
 from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.sample_utils import make_sampler
 
-from ..common import UsageError
-from ..core import Budget, Mask, ffn
+from ..core import (
+    Budget,
+    Mask,
+    UsageError,
+    context_length,
+    d_ffn,
+    encode,
+    first_user_turn,
+    format_chat,
+    messages_for,
+)
 from ..models import device
 from ..sources import MaskSource, make_source
 from . import repick as repick_mod
-from .prompt import context_length, encode, first_user_turn, format_chat, messages_for
 from .pruner import PruneInfo, Pruner, dense_prefill
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
@@ -110,14 +118,14 @@ def get_pruner(
     align: int = 1,
 ) -> Pruner:
     """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
-    from ..core.origin import origin
+    from ..core import origin
 
     # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
     adapter = origin(model, required=False).get("adapter_path")
     source = None
     if mask_source is not None:
         source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
-    k = Budget.parse(keep, align).channels(ffn.d_ffn(model))
+    k = Budget.parse(keep, align).channels(d_ffn(model))
     key = (id(model), "default" if source is None else source.key(), k)
     pruner = _PRUNERS.get(key)
     if pruner is None or pruner.source_model is not model:
@@ -231,7 +239,7 @@ def stream_generate(
     dense = dense and not clash and len(tokens) > 1
     opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
     if repick is None:
-        pruned = pruner.k < ffn.d_ffn(pruner.model)
+        pruned = pruner.k < d_ffn(pruner.model)
         by_default = per_prompt and pruned and pruner.source.repicks_by_default(pruner.model)
         repick = DEFAULT_REPICK if by_default else 0
     if repick and not per_prompt:

@@ -13,9 +13,17 @@ from collections.abc import Sequence
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..common import UsageError
-from ..core import ffn
-from ..core.mask import Mask, fingerprint, text_hash, topk_indices
+from ..core import (
+    Mask,
+    UsageError,
+    backbone,
+    d_ffn,
+    fingerprint,
+    masked,
+    observed,
+    text_hash,
+    topk_indices,
+)
 
 
 class MaskSource(ABC):
@@ -60,7 +68,7 @@ class MaskSource(ABC):
     def select(self, model: nn.Module, tokens: Sequence[int] | mx.array, k: int) -> Mask:
         """The mask keeping the k best-scored channels of each layer for these tokens."""
         tokens = mx.array(tokens, dtype=mx.int32)
-        if k >= ffn.d_ffn(model):
+        if k >= d_ffn(model):
             return self.mask_from(model, tokens, None, k)
         return self.mask_from(model, tokens, self.scores(model, tokens), k)
 
@@ -70,7 +78,7 @@ class MaskSource(ABC):
         examples = [mx.array(t, dtype=mx.int32) for t in examples]
         if not examples or any(t.size == 0 for t in examples):
             raise UsageError("a task's example prompts must be non-empty")
-        if len(examples) == 1 or not self.uses_text or k >= ffn.d_ffn(model):
+        if len(examples) == 1 or not self.uses_text or k >= d_ffn(model):
             return self.select(model, examples[0], k)
         total = sum(unit_scale(self.scores(model, t).astype(mx.float32)) for t in examples)
         mask = self.mask_from(model, examples[0], total, k)
@@ -82,7 +90,7 @@ class MaskSource(ABC):
         mask = (
             Mask.full(model)
             if scores is None
-            else Mask(topk_indices(scores, k), ffn.d_ffn(model), fingerprint(model))
+            else Mask(topk_indices(scores, k), d_ffn(model), fingerprint(model))
         )
         mask.source = self.key()
         mask.text_hash = text_hash(str(tokens.tolist())) if self.uses_text else ""
@@ -174,9 +182,9 @@ def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=
     """``tokens`` through the unmasked ``model`` into ``cache``, ``step`` at a time: hidden
     states only (no LM head), ``observe`` seeing every FFN activation (started layer by layer
     with ``layer_by_layer``), MLX's buffer cache cleared after each chunk with ``clear``."""
-    net = ffn.backbone(model) or model
+    net = backbone(model) or model
     hook = eager(observe) if layer_by_layer else observe
-    with ffn.masked(model, None), ffn.observed(model, hook):
+    with masked(model, None), observed(model, hook):
         for i in range(0, tokens.size, step):
             net(tokens[i : i + step][None], cache=cache)
             stats = observe.scores() if isinstance(observe, Observer) else []

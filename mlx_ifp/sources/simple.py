@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import mlx.core as mx
 
-from ..common import UsageError
-from ..core import Mask, ffn
+from ..core import Mask, UsageError, d_ffn, layers
 from .base import MaskSource
 from .registry import register_source
 
@@ -23,7 +22,7 @@ class RandomSource(MaskSource):
         return f"random(seed={self.seed})"
 
     def scores(self, model, tokens):
-        shape = (len(ffn.layers(model)), ffn.d_ffn(model))
+        shape = (len(layers(model)), d_ffn(model))
         return mx.random.uniform(shape=shape, key=mx.random.key(self.seed))
 
 
@@ -34,7 +33,7 @@ class Full(MaskSource):
     uses_text = False
 
     def scores(self, model, tokens):
-        return mx.ones((len(ffn.layers(model)), ffn.d_ffn(model)))
+        return mx.ones((len(layers(model)), d_ffn(model)))
 
     def select(self, model, tokens, k):
         mask = Mask.full(model)

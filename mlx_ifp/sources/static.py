@@ -6,9 +6,7 @@ from collections.abc import Sequence
 
 import mlx.core as mx
 
-from ..common import UsageError
-from ..core import slicing
-from ..core.mask import content_hash
+from ..core import UsageError, channel_norms, content_hash
 from .base import MaskSource, dense_prefill
 from .registry import register_source
 
@@ -36,7 +34,7 @@ class StaticWeight(MaskSource):
     def scores(self, model, tokens):
         fp = content_hash(model)  # not the fingerprint: adapters keep that, not the weights
         if fp not in self._cache:
-            g, u, d = slicing.channel_norms(model)
+            g, u, d = channel_norms(model)
             self._cache[fp] = g * u * d
         return self._cache[fp]
 
@@ -71,7 +69,7 @@ class StaticActivation(MaskSource):
             dense_prefill(model, toks, observe)
             mx.eval(list(sums.values()))
         act = mx.stack([sums[i] for i in range(len(sums))]) / max(n, 1)
-        self._cache[fp] = act * slicing.channel_norms(model)[2]
+        self._cache[fp] = act * channel_norms(model)[2]
         return self._cache[fp]
 
 

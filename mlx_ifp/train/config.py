@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from ..common import UsageError
-from ..core import Budget
+from ..core import Budget, UsageError
 from ..sources.predictor import PredictorConfig
 
 MASK_FORWARD = ("soft", "hard_st")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import ffn
+from ..core import active_masks, install, layers, masks_set
 from ..sources.predictor import Predictor
 from . import checkpoint
 from .config import FinetuneConfig
@@ -36,7 +36,7 @@ def prepare_llm(model: nn.Module, cfg: FinetuneConfig) -> nn.Module:
     """Freeze the LLM, give it mlx-lm LoRA layers, or leave it all trainable."""
     from mlx_lm.tuner.utils import linear_to_lora_layers
 
-    ffn.install(model)
+    install(model)
     model.freeze()
     if cfg.train == "lora":
         lora = checkpoint.adapter_config(cfg)["lora_parameters"]
@@ -56,18 +56,18 @@ def checkpoint_layers(model: nn.Module) -> None:
 
     def wrap(call):
         def checkpointed(self, x, *args, **kwargs):
-            masks = ffn.active_masks()
+            masks = active_masks()
 
             def inner(params, x, *m):
                 self.update(params)
-                with ffn.masks_set(list(m) if m else None):
+                with masks_set(list(m) if m else None):
                     return call(self, x, *args, **kwargs)
 
             return mx.checkpoint(inner)(self.trainable_parameters(), x, *(masks or []))
 
         return checkpointed
 
-    for layer in ffn.layers(model):
+    for layer in layers(model):
         cls = type(layer)
         if cls in _CKPT.values():
             continue

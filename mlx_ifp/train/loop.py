@@ -22,9 +22,16 @@ import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 
-from ..common import Interrupted, UsageError, check_writable, sweep_leftovers
-from ..core import Budget, ffn, fingerprint
-from ..core.softtopk import eps_schedule
+from ..core import (
+    Budget,
+    Interrupted,
+    UsageError,
+    check_writable,
+    d_ffn,
+    eps_schedule,
+    fingerprint,
+    sweep_leftovers,
+)
 from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
 from .batches import Batch, Batches, load_data
@@ -148,7 +155,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     # LoRA's A matrices are random: seeded too, or two runs of one config part at step 2
     mx.random.seed(cfg.seed * 1_000_003 + LORA_INIT_SEED)
     prepare_llm(model, cfg)
-    k = Budget.parse(cfg.keep).channels(ffn.d_ffn(model))
+    k = Budget.parse(cfg.keep).channels(d_ffn(model))
     mx.random.seed(cfg.seed)
     predictor = new_predictor(model, PredictorConfig(**{**cfg.predictor, "k": k}), tokenizer)
     joint = Joint(predictor, model, teacher)
@@ -165,7 +172,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     step, history, val_history, div_history = 0, [], [], []
     run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}
     ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
-    ifp.update(d_ffn=ffn.d_ffn(model), train=cfg.train, stage=cfg.stage)
+    ifp.update(d_ffn=d_ffn(model), train=cfg.train, stage=cfg.stage)
     if cfg.init_from:  # another run's weights; with start_step, that run continued
         checkpoint.init_weights(cfg.init_from, predictor, model, ifp)
         step = cfg.start_step

@@ -12,8 +12,7 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx.utils import tree_map
 
-from ..core import ffn
-from ..core.softtopk import soft_topk, topk_indicator, training_mask
+from ..core import masked, soft_topk, topk_indicator, training_mask
 from ..sources.predictor import source_pass
 from .batches import Batch, Batches
 from .llm import Joint
@@ -105,7 +104,7 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
     elif cfg.repick:  # (B * J, L, d) -> (B, L, T, d): each position its segment's mask
         masks = masks.reshape(inputs.shape[0], -1, *masks.shape[1:])
         masks = mx.take_along_axis(masks, segment[:, :, None, None], axis=1).transpose(0, 2, 1, 3)
-    with ffn.masked(joint.llm, masks):
+    with masked(joint.llm, masks):
         logits = joint.llm(inputs)
     return logits, weight.astype(mx.float32), teacher
 

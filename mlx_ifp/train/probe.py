@@ -13,8 +13,7 @@ from pathlib import Path
 
 import mlx.core as mx
 
-from ..core.softtopk import topk_indicator
-from ..inference.prompt import turn_tokens
+from ..core import topk_indicator, turn_tokens
 
 COLLAPSED = 0.9  # mean cross-domain Jaccard above this: warn
 

@@ -10,8 +10,16 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from ...common import UsageError, atomic_file, read_json, read_safetensors
-from ...core import check_fingerprint, ffn, fingerprint
+from ...core import (
+    UsageError,
+    atomic_file,
+    check_fingerprint,
+    d_ffn,
+    fingerprint,
+    layers,
+    read_json,
+    read_safetensors,
+)
 from .model import Predictor, PredictorConfig, hidden_size
 
 CONFIG_FILE = "ifp_config.json"
@@ -61,8 +69,8 @@ def new_predictor(
         setattr(config, k, v)
     config.check()
     backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
-    config.n_layers = len(ffn.layers(model))
-    config.d_ffn = ffn.d_ffn(model)
+    config.n_layers = len(layers(model))
+    config.d_ffn = d_ffn(model)
     config.hidden = hidden_size(backbone)
     config.model = fingerprint(model)
     if config.backbone == "source":
@@ -119,7 +127,7 @@ def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
         v = getattr(config, name)
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1 << 17:
             raise UsageError(f"{folder / CONFIG_FILE}: predictor {name} {v!r} is not a valid size")
-    shape = (len(ffn.layers(model)), ffn.d_ffn(model))
+    shape = (len(layers(model)), d_ffn(model))
     if (config.n_layers, config.d_ffn) != shape or config.layers > config.n_layers + 64:
         raise UsageError(f"{folder / CONFIG_FILE}: made for {config.n_layers}x{config.d_ffn} FFN "
                          f"channels, this model has {shape[0]}x{shape[1]}")  # fmt: skip
