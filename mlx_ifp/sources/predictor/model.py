@@ -4,7 +4,7 @@ A backbone turns the prompt into one vector (the last prompt token's hidden stat
 over the prompt); a head maps it to one score row per layer. The backbone is either the first
 ``layers`` blocks of the source model itself, run dense (no second model in memory), or a
 separate mlx-lm model given by path. Neither backbone's weights are the predictor's own
-parameters: only the head is saved (``files``).
+parameters: only the head is saved (``save_predictor``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from ...core import (
     soft_topk,
     topk_indicator,
 )
-from ..base import Running, unit_scale
-from ..griffin import GriffinStats, GroupedGriffin, standardise
+from ..base import GriffinStats, GroupedGriffin, Running, standardise, unit_scale
 
 HEADS = ("full", "factored", "static", "griffin")
 ROUTES = ("learned", "griffin", "reweight")
