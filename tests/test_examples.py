@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from mlx_ifp.common import UsageError
-from mlx_ifp.train.config import load_config
+from mlx_ifp.train.checkpoint import load_config
 
 import pytest
 

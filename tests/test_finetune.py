@@ -12,8 +12,7 @@ from mlx_ifp.core import ffn
 from mlx_ifp.core.mask import Budget
 from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
 from mlx_ifp.train import finetune, load_config
-from mlx_ifp.train.llm import Joint, prepare_llm
-from mlx_ifp.train.objective import gradients
+from mlx_ifp.train.objective import Joint, gradients, prepare_llm
 
 import mlx.core as mx
 import numpy as np
@@ -137,7 +136,7 @@ def test_distributed_gradients_equal_the_combined_batch(tmp_path):
 
 def test_gradient_checkpointing_gives_the_same_gradients(tmp_path):
     from mlx_ifp.train.batches import Batches, load_data
-    from mlx_ifp.train.llm import checkpoint_layers
+    from mlx_ifp.train.objective import checkpoint_layers
 
     from mlx.utils import tree_flatten
 

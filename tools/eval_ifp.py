@@ -113,7 +113,7 @@ def main() -> None:
     from mlx_ifp.evaluation.run import generate_replies, instructions, scoreable
     from mlx_ifp.evaluation.sandbox import score_replies
     from mlx_ifp.sources import PredictorSource, make_source
-    from mlx_ifp.train.probe import diversity
+    from mlx_ifp.train.objective import diversity
 
     import mlx.core as mx
 
