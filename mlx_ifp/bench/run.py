@@ -175,7 +175,7 @@ def prefill_overhead(pruner, prompt: list[int], trials: int) -> dict:
 
     Both process all the prompt's tokens; their order alternates from trial to trial.
     """
-    from ..inference.pruner import dense_prefill
+    from ..sources import dense_prefill
 
     def plain():
         dense_prefill(pruner.model, prompt)
@@ -310,7 +310,7 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
     import mlx_lm
 
     from ..convert import export
-    from ..inference.generation import forget, stream_generate
+    from ..inference import forget, stream_generate
     from ..models import load
 
     res = {}

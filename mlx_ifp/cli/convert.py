@@ -87,7 +87,7 @@ def convert_command(
         )
         chosen = info.mask
     if fmt == "gguf":
-        from ..convert.gguf_file import export_gguf
+        from ..convert import export_gguf
 
         path = export_gguf(net, tokenizer, output, gguf_type, mask=chosen)
     else:

@@ -17,7 +17,7 @@ def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tok
 
     name = name or ("predictor" if adapter else "griffin")
     if keep is None and adapter:
-        from ..sources.predictor import read_config
+        from ..sources import read_config
 
         keep = read_config(adapter).get("k")
     source = make_source(name, tokenizer=tokenizer, path=adapter)
@@ -104,9 +104,8 @@ def generate_command(
 
     from .. import Budget, Mask, load, stream_generate
     from ..common import check_writable
-    from ..inference import KeepMismatch, footer, keep_warning
-    from ..inference.generation import check_repick, check_sampling
-    from ..models import device
+    from ..inference import KeepMismatch, check_repick, check_sampling, footer, keep_warning
+    from ..models import COMPILING, claim_compile_notice, packed_matmul_warning
 
     try:
         check_sampling(max_tokens, temp, top_p)
@@ -123,22 +122,22 @@ def generate_command(
     if seed is not None:
         mx.random.seed(seed)
     if adapter is None and mask_source is None and mask is None:
-        from ..models.embedded import default_adapter
+        from ..models import default_adapter
 
         shipped = default_adapter(model, budget)
         adapter = str(shipped) if shipped is not None else None
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
     given = Mask.load(mask, net) if mask else None
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
-    if warning := device.packed_matmul_warning(net):
+    if warning := packed_matmul_warning(net):
         typer.echo(f"Warning: {warning}", err=True)
     if keep_note := keep_warning(net, source, keep, align) if given is None else "":
         typer.echo(f"Warning: {keep_note}", err=True)
     status = None
-    if device.claim_compile_notice(net):  # stopped at the first token
+    if claim_compile_notice(net):  # stopped at the first token
         from rich.console import Console
 
-        status = Console(stderr=True).status(device.COMPILING)
+        status = Console(stderr=True).status(COMPILING)
         status.start()
     last = None
     with warnings.catch_warnings():

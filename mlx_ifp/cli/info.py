@@ -21,7 +21,7 @@ def _packed_check(result: dict) -> str:
 def _shipped() -> str:
     """Each embedded model's shipped predictors (+ LoRA) and the budgets they were trained at."""
     from ..common import read_json
-    from ..models.embedded import EMBEDDED, shipped_adapters
+    from ..models import EMBEDDED, shipped_adapters
 
     out = []
     for name in EMBEDDED:
@@ -43,7 +43,7 @@ def info_command(
 
     from ..common import cache_dir
     from ..core import ARCHITECTURES, count
-    from ..models import blas, device, hugepages
+    from ..models import blas, hugepages, packed_matmul_check
     from ..sources import SOURCES
 
     rows = {
@@ -54,7 +54,7 @@ def info_command(
         "blas": blas.STATUS,
         "blas threads": os.environ.get("OPENBLAS_NUM_THREADS", "library default"),
         "huge pages": hugepages.status(),
-        "packed matmul check": _packed_check(device.packed_matmul_check()),
+        "packed matmul check": _packed_check(packed_matmul_check()),
         "cache": str(cache_dir()),
         "mask sources": ", ".join(SOURCES),
         "architectures": ", ".join(sorted(ARCHITECTURES)) + " (others probed)",

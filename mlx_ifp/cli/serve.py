@@ -119,7 +119,7 @@ def serve_command(
         )
     adapter = None
     if mask_source is None:
-        from ..models.embedded import default_adapter
+        from ..models import default_adapter
 
         budget = mlx_ifp.Budget.parse(keep)
         shipped = default_adapter(model, budget)

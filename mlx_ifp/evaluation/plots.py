@@ -9,7 +9,7 @@ import mlx.core as mx
 import numpy as np
 
 from ..core import Budget, UsageError, atomic_file, d_ffn, layers, origin, turn_tokens
-from ..data import corpus as data_mod
+from ..data import DOMAINS
 from ..sources import make_source
 from .run import instructions
 
@@ -32,7 +32,7 @@ def mask_overlap(
     n: int = 8,
     groups: int = 3,
     split: str = "test",
-    domains: tuple = data_mod.DOMAINS,
+    domains: tuple = DOMAINS,
 ) -> dict:
     """Mean overlap |A ∩ B| / k of per-input masks between domains, per group of layers.
 

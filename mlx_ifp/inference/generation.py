@@ -29,10 +29,10 @@ from ..core import (
     format_chat,
     messages_for,
 )
-from ..models import device
-from ..sources import MaskSource, make_source
+from ..models import notify_compiling, warn_if_packed_matmul_broken
+from ..sources import MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
-from .pruner import PruneInfo, Pruner, dense_prefill
+from .pruner import PruneInfo, Pruner
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
 MAX_PRUNERS = 4
@@ -226,8 +226,8 @@ def stream_generate(
     limit = context_length(model)
     if limit and len(tokens) + 1 > limit:
         raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
-    device.warn_if_packed_matmul_broken(model)
-    device.notify_compiling(model)  # the first packed forward on a GPU can take a minute
+    warn_if_packed_matmul_broken(model)
+    notify_compiling(model)  # the first packed forward on a GPU can take a minute
     pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None

@@ -97,7 +97,7 @@ class SlimCache:
 def predictor_note(model: nn.Module, source: MaskSource) -> str:
     """For a trained predictor: the LLM it runs with. Refuses one trained jointly with LoRA or
     full weights on a model loaded without them (its masks would be silently worse)."""
-    from ..models.resolve import trained_llm
+    from ..models import trained_llm
     from ..sources import PredictorSource
 
     if not isinstance(source, PredictorSource):
@@ -120,7 +120,7 @@ def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str,
     the model's own predictor if it was loaded with ``adapter_path=``; the predictor (+ LoRA)
     shipped with an embedded model (the one trained nearest ``budget``; none at full width, where
     the source model runs as it is); GRIFFIN otherwise."""
-    from ..models.embedded import default_adapter
+    from ..models import default_adapter
 
     info = origin(model, required=False)
     if info.get("adapter_path"):
@@ -186,7 +186,7 @@ class Pruner:
         if source is None:
             source, shipped = default_source(model, self.budget)
             if shipped is not None:
-                from ..models.resolve import adapted_copy, trained_llm
+                from ..models import adapted_copy, trained_llm
 
                 if trained_llm(shipped) is not None:
                     model = adapted_copy(model, shipped)
