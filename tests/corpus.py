@@ -8,7 +8,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from mlx_ifp.data import corpus as data
+from mlx_ifp import data
 
 GSM8K = [
     {

@@ -17,8 +17,7 @@ import time
 import mlx_ifp
 from mlx_ifp.common import Progress, atomic_file
 from mlx_ifp.core.prompt import turn_tokens
-from mlx_ifp.data import readers
-from mlx_ifp.data.corpus import GCIDE
+from mlx_ifp.data import GCIDE, readers
 
 
 def answer(model, tokenizer, questions: list[dict], max_tokens: int, batch: int, bar) -> list:
