@@ -1,4 +1,4 @@
-"""Tables and the decode-speed plot for ``mlx_ifp bench`` results (see ``bench.py``)."""
+"""Tables and the decode-speed plot for ``mlx_ifp bench`` results (see ``mlx_ifp.bench``)."""
 
 from __future__ import annotations
 
