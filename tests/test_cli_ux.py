@@ -4,9 +4,10 @@ the finetune defaults in --help, convert's --dequantize help, eval's domains wit
 import json
 
 import mlx_ifp
-from mlx_ifp import common, data
+from mlx_ifp import common
 from mlx_ifp.cli import app
 from mlx_ifp.cli.finetune import shown
+from mlx_ifp.data import corpus as data
 from mlx_ifp.train import FinetuneConfig
 
 import pytest
@@ -147,7 +148,7 @@ def test_convert_help_states_the_dequantize_default_once():
 
 
 def test_repick_help_states_the_default_the_library_uses():
-    from mlx_ifp.inference import DEFAULT_REPICK
+    from mlx_ifp.inference.generation import DEFAULT_REPICK
 
     for name in ("generate", "serve"):
         param = next(

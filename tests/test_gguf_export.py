@@ -123,7 +123,7 @@ def test_smollm2_slim_export_same_logits(tmp_path, gguf_type):
 
 @pytest.mark.parametrize("pre", ["smollm", "qwen2", "llama-bpe", "gpt2"])
 def test_pre_tokenizer_name_survives_roundtrip(pre):
-    from mlx_ifp.convert import pre_tokenizer_name
+    from mlx_ifp.convert.exporters import pre_tokenizer_name
 
     from test_gguf import tokenizer_meta
 

@@ -16,8 +16,8 @@ sys.path.insert(0, str(TOOLS))
 
 import import_graph  # noqa: E402
 
-#: A ratchet: 137 arrows, 52 files after issue 10's merges (278, 81 files before; < 100 asked)
-MAX_ARROWS = 138
+#: A ratchet: 145 arrows, 58 files (278, 81 before issue 10; 137 with stage code in __init__s)
+MAX_ARROWS = 146
 MAX_LINES = 400
 
 

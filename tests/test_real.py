@@ -132,7 +132,7 @@ def test_dense_prefill_then_slim_decoding_is_exact(smol):
 def test_gguf_weights_of_a_lora_slim_model_are_written_fused(smol):
     """The default (shipped predictor) slim model carries LoRA layers: GGUF export writes them
     fused under the plain names, with the LoRA's change in them."""
-    from mlx_ifp.convert import float_weights
+    from mlx_ifp.convert.exporters import float_weights
 
     model, tok = smol
     tuned, _ = mlx_ifp.select(model, tok, task="Write Python code.", keep=0.5)

@@ -5,7 +5,7 @@ from mlx_ifp.bench.models import synthetic_tokenizer
 from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
 from mlx_ifp.core.prompt import encode, format_chat, messages_for
-from mlx_ifp.inference import get_pruner, stream_generate
+from mlx_ifp.inference.generation import get_pruner, stream_generate
 
 import mlx.core as mx
 import pytest
@@ -92,7 +92,7 @@ def test_the_shipped_predictor_repicks_as_teacher_forcing_scores_it():
 def test_the_default_repicks_for_the_shipped_predictor_only():
     """``repick=None``: every ``DEFAULT_REPICK`` tokens for a trained predictor's per-prompt
     masks; not for GRIFFIN, a task, or an unpruned model."""
-    from mlx_ifp.inference import DEFAULT_REPICK
+    from mlx_ifp.inference.generation import DEFAULT_REPICK
 
     model, tok = mlx_ifp.load()
     story = "Write a long story about a dragon."

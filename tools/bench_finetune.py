@@ -39,7 +39,7 @@ from mlx_ifp.models import blas
 from mlx_ifp.common import atomic_file
 from mlx_ifp.sources.predictor.model import HEADS, ROUTES, PredictorConfig
 from mlx_ifp.train import checkpoint, load_config
-from mlx_ifp import train as ft
+from mlx_ifp.train import loop as ft
 
 import argparse
 import contextlib
@@ -83,7 +83,7 @@ def synthetic(args, vocab: int) -> list[Example]:
 
 
 class Recorder:
-    """Stands in for ``mlx_ifp.train.Progress``: a timestamp per optimizer step."""
+    """Stands in for ``mlx_ifp.train.loop.Progress``: a timestamp per optimizer step."""
 
     stamps: list[float] = []
     reported: list[float] = []

@@ -109,7 +109,8 @@ def main() -> None:
     from mlx_ifp.core.mask import Budget
     from mlx_ifp.core.prompt import turn_tokens
     from mlx_ifp.data import tasks
-    from mlx_ifp.evaluation import generate_replies, instructions, metrics, scoreable
+    from mlx_ifp.evaluation import metrics
+    from mlx_ifp.evaluation.run import generate_replies, instructions, scoreable
     from mlx_ifp.evaluation.sandbox import score_replies
     from mlx_ifp.sources import PredictorSource, make_source
     from mlx_ifp.train.objective import diversity

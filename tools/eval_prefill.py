@@ -17,7 +17,6 @@ import mlx_ifp  # noqa: F401  (OpenBLAS before mlx.core)
 from mlx_ifp import data as data_mod
 from mlx_ifp import load
 from mlx_ifp.core import ffn
-from mlx_ifp.evaluation import instructions, masks_for
 from mlx_ifp.evaluation.metrics import (
     batch_of,
     dense_prompt,
@@ -26,6 +25,7 @@ from mlx_ifp.evaluation.metrics import (
     summarise,
     token_metrics,
 )
+from mlx_ifp.evaluation.run import instructions, masks_for
 from mlx_ifp.sources import make_source
 
 CONFIGS = [("griffin", 0.5), ("griffin", 0.33), ("static-act", 0.5)]

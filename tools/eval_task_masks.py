@@ -81,7 +81,8 @@ def main() -> None:
     from mlx_ifp.core.mask import Budget, topk_indicator
     from mlx_ifp.core.prompt import turn_tokens
     from mlx_ifp.data import tasks
-    from mlx_ifp.evaluation import instructions, metrics
+    from mlx_ifp.evaluation import metrics
+    from mlx_ifp.evaluation.run import instructions
     from mlx_ifp.sources import PredictorSource, make_source
     from mlx_ifp.sources.base import unit_scale
     from mlx_ifp.sources.predictor.model import source_pass

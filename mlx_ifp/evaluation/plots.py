@@ -11,7 +11,7 @@ import numpy as np
 from ..core import Budget, UsageError, atomic_file, d_ffn, layers, origin, turn_tokens
 from ..data import DOMAINS
 from ..sources import make_source
-from . import instructions
+from .run import instructions
 
 
 def _pyplot():

@@ -1,0 +1,368 @@
+"""``mlx_ifp bench``: TTFT (selection, slicing, prefill), decode speed and memory, per variant.
+
+Variants, side by side in one run: (a) the dense source, (b) masked not sliced, (c) the slim
+model materialised, (d) the slim model from the per-task cache, (e) the exported slim model
+through plain ``mlx_lm`` (and ``e_ifp``: the same folder through ``mlx_ifp``), (f) a random
+dense model of the slim model's shape, (g) the slim model sliced from a 4-bit source, (h) a
+per-prompt GRIFFIN mask read off the prompt's own dense prefill (``Pruner.prefill``).
+Decoding always goes through ``mlx_lm.stream_generate`` (greedy, end-of-sequence ignored).
+With (a) and (c), the source, the slim model and (f) are also timed in alternating trials,
+so that machine drift hits all of them alike; the target ratios use those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ..core import Budget, UsageError, count, d_ffn, ffns, masked
+from .models import PRESETS, PROMPT, TASK, build, same_shape_dense  # noqa: F401
+
+VARIANTS = "abcdefgh"
+
+# ---------------------------------------------------------------- measuring
+
+
+def rss() -> int | None:
+    """Resident set size of this process in bytes (Linux), else None."""
+    try:
+        import os
+
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def decode_bytes(model: nn.Module) -> int:
+    """Weight bytes read per decoded token: every matrix, minus an untied embedding table."""
+    total = count(model)["bytes"]
+    inner = getattr(model, "model", model)
+    tied = getattr(getattr(model, "args", None), "tie_word_embeddings", True)
+    emb = getattr(inner, "embed_tokens", None)
+    if emb is not None and not tied:
+        total -= sum(v.nbytes for _, v in nn.utils.tree_flatten(emb.parameters()))
+    return total
+
+
+def run_decode(model, tokenizer, prompt: list[int], gen: int, trials: int, ctx=None) -> dict:
+    """Median prefill seconds, decode tok/s and peak memory over ``trials`` (after a warm-up)."""
+    from mlx_lm import stream_generate
+
+    tokenizer._eos_token_ids = set()  # random weights: never stop early
+    rows = []
+    for t in range(trials + 1):
+        mx.clear_cache()
+        mx.reset_peak_memory()
+        with ctx() if ctx else contextlib.nullcontext():
+            n = gen if t else min(gen, 8)  # trial 0: a short warm-up (kernels, caches)
+            for last in stream_generate(model, tokenizer, mx.array(prompt), max_tokens=n):  # noqa: B007
+                pass
+        if t:
+            rows.append((len(prompt) / last.prompt_tps, last.generation_tps, last.peak_memory))
+    pre, tps, peak = zip(*rows, strict=True)
+    return {
+        "prefill_s": statistics.median(pre),
+        "decode_tps": statistics.median(tps),
+        "decode_tps_all": list(tps),
+        "peak_gb": max(peak),
+    }
+
+
+class _Lazy:
+    def __init__(self, make: Callable):
+        self.make, self.value = make, None
+
+    def __call__(self):
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+
+def _timed(fn: Callable, trials: int) -> tuple[list[float], object]:
+    times, out = [], None
+    for _ in range(trials):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return times, out
+
+
+def bench(
+    model: str = "smollm2-135m-instruct",
+    preset: str | None = None,
+    keeps: tuple = (0.5,),
+    prompt_tokens: int = 512,
+    gen_tokens: int = 64,
+    trials: int = 3,
+    align: int = 1,
+    variants: str = VARIANTS,
+    dtype: str | None = None,
+    log: Callable[[str], None] = print,
+    on_progress: Callable[[dict], None] | None = None,
+) -> dict:
+    """Measure every requested variant at every keep ratio; return one JSON-able dict.
+
+    ``on_progress(result)`` is called after each keep ratio (e.g. to save partial results).
+    """
+    from ..models import blas
+
+    if dtype not in (None, "float32", "float16", "bfloat16"):
+        raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
+    if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
+        raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
+    budgets = [Budget.parse(keep, align) for keep in keeps]  # all refused before any timing
+    t0 = time.perf_counter()
+    say = log
+    log = lambda s: say(f"[{time.perf_counter() - t0:7.1f}s] {s}")  # noqa: E731
+    src, tok, quantized, make_prompt, task = build(model, preset, dtype)
+    load_s = time.perf_counter() - t0
+    dt = ffns(src)[0].gate_proj.weight.dtype
+    prompt = make_prompt(prompt_tokens)
+    d = d_ffn(src)
+    ks = [b.channels(d) for b in budgets]
+    out = {
+        "model": preset and f"random:{preset}" or model,
+        "device": str(mx.default_device()),
+        "mlx": mx.__version__,
+        "blas": blas.STATUS,
+        "dtype": str(dt),
+        "prompt_tokens": len(prompt),
+        "gen_tokens": gen_tokens,
+        "trials": trials,
+        "align": align,
+        "d_ffn": d,
+        "load_s": load_s,
+        "source": {**count(src), "decode_bytes": decode_bytes(src)},
+        "runs": [],
+    }
+    mx.clear_cache()
+    out["memory_source"] = (mx.get_active_memory(), rss())
+    if "a" in variants:
+        log("(a) dense source")
+        out["dense"] = run_decode(src, tok, prompt, gen_tokens, trials)
+        if on_progress:
+            on_progress(out)
+    q_src = _Lazy(quantized)  # built on first use, after the memory figures
+    for keep, k in zip(keeps, ks, strict=True):
+        log(f"keep {keep}: k = {k} of {d}")
+        run = _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log)
+        out["runs"].append({"keep": keep, **run})
+        mx.clear_cache()
+        if on_progress:
+            on_progress(out)
+    return out
+
+
+def interleaved(models: dict, tokenizer, prompt: list[int], gen: int, trials: int) -> dict:
+    """Decode tok/s of several models in alternating trials (a, b, c, a, b, c, ...)."""
+    runs: dict = {name: [] for name in models}
+    for _ in range(max(trials, 3)):
+        for name, model in models.items():
+            runs[name].append(run_decode(model, tokenizer, prompt, gen, 1)["decode_tps"])
+    return {name: {"decode_tps": statistics.median(r), "all": r} for name, r in runs.items()}
+
+
+def prefill_overhead(pruner, prompt: list[int], trials: int) -> dict:
+    """(h) Dense prefill of the prompt alone vs with GRIFFIN selection + slicing on top.
+
+    Both process all the prompt's tokens; their order alternates from trial to trial.
+    """
+    from ..sources import dense_prefill
+
+    def plain():
+        dense_prefill(pruner.model, prompt)
+
+    def fused():
+        pruner.cache.clear()
+        return pruner.prefill(prompt)[1]
+
+    times: dict = {"plain": [], "fused": []}
+    sel, sli = [], []
+    for t in range(max(trials, 3) + 1):
+        order = ("plain", "fused") if t % 2 else ("fused", "plain")
+        for name in order:
+            mx.clear_cache()
+            t0 = time.perf_counter()
+            info = plain() if name == "plain" else fused()
+            if t:  # trial 0 warms up
+                times[name].append(time.perf_counter() - t0)
+                if info is not None:
+                    sel.append(info.select_s)
+                    sli.append(info.slice_s)
+    base, both = statistics.median(times["plain"]), statistics.median(times["fused"])
+    return {
+        "dense_prefill_s": base,
+        "prefill_select_slice_s": both,
+        "select_s": statistics.median(sel),
+        "slice_s": statistics.median(sli),
+        "overhead": (both - base) / base,
+        "dense_all": times["plain"],
+        "fused_all": times["fused"],
+    }
+
+
+def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log) -> dict:
+    """All slim variants at one kept width ``k``."""
+    from ..inference import Pruner
+
+    dt = ffns(src)[0].gate_proj.weight.dtype
+    base_active, base_rss = out["memory_source"]
+    run = {"k": k, "variants": {}}
+    v = run["variants"]
+    pruner = Pruner(src, tok, "griffin", k)
+
+    def fresh():
+        pruner.cache.clear()
+        return pruner.slim_for(task)
+
+    _, (slim, info) = _timed(fresh, 1)  # warm-up (first call compiles, allocates)
+    sel, sli = [], []
+    for _ in range(trials):
+        slim = info = None
+        mx.clear_cache()
+        slim, info = fresh()
+        sel.append(info.select_s)
+        sli.append(info.slice_s)
+    mask = info.mask
+    mx.clear_cache()
+    c = count(slim)
+    run["slim"] = {**c, "decode_bytes": decode_bytes(slim)}
+    run["ideal_ratio"] = out["source"]["decode_bytes"] / run["slim"]["decode_bytes"]
+    run["memory"] = {
+        "active_source_gb": base_active / 1e9,
+        "active_with_slim_gb": mx.get_active_memory() / 1e9,
+        "slim_ffn_gb": c["ffn_bytes"] / 1e9,
+        "rss_source_gb": base_rss and base_rss / 1e9,
+        "rss_with_slim_gb": (rss() or 0) / 1e9 or None,
+    }
+    if "b" in variants:
+        log("(b) masked, not sliced")
+        dense_mask = mask.dense(dt)
+        v["b_masked"] = run_decode(
+            src, tok, prompt, gen_tokens, trials, lambda m=dense_mask: masked(src, m)
+        )
+    if "c" in variants:
+        log("(c) slim, materialised")
+        v["c_slim"] = {
+            "select_s": statistics.median(sel),
+            "slice_s": statistics.median(sli),
+            "select_all": sel,
+            "slice_all": sli,
+            **run_decode(slim, tok, prompt, gen_tokens, trials),
+        }
+    if "d" in variants:
+        log("(d) slim from the per-task cache")
+        hits, (slim_d, info_d) = _timed(lambda: pruner.slim_for(task), max(trials, 5))
+        assert info_d.cache_hit and slim_d is slim
+        v["d_cached"] = {
+            "hit_s": statistics.median(hits),
+            **run_decode(slim_d, tok, prompt, gen_tokens, trials),
+        }
+    if "e" in variants:
+        v.update(_exported(slim, tok, prompt, gen_tokens, trials, log))
+    same = None
+    if "f" in variants:
+        log("(f) random dense model of the slim shape")
+        same = same_shape_dense(src, k, dt)
+        v["f_same_shape"] = run_decode(same, tok, prompt, gen_tokens, trials)
+    if "c" in variants and ("a" in variants or same is not None):
+        log("(a), (c) and (f) in alternating trials")
+        models = {"c": slim, **({"a": src} if "a" in variants else {})}
+        if same is not None:
+            models["f"] = same
+        run["interleaved"] = interleaved(models, tok, prompt, gen_tokens, trials)
+    del same
+    if "h" in variants:
+        log("(h) per-prompt GRIFFIN read off the prompt's dense prefill")
+        v["h_prefill"] = prefill_overhead(Pruner(src, tok, "griffin", k), prompt, trials)
+    if "g" in variants:
+        log("(g) slim sliced from the 4-bit source")
+        qp = Pruner(q_src(), tok, "griffin", k)  # may round k up (ffn.required_align)
+        if qp.k != k:
+            log(f"    4-bit source on this backend: k rounded up to {qp.k}")
+            mask = qp.source.select(qp.model, qp.encode(task), qp.k)
+        slice_g, (slim_g, _) = _timed(
+            lambda: (qp.cache.clear(), qp.slim_from_mask(mask))[1], trials
+        )
+        v["g_q4_slim"] = {
+            "k": qp.k,
+            "slice_s": statistics.median(slice_g),
+            "bytes": count(slim_g)["bytes"],
+            **run_decode(slim_g, tok, prompt, gen_tokens, trials),
+        }
+        if "q4_dense" not in out:
+            out["q4_dense"] = run_decode(q_src(), tok, prompt, gen_tokens, trials)
+        del slim_g, qp
+    run["ratios"] = ratios(out, run)
+    return run
+
+
+def _exported(slim, tok, prompt, gen, trials, log) -> dict:
+    """(e) export, then plain ``mlx_lm.load`` + ``stream_generate``; and via ``mlx_ifp``."""
+    import mlx_lm
+
+    from ..convert import export
+    from ..inference import forget, stream_generate
+    from ..models import load
+
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        log("(e) exported slim model through mlx_lm")
+        t0 = time.perf_counter()
+        export(slim, tok, tmp)
+        export_s = time.perf_counter() - t0
+        net, tok2 = mlx_lm.load(tmp)
+        res["e_mlx_lm"] = {"export_s": export_s, **run_decode(net, tok2, prompt, gen, trials)}
+        del net
+        log("(e) the same folder through mlx_ifp generate")
+        net, tok3 = load(tmp)
+        tok3._eos_token_ids = set()
+        text = tok3.decode(prompt)
+        rows = []
+        for t in range(trials + 1):
+            mx.reset_peak_memory()
+            for last in stream_generate(net, tok3, text, gen, keep=1.0, chat_template=False):  # noqa: B007
+                pass
+            if t:
+                rows.append(last.generation_tps)
+        res["e_mlx_ifp"] = {"decode_tps": statistics.median(rows), "decode_tps_all": rows}
+    forget(net)  # the shared pruner would keep this model alive
+    return res
+
+
+def ratios(out: dict, run: dict) -> dict:
+    """The issue's target ratios for one keep ratio (None where a variant was not run)."""
+    v, dense = run["variants"], out.get("dense")
+    c, f, e, ei = (v.get(n) for n in ("c_slim", "f_same_shape", "e_mlx_lm", "e_mlx_ifp"))
+    r: dict = {"ideal_speedup": run["ideal_ratio"]}
+    if c and f:
+        r["slim_vs_same_shape"] = c["decode_tps"] / f["decode_tps"]
+    if c and dense:
+        r["speedup_vs_source"] = c["decode_tps"] / dense["decode_tps"]
+        r["speedup_of_ideal"] = r["speedup_vs_source"] / run["ideal_ratio"]
+        r["select_slice_of_prefill"] = (c["select_s"] + c["slice_s"]) / dense["prefill_s"]
+    il = {name: x["decode_tps"] for name, x in run.get("interleaved", {}).items()}
+    if "c" in il and "f" in il:
+        r["slim_vs_same_shape_interleaved"] = il["c"] / il["f"]
+    if "c" in il and "a" in il:
+        r["speedup_interleaved"] = il["c"] / il["a"]
+        r["speedup_of_ideal_interleaved"] = r["speedup_interleaved"] / run["ideal_ratio"]
+    if "h_prefill" in v:
+        r["prefill_select_slice_overhead"] = v["h_prefill"]["overhead"]
+    if "d_cached" in v:
+        r["cache_hit_ms"] = v["d_cached"]["hit_s"] * 1e3
+    if e and ei:
+        r["mlx_ifp_vs_mlx_lm"] = ei["decode_tps"] / e["decode_tps"]
+    m = run["memory"]
+    r["resident_vs_allowed"] = (m["active_with_slim_gb"]) / (
+        m["active_source_gb"] + m["slim_ffn_gb"]
+    )
+    return r

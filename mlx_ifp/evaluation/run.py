@@ -1,0 +1,281 @@
+"""Evaluate mask sources per domain on the held-out test splits, per input and per task.
+
+For every (source, keep, mode) it reports, per domain: NLL / perplexity of the reference
+responses under the pruned model, KL(dense || pruned) and top-1 agreement with the dense model
+on those tokens, GSM8K exact match and HumanEval pass@1 from greedy generation. Every source
+(dense = ``full``, ``random``, ``static``, ``static-act``, ``griffin``, any registered one such
+as a learned static mask, or a saved mask file) goes through ``MaskSource.select``.
+
+The report: a rich table and a markdown table of the results (``table``, ``markdown``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import mlx.core as mx
+
+from ..core import Budget, Mask, Progress, UsageError, count, d_ffn, turn_tokens
+from ..data import DOMAINS, load_split, tasks
+from ..inference import prune
+from ..sources import FixedMask, MaskSource, make_source
+from .metrics import (
+    batch_of,
+    dense_prompt,
+    logprobs,
+    pairs,
+    prompt_tokens,
+    summarise,
+    token_metrics,
+)
+from .sandbox import score_replies
+
+MODES = ("input", "task")
+GEN_DOMAINS = {"math": "exact_match", "code": "pass@1"}
+MATH_HINT = "\nSolve it step by step and end with '#### <number>'."
+
+
+@dataclass
+class EvalConfig:
+    """What to evaluate; the command-line flags map onto these fields."""
+
+    domains: tuple | None = None  # None: every domain the corpus has test items for
+    sources: tuple = ("full", "random", "static", "static-act", "griffin")
+    keeps: tuple = (0.5, 0.33)
+    modes: tuple = MODES
+    limit: int | None = 16
+    gen_limit: int | None = 4
+    max_len: int = 384
+    batch_size: int = 8
+    max_tokens: dict = field(default_factory=lambda: {"math": 200, "code": 256})
+    timeout: float = 5.0
+    mask_files: dict = field(default_factory=dict)  # name -> saved mask path (fixed masks)
+    adapters: dict = field(default_factory=dict)  # name -> finetune folder (trained predictor)
+    prefill: str = "slim"  # or "dense": the prompt unmasked, as `generate --prefill dense`
+
+
+# ---------------------------------------------------------------- masks
+
+
+def masks_for(model, tokenizer, source: MaskSource, items, k, mode, task: str) -> list[Mask]:
+    """One mask per item: from its prompt (per input) or from the task text (per task)."""
+    if not source.uses_text or mode == "task":
+        mask = source.select(model, turn_tokens(tokenizer, task), k)
+        return [mask] * len(items)
+    return [source.select(model, turn_tokens(tokenizer, it["prompt"]), k) for it in items]
+
+
+def generate_replies(model, tokenizer, items, masks: list[Mask], max_tokens: int) -> list[str]:
+    """Greedy replies from each item's slim model; items sharing one mask run as one batch."""
+    from mlx_lm.generate import batch_generate, generate
+
+    replies: list[str | None] = [None] * len(items)
+    groups: dict[str, list[int]] = {}
+    for i, m in enumerate(masks):
+        groups.setdefault(m.digest(), []).append(i)
+    for idx in groups.values():
+        slim = prune(model, masks[idx[0]])
+        prompts = [prompt_tokens(tokenizer, items[i]["prompt"] + _hint(items[i])) for i in idx]
+        if len(idx) > 1:
+            texts = batch_generate(slim, tokenizer, prompts, max_tokens=max_tokens).texts
+        else:
+            texts = [generate(slim, tokenizer, prompts[0], max_tokens=max_tokens)]
+        for i, text in zip(idx, texts, strict=True):
+            replies[i] = text
+    return replies
+
+
+def _hint(item: dict) -> str:
+    return MATH_HINT if item["domain"] == "math" else ""
+
+
+# ---------------------------------------------------------------- the whole evaluation
+
+
+def instructions(data, domain: str, split: str = "test") -> list[dict]:
+    """The items of a split with a prompt and a reference, sources taken in turn (so that a
+    ``--limit`` sees every source of the domain)."""
+    by_source: dict[str, list[dict]] = {}
+    for it in load_split(data, domain, split):
+        if it["prompt"]:
+            by_source.setdefault(it["provenance"]["source"], []).append(it)
+    if not by_source:
+        raise UsageError(f"domain {domain!r} has no instruction items in its {split} split")
+    queues = list(by_source.values())
+    return [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
+
+
+def scoreable(items: list[dict]) -> list[dict]:
+    """Items generation can be scored on: a GSM8K answer or HumanEval tests."""
+    return [it for it in items if "answer" in it["provenance"] or "test" in it["provenance"]]
+
+
+def _configs(model, tokenizer, cfg: EvalConfig):
+    """(label, source, k, mode, net) for every evaluated combination; dense once, static once.
+
+    ``net`` is the model the pruned side runs: ``model`` itself, or for a finetune folder that
+    also changed the LLM, a copy of it with those adapters applied.
+    """
+    d = d_ffn(model)
+    out = []
+    for name in cfg.sources:
+        source = make_source(name, tokenizer=tokenizer)
+        if name == "full":
+            out.append(("full", source, d, "input", model))
+            continue
+        for keep in cfg.keeps:
+            k = Budget.parse(keep).channels(d)
+            modes = cfg.modes if source.uses_text else ("input",)
+            out += [(name, source, k, mode, model) for mode in modes]
+    for name, path in cfg.mask_files.items():
+        mask = Mask.load(path, model)
+        out.append((name, FixedMask(name, mask), mask.k, "input", model))
+    for name, path in cfg.adapters.items():
+        out += _adapter_configs(name, path, model, tokenizer, cfg)
+    return out
+
+
+def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) -> list:
+    """A finetune folder's predictor at the budget it was trained for, on the LLM it was
+    trained with: a copy of ``model`` with the folder's LoRA or full weights, if any."""
+    from ..models import adapted_copy, trained_llm
+    from ..sources import read_config
+
+    folder = Path(path)
+    info = read_config(folder)
+    if "k" not in info:
+        raise UsageError(f"{path} is not a finetune output folder (no k in ifp_config.json)")
+    net = adapted_copy(model, folder) if trained_llm(folder) else model
+    source = make_source("predictor", tokenizer=tokenizer, path=folder)
+    head = info.get("predictor", {}).get("head")
+    modes = ("input",) if head == "static" else cfg.modes
+    return [(name, source, int(info["k"]), mode, net) for mode in modes]
+
+
+def built_domains(data, domains: tuple | None = None) -> tuple:
+    """``domains``, each checked to have test items in ``data`` (a missing one is an error);
+    None: every domain that has them, with one warning line on stderr naming the others."""
+    if domains is not None:
+        for dom in domains:
+            instructions(data, dom)
+        return tuple(domains)
+    kept, skipped = [], []
+    for dom in DOMAINS:
+        try:
+            instructions(data, dom)
+            kept.append(dom)
+        except UsageError:
+            skipped.append(dom)
+    if not kept:
+        raise UsageError(f"{data} has no test items for any domain (run `mlx_ifp data build`)")
+    if skipped:
+        line = f"Warning: skipping domain(s) {', '.join(skipped)}: no test items in {data}"
+        if "prose" in skipped:
+            line += "; prose comes from apt-get install debian-reference-en dict-gcide"
+        print(line, file=sys.stderr)
+    return tuple(kept)
+
+
+def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, progress=True):
+    """Run the evaluation; returns {"results": [row per domain/source/keep/mode], ...}."""
+    cfg = cfg or EvalConfig()
+    if cfg.domains is None:
+        cfg = replace(cfg, domains=built_domains(data))
+    domain_tasks = tasks(data)
+    splits = {dom: instructions(data, dom)[: cfg.limit] for dom in cfg.domains}
+    configs = _configs(model, tokenizer, cfg)
+    sizes, d = count(model), d_ffn(model)
+    rows = []
+    gen_steps = sum(1 for dom in cfg.domains if dom in GEN_DOMAINS) if cfg.gen_limit else 0
+    total = len(configs) * (len(cfg.domains) + gen_steps)
+    with Progress("eval", total, enabled=progress, transient=True) as bar:
+        for dom, items in splits.items():
+            scored = pairs(tokenizer, items, cfg.max_len)  # one truncation warning per domain
+            chunks = [scored[i : i + cfg.batch_size] for i in range(0, len(items), cfg.batch_size)]
+            dense = [logprobs(model, batch_of(c), None, c) for c in chunks]
+            mx.eval(dense)
+            for label, source, k, mode, net in configs:  # net: model, or an adapted copy
+                bar.describe(f"{dom}: {label} k={k} per-{mode}")
+                t0 = time.perf_counter()
+                masks = masks_for(net, tokenizer, source, items, k, mode, domain_tasks[dom])
+                per_item = []
+                for j, chunk in enumerate(chunks):
+                    ms = masks[j * cfg.batch_size : j * cfg.batch_size + len(chunk)]
+                    stacked = None if k >= d else mx.stack([m.dense() for m in ms])
+                    x = batch_of(chunk)
+                    if stacked is not None and cfg.prefill == "dense":
+                        stacked = dense_prompt(stacked, chunk, x.shape[1])
+                    lp = logprobs(net, x, stacked, chunk)
+                    per_item += token_metrics(dense[j], lp, chunk)
+                row = {
+                    "domain": dom,
+                    "source": label,
+                    "keep": round(k / d, 4),
+                    "k": k,
+                    "mode": mode if source.uses_text else "static",
+                    "prefill": cfg.prefill,
+                    **summarise(per_item),
+                }
+                row["active_params"] = sizes["params"] - sizes["ffn_params"] * (d - k) // d
+                row["active_fraction"] = row["active_params"] / sizes["params"]
+                bar.advance()
+                if cfg.gen_limit and dom in GEN_DOMAINS:
+                    at = [i for i, it in enumerate(items) if it in scoreable([it])]
+                    at = at[: cfg.gen_limit]
+                    g_items, g_masks = [items[i] for i in at], [masks[i] for i in at]
+                    replies = generate_replies(
+                        net, tokenizer, g_items, g_masks, cfg.max_tokens[dom]
+                    )
+                    row.update(score_replies(dom, g_items, replies, cfg.timeout))
+                    bar.advance()
+                row["seconds"] = round(time.perf_counter() - t0, 2)
+                rows.append(row)
+    return {"results": rows, "params": sizes["params"], "d_ffn": d}
+
+
+HEADER = ["domain", "source", "keep", "active"] + [
+    f"{c} ({m})" for m in ("input", "task") for c in ("ppl", "KL", "top1", "gen")
+]
+
+
+def rows_of(report: dict) -> list[list[str]]:
+    """One line per (domain, source, keep): per-input then per-task cells (static in both)."""
+    out: dict = {}
+    for r in report["results"]:
+        out.setdefault((r["domain"], r["source"], r["keep"]), {})[r["mode"]] = r
+    lines = []
+    for (dom, src, keep), by_mode in out.items():
+        first = next(iter(by_mode.values()))
+        cells = [dom, src, f"{keep:.2f}", f"{first['active_fraction']:.0%}"]
+        for mode in ("input", "task"):
+            r = by_mode.get(mode) or by_mode.get("static")
+            cells += _cells(r) if r else ["-"] * 4
+        lines.append(cells)
+    return lines
+
+
+def _cells(r: dict) -> list[str]:
+    gen = r.get("exact_match", r.get("pass@1"))
+    gen_s = "-" if gen is None else f"{round(gen * r['gen_n'])}/{r['gen_n']}"
+    return [f"{r['ppl']:.2f}", f"{r['kl']:.3f}", f"{r['top1']:.1%}", gen_s]
+
+
+def table(report: dict):
+    """The results as a rich table: per-input and per-task side by side."""
+    from rich.table import Table
+
+    t = Table(title="mlx_ifp eval (test splits)")
+    for i, col in enumerate(HEADER):
+        t.add_column(col, justify="left" if i < 4 else "right")
+    for cells in rows_of(report):
+        t.add_row(*cells)
+    return t
+
+
+def markdown(report: dict) -> str:
+    """The results as a Markdown table, for the README."""
+    lines = [HEADER, ["---"] * len(HEADER), *rows_of(report)]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)

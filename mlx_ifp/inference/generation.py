@@ -1,0 +1,336 @@
+"""Generate through the pruned model: pick the mask (prompt or task), get the slim model, stream.
+
+``stream_generate`` yields mlx-lm ``GenerationResponse`` records extended with ``prune`` (what
+the selection cost and how many parameters are active).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import mlx.nn as nn
+from mlx_lm import stream_generate as _mlx_stream
+from mlx_lm.generate import GenerationResponse
+from mlx_lm.models.cache import make_prompt_cache
+from mlx_lm.sample_utils import make_sampler
+
+from ..core import (
+    Budget,
+    Mask,
+    UsageError,
+    context_length,
+    d_ffn,
+    encode,
+    first_user_turn,
+    format_chat,
+    messages_for,
+)
+from ..models import notify_compiling, warn_if_packed_matmul_broken
+from ..sources import MaskSource, dense_prefill, make_source
+from . import repick as repick_mod
+from .pruner import PruneInfo, Pruner
+
+_PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
+MAX_PRUNERS = 4
+PREFILL = ("auto", "dense", "slim")
+#: ``repick=None``: how often a trained predictor re-picks a per-prompt mask during the reply.
+#: Chosen by a rule fixed before measuring it (docs/results/reroute/): the lowest validation KL
+#: among N in {8, 16, 32} that decode at >= 0.85x the speed of one mask per prompt on the
+#: 2-core CPU (N=16 0.88x since re-picks write slots by put_along_axis; N=8 0.81x). Other
+#: sources re-pick only when asked.
+DEFAULT_REPICK = 16
+#: mlx-lm options that need the whole prompt in its own hands (``prefill`` falls back to slim)
+NEEDS_WHOLE_PROMPT = ("prompt_cache", "draft_model", "input_embeddings", "logits_processors")
+
+
+@dataclass
+class Response(GenerationResponse):
+    """An mlx-lm generation record plus the pruning that produced it."""
+
+    prune: PruneInfo | None = None
+
+
+def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0) -> None:
+    """Refuse generation settings that would loop forever or sample garbage (one line each).
+
+    ``max_tokens``: a whole number >= 1, or -1 for no limit; ``temp`` >= 0 (0 is greedy);
+    ``top_p`` in (0, 1]. The CLI calls this before loading the model, the API on every call.
+    """
+    if (
+        isinstance(max_tokens, bool)
+        or not isinstance(max_tokens, int)
+        or not (max_tokens >= 1 or max_tokens == -1)
+    ):
+        raise UsageError(
+            f"max_tokens must be a whole number >= 1 (or -1 for no limit), got {max_tokens!r}"
+        )
+    for name, value in (("temp", temp), ("top_p", top_p)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise UsageError(f"{name} must be a number, got {value!r}")
+    if temp < 0:
+        raise UsageError(f"temp must be >= 0 (0 is greedy), got {temp!r}")
+    if not 0 < top_p <= 1:
+        raise UsageError(f"top_p must be in (0, 1] (1 turns nucleus sampling off), got {top_p!r}")
+
+
+def check_repick(repick) -> int | None:
+    """``repick``: None (the default for the source), 0 (off) or a whole number of reply tokens
+    >= 1 (one clear line otherwise)."""
+    if repick is None:
+        return None
+    if isinstance(repick, bool) or not isinstance(repick, int) or repick < 0:
+        raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
+    return repick
+
+
+def check_mask(mask) -> None:
+    """A ``mask=`` argument must be a ``Mask`` (or None): a path is read with ``Mask.load``."""
+    if mask is not None and not isinstance(mask, Mask):
+        hint = " (read a mask file with mlx_ifp.Mask.load(path, model))"
+        raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
+
+
+def check_prompt(prompt) -> None:
+    """A prompt is text or a list of chat messages (dicts with role and content)."""
+    if isinstance(prompt, str):
+        return
+    if isinstance(prompt, list) and prompt and all(isinstance(m, dict) for m in prompt):
+        return
+    raise UsageError(
+        f"the prompt must be a str or a list of chat messages, got {type(prompt).__name__}"
+        + (" (decode bytes to text first)" if isinstance(prompt, bytes | bytearray) else "")
+    )
+
+
+def get_pruner(
+    model: nn.Module,
+    tokenizer,
+    mask_source: str | MaskSource | None = None,
+    keep: float | int | str = 0.5,
+    align: int = 1,
+) -> Pruner:
+    """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
+    from ..core import origin
+
+    # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
+    adapter = origin(model, required=False).get("adapter_path")
+    source = None
+    if mask_source is not None:
+        source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
+    k = Budget.parse(keep, align).channels(d_ffn(model))
+    key = (id(model), "default" if source is None else source.key(), k)
+    pruner = _PRUNERS.get(key)
+    if pruner is None or pruner.source_model is not model:
+        pruner = Pruner(model, tokenizer, source, k)
+        _PRUNERS[key] = pruner
+    _PRUNERS.move_to_end(key)
+    while len(_PRUNERS) > MAX_PRUNERS:
+        _PRUNERS.popitem(last=False)
+    return pruner
+
+
+def forget(model: nn.Module) -> None:
+    """Drop the shared pruners of ``model`` (they hold it and its slim copies alive)."""
+    for key in [k for k, p in _PRUNERS.items() if p.source_model is model]:
+        del _PRUNERS[key]
+
+
+def select(
+    model: nn.Module,
+    tokenizer,
+    prompt: str | list[dict] | None = None,
+    *,
+    task: str | list[str] | None = None,
+    mask: Mask | None = None,
+    keep: float | int | str = 0.5,
+    mask_source: str | MaskSource | None = None,
+    align: int = 1,
+    pruner: Pruner | None = None,
+) -> tuple[nn.Module, PruneInfo]:
+    """The slim model for a prompt's first user turn, for a task (a description, or a list of
+    example prompts: one mask from all of them), or for a given mask.
+
+    ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
+    """
+    check_mask(mask)
+    pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
+    if mask is not None:
+        return pruner.slim_from_mask(mask)
+    if task is not None:
+        return pruner.slim_for(task)
+    if prompt is None:
+        raise UsageError("give a prompt, a task or a mask")
+    return pruner.slim_for(first_user_turn(messages_for(prompt)))
+
+
+def stream_generate(
+    model: nn.Module,
+    tokenizer,
+    prompt: str | list[dict],
+    max_tokens: int = 256,
+    *,
+    task: str | list[str] | None = None,
+    mask: Mask | None = None,
+    keep: float | int | str = 0.5,
+    mask_source: str | MaskSource | None = None,
+    align: int = 1,
+    system_prompt: str | None = None,
+    chat_template: bool = True,
+    temp: float = 0.0,
+    top_p: float = 1.0,
+    pruner: Pruner | None = None,
+    prefill: str = "auto",
+    repick: int | None = None,
+    **kwargs,
+) -> Iterator[Response]:
+    """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
+
+    ``prompt`` is a user message (or a message list); the chat template is applied unless
+    ``chat_template=False``. ``prefill``: ``"dense"`` runs the prompt through the unpruned
+    model the slim ones are cut from (the source, or its LoRA'd copy for a shipped predictor +
+    LoRA) and decodes with the slim one from its KV cache (GRIFFIN's recipe; a per-prompt
+    GRIFFIN mask is then read off that same pass, over the whole prompt); ``"slim"`` runs
+    everything on the slim model; ``"auto"`` is dense for a per-prompt mask from a source that
+    prefers it (``MaskSource.prefers_dense_prefill``: GRIFFIN, whose mask is read off that
+    pass), else slim. A mask read off the dense prefill covers the whole prompt (system prompt
+    and earlier turns too). Other keyword arguments go to ``mlx_lm.stream_generate``; those in
+    ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
+    ``mask_source=None`` (the default) is the model's own: the predictor + LoRA shipped with an
+    embedded model, the predictor of the folder it was loaded with (``load(...,
+    adapter_path=DIR)``), else GRIFFIN (``Pruner``'s ``default_source``).
+    ``repick=N`` (N >= 1) re-picks a per-prompt mask every N reply tokens from the first user
+    turn and the reply so far (``inference.repick``; GRIFFIN and GRIFFIN-reading predictors);
+    ``None`` (the default) is ``DEFAULT_REPICK`` for a trained predictor's per-prompt masks, 0
+    (one mask per prompt) otherwise.
+    """
+    if prefill not in PREFILL:
+        raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
+    check_sampling(max_tokens, temp, top_p)
+    check_mask(mask)
+    check_prompt(prompt)
+    repick = check_repick(repick)
+    messages = messages_for(prompt, system_prompt)
+    user = first_user_turn(messages)
+    if not user.strip():
+        raise UsageError("the prompt is empty")
+    text = format_chat(tokenizer, messages) if chat_template else user
+    tokens = encode(tokenizer, text)
+    limit = context_length(model)
+    if limit and len(tokens) + 1 > limit:
+        raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
+    warn_if_packed_matmul_broken(model)
+    notify_compiling(model)  # the first packed forward on a GPU can take a minute
+    pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
+    per_prompt = task is None and mask is None
+    observes = pruner.source.observer() is not None
+    auto_dense = per_prompt and pruner.source.prefers_dense_prefill()
+    dense = prefill == "dense" or (prefill == "auto" and auto_dense)
+    clash = [k for k in NEEDS_WHOLE_PROMPT if kwargs.get(k) is not None]
+    if dense and clash and prefill == "dense":
+        raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
+    dense = dense and not clash and len(tokens) > 1
+    opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
+    if repick is None:
+        pruned = pruner.k < d_ffn(pruner.model)
+        by_default = per_prompt and pruned and pruner.source.repicks_by_default(pruner.model)
+        repick = DEFAULT_REPICK if by_default else 0
+    if repick and not per_prompt:
+        raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
+    if repick and (clash := [k for k in ("draft_model", "input_embeddings") if kwargs.get(k)]):
+        raise UsageError(f"repick cannot be combined with {', '.join(clash)}")
+    cache, running = None, None
+    if repick:  # the first mask read off the dense pass that later re-picks continue
+        slim, info, running = repick_mod.start(pruner, user)
+    elif dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
+        slim, info, cache = pruner.prefill(tokens, **opts)
+    else:
+        slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
+    if dense and cache is None:
+        t0 = time.perf_counter()
+        # the slim model's own unpruned weights (a shipped LoRA included): with the bare
+        # source's cache instead, NLL rose by 0.05 (docs/results/prefill_modes/)
+        cache = dense_prefill(pruner.model, tokens, drop_last=True, **opts)
+        info.prefill_s = time.perf_counter() - t0
+    progress = kwargs.get("prompt_progress_callback")
+    if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
+        n = len(tokens)
+        kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
+    if "sampler" not in kwargs:
+        kwargs["sampler"] = make_sampler(temp, top_p if top_p < 1 else 0.0)
+    whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
+    head = {} if whole else {"prompt_cache": cache}
+    if running is not None:
+        fed = tokens if whole else tokens[-1:]
+        if whole and kwargs.get("prompt_cache") is None:
+            head["prompt_cache"] = make_prompt_cache(slim, kwargs.get("max_kv_size"))
+        slim = repick_mod.Repicking(pruner, running, slim, info, repick, len(fed))
+    for r in _mlx_stream(
+        slim, tokenizer, tokens if whole else tokens[-1:], max_tokens=max_tokens, **head, **kwargs
+    ):
+        if not whole:  # report the whole prompt, its dense prefill included (selection and
+            # slicing are in ``prune``, not in the prompt speed)
+            first_s = 1.0 / r.prompt_tps if r.prompt_tps else 0.0
+            r.prompt_tokens = len(tokens)
+            r.prompt_tps = len(tokens) / max(info.prefill_s + first_s, 1e-9)
+        yield Response(**vars(r), prune=info)
+
+
+def generate(
+    model: nn.Module, tokenizer, prompt: str | list[dict], verbose: bool = False, **kwargs
+) -> str:
+    """The whole reply as a string; ``verbose`` streams it and prints the footer."""
+    text, last = "", None
+    for last in stream_generate(model, tokenizer, prompt, **kwargs):
+        if verbose:
+            print(last.text, end="", flush=True)
+        text += last.text
+    if verbose and last is not None:
+        print()
+        print("\n".join(footer(last)))
+    return text
+
+
+def footer(r: Response) -> list[str]:
+    """mlx-lm's verbose footer plus the mask selection, slicing and active parameters."""
+    lines = [
+        "=" * 10,
+        f"Prompt: {r.prompt_tokens} tokens, {r.prompt_tps:.3f} tokens-per-sec",
+        f"Generation: {r.generation_tokens} tokens, {r.generation_tps:.3f} tokens-per-sec",
+        f"Peak memory: {r.peak_memory:.3f} GB",
+    ]
+    p = r.prune
+    if p is not None:
+        m = p.mask
+        how = "cache hit" if p.cache_hit else "computed"
+        lines += [
+            f"Mask: {m.source or 'given'}, keep {m.k}/{m.d_ffn} FFN channels per layer "
+            f"({m.keep:.0%}), {how}: select {p.select_s * 1e3:.1f} ms, "
+            f"slice {p.slice_s * 1e3:.1f} ms",
+            *(
+                [f"Prompt prefilled by the dense model: {p.prefill_s * 1e3:.1f} ms"]
+                if p.prefill_s
+                else []
+            ),
+            *(
+                [
+                    f"Re-picked the mask {p.repicks} time{'s' * (p.repicks != 1)} during the "
+                    "reply: dense pass + "
+                    f"select {p.repick_select_s * 1e3:.0f} ms, slice {p.repick_slice_s * 1e3:.0f}"
+                    " ms in all (in the generation speed)"
+                ]
+                if p.repicks
+                else []
+            ),
+            f"Active parameters: {p.active_params / 1e6:.1f}M of "
+            f"{p.source_params / 1e6:.1f}M ({p.active_fraction:.1%})",
+            *([p.note] if p.note else []),
+        ]
+    return lines

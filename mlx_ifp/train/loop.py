@@ -1,0 +1,299 @@
+"""Joint training of the sparsity predictor and the LLM: ``finetune(config) -> output folder``.
+
+Data -> batches -> masks from the predictor (SoftTopK, eps annealed) -> masked forward -> CE
+(+ optional KL to the same weights run unmasked) -> gradients (summed over ranks, then divided
+by the token count, so any split of a batch gives the same step) -> Adam -> checkpoint.
+Stage 1 (``pretrain``): the mask predicted from chunk j is applied while predicting chunk j+1,
+in one forward pass with position-dependent masks. Stage 2 (``sft``): the mask comes from the
+first user turn, the loss is on the response tokens.
+
+What a run shows while it runs (``Progress``): progress over optimizer steps (loss, tokens/s,
+peak memory; a bar on a terminal, plain lines elsewhere, as ``mlx_ifp.common.Progress``),
+validation notes, and a final summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+
+from ..core import (
+    Budget,
+    Interrupted,
+    UsageError,
+    check_writable,
+    d_ffn,
+    eps_schedule,
+    fingerprint,
+    sweep_leftovers,
+)
+from ..core import Progress as CommandProgress
+from ..sources.predictor import PredictorConfig, new_predictor
+from . import checkpoint
+from .batches import Batch, Batches, load_data
+from .checkpoint import FinetuneConfig, check
+from .objective import (
+    COLLAPSED,
+    Joint,
+    evaluate,
+    frozen_copy,
+    gradients,
+    measure,
+    prepare_llm,
+    probe_set,
+)
+
+LORA_INIT_SEED = 7919  # offsets the LoRA initialisation's seed from the predictor's
+
+
+def _schedule(lr: float, cfg: FinetuneConfig):
+    if cfg.lr_schedule == "constant":
+        main = lr
+    elif cfg.lr_schedule == "cosine":
+        main = optim.cosine_decay(lr, max(cfg.iters - cfg.warmup, 1))
+    else:
+        main = optim.linear_schedule(lr, 0.0, max(cfg.iters - cfg.warmup, 1))
+    if cfg.warmup <= 0:
+        return main
+    main = main if callable(main) else (lambda _: mx.array(lr))
+    return optim.join_schedules([optim.linear_schedule(0.0, lr, cfg.warmup), main], [cfg.warmup])
+
+
+def optimizers(cfg: FinetuneConfig) -> dict:
+    """AdamW for the predictor (and for the LLM unless it is frozen), on their schedules."""
+    make = lambda lr: optim.AdamW(_schedule(lr, cfg), weight_decay=cfg.weight_decay)  # noqa: E731
+    opts = {"predictor": make(cfg.predictor_lr)}
+    if cfg.train != "frozen":
+        opts["llm"] = make(cfg.learning_rate)
+    return opts
+
+
+def make_step(joint: Joint, opts: dict, k: int, cfg: FinetuneConfig, group):
+    """One optimizer step over a list of micro-batches: ``step(arrays, eps) -> (loss, ntok)``.
+
+    Forward, backward, the all-reduce over ranks, clipping and the AdamW updates run as one
+    compiled graph (as mlx-lm's trainer does) when ``cfg.compile`` says so; the model's and
+    optimizers' states are its inputs and outputs. Build it after a restore.
+    """
+    for name, opt in opts.items():
+        opt.init(getattr(joint, name).trainable_parameters())
+
+    def step(arrays: list, eps: mx.array):
+        grads, loss, ntok = gradients(joint, [Batch(*a) for a in arrays], k, eps, cfg, group)
+        if cfg.max_grad_norm > 0:
+            grads, _ = optim.clip_grad_norm(grads, cfg.max_grad_norm)
+        for name, opt in opts.items():
+            opt.update(getattr(joint, name), grads[name])
+        return loss, ntok
+
+    if not compiling(cfg):
+        return step
+    # the frozen teacher and a separate backbone are not children of ``joint``: their arrays
+    # are inputs too, or the compiled graph would hold uncaptured inputs
+    aside = [joint.teacher, joint.predictor.backbone]
+    aside = [m.state for m in aside if m is not None and m is not joint.llm]
+    state = [joint.state, [o.state for o in opts.values()], mx.random.state, aside]
+    return partial(mx.compile, inputs=state, outputs=state)(step)
+
+
+def compiling(cfg: FinetuneConfig) -> bool:
+    """``compile: auto`` compiles the step on a GPU, not on the CPU (where tests run)."""
+    if cfg.compile == "auto":
+        return mx.default_device() != mx.cpu
+    return cfg.compile in (True, "true", "yes", 1)
+
+
+class StopOnSigint:
+    """While active, a first Ctrl-C (SIGINT) only sets ``requested``: the loop finishes its step,
+    saves and stops. A second Ctrl-C interrupts at once. Outside the main thread it does nothing.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self.previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _arrays(b: Batch) -> tuple:
+    return (b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths)
+
+
+def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=None) -> Path:
+    """Train the predictor (and LoRA or all LLM weights) jointly; return the output folder.
+
+    ``model``/``tokenizer`` may be passed in (tests); otherwise ``config.model`` is loaded.
+    """
+    cfg = config
+    check(cfg)
+    group = mx.distributed.init()
+    rank = group.rank()
+    if rank == 0:  # before any work: a writable output; what a killed run left is cleaned up
+        check_writable(cfg.output, folder=True)
+        for folder in {cfg.output, cfg.resume or cfg.output}:
+            sweep_leftovers(folder)
+    # a missing, partial or corrupted checkpoint is refused before any model is loaded
+    resumed = checkpoint.verify(cfg.resume) if cfg.resume else None
+    if model is None:
+        from ..models import load
+
+        model, tokenizer = load(cfg.model, dequantize=cfg.dequantize)
+    source_fp = fingerprint(model)
+    teacher = frozen_copy(model) if cfg.train == "full" else None
+    # LoRA's A matrices are random: seeded too, or two runs of one config part at step 2
+    mx.random.seed(cfg.seed * 1_000_003 + LORA_INIT_SEED)
+    prepare_llm(model, cfg)
+    k = Budget.parse(cfg.keep).channels(d_ffn(model))
+    mx.random.seed(cfg.seed)
+    predictor = new_predictor(model, PredictorConfig(**{**cfg.predictor, "k": k}), tokenizer)
+    joint = Joint(predictor, model, teacher)
+    opts = optimizers(cfg)
+    train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length, cfg.pack)
+    # stage 1: every batch is max_seq_length wide, so the chunks are the configured ones
+    multiple = cfg.max_seq_length if cfg.stage == "pretrain" else 8
+    if compiling(cfg) and cfg.stage == "sft":
+        multiple = 64  # fewer distinct shapes: fewer traces of the compiled step
+    train_b = Batches(train, cfg.batch_size, cfg.seed, multiple, group)
+    valid_b = Batches(valid, cfg.batch_size, cfg.seed, multiple, group) if valid else None
+    probes = probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
+    eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
+    step, history, val_history, div_history = 0, [], [], []
+    run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}
+    ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
+    ifp.update(d_ffn=d_ffn(model), train=cfg.train, stage=cfg.stage)
+    if cfg.init_from:  # another run's weights; with start_step, that run continued
+        checkpoint.init_weights(cfg.init_from, predictor, model, ifp)
+        step = cfg.start_step
+    if cfg.resume:  # made for this model, budget and settings? (before any training)
+        checkpoint.check_fits(cfg.resume, resumed, ifp, dataclasses.asdict(predictor.config), cfg)
+        state = checkpoint.restore(cfg.resume, predictor, model, opts, resumed)
+        step, history, val_history = state["step"], state["history"], state.get("val", [])
+        div_history = state.get("diversity", [])
+        run.update(state.get("run", {}), device=run["device"])
+    out = Path(cfg.output)
+    last_good = (cfg.resume, step) if cfg.resume else None
+
+    def save(at: int) -> None:
+        if rank == 0:
+            state = {"step": at, "batches_consumed": at * cfg.grad_accumulation, "seed": cfg.seed}
+            state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
+            state.update(diversity=div_history, config=dataclasses.asdict(cfg))
+            try:
+                checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
+            except UsageError as e:  # e.g. the disk is full
+                raise UsageError(f"{e}; stopped at step {at}; {good()}") from None
+        if group.size() > 1:
+            mx.eval(mx.distributed.all_sum(mx.array(0.0), group=group))  # barrier
+
+    def good() -> str:
+        where = "{} (step {})".format(*last_good) if last_good else "none written yet"
+        return f"last good checkpoint: {where}"
+
+    def validate() -> None:
+        if valid_b and cfg.val_every:
+            val = evaluate(joint, valid_b, cfg.val_batches, k, cfg, group)
+            val_history.append([step, val["ce"], val["kl"]])
+            ui.note(f"step {step}: val CE {val['ce']:.4f}, KL to source {val['kl']:.4f}")
+        div = measure(predictor, probes, k) if probes and rank == 0 else {}
+        if div:
+            div_history.append({"step": step, **div})
+            ui.note(
+                f"step {step}: mask Jaccard within {div['jaccard_within']:.3f}, across "
+                f"{div['jaccard_across']:.3f}, score spread {div['score_std']:.3f}, "
+                f"rank spread {div['rank_std']:.3f}"
+            )
+            if div["jaccard_across"] > COLLAPSED and predictor.config.head != "static":
+                ui.note("warning: the masks are collapsing to one mask for every prompt")
+
+    train_step = make_step(joint, opts, k, cfg, group)
+    saved_at = step if cfg.resume else None
+    ui = Progress(cfg.iters, start=step, enabled=rank == 0 and not cfg.quiet)
+    with ui, StopOnSigint() as stop:
+        while step < cfg.iters:
+            if cfg.val_every and step % cfg.val_every == 0:
+                validate()
+            tic = time.perf_counter()
+            mx.random.seed(cfg.seed * 1_000_003 + step)  # dropout etc.: a function of the step
+            eps = eps_at(step)
+            first = step * cfg.grad_accumulation
+            batches = [train_b(first + i) for i in range(cfg.grad_accumulation)]
+            micro = [_arrays(b) for b in batches]
+            loss, ntok = train_step(micro, mx.array(eps, dtype=mx.float32))
+            mx.eval(loss, ntok, joint.trainable_parameters(), [o.state for o in opts.values()])
+            value = loss.item()
+            if not math.isfinite(value):
+                raise UsageError(f"loss is {value} at step {step + 1}: stopped; {good()}")
+            step += 1
+            history.append(value)
+            dt = time.perf_counter() - tic
+            scored = int(ntok.item())  # the targets the loss averages over
+            seen = sum(b.n_tokens - b.tokens.shape[0] for b in batches)  # inputs, no padding
+            run["tokens"] += scored
+            run["tokens_seen"] += seen * group.size()  # this rank's share; ranks ~ equal
+            run["seconds"] += dt
+            ui.advance(value, scored / dt, eps)
+            out_of_time = cfg.max_seconds > 0 and run["seconds"] >= cfg.max_seconds
+            if step % cfg.save_every == 0 or step == cfg.iters or out_of_time:
+                save(step)
+                saved_at, last_good = step, (out, step)
+            if out_of_time:
+                ui.note(f"stopped at step {step}: max_seconds {cfg.max_seconds:g} reached")
+                break
+            if stop.requested:  # Ctrl-C: finish the step, save it, say how to go on
+                if saved_at != step:
+                    save(step)
+                raise Interrupted(
+                    f"interrupted at step {step} of {cfg.iters}: saved a checkpoint to {out}; "
+                    f"continue with: mlx_ifp finetune --resume {out}"
+                )
+    if cfg.val_every:
+        validate()
+        save(step)
+    ui.note(f"{run['tokens']:,} tokens in {run['seconds']:.0f} s on {run['device']}")
+    ui.summary(history, [[s, ce] for s, ce, *_ in val_history], out)
+    return out
+
+
+class Progress(CommandProgress):
+    """Optimizer steps of a run (silent when ``enabled`` is False: other ranks, ``quiet``)."""
+
+    def __init__(self, total: int, start: int = 0, enabled: bool = True, bar: bool | None = None):
+        super().__init__("finetune", total, start, unit="step", enabled=enabled, bar=bar)
+
+    def advance(self, loss: float, tokens_per_s: float, eps: float) -> None:
+        peak = mx.get_peak_memory() / 1e9
+        stats = (f"loss {loss:.4f}", f"{tokens_per_s:,.0f} tok/s", f"peak {peak:.2f} GB")
+        super().advance(1, (*stats, f"eps {eps:.3g}"))
+
+    def summary(self, history: list, val: list, out) -> None:
+        if not self.enabled or not history:
+            return
+        tail = history[-min(10, len(history)) :]
+        mean = sum(tail) / len(tail)
+        self.note(f"steps {len(history)}, train loss {mean:.4f} (last {len(tail)})")
+        self.note(f"peak memory {mx.get_peak_memory() / 1e9:.2f} GB")
+        if val:
+            self.note(f"validation loss {val[0][1]:.4f} (step {val[0][0]}) -> {val[-1][1]:.4f}")
+        self.note(f"checkpoint {out}")
