@@ -13,8 +13,7 @@ __version__ = "0.1.0"
 
 from . import compat  # noqa: E402
 from .convert import export  # noqa: E402
-from .core import Budget, Mask  # noqa: E402
-from .errors import UsageError  # noqa: E402
+from .core import Budget, Mask, UsageError  # noqa: E402
 from .inference import Pruner, generate, prune, select, stream_generate  # noqa: E402
 from .sources import MaskSource, make_source, register_source  # noqa: E402
 

@@ -12,25 +12,28 @@ import warnings
 
 #: old module -> the modules that now hold its names (searched in order)
 MOVED: dict[str, tuple[str, ...]] = {
-    "ffn": ("core.ffn", "core.slicing", "core.counting"),
-    "mask": ("core.mask", "core.budget"),
-    "softtopk": ("core.softtopk",),
+    "ffn": ("core.ffn", "core.slicing"),
+    "mask": ("core.mask",),
+    "softtopk": ("core.mask",),
     "blas": ("models.blas",),
     "embedded": ("models.embedded",),
     "gguf": ("models.gguf",),
     "predictor": ("sources.predictor",),
-    "prompt": ("inference.prompt",),
-    "finetune": ("train.loop", "train.config", "train.objective", "train.llm"),
+    "prompt": ("core.prompt",),
+    "finetune": ("train.loop", "train.checkpoint", "train.objective"),
     "batches": ("train.batches",),
     "checkpoint": ("train.checkpoint",),
-    "train_ui": ("train.progress",),
+    "train_ui": ("train.loop",),
     "corpora": ("data.readers",),
     "evaluate": ("evaluation.run", "evaluation.metrics"),
     "execute": ("evaluation.sandbox",),
-    "eval_report": ("evaluation.report",),
+    "eval_report": ("evaluation.run",),
     "plots": ("evaluation.plots",),
     "bench_models": ("bench.models",),
     "bench_report": ("bench.report",),
+    "errors": ("common",),
+    "paths": ("common",),
+    "progress": ("common",),
 }
 
 

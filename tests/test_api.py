@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import mlx_ifp
-from mlx_ifp.errors import UsageError
+from mlx_ifp.common import UsageError
 from mlx_ifp.inference import footer
 from mlx_ifp.sources import make_source
 from mlx_ifp.sources.predictor import PredictorConfig, new_predictor, save_predictor

@@ -4,7 +4,7 @@ import json
 
 from mlx_ifp.bench import bench
 from mlx_ifp.bench import report as bench_report
-from mlx_ifp.cli.bench import bench_command
+from mlx_ifp.cli.info import bench_command
 
 import pytest
 import typer

@@ -4,7 +4,7 @@ the finetune defaults in --help, convert's --dequantize help, eval's domains wit
 import json
 
 import mlx_ifp
-from mlx_ifp import progress
+from mlx_ifp import common
 from mlx_ifp.cli import app
 from mlx_ifp.cli.finetune import shown
 from mlx_ifp.data import corpus as data
@@ -33,7 +33,7 @@ def lines(text: str, prefix: str) -> list[str]:
 
 
 def test_plain_lines_every_tenth_and_a_final_line(capsys):
-    with progress.Progress("job", 100, unit="item", every_s=1e9, bar=False) as bar:
+    with common.Progress("job", 100, unit="item", every_s=1e9, bar=False) as bar:
         for i in range(100):
             bar.advance(1, (f"n {i}",))
     out = lines(capsys.readouterr().err, "job: ")
@@ -45,19 +45,19 @@ def test_plain_lines_every_tenth_and_a_final_line(capsys):
 
 def test_a_stopped_run_says_where_and_quiet_says_nothing(capsys):
     with pytest.raises(KeyboardInterrupt):
-        with progress.Progress("job", 10, unit="step", bar=False) as bar:
+        with common.Progress("job", 10, unit="step", bar=False) as bar:
             bar.advance()
             raise KeyboardInterrupt
     assert lines(capsys.readouterr().err, "job: ")[-1].startswith("job: stopped at step 1/10, ")
-    with progress.Progress("job", 10, enabled=False, bar=False) as bar:
+    with common.Progress("job", 10, enabled=False, bar=False) as bar:
         bar.advance()
         bar.note("hidden")
     assert capsys.readouterr().err == ""
 
 
 def test_a_terminal_gets_the_bar_not_plain_lines(monkeypatch, capsys):
-    monkeypatch.setattr(progress, "interactive", lambda: True)
-    with progress.Progress("job", 3, every_s=0) as bar:
+    monkeypatch.setattr(common, "interactive", lambda: True)
+    with common.Progress("job", 3, every_s=0) as bar:
         assert bar.bar is not None
         for _ in range(3):
             bar.advance()

@@ -11,9 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
-from mlx_ifp.errors import Interrupted, UsageError
-from mlx_ifp.paths import atomic_dir, sweep_leftovers
-from mlx_ifp.train import finetune, progress
+from mlx_ifp.common import Interrupted, UsageError, atomic_dir, sweep_leftovers
+from mlx_ifp.train import finetune, loop
 from mlx_ifp.train.checkpoint import read_state, restore, verify
 
 import mlx.core as mx
@@ -69,7 +68,7 @@ def test_ctrl_c_saves_the_step_and_says_how_to_resume(tmp_path, monkeypatch):
     kw = dict(train="lora", warmup=2, iters=40, save_every=1000)
     straight = finetune(cfg_for(data, tmp_path / "a", **kw), tiny_model("llama"), Tok())
     out = tmp_path / "b"
-    advance, steps = progress.Progress.advance, []
+    advance, steps = loop.Progress.advance, []
 
     def press_ctrl_c_at_step_3(self, *a):  # a real SIGINT, at a known step on any machine
         # (a timer thread was too late on a loaded machine: all 40 steps ran first)
@@ -79,7 +78,7 @@ def test_ctrl_c_saves_the_step_and_says_how_to_resume(tmp_path, monkeypatch):
             assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(progress.Progress, "advance", press_ctrl_c_at_step_3)
+    monkeypatch.setattr(loop.Progress, "advance", press_ctrl_c_at_step_3)
     with pytest.raises(Interrupted) as e:
         finetune(cfg_for(data, out, **kw), tiny_model("llama"), Tok())
     monkeypatch.undo()

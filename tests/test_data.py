@@ -2,9 +2,9 @@
 
 import json
 
+from mlx_ifp.common import UsageError
 from mlx_ifp.data import corpus as data
 from mlx_ifp.data import readers as corpora
-from mlx_ifp.errors import UsageError
 from mlx_ifp.evaluation.sandbox import check_humaneval
 
 import pytest

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import mlx_ifp
-from mlx_ifp.errors import UsageError
+from mlx_ifp.common import UsageError
 from mlx_ifp.models.embedded import default_adapter
 from mlx_ifp.sources.predictor import read_config
 

@@ -7,7 +7,7 @@ import subprocess
 import zipfile
 
 import mlx_ifp  # noqa: F401  (before mlx.core)
-from mlx_ifp.errors import UsageError
+from mlx_ifp.common import UsageError
 from mlx_ifp.models import embedded
 
 import pytest

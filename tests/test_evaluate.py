@@ -3,14 +3,14 @@
 import math
 
 from mlx_ifp.cli.evaluate import eval_command
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
 from mlx_ifp.core.mask import Mask
+from mlx_ifp.core.prompt import turn_tokens
 from mlx_ifp.data import corpus as data
-from mlx_ifp.errors import UsageError
 from mlx_ifp.evaluation import metrics, table
 from mlx_ifp.evaluation import run as ev
 from mlx_ifp.evaluation.sandbox import exact_match, final_number, program, run_program
-from mlx_ifp.inference.prompt import turn_tokens
 from mlx_ifp.sources import make_source
 
 import mlx.core as mx

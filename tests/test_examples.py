@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from mlx_ifp.errors import UsageError
-from mlx_ifp.train.config import load_config
+from mlx_ifp.common import UsageError
+from mlx_ifp.train.checkpoint import load_config
 
 import pytest
 

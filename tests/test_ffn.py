@@ -1,8 +1,8 @@
 """The FFN mechanism on tiny random models of every supported architecture."""
 
-from mlx_ifp.core import counting, ffn, slicing
+from mlx_ifp.common import UsageError
+from mlx_ifp.core import ffn, slicing
 from mlx_ifp.core.mask import Mask, fingerprint, topk_indices
-from mlx_ifp.errors import UsageError
 from mlx_ifp.inference.pruner import prune
 
 import mlx.core as mx
@@ -166,10 +166,10 @@ def test_masked_gradients_reach_the_mask():
 def test_count_reports_active_parameters():
     model = tiny_model("llama")
     slim = prune(model, random_mask(model, 48))
-    full, small = counting.count(model), counting.count(slim)
+    full, small = ffn.count(model), ffn.count(slim)
     assert small["ffn_params"] * 2 == full["ffn_params"]
     assert full["params"] - small["params"] == full["ffn_params"] // 2
-    q = counting.count(tiny_model("llama", quantize=True))
+    q = ffn.count(tiny_model("llama", quantize=True))
     assert q["params"] == full["params"] and q["bytes"] < full["bytes"] / 3
 
 

@@ -7,13 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
-from mlx_ifp.core.budget import Budget
-from mlx_ifp.errors import UsageError
+from mlx_ifp.core.mask import Budget
 from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
 from mlx_ifp.train import finetune, load_config
-from mlx_ifp.train.llm import Joint, prepare_llm
-from mlx_ifp.train.objective import gradients
+from mlx_ifp.train.objective import Joint, gradients, prepare_llm
 
 import mlx.core as mx
 import numpy as np
@@ -137,7 +136,7 @@ def test_distributed_gradients_equal_the_combined_batch(tmp_path):
 
 def test_gradient_checkpointing_gives_the_same_gradients(tmp_path):
     from mlx_ifp.train.batches import Batches, load_data
-    from mlx_ifp.train.llm import checkpoint_layers
+    from mlx_ifp.train.objective import checkpoint_layers
 
     from mlx.utils import tree_flatten
 
@@ -200,7 +199,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 def test_hard_st_masks_forward_hard_backward_softtopk():
-    from mlx_ifp.core.softtopk import soft_topk, topk_indicator
+    from mlx_ifp.core.mask import soft_topk, topk_indicator
     from mlx_ifp.train.objective import make_masks
 
     s = mx.random.normal((2, 3, 16), key=mx.random.key(1))
@@ -254,7 +253,7 @@ def test_stage2_repick_masks_read_the_text_before_each_segment(tmp_path):
     """repick: N runs, at each position, the mask of the prompt and the response before its
     segment of N response tokens, as generation re-picks. Reference: each segment's mask from
     its own truncated text, one position at a time."""
-    from mlx_ifp.core.softtopk import topk_indicator
+    from mlx_ifp.core.mask import topk_indicator
     from mlx_ifp.sources.predictor.model import griffin_features
     from mlx_ifp.train.batches import Batches, load_data
     from mlx_ifp.train.objective import forward

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from mlx_ifp.errors import UsageError
+from mlx_ifp.common import UsageError
 from mlx_ifp.models import gguf
 from mlx_ifp.models.gguf import cached_gguf_folder, gguf_to_mlx_lm
 

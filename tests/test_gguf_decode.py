@@ -2,7 +2,7 @@
 
 import json
 
-from mlx_ifp.errors import UsageError
+from mlx_ifp.common import UsageError
 from mlx_ifp.models import gguf as importer
 from mlx_ifp.models import gguf_decode
 

@@ -4,7 +4,7 @@ import json
 
 import mlx_ifp
 from mlx_ifp import gguf as importer
-from mlx_ifp.convert.gguf_file import export_gguf
+from mlx_ifp.convert import export_gguf
 from mlx_ifp.mask import Mask, fingerprint
 
 import mlx.core as mx
@@ -89,7 +89,7 @@ def test_mlx_ifp_load_reads_export(tmp_path, monkeypatch):
 
 
 def test_export_refuses_bad_type_and_arch(tmp_path):
-    from mlx_ifp.errors import UsageError
+    from mlx_ifp.common import UsageError
 
     model, tok = tiny("llama")
     with pytest.raises(UsageError, match="q8_0"):
@@ -123,7 +123,7 @@ def test_smollm2_slim_export_same_logits(tmp_path, gguf_type):
 
 @pytest.mark.parametrize("pre", ["smollm", "qwen2", "llama-bpe", "gpt2"])
 def test_pre_tokenizer_name_survives_roundtrip(pre):
-    from mlx_ifp.convert.gguf_file import pre_tokenizer_name
+    from mlx_ifp.convert.exporters import pre_tokenizer_name
 
     from test_gguf import tokenizer_meta
 

@@ -1,7 +1,7 @@
 """llama.cpp (llama-cpp-python) loads our exported GGUF: same logits as MLX, and it generates."""
 
 import mlx_ifp
-from mlx_ifp.convert.gguf_file import export_gguf
+from mlx_ifp.convert import export_gguf
 
 import mlx.core as mx
 import numpy as np

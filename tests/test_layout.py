@@ -16,20 +16,8 @@ sys.path.insert(0, str(TOOLS))
 
 import import_graph  # noqa: E402
 
-#: A ratchet, not the target: 217 after the reorganisation (229 before cli/ went through the
-#: public API), 250 once serve/, the GGUF modules and the predictor's files joined, 263 with
-#: issue 14's checks at the edge (254 -> 262: checked reads, writable outputs and sweeps in
-#: paths.py, used by resolve, loop and the CLI). Issue 10 asks for fewer than 100; with 75
-#: files that needs merging modules back.
-# 269 with the API's default predictor (pruner -> models.embedded), 270 with one LoRA fusing
-# for both exporters (gguf_file -> mlx_lm_folder), 272 with that fusing moved to core.adapters
-# for slim models too (slicing and both exporters -> core.adapters), 273 with per-task masks
-# from example prompts (sources.base -> errors, the predictor's unit_scale from sources.base),
-# 274 with `info` listing the shipped predictors (cli.info -> models.embedded), 277 with
-# re-picking during generation (inference.repick -> core.slicing, errors; generation -> repick),
-# 278 with `info` saying whether malloc has huge pages (cli.info -> models.hugepages)
-MAX_ARROWS = 279  # 265 with export --format gguf, serve defaults and the second embedded model;
-# 267 with one progress display (mlx_ifp/progress.py) for data build, eval and finetune
+#: A ratchet: 145 arrows, 58 files (278, 81 before issue 10; 137 with stage code in __init__s)
+MAX_ARROWS = 146
 MAX_LINES = 400
 
 

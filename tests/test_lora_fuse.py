@@ -105,7 +105,7 @@ def test_export_of_a_packed_slim_lora_model_is_what_it_decodes(tmp_path):
 def test_a_float16_adapter_is_fused_in_float32():
     """The shipped LoRA is float16: its sliced delta is a float32 product (on CPU float16 has no
     BLAS; tools/lora_slice_cost.py), as exact as the unfused LoRA forward of a float32 model."""
-    from mlx_ifp.core.adapters import lora_delta
+    from mlx_ifp.core.ffn import lora_delta
 
     model = lora_model(quantize=False)
     for _, m in model.named_modules():

@@ -2,10 +2,10 @@
 
 import json
 
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import slicing
-from mlx_ifp.core.budget import Budget
-from mlx_ifp.core.mask import Mask, fingerprint
-from mlx_ifp.errors import UsageError
+from mlx_ifp.core.mask import Budget, Mask, fingerprint
+from mlx_ifp.inference import pruner as pruner_module
 from mlx_ifp.inference.pruner import Pruner, SlimCache
 from mlx_ifp.sources import make_source
 
@@ -111,7 +111,7 @@ def test_cache_hit_does_no_selection_and_no_slicing(monkeypatch):
     model = tiny_model("llama")
     pruner = Pruner(model, source="griffin", keep=0.25)
     calls = {"select": 0, "slice": 0}
-    real_select, real_slice = pruner.source.select, slicing.slim_copy
+    real_select, real_slice = pruner.source.select, pruner_module.slim_copy
 
     def counting_select(*a, **kw):
         calls["select"] += 1
@@ -122,7 +122,7 @@ def test_cache_hit_does_no_selection_and_no_slicing(monkeypatch):
         return real_slice(*a, **kw)
 
     monkeypatch.setattr(pruner.source, "select", counting_select)
-    monkeypatch.setattr(slicing, "slim_copy", counting_slice)
+    monkeypatch.setattr(pruner_module, "slim_copy", counting_slice)  # where prune looks it up
     slim1, info1 = pruner.slim_for([4, 5, 6])
     slim2, info2 = pruner.slim_for([4, 5, 6])
     assert calls == {"select": 1, "slice": 1}
@@ -145,8 +145,7 @@ def test_served_top_k_is_the_trained_top_k_on_ties():
 
     The old argpartition rule agreed on this CPU too (its tie order is unspecified, and was the
     risk); this pins the one rule both now share."""
-    from mlx_ifp.core.mask import topk_indices
-    from mlx_ifp.core.softtopk import topk_indicator
+    from mlx_ifp.core.mask import topk_indicator, topk_indices
 
     scores = mx.array([[1.0, 2.0, 2.0, 2.0, 0.5, 2.0], [3.0, 3.0, 3.0, 3.0, 3.0, 3.0]])
     served = np.asarray(topk_indices(scores, 3))
@@ -162,8 +161,7 @@ def test_top_k_on_ties_matches_a_stable_numpy_reference(d, k, levels):
     MLX): the k largest, ties to the lowest index, on every backend. MLX's CPU argpartition
     (the old rule) happens to pick the lowest tied indices too, so on CPU this pins the rule;
     on a GPU, where argpartition's tie order is its own, it is the check that matters."""
-    from mlx_ifp.core.mask import topk_indices
-    from mlx_ifp.core.softtopk import topk_indicator
+    from mlx_ifp.core.mask import topk_indicator, topk_indices
 
     rng = np.random.default_rng(d + k)
     s = rng.integers(0, levels, size=(6, d)).astype(np.float32)

@@ -1,7 +1,7 @@
 """The sparsity predictor: shapes, dense backbone, pooling, files, identity check, mask source."""
 
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
-from mlx_ifp.errors import UsageError
 from mlx_ifp.sources import make_source
 from mlx_ifp.sources.predictor import (
     PredictorConfig,
@@ -245,8 +245,8 @@ def test_reweight_route_starts_as_griffin_route_and_its_learned_part_is_bounded(
 
 
 def test_probe_rank_spread_is_zero_for_one_mask_and_blind_to_a_lifted_shared_part():
-    from mlx_ifp.core.softtopk import topk_indicator
-    from mlx_ifp.train.probe import diversity
+    from mlx_ifp.core.mask import topk_indicator
+    from mlx_ifp.train.objective import diversity
 
     base = mx.random.normal((2, 16), key=mx.random.key(0))
     same = [base, base * 3.0 + 1.0]  # one ranking for both prompts: collapsed

@@ -1,8 +1,8 @@
 """Dense prefill, slim decoding: the mask read off the prompt's own pass, decoding from its KV."""
 
 from mlx_ifp.bench.models import synthetic_tokenizer
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
-from mlx_ifp.errors import UsageError
 from mlx_ifp.inference.generation import stream_generate
 from mlx_ifp.inference.pruner import Pruner
 from mlx_ifp.sources import dense_prefill

@@ -6,7 +6,7 @@ import sys
 
 import mlx_ifp
 from mlx_ifp.core import ffn
-from mlx_ifp.inference.prompt import encode, format_chat, messages_for
+from mlx_ifp.core.prompt import encode, format_chat, messages_for
 from mlx_ifp.models import device
 
 import mlx.core as mx
@@ -132,7 +132,7 @@ def test_dense_prefill_then_slim_decoding_is_exact(smol):
 def test_gguf_weights_of_a_lora_slim_model_are_written_fused(smol):
     """The default (shipped predictor) slim model carries LoRA layers: GGUF export writes them
     fused under the plain names, with the LoRA's change in them."""
-    from mlx_ifp.convert.gguf_file import float_weights
+    from mlx_ifp.convert.exporters import float_weights
 
     model, tok = smol
     tuned, _ = mlx_ifp.select(model, tok, task="Write Python code.", keep=0.5)

@@ -2,10 +2,10 @@
 
 import mlx_ifp
 from mlx_ifp.bench.models import synthetic_tokenizer
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
-from mlx_ifp.errors import UsageError
+from mlx_ifp.core.prompt import encode, format_chat, messages_for
 from mlx_ifp.inference.generation import get_pruner, stream_generate
-from mlx_ifp.inference.prompt import encode, format_chat, messages_for
 
 import mlx.core as mx
 import pytest

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import mlx_ifp
 from mlx_ifp.serve.app import create_app
-from mlx_ifp.serve.registry import Registry, read_tasks
+from mlx_ifp.serve.registry import Registry, StopFilter, read_tasks
 from mlx_ifp.serve.scheduler import Job, Scheduler
 from mlx_ifp.serve.schemas import Limits
-from mlx_ifp.serve.stops import StopFilter
 
 import openai
 import pytest

@@ -5,8 +5,8 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
-from mlx_ifp.errors import UsageError
-from mlx_ifp.core.softtopk import (
+from mlx_ifp.common import UsageError
+from mlx_ifp.core.mask import (
     eps_schedule,
     hard_topk_indices,
     soft_topk,

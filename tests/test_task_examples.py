@@ -3,8 +3,8 @@
 
 import json
 
+from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
-from mlx_ifp.errors import UsageError
 from mlx_ifp.inference.pruner import Pruner
 from mlx_ifp.serve.registry import read_tasks
 from mlx_ifp.sources import MaskSource, make_source

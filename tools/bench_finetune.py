@@ -36,9 +36,9 @@ Usage (set the BLAS threads on a shared machine):
 
 import mlx_ifp  # noqa: F401, I001  (loads OpenBLAS before mlx.core, so it comes first)
 from mlx_ifp.models import blas
-from mlx_ifp.paths import atomic_file
+from mlx_ifp.common import atomic_file
 from mlx_ifp.sources.predictor.model import HEADS, ROUTES, PredictorConfig
-from mlx_ifp.train import checkpoint, load_config, progress
+from mlx_ifp.train import checkpoint, load_config
 from mlx_ifp.train import loop as ft
 
 import argparse
@@ -83,7 +83,7 @@ def synthetic(args, vocab: int) -> list[Example]:
 
 
 class Recorder:
-    """Stands in for ``train.progress.Progress``: a timestamp per optimizer step."""
+    """Stands in for ``mlx_ifp.train.loop.Progress``: a timestamp per optimizer step."""
 
     stamps: list[float] = []
     reported: list[float] = []
@@ -159,7 +159,7 @@ def run_ours(mode: str, args, examples) -> dict:
     with (
         patched(ft, "load_data", no_data),
         patched(ft, "new_predictor", new_predictor),
-        patched(progress, "Progress", Recorder),
+        patched(ft, "Progress", Recorder),
         patched(checkpoint, "save", lambda *a, **k: None),
     ):
         ft.finetune(cfg, model, None)

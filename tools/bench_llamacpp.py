@@ -56,7 +56,7 @@ def export_pair(args, folder: Path) -> tuple[dict[str, Path], dict]:
     """Write dense and slim GGUF files of ``args.model`` into ``folder``; (paths, mask facts)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import mlx_ifp
-    from mlx_ifp.convert.gguf_file import export_gguf
+    from mlx_ifp.convert import export_gguf
 
     # GGUF is written from float weights, as `mlx_ifp export --format gguf` loads them
     model, tok = mlx_ifp.load(args.model, dequantize=True)
@@ -215,7 +215,7 @@ def main() -> None:
     print(text)
     print_table(result)
     if args.output:
-        from mlx_ifp.paths import atomic_file
+        from mlx_ifp.common import atomic_file
 
         with atomic_file(args.output) as tmp_out:
             tmp_out.write_text(text + "\n")

@@ -18,7 +18,7 @@ import time
 
 import mlx_ifp  # noqa: F401  (OpenBLAS before mlx.core)
 from mlx_ifp.bench.models import PRESETS
-from mlx_ifp.paths import atomic_file
+from mlx_ifp.common import atomic_file
 
 import mlx.core as mx
 

@@ -14,7 +14,7 @@ import mlx.core as mx
 from rich.console import Console
 from rich.table import Table
 
-from mlx_ifp.core.softtopk import soft_topk, training_mask
+from mlx_ifp.core.mask import soft_topk, training_mask
 
 SHAPES = [(1, 30, 1536), (8, 30, 1536), (1, 56, 24576)]
 

@@ -104,16 +104,16 @@ def main() -> None:
         for path in a.render:
             print(render(json.loads(Path(path).read_text())["rows"]) + "\n")
         return
-    from mlx_ifp.core import counting
-    from mlx_ifp.core.budget import Budget
+    from mlx_ifp.common import atomic_file, cache_dir
+    from mlx_ifp.core import ffn
+    from mlx_ifp.core.mask import Budget
+    from mlx_ifp.core.prompt import turn_tokens
     from mlx_ifp.data import tasks
     from mlx_ifp.evaluation import metrics
     from mlx_ifp.evaluation.run import generate_replies, instructions, scoreable
     from mlx_ifp.evaluation.sandbox import score_replies
-    from mlx_ifp.inference.prompt import turn_tokens
-    from mlx_ifp.paths import atomic_file, cache_dir
     from mlx_ifp.sources import PredictorSource, make_source
-    from mlx_ifp.train.probe import diversity
+    from mlx_ifp.train.objective import diversity
 
     import mlx.core as mx
 
@@ -161,7 +161,7 @@ def main() -> None:
                 row["domains"][d].update(score_replies(d, its, replies, 5.0))
         one = (masks_of(domains[0]) or [full])[0]
         slim = mlx_ifp.prune(model, one)
-        row["active_params"] = counting.count(slim)["params"]
+        row["active_params"] = ffn.count(slim)["params"]
         row["kl"] = sum(row["domains"][d]["kl"] for d in domains) / len(domains)
         row["nll"] = sum(row["domains"][d]["nll"] for d in domains) / len(domains)
         row["seconds"] = round(time.perf_counter() - t0, 1)

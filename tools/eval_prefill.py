@@ -73,7 +73,7 @@ def main() -> None:
     for s, dn in zip(rows[::2], rows[1::2], strict=True):
         print(f"| {s['domain']} | {s['source']} | {s['keep']} | {s['kl']:.3f} | {dn['kl']:.3f} |")
     if a.output:
-        from mlx_ifp.paths import atomic_file
+        from mlx_ifp.common import atomic_file
 
         with atomic_file(a.output) as tmp:
             tmp.write_text(json.dumps(rows, indent=1))

@@ -27,11 +27,11 @@ import random
 import mlx_ifp
 from mlx_ifp import Mask
 from mlx_ifp import data as data_mod
+from mlx_ifp.common import atomic_file
 from mlx_ifp.evaluation.metrics import pairs, summarise, token_metrics
 from mlx_ifp.evaluation.run import instructions
 from mlx_ifp.inference import Pruner
 from mlx_ifp.models.resolve import adapted_copy
-from mlx_ifp.paths import atomic_file
 from mlx_ifp.sources.base import dense_prefill
 
 import mlx.core as mx

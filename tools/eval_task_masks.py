@@ -76,14 +76,13 @@ def parse() -> argparse.Namespace:
 def main() -> None:
     a = parse()
     domains = a.domains
+    from mlx_ifp.common import atomic_file, cache_dir
     from mlx_ifp.core import ffn
-    from mlx_ifp.core.budget import Budget
-    from mlx_ifp.core.softtopk import topk_indicator
+    from mlx_ifp.core.mask import Budget, topk_indicator
+    from mlx_ifp.core.prompt import turn_tokens
     from mlx_ifp.data import tasks
     from mlx_ifp.evaluation import metrics
     from mlx_ifp.evaluation.run import instructions
-    from mlx_ifp.inference.prompt import turn_tokens
-    from mlx_ifp.paths import atomic_file, cache_dir
     from mlx_ifp.sources import PredictorSource, make_source
     from mlx_ifp.sources.base import unit_scale
     from mlx_ifp.sources.predictor.model import source_pass

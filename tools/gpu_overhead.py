@@ -107,7 +107,7 @@ def table(results: list[dict]) -> str:
 
 
 def _write(path: str, obj) -> None:
-    from mlx_ifp.paths import atomic_file
+    from mlx_ifp.common import atomic_file
 
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=1))

@@ -183,7 +183,7 @@ def main() -> None:
     text = json.dumps(result, indent=2)
     print(text)
     if args.output:
-        from mlx_ifp.paths import atomic_file
+        from mlx_ifp.common import atomic_file
 
         with atomic_file(args.output) as tmp:
             tmp.write_text(text + "\n")

@@ -16,8 +16,8 @@ import json
 from functools import partial
 
 import mlx_ifp  # noqa: I001  (before mlx_lm: it loads the optimized BLAS)
-from mlx_ifp.core import counting, slicing
-from mlx_ifp.inference.prompt import turn_tokens
+from mlx_ifp.core import ffn, slicing
+from mlx_ifp.core.prompt import turn_tokens
 from mlx_ifp.train.objective import kl_to
 
 import mlx.core as mx
@@ -99,7 +99,7 @@ def main() -> None:
             fid[k].append(kl(ref, make(qmask), toks))
     out = {}
     for k, net in rows.items():
-        c = counting.count(net)
+        c = ffn.count(net)
         out[k] = {"tok_s": sorted(tps[k])[len(tps[k]) // 2], "params": c["params"]}
         out[k]["mb"] = round(c["bytes"] / 2**20, 1)
         if fid.get(k):

@@ -4,7 +4,8 @@
 
 One process, the shipped predictor + LoRA on the embedded model, a fresh ``Pruner`` per trial,
 the two products alternating (old, new / new, old / ...), each slicing the same prompts'
-masks. The float16 product is how ``core.adapters.lora_delta`` computed it before 2026-12-01.
+masks. The float16 product is how ``core.ffn.lora_delta`` (then in ``core.adapters``) computed
+it before 2026-12-01.
 """
 
 from __future__ import annotations
@@ -39,13 +40,13 @@ def main() -> None:
     p.add_argument("--keep", default="0.5")
     p.add_argument("-o", "--output", help="write the JSON here")
     a = p.parse_args()
-    from mlx_ifp.core import adapters, slicing
+    from mlx_ifp.common import atomic_file
+    from mlx_ifp.core import ffn, slicing
     from mlx_ifp.inference import Pruner
-    from mlx_ifp.paths import atomic_file
 
     import mlx.core as mx
 
-    fns = {"float16 product (before)": float16_product, "float32 product": adapters.lora_delta}
+    fns = {"float16 product (before)": float16_product, "float32 product": ffn.lora_delta}
     res: dict[str, list[float]] = {k: [] for k in fns}
     model, tok = mlx_ifp.load()
     for trial in range(a.trials):
@@ -57,7 +58,7 @@ def main() -> None:
                 res[name].append(pruner.slim_for(text)[1].slice_s * 1e3)
             del pruner
             mx.clear_cache()
-    slicing.lora_delta = adapters.lora_delta
+    slicing.lora_delta = ffn.lora_delta
     out = {
         name: {"median_ms": statistics.median(v), "min_ms": min(v), "max_ms": max(v), "n": len(v)}
         for name, v in res.items()

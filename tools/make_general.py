@@ -15,11 +15,10 @@ import json
 import time
 
 import mlx_ifp
+from mlx_ifp.common import Progress, atomic_file
+from mlx_ifp.core.prompt import turn_tokens
 from mlx_ifp.data import readers
 from mlx_ifp.data.corpus import GCIDE
-from mlx_ifp.inference.prompt import turn_tokens
-from mlx_ifp.paths import atomic_file
-from mlx_ifp.progress import Progress
 
 
 def answer(model, tokenizer, questions: list[dict], max_tokens: int, batch: int, bar) -> list:

@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from mlx_ifp.paths import atomic_file  # noqa: I001  (mlx_ifp before mlx.core: its BLAS)
+from mlx_ifp.common import atomic_file  # noqa: I001  (mlx_ifp before mlx.core: its BLAS)
 
 import mlx.core as mx
 

@@ -122,7 +122,7 @@ def main() -> int:
                      f"{nll['diff']:+.4f} | [{nll['lo']:+.4f}, {nll['hi']:+.4f}] |")  # fmt: skip
     print("\n".join(lines))
     if a.output:
-        from mlx_ifp.paths import atomic_file
+        from mlx_ifp.common import atomic_file
 
         with atomic_file(Path(a.output)) as tmp:
             tmp.write_text(json.dumps(out, indent=1))

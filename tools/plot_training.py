@@ -56,7 +56,7 @@ def main() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from mlx_ifp.paths import atomic_file
+    from mlx_ifp.common import atomic_file
 
     import matplotlib.pyplot as plt
 

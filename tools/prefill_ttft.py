@@ -16,8 +16,8 @@ import statistics
 import time
 
 import mlx_ifp
-from mlx_ifp.inference.prompt import encode, format_chat, messages_for
-from mlx_ifp.paths import atomic_file
+from mlx_ifp.common import atomic_file
+from mlx_ifp.core.prompt import encode, format_chat, messages_for
 
 PROMPTS = {
     "short": "What is the capital of France?",

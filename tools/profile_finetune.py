@@ -13,9 +13,9 @@ Usage: OPENBLAS_NUM_THREADS=1 python tools/profile_finetune.py [--mode lora] [--
 
 import mlx_ifp  # noqa: F401, I001  (loads OpenBLAS before mlx.core, so it comes first)
 from mlx_ifp.core import Budget, ffn
-from mlx_ifp.core.softtopk import training_mask
+from mlx_ifp.core.mask import training_mask
 from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
-from mlx_ifp.train import llm, load_config, loop, objective
+from mlx_ifp.train import load_config, loop, objective
 from mlx_ifp.train.batches import Example, collate
 
 import argparse
@@ -54,11 +54,11 @@ def main() -> None:
 
     model, _ = mlx_ifp.load(args.model)
     cfg = load_config(None, train=args.mode, batch_size=args.batch_size)
-    llm.prepare_llm(model, cfg)
+    objective.prepare_llm(model, cfg)
     k = Budget.parse(cfg.keep).channels(ffn.d_ffn(model))
     mx.random.seed(0)
     pred = new_predictor(model, PredictorConfig(**cfg.predictor))
-    joint = llm.Joint(pred, model)
+    joint = objective.Joint(pred, model)
     rng = np.random.default_rng(0)
     P = args.seq_len // 4
     ex = []

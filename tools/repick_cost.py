@@ -35,7 +35,7 @@ def main() -> None:
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("-o", "--output", help="write the JSON here")
     a = p.parse_args()
-    from mlx_ifp.paths import atomic_file
+    from mlx_ifp.common import atomic_file
 
     rows = {"dense": {"keep": 1.0}, "one mask (prompt)": {"repick": 0}}
     for n in (int(x) for x in a.every.split(",") if x.strip()):

@@ -18,7 +18,7 @@ import json
 
 import mlx_ifp
 from mlx_ifp.core import ffn, slicing
-from mlx_ifp.inference.prompt import encode, format_chat, messages_for
+from mlx_ifp.core.prompt import encode, format_chat, messages_for
 from mlx_ifp.models.embedded import embedded_folder
 
 import mlx.core as mx
@@ -120,7 +120,7 @@ def main() -> None:
     text = json.dumps(out, indent=2)
     print(text)
     if args.output:
-        from mlx_ifp.paths import atomic_file
+        from mlx_ifp.common import atomic_file
 
         with atomic_file(args.output) as tmp:
             tmp.write_text(text + "\n")

@@ -23,9 +23,9 @@ def main() -> None:
     p.add_argument("-o", "--output", required=True, help="Markdown file to write")
     a = p.parse_args()
     import mlx_ifp
+    from mlx_ifp.common import atomic_file, cache_dir
     from mlx_ifp.data import DOMAINS
     from mlx_ifp.evaluation.run import instructions
-    from mlx_ifp.paths import atomic_file, cache_dir
 
     data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
     queues = [instructions(data, d) for d in DOMAINS]

@@ -1,4 +1,4 @@
-"""``mlx_ifp bench``: side-by-side speed and memory of the source, slim and reference models."""
+"""``mlx_ifp bench``: the run (``run``), its preset models (``models``), tables (``report``)."""
 
 from .run import VARIANTS, bench, interleaved
 

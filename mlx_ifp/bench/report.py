@@ -1,10 +1,10 @@
-"""Tables and the decode-speed plot for ``mlx_ifp bench`` results (see ``bench.py``)."""
+"""Tables and the decode-speed plot for ``mlx_ifp bench`` results (see ``mlx_ifp.bench.run``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..paths import atomic_file
+from ..common import atomic_file
 
 NAMES = {
     "b_masked": "(b) masked, not sliced",

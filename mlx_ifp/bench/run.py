@@ -22,8 +22,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import Budget, counting, ffn
-from ..errors import UsageError
+from ..core import Budget, UsageError, count, d_ffn, ffns, masked
 from .models import PRESETS, PROMPT, TASK, build, same_shape_dense  # noqa: F401
 
 VARIANTS = "abcdefgh"
@@ -44,7 +43,7 @@ def rss() -> int | None:
 
 def decode_bytes(model: nn.Module) -> int:
     """Weight bytes read per decoded token: every matrix, minus an untied embedding table."""
-    total = counting.count(model)["bytes"]
+    total = count(model)["bytes"]
     inner = getattr(model, "model", model)
     tied = getattr(getattr(model, "args", None), "tie_word_embeddings", True)
     emb = getattr(inner, "embed_tokens", None)
@@ -125,9 +124,9 @@ def bench(
     log = lambda s: say(f"[{time.perf_counter() - t0:7.1f}s] {s}")  # noqa: E731
     src, tok, quantized, make_prompt, task = build(model, preset, dtype)
     load_s = time.perf_counter() - t0
-    dt = ffn.ffns(src)[0].gate_proj.weight.dtype
+    dt = ffns(src)[0].gate_proj.weight.dtype
     prompt = make_prompt(prompt_tokens)
-    d = ffn.d_ffn(src)
+    d = d_ffn(src)
     ks = [b.channels(d) for b in budgets]
     out = {
         "model": preset and f"random:{preset}" or model,
@@ -141,7 +140,7 @@ def bench(
         "align": align,
         "d_ffn": d,
         "load_s": load_s,
-        "source": {**counting.count(src), "decode_bytes": decode_bytes(src)},
+        "source": {**count(src), "decode_bytes": decode_bytes(src)},
         "runs": [],
     }
     mx.clear_cache()
@@ -176,7 +175,7 @@ def prefill_overhead(pruner, prompt: list[int], trials: int) -> dict:
 
     Both process all the prompt's tokens; their order alternates from trial to trial.
     """
-    from ..inference.pruner import dense_prefill
+    from ..sources import dense_prefill
 
     def plain():
         dense_prefill(pruner.model, prompt)
@@ -214,7 +213,7 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
     """All slim variants at one kept width ``k``."""
     from ..inference import Pruner
 
-    dt = ffn.ffns(src)[0].gate_proj.weight.dtype
+    dt = ffns(src)[0].gate_proj.weight.dtype
     base_active, base_rss = out["memory_source"]
     run = {"k": k, "variants": {}}
     v = run["variants"]
@@ -234,7 +233,7 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         sli.append(info.slice_s)
     mask = info.mask
     mx.clear_cache()
-    c = counting.count(slim)
+    c = count(slim)
     run["slim"] = {**c, "decode_bytes": decode_bytes(slim)}
     run["ideal_ratio"] = out["source"]["decode_bytes"] / run["slim"]["decode_bytes"]
     run["memory"] = {
@@ -248,7 +247,7 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         log("(b) masked, not sliced")
         dense_mask = mask.dense(dt)
         v["b_masked"] = run_decode(
-            src, tok, prompt, gen_tokens, trials, lambda m=dense_mask: ffn.masked(src, m)
+            src, tok, prompt, gen_tokens, trials, lambda m=dense_mask: masked(src, m)
         )
     if "c" in variants:
         log("(c) slim, materialised")
@@ -296,7 +295,7 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         v["g_q4_slim"] = {
             "k": qp.k,
             "slice_s": statistics.median(slice_g),
-            "bytes": counting.count(slim_g)["bytes"],
+            "bytes": count(slim_g)["bytes"],
             **run_decode(slim_g, tok, prompt, gen_tokens, trials),
         }
         if "q4_dense" not in out:
@@ -311,7 +310,7 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
     import mlx_lm
 
     from ..convert import export
-    from ..inference.generation import forget, stream_generate
+    from ..inference import forget, stream_generate
     from ..models import load
 
     res = {}

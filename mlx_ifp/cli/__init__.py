@@ -1,13 +1,20 @@
-"""The ``mlx_ifp`` command line: a thin typer layer over the Python API, one module per command."""
+"""The ``mlx_ifp`` command line: a thin typer layer over the Python API, one module per command
+or per small group of related commands.
+
+``mlx_ifp`` itself, this package's parent, is always imported first: it loads the optimized BLAS
+before ``mlx.core``.
+"""
 
 from __future__ import annotations
 
-import mlx_ifp  # noqa: F401  (loads the optimized BLAS before mlx.core)
-
 import typer
 
-from . import bench, convert, data, evaluate, finetune, generate, info, plot, serve
 from .common import handle_errors
+from .evaluate import data_build_command, eval_command, plot_command
+from .finetune import finetune_command
+from .generate import convert_command, generate_command
+from .info import bench_command, info_command
+from .serve import serve_command
 
 app = typer.Typer(
     help="Instruction-following pruning for MLX: prune a model's FFNs for a prompt or task, "
@@ -18,20 +25,20 @@ app = typer.Typer(
 )
 
 COMMANDS = {
-    "generate": generate.generate_command,
-    "export": convert.convert_command,
-    "convert": convert.convert_command,
-    "info": info.info_command,
-    "finetune": finetune.finetune_command,
-    "eval": evaluate.eval_command,
-    "bench": bench.bench_command,
-    "plot": plot.plot_command,
-    "serve": serve.serve_command,
+    "generate": generate_command,
+    "export": convert_command,
+    "convert": convert_command,
+    "info": info_command,
+    "finetune": finetune_command,
+    "eval": eval_command,
+    "bench": bench_command,
+    "plot": plot_command,
+    "serve": serve_command,
 }
 for _name, _fn in COMMANDS.items():
     app.command(_name)(handle_errors(_fn))
 data_app = typer.Typer(help="Build the offline multi-domain corpus.", no_args_is_help=True)
-data_app.command("build")(handle_errors(data.data_build_command))
+data_app.command("build")(handle_errors(data_build_command))
 app.add_typer(data_app, name="data")
 
 

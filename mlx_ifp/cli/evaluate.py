@@ -1,9 +1,12 @@
-"""``mlx_ifp eval``: mask sources scored per domain on the held-out test splits."""
+"""``mlx_ifp data build`` (the offline multi-domain corpus), ``mlx_ifp eval`` (mask sources
+scored per domain on the held-out test splits) and ``mlx_ifp plot`` (mask-overlap heatmaps and
+quality-vs-active-parameters plots from the corpus and an eval report)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import mlx_ifp
@@ -12,6 +15,44 @@ import typer
 
 from .. import UsageError
 from .common import csv, named_paths
+
+
+def data_build_command(
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder to write (default: a cache folder keyed by the settings).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the train/valid/test splits.")] = 0,
+    max_stdlib: Annotated[int, typer.Option(help="Standard-library functions to use.")] = 3000,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached.")] = False,
+    distill_n: Annotated[
+        int,
+        typer.Option(
+            "--distill",
+            help="Also have the dense model answer "
+            "this many training prompts (self-distillation; slow on CPU).",
+        ),
+    ] = 0,
+    model: Annotated[str, typer.Option("--model", help="Model for --distill.")] = (
+        "smollm2-135m-instruct"
+    ),
+):
+    """Build the multi-domain corpus (math, code, science, prose, general) offline, split by a seed.
+
+    Writes domains/<domain>/<split>.jsonl (records with provenance), pretrain/ ({"text"}),
+    sft/ ({"prompt","completion"}), chat/ ({"messages"}), tasks.json and manifest.json.
+    """
+    from ..data import BuildConfig, build, distill
+
+    path = build(output, BuildConfig(seed=seed, max_stdlib=max_stdlib), force=force)
+    if distill_n > 0:
+        net, tokenizer = mlx_ifp.load(model)
+        typer.echo(str(distill(path, net, tokenizer, distill_n, model, seed=seed)))
+    typer.echo(str(path))
 
 
 def eval_command(
@@ -79,9 +120,9 @@ def eval_command(
     """Evaluate mask sources per domain: perplexity, KL and top-1 vs dense, GSM8K, HumanEval."""
     from rich.console import Console
 
+    from ..common import atomic_file
     from ..data import DOMAINS, build
     from ..evaluation import MODES, EvalConfig, built_domains, evaluate, table
-    from ..paths import atomic_file
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -117,3 +158,49 @@ def eval_command(
             tmp.write_text(text + "\n")
     else:
         print(text)
+
+
+def plot_command(
+    kind: Annotated[str, typer.Argument(help="overlap (mask heatmap) or quality (from eval).")],
+    output: Annotated[str, typer.Option("--output", "-o", help="PNG file to write.")],
+    report: Annotated[
+        str | None, typer.Option("--report", help="JSON from `mlx_ifp eval` (quality).")
+    ] = None,
+    metric: Annotated[str, typer.Option(help="quality metric: ppl, nll, kl or top1.")] = "ppl",
+    model: Annotated[str, typer.Option("--model", help="Model (overlap).")] = (
+        "smollm2-135m-instruct"
+    ),
+    data: Annotated[str | None, typer.Option("--data", help="Corpus folder (overlap).")] = None,
+    mask_source: Annotated[str, typer.Option("--mask-source", help="Source (overlap).")] = (
+        "griffin"
+    ),
+    keep: Annotated[float, typer.Option(help="Keep ratio (overlap).")] = 0.5,
+    adapter: Annotated[
+        str | None,
+        typer.Option(
+            "--adapter",
+            help="A finetune folder, or 'default' (the shipped predictor), for --mask-source "
+            "predictor (overlap).",
+        ),
+    ] = None,
+    n: Annotated[int, typer.Option("-n", help="Test prompts per domain (overlap).")] = 8,
+    groups: Annotated[int, typer.Option(help="Layer groups (overlap).")] = 3,
+):
+    """Write a PNG: mask overlap between domains, or quality vs active parameters."""
+    from ..common import atomic_file
+    from ..data import build
+    from ..evaluation.plots import mask_overlap, plot_overlap, plot_quality
+
+    if kind == "quality":
+        if not report or not Path(report).is_file():
+            raise UsageError("quality plots need --report FILE (the JSON of `mlx_ifp eval -o`)")
+        path = plot_quality(json.loads(Path(report).read_text()), output, metric)
+    elif kind == "overlap":
+        net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
+        result = mask_overlap(net, tokenizer, data or build(), mask_source, keep, n, groups)
+        with atomic_file(Path(output).with_suffix(".json")) as tmp:
+            tmp.write_text(json.dumps(result, indent=2))
+        path = plot_overlap(result, output)
+    else:
+        raise UsageError(f"unknown plot {kind!r} (choose overlap or quality)")
+    typer.echo(f"Wrote {path}")

@@ -1,4 +1,7 @@
-"""``mlx_ifp generate``: prompt in, text out, with speed and active parameters."""
+"""``mlx_ifp generate`` (prompt in, text out, with speed and active parameters) and ``mlx_ifp
+export`` (alias ``convert``: a model, or the slim model of a task, prompt or mask, as a standard
+mlx-lm folder or a GGUF file that llama.cpp and Ollama load): both prune a model for a prompt,
+task or mask."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tok
 
     name = name or ("predictor" if adapter else "griffin")
     if keep is None and adapter:
-        from ..sources.predictor import read_config
+        from ..sources import read_config
 
         keep = read_config(adapter).get("k")
     source = make_source(name, tokenizer=tokenizer, path=adapter)
@@ -103,10 +106,9 @@ def generate_command(
     import mlx.core as mx
 
     from .. import Budget, Mask, load, stream_generate
-    from ..inference import KeepMismatch, footer, keep_warning
-    from ..inference.generation import check_repick, check_sampling
-    from ..models import device
-    from ..paths import check_writable
+    from ..common import check_writable
+    from ..inference import KeepMismatch, check_repick, check_sampling, footer, keep_warning
+    from ..models import COMPILING, claim_compile_notice, packed_matmul_warning
 
     try:
         check_sampling(max_tokens, temp, top_p)
@@ -123,22 +125,22 @@ def generate_command(
     if seed is not None:
         mx.random.seed(seed)
     if adapter is None and mask_source is None and mask is None:
-        from ..models.embedded import default_adapter
+        from ..models import default_adapter
 
         shipped = default_adapter(model, budget)
         adapter = str(shipped) if shipped is not None else None
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
     given = Mask.load(mask, net) if mask else None
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
-    if warning := device.packed_matmul_warning(net):
+    if warning := packed_matmul_warning(net):
         typer.echo(f"Warning: {warning}", err=True)
     if keep_note := keep_warning(net, source, keep, align) if given is None else "":
         typer.echo(f"Warning: {keep_note}", err=True)
     status = None
-    if device.claim_compile_notice(net):  # stopped at the first token
+    if claim_compile_notice(net):  # stopped at the first token
         from rich.console import Console
 
-        status = Console(stderr=True).status(device.COMPILING)
+        status = Console(stderr=True).status(COMPILING)
         status.start()
     last = None
     with warnings.catch_warnings():
@@ -173,3 +175,87 @@ def generate_command(
         typer.echo(f"Saved mask to {path}", err=True)
     if verbose and last is not None:
         typer.echo("\n".join(footer(last)), err=True)
+
+
+def convert_command(
+    model: Model = "smollm2-135m-instruct",
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="The mlx-lm folder (or .gguf file) to write.")
+    ] = "",
+    fmt: Annotated[
+        str, typer.Option("--format", help="mlx (an mlx-lm folder) or gguf (llama.cpp).")
+    ] = "mlx",
+    gguf_type: Annotated[
+        str, typer.Option("--gguf-type", help="GGUF matrices: f16, q8_0 or q4_0.")
+    ] = "f16",
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", "-p", help="Select the mask from this prompt.")
+    ] = None,
+    keep: Annotated[
+        str | None, typer.Option("--keep", help="Export a slim model keeping this many channels.")
+    ] = None,
+    mask_source: Annotated[
+        str | None,
+        typer.Option(
+            "--mask-source", help="Default: griffin with --task or --prompt, static without."
+        ),
+    ] = None,
+    task: Task = None,
+    mask: Annotated[
+        str | None, typer.Option("--mask", help="Export the slim model of a mask.")
+    ] = None,
+    dtype: Annotated[
+        str | None, typer.Option(help="Cast float weights: float32, float16, bfloat16.")
+    ] = None,
+    dequantize: Annotated[
+        bool,
+        typer.Option(
+            "--dequantize/--no-dequantize",
+            help="Write quantized weights unpacked to float (a GGUF file is always written from "
+            "unpacked weights).",
+        ),
+    ] = False,
+):
+    """Write a model (or the slim model of a task, prompt or mask) for mlx-lm or llama.cpp."""
+    from .. import Budget, Mask, export, load, select
+    from ..common import check_writable
+
+    if not output:
+        raise UsageError("give the output folder (or .gguf file) with --output/-o")
+    if fmt not in ("mlx", "gguf"):
+        raise UsageError(f"--format must be mlx or gguf, got {fmt!r}")
+    if gguf_type not in ("f16", "q8_0", "q4_0"):
+        raise UsageError(f"--gguf-type must be f16, q8_0 or q4_0, got {gguf_type!r}")
+    if dtype not in (None, "float32", "float16", "bfloat16"):
+        raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
+    if task and prompt:
+        raise UsageError("give --task or --prompt, not both")
+    budget = Budget.parse(keep) if keep is not None else Budget(0.5)
+    task = read_task(task)
+    # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind
+    check_writable(output, folder=fmt == "mlx")
+    # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
+    net, tokenizer = load(model, dequantize=dequantize or fmt == "gguf", dtype=dtype)
+    chosen = None
+    if mask or keep is not None or task or prompt:
+        from .. import make_source
+
+        given = Mask.load(mask, net) if mask else None
+        mask_source = mask_source or ("griffin" if task or prompt else "static")
+        source = make_source(mask_source, tokenizer=tokenizer)
+        if given is None and source.uses_text and not (task or prompt):
+            raise UsageError(
+                f"--mask-source {mask_source} selects from text: give --task or --prompt"
+            )
+        text = None if prompt else task or "-"
+        net, info = select(
+            net, tokenizer, prompt, task=text, mask=given, keep=budget, mask_source=source
+        )
+        chosen = info.mask
+    if fmt == "gguf":
+        from ..convert import export_gguf
+
+        path = export_gguf(net, tokenizer, output, gguf_type, mask=chosen)
+    else:
+        path = export(net, tokenizer, output, dtype=dtype, mask=chosen)
+    typer.echo(f"Wrote {path}")

@@ -1,13 +1,22 @@
-"""``mlx_ifp info``: versions, backend, BLAS, cache folder and plug-ins."""
+"""``mlx_ifp info`` (versions, backend, BLAS, cache folder and plug-ins) and ``mlx_ifp bench``
+(TTFT, decode speed and memory per variant, as JSON, a table and a plot): what this machine
+runs, and how fast."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+from pathlib import Path
 from typing import Annotated
+from typing import Annotated as _A
 
 import mlx_ifp
 
 import typer
+from typer import Option as _Opt
+
+from .. import UsageError
 
 
 def _packed_check(result: dict) -> str:
@@ -20,8 +29,8 @@ def _packed_check(result: dict) -> str:
 
 def _shipped() -> str:
     """Each embedded model's shipped predictors (+ LoRA) and the budgets they were trained at."""
-    from ..models.embedded import EMBEDDED, shipped_adapters
-    from ..paths import read_json
+    from ..core import read_json
+    from ..models import EMBEDDED, shipped_adapters
 
     out = []
     for name in EMBEDDED:
@@ -41,9 +50,8 @@ def info_command(
     import mlx.core as mx
     import mlx_lm
 
-    from .. import paths
-    from ..core import counting, ffn
-    from ..models import blas, device, hugepages
+    from ..core import ARCHITECTURES, cache_dir, count
+    from ..models import blas, hugepages, packed_matmul_check
     from ..sources import SOURCES
 
     rows = {
@@ -54,17 +62,17 @@ def info_command(
         "blas": blas.STATUS,
         "blas threads": os.environ.get("OPENBLAS_NUM_THREADS", "library default"),
         "huge pages": hugepages.status(),
-        "packed matmul check": _packed_check(device.packed_matmul_check()),
-        "cache": str(paths.cache_dir()),
+        "packed matmul check": _packed_check(packed_matmul_check()),
+        "cache": str(cache_dir()),
         "mask sources": ", ".join(SOURCES),
-        "architectures": ", ".join(sorted(ffn.ARCHITECTURES)) + " (others probed)",
+        "architectures": ", ".join(sorted(ARCHITECTURES)) + " (others probed)",
         "shipped predictors": _shipped(),
     }
     if model:
         from .. import load
 
         net, _ = load(model)
-        c = counting.count(net)
+        c = count(net)
         rows["model"] = model
         rows["layers x d_ffn"] = f"{c['layers']} x {c['d_ffn']}"
         rows["parameters"] = f"{c['params'] / 1e6:.1f}M ({c['ffn_params'] / c['params']:.0%} FFN)"
@@ -72,3 +80,59 @@ def info_command(
     width = max(map(len, rows))
     for key, value in rows.items():
         typer.echo(f"{key:<{width}}  {value}")
+
+
+def bench_command(
+    model: _A[str, _Opt("--model", help="A model as `generate` takes it.")] = (
+        "smollm2-135m-instruct"
+    ),
+    preset: _A[
+        str | None,
+        _Opt(
+            "--preset",
+            help="Random-weight Llama shape: 135m, 1b, 1.5b (Qwen2.5-Coder-1.5B), 3b or 8b.",
+        ),
+    ] = None,
+    keep: _A[
+        list[str] | None, _Opt("--keep", help="Keep ratio or count; repeat for a sweep.")
+    ] = None,
+    prompt_tokens: _A[int, _Opt("--prompt-tokens", help="Prompt length.")] = 512,
+    gen_tokens: _A[int, _Opt("--gen-tokens", help="Tokens to decode.")] = 64,
+    trials: _A[int, _Opt("--trials", help="Timed trials per variant (median).")] = 3,
+    align: _A[int, _Opt("--align", help="Round k up to a multiple of this.")] = 1,
+    variants: _A[str, _Opt("--variants", help="Which of a..h to run.")] = "abcdefgh",
+    dtype: _A[str | None, _Opt("--dtype", help="float32 / bfloat16 / float16.")] = None,
+    output: _A[str | None, _Opt("--output", "-o", help="Write the JSON here.")] = None,
+    plot_path: _A[str | None, _Opt("--plot", help="Write the tok/s-vs-keep PNG here.")] = None,
+):
+    """Benchmark TTFT (selection, slicing, prefill), decode tok/s and memory per variant."""
+
+    from ..bench import VARIANTS, bench
+    from ..bench import report as bench_report
+    from ..core import atomic_file, check_writable
+
+    keep = keep or ["0.5"]
+    for path in (output, plot_path):
+        if path:
+            check_writable(path)
+    if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
+        raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
+    if set(variants) - set(VARIANTS):
+        raise UsageError(f"--variants takes letters from {VARIANTS}")
+
+    def save(result: dict) -> None:
+        if output:
+            with atomic_file(output) as tmp:
+                Path(tmp).write_text(json.dumps(result, indent=2))
+
+    result = bench(
+        model, preset, tuple(keep), prompt_tokens, gen_tokens, trials, align, variants, dtype,
+        log=lambda s: print(s, file=sys.stderr, flush=True), on_progress=save,
+    )  # fmt: skip
+    save(result)
+    if not output:
+        print(json.dumps(result, indent=2))
+    bench_report.print_tables(result)
+    if plot_path:
+        bench_report.plot(result, plot_path)
+    return result

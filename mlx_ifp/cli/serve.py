@@ -95,14 +95,13 @@ def serve_command(
     try:
         import uvicorn
 
-        from ..serve.app import create_app
+        from ..serve import create_app
     except ImportError as e:
         msg = f"serving needs the serve extra: pip install 'mlx-ifp[serve]' ({e})"
         raise UsageError(msg) from None
     import mlx_ifp
 
-    from ..serve.registry import Registry, read_tasks
-    from ..serve.schemas import Limits
+    from ..serve import Limits, Registry, read_tasks
 
     if not 0 < port < 65536:
         raise UsageError(f"--port must be in 1..65535, got {port}")
@@ -119,7 +118,7 @@ def serve_command(
         )
     adapter = None
     if mask_source is None:
-        from ..models.embedded import default_adapter
+        from ..models import default_adapter
 
         budget = mlx_ifp.Budget.parse(keep)
         shipped = default_adapter(model, budget)

@@ -1,5 +1,5 @@
-"""Write a (slim) model where users run it: a standard mlx-lm folder."""
+"""Write a (slim) model where users run it: an mlx-lm folder or a GGUF file (``exporters``)."""
 
-from .mlx_lm_folder import export
+from .exporters import GGUF_TYPES, export, export_gguf, source_info
 
-__all__ = ["export"]
+__all__ = ["GGUF_TYPES", "export", "export_gguf", "source_info"]

@@ -1,7 +1,123 @@
-"""The shared mechanisms: FFN access for every architecture (``ffn``, ``slicing``,
-``counting``), the mask and its budget (``mask``, ``budget``) and SoftTopK (``softtopk``)."""
+"""The base every stage builds on, imported from here in one line.
 
-from .budget import Budget
-from .mask import Mask, check_fingerprint, fingerprint
+FFN access for every architecture, parameter counts, LoRA adapters and a model's origin
+(``ffn``); the keep budget, SoftTopK and top-k, and the mask (``mask``); slicing and the slim
+model (``slicing``); chat prompts and the tokens a mask source reads (``prompt``); and the
+errors, checked file I/O and progress display of ``mlx_ifp.common`` (outside ``core`` because
+the BLAS loader needs it before ``mlx.core``).
+"""
 
-__all__ = ["Budget", "Mask", "check_fingerprint", "fingerprint"]
+from ..common import (
+    Interrupted,
+    Progress,
+    UsageError,
+    atomic_dir,
+    atomic_file,
+    cache_dir,
+    check_safetensors,
+    check_writable,
+    first_line,
+    read_json,
+    read_safetensors,
+    sha256_file,
+    sweep_leftovers,
+)
+from .ffn import (
+    ARCHITECTURES,
+    active_masks,
+    backbone,
+    count,
+    d_ffn,
+    ffns,
+    fused_lora,
+    install,
+    layer_path,
+    layers,
+    lora_disabled,
+    masked,
+    masks_set,
+    model_type,
+    observed,
+    origin,
+    record_origin,
+    spec_of,
+)
+from .mask import (
+    Budget,
+    Mask,
+    check_fingerprint,
+    content_hash,
+    eps_schedule,
+    fingerprint,
+    soft_topk,
+    text_hash,
+    topk_indicator,
+    topk_indices,
+    training_mask,
+)
+from .prompt import (
+    context_length,
+    encode,
+    first_user_turn,
+    format_chat,
+    has_chat_template,
+    messages_for,
+    turn_tokens,
+)
+from .slicing import channel_norms, lora_fused_base, slim_copy, slim_update
+
+__all__ = [
+    "ARCHITECTURES",
+    "Budget",
+    "Interrupted",
+    "Mask",
+    "Progress",
+    "UsageError",
+    "active_masks",
+    "atomic_dir",
+    "atomic_file",
+    "cache_dir",
+    "backbone",
+    "channel_norms",
+    "check_fingerprint",
+    "check_safetensors",
+    "check_writable",
+    "content_hash",
+    "context_length",
+    "count",
+    "d_ffn",
+    "encode",
+    "eps_schedule",
+    "ffns",
+    "fingerprint",
+    "first_line",
+    "first_user_turn",
+    "format_chat",
+    "fused_lora",
+    "has_chat_template",
+    "install",
+    "layer_path",
+    "layers",
+    "lora_disabled",
+    "lora_fused_base",
+    "masked",
+    "masks_set",
+    "messages_for",
+    "model_type",
+    "observed",
+    "origin",
+    "read_json",
+    "read_safetensors",
+    "sha256_file",
+    "record_origin",
+    "slim_copy",
+    "slim_update",
+    "soft_topk",
+    "spec_of",
+    "sweep_leftovers",
+    "text_hash",
+    "topk_indicator",
+    "topk_indices",
+    "training_mask",
+    "turn_tokens",
+]

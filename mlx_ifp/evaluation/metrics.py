@@ -9,8 +9,7 @@ import warnings
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import ffn
-from ..inference.prompt import encode, format_chat, messages_for
+from ..core import encode, format_chat, masked, messages_for, model_type
 
 PLAIN_HEAD = {"llama", "mistral", "qwen2", "qwen3"}  # logits = lm_head(model.model(x))
 
@@ -83,8 +82,8 @@ def logprobs(model: nn.Module, tokens: mx.array, masks, chunk) -> mx.array:
         for t in range(s - 1, len(toks) - 1)
     ]
     flat = mx.array(flat, dtype=mx.int32)
-    with ffn.masked(model, masks):
-        if ffn.model_type(model) in PLAIN_HEAD:
+    with masked(model, masks):
+        if model_type(model) in PLAIN_HEAD:
             h = model.model(tokens)
             logits = lm_head(model, h.reshape(-1, h.shape[-1])[flat])
         else:  # a head with extras (soft-capping, scaling): run the model's own

@@ -8,12 +8,8 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
-from ..core import Budget, ffn
-from ..core.origin import origin
-from ..data import corpus as data_mod
-from ..errors import UsageError
-from ..inference.prompt import turn_tokens
-from ..paths import atomic_file
+from ..core import Budget, UsageError, atomic_file, d_ffn, layers, origin, turn_tokens
+from ..data import DOMAINS
 from ..sources import make_source
 from .run import instructions
 
@@ -36,7 +32,7 @@ def mask_overlap(
     n: int = 8,
     groups: int = 3,
     split: str = "test",
-    domains: tuple = data_mod.DOMAINS,
+    domains: tuple = DOMAINS,
 ) -> dict:
     """Mean overlap |A ∩ B| / k of per-input masks between domains, per group of layers.
 
@@ -45,7 +41,7 @@ def mask_overlap(
     """
     applied = origin(model, required=False).get("adapter_path")  # its own predictor, if any
     src = make_source(source, tokenizer=tokenizer, adapter_path=applied)
-    d, n_layers = ffn.d_ffn(model), len(ffn.layers(model))
+    d, n_layers = d_ffn(model), len(layers(model))
     k = Budget.parse(keep).channels(d)
     if not 1 <= groups <= n_layers:
         raise UsageError(f"--groups must be between 1 and {n_layers}")

@@ -5,6 +5,8 @@ responses under the pruned model, KL(dense || pruned) and top-1 agreement with t
 on those tokens, GSM8K exact match and HumanEval pass@1 from greedy generation. Every source
 (dense = ``full``, ``random``, ``static``, ``static-act``, ``griffin``, any registered one such
 as a learned static mask, or a saved mask file) goes through ``MaskSource.select``.
+
+The report: a rich table and a markdown table of the results (``table``, ``markdown``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,9 @@ from pathlib import Path
 
 import mlx.core as mx
 
-from ..core import Budget, Mask, counting, ffn
-from ..data import corpus as data_mod
-from ..errors import UsageError
+from ..core import Budget, Mask, Progress, UsageError, count, d_ffn, turn_tokens
+from ..data import DOMAINS, load_split, tasks
 from ..inference import prune
-from ..inference.prompt import turn_tokens
-from ..progress import Progress
 from ..sources import FixedMask, MaskSource, make_source
 from .metrics import (
     batch_of,
@@ -100,7 +99,7 @@ def instructions(data, domain: str, split: str = "test") -> list[dict]:
     """The items of a split with a prompt and a reference, sources taken in turn (so that a
     ``--limit`` sees every source of the domain)."""
     by_source: dict[str, list[dict]] = {}
-    for it in data_mod.load_split(data, domain, split):
+    for it in load_split(data, domain, split):
         if it["prompt"]:
             by_source.setdefault(it["provenance"]["source"], []).append(it)
     if not by_source:
@@ -120,7 +119,7 @@ def _configs(model, tokenizer, cfg: EvalConfig):
     ``net`` is the model the pruned side runs: ``model`` itself, or for a finetune folder that
     also changed the LLM, a copy of it with those adapters applied.
     """
-    d = ffn.d_ffn(model)
+    d = d_ffn(model)
     out = []
     for name in cfg.sources:
         source = make_source(name, tokenizer=tokenizer)
@@ -142,8 +141,8 @@ def _configs(model, tokenizer, cfg: EvalConfig):
 def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) -> list:
     """A finetune folder's predictor at the budget it was trained for, on the LLM it was
     trained with: a copy of ``model`` with the folder's LoRA or full weights, if any."""
-    from ..models.resolve import adapted_copy, trained_llm
-    from ..sources.predictor import read_config
+    from ..models import adapted_copy, trained_llm
+    from ..sources import read_config
 
     folder = Path(path)
     info = read_config(folder)
@@ -164,7 +163,7 @@ def built_domains(data, domains: tuple | None = None) -> tuple:
             instructions(data, dom)
         return tuple(domains)
     kept, skipped = [], []
-    for dom in data_mod.DOMAINS:
+    for dom in DOMAINS:
         try:
             instructions(data, dom)
             kept.append(dom)
@@ -185,10 +184,10 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     cfg = cfg or EvalConfig()
     if cfg.domains is None:
         cfg = replace(cfg, domains=built_domains(data))
-    tasks = data_mod.tasks(data)
+    domain_tasks = tasks(data)
     splits = {dom: instructions(data, dom)[: cfg.limit] for dom in cfg.domains}
     configs = _configs(model, tokenizer, cfg)
-    count, d = counting.count(model), ffn.d_ffn(model)
+    sizes, d = count(model), d_ffn(model)
     rows = []
     gen_steps = sum(1 for dom in cfg.domains if dom in GEN_DOMAINS) if cfg.gen_limit else 0
     total = len(configs) * (len(cfg.domains) + gen_steps)
@@ -201,7 +200,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
             for label, source, k, mode, net in configs:  # net: model, or an adapted copy
                 bar.describe(f"{dom}: {label} k={k} per-{mode}")
                 t0 = time.perf_counter()
-                masks = masks_for(net, tokenizer, source, items, k, mode, tasks[dom])
+                masks = masks_for(net, tokenizer, source, items, k, mode, domain_tasks[dom])
                 per_item = []
                 for j, chunk in enumerate(chunks):
                     ms = masks[j * cfg.batch_size : j * cfg.batch_size + len(chunk)]
@@ -220,8 +219,8 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     "prefill": cfg.prefill,
                     **summarise(per_item),
                 }
-                row["active_params"] = count["params"] - count["ffn_params"] * (d - k) // d
-                row["active_fraction"] = row["active_params"] / count["params"]
+                row["active_params"] = sizes["params"] - sizes["ffn_params"] * (d - k) // d
+                row["active_fraction"] = row["active_params"] / sizes["params"]
                 bar.advance()
                 if cfg.gen_limit and dom in GEN_DOMAINS:
                     at = [i for i, it in enumerate(items) if it in scoreable([it])]
@@ -234,4 +233,49 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     bar.advance()
                 row["seconds"] = round(time.perf_counter() - t0, 2)
                 rows.append(row)
-    return {"results": rows, "params": count["params"], "d_ffn": d}
+    return {"results": rows, "params": sizes["params"], "d_ffn": d}
+
+
+HEADER = ["domain", "source", "keep", "active"] + [
+    f"{c} ({m})" for m in ("input", "task") for c in ("ppl", "KL", "top1", "gen")
+]
+
+
+def rows_of(report: dict) -> list[list[str]]:
+    """One line per (domain, source, keep): per-input then per-task cells (static in both)."""
+    out: dict = {}
+    for r in report["results"]:
+        out.setdefault((r["domain"], r["source"], r["keep"]), {})[r["mode"]] = r
+    lines = []
+    for (dom, src, keep), by_mode in out.items():
+        first = next(iter(by_mode.values()))
+        cells = [dom, src, f"{keep:.2f}", f"{first['active_fraction']:.0%}"]
+        for mode in ("input", "task"):
+            r = by_mode.get(mode) or by_mode.get("static")
+            cells += _cells(r) if r else ["-"] * 4
+        lines.append(cells)
+    return lines
+
+
+def _cells(r: dict) -> list[str]:
+    gen = r.get("exact_match", r.get("pass@1"))
+    gen_s = "-" if gen is None else f"{round(gen * r['gen_n'])}/{r['gen_n']}"
+    return [f"{r['ppl']:.2f}", f"{r['kl']:.3f}", f"{r['top1']:.1%}", gen_s]
+
+
+def table(report: dict):
+    """The results as a rich table: per-input and per-task side by side."""
+    from rich.table import Table
+
+    t = Table(title="mlx_ifp eval (test splits)")
+    for i, col in enumerate(HEADER):
+        t.add_column(col, justify="left" if i < 4 else "right")
+    for cells in rows_of(report):
+        t.add_row(*cells)
+    return t
+
+
+def markdown(report: dict) -> str:
+    """The results as a Markdown table, for the README."""
+    lines = [HEADER, ["---"] * len(HEADER), *rows_of(report)]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)

@@ -1,6 +1,15 @@
-"""Mask -> slim model -> text: chat prompts, the ``Pruner`` and its cache, generation."""
+"""Mask -> slim model -> text: the ``Pruner`` (``pruner``), generation, re-picking (``repick``)."""
 
-from .generation import Response, footer, generate, select, stream_generate
+from .generation import (
+    Response,
+    check_repick,
+    check_sampling,
+    footer,
+    forget,
+    generate,
+    select,
+    stream_generate,
+)
 from .pruner import KeepMismatch, PruneInfo, Pruner, SlimCache, keep_warning, prune
 
 __all__ = [
@@ -9,7 +18,10 @@ __all__ = [
     "Pruner",
     "Response",
     "SlimCache",
+    "check_repick",
+    "check_sampling",
     "footer",
+    "forget",
     "generate",
     "keep_warning",
     "prune",

@@ -18,13 +18,21 @@ from mlx_lm.generate import GenerationResponse
 from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.sample_utils import make_sampler
 
-from ..core import Budget, Mask, ffn
-from ..errors import UsageError
-from ..models import device
-from ..sources import MaskSource, make_source
+from ..core import (
+    Budget,
+    Mask,
+    UsageError,
+    context_length,
+    d_ffn,
+    encode,
+    first_user_turn,
+    format_chat,
+    messages_for,
+)
+from ..models import notify_compiling, warn_if_packed_matmul_broken
+from ..sources import MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
-from .prompt import context_length, encode, first_user_turn, format_chat, messages_for
-from .pruner import PruneInfo, Pruner, dense_prefill
+from .pruner import PruneInfo, Pruner
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
 MAX_PRUNERS = 4
@@ -110,14 +118,14 @@ def get_pruner(
     align: int = 1,
 ) -> Pruner:
     """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
-    from ..core.origin import origin
+    from ..core import origin
 
     # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
     adapter = origin(model, required=False).get("adapter_path")
     source = None
     if mask_source is not None:
         source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
-    k = Budget.parse(keep, align).channels(ffn.d_ffn(model))
+    k = Budget.parse(keep, align).channels(d_ffn(model))
     key = (id(model), "default" if source is None else source.key(), k)
     pruner = _PRUNERS.get(key)
     if pruner is None or pruner.source_model is not model:
@@ -218,8 +226,8 @@ def stream_generate(
     limit = context_length(model)
     if limit and len(tokens) + 1 > limit:
         raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
-    device.warn_if_packed_matmul_broken(model)
-    device.notify_compiling(model)  # the first packed forward on a GPU can take a minute
+    warn_if_packed_matmul_broken(model)
+    notify_compiling(model)  # the first packed forward on a GPU can take a minute
     pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
@@ -231,7 +239,7 @@ def stream_generate(
     dense = dense and not clash and len(tokens) > 1
     opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
     if repick is None:
-        pruned = pruner.k < ffn.d_ffn(pruner.model)
+        pruned = pruner.k < d_ffn(pruner.model)
         by_default = per_prompt and pruned and pruner.source.repicks_by_default(pruner.model)
         repick = DEFAULT_REPICK if by_default else 0
     if repick and not per_prompt:

@@ -18,12 +18,19 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import Budget, counting, ffn, slicing
-from ..core.mask import Mask, text_hash
-from ..core.origin import origin
-from ..errors import UsageError
+from ..core import (
+    Budget,
+    Mask,
+    UsageError,
+    count,
+    d_ffn,
+    lora_fused_base,
+    origin,
+    slim_copy,
+    text_hash,
+    turn_tokens,
+)
 from ..sources import MaskSource, dense_prefill, make_source
-from .prompt import turn_tokens
 
 
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
@@ -34,9 +41,9 @@ def prune(model: nn.Module, mask: Mask) -> nn.Module:
             "(read a mask file with mlx_ifp.Mask.load(path, model))"
         )
     mask.check(model)
-    if mask.k >= ffn.d_ffn(model):
+    if mask.k >= d_ffn(model):
         return model
-    return slicing.slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
+    return slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
 
 
 @dataclass
@@ -90,7 +97,7 @@ class SlimCache:
 def predictor_note(model: nn.Module, source: MaskSource) -> str:
     """For a trained predictor: the LLM it runs with. Refuses one trained jointly with LoRA or
     full weights on a model loaded without them (its masks would be silently worse)."""
-    from ..models.resolve import trained_llm
+    from ..models import trained_llm
     from ..sources import PredictorSource
 
     if not isinstance(source, PredictorSource):
@@ -113,7 +120,7 @@ def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str,
     the model's own predictor if it was loaded with ``adapter_path=``; the predictor (+ LoRA)
     shipped with an embedded model (the one trained nearest ``budget``; none at full width, where
     the source model runs as it is); GRIFFIN otherwise."""
-    from ..models.embedded import default_adapter
+    from ..models import default_adapter
 
     info = origin(model, required=False)
     if info.get("adapter_path"):
@@ -136,7 +143,7 @@ def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> 
 
     if not isinstance(source, PredictorSource) or (trained := source.trained_k()) is None:
         return ""
-    d = ffn.d_ffn(model)
+    d = d_ffn(model)
     k = Budget.parse(keep, align).channels(d)
     if k == trained or k >= d:  # the trained budget, or nothing pruned
         return ""
@@ -179,7 +186,7 @@ class Pruner:
         if source is None:
             source, shipped = default_source(model, self.budget)
             if shipped is not None:
-                from ..models.resolve import adapted_copy, trained_llm
+                from ..models import adapted_copy, trained_llm
 
                 if trained_llm(shipped) is not None:
                     model = adapted_copy(model, shipped)
@@ -187,18 +194,18 @@ class Pruner:
                     source_options = {"path": shipped, **source_options}
         self.model = model  # masks are selected on it (the predictor reads it LoRA off)
         # slim models are cut from it: its non-FFN LoRA layers fused once
-        self.slim_base = slicing.lora_fused_base(model, FUSED_LORA_BITS)
+        self.slim_base = lora_fused_base(model, FUSED_LORA_BITS)
         self.tokenizer = tokenizer
         # a model loaded with adapter_path= serves its own predictor as source="predictor"
         applied = origin(model, required=False).get("adapter_path")
         options = {"adapter_path": applied, **source_options}
         self.source = make_source(source, tokenizer=tokenizer, **options)
         self.note = predictor_note(model, self.source)
-        self.k = self.budget.channels(ffn.d_ffn(model))
+        self.k = self.budget.channels(d_ffn(model))
         if warning := keep_warning(model, self.source, self.k):
             warnings.warn(warning, KeepMismatch, stacklevel=2)
         self.cache = SlimCache(cache_size)
-        self.source_params = counting.count(model)["params"]
+        self.source_params = count(model)["params"]
         self._active: dict[int, int] = {}
 
     def running(self):
@@ -221,7 +228,7 @@ class Pruner:
     def _finish(self, mask: Mask, slim: nn.Module, hit: bool, t_sel: float, t_slice: float):
         params = self._active.get(mask.k)  # counting walks the whole tree: once per width
         if params is None:
-            params = self._active[mask.k] = counting.count(slim)["params"]
+            params = self._active[mask.k] = count(slim)["params"]
         info = PruneInfo(mask, hit, t_sel, t_slice, params, self.source_params, note=self.note)
         return slim, info
 
@@ -277,7 +284,7 @@ class Pruner:
         if hit is not None:
             slim, info = self._finish(hit[0], hit[1], True, 0.0, 0.0)
         else:
-            full = self.k >= ffn.d_ffn(self.model)
+            full = self.k >= d_ffn(self.model)
             scores = None if full else obs.scores()
             mask = self.source.mask_from(self.model, mx.array(tokens), scores, self.k)
             mx.eval(mask.indices)

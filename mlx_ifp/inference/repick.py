@@ -20,8 +20,7 @@ import time
 
 import mlx.core as mx
 
-from ..core import slicing
-from ..errors import UsageError
+from ..core import UsageError, slim_update
 
 
 def start(pruner, text: str | list[int]) -> tuple:
@@ -92,7 +91,7 @@ class Repicking:
         t1 = time.perf_counter()
         # only the channels that came in are sliced, into the slots of those that left
         base = self.pruner.slim_base
-        self.slim, self.order = slicing.slim_update(
+        self.slim, self.order = slim_update(
             base, self.slim, self.order, mask.indices, in_place=True
         )
         info = self.info

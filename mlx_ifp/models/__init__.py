@@ -1,10 +1,36 @@
 """Resolve a model name to ``(model, tokenizer)``: mlx-lm folders and repos, GGUF files, the
-embedded default, and the optimized BLAS that must load before ``mlx.core``."""
+embedded default (with its shipped predictors), and the optimized BLAS that must load before
+``mlx.core``; what the device does with packed models."""
 
 from .blas import load_optimized_blas
 
 load_optimized_blas()  # must precede the first `import mlx.core`
 
-from .resolve import DEFAULT_MODEL, load, resolve  # noqa: E402
+from .device import (  # noqa: E402
+    COMPILING,
+    claim_compile_notice,
+    notify_compiling,
+    packed_matmul_check,
+    packed_matmul_warning,
+    warn_if_packed_matmul_broken,
+)
+from .embedded import EMBEDDED, default_adapter, shipped_adapters  # noqa: E402
+from .resolve import DEFAULT_MODEL, adapted_copy, load, resolve, trained_llm  # noqa: E402
 
-__all__ = ["DEFAULT_MODEL", "load", "load_optimized_blas", "resolve"]
+__all__ = [
+    "COMPILING",
+    "DEFAULT_MODEL",
+    "EMBEDDED",
+    "adapted_copy",
+    "claim_compile_notice",
+    "default_adapter",
+    "load",
+    "load_optimized_blas",
+    "notify_compiling",
+    "packed_matmul_check",
+    "packed_matmul_warning",
+    "resolve",
+    "shipped_adapters",
+    "trained_llm",
+    "warn_if_packed_matmul_broken",
+]

@@ -13,7 +13,7 @@ import site
 import sys
 from pathlib import Path
 
-from ..paths import cache_dir  # no mlx import there: safe before mlx.core
+from ..common import cache_dir  # no mlx import there: safe before mlx.core
 
 #: What happened: "openblas (<path>)", "reference", "skipped", "platform default", ...
 STATUS = "not attempted"

@@ -21,8 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from ..errors import UsageError
-from ..paths import atomic_file, cache_dir, read_json, sha256_file
+from ..common import UsageError, atomic_file, cache_dir, read_json, sha256_file
 from .gguf import gguf_to_mlx_lm, is_converted
 
 EMBEDDED = {

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import mlx.core as mx
 
-from ..errors import UsageError
-from ..paths import atomic_dir, cache_dir, check_safetensors
+from ..common import UsageError, atomic_dir, cache_dir, check_safetensors
 from . import gguf_decode
 
 FORMAT_VERSION = 1

@@ -20,7 +20,7 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
-from ..errors import UsageError
+from ..common import UsageError
 
 INSTALL_HINT = "pip install 'mlx-ifp[gguf]'"
 GROUP_SIZE = 32  # the importer's packed group size (gguf.GROUP_SIZE)

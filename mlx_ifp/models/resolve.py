@@ -14,10 +14,16 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.utils import dequantize_model
 
-from ..core import ffn, fingerprint
-from ..core.origin import origin, record_origin
-from ..errors import UsageError
-from ..paths import check_safetensors, first_line, read_json
+from ..core import (
+    UsageError,
+    check_safetensors,
+    fingerprint,
+    first_line,
+    origin,
+    read_json,
+    record_origin,
+    spec_of,
+)
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
@@ -121,7 +127,7 @@ def load(
         if dtype not in ("float32", "float16", "bfloat16"):
             raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
         _cast(net, getattr(mx, dtype))
-    ffn.spec_of(net)  # refuse an architecture without a prunable FFN, now
+    spec_of(net)  # refuse an architecture without a prunable FFN, now
     if not lazy:
         mx.eval(net.parameters())
     net.eval()

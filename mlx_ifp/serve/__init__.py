@@ -1,10 +1,10 @@
 """``mlx_ifp serve``: an OpenAI-compatible HTTP server with per-task slim models.
 
 Modules: ``schemas`` (request parsing and validation, OpenAI's error shape), ``registry`` (the
-resident model, its named tasks and the memory-bounded caches of slim models), ``scheduler``
-(fair queueing; one generation at a time on the device, in a worker thread), ``app`` (the
-Starlette routes); the typer command is ``mlx_ifp.cli.serve``. Needs the ``serve`` extra
-(``pip install 'mlx-ifp[serve]'``); ``import mlx_ifp`` never imports this package.
+resident model, its named tasks, the memory-bounded caches of slim models, stop strings),
+``scheduler`` (fair queueing; one generation at a time on the device, in a worker thread),
+``app`` (the Starlette routes); the typer command is ``mlx_ifp.cli.serve``. Needs the ``serve``
+extra (``pip install 'mlx-ifp[serve]'``); ``import mlx_ifp`` never imports this package.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import create_app
-    from .registry import Registry
+    from .registry import Registry, read_tasks
     from .scheduler import Scheduler
     from .schemas import Limits
 
-__all__ = ["Limits", "Registry", "Scheduler", "create_app"]
+__all__ = ["Limits", "Registry", "Scheduler", "create_app", "read_tasks"]
 
 
 def __getattr__(name: str):
@@ -30,6 +30,10 @@ def __getattr__(name: str):
         from .registry import Registry
 
         return Registry
+    if name == "read_tasks":
+        from .registry import read_tasks
+
+        return read_tasks
     if name == "Scheduler":
         from .scheduler import Scheduler
 

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-from mlx_ifp.errors import UsageError
+from mlx_ifp.common import UsageError
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException

@@ -7,8 +7,10 @@ slim models of tasks. Their LRU sizes come from ``--cache-gb``: all slim models 
 cost the same bytes (the new FFN arrays; attention and embeddings are shared with the source),
 measured once at start-up on a real slim model.
 
-Only the public API (``mlx_ifp``, ``mlx_ifp.errors``) is used here. Everything in this module
+Only the public API (``mlx_ifp``) is used here. Everything in this module
 that touches MLX runs on the scheduler's worker thread, apart from start-up.
+
+Stop strings over streamed text (``StopFilter``): hold back what could be the start of one.
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import mlx_ifp
-from mlx_ifp.errors import UsageError
+from mlx_ifp import UsageError
 
 from .schemas import APIError, GenRequest
-from .stops import StopFilter
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 MAX_SLOTS = 64  # the most slim models one cache holds, whatever the budget
@@ -254,3 +255,30 @@ class Registry:
             if p.repicks:
                 info.update(repicks=int(p.repicks))
         return Piece(text, finish, int(r.prompt_tokens), int(r.generation_tokens), info)
+
+
+class StopFilter:
+    """Cuts a text stream at the first stop string; never emits any part of a stop string."""
+
+    def __init__(self, stops: list[str]):
+        self.stops = [s for s in stops if s]
+        self.hold = max((len(s) for s in self.stops), default=1) - 1
+        self.buffer = ""
+
+    def push(self, text: str) -> tuple[str, bool]:
+        """Add streamed text; returns (text safe to emit now, whether a stop string was hit)."""
+        if not self.stops:
+            return text, False
+        self.buffer += text
+        hits = [i for i in (self.buffer.find(s) for s in self.stops) if i >= 0]
+        if hits:
+            out, self.buffer = self.buffer[: min(hits)], ""
+            return out, True
+        cut = max(len(self.buffer) - self.hold, 0)
+        out, self.buffer = self.buffer[:cut], self.buffer[cut:]
+        return out, False
+
+    def flush(self) -> str:
+        """What is still held back, once the stream has ended without a stop string."""
+        out, self.buffer = self.buffer, ""
+        return out

@@ -18,7 +18,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from mlx_ifp.errors import UsageError
+from mlx_ifp.common import UsageError
 
 log = logging.getLogger("mlx_ifp.serve")
 

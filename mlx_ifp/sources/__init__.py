@@ -5,13 +5,30 @@ Built in: ``griffin`` (per prompt, training-free), ``static`` (weight magnitude)
 with ``register_source``.
 """
 
-from . import griffin, predictor, simple, static  # noqa: F401  (each registers its sources)
-from .base import MaskSource, Observer, Running, dense_prefill, eager
-from .griffin import Griffin, GriffinStats, GroupedGriffin, standardise
-from .predictor import PredictorSource
-from .registry import SOURCES, make_source, register_source
-from .simple import FixedMask, Full, RandomSource
-from .static import DEFAULT_CALIBRATION, StaticActivation, StaticWeight
+from . import predictor, static  # noqa: F401  (each registers its sources)
+from .base import (
+    SOURCES,
+    Griffin,
+    GriffinStats,
+    GroupedGriffin,
+    MaskSource,
+    Observer,
+    Running,
+    dense_prefill,
+    eager,
+    make_source,
+    register_source,
+    standardise,
+)
+from .predictor import PredictorSource, read_config
+from .static import (
+    DEFAULT_CALIBRATION,
+    FixedMask,
+    Full,
+    RandomSource,
+    StaticActivation,
+    StaticWeight,
+)
 
 __all__ = [
     "DEFAULT_CALIBRATION",
@@ -31,6 +48,7 @@ __all__ = [
     "dense_prefill",
     "eager",
     "make_source",
+    "read_config",
     "register_source",
     "standardise",
 ]

@@ -1,21 +1,34 @@
-"""The mask-source interface, and the dense prefill that observing sources read from.
+"""The mask-source interface and its registry, the dense prefill that observing sources read
+from, and GRIFFIN, the observing source.
 
-A source returns scores of shape (L, d_ffn); ``select`` keeps the top k per layer. Sources
-plug in through ``registry.register_source``; the built-in ones live beside this module.
+A source returns scores of shape (L, d_ffn); ``select`` keeps the top k per layer. Sources plug
+in through ``register_source``, ``make_source`` builds one by name; the other built-in ones live
+beside this module.
+
+GRIFFIN (training-free): per prompt, each channel's L2 norm over tokens of the unit-normalised
+FFN activations, read off a dense pass (or the prompt's own prefill).
 """
 
 from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import ffn
-from ..core.mask import Mask, fingerprint, text_hash, topk_indices
-from ..errors import UsageError
+from ..core import (
+    Mask,
+    UsageError,
+    backbone,
+    d_ffn,
+    fingerprint,
+    masked,
+    observed,
+    text_hash,
+    topk_indices,
+)
 
 
 class MaskSource(ABC):
@@ -60,7 +73,7 @@ class MaskSource(ABC):
     def select(self, model: nn.Module, tokens: Sequence[int] | mx.array, k: int) -> Mask:
         """The mask keeping the k best-scored channels of each layer for these tokens."""
         tokens = mx.array(tokens, dtype=mx.int32)
-        if k >= ffn.d_ffn(model):
+        if k >= d_ffn(model):
             return self.mask_from(model, tokens, None, k)
         return self.mask_from(model, tokens, self.scores(model, tokens), k)
 
@@ -70,7 +83,7 @@ class MaskSource(ABC):
         examples = [mx.array(t, dtype=mx.int32) for t in examples]
         if not examples or any(t.size == 0 for t in examples):
             raise UsageError("a task's example prompts must be non-empty")
-        if len(examples) == 1 or not self.uses_text or k >= ffn.d_ffn(model):
+        if len(examples) == 1 or not self.uses_text or k >= d_ffn(model):
             return self.select(model, examples[0], k)
         total = sum(unit_scale(self.scores(model, t).astype(mx.float32)) for t in examples)
         mask = self.mask_from(model, examples[0], total, k)
@@ -82,7 +95,7 @@ class MaskSource(ABC):
         mask = (
             Mask.full(model)
             if scores is None
-            else Mask(topk_indices(scores, k), ffn.d_ffn(model), fingerprint(model))
+            else Mask(topk_indices(scores, k), d_ffn(model), fingerprint(model))
         )
         mask.source = self.key()
         mask.text_hash = text_hash(str(tokens.tolist())) if self.uses_text else ""
@@ -174,9 +187,9 @@ def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=
     """``tokens`` through the unmasked ``model`` into ``cache``, ``step`` at a time: hidden
     states only (no LM head), ``observe`` seeing every FFN activation (started layer by layer
     with ``layer_by_layer``), MLX's buffer cache cleared after each chunk with ``clear``."""
-    net = ffn.backbone(model) or model
+    net = backbone(model) or model
     hook = eager(observe) if layer_by_layer else observe
-    with ffn.masked(model, None), ffn.observed(model, hook):
+    with masked(model, None), observed(model, hook):
         for i in range(0, tokens.size, step):
             net(tokens[i : i + step][None], cache=cache)
             stats = observe.scores() if isinstance(observe, Observer) else []
@@ -211,3 +224,98 @@ def dense_prefill(
     if trim and trim_prompt_cache(cache, 1) != 1:
         raise RuntimeError("could not trim the observed last token off the KV cache")
     return cache
+
+
+SOURCES: dict[str, Callable[..., MaskSource]] = {}
+
+
+def register_source(name: str, factory: Callable[..., MaskSource]) -> None:
+    """Plug in a mask source; ``factory(**options)`` receives tokenizer=, seed=, and so on."""
+    SOURCES[name] = factory
+
+
+def make_source(name: str | MaskSource, **options) -> MaskSource:
+    """A source by name (see ``SOURCES``), or pass an instance through."""
+    if isinstance(name, MaskSource):
+        return name
+    if name not in SOURCES:
+        raise UsageError(f"unknown mask source {name!r} (choose from {', '.join(SOURCES)})")
+    return SOURCES[name](**options)
+
+
+class GriffinStats(Observer):
+    """Per channel, the L2 norm over tokens of the unit-normalised activations (GRIFFIN)."""
+
+    def __init__(self):
+        self.sq: dict[int, mx.array] = {}
+
+    def __call__(self, i, h):
+        hh = mx.square(h.astype(mx.float32)).reshape(-1, h.shape[-1])  # (B*T, d)
+        norms = hh @ mx.ones((hh.shape[-1],), dtype=hh.dtype)  # ||h_t||^2; a gemv beats sum()
+        inv = 1.0 / mx.maximum(norms, 1e-12)
+        s = inv @ hh  # sum over tokens of (h_t / ||h_t||)^2, per channel
+        self.sq[i] = self.sq[i] + s if i in self.sq else s
+
+    def state(self, i):
+        return [self.sq[i]]
+
+    def scores(self):
+        if not self.sq:
+            raise UsageError("cannot select channels for an empty text")
+        return mx.sqrt(mx.stack([self.sq[i] for i in range(len(self.sq))]))
+
+
+class GroupedGriffin(Observer):
+    """GRIFFIN statistics of many texts in one batched pass: one per (row, group).
+
+    ``groups`` (B, G, T) weights which positions of each row belong to which text (0/1: the
+    prompt part of a training sequence, or each stage-1 chunk). ``scores()`` is (B, G, L, d),
+    equal to ``GriffinStats`` run on each text alone. Pure array code: fine under
+    ``mx.compile`` and gradients (the caller stops them).
+    """
+
+    def __init__(self, groups: mx.array):
+        self.groups = groups.astype(mx.float32)
+        self.sq: dict[int, mx.array] = {}
+
+    def __call__(self, i, h):
+        hh = mx.square(h.astype(mx.float32))  # (B, T, d)
+        norms = hh @ mx.ones((hh.shape[-1],), dtype=hh.dtype)  # (B, T)
+        w = self.groups / mx.maximum(norms, 1e-12)[:, None, :]  # (B, G, T)
+        s = w @ hh  # (B, G, d)
+        self.sq[i] = self.sq[i] + s if i in self.sq else s
+
+    def state(self, i):
+        return [self.sq[i]]
+
+    def scores(self):
+        return mx.sqrt(mx.stack([self.sq[i] for i in range(len(self.sq))], axis=2))
+
+
+def standardise(scores: mx.array) -> mx.array:
+    """Per layer (last axis), log-scores shifted and scaled to mean 0 and unit variance."""
+    z = mx.log(scores.astype(mx.float32) + 1e-6)
+    z = z - z.mean(-1, keepdims=True)
+    return z / mx.maximum(mx.sqrt((z * z).mean(-1, keepdims=True)), 1e-6)
+
+
+class Griffin(MaskSource):
+    """GRIFFIN (training-free): per prompt, channel L2 norm of the unit-normalised activations."""
+
+    name = "griffin"
+
+    def observer(self):
+        return GriffinStats()
+
+    def running(self, model):
+        return Running(model, GriffinStats(), GriffinStats.scores)
+
+    def scores(self, model, tokens):
+        if tokens.size == 0:
+            raise UsageError("cannot select channels for an empty text")
+        stats = GriffinStats()
+        dense_prefill(model, tokens, stats)
+        return stats.scores()
+
+
+register_source("griffin", lambda **kw: Griffin())

@@ -1,4 +1,5 @@
-"""Static sources: one mask for every input, from weight magnitude or calibration activations."""
+"""Sources with one mask for every input: random (the lower bound), full (no pruning), a fixed
+saved mask, weight magnitude (``static``) and calibration activations (``static-act``)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,64 @@ from collections.abc import Sequence
 
 import mlx.core as mx
 
-from ..core import slicing
-from ..core.mask import content_hash
-from ..errors import UsageError
-from .base import MaskSource, dense_prefill
-from .registry import register_source
+from ..core import Mask, UsageError, channel_norms, content_hash, d_ffn, layers
+from .base import MaskSource, dense_prefill, register_source
+
+
+class RandomSource(MaskSource):
+    """A random mask (fixed by seed, the same for every input): the lower bound."""
+
+    name = "random"
+    uses_text = False
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def key(self):
+        return f"random(seed={self.seed})"
+
+    def scores(self, model, tokens):
+        shape = (len(layers(model)), d_ffn(model))
+        return mx.random.uniform(shape=shape, key=mx.random.key(self.seed))
+
+
+class Full(MaskSource):
+    """No pruning: every channel kept."""
+
+    name = "full"
+    uses_text = False
+
+    def scores(self, model, tokens):
+        return mx.ones((len(layers(model)), d_ffn(model)))
+
+    def select(self, model, tokens, k):
+        mask = Mask.full(model)
+        mask.source = self.key()
+        return mask
+
+
+class FixedMask(MaskSource):
+    """A saved mask (for example a learned static one) as a source: the same for every input."""
+
+    uses_text = False
+
+    def __init__(self, name: str, mask: Mask):
+        self.name, self.mask = name, mask
+
+    def scores(self, model, tokens):
+        """The saved mask as 0/1 scores (``select`` returns the mask itself)."""
+        return self.mask.dense()
+
+    def select(self, model, tokens, k):
+        self.mask.check(model)
+        if self.mask.k != k and k < self.mask.d_ffn:
+            raise UsageError(f"mask {self.name!r} keeps {self.mask.k} channels, not {k}")
+        return self.mask
+
+
+register_source("random", lambda seed=0, **kw: RandomSource(seed))
+register_source("full", lambda **kw: Full())
+
 
 #: A few lines of general text per domain, used when no calibration text is given.
 DEFAULT_CALIBRATION = [
@@ -36,7 +90,7 @@ class StaticWeight(MaskSource):
     def scores(self, model, tokens):
         fp = content_hash(model)  # not the fingerprint: adapters keep that, not the weights
         if fp not in self._cache:
-            g, u, d = slicing.channel_norms(model)
+            g, u, d = channel_norms(model)
             self._cache[fp] = g * u * d
         return self._cache[fp]
 
@@ -71,7 +125,7 @@ class StaticActivation(MaskSource):
             dense_prefill(model, toks, observe)
             mx.eval(list(sums.values()))
         act = mx.stack([sums[i] for i in range(len(sums))]) / max(n, 1)
-        self._cache[fp] = act * slicing.channel_norms(model)[2]
+        self._cache[fp] = act * channel_norms(model)[2]
         return self._cache[fp]
 
 

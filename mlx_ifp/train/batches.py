@@ -15,8 +15,7 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
-from ..errors import UsageError
-from ..inference.prompt import first_user_turn, format_chat, has_chat_template, turn_tokens
+from ..core import UsageError, first_user_turn, format_chat, has_chat_template, turn_tokens
 
 PAD_TO = 8
 

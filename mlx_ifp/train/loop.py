@@ -6,6 +6,10 @@ by the token count, so any split of a batch gives the same step) -> Adam -> chec
 Stage 1 (``pretrain``): the mask predicted from chunk j is applied while predicting chunk j+1,
 in one forward pass with position-dependent masks. Stage 2 (``sft``): the mask comes from the
 first user turn, the loss is on the response tokens.
+
+What a run shows while it runs (``Progress``): progress over optimizer steps (loss, tokens/s,
+peak memory; a bar on a terminal, plain lines elsewhere, as ``mlx_ifp.common.Progress``),
+validation notes, and a final summary.
 """
 
 from __future__ import annotations
@@ -22,16 +26,31 @@ import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 
-from ..core import Budget, ffn, fingerprint
-from ..core.softtopk import eps_schedule
-from ..errors import Interrupted, UsageError
-from ..paths import check_writable, sweep_leftovers
+from ..core import (
+    Budget,
+    Interrupted,
+    UsageError,
+    check_writable,
+    d_ffn,
+    eps_schedule,
+    fingerprint,
+    sweep_leftovers,
+)
+from ..core import Progress as CommandProgress
 from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
 from .batches import Batch, Batches, load_data
-from .config import FinetuneConfig, check
-from .llm import Joint, frozen_copy, prepare_llm
-from .objective import evaluate, gradients
+from .checkpoint import FinetuneConfig, check
+from .objective import (
+    COLLAPSED,
+    Joint,
+    evaluate,
+    frozen_copy,
+    gradients,
+    measure,
+    prepare_llm,
+    probe_set,
+)
 
 LORA_INIT_SEED = 7919  # offsets the LoRA initialisation's seed from the predictor's
 
@@ -127,9 +146,6 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
 
     ``model``/``tokenizer`` may be passed in (tests); otherwise ``config.model`` is loaded.
     """
-    from . import probe
-    from .progress import Progress
-
     cfg = config
     check(cfg)
     group = mx.distributed.init()
@@ -149,7 +165,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     # LoRA's A matrices are random: seeded too, or two runs of one config part at step 2
     mx.random.seed(cfg.seed * 1_000_003 + LORA_INIT_SEED)
     prepare_llm(model, cfg)
-    k = Budget.parse(cfg.keep).channels(ffn.d_ffn(model))
+    k = Budget.parse(cfg.keep).channels(d_ffn(model))
     mx.random.seed(cfg.seed)
     predictor = new_predictor(model, PredictorConfig(**{**cfg.predictor, "k": k}), tokenizer)
     joint = Joint(predictor, model, teacher)
@@ -161,12 +177,12 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
         multiple = 64  # fewer distinct shapes: fewer traces of the compiled step
     train_b = Batches(train, cfg.batch_size, cfg.seed, multiple, group)
     valid_b = Batches(valid, cfg.batch_size, cfg.seed, multiple, group) if valid else None
-    probes = probe.probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
+    probes = probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
     eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
     step, history, val_history, div_history = 0, [], [], []
     run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}
     ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
-    ifp.update(d_ffn=ffn.d_ffn(model), train=cfg.train, stage=cfg.stage)
+    ifp.update(d_ffn=d_ffn(model), train=cfg.train, stage=cfg.stage)
     if cfg.init_from:  # another run's weights; with start_step, that run continued
         checkpoint.init_weights(cfg.init_from, predictor, model, ifp)
         step = cfg.start_step
@@ -200,7 +216,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             val = evaluate(joint, valid_b, cfg.val_batches, k, cfg, group)
             val_history.append([step, val["ce"], val["kl"]])
             ui.note(f"step {step}: val CE {val['ce']:.4f}, KL to source {val['kl']:.4f}")
-        div = probe.measure(predictor, probes, k) if probes and rank == 0 else {}
+        div = measure(predictor, probes, k) if probes and rank == 0 else {}
         if div:
             div_history.append({"step": step, **div})
             ui.note(
@@ -208,7 +224,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
                 f"{div['jaccard_across']:.3f}, score spread {div['score_std']:.3f}, "
                 f"rank spread {div['rank_std']:.3f}"
             )
-            if div["jaccard_across"] > probe.COLLAPSED and predictor.config.head != "static":
+            if div["jaccard_across"] > COLLAPSED and predictor.config.head != "static":
                 ui.note("warning: the masks are collapsing to one mask for every prompt")
 
     train_step = make_step(joint, opts, k, cfg, group)
@@ -258,3 +274,26 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     ui.note(f"{run['tokens']:,} tokens in {run['seconds']:.0f} s on {run['device']}")
     ui.summary(history, [[s, ce] for s, ce, *_ in val_history], out)
     return out
+
+
+class Progress(CommandProgress):
+    """Optimizer steps of a run (silent when ``enabled`` is False: other ranks, ``quiet``)."""
+
+    def __init__(self, total: int, start: int = 0, enabled: bool = True, bar: bool | None = None):
+        super().__init__("finetune", total, start, unit="step", enabled=enabled, bar=bar)
+
+    def advance(self, loss: float, tokens_per_s: float, eps: float) -> None:
+        peak = mx.get_peak_memory() / 1e9
+        stats = (f"loss {loss:.4f}", f"{tokens_per_s:,.0f} tok/s", f"peak {peak:.2f} GB")
+        super().advance(1, (*stats, f"eps {eps:.3g}"))
+
+    def summary(self, history: list, val: list, out) -> None:
+        if not self.enabled or not history:
+            return
+        tail = history[-min(10, len(history)) :]
+        mean = sum(tail) / len(tail)
+        self.note(f"steps {len(history)}, train loss {mean:.4f} (last {len(tail)})")
+        self.note(f"peak memory {mx.get_peak_memory() / 1e9:.2f} GB")
+        if val:
+            self.note(f"validation loss {val[0][1]:.4f} (step {val[0][0]}) -> {val[-1][1]:.4f}")
+        self.note(f"checkpoint {out}")

@@ -1,22 +1,110 @@
-"""The training objective: predictor scores -> masks -> masked forward -> CE (+ KL) -> gradients.
+"""The trained pair, the training objective, and the probe that watches the masks.
 
+The trained pair (``Joint``: predictor + LLM) and how the LLM trains: frozen, LoRA or full
+weights.
+
+The objective: predictor scores -> masks -> masked forward -> CE (+ KL) -> gradients.
 Stage 1 (``pretrain``): the mask predicted from chunk j is applied while predicting chunk j+1,
 in one forward pass with position-dependent masks. Stage 2 (``sft``): the mask comes from the
 first user turn, the loss is on the response tokens; with ``repick: N`` it is re-picked every N
 response tokens from the text so far, as ``generate`` re-picks (``inference/repick.py``).
+
+The probe: mask diversity on a fixed probe set of held-out prompts (does the mask depend on the
+prompt?), logged during training. Collapse (every prompt getting nearly one mask) shows up as a
+mean cross-domain Jaccard near 1 and a small spread of scores across prompts.
 """
 
 from __future__ import annotations
+
+import json
+import random
+from itertools import combinations
+from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
 from mlx.utils import tree_map
 
-from ..core import ffn
-from ..core.softtopk import soft_topk, topk_indicator, training_mask
-from ..sources.predictor import source_pass
+from ..core import (
+    active_masks,
+    install,
+    layers,
+    masked,
+    masks_set,
+    soft_topk,
+    topk_indicator,
+    training_mask,
+    turn_tokens,
+)
+from ..sources.predictor import Predictor, source_pass
+from . import checkpoint
 from .batches import Batch, Batches
-from .llm import Joint
+from .checkpoint import FinetuneConfig
+
+
+class Joint(nn.Module):
+    """The trained pair: one tree of parameters for one ``value_and_grad``."""
+
+    def __init__(self, predictor: Predictor, llm: nn.Module, teacher: nn.Module | None = None):
+        super().__init__()
+        self.predictor = predictor
+        self.llm = llm
+        # the frozen source for distillation and GRIFFIN features when the LLM's own weights
+        # train (LoRA and frozen runs switch their adapters off instead); not a child
+        object.__setattr__(self, "teacher", teacher)
+
+
+def frozen_copy(model: nn.Module) -> nn.Module:
+    """A frozen copy of ``model`` (its own arrays, unaffected by later updates)."""
+    import copy
+
+    twin = copy.deepcopy(model)
+    twin.freeze()
+    return twin
+
+
+def prepare_llm(model: nn.Module, cfg: FinetuneConfig) -> nn.Module:
+    """Freeze the LLM, give it mlx-lm LoRA layers, or leave it all trainable."""
+    from mlx_lm.tuner.utils import linear_to_lora_layers
+
+    install(model)
+    model.freeze()
+    if cfg.train == "lora":
+        lora = checkpoint.adapter_config(cfg)["lora_parameters"]
+        linear_to_lora_layers(model, cfg.lora_layers, lora)
+    elif cfg.train == "full":
+        model.unfreeze()
+    if cfg.grad_checkpoint:
+        checkpoint_layers(model)
+    return model
+
+
+_CKPT: dict[type, type] = {}
+
+
+def checkpoint_layers(model: nn.Module) -> None:
+    """Recompute each block in the backward pass; the layer's FFN masks pass in as inputs."""
+
+    def wrap(call):
+        def checkpointed(self, x, *args, **kwargs):
+            masks = active_masks()
+
+            def inner(params, x, *m):
+                self.update(params)
+                with masks_set(list(m) if m else None):
+                    return call(self, x, *args, **kwargs)
+
+            return mx.checkpoint(inner)(self.trainable_parameters(), x, *(masks or []))
+
+        return checkpointed
+
+    for layer in layers(model):
+        cls = type(layer)
+        if cls in _CKPT.values():
+            continue
+        if cls not in _CKPT:
+            _CKPT[cls] = type(cls.__name__, (cls,), {"__call__": wrap(cls.__call__)})
+        layer.__class__ = _CKPT[cls]
 
 
 def make_masks(scores: mx.array, k: int, eps: float, how: str, hard: bool) -> mx.array:
@@ -109,7 +197,7 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
     elif cfg.repick:  # (B * J, L, d) -> (B, L, T, d): each position its segment's mask
         masks = masks.reshape(inputs.shape[0], -1, *masks.shape[1:])
         masks = mx.take_along_axis(masks, segment[:, :, None, None], axis=1).transpose(0, 2, 1, 3)
-    with ffn.masked(joint.llm, masks):
+    with masked(joint.llm, masks):
         logits = joint.llm(inputs)
     return logits, weight.astype(mx.float32), teacher
 
@@ -157,3 +245,67 @@ def evaluate(joint: Joint, data: Batches, n_batches: int, k: int, cfg, group=Non
         tot = mx.distributed.all_sum(tot, group=group)
     ce, kl, n = tot.tolist()
     return {"ce": ce / max(n, 1.0), "kl": kl / max(n, 1.0)}
+
+
+COLLAPSED = 0.9  # mean cross-domain Jaccard above this: warn
+
+
+def probe_set(data: str | Path, tokenizer, per_domain: int, seed: int = 0, max_len: int = 256):
+    """Up to ``per_domain`` prompts of each domain from ``valid.jsonl``: [(domain, tokens)]."""
+    path = Path(data) / "valid.jsonl"
+    if not path.is_file() or per_domain < 1:
+        return []
+    by_domain: dict[str, list] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line) if line.strip() else {}
+        text = rec.get("prompt") or rec.get("text")
+        if text and rec.get("domain"):
+            by_domain.setdefault(rec["domain"], []).append((text, "prompt" in rec))
+    rng = random.Random(seed)
+    out = []
+    for domain in sorted(by_domain):
+        texts = by_domain[domain]
+        rng.shuffle(texts)
+        for text, is_prompt in texts[:per_domain]:
+            toks = turn_tokens(tokenizer, text) if is_prompt else tokenizer.encode(text)
+            out.append((domain, list(toks)[:max_len]))
+    return out
+
+
+def jaccard(a: mx.array, b: mx.array) -> float:
+    """Mean over layers of |a & b| / |a | b| for 0/1 masks (L, d)."""
+    inter = (a * b).sum(-1)
+    union = a.sum(-1) + b.sum(-1) - inter
+    return (inter / mx.maximum(union, 1)).mean().item()
+
+
+def diversity(masks: list[mx.array], scores: list[mx.array], domains: list[str]) -> dict:
+    """Jaccard of hard masks within and across domains, and the spread of scores."""
+    within, across = [], []
+    for i, j in combinations(range(len(masks)), 2):
+        (within if domains[i] == domains[j] else across).append(jaccard(masks[i], masks[j]))
+    s = mx.stack(scores)  # (P, L, d)
+    spread = s.std(axis=0).mean(-1)  # per layer: std across prompts, mean over channels
+    scale = s.std(axis=-1).mean(0)  # per layer: std across channels
+    # the same for each channel's rank (0 = last, 1 = first) among its layer's channels: blind
+    # to the scale of the scores (a shared part lifted far above the rest swamps score_std)
+    ranks = mx.argsort(mx.argsort(s, axis=-1), axis=-1).astype(mx.float32)
+    ranks = ranks / max(s.shape[-1] - 1, 1)
+    return {
+        "jaccard_within": sum(within) / max(len(within), 1),
+        "jaccard_across": sum(across) / max(len(across), 1),
+        "score_std": (spread / mx.maximum(scale, 1e-9)).mean().item(),
+        "rank_std": ranks.std(axis=0).mean().item(),
+    }
+
+
+def measure(predictor, probe: list, k: int) -> dict:
+    """Diversity of the predictor's hard masks over the probe prompts."""
+    if len(probe) < 2:
+        return {}
+    scores = []
+    for _, toks in probe:
+        scores.append(predictor(mx.array([toks], dtype=mx.int32))[0].astype(mx.float32))
+        mx.eval(scores[-1])
+    masks = [topk_indicator(s, k) for s in scores]
+    return diversity(masks, scores, [d for d, _ in probe])

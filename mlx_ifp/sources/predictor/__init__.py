@@ -1,26 +1,215 @@
-"""The sparsity predictor: a model of its own (``model``), its files (``files``) and the mask
-source that serves it (``source``)."""
+"""The sparsity predictor: a model of its own (``model``), its files, and the mask source that
+serves it.
 
-from .files import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    load_predictor,
-    new_predictor,
-    read_config,
-    save_predictor,
-    update_config,
-    warm_start,
+Files: ``predictor.safetensors`` + ``ifp_config.json`` (its config, the source model's
+fingerprint and the budget), and building a fresh predictor for a source model. Mask source
+``predictor``: a trained predictor scores the prompt (or task) tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ...core import (
+    UsageError,
+    atomic_file,
+    check_fingerprint,
+    d_ffn,
+    fingerprint,
+    layers,
+    read_json,
+    read_safetensors,
 )
+from ..base import MaskSource, register_source
 from .model import (
     HEADS,
     Predictor,
     PredictorConfig,
+    griffin_running,
     head_params,
+    hidden_size,
     hidden_states,
     pool,
     source_pass,
 )
-from .source import PredictorSource
+
+CONFIG_FILE = "ifp_config.json"
+WEIGHTS_FILE = "predictor.safetensors"
+
+
+def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
+    """Write ``predictor.safetensors`` and ``ifp_config.json`` into ``folder``, atomically."""
+    folder = Path(folder)
+    weights = dict(nn.utils.tree_flatten(predictor.parameters()))
+    with atomic_file(folder / WEIGHTS_FILE) as tmp:
+        mx.save_safetensors(str(tmp), weights, metadata={"mlx_ifp": "predictor"})
+    update_config(folder, predictor=asdict(predictor.config))
+    return folder
+
+
+def read_config(folder: str | Path) -> dict:
+    """The ``ifp_config.json`` of an adapter folder ({} if there is none)."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    return read_json(path, "predictor config")
+
+
+def update_config(folder: str | Path, **entries) -> None:
+    """Merge ``entries`` into the folder's ``ifp_config.json`` (written atomically)."""
+    cfg = read_config(folder)
+    cfg.update(entries)
+    with atomic_file(Path(folder) / CONFIG_FILE) as tmp:
+        tmp.write_text(json.dumps(cfg, indent=2, default=str))
+
+
+def new_predictor(
+    model: nn.Module, config: PredictorConfig | None = None, tokenizer=None, **overrides
+) -> Predictor:
+    """A fresh predictor for source ``model``; a separate backbone is loaded from its path.
+
+    With ``init`` naming a mask source (e.g. ``static-act``), the head's bias starts at that
+    source's per-layer standardised scores, so training starts from a sensible static mask.
+    """
+    config = config or PredictorConfig()
+    known = {f.name for f in fields(PredictorConfig)}
+    bad = set(overrides) - known
+    if bad:
+        raise UsageError(f"unknown predictor setting(s): {', '.join(sorted(bad))}")
+    for k, v in overrides.items():
+        setattr(config, k, v)
+    config.check()
+    backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
+    config.n_layers = len(layers(model))
+    config.d_ffn = d_ffn(model)
+    config.hidden = hidden_size(backbone)
+    config.model = fingerprint(model)
+    if config.backbone == "source":
+        config.layers = min(config.layers, config.n_layers)
+    predictor = Predictor(config, backbone)
+    if config.init != "zeros":
+        warm_start(predictor, model, tokenizer)
+    return predictor
+
+
+def warm_start(predictor: Predictor, model: nn.Module, tokenizer=None) -> None:
+    """Set the head's bias to a training-free source's scores, standardised per layer."""
+    from ..base import make_source
+
+    source = make_source(predictor.config.init, tokenizer=tokenizer)
+    if source.uses_text:
+        raise UsageError(f"predictor init must be a text-independent source, not {source.name}")
+    s = source.scores(model, mx.array([0], dtype=mx.int32)).astype(mx.float32)
+    z = (s - s.mean(-1, keepdims=True)) / mx.maximum(s.std(-1, keepdims=True), 1e-6)
+    if predictor.config.head == "full":
+        predictor.out.bias = z.reshape(-1)
+    else:
+        predictor.bias = z
+    mx.eval(predictor.parameters())
+
+
+def _load_backbone(path: str) -> nn.Module:
+    from ...models import load
+
+    net, _ = load(path)
+    net.freeze()
+    return net
+
+
+def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
+    """Read a saved predictor; refuse it if it was trained for another source model."""
+    folder = Path(folder)
+    cfg = read_config(folder).get("predictor")
+    if not cfg or not (folder / WEIGHTS_FILE).is_file():
+        raise UsageError(f"no predictor in {folder} (needs {WEIGHTS_FILE} and {CONFIG_FILE})")
+    known = {f.name for f in fields(PredictorConfig)}
+    if not isinstance(cfg, dict):
+        raise UsageError(f"{folder / CONFIG_FILE}: 'predictor' must be a mapping of settings")
+    try:
+        config = PredictorConfig(**{k: v for k, v in cfg.items() if k in known})
+        config.check()
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"{folder / CONFIG_FILE}: bad predictor settings ({e})") from None
+    if not isinstance(config.model, dict):
+        raise UsageError(f"{folder / CONFIG_FILE}: the source model's fingerprint is missing")
+    check_fingerprint(config.model, model, f"the predictor in {folder} was trained for")
+    sizes = ("layers", "rank", "factor_rank", "n_layers", "d_ffn", "hidden", "k")
+    for name in sizes:  # before any array is made from them
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1 << 17:
+            raise UsageError(f"{folder / CONFIG_FILE}: predictor {name} {v!r} is not a valid size")
+    shape = (len(layers(model)), d_ffn(model))
+    if (config.n_layers, config.d_ffn) != shape or config.layers > config.n_layers + 64:
+        raise UsageError(f"{folder / CONFIG_FILE}: made for {config.n_layers}x{config.d_ffn} FFN "
+                         f"channels, this model has {shape[0]}x{shape[1]}")  # fmt: skip
+    weights = read_safetensors(folder / WEIGHTS_FILE, "predictor weights")
+    backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
+    try:
+        pred = Predictor(config, backbone)
+        pred.load_weights(list(weights.items()), strict=True)
+    except (ValueError, TypeError, KeyError, OverflowError, RuntimeError) as e:
+        raise UsageError(f"predictor weights in {folder} do not fit its config: {e}") from None
+    mx.eval(pred.parameters())
+    return pred
+
+
+class PredictorSource(MaskSource):
+    """Mask source ``predictor``: the trained predictor scores the prompt (or task) tokens."""
+
+    name = "predictor"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._pred: Predictor | None = None
+        self._for: int | None = None
+
+    def key(self) -> str:
+        return f"predictor({self.path})"
+
+    def predictor(self, model: nn.Module) -> Predictor:
+        if self._pred is None or self._for != id(model):
+            self._pred = load_predictor(self.path, model)
+            self._for = id(model)
+        return self._pred
+
+    def trained_k(self) -> int | None:
+        """The channels per layer the predictor was trained to keep (None if not recorded)."""
+        cfg = read_config(self.path)
+        k = cfg.get("k") or (cfg.get("predictor") or {}).get("k")
+        return k if isinstance(k, int) and not isinstance(k, bool) and k > 0 else None
+
+    def running(self, model):
+        """For a predictor that reads the prompt's GRIFFIN statistics (``head: griffin``): the
+        source model's statistics over the text so far, through the trained map."""
+        return griffin_running(self.predictor(model), model) if self._reads_griffin(model) else None
+
+    def repicks_by_default(self, model):
+        return self._reads_griffin(model)
+
+    def _reads_griffin(self, model) -> bool:
+        return self.predictor(model).config.head == "griffin"
+
+    def scores(self, model, tokens):
+        tokens = mx.array(tokens, dtype=mx.int32).reshape(1, -1)
+        if tokens.size == 0:
+            raise UsageError("cannot select channels for an empty text")
+        return self.predictor(model)(tokens)[0]
+
+
+def _factory(path=None, adapter=None, adapter_path=None, **_):
+    where = path or adapter or adapter_path
+    if not where:
+        raise UsageError("the predictor mask source needs the adapter folder (--adapter DIR)")
+    return PredictorSource(where)
+
+
+register_source("predictor", _factory)
+
 
 __all__ = [
     "CONFIG_FILE",

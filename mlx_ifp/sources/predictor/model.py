@@ -4,7 +4,7 @@ A backbone turns the prompt into one vector (the last prompt token's hidden stat
 over the prompt); a head maps it to one score row per layer. The backbone is either the first
 ``layers`` blocks of the source model itself, run dense (no second model in memory), or a
 separate mlx-lm model given by path. Neither backbone's weights are the predictor's own
-parameters: only the head is saved (``files``).
+parameters: only the head is saved (``save_predictor``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,18 @@ from dataclasses import dataclass, field
 import mlx.core as mx
 import mlx.nn as nn
 
-from ...core import ffn
-from ...core.adapters import lora_disabled
-from ...core.softtopk import soft_topk, topk_indicator
-from ...errors import UsageError
-from ..base import Running, unit_scale
-from ..griffin import GriffinStats, GroupedGriffin, standardise
+from ...core import (
+    UsageError,
+    backbone,
+    layer_path,
+    layers,
+    lora_disabled,
+    masked,
+    observed,
+    soft_topk,
+    topk_indicator,
+)
+from ..base import GriffinStats, GroupedGriffin, Running, standardise, unit_scale
 
 HEADS = ("full", "factored", "static", "griffin")
 ROUTES = ("learned", "griffin", "reweight")
@@ -95,7 +101,7 @@ def hidden_size(model: nn.Module) -> int:
 
 def _inner(model: nn.Module) -> nn.Module:
     """The decoder stack that returns hidden states (mlx-lm keeps it at ``model.model``)."""
-    inner = ffn.backbone(model)
+    inner = backbone(model)
     if inner is None:
         raise UsageError(f"{type(model).__name__} has no inner `model` returning hidden states")
     return inner
@@ -107,14 +113,14 @@ def hidden_states(model: nn.Module, tokens: mx.array, n_layers: int | None = Non
     Runs outside any active FFN mask or observer, whatever the caller has set.
     """
     inner = _inner(model)
-    blocks = ffn.layers(model)
+    blocks = layers(model)
     holder, key = inner, None
     if n_layers is not None and n_layers < len(blocks):
-        path = ffn.layer_path(inner, blocks[0])
+        path = layer_path(inner, blocks[0])
         for k in path[:-1]:
             holder = holder[k]
         key = path[-1]
-    with ffn.masked(model, None), ffn.observed(model, None):
+    with masked(model, None), observed(model, None):
         if key is None:
             return inner(tokens)
         setattr(holder, key, blocks[:n_layers])
@@ -133,7 +139,7 @@ def source_pass(model: nn.Module, tokens: mx.array, groups=None, logits: bool = 
     positions ``groups`` (B, G, T) if given. The predictor's features and the trainer's
     teacher both come from here."""
     stats = GroupedGriffin(groups) if groups is not None else None
-    with lora_disabled(model), ffn.masked(model, None), ffn.observed(model, stats):
+    with lora_disabled(model), masked(model, None), observed(model, stats):
         out = model(tokens) if logits else _inner(model)(tokens)
     feats = None if stats is None else mx.stop_gradient(standardise(stats.scores()))
     return (mx.stop_gradient(out) if logits else None), feats

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import UsageError
+from ..common import UsageError
 
 
 def has_chat_template(tokenizer) -> bool:
