@@ -4,8 +4,8 @@ Pieces (stage 2, sft): the predictor forward (backbone blocks over the prompt + 
 + training mask forward and backward, the LLM forward dense and masked, the loss forward, the
 whole ``gradients()`` (forward + backward), the same gradient without predictor and masks
 (mlx-lm's ``default_loss`` on the same trainable set), eager and ``mx.compile``d, the graph
-building alone (Python), and the AdamW update, eager and compiled. Median of ``--trials``
-after one warm-up.
+building alone (Python), the AdamW update alone, and the whole step (``loop.make_step``) eager
+and compiled. Median of ``--trials`` after one warm-up.
 
 Usage: OPENBLAS_NUM_THREADS=1 python tools/profile_finetune.py [--mode lora] [--batch-size 4]
     [--seq-len 256] [--trials 3]
@@ -120,7 +120,7 @@ def main() -> None:
 
         piece("mlx_lm_grad_compiled", lambda: cstep(b.tokens, lengths))
 
-    # The optimizer step: eager (as before) and compiled (``finetune.compiled_update``, as now).
+    # The optimizer step alone, eager.
     grads, _, _ = objective.gradients(joint, [b], k, eps, cfg)
     mx.eval(grads)
     opts = loop.optimizers(cfg)
@@ -132,15 +132,13 @@ def main() -> None:
         return joint.trainable_parameters(), [o.state for o in opts.values()]
 
     piece("optimizer_eager", eager)
-    copts = loop.optimizers(cfg)
-    fns = {name: loop.compiled_update(opt, mods[name]) for name, opt in copts.items()}
 
-    def compiled():
-        for name, fn in fns.items():
-            fn(grads[name])
-        return joint.trainable_parameters(), [o.state for o in copts.values()]
-
-    piece("optimizer_compiled", compiled)
+    # The whole step as finetune runs it (forward, backward, AdamW): eager, then compiled.
+    arrays = [(b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths)]
+    for name, flag in (("step_eager", False), ("step_compiled", True)):
+        cfg.compile = flag
+        step = loop.make_step(joint, loop.optimizers(cfg), k, cfg, None)
+        piece(name, lambda step=step: step(arrays, mx.array(eps, dtype=mx.float32)))
     print(json.dumps({"mode": args.mode, "batch": args.batch_size, "seq": args.seq_len, **res}))
 
 
