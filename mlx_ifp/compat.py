@@ -34,6 +34,26 @@ MOVED: dict[str, tuple[str, ...]] = {
     "errors": ("common",),
     "paths": ("common",),
     "progress": ("common",),
+    # modules of the stage folders that were merged by concept
+    "core.adapters": ("core.ffn",),
+    "core.counting": ("core.ffn",),
+    "core.origin": ("core.ffn",),
+    "core.budget": ("core.mask",),
+    "core.softtopk": ("core.mask",),
+    "inference.prompt": ("core.prompt",),
+    "sources.griffin": ("sources.base",),
+    "sources.registry": ("sources.base",),
+    "sources.simple": ("sources.static",),
+    "sources.predictor.files": ("sources.predictor",),
+    "sources.predictor.source": ("sources.predictor",),
+    "train.config": ("train.checkpoint",),
+    "train.llm": ("train.objective",),
+    "train.probe": ("train.objective",),
+    "train.progress": ("train.loop",),
+    "evaluation.report": ("evaluation.run",),
+    "serve.stops": ("serve.registry",),
+    "convert.gguf_file": ("convert.exporters",),
+    "convert.mlx_lm_folder": ("convert.exporters",),
 }
 
 

@@ -83,14 +83,6 @@ class Budget:
         return f"{self.value:g}" if self.is_fraction else str(int(self.value))
 
 
-__all__ = [
-    "soft_topk",
-    "topk_indicator",
-    "training_mask",
-    "hard_topk_indices",
-    "eps_schedule",
-]
-
 _CLIP_TOL = 1e-6  # l >= 1 - _CLIP_TOL counts as clipped in the backward pass
 
 
