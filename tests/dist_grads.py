@@ -12,7 +12,14 @@ from test_finetune import Tok, setup
 
 out, data = sys.argv[1], sys.argv[2]
 group = mx.distributed.init()
-joint, cfg, k = setup(data, train="lora", stage=sys.argv[3])
+stage, _, repick = sys.argv[3].partition("-")  # "sft-repick": half of each batch re-picks
+joint, cfg, k = setup(data, train="lora", stage=stage)
+if repick:
+    from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
+
+    cfg.predictor = dict(head="griffin", route="reweight", shared=0.25)
+    cfg.repick, cfg.repick_share, cfg.batch_size = 3, 0.5, 4
+    joint.predictor = new_predictor(joint.llm, PredictorConfig(**cfg.predictor))
 train, _, _ = load_data(data, Tok(), cfg.stage, cfg.max_seq_length)
 multiple = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 8
 split = Batches(train, 4, 0, multiple, group)

@@ -114,7 +114,8 @@ def test_init_from_a_float16_pack_continues_the_run_at_start_step(tmp_path):
         )
 
 
-def test_distributed_gradients_equal_the_combined_batch(tmp_path):
+@pytest.mark.parametrize("stage", ["sft", "sft-repick"])
+def test_distributed_gradients_equal_the_combined_batch(tmp_path, stage):
     data = make_data(tmp_path / "d")
     out = tmp_path / "grads.safetensors"
     here = Path(__file__).parent
@@ -122,7 +123,7 @@ def test_distributed_gradients_equal_the_combined_batch(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{here}:{here.parent}", "OPENBLAS_NUM_THREADS": "1"}
     launch = "from mlx._distributed_utils.launch import main; main()"  # what mlx.launch runs
     cmd = [sys.executable, "-c", launch, "--backend", "ring", "-n", "2"]
-    cmd += ["--python", sys.executable, str(here / "dist_grads.py"), str(out), data, "sft"]
+    cmd += ["--python", sys.executable, str(here / "dist_grads.py"), str(out), data, stage]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0 and out.is_file(), r.stdout[-2000:] + r.stderr[-2000:]
     g = mx.load(str(out))
@@ -288,7 +289,7 @@ def test_stage2_repick_masks_read_the_text_before_each_segment(tmp_path):
         assert mx.allclose(logits[b, scored], ref[0, scored], atol=1e-4).item()
         if length - o > n:  # a later segment's mask differs from the prompt's
             assert not mx.allclose(logits[b, scored], single[b, scored], atol=1e-4).item()
-    cfg.repick, cfg.repick_share = n, 0.5  # rows 0-1 re-pick, rows 2-3 keep the prompt's mask
+    cfg.repick, cfg.repick_share, cfg.batch_size = n, 0.5, 4  # rows 0-1 re-pick, 2-3 do not
     mixed = forward(joint, batch, k, 1.0, cfg, hard=True)[0]
     assert mx.allclose(mixed[:2], logits[:2], atol=1e-4).item()
     assert mx.allclose(mixed[2:], single[2:], atol=1e-4).item()
@@ -296,6 +297,8 @@ def test_stage2_repick_masks_read_the_text_before_each_segment(tmp_path):
         cfg_for(data, tmp_path / "x", repick=4)  # the default head reads no GRIFFIN statistics
     with pytest.raises(UsageError, match="repick_share"):
         cfg_for(data, tmp_path / "y", repick_share=1.5)
+    with pytest.raises(UsageError, match="needs --repick"):
+        cfg_for(data, tmp_path / "z", repick_share=0.5)  # no repick: the share would do nothing
 
 
 @pytest.mark.parametrize("route,repick", [("griffin", 0), ("reweight", 0), ("reweight", 3)])

@@ -166,6 +166,11 @@ def check(cfg: FinetuneConfig) -> None:
     share = cfg.repick_share
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
         raise UsageError(f"repick_share must be a number in (0, 1], got {share!r}")
+    if share < 1 and (not cfg.repick or round(share * cfg.batch_size) == 0):
+        raise UsageError(
+            f"repick_share {share:g} needs --repick N and at least one re-picking row of "
+            f"{cfg.batch_size} per batch"
+        )
     if cfg.repick and (cfg.stage != "sft" or not reads_griffin):
         raise UsageError("repick is for stage 2 (sft) with a predictor whose head is 'griffin'")
     if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):

@@ -142,23 +142,32 @@ def chunk_masks(m: mx.array, T: int, c: int, K: int) -> mx.array:
     return mx.take(m, mx.minimum(chunk_of, K - 1), axis=1).transpose(0, 2, 1, 3)
 
 
-def repick_groups(batch: Batch, n: int, T: int, share: float = 1.0) -> tuple[mx.array, mx.array]:
+def repick_groups(batch: Batch, n: int, T: int, rows: mx.array | None = None):
     """Stage 2 with re-picking: (B, J, T) groups, group j the text before response token j * n
     (group 0 the prompt), and (B, T) the group whose mask each input position runs: the one
     fed at position p reads the prompt and response up to its segment, as generation does.
-    Only the first ``round(share * B)`` rows re-pick; the others run the prompt's mask."""
+    With ``rows`` (B,) bool, only those rows re-pick; the others run the prompt's mask."""
     J = T // n + 1
     pos = mx.arange(T)
     ends = batch.offsets[:, None] + n * mx.arange(J)[None]  # (B, J)
     groups = pos[None, None] < ends[..., None]  # padding reads only into unscored positions' masks
     segment = mx.clip((pos[None] - batch.offsets[:, None] + 1) // n, 0, J - 1)
-    B = segment.shape[0]
-    if share < 1.0:
-        segment = mx.where(mx.arange(B)[:, None] < round(share * B), segment, 0)
+    if rows is not None:
+        segment = mx.where(rows[:, None], segment, 0)
     return groups, segment
 
 
-def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False):
+def repicking_rows(B: int, cfg, group=None) -> mx.array | None:
+    """Which of this rank's B rows re-pick under ``repick_share``: the global rows below
+    ``round(repick_share * batch_size)`` (rank r holds rows r, r + world, ...), so a batch
+    split over ranks re-picks the same rows as one process."""
+    if cfg.repick_share >= 1:
+        return None
+    rank, world = (group.rank(), group.size()) if group is not None else (0, 1)
+    return rank + world * mx.arange(B) < round(cfg.repick_share * cfg.batch_size)
+
+
+def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False, group=None):
     """Masked logits (B, T, V), per-target loss weights (B, T) and the teacher's logits."""
     inputs = batch.tokens[:, :-1]
     T = inputs.shape[1]
@@ -172,7 +181,8 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
         groups = chunk_groups(batch, cfg.chunks, c)
         weight = weight & (steps >= c)
     elif cfg.repick:
-        groups, segment = repick_groups(batch, cfg.repick, T, cfg.repick_share)
+        rows = repicking_rows(inputs.shape[0], cfg, group)
+        groups, segment = repick_groups(batch, cfg.repick, T, rows)
     else:  # the prompt part of each sequence (what the predictor reads)
         groups = (mx.arange(T)[None, :] < batch.offsets[:, None])[:, None, :]
     teacher = feats = None
@@ -209,10 +219,10 @@ def kl_to(teacher: mx.array, logits: mx.array) -> mx.array:
     return (mx.exp(logp_t) * (logp_t - logp_s)).sum(-1)
 
 
-def loss_sum(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False):
+def loss_sum(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False, group=None):
     """(ce * summed CE + distill * summed KL to the source, scored tokens, summed CE,
     summed KL) over the batch (KL is 0 without distillation)."""
-    logits, w, teacher = forward(joint, batch, k, eps, cfg, hard)
+    logits, w, teacher = forward(joint, batch, k, eps, cfg, hard, group)
     ce = (nn.losses.cross_entropy(logits, batch.tokens[:, 1:]) * w).sum()
     kl = (kl_to(teacher, logits) * w).sum() if teacher is not None else mx.array(0.0)
     return cfg.ce * ce + cfg.distill * kl, w.sum(), ce, kl
@@ -220,7 +230,7 @@ def loss_sum(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = F
 
 def gradients(joint: Joint, batches: list, k: int, eps: float, cfg, group=None):
     """Token-mean gradients over micro-batches and ranks, the mean loss and the token count."""
-    vg = nn.value_and_grad(joint, lambda j, b: loss_sum(j, b, k, eps, cfg)[:2])
+    vg = nn.value_and_grad(joint, lambda j, b: loss_sum(j, b, k, eps, cfg, group=group)[:2])
     acc, loss, ntok = None, mx.array(0.0), mx.array(0.0)
     for b in batches:
         (lv, nt), g = vg(joint, b)
@@ -238,7 +248,7 @@ def evaluate(joint: Joint, data: Batches, n_batches: int, k: int, cfg, group=Non
     """Mean CE and KL to the source per scored token with hard top-k masks (as at inference)."""
     tot = mx.zeros((3,))
     for b in range(min(n_batches, data.per_epoch)):
-        _, nt, ce, kl = loss_sum(joint, data(b), k, 1.0, cfg, hard=True)
+        _, nt, ce, kl = loss_sum(joint, data(b), k, 1.0, cfg, hard=True, group=group)
         tot = tot + mx.stack([ce, kl, nt])
         mx.eval(tot)
     if group is not None and group.size() > 1:
