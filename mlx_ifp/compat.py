@@ -34,10 +34,10 @@ MOVED: dict[str, tuple[str, ...]] = {
     "errors": ("common",),
     "paths": ("common",),
     "progress": ("common",),
-    # modules of the stage folders that were merged by concept
+    # modules of the stage folders that were merged by concept (not core.origin: that name is
+    # now the function ``mlx_ifp.core.origin``, which a stand-in module would shadow)
     "core.adapters": ("core.ffn",),
     "core.counting": ("core.ffn",),
-    "core.origin": ("core.ffn",),
     "core.budget": ("core.mask",),
     "core.softtopk": ("core.mask",),
     "inference.prompt": ("core.prompt",),

@@ -3,6 +3,7 @@ with a DeprecationWarning naming the new home, and give the same objects."""
 
 import importlib
 import sys
+import types
 
 import mlx_ifp  # noqa: F401  (installs the finder)
 from mlx_ifp.compat import MOVED
@@ -10,9 +11,19 @@ from mlx_ifp.compat import MOVED
 import pytest
 
 
+def forget(old: str, monkeypatch) -> None:
+    """Import ``mlx_ifp.<old>`` afresh; the test's end restores sys.modules and the attribute
+    the import sets on the parent package."""
+    parent, _, last = f"mlx_ifp.{old}".rpartition(".")
+    package = importlib.import_module(parent)  # (mlx_ifp.serve is imported only on demand)
+    for table, key in ((sys.modules, f"mlx_ifp.{old}"), (vars(package), last)):
+        monkeypatch.setitem(table, key, None)  # remembers the entry (or its absence) ...
+        del table[key]  # ... and removes it, without the package's __getattr__
+
+
 @pytest.mark.parametrize("old", sorted(MOVED))
-def test_every_old_path_imports_with_a_warning(old):
-    sys.modules.pop(f"mlx_ifp.{old}", None)
+def test_every_old_path_imports_with_a_warning(old, monkeypatch):
+    forget(old, monkeypatch)
     with pytest.warns(DeprecationWarning, match=f"mlx_ifp.{old} is deprecated"):
         module = importlib.import_module(f"mlx_ifp.{old}")
     with pytest.raises(AttributeError, match="has no"):
@@ -31,8 +42,17 @@ def test_every_old_path_imports_with_a_warning(old):
         ("sources.predictor.files", "load_predictor", "sources.predictor"),
     ],
 )
-def test_old_paths_give_the_same_objects(old, name, new):
-    sys.modules.pop(f"mlx_ifp.{old}", None)
+def test_old_paths_give_the_same_objects(old, name, new, monkeypatch):
+    forget(old, monkeypatch)
     with pytest.warns(DeprecationWarning):
         got = getattr(importlib.import_module(f"mlx_ifp.{old}"), name)
     assert got is getattr(importlib.import_module(f"mlx_ifp.{new}"), name)
+
+
+def test_no_old_path_shadows_a_name_of_its_package():
+    """Importing ``mlx_ifp.a.b`` sets attribute ``b`` of package ``a``: it must not replace a
+    public function or class of that package (``core.origin`` would)."""
+    for old in MOVED:
+        parent, _, last = f"mlx_ifp.{old}".rpartition(".")
+        value = vars(importlib.import_module(parent)).get(last)
+        assert value is None or isinstance(value, types.ModuleType), old

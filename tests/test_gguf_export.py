@@ -3,9 +3,9 @@
 import json
 
 import mlx_ifp
-from mlx_ifp import gguf as importer
 from mlx_ifp.convert import export_gguf
-from mlx_ifp.mask import Mask, fingerprint
+from mlx_ifp.core import Mask, fingerprint
+from mlx_ifp.models import gguf as importer
 
 import mlx.core as mx
 import mlx.nn as nn

@@ -121,7 +121,7 @@ def main():
     args = ap.parse_args()
     path = args.gguf
     if path is None:
-        from mlx_ifp.embedded import embedded_gguf
+        from mlx_ifp.models.embedded import embedded_gguf
 
         path = embedded_gguf("smollm2-135m-instruct")
     reader = gguf.GGUFReader(str(path))

@@ -137,8 +137,14 @@ def main() -> None:
     arrays = [(b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths)]
     for name, flag in (("step_eager", False), ("step_compiled", True)):
         cfg.compile = flag
-        step = loop.make_step(joint, loop.optimizers(cfg), k, cfg, None)
-        piece(name, lambda step=step: step(arrays, mx.array(eps, dtype=mx.float32)))
+        step_opts = loop.optimizers(cfg)
+        step = loop.make_step(joint, step_opts, k, cfg, None)
+
+        def whole(step=step, step_opts=step_opts):  # evaluates what finetune evaluates
+            loss = step(arrays, mx.array(eps, dtype=mx.float32))
+            return loss, joint.trainable_parameters(), [o.state for o in step_opts.values()]
+
+        piece(name, whole)
     print(json.dumps({"mode": args.mode, "batch": args.batch_size, "seq": args.seq_len, **res}))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import record_origin
+from ..core import UsageError, record_origin
 
 TASK = "Answer short general-knowledge questions about history, science and geography."
 PROMPT = (
@@ -99,8 +99,6 @@ def build(model: str, preset: str | None, dtype: str | None):
     dt = _default_dtype(dtype)
     if preset:
         if preset not in PRESETS:
-            from ..core import UsageError
-
             raise UsageError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
         cfg = PRESETS[preset]
         tok = synthetic_tokenizer(cfg["vocab_size"])

@@ -9,12 +9,10 @@ import os
 import sys
 from pathlib import Path
 from typing import Annotated
-from typing import Annotated as _A
 
 import mlx_ifp
 
 import typer
-from typer import Option as _Opt
 
 from .. import UsageError
 
@@ -83,27 +81,33 @@ def info_command(
 
 
 def bench_command(
-    model: _A[str, _Opt("--model", help="A model as `generate` takes it.")] = (
+    model: Annotated[str, typer.Option("--model", help="A model as `generate` takes it.")] = (
         "smollm2-135m-instruct"
     ),
-    preset: _A[
+    preset: Annotated[
         str | None,
-        _Opt(
+        typer.Option(
             "--preset",
             help="Random-weight Llama shape: 135m, 1b, 1.5b (Qwen2.5-Coder-1.5B), 3b or 8b.",
         ),
     ] = None,
-    keep: _A[
-        list[str] | None, _Opt("--keep", help="Keep ratio or count; repeat for a sweep.")
+    keep: Annotated[
+        list[str] | None, typer.Option("--keep", help="Keep ratio or count; repeat for a sweep.")
     ] = None,
-    prompt_tokens: _A[int, _Opt("--prompt-tokens", help="Prompt length.")] = 512,
-    gen_tokens: _A[int, _Opt("--gen-tokens", help="Tokens to decode.")] = 64,
-    trials: _A[int, _Opt("--trials", help="Timed trials per variant (median).")] = 3,
-    align: _A[int, _Opt("--align", help="Round k up to a multiple of this.")] = 1,
-    variants: _A[str, _Opt("--variants", help="Which of a..h to run.")] = "abcdefgh",
-    dtype: _A[str | None, _Opt("--dtype", help="float32 / bfloat16 / float16.")] = None,
-    output: _A[str | None, _Opt("--output", "-o", help="Write the JSON here.")] = None,
-    plot_path: _A[str | None, _Opt("--plot", help="Write the tok/s-vs-keep PNG here.")] = None,
+    prompt_tokens: Annotated[int, typer.Option("--prompt-tokens", help="Prompt length.")] = 512,
+    gen_tokens: Annotated[int, typer.Option("--gen-tokens", help="Tokens to decode.")] = 64,
+    trials: Annotated[int, typer.Option("--trials", help="Timed trials per variant (median).")] = 3,
+    align: Annotated[int, typer.Option("--align", help="Round k up to a multiple of this.")] = 1,
+    variants: Annotated[str, typer.Option("--variants", help="Which of a..h to run.")] = "abcdefgh",
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", help="float32 / bfloat16 / float16.")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write the JSON here.")
+    ] = None,
+    plot_path: Annotated[
+        str | None, typer.Option("--plot", help="Write the tok/s-vs-keep PNG here.")
+    ] = None,
 ):
     """Benchmark TTFT (selection, slicing, prefill), decode tok/s and memory per variant."""
 

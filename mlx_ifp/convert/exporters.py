@@ -104,8 +104,6 @@ def export(
             mx.save_safetensors(str(tmp / name), shard, metadata={"format": "mlx"})
             index["weight_map"].update({k: name for k in shard})
         if len(shards) > 1:
-            import json
-
             (tmp / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
         save_config(config, config_path=tmp / "config.json")
         tokenizer.save_pretrained(str(tmp))

@@ -18,7 +18,17 @@ import sysconfig
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..core import Progress, UsageError, atomic_dir, atomic_file, cache_dir, check_writable
+from ..core import (
+    Progress,
+    UsageError,
+    atomic_dir,
+    atomic_file,
+    cache_dir,
+    check_writable,
+    encode,
+    format_chat,
+    messages_for,
+)
 from .readers import (
     GENERAL_FILE,
     download,
@@ -289,8 +299,6 @@ def greedy_reply(model, tokenizer, prompt: str, max_tokens: int = 256) -> str:
     """The dense model's greedy reply to a user prompt (chat template applied)."""
     import mlx.core as mx
     from mlx_lm.models.cache import make_prompt_cache
-
-    from ..core import encode, format_chat, messages_for
 
     cache = make_prompt_cache(model)
     tokens = mx.array([encode(tokenizer, format_chat(tokenizer, messages_for(prompt)))])

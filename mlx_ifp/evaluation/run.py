@@ -21,7 +21,7 @@ import mlx.core as mx
 from ..core import Budget, Mask, Progress, UsageError, count, d_ffn, turn_tokens
 from ..data import DOMAINS, load_split, tasks
 from ..inference import prune
-from ..sources import FixedMask, MaskSource, make_source
+from ..sources import FixedMask, MaskSource, make_source, read_config
 from .metrics import (
     batch_of,
     dense_prompt,
@@ -142,7 +142,6 @@ def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) ->
     """A finetune folder's predictor at the budget it was trained for, on the LLM it was
     trained with: a copy of ``model`` with the folder's LoRA or full weights, if any."""
     from ..models import adapted_copy, trained_llm
-    from ..sources import read_config
 
     folder = Path(path)
     info = read_config(folder)

@@ -28,6 +28,7 @@ from ..core import (
     first_user_turn,
     format_chat,
     messages_for,
+    origin,
 )
 from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import MaskSource, dense_prefill, make_source
@@ -118,8 +119,6 @@ def get_pruner(
     align: int = 1,
 ) -> Pruner:
     """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
-    from ..core import origin
-
     # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
     adapter = origin(model, required=False).get("adapter_path")
     source = None

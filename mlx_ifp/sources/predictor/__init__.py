@@ -25,7 +25,7 @@ from ...core import (
     read_json,
     read_safetensors,
 )
-from ..base import MaskSource, register_source
+from ..base import MaskSource, make_source, register_source
 from .model import (
     HEADS,
     Predictor,
@@ -99,8 +99,6 @@ def new_predictor(
 
 def warm_start(predictor: Predictor, model: nn.Module, tokenizer=None) -> None:
     """Set the head's bias to a training-free source's scores, standardised per layer."""
-    from ..base import make_source
-
     source = make_source(predictor.config.init, tokenizer=tokenizer)
     if source.uses_text:
         raise UsageError(f"predictor init must be a text-independent source, not {source.name}")
