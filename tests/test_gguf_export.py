@@ -29,7 +29,7 @@ def tiny(arch: str):
 
 
 def random_mask(model, keep: float = 0.5, seed: int = 0) -> Mask:
-    from mlx_ifp import ffn
+    from mlx_ifp.core import ffn
 
     d, L = ffn.d_ffn(model), len(ffn.layers(model))
     rng = np.random.default_rng(seed)
