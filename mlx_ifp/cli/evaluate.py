@@ -14,6 +14,7 @@ import mlx_ifp
 import typer
 
 from .. import UsageError
+from ..common import atomic_file
 from .common import csv, named_paths
 
 
@@ -120,7 +121,6 @@ def eval_command(
     """Evaluate mask sources per domain: perplexity, KL and top-1 vs dense, GSM8K, HumanEval."""
     from rich.console import Console
 
-    from ..common import atomic_file
     from ..data import DOMAINS, build
     from ..evaluation import MODES, EvalConfig, built_domains, evaluate, table
 
@@ -187,7 +187,6 @@ def plot_command(
     groups: Annotated[int, typer.Option(help="Layer groups (overlap).")] = 3,
 ):
     """Write a PNG: mask overlap between domains, or quality vs active parameters."""
-    from ..common import atomic_file
     from ..data import build
     from ..evaluation.plots import mask_overlap, plot_overlap, plot_quality
 

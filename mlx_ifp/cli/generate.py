@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
+from ..common import check_writable
 from .common import Dequantize, Model, Task, read_prompt, read_task
 
 
@@ -106,7 +107,6 @@ def generate_command(
     import mlx.core as mx
 
     from .. import Budget, Mask, load, stream_generate
-    from ..common import check_writable
     from ..inference import KeepMismatch, check_repick, check_sampling, footer, keep_warning
     from ..models import COMPILING, claim_compile_notice, packed_matmul_warning
 
@@ -218,7 +218,6 @@ def convert_command(
 ):
     """Write a model (or the slim model of a task, prompt or mask) for mlx-lm or llama.cpp."""
     from .. import Budget, Mask, export, load, select
-    from ..common import check_writable
 
     if not output:
         raise UsageError("give the output folder (or .gguf file) with --output/-o")

@@ -116,7 +116,7 @@ _TO_GGUF = {v: k for k, v in {**LAYER_TENSORS, **TOP_TENSORS}.items()}
 
 
 def source_info(model: nn.Module) -> dict:
-    """Where ``model`` came from, as ``mlx_ifp.load`` recorded it (the one place reading it)."""
+    """Where ``model`` came from, as ``mlx_ifp.load`` recorded it ({} if it was not loaded so)."""
     return origin(model, required=False)
 
 

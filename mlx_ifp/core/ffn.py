@@ -300,21 +300,17 @@ def lora_layers(model: nn.Module) -> list[nn.Module]:
     ]
 
 
-def has_lora(model: nn.Module) -> bool:
-    return bool(lora_layers(model))
-
-
 @contextlib.contextmanager
 def lora_disabled(model: nn.Module) -> Iterator[None]:
     """Inside the block, every LoRA layer adds nothing (its scale is 0): the source model."""
-    layers = lora_layers(model)
-    scales = [m.scale for m in layers]
-    for m in layers:
+    loras = lora_layers(model)  # (not ``layers``: that is this module's function)
+    scales = [m.scale for m in loras]
+    for m in loras:
         m.scale = 0.0
     try:
         yield
     finally:
-        for m, s in zip(layers, scales, strict=True):
+        for m, s in zip(loras, scales, strict=True):
             m.scale = s
 
 
