@@ -84,3 +84,14 @@ def test_default_arms_are_the_shipped_recipe_and_its_static_control(tmp_path, mo
     out, calls = run_script(tmp_path, "0.5")
     assert len(calls) == 4
     assert (out / "k0.5-rw25" / "stage1.yaml").is_file() and (out / "k0.5-static").is_dir()
+
+
+def test_rw_arms_re_pick_a_quarter_of_stage_2_rows_and_the_control_does_not(tmp_path):
+    _, calls = run_script(tmp_path / "a", "0.5", ARMS="rw25 static")
+    one, two, static_one, static_two = calls
+    assert "--repick 16 --repick-share 0.25" in two
+    assert all("--repick" not in c for c in (one, static_one, static_two))
+    _, before = run_script(tmp_path / "b", "0.5", ARMS="rw25", REPICK2="")
+    assert all("--repick" not in c for c in before)
+    _, mixed = run_script(tmp_path / "c", "0.5", ARMS="rw25", EXTRA2="--repick-share 0.5")
+    assert mixed[1].index("--repick-share 0.25") < mixed[1].index("--repick-share 0.5")

@@ -21,6 +21,10 @@ DATA=${DATA:-$(ls -d "$CACHE"/data/v1-* | head -n 1)}
 EXTRA=${EXTRA:-}  # extra finetune flags for both stages; EXTRA1 / EXTRA2 for one
 EXTRA1=${EXTRA1:-}
 EXTRA2=${EXTRA2:-}
+# stage 2 of the rw arms trains a quarter of each batch's rows on masks re-picked every 16 reply
+# tokens, the rest on the prompt's one mask (the keep-0.5 default since the eighteenth session;
+# REPICK2="" is the recipe before it, which the shipped keep-0.33 predictor was trained with)
+REPICK2=${REPICK2---repick 16 --repick-share 0.25}
 STAGES=${STAGES:-"1 2"}  # "1" or "2" alone: one stage per call, for GPU time in slices
 RESUME=${RESUME:-0}  # 1: a stage whose output folder holds a checkpoint continues it (--resume)
 INIT2=${INIT2:-}  # stage 2 starts from INIT2/k<KEEP>-<ARM> (e.g. float16 packs) instead of stage 1;
@@ -53,6 +57,7 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
     [[ " $STAGES " == *" $s "* ]] || continue
     data="$DATA/pretrain" init=() extra=$EXTRA1
     if [ "$s" = 2 ]; then data="$DATA/sft" init=(--init-from "$from") extra=$EXTRA2; fi
+    if [ "$s" = 2 ] && [[ $kind == rw* ]]; then extra="$REPICK2 $extra"; fi  # EXTRA2 can override
     if [ "$RESUME" = 1 ] && [ -f "$dir/stage$s/trainer_state.json" ]; then
       init=(--resume "$dir/stage$s")  # its weights and optimizer state, exactly where it stopped
     fi
