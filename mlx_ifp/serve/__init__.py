@@ -11,35 +11,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .registry import Registry, read_tasks
+from .scheduler import Scheduler
+from .schemas import Limits
+
 if TYPE_CHECKING:  # pragma: no cover
     from .app import create_app
-    from .registry import Registry, read_tasks
-    from .scheduler import Scheduler
-    from .schemas import Limits
 
 __all__ = ["Limits", "Registry", "Scheduler", "create_app", "read_tasks"]
 
 
 def __getattr__(name: str):
-    """Import the pieces lazily: only ``create_app`` needs starlette."""
+    """``create_app`` is imported on first use: it is the one piece that needs starlette."""
     if name == "create_app":
         from .app import create_app
 
         return create_app
-    if name == "Registry":
-        from .registry import Registry
-
-        return Registry
-    if name == "read_tasks":
-        from .registry import read_tasks
-
-        return read_tasks
-    if name == "Scheduler":
-        from .scheduler import Scheduler
-
-        return Scheduler
-    if name == "Limits":
-        from .schemas import Limits
-
-        return Limits
     raise AttributeError(name)
