@@ -46,7 +46,7 @@ def finetune_command(
     ] = None,
     learning_rate: Annotated[float | None, opt("learning_rate", "LLM learning rate.")] = None,
     predictor_lr: Annotated[float | None, opt("predictor_lr", "Predictor learning rate.")] = None,
-    lr_schedule: Annotated[str | None, opt("lr_schedule", "constant, cosine or linear.")] = None,
+    lr_schedule: Annotated[str | None, opt("lr_schedule", "constant, cosine or linear (decay to 0 at --iters).")] = None,
     max_seq_length: Annotated[
         int | None, opt("max_seq_length", "Longer sequences are cut.")
     ] = None,

@@ -55,13 +55,16 @@ from .objective import (
 LORA_INIT_SEED = 7919  # offsets the LoRA initialisation's seed from the predictor's
 
 
-def _schedule(lr: float, cfg: FinetuneConfig):
+def lr_schedule(lr: float, cfg: FinetuneConfig):
+    """Warm-up, then constant or a decay to 0 at ``iters``. The optimizer is new when a run
+    continues another at ``start_step``, so its schedule spans the steps left, not all."""
+    steps = max(cfg.iters - cfg.start_step - cfg.warmup, 1)
     if cfg.lr_schedule == "constant":
         main = lr
     elif cfg.lr_schedule == "cosine":
-        main = optim.cosine_decay(lr, max(cfg.iters - cfg.warmup, 1))
+        main = optim.cosine_decay(lr, steps)
     else:
-        main = optim.linear_schedule(lr, 0.0, max(cfg.iters - cfg.warmup, 1))
+        main = optim.linear_schedule(lr, 0.0, steps)
     if cfg.warmup <= 0:
         return main
     main = main if callable(main) else (lambda _: mx.array(lr))
@@ -70,7 +73,7 @@ def _schedule(lr: float, cfg: FinetuneConfig):
 
 def optimizers(cfg: FinetuneConfig) -> dict:
     """AdamW for the predictor (and for the LLM unless it is frozen), on their schedules."""
-    make = lambda lr: optim.AdamW(_schedule(lr, cfg), weight_decay=cfg.weight_decay)  # noqa: E731
+    make = lambda lr: optim.AdamW(lr_schedule(lr, cfg), weight_decay=cfg.weight_decay)  # noqa: E731
     opts = {"predictor": make(cfg.predictor_lr)}
     if cfg.train != "frozen":
         opts["llm"] = make(cfg.learning_rate)
