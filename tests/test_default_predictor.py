@@ -119,7 +119,8 @@ def test_api_default_is_the_shipped_predictor_and_leaves_the_source_alone(smollm
     # " Paris" after "The capital of France is": dense 1st, route50 3rd, rw25 (shipped
     # 2026-12-01) 5th, its learned static control 9th, rw25 with a rank-32 LoRA (shipped
     # 2026-12-02: lower KL and NLL over 120 test items, but not on this prompt) 9th, rw25.mix25
-    # (its stage 2 partly on re-picked masks, shipped 2026-12-02) 6th
+    # (its stage 2 partly on re-picked masks, shipped 2026-12-02) 6th, rw25.long (that stage 2
+    # continued to 1,280 steps, learning rates decayed; shipped 2026-12-02) 7th
     slim, _ = pruner.slim_for(question)
     chat = [{"role": "user", "content": question}]
     head = tok.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)

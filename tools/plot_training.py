@@ -36,16 +36,31 @@ def state(folder: Path, name: str, stage: int) -> dict | None:
 
 
 def runs(folders: list[str]) -> dict[str, list[dict]]:
-    """{run name: [stage-1 state, stage-2 state]} from ``*-stage{1,2}.trainer_state.json``
-    (or the stage's ``.log`` where its state is missing)."""
+    """{run name: [stage-1, stage-2, continued stage-2 states]} from
+    ``*-stage{1,2,2c}.trainer_state.json`` (or the stage's ``.log`` where its state is missing)."""
     out: dict[str, list[dict]] = {}
     for folder in map(Path, folders):
-        names = {p.name.split("-stage")[0] for p in folder.glob("*-stage[12].*")}
+        names = {p.name.split("-stage")[0] for p in folder.glob("*-stage[12]*.*")}
         for name in sorted(names):
-            states = [s for s in (state(folder, name, 1), state(folder, name, 2)) if s]
+            states = [s for s in (state(folder, name, n) for n in (1, 2, "2c")) if s]
             if states:
                 out[f"{folder.name}/{name}"] = states
     return out
+
+
+def curves(states: list[dict]) -> tuple[list, list, list, list]:
+    """One run's stages end to end: train-loss steps and values, validation (step, KL) and
+    probe (step, cross-domain Jaccard) points, on one step axis."""
+    offset, xs, loss, val, jac = 0, [], [], [], []
+    for st in states:
+        cont = (st.get("config") or {}).get("start_step", 0)
+        offset -= cont  # a continuation (stage 2c) goes on from step `cont` of the stage before
+        xs += [offset + cont + i + 1 for i in range(len(st["history"]))]
+        loss += st["history"]
+        val += [(offset + s, kl) for s, _, kl in st.get("val", [])]
+        jac += [(offset + d["step"], d["jaccard_across"]) for d in st.get("diversity", [])]
+        offset += st["step"]
+    return xs, loss, val, jac
 
 
 def main() -> None:
@@ -62,13 +77,7 @@ def main() -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for name, states in runs(a.folders).items():
-        offset, xs, loss, val, jac = 0, [], [], [], []
-        for st in states:
-            xs += [offset + i + 1 for i in range(len(st["history"]))]
-            loss += st["history"]
-            val += [(offset + s, kl) for s, _, kl in st.get("val", [])]
-            jac += [(offset + d["step"], d["jaccard_across"]) for d in st.get("diversity", [])]
-            offset += st["step"]
+        xs, loss, val, jac = curves(states)
         axes[0].plot(xs, loss, lw=0.8, label=name)
         for ax, points in ((axes[1], val), (axes[2], jac)):
             if points:
@@ -77,7 +86,7 @@ def main() -> None:
               "probe: mean cross-domain Jaccard of masks")  # fmt: skip
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step (stage 1, then stage 2)")
+        ax.set_xlabel("step (stage 1, then stage 2, then its continuation)")
         ax.grid(alpha=0.3)
     axes[0].set_yscale("log")
     axes[2].axhline(0.75, color="grey", ls="--", lw=0.8)
