@@ -131,7 +131,6 @@ def test_a_continued_run_decays_its_learning_rate_over_the_steps_it_takes(tmp_pa
     assert float(cont(4)) < 1e-6 < float(cont(3))  # 4 steps taken: warm-up 2, decay 2
 
 
-
 @pytest.mark.parametrize("stage", ["sft", "sft-repick"])
 def test_distributed_gradients_equal_the_combined_batch(tmp_path, stage):
     data = make_data(tmp_path / "d")

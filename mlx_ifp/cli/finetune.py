@@ -46,7 +46,9 @@ def finetune_command(
     ] = None,
     learning_rate: Annotated[float | None, opt("learning_rate", "LLM learning rate.")] = None,
     predictor_lr: Annotated[float | None, opt("predictor_lr", "Predictor learning rate.")] = None,
-    lr_schedule: Annotated[str | None, opt("lr_schedule", "constant, cosine or linear (decay to 0 at --iters).")] = None,
+    lr_schedule: Annotated[
+        str | None, opt("lr_schedule", "constant, cosine or linear (decay to 0 at --iters).")
+    ] = None,
     max_seq_length: Annotated[
         int | None, opt("max_seq_length", "Longer sequences are cut.")
     ] = None,
@@ -63,6 +65,9 @@ def finetune_command(
     ] = None,
     eps_start: Annotated[float | None, opt("eps_start", "SoftTopK eps at step 0.")] = None,
     eps_end: Annotated[float | None, opt("eps_end", "SoftTopK eps at the end.")] = None,
+    eps_steps: Annotated[
+        int | None, opt("eps_steps", "Steps eps anneals over (0: all --iters), then stays.")
+    ] = None,
     mask_forward: Annotated[
         str | None, opt("mask_forward", "Training mask: soft (l*TopK(l)) or hard_st.")
     ] = None,
