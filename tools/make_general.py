@@ -50,9 +50,11 @@ def main() -> None:
     with Progress("general", len(questions), unit="reply") as bar:
         replies = answer(model, tokenizer, questions, a.max_tokens, a.batch, bar)
     response = f"dense:{a.model}:greedy:{a.max_tokens}"
-    with atomic_file(a.output) as tmp, gzip.open(tmp, "wt", encoding="utf-8") as f:
-        for q, reply in zip(questions, replies, strict=True):
-            f.write(json.dumps({**q, "completion": reply, "response": response}) + "\n")
+    pairs = zip(questions, replies, strict=True)
+    rows = [{**q, "completion": reply, "response": response} for q, reply in pairs]
+    body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    with atomic_file(a.output) as tmp:  # no time stamp or name in the header: the corpus id
+        tmp.write_bytes(gzip.compress(body, mtime=0))  # hashes these bytes, one content, one id
     print(f"{len(replies)} replies in {time.perf_counter() - start:.0f} s -> {a.output}")
 
 
