@@ -140,6 +140,23 @@ def test_finetune_help_shows_the_config_defaults():
     assert checked >= 20
 
 
+#: Settings only a --config YAML gives (structured, or rarely changed); every other one has a flag.
+YAML_ONLY = {"predictor", "lora_keys", "lora_scale", "lora_dropout", "warmup", "weight_decay"}
+YAML_ONLY |= {"max_grad_norm", "eps_schedule", "probe_prompts", "val_batches", "quiet"}
+
+
+def test_every_finetune_setting_has_a_flag_or_is_yaml_only():
+    """A new FinetuneConfig field gets a flag or a place in YAML_ONLY (eps_steps once had
+    neither, and a GPU run failed on --eps-steps)."""
+    import dataclasses
+
+    command = typer.main.get_command(app).commands["finetune"]
+    flags = {p.name for p in command.params}
+    fields = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    assert fields - flags == YAML_ONLY
+    assert "eps_steps" in flags
+
+
 def test_convert_help_states_the_dequantize_default_once():
     for name in ("convert", "export"):
         text = invoke(name, "--help").stdout

@@ -115,6 +115,21 @@ def test_init_from_a_float16_pack_continues_the_run_at_start_step(tmp_path):
         )
 
 
+def test_a_continued_run_resumes_like_a_straight_continuation(tmp_path):
+    """A continued run (--init-from + start_step) stopped early resumes from its checkpoint
+    (whose config carries start_step) and repeats the straight continuation's losses."""
+    data = make_data(tmp_path / "d")
+    kw = dict(train="lora", warmup=2, eps_steps=8, lora_dropout=0.1, distill=0.5)
+    first = finetune(cfg_for(data, tmp_path / "a", iters=3, **kw), tiny_model("llama"), Tok())
+    cont = dict(init_from=str(first), start_step=3, **kw)
+    straight = finetune(cfg_for(data, tmp_path / "s", iters=7, **cont), tiny_model("llama"), Tok())
+    finetune(cfg_for(data, tmp_path / "p", iters=5, **cont), tiny_model("llama"), Tok())
+    resumed = cfg_for(data, tmp_path / "p", iters=7, resume=str(tmp_path / "p"), **cont)
+    a, b = history(straight), history(finetune(resumed, tiny_model("llama"), Tok()))
+    assert len(a) == len(b) == 4  # steps 4..7
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("kind", ["cosine", "linear"])
 def test_a_continued_run_decays_its_learning_rate_over_the_steps_it_takes(tmp_path, kind):
     """A run continued at start_step has a new optimizer: its decay reaches 0 at ``iters``,

@@ -31,8 +31,8 @@ def state(folder: Path, name: str, stage: int) -> dict | None:
     path = folder / f"{name}-stage{stage}.trainer_state.json"
     if path.is_file():
         return json.loads(path.read_text())
-    log = folder / f"{name}-stage{stage}.log"
-    return from_log(log) if log.is_file() else None
+    log = folder / f"{name}-stage{stage}.log"  # a continuation's log lacks its start step
+    return from_log(log) if log.is_file() and stage != "2c" else None
 
 
 def runs(folders: list[str]) -> dict[str, list[dict]]:

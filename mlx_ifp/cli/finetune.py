@@ -66,7 +66,8 @@ def finetune_command(
     eps_start: Annotated[float | None, opt("eps_start", "SoftTopK eps at step 0.")] = None,
     eps_end: Annotated[float | None, opt("eps_end", "SoftTopK eps at the end.")] = None,
     eps_steps: Annotated[
-        int | None, opt("eps_steps", "Steps eps anneals over (0: all --iters), then stays.")
+        int | None,
+        opt("eps_steps", "Steps eps anneals over, counted from step 0 as --iters is (0: all)."),
     ] = None,
     mask_forward: Annotated[
         str | None, opt("mask_forward", "Training mask: soft (l*TopK(l)) or hard_st.")

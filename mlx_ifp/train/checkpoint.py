@@ -157,10 +157,10 @@ def check(cfg: FinetuneConfig) -> None:
         if value == float("inf"):
             raise UsageError(f"{name} must be finite")
     Budget.parse(cfg.keep)
-    if cfg.start_step and (not cfg.init_from or cfg.resume or cfg.start_step >= cfg.iters):
-        raise UsageError(
+    if cfg.start_step and (not cfg.init_from or cfg.start_step >= cfg.iters):
+        raise UsageError(  # with --resume too: a continued run's checkpoint continues it
             f"start_step ({cfg.start_step}) continues an --init-from run below iters "
-            f"({cfg.iters}), without --resume (a checkpoint knows its own step)"
+            f"({cfg.iters})"
         )
     reads_griffin = PredictorConfig(**cfg.predictor).reads_griffin
     share = cfg.repick_share
