@@ -159,8 +159,7 @@ def check(cfg: FinetuneConfig) -> None:
     Budget.parse(cfg.keep)
     if cfg.start_step and (not cfg.init_from or cfg.start_step >= cfg.iters):
         raise UsageError(  # with --resume too: a continued run's checkpoint continues it
-            f"start_step ({cfg.start_step}) continues an --init-from run below iters "
-            f"({cfg.iters})"
+            f"start_step ({cfg.start_step}) continues an --init-from run below iters ({cfg.iters})"
         )
     reads_griffin = PredictorConfig(**cfg.predictor).reads_griffin
     share = cfg.repick_share
