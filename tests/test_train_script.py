@@ -35,18 +35,22 @@ def run_script(tmp_path, *args, **env):
 def test_keeps_from_the_argument_or_the_environment(tmp_path):
     _, by_arg = run_script(tmp_path / "a", "0.5", ARMS="static")
     _, by_env = run_script(tmp_path / "b", KEEPS="0.33", ARMS="static")
-    assert [c.split("--keep ")[1].split()[0] for c in by_arg] == ["0.5", "0.5"]
-    assert [c.split("--keep ")[1].split()[0] for c in by_env] == ["0.33", "0.33"]
+    assert [c.split("--keep ")[1].split()[0] for c in by_arg] == ["0.5"] * 3
+    assert [c.split("--keep ")[1].split()[0] for c in by_env] == ["0.33"] * 3
 
 
-def test_each_arm_runs_stage_1_then_stage_2_from_it(tmp_path):
+def test_each_arm_runs_stage_1_then_stage_2_from_it_then_continues_stage_2(tmp_path):
     out, calls = run_script(tmp_path, "0.5", ARMS="route50 static")
-    assert len(calls) == 4
-    for arm, (one, two) in zip(("route50", "static"), (calls[:2], calls[2:]), strict=True):
+    assert len(calls) == 6
+    for arm, (one, two, cont) in zip(("route50", "static"), (calls[:3], calls[3:]), strict=True):
         run = out / f"k0.5-{arm}"
         assert f"-o {run}/stage1" in one and "/pretrain" in one and "--init-from" not in one
         assert f"-o {run}/stage2" in two and "/sft" in two
         assert f"--init-from {run}/stage1" in two
+        # 2c: stage 2's YAML and data, from its weights, to 1,280 steps, learning rates decayed
+        assert f"-c {run}/stage2.yaml" in cont and "/sft" in cont and f"-o {run}/stage2c" in cont
+        assert f"--init-from {run}/stage2 " in cont and "--start-step 640 --iters 1280" in cont
+        assert "--lr-schedule cosine" in cont
     routed = (out / "k0.5-route50" / "stage1.yaml").read_text()
     assert "route: griffin" in routed and "shared: 0.50" in routed
     static = (out / "k0.5-static" / "stage2.yaml").read_text()
@@ -67,13 +71,16 @@ def test_resume_continues_a_stage_that_holds_a_checkpoint(tmp_path):
     out = tmp_path / "runs"
     (out / "k0.5-rw25" / "stage1").mkdir(parents=True)
     (out / "k0.5-rw25" / "stage1" / "trainer_state.json").write_text("{}")
+    (out / "k0.5-rw25" / "stage2c").mkdir(parents=True)
+    (out / "k0.5-rw25" / "stage2c" / "trainer_state.json").write_text("{}")
     _, calls = run_script(tmp_path, "0.5", ARMS="rw25", RESUME="1")
     assert f"--resume {out}/k0.5-rw25/stage1" in calls[0]
     assert "--resume" not in calls[1] and f"--init-from {out}/k0.5-rw25/stage1" in calls[1]
+    assert f"--resume {out}/k0.5-rw25/stage2c" in calls[2]  # a continued run resumes too
 
 
 def test_reweight_arms_write_the_learned_route_and_its_bound(tmp_path):
-    out, calls = run_script(tmp_path, "0.5", ARMS="rw25", RW_BOUND="2.5")
+    out, calls = run_script(tmp_path, "0.5", ARMS="rw25", RW_BOUND="2.5", STAGES="1 2")
     assert len(calls) == 2
     text = (out / "k0.5-rw25" / "stage2.yaml").read_text()
     assert "route: reweight" in text and "shared: 0.25" in text and "route_bound: 2.5" in text
@@ -82,15 +89,15 @@ def test_reweight_arms_write_the_learned_route_and_its_bound(tmp_path):
 def test_default_arms_are_the_shipped_recipe_and_its_static_control(tmp_path, monkeypatch):
     monkeypatch.delenv("ARMS", raising=False)
     out, calls = run_script(tmp_path, "0.5")
-    assert len(calls) == 4
+    assert len(calls) == 6
     assert (out / "k0.5-rw25" / "stage1.yaml").is_file() and (out / "k0.5-static").is_dir()
 
 
 def test_rw_arms_re_pick_a_quarter_of_stage_2_rows_and_the_control_does_not(tmp_path):
     _, calls = run_script(tmp_path / "a", "0.5", ARMS="rw25 static")
-    one, two, static_one, static_two = calls
-    assert "--repick 16 --repick-share 0.25" in two
-    assert all("--repick" not in c for c in (one, static_one, static_two))
+    one, two, cont, static_one, static_two, static_cont = calls
+    assert "--repick 16 --repick-share 0.25" in two and "--repick 16 --repick-share 0.25" in cont
+    assert all("--repick" not in c for c in (one, static_one, static_two, static_cont))
     _, before = run_script(tmp_path / "b", "0.5", ARMS="rw25", REPICK2="")
     assert all("--repick" not in c for c in before)
     _, mixed = run_script(tmp_path / "c", "0.5", ARMS="rw25", EXTRA2="--repick-share 0.5")

@@ -3,6 +3,7 @@
 #   bash tools/device_lanes.sh start KEEP ARM [ARM ...]  # one background lane per arm: tools/train_default.sh, both stages
 #   bash tools/device_lanes.sh poll [SECONDS]            # progress every 30 s until every lane is done; logs to $OUT/logs
 #   bash tools/device_lanes.sh pack KEEP ARM [ARM ...]   # float16 packs (tools/pack_run.py) + stage-1 states to $OUT/pack
+#        (of stage 2; PACK_STAGE=stage2c packs the continued stage 2)
 #        (a tar over 15 MiB, e.g. a rank-32 LoRA, comes back as X.tar.part.N: `cat X.tar.part.* > X.tar`)
 #   bash tools/device_lanes.sh stop KEEP STAGE STEP ARM [ARM ...]  # end each lane at its STEP checkpoint
 #   bash tools/device_lanes.sh state KEEP STAGE ARM [STEP]  # a whole checkpoint (float32 + optimizer)
@@ -46,7 +47,8 @@ case "$cmd" in
     cp /tmp/lane_*.log "$OUT/logs/" ;;
   pack)
     keep=$1; shift
-    python3 tools/pack_run.py $(for a in "$@"; do echo /tmp/runs/k$keep-$a/stage2; done) -o "$OUT/pack" --logs | tail -4
+    st=${PACK_STAGE:-stage2}  # stage2c: the continued stage 2 (tools/train_default.sh)
+    python3 tools/pack_run.py $(for a in "$@"; do echo /tmp/runs/k$keep-$a/$st; done) -o "$OUT/pack" --logs | tail -4
     for a in "$@"; do cp /tmp/runs/k$keep-$a/stage1/trainer_state.json "$OUT/pack/k$keep-$a-stage1.trainer_state.json"; done
     for t in "$OUT"/pack/*.tar; do  # a file comes back only under 16 MiB: `cat X.tar.part.* > X.tar`
       [ "$(stat -c %s "$t")" -le 15728640 ] || { split -b 15m -d -a 1 "$t" "$t.part."; rm "$t"; }

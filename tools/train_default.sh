@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Train the default predictor and its learned-static control, stage 1 then stage 2, per keep.
+# Train the default predictor and its learned-static control per keep: stage 1, stage 2 from it,
+# then stage 2 continued (2c; STAGES="1 2" and REPICK2="" is the shipped keep-0.33 recipe).
 #   bash tools/train_default.sh [OUT] [KEEPS]     (default: runs/default "0.5 0.33")
 # Keeps run side by side (GPUS spreads them over GPUs); the arms of one keep run one after
 # another (one compiled run alone did 34k tok/s on an H200, three side by side 5k each, and two
@@ -25,7 +26,10 @@ EXTRA2=${EXTRA2:-}
 # tokens, the rest on the prompt's one mask (the keep-0.5 default since the eighteenth session;
 # REPICK2="" is the recipe before it, which the shipped keep-0.33 predictor was trained with)
 REPICK2=${REPICK2---repick 16 --repick-share 0.25}
-STAGES=${STAGES:-"1 2"}  # "1" or "2" alone: one stage per call, for GPU time in slices
+STAGES=${STAGES:-"1 2 2c"}  # "1", "2" or "2c" alone: one stage per call, for GPU time in slices
+# 2c continues stage 2 (its own weights, a new optimizer) to 1,280 steps with the learning rates
+# decayed to 0: the keep-0.5 default since the nineteenth session (docs/results/train_long/)
+CONT2=${CONT2---start-step 640 --iters 1280 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine}
 RESUME=${RESUME:-0}  # 1: a stage whose output folder holds a checkpoint continues it (--resume)
 INIT2=${INIT2:-}  # stage 2 starts from INIT2/k<KEEP>-<ARM> (e.g. float16 packs) instead of stage 1;
 # with EXTRA2="--start-step N" it continues that run at step N (docs/anti_collapse.md, 9th session)
@@ -67,6 +71,18 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
       echo "FAILED $dir stage $s: $(tail -n 1 "$dir/stage$s.log")"; return 1
     fi
   done
+  if [[ " $STAGES " == *" 2c "* ]]; then  # stage 2 continued: the same YAML and data
+    init=(--init-from "$dir/stage2") extra=$EXTRA2
+    if [[ $kind == rw* ]]; then extra="$REPICK2 $extra"; fi
+    if [ "$RESUME" = 1 ] && [ -f "$dir/stage2c/trainer_state.json" ]; then
+      init=(--init-from "$dir/stage2" --resume "$dir/stage2c")
+    fi
+    # shellcheck disable=SC2086
+    if ! python -m mlx_ifp finetune -c "$dir/stage2.yaml" --data "$DATA/sft" --keep "$keep" \
+      "${init[@]}" -o "$dir/stage2c" $EXTRA $CONT2 $extra > "$dir/stage2c.log" 2>&1; then
+      echo "FAILED $dir stage 2c: $(tail -n 1 "$dir/stage2c.log")"; return 1
+    fi
+  fi
   echo "done $dir"
 }
 
