@@ -12,7 +12,6 @@ from mlx_ifp.core import ffn
 from mlx_ifp.core.mask import Budget
 from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
 from mlx_ifp.train import finetune, load_config
-from mlx_ifp.train.loop import lr_schedule
 from mlx_ifp.train.objective import Joint, gradients, prepare_llm
 
 import mlx.core as mx
@@ -128,22 +127,6 @@ def test_a_continued_run_resumes_like_a_straight_continuation(tmp_path):
     a, b = history(straight), history(finetune(resumed, tiny_model("llama"), Tok()))
     assert len(a) == len(b) == 4  # steps 4..7
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("kind", ["cosine", "linear"])
-def test_a_continued_run_decays_its_learning_rate_over_the_steps_it_takes(tmp_path, kind):
-    """A run continued at start_step has a new optimizer: its decay reaches 0 at ``iters``,
-    not halfway (the optimizer counts its own steps from 0)."""
-    data = make_data(tmp_path / "d")
-    pack = tmp_path / "p"
-    pack.mkdir()
-    kw = dict(lr_schedule=kind, warmup=2, learning_rate=1e-3)
-    full = lr_schedule(1e-3, cfg_for(data, tmp_path / "a", iters=10, **kw))
-    cont = lr_schedule(1e-3, cfg_for(data, tmp_path / "b", iters=10, init_from=str(pack),
-                                     start_step=6, **kw))  # fmt: skip
-    assert float(full(2)) == pytest.approx(1e-3) and float(cont(2)) == pytest.approx(1e-3)
-    assert float(full(4)) > 5e-4  # steps 6..9 of a straight run: still high at the 4th
-    assert float(cont(4)) < 1e-6 < float(cont(3))  # 4 steps taken: warm-up 2, decay 2
 
 
 @pytest.mark.parametrize("stage", ["sft", "sft-repick"])

@@ -49,6 +49,12 @@ def finetune_command(
     lr_schedule: Annotated[
         str | None, opt("lr_schedule", "constant, cosine or linear (decay to 0 at --iters).")
     ] = None,
+    decay_start: Annotated[
+        int | None,
+        opt(
+            "decay_start", "Cosine/linear: hold the rate until this step, then decay (0: at once)."
+        ),
+    ] = None,
     max_seq_length: Annotated[
         int | None, opt("max_seq_length", "Longer sequences are cut.")
     ] = None,

@@ -62,6 +62,7 @@ class FinetuneConfig:
     predictor_lr: float = 1e-3
     lr_schedule: str = "constant"  # constant, cosine or linear (decay to 0 at `iters`)
     warmup: int = 0
+    decay_start: int = 0  # cosine/linear: hold the rate until this step, then decay (0: at once)
     weight_decay: float = 0.0
     max_grad_norm: float = 0.0  # 0: no clipping
     max_seq_length: int = 512
@@ -138,6 +139,7 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
     whole = ("iters", "batch_size", "grad_accumulation", "max_seq_length", "chunks", "save_every")
     counts = ("repick", "val_every", "val_batches", "warmup", "eps_steps", "seed", "start_step")
+    counts += ("decay_start",)
     for name in (*whole, *counts):
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -160,6 +162,11 @@ def check(cfg: FinetuneConfig) -> None:
     if cfg.start_step and (not cfg.init_from or cfg.start_step >= cfg.iters):
         raise UsageError(  # with --resume too: a continued run's checkpoint continues it
             f"start_step ({cfg.start_step}) continues an --init-from run below iters ({cfg.iters})"
+        )
+    if cfg.decay_start and (cfg.lr_schedule == "constant" or cfg.decay_start >= cfg.iters):
+        raise UsageError(
+            f"decay_start ({cfg.decay_start}) needs lr_schedule cosine or linear and a step "
+            f"below iters ({cfg.iters})"
         )
     reads_griffin = PredictorConfig(**cfg.predictor).reads_griffin
     share = cfg.repick_share

@@ -56,19 +56,26 @@ LORA_INIT_SEED = 7919  # offsets the LoRA initialisation's seed from the predict
 
 
 def lr_schedule(lr: float, cfg: FinetuneConfig):
-    """Warm-up, then constant or a decay to 0 at ``iters``. The optimizer is new when a run
-    continues another at ``start_step``, so its schedule spans the steps left, not all."""
-    steps = max(cfg.iters - cfg.start_step - cfg.warmup, 1)
+    """Warm-up, then constant, or held until ``decay_start`` and decayed to 0 at ``iters``.
+
+    Steps are the optimizer's: a run continued at ``start_step`` has a new optimizer, so its
+    schedule spans the steps left; a resumed run's restored optimizer carries its count on, so
+    a constant run resumed with a decay and ``decay_start`` at its step decays from there.
+    """
+    begin = max(cfg.decay_start - cfg.start_step, cfg.warmup)  # optimizer steps before the decay
+    steps = max(cfg.iters - cfg.start_step - begin, 1)
+    flat = lambda _: mx.array(lr)  # noqa: E731
     if cfg.lr_schedule == "constant":
-        main = lr
-    elif cfg.lr_schedule == "cosine":
-        main = optim.cosine_decay(lr, steps)
+        parts, bounds = [flat], []
     else:
-        main = optim.linear_schedule(lr, 0.0, steps)
-    if cfg.warmup <= 0:
-        return main
-    main = main if callable(main) else (lambda _: mx.array(lr))
-    return optim.join_schedules([optim.linear_schedule(0.0, lr, cfg.warmup), main], [cfg.warmup])
+        decay = optim.cosine_decay if cfg.lr_schedule == "cosine" else None
+        main = decay(lr, steps) if decay else optim.linear_schedule(lr, 0.0, steps)
+        parts, bounds = ([flat, main], [begin]) if begin > cfg.warmup else ([main], [])
+    if cfg.warmup > 0:
+        parts, bounds = [optim.linear_schedule(0.0, lr, cfg.warmup), *parts], [cfg.warmup, *bounds]
+    if len(parts) == 1:
+        return lr if parts[0] is flat else parts[0]
+    return optim.join_schedules(parts, bounds)
 
 
 def optimizers(cfg: FinetuneConfig) -> dict:
