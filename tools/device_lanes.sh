@@ -12,9 +12,9 @@
 # Runs go to /tmp/runs/k<KEEP>-<ARM>. A compiled stage 2 that runs out of memory is rerun eager.
 # train_default.sh's settings pass through the environment: STAGES, RESUME=1 (continue the
 # checkpoints already in the runs' folders), INIT2 + EXTRA2="--start-step N" (continue packs).
-# The device releases a machine idle for 30 s: keep one poll call running after another.
-# Prepare the next call before a long one and issue it right after (in the same batch): the
-# twentieth session lost both lanes at step ~1010 of 1280 to a gap (docs/results/train_k033_long/).
+# The device releases a machine idle for 30 s: prepare each next call (poll, pack) before a long
+# one and issue it right after, in the same batch (a gap lost both lanes at step ~1010 of 1280 in
+# the twentieth session: docs/results/train_k033_long/).
 # $OUT brings back at most 8 files a call: run `pack` in a call of its own (poll copies the logs).
 set -u
 cd "$(dirname "$0")/.."

@@ -63,18 +63,18 @@ def lr_schedule(lr: float, cfg: FinetuneConfig):
     a constant run resumed with a decay and ``decay_start`` at its step decays from there.
     """
     begin = max(cfg.decay_start - cfg.start_step, cfg.warmup)  # optimizer steps before the decay
-    steps = max(cfg.iters - cfg.start_step - begin, 1)
-    flat = lambda _: mx.array(lr)  # noqa: E731
-    if cfg.lr_schedule == "constant":
-        parts, bounds = [flat], []
-    else:
-        decay = optim.cosine_decay if cfg.lr_schedule == "cosine" else None
-        main = decay(lr, steps) if decay else optim.linear_schedule(lr, 0.0, steps)
-        parts, bounds = ([flat, main], [begin]) if begin > cfg.warmup else ([main], [])
+    parts, bounds = [lambda _: mx.array(lr)], []  # held
+    if cfg.lr_schedule != "constant":
+        steps = max(cfg.iters - cfg.start_step - begin, 1)
+        if cfg.lr_schedule == "cosine":
+            decay = optim.cosine_decay(lr, steps)
+        else:
+            decay = optim.linear_schedule(lr, 0.0, steps)
+        parts, bounds = ([*parts, decay], [begin]) if begin > cfg.warmup else ([decay], [])
     if cfg.warmup > 0:
         parts, bounds = [optim.linear_schedule(0.0, lr, cfg.warmup), *parts], [cfg.warmup, *bounds]
-    if len(parts) == 1:
-        return lr if parts[0] is flat else parts[0]
+    if len(parts) == 1:  # no warm-up: a plain rate, or the decay alone
+        return lr if cfg.lr_schedule == "constant" else parts[0]
     return optim.join_schedules(parts, bounds)
 
 
