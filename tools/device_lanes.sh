@@ -5,6 +5,9 @@
 #   bash tools/device_lanes.sh pack KEEP ARM [ARM ...]   # float16 packs (tools/pack_run.py) + stage-1 states to $OUT/pack
 #        (of stage 2; PACK_STAGE=stage2c packs the continued stage 2)
 #        (a tar over 15 MiB, e.g. a rank-32 LoRA, comes back as X.tar.part.N: `cat X.tar.part.* > X.tar`)
+#   bash tools/device_lanes.sh after SCRIPT [SECONDS]   # when every lane is done, SCRIPT once in the
+#        background (it writes under /tmp/after); brings back its new files, at most 7 a call,
+#        each once, and the logs as logs.tgz; call again until it says "after: done"
 #   bash tools/device_lanes.sh stop KEEP STAGE STEP ARM [ARM ...]  # end each lane at its STEP checkpoint
 #   bash tools/device_lanes.sh state KEEP STAGE ARM [STEP]  # a whole checkpoint (float32 + optimizer)
 #        in 15 MiB pieces to $OUT/<ARM>-stage<STAGE> (one arm per call: $OUT takes 64 MiB); here
@@ -16,6 +19,8 @@
 # one and issue it right after, in the same batch (a gap lost both lanes at step ~1010 of 1280 in
 # the twentieth session: docs/results/train_k033_long/).
 # $OUT brings back at most 8 files a call: run `pack` in a call of its own (poll copies the logs).
+# Keep follow-up scripts in the checkout: an ignored folder not carried by a call is gone there
+# (the twenty-first session's follow-up lost its script that way, then the machine).
 set -u
 cd "$(dirname "$0")/.."
 cmd=${1:-}; shift || true
@@ -56,6 +61,29 @@ case "$cmd" in
       [ "$(stat -c %s "$t")" -le 15728640 ] || { split -b 15m -d -a 1 "$t" "$t.part."; rm "$t"; }
     done
     (cd "$OUT/pack" && sha256sum ./* > ../pack.sha256; ls -la) ;;
+  after)
+    script=$1 limit=${2:-540} t0=$(date +%s)
+    ls /tmp/lane_*.log > /dev/null 2>&1 || { echo "after: no lanes on this machine (released?)" >&2; exit 2; }
+    mkdir -p /tmp/after/sent
+    while :; do
+      done=$(grep -ls TRAINDONE /tmp/lane_*.log | wc -l)
+      if [ "$done" -ge "$(ls /tmp/lane_*.log | wc -l)" ] && [ ! -f /tmp/after/started ]; then
+        touch /tmp/after/started; echo "after: lanes done, $script started"
+        (setsid nohup bash -c "bash $script; touch /tmp/after/done" > /tmp/after/script.log 2>&1 < /dev/null &)
+      fi
+      [ -f /tmp/after/done ] && { echo "after: done"; break; }
+      [ $(($(date +%s) - t0)) -ge "$limit" ] && { echo "after: $done lane(s) done, script $(ls /tmp/after/started 2>/dev/null || echo 'not started')"; break; }
+      sleep 15
+    done
+    tar czf "$OUT/logs.tgz" /tmp/runs/k*-*/stage*.log /tmp/lane_*.log /tmp/after/*.log 2>/dev/null
+    n=0
+    for f in $( [ -f /tmp/after/done ] && find /tmp/after/out -type f 2>/dev/null | sort); do
+      b=$(basename "$f"); [ ! -f "/tmp/after/sent/$b" ] && [ $n -lt 7 ] || continue
+      cp "$f" "$OUT/" && touch "/tmp/after/sent/$b" && n=$((n + 1))
+    done
+    left=$(find /tmp/after/out -type f 2>/dev/null | while read -r f; do [ -f "/tmp/after/sent/$(basename "$f")" ] || echo; done | wc -l)
+    [ -f /tmp/after/done ] && [ "$left" -gt 0 ] && echo "after: $left file(s) left: call again"
+    ls -la "$OUT" ;;
   stop)  # a lane's checkpoints overwrite each other: keep the one at STEP, then end the lane
     keep=$1 s=$2 at=$3; shift 3; t0=$(date +%s)
     step() { python3 -c "import json; print(json.load(open('$1/trainer_state.json'))['step'])" 2>/dev/null || echo 0; }
@@ -78,5 +106,5 @@ case "$cmd" in
     r=/tmp/runs/k$keep-$a; src=stage$s${4:+-$4}  # the copy stop kept, if STEP is given
     tar cf - -C "$r" --transform "s#^$src#stage$s#" "$src" | split -b 15m -d -a 1 - "$d/part."
     (cd "$d" && sha256sum part.* > sha256 && ls -la) ;;
-  *) echo "usage: bash tools/device_lanes.sh start|poll|pack ... (see the head of this file)" >&2; exit 2 ;;
+  *) echo "usage: bash tools/device_lanes.sh start|poll|after|pack|stop|state ... (see the head of this file)" >&2; exit 2 ;;
 esac
