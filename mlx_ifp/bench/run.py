@@ -112,7 +112,7 @@ def bench(
 
     ``on_progress(result)`` is called after each keep ratio (e.g. to save partial results).
     """
-    from ..models import blas
+    from ..models import blas_status
 
     if dtype not in (None, "float32", "float16", "bfloat16"):
         raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
@@ -132,7 +132,7 @@ def bench(
         "model": preset and f"random:{preset}" or model,
         "device": str(mx.default_device()),
         "mlx": mx.__version__,
-        "blas": blas.STATUS,
+        "blas": blas_status(),
         "dtype": str(dt),
         "prompt_tokens": len(prompt),
         "gen_tokens": gen_tokens,

@@ -188,7 +188,7 @@ def plot_command(
 ):
     """Write a PNG: mask overlap between domains, or quality vs active parameters."""
     from ..data import build
-    from ..evaluation.plots import mask_overlap, plot_overlap, plot_quality
+    from ..evaluation import mask_overlap, plot_overlap, plot_quality
 
     if kind == "quality":
         if not report or not Path(report).is_file():

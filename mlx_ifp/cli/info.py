@@ -49,7 +49,7 @@ def info_command(
     import mlx_lm
 
     from ..core import ARCHITECTURES, cache_dir, count
-    from ..models import blas, hugepages, packed_matmul_check
+    from ..models import blas_status, hugepages_status, packed_matmul_check
     from ..sources import SOURCES
 
     rows = {
@@ -57,9 +57,9 @@ def info_command(
         "mlx": mx.__version__,
         "mlx-lm": mlx_lm.__version__,
         "device": str(mx.default_device()),
-        "blas": blas.STATUS,
+        "blas": blas_status(),
         "blas threads": os.environ.get("OPENBLAS_NUM_THREADS", "library default"),
-        "huge pages": hugepages.status(),
+        "huge pages": hugepages_status(),
         "packed matmul check": _packed_check(packed_matmul_check()),
         "cache": str(cache_dir()),
         "mask sources": ", ".join(SOURCES),
@@ -111,8 +111,7 @@ def bench_command(
 ):
     """Benchmark TTFT (selection, slicing, prefill), decode tok/s and memory per variant."""
 
-    from ..bench import VARIANTS, bench
-    from ..bench import report as bench_report
+    from ..bench import VARIANTS, bench, plot, print_tables
     from ..core import atomic_file, check_writable
 
     keep = keep or ["0.5"]
@@ -136,7 +135,7 @@ def bench_command(
     save(result)
     if not output:
         print(json.dumps(result, indent=2))
-    bench_report.print_tables(result)
+    print_tables(result)
     if plot_path:
-        bench_report.plot(result, plot_path)
+        plot(result, plot_path)
     return result

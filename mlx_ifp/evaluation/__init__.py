@@ -1,5 +1,17 @@
 """Evaluation: scores (``metrics``), sandbox (``sandbox``), runner + tables (``run``), plots."""
 
+from .plots import mask_overlap, plot_overlap, plot_quality
 from .run import MODES, EvalConfig, built_domains, evaluate, instructions, markdown, table
 
-__all__ = ["MODES", "EvalConfig", "built_domains", "evaluate", "instructions", "markdown", "table"]
+__all__ = [
+    "MODES",
+    "EvalConfig",
+    "built_domains",
+    "evaluate",
+    "instructions",
+    "mask_overlap",
+    "markdown",
+    "plot_overlap",
+    "plot_quality",
+    "table",
+]

@@ -2,7 +2,7 @@
 embedded default (with its shipped predictors), and the optimized BLAS that must load before
 ``mlx.core``; what the device does with packed models."""
 
-from .blas import load_optimized_blas
+from .blas import blas_status, load_optimized_blas
 
 load_optimized_blas()  # must precede the first `import mlx.core`
 
@@ -15,6 +15,7 @@ from .device import (  # noqa: E402
     warn_if_packed_matmul_broken,
 )
 from .embedded import EMBEDDED, default_adapter, shipped_adapters  # noqa: E402
+from .hugepages import status as hugepages_status  # noqa: E402
 from .resolve import DEFAULT_MODEL, adapted_copy, load, resolve, trained_llm  # noqa: E402
 
 __all__ = [
@@ -22,8 +23,10 @@ __all__ = [
     "DEFAULT_MODEL",
     "EMBEDDED",
     "adapted_copy",
+    "blas_status",
     "claim_compile_notice",
     "default_adapter",
+    "hugepages_status",
     "load",
     "load_optimized_blas",
     "notify_compiling",

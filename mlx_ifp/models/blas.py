@@ -104,6 +104,11 @@ def default_threads() -> int:
     return max(1, n // 2)
 
 
+def blas_status() -> str:
+    """The one-line status :func:`load_optimized_blas` recorded."""
+    return STATUS
+
+
 def load_optimized_blas() -> str:
     """Try to load OpenBLAS globally; return and record a one-line status."""
     global STATUS
