@@ -38,6 +38,24 @@ def generate_command(
     ] = 256,
     temp: Annotated[float, typer.Option(help="Sampling temperature (0 is greedy).")] = 0.0,
     top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 1.0,
+    repetition_penalty: Annotated[
+        float | None,
+        typer.Option(
+            "--repetition-penalty",
+            "--repeat-penalty",
+            help="Divide the logits of tokens seen in the last --repetition-context-size "
+            "tokens by this (1: off; 1.1 is a common choice against loops).",
+        ),
+    ] = None,
+    presence_penalty: Annotated[
+        float, typer.Option(help="Subtract this from tokens seen in that window (-2..2, 0: off).")
+    ] = 0.0,
+    frequency_penalty: Annotated[
+        float, typer.Option(help="Subtract this per time a token was seen there (-2..2).")
+    ] = 0.0,
+    repetition_context_size: Annotated[
+        int, typer.Option(help="How many recent tokens the penalties look at.")
+    ] = 20,
     seed: Annotated[int | None, typer.Option(help="Random seed for sampling.")] = None,
     system_prompt: Annotated[str | None, typer.Option(help="A system message.")] = None,
     ignore_chat_template: Annotated[
@@ -107,12 +125,22 @@ def generate_command(
     import mlx.core as mx
 
     from .. import Budget, Mask, load, stream_generate
-    from ..inference import KeepMismatch, check_repick, check_sampling, footer, keep_warning
+    from ..inference import (
+        KeepMismatch,
+        check_repick,
+        check_sampling,
+        footer,
+        keep_warning,
+        penalty_processors,
+    )
     from ..models import COMPILING, claim_compile_notice, packed_matmul_warning
 
     try:
         check_sampling(max_tokens, temp, top_p)
         check_repick(repick)
+        penalty_processors(
+            repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size
+        )
     except UsageError as e:  # the same rule as the API, in the flags' names
         raise UsageError(f"--{str(e).replace('_', '-')}") from None
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
@@ -162,6 +190,10 @@ def generate_command(
             top_p=top_p,
             prefill=prefill,
             repick=repick,
+            repetition_penalty=repetition_penalty,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            repetition_context_size=repetition_context_size,
         ):
             if status is not None:
                 status.stop()

@@ -7,6 +7,7 @@ from .generation import (
     footer,
     forget,
     generate,
+    penalty_processors,
     select,
     stream_generate,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "forget",
     "generate",
     "keep_warning",
+    "penalty_processors",
     "prune",
     "select",
     "stream_generate",

@@ -215,6 +215,10 @@ class Registry:
             pruner=pruner,
             temp=req.temperature,
             top_p=req.top_p,
+            presence_penalty=req.presence_penalty,
+            frequency_penalty=req.frequency_penalty,
+            repetition_penalty=req.repetition_penalty,
+            repetition_context_size=req.repetition_context_size,
             chat_template=req.chat,
             repick=self.repick if task is None else 0,
         )

@@ -69,6 +69,10 @@ class GenRequest:
     max_tokens: int
     temperature: float = 0.0
     top_p: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    repetition_penalty: float | None = None  # mlx-lm's server and llama.cpp's repeat_penalty
+    repetition_context_size: int = 20
     stream: bool = False
     include_usage: bool = False
     stop: list[str] = field(default_factory=list)
@@ -99,6 +103,23 @@ def _number(body: dict, name: str, default: float, low: float, high: float, low_
         bound = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
         raise APIError(400, f"'{name}' must be in {bound}, got {value}", param=name)
     return float(value)
+
+
+def _repetition(body: dict) -> float | None:
+    value = _typed(body, "repetition_penalty", (int, float), "a number")
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise APIError(
+            400, f"'repetition_penalty' must be > 0, got {value}", param="repetition_penalty"
+        )
+    return None if value is None else float(value)
+
+
+def _context_size(body: dict) -> int:
+    name = "repetition_context_size"
+    value = _typed(body, name, int, "an integer")
+    if value is not None and value < 1:
+        raise APIError(400, f"'{name}' must be >= 1, got {value}", param=name)
+    return 20 if value is None else value
 
 
 def _max_tokens(body: dict, limits: Limits) -> int:
@@ -145,9 +166,6 @@ def _unsupported(body: dict) -> None:
     for name in ("tools", "functions", "suffix"):
         if body.get(name):
             raise APIError(400, f"'{name}' is not supported by this server", param=name)
-    for name in ("presence_penalty", "frequency_penalty"):
-        if _number(body, name, 0.0, -2.0, 2.0) != 0.0:
-            raise APIError(400, f"'{name}' is not supported (only 0)", param=name)
     fmt = body.get("response_format")
     if fmt is not None and (not isinstance(fmt, dict) or fmt.get("type") != "text"):
         raise APIError(
@@ -230,6 +248,10 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         max_tokens=_max_tokens(body, limits),
         temperature=_number(body, "temperature", 0.0, 0.0, 2.0),
         top_p=_number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
+        presence_penalty=_number(body, "presence_penalty", 0.0, -2.0, 2.0),
+        frequency_penalty=_number(body, "frequency_penalty", 0.0, -2.0, 2.0),
+        repetition_penalty=_repetition(body),
+        repetition_context_size=_context_size(body),
         stream=bool(_typed(body, "stream", bool, "a boolean")),
         include_usage=bool((options or {}).get("include_usage")),
         stop=_stop(body),
