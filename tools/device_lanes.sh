@@ -5,9 +5,10 @@
 #   bash tools/device_lanes.sh pack KEEP ARM [ARM ...]   # float16 packs (tools/pack_run.py) + stage-1 states to $OUT/pack
 #        (of stage 2; PACK_STAGE=stage2c packs the continued stage 2)
 #        (a tar over 15 MiB, e.g. a rank-32 LoRA, comes back as X.tar.part.N: `cat X.tar.part.* > X.tar`)
-#   bash tools/device_lanes.sh after SCRIPT [SECONDS]   # when every lane is done, SCRIPT once in the
-#        background (it writes under /tmp/after); brings back its new files, at most 7 a call,
-#        each once, and the logs as logs.tgz; call again until it says "after: done"
+#   bash tools/device_lanes.sh after SCRIPT [SECONDS]   # when every lane is done, SCRIPT (in the
+#        checkout) once, in the background; it writes each result whole under /tmp/after/out
+#        (then renamed). Brings back each finished file once (at most 7 a call) and the logs
+#        as logs.tgz, while SCRIPT runs too; call again until it says "done" and none is left
 #   bash tools/device_lanes.sh stop KEEP STAGE STEP ARM [ARM ...]  # end each lane at its STEP checkpoint
 #   bash tools/device_lanes.sh state KEEP STAGE ARM [STEP]  # a whole checkpoint (float32 + optimizer)
 #        in 15 MiB pieces to $OUT/<ARM>-stage<STAGE> (one arm per call: $OUT takes 64 MiB); here
@@ -62,27 +63,35 @@ case "$cmd" in
     done
     (cd "$OUT/pack" && sha256sum ./* > ../pack.sha256; ls -la) ;;
   after)
-    script=$1 limit=${2:-540} t0=$(date +%s)
+    script=${1:?usage: bash tools/device_lanes.sh after SCRIPT [SECONDS]} limit=${2:-540} t0=$(date +%s)
+    [ -f "$script" ] || { echo "after: no $script here (keep it in the checkout)" >&2; exit 2; }
     ls /tmp/lane_*.log > /dev/null 2>&1 || { echo "after: no lanes on this machine (released?)" >&2; exit 2; }
-    mkdir -p /tmp/after/sent
+    mkdir -p /tmp/after/sent /tmp/after/out
+    if [ -f /tmp/after/started ] && [ "$(cat /tmp/after/started)" != "$script" ]; then
+      echo "after: $(cat /tmp/after/started) ran here before: rm -rf /tmp/after to start $script" >&2; exit 2
+    fi
     while :; do
-      done=$(grep -ls TRAINDONE /tmp/lane_*.log | wc -l)
-      if [ "$done" -ge "$(ls /tmp/lane_*.log | wc -l)" ] && [ ! -f /tmp/after/started ]; then
-        touch /tmp/after/started; echo "after: lanes done, $script started"
-        (setsid nohup bash -c "bash $script; touch /tmp/after/done" > /tmp/after/script.log 2>&1 < /dev/null &)
+      ended=$(grep -ls TRAINDONE /tmp/lane_*.log | wc -l)
+      if [ "$ended" -ge "$(ls /tmp/lane_*.log | wc -l)" ] && [ ! -f /tmp/after/started ]; then
+        echo "$script" > /tmp/after/started; echo "after: lanes done, $script started"
+        (setsid nohup bash -c 'bash "$1"; echo $? > /tmp/after/rc' _ "$script" > /tmp/after/script.log 2>&1 < /dev/null &)
       fi
-      [ -f /tmp/after/done ] && { echo "after: done"; break; }
-      [ $(($(date +%s) - t0)) -ge "$limit" ] && { echo "after: $done lane(s) done, script $(ls /tmp/after/started 2>/dev/null || echo 'not started')"; break; }
+      [ -f /tmp/after/rc ] && { echo "after: $script done (exit $(cat /tmp/after/rc))"; break; }
+      [ $(($(date +%s) - t0)) -ge "$limit" ] && { echo "after: $ended lane(s) done, script $([ -f /tmp/after/started ] && echo running || echo 'not started')"; break; }
       sleep 15
     done
     tar czf "$OUT/logs.tgz" /tmp/runs/k*-*/stage*.log /tmp/lane_*.log /tmp/after/*.log 2>/dev/null
-    n=0
-    for f in $( [ -f /tmp/after/done ] && find /tmp/after/out -type f 2>/dev/null | sort); do
-      b=$(basename "$f"); [ ! -f "/tmp/after/sent/$b" ] && [ $n -lt 7 ] || continue
-      cp "$f" "$OUT/" && touch "/tmp/after/sent/$b" && n=$((n + 1))
-    done
-    left=$(find /tmp/after/out -type f 2>/dev/null | while read -r f; do [ -f "/tmp/after/sent/$(basename "$f")" ] || echo; done | wc -l)
-    [ -f /tmp/after/done ] && [ "$left" -gt 0 ] && echo "after: $left file(s) left: call again"
+    # the script's finished files (it writes each whole, then renames; dot-names are its work),
+    # sent once each, while it runs too; at most 7 files and 56 MiB a call, each under 16 MiB
+    n=0 room=$((56 * 1048576)) left=0
+    while IFS= read -r f; do
+      key=$(echo "${f#/tmp/after/out/}" | tr / _); [ -f "/tmp/after/sent/$key" ] && continue
+      size=$(stat -c %s "$f")
+      if [ "$size" -gt 16777215 ]; then echo "after: $f is over 16 MiB: split it in the script" >&2; continue; fi
+      if [ $n -ge 7 ] || [ "$size" -gt "$room" ]; then left=$((left + 1)); continue; fi
+      cp "$f" "$OUT/$key" && touch "/tmp/after/sent/$key" && n=$((n + 1)) room=$((room - size))
+    done < <(find /tmp/after/out -type f -not -name '.*' -not -path '*/.*' | sort)
+    [ "$left" -eq 0 ] || echo "after: $left file(s) left: call again"
     ls -la "$OUT" ;;
   stop)  # a lane's checkpoints overwrite each other: keep the one at STEP, then end the lane
     keep=$1 s=$2 at=$3; shift 3; t0=$(date +%s)

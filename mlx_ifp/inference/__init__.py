@@ -1,19 +1,20 @@
-"""Mask -> slim model -> text: the ``Pruner`` (``pruner``), generation, re-picking (``repick``)."""
+"""Mask -> slim model -> text: the ``Pruner`` (``pruner``), generation, re-picking (``repick``),
+sampling settings and repetition penalties (``sampling``)."""
 
 from .generation import (
     Response,
     check_repick,
-    check_sampling,
     footer,
     forget,
     generate,
-    penalty_processors,
     select,
     stream_generate,
 )
 from .pruner import KeepMismatch, PruneInfo, Pruner, SlimCache, keep_warning, prune
+from .sampling import MAX_WINDOW, check_sampling, penalty_processors
 
 __all__ = [
+    "MAX_WINDOW",
     "KeepMismatch",
     "PruneInfo",
     "Pruner",

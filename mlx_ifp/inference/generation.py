@@ -6,17 +6,17 @@ the selection cost and how many parameters are active).
 
 from __future__ import annotations
 
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm import stream_generate as _mlx_stream
 from mlx_lm.generate import GenerationResponse
 from mlx_lm.models.cache import make_prompt_cache
-from mlx_lm.sample_utils import make_logits_processors, make_sampler
+from mlx_lm.sample_utils import make_sampler
 
 from ..core import (
     Budget,
@@ -34,6 +34,7 @@ from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import PruneInfo, Pruner
+from .sampling import check_sampling, penalty_processors, seen_first
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
 MAX_PRUNERS = 4
@@ -53,73 +54,6 @@ class Response(GenerationResponse):
     """An mlx-lm generation record plus the pruning that produced it."""
 
     prune: PruneInfo | None = None
-
-
-def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0) -> None:
-    """Refuse generation settings that would loop forever or sample garbage (one line each).
-
-    ``max_tokens``: a whole number >= 1, or -1 for no limit; ``temp`` >= 0 (0 is greedy);
-    ``top_p`` in (0, 1]. The CLI calls this before loading the model, the API on every call.
-    """
-    if (
-        isinstance(max_tokens, bool)
-        or not isinstance(max_tokens, int)
-        or not (max_tokens >= 1 or max_tokens == -1)
-    ):
-        raise UsageError(
-            f"max_tokens must be a whole number >= 1 (or -1 for no limit), got {max_tokens!r}"
-        )
-    for name, value in (("temp", temp), ("top_p", top_p)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-        ):
-            raise UsageError(f"{name} must be a number, got {value!r}")
-    if temp < 0:
-        raise UsageError(f"temp must be >= 0 (0 is greedy), got {temp!r}")
-    if not 0 < top_p <= 1:
-        raise UsageError(f"top_p must be in (0, 1] (1 turns nucleus sampling off), got {top_p!r}")
-
-
-def penalty_processors(
-    repetition_penalty: float | None = None,
-    presence_penalty: float = 0.0,
-    frequency_penalty: float = 0.0,
-    repetition_context_size: int = 20,
-) -> list:
-    """mlx-lm logits processors for the repetition penalties that are on (one clear line for a
-    bad value). ``repetition_penalty`` > 0 divides the logits of the last
-    ``repetition_context_size`` tokens (1 or None: off; llama.cpp's ``--repeat-penalty``);
-    ``presence_penalty`` and ``frequency_penalty`` in [-2, 2] subtract once per token seen, or
-    per time seen, in that window (the OpenAI parameters; 0: off)."""
-    values = (
-        ("repetition_penalty", repetition_penalty),
-        ("presence_penalty", presence_penalty),
-        ("frequency_penalty", frequency_penalty),
-    )
-    for name, value in values:
-        repetition = name == "repetition_penalty"
-        if repetition and value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UsageError(f"{name} must be a number, got {value!r}")
-        ok = value > 0 if repetition else -2 <= value <= 2
-        if not (math.isfinite(value) and ok):
-            bound = "> 0 (1 is off)" if repetition else "in [-2, 2] (0 is off)"
-            raise UsageError(f"{name} must be {bound}, got {value!r}")
-    size = repetition_context_size
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise UsageError(f"repetition_context_size must be a whole number >= 1, got {size!r}")
-    on = {
-        "repetition_penalty": repetition_penalty if repetition_penalty not in (None, 1) else None,
-        "presence_penalty": presence_penalty or None,
-        "frequency_penalty": frequency_penalty or None,
-    }
-    if not any(v is not None for v in on.values()):
-        return []
-    sizes = ("repetition_context_size", "presence_context_size", "frequency_context_size")
-    return make_logits_processors(**on, **dict.fromkeys(sizes, size))
 
 
 def check_repick(repick) -> int | None:
@@ -252,8 +186,8 @@ def stream_generate(
     ``repick=N`` (N >= 1) re-picks a per-prompt mask every N reply tokens from the first user
     turn and the reply so far (``inference.repick``; GRIFFIN and GRIFFIN-reading predictors);
     ``None`` (the default) is ``DEFAULT_REPICK`` for a trained predictor's per-prompt masks, 0
-    (one mask per prompt) otherwise. The penalties: ``penalty_processors`` (as mlx-lm
-    ``logits_processors``, which see the whole prompt: ``auto`` prefill is then slim).
+    (one mask per prompt) otherwise. The penalties: ``penalty_processors``; after a dense
+    prefill they see the prompt's tokens too.
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
@@ -281,7 +215,6 @@ def stream_generate(
     auto_dense = per_prompt and pruner.source.prefers_dense_prefill()
     dense = prefill == "dense" or (prefill == "auto" and auto_dense)
     clash = [k for k in NEEDS_WHOLE_PROMPT if kwargs.get(k) is not None]
-    clash += ["repetition penalties"] * bool(penalties)
     if dense and clash and prefill == "dense":
         raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
     dense = dense and not clash and len(tokens) > 1
@@ -311,11 +244,14 @@ def stream_generate(
     if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
         n = len(tokens)
         kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
-    if penalties:
-        kwargs["logits_processors"] = [*(kwargs.get("logits_processors") or []), *penalties]
     if "sampler" not in kwargs:
         kwargs["sampler"] = make_sampler(temp, top_p if top_p < 1 else 0.0)
     whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
+    if penalties:
+        if not whole:  # mlx-lm sees the last prompt token only: the penalties see the rest too
+            seen = mx.array(tokens[:-1][-repetition_context_size:])
+            penalties = [seen_first(seen, p) for p in penalties]
+        kwargs["logits_processors"] = [*(kwargs.get("logits_processors") or []), *penalties]
     head = {} if whole else {"prompt_cache": cache}
     if running is not None:
         fed = tokens if whole else tokens[-1:]

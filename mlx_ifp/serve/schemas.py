@@ -109,16 +109,21 @@ def _repetition(body: dict) -> float | None:
     value = _typed(body, "repetition_penalty", (int, float), "a number")
     if value is not None and not (math.isfinite(value) and value > 0):
         raise APIError(
-            400, f"'repetition_penalty' must be > 0, got {value}", param="repetition_penalty"
+            400,
+            f"'repetition_penalty' must be > 0 (1 is off), got {value}",
+            param="repetition_penalty",
         )
     return None if value is None else float(value)
+
+
+MAX_WINDOW = 1 << 20  # the library's (inference.MAX_WINDOW; a test checks they agree)
 
 
 def _context_size(body: dict) -> int:
     name = "repetition_context_size"
     value = _typed(body, name, int, "an integer")
-    if value is not None and value < 1:
-        raise APIError(400, f"'{name}' must be >= 1, got {value}", param=name)
+    if value is not None and not 1 <= value <= MAX_WINDOW:
+        raise APIError(400, f"'{name}' must be in [1, {MAX_WINDOW}], got {value}", param=name)
     return 20 if value is None else value
 
 

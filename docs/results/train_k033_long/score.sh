@@ -19,7 +19,13 @@ test_split() {
       --domains $dom -o "$o/test_k033.json"
   python3 tools/eval_task_masks.py --run /tmp/runs/k0.33-rw25/stage2 $D --split test --examples-from valid -o "$o/test_task.json"
 }
-valid > /tmp/after/valid.log 2>&1 &
-test_split > /tmp/after/test.log 2>&1 &
-OUT=/tmp/after/pk bash tools/device_lanes.sh pack 0.33 rw25 static > /tmp/after/pack.log 2>&1 && cp /tmp/after/pk/pack/* "$o/"
-wait
+valid > /tmp/after/valid.log 2>&1 & v=$!
+test_split > /tmp/after/test.log 2>&1 & t=$!
+rc=0
+mkdir -p "$o/.pack"  # whole files only in $o: copied beside it, then renamed
+if OUT=/tmp/after/pk bash tools/device_lanes.sh pack 0.33 rw25 static > /tmp/after/pack.log 2>&1; then
+  cp /tmp/after/pk/pack/* /tmp/after/pk/pack.sha256 "$o/.pack/" && mv "$o"/.pack/* "$o/"
+else rc=1; fi
+wait $v || rc=1
+wait $t || rc=1
+exit $rc

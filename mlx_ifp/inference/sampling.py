@@ -1,0 +1,88 @@
+"""Sampling settings, checked at the edge, and the repetition penalties as mlx-lm logits
+processors."""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+from mlx_lm.sample_utils import make_logits_processors
+
+from ..core import UsageError
+
+#: the largest window of the repetition penalties (MLX slices take 32-bit indices)
+MAX_WINDOW = 1 << 20
+
+
+def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0) -> None:
+    """Refuse generation settings that would loop forever or sample garbage (one line each).
+
+    ``max_tokens``: a whole number >= 1, or -1 for no limit; ``temp`` >= 0 (0 is greedy);
+    ``top_p`` in (0, 1]. The CLI calls this before loading the model, the API on every call.
+    """
+    if (
+        isinstance(max_tokens, bool)
+        or not isinstance(max_tokens, int)
+        or not (max_tokens >= 1 or max_tokens == -1)
+    ):
+        raise UsageError(
+            f"max_tokens must be a whole number >= 1 (or -1 for no limit), got {max_tokens!r}"
+        )
+    for name, value in (("temp", temp), ("top_p", top_p)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise UsageError(f"{name} must be a number, got {value!r}")
+    if temp < 0:
+        raise UsageError(f"temp must be >= 0 (0 is greedy), got {temp!r}")
+    if not 0 < top_p <= 1:
+        raise UsageError(f"top_p must be in (0, 1] (1 turns nucleus sampling off), got {top_p!r}")
+
+
+def penalty_processors(
+    repetition_penalty: float | None = None,
+    presence_penalty: float = 0.0,
+    frequency_penalty: float = 0.0,
+    repetition_context_size: int = 20,
+) -> list:
+    """mlx-lm logits processors for the repetition penalties that are on (one clear line for a
+    bad value). ``repetition_penalty`` > 0 divides the logits of the last
+    ``repetition_context_size`` tokens (1 or None: off; llama.cpp's ``--repeat-penalty``);
+    ``presence_penalty`` and ``frequency_penalty`` in [-2, 2] subtract once per token seen, or
+    per time seen, in that window (the OpenAI parameters; 0: off)."""
+    values = (
+        ("repetition_penalty", repetition_penalty),
+        ("presence_penalty", presence_penalty),
+        ("frequency_penalty", frequency_penalty),
+    )
+    for name, value in values:
+        repetition = name == "repetition_penalty"
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"{name} must be a number, got {value!r}")
+        ok = value > 0 if repetition else -2 <= value <= 2
+        if not (math.isfinite(value) and ok):
+            bound = "> 0 (1 is off)" if repetition else "in [-2, 2] (0 is off)"
+            raise UsageError(f"{name} must be {bound}, got {value!r}")
+    size = repetition_context_size
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_WINDOW:
+        raise UsageError(
+            f"repetition_context_size must be a whole number in [1, {MAX_WINDOW}], got {size!r}"
+        )
+    on = {
+        "repetition_penalty": repetition_penalty if repetition_penalty not in (None, 1) else None,
+        "presence_penalty": presence_penalty or None,
+        "frequency_penalty": frequency_penalty or None,
+    }
+    if not any(v is not None for v in on.values()):
+        return []
+    sizes = ("repetition_context_size", "presence_context_size", "frequency_context_size")
+    return make_logits_processors(**on, **dict.fromkeys(sizes, size))
+
+
+def seen_first(seen: mx.array, processor):
+    """``processor`` with the tokens ``seen`` before the ones mlx-lm passes it."""
+    return lambda tokens, logits: processor(mx.concatenate([seen, tokens]), logits)
