@@ -146,19 +146,19 @@ def test_info_names_the_blas_and_checks_packed_matmuls():
 
 
 def test_info_says_whether_malloc_has_huge_pages():
-    from mlx_ifp.models import hugepages
+    from mlx_ifp.models import device
 
     env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
     row = {}
-    for tunables in ("", hugepages.TUNABLE):
+    for tunables in ("", device.HUGEPAGES_TUNABLE):
         run = subprocess.run(
             [sys.executable, "-m", "mlx_ifp", "info"],
             capture_output=True, text=True, timeout=600, env={**env, "GLIBC_TUNABLES": tunables},
         )  # fmt: skip
         assert run.returncode == 0, run.stderr[-800:]
         row[tunables] = next(x for x in run.stdout.splitlines() if x.startswith("huge pages"))
-    if hugepages.available():
-        assert row[""].split()[2] == "off" and row[hugepages.TUNABLE].split()[2] == "on", row
+    if device.huge_pages_available():
+        assert row[""].split()[2] == "off" and row[device.HUGEPAGES_TUNABLE].split()[2] == "on", row
     else:
         assert all("not available" in r for r in row.values()), row
 

@@ -9,13 +9,13 @@ load_optimized_blas()  # must precede the first `import mlx.core`
 from .device import (  # noqa: E402
     COMPILING,
     claim_compile_notice,
+    hugepages_status,
     notify_compiling,
     packed_matmul_check,
     packed_matmul_warning,
     warn_if_packed_matmul_broken,
 )
 from .embedded import EMBEDDED, default_adapter, shipped_adapters  # noqa: E402
-from .hugepages import status as hugepages_status  # noqa: E402
 from .resolve import DEFAULT_MODEL, adapted_copy, load, resolve, trained_llm  # noqa: E402
 
 __all__ = [
