@@ -52,35 +52,29 @@ def penalty_processors(
     ``repetition_context_size`` tokens (1 or None: off; llama.cpp's ``--repeat-penalty``);
     ``presence_penalty`` and ``frequency_penalty`` in [-2, 2] subtract once per token seen, or
     per time seen, in that window (the OpenAI parameters; 0: off)."""
-    values = (
-        ("repetition_penalty", repetition_penalty),
-        ("presence_penalty", presence_penalty),
-        ("frequency_penalty", frequency_penalty),
-    )
-    for name, value in values:
-        repetition = name == "repetition_penalty"
+    on = {}  # the penalties that change anything, by mlx-lm's names
+    for name, value, off in (
+        ("repetition_penalty", repetition_penalty, 1),
+        ("presence_penalty", presence_penalty, 0),
+        ("frequency_penalty", frequency_penalty, 0),
+    ):
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UsageError(f"{name} must be a number, got {value!r}")
-        ok = value > 0 if repetition else -2 <= value <= 2
+        ok = value > 0 if off else -2 <= value <= 2
         if not (math.isfinite(value) and ok):
-            bound = "> 0 (1 is off)" if repetition else "in [-2, 2] (0 is off)"
+            bound = "> 0 (1 is off)" if off else "in [-2, 2] (0 is off)"
             raise UsageError(f"{name} must be {bound}, got {value!r}")
+        if value != off:
+            on[name] = value
     size = repetition_context_size
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_WINDOW:
         raise UsageError(
             f"repetition_context_size must be a whole number in [1, {MAX_WINDOW}], got {size!r}"
         )
-    on = {
-        "repetition_penalty": repetition_penalty if repetition_penalty not in (None, 1) else None,
-        "presence_penalty": presence_penalty or None,
-        "frequency_penalty": frequency_penalty or None,
-    }
-    if not any(v is not None for v in on.values()):
-        return []
-    sizes = ("repetition_context_size", "presence_context_size", "frequency_context_size")
-    return make_logits_processors(**on, **dict.fromkeys(sizes, size))
+    windows = {name.replace("penalty", "context_size"): size for name in on}
+    return make_logits_processors(**on, **windows) if on else []
 
 
 def seen_first(seen: mx.array, processor):

@@ -138,8 +138,10 @@ def check(cfg: FinetuneConfig) -> None:
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
     whole = ("iters", "batch_size", "grad_accumulation", "max_seq_length", "chunks", "save_every")
-    counts = ("repick", "val_every", "val_batches", "warmup", "eps_steps", "seed")
-    counts = (*counts, "start_step", "decay_start")
+    counts = (
+        "repick", "val_every", "val_batches", "warmup", "eps_steps", "seed", "start_step",
+        "decay_start",
+    )  # fmt: skip
     for name in (*whole, *counts):
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int):
