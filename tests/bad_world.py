@@ -96,6 +96,11 @@ def build(root: Path) -> dict[str, Path]:
         root / "adapter_truncated",
         lambda f: truncate(f / "adapters.safetensors", 300),
     )
+    w["adapter_no_weights"] = copy_with(
+        w["adapter"],
+        root / "adapter_no_weights",
+        lambda f: (f / "adapters.safetensors").unlink(),
+    )
     w["adapter_bad_predictor"] = copy_with(
         w["adapter"],
         root / "adapter_bad_predictor",

@@ -77,6 +77,7 @@ CLI = [
     ("mask-truncated", [*GEN, "--mask", "{mask_truncated}"], None, "corrupted or truncated"),
     ("mask-other-model", [*GEN, "--mask", "{mask_other_model}"], None, "another model"),
     ("adapter-truncated", [*GEN, "--adapter", "{adapter_truncated}"], None, "truncated"),
+    ("adapter-weights-missing", [*GEN, "--adapter", "{adapter_no_weights}"], None, "adapters.safetensors is missing"),
     ("predictor-corrupted", [*GEN, "--adapter", "{adapter_bad_predictor}"], None, "corrupted"),
     ("save-mask-below-a-file", [*GEN, "--save-mask", "{a_file}/m"], None, "is a file"),
     ("bench-dtype-int3", ["bench", "--preset", "135m", "--dtype", "int3"], None, "--dtype must be"),
@@ -188,6 +189,9 @@ def api_cases(world, net, tok):
         "load-gguf-huge-counts": lambda: mlx_ifp.load(str(world["counts_gguf"])),
         "load-adapter-truncated": lambda: mlx_ifp.load(
             str(world["model"]), adapter_path=str(world["adapter_truncated"])
+        ),
+        "load-adapter-weights-missing": lambda: mlx_ifp.load(
+            str(world["model"]), adapter_path=str(world["adapter_no_weights"])
         ),
         "mask-truncated": lambda: mlx_ifp.Mask.load(world["mask_truncated"]),
         "mask-bad-header": lambda: mlx_ifp.Mask.load(world["mask_bad_header"]),

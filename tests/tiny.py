@@ -95,7 +95,7 @@ def finetune_folder(model, folder, k: int, train: str = "lora", seed: int = 7):
     pred = new_predictor(model, PredictorConfig(layers=1, rank=8))
     pred.out.weight = 0.5 * mx.random.normal(pred.out.weight.shape, key=mx.random.key(seed))
     save_predictor(pred, folder)
-    update_config(folder, k=k)
+    update_config(folder, k=k, train=train)  # as finetune records it
     if train == "frozen":
         return folder
     mx.random.seed(seed)

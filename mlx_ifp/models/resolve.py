@@ -160,6 +160,8 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
             raise UsageError(f"could not load adapters from {folder}: {first_line(e)}") from None
     elif not (folder / "ifp_config.json").is_file():
         raise UsageError(f"{folder} holds neither adapters nor a predictor")
+    elif (trained := trained_llm(folder)) is not None:  # its predictor expects the trained LLM
+        raise UsageError(f"{folder} records {trained} LLM weights but adapters.safetensors is missing")
 
 
 def trained_llm(adapter_path: str | Path) -> str | None:
