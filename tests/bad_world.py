@@ -101,6 +101,19 @@ def build(root: Path) -> dict[str, Path]:
         root / "adapter_no_weights",
         lambda f: (f / "adapters.safetensors").unlink(),
     )
+    w["adapter_no_weights_unrecorded"] = copy_with(  # an older finetune's: no "train" key
+        w["adapter_no_weights"],
+        root / "adapter_no_weights_unrecorded",
+        lambda f: (f / "ifp_config.json").write_text(
+            json.dumps(
+                {
+                    k: v
+                    for k, v in json.loads((f / "ifp_config.json").read_text()).items()
+                    if k != "train"
+                }
+            )
+        ),
+    )
     w["adapter_bad_predictor"] = copy_with(
         w["adapter"],
         root / "adapter_bad_predictor",

@@ -193,6 +193,9 @@ def api_cases(world, net, tok):
         "load-adapter-weights-missing": lambda: mlx_ifp.load(
             str(world["model"]), adapter_path=str(world["adapter_no_weights"])
         ),
+        "load-adapter-weights-missing-unrecorded": lambda: mlx_ifp.load(
+            str(world["model"]), adapter_path=str(world["adapter_no_weights_unrecorded"])
+        ),
         "mask-truncated": lambda: mlx_ifp.Mask.load(world["mask_truncated"]),
         "mask-bad-header": lambda: mlx_ifp.Mask.load(world["mask_bad_header"]),
         "mask-sidecar-a-list": lambda: mlx_ifp.Mask.load(world["mask_sidecar_list"]),

@@ -161,7 +161,11 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
     elif not (folder / "ifp_config.json").is_file():
         raise UsageError(f"{folder} holds neither adapters nor a predictor")
     elif (trained := trained_llm(folder)) is not None:  # its predictor expects the trained LLM
-        raise UsageError(f"{folder} records {trained} LLM weights but adapters.safetensors is missing")
+        raise UsageError(
+            f"{folder} records {trained} LLM weights but adapters.safetensors is missing"
+        )
+    elif (folder / "adapter_config.json").is_file():  # written before ``train`` was recorded
+        raise UsageError(f"{folder} has adapter_config.json but adapters.safetensors is missing")
 
 
 def trained_llm(adapter_path: str | Path) -> str | None:
