@@ -9,7 +9,8 @@ arm's own mask, optimised for ``--steps`` SGD steps on KL(dense || pruned) over 
 the **first half of the reference reply**, with the training objective's mask (the hard top-k
 forward, the SoftTopK gradient backward: ``hard_st``); the step whose measured KL on that half
 is lowest is kept (the arm's own mask included). Every row is scored on the reply's **second
-half** (the first half as context), which the fitted mask never saw: what a mask that knows
+half** (the first half as context), which the fitted mask never saw (items whose reply is a
+single token are skipped): what a mask that knows
 the item's content could reach with this LoRA and this budget, not a predictor. ``--fit all``
 fits and scores the whole reply (the mask, ~46k free bits, then partly memorises the answer).
 (A first-order search was tried first and dropped: ``docs/anti_collapse.md``.)
@@ -82,7 +83,7 @@ def main() -> None:
         return (mx.exp(dense) * (dense - lp)).sum()
 
     def optimised(model, one, dense, own):
-        """The best hard mask met on the way (own first) and its KL."""
+        """The hard mask with the lowest measured KL met on the way (``own`` first)."""
         z = (own * 2.0 - 1.0) * 2 * a.eps  # top k is ``own``; SoftTopK not saturated
         opt = optim.SGD(learning_rate=a.lr)  # Adam moves every logit alike: thousands flip at once
 
@@ -109,6 +110,9 @@ def main() -> None:
             got = {n: [] for n in names}
             for i, (toks, s) in enumerate(chunks[d]):
                 h = s + (len(toks) - s) // 2 if a.fit == "first-half" else s
+                if h == s and a.fit == "first-half":  # a 1-token reply has no unseen half
+                    print(f"{arm} {d} {i + 1}: reply too short, skipped", file=sys.stderr)
+                    continue
                 fit, one = [(toks[:h] if h > s else toks, s)], [(toks, h)]
                 dense_fit = metrics.logprobs(base, metrics.batch_of(fit), None, fit)
                 dense = metrics.logprobs(base, metrics.batch_of(one), None, one)
@@ -131,6 +135,12 @@ def main() -> None:
                 row[key] = sum(per[n][d][key] for d in a.domains) / len(a.domains)
             report["rows"].append(row)
             print(f"{n:<56} KL {row['kl']:.3f}  NLL {row['nll']:.3f}", file=sys.stderr)
+        write()  # after each arm: a run cut short keeps what it finished
+
+    def write():
+        if a.output:
+            with atomic_file(a.output) as tmp:
+                Path(tmp).write_text(json.dumps(report, indent=1))
 
     rows_for("IFP", a.run)
     if a.static:
@@ -142,9 +152,7 @@ def main() -> None:
         lines.append(f"| {r['row']} | {cells} | {r['kl']:.3f} | {r['nll']:.3f} |")
     report["table"] = "\n".join(lines)
     print(report["table"])
-    if a.output:
-        with atomic_file(a.output) as tmp:
-            Path(tmp).write_text(json.dumps(report, indent=1))
+    write()
 
 
 if __name__ == "__main__":
