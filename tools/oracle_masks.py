@@ -13,6 +13,8 @@ half** (the first half as context), which the fitted mask never saw (items whose
 single token are skipped): what a mask that knows
 the item's content could reach with this LoRA and this budget, not a predictor. ``--fit all``
 fits and scores the whole reply (the mask, ~46k free bits, then partly memorises the answer).
+``--choose-on held-out`` fits on the first two thirds of the first half and keeps the step
+whose KL is lowest on its last third (early stopping on tokens the fit never saw).
 (A first-order search was tried first and dropped: ``docs/anti_collapse.md``.)
 Rows per domain and pooled, with per-item sums for ``tools/paired_ci.py``.
 """
@@ -48,6 +50,13 @@ def parse() -> argparse.Namespace:
         help="fit each mask on the reply's first half and score every row on its second half "
         "(default), or fit and score on the whole reply (a mask can then memorise the answer)",
     )
+    p.add_argument(
+        "--choose-on",
+        default="fit",
+        choices=("fit", "held-out"),
+        help="keep the step with the lowest KL on the fitted tokens (default), or on the last "
+        "third of the first half, held out of the fit (first-half only)",
+    )
     p.add_argument("--max-len", type=int, default=320)
     p.add_argument("--split", default="valid", choices=("test", "valid"))
     p.add_argument("--domains", type=domain_list, default=DOMAINS, help="comma-separated domains")
@@ -75,6 +84,7 @@ def main() -> None:
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in a.domains}
     report = {"run": a.run, "static": a.static, "keep": a.keep, "k": k, "split": a.split}
     report |= {"limit": a.limit, "steps": a.steps, "lr": a.lr, "eps": a.eps, "fit": a.fit}
+    report["choose_on"] = a.choose_on
     report["data"] = data
     report["rows"] = []
 
@@ -82,8 +92,9 @@ def main() -> None:
         lp = metrics.logprobs(model, metrics.batch_of(one), m, one)
         return (mx.exp(dense) * (dense - lp)).sum()
 
-    def optimised(model, one, dense, own):
-        """The hard mask with the lowest measured KL met on the way (``own`` first)."""
+    def optimised(model, one, dense, own, pick=None):
+        """The hard mask with the lowest measured KL met on the way (``own`` first): on the
+        fitted tokens, or on ``pick`` = (chunk, dense log-probs) when given."""
         z = (own * 2.0 - 1.0) * 2 * a.eps  # top k is ``own``; SoftTopK not saturated
         opt = optim.SGD(learning_rate=a.lr)  # Adam moves every logit alike: thousands flip at once
 
@@ -94,8 +105,10 @@ def main() -> None:
         best, best_kl = own, float("inf")
         for _ in range(a.steps + 1):  # each step's loss is its hard mask's KL
             kl, g = step(z)
+            hard = make_masks(z, k, a.eps, "hard_st", True)
+            kl = kl if pick is None else kl_sum(model, pick[0], pick[1], hard)
             if kl.item() < best_kl:
-                best, best_kl = make_masks(z, k, a.eps, "hard_st", True), kl.item()
+                best, best_kl = hard, kl.item()
             z = opt.apply_gradients({"z": g}, {"z": z})["z"]
             mx.eval(z, opt.state)
         return best
@@ -113,11 +126,16 @@ def main() -> None:
                 if h == s and a.fit == "first-half":  # a 1-token reply has no unseen half
                     print(f"{arm} {d} {i + 1}: reply too short, skipped", file=sys.stderr)
                     continue
-                fit, one = [(toks[:h] if h > s else toks, s)], [(toks, h)]
+                held = a.choose_on == "held-out" and h - s >= 3
+                h1 = s + 2 * (h - s) // 3 if held else h  # the fit's end; [h1, h) chooses
+                fit, one = [(toks[:h1] if h1 > s else toks, s)], [(toks, h)]
                 dense_fit = metrics.logprobs(base, metrics.batch_of(fit), None, fit)
                 dense = metrics.logprobs(base, metrics.batch_of(one), None, one)
+                pick = [(toks[:h], h1)] if held else None
+                if pick:
+                    pick = (pick, metrics.logprobs(base, metrics.batch_of(pick), None, pick))
                 own = src.select(base, toks[:s], k).dense()[None].astype(mx.float32)
-                best = optimised(model, fit, dense_fit, own)
+                best = optimised(model, fit, dense_fit, own, pick)
                 for n, m in zip(names, (own, best), strict=True):
                     lp = metrics.logprobs(model, metrics.batch_of(one), m, one)
                     got[n] += metrics.token_metrics(dense, lp, one)
