@@ -27,6 +27,36 @@ def domain_list(text: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
+def run_args(p: argparse.ArgumentParser, run_help: str, limit: int, limit_help: str) -> None:
+    """``--run``, ``--data``, ``--model``, ``--keep``, ``--limit``: a one-run tool's arguments
+    (eval_task_masks.py, oracle_masks.py)."""
+    p.add_argument("--run", required=True, help=run_help)
+    p.add_argument("--data", help="corpus folder (default: the cached build)")
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("--keep", default="0.5")
+    p.add_argument("--limit", type=int, default=limit, help=limit_help)
+
+
+def corpus(folder: str | None) -> str:
+    """``--data``, or the cached corpus build."""
+    from mlx_ifp.common import cache_dir
+
+    return folder or str(sorted(cache_dir("data").glob("v1-*"))[0])
+
+
+def domain_summary(per_item: list[dict]) -> dict:
+    """``metrics.summarise`` plus each item's sums over its reference tokens (for paired tests,
+    tools/paired_ci.py)."""
+    from mlx_ifp.evaluation import metrics
+
+    out = metrics.summarise(per_item)
+    out["items"] = [
+        {"tokens": r["tokens"], "nll": round(r["nll"], 5), "kl": round(r["kl"], 5)}
+        for r in per_item
+    ]
+    return out
+
+
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", help="folder of tools/train_default.sh runs")
@@ -104,7 +134,7 @@ def main() -> None:
         for path in a.render:
             print(render(json.loads(Path(path).read_text())["rows"]) + "\n")
         return
-    from mlx_ifp.common import atomic_file, cache_dir
+    from mlx_ifp.common import atomic_file
     from mlx_ifp.core import ffn
     from mlx_ifp.core.mask import Budget
     from mlx_ifp.core.prompt import turn_tokens
@@ -117,7 +147,7 @@ def main() -> None:
 
     import mlx.core as mx
 
-    data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
+    data = corpus(a.data)
     base, tok = mlx_ifp.load(a.model, dequantize=True)
     d_ffn = base.layers[0].mlp.gate_proj.weight.shape[0]
     task_text = tasks(data)
@@ -146,12 +176,7 @@ def main() -> None:
             x = metrics.batch_of(chunks[d])
             lp = metrics.logprobs(model, x, m, chunks[d])
             per_item = metrics.token_metrics(dense_lp[d], lp, chunks[d])
-            row["domains"][d] = metrics.summarise(per_item)
-            # per item (summed over its reference tokens): for paired tests (tools/paired_ci.py)
-            row["domains"][d]["items"] = [
-                {"tokens": r["tokens"], "nll": round(r["nll"], 5), "kl": round(r["kl"], 5)}
-                for r in per_item
-            ]
+            row["domains"][d] = domain_summary(per_item)
             if gen and a.gen_limit and d in ("math", "code"):
                 its = scoreable(items[d])[: a.gen_limit]
                 ms = masks[: len(its)] if masks is not None else [full] * len(its)

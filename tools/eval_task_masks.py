@@ -22,16 +22,12 @@ from pathlib import Path
 
 import mlx_ifp
 
-from eval_ifp import DOMAINS, domain_list  # the same --domains as eval_ifp.py (its folder)
+from eval_ifp import DOMAINS, corpus, domain_list, domain_summary, run_args  # its folder's
 
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--run", required=True, help="finetune output folder (predictor + LoRA)")
-    p.add_argument("--data", help="corpus folder (default: the cached build)")
-    p.add_argument("--model", default="smollm2-135m-instruct")
-    p.add_argument("--keep", default="0.5")
-    p.add_argument("--limit", type=int, default=16, help="test items per domain")
+    run_args(p, "finetune output folder (predictor + LoRA)", 16, "test items per domain")
     p.add_argument("--examples", default="4,16", help="comma-separated example counts")
     p.add_argument("--max-len", type=int, default=320)
     p.add_argument("--no-griffin", action="store_true", help="skip the GRIFFIN rows")
@@ -76,7 +72,7 @@ def parse() -> argparse.Namespace:
 def main() -> None:
     a = parse()
     domains = a.domains
-    from mlx_ifp.common import atomic_file, cache_dir
+    from mlx_ifp.common import atomic_file
     from mlx_ifp.core import ffn
     from mlx_ifp.core.mask import Budget, topk_indicator
     from mlx_ifp.core.prompt import turn_tokens
@@ -89,7 +85,7 @@ def main() -> None:
 
     import mlx.core as mx
 
-    data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
+    data = corpus(a.data)
     base, tok = mlx_ifp.load(a.model, dequantize=True)
     tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=a.run)[0]
     k = Budget.parse(a.keep).channels(ffn.d_ffn(base))
@@ -121,12 +117,7 @@ def main() -> None:
                 model, metrics.batch_of(chunks[d]), stacked(masks_of(d)), chunks[d]
             )
             per_item = metrics.token_metrics(dense_lp[d], lp, chunks[d])
-            row["domains"][d] = metrics.summarise(per_item)
-            # per item (summed over its reference tokens): for tools/paired_ci.py
-            row["domains"][d]["items"] = [
-                {"tokens": r["tokens"], "nll": round(r["nll"], 5), "kl": round(r["kl"], 5)}
-                for r in per_item
-            ]
+            row["domains"][d] = domain_summary(per_item)
         for key in ("kl", "nll"):
             row[key] = sum(row["domains"][d][key] for d in domains) / len(domains)
         row["seconds"] = round(time.perf_counter() - t0, 1)

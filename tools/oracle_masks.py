@@ -29,17 +29,13 @@ from pathlib import Path
 
 import mlx_ifp
 
-from eval_ifp import DOMAINS, domain_list  # the same --domains as eval_ifp.py (its folder)
+from eval_ifp import DOMAINS, corpus, domain_list, domain_summary, run_args  # its folder's
 
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--run", required=True, help="finetune output (predictor + LoRA)")
+    run_args(p, "finetune output (predictor + LoRA)", 24, "items per domain")
     p.add_argument("--static", help="its learned static control (finetune output), scored alike")
-    p.add_argument("--data", help="corpus folder (default: the cached build)")
-    p.add_argument("--model", default="smollm2-135m-instruct")
-    p.add_argument("--keep", default="0.5")
-    p.add_argument("--limit", type=int, default=24, help="items per domain")
     p.add_argument("--steps", type=int, default=50, help="SGD steps per item")
     p.add_argument("--lr", type=float, default=0.03, help="SGD learning rate on the logits")
     p.add_argument("--eps", type=float, default=0.05, help="SoftTopK temperature of the gradient")
@@ -66,7 +62,7 @@ def parse() -> argparse.Namespace:
 
 def main() -> None:
     a = parse()
-    from mlx_ifp.common import atomic_file, cache_dir
+    from mlx_ifp.common import atomic_file
     from mlx_ifp.core import ffn
     from mlx_ifp.core.mask import Budget
     from mlx_ifp.evaluation import metrics
@@ -77,7 +73,7 @@ def main() -> None:
     import mlx.core as mx
     import mlx.optimizers as optim
 
-    data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
+    data = corpus(a.data)
     base, tok = mlx_ifp.load(a.model, dequantize=True)
     k = Budget.parse(a.keep).channels(ffn.d_ffn(base))
     items = {d: instructions(data, d, a.split)[: a.limit] for d in a.domains}
@@ -129,11 +125,11 @@ def main() -> None:
                 held = a.choose_on == "held-out" and h - s >= 3
                 h1 = s + 2 * (h - s) // 3 if held else h  # the fit's end; [h1, h) chooses
                 fit, one = [(toks[:h1] if h1 > s else toks, s)], [(toks, h)]
-                dense_fit = metrics.logprobs(base, metrics.batch_of(fit), None, fit)
-                dense = metrics.logprobs(base, metrics.batch_of(one), None, one)
-                pick = [(toks[:h], h1)] if held else None
-                if pick:
-                    pick = (pick, metrics.logprobs(base, metrics.batch_of(pick), None, pick))
+                whole = [(toks, s)]  # one dense pass: row j predicts reply token s + j
+                dense_all = metrics.logprobs(base, metrics.batch_of(whole), None, whole)
+                dense_fit = dense_all[: h1 - s] if h1 > s else dense_all
+                dense = dense_all[h - s :]
+                pick = ([(toks[:h], h1)], dense_all[h1 - s : h - s]) if held else None
                 own = src.select(base, toks[:s], k).dense()[None].astype(mx.float32)
                 best = optimised(model, fit, dense_fit, own, pick)
                 for n, m in zip(names, (own, best), strict=True):
@@ -142,11 +138,7 @@ def main() -> None:
                 took = time.perf_counter() - t0
                 print(f"{arm} {d} {i + 1}/{len(chunks[d])} {took:.0f} s", file=sys.stderr)
             for n in names:
-                per[n][d] = metrics.summarise(got[n])
-                per[n][d]["items"] = [
-                    {"tokens": r["tokens"], "nll": round(r["nll"], 5), "kl": round(r["kl"], 5)}
-                    for r in got[n]
-                ]
+                per[n][d] = domain_summary(got[n])
         for n in names:
             row = {"row": n, "domains": per[n]}
             for key in ("kl", "nll"):
