@@ -106,6 +106,9 @@ def finetune_command(
             "--dequantize/--no-dequantize",
         ),
     ] = None,
+    dtype: Annotated[
+        str | None, opt("dtype", "Float weights: float32, float16 or bfloat16 (CPU: float32).")
+    ] = None,
     save_every: Annotated[int | None, opt("save_every", "Checkpoint every N steps.")] = None,
     val_every: Annotated[int | None, opt("val_every", "Validate every N steps.")] = None,
     resume: Annotated[str | None, opt("resume", "Continue from this checkpoint.")] = None,

@@ -96,6 +96,7 @@ class FinetuneConfig:
     start_step: int = 0
     max_seconds: float = 0.0  # stop (and save) once training has run this long; 0: no limit
     dequantize: bool | None = None  # unpack a quantized source (default: on CPU only)
+    dtype: str | None = None  # float32, float16 or bfloat16 weights (default: float32 on CPU)
     grad_checkpoint: bool = False
     seed: int = 0
     save_every: int = 100
@@ -161,6 +162,8 @@ def check(cfg: FinetuneConfig) -> None:
         if value == float("inf"):
             raise UsageError(f"{name} must be finite")
     Budget.parse(cfg.keep)
+    if cfg.dtype not in (None, "float32", "float16", "bfloat16"):
+        raise UsageError(f"dtype must be float32, float16 or bfloat16, got {cfg.dtype!r}")
     if cfg.start_step and (not cfg.init_from or cfg.start_step >= cfg.iters):
         raise UsageError(  # with --resume too: a continued run's checkpoint continues it
             f"start_step ({cfg.start_step}) continues an --init-from run below iters ({cfg.iters})"

@@ -169,7 +169,7 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     if model is None:
         from ..models import load
 
-        model, tokenizer = load(cfg.model, dequantize=cfg.dequantize)
+        model, tokenizer = load(cfg.model, dequantize=cfg.dequantize, dtype=cfg.dtype)
     source_fp = fingerprint(model)
     teacher = frozen_copy(model) if cfg.train == "full" else None
     # LoRA's A matrices are random: seeded too, or two runs of one config part at step 2
