@@ -67,6 +67,14 @@ def test_stage_2_alone_can_continue_other_runs(tmp_path):
         assert f"-o {out}/k0.5-{arm}/stage2" in call
 
 
+def test_stage_2_from_scratch_with_init2_none(tmp_path):
+    out, calls = run_script(tmp_path, "0.5", ARMS="rw25 static", STAGES="2", INIT2="none")
+    assert len(calls) == 2
+    for arm, call in zip(("rw25", "static"), calls, strict=True):
+        assert "--init-from" not in call and "sft" in call
+        assert f"-o {out}/k0.5-{arm}/stage2" in call
+
+
 def test_resume_continues_a_stage_that_holds_a_checkpoint(tmp_path):
     out = tmp_path / "runs"
     (out / "k0.5-rw25" / "stage1").mkdir(parents=True)

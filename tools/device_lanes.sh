@@ -57,7 +57,7 @@ case "$cmd" in
     keep=$1; shift
     st=${PACK_STAGE:-stage2}  # stage2c: the continued stage 2 (tools/train_default.sh)
     python3 tools/pack_run.py $(for a in "$@"; do echo /tmp/runs/k$keep-$a/$st; done) -o "$OUT/pack" --logs | tail -4
-    for a in "$@"; do cp /tmp/runs/k$keep-$a/stage1/trainer_state.json "$OUT/pack/k$keep-$a-stage1.trainer_state.json"; done
+    for a in "$@"; do f=/tmp/runs/k$keep-$a/stage1/trainer_state.json; [ ! -f "$f" ] || cp "$f" "$OUT/pack/k$keep-$a-stage1.trainer_state.json"; done  # none: stage 2 from scratch
     for t in "$OUT"/pack/*.tar; do  # a file comes back only under 16 MiB: `cat X.tar.part.* > X.tar`
       [ "$(stat -c %s "$t")" -le 15728640 ] || { split -b 15m -d -a 1 "$t" "$t.part."; rm "$t"; }
     done

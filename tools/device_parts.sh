@@ -3,7 +3,9 @@
 #   bash ../shared/device/prepare-mlx-cuda.sh && bash ../shared/device/prepare-model.sh
 #   bash tools/device_parts.sh [DIR ...]  # then make the calls it prints, in order, each within 30 s
 # DIRs (e.g. resumable checkpoints brought back from an earlier session) travel too: setup.sh
-# unpacks them under /tmp/carry (DIR's path kept).
+# unpacks them under /tmp/carry (DIR's path kept). GGUF=FILE sends another model's GGUF instead of
+# SmolLM2's (e.g. the cached Qwen2.5-Coder-1.5B one; setup.sh puts it in the cache under its own
+# name, checked by its sha256 taken here), WHEELS="a.whl ..." more wheels (gguf, to convert it).
 # The device takes 64 MiB per call, the checkout (tracked + untracked, not ignored) included. The
 # shared scripts stage fixed-size parts (.dva, .dvb, ~39 and ~35 MiB, and three model parts) that
 # stop fitting once the checkout grows (the shipped weights, the kept static controls). This
@@ -14,17 +16,18 @@
 # earlier call), and sets the environment.
 set -euo pipefail
 root=$(git rev-parse --show-toplevel); cd "$root"
-g=${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}/embedded/SmolLM2-135M-Instruct.Q4_1.gguf
+g=${GGUF:-${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}/embedded/SmolLM2-135M-Instruct.Q4_1.gguf}
 [ -d .dva ] && [ -d .dvb ] && [ -f .dvm3/sha256 ] || { echo "run the two shared prepare scripts first" >&2; exit 2; }
-[ -f "$g" ] || { echo "no $g: run mlx_ifp generate -p hi once first" >&2; exit 2; }
-sha256sum "$g" | cut -d' ' -f1 | cmp -s - .dvm3/sha256 || { echo "$g is not the GGUF in .dvm3/sha256" >&2; exit 1; }
+[ -f "$g" ] || { echo "no $g: run mlx_ifp generate -p hi once first (or --model NAME)" >&2; exit 2; }
+sha=$(sha256sum "$g" | cut -d' ' -f1)
+[ -n "${GGUF:-}" ] || echo "$sha" | cmp -s - .dvm3/sha256 || { echo "$g is not the GGUF in .dvm3/sha256" >&2; exit 1; }
 size() { stat -c %s "$@" | awk '{s += $1} END {print s + 0}'; }
 tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | { xargs -0 stat -c %s 2>/dev/null || true; } | awk '{s += $1} END {print s}')  # a deleted file counts 0
 room=$((64 * 1048576 - 1048576 - tree))  # bytes per call beside the checkout, 1 MiB spare (256 KiB was refused)
 [ "$room" -gt 4194304 ] || { echo "the checkout ($((tree / 1048576)) MiB) leaves no room for transfers" >&2; exit 2; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/p"
-cp .dva/*.whl .dvb/*.whl "$tmp/p/" 2>/dev/null || true
+cp .dva/*.whl .dvb/*.whl ${WHEELS:-} "$tmp/p/" 2>/dev/null || true
 cat .dva/part.a? .dvb/part.a? | split -b "$room" -d -a 3 - "$tmp/p/cuda."
 split -b "$room" -d -a 3 "$g" "$tmp/p/gguf."
 [ $# -eq 0 ] || { tar cf "$tmp/runs.tar" "$@" && split -b "$room" -d -a 3 "$tmp/runs.tar" "$tmp/p/runs."; }
@@ -48,7 +51,7 @@ cuda=$(pieces cuda); gguf=$(pieces gguf); runs=$(pieces runs)  # joined by these
 cat > .dvm3/setup.sh <<'EOF'
 # Source this on the GPU machine, from the checkout's root, after the tools/device_parts.sh calls:
 #   . .dvm3/setup.sh
-# It joins and unpacks MLX's CUDA backend, joins the SmolLM2 GGUF (checked by sha256), unpacks
+# It joins and unpacks MLX's CUDA backend, joins the GGUF (SmolLM2's, or GGUF='s; checked by sha256), unpacks
 # the corpus, and sets the environment. While the machine lives, later calls need only the
 # `export` line below.
 set -u
@@ -62,8 +65,8 @@ if [ ! -f /tmp/site/.complete ]; then  # a half-unpacked backend (a missing piec
 fi
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 mkdir -p /tmp/cache/embedded /tmp/cache/data
-g=/tmp/cache/embedded/SmolLM2-135M-Instruct.Q4_1.gguf
-ok() { [ "$(sha256sum "$g" 2>/dev/null | cut -d' ' -f1)" = "$(cat .dvm3/sha256)" ]; }
+g=/tmp/cache/embedded/GGUF_NAME
+ok() { [ "$(sha256sum "$g" 2>/dev/null | cut -d' ' -f1)" = GGUF_SHA ]; }
 ok || cat GGUF_PIECES > "$g"
 ok || echo "WARNING: the joined GGUF does not match its checksum (a transfer is missing?)"
 [ -f .dvm3/corpus.tar.xz ] && tar xJf .dvm3/corpus.tar.xz -C /tmp/cache/data
@@ -71,10 +74,10 @@ runs="RUNS_PIECES"  # the folders named to tools/device_parts.sh, if any
 [ -z "${runs// }" ] || [ -f /tmp/carry/.complete ] || { mkdir -p /tmp/carry && cat $runs | tar xf - -C /tmp/carry && touch /tmp/carry/.complete && ls /tmp/carry; }
 python3 -c "import mlx.core as mx; print('mlx', mx.__version__, mx.default_device())"
 EOF
-sed -i "s#CUDA_PIECES#$cuda#; s#GGUF_PIECES#$gguf#; s#RUNS_PIECES#$runs#" .dvm3/setup.sh
+sed -i "s#CUDA_PIECES#$cuda#; s#GGUF_PIECES#$gguf#; s#RUNS_PIECES#$runs#; s#GGUF_NAME#$(basename "$g")#; s#GGUF_SHA#$sha#" .dvm3/setup.sh
 [ $# -eq 0 ] || cat $(files runs) | cmp -s - "$tmp/runs.tar" \
   || { echo "the pieces do not join to the folders $*" >&2; exit 1; }
-cat $(files gguf) | sha256sum | cut -d' ' -f1 | cmp -s - .dvm3/sha256 \
+cat $(files gguf) | sha256sum | cut -d' ' -f1 | cmp -s - <(echo "$sha") \
   || { echo "the pieces do not join to the GGUF" >&2; exit 1; }
 cat $(files cuda) | cmp -s - <(cat .dva/part.a? .dvb/part.a?) \
   || { echo "the pieces do not join to MLX's CUDA backend" >&2; exit 1; }

@@ -75,6 +75,7 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("--gen-limit", type=int, default=6, help="GSM8K/HumanEval items (0: none)")
     p.add_argument("--max-len", type=int, default=320)
+    p.add_argument("--dtype", help="float32, float16 or bfloat16 (default: load's)")
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--stage", default="stage2", help="which run folder to evaluate")
     p.add_argument(
@@ -148,7 +149,7 @@ def main() -> None:
     import mlx.core as mx
 
     data = corpus(a.data)
-    base, tok = mlx_ifp.load(a.model, dequantize=True)
+    base, tok = mlx_ifp.load(a.model, dequantize=True, dtype=a.dtype)
     d_ffn = base.layers[0].mlp.gate_proj.weight.shape[0]
     task_text = tasks(data)
     items = {d: instructions(data, d, a.split)[: a.limit] for d in domains}
@@ -223,7 +224,9 @@ def main() -> None:
         runs = {arm: Path(a.runs) / f"k{keep}-{arm}" / a.stage for arm in [*arms, "static"]}
         runs = {arm: r for arm, r in runs.items() if (r / "predictor.safetensors").is_file()}
         if "static" in runs:
-            tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=str(runs["static"]))[0]
+            tuned = mlx_ifp.load(
+                a.model, dequantize=True, dtype=a.dtype, adapter_path=str(runs["static"])
+            )[0]
             stat = PredictorSource(runs["static"]).select(base, turn_tokens(tok, "x"), k)
             score(
                 "learned static + same LoRA",
@@ -233,7 +236,9 @@ def main() -> None:
                 gen=True,
             )
         for arm in [x for x in arms if x in runs]:
-            tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=str(runs[arm]))[0]
+            tuned = mlx_ifp.load(
+                a.model, dequantize=True, dtype=a.dtype, adapter_path=str(runs[arm])
+            )[0]
             if not a.choose:
                 score(f"dense + LoRA ({arm} arm), unpruned", 1.0, tuned, lambda d: None)
             pred = PredictorSource(runs[arm])

@@ -31,7 +31,8 @@ STAGES=${STAGES:-"1 2 2c"}  # "1", "2" or "2c" alone: one stage per call, for GP
 # decayed to 0: the keep-0.5 default since the nineteenth session (docs/results/train_long/)
 CONT2=${CONT2---start-step 640 --iters 1280 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine}
 RESUME=${RESUME:-0}  # 1: a stage whose output folder holds a checkpoint continues it (--resume)
-INIT2=${INIT2:-}  # stage 2 starts from INIT2/k<KEEP>-<ARM> (e.g. float16 packs) instead of stage 1;
+INIT2=${INIT2:-}  # stage 2 starts from INIT2/k<KEEP>-<ARM> (e.g. float16 packs) instead of stage 1
+# (INIT2=none: from the predictor block's init and a new LoRA, with STAGES=2: no stage 1 at all);
 # with EXTRA2="--start-step N" it continues that run at step N (docs/anti_collapse.md, 9th session)
 GPUS=${GPUS:-}  # e.g. "0 1": the i-th keep runs on GPU i mod n (CUDA_VISIBLE_DEVICES)
 read -r -a gpus <<< "$GPUS"
@@ -61,6 +62,7 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
     [[ " $STAGES " == *" $s "* ]] || continue
     data="$DATA/pretrain" init=() extra=$EXTRA1
     if [ "$s" = 2 ]; then data="$DATA/sft" init=(--init-from "$from") extra=$EXTRA2; fi
+    if [ "$s" = 2 ] && [ "$INIT2" = none ]; then init=(); fi
     if [ "$s" = 2 ] && [[ $kind == rw* ]]; then extra="$REPICK2 $extra"; fi  # EXTRA2 can override
     if [ "$RESUME" = 1 ] && [ -f "$dir/stage$s/trainer_state.json" ]; then
       init=(--resume "$dir/stage$s")  # its weights and optimizer state, exactly where it stopped
