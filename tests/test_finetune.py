@@ -150,6 +150,28 @@ def test_distributed_gradients_equal_the_combined_batch(tmp_path, stage):
     assert abs(g["loss_split"].item() - g["loss_whole"].item()) < 1e-5
 
 
+def test_gradient_accumulation_holds_one_micro_batch_at_a_time(tmp_path):
+    """Micro-batches exist to bound memory: accumulating 8 must peak near one, not at 8 x."""
+    from mlx_ifp.train.batches import Batches, load_data
+
+    data = make_data(tmp_path / "d", n_train=64)
+    joint, cfg, k = setup(data, train="lora")
+    train, _, _ = load_data(data, Tok(), "sft", 32)
+    batch = Batches(train, 8)(0)
+
+    def peak(n):
+        mx.eval(joint.parameters())
+        mx.clear_cache()
+        mx.reset_peak_memory()
+        base = mx.get_active_memory()
+        grads, loss, _ = gradients(joint, [batch] * n, k, 0.5, cfg)
+        mx.eval(grads, loss)
+        return mx.get_peak_memory() - base
+
+    one, eight = peak(1), peak(8)
+    assert eight < 1.5 * one, (one, eight)
+
+
 def test_gradient_checkpointing_gives_the_same_gradients(tmp_path):
     from mlx_ifp.train.batches import Batches, load_data
     from mlx_ifp.train.objective import checkpoint_layers

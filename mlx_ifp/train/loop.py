@@ -48,6 +48,7 @@ from .objective import (
     frozen_copy,
     gradients,
     measure,
+    micro_gradients,
     prepare_llm,
     probe_set,
 )
@@ -90,29 +91,41 @@ def optimizers(cfg: FinetuneConfig) -> dict:
 def make_step(joint: Joint, opts: dict, k: int, cfg: FinetuneConfig, group):
     """One optimizer step over a list of micro-batches: ``step(arrays, eps) -> (loss, ntok)``.
 
-    Forward, backward, the all-reduce over ranks, clipping and the AdamW updates run as one
-    compiled graph (as mlx-lm's trainer does) when ``cfg.compile`` says so; the model's and
-    optimizers' states are its inputs and outputs. Build it after a restore.
+    Each micro-batch's forward and backward, then the all-reduce over ranks, clipping and the
+    AdamW updates, run as two compiled graphs (as mlx-lm's trainer does) when ``cfg.compile``
+    says so; the model's and optimizers' states are their inputs and outputs. The micro-batches
+    are evaluated one by one, so memory holds one. Build it after a restore.
     """
     for name, opt in opts.items():
         opt.init(getattr(joint, name).trainable_parameters())
 
-    def step(arrays: list, eps: mx.array):
-        grads, loss, ntok = gradients(joint, [Batch(*a) for a in arrays], k, eps, cfg, group)
+    def micro(arrays: tuple, eps: mx.array):
+        return micro_gradients(joint, Batch(*arrays), k, eps, cfg, group)
+
+    def update(grads, loss: mx.array):
         if cfg.max_grad_norm > 0:
             grads, _ = optim.clip_grad_norm(grads, cfg.max_grad_norm)
         for name, opt in opts.items():
             opt.update(getattr(joint, name), grads[name])
-        return loss, ntok
+        return loss
 
-    if not compiling(cfg):
-        return step
-    # the frozen teacher and a separate backbone are not children of ``joint``: their arrays
-    # are inputs too, or the compiled graph would hold uncaptured inputs
-    aside = [joint.teacher, joint.predictor.backbone]
-    aside = [m.state for m in aside if m is not None and m is not joint.llm]
-    state = [joint.state, [o.state for o in opts.values()], mx.random.state, aside]
-    return partial(mx.compile, inputs=state, outputs=state)(step)
+    if compiling(cfg):
+        # the frozen teacher and a separate backbone are not children of ``joint``: their
+        # arrays are inputs too, or the compiled graph would hold uncaptured inputs
+        aside = [joint.teacher, joint.predictor.backbone]
+        aside = [m.state for m in aside if m is not None and m is not joint.llm]
+        seen = [joint.state, mx.random.state, aside]  # what a forward may write, too
+        micro = partial(mx.compile, inputs=seen, outputs=seen)(micro)
+        state = [joint.state, [o.state for o in opts.values()]]
+        update = partial(mx.compile, inputs=state, outputs=state)(update)
+
+    def step(arrays: list, eps: mx.array):
+        grads, loss, ntok = gradients(
+            joint, arrays, k, eps, cfg, group, micro=lambda a: micro(a, eps)
+        )
+        return update(grads, loss), ntok
+
+    return step
 
 
 def compiling(cfg: FinetuneConfig) -> bool:

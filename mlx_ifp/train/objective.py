@@ -228,14 +228,27 @@ def loss_sum(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = F
     return cfg.ce * ce + cfg.distill * kl, w.sum(), ce, kl
 
 
-def gradients(joint: Joint, batches: list, k: int, eps: float, cfg, group=None):
-    """Token-mean gradients over micro-batches and ranks, the mean loss and the token count."""
+def micro_gradients(joint: Joint, batch: Batch, k: int, eps, cfg, group=None):
+    """One micro-batch's gradients of its summed loss, the summed loss and its token count."""
     vg = nn.value_and_grad(joint, lambda j, b: loss_sum(j, b, k, eps, cfg, group=group)[:2])
+    (loss, ntok), grads = vg(joint, batch)
+    return grads, loss, ntok
+
+
+def gradients(joint: Joint, batches: list, k: int, eps, cfg, group=None, micro=None):
+    """Token-mean gradients over micro-batches and ranks, the mean loss and the token count.
+
+    Each micro-batch is evaluated into the running sums before the next one is built, so only
+    one micro-batch's activations are alive at a time. ``micro(batch)`` replaces
+    :func:`micro_gradients` (the trainer passes its compiled one).
+    """
+    micro = micro or (lambda b: micro_gradients(joint, b, k, eps, cfg, group))
     acc, loss, ntok = None, mx.array(0.0), mx.array(0.0)
     for b in batches:
-        (lv, nt), g = vg(joint, b)
+        g, lv, nt = micro(b)
         acc = g if acc is None else tree_map(mx.add, acc, g)
         loss, ntok = loss + lv, ntok + nt
+        mx.eval(acc, loss, ntok)
     if group is not None and group.size() > 1:
         acc = tree_map(lambda a: mx.distributed.all_sum(a, group=group), acc)
         loss = mx.distributed.all_sum(loss, group=group)
