@@ -79,7 +79,7 @@ def test_pruner_caches_a_task_of_examples():
 
 
 def test_cli_task_file(tmp_path):
-    from mlx_ifp.cli.common import read_task
+    from mlx_ifp.cli.generate import read_task
 
     (tmp_path / "t.txt").write_text("first prompt\n\nsecond prompt\n")
     assert read_task(f"@{tmp_path / 't.txt'}") == ["first prompt", "second prompt"]
@@ -117,7 +117,7 @@ def test_serve_tasks_yaml_takes_example_lists(tmp_path):
 def test_readme_example_task_file_reads():
     from pathlib import Path
 
-    from mlx_ifp.cli.common import read_task
+    from mlx_ifp.cli.generate import read_task
 
     path = Path(__file__).resolve().parent.parent / "examples" / "task_code.txt"
     examples = read_task(f"@{path}")

@@ -1,5 +1,6 @@
 """The ``mlx_ifp`` command line: a thin typer layer over the Python API, one module per command
-or per small group of related commands.
+or per small group of related commands,
+and the error handler every command runs under (one line on stderr, exit code 2).
 
 ``mlx_ifp`` itself, this package's parent, is always imported first: it loads the optimized BLAS
 before ``mlx.core``.
@@ -7,14 +8,37 @@ before ``mlx.core``.
 
 from __future__ import annotations
 
+import functools
+
 import typer
 
-from .common import handle_errors
+from .. import UsageError
 from .evaluate import data_build_command, eval_command, plot_command
 from .finetune import finetune_command
 from .generate import convert_command, generate_command
 from .info import bench_command, info_command
 from .serve import serve_command
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(fn):
+    """Turn bad input into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UsageError as e:
+            fail(str(e))
+        except KeyboardInterrupt as e:
+            fail(str(e) or "interrupted", 130)
+
+    return wrapper
+
 
 app = typer.Typer(
     help="Instruction-following pruning for MLX: prune a model's FFNs for a prompt or task, "

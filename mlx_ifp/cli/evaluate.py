@@ -15,7 +15,29 @@ import typer
 
 from .. import UsageError
 from ..common import atomic_file
-from .common import csv, named_paths
+
+
+def csv(value: str, allowed=None, what: str = "value") -> tuple:
+    """A comma-separated list, each item checked against ``allowed`` (if given)."""
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    bad = [v for v in items if allowed is not None and v not in allowed]
+    if not items or bad:
+        raise UsageError(
+            f"unknown {what} {', '.join(map(repr, bad)) or repr(value)} "
+            f"(choose from {', '.join(allowed or [])})"
+        )
+    return items
+
+
+def named_paths(specs: list[str] | None, flag: str) -> dict:
+    """``NAME=PATH`` options as a dict."""
+    out = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"{flag} takes NAME=PATH, got {spec!r}")
+        out[name] = path
+    return out
 
 
 def data_build_command(

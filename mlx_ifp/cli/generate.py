@@ -5,6 +5,7 @@ task or mask."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,84 @@ import typer
 
 from .. import UsageError
 from ..common import check_writable
-from .common import Dequantize, Model, Task, read_prompt, read_task
+
+Model = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="smollm2-135m-instruct or qwen2.5-coder-1.5b-instruct (embedded; the second is a "
+        "1.1 GB download), a .gguf file, an mlx-lm folder or a Hugging Face repo id.",
+    ),
+]
+Task = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        help="Select the mask from this task description instead of the "
+        "prompt (one mask, cached, for every prompt of the task). @FILE: from the task's "
+        'example prompts instead, one per line (or a .jsonl of {"prompt": ...}).',
+    ),
+]
+Dequantize = Annotated[
+    bool | None,
+    typer.Option(
+        "--dequantize/--no-dequantize", help="Unpack quantized weights (default: yes on CPU)."
+    ),
+]
+
+
+def read_prompt(prompt: str | None) -> str:
+    """The prompt text; ``-`` reads stdin, which must be UTF-8 text (not binary bytes)."""
+    if prompt == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            prompt = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise UsageError(
+                f"stdin is not UTF-8 text (byte {e.start}): give the prompt as text"
+            ) from None
+        if "\x00" in prompt:
+            raise UsageError("stdin holds binary data (NUL bytes): give the prompt as text")
+    if prompt is None or not prompt.strip():
+        raise UsageError("the prompt is empty (give --prompt TEXT, or --prompt - to read stdin)")
+    return prompt
+
+
+def read_task(task: str | None) -> str | list[str] | None:
+    """``--task``: the description itself, or ``@FILE``'s example prompts."""
+    if task and task.startswith("@"):
+        return task_examples(task[1:])
+    return task
+
+
+def task_examples(path) -> list[str]:
+    """Example prompts of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (or
+    JSON strings), else one prompt per non-empty line."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"task examples file not found: {path}")
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+    out = lines
+    if path.suffix == ".jsonl":
+        out = []
+        for i, line in enumerate(lines, 1):
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{path}:{i}: not JSON ({e.msg})") from None
+            text = item.get("prompt") if isinstance(item, dict) else item
+            if not isinstance(text, str) or not text.strip():
+                raise UsageError(f'{path}:{i}: expected {{"prompt": "..."}} or a JSON string')
+            out.append(text)
+    if not out:
+        raise UsageError(f"{path} holds no example prompts")
+    return out
 
 
 def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
