@@ -16,8 +16,8 @@ sys.path.insert(0, str(TOOLS))
 
 import import_graph  # noqa: E402
 
-#: A ratchet: 145 arrows, 58 files (278, 81 before issue 10; 137 with stage code in __init__s)
-MAX_ARROWS = 146
+#: A ratchet: 142 arrows, 57 files (278, 81 before issue 10; 137 with stage code in __init__s)
+MAX_ARROWS = 143
 MAX_LINES = 400
 
 
