@@ -212,6 +212,23 @@ def test_bad_inputs(tmp_path):
         finetune(cfg_for(text, tmp_path / "o"), tiny_model("llama"), Tok())
 
 
+def test_out_of_device_memory_is_one_line_with_what_to_do(tmp_path, monkeypatch):
+    """An allocator failure (as MLX's CUDA backend raises it) names the step and the fix."""
+    from mlx_ifp.train import loop
+
+    def failing_step(*args):
+        def step(arrays, eps):
+            raise RuntimeError("cudaMallocAsync(&data, size, stream) failed: out of memory")
+
+        return step
+
+    monkeypatch.setattr(loop, "make_step", failing_step)
+    data = make_data(tmp_path / "d")
+    with pytest.raises(UsageError, match=r"out of memory at step 1.*--grad-accumulation") as e:
+        finetune(cfg_for(data, tmp_path / "o"), tiny_model("llama"), Tok())
+    assert "\n" not in str(e.value)
+
+
 def test_long_sequences_are_truncated_with_a_warning(tmp_path, capsys):
     data = tmp_path / "d"
     data.mkdir()

@@ -263,8 +263,16 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             first = step * cfg.grad_accumulation
             batches = [train_b(first + i) for i in range(cfg.grad_accumulation)]
             micro = [_arrays(b) for b in batches]
-            loss, ntok = train_step(micro, mx.array(eps, dtype=mx.float32))
-            mx.eval(loss, ntok, joint.trainable_parameters(), [o.state for o in opts.values()])
+            try:
+                loss, ntok = train_step(micro, mx.array(eps, dtype=mx.float32))
+                mx.eval(loss, ntok, joint.trainable_parameters(), [o.state for o in opts.values()])
+            except RuntimeError as e:
+                if "out of memory" not in str(e):
+                    raise
+                raise UsageError(
+                    f"out of memory at step {step + 1}: lower --batch-size and raise "
+                    f"--grad-accumulation as much (the same rows a step); {good()}"
+                ) from None
             value = loss.item()
             if not math.isfinite(value):
                 raise UsageError(f"loss is {value} at step {step + 1}: stopped; {good()}")
