@@ -229,6 +229,21 @@ def test_out_of_device_memory_is_one_line_with_what_to_do(tmp_path, monkeypatch)
     assert "\n" not in str(e.value)
 
 
+def test_memory_limit_is_set_for_the_run(tmp_path):
+    """Two runs on one GPU each take part of it: MLX's limit (it frees its cache before it)."""
+    data = make_data(tmp_path / "d")
+    before = mx.set_memory_limit(2**40)
+    try:
+        finetune(
+            cfg_for(data, tmp_path / "o", iters=1, memory_limit=1.5), tiny_model("llama"), Tok()
+        )
+        assert mx.set_memory_limit(before) == int(1.5 * 2**30)
+    finally:
+        mx.set_memory_limit(before)
+    with pytest.raises(UsageError, match="memory_limit must be a number >= 0"):
+        load_config(None, memory_limit=-1)
+
+
 def test_long_sequences_are_truncated_with_a_warning(tmp_path, capsys):
     data = tmp_path / "d"
     data.mkdir()

@@ -28,6 +28,11 @@ cmd=${1:-}; shift || true
 case "$cmd" in
   start)
     keep=$1; shift
+    # each lane holds at most its share of the GPU: MLX sizes its cache to the whole device per
+    # process, so two 1.5B lanes ran out of memory at 38 GB each (docs/results/train_q15/)
+    mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -n 1)
+    share=$(python3 -c "print(round($mib * 0.9 / 1024 / $#, 1))")
+    export EXTRA="${EXTRA:-} --memory-limit $share"
     for arm in "$@"; do
       r=/tmp/runs/k$keep-$arm
       (setsid nohup bash -c "

@@ -109,6 +109,10 @@ def finetune_command(
     dtype: Annotated[
         str | None, opt("dtype", "Float weights: float32, float16 or bfloat16 (CPU: float32).")
     ] = None,
+    memory_limit: Annotated[
+        float | None,
+        opt("memory_limit", "GB of device memory this run may hold (0: MLX's default)."),
+    ] = None,
     save_every: Annotated[int | None, opt("save_every", "Checkpoint every N steps.")] = None,
     val_every: Annotated[int | None, opt("val_every", "Validate every N steps.")] = None,
     resume: Annotated[str | None, opt("resume", "Continue from this checkpoint.")] = None,

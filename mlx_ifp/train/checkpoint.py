@@ -97,6 +97,7 @@ class FinetuneConfig:
     max_seconds: float = 0.0  # stop (and save) once training has run this long; 0: no limit
     dequantize: bool | None = None  # unpack a quantized source (default: on CPU only)
     dtype: str | None = None  # float32, float16 or bfloat16 weights (default: float32 on CPU)
+    memory_limit: float = 0.0  # GB this run may hold on the device (two runs on one GPU: half)
     grad_checkpoint: bool = False
     seed: int = 0
     save_every: int = 100
@@ -149,7 +150,8 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be a whole number, got {value!r}")
         if value < (1 if name in whole else 0):
             raise UsageError(f"{name} must be >= {1 if name in whole else 0}, got {value}")
-    for name in ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill"):
+    reals = ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill")
+    for name in (*reals, "memory_limit"):
         value = getattr(cfg, name)
         if isinstance(value, str):  # YAML reads 1e-4 (no dot) as text
             try:
@@ -202,15 +204,9 @@ REQUIRED = (STATE_JSON, "predictor.safetensors", CONFIG_FILE, STATE_ARRAYS)
 LLM_FILES = (ADAPTERS, "adapter_config.json")
 #: run settings that shape the trained weights: a resumed run must keep the checkpoint's
 FIXED = (
-    "stage",
-    "train",
-    "lora_layers",
-    "lora_rank",
-    "lora_scale",
-    "lora_keys",
-    "repick",
+    "stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys", "repick",
     "repick_share",
-)
+)  # fmt: skip
 
 
 def adapter_config(cfg) -> dict:

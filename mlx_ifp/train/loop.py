@@ -179,6 +179,9 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             sweep_leftovers(folder)
     # a missing, partial or corrupted checkpoint is refused before any model is loaded
     resumed = checkpoint.verify(cfg.resume) if cfg.resume else None
+    if cfg.memory_limit:  # MLX reclaims its buffer cache before it passes this
+        mx.set_memory_limit(int(cfg.memory_limit * 2**30))
+        mx.set_cache_limit(int(cfg.memory_limit * 2**28))  # a quarter of it kept for reuse
     if model is None:
         from ..models import load
 
