@@ -34,6 +34,10 @@ def handle_errors(fn):
             return fn(*args, **kwargs)
         except UsageError as e:
             fail(str(e))
+        except RuntimeError as e:  # MLX's allocator: the device is full, not a bug here
+            if "out of memory" not in str(e):
+                raise
+            fail(f"out of memory ({str(e).splitlines()[0]}): try a smaller batch, input or model")
         except KeyboardInterrupt as e:
             fail(str(e) or "interrupted", 130)
 
