@@ -111,7 +111,7 @@ def finetune_command(
     ] = None,
     memory_limit: Annotated[
         float | None,
-        opt("memory_limit", "GB of device memory this run may hold (0: MLX's default)."),
+        opt("memory_limit", "MLX's memory limit for the run, in GB (0: MLX's default)."),
     ] = None,
     save_every: Annotated[int | None, opt("save_every", "Checkpoint every N steps.")] = None,
     val_every: Annotated[int | None, opt("val_every", "Validate every N steps.")] = None,

@@ -97,7 +97,7 @@ class FinetuneConfig:
     max_seconds: float = 0.0  # stop (and save) once training has run this long; 0: no limit
     dequantize: bool | None = None  # unpack a quantized source (default: on CPU only)
     dtype: str | None = None  # float32, float16 or bfloat16 weights (default: float32 on CPU)
-    memory_limit: float = 0.0  # GB this run may hold on the device (two runs on one GPU: half)
+    memory_limit: float = 0.0  # GB: MLX's memory limit for the run (two runs on one GPU: half)
     grad_checkpoint: bool = False
     seed: int = 0
     save_every: int = 100

@@ -168,8 +168,21 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     """Train the predictor (and LoRA or all LLM weights) jointly; return the output folder.
 
     ``model``/``tokenizer`` may be passed in (tests); otherwise ``config.model`` is loaded.
+    With ``memory_limit``, MLX's memory and cache limits hold for the run, then are restored.
     """
-    cfg = config
+    if not config.memory_limit:
+        return _finetune(config, model, tokenizer)
+    # MLX frees its buffer cache before passing the limit; a quarter of it stays for reuse
+    limits = (mx.set_memory_limit(int(config.memory_limit * 1e9)),)
+    limits += (mx.set_cache_limit(int(config.memory_limit * 1e9 / 4)),)
+    try:
+        return _finetune(config, model, tokenizer)
+    finally:
+        mx.set_memory_limit(limits[0])
+        mx.set_cache_limit(limits[1])
+
+
+def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     check(cfg)
     group = mx.distributed.init()
     rank = group.rank()
@@ -179,9 +192,6 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
             sweep_leftovers(folder)
     # a missing, partial or corrupted checkpoint is refused before any model is loaded
     resumed = checkpoint.verify(cfg.resume) if cfg.resume else None
-    if cfg.memory_limit:  # MLX reclaims its buffer cache before it passes this
-        mx.set_memory_limit(int(cfg.memory_limit * 2**30))
-        mx.set_cache_limit(int(cfg.memory_limit * 2**28))  # a quarter of it kept for reuse
     if model is None:
         from ..models import load
 
