@@ -28,11 +28,14 @@ cmd=${1:-}; shift || true
 case "$cmd" in
   start)
     keep=$1; shift
-    # each lane holds at most its share of the GPU: MLX sizes its cache to the whole device per
-    # process, so two 1.5B lanes ran out of memory at 38 GB each (docs/results/train_q15/)
-    mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -n 1)
-    share=$(python3 -c "print(round($mib * 0.9 / 1024 / $#, 1))")
-    export EXTRA="${EXTRA:-} --memory-limit $share"
+    # each lane gets MLX's memory limit at its share of the GPU: MLX sets the limit of each
+    # process to most of the device and caches freed buffers up to it (the likely cause of the
+    # second 1.5B try's out-of-memory, docs/results/train_q15/)
+    # (a --memory-limit in EXTRA comes later and wins)
+    mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -n 1)
+    if [ -n "$mib" ]; then
+      export EXTRA="--memory-limit $(python3 -c "print(round($mib * 2**20 * 0.9 / 1e9 / $#, 1))") ${EXTRA:-}"
+    fi
     for arm in "$@"; do
       r=/tmp/runs/k$keep-$arm
       (setsid nohup bash -c "

@@ -20,6 +20,7 @@ g=${GGUF:-${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}/embedded/SmolLM2-135M-Instruct.
 [ -d .dva ] && [ -d .dvb ] && [ -f .dvm3/sha256 ] || { echo "run the two shared prepare scripts first" >&2; exit 2; }
 [ -f "$g" ] || { echo "no $g: run mlx_ifp generate -p hi once first (or --model NAME)" >&2; exit 2; }
 sha=$(sha256sum "$g" | cut -d' ' -f1)
+for w in ${WHEELS:-}; do [ -f "$w" ] || { echo "no wheel $w (WHEELS)" >&2; exit 2; }; done
 [ -n "${GGUF:-}" ] || echo "$sha" | cmp -s - .dvm3/sha256 || { echo "$g is not the GGUF in .dvm3/sha256" >&2; exit 1; }
 size() { stat -c %s "$@" | awk '{s += $1} END {print s + 0}'; }
 tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | { xargs -0 stat -c %s 2>/dev/null || true; } | awk '{s += $1} END {print s}')  # a deleted file counts 0

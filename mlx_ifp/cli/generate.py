@@ -67,7 +67,6 @@ def task_examples(path) -> list[str]:
     """Example prompts of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (or
     JSON strings), else one prompt per non-empty line."""
     import json
-    from pathlib import Path
 
     path = Path(path)
     if not path.is_file():
