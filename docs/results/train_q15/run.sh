@@ -1,0 +1,18 @@
+# The 1.5B A/B on the GPU machine, after the tools/device_parts.sh transfer calls (made with
+# GGUF=<the cached Qwen2.5-Coder-1.5B GGUF> WHEELS=<the gguf wheel>), in the last call:
+#   . .dvm3/setup.sh > /tmp/setup.log 2>&1; bash docs/results/train_q15/run.sh SECONDS
+# Converts the model once, starts both lanes (rw25 and the static control, stage 2 from
+# static-act, bfloat16, LoRA rank 16, 8 x 4 rows, eager; each lane its share of the GPU's memory
+# through tools/device_lanes.sh) with --max-seconds SECONDS, then polls. Later calls:
+#   bash tools/device_lanes.sh stop 0.5 2 STEP rw25 static     # both at one common checkpoint
+#   bash tools/device_lanes.sh after docs/results/train_q15/score.sh
+set -u
+secs=${1:?usage: bash docs/results/train_q15/run.sh SECONDS}
+export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
+tail -n 2 /tmp/setup.log 2>/dev/null
+python3 -c "from mlx_ifp.models.embedded import embedded_folder as f; print(f('qwen2.5-coder-1.5b-instruct', dequantize=True))" 2>&1 | tail -n 1
+INIT2=none STAGES=2 REPICK2="" \
+  EXTRA="--model qwen2.5-coder-1.5b-instruct --dequantize --dtype bfloat16 --lora-rank 16" \
+  EXTRA2="--batch-size 8 --grad-accumulation 4 --compile false --iters 2000 --eps-steps 200 --val-every 25 --save-every 50 --max-seconds $secs" \
+  bash tools/device_lanes.sh start 0.5 rw25 static
+bash tools/device_lanes.sh poll "${POLL:-420}"
