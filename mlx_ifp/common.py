@@ -235,6 +235,15 @@ def read_safetensors(path: str | os.PathLike, what: str = "safetensors file") ->
         raise UsageError(f"{what} {path} is corrupted or truncated ({first_line(e)})") from None
 
 
+FLOAT_DTYPES = ("float32", "float16", "bfloat16")
+
+
+def check_dtype(dtype: str | None, name: str = "--dtype") -> None:
+    """Refuse a float dtype outside :data:`FLOAT_DTYPES` (None: the caller's default)."""
+    if dtype is not None and dtype not in FLOAT_DTYPES:
+        raise UsageError(f"{name} must be float32, float16 or bfloat16, got {dtype!r}")
+
+
 def first_line(e: BaseException) -> str:
     """An exception's message, first line only (for one-line errors)."""
     text = str(e).strip().splitlines()

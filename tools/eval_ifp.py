@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import mlx_ifp
@@ -149,7 +150,8 @@ def main() -> None:
     import mlx.core as mx
 
     data = corpus(a.data)
-    base, tok = mlx_ifp.load(a.model, dequantize=True, dtype=a.dtype)
+    load = partial(mlx_ifp.load, a.model, dequantize=True, dtype=a.dtype)
+    base, tok = load()
     d_ffn = base.layers[0].mlp.gate_proj.weight.shape[0]
     task_text = tasks(data)
     items = {d: instructions(data, d, a.split)[: a.limit] for d in domains}
@@ -224,9 +226,7 @@ def main() -> None:
         runs = {arm: Path(a.runs) / f"k{keep}-{arm}" / a.stage for arm in [*arms, "static"]}
         runs = {arm: r for arm, r in runs.items() if (r / "predictor.safetensors").is_file()}
         if "static" in runs:
-            tuned = mlx_ifp.load(
-                a.model, dequantize=True, dtype=a.dtype, adapter_path=str(runs["static"])
-            )[0]
+            tuned = load(adapter_path=str(runs["static"]))[0]
             stat = PredictorSource(runs["static"]).select(base, turn_tokens(tok, "x"), k)
             score(
                 "learned static + same LoRA",
@@ -236,9 +236,7 @@ def main() -> None:
                 gen=True,
             )
         for arm in [x for x in arms if x in runs]:
-            tuned = mlx_ifp.load(
-                a.model, dequantize=True, dtype=a.dtype, adapter_path=str(runs[arm])
-            )[0]
+            tuned = load(adapter_path=str(runs[arm]))[0]
             if not a.choose:
                 score(f"dense + LoRA ({arm} arm), unpruned", 1.0, tuned, lambda d: None)
             pred = PredictorSource(runs[arm])

@@ -61,8 +61,7 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
     printf '%s\n' "predictor:" "  init: static-act" "${pred[@]}" >> "$dir/stage$s.yaml"
     [[ " $STAGES " == *" $s "* ]] || continue
     data="$DATA/pretrain" init=() extra=$EXTRA1
-    if [ "$s" = 2 ]; then data="$DATA/sft" init=(--init-from "$from") extra=$EXTRA2; fi
-    if [ "$s" = 2 ] && [ "$INIT2" = none ]; then init=(); fi
+    if [ "$s" = 2 ]; then data="$DATA/sft" extra=$EXTRA2; [ "$INIT2" = none ] || init=(--init-from "$from"); fi
     if [ "$s" = 2 ] && [[ $kind == rw* ]]; then extra="$REPICK2 $extra"; fi  # EXTRA2 can override
     if [ "$RESUME" = 1 ] && [ -f "$dir/stage$s/trainer_state.json" ]; then
       init=(--resume "$dir/stage$s")  # its weights and optimizer state, exactly where it stopped

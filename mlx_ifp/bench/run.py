@@ -22,7 +22,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import Budget, UsageError, count, d_ffn, ffns, masked
+from ..core import Budget, UsageError, check_dtype, count, d_ffn, ffns, masked
 from .models import PRESETS, PROMPT, TASK, build, same_shape_dense  # noqa: F401
 
 VARIANTS = "abcdefgh"
@@ -114,8 +114,7 @@ def bench(
     """
     from ..models import blas_status
 
-    if dtype not in (None, "float32", "float16", "bfloat16"):
-        raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
+    check_dtype(dtype)
     if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
         raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
     budgets = [Budget.parse(keep, align) for keep in keeps]  # all refused before any timing

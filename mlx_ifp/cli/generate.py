@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
-from ..common import check_writable
+from ..common import check_dtype, check_writable
 
 Model = Annotated[
     str,
@@ -334,8 +334,7 @@ def convert_command(
         raise UsageError(f"--format must be mlx or gguf, got {fmt!r}")
     if gguf_type not in ("f16", "q8_0", "q4_0"):
         raise UsageError(f"--gguf-type must be f16, q8_0 or q4_0, got {gguf_type!r}")
-    if dtype not in (None, "float32", "float16", "bfloat16"):
-        raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
+    check_dtype(dtype)
     if task and prompt:
         raise UsageError("give --task or --prompt, not both")
     budget = Budget.parse(keep) if keep is not None else Budget(0.5)

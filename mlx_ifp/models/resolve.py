@@ -16,6 +16,7 @@ from mlx_lm.utils import dequantize_model
 
 from ..core import (
     UsageError,
+    check_dtype,
     check_safetensors,
     fingerprint,
     first_line,
@@ -123,9 +124,8 @@ def load(
         config.pop("quantization_config", None)
     if dtype is None and cpu:
         dtype = "float32"
+    check_dtype(dtype)
     if dtype is not None:
-        if dtype not in ("float32", "float16", "bfloat16"):
-            raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
         _cast(net, getattr(mx, dtype))
     spec_of(net)  # refuse an architecture without a prunable FFN, now
     if not lazy:

@@ -29,6 +29,7 @@ from ..core import (
     Budget,
     UsageError,
     atomic_dir,
+    check_dtype,
     first_line,
     read_json,
     read_safetensors,
@@ -164,8 +165,7 @@ def check(cfg: FinetuneConfig) -> None:
         if value == float("inf"):
             raise UsageError(f"{name} must be finite")
     Budget.parse(cfg.keep)
-    if cfg.dtype not in (None, "float32", "float16", "bfloat16"):
-        raise UsageError(f"dtype must be float32, float16 or bfloat16, got {cfg.dtype!r}")
+    check_dtype(cfg.dtype, "dtype")
     if cfg.start_step and (not cfg.init_from or cfg.start_step >= cfg.iters):
         raise UsageError(  # with --resume too: a continued run's checkpoint continues it
             f"start_step ({cfg.start_step}) continues an --init-from run below iters ({cfg.iters})"

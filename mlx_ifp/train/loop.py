@@ -173,13 +173,13 @@ def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=N
     if not config.memory_limit:
         return _finetune(config, model, tokenizer)
     # MLX frees its buffer cache before passing the limit; a quarter of it stays for reuse
-    limits = (mx.set_memory_limit(int(config.memory_limit * 1e9)),)
-    limits += (mx.set_cache_limit(int(config.memory_limit * 1e9 / 4)),)
+    memory = mx.set_memory_limit(int(config.memory_limit * 1e9))
+    cache = mx.set_cache_limit(int(config.memory_limit * 1e9 / 4))
     try:
         return _finetune(config, model, tokenizer)
     finally:
-        mx.set_memory_limit(limits[0])
-        mx.set_cache_limit(limits[1])
+        mx.set_memory_limit(memory)
+        mx.set_cache_limit(cache)
 
 
 def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
