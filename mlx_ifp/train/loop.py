@@ -44,6 +44,7 @@ from .checkpoint import FinetuneConfig, check
 from .objective import (
     COLLAPSED,
     Joint,
+    diverging,
     evaluate,
     frozen_copy,
     gradients,
@@ -252,6 +253,14 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             val = evaluate(joint, valid_b, cfg.val_batches, k, cfg, group)
             val_history.append([step, val["ce"], val["kl"]])
             ui.note(f"step {step}: val CE {val['ce']:.4f}, KL to source {val['kl']:.4f}")
+            column, name = (2, "KL to source") if cfg.distill else (1, "CE")
+            if hit := diverging(val_history, column):
+                ui.note(
+                    f"warning: training is diverging: validation {name} "
+                    f"{val_history[-1][column]:.4f} is {val_history[-1][column] / hit[1]:.1f}x "
+                    f"its best ({hit[1]:.4f} at step {hit[0]}); try a lower --learning-rate "
+                    "or a longer --warmup"
+                )
         div = measure(predictor, probes, k) if probes and rank == 0 else {}
         if div:
             div_history.append({"step": step, **div})

@@ -1,0 +1,43 @@
+"""Warnings while training: a validation loss running away from its best (diverging)."""
+
+import mlx_ifp  # noqa: F401  (first: the optimized BLAS before mlx.core)
+from mlx_ifp.train import finetune
+from mlx_ifp.train.objective import DIVERGING, diverging
+
+from test_finetune import Tok, cfg_for, make_data
+from tiny import tiny_model
+
+# validation KL to the dense model, steps 0, 25, 50, 75 of the twenty-fourth session's 1.5B
+# lanes (docs/results/train_q15/): the static control diverged, the predictor only bumped
+STATIC = [[0, 2.64, 1.302], [25, 2.35, 1.043], [50, 2.47, 1.287], [75, 8.39, 7.267]]
+RW25 = [[0, 2.47, 1.052], [25, 2.14, 0.878], [50, 2.22, 1.010], [75, 2.22, 0.999]]
+
+
+def test_diverging_flags_a_run_away_not_a_bump():
+    assert diverging(STATIC[:1], 2) is None  # nothing to compare with yet
+    assert diverging(STATIC[:3], 2) is None  # 1.287 against its best 1.043: a bump
+    assert diverging(STATIC, 2) == (25, 1.043)  # 7.267: past DIVERGING x the best
+    assert all(diverging(RW25[: i + 1], 2) is None for i in range(len(RW25)))
+    assert diverging([[0, 1.0, 1.0], [5, 1.0, DIVERGING * 1.01]], 2) == (0, 1.0)
+    assert diverging([[0, 1.0, 1.0], [5, 1.0, DIVERGING * 0.99]], 2) is None
+
+
+def test_finetune_warns_when_validation_runs_away(tmp_path, monkeypatch, capfd):
+    """The warning reaches the user, naming the metric trained on (KL when distilling)."""
+    import mlx_ifp.train.loop as loop
+
+    readings = iter([(2.0, 1.0), (2.1, 0.9), (2.2, 1.0), (6.0, 4.0), (6.0, 4.0)])
+
+    def scripted(*args, **kwargs):
+        ce, kl = next(readings)
+        return {"ce": ce, "kl": kl}
+
+    monkeypatch.setattr(loop, "evaluate", scripted)
+    data = make_data(tmp_path / "d")
+    cfg = cfg_for(data, tmp_path / "o", iters=3, val_every=1, quiet=False, distill=1.0)
+    finetune(cfg, tiny_model("llama"), Tok())
+    err = capfd.readouterr()
+    lines = [x for x in (err.out + err.err).splitlines() if "diverging" in x]
+    assert len(lines) == 1, err  # once: at step 3 (KL 4.0 against 0.9 at step 1), not before
+    assert "KL to source 4.0000 is 4.4x its best (0.9000 at step 1)" in lines[0]
+    assert "--learning-rate" in lines[0]
