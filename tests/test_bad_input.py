@@ -92,6 +92,7 @@ CLI = [
     ("finetune-unknown-yaml-key", ["finetune", "-c", "{yaml_unknown}"], None, "unknown config key(s): learning_rte"),
     ("finetune-keep-0", ["finetune", *M, "--data", "{data}", "--keep", "0"], None, "--keep must be > 0"),
     ("finetune-dtype-float64", ["finetune", *M, "--data", "{data}", "--dtype", "float64"], None, "dtype must be"),
+    ("finetune-warmup-negative", ["finetune", *M, "--data", "{data}", "--warmup", "-1"], None, "warmup must be >= 0"),
     ("finetune-output-is-a-file", ["finetune", *M, "--data", "{data}", "-o", "{a_file}"], None, "existing file"),
     ("resume-broken-state", ["finetune", "--resume", "{ckpt_bad_state}"], None, "not valid JSON"),
     ("resume-corrupted-weights", ["finetune", "--resume", "{ckpt_corrupt}", "--iters", "3"], None, "is corrupted"),

@@ -55,6 +55,9 @@ def finetune_command(
             "decay_start", "Cosine/linear: hold the rate until this step, then decay (0: at once)."
         ),
     ] = None,
+    warmup: Annotated[
+        int | None, opt("warmup", "Steps of linear learning-rate warm-up from 0 (0: none).")
+    ] = None,
     max_seq_length: Annotated[
         int | None, opt("max_seq_length", "Longer sequences are cut.")
     ] = None,
