@@ -1,4 +1,8 @@
-"""Warnings while training: a validation loss running away from its best (diverging)."""
+"""Warnings while training: a validation loss running away from its best (diverging), masks
+collapsing to one."""
+
+import json
+from pathlib import Path
 
 import mlx_ifp  # noqa: F401  (first: the optimized BLAS before mlx.core)
 from mlx_ifp.train import finetune
@@ -41,3 +45,31 @@ def test_finetune_warns_when_validation_runs_away(tmp_path, monkeypatch, capfd):
     assert len(lines) == 1, err  # once: at step 3 (KL 4.0 against 0.9 at step 1), not before
     assert "KL to source 4.0000 is 4.4x its best (0.9000 at step 1)" in lines[0]
     assert "--learning-rate" in lines[0]
+
+
+def test_finetune_warns_when_masks_collapse_but_not_for_a_static_head(tmp_path, monkeypatch, capfd):
+    """Cross-domain Jaccard over COLLAPSED: a warning for a predictor; a static mask is one mask."""
+    import mlx_ifp.train.loop as loop
+    from mlx_ifp.train.objective import COLLAPSED
+
+    def probe(across):
+        keys = ("jaccard_within", "jaccard_across", "score_std", "rank_std")
+        return lambda *a, **k: dict(zip(keys, (1.0, across, 0.0, 0.0), strict=True))
+
+    data = make_data(tmp_path / "d")
+    valid = Path(data) / "valid.jsonl"  # the probe takes prompts of two domains from it
+    rows = [json.loads(x) for x in valid.read_text().splitlines()]
+    tagged = [json.dumps({**r, "domain": "ab"[i % 2]}) for i, r in enumerate(rows)]
+    valid.write_text("\n".join(tagged) + "\n")
+    for head, across, warned in [
+        ("griffin", COLLAPSED + 0.01, True),
+        ("griffin", COLLAPSED - 0.01, False),
+        ("static", 1.0, False),
+    ]:
+        monkeypatch.setattr(loop, "measure", probe(across))
+        out = tmp_path / f"o-{head}-{across}"
+        pred = {"layers": 2, "rank": 8, "head": head}
+        cfg = cfg_for(data, out, iters=1, val_every=1, quiet=False, predictor=pred)
+        finetune(cfg, tiny_model("llama"), Tok())
+        err = capfd.readouterr()
+        assert ("collapsing" in err.out + err.err) == warned, (head, across)
