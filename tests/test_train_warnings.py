@@ -6,7 +6,7 @@ from pathlib import Path
 
 import mlx_ifp  # noqa: F401  (first: the optimized BLAS before mlx.core)
 from mlx_ifp.train import finetune
-from mlx_ifp.train.objective import DIVERGING, diverging
+from mlx_ifp.train.objective import DIVERGING, DIVERGING_NATS, diverging
 
 from test_finetune import Tok, cfg_for, make_data
 from tiny import tiny_model
@@ -24,6 +24,9 @@ def test_diverging_flags_a_run_away_not_a_bump():
     assert all(diverging(RW25[: i + 1], 2) is None for i in range(len(RW25)))
     assert diverging([[0, 1.0, 1.0], [5, 1.0, DIVERGING * 1.01]], 2) == (0, 1.0)
     assert diverging([[0, 1.0, 1.0], [5, 1.0, DIVERGING * 0.99]], 2) is None
+    # a KL of 0 (the source itself at the start) that grows a little is not diverging
+    assert diverging([[0, 1.0, 0.0], [5, 1.0, 0.05]], 2) is None
+    assert diverging([[0, 1.0, 0.0], [5, 1.0, DIVERGING_NATS * 1.01]], 2) == (0, 0.0)
 
 
 def test_finetune_warns_when_validation_runs_away(tmp_path, monkeypatch, capfd):
@@ -43,7 +46,7 @@ def test_finetune_warns_when_validation_runs_away(tmp_path, monkeypatch, capfd):
     err = capfd.readouterr()
     lines = [x for x in (err.out + err.err).splitlines() if "diverging" in x]
     assert len(lines) == 1, err  # once: at step 3 (KL 4.0 against 0.9 at step 1), not before
-    assert "KL to source 4.0000 is 4.4x its best (0.9000 at step 1)" in lines[0]
+    assert "KL to source rose to 4.0000 from its best, 0.9000 at step 1" in lines[0]
     assert "--learning-rate" in lines[0]
 
 

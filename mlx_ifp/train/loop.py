@@ -256,10 +256,9 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             column, name = (2, "KL to source") if cfg.distill else (1, "CE")
             if hit := diverging(val_history, column):
                 ui.note(
-                    f"warning: training is diverging: validation {name} "
-                    f"{val_history[-1][column]:.4f} is {val_history[-1][column] / hit[1]:.1f}x "
-                    f"its best ({hit[1]:.4f} at step {hit[0]}); try a lower --learning-rate "
-                    "or a longer --warmup"
+                    f"warning: training is diverging: validation {name} rose to "
+                    f"{val_history[-1][column]:.4f} from its best, {hit[1]:.4f} at step {hit[0]}; "
+                    "try a lower --learning-rate or a longer --warmup"
                 )
         div = measure(predictor, probes, k) if probes and rank == 0 else {}
         if div:

@@ -272,15 +272,17 @@ def evaluate(joint: Joint, data: Batches, n_batches: int, k: int, cfg, group=Non
 
 COLLAPSED = 0.9  # mean cross-domain Jaccard above this: warn
 DIVERGING = 1.5  # a validation reading above this times the best before it: warn
+DIVERGING_NATS = 0.1  # ... and at least this much above it (a KL near 0 may double harmlessly)
 
 
 def diverging(val_history: list, column: int) -> tuple[int, float] | None:
     """(step, value) of the best earlier reading in ``column`` of ``val_history`` ([step, CE,
-    KL] rows) when the latest is more than ``DIVERGING`` times it, else None."""
+    KL] rows) when the latest is over ``DIVERGING`` times it and ``DIVERGING_NATS`` above it."""
     if len(val_history) < 2:
         return None
     step, best = min(((row[0], row[column]) for row in val_history[:-1]), key=lambda r: r[1])
-    return (step, best) if val_history[-1][column] > DIVERGING * best else None
+    latest = val_history[-1][column]
+    return (step, best) if latest > max(DIVERGING * best, best + DIVERGING_NATS) else None
 
 
 def probe_set(data: str | Path, tokenizer, per_domain: int, seed: int = 0, max_len: int = 256):
