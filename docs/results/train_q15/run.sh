@@ -3,7 +3,9 @@
 #   . .dvm3/setup.sh > /tmp/setup.log 2>&1; bash docs/results/train_q15/run.sh SECONDS
 # Converts the model once, starts both lanes (rw25 and the static control, stage 2 from
 # static-act, bfloat16, LoRA rank 16, 8 x 4 rows, eager; each lane its share of the GPU's memory
-# through tools/device_lanes.sh) with --max-seconds SECONDS, then polls. Later calls:
+# through tools/device_lanes.sh) with --max-seconds SECONDS, then polls. LR="--learning-rate X
+# --warmup N" overrides the recipe's (2e-4, 20: the static control diverged at step ~50 with them
+# in the twenty-fourth session, README.md). Later calls:
 #   bash tools/device_lanes.sh stop 0.5 2 STEP rw25 static     # both at one common checkpoint
 #   bash tools/device_lanes.sh after docs/results/train_q15/score.sh
 set -u
@@ -13,6 +15,6 @@ tail -n 2 /tmp/setup.log 2>/dev/null
 python3 -c "from mlx_ifp.models.embedded import embedded_folder as f; print(f('qwen2.5-coder-1.5b-instruct', dequantize=True))" 2>&1 | tail -n 1
 INIT2=none STAGES=2 REPICK2="" \
   EXTRA="--model qwen2.5-coder-1.5b-instruct --dequantize --dtype bfloat16 --lora-rank 16" \
-  EXTRA2="--batch-size 8 --grad-accumulation 4 --compile false --iters 2000 --eps-steps 200 --val-every 25 --save-every 50 --max-seconds $secs" \
+  EXTRA2="--batch-size 8 --grad-accumulation 4 --compile false --iters 2000 --eps-steps 200 --val-every 25 --save-every 50 --max-seconds $secs ${LR:-}" \
   bash tools/device_lanes.sh start 0.5 rw25 static
 bash tools/device_lanes.sh poll "${POLL:-420}"
