@@ -31,10 +31,11 @@ case "$cmd" in
     # each lane gets MLX's memory limit at its share of the GPU: MLX sets the limit of each
     # process to most of the device and caches freed buffers up to it (the likely cause of the
     # second 1.5B try's out-of-memory, docs/results/train_q15/)
-    # (a --memory-limit in EXTRA comes later and wins)
+    # (a --memory-limit in EXTRA comes later and wins; LANES=N: the share of N lanes, for lanes
+    # started by several `start` calls, e.g. one per learning rate, each with its own EXTRA2)
     mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -n 1)
     if [ -n "$mib" ]; then
-      export EXTRA="--memory-limit $(python3 -c "print(round($mib * 2**20 * 0.9 / 1e9 / $#, 1))") ${EXTRA:-}"
+      export EXTRA="--memory-limit $(python3 -c "print(round($mib * 2**20 * 0.9 / 1e9 / ${LANES:-$#}, 1))") ${EXTRA:-}"
     fi
     for arm in "$@"; do
       r=/tmp/runs/k$keep-$arm
