@@ -27,13 +27,19 @@ def test_diverging_flags_a_run_away_not_a_bump():
     # a KL of 0 (the source itself at the start) that grows a little is not diverging
     assert diverging([[0, 1.0, 0.0], [5, 1.0, 0.05]], 2) is None
     assert diverging([[0, 1.0, 0.0], [5, 1.0, DIVERGING_NATS * 1.01]], 2) == (0, 0.0)
+    # a reading that is not a number is a run gone wrong; it is never anyone's best
+    nan = float("nan")
+    assert diverging([[0, 1.0, 1.0], [5, 1.0, nan]], 2) == (0, 1.0)
+    assert diverging([[0, 1.0, nan], [5, 1.0, 1.0], [9, 1.0, 4.0]], 2) == (5, 1.0)
+    assert diverging([[0, 1.0, nan], [5, 1.0, nan]], 2) is None  # nothing to compare with
 
 
-def test_finetune_warns_when_validation_runs_away(tmp_path, monkeypatch, capfd):
-    """The warning reaches the user, naming the metric trained on (KL when distilling)."""
+def run_with_readings(tmp_path, monkeypatch, capfd, readings, **kw) -> list[str]:
+    """``finetune`` on the tiny model, validating every step with these (CE, KL) readings;
+    the lines that say it is diverging."""
     import mlx_ifp.train.loop as loop
 
-    readings = iter([(2.0, 1.0), (2.1, 0.9), (2.2, 1.0), (6.0, 4.0), (6.0, 4.0)])
+    readings = iter(readings)
 
     def scripted(*args, **kwargs):
         ce, kl = next(readings)
@@ -41,13 +47,29 @@ def test_finetune_warns_when_validation_runs_away(tmp_path, monkeypatch, capfd):
 
     monkeypatch.setattr(loop, "evaluate", scripted)
     data = make_data(tmp_path / "d")
-    cfg = cfg_for(data, tmp_path / "o", iters=3, val_every=1, quiet=False, distill=1.0)
+    cfg = cfg_for(data, tmp_path / "o", iters=3, val_every=1, quiet=False, **kw)
     finetune(cfg, tiny_model("llama"), Tok())
     err = capfd.readouterr()
-    lines = [x for x in (err.out + err.err).splitlines() if "diverging" in x]
-    assert len(lines) == 1, err  # once: at step 3 (KL 4.0 against 0.9 at step 1), not before
+    return [x for x in (err.out + err.err).splitlines() if "diverging" in x]
+
+
+def test_finetune_warns_when_validation_runs_away(tmp_path, monkeypatch, capfd):
+    """The warning reaches the user, naming the metric trained on (KL when distilling)."""
+    readings = [(2.0, 1.0), (2.1, 0.9), (2.2, 1.0), (6.0, 4.0), (6.0, 4.0)]
+    lines = run_with_readings(tmp_path, monkeypatch, capfd, readings, distill=1.0, train="lora")
+    assert len(lines) == 1, lines  # once: at step 3 (KL 4.0 against 0.9 at step 1), not before
     assert "KL to source rose to 4.0000 from its best, 0.9000 at step 1" in lines[0]
     assert "--learning-rate" in lines[0]
+
+
+def test_without_distillation_the_warning_watches_ce(tmp_path, monkeypatch, capfd):
+    """Trained on CE, a KL that runs away is not this run's loss; a CE that does is. A frozen
+    LLM's run has only the predictor's rate to lower."""
+    readings = [(2.0, 0.1), (1.9, 0.1), (2.0, 5.0), (4.0, 5.0)]
+    lines = run_with_readings(tmp_path, monkeypatch, capfd, readings, distill=0.0, ce=1.0)
+    assert len(lines) == 1, lines
+    assert "CE rose to 4.0000 from its best, 1.9000 at step 1" in lines[0]
+    assert "--predictor-lr" in lines[0] and "--learning-rate" not in lines[0]
 
 
 def test_finetune_warns_when_masks_collapse_but_not_for_a_static_head(tmp_path, monkeypatch, capfd):

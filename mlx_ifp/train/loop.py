@@ -254,11 +254,12 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             val_history.append([step, val["ce"], val["kl"]])
             ui.note(f"step {step}: val CE {val['ce']:.4f}, KL to source {val['kl']:.4f}")
             column, name = (2, "KL to source") if cfg.distill else (1, "CE")
+            rate = "--predictor-lr" if cfg.train == "frozen" else "--learning-rate"
             if hit := diverging(val_history, column):
                 ui.note(
                     f"warning: training is diverging: validation {name} rose to "
                     f"{val_history[-1][column]:.4f} from its best, {hit[1]:.4f} at step {hit[0]}; "
-                    "try a lower --learning-rate or a longer --warmup"
+                    f"try a lower {rate} or a longer --warmup"
                 )
         div = measure(predictor, probes, k) if probes and rank == 0 else {}
         if div:

@@ -17,6 +17,7 @@ mean cross-domain Jaccard near 1 and a small spread of scores across prompts.
 from __future__ import annotations
 
 import json
+import math
 import random
 from itertools import combinations
 from pathlib import Path
@@ -277,11 +278,15 @@ DIVERGING_NATS = 0.1  # ... and at least this much above it (a KL near 0 may dou
 
 def diverging(val_history: list, column: int) -> tuple[int, float] | None:
     """(step, value) of the best earlier reading in ``column`` of ``val_history`` ([step, CE,
-    KL] rows) when the latest is over ``DIVERGING`` times it and ``DIVERGING_NATS`` above it."""
-    if len(val_history) < 2:
+    KL] rows) when the latest is over ``DIVERGING`` times it and ``DIVERGING_NATS`` above it, or
+    is not a number; readings that are not numbers are never the best."""
+    earlier = [(row[0], row[column]) for row in val_history[:-1] if math.isfinite(row[column])]
+    if not earlier:
         return None
-    step, best = min(((row[0], row[column]) for row in val_history[:-1]), key=lambda r: r[1])
+    step, best = min(earlier, key=lambda r: r[1])
     latest = val_history[-1][column]
+    if not math.isfinite(latest):  # NaN or inf: gone wrong, whatever the best was
+        return step, best
     return (step, best) if latest > max(DIVERGING * best, best + DIVERGING_NATS) else None
 
 
