@@ -3,10 +3,11 @@ and (``--kl N``) what the mask alone, without its LoRA, scores on N validation i
 
     python docs/results/train_q15/mask_drift.py -o docs/results/train_q15/mask_drift.json
     OPENBLAS_NUM_THREADS=2 python docs/results/train_q15/mask_drift.py --kl 4 \
-        --domains math,prose,general -o docs/results/train_q15/mask_only_kl.json
+        --domains math,prose,general -o docs/results/train_q15/mask_drift.json
 
-Reads the step-300 predictors in ``step300/`` (the packs' LoRAs are not kept). The start is
-recomputed here exactly as ``finetune`` does it (``static-act`` scores, standardised per layer).
+Reads the control's step-300 predictor in ``step300/`` (the packs' LoRAs are not kept). The
+start is recomputed as ``finetune`` does it (``static-act`` scores, standardised per layer),
+but in float32 on this CPU where the GPU run computed it in bfloat16: close, not identical.
 """
 
 from __future__ import annotations
@@ -75,10 +76,11 @@ def main() -> None:
 def mask_only(model, tok, z, bias, k, a) -> dict:
     """Validation KL to dense of three masks, no LoRA: the start, the learned one, and the
     learned one with its three most-moved layers put back to the start."""
+    from mlx_ifp.common import cache_dir
     from mlx_ifp.evaluation.metrics import batch_of, logprobs, pairs, summarise, token_metrics
     from mlx_ifp.evaluation.run import instructions
 
-    data = sorted((Path.home() / ".cache/mlx_ifp/data").glob("v1-*"))[0]
+    data = sorted(cache_dir("data").glob("v1-*"))[0]
     m_init, m_learn = top(z, k), top(bias, k)
     moved = np.argsort((m_init * m_learn).sum(-1))[:3]
     m_rev = m_learn.copy()

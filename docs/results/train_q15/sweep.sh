@@ -1,21 +1,23 @@
 # The 1.5B static control's learning-rate sweep (the next GPU session's first step, written in
 # the twenty-fourth after its control's LoRA diverged at 2e-4): three lanes of the control side by
-# side, stage 2 from static-act as in run.sh, each its own LoRA rate with 100 warm-up steps, read
+# side, stage 2 from static-act as in run.sh, each its own LoRA rate with 50 warm-up steps, read
 # on stage 2's validation split only. In the last transfer call:
 #   . .dvm3/setup.sh > /tmp/setup.log 2>&1; bash docs/results/train_q15/sweep.sh SECONDS
 # Pick the rate with the lowest validation KL at the last step all three reached, among those
 # whose KL never rose past 1.5x its best (the `finetune` warning); then the A/B with it:
 #   pkill -f "stage2[.]yaml"; rm -rf /tmp/runs /tmp/lane_*.log
-#   LR="--learning-rate RATE --warmup 100" bash docs/results/train_q15/run.sh SECONDS
+#   LR="--learning-rate RATE --warmup 50" bash docs/results/train_q15/run.sh SECONDS
+# (in the twenty-fourth session the blow-up came ~35 steps after a 20-step warm-up: a lane read
+# before ~100 steps past its warm-up may just not have diverged yet, so give the sweep time)
 set -u
 secs=${1:?usage: bash docs/results/train_q15/sweep.sh SECONDS}
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 tail -n 2 /tmp/setup.log 2>/dev/null
 python3 -c "from mlx_ifp.models.embedded import embedded_folder as f; print(f('qwen2.5-coder-1.5b-instruct', dequantize=True))" 2>&1 | tail -n 1
 for lr in ${RATES:-1e-4 5e-5 2.5e-5}; do
-  LANES=3 INIT2=none STAGES=2 REPICK2="" \
+  LANES=$(wc -w <<< "${RATES:-1e-4 5e-5 2.5e-5}") INIT2=none STAGES=2 REPICK2="" \
     EXTRA="--model qwen2.5-coder-1.5b-instruct --dequantize --dtype bfloat16 --lora-rank 16" \
-    EXTRA2="--batch-size 8 --grad-accumulation 4 --compile false --iters 2000 --eps-steps 200 --val-every 25 --save-every 50 --max-seconds $secs --learning-rate $lr --warmup 100" \
+    EXTRA2="--batch-size 8 --grad-accumulation 4 --compile false --iters 2000 --eps-steps 200 --val-every 25 --save-every 50 --max-seconds $secs --learning-rate $lr --warmup 50" \
     bash tools/device_lanes.sh start 0.5 "static.lr$lr"
 done
 bash tools/device_lanes.sh poll "${POLL:-420}"
