@@ -3,10 +3,11 @@
 # side, stage 2 from static-act as in run.sh, each its own LoRA rate with 50 warm-up steps, read
 # on stage 2's validation split only. In the last transfer call:
 #   . .dvm3/setup.sh > /tmp/setup.log 2>&1; bash docs/results/train_q15/sweep.sh SECONDS
-# Pick the rate with the lowest validation KL at the last step all three reached, among those
-# whose KL never rose past 1.5x its best (the `finetune` warning); then the A/B with it:
-#   pkill -f "stage2[.]yaml"; rm -rf /tmp/runs /tmp/lane_*.log
-#   LR="--learning-rate RATE --warmup 50" bash docs/results/train_q15/run.sh SECONDS
+# The rate: the lowest validation KL at the last step all three were validated at, among those
+# that never warned of diverging (pick_rate.py, run at the end here); then the A/B with it:
+#   pkill -f "stage2[.]yaml"; mv /tmp/runs /tmp/sweep_runs; rm -f /tmp/lane_*.log
+#   r=$(python3 docs/results/train_q15/pick_rate.py /tmp/sweep_runs) && \
+#     LR="--learning-rate $r --warmup 50" bash docs/results/train_q15/run.sh SECONDS
 # (in the twenty-fourth session the blow-up came ~35 steps after a 20-step warm-up: a lane read
 # before ~100 steps past its warm-up may just not have diverged yet, so give the sweep time)
 set -u
@@ -24,3 +25,4 @@ bash tools/device_lanes.sh poll "${POLL:-420}"
 for f in /tmp/runs/k0.5-static.lr*/stage2.log; do
   echo "$f"; tr '\r' '\n' < "$f" | grep -a "val CE\|diverging"
 done
+echo "chosen: $(python3 docs/results/train_q15/pick_rate.py /tmp/runs)"
