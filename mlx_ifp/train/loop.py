@@ -248,13 +248,15 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         where = "{} (step {})".format(*last_good) if last_good else "none written yet"
         return f"last good checkpoint: {where}"
 
+    # the divergence warning watches the loss trained on and names the rate that moves it
+    column, name = (2, "KL to source") if cfg.distill else (1, "CE")
+    rate = "--predictor-lr" if cfg.train == "frozen" else "--learning-rate"
+
     def validate() -> None:
         if valid_b and cfg.val_every:
             val = evaluate(joint, valid_b, cfg.val_batches, k, cfg, group)
             val_history.append([step, val["ce"], val["kl"]])
             ui.note(f"step {step}: val CE {val['ce']:.4f}, KL to source {val['kl']:.4f}")
-            column, name = (2, "KL to source") if cfg.distill else (1, "CE")
-            rate = "--predictor-lr" if cfg.train == "frozen" else "--learning-rate"
             if hit := diverging(val_history, column):
                 ui.note(
                     f"warning: training is diverging: validation {name} rose to "

@@ -6,7 +6,7 @@ and (``--kl N``) what the mask alone, without its LoRA, scores on N validation i
         --domains math,prose,general -o docs/results/train_q15/mask_drift.json
 
 Reads the control's step-300 predictor in ``step300/`` (the packs' LoRAs are not kept). The
-start is recomputed as ``finetune`` does it (``static-act`` scores, standardised per layer),
+start is recomputed by ``finetune``'s own code (``start_scores``: static-act, standardised),
 but in float32 on this CPU where the GPU run computed it in bfloat16: close, not identical.
 """
 
@@ -26,7 +26,9 @@ MODEL = "qwen2.5-coder-1.5b-instruct"
 
 
 def top(scores: np.ndarray, k: int) -> np.ndarray:
-    """0/1 mask (L, d) of each layer's k largest scores."""
+    """0/1 mask (L, d) of each layer's k largest scores; ties (the float16 bias has many) in
+    argsort's order, not the package's lowest-index rule (``topk_indicator``: Jaccard within
+    0.001 in four layers, the same elsewhere)."""
     idx = np.argsort(-scores, -1)[:, :k]
     m = np.zeros(scores.shape, np.float32)
     np.put_along_axis(m, idx, 1.0, -1)
@@ -45,12 +47,10 @@ def main() -> None:
     p.add_argument("-o", "--output", required=True)
     a = p.parse_args()
 
-    from mlx_ifp.sources import make_source
+    from mlx_ifp.sources.predictor import start_scores
 
     model, tok = mlx_ifp.load(MODEL, dequantize=True)
-    s = make_source("static-act", tokenizer=tok).scores(model, mx.array([0], dtype=mx.int32))
-    s = s.astype(mx.float32)
-    z = np.array((s - s.mean(-1, keepdims=True)) / mx.maximum(s.std(-1, keepdims=True), 1e-6))
+    z = np.array(start_scores("static-act", model, tok))
     k = z.shape[-1] // 2
     w = mx.load(str(HERE / "step300/static_predictor.safetensors"))
     bias = np.array(w["bias"].astype(mx.float32))

@@ -97,13 +97,18 @@ def new_predictor(
     return predictor
 
 
-def warm_start(predictor: Predictor, model: nn.Module, tokenizer=None) -> None:
-    """Set the head's bias to a training-free source's scores, standardised per layer."""
-    source = make_source(predictor.config.init, tokenizer=tokenizer)
+def start_scores(init: str, model: nn.Module, tokenizer=None) -> mx.array:
+    """A text-independent source's scores (L, d_ffn), standardised per layer: the warm start."""
+    source = make_source(init, tokenizer=tokenizer)
     if source.uses_text:
         raise UsageError(f"predictor init must be a text-independent source, not {source.name}")
     s = source.scores(model, mx.array([0], dtype=mx.int32)).astype(mx.float32)
-    z = (s - s.mean(-1, keepdims=True)) / mx.maximum(s.std(-1, keepdims=True), 1e-6)
+    return (s - s.mean(-1, keepdims=True)) / mx.maximum(s.std(-1, keepdims=True), 1e-6)
+
+
+def warm_start(predictor: Predictor, model: nn.Module, tokenizer=None) -> None:
+    """Set the head's bias to :func:`start_scores` of the predictor's ``init`` source."""
+    z = start_scores(predictor.config.init, model, tokenizer)
     if predictor.config.head == "full":
         predictor.out.bias = z.reshape(-1)
     else:
@@ -224,6 +229,7 @@ __all__ = [
     "read_config",
     "save_predictor",
     "source_pass",
+    "start_scores",
     "update_config",
     "warm_start",
 ]
