@@ -1,6 +1,10 @@
 """The learning rate that sweep.sh's lanes chose, by the rule written before the sweep: among the
 lanes that never warned of diverging, the lowest validation KL at the last step every lane
 was validated at. Prints the rate (and a table on stderr); exit 2 if no lane qualifies.
+A lane that ended in an error (out of memory) before its first validation after step 0 says
+nothing about its rate and is left out (added after the twenty-fifth session's sweep, where the
+1e-4 lane died so and the rule as first written chose nothing; the run then took 2.5e-5, which
+this amended rule also picks).
 
     python3 docs/results/train_q15/pick_rate.py [/tmp/runs]
 """
@@ -25,7 +29,11 @@ def main() -> int:
     lanes = {}
     for log in sorted(runs.glob("k0.5-static.lr*/stage2.log")):
         rate = log.parent.name.split(".lr", 1)[1]
-        lanes[rate] = readings(log)
+        vals, warned = readings(log)
+        if "Error:" in log.read_text(errors="replace") and max(vals, default=0) == 0:
+            print(f"{rate}: ended in an error before step 25: left out", file=sys.stderr)
+            continue
+        lanes[rate] = vals, warned
     if not lanes:
         print(f"no sweep lanes under {runs}", file=sys.stderr)
         return 2
