@@ -2,8 +2,9 @@
 # after docs/results/train_lr135/score.sh`): per rate, the predictor arm against its own learned
 # static control, validation (the reading) and test (for the record), every row of
 # tools/eval_ifp.py, at the step `device_lanes.sh stop` kept (stage2-<STEP>), else the last
-# checkpoint. Then each arm's answer to the README's first prompt, greedy. Results in
-# /tmp/after/out.
+# checkpoint; at the lower rate the shipped default too (keep its weights in the checkout: move
+# only docs/results/ out before tools/device_parts.sh). Then each arm's answer to the README's
+# first prompt, greedy. Results in /tmp/after/out.
 set -u
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 o=/tmp/after/out; mkdir -p "$o"
@@ -12,7 +13,12 @@ for tag in lo hi; do
   ln -sfn "/tmp/runs/k0.5-rw25.$tag" "$r/k0.5-rw25"; ln -sfn "/tmp/runs/k0.5-static.$tag" "$r/k0.5-static"
   st=$(cd "$r/k0.5-rw25" && ls -d stage2-* 2>/dev/null | sort -t- -k2 -n | tail -n 1); st=${st:-stage2}
   echo "$tag: scoring $st"
-  E="--runs $r --keep 0.5 --arms rw25 --stage $st --limit 24 --gen-limit 0"
+  arms=rw25
+  if [ "$tag" = lo ] && [ -f mlx_ifp/weights/smollm2-135m-instruct/adapters.safetensors ]; then
+    mkdir -p "$r/k0.5-shipped"  # the shipped default, scored beside it (the ship rule's opponent)
+    ln -sfn "$PWD/mlx_ifp/weights/smollm2-135m-instruct" "$r/k0.5-shipped/$st"; arms=rw25,shipped
+  fi
+  E="--runs $r --keep 0.5 --arms $arms --stage $st --limit 24 --gen-limit 0"
   E="$E --domains math,code,science,prose,general"
   python3 tools/eval_ifp.py $E --split valid -o "$o/.valid_$tag.json" > "/tmp/after/valid_$tag.log" 2>&1 \
     && mv "$o/.valid_$tag.json" "$o/valid_$tag.json"
@@ -24,3 +30,8 @@ for tag in lo hi; do
   done
 done
 cat /tmp/after/paris_*.txt > "$o/.paris.txt" && mv "$o/.paris.txt" "$o/paris.txt"
+# the lower rate's packs (float16; a tar over 15 MiB comes back in parts: cat X.tar.part.* > X.tar)
+st=$(cd /tmp/runs/k0.5-rw25.lo && ls -d stage2-* 2>/dev/null | sort -t- -k2 -n | tail -n 1); st=${st:-stage2}
+mkdir -p "$o/.pack"
+PACK_STAGE=$st OUT=/tmp/after/pk bash tools/device_lanes.sh pack 0.5 rw25.lo static.lo > /tmp/after/pack.log 2>&1 \
+  && cp /tmp/after/pk/pack/* /tmp/after/pk/pack.sha256 "$o/.pack/" && mv "$o"/.pack/* "$o/"

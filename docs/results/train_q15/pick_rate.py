@@ -31,7 +31,7 @@ def main() -> int:
         rate = log.parent.name.split(".lr", 1)[1]
         vals, warned = readings(log)
         if "Error:" in log.read_text(errors="replace") and max(vals, default=0) == 0:
-            print(f"{rate}: ended in an error before step 25: left out", file=sys.stderr)
+            print(f"{rate}: died before any reading after step 0: left out", file=sys.stderr)
             continue
         lanes[rate] = vals, warned
     if not lanes:
