@@ -29,7 +29,8 @@ for tag in lo hi; do
       -p "What is the capital of France?" > "/tmp/after/paris_$a.$tag.txt" 2>&1
   done
 done
-cat /tmp/after/paris_*.txt > "$o/.paris.txt" && mv "$o/.paris.txt" "$o/paris.txt"
+for f in /tmp/after/paris_*.txt; do echo "== $(basename "$f" .txt)"; cat "$f"; done > "$o/.paris.txt" \
+  && mv "$o/.paris.txt" "$o/paris.txt"
 # the lower rate's packs (float16; a tar over 15 MiB comes back in parts: cat X.tar.part.* > X.tar)
 st=$(cd /tmp/runs/k0.5-rw25.lo && ls -d stage2-* 2>/dev/null | sort -t- -k2 -n | tail -n 1); st=${st:-stage2}
 mkdir -p "$o/.pack"
