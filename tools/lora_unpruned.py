@@ -24,6 +24,7 @@ def main() -> None:
     p.add_argument("-o", "--output", help="also write the replies as JSON here")
     a = p.parse_args()
 
+    from mlx_ifp.common import atomic_file
     from mlx_ifp.models.resolve import adapted_copy
 
     from mlx_lm import generate
@@ -40,7 +41,8 @@ def main() -> None:
             print(f"{name}: {row[name]!r}")
         out.append(row)
     if a.output:
-        Path(a.output).write_text(json.dumps({"adapter": a.adapter, "replies": out}, indent=1))
+        with atomic_file(a.output) as tmp:  # never a half-written file
+            tmp.write_text(json.dumps({"adapter": a.adapter, "replies": out}, indent=1))
 
 
 if __name__ == "__main__":

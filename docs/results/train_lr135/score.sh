@@ -12,7 +12,7 @@ for tag in lo hi; do
   r=/tmp/score_$tag; mkdir -p "$r"  # eval_ifp reads <runs>/k0.5-rw25 and its control k0.5-static
   ln -sfn "/tmp/runs/k0.5-rw25.$tag" "$r/k0.5-rw25"; ln -sfn "/tmp/runs/k0.5-static.$tag" "$r/k0.5-static"
   st=$(cd "$r/k0.5-rw25" && ls -d stage2-* 2>/dev/null | sort -t- -k2 -n | tail -n 1); st=${st:-stage2}
-  echo "$tag: scoring $st"
+  echo "$tag: scoring $st"; [ "$tag" = lo ] && st_lo=$st
   arms=rw25
   if [ "$tag" = lo ] && [ -f mlx_ifp/weights/smollm2-135m-instruct/adapters.safetensors ]; then
     mkdir -p "$r/k0.5-shipped"  # the shipped default, scored beside it (the ship rule's opponent)
@@ -32,7 +32,6 @@ done
 for f in /tmp/after/paris_*.txt; do echo "== $(basename "$f" .txt)"; cat "$f"; done > "$o/.paris.txt" \
   && mv "$o/.paris.txt" "$o/paris.txt"
 # the lower rate's packs (float16; a tar over 15 MiB comes back in parts: cat X.tar.part.* > X.tar)
-st=$(cd /tmp/runs/k0.5-rw25.lo && ls -d stage2-* 2>/dev/null | sort -t- -k2 -n | tail -n 1); st=${st:-stage2}
 mkdir -p "$o/.pack"
-PACK_STAGE=$st OUT=/tmp/after/pk bash tools/device_lanes.sh pack 0.5 rw25.lo static.lo > /tmp/after/pack.log 2>&1 \
+PACK_STAGE=$st_lo OUT=/tmp/after/pk bash tools/device_lanes.sh pack 0.5 rw25.lo static.lo > /tmp/after/pack.log 2>&1 \
   && cp /tmp/after/pk/pack/* /tmp/after/pk/pack.sha256 "$o/.pack/" && mv "$o"/.pack/* "$o/"

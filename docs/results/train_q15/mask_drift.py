@@ -70,7 +70,10 @@ def main() -> None:
     print(json.dumps({k_: v for k_, v in out.items() if not isinstance(v, list) or len(v) < 10}))
     if a.kl:
         out["mask_only_kl"] = mask_only(model, tok, z, bias, k, a)
-    Path(a.output).write_text(json.dumps(out, indent=1) + "\n")
+    from mlx_ifp.common import atomic_file
+
+    with atomic_file(a.output) as tmp:  # never a half-written file
+        tmp.write_text(json.dumps(out, indent=1) + "\n")
 
 
 def mask_only(model, tok, z, bias, k, a) -> dict:

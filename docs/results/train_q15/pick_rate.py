@@ -18,10 +18,11 @@ from pathlib import Path
 VAL = re.compile(r"step (\d+): val CE [\d.naif]+, KL to source ([\d.naif]+)")
 
 
-def readings(log: Path) -> tuple[dict[int, float], bool]:
-    """{step: validation KL} from a ``finetune`` log, and whether it warned of diverging."""
+def readings(log: Path) -> tuple[dict[int, float], bool, bool]:
+    """{step: validation KL} from a ``finetune`` log, whether it warned of diverging, and
+    whether it ended in an error."""
     text = log.read_text(errors="replace").replace("\r", "\n")
-    return {int(s): float(v) for s, v in VAL.findall(text)}, "diverging" in text
+    return {int(s): float(v) for s, v in VAL.findall(text)}, "diverging" in text, "Error:" in text
 
 
 def main() -> int:
@@ -29,8 +30,8 @@ def main() -> int:
     lanes = {}
     for log in sorted(runs.glob("k0.5-static.lr*/stage2.log")):
         rate = log.parent.name.split(".lr", 1)[1]
-        vals, warned = readings(log)
-        if "Error:" in log.read_text(errors="replace") and max(vals, default=0) == 0:
+        vals, warned, failed = readings(log)
+        if failed and max(vals, default=0) == 0:
             print(f"{rate}: died before any reading after step 0: left out", file=sys.stderr)
             continue
         lanes[rate] = vals, warned

@@ -12,13 +12,10 @@
 # before ~100 steps past its warm-up may just not have diverged yet, so give the sweep time)
 set -u
 secs=${1:?usage: bash docs/results/train_q15/sweep.sh SECONDS}
-export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
-tail -n 2 /tmp/setup.log 2>/dev/null
-python3 -c "from mlx_ifp.models.embedded import embedded_folder as f; print(f('qwen2.5-coder-1.5b-instruct', dequantize=True))" 2>&1 | tail -n 1
+. docs/results/train_q15/recipe.sh  # run.sh's settings
 for lr in ${RATES:-1e-4 5e-5 2.5e-5}; do
-  LANES=$(wc -w <<< "${RATES:-1e-4 5e-5 2.5e-5}") INIT2=none STAGES=2 REPICK2="" \
-    EXTRA="--model qwen2.5-coder-1.5b-instruct --dequantize --dtype bfloat16 --lora-rank 16" \
-    EXTRA2="--batch-size 8 --grad-accumulation 4 --compile false --iters 2000 --eps-steps 200 --val-every 25 --save-every 50 --max-seconds $secs --learning-rate $lr --warmup 50" \
+  LANES=$(wc -w <<< "${RATES:-1e-4 5e-5 2.5e-5}") \
+    EXTRA2="$Q15_EXTRA2 --max-seconds $secs --learning-rate $lr --warmup 50" \
     bash tools/device_lanes.sh start 0.5 "static.lr$lr"
 done
 bash tools/device_lanes.sh poll "${POLL:-420}"
