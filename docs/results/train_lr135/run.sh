@@ -14,9 +14,12 @@ set -u
 secs=${1:?usage: bash docs/results/train_lr135/run.sh SECONDS}
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 tail -n 2 /tmp/setup.log 2>/dev/null
-for pair in "lo 2.5e-5 50" "hi 2e-4 20"; do
+# PAIRS: "TAG RATE WARMUP" per pair of lanes, ';' between (the twenty-seventh session's plan
+# runs one pair: PAIRS="s2 2e-4 20", README.md "Next")
+IFS=';' read -ra pairs <<< "${PAIRS:-lo 2.5e-5 50;hi 2e-4 20}"
+for pair in "${pairs[@]}"; do
   read -r tag rate warm <<< "$pair"
-  LANES=4 INIT2=none STAGES=2 EXTRA="--dequantize" \
+  LANES=$((2 * ${#pairs[@]})) INIT2=none STAGES=2 EXTRA="--dequantize" \
     EXTRA2="--batch-size 4 --grad-accumulation 8 --val-every 50 --save-every 50 --max-seconds $secs --learning-rate $rate --warmup $warm" \
     bash tools/device_lanes.sh start 0.5 "rw25.$tag" "static.$tag"
 done
