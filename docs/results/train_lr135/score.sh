@@ -8,7 +8,9 @@
 set -u
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 o=/tmp/after/out; mkdir -p "$o"
-tags=${TAGS:-lo hi} ship=${SHIP_TAG:-lo}  # the pairs scored; the one scored beside the shipped default
+# the pairs scored: every rw25.TAG lane run.sh started (TAGS= picks some); SHIP_TAG: the one
+# scored beside the shipped default
+tags=${TAGS:-$(cd /tmp/runs && ls -d k0.5-rw25.* | sed 's/^k0.5-rw25[.]//')} ship=${SHIP_TAG:-lo}
 for tag in $tags; do
   r=/tmp/score_$tag; mkdir -p "$r"  # eval_ifp reads <runs>/k0.5-rw25 and its control k0.5-static
   ln -sfn "/tmp/runs/k0.5-rw25.$tag" "$r/k0.5-rw25"; ln -sfn "/tmp/runs/k0.5-static.$tag" "$r/k0.5-static"
