@@ -60,3 +60,17 @@ def test_a_predictor_trained_on_a_frozen_llm_says_so(tmp_path):
     source = make_source("predictor", path=ft)
     out = list(mlx_ifp.stream_generate(net, tok, "t5 t6 t7", 2, mask_source=source, keep=40))
     assert f"Predictor: {ft} (trained with the LLM frozen)" in footer(out[-1])
+
+
+def test_load_takes_a_path_object_as_mlx_lm_does(tmp_path):
+    """`load(Path(...))` and `adapter_path=Path(...)` load, as with strings (it raised
+    AttributeError: 'PosixPath' object has no attribute 'lower')."""
+    import mlx.core as mx
+
+    model = tiny_model("llama")
+    folder = save_folder(model, tmp_path / "model")
+    ft = finetune_folder(model, tmp_path / "ft", k=40, train="lora")
+    net, _ = mlx_ifp.load(folder, adapter_path=ft)
+    ref, _ = mlx_ifp.load(str(folder), adapter_path=str(ft))
+    probe = mx.array([[1, 2, 3]])
+    assert mx.array_equal(net(probe), ref(probe))

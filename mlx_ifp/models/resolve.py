@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import mlx.core as mx
@@ -76,11 +77,11 @@ def _cast(model: nn.Module, dtype: mx.Dtype) -> None:
 
 
 def load(
-    model: str = DEFAULT_MODEL,
+    model: str | os.PathLike = DEFAULT_MODEL,
     *,
     dequantize: bool | None = None,
     dtype: str | None = None,
-    adapter_path: str | None = None,
+    adapter_path: str | os.PathLike | None = None,
     lazy: bool = False,
 ):
     """Load a model and its tokenizer, ready for pruning.
@@ -101,6 +102,8 @@ def load(
     """
     from mlx_lm import load as mlx_lm_load
 
+    model = os.fspath(model)  # a Path works, as in mlx_lm.load
+    adapter_path = None if adapter_path is None else os.fspath(adapter_path)
     cpu = on_cpu()
     dequantize = cpu if dequantize is None else dequantize
     path = resolve(model, dequantize=dequantize)
