@@ -389,3 +389,30 @@ def test_example_recipes_load(name):
     assert cfg.stage in ("pretrain", "sft") and cfg.iters > 0
     if name == "ifp_stage1":
         assert cfg.pack and cfg.stage == "pretrain"
+
+
+def test_anchor_holds_the_unpruned_lora_near_the_source(tmp_path):
+    """`anchor`: the LoRA'd model with nothing pruned is also distilled to the source, so after
+    the same steps it has drifted less from the source on held-out replies than without the
+    term; it needs a trained LLM and a teacher."""
+    from mlx_ifp.core.ffn import lora_disabled
+    from mlx_ifp.train.batches import collate, load_data
+    from mlx_ifp.train.objective import kl_to
+
+    data = make_data(tmp_path / "d")
+    b = collate(load_data(data, Tok(), "sft", 32)[1])  # the validation split, not trained on
+    x, steps = b.tokens[:, :-1], mx.arange(1, b.tokens.shape[1])[None]
+    w = ((steps < b.lengths[:, None]) & (steps >= b.offsets[:, None])).astype(mx.float32)
+    drift = {}
+    for anchor in (0.0, 4.0):
+        model = tiny_model("llama")
+        kw = dict(train="lora", distill=1.0, ce=0.0, learning_rate=3e-4, iters=40, anchor=anchor)
+        finetune(cfg_for(data, tmp_path / f"a{anchor}", lora_scale=2.0, **kw), model, Tok())
+        with lora_disabled(model):
+            source = model(x)
+        drift[anchor] = ((kl_to(source, model(x)) * w).sum() / w.sum()).item()
+    assert drift[0.0] > 1e-3, drift  # the LoRA did move the unpruned model
+    assert drift[4.0] < 0.3 * drift[0.0], drift
+    for bad in (dict(train="frozen", distill=1.0), dict(train="lora", distill=0.0)):
+        with pytest.raises(UsageError, match="anchor needs"):
+            cfg_for(data, tmp_path / "x", anchor=1.0, **bad)

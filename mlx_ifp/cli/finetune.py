@@ -82,6 +82,10 @@ def finetune_command(
         str | None, opt("mask_forward", "Training mask: soft (l*TopK(l)) or hard_st.")
     ] = None,
     distill: Annotated[float | None, opt("distill", "Weight of the KL to dense.")] = None,
+    anchor: Annotated[
+        float | None,
+        opt("anchor", "Weight of the unpruned LoRA'd model's KL to dense (limits LoRA drift)."),
+    ] = None,
     grad_checkpoint: Annotated[
         bool | None,
         opt("grad_checkpoint", "Recompute activations in the backward pass.", "--grad-checkpoint"),

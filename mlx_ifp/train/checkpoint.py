@@ -89,6 +89,7 @@ class FinetuneConfig:
     mask_forward: str = "hard_st"
     ce: float = 1.0  # weight of the cross-entropy on the data's tokens
     distill: float = 0.0  # weight of the KL to the frozen source model (dense, no adapters)
+    anchor: float = 0.0  # weight of the same KL for the trained LLM unpruned: limits its drift
     compile: str = "auto"  # compile the whole step: auto (on a GPU), true, false
     probe_prompts: int = 8  # held-out prompts per domain for the mask-diversity probe
     init_from: str | None = None  # start from another run's predictor and adapters
@@ -151,7 +152,7 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be a whole number, got {value!r}")
         if value < (1 if name in whole else 0):
             raise UsageError(f"{name} must be >= {1 if name in whole else 0}, got {value}")
-    reals = ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill")
+    reals = ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill", "anchor")
     for name in (*reals, "memory_limit"):
         value = getattr(cfg, name)
         if isinstance(value, str):  # YAML reads 1e-4 (no dot) as text
@@ -164,6 +165,8 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be a number >= 0, got {value!r}")
         if value == float("inf"):
             raise UsageError(f"{name} must be finite")
+    if cfg.anchor and (cfg.train == "frozen" or not cfg.distill):
+        raise UsageError("anchor needs a trained LLM (train lora or full) and distill > 0")
     Budget.parse(cfg.keep)
     check_dtype(cfg.dtype, "dtype")
     if cfg.start_step and (not cfg.init_from or cfg.start_step >= cfg.iters):

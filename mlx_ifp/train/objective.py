@@ -221,12 +221,16 @@ def kl_to(teacher: mx.array, logits: mx.array) -> mx.array:
 
 
 def loss_sum(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False, group=None):
-    """(ce * summed CE + distill * summed KL to the source, scored tokens, summed CE,
-    summed KL) over the batch (KL is 0 without distillation)."""
+    """(ce * summed CE + distill * summed KL to the source [+ anchor * the unpruned LLM's
+    summed KL], scored tokens, summed CE, summed KL) over the batch (KL is 0 without
+    distillation; the reported KL is the pruned model's)."""
     logits, w, teacher = forward(joint, batch, k, eps, cfg, hard, group)
     ce = (nn.losses.cross_entropy(logits, batch.tokens[:, 1:]) * w).sum()
     kl = (kl_to(teacher, logits) * w).sum() if teacher is not None else mx.array(0.0)
-    return cfg.ce * ce + cfg.distill * kl, w.sum(), ce, kl
+    loss = cfg.ce * ce + cfg.distill * kl
+    if cfg.anchor:  # the trained LLM, nothing pruned, held near the source (its drift limited)
+        loss = loss + cfg.anchor * (kl_to(teacher, joint.llm(batch.tokens[:, :-1])) * w).sum()
+    return loss, w.sum(), ce, kl
 
 
 def micro_gradients(joint: Joint, batch: Batch, k: int, eps, cfg, group=None):
