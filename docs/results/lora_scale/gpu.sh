@@ -10,7 +10,7 @@ export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 tail -n 2 /tmp/setup.log 2>/dev/null
 R=/tmp/lscale; o=$OUT
 for s in ${SCALES:-100 85 75 65 50}; do
-  for pair in "x mlx_ifp/weights/smollm2-135m-instruct" "s docs/results/train_long/k0.5-static/stage2"; do
+  for pair in "x mlx_ifp/weights/smollm2-135m-instruct" "s ${STATIC:-docs/results/train_long/k0.5-static/stage2}"; do
     read -r tag src <<< "$pair"; d=$R/k0.5-$tag$s/stage2; mkdir -p "$d"; cp "$src"/* "$d"/
     python3 -c "import json,sys; p='$d/adapter_config.json'; c=json.load(open(p)); c['lora_parameters']['scale']=20.0*$s/100; json.dump(c,open(p,'w'),indent=2)"
   done
