@@ -86,11 +86,11 @@ def named(reply: str, fact) -> bool:
 
 def forced(slim, tok, question: str, prefix: str, answer: str) -> tuple[int, float]:
     """Rank (1 = top) of the answer's first token after the prefix, and the answer's NLL."""
+    from mlx_ifp.core import format_chat, messages_for
+
     import mlx.core as mx
 
-    head = tok.apply_chat_template(
-        [{"role": "user", "content": question}], add_generation_prompt=True, tokenize=False
-    )
+    head = format_chat(tok, messages_for(question))  # the prompt text `generate` runs
     ctx = tok.encode(head + prefix, add_special_tokens=False)
     full = tok.encode(head + prefix + " " + answer, add_special_tokens=False)
     assert full[: len(ctx)] == ctx, (prefix, answer)  # the answer's tokens follow the prefix's
@@ -98,7 +98,7 @@ def forced(slim, tok, question: str, prefix: str, answer: str) -> tuple[int, flo
     logp = logp - mx.logsumexp(logp, axis=-1, keepdims=True)
     ans = full[len(ctx) :]
     rows = logp[len(ctx) - 1 : len(full) - 1]
-    nll = -sum(rows[i, t].item() for i, t in enumerate(ans))
+    nll = -mx.take_along_axis(rows, mx.array(ans)[:, None], axis=1).sum().item()
     first = rows[0]
     rank = int((first > first[ans[0]]).sum().item()) + 1
     return rank, nll
