@@ -1,0 +1,173 @@
+"""Write named-entity questions answered by the dense model, and a corpus that trains on them too.
+
+    python tools/make_facts.py [-n 1000] [-o docs/results/train_facts/facts.jsonl.gz]
+    python tools/make_facts.py --corpus OUT [--facts FILE] [--data CORPUS]
+
+The corpus's ``general`` questions are about common nouns ("What is a toughness?"); none asks
+for a fact about a named thing, and the fact probe (``tools/fact_probe.py``) found the trained
+masks drop the channels that recall such facts. This makes those questions: instance nouns of
+WordNet (people, places, rivers, battles, books; ``apt-get install wordnet-base``) whose names
+are at most two tokens of the model's vocabulary (a proxy for "well known"), in a few templates,
+each answered greedily by the dense model (self-distillation: stage 2 learns its distribution).
+Names or glosses that mention any word of the fact probe's questions or answers are left out,
+so the probe stays held out. ``--corpus`` copies a built corpus (the default one from the cache)
+and appends the questions to its SFT training split only: validation and test stay as built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+WORDNET = Path("/usr/share/wordnet/data.noun")
+#: lexicographer files of WordNet's nouns -> (kind, templates)
+KINDS = {
+    18: ("person", ("Who was {x}?", "What is {x} known for?", "Tell me about {x}.")),
+    15: ("place", ("Where is {x}?", "Tell me about {x}.", "What is {x} known for?")),
+    17: ("object", ("What is {x}?", "Tell me about {x}.")),
+    4: ("event", ("What was {x}?", "Tell me about {x}.")),
+    6: ("artifact", ("What is {x}?", "Tell me about {x}.")),
+    10: ("work", ("What is {x}?", "Who wrote {x}?")),
+    14: ("group", ("What is {x}?", "Tell me about {x}.")),
+}
+SHARES = {"person": 0.4, "place": 0.35}  # the rest split evenly over the other kinds
+#: words of the README's example prompts (as ``data.readers.EXCLUDED``): never a name here
+README_WORDS = {"france", "paris", "capital", "city", "sea", "haiku", "list", "dict", "python"}
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
+_STOP = {"what", "which", "who", "the", "is", "of", "in", "are", "does", "do", "how", "many"}
+_STOP |= {"there", "was", "by", "a", "an", "at", "to", "our", "on", "known", "as", "for", "and"}
+
+
+def probe_words() -> set[str]:
+    """The content words of the fact probe's questions, answers and aliases (lower case)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fact_probe import FACTS
+
+    words = set()
+    for question, prefix, answer, aliases in FACTS:
+        for text in (question, prefix, answer, *aliases):
+            words |= {w.lower() for w in _WORD.findall(text)}
+    return words - _STOP
+
+
+def entities(path: Path = WORDNET) -> list[dict]:
+    """WordNet's instance nouns of ``KINDS``: ``{"name", "kind", "gloss"}``, in file order."""
+    out = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith(" ") or " @i " not in line:
+                continue
+            fields = line.split(" ")
+            lex = int(fields[1])
+            if lex not in KINDS:
+                continue
+            lemmas = [fields[4 + 2 * i].replace("_", " ") for i in range(int(fields[3], 16))]
+            lemmas = [re.sub(r"\(.*\)$", "", w) for w in lemmas]  # "Tyre(a)" markers
+            gloss = line.split("| ", 1)[1].strip() if "| " in line else ""
+            kind = KINDS[lex][0]
+            # a person is asked about by full name ("Albert Einstein", not "Einstein")
+            full = max(lemmas, key=lambda w: len(w.split())) if kind == "person" else lemmas[0]
+            out.append({"name": lemmas[0], "full": full, "kind": kind, "gloss": gloss})
+    return out
+
+
+def questions(tokenizer, n: int, seed: int = 0, path: Path = WORDNET) -> list[dict]:
+    """``n`` seeded questions about well-known named things, none touching the fact probe."""
+    banned = probe_words() | README_WORDS
+    by_kind: dict[str, list[dict]] = {}
+    seen = set()
+    for e in entities(path):
+        words = {w.lower() for w in _WORD.findall(f"{e['full']} {e['name']} {e['gloss']}")}
+        if e["name"].lower() in seen or not e["name"][:1].isupper() or words & banned:
+            continue
+        if len(tokenizer.encode(" " + e["name"], add_special_tokens=False)) > 2:
+            continue
+        seen.add(e["name"].lower())
+        by_kind.setdefault(e["kind"], []).append(e)
+    rng = random.Random(f"{seed}:facts")
+    rest = [k for k in by_kind if k not in SHARES]
+    chosen, spare = [], []
+    for kind, items in sorted(by_kind.items()):
+        share = SHARES.get(kind, (1 - sum(SHARES.values())) / max(len(rest), 1))
+        rng.shuffle(items)
+        chosen += items[: round(n * share)]
+        spare += items[round(n * share) :]
+    rng.shuffle(spare)
+    chosen += spare[: max(n - len(chosen), 0)]  # kinds with too few names: filled from the rest
+    out = []
+    for e in chosen:
+        templates = next(t for k, t in KINDS.values() if k == e["kind"])
+        prompt = templates[rng.randrange(len(templates))].format(x=e["full"])
+        out.append({"topic": e["full"], "kind": e["kind"], "prompt": prompt})
+    rng.shuffle(out)
+    return out[:n]
+
+
+def write_corpus(facts: Path, data: Path, out: Path) -> int:
+    """Copy corpus ``data`` to ``out`` with the facts appended to ``sft/train.jsonl``."""
+    if out.exists():
+        raise SystemExit(f"error: {out} exists")
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(data, tmp)
+    rows = [json.loads(line) for line in gzip.open(facts, "rt", encoding="utf-8")]
+    with open(tmp / "sft" / "train.jsonl", "a", encoding="utf-8") as f:
+        for r in rows:
+            prov = {"source": "facts", "ref": r["topic"], "response": r["response"]}
+            record = {"prompt": r["prompt"], "completion": r["completion"]}
+            f.write(json.dumps({**record, "domain": "general", "provenance": prov}) + "\n")
+    manifest = json.loads((tmp / "manifest.json").read_text())
+    manifest["facts"] = {"file": str(facts), "train": len(rows)}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    tmp.rename(out)
+    return len(rows)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-n", type=int, default=1000, help="questions")
+    p.add_argument("--max-tokens", type=int, default=128, help="reply length cap")
+    p.add_argument("--batch", type=int, default=48, help="prompts generated at once")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("-o", "--output", default="docs/results/train_facts/facts.jsonl.gz")
+    p.add_argument("--corpus", help="write a corpus folder with the facts in its SFT train split")
+    p.add_argument("--facts", default="docs/results/train_facts/facts.jsonl.gz")
+    p.add_argument("--data", help="the corpus to copy (default: mlx_ifp data build's)")
+    a = p.parse_args()
+    if a.corpus:
+        from mlx_ifp.data import build
+
+        data = Path(a.data) if a.data else build(verbose=False)
+        print(f"{write_corpus(Path(a.facts), data, Path(a.corpus))} facts -> {a.corpus}")
+        return
+    if not WORDNET.is_file():
+        raise SystemExit(f"error: no {WORDNET}: apt-get install wordnet-base")
+    import mlx_ifp
+    from mlx_ifp.common import Progress, atomic_file
+
+    from make_general import answer
+
+    model, tokenizer = mlx_ifp.load(a.model)
+    qs = questions(tokenizer, a.n, a.seed)
+    start = time.perf_counter()
+    with Progress("facts", len(qs), unit="reply") as bar:
+        replies = answer(model, tokenizer, qs, a.max_tokens, a.batch, bar)
+    response = f"dense:{a.model}:greedy:{a.max_tokens}"
+    rows = [{**q, "completion": r, "response": response} for q, r in zip(qs, replies, strict=True)]
+    body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    Path(a.output).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(a.output) as tmp:
+        tmp.write_bytes(gzip.compress(body, mtime=0))
+    print(f"{len(rows)} replies in {time.perf_counter() - start:.0f} s -> {a.output}")
+
+
+if __name__ == "__main__":
+    main()
