@@ -11,7 +11,10 @@ export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 tail -n 2 /tmp/setup.log 2>/dev/null
 mkdir -p /tmp/init
 ln -sfn "$PWD/mlx_ifp/weights/smollm2-135m-instruct" /tmp/init/k0.5-rw25
-ln -sfn "$PWD/docs/results/train_long/k0.5-static/stage2" /tmp/init/k0.5-static
+# the static control: in the checkout, or carried by tools/device_parts.sh (under /tmp/carry)
+st=$PWD/docs/results/train_long/k0.5-static/stage2
+[ -d "$st" ] || st=$(find /tmp/carry -type d -path '*k0.5-static/stage2' | head -n 1)
+ln -sfn "$st" /tmp/init/k0.5-static; ls -la /tmp/init/ /tmp/init/k0.5-static/
 ls /tmp/cache/data
 cont="--start-step 1280 --iters 1760 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine"
 DATA=/tmp/cache/data/facts-v1-seed0 INIT2=/tmp/init STAGES=2 \
