@@ -24,7 +24,10 @@ def run_script(tmp_path, *args, **env):
     data = tmp_path / "data"
     data.mkdir()
     full_env = {**os.environ, "PATH": f"{stub}:{os.environ['PATH']}", "CALLS": str(calls)}
-    full_env.update(DATA=str(data), **env)
+    facts = tmp_path / "facts"  # the corpus with the facts, as if made already (stage 2f)
+    facts.mkdir(exist_ok=True)
+    full_env.update(DATA=str(data), FACTS=str(facts))
+    full_env.update(env)
     out = tmp_path / "runs"
     subprocess.run(["bash", "tools/train_default.sh", str(out), *args], cwd=ROOT, env=full_env,
                    check=True, capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -35,14 +38,15 @@ def run_script(tmp_path, *args, **env):
 def test_keeps_from_the_argument_or_the_environment(tmp_path):
     _, by_arg = run_script(tmp_path / "a", "0.5", ARMS="static")
     _, by_env = run_script(tmp_path / "b", KEEPS="0.33", ARMS="static")
-    assert [c.split("--keep ")[1].split()[0] for c in by_arg] == ["0.5"] * 3
-    assert [c.split("--keep ")[1].split()[0] for c in by_env] == ["0.33"] * 3
+    assert [c.split("--keep ")[1].split()[0] for c in by_arg] == ["0.5"] * 4
+    assert [c.split("--keep ")[1].split()[0] for c in by_env] == ["0.33"] * 4
 
 
-def test_each_arm_runs_stage_1_then_stage_2_from_it_then_continues_stage_2(tmp_path):
+def test_each_arm_runs_stage_1_then_stage_2_from_it_then_continues_stage_2_twice(tmp_path):
     out, calls = run_script(tmp_path, "0.5", ARMS="route50 static")
-    assert len(calls) == 6
-    for arm, (one, two, cont) in zip(("route50", "static"), (calls[:3], calls[3:]), strict=True):
+    assert len(calls) == 8
+    arms = zip(("route50", "static"), (calls[:4], calls[4:]), strict=True)
+    for arm, (one, two, cont, facts) in arms:
         run = out / f"k0.5-{arm}"
         assert f"-o {run}/stage1" in one and "/pretrain" in one and "--init-from" not in one
         assert f"-o {run}/stage2" in two and "/sft" in two
@@ -51,6 +55,10 @@ def test_each_arm_runs_stage_1_then_stage_2_from_it_then_continues_stage_2(tmp_p
         assert f"-c {run}/stage2.yaml" in cont and "/sft" in cont and f"-o {run}/stage2c" in cont
         assert f"--init-from {run}/stage2 " in cont and "--start-step 640 --iters 1280" in cont
         assert "--lr-schedule cosine" in cont
+        # 2f: 2c's weights, 480 more steps at half the rates on the corpus with the facts
+        assert f"--data {tmp_path}/facts/sft" in facts and f"-o {run}/stage2f" in facts
+        assert f"--init-from {run}/stage2c " in facts and "--start-step 1280 --iters 1760" in facts
+        assert "--learning-rate 1e-4 --predictor-lr 1.5e-3" in facts
     routed = (out / "k0.5-route50" / "stage1.yaml").read_text()
     assert "route: griffin" in routed and "shared: 0.50" in routed
     static = (out / "k0.5-static" / "stage2.yaml").read_text()
@@ -85,6 +93,16 @@ def test_resume_continues_a_stage_that_holds_a_checkpoint(tmp_path):
     assert f"--resume {out}/k0.5-rw25/stage1" in calls[0]
     assert "--resume" not in calls[1] and f"--init-from {out}/k0.5-rw25/stage1" in calls[1]
     assert f"--resume {out}/k0.5-rw25/stage2c" in calls[2]  # a continued run resumes too
+    assert "--resume" not in calls[3] and f"--init-from {out}/k0.5-rw25/stage2c" in calls[3]
+
+
+def test_the_corpus_with_the_facts_is_made_once_when_absent(tmp_path):
+    facts = tmp_path / "made" / "facts"
+    _, calls = run_script(tmp_path, "0.5", ARMS="rw25 static", FACTS=str(facts))
+    assert calls[0] == f"tools/make_facts.py --corpus {facts} --data {tmp_path}/data"
+    assert sum("make_facts" in c for c in calls) == 1 and len(calls) == 9
+    _, alone = run_script(tmp_path / "b", "0.5", ARMS="rw25", STAGES="2c", FACTS=str(facts))
+    assert not any("make_facts" in c for c in alone)  # only when stage 2f runs
 
 
 def test_reweight_arms_write_the_learned_route_and_its_bound(tmp_path):
@@ -97,15 +115,17 @@ def test_reweight_arms_write_the_learned_route_and_its_bound(tmp_path):
 def test_default_arms_are_the_shipped_recipe_and_its_static_control(tmp_path, monkeypatch):
     monkeypatch.delenv("ARMS", raising=False)
     out, calls = run_script(tmp_path, "0.5")
-    assert len(calls) == 6
+    assert len(calls) == 8
     assert (out / "k0.5-rw25" / "stage1.yaml").is_file() and (out / "k0.5-static").is_dir()
 
 
 def test_rw_arms_re_pick_a_quarter_of_stage_2_rows_and_the_control_does_not(tmp_path):
     _, calls = run_script(tmp_path / "a", "0.5", ARMS="rw25 static")
-    one, two, cont, static_one, static_two, static_cont = calls
-    assert "--repick 16 --repick-share 0.25" in two and "--repick 16 --repick-share 0.25" in cont
-    assert all("--repick" not in c for c in (one, static_one, static_two, static_cont))
+    one, two, cont, facts, static_one, static_two, static_cont, static_facts = calls
+    for call in (two, cont, facts):
+        assert "--repick 16 --repick-share 0.25" in call
+    statics = (one, static_one, static_two, static_cont, static_facts)
+    assert all("--repick" not in c for c in statics)
     _, before = run_script(tmp_path / "b", "0.5", ARMS="rw25", REPICK2="")
     assert all("--repick" not in c for c in before)
     _, mixed = run_script(tmp_path / "c", "0.5", ARMS="rw25", EXTRA2="--repick-share 0.5")

@@ -32,17 +32,18 @@ def state(folder: Path, name: str, stage: int) -> dict | None:
     if path.is_file():
         return json.loads(path.read_text())
     log = folder / f"{name}-stage{stage}.log"  # a continuation's log lacks its start step
-    return from_log(log) if log.is_file() and stage != "2c" else None
+    return from_log(log) if log.is_file() and stage not in ("2c", "2f") else None
 
 
 def runs(folders: list[str]) -> dict[str, list[dict]]:
     """{run name: [stage-1, stage-2, continued stage-2 states]} from
-    ``*-stage{1,2,2c}.trainer_state.json`` (or the stage's ``.log`` where its state is missing)."""
+    ``*-stage{1,2,2c,2f}.trainer_state.json`` (or the stage's ``.log`` where its state is
+    missing)."""
     out: dict[str, list[dict]] = {}
     for folder in map(Path, folders):
         names = {p.name.split("-stage")[0] for p in folder.glob("*-stage[12]*.*")}
         for name in sorted(names):
-            states = [s for s in (state(folder, name, n) for n in (1, 2, "2c")) if s]
+            states = [s for s in (state(folder, name, n) for n in (1, 2, "2c", "2f")) if s]
             if states:
                 out[f"{folder.name}/{name}"] = states
     return out
@@ -54,7 +55,7 @@ def curves(states: list[dict]) -> tuple[list, list, list, list]:
     offset, xs, loss, val, jac = 0, [], [], [], []
     for st in states:
         cont = (st.get("config") or {}).get("start_step", 0)
-        offset -= cont  # a continuation (stage 2c) goes on from step `cont` of the stage before
+        offset -= cont  # a continuation (stage 2c, 2f) goes on from step `cont` of the stage before
         xs += [offset + cont + i + 1 for i in range(len(st["history"]))]
         loss += st["history"]
         val += [(offset + s, kl) for s, _, kl in st.get("val", [])]
@@ -86,7 +87,7 @@ def main() -> None:
               "probe: mean cross-domain Jaccard of masks")  # fmt: skip
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step (stage 1, then stage 2, then its continuation)")
+        ax.set_xlabel("step (stage 1, then stage 2, then its continuations)")
         ax.grid(alpha=0.3)
     axes[0].set_yscale("log")
     axes[2].axhline(0.75, color="grey", ls="--", lw=0.8)

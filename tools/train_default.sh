@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Train the default predictor and its learned-static control per keep: stage 1, stage 2 from it,
-# then stage 2 continued (2c; STAGES="1 2" and REPICK2="" is the shipped keep-0.33 recipe).
+# stage 2 continued (2c), then continued on the corpus with named-entity facts (2f; STAGES="1 2"
+# and REPICK2="" is the shipped keep-0.33 recipe).
 #   bash tools/train_default.sh [OUT] [KEEPS]     (default: runs/default "0.5 0.33")
 # Keeps run side by side (GPUS spreads them over GPUs); the arms of one keep run one after
 # another (one compiled run alone did 34k tok/s on an H200, three side by side 5k each, and two
@@ -26,10 +27,15 @@ EXTRA2=${EXTRA2:-}
 # tokens, the rest on the prompt's one mask (the keep-0.5 default since the eighteenth session;
 # REPICK2="" is the recipe before it, which the shipped keep-0.33 predictor was trained with)
 REPICK2=${REPICK2---repick 16 --repick-share 0.25}
-STAGES=${STAGES:-"1 2 2c"}  # "1", "2" or "2c" alone: one stage per call, for GPU time in slices
+STAGES=${STAGES:-"1 2 2c 2f"}  # "1", "2", "2c" or "2f" alone: one stage per call, for GPU time in slices
 # 2c continues stage 2 (its own weights, a new optimizer) to 1,280 steps with the learning rates
 # decayed to 0: the keep-0.5 default since the nineteenth session (docs/results/train_long/)
 CONT2=${CONT2---start-step 640 --iters 1280 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine}
+# 2f continues 2c 480 more steps at half the learning rates on the corpus with the facts
+# (tools/make_facts.py --corpus, made here if absent): the keep-0.5 default since the
+# twenty-ninth session (docs/results/train_facts/)
+CONT2F=${CONT2F---start-step 1280 --iters 1760 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine --learning-rate 1e-4 --predictor-lr 1.5e-3}
+FACTS=${FACTS:-$CACHE/data/facts-v1-seed0}
 RESUME=${RESUME:-0}  # 1: a stage whose output folder holds a checkpoint continues it (--resume)
 INIT2=${INIT2:-}  # stage 2 starts from INIT2/k<KEEP>-<ARM> (e.g. float16 packs) instead of stage 1
 # (INIT2=none: from the predictor block's init and a new LoRA, with STAGES=2: no stage 1 at all);
@@ -38,6 +44,19 @@ GPUS=${GPUS:-}  # e.g. "0 1": the i-th keep runs on GPU i mod n (CUDA_VISIBLE_DE
 read -r -a gpus <<< "$GPUS"
 cd "$(dirname "$0")/.."
 ARMS=${ARMS:-"rw25 static"}
+continued() {  # continued NAME FROM DATA FLAGS: stage NAME from FROM's weights, a new optimizer
+  local name=$1 from=$2 data=$3 flags=$4 extra=$EXTRA2
+  local init=(--init-from "$dir/$from")  # dir, keep and kind: run_arm's (bash's dynamic scope)
+  if [[ $kind == rw* ]]; then extra="$REPICK2 $extra"; fi
+  if [ "$RESUME" = 1 ] && [ -f "$dir/stage$name/trainer_state.json" ]; then
+    init=(--init-from "$dir/$from" --resume "$dir/stage$name")
+  fi
+  # shellcheck disable=SC2086
+  if ! python -m mlx_ifp finetune -c "$dir/stage2.yaml" --data "$data" --keep "$keep" \
+    "${init[@]}" -o "$dir/stage$name" $EXTRA $flags $extra > "$dir/stage$name.log" 2>&1; then
+    echo "FAILED $dir stage $name: $(tail -n 1 "$dir/stage$name.log")"; return 1
+  fi
+}
 run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is reported, not hidden
   local keep=$1 arm=$2 dir="$OUT/k$1-$2" pred
   mkdir -p "$dir"
@@ -72,21 +91,15 @@ run_arm() {  # run_arm KEEP ARM: both stages of one arm; a failed stage is repor
       echo "FAILED $dir stage $s: $(tail -n 1 "$dir/stage$s.log")"; return 1
     fi
   done
-  if [[ " $STAGES " == *" 2c "* ]]; then  # stage 2 continued: the same YAML and data
-    init=(--init-from "$dir/stage2") extra=$EXTRA2
-    if [[ $kind == rw* ]]; then extra="$REPICK2 $extra"; fi
-    if [ "$RESUME" = 1 ] && [ -f "$dir/stage2c/trainer_state.json" ]; then
-      init=(--init-from "$dir/stage2" --resume "$dir/stage2c")
-    fi
-    # shellcheck disable=SC2086
-    if ! python -m mlx_ifp finetune -c "$dir/stage2.yaml" --data "$DATA/sft" --keep "$keep" \
-      "${init[@]}" -o "$dir/stage2c" $EXTRA $CONT2 $extra > "$dir/stage2c.log" 2>&1; then
-      echo "FAILED $dir stage 2c: $(tail -n 1 "$dir/stage2c.log")"; return 1
-    fi
-  fi
+  # stage 2 continued: the same YAML and data (2c), then on the corpus with the facts (2f)
+  [[ " $STAGES " != *" 2c "* ]] || continued 2c stage2 "$DATA/sft" "$CONT2" || return 1
+  [[ " $STAGES " != *" 2f "* ]] || continued 2f stage2c "$FACTS/sft" "$CONT2F" || return 1
   echo "done $dir"
 }
 
+if [[ " $STAGES " == *" 2f "* ]] && [ ! -d "$FACTS" ]; then  # once, before the keeps run
+  python tools/make_facts.py --corpus "$FACTS" --data "$DATA"
+fi
 i=0
 for keep in $KEEPS; do
   (

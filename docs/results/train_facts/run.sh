@@ -13,7 +13,7 @@ mkdir -p /tmp/init
 ln -sfn "$PWD/mlx_ifp/weights/smollm2-135m-instruct" /tmp/init/k0.5-rw25
 # the static control: in the checkout, or carried by tools/device_parts.sh (under /tmp/carry)
 st=$PWD/docs/results/train_long/k0.5-static/stage2
-[ -d "$st" ] || st=$(find /tmp/carry -type d -path '*k0.5-static/stage2' | head -n 1)
+[ -f "$st/ifp_config.json" ] || st=$(find /tmp/carry -type d -path '*k0.5-static/stage2' | head -n 1)
 ln -sfn "$st" /tmp/init/k0.5-static; ls -la /tmp/init/ /tmp/init/k0.5-static/
 ls /tmp/cache/data
 cont="--start-step 1280 --iters 1760 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine"
