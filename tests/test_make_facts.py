@@ -89,5 +89,15 @@ def test_the_corpus_gains_the_facts_in_its_training_split_only(tmp_path):
             data / "sft" / f"{split}.jsonl"
         ).read_bytes()
     assert json.loads((out / "manifest.json").read_text())["facts"]["train"] == 1
-    with pytest.raises(SystemExit):
+    with pytest.raises(FileExistsError):
         make_facts.write_corpus(facts, data, out)  # never over an existing folder
+
+
+def test_a_failed_copy_leaves_no_folder(tmp_path):
+    data = tmp_path / "corpus"
+    (data / "sft").mkdir(parents=True)
+    (data / "sft" / "train.jsonl").write_text("")
+    out = tmp_path / "with_facts"
+    with pytest.raises(FileNotFoundError):
+        make_facts.write_corpus(tmp_path / "missing.jsonl.gz", data, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]

@@ -113,19 +113,23 @@ def questions(tokenizer, n: int, seed: int = 0, path: Path = WORDNET) -> list[di
 def write_corpus(facts: Path, data: Path, out: Path) -> int:
     """Copy corpus ``data`` to ``out`` with the facts appended to ``sft/train.jsonl``."""
     if out.exists():
-        raise SystemExit(f"error: {out} exists")
+        raise FileExistsError(f"{out} exists: give a new folder")
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(data, tmp)
-    rows = [json.loads(line) for line in gzip.open(facts, "rt", encoding="utf-8")]
-    with open(tmp / "sft" / "train.jsonl", "a", encoding="utf-8") as f:
-        for r in rows:
-            prov = {"source": "facts", "ref": r["topic"], "response": r["response"]}
-            record = {"prompt": r["prompt"], "completion": r["completion"]}
-            f.write(json.dumps({**record, "domain": "general", "provenance": prov}) + "\n")
-    manifest = json.loads((tmp / "manifest.json").read_text())
-    manifest["facts"] = {"file": str(facts), "train": len(rows)}
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    try:
+        shutil.copytree(data, tmp)
+        rows = [json.loads(line) for line in gzip.open(facts, "rt", encoding="utf-8")]
+        with open(tmp / "sft" / "train.jsonl", "a", encoding="utf-8") as f:
+            for r in rows:
+                prov = {"source": "facts", "ref": r["topic"], "response": r["response"]}
+                record = {"prompt": r["prompt"], "completion": r["completion"]}
+                f.write(json.dumps({**record, "domain": "general", "provenance": prov}) + "\n")
+        manifest = json.loads((tmp / "manifest.json").read_text())
+        manifest["facts"] = {"file": str(facts), "train": len(rows)}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # never a half-written corpus
+        raise
     tmp.rename(out)
     return len(rows)
 
@@ -146,10 +150,13 @@ def main() -> None:
         from mlx_ifp.data import build
 
         data = Path(a.data) if a.data else build(verbose=False)
-        print(f"{write_corpus(Path(a.facts), data, Path(a.corpus))} facts -> {a.corpus}")
+        try:
+            print(f"{write_corpus(Path(a.facts), data, Path(a.corpus))} facts -> {a.corpus}")
+        except (FileExistsError, FileNotFoundError) as e:
+            p.error(str(e))  # one line, exit code 2
         return
     if not WORDNET.is_file():
-        raise SystemExit(f"error: no {WORDNET}: apt-get install wordnet-base")
+        p.error(f"no {WORDNET}: apt-get install wordnet-base")
     import mlx_ifp
     from mlx_ifp.common import Progress, atomic_file
 
