@@ -21,8 +21,9 @@ WORDNET = """\
   1 This software and database is being provided to you, the LICENSEE, by
 11000001 18 n 02 Donne 0 John_Donne 0 001 @i 10000001 n 0000 | English poet and priest (1572-1631)
 11000002 15 n 01 Kashmir 0 001 @i 10000002 n 0000 | an area in southwestern Asia, disputed
-11000003 15 n 01 Lyon 0 001 @i 10000003 n 0000 | a city in eastern France on the Rhone
-11000004 15 n 01 Tokyo 0 001 @i 10000004 n 0000 | the largest city of Japan
+11000003 15 n 01 Lyon 0 001 @i 10000003 n 0000 | a town in eastern France on the Rhone
+11000004 15 n 01 Tokyo 0 001 @i 10000004 n 0000 | the seat of government of Nippon
+11000009 15 n 01 Haiku_Bay 0 001 @i 10000009 n 0000 | a bay (a README word in the name)
 11000005 17 n 01 Sirius 0 001 @i 10000005 n 0000 | a bright binary in Canis Major
 11000006 05 n 01 Fido 0 001 @i 10000006 n 0000 | a dog (not a kind asked about)
 11000007 18 n 01 volcano 0 001 @ 10000007 n 0000 | not an instance: a common noun
@@ -46,7 +47,8 @@ def wordnet(tmp_path):
 
 def test_instance_nouns_are_read_with_kind_gloss_and_a_person_full_name(wordnet):
     found = {e["name"]: e for e in make_facts.entities(wordnet)}
-    assert set(found) == {"Donne", "Kashmir", "Lyon", "Tokyo", "Sirius", "Verylongplacename"}
+    names = {"Donne", "Kashmir", "Lyon", "Tokyo", "Sirius", "Verylongplacename", "Haiku Bay"}
+    assert set(found) == names
     assert found["Donne"]["full"] == "John Donne" and found["Donne"]["kind"] == "person"
     assert found["Kashmir"]["kind"] == "place" and "disputed" in found["Kashmir"]["gloss"]
 
@@ -54,7 +56,8 @@ def test_instance_nouns_are_read_with_kind_gloss_and_a_person_full_name(wordnet)
 def test_questions_leave_out_the_probe_words_and_long_names(wordnet):
     qs = make_facts.questions(Tokens(), 10, seed=0, path=wordnet)
     topics = {q["topic"] for q in qs}
-    # Lyon's gloss names France and Tokyo is an answer of the probe; the long name is 3 tokens
+    # Tokyo is an answer of the probe (no other banned word), Lyon's gloss names France (the
+    # probe's and the README's), Haiku Bay holds a README word; the long name is 3 tokens
     assert topics == {"John Donne", "Kashmir", "Sirius"}
     for q in qs:
         assert q["topic"] in q["prompt"] and q["prompt"].endswith(("?", "."))

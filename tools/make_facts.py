@@ -6,7 +6,7 @@
 The corpus's ``general`` questions are about common nouns ("What is a toughness?"); none asks
 for a fact about a named thing, and the fact probe (``tools/fact_probe.py``) found the trained
 masks drop the channels that recall such facts. This makes those questions: instance nouns of
-WordNet (people, places, rivers, battles, books; ``apt-get install wordnet-base``) whose names
+WordNet (people, places, works, battles, buildings; ``apt-get install wordnet-base``) whose names
 are at most two tokens of the model's vocabulary (a proxy for "well known"), in a few templates,
 each answered greedily by the dense model (self-distillation: stage 2 learns its distribution).
 Names or glosses that mention any word of the fact probe's questions or answers are left out,
@@ -37,7 +37,10 @@ KINDS = {
     10: ("work", ("What is {x}?", "Who wrote {x}?")),
     14: ("group", ("What is {x}?", "Tell me about {x}.")),
 }
-SHARES = {"person": 0.4, "place": 0.35}  # the rest split evenly over the other kinds
+# the rest split evenly over the other kinds; kinds with too few names left are topped up from the
+# others, so the result leans to people (the bans below remove most glosses with "city",
+# "river", "country" or "star": 53% people and 30% places in the shipped file)
+SHARES = {"person": 0.4, "place": 0.35}
 #: words of the README's example prompts (as ``data.readers.EXCLUDED``): never a name here
 README_WORDS = {"france", "paris", "capital", "city", "sea", "haiku", "list", "dict", "python"}
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
@@ -118,7 +121,8 @@ def write_corpus(facts: Path, data: Path, out: Path) -> int:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         shutil.copytree(data, tmp)
-        rows = [json.loads(line) for line in gzip.open(facts, "rt", encoding="utf-8")]
+        with gzip.open(facts, "rt", encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f]
         with open(tmp / "sft" / "train.jsonl", "a", encoding="utf-8") as f:
             for r in rows:
                 prov = {"source": "facts", "ref": r["topic"], "response": r["response"]}

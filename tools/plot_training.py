@@ -27,7 +27,7 @@ def from_log(path: Path) -> dict:
     return {"history": [], "val": val, "diversity": div, "step": steps[-1] if steps else 0}
 
 
-def state(folder: Path, name: str, stage: int) -> dict | None:
+def state(folder: Path, name: str, stage: int | str) -> dict | None:
     path = folder / f"{name}-stage{stage}.trainer_state.json"
     if path.is_file():
         return json.loads(path.read_text())
@@ -66,7 +66,7 @@ def curves(states: list[dict]) -> tuple[list, list, list, list]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("folders", nargs="+", help="folders of *-stage{1,2}.trainer_state.json")
+    p.add_argument("folders", nargs="+", help="folders of *-stage{1,2,2c,2f}.trainer_state.json")
     p.add_argument("-o", "--output", required=True, help="PNG to write")
     a = p.parse_args()
     import matplotlib

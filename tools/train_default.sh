@@ -35,7 +35,7 @@ CONT2=${CONT2---start-step 640 --iters 1280 --eps-start 0.05 --eps-end 0.05 --lr
 # (tools/make_facts.py --corpus, made here if absent): the keep-0.5 default since the
 # twenty-ninth session (docs/results/train_facts/)
 CONT2F=${CONT2F---start-step 1280 --iters 1760 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine --learning-rate 1e-4 --predictor-lr 1.5e-3}
-FACTS=${FACTS:-$CACHE/data/facts-v1-seed0}
+FACTS=${FACTS:-$CACHE/data/facts-$(basename "$DATA")}  # the corpus it copies, named after it
 RESUME=${RESUME:-0}  # 1: a stage whose output folder holds a checkpoint continues it (--resume)
 INIT2=${INIT2:-}  # stage 2 starts from INIT2/k<KEEP>-<ARM> (e.g. float16 packs) instead of stage 1
 # (INIT2=none: from the predictor block's init and a new LoRA, with STAGES=2: no stage 1 at all);
