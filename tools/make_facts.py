@@ -23,7 +23,6 @@ import random
 import re
 import shutil
 import sys
-import time
 from pathlib import Path
 
 WORDNET = Path("/usr/share/wordnet/data.noun")
@@ -41,6 +40,7 @@ KINDS = {
 # others, so the result leans to people (the bans below remove most glosses with "city",
 # "river", "country" or "star": 53% people and 30% places in the shipped file)
 SHARES = {"person": 0.4, "place": 0.35}
+TEMPLATES = dict(KINDS.values())  # kind -> its question templates
 #: words of the README's example prompts (as ``data.readers.EXCLUDED``): never a name here
 README_WORDS = {"france", "paris", "capital", "city", "sea", "haiku", "list", "dict", "python"}
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
@@ -106,7 +106,7 @@ def questions(tokenizer, n: int, seed: int = 0, path: Path = WORDNET) -> list[di
     chosen += spare[: max(n - len(chosen), 0)]  # kinds with too few names: filled from the rest
     out = []
     for e in chosen:
-        templates = next(t for k, t in KINDS.values() if k == e["kind"])
+        templates = TEMPLATES[e["kind"]]
         prompt = templates[rng.randrange(len(templates))].format(x=e["full"])
         out.append({"topic": e["full"], "kind": e["kind"], "prompt": prompt})
     rng.shuffle(out)
@@ -115,6 +115,9 @@ def questions(tokenizer, n: int, seed: int = 0, path: Path = WORDNET) -> list[di
 
 def write_corpus(facts: Path, data: Path, out: Path) -> int:
     """Copy corpus ``data`` to ``out`` with the facts appended to ``sft/train.jsonl``."""
+    from mlx_ifp.data.corpus import formats
+    from mlx_ifp.data.readers import example
+
     if out.exists():
         raise FileExistsError(f"{out} exists: give a new folder")
     tmp = out.with_name(f".{out.name}.tmp")
@@ -124,10 +127,10 @@ def write_corpus(facts: Path, data: Path, out: Path) -> int:
         with gzip.open(facts, "rt", encoding="utf-8") as f:
             rows = [json.loads(line) for line in f]
         with open(tmp / "sft" / "train.jsonl", "a", encoding="utf-8") as f:
-            for r in rows:
-                prov = {"source": "facts", "ref": r["topic"], "response": r["response"]}
-                record = {"prompt": r["prompt"], "completion": r["completion"]}
-                f.write(json.dumps({**record, "domain": "general", "provenance": prov}) + "\n")
+            for r in rows:  # the corpus's own record and SFT shape, as `data build` writes them
+                args = ("general", "facts", r["topic"], r["prompt"], r["completion"])
+                record = formats(example(*args, response=r["response"]))["completions"]
+                f.write(json.dumps(record) + "\n")
         manifest = json.loads((tmp / "manifest.json").read_text())
         manifest["facts"] = {"file": str(facts), "train": len(rows)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -139,13 +142,10 @@ def write_corpus(facts: Path, data: Path, out: Path) -> int:
 
 
 def main() -> None:
+    from make_general import generation_args
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("-n", type=int, default=1000, help="questions")
-    p.add_argument("--max-tokens", type=int, default=128, help="reply length cap")
-    p.add_argument("--batch", type=int, default=48, help="prompts generated at once")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default="smollm2-135m-instruct")
-    p.add_argument("-o", "--output", default="docs/results/train_facts/facts.jsonl.gz")
+    generation_args(p, 1000, "docs/results/train_facts/facts.jsonl.gz")
     p.add_argument("--corpus", help="write a corpus folder with the facts in its SFT train split")
     p.add_argument("--facts", default="docs/results/train_facts/facts.jsonl.gz")
     p.add_argument("--data", help="the corpus to copy (default: mlx_ifp data build's)")
@@ -161,23 +161,9 @@ def main() -> None:
         return
     if not WORDNET.is_file():
         p.error(f"no {WORDNET}: apt-get install wordnet-base")
-    import mlx_ifp
-    from mlx_ifp.common import Progress, atomic_file
+    from make_general import distill
 
-    from make_general import answer
-
-    model, tokenizer = mlx_ifp.load(a.model)
-    qs = questions(tokenizer, a.n, a.seed)
-    start = time.perf_counter()
-    with Progress("facts", len(qs), unit="reply") as bar:
-        replies = answer(model, tokenizer, qs, a.max_tokens, a.batch, bar)
-    response = f"dense:{a.model}:greedy:{a.max_tokens}"
-    rows = [{**q, "completion": r, "response": response} for q, r in zip(qs, replies, strict=True)]
-    body = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    Path(a.output).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(a.output) as tmp:
-        tmp.write_bytes(gzip.compress(body, mtime=0))
-    print(f"{len(rows)} replies in {time.perf_counter() - start:.0f} s -> {a.output}")
+    distill(a, "facts", lambda tok: questions(tok, a.n, a.seed))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import argparse
 import gzip
 import json
 import time
+from pathlib import Path
 
 import mlx_ifp
 from mlx_ifp.common import Progress, atomic_file
@@ -35,27 +36,39 @@ def answer(model, tokenizer, questions: list[dict], max_tokens: int, batch: int,
     return replies
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("-n", type=int, default=1200, help="questions")
+def generation_args(p: argparse.ArgumentParser, n: int, output: str) -> None:
+    """The options of a self-distilled question file (this tool's and ``make_facts.py``'s)."""
+    p.add_argument("-n", type=int, default=n, help="questions")
     p.add_argument("--max-tokens", type=int, default=128, help="reply length cap")
     p.add_argument("--batch", type=int, default=48, help="prompts generated at once")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default="smollm2-135m-instruct")
-    p.add_argument("-o", "--output", default=str(readers.GENERAL_FILE))
-    a = p.parse_args()
+    p.add_argument("-o", "--output", default=output)
+
+
+def distill(a: argparse.Namespace, label: str, make_questions) -> None:
+    """Load ``a.model``, make its questions (``make_questions(tokenizer)``), answer each greedily
+    and write them, with the replies, as gzipped jsonl to ``a.output`` (whole, then renamed)."""
     model, tokenizer = mlx_ifp.load(a.model)
-    questions = readers.general_questions(GCIDE, tokenizer, a.n, a.seed)
+    questions = make_questions(tokenizer)
     start = time.perf_counter()
-    with Progress("general", len(questions), unit="reply") as bar:
+    with Progress(label, len(questions), unit="reply") as bar:
         replies = answer(model, tokenizer, questions, a.max_tokens, a.batch, bar)
     response = f"dense:{a.model}:greedy:{a.max_tokens}"
     pairs = zip(questions, replies, strict=True)
     rows = [{**q, "completion": reply, "response": response} for q, reply in pairs]
     body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    Path(a.output).parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(a.output) as tmp:  # no time stamp or name in the header: the corpus id
         tmp.write_bytes(gzip.compress(body, mtime=0))  # hashes these bytes, one content, one id
     print(f"{len(replies)} replies in {time.perf_counter() - start:.0f} s -> {a.output}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    generation_args(p, 1200, str(readers.GENERAL_FILE))
+    a = p.parse_args()
+    distill(a, "general", lambda tok: readers.general_questions(GCIDE, tok, a.n, a.seed))
 
 
 if __name__ == "__main__":
