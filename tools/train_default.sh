@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train the default predictor and its learned-static control per keep: stage 1, stage 2 from it,
-# stage 2 continued (2c), then continued on the corpus with named-entity facts (2f; STAGES="1 2"
-# and REPICK2="" is the shipped keep-0.33 recipe).
+# stage 2 continued (2c), then continued on the corpus with named-entity facts (2f). The shipped
+# keep-0.33 predictor: KEEPS=0.33 EXTRA="--lora-rank 16" REPICK2="" STAGES="1 2 2c", then
+# KEEPS=0.33 EXTRA="--lora-rank 16" STAGES=2f (docs/results/train_facts_k033/).
 #   bash tools/train_default.sh [OUT] [KEEPS]     (default: runs/default "0.5 0.33")
 # Keeps run side by side (GPUS spreads them over GPUs); the arms of one keep run one after
 # another (one compiled run alone did 34k tok/s on an H200, three side by side 5k each, and two
@@ -25,7 +26,7 @@ EXTRA1=${EXTRA1:-}
 EXTRA2=${EXTRA2:-}
 # stage 2 of the rw arms trains a quarter of each batch's rows on masks re-picked every 16 reply
 # tokens, the rest on the prompt's one mask (the keep-0.5 default since the eighteenth session;
-# REPICK2="" is the recipe before it, which the shipped keep-0.33 predictor was trained with)
+# REPICK2="" is the recipe before it, which the keep-0.33 predictor's stages 1, 2 and 2c used)
 REPICK2=${REPICK2---repick 16 --repick-share 0.25}
 STAGES=${STAGES:-"1 2 2c 2f"}  # "1", "2", "2c" or "2f" alone: one stage per call, for GPU time in slices
 # 2c continues stage 2 (its own weights, a new optimizer) to 1,280 steps with the learning rates
