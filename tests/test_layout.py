@@ -180,3 +180,23 @@ def test_openblas_threads_default_to_half_the_cpus_unless_set():
     env["OPENBLAS_NUM_THREADS"] = "3"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "3"
+
+
+def test_import_graph_what_if_merges(tmp_path):
+    pkg = fake_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "a.py": "from . import b, c\n",
+            "b.py": "from . import c\n",
+            "c.py": "x = 1\n",
+        },
+    )
+    assert import_graph.report(pkg)["arrows"] == 3
+    both = import_graph.merged(pkg, {"b.py": ["c.py"]})
+    assert (both["arrows"], both["files"], both["cycles"]) == (1, 3, [])
+    ring = import_graph.merged(pkg, {"a.py": ["c.py"]}, max_lines=1)  # a+c <-> b
+    assert ring["arrows"] == 2 and ring["cycles"] == [[str(pkg / "a.py"), str(pkg / "b.py")]]
+    assert ring["over_400_lines"] == {str(pkg / "a.py"): 2}
+    with pytest.raises(SystemExit):
+        import_graph.merged(pkg, {"a.py": ["nope.py"]})

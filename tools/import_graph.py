@@ -8,7 +8,12 @@ Cycles are the strongly connected components of the graph: once over the imports
 import time (module level, outside ``if TYPE_CHECKING``), once over all of them. Prints JSON,
 then a table (arrows out and in per file) to stderr.
 
-    python tools/import_graph.py [mlx_ifp] [--edges]
+``--merge NEW=OLD,OLD`` (repeatable) adds a what-if: the same arrows as if those files were one
+file NEW (paths below the package), recounted, with the merged graph's cycles and the files
+that would pass 400 lines. It reads today's imports: a merge that also removes dependencies
+would do better than it says.
+
+    python tools/import_graph.py [mlx_ifp] [--edges] [--merge core/__init__.py=core/prompt.py]
 """
 
 from __future__ import annotations
@@ -130,6 +135,29 @@ def report(root: Path) -> dict:
     }
 
 
+def merged(root: Path, merges: dict[str, list[str]], max_lines: int = 400) -> dict:
+    """The arrows, files, cycles (all imports) and oversize files if each ``NEW: [OLD, ...]``
+    of ``merges`` (paths relative to ``root``) were one file."""
+    every, _ = graph(root)
+    into = {str(root / old): str(root / new) for new, olds in merges.items() for old in olds}
+    unknown = sorted(k for k in into if k not in every)
+    if unknown:
+        raise SystemExit(f"--merge: no such file in the package: {', '.join(unknown)}")
+    f = lambda path: into.get(path, path)  # noqa: E731
+    arrows: dict[str, set] = {}
+    for a, dests in every.items():
+        arrows.setdefault(f(a), set()).update(f(b) for b in dests if f(b) != f(a))
+    lines: dict[str, int] = {}
+    for path in every:
+        lines[f(path)] = lines.get(f(path), 0) + len(Path(path).read_text().splitlines())
+    return {
+        "arrows": sum(map(len, arrows.values())),
+        "files": len(arrows),
+        "cycles": cycles(arrows),
+        "over_400_lines": {k: n for k, n in sorted(lines.items()) if n > max_lines},
+    }
+
+
 def stage(path: str, root: Path) -> str:
     """The stage (first folder below the package, or the top-level module) a file belongs to."""
     parts = Path(path).relative_to(root).parts
@@ -146,8 +174,23 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package", nargs="?", default="mlx_ifp", help="the package folder")
     parser.add_argument("--edges", action="store_true", help="include every arrow in the JSON")
+    parser.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        metavar="NEW=OLD,OLD",
+        help="what if these files (below the package) were one file NEW (repeatable)",
+    )
     args = parser.parse_args(argv)
     result = report(Path(args.package))
+    plan = {}
+    for spec in args.merge:
+        new, _, olds = spec.partition("=")
+        if not new or not olds:
+            parser.error(f"--merge takes NEW=OLD[,OLD...], not {spec!r}")
+        plan.setdefault(new, []).extend(o for o in olds.split(",") if o)
+    if plan:
+        result["merged"] = merged(Path(args.package), plan)
     edges = result["edges"] if args.edges else None
     shown = {k: v for k, v in result.items() if k != "edges"} | ({"edges": edges} if edges else {})
     print(json.dumps(shown, indent=1))
