@@ -10,6 +10,8 @@ import typer
 
 from .. import UsageError
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
+
 
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -89,7 +91,9 @@ def serve_command(
             "predictor, else 0.",
         ),
     ] = None,
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
+    log_level: Annotated[
+        str, typer.Option("--log-level", help=f"uvicorn's log level: {', '.join(LOG_LEVELS)}.")
+    ] = "info",
 ):
     """Serve the model over an OpenAI-compatible HTTP API, with per-task slim models."""
     try:
@@ -109,6 +113,8 @@ def serve_command(
         raise UsageError("--cache-gb must be >= 0; the other limits must be positive")
     if repick is not None and repick < 0:
         raise UsageError(f"--repick must be 0 (off) or a number of tokens >= 1, got {repick}")
+    if log_level.lower() not in LOG_LEVELS:
+        raise UsageError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     specs = read_tasks(tasks) if tasks else {}
     if not _is_loopback(host):
         typer.echo(
@@ -147,4 +153,4 @@ def serve_command(
         "prompt slim models cached)",
         err=True,
     )
-    uvicorn.run(create_app(registry, limits), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(registry, limits), host=host, port=port, log_level=log_level.lower())

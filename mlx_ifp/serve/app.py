@@ -57,7 +57,7 @@ async def read_json(request: Request, limit: int):
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise APIError(
             400, f"the request body is not valid JSON: {e}", code="invalid_json"
         ) from None

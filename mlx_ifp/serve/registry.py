@@ -178,8 +178,9 @@ class Registry:
 
     def resolve(self, model_id: str) -> Task | None:
         """The task a model id names (``None``: per-prompt), or a 404 ``APIError``."""
-        base, _, name = model_id.partition(":")
-        if base != self.model_id:
+        # the served id may hold a ':' itself ("llama3:8b"): a task is what follows it
+        name = model_id.removeprefix(f"{self.model_id}:") if model_id != self.model_id else ""
+        if model_id != self.model_id and name == model_id:
             raise APIError(
                 404,
                 f"the model {model_id!r} does not exist; this server has: "
@@ -203,7 +204,7 @@ class Registry:
         if req.seed is not None:
             import mlx.core as mx
 
-            mx.random.seed(req.seed)
+            mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
         stops = StopFilter(req.stop)
         records = mlx_ifp.stream_generate(
             self.model,

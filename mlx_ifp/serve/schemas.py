@@ -98,16 +98,24 @@ def _number(body: dict, name: str, default: float, low: float, high: float, low_
     value = _typed(body, name, (int, float), "a number")
     if value is None:
         return default
-    bad = not math.isfinite(value) or value > high or value < low or (low_open and value == low)
+    bad = not _finite(value) or value > high or value < low or (low_open and value == low)
     if bad:
         bound = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
         raise APIError(400, f"'{name}' must be in {bound}, got {value}", param=name)
     return float(value)
 
 
+def _finite(value: int | float) -> bool:
+    """A JSON number a float can hold (an integer of 400 digits cannot)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _repetition(body: dict) -> float | None:
     value = _typed(body, "repetition_penalty", (int, float), "a number")
-    if value is not None and not (math.isfinite(value) and value > 0):
+    if value is not None and not (_finite(value) and value > 0):
         raise APIError(
             400,
             f"'repetition_penalty' must be > 0 (1 is off), got {value}",
@@ -246,6 +254,9 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     if options is not None and not isinstance(options, dict):
         raise APIError(422, "'stream_options' must be an object", param="stream_options")
     seed = _typed(body, "seed", int, "an integer")
+    if seed is not None and not -(2**63) <= seed < 2**63:
+        raise APIError(400, "'seed' must be a 64-bit integer", param="seed")
+    include_usage = _typed(options or {}, "include_usage", bool, "a boolean")
     return GenRequest(
         model=model,
         prompt=_messages(body) if chat else _prompt(body),
@@ -258,7 +269,7 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         repetition_penalty=_repetition(body),
         repetition_context_size=_context_size(body),
         stream=bool(_typed(body, "stream", bool, "a boolean")),
-        include_usage=bool((options or {}).get("include_usage")),
+        include_usage=bool(include_usage),
         stop=_stop(body),
         seed=seed,
         user=_typed(body, "user", str, "a string"),
