@@ -70,5 +70,30 @@ data_app.command("build")(handle_errors(data_build_command))
 app.add_typer(data_app, name="data")
 
 
+def _parse_errors() -> tuple[type, ...]:
+    """What typer's own parsing raises: ``typer.TyperException`` (typer >= 0.2x vendors click)
+    or click's ``ClickException`` (older typer)."""
+    kinds = [getattr(typer, "TyperException", None)]
+    try:
+        import click
+
+        kinds.append(click.ClickException)
+    except ImportError:
+        pass
+    return tuple(k for k in kinds if k is not None)
+
+
 def main() -> None:
-    app()
+    """The console script. A flag typer cannot parse (``-m abc``, ``--foo``) is one line and
+    exit code 2 too, like every other bad input; a bare command group still shows its help."""
+    try:
+        code = app(standalone_mode=False)
+    except _parse_errors() as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # `mlx_ifp`, `mlx_ifp data`: the help
+            app()  # nothing has run yet: typer's own help screen and exit code
+        typer.echo(f"Error: {' '.join(e.format_message().split())}", err=True)
+        raise SystemExit(getattr(e, "exit_code", 2)) from None
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -228,6 +228,8 @@ def generate_command(
     text = read_prompt(prompt)
     task = read_task(task)
     if seed is not None:
+        if not 0 <= seed < 2**64:
+            raise UsageError(f"--seed must be in [0, 2**64), got {seed}")
         mx.random.seed(seed)
     if adapter is None and mask_source is None and mask is None:
         from ..models import default_adapter

@@ -98,11 +98,12 @@ def get_pruner(
     source = None
     if mask_source is not None:
         source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
-    k = Budget.parse(keep, align).channels(d_ffn(model))
+    budget = Budget.parse(keep, align)
+    k = budget.channels(d_ffn(model))
     key = (id(model), "default" if source is None else source.key(), k)
     pruner = _PRUNERS.get(key)
     if pruner is None or pruner.source_model is not model:
-        pruner = Pruner(model, tokenizer, source, k)
+        pruner = Pruner(model, tokenizer, source, budget)  # not k: a k of 1 would read as 1.0
         _PRUNERS[key] = pruner
     _PRUNERS.move_to_end(key)
     while len(_PRUNERS) > MAX_PRUNERS:

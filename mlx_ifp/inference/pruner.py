@@ -202,7 +202,7 @@ class Pruner:
         self.source = make_source(source, tokenizer=tokenizer, **options)
         self.note = predictor_note(model, self.source)
         self.k = self.budget.channels(d_ffn(model))
-        if warning := keep_warning(model, self.source, self.k):
+        if warning := keep_warning(model, self.source, self.budget):
             warnings.warn(warning, KeepMismatch, stacklevel=2)
         self.cache = SlimCache(cache_size)
         self.source_params = count(model)["params"]

@@ -12,6 +12,9 @@ from ..core import UsageError
 
 #: the largest window of the repetition penalties (MLX slices take 32-bit indices)
 MAX_WINDOW = 1 << 20
+#: the smallest positive temp and repetition_penalty: below it the logits they divide leave
+#: float32's range (inf, then NaN), and the sampler draws noise
+TINY = 1e-30
 
 
 def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0) -> None:
@@ -35,8 +38,8 @@ def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0)
             or not math.isfinite(value)
         ):
             raise UsageError(f"{name} must be a number, got {value!r}")
-    if temp < 0:
-        raise UsageError(f"temp must be >= 0 (0 is greedy), got {temp!r}")
+    if temp < 0 or 0 < temp < TINY:
+        raise UsageError(f"temp must be 0 (greedy) or >= {TINY:g}, got {temp!r}")
     if not 0 < top_p <= 1:
         raise UsageError(f"top_p must be in (0, 1] (1 turns nucleus sampling off), got {top_p!r}")
 
@@ -62,9 +65,9 @@ def penalty_processors(
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UsageError(f"{name} must be a number, got {value!r}")
-        ok = value > 0 if off else -2 <= value <= 2
+        ok = value >= TINY if off else -2 <= value <= 2
         if not (math.isfinite(value) and ok):
-            bound = "> 0 (1 is off)" if off else "in [-2, 2] (0 is off)"
+            bound = f">= {TINY:g} (1 is off)" if off else "in [-2, 2] (0 is off)"
             raise UsageError(f"{name} must be {bound}, got {value!r}")
         if value != off:
             on[name] = value
