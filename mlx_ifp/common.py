@@ -146,6 +146,10 @@ def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
     path = Path(path).expanduser()
     if folder and path.exists() and not path.is_dir():
         raise UsageError(f"output {path} is an existing file, not a folder: give a folder path")
+    if folder and (
+        path.name in ("", ".", "..") or Path.cwd().resolve().is_relative_to(path.resolve())
+    ):  # a folder output replaces the folder whole: never the one we stand in, or above it
+        raise UsageError(f"output {path} is the current folder or above it: name a new folder")
     if not folder and path.is_dir():
         raise UsageError(f"output {path} is a folder: give a file path")
     parent = path.parent

@@ -154,7 +154,7 @@ def eval_command(
     cfg = EvalConfig(
         domains=None if domains is None else csv(domains, DOMAINS, "domain"),
         sources=csv(sources, None, "mask source"),
-        keeps=tuple(float(k) for k in csv(keep)),
+        keeps=tuple(mlx_ifp.Budget.parse(k).value for k in csv(keep)),
         modes=csv(modes, MODES, "mode"),
         limit=limit,
         gen_limit=gen_limit,

@@ -126,9 +126,6 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
     unknown = sorted(set(values) - known)
     if unknown:
         raise UsageError(f"unknown config key(s): {', '.join(unknown)}")
-    bad = set(values.get("predictor", {})) - {f.name for f in fields(PredictorConfig)}
-    if bad:
-        raise UsageError(f"unknown predictor config key(s): {', '.join(sorted(bad))}")
     cfg = FinetuneConfig(**values)
     check(cfg)
     return cfg
@@ -153,7 +150,8 @@ def check(cfg: FinetuneConfig) -> None:
         if value < (1 if name in whole else 0):
             raise UsageError(f"{name} must be >= {1 if name in whole else 0}, got {value}")
     reals = ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill", "anchor")
-    for name in (*reals, "memory_limit"):
+    limits = ("memory_limit", "weight_decay", "max_grad_norm", "max_seconds", "lora_scale")
+    for name in (*reals, *limits, "lora_dropout"):
         value = getattr(cfg, name)
         if isinstance(value, str):  # YAML reads 1e-4 (no dot) as text
             try:
@@ -165,6 +163,8 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be a number >= 0, got {value!r}")
         if value == float("inf"):
             raise UsageError(f"{name} must be finite")
+    if not cfg.lora_dropout < 1:
+        raise UsageError(f"lora_dropout must be in [0, 1), got {cfg.lora_dropout!r}")
     if cfg.anchor and (cfg.train == "frozen" or not cfg.distill):
         raise UsageError("anchor needs a trained LLM (train lora or full) and distill > 0")
     Budget.parse(cfg.keep)
@@ -178,7 +178,7 @@ def check(cfg: FinetuneConfig) -> None:
             f"decay_start ({cfg.decay_start}) needs lr_schedule cosine or linear and a step "
             f"below iters ({cfg.iters})"
         )
-    reads_griffin = PredictorConfig(**cfg.predictor).reads_griffin
+    reads_griffin = PredictorConfig.parse(cfg.predictor).reads_griffin
     share = cfg.repick_share
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
         raise UsageError(f"repick_share must be a number in (0, 1], got {share!r}")

@@ -9,7 +9,7 @@ parameters: only the head is saved (``save_predictor``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -65,7 +65,29 @@ class PredictorConfig:
     route_bound: float = 1.0
     k: int = 0  # the budget the predictor is trained for (filled in by the trainer)
 
+    @classmethod
+    def parse(cls, block) -> PredictorConfig:
+        """A checked config from a ``predictor:`` block of settings (a YAML mapping)."""
+        if not isinstance(block, dict):
+            raise UsageError(f"predictor must be a mapping of settings, got {block!r}")
+        bad = set(block) - {f.name for f in fields(cls)}
+        if bad:
+            raise UsageError(f"unknown predictor config key(s): {', '.join(sorted(bad))}")
+        config = cls(**block)
+        config.check()
+        return config
+
     def check(self) -> None:
+        """Refuse a setting of the wrong type (as its default's; any number for a float) or
+        value, in one line."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            want = type(f.default_factory() if f.default is MISSING else f.default)
+            ok = isinstance(value, int | float) if want is float else isinstance(value, want)
+            if not ok or (want is not bool and isinstance(value, bool)):
+                kind = {int: "a whole number", float: "a number", bool: "true or false"}
+                kind |= {dict: "a mapping", str: "text"}
+                raise UsageError(f"predictor {f.name} must be {kind[want]}, got {value!r}")
         if self.pooling not in ("last", "mean"):
             raise UsageError(f"pooling must be 'last' or 'mean', got {self.pooling!r}")
         if self.head not in HEADS:
