@@ -177,3 +177,14 @@ def listing(*folders: Path) -> dict[str, int]:
         for p in sorted(Path(folder).rglob("*")):
             out[str(p)] = p.stat().st_size if p.is_file() else -1
     return out
+
+
+def one_error(run) -> str:
+    """A CLI run refused its input as the package promises: exit code 2, no traceback, exactly
+    one ``Error:`` line on stderr (returned)."""
+    err = run.stderr if isinstance(run.stderr, str) else run.stderr.decode(errors="replace")
+    assert run.returncode == 2, (run.returncode, err[-2000:])
+    assert "Traceback" not in err, err[-2000:]
+    errors = [x for x in err.splitlines() if x.startswith("Error:")]
+    assert len(errors) == 1, err
+    return errors[0]

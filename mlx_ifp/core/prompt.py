@@ -12,13 +12,12 @@ def has_chat_template(tokenizer) -> bool:
 def messages_for(prompt: str | list[dict], system_prompt: str | None = None) -> list[dict]:
     """A message list from a plain prompt (a user turn) or an existing message list; a
     ``system_prompt`` goes first (refused if the list has a system message of its own)."""
-    if isinstance(prompt, list):
-        if system_prompt and any(isinstance(m, dict) and m.get("role") == "system" for m in prompt):
-            raise UsageError("system_prompt given, but the message list has a system message")
-        head = [{"role": "system", "content": system_prompt}] if system_prompt else []
-        return head + list(prompt)
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    return messages + [{"role": "user", "content": prompt}]
+    head = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    if not isinstance(prompt, list):
+        return head + [{"role": "user", "content": prompt}]
+    if head and any(isinstance(m, dict) and m.get("role") == "system" for m in prompt):
+        raise UsageError("system_prompt given, but the message list has a system message")
+    return head + list(prompt)
 
 
 def first_user_turn(messages: list[dict]) -> str:

@@ -178,9 +178,11 @@ class Registry:
 
     def resolve(self, model_id: str) -> Task | None:
         """The task a model id names (``None``: per-prompt), or a 404 ``APIError``."""
+        if model_id == self.model_id:
+            return None
         # the served id may hold a ':' itself ("llama3:8b"): a task is what follows it
-        name = model_id.removeprefix(f"{self.model_id}:") if model_id != self.model_id else ""
-        if model_id != self.model_id and name == model_id:
+        name = model_id.removeprefix(f"{self.model_id}:")
+        if name == model_id:
             raise APIError(
                 404,
                 f"the model {model_id!r} does not exist; this server has: "

@@ -31,6 +31,16 @@ HEADS = ("full", "factored", "static", "griffin")
 ROUTES = ("learned", "griffin", "reweight")
 
 
+#: how ``PredictorConfig.check`` names the type a setting must have
+KINDS = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    dict: "a mapping",
+    str: "text",
+}
+
+
 @dataclass
 class PredictorConfig:
     """How the predictor reads a prompt and how its head is shaped."""
@@ -85,9 +95,7 @@ class PredictorConfig:
             want = type(f.default_factory() if f.default is MISSING else f.default)
             ok = isinstance(value, int | float) if want is float else isinstance(value, want)
             if not ok or (want is not bool and isinstance(value, bool)):
-                kind = {int: "a whole number", float: "a number", bool: "true or false"}
-                kind |= {dict: "a mapping", str: "text"}
-                raise UsageError(f"predictor {f.name} must be {kind[want]}, got {value!r}")
+                raise UsageError(f"predictor {f.name} must be {KINDS[want]}, got {value!r}")
         if self.pooling not in ("last", "mean"):
             raise UsageError(f"pooling must be 'last' or 'mean', got {self.pooling!r}")
         if self.head not in HEADS:
