@@ -68,6 +68,14 @@ def finetune_command(
     repick_share: Annotated[
         float | None, opt("repick_share", "With --repick: the share of each batch that re-picks.")
     ] = None,
+    task_share: Annotated[
+        float | None,
+        opt(
+            "task_share",
+            "Stage 2: the share of each batch (its last rows) whose mask is the mean of the "
+            "scores of the batch's other prompts of the same 'domain' (a per-task mask).",
+        ),
+    ] = None,
     pack: Annotated[
         bool | None,
         opt("pack", "Stage 1: join texts into full rows (no padding).", "--pack/--no-pack"),

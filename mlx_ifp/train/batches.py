@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mlx.core as mx
@@ -27,6 +28,7 @@ class Example:
     tokens: list[int]
     offset: int  # first token position that is scored (the response start; 0 for text)
     prompt: list[int]  # the predictor's input (the first user turn); [] for plain text
+    domain: int = -1  # the record's 'domain' as a number (domain_id); -1: none
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Batch:
     offsets: mx.array  # (B,)
     prompt: mx.array  # (B, Tp) predictor input (stage 2)
     prompt_lengths: mx.array  # (B,)
+    domains: mx.array  # (B,) domain_id of each row (-1: none)
 
     @property
     def n_tokens(self) -> int:
@@ -71,6 +74,11 @@ def read_jsonl(path: Path) -> list[dict]:
             rec["_where"] = f"{path}, line {n}"
             records.append(rec)
     return records
+
+
+def domain_id(domain) -> int:
+    """A record's ``domain`` (any text) as a stable non-negative int32; -1 without one."""
+    return zlib.crc32(str(domain).encode()) & 0x7FFFFFFF if domain else -1
 
 
 def _chat_parts(tokenizer, messages: list[dict], where: str) -> tuple[list[int], list[int]]:
@@ -123,7 +131,9 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
         raise UsageError(f"{where}: the chat template cannot format it ({e})") from None
     if stage == "pretrain":
         return Example(full, 0, [])
-    return Example(full, len(head), list(turn_tokens(tokenizer, user)))
+    return Example(
+        full, len(head), list(turn_tokens(tokenizer, user)), domain_id(rec.get("domain"))
+    )
 
 
 def pack(examples: list, max_len: int) -> list:
@@ -156,7 +166,7 @@ def load_split(
         )
     out = []
     for e in examples:
-        e = Example(e.tokens[: max_len + 1], e.offset, e.prompt[:max_len])
+        e = replace(e, tokens=e.tokens[: max_len + 1], prompt=e.prompt[:max_len])
         if stage == "sft" and e.offset >= len(e.tokens):
             continue  # nothing left to score after truncation
         out.append(e)
@@ -241,4 +251,5 @@ def collate(examples: list, multiple: int = PAD_TO) -> Batch:
         mx.array([e.offset for e in examples], dtype=mx.int32),
         mx.array(_pad([e.prompt for e in examples], Tp)),
         mx.array([max(1, len(e.prompt)) for e in examples], dtype=mx.int32),
+        mx.array([e.domain for e in examples], dtype=mx.int32),
     )

@@ -1,18 +1,13 @@
-"""A training run's settings, and its checkpoints.
-
-Settings (``FinetuneConfig``): every setting of a run, a dataclass of defaults, a YAML file on
-top, flags on top.
-
-Checkpoints: one folder, written atomically, that both resumes a run and serves as the
-``--adapter`` folder of ``generate``.
+"""A training run's settings (``FinetuneConfig``: defaults, then a YAML file, then flags), and
+its checkpoints: one folder, written atomically, that resumes a run and is ``generate``'s
+``--adapter`` folder.
 
 Contents: ``predictor.safetensors`` + ``ifp_config.json`` (the predictor, its source model and
 budget), ``adapters.safetensors`` + ``adapter_config.json`` (mlx-lm format, LoRA or full),
-``trainer_state.safetensors`` (optimizer states) and ``trainer_state.json`` (step, data position,
-seed, loss history, the run's config, and the sha256 of every safetensors file beside it,
-checked on load so that a corrupted file is named instead of silently resumed from).
-``--resume`` checks the folder is whole before any model is loaded, then that it was made for
-this model, budget, predictor and LLM setup; a save that fails (a full disk) replaces nothing.
+``trainer_state.safetensors`` (optimizer states), ``trainer_state.json`` (step, data position,
+seed, loss history, config, the sha256 of each safetensors file: a corrupted one is named, not
+resumed from). ``--resume`` checks the folder is whole before loading any model, then that it
+fits this model, budget, predictor and LLM setup; a failed save (full disk) replaces nothing.
 """
 
 from __future__ import annotations
@@ -72,6 +67,7 @@ class FinetuneConfig:
     # does (a predictor that reads GRIFFIN statistics); 0: the first user turn's mask throughout
     repick: int = 0
     repick_share: float = 1.0  # with repick: the share of each batch's rows that re-pick
+    task_share: float = 0.0  # stage 2: the share of rows (the last) run with a per-task mask
     pack: bool = False  # stage 1: join the texts into full rows (no padding, nothing cut)
     train: str = "frozen"  # the LLM: frozen, lora or full
     lora_layers: int = 16
@@ -151,7 +147,7 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be >= {1 if name in whole else 0}, got {value}")
     reals = ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill", "anchor")
     limits = ("memory_limit", "weight_decay", "max_grad_norm", "max_seconds", "lora_scale")
-    for name in (*reals, *limits, "lora_dropout"):
+    for name in (*reals, *limits, "lora_dropout", "task_share"):
         value = getattr(cfg, name)
         if isinstance(value, str):  # YAML reads 1e-4 (no dot) as text
             try:
@@ -182,6 +178,12 @@ def check(cfg: FinetuneConfig) -> None:
     share = cfg.repick_share
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
         raise UsageError(f"repick_share must be a number in (0, 1], got {share!r}")
+    B, picking = cfg.batch_size, round(share * cfg.batch_size) if cfg.repick else 0
+    if cfg.task_share and (cfg.stage != "sft" or not 0 < round(cfg.task_share * B) <= B - picking):
+        raise UsageError(
+            f"task_share {cfg.task_share:g} needs stage 2 (sft) and 1 to {B - picking} of the "
+            f"{B} rows of a batch (those that do not re-pick)"
+        )
     if share < 1 and (not cfg.repick or round(share * cfg.batch_size) == 0):
         raise UsageError(
             f"repick_share {share:g} needs --repick N and at least one re-picking row of "
@@ -208,7 +210,7 @@ LLM_FILES = (ADAPTERS, "adapter_config.json")
 #: run settings that shape the trained weights: a resumed run must keep the checkpoint's
 FIXED = (
     "stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys", "repick",
-    "repick_share",
+    "repick_share", "task_share",
 )  # fmt: skip
 
 

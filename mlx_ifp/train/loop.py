@@ -162,7 +162,7 @@ class StopOnSigint:
 
 
 def _arrays(b: Batch) -> tuple:
-    return (b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths)
+    return (b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths, b.domains)
 
 
 def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=None) -> Path:

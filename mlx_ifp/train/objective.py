@@ -7,7 +7,9 @@ The objective: predictor scores -> masks -> masked forward -> CE (+ KL) -> gradi
 Stage 1 (``pretrain``): the mask predicted from chunk j is applied while predicting chunk j+1,
 in one forward pass with position-dependent masks. Stage 2 (``sft``): the mask comes from the
 first user turn, the loss is on the response tokens; with ``repick: N`` it is re-picked every N
-response tokens from the text so far, as ``generate`` re-picks (``inference/repick.py``).
+response tokens from the text so far, as ``generate`` re-picks (``inference/repick.py``); with
+``task_share`` some rows run a per-task mask instead: the mean of the scores of the batch's
+other rows of their domain, as a task's mask is the mean of its example prompts' scores.
 
 The probe: mask diversity on a fixed probe set of held-out prompts (does the mask depend on the
 prompt?), logged during training. Collapse (every prompt getting nearly one mask) shows up as a
@@ -168,6 +170,27 @@ def repicking_rows(B: int, cfg, group=None) -> mx.array | None:
     return rank + world * mx.arange(B) < round(cfg.repick_share * cfg.batch_size)
 
 
+def task_rows(B: int, cfg, group=None) -> mx.array:
+    """Which of this rank's B rows run a per-task mask under ``task_share``: the last
+    ``round(task_share * batch_size)`` global rows (re-picking rows are the first ones)."""
+    rank, world = (group.rank(), group.size()) if group is not None else (0, 1)
+    return rank + world * mx.arange(B) >= cfg.batch_size - round(cfg.task_share * cfg.batch_size)
+
+
+def task_scores(scores: mx.array, domains: mx.array, rows: mx.array) -> mx.array:
+    """(B * G, L, d) scores with group 0 of each of ``rows`` replaced by the mean of the group-0
+    scores of the other rows of its domain (a row with none, or no domain, keeps its own)."""
+    B = domains.shape[0]
+    s = scores.reshape(B, -1, *scores.shape[1:])
+    first = s[:, 0]
+    same = (domains[:, None] == domains[None]) & (domains[:, None] >= 0)
+    same = (same & ~mx.eye(B, dtype=mx.bool_)).astype(first.dtype)
+    n = same.sum(axis=1)
+    mean = (same @ first.reshape(B, -1)).reshape(first.shape) / mx.maximum(n, 1)[:, None, None]
+    first = mx.where((rows & (n > 0))[:, None, None], mean, first)
+    return mx.concatenate([first[:, None], s[:, 1:]], axis=1).reshape(scores.shape)
+
+
 def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False, group=None):
     """Masked logits (B, T, V), per-target loss weights (B, T) and the teacher's logits."""
     inputs = batch.tokens[:, :-1]
@@ -199,6 +222,8 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
         scores = pred(chunks, lens.reshape(-1))
     else:
         scores = pred(batch.prompt, batch.prompt_lengths)
+    if not pretrain and cfg.task_share:
+        scores = task_scores(scores, batch.domains, task_rows(inputs.shape[0], cfg, group))
     masks = make_masks(scores, k, eps, cfg.mask_forward, hard)
     extra = None if hard else pred.mask_gradient(eps)
     if extra is not None:
