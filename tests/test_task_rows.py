@@ -102,6 +102,14 @@ def test_task_share_is_refused_where_it_cannot_run(tmp_path, kw, match):
         cfg_for(domain_data(tmp_path / "d"), tmp_path / "o", **kw)
 
 
+def test_task_share_without_domains_warns(tmp_path, capsys):
+    from test_finetune import make_data
+
+    cfg = cfg_for(make_data(tmp_path / "d"), tmp_path / "o", iters=1, task_share=0.5)
+    finetune(cfg, tiny_model("llama"), Tok())
+    assert "no training record has a 'domain'" in capsys.readouterr().err
+
+
 def test_task_rows_train_the_same_compiled_or_not(tmp_path):
     data = domain_data(tmp_path / "d")
     kw = dict(train="lora", distill=1.0, iters=3, batch_size=4, task_share=0.5, probe_prompts=0)

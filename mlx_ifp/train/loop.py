@@ -39,7 +39,7 @@ from ..core import (
 from ..core import Progress as CommandProgress
 from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
-from .batches import Batch, Batches, load_data
+from .batches import Batch, Batches, load_data, warn
 from .checkpoint import FinetuneConfig, check
 from .objective import (
     COLLAPSED,
@@ -208,6 +208,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     joint = Joint(predictor, model, teacher)
     opts = optimizers(cfg)
     train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length, cfg.pack)
+    if cfg.task_share and all(e.domain < 0 for e in train):
+        warn("task_share: no training record has a 'domain', so every row runs its own mask")
     # stage 1: every batch is max_seq_length wide, so the chunks are the configured ones
     multiple = cfg.max_seq_length if cfg.stage == "pretrain" else 8
     if compiling(cfg) and cfg.stage == "sft":
