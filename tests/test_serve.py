@@ -224,7 +224,7 @@ CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "t5"}]}
     "extra, status, param",
     [
         ({"temperature": -0.1}, 400, "temperature"),
-        ({"top_p": 0}, 400, "top_p"),
+        ({"top_p": -0.1}, 400, "top_p"),
         ({"top_p": 1.5}, 400, "top_p"),
         ({"max_tokens": 0}, 400, "max_tokens"),
         ({"max_tokens": 301}, 400, "max_tokens"),

@@ -56,8 +56,10 @@ async def read_json(request: Request, limit: int):
             raise APIError(413, f"the request body is over {limit} bytes", code="body_too_large")
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        body = json.loads(b"".join(chunks))
+        json.dumps(body, ensure_ascii=False).encode()  # a lone "\ud800" escape is not text
+        return body
+    except (ValueError, RecursionError) as e:  # UnicodeError is a ValueError
         raise APIError(
             400, f"the request body is not valid JSON: {e}", code="invalid_json"
         ) from None
@@ -157,8 +159,8 @@ class Completions:
         return JSONResponse(body)
 
     async def _sse(self, req: GenRequest, job: Job, piece: Piece, deadline: float):
-        rid = _id(req)
         kind = "chat.completion.chunk" if req.chat else "text_completion"
+        head = _envelope(req, _id(req), kind)  # one id and one ``created`` for every chunk
 
         def chunk(text: str | None, finish: str | None = None, **extra) -> str:
             if req.chat:
@@ -167,12 +169,12 @@ class Completions:
             else:
                 choice = {"index": 0, "text": text or ""}
             choice.update(finish_reason=finish, logprobs=None)
-            body = {**_envelope(req, rid, kind), "choices": [choice], **extra}
+            body = {**head, "choices": [choice], **extra}
             return f"data: {json.dumps(body)}\n\n"
 
         try:
             if req.chat:
-                first = {**_envelope(req, rid, kind), "choices": [_role_delta()]}
+                first = {**head, "choices": [_role_delta()]}
                 yield f"data: {json.dumps(first)}\n\n"
             while True:
                 if piece.finish_reason is not None:
@@ -180,7 +182,7 @@ class Completions:
                         yield chunk(piece.text)
                     yield chunk(None, piece.finish_reason, mlx_ifp=piece.info)
                     if req.include_usage:
-                        body = {**_envelope(req, rid, kind), "choices": [], "usage": _usage(piece)}
+                        body = {**head, "choices": [], "usage": _usage(piece)}
                         yield f"data: {json.dumps(body)}\n\n"
                     break
                 if piece.text:
@@ -250,7 +252,9 @@ def create_app(
     async def http_error(request: Request, e: Exception) -> Response:
         status = getattr(e, "status_code", 500)
         kind = "not_found" if status == 404 else "invalid_request_error"
-        return error_response(APIError(status, str(getattr(e, "detail", e)), type=kind))
+        response = error_response(APIError(status, str(getattr(e, "detail", e)), type=kind))
+        response.headers.update(getattr(e, "headers", None) or {})  # a 405's Allow
+        return response
 
     async def server_error(request: Request, e: Exception) -> Response:
         return error_response(_as_api_error(e))

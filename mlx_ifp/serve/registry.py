@@ -226,13 +226,26 @@ class Registry:
             repick=self.repick if task is None else 0,
         )
         try:
-            yield from self._pieces(records, stops, task)
+            yield from self._pieces(self._leading_space(records, req.chat), stops, task)
         except Exception as e:
             if type(e).__name__ == "TemplateError":  # jinja2: the chat template refused them
                 raise UsageError(f"the chat template rejected the messages: {e}") from None
             raise
         finally:
             records.close()
+
+    def _leading_space(self, records, chat: bool):
+        """mlx-lm's detokenizers drop the reply's leading space: right for a chat answer, wrong
+        for a ``/v1/completions`` continuation ("is" + "Paris"); put it back there."""
+        head = None if chat else []  # the reply's tokens until its first text
+        for r in records:
+            if head is not None:
+                head.append(r.token)
+                if r.text:
+                    if r.text[0] != " " and self.tokenizer.decode(head).startswith(" "):
+                        r.text = " " + r.text
+                    head = None
+            yield r
 
     def _pieces(self, records, stops: StopFilter, task: Task | None) -> Iterator[Piece]:
         r = None

@@ -94,13 +94,13 @@ def _tuple(types: type | tuple) -> tuple:
     return types if isinstance(types, tuple) else (types,)
 
 
-def _number(body: dict, name: str, default: float, low: float, high: float, low_open=False):
+def _number(body: dict, name: str, default: float, low: float, high: float):
     value = _typed(body, name, (int, float), "a number")
     if value is None:
         return default
-    bad = not _finite(value) or value > high or value < low or (low_open and value == low)
+    bad = not _finite(value) or value > high or value < low
     if bad:
-        bound = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
+        bound = f"[{low}, {high}]"
         raise APIError(400, f"'{name}' must be in {bound}, got {value}", param=name)
     return float(value)
 
@@ -257,13 +257,17 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     if seed is not None and not -(2**63) <= seed < 2**63:
         raise APIError(400, "'seed' must be a 64-bit integer", param="seed")
     include_usage = _typed(options or {}, "include_usage", bool, "a boolean")
+    temperature = _number(body, "temperature", 0.0, 0.0, 2.0)
+    top_p = _number(body, "top_p", 1.0, 0.0, 1.0)
+    if top_p == 0:  # OpenAI's reading: only the most likely token (greedy)
+        temperature, top_p = 0.0, 1.0
     return GenRequest(
         model=model,
         prompt=_messages(body) if chat else _prompt(body),
         chat=chat,
         max_tokens=_max_tokens(body, limits),
-        temperature=_number(body, "temperature", 0.0, 0.0, 2.0),
-        top_p=_number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
+        temperature=temperature,
+        top_p=top_p,
         presence_penalty=_number(body, "presence_penalty", 0.0, -2.0, 2.0),
         frequency_penalty=_number(body, "frequency_penalty", 0.0, -2.0, 2.0),
         repetition_penalty=_repetition(body),
