@@ -14,13 +14,15 @@ import mlx_ifp
 import typer
 
 from .. import UsageError
-from ..common import atomic_file
+from ..common import atomic_file, check_writable
 
 
 def csv(value: str, allowed=None, what: str = "value") -> tuple:
     """A comma-separated list, each item checked against ``allowed`` (if given)."""
-    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    items = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))  # once each
     bad = [v for v in items if allowed is not None and v not in allowed]
+    if not items and allowed is None:
+        raise UsageError(f"no {what} given in {value!r}")
     if not items or bad:
         raise UsageError(
             f"unknown {what} {', '.join(map(repr, bad)) or repr(value)} "
@@ -36,8 +38,19 @@ def named_paths(specs: list[str] | None, flag: str) -> dict:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
             raise UsageError(f"{flag} takes NAME=PATH, got {spec!r}")
+        if name in out:
+            raise UsageError(f"{flag} gives the name {name!r} twice")
         out[name] = path
     return out
+
+
+def not_an_input(output: str, *inputs) -> None:
+    """Refuse an output that is one of the inputs, or an existing file inside an input folder."""
+    out = Path(output).expanduser().resolve()
+    for given in filter(None, inputs):
+        src = Path(given).expanduser().resolve()
+        if src.exists() and (out == src or (out.exists() and out.is_relative_to(src))):
+            raise UsageError(f"output {output} would overwrite the input {given}: choose another")
 
 
 def data_build_command(
@@ -71,6 +84,8 @@ def data_build_command(
     """
     from ..data import BuildConfig, build, distill
 
+    if distill_n < 0:
+        raise UsageError(f"--distill must be 0 (none) or more prompts, got {distill_n}")
     path = build(output, BuildConfig(seed=seed, max_stdlib=max_stdlib), force=force)
     if distill_n > 0:
         net, tokenizer = mlx_ifp.load(model)
@@ -148,13 +163,19 @@ def eval_command(
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
+    for flag, value, low in (("--batch-size", batch_size, 1), ("--max-tokens", max_tokens, 1),
+                             ("--gen-limit", gen_limit, 0), ("--max-len", max_len, 2)):  # fmt: skip
+        if value < low:
+            raise UsageError(f"{flag} must be at least {low}, got {value}")
+    if not 0 < timeout <= 86400:  # NaN too
+        raise UsageError(f"--timeout must be seconds in (0, 86400], got {timeout}")
     if prefill not in ("slim", "dense"):
         raise UsageError(f"--prefill is slim or dense, not {prefill!r}")
     files = named_paths(mask, "--mask")
     cfg = EvalConfig(
         domains=None if domains is None else csv(domains, DOMAINS, "domain"),
         sources=csv(sources, None, "mask source"),
-        keeps=tuple(mlx_ifp.Budget.parse(k).value for k in csv(keep)),
+        keeps=tuple(mlx_ifp.Budget.parse(k).value for k in csv(keep, None, "keep ratio")),
         modes=csv(modes, MODES, "mode"),
         limit=limit,
         gen_limit=gen_limit,
@@ -168,6 +189,16 @@ def eval_command(
     )
     for name in cfg.sources:
         mlx_ifp.make_source(name)  # unknown names fail before the model loads
+    names = [*cfg.sources, *cfg.mask_files, *cfg.adapters]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise UsageError(
+            f"{', '.join(twice)}: each mask source, --mask and --adapter needs its own name"
+        )
+    if output:
+        check_writable(output)
+        masks = [Path(f).with_suffix(x) for f in files.values() for x in (".safetensors", ".json")]
+        not_an_input(output, model, data, *masks, *cfg.adapters.values())
     folder = data or build()
     cfg.domains = built_domains(folder, cfg.domains)  # before the model loads
     net, tokenizer = mlx_ifp.load(model)
@@ -188,7 +219,10 @@ def plot_command(
     report: Annotated[
         str | None, typer.Option("--report", help="JSON from `mlx_ifp eval` (quality).")
     ] = None,
-    metric: Annotated[str, typer.Option(help="quality metric: ppl, nll, kl or top1.")] = "ppl",
+    metric: Annotated[
+        str,
+        typer.Option(help="quality metric: ppl, nll, kl, top1, exact_match (GSM8K) or pass@1."),
+    ] = "ppl",
     model: Annotated[str, typer.Option("--model", help="Model (overlap).")] = (
         "smollm2-135m-instruct"
     ),
@@ -209,19 +243,26 @@ def plot_command(
     groups: Annotated[int, typer.Option(help="Layer groups (overlap).")] = 3,
 ):
     """Write a PNG: mask overlap between domains, or quality vs active parameters."""
+    from ..core import read_json
     from ..data import build
-    from ..evaluation import mask_overlap, plot_overlap, plot_quality
+    from ..evaluation import built_domains, check_figure, mask_overlap, plot_overlap, plot_quality
 
+    if kind not in ("quality", "overlap"):
+        raise UsageError(f"unknown plot {kind!r} (choose overlap or quality)")
+    check_figure(output)  # before any work
     if kind == "quality":
         if not report or not Path(report).is_file():
             raise UsageError("quality plots need --report FILE (the JSON of `mlx_ifp eval -o`)")
-        path = plot_quality(json.loads(Path(report).read_text()), output, metric)
-    elif kind == "overlap":
+        path = plot_quality(read_json(report, "eval report"), output, metric)
+    else:
+        if n < 2:
+            raise UsageError(f"-n must be at least 2 (prompts compared per domain), got {n}")
+        sidecar = check_writable(Path(output).with_suffix(".json"))
+        folder = data or build()
+        domains = built_domains(folder)  # those the corpus has (prose needs Debian packages)
         net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
-        result = mask_overlap(net, tokenizer, data or build(), mask_source, keep, n, groups)
-        with atomic_file(Path(output).with_suffix(".json")) as tmp:
+        result = mask_overlap(net, tokenizer, folder, mask_source, keep, n, groups, domains=domains)
+        with atomic_file(sidecar) as tmp:
             tmp.write_text(json.dumps(result, indent=2))
         path = plot_overlap(result, output)
-    else:
-        raise UsageError(f"unknown plot {kind!r} (choose overlap or quality)")
     typer.echo(f"Wrote {path}")

@@ -98,7 +98,15 @@ def bench_command(
     gen_tokens: Annotated[int, typer.Option("--gen-tokens", help="Tokens to decode.")] = 64,
     trials: Annotated[int, typer.Option("--trials", help="Timed trials per variant (median).")] = 3,
     align: Annotated[int, typer.Option("--align", help="Round k up to a multiple of this.")] = 1,
-    variants: Annotated[str, typer.Option("--variants", help="Which of a..h to run.")] = "abcdefgh",
+    variants: Annotated[
+        str,
+        typer.Option(
+            "--variants",
+            help="Which to run: a dense source, b masked, c slim, d slim from the task cache, "
+            "e exported (mlx_lm and mlx_ifp), f dense of the slim shape, g slim from 4-bit, "
+            "h mask read off the dense prefill.",
+        ),
+    ] = "abcdefgh",
     dtype: Annotated[
         str | None, typer.Option("--dtype", help="float32 / bfloat16 / float16.")
     ] = None,
@@ -113,14 +121,18 @@ def bench_command(
 
     from ..bench import VARIANTS, bench, plot, print_tables
     from ..core import atomic_file, check_writable
+    from ..evaluation import check_figure
 
     keep = keep or ["0.5"]
-    for path in (output, plot_path):
-        if path:
-            check_writable(path)
+    if output:
+        check_writable(output)
+    if plot_path:
+        check_figure(plot_path)  # matplotlib and the format too, not after the whole run
+        if output and Path(output).resolve() == Path(plot_path).resolve():
+            raise UsageError("-o and --plot name the same file: give each its own")
     if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
         raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
-    if set(variants) - set(VARIANTS):
+    if not variants or set(variants) - set(VARIANTS):
         raise UsageError(f"--variants takes letters from {VARIANTS}")
 
     def save(result: dict) -> None:

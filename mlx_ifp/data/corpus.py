@@ -28,6 +28,7 @@ from ..core import (
     encode,
     format_chat,
     messages_for,
+    read_json,
 )
 from .readers import (
     GENERAL_FILE,
@@ -223,10 +224,8 @@ def build(
     key = [VERSION, asdict(cfg), absent, versions] + ([general] if general else [])
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:10]
     out = Path(out) if out else cache_dir("data") / f"v{VERSION}-seed{cfg.seed}-{digest}"
-    manifest = out / "manifest.json"
-    if manifest.is_file() and not force:
-        if json.loads(manifest.read_text()).get("digest") == digest:
-            return out
+    if not force and _manifest_digest(out / "manifest.json") == digest:
+        return out
     console = Console(stderr=True, quiet=not verbose)
     if absent:
         console.print(
@@ -267,6 +266,15 @@ def build(
     return out
 
 
+def _manifest_digest(path: Path) -> str | None:
+    """The digest a built folder's manifest records; None when absent or unreadable (rebuilt)."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return meta.get("digest") if isinstance(meta, dict) else None
+
+
 def _write(path: Path, rows: list[dict], append: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a" if append else "w", encoding="utf-8") as f:
@@ -286,13 +294,44 @@ def load_split(data: str | Path, domain: str, split: str = "test") -> list[dict]
             f"no {split} split for domain {domain!r}: {path} is missing "
             "(run `mlx_ifp data build`, or install the Debian prose packages)"
         )
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    lines = enumerate(_lines(path), 1)
+    return [_record(line, f"{path}, line {n}", domain) for n, line in lines if line]
+
+
+def _lines(path: Path) -> list[str]:
+    """A jsonl file's lines (a leading BOM, CRLF and blank lines allowed), or a UsageError."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 text (byte {e.start})") from None
+    return [line.strip() for line in text.split("\n")]  # not splitlines: U+2028 is text
+
+
+def _record(line: str, where: str, domain: str) -> dict:
+    """One corpus record: a JSON object with text ``prompt`` and ``completion`` and a
+    ``provenance`` object (its ``source`` and ``domain`` filled in where missing)."""
+    try:
+        rec = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise UsageError(f"{where}: not valid JSON ({getattr(e, 'msg', e)})") from None
+    ok = isinstance(rec, dict) and isinstance(rec.get("provenance"), dict)
+    if not ok or not all(isinstance(rec.get(k), str) for k in ("prompt", "completion")):
+        raise UsageError(f"{where}: expected an object with 'prompt', 'completion', 'provenance'")
+    rec["provenance"].setdefault("source", "unknown")
+    rec.setdefault("domain", domain)
+    return rec
 
 
 def tasks(data: str | Path | None = None) -> dict[str, str]:
-    """The per-domain task descriptions (from a corpus folder if it has its own)."""
+    """The per-domain task descriptions (from a corpus folder if it has its own; a domain it
+    does not describe keeps the built-in one)."""
     path = Path(data) / "tasks.json" if data else None
-    return json.loads(path.read_text()) if path and path.is_file() else dict(TASKS)
+    if not (path and path.is_file()):
+        return dict(TASKS)
+    own = read_json(path, "task descriptions")
+    if not all(isinstance(v, str) and v.strip() for v in own.values()):
+        raise UsageError(f"task descriptions {path} must map each domain to a text")
+    return {**TASKS, **own}
 
 
 def greedy_reply(model, tokenizer, prompt: str, max_tokens: int = 256) -> str:

@@ -1,12 +1,13 @@
 """Evaluation: scores (``metrics``), sandbox (``sandbox``), runner + tables (``run``), plots."""
 
-from .plots import mask_overlap, plot_overlap, plot_quality
+from .plots import check_figure, mask_overlap, plot_overlap, plot_quality
 from .run import MODES, EvalConfig, built_domains, evaluate, instructions, markdown, table
 
 __all__ = [
     "MODES",
     "EvalConfig",
     "built_domains",
+    "check_figure",
     "evaluate",
     "instructions",
     "mask_overlap",

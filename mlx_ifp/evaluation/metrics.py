@@ -9,7 +9,7 @@ import warnings
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import encode, format_chat, masked, messages_for, model_type
+from ..core import UsageError, encode, format_chat, masked, messages_for, model_type
 
 PLAIN_HEAD = {"llama", "mistral", "qwen2", "qwen3"}  # logits = lm_head(model.model(x))
 
@@ -48,6 +48,11 @@ def pairs(tokenizer, items: list[dict], max_len: int) -> list[tuple[list[int], i
         if len(p) >= max_len:  # keep some reference tokens when the prompt is long
             p = fit_prompt(tokenizer, it["prompt"], max_len // 2)
             cut += 1
+            if not 0 < len(p) < max_len:  # the chat template alone fills it
+                raise UsageError(
+                    f"--max-len {max_len} leaves no room for a reference: the prompt takes "
+                    f"{len(p)} tokens even cut short (its chat template)"
+                )
         out.append(((p + c)[:max_len], len(p)))
     if cut:
         warnings.warn(

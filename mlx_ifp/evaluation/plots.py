@@ -8,19 +8,46 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
-from ..core import Budget, UsageError, atomic_file, d_ffn, layers, origin, turn_tokens
+from ..core import (
+    Budget,
+    UsageError,
+    atomic_file,
+    check_writable,
+    d_ffn,
+    layers,
+    origin,
+    turn_tokens,
+)
 from ..data import DOMAINS
 from ..sources import make_source
 from .run import instructions
 
 
 def _pyplot():
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError(
+            "plots need matplotlib, not installed here: pip install matplotlib"
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def check_figure(path: str | Path) -> Path:
+    """Refuse, before any work, a figure that cannot be written: no matplotlib, a format it
+    does not write (from the suffix; none: PNG) or a location ``check_writable`` refuses."""
+    _pyplot()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = check_writable(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in formats:
+        raise UsageError(f"cannot write a .{fmt} figure (choose from .{', .'.join(formats)})")
+    return path
 
 
 def mask_overlap(
@@ -103,6 +130,7 @@ def plot_overlap(result: dict, path: str | Path) -> Path:
 
 METRICS = {
     "ppl": "perplexity of reference (lower is better)",
+    "nll": "NLL of reference per token (lower is better)",
     "kl": "KL to dense per token (lower is better)",
     "top1": "top-1 agreement with dense",
     "exact_match": "GSM8K exact match",
@@ -115,9 +143,17 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
     if metric not in METRICS:
         raise UsageError(f"unknown metric {metric!r} (choose from {', '.join(METRICS)})")
     plt = _pyplot()
-    rows = [r for r in report["results"] if metric in r]
+    results = report.get("results") if isinstance(report, dict) else None
+    if not isinstance(results, list):
+        raise UsageError("the report is not the JSON of `mlx_ifp eval -o` (no 'results' list)")
+    rows = [r for r in results if isinstance(r, dict) and metric in r]
     if not rows:
         raise UsageError(f"the report has no {metric!r} results")
+    keys = ("domain", "source", "mode", "active_fraction")
+    if not all(all(k in r for k in keys) for r in rows):
+        raise UsageError(
+            f"the report's rows lack one of {', '.join(keys)}: not from `mlx_ifp eval`"
+        )
     doms = list(dict.fromkeys(r["domain"] for r in rows))
     fig, axes = plt.subplots(1, len(doms), figsize=(4.2 * len(doms), 3.8), squeeze=False)
     for ax, dom in zip(axes[0], doms, strict=True):

@@ -147,11 +147,14 @@ def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) ->
     info = read_config(folder)
     if "k" not in info:
         raise UsageError(f"{path} is not a finetune output folder (no k in ifp_config.json)")
+    k, d = info["k"], d_ffn(model)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= d:
+        raise UsageError(f"{path}: k {k!r} in ifp_config.json is not a channel count in 1..{d}")
     net = adapted_copy(model, folder) if trained_llm(folder) else model
     source = make_source("predictor", tokenizer=tokenizer, path=folder)
     head = info.get("predictor", {}).get("head")
     modes = ("input",) if head == "static" else cfg.modes
-    return [(name, source, int(info["k"]), mode, net) for mode in modes]
+    return [(name, source, k, mode, net) for mode in modes]
 
 
 def built_domains(data, domains: tuple | None = None) -> tuple:

@@ -5,7 +5,10 @@ a temporary folder, with CPU, memory, file-size and process limits and a wall-cl
 a program that hangs is killed with its whole process group and counts as a failure.
 On Linux (x86_64, arm64) a seccomp filter refuses new processes (threads are allowed), as
 HumanEval's own harness does: the process limit alone does not bind root, so a fork bomb run as
-root would not stop otherwise. Where the kernel has Landlock the child writes only in its folder.
+root would not stop otherwise. It also refuses signals to any other process (generated code
+could kill the evaluation itself), ptrace and reading or writing another process's memory. Where
+the kernel has Landlock the child writes only in its folder. Of its stderr only the tail is kept:
+a program that floods it cannot fill the evaluation's memory.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import ctypes
 import functools
 import os
 import re
+import selectors
 import signal
 import subprocess
 import sys
@@ -84,7 +88,12 @@ _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 38, 22
 #: seccomp: audit arch, then the syscall numbers of clone, clone3 and fork/vfork (if any)
 _ARCHES = {"x86_64": (0xC000003E, 56, 435, (57, 58)), "aarch64": (0xC00000B7, 220, 435, ())}
 _ARCHES["arm64"] = _ARCHES["aarch64"]
-_CLONE_THREAD, _EAGAIN, _ENOSYS = 0x10000, 11, 38
+#: calls whose first argument is the target process: kill, tgkill, rt_sigqueueinfo and
+#: rt_tgsigqueueinfo (allowed on itself only); then tkill, ptrace, process_vm_readv/writev and
+#: pidfd_send_signal (refused)
+_SIGNALS = {"x86_64": ((62, 234, 129, 297), (200, 101, 310, 311, 424))}
+_SIGNALS["aarch64"] = _SIGNALS["arm64"] = ((129, 131, 138, 240), (130, 117, 270, 271, 424))
+_CLONE_THREAD, _EAGAIN, _ENOSYS, _EPERM = 0x10000, 11, 38, 1
 _ALLOW, _ERRNO, _KILL = 0x7FFF0000, 0x00050000, 0x80000000
 
 
@@ -107,33 +116,57 @@ def landlock_abi() -> int:
 
 def no_process_filter() -> bytes | None:
     """The seccomp program (BPF) that refuses fork, vfork, clone3 and clone without
-    CLONE_THREAD, for this machine's architecture; None where there is none."""
+    CLONE_THREAD, and signals, ptrace or memory access aimed at any process but this
+    one, for this machine's architecture; None where there is none."""
     linux64 = sys.platform.startswith("linux") and ctypes.sizeof(ctypes.c_void_p) == 8
-    arch = _ARCHES.get(os.uname().machine) if linux64 else None
+    machine = os.uname().machine
+    arch = _ARCHES.get(machine) if linux64 else None
     if arch is None:
         return None
     audit, clone, clone3, forks = arch
+    own, refused = _SIGNALS[machine]
+    pid = os.getpid()  # the child builds its own filter
     ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
-    n = len(forks)
-    # (code, jump if true, jump if false, k): a jump skips that many instructions; the four
-    # returns at the end are ALLOW, EAGAIN, ENOSYS, KILL
+    # (code, jump if true, jump if false, k), jumps to labels; a jump skips that many
+    # instructions, so labels are resolved once the program is laid out
     prog = [
         (ld, 0, 0, 4),  # the architecture
-        (jeq, 0, 9 + n, audit),  # another one (x32, i386): kill
+        (jeq, 0, "kill", audit),  # another one (x32, i386): kill
         (ld, 0, 0, 0),  # the syscall number
-        (jge, 6 + n, 0, 0x40000000),  # x32 numbers: ENOSYS
-        (jeq, 5 + n, 0, clone3),  # clone3: ENOSYS (glibc falls back to clone)
-        *[(jeq, 4 + n - i, 0, nr) for i, nr in enumerate(forks, 1)],  # fork, vfork: EAGAIN
-        (jeq, 0, 2, clone),
+        (jge, "enosys", 0, 0x40000000),  # x32 numbers: ENOSYS
+        (jeq, "enosys", 0, clone3),  # clone3: ENOSYS (glibc falls back to clone)
+        *[(jeq, "eagain", 0, nr) for nr in forks],  # fork, vfork: EAGAIN
+        *[(jeq, "eperm", 0, nr) for nr in refused],
+        *[(jeq, "own", 0, nr) for nr in own],
+        (jeq, 0, "allow", clone),
         (ld, 0, 0, 16),  # clone's flags (the low half of args[0])
-        (jset, 0, 1, _CLONE_THREAD),  # a thread: allowed, a process: EAGAIN
+        (jset, "allow", "eagain", _CLONE_THREAD),  # a thread: allowed, a process: EAGAIN
+        ("own",),
+        (ld, 0, 0, 16),  # the target process (the low half of args[0])
+        (jeq, "allow", "eperm", pid),
+        ("allow",),
         (ret, 0, 0, _ALLOW),
+        ("eagain",),
         (ret, 0, 0, _ERRNO | _EAGAIN),
+        ("enosys",),
         (ret, 0, 0, _ERRNO | _ENOSYS),
+        ("eperm",),
+        (ret, 0, 0, _ERRNO | _EPERM),
+        ("kill",),
         (ret, 0, 0, _KILL),
     ]
+    labels, code = {}, []
+    for ins in prog:
+        if len(ins) == 1:
+            labels[ins[0]] = len(code)
+        else:
+            code.append(ins)
+    at = lambda j, i: labels[j] - i - 1 if isinstance(j, str) else j  # noqa: E731
     return b"".join(
-        c.to_bytes(2, "little") + bytes([t, f]) + k.to_bytes(4, "little") for c, t, f, k in prog
+        c.to_bytes(2, "little")
+        + bytes([at(t, i), at(f, i)])
+        + (k & 0xFFFFFFFF).to_bytes(4, "little")
+        for i, (c, t, f, k) in enumerate(code)
     )
 
 
@@ -245,8 +278,11 @@ def run_program(source: str, timeout: float = 5.0, memory_mb: int = 1024) -> Run
         except (OSError, subprocess.SubprocessError) as e:
             return RunResult(False, "error", f"not run: the sandbox failed ({e})")
         try:
-            _, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+            err = _stderr_tail(proc, timeout)
+        except BaseException:  # Ctrl-C: never leave the program running behind us
+            _kill(proc)
+            raise
+        if err is None:
             _kill(proc)
             return RunResult(False, "timeout", f"killed after {timeout:g} s")
         _kill_group(proc.pid)  # anything it left running in the background
@@ -258,6 +294,28 @@ def run_program(source: str, timeout: float = 5.0, memory_mb: int = 1024) -> Run
         if proc.returncode == SETUP_FAILED and tail and tail[0].startswith("sandbox:"):
             return RunResult(False, "error", f"not run: the sandbox failed ({tail[0][9:]})")
         return RunResult(False, "failed", tail[0] if tail else f"exit {proc.returncode}")
+
+
+def _stderr_tail(proc: subprocess.Popen, timeout: float, keep: int = 1 << 16) -> bytes | None:
+    """The last ``keep`` bytes the child wrote to stderr once it has exited (None: it ran past
+    ``timeout`` seconds); never more than that held in memory, however much it writes."""
+    end, tail = time.monotonic() + timeout, b""
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stderr, selectors.EVENT_READ)
+        while True:
+            left = end - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                return None
+            chunk = os.read(proc.stderr.fileno(), 1 << 16)
+            if not chunk:  # closed: the child has exited (it cannot start others to hold it)
+                break
+            tail = (tail + chunk)[-keep:]
+    try:
+        proc.wait(timeout=max(end - time.monotonic(), 0.01))
+    except subprocess.TimeoutExpired:
+        return None
+    proc.stderr.close()
+    return tail
 
 
 def _kill_group(pgid: int, wait_s: float = 5.0) -> None:
