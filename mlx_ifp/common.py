@@ -54,7 +54,13 @@ def cache_dir(*parts: str) -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mlx_ifp"
     )
     path = Path(root, *parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(
+            f"cannot use the cache folder {path} ({e.strerror or e}): set MLX_IFP_CACHE to a "
+            "folder you can write"
+        ) from None
     return path
 
 

@@ -319,3 +319,23 @@ def test_ctrl_c_kills_the_running_program(monkeypatch):
         assert started[0].wait(timeout=5) is not None
     finally:
         started[0].kill()
+
+
+def test_a_cache_folder_that_cannot_be_made_is_one_line(tmp_path):
+    """``MLX_IFP_CACHE`` below a file: ``import mlx_ifp`` was a traceback (the BLAS loader made
+    its cache folder at import); now the import works and a command says what to do."""
+    import os
+    import subprocess
+    import sys
+
+    from bad_world import one_error
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {**os.environ, "MLX_IFP_CACHE": str(blocker / "cache")}
+    code = "import mlx_ifp; print('ok')"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
+    cmd = [sys.executable, "-m", "mlx_ifp", "generate", "-p", "hi"]
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert "cannot use the cache folder" in one_error(run) and "MLX_IFP_CACHE" in run.stderr

@@ -51,8 +51,8 @@ def _provide_gfortran() -> bool:
     for d in _site_dirs():
         for gf in glob.glob(os.path.join(d, "*.libs", "libgfortran-*.so.5*")):
             libs = os.path.dirname(gf)
-            out = cache_dir("blas") / "libgfortran.so.5"
             try:
+                out = cache_dir("blas") / "libgfortran.so.5"
                 if not out.exists():
                     data = bytearray(Path(gf).read_bytes())
                     old = os.path.basename(gf).encode() + b"\0"
@@ -69,7 +69,7 @@ def _provide_gfortran() -> bool:
                     ctypes.CDLL(dep, mode=ctypes.RTLD_GLOBAL)
                 ctypes.CDLL(str(out), mode=ctypes.RTLD_GLOBAL)
                 return True
-            except OSError:
+            except (OSError, ValueError):  # ValueError: no cache folder (common.UsageError)
                 continue
     return False
 
