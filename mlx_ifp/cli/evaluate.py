@@ -243,7 +243,7 @@ def plot_command(
     groups: Annotated[int, typer.Option(help="Layer groups (overlap).")] = 3,
 ):
     """Write a PNG: mask overlap between domains, or quality vs active parameters."""
-    from ..core import read_json
+    from ..common import read_json
     from ..data import build
     from ..evaluation import built_domains, check_figure, mask_overlap, plot_overlap, plot_quality
 
