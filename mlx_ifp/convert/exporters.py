@@ -19,7 +19,18 @@ import mlx.nn as nn
 import numpy as np
 from mlx_lm.utils import make_shards, save_config
 
-from ..core import UsageError, atomic_dir, atomic_file, d_ffn, fused_lora, origin, spec_of
+from ..core import (
+    Mask,
+    UsageError,
+    atomic_dir,
+    atomic_file,
+    check_dtype,
+    check_writable,
+    d_ffn,
+    fused_lora,
+    origin,
+    spec_of,
+)
 from ..models.gguf import LAYER_TENSORS, SPLITS, TOP_TENSORS
 from ..models.gguf_decode import INSTALL_HINT
 
@@ -70,6 +81,12 @@ def export(
     ``mlx_ifp`` entry naming the source model, the mask and the budget (``mask``: the ``Mask``
     it was pruned with). Written to a temporary folder first: a failure leaves nothing behind.
     """
+    check_dtype(dtype, "dtype")  # int8 cast every float weight to garbage; fp16 was raw
+    if mask is not None and not isinstance(mask, Mask):
+        raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
+    if not isinstance(out_dir, str | os.PathLike) or not str(out_dir).strip():
+        raise UsageError(f"the output must be a folder path, got {out_dir!r}")
+    check_writable(out_dir, folder=True)
     config = copy.deepcopy(origin(model)["config"])
     config["mlx_ifp"] = provenance(model, mask)
     width = d_ffn(model)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..common import UsageError, atomic_file, read_json, read_safetensors
+from ..common import UsageError, atomic_file, check_writable, read_json, read_safetensors
 from . import ffn
 from .ffn import origin
 
@@ -302,12 +303,28 @@ class Mask:
         return m.at[rows, self.indices].add(mx.array(1, dtype))
 
     def check(self, model: nn.Module) -> None:
-        """Refuse a mask made for another model."""
+        """Refuse a mask made for another model, or whose indices do not fit this one."""
         check_fingerprint(self.model, model, "mask belongs to")
+        idx, n, d = self.indices, len(ffn.layers(model)), ffn.d_ffn(model)
+        ok = isinstance(idx, mx.array) and idx.ndim == 2 and mx.issubdtype(idx.dtype, mx.integer)
+        if not ok:
+            raise UsageError("a mask's indices must be an mx.array of integers, shape (layers, k)")
+        if self.d_ffn != d or idx.shape[0] != n or not 0 < idx.shape[1] <= d:
+            raise UsageError(
+                f"mask keeps {idx.shape[0]}x{idx.shape[1]} of {self.d_ffn} FFN channels; this "
+                f"model has {n} layers of {d}"
+            )
+        s = mx.sort(idx, axis=-1)
+        if s.min().item() < 0 or s.max().item() >= d or (s[:, 1:] == s[:, :-1]).any().item():
+            raise UsageError(f"mask indices must be distinct channels in [0, {d}) in each layer")
 
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (.safetensors) and its .json sidecar, each atomically."""
+        if not isinstance(path, str | os.PathLike) or not str(path).strip():
+            raise UsageError(f"a mask is saved to a file path, got {path!r}")
         path = Path(path).with_suffix(".safetensors")
+        check_writable(path)  # both, before either is written
+        check_writable(path.with_suffix(".json"))
         meta = {k: v for k, v in asdict(self).items() if k != "indices"}
         meta.update(format_version=FORMAT_VERSION, k=self.k, layers=self.n_layers)
         with atomic_file(path) as tmp:

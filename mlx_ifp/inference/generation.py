@@ -34,7 +34,7 @@ from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import PruneInfo, Pruner
-from .sampling import check_sampling, penalty_processors, seen_first
+from .sampling import check_options, check_sampling, penalty_processors, seen_first
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
 MAX_PRUNERS = 4
@@ -74,15 +74,28 @@ def check_mask(mask) -> None:
 
 
 def check_prompt(prompt) -> None:
-    """A prompt is text or a list of chat messages (dicts with role and content)."""
+    """A prompt is text or a list of chat messages (dicts with role and content, text for the
+    user and system turns)."""
     if isinstance(prompt, str):
         return
     if isinstance(prompt, list) and prompt and all(isinstance(m, dict) for m in prompt):
+        for m in prompt:
+            if m.get("role") in ("user", "system") and not isinstance(m.get("content"), str):
+                got = type(m.get("content")).__name__
+                raise UsageError(f"a {m['role']} message's content must be a str, got {got}")
         return
     raise UsageError(
         f"the prompt must be a str or a list of chat messages, got {type(prompt).__name__}"
         + (" (decode bytes to text first)" if isinstance(prompt, bytes | bytearray) else "")
     )
+
+
+def check_pruner(model: nn.Module, pruner) -> None:
+    """A ``pruner=`` argument must be a ``Pruner`` (or None) made for ``model`` itself."""
+    if pruner is not None and not isinstance(pruner, Pruner):
+        raise UsageError(f"pruner must be an mlx_ifp.Pruner, got {type(pruner).__name__}")
+    if pruner is not None and pruner.source_model is not model:
+        raise UsageError("the pruner was made for another model: make one for this model")
 
 
 def get_pruner(
@@ -100,7 +113,8 @@ def get_pruner(
         source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
     budget = Budget.parse(keep, align)
     k = budget.channels(d_ffn(model))
-    key = (id(model), "default" if source is None else source.key(), k)
+    name = mask_source if isinstance(mask_source, str) else None  # two names, one class
+    key = (id(model), name, "default" if source is None else source.key(), k)
     pruner = _PRUNERS.get(key)
     if pruner is None or pruner.source_model is not model:
         pruner = Pruner(model, tokenizer, source, budget)  # not k: a k of 1 would read as 1.0
@@ -135,6 +149,9 @@ def select(
     ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
     """
     check_mask(mask)
+    check_pruner(model, pruner)
+    if mask is None and task is None and prompt is not None:
+        check_prompt(prompt)
     pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
     if mask is not None:
         return pruner.slim_from_mask(mask)
@@ -196,13 +213,20 @@ def stream_generate(
     penalties = penalty_processors(
         repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size
     )
+    check_options(kwargs)
     check_mask(mask)
+    check_pruner(model, pruner)
     check_prompt(prompt)
     repick = check_repick(repick)
     messages = messages_for(prompt, system_prompt)
     user = first_user_turn(messages)
     if not user.strip():
         raise UsageError("the prompt is empty")
+    if not chat_template and len(messages) > 1:  # only the first user turn would be sent
+        raise UsageError(
+            "without the chat template only the prompt text is sent: give one user turn and no "
+            "system_prompt, or chat_template=True"
+        )
     text = format_chat(tokenizer, messages) if chat_template else user
     tokens = encode(tokenizer, text)
     limit = context_length(model)
@@ -274,6 +298,8 @@ def generate(
     model: nn.Module, tokenizer, prompt: str | list[dict], verbose: bool = False, **kwargs
 ) -> str:
     """The whole reply as a string; ``verbose`` streams it and prints the footer."""
+    if not isinstance(verbose, bool):  # as mlx-lm's: generate(model, tok, prompt, 64) is verbose
+        raise UsageError(f"verbose must be True or False, got {verbose!r} (give max_tokens=N)")
     text, last = "", None
     for last in stream_generate(model, tokenizer, prompt, **kwargs):
         if verbose:

@@ -181,6 +181,8 @@ class Pruner:
         cache_size: int = 4,
         **source_options,
     ):
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise UsageError(f"cache_size must be a whole number >= 0, got {cache_size!r}")
         self.source_model = model
         self.budget = Budget.parse(keep, align)
         if source is None:
@@ -218,11 +220,17 @@ class Pruner:
         return running
 
     def encode(self, text: str) -> list[int]:
-        """Tokens of a prompt or task text as the mask source sees them."""
+        """Tokens of a prompt or task text as the mask source sees them (token ids pass)."""
         if isinstance(text, str):
             if self.tokenizer is None:
                 raise UsageError("a tokenizer is needed to select channels from text")
             return turn_tokens(self.tokenizer, text)
+        ids = isinstance(text, list | tuple) and all(
+            isinstance(t, int) and not isinstance(t, bool) for t in text
+        )
+        if not ids:
+            got = type(text).__name__
+            raise UsageError(f"a prompt or task is a str or a list of str, got {got} {text!r:.40}")
         return list(text)
 
     def _finish(self, mask: Mask, slim: nn.Module, hit: bool, t_sel: float, t_slice: float):
@@ -297,6 +305,7 @@ class Pruner:
 
     def slim_from_mask(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
         """The slim model for a given (e.g. loaded) mask, cached under its own identity."""
+        mask.check(self.slim_base)
         key = ("mask", mask.digest())
         hit = self.cache.get(key)
         if hit is not None:

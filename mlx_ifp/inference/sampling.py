@@ -3,10 +3,13 @@ processors."""
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 
 import mlx.core as mx
-from mlx_lm.sample_utils import make_logits_processors
+from mlx_lm.generate import generate_step, speculative_generate_step
+from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
 from ..core import UsageError
 
@@ -42,6 +45,30 @@ def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0)
         raise UsageError(f"temp must be 0 (greedy) or >= {TINY:g}, got {temp!r}")
     if not 0 < top_p <= 1:
         raise UsageError(f"top_p must be in (0, 1] (1 turns nucleus sampling off), got {top_p!r}")
+
+
+#: this package's own generation options (for the hint on a misspelt one)
+OWN_OPTIONS = ("max_tokens", "temp", "top_p", "repetition_penalty", "presence_penalty")
+OWN_OPTIONS += ("frequency_penalty", "repetition_context_size", "prefill", "repick")
+
+
+def check_options(options: dict) -> None:
+    """Refuse keyword options that neither ``stream_generate`` nor mlx-lm's generation takes
+    (one line naming it, with the nearest known one), before any work is done."""
+    known = {"draft_model", "stream"}
+    for fn in (generate_step, speculative_generate_step):
+        known |= {
+            p.name for p in inspect.signature(fn).parameters.values() if p.kind == p.KEYWORD_ONLY
+        }
+    known -= {"max_tokens"}
+    for name in options:
+        if name in known:
+            continue
+        near = difflib.get_close_matches(name, [*OWN_OPTIONS, *known], 1, cutoff=0.5)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        if name in inspect.signature(make_sampler).parameters:
+            hint = f" (give sampler=mlx_lm.sample_utils.make_sampler({name}=...))"
+        raise UsageError(f"unknown generation option {name!r}{hint}")
 
 
 def penalty_processors(

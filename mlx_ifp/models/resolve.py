@@ -102,6 +102,9 @@ def load(
     """
     from mlx_lm import load as mlx_lm_load
 
+    for name, value in (("model", model), ("adapter_path", adapter_path)):
+        if not isinstance(value, str | os.PathLike) and (value is not None or name == "model"):
+            raise UsageError(f"{name} must be a name or a path, got {type(value).__name__}")
     model = os.fspath(model)  # a Path works, as in mlx_lm.load
     adapter_path = None if adapter_path is None else os.fspath(adapter_path)
     cpu = on_cpu()

@@ -12,6 +12,7 @@ FFN activations, read off a dense pass (or the prompt's own prefill).
 from __future__ import annotations
 
 import contextlib
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
@@ -24,6 +25,7 @@ from ..core import (
     backbone,
     d_ffn,
     fingerprint,
+    layers,
     masked,
     observed,
     text_hash,
@@ -38,7 +40,10 @@ class MaskSource(ABC):
     uses_text = True
 
     def key(self) -> str:
-        """Identifies the source and its settings (used in cache keys and mask files)."""
+        """Identifies the source and its settings (used in cache keys and mask files); a
+        subclass without a ``name`` of its own is told apart by its class."""
+        if self.name == MaskSource.name:
+            return f"{type(self).__module__}.{type(self).__qualname__}"
         return self.name
 
     @abstractmethod
@@ -75,7 +80,11 @@ class MaskSource(ABC):
         tokens = mx.array(tokens, dtype=mx.int32)
         if k >= d_ffn(model):
             return self.mask_from(model, tokens, None, k)
-        return self.mask_from(model, tokens, self.scores(model, tokens), k)
+        return self.mask_from(model, tokens, self.checked_scores(model, tokens), k)
+
+    def checked_scores(self, model: nn.Module, tokens: mx.array) -> mx.array:
+        """``scores``, refused in one line unless an (L, d_ffn) array without NaN."""
+        return check_scores(self.scores(model, tokens), model, self.key())
 
     def select_examples(self, model: nn.Module, examples: Sequence, k: int) -> Mask:
         """One mask for a task given by example prompts (token lists): the top k of their mean
@@ -85,13 +94,15 @@ class MaskSource(ABC):
             raise UsageError("a task's example prompts must be non-empty")
         if len(examples) == 1 or not self.uses_text or k >= d_ffn(model):
             return self.select(model, examples[0], k)
-        total = sum(unit_scale(self.scores(model, t).astype(mx.float32)) for t in examples)
+        total = sum(unit_scale(self.checked_scores(model, t).astype(mx.float32)) for t in examples)
         mask = self.mask_from(model, examples[0], total, k)
         mask.text_hash = text_hash(str([t.tolist() for t in examples]))
         return mask
 
     def mask_from(self, model: nn.Module, tokens: mx.array, scores: mx.array | None, k: int):
         """The top-k mask of ``scores`` (None: keep all), labelled with this source and text."""
+        if scores is not None:
+            scores = check_scores(scores, model, self.key())
         mask = (
             Mask.full(model)
             if scores is None
@@ -100,6 +111,26 @@ class MaskSource(ABC):
         mask.source = self.key()
         mask.text_hash = text_hash(str(tokens.tolist())) if self.uses_text else ""
         return mask
+
+
+def check_scores(scores, model: nn.Module, source: str) -> mx.array:
+    """A source's ``scores`` as an array of shape (L, d_ffn) without NaN (NumPy and lists are
+    converted), or a one-line UsageError naming the source."""
+    want = (len(layers(model)), d_ffn(model))
+    try:
+        scores = scores if isinstance(scores, mx.array) else mx.array(scores)
+    except (TypeError, ValueError):
+        got = type(scores).__name__
+        msg = f"mask source {source!r} returned {got}, not scores of shape {want}"
+        raise UsageError(msg) from None
+    if tuple(scores.shape) != want:
+        raise UsageError(
+            f"mask source {source!r} returned scores of shape {tuple(scores.shape)}, not "
+            f"{want} (layers, FFN channels)"
+        )
+    if mx.issubdtype(scores.dtype, mx.inexact) and mx.isnan(scores).any().item():
+        raise UsageError(f"mask source {source!r} returned NaN scores")
+    return scores
 
 
 def unit_scale(x: mx.array) -> mx.array:
@@ -229,8 +260,18 @@ def dense_prefill(
 SOURCES: dict[str, Callable[..., MaskSource]] = {}
 
 
+#: the package's own sources: not replaced by a plug-in (``mask_source=None`` picks by name)
+BUILT_IN = ("griffin", "random", "full", "static", "static-act", "predictor")
+
+
 def register_source(name: str, factory: Callable[..., MaskSource]) -> None:
     """Plug in a mask source; ``factory(**options)`` receives tokenizer=, seed=, and so on."""
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"a mask source's name must be a non-empty str, got {name!r}")
+    if not callable(factory):
+        raise UsageError(f"mask source {name!r}: the factory must be callable, got {factory!r}")
+    if name in BUILT_IN and name in SOURCES:
+        raise UsageError(f"mask source {name!r} is built in: register yours under another name")
     SOURCES[name] = factory
 
 
@@ -238,9 +279,23 @@ def make_source(name: str | MaskSource, **options) -> MaskSource:
     """A source by name (see ``SOURCES``), or pass an instance through."""
     if isinstance(name, MaskSource):
         return name
-    if name not in SOURCES:
+    if not isinstance(name, str) or name not in SOURCES:
         raise UsageError(f"unknown mask source {name!r} (choose from {', '.join(SOURCES)})")
-    return SOURCES[name](**options)
+    factory = SOURCES[name]
+    try:
+        inspect.signature(factory).bind(**options)
+    except TypeError:
+        raise UsageError(
+            f"mask source {name!r}: its factory must take the options {', '.join(options)} "
+            "(write it as def factory(**options))"
+        ) from None
+    except ValueError:  # no signature to read (some built-in callables): just call it
+        pass
+    source = factory(**options)
+    if not isinstance(source, MaskSource):
+        got = type(source).__name__
+        raise UsageError(f"mask source {name!r}: its factory returned {got}, not a MaskSource")
+    return source
 
 
 class GriffinStats(Observer):
