@@ -65,6 +65,13 @@ class MovedModule(types.ModuleType):
         self.__targets = [f"mlx_ifp.{t}" for t in MOVED[old]]
 
     def __getattr__(self, attr: str):
+        if attr == "__all__":  # ``from mlx_ifp.mask import *``: the new modules' public names
+            names = []
+            for target in self.__targets:
+                module = importlib.import_module(target)
+                public = [n for n in vars(module) if not n.startswith("_")]
+                names += getattr(module, "__all__", public)
+            return list(dict.fromkeys(names))
         if attr.startswith("__"):
             raise AttributeError(attr)
         for target in self.__targets:

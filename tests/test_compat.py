@@ -56,3 +56,15 @@ def test_no_old_path_shadows_a_name_of_its_package():
         parent, _, last = f"mlx_ifp.{old}".rpartition(".")
         value = vars(importlib.import_module(parent)).get(last)
         assert value is None or isinstance(value, types.ModuleType), old
+
+
+def test_a_star_import_of_an_old_path_gives_the_new_names(monkeypatch):
+    """``from mlx_ifp.mask import *`` imported nothing: the stand-in module had no names."""
+    forget("mask", monkeypatch)
+    scope: dict = {}
+    with pytest.warns(DeprecationWarning):
+        exec("from mlx_ifp.mask import *", scope)
+    from mlx_ifp.core import mask
+
+    assert scope["Budget"] is mask.Budget and scope["topk_indicator"] is mask.topk_indicator
+    assert not any(name.startswith("_") for name in scope if name != "__builtins__")
