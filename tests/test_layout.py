@@ -16,8 +16,9 @@ sys.path.insert(0, str(TOOLS))
 
 import import_graph  # noqa: E402
 
-#: A ratchet: 142 arrows, 57 files (278, 81 before issue 10; 137 with stage code in __init__s)
-MAX_ARROWS = 143
+#: A ratchet: 143 arrows, 57 files (278, 81 before issue 10; 137 with stage code in __init__s;
+#: 142 until `bench --plot` checked its figure before the run, through evaluation's check)
+MAX_ARROWS = 144
 MAX_LINES = 400
 
 
