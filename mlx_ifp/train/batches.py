@@ -100,6 +100,8 @@ def _chat_parts(tokenizer, messages: list[dict], where: str) -> tuple[list[int],
 def to_example(rec: dict, tokenizer, stage: str) -> Example:
     """Tokenize one record for ``stage`` ('pretrain' or 'sft')."""
     where = rec.get("_where", "record")
+    if not isinstance(rec.get("domain", ""), str | None):  # 0 read as none, a list crashed
+        raise UsageError(f"{where}: 'domain' must be a string, got {rec['domain']!r:.40}")
     if "prompt" in rec and "completion" in rec:
         messages = [
             {"role": "user", "content": str(rec["prompt"])},

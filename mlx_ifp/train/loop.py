@@ -37,7 +37,7 @@ from ..core import (
     sweep_leftovers,
 )
 from ..core import Progress as CommandProgress
-from ..sources.predictor import PredictorConfig, new_predictor
+from ..sources.predictor import CONFIG_FILE, PredictorConfig, new_predictor
 from . import checkpoint
 from .batches import Batch, Batches, load_data, warn
 from .checkpoint import FinetuneConfig, check
@@ -161,6 +161,20 @@ class StopOnSigint:
         return False
 
 
+def check_output(cfg: FinetuneConfig) -> None:
+    """Refuse an output folder whose replacement would delete what is not a checkpoint: the
+    data folder (or one above it), or a non-empty folder of other files (a model, say)."""
+    out = Path(cfg.output).expanduser().resolve()
+    if cfg.data and Path(cfg.data).expanduser().resolve().is_relative_to(out):
+        raise UsageError(f"output {cfg.output} holds the data folder {cfg.data}: name a new folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not any((out / name).is_file() for name in (checkpoint.STATE_JSON, CONFIG_FILE)):
+            raise UsageError(
+                f"output {cfg.output} is a folder of other files (not a checkpoint), which "
+                "saving would replace: name a new folder"
+            )
+
+
 def _arrays(b: Batch) -> tuple:
     return (b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths, b.domains)
 
@@ -189,6 +203,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     rank = group.rank()
     if rank == 0:  # before any work: a writable output; what a killed run left is cleaned up
         check_writable(cfg.output, folder=True)
+        check_output(cfg)
         for folder in {cfg.output, cfg.resume or cfg.output}:
             sweep_leftovers(folder)
     # a missing, partial or corrupted checkpoint is refused before any model is loaded
@@ -215,7 +230,14 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     if compiling(cfg) and cfg.stage == "sft":
         multiple = 64  # fewer distinct shapes: fewer traces of the compiled step
     train_b = Batches(train, cfg.batch_size, cfg.seed, multiple, group)
-    valid_b = Batches(valid, cfg.batch_size, cfg.seed, multiple, group) if valid else None
+    valid_b = None
+    if valid and cfg.val_every:  # validation scores whole batches
+        if len(valid) < cfg.batch_size:
+            raise UsageError(
+                f"{Path(cfg.data) / 'valid.jsonl'} has {len(valid)} usable examples, fewer than "
+                f"one batch ({cfg.batch_size}): add some, or set --val-every 0"
+            )
+        valid_b = Batches(valid, cfg.batch_size, cfg.seed, multiple, group)
     probes = probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
     eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
     step, history, val_history, div_history = 0, [], [], []
@@ -231,6 +253,11 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         step, history, val_history = state["step"], state["history"], state.get("val", [])
         div_history = state.get("diversity", [])
         run.update(state.get("run", {}), device=run["device"])
+        if step > cfg.iters:
+            raise UsageError(
+                f"checkpoint {cfg.resume} is at step {step}, past --iters {cfg.iters}: "
+                f"resume with --iters {step} or more"
+            )
     out = Path(cfg.output)
     last_good = (cfg.resume, step) if cfg.resume else None
 
@@ -277,7 +304,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
                 ui.note("warning: the masks are collapsing to one mask for every prompt")
 
     train_step = make_step(joint, opts, k, cfg, group)
-    saved_at = step if cfg.resume else None
+    # resumed into another folder: nothing is there yet, so a run with no step left saves too
+    saved_at = step if cfg.resume and Path(cfg.resume).resolve() == out.resolve() else None
     ui = Progress(cfg.iters, start=step, enabled=rank == 0 and not cfg.quiet)
     with ui, StopOnSigint() as stop:
         while step < cfg.iters:
@@ -327,6 +355,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
                 )
     if cfg.val_every:
         validate()
+    if cfg.val_every or saved_at != step:
         save(step)
     ui.note(f"{run['tokens']:,} tokens in {run['seconds']:.0f} s on {run['device']}")
     ui.summary(history, [[s, ce] for s, ce, *_ in val_history], out)
