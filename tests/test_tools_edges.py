@@ -184,6 +184,19 @@ def test_data_build_refuses_a_negative_distill(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
+
+def test_data_build_refuses_a_folder_of_other_files(tmp_path, monkeypatch):
+    """`data build -o` a folder of the user's files replaced it whole (deleting them), as
+    finetune and export did; a corpus folder (with its manifest) is still rebuilt."""
+    fake_sources(tmp_path / "src", monkeypatch)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    run = cli("data", "build", "-o", mine)
+    assert "folder of other files" in one_error(run)
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
 # ---------------------------------------------------------------- plot and bench
 
 
