@@ -184,7 +184,6 @@ def test_data_build_refuses_a_negative_distill(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
-
 def test_data_build_refuses_a_folder_of_other_files(tmp_path, monkeypatch):
     """`data build -o` a folder of the user's files replaced it whole (deleting them), as
     finetune and export did; a corpus folder (with its manifest) is still rebuilt."""
