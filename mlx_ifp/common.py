@@ -142,12 +142,13 @@ def sweep_leftovers(path: str | os.PathLike) -> list[Path]:
     return done
 
 
-def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
+def check_writable(path: str | os.PathLike, folder: bool = False, ours: tuple = ()) -> Path:
     """Refuse, before any work, an output location that cannot be written.
 
     ``path`` is a file to write, or with ``folder`` a folder to write (whole, replacing an
     existing one). Its nearest existing ancestor must be a writable folder; a folder output
-    must not be an existing file, a file output not an existing folder.
+    must not be an existing file, a file output not an existing folder. With ``ours`` (the
+    files that mark a folder the command made), a non-empty folder holding none is refused.
     """
     path = Path(path).expanduser()
     if folder and path.exists() and not path.is_dir():
@@ -156,6 +157,12 @@ def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
         path.name in ("", ".", "..") or Path.cwd().resolve().is_relative_to(path.resolve())
     ):  # a folder output replaces the folder whole: never the one we stand in, or above it
         raise UsageError(f"output {path} is the current folder or above it: name a new folder")
+    mine = any((path / name).exists() for name in ours)
+    if ours and path.is_dir() and any(path.iterdir()) and not mine:
+        raise UsageError(
+            f"output {path} is a folder of other files, which writing would replace: name a new "
+            "folder"
+        )
     if not folder and path.is_dir():
         raise UsageError(f"output {path} is a folder: give a file path")
     parent = path.parent

@@ -92,6 +92,12 @@ def reference(served, prompt, n, **kw):
     return "".join(r.text for r in mlx_ifp.stream_generate(model, tok, prompt, n, keep=KEEP, **kw))
 
 
+def is_openai_error(body) -> bool:
+    """An error body in OpenAI's shape: ``{"error": {message, type, param, code}}``."""
+    fields = {"message", "type", "param", "code"}
+    return isinstance(body, dict) and set(body.get("error", {})) == fields
+
+
 def post(url, body: bytes, path="/v1/chat/completions", method="POST"):
     """A raw request: (status, parsed JSON body)."""
     req = urllib.request.Request(url + path, data=body, method=method)

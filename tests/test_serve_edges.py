@@ -13,7 +13,7 @@ from mlx_ifp.serve.registry import Registry
 from mlx_ifp.serve.schemas import Limits
 
 import pytest
-from test_serve import CODE, KEEP, Server, post, word_tokenizer
+from test_serve import CODE, KEEP, Server, is_openai_error, post, word_tokenizer
 from tiny import tiny_model
 
 CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "t5 t6 t7"}], "max_tokens": 2}
@@ -29,15 +29,6 @@ def server():
     s.stop()
 
 
-def _is_openai_error(body) -> bool:
-    return isinstance(body, dict) and set(body.get("error", {})) == {
-        "message",
-        "type",
-        "param",
-        "code",
-    }
-
-
 @pytest.mark.parametrize("seed", [-1, 2**64])
 def test_any_integer_seed_is_not_a_500(server, seed):
     """OpenAI's ``seed`` is any int64 (negatives included); ``mx.random.seed`` takes only
@@ -45,7 +36,7 @@ def test_any_integer_seed_is_not_a_500(server, seed):
     status, body = post(server.url, json.dumps({**CHAT, "seed": seed}).encode())
     assert status < 500, body
     if status != 200:
-        assert status in (400, 422) and _is_openai_error(body) and body["error"]["param"] == "seed"
+        assert status in (400, 422) and is_openai_error(body) and body["error"]["param"] == "seed"
 
 
 @pytest.mark.parametrize(
@@ -55,14 +46,14 @@ def test_huge_integer_numbers_are_a_400(server, name):
     """A JSON integer too large for a float: ``math.isfinite`` raises OverflowError -> 500."""
     body = json.dumps(CHAT)[:-1] + f', "{name}": 1{"0" * 400}}}'
     status, answer = post(server.url, body.encode())
-    assert status == 400 and _is_openai_error(answer), answer
+    assert status == 400 and is_openai_error(answer), answer
     assert answer["error"]["param"] == name
 
 
 def test_deeply_nested_json_is_a_400(server):
     """A small body nested deeper than the JSON decoder recurses: RecursionError -> 500."""
     status, answer = post(server.url, b"[" * 100_000 + b"]" * 100_000)
-    assert status == 400 and _is_openai_error(answer), answer
+    assert status == 400 and is_openai_error(answer), answer
 
 
 def test_a_model_id_with_a_colon_is_served():
@@ -106,5 +97,5 @@ def test_include_usage_must_be_a_boolean(server):
     """``"include_usage": "no"`` is a wrong type (OpenAI's is a boolean), not true."""
     body = {**CHAT, "stream": True, "stream_options": {"include_usage": "no"}}
     status, answer = post(server.url, json.dumps(body).encode())
-    assert status == 422 and _is_openai_error(answer), answer
+    assert status == 422 and is_openai_error(answer), answer
     assert answer["error"]["param"] == "include_usage"

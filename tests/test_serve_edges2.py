@@ -19,7 +19,7 @@ from mlx_ifp.serve.schemas import Limits
 
 import openai
 import pytest
-from test_serve import KEEP, Server, post
+from test_serve import KEEP, Server, is_openai_error, post
 from tiny import tiny_model
 
 PROMPT = "t5 t6 t7"
@@ -59,15 +59,6 @@ def client(served):
     return openai.OpenAI(base_url=served[0].url + "/v1", api_key="none", max_retries=0)
 
 
-def _is_openai_error(body) -> bool:
-    return isinstance(body, dict) and set(body.get("error", {})) == {
-        "message",
-        "type",
-        "param",
-        "code",
-    }
-
-
 @pytest.mark.parametrize(
     "path, body",
     [
@@ -80,7 +71,7 @@ def test_a_lone_surrogate_is_a_400(served, path, body):
     tokenizer can encode, and the TypeError on the worker came back as a 500."""
     raw = body + ', "model": "tiny", "max_tokens": 2}'
     status, answer = post(served[0].url, raw.encode(), path)
-    assert status == 400 and _is_openai_error(answer), answer
+    assert status == 400 and is_openai_error(answer), answer
     assert "surrogate" in answer["error"]["message"]
     fine = raw.replace("\\ud800", "").replace("\\udfff", "")
     assert post(served[0].url, fine.encode(), path)[0] == 200
@@ -135,7 +126,7 @@ def test_a_405_names_the_allowed_methods(served):
             urllib.request.urlopen(req, timeout=30)
         assert info.value.code == 405
         assert allowed in info.value.headers.get("Allow", ""), dict(info.value.headers)
-        assert _is_openai_error(json.loads(info.value.read()))
+        assert is_openai_error(json.loads(info.value.read()))
 
 
 def test_top_p_zero_is_greedy(served, client):

@@ -86,15 +86,10 @@ def export(
         raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
     if not isinstance(out_dir, str | os.PathLike) or not str(out_dir).strip():
         raise UsageError(f"the output must be a folder path, got {out_dir!r}")
-    check_writable(out_dir, folder=True)
+    check_writable(out_dir, folder=True, ours=("config.json",))  # a model folder is replaced
     out, source = Path(out_dir).expanduser().resolve(), origin(model).get("path")
     if source and Path(source).expanduser().resolve().is_relative_to(out):
         raise UsageError(f"output {out_dir} holds the source model {source}: name a new folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "config.json").is_file():
-        raise UsageError(
-            f"output {out_dir} is a folder of other files (not a model), which the export would "
-            "replace: name a new folder"
-        )
     config = copy.deepcopy(origin(model)["config"])
     config["mlx_ifp"] = provenance(model, mask)
     width = d_ffn(model)

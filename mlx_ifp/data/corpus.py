@@ -217,13 +217,7 @@ def build(
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise UsageError(f"--max-stdlib must be a whole number >= 0, got {cfg.max_stdlib!r}")
     if out:
-        check_writable(out, folder=True)  # before a build of minutes
-        folder = Path(out)
-        if folder.is_dir() and any(folder.iterdir()) and not (folder / "manifest.json").exists():
-            raise UsageError(
-                f"output {out} is a folder of other files (not a corpus), which the build "
-                "would replace: name a new folder"
-            )
+        check_writable(out, folder=True, ours=("manifest.json",))  # before a build of minutes
     absent = missing_debian()
     general = hashlib.sha256(GENERAL.read_bytes()).hexdigest() if GENERAL.is_file() else None
     versions = source_versions()

@@ -4,6 +4,7 @@ processors."""
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import math
 
@@ -52,15 +53,21 @@ OWN_OPTIONS = ("max_tokens", "temp", "top_p", "repetition_penalty", "presence_pe
 OWN_OPTIONS += ("frequency_penalty", "repetition_context_size", "prefill", "repick")
 
 
-def check_options(options: dict) -> None:
-    """Refuse keyword options that neither ``stream_generate`` nor mlx-lm's generation takes
-    (one line naming it, with the nearest known one), before any work is done."""
+@functools.cache
+def mlx_lm_options() -> frozenset:
+    """The keyword options mlx-lm's generation steps take (read once)."""
     known = {"draft_model", "stream"}
     for fn in (generate_step, speculative_generate_step):
         known |= {
             p.name for p in inspect.signature(fn).parameters.values() if p.kind == p.KEYWORD_ONLY
         }
-    known -= {"max_tokens"}
+    return frozenset(known - {"max_tokens"})
+
+
+def check_options(options: dict) -> None:
+    """Refuse keyword options that neither ``stream_generate`` nor mlx-lm's generation takes
+    (one line naming it, with the nearest known one), before any work is done."""
+    known = mlx_lm_options()
     for name in options:
         if name in known:
             continue

@@ -98,10 +98,8 @@ def _number(body: dict, name: str, default: float, low: float, high: float):
     value = _typed(body, name, (int, float), "a number")
     if value is None:
         return default
-    bad = not _finite(value) or value > high or value < low
-    if bad:
-        bound = f"[{low}, {high}]"
-        raise APIError(400, f"'{name}' must be in {bound}, got {value}", param=name)
+    if not _finite(value) or value > high or value < low:
+        raise APIError(400, f"'{name}' must be in [{low}, {high}], got {value}", param=name)
     return float(value)
 
 

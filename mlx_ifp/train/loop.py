@@ -164,15 +164,10 @@ class StopOnSigint:
 def check_output(cfg: FinetuneConfig) -> None:
     """Refuse an output folder whose replacement would delete what is not a checkpoint: the
     data folder (or one above it), or a non-empty folder of other files (a model, say)."""
+    check_writable(cfg.output, folder=True, ours=(checkpoint.STATE_JSON, CONFIG_FILE))
     out = Path(cfg.output).expanduser().resolve()
     if cfg.data and Path(cfg.data).expanduser().resolve().is_relative_to(out):
         raise UsageError(f"output {cfg.output} holds the data folder {cfg.data}: name a new folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not any((out / name).is_file() for name in (checkpoint.STATE_JSON, CONFIG_FILE)):
-            raise UsageError(
-                f"output {cfg.output} is a folder of other files (not a checkpoint), which "
-                "saving would replace: name a new folder"
-            )
 
 
 def _arrays(b: Batch) -> tuple:
@@ -202,7 +197,6 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     group = mx.distributed.init()
     rank = group.rank()
     if rank == 0:  # before any work: a writable output; what a killed run left is cleaned up
-        check_writable(cfg.output, folder=True)
         check_output(cfg)
         for folder in {cfg.output, cfg.resume or cfg.output}:
             sweep_leftovers(folder)

@@ -160,21 +160,25 @@ def repick_groups(batch: Batch, n: int, T: int, rows: mx.array | None = None):
     return groups, segment
 
 
+def global_rows(B: int, group=None) -> mx.array:
+    """The batch index of each of this rank's B rows (rank r holds rows r, r + world, ...)."""
+    rank, world = (group.rank(), group.size()) if group is not None else (0, 1)
+    return rank + world * mx.arange(B)
+
+
 def repicking_rows(B: int, cfg, group=None) -> mx.array | None:
     """Which of this rank's B rows re-pick under ``repick_share``: the global rows below
     ``round(repick_share * batch_size)`` (rank r holds rows r, r + world, ...), so a batch
     split over ranks re-picks the same rows as one process."""
     if cfg.repick_share >= 1:
         return None
-    rank, world = (group.rank(), group.size()) if group is not None else (0, 1)
-    return rank + world * mx.arange(B) < round(cfg.repick_share * cfg.batch_size)
+    return global_rows(B, group) < round(cfg.repick_share * cfg.batch_size)
 
 
 def task_rows(B: int, cfg, group=None) -> mx.array:
     """Which of this rank's B rows run a per-task mask under ``task_share``: the last
     ``round(task_share * batch_size)`` global rows (re-picking rows are the first ones)."""
-    rank, world = (group.rank(), group.size()) if group is not None else (0, 1)
-    return rank + world * mx.arange(B) >= cfg.batch_size - round(cfg.task_share * cfg.batch_size)
+    return global_rows(B, group) >= cfg.batch_size - round(cfg.task_share * cfg.batch_size)
 
 
 def task_scores(scores: mx.array, domains: mx.array, rows: mx.array) -> mx.array:
