@@ -258,3 +258,27 @@ def test_probe_rank_spread_is_zero_for_one_mask_and_blind_to_a_lifted_shared_par
     high = diversity([topk_indicator(s, 8) for s in lifted], lifted, ["math", "code"])
     assert plain["rank_std"] > 0.1 and high["rank_std"] > 0.05
     assert high["score_std"] < 0.01  # what the old measure reads for such scores
+
+
+def test_diversity_jaccard_matches_each_pair_counted_by_hand():
+    from mlx_ifp.train.objective import diversity
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    masks = [(rng.random((3, 20)) < p).astype(np.float32) for p in (0.2, 0.5, 0.5, 0.8, 0.0)]
+    domains = ["math", "math", "code", "code", "prose"]
+
+    def pair(a, b):  # mean over layers of |a & b| / |a | b|, an empty union counting 0
+        both, either = (a * b).sum(-1), np.maximum(a, b).sum(-1)
+        return float(np.mean(np.where(either > 0, both / np.maximum(either, 1), 0.0)))
+
+    want = {"within": [], "across": []}
+    for i in range(5):
+        for j in range(i + 1, 5):
+            want["within" if domains[i] == domains[j] else "across"].append(
+                pair(masks[i], masks[j])
+            )
+    out = diversity([mx.array(m) for m in masks], [mx.array(m) for m in masks], domains)
+    assert out["jaccard_within"] == pytest.approx(np.mean(want["within"]), abs=1e-6)
+    assert out["jaccard_across"] == pytest.approx(np.mean(want["across"]), abs=1e-6)

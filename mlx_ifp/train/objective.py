@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import random
-from itertools import combinations
 from pathlib import Path
 
 import mlx.core as mx
@@ -345,18 +344,21 @@ def probe_set(data: str | Path, tokenizer, per_domain: int, seed: int = 0, max_l
     return out
 
 
-def jaccard(a: mx.array, b: mx.array) -> float:
-    """Mean over layers of |a & b| / |a | b| for 0/1 masks (L, d)."""
-    inter = (a * b).sum(-1)
-    union = a.sum(-1) + b.sum(-1) - inter
-    return (inter / mx.maximum(union, 1)).mean().item()
-
-
 def diversity(masks: list[mx.array], scores: list[mx.array], domains: list[str]) -> dict:
-    """Jaccard of hard masks within and across domains, and the spread of scores."""
-    within, across = [], []
-    for i, j in combinations(range(len(masks)), 2):
-        (within if domains[i] == domains[j] else across).append(jaccard(masks[i], masks[j]))
+    """Jaccard of hard masks (mean over layers of |a & b| / |a | b|) within and across domains,
+    and the spread of scores."""
+    m = mx.stack(masks).astype(mx.float32)  # (P, L, d); every pair at once, a layer at a time
+    size = m.sum(-1)  # (P, L)
+    jac = mx.zeros((m.shape[0], m.shape[0]))
+    for layer in range(m.shape[1]):
+        inter = m[:, layer] @ m[:, layer].T
+        union = size[:, layer, None] + size[None, :, layer] - inter
+        jac = jac + inter / mx.maximum(union, 1)
+    ids = {d: i for i, d in enumerate(dict.fromkeys(domains))}
+    dom = mx.array([ids[d] for d in domains])
+    pair = mx.triu(mx.ones_like(jac), k=1)  # each unordered pair once
+    same = pair * (dom[:, None] == dom[None, :])
+    mean = lambda w: ((jac * w).sum() / m.shape[1] / mx.maximum(w.sum(), 1)).item()  # noqa: E731
     s = mx.stack(scores)  # (P, L, d)
     spread = s.std(axis=0).mean(-1)  # per layer: std across prompts, mean over channels
     scale = s.std(axis=-1).mean(0)  # per layer: std across channels
@@ -365,8 +367,8 @@ def diversity(masks: list[mx.array], scores: list[mx.array], domains: list[str])
     ranks = mx.argsort(mx.argsort(s, axis=-1), axis=-1).astype(mx.float32)
     ranks = ranks / max(s.shape[-1] - 1, 1)
     return {
-        "jaccard_within": sum(within) / max(len(within), 1),
-        "jaccard_across": sum(across) / max(len(across), 1),
+        "jaccard_within": mean(same),
+        "jaccard_across": mean(pair - same),
         "score_std": (spread / mx.maximum(scale, 1e-9)).mean().item(),
         "rank_std": ranks.std(axis=0).mean().item(),
     }

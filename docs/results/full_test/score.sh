@@ -1,0 +1,42 @@
+# The whole test splits, the shipped weights (README.md here; written before it runs).
+# After the tools/device_parts.sh calls (DIRS: the k0.33 weights and static.f, held out of the
+# checkout), in the last call:
+#   . .dvm3/setup.sh > /tmp/setup.log 2>&1; bash docs/results/full_test/score.sh start; bash docs/results/full_test/score.sh wait 480
+# then `bash docs/results/full_test/score.sh wait 540` until it prints "all done".
+set -u
+export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
+o=/tmp/full/out; mkdir -p "$o" /tmp/full/sent
+case "${1:?start | wait SECONDS}" in
+  start)
+    tail -n 2 /tmp/setup.log 2>/dev/null
+    k05=$PWD/mlx_ifp/weights/smollm2-135m-instruct
+    k033=$(find /tmp/carry -type d -name smollm2-135m-instruct-k0.33 | head -n 1)
+    staticf=$(find /tmp/carry -type d -name staticf | head -n 1)
+    ls "$k033" "$staticf" || exit 2
+    r=/tmp/full/runs; mkdir -p "$r/k0.5-rw25f" "$r/k0.5-static"
+    ln -sfn "$k05" "$r/k0.5-rw25f/stage2"; ln -sfn "$staticf" "$r/k0.5-static/stage2"
+    D="--limit 1000 --gen-limit 0 --domains math,code,science,prose,general"
+    T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-from valid"
+    T="$T --domains math,code,science,prose,general"
+    job() { local name=$1; shift
+      (setsid nohup bash -c 'python3 "$@" -o "'"$o"'/.'"$name"'.json" && mv "'"$o"'/.'"$name"'.json" "'"$o"'/'"$name"'.json"; echo $? > /tmp/full/'"$name"'.rc' _ "$@" > "/tmp/full/$name.log" 2>&1 < /dev/null &) ; }
+    job test_rw25f_full tools/eval_task_masks.py --run "$k05" --keep 0.5 $T
+    job test_fair_full tools/eval_ifp.py --runs "$r" --keep 0.5 --arms rw25f --stage stage2 $D
+    job test_k033_full tools/eval_task_masks.py --run "$k033" --keep 0.33 $T
+    echo started ;;
+  wait)
+    t0=$(date +%s)
+    while :; do
+      n=$(ls /tmp/full/*.rc 2>/dev/null | wc -l)
+      [ "$n" -ge 3 ] && break
+      [ $(($(date +%s) - t0)) -ge "${2:-480}" ] && break
+      sleep 15
+    done
+    for f in /tmp/full/*.log; do echo "== $f"; tail -c 600 "$f"; echo; done
+    for f in "$o"/*.json; do
+      [ -f "$f" ] || continue; k=$(basename "$f"); [ -f "/tmp/full/sent/$k" ] && continue
+      cp "$f" "$OUT/" && touch "/tmp/full/sent/$k"
+    done
+    cp /tmp/full/*.log "$OUT/" 2>/dev/null
+    [ "$(ls /tmp/full/*.rc 2>/dev/null | wc -l)" -ge 3 ] && echo "all done: $(cat /tmp/full/*.rc | tr '\n' ' ')" ;;
+esac
