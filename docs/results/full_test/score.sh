@@ -15,8 +15,8 @@ case "${1:?start | wait SECONDS}" in
     ls "$k033" "$staticf" || exit 2
     r=/tmp/full/runs; mkdir -p "$r/k0.5-rw25f" "$r/k0.5-static"
     ln -sfn "$k05" "$r/k0.5-rw25f/stage2"; ln -sfn "$staticf" "$r/k0.5-static/stage2"
-    D="--limit 1000 --gen-limit 0 --domains math,code,science,prose,general"
-    T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-from valid"
+    D="--limit ${LIMIT:-1000} --gen-limit 0 --domains math,code,science,prose,general"
+    T="--limit ${LIMIT:-1000} --no-griffin --examples 16 --reroute 16 --split test --examples-from valid"
     T="$T --domains math,code,science,prose,general"
     job() { local name=$1; shift
       (setsid nohup bash -c 'python3 "$@" -o "'"$o"'/.'"$name"'.json" && mv "'"$o"'/.'"$name"'.json" "'"$o"'/'"$name"'.json"; echo $? > /tmp/full/'"$name"'.rc' _ "$@" > "/tmp/full/$name.log" 2>&1 < /dev/null &) ; }
