@@ -24,6 +24,9 @@ import mlx_ifp
 
 from eval_ifp import DOMAINS, corpus, domain_list, domain_summary, run_args  # its folder's
 
+#: items scored in one batch: the whole test split of a domain does not fit a GPU at once
+BATCH = 24
+
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -96,10 +99,13 @@ def main() -> None:
     pool = {d: instructions(data, d, a.examples_from)[: max(counts, default=0)] for d in domains}
     text = tasks(data)
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in domains}
-    dense_lp = {
-        d: metrics.logprobs(base, metrics.batch_of(chunks[d]), None, chunks[d]) for d in domains
+    parts = {
+        d: [chunks[d][i : i + BATCH] for i in range(0, len(chunks[d]), BATCH)] for d in domains
     }
-    mx.eval(list(dense_lp.values()))
+    dense_lp = {
+        d: [metrics.logprobs(base, metrics.batch_of(c), None, c) for c in parts[d]] for d in domains
+    }
+    mx.eval(dense_lp)
     report = {"run": a.run, "keep": a.keep, "k": k, "limit": a.limit, "data": data, "rows": []}
     report["split"] = a.split
 
@@ -113,10 +119,11 @@ def main() -> None:
     def score(name, model, masks_of):
         t0, row = time.perf_counter(), {"row": name, "domains": {}}
         for d in domains:
-            lp = metrics.logprobs(
-                model, metrics.batch_of(chunks[d]), stacked(masks_of(d)), chunks[d]
-            )
-            per_item = metrics.token_metrics(dense_lp[d], lp, chunks[d])
+            masks, per_item = masks_of(d), []
+            for i, c in enumerate(parts[d]):  # BATCH items at a time: a whole split fits
+                m = stacked(masks[i * BATCH : (i + 1) * BATCH])
+                lp = metrics.logprobs(model, metrics.batch_of(c), m, c)
+                per_item += metrics.token_metrics(dense_lp[d][i], lp, c)
             row["domains"][d] = domain_summary(per_item)
         for key in ("kl", "nll"):
             row[key] = sum(row["domains"][d][key] for d in domains) / len(domains)
@@ -162,12 +169,11 @@ def main() -> None:
             score(f"{arm} oracle, prompt + reference reply", model, lambda d: seen[d])
         for n in [int(x) for x in a.reroute.split(",") if x.strip()] if arm == "IFP" else []:
             for window in (False, True) if a.reroute_window else (False,):
-                routed = {
-                    d: [rerouted(src, t, s, n, window) for t, s in chunks[d]] for d in domains
-                }
                 what = f"last {n} tokens" if window else "prompt + reply so far"
-                score(
-                    f"{arm} re-picked every {n} reply tokens ({what})", model, lambda d: routed[d]
+                score(  # one domain's (L, T, d) masks at a time
+                    f"{arm} re-picked every {n} reply tokens ({what})",
+                    model,
+                    lambda d, n=n, w=window: [rerouted(src, t, s, n, w) for t, s in chunks[d]],
                 )
         desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in domains}
         score(f"{arm} per task, description", model, lambda d: [desc[d]] * len(items[d]))
