@@ -83,6 +83,9 @@ CLI = [
     ("bench-dtype-int3", ["bench", "--preset", "135m", "--dtype", "int3"], None, "--dtype must be"),
     ("bench-keep-0", ["bench", "--preset", "135m", "--keep", "0"], None, "--keep must be > 0"),
     ("convert-onto-a-file", ["convert", *M, "-o", "{a_file}"], None, "existing file"),
+    # refused before the model loads: the model named here does not exist
+    ("convert-unknown-source", ["convert", "--model", "/no/such/model", "-o", "out", "--mask-source", "nope"], None, "unknown mask source 'nope'"),
+    ("convert-into-other-files", ["convert", "--model", "/no/such/model", "-o", "{data_no_splits}"], None, "folder of other files"),
     ("data-max-stdlib-negative", ["data", "build", "-o", "out", "--max-stdlib", "-1"], None, "--max-stdlib"),
     ("data-build-below-a-file", ["data", "build", "-o", "{a_file}/corpus"], None, "is a file"),
     ("finetune-no-splits", ["finetune", *M, "--data", "{data_no_splits}", "-o", "o"], None, "train.jsonl is missing"),

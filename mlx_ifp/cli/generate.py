@@ -328,7 +328,8 @@ def convert_command(
     ] = False,
 ):
     """Write a model (or the slim model of a task, prompt or mask) for mlx-lm or llama.cpp."""
-    from .. import Budget, Mask, export, load, select
+    from .. import Budget, Mask, export, load, make_source, select
+    from ..sources import SOURCES
 
     if not output:
         raise UsageError("give the output folder (or .gguf file) with --output/-o")
@@ -341,14 +342,15 @@ def convert_command(
         raise UsageError("give --task or --prompt, not both")
     budget = Budget.parse(keep) if keep is not None else Budget(0.5)
     task = read_task(task)
-    # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind
-    check_writable(output, folder=fmt == "mlx")
+    # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
+    # nor a folder of the user's files by a model folder; an unknown mask source is named
+    check_writable(output, folder=fmt == "mlx", ours=("config.json",) if fmt == "mlx" else ())
+    if isinstance(mask_source, str) and mask_source not in SOURCES:
+        make_source(mask_source)  # the one-line refusal that lists the sources
     # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
     net, tokenizer = load(model, dequantize=dequantize or fmt == "gguf", dtype=dtype)
     chosen = None
     if mask or keep is not None or task or prompt:
-        from .. import make_source
-
         given = Mask.load(mask, net) if mask else None
         mask_source = mask_source or ("griffin" if task or prompt else "static")
         source = make_source(mask_source, tokenizer=tokenizer)
