@@ -82,6 +82,7 @@ CLI = [
     ("save-mask-below-a-file", [*GEN, "--save-mask", "{a_file}/m"], None, "is a file"),
     ("bench-dtype-int3", ["bench", "--preset", "135m", "--dtype", "int3"], None, "--dtype must be"),
     ("bench-keep-0", ["bench", "--preset", "135m", "--keep", "0"], None, "--keep must be > 0"),
+    ("bench-prompt-over-context", ["bench", "--preset", "tiny", "--prompt-tokens", "2000", "--gen-tokens", "100", "--trials", "1"], None, "exceed the model's context of 2048"),
     ("convert-onto-a-file", ["convert", *M, "-o", "{a_file}"], None, "existing file"),
     # refused before the model loads: the model named here does not exist
     ("convert-unknown-source", ["convert", "--model", "/no/such/model", "-o", "out", "--mask-source", "nope"], None, "unknown mask source 'nope'"),

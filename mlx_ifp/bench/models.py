@@ -15,26 +15,27 @@ PROMPT = (
 )
 #: Llama shapes for random-weight runs (Llama 3.2 1B/3B, Llama 3.1 8B, SmolLM2-135M, and the
 #: second embedded model's, Qwen2.5-Coder-1.5B: its widths, heads and untied 151,936-token
-#: vocabulary, run as a Llama, without Qwen2's q/k/v biases).
+#: vocabulary, run as a Llama, without Qwen2's q/k/v biases), each with its model's context.
 PRESETS = {
     "135m": dict(hidden_size=576, num_hidden_layers=30, intermediate_size=1536,
                  num_attention_heads=9, num_key_value_heads=3, vocab_size=49152,
-                 rope_theta=100000.0, tie_word_embeddings=True),
+                 rope_theta=100000.0, tie_word_embeddings=True, max_position_embeddings=8192),
     "1.5b": dict(hidden_size=1536, num_hidden_layers=28, intermediate_size=8960,
                  num_attention_heads=12, num_key_value_heads=2, vocab_size=151936,
-                 rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=False),
+                 rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=False,
+                 max_position_embeddings=32768),
     "1b": dict(hidden_size=2048, num_hidden_layers=16, intermediate_size=8192,
                num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
-               rope_theta=500000.0, tie_word_embeddings=True),
+               rope_theta=500000.0, tie_word_embeddings=True, max_position_embeddings=131072),
     "3b": dict(hidden_size=3072, num_hidden_layers=28, intermediate_size=8192,
                num_attention_heads=24, num_key_value_heads=8, vocab_size=128256,
-               rope_theta=500000.0, tie_word_embeddings=True),
+               rope_theta=500000.0, tie_word_embeddings=True, max_position_embeddings=131072),
     "8b": dict(hidden_size=4096, num_hidden_layers=32, intermediate_size=14336,
                num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
-               rope_theta=500000.0, tie_word_embeddings=False),
+               rope_theta=500000.0, tie_word_embeddings=False, max_position_embeddings=131072),
     "tiny": dict(hidden_size=64, num_hidden_layers=2, intermediate_size=128,
                  num_attention_heads=4, num_key_value_heads=2, vocab_size=256,
-                 tie_word_embeddings=True),  # for tests
+                 tie_word_embeddings=True, max_position_embeddings=2048),  # for tests
 }  # fmt: skip
 
 

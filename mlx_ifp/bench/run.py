@@ -22,7 +22,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import Budget, UsageError, check_dtype, count, d_ffn, ffns, masked
+from ..core import Budget, UsageError, check_dtype, context_length, count, d_ffn, ffns, masked
 from .models import PRESETS, PROMPT, TASK, build, same_shape_dense  # noqa: F401
 
 VARIANTS = "abcdefgh"
@@ -124,6 +124,12 @@ def bench(
     src, tok, quantized, make_prompt, task = build(model, preset, dtype)
     load_s = time.perf_counter() - t0
     dt = ffns(src)[0].gate_proj.weight.dtype
+    limit = context_length(src)
+    if limit and prompt_tokens + gen_tokens > limit:
+        raise UsageError(
+            f"--prompt-tokens {prompt_tokens} + --gen-tokens {gen_tokens} exceed the model's "
+            f"context of {limit} tokens"
+        )
     prompt = make_prompt(prompt_tokens)
     d = d_ffn(src)
     ks = [b.channels(d) for b in budgets]
