@@ -285,3 +285,17 @@ def test_load_refuses_a_model_that_is_not_a_name(bad):
 
 def test_load_refuses_an_adapter_path_that_is_not_a_path(loaded):
     one_line(lambda: mlx_ifp.load(loaded[2], adapter_path=5), "adapter_path")
+
+
+@pytest.mark.parametrize("top_p", [5e-324, 1e-40])
+def test_a_top_p_below_float32_range_samples_the_most_likely_token(tiny, top_p):
+    """Nucleus sampling with p -> 0 keeps only the top token; mlx-lm reads p in float32, where
+    these are 0, and sampled from the whole vocabulary instead."""
+    model, tok = tiny
+    greedy = mlx_ifp.generate(model, tok, P, max_tokens=12, keep=0.5, chat_template=False)
+    for seed in range(3):
+        mx.random.seed(seed)
+        got = mlx_ifp.generate(
+            model, tok, P, max_tokens=12, keep=0.5, chat_template=False, temp=1.0, top_p=top_p
+        )
+        assert got == greedy

@@ -270,6 +270,8 @@ def stream_generate(
         n = len(tokens)
         kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     if "sampler" not in kwargs:
+        if mx.array(top_p).item() == 0:  # 0 in float32, as mlx-lm reads it: only the top token
+            temp = 0.0
         kwargs["sampler"] = make_sampler(temp, top_p if top_p < 1 else 0.0)
     whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
     if penalties:
