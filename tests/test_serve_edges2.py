@@ -7,6 +7,7 @@ tokenizer is byte-level like GPT-2's: word ``tN`` is the token ``ĠtN`` (a leadi
 mlx-lm picks its BPE streaming detokenizer, as for Llama 3, Qwen or SmolLM.
 """
 
+import asyncio
 import json
 import types
 import urllib.request
@@ -138,3 +139,20 @@ def test_top_p_zero_is_greedy(served, client):
     for seed in (1, 2):
         reply = client.chat.completions.create(**kw, temperature=1.5, top_p=0, seed=seed)
         assert reply.choices[0].message.content == greedy
+
+
+def test_a_request_still_queued_when_the_server_stops_gets_503_not_400():
+    """Shutting down is the server's state, not a fault of the request: retry elsewhere."""
+    from mlx_ifp.serve.scheduler import Job, Scheduler
+
+    async def main():
+        sched = Scheduler()  # no worker: the job stays queued
+        job = Job("a", lambda: iter(()), asyncio.get_running_loop())
+        sched.submit(job)
+        await asyncio.to_thread(sched.close)
+        return await job.queue.get()
+
+    kind, error = asyncio.run(main())
+    assert kind == "error"
+    answer = app_module._as_api_error(error)
+    assert answer.status == 503 and "shutting down" in str(answer)

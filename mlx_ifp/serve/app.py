@@ -41,6 +41,8 @@ def _as_api_error(e: BaseException) -> APIError:
         return e
     if isinstance(e, UsageError):
         return APIError(400, str(e))
+    if isinstance(e, QueueFull):  # the server's state, not the request's fault: retry later
+        return APIError(503, f"the server is busy: {e}", type="server_error", code="busy")
     return APIError(500, "internal error while generating", type="server_error")
 
 
@@ -110,7 +112,7 @@ class Completions:
         try:
             self.scheduler.submit(job)
         except QueueFull as e:
-            raise APIError(503, f"the server is busy: {e}", type="server_error", code="busy") from e
+            raise _as_api_error(e) from e
         deadline = time.monotonic() + limits.timeout_s
         watcher = asyncio.create_task(_watch_disconnect(request, job))
         try:

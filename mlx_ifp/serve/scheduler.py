@@ -27,7 +27,7 @@ Event = tuple[str, Any]
 
 
 class QueueFull(Exception):
-    """The server already has its maximum number of queued requests."""
+    """The server takes no more requests: its queue is at the limit, or it is shutting down."""
 
 
 class Job:
@@ -77,7 +77,7 @@ class Scheduler:
             for q in self._queues.values():
                 for job in q:
                     job.cancel()
-                    job.emit("error", UsageError("the server is shutting down"))
+                    job.emit("error", QueueFull("the server is shutting down"))
             self._queues.clear()
             self._cond.notify_all()
         if self._thread is not None:
