@@ -96,7 +96,11 @@ def main() -> None:
     if a.split == a.examples_from:
         counts = []  # never examples from the split being scored
     items = {d: instructions(data, d, a.split)[: a.limit] for d in domains}
-    pool = {d: instructions(data, d, a.examples_from)[: max(counts, default=0)] for d in domains}
+    pool = (
+        {d: instructions(data, d, a.examples_from)[: max(counts)] for d in domains}
+        if counts
+        else {}
+    )
     text = tasks(data)
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in domains}
     parts = {

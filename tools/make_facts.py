@@ -113,8 +113,11 @@ def questions(tokenizer, n: int, seed: int = 0, path: Path = WORDNET) -> list[di
     return out[:n]
 
 
-def write_corpus(facts: Path, data: Path, out: Path) -> int:
-    """Copy corpus ``data`` to ``out`` with the facts appended to ``sft/train.jsonl``."""
+def write_corpus(
+    facts: Path, data: Path, out: Path, domain: str = "general", source: str = "facts"
+) -> int:
+    """Copy corpus ``data`` to ``out`` with the facts (or another distilled file: ``domain``,
+    ``source``) appended to ``sft/train.jsonl``."""
     from mlx_ifp.data.corpus import formats
     from mlx_ifp.data.readers import example
 
@@ -128,11 +131,11 @@ def write_corpus(facts: Path, data: Path, out: Path) -> int:
             rows = [json.loads(line) for line in f]
         with open(tmp / "sft" / "train.jsonl", "a", encoding="utf-8") as f:
             for r in rows:  # the corpus's own record and SFT shape, as `data build` writes them
-                args = ("general", "facts", r["topic"], r["prompt"], r["completion"])
+                args = (domain, source, r["topic"], r["prompt"], r["completion"])
                 record = formats(example(*args, response=r["response"]))["completions"]
                 f.write(json.dumps(record) + "\n")
         manifest = json.loads((tmp / "manifest.json").read_text())
-        manifest["facts"] = {"file": str(facts), "train": len(rows)}
+        manifest[source] = {"file": str(facts), "train": len(rows)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # never a half-written corpus

@@ -1,0 +1,161 @@
+"""Writing instructions answered by the dense model, and a corpus that trains on them.
+
+    python tools/make_writing.py prompts [-n 1000] [--valid 100] -o PROMPTS.jsonl  (dict-gcide)
+    python tools/make_writing.py answer --prompts PROMPTS.jsonl -o DIR      (the dense replies)
+    python tools/make_writing.py corpus --answers DIR --corpus OUT --eval EVAL [--data CORPUS]
+
+Instructions such as "Write a short poem about a kettle.".
+
+The corpus asks for no creative writing (poems, letters, stories, messages); a probe of 32
+hand-written writing instructions (``docs/results/writing_probe/``) found the shipped default
+twice as far from dense there as on the corpus's domains. ``prompts`` fills templates with
+common GCIDE nouns (one token each, as the ``general`` questions), leaving out every content word
+of the probe's prompts and the README's examples, so the probe stays held out; the first ``-n``
+are for training, the next ``--valid`` for validation (other nouns). ``answer`` writes
+``train.jsonl.gz`` and ``valid.jsonl.gz`` with the dense model's greedy replies. ``corpus``
+copies a built corpus with the training rows appended to its SFT train split (domain ``prose``,
+source ``writing``), and writes EVAL: a one-domain corpus (the ``prose`` slot) whose valid split
+is the validation rows and whose test split is the probe, for ``tools/eval_task_masks.py --data
+EVAL --domains prose``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+HERE = Path(__file__).resolve().parent.parent
+PROBE = HERE / "docs/results/writing_probe"
+TEMPLATES = (
+    "Write a short poem about {a} {w}.",
+    "Write a short story about {a} {w}.",
+    "Write a paragraph describing {a} {w}.",
+    "Write a letter to a friend about {a} {w}.",
+    "Write a product description for {a} {w}.",
+    "Write a children's rhyme about {a} {w}.",
+    "Write a persuasive paragraph about why {a} {w} matters.",
+    "Write a diary entry about a day with {a} {w}.",
+    "Write a short speech in praise of {a} {w}.",
+    "Write a riddle whose answer is {a} {w}.",
+)
+_WORD = re.compile(r"[a-z]+")
+
+
+def banned() -> set[str]:
+    """Content words of the probe's prompts and the README's examples: never a topic here."""
+    sys.path.insert(0, str(PROBE))
+    from mlx_ifp.data.readers import EXCLUDED
+
+    from make import PROMPTS  # the probe's own prompt list
+
+    return {w for p in PROMPTS for w in _WORD.findall(p.lower()) if len(w) > 3} | EXCLUDED
+
+
+def prompts(tokenizer, n: int, valid: int, seed: int = 0) -> list[dict]:
+    """``n + valid`` seeded writing instructions about distinct common nouns."""
+    from mlx_ifp.data.corpus import GCIDE
+    from mlx_ifp.data.readers import gcide_nouns
+
+    ban = banned()
+    one = lambda w: len(tokenizer.encode(" " + w, add_special_tokens=False)) == 1  # noqa: E731
+    nouns = [w for w in gcide_nouns(GCIDE) if one(w) and w not in ban]
+    rng = random.Random(f"{seed}:writing")
+    rng.shuffle(nouns)
+    out = []
+    for i, w in enumerate(nouns[: n + valid]):
+        a = "an" if w[0] in "aeiou" else "a"
+        prompt = TEMPLATES[rng.randrange(len(TEMPLATES))].format(a=a, w=w)
+        out.append({"topic": w, "prompt": prompt, "split": "train" if i < n else "valid"})
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("step", choices=("prompts", "answer", "corpus"))
+    p.add_argument("-n", type=int, default=1000, help="training prompts")
+    p.add_argument("--valid", type=int, default=100, help="validation prompts")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prompts", help="prompts: the file written; answer: the file read")
+    p.add_argument("--max-tokens", type=int, default=128, help="reply length cap")
+    p.add_argument("--batch", type=int, default=128, help="prompts generated at once")
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("-o", "--output", help="prompts: the jsonl; answer: the folder")
+    p.add_argument("--answers", help="corpus: the folder `answer` wrote")
+    p.add_argument("--corpus", help="corpus: the training corpus to write")
+    p.add_argument("--eval", help="corpus: the evaluation corpus to write")
+    p.add_argument("--data", help="the corpus to copy (default: mlx_ifp data build's)")
+    a = p.parse_args()
+    import mlx_ifp
+    from mlx_ifp.common import atomic_file
+
+    if a.step == "prompts":
+        if not a.output:
+            p.error("prompts needs -o FILE")
+        tok = mlx_ifp.load(a.model)[1]
+        rows = prompts(tok, a.n, a.valid, a.seed)
+        with atomic_file(a.output) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        print(f"{len(rows)} prompts -> {a.output}")
+    elif a.step == "answer":
+        if not (a.prompts and a.output):
+            p.error("answer needs --prompts FILE and -o DIR")
+        from mlx_ifp.common import Progress
+
+        from make_general import answer
+
+        model, tok = mlx_ifp.load(a.model, dequantize=True)
+        rows = [json.loads(line) for line in Path(a.prompts).read_text().splitlines() if line]
+        with Progress("writing", len(rows), unit="reply") as bar:
+            replies = answer(model, tok, rows, a.max_tokens, a.batch, bar)
+        response = f"dense:{a.model}:greedy:{a.max_tokens}"
+        out = Path(a.output)
+        out.mkdir(parents=True, exist_ok=True)
+        for split in ("train", "valid"):
+            body = "".join(
+                json.dumps({**r, "completion": c, "response": response}) + "\n"
+                for r, c in zip(rows, replies, strict=True)
+                if r["split"] == split
+            )
+            with atomic_file(out / f"{split}.jsonl.gz") as tmp:
+                tmp.write_bytes(gzip.compress(body.encode(), mtime=0))
+        print(f"{len(replies)} replies -> {out}")
+    else:
+        if not (a.answers and a.corpus and a.eval):
+            p.error("corpus needs --answers DIR, --corpus OUT and --eval EVAL")
+        from mlx_ifp.data import build
+
+        from make_facts import write_corpus
+
+        data = Path(a.data) if a.data else build(verbose=False)
+        answers, ev = Path(a.answers), Path(a.eval)
+        n = write_corpus(answers / "train.jsonl.gz", data, Path(a.corpus), "prose", "writing")
+        if ev.exists():
+            p.error(f"{ev} exists: give a new folder")
+        shutil.copytree(PROBE / "corpus", ev)  # the probe: test split, writing task description
+        with gzip.open(answers / "valid.jsonl.gz", "rt", encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f]
+        src = {"source": "writing"}
+        lines = [
+            json.dumps(
+                {
+                    "domain": "prose",
+                    "prompt": r["prompt"],
+                    "completion": r["completion"],
+                    "provenance": src,
+                }
+            )
+            for r in rows
+        ]
+        (ev / "domains" / "prose" / "valid.jsonl").write_text("\n".join(lines) + "\n")
+        print(f"{n} writing rows -> {a.corpus}; {len(rows)} validation rows + the probe -> {ev}")
+
+
+if __name__ == "__main__":
+    main()
