@@ -120,7 +120,7 @@ def render(rows: list) -> str:
             + f" | {r['kl']:.3f} |"
         )
         top1 = sum(dom[d]["top1"] for d in domains) / len(domains)
-        gen = [dom["math"].get("exact_match"), dom["code"].get("pass@1")]
+        gen = [dom.get("math", {}).get("exact_match"), dom.get("code", {}).get("pass@1")]
         nll.append(
             f"| {r['row']} | "
             + " | ".join(f"{dom[d]['nll']:.3f}" for d in domains)
