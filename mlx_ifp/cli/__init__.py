@@ -8,6 +8,7 @@ before ``mlx.core``.
 
 from __future__ import annotations
 
+import errno
 import functools
 
 import typer
@@ -40,6 +41,11 @@ def handle_errors(fn):
             fail(f"out of memory ({str(e).splitlines()[0]}): try a smaller batch, input or model")
         except KeyboardInterrupt as e:
             fail(str(e) or "interrupted", 130)
+        except OSError as e:  # a path the user gave that no file system takes
+            if e.errno != errno.ENAMETOOLONG:
+                raise
+            name = str(e.filename)
+            fail(f"file name too long ({len(name)} characters): {name[:60]!r}...")
 
     return wrapper
 

@@ -175,8 +175,11 @@ def eval_command(
     cfg = EvalConfig(
         domains=None if domains is None else csv(domains, DOMAINS, "domain"),
         sources=csv(sources, None, "mask source"),
-        keeps=tuple(mlx_ifp.Budget.parse(k).value for k in csv(keep, None, "keep ratio")),
-        modes=csv(modes, MODES, "mode"),
+        # once each: 0.5 and .5 are one budget
+        keeps=tuple(
+            dict.fromkeys(mlx_ifp.Budget.parse(k).value for k in csv(keep, None, "keep ratio"))
+        ),
+        modes=MODES if modes.strip() == "both" else csv(modes, MODES, "mode"),
         limit=limit,
         gen_limit=gen_limit,
         batch_size=batch_size,
@@ -197,7 +200,7 @@ def eval_command(
         )
     if output:
         check_writable(output)
-        masks = [Path(f).with_suffix(x) for f in files.values() for x in (".safetensors", ".json")]
+        masks = [m for f in files.values() for m in mlx_ifp.Mask.files(f)]
         not_an_input(output, model, data, *masks, *cfg.adapters.values())
     folder = data or build()
     cfg.domains = built_domains(folder, cfg.domains)  # before the model loads

@@ -39,6 +39,23 @@ Dequantize = Annotated[
 ]
 
 
+def check_text(text: str | None, flag: str) -> str | None:
+    """Text from the command line: bytes that are not UTF-8 reach Python as lone surrogates,
+    which the tokenizer refuses with a ``TypeError``."""
+    try:
+        text is None or text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise UsageError(f"{flag} is not UTF-8 text (character {e.start})") from None
+    return text
+
+
+def not_empty(**flags: str | None) -> None:
+    """An option given as ``""`` is refused, not read as not given (``--mask "$M"`` unset)."""
+    for name, value in flags.items():
+        if value is not None and not value.strip():
+            raise UsageError(f"--{name.replace('_', '-')} is empty: give a value or leave it out")
+
+
 def read_prompt(prompt: str | None) -> str:
     """The prompt text; ``-`` reads stdin, which must be UTF-8 text (not binary bytes)."""
     if prompt == "-":
@@ -53,14 +70,14 @@ def read_prompt(prompt: str | None) -> str:
             raise UsageError("stdin holds binary data (NUL bytes): give the prompt as text")
     if prompt is None or not prompt.strip():
         raise UsageError("the prompt is empty (give --prompt TEXT, or --prompt - to read stdin)")
-    return prompt
+    return check_text(prompt, "--prompt")
 
 
 def read_task(task: str | None) -> str | list[str] | None:
     """``--task``: the description itself, or ``@FILE``'s example prompts."""
     if task and task.startswith("@"):
         return task_examples(task[1:])
-    return task
+    return check_text(task, "--task")
 
 
 def task_examples(path) -> list[str]:
@@ -223,10 +240,12 @@ def generate_command(
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
     if budget is None and align < 1:
         Budget.parse(1.0, align)  # --align alone is checked too
-    if save_mask:
-        check_writable(Path(save_mask).with_suffix(".safetensors"))
+    not_empty(mask=mask, save_mask=save_mask, mask_source=mask_source, adapter=adapter)
+    for path in Mask.files(save_mask) if save_mask else ():  # the sidecar too, before the work
+        check_writable(path)
     text = read_prompt(prompt)
     task = read_task(task)
+    check_text(system_prompt, "--system-prompt")
     if seed is not None:
         if not 0 <= seed < 2**64:
             raise UsageError(f"--seed must be in [0, 2**64), got {seed}")
@@ -338,10 +357,11 @@ def convert_command(
     if gguf_type not in ("f16", "q8_0", "q4_0"):
         raise UsageError(f"--gguf-type must be f16, q8_0 or q4_0, got {gguf_type!r}")
     check_dtype(dtype)
+    not_empty(prompt=prompt, task=task, mask=mask, mask_source=mask_source)
     if task and prompt:
         raise UsageError("give --task or --prompt, not both")
     budget = Budget.parse(keep) if keep is not None else Budget(0.5)
-    task = read_task(task)
+    task, prompt = read_task(task), check_text(prompt, "--prompt")
     # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
     # nor a folder of the user's files by a model folder; an unknown mask source is named
     check_writable(output, folder=fmt == "mlx", ours=("config.json",) if fmt == "mlx" else ())
@@ -350,7 +370,7 @@ def convert_command(
     # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
     net, tokenizer = load(model, dequantize=dequantize or fmt == "gguf", dtype=dtype)
     chosen = None
-    if mask or keep is not None or task or prompt:
+    if mask or keep is not None or task or prompt or mask_source:  # else the model as it is
         given = Mask.load(mask, net) if mask else None
         mask_source = mask_source or ("griffin" if task or prompt else "static")
         source = make_source(mask_source, tokenizer=tokenizer)

@@ -302,13 +302,18 @@ class Mask:
         m = mx.zeros((L, self.d_ffn), dtype=dtype)
         return m.at[rows, self.indices].add(mx.array(1, dtype))
 
-    def check(self, model: nn.Module) -> None:
-        """Refuse a mask made for another model, or whose indices do not fit this one."""
-        check_fingerprint(self.model, model, "mask belongs to")
-        idx, n, d = self.indices, len(ffn.layers(model)), ffn.d_ffn(model)
+    def check_indices(self) -> None:
+        """Refuse indices that are not an (L, k) mx.array of integers."""
+        idx = self.indices
         ok = isinstance(idx, mx.array) and idx.ndim == 2 and mx.issubdtype(idx.dtype, mx.integer)
         if not ok:
             raise UsageError("a mask's indices must be an mx.array of integers, shape (layers, k)")
+
+    def check(self, model: nn.Module) -> None:
+        """Refuse a mask made for another model, or whose indices do not fit this one."""
+        check_fingerprint(self.model, model, "mask belongs to")
+        self.check_indices()
+        idx, n, d = self.indices, len(ffn.layers(model)), ffn.d_ffn(model)
         if self.d_ffn != d or idx.shape[0] != n or not 0 < idx.shape[1] <= d:
             raise UsageError(
                 f"mask keeps {idx.shape[0]}x{idx.shape[1]} of {self.d_ffn} FFN channels; this "
@@ -318,28 +323,40 @@ class Mask:
         if s.min().item() < 0 or s.max().item() >= d or (s[:, 1:] == s[:, :-1]).any().item():
             raise UsageError(f"mask indices must be distinct channels in [0, {d}) in each layer")
 
+    @staticmethod
+    def files(path: str | os.PathLike) -> tuple[Path, Path]:
+        """The ``.safetensors`` file and ``.json`` sidecar a mask path names: ``NAME``,
+        ``NAME.safetensors`` and ``NAME.json`` name one pair; another suffix is part of the name
+        (``mask_k0.5`` -> ``mask_k0.5.safetensors``, not ``mask_k0.safetensors``); ``~`` expands."""
+        if not isinstance(path, str | os.PathLike) or not str(path).strip():
+            raise UsageError(f"a mask file path must be a non-empty str or path, got {path!r}")
+        path = Path(path).expanduser()
+        if path.name in ("", ".", ".."):
+            raise UsageError(f"a mask file path must name a file, got {str(path)!r}")
+        if path.suffix in (".safetensors", ".json"):
+            path = path.with_suffix("")
+        return path.with_name(f"{path.name}.safetensors"), path.with_name(f"{path.name}.json")
+
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (.safetensors) and its .json sidecar, each atomically."""
-        if not isinstance(path, str | os.PathLike) or not str(path).strip():
-            raise UsageError(f"a mask is saved to a file path, got {path!r}")
-        path = Path(path).with_suffix(".safetensors")
+        self.check_indices()
+        path, sidecar = self.files(path)
         check_writable(path)  # both, before either is written
-        check_writable(path.with_suffix(".json"))
+        check_writable(sidecar)
         meta = {k: v for k, v in asdict(self).items() if k != "indices"}
         meta.update(format_version=FORMAT_VERSION, k=self.k, layers=self.n_layers)
         with atomic_file(path) as tmp:
             mx.save_safetensors(
                 str(tmp), {"indices": self.indices.astype(mx.int32)}, metadata={"mlx_ifp": "mask"}
             )
-        with atomic_file(path.with_suffix(".json")) as tmp:
+        with atomic_file(sidecar) as tmp:
             tmp.write_text(json.dumps(meta, indent=2))
         return path
 
     @classmethod
     def load(cls, path: str | Path, model: nn.Module | None = None) -> Mask:
         """Read a mask file; with ``model``, refuse it if it was made for another model."""
-        path = Path(path)
-        st, js = path.with_suffix(".safetensors"), path.with_suffix(".json")
+        st, js = cls.files(path)
         if not st.exists() or not js.exists():
             raise UsageError(f"mask file not found: {st} (and its .json sidecar)")
         try:

@@ -99,7 +99,8 @@ def mask_overlap(
         "overlap": out.tolist(),
         "source": source,
         "keep": k / d,
-        "n": n,
+        "n": max(len(m) for m in dense.values()),  # as many as were there, not as asked for
+        "n_per_domain": {dom: len(m) for dom, m in dense.items()},
     }
 
 
@@ -121,9 +122,10 @@ def plot_overlap(result: dict, path: str | Path) -> Path:
                 color = "black" if mat[i, j] > (lo + hi) / 2 else "white"
                 ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", color=color, size=9)
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="mask overlap |A∩B|/k")
+    upto = "up to " if len(set(result.get("n_per_domain", {}).values())) > 1 else ""
     fig.suptitle(
         f"{result['source']} per-input masks at keep {result['keep']:.2f} "
-        f"({result['n']} test prompts per domain)"
+        f"({upto}{result['n']} test prompts per domain)"
     )
     return _save(fig, path)
 

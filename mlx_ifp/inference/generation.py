@@ -74,13 +74,14 @@ def check_mask(mask) -> None:
 
 
 def check_prompt(prompt) -> None:
-    """A prompt is text or a list of chat messages (dicts with role and content, text for the
-    user and system turns)."""
+    """A prompt is text or a list of chat messages (dicts with a role and text content)."""
     if isinstance(prompt, str):
         return
     if isinstance(prompt, list) and prompt and all(isinstance(m, dict) for m in prompt):
         for m in prompt:
-            if m.get("role") in ("user", "system") and not isinstance(m.get("content"), str):
+            if not isinstance(m.get("role"), str):
+                raise UsageError(f"every chat message needs a role (a str), got {m!r:.60}")
+            if not isinstance(m.get("content"), str):
                 got = type(m.get("content")).__name__
                 raise UsageError(f"a {m['role']} message's content must be a str, got {got}")
         return
@@ -114,9 +115,14 @@ def get_pruner(
     budget = Budget.parse(keep, align)
     k = budget.channels(d_ffn(model))
     name = mask_source if isinstance(mask_source, str) else None  # two names, one class
-    key = (id(model), name, "default" if source is None else source.key(), k)
+    key = (id(model), id(tokenizer), name, "default" if source is None else source.key(), k)
     pruner = _PRUNERS.get(key)
-    if pruner is None or pruner.source_model is not model:
+    # the very model, tokenizer and source instance (two of one class may differ in settings)
+    if pruner is None or not (
+        pruner.source_model is model
+        and pruner.tokenizer is tokenizer
+        and (source is None or name is not None or pruner.source is mask_source)
+    ):
         pruner = Pruner(model, tokenizer, source, budget)  # not k: a k of 1 would read as 1.0
         _PRUNERS[key] = pruner
     _PRUNERS.move_to_end(key)
@@ -217,6 +223,9 @@ def stream_generate(
     check_mask(mask)
     check_pruner(model, pruner)
     check_prompt(prompt)
+    if not callable(getattr(tokenizer, "encode", None)):
+        got = type(tokenizer).__name__
+        raise UsageError(f"a tokenizer is needed (model, tokenizer = mlx_ifp.load(...)), got {got}")
     repick = check_repick(repick)
     messages = messages_for(prompt, system_prompt)
     user = first_user_turn(messages)

@@ -46,6 +46,27 @@ def prune(model: nn.Module, mask: Mask) -> nn.Module:
     return slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
 
 
+def is_id(t) -> bool:
+    return isinstance(t, int) and not isinstance(t, bool)
+
+
+def token_ids(tokens, model: nn.Module) -> list[int]:
+    """Token ids (a list or tuple, or an MLX or NumPy array, of ints) as a list, each inside
+    ``model``'s vocabulary; one clear line otherwise (text, floats, nesting, another vocab)."""
+    if hasattr(tokens, "tolist") and not isinstance(tokens, list | tuple):
+        tokens = tokens.tolist()
+    if not isinstance(tokens, list | tuple) or not all(is_id(t) for t in tokens):
+        raise UsageError(
+            f"token ids must be a list of ints (tokenizer.encode(text)), got "
+            f"{type(tokens).__name__} {tokens!r:.40}"
+        )
+    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
+    bad = [t for t in tokens if t < 0 or (isinstance(vocab, int) and t >= vocab)]
+    if bad:
+        raise UsageError(f"token id {bad[0]} is outside the model's vocabulary [0, {vocab})")
+    return list(tokens)
+
+
 @dataclass
 class PruneInfo:
     """What one selection cost and what it gave."""
@@ -225,13 +246,10 @@ class Pruner:
             if self.tokenizer is None:
                 raise UsageError("a tokenizer is needed to select channels from text")
             return turn_tokens(self.tokenizer, text)
-        ids = isinstance(text, list | tuple) and all(
-            isinstance(t, int) and not isinstance(t, bool) for t in text
-        )
-        if not ids:
+        if not isinstance(text, list | tuple) or not all(is_id(t) for t in text):
             got = type(text).__name__
             raise UsageError(f"a prompt or task is a str or a list of str, got {got} {text!r:.40}")
-        return list(text)
+        return token_ids(text, self.model)
 
     def _finish(self, mask: Mask, slim: nn.Module, hit: bool, t_sel: float, t_slice: float):
         params = self._active.get(mask.k)  # counting walks the whole tree: once per width
@@ -280,7 +298,7 @@ class Pruner:
         obs = self.source.observer()
         if obs is None:
             raise UsageError(f"mask source {self.source.key()!r} cannot select during a prefill")
-        tokens = list(tokens)
+        tokens = token_ids(tokens, self.model)
         if len(tokens) < 2:
             raise UsageError("a dense prefill needs a prompt of at least 2 tokens")
         key = (self.source.key(), text_hash(str(tokens)), self.k)

@@ -54,7 +54,7 @@ class Piece:
 def _mask_file(value: str, base: Path) -> Path | None:
     path = Path(value).expanduser()
     path = path if path.is_absolute() else base / path
-    for candidate in (path, path.with_suffix(".safetensors")):
+    for candidate in (path, mlx_ifp.Mask.files(path)[0]):
         if candidate.suffix == ".safetensors" and candidate.is_file():
             return candidate
     return None

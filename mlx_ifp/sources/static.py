@@ -18,6 +18,8 @@ class RandomSource(MaskSource):
     uses_text = False
 
     def __init__(self, seed: int = 0):
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 64:
+            raise UsageError(f"the random mask source's seed must be in [0, 2**64), got {seed!r}")
         self.seed = seed
 
     def key(self):
@@ -103,7 +105,16 @@ class StaticActivation(MaskSource):
 
     def __init__(self, tokenizer=None, calibration: Sequence[str] | None = None):
         self.tokenizer = tokenizer
-        self.calibration = list(calibration or DEFAULT_CALIBRATION)
+        if isinstance(calibration, str):  # one text, not one text per character
+            calibration = [calibration]
+        try:
+            texts = [] if calibration is None else list(calibration)
+        except TypeError:
+            texts = [calibration]
+        if not all(isinstance(t, str) for t in texts):
+            got = next(type(t).__name__ for t in texts if not isinstance(t, str))
+            raise UsageError(f"static-act's calibration must be a text or list of texts, got {got}")
+        self.calibration = texts or list(DEFAULT_CALIBRATION)
         self._cache: dict[str, mx.array] = {}
 
     def scores(self, model, tokens):

@@ -9,6 +9,7 @@ fingerprint and the budget), and building a fresh predictor for a source model. 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -208,6 +209,8 @@ def _factory(path=None, adapter=None, adapter_path=None, **_):
     where = path or adapter or adapter_path
     if not where:
         raise UsageError("the predictor mask source needs the adapter folder (--adapter DIR)")
+    if not isinstance(where, str | os.PathLike):
+        raise UsageError(f"the predictor's adapter folder must be a path, got {where!r}")
     return PredictorSource(where)
 
 
