@@ -9,6 +9,8 @@
 #        checkout) once, in the background; it writes each result whole under /tmp/after/out
 #        (then renamed). Brings back each finished file once (at most 7 a call) and the logs
 #        as logs.tgz, while SCRIPT runs too; call again until it says "done" and none is left
+#        (files are copied at every poll: a call killed at its limit keeps what was sent; keep
+#        SECONDS below the call's limit, which the session's device time left may cut short)
 #   bash tools/device_lanes.sh stop KEEP STAGE STEP ARM [ARM ...]  # end each lane at its STEP checkpoint
 #   bash tools/device_lanes.sh state KEEP STAGE ARM [STEP]  # a whole checkpoint (float32 + optimizer)
 #        in 15 MiB pieces to $OUT/<ARM>-stage<STAGE> (one arm per call: $OUT takes 64 MiB); here
@@ -79,27 +81,34 @@ case "$cmd" in
     if [ -f /tmp/after/started ] && [ "$(cat /tmp/after/started)" != "$script" ]; then
       echo "after: $(cat /tmp/after/started) ran here before: rm -rf /tmp/after to start $script" >&2; exit 2
     fi
+    # the script's finished files (it writes each whole, then renames; dot-names are its work),
+    # sent once each, at most 7 files and 56 MiB a call, each under 16 MiB; copied into $OUT at
+    # every poll, so a call killed at its limit (the session's device time running out) still
+    # brings back what was done (the thirty-second session lost its scores and packs: its call ran out of device time)
+    n=0 room=$((56 * 1048576)) left=0
+    send() {
+      left=0
+      while IFS= read -r f; do
+        key=$(echo "${f#/tmp/after/out/}" | tr / _); [ -f "/tmp/after/sent/$key" ] && continue
+        size=$(stat -c %s "$f")
+        if [ "$size" -gt 16777215 ]; then echo "after: $f is over 16 MiB: split it in the script" >&2; continue; fi
+        if [ $n -ge 7 ] || [ "$size" -gt "$room" ]; then left=$((left + 1)); continue; fi
+        cp "$f" "$OUT/$key" && touch "/tmp/after/sent/$key" && n=$((n + 1)) room=$((room - size))
+      done < <(find /tmp/after/out -type f -not -name '.*' -not -path '*/.*' | sort)
+      tar czf "$OUT/logs.tgz" /tmp/runs/k*-*/stage*.log /tmp/lane_*.log /tmp/after/*.log 2>/dev/null
+    }
     while :; do
       ended=$(grep -ls TRAINDONE /tmp/lane_*.log | wc -l)
       if [ "$ended" -ge "$(ls /tmp/lane_*.log | wc -l)" ] && [ ! -f /tmp/after/started ]; then
         echo "$script" > /tmp/after/started; echo "after: lanes done, $script started"
         (setsid nohup bash -c 'bash "$1"; echo $? > /tmp/after/rc' _ "$script" > /tmp/after/script.log 2>&1 < /dev/null &)
       fi
+      send
       [ -f /tmp/after/rc ] && { echo "after: $script done (exit $(cat /tmp/after/rc))"; break; }
       [ $(($(date +%s) - t0)) -ge "$limit" ] && { echo "after: $ended lane(s) done, script $([ -f /tmp/after/started ] && echo running || echo 'not started')"; break; }
       sleep 15
     done
-    tar czf "$OUT/logs.tgz" /tmp/runs/k*-*/stage*.log /tmp/lane_*.log /tmp/after/*.log 2>/dev/null
-    # the script's finished files (it writes each whole, then renames; dot-names are its work),
-    # sent once each, while it runs too; at most 7 files and 56 MiB a call, each under 16 MiB
-    n=0 room=$((56 * 1048576)) left=0
-    while IFS= read -r f; do
-      key=$(echo "${f#/tmp/after/out/}" | tr / _); [ -f "/tmp/after/sent/$key" ] && continue
-      size=$(stat -c %s "$f")
-      if [ "$size" -gt 16777215 ]; then echo "after: $f is over 16 MiB: split it in the script" >&2; continue; fi
-      if [ $n -ge 7 ] || [ "$size" -gt "$room" ]; then left=$((left + 1)); continue; fi
-      cp "$f" "$OUT/$key" && touch "/tmp/after/sent/$key" && n=$((n + 1)) room=$((room - size))
-    done < <(find /tmp/after/out -type f -not -name '.*' -not -path '*/.*' | sort)
+    send
     [ "$left" -eq 0 ] || echo "after: $left file(s) left: call again"
     ls -la "$OUT" ;;
   stop)  # a lane's checkpoints overwrite each other: keep the one at STEP, then end the lane
