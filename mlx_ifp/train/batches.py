@@ -71,9 +71,21 @@ def read_jsonl(path: Path) -> list[dict]:
                 raise UsageError(f"{path}, line {n}: JSON nested too deeply") from None
             if not isinstance(rec, dict):
                 raise UsageError(f"{path}, line {n}: expected a JSON object")
+            if "\\ud" in line.lower() and _lone_surrogate(rec):  # "\ud800": no tokenizer takes it
+                raise UsageError(f"{path}, line {n}: holds a lone UTF-16 surrogate, not text")
             rec["_where"] = f"{path}, line {n}"
             records.append(rec)
     return records
+
+
+def _lone_surrogate(rec: dict) -> bool:
+    try:
+        json.dumps(rec, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except RecursionError:  # nested too deeply to write back: it is read as it is
+        pass
+    return False
 
 
 def domain_id(domain) -> int:
@@ -127,15 +139,14 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
     try:
         head, full = _chat_parts(tokenizer, messages, where)
         user = first_user_turn(messages)
+        prompt = list(turn_tokens(tokenizer, user)) if stage == "sft" else []
     except UsageError as e:
         raise UsageError(f"{where}: {e}") from None
     except Exception as e:  # the model's chat template refused the conversation
         raise UsageError(f"{where}: the chat template cannot format it ({e})") from None
     if stage == "pretrain":
         return Example(full, 0, [])
-    return Example(
-        full, len(head), list(turn_tokens(tokenizer, user)), domain_id(rec.get("domain"))
-    )
+    return Example(full, len(head), prompt, domain_id(rec.get("domain")))
 
 
 def pack(examples: list, max_len: int) -> list:

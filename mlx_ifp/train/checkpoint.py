@@ -12,8 +12,10 @@ fits this model, budget, predictor and LLM setup; a failed save (full disk) repl
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field, fields
+from math import inf
 from pathlib import Path
 
 import mlx.core as mx
@@ -129,36 +131,34 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
 
 def check(cfg: FinetuneConfig) -> None:
     choices = {"stage": ("pretrain", "sft"), "train": ("frozen", "lora", "full")}
-    choices["lr_schedule"] = ("constant", "cosine", "linear")
-    choices["mask_forward"] = MASK_FORWARD
+    choices.update(lr_schedule=("constant", "cosine", "linear"), mask_forward=MASK_FORWARD)
     for name, allowed in choices.items():
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
-    whole = ("iters", "batch_size", "grad_accumulation", "max_seq_length", "chunks", "save_every")
-    counts = (
-        "repick", "val_every", "val_batches", "warmup", "eps_steps", "seed", "start_step",
-        "decay_start",
-    )  # fmt: skip
-    for name in (*whole, *counts):
+    least = dict.fromkeys(("iters", "batch_size", "grad_accumulation", "max_seq_length"), 1)
+    least.update(chunks=1, save_every=1, lora_rank=1, val_batches=1, lora_layers=-1)  # -1: all
+    least.update(dict.fromkeys(("repick", "val_every", "warmup", "eps_steps", "seed"), 0))
+    least.update(start_step=0, decay_start=0, probe_prompts=0)
+    for name, low in least.items():
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise UsageError(f"{name} must be a whole number, got {value!r}")
-        if value < (1 if name in whole else 0):
-            raise UsageError(f"{name} must be >= {1 if name in whole else 0}, got {value}")
+        if value < low or value >= 2**32:  # a seed past it overflows the per-step seeds
+            raise UsageError(f"{name} must be >= {low} (and below 2**32), got {value}")
     reals = ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill", "anchor")
     limits = ("memory_limit", "weight_decay", "max_grad_norm", "max_seconds", "lora_scale")
-    for name in (*reals, *limits, "lora_dropout", "task_share"):
+    for name in (*reals, *limits, "lora_dropout", "task_share", "repick_share"):
         value = getattr(cfg, name)
         if isinstance(value, str):  # YAML reads 1e-4 (no dot) as text
-            try:
-                value = float(value)
-                setattr(cfg, name, value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise UsageError(f"{name} must be a number >= 0, got {value!r}")
-        if value == float("inf"):
-            raise UsageError(f"{name} must be finite")
+            with contextlib.suppress(ValueError):
+                setattr(cfg, name, value := float(value))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < inf:
+            raise UsageError(f"{name} must be a number >= 0 (and finite), got {value!r}")
+    for name in ("model", "data", "output", "init_from", "resume"):  # YAML: `data: 2024` a number
+        if not isinstance(getattr(cfg, name), str | None):
+            raise UsageError(f"{name} must be a path or name, got {getattr(cfg, name)!r}")
+    if not isinstance(ks := cfg.lora_keys or [], list) or not all(isinstance(k, str) for k in ks):
+        raise UsageError(f"lora_keys must be a list of module names, got {cfg.lora_keys!r}")
     if not cfg.lora_dropout < 1:
         raise UsageError(f"lora_dropout must be in [0, 1), got {cfg.lora_dropout!r}")
     if cfg.anchor and (cfg.train == "frozen" or not cfg.distill):

@@ -238,7 +238,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}
     ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
     ifp.update(d_ffn=d_ffn(model), train=cfg.train, stage=cfg.stage)
-    if cfg.init_from:  # another run's weights; with start_step, that run continued
+    if cfg.init_from and not cfg.resume:  # another run's weights (resumed: the checkpoint's)
         checkpoint.init_weights(cfg.init_from, predictor, model, ifp)
         step = cfg.start_step
     if cfg.resume:  # made for this model, budget and settings? (before any training)
@@ -254,6 +254,9 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             )
     out = Path(cfg.output)
     last_good = (cfg.resume, step) if cfg.resume else None
+    began = run["seconds"]  # max_seconds limits this process's training, not the resumed total
+    # the step validated last: a resumed run does not validate its first step again
+    checked = max([r[0] for r in val_history] + [d["step"] for d in div_history], default=-1)
 
     def save(at: int) -> None:
         if rank == 0:
@@ -276,6 +279,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     rate = "--predictor-lr" if cfg.train == "frozen" else "--learning-rate"
 
     def validate() -> None:
+        nonlocal checked
+        checked = step
         if valid_b and cfg.val_every:
             val = evaluate(joint, valid_b, cfg.val_batches, k, cfg, group)
             val_history.append([step, val["ce"], val["kl"]])
@@ -303,7 +308,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     ui = Progress(cfg.iters, start=step, enabled=rank == 0 and not cfg.quiet)
     with ui, StopOnSigint() as stop:
         while step < cfg.iters:
-            if cfg.val_every and step % cfg.val_every == 0:
+            if cfg.val_every and step % cfg.val_every == 0 and checked != step:
                 validate()
             tic = time.perf_counter()
             mx.random.seed(cfg.seed * 1_000_003 + step)  # dropout etc.: a function of the step
@@ -333,7 +338,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             run["tokens_seen"] += seen * group.size()  # this rank's share; ranks ~ equal
             run["seconds"] += dt
             ui.advance(value, scored / dt, eps)
-            out_of_time = cfg.max_seconds > 0 and run["seconds"] >= cfg.max_seconds
+            out_of_time = cfg.max_seconds > 0 and run["seconds"] - began >= cfg.max_seconds
             if step % cfg.save_every == 0 or step == cfg.iters or out_of_time:
                 save(step)
                 saved_at, last_good = step, (out, step)
@@ -347,7 +352,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
                     f"interrupted at step {step} of {cfg.iters}: saved a checkpoint to {out}; "
                     f"continue with: mlx_ifp finetune --resume {out}"
                 )
-    if cfg.val_every:
+    if cfg.val_every and checked != step:
         validate()
     if cfg.val_every or saved_at != step:
         save(step)

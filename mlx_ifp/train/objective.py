@@ -18,16 +18,16 @@ mean cross-domain Jaccard near 1 and a small spread of scores across prompts.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
-from mlx.utils import tree_map
+from mlx.utils import tree_flatten, tree_map
 
 from ..core import (
+    UsageError,
     active_masks,
     install,
     layers,
@@ -40,7 +40,7 @@ from ..core import (
 )
 from ..sources.predictor import Predictor, source_pass
 from . import checkpoint
-from .batches import Batch, Batches
+from .batches import Batch, Batches, read_jsonl
 from .checkpoint import FinetuneConfig
 
 
@@ -74,6 +74,8 @@ def prepare_llm(model: nn.Module, cfg: FinetuneConfig) -> nn.Module:
     if cfg.train == "lora":
         lora = checkpoint.adapter_config(cfg)["lora_parameters"]
         linear_to_lora_layers(model, cfg.lora_layers, lora)
+        if not tree_flatten(model.trainable_parameters()):  # a LoRA run that trains nothing
+            raise UsageError(f"lora_keys {cfg.lora_keys} name no module of the LoRA layers")
     elif cfg.train == "full":
         model.unfreeze()
     if cfg.grad_checkpoint:
@@ -328,11 +330,17 @@ def probe_set(data: str | Path, tokenizer, per_domain: int, seed: int = 0, max_l
     if not path.is_file() or per_domain < 1:
         return []
     by_domain: dict[str, list] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        rec = json.loads(line) if line.strip() else {}
+    for rec in read_jsonl(path):  # its lines as the trainer reads them (U+2028 is text)
         text = rec.get("prompt") or rec.get("text")
-        if text and rec.get("domain"):
-            by_domain.setdefault(rec["domain"], []).append((text, "prompt" in rec))
+        if "messages" in rec and "prompt" not in rec:  # chat: the first user turn, as trained
+            turns = rec["messages"] if isinstance(rec["messages"], list) else []
+            user = [
+                m.get("content") for m in turns if isinstance(m, dict) and m.get("role") == "user"
+            ]
+            text = user[0] if user else None
+        if text and str(text).strip() and rec.get("domain"):  # a prompt 5 is read as "5"
+            is_prompt = "prompt" in rec or "messages" in rec
+            by_domain.setdefault(rec["domain"], []).append((str(text), is_prompt))
     rng = random.Random(seed)
     out = []
     for domain in sorted(by_domain):
