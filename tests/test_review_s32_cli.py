@@ -175,3 +175,23 @@ def test_plot_overlap_records_the_prompts_it_compared(world, tmp_path):
     result = json.loads(out.with_suffix(".json").read_text())
     counts = {d: len(instructions(world["corpus"], d)) for d in result["domains"]}
     assert result["n_per_domain"] == counts and result["n"] == max(counts.values()) < 1000
+
+
+# ------------------------------------------------ a saved predictor mask brings its LoRA back
+
+
+def test_a_mask_a_trained_predictor_picked_runs_with_that_predictors_lora(world, tmp_path):
+    """`--save-mask` from a predictor + LoRA, then `--mask` alone: the same slim model (its
+    LoRA applied), so the same greedy reply; it used to run the bare model's slice."""
+    import mlx_ifp
+
+    from tiny import finetune_folder
+
+    adapter = finetune_folder(mlx_ifp.load(str(world["model"]))[0], tmp_path / "adapter", 48)
+    common = ["generate", "--model", world["model"], "-p", "t5 t6 t7", "-m", "6", "--repick", "0"]
+    first = cli(*common, "--adapter", adapter, "--save-mask", tmp_path / "m")
+    assert first.returncode == 0, first.stderr
+    again = cli(*common, "--mask", tmp_path / "m")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    assert "with its lora LLM weights applied" in again.stderr

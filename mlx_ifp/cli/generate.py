@@ -228,6 +228,7 @@ def generate_command(
         penalty_processors,
     )
     from ..models import COMPILING, claim_compile_notice, packed_matmul_warning
+    from ..sources import picked_by
 
     try:
         check_sampling(max_tokens, temp, top_p)
@@ -255,8 +256,12 @@ def generate_command(
 
         shipped = default_adapter(model, budget)
         adapter = str(shipped) if shipped is not None else None
+    given = Mask.load(mask) if mask else None
+    if given is not None and adapter is None and mask_source is None:
+        adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
-    given = Mask.load(mask, net) if mask else None
+    if given is not None:
+        given.check(net)
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
     if warning := packed_matmul_warning(net):
         typer.echo(f"Warning: {warning}", err=True)

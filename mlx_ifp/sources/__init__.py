@@ -20,7 +20,7 @@ from .base import (
     register_source,
     standardise,
 )
-from .predictor import PredictorSource, read_config
+from .predictor import PredictorSource, picked_by, read_config
 from .static import (
     DEFAULT_CALIBRATION,
     FixedMask,
@@ -48,6 +48,7 @@ __all__ = [
     "dense_prefill",
     "eager",
     "make_source",
+    "picked_by",
     "read_config",
     "register_source",
     "standardise",

@@ -205,6 +205,13 @@ class PredictorSource(MaskSource):
         return self.predictor(model)(tokens)[0]
 
 
+def picked_by(mask) -> str | None:
+    """The folder of the trained predictor that picked ``mask`` (its LoRA belongs with it)."""
+    name = mask.source
+    folder = name[len("predictor(") : -1] if name.startswith("predictor(") else ""
+    return folder if folder and (Path(folder) / "ifp_config.json").is_file() else None
+
+
 def _factory(path=None, adapter=None, adapter_path=None, **_):
     where = path or adapter or adapter_path
     if not where:
