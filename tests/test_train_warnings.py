@@ -98,3 +98,29 @@ def test_finetune_warns_when_masks_collapse_but_not_for_a_static_head(tmp_path, 
         finetune(cfg, tiny_model("llama"), Tok())
         err = capfd.readouterr()
         assert ("collapsing" in err.out + err.err) == warned, (head, across)
+
+
+def test_no_collapse_warning_before_the_first_step_and_no_kl_without_distillation(
+    tmp_path, monkeypatch, capfd
+):
+    """The first validation (step 0) reads the untrained predictor: no collapse warning yet; a
+    run without distillation prints no `KL to source 0.0000` (it computes none)."""
+    import mlx_ifp.train.loop as loop
+    from mlx_ifp.train.objective import COLLAPSED
+
+    keys = ("jaccard_within", "jaccard_across", "score_std", "rank_std")
+    stats = dict(zip(keys, (1.0, COLLAPSED + 0.01, 0.0, 0.0), strict=True))
+    monkeypatch.setattr(loop, "measure", lambda *a, **k: stats)
+    data = make_data(tmp_path / "d")
+    valid = Path(data) / "valid.jsonl"
+    rows = [json.loads(x) for x in valid.read_text().splitlines()]
+    valid.write_text(
+        "\n".join(json.dumps({**r, "domain": "ab"[i % 2]}) for i, r in enumerate(rows))
+    )
+    pred = {"layers": 2, "rank": 8, "head": "griffin"}
+    cfg = cfg_for(data, tmp_path / "o", iters=1, val_every=1, quiet=False, predictor=pred)
+    finetune(cfg, tiny_model("llama"), Tok())
+    err = capfd.readouterr()
+    text = err.out + err.err
+    assert text.count("collapsing") == 1  # at step 1, not at step 0
+    assert ("KL to source" in text) == bool(cfg.distill)

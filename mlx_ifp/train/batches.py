@@ -201,8 +201,9 @@ def load_data(folder: str | Path, tokenizer, stage: str, max_len: int, packed: b
         path = folder / "train.jsonl"
         why = "is missing" if not path.is_file() else "has no usable examples"
         raise UsageError(
-            f"no training examples: {path} {why} (a data folder holds train.jsonl and "
-            "valid.jsonl; see warnings above for records dropped by --max-seq-length)"
+            f"no training examples: {path} {why} (give the data folder with --data or `data:` "
+            "in the config; it holds train.jsonl and valid.jsonl; records over --max-seq-length "
+            "are dropped with a warning)"
         )
     if not valid:
         warn(f"{folder / 'valid.jsonl'} is missing or empty: no validation loss")

@@ -284,7 +284,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         if valid_b and cfg.val_every:
             val = evaluate(joint, valid_b, cfg.val_batches, k, cfg, group)
             val_history.append([step, val["ce"], val["kl"]])
-            ui.note(f"step {step}: val CE {val['ce']:.4f}, KL to source {val['kl']:.4f}")
+            kl = f", KL to source {val['kl']:.4f}" if cfg.distill else ""  # 0: not computed
+            ui.note(f"step {step}: val CE {val['ce']:.4f}{kl}")
             if hit := diverging(val_history, column):
                 ui.note(
                     f"warning: training is diverging: validation {name} rose to "
@@ -299,7 +300,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
                 f"{div['jaccard_across']:.3f}, score spread {div['score_std']:.3f}, "
                 f"rank spread {div['rank_std']:.3f}"
             )
-            if div["jaccard_across"] > COLLAPSED and predictor.config.head != "static":
+            trained = step > 0  # a fresh predictor's first masks say nothing of training yet
+            if trained and div["jaccard_across"] > COLLAPSED and predictor.config.head != "static":
                 ui.note("warning: the masks are collapsing to one mask for every prompt")
 
     train_step = make_step(joint, opts, k, cfg, group)
