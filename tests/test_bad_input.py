@@ -76,6 +76,8 @@ CLI = [
     ("gguf-wrong-magic", ["generate", "--model", "{magic_gguf}", "-p", "t5"], None, "bad magic"),
     ("mask-truncated", [*GEN, "--mask", "{mask_truncated}"], None, "corrupted or truncated"),
     ("mask-other-model", [*GEN, "--mask", "{mask_other_model}"], None, "another model"),
+    ("mask-with-keep", [*GEN, "--mask", "{mask}", "--keep", "0.5"], None, "--mask fixes the channels"),
+    ("mask-with-task", [*GEN, "--mask", "{mask}", "--task", "math"], None, "--mask fixes the channels"),
     ("adapter-truncated", [*GEN, "--adapter", "{adapter_truncated}"], None, "truncated"),
     ("adapter-weights-missing", [*GEN, "--adapter", "{adapter_no_weights}"], None, "adapters.safetensors is missing"),
     ("predictor-corrupted", [*GEN, "--adapter", "{adapter_bad_predictor}"], None, "corrupted"),

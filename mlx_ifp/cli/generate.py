@@ -242,6 +242,8 @@ def generate_command(
     if budget is None and align < 1:
         Budget.parse(1.0, align)  # --align alone is checked too
     not_empty(mask=mask, save_mask=save_mask, mask_source=mask_source, adapter=adapter)
+    if mask and (task or keep is not None or mask_source):  # they were ignored silently
+        raise UsageError("--mask fixes the channels: give it without --task, --keep, --mask-source")
     for path in Mask.files(save_mask) if save_mask else ():  # the sidecar too, before the work
         check_writable(path)
     text = read_prompt(prompt)
