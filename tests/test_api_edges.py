@@ -8,13 +8,12 @@ import math
 
 import mlx_ifp
 from mlx_ifp import Mask, MaskSource, UsageError
-from mlx_ifp.bench.models import synthetic_tokenizer
 from mlx_ifp.sources import SOURCES
 
 import mlx.core as mx
 import numpy as np
 import pytest
-from tiny import save_folder, tiny_model
+from tiny import endless_tokenizer, save_folder, tiny_model
 
 P = "t5 t6 t7 t8"
 L, D = 3, 96  # the tiny llama's layers and FFN channels
@@ -22,8 +21,7 @@ L, D = 3, 96  # the tiny llama's layers and FFN channels
 
 @pytest.fixture(scope="module")
 def tiny():
-    tok = synthetic_tokenizer(128)
-    tok._eos_token_ids = set()
+    tok = endless_tokenizer()
     return tiny_model("llama"), tok
 
 

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import mlx_ifp
 from mlx_ifp import UsageError
-from mlx_ifp.bench.models import synthetic_tokenizer
 from mlx_ifp.inference.generation import stream_generate
 
 import mlx.core as mx
 import pytest
 from bad_world import one_error
-from tiny import save_folder, tiny_model
+from tiny import endless_tokenizer, save_folder, tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPT = " ".join(f"t{i}" for i in [5, 17, 3, 99, 42, 8, 61, 7, 23, 11, 90, 4])
@@ -25,8 +24,7 @@ PROMPT = " ".join(f"t{i}" for i in [5, 17, 3, 99, 42, 8, 61, 7, 23, 11, 90, 4])
 
 @pytest.fixture(scope="module")
 def tiny():
-    tok = synthetic_tokenizer(128)
-    tok._eos_token_ids = set()
+    tok = endless_tokenizer()
     return tiny_model("llama"), tok
 
 

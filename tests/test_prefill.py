@@ -1,6 +1,5 @@
 """Dense prefill, slim decoding: the mask read off the prompt's own pass, decoding from its KV."""
 
-from mlx_ifp.bench.models import synthetic_tokenizer
 from mlx_ifp.common import UsageError
 from mlx_ifp.core import ffn
 from mlx_ifp.inference.generation import stream_generate
@@ -10,7 +9,7 @@ from mlx_ifp.sources import dense_prefill
 import mlx.core as mx
 import pytest
 from reference import assert_top_k, griffin_scores
-from tiny import tiny_model
+from tiny import endless_tokenizer, tiny_model
 
 PROMPT = [5, 17, 3, 99, 42, 8, 61, 7, 23, 11, 90, 4]
 
@@ -72,8 +71,7 @@ def _reply(model, tok, **kw):
 
 def test_generate_prefill_modes():
     model = tiny_model("llama")
-    tok = synthetic_tokenizer(128)
-    tok._eos_token_ids = set()
+    tok = endless_tokenizer()
     slim, last_slim = _reply(model, tok, keep=0.5, prefill="slim")
     assert last_slim.prune.prefill_s == 0
     dense, last = _reply(model, tok, keep=0.5, prefill="dense")
@@ -140,8 +138,7 @@ def test_auto_prefill_follows_the_source_preference():
             return True
 
     model = tiny_model("llama")
-    tok = synthetic_tokenizer(128)
-    tok._eos_token_ids = set()
+    tok = endless_tokenizer()
     _, plain = _reply(model, tok, keep=0.5, mask_source="static")
     assert plain.prune.prefill_s == 0
     _, dense = _reply(model, tok, keep=0.5, mask_source=DenseStatic())

@@ -9,7 +9,7 @@ from mlx_ifp.inference.generation import get_pruner, stream_generate
 
 import mlx.core as mx
 import pytest
-from tiny import tiny_model
+from tiny import endless_tokenizer, tiny_model
 
 PROMPT = " ".join(f"t{i}" for i in [5, 17, 3, 99, 42, 8, 61, 7, 23, 11, 90, 4])
 
@@ -40,8 +40,7 @@ def _per_position_logprobs(model, pruner, prompt, reply, n, dense_prompt):
 @pytest.mark.parametrize(("n", "prefill"), [(2, "slim"), (3, "dense"), (4, "slim")])
 def test_generation_that_repicks_is_the_per_position_mask(n, prefill):
     model = tiny_model("llama")
-    tok = synthetic_tokenizer(128)
-    tok._eos_token_ids = set()
+    tok = endless_tokenizer()
     reply, logprobs, info = _generate(model, tok, n, prefill)
     assert len(reply) == 9 and info.repicks == 9 // n  # the last token fed counts too
     assert info.repick_select_s > 0 and info.repick_slice_s > 0

@@ -5,22 +5,18 @@ sources, core); each test failed before its fix. All run on the tiny random mode
 
 import mlx_ifp
 from mlx_ifp import Mask, MaskSource, UsageError, make_source
-from mlx_ifp.bench.models import synthetic_tokenizer
 from mlx_ifp.inference import forget
 
 import mlx.core as mx
 import numpy as np
 import pytest
-from tiny import tiny_model
-
-P = "t5 t6 t7 t8"
-L, D = 3, 96  # the tiny llama's layers and FFN channels
+from test_api_edges import D, L, P  # the prompt, layers and FFN channels of the tiny llama
+from tiny import endless_tokenizer, tiny_model
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    tok = synthetic_tokenizer(128)
-    tok._eos_token_ids = set()
+    tok = endless_tokenizer()
     return tiny_model("llama"), tok
 
 

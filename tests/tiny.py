@@ -36,6 +36,16 @@ ARCHS = {
 MODULE = {"mistral": "llama"}
 
 
+def endless_tokenizer(vocab: int = 128):
+    """The synthetic tokenizer (words t0 .. t{vocab-1}) with no end token: every generation
+    runs its whole max_tokens."""
+    from mlx_ifp.bench.models import synthetic_tokenizer
+
+    tok = synthetic_tokenizer(vocab)
+    tok._eos_token_ids = set()
+    return tok
+
+
 def tiny_model(arch: str = "llama", seed: int = 0, quantize: bool = False, **overrides):
     """A float32 random model of ``arch`` (optionally 4-bit quantized, group size 32)."""
     mod = importlib.import_module(f"mlx_lm.models.{MODULE.get(arch, arch)}")

@@ -141,20 +141,11 @@ def main() -> None:
         shutil.copytree(PROBE / "corpus", ev)  # the probe: test split, writing task description
         with gzip.open(answers / "valid.jsonl.gz", "rt", encoding="utf-8") as f:
             rows = [json.loads(line) for line in f]
-        src = {"source": "writing"}
-        lines = [
-            json.dumps(
-                {
-                    "domain": "prose",
-                    "prompt": r["prompt"],
-                    "completion": r["completion"],
-                    "provenance": src,
-                }
-            )
-            for r in rows
-        ]
-        (ev / "domains" / "prose" / "valid.jsonl").write_text("\n".join(lines) + "\n")
-        print(f"{n} writing rows -> {a.corpus}; {len(rows)} validation rows + the probe -> {ev}")
+        sys.path.insert(0, str(PROBE))
+        from make import write_split  # the probe's own layout
+
+        v = write_split(ev, "valid", [(r["prompt"], r["completion"]) for r in rows], "writing")
+        print(f"{n} writing rows -> {a.corpus}; {v} validation rows + the probe -> {ev}")
 
 
 if __name__ == "__main__":

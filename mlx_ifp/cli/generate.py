@@ -244,8 +244,8 @@ def generate_command(
     not_empty(mask=mask, save_mask=save_mask, mask_source=mask_source, adapter=adapter)
     if mask and (task or keep is not None or mask_source):  # they were ignored silently
         raise UsageError("--mask fixes the channels: give it without --task, --keep, --mask-source")
-    for path in Mask.files(save_mask) if save_mask else ():  # the sidecar too, before the work
-        check_writable(path)
+    if save_mask:
+        Mask.writable(save_mask)  # the sidecar too, before the work
     text = read_prompt(prompt)
     task = read_task(task)
     check_text(system_prompt, "--system-prompt")
@@ -261,9 +261,7 @@ def generate_command(
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None and mask_source is None:
         adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
-    net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)
-    if given is not None:
-        given.check(net)
+    net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)  # select checks M
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
     if warning := packed_matmul_warning(net):
         typer.echo(f"Warning: {warning}", err=True)
@@ -355,7 +353,7 @@ def convert_command(
 ):
     """Write a model (or the slim model of a task, prompt or mask) for mlx-lm or llama.cpp."""
     from .. import Budget, Mask, export, load, make_source, select
-    from ..sources import SOURCES
+    from ..sources import check_source_name
 
     if not output:
         raise UsageError("give the output folder (or .gguf file) with --output/-o")
@@ -372,8 +370,8 @@ def convert_command(
     # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
     # nor a folder of the user's files by a model folder; an unknown mask source is named
     check_writable(output, folder=fmt == "mlx", ours=("config.json",) if fmt == "mlx" else ())
-    if isinstance(mask_source, str) and mask_source not in SOURCES:
-        make_source(mask_source)  # the one-line refusal that lists the sources
+    if mask_source is not None:
+        check_source_name(mask_source)
     # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
     net, tokenizer = load(model, dequantize=dequantize or fmt == "gguf", dtype=dtype)
     chosen = None

@@ -337,12 +337,15 @@ class Mask:
             path = path.with_suffix("")
         return path.with_name(f"{path.name}.safetensors"), path.with_name(f"{path.name}.json")
 
+    @classmethod
+    def writable(cls, path: str | os.PathLike) -> tuple[Path, Path]:
+        """``files(path)``, both checked writable before either is written (or any work)."""
+        return tuple(check_writable(p) for p in cls.files(path))
+
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (.safetensors) and its .json sidecar, each atomically."""
         self.check_indices()
-        path, sidecar = self.files(path)
-        check_writable(path)  # both, before either is written
-        check_writable(sidecar)
+        path, sidecar = self.writable(path)
         meta = {k: v for k, v in asdict(self).items() if k != "indices"}
         meta.update(format_version=FORMAT_VERSION, k=self.k, layers=self.n_layers)
         with atomic_file(path) as tmp:

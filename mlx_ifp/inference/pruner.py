@@ -46,16 +46,13 @@ def prune(model: nn.Module, mask: Mask) -> nn.Module:
     return slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
 
 
-def is_id(t) -> bool:
-    return isinstance(t, int) and not isinstance(t, bool)
-
-
 def token_ids(tokens, model: nn.Module) -> list[int]:
     """Token ids (a list or tuple, or an MLX or NumPy array, of ints) as a list, each inside
     ``model``'s vocabulary; one clear line otherwise (text, floats, nesting, another vocab)."""
     if hasattr(tokens, "tolist") and not isinstance(tokens, list | tuple):
         tokens = tokens.tolist()
-    if not isinstance(tokens, list | tuple) or not all(is_id(t) for t in tokens):
+    ids = isinstance(tokens, list | tuple)
+    if not ids or not all(isinstance(t, int) and not isinstance(t, bool) for t in tokens):
         raise UsageError(
             f"token ids must be a list of ints (tokenizer.encode(text)), got "
             f"{type(tokens).__name__} {tokens!r:.40}"
@@ -246,7 +243,7 @@ class Pruner:
             if self.tokenizer is None:
                 raise UsageError("a tokenizer is needed to select channels from text")
             return turn_tokens(self.tokenizer, text)
-        if not isinstance(text, list | tuple) or not all(is_id(t) for t in text):
+        if not isinstance(text, list | tuple):  # token ids: checked there
             got = type(text).__name__
             raise UsageError(f"a prompt or task is a str or a list of str, got {got} {text!r:.40}")
         return token_ids(text, self.model)

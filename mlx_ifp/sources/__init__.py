@@ -14,6 +14,7 @@ from .base import (
     MaskSource,
     Observer,
     Running,
+    check_source_name,
     dense_prefill,
     eager,
     make_source,
@@ -33,6 +34,7 @@ from .static import (
 __all__ = [
     "DEFAULT_CALIBRATION",
     "SOURCES",
+    "check_source_name",
     "FixedMask",
     "Full",
     "Griffin",

@@ -275,12 +275,17 @@ def register_source(name: str, factory: Callable[..., MaskSource]) -> None:
     SOURCES[name] = factory
 
 
+def check_source_name(name) -> None:
+    """Refuse a name no source is registered under (before any work: nothing is built)."""
+    if not isinstance(name, str) or name not in SOURCES:
+        raise UsageError(f"unknown mask source {name!r} (choose from {', '.join(SOURCES)})")
+
+
 def make_source(name: str | MaskSource, **options) -> MaskSource:
     """A source by name (see ``SOURCES``), or pass an instance through."""
     if isinstance(name, MaskSource):
         return name
-    if not isinstance(name, str) or name not in SOURCES:
-        raise UsageError(f"unknown mask source {name!r} (choose from {', '.join(SOURCES)})")
+    check_source_name(name)
     factory = SOURCES[name]
     try:
         inspect.signature(factory).bind(**options)

@@ -18,6 +18,7 @@ mean cross-domain Jaccard near 1 and a small spread of scores across prompts.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from pathlib import Path
@@ -29,6 +30,7 @@ from mlx.utils import tree_flatten, tree_map
 from ..core import (
     UsageError,
     active_masks,
+    first_user_turn,
     install,
     layers,
     masked,
@@ -333,11 +335,8 @@ def probe_set(data: str | Path, tokenizer, per_domain: int, seed: int = 0, max_l
     for rec in read_jsonl(path):  # its lines as the trainer reads them (U+2028 is text)
         text = rec.get("prompt") or rec.get("text")
         if "messages" in rec and "prompt" not in rec:  # chat: the first user turn, as trained
-            turns = rec["messages"] if isinstance(rec["messages"], list) else []
-            user = [
-                m.get("content") for m in turns if isinstance(m, dict) and m.get("role") == "user"
-            ]
-            text = user[0] if user else None
+            with contextlib.suppress(UsageError, AttributeError, TypeError):  # none: skipped
+                text = first_user_turn(rec["messages"])
         if text and str(text).strip() and rec.get("domain"):  # a prompt 5 is read as "5"
             is_prompt = "prompt" in rec or "messages" in rec
             by_domain.setdefault(rec["domain"], []).append((str(text), is_prompt))

@@ -57,25 +57,29 @@ PROMPTS = [
 TASK = "You are a creative writer. Write the poem, letter, story or message the user asks for."
 
 
+def write_split(out: Path, split: str, pairs, source: str) -> int:
+    """``(prompt, reply)`` pairs as the SPLIT of the ``prose`` slot of a corpus folder ``out``."""
+    folder = out / "domains" / "prose"
+    folder.mkdir(parents=True, exist_ok=True)
+    src = {"source": source}
+    rows = [{"domain": "prose", "prompt": p, "completion": c, "provenance": src} for p, c in pairs]
+    (folder / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return len(rows)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", "--output", required=True, help="the corpus folder to write")
     p.add_argument("--max-tokens", type=int, default=128)
     a = p.parse_args()
     model, tok = mlx_ifp.load("smollm2-135m-instruct", dequantize=True)
-    items = [{"domain": "prose", "prompt": q} for q in PROMPTS]
+    items = [{"prompt": q} for q in PROMPTS]
     with Progress("dense replies", total=len(items)) as bar:
         replies = answer(model, tok, items, a.max_tokens, 16, bar)
     out = Path(a.output)
-    (out / "domains" / "prose").mkdir(parents=True, exist_ok=True)
-    src = {"source": "writing_probe"}
-    lines = [
-        json.dumps({**it, "completion": r, "provenance": src})
-        for it, r in zip(items, replies, strict=True)
-    ]
-    (out / "domains" / "prose" / "test.jsonl").write_text("\n".join(lines) + "\n")
+    n = write_split(out, "test", zip(PROMPTS, replies, strict=True), "writing_probe")
     (out / "tasks.json").write_text(json.dumps({"prose": TASK}, indent=2) + "\n")
-    print(f"wrote {len(lines)} items to {out}")
+    print(f"wrote {n} items to {out}")
 
 
 if __name__ == "__main__":
