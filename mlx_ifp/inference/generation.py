@@ -33,7 +33,7 @@ from ..core import (
 from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
-from .pruner import PruneInfo, Pruner
+from .pruner import PruneInfo, Pruner, mask_owner
 from .sampling import check_options, check_sampling, penalty_processors, seen_first
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
@@ -137,6 +137,14 @@ def forget(model: nn.Module) -> None:
         del _PRUNERS[key]
 
 
+def _sourcing(model, mask, mask_source, keep) -> tuple:
+    """The source and budget of the pruner: a given mask's own when no source is named (the
+    model its picker read: ``mask_owner``), at the mask's width."""
+    if mask is None or mask_source is not None:
+        return mask_source, keep
+    return mask_owner(model, mask), Budget(mask.keep)
+
+
 def select(
     model: nn.Module,
     tokenizer,
@@ -158,7 +166,9 @@ def select(
     check_pruner(model, pruner)
     if mask is None and task is None and prompt is not None:
         check_prompt(prompt)
-    pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
+    pruner = pruner or get_pruner(
+        model, tokenizer, *_sourcing(model, mask, mask_source, keep), align
+    )
     if mask is not None:
         return pruner.slim_from_mask(mask)
     if task is not None:
@@ -243,7 +253,9 @@ def stream_generate(
         raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
     warn_if_packed_matmul_broken(model)
     notify_compiling(model)  # the first packed forward on a GPU can take a minute
-    pruner = pruner or get_pruner(model, tokenizer, mask_source, keep, align)
+    pruner = pruner or get_pruner(
+        model, tokenizer, *_sourcing(model, mask, mask_source, keep), align
+    )
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
     auto_dense = per_prompt and pruner.source.prefers_dense_prefill()

@@ -147,6 +147,23 @@ def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str,
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 
 
+def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
+    """The source whose model a given mask is cut from when none is named: the model's own
+    default (``None``) when its predictor (+ LoRA) picked the mask; another trained predictor
+    when that one did (refused by ``predictor_note`` if its LoRA is not loaded); else
+    ``"full"``, the bare model, as GRIFFIN, static and the other sources pick on it."""
+    from ..sources import picked_by
+
+    folder = picked_by(mask)
+    if folder is None:
+        return "full"
+    _, shipped = default_source(model, Budget(mask.keep))  # the shipped one nearest the mask's k
+    own = shipped or origin(model, required=False).get("adapter_path")
+    if own and Path(own).resolve() == Path(folder).resolve():
+        return None
+    return make_source("predictor", path=folder)
+
+
 class KeepMismatch(UserWarning):
     """A trained predictor is used at another budget than the one it was trained for."""
 
