@@ -12,7 +12,7 @@ from .models import load  # first: loads the optimized BLAS before mlx.core
 __version__ = "0.1.0"
 
 from . import compat  # noqa: E402
-from .convert import export  # noqa: E402
+from .convert import export, export_gguf  # noqa: E402
 from .core import Budget, Mask, UsageError  # noqa: E402
 from .inference import Pruner, generate, prune, select, stream_generate  # noqa: E402
 from .sources import MaskSource, make_source, register_source  # noqa: E402
@@ -26,6 +26,7 @@ __all__ = [
     "Pruner",
     "UsageError",
     "export",
+    "export_gguf",
     "generate",
     "load",
     "make_source",

@@ -14,9 +14,10 @@ import functools
 import typer
 
 from .. import UsageError
+from .convert import convert_command
 from .evaluate import data_build_command, eval_command, plot_command
 from .finetune import finetune_command
-from .generate import convert_command, generate_command
+from .generate import generate_command
 from .info import bench_command, info_command
 from .serve import serve_command
 

@@ -1,0 +1,145 @@
+"""``mlx_ifp export`` (alias ``convert``): a model, or the slim model of a task, prompt or mask,
+as a standard mlx-lm folder or a GGUF file that llama.cpp and Ollama load. The mask comes from
+the model's own source, as ``generate`` picks it: the shipped predictor with its LoRA fused in
+for the embedded model, an ``--adapter``'s predictor, else GRIFFIN."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import UsageError
+from ..common import check_dtype, check_writable
+from .generate import Model, Task, check_text, not_empty, read_task
+
+GGUF_TYPES = ("f16", "q8_0", "q4_0")
+
+
+def output_format(fmt: str | None, output: str) -> str:
+    """``--format``, or what the output's name says: ``.gguf`` is llama.cpp's file."""
+    fmt = fmt or ("gguf" if output.lower().endswith(".gguf") else "mlx")
+    if fmt not in ("mlx", "gguf"):
+        raise UsageError(f"--format must be mlx or gguf, got {fmt!r}")
+    return fmt
+
+
+def convert_command(
+    model: Model = "smollm2-135m-instruct",
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="The mlx-lm folder (or .gguf file) to write.")
+    ] = "",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="mlx (an mlx-lm folder) or gguf (llama.cpp). Default: gguf for an "
+            "output named *.gguf, else mlx.",
+        ),
+    ] = None,
+    gguf_type: Annotated[
+        str, typer.Option("--gguf-type", help="GGUF matrices: f16, q8_0 or q4_0.")
+    ] = "f16",
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", "-p", help="Select the mask from this prompt.")
+    ] = None,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            "--keep",
+            help="Export a slim model keeping this many channels. Default 0.5, or the budget "
+            "the adapter's predictor was trained for.",
+        ),
+    ] = None,
+    mask_source: Annotated[
+        str | None,
+        typer.Option(
+            "--mask-source",
+            help="Default with --task or --prompt: the model's own, as generate picks (the "
+            "shipped predictor + LoRA, --adapter's predictor, else griffin); static without.",
+        ),
+    ] = None,
+    task: Task = None,
+    mask: Annotated[
+        str | None,
+        typer.Option("--mask", help="Export the slim model of a mask (with its predictor's LoRA)."),
+    ] = None,
+    adapter: Annotated[
+        str | None,
+        typer.Option(
+            "--adapter",
+            help="A `mlx_ifp finetune` output folder: its LoRA (or full weights) is written "
+            "fused, and its predictor picks the mask from --task or --prompt.",
+        ),
+    ] = None,
+    dtype: Annotated[
+        str | None, typer.Option(help="Cast float weights: float32, float16, bfloat16.")
+    ] = None,
+    dequantize: Annotated[
+        bool,
+        typer.Option(
+            "--dequantize/--no-dequantize",
+            help="Write quantized weights unpacked to float (a GGUF file is always written from "
+            "unpacked weights).",
+        ),
+    ] = False,
+):
+    """Write a model (or the slim model of a task, prompt or mask) for mlx-lm or llama.cpp."""
+    from .. import Budget, Mask, export, export_gguf, load, make_source, select
+    from ..sources import check_source_name, picked_by, read_config
+
+    if not output:
+        raise UsageError("give the output folder (or .gguf file) with --output/-o")
+    fmt = output_format(fmt, output)
+    if gguf_type not in GGUF_TYPES:
+        raise UsageError(f"--gguf-type must be {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
+    check_dtype(dtype)
+    not_empty(prompt=prompt, task=task, mask=mask, mask_source=mask_source, adapter=adapter)
+    if task and prompt:
+        raise UsageError("give --task or --prompt, not both")
+    if mask and (task or prompt or keep is not None or mask_source):
+        raise UsageError(
+            "--mask fixes the channels: give it without --task, --prompt, --keep or --mask-source"
+        )
+    if adapter and keep is None:
+        keep = read_config(adapter).get("k")  # the budget it was trained for
+    budget = Budget.parse(keep) if keep is not None else Budget(0.5)
+    task, prompt = read_task(task), check_text(prompt, "--prompt")
+    # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
+    # nor a folder of the user's files by a model folder; an unknown mask source is named
+    check_writable(output, folder=fmt == "mlx", ours=("config.json",) if fmt == "mlx" else ())
+    if mask_source is not None:
+        check_source_name(mask_source)
+    given = Mask.load(mask) if mask else None
+    if given is not None and adapter is None:
+        adapter = picked_by(given)  # a predictor's mask is cut with its LoRA, as it was picked
+    # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
+    net, tokenizer = load(
+        model, dequantize=dequantize or fmt == "gguf", dtype=dtype, adapter_path=adapter
+    )
+    chosen = None
+    if given or keep is not None or task or prompt or mask_source or adapter:  # else as it is
+        text = task or prompt
+        if mask_source is None and given is None and not text and adapter is None:
+            mask_source = "static"  # a budget alone: the weights' own ranking
+        source = (
+            make_source(mask_source, tokenizer=tokenizer, path=adapter) if mask_source else None
+        )
+        if given is None and not text and (source is None or source.uses_text):
+            name = mask_source or "predictor"
+            raise UsageError(f"--mask-source {name} selects from text: give --task or --prompt")
+        net, info = select(
+            net,
+            tokenizer,
+            prompt,
+            task=None if prompt else task or "-",  # "-": a source that reads no text
+            mask=given,
+            keep=budget,
+            mask_source=source,
+        )
+        chosen = info.mask
+    if fmt == "gguf":
+        path = export_gguf(net, tokenizer, output, gguf_type, mask=chosen)
+    else:
+        path = export(net, tokenizer, output, dtype=dtype, mask=chosen)
+    typer.echo(f"Wrote {path}")
