@@ -260,6 +260,9 @@ def plot_command(
     else:
         if n < 2:
             raise UsageError(f"-n must be at least 2 (prompts compared per domain), got {n}")
+        if groups < 1:
+            raise UsageError(f"--groups must be at least 1, got {groups}")
+        mlx_ifp.Budget.parse(keep)  # before the corpus and the model load
         sidecar = check_writable(Path(output).with_suffix(".json"))
         folder = data or build()
         domains = built_domains(folder)  # those the corpus has (prose needs Debian packages)

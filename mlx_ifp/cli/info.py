@@ -45,6 +45,8 @@ def info_command(
     ] = None,
 ):
     """Versions, backend, BLAS in use, cache folder and the registered plug-ins."""
+    if model is not None and not model.strip():  # `--model "$M"` unset: not "no model"
+        raise UsageError("--model is empty: give a model or leave it out")
     import mlx.core as mx
     import mlx_lm
 

@@ -214,7 +214,10 @@ SPLITS = ("train", "valid", "test")
 
 
 class Batches:
-    """Global batch ``b`` of ``examples``, shuffled per epoch by ``seed``; this rank's share."""
+    """Global batch ``b`` of ``examples``: rows ``b * batch_size`` on of one endless stream,
+    each epoch of it shuffled by ``seed``; this rank's share. A batch is addressed by its first
+    row (``at``), so a run resumed with another batch size or gradient accumulation goes on
+    with the very rows the straight run would have read."""
 
     def __init__(
         self, examples: list, batch_size: int, seed: int = 0, multiple: int = PAD_TO, group=None
@@ -231,17 +234,35 @@ class Batches:
             raise UsageError(f"batch size {batch_size} is not divisible by {self.world} processes")
         if len(examples) < batch_size:
             raise UsageError(f"{len(examples)} examples are fewer than the batch size {batch_size}")
-        self.per_epoch = len(examples) // batch_size
+        self.per_epoch = len(examples) // batch_size  # whole batches in one pass
+        self._order: tuple[int, np.ndarray] | None = None
+
+    def order(self, epoch: int) -> np.ndarray:
+        """Example indices of one epoch, shuffled."""
+        if self._order is None or self._order[0] != epoch:
+            rng = np.random.default_rng([self.seed, epoch])
+            self._order = (epoch, rng.permutation(len(self.examples)))
+        return self._order[1]
 
     def indices(self, b: int) -> list[int]:
         """Example indices of global batch ``b`` (all ranks)."""
-        epoch, i = divmod(b, self.per_epoch)
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.examples))
-        return order[i * self.batch_size : (i + 1) * self.batch_size].tolist()
+        return self.rows(b * self.batch_size)
+
+    def rows(self, start: int) -> list[int]:
+        """Example indices of the ``batch_size`` rows from row ``start`` on (all ranks)."""
+        out, n = [], len(self.examples)
+        while len(out) < self.batch_size:
+            epoch, i = divmod(start + len(out), n)
+            out += self.order(epoch)[i : i + self.batch_size - len(out)].tolist()
+        return out
+
+    def at(self, start: int) -> Batch:
+        """This rank's share of the batch whose first row is ``start``."""
+        mine = self.rows(start)[self.rank :: self.world]
+        return collate([self.examples[j] for j in mine], self.multiple)
 
     def __call__(self, b: int) -> Batch:
-        mine = self.indices(b)[self.rank :: self.world]
-        return collate([self.examples[j] for j in mine], self.multiple)
+        return self.at(b * self.batch_size)
 
 
 def _pad(rows: list[list[int]], width: int) -> np.ndarray:

@@ -254,13 +254,23 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             )
     out = Path(cfg.output)
     last_good = (cfg.resume, step) if cfg.resume else None
+    # rows read before `step`: a resumed run goes on where its checkpoint stopped, whatever its
+    # batch size and accumulation (older checkpoints recorded batches of their own size)
+    rows_per_step = cfg.grad_accumulation * cfg.batch_size
+    rows_at = step * rows_per_step
+    if cfg.resume:
+        old = state["config"]
+        rows_at = state.get("rows_consumed", state.get("batches_consumed", 0) * old["batch_size"])
+    base_step, base_rows = step, rows_at
     began = run["seconds"]  # max_seconds limits this process's training, not the resumed total
     # the step validated last: a resumed run does not validate its first step again
     checked = max([r[0] for r in val_history] + [d["step"] for d in div_history], default=-1)
 
     def save(at: int) -> None:
         if rank == 0:
-            state = {"step": at, "batches_consumed": at * cfg.grad_accumulation, "seed": cfg.seed}
+            rows = base_rows + (at - base_step) * rows_per_step
+            state = {"step": at, "rows_consumed": rows, "seed": cfg.seed}
+            state.update(batches_consumed=rows // cfg.batch_size)
             state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
             state.update(diversity=div_history, config=dataclasses.asdict(cfg))
             try:
@@ -315,8 +325,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             tic = time.perf_counter()
             mx.random.seed(cfg.seed * 1_000_003 + step)  # dropout etc.: a function of the step
             eps = eps_at(step)
-            first = step * cfg.grad_accumulation
-            batches = [train_b(first + i) for i in range(cfg.grad_accumulation)]
+            first = base_rows + (step - base_step) * rows_per_step
+            batches = [train_b.at(first + i * cfg.batch_size) for i in range(cfg.grad_accumulation)]
             micro = [_arrays(b) for b in batches]
             try:
                 loss, ntok = train_step(micro, mx.array(eps, dtype=mx.float32))
