@@ -1,8 +1,11 @@
 """Leftovers of the thirty-second session's review: input that was read as something else or
 refused only after the slow work. Each refusal is one `Error:` line and exit code 2."""
 
+import json
+
 import mlx_ifp
 import mlx_ifp.data
+
 import pytest
 from bad_world import one_error
 from test_review_s32_cli import cli
@@ -54,3 +57,22 @@ def test_a_run_resumed_with_more_gradient_accumulation_reads_on_from_where_it_st
     more = dict(iters=5, grad_accumulation=2, resume=str(tmp_path / "b"))  # and 16 more
     finetune(cfg_for(data, tmp_path / "b", **more), tiny_model("llama"), Tok())
     assert [e.tokens for e in seen] == straight
+
+
+def test_a_run_resumed_from_another_folder_reads_and_writes_where_it_started(tmp_path):
+    """The checkpoint kept the paths as typed: `--resume ../a/out` from another folder looked
+    for the model and data there, and would have written a new `out` beside them."""
+    from test_finetune import make_data
+    from tiny import save_folder, tiny_model
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    b.mkdir()
+    save_folder(tiny_model("llama"), a / "model")
+    make_data(a / "data")
+    start = ["--model", "model", "--data", "data", "-o", "out", "--batch-size", "4"]
+    run = cli("finetune", *start, "--iters", "2", "--val-every", "0", cwd=a)
+    assert run.returncode == 0, run.stderr
+    run = cli("finetune", "--resume", "../a/out", "--iters", "3", cwd=b)
+    assert run.returncode == 0, run.stderr
+    assert json.loads((a / "out" / "trainer_state.json").read_text())["step"] == 3
+    assert list(b.iterdir()) == []

@@ -1,7 +1,7 @@
 """Joint training of the sparsity predictor and the LLM: ``finetune(config) -> output folder``.
 
 Data -> batches -> masks from the predictor (SoftTopK, eps annealed) -> masked forward -> CE
-(+ optional KL to the same weights run unmasked) -> gradients (summed over ranks, then divided
+(+ KL to the frozen source model, unmasked) -> gradients (summed over ranks, then divided
 by the token count, so any split of a batch gives the same step) -> Adam -> checkpoint.
 Stage 1 (``pretrain``): the mask predicted from chunk j is applied while predicting chunk j+1,
 in one forward pass with position-dependent masks. Stage 2 (``sft``): the mask comes from the
@@ -57,13 +57,20 @@ from .objective import (
 LORA_INIT_SEED = 7919  # offsets the LoRA initialisation's seed from the predictor's
 
 
-def lr_schedule(lr: float, cfg: FinetuneConfig):
-    """Warm-up, then constant, or held until ``decay_start`` and decayed to 0 at ``iters``.
+def saved_config(cfg: FinetuneConfig) -> dict:
+    """The settings a checkpoint keeps: local paths absolute (a model path only if it exists),
+    so a run resumed from another folder reads and writes where it did."""
+    out = dataclasses.asdict(cfg)
+    for name in ("model", "data", "output", "init_from", "resume"):
+        if out[name] and (name != "model" or Path(out[name]).expanduser().exists()):
+            out[name] = str(Path(out[name]).expanduser().resolve())
+    return out
 
-    Steps are the optimizer's: a run continued at ``start_step`` has a new optimizer, so its
-    schedule spans the steps left; a resumed run's restored optimizer carries its count on, so
-    a constant run resumed with a decay and ``decay_start`` at its step decays from there.
-    """
+
+def lr_schedule(lr: float, cfg: FinetuneConfig):
+    """Warm-up, then constant, or held until ``decay_start`` and decayed to 0 at ``iters``; in
+    optimizer steps: a run continued at ``start_step`` has a new optimizer (its schedule spans
+    the steps left), a resumed run's restored one carries its count on."""
     begin = max(cfg.decay_start - cfg.start_step, cfg.warmup)  # optimizer steps before the decay
     parts, bounds = [lambda _: mx.array(lr)], []  # held
     if cfg.lr_schedule != "constant":
@@ -92,10 +99,9 @@ def optimizers(cfg: FinetuneConfig) -> dict:
 def make_step(joint: Joint, opts: dict, k: int, cfg: FinetuneConfig, group):
     """One optimizer step over a list of micro-batches: ``step(arrays, eps) -> (loss, ntok)``.
 
-    Each micro-batch's forward and backward, then the all-reduce over ranks, clipping and the
-    AdamW updates, run as two compiled graphs (as mlx-lm's trainer does) when ``cfg.compile``
-    says so; the model's and optimizers' states are their inputs and outputs. The micro-batches
-    are evaluated one by one, so memory holds one. Build it after a restore.
+    Each micro-batch's forward and backward, then the all-reduce, clipping and AdamW updates,
+    run as two compiled graphs (as mlx-lm's trainer does) when ``cfg.compile`` says so; states
+    are their inputs and outputs. Micro-batches are evaluated one by one. Build after a restore.
     """
     for name, opt in opts.items():
         opt.init(getattr(joint, name).trainable_parameters())
@@ -142,8 +148,7 @@ class StopOnSigint:
     """
 
     def __init__(self):
-        self.requested = False
-        self.previous = None
+        self.requested, self.previous = False, None
 
     def _handle(self, signum, frame):
         if self.requested:
@@ -254,8 +259,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             )
     out = Path(cfg.output)
     last_good = (cfg.resume, step) if cfg.resume else None
-    # rows read before `step`: a resumed run goes on where its checkpoint stopped, whatever its
-    # batch size and accumulation (older checkpoints recorded batches of their own size)
+    # rows read before `step`: resumed, on from its checkpoint's (older ones recorded batches)
     rows_per_step = cfg.grad_accumulation * cfg.batch_size
     rows_at = step * rows_per_step
     if cfg.resume:
@@ -272,7 +276,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             state = {"step": at, "rows_consumed": rows, "seed": cfg.seed}
             state.update(batches_consumed=rows // cfg.batch_size)
             state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
-            state.update(diversity=div_history, config=dataclasses.asdict(cfg))
+            state.update(diversity=div_history, config=saved_config(cfg))
             try:
                 checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
             except UsageError as e:  # e.g. the disk is full
