@@ -5,6 +5,8 @@ for the embedded model, an ``--adapter``'s predictor, else GRIFFIN."""
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -101,6 +103,8 @@ def convert_command(
         raise UsageError(
             "--mask fixes the channels: give it without --task, --prompt, --keep or --mask-source"
         )
+    if adapter and not Path(adapter).is_dir():
+        raise UsageError(f"adapter folder not found: {adapter}")
     if adapter and keep is None:
         keep = read_config(adapter).get("k")  # the budget it was trained for
     budget = Budget.parse(keep) if keep is not None else Budget(0.5)
@@ -108,35 +112,44 @@ def convert_command(
     # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
     # nor a folder of the user's files by a model folder; an unknown mask source is named
     check_writable(output, folder=fmt == "mlx", ours=("config.json",) if fmt == "mlx" else ())
-    if mask_source is not None:
-        check_source_name(mask_source)
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None:
         adapter = picked_by(given)  # a predictor's mask is cut with its LoRA, as it was picked
+    selecting = bool(given or keep is not None or task or prompt or mask_source or adapter)
+    text = task or prompt
+    if selecting and mask_source is None and given is None and not text and adapter is None:
+        mask_source = "static"  # a budget alone: the weights' own ranking
+    if mask_source is not None:
+        check_source_name(mask_source)
+    if selecting and given is None and not text:  # the model's own source reads text
+        if make_source(mask_source, path=adapter).uses_text if mask_source else True:
+            name = mask_source or "predictor"
+            raise UsageError(f"--mask-source {name} selects from text: give --task or --prompt")
     # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
     net, tokenizer = load(
         model, dequantize=dequantize or fmt == "gguf", dtype=dtype, adapter_path=adapter
     )
     chosen = None
-    if given or keep is not None or task or prompt or mask_source or adapter:  # else as it is
-        text = task or prompt
-        if mask_source is None and given is None and not text and adapter is None:
-            mask_source = "static"  # a budget alone: the weights' own ranking
+    if selecting:  # else the model as it is
         source = (
             make_source(mask_source, tokenizer=tokenizer, path=adapter) if mask_source else None
         )
-        if given is None and not text and (source is None or source.uses_text):
-            name = mask_source or "predictor"
-            raise UsageError(f"--mask-source {name} selects from text: give --task or --prompt")
-        net, info = select(
-            net,
-            tokenizer,
-            prompt,
-            task=None if prompt else task or "-",  # "-": a source that reads no text
-            mask=given,
-            keep=budget,
-            mask_source=source,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            net, info = select(
+                net,
+                tokenizer,
+                prompt,
+                task=None if prompt else task or "-",  # "-": a source that reads no text
+                mask=given,
+                keep=budget,
+                mask_source=source,
+            )
+        for w in caught:  # ours (a budget the predictor was not trained for): one line
+            if issubclass(w.category, UserWarning):
+                typer.echo(f"Warning: {w.message}", err=True)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         chosen = info.mask
     if fmt == "gguf":
         path = export_gguf(net, tokenizer, output, gguf_type, mask=chosen)

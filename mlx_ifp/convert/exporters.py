@@ -66,6 +66,8 @@ def provenance(model: nn.Module, mask=None) -> dict:
     """Which source model, mask and budget a (slim) model came from: recorded by every export."""
     info = origin(model)
     out = {"source": str(info.get("model", "")), "fingerprint": info.get("fingerprint", {})}
+    if info.get("adapter_path"):  # its LoRA (or full weights) is in the written weights
+        out["adapter"] = str(Path(info["adapter_path"]).resolve())
     if mask is not None:
         out.update(mask=mask.digest(), mask_source=mask.source, k=mask.k, keep=mask.keep)
         out.update(d_ffn=mask.d_ffn, text_hash=mask.text_hash)

@@ -7,6 +7,7 @@ the selection cost and how many parameters are active).
 from __future__ import annotations
 
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ..core import (
 from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
-from .pruner import PruneInfo, Pruner, mask_owner
+from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner
 from .sampling import check_options, check_sampling, penalty_processors, seen_first
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
@@ -137,12 +138,15 @@ def forget(model: nn.Module) -> None:
         del _PRUNERS[key]
 
 
-def _sourcing(model, mask, mask_source, keep) -> tuple:
-    """The source and budget of the pruner: a given mask's own when no source is named (the
-    model its picker read: ``mask_owner``), at the mask's width."""
+def pruner_for(model, tokenizer, mask, mask_source, keep, align) -> Pruner:
+    """The shared pruner of a call: for a given mask with no source named, the mask's own
+    (``mask_owner``: the model its picker read) at the mask's width, without a word on the
+    budget its predictor was trained for (the mask fixes it)."""
     if mask is None or mask_source is not None:
-        return mask_source, keep
-    return mask_owner(model, mask), Budget(mask.keep)
+        return get_pruner(model, tokenizer, mask_source, keep, align)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KeepMismatch)
+        return get_pruner(model, tokenizer, mask_owner(model, mask), Budget(mask.keep))
 
 
 def select(
@@ -166,9 +170,7 @@ def select(
     check_pruner(model, pruner)
     if mask is None and task is None and prompt is not None:
         check_prompt(prompt)
-    pruner = pruner or get_pruner(
-        model, tokenizer, *_sourcing(model, mask, mask_source, keep), align
-    )
+    pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)
     if mask is not None:
         return pruner.slim_from_mask(mask)
     if task is not None:
@@ -253,9 +255,7 @@ def stream_generate(
         raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
     warn_if_packed_matmul_broken(model)
     notify_compiling(model)  # the first packed forward on a GPU can take a minute
-    pruner = pruner or get_pruner(
-        model, tokenizer, *_sourcing(model, mask, mask_source, keep), align
-    )
+    pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
     auto_dense = per_prompt and pruner.source.prefers_dense_prefill()

@@ -9,6 +9,7 @@ mask is selected from that same pass, and the slim model decodes from the cache.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from collections import OrderedDict
@@ -161,6 +162,13 @@ def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
     own = shipped or origin(model, required=False).get("adapter_path")
     if own and Path(own).resolve() == Path(folder).resolve():
         return None
+    return _predictor_source(str(Path(folder).resolve()))
+
+
+@functools.lru_cache(maxsize=8)
+def _predictor_source(folder: str) -> MaskSource:
+    """One source per predictor folder: the shared pruner (and its slim models) is kept for
+    the very source instance."""
     return make_source("predictor", path=folder)
 
 

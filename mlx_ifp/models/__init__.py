@@ -15,7 +15,7 @@ from .device import (  # noqa: E402
     packed_matmul_warning,
     warn_if_packed_matmul_broken,
 )
-from .embedded import EMBEDDED, default_adapter, shipped_adapters  # noqa: E402
+from .embedded import EMBEDDED, WEIGHTS, default_adapter, shipped_adapters  # noqa: E402
 from .resolve import DEFAULT_MODEL, adapted_copy, load, resolve, trained_llm  # noqa: E402
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "packed_matmul_warning",
     "resolve",
     "shipped_adapters",
+    "WEIGHTS",
     "trained_llm",
     "warn_if_packed_matmul_broken",
 ]

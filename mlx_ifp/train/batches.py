@@ -214,10 +214,10 @@ SPLITS = ("train", "valid", "test")
 
 
 class Batches:
-    """Global batch ``b`` of ``examples``: rows ``b * batch_size`` on of one endless stream,
-    each epoch of it shuffled by ``seed``; this rank's share. A batch is addressed by its first
-    row (``at``), so a run resumed with another batch size or gradient accumulation goes on
-    with the very rows the straight run would have read."""
+    """Global batch ``b`` of ``examples``: each epoch, shuffled by ``seed``, holds ``per_epoch``
+    whole batches (its last rows left out); this rank's share. ``at`` reads from a position
+    ``(epoch, row)``, so a run resumed with another batch size or gradient accumulation goes on
+    from the row its checkpoint stopped at."""
 
     def __init__(
         self, examples: list, batch_size: int, seed: int = 0, multiple: int = PAD_TO, group=None
@@ -234,7 +234,7 @@ class Batches:
             raise UsageError(f"batch size {batch_size} is not divisible by {self.world} processes")
         if len(examples) < batch_size:
             raise UsageError(f"{len(examples)} examples are fewer than the batch size {batch_size}")
-        self.per_epoch = len(examples) // batch_size  # whole batches in one pass
+        self.per_epoch = len(examples) // batch_size
         self._order: tuple[int, np.ndarray] | None = None
 
     def order(self, epoch: int) -> np.ndarray:
@@ -244,25 +244,32 @@ class Batches:
             self._order = (epoch, rng.permutation(len(self.examples)))
         return self._order[1]
 
+    def position(self, b: int, batch_size: int | None = None) -> tuple[int, int]:
+        """Where batch ``b`` starts, ``(epoch, row)``, for batches of ``batch_size`` (ours)."""
+        size = batch_size or self.batch_size
+        epoch, i = divmod(b, len(self.examples) // size)
+        return epoch, i * size
+
+    def rows(self, pos: tuple[int, int]) -> tuple[list[int], tuple[int, int]]:
+        """Example indices of the batch at ``pos`` (all ranks) and the position after it."""
+        epoch, row = pos
+        if row + self.batch_size > len(self.examples):  # too few rows left: the next epoch
+            epoch, row = epoch + 1, 0
+        end = row + self.batch_size
+        return self.order(epoch)[row:end].tolist(), (epoch, end)
+
+    def at(self, pos: tuple[int, int]) -> tuple[Batch, tuple[int, int]]:
+        """This rank's share of the batch at ``pos``, and the position after it."""
+        rows, after = self.rows(pos)
+        mine = rows[self.rank :: self.world]
+        return collate([self.examples[j] for j in mine], self.multiple), after
+
     def indices(self, b: int) -> list[int]:
         """Example indices of global batch ``b`` (all ranks)."""
-        return self.rows(b * self.batch_size)
-
-    def rows(self, start: int) -> list[int]:
-        """Example indices of the ``batch_size`` rows from row ``start`` on (all ranks)."""
-        out, n = [], len(self.examples)
-        while len(out) < self.batch_size:
-            epoch, i = divmod(start + len(out), n)
-            out += self.order(epoch)[i : i + self.batch_size - len(out)].tolist()
-        return out
-
-    def at(self, start: int) -> Batch:
-        """This rank's share of the batch whose first row is ``start``."""
-        mine = self.rows(start)[self.rank :: self.world]
-        return collate([self.examples[j] for j in mine], self.multiple)
+        return self.rows(self.position(b))[0]
 
     def __call__(self, b: int) -> Batch:
-        return self.at(b * self.batch_size)
+        return self.at(self.position(b))[0]
 
 
 def _pad(rows: list[list[int]], width: int) -> np.ndarray:

@@ -259,22 +259,20 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             )
     out = Path(cfg.output)
     last_good = (cfg.resume, step) if cfg.resume else None
-    # rows read before `step`: resumed, on from its checkpoint's (older ones recorded batches)
-    rows_per_step = cfg.grad_accumulation * cfg.batch_size
-    rows_at = step * rows_per_step
+    # where the data goes on: resumed, the checkpoint's position (older ones counted batches)
+    pos = train_b.position(step * cfg.grad_accumulation)
     if cfg.resume:
-        old = state["config"]
-        rows_at = state.get("rows_consumed", state.get("batches_consumed", 0) * old["batch_size"])
-    base_step, base_rows = step, rows_at
+        old, done = state["config"], state.get("batches_consumed", 0)
+        saved = state.get("data_position") or train_b.position(done, old["batch_size"])
+        pos = tuple(saved)
     began = run["seconds"]  # max_seconds limits this process's training, not the resumed total
     # the step validated last: a resumed run does not validate its first step again
     checked = max([r[0] for r in val_history] + [d["step"] for d in div_history], default=-1)
 
     def save(at: int) -> None:
         if rank == 0:
-            rows = base_rows + (at - base_step) * rows_per_step
-            state = {"step": at, "rows_consumed": rows, "seed": cfg.seed}
-            state.update(batches_consumed=rows // cfg.batch_size)
+            state = {"step": at, "data_position": list(pos), "seed": cfg.seed}
+            state.update(batches_consumed=at * cfg.grad_accumulation)
             state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
             state.update(diversity=div_history, config=saved_config(cfg))
             try:
@@ -329,8 +327,10 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             tic = time.perf_counter()
             mx.random.seed(cfg.seed * 1_000_003 + step)  # dropout etc.: a function of the step
             eps = eps_at(step)
-            first = base_rows + (step - base_step) * rows_per_step
-            batches = [train_b.at(first + i * cfg.batch_size) for i in range(cfg.grad_accumulation)]
+            batches = []
+            for _ in range(cfg.grad_accumulation):
+                batch, pos = train_b.at(pos)
+                batches.append(batch)
             micro = [_arrays(b) for b in batches]
             try:
                 loss, ntok = train_step(micro, mx.array(eps, dtype=mx.float32))

@@ -168,7 +168,7 @@ class PredictorSource(MaskSource):
     name = "predictor"
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
+        self.path = Path(path).expanduser().absolute()  # masks name it from any folder
         self._pred: Predictor | None = None
         self._for: int | None = None
 
@@ -206,10 +206,24 @@ class PredictorSource(MaskSource):
 
 
 def picked_by(mask) -> str | None:
-    """The folder of the trained predictor that picked ``mask`` (its LoRA belongs with it)."""
+    """The folder of the trained predictor that picked ``mask`` (its LoRA belongs with it); None
+    for a mask of another source. A predictor's folder that is gone is refused: whether the mask
+    needs an LLM adapter cannot be told without it."""
     name = mask.source
     folder = name[len("predictor(") : -1] if name.startswith("predictor(") else ""
-    return folder if folder and (Path(folder) / "ifp_config.json").is_file() else None
+    if not folder:
+        return None
+    from ...models import WEIGHTS
+
+    here = WEIGHTS / Path(folder).name  # a shipped predictor, picked where mlx_ifp lived then
+    if not (Path(folder) / CONFIG_FILE).is_file() and Path(folder).parent.name == WEIGHTS.name:
+        folder = str(here) if (here / CONFIG_FILE).is_file() else folder
+    if not (Path(folder) / CONFIG_FILE).is_file():
+        raise UsageError(
+            f"the mask was picked by the predictor in {folder}, which is not there: put the "
+            "folder back (the LLM adapter trained with it belongs with the mask)"
+        )
+    return folder
 
 
 def _factory(path=None, adapter=None, adapter_path=None, **_):
