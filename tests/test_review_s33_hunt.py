@@ -12,16 +12,12 @@ import sys
 import mlx_ifp
 from mlx_ifp.core import UsageError
 
-import mlx.core as mx
 import numpy as np
 import pytest
 from bad_world import one_error
-from mlx_lm import load as mlx_lm_load
+from test_export_own_source import PROMPT, logits
 from test_review_s32_cli import cli
 from tiny import finetune_folder, save_folder, tiny_model
-
-X = mx.array([[5, 9, 3, 7, 11, 2]])
-PROMPT = "t5 t6 t7 t8"
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +33,6 @@ def world(tmp_path_factory):
         "adapter": finetune_folder(bare, root / "adapter", 48),
         "frozen": finetune_folder(bare, root / "frozen", 48, train="frozen"),
     }
-
-
-def logits(folder) -> np.ndarray:
-    model, _ = mlx_lm_load(str(folder))
-    return np.array(model(X))
 
 
 # ------------------------------------------------ export: refused before the model loads
