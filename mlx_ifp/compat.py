@@ -28,7 +28,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "evaluate": ("evaluation.run", "evaluation.metrics"),
     "execute": ("evaluation.sandbox",),
     "eval_report": ("evaluation.run",),
-    "plots": ("evaluation.plots",),
+    "plots": ("evaluation.plots", "evaluation.run"),
     "bench_models": ("bench.models",),
     "bench_report": ("bench.report",),
     "errors": ("common",),

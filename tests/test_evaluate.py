@@ -285,10 +285,11 @@ def test_real_model_humaneval_and_gsm8k_generation():
 
 
 def test_overlap_and_quality_plots(corpus, tmp_path):
+    from mlx_ifp import evaluation
     from mlx_ifp.evaluation import plots
 
     model, tok = tiny_model("llama"), ByteTokenizer()
-    res = plots.mask_overlap(
+    res = evaluation.mask_overlap(
         model, tok, corpus, "griffin", 0.5, n=3, groups=3, domains=("math", "code", "science")
     )
     mats = np.array(res["overlap"])
@@ -308,7 +309,7 @@ def test_overlap_and_quality_plots(corpus, tmp_path):
                          if a != b or ix != iy]  # fmt: skip
                 want = np.mean([len(x[g] & y[g]) / 48 for x, y in pairs])
                 assert mats[g, i, j] == pytest.approx(want), (g, a, b)
-    static = plots.mask_overlap(
+    static = evaluation.mask_overlap(
         model, tok, corpus, "static", 0.5, n=2, groups=1, domains=("math", "code")
     )
     assert np.allclose(static["overlap"], 1.0)  # one mask for every input

@@ -1,7 +1,16 @@
 """Evaluation: scores (``metrics``), sandbox (``sandbox``), runner + tables (``run``), plots."""
 
-from .plots import check_figure, mask_overlap, plot_overlap, plot_quality
-from .run import MODES, EvalConfig, built_domains, evaluate, instructions, markdown, table
+from .plots import check_figure, plot_overlap, plot_quality
+from .run import (
+    MODES,
+    EvalConfig,
+    built_domains,
+    evaluate,
+    instructions,
+    markdown,
+    mask_overlap,
+    table,
+)
 
 __all__ = [
     "MODES",

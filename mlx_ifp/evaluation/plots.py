@@ -1,26 +1,13 @@
-"""Plots (PNG, matplotlib Agg): mask overlap between domains per layer group, and quality
-versus active parameters from an ``mlx_ifp eval`` report."""
+"""Plots (PNG, matplotlib Agg): mask overlap between domains per layer group (computed by
+``run.mask_overlap``), and quality versus active parameters from an ``mlx_ifp eval`` report."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import mlx.core as mx
 import numpy as np
 
-from ..core import (
-    Budget,
-    UsageError,
-    atomic_file,
-    check_writable,
-    d_ffn,
-    layers,
-    origin,
-    turn_tokens,
-)
-from ..data import DOMAINS
-from ..sources import make_source
-from .run import instructions
+from ..core import UsageError, atomic_file, check_writable
 
 
 def _pyplot():
@@ -48,60 +35,6 @@ def check_figure(path: str | Path) -> Path:
     if fmt not in formats:
         raise UsageError(f"cannot write a .{fmt} figure (choose from .{', .'.join(formats)})")
     return path
-
-
-def mask_overlap(
-    model,
-    tokenizer,
-    data: str | Path,
-    source: str = "griffin",
-    keep: float = 0.5,
-    n: int = 8,
-    groups: int = 3,
-    split: str = "test",
-    domains: tuple = DOMAINS,
-) -> dict:
-    """Mean overlap |A ∩ B| / k of per-input masks between domains, per group of layers.
-
-    Within a domain, pairs of different inputs are compared. Returns {"domains", "groups"
-    (layer ranges), "overlap" (G, D, D) list}.
-    """
-    applied = origin(model, required=False).get("adapter_path")  # its own predictor, if any
-    src = make_source(source, tokenizer=tokenizer, adapter_path=applied)
-    d, n_layers = d_ffn(model), len(layers(model))
-    k = Budget.parse(keep).channels(d)
-    if not 1 <= groups <= n_layers:
-        raise UsageError(f"--groups must be between 1 and {n_layers}")
-    dense = {}
-    for dom in domains:
-        items = instructions(data, dom, split)[:n]  # the domain's sources in turn
-        if len(items) < 2:
-            raise UsageError(f"domain {dom!r} has fewer than 2 prompts in its {split} split")
-        masks = [src.select(model, turn_tokens(tokenizer, it["prompt"]), k) for it in items]
-        dense[dom] = np.stack([np.array(m.dense(mx.float32)) for m in masks])  # (N, L, d)
-    bounds = np.linspace(0, n_layers, groups + 1).round().astype(int)
-    out = np.zeros((groups, len(domains), len(domains)))
-    for g in range(groups):
-        lo, hi = bounds[g], bounds[g + 1]
-        for i, a in enumerate(domains):
-            for j, b in enumerate(domains):
-                A, B = dense[a][:, lo:hi], dense[b][:, lo:hi]
-                inter = np.einsum("ald,bld->ab", A, B) / (k * (hi - lo))
-                if a == b:  # leave out each input compared with itself
-                    m = len(A)
-                    out[g, i, j] = (inter.sum() - np.trace(inter)) / (m * (m - 1))
-                else:
-                    out[g, i, j] = inter.mean()
-    groups_desc = [f"layers {bounds[g]}-{bounds[g + 1] - 1}" for g in range(groups)]
-    return {
-        "domains": list(domains),
-        "groups": groups_desc,
-        "overlap": out.tolist(),
-        "source": source,
-        "keep": k / d,
-        "n": max(len(m) for m in dense.values()),  # as many as were there, not as asked for
-        "n_per_domain": {dom: len(m) for dom, m in dense.items()},
-    }
 
 
 def plot_overlap(result: dict, path: str | Path) -> Path:

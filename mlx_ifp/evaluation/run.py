@@ -17,8 +17,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import mlx.core as mx
+import numpy as np
 
-from ..core import Budget, Mask, Progress, UsageError, count, d_ffn, turn_tokens
+from ..core import (
+    Budget,
+    Mask,
+    Progress,
+    UsageError,
+    count,
+    d_ffn,
+    layers,
+    origin,
+    turn_tokens,
+)
 from ..data import DOMAINS, load_split, tasks
 from ..inference import prune
 from ..sources import FixedMask, MaskSource, make_source, read_config
@@ -281,3 +292,57 @@ def markdown(report: dict) -> str:
     """The results as a Markdown table, for the README."""
     lines = [HEADER, ["---"] * len(HEADER), *rows_of(report)]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def mask_overlap(
+    model,
+    tokenizer,
+    data: str | Path,
+    source: str = "griffin",
+    keep: float = 0.5,
+    n: int = 8,
+    groups: int = 3,
+    split: str = "test",
+    domains: tuple = DOMAINS,
+) -> dict:
+    """Mean overlap |A ∩ B| / k of per-input masks between domains, per group of layers.
+
+    Within a domain, pairs of different inputs are compared. Returns {"domains", "groups"
+    (layer ranges), "overlap" (G, D, D) list}.
+    """
+    applied = origin(model, required=False).get("adapter_path")  # its own predictor, if any
+    src = make_source(source, tokenizer=tokenizer, adapter_path=applied)
+    d, n_layers = d_ffn(model), len(layers(model))
+    k = Budget.parse(keep).channels(d)
+    if not 1 <= groups <= n_layers:
+        raise UsageError(f"--groups must be between 1 and {n_layers}")
+    dense = {}
+    for dom in domains:
+        items = instructions(data, dom, split)[:n]  # the domain's sources in turn
+        if len(items) < 2:
+            raise UsageError(f"domain {dom!r} has fewer than 2 prompts in its {split} split")
+        masks = [src.select(model, turn_tokens(tokenizer, it["prompt"]), k) for it in items]
+        dense[dom] = np.stack([np.array(m.dense(mx.float32)) for m in masks])  # (N, L, d)
+    bounds = np.linspace(0, n_layers, groups + 1).round().astype(int)
+    out = np.zeros((groups, len(domains), len(domains)))
+    for g in range(groups):
+        lo, hi = bounds[g], bounds[g + 1]
+        for i, a in enumerate(domains):
+            for j, b in enumerate(domains):
+                A, B = dense[a][:, lo:hi], dense[b][:, lo:hi]
+                inter = np.einsum("ald,bld->ab", A, B) / (k * (hi - lo))
+                if a == b:  # leave out each input compared with itself
+                    m = len(A)
+                    out[g, i, j] = (inter.sum() - np.trace(inter)) / (m * (m - 1))
+                else:
+                    out[g, i, j] = inter.mean()
+    groups_desc = [f"layers {bounds[g]}-{bounds[g + 1] - 1}" for g in range(groups)]
+    return {
+        "domains": list(domains),
+        "groups": groups_desc,
+        "overlap": out.tolist(),
+        "source": source,
+        "keep": k / d,
+        "n": max(len(m) for m in dense.values()),  # as many as were there, not as asked for
+        "n_per_domain": {dom: len(m) for dom, m in dense.items()},
+    }
