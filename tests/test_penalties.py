@@ -80,6 +80,10 @@ def test_user_processors_run_with_the_penalties(tiny):
 
 def test_the_window_bound_is_the_servers():
     assert MAX_WINDOW == served_window
+    from mlx_ifp.inference.sampling import TINY
+    from mlx_ifp.serve.schemas import TINY as served_tiny
+
+    assert TINY == served_tiny
     with pytest.raises(mlx_ifp.UsageError, match="repetition_context_size must be"):
         penalty_processors(1.1, repetition_context_size=MAX_WINDOW + 1)
     assert penalty_processors(1.1, None, None, MAX_WINDOW)  # None is off, as 0

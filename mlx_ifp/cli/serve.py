@@ -109,7 +109,13 @@ def serve_command(
 
     if not 0 < port < 65536:
         raise UsageError(f"--port must be in 1..65535, got {port}")
-    if cache_gb < 0 or max_tokens_limit <= 0 or timeout <= 0 or max_body_kb <= 0 or max_queue <= 0:
+    if (
+        not cache_gb >= 0
+        or max_tokens_limit <= 0
+        or timeout <= 0
+        or max_body_kb <= 0
+        or max_queue <= 0
+    ):
         raise UsageError("--cache-gb must be >= 0; the other limits must be positive")
     if repick is not None and repick < 0:
         raise UsageError(f"--repick must be 0 (off) or a number of tokens >= 1, got {repick}")

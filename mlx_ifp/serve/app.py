@@ -130,6 +130,9 @@ class Completions:
                 headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
                 return StreamingResponse(events, media_type="text/event-stream", headers=headers)
             return await self._whole(req, job, value, deadline)
+        except asyncio.CancelledError:  # the server stops (or the client left): so does the job
+            job.cancel()
+            raise
         finally:
             watcher.cancel()
 

@@ -142,8 +142,10 @@ class Registry:
         widths = [_new_bytes(slim, model)]
         widths += [_new_bytes(mlx_ifp.prune(model, t.mask), model) for t in self._masks()]
         self.slot_bytes = max(widths)
-        slots = MAX_SLOTS if self.slot_bytes == 0 else int(cache_bytes // self.slot_bytes)
-        slots = min(slots, MAX_SLOTS)
+        if self.slot_bytes == 0 or cache_bytes >= MAX_SLOTS * self.slot_bytes:  # inf too
+            slots = MAX_SLOTS
+        else:
+            slots = int(cache_bytes // self.slot_bytes)
         self.prompt_slots = min(4, slots // 4)
         self.task_slots = slots - self.prompt_slots
         self.prompt_pruner = mlx_ifp.Pruner(
@@ -182,7 +184,7 @@ class Registry:
             return None
         # the served id may hold a ':' itself ("llama3:8b"): a task is what follows it
         name = model_id.removeprefix(f"{self.model_id}:")
-        if name == model_id:
+        if name == model_id or not name:  # "tiny:" is not listed either
             raise APIError(
                 404,
                 f"the model {model_id!r} does not exist; this server has: "
@@ -190,8 +192,6 @@ class Registry:
                 param="model",
                 code="model_not_found",
             )
-        if not name:
-            return None
         if name not in self.tasks:
             known = ", ".join(self.tasks) or "none (start the server with --tasks)"
             raise APIError(

@@ -61,6 +61,7 @@ class Scheduler:
         self._cond = threading.Condition()
         self._stop = False
         self._thread: threading.Thread | None = None
+        self._current: Job | None = None  # the job the worker runs
         self.stats = {"done": 0, "cancelled": 0, "failed": 0, "running": 0}
 
     def start(self) -> None:
@@ -71,9 +72,11 @@ class Scheduler:
             self._thread.start()
 
     def close(self) -> None:
-        """Stop the worker after its current job; queued jobs are cancelled."""
+        """Stop the worker; the job it runs and those queued are cancelled."""
         with self._cond:
             self._stop = True
+            if self._current is not None:  # its request is gone with the server
+                self._current.cancel()
             for q in self._queues.values():
                 for job in q:
                     job.cancel()
@@ -89,7 +92,8 @@ class Scheduler:
 
     def pending(self) -> int:
         """Jobs waiting (not yet started)."""
-        return sum(len(q) for q in self._queues.values())
+        with self._cond:  # the worker takes clients out and puts them back
+            return sum(len(q) for q in self._queues.values())
 
     def submit(self, job: Job) -> Job:
         """Queue a job behind the same client's earlier ones; ``QueueFull`` if at the limit."""
@@ -114,6 +118,7 @@ class Scheduler:
             del self._queues[client]
             if q:
                 self._queues[client] = q  # back of the line
+            self._current = job
             return job
 
     def _run(self) -> None:
@@ -145,3 +150,5 @@ class Scheduler:
             if items is not None and hasattr(items, "close"):
                 items.close()
             self.stats["running"] = 0
+            with self._cond:
+                self._current = None

@@ -113,16 +113,17 @@ def _finite(value: int | float) -> bool:
 
 def _repetition(body: dict) -> float | None:
     value = _typed(body, "repetition_penalty", (int, float), "a number")
-    if value is not None and not (_finite(value) and value > 0):
+    if value is not None and not (_finite(value) and value >= TINY):
         raise APIError(
             400,
-            f"'repetition_penalty' must be > 0 (1 is off), got {value}",
+            f"'repetition_penalty' must be >= {TINY} (1 is off), got {value}",
             param="repetition_penalty",
         )
     return None if value is None else float(value)
 
 
 MAX_WINDOW = 1 << 20  # the library's (inference.MAX_WINDOW; a test checks they agree)
+TINY = 1e-30  # the library's smallest temp and penalty (inference.sampling.TINY)
 
 
 def _context_size(body: dict) -> int:
@@ -256,6 +257,10 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         raise APIError(400, "'seed' must be a 64-bit integer", param="seed")
     include_usage = _typed(options or {}, "include_usage", bool, "a boolean")
     temperature = _number(body, "temperature", 0.0, 0.0, 2.0)
+    if 0 < temperature < TINY:  # the generator's floor: the logits would leave float32
+        raise APIError(
+            400, f"'temperature' must be 0 or >= {TINY}, got {temperature}", param="temperature"
+        )
     top_p = _number(body, "top_p", 1.0, 0.0, 1.0)
     if top_p == 0:  # OpenAI's reading: only the most likely token (greedy)
         temperature, top_p = 0.0, 1.0
