@@ -11,6 +11,7 @@ import typer
 from .. import UsageError
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
+GRACE_S = 5  # how long a stopping server lets open requests finish
 
 
 def _is_loopback(host: str) -> bool:
@@ -159,4 +160,8 @@ def serve_command(
         "prompt slim models cached)",
         err=True,
     )
-    uvicorn.run(create_app(registry, limits), host=host, port=port, log_level=log_level.lower())
+    app = create_app(registry, limits)
+    # Ctrl-C: open requests get GRACE_S seconds to finish, then are cancelled (their jobs too)
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=GRACE_S
+    )

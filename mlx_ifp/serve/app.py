@@ -130,9 +130,9 @@ class Completions:
                 headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
                 return StreamingResponse(events, media_type="text/event-stream", headers=headers)
             return await self._whole(req, job, value, deadline)
-        except asyncio.CancelledError:  # the server stops (or the client left): so does the job
-            job.cancel()
-            raise
+        except asyncio.CancelledError:  # the server stops (its grace period is over): the job
+            job.cancel()  # too, and the client hears why (a 503, not a 500 and a traceback)
+            return error_response(_as_api_error(QueueFull("the server is shutting down")))
         finally:
             watcher.cancel()
 
