@@ -16,8 +16,10 @@ QUESTIONS = [
 #    Hugging Face repo or .gguf file works the same way).
 model, tokenizer = mlx_ifp.load("smollm2-135m-instruct")
 
-# 2. A Pruner holds the source model, a mask source and a budget, and caches slim models.
-pruner = mlx_ifp.Pruner(model, tokenizer, source="griffin", keep=0.5)
+# 2. A Pruner holds the source model, a mask source and a budget, and caches slim models. With
+#    no source it takes the model's own: for the embedded model, the predictor + LoRA trained
+#    for it and shipped in the package (source="griffin" prunes training-free instead).
+pruner = mlx_ifp.Pruner(model, tokenizer, keep=0.5)
 
 # 3. The task's slim model is selected and sliced once; later calls are cache hits.
 for question in QUESTIONS:
@@ -36,9 +38,10 @@ for question in QUESTIONS:
 
 # 4. Keep the task's mask for next time (or ship it with the app), and export its slim model
 #    as a plain mlx-lm folder if you want to run it without mlx_ifp.
+#    A saved mask brings back the LoRA of the predictor that picked it.
 info.mask.save("geography_mask")
 mask = mlx_ifp.Mask.load("geography_mask.safetensors", model)
-answer = mlx_ifp.generate(
-    model, tokenizer, "What is the capital of Japan?", max_tokens=30, mask=mask, pruner=pruner
-)
-print(answer)
+print("\n> What is the capital of Japan?")
+print(mlx_ifp.generate(model, tokenizer, "What is the capital of Japan?", max_tokens=30, mask=mask))
+slim, _ = mlx_ifp.select(model, tokenizer, mask=mask)
+print(f"wrote {mlx_ifp.export(slim, tokenizer, 'geography_slim', mask=mask)} (mlx_lm loads it)")
