@@ -7,7 +7,7 @@ flow are subpackages: ``models`` (name -> model), ``sources`` (text -> channel s
 ``train``, ``data``, ``evaluation``, ``bench`` and ``cli`` (the only one that imports typer).
 """
 
-from .models import load  # first: loads the optimized BLAS before mlx.core
+from .models import check_model, load  # first: loads the optimized BLAS before mlx.core
 
 __version__ = "0.1.0"
 
@@ -25,6 +25,7 @@ __all__ = [
     "MaskSource",
     "Pruner",
     "UsageError",
+    "check_model",
     "export",
     "export_gguf",
     "generate",

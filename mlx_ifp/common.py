@@ -67,7 +67,7 @@ def cache_dir(*parts: str) -> Path:
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
-    path = Path(path)
+    path = Path(path).expanduser()  # where check_writable looked
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(path)
     fd, tmp = tempfile.mkstemp(
@@ -86,7 +86,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it replaces ``path`` only on success."""
-    path = Path(path)
+    path = Path(path).expanduser()
     check_writable(path, folder=True)  # never replace a file with a folder
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(path)
@@ -173,6 +173,15 @@ def check_writable(path: str | os.PathLike, folder: bool = False, ours: tuple = 
     if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"cannot write {path}: permission denied (choose another location)")
     return path
+
+
+def not_an_input(output: str, *inputs) -> None:
+    """Refuse an output that is one of the inputs, or an existing file inside an input folder."""
+    out = Path(output).expanduser().resolve()
+    for given in filter(None, inputs):
+        src = Path(given).expanduser().resolve()
+        if src.exists() and (out == src or (out.exists() and out.is_relative_to(src))):
+            raise UsageError(f"output {output} would overwrite the input {given}: choose another")
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON file", kind: type = dict):

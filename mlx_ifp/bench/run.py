@@ -95,6 +95,20 @@ def _timed(fn: Callable, trials: int) -> tuple[list[float], object]:
     return times, out
 
 
+def _fits(tokens: int, limit: int | None, prompt_tokens: int) -> None:
+    if limit and tokens > limit:
+        raise UsageError(
+            f"--prompt-tokens {prompt_tokens} + --gen-tokens {tokens - prompt_tokens} exceed "
+            f"the model's context of {limit} tokens"
+        )
+
+
+def _number(keep) -> float | int:
+    """A keep as the JSON records it: a number (the CLI passes the flag's text)."""
+    value = Budget.parse(keep).value
+    return value if value <= 1 else int(value)
+
+
 def bench(
     model: str = "smollm2-135m-instruct",
     preset: str | None = None,
@@ -118,18 +132,18 @@ def bench(
     if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
         raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
     budgets = [Budget.parse(keep, align) for keep in keeps]  # all refused before any timing
+    if preset in PRESETS:  # what the random model cannot run, before its weights are built
+        shape = PRESETS[preset]
+        _fits(prompt_tokens + gen_tokens, shape["max_position_embeddings"], prompt_tokens)
+        for b in budgets:
+            b.channels(shape["intermediate_size"])
     t0 = time.perf_counter()
     say = log
     log = lambda s: say(f"[{time.perf_counter() - t0:7.1f}s] {s}")  # noqa: E731
     src, tok, quantized, make_prompt, task = build(model, preset, dtype)
     load_s = time.perf_counter() - t0
     dt = ffns(src)[0].gate_proj.weight.dtype
-    limit = context_length(src)
-    if limit and prompt_tokens + gen_tokens > limit:
-        raise UsageError(
-            f"--prompt-tokens {prompt_tokens} + --gen-tokens {gen_tokens} exceed the model's "
-            f"context of {limit} tokens"
-        )
+    _fits(prompt_tokens + gen_tokens, context_length(src), prompt_tokens)
     prompt = make_prompt(prompt_tokens)
     d = d_ffn(src)
     ks = [b.channels(d) for b in budgets]
@@ -159,7 +173,7 @@ def bench(
     for keep, k in zip(keeps, ks, strict=True):
         log(f"keep {keep}: k = {k} of {d}")
         run = _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log)
-        out["runs"].append({"keep": keep, **run})
+        out["runs"].append({"keep": _number(keep), **run})
         mx.clear_cache()
         if on_progress:
             on_progress(out)

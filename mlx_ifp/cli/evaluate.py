@@ -14,7 +14,7 @@ import mlx_ifp
 import typer
 
 from .. import UsageError
-from ..common import atomic_file, check_writable
+from ..common import atomic_file, check_writable, not_an_input
 
 
 def csv(value: str, allowed=None, what: str = "value") -> tuple:
@@ -44,13 +44,11 @@ def named_paths(specs: list[str] | None, flag: str) -> dict:
     return out
 
 
-def not_an_input(output: str, *inputs) -> None:
-    """Refuse an output that is one of the inputs, or an existing file inside an input folder."""
-    out = Path(output).expanduser().resolve()
-    for given in filter(None, inputs):
-        src = Path(given).expanduser().resolve()
-        if src.exists() and (out == src or (out.exists() and out.is_relative_to(src))):
-            raise UsageError(f"output {output} would overwrite the input {given}: choose another")
+def given_output(output: str | None) -> str | None:
+    """``-o``: ``""`` (``-o "$OUT"`` unset) is refused, not read as no output; ``~`` expanded."""
+    if output is not None and not output.strip():
+        raise UsageError("--output is empty: give a path or leave it out")
+    return None if output is None else str(Path(output).expanduser())
 
 
 def data_build_command(
@@ -86,6 +84,9 @@ def data_build_command(
 
     if distill_n < 0:
         raise UsageError(f"--distill must be 0 (none) or more prompts, got {distill_n}")
+    output = given_output(output)
+    if distill_n > 0:
+        mlx_ifp.check_model(model)  # before a build of minutes
     path = build(output, BuildConfig(seed=seed, max_stdlib=max_stdlib), force=force)
     if distill_n > 0:
         net, tokenizer = mlx_ifp.load(model)
@@ -172,6 +173,7 @@ def eval_command(
     if prefill not in ("slim", "dense"):
         raise UsageError(f"--prefill is slim or dense, not {prefill!r}")
     files = named_paths(mask, "--mask")
+    output = given_output(output)
     cfg = EvalConfig(
         domains=None if domains is None else csv(domains, DOMAINS, "domain"),
         sources=csv(sources, None, "mask source"),
@@ -198,10 +200,17 @@ def eval_command(
         raise UsageError(
             f"{', '.join(twice)}: each mask source, --mask and --adapter needs its own name"
         )
+    masks = [m for f in files.values() for m in mlx_ifp.Mask.files(f)]
+    for path in masks:
+        if not path.is_file():
+            raise UsageError(f"--mask: file not found: {path}")
+    for name, folder in cfg.adapters.items():
+        if not Path(folder).is_dir():
+            raise UsageError(f"--adapter {name}: folder not found: {folder}")
     if output:
         check_writable(output)
-        masks = [m for f in files.values() for m in mlx_ifp.Mask.files(f)]
         not_an_input(output, model, data, *masks, *cfg.adapters.values())
+    mlx_ifp.check_model(model)  # before the corpus build (minutes without --data)
     folder = data or build()
     cfg.domains = built_domains(folder, cfg.domains)  # before the model loads
     net, tokenizer = mlx_ifp.load(model)
@@ -264,6 +273,7 @@ def plot_command(
             raise UsageError(f"--groups must be at least 1, got {groups}")
         mlx_ifp.Budget.parse(keep)  # before the corpus and the model load
         sidecar = check_writable(Path(output).with_suffix(".json"))
+        mlx_ifp.check_model(model)
         folder = data or build()
         domains = built_domains(folder)  # those the corpus has (prose needs Debian packages)
         net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)

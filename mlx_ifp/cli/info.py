@@ -83,9 +83,12 @@ def info_command(
 
 
 def bench_command(
-    model: Annotated[str, typer.Option("--model", help="A model as `generate` takes it.")] = (
-        "smollm2-135m-instruct"
-    ),
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="A model as `generate` takes it (default smollm2-135m-instruct)."
+        ),
+    ] = None,
     preset: Annotated[
         str | None,
         typer.Option(
@@ -122,12 +125,18 @@ def bench_command(
     """Benchmark TTFT (selection, slicing, prefill), decode tok/s and memory per variant."""
 
     from ..bench import VARIANTS, bench, plot, print_tables
-    from ..core import atomic_file, check_writable
+    from ..core import atomic_file, check_writable, not_an_input
     from ..evaluation import check_figure
 
     keep = keep or ["0.5"]
+    if preset and model is not None:  # it would be ignored: the preset is a random model
+        raise UsageError("--preset benchmarks a random model: give it or --model, not both")
+    model = model or "smollm2-135m-instruct"
+    if output is not None and not output.strip():
+        raise UsageError("--output is empty: give a path or leave it out")
     if output:
         check_writable(output)
+        not_an_input(output, None if preset else model)  # a model folder's or .gguf's own file
     if plot_path:
         check_figure(plot_path)  # matplotlib and the format too, not after the whole run
         if output and Path(output).resolve() == Path(plot_path).resolve():

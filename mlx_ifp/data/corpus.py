@@ -223,7 +223,8 @@ def build(
     versions = source_versions()
     key = [VERSION, asdict(cfg), absent, versions] + ([general] if general else [])
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:10]
-    out = Path(out) if out else cache_dir("data") / f"v{VERSION}-seed{cfg.seed}-{digest}"
+    name = f"v{VERSION}-seed{cfg.seed}-{digest}"
+    out = Path(out).expanduser() if out else cache_dir("data") / name
     if not force and _manifest_digest(out / "manifest.json") == digest:
         return out
     console = Console(stderr=True, quiet=not verbose)
@@ -261,18 +262,24 @@ def build(
             "packages": PACKAGES,
             "sources": versions,
         }
+        meta["files"] = sorted(str(f.relative_to(tmp)) for f in tmp.rglob("*") if f.is_file())
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2))
     console.print(f"Built {out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in counts.items()))
     return out
 
 
 def _manifest_digest(path: Path) -> str | None:
-    """The digest a built folder's manifest records; None when absent or unreadable (rebuilt)."""
+    """The digest a built folder's manifest records; None when absent, unreadable or when a
+    file it lists is gone (rebuilt)."""
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return meta.get("digest") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or not all(
+        (path.parent / f).is_file() for f in meta.get("files", []) if isinstance(f, str)
+    ):
+        return None
+    return meta.get("digest")
 
 
 def _write(path: Path, rows: list[dict], append: bool = False) -> None:

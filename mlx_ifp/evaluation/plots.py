@@ -81,7 +81,7 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
     results = report.get("results") if isinstance(report, dict) else None
     if not isinstance(results, list):
         raise UsageError("the report is not the JSON of `mlx_ifp eval -o` (no 'results' list)")
-    rows = [r for r in results if isinstance(r, dict) and metric in r]
+    rows = [r for r in results if isinstance(r, dict) and r.get(metric) is not None]
     if not rows:
         raise UsageError(f"the report has no {metric!r} results")
     keys = ("domain", "source", "mode", "active_fraction")

@@ -137,8 +137,8 @@ def _configs(model, tokenizer, cfg: EvalConfig):
         if name == "full":
             out.append(("full", source, d, "input", model))
             continue
-        for keep in cfg.keeps:
-            k = Budget.parse(keep).channels(d)
+        # once per channel count: 0.5 and 48 are one budget of a 96-channel model
+        for k in dict.fromkeys(Budget.parse(keep).channels(d) for keep in cfg.keeps):
             modes = cfg.modes if source.uses_text else ("input",)
             out += [(name, source, k, mode, model) for mode in modes]
     for name, path in cfg.mask_files.items():

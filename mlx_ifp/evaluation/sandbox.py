@@ -352,10 +352,10 @@ def score_replies(domain: str, items, replies, timeout: float) -> dict:
         ok = [
             exact_match(r, it["provenance"]["answer"]) for it, r in zip(items, replies, strict=True)
         ]
-        return {"exact_match": sum(ok) / max(len(ok), 1), "gen_n": len(ok)}
+        return {"exact_match": sum(ok) / len(ok) if ok else None, "gen_n": len(ok)}
     runs = [check_humaneval(it, r, timeout) for it, r in zip(items, replies, strict=True)]
-    return {
-        "pass@1": sum(r.passed for r in runs) / max(len(runs), 1),
+    return {  # None, not 0, when nothing was scored
+        "pass@1": sum(r.passed for r in runs) / len(runs) if runs else None,
         "gen_n": len(runs),
         "timeouts": sum(r.status == "timeout" for r in runs),
     }

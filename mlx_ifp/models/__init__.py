@@ -16,13 +16,21 @@ from .device import (  # noqa: E402
     warn_if_packed_matmul_broken,
 )
 from .embedded import EMBEDDED, WEIGHTS, default_adapter, shipped_adapters  # noqa: E402
-from .resolve import DEFAULT_MODEL, adapted_copy, load, resolve, trained_llm  # noqa: E402
+from .resolve import (  # noqa: E402
+    DEFAULT_MODEL,
+    adapted_copy,
+    check_model,
+    load,
+    resolve,
+    trained_llm,
+)
 
 __all__ = [
     "COMPILING",
     "DEFAULT_MODEL",
     "EMBEDDED",
     "adapted_copy",
+    "check_model",
     "blas_status",
     "claim_compile_notice",
     "default_adapter",

@@ -123,6 +123,11 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
         "max_position_embeddings": get("context_length", 4096),
         "tie_word_embeddings": "output.weight" not in weights,
     }
+    needed = {"embedding_length": hidden, "attention.head_count": heads}
+    needed.update({k: get(k) for k in ("block_count", "feed_forward_length")})
+    for key, value in needed.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise UsageError(f"{arch}.{key} is missing or not a positive whole number: {value!r}")
     if arch == "qwen2":
         del config["head_dim"]
     scaling = get("rope.scaling.type")
@@ -260,9 +265,13 @@ def gguf_to_mlx_lm(
             f"{gguf_path}: architecture '{arch}' is not supported "
             f"(supported: {', '.join(SUPPORTED_ARCHS)})"
         )
-    config = _config(meta, weights, arch)
-    tokenizer = build_tokenizer(meta, config["max_position_embeddings"])
-    out, quant = _convert_weights(weights, config, dequantize)
+    try:  # a hand-made or damaged file: missing keys, wrong types, shapes that do not fit
+        config = _config(meta, weights, arch)
+        tokenizer = build_tokenizer(meta, config["max_position_embeddings"])
+        out, quant = _convert_weights(weights, config, dequantize)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError) as e:
+        said = str(e) if isinstance(e, UsageError) else f"{type(e).__name__}: {e}"
+        raise UsageError(f"{gguf_path}: cannot convert ({said})") from None
     if quant:
         config["quantization"] = config["quantization_config"] = quant
     out_dir = Path(out_dir)
@@ -312,7 +321,8 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
     st = path.stat()
     key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{dequantize}|{FORMAT_VERSION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    folder = cache_dir("gguf") / f"{path.stem}-{'f32' if dequantize else 'q'}-{digest}"
+    # the stem only names it for people: cut, so a long legal file name makes a legal folder
+    folder = cache_dir("gguf") / f"{path.stem[:80]}-{'f32' if dequantize else 'q'}-{digest}"
     if not is_converted(folder):
         gguf_to_mlx_lm(path, folder, dequantize)
     return folder

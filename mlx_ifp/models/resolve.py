@@ -34,29 +34,45 @@ def on_cpu() -> bool:
     return mx.default_device() == mx.cpu
 
 
-def resolve(model: str, dequantize: bool = False) -> str:
-    """The mlx-lm folder or Hugging Face repo id that ``model`` names."""
+def check_model(model: str) -> str:
+    """What ``model`` names, without loading or converting it: ``"embedded"``, ``"gguf"``,
+    ``"folder"`` or ``"repo"`` (a Hugging Face id); a name that is none of them is refused."""
     from . import embedded
 
     if embedded.is_embedded(model):
-        return str(embedded.embedded_folder(model, dequantize=dequantize))
+        return "embedded"
     path = Path(model).expanduser()
-    if model.lower().endswith(".gguf"):
+    if model.lower().endswith(".gguf") and not path.is_dir():  # a folder: `export -o x.gguf`
         if not path.is_file():
             raise UsageError(f"GGUF file not found: {model}")
-        from .gguf import cached_gguf_folder
-
-        return str(cached_gguf_folder(path, dequantize=dequantize))
+        return "gguf"
     if path.exists():
         if not (path / "config.json").is_file():
             raise UsageError(f"{model} is not an mlx-lm model folder (no config.json)")
-        check_folder(path)
-        return str(path)
+        return "folder"
     if model.startswith((".", "/", "~")) or model.count("/") != 1:
         raise UsageError(
             f"model not found: {model} (not a folder, a .gguf file, "
             f"a Hugging Face repo id, or '{DEFAULT_MODEL}')"
         )
+    return "repo"
+
+
+def resolve(model: str, dequantize: bool = False) -> str:
+    """The mlx-lm folder or Hugging Face repo id that ``model`` names."""
+    from . import embedded
+
+    kind = check_model(model)
+    if kind == "embedded":
+        return str(embedded.embedded_folder(model, dequantize=dequantize))
+    path = Path(model).expanduser()
+    if kind == "gguf":
+        from .gguf import cached_gguf_folder
+
+        return str(cached_gguf_folder(path, dequantize=dequantize))
+    if kind == "folder":
+        check_folder(path)
+        return str(path)
     return model  # a Hugging Face repo id: mlx_lm downloads it
 
 
