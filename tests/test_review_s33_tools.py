@@ -158,6 +158,16 @@ def test_bench_with_a_preset_does_not_silently_drop_the_model(tmp_path):
 # ---------------------------------------------------------------- output paths, all three
 
 
+def command_args(command: str, world, tmp_path, monkeypatch) -> list:
+    """The command line of one of the three commands that take -o, short of the -o."""
+    if command == "eval":
+        return ["eval", "--model", world["model"], "--data", world["corpus"], *EVAL]
+    if command == "bench":
+        return ["bench", "--preset", "tiny", *BENCH]
+    fake_sources(tmp_path / "src", monkeypatch)
+    return ["data", "build"]
+
+
 @pytest.mark.parametrize("command", ["eval", "bench", "data build"])
 def test_an_output_starting_with_a_tilde_is_written_where_it_was_checked(
     world, tmp_path, monkeypatch, cache, command
@@ -168,13 +178,7 @@ def test_an_output_starting_with_a_tilde_is_written_where_it_was_checked(
     home.mkdir()
     work.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    if command == "eval":
-        args = ["eval", "--model", world["model"], "--data", world["corpus"], *EVAL]
-    elif command == "bench":
-        args = ["bench", "--preset", "tiny", *BENCH]
-    else:
-        fake_sources(tmp_path / "src", monkeypatch)
-        args = ["data", "build"]
+    args = command_args(command, world, tmp_path, monkeypatch)
     run = cli(*args, "-o", "~/out", cwd=work)
     assert run.returncode == 0, run.stderr
     assert not (work / "~").exists()
@@ -187,13 +191,7 @@ def test_an_empty_output_is_refused_not_read_as_no_output(
 ):
     """`-o "$OUT"` with OUT unset: eval and bench printed to stdout instead, data build wrote
     into the cache, all silently (info refuses an empty --model the same way)."""
-    if command == "eval":
-        args = ["eval", "--model", world["model"], "--data", world["corpus"], *EVAL]
-    elif command == "bench":
-        args = ["bench", "--preset", "tiny", *BENCH]
-    else:
-        fake_sources(tmp_path / "src", monkeypatch)
-        args = ["data", "build"]
+    args = command_args(command, world, tmp_path, monkeypatch)
     run = cli(*args, "-o", "")
     one_error(run)
 
