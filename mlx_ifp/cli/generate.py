@@ -217,6 +217,7 @@ def generate_command(
 
     from .. import Budget, Mask, load, stream_generate
     from ..inference import (
+        PREFILL,
         KeepMismatch,
         check_repick,
         check_sampling,
@@ -227,6 +228,8 @@ def generate_command(
     from ..models import COMPILING, claim_compile_notice, packed_matmul_warning
     from ..sources import picked_by
 
+    if prefill not in PREFILL:  # before the model loads
+        raise UsageError(f"--prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
     try:
         check_sampling(max_tokens, temp, top_p)
         check_repick(repick)
@@ -304,6 +307,8 @@ def generate_command(
     print()
     if last is not None and save_mask:
         path = last.prune.mask.save(save_mask)
-        typer.echo(f"Saved mask to {path}", err=True)
+        n = last.prune.repicks  # the saved one is the prompt's: --mask replays no re-picks
+        again = f" (the prompt's; the reply re-picked it {n} times)" if n else ""
+        typer.echo(f"Saved mask to {path}{again}", err=True)
     if verbose and last is not None:
         typer.echo("\n".join(footer(last)), err=True)

@@ -2,6 +2,7 @@
 sampling settings and repetition penalties (``sampling``)."""
 
 from .generation import (
+    PREFILL,
     Response,
     check_repick,
     footer,
@@ -15,6 +16,7 @@ from .sampling import MAX_WINDOW, check_sampling, penalty_processors
 
 __all__ = [
     "MAX_WINDOW",
+    "PREFILL",
     "KeepMismatch",
     "PruneInfo",
     "Pruner",

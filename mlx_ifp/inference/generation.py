@@ -222,8 +222,8 @@ def stream_generate(
     ``repick=N`` (N >= 1) re-picks a per-prompt mask every N reply tokens from the first user
     turn and the reply so far (``inference.repick``; GRIFFIN and GRIFFIN-reading predictors);
     ``None`` (the default) is ``DEFAULT_REPICK`` for a trained predictor's per-prompt masks, 0
-    (one mask per prompt) otherwise. The penalties: ``penalty_processors``; after a dense
-    prefill they see the prompt's tokens too.
+    (one mask per prompt) otherwise, or with ``draft_model`` or ``input_embeddings``. The
+    penalties: ``penalty_processors``; after a dense prefill they see the prompt's tokens too.
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
@@ -232,6 +232,10 @@ def stream_generate(
         repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size
     )
     check_options(kwargs)
+    for key in ("prompt_cache", "sampler"):  # None is mlx-lm's own default: as if not given
+        if key in kwargs and kwargs[key] is None:
+            del kwargs[key]
+    given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_mask(mask)
     check_pruner(model, pruner)
     check_prompt(prompt)
@@ -268,11 +272,12 @@ def stream_generate(
     if repick is None:
         pruned = pruner.k < d_ffn(pruner.model)
         by_default = per_prompt and pruned and pruner.source.repicks_by_default(pruner.model)
+        by_default = by_default and not given  # they need one model: one mask, not re-picked
         repick = DEFAULT_REPICK if by_default else 0
     if repick and not per_prompt:
         raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
-    if repick and (clash := [k for k in ("draft_model", "input_embeddings") if kwargs.get(k)]):
-        raise UsageError(f"repick cannot be combined with {', '.join(clash)}")
+    if repick and given:
+        raise UsageError(f"repick cannot be combined with {', '.join(given)}")
     cache, running = None, None
     if repick:  # the first mask read off the dense pass that later re-picks continue
         slim, info, running = repick_mod.start(pruner, user)

@@ -324,6 +324,8 @@ class Pruner:
         if len(tokens) < 2:
             raise UsageError("a dense prefill needs a prompt of at least 2 tokens")
         key = (self.source.key(), text_hash(str(tokens)), self.k)
+        if max_kv_size is not None:  # a rotating cache may read the prompt short of its last
+            key = (*key, "max_kv_size", max_kv_size)  # token: not the prompt's own mask
         hit = self.cache.get(key)
         t0 = time.perf_counter()
         observe = None if hit is not None else obs  # a hit needs only the KV cache
