@@ -280,6 +280,8 @@ def slim_update(
     blocks, orders, arrays = [], [], []
     for src, old, have, idx in zip(src_blocks, old_blocks, order, indices, strict=True):
         want = idx.tolist()
+        if len(want) != len(have):  # slots are traded one for one: the width is the slim one's
+            raise UsageError(f"slim_update keeps the width: {len(want)} channels, not {len(have)}")
         wanted, old_mlp, src_mlp = set(want), getattr(old, spec.mlp), getattr(src, spec.mlp)
         out = [i for i, c in enumerate(have) if c not in wanted]
         if not out:

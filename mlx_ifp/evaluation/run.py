@@ -291,7 +291,8 @@ def table(report: dict):
 def markdown(report: dict) -> str:
     """The results as a Markdown table, for the README."""
     lines = [HEADER, ["---"] * len(HEADER), *rows_of(report)]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+    cell = lambda c: str(c).replace("|", "\\|")  # noqa: E731  (a name may hold one)
+    return "\n".join("| " + " | ".join(map(cell, cells)) + " |" for cells in lines)
 
 
 def mask_overlap(

@@ -252,6 +252,10 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
         raise APIError(422, "'stream_options' must be an object", param="stream_options")
+    if options is not None and body.get("stream") is not True:  # as OpenAI answers it
+        raise APIError(
+            400, "'stream_options' is only allowed when 'stream' is true", param="stream_options"
+        )
     seed = _typed(body, "seed", int, "an integer")
     if seed is not None and not -(2**63) <= seed < 2**63:
         raise APIError(400, "'seed' must be a 64-bit integer", param="seed")
