@@ -1,7 +1,8 @@
-"""Three of the review helpers' suspicions, made tests (each failed before its fix): a markdown
+"""Four of the review helpers' suspicions, made tests (each failed before its fix): a markdown
 eval table with a `|` in a name, `stream_options` without `stream`, `slim_update` with a mask
-of another width."""
+of another width, and a bench JSON saved part-way."""
 
+import json
 import re
 
 import mlx_ifp
@@ -39,3 +40,15 @@ def test_slim_update_with_a_mask_of_another_width_is_one_line():
     slim = slim_copy(model, narrow)
     with pytest.raises(UsageError, match="keeps the width"):
         slim_update(model, slim, [list(range(32))] * n, [mx.arange(40) for _ in range(n)])
+
+
+def test_a_bench_json_saved_along_the_way_is_marked_partial():
+    """`bench -o` saves after each keep; a run that died part-way left a JSON that read as
+    complete (its later keeps simply missing)."""
+    from mlx_ifp.bench import bench
+
+    saved = []
+    out = bench(preset="tiny", keeps=(0.5, 0.25), prompt_tokens=4, gen_tokens=2, trials=1,
+                variants="a", on_progress=lambda r: saved.append(json.loads(json.dumps(r))),
+                log=lambda _: None)  # fmt: skip
+    assert [s["complete"] for s in saved] == [False, False, False] and out["complete"] is True

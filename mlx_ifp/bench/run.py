@@ -161,6 +161,7 @@ def bench(
         "load_s": load_s,
         "source": {**count(src), "decode_bytes": decode_bytes(src)},
         "runs": [],
+        "complete": False,  # what on_progress saves along the way is marked partial
     }
     mx.clear_cache()
     out["memory_source"] = (mx.get_active_memory(), rss())
@@ -177,6 +178,7 @@ def bench(
         mx.clear_cache()
         if on_progress:
             on_progress(out)
+    out["complete"] = True
     return out
 
 
