@@ -188,3 +188,12 @@ def one_error(run) -> str:
     errors = [x for x in err.splitlines() if x.startswith("Error:")]
     assert len(errors) == 1, err
     return errors[0]
+
+
+def never_called(*_, **__):
+    """Stands in for slow work (a model load, a corpus build) that bad input must not reach."""
+    raise AssertionError("reached the slow work before the bad input was refused")
+
+
+def no_model_load(monkeypatch) -> None:
+    monkeypatch.setattr(mlx_ifp, "load", never_called)

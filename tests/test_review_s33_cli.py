@@ -3,11 +3,10 @@ refused only after the slow work. Each refusal is one `Error:` line and exit cod
 
 import json
 
-import mlx_ifp
 import mlx_ifp.data
 
 import pytest
-from bad_world import one_error
+from bad_world import never_called, no_model_load, one_error
 from test_review_s32_cli import cli
 
 
@@ -24,11 +23,8 @@ def test_info_with_an_empty_model_is_refused():
 def test_plot_overlap_refuses_bad_numbers_before_the_corpus_and_the_model(
     monkeypatch, tmp_path, flag, value, says
 ):
-    def slow(*_, **__):
-        raise AssertionError("reached the slow work")
-
-    monkeypatch.setattr(mlx_ifp, "load", slow)
-    monkeypatch.setattr(mlx_ifp.data, "build", slow)
+    no_model_load(monkeypatch)
+    monkeypatch.setattr(mlx_ifp.data, "build", never_called)
     run = cli("plot", "overlap", "-o", tmp_path / "o.png", flag, value)
     assert says in one_error(run)
     assert list(tmp_path.iterdir()) == []

@@ -141,13 +141,10 @@ def test_a_rotating_cache_prefill_does_not_poison_the_prompt_mask_cache():
 
 def test_generate_refuses_an_unknown_prefill_before_loading_the_model(monkeypatch, tmp_path):
     """`--prefill dens` was refused by the library, after the model had loaded."""
-    from bad_world import one_error
+    from bad_world import no_model_load, one_error
     from test_review_s32_cli import cli
 
-    def slow(*_, **__):
-        raise AssertionError("the model was loaded")
-
-    monkeypatch.setattr(mlx_ifp, "load", slow)
+    no_model_load(monkeypatch)
     assert "--prefill must be one of" in one_error(cli("generate", "-p", "hi", "--prefill", "dens"))
 
 

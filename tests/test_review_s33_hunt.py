@@ -14,7 +14,7 @@ from mlx_ifp.core import UsageError
 
 import numpy as np
 import pytest
-from bad_world import one_error
+from bad_world import no_model_load, one_error
 from test_export_own_source import PROMPT, logits
 from test_review_s32_cli import cli
 from tiny import finetune_folder, save_folder, tiny_model
@@ -54,10 +54,7 @@ def test_export_refuses_what_it_can_before_loading_the_model(
     reads text, given none), but export loaded the model first (for a Hugging Face id: the
     download) and only then refused: `mlx_ifp.load` is reached today."""
 
-    def slow(*_, **__):
-        raise AssertionError("reached the slow work (the model was loaded)")
-
-    monkeypatch.setattr(mlx_ifp, "load", slow)
+    no_model_load(monkeypatch)
     args = [a.format(root=world["root"], adapter=world["adapter"]) for a in args]
     run = cli("export", "--model", world["model"], "-o", tmp_path / "out", *args)
     assert says in one_error(run)

@@ -19,20 +19,12 @@ from mlx_ifp.serve.scheduler import Job, Scheduler
 from mlx_ifp.serve.schemas import Limits
 
 import pytest
+import test_serve_edges
 from test_serve import KEEP, Server, is_openai_error, post, word_tokenizer
+from test_serve_edges import CHAT
 from tiny import tiny_model
 
-CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "t5 t6 t7"}], "max_tokens": 2}
-
-
-@pytest.fixture(scope="module")
-def server():
-    model, tok = tiny_model("llama"), word_tokenizer()
-    registry = Registry(model, tok, "tiny", keep=KEEP, cache_bytes=1e6)
-    s = Server(create_app(registry, Limits(max_tokens_limit=64, timeout_s=30)))
-    yield s
-    s.stop()
-
+server = test_serve_edges.server  # the same tiny model behind a real uvicorn
 
 # ------------------------------------------------------------------------------- shutdown
 

@@ -12,18 +12,13 @@ from mlx_ifp.evaluation import run as ev
 
 import mlx.core as mx
 import pytest
-from bad_world import one_error
+import test_review_s32_cli
+from bad_world import no_model_load, one_error
 from corpus import ByteTokenizer, fake_corpus, fake_sources
 from test_review_s32_cli import cli
-from tiny import save_folder, tiny_model
+from tiny import tiny_model
 
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("s33tools")
-    with pytest.MonkeyPatch.context() as mp:
-        corpus = fake_corpus(root, mp)
-    return {"model": save_folder(tiny_model("llama"), root / "model"), "corpus": corpus}
+world = test_review_s32_cli.world  # the same tiny model and fake corpus
 
 
 @pytest.fixture
@@ -32,13 +27,6 @@ def cache(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     monkeypatch.setenv("MLX_IFP_CACHE", str(folder))
     return folder
-
-
-def no_model_load(monkeypatch):
-    def loaded(*args, **kwargs):
-        raise AssertionError("the model was loaded before the bad input was refused")
-
-    monkeypatch.setattr(mlx_ifp, "load", loaded)
 
 
 EVAL = ["--domains", "math", "--mask-sources", "full", "--limit", "1", "--gen-limit", "0"]

@@ -215,15 +215,15 @@ def picked_by(mask) -> str | None:
         return None
     from ...models import WEIGHTS
 
-    here = WEIGHTS / Path(folder).name  # a shipped predictor, picked where mlx_ifp lived then
-    if not (Path(folder) / CONFIG_FILE).is_file() and Path(folder).parent.name == WEIGHTS.name:
-        folder = str(here) if (here / CONFIG_FILE).is_file() else folder
-    if not (Path(folder) / CONFIG_FILE).is_file():
+    path = Path(folder)
+    if not (path / CONFIG_FILE).is_file() and path.parent.name == WEIGHTS.name:
+        path = WEIGHTS / path.name  # a shipped predictor, picked where mlx_ifp lived then
+    if not (path / CONFIG_FILE).is_file():
         raise UsageError(
             f"the mask was picked by the predictor in {folder}, which is not there: put the "
             "folder back (the LLM adapter trained with it belongs with the mask)"
         )
-    return folder
+    return str(path)
 
 
 def _factory(path=None, adapter=None, adapter_path=None, **_):
