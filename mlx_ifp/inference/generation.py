@@ -310,7 +310,7 @@ def stream_generate(
         fed = tokens if whole else tokens[-1:]
         if whole and kwargs.get("prompt_cache") is None:
             head["prompt_cache"] = make_prompt_cache(slim, kwargs.get("max_kv_size"))
-        slim = repick_mod.Repicking(pruner, running, slim, info, repick, len(fed))
+        slim = repick_mod.Repicking(pruner, running, slim, info, repick, len(fed), max_tokens)
     for r in _mlx_stream(
         slim, tokenizer, tokens if whole else tokens[-1:], max_tokens=max_tokens, **head, **kwargs
     ):

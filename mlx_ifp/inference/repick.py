@@ -57,13 +57,14 @@ class Repicking:
     """The slim model mlx-lm generates with, re-picked every ``every`` reply tokens.
 
     ``prompt_left``: how many of the tokens it will be fed first are prompt (then each call
-    feeds one reply token). ``info`` (the first segment's ``PruneInfo``) gains the re-picks'
-    count and cost as they happen.
+    feeds one reply token). ``last``: mlx-lm's ``max_tokens``; it feeds the last reply token only
+    to compute a token it then drops, so no re-pick is made for it. ``info`` (the first
+    segment's ``PruneInfo``) gains the re-picks' count and cost as they happen.
     """
 
-    def __init__(self, pruner, running, slim, info, every: int, prompt_left: int):
+    def __init__(self, pruner, running, slim, info, every: int, prompt_left: int, last: int):
         self.pruner, self.running, self.slim, self.info = pruner, running, slim, info
-        self.every, self.prompt_left = every, prompt_left
+        self.every, self.prompt_left, self.last = every, prompt_left, last
         self.pending: list[mx.array] = []
         self.fed = 0  # reply tokens fed so far
         self.order = [i.tolist() for i in info.mask.indices]  # the slim model's channels
@@ -78,7 +79,7 @@ class Repicking:
         else:
             self.pending.append(inputs.reshape(-1))
             self.fed += inputs.shape[-1]
-            if self.fed % self.every == 0:
+            if self.fed % self.every == 0 and self.fed != self.last:
                 self.repick()
         return self.slim(inputs, cache=cache, **kwargs)
 
