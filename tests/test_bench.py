@@ -22,7 +22,7 @@ RATIOS = set(
 
 @pytest.fixture(scope="module")
 def result():
-    return bench(preset="tiny", keeps=(0.5, 64), prompt_tokens=16, gen_tokens=4, trials=1,
+    return bench(preset="tiny", keeps=(0.5, 32), prompt_tokens=16, gen_tokens=4, trials=1,
                  log=lambda s: None)  # fmt: skip
 
 
@@ -30,7 +30,7 @@ def test_every_variant_and_ratio(result):
     json.dumps(result)  # JSON-able
     assert result["model"] == "random:tiny" and result["d_ffn"] == 128
     assert result["dense"]["decode_tps"] > 0 and result["q4_dense"]["decode_tps"] > 0
-    assert [r["k"] for r in result["runs"]] == [64, 64]
+    assert [r["k"] for r in result["runs"]] == [64, 32]
     for run in result["runs"]:
         assert set(run["variants"]) == VARIANT_KEYS
         il = run["interleaved"]  # source, slim and same-shape in alternating trials
@@ -41,8 +41,17 @@ def test_every_variant_and_ratio(result):
         assert set(run["ratios"]) == RATIOS
         c = run["variants"]["c_slim"]
         assert c["select_s"] > 0 and c["slice_s"] > 0 and c["prefill_s"] > 0
-        assert run["slim"]["d_ffn"] == 64 and run["ideal_ratio"] > 1
+        assert run["slim"]["d_ffn"] == run["k"] and run["ideal_ratio"] > 1
         assert run["variants"]["d_cached"]["hit_s"] < c["select_s"] + c["slice_s"]
+
+
+def test_one_budget_given_twice_is_measured_once():
+    """0.5 and 64 of 128 channels are one budget: it was measured twice."""
+    said = []
+    out = bench(preset="tiny", keeps=(0.5, 64), prompt_tokens=8, gen_tokens=2, trials=1,
+                variants="c", log=said.append)  # fmt: skip
+    assert [r["k"] for r in out["runs"]] == [64] and out["runs"][0]["keep"] == 0.5
+    assert any("measured once" in s for s in said)
 
 
 def test_report_and_plot(result, tmp_path):

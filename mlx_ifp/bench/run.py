@@ -103,6 +103,17 @@ def _fits(tokens: int, limit: int | None, prompt_tokens: int) -> None:
         )
 
 
+def _once(budgets, keeps, d: int, log) -> tuple[list[int], list]:
+    """The channel counts of ``keeps`` on width ``d``, and their keeps: each count once."""
+    first: dict[int, object] = {}
+    for b, keep in zip(budgets, keeps, strict=True):
+        k = b.channels(d)
+        if k in first:
+            log(f"keep {keep} is {k} channels, as keep {first[k]}: measured once")
+        first.setdefault(k, keep)
+    return list(first), list(first.values())
+
+
 def _number(keep) -> float | int:
     """A keep as the JSON records it: a number (the CLI passes the flag's text)."""
     value = Budget.parse(keep).value
@@ -146,7 +157,7 @@ def bench(
     _fits(prompt_tokens + gen_tokens, context_length(src), prompt_tokens)
     prompt = make_prompt(prompt_tokens)
     d = d_ffn(src)
-    ks = [b.channels(d) for b in budgets]
+    ks, keeps = _once(budgets, keeps, d, log)
     out = {
         "model": preset and f"random:{preset}" or model,
         "device": str(mx.default_device()),

@@ -138,10 +138,13 @@ def eval_command(
     gen_limit: Annotated[
         int,
         typer.Option(
-            help="Items per domain for GSM8K / HumanEval generation (0: skip generation)."
+            help="Of the --limit items per domain, how many GSM8K / HumanEval ones are also "
+            "answered by generation and scored (0: skip generation)."
         ),
     ] = 4,
-    batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 8,
+    batch_size: Annotated[
+        int, typer.Option(help="Sequences per forward pass, when scoring and when generating.")
+    ] = 8,
     timeout: Annotated[float, typer.Option(help="Seconds per HumanEval program.")] = 5.0,
     max_len: Annotated[int, typer.Option(help="Tokens per prompt + reference (truncated).")] = 384,
     max_tokens: Annotated[int, typer.Option(help="Tokens to generate per reply.")] = 256,

@@ -79,8 +79,11 @@ def masks_for(model, tokenizer, source: MaskSource, items, k, mode, task: str) -
     return [source.select(model, turn_tokens(tokenizer, it["prompt"]), k) for it in items]
 
 
-def generate_replies(model, tokenizer, items, masks: list[Mask], max_tokens: int) -> list[str]:
-    """Greedy replies from each item's slim model; items sharing one mask run as one batch."""
+def generate_replies(
+    model, tokenizer, items, masks: list[Mask], max_tokens: int, batch_size: int = 8
+) -> list[str]:
+    """Greedy replies from each item's slim model; items sharing one mask run as one batch of
+    at most ``batch_size`` sequences at a time."""
     from mlx_lm.generate import batch_generate, generate
 
     replies: list[str | None] = [None] * len(items)
@@ -91,7 +94,11 @@ def generate_replies(model, tokenizer, items, masks: list[Mask], max_tokens: int
         slim = prune(model, masks[idx[0]])
         prompts = [prompt_tokens(tokenizer, items[i]["prompt"] + _hint(items[i])) for i in idx]
         if len(idx) > 1:
-            texts = batch_generate(slim, tokenizer, prompts, max_tokens=max_tokens).texts
+            n = batch_size
+            texts = batch_generate(
+                slim, tokenizer, prompts, max_tokens=max_tokens, completion_batch_size=n,
+                prefill_batch_size=n,
+            ).texts  # fmt: skip
         else:
             texts = [generate(slim, tokenizer, prompts[0], max_tokens=max_tokens)]
         for i, text in zip(idx, texts, strict=True):
@@ -240,7 +247,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     at = at[: cfg.gen_limit]
                     g_items, g_masks = [items[i] for i in at], [masks[i] for i in at]
                     replies = generate_replies(
-                        net, tokenizer, g_items, g_masks, cfg.max_tokens[dom]
+                        net, tokenizer, g_items, g_masks, cfg.max_tokens[dom], cfg.batch_size
                     )
                     row.update(score_replies(dom, g_items, replies, cfg.timeout))
                     bar.advance()
