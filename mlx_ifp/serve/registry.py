@@ -7,7 +7,8 @@ slim models of tasks. Their LRU sizes come from ``--cache-gb``: all slim models 
 cost the same bytes (the new FFN arrays; attention and embeddings are shared with the source),
 measured once at start-up on a real slim model.
 
-Only the public API (``mlx_ifp``) is used here. Everything in this module
+Only the public API (``mlx_ifp``) is used here, and ``mlx_ifp.core``'s prompt helpers (the
+context check counts the tokens the generator makes). Everything in this module
 that touches MLX runs on the scheduler's worker thread, apart from start-up.
 
 Stop strings over streamed text (``StopFilter``): hold back what could be the start of one.
@@ -23,6 +24,7 @@ from typing import Any
 
 import mlx_ifp
 from mlx_ifp import UsageError
+from mlx_ifp.core import context_length, encode, format_chat
 
 from .schemas import APIError, GenRequest
 
@@ -203,36 +205,65 @@ class Registry:
         """Generate for a validated request; runs on the worker thread. Yields ``Piece``s."""
         task = self.resolve(req.model)
         pruner = self.prompt_pruner if task is None else self.task_pruner
-        if req.seed is not None:
-            import mlx.core as mx
-
-            mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
-        stops = StopFilter(req.stop)
-        records = mlx_ifp.stream_generate(
-            self.model,
-            self.tokenizer,
-            req.prompt,
-            req.max_tokens,
-            task=task.text if task else None,
-            mask=task.mask if task else None,
-            pruner=pruner,
-            temp=req.temperature,
-            top_p=req.top_p,
-            presence_penalty=req.presence_penalty,
-            frequency_penalty=req.frequency_penalty,
-            repetition_penalty=req.repetition_penalty,
-            repetition_context_size=req.repetition_context_size,
-            chat_template=req.chat,
-            repick=self.repick if task is None else 0,
-        )
+        records = None
         try:
-            yield from self._pieces(self._leading_space(records, req.chat), stops, task)
+            tokens = self.prompt_tokens(req)
+            max_tokens = self._room(req, len(tokens))
+            if req.seed is not None:
+                import mlx.core as mx
+
+                mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
+            records = mlx_ifp.stream_generate(
+                self.model,
+                self.tokenizer,
+                req.prompt,
+                max_tokens,
+                task=task.text if task else None,
+                mask=task.mask if task else None,
+                pruner=pruner,
+                temp=req.temperature,
+                top_p=req.top_p,
+                presence_penalty=req.presence_penalty,
+                frequency_penalty=req.frequency_penalty,
+                repetition_penalty=req.repetition_penalty,
+                repetition_context_size=req.repetition_context_size,
+                chat_template=req.chat,
+                repick=self.repick if task is None else 0,
+            )
+            spaced = self._leading_space(records, req.chat)
+            yield from self._pieces(spaced, StopFilter(req.stop), task)
         except Exception as e:
             if type(e).__name__ == "TemplateError":  # jinja2: the chat template refused them
                 raise UsageError(f"the chat template rejected the messages: {e}") from None
             raise
         finally:
-            records.close()
+            if records is not None:
+                records.close()
+
+    def prompt_tokens(self, req: GenRequest) -> list[int]:
+        """The prompt's tokens as the generator makes them (``stream_generate`` formats and
+        encodes with the same two helpers)."""
+        tok = self.tokenizer
+        return encode(tok, format_chat(tok, req.prompt) if req.chat else req.prompt)
+
+    def _room(self, req: GenRequest, prompt: int) -> int:
+        """``max_tokens`` if the prompt and it fit the model's context (``core.context_length``,
+        what the generator checks the prompt against); a 400 ``context_length_exceeded`` if
+        not, as OpenAI answers. A default ``max_tokens`` is cut to the room left instead."""
+        limit = context_length(self.model)
+        if not limit or prompt + req.max_tokens <= limit:
+            return req.max_tokens
+        if prompt < limit and not req.max_tokens_given:
+            return limit - prompt
+        what = "messages" if req.chat else "prompt"
+        raise APIError(
+            400,
+            f"This model's maximum context length is {limit} tokens. However, you requested "
+            f"{prompt + req.max_tokens} tokens ({prompt} in the {what}, {req.max_tokens} in "
+            f"the completion). Please reduce the length of the {what} or completion.",
+            param=what,
+            code="context_length_exceeded",
+        )
 
     def _leading_space(self, records, chat: bool):
         """mlx-lm's detokenizers drop the reply's leading space: right for a chat answer, wrong
@@ -242,10 +273,19 @@ class Registry:
             if head is not None:
                 head.append(r.token)
                 if r.text:
-                    if r.text[0] != " " and self.tokenizer.decode(head).startswith(" "):
+                    if r.text[0] != " " and self._spaced(head):
                         r.text = " " + r.text
                     head = None
             yield r
+
+    def _spaced(self, reply: list[int]) -> bool:
+        """Whether the reply's tokens start with a space: decoded (byte-level BPE: "Ġ"), or as
+        SentencePiece's "▁", which its decoder strips from the start of any text."""
+        tok = self.tokenizer
+        if tok.decode(reply).startswith(" "):
+            return True
+        pieces = getattr(tok, "convert_ids_to_tokens", lambda ids: [])(reply[:1])
+        return bool(pieces) and str(pieces[0]).startswith("\u2581")
 
     def _pieces(self, records, stops: StopFilter, task: Task | None) -> Iterator[Piece]:
         r = None

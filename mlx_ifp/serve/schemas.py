@@ -2,7 +2,7 @@
 
 Everything here is plain Python (no web framework): a request body (already decoded JSON) goes
 in, a validated ``GenRequest`` comes out, or an ``APIError`` with the HTTP status to answer.
-Out-of-range values are 400s (as OpenAI answers), values of the wrong JSON type are 422s.
+Bad values are 400s, as OpenAI answers; values of the wrong JSON type have ``code: invalid_type``.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class GenRequest:
     prompt: str | list[dict]  # a message list for chat, the raw text for completions
     chat: bool
     max_tokens: int
+    max_tokens_given: bool = True  # False: the server's default, cut to the context's room
     temperature: float = 0.0
     top_p: float = 1.0
     presence_penalty: float = 0.0
@@ -80,13 +81,17 @@ class GenRequest:
     user: str | None = None
 
 
+def _wrong_type(message: str, param: str) -> APIError:
+    return APIError(400, message, param=param, code="invalid_type")
+
+
 def _typed(body: dict, name: str, types: type | tuple, what: str) -> Any:
     value = body.get(name)
     if value is None:
         return None
     ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in _tuple(types))
     if not ok:
-        raise APIError(422, f"'{name}' must be {what}", param=name, code="invalid_type")
+        raise _wrong_type(f"'{name}' must be {what}", name)
     return value
 
 
@@ -158,7 +163,7 @@ def _stop(body: dict) -> list[str]:
         return []
     stops = [stop] if isinstance(stop, str) else stop
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
-        raise APIError(422, "'stop' must be a string or a list of strings", param="stop")
+        raise _wrong_type("'stop' must be a string or a list of strings", "stop")
     if len(stops) > MAX_STOPS or any(not s for s in stops):
         raise APIError(400, f"'stop' takes 1 to {MAX_STOPS} non-empty strings", param="stop")
     return stops
@@ -175,7 +180,7 @@ def _unsupported(body: dict) -> None:
     for name in ("logprobs", "echo", "top_logprobs"):
         if body.get(name) not in (None, False, 0):
             raise APIError(400, f"'{name}' is not supported by this server", param=name)
-    for name in ("tools", "functions", "suffix"):
+    for name in ("tools", "functions", "suffix", "logit_bias"):
         if body.get(name):
             raise APIError(400, f"'{name}' is not supported by this server", param=name)
     fmt = body.get("response_format")
@@ -197,10 +202,10 @@ def _content(message: dict, i: int) -> str:
             if not isinstance(part, dict) or part.get("type") != "text":
                 raise APIError(400, "only text content parts are supported", param=f"messages[{i}]")
             if not isinstance(part.get("text"), str):
-                raise APIError(422, "a text part needs a string 'text'", param=f"messages[{i}]")
+                raise _wrong_type("a text part needs a string 'text'", f"messages[{i}]")
             texts.append(part["text"])
         return "".join(texts)
-    raise APIError(422, "'content' must be a string or a list of parts", param=f"messages[{i}]")
+    raise _wrong_type("'content' must be a string or a list of parts", f"messages[{i}]")
 
 
 def _messages(body: dict) -> list[dict]:
@@ -208,13 +213,13 @@ def _messages(body: dict) -> list[dict]:
     if messages is None:
         raise APIError(400, "'messages' is required", param="messages")
     if not isinstance(messages, list):
-        raise APIError(422, "'messages' must be a list", param="messages", code="invalid_type")
+        raise _wrong_type("'messages' must be a list", "messages")
     if not messages:
         raise APIError(400, "'messages' is empty", param="messages")
     out = []
     for i, m in enumerate(messages):
         if not isinstance(m, dict):
-            raise APIError(422, "each message must be an object", param=f"messages[{i}]")
+            raise _wrong_type("each message must be an object", f"messages[{i}]")
         role = m.get("role")
         if role not in ROLES:
             raise APIError(400, f"unknown role {role!r}", param=f"messages[{i}].role")
@@ -233,7 +238,7 @@ def _prompt(body: dict) -> str:
     if prompt is None:
         raise APIError(400, "'prompt' is required", param="prompt")
     if not isinstance(prompt, str):
-        raise APIError(422, "'prompt' must be a string (one prompt per request)", param="prompt")
+        raise _wrong_type("'prompt' must be a string (one prompt per request)", "prompt")
     if not prompt.strip():
         raise APIError(400, "'prompt' is empty", param="prompt")
     return prompt
@@ -247,11 +252,11 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     if model is None:
         raise APIError(400, "'model' is required", param="model")
     if not isinstance(model, str) or not model:
-        raise APIError(422, "'model' must be a non-empty string", param="model")
+        raise _wrong_type("'model' must be a non-empty string", "model")
     _unsupported(body)
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
-        raise APIError(422, "'stream_options' must be an object", param="stream_options")
+        raise _wrong_type("'stream_options' must be an object", "stream_options")
     if options is not None and body.get("stream") is not True:  # as OpenAI answers it
         raise APIError(
             400, "'stream_options' is only allowed when 'stream' is true", param="stream_options"
@@ -273,6 +278,9 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         prompt=_messages(body) if chat else _prompt(body),
         chat=chat,
         max_tokens=_max_tokens(body, limits),
+        max_tokens_given=any(
+            body.get(k) is not None for k in ("max_tokens", "max_completion_tokens")
+        ),
         temperature=temperature,
         top_p=top_p,
         presence_penalty=_number(body, "presence_penalty", 0.0, -2.0, 2.0),
