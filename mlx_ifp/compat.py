@@ -81,16 +81,42 @@ class MovedModule(types.ModuleType):
         raise AttributeError(f"{self.__name__} (now {', '.join(self.__targets)}) has no {attr!r}")
 
 
-def warn_moved(old: str, stacklevel: int = 3) -> None:
+#: modules whose frames stand between an old path's warning and the code that named the path
+_MACHINERY = ("importlib", "mlx_ifp", __name__)
+
+
+def _importer():
+    """The frame of the code that named an old path: the import statement or attribute access,
+    past the import machinery's frames (their number varies)."""
+    frame = sys._getframe(2)  # warn_moved's caller
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module not in _MACHINERY and not module.startswith("importlib."):
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def warn_moved(old: str) -> None:
+    """Warn once (the stand-in is made once) at the line that named ``mlx_ifp.<old>``: a warning
+    attributed to the import machinery (``sys:1``) is hidden by Python's default filters, which
+    show a DeprecationWarning only for code in ``__main__``. No ``__warningregistry__`` is left
+    in the importer's namespace (``from mlx_ifp.mask import *`` brings no private names)."""
     new = ", ".join(f"mlx_ifp.{t}" for t in MOVED[old])
-    warnings.warn(f"mlx_ifp.{old} is deprecated: import from {new}", DeprecationWarning, stacklevel)
+    message = f"mlx_ifp.{old} is deprecated: import from {new}"
+    frame = _importer()
+    if frame is None:
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        return
+    where = (frame.f_code.co_filename, frame.f_lineno, frame.f_globals.get("__name__", ""))
+    warnings.warn_explicit(message, DeprecationWarning, *where)
 
 
 def moved(old: str) -> MovedModule:
     """The stand-in for ``mlx_ifp.<old>`` (created once, with a warning)."""
     name = f"mlx_ifp.{old}"
     if name not in sys.modules:
-        warn_moved(old, stacklevel=4)
+        warn_moved(old)
         sys.modules[name] = MovedModule(old)
     return sys.modules[name]
 
@@ -106,7 +132,7 @@ class MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         old = spec.name.removeprefix("mlx_ifp.")
-        warn_moved(old, stacklevel=6)
+        warn_moved(old)
         return MovedModule(old)
 
     def exec_module(self, module) -> None:

@@ -3,6 +3,7 @@ and text checks it shares with ``export`` (``cli.convert``)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -106,6 +107,33 @@ def task_examples(path) -> list[str]:
     return out
 
 
+@contextlib.contextmanager
+def _line_ended_on_interrupt(printed):
+    """Ctrl-C mid-reply (``printed()``): end the reply's line, so the error line does not run
+    on after it."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if printed():
+            print(flush=True)
+        raise
+
+
+def named_adapter(adapter: str | None, model: str, budget) -> str | None:
+    """``--adapter default`` is ``load``'s name for the adapter shipped with an embedded model
+    (the one trained nearest the budget); a folder of that name here stays a folder."""
+    if adapter != "default":
+        return adapter
+    if Path(adapter).is_dir():  # not load's "default"
+        return str(Path(adapter).resolve())
+    from ..models import default_adapter
+
+    shipped = default_adapter(model, budget) or default_adapter(model)  # full width: the default
+    if shipped is None:
+        raise UsageError(f"no default adapter ships with {model!r}")
+    return str(shipped)
+
+
 def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
     """The mask source and budget: a trained predictor's own defaults when there is one."""
     from .. import make_source
@@ -125,7 +153,8 @@ def generate_command(
         str | None, typer.Option("--prompt", "-p", help="The prompt; '-' reads stdin.")
     ] = None,
     max_tokens: Annotated[
-        int, typer.Option("--max-tokens", "-m", help="Tokens to generate.")
+        int,
+        typer.Option("--max-tokens", "-m", help="Tokens to generate (-1: until the end token)."),
     ] = 256,
     temp: Annotated[float, typer.Option(help="Sampling temperature (0 is greedy).")] = 0.0,
     top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 1.0,
@@ -164,8 +193,8 @@ def generate_command(
         str | None,
         typer.Option(
             "--mask-source",
-            help="griffin, static, static-act, random, full or "
-            "predictor. Default: predictor with --adapter, else griffin.",
+            help="griffin, static, static-act, random, full or predictor. Default: predictor "
+            "with --adapter; on an embedded model its shipped predictor (+ LoRA); else griffin.",
         ),
     ] = None,
     task: Task = None,
@@ -176,8 +205,8 @@ def generate_command(
         str | None,
         typer.Option(
             "--adapter",
-            help="A `mlx_ifp finetune` output folder: its adapters are "
-            "loaded and its trained predictor picks the mask.",
+            help="A `mlx_ifp finetune` output folder: its adapters are loaded and its trained "
+            "predictor picks the mask. `default`: the one shipped with an embedded model.",
         ),
     ] = None,
     save_mask: Annotated[
@@ -241,14 +270,22 @@ def generate_command(
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
     if budget is None and align < 1:
         Budget.parse(1.0, align)  # --align alone is checked too
-    not_empty(mask=mask, save_mask=save_mask, mask_source=mask_source, adapter=adapter)
+    not_empty(mask=mask, save_mask=save_mask, mask_source=mask_source, adapter=adapter, task=task)
+    adapter = named_adapter(adapter, model, budget)
     if mask and (task or keep is not None or mask_source):  # they were ignored silently
         raise UsageError("--mask fixes the channels: give it without --task, --keep, --mask-source")
+    if repick and (task or mask):  # the API's refusal, in the flags' words and before the load
+        raise UsageError("--repick re-picks a per-prompt mask: not with --task or --mask")
     if save_mask:
         Mask.writable(save_mask)  # the sidecar too, before the work
     text = read_prompt(prompt)
     task = read_task(task)
     check_text(system_prompt, "--system-prompt")
+    if system_prompt and ignore_chat_template:  # the raw prompt text is all the model would see
+        raise UsageError(
+            "--system-prompt needs the chat template: leave out --ignore-chat-template, or put "
+            "the system text in the prompt"
+        )
     if seed is not None:
         if not 0 <= seed < 2**64:
             raise UsageError(f"--seed must be in [0, 2**64), got {seed}")
@@ -274,7 +311,7 @@ def generate_command(
         status = Console(stderr=True).status(COMPILING)
         status.start()
     last = None
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _line_ended_on_interrupt(lambda: last is not None):
         if keep_note:  # said above, as one line
             warnings.simplefilter("ignore", KeepMismatch)
         for last in stream_generate(

@@ -39,6 +39,15 @@ def _shipped() -> str:
     return "; ".join(out) or "none"
 
 
+def _cache(cache_dir) -> str:
+    """The cache folder, or why it cannot be used: the row one reads when it is wrong."""
+    try:
+        path = cache_dir()
+    except UsageError as e:
+        return str(e)
+    return str(path) + ("" if os.access(path, os.W_OK | os.X_OK) else " (read-only)")
+
+
 def info_command(
     model: Annotated[
         str | None, typer.Option("--model", help="Also describe this model's FFNs.")
@@ -63,7 +72,7 @@ def info_command(
         "blas threads": os.environ.get("OPENBLAS_NUM_THREADS", "library default"),
         "huge pages": hugepages_status(),
         "packed matmul check": _packed_check(packed_matmul_check()),
-        "cache": str(cache_dir()),
+        "cache": _cache(cache_dir),
         "mask sources": ", ".join(SOURCES),
         "architectures": ", ".join(sorted(ARCHITECTURES)) + " (others probed)",
         "shipped predictors": _shipped(),
@@ -129,6 +138,9 @@ def bench_command(
     from ..evaluation import check_figure
 
     keep = keep or ["0.5"]
+    for flag, value in (("--model", model), ("--preset", preset)):  # "$M" unset: not "default"
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} is empty: give a value or leave it out")
     if preset and model is not None:  # it would be ignored: the preset is a random model
         raise UsageError("--preset benchmarks a random model: give it or --model, not both")
     model = model or "smollm2-135m-instruct"

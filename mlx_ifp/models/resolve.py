@@ -39,6 +39,9 @@ def check_model(model: str) -> str:
     ``"folder"`` or ``"repo"`` (a Hugging Face id); a name that is none of them is refused."""
     from . import embedded
 
+    if not str(model).strip():  # Path("") is the current folder: `--model "$M"` with M unset
+        raise UsageError(f"the model name is empty: give a model folder, a .gguf file, a "
+                         f"Hugging Face repo id, or '{DEFAULT_MODEL}'")  # fmt: skip
     if embedded.is_embedded(model):
         return "embedded"
     path = Path(model).expanduser()
@@ -46,6 +49,11 @@ def check_model(model: str) -> str:
         if not path.is_file():
             raise UsageError(f"GGUF file not found: {model}")
         return "gguf"
+    if path.is_file():  # a model's own file (its config.json), or a GGUF file renamed
+        raise UsageError(
+            f"{model} is a file, not an mlx-lm model folder (give the folder holding "
+            "config.json; a GGUF file must be named *.gguf)"
+        )
     if path.exists():
         if not (path / "config.json").is_file():
             raise UsageError(f"{model} is not an mlx-lm model folder (no config.json)")
@@ -123,6 +131,17 @@ def load(
             raise UsageError(f"{name} must be a name or a path, got {type(value).__name__}")
     model = os.fspath(model)  # a Path works, as in mlx_lm.load
     adapter_path = None if adapter_path is None else os.fspath(adapter_path)
+    check_model(model)  # what is refused, before the (slow) load or conversion
+    check_dtype(dtype)
+    if adapter_path == "default":  # the predictor + LoRA shipped with an embedded model
+        from .embedded import default_adapter
+
+        shipped = default_adapter(model)
+        if shipped is None:
+            raise UsageError(f"no default adapter ships with {model!r}")
+        adapter_path = str(shipped)
+    elif adapter_path is not None and not Path(adapter_path).is_dir():
+        raise UsageError(f"adapter folder not found: {adapter_path}")
     cpu = on_cpu()
     dequantize = cpu if dequantize is None else dequantize
     path = resolve(model, dequantize=dequantize)
@@ -131,13 +150,6 @@ def load(
     except (OSError, ValueError, RuntimeError, KeyError, json.JSONDecodeError) as e:
         raise UsageError(f"could not load {model}: {first_line(e)}") from None
     source_fp = fingerprint(net)  # adapters may retrain norms: keep the source's identity
-    if adapter_path == "default":  # the predictor + LoRA shipped with an embedded model
-        from .embedded import default_adapter
-
-        shipped = default_adapter(model)
-        if shipped is None:
-            raise UsageError(f"no default adapter ships with {model!r}")
-        adapter_path = str(shipped)
     if adapter_path is not None:
         _apply_adapters(net, adapter_path)
     if dequantize:
@@ -146,7 +158,6 @@ def load(
         config.pop("quantization_config", None)
     if dtype is None and cpu:
         dtype = "float32"
-    check_dtype(dtype)
     if dtype is not None:
         _cast(net, getattr(mx, dtype))
     spec_of(net)  # refuse an architecture without a prunable FFN, now
