@@ -97,10 +97,13 @@ def spec_of(model: nn.Module) -> FFNSpec:
     x = mx.random.normal((1, 2, in_dims(mlp.gate_proj)), key=mx.random.key(0))
     x = x.astype(weight_dtype(mlp.gate_proj))
     ref = mlp(x)
-    for candidate in (SILU, FFNSpec(glu=_gelu_approx_glu), FFNSpec(glu=_gelu_glu)):
-        if mx.allclose(_forward(mlp, candidate, x), ref, rtol=1e-3, atol=1e-3).item():
-            ARCHITECTURES[mtype] = candidate
-            return candidate
+    # the closest match, not the first within tolerance: GELU and its tanh form differ by ~1e-4
+    candidates = (SILU, FFNSpec(glu=_gelu_approx_glu), FFNSpec(glu=_gelu_glu))
+    errors = [mx.abs(_forward(mlp, c, x) - ref).max().item() for c in candidates]
+    best = candidates[errors.index(min(errors))]
+    if mx.allclose(_forward(mlp, best, x), ref, rtol=1e-3, atol=1e-3).item():
+        ARCHITECTURES[mtype] = best
+        return best
     raise UsageError(f"architecture '{mtype}': could not identify its FFN activation")
 
 

@@ -1,6 +1,5 @@
-"""From channel scores to kept channels: the keep budget, SoftTopK and top-k, and the mask.
-
-``Budget``: FFN channels kept per layer, parsed and checked once at the edge.
+"""From channel scores to kept channels: the keep budget (``Budget``, FFN channels kept per
+layer, checked once at the edge), SoftTopK and top-k, and the mask.
 
 SoftTopK: scores -> a soft mask with exactly k mass per row, plus hard top-k helpers.
 `l_i = min(1, exp((s_i + a) / eps))` with one scalar `a` per row so that `sum(l) = k`
@@ -14,9 +13,11 @@ fingerprint of the model it belongs to. On disk: ``NAME.safetensors`` + ``NAME.j
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import numbers
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -35,32 +36,32 @@ class Budget:
     """A fraction in (0, 1] of each layer's FFN channels, or a whole channel count (> 1).
 
     ``align`` rounds the resolved count up to a multiple of it (capped at the FFN width).
-    Build one with ``Budget.parse``; everything inside the package takes the parsed value.
+    ``Budget.parse`` reads a user value (text too); a Budget made directly is checked alike.
     """
 
     value: float
     align: int = 1
 
+    def __post_init__(self):
+        v, a = self.value, self.align
+        if isinstance(a, bool) or not isinstance(a, int) or a < 1:
+            raise UsageError(f"--align must be a whole number >= 1, got {a!r}")
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise UsageError(f"--keep must be a fraction in (0, 1] or a channel count, got {v!r}")
+        if not v > 0:
+            raise UsageError(f"--keep must be > 0, got {v!r}")
+        if v > 1 and not (v <= 2**53 and v == int(v)):
+            raise UsageError(f"--keep {v!r} is neither a fraction <= 1 nor a whole channel count")
+        object.__setattr__(self, "value", float(v))
+
     @classmethod
     def parse(cls, keep: Budget | float | int | str, align: int = 1) -> Budget:
         """A Budget from a user value (``0.5``, ``"768"``, ...) or an existing Budget."""
-        if isinstance(align, bool) or not isinstance(align, int) or align < 1:
-            raise UsageError(f"--align must be a whole number >= 1, got {align!r}")
         if isinstance(keep, Budget):
             return keep if align == 1 else cls(keep.value, align)
-        try:
-            value = float(str(keep).strip())
-        except ValueError:
-            raise UsageError(
-                f"--keep must be a fraction in (0, 1] or a channel count, got {keep!r}"
-            ) from None
-        if not math.isfinite(value) or not value > 0:
-            raise UsageError(f"--keep must be > 0, got {keep!r}")
-        if value > 1 and value != int(value):
-            raise UsageError(
-                f"--keep {keep!r} is neither a fraction <= 1 nor a whole channel count"
-            )
-        return cls(value, align)
+        with contextlib.suppress(ValueError):
+            keep = float(keep.strip()) if isinstance(keep, str) else keep
+        return cls(keep, align)
 
     @property
     def is_fraction(self) -> bool:
@@ -68,14 +69,9 @@ class Budget:
 
     def channels(self, d_ffn: int) -> int:
         """Channels to keep in a layer of width ``d_ffn``."""
-        if self.is_fraction:
-            k = max(1, round(self.value * d_ffn))
-        elif self.value > d_ffn:
-            raise UsageError(
-                f"--keep {int(self.value)} is more than the {d_ffn} FFN channels of this model"
-            )
-        else:
-            k = int(self.value)
+        if not self.is_fraction and self.value > d_ffn:
+            raise UsageError(f"--keep {self} is more than the {d_ffn} FFN channels of this model")
+        k = max(1, round(self.value * d_ffn)) if self.is_fraction else int(self.value)
         if self.align > 1:
             k = min(d_ffn, -(-k // self.align) * self.align)
         return k
@@ -122,14 +118,10 @@ def _soft_topk_fn(k: int) -> Callable[[mx.array, mx.array], mx.array]:
 
     @f.vjp
     def f_vjp(primals, cotangent, output):
-        eps = primals[1]
-        l_ = output
-        g = cotangent
-        free = (l_ < 1.0 - _CLIP_TOL).astype(l_.dtype)
-        lu = l_ * free
-        mean_g = mx.sum(g * lu, axis=-1, keepdims=True) / mx.maximum(
-            mx.sum(lu, axis=-1, keepdims=True), 1e-30
-        )
+        eps, l_, g = primals[1], output, cotangent
+        lu = l_ * (l_ < 1.0 - _CLIP_TOL).astype(l_.dtype)  # the free (unclipped) entries
+        total = mx.maximum(mx.sum(lu, axis=-1, keepdims=True), 1e-30)
+        mean_g = mx.sum(g * lu, axis=-1, keepdims=True) / total
         return (lu / eps) * (g - mean_g), mx.zeros_like(eps)
 
     return f
@@ -152,8 +144,7 @@ def topk_indicator(x: mx.array, k: int) -> mx.array:
     n = x.shape[-1]
     _check(n, k)
     kth = mx.partition(x, n - k, axis=-1)[..., n - k : n - k + 1]
-    gt = x > kth
-    eq = x == kth
+    gt, eq = x > kth, x == kth
     room = k - mx.sum(gt, axis=-1, keepdims=True)
     take = gt | (eq & (mx.cumsum(eq.astype(mx.int32), axis=-1) <= room))
     return take.astype(x.dtype)
@@ -168,8 +159,7 @@ def training_mask(scores: mx.array, k: int, eps: float) -> mx.array:
 def hard_topk_indices(scores: mx.array, k: int) -> mx.array:
     """Indices (..., k) int32, ascending, of the k largest scores (ties as topk_indicator)."""
     n = scores.shape[-1]
-    keep = topk_indicator(scores, k) > 0
-    idx = mx.where(keep, mx.arange(n, dtype=mx.int32), n)
+    idx = mx.where(topk_indicator(scores, k) > 0, mx.arange(n, dtype=mx.int32), n)
     return mx.sort(idx, axis=-1)[..., :k]
 
 
@@ -199,18 +189,15 @@ def content_hash(model: nn.Module, rows: int = 3) -> str:
 
     Covers every array's name, shape and dtype, ``rows`` evenly spaced rows of each matrix
     (packed weights as stored), every vector whole, and where the model came from (its folder
-    and weight files' sizes and times, its adapters), so two same-shape models with different
-    weights hash differently.
-    Unlike ``fingerprint``, adapters that change weights change it too.
+    and weight files' sizes and times, its adapters): unlike ``fingerprint``, adapters change it.
     """
     h = hashlib.sha256()
     info = origin(model, required=False)
     for key in ("path", "adapter_path"):
         where = info.get(key)
         h.update(f"{key}={where}".encode())
-        folder = Path(where) if where else None
-        if folder is not None and folder.is_dir():
-            for f in sorted(folder.glob("*.safetensors")):
+        if where and Path(where).is_dir():
+            for f in sorted(Path(where).glob("*.safetensors")):
                 st = f.stat()
                 h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
     samples = []
@@ -236,13 +223,8 @@ def fingerprint(model: nn.Module) -> dict:
         return recorded
     blocks = ffn.layers(model)
     args = getattr(model, "args", None)
-    shape = {
-        "model_type": ffn.model_type(model),
-        "layers": len(blocks),
-        "d_ffn": ffn.d_ffn(model),
-        "hidden_size": getattr(args, "hidden_size", None),
-        "vocab_size": getattr(args, "vocab_size", None),
-    }
+    shape = {"model_type": ffn.model_type(model), "layers": len(blocks), "d_ffn": ffn.d_ffn(model)}
+    shape.update({k: getattr(args, k, None) for k in ("hidden_size", "vocab_size")})
     h = hashlib.sha256(json.dumps(shape, sort_keys=True).encode())
     for block in (blocks[0], blocks[-1]):
         for _, v in nn.utils.tree_flatten(block.parameters()):
@@ -283,7 +265,10 @@ class Mask:
 
     @property
     def keep(self) -> float:
-        return self.k / self.d_ffn
+        self.check_indices()  # (a mask wider than its d_ffn is no mask: refused, not a keep > 1)
+        if not (isinstance(d := self.d_ffn, numbers.Integral) and 0 < self.k <= d):
+            raise UsageError(f"mask keeps {self.k} of {d!r} FFN channels: not a mask of a model")
+        return self.k / d
 
     @classmethod
     def full(cls, model: nn.Module) -> Mask:
@@ -315,10 +300,8 @@ class Mask:
         self.check_indices()
         idx, n, d = self.indices, len(ffn.layers(model)), ffn.d_ffn(model)
         if self.d_ffn != d or idx.shape[0] != n or not 0 < idx.shape[1] <= d:
-            raise UsageError(
-                f"mask keeps {idx.shape[0]}x{idx.shape[1]} of {self.d_ffn} FFN channels; this "
-                f"model has {n} layers of {d}"
-            )
+            got = f"{idx.shape[0]}x{idx.shape[1]} of {self.d_ffn}"
+            raise UsageError(f"mask keeps {got} FFN channels; this model has {n} layers of {d}")
         s = mx.sort(idx, axis=-1)
         if s.min().item() < 0 or s.max().item() >= d or (s[:, 1:] == s[:, :-1]).any().item():
             raise UsageError(f"mask indices must be distinct channels in [0, {d}) in each layer")
@@ -343,45 +326,59 @@ class Mask:
         return tuple(check_writable(p) for p in cls.files(path))
 
     def save(self, path: str | Path) -> Path:
-        """Write ``path`` (.safetensors) and its .json sidecar, each atomically."""
+        """Write ``path`` (.safetensors) and its .json sidecar, each atomically; the sidecar holds
+        the indices' digest, so ``load`` refuses the halves of two saves (one interrupted)."""
         self.check_indices()
-        path, sidecar = self.writable(path)
+        d = int(self.d_ffn) if isinstance(self.d_ffn, numbers.Integral) else 0
+        if not _fits(self.indices, d):
+            raise UsageError(f"a mask's indices must be channels in [0, d_ffn {self.d_ffn!r})")
         meta = {k: v for k, v in asdict(self).items() if k != "indices"}
-        meta.update(format_version=FORMAT_VERSION, k=self.k, layers=self.n_layers)
+        meta.update(d_ffn=d, format_version=FORMAT_VERSION, k=self.k, layers=self.n_layers)
+        try:
+            text = json.dumps({**meta, "digest": self.digest()}, indent=2)
+        except (TypeError, ValueError) as e:
+            raise UsageError(f"cannot save the mask: its metadata is not JSON ({e})") from None
+        path, sidecar = self.writable(path)
         with atomic_file(path) as tmp:
             mx.save_safetensors(
                 str(tmp), {"indices": self.indices.astype(mx.int32)}, metadata={"mlx_ifp": "mask"}
             )
         with atomic_file(sidecar) as tmp:
-            tmp.write_text(json.dumps(meta, indent=2))
+            tmp.write_text(text)
         return path
 
     @classmethod
     def load(cls, path: str | Path, model: nn.Module | None = None) -> Mask:
         """Read a mask file; with ``model``, refuse it if it was made for another model."""
         st, js = cls.files(path)
-        if not st.exists() or not js.exists():
-            raise UsageError(f"mask file not found: {st} (and its .json sidecar)")
+        if missing := [f for f in (st, js) if not f.exists()]:
+            raise UsageError(f"mask file not found: {missing[0]} (a mask is {st.name} + {js.name})")
         try:
             meta = read_json(js, "mask sidecar")
             idx = read_safetensors(st, "mask file").get("indices")
         except UsageError as e:
             raise UsageError(f"not a valid mlx_ifp mask file: {e}") from None
         try:
-            d_ffn = int(meta["d_ffn"])
-            fp, source = meta.get("model", {}), meta.get("source", "")
-            text = meta.get("text_hash", "")
-            ok = idx is not None and idx.ndim == 2 and 0 < idx.shape[1] <= d_ffn
-            ok = ok and isinstance(fp, dict) and mx.issubdtype(idx.dtype, mx.integer)
-            ok = ok and (idx.size == 0 or (idx.min().item() >= 0 and idx.max().item() < d_ffn))
+            d_ffn, fp = int(meta["d_ffn"]), meta.get("model", {})
+            ok = isinstance(fp, dict) and _fits(idx, d_ffn)
         except (KeyError, TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
             raise UsageError(f"not a valid mlx_ifp mask file: {st} (indices or sidecar broken)")
-        mask = cls(idx.astype(mx.int32), d_ffn, fp, str(source), str(text))
+        source, text = (str(meta.get(key, "")) for key in ("source", "text_hash"))
+        mask = cls(idx.astype(mx.int32), d_ffn, fp, source, text)
+        if meta.get("digest", mask.digest()) != mask.digest():
+            raise UsageError(f"mask file {st} and its sidecar are of two saves: save it again")
         if model is not None:
             mask.check(model)
         return mask
+
+
+def _fits(idx, d: int) -> bool:
+    """Whether ``idx`` is an (L, k) integer array of channels in [0, d), 0 < k <= d."""
+    ok = isinstance(idx, mx.array) and idx.ndim == 2 and mx.issubdtype(idx.dtype, mx.integer)
+    ok = ok and 0 < idx.shape[1] <= d
+    return ok and (idx.size == 0 or (idx.min().item() >= 0 and idx.max().item() < d))
 
 
 def text_hash(text: str) -> str:

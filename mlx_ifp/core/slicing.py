@@ -95,36 +95,38 @@ def _packed(m, w: mx.array, bits: int) -> nn.Module:
 REQUANT_MIN_BITS = 8
 
 
-def _requant_bits(m) -> int:
-    return max(m.bits, REQUANT_MIN_BITS) if m.mode == "affine" else m.bits
+def _requantized(m, w: mx.array) -> nn.Module:
+    """Float ``w`` (out, in) in the place of packed projection ``m``: quantized once (same group
+    size and mode) at ``REQUANT_MIN_BITS`` bits at least where the group size divides its input
+    width and the mode has such bits (affine, mxfp8), else float (the scales' dtype), exactly
+    ``w``: mxfp4/nvfp4 have only 4 bits, the second rounding ``REQUANT_MIN_BITS`` avoids."""
+    bits = max(m.bits, REQUANT_MIN_BITS) if m.mode == "affine" else m.bits
+    if w.shape[1] % m.group_size == 0 and bits >= REQUANT_MIN_BITS:
+        return _packed(m, w, bits)
+    out = nn.Linear(w.shape[1], w.shape[0], bias="bias" in m)
+    out.weight = w
+    if "bias" in m:
+        out.bias = m.bias
+    out.freeze()  # like the packed projection it replaces
+    return out
 
 
 def _quantized_rows(m, idx, delta=None):
-    """Output rows of a packed projection: kept exactly, or (with a delta) requantized once, at
-    ``REQUANT_MIN_BITS`` bits at least."""
+    """Output rows of a packed projection: kept exactly, or (with a delta) requantized once
+    (``_requantized``)."""
     new = _copy(m, **{k: m[k][idx] for k in ("weight", "scales", "biases", "bias") if k in m})
-    return new if delta is None else _packed(new, _plus(dense_weight(new), delta), _requant_bits(m))
+    return new if delta is None else _requantized(new, _plus(dense_weight(new), delta))
 
 
 def _quantized_cols(m, idx, delta=None):
     """Input channels of a packed projection: the only requantization, done in the slim copy.
 
     Packed groups run along the input dimension, so single channels cannot be kept as they
-    are: the kept columns are dequantized (plus ``delta``), then quantized again (same group
-    size, at least ``REQUANT_MIN_BITS`` bits) into a standard ``nn.QuantizedLinear`` (mlx-lm's
-    layout) when ``k`` is a multiple of the group size; otherwise the slim matrix stays float
-    (the scales' dtype), exactly the dequantized columns. The source model is never changed.
+    are: the kept columns are dequantized (plus ``delta``), then quantized again into a standard
+    ``nn.QuantizedLinear`` (mlx-lm's layout) when ``k`` is a multiple of the group size, or kept
+    float (``_requantized``). The source model is never changed.
     """
-    w = _plus(mx.contiguous(_take_cols(dense_weight(m), idx)), delta)  # (out, k), fresh
-    k = int(idx.size)
-    if k % m.group_size == 0:
-        return _packed(m, w, _requant_bits(m))
-    out = nn.Linear(k, w.shape[0], bias="bias" in m)
-    out.weight = w
-    if "bias" in m:
-        out.bias = m.bias
-    out.freeze()  # like the packed projection it replaces
-    return out
+    return _requantized(m, _plus(mx.contiguous(_take_cols(dense_weight(m), idx)), delta))
 
 
 def _lora_rows(m, idx, delta=None):

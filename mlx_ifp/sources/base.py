@@ -94,7 +94,8 @@ class MaskSource(ABC):
             raise UsageError("a task's example prompts must be non-empty")
         if len(examples) == 1 or not self.uses_text or k >= d_ffn(model):
             return self.select(model, examples[0], k)
-        total = sum(unit_scale(self.checked_scores(model, t).astype(mx.float32)) for t in examples)
+        total = sum(_finite_unit_scale(self.checked_scores(model, t)) for t in examples)
+        total = mx.where(mx.isnan(total), 0.0, total)  # +inf in one example, -inf in another
         mask = self.mask_from(model, examples[0], total, k)
         mask.text_hash = text_hash(str([t.tolist() for t in examples]))
         return mask
@@ -119,7 +120,7 @@ def check_scores(scores, model: nn.Module, source: str) -> mx.array:
     want = (len(layers(model)), d_ffn(model))
     try:
         scores = scores if isinstance(scores, mx.array) else mx.array(scores)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RuntimeError):  # (a NumPy object array: std::bad_cast)
         got = type(scores).__name__
         msg = f"mask source {source!r} returned {got}, not scores of shape {want}"
         raise UsageError(msg) from None
@@ -137,6 +138,16 @@ def unit_scale(x: mx.array) -> mx.array:
     """Per layer (last axis): mean 0 and unit variance."""
     x = x - x.mean(-1, keepdims=True)
     return x / mx.maximum(mx.sqrt((x * x).mean(-1, keepdims=True)), 1e-6)
+
+
+def _finite_unit_scale(s: mx.array) -> mx.array:
+    """``unit_scale`` of the finite scores of each layer; an infinite score (a channel always or
+    never wanted) stays infinite, and a float16 score past its range counts as one."""
+    s = s.astype(mx.float32)
+    fin = mx.isfinite(s)
+    n = mx.maximum(fin.sum(-1, keepdims=True), 1)
+    mean = mx.where(fin, s, 0.0).sum(-1, keepdims=True) / n
+    return mx.where(fin, unit_scale(mx.where(fin, s, mean)), s)
 
 
 class Observer(ABC):

@@ -135,6 +135,8 @@ class StaticActivation(MaskSource):
 
             dense_prefill(model, toks, observe)
             mx.eval(list(sums.values()))
+        if not sums:
+            raise UsageError("static-act's calibration text has no tokens: give some text")
         act = mx.stack([sums[i] for i in range(len(sums))]) / max(n, 1)
         self._cache[fp] = act * channel_norms(model)[2]
         return self._cache[fp]

@@ -139,7 +139,7 @@ def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
         config.check()
     except (TypeError, ValueError) as e:
         raise UsageError(f"{folder / CONFIG_FILE}: bad predictor settings ({e})") from None
-    if not isinstance(config.model, dict):
+    if not config.model:  # (check() made it a dict; {} when the config has none)
         raise UsageError(f"{folder / CONFIG_FILE}: the source model's fingerprint is missing")
     check_fingerprint(config.model, model, f"the predictor in {folder} was trained for")
     sizes = ("layers", "rank", "factor_rank", "n_layers", "d_ffn", "hidden", "k")
@@ -157,7 +157,8 @@ def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
         pred = Predictor(config, backbone)
         pred.load_weights(list(weights.items()), strict=True)
     except (ValueError, TypeError, KeyError, OverflowError, RuntimeError) as e:
-        raise UsageError(f"predictor weights in {folder} do not fit its config: {e}") from None
+        why = " ".join(str(e).split())  # mlx lists the names on lines of their own
+        raise UsageError(f"predictor weights in {folder} do not fit its config: {why}") from None
     mx.eval(pred.parameters())
     return pred
 
@@ -184,7 +185,8 @@ class PredictorSource(MaskSource):
     def trained_k(self) -> int | None:
         """The channels per layer the predictor was trained to keep (None if not recorded)."""
         cfg = read_config(self.path)
-        k = cfg.get("k") or (cfg.get("predictor") or {}).get("k")
+        inner = cfg.get("predictor")  # a broken config is refused where the predictor loads
+        k = cfg.get("k") or (inner.get("k") if isinstance(inner, dict) else None)
         return k if isinstance(k, int) and not isinstance(k, bool) and k > 0 else None
 
     def running(self, model):
