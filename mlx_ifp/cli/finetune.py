@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .. import UsageError
 from ..train import FinetuneConfig
 
 #: every setting's default, from the dataclass: the help shows them, the config applies them
@@ -32,7 +33,7 @@ def opt(name: str, help: str, *flags: str):
 def finetune_command(
     config: Annotated[str | None, typer.Option("--config", "-c", help="YAML config.")] = None,
     model: Annotated[str | None, opt("model", "The source model.")] = None,
-    data: Annotated[str | None, opt("data", "Folder of train/valid/test.jsonl.")] = None,
+    data: Annotated[str | None, opt("data", "Folder of train.jsonl and valid.jsonl.")] = None,
     output: Annotated[str | None, opt("output", "Adapter folder.", "--output", "-o")] = None,
     stage: Annotated[str | None, opt("stage", "pretrain (stage 1) or sft (stage 2).")] = None,
     keep: Annotated[str | None, opt("keep", "Channels kept per layer.")] = None,
@@ -96,7 +97,11 @@ def finetune_command(
     ] = None,
     grad_checkpoint: Annotated[
         bool | None,
-        opt("grad_checkpoint", "Recompute activations in the backward pass.", "--grad-checkpoint"),
+        opt(
+            "grad_checkpoint",
+            "Recompute activations in the backward pass.",
+            "--grad-checkpoint/--no-grad-checkpoint",
+        ),
     ] = None,
     seed: Annotated[int | None, opt("seed", "Random seed.")] = None,
     ce: Annotated[float | None, opt("ce", "Weight of the CE on the data.")] = None,
@@ -142,10 +147,31 @@ def finetune_command(
 
     from ..train import finetune, load_config, read_state
 
+    given = {k for k, v in overrides.items() if v is not None}
     if resume and not config:
         saved = read_state(resume)["config"]
         overrides = {**saved, **{k: v for k, v in overrides.items() if v is not None}}
     cfg = load_config(config, **overrides)
+    check_flags(given, cfg)
     path = finetune(cfg)
     if mx.distributed.init().rank() == 0:
         typer.echo(f"Saved predictor and adapters to {path}")
+
+
+def check_flags(given: set, cfg) -> None:
+    """Refuse a flag this run would ignore (mlx_lm lora trains LoRA by default; this trains
+    the predictor alone unless --train says otherwise)."""
+    lora = f"it is for --train lora (this run: --train {cfg.train})"
+    unused = {  # flag: (ignored in this run, why)
+        "lora_layers": (cfg.train != "lora", lora),
+        "lora_rank": (cfg.train != "lora", lora),
+        "learning_rate": (
+            cfg.train == "frozen",
+            "it is the LLM's rate and the LLM is frozen (--train lora or full trains it; "
+            "--predictor-lr is the predictor's)",
+        ),
+        "chunks": (cfg.stage != "pretrain", "it is for stage 1 (--stage pretrain)"),
+    }
+    for name, (ignored, why) in unused.items():
+        if ignored and name in given:
+            raise UsageError(f"--{name.replace('_', '-')} would be ignored: {why}")

@@ -58,7 +58,7 @@ def read_jsonl(path: Path) -> list[dict]:
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")  # a BOM: Windows editors
             except UnicodeDecodeError:
                 raise UsageError(f"{path}, line {n}: not UTF-8 text") from None
             if not line.strip():
@@ -159,14 +159,30 @@ def pack(examples: list, max_len: int) -> list:
 
 
 def load_split(
-    folder: str | Path, name: str, tokenizer, stage: str, max_len: int, packed: bool = False
+    folder: str | Path,
+    name: str,
+    tokenizer,
+    stage: str,
+    max_len: int,
+    packed: bool = False,
+    vocab: int | None = None,
+    chunk: int = 0,
 ) -> list:
     """Examples of ``folder/name.jsonl`` ([] if the file is absent), long ones truncated, or
-    with ``packed`` (stage 1 only) joined into full rows by :func:`pack`."""
+    with ``packed`` (stage 1 only) joined into full rows by :func:`pack`. A token id outside
+    ``[0, vocab)`` is an error naming its line; an example with nothing to score is dropped: a
+    reply cut away, or a stage 1 text no longer than one ``chunk`` (its targets run dense)."""
     path = Path(folder) / f"{name}.jsonl"
     if not path.is_file():
         return []
-    examples = [to_example(r, tokenizer, stage) for r in read_jsonl(path)]
+    records = read_jsonl(path)
+    examples = [to_example(r, tokenizer, stage) for r in records]
+    for rec, e in zip(records, examples, strict=True) if vocab else ():
+        if bad := [t for t in (*e.tokens, *e.prompt) if not 0 <= t < vocab]:
+            raise UsageError(
+                f"{rec['_where']}: token id {bad[0]} is outside the model's vocabulary "
+                f"[0, {vocab}): the tokenizer does not fit the model"
+            )
     if packed:
         if stage != "pretrain":
             raise UsageError("pack joins plain texts: it is for stage 1 (pretrain) only")
@@ -177,33 +193,50 @@ def load_split(
             f"{len(long)} of {len(examples)} sequences in {path} are longer than "
             f"{max_len} tokens (--max-seq-length) and were truncated"
         )
-    out = []
-    for e in examples:
-        e = replace(e, tokens=e.tokens[: max_len + 1], prompt=e.prompt[:max_len])
-        if stage == "sft" and e.offset >= len(e.tokens):
-            continue  # nothing left to score after truncation
-        out.append(e)
-    if len(out) < len(examples):
+    cut = [replace(e, tokens=e.tokens[: max_len + 1], prompt=e.prompt[:max_len]) for e in examples]
+    out = [e for e in cut if e.offset < len(e.tokens) and len(e.tokens) > chunk]
+    if len(out) < len(examples) and stage == "sft":
         warn(f"{len(examples) - len(out)} examples in {path} had no response left and were dropped")
+    elif len(out) < len(examples):
+        warn(
+            f"{len(examples) - len(out)} of {len(examples)} texts in {path} are no longer than one "
+            f"chunk ({chunk} tokens: --max-seq-length / --chunks), so nothing of them is scored: "
+            "dropped (--pack joins texts into full rows)"
+        )
     return out
 
 
-def load_data(folder: str | Path, tokenizer, stage: str, max_len: int, packed: bool = False):
-    """(train, valid, test) examples; a missing or empty training set is an error. ``packed``
-    packs the training split only, so validation scores the same rows either way."""
+def load_data(
+    folder: str | Path,
+    tokenizer,
+    stage: str,
+    max_len: int,
+    packed: bool = False,
+    vocab: int | None = None,
+    chunk: int = 0,
+    splits: tuple = ("train", "valid", "test"),
+):
+    """(train, valid, test) examples of the ``splits`` read (others: []); a missing or empty
+    training set is an error. ``packed`` packs the training split only, so validation scores
+    the same rows either way; ``vocab`` and ``chunk`` as :func:`load_split` takes them."""
     folder = Path(folder)
+    if folder.is_file():
+        raise UsageError(f"data folder {folder} is a file: give the folder that holds train.jsonl")
     if not folder.is_dir():
         raise UsageError(f"data folder not found: {folder}")
     train, valid, test = (
-        load_split(folder, n, tokenizer, stage, max_len, packed and n == "train") for n in SPLITS
+        load_split(folder, n, tokenizer, stage, max_len, packed and n == "train", vocab, chunk)
+        if n in splits
+        else []
+        for n in SPLITS
     )
     if not train:
         path = folder / "train.jsonl"
         why = "is missing" if not path.is_file() else "has no usable examples"
         raise UsageError(
             f"no training examples: {path} {why} (give the data folder with --data or `data:` "
-            "in the config; it holds train.jsonl and valid.jsonl; records over --max-seq-length "
-            "are dropped with a warning)"
+            "in the config; it holds train.jsonl and valid.jsonl; records with nothing to score "
+            "within --max-seq-length are dropped with a warning)"
         )
     if not valid:
         warn(f"{folder / 'valid.jsonl'} is missing or empty: no validation loss")
@@ -211,6 +244,16 @@ def load_data(folder: str | Path, tokenizer, stage: str, max_len: int, packed: b
 
 
 SPLITS = ("train", "valid", "test")
+
+
+def data_settings(cfg, tokenizer, model) -> dict:
+    """:func:`load_data`'s arguments for a ``finetune`` run: its train and valid splits (the
+    test split is not read), ids checked against ``model``'s vocabulary, stage 1 texts with
+    nothing to score dropped."""
+    chunk = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 0
+    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
+    return dict(folder=cfg.data, tokenizer=tokenizer, stage=cfg.stage, max_len=cfg.max_seq_length,
+                packed=cfg.pack, vocab=vocab, chunk=chunk, splits=("train", "valid"))  # fmt: skip
 
 
 class Batches:

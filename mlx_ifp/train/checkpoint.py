@@ -132,6 +132,9 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
 def check(cfg: FinetuneConfig) -> None:
     choices = {"stage": ("pretrain", "sft"), "train": ("frozen", "lora", "full")}
     choices.update(lr_schedule=("constant", "cosine", "linear"), mask_forward=MASK_FORWARD)
+    choices.update(compile=("auto", "true", "false"), eps_schedule=("exp", "linear", "constant"))
+    said = {"yes": "true", "on": "true", "1": "true", "no": "false", "off": "false", "0": "false"}
+    cfg.compile = said.get(c := str(cfg.compile).lower(), c)  # YAML's true, `--compile on`
     for name, allowed in choices.items():
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
@@ -159,6 +162,10 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be a path or name, got {getattr(cfg, name)!r}")
     if not isinstance(ks := cfg.lora_keys or [], list) or not all(isinstance(k, str) for k in ks):
         raise UsageError(f"lora_keys must be a list of module names, got {cfg.lora_keys!r}")
+    if not cfg.eps_start > 0 < cfg.eps_end:  # SoftTopK's temperature
+        raise UsageError(f"eps_start and eps_end must be > 0, got {cfg.eps_start}, {cfg.eps_end}")
+    if cfg.train == "lora" and cfg.lora_layers == 0:  # mlx-lm's layers[-0:] is every layer
+        raise UsageError("lora_layers must be -1 (every layer) or N >= 1 (the last N), not 0")
     if not cfg.lora_dropout < 1:
         raise UsageError(f"lora_dropout must be in [0, 1), got {cfg.lora_dropout!r}")
     if cfg.anchor and (cfg.train == "frozen" or not cfg.distill):
@@ -216,16 +223,9 @@ FIXED = (
 
 def adapter_config(cfg) -> dict:
     """mlx-lm's ``adapter_config.json`` for the LLM part (``load_adapters`` reads it)."""
-    return {
-        "fine_tune_type": cfg.train,
-        "num_layers": cfg.lora_layers,
-        "lora_parameters": {
-            "rank": cfg.lora_rank,
-            "scale": cfg.lora_scale,
-            "dropout": cfg.lora_dropout,
-            **({"keys": list(cfg.lora_keys)} if cfg.lora_keys else {}),
-        },
-    }
+    lora = {"rank": cfg.lora_rank, "scale": cfg.lora_scale, "dropout": cfg.lora_dropout}
+    lora.update({"keys": list(cfg.lora_keys)} if cfg.lora_keys else {})
+    return {"fine_tune_type": cfg.train, "num_layers": cfg.lora_layers, "lora_parameters": lora}
 
 
 def save(
@@ -350,10 +350,8 @@ def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg)
 def restore(
     folder: str | Path, predictor: Predictor, llm: nn.Module, optimizers: dict, state=None
 ) -> dict:
-    """Load predictor, adapters and optimizer states from ``folder``; return its state dict.
-
-    ``state``: what ``verify`` returned for the folder (else it is read and verified here).
-    """
+    """Load predictor, adapters and optimizer states from ``folder``; return its state dict
+    (``state``: what ``verify`` returned for it, else it is read and verified here)."""
     folder = Path(folder)
     state = state if state is not None else verify(folder)
     load_weights(folder, predictor, llm)

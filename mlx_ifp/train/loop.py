@@ -39,7 +39,7 @@ from ..core import (
 from ..core import Progress as CommandProgress
 from ..sources.predictor import CONFIG_FILE, PredictorConfig, new_predictor
 from . import checkpoint
-from .batches import Batch, Batches, load_data, warn
+from .batches import Batch, Batches, data_settings, load_data, warn
 from .checkpoint import FinetuneConfig, check
 from .objective import (
     COLLAPSED,
@@ -221,7 +221,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     predictor = new_predictor(model, PredictorConfig(**{**cfg.predictor, "k": k}), tokenizer)
     joint = Joint(predictor, model, teacher)
     opts = optimizers(cfg)
-    train, valid, _ = load_data(cfg.data, tokenizer, cfg.stage, cfg.max_seq_length, cfg.pack)
+    train, valid = load_data(**data_settings(cfg, tokenizer, model))[:2]  # no test split
     if cfg.task_share and all(e.domain < 0 for e in train):
         warn("task_share: no training record has a 'domain', so every row runs its own mask")
     # stage 1: every batch is max_seq_length wide, so the chunks are the configured ones
