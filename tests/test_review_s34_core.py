@@ -262,11 +262,6 @@ def test_an_unregistered_architecture_gets_the_activation_that_matches_best(monk
 # --- re-registering a plug-in's name kept serving the first factory's source -------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inference/generation.py get_pruner keys its shared pruners by the source name and "
-    "reuses the pruner (and its old source) whenever the name matches",
-)
 def test_a_source_registered_again_under_its_name_is_the_one_used(tiny):
     model, tok = tiny
     ramp = mx.broadcast_to(mx.arange(D, dtype=mx.float32), (L, D))

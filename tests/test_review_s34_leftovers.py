@@ -31,3 +31,29 @@ def test_eval_generation_batches_are_bounded_by_batch_size(tmp_path, monkeypatch
                         limit=5, gen_limit=5, batch_size=2, max_tokens={"code": 3})  # fmt: skip
     rows = ev.evaluate(model, tok, corpus, cfg, progress=False)["results"]
     assert rows and widths and max(widths) == 2
+
+
+def test_the_repick_pass_keeps_its_kv_cache_within_max_kv_size(monkeypatch):
+    """The re-pick pass's own KV cache grew with the whole reply though generation's was
+    bounded by ``max_kv_size`` (qwen2: mlx-lm's rotating cache; llama's ``make_cache`` ignores
+    the bound, in generation too)."""
+    import mlx_ifp
+    from mlx_ifp.inference import repick
+
+    model, tok = tiny_model("qwen2"), synthetic_tokenizer(128)
+    seen = []
+    real_start = repick.start
+
+    def start(*args, **kwargs):
+        out = real_start(*args, **kwargs)
+        seen.append(out[2])
+        return out
+
+    monkeypatch.setattr(repick, "start", start)
+    reply = list(mlx_ifp.stream_generate(model, tok, "t5 t6 t7", 24, keep=0.5, repick=2,
+                                         max_kv_size=8, chat_template=False))  # fmt: skip
+    assert len(reply) == 24 and reply[-1].prune.repicks > 5
+    (running,) = seen
+    assert len(running.tokens) > 8
+    # a rotating cache fed 2 tokens at once holds max_kv_size - 1 old ones beside them
+    assert max(c.keys.shape[2] for c in running.cache) <= 8 + 1

@@ -32,7 +32,7 @@ from ..core import (
     origin,
 )
 from ..models import notify_compiling, warn_if_packed_matmul_broken
-from ..sources import MaskSource, dense_prefill, make_source
+from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner
 from .sampling import check_options, check_sampling, penalty_processors, seen_first
@@ -116,7 +116,15 @@ def get_pruner(
     budget = Budget.parse(keep, align)
     k = budget.channels(d_ffn(model))
     name = mask_source if isinstance(mask_source, str) else None  # two names, one class
-    key = (id(model), id(tokenizer), name, "default" if source is None else source.key(), k)
+    factory = SOURCES.get(name)  # a plug-in registered again under its name is a new source
+    key = (
+        id(model),
+        id(tokenizer),
+        name,
+        factory,
+        "default" if source is None else source.key(),
+        k,
+    )
     pruner = _PRUNERS.get(key)
     # the very model, tokenizer and source instance (two of one class may differ in settings)
     if pruner is None or not (
@@ -280,7 +288,7 @@ def stream_generate(
         raise UsageError(f"repick cannot be combined with {', '.join(given)}")
     cache, running = None, None
     if repick:  # the first mask read off the dense pass that later re-picks continue
-        slim, info, running = repick_mod.start(pruner, user)
+        slim, info, running = repick_mod.start(pruner, user, kwargs.get("max_kv_size"))
     elif dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
         slim, info, cache = pruner.prefill(tokens, **opts)
     else:

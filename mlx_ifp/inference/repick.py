@@ -23,15 +23,17 @@ import mlx.core as mx
 from ..core import UsageError, slim_update
 
 
-def start(pruner, text: str | list[int]) -> tuple:
+def start(pruner, text: str | list[int], max_kv_size: int | None = None) -> tuple:
     """(slim model, ``PruneInfo``, ``Running``) of the first segment: the mask of ``text`` (the
-    first user turn) read off the source's dense pass that later segments continue."""
+    first user turn) read off the source's dense pass that later segments continue, its KV
+    cache bounded by ``max_kv_size`` as generation's is."""
     running = pruner.running()
     if running is None:
         raise UsageError(
             f"mask source {pruner.source.key()!r} cannot re-pick during generation "
             "(griffin and trained predictors that read GRIFFIN statistics can)"
         )
+    running.max_kv_size = max_kv_size
     tokens = pruner.encode(text)
     if not tokens:
         raise UsageError("cannot select channels for an empty text")

@@ -179,6 +179,7 @@ class Running:
         self.model, self.observer, self.to_scores = model, observer, to_scores
         self.context = context
         self.cache: list | None = None
+        self.max_kv_size: int | None = None  # its KV cache as bounded as generation's
         self.tokens: list[int] = []
 
     def feed(self, tokens, step: int = 2048) -> None:
@@ -187,7 +188,7 @@ class Running:
 
         tokens = mx.array(tokens, dtype=mx.int32).reshape(-1)
         if self.cache is None:
-            self.cache = make_prompt_cache(self.model)
+            self.cache = make_prompt_cache(self.model, self.max_kv_size)
         off = self.context(self.model) if self.context else contextlib.nullcontext()
         # layer by layer only for long texts: for a few tokens it costs more than it frees
         long = tokens.size > 64
