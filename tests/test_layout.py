@@ -16,10 +16,12 @@ sys.path.insert(0, str(TOOLS))
 
 import import_graph  # noqa: E402
 
-#: A ratchet: 143 arrows, 58 files (278, 81 before issue 10; 137 with stage code in __init__s;
+#: A ratchet: 148 arrows, 59 files (278, 81 before issue 10; 137 with stage code in __init__s;
 #: 142 until `bench --plot` checked its figure before the run, through evaluation's check; 146
-#: with `export` in its own `cli/convert.py`, 143 once `mask_overlap` left the plotting module)
-MAX_ARROWS = 144
+#: with `export` in its own `cli/convert.py`, 143 once `mask_overlap` left the plotting module;
+#: 148 with the server's context check (serve -> core), `finetune`'s errors (cli -> the API)
+#: and the `chat` command (cli/chat.py -> the API, cli/generate.py))
+MAX_ARROWS = 149
 MAX_LINES = 400
 
 

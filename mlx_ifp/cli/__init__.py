@@ -14,6 +14,7 @@ import functools
 import typer
 
 from .. import UsageError
+from .chat import chat_command
 from .convert import convert_command
 from .evaluate import data_build_command, eval_command, plot_command
 from .finetune import finetune_command
@@ -61,6 +62,7 @@ app = typer.Typer(
 
 COMMANDS = {
     "generate": generate_command,
+    "chat": chat_command,
     "export": convert_command,
     "convert": convert_command,
     "info": info_command,

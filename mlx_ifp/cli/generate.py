@@ -36,6 +36,52 @@ Dequantize = Annotated[
     ),
 ]
 
+MaxTokens = Annotated[
+    int, typer.Option("--max-tokens", "-m", help="Tokens to generate (-1: until the end token).")
+]
+Temp = Annotated[float, typer.Option(help="Sampling temperature (0 is greedy).")]
+TopP = Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")]
+Seed = Annotated[int | None, typer.Option(help="Random seed for sampling.")]
+SystemPrompt = Annotated[str | None, typer.Option(help="A system message.")]
+Keep = Annotated[
+    str | None,
+    typer.Option(
+        "--keep",
+        help="FFN channels kept per layer: a fraction in (0, 1] or a count. Default 0.5, or the "
+        "budget the adapter's predictor was trained for.",
+    ),
+]
+MaskSource = Annotated[
+    str | None,
+    typer.Option(
+        "--mask-source",
+        help="griffin, static, static-act, random, full or predictor. Default: predictor "
+        "with --adapter; on an embedded model its shipped predictor (+ LoRA); else griffin.",
+    ),
+]
+Adapter = Annotated[
+    str | None,
+    typer.Option(
+        "--adapter",
+        help="A `mlx_ifp finetune` output folder: its adapters are loaded and its trained "
+        "predictor picks the mask. `default`: the one shipped with an embedded model.",
+    ),
+]
+Repick = Annotated[
+    int | None,
+    typer.Option(
+        "--repick",
+        metavar="N",
+        help="Re-pick the mask every N generated tokens from the prompt and the reply so "
+        "far; 0: one mask from the prompt (fastest). Default: 16 with a trained predictor "
+        "(the shipped one), else 0. Each re-pick costs a dense pass over the N new tokens "
+        "and a few new rows (docs/results/reroute/).",
+    ),
+]
+Verbose = Annotated[
+    bool, typer.Option("--verbose/--quiet", help="Print the timing and pruning footer.")
+]
+
 
 def check_text(text: str | None, flag: str) -> str | None:
     """Text from the command line: bytes that are not UTF-8 reach Python as lone surrogates,
@@ -147,17 +193,95 @@ def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tok
     return source, keep if keep is not None else "0.5"
 
 
+def check_sampling_flags(max_tokens, temp, top_p, repick, seed, penalties=(None, 0.0, 0.0, 20)):
+    """The sampling flags, by the API's rules in the flags' names, before the model loads; the
+    seed is set."""
+    import mlx.core as mx
+
+    from ..inference import check_repick, check_sampling, penalty_processors
+
+    try:
+        check_sampling(max_tokens, temp, top_p)
+        check_repick(repick)
+        penalty_processors(*penalties)
+    except UsageError as e:
+        raise UsageError(f"--{str(e).replace('_', '-')}") from None
+    if seed is not None:
+        if not 0 <= seed < 2**64:
+            raise UsageError(f"--seed must be in [0, 2**64), got {seed}")
+        mx.random.seed(seed)
+
+
+def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize) -> dict:
+    """Load the model as ``generate`` runs it: its own source (a shipped predictor + LoRA) unless
+    one is named, a given mask's predictor LoRA with it; the load's warnings said. Returns the
+    ``stream_reply`` settings: net, tokenizer, mask, keep, mask_source, align, keep_note."""
+    from .. import Mask, load
+    from ..inference import keep_warning
+    from ..models import packed_matmul_warning
+    from ..sources import picked_by
+
+    if adapter is None and mask_source is None and mask is None:
+        from ..models import default_adapter
+
+        shipped = default_adapter(model, budget)
+        adapter = str(shipped) if shipped is not None else None
+    given = Mask.load(mask) if mask else None
+    if given is not None and adapter is None and mask_source is None:
+        adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
+    net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)  # select checks M
+    source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
+    if warning := packed_matmul_warning(net):
+        typer.echo(f"Warning: {warning}", err=True)
+    if keep_note := keep_warning(net, source, keep, align) if given is None else "":
+        typer.echo(f"Warning: {keep_note}", err=True)
+    return dict(net=net, tokenizer=tokenizer, mask=given, keep=keep, mask_source=source,
+                align=align, keep_note=keep_note)  # fmt: skip
+
+
+def stream_reply(prompt, max_tokens, opened: dict, **options):
+    """Stream the reply to stdout as it comes (a status line while a GPU compiles); returns the
+    last ``Response`` (None if none) and the reply's text."""
+    import warnings
+
+    from .. import stream_generate
+    from ..inference import KeepMismatch
+    from ..models import COMPILING, claim_compile_notice
+
+    opened = dict(opened)
+    net, tokenizer, keep_note = opened.pop("net"), opened.pop("tokenizer"), opened.pop("keep_note")
+    status = None
+    if claim_compile_notice(net):  # stopped at the first token
+        from rich.console import Console
+
+        status = Console(stderr=True).status(COMPILING)
+        status.start()
+    last, text = None, []
+    try:
+        with warnings.catch_warnings(), _line_ended_on_interrupt(lambda: last is not None):
+            if keep_note:  # said when the model loaded, as one line
+                warnings.simplefilter("ignore", KeepMismatch)
+            for last in stream_generate(net, tokenizer, prompt, max_tokens, **opened, **options):
+                if status is not None:
+                    status.stop()
+                    status = None
+                print(last.text, end="", flush=True)
+                text.append(last.text)
+    finally:
+        if status is not None:
+            status.stop()
+    print()
+    return last, "".join(text)
+
+
 def generate_command(
     model: Model = "smollm2-135m-instruct",
     prompt: Annotated[
         str | None, typer.Option("--prompt", "-p", help="The prompt; '-' reads stdin.")
     ] = None,
-    max_tokens: Annotated[
-        int,
-        typer.Option("--max-tokens", "-m", help="Tokens to generate (-1: until the end token)."),
-    ] = 256,
-    temp: Annotated[float, typer.Option(help="Sampling temperature (0 is greedy).")] = 0.0,
-    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 1.0,
+    max_tokens: MaxTokens = 256,
+    temp: Temp = 0.0,
+    top_p: TopP = 1.0,
     repetition_penalty: Annotated[
         float | None,
         typer.Option(
@@ -176,39 +300,18 @@ def generate_command(
     repetition_context_size: Annotated[
         int, typer.Option(help="How many recent tokens the penalties look at.")
     ] = 20,
-    seed: Annotated[int | None, typer.Option(help="Random seed for sampling.")] = None,
-    system_prompt: Annotated[str | None, typer.Option(help="A system message.")] = None,
+    seed: Seed = None,
+    system_prompt: SystemPrompt = None,
     ignore_chat_template: Annotated[
         bool, typer.Option("--ignore-chat-template", help="Feed the prompt as raw text.")
     ] = False,
-    keep: Annotated[
-        str | None,
-        typer.Option(
-            "--keep",
-            help="FFN channels kept per layer: a fraction in (0, 1] or a "
-            "count. Default 0.5, or the budget the adapter's predictor was trained for.",
-        ),
-    ] = None,
-    mask_source: Annotated[
-        str | None,
-        typer.Option(
-            "--mask-source",
-            help="griffin, static, static-act, random, full or predictor. Default: predictor "
-            "with --adapter; on an embedded model its shipped predictor (+ LoRA); else griffin.",
-        ),
-    ] = None,
+    keep: Keep = None,
+    mask_source: MaskSource = None,
     task: Task = None,
     mask: Annotated[
         str | None, typer.Option("--mask", help="Use a saved mask file (.safetensors + .json).")
     ] = None,
-    adapter: Annotated[
-        str | None,
-        typer.Option(
-            "--adapter",
-            help="A `mlx_ifp finetune` output folder: its adapters are loaded and its trained "
-            "predictor picks the mask. `default`: the one shipped with an embedded model.",
-        ),
-    ] = None,
+    adapter: Adapter = None,
     save_mask: Annotated[
         str | None, typer.Option("--save-mask", help="Save the mask used to this file.")
     ] = None,
@@ -223,50 +326,18 @@ def generate_command(
             "per-prompt GRIFFIN mask.",
         ),
     ] = "auto",
-    repick: Annotated[
-        int | None,
-        typer.Option(
-            "--repick",
-            metavar="N",
-            help="Re-pick the mask every N generated tokens from the prompt and the reply so "
-            "far; 0: one mask from the prompt (fastest). Default: 16 with a trained predictor "
-            "(the shipped one), else 0. Each re-pick costs a dense pass over the N new tokens "
-            "and a few new rows (docs/results/reroute/).",
-        ),
-    ] = None,
+    repick: Repick = None,
     dequantize: Dequantize = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose/--quiet", help="Print the timing and pruning footer.")
-    ] = True,
+    verbose: Verbose = True,
 ):
     """Generate text through the pruned model, streaming it as it comes."""
-    import warnings
-
-    import mlx.core as mx
-
-    from .. import Budget, Mask, load, stream_generate
-    from ..inference import (
-        PREFILL,
-        KeepMismatch,
-        check_repick,
-        check_sampling,
-        footer,
-        keep_warning,
-        penalty_processors,
-    )
-    from ..models import COMPILING, claim_compile_notice, packed_matmul_warning
-    from ..sources import picked_by
+    from .. import Budget, Mask
+    from ..inference import PREFILL, footer
 
     if prefill not in PREFILL:  # before the model loads
         raise UsageError(f"--prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
-    try:
-        check_sampling(max_tokens, temp, top_p)
-        check_repick(repick)
-        penalty_processors(
-            repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size
-        )
-    except UsageError as e:  # the same rule as the API, in the flags' names
-        raise UsageError(f"--{str(e).replace('_', '-')}") from None
+    penalties = (repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size)
+    check_sampling_flags(max_tokens, temp, top_p, repick, None, penalties)
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
     if budget is None and align < 1:
         Budget.parse(1.0, align)  # --align alone is checked too
@@ -286,62 +357,24 @@ def generate_command(
             "--system-prompt needs the chat template: leave out --ignore-chat-template, or put "
             "the system text in the prompt"
         )
-    if seed is not None:
-        if not 0 <= seed < 2**64:
-            raise UsageError(f"--seed must be in [0, 2**64), got {seed}")
-        mx.random.seed(seed)
-    if adapter is None and mask_source is None and mask is None:
-        from ..models import default_adapter
-
-        shipped = default_adapter(model, budget)
-        adapter = str(shipped) if shipped is not None else None
-    given = Mask.load(mask) if mask else None
-    if given is not None and adapter is None and mask_source is None:
-        adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
-    net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)  # select checks M
-    source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
-    if warning := packed_matmul_warning(net):
-        typer.echo(f"Warning: {warning}", err=True)
-    if keep_note := keep_warning(net, source, keep, align) if given is None else "":
-        typer.echo(f"Warning: {keep_note}", err=True)
-    status = None
-    if claim_compile_notice(net):  # stopped at the first token
-        from rich.console import Console
-
-        status = Console(stderr=True).status(COMPILING)
-        status.start()
-    last = None
-    with warnings.catch_warnings(), _line_ended_on_interrupt(lambda: last is not None):
-        if keep_note:  # said above, as one line
-            warnings.simplefilter("ignore", KeepMismatch)
-        for last in stream_generate(
-            net,
-            tokenizer,
-            text,
-            max_tokens,
-            task=task,
-            mask=given,
-            keep=keep,
-            mask_source=source,
-            align=align,
-            system_prompt=system_prompt,
-            chat_template=not ignore_chat_template,
-            temp=temp,
-            top_p=top_p,
-            prefill=prefill,
-            repick=repick,
-            repetition_penalty=repetition_penalty,
-            presence_penalty=presence_penalty,
-            frequency_penalty=frequency_penalty,
-            repetition_context_size=repetition_context_size,
-        ):
-            if status is not None:
-                status.stop()
-                status = None
-            print(last.text, end="", flush=True)
-    if status is not None:
-        status.stop()
-    print()
+    check_sampling_flags(max_tokens, temp, top_p, repick, seed)  # the seed, after the checks
+    opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize)
+    last, _ = stream_reply(
+        text,
+        max_tokens,
+        opened,
+        task=task,
+        system_prompt=system_prompt,
+        chat_template=not ignore_chat_template,
+        temp=temp,
+        top_p=top_p,
+        prefill=prefill,
+        repick=repick,
+        repetition_penalty=repetition_penalty,
+        presence_penalty=presence_penalty,
+        frequency_penalty=frequency_penalty,
+        repetition_context_size=repetition_context_size,
+    )
     if last is not None and save_mask:
         path = last.prune.mask.save(save_mask)
         n = last.prune.repicks  # the saved one is the prompt's: --mask replays no re-picks
