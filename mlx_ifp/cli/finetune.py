@@ -155,7 +155,8 @@ def finetune_command(
     check_flags(given, cfg)
     path = finetune(cfg)
     if mx.distributed.init().rank() == 0:
-        typer.echo(f"Saved predictor and adapters to {path}")
+        what = {"lora": " and its LoRA adapters", "full": " and the fine-tuned LLM weights"}
+        typer.echo(f"Saved the predictor{what.get(cfg.train, '')} to {path}")
 
 
 def check_flags(given: set, cfg) -> None:
