@@ -57,3 +57,22 @@ def test_the_repick_pass_keeps_its_kv_cache_within_max_kv_size(monkeypatch):
     assert len(running.tokens) > 8
     # a rotating cache fed 2 tokens at once holds max_kv_size - 1 old ones beside them
     assert max(c.keys.shape[2] for c in running.cache) <= 8 + 1
+
+
+def test_a_mask_of_a_newer_format_is_refused(tmp_path):
+    """``Mask.load`` ignored ``format_version``: a file from a future format loaded silently."""
+    import json
+
+    from mlx_ifp.core import Mask, UsageError
+    from mlx_ifp.sources import make_source
+
+    import pytest
+
+    mask = make_source("random").select(tiny_model("llama"), [1], 48)
+    path = mask.save(tmp_path / "m")
+    sidecar = path.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    assert Mask.load(path).digest() == mask.digest()
+    sidecar.write_text(json.dumps({**meta, "format_version": meta["format_version"] + 1}))
+    with pytest.raises(UsageError, match="newer than this mlx_ifp"):
+        Mask.load(path)

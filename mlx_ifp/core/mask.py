@@ -358,6 +358,8 @@ class Mask:
             idx = read_safetensors(st, "mask file").get("indices")
         except UsageError as e:
             raise UsageError(f"not a valid mlx_ifp mask file: {e}") from None
+        if isinstance(v := meta.get("format_version"), int) and v > FORMAT_VERSION:
+            raise UsageError(f"mask {st} is format {v}, newer than this mlx_ifp reads: upgrade it")
         try:
             d_ffn, fp = int(meta["d_ffn"]), meta.get("model", {})
             ok = isinstance(fp, dict) and _fits(idx, d_ffn)
