@@ -271,9 +271,12 @@ def check_dtype(dtype: str | None, name: str = "--dtype") -> None:
 
 
 def first_line(e: BaseException) -> str:
-    """An exception's message, first line only (for one-line errors)."""
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
+    """An exception's message on one line: its first, or all of them when the first ends in a
+    colon (the list it introduces), up to 300 characters."""
+    text = [x.strip() for x in str(e).strip().splitlines() if x.strip()]
+    if not text:
+        return type(e).__name__
+    return " ".join(text)[:300] if text[0].endswith(":") else text[0]
 
 
 def sha256_file(path: str | os.PathLike) -> str:

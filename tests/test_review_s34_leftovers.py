@@ -76,3 +76,15 @@ def test_a_mask_of_a_newer_format_is_refused(tmp_path):
     sidecar.write_text(json.dumps({**meta, "format_version": meta["format_version"] + 1}))
     with pytest.raises(UsageError, match="newer than this mlx_ifp"):
         Mask.load(path)
+
+
+def test_an_error_whose_first_line_introduces_a_list_keeps_the_list():
+    """A model folder without tokenizer files said only "Couldn't instantiate the backend
+    tokenizer from one of: " (transformers' list of what it tried was cut)."""
+    from mlx_ifp.common import first_line
+
+    e = ValueError("Couldn't instantiate the tokenizer from one of: \n(1) a file, \n(2) a class.")
+    assert (
+        first_line(e) == "Couldn't instantiate the tokenizer from one of: (1) a file, (2) a class."
+    )
+    assert first_line(ValueError("one\ntwo")) == "one" and first_line(ValueError()) == "ValueError"
