@@ -88,3 +88,22 @@ def test_an_error_whose_first_line_introduces_a_list_keeps_the_list():
         first_line(e) == "Couldn't instantiate the tokenizer from one of: (1) a file, (2) a class."
     )
     assert first_line(ValueError("one\ntwo")) == "one" and first_line(ValueError()) == "ValueError"
+
+
+def test_a_config_that_transformers_refuses_is_one_line(tmp_path):
+    """A config.json value of the wrong type (here a null context length) raised
+    huggingface_hub's StrictDataclassFieldValidationError as a traceback."""
+    import json
+
+    import mlx_ifp
+
+    import mlx.core as mx
+    import pytest
+    from mlx.utils import tree_flatten
+
+    model = tiny_model("llama")
+    mx.save_safetensors(str(tmp_path / "model.safetensors"), dict(tree_flatten(model.parameters())))
+    config = {k: v for k, v in vars(model.args).items() if v is not None}
+    (tmp_path / "config.json").write_text(json.dumps({**config, "max_position_embeddings": None}))
+    with pytest.raises(mlx_ifp.UsageError, match="^could not load .*max_position_embeddings"):
+        mlx_ifp.load(str(tmp_path))
