@@ -34,7 +34,7 @@ from ..core import (
 from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
-from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner
+from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, prompt_ids
 from .sampling import check_options, check_sampling, penalty_processors, seen_first
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
@@ -176,7 +176,8 @@ def select(
     """
     check_mask(mask)
     check_pruner(model, pruner)
-    if mask is None and task is None and prompt is not None:
+    ids = prompt_ids(prompt, model)
+    if mask is None and task is None and prompt is not None and ids is None:
         check_prompt(prompt)
     pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)
     if mask is not None:
@@ -185,7 +186,7 @@ def select(
         return pruner.slim_for(task)
     if prompt is None:
         raise UsageError("give a prompt, a task or a mask")
-    return pruner.slim_for(first_user_turn(messages_for(prompt)))
+    return pruner.slim_for(ids or first_user_turn(messages_for(prompt)))
 
 
 def stream_generate(
@@ -214,15 +215,16 @@ def stream_generate(
 ) -> Iterator[Response]:
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
 
-    ``prompt`` is a user message (or a message list); the chat template is applied unless
-    ``chat_template=False``. ``prefill``: ``"dense"`` runs the prompt through the unpruned
-    model the slim ones are cut from (the source, or its LoRA'd copy for a shipped predictor +
-    LoRA) and decodes with the slim one from its KV cache (GRIFFIN's recipe; a per-prompt
-    GRIFFIN mask is then read off that same pass, over the whole prompt); ``"slim"`` runs
-    everything on the slim model; ``"auto"`` is dense for a per-prompt mask from a source that
-    prefers it (``MaskSource.prefers_dense_prefill``: GRIFFIN, whose mask is read off that
-    pass), else slim. A mask read off the dense prefill covers the whole prompt (system prompt
-    and earlier turns too). Other keyword arguments go to ``mlx_lm.stream_generate``; those in
+    ``prompt`` is a user message (or a message list; the chat template is applied unless
+    ``chat_template=False``) or token ids, sent as they are (the mask reads them all).
+    ``prefill``: ``"dense"`` runs the prompt through the unpruned model the slim ones are cut
+    from (the source, or its LoRA'd copy for a shipped predictor + LoRA) and decodes with the
+    slim one from its KV cache (GRIFFIN's recipe; a per-prompt GRIFFIN mask is then read off
+    that same pass, over the whole prompt); ``"slim"`` runs everything on the slim model;
+    ``"auto"`` is dense for a per-prompt mask from a source that prefers it
+    (``MaskSource.prefers_dense_prefill``: GRIFFIN, whose mask is read off that pass), else
+    slim. A mask read off the dense prefill covers the whole prompt (system prompt and earlier
+    turns too). Other keyword arguments go to ``mlx_lm.stream_generate``; those in
     ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
     ``mask_source=None`` (the default) is the model's own: the predictor + LoRA shipped with an
     embedded model, the predictor of the folder it was loaded with (``load(...,
@@ -246,22 +248,24 @@ def stream_generate(
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_mask(mask)
     check_pruner(model, pruner)
-    check_prompt(prompt)
+    if (ids := prompt_ids(prompt, model)) is None:
+        check_prompt(prompt)
     if not callable(getattr(tokenizer, "encode", None)):
         got = type(tokenizer).__name__
         raise UsageError(f"a tokenizer is needed (model, tokenizer = mlx_ifp.load(...)), got {got}")
     repick = check_repick(repick)
-    messages = messages_for(prompt, system_prompt)
-    user = first_user_turn(messages)
-    if not user.strip():
+    if ids is not None and system_prompt:
+        raise UsageError("token ids are sent as they are: give a text prompt with system_prompt")
+    messages = ids or messages_for(prompt, system_prompt)  # ids: the mask reads them all
+    user = ids or first_user_turn(messages)
+    if not (ids or user.strip()):
         raise UsageError("the prompt is empty")
-    if not chat_template and len(messages) > 1:  # only the first user turn would be sent
+    if not (chat_template or ids) and len(messages) > 1:  # only the first user turn is sent
         raise UsageError(
             "without the chat template only the prompt text is sent: give one user turn and no "
             "system_prompt, or chat_template=True"
         )
-    text = format_chat(tokenizer, messages) if chat_template else user
-    tokens = encode(tokenizer, text)
+    tokens = ids or encode(tokenizer, format_chat(tokenizer, messages) if chat_template else user)
     limit = context_length(model)
     if limit and len(tokens) + 1 > limit:
         raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
@@ -286,6 +290,11 @@ def stream_generate(
         raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
     if repick and given:
         raise UsageError(f"repick cannot be combined with {', '.join(given)}")
+    progress = kwargs.get("prompt_progress_callback")
+    if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
+        n = len(tokens)
+        progress(0, n)  # first, as mlx-lm does, before the dense prefill runs
+        kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     cache, running = None, None
     if repick:  # the first mask read off the dense pass that later re-picks continue
         slim, info, running = repick_mod.start(pruner, user, kwargs.get("max_kv_size"))
@@ -299,10 +308,6 @@ def stream_generate(
         # source's cache instead, NLL rose by 0.05 (docs/results/prefill_modes/)
         cache = dense_prefill(pruner.model, tokens, drop_last=True, **opts)
         info.prefill_s = time.perf_counter() - t0
-    progress = kwargs.get("prompt_progress_callback")
-    if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
-        n = len(tokens)
-        kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     if "sampler" not in kwargs:
         if mx.array(top_p).item() == 0:  # 0 in float32, as mlx-lm reads it: only the top token
             temp = 0.0

@@ -10,6 +10,7 @@ mask is selected from that same pass, and the slim model decodes from the cache.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 import warnings
 from collections import OrderedDict
@@ -65,6 +66,14 @@ def token_ids(tokens, model: nn.Module) -> list[int]:
     return list(tokens)
 
 
+def prompt_ids(prompt, model: nn.Module) -> list[int] | None:
+    """A prompt given as token ids (mlx-lm takes a list of ints or an array), checked as
+    ``token_ids``; None for text or a list of chat messages."""
+    text = isinstance(prompt, list | tuple) and (not prompt or isinstance(prompt[0], dict | str))
+    ids = isinstance(prompt, list | tuple) or hasattr(prompt, "tolist")
+    return token_ids(prompt, model) if ids and not text else None
+
+
 @dataclass
 class PruneInfo:
     """What one selection cost and what it gave."""
@@ -88,29 +97,34 @@ class PruneInfo:
 
 
 class SlimCache:
-    """A small LRU of (mask, slim model) keyed by (source key, text hash, k)."""
+    """A small LRU of (mask, slim model) keyed by (source key, text hash, k); threads that
+    share a ``Pruner`` share it, so every lookup and insertion holds its lock."""
 
     def __init__(self, maxsize: int = 4):
         self.maxsize = maxsize
         self._items: OrderedDict[tuple, tuple[Mask, nn.Module]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: tuple):
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
         return None
 
     def put(self, key: tuple, value: tuple[Mask, nn.Module]) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.maxsize:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._items)
 
     def clear(self) -> None:
-        self._items.clear()
+        with self._lock:
+            self._items.clear()
 
 
 def predictor_note(model: nn.Module, source: MaskSource) -> str:
