@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
-from ..common import check_dtype, check_writable
+from ..common import check_dtype, check_writable, not_an_input
 from .generate import Model, Task, check_text, not_empty, read_task
 
 GGUF_TYPES = ("f16", "q8_0", "q4_0")
@@ -40,8 +40,9 @@ def convert_command(
         ),
     ] = None,
     gguf_type: Annotated[
-        str, typer.Option("--gguf-type", help="GGUF matrices: f16, q8_0 or q4_0.")
-    ] = "f16",
+        str | None,
+        typer.Option("--gguf-type", help="GGUF matrices: f16 (default), q8_0 or q4_0."),
+    ] = None,
     prompt: Annotated[
         str | None, typer.Option("--prompt", "-p", help="Select the mask from this prompt.")
     ] = None,
@@ -75,7 +76,8 @@ def convert_command(
         ),
     ] = None,
     dtype: Annotated[
-        str | None, typer.Option(help="Cast float weights: float32, float16, bfloat16.")
+        str | None,
+        typer.Option(help="Cast an mlx folder's float weights: float32, float16, bfloat16."),
     ] = None,
     dequantize: Annotated[
         bool,
@@ -93,9 +95,14 @@ def convert_command(
     if not output:
         raise UsageError("give the output folder (or .gguf file) with --output/-o")
     fmt = output_format(fmt, output)
-    if gguf_type not in GGUF_TYPES:
+    if gguf_type is not None and gguf_type not in GGUF_TYPES:
         raise UsageError(f"--gguf-type must be {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
     check_dtype(dtype)
+    # each format's own flag: the other format's was silently ignored
+    if fmt == "mlx" and gguf_type is not None:
+        raise UsageError("--gguf-type is for a GGUF output (-o NAME.gguf or --format gguf)")
+    if fmt == "gguf" and dtype is not None:
+        raise UsageError("--dtype casts an mlx folder: a GGUF file's matrices are --gguf-type")
     not_empty(prompt=prompt, task=task, mask=mask, mask_source=mask_source, adapter=adapter)
     if task and prompt:
         raise UsageError("give --task or --prompt, not both")
@@ -112,6 +119,8 @@ def convert_command(
     # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
     # nor a folder of the user's files by a model folder; an unknown mask source is named
     check_writable(output, folder=fmt == "mlx", ours=("config.json",) if fmt == "mlx" else ())
+    if fmt == "gguf":  # never the source model's own file (m.gguf -o m.gguf), nor one of its folder
+        not_an_input(output, model)
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None:
         adapter = picked_by(given)  # a predictor's mask is cut with its LoRA, as it was picked
@@ -152,7 +161,7 @@ def convert_command(
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         chosen = info.mask
     if fmt == "gguf":
-        path = export_gguf(net, tokenizer, output, gguf_type, mask=chosen)
+        path = export_gguf(net, tokenizer, output, gguf_type or "f16", mask=chosen)
     else:
         path = export(net, tokenizer, output, dtype=dtype, mask=chosen)
     typer.echo(f"Wrote {path}")

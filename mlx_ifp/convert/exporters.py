@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 import mlx.core as mx
@@ -29,21 +30,23 @@ from ..core import (
     d_ffn,
     fused_lora,
     origin,
-    spec_of,
 )
 from ..models.gguf import LAYER_TENSORS, SPLITS, TOP_TENSORS
 from ..models.gguf_decode import INSTALL_HINT
 
 
-def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
+def _packing(m: nn.Module) -> dict:
+    return {"group_size": m.group_size, "bits": m.bits, "mode": getattr(m, "mode", "affine")}
+
+
+def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict | None]:
     """Flat weights, already in mlx-lm's layout, and the quantization config to go with them.
 
-    A slim copy of a packed model holds standard ``QuantizedLinear`` down projections (at their
-    own bits, which the config then names per layer, as for a fused attention LoRA at 8 bits),
-    or float ones where the kept width is not a multiple of the group size: those are marked
-    unquantized. Nothing is requantized here.
+    Read off the modules (a model may be ``nn.quantize``d or unpacked after loading): the
+    config's packing, else the most common, is the default; a module packed otherwise (a slim
+    8-bit down projection, a fused attention LoRA) is named with its own, a float one beside
+    packed ones (a kept width the group size does not divide) as unquantized.
     """
-    quant = copy.deepcopy(config.get("quantization"))
     weights = dict(nn.utils.tree_flatten(model.parameters()))
     # LoRA layers (a model with the shipped or a finetuned LoRA; slim models hold none) are
     # written fused, as `mlx_lm fuse` does: a standard folder has no LoRA weights
@@ -52,13 +55,24 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict]:
     weights = {k: v for k, v in weights.items() if not k.startswith(inside)}
     for name, module in fused.items():
         weights.update({f"{name}.{k}": v for k, v in nn.utils.tree_flatten(module.parameters())})
-    if quant is not None:
-        down = spec_of(model).down
-        for name, module in {**dict(model.named_modules()), **fused}.items():
-            if isinstance(module, nn.Linear) and name.endswith(f".{down}"):
-                quant[name] = False
-            elif isinstance(module, nn.QuantizedLinear) and module.bits != quant.get("bits"):
-                quant[name] = {"group_size": module.group_size, "bits": module.bits}
+    modules = {n: m for n, m in model.named_modules() if not n.startswith(inside)}
+    modules.update(fused)
+    packed = {n: _packing(m) for n, m in modules.items() if "scales" in m and hasattr(m, "bits")}
+    if not packed:
+        return weights, None
+    quant = copy.deepcopy(config.get("quantization"))
+    if not isinstance(quant, dict) or "bits" not in quant:
+        common = Counter(tuple(p.values()) for p in packed.values()).most_common(1)[0][0]
+        quant = dict(zip(("group_size", "bits", "mode"), common, strict=True))
+    default = (quant.get("group_size"), quant.get("bits"), quant.get("mode", "affine"))
+    for name, module in modules.items():
+        if name in packed:
+            if tuple(packed[name].values()) != default:
+                quant[name] = packed[name]
+            elif isinstance(quant.get(name), dict | bool):
+                del quant[name]  # packed as the default says
+        elif isinstance(module, nn.Linear | nn.Embedding) and name:
+            quant[name] = False
     return weights, quant
 
 
@@ -108,20 +122,16 @@ def export(
         }
         if quant is None:
             config["torch_dtype"] = dtype
-    if quant is not None:
-        config["quantization"] = quant
-    out_dir = Path(out_dir)
+    config.pop("quantization_config", None)  # mlx-lm's save_config writes it from this
+    config.pop("quantization", None)
+    config.update({"quantization": quant} if quant is not None else {})
+    out_dir = Path(out_dir).expanduser()  # the path written, as the caller can open it
     with atomic_dir(out_dir) as tmp:
-        shards = make_shards(weights)
-        names = (
-            ["model.safetensors"]
-            if len(shards) == 1
-            else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
-        )
-        index = {
-            "metadata": {"total_size": sum(v.nbytes for v in weights.values())},
-            "weight_map": {},
-        }
+        shards, total = make_shards(weights), sum(v.nbytes for v in weights.values())
+        n = len(shards)
+        names = [f"model-{i + 1:05d}-of-{n:05d}.safetensors" for i in range(n)]
+        names = names if n > 1 else ["model.safetensors"]
+        index = {"metadata": {"total_size": total}, "weight_map": {}}
         for name, shard in zip(names, shards, strict=True):
             mx.save_safetensors(str(tmp / name), shard, metadata={"format": "mlx"})
             index["weight_map"].update({k: name for k in shard})
@@ -130,6 +140,15 @@ def export(
         save_config(config, config_path=tmp / "config.json")
         tokenizer.save_pretrained(str(tmp))
     return out_dir
+
+
+def _not_the_source(output: Path, model: nn.Module) -> None:
+    """Refuse an output that is the source model's file, or an existing file in its folder."""
+    out, info = output.resolve(), source_info(model)
+    for given in filter(None, (info.get("model"), info.get("path"))):
+        src = Path(str(given)).expanduser().resolve()
+        if src.exists() and (out == src or (out.exists() and out.is_relative_to(src))):
+            raise UsageError(f"output {output} would overwrite the source model {given}")
 
 
 GGUF_TYPES = ("f16", "q8_0", "q4_0")
@@ -204,13 +223,22 @@ def pre_tokenizer_name(backend) -> str:
     return "gpt2" if kinds == ["ByteLevel"] else "default"
 
 
+def _byte_level(backend) -> bool:
+    """Whether a Hugging Face BPE tokenizer is byte-level (gpt2's), as llama.cpp's gpt2 model
+    reads it; Llama 2 / Mistral's (byte fallback, ``▁`` for spaces) is not."""
+    spec = json.loads(backend.to_str())
+    parts = [spec.get("pre_tokenizer") or {}, spec.get("decoder") or {}]
+    kinds = [p.get("type") for x in parts for p in x.get("pretokenizers", x.get("decoders", [x]))]
+    return "ByteLevel" in kinds and not spec["model"].get("byte_fallback")
+
+
 def _tokenizer(w, tokenizer, n_vocab: int) -> None:
     import gguf
 
     hf = tokenizer  # mlx-lm's TokenizerWrapper passes attributes through
     backend = hf.backend_tokenizer
     model = json.loads(backend.to_str())["model"]
-    if model.get("type") != "BPE":
+    if model.get("type") != "BPE" or not _byte_level(backend):  # a sentencepiece-style BPE
         raise UsageError("GGUF export supports byte-level BPE (gpt2) tokenizers only")
     vocab = hf.get_vocab()
     tokens = [f"[PAD{i}]" for i in range(n_vocab)]
@@ -237,7 +265,10 @@ def _tokenizer(w, tokenizer, n_vocab: int) -> None:
             add(int(tid))
     bos = getattr(hf, "bos_token_id", None)
     w.add_add_bos_token(bos is not None and hf.encode("a")[:1] == [bos])
-    if template := getattr(hf, "chat_template", None):
+    template = getattr(hf, "chat_template", None)
+    if isinstance(template, dict):  # named templates: "default" is tokenizer.chat_template
+        template = [{"name": k, "template": v} for k, v in template.items() if isinstance(v, str)]
+    if template:
         w.add_chat_template(template)
 
 
@@ -290,7 +321,8 @@ def export_gguf(
     if config.get("tie_word_embeddings", False):
         weights.pop("lm_head.weight", None)
 
-    path = Path(path)
+    path = Path(path).expanduser()  # the path written, as the caller can open it
+    _not_the_source(path, model)
     with atomic_file(path) as tmp:
         w = gguf.GGUFWriter(str(tmp), arch)
         w.add_name(str(source_info(model).get("model") or arch))
@@ -345,11 +377,21 @@ def export_gguf(
 
 
 def _add_value(w, key: str, value) -> None:
-    if isinstance(value, bool):
-        w.add_bool(key, value)
-    elif isinstance(value, int):
-        w.add_uint64(key, value) if value >= 0 else w.add_int64(key, value)
-    elif isinstance(value, float):
-        w.add_float32(key, value)
-    else:
-        w.add_string(key, str(value))
+    """A metadata key: a standard one (``llama.context_length``) keeps the type llama.cpp reads
+    it as; a new one is typed by its value (an int: UINT64, or INT64 when negative)."""
+    import gguf
+
+    t = gguf.GGUFValueType
+    known = w.kv_data[0].pop(key, None)  # overridden, as documented (no "duplicated key" line)
+    kind = known.type if known is not None and known.type != t.ARRAY else None
+    if kind is None:
+        sign = t.INT64 if isinstance(value, int) and value < 0 else t.UINT64
+        kind = {bool: t.BOOL, int: sign, float: t.FLOAT32}.get(type(value), t.STRING)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    fits = {t.STRING: True, t.BOOL: isinstance(value, bool), t.FLOAT32: number}.get(kind, number)
+    if kind not in (t.STRING, t.BOOL, t.FLOAT32, t.FLOAT64):
+        bounds = np.iinfo(kind.name.lower())
+        fits = number and isinstance(value, int) and bounds.min <= value <= bounds.max
+    if not fits:
+        raise UsageError(f"metadata {key} = {value!r:.40} does not fit its type {kind.name}")
+    w.add_key_value(key, str(value) if kind == t.STRING else value, kind)
