@@ -172,11 +172,6 @@ def test_export_returns_the_path_it_wrote(world, tmp_path, monkeypatch):
     assert mx.array_equal(back(TOKENS), world["net"](TOKENS)).item()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models/gguf.py (not the export area): the importer sets no attention_bias/mlp_bias "
-    "from the file's bias tensors, and unpermutes llama's q/k weights but not their biases",
-)
 @pytest.mark.parametrize("bias", ["attention_bias", "mlp_bias"])
 def test_a_llama_with_biases_reads_back_from_its_gguf(world, tmp_path, cache, bias):
     """A llama with `attention_bias` (or `mlp_bias`) exports a GGUF llama.cpp reads (the bias

@@ -130,6 +130,9 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
             raise UsageError(f"{arch}.{key} is missing or not a positive whole number: {value!r}")
     if arch == "qwen2":
         del config["head_dim"]
+    else:  # llama's optional biases (llama.cpp reads them when the tensors are there)
+        config["attention_bias"] = "blk.0.attn_q.bias" in weights
+        config["mlp_bias"] = "blk.0.ffn_gate.bias" in weights
     scaling = get("rope.scaling.type")
     if scaling == "linear":
         config["rope_scaling"] = {"type": "linear", "factor": get("rope.scaling.factor")}
@@ -155,7 +158,7 @@ def _convert_weights(
                 raise UsageError("llama3-style rope scaling (rope_freqs) is not supported")
             continue
         kind = name.split(".")[-2]
-        if permute and kind in heads and name.endswith((".weight", ".scales", ".biases")):
+        if permute and kind in heads and name.endswith((".weight", ".bias", ".scales", ".biases")):
             x = unpermute(x, heads[kind])
         if name.endswith(".scales") or name.endswith(".biases"):
             x = x.astype(mx.float32)  # lossless; fp16 scales are far slower on CPU
