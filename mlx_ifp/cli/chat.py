@@ -20,11 +20,13 @@ from .generate import (
     Keep,
     MaskSource,
     MaxTokens,
+    MinP,
     Model,
     Repick,
     Seed,
     SystemPrompt,
     Temp,
+    TopK,
     TopP,
     check_sampling_flags,
     check_text,
@@ -63,6 +65,8 @@ def chat_command(
     max_tokens: MaxTokens = 512,
     temp: Temp = 0.0,
     top_p: TopP = 1.0,
+    min_p: MinP = 0.0,
+    top_k: TopK = 0,
     seed: Seed = None,
     system_prompt: SystemPrompt = None,
     keep: Keep = None,
@@ -78,7 +82,8 @@ def chat_command(
     budget = Budget.parse(keep) if keep is not None else None
     not_empty(mask_source=mask_source, adapter=adapter)
     check_text(system_prompt, "--system-prompt")
-    check_sampling_flags(max_tokens, temp, top_p, repick, seed)
+    sampling = dict(temp=temp, top_p=top_p, min_p=min_p, top_k=top_k)
+    check_sampling_flags(max_tokens, sampling.values(), repick, seed)
     adapter = named_adapter(adapter, model, budget)
     opened = open_model(model, adapter, mask_source, None, keep, 1, budget, dequantize)
     start = [{"role": "system", "content": system_prompt}] if system_prompt else []
@@ -108,9 +113,7 @@ def chat_command(
         try:
             check_text(line, "the message")
             messages.append({"role": "user", "content": line})
-            last, text = stream_reply(
-                messages, max_tokens, opened, temp=temp, top_p=top_p, repick=repick
-            )
+            last, text = stream_reply(messages, max_tokens, opened, repick=repick, **sampling)
         except (UsageError, KeyboardInterrupt) as e:  # the turn is dropped; the chat goes on
             if messages and messages[-1]["role"] == "user":
                 messages.pop()

@@ -41,6 +41,8 @@ MaxTokens = Annotated[
 ]
 Temp = Annotated[float, typer.Option(help="Sampling temperature (0 is greedy).")]
 TopP = Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")]
+MinP = Annotated[float, typer.Option("--min-p", help="Min-p sampling threshold (0: off).")]
+TopK = Annotated[int, typer.Option("--top-k", help="Sample from the top K tokens (0: off).")]
 Seed = Annotated[int | None, typer.Option(help="Random seed for sampling.")]
 SystemPrompt = Annotated[str | None, typer.Option(help="A system message.")]
 Keep = Annotated[
@@ -193,15 +195,15 @@ def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tok
     return source, keep if keep is not None else "0.5"
 
 
-def check_sampling_flags(max_tokens, temp, top_p, repick, seed, penalties=(None, 0.0, 0.0, 20)):
-    """The sampling flags, by the API's rules in the flags' names, before the model loads; the
-    seed is set."""
+def check_sampling_flags(max_tokens, sampling, repick, seed, penalties=(None, 0.0, 0.0, 20)):
+    """The sampling flags (``sampling``: temp, top_p, min_p, top_k), by the API's rules in the
+    flags' names, before the model loads; the seed is set."""
     import mlx.core as mx
 
     from ..inference import check_repick, check_sampling, penalty_processors
 
     try:
-        check_sampling(max_tokens, temp, top_p)
+        check_sampling(max_tokens, *sampling)
         check_repick(repick)
         penalty_processors(*penalties)
     except UsageError as e:
@@ -282,6 +284,8 @@ def generate_command(
     max_tokens: MaxTokens = 256,
     temp: Temp = 0.0,
     top_p: TopP = 1.0,
+    min_p: MinP = 0.0,
+    top_k: TopK = 0,
     repetition_penalty: Annotated[
         float | None,
         typer.Option(
@@ -337,7 +341,7 @@ def generate_command(
     if prefill not in PREFILL:  # before the model loads
         raise UsageError(f"--prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
     penalties = (repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size)
-    check_sampling_flags(max_tokens, temp, top_p, repick, None, penalties)
+    check_sampling_flags(max_tokens, (temp, top_p, min_p, top_k), repick, None, penalties)
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
     if budget is None and align < 1:
         Budget.parse(1.0, align)  # --align alone is checked too
@@ -357,7 +361,7 @@ def generate_command(
             "--system-prompt needs the chat template: leave out --ignore-chat-template, or put "
             "the system text in the prompt"
         )
-    check_sampling_flags(max_tokens, temp, top_p, repick, seed)  # the seed, after the checks
+    check_sampling_flags(max_tokens, (temp, top_p), repick, seed)  # the seed, after the checks
     opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize)
     last, _ = stream_reply(
         text,
@@ -368,6 +372,8 @@ def generate_command(
         chat_template=not ignore_chat_template,
         temp=temp,
         top_p=top_p,
+        min_p=min_p,
+        top_k=top_k,
         prefill=prefill,
         repick=repick,
         repetition_penalty=repetition_penalty,

@@ -204,6 +204,8 @@ def stream_generate(
     chat_template: bool = True,
     temp: float = 0.0,
     top_p: float = 1.0,
+    min_p: float = 0.0,
+    top_k: int = 0,
     pruner: Pruner | None = None,
     prefill: str = "auto",
     repick: int | None = None,
@@ -237,7 +239,7 @@ def stream_generate(
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
-    check_sampling(max_tokens, temp, top_p)
+    check_sampling(max_tokens, temp, top_p, min_p, top_k)  # mlx-lm's make_sampler options
     penalties = penalty_processors(
         repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size
     )
@@ -311,7 +313,7 @@ def stream_generate(
     if "sampler" not in kwargs:
         if mx.array(top_p).item() == 0:  # 0 in float32, as mlx-lm reads it: only the top token
             temp = 0.0
-        kwargs["sampler"] = make_sampler(temp, top_p if top_p < 1 else 0.0)
+        kwargs["sampler"] = make_sampler(temp, top_p if top_p < 1 else 0.0, min_p, 1, top_k)
     whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
     if penalties:
         if not whole:  # mlx-lm sees the last prompt token only: the penalties see the rest too

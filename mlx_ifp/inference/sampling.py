@@ -21,12 +21,17 @@ MAX_WINDOW = 1 << 20
 TINY = 1e-30
 
 
-def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0) -> None:
+def check_sampling(
+    max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0, min_p: float = 0.0, top_k=0
+) -> None:
     """Refuse generation settings that would loop forever or sample garbage (one line each).
 
     ``max_tokens``: a whole number >= 1, or -1 for no limit; ``temp`` >= 0 (0 is greedy);
-    ``top_p`` in (0, 1]. The CLI calls this before loading the model, the API on every call.
+    ``top_p`` in (0, 1]; ``min_p`` in [0, 1) (0: off); ``top_k`` a whole number >= 0 (0: off).
+    The CLI calls this before loading the model, the API on every call.
     """
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise UsageError(f"top_k must be a whole number >= 0 (0 turns it off), got {top_k!r}")
     if (
         isinstance(max_tokens, bool)
         or not isinstance(max_tokens, int)
@@ -35,7 +40,7 @@ def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0)
         raise UsageError(
             f"max_tokens must be a whole number >= 1 (or -1 for no limit), got {max_tokens!r}"
         )
-    for name, value in (("temp", temp), ("top_p", top_p)):
+    for name, value in (("temp", temp), ("top_p", top_p), ("min_p", min_p)):
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
@@ -46,11 +51,14 @@ def check_sampling(max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0)
         raise UsageError(f"temp must be 0 (greedy) or >= {TINY:g}, got {temp!r}")
     if not 0 < top_p <= 1:
         raise UsageError(f"top_p must be in (0, 1] (1 turns nucleus sampling off), got {top_p!r}")
+    if not 0 <= min_p < 1:
+        raise UsageError(f"min_p must be in [0, 1) (0 turns it off), got {min_p!r}")
 
 
 #: this package's own generation options (for the hint on a misspelt one)
-OWN_OPTIONS = ("max_tokens", "temp", "top_p", "repetition_penalty", "presence_penalty")
-OWN_OPTIONS += ("frequency_penalty", "repetition_context_size", "prefill", "repick")
+OWN_OPTIONS = ("max_tokens", "temp", "top_p", "min_p", "top_k", "repetition_penalty")
+OWN_OPTIONS += ("presence_penalty", "frequency_penalty", "repetition_context_size", "prefill")
+OWN_OPTIONS += ("repick",)
 
 
 @functools.cache

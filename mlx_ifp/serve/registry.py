@@ -223,6 +223,8 @@ class Registry:
                 pruner=pruner,
                 temp=req.temperature,
                 top_p=req.top_p,
+                min_p=req.min_p,
+                top_k=req.top_k,
                 presence_penalty=req.presence_penalty,
                 frequency_penalty=req.frequency_penalty,
                 repetition_penalty=req.repetition_penalty,

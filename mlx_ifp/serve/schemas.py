@@ -70,6 +70,8 @@ class GenRequest:
     max_tokens_given: bool = True  # False: the server's default, cut to the context's room
     temperature: float = 0.0
     top_p: float = 1.0
+    min_p: float = 0.0  # mlx-lm's server and llama.cpp's extensions
+    top_k: int = 0
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     repetition_penalty: float | None = None  # mlx-lm's server and llama.cpp's repeat_penalty
@@ -137,6 +139,20 @@ def _context_size(body: dict) -> int:
     if value is not None and not 1 <= value <= MAX_WINDOW:
         raise APIError(400, f"'{name}' must be in [1, {MAX_WINDOW}], got {value}", param=name)
     return 20 if value is None else value
+
+
+def _min_p(body: dict) -> float:
+    value = _number(body, "min_p", 0.0, 0.0, 1.0)
+    if value == 1:
+        raise APIError(400, "'min_p' must be in [0, 1) (0: off), got 1", param="min_p")
+    return value
+
+
+def _top_k(body: dict) -> int:
+    value = _typed(body, "top_k", int, "an integer")
+    if value is not None and value < 0:
+        raise APIError(400, f"'top_k' must be >= 0 (0: off), got {value}", param="top_k")
+    return value or 0
 
 
 def _max_tokens(body: dict, limits: Limits) -> int:
@@ -283,6 +299,8 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         ),
         temperature=temperature,
         top_p=top_p,
+        min_p=_min_p(body),
+        top_k=_top_k(body),
         presence_penalty=_number(body, "presence_penalty", 0.0, -2.0, 2.0),
         frequency_penalty=_number(body, "frequency_penalty", 0.0, -2.0, 2.0),
         repetition_penalty=_repetition(body),
