@@ -107,3 +107,14 @@ def test_a_config_that_transformers_refuses_is_one_line(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({**config, "max_position_embeddings": None}))
     with pytest.raises(mlx_ifp.UsageError, match="^could not load .*max_position_embeddings"):
         mlx_ifp.load(str(tmp_path))
+
+
+def test_the_server_names_a_predictor_by_its_folder_not_its_path():
+    """Replies' ``mlx_ifp.mask_source`` carried the server's absolute predictor path."""
+    from types import SimpleNamespace
+
+    from mlx_ifp.serve import registry
+
+    shipped = SimpleNamespace(source="predictor(/srv/site-packages/mlx_ifp/weights/smollm2-k05)")
+    assert registry._named(shipped) == "predictor(smollm2-k05)"
+    assert registry._named(SimpleNamespace(source="griffin")) == "griffin"

@@ -60,8 +60,8 @@ def check_model(model: str) -> str:
         return "folder"
     if model.startswith((".", "/", "~")) or model.count("/") != 1:
         raise UsageError(
-            f"model not found: {model} (not a folder, a .gguf file, "
-            f"a Hugging Face repo id, or '{DEFAULT_MODEL}')"
+            f"model not found: {model} (not a folder, a .gguf file, a Hugging Face repo id, or "
+            f"an embedded model: {', '.join(embedded.EMBEDDED)})"
         )
     return "repo"
 

@@ -312,7 +312,7 @@ class Registry:
                 cache_hit=bool(p.cache_hit),
                 keep=round(m.k / m.d_ffn, 4),
                 k=int(m.k),
-                mask_source="file" if task is not None and task.mask is not None else m.source,
+                mask_source="file" if task is not None and task.mask is not None else _named(m),
             )
             if p.repicks:
                 info.update(repicks=int(p.repicks))
@@ -344,3 +344,10 @@ class StopFilter:
         """What is still held back, once the stream has ended without a stop string."""
         out, self.buffer = self.buffer, ""
         return out
+
+
+def _named(mask) -> str:
+    """The source that picked ``mask``, a predictor by its folder's name: the server's own
+    paths do not go to clients."""
+    name, _, path = mask.source.partition("(")
+    return f"{name}({Path(path.rstrip(')')).name})" if path else name
