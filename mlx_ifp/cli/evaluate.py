@@ -230,7 +230,14 @@ def eval_command(
 
 def plot_command(
     kind: Annotated[str, typer.Argument(help="overlap (mask heatmap) or quality (from eval).")],
-    output: Annotated[str, typer.Option("--output", "-o", help="PNG file to write.")],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="PNG file to write (overlap: its numbers also go to the same name in .json).",
+        ),
+    ],
     report: Annotated[
         str | None, typer.Option("--report", help="JSON from `mlx_ifp eval` (quality).")
     ] = None,
@@ -275,7 +282,12 @@ def plot_command(
         if groups < 1:
             raise UsageError(f"--groups must be at least 1, got {groups}")
         mlx_ifp.Budget.parse(keep)  # before the corpus and the model load
-        sidecar = check_writable(Path(output).with_suffix(".json"))
+        sidecar = check_writable(Path(output).expanduser().with_suffix(".json"))
+        if sidecar.exists() and not _overlap_numbers(sidecar):  # e.g. an `eval -o` report
+            raise UsageError(
+                f"{sidecar} exists and is not an overlap plot's numbers, which `plot overlap` "
+                "writes beside the figure: choose another --output name"
+            )
         mlx_ifp.check_model(model)
         folder = data or build()
         domains = built_domains(folder)  # those the corpus has (prose needs Debian packages)
@@ -285,3 +297,12 @@ def plot_command(
             tmp.write_text(json.dumps(result, indent=2))
         path = plot_overlap(result, output)
     typer.echo(f"Wrote {path}")
+
+
+def _overlap_numbers(path: Path) -> bool:
+    """Whether ``path`` holds what ``plot overlap`` writes beside its figure."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(value, dict) and {"overlap", "groups", "domains"} <= value.keys()

@@ -120,11 +120,8 @@ def split(records: list[dict], test: float, valid: float, seed: int, name: str) 
 def formats(record: dict) -> dict:
     """The record in mlx-lm's three jsonl shapes (each keeps the provenance)."""
     prov = {"domain": record["domain"], "provenance": record["provenance"]}
-    text = (
-        record["completion"]
-        if not record["prompt"]
-        else (f"{record['prompt']}\n\n{record['completion']}")
-    )
+    prompt, completion = record["prompt"], record["completion"]
+    text = f"{prompt}\n\n{completion}" if prompt else completion
     out = {"text": {"text": text, **prov}}
     if record["prompt"]:
         out["completions"] = {
@@ -348,12 +345,13 @@ def greedy_reply(model, tokenizer, prompt: str, max_tokens: int = 256) -> str:
 
     cache = make_prompt_cache(model)
     tokens = mx.array([encode(tokenizer, format_chat(tokenizer, messages_for(prompt)))])
-    eos = getattr(tokenizer, "eos_token_id", None)
+    # every end token: mlx-lm's eos_token_ids adds a turn's end (<end_of_turn>, <|eot_id|>)
+    stops = {getattr(tokenizer, "eos_token_id", None)}
+    stops |= set(getattr(tokenizer, "eos_token_ids", None) or ())
     out = []
     for _ in range(max_tokens):
         nxt = mx.argmax(model(tokens, cache=cache)[:, -1], axis=-1)
-        token = nxt.item()
-        if token == eos:
+        if (token := nxt.item()) in stops:
             break
         out.append(token)
         tokens = nxt[None]

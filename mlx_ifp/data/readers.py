@@ -53,11 +53,16 @@ def download(spec: str) -> Path:
 
 
 def _member(archive: Path, suffix: str) -> bytes:
-    with zipfile.ZipFile(archive) as z:
-        names = [n for n in z.namelist() if n.endswith(suffix)]
-        if not names:
-            raise UsageError(f"{archive.name} has no file ending in {suffix}")
-        return z.read(names[0])
+    try:
+        with zipfile.ZipFile(archive) as z:
+            names = [n for n in z.namelist() if n.endswith(suffix)]
+            if not names:
+                raise UsageError(f"{archive.name} has no file ending in {suffix}")
+            return z.read(names[0])
+    except (zipfile.BadZipFile, OSError, EOFError) as e:  # a download cut short, a bad disk
+        raise UsageError(
+            f"{archive} is not a readable archive ({e}): delete it and build again"
+        ) from None
 
 
 def read_gsm8k(archive: Path) -> Iterator[dict]:

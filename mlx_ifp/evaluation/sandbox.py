@@ -6,9 +6,10 @@ a program that hangs is killed with its whole process group and counts as a fail
 On Linux (x86_64, arm64) a seccomp filter refuses new processes (threads are allowed), as
 HumanEval's own harness does: the process limit alone does not bind root, so a fork bomb run as
 root would not stop otherwise. It also refuses signals to any other process (generated code
-could kill the evaluation itself), ptrace and reading or writing another process's memory. Where
-the kernel has Landlock the child writes only in its folder. Of its stderr only the tail is kept:
-a program that floods it cannot fill the evaluation's memory.
+could kill the evaluation itself), ptrace, reading or writing another process's memory and
+opening sockets (generated code reaches no network). Where the kernel has Landlock the child
+writes only in its folder. Of its stderr only the tail is kept: a program that floods it cannot
+fill the evaluation's memory.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+#: a number, its sign (ASCII or U+2212) also before a dollar sign: -5, -$5, -\$1,250.50
+_NUMBER = re.compile(r"[-\u2212]?(?:\\?\$\s*)?\d[\d,]*(?:\.\d+)?")
 
 
 def final_number(text: str) -> str | None:
-    """The answer a GSM8K reply gives: after ``####`` or "answer is" if present, else the last
-    number; commas and trailing ``.0`` dropped."""
-    for marker in ("####", "answer is", "Answer:"):
+    """The answer a GSM8K reply gives: after ``####``, ``\\boxed{`` or "answer is" if present,
+    else the last number; commas, dollar signs and trailing ``.0`` dropped."""
+    for marker in ("####", "\\boxed{", "answer is", "Answer:"):
         if marker in text:
             found = _NUMBER.findall(text.rsplit(marker, 1)[1])
             if found:
@@ -41,7 +43,7 @@ def final_number(text: str) -> str | None:
 
 
 def _norm(number: str) -> str:
-    s = number.replace(",", "").rstrip(".")
+    s = re.sub(r"[,$\\\s]", "", number).replace("\u2212", "-").rstrip(".")
     if "." in s:
         s = s.rstrip("0").rstrip(".")
     return s
@@ -53,19 +55,40 @@ def exact_match(reply: str, answer: str) -> bool:
     return got is not None and got == _norm(answer)
 
 
+#: a fenced block: its language tag (any spelling: ```Python, ```python3) and its text
+_FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
+
+
 def extract_code(reply: str) -> str:
-    """The first fenced code block of a reply (the whole reply when there is none)."""
-    m = re.search(r"```(?:python|py)?\s*\n(.*?)(?:```|$)", reply, re.S)
-    return m.group(1) if m else reply
+    """The first fenced Python (or untagged) code block of a reply, else its first fenced
+    block, else the whole reply."""
+    blocks = _FENCE.findall(reply)
+    for tag, code in blocks:
+        if tag.lower() in ("", "python", "py", "python3", "py3"):
+            return code
+    return blocks[0][1] if blocks else reply
 
 
 def program(code_prompt: str, reply: str, test: str, entry_point: str) -> str:
-    """The HumanEval program: the completed function, its tests and ``check(entry_point)``."""
+    """The HumanEval program: the completed function, its tests and ``check(entry_point)``.
+
+    A reply that writes the whole function follows the whole prompt (its imports, and the
+    helpers some prompts define before the entry point, which the tests may call): its own
+    definition replaces the prompt's; a bare function body continues the prompt."""
     code = extract_code(reply)
     if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", code, re.M):
-        imports = [ln for ln in code_prompt.splitlines() if ln.startswith(("import ", "from "))]
-        body = "\n".join(imports) + "\n\n" + code
-    else:  # a bare function body continues the prompt
+        try:
+            compile(code_prompt, "prompt", "exec")
+            head = code_prompt
+        except (SyntaxError, ValueError):  # a stub without a body: its imports alone
+            head = "\n".join(
+                ln for ln in code_prompt.splitlines() if ln.startswith(("import ", "from "))
+            )
+        lines = code.splitlines()  # its __future__ imports go first, where they must be
+        future = [ln for ln in lines if ln.startswith("from __future__ ")]
+        rest = "\n".join(ln for ln in lines if not ln.startswith("from __future__ "))
+        body = "\n".join([*future, head, rest])
+    else:
         body = code_prompt + code
     return f"{body}\n\n{test}\n\ncheck({entry_point})\n"
 
@@ -89,10 +112,10 @@ _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 38, 22
 _ARCHES = {"x86_64": (0xC000003E, 56, 435, (57, 58)), "aarch64": (0xC00000B7, 220, 435, ())}
 _ARCHES["arm64"] = _ARCHES["aarch64"]
 #: calls whose first argument is the target process: kill, tgkill, rt_sigqueueinfo and
-#: rt_tgsigqueueinfo (allowed on itself only); then tkill, ptrace, process_vm_readv/writev and
-#: pidfd_send_signal (refused)
-_SIGNALS = {"x86_64": ((62, 234, 129, 297), (200, 101, 310, 311, 424))}
-_SIGNALS["aarch64"] = _SIGNALS["arm64"] = ((129, 131, 138, 240), (130, 117, 270, 271, 424))
+#: rt_tgsigqueueinfo (allowed on itself only); then tkill, ptrace, process_vm_readv/writev,
+#: pidfd_send_signal and socket (refused: no network, no local sockets)
+_SIGNALS = {"x86_64": ((62, 234, 129, 297), (200, 101, 310, 311, 424, 41))}
+_SIGNALS["aarch64"] = _SIGNALS["arm64"] = ((129, 131, 138, 240), (130, 117, 270, 271, 424, 198))
 _CLONE_THREAD, _EAGAIN, _ENOSYS, _EPERM = 0x10000, 11, 38, 1
 _ALLOW, _ERRNO, _KILL = 0x7FFF0000, 0x00050000, 0x80000000
 
@@ -116,8 +139,8 @@ def landlock_abi() -> int:
 
 def no_process_filter() -> bytes | None:
     """The seccomp program (BPF) that refuses fork, vfork, clone3 and clone without
-    CLONE_THREAD, and signals, ptrace or memory access aimed at any process but this
-    one, for this machine's architecture; None where there is none."""
+    CLONE_THREAD, signals, ptrace or memory access aimed at any process but this one, and
+    sockets, for this machine's architecture; None where there is none."""
     linux64 = sys.platform.startswith("linux") and ctypes.sizeof(ctypes.c_void_p) == 8
     machine = os.uname().machine
     arch = _ARCHES.get(machine) if linux64 else None
@@ -253,11 +276,17 @@ def _child(cpu_s: str, memory_mb: str, folder: str, path: str) -> None:
     sys.argv, sys.path[0] = [path], folder
     with open(path, encoding="utf-8") as f:
         code = compile(f.read(), path, "exec")
-    exec(code, {"__name__": "__main__", "__file__": path})
+    try:
+        exec(code, {"__name__": "__main__", "__file__": path})
+    except SystemExit as e:  # sys.exit(main()), unittest.main(): what follows (tests) never ran
+        if e.code not in (0, None):
+            raise
+        sys.exit(f"SystemExit({e.code}) before the end of the program: it did not run to its end")
 
 
 def run_program(source: str, timeout: float = 5.0, memory_mb: int = 1024) -> RunResult:
-    """Run ``source`` in a sandboxed child Python; passed when it exits 0 within ``timeout``."""
+    """Run ``source`` in a sandboxed child Python; passed when it runs to its end (an early
+    ``sys.exit(0)`` fails: the tests after it never ran) within ``timeout``."""
     with tempfile.TemporaryDirectory(prefix="mlx_ifp_exec_") as tmp:
         path = os.path.join(tmp, "candidate.py")
         with open(path, "w", encoding="utf-8") as f:
