@@ -1,13 +1,16 @@
 """``mlx_ifp chat``: a conversation in the terminal with the pruned model, as ``mlx_lm.chat``.
 
 Every turn goes through ``stream_generate`` with the whole conversation. The mask is picked from
-the first user message (the conversation's task, as the predictor was trained) and comes from
-the slim-model cache on later turns; the shipped predictor re-picks it along each reply. ``r``
+the first user message (the conversation's task, as the predictor was trained): re-picked from
+it at each turn and along each reply by the shipped predictor, from the slim-model cache with
+``--repick 0``; GRIFFIN reads it off each turn's dense prefill of the whole conversation. ``r``
 starts a new conversation, and so a new mask.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +32,7 @@ from .generate import (
     TopK,
     TopP,
     check_sampling_flags,
+    check_template,
     check_text,
     named_adapter,
     not_empty,
@@ -39,13 +43,23 @@ from .generate import (
 HELP = "q: quit   r: a new conversation (a new mask)   h: this help"
 
 
-def pruned(opened: dict) -> str:
-    """How the model is pruned, in words: the source (a predictor by its folder) and budget."""
-    name, _, path = opened["mask_source"].key().partition("(")
+def pruned(opened: dict, repick: int | None) -> str:
+    """How the model is pruned, in words: the source (a predictor by its folder), the budget and
+    the text the mask is read from."""
+    source = opened["mask_source"]
+    name, _, path = source.key().partition("(")
     name += f" {Path(path.rstrip(')')).name}" if path else ""
     b = Budget.parse(opened["keep"])
+    if name == "full" or (b.is_fraction and b.value == 1):
+        return "unpruned (all FFN channels)"
     kept = f"{b.value:g} of the" if b.is_fraction else f"{int(b.value)}"
-    return f"pruned by {name} to {kept} FFN channels per layer"
+    if not source.uses_text:
+        read = "one mask for every message"
+    elif source.prefers_dense_prefill() and not repick:  # read off the dense prefill
+        read = "the mask is read off the whole conversation at each message"
+    else:
+        read = "the mask comes from your first message"
+    return f"pruned by {name} to {kept} FFN channels per layer: {read}"
 
 
 def summary(r) -> str:
@@ -86,16 +100,21 @@ def chat_command(
     check_sampling_flags(max_tokens, sampling.values(), repick, seed)
     adapter = named_adapter(adapter, model, budget)
     opened = open_model(model, adapter, mask_source, None, keep, 1, budget, dequantize)
+    net, source = opened["net"], opened["mask_source"]  # refused here, not at every message:
+    if not getattr(opened["tokenizer"], "chat_template", None):  # turns would run together
+        raise UsageError(f"{model} has no chat template: chat needs one (use mlx_ifp generate)")
+    check_template(opened["tokenizer"], system_prompt)
+    if repick and source.running(net) is None:
+        raise UsageError(f"--repick: mask source {source.key()!r} cannot re-pick while generating")
+    with contextlib.suppress(AttributeError, ValueError):  # a strict UTF-8 locale: not a crash
+        sys.stdin.reconfigure(errors="surrogateescape")  # check_text refuses the line
     start = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    typer.echo(f"Chatting with {model}, {pruned(opened)}: the mask comes from your first "
-               f"message.\n{HELP}", err=True)  # fmt: skip
+    typer.echo(f"Chatting with {model}, {pruned(opened, repick)}.\n{HELP}", err=True)
     messages = list(start)
     while True:
         try:
             line = input(">> ")
-        except EOFError:  # Ctrl-D, or the end of piped input
-            break
-        except KeyboardInterrupt:
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or the end of piped input; Ctrl-C
             print()
             break
         word = line.strip().lower()
@@ -110,16 +129,16 @@ def chat_command(
         if word in ("h", "/help", "?"):
             typer.echo(HELP, err=True)
             continue
+        earlier = len(messages) > len(start)  # r helps only if earlier turns fill the context
+        messages.append({"role": "user", "content": line})
         try:
             check_text(line, "the message")
-            messages.append({"role": "user", "content": line})
             last, text = stream_reply(messages, max_tokens, opened, repick=repick, **sampling)
         except (UsageError, KeyboardInterrupt) as e:  # the turn is dropped; the chat goes on
-            if messages and messages[-1]["role"] == "user":
-                messages.pop()
+            messages.pop()
             why = f"Error: {e}" if isinstance(e, UsageError) else "(stopped)"
-            typer.echo(f"{why}; the message is dropped" + ("; r starts over" * ("context" in why)),
-                       err=True)  # fmt: skip
+            hint = "; r starts over" if earlier and "context" in why else ""
+            typer.echo(f"{why}; the message is dropped{hint}", err=True)
             continue
         messages.append({"role": "assistant", "content": text})
         if verbose and last is not None:

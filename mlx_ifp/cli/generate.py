@@ -241,6 +241,16 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
                 align=align, keep_note=keep_note)  # fmt: skip
 
 
+def check_template(tokenizer, system_prompt: str | None) -> None:
+    """A chat template that refuses a system message (Gemma's) says so in one line, here."""
+    chat = [{"role": "system", "content": system_prompt}, {"role": "user", "content": "Hi"}]
+    try:
+        if system_prompt and getattr(tokenizer, "chat_template", None):
+            tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    except Exception as e:  # jinja2's TemplateError, from the template's raise_exception
+        raise UsageError(f"--system-prompt: the model's chat template refuses it ({e})") from None
+
+
 def stream_reply(prompt, max_tokens, opened: dict, **options):
     """Stream the reply to stdout as it comes (a status line while a GPU compiles); returns the
     last ``Response`` (None if none) and the reply's text."""
@@ -363,24 +373,12 @@ def generate_command(
         )
     check_sampling_flags(max_tokens, (temp, top_p), repick, seed)  # the seed, after the checks
     opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize)
-    last, _ = stream_reply(
-        text,
-        max_tokens,
-        opened,
-        task=task,
-        system_prompt=system_prompt,
-        chat_template=not ignore_chat_template,
-        temp=temp,
-        top_p=top_p,
-        min_p=min_p,
-        top_k=top_k,
-        prefill=prefill,
-        repick=repick,
-        repetition_penalty=repetition_penalty,
-        presence_penalty=presence_penalty,
-        frequency_penalty=frequency_penalty,
-        repetition_context_size=repetition_context_size,
-    )
+    check_template(opened["tokenizer"], system_prompt)
+    last, _ = stream_reply(text, max_tokens, opened, task=task, system_prompt=system_prompt,
+        chat_template=not ignore_chat_template, temp=temp, top_p=top_p, min_p=min_p, top_k=top_k,
+        prefill=prefill, repick=repick, repetition_penalty=repetition_penalty,
+        presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
+        repetition_context_size=repetition_context_size)  # fmt: skip
     if last is not None and save_mask:
         path = last.prune.mask.save(save_mask)
         n = last.prune.repicks  # the saved one is the prompt's: --mask replays no re-picks
