@@ -11,12 +11,13 @@ import mlx_ifp
 from mlx_ifp import Budget, Mask, MaskSource, UsageError
 from mlx_ifp.core import ffn
 from mlx_ifp.core.mask import topk_indices
-from mlx_ifp.sources import SOURCES, make_source
+from mlx_ifp.sources import make_source
 
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 import pytest
+from test_api_edges import registry  # noqa: F401  (autouse: registered sources are dropped)
 from tiny import endless_tokenizer, finetune_folder, tiny_model
 
 L, D = 3, 96  # the tiny llama's layers and FFN channels
@@ -26,15 +27,6 @@ X = mx.array([[3, 1, 4, 1, 5, 9, 2, 6]])
 @pytest.fixture(scope="module")
 def tiny():
     return tiny_model("llama"), endless_tokenizer()
-
-
-@pytest.fixture(autouse=True)
-def registry():
-    """Sources registered by a test are gone after it."""
-    before = dict(SOURCES)
-    yield
-    SOURCES.clear()
-    SOURCES.update(before)
 
 
 def one_line(fn, match=None) -> str:
