@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +23,26 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, made before the model loads: a port in use or a host
+    that does not resolve is a one-line error (exit 2) then, not uvicorn's ERROR lines and
+    exit 3 after the load and the "Serving on" line."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as e:
+        raise UsageError(f"--host {host!r} is not an address to listen on: {e}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        why = "the port is in use" if e.errno == errno.EADDRINUSE else (e.strerror or e)
+        raise UsageError(f"cannot listen on {host}:{port}: {why}") from None
+    return sock
 
 
 def model_id_for(model: str) -> str:
@@ -123,45 +145,54 @@ def serve_command(
     if log_level.lower() not in LOG_LEVELS:
         raise UsageError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     specs = read_tasks(tasks) if tasks else {}
-    if not _is_loopback(host):
+    sock = bind(host, port)  # before the model loads
+    try:
+        if not _is_loopback(host):
+            typer.echo(
+                f"Warning: binding {host}: the server has no authentication and anyone who can "
+                "reach this address can use it.",
+                err=True,
+            )
+        adapter = None
+        if mask_source is None:
+            from ..models import default_adapter
+
+            budget = mlx_ifp.Budget.parse(keep)
+            shipped = default_adapter(model, budget)
+            adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
+        net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
+        registry = Registry(
+            net,
+            tokenizer,
+            model_name or model_id_for(model),
+            keep=keep,
+            mask_source=mask_source,
+            tasks=specs,
+            cache_bytes=cache_gb * 1e9,
+            repick=repick,
+        )
+        limits = Limits(
+            max_body_bytes=max_body_kb * 1024,
+            max_tokens_limit=max_tokens_limit,
+            default_max_tokens=min(256, max_tokens_limit),
+            timeout_s=timeout,
+            max_queue=max_queue,
+        )
         typer.echo(
-            f"Warning: binding {host}: the server has no authentication and anyone who can "
-            "reach this address can use it.",
+            f"Serving {', '.join(registry.model_ids())} on http://{host}:{port}/v1 (keep "
+            f"{registry.k}/{registry.d_ffn}, {registry.task_slots} task + {registry.prompt_slots} "
+            "prompt slim models cached)",
             err=True,
         )
-    adapter = None
-    if mask_source is None:
-        from ..models import default_adapter
-
-        budget = mlx_ifp.Budget.parse(keep)
-        shipped = default_adapter(model, budget)
-        adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
-    net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
-    registry = Registry(
-        net,
-        tokenizer,
-        model_name or model_id_for(model),
-        keep=keep,
-        mask_source=mask_source,
-        tasks=specs,
-        cache_bytes=cache_gb * 1e9,
-        repick=repick,
-    )
-    limits = Limits(
-        max_body_bytes=max_body_kb * 1024,
-        max_tokens_limit=max_tokens_limit,
-        default_max_tokens=min(256, max_tokens_limit),
-        timeout_s=timeout,
-        max_queue=max_queue,
-    )
-    typer.echo(
-        f"Serving {', '.join(registry.model_ids())} on http://{host}:{port}/v1 (keep "
-        f"{registry.k}/{registry.d_ffn}, {registry.task_slots} task + {registry.prompt_slots} "
-        "prompt slim models cached)",
-        err=True,
-    )
-    app = create_app(registry, limits)
-    # Ctrl-C: open requests get GRACE_S seconds to finish, then are cancelled (their jobs too)
-    uvicorn.run(
-        app, host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=GRACE_S
-    )
+        app = create_app(registry, limits)
+        # Ctrl-C: open requests get GRACE_S seconds to finish, then are cancelled (their jobs too)
+        sock.close()  # uvicorn binds it again, as it binds (SO_REUSEADDR)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level.lower(),
+            timeout_graceful_shutdown=GRACE_S,
+        )
+    finally:
+        sock.close()

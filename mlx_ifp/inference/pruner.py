@@ -299,19 +299,17 @@ class Pruner:
         list of example prompts (one mask from all of them: ``MaskSource.select_examples``);
         a repeat of the same text(s) is a cache hit."""
         many = isinstance(text, list | tuple) and bool(text) and not isinstance(text[0], int)
-        examples = [self.encode(t) for t in text] if many else [self.encode(text)]
-        if not all(examples):
-            raise UsageError("cannot select channels for an empty text")
-        tokens = examples if many else examples[0]
-        text_key = text_hash(key_text or str(tokens)) if self.source.uses_text else ""
-        key = (self.source.key(), text_key, self.k)
+        # a task's examples are looked up by their texts: encoded only on a miss
+        tokens = None if many else self._encoded([text])[0]
+        basis = key_text or (repr(list(text)) if many else str(tokens))
+        key = (self.source.key(), text_hash(basis) if self.source.uses_text else "", self.k)
         hit = self.cache.get(key)
         if hit is not None:
             mask, slim = hit
             return self._finish(mask, slim, True, 0.0, 0.0)
         t0 = time.perf_counter()
         if many:
-            mask = self.source.select_examples(self.model, examples, self.k)
+            mask = self.source.select_examples(self.model, self._encoded(text), self.k)
         else:
             mask = self.source.select(self.model, tokens, self.k)
         mx.eval(mask.indices)
@@ -320,6 +318,12 @@ class Pruner:
         t2 = time.perf_counter()
         self.cache.put(key, (mask, slim))
         return self._finish(mask, slim, False, t1 - t0, t2 - t1)
+
+    def _encoded(self, texts) -> list[list[int]]:
+        examples = [self.encode(t) for t in texts]
+        if not all(examples):
+            raise UsageError("cannot select channels for an empty text")
+        return examples
 
     def prefill(
         self, tokens, step: int = 2048, max_kv_size: int | None = None

@@ -30,10 +30,12 @@ from .scheduler import Job, QueueFull, Scheduler
 from .schemas import APIError, GenRequest, Limits, parse_request
 
 CREATED = int(time.time())
+RETRY_AFTER_S = 1  # what a 503 (queue full, stopping) tells clients to wait
 
 
 def error_response(e: APIError) -> JSONResponse:
-    return JSONResponse(e.body(), status_code=e.status)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if e.status == 503 else None
+    return JSONResponse(e.body(), status_code=e.status, headers=headers)
 
 
 def _as_api_error(e: BaseException) -> APIError:

@@ -54,12 +54,65 @@ class Piece:
 
 
 def _mask_file(value: str, base: Path) -> Path | None:
-    path = Path(value).expanduser()
-    path = path if path.is_absolute() else base / path
-    for candidate in (path, mlx_ifp.Mask.files(path)[0]):
-        if candidate.suffix == ".safetensors" and candidate.is_file():
-            return candidate
+    """The mask file ``value`` names (relative to ``base``), or None: a task text no file
+    system takes as a path (too long, a leading ``~`` of no user, a NUL) is not a mask."""
+    try:
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else base / path
+        for candidate in (path, mlx_ifp.Mask.files(path)[0]):
+            if candidate.suffix == ".safetensors" and candidate.is_file():
+                return candidate
+    except (OSError, RuntimeError, ValueError, UsageError):
+        pass
     return None
+
+
+def _unique_keys_loader():
+    """A ``yaml.SafeLoader`` refusing a key given twice (its default keeps the last one)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, str) and key in seen:
+                    mark, what = key_node.start_mark, f"the name {key!r} is given twice"
+                    raise yaml.constructor.ConstructorError(None, None, what, mark)
+                seen.add(key if isinstance(key, str) else None)
+            return super().construct_mapping(node, deep)
+
+    return Loader
+
+
+def _spec(name: str, value, base: Path) -> dict:
+    """One task's ``{"task": ...}`` or ``{"mask": path}``."""
+    explicit = None
+    if isinstance(value, dict) and len(value) == 1 and {*value} <= {"task", "mask"}:
+        ((explicit, value),) = value.items()
+        if explicit == "mask":
+            found = _mask_file(str(value), base)
+            if found is None:
+                raise UsageError(f"task {name!r}: mask file not found: {value}")
+            return {"mask": str(found)}
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        if not all(v.strip() for v in value):
+            raise UsageError(f"task {name!r}: an example prompt is empty")
+        return {"task": value}
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(
+            f"task {name!r} needs a task text, a list of example prompts or a mask file path"
+        )
+    if explicit == "task":
+        return {"task": value}
+    found = _mask_file(value, base)
+    if (
+        found is None
+        and value.strip().endswith((".safetensors", ".json"))
+        and " " not in value.strip()
+    ):
+        raise UsageError(f"task {name!r}: mask file not found: {value} (relative to {base})")
+    return {"mask": str(found)} if found else {"task": value}
 
 
 def read_tasks(path: str | Path) -> dict[str, dict]:
@@ -75,33 +128,22 @@ def read_tasks(path: str | Path) -> dict[str, dict]:
     if not path.is_file():
         raise UsageError(f"tasks file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), _unique_keys_loader()) or {}
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 text: {e}") from None
     except yaml.YAMLError as e:
         raise UsageError(f"{path} is not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} must map task names to task texts or mask files")
     tasks = {}
     for name, value in data.items():
-        name = str(name)
-        if not TASK_NAME.match(name):
-            raise UsageError(f"task name {name!r}: use letters, digits, '_', '.' or '-'")
-        if isinstance(value, dict) and len(value) == 1 and {*value} <= {"task", "mask"}:
-            (kind, value), base = next(iter(value.items())), path.parent
-            if kind == "mask":
-                found = _mask_file(str(value), base)
-                if found is None:
-                    raise UsageError(f"task {name!r}: mask file not found: {value}")
-                tasks[name] = {"mask": str(found)}
-                continue
-        if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
-            tasks[name] = {"task": value}
-            continue
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(name, str):  # YAML 1.1: yes/no/on/off, ~, 1.10 are not strings
             raise UsageError(
-                f"task {name!r} needs a task text, a list of example prompts or a mask file path"
+                f"task name {name!r} is read by YAML as a {type(name).__name__}: quote it"
             )
-        found = _mask_file(value, path.parent)
-        tasks[name] = {"mask": str(found)} if found else {"task": value}
+        if not TASK_NAME.fullmatch(name):
+            raise UsageError(f"task name {name!r}: use letters, digits, '_', '.' or '-'")
+        tasks[name] = _spec(name, value, path.parent)
     return tasks
 
 
@@ -134,7 +176,10 @@ class Registry:
         self.tasks: dict[str, Task] = {}
         for name, spec in (tasks or {}).items():
             if "mask" in spec:
-                mask = mlx_ifp.Mask.load(spec["mask"], model)
+                try:
+                    mask = mlx_ifp.Mask.load(spec["mask"], model)
+                except UsageError as e:
+                    raise UsageError(f"task {name!r} ({spec['mask']}): {e}") from None
                 self.tasks[name] = Task(name, mask=mask, path=spec["mask"])
             else:
                 self.tasks[name] = Task(name, text=spec["task"])
@@ -174,7 +219,8 @@ class Registry:
             return {"mask": "per prompt", "mask_source": self.mask_source, "keep": self.keep_of()}
         if task.mask is not None:
             m = task.mask
-            return {"mask": "file", "path": task.path, "keep": round(m.k / m.d_ffn, 4), "k": m.k}
+            name = Path(task.path).name if task.path else None  # not the server's folders
+            return {"mask": "file", "path": name, "keep": round(m.k / m.d_ffn, 4), "k": m.k}
         return {"mask": "task", "task": task.text, "mask_source": self.mask_source}
 
     def keep_of(self) -> float:

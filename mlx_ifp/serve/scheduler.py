@@ -91,8 +91,17 @@ class Scheduler:
             time.sleep(0.25)
 
     def pending(self) -> int:
-        """Jobs waiting (not yet started)."""
+        """Jobs waiting (not yet started); cancelled ones (their client gone, timed out) are
+        dropped here, so they neither count nor hold a place in the queue."""
         with self._cond:  # the worker takes clients out and puts them back
+            for client, q in list(self._queues.items()):
+                if any(job.cancelled.is_set() for job in q):
+                    kept = deque(job for job in q if not job.cancelled.is_set())
+                    self.stats["cancelled"] += len(q) - len(kept)
+                    if kept:
+                        self._queues[client] = kept
+                    else:
+                        del self._queues[client]
             return sum(len(q) for q in self._queues.values())
 
     def submit(self, job: Job) -> Job:
