@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 from ..common import UsageError, atomic_file, cache_dir, read_json, sha256_file
-from .gguf import gguf_to_mlx_lm, is_converted
+from .gguf import converted_from, gguf_to_mlx_lm, is_converted
 
 EMBEDDED = {
     "smollm2-135m-instruct": dict(
@@ -229,16 +229,20 @@ def joined_gguf(name: str, spec: dict) -> Path:
 
 
 def embedded_folder(name: str, dequantize: bool = False) -> Path:
-    """The embedded model as an mlx-lm folder (float32 if ``dequantize``), converted once.
+    """The embedded model as an mlx-lm folder (float32 if ``dequantize``), converted once (again
+    when the model's recorded sha256 or version changes: a package upgrade).
 
     A ``packed`` model (the 1.5B) is cached packed only: ``load`` unpacks it in memory.
     """
     if not is_embedded(name):
         raise UsageError(f"unknown embedded model '{name}' (known: {', '.join(EMBEDDED)})")
     name = name.lower()
-    dequantize = dequantize and not EMBEDDED[name].get("packed", False)
+    spec = EMBEDDED[name]
+    dequantize = dequantize and not spec.get("packed", False)
     folder = cache_dir("embedded") / f"{name}-{'f32' if dequantize else 'q'}"
-    if is_converted(folder):
+    # the GGUF it was made from: a conversion of another version of the model is stale
+    source_id = spec.get("sha256") or f"{spec['package']}=={spec['version']}"
+    if is_converted(folder) and converted_from(folder) == source_id:
         return folder
     gguf = embedded_gguf(name)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -251,6 +255,7 @@ def embedded_folder(name: str, dequantize: bool = False) -> Path:
             folder,
             dequantize=dequantize,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
+            source_id=source_id,
         )
     _console().print(
         f"[dim]Embedded model {name} ready in {folder}[/dim]", highlight=False, soft_wrap=True

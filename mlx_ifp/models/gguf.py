@@ -49,11 +49,12 @@ _LLAMA3_SPLIT = (
     r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 _TOKEN_IDS = {"bos": "bos", "eos": "eos", "unk": "unknown", "pad": "padding"}
-SPLITS = {
-    "llama-bpe": _LLAMA3_SPLIT,
-    "llama3": _LLAMA3_SPLIT,
-    "qwen2": _LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}"),
-}
+# llama.cpp's names for each (llama-vocab.cpp; those of llama3 ignore merges and add BOS unless
+# ``tokenizer.ggml.add_bos_token`` says otherwise); any other name gets GPT-2's split there too
+LLAMA3_PRES = ("llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0")
+QWEN2_PRES = ("qwen2", "deepseek-r1-qwen", "kormo", "megrez")
+SPLITS = dict.fromkeys(LLAMA3_PRES, _LLAMA3_SPLIT)
+SPLITS.update(dict.fromkeys(QWEN2_PRES, _LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}")))
 
 
 def _hf_name(name: str) -> str:
@@ -204,13 +205,15 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
     tokens = list(meta["tokenizer.ggml.tokens"])
     merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges") or []]
     pre = _meta(meta, "tokenizer.ggml.pre", "default")
-    tok = Tokenizer(
-        models.BPE(
+    try:  # tokenizers raises a bare Exception for merges of tokens the list lacks
+        bpe = models.BPE(
             vocab={t: i for i, t in enumerate(tokens)},
             merges=merges,
-            ignore_merges=pre in ("llama-bpe", "llama3"),
+            ignore_merges=pre in LLAMA3_PRES,
         )
-    )
+    except Exception as e:
+        raise UsageError(f"tokenizer.ggml.merges do not fit the token list ({e})") from None
+    tok = Tokenizer(bpe)
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=pre not in SPLITS)
     if pre == "smollm":
         tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -234,7 +237,7 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
         return tokens[tid] if tid is not None and tid < len(tokens) else None
 
     bos = token("bos")
-    if _meta(meta, "tokenizer.ggml.add_bos_token", False) and bos is not None:
+    if _meta(meta, "tokenizer.ggml.add_bos_token", pre in LLAMA3_PRES) and bos is not None:
         tok.post_processor = processors.TemplateProcessing(
             single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, tokens.index(bos))]
         )
@@ -243,7 +246,10 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
     kwargs = {f"{k}_token": token(k) for k in ("bos", "eos", "unk", "pad") if token(k)}
     if model_max_length:
         kwargs["model_max_length"] = model_max_length
-    if template := meta.get("tokenizer.chat_template"):
+    template = meta.get("tokenizer.chat_template")
+    if template is not None and not isinstance(template, str):
+        raise UsageError(f"tokenizer.chat_template is not text: {template!r}")
+    if template:
         kwargs["chat_template"] = template
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, clean_up_tokenization_spaces=False, **kwargs
@@ -255,11 +261,13 @@ def gguf_to_mlx_lm(
     out_dir: str | os.PathLike,
     dequantize: bool = False,
     progress=None,
+    source_id: str | None = None,
 ) -> Path:
     """Write ``gguf_path`` as an mlx-lm folder at ``out_dir`` (atomically); returns ``out_dir``.
 
     Packed types stay packed (float32 scales) unless ``dequantize``, which writes float32 weights.
-    ``progress(done, total)``: called per tensor read (see :func:`read_gguf`).
+    ``progress(done, total)``: called per tensor read (see :func:`read_gguf`). ``source_id``
+    (the embedded model's sha256) is recorded in the marker: see :func:`converted_from`.
     """
     weights, meta = read_gguf(gguf_path, progress)
     arch = _meta(meta, "general.architecture")
@@ -286,6 +294,7 @@ def gguf_to_mlx_lm(
             "source": str(Path(gguf_path).resolve()),
             "dequantize": dequantize,
             "format_version": FORMAT_VERSION,
+            "source_id": source_id,
             "sizes": {f.name: f.stat().st_size for f in sorted(tmp.iterdir()) if f.is_file()},
         }
         (tmp / MARKER).write_text(json.dumps(marker) + "\n")
@@ -313,6 +322,15 @@ def is_converted(folder: str | os.PathLike) -> bool:
     return (folder / "config.json").is_file()
 
 
+def converted_from(folder: str | os.PathLike) -> str | None:
+    """The ``source_id`` a conversion's marker records (None if none, or no marker)."""
+    try:
+        marker = json.loads((Path(folder) / MARKER).read_text())
+        return marker.get("source_id") if isinstance(marker, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
 def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -> Path:
     """Convert ``gguf_path`` once into ``cache_dir("gguf", key)``; later calls reuse it."""
     path = Path(gguf_path).resolve()
@@ -322,7 +340,10 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
         if f.read(4) != b"GGUF":  # before anything is made in the cache
             raise UsageError(f"{gguf_path} is not a GGUF file (bad magic; a renamed file?)")
     st = path.stat()
-    key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{dequantize}|{FORMAT_VERSION}"
+    # ctime and inode too: a file replaced keeping its size and mtime (cp -p, rsync -t, tar x)
+    # is another file, and its ctime (which no tool can set back) says so
+    stamp = f"{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}"
+    key = f"{path}|{stamp}|{dequantize}|{FORMAT_VERSION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     # the stem only names it for people: cut, so a long legal file name makes a legal folder
     folder = cache_dir("gguf") / f"{path.stem[:80]}-{'f32' if dequantize else 'q'}-{digest}"
@@ -331,4 +352,10 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
     return folder
 
 
-__all__ = ["build_tokenizer", "cached_gguf_folder", "gguf_to_mlx_lm", "read_gguf"]
+__all__ = [
+    "build_tokenizer",
+    "cached_gguf_folder",
+    "converted_from",
+    "gguf_to_mlx_lm",
+    "read_gguf",
+]

@@ -51,6 +51,9 @@ PACKED |= {(bits, GROUP_SIZE) for bits in REQUANT.values()}
 
 # GGUF metadata value types: struct format of the scalar ones; 8 is a string, 9 an array.
 _SCALAR = dict(zip((0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12), "BbHhIif?Qqd", strict=True))
+#: metadata value types that crash ``mx.load`` (MLX 0.32.4 segfaults on FLOAT64, scalar or array
+#: items): such a file goes to the gguf package's reader
+MLX_CRASHES = {12}
 
 
 def tensor_types(path: str | os.PathLike) -> dict[str, int]:
@@ -59,13 +62,18 @@ def tensor_types(path: str | os.PathLike) -> dict[str, int]:
     A short, corrupted or hostile header is a ``ValueError`` (never a struct error, a
     recursion error or a loop over counts the file cannot hold).
     """
+    return _header(path)[0]
+
+
+def _header(path: str | os.PathLike) -> tuple[dict[str, int], set[int]]:
+    """(tensor name -> type id, the metadata value types used, array items' included)."""
     try:
-        return _tensor_types(path)
+        return _read_header(path)
     except (struct.error, UnicodeDecodeError, RecursionError, OverflowError) as e:
         raise ValueError(f"truncated or corrupted GGUF header ({type(e).__name__})") from None
 
 
-def _tensor_types(path: str | os.PathLike) -> dict[str, int]:
+def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int]]:
     if os.path.getsize(path) < 24:
         raise ValueError("not a GGUF file (shorter than its header)")
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
@@ -83,7 +91,10 @@ def _tensor_types(path: str | os.PathLike) -> dict[str, int]:
             (n,) = struct.unpack_from("<Q", buf, pos)
             return buf[pos + 8 : pos + 8 + n], pos + 8 + n
 
+        kinds = set()
+
         def skip(kind, pos):
+            kinds.add(kind)
             if kind in _SCALAR:
                 return pos + struct.calcsize(_SCALAR[kind])
             if kind == 8:
@@ -94,6 +105,7 @@ def _tensor_types(path: str | os.PathLike) -> dict[str, int]:
                 if count > len(buf):
                     raise ValueError(f"GGUF array of {count} items: longer than the file")
                 if sub in _SCALAR:
+                    kinds.add(sub)
                     return pos + count * struct.calcsize(_SCALAR[sub])
                 for _ in range(count):
                     pos = skip(sub, pos)
@@ -112,7 +124,7 @@ def _tensor_types(path: str | os.PathLike) -> dict[str, int]:
             (kind,) = struct.unpack_from("<I", buf, pos)
             types[name.decode()] = kind
             pos += 12  # type, then the data offset
-        return types
+        return types, kinds
 
 
 def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], dict]:
@@ -123,16 +135,17 @@ def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], d
     Raises UsageError for a file that needs the ``gguf`` package when it is not installed; other
     errors (not a GGUF file, a type even the gguf package cannot decode) propagate.
     """
-    types = tensor_types(path)
-    if all(t in MLX_EXACT for t in types.values()):
+    types, kinds = _header(path)
+    crash = kinds & MLX_CRASHES
+    if all(t in MLX_EXACT for t in types.values()) and not crash:
         return mx.load(str(path), return_metadata=True)
     try:
         import gguf  # noqa: F401
     except ImportError:
         names = sorted({_type_name(t) for t in types.values() if t not in MLX_EXACT})
+        what = f"{', '.join(names)} tensors" if names else "float64 metadata values"
         raise UsageError(
-            f"{Path(path).name} holds {', '.join(names)} tensors, which need the gguf package: "
-            f"{INSTALL_HINT}"
+            f"{Path(path).name} holds {what}, which need the gguf package: {INSTALL_HINT}"
         ) from None
     return read_with_gguf(path, progress)
 
