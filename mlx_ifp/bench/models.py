@@ -72,25 +72,31 @@ def random_llama(config: dict, dtype: mx.Dtype, seed: int = 0, quantize: bool = 
 def synthetic_tokenizer(vocab_size: int):
     """A word-level tokenizer over ``t0 .. t{vocab-1}`` for random-weight models."""
     from mlx_lm.tokenizer_utils import TokenizerWrapper
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.WordLevel({f"t{i}": i for i in range(vocab_size)}, unk_token="t0"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    return TokenizerWrapper(PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="t1"))
+    eos = AddedToken("t1", single_word=True, special=True)  # not the head of "t10", "t100"...
+    return TokenizerWrapper(PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=eos))
 
 
 def same_shape_dense(model: nn.Module, k: int, dtype: mx.Dtype) -> nn.Module:
     """(f) A random dense model with ``model``'s config but FFN width ``k``."""
     cfg = dict(vars(model.args))
     cfg["intermediate_size"] = k
-    if cfg.get("model_type") != "llama":
-        mod = __import__(f"mlx_lm.models.{cfg['model_type']}", fromlist=["Model"])
-        net = mod.Model(mod.ModelArgs(**cfg))
+    if cfg.get("model_type") == "llama":
+        net = random_llama(cfg, dtype, seed=1)
+    else:  # its own classes: mlx-lm runs some types (mistral) with another's module
+        fields = type(model.args).__dataclass_fields__
+        net = type(model)(type(model.args)(**{k: v for k, v in cfg.items() if k in fields}))
+        if "lm_head" in net and "lm_head" not in model:  # tied on load (Gemma 3's sanitize)
+            net.pop("lm_head")
+            net.tie_word_embeddings = True
         net.update(nn.utils.tree_map(lambda p: p.astype(dtype), net.parameters()))
         mx.eval(net.parameters())
-        return net.eval()
-    return random_llama(cfg, dtype, seed=1)
+    q = next((m for _, m in model.named_modules() if isinstance(m, nn.QuantizedLinear)), None)
+    return net.eval() if q is None else four_bit(net, q.group_size, q.bits)  # packed alike
 
 
 def build(model: str, preset: str | None, dtype: str | None):
@@ -117,4 +123,14 @@ def build(model: str, preset: str | None, dtype: str | None):
         ids = tok.encode(PROMPT * (n // 20 + 2), add_special_tokens=False)
         return ids[:n]
 
-    return src, tok, lambda: load(model, dequantize=False, dtype=dtype)[0], prompt, TASK
+    return src, tok, lambda: four_bit(load(model, dequantize=False, dtype=dtype)[0]), prompt, TASK
+
+
+def four_bit(model: nn.Module, group_size: int = 64, bits: int = 4) -> nn.Module:
+    """``model`` as loaded if it is quantized, else quantized (4 bits, group size 64) where
+    the input width allows (a float folder loaded packed is still float)."""
+    if not any(isinstance(m, nn.QuantizedLinear) for _, m in model.named_modules()):
+        fits = lambda _, m: hasattr(m, "to_quantized") and m.weight.shape[-1] % group_size == 0  # noqa: E731
+        nn.quantize(model, group_size=group_size, bits=bits, class_predicate=fits)
+        mx.eval(model.parameters())
+    return model

@@ -13,6 +13,8 @@ so that machine drift hits all of them alike; the target ratios use those.
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import statistics
 import tempfile
 import time
@@ -33,10 +35,7 @@ VARIANTS = "abcdefgh"
 def rss() -> int | None:
     """Resident set size of this process in bytes (Linux), else None."""
     try:
-        import os
-
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE")
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return None
 
@@ -46,8 +45,8 @@ def decode_bytes(model: nn.Module) -> int:
     total = count(model)["bytes"]
     inner = getattr(model, "model", model)
     tied = getattr(getattr(model, "args", None), "tie_word_embeddings", True)
-    emb = getattr(inner, "embed_tokens", None)
-    if emb is not None and not tied:
+    emb = getattr(inner, "embed_tokens", None)  # an lm_head: untied, whatever args say
+    if emb is not None and (not tied or "lm_head" in model):
         total -= sum(v.nbytes for _, v in nn.utils.tree_flatten(emb.parameters()))
     return total
 
@@ -76,14 +75,10 @@ def run_decode(model, tokenizer, prompt: list[int], gen: int, trials: int, ctx=N
     }
 
 
-class _Lazy:
-    def __init__(self, make: Callable):
-        self.make, self.value = make, None
-
-    def __call__(self):
-        if self.value is None:
-            self.value = self.make()
-        return self.value
+def _dtype(model: nn.Module) -> mx.Dtype:
+    """The FFN's float dtype (a packed layer's scales: its weight is uint32)."""
+    gate = ffns(model)[0].gate_proj
+    return getattr(gate, "scales", gate.weight).dtype
 
 
 def _timed(fn: Callable, trials: int) -> tuple[list[float], object]:
@@ -142,6 +137,8 @@ def bench(
     check_dtype(dtype)
     if prompt_tokens < 2 or gen_tokens < 2 or trials < 1:
         raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
+    if not variants or set(variants) - set(VARIANTS):
+        raise UsageError(f"--variants takes letters from {VARIANTS}")
     budgets = [Budget.parse(keep, align) for keep in keeps]  # all refused before any timing
     if preset in PRESETS:  # what the random model cannot run, before its weights are built
         shape = PRESETS[preset]
@@ -153,7 +150,7 @@ def bench(
     log = lambda s: say(f"[{time.perf_counter() - t0:7.1f}s] {s}")  # noqa: E731
     src, tok, quantized, make_prompt, task = build(model, preset, dtype)
     load_s = time.perf_counter() - t0
-    dt = ffns(src)[0].gate_proj.weight.dtype
+    dt = _dtype(src)
     _fits(prompt_tokens + gen_tokens, context_length(src), prompt_tokens)
     prompt = make_prompt(prompt_tokens)
     d = d_ffn(src)
@@ -181,8 +178,10 @@ def bench(
         out["dense"] = run_decode(src, tok, prompt, gen_tokens, trials)
         if on_progress:
             on_progress(out)
-    q_src = _Lazy(quantized)  # built on first use, after the memory figures
     for keep, k in zip(keeps, ks, strict=True):
+        q_src = functools.cache(
+            quantized
+        )  # built on first use, after the memory figures; gone after
         log(f"keep {keep}: k = {k} of {d}")
         run = _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log)
         out["runs"].append({"keep": _number(keep), **run})
@@ -245,7 +244,7 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
     """All slim variants at one kept width ``k``."""
     from ..inference import Pruner
 
-    dt = ffns(src)[0].gate_proj.weight.dtype
+    dt = _dtype(src)
     base_active, base_rss = out["memory_source"]
     run = {"k": k, "variants": {}}
     v = run["variants"]
@@ -307,7 +306,7 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         v["f_same_shape"] = run_decode(same, tok, prompt, gen_tokens, trials)
     if "c" in variants and ("a" in variants or same is not None):
         log("(a), (c) and (f) in alternating trials")
-        models = {"c": slim, **({"a": src} if "a" in variants else {})}
+        models = {**({"a": src} if "a" in variants else {}), "c": slim}
         if same is not None:
             models["f"] = same
         run["interleaved"] = interleaved(models, tok, prompt, gen_tokens, trials)
@@ -356,12 +355,11 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
         del net
         log("(e) the same folder through mlx_ifp generate")
         net, tok3 = load(tmp)
-        tok3._eos_token_ids = set()
-        text = tok3.decode(prompt)
+        tok3._eos_token_ids = set()  # the very token ids of the mlx_lm path, not re-encoded
         rows = []
         for t in range(trials + 1):
             mx.reset_peak_memory()
-            for last in stream_generate(net, tok3, text, gen, keep=1.0, chat_template=False):  # noqa: B007
+            for last in stream_generate(net, tok3, prompt, gen, keep=1.0, chat_template=False):  # noqa: B007
                 pass
             if t:
                 rows.append(last.generation_tps)
