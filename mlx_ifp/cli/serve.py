@@ -30,7 +30,8 @@ def bind(host: str, port: int) -> socket.socket:
     that does not resolve is a one-line error (exit 2) then, not uvicorn's ERROR lines and
     exit 3 after the load and the "Serving on" line."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn binds
+        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (OSError, UnicodeError) as e:
         raise UsageError(f"--host {host!r} is not an address to listen on: {e}") from None
     family, kind, proto, _, address = infos[0]
@@ -145,14 +146,14 @@ def serve_command(
     if log_level.lower() not in LOG_LEVELS:
         raise UsageError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     specs = read_tasks(tasks) if tasks else {}
+    if not _is_loopback(host):
+        typer.echo(
+            f"Warning: binding {host}: the server has no authentication and anyone who can "
+            "reach this address can use it.",
+            err=True,
+        )
     sock = bind(host, port)  # before the model loads
     try:
-        if not _is_loopback(host):
-            typer.echo(
-                f"Warning: binding {host}: the server has no authentication and anyone who can "
-                "reach this address can use it.",
-                err=True,
-            )
         adapter = None
         if mask_source is None:
             from ..models import default_adapter

@@ -17,7 +17,6 @@ import mlx.nn as nn
 from mlx_lm import stream_generate as _mlx_stream
 from mlx_lm.generate import GenerationResponse
 from mlx_lm.models.cache import make_prompt_cache
-from mlx_lm.sample_utils import make_sampler
 
 from ..core import (
     Budget,
@@ -35,7 +34,7 @@ from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, prompt_ids
-from .sampling import check_options, check_sampling, penalty_processors, seen_first
+from .sampling import check_options, check_sampling, penalty_processors, sampler_for, seen_first
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
 MAX_PRUNERS = 4
@@ -100,6 +99,20 @@ def check_pruner(model: nn.Module, pruner) -> None:
         raise UsageError("the pruner was made for another model: make one for this model")
 
 
+class _Same:
+    """Hashed and compared by identity (a plug-in's factory may be unhashable); a key holding
+    it keeps it alive, so its id is not reused."""
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return isinstance(other, _Same) and other.obj is self.obj
+
+
 def get_pruner(
     model: nn.Module,
     tokenizer,
@@ -116,15 +129,9 @@ def get_pruner(
     budget = Budget.parse(keep, align)
     k = budget.channels(d_ffn(model))
     name = mask_source if isinstance(mask_source, str) else None  # two names, one class
-    factory = SOURCES.get(name)  # a plug-in registered again under its name is a new source
-    key = (
-        id(model),
-        id(tokenizer),
-        name,
-        factory,
-        "default" if source is None else source.key(),
-        k,
-    )
+    factory = _Same(SOURCES.get(name))  # a plug-in registered again under its name: new source
+    what = "default" if source is None else source.key()
+    key = (id(model), id(tokenizer), name, factory, what, k)
     pruner = _PRUNERS.get(key)
     # the very model, tokenizer and source instance (two of one class may differ in settings)
     if pruner is None or not (
@@ -311,9 +318,7 @@ def stream_generate(
         cache = dense_prefill(pruner.model, tokens, drop_last=True, **opts)
         info.prefill_s = time.perf_counter() - t0
     if "sampler" not in kwargs:
-        if mx.array(top_p).item() == 0:  # 0 in float32, as mlx-lm reads it: only the top token
-            temp = 0.0
-        kwargs["sampler"] = make_sampler(temp, top_p if top_p < 1 else 0.0, min_p, 1, top_k)
+        kwargs["sampler"] = sampler_for(model, temp, top_p, min_p, top_k)
     whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
     if penalties:
         if not whole:  # mlx-lm sees the last prompt token only: the penalties see the rest too

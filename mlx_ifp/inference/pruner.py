@@ -71,6 +71,7 @@ def prompt_ids(prompt, model: nn.Module) -> list[int] | None:
     ``token_ids``; None for text or a list of chat messages."""
     text = isinstance(prompt, list | tuple) and (not prompt or isinstance(prompt[0], dict | str))
     ids = isinstance(prompt, list | tuple) or hasattr(prompt, "tolist")
+    ids = ids and not isinstance(prompt, str)  # a NumPy string (np.str_) has tolist too
     return token_ids(prompt, model) if ids and not text else None
 
 

@@ -72,6 +72,16 @@ def mlx_lm_options() -> frozenset:
     return frozenset(known - {"max_tokens"})
 
 
+def sampler_for(model, temp: float, top_p: float, min_p: float, top_k: int):
+    """mlx-lm's sampler for these (checked) settings: ``top_p`` 0 in float32, as mlx-lm reads
+    it, keeps only the top token; a ``top_k`` of the whole vocabulary or more is off."""
+    if mx.array(top_p).item() == 0:
+        temp = 0.0
+    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
+    top_k = 0 if isinstance(vocab, int) and top_k >= vocab else top_k
+    return make_sampler(temp, top_p if top_p < 1 else 0.0, min_p, 1, top_k)
+
+
 def check_options(options: dict) -> None:
     """Refuse keyword options that neither ``stream_generate`` nor mlx-lm's generation takes
     (one line naming it, with the nearest known one), before any work is done."""

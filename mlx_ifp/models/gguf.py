@@ -336,13 +336,16 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
     path = Path(gguf_path).resolve()
     if not path.is_file():
         raise UsageError(f"GGUF file not found: {gguf_path}")
+    st, mib = path.stat(), 1 << 20
     with open(path, "rb") as f:
-        if f.read(4) != b"GGUF":  # before anything is made in the cache
+        head = f.read(mib)
+        if head[:4] != b"GGUF":  # before anything is made in the cache
             raise UsageError(f"{gguf_path} is not a GGUF file (bad magic; a renamed file?)")
-    st = path.stat()
-    # ctime and inode too: a file replaced keeping its size and mtime (cp -p, rsync -t, tar x)
-    # is another file, and its ctime (which no tool can set back) says so
-    stamp = f"{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}"
+        f.seek(max(len(head), st.st_size - mib))
+        # its first and last MiB too: a file replaced keeping its size and mtime (cp -p, rsync
+        # -t, tar x) is another file; a chmod or a hard link is the same one
+        sample = hashlib.sha256(head + f.read()).hexdigest()[:16]
+    stamp = f"{st.st_size}|{st.st_mtime_ns}|{sample}"
     key = f"{path}|{stamp}|{dequantize}|{FORMAT_VERSION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     # the stem only names it for people: cut, so a long legal file name makes a legal folder

@@ -147,9 +147,12 @@ def load(
     path = resolve(model, dequantize=dequantize)
     try:
         net, tokenizer, config = mlx_lm_load(path, lazy=True, return_config=True)
-    except Exception as e:  # the files given (transformers' strict configs raise their own)
-        if isinstance(e, MemoryError):
-            raise
+    except Exception as e:  # what bad files raise (transformers' strict configs their own)
+        from huggingface_hub import errors as hub
+
+        strict = getattr(hub, "StrictDataclassError", OSError)  # (huggingface_hub >= 0.31)
+        if not isinstance(e, (OSError, ValueError, RuntimeError, KeyError, TypeError, strict)):
+            raise  # a bug, not the files: its traceback
         raise UsageError(f"could not load {model}: {first_line(e)}") from None
     source_fp = fingerprint(net)  # adapters may retrain norms: keep the source's identity
     if adapter_path is not None:

@@ -7,9 +7,8 @@ slim models of tasks. Their LRU sizes come from ``--cache-gb``: all slim models 
 cost the same bytes (the new FFN arrays; attention and embeddings are shared with the source),
 measured once at start-up on a real slim model.
 
-Only the public API (``mlx_ifp``) is used here, and ``mlx_ifp.core``'s prompt helpers (the
-context check counts the tokens the generator makes). Everything in this module
-that touches MLX runs on the scheduler's worker thread, apart from start-up.
+Only the public API and ``mlx_ifp.core``'s prompt helpers are used; all MLX work runs on the
+scheduler's worker thread, apart from start-up.
 
 Stop strings over streamed text (``StopFilter``): hold back what could be the start of one.
 """
@@ -73,6 +72,7 @@ def _unique_keys_loader():
 
     class Loader(yaml.SafeLoader):
         def construct_mapping(self, node, deep=False):
+            self.flatten_mapping(node)  # ``<<: *anchor`` merge keys first, as SafeLoader does
             seen = set()
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=True)
@@ -106,11 +106,8 @@ def _spec(name: str, value, base: Path) -> dict:
     if explicit == "task":
         return {"task": value}
     found = _mask_file(value, base)
-    if (
-        found is None
-        and value.strip().endswith((".safetensors", ".json"))
-        and " " not in value.strip()
-    ):
+    word = value.strip()
+    if found is None and word.endswith((".safetensors", ".json")) and " " not in word:
         raise UsageError(f"task {name!r}: mask file not found: {value} (relative to {base})")
     return {"mask": str(found)} if found else {"task": value}
 
@@ -128,7 +125,11 @@ def read_tasks(path: str | Path) -> dict[str, dict]:
     if not path.is_file():
         raise UsageError(f"tasks file not found: {path}")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), _unique_keys_loader()) or {}
+        loader = _unique_keys_loader()(path.read_text(encoding="utf-8"))  # a SafeLoader
+        try:
+            data = loader.get_single_data() or {}
+        finally:
+            loader.dispose()
     except UnicodeDecodeError as e:
         raise UsageError(f"{path} is not UTF-8 text: {e}") from None
     except yaml.YAMLError as e:
