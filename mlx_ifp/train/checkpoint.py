@@ -359,10 +359,10 @@ def restore(
     if optimizers:
         arrays = read_safetensors(folder / STATE_ARRAYS, "checkpoint optimizer state")
     for name, opt in optimizers.items():
-        prefix = f"{name}."
+        prefix, rates = f"{name}.", {k: v for k, v in opt.state.items() if k != "step"}
         items = [(k[len(prefix) :], v) for k, v in arrays.items() if k.startswith(prefix)]
-        if items:
-            opt.state = tree_unflatten(items)
+        if items:  # its step and moments; the rates are this run's (a changed flag holds)
+            opt.state = {**tree_unflatten(items), **rates}
     mx.eval(predictor.parameters(), llm.parameters(), [o.state for o in optimizers.values()])
     return state
 

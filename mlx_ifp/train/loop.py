@@ -263,8 +263,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     pos = train_b.position(step * cfg.grad_accumulation)
     if cfg.resume:
         old, done = state["config"], state.get("batches_consumed", 0)
-        saved = state.get("data_position") or train_b.position(done, old["batch_size"])
-        pos = tuple(saved)
+        pos = tuple(state.get("data_position") or train_b.position(done, old["batch_size"]))
     began = run["seconds"]  # max_seconds limits this process's training, not the resumed total
     # the step validated last: a resumed run does not validate its first step again
     checked = max([r[0] for r in val_history] + [d["step"] for d in div_history], default=-1)
@@ -361,16 +360,17 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             if out_of_time:
                 ui.note(f"stopped at step {step}: max_seconds {cfg.max_seconds:g} reached")
                 break
-            if stop.requested:  # Ctrl-C: finish the step, save it, say how to go on
+            if stop.requested and step < cfg.iters:  # Ctrl-C: finish the step, save, say how on
                 if saved_at != step:
                     save(step)
                 raise Interrupted(
                     f"interrupted at step {step} of {cfg.iters}: saved a checkpoint to {out}; "
                     f"continue with: mlx_ifp finetune --resume {out}"
                 )
-    if cfg.val_every and checked != step:
+    if cfg.val_every and checked != step == cfg.iters:  # a --max-seconds stop: on schedule only
         validate()
-    if cfg.val_every or saved_at != step:
+        saved_at = None
+    if saved_at != step:
         save(step)
     ui.note(f"{run['tokens']:,} tokens in {run['seconds']:.0f} s on {run['device']}")
     ui.summary(history, [[s, ce] for s, ce, *_ in val_history], out)

@@ -297,10 +297,14 @@ def gradients(joint: Joint, batches: list, k: int, eps, cfg, group=None, micro=N
 def evaluate(joint: Joint, data: Batches, n_batches: int, k: int, cfg, group=None) -> dict:
     """Mean CE and KL to the source per scored token with hard top-k masks (as at inference)."""
     tot = mx.zeros((3,))
+    modes = [(m, m.training) for _, m in joint.llm.named_modules()]  # parents first
+    joint.llm.eval()  # no LoRA dropout: a reading of the weights, not of the random state
     for b in range(min(n_batches, data.per_epoch)):
         _, nt, ce, kl = loss_sum(joint, data(b), k, 1.0, cfg, hard=True, group=group)
         tot = tot + mx.stack([ce, kl, nt])
         mx.eval(tot)
+    for m, was in modes:  # as they were (training runs the LoRA layers with dropout)
+        m.train(was)
     if group is not None and group.size() > 1:
         tot = mx.distributed.all_sum(tot, group=group)
     ce, kl, n = tot.tolist()
