@@ -12,7 +12,7 @@ import argparse
 import mlx_ifp  # noqa: F401  (OpenBLAS before mlx.core)
 from mlx_ifp.bench import interleaved
 from mlx_ifp.bench.models import build, same_shape_dense
-from mlx_ifp.core import ffn
+from mlx_ifp.core import ffn, slicing
 from mlx_ifp.inference import Pruner
 
 import mlx.core as mx
@@ -23,7 +23,7 @@ def main(k: int = 384, trials: int = 5) -> None:
     src, tok, _, make_prompt, task = build("smollm2-135m-instruct", None, None)
     prompt = make_prompt(512)
     slim, _ = Pruner(src, tok, "griffin", k).slim_for(task)
-    random_ffn = ffn.slim_copy(src, [mx.arange(k)] * len(ffn.layers(src)))
+    random_ffn = slicing.slim_copy(src, [mx.arange(k)] * len(ffn.layers(src)))
     for m in ffn.ffns(random_ffn):
         for name in ("gate_proj", "up_proj", "down_proj"):
             lin = getattr(m, name)

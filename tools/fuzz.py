@@ -152,13 +152,14 @@ def request_target(body, chat: bool) -> None:
     except APIError as e:
         assert 400 <= e.status < 500 and e.body()["error"]["message"]
         return
-    check_sampling(req.max_tokens, req.temperature, req.top_p)  # what the server accepts, runs
+    # what the server accepts, runs
+    check_sampling(req.max_tokens, req.temperature, req.top_p, req.min_p, req.top_k)
 
 
 REQUEST = st.dictionaries(
     st.sampled_from(["model", "messages", "prompt", "max_tokens", "max_completion_tokens",
-                     "temperature", "top_p", "stream", "stop", "seed", "n", "user",
-                     "stream_options", "logprobs"]),
+                     "temperature", "top_p", "min_p", "top_k", "stream", "stop", "seed", "n",
+                     "user", "stream_options", "logprobs"]),
     JSON | st.just("m") | st.lists(MESSAGE, max_size=3) | st.floats(-3, 3), max_size=8,
 )  # fmt: skip
 

@@ -58,7 +58,7 @@ def step_split(model, prompt, steps: int = 32) -> dict:
 def measure(preset: str, widths: list[int], prompt_len: int, gen: int, trials: int) -> dict:
     from mlx_ifp.bench.models import build
     from mlx_ifp.bench.run import decode_bytes, interleaved
-    from mlx_ifp.core import ffn
+    from mlx_ifp.core import ffn, slicing
 
     import mlx.core as mx
 
@@ -68,7 +68,7 @@ def measure(preset: str, widths: list[int], prompt_len: int, gen: int, trials: i
     models = {"dense": src}
     for k in widths:
         idx = mx.arange(k)  # which channels does not matter for speed
-        models[f"k{k}"] = ffn.slim_copy(src, [idx] * len(ffn.layers(src)))
+        models[f"k{k}"] = slicing.slim_copy(src, [idx] * len(ffn.layers(src)))
         mx.eval(models[f"k{k}"].parameters())
     timed = interleaved(models, tok, prompt, gen, trials)  # drift hits every model alike
     dense_bytes = decode_bytes(src)

@@ -22,6 +22,7 @@ import argparse
 import json
 import statistics
 import time
+from dataclasses import fields
 from functools import partial
 
 import mlx.core as mx
@@ -134,7 +135,7 @@ def main() -> None:
     piece("optimizer_eager", eager)
 
     # The whole step as finetune runs it (forward, backward, AdamW): eager, then compiled.
-    arrays = [(b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths)]
+    arrays = [tuple(getattr(b, f.name) for f in fields(b))]  # every Batch field, in order
     for name, flag in (("step_eager", False), ("step_compiled", True)):
         cfg.compile = flag
         step_opts = loop.optimizers(cfg)
