@@ -37,6 +37,7 @@ from .generate import (
     named_adapter,
     not_empty,
     open_model,
+    seed_flag,
     stream_reply,
 )
 
@@ -97,7 +98,8 @@ def chat_command(
     not_empty(mask_source=mask_source, adapter=adapter)
     check_text(system_prompt, "--system-prompt")
     sampling = dict(temp=temp, top_p=top_p, min_p=min_p, top_k=top_k)
-    check_sampling_flags(max_tokens, sampling.values(), repick, seed)
+    check_sampling_flags(max_tokens, sampling.values(), repick)
+    seed_flag(seed)
     adapter = named_adapter(adapter, model, budget)
     opened = open_model(model, adapter, mask_source, None, keep, 1, budget, dequantize)
     net, source = opened["net"], opened["mask_source"]  # refused here, not at every message:

@@ -195,11 +195,9 @@ def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tok
     return source, keep if keep is not None else "0.5"
 
 
-def check_sampling_flags(max_tokens, sampling, repick, seed, penalties=(None, 0.0, 0.0, 20)):
+def check_sampling_flags(max_tokens, sampling, repick, penalties=(None, 0.0, 0.0, 20)):
     """The sampling flags (``sampling``: temp, top_p, min_p, top_k), by the API's rules in the
-    flags' names, before the model loads; the seed is set."""
-    import mlx.core as mx
-
+    flags' names, before the model loads."""
     from ..inference import check_repick, check_sampling, penalty_processors
 
     try:
@@ -208,6 +206,12 @@ def check_sampling_flags(max_tokens, sampling, repick, seed, penalties=(None, 0.
         penalty_processors(*penalties)
     except UsageError as e:
         raise UsageError(f"--{str(e).replace('_', '-')}") from None
+
+
+def seed_flag(seed: int | None) -> None:
+    """``--seed``: checked, then MLX's random state set from it."""
+    import mlx.core as mx
+
     if seed is not None:
         if not 0 <= seed < 2**64:
             raise UsageError(f"--seed must be in [0, 2**64), got {seed}")
@@ -351,7 +355,7 @@ def generate_command(
     if prefill not in PREFILL:  # before the model loads
         raise UsageError(f"--prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
     penalties = (repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size)
-    check_sampling_flags(max_tokens, (temp, top_p, min_p, top_k), repick, None, penalties)
+    check_sampling_flags(max_tokens, (temp, top_p, min_p, top_k), repick, penalties)
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
     if budget is None and align < 1:
         Budget.parse(1.0, align)  # --align alone is checked too
@@ -371,7 +375,7 @@ def generate_command(
             "--system-prompt needs the chat template: leave out --ignore-chat-template, or put "
             "the system text in the prompt"
         )
-    check_sampling_flags(max_tokens, (temp, top_p), repick, seed)  # the seed, after the checks
+    seed_flag(seed)
     opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize)
     check_template(opened["tokenizer"], system_prompt)
     last, _ = stream_reply(text, max_tokens, opened, task=task, system_prompt=system_prompt,

@@ -94,11 +94,8 @@ def generate_replies(
         slim = prune(model, masks[idx[0]])
         prompts = [prompt_tokens(tokenizer, items[i]["prompt"] + _hint(items[i])) for i in idx]
         if len(idx) > 1:
-            n = batch_size
-            texts = batch_generate(
-                slim, tokenizer, prompts, max_tokens=max_tokens, completion_batch_size=n,
-                prefill_batch_size=n,
-            ).texts  # fmt: skip
+            sizes = dict(completion_batch_size=batch_size, prefill_batch_size=batch_size)
+            texts = batch_generate(slim, tokenizer, prompts, max_tokens=max_tokens, **sizes).texts
         else:
             texts = [generate(slim, tokenizer, prompts[0], max_tokens=max_tokens)]
         for i, text in zip(idx, texts, strict=True):
