@@ -149,7 +149,7 @@ def finetune_command(
 
     given = {k for k, v in overrides.items() if v is not None}
     if resume and not config:
-        saved = read_state(resume)["config"]
+        saved = {**read_state(resume)["config"], "output": resume}  # a copy writes where it is
         overrides = {**saved, **{k: v for k, v in overrides.items() if v is not None}}
     cfg = load_config(config, **overrides)
     check_flags(given, cfg)

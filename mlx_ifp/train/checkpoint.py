@@ -217,7 +217,7 @@ LLM_FILES = (ADAPTERS, "adapter_config.json")
 #: run settings that shape the trained weights: a resumed run must keep the checkpoint's
 FIXED = (
     "stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys", "repick",
-    "repick_share", "task_share",
+    "repick_share", "task_share", "seed",  # the seed: the rest of the epoch's batch order
 )  # fmt: skip
 
 
