@@ -28,14 +28,20 @@ from dataclasses import dataclass
 
 #: a number, its sign (ASCII or U+2212) also before a dollar sign: -5, -$5, -\$1,250.50
 _NUMBER = re.compile(r"[-\u2212]?(?:\\?\$\s*)?\d[\d,]*(?:\.\d+)?")
+#: where the marker's sentence ends: a line break, or a full stop before a space or the end
+_SENTENCE_END = re.compile(r"\n|\.(?=\s|$)")
 
 
 def final_number(text: str) -> str | None:
-    """The answer a GSM8K reply gives: after ``####``, ``\\boxed{`` or "answer is" if present,
-    else the last number; commas, dollar signs and trailing ``.0`` dropped."""
+    """The answer a GSM8K reply gives: after ``####``, ``\\boxed{`` or "answer is" if present
+    (the number after the last "=" of that sentence: "answer is 5 + 3 = 8"), else the last
+    number; commas, dollar signs and trailing ``.0`` dropped."""
     for marker in ("####", "\\boxed{", "answer is", "Answer:"):
         if marker in text:
-            found = _NUMBER.findall(text.rsplit(marker, 1)[1])
+            tail = text.rsplit(marker, 1)[1]
+            sentence = _SENTENCE_END.split(tail, maxsplit=1)[0]
+            found = _NUMBER.findall(sentence.rsplit("=", 1)[1]) if "=" in sentence else []
+            found = found or _NUMBER.findall(tail)
             if found:
                 return _norm(found[0])
     found = _NUMBER.findall(text)
