@@ -9,7 +9,11 @@ secs=${1:?usage: bash docs/results/train_writing/run.sh SECONDS}
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 tail -n 2 /tmp/setup.log 2>/dev/null
 w=docs/results/train_writing
-python3 tools/make_writing.py answer --prompts $w/prompts.jsonl -o /tmp/writing_ans --batch 128 2>&1 | tail -n 2
+if [ -f $w/answers/train.jsonl.gz ]; then  # made beforehand (CPU, dequantized: the same weights)
+  mkdir -p /tmp/writing_ans && cp $w/answers/*.jsonl.gz /tmp/writing_ans/
+else
+  python3 tools/make_writing.py answer --prompts $w/prompts.jsonl -o /tmp/writing_ans --batch 128 2>&1 | tail -n 2
+fi
 python3 tools/make_writing.py corpus --answers /tmp/writing_ans --data /tmp/cache/data/facts-v1-seed0 \
   --corpus /tmp/cache/data/writing-facts-v1-seed0 --eval /tmp/writing_eval 2>&1 | tail -n 2
 mkdir -p /tmp/after/out && cp /tmp/writing_ans/*.jsonl.gz /tmp/after/out/
