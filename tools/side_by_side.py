@@ -45,8 +45,12 @@ def main() -> None:
         rows[f"learned static + the same LoRA, keep {a.keep}"] = (control, pruner)
     griffin = mlx_ifp.Pruner(base, tok, source="griffin", keep=a.keep)
     rows[f"GRIFFIN, keep {a.keep}"] = (base, griffin)
-    static = f" --static {a.static}" if a.static else ""
-    command = f"python tools/side_by_side.py -n {a.n} --keep {a.keep}{static} -o {a.output}"
+    extra = ""  # the flags that ran, beyond -n and --keep: the file says how to remake it
+    for flag in ("--max-tokens", "--model", "--data", "--static"):
+        name = flag[2:].replace("-", "_")
+        if getattr(a, name) != p.get_default(name):
+            extra += f" {flag} {getattr(a, name)}"
+    command = f"python tools/side_by_side.py -n {a.n} --keep {a.keep}{extra} -o {a.output}"
     lines = [f"# Side by side, greedy, {a.max_tokens} tokens ({a.model})", "", f"`{command}`", ""]
     for i, prompt in enumerate(prompts, 1):
         short = " ".join(prompt.split())[:300]

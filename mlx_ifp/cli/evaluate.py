@@ -273,8 +273,10 @@ def plot_command(
         raise UsageError(f"unknown plot {kind!r} (choose overlap or quality)")
     check_figure(output)  # before any work
     if kind == "quality":
-        if not report or not Path(report).is_file():
+        if not report:
             raise UsageError("quality plots need --report FILE (the JSON of `mlx_ifp eval -o`)")
+        if not Path(report).is_file():
+            raise UsageError(f"eval report not found: {report} (the JSON of `mlx_ifp eval -o`)")
         path = plot_quality(read_json(report, "eval report"), output, metric)
     else:
         if n < 2:

@@ -38,7 +38,15 @@ def format_chat(tokenizer, messages: list[dict]) -> str:
 def encode(tokenizer, text: str) -> list[int]:
     """Tokens of a formatted text (special tokens are already in it when templated)."""
     bos = getattr(tokenizer, "bos_token", None)
-    return tokenizer.encode(text, add_special_tokens=not (bos and text.startswith(bos)))
+    special = not (bos and text.startswith(bos))
+    return tokenizer.encode(text, add_special_tokens=special, **quiet(tokenizer))
+
+
+def quiet(tokenizer) -> dict:
+    """``encode``'s keywords that keep a Hugging Face tokenizer from warning on stderr about a
+    text longer than its ``model_max_length``: the length is checked against the model's
+    context where it matters, in one error line."""
+    return {"verbose": False} if hasattr(tokenizer, "model_max_length") else {}
 
 
 def turn_tokens(tokenizer, text: str) -> list[int]:
@@ -47,7 +55,7 @@ def turn_tokens(tokenizer, text: str) -> list[int]:
         raise UsageError("the prompt (or task) is empty")
     if has_chat_template(tokenizer):
         return encode(tokenizer, format_chat(tokenizer, messages_for(text)))
-    return tokenizer.encode(text)
+    return tokenizer.encode(text, **quiet(tokenizer))
 
 
 def context_length(model) -> int | None:

@@ -18,6 +18,7 @@ from mlx_lm.utils import dequantize_model
 from ..core import (
     UsageError,
     check_dtype,
+    check_fingerprint,
     check_safetensors,
     fingerprint,
     first_line,
@@ -183,7 +184,9 @@ def load(
 
 
 def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
-    """mlx-lm adapters (LoRA or full) from a finetune folder; a predictor-only folder has none."""
+    """mlx-lm adapters (LoRA or full) from a finetune folder; a predictor-only folder has none.
+    Adapters that do not fit are refused as another model's when the folder records a source
+    model that is not ``net``, rather than by the tensors the model lacks."""
     from mlx_lm.utils import load_adapters
 
     folder = Path(adapter_path)
@@ -195,6 +198,7 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
         try:
             load_adapters(net, str(folder))
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
+            _refuse_other_model(folder, net)
             raise UsageError(f"could not load adapters from {folder}: {first_line(e)}") from None
     elif not (folder / "ifp_config.json").is_file():
         raise UsageError(f"{folder} holds neither adapters nor a predictor")
@@ -204,6 +208,18 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
         )
     elif (folder / "adapter_config.json").is_file():  # written before ``train`` was recorded
         raise UsageError(f"{folder} has adapter_config.json but adapters.safetensors is missing")
+
+
+def _refuse_other_model(folder: Path, net: nn.Module) -> None:
+    """A one-line refusal if ``folder``'s ``ifp_config.json`` records a source model that is
+    not ``net`` (a config that cannot be read says nothing: the caller's error follows)."""
+    try:
+        recorded = json.loads((folder / "ifp_config.json").read_text(encoding="utf-8"))
+        recorded = recorded["predictor"]["model"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return
+    if isinstance(recorded, dict):
+        check_fingerprint(recorded, net, f"the adapters in {folder} were trained for")
 
 
 def trained_llm(adapter_path: str | Path) -> str | None:

@@ -151,7 +151,8 @@ class Scheduler:
             self.stats["done" if finished else "cancelled"] += 1
             job.emit("done")
         except Exception as e:  # handed to the request; the worker goes on
-            if not isinstance(e, UsageError):
+            status = getattr(e, "status", None)  # an APIError's: a 4xx is the client's doing
+            if not (isinstance(e, UsageError) or isinstance(status, int) and status < 500):
                 log.exception("generation failed")
             self.stats["failed"] += 1
             job.emit("error", e)
