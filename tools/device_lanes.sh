@@ -66,6 +66,8 @@ case "$cmd" in
     cp /tmp/lane_*.log "$OUT/logs/" ;;
   pack)
     keep=$1; shift
+    # a call of its own has none of setup.sh's environment (the thirty-fifth session's first pack)
+    [ -d /tmp/site ] && export PYTHONPATH=${PYTHONPATH:-/tmp/site:$PWD} MLX_IFP_CACHE=${MLX_IFP_CACHE:-/tmp/cache}
     st=${PACK_STAGE:-stage2}  # stage2c: the continued stage 2 (tools/train_default.sh)
     python3 tools/pack_run.py $(for a in "$@"; do echo /tmp/runs/k$keep-$a/$st; done) -o "$OUT/pack" --logs | tail -4
     for a in "$@"; do f=/tmp/runs/k$keep-$a/stage1/trainer_state.json; [ ! -f "$f" ] || cp "$f" "$OUT/pack/k$keep-$a-stage1.trainer_state.json"; done  # none: stage 2 from scratch
