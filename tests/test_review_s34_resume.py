@@ -25,6 +25,23 @@ def state(out):
     return json.loads((Path(out) / "trainer_state.json").read_text())
 
 
+def ctrl_c_after(m, step: int) -> None:
+    """Patch (on ``m``, a monkeypatch) training's progress to send SIGINT once ``step`` is done."""
+    import os
+    import signal
+
+    from mlx_ifp.train import loop
+
+    advance = loop.Progress.advance
+
+    def advance_then_ctrl_c(self, *a):
+        advance(self, *a)
+        if self.done == step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    m.setattr(loop.Progress, "advance", advance_then_ctrl_c)
+
+
 def test_a_max_seconds_stop_validates_on_schedule_only(tmp_path):
     data = make_data(tmp_path / "d")
     kw = dict(train="lora", iters=4, val_every=2, save_every=10)
@@ -61,22 +78,10 @@ def test_a_learning_rate_changed_on_resume_is_the_one_used(tmp_path):
 def test_ctrl_c_in_the_last_step_finishes_the_run(tmp_path, monkeypatch):
     """Ctrl-C during the last step stopped the run as interrupted ("continue with --resume"),
     its final validation skipped: the folder differed from a straight run's."""
-    import os
-    import signal
-
-    from mlx_ifp.train import loop
-
     data = make_data(tmp_path / "d")
     kw = dict(iters=2, val_every=2)
     straight = finetune(cfg_for(data, tmp_path / "a", **kw), tiny_model("llama"), Tok())
-    advance = loop.Progress.advance
-
-    def ctrl_c_at_the_last_step(self, *a):
-        advance(self, *a)
-        if self.done == 2:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    monkeypatch.setattr(loop.Progress, "advance", ctrl_c_at_the_last_step)
+    ctrl_c_after(monkeypatch, 2)  # the last step
     out = finetune(cfg_for(data, tmp_path / "b", **kw), tiny_model("llama"), Tok())
     assert state(out)["val"] == state(straight)["val"] and state(out)["step"] == 2
 
@@ -85,24 +90,12 @@ def test_validation_runs_without_lora_dropout(tmp_path, monkeypatch):
     """Validation ran the LoRA layers in training mode: dropout made its CE noisy and a
     function of the random state, so a run resumed at a --val-every step validated it
     differently from a straight run."""
-    import os
-    import signal
-
-    from mlx_ifp.train import loop
-
     data = make_data(tmp_path / "d")
     kw = dict(train="lora", iters=4, val_every=2, lora_dropout=0.3, save_every=10)
     straight = finetune(cfg_for(data, tmp_path / "a", **kw), tiny_model("llama"), Tok())
-    advance = loop.Progress.advance
-
-    def ctrl_c_at_step_2(self, *a):
-        advance(self, *a)
-        if self.done == 2:
-            os.kill(os.getpid(), signal.SIGINT)
-
     out = tmp_path / "b"
     with monkeypatch.context() as m:
-        m.setattr(loop.Progress, "advance", ctrl_c_at_step_2)
+        ctrl_c_after(m, 2)
         with pytest.raises(Interrupted):
             finetune(cfg_for(data, out, **kw), tiny_model("llama"), Tok())
     finetune(cfg_for(data, out, resume=str(out), **kw), tiny_model("llama"), Tok())

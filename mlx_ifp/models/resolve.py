@@ -213,11 +213,8 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
 def _refuse_other_model(folder: Path, net: nn.Module) -> None:
     """A one-line refusal if ``folder``'s ``ifp_config.json`` records a source model that is
     not ``net`` (a config that cannot be read says nothing: the caller's error follows)."""
-    try:
-        recorded = json.loads((folder / "ifp_config.json").read_text(encoding="utf-8"))
-        recorded = recorded["predictor"]["model"]
-    except (OSError, ValueError, TypeError, KeyError):
-        return
+    recorded = _read_json(folder / "ifp_config.json").get("predictor")
+    recorded = recorded.get("model") if isinstance(recorded, dict) else None
     if isinstance(recorded, dict):
         check_fingerprint(recorded, net, f"the adapters in {folder} were trained for")
 
@@ -238,10 +235,12 @@ def trained_llm(adapter_path: str | Path) -> str | None:
 
 
 def _read_json(path: Path) -> dict:
+    """A JSON object's entries, or none for a missing, unreadable or other file."""
     try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except (OSError, json.JSONDecodeError):
+        value = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8
         return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _tree_copy(module: nn.Module) -> nn.Module:
