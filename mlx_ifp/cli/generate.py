@@ -227,8 +227,8 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
     from ..models import packed_matmul_warning
     from ..sources import picked_by
 
-    if adapter is None and mask_source is None and mask is None:
-        from ..models import default_adapter
+    if adapter is None and mask_source in (None, "predictor") and mask is None:
+        from ..models import default_adapter  # the predictor named: the shipped one, as default
 
         shipped = default_adapter(model, budget)
         adapter = str(shipped) if shipped is not None else None

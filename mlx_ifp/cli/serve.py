@@ -155,11 +155,12 @@ def serve_command(
     sock = bind(host, port)  # before the model loads
     try:
         adapter = None
-        if mask_source is None:
+        if mask_source in (None, "predictor"):  # the shipped predictor, named or by default
             from ..models import default_adapter
 
-            budget = mlx_ifp.Budget.parse(keep)
-            shipped = default_adapter(model, budget)
+            shipped = default_adapter(model, mlx_ifp.Budget.parse(keep))
+            if shipped is None and mask_source == "predictor":
+                raise UsageError(f"{model} ships no trained predictor: name another --mask-source")
             adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
         net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
         registry = Registry(

@@ -371,10 +371,13 @@ def footer(r: Response) -> list[str]:
     if p is not None:
         m = p.mask
         how = "cache hit" if p.cache_hit else "computed"
+        if p.given:  # handed in: nothing was selected
+            how, cost = ("given, cache hit" if p.cache_hit else "given"), ""
+        else:
+            cost = f"select {p.select_s * 1e3:.1f} ms, "
         lines += [
             f"Mask: {m.source or 'given'}, keep {m.k}/{m.d_ffn} FFN channels per layer "
-            f"({m.keep:.0%}), {how}: select {p.select_s * 1e3:.1f} ms, "
-            f"slice {p.slice_s * 1e3:.1f} ms",
+            f"({m.keep:.0%}), {how}: {cost}slice {p.slice_s * 1e3:.1f} ms",
             *(
                 [f"Prompt prefilled by the dense model: {p.prefill_s * 1e3:.1f} ms"]
                 if p.prefill_s

@@ -88,6 +88,7 @@ class PruneInfo:
     prefill_s: float = 0.0  # the prompt's dense prefill, when it ran through the source model
     stats: dict = field(default_factory=dict)
     note: str = ""  # e.g. which LLM a trained predictor runs with
+    given: bool = False  # the mask was handed in (``--mask FILE``): nothing was selected
     repicks: int = 0  # masks re-picked during generation (``repick``), and what they cost
     repick_select_s: float = 0.0
     repick_slice_s: float = 0.0
@@ -370,12 +371,15 @@ class Pruner:
         key = ("mask", mask.digest())
         hit = self.cache.get(key)
         if hit is not None:
-            return self._finish(hit[0], hit[1], True, 0.0, 0.0)
-        t0 = time.perf_counter()
-        slim = prune(self.slim_base, mask)
-        t1 = time.perf_counter()
-        self.cache.put(key, (mask, slim))
-        return self._finish(mask, slim, False, 0.0, t1 - t0)
+            slim, info = self._finish(hit[0], hit[1], True, 0.0, 0.0)
+        else:
+            t0 = time.perf_counter()
+            slim = prune(self.slim_base, mask)
+            t1 = time.perf_counter()
+            self.cache.put(key, (mask, slim))
+            slim, info = self._finish(mask, slim, False, 0.0, t1 - t0)
+        info.given = True
+        return slim, info
 
     def own_slim(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
         """A slim model for ``mask`` that nobody else holds (not cached): for a caller that

@@ -231,7 +231,10 @@ def picked_by(mask) -> str | None:
 def _factory(path=None, adapter=None, adapter_path=None, **_):
     where = path or adapter or adapter_path
     if not where:
-        raise UsageError("the predictor mask source needs the adapter folder (--adapter DIR)")
+        raise UsageError(
+            "the predictor mask source needs a trained predictor: --adapter DIR (an embedded "
+            "model's own: --adapter default)"
+        )
     if not isinstance(where, str | os.PathLike):
         raise UsageError(f"the predictor's adapter folder must be a path, got {where!r}")
     return PredictorSource(where)

@@ -1,0 +1,91 @@
+"""Review (s36): what `generate` says and does with a given mask or a named predictor.
+
+Every test here fails on the code it was written against, for the reason in its docstring.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+
+import mlx_ifp  # first: the optimized BLAS before mlx.core
+from mlx_ifp.core.prompt import encode
+from mlx_ifp.inference.generation import footer, select, stream_generate
+
+import pytest
+from tiny import endless_tokenizer, tiny_model
+
+PROMPT = " ".join(f"t{i}" for i in [5, 17, 3, 99, 42, 8, 61, 7])
+
+
+def test_a_given_mask_is_not_reported_as_selected():
+    """With ``mask=`` nothing is selected, yet the footer said "computed: select 0.0 ms"."""
+    model, tok = tiny_model("llama"), endless_tokenizer()
+    mask = select(model, tok, encode(tok, PROMPT), keep=0.5)[1].mask
+    *_, last = stream_generate(model, tok, PROMPT, 3, chat_template=False, mask=mask)
+    line = next(x for x in footer(last) if x.startswith("Mask:"))
+    assert "given" in line and "select" not in line and "computed" not in line, line
+    again = list(stream_generate(model, tok, PROMPT, 2, chat_template=False, mask=mask))[-1]
+    assert "given, cache hit" in next(x for x in footer(again) if x.startswith("Mask:"))
+    fresh = list(stream_generate(model, tok, PROMPT + " t2", 2, chat_template=False, keep=0.5))[-1]
+    assert "computed: select" in next(x for x in footer(fresh) if x.startswith("Mask:"))
+
+
+def cli(*args):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "mlx_ifp", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.mark.real
+def test_naming_the_predictor_uses_the_shipped_one(smollm2_dir):
+    """``--mask-source predictor`` on the embedded model (which ships one) was refused with
+    "needs the adapter folder (--adapter DIR)", though the default already runs it."""
+    run = cli("generate", "-p", "What is the capital of France?", "--mask-source", "predictor",
+              "-m", "12")  # fmt: skip
+    assert run.returncode == 0, run.stderr[-1500:]
+    assert "Mask: predictor(" in run.stderr and "with its lora LLM weights" in run.stderr
+
+
+def test_a_predictor_with_no_folder_names_the_shipped_one():
+    """The Python API's refusal named only ``--adapter DIR``, not ``--adapter default``."""
+    model, tok = tiny_model("llama"), endless_tokenizer()
+    with pytest.raises(mlx_ifp.UsageError, match="--adapter default"):
+        mlx_ifp.Pruner(model, tok, keep=0.5, source="predictor")
+
+
+def _serve(monkeypatch, *args):
+    """``mlx_ifp serve ARGS`` in-process, with a tiny model loaded and no server started."""
+    from mlx_ifp.cli import app
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    loads = []
+
+    def load(*a, **k):
+        loads.append(k.get("adapter_path"))
+        return tiny_model("llama"), endless_tokenizer()
+
+    def never_serve(self, *a, **k):
+        raise AssertionError("the server started")
+
+    monkeypatch.setattr(mlx_ifp, "load", load)
+    monkeypatch.setattr(uvicorn.Server, "run", never_serve)
+    with socket.socket() as s:  # a free port
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    return CliRunner().invoke(app, ["serve", "--port", port, *args]), loads
+
+
+def test_serve_with_the_predictor_named_serves_the_shipped_one(monkeypatch):
+    """``serve`` has no ``--adapter``, and ``--mask-source predictor`` loaded no predictor: the
+    server then failed with "needs the adapter folder (--adapter DIR)", a flag it lacks."""
+    _, loads = _serve(monkeypatch, "--mask-source", "predictor")
+    assert loads and loads[0] and loads[0].endswith("smollm2-135m-instruct"), loads
+
+
+def test_serve_with_the_predictor_named_for_a_model_without_one_is_one_line(monkeypatch, tmp_path):
+    run, loads = _serve(monkeypatch, "--mask-source", "predictor", "--model", str(tmp_path))
+    assert run.exit_code == 2 and "ships no trained predictor" in run.output, run.output
+    assert not loads

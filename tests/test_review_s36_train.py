@@ -1,0 +1,40 @@
+"""Review (s36): what a checkpoint save does to the rest of its folder.
+
+The first test fails on the code it was written against, for the reason in its docstring; the
+second guards the fix against keeping too much.
+"""
+
+import json
+
+from mlx_ifp.train import finetune
+
+from test_finetune import Tok, cfg_for, make_data
+from tiny import tiny_model
+
+
+def test_a_save_keeps_the_users_own_files_in_the_output_folder(tmp_path):
+    """Each save replaced the whole folder: a note, a plot folder or a ``.gitignore`` put beside
+    the checkpoint between saves (or before a ``--resume``) was deleted without a word."""
+    data, out = make_data(tmp_path / "d"), tmp_path / "run"
+    finetune(cfg_for(data, out, train="lora", iters=1, save_every=1), tiny_model("llama"), Tok())
+    (out / "notes.txt").write_text("lr 1e-4 looked fine")
+    (out / ".gitignore").write_text("*.safetensors\n")
+    (out / "plots").mkdir()
+    (out / "plots" / "loss.png").write_bytes(b"\x89PNG")
+    resume = dict(train="lora", iters=3, save_every=1, resume=str(out))
+    finetune(cfg_for(data, out, **resume), tiny_model("llama"), Tok())
+    assert json.loads((out / "trainer_state.json").read_text())["step"] == 3
+    assert (out / "notes.txt").read_text() == "lr 1e-4 looked fine"
+    assert (out / ".gitignore").read_text() == "*.safetensors\n"
+    assert (out / "plots" / "loss.png").read_bytes() == b"\x89PNG"
+
+
+def test_an_earlier_runs_adapters_do_not_survive_a_frozen_run_over_them(tmp_path):
+    """The carry-over keeps a user's files, not another run's checkpoint files: a frozen run
+    written over a LoRA run's folder must not keep its adapters (load would apply them)."""
+    data, out = make_data(tmp_path / "d"), tmp_path / "run"
+    finetune(cfg_for(data, out, train="lora", iters=1, save_every=1), tiny_model("llama"), Tok())
+    assert (out / "adapters.safetensors").is_file()
+    finetune(cfg_for(data, out, train="frozen", iters=1, save_every=1), tiny_model("llama"), Tok())
+    assert not (out / "adapters.safetensors").exists()
+    assert not (out / "adapter_config.json").exists()
