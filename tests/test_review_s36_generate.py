@@ -89,3 +89,40 @@ def test_serve_with_the_predictor_named_for_a_model_without_one_is_one_line(monk
     run, loads = _serve(monkeypatch, "--mask-source", "predictor", "--model", str(tmp_path))
     assert run.exit_code == 2 and "ships no trained predictor" in run.output, run.output
     assert not loads
+
+
+def test_a_reply_stops_at_the_models_context():
+    """``stream_generate`` checked only the prompt against the context: a reply asked past it
+    ran on, past the positions the model was trained for (the server answered a 400)."""
+    import warnings
+
+    from mlx_ifp.inference import ContextFull
+
+    model, tok = tiny_model("llama", max_position_embeddings=24), endless_tokenizer()
+    n = len(encode(tok, PROMPT))
+    run = dict(chat_template=False, keep=1.0)
+    with pytest.warns(ContextFull, match="stops at the model's context"):
+        rs = list(stream_generate(model, tok, PROMPT, 100, **run))
+    assert len(rs) == 24 - n
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no limit asked for: no warning, and the same stop
+        assert len(list(stream_generate(model, tok, PROMPT, -1, **run))) == 24 - n
+        assert len(list(stream_generate(model, tok, PROMPT, 24 - n, **run))) == 24 - n
+        rotating = list(stream_generate(model, tok, PROMPT, 30, max_kv_size=16, **run))
+    assert len(rotating) == 30  # a rotating cache: the caller's choice to run past it
+
+
+def test_generate_says_the_context_stop_in_one_line(monkeypatch):
+    """What the CLI shows of a library warning was Python's two-line ``file:line: Category``."""
+    from mlx_ifp.cli import app
+
+    from typer.testing import CliRunner
+
+    model = tiny_model("llama", max_position_embeddings=24)
+    monkeypatch.setattr(mlx_ifp, "load", lambda *a, **k: (model, endless_tokenizer()))
+    args = ["generate", "-p", PROMPT, "-m", "100", "--keep", "1.0", "--mask-source", "griffin"]
+    run = CliRunner().invoke(app, [*args, "--ignore-chat-template"])
+    assert run.exit_code == 0, (run.output, run.exception)
+    lines = [x for x in run.output.splitlines() if "context" in x]
+    assert lines and lines[0].startswith("Warning: the reply stops"), run.output
+    assert "ContextFull" not in run.output and "warnings.warn" not in run.output

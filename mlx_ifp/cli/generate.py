@@ -277,6 +277,9 @@ def stream_reply(prompt, max_tokens, opened: dict, **options):
         with warnings.catch_warnings(), _line_ended_on_interrupt(lambda: last is not None):
             if keep_note:  # said when the model loaded, as one line
                 warnings.simplefilter("ignore", KeepMismatch)
+            warnings.showwarning = lambda message, *_, **__: typer.echo(
+                f"Warning: {message}", err=True
+            )
             for last in stream_generate(net, tokenizer, prompt, max_tokens, **opened, **options):
                 if status is not None:
                     status.stop()

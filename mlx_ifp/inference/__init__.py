@@ -4,7 +4,6 @@ sampling settings and repetition penalties (``sampling``)."""
 from .generation import (
     PREFILL,
     Response,
-    check_repick,
     footer,
     forget,
     generate,
@@ -12,10 +11,11 @@ from .generation import (
     stream_generate,
 )
 from .pruner import KeepMismatch, PruneInfo, Pruner, SlimCache, keep_warning, prune
-from .sampling import MAX_WINDOW, check_sampling, penalty_processors
+from .sampling import MAX_WINDOW, ContextFull, check_repick, check_sampling, penalty_processors
 
 __all__ = [
     "MAX_WINDOW",
+    "ContextFull",
     "PREFILL",
     "KeepMismatch",
     "PruneInfo",

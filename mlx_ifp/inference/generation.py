@@ -22,7 +22,6 @@ from ..core import (
     Budget,
     Mask,
     UsageError,
-    context_length,
     d_ffn,
     encode,
     first_user_turn,
@@ -34,7 +33,15 @@ from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, prompt_ids
-from .sampling import check_options, check_sampling, penalty_processors, sampler_for, seen_first
+from .sampling import (
+    check_options,
+    check_repick,
+    check_sampling,
+    fit_context,
+    penalty_processors,
+    sampler_for,
+    seen_first,
+)
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
 MAX_PRUNERS = 4
@@ -54,16 +61,6 @@ class Response(GenerationResponse):
     """An mlx-lm generation record plus the pruning that produced it."""
 
     prune: PruneInfo | None = None
-
-
-def check_repick(repick) -> int | None:
-    """``repick``: None (the default for the source), 0 (off) or a whole number of reply tokens
-    >= 1 (one clear line otherwise)."""
-    if repick is None:
-        return None
-    if isinstance(repick, bool) or not isinstance(repick, int) or repick < 0:
-        raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
-    return repick
 
 
 def check_mask(mask) -> None:
@@ -275,9 +272,7 @@ def stream_generate(
             "system_prompt, or chat_template=True"
         )
     tokens = ids or encode(tokenizer, format_chat(tokenizer, messages) if chat_template else user)
-    limit = context_length(model)
-    if limit and len(tokens) + 1 > limit:
-        raise UsageError(f"the prompt has {len(tokens)} tokens; the model's context is {limit}")
+    max_tokens = fit_context(model, len(tokens), max_tokens, kwargs.get("max_kv_size"))
     warn_if_packed_matmul_broken(model)
     notify_compiling(model)  # the first packed forward on a GPU can take a minute
     pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)

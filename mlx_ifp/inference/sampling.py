@@ -7,12 +7,49 @@ import difflib
 import functools
 import inspect
 import math
+import warnings
 
 import mlx.core as mx
 from mlx_lm.generate import generate_step, speculative_generate_step
 from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
-from ..core import UsageError
+from ..core import UsageError, context_length
+
+
+def check_repick(repick) -> int | None:
+    """``repick``: None (the default for the source), 0 (off) or a whole number of reply tokens
+    >= 1 (one clear line otherwise)."""
+    if repick is None:
+        return None
+    if isinstance(repick, bool) or not isinstance(repick, int) or repick < 0:
+        raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
+    return repick
+
+
+class ContextFull(UserWarning):
+    """The reply asked for does not fit the model's context after the prompt: it stops there."""
+
+
+def fit_context(model, prompt: int, max_tokens: int, max_kv_size: int | None = None) -> int:
+    """``max_tokens``, cut to the room the model's context leaves after ``prompt`` tokens (a
+    ``ContextFull`` warning when a number was asked for; ``-1``, no limit, stops there too).
+    A prompt that fills the context is a UsageError. A rotating cache (``max_kv_size``) is
+    the caller's choice to run past it: not cut."""
+    limit = context_length(model)
+    if limit and prompt + 1 > limit:
+        raise UsageError(f"the prompt has {prompt} tokens; the model's context is {limit}")
+    if not limit or max_kv_size or (max_tokens != -1 and prompt + max_tokens <= limit):
+        return max_tokens
+    if max_tokens != -1:
+        warnings.warn(
+            ContextFull(
+                f"the reply stops at the model's context ({limit} tokens): {limit - prompt} of "
+                f"the {max_tokens} tokens asked for fit after the {prompt}-token prompt"
+            ),
+            stacklevel=3,
+        )
+    return limit - prompt
+
 
 #: the largest window of the repetition penalties (MLX slices take 32-bit indices)
 MAX_WINDOW = 1 << 20
