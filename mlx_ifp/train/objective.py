@@ -43,7 +43,7 @@ from ..core import (
 from ..sources.predictor import Predictor, source_pass
 from . import checkpoint
 from .batches import Batch, Batches, read_jsonl
-from .config import FinetuneConfig
+from .checkpoint import FinetuneConfig
 
 
 class Joint(nn.Module):
