@@ -98,6 +98,8 @@ def export(
     it was pruned with). Written to a temporary folder first: a failure leaves nothing behind.
     """
     check_dtype(dtype, "dtype")  # int8 cast every float weight to garbage; fp16 was raw
+    if not callable(getattr(tokenizer, "save_pretrained", None)):  # (None: after the weights)
+        raise UsageError(f"export needs the model's tokenizer, got {type(tokenizer).__name__}")
     if mask is not None and not isinstance(mask, Mask):
         raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
     if not isinstance(out_dir, str | os.PathLike) or not str(out_dir).strip():

@@ -58,6 +58,7 @@ from .mask import (
     training_mask,
 )
 from .prompt import (
+    check_prompt,
     context_length,
     encode,
     first_user_turn,
@@ -82,6 +83,7 @@ __all__ = [
     "backbone",
     "channel_norms",
     "check_fingerprint",
+    "check_prompt",
     "check_dtype",
     "check_safetensors",
     "check_writable",

@@ -276,6 +276,11 @@ class Mask:
         idx = mx.broadcast_to(mx.arange(d, dtype=mx.int32), (L, d))
         return cls(idx, d, fingerprint(model), "full")
 
+    def __eq__(self, other) -> bool:  # (the dataclass's compared MLX arrays: an error)
+        meta = ("d_ffn", "model", "source", "text_hash", "k", "n_layers")
+        same = isinstance(other, Mask) and all(getattr(self, a) == getattr(other, a) for a in meta)
+        return same and self.digest() == other.digest()
+
     def digest(self) -> str:
         """A short hash of the kept indices."""
         return hashlib.sha256(bytes(memoryview(self.indices.astype(mx.int32)))).hexdigest()[:16]
@@ -388,12 +393,8 @@ def text_hash(text: str) -> str:
 
 
 def topk_indices(scores: mx.array, k: int) -> mx.array:
-    """Sorted indices of the k largest scores in each row of (L, d).
-
-    The one top-k of the package: training's hard masks use the same rule
-    (``hard_topk_indices``), so ties go to the lowest index in both and the served mask is the
-    trained one.
-    """
+    """Sorted indices of the k largest scores in each row of (L, d): the package's one top-k,
+    training's rule too (``hard_topk_indices``: ties to the lowest index), as the mask trained."""
     if k >= scores.shape[-1]:
         return mx.broadcast_to(mx.arange(scores.shape[-1], dtype=mx.int32), scores.shape)
     return hard_topk_indices(scores.astype(mx.float32), k)

@@ -20,6 +20,24 @@ def messages_for(prompt: str | list[dict], system_prompt: str | None = None) -> 
     return head + list(prompt)
 
 
+def check_prompt(prompt) -> None:
+    """A prompt is text or a list of chat messages (dicts with a role and text content)."""
+    if isinstance(prompt, str):
+        return
+    if isinstance(prompt, list) and prompt and all(isinstance(m, dict) for m in prompt):
+        for m in prompt:
+            if not isinstance(m.get("role"), str):
+                raise UsageError(f"every chat message needs a role (a str), got {m!r:.60}")
+            if not isinstance(m.get("content"), str):
+                got = type(m.get("content")).__name__
+                raise UsageError(f"a {m['role']} message's content must be a str, got {got}")
+        return
+    raise UsageError(
+        f"the prompt must be a str or a list of chat messages, got {type(prompt).__name__}"
+        + (" (decode bytes to text first)" if isinstance(prompt, bytes | bytearray) else "")
+    )
+
+
 def first_user_turn(messages: list[dict]) -> str:
     """The content of the first user message (what the mask is selected from by default)."""
     for m in messages:

@@ -6,6 +6,7 @@ the selection cost and how many parameters are active).
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from collections import OrderedDict
@@ -22,6 +23,7 @@ from ..core import (
     Budget,
     Mask,
     UsageError,
+    check_prompt,
     d_ffn,
     encode,
     first_user_turn,
@@ -32,7 +34,7 @@ from ..core import (
 from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
-from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, prompt_ids
+from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, prompt_ids, ships_predictor
 from .sampling import (
     check_options,
     check_repick,
@@ -44,6 +46,7 @@ from .sampling import (
 )
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
+_PRUNERS_LOCK = threading.Lock()  # an app's threads share them: each lookup holds it
 MAX_PRUNERS = 4
 PREFILL = ("auto", "dense", "slim")
 #: ``repick=None``: how often a trained predictor re-picks a per-prompt mask during the reply.
@@ -70,22 +73,14 @@ def check_mask(mask) -> None:
         raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
 
 
-def check_prompt(prompt) -> None:
-    """A prompt is text or a list of chat messages (dicts with a role and text content)."""
-    if isinstance(prompt, str):
-        return
-    if isinstance(prompt, list) and prompt and all(isinstance(m, dict) for m in prompt):
-        for m in prompt:
-            if not isinstance(m.get("role"), str):
-                raise UsageError(f"every chat message needs a role (a str), got {m!r:.60}")
-            if not isinstance(m.get("content"), str):
-                got = type(m.get("content")).__name__
-                raise UsageError(f"a {m['role']} message's content must be a str, got {got}")
-        return
-    raise UsageError(
-        f"the prompt must be a str or a list of chat messages, got {type(prompt).__name__}"
-        + (" (decode bytes to text first)" if isinstance(prompt, bytes | bytearray) else "")
-    )
+def check_parts(model, tokenizer, needed: bool = True) -> None:
+    """An mlx-lm model and its tokenizer (None too, unless ``needed``), as mlx_ifp.load gives."""
+    hint = "(model, tokenizer = mlx_ifp.load(...))"
+    if not isinstance(model, nn.Module):  # (a model's name: generate takes no names)
+        raise UsageError(f"model must be an mlx-lm model {hint}, got {type(model).__name__}")
+    bad = isinstance(tokenizer, str) or not callable(getattr(tokenizer, "encode", None))  # str too
+    if bad and (needed or tokenizer is not None):
+        raise UsageError(f"a tokenizer is needed {hint}, got {type(tokenizer).__name__}")
 
 
 def check_pruner(model: nn.Module, pruner) -> None:
@@ -120,34 +115,37 @@ def get_pruner(
     """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
     # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
     adapter = origin(model, required=False).get("adapter_path")
+    budget = Budget.parse(keep, align)
+    if mask_source == "predictor" and ships_predictor(model, budget):
+        mask_source = None  # the predictor an embedded model ships: its default, as the CLI's
     source = None
     if mask_source is not None:
         source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
-    budget = Budget.parse(keep, align)
     k = budget.channels(d_ffn(model))
     name = mask_source if isinstance(mask_source, str) else None  # two names, one class
     factory = _Same(SOURCES.get(name))  # a plug-in registered again under its name: new source
     what = "default" if source is None else source.key()
     key = (id(model), id(tokenizer), name, factory, what, k)
-    pruner = _PRUNERS.get(key)
-    # the very model, tokenizer and source instance (two of one class may differ in settings)
-    if pruner is None or not (
-        pruner.source_model is model
-        and pruner.tokenizer is tokenizer
-        and (source is None or name is not None or pruner.source is mask_source)
-    ):
+    with _PRUNERS_LOCK:
+        pruner = _PRUNERS.get(key)
+        # the very model, tokenizer and source instance (two of one class may differ in settings)
+        same = pruner is not None and pruner.source_model is model and pruner.tokenizer is tokenizer
+        same = same and (source is None or name is not None or pruner.source is mask_source)
+    if not same:
         pruner = Pruner(model, tokenizer, source, budget)  # not k: a k of 1 would read as 1.0
-        _PRUNERS[key] = pruner
-    _PRUNERS.move_to_end(key)
-    while len(_PRUNERS) > MAX_PRUNERS:
-        _PRUNERS.popitem(last=False)
+    with _PRUNERS_LOCK:
+        _PRUNERS[key] = pruner  # (again: another thread may have evicted it meanwhile)
+        _PRUNERS.move_to_end(key)
+        while len(_PRUNERS) > MAX_PRUNERS:
+            _PRUNERS.popitem(last=False)
     return pruner
 
 
 def forget(model: nn.Module) -> None:
     """Drop the shared pruners of ``model`` (they hold it and its slim copies alive)."""
-    for key in [k for k, p in _PRUNERS.items() if p.source_model is model]:
-        del _PRUNERS[key]
+    with _PRUNERS_LOCK:
+        for key in [k for k, p in _PRUNERS.items() if p.source_model is model]:
+            del _PRUNERS[key]
 
 
 def pruner_for(model, tokenizer, mask, mask_source, keep, align) -> Pruner:
@@ -178,6 +176,7 @@ def select(
 
     ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
     """
+    check_parts(model, tokenizer, needed=False)
     check_mask(mask)
     check_pruner(model, pruner)
     ids = prompt_ids(prompt, model)
@@ -252,13 +251,11 @@ def stream_generate(
         if key in kwargs and kwargs[key] is None:
             del kwargs[key]
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
+    check_parts(model, tokenizer)
     check_mask(mask)
     check_pruner(model, pruner)
     if (ids := prompt_ids(prompt, model)) is None:
         check_prompt(prompt)
-    if not callable(getattr(tokenizer, "encode", None)):
-        got = type(tokenizer).__name__
-        raise UsageError(f"a tokenizer is needed (model, tokenizer = mlx_ifp.load(...)), got {got}")
     repick = check_repick(repick)
     if ids is not None and system_prompt:
         raise UsageError("token ids are sent as they are: give a text prompt with system_prompt")

@@ -164,6 +164,13 @@ def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str,
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 
 
+def ships_predictor(model: nn.Module, budget: Budget) -> bool:
+    """Whether ``model``'s default is a predictor shipped with it (an embedded model loaded
+    without an adapter folder): naming ``"predictor"`` with no folder means that one."""
+    adapter = origin(model, required=False).get("adapter_path")
+    return adapter is None and default_source(model, budget)[1] is not None
+
+
 def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
     """The source whose model a given mask is cut from when none is named: the model's own
     default (``None``) when its predictor (+ LoRA) picked the mask; another trained predictor
@@ -244,6 +251,9 @@ class Pruner:
             raise UsageError(f"cache_size must be a whole number >= 0, got {cache_size!r}")
         self.source_model = model
         self.budget = Budget.parse(keep, align)
+        folder = {"path", "adapter", "adapter_path"} & set(source_options)
+        if source == "predictor" and not folder and ships_predictor(model, self.budget):
+            source = None  # the shipped one, as the default and the CLI run it
         if source is None:
             source, shipped = default_source(model, self.budget)
             if shipped is not None:
@@ -284,7 +294,7 @@ class Pruner:
             if self.tokenizer is None:
                 raise UsageError("a tokenizer is needed to select channels from text")
             return turn_tokens(self.tokenizer, text)
-        if not isinstance(text, list | tuple):  # token ids: checked there
+        if not isinstance(text, list | tuple) and not hasattr(text, "tolist"):  # ids: checked there
             got = type(text).__name__
             raise UsageError(f"a prompt or task is a str or a list of str, got {got} {text!r:.40}")
         return token_ids(text, self.model)
