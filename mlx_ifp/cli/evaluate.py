@@ -131,7 +131,8 @@ def eval_command(
             "--adapter",
             help="Also evaluate a `finetune` output folder as NAME=DIR: its predictor at the "
             "budget it was trained for, on a copy of the model with the folder's LoRA or full "
-            "weights (if any) applied; repeatable.",
+            "weights (if any) applied; NAME=default: the embedded model's shipped predictor; "
+            "repeatable.",
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Test items per domain.")] = 16,
@@ -163,7 +164,7 @@ def eval_command(
     from rich.console import Console
 
     from ..data import DOMAINS, build
-    from ..evaluation import MODES, EvalConfig, built_domains, evaluate, table
+    from ..evaluation import MODES, EvalConfig, adapter_folder, built_domains, evaluate, table
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -192,10 +193,18 @@ def eval_command(
         max_len=max_len,
         max_tokens={"math": max_tokens, "code": max_tokens},
         mask_files=files,
-        adapters=named_paths(adapter, "--adapter"),
+        adapters={
+            name: adapter_folder(folder, model)
+            for name, folder in named_paths(adapter, "--adapter").items()
+        },
         prefill=prefill,
     )
     for name in cfg.sources:
+        if name == "predictor":  # its folder: not a --mask-sources name
+            raise UsageError(
+                "eval takes a trained predictor as --adapter NAME=DIR (the predictor shipped "
+                "with an embedded model: --adapter NAME=default)"
+            )
         mlx_ifp.make_source(name)  # unknown names fail before the model loads
     names = [*cfg.sources, *cfg.mask_files, *cfg.adapters]
     if len(set(names)) < len(names):

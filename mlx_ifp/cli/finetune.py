@@ -140,7 +140,8 @@ def finetune_command(
     """Train the sparsity predictor jointly with the LLM (frozen, LoRA or full).
 
     The defaults shown are FinetuneConfig's: a --config YAML (or the run --resume continues)
-    overrides them, and the flags given override both.
+    overrides them, and the flags given override both. A resumed run writes to the folder it
+    resumes, unless -o names another.
     """
     overrides = {k: v for k, v in locals().items() if k != "config"}  # the flags, first
     import mlx.core as mx
@@ -148,8 +149,10 @@ def finetune_command(
     from ..train import finetune, load_config, read_state
 
     given = {k for k, v in overrides.items() if v is not None}
+    if resume and output is None:  # a resumed run (a copy too) writes where it is, with -c too
+        overrides["output"] = resume
     if resume and not config:
-        saved = {**read_state(resume)["config"], "output": resume}  # a copy writes where it is
+        saved = read_state(resume)["config"]
         overrides = {**saved, **{k: v for k, v in overrides.items() if v is not None}}
     cfg = load_config(config, **overrides)
     check_flags(given, cfg)

@@ -4,6 +4,7 @@ from .plots import check_figure, plot_overlap, plot_quality
 from .run import (
     MODES,
     EvalConfig,
+    adapter_folder,
     built_domains,
     evaluate,
     instructions,
@@ -15,6 +16,7 @@ from .run import (
 __all__ = [
     "MODES",
     "EvalConfig",
+    "adapter_folder",
     "built_domains",
     "check_figure",
     "evaluate",

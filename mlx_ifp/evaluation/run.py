@@ -32,7 +32,7 @@ from ..core import (
 )
 from ..data import DOMAINS, load_split, tasks
 from ..inference import prune
-from ..sources import FixedMask, MaskSource, make_source, read_config
+from ..sources import FixedMask, MaskSource, make_source, picked_by, read_config
 from .metrics import (
     batch_of,
     dense_prompt,
@@ -147,10 +147,32 @@ def _configs(model, tokenizer, cfg: EvalConfig):
             out += [(name, source, k, mode, model) for mode in modes]
     for name, path in cfg.mask_files.items():
         mask = Mask.load(path, model)
-        out.append((name, FixedMask(name, mask), mask.k, "input", model))
+        out.append((name, FixedMask(name, mask), mask.k, "input", _picked_on(model, mask)))
     for name, path in cfg.adapters.items():
         out += _adapter_configs(name, path, model, tokenizer, cfg)
     return out
+
+
+def _picked_on(model, mask: Mask):
+    """The model a saved mask is cut from, as ``generate --mask`` runs it: a copy of ``model``
+    with the LLM weights (LoRA or full) of the trained predictor that picked it, else ``model``."""
+    from ..models import adapted_copy, trained_llm
+
+    folder = picked_by(mask)
+    return adapted_copy(model, folder) if folder and trained_llm(folder) else model
+
+
+def adapter_folder(folder: str, model: str) -> str:
+    """An ``--adapter NAME=DIR`` folder; ``default`` (no folder of that name here) is the
+    predictor shipped with the embedded ``model``, as ``generate --adapter default`` takes it."""
+    from ..models import default_adapter
+
+    if folder != "default" or Path(folder).is_dir():
+        return folder
+    shipped = default_adapter(model)
+    if shipped is None:
+        raise UsageError(f"no default adapter ships with {model!r}")
+    return str(shipped)
 
 
 def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) -> list:

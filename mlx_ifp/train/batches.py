@@ -219,11 +219,7 @@ def load_data(
     """(train, valid, test) examples of the ``splits`` read (others: []); a missing or empty
     training set is an error. ``packed`` packs the training split only, so validation scores
     the same rows either way; ``vocab`` and ``chunk`` as :func:`load_split` takes them."""
-    folder = Path(folder)
-    if folder.is_file():
-        raise UsageError(f"data folder {folder} is a file: give the folder that holds train.jsonl")
-    if not folder.is_dir():
-        raise UsageError(f"data folder not found: {folder}")
+    folder = check_data(folder)
     train, valid, test = (
         load_split(folder, n, tokenizer, stage, max_len, packed and n == "train", vocab, chunk)
         if n in splits
@@ -231,16 +227,30 @@ def load_data(
         for n in SPLITS
     )
     if not train:
-        path = folder / "train.jsonl"
-        why = "is missing" if not path.is_file() else "has no usable examples"
-        raise UsageError(
-            f"no training examples: {path} {why} (give the data folder with --data or `data:` "
-            "in the config; it holds train.jsonl and valid.jsonl; records with nothing to score "
-            "within --max-seq-length are dropped with a warning)"
-        )
+        raise no_examples(folder / "train.jsonl", "has no usable examples")
     if not valid:
         warn(f"{folder / 'valid.jsonl'} is missing or empty: no validation loss")
     return train, valid, test
+
+
+def check_data(folder: str | Path) -> Path:
+    """A data folder that holds ``train.jsonl``, checked before any model is loaded."""
+    folder = Path(folder)
+    if folder.is_file():
+        raise UsageError(f"data folder {folder} is a file: give the folder that holds train.jsonl")
+    if not folder.is_dir():
+        raise UsageError(f"data folder not found: {folder}")
+    if not (folder / "train.jsonl").is_file():
+        raise no_examples(folder / "train.jsonl", "is missing")
+    return folder
+
+
+def no_examples(path: Path, why: str) -> UsageError:
+    return UsageError(
+        f"no training examples: {path} {why} (give the data folder with --data or `data:` "
+        "in the config; it holds train.jsonl and valid.jsonl; records with nothing to score "
+        "within --max-seq-length are dropped with a warning)"
+    )
 
 
 SPLITS = ("train", "valid", "test")

@@ -1,13 +1,10 @@
-"""A training run's settings (``FinetuneConfig``: defaults, then a YAML file, then flags), and
-its checkpoints: one folder, written atomically, that resumes a run and is ``generate``'s
-``--adapter`` folder.
-
-Contents: ``predictor.safetensors`` + ``ifp_config.json`` (the predictor, its source model and
-budget), ``adapters.safetensors`` + ``adapter_config.json`` (mlx-lm format, LoRA or full),
-``trainer_state.safetensors`` (optimizer states), ``trainer_state.json`` (step, data position,
-seed, loss history, config, the sha256 of each safetensors file: a corrupted one is named, not
-resumed from); a user's other files there are kept. ``--resume`` checks the folder is whole
-before loading any model, then that it fits this model, budget, predictor and LLM setup.
+"""A run's settings (``FinetuneConfig``: defaults, then a YAML file, then flags) and its
+checkpoints: one folder, written atomically, that resumes a run and is ``generate``'s
+``--adapter`` folder. It holds ``predictor.safetensors`` + ``ifp_config.json`` (predictor,
+source model, budget), ``adapters.safetensors`` + ``adapter_config.json`` (mlx-lm's, LoRA or
+full), ``trainer_state.safetensors`` (optimizer states), ``trainer_state.json`` (step, data
+position, seed, losses, config, each safetensors file's sha256) and a user's own files.
+``--resume`` checks the folder is whole before any model loads, then that it fits the run.
 """
 
 from __future__ import annotations
@@ -159,8 +156,12 @@ def check(cfg: FinetuneConfig) -> None:
     for name in ("model", "data", "output", "init_from", "resume"):  # YAML: `data: 2024` a number
         if not isinstance(getattr(cfg, name), str | None):
             raise UsageError(f"{name} must be a path or name, got {getattr(cfg, name)!r}")
+        if name != "model" and getattr(cfg, name):  # `data: ~/corpus`: no shell expands it
+            setattr(cfg, name, str(Path(getattr(cfg, name)).expanduser()))
     if not isinstance(ks := cfg.lora_keys or [], list) or not all(isinstance(k, str) for k in ks):
         raise UsageError(f"lora_keys must be a list of module names, got {cfg.lora_keys!r}")
+    if not cfg.ce and not cfg.distill:
+        raise UsageError("ce and distill are both 0: the loss is 0 and nothing trains")
     if not cfg.eps_start > 0 < cfg.eps_end:  # SoftTopK's temperature
         raise UsageError(f"eps_start and eps_end must be > 0, got {cfg.eps_start}, {cfg.eps_end}")
     if cfg.train == "lora" and cfg.lora_layers == 0:  # mlx-lm's layers[-0:] is every layer
@@ -213,11 +214,10 @@ CHECKSUMS = "sha256"
 #: what every checkpoint holds, and what one that trained the LLM (lora, full) holds besides
 REQUIRED = (STATE_JSON, "predictor.safetensors", CONFIG_FILE, STATE_ARRAYS)
 LLM_FILES = (ADAPTERS, "adapter_config.json")
-#: run settings that shape the trained weights: a resumed run must keep the checkpoint's
-FIXED = (
-    "stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys", "repick",
-    "repick_share", "task_share", "seed",  # the seed: the rest of the epoch's batch order
-)  # fmt: skip
+#: settings that shape the trained weights (the seed: the epoch's batch order): a resumed run
+#: keeps the checkpoint's
+FIXED = ("stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys", "repick",
+         "repick_share", "task_share", "seed")  # fmt: skip
 
 
 def adapter_config(cfg) -> dict:

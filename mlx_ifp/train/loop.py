@@ -39,7 +39,7 @@ from ..core import (
 from ..core import Progress as CommandProgress
 from ..sources.predictor import CONFIG_FILE, PredictorConfig, new_predictor
 from . import checkpoint
-from .batches import Batch, Batches, data_settings, load_data, warn
+from .batches import Batch, Batches, check_data, data_settings, load_data, warn
 from .checkpoint import FinetuneConfig, check
 from .objective import (
     COLLAPSED,
@@ -205,8 +205,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         check_output(cfg)
         for folder in {cfg.output, cfg.resume or cfg.output}:
             sweep_leftovers(folder)
-    # a missing, partial or corrupted checkpoint is refused before any model is loaded
-    resumed = checkpoint.verify(cfg.resume) if cfg.resume else None
+    check_data(cfg.data)  # no data, or a missing, partial or corrupted checkpoint (below):
+    resumed = checkpoint.verify(cfg.resume) if cfg.resume else None  # refused before the load
     if model is None:
         from ..models import load
 

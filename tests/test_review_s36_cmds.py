@@ -1,0 +1,147 @@
+"""Review (s36): `mlx_ifp finetune` and `mlx_ifp eval` as a user runs them.
+
+Each test failed on the code it was written against, for the reason in its docstring.
+
+- `eval --mask NAME=M` of a mask a LoRA-trained predictor picked (`generate --save-mask` on the
+  embedded model saves one by default) scored it on the bare model, without the LoRA it was
+  picked for: the row's numbers were those of another model than `generate --mask M` runs.
+- `eval --mask-sources predictor` said to use `--adapter default`, which `eval` refused
+  ("--adapter takes NAME=PATH"; `--adapter NAME=default`: "folder not found: default").
+- `finetune --ce 0` without distillation (`-c examples/ifp_stage2.yaml --distill 0`) trained
+  nothing: the loss was 0.0 at every step and the run reported success.
+- `finetune` with a missing data folder, or none (`--data` left out), loaded the model first
+  (an embedded model's download, a Hugging Face repo's), then refused.
+- `data: ~/corpus/sft` in a `--config` YAML (no shell to expand it) was "data folder not
+  found: ~/corpus/sft"; `output: ~/...` and `-o '~/...'` were expanded.
+- `finetune -c run.yaml --resume run1` (no -o) wrote the resumed run to the YAML's output, or
+  ./ifp_adapters, not to run1 as `--resume run1` alone does.
+"""
+
+import json
+from pathlib import Path
+
+import mlx_ifp.models
+from mlx_ifp import UsageError
+from mlx_ifp.cli import app
+from mlx_ifp.core import turn_tokens
+from mlx_ifp.evaluation import run as ev
+from mlx_ifp.models import adapted_copy
+from mlx_ifp.sources import make_source
+from mlx_ifp.train import finetune, load_config
+
+import pytest
+from corpus import ByteTokenizer, fake_corpus
+from test_evaluate import numpy_scores
+from test_finetune import Tok, cfg_for, make_data
+from tiny import finetune_folder, tiny_model
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_eval_scores_a_predictors_mask_with_that_predictors_lora(tmp_path, monkeypatch):
+    """A mask a LoRA-trained predictor picked was scored on the bare model (no LoRA), though
+    `generate --mask` (and `export --mask`) run it with that LoRA, as when it was picked."""
+    corpus = fake_corpus(tmp_path, monkeypatch)
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    folder = finetune_folder(model, tmp_path / "ft", k=48, train="lora")
+    lora = adapted_copy(model, folder)
+    items = ev.instructions(corpus, "code")[:2]
+    source = make_source("predictor", tokenizer=tok, path=folder)
+    mask = source.select(lora, turn_tokens(tok, items[0]["prompt"]), 48)
+    path = mask.save(tmp_path / "m")
+    cfg = ev.EvalConfig(domains=("code",), sources=("full",), mask_files={"m": path}, limit=2,
+                        gen_limit=0)  # fmt: skip
+    row = next(r for r in ev.evaluate(model, tok, corpus, cfg, progress=False)["results"]
+               if r["source"] == "m")  # fmt: skip
+    want = numpy_scores(lora, tok, items, [mask] * 2)["nll"]
+    bare = numpy_scores(model, tok, items, [mask] * 2)["nll"]
+    assert abs(want - bare) > 0.05  # the LoRA matters here
+    assert row["nll"] == pytest.approx(want, rel=1e-4)
+
+
+def test_eval_takes_the_shipped_predictor_as_adapter_default(monkeypatch):
+    """`eval --mask-sources predictor` said "--adapter default"; eval refused that spelling
+    (not NAME=PATH) and `--adapter NAME=default` ("folder not found: default")."""
+    import mlx_ifp.evaluation as evaluation
+
+    seen = []
+
+    def evaluate(net, tokenizer, folder, cfg):
+        seen.append(cfg)
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(evaluation, "built_domains", lambda folder, domains: ("math",))
+    monkeypatch.setattr(evaluation, "evaluate", evaluate)
+    monkeypatch.setattr(mlx_ifp, "load", lambda model, **kw: (None, None))
+    args = ["eval", "--data", ".", "--limit", "1", "--gen-limit", "0", "--mask-sources"]
+    said = CliRunner().invoke(app, [*args, "predictor"]).output
+    assert "--adapter NAME=default" in " ".join(said.split()), said
+    run = CliRunner().invoke(app, [*args, "full", "--adapter", "shipped=default"])
+    assert "stop here" in run.output, run.output
+    shipped = Path(seen[0].adapters["shipped"])
+    assert shipped == mlx_ifp.models.default_adapter("smollm2-135m-instruct")
+
+
+def test_a_run_with_nothing_to_learn_from_is_refused(tmp_path):
+    """ce 0 and distill 0 (`-c examples/ifp_stage2.yaml --distill 0`): the loss was 0.0 at
+    every step, nothing trained, and the run said it saved a trained predictor."""
+    with pytest.raises(UsageError, match="ce and distill are both 0"):
+        load_config(str(ROOT / "examples" / "ifp_stage2.yaml"), distill=0.0)
+    run = CliRunner().invoke(app, ["finetune", "--ce", "0", "-o", str(tmp_path / "o")])
+    assert run.exit_code == 2 and "ce and distill are both 0" in run.output, run.output
+    load_config(None, ce=0.0, distill=1.0)  # distillation alone is a loss
+
+
+@pytest.mark.parametrize("data", ["missing", "none", "file"])
+def test_a_missing_data_folder_is_refused_before_the_model_loads(tmp_path, monkeypatch, data):
+    """The model (an embedded model's 1.1 GB download, a Hugging Face repo) was loaded before
+    the data folder was looked at."""
+
+    def load(*a, **kw):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(mlx_ifp.models, "load", load)
+    (tmp_path / "f.jsonl").write_text("{}\n")
+    folder = {"missing": str(tmp_path / "nope"), "none": "", "file": str(tmp_path / "f.jsonl")}
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(None, data=folder[data], output=str(tmp_path / "o"), quiet=True)
+    with pytest.raises(UsageError, match="data folder|train.jsonl"):
+        finetune(cfg)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_tilde_in_the_configs_paths_is_expanded(tmp_path, monkeypatch):
+    """`data: ~/corpus` in a YAML was "data folder not found: ~/corpus" (no shell expands it
+    there), while `output: ~/...` was expanded."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    make_data(tmp_path / "corpus")
+    yaml = tmp_path / "run.yaml"
+    yaml.write_text("data: ~/corpus\noutput: ~/out\n")
+    cfg = load_config(str(yaml), iters=1, batch_size=4, max_seq_length=32, val_every=0,
+                      quiet=True, predictor=dict(layers=2, rank=8))  # fmt: skip
+    out = finetune(cfg, tiny_model("llama"), Tok())
+    assert Path(out).expanduser() == tmp_path / "out"
+    state = json.loads((tmp_path / "out" / "trainer_state.json").read_text())
+    assert state["config"]["data"] == str(tmp_path / "corpus")
+    cfg_for(str(tmp_path / "corpus"), tmp_path / "o2")  # a plain path is unchanged
+
+
+def test_a_run_resumed_with_its_config_writes_where_it_was_resumed_from(tmp_path, monkeypatch):
+    """`finetune -c run.yaml --resume run1` (no -o) wrote the resumed run to the YAML's output,
+    or to ./ifp_adapters when it names none, replacing whatever run was there and leaving run1
+    at its old step; without -c the same resume writes to run1."""
+    import mlx_ifp.train
+
+    seen = []
+    monkeypatch.setattr(mlx_ifp.train, "finetune", lambda cfg: seen.append(cfg) or tmp_path)
+    monkeypatch.chdir(tmp_path)
+    run1 = tmp_path / "run1"
+    for yaml in ("iters: 8\n", "iters: 8\noutput: ifp_adapters\n"):
+        (tmp_path / "run.yaml").write_text(yaml)
+        args = ["finetune", "-c", "run.yaml", "--resume", str(run1)]
+        run = CliRunner().invoke(app, args)
+        assert run.exit_code == 0, run.output
+        assert seen[-1].output == str(run1) and seen[-1].iters == 8
+        CliRunner().invoke(app, [*args, "-o", str(tmp_path / "run2")])
+        assert seen[-1].output == str(tmp_path / "run2")  # -o still wins
