@@ -126,3 +126,65 @@ def test_generate_says_the_context_stop_in_one_line(monkeypatch):
     lines = [x for x in run.output.splitlines() if "context" in x]
     assert lines and lines[0].startswith("Warning: the reply stops"), run.output
     assert "ContextFull" not in run.output and "warnings.warn" not in run.output
+
+
+def test_a_task_and_a_mask_together_are_refused():
+    """With ``mask=`` and ``task=`` the task was silently ignored (the CLI refuses the pair)."""
+    model, tok = tiny_model("llama"), endless_tokenizer()
+    mask = select(model, tok, encode(tok, PROMPT), keep=0.5)[1].mask
+    with pytest.raises(mlx_ifp.UsageError, match="a task or a mask"):
+        select(model, tok, task="t1 t2", mask=mask)
+    with pytest.raises(mlx_ifp.UsageError, match="a task or a mask"):
+        list(stream_generate(model, tok, PROMPT, 2, task="t1 t2", mask=mask))
+
+
+@pytest.mark.parametrize("kw", [{"system_prompt": 5}, {"chat_template": "no"}])
+def test_a_system_prompt_or_template_flag_of_another_type_is_refused(kw):
+    """``system_prompt=5`` was accepted and ``chat_template="no"`` read as True."""
+    model, tok = tiny_model("llama"), endless_tokenizer()
+    with pytest.raises(mlx_ifp.UsageError, match="system_prompt must be a str"):
+        list(stream_generate(model, tok, PROMPT, 2, keep=1.0, **kw))
+
+
+def test_numpy_numbers_are_taken_as_mlx_lm_takes_them():
+    """``max_tokens=np.int64(3)``, ``temp=np.float32(0)``: refused as not numbers."""
+    import numpy as np
+
+    model, tok = tiny_model("llama"), endless_tokenizer()
+    kw = dict(chat_template=False, keep=1.0, temp=np.float32(0.5), top_k=np.int64(5))
+    rs = list(stream_generate(model, tok, PROMPT, np.int64(3), **kw))
+    assert len(rs) == 3
+
+
+def test_a_full_disk_is_one_line_not_a_traceback(monkeypatch, tmp_path):
+    """A write the file system refuses (a full disk) ended ``generate --save-mask`` with a
+    traceback."""
+    import errno
+
+    from mlx_ifp.cli import app
+
+    import mlx.core as mx
+    from typer.testing import CliRunner
+
+    def full(path, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    model = tiny_model("llama")
+    monkeypatch.setattr(mlx_ifp, "load", lambda *a, **k: (model, endless_tokenizer()))
+    monkeypatch.setattr(mx, "save_safetensors", full)
+    out = tmp_path / "m.safetensors"
+    args = [
+        "generate",
+        "-p",
+        PROMPT,
+        "-m",
+        "2",
+        "--mask-source",
+        "griffin",
+        "--save-mask",
+        str(out),
+    ]
+    run = CliRunner().invoke(app, [*args, "--ignore-chat-template"])
+    assert run.exit_code == 2, (run.output, run.exception)
+    assert "Error: cannot write" in run.output and "No space left" in run.output, run.output
+    assert not list(tmp_path.iterdir())  # nothing half-written

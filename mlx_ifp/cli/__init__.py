@@ -22,6 +22,9 @@ from .generate import generate_command
 from .info import bench_command, info_command
 from .serve import serve_command
 
+#: what the file system answers a write it cannot take (not a bug here: one line)
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG)
+
 
 def fail(message: str, code: int = 2) -> None:
     typer.echo(f"Error: {message}", err=True)
@@ -44,10 +47,13 @@ def handle_errors(fn):
         except KeyboardInterrupt as e:
             fail(str(e) or "interrupted", 130)
         except OSError as e:  # a path the user gave that no file system takes
-            if e.errno != errno.ENAMETOOLONG:
+            if e.errno == errno.ENAMETOOLONG:
+                name = str(e.filename)
+                fail(f"file name too long ({len(name)} characters): {name[:60]!r}...")
+            if e.errno not in WRITE_ERRORS:
                 raise
-            name = str(e.filename)
-            fail(f"file name too long ({len(name)} characters): {name[:60]!r}...")
+            where = f" ({e.filename})" if e.filename else ""  # a full disk, a read-only mount
+            fail(f"cannot write{where}: {e.strerror or e}")
 
     return wrapper
 

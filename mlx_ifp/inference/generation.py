@@ -66,11 +66,14 @@ class Response(GenerationResponse):
     prune: PruneInfo | None = None
 
 
-def check_mask(mask) -> None:
-    """A ``mask=`` argument must be a ``Mask`` (or None): a path is read with ``Mask.load``."""
+def check_mask(mask, task=None) -> None:
+    """A ``mask=`` argument must be a ``Mask`` (or None): a path is read with ``Mask.load``;
+    with a ``task`` too, one of them would be ignored."""
     if mask is not None and not isinstance(mask, Mask):
         hint = " (read a mask file with mlx_ifp.Mask.load(path, model))"
         raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
+    if mask is not None and task is not None:
+        raise UsageError("give a task or a mask, not both (the mask fixes the channels)")
 
 
 def check_parts(model, tokenizer, needed: bool = True) -> None:
@@ -177,7 +180,7 @@ def select(
     ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
     """
     check_parts(model, tokenizer, needed=False)
-    check_mask(mask)
+    check_mask(mask, task)
     check_pruner(model, pruner)
     ids = prompt_ids(prompt, model)
     if mask is None and task is None and prompt is not None and ids is None:
@@ -243,6 +246,8 @@ def stream_generate(
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
     check_sampling(max_tokens, temp, top_p, min_p, top_k)  # mlx-lm's make_sampler options
+    max_tokens, top_k = int(max_tokens), int(top_k)  # NumPy's numbers too, as Python's
+    temp, top_p, min_p = float(temp), float(top_p), float(min_p)
     penalties = penalty_processors(
         repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size
     )
@@ -252,11 +257,13 @@ def stream_generate(
             del kwargs[key]
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_parts(model, tokenizer)
-    check_mask(mask)
+    check_mask(mask, task)
     check_pruner(model, pruner)
     if (ids := prompt_ids(prompt, model)) is None:
         check_prompt(prompt)
     repick = check_repick(repick)
+    if not isinstance(system_prompt, str | None) or not isinstance(chat_template, bool):
+        raise UsageError("system_prompt must be a str (or None), chat_template True or False")
     if ids is not None and system_prompt:
         raise UsageError("token ids are sent as they are: give a text prompt with system_prompt")
     messages = ids or messages_for(prompt, system_prompt)  # ids: the mask reads them all

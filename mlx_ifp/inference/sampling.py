@@ -7,6 +7,7 @@ import difflib
 import functools
 import inspect
 import math
+import numbers
 import warnings
 
 import mlx.core as mx
@@ -67,11 +68,11 @@ def check_sampling(
     ``top_p`` in (0, 1]; ``min_p`` in [0, 1) (0: off); ``top_k`` a whole number >= 0 (0: off).
     The CLI calls this before loading the model, the API on every call.
     """
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0:
         raise UsageError(f"top_k must be a whole number >= 0 (0 turns it off), got {top_k!r}")
     if (
         isinstance(max_tokens, bool)
-        or not isinstance(max_tokens, int)
+        or not isinstance(max_tokens, numbers.Integral)  # NumPy's too, as mlx-lm takes them
         or not (max_tokens >= 1 or max_tokens == -1)
     ):
         raise UsageError(
@@ -80,7 +81,7 @@ def check_sampling(
     for name, value in (("temp", temp), ("top_p", top_p), ("min_p", min_p)):
         if (
             isinstance(value, bool)
-            or not isinstance(value, (int, float))
+            or not isinstance(value, numbers.Real)
             or not math.isfinite(value)
         ):
             raise UsageError(f"{name} must be a number, got {value!r}")
