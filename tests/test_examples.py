@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from mlx_ifp.common import UsageError
-from mlx_ifp.train.checkpoint import load_config
+from mlx_ifp.train import load_config
 
 import pytest
 

@@ -38,7 +38,7 @@ import mlx_ifp  # noqa: F401, I001  (loads OpenBLAS before mlx.core, so it comes
 from mlx_ifp.models import blas
 from mlx_ifp.common import atomic_file
 from mlx_ifp.sources.predictor.model import HEADS, ROUTES, PredictorConfig
-from mlx_ifp.train import checkpoint, load_config
+from mlx_ifp.train import checkpoint, config, load_config
 from mlx_ifp.train import loop as ft
 
 import argparse
@@ -192,8 +192,8 @@ def run_mlx_lm(mode: str, args, examples) -> dict:
     model, _ = load_model(args)
     mx.random.seed(args.seed)
     model.freeze()
-    if mode == "lora":  # the same LoRA dict as ours (checkpoint.adapter_config)
-        lora = checkpoint.adapter_config(our_config(mode, args))["lora_parameters"]
+    if mode == "lora":  # the same LoRA dict as ours (config.adapter_config)
+        lora = config.adapter_config(our_config(mode, args))["lora_parameters"]
         linear_to_lora_layers(model, args.lora_layers, lora)
     else:
         model.unfreeze()

@@ -1,19 +1,21 @@
-"""A run's settings (``FinetuneConfig``: defaults, then a YAML file, then flags) and its
-checkpoints: one folder, written atomically, that resumes a run and is ``generate``'s
-``--adapter`` folder. It holds ``predictor.safetensors`` + ``ifp_config.json`` (predictor,
-source model, budget), ``adapters.safetensors`` + ``adapter_config.json`` (mlx-lm's, LoRA or
-full), ``trainer_state.safetensors`` (optimizer states), ``trainer_state.json`` (step, data
-position, seed, losses, config, each safetensors file's sha256) and a user's own files.
-``--resume`` checks the folder is whole before any model loads, then that it fits the run.
+"""A training run's checkpoints: one folder, written atomically, that resumes the run and is
+``generate``'s ``--adapter`` folder (the run's settings are ``config``).
+
+Contents: ``predictor.safetensors`` + ``ifp_config.json`` (the predictor, its source model and
+budget), ``adapters.safetensors`` + ``adapter_config.json`` (mlx-lm format, LoRA or full),
+``trainer_state.safetensors`` (optimizer states), ``trainer_state.json`` (step, data position,
+seed, loss history, config, the sha256 of each safetensors file: a corrupted one is named, not
+resumed from), and whatever else a user put there (carried into each new save). ``--resume``
+checks the folder is whole before loading any model, then that it fits this model, budget,
+predictor and LLM setup; a failed save (full disk) replaces nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
 import shutil
-from dataclasses import dataclass, field, fields
-from math import inf
+import sys
 from pathlib import Path
 
 import mlx.core as mx
@@ -21,10 +23,8 @@ import mlx.nn as nn
 from mlx.utils import tree_flatten, tree_unflatten
 
 from ..core import (
-    Budget,
     UsageError,
     atomic_dir,
-    check_dtype,
     first_line,
     read_json,
     read_safetensors,
@@ -33,179 +33,11 @@ from ..core import (
 from ..sources.predictor import (
     CONFIG_FILE,
     Predictor,
-    PredictorConfig,
     read_config,
     save_predictor,
     update_config,
 )
-
-MASK_FORWARD = ("soft", "hard_st")
-
-
-@dataclass
-class FinetuneConfig:
-    """Every setting of a run; a YAML file and flags override these defaults."""
-
-    model: str = "smollm2-135m-instruct"
-    data: str = ""
-    output: str = "ifp_adapters"
-    stage: str = "sft"  # "pretrain" (stage 1) or "sft" (stage 2)
-    keep: str = "0.5"  # FFN channels kept per layer: fraction or count
-    iters: int = 100  # optimizer steps
-    batch_size: int = 4
-    grad_accumulation: int = 1
-    learning_rate: float = 1e-4  # LLM (LoRA or full)
-    predictor_lr: float = 1e-3
-    lr_schedule: str = "constant"  # constant, cosine or linear (decay to 0 at `iters`)
-    warmup: int = 0
-    decay_start: int = 0  # cosine/linear: hold the rate until this step, then decay (0: at once)
-    weight_decay: float = 0.0
-    max_grad_norm: float = 0.0  # 0: no clipping
-    max_seq_length: int = 512
-    chunks: int = 4  # stage 1: K chunks of max_seq_length // K tokens
-    # stage 2, a GRIFFIN-reading predictor: re-pick every N reply tokens, as generate does
-    repick: int = 0
-    repick_share: float = 1.0  # with repick: the share of each batch's rows that re-pick
-    task_share: float = 0.0  # stage 2: the share of rows (the last) run with a per-task mask
-    pack: bool = False  # stage 1: join the texts into full rows (no padding, nothing cut)
-    train: str = "frozen"  # the LLM: frozen, lora or full
-    lora_layers: int = 16
-    lora_rank: int = 8
-    lora_scale: float = 20.0
-    lora_dropout: float = 0.0
-    lora_keys: list = field(default_factory=list)  # e.g. [mlp.gate_proj, self_attn.q_proj]
-    predictor: dict = field(default_factory=dict)  # PredictorConfig fields
-    eps_start: float = 1.0
-    eps_end: float = 0.05
-    eps_schedule: str = "exp"  # exp, linear or constant
-    eps_steps: int = 0  # 0: anneal over all `iters`
-    # "hard_st": the 0/1 top-k mask forward, SoftTopK gradient backward (validated by
-    # tests/test_learning.py); "soft": the paper's l * TopK(l)
-    mask_forward: str = "hard_st"
-    ce: float = 1.0  # weight of the cross-entropy on the data's tokens
-    distill: float = 0.0  # weight of the KL to the frozen source model (dense, no adapters)
-    anchor: float = 0.0  # weight of the same KL for the trained LLM unpruned: limits its drift
-    compile: str = "auto"  # compile the whole step: auto (on a GPU), true, false
-    probe_prompts: int = 8  # held-out prompts per domain for the mask-diversity probe
-    init_from: str | None = None  # start from another run's predictor and adapters
-    # with init_from: continue that run here (its schedules, data, seeds; the warmup anew)
-    start_step: int = 0
-    max_seconds: float = 0.0  # stop (and save) once training has run this long; 0: no limit
-    dequantize: bool | None = None  # unpack a quantized source (default: on CPU only)
-    dtype: str | None = None  # float32, float16 or bfloat16 weights (default: float32 on CPU)
-    memory_limit: float = 0.0  # GB: MLX's memory limit for the run (two runs on one GPU: half)
-    grad_checkpoint: bool = False
-    seed: int = 0
-    save_every: int = 100
-    val_every: int = 50
-    val_batches: int = 8
-    resume: str | None = None
-    quiet: bool = False
-
-
-def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
-    """Defaults, then the YAML file, then ``overrides`` (None values are skipped)."""
-    values: dict = {}
-    if path:
-        import yaml
-
-        try:
-            values = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise UsageError(f"cannot read config {path}: {e}") from None
-        if not isinstance(values, dict):
-            raise UsageError(f"config {path} must be a mapping of settings")
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    known = {f.name for f in fields(FinetuneConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise UsageError(f"unknown config key(s): {', '.join(unknown)}")
-    cfg = FinetuneConfig(**values)
-    check(cfg)
-    return cfg
-
-
-def check(cfg: FinetuneConfig) -> None:
-    choices = {"stage": ("pretrain", "sft"), "train": ("frozen", "lora", "full")}
-    choices.update(lr_schedule=("constant", "cosine", "linear"), mask_forward=MASK_FORWARD)
-    choices.update(compile=("auto", "true", "false"), eps_schedule=("exp", "linear", "constant"))
-    said = {"yes": "true", "on": "true", "1": "true", "no": "false", "off": "false", "0": "false"}
-    cfg.compile = said.get(c := str(cfg.compile).lower(), c)  # YAML's true, `--compile on`
-    for name, allowed in choices.items():
-        if getattr(cfg, name) not in allowed:
-            raise UsageError(f"{name} must be one of {', '.join(allowed)}")
-    least = dict.fromkeys(("iters", "batch_size", "grad_accumulation", "max_seq_length"), 1)
-    least.update(chunks=1, save_every=1, lora_rank=1, val_batches=1, lora_layers=-1)  # -1: all
-    least.update(dict.fromkeys(("repick", "val_every", "warmup", "eps_steps", "seed"), 0))
-    least.update(start_step=0, decay_start=0, probe_prompts=0)
-    for name, low in least.items():
-        value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UsageError(f"{name} must be a whole number, got {value!r}")
-        if value < low or value >= 2**32:  # a seed past it overflows the per-step seeds
-            raise UsageError(f"{name} must be >= {low} (and below 2**32), got {value}")
-    reals = ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill", "anchor")
-    limits = ("memory_limit", "weight_decay", "max_grad_norm", "max_seconds", "lora_scale")
-    for name in (*reals, *limits, "lora_dropout", "task_share", "repick_share"):
-        value = getattr(cfg, name)
-        if isinstance(value, str):  # YAML reads 1e-4 (no dot) as text
-            with contextlib.suppress(ValueError):
-                setattr(cfg, name, value := float(value))
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < inf:
-            raise UsageError(f"{name} must be a number >= 0 (and finite), got {value!r}")
-    for name in ("model", "data", "output", "init_from", "resume"):  # YAML: `data: 2024` a number
-        if not isinstance(getattr(cfg, name), str | None):
-            raise UsageError(f"{name} must be a path or name, got {getattr(cfg, name)!r}")
-        if name != "model" and getattr(cfg, name):  # `data: ~/corpus`: no shell expands it
-            setattr(cfg, name, str(Path(getattr(cfg, name)).expanduser()))
-    if not isinstance(ks := cfg.lora_keys or [], list) or not all(isinstance(k, str) for k in ks):
-        raise UsageError(f"lora_keys must be a list of module names, got {cfg.lora_keys!r}")
-    if not cfg.ce and not cfg.distill:
-        raise UsageError("ce and distill are both 0: the loss is 0 and nothing trains")
-    if not cfg.eps_start > 0 < cfg.eps_end:  # SoftTopK's temperature
-        raise UsageError(f"eps_start and eps_end must be > 0, got {cfg.eps_start}, {cfg.eps_end}")
-    if cfg.train == "lora" and cfg.lora_layers == 0:  # mlx-lm's layers[-0:] is every layer
-        raise UsageError("lora_layers must be -1 (every layer) or N >= 1 (the last N), not 0")
-    if not cfg.lora_dropout < 1:
-        raise UsageError(f"lora_dropout must be in [0, 1), got {cfg.lora_dropout!r}")
-    if cfg.anchor and (cfg.train == "frozen" or not cfg.distill):
-        raise UsageError("anchor needs a trained LLM (train lora or full) and distill > 0")
-    Budget.parse(cfg.keep)
-    check_dtype(cfg.dtype, "dtype")
-    if cfg.start_step and (not cfg.init_from or cfg.start_step >= cfg.iters):
-        raise UsageError(  # with --resume too: a continued run's checkpoint continues it
-            f"start_step ({cfg.start_step}) continues an --init-from run below iters ({cfg.iters})"
-        )
-    if cfg.decay_start and (cfg.lr_schedule == "constant" or cfg.decay_start >= cfg.iters):
-        raise UsageError(
-            f"decay_start ({cfg.decay_start}) needs lr_schedule cosine or linear and a step "
-            f"below iters ({cfg.iters})"
-        )
-    reads_griffin = PredictorConfig.parse(cfg.predictor).reads_griffin
-    share = cfg.repick_share
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-        raise UsageError(f"repick_share must be a number in (0, 1], got {share!r}")
-    B, picking = cfg.batch_size, round(share * cfg.batch_size) if cfg.repick else 0
-    if cfg.task_share and (cfg.stage != "sft" or not 0 < round(cfg.task_share * B) <= B - picking):
-        raise UsageError(
-            f"task_share {cfg.task_share:g} needs stage 2 (sft) and 1 to {B - picking} of the "
-            f"{B} rows of a batch (those that do not re-pick)"
-        )
-    if share < 1 and (not cfg.repick or round(share * cfg.batch_size) == 0):
-        raise UsageError(
-            f"repick_share {share:g} needs --repick N and at least one re-picking row of "
-            f"{cfg.batch_size} per batch"
-        )
-    if cfg.repick and (cfg.stage != "sft" or not reads_griffin):
-        raise UsageError("repick is for stage 2 (sft) with a predictor whose head is 'griffin'")
-    if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):
-        raise UsageError("stage 1 needs chunks >= 2 and max_seq_length >= 2 * chunks")
-    if cfg.stage == "pretrain" and cfg.max_seq_length % cfg.chunks:
-        raise UsageError(
-            f"stage 1 cuts max_seq_length ({cfg.max_seq_length}) into {cfg.chunks} equal chunks: "
-            "make it a multiple of chunks"
-        )
-
+from .config import adapter_config
 
 STATE_JSON = "trainer_state.json"
 STATE_ARRAYS = "trainer_state.safetensors"
@@ -214,28 +46,37 @@ CHECKSUMS = "sha256"
 #: what every checkpoint holds, and what one that trained the LLM (lora, full) holds besides
 REQUIRED = (STATE_JSON, "predictor.safetensors", CONFIG_FILE, STATE_ARRAYS)
 LLM_FILES = (ADAPTERS, "adapter_config.json")
-#: settings that shape the trained weights (the seed: the epoch's batch order): a resumed run
-#: keeps the checkpoint's
-FIXED = ("stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys", "repick",
-         "repick_share", "task_share", "seed")  # fmt: skip
-
-
-def adapter_config(cfg) -> dict:
-    """mlx-lm's ``adapter_config.json`` for the LLM part (``load_adapters`` reads it)."""
-    lora = {"rank": cfg.lora_rank, "scale": cfg.lora_scale, "dropout": cfg.lora_dropout}
-    lora.update({"keys": list(cfg.lora_keys)} if cfg.lora_keys else {})
-    return {"fine_tune_type": cfg.train, "num_layers": cfg.lora_layers, "lora_parameters": lora}
+#: run settings that shape the trained weights: a resumed run must keep the checkpoint's
+FIXED = (
+    "stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys", "repick",
+    "repick_share", "task_share", "seed",  # the seed: the rest of the epoch's batch order
+)  # fmt: skip
 
 
 def keep_others(folder: Path, tmp: Path) -> None:
-    """Copy a user's own files in ``folder`` (notes, plots) into its replacement ``tmp``; an
-    earlier run's checkpoint files (a LoRA run's adapters, in a frozen run) stay behind."""
+    """Carry what else ``folder`` holds (a user's notes, plots) into its replacement ``tmp``:
+    hard-linked, or copied where the file system has no links. An earlier run's checkpoint
+    files (a LoRA run's adapters, in a frozen run) stay behind; so do pipes and sockets, and
+    what cannot be read is named in a warning, not lost in silence."""
     for entry in folder.iterdir() if folder.is_dir() else ():
-        if entry.name not in {*REQUIRED, *LLM_FILES} and not (tmp / entry.name).exists():
+        if entry.name in {*REQUIRED, *LLM_FILES} or (tmp / entry.name).exists():
+            continue
+        try:
             if entry.is_dir() and not entry.is_symlink():
-                shutil.copytree(entry, tmp / entry.name, symlinks=True)
-            else:
-                shutil.copy2(entry, tmp / entry.name, follow_symlinks=False)
+                shutil.copytree(entry, tmp / entry.name, symlinks=True, copy_function=_link)
+            elif entry.is_file() or entry.is_symlink():
+                _link(entry, tmp / entry.name)
+        except OSError as e:
+            print(
+                f"Warning: {entry} is not in the new checkpoint ({first_line(e)})", file=sys.stderr
+            )
+
+
+def _link(src, dst) -> None:
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        shutil.copy2(src, dst, follow_symlinks=False)
 
 
 def save(

@@ -40,7 +40,7 @@ from ..core import Progress as CommandProgress
 from ..sources.predictor import CONFIG_FILE, PredictorConfig, new_predictor
 from . import checkpoint
 from .batches import Batch, Batches, check_data, data_settings, load_data, warn
-from .checkpoint import FinetuneConfig, check
+from .config import FinetuneConfig, check
 from .objective import (
     COLLAPSED,
     Joint,

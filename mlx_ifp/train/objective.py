@@ -41,9 +41,8 @@ from ..core import (
     turn_tokens,
 )
 from ..sources.predictor import Predictor, source_pass
-from . import checkpoint
 from .batches import Batch, Batches, read_jsonl
-from .checkpoint import FinetuneConfig
+from .config import FinetuneConfig, adapter_config
 
 
 class Joint(nn.Module):
@@ -74,7 +73,7 @@ def prepare_llm(model: nn.Module, cfg: FinetuneConfig) -> nn.Module:
     install(model)
     model.freeze()
     if cfg.train == "lora":
-        lora = checkpoint.adapter_config(cfg)["lora_parameters"]
+        lora = adapter_config(cfg)["lora_parameters"]
         linear_to_lora_layers(model, cfg.lora_layers, lora)
         if not tree_flatten(model.trainable_parameters()):  # a LoRA run that trains nothing
             raise UsageError(f"lora_keys {cfg.lora_keys} name no module of the LoRA layers")
