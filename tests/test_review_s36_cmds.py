@@ -145,3 +145,26 @@ def test_a_run_resumed_with_its_config_writes_where_it_was_resumed_from(tmp_path
         assert seen[-1].output == str(run1) and seen[-1].iters == 8
         CliRunner().invoke(app, [*args, "-o", str(tmp_path / "run2")])
         assert seen[-1].output == str(tmp_path / "run2")  # -o still wins
+
+
+@pytest.mark.parametrize(
+    "value, expected", [("no", False), ("false", False), ("on", True), ("yes", True)]
+)
+def test_a_quoted_yes_or_no_in_the_config_is_a_boolean(tmp_path, value, expected):
+    """(the helper's lead) `pack: "no"` in a YAML config is a str, and a non-empty str is true:
+    the run packed its texts though the config said no."""
+    from mlx_ifp.train import load_config
+
+    path = tmp_path / "run.yaml"
+    path.write_text(f'stage: pretrain\npack: "{value}"\ngrad_checkpoint: "{value}"\n')
+    cfg = load_config(str(path))
+    assert cfg.pack is expected and cfg.grad_checkpoint is expected
+
+
+def test_a_config_flag_that_is_not_a_boolean_is_refused(tmp_path):
+    from mlx_ifp.train import load_config
+
+    path = tmp_path / "run.yaml"
+    path.write_text("pack: maybe\n")
+    with pytest.raises(UsageError, match="pack must be true or false"):
+        load_config(str(path))

@@ -156,9 +156,11 @@ def test_numpy_numbers_are_taken_as_mlx_lm_takes_them():
     assert len(rs) == 3
 
 
-def test_a_full_disk_is_one_line_not_a_traceback(monkeypatch, tmp_path):
+@pytest.mark.parametrize("mlx", [False, True])
+def test_a_full_disk_is_one_line_not_a_traceback(monkeypatch, tmp_path, mlx):
     """A write the file system refuses (a full disk) ended ``generate --save-mask`` with a
-    traceback."""
+    traceback; MLX's own writer words it as a ``RuntimeError`` (the review reproduced it on a
+    full tmpfs: "[write] Unable to write 8 bytes to file.")."""
     import errno
 
     from mlx_ifp.cli import app
@@ -167,6 +169,8 @@ def test_a_full_disk_is_one_line_not_a_traceback(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
     def full(path, *a, **k):
+        if mlx:
+            raise RuntimeError("[write] Unable to write 8 bytes to file.")
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     model = tiny_model("llama")
@@ -186,5 +190,28 @@ def test_a_full_disk_is_one_line_not_a_traceback(monkeypatch, tmp_path):
     ]
     run = CliRunner().invoke(app, [*args, "--ignore-chat-template"])
     assert run.exit_code == 2, (run.output, run.exception)
-    assert "Error: cannot write" in run.output and "No space left" in run.output, run.output
+    said = "Unable to write" if mlx else "No space left"
+    assert "Error: cannot write" in run.output and said in run.output, run.output
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_a_file_that_cannot_be_read_is_not_said_to_be_unwritable(monkeypatch, tmp_path):
+    """(the review) Permission denied on reading ``--task @FILE`` was reported as "cannot
+    write"."""
+    import errno
+
+    from mlx_ifp.cli import app
+    from mlx_ifp.cli import generate as cli_generate
+
+    from typer.testing import CliRunner
+
+    def denied(path):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    model = tiny_model("llama")
+    monkeypatch.setattr(mlx_ifp, "load", lambda *a, **k: (model, endless_tokenizer()))
+    monkeypatch.setattr(cli_generate, "task_examples", denied)
+    task = tmp_path / "t.txt"
+    run = CliRunner().invoke(app, ["generate", "-p", PROMPT, "--task", f"@{task}"])
+    assert run.exit_code == 2, (run.output, run.exception)
+    assert "Permission denied" in run.output and "cannot write" not in run.output, run.output

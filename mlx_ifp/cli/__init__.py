@@ -22,8 +22,10 @@ from .generate import generate_command
 from .info import bench_command, info_command
 from .serve import serve_command
 
-#: what the file system answers a write it cannot take (not a bug here: one line)
-WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG)
+#: what the file system answers a write it cannot take (not a bug here: one line), and how
+#: MLX's own writers (``mx.save_safetensors``) word it
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+MLX_WRITE_ERRORS = ("[write]", "[save_safetensors]", "[save]", "[save_gguf]")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -41,6 +43,8 @@ def handle_errors(fn):
         except UsageError as e:
             fail(str(e))
         except RuntimeError as e:  # MLX's allocator: the device is full, not a bug here
+            if str(e).startswith(MLX_WRITE_ERRORS):  # MLX's own writes: a full disk
+                fail(f"cannot write: {str(e).splitlines()[0]} (is the disk full?)")
             if "out of memory" not in str(e):
                 raise
             fail(f"out of memory ({str(e).splitlines()[0]}): try a smaller batch, input or model")
@@ -50,6 +54,8 @@ def handle_errors(fn):
             if e.errno == errno.ENAMETOOLONG:
                 name = str(e.filename)
                 fail(f"file name too long ({len(name)} characters): {name[:60]!r}...")
+            if e.errno in (errno.EACCES, errno.EPERM):  # a read or a write
+                fail(f"{e.strerror or 'permission denied'}: {e.filename or e}")
             if e.errno not in WRITE_ERRORS:
                 raise
             where = f" ({e.filename})" if e.filename else ""  # a full disk, a read-only mount

@@ -104,6 +104,13 @@ def check(cfg: FinetuneConfig) -> None:
     choices.update(compile=("auto", "true", "false"), eps_schedule=("exp", "linear", "constant"))
     said = {"yes": "true", "on": "true", "1": "true", "no": "false", "off": "false", "0": "false"}
     cfg.compile = said.get(c := str(cfg.compile).lower(), c)  # YAML's true, `--compile on`
+    for name in ("pack", "grad_checkpoint", "quiet", "dequantize"):  # `pack: "no"`: a str
+        value = getattr(cfg, name)
+        if isinstance(value, str):
+            value = {"true": True, "false": False}.get(said.get(v := value.lower(), v), value)
+            setattr(cfg, name, value)
+        if not isinstance(value, bool) and (value is not None or name != "dequantize"):
+            raise UsageError(f"{name} must be true or false, got {value!r}")
     for name, allowed in choices.items():
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
