@@ -128,16 +128,16 @@ def test_a_tilde_in_the_configs_paths_is_expanded(tmp_path, monkeypatch):
 
 
 def test_a_run_resumed_with_its_config_writes_where_it_was_resumed_from(tmp_path, monkeypatch):
-    """`finetune -c run.yaml --resume run1` (no -o) wrote the resumed run to the YAML's output,
-    or to ./ifp_adapters when it names none, replacing whatever run was there and leaving run1
-    at its old step; without -c the same resume writes to run1."""
+    """`finetune -c run.yaml --resume run1` (no -o, no output in the YAML) wrote the resumed
+    run to ./ifp_adapters, replacing whatever run was there and leaving run1 at its old step;
+    without -c the same resume writes to run1. (An output the YAML names wins: the test below.)"""
     import mlx_ifp.train
 
     seen = []
     monkeypatch.setattr(mlx_ifp.train, "finetune", lambda cfg: seen.append(cfg) or tmp_path)
     monkeypatch.chdir(tmp_path)
     run1 = tmp_path / "run1"
-    for yaml in ("iters: 8\n", "iters: 8\noutput: ifp_adapters\n"):
+    for yaml in ("iters: 8\n",):
         (tmp_path / "run.yaml").write_text(yaml)
         args = ["finetune", "-c", "run.yaml", "--resume", str(run1)]
         run = CliRunner().invoke(app, args)
@@ -168,3 +168,72 @@ def test_a_config_flag_that_is_not_a_boolean_is_refused(tmp_path):
     path.write_text("pack: maybe\n")
     with pytest.raises(UsageError, match="pack must be true or false"):
         load_config(str(path))
+
+
+def test_eval_of_a_mask_on_a_model_that_already_carries_its_lora(tmp_path, monkeypatch):
+    """(the session's review) The model loaded with the predictor's folder already carries its
+    LoRA: the new carry-over applied it a second time ("Can't convert layer of type
+    LoRALinear to LoRA")."""
+    corpus = fake_corpus(tmp_path, monkeypatch)
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    folder = finetune_folder(model, tmp_path / "ft", k=48, train="lora")
+    lora = adapted_copy(model, folder)
+    items = ev.instructions(corpus, "code")[:2]
+    source = make_source("predictor", tokenizer=tok, path=folder)
+    mask = source.select(lora, turn_tokens(tok, items[0]["prompt"]), 48)
+    path = mask.save(tmp_path / "m")
+    cfg = ev.EvalConfig(domains=("code",), sources=("full",), mask_files={"m": path}, limit=2,
+                        gen_limit=0)  # fmt: skip
+    row = next(r for r in ev.evaluate(lora, tok, corpus, cfg, progress=False)["results"]
+               if r["source"] == "m")  # fmt: skip
+    assert row["nll"] == pytest.approx(numpy_scores(lora, tok, items, [mask] * 2)["nll"], rel=1e-4)
+    other = adapted_copy(model, finetune_folder(model, tmp_path / "ft2", k=48, seed=3))
+    with pytest.raises(UsageError, match="evaluate on the model loaded without adapters"):
+        ev.evaluate(other, tok, corpus, cfg, progress=False)
+
+
+def test_eval_refuses_a_mask_whose_predictor_is_gone_before_the_model_loads(tmp_path, monkeypatch):
+    """(the session's review) A predictor's mask whose folder was moved is refused (its LoRA
+    belongs with it), but only inside the scoring, after the model had loaded."""
+    import shutil
+
+    import mlx_ifp.evaluation as evaluation
+
+    model, tok = tiny_model("llama"), ByteTokenizer()
+    folder = finetune_folder(model, tmp_path / "ft", k=48, train="lora")
+    mask = make_source("predictor", tokenizer=tok, path=folder).select(model, [1, 2, 3], 48)
+    path = mask.save(tmp_path / "m")
+    shutil.rmtree(folder)
+    loads = []
+    monkeypatch.setattr(evaluation, "built_domains", lambda folder, domains: ("math",))
+    monkeypatch.setattr(mlx_ifp, "load", lambda model, **kw: loads.append(model))
+    args = ["eval", "--data", ".", "--limit", "1", "--gen-limit", "0", "--mask", f"m={path}"]
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 2 and "which is not there" in run.output, run.output
+    assert not loads
+
+
+@pytest.mark.parametrize(
+    "yaml, flags, expected",
+    [
+        ("resume: {r}\n", [], "r"),  # resume in the config: where it is
+        ("output: {b}\n", ["--resume", "{r}"], "b"),  # the config's output wins
+        ("", ["--resume", "{r}"], "r"),
+        ("output: {b}\n", ["--resume", "{r}", "-o", "{c}"], "c"),
+    ],
+)
+def test_where_a_resumed_run_writes(tmp_path, monkeypatch, yaml, flags, expected):
+    """(the session's review) A `resume:` in the config wrote to `./ifp_adapters`; an `output:`
+    in the config lost to `--resume`, which then replaced the run resumed from."""
+    import mlx_ifp.train as train
+
+    where = {k: str(tmp_path / k) for k in "rbc"}
+    seen = []
+    monkeypatch.setattr(train, "finetune", lambda cfg: seen.append(cfg) or cfg.output)
+    monkeypatch.setattr(train, "read_state", lambda folder: {"config": {"output": "elsewhere"}})
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.format(**where))
+    args = [f.format(**where) for f in flags]
+    run = CliRunner().invoke(app, ["finetune", "-c", str(path), *args])
+    assert run.exit_code == 0, (run.output, run.exception)
+    assert seen[0].output == where[expected]

@@ -164,7 +164,15 @@ def eval_command(
     from rich.console import Console
 
     from ..data import DOMAINS, build
-    from ..evaluation import MODES, EvalConfig, adapter_folder, built_domains, evaluate, table
+    from ..evaluation import (
+        MODES,
+        EvalConfig,
+        adapter_folder,
+        built_domains,
+        check_mask_files,
+        evaluate,
+        table,
+    )
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -216,6 +224,7 @@ def eval_command(
     for path in masks:
         if not path.is_file():
             raise UsageError(f"--mask: file not found: {path}")
+    check_mask_files(files)  # e.g. a predictor's mask whose folder is gone: before the load
     for name, folder in cfg.adapters.items():
         if not Path(folder).is_dir():
             raise UsageError(f"--adapter {name}: folder not found: {folder}")

@@ -149,10 +149,8 @@ def finetune_command(
     from ..train import finetune, load_config, read_state
 
     given = {k for k, v in overrides.items() if v is not None}
-    if resume and output is None:  # a resumed run (a copy too) writes where it is, with -c too
-        overrides["output"] = resume
-    if resume and not config:
-        saved = read_state(resume)["config"]
+    if resume and not config:  # its own settings, but not its output: it writes where it is
+        saved = {k: v for k, v in read_state(resume)["config"].items() if k != "output"}
         overrides = {**saved, **{k: v for k, v in overrides.items() if v is not None}}
     cfg = load_config(config, **overrides)
     check_flags(given, cfg)

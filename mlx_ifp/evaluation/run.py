@@ -159,7 +159,23 @@ def _picked_on(model, mask: Mask):
     from ..models import adapted_copy, trained_llm
 
     folder = picked_by(mask)
-    return adapted_copy(model, folder) if folder and trained_llm(folder) else model
+    if not folder or not trained_llm(folder):
+        return model
+    have = origin(model, required=False).get("adapter_path")  # loaded with adapters already
+    if have and Path(have).resolve() == Path(folder).resolve():
+        return model
+    if have:
+        raise UsageError(
+            f"a mask picked by the predictor in {folder} is scored with its own LoRA, but the "
+            f"model carries {have}'s: evaluate on the model loaded without adapters"
+        )
+    return adapted_copy(model, folder)
+
+
+def check_mask_files(files: dict) -> None:
+    """``--mask NAME=FILE`` files, read before any model loads (a predictor's folder too)."""
+    for path in files.values():
+        picked_by(Mask.load(path))
 
 
 def adapter_folder(folder: str, model: str) -> str:

@@ -77,7 +77,8 @@ class FinetuneConfig:
 
 
 def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
-    """Defaults, then the YAML file, then ``overrides`` (None values are skipped)."""
+    """Defaults, then the YAML file, then ``overrides`` (None values are skipped); a run that
+    resumes and names no output writes to the folder it resumes."""
     values: dict = {}
     if path:
         import yaml
@@ -89,6 +90,8 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
         if not isinstance(values, dict):
             raise UsageError(f"config {path} must be a mapping of settings")
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if values.get("resume") and "output" not in values:  # a resumed run (a copy too) writes
+        values["output"] = values["resume"]  # where it is, unless an output is named
     known = {f.name for f in fields(FinetuneConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
