@@ -47,10 +47,10 @@ def test_naming_the_predictor_uses_the_shipped_one(smollm2_dir):
     assert "Mask: predictor(" in run.stderr and "with its lora LLM weights" in run.stderr
 
 
-def test_a_predictor_with_no_folder_names_the_shipped_one():
-    """The Python API's refusal named only ``--adapter DIR``, not ``--adapter default``."""
+def test_a_predictor_with_no_folder_says_how_to_give_one_in_python():
+    """The Python API's refusal named only the CLI's ``--adapter DIR``."""
     model, tok = tiny_model("llama"), endless_tokenizer()
-    with pytest.raises(mlx_ifp.UsageError, match="--adapter default"):
+    with pytest.raises(mlx_ifp.UsageError, match="adapter_path=DIR"):
         mlx_ifp.Pruner(model, tok, keep=0.5, source="predictor")
 
 
@@ -87,7 +87,9 @@ def test_serve_with_the_predictor_named_serves_the_shipped_one(monkeypatch):
 
 def test_serve_with_the_predictor_named_for_a_model_without_one_is_one_line(monkeypatch, tmp_path):
     run, loads = _serve(monkeypatch, "--mask-source", "predictor", "--model", str(tmp_path))
-    assert run.exit_code == 2 and "ships no trained predictor" in run.output, run.output
+    assert run.exit_code == 2 and "ships no predictor" in run.output, run.output
+    run, loads = _serve(monkeypatch, "--mask-source", "predictor", "--keep", "1.0")
+    assert run.exit_code == 2 and "keeps every channel" in run.output, run.output  # (review)
     assert not loads
 
 
@@ -110,6 +112,16 @@ def test_a_reply_stops_at_the_models_context():
         assert len(list(stream_generate(model, tok, PROMPT, 24 - n, **run))) == 24 - n
         rotating = list(stream_generate(model, tok, PROMPT, 30, max_kv_size=16, **run))
     assert len(rotating) == 30  # a rotating cache: the caller's choice to run past it
+    with pytest.warns(ContextFull):  # (the review) one that rotates only past the context
+        assert len(list(stream_generate(model, tok, PROMPT, 30, max_kv_size=64, **run))) == 24 - n
+    from mlx_lm.models.cache import make_prompt_cache
+
+    cache = make_prompt_cache(model)
+    list(stream_generate(model, tok, PROMPT, 4, prompt_cache=cache, **run))
+    held = cache[0].offset
+    with pytest.warns(ContextFull):  # what the given cache holds counts too
+        rs = list(stream_generate(model, tok, PROMPT, 100, prompt_cache=cache, **run))
+    assert held > n and len(rs) == 24 - held - n
 
 
 def test_generate_says_the_context_stop_in_one_line(monkeypatch):
@@ -154,6 +166,9 @@ def test_numpy_numbers_are_taken_as_mlx_lm_takes_them():
     kw = dict(chat_template=False, keep=1.0, temp=np.float32(0.5), top_k=np.int64(5))
     rs = list(stream_generate(model, tok, PROMPT, np.int64(3), **kw))
     assert len(rs) == 3
+    kw = dict(keep=0.5, mask_source="griffin", repick=np.int64(2), chat_template=False)
+    kw.update(repetition_penalty=np.float32(1.1), repetition_context_size=np.int64(8))
+    assert len(list(stream_generate(model, tok, PROMPT, 4, **kw))) == 4  # (the review's)
 
 
 @pytest.mark.parametrize("mlx", [False, True])
@@ -215,3 +230,33 @@ def test_a_file_that_cannot_be_read_is_not_said_to_be_unwritable(monkeypatch, tm
     run = CliRunner().invoke(app, ["generate", "-p", PROMPT, "--task", f"@{task}"])
     assert run.exit_code == 2, (run.output, run.exception)
     assert "Permission denied" in run.output and "cannot write" not in run.output, run.output
+
+
+def test_two_threads_building_one_pruner_share_the_first(monkeypatch):
+    """(the session's review) Two threads that both missed the shared registry each built a
+    Pruner and kept their own: two caches (and two LoRA copies) for one model and budget."""
+    import threading
+
+    from mlx_ifp.inference import generation as gen
+
+    both = threading.Barrier(2)
+
+    class Slow(gen.Pruner):  # both threads are inside the build at once
+        def __init__(self, *a, **k):
+            both.wait(10)
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(gen, "Pruner", Slow)
+    model, tok = tiny_model("llama"), endless_tokenizer()
+    got = []
+    threads = [
+        threading.Thread(target=lambda: got.append(gen.get_pruner(model, tok, "griffin", 0.25)))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(got) == 2 and got[0] is got[1]
+    assert gen.get_pruner(model, tok, "griffin", 0.25) is got[0]
+    gen.forget(model)

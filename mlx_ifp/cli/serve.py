@@ -160,7 +160,8 @@ def serve_command(
 
             shipped = default_adapter(model, mlx_ifp.Budget.parse(keep))
             if shipped is None and mask_source == "predictor":
-                raise UsageError(f"{model} ships no trained predictor: name another --mask-source")
+                why = "keeps every channel" if default_adapter(model) else "ships no predictor"
+                raise UsageError(f"{model} at --keep {keep} {why}: name another --mask-source")
             adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
         net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
         registry = Registry(

@@ -36,7 +36,9 @@ from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, prompt_ids, ships_predictor
 from .sampling import (
+    check_mask,
     check_options,
+    check_parts,
     check_repick,
     check_sampling,
     fit_context,
@@ -64,26 +66,6 @@ class Response(GenerationResponse):
     """An mlx-lm generation record plus the pruning that produced it."""
 
     prune: PruneInfo | None = None
-
-
-def check_mask(mask, task=None) -> None:
-    """A ``mask=`` argument must be a ``Mask`` (or None): a path is read with ``Mask.load``;
-    with a ``task`` too, one of them would be ignored."""
-    if mask is not None and not isinstance(mask, Mask):
-        hint = " (read a mask file with mlx_ifp.Mask.load(path, model))"
-        raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
-    if mask is not None and task is not None:
-        raise UsageError("give a task or a mask, not both (the mask fixes the channels)")
-
-
-def check_parts(model, tokenizer, needed: bool = True) -> None:
-    """An mlx-lm model and its tokenizer (None too, unless ``needed``), as mlx_ifp.load gives."""
-    hint = "(model, tokenizer = mlx_ifp.load(...))"
-    if not isinstance(model, nn.Module):  # (a model's name: generate takes no names)
-        raise UsageError(f"model must be an mlx-lm model {hint}, got {type(model).__name__}")
-    bad = isinstance(tokenizer, str) or not callable(getattr(tokenizer, "encode", None))  # str too
-    if bad and (needed or tokenizer is not None):
-        raise UsageError(f"a tokenizer is needed {hint}, got {type(tokenizer).__name__}")
 
 
 def check_pruner(model: nn.Module, pruner) -> None:
@@ -129,14 +111,18 @@ def get_pruner(
     factory = _Same(SOURCES.get(name))  # a plug-in registered again under its name: new source
     what = "default" if source is None else source.key()
     key = (id(model), id(tokenizer), name, factory, what, k)
+
+    def cached() -> Pruner | None:  # under the lock: the very model, tokenizer and source
+        p = _PRUNERS.get(key)  # instance (two of one class may differ in settings)
+        ok = p is not None and p.source_model is model and p.tokenizer is tokenizer
+        return p if ok and (source is None or name is not None or p.source is mask_source) else None
+
     with _PRUNERS_LOCK:
-        pruner = _PRUNERS.get(key)
-        # the very model, tokenizer and source instance (two of one class may differ in settings)
-        same = pruner is not None and pruner.source_model is model and pruner.tokenizer is tokenizer
-        same = same and (source is None or name is not None or pruner.source is mask_source)
-    if not same:
+        pruner = cached()
+    if pruner is None:  # built outside the lock: a model copy takes a while
         pruner = Pruner(model, tokenizer, source, budget)  # not k: a k of 1 would read as 1.0
     with _PRUNERS_LOCK:
+        pruner = cached() or pruner  # another thread's, built meanwhile: one cache for both
         _PRUNERS[key] = pruner  # (again: another thread may have evicted it meanwhile)
         _PRUNERS.move_to_end(key)
         while len(_PRUNERS) > MAX_PRUNERS:
@@ -276,7 +262,8 @@ def stream_generate(
             "system_prompt, or chat_template=True"
         )
     tokens = ids or encode(tokenizer, format_chat(tokenizer, messages) if chat_template else user)
-    max_tokens = fit_context(model, len(tokens), max_tokens, kwargs.get("max_kv_size"))
+    cached = getattr((kwargs.get("prompt_cache") or [None])[0], "offset", 0)
+    max_tokens = fit_context(model, len(tokens), max_tokens, kwargs.get("max_kv_size"), cached)
     warn_if_packed_matmul_broken(model)
     notify_compiling(model)  # the first packed forward on a GPU can take a minute
     pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)

@@ -1,5 +1,5 @@
-"""Sampling settings, checked at the edge, and the repetition penalties as mlx-lm logits
-processors."""
+"""A call's arguments and sampling settings, checked at the edge (one line each), and the
+repetition penalties as mlx-lm logits processors."""
 
 from __future__ import annotations
 
@@ -11,10 +11,31 @@ import numbers
 import warnings
 
 import mlx.core as mx
+import mlx.nn as nn
 from mlx_lm.generate import generate_step, speculative_generate_step
 from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
-from ..core import UsageError, context_length
+from ..core import Mask, UsageError, context_length
+
+
+def check_mask(mask, task=None) -> None:
+    """A ``mask=`` argument must be a ``Mask`` (or None): a path is read with ``Mask.load``;
+    with a ``task`` too, one of them would be ignored."""
+    if mask is not None and not isinstance(mask, Mask):
+        hint = " (read a mask file with mlx_ifp.Mask.load(path, model))"
+        raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
+    if mask is not None and task is not None:
+        raise UsageError("give a task or a mask, not both (the mask fixes the channels)")
+
+
+def check_parts(model, tokenizer, needed: bool = True) -> None:
+    """An mlx-lm model and its tokenizer (None too, unless ``needed``), as mlx_ifp.load gives."""
+    hint = "(model, tokenizer = mlx_ifp.load(...))"
+    if not isinstance(model, nn.Module):  # (a model's name: generate takes no names)
+        raise UsageError(f"model must be an mlx-lm model {hint}, got {type(model).__name__}")
+    bad = isinstance(tokenizer, str) or not callable(getattr(tokenizer, "encode", None))  # str too
+    if bad and (needed or tokenizer is not None):
+        raise UsageError(f"a tokenizer is needed {hint}, got {type(tokenizer).__name__}")
 
 
 def check_repick(repick) -> int | None:
@@ -22,24 +43,27 @@ def check_repick(repick) -> int | None:
     >= 1 (one clear line otherwise)."""
     if repick is None:
         return None
-    if isinstance(repick, bool) or not isinstance(repick, int) or repick < 0:
+    if isinstance(repick, bool) or not isinstance(repick, numbers.Integral) or repick < 0:
         raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
-    return repick
+    return int(repick)
 
 
 class ContextFull(UserWarning):
     """The reply asked for does not fit the model's context after the prompt: it stops there."""
 
 
-def fit_context(model, prompt: int, max_tokens: int, max_kv_size: int | None = None) -> int:
-    """``max_tokens``, cut to the room the model's context leaves after ``prompt`` tokens (a
-    ``ContextFull`` warning when a number was asked for; ``-1``, no limit, stops there too).
-    A prompt that fills the context is a UsageError. A rotating cache (``max_kv_size``) is
-    the caller's choice to run past it: not cut."""
-    limit = context_length(model)
+def fit_context(model, prompt: int, max_tokens: int, max_kv_size=None, cached: int = 0) -> int:
+    """``max_tokens``, cut to the room the model's context leaves after ``prompt`` tokens and
+    the ``cached`` ones of a given prompt cache (a ``ContextFull`` warning when a number was
+    asked for; ``-1``, no limit, stops there too). A prompt that fills the context is a
+    UsageError. A cache that rotates before the context (``max_kv_size`` below it) is the
+    caller's choice to run past it: not cut."""
+    limit, prompt = context_length(model), prompt + cached
     if limit and prompt + 1 > limit:
-        raise UsageError(f"the prompt has {prompt} tokens; the model's context is {limit}")
-    if not limit or max_kv_size or (max_tokens != -1 and prompt + max_tokens <= limit):
+        had = f" ({cached} in the prompt cache)" if cached else ""
+        raise UsageError(f"the prompt has {prompt} tokens{had}; the model's context is {limit}")
+    rotates = max_kv_size is not None and max_kv_size < (limit or 0)
+    if not limit or rotates or (max_tokens != -1 and prompt + max_tokens <= limit):
         return max_tokens
     if max_tokens != -1:
         warnings.warn(
@@ -153,8 +177,9 @@ def penalty_processors(
     ):
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise UsageError(f"{name} must be a number, got {value!r}")
+        value = float(value)
         ok = value >= TINY if off else -2 <= value <= 2
         if not (math.isfinite(value) and ok):
             bound = f">= {TINY:g} (1 is off)" if off else "in [-2, 2] (0 is off)"
@@ -162,11 +187,15 @@ def penalty_processors(
         if value != off:
             on[name] = value
     size = repetition_context_size
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_WINDOW:
+    if (
+        isinstance(size, bool)
+        or not isinstance(size, numbers.Integral)
+        or not 1 <= size <= MAX_WINDOW
+    ):
         raise UsageError(
             f"repetition_context_size must be a whole number in [1, {MAX_WINDOW}], got {size!r}"
         )
-    windows = {name.replace("penalty", "context_size"): size for name in on}
+    windows = {name.replace("penalty", "context_size"): int(size) for name in on}
     return make_logits_processors(**on, **windows) if on else []
 
 

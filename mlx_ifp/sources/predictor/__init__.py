@@ -232,8 +232,8 @@ def _factory(path=None, adapter=None, adapter_path=None, **_):
     where = path or adapter or adapter_path
     if not where:
         raise UsageError(
-            "the predictor mask source needs a trained predictor: --adapter DIR (an embedded "
-            "model's own: --adapter default)"
+            "the predictor mask source needs a trained predictor's folder: --adapter DIR (in "
+            "Python: mlx_ifp.load(..., adapter_path=DIR)); an embedded model uses its own"
         )
     if not isinstance(where, str | os.PathLike):
         raise UsageError(f"the predictor's adapter folder must be a path, got {where!r}")
