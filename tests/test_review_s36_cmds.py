@@ -237,3 +237,11 @@ def test_where_a_resumed_run_writes(tmp_path, monkeypatch, yaml, flags, expected
     run = CliRunner().invoke(app, ["finetune", "-c", str(path), *args])
     assert run.exit_code == 0, (run.output, run.exception)
     assert seen[0].output == where[expected]
+
+
+def test_pack_with_stage_2_is_refused_with_the_settings():
+    """(the helper's lead) `--pack --stage sft` was refused only once the data was read, after
+    the model had loaded."""
+    with pytest.raises(UsageError, match="pack joins plain texts"):
+        load_config(None, pack=True, stage="sft")
+    load_config(None, pack=True, stage="pretrain")

@@ -181,6 +181,8 @@ def check(cfg: FinetuneConfig) -> None:
         )
     if cfg.repick and (cfg.stage != "sft" or not reads_griffin):
         raise UsageError("repick is for stage 2 (sft) with a predictor whose head is 'griffin'")
+    if cfg.pack and cfg.stage != "pretrain":  # before the model loads, not at the data
+        raise UsageError("pack joins plain texts: it is for stage 1 (pretrain) only")
     if cfg.stage == "pretrain" and (cfg.chunks < 2 or cfg.max_seq_length < 2 * cfg.chunks):
         raise UsageError("stage 1 needs chunks >= 2 and max_seq_length >= 2 * chunks")
     if cfg.stage == "pretrain" and cfg.max_seq_length % cfg.chunks:
