@@ -46,7 +46,6 @@ MOVED: dict[str, tuple[str, ...]] = {
     "sources.simple": ("sources.static",),
     "sources.predictor.files": ("sources.predictor",),
     "sources.predictor.source": ("sources.predictor",),
-    "train.config": ("train.checkpoint",),
     "train.llm": ("train.objective",),
     "train.probe": ("train.objective",),
     "train.progress": ("train.loop",),

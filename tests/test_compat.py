@@ -37,7 +37,6 @@ def test_every_old_path_imports_with_a_warning(old, monkeypatch):
         ("errors", "UsageError", "common"),
         ("finetune", "finetune", "train.loop"),
         ("core.softtopk", "soft_topk", "core.mask"),
-        ("train.config", "FinetuneConfig", "train.checkpoint"),
         ("convert.gguf_file", "export_gguf", "convert.exporters"),  # named by docs/gguf.md once
         ("sources.predictor.files", "load_predictor", "sources.predictor"),
     ],

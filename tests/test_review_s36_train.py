@@ -54,3 +54,15 @@ def test_a_pipe_in_the_output_folder_does_not_stop_the_run(tmp_path, capsys):
     finetune(cfg_for(data, out, **resume), tiny_model("llama"), Tok())
     assert json.loads((out / "trainer_state.json").read_text())["step"] == 2
     assert (out / "big.bin").stat().st_ino == inode  # linked, not copied at every save
+
+
+def test_the_settings_old_home_still_imports_with_a_warning():
+    """The settings moved to ``train/config.py``; ``from mlx_ifp.train.checkpoint import
+    load_config`` (what tests and tools used) must keep working, with a DeprecationWarning."""
+    from mlx_ifp.train import config
+
+    import pytest
+
+    with pytest.warns(DeprecationWarning, match="moved to mlx_ifp.train.config"):
+        from mlx_ifp.train.checkpoint import FinetuneConfig, load_config
+    assert FinetuneConfig is config.FinetuneConfig and load_config is config.load_config

@@ -149,7 +149,7 @@ def convert_command(
                 net,
                 tokenizer,
                 prompt,
-                task=None if prompt else task or "-",  # "-": a source that reads no text
+                task=None if prompt or given else task or "-",  # "-": a source that reads no text
                 mask=given,
                 keep=budget,
                 mask_source=source,

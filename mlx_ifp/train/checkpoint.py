@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import mlx.core as mx
@@ -239,3 +240,20 @@ def init_weights(folder: str | Path, predictor: Predictor, llm: nn.Module, ifp: 
     check_source(folder, ifp)
     load_weights(folder, predictor, llm)
     mx.eval(predictor.parameters(), llm.parameters())
+
+
+MOVED_TO_CONFIG = ("FinetuneConfig", "load_config", "check", "MASK_FORWARD", "adapter_config")
+
+
+def __getattr__(name: str):
+    """The settings' old home (``mlx_ifp.train.checkpoint.load_config``): still importable."""
+    if name not in MOVED_TO_CONFIG:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"mlx_ifp.train.checkpoint.{name} moved to mlx_ifp.train.config.{name}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from . import config
+
+    return getattr(config, name)
