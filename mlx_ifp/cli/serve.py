@@ -133,14 +133,10 @@ def serve_command(
 
     if not 0 < port < 65536:
         raise UsageError(f"--port must be in 1..65535, got {port}")
-    if (
-        not cache_gb >= 0
-        or max_tokens_limit <= 0
-        or timeout <= 0
-        or max_body_kb <= 0
-        or max_queue <= 0
-    ):
+    if not cache_gb >= 0 or max_tokens_limit <= 0 or max_body_kb <= 0 or max_queue <= 0:
         raise UsageError("--cache-gb must be >= 0; the other limits must be positive")
+    if not timeout > 0:  # nan too: no request would ever time out
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
     if repick is not None and repick < 0:
         raise UsageError(f"--repick must be 0 (off) or a number of tokens >= 1, got {repick}")
     if log_level.lower() not in LOG_LEVELS:
@@ -181,8 +177,9 @@ def serve_command(
             timeout_s=timeout,
             max_queue=max_queue,
         )
+        url_host = f"[{host}]" if ":" in host else host  # an IPv6 address, as URLs write it
         typer.echo(
-            f"Serving {', '.join(registry.model_ids())} on http://{host}:{port}/v1 (keep "
+            f"Serving {', '.join(registry.model_ids())} on http://{url_host}:{port}/v1 (keep "
             f"{registry.k}/{registry.d_ffn}, {registry.task_slots} task + {registry.prompt_slots} "
             "prompt slim models cached)",
             err=True,
