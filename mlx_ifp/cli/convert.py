@@ -13,7 +13,15 @@ import typer
 
 from .. import UsageError
 from ..common import check_dtype, check_writable, not_an_input
-from .generate import Model, Task, check_text, not_empty, read_task
+from .generate import (
+    Model,
+    Task,
+    named_adapter,
+    not_empty,
+    read_prompt,
+    read_task,
+    shipped_predictor,
+)
 
 GGUF_TYPES = ("f16", "q8_0", "q4_0")
 
@@ -44,7 +52,8 @@ def convert_command(
         typer.Option("--gguf-type", help="GGUF matrices: f16 (default), q8_0 or q4_0."),
     ] = None,
     prompt: Annotated[
-        str | None, typer.Option("--prompt", "-p", help="Select the mask from this prompt.")
+        str | None,
+        typer.Option("--prompt", "-p", help="Select the mask from this prompt; '-' reads stdin."),
     ] = None,
     keep: Annotated[
         str | None,
@@ -72,7 +81,8 @@ def convert_command(
         typer.Option(
             "--adapter",
             help="A `mlx_ifp finetune` output folder: its LoRA (or full weights) is written "
-            "fused, and its predictor picks the mask from --task or --prompt.",
+            "fused, and its predictor picks the mask from --task or --prompt. `default`: the "
+            "one shipped with an embedded model.",
         ),
     ] = None,
     dtype: Annotated[
@@ -94,6 +104,7 @@ def convert_command(
 
     if not output:
         raise UsageError("give the output folder (or .gguf file) with --output/-o")
+    not_empty(format=fmt)  # `--format "$F"` unset: not the format the name says
     fmt = output_format(fmt, output)
     if gguf_type is not None and gguf_type not in GGUF_TYPES:
         raise UsageError(f"--gguf-type must be {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
@@ -110,12 +121,18 @@ def convert_command(
         raise UsageError(
             "--mask fixes the channels: give it without --task, --prompt, --keep or --mask-source"
         )
+    # the shipped predictor by the names generate takes: `--adapter default`, `--mask-source
+    # predictor` on an embedded model (both were "adapter folder not found" / "needs --adapter")
+    named = Budget.parse(keep) if keep is not None else None
+    adapter = named_adapter(adapter, model, named)
+    if adapter is None and mask_source == "predictor" and not mask:
+        adapter = shipped_predictor(model, named)
     if adapter and not Path(adapter).is_dir():
         raise UsageError(f"adapter folder not found: {adapter}")
     if adapter and keep is None:
         keep = read_config(adapter).get("k")  # the budget it was trained for
     budget = Budget.parse(keep) if keep is not None else Budget(0.5)
-    task, prompt = read_task(task), check_text(prompt, "--prompt")
+    task, prompt = read_task(task), None if prompt is None else read_prompt(prompt)  # -: stdin
     # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
     # nor a folder of the user's files by a model folder; an unknown mask source is named
     check_writable(output, folder=fmt == "mlx", ours=("config.json",) if fmt == "mlx" else ())

@@ -289,6 +289,9 @@ def plot_command(
 
     if kind not in ("quality", "overlap"):
         raise UsageError(f"unknown plot {kind!r} (choose overlap or quality)")
+    for flag, value in (("--data", data), ("--adapter", adapter)):  # "$D" unset: not "none"
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} is empty: give a value or leave it out")
     check_figure(output)  # before any work
     if kind == "quality":
         if not report:

@@ -182,6 +182,13 @@ def named_adapter(adapter: str | None, model: str, budget) -> str | None:
     return str(shipped)
 
 
+def shipped_predictor(model: str, budget) -> str | None:
+    """An embedded model's shipped predictor nearest ``budget`` (None: not embedded, full width)."""
+    from ..models import default_adapter
+
+    return str(found) if (found := default_adapter(model, budget)) is not None else None
+
+
 def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
     """The mask source and budget: a trained predictor's own defaults when there is one."""
     from .. import make_source
@@ -228,10 +235,7 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
     from ..sources import picked_by
 
     if adapter is None and mask_source in (None, "predictor") and mask is None:
-        from ..models import default_adapter  # the predictor named: the shipped one, as default
-
-        shipped = default_adapter(model, budget)
-        adapter = str(shipped) if shipped is not None else None
+        adapter = shipped_predictor(model, budget)  # the predictor named: the shipped one
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None and mask_source is None:
         adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked

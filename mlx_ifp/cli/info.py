@@ -138,7 +138,8 @@ def bench_command(
     from ..evaluation import check_figure
 
     keep = keep or ["0.5"]
-    for flag, value in (("--model", model), ("--preset", preset)):  # "$M" unset: not "default"
+    # "$M" unset: not "default" (and `--plot "$P"` unset: not "no plot", silently)
+    for flag, value in (("--model", model), ("--preset", preset), ("--plot", plot_path)):
         if value is not None and not value.strip():
             raise UsageError(f"{flag} is empty: give a value or leave it out")
     if preset and model is not None:  # it would be ignored: the preset is a random model

@@ -138,7 +138,8 @@ def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], d
     types, kinds = _header(path)
     crash = kinds & MLX_CRASHES
     if all(t in MLX_EXACT for t in types.values()) and not crash:
-        return mx.load(str(path), return_metadata=True)
+        # by its magic, not its name's case: mx.load reads the suffix as written (`x.GGUF`)
+        return mx.load(str(path), format="gguf", return_metadata=True)
     try:
         import gguf  # noqa: F401
     except ImportError:
