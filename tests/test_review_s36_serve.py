@@ -65,3 +65,19 @@ def test_a_timeout_of_nan_is_refused_before_loading(monkeypatch):
     run, loads, served = _serve(monkeypatch, "--timeout", "nan", "--port", str(_free_port()))
     assert run.exit_code == 2 and "--timeout" in run.output, (run.output, run.exception)
     assert not loads and not served
+
+
+def test_llama_cpp_names_of_settings_are_taken_not_ignored():
+    """(the helper's lead) A llama.cpp client's `repeat_penalty`, `n_predict` and
+    `repeat_last_n` were silently ignored: its repeat penalty had no effect."""
+    from mlx_ifp.serve.schemas import APIError, Limits, parse_request
+
+    limits = Limits(max_tokens_limit=64, timeout_s=30)
+    body = {"model": "m", "prompt": "hi", "repeat_penalty": 1.3, "n_predict": 7}
+    req = parse_request({**body, "repeat_last_n": 12}, chat=False, limits=limits)
+    assert (req.repetition_penalty, req.max_tokens, req.repetition_context_size) == (1.3, 7, 12)
+    assert req.max_tokens_given
+    with pytest.raises(APIError, match="name one setting"):
+        parse_request({**body, "max_tokens": 9}, chat=False, limits=limits)
+    with pytest.raises(APIError, match="repetition_penalty"):
+        parse_request({**body, "repeat_penalty": -1}, chat=False, limits=limits)

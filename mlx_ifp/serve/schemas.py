@@ -260,10 +260,20 @@ def _prompt(body: dict) -> str:
     return prompt
 
 
+#: llama.cpp's server names for the same settings: taken, not silently ignored
+LLAMA_CPP = {"n_predict": "max_tokens", "repeat_penalty": "repetition_penalty"}
+LLAMA_CPP["repeat_last_n"] = "repetition_context_size"
+
+
 def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     """Validate a ``/v1/chat/completions`` (``chat``) or ``/v1/completions`` request body."""
     if not isinstance(body, dict):
         raise APIError(400, "the request body must be a JSON object")
+    for alias, name in LLAMA_CPP.items():
+        if alias in body and name in body and body[alias] != body[name]:
+            raise APIError(400, f"'{alias}' and '{name}' name one setting: give one", param=alias)
+        if alias in body:
+            body = {**body, name: body[alias]}
     model = body.get("model")
     if model is None:
         raise APIError(400, "'model' is required", param="model")
