@@ -20,18 +20,24 @@ gguf = pytest.importorskip("gguf")
 TOKENS = mx.array([[1, 40, 7, 250, 99, 3, 17, 2, 5, 120, 64]])
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """A tiny llama folder with a byte-level BPE tokenizer (GGUF can take it), and its GGUF."""
+def bpe_folder(root):
+    """A tiny llama folder under ``root`` with a byte-level BPE tokenizer (GGUF can take it)."""
     from mlx_ifp.models import gguf as importer
 
     from test_gguf import tokenizer_meta
 
-    root = tmp_path_factory.mktemp("s34export")
     folder = save_folder(tiny_model("llama", intermediate_size=128, vocab_size=300), root / "m")
     for p in folder.glob("tokenizer*"):
         p.unlink()
     importer.build_tokenizer(tokenizer_meta(300), 512).save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A tiny llama folder with a byte-level BPE tokenizer (GGUF can take it), and its GGUF."""
+    root = tmp_path_factory.mktemp("s34export")
+    folder = bpe_folder(root)
     net, tok = mlx_ifp.load(str(folder))
     return {"root": root, "model": folder, "net": net, "tok": tok}
 

@@ -39,9 +39,9 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_eval_scores_a_predictors_mask_with_that_predictors_lora(tmp_path, monkeypatch):
-    """A mask a LoRA-trained predictor picked was scored on the bare model (no LoRA), though
-    `generate --mask` (and `export --mask`) run it with that LoRA, as when it was picked."""
+def predictor_mask_eval(tmp_path, monkeypatch):
+    """A tiny model, a LoRA-trained predictor's folder and its LoRA'd copy, two code items, the
+    predictor's mask for the first (saved), and an eval config that scores that mask file."""
     corpus = fake_corpus(tmp_path, monkeypatch)
     model, tok = tiny_model("llama"), ByteTokenizer()
     folder = finetune_folder(model, tmp_path / "ft", k=48, train="lora")
@@ -52,8 +52,20 @@ def test_eval_scores_a_predictors_mask_with_that_predictors_lora(tmp_path, monke
     path = mask.save(tmp_path / "m")
     cfg = ev.EvalConfig(domains=("code",), sources=("full",), mask_files={"m": path}, limit=2,
                         gen_limit=0)  # fmt: skip
-    row = next(r for r in ev.evaluate(model, tok, corpus, cfg, progress=False)["results"]
-               if r["source"] == "m")  # fmt: skip
+    return corpus, model, tok, lora, items, mask, cfg
+
+
+def mask_row(net, tok, corpus, cfg) -> dict:
+    """The eval row of the mask file ``m``."""
+    return next(r for r in ev.evaluate(net, tok, corpus, cfg, progress=False)["results"]
+                if r["source"] == "m")  # fmt: skip
+
+
+def test_eval_scores_a_predictors_mask_with_that_predictors_lora(tmp_path, monkeypatch):
+    """A mask a LoRA-trained predictor picked was scored on the bare model (no LoRA), though
+    `generate --mask` (and `export --mask`) run it with that LoRA, as when it was picked."""
+    corpus, model, tok, lora, items, mask, cfg = predictor_mask_eval(tmp_path, monkeypatch)
+    row = mask_row(model, tok, corpus, cfg)
     want = numpy_scores(lora, tok, items, [mask] * 2)["nll"]
     bare = numpy_scores(model, tok, items, [mask] * 2)["nll"]
     assert abs(want - bare) > 0.05  # the LoRA matters here
@@ -174,18 +186,8 @@ def test_eval_of_a_mask_on_a_model_that_already_carries_its_lora(tmp_path, monke
     """(the session's review) The model loaded with the predictor's folder already carries its
     LoRA: the new carry-over applied it a second time ("Can't convert layer of type
     LoRALinear to LoRA")."""
-    corpus = fake_corpus(tmp_path, monkeypatch)
-    model, tok = tiny_model("llama"), ByteTokenizer()
-    folder = finetune_folder(model, tmp_path / "ft", k=48, train="lora")
-    lora = adapted_copy(model, folder)
-    items = ev.instructions(corpus, "code")[:2]
-    source = make_source("predictor", tokenizer=tok, path=folder)
-    mask = source.select(lora, turn_tokens(tok, items[0]["prompt"]), 48)
-    path = mask.save(tmp_path / "m")
-    cfg = ev.EvalConfig(domains=("code",), sources=("full",), mask_files={"m": path}, limit=2,
-                        gen_limit=0)  # fmt: skip
-    row = next(r for r in ev.evaluate(lora, tok, corpus, cfg, progress=False)["results"]
-               if r["source"] == "m")  # fmt: skip
+    corpus, model, tok, lora, items, mask, cfg = predictor_mask_eval(tmp_path, monkeypatch)
+    row = mask_row(lora, tok, corpus, cfg)
     assert row["nll"] == pytest.approx(numpy_scores(lora, tok, items, [mask] * 2)["nll"], rel=1e-4)
     other = adapted_copy(model, finetune_folder(model, tmp_path / "ft2", k=48, seed=3))
     with pytest.raises(UsageError, match="evaluate on the model loaded without adapters"):

@@ -24,7 +24,7 @@ import mlx.core as mx
 import pytest
 from bad_world import never_called, one_error
 from test_review_s32_cli import cli
-from tiny import save_folder, tiny_model
+from test_review_s34_export import bpe_folder
 
 gguf = pytest.importorskip("gguf")
 TOKENS = mx.array([[1, 40, 7, 250, 99, 3, 17, 2, 5, 120, 64]])
@@ -33,16 +33,8 @@ TOKENS = mx.array([[1, 40, 7, 250, 99, 3, 17, 2, 5, 120, 64]])
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A tiny llama folder with a byte-level BPE tokenizer (GGUF can take it)."""
-    from mlx_ifp.models import gguf as importer
-
-    from test_gguf import tokenizer_meta
-
     root = tmp_path_factory.mktemp("s36export")
-    folder = save_folder(tiny_model("llama", intermediate_size=128, vocab_size=300), root / "m")
-    for p in folder.glob("tokenizer*"):
-        p.unlink()
-    importer.build_tokenizer(tokenizer_meta(300), 512).save_pretrained(str(folder))
-    return {"root": root, "model": folder}
+    return {"root": root, "model": bpe_folder(root)}
 
 
 @pytest.fixture

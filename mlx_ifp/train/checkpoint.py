@@ -74,10 +74,13 @@ def keep_others(folder: Path, tmp: Path) -> None:
 
 
 def _link(src, dst) -> None:
+    """A hard link of a file (a copy where the file system has none); a symlink as a symlink."""
+    if Path(src).is_symlink():
+        return shutil.copy2(src, dst, follow_symlinks=False)
     try:
-        os.link(src, dst, follow_symlinks=False)
-    except (OSError, NotImplementedError):
-        shutil.copy2(src, dst, follow_symlinks=False)
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def save(
