@@ -45,6 +45,32 @@ TEMPLATES = (
     "Write a short speech in praise of {a} {w}.",
     "Write a riddle whose answer is {a} {w}.",
 )
+TEMPLATES2 = (  # the second set (thirty-seventh session): other forms, other nouns
+    "Write a haiku about {a} {w}.",
+    "Write a limerick about {a} {w}.",
+    "Write a short fable with {a} {w} in it.",
+    "Write a thank-you note for {a} {w}.",
+    "Write a short dialogue between two friends about {a} {w}.",
+    "Write a news headline and a short article about {a} {w}.",
+    "Write the opening paragraph of a mystery story involving {a} {w}.",
+    "Write a bedtime story about {a} {w}.",
+    "Write a short blog post about {a} {w}.",
+    "Write a motivational message inspired by {a} {w}.",
+    "Write a funny social media post about {a} {w}.",
+    "Write an email to a colleague about {a} {w}.",
+    "Describe {a} {w} to someone who has never seen one.",
+    "Write the chorus of a song about {a} {w}.",
+    "Write a short toast that mentions {a} {w}.",
+    "Write a polite complaint letter about {a} {w}.",
+    "Write a short review of {a} {w}.",
+    "Write a sonnet about {a} {w}.",
+    "Write a postcard message from a trip that mentions {a} {w}.",
+    "Write a short scene for a play about {a} {w}.",
+)
+SETS = {1: TEMPLATES, 2: TEMPLATES2}
+#: the second set's forms kept for validation only (fable, motivational message, song chorus,
+#: play scene; chosen before any reply was read): its validation asks for forms never trained on
+HELD = {2: (2, 9, 13, 19)}
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -58,8 +84,13 @@ def banned() -> set[str]:
     return {w for p in PROMPTS for w in _WORD.findall(p.lower()) if len(w) > 3} | EXCLUDED
 
 
-def prompts(tokenizer, n: int, valid: int, seed: int = 0) -> list[dict]:
-    """``n + valid`` seeded writing instructions about distinct common nouns."""
+def prompts(
+    tokenizer, n: int, valid: int, seed: int = 0, skip: int = 0, kind: int = 1
+) -> list[dict]:
+    """``n + valid`` seeded writing instructions about distinct common nouns.
+
+    ``skip`` leaves out the first nouns of the seeded order (an earlier set's), ``kind`` picks
+    the template set; a set with held forms (``HELD``) validates on those forms alone."""
     from mlx_ifp.data.corpus import GCIDE
     from mlx_ifp.data.readers import gcide_nouns
 
@@ -69,10 +100,20 @@ def prompts(tokenizer, n: int, valid: int, seed: int = 0) -> list[dict]:
     rng = random.Random(f"{seed}:writing")
     rng.shuffle(nouns)
     out = []
-    for i, w in enumerate(nouns[: n + valid]):
+    templates = SETS[kind]
+    if kind != 1:  # the first set's draws stay as they were
+        rng = random.Random(f"{seed}:writing:{kind}")
+    for i, w in enumerate(nouns[skip : skip + n + valid]):
         a = "an" if w[0] in "aeiou" else "a"
-        prompt = TEMPLATES[rng.randrange(len(TEMPLATES))].format(a=a, w=w)
-        out.append({"topic": w, "prompt": prompt, "split": "train" if i < n else "valid"})
+        t = rng.randrange(len(templates))
+        held = t in HELD[kind] if kind in HELD else i >= n  # else the last `valid` nouns
+        out.append(
+            {
+                "topic": w,
+                "prompt": templates[t].format(a=a, w=w),
+                "split": "valid" if held else "train",
+            }
+        )
     return out
 
 
@@ -82,6 +123,8 @@ def main() -> None:
     p.add_argument("-n", type=int, default=1000, help="training prompts")
     p.add_argument("--valid", type=int, default=100, help="validation prompts")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip", type=int, default=0, help="prompts: nouns of an earlier set to skip")
+    p.add_argument("--templates", type=int, default=1, choices=sorted(SETS), help="template set")
     p.add_argument("--prompts", help="prompts: the file written; answer: the file read")
     p.add_argument("--max-tokens", type=int, default=128, help="reply length cap")
     p.add_argument("--batch", type=int, default=128, help="prompts generated at once")
@@ -99,7 +142,7 @@ def main() -> None:
         if not a.output:
             p.error("prompts needs -o FILE")
         tok = mlx_ifp.load(a.model)[1]
-        rows = prompts(tok, a.n, a.valid, a.seed)
+        rows = prompts(tok, a.n, a.valid, a.seed, a.skip, a.templates)
         with atomic_file(a.output) as tmp:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         print(f"{len(rows)} prompts -> {a.output}")
