@@ -9,6 +9,10 @@ secs=${1:?usage: bash docs/results/train_writing2/run.sh SECONDS}
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 tail -n 2 /tmp/setup.log 2>/dev/null
 w1=docs/results/train_writing w2=docs/results/train_writing2 d=/tmp/cache/data
+# the shipped weights and static.w may travel as tools/device_parts.sh folders (.carry/NAME)
+for p in mlx_ifp/weights/smollm2-135m-instruct $w1/staticw; do
+  [ -d "$p" ] || cp -r "/tmp/carry/.carry/$(basename "$p")" "$p" || exit 2
+done
 mkdir -p /tmp/writing_ans && cp $w1/answers/*.jsonl.gz /tmp/writing_ans/
 python3 tools/make_writing.py corpus --answers /tmp/writing_ans --data $d/facts-v1-seed0 \
   --corpus $d/writing-facts-v1-seed0 --eval /tmp/writing_eval 2>&1 | tail -n 1
