@@ -53,7 +53,7 @@ def cache_dir(*parts: str) -> Path:
     root = os.environ.get("MLX_IFP_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mlx_ifp"
     )
-    path = Path(root, *parts)
+    path = Path(root).expanduser().joinpath(*parts)  # a quoted "~/x" (a unit file, a .env)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -285,7 +285,14 @@ def plot_command(
     """Write a PNG: mask overlap between domains, or quality vs active parameters."""
     from ..common import read_json
     from ..data import build
-    from ..evaluation import built_domains, check_figure, mask_overlap, plot_overlap, plot_quality
+    from ..evaluation import (
+        adapter_folder,
+        built_domains,
+        check_figure,
+        mask_overlap,
+        plot_overlap,
+        plot_quality,
+    )
 
     if kind not in ("quality", "overlap"):
         raise UsageError(f"unknown plot {kind!r} (choose overlap or quality)")
@@ -296,6 +303,7 @@ def plot_command(
     if kind == "quality":
         if not report:
             raise UsageError("quality plots need --report FILE (the JSON of `mlx_ifp eval -o`)")
+        report = str(Path(report).expanduser())
         if not Path(report).is_file():
             raise UsageError(f"eval report not found: {report} (the JSON of `mlx_ifp eval -o`)")
         path = plot_quality(read_json(report, "eval report"), output, metric)
@@ -305,6 +313,15 @@ def plot_command(
         if groups < 1:
             raise UsageError(f"--groups must be at least 1, got {groups}")
         mlx_ifp.Budget.parse(keep)  # before the corpus and the model load
+        if mask_source == "predictor" and adapter is None:
+            raise UsageError(
+                "--mask-source predictor needs --adapter DIR (a `finetune` folder) or --adapter "
+                "default (the predictor shipped with an embedded model)"
+            )
+        if mask_source != "predictor":
+            mlx_ifp.make_source(mask_source)  # an unknown name
+        if adapter is not None and not Path(adapter_folder(adapter, model)).is_dir():
+            raise UsageError(f"adapter folder not found: {adapter}")
         sidecar = check_writable(Path(output).expanduser().with_suffix(".json"))
         if sidecar.exists() and not _overlap_numbers(sidecar):  # e.g. an `eval -o` report
             raise UsageError(

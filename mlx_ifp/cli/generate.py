@@ -170,8 +170,8 @@ def _line_ended_on_interrupt(printed):
 def named_adapter(adapter: str | None, model: str, budget) -> str | None:
     """``--adapter default`` is ``load``'s name for the adapter shipped with an embedded model
     (the one trained nearest the budget); a folder of that name here stays a folder."""
-    if adapter != "default":
-        return adapter
+    if adapter != "default":  # a quoted "~/run" (or --adapter=~/run) too, as --model takes it
+        return adapter if adapter is None else str(Path(adapter).expanduser())
     if Path(adapter).is_dir():  # not load's "default"
         return str(Path(adapter).resolve())
     from ..models import default_adapter

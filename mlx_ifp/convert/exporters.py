@@ -95,7 +95,8 @@ def export(
 
     The config is the source's, with ``intermediate_size`` set to the kept width, plus an
     ``mlx_ifp`` entry naming the source model, the mask and the budget (``mask``: the ``Mask``
-    it was pruned with). Written to a temporary folder first: a failure leaves nothing behind.
+    it was pruned with); floats in ``dtype``, else the source's (not ``load``'s CPU float32).
+    Written to a temporary folder first: a failure leaves nothing behind.
     """
     check_dtype(dtype, "dtype")  # int8 cast every float weight to garbage; fp16 was raw
     if not callable(getattr(tokenizer, "save_pretrained", None)):  # (None: after the weights)
@@ -116,10 +117,9 @@ def export(
     if "text_config" in config and "intermediate_size" in config["text_config"]:
         config["text_config"]["intermediate_size"] = width
     weights, quant = _weights_and_quant(model, config)
-    if dtype is not None:
-        target = getattr(mx, dtype)
+    if (dtype := dtype or origin(model).get("cast_from")) is not None:  # undo load's float32
         weights = {
-            k: v.astype(target) if mx.issubdtype(v.dtype, mx.floating) else v
+            k: v.astype(getattr(mx, dtype)) if mx.issubdtype(v.dtype, mx.floating) else v
             for k, v in weights.items()
         }
         if quant is None:

@@ -260,6 +260,8 @@ def build(
             "sources": versions,
         }
         meta["files"] = sorted(str(f.relative_to(tmp)) for f in tmp.rglob("*") if f.is_file())
+        jsonl = [f for f in meta["files"] if f.endswith(".jsonl")]  # not tasks.json: yours to edit
+        meta["bytes"] = {f: (tmp / f).stat().st_size for f in jsonl}  # one cut short: rebuilt
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2))
     console.print(f"Built {out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in counts.items()))
     return out
@@ -267,15 +269,16 @@ def build(
 
 def _manifest_digest(path: Path) -> str | None:
     """The digest a built folder's manifest records; None when absent, unreadable or when a
-    file it lists is gone (rebuilt)."""
+    file it lists is gone or has another size than it was written with (rebuilt)."""
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if not isinstance(meta, dict) or not all(
-        (path.parent / f).is_file() for f in meta.get("files", []) if isinstance(f, str)
-    ):
-        return None
+        sizes = {**dict.fromkeys(meta.get("files", [])), **meta.get("bytes", {})}
+        for f, size in sizes.items():  # presence; and the size, where the manifest has it
+            file = path.parent / f
+            if not file.is_file() or size is not None and file.stat().st_size != size:
+                return None
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError):
+        return None  # unreadable, a file gone, or not a manifest of ours
     return meta.get("digest")
 
 
@@ -292,7 +295,7 @@ def load_split(data: str | Path, domain: str, split: str = "test") -> list[dict]
         raise UsageError(f"unknown domain {domain!r} (choose from {', '.join(DOMAINS)})")
     if split not in SPLITS:
         raise UsageError(f"unknown split {split!r} (choose from {', '.join(SPLITS)})")
-    path = Path(data) / "domains" / domain / f"{split}.jsonl"
+    path = Path(data).expanduser() / "domains" / domain / f"{split}.jsonl"
     if not path.is_file():
         raise UsageError(
             f"no {split} split for domain {domain!r}: {path} is missing "
@@ -329,7 +332,7 @@ def _record(line: str, where: str, domain: str) -> dict:
 def tasks(data: str | Path | None = None) -> dict[str, str]:
     """The per-domain task descriptions (from a corpus folder if it has its own; a domain it
     does not describe keeps the built-in one)."""
-    path = Path(data) / "tasks.json" if data else None
+    path = Path(data).expanduser() / "tasks.json" if data else None
     if not (path and path.is_file()):
         return dict(TASKS)
     own = read_json(path, "task descriptions")

@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,15 @@ def _member(archive: Path, suffix: str) -> bytes:
         raise UsageError(
             f"{archive} is not a readable archive ({e}): delete it and build again"
         ) from None
+
+
+def _gunzip(path, fix: str) -> bytes:
+    """A gzipped file's bytes; one cut short or not gzip is a UsageError saying ``fix``."""
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise UsageError(f"{path} is not a whole gzip file ({e}): {fix}") from None
 
 
 def read_gsm8k(archive: Path) -> Iterator[dict]:
@@ -202,7 +212,7 @@ def gcide_index(base: Path) -> tuple[list[tuple[str, int, int]], bytes]:
     index = Path(f"{base}.index").read_text(encoding="utf-8", errors="replace").splitlines()
     rows = [r.split("\t") for r in index if r and not r.startswith("00")]
     rows = [(r[0], _b64(r[1]), _b64(r[2])) for r in rows if len(r) == 3]
-    text = gzip.open(f"{base}.dict.dz", "rb").read()
+    text = _gunzip(f"{base}.dict.dz", "sudo apt-get install --reinstall dict-gcide")
     return [r for r in rows if r[0].isalpha() and len(r[0]) > 3], text
 
 
@@ -291,14 +301,8 @@ def general_questions(base: Path, tokenizer, n: int, seed: int = 0) -> list[dict
 
 def read_general(path: Path = GENERAL_FILE) -> Iterator[dict]:
     """The shipped questions and replies as corpus records (domain ``general``)."""
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            yield example(
-                "general",
-                "general",
-                r["topic"],
-                r["prompt"],
-                r["completion"],
-                response=r["response"],
-            )
+    text = _gunzip(path, "reinstall mlx_ifp").decode("utf-8")
+    for r in map(json.loads, filter(None, text.split("\n"))):  # not splitlines: U+2028 is text
+        yield example(
+            "general", "general", r["topic"], r["prompt"], r["completion"], response=r["response"]
+        )

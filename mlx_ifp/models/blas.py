@@ -112,7 +112,7 @@ def blas_status() -> str:
 def load_optimized_blas() -> str:
     """Try to load OpenBLAS globally; return and record a one-line status."""
     global STATUS
-    choice = os.environ.get("MLX_IFP_BLAS", "auto")
+    choice = os.environ.get("MLX_IFP_BLAS", "").strip() or "auto"  # set but empty: auto
     if "mlx.core" in sys.modules:
         STATUS = _too_late()
     elif choice.lower() in ("none", "0", "off", "reference"):
@@ -125,16 +125,19 @@ def load_optimized_blas() -> str:
         STATUS = "reference (no OpenBLAS found; pip install 'mlx-ifp[cpu]')"
         for path in paths:
             try:
-                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
             except OSError as e:
                 if "libgfortran" not in str(e) or not _provide_gfortran():
                     STATUS = f"reference (could not load {path}: {e})"
                     continue
                 try:
-                    ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                    lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
                 except OSError as e2:
                     STATUS = f"reference (could not load {path}: {e2})"
                     continue
+            if not hasattr(lib, "cblas_sgemm"):  # what MLX calls: another library is no BLAS
+                STATUS = f"reference ({path} has no cblas_sgemm: not a BLAS library)"
+                continue
             STATUS = f"openblas ({path})"
             break
     return STATUS

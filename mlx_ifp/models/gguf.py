@@ -270,6 +270,11 @@ def gguf_to_mlx_lm(
     (the embedded model's sha256) is recorded in the marker: see :func:`converted_from`.
     """
     weights, meta = read_gguf(gguf_path, progress)
+    if (parts := _meta(meta, "split.count")) and parts > 1:  # its tensors are in every part
+        raise UsageError(
+            f"{gguf_path} is one of the {parts} parts of a split GGUF: join them into one file "
+            "first (llama-gguf-split --merge FIRST-PART JOINED.gguf)"
+        )
     arch = _meta(meta, "general.architecture")
     if arch not in SUPPORTED_ARCHS:
         raise UsageError(

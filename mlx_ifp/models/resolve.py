@@ -131,7 +131,9 @@ def load(
         if not isinstance(value, str | os.PathLike) and (value is not None or name == "model"):
             raise UsageError(f"{name} must be a name or a path, got {type(value).__name__}")
     model = os.fspath(model)  # a Path works, as in mlx_lm.load
-    adapter_path = None if adapter_path is None else os.fspath(adapter_path)
+    adapter_path = None if adapter_path is None else os.path.expanduser(os.fspath(adapter_path))
+    if adapter_path is not None and not adapter_path.strip():  # not the current folder
+        raise UsageError("adapter_path is empty: give an adapter folder or None")
     check_model(model)  # what is refused, before the (slow) load or conversion
     check_dtype(dtype)
     if adapter_path == "default":  # the predictor + LoRA shipped with an embedded model
@@ -156,14 +158,19 @@ def load(
             raise  # a bug, not the files: its traceback
         raise UsageError(f"could not load {model}: {first_line(e)}") from None
     source_fp = fingerprint(net)  # adapters may retrain norms: keep the source's identity
+    floats = {p.dtype for _, p in nn.utils.tree_flatten(net.parameters())}
+    floats = {d for d in floats if mx.issubdtype(d, mx.floating)}
     if adapter_path is not None:
         _apply_adapters(net, adapter_path)
     if dequantize:
         dequantize_model(net)
         config.pop("quantization", None)
         config.pop("quantization_config", None)
+    cast_from = None  # the source's one float dtype, when only the CPU's default changed it
     if dtype is None and cpu:
         dtype = "float32"
+        if len(floats) == 1 and (d := str(floats.pop()).split(".")[-1]) != dtype:
+            cast_from = d  # export writes it back: float32 there is for speed, not the model
     if dtype is not None:
         _cast(net, getattr(mx, dtype))
     spec_of(net)  # refuse an architecture without a prunable FFN, now
@@ -178,6 +185,7 @@ def load(
             "config": config,
             "fingerprint": source_fp,
             "adapter_path": adapter_path,
+            "cast_from": cast_from,
         },
     )
     return net, tokenizer
