@@ -1,5 +1,8 @@
-"""The README's full-test table: the fair table's rows with the re-picked and per-task rows of
-test_rw25f_full.json beside the one-mask row (python docs/results/full_test/render.py)."""
+"""The README's full-test table: the fair table's rows with the re-picked and per-task rows of the
+predictor's own scores beside the one-mask row.
+
+    python docs/results/full_test/render.py [f|w|w2]   (the shipped run: rw25.f, rw25.w, rw25.w2)
+"""
 
 import copy
 import json
@@ -10,27 +13,31 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "tools"))
 from eval_ifp import render  # noqa: E402
 
+ARM = sys.argv[1] if len(sys.argv) > 1 else "f"
+STEPS = {"f": "1,760", "w": "2,240", "w2": "2,720"}[ARM]  # stage-2 steps of both arms
+FAIR = {"f": "test_fair_full.json"}.get(ARM, f"test_fair_{ARM}_full.json")
+own, name = f"rw25{ARM}", f"`rw25.{ARM}`"
 NAMES = {
-    "learned static + same LoRA": "learned static + same LoRA (`static.f`, "
-    "the same 1,760 stage-2 steps)",
-    "dense + LoRA (rw25f arm), unpruned": "dense + LoRA (the shipped run), unpruned",
-    "IFP (rw25f) per input": "**IFP (`rw25.f`) per input, one mask**",
-    "IFP (rw25f) per task": "IFP (`rw25.f`) per task (description)",
-    "IFP (rw25f), mask of another domain's item": "IFP (`rw25.f`), mask of another domain's item",
+    "learned static + same LoRA": f"learned static + same LoRA (`static.{ARM}`, "
+    f"the same {STEPS} stage-2 steps)",
+    f"dense + LoRA ({own} arm), unpruned": "dense + LoRA (the shipped run), unpruned",
+    f"IFP ({own}) per input": f"**IFP ({name}) per input, one mask**",
+    f"IFP ({own}) per task": f"IFP ({name}) per task (description)",
+    f"IFP ({own}), mask of another domain's item": f"IFP ({name}), mask of another domain's item",
 }
-BESIDE = {  # test_rw25f_full.json's rows, placed after the one-mask row
-    "IFP re-picked every 16 reply tokens (prompt + reply so far)": "**IFP (`rw25.f`), "
+BESIDE = {  # the predictor's own rows, placed after the one-mask row
+    "IFP re-picked every 16 reply tokens (prompt + reply so far)": f"**IFP ({name}), "
     "re-picked every 16 reply tokens (`generate`'s default)**",
-    "IFP per task, 16 validation examples": "IFP (`rw25.f`) per task (16 validation prompts)",
+    "IFP per task, 16 validation examples": f"IFP ({name}) per task (16 validation prompts)",
 }
-fair = json.loads((HERE / "test_fair_full.json").read_text())
-tasks = {r["row"]: r for r in json.loads((HERE / "test_rw25f_full.json").read_text())["rows"]}
+fair = json.loads((HERE / FAIR).read_text())
+tasks = {r["row"]: r for r in json.loads((HERE / f"test_{own}_full.json").read_text())["rows"]}
 rows = []
 for r in fair["rows"]:
     rows.append({**r, "row": NAMES.get(r["row"], r["row"])})
-    if r["row"] == "IFP (rw25f) per input":
-        for name, label in BESIDE.items():
-            extra = copy.deepcopy(tasks[name])
+    if r["row"] == f"IFP ({own}) per input":
+        for key, label in BESIDE.items():
+            extra = copy.deepcopy(tasks[key])
             rows.append(
                 {**extra, "row": label, "keep": r["keep"], "active_params": r["active_params"]}
             )
