@@ -37,15 +37,11 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C stopped a run cleanly; the message says what was saved and how to go on."""
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _publish(path: Path, mode: int) -> None:
     """mkstemp/mkdtemp create private (0600/0700) entries: give them the usual permissions."""
-    os.chmod(path, mode & ~_umask())
+    umask = os.umask(0)  # read it (only setting it tells)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
 
 
 def cache_dir(*parts: str) -> Path:
@@ -142,13 +138,16 @@ def sweep_leftovers(path: str | os.PathLike) -> list[Path]:
     return done
 
 
-def check_writable(path: str | os.PathLike, folder: bool = False, ours: tuple = ()) -> Path:
+def check_writable(
+    path: str | os.PathLike, folder: bool = False, ours: tuple = (), magic: bytes = b""
+) -> Path:
     """Refuse, before any work, an output location that cannot be written.
 
     ``path`` is a file to write, or with ``folder`` a folder to write (whole, replacing an
     existing one). Its nearest existing ancestor must be a writable folder; a folder output
     must not be an existing file, a file output not an existing folder. With ``ours`` (the
-    files that mark a folder the command made), a non-empty folder holding none is refused.
+    files that mark a folder the command made), a non-empty folder holding none is refused;
+    with ``magic`` (how the files it makes begin), a non-empty file that begins otherwise.
     """
     path = Path(path).expanduser()
     if folder and path.exists() and not path.is_dir():
@@ -165,6 +164,11 @@ def check_writable(path: str | os.PathLike, folder: bool = False, ours: tuple = 
         )
     if not folder and path.is_dir():
         raise UsageError(f"output {path} is a folder: give a file path")
+    if magic and path.is_file() and path.stat().st_size:  # not empty: the user's, or ours
+        with open(path, "rb") as f:
+            if f.read(len(magic)) != magic:
+                raise UsageError(f"output {path} is an existing file, not {magic.decode()}: "
+                                 "writing would replace it (name a new file)")  # fmt: skip
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent

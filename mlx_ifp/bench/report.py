@@ -116,7 +116,7 @@ def plot(result: dict, path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     runs = sorted(result["runs"], key=lambda r: r["k"])
     keeps = [r["k"] / result["d_ffn"] for r in runs]
-    for key in ("b_masked", "c_slim", "f_same_shape", "e_mlx_lm", "g_q4_slim"):
+    for key in ("b_masked", "c_slim", "d_cached", "f_same_shape", "e_mlx_lm", "g_q4_slim"):
         ys = [r["variants"].get(key, {}).get("decode_tps") for r in runs]
         pts = [(x, y) for x, y in zip(keeps, ys, strict=True) if y is not None]
         if pts:

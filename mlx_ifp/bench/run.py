@@ -102,7 +102,9 @@ def _once(budgets, keeps, d: int, log) -> tuple[list[int], list]:
     """The channel counts of ``keeps`` on width ``d``, and their keeps: each count once."""
     first: dict[int, object] = {}
     for b, keep in zip(budgets, keeps, strict=True):
-        k = b.channels(d)
+        if (k := b.channels(d)) == d > Budget(b.value).channels(d):  # nothing left to prune
+            raise UsageError(f"--align {b.align} rounds keep {keep} up to all {d} FFN channels: "
+                             "nothing is pruned (give a smaller --align)")  # fmt: skip
         if k in first:
             log(f"keep {keep} is {k} channels, as keep {first[k]}: measured once")
         first.setdefault(k, keep)
@@ -143,8 +145,7 @@ def bench(
     if preset in PRESETS:  # what the random model cannot run, before its weights are built
         shape = PRESETS[preset]
         _fits(prompt_tokens + gen_tokens, shape["max_position_embeddings"], prompt_tokens)
-        for b in budgets:
-            b.channels(shape["intermediate_size"])
+        _once(budgets, keeps, shape["intermediate_size"], lambda _: None)
     t0 = time.perf_counter()
     say = log
     log = lambda s: say(f"[{time.perf_counter() - t0:7.1f}s] {s}")  # noqa: E731
@@ -179,9 +180,7 @@ def bench(
         if on_progress:
             on_progress(out)
     for keep, k in zip(keeps, ks, strict=True):
-        q_src = functools.cache(
-            quantized
-        )  # built on first use, after the memory figures; gone after
+        q_src = functools.cache(quantized)  # built on first use (after the memory figures)
         log(f"keep {keep}: k = {k} of {d}")
         run = _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log)
         out["runs"].append({"keep": _number(keep), **run})

@@ -28,7 +28,7 @@ GGUF_TYPES = ("f16", "q8_0", "q4_0")
 
 def output_format(fmt: str | None, output: str) -> str:
     """``--format``, or what the output's name says: ``.gguf`` is llama.cpp's file."""
-    fmt = fmt or ("gguf" if output.lower().endswith(".gguf") else "mlx")
+    fmt = fmt.lower() if fmt else "gguf" if output.lower().endswith(".gguf") else "mlx"  # GGUF too
     if fmt not in ("mlx", "gguf"):
         raise UsageError(f"--format must be mlx or gguf, got {fmt!r}")
     return fmt
@@ -106,6 +106,7 @@ def convert_command(
         raise UsageError("give the output folder (or .gguf file) with --output/-o")
     not_empty(format=fmt)  # `--format "$F"` unset: not the format the name says
     fmt = output_format(fmt, output)
+    gguf_type = gguf_type and gguf_type.lower()  # Q8_0 too, as llama.cpp spells it
     if gguf_type is not None and gguf_type not in GGUF_TYPES:
         raise UsageError(f"--gguf-type must be {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
     check_dtype(dtype)
@@ -135,9 +136,11 @@ def convert_command(
     task, prompt = read_task(task), None if prompt is None else read_prompt(prompt)  # -: stdin
     # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
     # nor a folder of the user's files by a model folder; an unknown mask source is named
-    check_writable(output, folder=fmt == "mlx", ours=("config.json",) if fmt == "mlx" else ())
-    if fmt == "gguf":  # never the source model's own file (m.gguf -o m.gguf), nor one of its folder
-        not_an_input(output, model)
+    if fmt == "mlx":
+        check_writable(output, folder=True, ours=("config.json",))
+    else:  # never the source model's own file (m.gguf -o m.gguf), nor one of its folder, nor a
+        not_an_input(output, model)  # file of the user's (an earlier GGUF export is replaced)
+        check_writable(output, magic=b"GGUF")
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None:
         adapter = picked_by(given)  # a predictor's mask is cut with its LoRA, as it was picked

@@ -247,6 +247,7 @@ def eval_command(
 
 
 def plot_command(
+    ctx: typer.Context,
     kind: Annotated[str, typer.Argument(help="overlap (mask heatmap) or quality (from eval).")],
     output: Annotated[
         str,
@@ -296,6 +297,11 @@ def plot_command(
 
     if kind not in ("quality", "overlap"):
         raise UsageError(f"unknown plot {kind!r} (choose overlap or quality)")
+    for param in ctx.command.params:  # the other plot's flags were silently ignored
+        given = getattr(ctx.get_parameter_source(param.name), "name", "") == "COMMANDLINE"
+        other = "quality" if param.name in ("report", "metric") else "overlap"
+        if given and param.name not in ("kind", "output") and other != kind:
+            raise UsageError(f"{param.opts[0]} is for `plot {other}`, not `plot {kind}`")
     for flag, value in (("--data", data), ("--adapter", adapter)):  # "$D" unset: not "none"
         if value is not None and not value.strip():
             raise UsageError(f"{flag} is empty: give a value or leave it out")

@@ -158,6 +158,9 @@ def bench_command(
         raise UsageError("--prompt-tokens and --gen-tokens must be >= 2, --trials >= 1")
     if not variants or set(variants) - set(VARIANTS):
         raise UsageError(f"--variants takes letters from {VARIANTS}")
+    if plot_path and set(variants) == {"h"}:  # (h) times the prefill: no decode speed to draw
+        raise UsageError("--plot draws decode tok/s, which --variants h does not measure: add "
+                         "a variant from abcdefg")  # fmt: skip
 
     def save(result: dict) -> None:
         if output:

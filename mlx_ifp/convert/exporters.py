@@ -237,8 +237,7 @@ def _byte_level(backend) -> bool:
 def _tokenizer(w, tokenizer, n_vocab: int) -> None:
     import gguf
 
-    hf = tokenizer  # mlx-lm's TokenizerWrapper passes attributes through
-    backend = hf.backend_tokenizer
+    hf, backend = tokenizer, tokenizer.backend_tokenizer  # a TokenizerWrapper passes it through
     model = json.loads(backend.to_str())["model"]
     if model.get("type") != "BPE" or not _byte_level(backend):  # a sentencepiece-style BPE
         raise UsageError("GGUF export supports byte-level BPE (gpt2) tokenizers only")
@@ -307,8 +306,12 @@ def export_gguf(
         import gguf
     except ImportError:
         raise UsageError(f"GGUF export needs the gguf package: {INSTALL_HINT}") from None
-    if gguf_type not in GGUF_TYPES:
+    if not isinstance(gguf_type, str) or gguf_type.lower() not in GGUF_TYPES:  # Q8_0 too
         raise UsageError(f"--gguf-type must be one of {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
+    gguf_type = gguf_type.lower()
+    path = Path(path).expanduser()  # the path written, as the caller can open it
+    _not_the_source(path, model)
+    check_writable(path, magic=b"GGUF")  # an earlier GGUF is replaced; another file is not
     config = _config(model)
     arch = config.get("model_type")
     if arch not in ARCHS:
@@ -323,8 +326,6 @@ def export_gguf(
     if config.get("tie_word_embeddings", False):
         weights.pop("lm_head.weight", None)
 
-    path = Path(path).expanduser()  # the path written, as the caller can open it
-    _not_the_source(path, model)
     with atomic_file(path) as tmp:
         w = gguf.GGUFWriter(str(tmp), arch)
         w.add_name(str(source_info(model).get("model") or arch))

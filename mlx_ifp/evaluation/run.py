@@ -184,7 +184,7 @@ def adapter_folder(folder: str, model: str) -> str:
     from ..models import default_adapter
 
     if folder != "default" or Path(folder).is_dir():
-        return folder
+        return str(Path(folder).expanduser())  # a quoted "~/run" too, as generate takes it
     shipped = default_adapter(model)
     if shipped is None:
         raise UsageError(f"no default adapter ships with {model!r}")

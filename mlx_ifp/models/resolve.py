@@ -130,6 +130,9 @@ def load(
     for name, value in (("model", model), ("adapter_path", adapter_path)):
         if not isinstance(value, str | os.PathLike) and (value is not None or name == "model"):
             raise UsageError(f"{name} must be a name or a path, got {type(value).__name__}")
+    for name, value in (("dequantize", dequantize), ("lazy", lazy)):  # "no" is not False
+        if not isinstance(value, bool) and (value is not None or name == "lazy"):
+            raise UsageError(f"{name} must be True or False, got {value!r:.40}")
     model = os.fspath(model)  # a Path works, as in mlx_lm.load
     adapter_path = None if adapter_path is None else os.path.expanduser(os.fspath(adapter_path))
     if adapter_path is not None and not adapter_path.strip():  # not the current folder
@@ -272,10 +275,11 @@ def adapted_copy(model: nn.Module, adapter_path: str | Path) -> nn.Module:
 
     ``model`` itself is unchanged; the copy shares every array the adapters do not replace.
     """
+    adapter_path = os.path.expanduser(os.fspath(adapter_path))  # "~/run", as load takes it
     net = _tree_copy(model)
-    _apply_adapters(net, str(adapter_path))
+    _apply_adapters(net, adapter_path)
     mx.eval(net.parameters())
     net.eval()
     info = {"fingerprint": fingerprint(model), **origin(model, required=False)}
-    record_origin(net, {**info, "adapter_path": str(adapter_path)})  # the source's identity
+    record_origin(net, {**info, "adapter_path": adapter_path})  # the source's identity
     return net
