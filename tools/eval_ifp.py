@@ -76,6 +76,13 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("--gen-limit", type=int, default=6, help="GSM8K/HumanEval items (0: none)")
     p.add_argument("--max-len", type=int, default=320)
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="items scored at once, the dense pass redone per batch (bounded memory; 0: a "
+        "domain at once, its dense log-probabilities kept: fast, ~0.1 GB per item)",
+    )
     p.add_argument("--dtype", help="float32, float16 or bfloat16 (default: load's)")
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--stage", default="stage2", help="which run folder to evaluate")
@@ -156,10 +163,14 @@ def main() -> None:
     task_text = tasks(data)
     items = {d: instructions(data, d, a.split)[: a.limit] for d in domains}
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in domains}
-    dense_lp = {
-        d: metrics.logprobs(base, metrics.batch_of(chunks[d]), None, chunks[d]) for d in domains
-    }
-    mx.eval(list(dense_lp.values()))
+    n = a.batch or max(map(len, chunks.values()), default=1)
+    pieces = {d: [slice(i, i + n) for i in range(0, len(chunks[d]), n)] for d in domains}
+
+    def dense(d, part):  # kept when a domain is one batch (the earlier tables' way)
+        lp = metrics.logprobs(base, metrics.batch_of(chunks[d][part]), None, chunks[d][part])
+        return lp if a.batch else kept.setdefault(d, lp)
+
+    kept = {}
     report = {
         "model": a.model,
         "data": data,
@@ -175,10 +186,12 @@ def main() -> None:
         row = {"row": name, "keep": keep, "domains": {}}
         for d in domains:
             masks = masks_of(d)
-            m = None if masks is None else mx.stack([x.dense() for x in masks])
-            x = metrics.batch_of(chunks[d])
-            lp = metrics.logprobs(model, x, m, chunks[d])
-            per_item = metrics.token_metrics(dense_lp[d], lp, chunks[d])
+            per_item = []
+            for part in pieces[d]:
+                c = chunks[d][part]
+                m = None if masks is None else mx.stack([x.dense() for x in masks[part]])
+                lp = metrics.logprobs(model, metrics.batch_of(c), m, c)
+                per_item += metrics.token_metrics(kept[d] if d in kept else dense(d, part), lp, c)
             row["domains"][d] = domain_summary(per_item)
             if gen and a.gen_limit and d in ("math", "code"):
                 its = scoreable(items[d])[: a.gen_limit]

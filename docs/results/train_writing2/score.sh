@@ -22,7 +22,7 @@ run valid_w2 tools/eval_task_masks.py --run "$new" --keep 0.5 --limit 24 --no-gr
 T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-from valid"
 (run test_w2_full tools/eval_task_masks.py --run "$new" $T --domains $F) &
 run test_fair_w2_full tools/eval_ifp.py --runs "$r" --keep 0.5 --arms rw25w2 --stage stage2 \
-  --limit 1000 --gen-limit 0 --domains $F
+  --limit 1000 --gen-limit 0 --batch 24 --domains $F
 wait
 run probe_w2 tools/eval_task_masks.py --run "$new" --data /tmp/writing_eval ${W/valid/test}
 run probe_fair_w2 tools/eval_ifp.py --data /tmp/writing_eval --domains prose --runs "$r" \

@@ -11,7 +11,7 @@ T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-
 F=math,code,science,prose,general
 run test_w_full tools/eval_task_masks.py --run "$shipped" $T --domains $F
 run test_fair_w_full tools/eval_ifp.py --runs "$r" --keep 0.5 --arms rw25w --stage stage2 \
-  --limit 1000 --gen-limit 0 --domains $F
+  --limit 1000 --gen-limit 0 --batch 24 --domains $F
 W="--domains prose --keep 0.5 --limit 100 --no-griffin --examples , --reroute 16 --split valid"
 run wvalid_w tools/eval_task_masks.py --run "$shipped" --data /tmp/writing_eval $W
 run wvalid2_w tools/eval_task_masks.py --run "$shipped" --data /tmp/writing_eval2 $W
