@@ -32,7 +32,7 @@ from ..core import (
     text_hash,
     turn_tokens,
 )
-from ..sources import MaskSource, dense_prefill, make_source
+from ..sources import MaskSource, dense_prefill, make_source, observes_last
 
 
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
@@ -313,17 +313,17 @@ class Pruner:
         many = isinstance(text, list | tuple) and bool(text) and not isinstance(text[0], int)
         # a task's examples are looked up by their texts: encoded only on a miss
         tokens = None if many else self._encoded([text])[0]
-        basis = key_text or (repr(list(text)) if many else str(tokens))
+        ids = [t.tolist() if hasattr(t, "tolist") else t for t in text] if many else tokens
+        basis = key_text or repr(ids)  # (not an array's repr: it elides the middle)
         key = (self.source.key(), text_hash(basis) if self.source.uses_text else "", self.k)
         hit = self.cache.get(key)
         if hit is not None:
-            mask, slim = hit
-            return self._finish(mask, slim, True, 0.0, 0.0)
+            return self._finish(*hit, True, 0.0, 0.0)
         t0 = time.perf_counter()
-        if many:
-            mask = self.source.select_examples(self.model, self._encoded(text), self.k)
-        else:
-            mask = self.source.select(self.model, tokens, self.k)
+        pick = self.source.select_examples if many else self.source.select
+        mask = pick(self.model, self._encoded(text) if many else tokens, self.k)
+        if not isinstance(mask, Mask) or mask.k not in (self.k, d_ffn(self.model)):  # a plug-in
+            raise UsageError(f"mask source {self.source.key()!r} gave no mask of {self.k} channels")
         mx.eval(mask.indices)
         t1 = time.perf_counter()
         slim = prune(self.slim_base, mask)
@@ -353,9 +353,10 @@ class Pruner:
         tokens = token_ids(tokens, self.model)
         if len(tokens) < 2:
             raise UsageError("a dense prefill needs a prompt of at least 2 tokens")
-        key = (self.source.key(), text_hash(str(tokens)), self.k)
-        if max_kv_size is not None:  # a rotating cache may read the prompt short of its last
-            key = (*key, "max_kv_size", max_kv_size)  # token: not the prompt's own mask
+        seen = tokens if observes_last(self.model, len(tokens), max_kv_size) else tokens[:-1]
+        key = (self.source.key(), text_hash(str(seen)), self.k)  # a full window: tokens[:-1]'s
+        if max_kv_size is not None:  # a rotating cache reads the prompt through its window
+            key = (*key, "max_kv_size", max_kv_size)
         hit = self.cache.get(key)
         t0 = time.perf_counter()
         observe = None if hit is not None else obs  # a hit needs only the KV cache
@@ -366,7 +367,7 @@ class Pruner:
         else:
             full = self.k >= d_ffn(self.model)
             scores = None if full else obs.scores()
-            mask = self.source.mask_from(self.model, mx.array(tokens), scores, self.k)
+            mask = self.source.mask_from(self.model, mx.array(seen), scores, self.k)
             mx.eval(mask.indices)
             t2 = time.perf_counter()
             slim = prune(self.slim_base, mask)

@@ -18,6 +18,7 @@ from .base import (
     dense_prefill,
     eager,
     make_source,
+    observes_last,
     register_source,
     standardise,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "dense_prefill",
     "eager",
     "make_source",
+    "observes_last",
     "picked_by",
     "read_config",
     "register_source",
