@@ -24,6 +24,6 @@ ln -sfn "$PWD/$w1/staticw" /tmp/init/k0.5-static
 (setsid nohup bash $w2/score_w.sh > /tmp/after/score_w.log 2>&1 < /dev/null &)
 cont="--start-step 2240 --iters 2720 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine"
 cont="$cont --learning-rate 1e-4 --predictor-lr 1.5e-3 --max-seconds $secs"
-export LANES=3 DATA=$d/writing2-facts-v1-seed0 INIT2=/tmp/init STAGES=2 EXTRA2="$cont"
+export LANES=2 DATA=$d/writing2-facts-v1-seed0 INIT2=/tmp/init STAGES=2 EXTRA2="$cont"
 bash tools/device_lanes.sh start 0.5 rw25.w2 static.w2
 bash tools/device_lanes.sh poll "${POLL:-200}"
