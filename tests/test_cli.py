@@ -103,7 +103,8 @@ def test_prompt_longer_than_context(smollm2_dir):
 
 
 def test_mask_for_another_model(smollm2_dir, tmp_path):
-    fake = Mask(mx.zeros((2, 4), dtype=mx.int32), 16, {"model_type": "llama", "d_ffn": 16})
+    four = mx.broadcast_to(mx.arange(4, dtype=mx.int32), (2, 4))  # (distinct: a mask saves)
+    fake = Mask(four, 16, {"model_type": "llama", "d_ffn": 16})
     fake.save(tmp_path / "other")
     run = cli("generate", "-p", "hi", "--mask", str(tmp_path / "other"))
     assert_usage_error(run, "another model")

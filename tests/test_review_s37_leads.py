@@ -93,7 +93,8 @@ def test_eval_and_plot_expand_a_quoted_tilde_in_adapter(home_run, tmp_path, monk
     monkeypatch.setattr(mlx_ifp, "check_model", reached_the_model)  # past the adapter checks
     assert "reached the model" in one_error(cli("eval", "--adapter", "r=~/run"))
     png = tmp_path / "o.png"
-    assert "reached the model" in one_error(cli("plot", "overlap", "--adapter", "~/run", "-o", png))
+    run = cli("plot", "overlap", "--mask-source", "predictor", "--adapter", "~/run", "-o", png)
+    assert "reached the model" in one_error(run)
 
 
 def test_adapted_copy_expands_a_tilde(home_run):

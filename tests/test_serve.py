@@ -89,7 +89,8 @@ def client(served):
 
 def reference(served, prompt, n, **kw):
     _, _, model, tok, _ = served
-    return "".join(r.text for r in mlx_ifp.stream_generate(model, tok, prompt, n, keep=KEEP, **kw))
+    kw = kw if "mask" in kw else {"keep": KEEP, **kw}  # (a mask fixes its own keep)
+    return "".join(r.text for r in mlx_ifp.stream_generate(model, tok, prompt, n, **kw))
 
 
 def is_openai_error(body) -> bool:

@@ -171,7 +171,7 @@ def convert_command(
                 prompt,
                 task=None if prompt or given else task or "-",  # "-": a source that reads no text
                 mask=given,
-                keep=budget,
+                keep=None if given else budget,
                 mask_source=source,
             )
         for w in caught:  # ours (a budget the predictor was not trained for): one line

@@ -171,6 +171,7 @@ def eval_command(
         built_domains,
         check_mask_files,
         evaluate,
+        keep_channels,
         table,
     )
 
@@ -232,9 +233,12 @@ def eval_command(
         check_writable(output)
         not_an_input(output, model, data, *masks, *cfg.adapters.values())
     mlx_ifp.check_model(model)  # before the corpus build (minutes without --data)
-    folder = data or build()
-    cfg.domains = built_domains(folder, cfg.domains)  # before the model loads
+    if data:  # a corpus given: its domains before the model loads
+        cfg.domains = built_domains(data, cfg.domains)
     net, tokenizer = mlx_ifp.load(model)
+    keep_channels(net, cfg.keeps)  # a --keep over the FFN width: before the corpus build
+    folder = data or build()
+    cfg.domains = built_domains(folder, cfg.domains)
     report = evaluate(net, tokenizer, folder, cfg)
     report.update(model=model, data=str(folder), config=asdict(cfg))
     Console(width=160).print(table(report))
@@ -328,6 +332,8 @@ def plot_command(
             mlx_ifp.make_source(mask_source)  # an unknown name
         if adapter is not None and not Path(adapter_folder(adapter, model)).is_dir():
             raise UsageError(f"adapter folder not found: {adapter}")
+        if adapter is not None and mask_source != "predictor":  # (it read the LoRA'd model)
+            raise UsageError(f"--adapter is for --mask-source predictor, not {mask_source}")
         sidecar = check_writable(Path(output).expanduser().with_suffix(".json"))
         if sidecar.exists() and not _overlap_numbers(sidecar):  # e.g. an `eval -o` report
             raise UsageError(

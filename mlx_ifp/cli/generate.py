@@ -245,8 +245,8 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
         typer.echo(f"Warning: {warning}", err=True)
     if keep_note := keep_warning(net, source, keep, align) if given is None else "":
         typer.echo(f"Warning: {keep_note}", err=True)
-    return dict(net=net, tokenizer=tokenizer, mask=given, keep=keep, mask_source=source,
-                align=align, keep_note=keep_note)  # fmt: skip
+    return dict(net=net, tokenizer=tokenizer, mask=given, keep=None if given else keep,
+                mask_source=source, align=align, keep_note=keep_note)  # fmt: skip
 
 
 def check_template(tokenizer, system_prompt: str | None) -> None:

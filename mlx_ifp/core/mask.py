@@ -1,14 +1,11 @@
 """From channel scores to kept channels: the keep budget (``Budget``, FFN channels kept per
-layer, checked once at the edge), SoftTopK and top-k, and the mask.
+layer, checked once at the edge), SoftTopK and top-k, and the mask. SoftTopK is
+`l_i = min(1, exp((s_i + a) / eps))`, one scalar `a` per row so that `sum(l) = k` (METHOD.md,
+"From scores to a mask"), plus hard top-k helpers; the solver is exact and sort-based, its
+gradient the implicit one (nothing is back-propagated through the solver).
 
-SoftTopK: scores -> a soft mask with exactly k mass per row, plus hard top-k helpers.
-`l_i = min(1, exp((s_i + a) / eps))` with one scalar `a` per row so that `sum(l) = k`
-(METHOD.md, "From scores to a mask"). The solver is exact and sort-based; the gradient is the
-implicit one, so nothing is back-propagated through the solver.
-
-The mask: per-layer kept FFN channels, the model fingerprint, and the mask file format. A mask
-is an (L, k) int32 array of sorted channel indices, the same k in every layer, plus the
-fingerprint of the model it belongs to. On disk: ``NAME.safetensors`` + ``NAME.json``.
+The mask: an (L, k) int32 array of distinct, sorted channel indices (the same k in every layer)
+and the fingerprint of the model it belongs to. On disk: ``NAME.safetensors`` + ``NAME.json``.
 """
 
 from __future__ import annotations
@@ -185,12 +182,10 @@ FORMAT_VERSION = 1
 
 
 def content_hash(model: nn.Module, rows: int = 3) -> str:
-    """A cheap hash of what ``model`` computes: a few sampled rows of every parameter array.
-
-    Covers every array's name, shape and dtype, ``rows`` evenly spaced rows of each matrix
-    (packed weights as stored), every vector whole, and where the model came from (its folder
-    and weight files' sizes and times, its adapters): unlike ``fingerprint``, adapters change it.
-    """
+    """A cheap hash of what ``model`` computes: every array's name, shape and dtype, ``rows``
+    evenly spaced rows of each matrix (packed weights as stored), every vector whole, and where
+    the model came from (its folder and weight files' sizes and times, its adapters): unlike
+    ``fingerprint``, adapters change it."""
     h = hashlib.sha256()
     info = origin(model, required=False)
     for key in ("path", "adapter_path"):
@@ -198,8 +193,7 @@ def content_hash(model: nn.Module, rows: int = 3) -> str:
         h.update(f"{key}={where}".encode())
         if where and Path(where).is_dir():
             for f in sorted(Path(where).glob("*.safetensors")):
-                st = f.stat()
-                h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+                h.update(f"{f.name}:{(st := f.stat()).st_size}:{st.st_mtime_ns}".encode())
     samples = []
     for name, v in nn.utils.tree_flatten(model.parameters()):
         h.update(f"{name}{tuple(v.shape)}{v.dtype}".encode())
@@ -213,11 +207,9 @@ def content_hash(model: nn.Module, rows: int = 3) -> str:
 
 
 def fingerprint(model: nn.Module) -> dict:
-    """Identity of a source model: its FFN shape and a hash of its config and norm weights.
-
-    Norm weights stay unquantized, so the packed and dequantized copies of a model agree.
-    A model loaded with adapters keeps the identity of its source (recorded by ``load``).
-    """
+    """Identity of a source model: its FFN shape and a hash of its config and norm weights
+    (never quantized: packed and dequantized copies agree). A model loaded with adapters keeps
+    its source's identity (recorded by ``load``)."""
     recorded = origin(model, required=False).get("fingerprint")
     if recorded is not None and ffn.d_ffn(model) == recorded["d_ffn"]:
         return recorded
@@ -247,13 +239,17 @@ def check_fingerprint(recorded: dict, model: nn.Module, what: str) -> None:
 
 @dataclass
 class Mask:
-    """Per-layer kept channel indices, sorted, shape (L, k)."""
+    """Per-layer kept channel indices, shape (L, k), sorted when made: one set, one mask."""
 
     indices: mx.array
     d_ffn: int
     model: dict = field(default_factory=dict)  # the fingerprint of the source model
     source: str = ""  # which mask source made it
     text_hash: str = ""  # hash of the prompt or task text it was made for
+
+    def __post_init__(self):
+        if _fits(self.indices):  # (anything else is refused where it is used)
+            self.indices = mx.sort(self.indices, axis=-1)
 
     @property
     def k(self) -> int:
@@ -283,7 +279,7 @@ class Mask:
 
     def digest(self) -> str:
         """A short hash of the kept indices."""
-        return hashlib.sha256(bytes(memoryview(self.indices.astype(mx.int32)))).hexdigest()[:16]
+        return _digest(self.indices)
 
     def dense(self, dtype=mx.float32) -> mx.array:
         """The 0/1 mask of shape (L, d_ffn)."""
@@ -294,9 +290,7 @@ class Mask:
 
     def check_indices(self) -> None:
         """Refuse indices that are not an (L, k) mx.array of integers."""
-        idx = self.indices
-        ok = isinstance(idx, mx.array) and idx.ndim == 2 and mx.issubdtype(idx.dtype, mx.integer)
-        if not ok:
+        if not _fits(self.indices):
             raise UsageError("a mask's indices must be an mx.array of integers, shape (layers, k)")
 
     def check(self, model: nn.Module) -> None:
@@ -307,8 +301,7 @@ class Mask:
         if self.d_ffn != d or idx.shape[0] != n or not 0 < idx.shape[1] <= d:
             got = f"{idx.shape[0]}x{idx.shape[1]} of {self.d_ffn}"
             raise UsageError(f"mask keeps {got} FFN channels; this model has {n} layers of {d}")
-        s = mx.sort(idx, axis=-1)
-        if s.min().item() < 0 or s.max().item() >= d or (s[:, 1:] == s[:, :-1]).any().item():
+        if not _fits(idx, d):
             raise UsageError(f"mask indices must be distinct channels in [0, {d}) in each layer")
 
     @staticmethod
@@ -336,7 +329,7 @@ class Mask:
         self.check_indices()
         d = int(self.d_ffn) if isinstance(self.d_ffn, numbers.Integral) else 0
         if not _fits(self.indices, d):
-            raise UsageError(f"a mask's indices must be channels in [0, d_ffn {self.d_ffn!r})")
+            raise UsageError(f"mask indices must be distinct channels in [0, {self.d_ffn!r})")
         meta = {k: v for k, v in asdict(self).items() if k != "indices"}
         meta.update(d_ffn=d, format_version=FORMAT_VERSION, k=self.k, layers=self.n_layers)
         try:
@@ -344,10 +337,9 @@ class Mask:
         except (TypeError, ValueError) as e:
             raise UsageError(f"cannot save the mask: its metadata is not JSON ({e})") from None
         path, sidecar = self.writable(path)
+        arrays, tag = {"indices": self.indices.astype(mx.int32)}, {"mlx_ifp": "mask"}
         with atomic_file(path) as tmp:
-            mx.save_safetensors(
-                str(tmp), {"indices": self.indices.astype(mx.int32)}, metadata={"mlx_ifp": "mask"}
-            )
+            mx.save_safetensors(str(tmp), arrays, metadata=tag)
         with atomic_file(sidecar) as tmp:
             tmp.write_text(text)
         return path
@@ -372,20 +364,28 @@ class Mask:
             ok = False
         if not ok:
             raise UsageError(f"not a valid mlx_ifp mask file: {st} (indices or sidecar broken)")
-        source, text = (str(meta.get(key, "")) for key in ("source", "text_hash"))
-        mask = cls(idx.astype(mx.int32), d_ffn, fp, source, text)
-        if meta.get("digest", mask.digest()) != mask.digest():
+        text = (str(meta.get(key, "")) for key in ("source", "text_hash"))
+        mask = cls(idx.astype(mx.int32), d_ffn, fp, *text)  # sorted (a file of old: as saved)
+        if meta.get("digest", _digest(idx)) != _digest(idx):
             raise UsageError(f"mask file {st} and its sidecar are of two saves: save it again")
         if model is not None:
             mask.check(model)
         return mask
 
 
-def _fits(idx, d: int) -> bool:
-    """Whether ``idx`` is an (L, k) integer array of channels in [0, d), 0 < k <= d."""
+def _digest(idx: mx.array) -> str:
+    return hashlib.sha256(bytes(memoryview(idx.astype(mx.int32)))).hexdigest()[:16]
+
+
+def _fits(idx, d: int | None = None) -> bool:
+    """Whether ``idx`` is an (L, k) mx.array of integers; with ``d``, of distinct channels in
+    [0, d) in each layer, 0 < k <= d."""
     ok = isinstance(idx, mx.array) and idx.ndim == 2 and mx.issubdtype(idx.dtype, mx.integer)
-    ok = ok and 0 < idx.shape[1] <= d
-    return ok and (idx.size == 0 or (idx.min().item() >= 0 and idx.max().item() < d))
+    if not ok or d is None or not 0 < idx.shape[1] <= d:
+        return ok and d is None
+    s = mx.sort(idx, axis=-1)
+    inside = s.size == 0 or (s.min().item() >= 0 and s.max().item() < d)
+    return inside and not (s[:, 1:] == s[:, :-1]).any().item()
 
 
 def text_hash(text: str) -> str:

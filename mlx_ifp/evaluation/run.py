@@ -141,8 +141,7 @@ def _configs(model, tokenizer, cfg: EvalConfig):
         if name == "full":
             out.append(("full", source, d, "input", model))
             continue
-        # once per channel count: 0.5 and 48 are one budget of a 96-channel model
-        for k in dict.fromkeys(Budget.parse(keep).channels(d) for keep in cfg.keeps):
+        for k in keep_channels(model, cfg.keeps):
             modes = cfg.modes if source.uses_text else ("input",)
             out += [(name, source, k, mode, model) for mode in modes]
     for name, path in cfg.mask_files.items():
@@ -151,6 +150,12 @@ def _configs(model, tokenizer, cfg: EvalConfig):
     for name, path in cfg.adapters.items():
         out += _adapter_configs(name, path, model, tokenizer, cfg)
     return out
+
+
+def keep_channels(model, keeps) -> list[int]:
+    """The channels per layer each budget keeps, once per count (0.5 and 48 are one budget of a
+    96-channel model); a count over ``model``'s FFN width is refused."""
+    return list(dict.fromkeys(Budget.parse(keep).channels(d_ffn(model)) for keep in keeps))
 
 
 def _picked_on(model, mask: Mask):

@@ -140,9 +140,9 @@ def forget(model: nn.Module) -> None:
 def pruner_for(model, tokenizer, mask, mask_source, keep, align) -> Pruner:
     """The shared pruner of a call: for a given mask with no source named, the mask's own
     (``mask_owner``: the model its picker read) at the mask's width, without a word on the
-    budget its predictor was trained for (the mask fixes it)."""
+    budget its predictor was trained for (the mask fixes it). ``keep=None`` is 0.5."""
     if mask is None or mask_source is not None:
-        return get_pruner(model, tokenizer, mask_source, keep, align)
+        return get_pruner(model, tokenizer, mask_source, 0.5 if keep is None else keep, align)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KeepMismatch)
         return get_pruner(model, tokenizer, mask_owner(model, mask), Budget(mask.keep))
@@ -155,7 +155,7 @@ def select(
     *,
     task: str | list[str] | None = None,
     mask: Mask | None = None,
-    keep: float | int | str = 0.5,
+    keep: float | int | str | None = None,
     mask_source: str | MaskSource | None = None,
     align: int = 1,
     pruner: Pruner | None = None,
@@ -164,9 +164,10 @@ def select(
     example prompts: one mask from all of them), or for a given mask.
 
     ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
+    ``keep`` (None: 0.5) is the budget; a given mask fixes it: another ``keep`` is refused.
     """
     check_parts(model, tokenizer, needed=False)
-    check_mask(mask, task)
+    check_mask(mask, task, keep, align)
     check_pruner(model, pruner)
     ids = prompt_ids(prompt, model)
     if mask is None and task is None and prompt is not None and ids is None:
@@ -189,7 +190,7 @@ def stream_generate(
     *,
     task: str | list[str] | None = None,
     mask: Mask | None = None,
-    keep: float | int | str = 0.5,
+    keep: float | int | str | None = None,
     mask_source: str | MaskSource | None = None,
     align: int = 1,
     system_prompt: str | None = None,
@@ -211,6 +212,7 @@ def stream_generate(
 
     ``prompt`` is a user message (or a message list; the chat template is applied unless
     ``chat_template=False``) or token ids, sent as they are (the mask reads them all).
+    ``keep`` (None: 0.5) is the budget; a given ``mask`` fixes it (another ``keep`` is refused).
     ``prefill``: ``"dense"`` runs the prompt through the unpruned model the slim ones are cut
     from (the source, or its LoRA'd copy for a shipped predictor + LoRA) and decodes with the
     slim one from its KV cache (GRIFFIN's recipe; a per-prompt GRIFFIN mask is then read off
@@ -243,7 +245,7 @@ def stream_generate(
             del kwargs[key]
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_parts(model, tokenizer)
-    check_mask(mask, task)
+    check_mask(mask, task, keep, align)
     check_pruner(model, pruner)
     if (ids := prompt_ids(prompt, model)) is None:
         check_prompt(prompt)

@@ -32,17 +32,20 @@ from ..core import (
     text_hash,
     turn_tokens,
 )
-from ..sources import MaskSource, dense_prefill, make_source, observes_last
+from ..sources import MaskSource, dense_prefill, lora_missing, make_source, observes_last
 
 
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
-    """A slim model keeping ``mask``'s channels (the source model itself if nothing is cut)."""
+    """A slim model keeping ``mask``'s channels (the source model itself if nothing is cut); a
+    UserWarning if a trained predictor picked the mask with LLM weights ``model`` lacks."""
     if not isinstance(mask, Mask):
         raise UsageError(
             f"prune takes an mlx_ifp.Mask, got {type(mask).__name__} "
             "(read a mask file with mlx_ifp.Mask.load(path, model))"
         )
     mask.check(model)
+    if missing := lora_missing(model, mask):
+        warnings.warn(missing, UserWarning, stacklevel=2)
     if mask.k >= d_ffn(model):
         return model
     return slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
@@ -53,15 +56,15 @@ def token_ids(tokens, model: nn.Module) -> list[int]:
     ``model``'s vocabulary; one clear line otherwise (text, floats, nesting, another vocab)."""
     if hasattr(tokens, "tolist") and not isinstance(tokens, list | tuple):
         tokens = tokens.tolist()
-    ids = isinstance(tokens, list | tuple)
+    ids = isinstance(tokens, list | tuple)  # NumPy's (and MLX's) integer scalars too:
+    tokens = [t.item() if getattr(t, "ndim", None) == 0 else t for t in tokens] if ids else tokens
     if not ids or not all(isinstance(t, int) and not isinstance(t, bool) for t in tokens):
         raise UsageError(
             f"token ids must be a list of ints (tokenizer.encode(text)), got "
             f"{type(tokens).__name__} {tokens!r:.40}"
         )
     vocab = getattr(getattr(model, "args", None), "vocab_size", None)
-    bad = [t for t in tokens if t < 0 or (isinstance(vocab, int) and t >= vocab)]
-    if bad:
+    if bad := [t for t in tokens if t < 0 or (isinstance(vocab, int) and t >= vocab)]:
         raise UsageError(f"token id {bad[0]} is outside the model's vocabulary [0, {vocab})")
     return list(tokens)
 
@@ -152,9 +155,8 @@ def predictor_note(model: nn.Module, source: MaskSource) -> str:
 
 def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str, str | None]:
     """The mask source of a model when none is named, and the shipped adapter folder it needs:
-    the model's own predictor if it was loaded with ``adapter_path=``; the predictor (+ LoRA)
-    shipped with an embedded model (the one trained nearest ``budget``; none at full width, where
-    the source model runs as it is); GRIFFIN otherwise."""
+    its own predictor if loaded with ``adapter_path=``; an embedded model's shipped predictor (+
+    LoRA) trained nearest ``budget`` (none at full width: the model runs as it is); else GRIFFIN."""
     from ..models import default_adapter
 
     info = origin(model, required=False)
@@ -200,11 +202,9 @@ class KeepMismatch(UserWarning):
 
 
 def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> str:
-    """For a trained predictor used at another ``keep`` than it was trained for: what to say.
-
-    Its scores still rank every channel, so pruning works at any budget: a warning, not an
-    error. '' for any other source, or at the trained budget.
-    """
+    """For a trained predictor used at another ``keep`` than it was trained for: what to say
+    (its scores still rank every channel, so pruning works at any budget: a warning, not an
+    error); '' for any other source, or at the trained budget."""
     from ..sources import PredictorSource
 
     if not isinstance(source, PredictorSource) or (trained := source.trained_k()) is None:
@@ -310,7 +310,7 @@ class Pruner:
         """The slim model for a text (prompt or task description), or for a task given by a
         list of example prompts (one mask from all of them: ``MaskSource.select_examples``);
         a repeat of the same text(s) is a cache hit."""
-        many = isinstance(text, list | tuple) and bool(text) and not isinstance(text[0], int)
+        many = isinstance(text, list | tuple) and bool(text) and hasattr(text[0], "__len__")
         # a task's examples are looked up by their texts: encoded only on a miss
         tokens = None if many else self._encoded([text])[0]
         ids = [t.tolist() if hasattr(t, "tolist") else t for t in text] if many else tokens

@@ -22,7 +22,7 @@ from .base import (
     register_source,
     standardise,
 )
-from .predictor import PredictorSource, picked_by, read_config
+from .predictor import PredictorSource, lora_missing, picked_by, read_config
 from .static import (
     DEFAULT_CALIBRATION,
     FixedMask,
@@ -52,6 +52,7 @@ __all__ = [
     "eager",
     "make_source",
     "observes_last",
+    "lora_missing",
     "picked_by",
     "read_config",
     "register_source",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
@@ -280,13 +281,16 @@ BUILT_IN = ("griffin", "random", "full", "static", "static-act", "predictor")
 
 
 def register_source(name: str, factory: Callable[..., MaskSource]) -> None:
-    """Plug in a mask source; ``factory(**options)`` receives tokenizer=, seed=, and so on."""
-    if not isinstance(name, str) or not name.strip():
-        raise UsageError(f"a mask source's name must be a non-empty str, got {name!r}")
+    """Plug in a mask source; ``factory(**options)`` receives tokenizer=, seed=, and so on.
+    ``name`` (what ``--mask-source`` takes): ASCII letters, digits, ``-``, ``_`` and ``.``, led
+    by a letter or digit; none of the registered names but its own may differ only in case."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][\w.-]*", name, re.ASCII):
+        raise UsageError(f"a mask source's name must be letters, digits, -, _ or ., got {name!r}")
     if not callable(factory):
         raise UsageError(f"mask source {name!r}: the factory must be callable, got {factory!r}")
-    if name in BUILT_IN and name in SOURCES:
-        raise UsageError(f"mask source {name!r} is built in: register yours under another name")
+    clash = [n for n in SOURCES if n.lower() == name.lower() and (n != name or n in BUILT_IN)]
+    if clash:
+        raise UsageError(f"mask source name {name!r} is taken ({clash[0]!r}): register another")
     SOURCES[name] = factory
 
 

@@ -23,6 +23,7 @@ from ...core import (
     d_ffn,
     fingerprint,
     layers,
+    origin,
     read_json,
     read_safetensors,
 )
@@ -226,6 +227,26 @@ def picked_by(mask) -> str | None:
             "folder back (the LLM adapter trained with it belongs with the mask)"
         )
     return str(path)
+
+
+def lora_missing(model, mask) -> str:
+    """What to say when ``mask`` was picked by a predictor trained jointly with LLM weights (LoRA
+    or full) that ``model`` does not carry; '' otherwise (or when its folder is gone)."""
+    from ...models import trained_llm
+
+    try:
+        folder = picked_by(mask) if isinstance(mask.source, str) else None
+    except UsageError:
+        return ""
+    kind = folder and trained_llm(folder)
+    have = origin(model, required=False).get("adapter_path")
+    if not kind or (have and Path(have).resolve() == Path(folder).resolve()):
+        return ""
+    return (
+        f"the mask was picked by the predictor in {folder}, trained jointly with {kind} weights "
+        f"of the LLM, which this model lacks: it is cut without them (load the model with "
+        f"adapter_path={folder!r})"
+    )
 
 
 def _factory(path=None, adapter=None, adapter_path=None, **_):
