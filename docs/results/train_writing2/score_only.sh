@@ -5,15 +5,18 @@ export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 for p in mlx_ifp/weights/smollm2-135m-instruct docs/results/train_writing/staticw; do
   [ -d "$p" ] || cp -r "/tmp/carry/.carry/$(basename "$p")" "$p" || exit 2
 done
-o=/tmp/after/out r=/tmp/score_w; mkdir -p "$o" "$r/k0.5-rw25w" "$r/k0.5-static"
+o=/tmp/after/out r=/tmp/score_w; mkdir -p "$o" /tmp/after "$r/k0.5-rw25w" "$r/k0.5-static"
 ln -sfn "$PWD/mlx_ifp/weights/smollm2-135m-instruct" "$r/k0.5-rw25w/stage2"
 ln -sfn "$PWD/docs/results/train_writing/staticw" "$r/k0.5-static/stage2"
 run() { local name=$1; shift; python3 "$@" -o "$o/.$name.json" > "$o/$name.log" 2>&1 && mv "$o/.$name.json" "$o/$name.json"; }
 F=math,code,science,prose,general
 T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-from valid"
+[ -f /tmp/after/only ] || {  # a second call only waits and copies
+touch /tmp/after/only
 (run test_w_full tools/eval_task_masks.py --run "$r/k0.5-rw25w/stage2" $T --domains $F &)
 (run test_fair_w_full tools/eval_ifp.py --runs "$r" --keep 0.5 --arms rw25w --stage stage2 \
   --limit 1000 --gen-limit 0 --batch 24 --domains $F &)
+}
 t0=$(date +%s)
 while [ $(($(date +%s) - t0)) -lt "${1:-420}" ]; do
   cp "$o"/*.json "$o"/*.log "$OUT/" 2>/dev/null
