@@ -340,6 +340,7 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
     import mlx_lm
 
     from ..convert import export
+    from ..core import origin
     from ..inference import forget, stream_generate
     from ..models import load
 
@@ -347,7 +348,8 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         log("(e) exported slim model through mlx_lm")
         t0 = time.perf_counter()
-        export(slim, tok, tmp)
+        cast = origin(slim, required=False).get("cast_from")  # as timed: load's CPU float32
+        export(slim, tok, tmp, dtype="float32" if cast else None)
         export_s = time.perf_counter() - t0
         net, tok2 = mlx_lm.load(tmp)
         res["e_mlx_lm"] = {"export_s": export_s, **run_decode(net, tok2, prompt, gen, trials)}
