@@ -9,17 +9,14 @@ from mlx_ifp.core import UsageError, ffn
 import mlx.core as mx
 import numpy as np
 import pytest
-from tiny import finetune_folder, save_folder, tiny_model
+from tiny import predictor_world
 
 X = mx.array([[5, 9, 3, 7, 11, 2]])
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("owner")
-    folder = save_folder(tiny_model("llama"), root / "model")
-    model, tok = mlx_ifp.load(str(folder))
-    return folder, model, tok, finetune_folder(model, root / "adapter", 48)
+    return predictor_world(tmp_path_factory.mktemp("owner"))
 
 
 def test_a_predictor_mask_on_a_model_without_its_lora_is_refused(tiny, tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from bad_world import never_called, no_model_load, one_error
 from test_review_s32_cli import cli
-from tiny import endless_tokenizer, finetune_folder, save_folder, tiny_model
+from tiny import endless_tokenizer, predictor_world, save_folder, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +25,7 @@ def tiny():
 @pytest.fixture(scope="module")
 def lora(tmp_path_factory):
     """A tiny model folder, the model loaded bare, its tokenizer, and a predictor + LoRA."""
-    root = tmp_path_factory.mktemp("s37api")
-    folder = save_folder(tiny_model("llama"), root / "model")
-    model, tok = mlx_ifp.load(str(folder))
-    return folder, model, tok, finetune_folder(model, root / "adapter", 48)
+    return predictor_world(tmp_path_factory.mktemp("s37api"))
 
 
 # --- 1. one channel set, one mask: sorted when made, duplicates refused when saved ------------

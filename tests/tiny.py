@@ -83,6 +83,16 @@ def save_folder(model, folder, quantized: bool = False):
     return folder
 
 
+def predictor_world(root, k: int = 48):
+    """A tiny llama folder under ``root``, the model loaded from it (bare), its tokenizer, and a
+    predictor + LoRA folder for it at budget ``k`` (``finetune_folder``)."""
+    import mlx_ifp
+
+    folder = save_folder(tiny_model("llama"), root / "model")
+    model, tok = mlx_ifp.load(str(folder))
+    return folder, model, tok, finetune_folder(model, root / "adapter", k)
+
+
 def finetune_folder(model, folder, k: int, train: str = "lora", seed: int = 7):
     """What ``finetune`` writes, built directly: a predictor for ``model`` at budget ``k`` plus,
     for ``train`` = "lora" or "full", ``adapters.safetensors`` + ``adapter_config.json`` whose

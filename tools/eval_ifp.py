@@ -166,11 +166,15 @@ def main() -> None:
     n = a.batch or max(map(len, chunks.values()), default=1)
     pieces = {d: [slice(i, i + n) for i in range(0, len(chunks[d]), n)] for d in domains}
 
-    def dense(d, part):  # kept when a domain is one batch (the earlier tables' way)
-        lp = metrics.logprobs(base, metrics.batch_of(chunks[d][part]), None, chunks[d][part])
-        return lp if a.batch else kept.setdefault(d, lp)
-
     kept = {}
+
+    def dense(d, part):  # kept when a domain is one batch (the earlier tables' way)
+        if d not in kept or a.batch:
+            kept[d] = metrics.logprobs(
+                base, metrics.batch_of(chunks[d][part]), None, chunks[d][part]
+            )
+        return kept[d]
+
     report = {
         "model": a.model,
         "data": data,
@@ -191,7 +195,7 @@ def main() -> None:
                 c = chunks[d][part]
                 m = None if masks is None else mx.stack([x.dense() for x in masks[part]])
                 lp = metrics.logprobs(model, metrics.batch_of(c), m, c)
-                per_item += metrics.token_metrics(kept[d] if d in kept else dense(d, part), lp, c)
+                per_item += metrics.token_metrics(dense(d, part), lp, c)
             row["domains"][d] = domain_summary(per_item)
             if gen and a.gen_limit and d in ("math", "code"):
                 its = scoreable(items[d])[: a.gen_limit]

@@ -238,7 +238,8 @@ def eval_command(
     net, tokenizer = mlx_ifp.load(model)
     keep_channels(net, cfg.keeps)  # a --keep over the FFN width: before the corpus build
     folder = data or build()
-    cfg.domains = built_domains(folder, cfg.domains)
+    if not data:  # (a given corpus's domains were read above)
+        cfg.domains = built_domains(folder, cfg.domains)
     report = evaluate(net, tokenizer, folder, cfg)
     report.update(model=model, data=str(folder), config=asdict(cfg))
     Console(width=160).print(table(report))

@@ -174,12 +174,10 @@ def named_adapter(adapter: str | None, model: str, budget) -> str | None:
         return adapter if adapter is None else str(Path(adapter).expanduser())
     if Path(adapter).is_dir():  # not load's "default"
         return str(Path(adapter).resolve())
-    from ..models import default_adapter
-
-    shipped = default_adapter(model, budget) or default_adapter(model)  # full width: the default
+    shipped = shipped_predictor(model, budget) or shipped_predictor(model, None)  # full width
     if shipped is None:
         raise UsageError(f"no default adapter ships with {model!r}")
-    return str(shipped)
+    return shipped
 
 
 def shipped_predictor(model: str, budget) -> str | None:

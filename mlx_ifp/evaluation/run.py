@@ -32,7 +32,7 @@ from ..core import (
 )
 from ..data import DOMAINS, load_split, tasks
 from ..inference import prune
-from ..sources import FixedMask, MaskSource, make_source, picked_by, read_config
+from ..sources import FixedMask, MaskSource, llm_not_carried, make_source, picked_by, read_config
 from .metrics import (
     batch_of,
     dense_prompt,
@@ -161,15 +161,12 @@ def keep_channels(model, keeps) -> list[int]:
 def _picked_on(model, mask: Mask):
     """The model a saved mask is cut from, as ``generate --mask`` runs it: a copy of ``model``
     with the LLM weights (LoRA or full) of the trained predictor that picked it, else ``model``."""
-    from ..models import adapted_copy, trained_llm
+    from ..models import adapted_copy
 
-    folder = picked_by(mask)
-    if not folder or not trained_llm(folder):
+    if (need := llm_not_carried(model, mask)) is None:  # none, or carried already
         return model
-    have = origin(model, required=False).get("adapter_path")  # loaded with adapters already
-    if have and Path(have).resolve() == Path(folder).resolve():
-        return model
-    if have:
+    folder = need[0]
+    if have := origin(model, required=False).get("adapter_path"):
         raise UsageError(
             f"a mask picked by the predictor in {folder} is scored with its own LoRA, but the "
             f"model carries {have}'s: evaluate on the model loaded without adapters"

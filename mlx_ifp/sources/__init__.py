@@ -22,7 +22,7 @@ from .base import (
     register_source,
     standardise,
 )
-from .predictor import PredictorSource, lora_missing, picked_by, read_config
+from .predictor import PredictorSource, llm_not_carried, lora_missing, picked_by, read_config
 from .static import (
     DEFAULT_CALIBRATION,
     FixedMask,
@@ -53,6 +53,7 @@ __all__ = [
     "make_source",
     "observes_last",
     "lora_missing",
+    "llm_not_carried",
     "picked_by",
     "read_config",
     "register_source",

@@ -223,11 +223,11 @@ def observes_last(model: nn.Module, n: int, max_kv_size: int | None = None) -> b
     last one: only where the KV cache can be trimmed after it (not a full rotating one)."""
     from mlx_lm.models.cache import make_prompt_cache
 
-    for c in make_prompt_cache(model, max_kv_size):
-        size = getattr(c, "max_size", None)
-        if not c.is_trimmable() or (size is not None and n >= size):
-            return False
-    return True
+    return _trimmable_after(make_prompt_cache(model, max_kv_size), n)
+
+
+def _trimmable_after(cache: list, n: int) -> bool:  # (a full rotating cache is not)
+    return all(c.is_trimmable() and n < (getattr(c, "max_size", None) or n + 1) for c in cache)
 
 
 def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=True) -> None:
@@ -266,7 +266,7 @@ def dense_prefill(
     tokens = mx.array(tokens, dtype=mx.int32)
     # observe the last token in the same pass, then trim it off, where the cache allows that
     # (a separate one-token pass would cost a whole decoding step)
-    trim = drop_last and observe is not None and observes_last(model, tokens.size, max_kv_size)
+    trim = drop_last and observe is not None and _trimmable_after(cache, tokens.size)
     _dense_pass(model, tokens[:-1] if drop_last and not trim else tokens, cache, observe, step)
     if trim and trim_prompt_cache(cache, 1) != 1:
         raise RuntimeError("could not trim the observed last token off the KV cache")

@@ -229,19 +229,30 @@ def picked_by(mask) -> str | None:
     return str(path)
 
 
-def lora_missing(model, mask) -> str:
-    """What to say when ``mask`` was picked by a predictor trained jointly with LLM weights (LoRA
-    or full) that ``model`` does not carry; '' otherwise (or when its folder is gone)."""
+def llm_not_carried(model, mask) -> tuple[str, str] | None:
+    """``(folder, kind)`` when the predictor that picked ``mask`` was trained jointly with LLM
+    weights (``kind``: lora, dora, full) that ``model`` does not carry; else None. A predictor's
+    folder that is gone is refused (``picked_by``)."""
     from ...models import trained_llm
 
-    try:
-        folder = picked_by(mask) if isinstance(mask.source, str) else None
-    except UsageError:
-        return ""
+    folder = picked_by(mask)
     kind = folder and trained_llm(folder)
     have = origin(model, required=False).get("adapter_path")
     if not kind or (have and Path(have).resolve() == Path(folder).resolve()):
+        return None
+    return folder, kind
+
+
+def lora_missing(model, mask) -> str:
+    """What to say when ``mask`` was picked by a predictor trained jointly with LLM weights (LoRA
+    or full) that ``model`` does not carry; '' otherwise (or when its folder is gone)."""
+    try:
+        need = llm_not_carried(model, mask) if isinstance(mask.source, str) else None
+    except UsageError:
         return ""
+    if need is None:
+        return ""
+    folder, kind = need
     return (
         f"the mask was picked by the predictor in {folder}, trained jointly with {kind} weights "
         f"of the LLM, which this model lacks: it is cut without them (load the model with "
