@@ -241,6 +241,9 @@ def main() -> None:
             overlaps["GRIFFIN"] = per_input["griffin"]
         arms = [x.strip() for x in a.arms.split(",") if x.strip()]
         runs = {arm: Path(a.runs) / f"k{keep}-{arm}" / a.stage for arm in [*arms, "static"]}
+        for r in runs.values():  # (a missing folder's rows were left out without a word)
+            if not (r / "predictor.safetensors").is_file():
+                print(f"warning: no trained run in {r}: its rows are left out", file=sys.stderr)
         runs = {arm: r for arm, r in runs.items() if (r / "predictor.safetensors").is_file()}
         if "static" in runs:
             tuned = load(adapter_path=str(runs["static"]))[0]
