@@ -16,6 +16,7 @@ import json
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ import mlx.nn as nn
 from ..common import UsageError, atomic_file, check_writable, read_json, read_safetensors
 from . import ffn
 from .ffn import origin
+
+FORMAT_VERSION = 1  # of mask files
 
 
 @dataclass(frozen=True)
@@ -178,9 +181,6 @@ def eps_schedule(start: float, end: float, steps: int, kind: str = "exp") -> Cal
     return at
 
 
-FORMAT_VERSION = 1
-
-
 def content_hash(model: nn.Module, rows: int = 3) -> str:
     """A cheap hash of what ``model`` computes: every array's name, shape and dtype, ``rows``
     evenly spaced rows of each matrix (packed weights as stored), every vector whole, and where
@@ -296,6 +296,9 @@ class Mask:
     def check(self, model: nn.Module) -> None:
         """Refuse a mask made for another model, or whose indices do not fit this one."""
         check_fingerprint(self.model, model, "mask belongs to")
+        if not self.model and (file := vars(self).pop("_file", None)):  # once, for a file
+            why = "names no source model: only its shape is checked against this one"
+            warnings.warn(f"mask {file} {why}", stacklevel=3)
         self.check_indices()
         idx, n, d = self.indices, len(ffn.layers(model)), ffn.d_ffn(model)
         if self.d_ffn != d or idx.shape[0] != n or not 0 < idx.shape[1] <= d:
@@ -368,6 +371,7 @@ class Mask:
         mask = cls(idx.astype(mx.int32), d_ffn, fp, *text)  # sorted (a file of old: as saved)
         if meta.get("digest", _digest(idx)) != _digest(idx):
             raise UsageError(f"mask file {st} and its sidecar are of two saves: save it again")
+        mask._file = str(st)  # an old or hand-written one may name no model: ``check`` says
         if model is not None:
             mask.check(model)
         return mask
@@ -386,10 +390,6 @@ def _fits(idx, d: int | None = None) -> bool:
     s = mx.sort(idx, axis=-1)
     inside = s.size == 0 or (s.min().item() >= 0 and s.max().item() < d)
     return inside and not (s[:, 1:] == s[:, :-1]).any().item()
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def topk_indices(scores: mx.array, k: int) -> mx.array:

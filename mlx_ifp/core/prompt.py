@@ -1,6 +1,10 @@
-"""Prompts: chat formatting, the first user turn, and the tokens a mask source reads."""
+"""Prompts: chat formatting, the first user turn, and the tokens a mask source reads (token
+ids given by the user checked, the hash a text's mask is cached and saved under)."""
 
 from __future__ import annotations
+
+import hashlib
+import numbers
 
 from ..common import UsageError
 
@@ -84,3 +88,42 @@ def context_length(model) -> int | None:
         if value:
             return int(value)
     return None
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def token_ids(tokens, model) -> list[int]:
+    """Token ids (a list or tuple, or an MLX or NumPy array, of ints) as a list, each inside
+    ``model``'s vocabulary; one clear line otherwise (text, floats, nesting, another vocab)."""
+    if hasattr(tokens, "tolist") and not isinstance(tokens, list | tuple):
+        tokens = tokens.tolist()
+    ids = isinstance(tokens, list | tuple)  # NumPy's (and MLX's) integer scalars too:
+    tokens = [t.item() if getattr(t, "ndim", None) == 0 else t for t in tokens] if ids else tokens
+    if not ids or not all(isinstance(t, int) and not isinstance(t, bool) for t in tokens):
+        raise UsageError(
+            f"token ids must be a list of ints (tokenizer.encode(text)), got "
+            f"{type(tokens).__name__} {tokens!r:.40}"
+        )
+    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
+    if bad := [t for t in tokens if t < 0 or (isinstance(vocab, int) and t >= vocab)]:
+        raise UsageError(f"token id {bad[0]} is outside the model's vocabulary [0, {vocab})")
+    return list(tokens)
+
+
+def prompt_ids(prompt, model) -> list[int] | None:
+    """A prompt given as token ids (mlx-lm takes a list of ints or an array), checked as
+    ``token_ids``; None for text or a list of chat messages."""
+    text = isinstance(prompt, list | tuple) and (not prompt or isinstance(prompt[0], dict | str))
+    ids = isinstance(prompt, list | tuple) or hasattr(prompt, "tolist")
+    ids = ids and not isinstance(prompt, str)  # a NumPy string (np.str_) has tolist too
+    return token_ids(prompt, model) if ids and not text else None
+
+
+def check_step(step, name: str = "prefill_step_size") -> int:
+    """A prefill's chunk of tokens: a whole number >= 1 (one clear line otherwise, not a
+    ``range()`` error or an untrimmable KV cache)."""
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
+        raise UsageError(f"{name} must be a whole number of tokens >= 1, got {step!r}")
+    return int(step)

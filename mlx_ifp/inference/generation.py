@@ -30,11 +30,12 @@ from ..core import (
     format_chat,
     messages_for,
     origin,
+    prompt_ids,
 )
 from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
-from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, prompt_ids, ships_predictor
+from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, ships_predictor
 from .sampling import (
     check_mask,
     check_options,
@@ -68,12 +69,23 @@ class Response(GenerationResponse):
     prune: PruneInfo | None = None
 
 
-def check_pruner(model: nn.Module, pruner) -> None:
-    """A ``pruner=`` argument must be a ``Pruner`` (or None) made for ``model`` itself."""
-    if pruner is not None and not isinstance(pruner, Pruner):
+def check_pruner(model: nn.Module, pruner, mask=None, keep=None, align=1, source=None) -> None:
+    """A ``pruner=`` argument must be a ``Pruner`` (or None) made for ``model`` itself; its source
+    and budget (unless a ``mask`` fixes the channels) are refused beside it, not ignored."""
+    if pruner is None:
+        return
+    if not isinstance(pruner, Pruner):
         raise UsageError(f"pruner must be an mlx_ifp.Pruner, got {type(pruner).__name__}")
-    if pruner is not None and pruner.source_model is not model:
+    if pruner.source_model is not model:
         raise UsageError("the pruner was made for another model: make one for this model")
+    if source is not None and source is not pruner.source and source != pruner.source.name:
+        raise UsageError(f"the pruner's mask source is {pruner.source.key()!r}, not {source!r}")
+    budget = Budget.parse(pruner.budget if keep is None else keep, align)
+    if mask is None and (k := budget.channels(d_ffn(model))) != pruner.k:
+        raise UsageError(
+            f"the pruner keeps {pruner.k} FFN channels per layer, not {k} (keep={keep!r}, "
+            f"align={align!r}): give the budget to the Pruner, or leave it out here"
+        )
 
 
 class _Same:
@@ -168,7 +180,7 @@ def select(
     """
     check_parts(model, tokenizer, needed=False)
     check_mask(mask, task, keep, align)
-    check_pruner(model, pruner)
+    check_pruner(model, pruner, mask, keep, align, mask_source)
     ids = prompt_ids(prompt, model)
     if mask is None and task is None and prompt is not None and ids is None:
         check_prompt(prompt)
@@ -246,7 +258,7 @@ def stream_generate(
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_parts(model, tokenizer)
     check_mask(mask, task, keep, align)
-    check_pruner(model, pruner)
+    check_pruner(model, pruner, mask, keep, align, mask_source)
     if (ids := prompt_ids(prompt, model)) is None:
         check_prompt(prompt)
     repick = check_repick(repick)

@@ -24,12 +24,14 @@ from ..core import (
     Budget,
     Mask,
     UsageError,
+    check_step,
     count,
     d_ffn,
     lora_fused_base,
     origin,
     slim_copy,
     text_hash,
+    token_ids,
     turn_tokens,
 )
 from ..sources import MaskSource, dense_prefill, lora_missing, make_source, observes_last
@@ -49,33 +51,6 @@ def prune(model: nn.Module, mask: Mask) -> nn.Module:
     if mask.k >= d_ffn(model):
         return model
     return slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
-
-
-def token_ids(tokens, model: nn.Module) -> list[int]:
-    """Token ids (a list or tuple, or an MLX or NumPy array, of ints) as a list, each inside
-    ``model``'s vocabulary; one clear line otherwise (text, floats, nesting, another vocab)."""
-    if hasattr(tokens, "tolist") and not isinstance(tokens, list | tuple):
-        tokens = tokens.tolist()
-    ids = isinstance(tokens, list | tuple)  # NumPy's (and MLX's) integer scalars too:
-    tokens = [t.item() if getattr(t, "ndim", None) == 0 else t for t in tokens] if ids else tokens
-    if not ids or not all(isinstance(t, int) and not isinstance(t, bool) for t in tokens):
-        raise UsageError(
-            f"token ids must be a list of ints (tokenizer.encode(text)), got "
-            f"{type(tokens).__name__} {tokens!r:.40}"
-        )
-    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
-    if bad := [t for t in tokens if t < 0 or (isinstance(vocab, int) and t >= vocab)]:
-        raise UsageError(f"token id {bad[0]} is outside the model's vocabulary [0, {vocab})")
-    return list(tokens)
-
-
-def prompt_ids(prompt, model: nn.Module) -> list[int] | None:
-    """A prompt given as token ids (mlx-lm takes a list of ints or an array), checked as
-    ``token_ids``; None for text or a list of chat messages."""
-    text = isinstance(prompt, list | tuple) and (not prompt or isinstance(prompt[0], dict | str))
-    ids = isinstance(prompt, list | tuple) or hasattr(prompt, "tolist")
-    ids = ids and not isinstance(prompt, str)  # a NumPy string (np.str_) has tolist too
-    return token_ids(prompt, model) if ids and not text else None
 
 
 @dataclass
@@ -227,6 +202,12 @@ def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> 
 FUSED_LORA_BITS: int | None = 8
 
 
+#: the options each built-in mask source reads (``Pruner`` refuses any other for it: a misspelt
+#: or misplaced keyword is not silently dropped); a plug-in's factory takes what it takes
+SOURCE_OPTIONS = {"griffin": "", "full": "", "static": "", "random": "seed"}
+SOURCE_OPTIONS.update({"static-act": "calibration", "predictor": "path adapter adapter_path"})
+
+
 class Pruner:
     """A resident source model, a mask source and a budget; hands out cached slim models.
 
@@ -271,6 +252,13 @@ class Pruner:
         applied = origin(model, required=False).get("adapter_path")
         options = {"adapter_path": applied, **source_options}
         self.source = make_source(source, tokenizer=tokenizer, **options)
+        reads = SOURCE_OPTIONS.get(source) if isinstance(source, str) else ""  # None: a plug-in
+        if reads is not None and (extra := sorted(set(source_options) - set(reads.split()))):
+            made = "" if isinstance(source, str) else " (a source instance takes none)"
+            raise UsageError(
+                "Pruner takes model, tokenizer, source, keep, align, cache_size and the mask "
+                f"source's options: {self.source.key()!r} reads no {', '.join(extra)}{made}"
+            )
         self.note = predictor_note(model, self.source)
         self.k = self.budget.channels(d_ffn(model))
         if warning := keep_warning(model, self.source, self.budget):
@@ -350,7 +338,7 @@ class Pruner:
         obs = self.source.observer()
         if obs is None:
             raise UsageError(f"mask source {self.source.key()!r} cannot select during a prefill")
-        tokens = token_ids(tokens, self.model)
+        tokens, step = token_ids(tokens, self.model), check_step(step, "step")
         if len(tokens) < 2:
             raise UsageError("a dense prefill needs a prompt of at least 2 tokens")
         seen = tokens if observes_last(self.model, len(tokens), max_kv_size) else tokens[:-1]

@@ -15,7 +15,7 @@ import mlx.nn as nn
 from mlx_lm.generate import generate_step, speculative_generate_step
 from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
-from ..core import Budget, Mask, UsageError, context_length
+from ..core import Budget, Mask, UsageError, check_step, context_length
 
 
 def check_mask(mask, task=None, keep=None, align: int = 1) -> None:
@@ -152,7 +152,8 @@ def sampler_for(model, temp: float, top_p: float, min_p: float, top_k: int):
 
 def check_options(options: dict) -> None:
     """Refuse keyword options that neither ``stream_generate`` nor mlx-lm's generation takes
-    (one line naming it, with the nearest known one), before any work is done."""
+    (one line naming it, with the nearest known one), and a bad ``prefill_step_size``, before
+    any work is done."""
     known = mlx_lm_options()
     for name in options:
         if name in known:
@@ -162,6 +163,7 @@ def check_options(options: dict) -> None:
         if name in inspect.signature(make_sampler).parameters:
             hint = f" (give sampler=mlx_lm.sample_utils.make_sampler({name}=...))"
         raise UsageError(f"unknown generation option {name!r}{hint}")
+    check_step(options.get("prefill_step_size", 1))  # (0, -1, None: mlx-lm's tracebacks)
 
 
 def penalty_processors(

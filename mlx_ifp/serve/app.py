@@ -21,7 +21,7 @@ from mlx_ifp.common import UsageError
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -54,11 +54,16 @@ async def read_json(request: Request, limit: int):
     if length is not None and length.isdigit() and int(length) > limit:
         raise APIError(413, f"the request body is over {limit} bytes", code="body_too_large")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise APIError(413, f"the request body is over {limit} bytes", code="body_too_large")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise APIError(
+                    413, f"the request body is over {limit} bytes", code="body_too_large"
+                )
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone mid-body: nobody to answer, and not an error to log
+        raise APIError(499, "the client closed the connection", code="client_closed") from None
     try:
         body = json.loads(b"".join(chunks))
         json.dumps(body, ensure_ascii=False).encode()  # a lone "\ud800" escape is not text

@@ -260,9 +260,11 @@ def _prompt(body: dict) -> str:
     return prompt
 
 
-#: llama.cpp's server names for the same settings: taken, not silently ignored
+#: llama.cpp's server names for the same settings: taken, not silently ignored; its -1 is
+#: "no limit" (n_predict's default) and "the whole context" (repeat_last_n)
 LLAMA_CPP = {"n_predict": "max_tokens", "repeat_penalty": "repetition_penalty"}
 LLAMA_CPP["repeat_last_n"] = "repetition_context_size"
+MINUS_ONE = {"n_predict": None, "repeat_last_n": MAX_WINDOW}
 
 
 def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
@@ -270,10 +272,12 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     if not isinstance(body, dict):
         raise APIError(400, "the request body must be a JSON object")
     for alias, name in LLAMA_CPP.items():
-        if alias in body and name in body and body[alias] != body[name]:
+        if (value := body.get(alias)) is None:  # null: not given, as for every other name
+            continue
+        value = MINUS_ONE.get(alias, value) if value == -1 and type(value) is int else value
+        if body.get(name) is not None and body[name] != value:
             raise APIError(400, f"'{alias}' and '{name}' name one setting: give one", param=alias)
-        if alias in body:
-            body = {**body, name: body[alias]}
+        body = {**body, name: value}
     model = body.get("model")
     if model is None:
         raise APIError(400, "'model' is required", param="model")
