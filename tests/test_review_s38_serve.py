@@ -113,3 +113,23 @@ def test_other_bad_llama_cpp_values_are_still_a_400(served):
         served.url, {"model": "tiny", "prompt": "t3", "max_tokens": 3, "n_predict": 4}
     )
     assert status == 400 and "name one setting" in answer["error"]["message"]
+
+
+def test_a_template_error_subclass_is_a_400_not_a_500():
+    """jinja2 raises subclasses of ``TemplateError`` too (``UndefinedError`` here: a template
+    reading a field the messages lack); the server took only the class itself as the
+    template's refusal, so these were a 500 with a logged traceback."""
+    tok = word_tokenizer()
+    read = "m['content'] if m['content'] != 't7' else m.nothing.deeper"  # only for "t7"
+    tok._tokenizer.chat_template = "{% for m in messages %}{{ " + read + " }} {% endfor %}"
+    registry = Registry(tiny_model("llama"), tok, "tiny", keep=KEEP, cache_bytes=1e6)
+    server = Server(create_app(registry, LIMITS))
+    try:
+        body = {"model": "tiny", "messages": [{"role": "user", "content": "t7"}], "max_tokens": 2}
+        status, answer = post(server.url, json.dumps(body).encode())
+        assert status == 400, answer
+        assert "chat template" in answer["error"]["message"]
+        body["messages"][0]["content"] = "t3"
+        assert post(server.url, json.dumps(body).encode())[0] == 200  # and it serves on
+    finally:
+        server.stop()

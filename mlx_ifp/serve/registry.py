@@ -282,7 +282,7 @@ class Registry:
             spaced = self._leading_space(records, req.chat)
             yield from self._pieces(spaced, StopFilter(req.stop), task)
         except Exception as e:
-            if type(e).__name__ == "TemplateError":  # jinja2: the chat template refused them
+            if "TemplateError" in {c.__name__ for c in type(e).__mro__}:  # jinja2's, subclasses too
                 raise UsageError(f"the chat template rejected the messages: {e}") from None
             raise
         finally:
