@@ -41,7 +41,10 @@ def finetune_command(
     lora_layers: Annotated[int | None, opt("lora_layers", "LoRA: the last N layers.")] = None,
     lora_rank: Annotated[int | None, opt("lora_rank", "LoRA rank.")] = None,
     iters: Annotated[int | None, opt("iters", "Optimizer steps.")] = None,
-    batch_size: Annotated[int | None, opt("batch_size", "Examples per step.")] = None,
+    batch_size: Annotated[
+        int | None,
+        opt("batch_size", "Examples per micro-batch (a step: --grad-accumulation of them)."),
+    ] = None,
     grad_accumulation: Annotated[
         int | None, opt("grad_accumulation", "Micro-batches per step.")
     ] = None,

@@ -109,6 +109,13 @@ def _chat_parts(tokenizer, messages: list[dict], where: str) -> tuple[list[int],
     return list(head), list(head) + list(reply) + eos
 
 
+def _text(rec: dict, key: str, where: str) -> str:
+    """A record's text field (a number is read as text; a null is not the word "None")."""
+    if rec[key] is None or isinstance(rec[key], list | dict):
+        raise UsageError(f"{where}: '{key}' must be text, got {json.dumps(rec[key]):.40}")
+    return str(rec[key])
+
+
 def to_example(rec: dict, tokenizer, stage: str) -> Example:
     """Tokenize one record for ``stage`` ('pretrain' or 'sft')."""
     where = rec.get("_where", "record")
@@ -116,8 +123,8 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
         raise UsageError(f"{where}: 'domain' must be a string, got {rec['domain']!r:.40}")
     if "prompt" in rec and "completion" in rec:
         messages = [
-            {"role": "user", "content": str(rec["prompt"])},
-            {"role": "assistant", "content": str(rec["completion"])},
+            {"role": "user", "content": _text(rec, "prompt", where)},
+            {"role": "assistant", "content": _text(rec, "completion", where)},
         ]
     elif "messages" in rec:
         messages = rec["messages"]
@@ -130,7 +137,7 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
     elif "text" in rec:
         if stage == "sft":
             raise UsageError(f"{where}: stage 2 (sft) needs 'messages' or 'prompt'/'completion'")
-        toks = list(tokenizer.encode(str(rec["text"])))
+        toks = list(tokenizer.encode(_text(rec, "text", where)))
         if toks and tokenizer.eos_token_id not in (None, toks[-1]):
             toks.append(tokenizer.eos_token_id)
         return Example(toks, 0, [])

@@ -30,6 +30,7 @@ from ..core import (
     read_json,
     read_safetensors,
     sha256_file,
+    sweep_leftovers,
 )
 from ..sources.predictor import (
     CONFIG_FILE,
@@ -122,6 +123,10 @@ def save(
 def read_state(folder: str | Path) -> dict:
     """The ``trainer_state.json`` of a checkpoint folder (a one-line UsageError if broken)."""
     folder = Path(folder)
+    if not folder.exists() and mx.distributed.init().rank() == 0:  # killed between the renames
+        sweep_leftovers(folder)  # of a save: the checkpoint is put back (as a run's start does)
+    if folder.is_file():  # mlx_lm's --resume-adapter-file takes a file
+        raise UsageError(f"not a training checkpoint: {folder} is a file (give its folder)")
     if not folder.is_dir():
         raise UsageError(f"not a training checkpoint: {folder} does not exist")
     if not (folder / STATE_JSON).is_file():

@@ -93,7 +93,7 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
     if values.get("resume") and "output" not in values:  # a resumed run (a copy too) writes
         values["output"] = values["resume"]  # where it is, unless an output is named
     known = {f.name for f in fields(FinetuneConfig)}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(map(str, set(values) - known))  # YAML's `1: 2`: a key that is no name
     if unknown:
         raise UsageError(f"unknown config key(s): {', '.join(unknown)}")
     cfg = FinetuneConfig(**values)
@@ -137,7 +137,7 @@ def check(cfg: FinetuneConfig) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < inf:
             raise UsageError(f"{name} must be a number >= 0 (and finite), got {value!r}")
     for name in ("model", "data", "output", "init_from", "resume"):  # YAML: `data: 2024` a number
-        if not isinstance(getattr(cfg, name), str | None):
+        if not isinstance(getattr(cfg, name), str if name in ("data", "output") else str | None):
             raise UsageError(f"{name} must be a path or name, got {getattr(cfg, name)!r}")
         if name != "model" and getattr(cfg, name):  # `data: ~/corpus`: no shell expands it
             setattr(cfg, name, str(Path(getattr(cfg, name)).expanduser()))

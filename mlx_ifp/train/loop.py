@@ -221,6 +221,24 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     predictor = new_predictor(model, PredictorConfig(**{**cfg.predictor, "k": k}), tokenizer)
     joint = Joint(predictor, model, teacher)
     opts = optimizers(cfg)
+    step, history, val_history, div_history = 0, [], [], []
+    run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}
+    ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
+    ifp.update(d_ffn=d_ffn(model), train=cfg.train, stage=cfg.stage)
+    if cfg.init_from and not cfg.resume:  # another run's weights (resumed: the checkpoint's)
+        checkpoint.init_weights(cfg.init_from, predictor, model, ifp)
+        step = cfg.start_step
+    if cfg.resume:  # made for this model, budget and settings? (before the data)
+        checkpoint.check_fits(cfg.resume, resumed, ifp, dataclasses.asdict(predictor.config), cfg)
+        state = checkpoint.restore(cfg.resume, predictor, model, opts, resumed)
+        step, history, val_history = state["step"], state["history"], state.get("val", [])
+        div_history = state.get("diversity", [])
+        run.update(state.get("run", {}), device=run["device"])
+        if step > cfg.iters:
+            raise UsageError(
+                f"checkpoint {cfg.resume} is at step {step}, past --iters {cfg.iters}: "
+                f"resume with --iters {step} or more"
+            )
     train, valid = load_data(**data_settings(cfg, tokenizer, model))[:2]  # no test split
     if cfg.task_share and all(e.domain < 0 for e in train):
         warn("task_share: no training record has a 'domain', so every row runs its own mask")
@@ -239,24 +257,6 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         valid_b = Batches(valid, cfg.batch_size, cfg.seed, multiple, group)
     probes = probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
     eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
-    step, history, val_history, div_history = 0, [], [], []
-    run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}
-    ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
-    ifp.update(d_ffn=d_ffn(model), train=cfg.train, stage=cfg.stage)
-    if cfg.init_from and not cfg.resume:  # another run's weights (resumed: the checkpoint's)
-        checkpoint.init_weights(cfg.init_from, predictor, model, ifp)
-        step = cfg.start_step
-    if cfg.resume:  # made for this model, budget and settings? (before any training)
-        checkpoint.check_fits(cfg.resume, resumed, ifp, dataclasses.asdict(predictor.config), cfg)
-        state = checkpoint.restore(cfg.resume, predictor, model, opts, resumed)
-        step, history, val_history = state["step"], state["history"], state.get("val", [])
-        div_history = state.get("diversity", [])
-        run.update(state.get("run", {}), device=run["device"])
-        if step > cfg.iters:
-            raise UsageError(
-                f"checkpoint {cfg.resume} is at step {step}, past --iters {cfg.iters}: "
-                f"resume with --iters {step} or more"
-            )
     out = Path(cfg.output)
     last_good = (cfg.resume, step) if cfg.resume else None
     # where the data goes on: resumed, the checkpoint's position (older ones counted batches)
