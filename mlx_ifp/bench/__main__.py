@@ -2,6 +2,6 @@
 
 import sys
 
-from ..cli import app
+from ..cli import main
 
-app(["bench", *sys.argv[1:]], prog_name="mlx_ifp")
+main(["bench", *sys.argv[1:]], prog_name="mlx_ifp")  # bad flags: one line, as `mlx_ifp bench`

@@ -246,8 +246,8 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
     dt = _dtype(src)
     base_active, base_rss = out["memory_source"]
     run = {"k": k, "variants": {}}
-    v = run["variants"]
-    pruner = Pruner(src, tok, "griffin", k)
+    v, keep = run["variants"], k / d_ffn(src)  # a fraction: a count of 1 would read as 1.0
+    pruner = Pruner(src, tok, "griffin", keep)
 
     def fresh():
         pruner.cache.clear()
@@ -312,10 +312,10 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
     del same
     if "h" in variants:
         log("(h) per-prompt GRIFFIN read off the prompt's dense prefill")
-        v["h_prefill"] = prefill_overhead(Pruner(src, tok, "griffin", k), prompt, trials)
+        v["h_prefill"] = prefill_overhead(Pruner(src, tok, "griffin", keep), prompt, trials)
     if "g" in variants:
         log("(g) slim sliced from the 4-bit source")
-        qp = Pruner(q_src(), tok, "griffin", k)  # may round k up (ffn.required_align)
+        qp = Pruner(q_src(), tok, "griffin", keep)  # may round k up (ffn.required_align)
         if qp.k != k:
             log(f"    4-bit source on this backend: k rounded up to {qp.k}")
             mask = qp.source.select(qp.model, qp.encode(task), qp.k)

@@ -104,14 +104,14 @@ def _parse_errors() -> tuple[type, ...]:
     return tuple(k for k in kinds if k is not None)
 
 
-def main() -> None:
+def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
     """The console script. A flag typer cannot parse (``-m abc``, ``--foo``) is one line and
     exit code 2 too, like every other bad input; a bare command group still shows its help."""
     try:
-        code = app(standalone_mode=False)
+        code = app(args, prog_name, standalone_mode=False)
     except _parse_errors() as e:
         if type(e).__name__ == "NoArgsIsHelpError":  # `mlx_ifp`, `mlx_ifp data`: the help
-            app()  # nothing has run yet: typer's own help screen and exit code
+            app(args, prog_name)  # nothing has run yet: typer's own help screen and exit code
         typer.echo(f"Error: {' '.join(e.format_message().split())}", err=True)
         raise SystemExit(getattr(e, "exit_code", 2)) from None
     except typer.Abort:

@@ -236,7 +236,9 @@ def eval_command(
     if data:  # a corpus given: its domains before the model loads
         cfg.domains = built_domains(data, cfg.domains)
     net, tokenizer = mlx_ifp.load(model)
-    keep_channels(net, cfg.keeps)  # a --keep over the FFN width: before the corpus build
+    keep_channels(net, cfg.keeps)  # a --keep over the FFN width, a mask of another model:
+    for path in files.values():  # before the corpus build
+        mlx_ifp.Mask.load(path, net)
     folder = data or build()
     if not data:  # (a given corpus's domains were read above)
         cfg.domains = built_domains(folder, cfg.domains)
@@ -331,8 +333,10 @@ def plot_command(
             )
         if mask_source != "predictor":
             mlx_ifp.make_source(mask_source)  # an unknown name
-        if adapter is not None and not Path(adapter_folder(adapter, model)).is_dir():
-            raise UsageError(f"adapter folder not found: {adapter}")
+        if adapter is not None:  # default: the shipped one trained nearest --keep, as generate
+            adapter = adapter_folder(adapter, model, mlx_ifp.Budget.parse(keep))
+            if not Path(adapter).is_dir():
+                raise UsageError(f"adapter folder not found: {adapter}")
         if adapter is not None and mask_source != "predictor":  # (it read the LoRA'd model)
             raise UsageError(f"--adapter is for --mask-source predictor, not {mask_source}")
         sidecar = check_writable(Path(output).expanduser().with_suffix(".json"))

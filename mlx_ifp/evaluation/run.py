@@ -180,14 +180,15 @@ def check_mask_files(files: dict) -> None:
         picked_by(Mask.load(path))
 
 
-def adapter_folder(folder: str, model: str) -> str:
+def adapter_folder(folder: str, model: str, budget: Budget | None = None) -> str:
     """An ``--adapter NAME=DIR`` folder; ``default`` (no folder of that name here) is the
-    predictor shipped with the embedded ``model``, as ``generate --adapter default`` takes it."""
+    predictor shipped with the embedded ``model`` (the one trained nearest ``budget``, if
+    given), as ``generate --adapter default`` takes it."""
     from ..models import default_adapter
 
     if folder != "default" or Path(folder).is_dir():
         return str(Path(folder).expanduser())  # a quoted "~/run" too, as generate takes it
-    shipped = default_adapter(model)
+    shipped = default_adapter(model, budget) or default_adapter(model)  # (or: full width)
     if shipped is None:
         raise UsageError(f"no default adapter ships with {model!r}")
     return str(shipped)
