@@ -59,8 +59,8 @@ def convert_command(
         str | None,
         typer.Option(
             "--keep",
-            help="Export a slim model keeping this many channels. Default 0.5, or the budget "
-            "the adapter's predictor was trained for.",
+            help="FFN channels kept per layer: a fraction (0.5) or a count (1024). Default 0.5, "
+            "or the budget the adapter's predictor was trained for.",
         ),
     ] = None,
     mask_source: Annotated[
