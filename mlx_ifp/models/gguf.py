@@ -73,6 +73,12 @@ def _meta(meta: dict, key: str, default=None):
     return value.item() if isinstance(value, mx.array) and value.ndim == 0 else value
 
 
+def _token_id(meta: dict, key: str, count: int) -> int | None:
+    """``tokenizer.ggml.<key>_token_id`` if it is one of ``count`` tokens' ids, else None."""
+    tid = _meta(meta, f"tokenizer.ggml.{_TOKEN_IDS[key]}_token_id")
+    return tid if tid is not None and 0 <= tid < count else None  # (-1: not the last one)
+
+
 def unpermute(x: mx.array, heads: int) -> mx.array:
     """Undo llama.cpp's q/k row permutation (rows are outputs: works on packed tensors too)."""
     rows = x.shape[0]
@@ -103,6 +109,9 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
         return _meta(meta, f"{arch}.{key}", default)
 
     hidden, heads = get("embedding_length"), get("attention.head_count")
+    eps = get("attention.layer_norm_rms_epsilon")  # required, as llama.cpp has it
+    if isinstance(eps, bool) or not isinstance(eps, int | float) or not eps > 0:
+        raise UsageError(f"{arch}.attention.layer_norm_rms_epsilon is missing or not > 0: {eps!r}")
     kv_heads = get("attention.head_count_kv", heads)
     if isinstance(kv_heads, mx.array):  # per-layer counts
         kv_heads = int(kv_heads[0].item())
@@ -117,7 +126,7 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
         "num_attention_heads": heads,
         "num_key_value_heads": kv_heads,
         "head_dim": get("attention.key_length") or hidden // heads,
-        "rms_norm_eps": float(f"{get('attention.layer_norm_rms_epsilon', 1e-6):.6g}"),
+        "rms_norm_eps": float(f"{eps:.6g}"),
         "vocab_size": vocab,
         "rope_theta": float(f"{get('rope.freq_base', 10000.0):.6g}"),
         "rope_traditional": False,
@@ -140,7 +149,7 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
     elif scaling not in (None, "none"):
         raise UsageError(f"rope scaling '{scaling}' in GGUF files is not supported")
     for key in ("bos", "eos", "pad"):
-        if (tid := _meta(meta, f"tokenizer.ggml.{_TOKEN_IDS[key]}_token_id")) is not None:
+        if (tid := _token_id(meta, key, len(tokens))) is not None:
             config[f"{key}_token_id"] = tid
     return config
 
@@ -205,6 +214,10 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
     tokens = list(meta["tokenizer.ggml.tokens"])
     merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges") or []]
     pre = _meta(meta, "tokenizer.ggml.pre", "default")
+    add_bos = _meta(meta, "tokenizer.ggml.add_bos_token", pre in LLAMA3_PRES)
+    for key, value, kind in (("pre", pre, str), ("add_bos_token", add_bos, bool)):
+        if not isinstance(value, kind):  # (an int pre read as GPT-2's split, "no" as yes)
+            raise UsageError(f"tokenizer.ggml.{key} is not {kind.__name__}: {value!r:.40}")
     try:  # tokenizers raises a bare Exception for merges of tokens the list lacks
         bpe = models.BPE(
             vocab={t: i for i, t in enumerate(tokens)},
@@ -233,11 +246,10 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
             tok.add_tokens([AddedToken(t, special=k == 3, normalized=False)])
 
     def token(key):
-        tid = _meta(meta, f"tokenizer.ggml.{_TOKEN_IDS[key]}_token_id")
-        return tokens[tid] if tid is not None and tid < len(tokens) else None
+        return None if (tid := _token_id(meta, key, len(tokens))) is None else tokens[tid]
 
     bos = token("bos")
-    if _meta(meta, "tokenizer.ggml.add_bos_token", pre in LLAMA3_PRES) and bos is not None:
+    if add_bos and bos is not None:
         tok.post_processor = processors.TemplateProcessing(
             single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, tokens.index(bos))]
         )
@@ -269,23 +281,27 @@ def gguf_to_mlx_lm(
     ``progress(done, total)``: called per tensor read (see :func:`read_gguf`). ``source_id``
     (the embedded model's sha256) is recorded in the marker: see :func:`converted_from`.
     """
-    weights, meta = read_gguf(gguf_path, progress)
-    if (parts := _meta(meta, "split.count")) and parts > 1:  # its tensors are in every part
+    try:  # checked before the tensors are read (minutes for a K-quant file)
+        head = gguf_decode.header_values(gguf_path)
+    except (OSError, ValueError):  # what is wrong with the file: read_gguf says it
+        read_gguf(gguf_path)
+        raise
+    if not isinstance(parts := head.get("split.count", 1), int) or parts > 1:  # a part
         raise UsageError(
             f"{gguf_path} is one of the {parts} parts of a split GGUF: join them into one file "
             "first (llama-gguf-split --merge FIRST-PART JOINED.gguf)"
         )
-    arch = _meta(meta, "general.architecture")
-    if arch not in SUPPORTED_ARCHS:
+    if (arch := head.get("general.architecture")) not in SUPPORTED_ARCHS:
         raise UsageError(
             f"{gguf_path}: architecture '{arch}' is not supported "
             f"(supported: {', '.join(SUPPORTED_ARCHS)})"
         )
+    weights, meta = read_gguf(gguf_path, progress)
     try:  # a hand-made or damaged file: missing keys, wrong types, shapes that do not fit
         config = _config(meta, weights, arch)
         tokenizer = build_tokenizer(meta, config["max_position_embeddings"])
         out, quant = _convert_weights(weights, config, dequantize)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError) as e:
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError, AttributeError) as e:
         said = str(e) if isinstance(e, UsageError) else f"{type(e).__name__}: {e}"
         raise UsageError(f"{gguf_path}: cannot convert ({said})") from None
     if quant:

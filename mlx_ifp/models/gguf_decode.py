@@ -65,23 +65,35 @@ def tensor_types(path: str | os.PathLike) -> dict[str, int]:
     return _header(path)[0]
 
 
-def _header(path: str | os.PathLike) -> tuple[dict[str, int], set[int]]:
-    """(tensor name -> type id, the metadata value types used, array items' included)."""
+def header_values(path: str | os.PathLike) -> dict:
+    """The values of the :data:`HEADER_KEYS` the header holds (strings and scalars), read
+    without the tensors: what decides whether a file can be converted at all."""
+    return _header(path)[2]
+
+
+#: metadata read by :func:`header_values`
+HEADER_KEYS = ("general.architecture", "split.count", "general.alignment")
+
+
+def _header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dict]:
+    """(tensor name -> type id, the metadata value types used (array items' included),
+    :func:`header_values`)."""
     try:
         return _read_header(path)
     except (struct.error, UnicodeDecodeError, RecursionError, OverflowError) as e:
         raise ValueError(f"truncated or corrupted GGUF header ({type(e).__name__})") from None
 
 
-def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int]]:
+def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dict]:
     if os.path.getsize(path) < 24:
         raise ValueError("not a GGUF file (shorter than its header)")
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         if buf[:4] != b"GGUF":
             raise ValueError("not a GGUF file (bad magic)")
         (version,) = struct.unpack_from("<I", buf, 4)
-        if version < 2:
-            raise ValueError(f"GGUF version {version} is not supported")
+        if version < 2 or not version & 0xFFFF:  # 3 << 24: a big-endian file's 3
+            order = " (a big-endian file)" if version > 0xFFFF else ""
+            raise ValueError(f"GGUF version {version}{order} is not supported")
         n_tensors, n_kv = struct.unpack_from("<QQ", buf, 8)
         if n_kv * 12 + n_tensors * 24 > len(buf):  # the least each entry takes
             raise ValueError(f"GGUF header claims {n_tensors} tensors and {n_kv} keys: too many")
@@ -112,19 +124,32 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int]]:
                 return pos
             raise ValueError(f"unknown GGUF metadata value type {kind}")
 
+        values = {}
         for _ in range(n_kv):
-            pos = string(pos)[1]
+            key, pos = string(pos)
             (kind,) = struct.unpack_from("<I", buf, pos)
+            if (key := key.decode(errors="replace")) in HEADER_KEYS and kind in (*_SCALAR, 8):
+                at = pos + 4
+                values[key] = string(at)[0].decode() if kind == 8 else _unpack(kind, buf, at)
             pos = skip(kind, pos + 4)
+        align = values.get("general.alignment", 32)
+        if type(align) is not int or align <= 0 or align & (align - 1):  # mx.load: 0 is SIGFPE
+            raise ValueError(f"general.alignment {align} is not a power of two")
         types = {}
         for _ in range(n_tensors):
             name, pos = string(pos)
             (ndim,) = struct.unpack_from("<I", buf, pos)
             pos += 4 + 8 * ndim
-            (kind,) = struct.unpack_from("<I", buf, pos)
+            kind, offset = struct.unpack_from("<IQ", buf, pos)
+            if offset % align:  # (llama.cpp refuses it too) mx.load reads the wrong bytes
+                raise ValueError(f"tensor {name.decode()!r}: data offset {offset} is not aligned")
             types[name.decode()] = kind
             pos += 12  # type, then the data offset
-        return types, kinds
+        return types, kinds, values
+
+
+def _unpack(kind: int, buf, pos: int):
+    return struct.unpack_from("<" + _SCALAR[kind], buf, pos)[0]
 
 
 def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], dict]:
@@ -135,7 +160,7 @@ def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], d
     Raises UsageError for a file that needs the ``gguf`` package when it is not installed; other
     errors (not a GGUF file, a type even the gguf package cannot decode) propagate.
     """
-    types, kinds = _header(path)
+    types, kinds, _ = _header(path)
     crash = kinds & MLX_CRASHES
     if all(t in MLX_EXACT for t in types.values()) and not crash:
         # by its magic, not its name's case: mx.load reads the suffix as written (`x.GGUF`)
@@ -246,6 +271,7 @@ __all__ = [
     "REQUANT",
     "affine",
     "convert_tensor",
+    "header_values",
     "load",
     "tensor_types",
 ]

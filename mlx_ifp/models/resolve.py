@@ -147,7 +147,7 @@ def load(
             raise UsageError(f"no default adapter ships with {model!r}")
         adapter_path = str(shipped)
     elif adapter_path is not None and not Path(adapter_path).is_dir():
-        raise UsageError(f"adapter folder not found: {adapter_path}")
+        raise _no_folder(adapter_path)
     cpu = on_cpu()
     dequantize = cpu if dequantize is None else dequantize
     path = resolve(model, dequantize=dequantize)
@@ -196,20 +196,20 @@ def load(
 
 def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
     """mlx-lm adapters (LoRA or full) from a finetune folder; a predictor-only folder has none.
-    Adapters that do not fit are refused as another model's when the folder records a source
-    model that is not ``net``, rather than by the tensors the model lacks."""
+    Adapters are refused as another model's when the folder records a source model that is not
+    ``net`` (those of a model of the same shapes fit, and would be applied silently)."""
     from mlx_lm.utils import load_adapters
 
     folder = Path(adapter_path)
     if not folder.is_dir():
-        raise UsageError(f"adapter folder not found: {adapter_path}")
+        raise _no_folder(adapter_path)
     if (folder / "adapters.safetensors").is_file():
         check_safetensors(folder / "adapters.safetensors", "adapter weights")
         read_json(folder / "adapter_config.json", "adapter config")
+        _refuse_other_model(folder, net)
         try:
             load_adapters(net, str(folder))
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
-            _refuse_other_model(folder, net)
             raise UsageError(f"could not load adapters from {folder}: {first_line(e)}") from None
     elif not (folder / "ifp_config.json").is_file():
         raise UsageError(f"{folder} holds neither adapters nor a predictor")
@@ -219,6 +219,13 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
         )
     elif (folder / "adapter_config.json").is_file():  # written before ``train`` was recorded
         raise UsageError(f"{folder} has adapter_config.json but adapters.safetensors is missing")
+
+
+def _no_folder(path: str) -> UsageError:
+    """An adapter folder that is not one: missing, or a file in it (``adapters.safetensors``)."""
+    if Path(path).is_file():
+        return UsageError(f"{path} is a file: give the adapter folder that holds it")
+    return UsageError(f"adapter folder not found: {path}")
 
 
 def _refuse_other_model(folder: Path, net: nn.Module) -> None:
