@@ -110,7 +110,7 @@ def chat_command(
         raise UsageError(f"--repick: mask source {source.key()!r} cannot re-pick while generating")
     with contextlib.suppress(AttributeError, ValueError):  # a strict UTF-8 locale: not a crash
         sys.stdin.reconfigure(errors="surrogateescape")  # check_text refuses the line
-    start = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    start = [{"role": "system", "content": system_prompt}] if system_prompt is not None else []
     typer.echo(f"Chatting with {model}, {pruned(opened, repick)}.\n{HELP}", err=True)
     messages = list(start)
     while True:

@@ -251,7 +251,7 @@ def check_template(tokenizer, system_prompt: str | None) -> None:
     """A chat template that refuses a system message (Gemma's) says so in one line, here."""
     chat = [{"role": "system", "content": system_prompt}, {"role": "user", "content": "Hi"}]
     try:
-        if system_prompt and getattr(tokenizer, "chat_template", None):
+        if system_prompt is not None and getattr(tokenizer, "chat_template", None):
             tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
     except Exception as e:  # jinja2's TemplateError, from the template's raise_exception
         raise UsageError(f"--system-prompt: the model's chat template refuses it ({e})") from None
@@ -375,7 +375,7 @@ def generate_command(
     text = read_prompt(prompt)
     task = read_task(task)
     check_text(system_prompt, "--system-prompt")
-    if system_prompt and ignore_chat_template:  # the raw prompt text is all the model would see
+    if system_prompt is not None and ignore_chat_template:  # the model sees the raw prompt only
         raise UsageError(
             "--system-prompt needs the chat template: leave out --ignore-chat-template, or put "
             "the system text in the prompt"

@@ -15,8 +15,9 @@ def has_chat_template(tokenizer) -> bool:
 
 def messages_for(prompt: str | list[dict], system_prompt: str | None = None) -> list[dict]:
     """A message list from a plain prompt (a user turn) or an existing message list; a
-    ``system_prompt`` goes first (refused if the list has a system message of its own)."""
-    head = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    ``system_prompt`` goes first (refused if the list has a system message of its own); ``""``
+    too, as mlx-lm sends it (a chat template's default system message is then left out)."""
+    head = [{"role": "system", "content": system_prompt}] if system_prompt is not None else []
     if not isinstance(prompt, list):
         return head + [{"role": "user", "content": prompt}]
     if head and any(isinstance(m, dict) and m.get("role") == "system" for m in prompt):
@@ -52,8 +53,10 @@ def first_user_turn(messages: list[dict]) -> str:
 
 def format_chat(tokenizer, messages: list[dict]) -> str:
     """The prompt text the model sees: the chat template applied, ready for the reply."""
-    if not has_chat_template(tokenizer):
-        return "\n".join(str(m["content"]) for m in messages)
+    if not has_chat_template(tokenizer):  # (an empty system prompt adds no line)
+        return "\n".join(
+            str(m["content"]) for m in messages if m["content"] or m["role"] != "system"
+        )
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 

@@ -251,10 +251,7 @@ def stream_generate(
     penalties = penalty_processors(
         repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size
     )
-    check_options(kwargs)
-    for key in ("prompt_cache", "sampler"):  # None is mlx-lm's own default: as if not given
-        if key in kwargs and kwargs[key] is None:
-            del kwargs[key]
+    check_options(kwargs, (temp, top_p, min_p, top_k))  # mlx-lm's defaults dropped from it
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_parts(model, tokenizer)
     check_mask(mask, task, keep, align)
@@ -349,6 +346,8 @@ def generate(
     if not isinstance(verbose, bool):  # as mlx-lm's: generate(model, tok, prompt, 64) is verbose
         raise UsageError(f"verbose must be True or False, got {verbose!r} (give max_tokens=N)")
     text, last = "", None
+    if verbose:  # mlx-lm's opening line
+        print("=" * 10)
     for last in stream_generate(model, tokenizer, prompt, **kwargs):
         if verbose:
             print(last.text, end="", flush=True)

@@ -150,10 +150,23 @@ def sampler_for(model, temp: float, top_p: float, min_p: float, top_k: int):
     return make_sampler(temp, top_p if top_p < 1 else 0.0, min_p, 1, top_k)
 
 
-def check_options(options: dict) -> None:
+def check_options(options: dict, sampling=(0.0, 1.0, 0.0, 0)) -> None:
     """Refuse keyword options that neither ``stream_generate`` nor mlx-lm's generation takes
-    (one line naming it, with the nearest known one), and a bad ``prefill_step_size``, before
-    any work is done."""
+    (one line naming it, with the nearest known one), a ``sampler`` beside ``sampling`` (temp,
+    top_p, min_p, top_k) other than the defaults (it would drop them), and a bad
+    ``prefill_step_size``, before any work is done. mlx-lm's own defaults (None, and no
+    processors) are dropped from ``options``: as if not given."""
+    for key in ("prompt_cache", "sampler", "logits_processors"):
+        empty = key == "logits_processors" and isinstance(options.get(key), list | tuple)
+        if key in options and (options[key] is None or (empty and not options[key])):
+            del options[key]
+    names, defaults = ("temp", "top_p", "min_p", "top_k"), (0.0, 1.0, 0.0, 0)
+    given = [f"{n}={v!r}" for n, v, d in zip(names, sampling, defaults, strict=True) if v != d]
+    if "sampler" in options and given:
+        raise UsageError(
+            f"sampler= would drop {', '.join(given)}: give them to "
+            "mlx_lm.sample_utils.make_sampler(...), or leave sampler out"
+        )
     known = mlx_lm_options()
     for name in options:
         if name in known:
