@@ -1,5 +1,7 @@
 # The device's last resort (no lanes): the shipped rw25.w and static.w on every test item, both
 # tools side by side, each JSON copied to $OUT as it is written (score_w.sh's first two lines).
+# CHOOSE=1 (device time short): the fair table's rows a verdict needs only (dense, the control,
+# the arm per input; eval_ifp --choose), not GRIFFIN, static-act, random, the swaps.
 set -u
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 for p in mlx_ifp/weights/smollm2-135m-instruct docs/results/train_writing/staticw; do
@@ -15,7 +17,7 @@ T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-
 touch /tmp/after/only
 (run test_w_full tools/eval_task_masks.py --run "$r/k0.5-rw25w/stage2" $T --domains $F &)
 (run test_fair_w_full tools/eval_ifp.py --runs "$r" --keep 0.5 --arms rw25w --stage stage2 \
-  --limit 1000 --gen-limit 0 --batch 24 --domains $F &)
+  --limit 1000 --gen-limit 0 --batch 24 --domains $F ${CHOOSE:+--choose} &)
 }
 t0=$(date +%s)
 while [ $(($(date +%s) - t0)) -lt "${1:-420}" ]; do
