@@ -78,8 +78,9 @@ def check_pruner(model: nn.Module, pruner, mask=None, keep=None, align=1, source
         raise UsageError(f"pruner must be an mlx_ifp.Pruner, got {type(pruner).__name__}")
     if pruner.source_model is not model:
         raise UsageError("the pruner was made for another model: make one for this model")
-    if source is not None and source is not pruner.source and source != pruner.source.name:
+    if source is not None and source not in (pruner.source, pruner.source.name, pruner.source_name):
         raise UsageError(f"the pruner's mask source is {pruner.source.key()!r}, not {source!r}")
+    align = pruner.budget.align if align == 1 and align is not True else align  # 1: its own
     budget = Budget.parse(pruner.budget if keep is None else keep, align)
     if mask is None and (k := budget.channels(d_ffn(model))) != pruner.k:
         raise UsageError(

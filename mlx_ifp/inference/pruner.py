@@ -252,6 +252,7 @@ class Pruner:
         applied = origin(model, required=False).get("adapter_path")
         options = {"adapter_path": applied, **source_options}
         self.source = make_source(source, tokenizer=tokenizer, **options)
+        self.source_name = source if isinstance(source, str) else None  # the name it was made from
         reads = SOURCE_OPTIONS.get(source) if isinstance(source, str) else ""  # None: a plug-in
         if reads is not None and (extra := sorted(set(source_options) - set(reads.split()))):
             made = "" if isinstance(source, str) else " (a source instance takes none)"
