@@ -34,7 +34,14 @@ from ..core import (
     token_ids,
     turn_tokens,
 )
-from ..sources import MaskSource, dense_prefill, lora_missing, make_source, observes_last
+from ..sources import (
+    MaskSource,
+    dense_prefill,
+    lora_missing,
+    make_source,
+    observes_last,
+    options_read,
+)
 
 
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
@@ -202,12 +209,6 @@ def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> 
 FUSED_LORA_BITS: int | None = 8
 
 
-#: the options each built-in mask source reads (``Pruner`` refuses any other for it: a misspelt
-#: or misplaced keyword is not silently dropped); a plug-in's factory takes what it takes
-SOURCE_OPTIONS = {"griffin": "", "full": "", "static": "", "random": "seed"}
-SOURCE_OPTIONS.update({"static-act": "calibration", "predictor": "path adapter adapter_path"})
-
-
 class Pruner:
     """A resident source model, a mask source and a budget; hands out cached slim models.
 
@@ -253,8 +254,9 @@ class Pruner:
         options = {"adapter_path": applied, **source_options}
         self.source = make_source(source, tokenizer=tokenizer, **options)
         self.source_name = source if isinstance(source, str) else None  # the name it was made from
-        reads = SOURCE_OPTIONS.get(source) if isinstance(source, str) else ""  # None: a plug-in
-        if reads is not None and (extra := sorted(set(source_options) - set(reads.split()))):
+        # a built-in source's options are its factory's (a misspelt keyword is not dropped)
+        reads = options_read(source) if isinstance(source, str) else set()  # None: a plug-in
+        if reads is not None and (extra := sorted(set(source_options) - reads)):
             made = "" if isinstance(source, str) else " (a source instance takes none)"
             raise UsageError(
                 "Pruner takes model, tokenizer, source, keep, align, cache_size and the mask "

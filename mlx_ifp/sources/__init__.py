@@ -5,6 +5,8 @@ Built in: ``griffin`` (per prompt, training-free), ``static`` (weight magnitude)
 with ``register_source``.
 """
 
+import inspect
+
 from . import predictor, static  # noqa: F401  (each registers its sources)
 from .base import (
     SOURCES,
@@ -32,7 +34,21 @@ from .static import (
     StaticWeight,
 )
 
+BUILT_IN = frozenset(SOURCES)  # registered above: a plug-in comes later
+
+
+def options_read(name) -> set[str] | None:
+    """The options a built-in source's factory reads by name (``tokenizer`` aside: every
+    factory is given it); None for a plug-in or an instance, whose factory takes what it takes."""
+    if not isinstance(name, str) or name not in BUILT_IN:
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = inspect.signature(SOURCES[name]).parameters.values()
+    return {p.name for p in params if p.kind in kinds} - {"tokenizer"}
+
+
 __all__ = [
+    "BUILT_IN",
     "DEFAULT_CALIBRATION",
     "SOURCES",
     "check_source_name",
@@ -52,6 +68,7 @@ __all__ = [
     "eager",
     "make_source",
     "observes_last",
+    "options_read",
     "lora_missing",
     "llm_not_carried",
     "picked_by",
