@@ -72,3 +72,14 @@ def test_a_pruners_own_keep_said_again_runs_beside_its_alignment(tiny):
     for kw in (dict(keep=0.5), dict(keep=0.3, align=64)):  # another budget: still refused
         with pytest.raises(UsageError, match="pruner keeps 32"):
             mlx_ifp.select(model, tok, P, pruner=pruner, **kw)
+
+
+@pytest.mark.real
+def test_a_predictor_folder_given_as_none_is_the_shipped_one(smollm2_dir):
+    """``Pruner(m, t, "predictor", adapter_path=None)`` (a folder option left unset, as code
+    passing its own optional argument through does) on the embedded model is the shipped
+    predictor, as with no folder at all; it said the source needs a folder."""
+    model, tok = mlx_ifp.load("smollm2-135m-instruct")
+    for key in ("path", "adapter", "adapter_path"):
+        pruner = mlx_ifp.Pruner(model, tok, "predictor", keep=0.5, **{key: None})
+        assert pruner.source.key().startswith("predictor"), key

@@ -234,6 +234,8 @@ class Pruner:
         self.source_model = model
         self.budget = Budget.parse(keep, align)
         folder = {"path", "adapter", "adapter_path"} & set(source_options)
+        for key in folder - {k for k, v in source_options.items() if v is not None}:
+            folder.discard(key), source_options.pop(key)  # None: not given (the shipped one)
         if source == "predictor" and not folder and ships_predictor(model, self.budget):
             source = None  # the shipped one, as the default and the CLI run it
         if source is None:
