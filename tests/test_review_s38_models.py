@@ -206,3 +206,16 @@ def test_an_adapter_file_given_for_its_folder_is_named_a_file(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(UsageError, match="is a file: give the adapter folder that holds it"):
         mlx_ifp.load(str(write_gguf(tiny_model(), tmp_path / "m.gguf")), adapter_path=str(path))
+
+
+def test_a_mixture_of_experts_llama_is_refused_by_name_before_its_tensors(tmp_path):
+    """A Mixtral GGUF says architecture "llama" with ``llama.expert_count``: it was converted
+    (every tensor decoded), then failed in mlx-lm with "Missing N parameters"."""
+    decoded = []
+    with pytest.raises(UsageError, match="mixture-of-experts models \\(8 experts\\)"):
+        importer.gguf_to_mlx_lm(
+            odd(tmp_path, llama__expert_count=mx.array(8, dtype=mx.uint32)),
+            tmp_path / "out",
+            progress=lambda *a: decoded.append(a),
+        )
+    assert decoded == [] and not (tmp_path / "out").exists()

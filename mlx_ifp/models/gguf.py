@@ -296,6 +296,9 @@ def gguf_to_mlx_lm(
             f"{gguf_path}: architecture '{arch}' is not supported "
             f"(supported: {', '.join(SUPPORTED_ARCHS)})"
         )
+    if experts := head.get(f"{arch}.expert_count"):  # Mixtral is "llama" with experts
+        why = f"mixture-of-experts models ({experts} experts) are not supported"
+        raise UsageError(f"{gguf_path}: {why}")
     weights, meta = read_gguf(gguf_path, progress)
     try:  # a hand-made or damaged file: missing keys, wrong types, shapes that do not fit
         config = _config(meta, weights, arch)

@@ -71,7 +71,7 @@ def header_values(path: str | os.PathLike) -> dict:
     return _header(path)[2]
 
 
-#: metadata read by :func:`header_values`
+#: metadata read by :func:`header_values` (and ``<arch>.expert_count``)
 HEADER_KEYS = ("general.architecture", "split.count", "general.alignment")
 
 
@@ -128,7 +128,8 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dic
         for _ in range(n_kv):
             key, pos = string(pos)
             (kind,) = struct.unpack_from("<I", buf, pos)
-            if (key := key.decode(errors="replace")) in HEADER_KEYS and kind in (*_SCALAR, 8):
+            key = key.decode(errors="replace")
+            if (key in HEADER_KEYS or key.endswith(".expert_count")) and kind in (*_SCALAR, 8):
                 at = pos + 4
                 values[key] = string(at)[0].decode() if kind == 8 else _unpack(kind, buf, at)
             pos = skip(kind, pos + 4)
