@@ -169,15 +169,11 @@ def _line_ended_on_interrupt(printed):
 
 def named_adapter(adapter: str | None, model: str, budget) -> str | None:
     """``--adapter default`` is ``load``'s name for the adapter shipped with an embedded model
-    (the one trained nearest the budget); a folder of that name here stays a folder."""
-    if adapter != "default":  # a quoted "~/run" (or --adapter=~/run) too, as --model takes it
-        return adapter if adapter is None else str(Path(adapter).expanduser())
-    if Path(adapter).is_dir():  # not load's "default"
-        return str(Path(adapter).resolve())
-    shipped = shipped_predictor(model, budget) or shipped_predictor(model, None)  # full width
-    if shipped is None:
-        raise UsageError(f"no default adapter ships with {model!r}")
-    return shipped
+    (the one trained nearest the budget); a folder of that name here stays a folder
+    (``models.adapter_folder``)."""
+    from ..models import adapter_folder
+
+    return adapter_folder(adapter, model, budget)
 
 
 def shipped_predictor(model: str, budget) -> str | None:

@@ -181,17 +181,11 @@ def check_mask_files(files: dict) -> None:
 
 
 def adapter_folder(folder: str, model: str, budget: Budget | None = None) -> str:
-    """An ``--adapter NAME=DIR`` folder; ``default`` (no folder of that name here) is the
-    predictor shipped with the embedded ``model`` (the one trained nearest ``budget``, if
-    given), as ``generate --adapter default`` takes it."""
-    from ..models import default_adapter
+    """An ``--adapter NAME=DIR`` folder, as ``generate --adapter`` takes it
+    (``models.adapter_folder``: ``default`` is the shipped predictor nearest ``budget``)."""
+    from ..models import adapter_folder as folder_of
 
-    if folder != "default" or Path(folder).is_dir():
-        return str(Path(folder).expanduser())  # a quoted "~/run" too, as generate takes it
-    shipped = default_adapter(model, budget) or default_adapter(model)  # (or: full width)
-    if shipped is None:
-        raise UsageError(f"no default adapter ships with {model!r}")
-    return str(shipped)
+    return folder_of(folder, model, budget)
 
 
 def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) -> list:

@@ -233,20 +233,29 @@ class Pruner:
             raise UsageError(f"cache_size must be a whole number >= 0, got {cache_size!r}")
         self.source_model = model
         self.budget = Budget.parse(keep, align)
-        folder = {"path", "adapter", "adapter_path"} & set(source_options)
-        for key in folder - {k for k, v in source_options.items() if v is not None}:
-            folder.discard(key), source_options.pop(key)  # None: not given (the shipped one)
-        if source == "predictor" and not folder and ships_predictor(model, self.budget):
-            source = None  # the shipped one, as the default and the CLI run it
+        keys = ("path", "adapter", "adapter_path")  # a predictor's folder; None: not given
+        source_options = {k: v for k, v in source_options.items() if v is not None or k not in keys}
+        if source == "predictor" and not set(keys) & set(source_options):
+            source = None if ships_predictor(model, self.budget) else source  # the shipped one
+        shipped = None
         if source is None:
             source, shipped = default_source(model, self.budget)
-            if shipped is not None:
-                from ..models import adapted_copy, trained_llm
+        # a built-in source's options are its factory's (a misspelt keyword is not dropped),
+        # refused before any copy or load
+        reads = options_read(source) if isinstance(source, str) else set()  # None: a plug-in
+        if reads is not None and (extra := sorted(set(source_options) - reads)):
+            name = repr(source) if isinstance(source, str) else f"{source.key()!r} (an instance)"
+            raise UsageError(
+                "Pruner takes model, tokenizer, source, keep, align, cache_size and the mask "
+                f"source's options: {name} reads no {', '.join(extra)}"
+            )
+        if shipped is not None:
+            from ..models import adapted_copy, trained_llm
 
-                if trained_llm(shipped) is not None:
-                    model = adapted_copy(model, shipped)
-                else:
-                    source_options = {"path": shipped, **source_options}
+            if trained_llm(shipped) is not None:
+                model = adapted_copy(model, shipped)
+            else:
+                source_options = {"path": shipped, **source_options}
         self.model = model  # masks are selected on it (the predictor reads it LoRA off)
         # slim models are cut from it: its non-FFN LoRA layers fused once
         self.slim_base = lora_fused_base(model, FUSED_LORA_BITS)
@@ -256,14 +265,6 @@ class Pruner:
         options = {"adapter_path": applied, **source_options}
         self.source = make_source(source, tokenizer=tokenizer, **options)
         self.source_name = source if isinstance(source, str) else None  # the name it was made from
-        # a built-in source's options are its factory's (a misspelt keyword is not dropped)
-        reads = options_read(source) if isinstance(source, str) else set()  # None: a plug-in
-        if reads is not None and (extra := sorted(set(source_options) - reads)):
-            made = "" if isinstance(source, str) else " (a source instance takes none)"
-            raise UsageError(
-                "Pruner takes model, tokenizer, source, keep, align, cache_size and the mask "
-                f"source's options: {self.source.key()!r} reads no {', '.join(extra)}{made}"
-            )
         self.note = predictor_note(model, self.source)
         self.k = self.budget.channels(d_ffn(model))
         if warning := keep_warning(model, self.source, self.budget):

@@ -150,7 +150,11 @@ def sampler_for(model, temp: float, top_p: float, min_p: float, top_k: int):
     return make_sampler(temp, top_p if top_p < 1 else 0.0, min_p, 1, top_k)
 
 
-def check_options(options: dict, sampling=(0.0, 1.0, 0.0, 0)) -> None:
+#: mlx-lm's sampling defaults (temp, top_p, min_p, top_k): what a ``sampler=`` may stand beside
+SAMPLING = {"temp": 0.0, "top_p": 1.0, "min_p": 0.0, "top_k": 0}
+
+
+def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> None:
     """Refuse keyword options that neither ``stream_generate`` nor mlx-lm's generation takes
     (one line naming it, with the nearest known one), a ``sampler`` beside ``sampling`` (temp,
     top_p, min_p, top_k) other than the defaults (it would drop them), and a bad
@@ -160,8 +164,8 @@ def check_options(options: dict, sampling=(0.0, 1.0, 0.0, 0)) -> None:
         empty = key == "logits_processors" and isinstance(options.get(key), list | tuple)
         if key in options and (options[key] is None or (empty and not options[key])):
             del options[key]
-    names, defaults = ("temp", "top_p", "min_p", "top_k"), (0.0, 1.0, 0.0, 0)
-    given = [f"{n}={v!r}" for n, v, d in zip(names, sampling, defaults, strict=True) if v != d]
+    pairs = zip(SAMPLING.items(), sampling, strict=True)
+    given = [f"{name}={v!r}" for (name, default), v in pairs if v != default]
     if "sampler" in options and given:
         raise UsageError(
             f"sampler= would drop {', '.join(given)}: give them to "

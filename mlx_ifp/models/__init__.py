@@ -15,7 +15,13 @@ from .device import (  # noqa: E402
     packed_matmul_warning,
     warn_if_packed_matmul_broken,
 )
-from .embedded import EMBEDDED, WEIGHTS, default_adapter, shipped_adapters  # noqa: E402
+from .embedded import (  # noqa: E402
+    EMBEDDED,
+    WEIGHTS,
+    adapter_folder,
+    default_adapter,
+    shipped_adapters,
+)
 from .resolve import (  # noqa: E402
     DEFAULT_MODEL,
     adapted_copy,
@@ -33,6 +39,7 @@ __all__ = [
     "check_model",
     "blas_status",
     "claim_compile_notice",
+    "adapter_folder",
     "default_adapter",
     "hugepages_status",
     "load",

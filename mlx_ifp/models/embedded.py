@@ -275,6 +275,19 @@ def shipped_adapters(name: str) -> list[Path]:
     return [f for f in folders if (f / "predictor.safetensors").is_file()]
 
 
+def adapter_folder(adapter: str | None, model: str | None, budget=None) -> str | None:
+    """An ``--adapter`` value as a folder (None stays None; a quoted ``~/run`` expanded).
+    ``default`` (no folder of that name here) is ``load``'s name for the predictor shipped with
+    the embedded ``model``: the one trained nearest ``budget``, at full width the default one."""
+    if adapter != "default":
+        return adapter if adapter is None else str(Path(adapter).expanduser())
+    if Path(adapter).is_dir():  # not load's "default" (resolved: no footer says "default")
+        return str(Path(adapter).resolve())
+    if (shipped := default_adapter(model, budget) or default_adapter(model)) is None:
+        raise UsageError(f"no default adapter ships with {model!r}")
+    return str(shipped)
+
+
 def default_adapter(name: str | None, budget=None) -> Path | None:
     """The shipped adapter folder of an embedded model, if there is one: the one trained for the
     channel count nearest ``budget`` (a parsed ``Budget``; the default folder on a tie or when

@@ -9,6 +9,7 @@ import inspect
 
 from . import predictor, static  # noqa: F401  (each registers its sources)
 from .base import (
+    BUILT_IN,
     SOURCES,
     Griffin,
     GriffinStats,
@@ -33,8 +34,6 @@ from .static import (
     StaticActivation,
     StaticWeight,
 )
-
-BUILT_IN = frozenset(SOURCES)  # registered above: a plug-in comes later
 
 
 def options_read(name) -> set[str] | None:
