@@ -86,6 +86,7 @@ def test_eval_takes_the_shipped_predictor_as_adapter_default(monkeypatch):
     monkeypatch.setattr(evaluation, "built_domains", lambda folder, domains: ("math",))
     monkeypatch.setattr(evaluation, "evaluate", evaluate)
     monkeypatch.setattr(evaluation, "keep_channels", lambda net, keeps: [])  # no model loaded
+    monkeypatch.setattr(evaluation, "check_adapter", lambda path, net: 0)  # (s39: before build)
     monkeypatch.setattr(mlx_ifp, "load", lambda model, **kw: (None, None))
     args = ["eval", "--data", ".", "--limit", "1", "--gen-limit", "0", "--mask-sources"]
     said = CliRunner().invoke(app, [*args, "predictor"]).output

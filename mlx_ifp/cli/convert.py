@@ -16,6 +16,7 @@ from ..common import check_dtype, check_writable, not_an_input
 from .generate import (
     Model,
     Task,
+    check_full,
     named_adapter,
     not_empty,
     read_prompt,
@@ -125,6 +126,7 @@ def convert_command(
     # the shipped predictor by the names generate takes: `--adapter default`, `--mask-source
     # predictor` on an embedded model (both were "adapter folder not found" / "needs --adapter")
     named = Budget.parse(keep) if keep is not None else None
+    check_full(mask_source, named)  # the budget would be ignored: the model written whole
     adapter = named_adapter(adapter, model, named)
     if adapter is None and mask_source == "predictor" and not mask:
         adapter = shipped_predictor(model, named)

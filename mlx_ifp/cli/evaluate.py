@@ -169,6 +169,7 @@ def eval_command(
         EvalConfig,
         adapter_folder,
         built_domains,
+        check_adapter,
         check_mask_files,
         evaluate,
         keep_channels,
@@ -236,9 +237,11 @@ def eval_command(
     if data:  # a corpus given: its domains before the model loads
         cfg.domains = built_domains(data, cfg.domains)
     net, tokenizer = mlx_ifp.load(model)
-    keep_channels(net, cfg.keeps)  # a --keep over the FFN width, a mask of another model:
-    for path in files.values():  # before the corpus build
+    keep_channels(net, cfg.keeps)  # a --keep over the FFN width, a mask or an adapter of
+    for path in files.values():  # another model: before the corpus build
         mlx_ifp.Mask.load(path, net)
+    for path in cfg.adapters.values():
+        check_adapter(path, net)
     folder = data or build()
     if not data:  # (a given corpus's domains were read above)
         cfg.domains = built_domains(folder, cfg.domains)
@@ -297,6 +300,7 @@ def plot_command(
         adapter_folder,
         built_domains,
         check_figure,
+        check_groups,
         mask_overlap,
         plot_overlap,
         plot_quality,
@@ -346,9 +350,11 @@ def plot_command(
                 "writes beside the figure: choose another --output name"
             )
         mlx_ifp.check_model(model)
-        folder = data or build()
-        domains = built_domains(folder)  # those the corpus has (prose needs Debian packages)
+        domains = built_domains(data) if data else None  # a given corpus: before the load
         net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
+        check_groups(net, groups)  # before the corpus build (minutes without --data)
+        folder = data or build()
+        domains = domains or built_domains(folder)  # those it has (prose: Debian packages)
         result = mask_overlap(net, tokenizer, folder, mask_source, keep, n, groups, domains=domains)
         with atomic_file(sidecar) as tmp:
             tmp.write_text(json.dumps(result, indent=2))

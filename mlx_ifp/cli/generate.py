@@ -183,6 +183,12 @@ def shipped_predictor(model: str, budget) -> str | None:
     return str(found) if (found := default_adapter(model, budget)) is not None else None
 
 
+def check_full(mask_source: str | None, budget) -> None:
+    """``--mask-source full`` keeps every channel: a ``--keep`` below that would be ignored."""
+    if mask_source == "full" and budget is not None and budget.value != 1:  # 1: keep 1.0
+        raise UsageError(f"--mask-source full keeps every channel: leave out --keep {budget}")
+
+
 def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
     """The mask source and budget: a trained predictor's own defaults when there is one."""
     from .. import make_source
@@ -228,6 +234,7 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
     from ..models import packed_matmul_warning
     from ..sources import picked_by
 
+    check_full(mask_source, budget)  # generate and chat, before the load
     if adapter is None and mask_source in (None, "predictor") and mask is None:
         adapter = shipped_predictor(model, budget)  # the predictor named: the shipped one
     given = Mask.load(mask) if mask else None

@@ -24,6 +24,7 @@ from ..core import (
     Mask,
     Progress,
     UsageError,
+    check_fingerprint,
     count,
     d_ffn,
     layers,
@@ -194,17 +195,32 @@ def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) ->
     from ..models import adapted_copy, trained_llm
 
     folder = Path(path)
-    info = read_config(folder)
-    if "k" not in info:
-        raise UsageError(f"{path} is not a finetune output folder (no k in ifp_config.json)")
-    k, d = info["k"], d_ffn(model)
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= d:
-        raise UsageError(f"{path}: k {k!r} in ifp_config.json is not a channel count in 1..{d}")
+    info, k = read_config(folder), check_adapter(path, model)
     net = adapted_copy(model, folder) if trained_llm(folder) else model
     source = make_source("predictor", tokenizer=tokenizer, path=folder)
     head = info.get("predictor", {}).get("head")
     modes = ("input",) if head == "static" else cfg.modes
     return [(name, source, k, mode, net) for mode in modes]
+
+
+def check_adapter(path: str, model) -> int:
+    """An ``--adapter`` folder's trained budget k; refused if none, or made for another model."""
+    info = read_config(path)
+    if "k" not in info:
+        raise UsageError(f"{path} is not a finetune output folder (no k in ifp_config.json)")
+    k, d = info["k"], d_ffn(model)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= d:
+        raise UsageError(f"{path}: k {k!r} in ifp_config.json is not a channel count in 1..{d}")
+    if isinstance(pred := info.get("predictor"), dict) and isinstance(pred.get("model"), dict):
+        check_fingerprint(pred["model"], model, f"the predictor in {path} was trained for")
+    return k
+
+
+def check_groups(model, groups: int) -> int:
+    """``plot overlap --groups``: 1 to ``model``'s layer count, which is returned."""
+    if not 1 <= groups <= (n_layers := len(layers(model))):
+        raise UsageError(f"--groups must be between 1 and {n_layers}")
+    return n_layers
 
 
 def built_domains(data, domains: tuple | None = None) -> tuple:
@@ -350,10 +366,8 @@ def mask_overlap(
     """
     applied = origin(model, required=False).get("adapter_path")  # its own predictor, if any
     src = make_source(source, tokenizer=tokenizer, adapter_path=applied)
-    d, n_layers = d_ffn(model), len(layers(model))
+    d, n_layers = d_ffn(model), check_groups(model, groups)
     k = Budget.parse(keep).channels(d)
-    if not 1 <= groups <= n_layers:
-        raise UsageError(f"--groups must be between 1 and {n_layers}")
     dense = {}
     for dom in domains:
         items = instructions(data, dom, split)[:n]  # the domain's sources in turn

@@ -256,7 +256,7 @@ def create_app(
         return JSONResponse(model_card(model_id))
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "queued": scheduler.pending(), **scheduler.stats})
+        return JSONResponse({"status": "ok", **scheduler.counts()})
 
     async def api_error(request: Request, e: Exception) -> Response:
         return error_response(e)  # type: ignore[arg-type]

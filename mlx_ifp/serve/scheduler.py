@@ -62,6 +62,7 @@ class Scheduler:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._current: Job | None = None  # the job the worker runs
+        # /health's counters: the worker and the request side (pending) both count, under _cond
         self.stats = {"done": 0, "cancelled": 0, "failed": 0, "running": 0}
 
     def start(self) -> None:
@@ -97,12 +98,22 @@ class Scheduler:
             for client, q in list(self._queues.items()):
                 if any(job.cancelled.is_set() for job in q):
                     kept = deque(job for job in q if not job.cancelled.is_set())
-                    self.stats["cancelled"] += len(q) - len(kept)
+                    self._count("cancelled", len(q) - len(kept))
                     if kept:
                         self._queues[client] = kept
                     else:
                         del self._queues[client]
             return sum(len(q) for q in self._queues.values())
+
+    def counts(self) -> dict:
+        """/health's numbers, read at one moment: ``queued`` (``pending``) and ``stats``."""
+        with self._cond:
+            return {"queued": self.pending(), **self.stats}
+
+    def _count(self, name: str, value: int = 1, add: bool = True) -> None:
+        """Add ``value`` to (or set) a counter: ``+=`` is no atomic step between threads."""
+        with self._cond:
+            self.stats[name] = self.stats[name] + value if add else value
 
     def submit(self, job: Job) -> Job:
         """Queue a job behind the same client's earlier ones; ``QueueFull`` if at the limit."""
@@ -136,10 +147,10 @@ class Scheduler:
 
     def _run_job(self, job: Job) -> None:
         if job.cancelled.is_set():
-            self.stats["cancelled"] += 1
+            self._count("cancelled")
             return
         job.started.set()
-        self.stats["running"] = 1
+        self._count("running", 1, add=False)
         items = None
         try:
             items, finished = job.work(), True
@@ -148,17 +159,17 @@ class Scheduler:
                     finished = False
                     break
                 job.emit("item", item)
-            self.stats["done" if finished else "cancelled"] += 1
+            self._count("done" if finished else "cancelled")
             job.emit("done")
         except Exception as e:  # handed to the request; the worker goes on
             status = getattr(e, "status", None)  # an APIError's: a 4xx is the client's doing
             if not (isinstance(e, UsageError) or isinstance(status, int) and status < 500):
                 log.exception("generation failed")
-            self.stats["failed"] += 1
+            self._count("failed")
             job.emit("error", e)
         finally:
             if items is not None and hasattr(items, "close"):
                 items.close()
-            self.stats["running"] = 0
             with self._cond:
+                self._count("running", 0, add=False)
                 self._current = None

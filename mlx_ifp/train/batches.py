@@ -222,10 +222,12 @@ def load_data(
     vocab: int | None = None,
     chunk: int = 0,
     splits: tuple = ("train", "valid", "test"),
+    validating: bool = True,
 ):
     """(train, valid, test) examples of the ``splits`` read (others: []); a missing or empty
-    training set is an error. ``packed`` packs the training split only, so validation scores
-    the same rows either way; ``vocab`` and ``chunk`` as :func:`load_split` takes them."""
+    training set is an error, a missing valid split a warning while ``validating``. ``packed``
+    packs the training split only, so validation scores the same rows either way; ``vocab``
+    and ``chunk`` as :func:`load_split` takes them."""
     folder = check_data(folder)
     train, valid, test = (
         load_split(folder, n, tokenizer, stage, max_len, packed and n == "train", vocab, chunk)
@@ -235,7 +237,7 @@ def load_data(
     )
     if not train:
         raise no_examples(folder / "train.jsonl", "has no usable examples")
-    if not valid:
+    if not valid and validating and "valid" in splits:
         warn(f"{folder / 'valid.jsonl'} is missing or empty: no validation loss")
     return train, valid, test
 
@@ -265,12 +267,14 @@ SPLITS = ("train", "valid", "test")
 
 def data_settings(cfg, tokenizer, model) -> dict:
     """:func:`load_data`'s arguments for a ``finetune`` run: its train and valid splits (the
-    test split is not read), ids checked against ``model``'s vocabulary, stage 1 texts with
-    nothing to score dropped."""
+    test split is not read; the valid one is read with validation off too: the mask probe reads
+    it), ids checked against ``model``'s vocabulary, stage 1 texts with nothing to score
+    dropped."""
     chunk = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 0
     vocab = getattr(getattr(model, "args", None), "vocab_size", None)
     return dict(folder=cfg.data, tokenizer=tokenizer, stage=cfg.stage, max_len=cfg.max_seq_length,
-                packed=cfg.pack, vocab=vocab, chunk=chunk, splits=("train", "valid"))  # fmt: skip
+                packed=cfg.pack, vocab=vocab, chunk=chunk, splits=("train", "valid"),
+                validating=bool(cfg.val_every))  # fmt: skip
 
 
 class Batches:
