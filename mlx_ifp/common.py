@@ -39,8 +39,7 @@ class Interrupted(KeyboardInterrupt):
 
 def _publish(path: Path, mode: int) -> None:
     """mkstemp/mkdtemp create private (0600/0700) entries: give them the usual permissions."""
-    umask = os.umask(0)  # read it (only setting it tells)
-    os.umask(umask)
+    os.umask(umask := os.umask(0))  # read it (only setting it tells)
     os.chmod(path, mode & ~umask)
 
 
@@ -144,10 +143,10 @@ def check_writable(
     """Refuse, before any work, an output location that cannot be written.
 
     ``path`` is a file to write, or with ``folder`` a folder to write (whole, replacing an
-    existing one). Its nearest existing ancestor must be a writable folder; a folder output
-    must not be an existing file, a file output not an existing folder. With ``ours`` (the
-    files that mark a folder the command made), a non-empty folder holding none is refused;
-    with ``magic`` (how the files it makes begin), a non-empty file that begins otherwise.
+    existing one). Its nearest existing ancestor must be a writable folder; a folder output not
+    an existing file, a file output not a folder. With ``ours`` (names or patterns of the files
+    marking a folder the command made), a non-empty folder holding none is refused; with
+    ``magic`` (how the files it makes begin), a non-empty file that begins otherwise.
     """
     path = Path(path).expanduser()
     if folder and path.exists() and not path.is_dir():
@@ -156,7 +155,7 @@ def check_writable(
         path.name in ("", ".", "..") or Path.cwd().resolve().is_relative_to(path.resolve())
     ):  # a folder output replaces the folder whole: never the one we stand in, or above it
         raise UsageError(f"output {path} is the current folder or above it: name a new folder")
-    mine = any((path / name).exists() for name in ours)
+    mine = any(next(path.glob(name), None) for name in ours)  # manifest.json, domains/*/*
     if ours and path.is_dir() and any(path.iterdir()) and not mine:
         raise UsageError(
             f"output {path} is a folder of other files, which writing would replace: name a new "
@@ -266,6 +265,7 @@ def read_safetensors(path: str | os.PathLike, what: str = "safetensors file") ->
 
 
 FLOAT_DTYPES = ("float32", "float16", "bfloat16")
+MODEL_FILES = ("model*.safetensors",)  # mark a model folder (not config.json: any project's)
 
 
 def check_dtype(dtype: str | None, name: str = "--dtype") -> None:

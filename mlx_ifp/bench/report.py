@@ -79,8 +79,8 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def print_tables(result: dict) -> None:
-    """Rich tables on the terminal."""
+def print_tables(result: dict, stderr: bool = False) -> None:
+    """Rich tables on the terminal (``stderr``: there, when the JSON goes to stdout)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -94,7 +94,8 @@ def print_tables(result: dict) -> None:
         t.add_column(h, justify="left" if h == "variant" else "right")
     for r in rows(result):
         t.add_row(*r)
-    console = Console(width=max(Console().width, 120))  # narrow pipes would wrap every cell
+    width = max(Console(stderr=stderr).width, 120)  # narrow pipes would wrap every cell
+    console = Console(width=width, stderr=stderr)
     console.print(t)
     rt = Table(title="targets")
     for h in ("keep", "ratio", "value", "target"):

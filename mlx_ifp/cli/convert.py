@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
-from ..common import check_dtype, check_writable, not_an_input
+from ..common import MODEL_FILES, check_dtype, check_writable, not_an_input
 from .generate import (
     Model,
     Task,
@@ -139,7 +139,7 @@ def convert_command(
     # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
     # nor a folder of the user's files by a model folder; an unknown mask source is named
     if fmt == "mlx":
-        check_writable(output, folder=True, ours=("config.json",))
+        check_writable(output, folder=True, ours=MODEL_FILES)
     else:  # never the source model's own file (m.gguf -o m.gguf), nor one of its folder, nor a
         not_an_input(output, model)  # file of the user's (an earlier GGUF export is replaced)
         check_writable(output, magic=b"GGUF")

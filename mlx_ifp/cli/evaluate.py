@@ -71,9 +71,10 @@ def data_build_command(
             "this many training prompts (self-distillation; slow on CPU).",
         ),
     ] = 0,
-    model: Annotated[str, typer.Option("--model", help="Model for --distill.")] = (
-        "smollm2-135m-instruct"
-    ),
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Model for --distill (default smollm2-135m-instruct)."),
+    ] = None,
 ):
     """Build the multi-domain corpus (math, code, science, prose, general) offline, split by a seed.
 
@@ -84,6 +85,9 @@ def data_build_command(
 
     if distill_n < 0:
         raise UsageError(f"--distill must be 0 (none) or more prompts, got {distill_n}")
+    if model is not None and not distill_n:  # it was ignored: the corpus is model-free
+        raise UsageError("--model is the model --distill answers with: give --distill N too")
+    model = "smollm2-135m-instruct" if model is None else model  # "" is refused below
     output = given_output(output)
     if distill_n > 0:
         mlx_ifp.check_model(model)  # before a build of minutes
@@ -247,7 +251,7 @@ def eval_command(
         cfg.domains = built_domains(folder, cfg.domains)
     report = evaluate(net, tokenizer, folder, cfg)
     report.update(model=model, data=str(folder), config=asdict(cfg))
-    Console(width=160).print(table(report))
+    Console(width=160, stderr=not output).print(table(report))  # stdout: the JSON alone
     text = json.dumps(report, indent=2)
     if output:
         with atomic_file(output) as tmp:

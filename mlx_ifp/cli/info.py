@@ -174,7 +174,7 @@ def bench_command(
     save(result)
     if not output:
         print(json.dumps(result, indent=2))
-    print_tables(result)
+    print_tables(result, stderr=not output)  # stdout: the JSON alone (`bench > run.json`)
     if plot_path:
         plot(result, plot_path)
     return result

@@ -21,6 +21,7 @@ import numpy as np
 from mlx_lm.utils import make_shards, save_config
 
 from ..core import (
+    MODEL_FILES,
     Mask,
     UsageError,
     atomic_dir,
@@ -48,8 +49,7 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict | Non
     packed ones (a kept width the group size does not divide) as unquantized.
     """
     weights = dict(nn.utils.tree_flatten(model.parameters()))
-    # LoRA layers (a model with the shipped or a finetuned LoRA; slim models hold none) are
-    # written fused, as `mlx_lm fuse` does: a standard folder has no LoRA weights
+    # LoRA layers (shipped or finetuned; slim models hold none) are written fused (mlx_lm fuse)
     fused = fused_lora(model)
     inside = tuple(f"{name}." for name in fused)
     weights = {k: v for k, v in weights.items() if not k.startswith(inside)}
@@ -105,7 +105,7 @@ def export(
         raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
     if not isinstance(out_dir, str | os.PathLike) or not str(out_dir).strip():
         raise UsageError(f"the output must be a folder path, got {out_dir!r}")
-    check_writable(out_dir, folder=True, ours=("config.json",))  # a model folder is replaced
+    check_writable(out_dir, folder=True, ours=MODEL_FILES)  # a model folder is replaced
     out, source = Path(out_dir).expanduser().resolve(), origin(model).get("path")
     if source and Path(source).expanduser().resolve().is_relative_to(out):
         raise UsageError(f"output {out_dir} holds the source model {source}: name a new folder")

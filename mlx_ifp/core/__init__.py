@@ -8,6 +8,7 @@ the BLAS loader needs it before ``mlx.core``).
 """
 
 from ..common import (
+    MODEL_FILES,
     Interrupted,
     Progress,
     UsageError,
@@ -75,6 +76,7 @@ from .slicing import channel_norms, lora_fused_base, slim_copy, slim_update
 __all__ = [
     "ARCHITECTURES",
     "Budget",
+    "MODEL_FILES",
     "Interrupted",
     "Mask",
     "Progress",

@@ -382,7 +382,7 @@ def mask_overlap(
         for i, a in enumerate(domains):
             for j, b in enumerate(domains):
                 A, B = dense[a][:, lo:hi], dense[b][:, lo:hi]
-                inter = np.einsum("ald,bld->ab", A, B) / (k * (hi - lo))
+                inter = np.einsum("ald,bld->ab", A, B) / A[0].sum()  # the masks' k (full: d)
                 if a == b:  # leave out each input compared with itself
                     m = len(A)
                     out[g, i, j] = (inter.sum() - np.trace(inter)) / (m * (m - 1))
@@ -394,7 +394,7 @@ def mask_overlap(
         "groups": groups_desc,
         "overlap": out.tolist(),
         "source": source,
-        "keep": k / d,
+        "keep": masks[-1].k / d,  # as the source kept it (full: 1.0 whatever --keep said)
         "n": max(len(m) for m in dense.values()),  # as many as were there, not as asked for
         "n_per_domain": {dom: len(m) for dom, m in dense.items()},
     }
