@@ -11,7 +11,8 @@ tail -n 2 /tmp/setup.log 2>/dev/null
 w1=docs/results/train_writing w2=docs/results/train_writing2 d=/tmp/cache/data
 # the shipped weights and static.w may travel as tools/device_parts.sh folders (.carry/NAME)
 for p in mlx_ifp/weights/smollm2-135m-instruct $w1/staticw; do
-  [ -d "$p" ] || cp -r "/tmp/carry/.carry/$(basename "$p")" "$p" || exit 2
+  [ -f "$p/ifp_config.json" ] || { rm -rf "$p"; mkdir -p "$(dirname "$p")"; cp -r "/tmp/carry/.carry/$(basename "$p")" "$p"; } || exit 2
+  ls "$p" | tr '\n' ' '; echo "<- $p"
 done
 mkdir -p /tmp/writing_ans && cp $w1/answers/*.jsonl.gz /tmp/writing_ans/
 python3 tools/make_writing.py corpus --answers /tmp/writing_ans --data $d/facts-v1-seed0 \

@@ -1,15 +1,19 @@
-# The device's last resort (no lanes): the shipped rw25.w and static.w on every test item, both
+# The device's last resort (no lanes): the shipped default and its control (CONTROL, a folder; the
+# learned static static.w2 by default) on every test item, both
 # tools side by side, each JSON copied to $OUT as it is written (score_w.sh's first two lines).
 # CHOOSE=1 (device time short): the fair table's rows a verdict needs only (dense, the control,
 # the arm per input; eval_ifp --choose), not GRIFFIN, static-act, random, the swaps.
 set -u
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
-for p in mlx_ifp/weights/smollm2-135m-instruct docs/results/train_writing/staticw; do
-  [ -d "$p" ] || cp -r "/tmp/carry/.carry/$(basename "$p")" "$p" || exit 2
-done
+# Both are copied out of the checkout: each call re-sends it, and a folder that travelled in
+# .carry/ is an empty one there (the thirty-ninth session's test_w_full "holds neither").
 o=/tmp/after/out r=/tmp/score_w; mkdir -p "$o" /tmp/after "$r/k0.5-rw25w" "$r/k0.5-static"
-ln -sfn "$PWD/mlx_ifp/weights/smollm2-135m-instruct" "$r/k0.5-rw25w/stage2"
-ln -sfn "$PWD/docs/results/train_writing/staticw" "$r/k0.5-static/stage2"
+for p in mlx_ifp/weights/smollm2-135m-instruct:k0.5-rw25w ${CONTROL:-docs/results/train_writing2/staticw2}:k0.5-static; do
+  src=${p%%:*} dst=$r/${p##*:}/stage2
+  [ -f "$dst/ifp_config.json" ] && continue
+  [ -f "$src/ifp_config.json" ] || src=/tmp/carry/.carry/$(basename "$src")
+  rm -rf "$dst"; cp -r "$src" "$dst" && [ -f "$dst/ifp_config.json" ] || { echo "no $src" >&2; exit 2; }
+done
 run() { local name=$1; shift; python3 "$@" -o "$o/.$name.json" > "$o/$name.log" 2>&1 && mv "$o/.$name.json" "$o/$name.json"; }
 F=math,code,science,prose,general
 T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-from valid"
