@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-n", type=int, default=10, help="prompts (taken from the test splits in turn)")
     p.add_argument("--keep", default="0.5")
     p.add_argument("--max-tokens", type=int, default=60)
