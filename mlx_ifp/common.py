@@ -80,8 +80,8 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; it replaces ``path`` only on success."""
-    path = Path(path).expanduser()
+    """Yield a temporary folder beside ``path`` (a link's target); it replaces it on success."""
+    path = Path(path).expanduser().resolve()  # a link to a folder: not replaced, nor left behind
     check_writable(path, folder=True)  # never replace a file with a folder
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(path)

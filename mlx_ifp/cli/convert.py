@@ -152,10 +152,14 @@ def convert_command(
         mask_source = "static"  # a budget alone: the weights' own ranking
     if mask_source is not None:
         check_source_name(mask_source)
-    if selecting and given is None and not text:  # the model's own source reads text
-        if make_source(mask_source, path=adapter).uses_text if mask_source else True:
-            name = mask_source or "predictor"
-            raise UsageError(f"--mask-source {name} selects from text: give --task or --prompt")
+    asked = mask_source and (text or selecting and given is None)  # only then: it may load
+    reads = make_source(mask_source, path=adapter).uses_text if asked else True
+    if selecting and given is None and not text and reads:  # the model's own source reads text
+        name = mask_source or "predictor"
+        raise UsageError(f"--mask-source {name} selects from text: give --task or --prompt")
+    if text and not reads:  # the text was silently ignored: the mask is the same without it
+        flag = "--task" if task else "--prompt"
+        raise UsageError(f"--mask-source {mask_source} reads no text: leave out {flag}")
     # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
     net, tokenizer = load(
         model, dequantize=dequantize or fmt == "gguf", dtype=dtype, adapter_path=adapter

@@ -51,6 +51,14 @@ def given_output(output: str | None) -> str | None:
     return None if output is None else str(Path(output).expanduser())
 
 
+def corpus_folder(data: str | None) -> str | None:
+    """``--data``: refused in one line when no folder is there (it was "no test items")."""
+    if data and not Path(data).expanduser().is_dir():
+        what = "is a file, not a folder" if Path(data).expanduser().exists() else "does not exist"
+        raise UsageError(f"--data {data}: the corpus folder {what}")
+    return data
+
+
 def data_build_command(
     output: Annotated[
         str | None,
@@ -238,7 +246,7 @@ def eval_command(
         check_writable(output)
         not_an_input(output, model, data, *masks, *cfg.adapters.values())
     mlx_ifp.check_model(model)  # before the corpus build (minutes without --data)
-    if data:  # a corpus given: its domains before the model loads
+    if corpus_folder(data):  # a corpus given: its domains before the model loads
         cfg.domains = built_domains(data, cfg.domains)
     net, tokenizer = mlx_ifp.load(model)
     keep_channels(net, cfg.keeps)  # a --keep over the FFN width, a mask or an adapter of
@@ -320,7 +328,7 @@ def plot_command(
     for flag, value in (("--data", data), ("--adapter", adapter)):  # "$D" unset: not "none"
         if value is not None and not value.strip():
             raise UsageError(f"{flag} is empty: give a value or leave it out")
-    check_figure(output)  # before any work
+    check_figure(given_output(output))  # before any work; -o "" is no folder
     if kind == "quality":
         if not report:
             raise UsageError("quality plots need --report FILE (the JSON of `mlx_ifp eval -o`)")
@@ -354,15 +362,15 @@ def plot_command(
                 "writes beside the figure: choose another --output name"
             )
         mlx_ifp.check_model(model)
-        domains = built_domains(data) if data else None  # a given corpus: before the load
+        domains = built_domains(corpus_folder(data)) if data else None  # before the load
         net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
         check_groups(net, groups)  # before the corpus build (minutes without --data)
         folder = data or build()
         domains = domains or built_domains(folder)  # those it has (prose: Debian packages)
         result = mask_overlap(net, tokenizer, folder, mask_source, keep, n, groups, domains=domains)
-        with atomic_file(sidecar) as tmp:
+        with atomic_file(sidecar) as tmp:  # renamed after the figure: both or neither
             tmp.write_text(json.dumps(result, indent=2))
-        path = plot_overlap(result, output)
+            path = plot_overlap(result, output)
     typer.echo(f"Wrote {path}")
 
 

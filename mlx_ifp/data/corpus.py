@@ -14,6 +14,7 @@ import json
 import platform
 import random
 import subprocess
+import sys
 import sysconfig
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -376,6 +377,9 @@ def distill(
         if r["prompt"]
     ]
     random.Random(seed).shuffle(prompts)
+    if n > len(prompts):  # it used fewer without a word
+        have = f"all {len(prompts)} training prompts of the corpus"
+        print(f"Warning: distilling {have} (fewer than the {n} asked for)", file=sys.stderr)
     rows = []
     with Progress("data build", len(prompts[:n]), unit="distilled reply", transient=True) as bar:
         for r in prompts[:n]:
