@@ -21,6 +21,7 @@ from .generate import (
     not_empty,
     read_prompt,
     read_task,
+    reads_text,
     shipped_predictor,
 )
 
@@ -153,13 +154,11 @@ def convert_command(
     if mask_source is not None:
         check_source_name(mask_source)
     asked = mask_source and (text or selecting and given is None)  # only then: it may load
-    reads = make_source(mask_source, path=adapter).uses_text if asked else True
+    flag = "--task" if task else "--prompt" if prompt else None  # refused if it reads no text
+    reads = reads_text(mask_source, adapter, flag) if asked else True
     if selecting and given is None and not text and reads:  # the model's own source reads text
         name = mask_source or "predictor"
         raise UsageError(f"--mask-source {name} selects from text: give --task or --prompt")
-    if text and not reads:  # the text was silently ignored: the mask is the same without it
-        flag = "--task" if task else "--prompt"
-        raise UsageError(f"--mask-source {mask_source} reads no text: leave out {flag}")
     # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
     net, tokenizer = load(
         model, dequantize=dequantize or fmt == "gguf", dtype=dtype, adapter_path=adapter

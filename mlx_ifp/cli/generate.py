@@ -3,14 +3,13 @@ and text checks it shares with ``export`` (``cli.convert``)."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .. import UsageError
+from .. import UsageError, make_source
 
 Model = Annotated[
     str,
@@ -155,18 +154,6 @@ def task_examples(path) -> list[str]:
     return out
 
 
-@contextlib.contextmanager
-def _line_ended_on_interrupt(printed):
-    """Ctrl-C mid-reply (``printed()``): end the reply's line, so the error line does not run
-    on after it."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        if printed():
-            print(flush=True)
-        raise
-
-
 def named_adapter(adapter: str | None, model: str, budget) -> str | None:
     """``--adapter default`` is ``load``'s name for the adapter shipped with an embedded model
     (the one trained nearest the budget); a folder of that name here stays a folder
@@ -189,10 +176,17 @@ def check_full(mask_source: str | None, budget) -> None:
         raise UsageError(f"--mask-source full keeps every channel: leave out --keep {budget}")
 
 
+def reads_text(mask_source: str | None, adapter: str | None, flag: str | None = None) -> bool:
+    """Whether a named mask source reads text (the model's own does): ``flag``'s text is refused
+    for one that reads none, as the mask is the same without it (export, generate)."""
+    reads = not mask_source or make_source(mask_source, path=adapter).uses_text
+    if flag and not reads:
+        raise UsageError(f"--mask-source {mask_source} reads no text: leave out {flag}")
+    return reads
+
+
 def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
     """The mask source and budget: a trained predictor's own defaults when there is one."""
-    from .. import make_source
-
     name = name or ("predictor" if adapter else "griffin")
     if keep is None and adapter:
         from ..sources import read_config
@@ -225,7 +219,7 @@ def seed_flag(seed: int | None) -> None:
         mx.random.seed(seed)
 
 
-def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize) -> dict:
+def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task=None):
     """Load the model as ``generate`` runs it: its own source (a shipped predictor + LoRA) unless
     one is named, a given mask's predictor LoRA with it; the load's warnings said. Returns the
     ``stream_reply`` settings: net, tokenizer, mask, keep, mask_source, align, keep_note."""
@@ -237,6 +231,8 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
     check_full(mask_source, budget)  # generate and chat, before the load
     if adapter is None and mask_source in (None, "predictor") and mask is None:
         adapter = shipped_predictor(model, budget)  # the predictor named: the shipped one
+    if task:  # a source that reads none: refused before the load, as export refuses it
+        reads_text(mask_source, adapter, "--task")
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None and mask_source is None:
         adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
@@ -279,7 +275,7 @@ def stream_reply(prompt, max_tokens, opened: dict, **options):
         status.start()
     last, text = None, []
     try:
-        with warnings.catch_warnings(), _line_ended_on_interrupt(lambda: last is not None):
+        with warnings.catch_warnings():
             if keep_note:  # said when the model loaded, as one line
                 warnings.simplefilter("ignore", KeepMismatch)
             warnings.showwarning = lambda message, *_, **__: typer.echo(
@@ -291,6 +287,10 @@ def stream_reply(prompt, max_tokens, opened: dict, **options):
                     status = None
                 print(last.text, end="", flush=True)
                 text.append(last.text)
+    except KeyboardInterrupt:  # Ctrl-C mid-reply: end its line, so the error line starts anew
+        if last is not None:
+            print(flush=True)
+        raise
     finally:
         if status is not None:
             status.stop()
@@ -384,7 +384,7 @@ def generate_command(
             "the system text in the prompt"
         )
     seed_flag(seed)
-    opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize)
+    opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task)
     check_template(opened["tokenizer"], system_prompt)
     last, _ = stream_reply(text, max_tokens, opened, task=task, system_prompt=system_prompt,
         chat_template=not ignore_chat_template, temp=temp, top_p=top_p, min_p=min_p, top_k=top_k,
