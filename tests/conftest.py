@@ -20,6 +20,18 @@ def smollm2_dir():
     return embedded_folder("smollm2-135m-instruct", dequantize=True)
 
 
+@pytest.fixture(scope="module")
+def cli_world(tmp_path_factory):
+    """(a tiny llama folder, the fixture corpus), its fake sources patched in for the module."""
+    from corpus import fake_corpus
+    from tiny import save_folder, tiny_model
+
+    root = tmp_path_factory.mktemp("world")
+    with pytest.MonkeyPatch.context() as mp:
+        corpus = fake_corpus(root, mp)
+        yield save_folder(tiny_model("llama"), root / "model"), corpus
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--big", action="store_true", help="run the tests marked big (a 1.1 GB model download)"

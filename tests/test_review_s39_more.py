@@ -23,19 +23,7 @@ from mlx_ifp.data import corpus as data
 
 import pytest
 from corpus import fake_corpus
-from tiny import save_folder, tiny_model
 from typer.testing import CliRunner
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("s39m")
-    mp = pytest.MonkeyPatch()
-    try:
-        corpus = fake_corpus(root, mp)
-        yield save_folder(tiny_model("llama"), root / "model"), corpus
-    finally:
-        mp.undo()
 
 
 def cli(*args):
@@ -45,22 +33,22 @@ def cli(*args):
 @pytest.mark.parametrize(
     "source,text", [("static", ["--task", "math"]), ("random", ["--prompt", "Add 2 and 3."])]
 )
-def test_export_refuses_text_a_source_does_not_read(world, tmp_path, source, text):
-    model, _ = world
+def test_export_refuses_text_a_source_does_not_read(cli_world, tmp_path, source, text):
+    model, _ = cli_world
     run = cli("export", "--model", model, "-o", tmp_path / "o", "--mask-source", source, *text)
     assert run.exit_code == 2, run.output  # was 0: the text ignored
     assert f"--mask-source {source} reads no text: leave out {text[0]}" in run.output
     assert not (tmp_path / "o").exists()
 
 
-def test_plot_overlap_writes_no_sidecar_when_the_figure_fails(world, tmp_path, monkeypatch):
+def test_plot_overlap_writes_no_sidecar_when_the_figure_fails(cli_world, tmp_path, monkeypatch):
     import mlx_ifp.evaluation
 
     def fails(result, path):
         raise RuntimeError("drawing failed")
 
     monkeypatch.setattr(mlx_ifp.evaluation, "plot_overlap", fails)
-    model, corpus = world
+    model, corpus = cli_world
     out = tmp_path / "o.png"
     run = cli("plot", "overlap", "--model", model, "--data", corpus, "-o", out,
               "--mask-source", "full", "-n", "2", "--groups", "1")  # fmt: skip
@@ -69,8 +57,8 @@ def test_plot_overlap_writes_no_sidecar_when_the_figure_fails(world, tmp_path, m
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
-def test_distill_past_the_training_prompts_says_so(world, tmp_path, monkeypatch):
-    model, corpus = world
+def test_distill_past_the_training_prompts_says_so(cli_world, tmp_path, monkeypatch):
+    model, corpus = cli_world
     monkeypatch.setattr(data, "greedy_reply", lambda *a, **k: "ok")  # no generation: fast
     fake_corpus(tmp_path, monkeypatch)
     run = CliRunner().invoke(app, ["data", "build", "-o", str(tmp_path / "corpus"),
@@ -84,8 +72,8 @@ def test_distill_past_the_training_prompts_says_so(world, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("command", ["plot", "eval"])
-def test_missing_data_folder_is_named(world, tmp_path, command):
-    model, _ = world
+def test_missing_data_folder_is_named(cli_world, tmp_path, command):
+    model, _ = cli_world
     missing = tmp_path / "nonexistent"
     args = ["overlap", "-o", tmp_path / "o.png"] if command == "plot" else ["--limit", "2"]
     run = cli(command, *args, "--model", model, "--data", missing)
@@ -104,8 +92,8 @@ def test_plot_with_empty_output_says_so(tmp_path):
     assert "--output is empty" in run.output  # was "output . is a folder"
 
 
-def test_export_into_a_link_writes_its_target(world, tmp_path):
-    model, _ = world
+def test_export_into_a_link_writes_its_target(cli_world, tmp_path):
+    model, _ = cli_world
     target = tmp_path / "disk" / "slim"
     target.mkdir(parents=True)
     link = tmp_path / "slim"

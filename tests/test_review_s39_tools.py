@@ -21,19 +21,7 @@ from mlx_ifp.cli import app
 
 import pytest
 from corpus import fake_corpus, fake_sources
-from tiny import save_folder, tiny_model
 from typer.testing import CliRunner
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("s39t")
-    mp = pytest.MonkeyPatch()
-    try:
-        corpus = fake_corpus(root, mp)
-        yield save_folder(tiny_model("llama"), root / "model"), corpus
-    finally:
-        mp.undo()
 
 
 def cli(*args):
@@ -74,10 +62,10 @@ def test_data_build_refuses_model_without_distill(tmp_path, monkeypatch):
     assert cli("data", "build", "-o", tmp_path / "c").exit_code == 0
 
 
-def test_export_keeps_a_folder_with_another_config(world, tmp_path):
+def test_export_keeps_a_folder_with_another_config(cli_world, tmp_path):
     import mlx_ifp
 
-    model, _ = world
+    model, _ = cli_world
     proj = project(tmp_path / "proj", "config.json")
     run = cli("export", "--model", model, "-o", proj, "--keep", "0.5")
     assert run.exit_code == 2, run.output
@@ -92,8 +80,8 @@ def test_export_keeps_a_folder_with_another_config(world, tmp_path):
     assert cli("export", "--model", model, "-o", tmp_path / "slim").exit_code == 0
 
 
-def test_plot_overlap_of_full_masks_is_one(world, tmp_path):
-    model, corpus = world
+def test_plot_overlap_of_full_masks_is_one(cli_world, tmp_path):
+    model, corpus = cli_world
     out = tmp_path / "o.png"
     run = cli("plot", "overlap", "--model", model, "--data", corpus, "-o", out,
               "--mask-source", "full", "-n", "2", "--groups", "1")  # fmt: skip
@@ -113,8 +101,8 @@ def test_bench_without_output_writes_only_json_to_stdout():
     assert "decode tok/s" in run.stderr  # the tables are still shown
 
 
-def test_eval_without_output_writes_only_json_to_stdout(world):
-    model, corpus = world
+def test_eval_without_output_writes_only_json_to_stdout(cli_world):
+    model, corpus = cli_world
     run = CliRunner().invoke(app, ["eval", "--model", str(model), "--data", str(corpus),
                                    "--domains", "math", "--mask-sources", "full,random",
                                    "--keep", "0.5", "--modes", "input", "--limit", "2",

@@ -110,10 +110,10 @@ class Scheduler:
         with self._cond:
             return {"queued": self.pending(), **self.stats}
 
-    def _count(self, name: str, value: int = 1, add: bool = True) -> None:
-        """Add ``value`` to (or set) a counter: ``+=`` is no atomic step between threads."""
+    def _count(self, name: str, value: int = 1) -> None:
+        """Add ``value`` to a counter: ``+=`` is no atomic step between threads."""
         with self._cond:
-            self.stats[name] = self.stats[name] + value if add else value
+            self.stats[name] += value
 
     def submit(self, job: Job) -> Job:
         """Queue a job behind the same client's earlier ones; ``QueueFull`` if at the limit."""
@@ -150,7 +150,8 @@ class Scheduler:
             self._count("cancelled")
             return
         job.started.set()
-        self._count("running", 1, add=False)
+        with self._cond:
+            self.stats["running"] = 1
         items = None
         try:
             items, finished = job.work(), True
@@ -171,5 +172,5 @@ class Scheduler:
             if items is not None and hasattr(items, "close"):
                 items.close()
             with self._cond:
-                self._count("running", 0, add=False)
+                self.stats["running"] = 0
                 self._current = None
