@@ -17,13 +17,16 @@ ARM = sys.argv[1] if len(sys.argv) > 1 else "f"
 STEPS = {"f": "1,760", "w": "2,240", "w2": "2,720"}[ARM]  # stage-2 steps of both arms
 FAIR = {"f": "test_fair_full.json"}.get(ARM, f"test_fair_{ARM}_full.json")
 own, name = f"rw25{ARM}", f"`rw25.{ARM}`"
+row_arm = {"w2": "rw25w"}.get(ARM, own)  # the arm's name in the fair rows (score_only.sh's folder)
 NAMES = {
     "learned static + same LoRA": f"learned static + same LoRA (`static.{ARM}`, "
     f"the same {STEPS} stage-2 steps)",
-    f"dense + LoRA ({own} arm), unpruned": "dense + LoRA (the shipped run), unpruned",
-    f"IFP ({own}) per input": f"**IFP ({name}) per input, one mask**",
-    f"IFP ({own}) per task": f"IFP ({name}) per task (description)",
-    f"IFP ({own}), mask of another domain's item": f"IFP ({name}), mask of another domain's item",
+    f"dense + LoRA ({row_arm} arm), unpruned": "dense + LoRA (the shipped run), unpruned",
+    f"IFP ({row_arm}) per input": f"**IFP ({name}) per input, one mask**",
+    f"IFP ({row_arm}) per task": f"IFP ({name}) per task (description)",
+    f"IFP ({row_arm}), mask of another domain's item": (
+        f"IFP ({name}), mask of another domain's item"
+    ),
 }
 BESIDE = {  # the predictor's own rows, placed after the one-mask row
     "IFP re-picked every 16 reply tokens (prompt + reply so far)": f"**IFP ({name}), "
@@ -35,7 +38,7 @@ tasks = {r["row"]: r for r in json.loads((HERE / f"test_{own}_full.json").read_t
 rows = []
 for r in fair["rows"]:
     rows.append({**r, "row": NAMES.get(r["row"], r["row"])})
-    if r["row"] == f"IFP ({own}) per input":
+    if r["row"] == f"IFP ({row_arm}) per input":
         for key, label in BESIDE.items():
             extra = copy.deepcopy(tasks[key])
             rows.append(

@@ -19,14 +19,17 @@ F=math,code,science,prose,general
 T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-from valid"
 [ -f /tmp/after/only ] || {  # a second call only waits and copies
 touch /tmp/after/only
-(run test_w_full tools/eval_task_masks.py --run "$r/k0.5-rw25w/stage2" $T --domains $F &)
-(run test_fair_w_full tools/eval_ifp.py --runs "$r" --keep 0.5 --arms rw25w --stage stage2 \
-  --limit 1000 --gen-limit 0 --batch 24 --domains $F ${CHOOSE:+--choose} &)
+# One after the other: side by side on an H100 (80 GB) both ran out of GPU memory at once
+# (the fortieth session), each process's MLX buffer cache growing into the other's room.
+( run test_w_full tools/eval_task_masks.py --run "$r/k0.5-rw25w/stage2" $T --domains $F
+  run test_fair_w_full tools/eval_ifp.py --runs "$r" --keep 0.5 --arms rw25w --stage stage2 \
+    --limit 1000 --gen-limit 0 --batch 24 --domains $F ${CHOOSE:+--choose}
+  touch /tmp/after/done ) &
 }
 t0=$(date +%s)
 while [ $(($(date +%s) - t0)) -lt "${1:-420}" ]; do
   cp "$o"/*.json "$o"/*.log "$OUT/" 2>/dev/null
-  [ -f "$o/test_w_full.json" ] && [ -f "$o/test_fair_w_full.json" ] && break
+  [ -f /tmp/after/done ] && break  # both ended (written or failed)
   sleep 10
 done
 cp "$o"/*.json "$o"/*.log "$OUT/" 2>/dev/null; ls -la "$OUT"; tail -n 3 "$o"/*.log
