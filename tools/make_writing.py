@@ -67,10 +67,33 @@ TEMPLATES2 = (  # the second set (thirty-seventh session): other forms, other no
     "Write a postcard message from a trip that mentions {a} {w}.",
     "Write a short scene for a play about {a} {w}.",
 )
-SETS = {1: TEMPLATES, 2: TEMPLATES2}
-#: the second set's forms kept for validation only (fable, motivational message, song chorus,
-#: play scene; chosen before any reply was read): its validation asks for forms never trained on
-HELD = {2: (2, 9, 13, 19)}
+TEMPLATES3 = (  # the third set (fortieth session): longer forms, other registers, other nouns
+    "Write a three-paragraph essay about {a} {w}.",
+    "Write a cover letter for a job that involves {a} {w}.",
+    "Write a short story in which {a} {w} goes missing.",
+    "Write a free-verse poem from the point of view of {a} {w}.",
+    "Write step-by-step instructions for looking after {a} {w}.",
+    "Write a radio advertisement for {a} {w}.",
+    "Write a short speech for a school assembly about {a} {w}.",
+    "Write a letter of apology to a neighbour about {a} {w}.",
+    "Write a travel journal entry about finding {a} {w}.",
+    "Write a short ghost story about {a} {w}.",
+    "Write a tongue twister about {a} {w}.",
+    "Write an acrostic poem about {a} {w}.",
+    "Write a short science fiction story about {a} {w}.",
+    "Write an invitation to a party with {a} {w} as its theme.",
+    "Write a short monologue spoken by {a} {w}.",
+    "Write a humorous eulogy for {a} {w}.",
+    "Write three jokes about {a} {w}.",
+    "Write a short fairy tale about {a} {w}.",
+    "Write a short opinion piece about {a} {w}.",
+    "Write a letter to your future self that mentions {a} {w}.",
+)
+SETS = {1: TEMPLATES, 2: TEMPLATES2, 3: TEMPLATES3}
+#: forms kept for validation only, chosen before any reply was read, so that a set's validation
+#: asks for forms never trained on: the second set's fable, motivational message, song chorus and
+#: play scene; the third's science fiction story, monologue, eulogy and opinion piece
+HELD = {2: (2, 9, 13, 19), 3: (12, 14, 15, 18)}
 _WORD = re.compile(r"[a-z]+")
 
 
