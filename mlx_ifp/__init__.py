@@ -7,7 +7,33 @@ flow are subpackages: ``models`` (name -> model), ``sources`` (text -> channel s
 ``train``, ``data``, ``evaluation``, ``bench`` and ``cli`` (the only one that imports typer).
 """
 
-from .models import check_model, load  # first: loads the optimized BLAS before mlx.core
+import os as _os
+import signal as _signal
+import sys as _sys
+
+
+def _quit_starting(signum, frame) -> None:
+    """Ctrl-C while the command line starts (the imports, about a second): one line, exit code
+    130, as a command's own Ctrl-C; nothing is written yet, so there is nothing to clean up."""
+    _os.write(2, b"Error: interrupted\n")
+    _os._exit(130)
+
+
+def _starts_cli() -> bool:
+    """Whether this import starts the command line: the console script or ``python -m``."""
+    if _sys.argv and _os.path.basename(_sys.argv[0]) in ("mlx_ifp", "mlx_ifp.exe"):
+        return True
+    argv = getattr(_sys, "orig_argv", [])
+    return "-m" in argv[:-1] and argv[argv.index("-m") + 1].split(".")[0] == "mlx_ifp"
+
+
+if _starts_cli():  # cli.main puts Python's own handler back before a command runs
+    try:
+        _signal.signal(_signal.SIGINT, _quit_starting)
+    except ValueError:  # not the main thread
+        pass
+
+from .models import check_model, load  # noqa: E402  first: the optimized BLAS before mlx.core
 
 __version__ = "0.1.0"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import signal
 
 import typer
 
@@ -107,6 +108,8 @@ def _parse_errors() -> tuple[type, ...]:
 def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
     """The console script. A flag typer cannot parse (``-m abc``, ``--foo``) is one line and
     exit code 2 too, like every other bad input; a bare command group still shows its help."""
+    if getattr(signal.getsignal(signal.SIGINT), "__module__", "") == "mlx_ifp":
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the start's quick exit ends
     try:
         code = app(args, prog_name, standalone_mode=False)
     except _parse_errors() as e:
@@ -117,4 +120,7 @@ def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
     except typer.Abort:
         typer.echo("Aborted.", err=True)
         raise SystemExit(1) from None
+    except KeyboardInterrupt:  # while typer builds the commands, before a command runs
+        typer.echo("Error: interrupted", err=True)
+        raise SystemExit(130) from None
     raise SystemExit(code if isinstance(code, int) else 0)

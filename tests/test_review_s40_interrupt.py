@@ -1,0 +1,59 @@
+"""Ctrl-C while the command line starts (``import mlx_ifp``, about a second) is one line."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+def _interrupted(cmd: list[str], after: float) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(after)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
+CLIS = [[sys.executable, "-m", "mlx_ifp", "info"]]
+if shutil.which("mlx_ifp"):
+    CLIS.append([shutil.which("mlx_ifp"), "info"])
+
+
+@pytest.mark.parametrize("cmd", CLIS, ids=lambda c: os.path.basename(c[0]))
+def test_ctrl_c_during_start_is_one_line(cmd):
+    # the signal lands at several moments of the start; before the fix, those inside the
+    # package's imports printed Python's KeyboardInterrupt traceback
+    for after in (0.3, 0.6, 0.9, 1.2):
+        r = _interrupted(cmd, after)
+        assert "Traceback" not in r.stderr, (after, r.stderr[-600:])
+        assert r.returncode in (0, 130, -signal.SIGINT), (after, r.returncode, r.stderr[-300:])
+        if r.returncode == 130:  # ours, or typer's own (silent) while it parses
+            assert r.stderr.strip() in ("", "Error: interrupted"), r.stderr[-300:]
+
+
+def test_ctrl_c_during_import_by_an_app_stays_keyboardinterrupt():
+    # a program that imports the package keeps Python's own behaviour: its KeyboardInterrupt
+    code = "import time, mlx_ifp; print('imported')"
+    r = _interrupted([sys.executable, "-c", code], 0.25)
+    assert "imported" not in r.stdout  # the signal landed inside the import
+    assert "KeyboardInterrupt" in r.stderr
+
+
+def test_commands_get_pythons_own_ctrl_c_back():
+    # the start's quick exit must not outlive it: a running command's Ctrl-C goes through its
+    # own handler (the reply's line ended, temporary files removed, "Error: interrupted")
+    code = (
+        "import signal, sys; sys.argv[0] = 'mlx_ifp'\n"
+        "import mlx_ifp\n"
+        "print('start', getattr(signal.getsignal(signal.SIGINT), '__module__', None))\n"
+        "from mlx_ifp.cli import main\n"
+        "try:\n    main(['info', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('command', signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "start mlx_ifp" in r.stdout and "command True" in r.stdout, r.stdout + r.stderr
