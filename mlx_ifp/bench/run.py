@@ -340,12 +340,12 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
     import mlx_lm
 
     from ..convert import export
-    from ..core import origin
+    from ..core import cache_dir, origin
     from ..inference import forget, stream_generate
     from ..models import load
 
     res = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix=".bench-export.", dir=cache_dir()) as tmp:  # not /tmp
         log("(e) exported slim model through mlx_lm")
         t0 = time.perf_counter()
         cast = origin(slim, required=False).get("cast_from")  # as timed: load's CPU float32
