@@ -186,7 +186,7 @@ def convert_command(
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         chosen = info.mask
     if fmt == "gguf":
-        path = export_gguf(net, tokenizer, output, gguf_type or "f16", mask=chosen)
+        path = export_gguf(net, tokenizer, output, gguf_type or "f16", mask=chosen, progress=True)
     else:
         path = export(net, tokenizer, output, dtype=dtype, mask=chosen)
     typer.echo(f"Wrote {path}")

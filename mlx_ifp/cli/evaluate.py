@@ -367,7 +367,9 @@ def plot_command(
         check_groups(net, groups)  # before the corpus build (minutes without --data)
         folder = data or build()
         domains = domains or built_domains(folder)  # those it has (prose: Debian packages)
-        result = mask_overlap(net, tokenizer, folder, mask_source, keep, n, groups, domains=domains)
+        result = mask_overlap(
+            net, tokenizer, folder, mask_source, keep, n, groups, domains=domains, progress=True
+        )
         with atomic_file(sidecar) as tmp:  # renamed after the figure: both or neither
             tmp.write_text(json.dumps(result, indent=2))
             path = plot_overlap(result, output)

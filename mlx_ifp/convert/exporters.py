@@ -23,6 +23,7 @@ from mlx_lm.utils import make_shards, save_config
 from ..core import (
     MODEL_FILES,
     Mask,
+    Progress,
     UsageError,
     atomic_dir,
     atomic_file,
@@ -294,13 +295,14 @@ def export_gguf(
     gguf_type: str = "f16",
     metadata: dict | None = None,
     mask=None,
+    progress: bool = False,
 ) -> Path:
     """Write ``model`` (e.g. a slim model from ``prune``) with ``tokenizer`` to ``path`` (.gguf).
 
     ``gguf_type``: f16, q8_0 or q4_0 for the matrices (norms stay F32; a matrix whose rows are
     not a multiple of 32 stays F16). ``mask`` (a ``Mask``) fills ``mlx_ifp.mask`` (its digest),
     ``mlx_ifp.keep`` and friends; ``metadata`` adds or overrides keys (str, int, float, bool).
-    Written to a temporary file first, so a failure leaves nothing half-written.
+    Written to a temporary file first (a failure leaves nothing); ``progress``: shown on stderr.
     """
     try:
         import gguf
@@ -321,14 +323,15 @@ def export_gguf(
     hidden, heads = config["hidden_size"], config["num_attention_heads"]
     kv_heads = config.get("num_key_value_heads") or heads
     head_dim = config.get("head_dim") or hidden // heads
-    weights = {k: np.array(v) for k, v in float_weights(model).items()}
+    weights = float_weights(model)  # lazy arrays: computed one at a time, below
     n_vocab = weights["model.embed_tokens.weight"].shape[0]
     if config.get("tie_word_embeddings", False):
         weights.pop("lm_head.weight", None)
 
+    source = source_info(model).get("model")
     with atomic_file(path) as tmp:
         w = gguf.GGUFWriter(str(tmp), arch)
-        w.add_name(str(source_info(model).get("model") or arch))
+        w.add_name(str(source or arch))
         w.add_context_length(int(config.get("max_position_embeddings") or 4096))
         w.add_embedding_length(hidden)
         w.add_block_count(config["num_hidden_layers"])
@@ -342,21 +345,15 @@ def export_gguf(
         w.add_rope_freq_base(float(config.get("rope_theta", 10000.0)))
         w.add_layer_norm_rms_eps(float(config.get("rms_norm_eps", 1e-6)))
         w.add_vocab_size(n_vocab)
-        scaling = config.get("rope_scaling") or {}
-        kind = scaling.get("type") or scaling.get("rope_type")
+        kind = (scaling := config.get("rope_scaling") or {}).get("type") or scaling.get("rope_type")
         if kind == "linear":
             w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
             w.add_rope_scaling_factor(float(scaling["factor"]))
         elif kind not in (None, "default"):
             raise UsageError(f"GGUF export of rope scaling '{kind}' is not supported")
-        w.add_file_type(
-            {"f16": gguf.LlamaFileType.MOSTLY_F16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
-             "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0}[gguf_type]
-        )  # fmt: skip
+        w.add_file_type(gguf.LlamaFileType[f"MOSTLY_{gguf_type.upper()}"])  # F16, Q8_0, Q4_0
         _tokenizer(w, tokenizer, n_vocab)
-        meta = {}
-        if source := source_info(model).get("model"):
-            meta["mlx_ifp.source"] = str(source)
+        meta = {"mlx_ifp.source": str(source)} if source else {}
         if mask is not None:
             meta["mlx_ifp.mask"] = mask.digest()  # sha256 of the kept indices, 16 hex digits
             meta["mlx_ifp.keep"] = float(mask.keep)
@@ -365,17 +362,20 @@ def export_gguf(
         for key, value in {**meta, **(metadata or {})}.items():
             _add_value(w, key, value)
         permute = {"attn_q": heads, "attn_k": kv_heads} if arch == "llama" else {}
-        for name, x in weights.items():
-            new = _gguf_name(name)
-            part = new.split(".")[-2]
-            if part in permute:
-                x = _permute(x, permute[part])
-            data, raw = _quantized(new, x, gguf_type)
-            w.add_tensor(new, data, raw_dtype=raw)
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
+        with Progress("export", len(weights) + 1, enabled=progress, transient=True) as bar:
+            for name, x in weights.items():
+                bar.describe(new := _gguf_name(name))
+                x, part = np.array(x), new.split(".")[-2]  # computed here, one at a time
+                x = _permute(x, permute[part]) if part in permute else x
+                data, raw = _quantized(new, x, gguf_type)
+                w.add_tensor(new, data, raw_dtype=raw)
+                bar.advance()
+            bar.describe(f"writing {path.name}")
+            w.write_header_to_file()
+            w.write_kv_data_to_file()
+            w.write_tensors_to_file()
+            w.close()
+            bar.advance()
     return path
 
 

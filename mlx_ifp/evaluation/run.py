@@ -358,27 +358,32 @@ def mask_overlap(
     groups: int = 3,
     split: str = "test",
     domains: tuple = DOMAINS,
+    progress: bool = False,
 ) -> dict:
     """Mean overlap |A ∩ B| / k of per-input masks between domains, per group of layers.
 
     Within a domain, pairs of different inputs are compared. Returns {"domains", "groups"
-    (layer ranges), "overlap" (G, D, D) list}.
+    (layer ranges), "overlap" (G, D, D) list}. ``progress``: a step per prompt, on stderr.
     """
     applied = origin(model, required=False).get("adapter_path")  # its own predictor, if any
     src = make_source(source, tokenizer=tokenizer, adapter_path=applied)
     d, n_layers = d_ffn(model), check_groups(model, groups)
     k = Budget.parse(keep).channels(d)
-    dense = {}
-    for dom in domains:
-        items = instructions(data, dom, split)[:n]  # the domain's sources in turn
-        if len(items) < 2:
-            raise UsageError(f"domain {dom!r} has fewer than 2 prompts in its {split} split")
-        masks = [src.select(model, turn_tokens(tokenizer, it["prompt"]), k) for it in items]
-        dense[dom] = np.stack([np.array(m.dense(mx.float32)) for m in masks])  # (N, L, d)
+    prompts = {dom: instructions(data, dom, split)[:n] for dom in domains}  # sources in turn
+    if short := [dom for dom, items in prompts.items() if len(items) < 2]:
+        raise UsageError(f"domain {short[0]!r} has fewer than 2 prompts in its {split} split")
+    dense, total = {}, sum(map(len, prompts.values()))
+    with Progress("plot overlap", total, unit="prompt", enabled=progress, transient=True) as bar:
+        for dom, items in prompts.items():
+            bar.describe(dom)
+            masks = []
+            for it in items:
+                masks.append(src.select(model, turn_tokens(tokenizer, it["prompt"]), k))
+                bar.advance()
+            dense[dom] = np.stack([np.array(m.dense(mx.float32)) for m in masks])  # (N, L, d)
     bounds = np.linspace(0, n_layers, groups + 1).round().astype(int)
     out = np.zeros((groups, len(domains), len(domains)))
-    for g in range(groups):
-        lo, hi = bounds[g], bounds[g + 1]
+    for g, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         for i, a in enumerate(domains):
             for j, b in enumerate(domains):
                 A, B = dense[a][:, lo:hi], dense[b][:, lo:hi]
@@ -389,12 +394,7 @@ def mask_overlap(
                 else:
                     out[g, i, j] = inter.mean()
     groups_desc = [f"layers {bounds[g]}-{bounds[g + 1] - 1}" for g in range(groups)]
-    return {
-        "domains": list(domains),
-        "groups": groups_desc,
-        "overlap": out.tolist(),
-        "source": source,
-        "keep": masks[-1].k / d,  # as the source kept it (full: 1.0 whatever --keep said)
-        "n": max(len(m) for m in dense.values()),  # as many as were there, not as asked for
-        "n_per_domain": {dom: len(m) for dom, m in dense.items()},
-    }
+    result = {"domains": list(domains), "groups": groups_desc, "overlap": out.tolist()}
+    result.update(source=source, keep=masks[-1].k / d)  # as kept (full: 1.0, whatever --keep)
+    counts = {dom: len(m) for dom, m in dense.items()}  # as many as were there, not as asked for
+    return {**result, "n": max(counts.values()), "n_per_domain": counts}
