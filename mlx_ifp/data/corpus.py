@@ -13,6 +13,7 @@ import hashlib
 import json
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -105,9 +106,7 @@ def item_key(record: dict) -> str:
 
 def split(records: list[dict], test: float, valid: float, seed: int, name: str) -> dict:
     """Deduplicate, then assign train/valid/test by a seeded shuffle (stable for a seed)."""
-    unique = {}
-    for r in records:
-        unique.setdefault(item_key(r), r)
+    unique = {k: r for r in reversed(records) if (k := item_key(r))}  # the first of a key wins
     items = sorted(unique.values(), key=item_key)
     random.Random(f"{seed}:{name}").shuffle(items)
     n_test, n_valid = round(len(items) * test), round(len(items) * valid)
@@ -264,16 +263,21 @@ def build(
         jsonl = [f for f in meta["files"] if f.endswith(".jsonl")]  # not tasks.json: yours to edit
         meta["bytes"] = {f: (tmp / f).stat().st_size for f in jsonl}  # one cut short: rebuilt
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2))
+        old = out / "distill" / "train.jsonl"  # slow to remake (not listed): kept, same splits
+        if old.is_file() and _manifest_digest(out / "manifest.json", whole=False) == digest:
+            shutil.copytree(old.parent, tmp / "distill")
+        elif old.is_file():  # another seed's training prompts may be this split's test prompts
+            print(f"Warning: left out {old}: it answers another split's prompts", file=sys.stderr)
     console.print(f"Built {out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in counts.items()))
     return out
 
 
-def _manifest_digest(path: Path) -> str | None:
-    """The digest a built folder's manifest records; None when absent, unreadable or when a
+def _manifest_digest(path: Path, whole: bool = True) -> str | None:
+    """The digest a built folder's manifest records; None if absent, unreadable or (``whole``) a
     file it lists is gone or has another size than it was written with (rebuilt)."""
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-        sizes = {**dict.fromkeys(meta.get("files", [])), **meta.get("bytes", {})}
+        sizes = {**dict.fromkeys(meta.get("files", [])), **meta.get("bytes", {})} if whole else {}
         for f, size in sizes.items():  # presence; and the size, where the manifest has it
             file = path.parent / f
             if not file.is_file() or size is not None and file.stat().st_size != size:
