@@ -26,3 +26,9 @@ done
 run probe_w3 tools/eval_task_masks.py --run "$new" --data /tmp/writing_eval ${W/valid/test}
 run probe_fair_w3 tools/eval_ifp.py --data /tmp/writing_eval --domains prose --runs "$r" \
   --keep 0.5 --arms rw25w3 --stage stage2 --limit 100 --gen-limit 0
+# then both new arms on every test item, one tool after the other (side by side on an H100 both
+# ran out of GPU memory: ../full_test/, fortieth session), reported whatever the rule says
+T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-from valid"
+run test_rw25w3_full tools/eval_task_masks.py --run "$new" $T --domains $F
+run test_fair_w3_full tools/eval_ifp.py --runs "$r" --keep 0.5 --arms rw25w3 --stage stage2 \
+  --limit 1000 --gen-limit 0 --batch 24 --domains $F
