@@ -151,14 +151,14 @@ def forget(model: nn.Module) -> None:
 
 
 def pruner_for(model, tokenizer, mask, mask_source, keep, align) -> Pruner:
-    """The shared pruner of a call: for a given mask with no source named, the mask's own
-    (``mask_owner``: the model its picker read) at the mask's width, without a word on the
-    budget its predictor was trained for (the mask fixes it). ``keep=None`` is 0.5."""
-    if mask is None or mask_source is not None:
+    """The shared pruner of a call; for a given mask, at its width (no word on the budget its
+    predictor was trained for), of the source named, else ``mask_owner``'s. ``keep=None``: 0.5."""
+    if mask is None:
         return get_pruner(model, tokenizer, mask_source, 0.5 if keep is None else keep, align)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KeepMismatch)
-        return get_pruner(model, tokenizer, mask_owner(model, mask), Budget(mask.keep))
+        owner = mask_owner(model, mask) if mask_source is None else mask_source
+        return get_pruner(model, tokenizer, owner, Budget(mask.keep))  # 0.33's: its LoRA too
 
 
 def select(

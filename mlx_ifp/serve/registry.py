@@ -8,14 +8,14 @@ cost the same bytes (the new FFN arrays; attention and embeddings are shared wit
 measured once at start-up on a real slim model.
 
 Only the public API and ``mlx_ifp.core``'s prompt helpers are used; all MLX work runs on the
-scheduler's worker thread, apart from start-up.
-
-Stop strings over streamed text (``StopFilter``): hold back what could be the start of one.
+scheduler's worker thread, apart from start-up. Stop strings (``StopFilter``): hold back what
+could be the start of one.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +188,9 @@ class Registry:
         slim, info = probe.slim_for("Hello.")  # one real slim model, to measure
         self.k, self.d_ffn = int(info.mask.k), int(info.mask.d_ffn)
         widths = [_new_bytes(slim, model)]
-        widths += [_new_bytes(mlx_ifp.prune(model, t.mask), model) for t in self._masks()]
+        with warnings.catch_warnings():  # its width only: no word on a LoRA it is cut without
+            warnings.simplefilter("ignore", UserWarning)
+            widths += [_new_bytes(mlx_ifp.prune(model, t.mask), model) for t in self._masks()]
         self.slot_bytes = max(widths)
         if self.slot_bytes == 0 or cache_bytes >= MAX_SLOTS * self.slot_bytes:  # inf too
             slots = MAX_SLOTS
@@ -252,6 +254,8 @@ class Registry:
         """Generate for a validated request; runs on the worker thread. Yields ``Piece``s."""
         task = self.resolve(req.model)
         pruner = self.prompt_pruner if task is None else self.task_pruner
+        if task is not None and task.mask is not None and task.mask.source != pruner.source.key():
+            pruner = None  # cut from its picker's model (+ LoRA), as `generate --mask` runs it
         records = None
         try:
             tokens = self.prompt_tokens(req)
@@ -290,8 +294,7 @@ class Registry:
                 records.close()
 
     def prompt_tokens(self, req: GenRequest) -> list[int]:
-        """The prompt's tokens as the generator makes them (``stream_generate`` formats and
-        encodes with the same two helpers)."""
+        """The prompt's tokens as ``stream_generate`` makes them (the same two helpers)."""
         tok = self.tokenizer
         return encode(tok, format_chat(tok, req.prompt) if req.chat else req.prompt)
 
@@ -315,8 +318,7 @@ class Registry:
         )
 
     def _leading_space(self, records, chat: bool):
-        """mlx-lm's detokenizers drop the reply's leading space: right for a chat answer, wrong
-        for a ``/v1/completions`` continuation ("is" + "Paris"); put it back there."""
+        """The leading space mlx-lm's detokenizers drop, back in a continuation ("is Paris")."""
         head = None if chat else []  # the reply's tokens until its first text
         for r in records:
             if head is not None:
@@ -328,8 +330,7 @@ class Registry:
             yield r
 
     def _spaced(self, reply: list[int]) -> bool:
-        """Whether the reply's tokens start with a space: decoded (byte-level BPE: "Ġ"), or as
-        SentencePiece's "▁", which its decoder strips from the start of any text."""
+        """Whether the reply's tokens start with a space: decoded ("Ġ"), or SentencePiece's "▁"."""
         tok = self.tokenizer
         if tok.decode(reply).startswith(" "):
             return True
@@ -394,7 +395,6 @@ class StopFilter:
 
 
 def _named(mask) -> str:
-    """The source that picked ``mask``, a predictor by its folder's name: the server's own
-    paths do not go to clients."""
+    """The source that picked ``mask``, a predictor by its folder's name (not the server's)."""
     name, _, path = mask.source.partition("(")
     return f"{name}({Path(path.rstrip(')')).name})" if path else name
