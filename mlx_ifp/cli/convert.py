@@ -70,7 +70,8 @@ def convert_command(
         typer.Option(
             "--mask-source",
             help="Default with --task or --prompt: the model's own, as generate picks (the "
-            "shipped predictor + LoRA, --adapter's predictor, else griffin); static without.",
+            "shipped predictor + LoRA, --adapter's predictor, else griffin); with --keep alone: "
+            "static; with neither, the whole model is written.",
         ),
     ] = None,
     task: Task = None,
