@@ -20,15 +20,21 @@ def _quit_starting(signum, frame) -> None:
 
 
 def _starts_cli() -> bool:
-    """Whether this import starts the command line: the console script or ``python -m``."""
-    if _sys.argv and _os.path.basename(_sys.argv[0]) in ("mlx_ifp", "mlx_ifp.exe"):
+    """Whether this import starts the command line: the console script, or ``python -m`` of a
+    module that runs ``cli.main`` (while Python finds that module, ``sys.argv`` is ``["-m",
+    *its arguments]``: the module's name precedes them in ``sys.orig_argv``)."""
+    argv, orig = _sys.argv, getattr(_sys, "orig_argv", [])
+    if argv and _os.path.basename(argv[0]) in ("mlx_ifp", "mlx_ifp.exe"):
         return True
-    argv = getattr(_sys, "orig_argv", [])
-    return "-m" in argv[:-1] and argv[argv.index("-m") + 1].split(".")[0] == "mlx_ifp"
+    if argv[:1] != ["-m"] or len(orig) <= len(argv):  # python -c, a script, an app
+        return False
+    module = orig[-len(argv)]  # "mlx_ifp", or "-mmlx_ifp" written as one argument
+    return module.removeprefix("-m").removesuffix(".__main__") in ("mlx_ifp", "mlx_ifp.bench")
 
 
-if _starts_cli():  # cli.main puts Python's own handler back before a command runs
-    try:
+# Python's own handler only: a Ctrl-C the parent ignored (``cmd &`` in a script) stays ignored
+if _starts_cli() and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    try:  # cli.main puts Python's own handler back before a command runs
         _signal.signal(_signal.SIGINT, _quit_starting)
     except ValueError:  # not the main thread
         pass

@@ -106,7 +106,7 @@ def item_key(record: dict) -> str:
 
 def split(records: list[dict], test: float, valid: float, seed: int, name: str) -> dict:
     """Deduplicate, then assign train/valid/test by a seeded shuffle (stable for a seed)."""
-    unique = {k: r for r in reversed(records) if (k := item_key(r))}  # the first of a key wins
+    unique = {item_key(r): r for r in reversed(records)}  # the first record of a key wins
     items = sorted(unique.values(), key=item_key)
     random.Random(f"{seed}:{name}").shuffle(items)
     n_test, n_valid = round(len(items) * test), round(len(items) * valid)
