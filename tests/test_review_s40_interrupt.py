@@ -10,9 +10,22 @@ import time
 import pytest
 
 
+def sigint_default() -> None:
+    """A child's Ctrl-C as a terminal gives it: a test run in the background (``cmd &`` in a
+    script, as CI may run it) hands its children SIGINT ignored, and Python keeps it so."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupted(cmd: list[str], after: float) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    p = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=sigint_default,
+    )
     time.sleep(after)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=120)
@@ -40,7 +53,11 @@ def test_ctrl_c_during_import_by_an_app_stays_keyboardinterrupt():
     # a program that imports the package keeps Python's own behaviour: its KeyboardInterrupt
     code = "print('starting', flush=True); import mlx_ifp; print('imported')"
     p = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_default,
     )
     assert p.stdout.readline().strip() == "starting"  # Python's own handler is in place
     time.sleep(0.1)
@@ -61,5 +78,11 @@ def test_commands_get_pythons_own_ctrl_c_back():
         "try:\n    main(['info', '--help'])\nexcept SystemExit:\n    pass\n"
         "print('command', signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=sigint_default,
+    )
     assert "start mlx_ifp" in r.stdout and "command True" in r.stdout, r.stdout + r.stderr

@@ -16,6 +16,7 @@ import sys
 import mlx_ifp
 
 import pytest
+from test_review_s40_interrupt import sigint_default
 
 PY = "/usr/bin/python3"
 
@@ -44,6 +45,7 @@ def test_starts_cli(monkeypatch, argv, orig, starts):
 
 def _handler_after_import(args: list[str], **kw) -> str:
     code = "import signal, mlx_ifp; print(signal.getsignal(signal.SIGINT))"
+    kw.setdefault("preexec_fn", sigint_default)  # as a terminal starts it, whatever ours has
     r = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, **kw
     )
