@@ -328,6 +328,14 @@ class Batches:
         mine = rows[self.rank :: self.world]
         return collate([self.examples[j] for j in mine], self.multiple), after
 
+    def take(self, pos: tuple[int, int], n: int) -> tuple[list[Batch], tuple[int, int]]:
+        """This rank's shares of the ``n`` batches from ``pos``, and the position after them."""
+        batches = []
+        for _ in range(n):
+            batch, pos = self.at(pos)
+            batches.append(batch)
+        return batches, pos
+
     def indices(self, b: int) -> list[int]:
         """Example indices of global batch ``b`` (all ranks)."""
         return self.rows(self.position(b))[0]

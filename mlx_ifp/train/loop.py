@@ -175,8 +175,11 @@ def check_output(cfg: FinetuneConfig) -> None:
         raise UsageError(f"output {cfg.output} holds the data folder {cfg.data}: name a new folder")
 
 
-def _arrays(b: Batch) -> tuple:
-    return (b.tokens, b.lengths, b.offsets, b.prompt, b.prompt_lengths, b.domains)
+def summed(values: list, group) -> list:
+    """``values`` summed over the ranks (a flag: nonzero where any rank raised it)."""
+    if group.size() > 1:
+        values = mx.distributed.all_sum(mx.array(values, mx.float32), group=group).tolist()
+    return values
 
 
 def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=None) -> Path:
@@ -278,8 +281,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
                 checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
             except UsageError as e:  # e.g. the disk is full
                 raise UsageError(f"{e}; stopped at step {at}; {good()}") from None
-        if group.size() > 1:
-            mx.eval(mx.distributed.all_sum(mx.array(0.0), group=group))  # barrier
+        summed([0], group)  # a barrier: no rank goes on while rank 0 writes
 
     def good() -> str:
         where = "{} (step {})".format(*last_good) if last_good else "none written yet"
@@ -326,11 +328,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             tic = time.perf_counter()
             mx.random.seed(cfg.seed * 1_000_003 + step)  # dropout etc.: a function of the step
             eps = eps_at(step)
-            batches = []
-            for _ in range(cfg.grad_accumulation):
-                batch, pos = train_b.at(pos)
-                batches.append(batch)
-            micro = [_arrays(b) for b in batches]
+            batches, pos = train_b.take(pos, cfg.grad_accumulation)
+            micro = [tuple(vars(b).values()) for b in batches]  # its arrays, in field order
             try:
                 loss, ntok = train_step(micro, mx.array(eps, dtype=mx.float32))
                 mx.eval(loss, ntok, joint.trainable_parameters(), [o.state for o in opts.values()])
@@ -347,20 +346,21 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             step += 1
             history.append(value)
             dt = time.perf_counter() - tic
-            scored = int(ntok.item())  # the targets the loss averages over
+            scored = int(ntok.item())  # the targets the loss averages over (all ranks)
             seen = sum(b.n_tokens - b.tokens.shape[0] for b in batches)  # inputs, no padding
-            run["tokens"] += scored
-            run["tokens_seen"] += seen * group.size()  # this rank's share; ranks ~ equal
-            run["seconds"] += dt
+            run["tokens"], run["seconds"] = run["tokens"] + scored, run["seconds"] + dt
             ui.advance(value, scored / dt, eps)
             out_of_time = cfg.max_seconds > 0 and run["seconds"] - began >= cfg.max_seconds
+            # the ranks' inputs; a clock past max_seconds or a Ctrl-C on any rank stops them all
+            seen, out_of_time, halt = summed([seen, out_of_time, stop.requested], group)
+            run["tokens_seen"] += int(seen)
             if step % cfg.save_every == 0 or step == cfg.iters or out_of_time:
                 save(step)
                 saved_at, last_good = step, (out, step)
             if out_of_time:
                 ui.note(f"stopped at step {step}: max_seconds {cfg.max_seconds:g} reached")
                 break
-            if stop.requested and step < cfg.iters:  # Ctrl-C: finish the step, save, say how on
+            if halt and step < cfg.iters:  # Ctrl-C: finish the step, save, say how on
                 if saved_at != step:
                     save(step)
                 raise Interrupted(
