@@ -176,9 +176,9 @@ def check_output(cfg: FinetuneConfig) -> None:
 
 
 def summed(values: list, group) -> list:
-    """``values`` summed over the ranks (a flag: nonzero where any rank raised it)."""
-    if group.size() > 1:
-        values = mx.distributed.all_sum(mx.array(values, mx.float32), group=group).tolist()
+    """Integer ``values`` summed over the ranks, exactly (a flag: nonzero where any rank set it)."""
+    if group.size() > 1:  # int32: a float32 sum of counts is inexact past 2**24
+        values = mx.distributed.all_sum(mx.array(values, mx.int32), group=group).tolist()
     return values
 
 
