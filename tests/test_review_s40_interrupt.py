@@ -67,22 +67,29 @@ def test_ctrl_c_during_import_by_an_app_stays_keyboardinterrupt():
     assert "KeyboardInterrupt" in err
 
 
-def test_commands_get_pythons_own_ctrl_c_back():
-    # the start's quick exit must not outlive it: a running command's Ctrl-C goes through its
-    # own handler (the reply's line ended, temporary files removed, "Error: interrupted")
+def around_main(before: str, after: str, preexec=sigint_default) -> subprocess.CompletedProcess:
+    """A child started as the console script runs ``main(["info", "--help"])``; it prints
+    ``before`` and ``after`` (expressions of its SIGINT handler ``h``) around it."""
+    h = "h = signal.getsignal(signal.SIGINT)"
     code = (
         "import signal, sys; sys.argv[0] = 'mlx_ifp'\n"
-        "import mlx_ifp\n"
-        "print('start', getattr(signal.getsignal(signal.SIGINT), '__module__', None))\n"
+        f"import mlx_ifp\n{h}\nprint('start', {before})\n"
         "from mlx_ifp.cli import main\n"
         "try:\n    main(['info', '--help'])\nexcept SystemExit:\n    pass\n"
-        "print('command', signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+        f"{h}\nprint('command', {after})\n"
     )
     r = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=120,
-        preexec_fn=sigint_default,
+        preexec_fn=preexec,
     )
+    return r
+
+
+def test_commands_get_pythons_own_ctrl_c_back():
+    # the start's quick exit must not outlive it: a running command's Ctrl-C goes through its
+    # own handler (the reply's line ended, temporary files removed, "Error: interrupted")
+    r = around_main("getattr(h, '__module__', None)", "h is signal.default_int_handler")
     assert "start mlx_ifp" in r.stdout and "command True" in r.stdout, r.stdout + r.stderr

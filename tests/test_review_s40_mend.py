@@ -16,7 +16,7 @@ import sys
 import mlx_ifp
 
 import pytest
-from test_review_s40_interrupt import sigint_default
+from test_review_s40_interrupt import around_main, sigint_default
 
 PY = "/usr/bin/python3"
 
@@ -58,21 +58,8 @@ def test_a_programs_own_dash_m_does_not_set_the_quick_exit():
 
 
 def test_an_ignored_ctrl_c_stays_ignored():
-    code = (
-        "import signal, sys; sys.argv[0] = 'mlx_ifp'\n"
-        "import mlx_ifp\n"
-        "print('start', signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n"
-        "from mlx_ifp.cli import main\n"
-        "try:\n    main(['info', '--help'])\nexcept SystemExit:\n    pass\n"
-        "print('command', signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n"
-    )
-    r = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
+    ignored = "h is signal.SIG_IGN"
+    r = around_main(ignored, ignored, lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     assert "start True" in r.stdout and "command True" in r.stdout, r.stdout + r.stderr
 
 

@@ -8,33 +8,17 @@
   predictor's LoRA for a mask the keep-0.33 one picked.
 """
 
-import os
 import warnings
-from pathlib import Path
-from types import SimpleNamespace
 
 import mlx_ifp
-from mlx_ifp.cli import app
 from mlx_ifp.core import ffn
 from mlx_ifp.inference import KeepMismatch
 
 import mlx.core as mx
 import numpy as np
 import pytest
+from test_review_s35_walk import cli  # CliRunner in a folder: a subprocess's view
 from tiny import predictor_world
-from typer.testing import CliRunner
-
-
-def cli(*args, cwd: Path):
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        run = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
-    finally:
-        os.chdir(old)
-    if run.exception is not None and not isinstance(run.exception, SystemExit):
-        raise run.exception
-    return SimpleNamespace(returncode=run.exit_code, stderr=run.stderr, stdout=run.stdout)
 
 
 @pytest.fixture(scope="module")

@@ -381,20 +381,20 @@ def mask_overlap(
                 masks.append(src.select(model, turn_tokens(tokenizer, it["prompt"]), k))
                 bar.advance()
             dense[dom] = np.stack([np.array(m.dense(mx.float32)) for m in masks])  # (N, L, d)
+    kept = masks[-1].k  # as the source kept it (full: every channel, whatever --keep said)
     bounds = np.linspace(0, n_layers, groups + 1).round().astype(int)
     out = np.zeros((groups, len(domains), len(domains)))
     for g, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         for i, a in enumerate(domains):
             for j, b in enumerate(domains):
                 A, B = dense[a][:, lo:hi], dense[b][:, lo:hi]
-                inter = np.einsum("ald,bld->ab", A, B) / A[0].sum()  # the masks' k (full: d)
+                inter = np.einsum("ald,bld->ab", A, B) / (kept * (hi - lo))
                 if a == b:  # leave out each input compared with itself
                     m = len(A)
                     out[g, i, j] = (inter.sum() - np.trace(inter)) / (m * (m - 1))
                 else:
                     out[g, i, j] = inter.mean()
     groups_desc = [f"layers {bounds[g]}-{bounds[g + 1] - 1}" for g in range(groups)]
-    result = {"domains": list(domains), "groups": groups_desc, "overlap": out.tolist()}
-    result.update(source=source, keep=masks[-1].k / d)  # as kept (full: 1.0, whatever --keep)
     counts = {dom: len(m) for dom, m in dense.items()}  # as many as were there, not as asked for
-    return {**result, "n": max(counts.values()), "n_per_domain": counts}
+    meta = {"source": source, "keep": kept / d, "n": max(counts.values()), "n_per_domain": counts}
+    return {"domains": list(domains), "groups": groups_desc, "overlap": out.tolist(), **meta}
