@@ -368,33 +368,31 @@ def footer(r: Response) -> list[str]:
         f"Peak memory: {r.peak_memory:.3f} GB",
     ]
     p = r.prune
-    if p is not None:
-        m = p.mask
-        how = "cache hit" if p.cache_hit else "computed"
-        if p.given:  # handed in: nothing was selected
-            how, cost = ("given, cache hit" if p.cache_hit else "given"), ""
-        else:
-            cost = f"select {p.select_s * 1e3:.1f} ms, "
-        lines += [
+    if p is None:
+        return lines
+    m = p.mask
+    how = "cache hit" if p.cache_hit else "computed"
+    if p.given:  # handed in: nothing was selected
+        how, cost = ("given, cache hit" if p.cache_hit else "given"), ""
+    else:
+        cost = f"select {p.select_s * 1e3:.1f} ms, "
+    if m.k >= m.d_ffn and not p.given:  # keep 1.0: no source picked anything
+        lines.append(f"Mask: none, keep {m.k}/{m.d_ffn} FFN channels per layer (nothing pruned)")
+    else:
+        lines.append(
             f"Mask: {m.source or 'given'}, keep {m.k}/{m.d_ffn} FFN channels per layer "
-            f"({m.keep:.0%}), {how}: {cost}slice {p.slice_s * 1e3:.1f} ms",
-            *(
-                [f"Prompt prefilled by the dense model: {p.prefill_s * 1e3:.1f} ms"]
-                if p.prefill_s
-                else []
-            ),
-            *(
-                [
-                    f"Re-picked the mask {p.repicks} time{'s' * (p.repicks != 1)} during the "
-                    "reply: dense pass + "
-                    f"select {p.repick_select_s * 1e3:.0f} ms, slice {p.repick_slice_s * 1e3:.0f}"
-                    " ms in all (in the generation speed)"
-                ]
-                if p.repicks
-                else []
-            ),
-            f"Active parameters: {p.active_params / 1e6:.1f}M of "
-            f"{p.source_params / 1e6:.1f}M ({p.active_fraction:.1%})",
-            *([p.note] if p.note else []),
-        ]
-    return lines
+            f"({m.keep:.0%}), {how}: {cost}slice {p.slice_s * 1e3:.1f} ms"
+        )
+    if p.prefill_s:
+        lines.append(f"Prompt prefilled by the dense model: {p.prefill_s * 1e3:.1f} ms")
+    if p.repicks:
+        lines.append(
+            f"Re-picked the mask {p.repicks} time{'s' * (p.repicks != 1)} during the reply: "
+            f"dense pass + select {p.repick_select_s * 1e3:.0f} ms, slice "
+            f"{p.repick_slice_s * 1e3:.0f} ms in all (in the generation speed)"
+        )
+    return lines + [
+        f"Active parameters: {p.active_params / 1e6:.1f}M of "
+        f"{p.source_params / 1e6:.1f}M ({p.active_fraction:.1%})",
+        *([p.note] if p.note else []),
+    ]

@@ -237,11 +237,8 @@ class Pruner:
         source_options = {k: v for k, v in source_options.items() if v is not None or k not in keys}
         if source == "predictor" and not set(keys) & set(source_options):
             source = None if ships_predictor(model, self.budget) else source  # the shipped one
-        shipped = None
-        if source is None:
-            source, shipped = default_source(model, self.budget)
-        # a built-in source's options are its factory's (a misspelt keyword is not dropped),
-        # refused before any copy or load
+        source, shipped = default_source(model, self.budget) if source is None else (source, None)
+        # a built-in source's options are its factory's (a misspelt keyword is not dropped), refused
         reads = options_read(source) if isinstance(source, str) else set()  # None: a plug-in
         if reads is not None and (extra := sorted(set(source_options) - reads)):
             name = repr(source) if isinstance(source, str) else f"{source.key()!r} (an instance)"
@@ -257,7 +254,6 @@ class Pruner:
             else:
                 source_options = {"path": shipped, **source_options}
         self.model = model  # masks are selected on it (the predictor reads it LoRA off)
-        # slim models are cut from it: its non-FFN LoRA layers fused once
         self.slim_base = lora_fused_base(model, FUSED_LORA_BITS)
         self.tokenizer = tokenizer
         # a model loaded with adapter_path= serves its own predictor as source="predictor"
@@ -272,6 +268,15 @@ class Pruner:
         self.cache = SlimCache(cache_size)
         self.source_params = count(model)["params"]
         self._active: dict[int, int] = {}
+
+    @classmethod
+    def for_mask(cls, model: nn.Module, tokenizer, mask: Mask, cache_size: int = 1) -> Pruner:
+        """A pruner that cuts ``mask`` as ``generate(mask=...)`` does: at the mask's width, from
+        the model of the source that picked it (``mask_owner``: a predictor's LoRA'd copy)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", KeepMismatch)  # the width is the mask's, not trained
+            owner = mask_owner(model, mask)
+            return cls(model, tokenizer, owner, Budget(mask.keep), cache_size=cache_size)
 
     def running(self):
         """The mask source's ``Running`` scorer, for re-picking while generating (None if the

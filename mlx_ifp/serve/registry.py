@@ -8,8 +8,9 @@ cost the same bytes (the new FFN arrays; attention and embeddings are shared wit
 measured once at start-up on a real slim model.
 
 Only the public API and ``mlx_ifp.core``'s prompt helpers are used; all MLX work runs on the
-scheduler's worker thread, apart from start-up. Stop strings (``StopFilter``): hold back what
-could be the start of one.
+scheduler's worker thread, apart from start-up. A mask file that another source picked (a
+GRIFFIN mask beside a predictor, another predictor's) is cut as ``generate --mask`` cuts it, by
+a pruner of its own whose slim models count in the same budget.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import mlx_ifp
 from mlx_ifp import UsageError
 from mlx_ifp.core import context_length, encode, format_chat
 
-from .schemas import APIError, GenRequest
+from .schemas import APIError, GenRequest, StopFilter
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 MAX_SLOTS = 64  # the most slim models one cache holds, whatever the budget
@@ -39,6 +40,7 @@ class Task:
     text: str | list[str] | None = None  # a description, or example prompts
     mask: Any = None  # an mlx_ifp.Mask
     path: str | None = None
+    pruner: Any = None  # a mask another source picked: its picker's (``Pruner.for_mask``)
 
 
 @dataclass
@@ -198,6 +200,7 @@ class Registry:
             slots = int(cache_bytes // self.slot_bytes)
         self.prompt_slots = min(4, slots // 4)
         self.task_slots = slots - self.prompt_slots
+        self._own_pruners(probe.source.key())
         self.prompt_pruner = mlx_ifp.Pruner(
             model, tokenizer, source=mask_source, keep=keep, cache_size=self.prompt_slots
         )
@@ -210,6 +213,22 @@ class Registry:
 
     def _masks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.mask is not None]
+
+    def _own_pruners(self, source: str) -> None:
+        """Masks that another source than ``source`` picked get a pruner of their picker (one
+        per picker and width), with their share of the tasks' slots; the rest stay
+        ``task_pruner``'s."""
+        foreign = [t for t in self._masks() if t.mask.source != source]
+        share = self.task_slots * len(foreign) // max(len(self.tasks), 1)
+        groups: dict[tuple, list[Task]] = {}
+        for t in foreign:
+            groups.setdefault((t.mask.source, t.mask.k), []).append(t)
+        for group in groups.values():
+            size = min(len(group), share)
+            pruner = mlx_ifp.Pruner.for_mask(self.model, self.tokenizer, group[0].mask, size)
+            for t in group:
+                t.pruner = pruner
+            share, self.task_slots = share - size, self.task_slots - size
 
     def model_ids(self) -> list[str]:
         """The base model (per-prompt masks) and one ``model:task`` id per task."""
@@ -253,9 +272,7 @@ class Registry:
     def generate(self, req: GenRequest) -> Iterator[Piece]:
         """Generate for a validated request; runs on the worker thread. Yields ``Piece``s."""
         task = self.resolve(req.model)
-        pruner = self.prompt_pruner if task is None else self.task_pruner
-        if task is not None and task.mask is not None and task.mask.source != pruner.source.key():
-            pruner = None  # cut from its picker's model (+ LoRA), as `generate --mask` runs it
+        pruner = self.prompt_pruner if task is None else task.pruner or self.task_pruner
         records = None
         try:
             tokens = self.prompt_tokens(req)
@@ -365,33 +382,6 @@ class Registry:
             if p.repicks:
                 info.update(repicks=int(p.repicks))
         return Piece(text, finish, int(r.prompt_tokens), int(r.generation_tokens), info)
-
-
-class StopFilter:
-    """Cuts a text stream at the first stop string; never emits any part of a stop string."""
-
-    def __init__(self, stops: list[str]):
-        self.stops = [s for s in stops if s]
-        self.hold = max((len(s) for s in self.stops), default=1) - 1
-        self.buffer = ""
-
-    def push(self, text: str) -> tuple[str, bool]:
-        """Add streamed text; returns (text safe to emit now, whether a stop string was hit)."""
-        if not self.stops:
-            return text, False
-        self.buffer += text
-        hits = [i for i in (self.buffer.find(s) for s in self.stops) if i >= 0]
-        if hits:
-            out, self.buffer = self.buffer[: min(hits)], ""
-            return out, True
-        cut = max(len(self.buffer) - self.hold, 0)
-        out, self.buffer = self.buffer[:cut], self.buffer[cut:]
-        return out, False
-
-    def flush(self) -> str:
-        """What is still held back, once the stream has ended without a stop string."""
-        out, self.buffer = self.buffer, ""
-        return out
 
 
 def _named(mask) -> str:
