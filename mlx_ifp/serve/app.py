@@ -144,9 +144,9 @@ class Completions:
             watcher.cancel()
 
     async def _whole(self, req: GenRequest, job: Job, piece: Piece, deadline: float) -> Response:
-        text = ""
+        text, tokens = "", []
         while True:
-            text += piece.text
+            text, tokens = text + piece.text, tokens + piece.logprobs
             if piece.finish_reason is not None:
                 break
             kind, value = await _next(job, deadline)
@@ -165,7 +165,7 @@ class Completions:
             choice = {"index": 0, "message": {"role": "assistant", "content": text}}
         else:
             choice = {"index": 0, "text": text}
-        choice.update(finish_reason=piece.finish_reason, logprobs=None)
+        choice.update(finish_reason=piece.finish_reason, logprobs=_logprobs(req, tokens))
         body = _envelope(req, rid, "chat.completion" if req.chat else "text_completion")
         body.update(choices=[choice], usage=usage, mlx_ifp=piece.info)
         return JSONResponse(body)
@@ -174,13 +174,14 @@ class Completions:
         kind = "chat.completion.chunk" if req.chat else "text_completion"
         head = _envelope(req, _id(req), kind)  # one id and one ``created`` for every chunk
 
-        def chunk(text: str | None, finish: str | None = None, **extra) -> str:
+        def chunk(text: str | None, finish: str | None = None, tokens=None, **extra) -> str:
             if req.chat:
                 delta = {} if text is None else {"content": text}
                 choice = {"index": 0, "delta": delta}
             else:
                 choice = {"index": 0, "text": text or ""}
-            choice.update(finish_reason=finish, logprobs=None)
+            logprobs = None if text is None else _logprobs(req, tokens or [])
+            choice.update(finish_reason=finish, logprobs=logprobs)
             body = {**head, "choices": [choice], **extra}
             return f"data: {json.dumps(body)}\n\n"
 
@@ -190,15 +191,15 @@ class Completions:
                 yield f"data: {json.dumps(first)}\n\n"
             while True:
                 if piece.finish_reason is not None:
-                    if piece.text:
-                        yield chunk(piece.text)
+                    if piece.text or piece.logprobs:
+                        yield chunk(piece.text, tokens=piece.logprobs)
                     yield chunk(None, piece.finish_reason, mlx_ifp=piece.info)
                     if req.include_usage:
                         body = {**head, "choices": [], "usage": _usage(piece)}
                         yield f"data: {json.dumps(body)}\n\n"
                     break
                 if piece.text:
-                    yield chunk(piece.text)
+                    yield chunk(piece.text, tokens=piece.logprobs)
                 event, value = await _next(job, deadline)
                 if event in ("timeout", "error"):
                     e = _timeout(self.limits) if event == "timeout" else _as_api_error(value)
@@ -210,6 +211,27 @@ class Completions:
             yield "data: [DONE]\n\n"
         finally:  # the client went away (or the stream ended): stop generating
             job.cancel()
+
+
+def _logprobs(req: GenRequest, tokens: list[dict]) -> dict | None:
+    """OpenAI's ``logprobs`` of a choice: chat's ``content`` list, or the completions' four
+    lists (``text_offset`` counts from the start of the completion: there is no echo)."""
+    if req.logprobs is None:
+        return None
+    if not req.chat:
+        return {
+            "tokens": [t["token"] for t in tokens],
+            "token_logprobs": [t["logprob"] for t in tokens],
+            "top_logprobs": [dict(t["top"]) for t in tokens],
+            "text_offset": [t["offset"] for t in tokens],
+        }
+
+    def one(token: str, logprob: float) -> dict:
+        return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+
+    content = [{**one(t["token"], t["logprob"]), "top_logprobs": [one(*x) for x in t["top"]]}
+               for t in tokens]  # fmt: skip
+    return {"content": content, "refusal": None}
 
 
 def _role_delta() -> dict:

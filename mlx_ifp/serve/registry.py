@@ -1,16 +1,11 @@
 """The served model, its named tasks, and the slim-model caches bounded by a memory budget.
 
-A request names ``<model>`` (the mask is picked from its own prompt) or ``<model>:<task>`` (the
-task's mask: from its text, or a saved mask file). Two ``mlx_ifp.Pruner`` objects share the
-resident model: one for tasks, one for per-prompt masks, so one-off prompts never evict the
-slim models of tasks. Their LRU sizes come from ``--cache-gb``: all slim models of one width
-cost the same bytes (the new FFN arrays; attention and embeddings are shared with the source),
-measured once at start-up on a real slim model.
-
-Only the public API and ``mlx_ifp.core``'s prompt helpers are used; all MLX work runs on the
-scheduler's worker thread, apart from start-up. A mask file that another source picked (a
-GRIFFIN mask beside a predictor, another predictor's) is cut as ``generate --mask`` cuts it, by
-a pruner of its own whose slim models count in the same budget.
+A request names ``<model>`` (a mask from its own prompt) or ``<model>:<task>`` (the task's: from
+its text, or a mask file). Two ``mlx_ifp.Pruner``s share the resident model, one for tasks and
+one for per-prompt masks (one-off prompts never evict a task's slim model); a mask file that
+another source picked gets its picker's, as ``generate --mask`` cuts it. Their LRU sizes come
+from ``--cache-gb``: a slim model's new FFN arrays, measured once at start-up. Only the public
+API and ``mlx_ifp.core``'s prompt helpers are used; after start-up, MLX runs on the worker.
 """
 
 from __future__ import annotations
@@ -26,7 +21,10 @@ import mlx_ifp
 from mlx_ifp import UsageError
 from mlx_ifp.core import context_length, encode, format_chat
 
-from .schemas import APIError, GenRequest, StopFilter
+import mlx.core as mx
+import numpy as np
+
+from .schemas import APIError, GenRequest, StopFilter, check_room
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 MAX_SLOTS = 64  # the most slim models one cache holds, whatever the budget
@@ -52,6 +50,7 @@ class Piece:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     info: dict = field(default_factory=dict)
+    logprobs: list[dict] = field(default_factory=list)  # the tokens of ``text`` (``TokenLog``)
 
 
 def _mask_file(value: str, base: Path) -> Path | None:
@@ -276,10 +275,8 @@ class Registry:
         records = None
         try:
             tokens = self.prompt_tokens(req)
-            max_tokens = self._room(req, len(tokens))
+            max_tokens = check_room(req, len(tokens), context_length(self.model))
             if req.seed is not None:
-                import mlx.core as mx
-
                 mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
             records = mlx_ifp.stream_generate(
                 self.model,
@@ -301,7 +298,7 @@ class Registry:
                 repick=self.repick if task is None else 0,
             )
             spaced = self._leading_space(records, req.chat)
-            yield from self._pieces(spaced, StopFilter(req.stop), task)
+            yield from self._pieces(spaced, StopFilter(req.stop), task, req.logprobs)
         except Exception as e:
             if "TemplateError" in {c.__name__ for c in type(e).__mro__}:  # jinja2's, subclasses too
                 raise UsageError(f"the chat template rejected the messages: {e}") from None
@@ -314,25 +311,6 @@ class Registry:
         """The prompt's tokens as ``stream_generate`` makes them (the same two helpers)."""
         tok = self.tokenizer
         return encode(tok, format_chat(tok, req.prompt) if req.chat else req.prompt)
-
-    def _room(self, req: GenRequest, prompt: int) -> int:
-        """``max_tokens`` if the prompt and it fit the model's context (``core.context_length``,
-        what the generator checks the prompt against); a 400 ``context_length_exceeded`` if
-        not, as OpenAI answers. A default ``max_tokens`` is cut to the room left instead."""
-        limit = context_length(self.model)
-        if not limit or prompt + req.max_tokens <= limit:
-            return req.max_tokens
-        if prompt < limit and not req.max_tokens_given:
-            return limit - prompt
-        what = "messages" if req.chat else "prompt"
-        raise APIError(
-            400,
-            f"This model's maximum context length is {limit} tokens. However, you requested "
-            f"{prompt + req.max_tokens} tokens ({prompt} in the {what}, {req.max_tokens} in "
-            f"the completion). Please reduce the length of the {what} or completion.",
-            param=what,
-            code="context_length_exceeded",
-        )
 
     def _leading_space(self, records, chat: bool):
         """The leading space mlx-lm's detokenizers drop, back in a continuation ("is Paris")."""
@@ -354,20 +332,24 @@ class Registry:
         pieces = getattr(tok, "convert_ids_to_tokens", lambda ids: [])(reply[:1])
         return bool(pieces) and str(pieces[0]).startswith("\u2581")
 
-    def _pieces(self, records, stops: StopFilter, task: Task | None) -> Iterator[Piece]:
-        r = None
+    def _pieces(self, records, stops: StopFilter, task: Task | None, n) -> Iterator[Piece]:
+        r, sent, log = None, 0, TokenLog(self.tokenizer, n)
         for r in records:
+            log.push(r)
             text, stopped = stops.push(r.text)
             if stopped or r.finish_reason is not None:
                 text += "" if stopped else stops.flush()
-                yield self._last(r, text, "stop" if stopped else r.finish_reason, task)
+                sent += len(text)
+                finish = "stop" if stopped else r.finish_reason
+                yield self._last(r, text, finish, task, log.take(sent if stopped else None))
                 return
             if text:
-                yield Piece(text)
+                sent += len(text)
+                yield Piece(text, logprobs=log.take(sent))
         if r is not None:  # the records ended without a finish reason
-            yield self._last(r, stops.flush(), "stop", task)
+            yield self._last(r, stops.flush(), "stop", task, log.take(None))
 
-    def _last(self, r, text: str, finish: str, task: Task | None) -> Piece:
+    def _last(self, r, text: str, finish: str, task: Task | None, logprobs: list) -> Piece:
         p = r.prune
         info: dict[str, Any] = {"selection": "prompt" if task is None else f"task:{task.name}"}
         if p is not None:
@@ -381,7 +363,34 @@ class Registry:
             )
             if p.repicks:
                 info.update(repicks=int(p.repicks))
-        return Piece(text, finish, int(r.prompt_tokens), int(r.generation_tokens), info)
+        tokens = int(r.prompt_tokens), int(r.generation_tokens)
+        return Piece(text, finish, *tokens, info, logprobs)
+
+
+class TokenLog:
+    """The reply tokens' log-probabilities and ``n`` most likely alternatives (``n`` None:
+    none kept), each handed out once the text it begins is: never a held-back stop string's."""
+
+    def __init__(self, tokenizer, n: int | None):
+        self.tokenizer, self.n, self.made, self.pending = tokenizer, n, 0, []
+
+    def push(self, r) -> None:
+        if self.n is None or r.finish_reason == "stop":  # (the end-of-sequence token)
+            return
+        lp = np.array(r.logprobs.astype(mx.float32)).reshape(-1)
+        top = np.argpartition(-lp, self.n - 1)[: self.n] if self.n else []
+        alts = sorted(((float(lp[i]), int(i)) for i in top), reverse=True)
+        decode = self.tokenizer.decode
+        entry = {"token": decode([int(r.token)]), "logprob": float(lp[r.token])}
+        entry.update(offset=self.made, top=[(decode([i]), x) for x, i in alts])
+        self.pending.append(entry)
+        self.made += len(r.text)
+
+    def take(self, sent: int | None) -> list[dict]:
+        """The entries whose text begins in the first ``sent`` characters sent (None: all)."""
+        i = len(self.pending) if sent is None else sum(e["offset"] < sent for e in self.pending)
+        out, self.pending = self.pending[:i], self.pending[i:]
+        return out
 
 
 def _named(mask) -> str:

@@ -81,6 +81,7 @@ class GenRequest:
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
     user: str | None = None
+    logprobs: int | None = None  # alternatives per reply token; None: no log-probabilities
 
 
 def _wrong_type(message: str, param: str) -> APIError:
@@ -193,9 +194,8 @@ def _unsupported(body: dict) -> None:
     best_of = _typed(body, "best_of", int, "an integer")
     if best_of is not None and best_of != 1:
         raise APIError(400, "only best_of=1 is supported", param="best_of")
-    for name in ("logprobs", "echo", "top_logprobs"):
-        if body.get(name) not in (None, False, 0):
-            raise APIError(400, f"'{name}' is not supported by this server", param=name)
+    if body.get("echo") not in (None, False):
+        raise APIError(400, "'echo' is not supported by this server", param="echo")
     for name in ("tools", "functions", "suffix", "logit_bias"):
         if body.get(name):
             raise APIError(400, f"'{name}' is not supported by this server", param=name)
@@ -222,6 +222,22 @@ def _content(message: dict, i: int) -> str:
             texts.append(part["text"])
         return "".join(texts)
     raise _wrong_type("'content' must be a string or a list of parts", f"messages[{i}]")
+
+
+def _logprobs(body: dict, chat: bool) -> int | None:
+    """Alternatives to report per reply token, None for no log-probabilities: chat's
+    ``logprobs: true`` with ``top_logprobs`` (0 to 20), the completions' ``logprobs`` (0 to 5)."""
+    name, most = ("top_logprobs", 20) if chat else ("logprobs", 5)
+    n = _typed(body, name, int, "an integer")
+    if n is not None and not 0 <= n <= most:
+        raise APIError(400, f"'{name}' must be in [0, {most}], got {n}", param=name)
+    if not chat:
+        return n
+    if not _typed(body, "logprobs", bool, "a boolean"):
+        if n is not None:
+            raise APIError(400, "'top_logprobs' needs 'logprobs': true", param="top_logprobs")
+        return None
+    return n or 0
 
 
 def _messages(body: dict) -> list[dict]:
@@ -324,6 +340,26 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         stop=_stop(body),
         seed=seed,
         user=_typed(body, "user", str, "a string"),
+        logprobs=_logprobs(body, chat),
+    )
+
+
+def check_room(req: GenRequest, prompt: int, limit: int | None) -> int:
+    """``max_tokens`` if the prompt and it fit the model's context of ``limit`` tokens (what the
+    generator checks the prompt against); a 400 ``context_length_exceeded`` if not, as OpenAI
+    answers. A default ``max_tokens`` is cut to the room left instead."""
+    if not limit or prompt + req.max_tokens <= limit:
+        return req.max_tokens
+    if prompt < limit and not req.max_tokens_given:
+        return limit - prompt
+    what = "messages" if req.chat else "prompt"
+    raise APIError(
+        400,
+        f"This model's maximum context length is {limit} tokens. However, you requested "
+        f"{prompt + req.max_tokens} tokens ({prompt} in the {what}, {req.max_tokens} in "
+        f"the completion). Please reduce the length of the {what} or completion.",
+        param=what,
+        code="context_length_exceeded",
     )
 
 
