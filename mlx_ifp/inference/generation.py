@@ -219,6 +219,7 @@ def stream_generate(
     presence_penalty: float = 0.0,
     frequency_penalty: float = 0.0,
     repetition_context_size: int = 20,
+    logit_bias: dict[int, float] | None = None,
     **kwargs,
 ) -> Iterator[Response]:
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
@@ -242,16 +243,16 @@ def stream_generate(
     turn and the reply so far (``inference.repick``; GRIFFIN and GRIFFIN-reading predictors);
     ``None`` (the default) is ``DEFAULT_REPICK`` for a trained predictor's per-prompt masks, 0
     (one mask per prompt) otherwise, or with ``draft_model`` or ``input_embeddings``. The
-    penalties: ``penalty_processors``; after a dense prefill they see the prompt's tokens too.
+    penalties and ``logit_bias``: ``penalty_processors``; the penalties see the whole prompt.
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
     check_sampling(max_tokens, temp, top_p, min_p, top_k)  # mlx-lm's make_sampler options
     max_tokens, top_k = int(max_tokens), int(top_k)  # NumPy's numbers too, as Python's
     temp, top_p, min_p = float(temp), float(top_p), float(min_p)
-    penalties = penalty_processors(
-        repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size
-    )
+    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
+    rep = (repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size)
+    penalties = penalty_processors(*rep, logit_bias, vocab)
     check_options(kwargs, (temp, top_p, min_p, top_k))  # mlx-lm's defaults dropped from it
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_parts(model, tokenizer)

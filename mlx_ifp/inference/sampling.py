@@ -126,7 +126,7 @@ def check_sampling(
 #: this package's own generation options (for the hint on a misspelt one)
 OWN_OPTIONS = ("max_tokens", "temp", "top_p", "min_p", "top_k", "repetition_penalty")
 OWN_OPTIONS += ("presence_penalty", "frequency_penalty", "repetition_context_size", "prefill")
-OWN_OPTIONS += ("repick",)
+OWN_OPTIONS += ("repick", "logit_bias")
 
 
 @functools.cache
@@ -188,12 +188,16 @@ def penalty_processors(
     presence_penalty: float = 0.0,
     frequency_penalty: float = 0.0,
     repetition_context_size: int = 20,
+    logit_bias: dict | None = None,
+    vocab: int | None = None,
 ) -> list:
     """mlx-lm logits processors for the repetition penalties that are on (one clear line for a
     bad value). ``repetition_penalty`` > 0 divides the logits of the last
     ``repetition_context_size`` tokens (1 or None: off; llama.cpp's ``--repeat-penalty``);
     ``presence_penalty`` and ``frequency_penalty`` in [-2, 2] subtract once per token seen, or
-    per time seen, in that window (the OpenAI parameters; 0: off)."""
+    per time seen, in that window (the OpenAI parameters; 0: off). ``logit_bias`` maps token
+    ids (below ``vocab``) to a number in [-100, 100] added to their logits (OpenAI's)."""
+    bias = check_bias(logit_bias, vocab)
     on = {}  # the penalties that change anything, by mlx-lm's names
     for name, value, off in (
         ("repetition_penalty", repetition_penalty, 1),
@@ -221,7 +225,24 @@ def penalty_processors(
             f"repetition_context_size must be a whole number in [1, {MAX_WINDOW}], got {size!r}"
         )
     windows = {name.replace("penalty", "context_size"): int(size) for name in on}
-    return make_logits_processors(**on, **windows) if on else []
+    return make_logits_processors(bias, **on, **windows) if on or bias else []
+
+
+def check_bias(logit_bias, vocab: int | None) -> dict[int, float] | None:
+    """``logit_bias`` as ``{token id: float}`` (None or empty: None); one line if it is not."""
+    if logit_bias is None or (isinstance(logit_bias, dict) and not logit_bias):
+        return None
+    if not isinstance(logit_bias, dict):
+        raise UsageError(f"logit_bias must map token ids to numbers, got {logit_bias!r:.60}")
+    for t, b in logit_bias.items():
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
+            raise UsageError(f"logit_bias keys are token ids (whole numbers >= 0), got {t!r:.40}")
+        if isinstance(vocab, int) and t >= vocab:
+            raise UsageError(f"logit_bias token id {t} is outside the vocabulary [0, {vocab})")
+        ok = isinstance(b, numbers.Real) and not isinstance(b, bool) and -100 <= b <= 100
+        if not ok:  # (NaN fails the bounds)
+            raise UsageError(f"logit_bias values must be numbers in [-100, 100], got {b!r:.40}")
+    return {int(t): float(b) for t, b in logit_bias.items()}
 
 
 def seen_first(seen: mx.array, processor):

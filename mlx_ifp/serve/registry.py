@@ -294,6 +294,7 @@ class Registry:
                 frequency_penalty=req.frequency_penalty,
                 repetition_penalty=req.repetition_penalty,
                 repetition_context_size=req.repetition_context_size,
+                logit_bias=req.logit_bias,
                 chat_template=req.chat,
                 repick=self.repick if task is None else 0,
             )

@@ -7,6 +7,7 @@ Bad values are 400s, as OpenAI answers; values of the wrong JSON type have ``cod
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,13 +40,8 @@ class APIError(Exception):
         code: str | None = None,
     ):
         super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code = (
-            status,
-            message,
-            type,
-            param,
-            code,
-        )
+        self.status, self.message, self.type = status, message, type
+        self.param, self.code = param, code
 
     def body(self) -> dict:
         """The JSON body of the error response."""
@@ -82,6 +78,7 @@ class GenRequest:
     seed: int | None = None
     user: str | None = None
     logprobs: int | None = None  # alternatives per reply token; None: no log-probabilities
+    logit_bias: dict[int, float] | None = None
 
 
 def _wrong_type(message: str, param: str) -> APIError:
@@ -196,7 +193,7 @@ def _unsupported(body: dict) -> None:
         raise APIError(400, "only best_of=1 is supported", param="best_of")
     if body.get("echo") not in (None, False):
         raise APIError(400, "'echo' is not supported by this server", param="echo")
-    for name in ("tools", "functions", "suffix", "logit_bias"):
+    for name in ("tools", "functions", "suffix"):
         if body.get(name):
             raise APIError(400, f"'{name}' is not supported by this server", param=name)
     fmt = body.get("response_format")
@@ -238,6 +235,17 @@ def _logprobs(body: dict, chat: bool) -> int | None:
             raise APIError(400, "'top_logprobs' needs 'logprobs': true", param="top_logprobs")
         return None
     return n or 0
+
+
+def _logit_bias(body: dict) -> dict[int, float] | None:
+    """OpenAI's ``logit_bias``: token ids (JSON's keys are strings) to a number in [-100, 100]
+    added to their logits; ids past the model's vocabulary are refused where it is known."""
+    bias = _typed(body, "logit_bias", dict, "an object") or {}
+    ok = all(type(v) in (int, float) and -100 <= v <= 100 for v in bias.values())
+    if not ok or not all(k.isascii() and k.strip().isdigit() for k in bias):
+        what = "'logit_bias' maps token ids to numbers in [-100, 100]"
+        raise APIError(400, f"{what}, got {json.dumps(bias)[:80]}", param="logit_bias")
+    return {int(k): float(v) for k, v in bias.items()} or None
 
 
 def _messages(body: dict) -> list[dict]:
@@ -341,6 +349,7 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         seed=seed,
         user=_typed(body, "user", str, "a string"),
         logprobs=_logprobs(body, chat),
+        logit_bias=_logit_bias(body),
     )
 
 

@@ -1,11 +1,13 @@
-"""OpenAI's ``logprobs`` in ``mlx_ifp serve`` (forty-first session): chat's ``logprobs: true``
-with ``top_logprobs``, the completions' ``logprobs: N``; before, both were refused with a 400.
+"""OpenAI's ``logprobs`` and ``logit_bias`` in ``mlx_ifp serve`` and ``logit_bias`` in the
+Python API (forty-first session): chat's ``logprobs: true`` with ``top_logprobs``, the
+completions' ``logprobs: N``; before, the server refused all three with a 400.
 
 Each reported log-probability is checked against the generator's own record of the same
 greedy reply (``mlx_ifp.stream_generate``), through the openai client and a real server.
 """
 
 import json
+import re
 
 import mlx_ifp
 from mlx_ifp.serve.app import create_app
@@ -143,3 +145,62 @@ def test_the_real_models_tokens_spell_its_reply(smollm2_dir):
         assert all(t["logprob"] <= 0 and len(t["top"]) == 1 for t in tokens)
         texts.append(text)
     assert "é" in texts[1] and texts[0].startswith(texts[1] + "!"), texts
+
+
+# ------------------------------------------------------------------------------ logit_bias
+
+
+def first_token(model, tok, **kw) -> int:
+    *_, r = mlx_ifp.stream_generate(model, tok, "t5 t6 t7", 1, keep=KEEP, **kw)
+    return r.token
+
+
+@pytest.mark.parametrize("prefill", ["dense", "slim"])
+def test_logit_bias_bans_and_forces_tokens_in_the_api(small, prefill):
+    model, tok = small.model, small.tok
+    greedy = first_token(model, tok, prefill=prefill)
+    assert first_token(model, tok, prefill=prefill, logit_bias={greedy: -100}) != greedy
+    assert first_token(model, tok, prefill=prefill, logit_bias={42: 100}) == 42
+    assert first_token(model, tok, prefill=prefill, logit_bias={}) == greedy
+    text = mlx_ifp.generate(model, tok, "t5 t6 t7", max_tokens=3, keep=KEEP, logit_bias={42: 100})
+    assert text.split() == ["t42"] * 3
+
+
+@pytest.mark.parametrize(
+    "bias, says",
+    [
+        ({"5": 1.0}, "token ids"),
+        ({5: 101}, "[-100, 100]"),
+        ({5: float("nan")}, "[-100, 100]"),
+        ({5: True}, "[-100, 100]"),
+        ({-1: 1.0}, "token ids"),
+        ({10**6: 1.0}, "outside the vocabulary"),
+        ([5], "map token ids"),
+    ],
+)
+def test_bad_logit_bias_is_one_line_in_the_api(small, bias, says):
+    with pytest.raises(mlx_ifp.UsageError, match=re.escape(says)):
+        mlx_ifp.generate(small.model, small.tok, "t5", max_tokens=1, logit_bias=bias)
+
+
+def test_the_server_applies_logit_bias(small, client):
+    r = client.chat.completions.create(
+        model="tiny", messages=CHAT, max_tokens=2, logit_bias={"42": 100}, logprobs=True
+    )
+    assert r.choices[0].message.content.split() == ["t42", "t42"]
+    assert r.choices[0].logprobs.content[0].logprob == pytest.approx(0, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "bias, code",
+    [({"x": 1}, None), ({"5": 200}, None), ({"²": 1}, None), ([1], "invalid_type")],
+)
+def test_bad_logit_bias_requests_are_400s(small, bias, code):
+    status, body = post(small.url, request(PATHS[0], "t5", logit_bias=bias))
+    assert status == 400 and body["error"]["param"] == "logit_bias", body
+    assert body["error"]["code"] == code
+
+
+def test_a_token_past_the_vocabulary_is_a_400(small):
+    status, body = post(small.url, request(PATHS[1], "t5", logit_bias={"100000": 1}), PATHS[1])
+    assert status == 400 and "outside the vocabulary" in body["error"]["message"], body
