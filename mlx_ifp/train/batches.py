@@ -93,18 +93,22 @@ def domain_id(domain) -> int:
     return zlib.crc32(str(domain).encode()) & 0x7FFFFFFF if domain else -1
 
 
-def _chat_parts(tokenizer, messages: list[dict], where: str) -> tuple[list[int], list[int]]:
-    """(prompt tokens ready for the reply, full tokens) of a conversation ending in a reply."""
+def _chat_parts(tokenizer, messages: list[dict], tools=None) -> tuple[list[int], list[int]]:
+    """(prompt tokens ready for the reply, full tokens) of a conversation ending in a reply;
+    ``tools`` (mlx-lm's tools format) go to the chat template, as mlx-lm gives them."""
     if not messages or messages[-1].get("role") != "assistant":
-        raise UsageError(f"{where}: the conversation must end with an assistant message")
+        raise UsageError("the conversation must end with an assistant message")
     if has_chat_template(tokenizer):
-        full = tokenizer.apply_chat_template(messages, return_dict=False)
+        kw = {"tools": tools} if tools is not None else {}
+        full = tokenizer.apply_chat_template(messages, return_dict=False, **kw)
         head = tokenizer.apply_chat_template(
-            messages[:-1], add_generation_prompt=True, return_dict=False
+            messages[:-1], add_generation_prompt=True, return_dict=False, **kw
         )
         return list(head), list(full)
+    if tools:
+        raise UsageError("'tools' needs a chat template, and this tokenizer has none")
     head = tokenizer.encode(format_chat(tokenizer, messages[:-1]) + "\n")
-    reply = tokenizer.encode(str(messages[-1]["content"]))
+    reply = tokenizer.encode(str(messages[-1]["content"]), add_special_tokens=False)  # no BOS
     eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
     return list(head), list(head) + list(reply) + eos
 
@@ -144,7 +148,7 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
     else:
         raise UsageError(f"{where}: expected 'text', 'messages' or 'prompt'/'completion'")
     try:
-        head, full = _chat_parts(tokenizer, messages, where)
+        head, full = _chat_parts(tokenizer, messages, rec.get("tools"))
         user = first_user_turn(messages)
         prompt = list(turn_tokens(tokenizer, user)) if stage == "sft" else []
     except UsageError as e:

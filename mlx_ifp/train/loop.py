@@ -373,7 +373,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     if saved_at != step:
         save(step)
     ui.note(f"{run['tokens']:,} tokens in {run['seconds']:.0f} s on {run['device']}")
-    ui.summary(history, [[s, ce] for s, ce, *_ in val_history], out)
+    ui.summary(history, [[r[0], r[column]] for r in val_history], out, name)
     return out
 
 
@@ -388,7 +388,7 @@ class Progress(CommandProgress):
         stats = (f"loss {loss:.4f}", f"{tokens_per_s:,.0f} tok/s", f"peak {peak:.2f} GB")
         super().advance(1, (*stats, f"eps {eps:.3g}"))
 
-    def summary(self, history: list, val: list, out) -> None:
+    def summary(self, history: list, val: list, out, name: str = "CE") -> None:
         if not self.enabled or not history:
             return
         tail = history[-min(10, len(history)) :]
@@ -396,5 +396,5 @@ class Progress(CommandProgress):
         self.note(f"steps {len(history)}, train loss {mean:.4f} (last {len(tail)})")
         self.note(f"peak memory {mx.get_peak_memory() / 1e9:.2f} GB")
         if val:
-            self.note(f"validation loss {val[0][1]:.4f} (step {val[0][0]}) -> {val[-1][1]:.4f}")
+            self.note(f"validation {name} {val[0][1]:.4f} (step {val[0][0]}) -> {val[-1][1]:.4f}")
         self.note(f"checkpoint {out}")

@@ -86,7 +86,8 @@ def new_predictor(
     for k, v in overrides.items():
         setattr(config, k, v)
     config.check()
-    backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
+    source = config.backbone == "source"  # a backbone of its own: of the source's tokenizer?
+    backbone = model if source else _load_backbone(config.backbone, model, tokenizer)
     config.n_layers = len(layers(model))
     config.d_ffn = d_ffn(model)
     config.hidden = hidden_size(backbone)
@@ -118,12 +119,31 @@ def warm_start(predictor: Predictor, model: nn.Module, tokenizer=None) -> None:
     mx.eval(predictor.parameters())
 
 
-def _load_backbone(path: str) -> nn.Module:
+def _load_backbone(path: str, model: nn.Module | None = None, tokenizer=None) -> nn.Module:
     from ...models import load
 
-    net, _ = load(path)
+    net, theirs = load(path)
+    if model is not None:  # a new predictor's: checked against its source
+        _check_backbone(path, net, theirs, model, tokenizer)
     net.freeze()
     return net
+
+
+def _check_backbone(path: str, net: nn.Module, theirs, model: nn.Module, tokenizer=None) -> None:
+    """Refuse a separate backbone whose tokenizer is not the source's (each source token at
+    the same id, or where a side has no vocabulary to compare, enough embedding rows): it is
+    fed the source's token ids."""
+    if hasattr(theirs, "get_vocab") and hasattr(tokenizer, "get_vocab"):
+        if tokenizer.get_vocab().items() <= theirs.get_vocab().items():  # each id the same
+            return
+    else:
+        sizes = [getattr(getattr(m, "args", None), "vocab_size", None) for m in (model, net)]
+        if None in sizes or sizes[1] >= sizes[0]:
+            return
+    raise UsageError(
+        f"predictor backbone {path} has another tokenizer than the source model: the predictor "
+        "reads the source's token ids, so give a backbone with the source's tokenizer"
+    )
 
 
 def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
