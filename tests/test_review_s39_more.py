@@ -59,7 +59,7 @@ def test_plot_overlap_writes_no_sidecar_when_the_figure_fails(cli_world, tmp_pat
 
 def test_distill_past_the_training_prompts_says_so(cli_world, tmp_path, monkeypatch):
     model, corpus = cli_world
-    monkeypatch.setattr(data, "greedy_reply", lambda *a, **k: "ok")  # no generation: fast
+    monkeypatch.setattr(data, "greedy_tokens", lambda *a, **k: ([111, 107], True))  # fast: "ok"
     fake_corpus(tmp_path, monkeypatch)
     run = CliRunner().invoke(app, ["data", "build", "-o", str(tmp_path / "corpus"),
                                    "--model", str(model), "--distill", "100000"])  # fmt: skip

@@ -123,19 +123,10 @@ def formats(record: dict) -> dict:
     prompt, completion = record["prompt"], record["completion"]
     text = f"{prompt}\n\n{completion}" if prompt else completion
     out = {"text": {"text": text, **prov}}
-    if record["prompt"]:
-        out["completions"] = {
-            "prompt": record["prompt"],
-            "completion": record["completion"],
-            **prov,
-        }
-        out["chat"] = {
-            "messages": [
-                {"role": "user", "content": record["prompt"]},
-                {"role": "assistant", "content": record["completion"]},
-            ],
-            **prov,
-        }
+    if prompt:
+        out["completions"] = {"prompt": prompt, "completion": completion, **prov}
+        turns = [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}]
+        out["chat"] = {"messages": turns, **prov}
     return out
 
 
@@ -250,15 +241,8 @@ def build(
                 rows = [f[shape] for f in map(formats, items) if shape in f]
                 _write(tmp / folder / f"{part}.jsonl", rows, append=True)
         (tmp / "tasks.json").write_text(json.dumps(TASKS, indent=2))
-        meta = {
-            "digest": digest,
-            "version": VERSION,
-            "config": asdict(cfg),
-            "counts": counts,
-            "missing": absent,
-            "packages": PACKAGES,
-            "sources": versions,
-        }
+        meta = {"digest": digest, "version": VERSION, "config": asdict(cfg), "counts": counts}
+        meta.update(missing=absent, packages=PACKAGES, sources=versions)
         meta["files"] = sorted(str(f.relative_to(tmp)) for f in tmp.rglob("*") if f.is_file())
         jsonl = [f for f in meta["files"] if f.endswith(".jsonl")]  # not tasks.json: yours to edit
         meta["bytes"] = {f: (tmp / f).stat().st_size for f in jsonl}  # one cut short: rebuilt
@@ -348,6 +332,11 @@ def tasks(data: str | Path | None = None) -> dict[str, str]:
 
 def greedy_reply(model, tokenizer, prompt: str, max_tokens: int = 256) -> str:
     """The dense model's greedy reply to a user prompt (chat template applied)."""
+    return tokenizer.decode(greedy_tokens(model, tokenizer, prompt, max_tokens)[0])
+
+
+def greedy_tokens(model, tokenizer, prompt: str, max_tokens: int = 256) -> tuple[list, bool]:
+    """``greedy_reply``'s tokens, and whether an end token came before ``max_tokens``."""
     import mlx.core as mx
     from mlx_lm.models.cache import make_prompt_cache
 
@@ -360,18 +349,19 @@ def greedy_reply(model, tokenizer, prompt: str, max_tokens: int = 256) -> str:
     for _ in range(max_tokens):
         nxt = mx.argmax(model(tokens, cache=cache)[:, -1], axis=-1)
         if (token := nxt.item()) in stops:
-            break
+            return out, True
         out.append(token)
         tokens = nxt[None]
-    return tokenizer.decode(out)
+    return out, False
 
 
 def distill(
     folder: str | Path, model, tokenizer, n: int, model_name: str, max_tokens=256, seed: int = 0
 ) -> Path:
     """Self-distillation: the dense model answers ``n`` training prompts (a seeded sample over
-    all domains); written to ``distill/train.jsonl`` with provenance ``response: dense:<model>``.
-    Only training prompts are used, never valid or test ones."""
+    all domains); written to ``distill/train.jsonl`` with provenance ``response: dense:<model>``,
+    a reply cut at ``max_tokens`` marked ``truncated`` (trained without an end of turn). Only
+    training prompts are used, never valid or test ones."""
     folder = Path(folder)
     prompts = [
         r
@@ -387,11 +377,15 @@ def distill(
     rows = []
     with Progress("data build", len(prompts[:n]), unit="distilled reply", transient=True) as bar:
         for r in prompts[:n]:
-            reply = greedy_reply(model, tokenizer, r["prompt"], max_tokens)
+            reply, ended = greedy_tokens(model, tokenizer, r["prompt"], max_tokens)
             prov = {**r["provenance"], "response": f"dense:{model_name}"}
-            row = {"prompt": r["prompt"], "completion": reply.strip(), "domain": r["domain"]}
-            rows.append({**row, "provenance": prov})
+            row = {"prompt": r["prompt"], "completion": tokenizer.decode(reply).strip()}
+            cut = {} if ended else {"truncated": True}
+            rows.append({**row, "domain": r["domain"], **cut, "provenance": prov})
             bar.advance()
+    if cut := sum("truncated" in r for r in rows):
+        print(f"Note: {cut} of {len(rows)} replies reached {max_tokens} tokens: marked "
+              "truncated, trained without an end of turn", file=sys.stderr)  # fmt: skip
     path = folder / "distill" / "train.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp:

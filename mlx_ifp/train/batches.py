@@ -155,6 +155,8 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
         raise UsageError(f"{where}: {e}") from None
     except Exception as e:  # the model's chat template refused the conversation
         raise UsageError(f"{where}: the chat template cannot format it ({e})") from None
+    if rec.get("truncated") is True:  # a reply cut at a length limit: no end of turn to learn
+        full = head + list(tokenizer.encode(messages[-1]["content"], add_special_tokens=False))
     if stage == "pretrain":
         return Example(full, 0, [])
     return Example(full, len(head), prompt, domain_id(rec.get("domain")))
