@@ -134,7 +134,7 @@ def task_examples(path) -> list[str]:
     if not path.is_file():
         raise UsageError(f"task examples file not found: {path}")
     try:
-        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not UTF-8 text") from None
     out = lines

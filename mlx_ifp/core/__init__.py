@@ -42,6 +42,7 @@ from .ffn import (
     model_type,
     observed,
     origin,
+    random_state_kept,
     record_origin,
     spec_of,
 )
@@ -122,6 +123,7 @@ __all__ = [
     "read_json",
     "read_safetensors",
     "sha256_file",
+    "random_state_kept",
     "record_origin",
     "slim_copy",
     "slim_update",

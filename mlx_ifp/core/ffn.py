@@ -303,18 +303,49 @@ def lora_layers(model: nn.Module) -> list[nn.Module]:
     ]
 
 
+_LORA_OFF: contextvars.ContextVar = contextvars.ContextVar("mlx_ifp_lora_off", default=frozenset())
+_SWITCHABLE: dict[type, type] = {}  # a LoRA class -> the same class with a ``_Scale``
+
+
+class _Scale:
+    """A LoRA layer's ``scale``: 0 inside this thread's ``lora_disabled`` block, else its own."""
+
+    def __get__(self, m, owner=None):
+        return self if m is None else 0.0 if id(m) in _LORA_OFF.get() else m.__dict__["scale"]
+
+    def __set__(self, m, value):
+        m.__dict__["scale"] = value
+
+
 @contextlib.contextmanager
 def lora_disabled(model: nn.Module) -> Iterator[None]:
-    """Inside the block, every LoRA layer adds nothing (its scale is 0): the source model."""
+    """Inside the block, every LoRA layer adds nothing (its scale reads 0): the source model.
+    In this thread only, through a context variable as masks are: another thread slicing or
+    running the same layers meanwhile sees their scale (it used to be set to 0 and restored on
+    the shared layers, and two threads' blocks could leave it at 0 for good)."""
     loras = lora_layers(model)  # (not ``layers``: that is this module's function)
-    scales = [m.scale for m in loras]
-    for m in loras:
-        m.scale = 0.0
+    for m in loras:  # mlx-lm's LoRA and DoRA layers keep their scale in the instance dict
+        if "scale" in vars(m) and not isinstance(vars(type(m)).get("scale"), _Scale):
+            if (cls := type(m)) not in _SWITCHABLE:
+                attrs = {"scale": _Scale(), "__module__": cls.__module__}
+                _SWITCHABLE[cls] = type(cls.__name__, (cls,), attrs)
+            m.__class__ = _SWITCHABLE[cls]
+    token = _LORA_OFF.set(_LORA_OFF.get() | {id(m) for m in loras})
     try:
         yield
     finally:
-        for m, s in zip(loras, scales, strict=True):
-            m.scale = s
+        _LORA_OFF.reset(token)
+
+
+@contextlib.contextmanager
+def random_state_kept() -> Iterator[None]:
+    """MLX's global random state after the block as before it: weights drawn only to be replaced
+    by loaded ones (a LoRA's, a predictor's) leave the caller's ``mx.random.seed`` alone."""
+    hi, lo = mx.random.state[0].tolist()  # a key is (seed >> 32, seed & 0xFFFFFFFF)
+    try:
+        yield
+    finally:
+        mx.random.seed(hi << 32 | lo)
 
 
 def lora_delta(m: nn.Module, rows: mx.array | None = None, cols: mx.array | None = None):
@@ -341,7 +372,8 @@ def fused_lora(
             continue
         base = m.linear
         repack = bits is not None and not dequantize and isinstance(base, nn.QuantizedLinear)
-        lin = m.fuse(dequantize=dequantize or repack)
+        with random_state_kept():  # mlx-lm's fuse makes a random nn.Linear, then sets it
+            lin = m.fuse(dequantize=dequantize or repack)
         if repack:
             lin = nn.QuantizedLinear.from_linear(lin, base.group_size, bits, mode=base.mode)
         lin.freeze()

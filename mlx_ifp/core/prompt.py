@@ -60,8 +60,22 @@ def format_chat(tokenizer, messages: list[dict]) -> str:
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
+def utf8(text: str) -> str:
+    """``text``, refused in one line if it holds a lone surrogate (bytes decoded with
+    ``surrogateescape``, JSON's ``"\\ud800"``): the tokenizer's ``TypeError`` names nothing."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        bad = f"U+{ord(text[e.start]):04X}"
+        raise UsageError(
+            f"the prompt (or task) is not UTF-8 text: a lone surrogate, {bad}"
+        ) from None
+    return text
+
+
 def encode(tokenizer, text: str) -> list[int]:
     """Tokens of a formatted text (special tokens are already in it when templated)."""
+    text = utf8(text)
     bos = getattr(tokenizer, "bos_token", None)
     special = not (bos and text.startswith(bos))
     return tokenizer.encode(text, add_special_tokens=special, **quiet(tokenizer))
@@ -76,7 +90,7 @@ def quiet(tokenizer) -> dict:
 
 def turn_tokens(tokenizer, text: str) -> list[int]:
     """Tokens of ``text`` as a lone user turn: how a mask source reads a prompt or task."""
-    if not text or not text.strip():
+    if not text or not utf8(text).strip():
         raise UsageError("the prompt (or task) is empty")
     if has_chat_template(tokenizer):
         return encode(tokenizer, format_chat(tokenizer, messages_for(text)))

@@ -23,6 +23,7 @@ from ..core import (
     fingerprint,
     first_line,
     origin,
+    random_state_kept,
     read_json,
     record_origin,
     spec_of,
@@ -207,8 +208,9 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
         check_safetensors(folder / "adapters.safetensors", "adapter weights")
         read_json(folder / "adapter_config.json", "adapter config")
         _refuse_other_model(folder, net)
-        try:
-            load_adapters(net, str(folder))
+        try:  # the LoRA layers start random, then load: the caller's random state is kept
+            with random_state_kept():
+                load_adapters(net, str(folder))
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
             raise UsageError(f"could not load adapters from {folder}: {first_line(e)}") from None
     elif not (folder / "ifp_config.json").is_file():

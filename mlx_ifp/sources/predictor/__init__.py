@@ -24,6 +24,7 @@ from ...core import (
     fingerprint,
     layers,
     origin,
+    random_state_kept,
     read_json,
     read_safetensors,
 )
@@ -175,7 +176,8 @@ def load_predictor(folder: str | Path, model: nn.Module) -> Predictor:
     weights = read_safetensors(folder / WEIGHTS_FILE, "predictor weights")
     backbone = model if config.backbone == "source" else _load_backbone(config.backbone)
     try:
-        pred = Predictor(config, backbone)
+        with random_state_kept():  # it starts random, then loads: the caller's state kept
+            pred = Predictor(config, backbone)
         pred.load_weights(list(weights.items()), strict=True)
     except (ValueError, TypeError, KeyError, OverflowError, RuntimeError) as e:
         why = " ".join(str(e).split())  # mlx lists the names on lines of their own

@@ -9,6 +9,7 @@ parameters: only the head is saved (``save_predictor``).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import MISSING, dataclass, field, fields
 
 import mlx.core as mx
@@ -144,23 +145,23 @@ def hidden_states(model: nn.Module, tokens: mx.array, n_layers: int | None = Non
     """
     inner = _inner(model)
     blocks = layers(model)
-    holder, key = inner, None
-    if n_layers is not None and n_layers < len(blocks):
-        path = layer_path(inner, blocks[0])
-        for k in path[:-1]:
-            holder = holder[k]
-        key = path[-1]
     with masked(model, None), observed(model, None):
-        if key is None:
+        if n_layers is None or n_layers >= len(blocks):
             return inner(tokens)
-        setattr(holder, key, blocks[:n_layers])
-        try:
-            # one cache slot per original block: models that index the cache by layer type
-            # (Gemma-3's cache[sliding_window_pattern - 1]) see every layer's slot, and each
-            # kept block keeps its own position in the pattern (they are the first n_layers)
-            return inner(tokens, cache=[None] * len(blocks))
-        finally:
-            setattr(holder, key, blocks)
+        # a view of the stack with its first n_layers blocks: the containers down to the block
+        # list copied, the model untouched (it was cut and put back: another thread running it
+        # meanwhile ran the cut model, and could put the cut list back for good)
+        view = node = copy.copy(inner)
+        *path, key = layer_path(inner, blocks[0])
+        for k in path:
+            child = copy.copy(node[k])
+            setattr(node, k, child)
+            node = child
+        setattr(node, key, blocks[:n_layers])
+        # one cache slot per original block: models that index the cache by layer type
+        # (Gemma-3's cache[sliding_window_pattern - 1]) see every layer's slot, and each
+        # kept block keeps its own position in the pattern (they are the first n_layers)
+        return view(tokens, cache=[None] * len(blocks))
 
 
 def source_pass(model: nn.Module, tokens: mx.array, groups=None, logits: bool = False):
