@@ -70,6 +70,7 @@ from .prompt import (
     prompt_ids,
     text_hash,
     token_ids,
+    token_text,
     turn_tokens,
 )
 from .slicing import channel_norms, lora_fused_base, slim_copy, slim_update
@@ -132,6 +133,7 @@ __all__ = [
     "sweep_leftovers",
     "text_hash",
     "token_ids",
+    "token_text",
     "topk_indicator",
     "topk_indices",
     "training_mask",

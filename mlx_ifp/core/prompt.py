@@ -3,8 +3,10 @@ ids given by the user checked, the hash a text's mask is cached and saved under)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import numbers
+import re
 
 from ..common import UsageError
 
@@ -95,6 +97,31 @@ def turn_tokens(tokenizer, text: str) -> list[int]:
     if has_chat_template(tokenizer):
         return encode(tokenizer, format_chat(tokenizer, messages_for(text)))
     return tokenizer.encode(text, **quiet(tokenizer))
+
+
+def token_text(tokenizer, token: int) -> tuple[str, list[int]]:
+    """A token's own text and UTF-8 bytes: a SentencePiece "▁" is its leading space (which
+    decoding a lone token drops); a token holding part of a character (byte-level BPE's, the
+    ``<0xE6>`` byte fallback) decodes to U+FFFD, and its bytes are its own."""
+    text = tokenizer.decode([token])
+    piece = getattr(tokenizer, "convert_ids_to_tokens", lambda i: None)(token)
+    piece = piece if isinstance(piece, str) else ""
+    if piece.startswith("\u2581") and not text.startswith(" "):
+        text = " " + text
+    table = _byte_level()  # GPT-2's printable stand-ins for the 256 bytes ("Ġ": a space)
+    if "\ufffd" in text and re.fullmatch(r"<0x[0-9A-Fa-f]{2}>", piece):
+        return text, [int(piece[3:5], 16)]
+    if "\ufffd" in text and piece and all(c in table for c in piece):
+        return text, [table[c] for c in piece]
+    return text, list(text.encode())
+
+
+@functools.cache
+def _byte_level() -> dict[str, int]:
+    shown = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    hidden = [b for b in range(256) if b not in shown]
+    stand_in = {b: b for b in shown} | {b: 256 + i for i, b in enumerate(hidden)}
+    return {chr(c): b for b, c in stand_in.items()}
 
 
 def context_length(model) -> int | None:

@@ -222,16 +222,25 @@ def _logprobs(req: GenRequest, tokens: list[dict]) -> dict | None:
         return {
             "tokens": [t["token"] for t in tokens],
             "token_logprobs": [t["logprob"] for t in tokens],
-            "top_logprobs": [dict(t["top"]) for t in tokens],
+            "top_logprobs": [_first(t["top"]) for t in tokens],
             "text_offset": [t["offset"] for t in tokens],
         }
 
-    def one(token: str, logprob: float) -> dict:
-        return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+    def one(token: str, raw: list[int], logprob: float) -> dict:
+        return {"token": token, "logprob": logprob, "bytes": raw}
 
-    content = [{**one(t["token"], t["logprob"]), "top_logprobs": [one(*x) for x in t["top"]]}
-               for t in tokens]  # fmt: skip
+    content = [{**one(t["token"], t["bytes"], t["logprob"]),
+                "top_logprobs": [one(*x) for x in t["top"]]} for t in tokens]  # fmt: skip
     return {"content": content, "refusal": None}
+
+
+def _first(top: list[tuple]) -> dict:
+    """The completions' alternatives as one object: tokens of one text (parts of characters,
+    all U+FFFD) keep the first, most likely, log-probability."""
+    out: dict[str, float] = {}
+    for token, _, logprob in top:
+        out.setdefault(token, logprob)
+    return out
 
 
 def _role_delta() -> dict:

@@ -19,7 +19,7 @@ from typing import Any
 
 import mlx_ifp
 from mlx_ifp import UsageError
-from mlx_ifp.core import context_length, encode, format_chat
+from mlx_ifp.core import context_length, encode, format_chat, token_text
 
 import mlx.core as mx
 import numpy as np
@@ -381,9 +381,9 @@ class TokenLog:
         lp = np.array(r.logprobs.astype(mx.float32)).reshape(-1)
         top = np.argpartition(-lp, self.n - 1)[: self.n] if self.n else []
         alts = sorted(((float(lp[i]), int(i)) for i in top), reverse=True)
-        decode = self.tokenizer.decode
-        entry = {"token": decode([int(r.token)]), "logprob": float(lp[r.token])}
-        entry.update(offset=self.made, top=[(decode([i]), x) for x, i in alts])
+        token, raw = token_text(self.tokenizer, int(r.token))
+        entry = {"token": token, "bytes": raw, "logprob": float(lp[r.token]), "offset": self.made}
+        entry["top"] = [(*token_text(self.tokenizer, i), x) for x, i in alts]  # (text, bytes, x)
         self.pending.append(entry)
         self.made += len(r.text)
 

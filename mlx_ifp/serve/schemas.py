@@ -242,7 +242,7 @@ def _logit_bias(body: dict) -> dict[int, float] | None:
     added to their logits; ids past the model's vocabulary are refused where it is known."""
     bias = _typed(body, "logit_bias", dict, "an object") or {}
     ok = all(type(v) in (int, float) and -100 <= v <= 100 for v in bias.values())
-    if not ok or not all(k.isascii() and k.strip().isdigit() for k in bias):
+    if not ok or not all(k.isascii() and k.strip().isdigit() and len(k) < 20 for k in bias):
         what = "'logit_bias' maps token ids to numbers in [-100, 100]"
         raise APIError(400, f"{what}, got {json.dumps(bias)[:80]}", param="logit_bias")
     return {int(k): float(v) for k, v in bias.items()} or None
