@@ -119,7 +119,12 @@ def finetune_command(
         opt("start_step", "With --init-from: continue that run at this step (new optimizer)."),
     ] = None,
     max_seconds: Annotated[
-        float | None, opt("max_seconds", "Stop and save after this many seconds; 0: no limit.")
+        float | None,
+        opt(
+            "max_seconds",
+            "Stop and save once this run's loop (steps, validation, checkpoints) "
+            "has taken this many seconds; 0: no limit.",
+        ),
     ] = None,
     dequantize: Annotated[
         bool | None,

@@ -63,7 +63,7 @@ class FinetuneConfig:
     init_from: str | None = None  # start from another run's predictor and adapters
     # with init_from: continue that run here (its schedules, data, seeds; the warmup anew)
     start_step: int = 0
-    max_seconds: float = 0.0  # stop (and save) once training has run this long; 0: no limit
+    max_seconds: float = 0.0  # stop (and save) once the loop has run this long; 0: no limit
     dequantize: bool | None = None  # unpack a quantized source (default: on CPU only)
     dtype: str | None = None  # float32, float16 or bfloat16 weights (default: float32 on CPU)
     memory_limit: float = 0.0  # GB: MLX's memory limit for the run (two runs on one GPU: half)

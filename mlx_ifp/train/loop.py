@@ -267,7 +267,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     if cfg.resume:
         old, done = state["config"], state.get("batches_consumed", 0)
         pos = tuple(state.get("data_position") or train_b.position(done, old["batch_size"]))
-    began = run["seconds"]  # max_seconds limits this process's training, not the resumed total
+    began = time.perf_counter()  # max_seconds: this process's loop (steps, validation, saving)
     # the step validated last: a resumed run does not validate its first step again
     checked = max([r[0] for r in val_history] + [d["step"] for d in div_history], default=-1)
 
@@ -350,7 +350,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
             seen = sum(b.n_tokens - b.tokens.shape[0] for b in batches)  # inputs, no padding
             run["tokens"], run["seconds"] = run["tokens"] + scored, run["seconds"] + dt
             ui.advance(value, scored / dt, eps)
-            out_of_time = cfg.max_seconds > 0 and run["seconds"] - began >= cfg.max_seconds
+            out_of_time = cfg.max_seconds > 0 and time.perf_counter() - began >= cfg.max_seconds
             # the ranks' inputs; a clock past max_seconds or a Ctrl-C on any rank stops them all
             seen, out_of_time, halt = summed([seen, out_of_time, stop.requested], group)
             run["tokens_seen"] += int(seen)
