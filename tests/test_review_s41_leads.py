@@ -35,3 +35,43 @@ def test_max_seconds_counts_validation_too(tmp_path, monkeypatch):
     state = json.loads((Path(out) / "trainer_state.json").read_text())
     # validations at steps 0 and 2 (100 s each): past 150 s after step 3
     assert state["step"] == 3, state["step"]  # was 6: the steps alone took 0.01 s
+
+
+def test_the_distilling_tools_mark_a_cut_reply_and_the_corpus_keeps_the_mark(tmp_path):
+    """``tools/make_general.py`` / ``make_writing.py`` / ``make_facts.py``: a reply cut at
+    ``--max-tokens`` was stored (and trained, with an end of turn) as a whole reply."""
+    import gzip
+    import sys
+
+    from mlx_ifp.train.batches import to_example
+
+    from test_serve import word_tokenizer
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import make_facts
+    import make_general
+
+    class Bar:
+        def advance(self, n):
+            pass
+
+    model, tok = tiny_model("llama"), word_tokenizer()
+    questions = [{"topic": "t9", "prompt": "t5 t6 t7"}, {"topic": "t8", "prompt": "t8 t9"}]
+    replies = make_general.answer(model, tok, questions, 3, 2, Bar())
+    assert [ended for _, ended in replies] == [False, False]  # a random model runs on
+    rows = [make_general.reply_row(q, r, "dense") for q, r in zip(questions, replies, strict=True)]
+    assert all(r["truncated"] is True for r in rows)
+    data = tmp_path / "corpus"
+    (data / "sft").mkdir(parents=True)
+    (data / "sft" / "train.jsonl").write_text("")
+    (data / "manifest.json").write_text("{}")
+    facts = tmp_path / "facts.jsonl.gz"
+    ended = {**rows[1], "truncated": False}
+    facts.write_bytes(
+        gzip.compress("".join(json.dumps(r) + "\n" for r in (rows[0], ended)).encode())
+    )
+    make_facts.write_corpus(facts, data, tmp_path / "out")
+    lines = (tmp_path / "out" / "sft" / "train.jsonl").read_text().splitlines()
+    train = [json.loads(x) for x in lines]
+    assert [r.get("truncated", False) for r in train] == [True, False]
+    assert to_example(train[0], tok, "sft").tokens[-1] != tok.eos_token_id

@@ -133,7 +133,8 @@ def write_corpus(
             for r in rows:  # the corpus's own record and SFT shape, as `data build` writes them
                 args = (domain, source, r["topic"], r["prompt"], r["completion"])
                 record = formats(example(*args, response=r["response"]))["completions"]
-                f.write(json.dumps(record) + "\n")
+                cut = {"truncated": True} if r.get("truncated") else {}  # no end of turn
+                f.write(json.dumps({**record, **cut}) + "\n")
         manifest = json.loads((tmp / "manifest.json").read_text())
         manifest[source] = {"file": str(facts), "train": len(rows)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))

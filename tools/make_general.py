@@ -23,17 +23,26 @@ from mlx_ifp.data.corpus import GCIDE
 
 
 def answer(model, tokenizer, questions: list[dict], max_tokens: int, batch: int, bar) -> list:
-    """The dense model's greedy replies (mlx-lm's batched generation), one per question."""
+    """The dense model's greedy replies (mlx-lm's batched generation), one per question, each
+    as (text, ended): False for a reply cut at ``max_tokens`` (stored ``"truncated": true``)."""
     from mlx_lm.generate import batch_generate
 
     replies = []
     for start in range(0, len(questions), batch):
         chunk = questions[start : start + batch]
         ids = [turn_tokens(tokenizer, q["prompt"]) for q in chunk]
-        done = batch_generate(model, tokenizer, ids, max_tokens=max_tokens)
-        replies += [r.strip() for r in done.texts]
+        done = batch_generate(model, tokenizer, ids, max_tokens=max_tokens, return_token_ids=True)
+        ends = [len(t) < max_tokens for t in done.token_ids]
+        replies += [(r.strip(), e) for r, e in zip(done.texts, ends, strict=True)]
         bar.advance(len(chunk))
     return replies
+
+
+def reply_row(question: dict, reply: tuple[str, bool], response: str) -> dict:
+    """A question with its reply, marked ``truncated`` where the reply was cut."""
+    text, ended = reply
+    cut = {} if ended else {"truncated": True}
+    return {**question, "completion": text, "response": response, **cut}
 
 
 def generation_args(p: argparse.ArgumentParser, n: int, output: str) -> None:
@@ -55,8 +64,7 @@ def distill(a: argparse.Namespace, label: str, make_questions) -> None:
     with Progress(label, len(questions), unit="reply") as bar:
         replies = answer(model, tokenizer, questions, a.max_tokens, a.batch, bar)
     response = f"dense:{a.model}:greedy:{a.max_tokens}"
-    pairs = zip(questions, replies, strict=True)
-    rows = [{**q, "completion": reply, "response": response} for q, reply in pairs]
+    rows = [reply_row(q, r, response) for q, r in zip(questions, replies, strict=True)]
     body = "".join(json.dumps(r) + "\n" for r in rows).encode()
     Path(a.output).parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(a.output) as tmp:  # no time stamp or name in the header: the corpus id

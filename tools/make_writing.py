@@ -174,7 +174,7 @@ def main() -> None:
             p.error("answer needs --prompts FILE and -o DIR")
         from mlx_ifp.common import Progress
 
-        from make_general import answer
+        from make_general import answer, reply_row
 
         model, tok = mlx_ifp.load(a.model, dequantize=True)
         rows = [json.loads(line) for line in Path(a.prompts).read_text().splitlines() if line]
@@ -185,7 +185,7 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         for split in ("train", "valid"):
             body = "".join(
-                json.dumps({**r, "completion": c, "response": response}) + "\n"
+                json.dumps(reply_row(r, c, response)) + "\n"
                 for r, c in zip(rows, replies, strict=True)
                 if r["split"] == split
             )
