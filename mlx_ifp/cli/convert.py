@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
-from ..common import MODEL_FILES, check_dtype, check_writable, not_an_input
+from ..common import MODEL_FILES, check_dtype, check_writable, not_an_input, read_json
 from .generate import (
     Model,
     Task,
@@ -26,6 +26,7 @@ from .generate import (
 )
 
 GGUF_TYPES = ("f16", "q8_0", "q4_0")
+GGUF_ARCHS = ("llama", "qwen2")  # those export_gguf writes (convert.exporters.ARCHS)
 
 
 def output_format(fmt: str | None, output: str) -> str:
@@ -102,7 +103,7 @@ def convert_command(
     ] = False,
 ):
     """Write a model (or the slim model of a task, prompt or mask) for mlx-lm or llama.cpp."""
-    from .. import Budget, Mask, export, export_gguf, load, make_source, select
+    from .. import Budget, Mask, check_model, export, export_gguf, load, make_source, select
     from ..sources import check_source_name, picked_by, read_config
 
     if not output:
@@ -145,6 +146,11 @@ def convert_command(
     else:  # never the source model's own file (m.gguf -o m.gguf), nor one of its folder, nor a
         not_an_input(output, model)  # file of the user's (an earlier GGUF export is replaced)
         check_writable(output, magic=b"GGUF")
+        if check_model(model) == "folder":  # another architecture: refused before it loads
+            config = read_json(Path(model).expanduser() / "config.json", "model config")
+            if isinstance(arch := config.get("model_type"), str) and arch not in GGUF_ARCHS:
+                supported = ", ".join(GGUF_ARCHS)
+                raise UsageError(f"GGUF export supports {supported} models, not '{arch}'")
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None:
         adapter = picked_by(given)  # a predictor's mask is cut with its LoRA, as it was picked

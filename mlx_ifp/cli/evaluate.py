@@ -5,6 +5,7 @@ quality-vs-active-parameters plots from the corpus and an eval report)."""
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -257,7 +258,9 @@ def eval_command(
     folder = data or build()
     if not data:  # (a given corpus's domains were read above)
         cfg.domains = built_domains(folder, cfg.domains)
-    report = evaluate(net, tokenizer, folder, cfg)
+    with warnings.catch_warnings():  # ours (prompts cut to --max-len): one line, as elsewhere
+        warnings.showwarning = lambda message, *_, **__: typer.echo(f"Warning: {message}", err=True)
+        report = evaluate(net, tokenizer, folder, cfg)
     report.update(model=model, data=str(folder), config=asdict(cfg))
     Console(width=160, stderr=not output).print(table(report))  # stdout: the JSON alone
     text = json.dumps(report, indent=2)

@@ -189,8 +189,7 @@ def float_weights(model: nn.Module) -> dict[str, mx.array]:
         else:
             continue
         out[f"{name}.weight"] = w.astype(mx.float32)
-        if "bias" in m:
-            out[f"{name}.bias"] = m.bias.astype(mx.float32)
+        out.update({f"{name}.bias": m.bias.astype(mx.float32)} if "bias" in m else {})
     return out
 
 
@@ -354,9 +353,10 @@ def export_gguf(
         w.add_file_type(gguf.LlamaFileType[f"MOSTLY_{gguf_type.upper()}"])  # F16, Q8_0, Q4_0
         _tokenizer(w, tokenizer, n_vocab)
         meta = {"mlx_ifp.source": str(source)} if source else {}
-        if mask is not None:
-            meta["mlx_ifp.mask"] = mask.digest()  # sha256 of the kept indices, 16 hex digits
-            meta["mlx_ifp.keep"] = float(mask.keep)
+        if adapter := source_info(model).get("adapter_path"):  # its LoRA is in the weights:
+            meta["mlx_ifp.adapter"] = str(Path(adapter).resolve())  # as `export` records it
+        if mask is not None:  # mask: sha256 of the kept indices, 16 hex digits
+            meta.update({"mlx_ifp.mask": mask.digest(), "mlx_ifp.keep": float(mask.keep)})
             meta.update({"mlx_ifp.k": mask.k, "mlx_ifp.d_ffn": mask.d_ffn})
             meta.update({"mlx_ifp.mask_source": mask.source, "mlx_ifp.text_hash": mask.text_hash})
         for key, value in {**meta, **(metadata or {})}.items():
