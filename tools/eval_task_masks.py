@@ -58,6 +58,11 @@ def parse() -> argparse.Namespace:
         help="the split example prompts come from (train when --split valid)",
     )
     p.add_argument(
+        "--with-replies",
+        action="store_true",
+        help="also, per count, a mask from the examples' prompts and their reference replies",
+    )
+    p.add_argument(
         "--vote",
         action="store_true",
         help="also, per count, a mask of the channels most often in the examples' own masks",
@@ -186,6 +191,12 @@ def main() -> None:
             ex = {d: src.select_examples(base, prompts[d], k) for d in domains}
             what = f"{n} {a.examples_from}{'ation' if a.examples_from == 'valid' else ''} examples"
             score(f"{arm} per task, {what}", model, lambda d: [ex[d]] * len(items[d]))
+            if a.with_replies:  # the examples' own text: prompt + reference reply, templated
+                seqs = {
+                    d: [t for t, _ in metrics.pairs(tok, pool[d][:n], a.max_len)] for d in domains
+                }
+                ex = {d: src.select_examples(base, seqs[d], k) for d in domains}
+                score(f"{arm} per task, {what} + replies", model, lambda d: [ex[d]] * len(items[d]))
             if a.vote:
                 voted = {d: voted_mask(src, prompts[d]) for d in domains}
                 score(f"{arm} per task, {what}, vote", model, lambda d: [voted[d]] * len(items[d]))

@@ -3,6 +3,7 @@ and text checks it shares with ``export`` (``cli.convert``)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +26,8 @@ Task = Annotated[
         "--task",
         help="Select the mask from this task description instead of the "
         "prompt (one mask, cached, for every prompt of the task). @FILE: from the task's "
-        'example prompts instead, one per line (or a .jsonl of {"prompt": ...}).',
+        'example prompts instead, one per line (or a .jsonl of {"prompt": ...}; with '
+        '"completion": ..., the prompt and its reply, a better mask).',
     ),
 ]
 Dequantize = Annotated[
@@ -34,7 +36,6 @@ Dequantize = Annotated[
         "--dequantize/--no-dequantize", help="Unpack quantized weights (default: yes on CPU)."
     ),
 ]
-
 MaxTokens = Annotated[
     int, typer.Option("--max-tokens", "-m", help="Tokens to generate (-1: until the end token).")
 ]
@@ -125,11 +126,9 @@ def read_task(task: str | None) -> str | list[str] | None:
     return check_text(task, "--task")
 
 
-def task_examples(path) -> list[str]:
-    """Example prompts of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (or
-    JSON strings), else one prompt per non-empty line."""
-    import json
-
+def task_examples(path) -> list[str | dict]:
+    """Examples of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (with a
+    ``"completion"``: the prompt and its reply) or JSON strings, else one prompt per line."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"task examples file not found: {path}")
@@ -145,10 +144,11 @@ def task_examples(path) -> list[str]:
                 item = json.loads(line)
             except json.JSONDecodeError as e:
                 raise UsageError(f"{path}:{i}: not JSON ({e.msg})") from None
-            text = item.get("prompt") if isinstance(item, dict) else item
-            if not isinstance(text, str) or not text.strip():
+            item = item if isinstance(item, dict) else {"prompt": item}
+            text, reply = item.get("prompt"), item.get("completion")
+            if not isinstance(text, str) or not text.strip() or not isinstance(reply, str | None):
                 raise UsageError(f'{path}:{i}: expected {{"prompt": "..."}} or a JSON string')
-            out.append(text)
+            out.append(text if reply is None else {"prompt": text, "completion": reply})
     if not out:
         raise UsageError(f"{path} holds no example prompts")
     return out

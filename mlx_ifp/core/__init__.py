@@ -59,10 +59,12 @@ from .mask import (
     training_mask,
 )
 from .prompt import (
+    check_example,
     check_prompt,
     check_step,
     context_length,
     encode,
+    example_tokens,
     first_user_turn,
     format_chat,
     has_chat_template,
@@ -90,6 +92,7 @@ __all__ = [
     "backbone",
     "channel_norms",
     "check_fingerprint",
+    "check_example",
     "check_prompt",
     "check_step",
     "check_dtype",
@@ -100,6 +103,7 @@ __all__ = [
     "count",
     "d_ffn",
     "encode",
+    "example_tokens",
     "eps_schedule",
     "ffns",
     "fingerprint",

@@ -99,6 +99,33 @@ def turn_tokens(tokenizer, text: str) -> list[int]:
     return tokenizer.encode(text, **quiet(tokenizer))
 
 
+def example_tokens(tokenizer, example: dict) -> list[int]:
+    """A task example ``{"prompt": ..., "completion": ...}`` as a mask source reads it: the
+    prompt as a lone user turn, then the reply's tokens and the end of sequence (as the reply
+    would run; a ``{"prompt"}`` alone is the prompt)."""
+    example = check_example(example)
+    prompt, reply = example["prompt"], example.get("completion", "")
+    tokens = turn_tokens(tokenizer, prompt)
+    if not reply.strip():
+        return tokens
+    eos = getattr(tokenizer, "eos_token_id", None)
+    body = tokenizer.encode(utf8(reply), add_special_tokens=False)
+    return [*tokens, *body, *([eos] if eos is not None else [])]
+
+
+def check_example(example):
+    """A task example as given: a prompt (non-empty text), or ``{"prompt": str}`` with an
+    optional ``"completion"`` (its reply); one line otherwise."""
+    if isinstance(example, str) and example.strip():
+        return example
+    ok = isinstance(example, dict) and not set(example) - {"prompt", "completion"}
+    ok = ok and isinstance(example.get("prompt"), str) and example["prompt"].strip() != ""
+    if not (ok and isinstance(example.get("completion", ""), str)):
+        what = 'a prompt, or {"prompt": str, "completion": str}'
+        raise UsageError(f"a task example is {what}, got {example!r:.60}")
+    return example
+
+
 def token_text(tokenizer, token: int) -> tuple[str, list[int]]:
     """A token's own text and UTF-8 bytes: a SentencePiece "▁" is its leading space (which
     decoding a lone token drops); a token holding part of a character (byte-level BPE's, the

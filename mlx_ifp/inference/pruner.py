@@ -27,6 +27,7 @@ from ..core import (
     check_step,
     count,
     d_ffn,
+    example_tokens,
     lora_fused_base,
     origin,
     slim_copy,
@@ -287,15 +288,15 @@ class Pruner:
             running.model = self.source_model
         return running
 
-    def encode(self, text: str) -> list[int]:
-        """Tokens of a prompt or task text as the mask source sees them (token ids pass)."""
-        if isinstance(text, str):
+    def encode(self, text: str | dict) -> list[int]:
+        """Tokens of a prompt or task text, or of a task example with its reply (``core.
+        example_tokens``), as the mask source sees them (token ids pass)."""
+        if isinstance(text, str | dict):
             if self.tokenizer is None:
                 raise UsageError("a tokenizer is needed to select channels from text")
-            return turn_tokens(self.tokenizer, text)
+            return (turn_tokens if isinstance(text, str) else example_tokens)(self.tokenizer, text)
         if not isinstance(text, list | tuple) and not hasattr(text, "tolist"):  # ids: checked there
-            got = type(text).__name__
-            raise UsageError(f"a prompt or task is a str or a list of str, got {got} {text!r:.40}")
+            raise UsageError(f"a prompt or task is a str or a list, got {type(text).__name__}")
         return token_ids(text, self.model)
 
     def _finish(self, mask: Mask, slim: nn.Module, hit: bool, t_sel: float, t_slice: float):
@@ -307,8 +308,8 @@ class Pruner:
 
     def slim_for(self, text, *, key_text: str | None = None) -> tuple[nn.Module, PruneInfo]:
         """The slim model for a text (prompt or task description), or for a task given by a
-        list of example prompts (one mask from all of them: ``MaskSource.select_examples``);
-        a repeat of the same text(s) is a cache hit."""
+        list of examples (prompts, or ``{"prompt", "completion"}`` with their replies: one mask
+        from all of them, ``MaskSource.select_examples``); the same text(s) again: a hit."""
         many = isinstance(text, list | tuple) and bool(text) and hasattr(text[0], "__len__")
         # a task's examples are looked up by their texts: encoded only on a miss
         tokens = None if many else self._encoded([text])[0]

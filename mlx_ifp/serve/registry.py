@@ -19,7 +19,7 @@ from typing import Any
 
 import mlx_ifp
 from mlx_ifp import UsageError
-from mlx_ifp.core import context_length, encode, format_chat, token_text
+from mlx_ifp.core import check_example, context_length, encode, format_chat, token_text
 
 import mlx.core as mx
 import numpy as np
@@ -96,10 +96,11 @@ def _spec(name: str, value, base: Path) -> dict:
             if found is None:
                 raise UsageError(f"task {name!r}: mask file not found: {value}")
             return {"mask": str(found)}
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        if not all(v.strip() for v in value):
-            raise UsageError(f"task {name!r}: an example prompt is empty")
-        return {"task": value}
+    if isinstance(value, list) and value and all(isinstance(v, str | dict) for v in value):
+        try:  # example prompts, or {prompt, completion}: with their replies
+            return {"task": [check_example(v) for v in value]}
+        except UsageError as e:
+            raise UsageError(f"task {name!r}: {e}") from None
     if not isinstance(value, str) or not value.strip():
         raise UsageError(
             f"task {name!r} needs a task text, a list of example prompts or a mask file path"
@@ -214,9 +215,8 @@ class Registry:
         return [t for t in self.tasks.values() if t.mask is not None]
 
     def _own_pruners(self, source: str) -> None:
-        """Masks that another source than ``source`` picked get a pruner of their picker (one
-        per picker and width), with their share of the tasks' slots; the rest stay
-        ``task_pruner``'s."""
+        """Masks another source than ``source`` picked get their picker's pruner (one per
+        picker and width), with their share of the tasks' slots (the rest: ``task_pruner``)."""
         foreign = [t for t in self._masks() if t.mask.source != source]
         share = self.task_slots * len(foreign) // max(len(self.tasks), 1)
         groups: dict[tuple, list[Task]] = {}

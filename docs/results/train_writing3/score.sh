@@ -29,6 +29,10 @@ run probe_fair_w3 tools/eval_ifp.py --data /tmp/writing_eval --domains prose --r
 # then both new arms on every test item, one tool after the other (side by side on an H100 both
 # ran out of GPU memory: ../full_test/, fortieth session), reported whatever the rule says
 T="--limit 1000 --no-griffin --examples 16 --reroute 16 --split test --examples-from valid"
-run test_rw25w3_full tools/eval_task_masks.py --run "$new" $T --domains $F
+run test_rw25w3_full tools/eval_task_masks.py --run "$new" $T --domains $F --with-replies
 run test_fair_w3_full tools/eval_ifp.py --runs "$r" --keep 0.5 --arms rw25w3 --stage stage2 \
   --limit 1000 --gen-limit 0 --batch 24 --domains $F
+# (added in the forty-first session, after the rule: a reported row, not a choice) the shipped
+# rw25.w2's per-task mask from 16 validation examples read with their replies, every test item
+run test_rw25w2_replies tools/eval_task_masks.py --run "$old" --limit 1000 --no-griffin \
+  --examples 16 --with-replies --split test --examples-from valid --domains $F
