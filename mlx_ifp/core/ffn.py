@@ -260,9 +260,8 @@ def weight_dtype(m: nn.Module) -> mx.Dtype:
 
 def _logical_params(module: nn.Module) -> int:
     n = 0
-    for _, leaf in nn.utils.tree_flatten(
-        module.leaf_modules(), is_leaf=lambda m: isinstance(m, nn.Module)
-    ):
+    leaves = module.leaf_modules()
+    for _, leaf in nn.utils.tree_flatten(leaves, is_leaf=lambda m: isinstance(m, nn.Module)):
         if "scales" in leaf and hasattr(leaf, "bits"):
             n += leaf.weight.size * 32 // leaf.bits + (leaf.bias.size if "bias" in leaf else 0)
         else:
@@ -296,11 +295,8 @@ def count(model: nn.Module) -> dict:
 
 def lora_layers(model: nn.Module) -> list[nn.Module]:
     """The LoRA (or DoRA) layers inside ``model`` (mlx-lm's, recognised by their parameters)."""
-    return [
-        m
-        for _, m in model.named_modules()
-        if "lora_a" in m and "lora_b" in m and hasattr(m, "scale")
-    ]
+    found = (m for _, m in model.named_modules())
+    return [m for m in found if "lora_a" in m and "lora_b" in m and hasattr(m, "scale")]
 
 
 _LORA_OFF: contextvars.ContextVar = contextvars.ContextVar("mlx_ifp_lora_off", default=frozenset())
@@ -317,17 +313,22 @@ class _Scale:
         m.__dict__["scale"] = value
 
 
+def _as_lora_class(m, protocol):  # pickled (and copied) as the LoRA class it was switched from
+    _, _, *rest = object.__reduce_ex__(m, max(protocol, 2))  # (its state, its dict's items)
+    return (dict.__new__, (type(m).__base__,), *rest)
+
+
 @contextlib.contextmanager
 def lora_disabled(model: nn.Module) -> Iterator[None]:
     """Inside the block, every LoRA layer adds nothing (its scale reads 0): the source model.
-    In this thread only, through a context variable as masks are: another thread slicing or
-    running the same layers meanwhile sees their scale (it used to be set to 0 and restored on
-    the shared layers, and two threads' blocks could leave it at 0 for good)."""
+    In this thread only (a context variable, as masks are): another thread running or slicing
+    the same layers meanwhile sees their scale (two threads' blocks could leave it at 0)."""
     loras = lora_layers(model)  # (not ``layers``: that is this module's function)
     for m in loras:  # mlx-lm's LoRA and DoRA layers keep their scale in the instance dict
         if "scale" in vars(m) and not isinstance(vars(type(m)).get("scale"), _Scale):
             if (cls := type(m)) not in _SWITCHABLE:
                 attrs = {"scale": _Scale(), "__module__": cls.__module__}
+                attrs["__reduce_ex__"] = _as_lora_class  # (pickle finds no class of its name)
                 _SWITCHABLE[cls] = type(cls.__name__, (cls,), attrs)
             m.__class__ = _SWITCHABLE[cls]
     token = _LORA_OFF.set(_LORA_OFF.get() | {id(m) for m in loras})

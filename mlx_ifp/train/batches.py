@@ -29,6 +29,7 @@ class Example:
     offset: int  # first token position that is scored (the response start; 0 for text)
     prompt: list[int]  # the predictor's input (the first user turn); [] for plain text
     domain: int = -1  # the record's 'domain' as a number (domain_id); -1: none
+    ended: bool = True  # False: a text cut at a length limit (``truncated``), no end to learn
 
 
 @dataclass
@@ -122,7 +123,7 @@ def _text(rec: dict, key: str, where: str) -> str:
 
 def to_example(rec: dict, tokenizer, stage: str) -> Example:
     """Tokenize one record for ``stage`` ('pretrain' or 'sft')."""
-    where = rec.get("_where", "record")
+    where, cut = rec.get("_where", "record"), rec.get("truncated") is True
     if not isinstance(rec.get("domain", ""), str | None):  # 0 read as none, a list crashed
         raise UsageError(f"{where}: 'domain' must be a string, got {rec['domain']!r:.40}")
     if "prompt" in rec and "completion" in rec:
@@ -142,9 +143,9 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
         if stage == "sft":
             raise UsageError(f"{where}: stage 2 (sft) needs 'messages' or 'prompt'/'completion'")
         toks = list(tokenizer.encode(_text(rec, "text", where)))
-        if toks and tokenizer.eos_token_id not in (None, toks[-1]):
+        if toks and tokenizer.eos_token_id not in (None, toks[-1]) and not cut:
             toks.append(tokenizer.eos_token_id)
-        return Example(toks, 0, [])
+        return Example(toks, 0, [], ended=not cut)
     else:
         raise UsageError(f"{where}: expected 'text', 'messages' or 'prompt'/'completion'")
     try:
@@ -155,19 +156,24 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
         raise UsageError(f"{where}: {e}") from None
     except Exception as e:  # the model's chat template refused the conversation
         raise UsageError(f"{where}: the chat template cannot format it ({e})") from None
-    if rec.get("truncated") is True:  # a reply cut at a length limit: no end of turn to learn
+    if cut:  # a reply cut at a length limit: no end of turn to learn
         full = head + list(tokenizer.encode(messages[-1]["content"], add_special_tokens=False))
     if stage == "pretrain":
-        return Example(full, 0, [])
-    return Example(full, len(head), prompt, domain_id(rec.get("domain")))
+        return Example(full, 0, [], ended=not cut)
+    return Example(full, len(head), prompt, domain_id(rec.get("domain")), not cut)
 
 
 def pack(examples: list, max_len: int) -> list:
     """Plain texts joined end to end (each ends in EOS) and cut into rows of ``max_len + 1``
-    tokens: no padding, and nothing of a long text is cut away. Only the last row is short."""
-    flat = [t for e in examples for t in e.tokens]
-    width = max_len + 1
-    rows = [flat[i : i + width] for i in range(0, len(flat), width)]
+    tokens: no padding, and nothing of a long text is cut away. Only the last row is short, and
+    the row of a text marked ``truncated`` (no EOS): it ends there, so the next text's first
+    token is never its target (a turn's end under another name)."""
+    width, rows, flat = max_len + 1, [], []
+    for e in [*examples, None]:
+        flat += e.tokens if e is not None else []
+        if e is None or not e.ended:
+            rows += [flat[i : i + width] for i in range(0, len(flat), width)]
+            flat = []
     return [Example(r, 0, []) for r in rows if len(r) > 1]
 
 
