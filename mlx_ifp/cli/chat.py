@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from .. import Budget, UsageError
+from ..core import Budget, UsageError, d_ffn
 from .generate import (
     Adapter,
     Dequantize,
@@ -50,8 +50,8 @@ def pruned(opened: dict, repick: int | None) -> str:
     source = opened["mask_source"]
     name, _, path = source.key().partition("(")
     name += f" {Path(path.rstrip(')')).name}" if path else ""
-    b = Budget.parse(opened["keep"])
-    if name == "full" or (b.is_fraction and b.value == 1):
+    b, d = Budget.parse(opened["keep"]), d_ffn(opened["net"])
+    if name == "full" or b.channels(d) >= d:  # keep 1.0, a count of every channel, 0.9999
         return "unpruned (all FFN channels)"
     kept = f"{b.value:g} of the" if b.is_fraction else f"{int(b.value)}"
     if not source.uses_text:

@@ -121,9 +121,7 @@ def read_prompt(prompt: str | None) -> str:
 
 def read_task(task: str | None) -> str | list[str] | None:
     """``--task``: the description itself, or ``@FILE``'s example prompts."""
-    if task and task.startswith("@"):
-        return task_examples(task[1:])
-    return check_text(task, "--task")
+    return task_examples(task[1:]) if task and task.startswith("@") else check_text(task, "--task")
 
 
 def task_examples(path) -> list[str | dict]:
@@ -163,11 +161,13 @@ def named_adapter(adapter: str | None, model: str, budget) -> str | None:
     return adapter_folder(adapter, model, budget)
 
 
-def shipped_predictor(model: str, budget) -> str | None:
-    """An embedded model's shipped predictor nearest ``budget`` (None: not embedded, full width)."""
+def shipped_predictor(model: str, budget, named: bool = False) -> str | None:
+    """The shipped predictor nearest ``budget``; None: not embedded, full width (named: refused)."""
     from ..models import default_adapter
 
-    return str(found) if (found := default_adapter(model, budget)) is not None else None
+    if (found := default_adapter(model, budget)) is None and named and default_adapter(model):
+        raise UsageError(f"{model} at --keep {budget} keeps every channel: name another source")
+    return str(found) if found is not None else None
 
 
 def check_full(mask_source: str | None, budget) -> None:
@@ -230,7 +230,7 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
 
     check_full(mask_source, budget)  # generate and chat, before the load
     if adapter is None and mask_source in (None, "predictor") and mask is None:
-        adapter = shipped_predictor(model, budget)  # the predictor named: the shipped one
+        adapter = shipped_predictor(model, budget, mask_source == "predictor")  # the shipped one
     if task:  # a source that reads none: refused before the load, as export refuses it
         reads_text(mask_source, adapter, "--task")
     given = Mask.load(mask) if mask else None
