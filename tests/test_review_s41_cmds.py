@@ -18,27 +18,12 @@ import mlx_ifp
 from mlx_ifp.cli import app
 
 import pytest
-from corpus import fake_corpus
 from tiny import finetune_folder, save_folder, tiny_model
 from typer.testing import CliRunner
 
 
 def cli(*args, **kwargs):
     return CliRunner().invoke(app, [str(a) for a in args], **kwargs)
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    try:
-        yield fake_corpus(tmp_path_factory.mktemp("s41c"), mp)
-    finally:
-        mp.undo()
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return save_folder(tiny_model("llama"), tmp_path_factory.mktemp("s41m") / "model")
 
 
 def test_gguf_export_records_the_adapter_its_weights_hold(tmp_path):
@@ -81,9 +66,10 @@ def test_gguf_export_without_adapter_records_none(tmp_path):
     assert "mlx_ifp.adapter" not in gguf.GGUFReader(str(path)).fields
 
 
-def test_eval_warning_is_one_line(model, corpus, tmp_path):
+def test_eval_warning_is_one_line(cli_world, tmp_path):
     """A prompt cut to `--max-len` was warned of as `.../mlx_ifp/evaluation/run.py:262:
     UserWarning: ...` plus the source line `scored = pairs(...)`."""
+    model, corpus = cli_world
     run = cli("eval", "--model", model, "--data", corpus, "--keep", "0.5", "--mask-sources",
               "random", "--domains", "math", "--limit", 1, "--gen-limit", 0, "--max-len", 8,
               "-o", tmp_path / "r.json")  # fmt: skip

@@ -132,7 +132,7 @@ def convert_command(
     check_full(mask_source, named)  # the budget would be ignored: the model written whole
     adapter = named_adapter(adapter, model, named)
     if adapter is None and mask_source == "predictor" and not mask:
-        adapter = shipped_predictor(model, named, True)
+        adapter = shipped_predictor(model, named, named=True)
     if adapter and not Path(adapter).is_dir():
         raise UsageError(f"adapter folder not found: {adapter}")
     if adapter and keep is None:

@@ -70,10 +70,12 @@ from .prompt import (
     has_chat_template,
     messages_for,
     prompt_ids,
+    reply_tokens,
     text_hash,
     token_ids,
     token_text,
     turn_tokens,
+    vocab_size,
 )
 from .slicing import channel_norms, lora_fused_base, slim_copy, slim_update
 
@@ -130,6 +132,7 @@ __all__ = [
     "sha256_file",
     "random_state_kept",
     "record_origin",
+    "reply_tokens",
     "slim_copy",
     "slim_update",
     "soft_topk",
@@ -142,4 +145,5 @@ __all__ = [
     "topk_indices",
     "training_mask",
     "turn_tokens",
+    "vocab_size",
 ]

@@ -92,11 +92,19 @@ def quiet(tokenizer) -> dict:
 
 def turn_tokens(tokenizer, text: str) -> list[int]:
     """Tokens of ``text`` as a lone user turn: how a mask source reads a prompt or task."""
-    if not text or not utf8(text).strip():
+    if not text or not text.strip():
         raise UsageError("the prompt (or task) is empty")
-    if has_chat_template(tokenizer):
+    if has_chat_template(tokenizer):  # (``encode`` checks the text)
         return encode(tokenizer, format_chat(tokenizer, messages_for(text)))
-    return tokenizer.encode(text, **quiet(tokenizer))
+    return tokenizer.encode(utf8(text), **quiet(tokenizer))
+
+
+def reply_tokens(tokenizer, reply: str, end: bool = True) -> list[int]:
+    """A reply's tokens after its prompt (no BOS), then the end of sequence unless ``end`` is
+    False (a reply cut at a length limit)."""
+    eos = getattr(tokenizer, "eos_token_id", None) if end else None
+    tail = [eos] if eos is not None else []
+    return [*tokenizer.encode(utf8(reply), add_special_tokens=False), *tail]
 
 
 def example_tokens(tokenizer, example: dict) -> list[int]:
@@ -106,11 +114,7 @@ def example_tokens(tokenizer, example: dict) -> list[int]:
     example = check_example(example)
     prompt, reply = example["prompt"], example.get("completion", "")
     tokens = turn_tokens(tokenizer, prompt)
-    if not reply.strip():
-        return tokens
-    eos = getattr(tokenizer, "eos_token_id", None)
-    body = tokenizer.encode(utf8(reply), add_special_tokens=False)
-    return [*tokens, *body, *([eos] if eos is not None else [])]
+    return [*tokens, *reply_tokens(tokenizer, reply)] if reply.strip() else tokens
 
 
 def check_example(example):
@@ -151,6 +155,11 @@ def _byte_level() -> dict[str, int]:
     return {chr(c): b for b, c in stand_in.items()}
 
 
+def vocab_size(model) -> int | None:
+    """The model's vocabulary size, if its config states one."""
+    return getattr(getattr(model, "args", None), "vocab_size", None)
+
+
 def context_length(model) -> int | None:
     """The model's maximum context, if its config states one."""
     args = getattr(model, "args", None)
@@ -177,7 +186,7 @@ def token_ids(tokens, model) -> list[int]:
             f"token ids must be a list of ints (tokenizer.encode(text)), got "
             f"{type(tokens).__name__} {tokens!r:.40}"
         )
-    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
+    vocab = vocab_size(model)
     if bad := [t for t in tokens if t < 0 or (isinstance(vocab, int) and t >= vocab)]:
         raise UsageError(f"token id {bad[0]} is outside the model's vocabulary [0, {vocab})")
     return list(tokens)

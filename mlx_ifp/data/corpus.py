@@ -380,8 +380,8 @@ def distill(
             reply, ended = greedy_tokens(model, tokenizer, r["prompt"], max_tokens)
             prov = {**r["provenance"], "response": f"dense:{model_name}"}
             row = {"prompt": r["prompt"], "completion": tokenizer.decode(reply).strip()}
-            cut = {} if ended else {"truncated": True}
-            rows.append({**row, "domain": r["domain"], **cut, "provenance": prov})
+            mark = {} if ended else {"truncated": True}
+            rows.append({**row, "domain": r["domain"], **mark, "provenance": prov})
             bar.advance()
     if cut := sum("truncated" in r for r in rows):
         print(f"Note: {cut} of {len(rows)} replies reached {max_tokens} tokens: marked "

@@ -9,7 +9,7 @@ import warnings
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import UsageError, encode, format_chat, masked, messages_for, model_type
+from ..core import UsageError, encode, format_chat, masked, messages_for, model_type, reply_tokens
 
 PLAIN_HEAD = {"llama", "mistral", "qwen2", "qwen3"}  # logits = lm_head(model.model(x))
 
@@ -40,11 +40,8 @@ def pairs(tokenizer, items: list[dict], max_len: int) -> list[tuple[list[int], i
     counts such items.
     """
     out, cut = [], 0
-    eos = getattr(tokenizer, "eos_token_id", None)
     for it in items:
-        p = prompt_tokens(tokenizer, it["prompt"])
-        c = tokenizer.encode(it["completion"], add_special_tokens=False)
-        c = c + ([eos] if eos is not None else [])
+        p, c = prompt_tokens(tokenizer, it["prompt"]), reply_tokens(tokenizer, it["completion"])
         if len(p) >= max_len:  # keep some reference tokens when the prompt is long
             p = fit_prompt(tokenizer, it["prompt"], max_len // 2)
             cut += 1

@@ -31,6 +31,7 @@ from ..core import (
     messages_for,
     origin,
     prompt_ids,
+    vocab_size,
 )
 from ..models import notify_compiling, warn_if_packed_matmul_broken
 from ..sources import SOURCES, MaskSource, dense_prefill, make_source
@@ -250,9 +251,8 @@ def stream_generate(
     check_sampling(max_tokens, temp, top_p, min_p, top_k)  # mlx-lm's make_sampler options
     max_tokens, top_k = int(max_tokens), int(top_k)  # NumPy's numbers too, as Python's
     temp, top_p, min_p = float(temp), float(top_p), float(min_p)
-    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
     rep = (repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size)
-    penalties = penalty_processors(*rep, logit_bias, vocab)
+    penalties = penalty_processors(*rep, logit_bias, vocab_size(model))
     check_options(kwargs, (temp, top_p, min_p, top_k))  # mlx-lm's defaults dropped from it
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_parts(model, tokenizer)

@@ -15,7 +15,7 @@ import mlx.nn as nn
 from mlx_lm.generate import generate_step, speculative_generate_step
 from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
-from ..core import Budget, Mask, UsageError, check_step, context_length
+from ..core import Budget, Mask, UsageError, check_step, context_length, vocab_size
 
 
 def check_mask(mask, task=None, keep=None, align: int = 1) -> None:
@@ -145,7 +145,7 @@ def sampler_for(model, temp: float, top_p: float, min_p: float, top_k: int):
     it, keeps only the top token; a ``top_k`` of the whole vocabulary or more is off."""
     if mx.array(top_p).item() == 0:
         temp = 0.0
-    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
+    vocab = vocab_size(model)
     top_k = 0 if isinstance(vocab, int) and top_k >= vocab else top_k
     return make_sampler(temp, top_p if top_p < 1 else 0.0, min_p, 1, top_k)
 

@@ -22,7 +22,6 @@ from mlx_ifp import UsageError
 from mlx_ifp.core import check_example, context_length, encode, format_chat, token_text
 
 import mlx.core as mx
-import numpy as np
 
 from .schemas import APIError, GenRequest, StopFilter, check_room
 
@@ -378,11 +377,12 @@ class TokenLog:
     def push(self, r) -> None:
         if self.n is None or r.finish_reason == "stop":  # (the end-of-sequence token)
             return
-        lp = np.array(r.logprobs.astype(mx.float32)).reshape(-1)
-        top = np.argpartition(-lp, self.n - 1)[: self.n] if self.n else []
-        alts = sorted(((float(lp[i]), int(i)) for i in top), reverse=True)
-        token, raw = token_text(self.tokenizer, int(r.token))
-        entry = {"token": token, "bytes": raw, "logprob": float(lp[r.token]), "offset": self.made}
+        lp, t = r.logprobs.reshape(-1), int(r.token)  # on the device: the n best and t come back
+        top = mx.argpartition(-lp, self.n - 1)[: self.n].tolist() if self.n else []
+        values = lp[mx.array([*top, t])].astype(mx.float32).tolist()
+        alts = sorted(zip(values[:-1], top, strict=True), reverse=True)
+        token, raw = token_text(self.tokenizer, t)
+        entry = {"token": token, "bytes": raw, "logprob": values[-1], "offset": self.made}
         entry["top"] = [(*token_text(self.tokenizer, i), x) for x, i in alts]  # (text, bytes, x)
         self.pending.append(entry)
         self.made += len(r.text)

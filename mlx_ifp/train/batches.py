@@ -16,7 +16,15 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
-from ..core import UsageError, first_user_turn, format_chat, has_chat_template, turn_tokens
+from ..core import (
+    UsageError,
+    first_user_turn,
+    format_chat,
+    has_chat_template,
+    reply_tokens,
+    turn_tokens,
+    vocab_size,
+)
 
 PAD_TO = 8
 
@@ -109,9 +117,7 @@ def _chat_parts(tokenizer, messages: list[dict], tools=None) -> tuple[list[int],
     if tools:
         raise UsageError("'tools' needs a chat template, and this tokenizer has none")
     head = tokenizer.encode(format_chat(tokenizer, messages[:-1]) + "\n")
-    reply = tokenizer.encode(str(messages[-1]["content"]), add_special_tokens=False)  # no BOS
-    eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
-    return list(head), list(head) + list(reply) + eos
+    return list(head), list(head) + reply_tokens(tokenizer, str(messages[-1]["content"]))
 
 
 def _text(rec: dict, key: str, where: str) -> str:
@@ -157,7 +163,7 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
     except Exception as e:  # the model's chat template refused the conversation
         raise UsageError(f"{where}: the chat template cannot format it ({e})") from None
     if cut:  # a reply cut at a length limit: no end of turn to learn
-        full = head + list(tokenizer.encode(messages[-1]["content"], add_special_tokens=False))
+        full = head + reply_tokens(tokenizer, messages[-1]["content"], end=False)
     if stage == "pretrain":
         return Example(full, 0, [], ended=not cut)
     return Example(full, len(head), prompt, domain_id(rec.get("domain")), not cut)
@@ -283,7 +289,7 @@ def data_settings(cfg, tokenizer, model) -> dict:
     it), ids checked against ``model``'s vocabulary, stage 1 texts with nothing to score
     dropped."""
     chunk = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 0
-    vocab = getattr(getattr(model, "args", None), "vocab_size", None)
+    vocab = vocab_size(model)
     return dict(folder=cfg.data, tokenizer=tokenizer, stage=cfg.stage, max_len=cfg.max_seq_length,
                 packed=cfg.pack, vocab=vocab, chunk=chunk, splits=("train", "valid"),
                 validating=bool(cfg.val_every))  # fmt: skip

@@ -27,6 +27,7 @@ from ...core import (
     random_state_kept,
     read_json,
     read_safetensors,
+    vocab_size,
 )
 from ..base import MaskSource, make_source, register_source
 from .model import (
@@ -138,7 +139,7 @@ def _check_backbone(path: str, net: nn.Module, theirs, model: nn.Module, tokeniz
         if tokenizer.get_vocab().items() <= theirs.get_vocab().items():  # each id the same
             return
     else:
-        sizes = [getattr(getattr(m, "args", None), "vocab_size", None) for m in (model, net)]
+        sizes = [vocab_size(m) for m in (model, net)]
         if None in sizes or sizes[1] >= sizes[0]:
             return
     raise UsageError(
