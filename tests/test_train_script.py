@@ -22,7 +22,9 @@ def run_script(tmp_path, *args, **env):
     (stub / "python").chmod(0o755)
     calls = tmp_path / "calls.txt"
     data = tmp_path / "data"
-    data.mkdir()
+    for domain in ("math", "code", "science", "prose", "general"):  # a whole corpus, as built
+        (data / "domains" / domain).mkdir(parents=True)
+        (data / "domains" / domain / "train.jsonl").write_text("{}\n")
     full_env = {**os.environ, "PATH": f"{stub}:{os.environ['PATH']}", "CALLS": str(calls)}
     facts = tmp_path / "facts"  # the corpus with the facts, as if made already (stage 2f)
     facts.mkdir(exist_ok=True)
@@ -130,3 +132,39 @@ def test_rw_arms_re_pick_a_quarter_of_stage_2_rows_and_the_control_does_not(tmp_
     assert all("--repick" not in c for c in before)
     _, mixed = run_script(tmp_path / "c", "0.5", ARMS="rw25", EXTRA2="--repick-share 0.5")
     assert mixed[1].index("--repick-share 0.25") < mixed[1].index("--repick-share 0.5")
+
+
+def refused(tmp_path, **env):
+    """tools/train_default.sh's exit code and stderr, finetune never called."""
+    calls = tmp_path / "calls.txt"
+    stub = tmp_path / "bin"
+    stub.mkdir(parents=True)
+    (stub / "python").write_text(STUB)
+    (stub / "python").chmod(0o755)
+    full = {k: v for k, v in os.environ.items() if k != "DATA"}  # the default corpus unless given
+    full.update(PATH=f"{stub}:{os.environ['PATH']}", CALLS=str(calls), **env)
+    cmd = ["bash", "tools/train_default.sh", str(tmp_path / "runs"), "0.5"]
+    done = subprocess.run(cmd, cwd=ROOT, env=full, capture_output=True, text=True, timeout=60)
+    assert not calls.exists()
+    return done.returncode, done.stderr
+
+
+def test_a_corpus_without_prose_is_refused_unless_partial(tmp_path):
+    data = tmp_path / "data"
+    for domain in ("math", "code", "science", "general"):  # built without the Debian packages
+        (data / "domains" / domain).mkdir(parents=True)
+        (data / "domains" / domain / "train.jsonl").write_text("{}\n")
+    code, err = refused(tmp_path / "a", DATA=str(data), ARMS="static", STAGES="2")
+    assert code == 2 and "has no prose" in err and "Traceback" not in err
+    _, calls = run_script(tmp_path / "b", "0.5", ARMS="static", STAGES="2", PARTIAL="1")
+    assert len(calls) == 1  # PARTIAL=1 trains on what is there
+
+
+def test_the_default_corpus_is_the_one_cached_build_and_several_are_refused(tmp_path):
+    cache = tmp_path / "cache"
+    for name in ("v1-seed0-aaaa", "v1-seed0-bbbb"):  # e.g. with and without the prose packages
+        (cache / "data" / name).mkdir(parents=True)
+    code, err = refused(tmp_path / "a", MLX_IFP_CACHE=str(cache), ARMS="static", STAGES="2")
+    assert code == 2 and "2 corpora" in err and "DATA=" in err
+    code, err = refused(tmp_path / "b", MLX_IFP_CACHE=str(tmp_path / "empty"), STAGES="2")
+    assert code == 2 and "run mlx_ifp data build" in err

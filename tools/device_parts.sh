@@ -14,12 +14,20 @@
 # checksum, the tail pieces and a setup.sh written here), and prints the calls. setup.sh joins
 # the pieces by name, re-joins a GGUF whose checksum does not match (a half-made one from an
 # earlier call), and sets the environment.
+# The corpus in .dvm3 must be one `data build` made with the Debian prose packages installed
+# (all five domains), beside what was made from it (facts-*, ...): else refused, unless PARTIAL=1.
 set -euo pipefail
 root=$(git rev-parse --show-toplevel); cd "$root"
 g=${GGUF:-${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}/embedded/SmolLM2-135M-Instruct.Q4_1.gguf}
 [ -d .dva ] && [ -d .dvb ] && [ -f .dvm3/sha256 ] || { echo "run the two shared prepare scripts first" >&2; exit 2; }
 [ -f "$g" ] || { echo "no $g: run mlx_ifp generate -p hi once first (or --model NAME)" >&2; exit 2; }
 sha=$(sha256sum "$g" | cut -d' ' -f1)
+if [ -f .dvm3/corpus.tar.xz ] && [ "${PARTIAL:-0}" != 1 ]; then  # the tools read the one v1-* build
+  list=$(tar tJf .dvm3/corpus.tar.xz)  # (the forty-second session's run trained one without prose)
+  builds=$(grep -c '^\./v1-[^/]*/manifest\.json$' <<< "$list" || true)
+  prose=$(grep -c '^\./v1-[^/]*/domains/prose/train\.jsonl$' <<< "$list" || true)
+  [ "$builds" = 1 ] && [ "$prose" = 1 ] || { echo "the corpus in .dvm3 holds $builds v1-* builds, $prose with prose: one, built with the Debian prose packages, is needed (PARTIAL=1: send it anyway)" >&2; exit 2; }
+fi
 for w in ${WHEELS:-}; do [ -f "$w" ] || { echo "no wheel $w (WHEELS)" >&2; exit 2; }; done
 [ -n "${GGUF:-}" ] || echo "$sha" | cmp -s - .dvm3/sha256 || { echo "$g is not the GGUF in .dvm3/sha256" >&2; exit 1; }
 size() { stat -c %s "$@" | awk '{s += $1} END {print s + 0}'; }

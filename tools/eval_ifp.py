@@ -40,9 +40,9 @@ def run_args(p: argparse.ArgumentParser, run_help: str, limit: int, limit_help: 
 
 def corpus(folder: str | None) -> str:
     """``--data``, or the cached corpus build."""
-    from mlx_ifp.common import cache_dir
+    from mlx_ifp.data import cached_build
 
-    return folder or str(sorted(cache_dir("data").glob("v1-*"))[0])
+    return folder or str(cached_build())
 
 
 def domain_summary(per_item: list[dict]) -> dict:
@@ -292,4 +292,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from mlx_ifp.common import UsageError
+
+    try:
+        main()
+    except UsageError as e:  # bad input (several cached corpora, ...): one line, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -224,4 +224,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from mlx_ifp.common import UsageError
+
+    try:
+        main()
+    except UsageError as e:  # bad input (several cached corpora, ...): one line, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

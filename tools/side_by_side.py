@@ -23,11 +23,11 @@ def main() -> None:
     p.add_argument("-o", "--output", required=True, help="Markdown file to write")
     a = p.parse_args()
     import mlx_ifp
-    from mlx_ifp.common import atomic_file, cache_dir
-    from mlx_ifp.data import DOMAINS
+    from mlx_ifp.common import atomic_file
+    from mlx_ifp.data import DOMAINS, cached_build
     from mlx_ifp.evaluation.run import instructions
 
-    data = a.data or str(sorted(cache_dir("data").glob("v1-*"))[0])
+    data = a.data or str(cached_build())
     queues = [instructions(data, d) for d in DOMAINS]
     prompts = [queues[i % len(DOMAINS)][i // len(DOMAINS)]["prompt"] for i in range(a.n)]
     base, tok = mlx_ifp.load(a.model)
@@ -65,4 +65,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from mlx_ifp.common import UsageError
+
+    try:
+        main()
+    except UsageError as e:  # bad input (several cached corpora, ...): one line, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

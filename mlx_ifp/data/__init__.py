@@ -11,6 +11,7 @@ from .corpus import (
     load_split,
     tasks,
 )
+from .find import cached_build, missing_domains
 
 __all__ = [
     "DOMAINS",
@@ -18,8 +19,10 @@ __all__ = [
     "TASKS",
     "BuildConfig",
     "build",
+    "cached_build",
     "distill",
     "greedy_reply",
     "load_split",
+    "missing_domains",
     "tasks",
 ]
