@@ -61,8 +61,8 @@ def cache_dir(*parts: str) -> Path:
 
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
-    path = Path(path).expanduser()  # where check_writable looked
+    """Yield a temporary path beside ``path`` (a link's: its target's); renamed to it on success."""
+    path = Path(path).expanduser().resolve()  # where check_writable looked; a link is kept
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(path)
     fd, tmp = tempfile.mkstemp(
@@ -148,7 +148,10 @@ def check_writable(
     marking a folder the command made), a non-empty folder holding none is refused; with
     ``magic`` (how the files it makes begin), a non-empty file that begins otherwise.
     """
-    path = Path(path).expanduser()
+    given, path = path, Path(path).expanduser()
+    if not folder and path.exists() and not path.is_file() and not path.is_dir():  # /dev/stdout
+        raise UsageError(f"output {given} is a pipe or device, not a file: give a file path")
+    path = path.resolve() if not folder and path.is_symlink() else path  # the file it names
     if folder and path.exists() and not path.is_dir():
         raise UsageError(f"output {path} is an existing file, not a folder: give a folder path")
     if folder and (
@@ -214,10 +217,7 @@ def check_safetensors(path: str | os.PathLike, what: str = "safetensors file") -
     Returns the header. Raises a one-line UsageError naming the file.
     """
     path = Path(path)
-
-    def bad(why: str):
-        return UsageError(f"{what} {path} is corrupted or truncated ({why})")
-
+    bad = lambda why: UsageError(f"{what} {path} is corrupted or truncated ({why})")  # noqa: E731
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
@@ -296,8 +296,7 @@ def interactive() -> bool:
     """Whether stderr shows a live bar: a terminal (not ``TERM=dumb``) or a notebook."""
     from rich.console import Console
 
-    console = Console(stderr=True)
-    return console.is_interactive or console.is_jupyter
+    return (console := Console(stderr=True)).is_interactive or console.is_jupyter
 
 
 class Progress:

@@ -37,6 +37,28 @@ def output_format(fmt: str | None, output: str) -> str:
     return fmt
 
 
+def gguf_writes(folder: Path) -> None:
+    """Refuse a model folder whose architecture, RoPE or tokenizer GGUF export cannot write."""
+    from ..convert.exporters import BPE_ONLY, byte_level_bpe, unsupported
+
+    config = read_json(folder / "config.json", "model config")
+    if isinstance(config.get("model_type"), str) and (why := unsupported(config)):
+        raise UsageError(why)  # (no model_type: the load names it)
+    tokenizer = folder / "tokenizer.json"  # (without one: the tokenizer the load makes)
+    if tokenizer.is_file() and not byte_level_bpe(read_json(tokenizer, "tokenizer file")):
+        raise UsageError(BPE_ONLY)
+
+
+def not_held(output: str, *inputs) -> None:
+    """Refuse an output folder holding an input (a mask, an adapter, a task file): the folder is
+    replaced whole, and the input with it."""
+    out = Path(output).expanduser().resolve()
+    for given in filter(None, inputs):
+        if Path(given).expanduser().resolve().is_relative_to(out):
+            raise UsageError(f"output {output} holds the input {given}, which writing would "
+                             "delete: name a new folder")  # fmt: skip
+
+
 def convert_command(
     model: Model = "smollm2-135m-instruct",
     output: Annotated[
@@ -138,6 +160,7 @@ def convert_command(
     if adapter and keep is None:
         keep = read_config(adapter).get("k")  # the budget it was trained for
     budget = Budget.parse(keep) if keep is not None else Budget(0.5)
+    task_file = task[1:] if task and task.startswith("@") else None
     task, prompt = read_task(task), None if prompt is None else read_prompt(prompt)  # -: stdin
     # before loading: an existing file (or folder, for GGUF) is never replaced by the other kind,
     # nor a folder of the user's files by a model folder; an unknown mask source is named
@@ -146,14 +169,13 @@ def convert_command(
     else:  # never the source model's own file (m.gguf -o m.gguf), nor one of its folder, nor a
         not_an_input(output, model)  # file of the user's (an earlier GGUF export is replaced)
         check_writable(output, magic=b"GGUF")
-        if check_model(model) == "folder":  # another architecture: refused before it loads
-            config = read_json(Path(model).expanduser() / "config.json", "model config")
-            if isinstance(arch := config.get("model_type"), str) and arch not in GGUF_ARCHS:
-                supported = ", ".join(GGUF_ARCHS)
-                raise UsageError(f"GGUF export supports {supported} models, not '{arch}'")
+        if check_model(model) == "folder":  # what GGUF export cannot write: refused before
+            gguf_writes(Path(model).expanduser())  # the model loads (minutes for a large one)
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None:
         adapter = picked_by(given)  # a predictor's mask is cut with its LoRA, as it was picked
+    if fmt == "mlx":  # (a GGUF file holds nothing)
+        not_held(output, mask and Mask.files(mask)[0], adapter, task_file)
     selecting = bool(given or keep is not None or task or prompt or mask_source or adapter)
     text = task or prompt
     if selecting and mask_source is None and given is None and not text and adapter is None:

@@ -42,13 +42,11 @@ def _packing(m: nn.Module) -> dict:
 
 
 def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict | None]:
-    """Flat weights, already in mlx-lm's layout, and the quantization config to go with them.
-
-    Read off the modules (a model may be ``nn.quantize``d or unpacked after loading): the
-    config's packing, else the most common, is the default; a module packed otherwise (a slim
-    8-bit down projection, a fused attention LoRA) is named with its own, a float one beside
-    packed ones (a kept width the group size does not divide) as unquantized.
-    """
+    """Flat weights in mlx-lm's layout and their quantization config, read off the modules (a
+    model may be ``nn.quantize``d or unpacked after loading): the config's packing, else the
+    most common, is the default; a module packed otherwise (a slim 8-bit down projection, a
+    fused attention LoRA) is named with its own, a float one beside packed ones (a kept width
+    the group size does not divide) as unquantized."""
     weights = dict(nn.utils.tree_flatten(model.parameters()))
     # LoRA layers (shipped or finetuned; slim models hold none) are written fused (mlx_lm fuse)
     fused = fused_lora(model)
@@ -78,8 +76,13 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict | Non
 
 
 def provenance(model: nn.Module, mask=None) -> dict:
-    """Which source model, mask and budget a (slim) model came from: recorded by every export."""
-    info = origin(model)
+    """Which source model, mask and budget a (slim) model came from: recorded by every export.
+    ``mask`` must be the one ``model`` was pruned with (the unpruned model's was written too)."""
+    if mask is not None and not isinstance(mask, Mask):
+        raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
+    if mask is not None and mask.k != (width := d_ffn(model)):
+        raise UsageError(f"mask keeps {mask.k} FFN channels per layer, the model has {width}")
+    info = origin(model, required=False)
     out = {"source": str(info.get("model", "")), "fingerprint": info.get("fingerprint", {})}
     if info.get("adapter_path"):  # its LoRA (or full weights) is in the written weights
         out["adapter"] = str(Path(info["adapter_path"]).resolve())
@@ -102,21 +105,17 @@ def export(
     check_dtype(dtype, "dtype")  # int8 cast every float weight to garbage; fp16 was raw
     if not callable(getattr(tokenizer, "save_pretrained", None)):  # (None: after the weights)
         raise UsageError(f"export needs the model's tokenizer, got {type(tokenizer).__name__}")
-    if mask is not None and not isinstance(mask, Mask):
-        raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
     if not isinstance(out_dir, str | os.PathLike) or not str(out_dir).strip():
         raise UsageError(f"the output must be a folder path, got {out_dir!r}")
     check_writable(out_dir, folder=True, ours=MODEL_FILES)  # a model folder is replaced
-    out, source = Path(out_dir).expanduser().resolve(), origin(model).get("path")
-    if source and Path(source).expanduser().resolve().is_relative_to(out):
-        raise UsageError(f"output {out_dir} holds the source model {source}: name a new folder")
+    out, info = Path(out_dir).expanduser().resolve(), origin(model)
+    for name, given in (("source model", info.get("path")), ("input", info.get("adapter_path"))):
+        if given and Path(given).expanduser().resolve().is_relative_to(out):
+            raise UsageError(f"output {out_dir} holds the {name} {given}: name a new folder")
     config = copy.deepcopy(origin(model)["config"])
     config["mlx_ifp"] = provenance(model, mask)
-    width = d_ffn(model)
-    if "intermediate_size" in config:
-        config["intermediate_size"] = width
-    if "text_config" in config and "intermediate_size" in config["text_config"]:
-        config["text_config"]["intermediate_size"] = width
+    for part in (config, config.get("text_config") or {}):  # the kept width
+        part.update({"intermediate_size": d_ffn(model)} if "intermediate_size" in part else {})
     weights, quant = _weights_and_quant(model, config)
     if (dtype := dtype or origin(model).get("cast_from")) is not None:  # undo load's float32
         weights = {
@@ -156,6 +155,7 @@ def _not_the_source(output: Path, model: nn.Module) -> None:
 
 GGUF_TYPES = ("f16", "q8_0", "q4_0")
 ARCHS = ("llama", "qwen2")
+BPE_ONLY = "GGUF export supports byte-level BPE (gpt2) tokenizers only"
 _TO_GGUF = {v: k for k, v in {**LAYER_TENSORS, **TOP_TENSORS}.items()}
 
 
@@ -166,10 +166,8 @@ def source_info(model: nn.Module) -> dict:
 
 def _config(model: nn.Module) -> dict:
     """The source config (falling back on the model's args), with the model's own FFN width."""
-    config = dict(vars(getattr(model, "args", object())))
-    config.update(source_info(model).get("config") or {})
-    config["intermediate_size"] = d_ffn(model)
-    return config
+    config = {**vars(getattr(model, "args", object())), **(source_info(model).get("config") or {})}
+    return {**config, "intermediate_size": d_ffn(model)}
 
 
 def float_weights(model: nn.Module) -> dict[str, mx.array]:
@@ -225,22 +223,33 @@ def pre_tokenizer_name(backend) -> str:
     return "gpt2" if kinds == ["ByteLevel"] else "default"
 
 
-def _byte_level(backend) -> bool:
-    """Whether a Hugging Face BPE tokenizer is byte-level (gpt2's), as llama.cpp's gpt2 model
-    reads it; Llama 2 / Mistral's (byte fallback, ``▁`` for spaces) is not."""
-    spec = json.loads(backend.to_str())
+def byte_level_bpe(spec: dict) -> bool:
+    """Whether a tokenizer.json is a byte-level BPE (gpt2's), as llama.cpp's gpt2 model reads
+    it; Llama 2 / Mistral's (byte fallback, ``▁`` for spaces) is not, nor a word-level one."""
     parts = [spec.get("pre_tokenizer") or {}, spec.get("decoder") or {}]
     kinds = [p.get("type") for x in parts for p in x.get("pretokenizers", x.get("decoders", [x]))]
-    return "ByteLevel" in kinds and not spec["model"].get("byte_fallback")
+    model = spec.get("model") or {}
+    return model.get("type") == "BPE" and "ByteLevel" in kinds and not model.get("byte_fallback")
+
+
+def unsupported(config: dict) -> str | None:
+    """Why ``export_gguf`` cannot write a model of ``config`` (its config.json), or None."""
+    kind = (scaling := config.get("rope_scaling") or {}).get("type") or scaling.get("rope_type")
+    if (arch := config.get("model_type")) not in ARCHS:
+        return f"GGUF export supports {', '.join(ARCHS)} models, not '{arch}'"
+    if config.get("rope_traditional"):
+        return "GGUF export of a model with traditional RoPE is not supported"
+    if kind not in (None, "default", "linear"):
+        return f"GGUF export of rope scaling '{kind}' is not supported"
+    return None
 
 
 def _tokenizer(w, tokenizer, n_vocab: int) -> None:
     import gguf
 
     hf, backend = tokenizer, tokenizer.backend_tokenizer  # a TokenizerWrapper passes it through
-    model = json.loads(backend.to_str())["model"]
-    if model.get("type") != "BPE" or not _byte_level(backend):  # a sentencepiece-style BPE
-        raise UsageError("GGUF export supports byte-level BPE (gpt2) tokenizers only")
+    if not byte_level_bpe(spec := json.loads(backend.to_str())):  # a sentencepiece-style BPE
+        raise UsageError(BPE_ONLY)
     vocab = hf.get_vocab()
     tokens = [f"[PAD{i}]" for i in range(n_vocab)]
     types = [gguf.TokenType.UNUSED] * n_vocab
@@ -254,7 +263,7 @@ def _tokenizer(w, tokenizer, n_vocab: int) -> None:
                 else gguf.TokenType.USER_DEFINED if tok in added
                 else gguf.TokenType.NORMAL
             )  # fmt: skip
-    merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"].get("merges", [])]
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre(pre_tokenizer_name(backend))
     w.add_token_list(tokens)
@@ -314,11 +323,9 @@ def export_gguf(
     _not_the_source(path, model)
     check_writable(path, magic=b"GGUF")  # an earlier GGUF is replaced; another file is not
     config = _config(model)
-    arch = config.get("model_type")
-    if arch not in ARCHS:
-        raise UsageError(f"GGUF export supports {', '.join(ARCHS)} models, not '{arch}'")
-    if config.get("rope_traditional"):
-        raise UsageError("GGUF export of a model with traditional RoPE is not supported")
+    if why := unsupported(config):  # (the CLI asks before the load)
+        raise UsageError(why)
+    arch = config["model_type"]
     hidden, heads = config["hidden_size"], config["num_attention_heads"]
     kv_heads = config.get("num_key_value_heads") or heads
     head_dim = config.get("head_dim") or hidden // heads
@@ -327,7 +334,9 @@ def export_gguf(
     if config.get("tie_word_embeddings", False):
         weights.pop("lm_head.weight", None)
 
-    source = source_info(model).get("model")
+    source = source_info(model).get("model")  # the mlx_ifp.* keys: as config.json's entry
+    skip = ("fingerprint",) if source else ("fingerprint", "source")
+    meta = {f"mlx_ifp.{k}": v for k, v in provenance(model, mask).items() if k not in skip}
     with atomic_file(path) as tmp:
         w = gguf.GGUFWriter(str(tmp), arch)
         w.add_name(str(source or arch))
@@ -345,20 +354,11 @@ def export_gguf(
         w.add_layer_norm_rms_eps(float(config.get("rms_norm_eps", 1e-6)))
         w.add_vocab_size(n_vocab)
         kind = (scaling := config.get("rope_scaling") or {}).get("type") or scaling.get("rope_type")
-        if kind == "linear":
+        if kind == "linear":  # (the only one `unsupported` lets through)
             w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
             w.add_rope_scaling_factor(float(scaling["factor"]))
-        elif kind not in (None, "default"):
-            raise UsageError(f"GGUF export of rope scaling '{kind}' is not supported")
         w.add_file_type(gguf.LlamaFileType[f"MOSTLY_{gguf_type.upper()}"])  # F16, Q8_0, Q4_0
         _tokenizer(w, tokenizer, n_vocab)
-        meta = {"mlx_ifp.source": str(source)} if source else {}
-        if adapter := source_info(model).get("adapter_path"):  # its LoRA is in the weights:
-            meta["mlx_ifp.adapter"] = str(Path(adapter).resolve())  # as `export` records it
-        if mask is not None:  # mask: sha256 of the kept indices, 16 hex digits
-            meta.update({"mlx_ifp.mask": mask.digest(), "mlx_ifp.keep": float(mask.keep)})
-            meta.update({"mlx_ifp.k": mask.k, "mlx_ifp.d_ffn": mask.d_ffn})
-            meta.update({"mlx_ifp.mask_source": mask.source, "mlx_ifp.text_hash": mask.text_hash})
         for key, value in {**meta, **(metadata or {})}.items():
             _add_value(w, key, value)
         permute = {"attn_q": heads, "attn_k": kv_heads} if arch == "llama" else {}

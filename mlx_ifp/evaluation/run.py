@@ -73,8 +73,8 @@ class EvalConfig:
 
 
 def masks_for(model, tokenizer, source: MaskSource, items, k, mode, task: str) -> list[Mask]:
-    """One mask per item: from its prompt (per input) or from the task text (per task)."""
-    if not source.uses_text or mode == "task":
+    """One mask per item: from its prompt (per input), else one from the task text."""
+    if not source.uses_text or mode != "input":
         mask = source.select(model, turn_tokens(tokenizer, task), k)
         return [mask] * len(items)
     return [source.select(model, turn_tokens(tokenizer, it["prompt"]), k) for it in items]
@@ -199,7 +199,7 @@ def _adapter_configs(name: str, path: str, model, tokenizer, cfg: EvalConfig) ->
     net = adapted_copy(model, folder) if trained_llm(folder) else model
     source = make_source("predictor", tokenizer=tokenizer, path=folder)
     head = info.get("predictor", {}).get("head")
-    modes = ("input",) if head == "static" else cfg.modes
+    modes = ("static",) if head == "static" else cfg.modes  # one mask, whatever the input
     return [(name, source, k, mode, net) for mode in modes]
 
 

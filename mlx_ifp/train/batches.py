@@ -114,10 +114,20 @@ def _chat_parts(tokenizer, messages: list[dict], tools=None) -> tuple[list[int],
             messages[:-1], add_generation_prompt=True, return_dict=False, **kw
         )
         return list(head), list(full)
-    if tools:
-        raise UsageError("'tools' needs a chat template, and this tokenizer has none")
+    if tools or any("tool_calls" in m for m in messages):
+        what = "'tools'" if tools else "'tool_calls'"
+        raise UsageError(f"{what} needs a chat template, and this tokenizer has none")
     head = tokenizer.encode(format_chat(tokenizer, messages[:-1]) + "\n")
     return list(head), list(head) + reply_tokens(tokenizer, str(messages[-1]["content"]))
+
+
+def _message(m) -> bool:
+    """A {role, content} of strings; an assistant's ``tool_calls`` may stand for its content
+    (mlx-lm's tools format has none, OpenAI's a null)."""
+    if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+        return False
+    call = m["role"] == "assistant" and isinstance(m.get("tool_calls"), list)
+    return isinstance(m.get("content"), str) or call and m.get("content") is None
 
 
 def _text(rec: dict, key: str, where: str) -> str:
@@ -139,11 +149,7 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
         ]
     elif "messages" in rec:
         messages = rec["messages"]
-        ok = isinstance(messages, list) and all(
-            isinstance(m, dict) and all(isinstance(m.get(f), str) for f in ("role", "content"))
-            for m in messages
-        )
-        if not ok:
+        if not isinstance(messages, list) or not all(map(_message, messages)):
             raise UsageError(f"{where}: 'messages' must be a list of {{role, content}} strings")
     elif "text" in rec:
         if stage == "sft":
@@ -162,6 +168,8 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
         raise UsageError(f"{where}: {e}") from None
     except Exception as e:  # the model's chat template refused the conversation
         raise UsageError(f"{where}: the chat template cannot format it ({e})") from None
+    if cut and not isinstance(messages[-1].get("content"), str):
+        raise UsageError(f"{where}: 'truncated' marks a reply of text, not a tool call")
     if cut:  # a reply cut at a length limit: no end of turn to learn
         full = head + reply_tokens(tokenizer, messages[-1]["content"], end=False)
     if stage == "pretrain":

@@ -13,6 +13,8 @@ from ..core import Budget, UsageError, check_dtype
 from ..sources.predictor import PredictorConfig
 
 MASK_FORWARD = ("soft", "hard_st")
+#: ``PredictorConfig`` fields the trainer fills in: k from ``keep``, the rest from the model
+FILLED_IN = ("k", "n_layers", "d_ffn", "hidden", "model")
 
 
 @dataclass
@@ -165,6 +167,11 @@ def check(cfg: FinetuneConfig) -> None:
             f"below iters ({cfg.iters})"
         )
     reads_griffin = PredictorConfig.parse(cfg.predictor).reads_griffin
+    if filled := [n for n in FILLED_IN if n in cfg.predictor]:  # they were replaced silently
+        raise UsageError(
+            f"predictor {', '.join(filled)}: the run sets these (k from keep, the rest from the "
+            "model): leave them out of the predictor block"
+        )
     share = cfg.repick_share
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
         raise UsageError(f"repick_share must be a number in (0, 1], got {share!r}")

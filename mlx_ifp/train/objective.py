@@ -61,9 +61,7 @@ def frozen_copy(model: nn.Module) -> nn.Module:
     """A frozen copy of ``model`` (its own arrays, unaffected by later updates)."""
     import copy
 
-    twin = copy.deepcopy(model)
-    twin.freeze()
-    return twin
+    return copy.deepcopy(model).freeze()  # (freeze returns the module)
 
 
 def prepare_llm(model: nn.Module, cfg: FinetuneConfig) -> nn.Module:
@@ -73,8 +71,13 @@ def prepare_llm(model: nn.Module, cfg: FinetuneConfig) -> nn.Module:
     install(model)
     model.freeze()
     if cfg.train == "lora":
-        lora = adapter_config(cfg)["lora_parameters"]
-        linear_to_lora_layers(model, cfg.lora_layers, lora)
+        named = {n for m in (model, *model.layers) for n, _ in m.named_modules()}  # as mlx-lm
+        if bad := [key for key in cfg.lora_keys or [] if key not in named]:  # one typo: silently
+            raise UsageError(f"lora_keys: {', '.join(bad)} names no module of the LoRA layers")
+        try:  # a module that is not a linear layer (`mlp`): mlx-lm's ValueError
+            linear_to_lora_layers(model, cfg.lora_layers, adapter_config(cfg)["lora_parameters"])
+        except ValueError as e:
+            raise UsageError(f"lora_keys {cfg.lora_keys}: {e}") from None
         if not tree_flatten(model.trainable_parameters()):  # a LoRA run that trains nothing
             raise UsageError(f"lora_keys {cfg.lora_keys} name no module of the LoRA layers")
     elif cfg.train == "full":
