@@ -86,3 +86,14 @@ def test_a_lora_key_that_names_no_module_is_refused_beside_one_that_does(tmp_pat
     out = finetune(cfg_for(data, tmp_path / "p", train="lora", lora_keys=keys, iters=1),
                    tiny_model("llama"), Tok())  # fmt: skip
     assert (out / "adapters.safetensors").is_file()
+
+
+def test_a_truncated_mark_that_is_not_a_boolean_is_refused():
+    """`"truncated": "true"` (a string) was read as not cut: the reply's end of turn trained."""
+    tok = synthetic_tokenizer(128)
+    rec = {"prompt": "t5 t6", "completion": "t7", "_where": "F, line 3"}
+    for mark in ("true", 1, None):
+        with pytest.raises(UsageError, match="F, line 3: 'truncated' must be true or false"):
+            to_example({**rec, "truncated": mark}, tok, "sft")
+    assert to_example({**rec, "truncated": True}, tok, "sft").ended is False
+    assert to_example({**rec, "truncated": False}, tok, "sft").ended is True

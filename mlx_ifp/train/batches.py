@@ -139,7 +139,9 @@ def _text(rec: dict, key: str, where: str) -> str:
 
 def to_example(rec: dict, tokenizer, stage: str) -> Example:
     """Tokenize one record for ``stage`` ('pretrain' or 'sft')."""
-    where, cut = rec.get("_where", "record"), rec.get("truncated") is True
+    where, cut = rec.get("_where", "record"), rec.get("truncated", False)
+    if not isinstance(cut, bool):  # "true" (a string) read as not cut: an end of turn trained
+        raise UsageError(f"{where}: 'truncated' must be true or false, got {cut!r:.40}")
     if not isinstance(rec.get("domain", ""), str | None):  # 0 read as none, a list crashed
         raise UsageError(f"{where}: 'domain' must be a string, got {rec['domain']!r:.40}")
     if "prompt" in rec and "completion" in rec:
