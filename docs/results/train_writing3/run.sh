@@ -1,7 +1,7 @@
 # Writing, third set (README.md here; written before it runs): the shipped keep-0.5 default
 # (rw25.w2) and its static control (static.w2) continued 360 steps (2,720 -> 3,080) on the corpus
 # with all three writing sets, two lanes side by side on one GPU. After tools/device_parts.sh .carry:
-#   . .dvm3/setup.sh > /tmp/setup.log 2>&1; POLL=420 bash docs/results/train_writing3/run.sh 380
+#   . .dvm3/setup.sh > /tmp/setup.log 2>&1; POLL=500 bash docs/results/train_writing3/run.sh 470
 # then: bash tools/device_lanes.sh after docs/results/train_writing3/score.sh   # until "done"
 set -u
 secs=${1:?usage: bash docs/results/train_writing3/run.sh SECONDS}
@@ -9,12 +9,13 @@ export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 tail -n 2 /tmp/setup.log 2>/dev/null
 w1=docs/results/train_writing w2=docs/results/train_writing2 w3=docs/results/train_writing3
 d=/tmp/cache/data
-# the shipped weights and static.w2 travel as tools/device_parts.sh folders (.carry/NAME); the
-# checkout holds an empty folder in their place (the thirty-ninth session), hence the file test
-for p in mlx_ifp/weights/smollm2-135m-instruct $w2/staticw2; do
-  [ -f "$p/ifp_config.json" ] || { rm -rf "$p"; mkdir -p "$(dirname "$p")"; cp -r "/tmp/carry/.carry/$(basename "$p")" "$p"; } || exit 2
-  ls "$p" | tr '\n' ' '; echo "<- $p"
-done
+# the shipped weights and static.w2 travel as tools/device_parts.sh folders (.carry/NAME) where
+# the checkout was slimmed; they are read from there, outside the checkout, because the device
+# copies the checkout again on every call (the forty-second session's scoring found the
+# shipped folder emptied by the next call)
+here() { if [ -f "$1/ifp_config.json" ]; then echo "$PWD/$1"; else echo "/tmp/carry/.carry/$(basename "$1")"; fi; }
+shipped=$(here mlx_ifp/weights/smollm2-135m-instruct) control=$(here $w2/staticw2)
+ls "$shipped" "$control" || exit 2
 mkdir -p /tmp/writing_ans && cp $w1/answers/*.jsonl.gz /tmp/writing_ans/
 prev=$d/facts-v1-seed0
 for s in 1 2 3; do  # each set appended to the corpus before it; each set's eval corpus
@@ -26,8 +27,8 @@ for s in 1 2 3; do  # each set appended to the corpus before it; each set's eval
   prev=$d/writing$s-facts-v1-seed0
 done
 mkdir -p /tmp/init /tmp/after/out
-ln -sfn "$PWD/mlx_ifp/weights/smollm2-135m-instruct" /tmp/init/k0.5-rw25
-ln -sfn "$PWD/$w2/staticw2" /tmp/init/k0.5-static
+ln -sfn "$shipped" /tmp/init/k0.5-rw25
+ln -sfn "$control" /tmp/init/k0.5-static
 cont="--start-step 2720 --iters 3080 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine"
 cont="$cont --learning-rate 1e-4 --predictor-lr 1.5e-3 --max-seconds $secs"
 export LANES=2 DATA=$prev INIT2=/tmp/init STAGES=2 EXTRA2="$cont"

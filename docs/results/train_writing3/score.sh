@@ -13,6 +13,7 @@ mkdir -p "$o/.pack"  # the tars are named k0.5-<arm>-stage2.tar (.part.N over 15
 OUT=/tmp/after/pk bash tools/device_lanes.sh pack 0.5 rw25.w3 static.w3 > /tmp/after/pack.log 2>&1 \
   && cp /tmp/after/pk/pack/* /tmp/after/pk/pack.sha256 "$o/.pack/" && mv "$o"/.pack/* "$o/"
 new=$r/k0.5-rw25w3/stage2 old=$PWD/mlx_ifp/weights/smollm2-135m-instruct
+[ -f "$old/ifp_config.json" ] || old=/tmp/carry/.carry/smollm2-135m-instruct  # slimmed (run.sh)
 run() { local name=$1; shift; python3 "$@" -o "$o/.$name.json" > "/tmp/after/$name.log" 2>&1 && mv "$o/.$name.json" "$o/$name.json"; }
 F=math,code,science,prose,general
 W="--domains prose --keep 0.5 --limit 100 --no-griffin --examples , --reroute 16 --split valid"
