@@ -1,4 +1,4 @@
-"""mlx_ifp.data.find: the one cached corpus build, and the domains a corpus folder lacks."""
+"""mlx_ifp.data.cached_build and missing_domains: the one cached corpus, the domains it lacks."""
 
 from mlx_ifp.common import UsageError
 from mlx_ifp.data import DOMAINS, cached_build, missing_domains

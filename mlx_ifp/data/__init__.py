@@ -6,12 +6,13 @@ from .corpus import (
     TASKS,
     BuildConfig,
     build,
+    cached_build,
     distill,
     greedy_reply,
     load_split,
+    missing_domains,
     tasks,
 )
-from .find import cached_build, missing_domains
 
 __all__ = [
     "DOMAINS",

@@ -77,18 +77,12 @@ class BuildConfig:
 
     seed: int = 0
     valid: float = 0.1
-    test: dict = field(
-        default_factory=lambda: {
-            "gsm8k": 0.3,
-            "humaneval": 0.5,
-            "gpqa": 0.3,
-            "stdlib": 0.05,
-            "debian-reference": 0.1,
-            "gcide": 0.05,
-            "fortunes": 0.05,
-            "general": 0.2,
-        }
-    )
+    # fmt: off
+    test: dict = field(default_factory=lambda: {
+        "gsm8k": 0.3, "humaneval": 0.5, "gpqa": 0.3, "stdlib": 0.05, "debian-reference": 0.1,
+        "gcide": 0.05, "fortunes": 0.05, "general": 0.2,
+    })
+    # fmt: on
     max_stdlib: int = 3000
     max_gcide: int = 2000
     max_fortunes: int = 2000
@@ -318,6 +312,23 @@ def _record(line: str, where: str, domain: str) -> dict:
     return rec
 
 
+def missing_domains(folder: str | Path) -> list[str]:
+    """The domains without a training split in a corpus folder (prose, where it was built
+    without the Debian prose packages)."""
+    root = Path(folder).expanduser() / "domains"
+    return [d for d in DOMAINS if not (root / d / "train.jsonl").is_file()]
+
+
+def cached_build() -> Path:
+    """The one corpus `mlx_ifp data build` left in the cache; several (other seeds, or built
+    with and without the prose packages) are refused rather than one picked by name."""
+    builds = sorted(p for p in cache_dir("data").glob("v1-*") if (p / "manifest.json").is_file())
+    if len(builds) != 1:
+        names = ", ".join(p.name for p in builds) or "none: run `mlx_ifp data build`"
+        raise UsageError(f"{len(builds)} corpora in the cache ({names}): pass --data FOLDER")
+    return builds[0]
+
+
 def tasks(data: str | Path | None = None) -> dict[str, str]:
     """The per-domain task descriptions (from a corpus folder if it has its own; a domain it
     does not describe keeps the built-in one)."""
@@ -363,13 +374,8 @@ def distill(
     a reply cut at ``max_tokens`` marked ``truncated`` (trained without an end of turn). Only
     training prompts are used, never valid or test ones."""
     folder = Path(folder)
-    prompts = [
-        r
-        for d in DOMAINS
-        if (folder / "domains" / d / "train.jsonl").is_file()
-        for r in load_split(folder, d, "train")
-        if r["prompt"]
-    ]
+    built = [d for d in DOMAINS if d not in missing_domains(folder)]
+    prompts = [r for d in built for r in load_split(folder, d, "train") if r["prompt"]]
     random.Random(seed).shuffle(prompts)
     if n > len(prompts):  # it used fewer without a word
         have = f"all {len(prompts)} training prompts of the corpus"

@@ -270,7 +270,7 @@ def create_app(
 ) -> Starlette:
     """The Starlette app serving ``registry``; the scheduler's worker runs during its lifespan."""
     limits = limits or Limits()
-    scheduler = scheduler or Scheduler(limits.max_queue)
+    scheduler = scheduler or Scheduler(limits.max_queue, lambda e: _as_api_error(e).status < 500)
     completions = Completions(registry, scheduler, limits)
 
     def model_card(model_id: str) -> dict:

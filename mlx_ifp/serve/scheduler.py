@@ -18,12 +18,16 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from mlx_ifp.common import UsageError
-
 log = logging.getLogger("mlx_ifp.serve")
 
 #: what a job's queue receives: ("item", value), ("done", None), ("error", exception)
 Event = tuple[str, Any]
+
+
+def _below_500(e: Exception) -> bool:
+    """An error with an HTTP status under 500 (an ``APIError``'s 4xx) is the client's doing."""
+    status = getattr(e, "status", None)
+    return isinstance(status, int) and status < 500
 
 
 class QueueFull(Exception):
@@ -55,8 +59,9 @@ class Job:
 class Scheduler:
     """Round robin over per-client FIFOs, one worker thread running one job at a time."""
 
-    def __init__(self, max_queue: int = 64):
+    def __init__(self, max_queue: int = 64, client_error: Callable | None = None):
         self.max_queue = max_queue
+        self.client_error = client_error or _below_500  # the client's doing: answered, not logged
         self._queues: OrderedDict[str, deque[Job]] = OrderedDict()
         self._cond = threading.Condition()
         self._stop = False
@@ -163,8 +168,7 @@ class Scheduler:
             self._count("done" if finished else "cancelled")
             job.emit("done")
         except Exception as e:  # handed to the request; the worker goes on
-            status = getattr(e, "status", None)  # an APIError's: a 4xx is the client's doing
-            if not (isinstance(e, UsageError) or isinstance(status, int) and status < 500):
+            if not self.client_error(e):
                 log.exception("generation failed")
             self._count("failed")
             job.emit("error", e)
