@@ -81,8 +81,17 @@ def _serve(monkeypatch, *args):
 def test_serve_with_the_predictor_named_serves_the_shipped_one(monkeypatch):
     """``serve`` has no ``--adapter``, and ``--mask-source predictor`` loaded no predictor: the
     server then failed with "needs the adapter folder (--adapter DIR)", a flag it lacks."""
+    import mlx_ifp.serve
+
+    seen = []
+
+    def registry(*a, **k):  # the model is loaded as it is; its pruners take the shipped one
+        seen.append(k["mask_source"])
+        raise mlx_ifp.UsageError("stop here")
+
+    monkeypatch.setattr(mlx_ifp.serve, "Registry", registry)
     _, loads = _serve(monkeypatch, "--mask-source", "predictor")
-    assert loads and loads[0] and loads[0].endswith("smollm2-135m-instruct"), loads
+    assert loads == [None] and seen == ["predictor"], (loads, seen)
 
 
 def test_serve_with_the_predictor_named_for_a_model_without_one_is_one_line(monkeypatch, tmp_path):

@@ -75,9 +75,9 @@ Repick = Annotated[
         "--repick",
         metavar="N",
         help="Re-pick the mask every N generated tokens from the prompt and the reply so "
-        "far; 0: one mask from the prompt (fastest). Default: 16 with a trained predictor "
-        "(the shipped one), else 0. Each re-pick costs a dense pass over the N new tokens "
-        "and a few new rows (docs/results/reroute/).",
+        "far; 0: one mask from the prompt (fastest). Default: 16 with a predictor that reads "
+        "GRIFFIN statistics (head griffin: the shipped one), else 0. Each re-pick costs a dense "
+        "pass over the N new tokens and a few new rows (docs/results/reroute/).",
     ),
 ]
 Verbose = Annotated[

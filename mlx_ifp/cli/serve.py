@@ -111,7 +111,7 @@ def serve_command(
             "--repick",
             metavar="N",
             help="Per-prompt requests re-pick the mask every N generated tokens from the prompt "
-            "and the reply so far; 0: one mask from the prompt. Default: 16 with a trained "
+            "and the reply so far; 0: one mask from the prompt. Default: 16 with the shipped "
             "predictor, else 0.",
         ),
     ] = None,
@@ -127,8 +127,6 @@ def serve_command(
     except ImportError as e:
         msg = f"serving needs the serve extra: pip install 'mlx-ifp[serve]' ({e})"
         raise UsageError(msg) from None
-    import mlx_ifp
-
     from ..serve import Limits, Registry, read_tasks
 
     if not 0 < port < 65536:
@@ -150,16 +148,7 @@ def serve_command(
         )
     sock = bind(host, port)  # before the model loads
     try:
-        adapter = None
-        if mask_source in (None, "predictor"):  # the shipped predictor, named or by default
-            from ..models import default_adapter
-
-            shipped = default_adapter(model, mlx_ifp.Budget.parse(keep))
-            if shipped is None and mask_source == "predictor":
-                why = "keeps every channel" if default_adapter(model) else "ships no predictor"
-                raise UsageError(f"{model} at --keep {keep} {why}: name another --mask-source")
-            adapter, mask_source = (str(shipped), "predictor") if shipped else (None, "griffin")
-        net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
+        net, tokenizer, mask_source = served_model(model, keep, mask_source)
         registry = Registry(
             net,
             tokenizer,
@@ -196,3 +185,21 @@ def serve_command(
         )
     finally:
         sock.close()
+
+
+def served_model(model: str, keep: str, mask_source: str | None):
+    """The served model, its tokenizer and mask source: the shipped predictor, named or by
+    default, where the model ships one for ``keep`` (else griffin). The model is loaded as it
+    is: the pruners put the shipped LoRA on a copy (as the API's), so a mask file of another
+    source is cut as ``generate --mask`` cuts it (GRIFFIN's from the bare model)."""
+    import mlx_ifp
+
+    if mask_source in (None, "predictor"):  # the shipped predictor, named or by default
+        from ..models import default_adapter
+
+        shipped = default_adapter(model, mlx_ifp.Budget.parse(keep))
+        if shipped is None and mask_source == "predictor":
+            why = "keeps every channel" if default_adapter(model) else "ships no predictor"
+            raise UsageError(f"{model} at --keep {keep} {why}: name another --mask-source")
+        mask_source = "predictor" if shipped else "griffin"
+    return *mlx_ifp.load(model), mask_source
