@@ -62,7 +62,7 @@ def cache_dir(*parts: str) -> Path:
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (a link's: its target's); renamed to it on success."""
-    path = Path(path).expanduser().resolve()  # where check_writable looked; a link is kept
+    path = Path(os.path.realpath(Path(path).expanduser()))  # check_writable's; a link is kept
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(path)
     fd, tmp = tempfile.mkstemp(
@@ -151,7 +151,7 @@ def check_writable(
     given, path = path, Path(path).expanduser()
     if not folder and path.exists() and not path.is_file() and not path.is_dir():  # /dev/stdout
         raise UsageError(f"output {given} is a pipe or device, not a file: give a file path")
-    path = path.resolve() if not folder and path.is_symlink() else path  # the file it names
+    path = Path(os.path.realpath(path)) if not folder and path.is_symlink() else path  # its file
     if folder and path.exists() and not path.is_dir():
         raise UsageError(f"output {path} is an existing file, not a folder: give a folder path")
     if folder and (

@@ -169,3 +169,28 @@ def test_side_by_side_records_the_command_that_made_it(tmp_path, monkeypatch):
     command = out.read_text().splitlines()[2]
     for flag in ("--max-tokens 24", "--model m", "--data d", "--keep 0.33", "-n 2"):
         assert flag in command, (flag, command)
+
+
+def test_the_servers_scheduler_does_not_log_a_usage_error_as_a_failed_generation(caplog):
+    """The scheduler no longer imports UsageError: the app's ``client_error`` tells it."""
+    from mlx_ifp.common import UsageError
+    from mlx_ifp.serve.app import client_error
+
+    assert client_error(UsageError("bad")) and client_error(APIError(404, "no such model"))
+    assert not client_error(RuntimeError("a bug"))
+
+    def work():
+        raise UsageError("task 'x': mask file not found")
+        yield
+
+    loop = asyncio.new_event_loop()
+    try:
+        job = Job("client", work, loop)
+        with caplog.at_level(logging.ERROR, logger="mlx_ifp.serve"):
+            Scheduler(client_error=client_error)._run_job(job)
+        loop.run_until_complete(asyncio.sleep(0))
+        kind, err = job.queue.get_nowait()
+    finally:
+        loop.close()
+    assert kind == "error" and isinstance(err, UsageError)
+    assert not [r for r in caplog.records if "generation failed" in r.getMessage()]

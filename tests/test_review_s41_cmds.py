@@ -94,11 +94,3 @@ def test_gguf_export_of_another_architecture_is_refused_before_loading(tmp_path,
     run = cli("export", "--model", folder, "--keep", "0.5", "--format", "gguf", "-o",
               tmp_path / "slim")  # fmt: skip
     assert run.exit_code == 2 and "not 'qwen3'" in run.output
-
-
-def test_the_cli_takes_the_architectures_export_gguf_writes():
-    """(the check above repeats the exporter's list, as ``GGUF_TYPES`` is repeated there)"""
-    from mlx_ifp.cli.convert import GGUF_ARCHS
-    from mlx_ifp.convert.exporters import ARCHS
-
-    assert GGUF_ARCHS == ARCHS

@@ -164,7 +164,9 @@ def test_the_default_corpus_is_the_one_cached_build_and_several_are_refused(tmp_
     cache = tmp_path / "cache"
     for name in ("v1-seed0-aaaa", "v1-seed0-bbbb"):  # e.g. with and without the prose packages
         (cache / "data" / name).mkdir(parents=True)
+        (cache / "data" / name / "manifest.json").write_text("{}")
+    (cache / "data" / "v1-seed0-half").mkdir()  # no manifest: not a corpus (as cached_build)
     code, err = refused(tmp_path / "a", MLX_IFP_CACHE=str(cache), ARMS="static", STAGES="2")
     assert code == 2 and "2 corpora" in err and "DATA=" in err
     code, err = refused(tmp_path / "b", MLX_IFP_CACHE=str(tmp_path / "empty"), STAGES="2")
-    assert code == 2 and "run mlx_ifp data build" in err
+    assert code == 2 and "0 corpora" in err and "run mlx_ifp data build" in err  # was "1 corpora"

@@ -24,8 +24,8 @@ g=${GGUF:-${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}/embedded/SmolLM2-135M-Instruct.
 sha=$(sha256sum "$g" | cut -d' ' -f1)
 if [ -f .dvm3/corpus.tar.xz ] && [ "${PARTIAL:-0}" != 1 ]; then  # the tools read the one v1-* build
   list=$(tar tJf .dvm3/corpus.tar.xz)  # (the forty-second session's run trained one without prose)
-  builds=$(grep -c '^\./v1-[^/]*/manifest\.json$' <<< "$list" || true)
-  prose=$(grep -c '^\./v1-[^/]*/domains/prose/train\.jsonl$' <<< "$list" || true)
+  builds=$(grep -cE '^(\./)?v1-[^/]*/manifest\.json$' <<< "$list" || true)  # (with or without ./)
+  prose=$(grep -cE '^(\./)?v1-[^/]*/domains/prose/train\.jsonl$' <<< "$list" || true)
   [ "$builds" = 1 ] && [ "$prose" = 1 ] || { echo "the corpus in .dvm3 holds $builds v1-* builds, $prose with prose: one, built with the Debian prose packages, is needed (PARTIAL=1: send it anyway)" >&2; exit 2; }
 fi
 for w in ${WHEELS:-}; do [ -f "$w" ] || { echo "no wheel $w (WHEELS)" >&2; exit 2; }; done

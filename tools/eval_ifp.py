@@ -291,13 +291,17 @@ def main() -> None:
             Path(tmp).write_text(json.dumps(report, indent=2))
 
 
-if __name__ == "__main__":
-    import sys
-
+def exit_2_on_usage_error(main) -> None:
+    """Run ``main``: bad input (several cached corpora, ...) is one line on stderr, exit 2
+    (eval_task_masks.py's and side_by_side.py's too)."""
     from mlx_ifp.common import UsageError
 
     try:
         main()
-    except UsageError as e:  # bad input (several cached corpora, ...): one line, exit 2
+    except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    exit_2_on_usage_error(main)

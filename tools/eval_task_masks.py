@@ -22,7 +22,14 @@ from pathlib import Path
 
 import mlx_ifp
 
-from eval_ifp import DOMAINS, corpus, domain_list, domain_summary, run_args  # its folder's
+from eval_ifp import (  # its folder's
+    DOMAINS,
+    corpus,
+    domain_list,
+    domain_summary,
+    exit_2_on_usage_error,
+    run_args,
+)
 
 #: items scored in one batch: the whole test split of a domain does not fit a GPU at once
 BATCH = 24
@@ -224,12 +231,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
-    from mlx_ifp.common import UsageError
-
-    try:
-        main()
-    except UsageError as e:  # bad input (several cached corpora, ...): one line, exit 2
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    exit_2_on_usage_error(main)

@@ -67,10 +67,7 @@ def main() -> None:
 if __name__ == "__main__":
     import sys
 
-    from mlx_ifp.common import UsageError
+    sys.path.insert(0, str(Path(__file__).parent))  # its folder's eval_ifp.py
+    from eval_ifp import exit_2_on_usage_error
 
-    try:
-        main()
-    except UsageError as e:  # bad input (several cached corpora, ...): one line, exit 2
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    exit_2_on_usage_error(main)

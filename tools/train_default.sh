@@ -21,9 +21,10 @@ OUT=${1:-runs/default}
 KEEPS=${2:-${KEEPS:-"0.5 0.33"}}  # or KEEPS="0.5" in the environment
 CACHE=${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}
 if [ -z "${DATA:-}" ]; then  # the one corpus `mlx_ifp data build` left in the cache; several: refused
-  builds=("$CACHE"/data/v1-*)
-  if [ ${#builds[@]} != 1 ] || [ ! -d "${builds[0]}" ]; then
-    echo "${#builds[@]} corpora match $CACHE/data/v1-* (none: run mlx_ifp data build): pass DATA=FOLDER" >&2
+  builds=()  # those with a manifest.json, as mlx_ifp.data.cached_build counts them
+  for m in "$CACHE"/data/v1-*/manifest.json; do if [ -f "$m" ]; then builds+=("${m%/manifest.json}"); fi; done
+  if [ ${#builds[@]} != 1 ]; then
+    echo "${#builds[@]} corpora in $CACHE/data/v1-* (none: run mlx_ifp data build): pass DATA=FOLDER" >&2
     exit 2
   fi
   DATA=${builds[0]}

@@ -26,7 +26,6 @@ from .generate import (
 )
 
 GGUF_TYPES = ("f16", "q8_0", "q4_0")
-GGUF_ARCHS = ("llama", "qwen2")  # those export_gguf writes (convert.exporters.ARCHS)
 
 
 def output_format(fmt: str | None, output: str) -> str:

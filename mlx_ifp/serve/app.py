@@ -48,6 +48,11 @@ def _as_api_error(e: BaseException) -> APIError:
     return APIError(500, "internal error while generating", type="server_error")
 
 
+def client_error(e: BaseException) -> bool:
+    """A job's error that the client caused (answered with a 4xx, not logged as a failure)."""
+    return _as_api_error(e).status < 500
+
+
 async def read_json(request: Request, limit: int):
     """The request body as JSON, refusing bodies over ``limit`` bytes (413) and bad JSON (400)."""
     length = request.headers.get("content-length")
@@ -270,7 +275,7 @@ def create_app(
 ) -> Starlette:
     """The Starlette app serving ``registry``; the scheduler's worker runs during its lifespan."""
     limits = limits or Limits()
-    scheduler = scheduler or Scheduler(limits.max_queue, lambda e: _as_api_error(e).status < 500)
+    scheduler = scheduler or Scheduler(limits.max_queue, client_error)
     completions = Completions(registry, scheduler, limits)
 
     def model_card(model_id: str) -> dict:
