@@ -183,9 +183,9 @@ def check_writable(
 
 def not_an_input(output: str, *inputs) -> None:
     """Refuse an output that is one of the inputs, or an existing file inside an input folder."""
-    out = Path(output).expanduser().resolve()
+    out = Path(os.path.realpath(Path(output).expanduser()))  # a looping link: no RuntimeError
     for given in filter(None, inputs):
-        src = Path(given).expanduser().resolve()
+        src = Path(os.path.realpath(Path(given).expanduser()))
         if src.exists() and (out == src or (out.exists() and out.is_relative_to(src))):
             raise UsageError(f"output {output} would overwrite the input {given}: choose another")
 

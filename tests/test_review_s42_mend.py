@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mlx_ifp.common import atomic_file, check_writable
+from mlx_ifp.common import UsageError, atomic_file, check_writable, not_an_input
 
 import pytest
 
@@ -26,6 +26,18 @@ def test_a_looping_link_as_output_is_no_traceback(tmp_path):
     with atomic_file(link) as tmp:
         tmp.write_text("{}")
     assert link.read_text() == "{}"
+
+
+def test_a_looping_link_is_checked_against_the_inputs_without_a_traceback(tmp_path):
+    """`eval -o LOOP`, `export -o LOOP`: not_an_input's Path.resolve raised RuntimeError."""
+    link = tmp_path / "loop.gguf"
+    link.symlink_to(link.name)
+    given = tmp_path / "model"
+    given.mkdir()
+    not_an_input(str(link), str(given))  # not an input: passes (was RuntimeError)
+    (given / "weights.safetensors").write_text("")
+    with pytest.raises(UsageError, match="would overwrite the input"):  # the check still works
+        not_an_input(str(given / "weights.safetensors"), str(given))
 
 
 @pytest.mark.parametrize(
