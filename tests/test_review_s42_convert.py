@@ -147,3 +147,24 @@ def test_gguf_export_refuses_what_it_cannot_write_before_the_load(tmp_path, monk
     assert run.exit_code == 2, run.output
     assert "byte-level BPE (gpt2) tokenizers only" in run.output
     assert not list(tmp_path.glob("*.gguf"))
+
+
+def test_gguf_metadata_is_scalars_and_never_replaces_an_array_key(tmp_path):
+    """`export_gguf(..., metadata={"tokenizer.ggml.tokens": "x"})` replaced the token list with
+    one string (a file no reader can tokenize with); a list or None value was written as its
+    text; `metadata=[...]` was a TypeError traceback."""
+    gguf = pytest.importorskip("gguf")
+    from mlx_ifp.convert import export_gguf
+
+    _, net, tok = gguf_world(tmp_path)
+    bad = ({"tokenizer.ggml.tokens": "x"}, {"mlx_ifp.note": ["a", "b"]}, {"mlx_ifp.n": None})
+    for metadata in bad:
+        with pytest.raises(UsageError, match="a str, int, float or bool, not an array"):
+            export_gguf(net, tok, tmp_path / "m.gguf", metadata=metadata)
+    with pytest.raises(UsageError, match="metadata must map GGUF keys to values, got list"):
+        export_gguf(net, tok, tmp_path / "m.gguf", metadata=[("mlx_ifp.a", 1)])
+    assert not (tmp_path / "m.gguf").exists()
+    export_gguf(net, tok, tmp_path / "m.gguf", metadata={"mlx_ifp.note": "kept", "x.y": True})
+    fields = gguf.GGUFReader(str(tmp_path / "m.gguf")).fields
+    assert fields["mlx_ifp.note"].contents() == "kept" and fields["x.y"].contents() is True
+    assert len(fields["tokenizer.ggml.tokens"].contents()) == 300

@@ -1,11 +1,7 @@
-"""Write a (slim) model where users run it: a standard mlx-lm folder that ``mlx_lm.load``
-accepts (``export``), or a GGUF file that llama.cpp loads (``export_gguf``, llama / qwen2).
-
-GGUF uses the ``gguf`` package's writer (``pip install 'mlx-ifp[gguf]'``): llama.cpp tensor
-names, llama's q/k row permutation re-applied (the importer undoes it),
-``{arch}.feed_forward_length`` set to the kept width, the gpt2 BPE tokenizer with its special ids
-and chat template, and ``mlx_ifp.*`` keys recording the source model, mask digest and keep.
-"""
+"""Write a (slim) model where users run it: an mlx-lm folder (``export``), or a GGUF file that
+llama.cpp loads (``export_gguf``, llama / qwen2; the ``gguf`` package's writer, ``[gguf]`` extra):
+llama.cpp names, llama's q/k permutation re-applied, the kept width as feed_forward_length, the
+gpt2 BPE tokenizer with its ids and chat template, ``mlx_ifp.*`` keys (source, mask, keep)."""
 
 from __future__ import annotations
 
@@ -309,7 +305,7 @@ def export_gguf(
 
     ``gguf_type``: f16, q8_0 or q4_0 for the matrices (norms stay F32; a matrix whose rows are
     not a multiple of 32 stays F16). ``mask`` (a ``Mask``) fills ``mlx_ifp.mask`` (its digest),
-    ``mlx_ifp.keep`` and friends; ``metadata`` adds or overrides keys (str, int, float, bool).
+    ``mlx_ifp.keep`` etc.; ``metadata`` adds or overrides scalar keys (str, int, float, bool).
     Written to a temporary file first (a failure leaves nothing); ``progress``: shown on stderr.
     """
     try:
@@ -334,6 +330,8 @@ def export_gguf(
     if config.get("tie_word_embeddings", False):
         weights.pop("lm_head.weight", None)
 
+    if not isinstance(metadata or {}, dict):  # a list was a TypeError traceback
+        raise UsageError(f"metadata must map GGUF keys to values, got {type(metadata).__name__}")
     source = source_info(model).get("model")  # the mlx_ifp.* keys: as config.json's entry
     skip = ("fingerprint",) if source else ("fingerprint", "source")
     meta = {f"mlx_ifp.{k}": v for k, v in provenance(model, mask).items() if k not in skip}
@@ -386,7 +384,9 @@ def _add_value(w, key: str, value) -> None:
 
     t = gguf.GGUFValueType
     known = w.kv_data[0].pop(key, None)  # overridden, as documented (no "duplicated key" line)
-    kind = known.type if known is not None and known.type != t.ARRAY else None
+    if not isinstance(value, str | int | float) or known is not None and known.type == t.ARRAY:
+        raise UsageError(f"metadata {key} = {value!r:.40}: a str, int, float or bool, not an array")
+    kind = known.type if known is not None else None
     if kind is None:
         sign = t.INT64 if isinstance(value, int) and value < 0 else t.UINT64
         kind = {bool: t.BOOL, int: sign, float: t.FLOAT32}.get(type(value), t.STRING)
