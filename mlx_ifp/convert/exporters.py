@@ -108,12 +108,12 @@ def export(
     for name, given in (("source model", info.get("path")), ("input", info.get("adapter_path"))):
         if given and Path(given).expanduser().resolve().is_relative_to(out):
             raise UsageError(f"output {out_dir} holds the {name} {given}: name a new folder")
-    config = copy.deepcopy(origin(model)["config"])
+    config, width = copy.deepcopy(info["config"]), d_ffn(model)
     config["mlx_ifp"] = provenance(model, mask)
     for part in (config, config.get("text_config") or {}):  # the kept width
-        part.update({"intermediate_size": d_ffn(model)} if "intermediate_size" in part else {})
+        part.update({"intermediate_size": width} if "intermediate_size" in part else {})
     weights, quant = _weights_and_quant(model, config)
-    if (dtype := dtype or origin(model).get("cast_from")) is not None:  # undo load's float32
+    if (dtype := dtype or info.get("cast_from")) is not None:  # undo load's float32
         weights = {
             k: v.astype(getattr(mx, dtype)) if mx.issubdtype(v.dtype, mx.floating) else v
             for k, v in weights.items()

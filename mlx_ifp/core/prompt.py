@@ -110,7 +110,9 @@ def reply_tokens(tokenizer, reply: str, end: bool = True) -> list[int]:
 def example_tokens(tokenizer, example: dict) -> list[int]:
     """A task example ``{"prompt": ..., "completion": ...}`` as a mask source reads it: the
     prompt as a lone user turn, then the reply's tokens and the end of sequence (as the reply
-    would run; a ``{"prompt"}`` alone is the prompt)."""
+    would run; a prompt, or a ``{"prompt"}`` alone, is the prompt's turn)."""
+    if isinstance(example, str):  # (an empty one: ``turn_tokens``'s refusal)
+        return turn_tokens(tokenizer, example)
     example = check_example(example)
     prompt, reply = example["prompt"], example.get("completion", "")
     tokens = turn_tokens(tokenizer, prompt)

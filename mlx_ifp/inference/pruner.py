@@ -33,7 +33,6 @@ from ..core import (
     slim_copy,
     text_hash,
     token_ids,
-    turn_tokens,
 )
 from ..sources import (
     MaskSource,
@@ -294,7 +293,7 @@ class Pruner:
         if isinstance(text, str | dict):
             if self.tokenizer is None:
                 raise UsageError("a tokenizer is needed to select channels from text")
-            return (turn_tokens if isinstance(text, str) else example_tokens)(self.tokenizer, text)
+            return example_tokens(self.tokenizer, text)
         if not isinstance(text, list | tuple) and not hasattr(text, "tolist"):  # ids: checked there
             raise UsageError(f"a prompt or task is a str or a list, got {type(text).__name__}")
         return token_ids(text, self.model)
