@@ -195,11 +195,13 @@ def served_model(model: str, keep: str, mask_source: str | None):
     import mlx_ifp
 
     if mask_source in (None, "predictor"):  # the shipped predictor, named or by default
-        from ..models import default_adapter
+        from .generate import shipped_predictor  # (named at full width: refused there)
 
-        shipped = default_adapter(model, mlx_ifp.Budget.parse(keep))
-        if shipped is None and mask_source == "predictor":
-            why = "keeps every channel" if default_adapter(model) else "ships no predictor"
-            raise UsageError(f"{model} at --keep {keep} {why}: name another --mask-source")
+        named = mask_source == "predictor"
+        shipped = shipped_predictor(model, mlx_ifp.Budget.parse(keep), named)
+        if shipped is None and named:
+            raise UsageError(
+                f"{model} at --keep {keep} ships no predictor: name another --mask-source"
+            )
         mask_source = "predictor" if shipped else "griffin"
     return *mlx_ifp.load(model), mask_source
