@@ -146,9 +146,9 @@ def bench(
         shape = PRESETS[preset]
         _fits(prompt_tokens + gen_tokens, shape["max_position_embeddings"], prompt_tokens)
         _once(budgets, keeps, shape["intermediate_size"], lambda _: None)
-    t0 = time.perf_counter()
-    say = log
+    t0, say = time.perf_counter(), log
     log = lambda s: say(f"[{time.perf_counter() - t0:7.1f}s] {s}")  # noqa: E731
+    log(f"building the random-weight {preset} model" if preset else f"loading {model}")
     src, tok, quantized, make_prompt, task = build(model, preset, dtype)
     load_s = time.perf_counter() - t0
     dt = _dtype(src)
@@ -353,9 +353,10 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
         export_s = time.perf_counter() - t0
         net, tok2 = mlx_lm.load(tmp)
         res["e_mlx_lm"] = {"export_s": export_s, **run_decode(net, tok2, prompt, gen, trials)}
+        dtype = str(_dtype(net)).split(".")[-1]  # not load's CPU float32: mlx_lm's, compared
         del net
         log("(e) the same folder through mlx_ifp generate")
-        net, tok3 = load(tmp)
+        net, tok3 = load(tmp, dtype=dtype)
         tok3._eos_token_ids = set()  # the very token ids of the mlx_lm path, not re-encoded
         rows = []
         for t in range(trials + 1):

@@ -57,16 +57,16 @@ MaskSource = Annotated[
     str | None,
     typer.Option(
         "--mask-source",
-        help="griffin, static, static-act, random, full or predictor. Default: predictor "
-        "with --adapter; on an embedded model its shipped predictor (+ LoRA); else griffin.",
+        help="griffin, static, static-act, random, full or predictor. Default: --adapter's "
+        "predictor; on an embedded model its shipped predictor (+ LoRA); else griffin.",
     ),
 ]
 Adapter = Annotated[
     str | None,
     typer.Option(
         "--adapter",
-        help="A `mlx_ifp finetune` output folder: its adapters are loaded and its trained "
-        "predictor picks the mask. `default`: the one shipped with an embedded model.",
+        help="A `mlx_ifp finetune` output folder: its adapters are loaded, its predictor picks "
+        "the mask (an `mlx_lm lora` folder: griffin). `default`: the one an embedded model ships.",
     ),
 ]
 Repick = Annotated[
@@ -186,11 +186,11 @@ def reads_text(mask_source: str | None, adapter: str | None, flag: str | None = 
 
 
 def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
-    """The mask source and budget: a trained predictor's own defaults when there is one."""
-    name = name or ("predictor" if adapter else "griffin")
-    if keep is None and adapter:
-        from ..sources import read_config
+    """The mask source and budget: a trained predictor's own (an mlx-lm LoRA folder: griffin)."""
+    from ..sources import holds_predictor, read_config
 
+    name = name or ("predictor" if adapter and holds_predictor(adapter) else "griffin")
+    if keep is None and adapter:
         keep = read_config(adapter).get("k")
     source = make_source(name, tokenizer=tokenizer, path=adapter)
     return source, keep if keep is not None else "0.5"

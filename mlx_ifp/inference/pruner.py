@@ -37,6 +37,7 @@ from ..core import (
 from ..sources import (
     MaskSource,
     dense_prefill,
+    holds_predictor,
     lora_missing,
     make_source,
     observes_last,
@@ -137,13 +138,13 @@ def predictor_note(model: nn.Module, source: MaskSource) -> str:
 
 def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str, str | None]:
     """The mask source of a model when none is named, and the shipped adapter folder it needs:
-    its own predictor if loaded with ``adapter_path=``; an embedded model's shipped predictor (+
-    LoRA) trained nearest ``budget`` (none at full width: the model runs as it is); else GRIFFIN."""
+    its predictor if loaded with ``adapter_path=`` (an mlx-lm LoRA folder has none); an embedded
+    model's shipped one (+ LoRA) nearest ``budget`` (none at full width); else GRIFFIN."""
     from ..models import default_adapter
 
     info = origin(model, required=False)
-    if info.get("adapter_path"):
-        return "predictor", None
+    if adapter := info.get("adapter_path"):
+        return ("predictor" if holds_predictor(adapter) else "griffin"), None
     shipped = default_adapter(info.get("model"), budget)
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 

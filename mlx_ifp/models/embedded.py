@@ -49,8 +49,11 @@ JOIN_ATTEMPTS = 2
 
 
 def is_embedded(name: str) -> bool:
-    """True if ``name`` names an embedded model."""
-    return str(name).lower() in EMBEDDED
+    """True if ``name`` names an embedded model (in any case), unless an mlx-lm folder of that
+    name is here (a download of the Hugging Face repo keeps its name): the folder is the model,
+    as ``mlx_lm.load`` takes it."""
+    local = (Path(str(name)).expanduser() / "config.json").is_file()
+    return str(name).lower() in EMBEDDED and not local
 
 
 def _console():

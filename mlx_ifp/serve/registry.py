@@ -56,8 +56,7 @@ def _mask_file(value: str, base: Path) -> Path | None:
     """The mask file ``value`` names (relative to ``base``), or None: a task text no file
     system takes as a path (too long, a leading ``~`` of no user, a NUL) is not a mask."""
     try:
-        path = Path(value).expanduser()
-        path = path if path.is_absolute() else base / path
+        path = base / Path(value).expanduser()  # (an absolute path stays itself)
         for candidate in (path, mlx_ifp.Mask.files(path)[0]):
             if candidate.suffix == ".safetensors" and candidate.is_file():
                 return candidate
@@ -106,10 +105,11 @@ def _spec(name: str, value, base: Path) -> dict:
         )
     if explicit == "task":
         return {"task": value}
-    found = _mask_file(value, base)
-    word = value.strip()
-    if found is None and word.endswith((".safetensors", ".json")) and " " not in word:
-        raise UsageError(f"task {name!r}: mask file not found: {value} (relative to {base})")
+    found, word = _mask_file(value, base), value.strip()
+    here = None if found or " " in word else _mask_file(word, Path.cwd())  # `--save-mask NAME`
+    if found is None and (here or word.endswith((".safetensors", ".json")) and " " not in word):
+        cwd = f" but in the current folder ({here}): give its path from {base}" if here else ""
+        raise UsageError(f"task {name!r}: mask file not found: {value} (relative to {base}){cwd}")
     return {"mask": str(found)} if found else {"task": value}
 
 

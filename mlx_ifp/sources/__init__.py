@@ -25,7 +25,14 @@ from .base import (
     register_source,
     standardise,
 )
-from .predictor import PredictorSource, llm_not_carried, lora_missing, picked_by, read_config
+from .predictor import (
+    PredictorSource,
+    holds_predictor,
+    llm_not_carried,
+    lora_missing,
+    picked_by,
+    read_config,
+)
 from .static import (
     DEFAULT_CALIBRATION,
     FixedMask,
@@ -65,6 +72,7 @@ __all__ = [
     "StaticWeight",
     "dense_prefill",
     "eager",
+    "holds_predictor",
     "make_source",
     "observes_last",
     "options_read",

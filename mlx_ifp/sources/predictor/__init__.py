@@ -64,6 +64,12 @@ def read_config(folder: str | Path) -> dict:
     return read_json(path, "predictor config")
 
 
+def holds_predictor(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a trained predictor (or a part of one, which loading refuses):
+    an mlx-lm LoRA folder (``mlx_lm lora``'s output) holds none."""
+    return any((Path(folder) / f).is_file() for f in (WEIGHTS_FILE, CONFIG_FILE))
+
+
 def update_config(folder: str | Path, **entries) -> None:
     """Merge ``entries`` into the folder's ``ifp_config.json`` (written atomically)."""
     cfg = read_config(folder)
