@@ -5,11 +5,9 @@ bad file is a one-line ``UsageError`` naming it, never a traceback), and the pro
 long commands.
 
 Errors: ``UsageError`` is bad user input (the CLI prints it as one line and exits 2),
-``Interrupted`` a run stopped by Ctrl-C after saving (one line, exit 130).
-
-Progress of a long command on stderr, shared by ``data build``, ``eval`` and ``finetune``: a
-rich bar on a terminal; elsewhere (a log file, a pipe, CI) plain lines: one each ``every_s``
-seconds or each ``1/parts`` of the work, whichever comes first, and a final line.
+``Interrupted`` a run stopped by Ctrl-C after saving (one line, exit 130). Progress of a long
+command on stderr (``data build``, ``eval``, ``finetune``): a rich bar on a terminal; elsewhere
+(a log, a pipe, CI) plain lines, one each ``every_s`` seconds or ``1/parts`` of the work.
 """
 
 from __future__ import annotations
@@ -176,8 +174,12 @@ def check_writable(
         parent = parent.parent
     if not parent.is_dir():
         raise UsageError(f"cannot write {path}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"cannot write {path}: permission denied (choose another location)")
+    try:  # a file made and dropped there: as root os.access says yes to /proc, a read-only bind
+        if path.exists() and not os.access(path, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+        tempfile.TemporaryFile(dir=parent).close()
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e} (choose another place)") from None
     return path
 
 
@@ -393,7 +395,6 @@ class Progress:
         over = final and (self.total is None or self.done >= self.total)
         if final:
             count = f"finished, {count}" if over else f"stopped at {count}"
-        elapsed = timedelta(seconds=int(self.last_time - self.t0))
-        doing = "" if over else self.description  # the last piece of work, not the whole
-        fields = [count, doing, *self.stats, f"{elapsed} elapsed"]
+        elapsed = timedelta(seconds=int(self.last_time - self.t0))  # doing: the last piece, not all
+        fields = [count, "" if over else self.description, *self.stats, f"{elapsed} elapsed"]
         print(f"{self.label}: " + ", ".join(f for f in fields if f), file=sys.stderr, flush=True)
