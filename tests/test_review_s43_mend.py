@@ -2,10 +2,10 @@
 
 import os
 
-import pytest
-
 from mlx_ifp import UsageError
 from mlx_ifp.common import check_writable
+
+import pytest
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import functools
 import signal
+from os.path import expanduser
 
 import typer
 
@@ -44,6 +45,9 @@ def handle_errors(fn):
         except UsageError as e:
             fail(str(e))
         except RuntimeError as e:  # MLX's allocator: the device is full, not a bug here
+            if str(e) == "Could not determine home directory.":  # pathlib's, of ~nouser/x
+                bad = [v for v in kwargs.values() if str(v)[:1] == "~" == expanduser(str(v))[:1]]
+                fail(f"no home folder for the user of {', '.join(map(str, bad)) or 'a ~ path'}")
             if str(e).startswith(MLX_WRITE_ERRORS):  # MLX's own writes: a full disk
                 fail(f"cannot write: {str(e).splitlines()[0]} (is the disk full?)")
             if "out of memory" not in str(e):

@@ -145,7 +145,7 @@ def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str,
     info = origin(model, required=False)
     if adapter := info.get("adapter_path"):
         return ("predictor" if holds_predictor(adapter) else "griffin"), None
-    shipped = default_adapter(info.get("model"), budget)
+    shipped = default_adapter(info.get("model"), budget, info.get("embedded"))  # as loaded
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -51,9 +52,8 @@ JOIN_ATTEMPTS = 2
 def is_embedded(name: str) -> bool:
     """True if ``name`` names an embedded model (in any case), unless an mlx-lm folder of that
     name is here (a download of the Hugging Face repo keeps its name): the folder is the model,
-    as ``mlx_lm.load`` takes it."""
-    local = (Path(str(name)).expanduser() / "config.json").is_file()
-    return str(name).lower() in EMBEDDED and not local
+    as ``mlx_lm.load`` takes it. Only an embedded name is looked up (any other never raises)."""
+    return str(name).lower() in EMBEDDED and not os.path.isfile(Path(str(name), "config.json"))
 
 
 def _console():
@@ -291,12 +291,13 @@ def adapter_folder(adapter: str | None, model: str | None, budget=None) -> str |
     return str(shipped)
 
 
-def default_adapter(name: str | None, budget=None) -> Path | None:
+def default_adapter(name: str | None, budget=None, embedded: bool | None = None) -> Path | None:
     """The shipped adapter folder of an embedded model, if there is one: the one trained for the
     channel count nearest ``budget`` (a parsed ``Budget``; the default folder on a tie or when
     ``budget`` is None). None at full width: nothing is pruned, the source model runs as it is
-    (its LoRA was trained for pruned models). None for a model that is not embedded."""
-    if not is_embedded(name):  # a path would be looked up under weights/ as if it were a name
+    (its LoRA was trained for pruned models). None for a model that is not embedded (``embedded``:
+    as ``load`` found it then, whatever the current folder holds now)."""
+    if not (is_embedded(name) if embedded is None else embedded):  # (a path is not a name)
         return None
     folders = shipped_adapters(name)
     if not folders or budget is None:

@@ -138,7 +138,7 @@ def load(
     adapter_path = None if adapter_path is None else os.path.expanduser(os.fspath(adapter_path))
     if adapter_path is not None and not adapter_path.strip():  # not the current folder
         raise UsageError("adapter_path is empty: give an adapter folder or None")
-    check_model(model)  # what is refused, before the (slow) load or conversion
+    kind = check_model(model)  # what is refused, before the (slow) load or conversion
     check_dtype(dtype)
     if adapter_path == "default":  # the predictor + LoRA shipped with an embedded model
         from .embedded import default_adapter
@@ -185,6 +185,7 @@ def load(
         net,
         {
             "model": model,
+            "embedded": kind == "embedded",  # not a folder of the name in a later current folder
             "path": path,
             "config": config,
             "fingerprint": source_fp,
