@@ -12,6 +12,7 @@ predictor and LLM setup; a failed save (full disk) replaces nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -39,7 +40,7 @@ from ..sources.predictor import (
     save_predictor,
     update_config,
 )
-from .config import adapter_config
+from .config import adapter_config, local_path
 
 STATE_JSON = "trainer_state.json"
 STATE_ARRAYS = "trainer_state.safetensors"
@@ -188,7 +189,9 @@ def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg)
     (``ifp``, ``predictor``: what this run would save; ``state``: the checkpoint's)."""
     folder = Path(folder)
     saved = check_source(folder, ifp)
-    old, theirs = state["config"], saved.get("predictor") or {}
+    old, theirs = state["config"], dict(saved.get("predictor") or {})
+    if isinstance(theirs.get("backbone"), str):  # an older run's relative path, absolute here
+        theirs["backbone"] = local_path(theirs["backbone"])
     diff = [(n, old[n], getattr(cfg, n)) for n in FIXED if n in old and old[n] != getattr(cfg, n)]
     diff += [
         (f"predictor {n}", theirs[n], v) for n, v in predictor.items() if theirs.get(n, v) != v
@@ -239,15 +242,46 @@ def load_weights(folder: str | Path, predictor: Predictor, llm: nn.Module) -> No
         module.load_weights([(k, v.astype(current[k].dtype)) for k, v in weights.items()], strict)
 
 
-def init_weights(folder: str | Path, predictor: Predictor, llm: nn.Module, ifp: dict) -> None:
+def init_weights(
+    folder: str | Path, predictor: Predictor, llm: nn.Module, ifp: dict, cfg=None
+) -> None:
     """``init_from``: start from another run's predictor and adapters (a checkpoint or a
-    float16 pack, no optimizer state needed), refused if made for another model or budget."""
+    float16 pack, no optimizer state needed), refused if made for another model or budget, or
+    (``cfg``: this run's settings) if this run would not train its LLM weights as they were."""
     folder = Path(folder)
     if not (folder / CONFIG_FILE).is_file():
         raise UsageError(f"cannot start from {folder}: no {CONFIG_FILE} (not a trained run)")
-    check_source(folder, ifp)
+    saved = check_source(folder, ifp)
+    if cfg is not None and (folder / ADAPTERS).is_file():
+        check_llm_start(folder, saved.get("train"), cfg)
     load_weights(folder, predictor, llm)
     mx.eval(predictor.parameters(), llm.parameters())
+
+
+def check_llm_start(folder: Path, kind: str | None, cfg) -> None:
+    """Refuse LLM weights (``kind``: lora or full) this run would train otherwise: a frozen run
+    would train the predictor on them and save none; a checkpoint's LoRA at another scale than
+    it trained at is another model (a pack's scale may be an inference setting: not compared)."""
+    path = folder / "adapter_config.json"
+    kind = kind or (read_json(path, "adapter config") if path.is_file() else {}).get(
+        "fine_tune_type", "lora or full"
+    )
+    if kind != cfg.train:
+        lost = ": it would train on those weights and save none" if cfg.train == "frozen" else ""
+        raise UsageError(
+            f"cannot start from {folder}: it trained the LLM too (train {kind}), this run's LLM "
+            f"is {cfg.train}{lost}; use --train {kind} with its settings"
+        )
+    trained = {}
+    if (folder / STATE_JSON).is_file():  # a checkpoint: the scale its LoRA trained at
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            trained = json.loads((folder / STATE_JSON).read_text()).get("config")
+    scale = trained.get("lora_scale") if isinstance(trained, dict) else None
+    if kind == "lora" and isinstance(scale, int | float) and scale != cfg.lora_scale:
+        raise UsageError(
+            f"cannot start from {folder}: its LoRA trained at lora_scale {scale:g} (this run: "
+            f"{cfg.lora_scale:g}), so this run would not continue it; set lora_scale: {scale:g}"
+        )
 
 
 MOVED_TO_CONFIG = ("FinetuneConfig", "load_config", "check", "MASK_FORWARD", "adapter_config")

@@ -167,6 +167,9 @@ def check(cfg: FinetuneConfig) -> None:
             f"below iters ({cfg.iters})"
         )
     reads_griffin = PredictorConfig.parse(cfg.predictor).reads_griffin
+    if (backbone := cfg.predictor.get("backbone", "source")) != local_path(backbone):
+        cfg.predictor = {**cfg.predictor, "backbone": local_path(backbone)}  # kept absolute:
+        # the run's folder is read from anywhere (generate --adapter, --resume)
     if filled := [n for n in FILLED_IN if n in cfg.predictor]:  # they were replaced silently
         raise UsageError(
             f"predictor {', '.join(filled)}: the run sets these (k from keep, the rest from the "
@@ -197,6 +200,13 @@ def check(cfg: FinetuneConfig) -> None:
             f"stage 1 cuts max_seq_length ({cfg.max_seq_length}) into {cfg.chunks} equal chunks: "
             "make it a multiple of chunks"
         )
+
+
+def local_path(name: str) -> str:
+    """A predictor backbone that is a local folder as an absolute path; else as given (the
+    source, a Hugging Face repo id)."""
+    path = Path(name).expanduser()
+    return str(path.resolve()) if name != "source" and path.exists() else name
 
 
 def adapter_config(cfg) -> dict:

@@ -229,7 +229,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     ifp = {"source": {"model": cfg.model, **source_fp}, "k": k, "keep": cfg.keep}
     ifp.update(d_ffn=d_ffn(model), train=cfg.train, stage=cfg.stage)
     if cfg.init_from and not cfg.resume:  # another run's weights (resumed: the checkpoint's)
-        checkpoint.init_weights(cfg.init_from, predictor, model, ifp)
+        checkpoint.init_weights(cfg.init_from, predictor, model, ifp, cfg)
         step = cfg.start_step
     if cfg.resume:  # made for this model, budget and settings? (before the data)
         checkpoint.check_fits(cfg.resume, resumed, ifp, dataclasses.asdict(predictor.config), cfg)
