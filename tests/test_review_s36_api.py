@@ -57,6 +57,9 @@ def test_the_shared_pruners_survive_another_thread_evicting_them(monkeypatch):
         def __init__(self, model, tokenizer, source, budget):
             self.model, self.tokenizer, self.source = model, tokenizer, source
 
+        def changed(self):  # (s43) the model's weights: never changed here
+            return False
+
         @property
         def source_model(self):
             if Fake.spy is not None:

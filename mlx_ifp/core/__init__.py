@@ -77,7 +77,7 @@ from .prompt import (
     turn_tokens,
     vocab_size,
 )
-from .slicing import channel_norms, lora_fused_base, slim_copy, slim_update
+from .slicing import channel_norms, lora_fused_base, slim_copy, slim_update, watch_arrays
 
 __all__ = [
     "ARCHITECTURES",
@@ -146,4 +146,5 @@ __all__ = [
     "training_mask",
     "turn_tokens",
     "vocab_size",
+    "watch_arrays",
 ]

@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import os
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 
 import mlx.core as mx
@@ -320,6 +321,32 @@ def slim_update(
     mx.eval(arrays)
     new_of = {id(o): b for o, b in zip(old_blocks, blocks, strict=True) if b is not o}
     return (_with_blocks(slim, old_blocks[0], new_of) if new_of else slim), orders
+
+
+def watch_arrays(model: nn.Module) -> Callable[[], bool]:
+    """A check of whether an array of ``model`` was replaced, added or dropped since this call
+    (``load_weights``, ``update``, LoRA layers put in): slim copies cut before are then stale.
+    The arrays are held weakly, by parameter path."""
+    held = {k: weakref.ref(v) for k, v in _arrays(model).items()}
+
+    def changed() -> bool:
+        now = _arrays(model)
+        return now.keys() != held.keys() or any(ref() is not now[k] for k, ref in held.items())
+
+    return changed
+
+
+def _arrays(node, out: dict | None = None, path: str = "") -> dict:
+    """``dict(tree_flatten(node.parameters()))`` in a third of the time (~0.3 ms on SmolLM2)."""
+    out = {} if out is None else out
+    for k, v in node.items() if isinstance(node, dict) else enumerate(node):
+        if isinstance(k, str) and k.startswith("_"):
+            continue
+        if isinstance(v, mx.array):
+            out[f"{path}{k}"] = v
+        elif isinstance(v, dict | list):
+            _arrays(v, out, f"{path}{k}.")
+    return out
 
 
 def lora_fused_base(model: nn.Module, bits: int | None) -> nn.Module:

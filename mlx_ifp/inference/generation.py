@@ -79,6 +79,7 @@ def check_pruner(model: nn.Module, pruner, mask=None, keep=None, align=1, source
         raise UsageError(f"pruner must be an mlx_ifp.Pruner, got {type(pruner).__name__}")
     if pruner.source_model is not model:
         raise UsageError("the pruner was made for another model: make one for this model")
+    pruner.check_current()
     if source is not None and source not in (pruner.source, pruner.source.name, pruner.source_name):
         raise UsageError(f"the pruner's mask source is {pruner.source.key()!r}, not {source!r}")
     align = pruner.budget.align if align == 1 and align is not True else align  # 1: its own
@@ -129,14 +130,15 @@ def get_pruner(
     def cached() -> Pruner | None:  # under the lock: the very model, tokenizer and source
         p = _PRUNERS.get(key)  # instance (two of one class may differ in settings)
         ok = p is not None and p.source_model is model and p.tokenizer is tokenizer
+        ok = ok and not p.changed()  # weights loaded since: cut anew, not from the old ones
         return p if ok and (source is None or name is not None or p.source is mask_source) else None
 
     with _PRUNERS_LOCK:
-        pruner = cached()
+        found = pruner = cached()
     if pruner is None:  # built outside the lock: a model copy takes a while
         pruner = Pruner(model, tokenizer, source, budget)  # not k: a k of 1 would read as 1.0
     with _PRUNERS_LOCK:
-        pruner = cached() or pruner  # another thread's, built meanwhile: one cache for both
+        pruner = found or cached() or pruner  # another thread's, built meanwhile: one cache
         _PRUNERS[key] = pruner  # (again: another thread may have evicted it meanwhile)
         _PRUNERS.move_to_end(key)
         while len(_PRUNERS) > MAX_PRUNERS:
@@ -275,8 +277,8 @@ def stream_generate(
             "system_prompt, or chat_template=True"
         )
     tokens = ids or encode(tokenizer, format_chat(tokenizer, messages) if chat_template else user)
-    cached = getattr((kwargs.get("prompt_cache") or [None])[0], "offset", 0)
-    max_tokens = fit_context(model, len(tokens), max_tokens, kwargs.get("max_kv_size"), cached)
+    room = kwargs.get("prompt_cache") or make_prompt_cache(model, kwargs.get("max_kv_size"))
+    max_tokens = fit_context(model, len(tokens), max_tokens, room)  # the cache decides
     warn_if_packed_matmul_broken(model)
     notify_compiling(model)  # the first packed forward on a GPU can take a minute
     pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)
@@ -316,8 +318,7 @@ def stream_generate(
         # source's cache instead, NLL rose by 0.05 (docs/results/prefill_modes/)
         cache = dense_prefill(pruner.model, tokens, drop_last=True, **opts)
         info.prefill_s = time.perf_counter() - t0
-    if "sampler" not in kwargs:
-        kwargs["sampler"] = sampler_for(model, temp, top_p, min_p, top_k)
+    kwargs.setdefault("sampler", sampler_for(model, temp, top_p, min_p, top_k))
     whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
     if penalties:
         if not whole:  # mlx-lm sees the last prompt token only: the penalties see the rest too

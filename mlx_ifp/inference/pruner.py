@@ -1,10 +1,9 @@
 """From a mask to a slim model, and the per-task cache of slim models.
 
-``prune(model, mask)`` copies the kept gate/up rows and down columns into new dense arrays;
-everything else is shared with the source. ``Pruner`` ties a model to a mask source and a
-budget and keeps an LRU of slim models keyed by (source, text hash, k). ``Pruner.prefill`` is
-GRIFFIN's recipe for one prompt: the prompt runs through the dense model into a KV cache, the
-mask is selected from that same pass, and the slim model decodes from the cache.
+``prune(model, mask)`` copies the kept gate/up rows and down columns into new dense arrays,
+sharing the rest with the source. ``Pruner`` ties a model to a mask source and a budget with an
+LRU of slim models keyed by (source, text hash, k); ``Pruner.prefill`` is GRIFFIN's recipe: the
+prompt's dense pass fills a KV cache and gives the mask, and the slim model decodes from it.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from ..core import (
     slim_copy,
     text_hash,
     token_ids,
+    watch_arrays,
 )
 from ..sources import (
     MaskSource,
@@ -98,7 +98,6 @@ class SlimCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        return None
 
     def put(self, key: tuple, value: tuple[Mask, nn.Module]) -> None:
         with self._lock:
@@ -157,10 +156,9 @@ def ships_predictor(model: nn.Module, budget: Budget) -> bool:
 
 
 def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
-    """The source whose model a given mask is cut from when none is named: the model's own
-    default (``None``) when its predictor (+ LoRA) picked the mask; another trained predictor
-    when that one did (refused by ``predictor_note`` if its LoRA is not loaded); else
-    ``"full"``, the bare model, as GRIFFIN, static and the other sources pick on it."""
+    """The source whose model a given mask is cut from when none is named: the model's default
+    (``None``) when its predictor (+ LoRA) picked it; another trained predictor when that one did
+    (``predictor_note`` refuses it without its LoRA); else ``"full"``, the bare model."""
     from ..sources import picked_by
 
     folder = picked_by(mask)
@@ -175,8 +173,7 @@ def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
 
 @functools.lru_cache(maxsize=8)
 def _predictor_source(folder: str) -> MaskSource:
-    """One source per predictor folder: the shared pruner (and its slim models) is kept for
-    the very source instance."""
+    """One source per predictor folder: the shared pruner (and its slim models) is kept for it."""
     return make_source("predictor", path=folder)
 
 
@@ -185,9 +182,8 @@ class KeepMismatch(UserWarning):
 
 
 def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> str:
-    """For a trained predictor used at another ``keep`` than it was trained for: what to say
-    (its scores still rank every channel, so pruning works at any budget: a warning, not an
-    error); '' for any other source, or at the trained budget."""
+    """For a trained predictor used at another ``keep`` than it was trained for, what to say (its
+    scores rank every channel: a warning, not an error); '' for other sources or that budget."""
     from ..sources import PredictorSource
 
     if not isinstance(source, PredictorSource) or (trained := source.trained_k()) is None:
@@ -232,7 +228,7 @@ class Pruner:
     ):
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise UsageError(f"cache_size must be a whole number >= 0, got {cache_size!r}")
-        self.source_model = model
+        self.source_model, self.changed = model, watch_arrays(model)  # (``check_current``)
         self.budget = Budget.parse(keep, align)
         keys = ("path", "adapter", "adapter_path")  # a predictor's folder; None: not given
         source_options = {k: v for k, v in source_options.items() if v is not None or k not in keys}
@@ -272,17 +268,20 @@ class Pruner:
 
     @classmethod
     def for_mask(cls, model: nn.Module, tokenizer, mask: Mask, cache_size: int = 1) -> Pruner:
-        """A pruner that cuts ``mask`` as ``generate(mask=...)`` does: at the mask's width, from
-        the model of the source that picked it (``mask_owner``: a predictor's LoRA'd copy)."""
+        """A pruner cutting ``mask`` as ``generate(mask=...)``: at its width, its picker's model."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", KeepMismatch)  # the width is the mask's, not trained
             owner = mask_owner(model, mask)
             return cls(model, tokenizer, owner, Budget(mask.keep), cache_size=cache_size)
 
+    def check_current(self) -> None:
+        """Refuse a model whose weights changed since this pruner was made (stale slim models)."""
+        if self.changed():
+            raise UsageError("the model's weights changed since this Pruner was made: make another")
+
     def running(self):
-        """The mask source's ``Running`` scorer, for re-picking while generating (None if the
-        source cannot). When the slim models come from a LoRA'd copy, it runs on the bare source
-        model: that is the copy with its LoRA off, as the predictor reads it, and ~25% faster."""
+        """The source's ``Running`` scorer for re-picking while generating (None if it cannot); on
+        the bare source model for a LoRA'd copy's slim models (the copy LoRA off, ~25% faster)."""
         running = self.source.running(self.model)
         if running is not None and self.model is not self.source_model:
             running.model = self.source_model
@@ -300,8 +299,7 @@ class Pruner:
         return token_ids(text, self.model)
 
     def _finish(self, mask: Mask, slim: nn.Module, hit: bool, t_sel: float, t_slice: float):
-        params = self._active.get(mask.k)  # counting walks the whole tree: once per width
-        if params is None:
+        if (params := self._active.get(mask.k)) is None:  # counting walks the tree: once a width
             params = self._active[mask.k] = count(slim)["params"]
         info = PruneInfo(mask, hit, t_sel, t_slice, params, self.source_params, note=self.note)
         return slim, info
@@ -310,6 +308,7 @@ class Pruner:
         """The slim model for a text (prompt or task description), or for a task given by a
         list of examples (prompts, or ``{"prompt", "completion"}`` with their replies: one mask
         from all of them, ``MaskSource.select_examples``); the same text(s) again: a hit."""
+        self.check_current()
         many = isinstance(text, list | tuple) and bool(text) and hasattr(text[0], "__len__")
         # a task's examples are looked up by their texts: encoded only on a miss
         tokens = None if many else self._encoded([text])[0]
@@ -347,6 +346,7 @@ class Pruner:
         does). The cache holds ``tokens[:-1]``: decode with the slim model from it, starting
         at ``tokens[-1]``.
         """
+        self.check_current()
         obs = self.source.observer()
         if obs is None:
             raise UsageError(f"mask source {self.source.key()!r} cannot select during a prefill")
@@ -378,6 +378,7 @@ class Pruner:
 
     def slim_from_mask(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
         """The slim model for a given (e.g. loaded) mask, cached under its own identity."""
+        self.check_current()
         mask.check(self.slim_base)
         key = ("mask", mask.digest())
         hit = self.cache.get(key)
@@ -393,8 +394,7 @@ class Pruner:
         return slim, info
 
     def own_slim(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
-        """A slim model for ``mask`` that nobody else holds (not cached): for a caller that
-        changes its FFN arrays in place (re-picking during generation)."""
+        """A slim model for ``mask`` that nobody else holds (not cached): re-picks write into it."""
         t0 = time.perf_counter()
         slim = prune(self.slim_base, mask)
         return self._finish(mask, slim, False, 0.0, time.perf_counter() - t0)

@@ -58,17 +58,21 @@ class ContextFull(UserWarning):
     """The reply asked for does not fit the model's context after the prompt: it stops there."""
 
 
-def fit_context(model, prompt: int, max_tokens: int, max_kv_size=None, cached: int = 0) -> int:
+def fit_context(model, prompt: int, max_tokens: int, cache: list) -> int:
     """``max_tokens``, cut to the room the model's context leaves after ``prompt`` tokens and
-    the ``cached`` ones of a given prompt cache (a ``ContextFull`` warning when a number was
-    asked for; ``-1``, no limit, stops there too). A prompt that fills the context is a
-    UsageError. A cache that rotates before the context (``max_kv_size`` below it) is the
-    caller's choice to run past it: not cut."""
-    limit, prompt = context_length(model), prompt + cached
+    those ``cache`` holds (the given prompt cache, else the one mlx-lm makes; a
+    ``ContextFull`` warning when a number was asked for; ``-1``, no limit, stops there too). A
+    prompt that fills the context is a UsageError. A cache whose every layer rotates before
+    the context is the caller's choice to run past it: not cut, and what it rotated out does
+    not count (``max_kv_size`` is not enough: mlx-lm's llama makes its own cache, unbounded)."""
+    limit = context_length(model)
+    sizes = [getattr(c, "max_size", None) for c in cache]
+    rotates = bool(sizes) and None not in sizes and max(sizes) < (limit or 0)
+    cached = 0 if rotates else getattr((cache or [None])[0], "offset", 0)
+    prompt += cached
     if limit and prompt + 1 > limit:
         had = f" ({cached} in the prompt cache)" if cached else ""
         raise UsageError(f"the prompt has {prompt} tokens{had}; the model's context is {limit}")
-    rotates = max_kv_size is not None and max_kv_size < (limit or 0)
     if not limit or rotates or (max_tokens != -1 and prompt + max_tokens <= limit):
         return max_tokens
     if max_tokens != -1:
