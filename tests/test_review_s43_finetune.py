@@ -88,3 +88,16 @@ def test_a_relative_predictor_backbone_is_found_from_any_folder(tmp_path, monkey
     resumed = {**state(out)["config"], "iters": 3, "resume": str(out)}  # `--resume RUN --iters 3`
     finetune(load_config(None, **resumed), tiny_model(), Tok())
     assert state(out)["step"] == 3
+
+
+def test_init_from_a_run_with_another_predictor_block_names_the_settings(tmp_path):
+    """(forty-third session, a helper's lead) ``--init-from`` a run whose predictor has other
+    settings (the shipped folder's with `finetune`'s default block) said only
+    "predictor.safetensors: offset is not a parameter of that shape": which settings differ,
+    and where to copy them from, went unsaid."""
+    data = make_data(tmp_path / "d")
+    first = finetune(cfg_for(data, tmp_path / "a", iters=2), tiny_model(), Tok())
+    cfg = cfg_for(data, tmp_path / "b", iters=4, init_from=str(first), start_step=2)
+    cfg.predictor = {**cfg.predictor, "rank": 4}
+    with pytest.raises(UsageError, match=r"predictor rank 8 there, 4 here.*ifp_config\.json"):
+        finetune(cfg, tiny_model(), Tok())

@@ -13,6 +13,7 @@ predictor and LLM setup; a failed save (full disk) replaces nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -40,7 +41,7 @@ from ..sources.predictor import (
     save_predictor,
     update_config,
 )
-from .config import adapter_config, local_path
+from .config import FILLED_IN, adapter_config, local_path
 
 STATE_JSON = "trainer_state.json"
 STATE_ARRAYS = "trainer_state.safetensors"
@@ -254,7 +255,16 @@ def init_weights(
     saved = check_source(folder, ifp)
     if cfg is not None and (folder / ADAPTERS).is_file():
         check_llm_start(folder, saved.get("train"), cfg)
-    load_weights(folder, predictor, llm)
+    try:
+        load_weights(folder, predictor, llm)
+    except UsageError as e:  # which predictor settings made the shapes differ, if any did
+        theirs, mine = saved.get("predictor") or {}, dataclasses.asdict(predictor.config)
+        diff = [f"predictor {n} {theirs[n]!r} there, {v!r} here" for n, v in mine.items()
+                if n in theirs and n not in FILLED_IN and theirs[n] != v]  # fmt: skip
+        if not diff:
+            raise
+        raise UsageError(f"{e}: {'; '.join(diff)} (give this run the predictor block of "
+                         f"{folder / CONFIG_FILE})") from None  # fmt: skip
     mx.eval(predictor.parameters(), llm.parameters())
 
 
