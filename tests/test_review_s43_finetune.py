@@ -101,3 +101,14 @@ def test_init_from_a_run_with_another_predictor_block_names_the_settings(tmp_pat
     cfg.predictor = {**cfg.predictor, "rank": 4}
     with pytest.raises(UsageError, match=r"predictor rank 8 there, 4 here.*ifp_config\.json"):
         finetune(cfg, tiny_model(), Tok())
+
+
+def test_text_records_in_the_default_stage_point_to_pretrain(tmp_path):
+    """(forty-third session, a helper's lead) `mlx_lm lora`'s `{"text"}` data in `finetune`'s
+    default stage 2 was refused without saying which stage takes it."""
+    data = make_data(tmp_path / "d", text=True)
+    with pytest.raises(UsageError, match=r"line 1: stage 2 \(sft\).*--stage pretrain"):
+        finetune(cfg_for(data, tmp_path / "o", iters=2), tiny_model(), Tok())
+    cfg = cfg_for(data, tmp_path / "p", iters=2, stage="pretrain")
+    run = finetune(cfg, tiny_model(), Tok())
+    assert len(history(run)) == 2

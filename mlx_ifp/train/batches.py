@@ -155,7 +155,8 @@ def to_example(rec: dict, tokenizer, stage: str) -> Example:
             raise UsageError(f"{where}: 'messages' must be a list of {{role, content}} strings")
     elif "text" in rec:
         if stage == "sft":
-            raise UsageError(f"{where}: stage 2 (sft) needs 'messages' or 'prompt'/'completion'")
+            raise UsageError(f"{where}: stage 2 (sft) needs 'messages' or 'prompt'/'completion'"
+                             " (plain 'text' records: --stage pretrain)")  # fmt: skip
         toks = list(tokenizer.encode(_text(rec, "text", where)))
         if toks and tokenizer.eos_token_id not in (None, toks[-1]) and not cut:
             toks.append(tokenizer.eos_token_id)
