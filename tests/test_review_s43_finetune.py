@@ -112,3 +112,18 @@ def test_text_records_in_the_default_stage_point_to_pretrain(tmp_path):
     cfg = cfg_for(data, tmp_path / "p", iters=2, stage="pretrain")
     run = finetune(cfg, tiny_model(), Tok())
     assert len(history(run)) == 2
+
+
+def test_short_validation_texts_with_pack_are_named_for_what_they_are(tmp_path, capsys):
+    """(forty-third session, a helper's lead) ``--stage pretrain --pack`` packs the training
+    split only: validation texts no longer than one chunk were all dropped with the hint
+    "(--pack joins texts into full rows)", though --pack was on, then "valid.jsonl is missing
+    or empty", though it held records."""
+    from mlx_ifp.train.batches import load_data
+
+    data = make_data(tmp_path / "d", text=True)
+    train, valid, _ = load_data(data, Tok(), "pretrain", 32, packed=True, chunk=24)
+    err = capsys.readouterr().err
+    assert train and not valid
+    assert "--pack joins" not in err and "missing or empty" not in err, err
+    assert "valid.jsonl" in err and "never packed" in err and "no scoreable examples" in err, err

@@ -237,8 +237,9 @@ def load_split(
         warn(
             f"{len(examples) - len(out)} of {len(examples)} texts in {path} are no longer than one "
             f"chunk ({chunk} tokens: --max-seq-length / --chunks), so nothing of them is scored: "
-            "dropped (--pack joins texts into full rows)"
-        )
+            + ("dropped (--pack joins texts into full rows)" if name == "train" else "dropped "
+               "(validation and test texts are never packed: give longer ones, or more --chunks)")
+        )  # fmt: skip
     return out
 
 
@@ -267,7 +268,8 @@ def load_data(
     if not train:
         raise no_examples(folder / "train.jsonl", "has no usable examples")
     if not valid and validating and "valid" in splits:
-        warn(f"{folder / 'valid.jsonl'} is missing or empty: no validation loss")
+        why = "has no scoreable examples" if (folder / "valid.jsonl").is_file() else "is missing"
+        warn(f"{folder / 'valid.jsonl'} {why}: no validation loss")
     return train, valid, test
 
 
