@@ -19,3 +19,22 @@ def test_an_output_in_proc_is_refused_before_any_work():
 def test_a_writable_folder_is_left_as_it_was(tmp_path):
     assert check_writable(tmp_path / "m.safetensors") == tmp_path / "m.safetensors"
     assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind
+
+
+def test_a_gguf_end_of_turn_token_stops_a_reply_as_llama_cpp_does(tmp_path, monkeypatch):
+    """(a helper's lead) llama.cpp stops on ``tokenizer.ggml.eot_token_id`` / ``eom_token_id``
+    as on the EOS: a GGUF whose end of turn is not its EOS (Llama 3 Instruct's <|eot_id|> beside
+    <|end_of_text|>) was converted with the EOS alone, and its replies ran past the turn."""
+    from mlx_ifp.models.gguf import gguf_to_mlx_lm
+
+    import mlx.core as mx
+    import mlx_lm
+    import test_gguf
+
+    meta = test_gguf.tokenizer_meta
+    extra = {f"tokenizer.ggml.{k}_token_id": mx.array(v, dtype=mx.uint32) for k, v in
+             (("eot", 3), ("eom", 4))}  # fmt: skip
+    monkeypatch.setattr(test_gguf, "tokenizer_meta", lambda n=300: {**meta(n), **extra})
+    path = test_gguf.write_gguf(test_gguf.tiny_model("llama"), tmp_path / "m.gguf")
+    _, tokenizer = mlx_lm.load(str(gguf_to_mlx_lm(path, tmp_path / "out")))
+    assert tokenizer.eos_token_id == 2 and set(tokenizer.eos_token_ids) == {2, 3, 4}

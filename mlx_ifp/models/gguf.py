@@ -48,7 +48,7 @@ _LLAMA3_SPLIT = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
     r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
-_TOKEN_IDS = {"bos": "bos", "eos": "eos", "unk": "unknown", "pad": "padding"}
+_TOKEN_IDS = {"unk": "unknown", "pad": "padding"} | {k: k for k in ("bos", "eos", "eot", "eom")}
 # llama.cpp's names for each (llama-vocab.cpp; those of llama3 ignore merges and add BOS unless
 # ``tokenizer.ggml.add_bos_token`` says otherwise); any other name gets GPT-2's split there too
 LLAMA3_PRES = ("llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0")
@@ -151,6 +151,9 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
     for key in ("bos", "eos", "pad"):
         if (tid := _token_id(meta, key, len(tokens))) is not None:
             config[f"{key}_token_id"] = tid
+    stops = [_token_id(meta, key, len(tokens)) for key in ("eos", "eot", "eom")]  # llama.cpp's
+    if len(stops := list(dict.fromkeys(t for t in stops if t is not None))) > 1:  # end of turn
+        config["eos_token_id"] = stops  # mlx-lm stops on each (Llama 3's <|eot_id|>)
     return config
 
 
