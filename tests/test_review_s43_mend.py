@@ -38,3 +38,12 @@ def test_a_gguf_end_of_turn_token_stops_a_reply_as_llama_cpp_does(tmp_path, monk
     path = test_gguf.write_gguf(test_gguf.tiny_model("llama"), tmp_path / "m.gguf")
     _, tokenizer = mlx_lm.load(str(gguf_to_mlx_lm(path, tmp_path / "out")))
     assert tokenizer.eos_token_id == 2 and set(tokenizer.eos_token_ids) == {2, 3, 4}
+
+
+def test_a_literal_newline_escape_in_the_prompt_is_read_as_mlx_lm_reads_it():
+    """(a helper's lead) ``mlx_lm generate -p "a\\nb"`` prompts "a", a newline, "b": the README
+    says ``generate`` takes mlx-lm's flags, but the backslash went to the model as it was."""
+    from mlx_ifp.cli.generate import read_prompt
+
+    assert read_prompt("Write:\\n1. a\\tb") == "Write:\n1. a\tb"
+    assert read_prompt("two\nlines") == "two\nlines"

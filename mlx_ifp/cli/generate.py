@@ -103,17 +103,17 @@ def not_empty(**flags: str | None) -> None:
 
 
 def read_prompt(prompt: str | None) -> str:
-    """The prompt text; ``-`` reads stdin, which must be UTF-8 text (not binary bytes)."""
+    """The prompt; ``-`` reads stdin (UTF-8 text, not binary); a literal ``\\n``/``\\t`` given
+    on the command line is a newline/tab, as ``mlx_lm generate`` reads it (not in stdin)."""
     if prompt == "-":
-        data = sys.stdin.buffer.read()
         try:
-            prompt = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise UsageError(
-                f"stdin is not UTF-8 text (byte {e.start}): give the prompt as text"
-            ) from None
+            prompt = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError as e:  # (one line: the error's byte, no traceback)
+            raise UsageError(f"stdin is not UTF-8 text (byte {e.start}): give text") from None
         if "\x00" in prompt:
             raise UsageError("stdin holds binary data (NUL bytes): give the prompt as text")
+    elif prompt is not None:
+        prompt = prompt.replace("\\n", "\n").replace("\\t", "\t")
     if prompt is None or not prompt.strip():
         raise UsageError("the prompt is empty (give --prompt TEXT, or --prompt - to read stdin)")
     return check_text(prompt, "--prompt")
