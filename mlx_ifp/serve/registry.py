@@ -52,11 +52,11 @@ class Piece:
     logprobs: list[dict] = field(default_factory=list)  # the tokens of ``text`` (``TokenLog``)
 
 
-def _mask_file(value: str, base: Path) -> Path | None:
-    """The mask file ``value`` names (relative to ``base``), or None: a task text no file
-    system takes as a path (too long, a leading ``~`` of no user, a NUL) is not a mask."""
+def _mask_file(value: str, base: Path | None) -> Path | None:
+    """The mask file ``value`` names (relative to ``base``; None: the current folder, gone too),
+    or None: a task text no file system takes as a path (too long, ``~nobody``, a NUL) is not."""
     try:
-        path = base / Path(value).expanduser()  # (an absolute path stays itself)
+        path = (base or Path.cwd()) / Path(value).expanduser()  # (an absolute path stays itself)
         for candidate in (path, mlx_ifp.Mask.files(path)[0]):
             if candidate.suffix == ".safetensors" and candidate.is_file():
                 return candidate
@@ -90,8 +90,7 @@ def _spec(name: str, value, base: Path) -> dict:
     if isinstance(value, dict) and len(value) == 1 and {*value} <= {"task", "mask"}:
         ((explicit, value),) = value.items()
         if explicit == "mask":
-            found = _mask_file(str(value), base)
-            if found is None:
+            if (found := _mask_file(str(value), base)) is None:
                 raise UsageError(f"task {name!r}: mask file not found: {value}")
             return {"mask": str(found)}
     if isinstance(value, list) and value and all(isinstance(v, str | dict) for v in value):
@@ -105,11 +104,12 @@ def _spec(name: str, value, base: Path) -> dict:
         )
     if explicit == "task":
         return {"task": value}
-    found, word = _mask_file(value, base), value.strip()
-    here = None if found or " " in word else _mask_file(word, Path.cwd())  # `--save-mask NAME`
+    found = _mask_file(word := value.strip(), base)  # stripped here and in the current folder
+    here = None if found or " " in word else _mask_file(word, None)  # `--save-mask NAME`
     if found is None and (here or word.endswith((".safetensors", ".json")) and " " not in word):
         cwd = f" but in the current folder ({here}): give its path from {base}" if here else ""
-        raise UsageError(f"task {name!r}: mask file not found: {value} (relative to {base}){cwd}")
+        cwd += f", or {{task: {word}}} to keep it a task text" if here else ""
+        raise UsageError(f"task {name!r}: mask file not found: {word} (relative to {base}){cwd}")
     return {"mask": str(found)} if found else {"task": value}
 
 
