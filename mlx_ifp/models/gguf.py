@@ -151,9 +151,9 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
     for key in ("bos", "eos", "pad"):
         if (tid := _token_id(meta, key, len(tokens))) is not None:
             config[f"{key}_token_id"] = tid
-    stops = [_token_id(meta, key, len(tokens)) for key in ("eos", "eot", "eom")]  # llama.cpp's
-    if len(stops := list(dict.fromkeys(t for t in stops if t is not None))) > 1:  # end of turn
-        config["eos_token_id"] = stops  # mlx-lm stops on each (Llama 3's <|eot_id|>)
+    ids = (_token_id(meta, key, len(tokens)) for key in ("eos", "eot", "eom"))  # llama.cpp's
+    if len(stops := dict.fromkeys(t for t in ids if t is not None)) > 1:  # stops: end of turn
+        config["eos_token_id"] = list(stops)  # mlx-lm stops on each (Llama 3's <|eot_id|>)
     return config
 
 

@@ -284,8 +284,8 @@ def check_llm_start(folder: Path, kind: str | None, cfg) -> None:
         )
     trained = {}
     if (folder / STATE_JSON).is_file():  # a checkpoint: the scale its LoRA trained at
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            trained = json.loads((folder / STATE_JSON).read_text()).get("config")
+        with contextlib.suppress(UsageError):  # (a broken one: not compared)
+            trained = read_json(folder / STATE_JSON, "checkpoint state").get("config")
     scale = trained.get("lora_scale") if isinstance(trained, dict) else None
     if kind == "lora" and isinstance(scale, int | float) and scale != cfg.lora_scale:
         raise UsageError(

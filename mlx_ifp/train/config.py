@@ -167,9 +167,9 @@ def check(cfg: FinetuneConfig) -> None:
             f"below iters ({cfg.iters})"
         )
     reads_griffin = PredictorConfig.parse(cfg.predictor).reads_griffin
-    if (backbone := cfg.predictor.get("backbone", "source")) != local_path(backbone):
-        cfg.predictor = {**cfg.predictor, "backbone": local_path(backbone)}  # kept absolute:
-        # the run's folder is read from anywhere (generate --adapter, --resume)
+    backbone = cfg.predictor.get("backbone", "source")
+    if (path := local_path(backbone)) != backbone:  # kept absolute: the run's folder is read
+        cfg.predictor = {**cfg.predictor, "backbone": path}  # from anywhere (--adapter, --resume)
     if filled := [n for n in FILLED_IN if n in cfg.predictor]:  # they were replaced silently
         raise UsageError(
             f"predictor {', '.join(filled)}: the run sets these (k from keep, the rest from the "

@@ -7,8 +7,7 @@ set -u
 secs=${1:?usage: bash docs/results/train_writing3/run.sh SECONDS}
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 tail -n 2 /tmp/setup.log 2>/dev/null
-w1=docs/results/train_writing w2=docs/results/train_writing2 w3=docs/results/train_writing3
-d=/tmp/cache/data
+w2=docs/results/train_writing2
 # the shipped weights and static.w2 travel as tools/device_parts.sh folders (.carry/NAME) where
 # the checkout was slimmed; they are read from there, outside the checkout, because the device
 # copies the checkout again on every call (the forty-second session's scoring found the
@@ -16,16 +15,7 @@ d=/tmp/cache/data
 here() { if [ -f "$1/ifp_config.json" ]; then echo "$PWD/$1"; else echo "/tmp/carry/.carry/$(basename "$1")"; fi; }
 shipped=$(here mlx_ifp/weights/smollm2-135m-instruct) control=$(here $w2/staticw2)
 ls "$shipped" "$control" || exit 2
-mkdir -p /tmp/writing_ans && cp $w1/answers/*.jsonl.gz /tmp/writing_ans/
-prev=$d/facts-v1-seed0
-for s in 1 2 3; do  # each set appended to the corpus before it; each set's eval corpus
-  ans=/tmp/writing_ans; [ $s = 1 ] || ans=docs/results/train_writing$s/answers
-  ev=/tmp/writing_eval; [ $s = 1 ] || ev=/tmp/writing_eval$s
-  rm -rf "$ev" "$d/writing$s-facts-v1-seed0"
-  python3 tools/make_writing.py corpus --answers "$ans" --data "$prev" \
-    --corpus "$d/writing$s-facts-v1-seed0" --eval "$ev" 2>&1 | tail -n 1
-  prev=$d/writing$s-facts-v1-seed0
-done
+. docs/results/train_writing3/corpora.sh  # the three writing sets' corpora; $prev the last
 mkdir -p /tmp/init /tmp/after/out
 ln -sfn "$shipped" /tmp/init/k0.5-rw25
 ln -sfn "$control" /tmp/init/k0.5-static

@@ -10,15 +10,7 @@ export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1
 tail -n 2 /tmp/setup.log 2>/dev/null
 init=$PWD/mlx_ifp/weights/smollm2-135m-instruct-k0.33
 [ -f "$init/ifp_config.json" ] || { echo "run.sh: no $init/ifp_config.json in this checkout" >&2; exit 2; }
-d=/tmp/cache/data prev=$d/facts-v1-seed0
-for s in 1 2 3; do  # each set appended to the corpus before it; each set's eval corpus
-  ans=docs/results/train_writing$s/answers; [ $s = 1 ] && ans=docs/results/train_writing/answers
-  ev=/tmp/writing_eval; [ $s = 1 ] || ev=/tmp/writing_eval$s
-  rm -rf "$ev" "$d/writing$s-facts-v1-seed0"
-  python3 tools/make_writing.py corpus --answers "$ans" --data "$prev" \
-    --corpus "$d/writing$s-facts-v1-seed0" --eval "$ev" 2>&1 | tail -n 1
-  prev=$d/writing$s-facts-v1-seed0
-done
+. docs/results/train_writing3/corpora.sh  # the three writing sets' corpora; $prev the last
 mkdir -p /tmp/init && ln -sfn "$init" /tmp/init/k0.33-rw25
 cont="--start-step 1760 --iters 2120 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine"
 cont="$cont --learning-rate 1e-4 --predictor-lr 1.5e-3 --max-seconds $secs"
