@@ -2,7 +2,7 @@
 # shipped keep-0.33 predictor + LoRA (rank 16) continued 360 steps (1,760 -> 2,120) on the facts
 # corpus with all three writing sets, the recipe of ../train_writing3/ (rw25.w3), one lane.
 # After tools/device_parts.sh (no .carry needed: the keep-0.33 weights stay in the checkout):
-#   . .dvm3/setup.sh > /tmp/setup.log 2>&1; POLL=330 bash docs/results/train_writing_k033/run.sh 200
+#   . .dvm3/setup.sh > /tmp/setup.log 2>&1; POLL=450 bash docs/results/train_writing_k033/run.sh 400
 # then: bash tools/device_lanes.sh after docs/results/train_writing_k033/score.sh 400  # until "done"
 set -u
 secs=${1:?usage: bash docs/results/train_writing_k033/run.sh SECONDS}
