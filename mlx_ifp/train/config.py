@@ -1,6 +1,6 @@
 """A training run's settings: ``FinetuneConfig``'s defaults, then a YAML file, then flags;
 ``check`` refuses a bad one in one line before any work; ``adapter_config``, the LLM part as
-mlx-lm records it."""
+mlx-lm records it; ``repicking_rows`` and ``task_rows``, the rows of a batch they single out."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import contextlib
 from dataclasses import dataclass, field, fields
 from math import inf
 from pathlib import Path
+
+import mlx.core as mx
 
 from ..core import Budget, UsageError, check_dtype
 from ..sources.predictor import PredictorConfig
@@ -153,6 +155,12 @@ def check(cfg: FinetuneConfig) -> None:
         raise UsageError("lora_layers must be -1 (every layer) or N >= 1 (the last N), not 0")
     if not cfg.lora_dropout < 1:
         raise UsageError(f"lora_dropout must be in [0, 1), got {cfg.lora_dropout!r}")
+    if cfg.grad_checkpoint and cfg.lora_dropout and cfg.train == "lora":
+        raise UsageError(  # the recomputation draws new masks: a gradient of another forward
+            "grad_checkpoint recomputes each block in the backward pass with new lora_dropout "
+            "masks, so the gradient would not be the loss's: set lora_dropout 0 or turn "
+            "grad_checkpoint off"
+        )
     if cfg.anchor and (cfg.train == "frozen" or not cfg.distill):
         raise UsageError("anchor needs a trained LLM (train lora or full) and distill > 0")
     Budget.parse(cfg.keep)
@@ -214,3 +222,24 @@ def adapter_config(cfg) -> dict:
     lora = {"rank": cfg.lora_rank, "scale": cfg.lora_scale, "dropout": cfg.lora_dropout}
     lora.update({"keys": list(cfg.lora_keys)} if cfg.lora_keys else {})
     return {"fine_tune_type": cfg.train, "num_layers": cfg.lora_layers, "lora_parameters": lora}
+
+
+def global_rows(B: int, group=None) -> mx.array:
+    """The batch index of each of this rank's B rows (rank r holds rows r, r + world, ...)."""
+    rank, world = (group.rank(), group.size()) if group is not None else (0, 1)
+    return rank + world * mx.arange(B)
+
+
+def repicking_rows(B: int, cfg, group=None) -> mx.array | None:
+    """Which of this rank's B rows re-pick under ``repick_share``: the global rows below
+    ``round(repick_share * batch_size)`` (rank r holds rows r, r + world, ...), so a batch
+    split over ranks re-picks the same rows as one process."""
+    if cfg.repick_share >= 1:
+        return None
+    return global_rows(B, group) < round(cfg.repick_share * cfg.batch_size)
+
+
+def task_rows(B: int, cfg, group=None) -> mx.array:
+    """Which of this rank's B rows run a per-task mask under ``task_share``: the last
+    ``round(task_share * batch_size)`` global rows (re-picking rows are the first ones)."""
+    return global_rows(B, group) >= cfg.batch_size - round(cfg.task_share * cfg.batch_size)

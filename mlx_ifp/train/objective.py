@@ -42,7 +42,7 @@ from ..core import (
 )
 from ..sources.predictor import Predictor, source_pass
 from .batches import Batch, Batches, read_jsonl
-from .config import FinetuneConfig, adapter_config
+from .config import FinetuneConfig, adapter_config, repicking_rows, task_rows
 
 
 class Joint(nn.Module):
@@ -165,38 +165,38 @@ def repick_groups(batch: Batch, n: int, T: int, rows: mx.array | None = None):
     return groups, segment
 
 
-def global_rows(B: int, group=None) -> mx.array:
-    """The batch index of each of this rank's B rows (rank r holds rows r, r + world, ...)."""
-    rank, world = (group.rank(), group.size()) if group is not None else (0, 1)
-    return rank + world * mx.arange(B)
+def gathered(x: mx.array, group) -> mx.array:
+    """Every rank's ``x``, concatenated in rank order, whose gradient reaches each rank's part
+    from every rank's loss (MLX's own ``all_gather`` passes a rank its own loss's alone)."""
+    rank, n = group.rank(), x.shape[0]
+
+    @mx.custom_function
+    def gather(x):
+        return mx.distributed.all_gather(x, group=group)
+
+    @gather.vjp
+    def gather_vjp(primals, cotangent, output):
+        return mx.distributed.all_sum(cotangent, group=group)[rank * n : (rank + 1) * n]
+
+    return gather(x)
 
 
-def repicking_rows(B: int, cfg, group=None) -> mx.array | None:
-    """Which of this rank's B rows re-pick under ``repick_share``: the global rows below
-    ``round(repick_share * batch_size)`` (rank r holds rows r, r + world, ...), so a batch
-    split over ranks re-picks the same rows as one process."""
-    if cfg.repick_share >= 1:
-        return None
-    return global_rows(B, group) < round(cfg.repick_share * cfg.batch_size)
-
-
-def task_rows(B: int, cfg, group=None) -> mx.array:
-    """Which of this rank's B rows run a per-task mask under ``task_share``: the last
-    ``round(task_share * batch_size)`` global rows (re-picking rows are the first ones)."""
-    return global_rows(B, group) >= cfg.batch_size - round(cfg.task_share * cfg.batch_size)
-
-
-def task_scores(scores: mx.array, domains: mx.array, rows: mx.array) -> mx.array:
+def task_scores(scores: mx.array, domains: mx.array, rows: mx.array, group=None) -> mx.array:
     """(B * G, L, d) scores with group 0 of each of ``rows`` replaced by the mean of the group-0
-    scores of the other rows of its domain (a row with none, or no domain, keeps its own)."""
+    scores of the other rows of its domain (a row with none, or no domain, keeps its own); with
+    ``group``, the other rows of the whole batch, whichever rank holds them."""
     B = domains.shape[0]
     s = scores.reshape(B, -1, *scores.shape[1:])
     first = s[:, 0]
-    same = (domains[:, None] == domains[None]) & (domains[:, None] >= 0)
-    same = (same & ~mx.eye(B, dtype=mx.bool_)).astype(first.dtype)
+    every, their, mine = first, domains, mx.arange(B)  # the batch's rows; these in it
+    if group is not None and group.size() > 1:
+        every, mine = gathered(first, group), mine + group.rank() * B
+        their = mx.distributed.all_gather(domains, group=group)
+    same = (domains[:, None] == their[None]) & (domains[:, None] >= 0)
+    same = (same & (mine[:, None] != mx.arange(their.shape[0])[None])).astype(first.dtype)
     n = same.sum(axis=1)
-    mean = (same @ first.reshape(B, -1)).reshape(first.shape) / mx.maximum(n, 1)[:, None, None]
-    first = mx.where((rows & (n > 0))[:, None, None], mean, first)
+    mean = (same @ every.reshape(every.shape[0], -1)).reshape(first.shape)
+    first = mx.where((rows & (n > 0))[:, None, None], mean / mx.maximum(n, 1)[:, None, None], first)
     return mx.concatenate([first[:, None], s[:, 1:]], axis=1).reshape(scores.shape)
 
 
@@ -232,7 +232,8 @@ def forward(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = Fa
     else:
         scores = pred(batch.prompt, batch.prompt_lengths)
     if not pretrain and cfg.task_share:
-        scores = task_scores(scores, batch.domains, task_rows(inputs.shape[0], cfg, group))
+        rows = task_rows(inputs.shape[0], cfg, group)
+        scores = task_scores(scores, batch.domains, rows, group)
     masks = make_masks(scores, k, eps, cfg.mask_forward, hard)
     extra = None if hard else pred.mask_gradient(eps)
     if extra is not None:
