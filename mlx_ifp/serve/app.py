@@ -90,12 +90,14 @@ async def _watch_disconnect(request: Request, job: Job) -> None:
 
 
 async def _next(job: Job, deadline: float) -> tuple[str, object]:
-    """The job's next event, or ("timeout", None) once the request's deadline has passed."""
+    """The job's next event, or ("timeout", None) once the request's deadline has passed. A job
+    that ends before its last piece was dropped by the worker (the server stops): an error."""
     try:
-        return await asyncio.wait_for(job.queue.get(), max(deadline - time.monotonic(), 0))
+        kind, value = await asyncio.wait_for(job.queue.get(), max(deadline - time.monotonic(), 0))
     except asyncio.TimeoutError:
         job.cancel()
         return "timeout", None
+    return ("error", QueueFull("the server is shutting down")) if kind == "done" else (kind, value)
 
 
 def _timeout(limits: Limits) -> APIError:
@@ -126,7 +128,7 @@ class Completions:
         except QueueFull as e:
             raise _as_api_error(e) from e
         deadline = time.monotonic() + limits.timeout_s
-        watcher = asyncio.create_task(_watch_disconnect(request, job))
+        watcher, response = asyncio.create_task(_watch_disconnect(request, job)), None
         try:
             kind, value = await _next(job, deadline)
             if kind != "item":  # an error before the first piece: a plain error answer
@@ -136,17 +138,16 @@ class Completions:
                 if kind == "disconnect":
                     return Response(status_code=499)
                 return error_response(_as_api_error(value))
-            if req.stream:
-                watcher.cancel()
-                events = self._sse(req, job, value, deadline)
-                headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-                return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+            if req.stream:  # the watcher goes on: the stream stops it when it ends
+                response = EventStream(self._sse(req, job, value, deadline), watcher)
+                return response
             return await self._whole(req, job, value, deadline)
         except asyncio.CancelledError:  # the server stops (its grace period is over): the job
             job.cancel()  # too, and the client hears why (a 503, not a 500 and a traceback)
             return error_response(_as_api_error(QueueFull("the server is shutting down")))
         finally:
-            watcher.cancel()
+            if response is None:
+                watcher.cancel()
 
     async def _whole(self, req: GenRequest, job: Job, piece: Piece, deadline: float) -> Response:
         text, tokens = "", []
@@ -161,10 +162,7 @@ class Completions:
                 return Response(status_code=499)
             if kind == "error":
                 return error_response(_as_api_error(value))
-            if kind == "done":  # ended without a final piece: nothing more will come
-                piece = Piece("", "stop", piece.prompt_tokens, piece.completion_tokens, piece.info)
-            else:
-                piece = value
+            piece = value
         rid, usage = _id(req), _usage(piece)
         if req.chat:
             choice = {"index": 0, "message": {"role": "assistant", "content": text}}
@@ -205,7 +203,10 @@ class Completions:
                     break
                 if piece.text:
                     yield chunk(piece.text, tokens=piece.logprobs)
-                event, value = await _next(job, deadline)
+                try:
+                    event, value = await _next(job, deadline)
+                except asyncio.CancelledError:  # the server stops: the client hears why
+                    event, value = "error", QueueFull("the server is shutting down")
                 if event in ("timeout", "error"):
                     e = _timeout(self.limits) if event == "timeout" else _as_api_error(value)
                     yield f"data: {json.dumps(e.body())}\n\n"
@@ -216,6 +217,24 @@ class Completions:
             yield "data: [DONE]\n\n"
         finally:  # the client went away (or the stream ended): stop generating
             job.cancel()
+
+
+class EventStream(StreamingResponse):
+    """Server-sent events sent by the request's own task, as a plain answer is: the request's
+    watcher sees the client go (and cancels the job), and a server stopping mid-stream cancels
+    this task once, so the stream still ends with an error event and ``[DONE]``. (Starlette's
+    own disconnect task group cancels every later send: a cut-off body and a traceback.)"""
+
+    def __init__(self, events: AsyncIterator[str], watcher: asyncio.Task):
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        super().__init__(events, media_type="text/event-stream", headers=headers)
+        self.watcher = watcher
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await self.stream_response(send)
+        finally:
+            self.watcher.cancel()
 
 
 def _logprobs(req: GenRequest, tokens: list[dict]) -> dict | None:

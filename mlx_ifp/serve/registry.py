@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,10 +194,8 @@ class Registry:
             warnings.simplefilter("ignore", UserWarning)
             widths += [_new_bytes(mlx_ifp.prune(model, t.mask), model) for t in self._masks()]
         self.slot_bytes = max(widths)
-        if self.slot_bytes == 0 or cache_bytes >= MAX_SLOTS * self.slot_bytes:  # inf too
-            slots = MAX_SLOTS
-        else:
-            slots = int(cache_bytes // self.slot_bytes)
+        full = self.slot_bytes == 0 or cache_bytes >= MAX_SLOTS * self.slot_bytes  # inf too
+        slots = MAX_SLOTS if full else int(cache_bytes // self.slot_bytes)
         self.prompt_slots = min(4, slots // 4)
         self.task_slots = slots - self.prompt_slots
         self._own_pruners(probe.source.key())
@@ -275,8 +274,6 @@ class Registry:
         try:
             tokens = self.prompt_tokens(req)
             max_tokens = check_room(req, len(tokens), context_length(self.model))
-            if req.seed is not None:
-                mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
             records = mlx_ifp.stream_generate(
                 self.model,
                 self.tokenizer,
@@ -298,7 +295,10 @@ class Registry:
                 repick=self.repick if task is None else 0,
             )
             spaced = self._leading_space(records, req.chat)
-            yield from self._pieces(spaced, StopFilter(req.stop), task, req.logprobs)
+            with mlx_ifp.core.random_state_kept() if req.seed is not None else nullcontext():
+                if req.seed is not None:  # the request's own: MLX's state is put back after it
+                    mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
+                yield from self._pieces(spaced, StopFilter(req.stop), task, req.logprobs)
         except Exception as e:
             if "TemplateError" in {c.__name__ for c in type(e).__mro__}:  # jinja2's, subclasses too
                 raise UsageError(f"the chat template rejected the messages: {e}") from None
