@@ -79,5 +79,5 @@ def test_llama_cpp_names_of_settings_are_taken_not_ignored():
     assert req.max_tokens_given
     with pytest.raises(APIError, match="name one setting"):
         parse_request({**body, "max_tokens": 9}, chat=False, limits=limits)
-    with pytest.raises(APIError, match="repetition_penalty"):
+    with pytest.raises(APIError, match="'repeat_penalty' must be"):  # the name sent (s44)
         parse_request({**body, "repeat_penalty": -1}, chat=False, limits=limits)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import re
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -44,6 +45,21 @@ def bind(host: str, port: int) -> socket.socket:
         why = "the port is in use" if e.errno == errno.EADDRINUSE else (e.strerror or e)
         raise UsageError(f"cannot listen on {host}:{port}: {why}") from None
     return sock
+
+
+def cors_origins(values: list[str] | None) -> list[str]:
+    """``--cors-origin``'s origins (repeated or comma-separated): ``*`` (the default) or
+    origins as browsers send them, ``scheme://host[:port]``; ``none``: no CORS headers."""
+    origins = [o.strip().lower() for v in values or ["*"] for o in v.split(",") if o.strip()]
+    if origins == ["none"]:
+        return []
+    for o in origins or [""]:
+        if o != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/?#\s]+", o):
+            raise UsageError(
+                "--cors-origin takes '*', 'none' or origins such as http://localhost:3000 "
+                f"(no path), got {o!r}"
+            )
+    return origins
 
 
 def model_id_for(model: str) -> str:
@@ -115,6 +131,15 @@ def serve_command(
             "predictor, else 0.",
         ),
     ] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors-origin",
+            help="Web page origin whose browser scripts may call the server (repeatable or "
+            "comma-separated, e.g. http://localhost:3000); '*' (the default): any; 'none': no "
+            "CORS headers.",
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", help=f"uvicorn's log level: {', '.join(LOG_LEVELS)}.")
     ] = "info",
@@ -139,6 +164,7 @@ def serve_command(
         raise UsageError(f"--repick must be 0 (off) or a number of tokens >= 1, got {repick}")
     if log_level.lower() not in LOG_LEVELS:
         raise UsageError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    origins = cors_origins(cors_origin)
     specs = read_tasks(tasks) if tasks else {}
     if not _is_loopback(host):
         typer.echo(
@@ -173,7 +199,7 @@ def serve_command(
             "prompt slim models cached)",
             err=True,
         )
-        app = create_app(registry, limits)
+        app = create_app(registry, limits, cors_origins=origins)
         # Ctrl-C: open requests get GRACE_S seconds to finish, then are cancelled (their jobs too)
         sock.close()  # uvicorn binds it again, as it binds (SO_REUSEADDR)
         uvicorn.run(

@@ -1,4 +1,5 @@
-"""The ASGI app (Starlette): ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models``.
+"""The ASGI app (Starlette): ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models``
+(also without ``/v1``, as llama.cpp's server answers), with CORS for browser clients.
 
 A request is read with a size limit, validated (``schemas``), routed to the base model or a
 task (``registry``) and queued (``scheduler``). The response starts once the first piece of
@@ -15,12 +16,14 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from mlx_ifp.common import UsageError
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -176,6 +179,8 @@ class Completions:
     async def _sse(self, req: GenRequest, job: Job, piece: Piece, deadline: float):
         kind = "chat.completion.chunk" if req.chat else "text_completion"
         head = _envelope(req, _id(req), kind)  # one id and one ``created`` for every chunk
+        if req.include_usage:  # OpenAI's: null on every chunk but the last, the usage one
+            head["usage"] = None
 
         def chunk(text: str | None, finish: str | None = None, tokens=None, **extra) -> str:
             if req.chat:
@@ -290,9 +295,14 @@ def _usage(piece: Piece) -> dict:
 
 
 def create_app(
-    registry: Registry, limits: Limits | None = None, scheduler: Scheduler | None = None
+    registry: Registry,
+    limits: Limits | None = None,
+    scheduler: Scheduler | None = None,
+    cors_origins: Sequence[str] = ("*",),
 ) -> Starlette:
-    """The Starlette app serving ``registry``; the scheduler's worker runs during its lifespan."""
+    """The Starlette app serving ``registry``; the scheduler's worker runs during its lifespan.
+    Browsers on ``cors_origins`` (``*``: any, as mlx-lm's and llama.cpp's servers allow; none:
+    no CORS headers) may call it."""
     limits = limits or Limits()
     scheduler = scheduler or Scheduler(limits.max_queue, client_error)
     completions = Completions(registry, scheduler, limits)
@@ -334,14 +344,21 @@ def create_app(
         finally:
             await asyncio.to_thread(scheduler.close)
 
-    routes = [
-        Route("/v1/chat/completions", completions.chat, methods=["POST"]),
-        Route("/v1/completions", completions.text, methods=["POST"]),
-        Route("/v1/models", models, methods=["GET"]),
-        Route("/v1/models/{model_id:path}", model, methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
-    ]
+    routes = [Route("/health", health, methods=["GET"])]
+    for prefix in ("/v1", ""):  # llama.cpp's server answers both; clients set either base URL
+        routes += [
+            Route(f"{prefix}/chat/completions", completions.chat, methods=["POST"]),
+            Route(f"{prefix}/completions", completions.text, methods=["POST"]),
+            Route(f"{prefix}/models", models, methods=["GET"]),
+            Route(f"{prefix}/models/{{model_id:path}}", model, methods=["GET"]),
+        ]
     handlers = {APIError: api_error, HTTPException: http_error, Exception: server_error}
-    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    cors = Middleware(
+        CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"]
+    )
+    middleware = [cors] if cors_origins else []
+    app = Starlette(
+        routes=routes, exception_handlers=handlers, lifespan=lifespan, middleware=middleware
+    )
     app.state.registry, app.state.scheduler, app.state.limits = registry, scheduler, limits
     return app

@@ -116,14 +116,10 @@ def _finite(value: int | float) -> bool:
         return False
 
 
-def _repetition(body: dict) -> float | None:
-    value = _typed(body, "repetition_penalty", (int, float), "a number")
+def _repetition(body: dict, name: str = "repetition_penalty") -> float | None:
+    value = _typed(body, name, (int, float), "a number")
     if value is not None and not (_finite(value) and value >= TINY):
-        raise APIError(
-            400,
-            f"'repetition_penalty' must be >= {TINY} (1 is off), got {value}",
-            param="repetition_penalty",
-        )
+        raise APIError(400, f"'{name}' must be >= {TINY} (1 is off), got {value}", param=name)
     return None if value is None else float(value)
 
 
@@ -131,8 +127,7 @@ MAX_WINDOW = 1 << 20  # the library's (inference.MAX_WINDOW; a test checks they 
 TINY = 1e-30  # the library's smallest temp and penalty (inference.sampling.TINY)
 
 
-def _context_size(body: dict) -> int:
-    name = "repetition_context_size"
+def _context_size(body: dict, name: str = "repetition_context_size") -> int:
     value = _typed(body, name, int, "an integer")
     if value is not None and not 1 <= value <= MAX_WINDOW:
         raise APIError(400, f"'{name}' must be in [1, {MAX_WINDOW}], got {value}", param=name)
@@ -153,22 +148,21 @@ def _top_k(body: dict) -> int:
     return value or 0
 
 
-def _max_tokens(body: dict, limits: Limits) -> int:
-    name = (
-        "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
-    )
+def _tokens(body: dict, name: str, limits: Limits) -> int | None:
     value = _typed(body, name, int, "an integer")
-    if value is None:
-        return min(limits.default_max_tokens, limits.max_tokens_limit)
-    if value <= 0:
+    if value is not None and value <= 0:
         raise APIError(400, f"'{name}' must be positive, got {value}", param=name)
-    if value > limits.max_tokens_limit:
-        raise APIError(
-            400,
-            f"'{name}' is {value}; this server allows at most {limits.max_tokens_limit}",
-            param=name,
-        )
+    if value is not None and value > limits.max_tokens_limit:
+        most = limits.max_tokens_limit
+        raise APIError(400, f"'{name}' is {value}; this server allows at most {most}", param=name)
     return value
+
+
+def _max_tokens(body: dict, limits: Limits) -> int:
+    """``max_completion_tokens``, else ``max_tokens`` (both checked), else the default."""
+    given = [_tokens(body, name, limits) for name in ("max_completion_tokens", "max_tokens")]
+    value = next((v for v in given if v is not None), None)
+    return min(limits.default_max_tokens, limits.max_tokens_limit) if value is None else value
 
 
 def _stop(body: dict) -> list[str]:
@@ -193,8 +187,8 @@ def _unsupported(body: dict) -> None:
         raise APIError(400, "only best_of=1 is supported", param="best_of")
     if body.get("echo") not in (None, False):
         raise APIError(400, "'echo' is not supported by this server", param="echo")
-    for name in ("tools", "functions", "suffix"):
-        if body.get(name):
+    for name in ("tools", "functions", "suffix", "grammar", "json_schema"):  # llama.cpp's last 2
+        if body.get(name) or (name == "json_schema" and body.get(name) is not None):
             raise APIError(400, f"'{name}' is not supported by this server", param=name)
     fmt = body.get("response_format")
     if fmt is not None and (not isinstance(fmt, dict) or fmt.get("type") != "text"):
@@ -284,8 +278,8 @@ def _prompt(body: dict) -> str:
     return prompt
 
 
-#: llama.cpp's server names for the same settings: taken, not silently ignored; its -1 is
-#: "no limit" (n_predict's default) and "the whole context" (repeat_last_n)
+#: llama.cpp's server names for the same settings: taken, not silently ignored (checked under
+#: their own names); its -1 is "no limit" (n_predict's default) and "the whole context"
 LLAMA_CPP = {"n_predict": "max_tokens", "repeat_penalty": "repetition_penalty"}
 LLAMA_CPP["repeat_last_n"] = "repetition_context_size"
 MINUS_ONE = {"n_predict": None, "repeat_last_n": MAX_WINDOW}
@@ -295,12 +289,18 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     """Validate a ``/v1/chat/completions`` (``chat``) or ``/v1/completions`` request body."""
     if not isinstance(body, dict):
         raise APIError(400, "the request body must be a JSON object")
+    checks = {"n_predict": lambda b, n: _tokens(b, n, limits), "repeat_last_n": _context_size}
+    checks["repeat_penalty"] = _repetition  # each checks a value under the name it was sent as
     for alias, name in LLAMA_CPP.items():
         if (value := body.get(alias)) is None:  # null: not given, as for every other name
             continue
         value = MINUS_ONE.get(alias, value) if value == -1 and type(value) is int else value
-        if body.get(name) is not None and body[name] != value:
-            raise APIError(400, f"'{alias}' and '{name}' name one setting: give one", param=alias)
+        if value is not None:
+            checks[alias]({alias: value}, alias)
+        for same in (name, "max_completion_tokens") if alias == "n_predict" else (name,):
+            if body.get(same) is not None and body[same] != value:
+                msg = f"'{alias}' and '{same}' name one setting: give one"
+                raise APIError(400, msg, param=alias)
         body = {**body, name: value}
     model = body.get("model")
     if model is None:
