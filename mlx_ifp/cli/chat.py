@@ -16,7 +16,15 @@ from typing import Annotated
 
 import typer
 
-from ..core import Budget, UsageError, d_ffn
+from ..core import (
+    DEFAULT_REPICK,
+    Budget,
+    UsageError,
+    context_length,
+    d_ffn,
+    encode,
+    format_chat,
+)
 from .generate import (
     Adapter,
     Dequantize,
@@ -54,13 +62,23 @@ def pruned(opened: dict, repick: int | None) -> str:
     if name == "full" or b.channels(d) >= d:  # keep 1.0, a count of every channel, 0.9999
         return "unpruned (all FFN channels)"
     kept = f"{b.value:g} of the" if b.is_fraction else f"{int(b.value)}"
+    if repick is None:  # the source's default, as ``stream_generate`` decides it
+        repick = DEFAULT_REPICK if source.repicks_by_default(opened["net"]) else 0
     if not source.uses_text:
         read = "one mask for every message"
     elif source.prefers_dense_prefill() and not repick:  # read off the dense prefill
         read = "the mask is read off the whole conversation at each message"
     else:
         read = "the mask comes from your first message"
+        read += f", re-picked every {repick} reply tokens" if repick else ""
     return f"pruned by {name} to {kept} FFN channels per layer: {read}"
+
+
+def too_long_hint(opened: dict, start: list, line: str) -> str:
+    """After a context error: whether ``r`` (a new conversation) would make the message fit."""
+    tok, limit = opened["tokenizer"], context_length(opened["net"])
+    alone = encode(tok, format_chat(tok, [*start, {"role": "user", "content": line}]))
+    return "; it is too long by itself" if limit and len(alone) >= limit else "; r starts over"
 
 
 def summary(r) -> str:
@@ -139,7 +157,7 @@ def chat_command(
         except (UsageError, KeyboardInterrupt) as e:  # the turn is dropped; the chat goes on
             messages.pop()
             why = f"Error: {e}" if isinstance(e, UsageError) else "(stopped)"
-            hint = "; r starts over" if earlier and "context" in why else ""
+            hint = too_long_hint(opened, start, line) if earlier and "context" in why else ""
             typer.echo(f"{why}; the message is dropped{hint}", err=True)
             continue
         messages.append({"role": "assistant", "content": text})

@@ -107,7 +107,7 @@ def read_prompt(prompt: str | None) -> str:
     on the command line is a newline/tab, as ``mlx_lm generate`` reads it (not in stdin)."""
     if prompt == "-":
         try:
-            prompt = sys.stdin.buffer.read().decode("utf-8")
+            prompt = sys.stdin.buffer.read().decode("utf-8-sig")  # (a BOM: not the prompt's)
         except UnicodeDecodeError as e:  # (one line: the error's byte, no traceback)
             raise UsageError(f"stdin is not UTF-8 text (byte {e.start}): give text") from None
         if "\x00" in prompt:
@@ -369,8 +369,8 @@ def generate_command(
         Budget.parse(1.0, align)  # --align alone is checked too
     not_empty(mask=mask, save_mask=save_mask, mask_source=mask_source, adapter=adapter, task=task)
     adapter = named_adapter(adapter, model, budget)
-    if mask and (task or keep is not None or mask_source):  # they were ignored silently
-        raise UsageError("--mask fixes the channels: give it without --task, --keep, --mask-source")
+    if mask and (task or keep is not None or mask_source or align != 1):  # ignored silently
+        raise UsageError("--mask fixes the channels: drop --task, --keep, --mask-source, --align")
     if repick and (task or mask):  # the API's refusal, in the flags' words and before the load
         raise UsageError("--repick re-picks a per-prompt mask: not with --task or --mask")
     if save_mask:
@@ -394,7 +394,7 @@ def generate_command(
     if last is not None and save_mask:
         path = last.prune.mask.save(save_mask)
         n = last.prune.repicks  # the saved one is the prompt's: --mask replays no re-picks
-        again = f" (the prompt's; the reply re-picked it {n} times)" if n else ""
+        again = f" (the prompt's; the reply re-picked it {n} time{'s' * (n != 1)})" if n else ""
         typer.echo(f"Saved mask to {path}{again}", err=True)
     if verbose and last is not None:
         typer.echo("\n".join(footer(last)), err=True)

@@ -59,6 +59,7 @@ from .mask import (
     training_mask,
 )
 from .prompt import (
+    DEFAULT_REPICK,
     check_example,
     check_prompt,
     check_step,
@@ -80,6 +81,7 @@ from .prompt import (
 from .slicing import channel_norms, lora_fused_base, slim_copy, slim_update, watch_arrays
 
 __all__ = [
+    "DEFAULT_REPICK",
     "ARCHITECTURES",
     "Budget",
     "MODEL_FILES",

@@ -20,6 +20,7 @@ from mlx_lm.generate import GenerationResponse
 from mlx_lm.models.cache import make_prompt_cache
 
 from ..core import (
+    DEFAULT_REPICK,
     Budget,
     Mask,
     UsageError,
@@ -53,12 +54,6 @@ _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they 
 _PRUNERS_LOCK = threading.Lock()  # an app's threads share them: each lookup holds it
 MAX_PRUNERS = 4
 PREFILL = ("auto", "dense", "slim")
-#: ``repick=None``: how often a trained predictor re-picks a per-prompt mask during the reply.
-#: Chosen by a rule fixed before measuring it (docs/results/reroute/): the lowest validation KL
-#: among N in {8, 16, 32} that decode at >= 0.85x the speed of one mask per prompt on the
-#: 2-core CPU (N=16 0.88x since re-picks write slots by put_along_axis; N=8 0.81x). Other
-#: sources re-pick only when asked.
-DEFAULT_REPICK = 16
 #: mlx-lm options that need the whole prompt in its own hands (``prefill`` falls back to slim)
 NEEDS_WHOLE_PROMPT = ("prompt_cache", "draft_model", "input_embeddings", "logits_processors")
 
@@ -372,8 +367,8 @@ def footer(r: Response) -> list[str]:
     p = r.prune
     if p is None:
         return lines
-    m = p.mask
-    how = "cache hit" if p.cache_hit else "computed"
+    m, how = p.mask, "cache hit" if p.cache_hit else "computed"
+    pct = f"{m.keep:.0%}" if 0.01 <= m.keep <= 0.99 or m.k >= m.d_ffn else f"{m.keep:.2%}"
     if p.given:  # handed in: nothing was selected
         how, cost = ("given, cache hit" if p.cache_hit else "given"), ""
     else:
@@ -383,7 +378,7 @@ def footer(r: Response) -> list[str]:
     else:
         lines.append(
             f"Mask: {m.source or 'given'}, keep {m.k}/{m.d_ffn} FFN channels per layer "
-            f"({m.keep:.0%}), {how}: {cost}slice {p.slice_s * 1e3:.1f} ms"
+            f"({pct}), {how}: {cost}slice {p.slice_s * 1e3:.1f} ms"  # (not 0% or 100% of a cut)
         )
     if p.prefill_s:
         lines.append(f"Prompt prefilled by the dense model: {p.prefill_s * 1e3:.1f} ms")

@@ -20,17 +20,19 @@ from ..core import Budget, Mask, UsageError, check_step, context_length, vocab_s
 
 def check_mask(mask, task=None, keep=None, align: int = 1) -> None:
     """A ``mask=`` argument must be a ``Mask`` (or None): a path is read with ``Mask.load``;
-    with a ``task`` too, one of them would be ignored; a ``keep`` other than its own, too."""
+    with a ``task`` too, one of them would be ignored; a ``keep`` (or ``align``) other than its
+    own, too."""
     if mask is not None and not isinstance(mask, Mask):
         hint = " (read a mask file with mlx_ifp.Mask.load(path, model))"
         raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
     if mask is not None and task is not None:
         raise UsageError("give a task or a mask, not both (the mask fixes the channels)")
-    if mask is not None and keep is not None and mask.keep:  # (a mask of no model: refused)
-        if Budget.parse(keep, align).channels(mask.d_ffn) != mask.k:
+    asked = [f"keep={keep!r}"] * (keep is not None) + [f"align={align!r}"] * (align != 1)
+    if mask is not None and asked and mask.keep:  # (a mask of no model: refused)
+        if Budget.parse(mask.keep if keep is None else keep, align).channels(mask.d_ffn) != mask.k:
             raise UsageError(
-                f"the mask keeps {mask.k} of {mask.d_ffn} FFN channels, not keep={keep!r}: give "
-                "it without keep (the mask fixes the channels)"
+                f"the mask keeps {mask.k} of {mask.d_ffn} FFN channels, not {', '.join(asked)}: "
+                "give it without them (the mask fixes the channels)"
             )
 
 
