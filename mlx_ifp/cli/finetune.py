@@ -143,6 +143,9 @@ def finetune_command(
     ] = None,
     save_every: Annotated[int | None, opt("save_every", "Checkpoint every N steps.")] = None,
     val_every: Annotated[int | None, opt("val_every", "Validate every N steps.")] = None,
+    val_batches: Annotated[
+        int | None, opt("val_batches", "Batches each validation scores (-1: the whole split).")
+    ] = None,
     resume: Annotated[str | None, opt("resume", "Continue from this checkpoint.")] = None,
 ):
     """Train the sparsity predictor jointly with the LLM (frozen, LoRA or full).
@@ -155,7 +158,7 @@ def finetune_command(
     overrides = {k: v for k, v in locals().items() if k != "config"}  # the flags, first
     import mlx.core as mx
 
-    from ..train import finetune, load_config, read_state
+    from ..train import Interrupted, Refused, finetune, load_config, read_state
 
     given = {k for k, v in overrides.items() if v is not None}
     if resume and not config:  # its own settings, but not its output: it writes where it is
@@ -163,8 +166,14 @@ def finetune_command(
         overrides = {**saved, **{k: v for k, v in overrides.items() if v is not None}}
     cfg = load_config(config, **overrides)
     check_flags(given, cfg)
-    path = finetune(cfg)
-    if mx.distributed.init().rank() == 0:
+    rank = mx.distributed.init().rank()
+    try:
+        path = finetune(cfg)
+    except (Refused, Interrupted) as e:  # every rank stops with it: rank 0 alone says why
+        if rank:
+            raise typer.Exit(130 if isinstance(e, Interrupted) else 2) from None
+        raise
+    if rank == 0:
         what = {"lora": " and its LoRA adapters", "full": " and the fine-tuned LLM weights"}
         typer.echo(f"Saved the predictor{what.get(cfg.train, '')} to {path}")
 

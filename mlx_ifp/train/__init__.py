@@ -1,7 +1,15 @@
 """Joint training of the sparsity predictor and the LLM: ``finetune`` is in ``loop``."""
 
-from .checkpoint import read_state
+from .checkpoint import Refused, read_state
 from .config import MASK_FORWARD, FinetuneConfig, load_config
-from .loop import finetune
+from .loop import Interrupted, finetune
 
-__all__ = ["MASK_FORWARD", "FinetuneConfig", "finetune", "load_config", "read_state"]
+__all__ = [
+    "MASK_FORWARD",
+    "FinetuneConfig",
+    "Interrupted",
+    "Refused",
+    "finetune",
+    "load_config",
+    "read_state",
+]

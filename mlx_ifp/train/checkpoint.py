@@ -28,6 +28,7 @@ from mlx.utils import tree_flatten, tree_unflatten
 from ..core import (
     UsageError,
     atomic_dir,
+    check_writable,
     first_line,
     read_json,
     read_safetensors,
@@ -55,6 +56,40 @@ FIXED = (
     "stage", "train", "lora_layers", "lora_rank", "lora_scale", "lora_keys", "repick",
     "repick_share", "task_share", "seed",  # the seed: the rest of the epoch's batch order
 )  # fmt: skip
+
+
+class Refused(UsageError):
+    """What the other ranks raise when rank 0's work (its output check, a save) failed: every
+    rank stops, none is left in a collective rank 0 never joins; rank 0's error says why."""
+
+
+def on_rank0(work, group) -> None:
+    """``work()`` on rank 0 alone, then a barrier: if it raised, rank 0 raises that and every
+    other rank ``Refused``."""
+    failed = None
+    if group.rank() == 0:
+        try:
+            work()
+        except Exception as e:  # the others must hear of it, whatever it is
+            failed = e
+    if group.size() > 1:
+        flag = mx.distributed.all_sum(mx.array([failed is not None], mx.int32), group=group)
+        if flag.item() and failed is None:
+            failed = Refused("rank 0 stopped the run (its error says why)")
+    if failed is not None:
+        raise failed
+
+
+def check_output(cfg) -> None:
+    """Refuse an output folder whose replacement would delete what is not a checkpoint (the
+    data folder or one above it, a non-empty folder of other files); sweep what a killed run
+    left there."""
+    check_writable(cfg.output, folder=True, ours=(STATE_JSON, CONFIG_FILE))
+    out = Path(cfg.output).expanduser().resolve()
+    if cfg.data and Path(cfg.data).expanduser().resolve().is_relative_to(out):
+        raise UsageError(f"output {cfg.output} holds the data folder {cfg.data}: name a new folder")
+    for folder in {cfg.output, cfg.resume or cfg.output}:
+        sweep_leftovers(folder)
 
 
 def keep_others(folder: Path, tmp: Path) -> None:
@@ -124,7 +159,7 @@ def save(
 
 def read_state(folder: str | Path) -> dict:
     """The ``trainer_state.json`` of a checkpoint folder (a one-line UsageError if broken)."""
-    folder = Path(folder)
+    folder = Path(folder).expanduser()  # `--resume "~/run"` (no config): no shell expanded it
     if not folder.exists() and mx.distributed.init().rank() == 0:  # killed between the renames
         sweep_leftovers(folder)  # of a save: the checkpoint is put back (as a run's start does)
     if folder.is_file():  # mlx_lm's --resume-adapter-file takes a file

@@ -88,7 +88,7 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
         import yaml
 
         try:
-            values = yaml.safe_load(Path(path).read_text()) or {}
+            values = yaml.safe_load(Path(path).expanduser().read_text()) or {}
         except (OSError, yaml.YAMLError) as e:
             raise UsageError(f"cannot read config {path}: {e}") from None
         if not isinstance(values, dict):
@@ -122,7 +122,7 @@ def check(cfg: FinetuneConfig) -> None:
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")
     least = dict.fromkeys(("iters", "batch_size", "grad_accumulation", "max_seq_length"), 1)
-    least.update(chunks=1, save_every=1, lora_rank=1, val_batches=1, lora_layers=-1)  # -1: all
+    least.update(chunks=1, save_every=1, lora_rank=1, val_batches=-1, lora_layers=-1)  # -1: all
     least.update(dict.fromkeys(("repick", "val_every", "warmup", "eps_steps", "seed"), 0))
     least.update(start_step=0, decay_start=0, probe_prompts=0)
     for name, low in least.items():
@@ -151,6 +151,8 @@ def check(cfg: FinetuneConfig) -> None:
         raise UsageError("ce and distill are both 0: the loss is 0 and nothing trains")
     if not cfg.eps_start > 0 < cfg.eps_end:  # SoftTopK's temperature
         raise UsageError(f"eps_start and eps_end must be > 0, got {cfg.eps_start}, {cfg.eps_end}")
+    if cfg.val_batches == 0:  # mlx_lm's -1: the whole validation split
+        raise UsageError("val_batches must be -1 (the whole validation split) or N >= 1, not 0")
     if cfg.train == "lora" and cfg.lora_layers == 0:  # mlx-lm's layers[-0:] is every layer
         raise UsageError("lora_layers must be -1 (every layer) or N >= 1 (the last N), not 0")
     if not cfg.lora_dropout < 1:

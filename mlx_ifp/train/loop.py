@@ -30,14 +30,12 @@ from ..core import (
     Budget,
     Interrupted,
     UsageError,
-    check_writable,
     d_ffn,
     eps_schedule,
     fingerprint,
-    sweep_leftovers,
 )
 from ..core import Progress as CommandProgress
-from ..sources.predictor import CONFIG_FILE, PredictorConfig, new_predictor
+from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
 from .batches import Batch, Batches, check_data, data_settings, load_data, warn
 from .config import FinetuneConfig, check
@@ -166,15 +164,6 @@ class StopOnSigint:
         return False
 
 
-def check_output(cfg: FinetuneConfig) -> None:
-    """Refuse an output folder whose replacement would delete what is not a checkpoint: the
-    data folder (or one above it), or a non-empty folder of other files (a model, say)."""
-    check_writable(cfg.output, folder=True, ours=(checkpoint.STATE_JSON, CONFIG_FILE))
-    out = Path(cfg.output).expanduser().resolve()
-    if cfg.data and Path(cfg.data).expanduser().resolve().is_relative_to(out):
-        raise UsageError(f"output {cfg.output} holds the data folder {cfg.data}: name a new folder")
-
-
 def summed(values: list, group) -> list:
     """Integer ``values`` summed over the ranks, exactly (a flag: nonzero where any rank set it)."""
     if group.size() > 1:  # int32: a float32 sum of counts is inexact past 2**24
@@ -204,10 +193,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     check(cfg)
     group = mx.distributed.init()
     rank = group.rank()
-    if rank == 0:  # before any work: a writable output; what a killed run left is cleaned up
-        check_output(cfg)
-        for folder in {cfg.output, cfg.resume or cfg.output}:
-            sweep_leftovers(folder)
+    # before any work, rank 0 checks the output and sweeps it; a refusal stops every rank
+    checkpoint.on_rank0(partial(checkpoint.check_output, cfg), group)
     check_data(cfg.data)  # no data, or a missing, partial or corrupted checkpoint (below):
     resumed = checkpoint.verify(cfg.resume) if cfg.resume else None  # refused before the load
     if model is None:
@@ -271,17 +258,18 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     # the step validated last: a resumed run does not validate its first step again
     checked = max([r[0] for r in val_history] + [d["step"] for d in div_history], default=-1)
 
-    def save(at: int) -> None:
-        if rank == 0:
-            state = {"step": at, "data_position": list(pos), "seed": cfg.seed}
-            state.update(batches_consumed=at * cfg.grad_accumulation)
-            state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
-            state.update(diversity=div_history, config=saved_config(cfg))
-            try:
-                checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
-            except UsageError as e:  # e.g. the disk is full
-                raise UsageError(f"{e}; stopped at step {at}; {good()}") from None
-        summed([0], group)  # a barrier: no rank goes on while rank 0 writes
+    def save(at: int) -> None:  # rank 0 writes, the others wait (and stop if it failed)
+        checkpoint.on_rank0(partial(write, at), group)
+
+    def write(at: int) -> None:
+        state = {"step": at, "data_position": list(pos), "seed": cfg.seed}
+        state.update(batches_consumed=at * cfg.grad_accumulation)
+        state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
+        state.update(diversity=div_history, config=saved_config(cfg))
+        try:
+            checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
+        except UsageError as e:  # e.g. the disk is full
+            raise UsageError(f"{e}; stopped at step {at}; {good()}") from None
 
     def good() -> str:
         where = "{} (step {})".format(*last_good) if last_good else "none written yet"

@@ -302,7 +302,7 @@ def evaluate(joint: Joint, data: Batches, n_batches: int, k: int, cfg, group=Non
     tot = mx.zeros((3,))
     modes = [(m, m.training) for _, m in joint.llm.named_modules()]  # parents first
     joint.llm.eval()  # no LoRA dropout: a reading of the weights, not of the random state
-    for b in range(min(n_batches, data.per_epoch)):
+    for b in range(data.per_epoch if n_batches < 0 else min(n_batches, data.per_epoch)):  # -1: all
         _, nt, ce, kl = loss_sum(joint, data(b), k, 1.0, cfg, hard=True, group=group)
         tot = tot + mx.stack([ce, kl, nt])
         mx.eval(tot)
