@@ -48,13 +48,21 @@ _LLAMA3_SPLIT = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
     r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
+# Tekken's (Mistral Nemo / Small 3, llama architecture; as llama.cpp quotes its tokenizer.json)
+_TEKKEN_SPLIT = (
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"
+    r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 _TOKEN_IDS = {"unk": "unknown", "pad": "padding"} | {k: k for k in ("bos", "eos", "eot", "eom")}
-# llama.cpp's names for each (llama-vocab.cpp; those of llama3 ignore merges and add BOS unless
-# ``tokenizer.ggml.add_bos_token`` says otherwise); any other name gets GPT-2's split there too
+# llama.cpp's names for each (llama-vocab.cpp; those of llama3 and tekken ignore merges and add
+# BOS unless ``tokenizer.ggml.add_bos_token`` says otherwise); any other name gets GPT-2's split
 LLAMA3_PRES = ("llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0")
 QWEN2_PRES = ("qwen2", "deepseek-r1-qwen", "kormo", "megrez")
 SPLITS = dict.fromkeys(LLAMA3_PRES, _LLAMA3_SPLIT)
 SPLITS.update(dict.fromkeys(QWEN2_PRES, _LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}")))
+SPLITS["tekken"] = _TEKKEN_SPLIT
+BOS_PRES = (*LLAMA3_PRES, "tekken")  # merges ignored, BOS added by default
 
 
 def _hf_name(name: str) -> str:
@@ -143,11 +151,15 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
     else:  # llama's optional biases (llama.cpp reads them when the tensors are there)
         config["attention_bias"] = "blk.0.attn_q.bias" in weights
         config["mlp_bias"] = "blk.0.ffn_gate.bias" in weights
-    scaling = get("rope.scaling.type")
-    if scaling == "linear":
-        config["rope_scaling"] = {"type": "linear", "factor": get("rope.scaling.factor")}
-    elif scaling not in (None, "none"):
+    # as llama.cpp: linear unless typed, the factor or convert.py's scale_linear, 0 scales nothing
+    scaling = get("rope.scaling.type", "linear")
+    factor = get("rope.scaling.factor", get("rope.scale_linear"))
+    if scaling not in ("linear", "none"):
         raise UsageError(f"rope scaling '{scaling}' in GGUF files is not supported")
+    if scaling == "linear" and factor:
+        if isinstance(factor, bool) or not isinstance(factor, int | float) or factor < 0:
+            raise UsageError(f"{arch}.rope.scaling.factor is not a positive number: {factor!r}")
+        config["rope_scaling"] = {"type": "linear", "factor": float(f"{factor:.6g}")}
     for key in ("bos", "eos", "pad"):
         if (tid := _token_id(meta, key, len(tokens))) is not None:
             config[f"{key}_token_id"] = tid
@@ -217,7 +229,7 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
     tokens = list(meta["tokenizer.ggml.tokens"])
     merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges") or []]
     pre = _meta(meta, "tokenizer.ggml.pre", "default")
-    add_bos = _meta(meta, "tokenizer.ggml.add_bos_token", pre in LLAMA3_PRES)
+    add_bos = _meta(meta, "tokenizer.ggml.add_bos_token", pre in BOS_PRES)
     for key, value, kind in (("pre", pre, str), ("add_bos_token", add_bos, bool)):
         if not isinstance(value, kind):  # (an int pre read as GPT-2's split, "no" as yes)
             raise UsageError(f"tokenizer.ggml.{key} is not {kind.__name__}: {value!r:.40}")
@@ -225,7 +237,7 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
         bpe = models.BPE(
             vocab={t: i for i, t in enumerate(tokens)},
             merges=merges,
-            ignore_merges=pre in LLAMA3_PRES,
+            ignore_merges=pre in BOS_PRES,
         )
     except Exception as e:
         raise UsageError(f"tokenizer.ggml.merges do not fit the token list ({e})") from None
@@ -382,10 +394,4 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
     return folder
 
 
-__all__ = [
-    "build_tokenizer",
-    "cached_gguf_folder",
-    "converted_from",
-    "gguf_to_mlx_lm",
-    "read_gguf",
-]
+__all__ = ["build_tokenizer", "cached_gguf_folder", "converted_from", "gguf_to_mlx_lm", "read_gguf"]

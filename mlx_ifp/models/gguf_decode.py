@@ -91,8 +91,8 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dic
         if buf[:4] != b"GGUF":
             raise ValueError("not a GGUF file (bad magic)")
         (version,) = struct.unpack_from("<I", buf, 4)
-        if version < 2 or not version & 0xFFFF:  # 3 << 24: a big-endian file's 3
-            order = " (a big-endian file)" if version > 0xFFFF else ""
+        if version not in (2, 3):  # as llama.cpp and gguf; 3 << 24: a big-endian file's 3
+            order = " (a big-endian file)" if version > 0xFFFF and not version & 0xFFFF else ""
             raise ValueError(f"GGUF version {version}{order} is not supported")
         n_tensors, n_kv = struct.unpack_from("<QQ", buf, 8)
         if n_kv * 12 + n_tensors * 24 > len(buf):  # the least each entry takes
