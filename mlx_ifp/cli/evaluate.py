@@ -102,6 +102,7 @@ def data_build_command(
         mlx_ifp.check_model(model)  # before a build of minutes
     path = build(output, BuildConfig(seed=seed, max_stdlib=max_stdlib), force=force)
     if distill_n > 0:
+        check_writable(path / "distill" / "train.jsonl")  # before the load (distill checks too)
         net, tokenizer = mlx_ifp.load(model)
         typer.echo(str(distill(path, net, tokenizer, distill_n, model, seed=seed)))
     typer.echo(str(path))

@@ -198,8 +198,6 @@ def build(
     n = cfg.max_stdlib
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise UsageError(f"--max-stdlib must be a whole number >= 0, got {cfg.max_stdlib!r}")
-    if out:
-        check_writable(out, folder=True, ours=("domains/*/*.jsonl",))  # before minutes of build
     absent = missing_debian()
     general = hashlib.sha256(GENERAL.read_bytes()).hexdigest() if GENERAL.is_file() else None
     versions = source_versions()
@@ -209,6 +207,7 @@ def build(
     out = Path(out).expanduser() if out else cache_dir("data") / name
     if not force and _manifest_digest(out / "manifest.json") == digest:
         return out
+    check_writable(out, folder=True, ours=("domains/*/*.jsonl",))  # before minutes of reading
     console = Console(stderr=True, quiet=not verbose)
     if absent:
         console.print(
@@ -374,6 +373,7 @@ def distill(
     a reply cut at ``max_tokens`` marked ``truncated`` (trained without an end of turn). Only
     training prompts are used, never valid or test ones."""
     folder = Path(folder)
+    check_writable(folder / "distill" / "train.jsonl")  # before minutes to hours of replies
     built = [d for d in DOMAINS if d not in missing_domains(folder)]
     prompts = [r for d in built for r in load_split(folder, d, "train") if r["prompt"]]
     random.Random(seed).shuffle(prompts)

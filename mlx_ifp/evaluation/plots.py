@@ -89,6 +89,15 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
         raise UsageError(
             f"the report's rows lack one of {', '.join(keys)}: not from `mlx_ifp eval`"
         )
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    for r in rows:  # a hand-edited "3.0" was drawn as a category, a list or None a traceback
+        if not (number(r[metric]) and number(r["active_fraction"])) or not all(
+            isinstance(r[k], str) for k in keys[:3]
+        ):
+            raise UsageError(
+                f"a row of the report ({', '.join(f'{k} {r[k]!r}' for k in keys[:3])}) needs "
+                f"numbers for {metric} and active_fraction and texts for domain, source and mode"
+            )
     doms = list(dict.fromkeys(r["domain"] for r in rows))
     fig, axes = plt.subplots(1, len(doms), figsize=(4.2 * len(doms), 3.8), squeeze=False)
     for ax, dom in zip(axes[0], doms, strict=True):
