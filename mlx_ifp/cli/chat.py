@@ -119,7 +119,9 @@ def chat_command(
     check_sampling_flags(max_tokens, sampling.values(), repick)
     seed_flag(seed)
     adapter = named_adapter(adapter, model, budget)
-    opened = open_model(model, adapter, mask_source, None, keep, 1, budget, dequantize)
+    opened = open_model(
+        model, adapter, mask_source, None, keep, 1, budget, dequantize, None, repick
+    )
     net, source = opened["net"], opened["mask_source"]  # refused here, not at every message:
     if not getattr(opened["tokenizer"], "chat_template", None):  # turns would run together
         raise UsageError(f"{model} has no chat template: chat needs one (use mlx_ifp generate)")

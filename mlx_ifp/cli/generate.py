@@ -3,9 +3,7 @@ and text checks it shares with ``export`` (``cli.convert``)."""
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -125,31 +123,10 @@ def read_task(task: str | None) -> str | list[str] | None:
 
 
 def task_examples(path) -> list[str | dict]:
-    """Examples of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (with a
-    ``"completion"``: the prompt and its reply) or JSON strings, else one prompt per line."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"task examples file not found: {path}")
-    try:
-        lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text") from None
-    out = lines
-    if path.suffix == ".jsonl":
-        out = []
-        for i, line in enumerate(lines, 1):
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UsageError(f"{path}:{i}: not JSON ({e.msg})") from None
-            item = item if isinstance(item, dict) else {"prompt": item}
-            text, reply = item.get("prompt"), item.get("completion")
-            if not isinstance(text, str) or not text.strip() or not isinstance(reply, str | None):
-                raise UsageError(f'{path}:{i}: expected {{"prompt": "..."}} or a JSON string')
-            out.append(text if reply is None else {"prompt": text, "completion": reply})
-    if not out:
-        raise UsageError(f"{path} holds no example prompts")
-    return out
+    """``--task @FILE``'s examples (``inference.read_examples``)."""
+    from ..inference import read_examples
+
+    return read_examples(path)
 
 
 def named_adapter(adapter: str | None, model: str, budget) -> str | None:
@@ -196,17 +173,20 @@ def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tok
     return source, keep if keep is not None else "0.5"
 
 
-def check_sampling_flags(max_tokens, sampling, repick, penalties=(None, 0.0, 0.0, 20)):
-    """The sampling flags (``sampling``: temp, top_p, min_p, top_k), by the API's rules in the
-    flags' names, before the model loads."""
-    from ..inference import check_repick, check_sampling, penalty_processors
+def check_sampling_flags(max_tokens, sampling, repick, penalties=(None, 0.0, 0.0, 20), chat=None):
+    """The sampling flags (``sampling``: temp, top_p, min_p, top_k) and ``chat``'s
+    (``--chat-template-config``'s JSON, whether the template is applied), by the API's rules in
+    the flags' names, before the model loads. Returns the template's arguments (a dict)."""
+    from ..inference import check_chat, check_repick, check_sampling, penalty_processors
 
     try:
         check_sampling(max_tokens, *sampling)
         check_repick(repick)
         penalty_processors(*penalties)
+        return check_chat(config=chat[0], chat_template=chat[1]) if chat else {}
     except UsageError as e:
-        raise UsageError(f"--{str(e).replace('_', '-')}") from None
+        name, _, why = str(e).partition(" ")
+        raise UsageError(f"--{name.replace('_', '-')} {why}") from None
 
 
 def seed_flag(seed: int | None) -> None:
@@ -219,7 +199,8 @@ def seed_flag(seed: int | None) -> None:
         mx.random.seed(seed)
 
 
-def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task=None):
+def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task=None,
+               repick=None):  # fmt: skip
     """Load the model as ``generate`` runs it: its own source (a shipped predictor + LoRA) unless
     one is named, a given mask's predictor LoRA with it; the load's warnings said. Returns the
     ``stream_reply`` settings: net, tokenizer, mask, keep, mask_source, align, keep_note."""
@@ -231,8 +212,9 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
     check_full(mask_source, budget)  # generate and chat, before the load
     if adapter is None and mask_source in (None, "predictor") and mask is None:
         adapter = shipped_predictor(model, budget, mask_source == "predictor")  # the shipped one
-    if task:  # a source that reads none: refused before the load, as export refuses it
-        reads_text(mask_source, adapter, "--task")
+    for flag, given in (("--task", task), ("--repick", repick)):  # a source that reads no
+        if given:  # text: refused before the load, as export refuses it
+            reads_text(mask_source, adapter, flag)
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None and mask_source is None:
         adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
@@ -246,14 +228,19 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
                 mask_source=source, align=align, keep_note=keep_note)  # fmt: skip
 
 
-def check_template(tokenizer, system_prompt: str | None) -> None:
-    """A chat template that refuses a system message (Gemma's) says so in one line, here."""
-    chat = [{"role": "system", "content": system_prompt}, {"role": "user", "content": "Hi"}]
+def check_template(tokenizer, system_prompt: str | None, config: dict | None = None) -> None:
+    """A chat template that refuses a system message (Gemma's) or ``config``'s arguments (none
+    without a template) says so in one line, here."""
+    chat = [{"role": "system", "content": system_prompt}] * (system_prompt is not None)
+    flag, args = ("--chat-template-config" if config else "--system-prompt"), config or {}
+    if args and not getattr(tokenizer, "chat_template", None):
+        raise UsageError("--chat-template-config: the model has no chat template to take it")
     try:
-        if system_prompt is not None and getattr(tokenizer, "chat_template", None):
-            tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        if (system_prompt is not None or args) and getattr(tokenizer, "chat_template", None):
+            chat = [*chat, {"role": "user", "content": "Hi"}]
+            tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True, **args)
     except Exception as e:  # jinja2's TemplateError, from the template's raise_exception
-        raise UsageError(f"--system-prompt: the model's chat template refuses it ({e})") from None
+        raise UsageError(f"{flag}: the model's chat template refuses it ({e})") from None
 
 
 def stream_reply(prompt, max_tokens, opened: dict, **options):
@@ -331,6 +318,13 @@ def generate_command(
     ignore_chat_template: Annotated[
         bool, typer.Option("--ignore-chat-template", help="Feed the prompt as raw text.")
     ] = False,
+    chat_template_config: Annotated[
+        str | None, typer.Option(help='Chat template arguments, JSON: {"enable_thinking": false}.')
+    ] = None,
+    extra_eos_token: Annotated[
+        list[str] | None,
+        typer.Option(help="A token that also ends the reply (its text or id; repeatable)."),
+    ] = None,
     keep: Keep = None,
     mask_source: MaskSource = None,
     task: Task = None,
@@ -363,7 +357,8 @@ def generate_command(
     if prefill not in PREFILL:  # before the model loads
         raise UsageError(f"--prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
     penalties = (repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size)
-    check_sampling_flags(max_tokens, (temp, top_p, min_p, top_k), repick, penalties)
+    chat = (chat_template_config, not ignore_chat_template)  # the model sees the raw prompt?
+    config = check_sampling_flags(max_tokens, (temp, top_p, min_p, top_k), repick, penalties, chat)
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
     if budget is None and align < 1:
         Budget.parse(1.0, align)  # --align alone is checked too
@@ -384,9 +379,11 @@ def generate_command(
             "the system text in the prompt"
         )
     seed_flag(seed)
-    opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task)
-    check_template(opened["tokenizer"], system_prompt)
+    opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task,
+                        repick)  # fmt: skip
+    check_template(opened["tokenizer"], system_prompt, config)
     last, _ = stream_reply(text, max_tokens, opened, task=task, system_prompt=system_prompt,
+        chat_template_config=config, extra_eos_tokens=extra_eos_token,
         chat_template=not ignore_chat_template, temp=temp, top_p=top_p, min_p=min_p, top_k=top_k,
         prefill=prefill, repick=repick, repetition_penalty=repetition_penalty,
         presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,

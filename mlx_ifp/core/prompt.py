@@ -60,13 +60,19 @@ def first_user_turn(messages: list[dict]) -> str:
     raise UsageError("the prompt has no user turn")
 
 
-def format_chat(tokenizer, messages: list[dict]) -> str:
-    """The prompt text the model sees: the chat template applied, ready for the reply."""
+def format_chat(tokenizer, messages: list[dict], **template) -> str:
+    """The prompt text the model sees: the chat template applied (with the extra arguments
+    ``template``, e.g. ``enable_thinking=False``: refused without a template), ready for the
+    reply."""
+    if template and not has_chat_template(tokenizer):
+        raise UsageError("chat_template_config given, but the tokenizer has no chat template")
     if not has_chat_template(tokenizer):  # (an empty system prompt adds no line)
         return "\n".join(
             str(m["content"]) for m in messages if m["content"] or m["role"] != "system"
         )
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True, **template
+    )
 
 
 def utf8(text: str) -> str:
@@ -97,12 +103,13 @@ def quiet(tokenizer) -> dict:
     return {"verbose": False} if hasattr(tokenizer, "model_max_length") else {}
 
 
-def turn_tokens(tokenizer, text: str) -> list[int]:
-    """Tokens of ``text`` as a lone user turn: how a mask source reads a prompt or task."""
+def turn_tokens(tokenizer, text: str, **template) -> list[int]:
+    """Tokens of ``text`` as a lone user turn: how a mask source reads a prompt or task (a
+    prompt formatted with extra chat template arguments: with them, as ``format_chat``)."""
     if not text or not text.strip():
         raise UsageError("the prompt (or task) is empty")
-    if has_chat_template(tokenizer):  # (``encode`` checks the text)
-        return encode(tokenizer, format_chat(tokenizer, messages_for(text)))
+    if has_chat_template(tokenizer) or template:  # (``encode`` checks the text)
+        return encode(tokenizer, format_chat(tokenizer, messages_for(text), **template))
     return tokenizer.encode(utf8(text), **quiet(tokenizer))
 
 

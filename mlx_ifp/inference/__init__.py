@@ -1,5 +1,5 @@
 """Mask -> slim model -> text: the ``Pruner`` (``pruner``), generation, re-picking (``repick``),
-sampling settings and repetition penalties (``sampling``)."""
+a call's arguments, sampling settings and repetition penalties (``sampling``)."""
 
 from .generation import (
     PREFILL,
@@ -11,7 +11,15 @@ from .generation import (
     stream_generate,
 )
 from .pruner import KeepMismatch, PruneInfo, Pruner, SlimCache, keep_warning, prune
-from .sampling import MAX_WINDOW, ContextFull, check_repick, check_sampling, penalty_processors
+from .sampling import (
+    MAX_WINDOW,
+    ContextFull,
+    check_chat,
+    check_repick,
+    check_sampling,
+    penalty_processors,
+    read_examples,
+)
 
 __all__ = [
     "MAX_WINDOW",
@@ -22,6 +30,7 @@ __all__ = [
     "Pruner",
     "Response",
     "SlimCache",
+    "check_chat",
     "check_repick",
     "check_sampling",
     "footer",
@@ -30,6 +39,7 @@ __all__ = [
     "keep_warning",
     "penalty_processors",
     "prune",
+    "read_examples",
     "select",
     "stream_generate",
 ]

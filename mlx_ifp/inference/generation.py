@@ -26,9 +26,7 @@ from ..core import (
     UsageError,
     check_prompt,
     d_ffn,
-    encode,
     first_user_turn,
-    format_chat,
     messages_for,
     origin,
     prompt_ids,
@@ -39,6 +37,7 @@ from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, ships_predictor
 from .sampling import (
+    chat_tokens,
     check_mask,
     check_options,
     check_parts,
@@ -48,6 +47,7 @@ from .sampling import (
     penalty_processors,
     sampler_for,
     seen_first,
+    with_eos,
 )
 
 _PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
@@ -218,12 +218,17 @@ def stream_generate(
     frequency_penalty: float = 0.0,
     repetition_context_size: int = 20,
     logit_bias: dict[int, float] | None = None,
+    chat_template_config: dict | None = None,
+    extra_eos_tokens: list[str | int] | None = None,
     **kwargs,
 ) -> Iterator[Response]:
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
 
     ``prompt`` is a user message (or a message list; the chat template is applied unless
-    ``chat_template=False``) or token ids, sent as they are (the mask reads them all).
+    ``chat_template=False``, with ``chat_template_config``'s extra arguments, as mlx-lm's
+    ``--chat-template-config``: the mask reads the turn so formatted) or token ids, sent as they
+    are (the mask reads them all). ``extra_eos_tokens`` (texts of single tokens, or ids) also
+    end the reply, as mlx-lm's ``--extra-eos-token`` (``sampling.with_eos``).
     ``keep`` (None: 0.5) is the budget; a given ``mask`` fixes it (another ``keep`` is refused).
     ``prefill``: ``"dense"`` runs the prompt through the unpruned model the slim ones are cut
     from (the source, or its LoRA'd copy for a shipped predictor + LoRA) and decodes with the
@@ -240,8 +245,9 @@ def stream_generate(
     ``repick=N`` (N >= 1) re-picks a per-prompt mask every N reply tokens from the first user
     turn and the reply so far (``inference.repick``; GRIFFIN and GRIFFIN-reading predictors);
     ``None`` (the default) is ``DEFAULT_REPICK`` for a trained predictor's per-prompt masks, 0
-    (one mask per prompt) otherwise, or with ``draft_model`` or ``input_embeddings``. The
-    penalties and ``logit_bias``: ``penalty_processors``; the penalties see the whole prompt.
+    (one mask per prompt) otherwise, or with ``draft_model`` or ``input_embeddings``; nothing
+    pruned (``keep=1.0``): no re-pick. The penalties and ``logit_bias``:
+    ``penalty_processors``; the penalties see the whole prompt.
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
@@ -258,20 +264,9 @@ def stream_generate(
     if (ids := prompt_ids(prompt, model)) is None:
         check_prompt(prompt)
     repick = check_repick(repick)
-    if not isinstance(system_prompt, str | None) or not isinstance(chat_template, bool):
-        raise UsageError("system_prompt must be a str (or None), chat_template True or False")
-    if ids is not None and system_prompt:
-        raise UsageError("token ids are sent as they are: give a text prompt with system_prompt")
-    messages = ids or messages_for(prompt, system_prompt)  # ids: the mask reads them all
-    user = ids or first_user_turn(messages)
-    if not (ids or user.strip()):
-        raise UsageError("the prompt is empty")
-    if not (chat_template or ids) and len(messages) > 1:  # only the first user turn is sent
-        raise UsageError(
-            "without the chat template only the prompt text is sent: give one user turn and no "
-            "system_prompt, or chat_template=True"
-        )
-    tokens = ids or encode(tokenizer, format_chat(tokenizer, messages) if chat_template else user)
+    chat = (system_prompt, chat_template, chat_template_config)
+    user, tokens = chat_tokens(tokenizer, prompt, ids, *chat)  # ids: the mask reads them all
+    stops = with_eos(tokenizer, extra_eos_tokens, vocab_size(model))  # a copy: the caller's kept
     room = kwargs.get("prompt_cache") or make_prompt_cache(model, kwargs.get("max_kv_size"))
     max_tokens = fit_context(model, len(tokens), max_tokens, room)  # the cache decides
     warn_if_packed_matmul_broken(model)
@@ -286,8 +281,8 @@ def stream_generate(
         raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
     dense = dense and not clash and len(tokens) > 1
     opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
+    pruned = pruner.k < d_ffn(pruner.model)
     if repick is None:
-        pruned = pruner.k < d_ffn(pruner.model)
         by_default = per_prompt and pruned and pruner.source.repicks_by_default(pruner.model)
         by_default = by_default and not given  # they need one model: one mask, not re-picked
         repick = DEFAULT_REPICK if by_default else 0
@@ -295,6 +290,8 @@ def stream_generate(
         raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
     if repick and given:
         raise UsageError(f"repick cannot be combined with {', '.join(given)}")
+    if repick and not pruned and repick_mod.runner(pruner):  # nothing pruned: no re-pick can
+        repick = 0  # change a channel (one the source cannot make: refused all the same)
     progress = kwargs.get("prompt_progress_callback")
     if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
         n = len(tokens)
@@ -306,7 +303,7 @@ def stream_generate(
     elif dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
         slim, info, cache = pruner.prefill(tokens, **opts)
     else:
-        slim, info = select(model, tokenizer, messages, task=task, mask=mask, pruner=pruner)
+        slim, info = select(model, tokenizer, user, task=task, mask=mask, pruner=pruner)
     if dense and cache is None:
         t0 = time.perf_counter()
         # the slim model's own unpruned weights (a shipped LoRA included): with the bare
@@ -327,7 +324,7 @@ def stream_generate(
             head["prompt_cache"] = make_prompt_cache(slim, kwargs.get("max_kv_size"))
         slim = repick_mod.Repicking(pruner, running, slim, info, repick, len(fed), max_tokens)
     for r in _mlx_stream(
-        slim, tokenizer, tokens if whole else tokens[-1:], max_tokens=max_tokens, **head, **kwargs
+        slim, stops, tokens if whole else tokens[-1:], max_tokens=max_tokens, **head, **kwargs
     ):
         if not whole:  # report the whole prompt, its dense prefill included (selection and
             # slicing are in ``prune``, not in the prompt speed)

@@ -27,12 +27,7 @@ def start(pruner, text: str | list[int], max_kv_size: int | None = None) -> tupl
     """(slim model, ``PruneInfo``, ``Running``) of the first segment: the mask of ``text`` (the
     first user turn) read off the source's dense pass that later segments continue, its KV
     cache bounded by ``max_kv_size`` as generation's is."""
-    running = pruner.running()
-    if running is None:
-        raise UsageError(
-            f"mask source {pruner.source.key()!r} cannot re-pick during generation "
-            "(griffin and trained predictors that read GRIFFIN statistics can)"
-        )
+    running = runner(pruner)
     running.max_kv_size = max_kv_size
     tokens = pruner.encode(text)
     if not tokens:
@@ -44,6 +39,17 @@ def start(pruner, text: str | list[int], max_kv_size: int | None = None) -> tupl
     slim, info = pruner.own_slim(mask)  # its own: re-picks write into its FFN arrays
     info.select_s = t1 - t0
     return slim, info, running
+
+
+def runner(pruner):
+    """The source's ``Running`` scorer (``Pruner.running``); a source that has none cannot
+    re-pick: refused in one line."""
+    if (running := pruner.running()) is None:
+        raise UsageError(
+            f"mask source {pruner.source.key()!r} cannot re-pick during generation "
+            "(griffin and trained predictors that read GRIFFIN statistics can)"
+        )
+    return running
 
 
 def pick(pruner, running):

@@ -1,21 +1,37 @@
-"""A call's arguments and sampling settings, checked at the edge (one line each), and the
-repetition penalties as mlx-lm logits processors."""
+"""A call's arguments and sampling settings, checked at the edge (one line each), the chat
+template's and end tokens' options, a task's examples read from a file, and the repetition
+penalties as mlx-lm logits processors."""
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import inspect
+import json
 import math
 import numbers
 import warnings
+from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.generate import generate_step, speculative_generate_step
 from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
-from ..core import Budget, Mask, UsageError, check_step, context_length, vocab_size
+from ..core import (
+    Budget,
+    Mask,
+    UsageError,
+    check_step,
+    context_length,
+    encode,
+    first_user_turn,
+    format_chat,
+    messages_for,
+    turn_tokens,
+    vocab_size,
+)
 
 
 def check_mask(mask, task=None, keep=None, align: int = 1) -> None:
@@ -54,6 +70,123 @@ def check_repick(repick) -> int | None:
     if isinstance(repick, bool) or not isinstance(repick, numbers.Integral) or repick < 0:
         raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
     return int(repick)
+
+
+#: what ``format_chat`` gives the chat template itself: not a ``chat_template_config``'s to set
+TEMPLATE_OWN = ("conversation", "messages", "tokenize", "add_generation_prompt")
+TEMPLATE_OWN += ("continue_final_message", "return_dict")
+
+
+def check_chat(system_prompt=None, chat_template=True, config=None, ids=None) -> dict:
+    """The chat arguments: ``system_prompt`` a str (or None), ``chat_template`` True or False,
+    ``chat_template_config`` (None: none) extra chat template arguments, e.g. ``{"enable_thinking":
+    False}``: a dict with str keys or its JSON text (as mlx-lm's ``--chat-template-config``),
+    which needs the template and a text prompt (token ``ids`` are sent as they are). Returns
+    the config, a dict."""
+    if not isinstance(system_prompt, str | None) or not isinstance(chat_template, bool):
+        raise UsageError("system_prompt must be a str (or None), chat_template True or False")
+    if ids is not None and system_prompt:
+        raise UsageError("token ids are sent as they are: give a text prompt with system_prompt")
+    text, config = config, config if not isinstance(config, str) else read_object(config)
+    ok = config is None or isinstance(config, dict) and all(isinstance(k, str) for k in config)
+    if not ok or (isinstance(text, str) and config is None):  # (JSON's null)
+        raise UsageError(f"chat_template_config must be a JSON object (a dict with str keys), "
+                         f"got {text!r:.60}")  # fmt: skip
+    if own := [k for k in config or () if k in TEMPLATE_OWN]:
+        raise UsageError(f"chat_template_config cannot set {', '.join(own)}: generation does")
+    if config and (ids is not None or not chat_template):
+        raise UsageError("chat_template_config needs the chat template (and a text prompt)")
+    return dict(config or {})
+
+
+def read_object(text: str):
+    """JSON text as ``chat_template_config`` takes it (one line if it is not JSON)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"chat_template_config is not JSON ({e.msg})") from None
+
+
+def chat_tokens(tokenizer, prompt, ids, system_prompt=None, chat_template=True, config=None):
+    """A call's prompt: its first user turn as a per-prompt mask reads it (as formatted with
+    ``config``'s template arguments: its tokens; else its text) and the tokens sent; token
+    ``ids`` are both, sent as they are. The chat arguments: ``check_chat``."""
+    template = check_chat(system_prompt, chat_template, config, ids)
+    if ids is not None:
+        return ids, ids
+    messages = messages_for(prompt, system_prompt)
+    if not (user := first_user_turn(messages)).strip():
+        raise UsageError("the prompt is empty")
+    if not chat_template and len(messages) > 1:  # only the first user turn is sent
+        raise UsageError(
+            "without the chat template only the prompt text is sent: give one user turn and no "
+            "system_prompt, or chat_template=True"
+        )
+    tokens = encode(
+        tokenizer, format_chat(tokenizer, messages, **template) if chat_template else user
+    )
+    return (turn_tokens(tokenizer, user, **template) if template else user), tokens
+
+
+def with_eos(tokenizer, extra, vocab: int | None = None):
+    """``tokenizer``, or a copy of it (mlx-lm's wrapper) that also ends the reply at each of
+    the ``extra`` tokens (mlx-lm's ``--extra-eos-token``: a token's text, or its id as a number
+    below ``vocab``); one line for one it lacks. The tokenizer given is left as it was."""
+    if extra is None or (isinstance(extra, list | tuple) and not extra):
+        return tokenizer
+    if not isinstance(extra, list | tuple) or not hasattr(tokenizer, "add_eos_token"):
+        what = "a list of tokens" if hasattr(tokenizer, "add_eos_token") else "an mlx-lm tokenizer"
+        raise UsageError(f"extra_eos_tokens needs {what}, got {extra!r:.60}")
+    ids = set(tokenizer.eos_token_ids)
+    for token in extra:
+        if isinstance(token, str) and token.strip().isdigit():  # an id, as mlx-lm reads it
+            token = int(token)
+        if isinstance(token, bool) or not isinstance(token, str | numbers.Integral):
+            raise UsageError(f"extra_eos_tokens holds tokens (str) or ids, got {token!r:.40}")
+        found = token if not isinstance(token, str) else eos_id(tokenizer, token)
+        if found is None or not 0 <= found < (vocab or found + 1):
+            raise UsageError(f"{token!r:.60} is not a token of this tokenizer (an extra end "
+                             "token is one token, or its id)")  # fmt: skip
+        ids.add(int(found))
+    stops = copy.copy(tokenizer)  # (the wrapper's other state is shared, as it is read-only)
+    stops.eos_token_ids = ids  # (mlx-lm's setter: a new set, the caller's untouched)
+    return stops
+
+
+def eos_id(tokenizer, token: str) -> int | None:
+    """The id of ``token`` (one token's text), None if it is none (the unknown token's id)."""
+    found = tokenizer.convert_tokens_to_ids(token)
+    unknown = found == getattr(tokenizer, "unk_token_id", None)
+    return None if unknown and token != getattr(tokenizer, "unk_token", None) else found
+
+
+def read_examples(path) -> list[str | dict]:
+    """Examples of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (with a
+    ``"completion"``: the prompt and its reply) or JSON strings, else one prompt per line: a
+    ``task=`` argument (``mlx_ifp generate --task @FILE``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"task examples file not found: {path}")
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+    out = lines
+    if path.suffix.lower() == ".jsonl":  # TASK.JSONL too
+        out = []
+        for i, line in enumerate(lines, 1):
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{path}:{i}: not JSON ({e.msg})") from None
+            item = item if isinstance(item, dict) else {"prompt": item}
+            text, reply = item.get("prompt"), item.get("completion")
+            if not isinstance(text, str) or not text.strip() or not isinstance(reply, str | None):
+                raise UsageError(f'{path}:{i}: expected {{"prompt": "..."}} or a JSON string')
+            out.append(text if reply is None else {"prompt": text, "completion": reply})
+    if not out:
+        raise UsageError(f"{path} holds no example prompts")
+    return out
 
 
 class ContextFull(UserWarning):
@@ -132,7 +265,7 @@ def check_sampling(
 #: this package's own generation options (for the hint on a misspelt one)
 OWN_OPTIONS = ("max_tokens", "temp", "top_p", "min_p", "top_k", "repetition_penalty")
 OWN_OPTIONS += ("presence_penalty", "frequency_penalty", "repetition_context_size", "prefill")
-OWN_OPTIONS += ("repick", "logit_bias")
+OWN_OPTIONS += ("repick", "logit_bias", "chat_template_config", "extra_eos_tokens")
 
 
 @functools.cache
