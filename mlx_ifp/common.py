@@ -41,19 +41,19 @@ def _publish(path: Path, mode: int) -> None:
     os.chmod(path, mode & ~umask)
 
 
-def cache_dir(*parts: str) -> Path:
-    """``$MLX_IFP_CACHE`` or ``$XDG_CACHE_HOME/mlx_ifp`` (default ``~/.cache/mlx_ifp``)."""
+def cache_dir(*parts: str, make: bool = True) -> Path:
+    """``$MLX_IFP_CACHE`` or ``$XDG_CACHE_HOME/mlx_ifp`` (default ``~/.cache/mlx_ifp``), made
+    unless ``make`` is false (``info`` only reads)."""
     root = os.environ.get("MLX_IFP_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mlx_ifp"
     )
     path = Path(root).expanduser().joinpath(*parts)  # a quoted "~/x" (a unit file, a .env)
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if make:
+            path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UsageError(
-            f"cannot use the cache folder {path} ({e.strerror or e}): set MLX_IFP_CACHE to a "
-            "folder you can write"
-        ) from None
+        msg = f"cannot use the cache folder {path} ({e.strerror or e})"
+        raise UsageError(f"{msg}: set MLX_IFP_CACHE to a folder you can write") from None
     return path
 
 

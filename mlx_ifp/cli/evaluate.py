@@ -71,7 +71,9 @@ def data_build_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the train/valid/test splits.")] = 0,
     max_stdlib: Annotated[int, typer.Option(help="Standard-library functions to use.")] = 3000,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even if cached (and redo --distill's replies).")
+    ] = False,
     distill_n: Annotated[
         int,
         typer.Option(
@@ -90,7 +92,7 @@ def data_build_command(
     Writes domains/<domain>/<split>.jsonl (records with provenance), pretrain/ ({"text"}),
     sft/ ({"prompt","completion"}), chat/ ({"messages"}), tasks.json and manifest.json.
     """
-    from ..data import BuildConfig, build, distill
+    from ..data import BuildConfig, build, distill, distilled
 
     if distill_n < 0:
         raise UsageError(f"--distill must be 0 (none) or more prompts, got {distill_n}")
@@ -101,10 +103,13 @@ def data_build_command(
     if distill_n > 0:
         mlx_ifp.check_model(model)  # before a build of minutes
     path = build(output, BuildConfig(seed=seed, max_stdlib=max_stdlib), force=force)
-    if distill_n > 0:
-        check_writable(path / "distill" / "train.jsonl")  # before the load (distill checks too)
-        net, tokenizer = mlx_ifp.load(model)
-        typer.echo(str(distill(path, net, tokenizer, distill_n, model, seed=seed)))
+    if distill_n > 0:  # replies there already: reused if of these settings, else refused
+        done = None if force else distilled(path, distill_n, model)  # (before the load)
+        if done is None:
+            check_writable(path / "distill" / "train.jsonl")  # before the load (distill too)
+            net, tokenizer = mlx_ifp.load(model)
+            done = distill(path, net, tokenizer, distill_n, model, seed=seed, force=force)
+        typer.echo(str(done))
     typer.echo(str(path))
 
 

