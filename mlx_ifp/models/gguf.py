@@ -3,7 +3,9 @@
 ``gguf_decode.load`` reads GGUF: Q4_0/Q4_1/Q8_0 come back packed as MLX affine (weight, scales,
 biases, group size 32) and stay packed; K-quants, Q5_* and IQ* are decoded by the ``gguf`` package
 (see gguf_decode.py for how each is kept).
-The tokenizer is rebuilt from the metadata with ``tokenizers`` and saved the Hugging Face way.
+The tokenizer is rebuilt from the metadata with ``tokenizers`` (the split each
+``tokenizer.ggml.pre`` name stands for: ``gguf_decode.pre_tokenizer``) and saved the Hugging Face
+way. Tensor shapes are checked against the metadata before anything is written.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import mlx.core as mx
 
 from ..common import UsageError, atomic_dir, cache_dir, check_safetensors
 from . import gguf_decode
+from .gguf_decode import BOS_PRES, SPLITS  # noqa: F401  (SPLITS: the exporter's)
 
 FORMAT_VERSION = 1
 MARKER = "mlx_ifp_gguf.json"  # written last, beside the weights: source, format, file sizes
@@ -43,26 +46,7 @@ LAYER_TENSORS = {
 }
 TOP_TENSORS = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
 
-# Pre-tokenizer split patterns of llama.cpp's ``tokenizer.ggml.pre`` values (Hugging Face's).
-_LLAMA3_SPLIT = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-# Tekken's (Mistral Nemo / Small 3, llama architecture; as llama.cpp quotes its tokenizer.json)
-_TEKKEN_SPLIT = (
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
-    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"
-    r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
 _TOKEN_IDS = {"unk": "unknown", "pad": "padding"} | {k: k for k in ("bos", "eos", "eot", "eom")}
-# llama.cpp's names for each (llama-vocab.cpp; those of llama3 and tekken ignore merges and add
-# BOS unless ``tokenizer.ggml.add_bos_token`` says otherwise); any other name gets GPT-2's split
-LLAMA3_PRES = ("llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0")
-QWEN2_PRES = ("qwen2", "deepseek-r1-qwen", "kormo", "megrez")
-SPLITS = dict.fromkeys(LLAMA3_PRES, _LLAMA3_SPLIT)
-SPLITS.update(dict.fromkeys(QWEN2_PRES, _LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}")))
-SPLITS["tekken"] = _TEKKEN_SPLIT
-BOS_PRES = (*LLAMA3_PRES, "tekken")  # merges ignored, BOS added by default
 
 
 def _hf_name(name: str) -> str:
@@ -146,8 +130,10 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
     for key, value in needed.items():
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise UsageError(f"{arch}.{key} is missing or not a positive whole number: {value!r}")
-    if arch == "qwen2":
-        del config["head_dim"]
+    if arch == "qwen2":  # mlx-lm's qwen2 takes hidden / heads for the head size
+        if config.pop("head_dim") != hidden // heads:
+            why = f"not embedding_length / head_count = {hidden // heads}, as mlx-lm's qwen2 takes"
+            raise UsageError(f"qwen2.attention.key_length {get('attention.key_length')} is {why}")
     else:  # llama's optional biases (llama.cpp reads them when the tensors are there)
         config["attention_bias"] = "blk.0.attn_q.bias" in weights
         config["mlp_bias"] = "blk.0.ffn_gate.bias" in weights
@@ -167,6 +153,34 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
     if len(stops := dict.fromkeys(t for t in ids if t is not None)) > 1:  # stops: end of turn
         config["eos_token_id"] = list(stops)  # mlx-lm stops on each (Llama 3's <|eot_id|>)
     return config
+
+
+def _check_shapes(config: dict, weights: dict, arch: str, kv_key: bool) -> None:
+    """Each tensor's shape is what the metadata says (llama.cpp checks so too), checked before
+    anything is written: else one UsageError naming the tensor and the keys."""
+    keys = ("hidden_size", "vocab_size", "intermediate_size", "num_attention_heads")
+    hidden, vocab, ffn, heads = (config[k] for k in keys)
+    kv, dim = config["num_key_value_heads"], config.get("head_dim") or hidden // heads
+    qs = f"{arch}.attention.head_count {heads} x head size {dim}"
+    kvs = f"{arch}.attention.head_count_kv {kv}{'' if kv_key else ' (missing: head_count)'}"
+    kvs, fs = f"{kvs} x head size {dim}", f"{arch}.feed_forward_length {ffn}"
+    want = dict.fromkeys(("token_embd", "output"), (vocab, hidden, f"{vocab} tokens"))
+    for i in range(config["num_hidden_layers"]):
+        want |= {f"blk.{i}.{k}": v for k, v in {
+            "attn_q": (heads * dim, hidden, qs), "attn_k": (kv * dim, hidden, kvs),
+            "attn_v": (kv * dim, hidden, kvs), "attn_output": (hidden, heads * dim, qs),
+            "ffn_gate": (ffn, hidden, fs), "ffn_up": (ffn, hidden, fs),
+            "ffn_down": (hidden, ffn, fs),
+        }.items()}  # fmt: skip
+    for stem, (*shape, why) in want.items():
+        if (x := weights.get(f"{stem}.weight")) is None:
+            if stem != "output":  # (tied)
+                raise UsageError(f"tensor {stem}.weight is missing")
+            continue
+        scales = weights.get(f"{stem}.scales")  # packed: 32 values a scale
+        got = [x.shape[0], x.shape[-1] if scales is None else scales.shape[-1] * GROUP_SIZE]
+        if x.ndim != 2 or got != shape:
+            raise UsageError(f"tensor {stem}.weight is {got}, the metadata says {shape} ({why})")
 
 
 def _convert_weights(
@@ -210,15 +224,7 @@ def _convert_weights(
 
 def build_tokenizer(meta: dict, model_max_length: int | None = None):
     """A ``PreTrainedTokenizerFast`` from ``tokenizer.ggml.*`` metadata (byte-level BPE)."""
-    from tokenizers import (
-        AddedToken,
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        pre_tokenizers,
-        processors,
-    )
+    from tokenizers import AddedToken, Tokenizer, decoders, models, processors
     from transformers import PreTrainedTokenizerFast
 
     kind = _meta(meta, "tokenizer.ggml.model")
@@ -228,30 +234,21 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
         )
     tokens = list(meta["tokenizer.ggml.tokens"])
     merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges") or []]
-    pre = _meta(meta, "tokenizer.ggml.pre", "default")
+    pre = _meta(meta, "tokenizer.ggml.pre", "")
     add_bos = _meta(meta, "tokenizer.ggml.add_bos_token", pre in BOS_PRES)
-    for key, value, kind in (("pre", pre, str), ("add_bos_token", add_bos, bool)):
-        if not isinstance(value, kind):  # (an int pre read as GPT-2's split, "no" as yes)
+    add_eos = _meta(meta, "tokenizer.ggml.add_eos_token", False)
+    flags = (("pre", pre, str), ("add_bos_token", add_bos, bool), ("add_eos_token", add_eos, bool))
+    for key, value, kind in flags:
+        if not isinstance(value, kind):  # (an int pre read as no name, "no" as yes)
             raise UsageError(f"tokenizer.ggml.{key} is not {kind.__name__}: {value!r:.40}")
+    split, clean = gguf_decode.pre_tokenizer(pre)
     try:  # tokenizers raises a bare Exception for merges of tokens the list lacks
-        bpe = models.BPE(
-            vocab={t: i for i, t in enumerate(tokens)},
-            merges=merges,
-            ignore_merges=pre in BOS_PRES,
-        )
+        vocab = {t: i for i, t in enumerate(tokens)}
+        bpe = models.BPE(vocab=vocab, merges=merges, ignore_merges=pre in BOS_PRES)
     except Exception as e:
         raise UsageError(f"tokenizer.ggml.merges do not fit the token list ({e})") from None
     tok = Tokenizer(bpe)
-    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=pre not in SPLITS)
-    if pre == "smollm":
-        tok.pre_tokenizer = pre_tokenizers.Sequence(
-            [pre_tokenizers.Digits(individual_digits=True), byte_level]
-        )
-    elif pre in SPLITS:
-        split = pre_tokenizers.Split(Regex(SPLITS[pre]), behavior="isolated")
-        tok.pre_tokenizer = pre_tokenizers.Sequence([split, byte_level])
-    else:
-        tok.pre_tokenizer = byte_level
+    tok.pre_tokenizer = split
     tok.decoder = decoders.ByteLevel()
 
     types = meta.get("tokenizer.ggml.token_type")
@@ -263,10 +260,13 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
     def token(key):
         return None if (tid := _token_id(meta, key, len(tokens))) is None else tokens[tid]
 
-    bos = token("bos")
-    if add_bos and bos is not None:
+    bos, eos = (token(k) if add else None for k, add in (("bos", add_bos), ("eos", add_eos)))
+    if bos or eos:  # what llama.cpp adds when it encodes with special tokens
+        one = " ".join(t for t in (bos, "$A", eos) if t)
         tok.post_processor = processors.TemplateProcessing(
-            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, tokens.index(bos))]
+            single=one,
+            pair=f"{one} {one.replace('$A', '$B')}",
+            special_tokens=[(t, tokens.index(t)) for t in dict.fromkeys((bos, eos)) if t],
         )
     else:
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
@@ -278,9 +278,11 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
         raise UsageError(f"tokenizer.chat_template is not text: {template!r}")
     if template:
         kwargs["chat_template"] = template
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, clean_up_tokenization_spaces=False, **kwargs
-    )
+    # clean: decoding drops the " " before , . ! ? 's 'm 're 've (and n't: llama.cpp keeps it),
+    # as llama.cpp does for this pre name; transformers 5 skips it for BPE unless forced
+    force = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
+    kwargs |= {"clean_up_tokenization_spaces": clean, **({force: True} if clean else {})}
+    return PreTrainedTokenizerFast(tokenizer_object=tok, **kwargs)
 
 
 def gguf_to_mlx_lm(
@@ -317,6 +319,7 @@ def gguf_to_mlx_lm(
     weights, meta = read_gguf(gguf_path, progress)
     try:  # a hand-made or damaged file: missing keys, wrong types, shapes that do not fit
         config = _config(meta, weights, arch)
+        _check_shapes(config, weights, arch, f"{arch}.attention.head_count_kv" in meta)
         tokenizer = build_tokenizer(meta, config["max_position_embeddings"])
         out, quant = _convert_weights(weights, config, dequantize)
     except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError, AttributeError) as e:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import warnings
 from pathlib import Path
 
 import mlx.core as mx
@@ -28,6 +29,8 @@ GROUP_SIZE = 32  # the importer's packed group size (gguf.GROUP_SIZE)
 # GGML tensor type ids (gguf.GGMLQuantizationType) that mx.load decodes right: checked per type
 # against the reference by tests/test_gguf_decode.py::test_mx_load_per_type.
 MLX_EXACT = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 8: "Q8_0", 30: "BF16"}
+#: every GGML tensor type id (gguf 0.17's GGMLQuantizationType, F32 = 0 to Q1_0 = 41)
+GGML_TYPES = {*range(4), *range(6, 31), 34, 35, 39, 40, 41}
 
 # Types whose 32-value blocks (sub-blocks) are affine, w = scale * code + bias, map onto MLX
 # affine at group size 32 exactly: type -> (bits, (start, low, end), fill0, fill1). In a block,
@@ -110,7 +113,15 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dic
             if kind in _SCALAR:
                 return pos + struct.calcsize(_SCALAR[kind])
             if kind == 8:
-                return string(pos)[1]
+                text, pos = string(pos)
+                try:  # (mx.load would raise a bare UnicodeDecodeError)
+                    text.decode()
+                except UnicodeDecodeError:
+                    raise UsageError(
+                        f"cannot read GGUF file {path}: its metadata {key} holds text that is "
+                        "not valid UTF-8 (a damaged file, or a broken converter's)"
+                    ) from None
+                return pos
             if kind == 9:
                 sub, count = struct.unpack_from("<IQ", buf, pos)
                 pos += 12
@@ -158,10 +169,17 @@ def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], d
 
     ``progress(done, total)``, if given, is called after each tensor the gguf package decodes.
 
-    Raises UsageError for a file that needs the ``gguf`` package when it is not installed; other
-    errors (not a GGUF file, a type even the gguf package cannot decode) propagate.
+    Raises UsageError for a tensor type id that is no GGML type, or a file that needs the ``gguf``
+    package when it is not installed; other errors (not a GGUF file, a type even the gguf package
+    cannot decode) propagate.
     """
     types, kinds, _ = _header(path)
+    known = lambda t: t in GGML_TYPES or not _type_name(t).startswith("type ")  # noqa: E731
+    if unknown := sorted({t for t in types.values() if not known(t)}):
+        raise UsageError(
+            f"{Path(path).name} holds tensors of type {unknown[0]}, which is no GGML tensor type "
+            "(a damaged file, or a type newer than this importer and the gguf package)"
+        )
     crash = kinds & MLX_CRASHES
     if all(t in MLX_EXACT for t in types.values()) and not crash:
         # by its magic, not its name's case: mx.load reads the suffix as written (`x.GGUF`)
@@ -264,15 +282,92 @@ def _value(field):
     return mx.array(field.parts[-1].reshape(()))
 
 
+# --- what llama.cpp's tokenizer.ggml.pre names mean (llama-vocab.cpp) -------------------------
+_GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+_LLAMA3 = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+_CASED = r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]%s[\p{Ll}\p{Lm}\p{Lo}\p{M}]%s%s"
+_CASES = _CASED % ("*", "+", "%s") + "|" + _CASED % ("+", "*", "%s")
+_TAIL = r"| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+#: kind -> the regexes (Hugging Face's, as llama.cpp quotes them) splitting each piece in turn
+#: (gpt-2 and smollm are built with ByteLevel's own split, GPT-2's)
+SPLIT_KINDS = {
+    "llama3": (_LLAMA3,),
+    "qwen2": (_LLAMA3.replace(r"\p{N}{1,3}", r"\p{N}"),),
+    "tekken": (_CASES % ("", "") + r"|\p{N}" + _TAIL,),
+    "gpt-4o": (_CASES % ((r"(?i:'s|'t|'re|'ve|'m|'ll|'d)?",) * 2) + r"|\p{N}{1,3}" + _TAIL,),
+    "gpt-2": (_GPT2,),
+    "smollm": (r"\p{N}", _GPT2),
+    "falcon": (r"[\p{P}\$\+<=>\^~\|`]+", _GPT2, "[0-9][0-9][0-9]"),
+    "default": (r"[\p{P}\$\+<=>\^~\|]+", _GPT2, r"\p{N}+", "[0-9][0-9][0-9]"),
+    "deepseek-coder": (
+        r"[\r\n]", r"\s?\p{L}+", r"\s?\p{P}+", "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+",
+        r"\p{N}",
+    ),
+}  # fmt: skip
+#: llama.cpp's names that ignore merges and add BOS unless add_bos_token says otherwise
+BOS_PRES = (*"llama3 llama-v3 llama-bpe falcon3 falcon-h1 pixtral midm-2.0 lfm2".split(), "tekken")
+# the tokenizer.ggml.pre names of each kind; * marks llama.cpp's clean_spaces off
+_PRE_NAMES = {
+    "llama3": "llama3 llama-v3 llama-bpe falcon3 falcon-h1 pixtral midm-2.0 lfm2 dbrx smaug-bpe",
+    "qwen2": "qwen2* deepseek-r1-qwen* kormo* f2llmv2* megrez stablelm2 hunyuan* solar-open*",
+    "tekken": "tekken*",
+    "gpt-4o": "gpt-4o* llama4* kanana2* talkie* minimax-m2*",
+    "gpt-2": "gpt-2 gpt2 phi-2 gigachat a.x-4.0 mellum exaone4 mpt olmo jais trillion* "
+    "granite-docling*",  # gpt2: not llama.cpp's, this package's exporter's
+    "smollm": "smollm* starcoder refact command-r* codeshell exaone minerva-7b mellum2",
+    "falcon": "falcon",
+    "default": "default",
+    "deepseek-coder": "deepseek-coder*",
+}
+#: tokenizer.ggml.pre -> (kind, clean_up_tokenization_spaces: llama.cpp's clean_spaces)
+PRES = {n.rstrip("*"): (k, not n.endswith("*")) for k, v in _PRE_NAMES.items() for n in v.split()}
+#: pre name -> its one split regex (by which the exporter names a Hugging Face split)
+SPLITS = {n: SPLIT_KINDS[k][0] for n, (k, _) in PRES.items() if len(SPLIT_KINDS[k]) < 2}
+SPLITS = {n: r for n, r in SPLITS.items() if r != _GPT2}
+
+
+def pre_tokenizer(pre: str | None):
+    """(``tokenizers`` pre-tokenizer, clean_up_tokenization_spaces) of ``tokenizer.ggml.pre``.
+
+    No name is llama.cpp's "default", with a warning (as llama.cpp); a name whose split is not
+    reproduced here is a UsageError (llama.cpp refuses names it does not know).
+    """
+    from tokenizers import Regex
+    from tokenizers import pre_tokenizers as pt
+
+    if not pre:
+        warnings.warn("GGUF without tokenizer.ggml.pre: llama.cpp's 'default' split", stacklevel=3)
+    elif pre not in PRES:
+        raise UsageError(
+            f"GGUF pre-tokenizer '{pre:.40}' (tokenizer.ggml.pre) is not one this importer "
+            "reproduces: its token ids would differ from llama.cpp's (see docs/gguf.md)"
+        )
+    kind, clean = PRES[pre or "default"]
+    byte_level = pt.ByteLevel(add_prefix_space=False, use_regex=kind in ("gpt-2", "smollm"))
+    steps = [pt.Split(Regex(r), behavior="isolated") for r in SPLIT_KINDS[kind]]
+    if kind in ("gpt-2", "smollm"):
+        steps = [pt.Digits(individual_digits=True)] if kind == "smollm" else []
+    return (pt.Sequence([*steps, byte_level]) if steps else byte_level), clean
+
+
 __all__ = [
     "AFFINE",
+    "BOS_PRES",
+    "GGML_TYPES",
     "INSTALL_HINT",
     "MLX_EXACT",
+    "PRES",
     "PACKED",
     "REQUANT",
+    "SPLITS",
+    "SPLIT_KINDS",
     "affine",
     "convert_tensor",
     "header_values",
     "load",
+    "pre_tokenizer",
     "tensor_types",
 ]
