@@ -121,7 +121,7 @@ def test_smollm2_slim_export_same_logits(tmp_path, gguf_type):
     assert (p.argmax(-1) == q.argmax(-1)).all().item()
 
 
-@pytest.mark.parametrize("pre", ["smollm", "qwen2", "llama-bpe", "gpt2"])
+@pytest.mark.parametrize("pre", ["smollm", "qwen2", "llama-bpe", "gpt-2"])
 def test_pre_tokenizer_name_survives_roundtrip(pre):
     from mlx_ifp.convert.exporters import pre_tokenizer_name
 
@@ -129,3 +129,14 @@ def test_pre_tokenizer_name_survives_roundtrip(pre):
 
     meta = {**tokenizer_meta(300), "tokenizer.ggml.pre": pre}
     assert pre_tokenizer_name(importer.build_tokenizer(meta).backend_tokenizer) == pre
+
+
+def test_a_gpt2_split_is_exported_under_the_name_llama_cpp_knows():
+    """A plain byte-level split (read from a file of ours that named it "gpt2") is written as
+    llama.cpp's "gpt-2": llama.cpp refuses a pre-tokenizer name it does not know."""
+    from mlx_ifp.convert.exporters import pre_tokenizer_name
+
+    from test_gguf import tokenizer_meta
+
+    meta = {**tokenizer_meta(300), "tokenizer.ggml.pre": "gpt2"}
+    assert pre_tokenizer_name(importer.build_tokenizer(meta).backend_tokenizer) == "gpt-2"

@@ -216,7 +216,7 @@ def pre_tokenizer_name(backend) -> str:
         for name, split in SPLITS.items():
             if pattern == split:
                 return {"llama3": "llama-bpe"}.get(name, name)
-    return "gpt2" if kinds == ["ByteLevel"] else "default"
+    return "gpt-2" if kinds == ["ByteLevel"] else "default"  # llama.cpp knows no "gpt2"
 
 
 def byte_level_bpe(spec: dict) -> bool:
