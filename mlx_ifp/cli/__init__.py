@@ -15,12 +15,11 @@ from os.path import expanduser
 
 import typer
 
-from .. import UsageError
 from .chat import chat_command
 from .convert import convert_command
 from .evaluate import data_build_command, eval_command, plot_command
 from .finetune import finetune_command
-from .generate import generate_command
+from .generate import UsageError, generate_command  # (the package's, as every command's)
 from .info import bench_command, info_command
 from .serve import serve_command
 

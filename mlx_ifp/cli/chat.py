@@ -30,18 +30,23 @@ from .generate import (
     Dequantize,
     Keep,
     MaskSource,
+    MaxKvSize,
     MaxTokens,
     MinP,
     Model,
+    PrefillStepSize,
     Repick,
     Seed,
     SystemPrompt,
     Temp,
     TopK,
     TopP,
+    XtcProbability,
+    XtcThreshold,
     check_sampling_flags,
     check_template,
     check_text,
+    lm_flags,
     named_adapter,
     not_empty,
     open_model,
@@ -106,6 +111,10 @@ def chat_command(
     mask_source: MaskSource = None,
     adapter: Adapter = None,
     repick: Repick = None,
+    max_kv_size: MaxKvSize = None,
+    prefill_step_size: PrefillStepSize = None,
+    xtc_probability: XtcProbability = None,
+    xtc_threshold: XtcThreshold = None,
     dequantize: Dequantize = None,
     verbose: Annotated[
         bool, typer.Option("--verbose/--quiet", help="A line on speed and mask after each reply.")
@@ -117,6 +126,8 @@ def chat_command(
     check_text(system_prompt, "--system-prompt")
     sampling = dict(temp=temp, top_p=top_p, min_p=min_p, top_k=top_k)
     check_sampling_flags(max_tokens, sampling.values(), repick)
+    sampling |= lm_flags(max_kv_size=max_kv_size, prefill_step_size=prefill_step_size,
+                         xtc_probability=xtc_probability, xtc_threshold=xtc_threshold)  # fmt: skip
     seed_flag(seed)
     adapter = named_adapter(adapter, model, budget)
     opened = open_model(

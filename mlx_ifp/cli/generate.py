@@ -9,78 +9,35 @@ from typing import Annotated
 import typer
 
 from .. import UsageError, make_source
-
-Model = Annotated[
-    str,
-    typer.Option(
-        "--model",
-        help="smollm2-135m-instruct or qwen2.5-coder-1.5b-instruct (embedded; the second is a "
-        "1.1 GB download), a .gguf file, an mlx-lm folder or a Hugging Face repo id.",
-    ),
-]
-Task = Annotated[
-    str | None,
-    typer.Option(
-        "--task",
-        help="Select the mask from this task description instead of the "
-        "prompt (one mask, cached, for every prompt of the task). @FILE: from the task's "
-        'example prompts instead, one per line (or a .jsonl of {"prompt": ...}; with '
-        '"completion": ..., the prompt and its reply, a better mask).',
-    ),
-]
-Dequantize = Annotated[
-    bool | None,
-    typer.Option(
-        "--dequantize/--no-dequantize", help="Unpack quantized weights (default: yes on CPU)."
-    ),
-]
-MaxTokens = Annotated[
-    int, typer.Option("--max-tokens", "-m", help="Tokens to generate (-1: until the end token).")
-]
-Temp = Annotated[float, typer.Option(help="Sampling temperature (0 is greedy).")]
-TopP = Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")]
-MinP = Annotated[float, typer.Option("--min-p", help="Min-p sampling threshold (0: off).")]
-TopK = Annotated[int, typer.Option("--top-k", help="Sample from the top K tokens (0: off).")]
-Seed = Annotated[int | None, typer.Option(help="Random seed for sampling.")]
-SystemPrompt = Annotated[str | None, typer.Option(help="A system message.")]
-Keep = Annotated[
-    str | None,
-    typer.Option(
-        "--keep",
-        help="FFN channels kept per layer: a fraction in (0, 1] or a count. Default 0.5, or the "
-        "budget the adapter's predictor was trained for.",
-    ),
-]
-MaskSource = Annotated[
-    str | None,
-    typer.Option(
-        "--mask-source",
-        help="griffin, static, static-act, random, full or predictor. Default: --adapter's "
-        "predictor; on an embedded model its shipped predictor (+ LoRA); else griffin.",
-    ),
-]
-Adapter = Annotated[
-    str | None,
-    typer.Option(
-        "--adapter",
-        help="A `mlx_ifp finetune` output folder: its adapters are loaded, its predictor picks "
-        "the mask (an `mlx_lm lora` folder: griffin). `default`: the one an embedded model ships.",
-    ),
-]
-Repick = Annotated[
-    int | None,
-    typer.Option(
-        "--repick",
-        metavar="N",
-        help="Re-pick the mask every N generated tokens from the prompt and the reply so "
-        "far; 0: one mask from the prompt (fastest). Default: 16 with a predictor that reads "
-        "GRIFFIN statistics (head griffin: the shipped one), else 0. Each re-pick costs a dense "
-        "pass over the N new tokens and a few new rows (docs/results/reroute/).",
-    ),
-]
-Verbose = Annotated[
-    bool, typer.Option("--verbose/--quiet", help="Print the timing and pruning footer.")
-]
+from .options import (
+    Adapter,
+    Dequantize,
+    DraftModel,
+    Keep,
+    KvBits,
+    KvGroupSize,
+    MaskSource,
+    MaxKvSize,
+    MaxTokens,
+    MinP,
+    MinTokensToKeep,
+    Model,
+    NumDraftTokens,
+    Prefill,
+    PrefillStepSize,
+    QuantizedKvStart,
+    RepetitionPenalty,
+    Repick,
+    Seed,
+    SystemPrompt,
+    Task,
+    Temp,
+    TopK,
+    TopP,
+    Verbose,
+    XtcProbability,
+    XtcThreshold,
+)
 
 
 def check_text(text: str | None, flag: str) -> str | None:
@@ -189,6 +146,41 @@ def check_sampling_flags(max_tokens, sampling, repick, penalties=(None, 0.0, 0.0
         raise UsageError(f"--{name.replace('_', '-')} {why}") from None
 
 
+def lm_flags(draft_model=None, repick=None, prefill="auto", **given) -> dict:
+    """mlx_lm generate's KV cache, prefill, sampler and draft flags as the API's options (those
+    not given left out: mlx-lm's defaults), checked by its rules before the model loads."""
+    import re
+
+    from ..inference import check_options
+
+    options = {k: v for k, v in given.items() if v is not None}
+    if draft_model is None and "num_draft_tokens" in options:
+        raise UsageError("--num-draft-tokens needs --draft-model (it is ignored without one)")
+    for flag, clash in (("--repick", repick), ("--prefill dense", prefill == "dense")):
+        if draft_model is not None and clash:  # the API's refusals, before the loads
+            raise UsageError(f"--draft-model decodes with one unpruned draft: not with {flag}")
+    try:
+        check_options({**options, "draft_model": draft_model})
+    except UsageError as e:  # the options' names as flags
+        words = re.sub(r"\b([a-z]+(?:_[a-z]+)+)\b", lambda m: f"--{m[1].replace('_', '-')}", str(e))
+        raise UsageError(words) from None
+    return options
+
+
+def load_draft(name: str | None, tokenizer, dequantize) -> dict:
+    """``--draft-model``, loaded after the model as mlx-lm does: one that reads another
+    vocabulary is refused."""
+    from .. import load
+
+    if name is None:
+        return {}
+    draft, draft_tokenizer = load(name, dequantize=dequantize)
+    if draft_tokenizer.vocab_size != tokenizer.vocab_size:
+        raise UsageError(f"--draft-model {name}'s tokenizer ({draft_tokenizer.vocab_size} "
+                         f"tokens) is not the model's ({tokenizer.vocab_size})")  # fmt: skip
+    return {"draft_model": draft}
+
+
 def seed_flag(seed: int | None) -> None:
     """``--seed``: checked, then MLX's random state set from it."""
     import mlx.core as mx
@@ -295,15 +287,7 @@ def generate_command(
     top_p: TopP = 1.0,
     min_p: MinP = 0.0,
     top_k: TopK = 0,
-    repetition_penalty: Annotated[
-        float | None,
-        typer.Option(
-            "--repetition-penalty",
-            "--repeat-penalty",
-            help="Divide the logits of tokens seen in the last --repetition-context-size "
-            "tokens by this (1: off; 1.1 is a common choice against loops).",
-        ),
-    ] = None,
+    repetition_penalty: RepetitionPenalty = None,
     presence_penalty: Annotated[
         float, typer.Option(help="Subtract this from tokens seen in that window (-2..2, 0: off).")
     ] = 0.0,
@@ -336,22 +320,23 @@ def generate_command(
         str | None, typer.Option("--save-mask", help="Save the mask used to this file.")
     ] = None,
     align: Annotated[int, typer.Option(help="Round the kept count up to a multiple.")] = 1,
-    prefill: Annotated[
-        str,
-        typer.Option(
-            "--prefill",
-            help="dense: the prompt runs through the unpruned model (with the shipped "
-            "LoRA, if any) and only decoding is pruned (a per-prompt GRIFFIN mask then costs "
-            "no extra pass); slim: everything on the pruned model; auto: dense for a "
-            "per-prompt GRIFFIN mask.",
-        ),
-    ] = "auto",
+    prefill: Prefill = "auto",
     repick: Repick = None,
+    max_kv_size: MaxKvSize = None,
+    kv_bits: KvBits = None,
+    kv_group_size: KvGroupSize = None,
+    quantized_kv_start: QuantizedKvStart = None,
+    prefill_step_size: PrefillStepSize = None,
+    draft_model: DraftModel = None,
+    num_draft_tokens: NumDraftTokens = None,
+    min_tokens_to_keep: MinTokensToKeep = None,
+    xtc_probability: XtcProbability = None,
+    xtc_threshold: XtcThreshold = None,
     dequantize: Dequantize = None,
     verbose: Verbose = True,
 ):
     """Generate text through the pruned model, streaming it as it comes."""
-    from .. import Budget, Mask
+    from .. import Budget, Mask, check_model
     from ..inference import PREFILL, footer
 
     if prefill not in PREFILL:  # before the model loads
@@ -359,6 +344,12 @@ def generate_command(
     penalties = (repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size)
     chat = (chat_template_config, not ignore_chat_template)  # the model sees the raw prompt?
     config = check_sampling_flags(max_tokens, (temp, top_p, min_p, top_k), repick, penalties, chat)
+    not_empty(draft_model=draft_model)
+    lm = lm_flags(draft_model, repick, prefill, max_kv_size=max_kv_size, kv_bits=kv_bits,
+        kv_group_size=kv_group_size, quantized_kv_start=quantized_kv_start,
+        prefill_step_size=prefill_step_size, num_draft_tokens=num_draft_tokens,
+        min_tokens_to_keep=min_tokens_to_keep, xtc_probability=xtc_probability,
+        xtc_threshold=xtc_threshold)  # fmt: skip
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
     if budget is None and align < 1:
         Budget.parse(1.0, align)  # --align alone is checked too
@@ -379,15 +370,18 @@ def generate_command(
             "the system text in the prompt"
         )
     seed_flag(seed)
+    if draft_model is not None:
+        check_model(draft_model)  # a name that is no model: before the model loads
     opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task,
                         repick)  # fmt: skip
     check_template(opened["tokenizer"], system_prompt, config)
+    lm |= load_draft(draft_model, opened["tokenizer"], dequantize)
     last, _ = stream_reply(text, max_tokens, opened, task=task, system_prompt=system_prompt,
         chat_template_config=config, extra_eos_tokens=extra_eos_token,
         chat_template=not ignore_chat_template, temp=temp, top_p=top_p, min_p=min_p, top_k=top_k,
         prefill=prefill, repick=repick, repetition_penalty=repetition_penalty,
         presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
-        repetition_context_size=repetition_context_size)  # fmt: skip
+        repetition_context_size=repetition_context_size, **lm)  # fmt: skip
     if last is not None and save_mask:
         path = last.prune.mask.save(save_mask)
         n = last.prune.repicks  # the saved one is the prompt's: --mask replays no re-picks

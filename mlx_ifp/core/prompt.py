@@ -1,12 +1,15 @@
 """Prompts: chat formatting, the first user turn, and the tokens a mask source reads (token
-ids given by the user checked, the hash a text's mask is cached and saved under)."""
+ids given by the user checked, the hash a text's mask is cached and saved under) and a task's
+example prompts read from a file."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import numbers
 import re
+from pathlib import Path
 
 from ..common import UsageError
 
@@ -144,6 +147,35 @@ def check_example(example):
         what = 'a prompt, or {"prompt": str, "completion": str}'
         raise UsageError(f"a task example is {what}, got {example!r:.60}")
     return example
+
+
+def read_examples(path) -> list[str | dict]:
+    """Examples of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (with a
+    ``"completion"``: the prompt and its reply) or JSON strings, else one prompt per line: a
+    ``task=`` argument (``mlx_ifp generate --task @FILE``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"task examples file not found: {path}")
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+    out = lines
+    if path.suffix.lower() == ".jsonl":  # TASK.JSONL too
+        out = []
+        for i, line in enumerate(lines, 1):
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{path}:{i}: not JSON ({e.msg})") from None
+            item = item if isinstance(item, dict) else {"prompt": item}
+            text, reply = item.get("prompt"), item.get("completion")
+            if not isinstance(text, str) or not text.strip() or not isinstance(reply, str | None):
+                raise UsageError(f'{path}:{i}: expected {{"prompt": "..."}} or a JSON string')
+            out.append(text if reply is None else {"prompt": text, "completion": reply})
+    if not out:
+        raise UsageError(f"{path} holds no example prompts")
+    return out
 
 
 def token_text(tokenizer, token: int) -> tuple[str, list[int]]:

@@ -20,7 +20,7 @@ from mlx_lm.generate import GenerationResponse
 from mlx_lm.models.cache import make_prompt_cache
 
 from ..core import (
-    DEFAULT_REPICK,
+    DEFAULT_REPICK,  # noqa: F401  (importable here as before; ``repick.every`` uses it)
     Budget,
     Mask,
     UsageError,
@@ -247,7 +247,8 @@ def stream_generate(
     ``None`` (the default) is ``DEFAULT_REPICK`` for a trained predictor's per-prompt masks, 0
     (one mask per prompt) otherwise, or with ``draft_model`` or ``input_embeddings``; nothing
     pruned (``keep=1.0``): no re-pick. The penalties and ``logit_bias``:
-    ``penalty_processors``; the penalties see the whole prompt.
+    ``penalty_processors``; the penalties see the whole prompt. ``min_tokens_to_keep``,
+    ``xtc_probability`` and ``xtc_threshold`` go to mlx-lm's ``make_sampler`` (``sampler_for``).
     """
     if prefill not in PREFILL:
         raise UsageError(f"prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
@@ -256,7 +257,7 @@ def stream_generate(
     temp, top_p, min_p = float(temp), float(top_p), float(min_p)
     rep = (repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size)
     penalties = penalty_processors(*rep, logit_bias, vocab_size(model))
-    check_options(kwargs, (temp, top_p, min_p, top_k))  # mlx-lm's defaults dropped from it
+    extra = check_options(kwargs, (temp, top_p, min_p, top_k))  # mlx-lm's defaults dropped
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_parts(model, tokenizer)
     check_mask(mask, task, keep, align)
@@ -268,7 +269,7 @@ def stream_generate(
     user, tokens = chat_tokens(tokenizer, prompt, ids, *chat)  # ids: the mask reads them all
     stops = with_eos(tokenizer, extra_eos_tokens, vocab_size(model))  # a copy: the caller's kept
     room = kwargs.get("prompt_cache") or make_prompt_cache(model, kwargs.get("max_kv_size"))
-    max_tokens = fit_context(model, len(tokens), max_tokens, room)  # the cache decides
+    max_tokens = fit_context(model, len(tokens), max_tokens, room, kwargs.get("kv_bits"))
     warn_if_packed_matmul_broken(model)
     notify_compiling(model)  # the first packed forward on a GPU can take a minute
     pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)
@@ -281,17 +282,7 @@ def stream_generate(
         raise UsageError(f"prefill='dense' cannot be combined with {', '.join(clash)}")
     dense = dense and not clash and len(tokens) > 1
     opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
-    pruned = pruner.k < d_ffn(pruner.model)
-    if repick is None:
-        by_default = per_prompt and pruned and pruner.source.repicks_by_default(pruner.model)
-        by_default = by_default and not given  # they need one model: one mask, not re-picked
-        repick = DEFAULT_REPICK if by_default else 0
-    if repick and not per_prompt:
-        raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
-    if repick and given:
-        raise UsageError(f"repick cannot be combined with {', '.join(given)}")
-    if repick and not pruned and repick_mod.runner(pruner):  # nothing pruned: no re-pick can
-        repick = 0  # change a channel (one the source cannot make: refused all the same)
+    repick = repick_mod.every(pruner, repick, per_prompt, given)
     progress = kwargs.get("prompt_progress_callback")
     if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
         n = len(tokens)
@@ -299,7 +290,7 @@ def stream_generate(
         kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     cache, running = None, None
     if repick:  # the first mask read off the dense pass that later re-picks continue
-        slim, info, running = repick_mod.start(pruner, user, kwargs.get("max_kv_size"))
+        slim, info, running = repick_mod.start(pruner, user, opts["max_kv_size"], opts["step"])
     elif dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
         slim, info, cache = pruner.prefill(tokens, **opts)
     else:
@@ -310,7 +301,7 @@ def stream_generate(
         # source's cache instead, NLL rose by 0.05 (docs/results/prefill_modes/)
         cache = dense_prefill(pruner.model, tokens, drop_last=True, **opts)
         info.prefill_s = time.perf_counter() - t0
-    kwargs.setdefault("sampler", sampler_for(model, temp, top_p, min_p, top_k))
+    kwargs.setdefault("sampler", sampler_for(model, temp, top_p, min_p, top_k, stops, **extra))
     whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
     if penalties:
         if not whole:  # mlx-lm sees the last prompt token only: the penalties see the rest too

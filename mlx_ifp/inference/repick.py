@@ -20,20 +20,39 @@ import time
 
 import mlx.core as mx
 
-from ..core import UsageError, slim_update
+from ..core import DEFAULT_REPICK, UsageError, d_ffn, slim_update
 
 
-def start(pruner, text: str | list[int], max_kv_size: int | None = None) -> tuple:
+def every(pruner, repick: int | None, per_prompt: bool, given: list[str]) -> int:
+    """A call's ``repick`` (checked): None is ``DEFAULT_REPICK`` for a source that re-picks
+    by default, pruning a per-prompt mask without ``given`` options that need one model (a
+    draft model, input embeddings), else 0; refused with a task, a given mask or those."""
+    pruned = pruner.k < d_ffn(pruner.model)
+    if repick is None:
+        by_default = per_prompt and pruned and pruner.source.repicks_by_default(pruner.model)
+        by_default = by_default and not given  # they need one model: one mask, not re-picked
+        repick = DEFAULT_REPICK if by_default else 0
+    if repick and not per_prompt:
+        raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
+    if repick and given:
+        raise UsageError(f"repick cannot be combined with {', '.join(given)}")
+    if repick and not pruned and runner(pruner):  # nothing pruned: no re-pick can change a
+        repick = 0  # channel (one the source cannot make: refused all the same)
+    return repick
+
+
+def start(pruner, text: str | list[int], max_kv_size: int | None = None, step: int = 2048):
     """(slim model, ``PruneInfo``, ``Running``) of the first segment: the mask of ``text`` (the
     first user turn) read off the source's dense pass that later segments continue, its KV
-    cache bounded by ``max_kv_size`` as generation's is."""
+    cache bounded by ``max_kv_size`` and the text run ``step`` tokens at a time, as
+    generation's are."""
     running = runner(pruner)
     running.max_kv_size = max_kv_size
     tokens = pruner.encode(text)
     if not tokens:
         raise UsageError("cannot select channels for an empty text")
     t0 = time.perf_counter()
-    running.feed(tokens)
+    running.feed(tokens, step)
     mask = pick(pruner, running)
     t1 = time.perf_counter()
     slim, info = pruner.own_slim(mask)  # its own: re-picks write into its FFN arrays

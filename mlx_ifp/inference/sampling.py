@@ -1,6 +1,5 @@
 """A call's arguments and sampling settings, checked at the edge (one line each), the chat
-template's and end tokens' options, a task's examples read from a file, and the repetition
-penalties as mlx-lm logits processors."""
+template's and end tokens' options, and the repetition penalties as mlx-lm logits processors."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ import json
 import math
 import numbers
 import warnings
-from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -29,6 +27,7 @@ from ..core import (
     first_user_turn,
     format_chat,
     messages_for,
+    read_examples,  # noqa: F401  (inference's export, since it moved to core)
     turn_tokens,
     vocab_size,
 )
@@ -160,40 +159,11 @@ def eos_id(tokenizer, token: str) -> int | None:
     return None if unknown and token != getattr(tokenizer, "unk_token", None) else found
 
 
-def read_examples(path) -> list[str | dict]:
-    """Examples of one task from a file: a ``.jsonl`` of ``{"prompt": ...}`` objects (with a
-    ``"completion"``: the prompt and its reply) or JSON strings, else one prompt per line: a
-    ``task=`` argument (``mlx_ifp generate --task @FILE``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"task examples file not found: {path}")
-    try:
-        lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text") from None
-    out = lines
-    if path.suffix.lower() == ".jsonl":  # TASK.JSONL too
-        out = []
-        for i, line in enumerate(lines, 1):
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UsageError(f"{path}:{i}: not JSON ({e.msg})") from None
-            item = item if isinstance(item, dict) else {"prompt": item}
-            text, reply = item.get("prompt"), item.get("completion")
-            if not isinstance(text, str) or not text.strip() or not isinstance(reply, str | None):
-                raise UsageError(f'{path}:{i}: expected {{"prompt": "..."}} or a JSON string')
-            out.append(text if reply is None else {"prompt": text, "completion": reply})
-    if not out:
-        raise UsageError(f"{path} holds no example prompts")
-    return out
-
-
 class ContextFull(UserWarning):
     """The reply asked for does not fit the model's context after the prompt: it stops there."""
 
 
-def fit_context(model, prompt: int, max_tokens: int, cache: list) -> int:
+def fit_context(model, prompt: int, max_tokens: int, cache: list, kv_bits=None) -> int:
     """``max_tokens``, cut to the room the model's context leaves after ``prompt`` tokens and
     those ``cache`` holds (the given prompt cache, else the one mlx-lm makes; a
     ``ContextFull`` warning when a number was asked for; ``-1``, no limit, stops there too). A
@@ -202,6 +172,10 @@ def fit_context(model, prompt: int, max_tokens: int, cache: list) -> int:
     not count (``max_kv_size`` is not enough: mlx-lm's llama makes its own cache, unbounded)."""
     limit = context_length(model)
     sizes = [getattr(c, "max_size", None) for c in cache]
+    if kv_bits is not None and sizes != [None] * len(sizes):  # (mlx-lm's NotImplementedError)
+        raise UsageError(
+            "kv_bits: the model's KV cache rotates (a sliding window): mlx-lm cannot quantize it"
+        )
     rotates = bool(sizes) and None not in sizes and max(sizes) < (limit or 0)
     cached = 0 if rotates else getattr((cache or [None])[0], "offset", 0)
     prompt += cached
@@ -279,33 +253,44 @@ def mlx_lm_options() -> frozenset:
     return frozenset(known - {"max_tokens"})
 
 
-def sampler_for(model, temp: float, top_p: float, min_p: float, top_k: int):
+def sampler_for(model, temp: float, top_p: float, min_p: float, top_k: int, tokenizer=None,
+                **extra):  # fmt: skip
     """mlx-lm's sampler for these (checked) settings: ``top_p`` 0 in float32, as mlx-lm reads
-    it, keeps only the top token; a ``top_k`` of the whole vocabulary or more is off."""
+    it, keeps only the top token; a ``top_k`` of the whole vocabulary or more is off. ``extra``:
+    ``check_options``'s (``min_tokens_to_keep``, XTC's, which spares the newline and the end
+    tokens of ``tokenizer``, as ``mlx_lm generate`` does)."""
     if mx.array(top_p).item() == 0:
         temp = 0.0
     vocab = vocab_size(model)
     top_k = 0 if isinstance(vocab, int) and top_k >= vocab else top_k
-    return make_sampler(temp, top_p if top_p < 1 else 0.0, min_p, 1, top_k)
+    if extra.get("xtc_probability") and tokenizer is not None:
+        extra["xtc_special_tokens"] = tokenizer.encode("\n") + list(tokenizer.eos_token_ids)
+    return make_sampler(temp, top_p if top_p < 1 else 0.0, min_p, top_k=top_k, **extra)
 
 
 #: mlx-lm's sampling defaults (temp, top_p, min_p, top_k): what a ``sampler=`` may stand beside
 SAMPLING = {"temp": 0.0, "top_p": 1.0, "min_p": 0.0, "top_k": 0}
+#: ``make_sampler``'s other options a call may give (``mlx_lm generate``'s flags), their bounds
+EXTRA = {"min_tokens_to_keep": (1, None), "xtc_probability": (0, 1), "xtc_threshold": (0, 0.5)}
+#: the KV cache quantization mx.quantize offers (``kv_bits``, ``kv_group_size``)
+KV_BITS, KV_GROUPS = (2, 3, 4, 5, 6, 8), (32, 64, 128)
 
 
-def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> None:
+def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> dict:
     """Refuse keyword options that neither ``stream_generate`` nor mlx-lm's generation takes
     (one line naming it, with the nearest known one), a ``sampler`` beside ``sampling`` (temp,
-    top_p, min_p, top_k) other than the defaults (it would drop them), and a bad
-    ``prefill_step_size``, before any work is done. mlx-lm's own defaults (None, and no
-    processors) are dropped from ``options``: as if not given."""
+    top_p, min_p, top_k) or ``EXTRA`` other than the defaults (it would drop them), and bad
+    values of mlx-lm's options (``check_kv``), before any work is done. mlx-lm's own defaults
+    (None, and no processors) are dropped from ``options``; ``EXTRA``'s are taken out of it and
+    returned (``sampler_for``'s)."""
     for key in ("prompt_cache", "sampler", "logits_processors"):
         empty = key == "logits_processors" and isinstance(options.get(key), list | tuple)
         if key in options and (options[key] is None or (empty and not options[key])):
             del options[key]
+    extra = {k: options.pop(k) for k in EXTRA if k in options}
     pairs = zip(SAMPLING.items(), sampling, strict=True)
     given = [f"{name}={v!r}" for (name, default), v in pairs if v != default]
-    if "sampler" in options and given:
+    if "sampler" in options and (given := given + [f"{k}={v!r}" for k, v in extra.items()]):
         raise UsageError(
             f"sampler= would drop {', '.join(given)}: give them to "
             "mlx_lm.sample_utils.make_sampler(...), or leave sampler out"
@@ -314,12 +299,38 @@ def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> None:
     for name in options:
         if name in known:
             continue
-        near = difflib.get_close_matches(name, [*OWN_OPTIONS, *known], 1, cutoff=0.5)
+        near = difflib.get_close_matches(name, [*OWN_OPTIONS, *EXTRA, *known], 1, cutoff=0.5)
         hint = f" (did you mean {near[0]}?)" if near else ""
         if name in inspect.signature(make_sampler).parameters:
             hint = f" (give sampler=mlx_lm.sample_utils.make_sampler({name}=...))"
         raise UsageError(f"unknown generation option {name!r}{hint}")
     check_step(options.get("prefill_step_size", 1))  # (0, -1, None: mlx-lm's tracebacks)
+    check_kv(options)
+    for name, (low, high) in EXTRA.items():
+        value, whole = extra.get(name, low), high is None
+        ok = isinstance(value, numbers.Integral if whole else numbers.Real)
+        if not ok or isinstance(value, bool) or not low <= value <= (high or value):  # NaN too
+            bound = f"a whole number >= {low}" if whole else f"a number in [{low}, {high}]"
+            raise UsageError(f"{name} must be {bound}, got {value!r}")
+    return extra
+
+
+def check_kv(options: dict) -> None:
+    """mlx-lm's KV cache options: ``max_kv_size`` > 4 (its rotating cache keeps the first 4
+    tokens), not beside ``draft_model`` (speculative decoding drops it) or ``kv_bits`` (a
+    rotating cache is not quantized); ``kv_bits``, ``kv_group_size`` what ``mx.quantize`` takes;
+    ``quantized_kv_start`` >= 0; ``num_draft_tokens`` >= 1."""
+    bounds = {"max_kv_size": 5, "quantized_kv_start": 0, "num_draft_tokens": 1}
+    for name, of in (*bounds.items(), ("kv_bits", KV_BITS), ("kv_group_size", KV_GROUPS)):
+        v, listed = options.get(name), isinstance(of, tuple)
+        whole = isinstance(v, numbers.Integral) and not isinstance(v, bool)
+        if v is not None and not (whole and (v in of if listed else v >= of)):
+            want = f"one of {', '.join(map(str, of))}" if listed else f"a whole number >= {of}"
+            raise UsageError(f"{name} must be {want}, got {v!r}")
+    for other in ("draft_model", "kv_bits"):
+        if options.get("max_kv_size") is not None and options.get(other) is not None:
+            why = "drops it" if other == "draft_model" else "cannot quantize a rotating cache"
+            raise UsageError(f"max_kv_size cannot be combined with {other} (mlx-lm {why})")
 
 
 def penalty_processors(
