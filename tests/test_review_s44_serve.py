@@ -23,7 +23,7 @@ from tiny import tiny_model
 CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "t5 t6 t7"}]}
 
 
-def _events(raw: bytes) -> list:
+def sse_events(raw: bytes) -> list:
     """The ``data:`` payloads of a server-sent event body (``[DONE]`` as the string)."""
     out = []
     for block in raw.decode().split("\n\n"):
@@ -64,7 +64,7 @@ def test_a_stream_open_when_the_server_stops_ends_with_an_error_event_and_done()
         stopper.join(30)
     finally:
         server.stop()
-    events = _events(raw)
+    events = sse_events(raw)
     assert events[-1] == "[DONE]", raw[-200:]
     error = events[-2]["error"]
     assert error["code"] == "busy" and "shutting down" in error["message"]
@@ -91,7 +91,7 @@ def test_a_reply_the_worker_dropped_is_not_answered_as_complete():
     response = asyncio.run(answer(stream=False))
     assert response.status_code == 503, response.body
     assert json.loads(response.body)["error"]["code"] == "busy"
-    events = _events("".join(asyncio.run(answer(stream=True))).encode())
+    events = sse_events("".join(asyncio.run(answer(stream=True))).encode())
     assert events[-1] == "[DONE]" and events[-2]["error"]["code"] == "busy", events
 
 

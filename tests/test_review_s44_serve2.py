@@ -27,6 +27,7 @@ from mlx_ifp.serve.registry import Registry
 from mlx_ifp.serve.schemas import Limits
 
 import pytest
+from test_review_s44_serve import sse_events as events
 from test_serve import KEEP, Server, word_tokenizer
 from tiny import tiny_model
 
@@ -70,15 +71,6 @@ def preflight(server, origin: str, path="/v1/chat/completions"):
         Access_Control_Request_Method="POST",
         Access_Control_Request_Headers="authorization, content-type",
     )
-
-
-def events(raw: bytes) -> list:
-    out = []
-    for block in raw.decode().split("\n\n"):
-        if block.startswith("data: "):
-            data = block[len("data: ") :]
-            out.append(data if data == "[DONE]" else json.loads(data))
-    return out
 
 
 def test_a_browser_page_may_call_the_server_from_any_origin(server):

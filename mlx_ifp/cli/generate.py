@@ -148,7 +148,8 @@ def check_sampling_flags(max_tokens, sampling, repick, penalties=(None, 0.0, 0.0
 
 def lm_flags(draft_model=None, repick=None, prefill="auto", **given) -> dict:
     """mlx_lm generate's KV cache, prefill, sampler and draft flags as the API's options (those
-    not given left out: mlx-lm's defaults), checked by its rules before the model loads."""
+    not given left out: mlx-lm's defaults; a draft's are mlx_lm generate's, 3 tokens and 2048-token
+    prefill steps, not the API's 2 and 512), checked by its rules before the model loads."""
     import re
 
     from ..inference import check_options
@@ -159,6 +160,8 @@ def lm_flags(draft_model=None, repick=None, prefill="auto", **given) -> dict:
     for flag, clash in (("--repick", repick), ("--prefill dense", prefill == "dense")):
         if draft_model is not None and clash:  # the API's refusals, before the loads
             raise UsageError(f"--draft-model decodes with one unpruned draft: not with {flag}")
+    if draft_model is not None:
+        options = {"num_draft_tokens": 3, "prefill_step_size": 2048, **options}
     try:
         check_options({**options, "draft_model": draft_model})
     except UsageError as e:  # the options' names as flags
@@ -222,17 +225,19 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
 
 def check_template(tokenizer, system_prompt: str | None, config: dict | None = None) -> None:
     """A chat template that refuses a system message (Gemma's) or ``config``'s arguments (none
-    without a template) says so in one line, here."""
-    chat = [{"role": "system", "content": system_prompt}] * (system_prompt is not None)
-    flag, args = ("--chat-template-config" if config else "--system-prompt"), config or {}
-    if args and not getattr(tokenizer, "chat_template", None):
+    without a template) says so in one line, here: the system message is tried alone first."""
+    has = getattr(tokenizer, "chat_template", None)
+    if config and not has:
         raise UsageError("--chat-template-config: the model has no chat template to take it")
-    try:
-        if (system_prompt is not None or args) and getattr(tokenizer, "chat_template", None):
-            chat = [*chat, {"role": "user", "content": "Hi"}]
+    chat = [{"role": "system", "content": system_prompt}] * (system_prompt is not None)
+    chat, tries = [*chat, {"role": "user", "content": "Hi"}], []
+    tries += [("--system-prompt", {})] if has and system_prompt is not None else []
+    tries += [("--chat-template-config", config)] if config else []
+    for flag, args in tries:  # (a refusal of the system message is not the config's)
+        try:
             tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True, **args)
-    except Exception as e:  # jinja2's TemplateError, from the template's raise_exception
-        raise UsageError(f"{flag}: the model's chat template refuses it ({e})") from None
+        except Exception as e:  # jinja2's TemplateError, from the template's raise_exception
+            raise UsageError(f"{flag}: the model's chat template refuses it ({e})") from None
 
 
 def stream_reply(prompt, max_tokens, opened: dict, **options):

@@ -29,7 +29,7 @@ from ..core import (
     fused_lora,
     origin,
 )
-from ..models.gguf import LAYER_TENSORS, SPLITS, TOP_TENSORS
+from ..models.gguf import LAYER_TENSORS, SPLIT_KINDS, SPLITS, TOP_TENSORS
 from ..models.gguf_decode import INSTALL_HINT
 
 
@@ -211,11 +211,10 @@ def pre_tokenizer_name(backend) -> str:
     kinds = [p.get("type") for p in parts]
     if kinds[:1] == ["Digits"] and parts[0].get("individual_digits"):
         return "smollm"
-    for p in parts:
-        pattern = (p.get("pattern") or {}).get("Regex")
-        for name, split in SPLITS.items():
-            if pattern == split:
-                return {"llama3": "llama-bpe"}.get(name, name)
+    regexes = tuple(r for p in parts if (r := (p.get("pattern") or {}).get("Regex")))  # Splits'
+    for name, split in [*SPLIT_KINDS.items(), *SPLITS.items()]:  # each in turn (falcon's), or one
+        if regexes == split or split in regexes:
+            return {"llama3": "llama-bpe"}.get(name, name)
     return "gpt-2" if kinds == ["ByteLevel"] else "default"  # llama.cpp knows no "gpt2"
 
 

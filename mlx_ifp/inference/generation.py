@@ -20,7 +20,7 @@ from mlx_lm.generate import GenerationResponse
 from mlx_lm.models.cache import make_prompt_cache
 
 from ..core import (
-    DEFAULT_REPICK,  # noqa: F401  (importable here as before; ``repick.every`` uses it)
+    DEFAULT_REPICK,  # noqa: F401  (importable here as before; it lives in core since s44)
     Budget,
     Mask,
     UsageError,

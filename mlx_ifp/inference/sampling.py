@@ -138,7 +138,7 @@ def with_eos(tokenizer, extra, vocab: int | None = None):
         raise UsageError(f"extra_eos_tokens needs {what}, got {extra!r:.60}")
     ids = set(tokenizer.eos_token_ids)
     for token in extra:
-        if isinstance(token, str) and token.strip().isdigit():  # an id, as mlx-lm reads it
+        if isinstance(token, str) and token.strip().isdecimal():  # an id, as mlx-lm reads it
             token = int(token)
         if isinstance(token, bool) or not isinstance(token, str | numbers.Integral):
             raise UsageError(f"extra_eos_tokens holds tokens (str) or ids, got {token!r:.40}")

@@ -316,7 +316,7 @@ _PRE_NAMES = {
     "tekken": "tekken*",
     "gpt-4o": "gpt-4o* llama4* kanana2* talkie* minimax-m2*",
     "gpt-2": "gpt-2 gpt2 phi-2 gigachat a.x-4.0 mellum exaone4 mpt olmo jais trillion* "
-    "granite-docling*",  # gpt2: not llama.cpp's, this package's exporter's
+    "granite-docling*",  # gpt2: not llama.cpp's, what our exporter wrote before gpt-2
     "smollm": "smollm* starcoder refact command-r* codeshell exaone minerva-7b mellum2",
     "falcon": "falcon",
     "default": "default",
