@@ -20,11 +20,11 @@ from typing import Any
 
 import mlx_ifp
 from mlx_ifp import UsageError
-from mlx_ifp.core import check_example, context_length, encode, format_chat, token_text
+from mlx_ifp.core import check_example, context_length, encode, format_chat, token_text, vocab_size
 
 import mlx.core as mx
 
-from .schemas import APIError, GenRequest, StopFilter, check_room
+from .schemas import APIError, GenRequest, StopFilter, check_ids, check_room
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 MAX_SLOTS = 64  # the most slim models one cache holds, whatever the budget
@@ -186,7 +186,8 @@ class Registry:
                 self.tasks[name] = Task(name, mask=mask, path=spec["mask"])
             else:
                 self.tasks[name] = Task(name, text=spec["task"])
-        probe = mlx_ifp.Pruner(model, tokenizer, source=mask_source, keep=keep, cache_size=0)
+        kw = {"source": mask_source, "keep": keep}
+        probe = mlx_ifp.Pruner(model, tokenizer, **kw, cache_size=0)
         slim, info = probe.slim_for("Hello.")  # one real slim model, to measure
         self.k, self.d_ffn = int(info.mask.k), int(info.mask.d_ffn)
         widths = [_new_bytes(slim, model)]
@@ -199,12 +200,8 @@ class Registry:
         self.prompt_slots = min(4, slots // 4)
         self.task_slots = slots - self.prompt_slots
         self._own_pruners(probe.source.key())
-        self.prompt_pruner = mlx_ifp.Pruner(
-            model, tokenizer, source=mask_source, keep=keep, cache_size=self.prompt_slots
-        )
-        self.task_pruner = mlx_ifp.Pruner(
-            model, tokenizer, source=mask_source, keep=keep, cache_size=self.task_slots
-        )
+        self.prompt_pruner = mlx_ifp.Pruner(model, tokenizer, **kw, cache_size=self.prompt_slots)
+        self.task_pruner = mlx_ifp.Pruner(model, tokenizer, **kw, cache_size=self.task_slots)
         source = self.prompt_pruner.source
         if self.repick and source.running(self.prompt_pruner.model) is None:
             raise UsageError(f"mask source {source.key()!r} cannot re-pick (--repick)")
@@ -308,8 +305,10 @@ class Registry:
                 records.close()
 
     def prompt_tokens(self, req: GenRequest) -> list[int]:
-        """The prompt's tokens as ``stream_generate`` makes them (the same two helpers)."""
+        """The prompt's tokens as ``stream_generate`` makes them (token ids: as they are)."""
         tok = self.tokenizer
+        if isinstance(req.prompt, list) and not req.chat:
+            return check_ids(req.prompt, vocab_size(self.model))
         return encode(tok, format_chat(tok, req.prompt) if req.chat else req.prompt)
 
     def _leading_space(self, records, chat: bool):
@@ -369,7 +368,8 @@ class Registry:
 
 class TokenLog:
     """The reply tokens' log-probabilities and ``n`` most likely alternatives (``n`` None:
-    none kept), each handed out once the text it begins is: never a held-back stop string's."""
+    none kept), each handed out once its text is: not one a stop string cuts (llama-server too
+    drops a stop word's tokens), not one whose text was held back."""
 
     def __init__(self, tokenizer, n: int | None):
         self.tokenizer, self.n, self.made, self.pending = tokenizer, n, 0, []
@@ -384,12 +384,12 @@ class TokenLog:
         token, raw = token_text(self.tokenizer, t)
         entry = {"token": token, "bytes": raw, "logprob": values[-1], "offset": self.made}
         entry["top"] = [(*token_text(self.tokenizer, i), x) for x, i in alts]  # (text, bytes, x)
-        self.pending.append(entry)
-        self.made += len(r.text)
+        self.made += len(r.text)  # (the reply's characters, a space put back included)
+        self.pending.append(entry | {"end": self.made})
 
     def take(self, sent: int | None) -> list[dict]:
-        """The entries whose text begins in the first ``sent`` characters sent (None: all)."""
-        i = len(self.pending) if sent is None else sum(e["offset"] < sent for e in self.pending)
+        """The entries whose text is wholly in the first ``sent`` characters sent (None: all)."""
+        i = sum(sent is None or e["offset"] < sent >= e["end"] for e in self.pending)
         out, self.pending = self.pending[:i], self.pending[i:]
         return out
 

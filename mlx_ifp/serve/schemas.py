@@ -30,15 +30,8 @@ class Limits:
 class APIError(Exception):
     """An error answered in OpenAI's shape: ``{"error": {message, type, param, code}}``."""
 
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type: str = "invalid_request_error",
-        param: str | None = None,
-        code: str | None = None,
-    ):
+    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
+                 param: str | None = None, code: str | None = None):  # fmt: skip
         super().__init__(message)
         self.status, self.message, self.type = status, message, type
         self.param, self.code = param, code
@@ -60,7 +53,7 @@ class GenRequest:
     """A validated completion request (chat or plain)."""
 
     model: str
-    prompt: str | list[dict]  # a message list for chat, the raw text for completions
+    prompt: str | list  # chat: a message list; completions: the raw text or its token ids
     chat: bool
     max_tokens: int
     max_tokens_given: bool = True  # False: the server's default, cut to the context's room
@@ -89,14 +82,11 @@ def _typed(body: dict, name: str, types: type | tuple, what: str) -> Any:
     value = body.get(name)
     if value is None:
         return None
-    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in _tuple(types))
+    types = types if isinstance(types, tuple) else (types,)
+    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
     if not ok:
         raise _wrong_type(f"'{name}' must be {what}", name)
     return value
-
-
-def _tuple(types: type | tuple) -> tuple:
-    return types if isinstance(types, tuple) else (types,)
 
 
 def _number(body: dict, name: str, default: float, low: float, high: float):
@@ -192,9 +182,8 @@ def _unsupported(body: dict) -> None:
             raise APIError(400, f"'{name}' is not supported by this server", param=name)
     fmt = body.get("response_format")
     if fmt is not None and (not isinstance(fmt, dict) or fmt.get("type") != "text"):
-        raise APIError(
-            400, "only response_format {'type': 'text'} is supported", param="response_format"
-        )
+        msg = "only response_format {'type': 'text'} is supported"
+        raise APIError(400, msg, param="response_format")
 
 
 def _content(message: dict, i: int) -> str:
@@ -265,17 +254,30 @@ def _messages(body: dict) -> list[dict]:
     return out
 
 
-def _prompt(body: dict) -> str:
+def _prompt(body: dict) -> str | list[int]:
+    """A text or one prompt's token ids (``check_ids``: on the worker); not a batch."""
     prompt = body.get("prompt")
-    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str | list):
         prompt = prompt[0]
     if prompt is None:
         raise APIError(400, "'prompt' is required", param="prompt")
-    if not isinstance(prompt, str):
-        raise _wrong_type("'prompt' must be a string (one prompt per request)", "prompt")
-    if not prompt.strip():
+    if isinstance(prompt, list) and prompt and all(isinstance(p, str | list) for p in prompt):
+        msg = f"'prompt' holds {len(prompt)} prompts: this server takes one per request"
+        raise APIError(400, msg, param="prompt")
+    if prompt == [] or isinstance(prompt, str) and not prompt.strip():
         raise APIError(400, "'prompt' is empty", param="prompt")
+    if isinstance(prompt, list) and all(type(t) is int and t >= 0 for t in prompt):
+        return prompt
+    if not isinstance(prompt, str):
+        raise _wrong_type("'prompt' must be a string or a list of token ids (ints >= 0)", "prompt")
     return prompt
+
+
+def check_ids(ids: list[int], vocab: int | None) -> list[int]:
+    if vocab and (bad := [t for t in ids if t >= vocab]):  # (None: the size is not known)
+        msg = f"'prompt' has the token id {bad[0]}, outside the model's vocabulary [0, {vocab})"
+        raise APIError(400, msg, param="prompt")
+    return ids
 
 
 #: llama.cpp's server names for the same settings: taken, not silently ignored (checked under
@@ -362,14 +364,12 @@ def check_room(req: GenRequest, prompt: int, limit: int | None) -> int:
     if prompt < limit and not req.max_tokens_given:
         return limit - prompt
     what = "messages" if req.chat else "prompt"
-    raise APIError(
-        400,
+    msg = (
         f"This model's maximum context length is {limit} tokens. However, you requested "
         f"{prompt + req.max_tokens} tokens ({prompt} in the {what}, {req.max_tokens} in "
-        f"the completion). Please reduce the length of the {what} or completion.",
-        param=what,
-        code="context_length_exceeded",
+        f"the completion). Please reduce the length of the {what} or completion."
     )
+    raise APIError(400, msg, param=what, code="context_length_exceeded")
 
 
 class StopFilter:
