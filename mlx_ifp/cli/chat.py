@@ -27,7 +27,9 @@ from ..core import (
 )
 from .generate import (
     Adapter,
+    ChatTemplateConfig,
     Dequantize,
+    ExtraEosToken,
     Keep,
     MaskSource,
     MaxKvSize,
@@ -107,6 +109,8 @@ def chat_command(
     top_k: TopK = 0,
     seed: Seed = None,
     system_prompt: SystemPrompt = None,
+    chat_template_config: ChatTemplateConfig = None,
+    extra_eos_token: ExtraEosToken = None,
     keep: Keep = None,
     mask_source: MaskSource = None,
     adapter: Adapter = None,
@@ -125,18 +129,19 @@ def chat_command(
     not_empty(mask_source=mask_source, adapter=adapter)
     check_text(system_prompt, "--system-prompt")
     sampling = dict(temp=temp, top_p=top_p, min_p=min_p, top_k=top_k)
-    check_sampling_flags(max_tokens, sampling.values(), repick)
+    chat = (chat_template_config, True)  # (the chat template is always applied)
+    config = check_sampling_flags(max_tokens, sampling.values(), repick, chat=chat)
     sampling |= lm_flags(max_kv_size=max_kv_size, prefill_step_size=prefill_step_size,
                          xtc_probability=xtc_probability, xtc_threshold=xtc_threshold)  # fmt: skip
     seed_flag(seed)
     adapter = named_adapter(adapter, model, budget)
-    opened = open_model(
-        model, adapter, mask_source, None, keep, 1, budget, dequantize, None, repick
-    )
+    opened = open_model(model, adapter, mask_source, None, keep, 1, budget, dequantize, None,
+                        repick, extra_eos_token)  # fmt: skip
     net, source = opened["net"], opened["mask_source"]  # refused here, not at every message:
     if not getattr(opened["tokenizer"], "chat_template", None):  # turns would run together
         raise UsageError(f"{model} has no chat template: chat needs one (use mlx_ifp generate)")
-    check_template(opened["tokenizer"], system_prompt)
+    check_template(opened["tokenizer"], system_prompt, config)
+    sampling |= dict(chat_template_config=config, extra_eos_tokens=extra_eos_token)
     if repick and source.running(net) is None:
         raise UsageError(f"--repick: mask source {source.key()!r} cannot re-pick while generating")
     with contextlib.suppress(AttributeError, ValueError):  # a strict UTF-8 locale: not a crash

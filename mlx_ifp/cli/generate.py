@@ -3,6 +3,8 @@ and text checks it shares with ``export`` (``cli.convert``)."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sys
 from typing import Annotated
 
@@ -11,8 +13,10 @@ import typer
 from .. import UsageError, make_source
 from .options import (
     Adapter,
+    ChatTemplateConfig,
     Dequantize,
     DraftModel,
+    ExtraEosToken,
     Keep,
     KvBits,
     KvGroupSize,
@@ -150,8 +154,6 @@ def lm_flags(draft_model=None, repick=None, prefill="auto", **given) -> dict:
     """mlx_lm generate's KV cache, prefill, sampler and draft flags as the API's options (those
     not given left out: mlx-lm's defaults; a draft's are mlx_lm generate's, 3 tokens and 2048-token
     prefill steps, not the API's 2 and 512), checked by its rules before the model loads."""
-    import re
-
     from ..inference import check_options
 
     options = {k: v for k, v in given.items() if v is not None}
@@ -162,12 +164,18 @@ def lm_flags(draft_model=None, repick=None, prefill="auto", **given) -> dict:
             raise UsageError(f"--draft-model decodes with one unpruned draft: not with {flag}")
     if draft_model is not None:
         options = {"num_draft_tokens": 3, "prefill_step_size": 2048, **options}
-    try:
+    with as_flags():
         check_options({**options, "draft_model": draft_model})
-    except UsageError as e:  # the options' names as flags
+    return options
+
+
+@contextlib.contextmanager
+def as_flags():  # the API's refusals with its options' names as flags (kv_bits: --kv-bits)
+    try:
+        yield
+    except UsageError as e:
         words = re.sub(r"\b([a-z]+(?:_[a-z]+)+)\b", lambda m: f"--{m[1].replace('_', '-')}", str(e))
         raise UsageError(words) from None
-    return options
 
 
 def load_draft(name: str | None, tokenizer, dequantize) -> dict:
@@ -195,12 +203,12 @@ def seed_flag(seed: int | None) -> None:
 
 
 def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task=None,
-               repick=None):  # fmt: skip
+               repick=None, eos=None):  # fmt: skip
     """Load the model as ``generate`` runs it: its own source (a shipped predictor + LoRA) unless
     one is named, a given mask's predictor LoRA with it; the load's warnings said. Returns the
     ``stream_reply`` settings: net, tokenizer, mask, keep, mask_source, align, keep_note."""
     from .. import Mask, load
-    from ..inference import keep_warning
+    from ..inference import keep_warning, vocab_size, with_eos
     from ..models import packed_matmul_warning
     from ..sources import picked_by
 
@@ -214,6 +222,7 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
     if given is not None and adapter is None and mask_source is None:
         adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)  # select checks M
+    with_eos(tokenizer, eos, vocab_size(net))  # --extra-eos-token: refused once, here
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
     if warning := packed_matmul_warning(net):
         typer.echo(f"Warning: {warning}", err=True)
@@ -307,13 +316,8 @@ def generate_command(
     ignore_chat_template: Annotated[
         bool, typer.Option("--ignore-chat-template", help="Feed the prompt as raw text.")
     ] = False,
-    chat_template_config: Annotated[
-        str | None, typer.Option(help='Chat template arguments, JSON: {"enable_thinking": false}.')
-    ] = None,
-    extra_eos_token: Annotated[
-        list[str] | None,
-        typer.Option(help="A token that also ends the reply (its text or id; repeatable)."),
-    ] = None,
+    chat_template_config: ChatTemplateConfig = None,
+    extra_eos_token: ExtraEosToken = None,
     keep: Keep = None,
     mask_source: MaskSource = None,
     task: Task = None,
@@ -342,7 +346,7 @@ def generate_command(
 ):
     """Generate text through the pruned model, streaming it as it comes."""
     from .. import Budget, Mask, check_model
-    from ..inference import PREFILL, footer
+    from ..inference import PREFILL, check_kv_cache, footer
 
     if prefill not in PREFILL:  # before the model loads
         raise UsageError(f"--prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
@@ -370,16 +374,16 @@ def generate_command(
     task = read_task(task)
     check_text(system_prompt, "--system-prompt")
     if system_prompt is not None and ignore_chat_template:  # the model sees the raw prompt only
-        raise UsageError(
-            "--system-prompt needs the chat template: leave out --ignore-chat-template, or put "
-            "the system text in the prompt"
-        )
+        fix = "leave out --ignore-chat-template, or put the system text in the prompt"
+        raise UsageError(f"--system-prompt needs the chat template: {fix}")
     seed_flag(seed)
     if draft_model is not None:
         check_model(draft_model)  # a name that is no model: before the model loads
     opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task,
-                        repick)  # fmt: skip
+                        repick, extra_eos_token)  # fmt: skip
     check_template(opened["tokenizer"], system_prompt, config)
+    with as_flags():  # --kv-bits on this model: before the reply, not MLX's error mid-reply
+        check_kv_cache(opened["net"], kv_bits, kv_group_size)
     lm |= load_draft(draft_model, opened["tokenizer"], dequantize)
     last, _ = stream_reply(text, max_tokens, opened, task=task, system_prompt=system_prompt,
         chat_template_config=config, extra_eos_tokens=extra_eos_token,

@@ -78,6 +78,13 @@ Repick = Annotated[
         "pass over the N new tokens and a few new rows (docs/results/reroute/).",
     ),
 ]
+ChatTemplateConfig = Annotated[
+    str | None, typer.Option(help='Chat template arguments, JSON: {"enable_thinking": false}.')
+]
+ExtraEosToken = Annotated[
+    list[str] | None,
+    typer.Option(help="A token that also ends the reply (its text or id; repeatable)."),
+]
 Verbose = Annotated[
     bool, typer.Option("--verbose/--quiet", help="Print the timing and pruning footer.")
 ]

@@ -15,11 +15,14 @@ from .sampling import (
     MAX_WINDOW,
     ContextFull,
     check_chat,
+    check_kv_cache,
     check_options,
     check_repick,
     check_sampling,
     penalty_processors,
     read_examples,
+    vocab_size,
+    with_eos,
 )
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "Response",
     "SlimCache",
     "check_chat",
+    "check_kv_cache",
     "check_options",
     "check_repick",
     "check_sampling",
@@ -44,4 +48,6 @@ __all__ = [
     "read_examples",
     "select",
     "stream_generate",
+    "vocab_size",
+    "with_eos",
 ]

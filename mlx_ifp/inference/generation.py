@@ -38,6 +38,7 @@ from . import repick as repick_mod
 from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, ships_predictor
 from .sampling import (
     chat_tokens,
+    check_kv_cache,
     check_mask,
     check_options,
     check_parts,
@@ -269,7 +270,8 @@ def stream_generate(
     user, tokens = chat_tokens(tokenizer, prompt, ids, *chat)  # ids: the mask reads them all
     stops = with_eos(tokenizer, extra_eos_tokens, vocab_size(model))  # a copy: the caller's kept
     room = kwargs.get("prompt_cache") or make_prompt_cache(model, kwargs.get("max_kv_size"))
-    max_tokens = fit_context(model, len(tokens), max_tokens, room, kwargs.get("kv_bits"))
+    check_kv_cache(model, kwargs.get("kv_bits"), kwargs.get("kv_group_size"), room)
+    max_tokens = fit_context(model, len(tokens), max_tokens, room)
     warn_if_packed_matmul_broken(model)
     notify_compiling(model)  # the first packed forward on a GPU can take a minute
     pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)

@@ -15,6 +15,7 @@ import warnings
 import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.generate import generate_step, speculative_generate_step
+from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
 from ..core import (
@@ -64,11 +65,9 @@ def check_parts(model, tokenizer, needed: bool = True) -> None:
 def check_repick(repick) -> int | None:
     """``repick``: None (the default for the source), 0 (off) or a whole number of reply tokens
     >= 1 (one clear line otherwise)."""
-    if repick is None:
-        return None
-    if isinstance(repick, bool) or not isinstance(repick, numbers.Integral) or repick < 0:
+    if repick is not None and (not whole(repick) or repick < 0):
         raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
-    return int(repick)
+    return None if repick is None else int(repick)
 
 
 #: what ``format_chat`` gives the chat template itself: not a ``chat_template_config``'s to set
@@ -163,7 +162,7 @@ class ContextFull(UserWarning):
     """The reply asked for does not fit the model's context after the prompt: it stops there."""
 
 
-def fit_context(model, prompt: int, max_tokens: int, cache: list, kv_bits=None) -> int:
+def fit_context(model, prompt: int, max_tokens: int, cache: list) -> int:
     """``max_tokens``, cut to the room the model's context leaves after ``prompt`` tokens and
     those ``cache`` holds (the given prompt cache, else the one mlx-lm makes; a
     ``ContextFull`` warning when a number was asked for; ``-1``, no limit, stops there too). A
@@ -172,10 +171,6 @@ def fit_context(model, prompt: int, max_tokens: int, cache: list, kv_bits=None) 
     not count (``max_kv_size`` is not enough: mlx-lm's llama makes its own cache, unbounded)."""
     limit = context_length(model)
     sizes = [getattr(c, "max_size", None) for c in cache]
-    if kv_bits is not None and sizes != [None] * len(sizes):  # (mlx-lm's NotImplementedError)
-        raise UsageError(
-            "kv_bits: the model's KV cache rotates (a sliding window): mlx-lm cannot quantize it"
-        )
     rotates = bool(sizes) and None not in sizes and max(sizes) < (limit or 0)
     cached = 0 if rotates else getattr((cache or [None])[0], "offset", 0)
     prompt += cached
@@ -185,13 +180,9 @@ def fit_context(model, prompt: int, max_tokens: int, cache: list, kv_bits=None) 
     if not limit or rotates or (max_tokens != -1 and prompt + max_tokens <= limit):
         return max_tokens
     if max_tokens != -1:
-        warnings.warn(
-            ContextFull(
-                f"the reply stops at the model's context ({limit} tokens): {limit - prompt} of "
-                f"the {max_tokens} tokens asked for fit after the {prompt}-token prompt"
-            ),
-            stacklevel=3,
-        )
+        fit = f"({limit} tokens): {limit - prompt} of the {max_tokens} tokens asked for fit"
+        why = f"the reply stops at the model's context {fit} after the {prompt}-token prompt"
+        warnings.warn(ContextFull(why), stacklevel=3)
     return limit - prompt
 
 
@@ -211,22 +202,15 @@ def check_sampling(
     ``top_p`` in (0, 1]; ``min_p`` in [0, 1) (0: off); ``top_k`` a whole number >= 0 (0: off).
     The CLI calls this before loading the model, the API on every call.
     """
-    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0:
+    if not whole(top_k) or top_k < 0:
         raise UsageError(f"top_k must be a whole number >= 0 (0 turns it off), got {top_k!r}")
-    if (
-        isinstance(max_tokens, bool)
-        or not isinstance(max_tokens, numbers.Integral)  # NumPy's too, as mlx-lm takes them
-        or not (max_tokens >= 1 or max_tokens == -1)
-    ):
+    if not whole(max_tokens) or not (max_tokens >= 1 or max_tokens == -1):  # NumPy's too
         raise UsageError(
             f"max_tokens must be a whole number >= 1 (or -1 for no limit), got {max_tokens!r}"
         )
     for name, value in (("temp", temp), ("top_p", top_p), ("min_p", min_p)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Real)
-            or not math.isfinite(value)
-        ):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not (ok and math.isfinite(value)):
             raise UsageError(f"{name} must be a number, got {value!r}")
     if temp < 0 or 0 < temp < TINY:
         raise UsageError(f"temp must be 0 (greedy) or >= {TINY:g}, got {temp!r}")
@@ -247,9 +231,8 @@ def mlx_lm_options() -> frozenset:
     """The keyword options mlx-lm's generation steps take (read once)."""
     known = {"draft_model", "stream"}
     for fn in (generate_step, speculative_generate_step):
-        known |= {
-            p.name for p in inspect.signature(fn).parameters.values() if p.kind == p.KEYWORD_ONLY
-        }
+        params = inspect.signature(fn).parameters.values()
+        known |= {p.name for p in params if p.kind == p.KEYWORD_ONLY}
     return frozenset(known - {"max_tokens"})
 
 
@@ -287,7 +270,7 @@ def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> dict:
         empty = key == "logits_processors" and isinstance(options.get(key), list | tuple)
         if key in options and (options[key] is None or (empty and not options[key])):
             del options[key]
-    extra = {k: options.pop(k) for k in EXTRA if k in options}
+    extra = {k: v for k in EXTRA if (v := options.pop(k, None)) is not None}  # None: default
     pairs = zip(SAMPLING.items(), sampling, strict=True)
     given = [f"{name}={v!r}" for (name, default), v in pairs if v != default]
     if "sampler" in options and (given := given + [f"{k}={v!r}" for k, v in extra.items()]):
@@ -307,10 +290,10 @@ def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> dict:
     check_step(options.get("prefill_step_size", 1))  # (0, -1, None: mlx-lm's tracebacks)
     check_kv(options)
     for name, (low, high) in EXTRA.items():
-        value, whole = extra.get(name, low), high is None
-        ok = isinstance(value, numbers.Integral if whole else numbers.Real)
+        value, count = extra.get(name, low), high is None
+        ok = isinstance(value, numbers.Integral if count else numbers.Real)
         if not ok or isinstance(value, bool) or not low <= value <= (high or value):  # NaN too
-            bound = f"a whole number >= {low}" if whole else f"a number in [{low}, {high}]"
+            bound = f"a whole number >= {low}" if count else f"a number in [{low}, {high}]"
             raise UsageError(f"{name} must be {bound}, got {value!r}")
     return extra
 
@@ -323,14 +306,35 @@ def check_kv(options: dict) -> None:
     bounds = {"max_kv_size": 5, "quantized_kv_start": 0, "num_draft_tokens": 1}
     for name, of in (*bounds.items(), ("kv_bits", KV_BITS), ("kv_group_size", KV_GROUPS)):
         v, listed = options.get(name), isinstance(of, tuple)
-        whole = isinstance(v, numbers.Integral) and not isinstance(v, bool)
-        if v is not None and not (whole and (v in of if listed else v >= of)):
+        if v is not None and not (whole(v) and (v in of if listed else v >= of)):
             want = f"one of {', '.join(map(str, of))}" if listed else f"a whole number >= {of}"
             raise UsageError(f"{name} must be {want}, got {v!r}")
     for other in ("draft_model", "kv_bits"):
         if options.get("max_kv_size") is not None and options.get(other) is not None:
             why = "drops it" if other == "draft_model" else "cannot quantize a rotating cache"
             raise UsageError(f"max_kv_size cannot be combined with {other} (mlx-lm {why})")
+
+
+def check_kv_cache(model, kv_bits=None, group=None, cache=None) -> None:
+    """``kv_bits`` on this model (and its ``cache``, by default mlx-lm's): mlx-lm cannot quantize
+    a rotating (sliding window) cache, and ``mx.quantize`` needs the group size (mlx-lm's 64) to
+    divide the head size (MLX's error mid-reply otherwise)."""
+    cache = make_prompt_cache(model) if cache is None and kv_bits is not None else cache or []
+    if kv_bits is not None and any(getattr(c, "max_size", None) is not None for c in cache):
+        raise UsageError(
+            "kv_bits: the model's KV cache rotates (a sliding window): mlx-lm cannot quantize it"
+        )
+    args = getattr(model, "args", None)
+    heads, hidden = getattr(args, "num_attention_heads", 0), getattr(args, "hidden_size", 0)
+    head = getattr(args, "head_dim", None) or (heads and hidden // heads)
+    if kv_bits is not None and isinstance(head, int) and head and head % (group or 64):
+        said = f"kv_group_size {group}" if group else "kv_group_size 64 (mlx-lm's default)"
+        fits = ", ".join(str(g) for g in KV_GROUPS if head % g == 0) or "none of 32, 64, 128"
+        raise UsageError(f"{said} does not divide the model's head size {head} (fits: {fits})")
+
+
+def whole(value) -> bool:  # a whole number (NumPy's too, as mlx-lm takes them), not a bool
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def penalty_processors(
@@ -366,11 +370,7 @@ def penalty_processors(
         if value != off:
             on[name] = value
     size = repetition_context_size
-    if (
-        isinstance(size, bool)
-        or not isinstance(size, numbers.Integral)
-        or not 1 <= size <= MAX_WINDOW
-    ):
+    if not whole(size) or not 1 <= size <= MAX_WINDOW:
         raise UsageError(
             f"repetition_context_size must be a whole number in [1, {MAX_WINDOW}], got {size!r}"
         )
@@ -385,7 +385,7 @@ def check_bias(logit_bias, vocab: int | None) -> dict[int, float] | None:
     if not isinstance(logit_bias, dict):
         raise UsageError(f"logit_bias must map token ids to numbers, got {logit_bias!r:.60}")
     for t, b in logit_bias.items():
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
+        if not whole(t) or t < 0:
             raise UsageError(f"logit_bias keys are token ids (whole numbers >= 0), got {t!r:.40}")
         if isinstance(vocab, int) and t >= vocab:
             raise UsageError(f"logit_bias token id {t} is outside the vocabulary [0, {vocab})")
