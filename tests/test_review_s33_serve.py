@@ -29,14 +29,8 @@ server = test_serve_edges.server  # the same tiny model behind a real uvicorn
 # ------------------------------------------------------------------------------- shutdown
 
 
-def test_shutdown_does_not_wait_for_a_cancelled_non_streamed_generation():
-    """uvicorn stops a server by waiting ``timeout_graceful_shutdown`` (2 s here) for open
-    requests, then cancelling their tasks, then running the lifespan's shutdown. A cancelled
-    streamed request cancels its job (``_sse``'s ``finally``), but a cancelled non-streamed one
-    does not (``_serve``'s ``finally`` only stops the disconnect watcher), and
-    ``Scheduler.close`` joins the worker, which runs that orphaned job to its last token: the
-    server took the whole generation (~9 s here; minutes for a real model at max_tokens 2048)
-    to stop, for an answer nobody would read."""
+def slow_server():
+    """(app, running ``Server``) over a tiny model whose replies come a piece every 30 ms."""
     model, tok = tiny_model("llama"), word_tokenizer()
     registry = Registry(model, tok, "tiny", keep=KEEP, cache_bytes=1e6)
     original = registry.generate
@@ -48,7 +42,18 @@ def test_shutdown_does_not_wait_for_a_cancelled_non_streamed_generation():
 
     registry.generate = slow
     app = create_app(registry, Limits(max_tokens_limit=300, timeout_s=60))
-    server = Server(app)
+    return app, Server(app)
+
+
+def test_shutdown_does_not_wait_for_a_cancelled_non_streamed_generation():
+    """uvicorn stops a server by waiting ``timeout_graceful_shutdown`` (2 s here) for open
+    requests, then cancelling their tasks, then running the lifespan's shutdown. A cancelled
+    streamed request cancels its job (``_sse``'s ``finally``), but a cancelled non-streamed one
+    does not (``_serve``'s ``finally`` only stops the disconnect watcher), and
+    ``Scheduler.close`` joins the worker, which runs that orphaned job to its last token: the
+    server took the whole generation (~9 s here; minutes for a real model at max_tokens 2048)
+    to stop, for an answer nobody would read."""
+    app, server = slow_server()
     stats = app.state.scheduler.stats
     body = json.dumps({**CHAT, "max_tokens": 300}).encode()
     asker = threading.Thread(target=lambda: _quietly(post, server.url, body), daemon=True)

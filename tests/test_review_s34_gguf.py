@@ -137,7 +137,7 @@ def test_a_file_replaced_keeping_its_size_and_mtime_is_converted_again(tmp_path,
 TEXTS = ["(hello) [world] 12345 and 3.14", "2024-01-01 1234567 x9y88", "a\r\n\r\nb  c\t d"]
 
 
-def trained(split: str, ignore_merges: bool, bos: bool):
+def trained(split: str, ignore_merges: bool, bos: bool, text: str | None = None):
     """A byte-level BPE trained with ``split`` as its pre-tokenizer (HF's), as tokenizers
     builds it, and the ``tokenizer.ggml.*`` metadata llama.cpp's converter writes for it."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
@@ -156,7 +156,8 @@ def trained(split: str, ignore_merges: bool, bos: bool):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(["(hello) [world] 12345 and 6789 in 1234567 hello world"] * 20, trainer)
+    text = text or "(hello) [world] 12345 and 6789 in 1234567 hello world"
+    tok.train_from_iterator([text] * 20, trainer)
     if bos:
         tok.post_processor = processors.TemplateProcessing(
             single="<s> $A", special_tokens=[("<s>", 0)]

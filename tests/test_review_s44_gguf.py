@@ -86,34 +86,10 @@ TEXTS = ["HelloWorld and camelCaseName 12345", "(hello) [WORLD] it's 3.14/2", "a
 def tekken_tokenizer():
     """A byte-level BPE trained with Tekken's split (HF's build, merges ignored, BOS added)
     and the ``tokenizer.ggml.*`` metadata llama.cpp's converter writes for it."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from test_review_s34_gguf import trained
 
-    tok = Tokenizer(models.BPE(ignore_merges=True))
-    split = pre_tokenizers.Split(Regex(TEKKEN), behavior="isolated")
-    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    tok.pre_tokenizer = pre_tokenizers.Sequence([split, byte_level])
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=330,
-        special_tokens=["<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(["HelloWorld hello world 12345 camelCase WORLD"] * 20, trainer)
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 0)])
-    model = json.loads(tok.to_str())["model"]
-    tokens = sorted(model["vocab"], key=model["vocab"].get)
-    merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
-    meta = {
-        "tokenizer.ggml.model": "gpt2",
-        "tokenizer.ggml.pre": "tekken",
-        "tokenizer.ggml.tokens": tokens,
-        "tokenizer.ggml.merges": merges,
-        "tokenizer.ggml.token_type": mx.array([3 if i < 2 else 1 for i in range(len(tokens))]),
-        "tokenizer.ggml.bos_token_id": mx.array(0, dtype=mx.uint32),
-        "tokenizer.ggml.eos_token_id": mx.array(1, dtype=mx.uint32),
-    }
-    return tok, meta
+    tok, meta = trained(TEKKEN, True, True, "HelloWorld hello world 12345 camelCase WORLD")
+    return tok, {**meta, "tokenizer.ggml.pre": "tekken"}
 
 
 def test_tekken_pre_tokenizer_splits_like_mistral_nemo():

@@ -11,13 +11,13 @@ import json
 import threading
 import time
 
-from mlx_ifp.serve.app import Completions, create_app
+from mlx_ifp.serve.app import Completions
 from mlx_ifp.serve.registry import Piece, Registry
 from mlx_ifp.serve.scheduler import Job
 from mlx_ifp.serve.schemas import Limits, parse_request
 
 import mlx.core as mx
-from test_serve import KEEP, Server, word_tokenizer
+from test_serve import KEEP, word_tokenizer
 from tiny import tiny_model
 
 CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "t5 t6 t7"}]}
@@ -40,18 +40,9 @@ def test_a_stream_open_when_the_server_stops_ends_with_an_error_event_and_done()
     which cancels every later send: the body was cut off mid-chunk (``IncompleteRead``, the
     openai client's "peer closed connection without sending complete message body") and the
     log had uvicorn's ``Exception in ASGI application`` and a CancelledError traceback."""
-    model, tok = tiny_model("llama"), word_tokenizer()
-    registry = Registry(model, tok, "tiny", keep=KEEP, cache_bytes=1e6)
-    original = registry.generate
+    from test_review_s33_serve import slow_server
 
-    def slow(req):
-        for piece in original(req):
-            time.sleep(0.03)
-            yield piece
-
-    registry.generate = slow
-    app = create_app(registry, Limits(max_tokens_limit=300, timeout_s=60))
-    server = Server(app)
+    _, server = slow_server()
     try:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         body = json.dumps({**CHAT, "max_tokens": 300, "stream": True})

@@ -110,36 +110,20 @@ RepetitionPenalty = Annotated[
     ),
 ]
 
+
+def lm_flag(kind: type, text: str):
+    """An optional flag named after its parameter (None when not given: mlx-lm's default)."""
+    return Annotated[kind | None, typer.Option(help=text)]
+
+
 # mlx_lm generate's and chat's flags, with mlx-lm's meaning (``generate_step``, ``make_sampler``)
-MaxKvSize = Annotated[
-    int | None,
-    typer.Option(help="Bound the KV cache: older entries (but the first 4 tokens) rotate out."),
-]
-PrefillStepSize = Annotated[
-    int | None, typer.Option(help="Prompt tokens run at a time (mlx-lm: 2048); less: less memory.")
-]
-XtcProbability = Annotated[
-    float | None, typer.Option(help="XTC sampling: the chance per token to drop the top choices.")
-]
-XtcThreshold = Annotated[
-    float | None, typer.Option(help="XTC: the probability in [0, 0.5] a top choice must reach.")
-]
-MinTokensToKeep = Annotated[
-    int | None, typer.Option(help="The fewest tokens --min-p sampling keeps (mlx-lm: 1).")
-]
-KvBits = Annotated[
-    int | None, typer.Option(help="Quantize the KV cache to this many bits (2-6 or 8; off).")
-]
-KvGroupSize = Annotated[
-    int | None, typer.Option(help="The KV cache quantization's group size (32, 64, 128).")
-]
-QuantizedKvStart = Annotated[
-    int | None, typer.Option(help="With --kv-bits: quantize from this many tokens on (5000).")
-]
-DraftModel = Annotated[
-    str | None,
-    typer.Option(help="Speculative decoding: a small model (same tokenizer) drafts, unpruned."),
-]
-NumDraftTokens = Annotated[
-    int | None, typer.Option(help="Tokens the --draft-model drafts at a time (mlx-lm: 3).")
-]
+MaxKvSize = lm_flag(int, "Bound the KV cache: older entries (but the first 4 tokens) rotate out.")
+PrefillStepSize = lm_flag(int, "Prompt tokens run at a time (mlx-lm: 2048); less: less memory.")
+XtcProbability = lm_flag(float, "XTC sampling: the chance per token to drop the top choices.")
+XtcThreshold = lm_flag(float, "XTC: the probability in [0, 0.5] a top choice must reach.")
+MinTokensToKeep = lm_flag(int, "The fewest tokens --min-p sampling keeps (mlx-lm: 1).")
+KvBits = lm_flag(int, "Quantize the KV cache to this many bits (2-6 or 8; off).")
+KvGroupSize = lm_flag(int, "The KV cache quantization's group size (32, 64, 128).")
+QuantizedKvStart = lm_flag(int, "With --kv-bits: quantize from this many tokens on (5000).")
+DraftModel = lm_flag(str, "Speculative decoding: a small model (same tokenizer) drafts, unpruned.")
+NumDraftTokens = lm_flag(int, "Tokens the --draft-model drafts at a time (mlx-lm: 3).")
