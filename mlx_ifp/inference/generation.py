@@ -303,7 +303,8 @@ def stream_generate(
         # source's cache instead, NLL rose by 0.05 (docs/results/prefill_modes/)
         cache = dense_prefill(pruner.model, tokens, drop_last=True, **opts)
         info.prefill_s = time.perf_counter() - t0
-    kwargs.setdefault("sampler", sampler_for(model, temp, top_p, min_p, top_k, stops, **extra))
+    if "sampler" not in kwargs:  # (built only when none is given)
+        kwargs["sampler"] = sampler_for(model, temp, top_p, min_p, top_k, stops, **extra)
     whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
     if penalties:
         if not whole:  # mlx-lm sees the last prompt token only: the penalties see the rest too
