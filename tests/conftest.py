@@ -6,6 +6,9 @@ import re
 # One BLAS thread in tests: on a busy 2-core machine OpenBLAS's spinning worker threads slowed
 # real-model tests 3-7x (seen here). Read when OpenBLAS loads, so before `import mlx_ifp`.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# On MLX's CUDA backend float32 matmuls run in TF32 unless this is 0 (~3e-4 relative error on
+# random 256 x 256 products, seen on an H100); the tests compare float32 paths to ~1e-5.
+os.environ.setdefault("MLX_ENABLE_TF32", "0")
 
 import mlx_ifp  # noqa: E402, F401  (must precede any import of mlx.core)
 

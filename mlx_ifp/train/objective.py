@@ -120,14 +120,14 @@ def make_masks(scores: mx.array, k: int, eps: float, how: str, hard: bool) -> mx
 
     ``hard`` (evaluation): the 0/1 top-k of the scores, as at inference. Training: ``soft`` is
     the paper's ``l * TopK(l)``; ``hard_st`` runs the same 0/1 top-k mask as inference in the
-    forward pass and takes the SoftTopK gradient in the backward pass (straight through:
-    ``TopK(s) + l - stop_gradient(l)``), so dropped channels get a gradient too.
+    forward pass, exactly 0/1 on every device, and takes the SoftTopK gradient in the backward
+    pass (straight through: ``TopK(s) + (l - stop_gradient(l))``): dropped channels get one too.
     """
     if hard:
         return topk_indicator(scores, k)
     if how == "hard_st":
         soft = soft_topk(scores, k, eps)
-        return mx.stop_gradient(topk_indicator(scores, k)) + soft - mx.stop_gradient(soft)
+        return mx.stop_gradient(topk_indicator(scores, k)) + (soft - mx.stop_gradient(soft))
     return training_mask(scores, k, eps)
 
 
