@@ -99,15 +99,20 @@ def same_shape_dense(model: nn.Module, k: int, dtype: mx.Dtype) -> nn.Module:
     return net.eval() if q is None else four_bit(net, q.group_size, q.bits)  # packed alike
 
 
+def preset_config(preset: str) -> dict:
+    """The shape of ``--preset``; an unknown name refused in one line."""
+    if preset not in PRESETS:
+        raise UsageError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
+    return PRESETS[preset]
+
+
 def build(model: str, preset: str | None, dtype: str | None):
     """(source, tokenizer, 4-bit source factory, prompt maker, task tokens or text)."""
     from ..models import load
 
     dt = _default_dtype(dtype)
     if preset:
-        if preset not in PRESETS:
-            raise UsageError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
-        cfg = PRESETS[preset]
+        cfg = preset_config(preset)
         tok = synthetic_tokenizer(cfg["vocab_size"])
         src = random_llama(cfg, dt)
 

@@ -25,7 +25,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from ..core import Budget, UsageError, check_dtype, context_length, count, d_ffn, ffns, masked
-from .models import PRESETS, PROMPT, TASK, build, same_shape_dense  # noqa: F401
+from .models import PRESETS, PROMPT, TASK, build, preset_config, same_shape_dense  # noqa: F401
 
 VARIANTS = "abcdefgh"
 
@@ -142,8 +142,8 @@ def bench(
     if not variants or set(variants) - set(VARIANTS):
         raise UsageError(f"--variants takes letters from {VARIANTS}")
     budgets = [Budget.parse(keep, align) for keep in keeps]  # all refused before any timing
-    if preset in PRESETS:  # what the random model cannot run, before its weights are built
-        shape = PRESETS[preset]
+    if preset:  # what the random model cannot run, before its weights are built (or a status)
+        shape = preset_config(preset)
         _fits(prompt_tokens + gen_tokens, shape["max_position_embeddings"], prompt_tokens)
         _once(budgets, keeps, shape["intermediate_size"], lambda _: None)
     t0, say = time.perf_counter(), log

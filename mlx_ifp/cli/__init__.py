@@ -89,7 +89,8 @@ COMMANDS = {
     "serve": serve_command,
 }
 for _name, _fn in COMMANDS.items():
-    app.command(_name)(handle_errors(_fn))
+    _alias = f"{_fn.__doc__} An alias of export." if _name == "convert" else None
+    app.command(_name, help=_alias)(handle_errors(_fn))
 data_app = typer.Typer(help="Build the offline multi-domain corpus.", no_args_is_help=True)
 data_app.command("build")(handle_errors(data_build_command))
 app.add_typer(data_app, name="data")

@@ -19,7 +19,9 @@ from ..common import atomic_file, check_writable, not_an_input
 
 
 def csv(value: str, allowed=None, what: str = "value") -> tuple:
-    """A comma-separated list, each item checked against ``allowed`` (if given)."""
+    """Comma-separated items, each checked against ``allowed`` (a flag repeated: all its lists)."""
+    if not isinstance(value, str):  # each list its own: `--keep 0.5 --keep ,` is refused
+        return tuple(dict.fromkeys(item for v in value for item in csv(v, allowed, what)))
     items = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))  # once each
     bad = [v for v in items if allowed is not None and v not in allowed]
     if not items and allowed is None:
@@ -122,20 +124,22 @@ def eval_command(
         typer.Option("--data", help="Corpus folder (default: build or reuse the cached one)."),
     ] = None,
     domains: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             help="Comma-separated domains, each must be in the corpus (default: every domain of "
             "math,code,science,prose,general that it has; a warning names those it lacks)."
         ),
     ] = None,
     sources: Annotated[
-        str,
+        list[str],
         typer.Option(
             "--mask-sources", help="Comma-separated mask sources (full is the dense model)."
         ),
-    ] = "full,random,static,static-act,griffin",
-    keep: Annotated[str, typer.Option("--keep", help="Comma-separated keep ratios.")] = "0.5,0.33",
-    modes: Annotated[str, typer.Option(help="input, task or both.")] = "input,task",
+    ] = ("full,random,static,static-act,griffin",),
+    keep: Annotated[
+        list[str], typer.Option("--keep", help="Comma-separated keep ratios or channel counts.")
+    ] = ("0.5,0.33",),
+    modes: Annotated[list[str], typer.Option(help="input, task or both.")] = ("input,task",),
     mask: Annotated[
         list[str] | None,
         typer.Option(
@@ -179,7 +183,8 @@ def eval_command(
         None
     ),
 ):
-    """Evaluate mask sources per domain: perplexity, KL and top-1 vs dense, GSM8K, HumanEval."""
+    """Evaluate mask sources per domain: perplexity, KL and top-1 vs dense, GSM8K, HumanEval.
+    A comma-separated list flag may also be repeated: --keep 0.5 --keep 0.25."""
     from rich.console import Console
 
     from ..data import DOMAINS, build
@@ -207,6 +212,7 @@ def eval_command(
         raise UsageError(f"--prefill is slim or dense, not {prefill!r}")
     files = named_paths(mask, "--mask")
     output = given_output(output)
+    modes = [modes] if isinstance(modes, str) else modes  # (the Python call's text, as before)
     cfg = EvalConfig(
         domains=None if domains is None else csv(domains, DOMAINS, "domain"),
         sources=csv(sources, None, "mask source"),
@@ -214,7 +220,7 @@ def eval_command(
         keeps=tuple(
             dict.fromkeys(mlx_ifp.Budget.parse(k).value for k in csv(keep, None, "keep ratio"))
         ),
-        modes=MODES if modes.strip() == "both" else csv(modes, MODES, "mode"),
+        modes=csv([m.replace("both", "input,task") for m in modes], MODES, "mode"),
         limit=limit,
         gen_limit=gen_limit,
         batch_size=batch_size,
@@ -268,12 +274,12 @@ def eval_command(
         warnings.showwarning = lambda message, *_, **__: typer.echo(f"Warning: {message}", err=True)
         report = evaluate(net, tokenizer, folder, cfg)
     report.update(model=model, data=str(folder), config=asdict(cfg))
-    Console(width=160, stderr=not output).print(table(report))  # stdout: the JSON alone
     text = json.dumps(report, indent=2)
-    if output:
+    if output:  # before the table: `eval -o r.json | head` closing stdout lost the report
         with atomic_file(output) as tmp:
             tmp.write_text(text + "\n")
-    else:
+    Console(width=160, stderr=not output).print(table(report))  # stdout: the JSON alone
+    if not output:
         print(text)
 
 
@@ -285,7 +291,7 @@ def plot_command(
         typer.Option(
             "--output",
             "-o",
-            help="PNG file to write (overlap: its numbers also go to the same name in .json).",
+            help="Figure to write (PNG, or .svg, .pdf...: its suffix); overlap: numbers to .json.",
         ),
     ],
     report: Annotated[

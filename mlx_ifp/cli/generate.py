@@ -45,8 +45,7 @@ from .options import (
 
 
 def check_text(text: str | None, flag: str) -> str | None:
-    """Text from the command line: bytes that are not UTF-8 reach Python as lone surrogates,
-    which the tokenizer refuses with a ``TypeError``."""
+    """Command-line text: bytes not UTF-8 come as lone surrogates (the tokenizer's TypeError)."""
     try:
         text is None or text.encode("utf-8")
     except UnicodeEncodeError as e:
@@ -154,6 +153,8 @@ def lm_flags(draft_model=None, repick=None, prefill="auto", **given) -> dict:
     """mlx_lm generate's KV cache, prefill, sampler and draft flags as the API's options (those
     not given left out: mlx-lm's defaults; a draft's are mlx_lm generate's, 3 tokens and 2048-token
     prefill steps, not the API's 2 and 512), checked by its rules before the model loads."""
+    from mlx.nn import Module
+
     from ..inference import check_options
 
     options = {k: v for k, v in given.items() if v is not None}
@@ -165,7 +166,7 @@ def lm_flags(draft_model=None, repick=None, prefill="auto", **given) -> dict:
     if draft_model is not None:
         options = {"num_draft_tokens": 3, "prefill_step_size": 2048, **options}
     with as_flags():
-        check_options({**options, "draft_model": draft_model})
+        check_options({**options, "draft_model": draft_model and Module()})  # (not loaded yet)
     return options
 
 
@@ -179,8 +180,7 @@ def as_flags():  # the API's refusals with its options' names as flags (kv_bits:
 
 
 def load_draft(name: str | None, tokenizer, dequantize) -> dict:
-    """``--draft-model``, loaded after the model as mlx-lm does: one that reads another
-    vocabulary is refused."""
+    """``--draft-model``, loaded after the model as mlx-lm does (another vocabulary: refused)."""
     from .. import load
 
     if name is None:

@@ -119,7 +119,12 @@ def bench_command(
         ),
     ] = None,
     keep: Annotated[
-        list[str] | None, typer.Option("--keep", help="Keep ratio or count; repeat for a sweep.")
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            help="Keep ratio or count (default 0.5); repeat or give a comma-separated list for "
+            "a sweep.",
+        ),
     ] = None,
     prompt_tokens: Annotated[int, typer.Option("--prompt-tokens", help="Prompt length.")] = 512,
     gen_tokens: Annotated[int, typer.Option("--gen-tokens", help="Tokens to decode.")] = 64,
@@ -141,7 +146,8 @@ def bench_command(
         str | None, typer.Option("--output", "-o", help="Write the JSON here.")
     ] = None,
     plot_path: Annotated[
-        str | None, typer.Option("--plot", help="Write the tok/s-vs-keep PNG here.")
+        str | None,
+        typer.Option("--plot", help="Write the tok/s-vs-keep figure here (PNG, or .svg, .pdf...)."),
     ] = None,
 ):
     """Benchmark TTFT (selection, slicing, prefill), decode tok/s and memory per variant."""
@@ -150,7 +156,7 @@ def bench_command(
     from ..core import atomic_file, check_writable, not_an_input
     from ..evaluation import check_figure
 
-    keep = keep or ["0.5"]
+    keep = [k.strip() for v in keep or ["0.5"] for k in v.split(",")]  # as eval's: 0.5,0.25 too
     # "$M" unset: not "default" (and `--plot "$P"` unset: not "no plot", silently)
     for flag, value in (("--model", model), ("--preset", preset), ("--plot", plot_path)):
         if value is not None and not value.strip():

@@ -98,8 +98,8 @@ def serve_command(
         str | None,
         typer.Option(
             "--tasks",
-            help="YAML file mapping task names to a task text or a mask file; request them "
-            "as model 'MODEL:NAME'.",
+            help="YAML file mapping task names to a task text, a list of example prompts or a "
+            "mask file; request them as model 'MODEL:NAME'.",
         ),
     ] = None,
     model_name: Annotated[

@@ -1,13 +1,13 @@
-"""Write a (slim) model where users run it: an mlx-lm folder (``export``), or a GGUF file that
-llama.cpp loads (``export_gguf``, llama / qwen2; the ``gguf`` package's writer, ``[gguf]`` extra):
-llama.cpp names, llama's q/k permutation re-applied, the kept width as feed_forward_length, the
-gpt2 BPE tokenizer with its ids and chat template, ``mlx_ifp.*`` keys (source, mask, keep)."""
+"""Write a (slim) model where users run it: an mlx-lm folder (``export``), or a GGUF file for
+llama.cpp (``export_gguf``, llama / qwen2): llama.cpp names, llama's q/k permutation, the kept
+width, the gpt2 BPE tokenizer (ids, stops, chat template), ``mlx_ifp.*`` keys (mask, keep)."""
 
 from __future__ import annotations
 
 import copy
 import json
 import os
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -93,10 +93,10 @@ def export(
 ) -> Path:
     """Save ``model`` (e.g. a slim model from ``prune``) with its tokenizer to ``out_dir``.
 
-    The config is the source's, with ``intermediate_size`` set to the kept width, plus an
-    ``mlx_ifp`` entry naming the source model, the mask and the budget (``mask``: the ``Mask``
-    it was pruned with); floats in ``dtype``, else the source's (not ``load``'s CPU float32).
-    Written to a temporary folder first: a failure leaves nothing behind.
+    The config is the source's (its generation_config.json too), with ``intermediate_size`` the
+    kept width, plus an ``mlx_ifp`` entry naming the source model, the mask (``mask``: the ``Mask``
+    it was pruned with) and the budget; floats in ``dtype``, else the source's (not ``load``'s
+    CPU float32). Written to a temporary folder first: a failure leaves nothing behind.
     """
     check_dtype(dtype, "dtype")  # int8 cast every float weight to garbage; fp16 was raw
     if not callable(getattr(tokenizer, "save_pretrained", None)):  # (None: after the weights)
@@ -125,8 +125,7 @@ def export(
     config.update({"quantization": quant} if quant is not None else {})
     out_dir = Path(out_dir).expanduser()  # the path written, as the caller can open it
     with atomic_dir(out_dir) as tmp:
-        shards, total = make_shards(weights), sum(v.nbytes for v in weights.values())
-        n = len(shards)
+        n, total = len(shards := make_shards(weights)), sum(v.nbytes for v in weights.values())
         names = [f"model-{i + 1:05d}-of-{n:05d}.safetensors" for i in range(n)]
         names = names if n > 1 else ["model.safetensors"]
         index = {"metadata": {"total_size": total}, "weight_map": {}}
@@ -137,6 +136,8 @@ def export(
             (tmp / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
         save_config(config, config_path=tmp / "config.json")
         tokenizer.save_pretrained(str(tmp))
+        if info.get("path") and (gen := Path(info["path"]) / "generation_config.json").is_file():
+            shutil.copyfile(gen, tmp / gen.name)  # sampling defaults, as mlx_lm convert keeps
     return out_dir
 
 
@@ -200,8 +201,7 @@ def _gguf_name(name: str) -> str:
 
 def _permute(x: np.ndarray, heads: int) -> np.ndarray:
     """llama.cpp's q/k row permutation (``gguf._unpermute`` undoes it)."""
-    rows = x.shape[0]
-    return x.reshape(heads, 2, rows // heads // 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
+    return x.reshape(heads, 2, -1, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
 
 
 def pre_tokenizer_name(backend) -> str:
@@ -239,7 +239,7 @@ def unsupported(config: dict) -> str | None:
     return None
 
 
-def _tokenizer(w, tokenizer, n_vocab: int) -> None:
+def _tokenizer(w, tokenizer, n_vocab: int, eos=None) -> None:
     import gguf
 
     hf, backend = tokenizer, tokenizer.backend_tokenizer  # a TokenizerWrapper passes it through
@@ -264,12 +264,13 @@ def _tokenizer(w, tokenizer, n_vocab: int) -> None:
     w.add_token_list(tokens)
     w.add_token_types(types)
     w.add_token_merges(merges)
-    for key, add in (("bos", w.add_bos_token_id), ("eos", w.add_eos_token_id),
-                     ("unk", w.add_unk_token_id), ("pad", w.add_pad_token_id)):  # fmt: skip
-        if (tid := getattr(hf, f"{key}_token_id", None)) is not None:
-            add(int(tid))
-    bos = getattr(hf, "bos_token_id", None)
-    w.add_add_bos_token(bos is not None and hf.encode("a")[:1] == [bos])
+    ids = {k: getattr(hf, f"{k}_token_id", None) for k in ("bos", "eos", "unk", "pad")}
+    stops = [*(eos if isinstance(eos, list) else [eos]), *sorted(getattr(hf, "eos_token_ids", ()))]
+    more = [t for t in dict.fromkeys(stops) if type(t) is int and 0 <= t < n_vocab]  # stops as
+    ids.update(zip(("eot", "eom"), [t for t in more if t != ids["eos"]], strict=False))  # eot, eom
+    for key, tid in ((k, t) for k, t in ids.items() if t is not None):
+        getattr(w, f"add_{key}_token_id")(int(tid))
+    w.add_add_bos_token(ids["bos"] is not None and hf.encode("a")[:1] == [ids["bos"]])
     template = getattr(hf, "chat_template", None)
     if isinstance(template, dict):  # named templates: "default" is tokenizer.chat_template
         template = [{"name": k, "template": v} for k, v in template.items() if isinstance(v, str)]
@@ -355,7 +356,7 @@ def export_gguf(
             w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
             w.add_rope_scaling_factor(float(scaling["factor"]))
         w.add_file_type(gguf.LlamaFileType[f"MOSTLY_{gguf_type.upper()}"])  # F16, Q8_0, Q4_0
-        _tokenizer(w, tokenizer, n_vocab)
+        _tokenizer(w, tokenizer, n_vocab, config.get("eos_token_id"))
         for key, value in {**meta, **(metadata or {})}.items():
             _add_value(w, key, value)
         permute = {"attn_q": heads, "attn_k": kv_heads} if arch == "llama" else {}

@@ -5,8 +5,7 @@ layer, checked once at the edge), SoftTopK and top-k, and the mask. SoftTopK is
 gradient the implicit one (nothing is back-propagated through the solver).
 
 The mask: an (L, k) int32 array of distinct, sorted channel indices (the same k in every layer)
-and the fingerprint of the model it belongs to. On disk: ``NAME.safetensors`` + ``NAME.json``.
-"""
+and the fingerprint of the model it belongs to. On disk: ``NAME.safetensors`` + ``NAME.json``."""
 
 from __future__ import annotations
 
@@ -34,10 +33,8 @@ FORMAT_VERSION = 1  # of mask files
 @dataclass(frozen=True)
 class Budget:
     """A fraction in (0, 1] of each layer's FFN channels, or a whole channel count (> 1).
-
     ``align`` rounds the resolved count up to a multiple of it (capped at the FFN width).
-    ``Budget.parse`` reads a user value (text too); a Budget made directly is checked alike.
-    """
+    ``Budget.parse`` reads a user value (text too); a Budget made directly is checked alike."""
 
     value: float
     align: int = 1
@@ -129,7 +126,6 @@ def _soft_topk_fn(k: int) -> Callable[[mx.array, mx.array], mx.array]:
 
 def soft_topk(scores: mx.array, k: int, eps: float | mx.array) -> mx.array:
     """SoftTopK over the last axis: `min(1, exp((s + a)/eps))` with rows summing to k.
-
     Computed in float32, returned in the dtype of `scores`; differentiable (implicit VJP).
     ``eps`` may be an array (a compiled training step passes it in as one).
     """
@@ -323,8 +319,12 @@ class Mask:
 
     @classmethod
     def writable(cls, path: str | os.PathLike) -> tuple[Path, Path]:
-        """``files(path)``, both checked writable before either is written (or any work)."""
-        return tuple(check_writable(p) for p in cls.files(path))
+        """``files(path)``, both checked writable before either is written (or any work); not a
+        folder's path (``masks/``: the pair would land beside the folder, as ``masks.json``)."""
+        pair = cls.files(path)
+        if str(path).endswith(("/", os.sep)) or Path(path).expanduser().is_dir():
+            raise UsageError(f"{path} is a folder: give a mask's path, e.g. {Path(path) / 'mask'}")
+        return tuple(check_writable(p) for p in pair)
 
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (.safetensors) and its .json sidecar, each atomically; the sidecar holds

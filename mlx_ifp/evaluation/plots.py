@@ -1,8 +1,9 @@
-"""Plots (PNG, matplotlib Agg): mask overlap between domains per layer group (computed by
-``run.mask_overlap``), and quality versus active parameters from an ``mlx_ifp eval`` report."""
+"""Plots (PNG or the file suffix's format, matplotlib Agg): mask overlap between domains per
+layer group (``run.mask_overlap``), and quality versus active parameters from an ``eval`` report."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ def _pyplot():
 def check_figure(path: str | Path) -> Path:
     """Refuse, before any work, a figure that cannot be written: no matplotlib, a format it
     does not write (from the suffix; none: PNG) or a location ``check_writable`` refuses."""
-    _pyplot()
+    plt = _pyplot()
     from matplotlib.backend_bases import FigureCanvasBase
 
     path = check_writable(path)
@@ -34,6 +35,12 @@ def check_figure(path: str | Path) -> Path:
     formats = FigureCanvasBase.get_supported_filetypes()
     if fmt not in formats:
         raise UsageError(f"cannot write a .{fmt} figure (choose from .{', .'.join(formats)})")
+    # matplotlib writes .pgf through TeX: without it, a RuntimeError traceback after the work
+    if fmt == "pgf" and not shutil.which(tex := plt.rcParams["pgf.texsystem"]):
+        raise UsageError(
+            f"cannot write a .pgf figure: matplotlib writes it through TeX ({tex}), which is not "
+            "installed here (choose .pdf or .svg)"
+        )
     return path
 
 

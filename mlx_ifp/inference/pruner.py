@@ -1,10 +1,8 @@
-"""From a mask to a slim model, and the per-task cache of slim models.
-
-``prune(model, mask)`` copies the kept gate/up rows and down columns into new dense arrays,
-sharing the rest with the source. ``Pruner`` ties a model to a mask source and a budget with an
-LRU of slim models keyed by (source, text hash, k); ``Pruner.prefill`` is GRIFFIN's recipe: the
-prompt's dense pass fills a KV cache and gives the mask, and the slim model decodes from it.
-"""
+"""From a mask to a slim model, and the per-task cache of slim models: ``prune(model, mask)``
+copies the kept gate/up rows and down columns into new dense arrays, sharing the rest with the
+source. ``Pruner`` ties a model to a mask source and a budget with an LRU of slim models keyed by
+(source, text hash, k); ``Pruner.prefill`` is GRIFFIN's recipe: the prompt's dense pass fills a
+KV cache and gives the mask, and the slim model decodes from it."""
 
 from __future__ import annotations
 
@@ -45,14 +43,17 @@ from ..sources import (
 )
 
 
+def is_mask(mask, what: str = "mask must be") -> None:
+    """Refuse anything but a ``Mask`` (a path: ``Mask.load`` reads it), in one line."""
+    if not isinstance(mask, Mask):
+        hint = "read a mask file with mlx_ifp.Mask.load(path, model)"
+        raise UsageError(f"{what} an mlx_ifp.Mask, got {type(mask).__name__} ({hint})")
+
+
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
     """A slim model keeping ``mask``'s channels (the source model itself if nothing is cut); a
     UserWarning if a trained predictor picked the mask with LLM weights ``model`` lacks."""
-    if not isinstance(mask, Mask):
-        raise UsageError(
-            f"prune takes an mlx_ifp.Mask, got {type(mask).__name__} "
-            "(read a mask file with mlx_ifp.Mask.load(path, model))"
-        )
+    is_mask(mask, "prune takes")
     mask.check(model)
     if missing := lora_missing(model, mask):
         warnings.warn(missing, UserWarning, stacklevel=2)
@@ -85,8 +86,8 @@ class PruneInfo:
 
 
 class SlimCache:
-    """A small LRU of (mask, slim model) keyed by (source key, text hash, k); threads that
-    share a ``Pruner`` share it, so every lookup and insertion holds its lock."""
+    """A small LRU of (mask, slim model) keyed by (source key, text hash, k); threads sharing a
+    ``Pruner`` share it: every lookup and insertion holds its lock."""
 
     def __init__(self, maxsize: int = 4):
         self.maxsize = maxsize
@@ -195,7 +196,7 @@ def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> 
     return (
         f"the predictor in {source.path} was trained to keep {trained} of {d} FFN channels per "
         f"layer, not {k}: its masks still prune, but were not trained for this budget "
-        f"(--keep {trained} uses the trained one)"
+        f"(keep {trained} uses the trained one)"
     )
 
 
@@ -208,13 +209,11 @@ FUSED_LORA_BITS: int | None = 8
 
 class Pruner:
     """A resident source model, a mask source and a budget; hands out cached slim models.
-
     ``source=None`` takes the model's default (``default_source``). For an embedded model with
     a shipped predictor trained jointly with LoRA, the slim models are cut from a copy of the
     model with that LoRA applied (sharing every other array); ``model`` itself is unchanged.
     Slim models carry no LoRA layer: those outside the FFN are fused once into ``slim_base``
-    (``slicing.lora_fused_base``), the FFN's as each slice is cut.
-    """
+    (``slicing.lora_fused_base``), the FFN's as each slice is cut."""
 
     def __init__(
         self,
@@ -288,11 +287,11 @@ class Pruner:
         return running
 
     def encode(self, text: str | dict) -> list[int]:
-        """Tokens of a prompt or task text, or of a task example with its reply (``core.
-        example_tokens``), as the mask source sees them (token ids pass)."""
+        """Tokens of a text or a task example (``core.example_tokens``); token ids pass."""
         if isinstance(text, str | dict):
-            if self.tokenizer is None:
-                raise UsageError("a tokenizer is needed to select channels from text")
+            if isinstance(self.tokenizer, str | None) or not hasattr(self.tokenizer, "encode"):
+                what = type(self.tokenizer).__name__  # (model, tokenizer = mlx_ifp.load(...))
+                raise UsageError(f"a tokenizer is needed to select channels from text, got {what}")
             return example_tokens(self.tokenizer, text)
         if not isinstance(text, list | tuple) and not hasattr(text, "tolist"):  # ids: checked there
             raise UsageError(f"a prompt or task is a str or a list, got {type(text).__name__}")
@@ -379,6 +378,7 @@ class Pruner:
     def slim_from_mask(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
         """The slim model for a given (e.g. loaded) mask, cached under its own identity."""
         self.check_current()
+        is_mask(mask)
         mask.check(self.slim_base)
         key = ("mask", mask.digest())
         hit = self.cache.get(key)

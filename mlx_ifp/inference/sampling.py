@@ -35,9 +35,8 @@ from ..core import (
 
 
 def check_mask(mask, task=None, keep=None, align: int = 1) -> None:
-    """A ``mask=`` argument must be a ``Mask`` (or None): a path is read with ``Mask.load``;
-    with a ``task`` too, one of them would be ignored; a ``keep`` (or ``align``) other than its
-    own, too."""
+    """A ``mask=`` must be a ``Mask`` (or None; read a path with ``Mask.load``), refused beside a
+    ``task`` (one would be ignored) or a ``keep`` (or ``align``) other than its own."""
     if mask is not None and not isinstance(mask, Mask):
         hint = " (read a mask file with mlx_ifp.Mask.load(path, model))"
         raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
@@ -63,8 +62,7 @@ def check_parts(model, tokenizer, needed: bool = True) -> None:
 
 
 def check_repick(repick) -> int | None:
-    """``repick``: None (the default for the source), 0 (off) or a whole number of reply tokens
-    >= 1 (one clear line otherwise)."""
+    """``repick``: None (the source's default), 0 (off) or a whole number of reply tokens >= 1."""
     if repick is not None and (not whole(repick) or repick < 0):
         raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
     return None if repick is None else int(repick)
@@ -78,9 +76,8 @@ TEMPLATE_OWN += ("continue_final_message", "return_dict")
 def check_chat(system_prompt=None, chat_template=True, config=None, ids=None) -> dict:
     """The chat arguments: ``system_prompt`` a str (or None), ``chat_template`` True or False,
     ``chat_template_config`` (None: none) extra chat template arguments, e.g. ``{"enable_thinking":
-    False}``: a dict with str keys or its JSON text (as mlx-lm's ``--chat-template-config``),
-    which needs the template and a text prompt (token ``ids`` are sent as they are). Returns
-    the config, a dict."""
+    False}``: a dict with str keys or its JSON text (mlx-lm's ``--chat-template-config``), which
+    needs the template and a text prompt (token ``ids`` are sent as they are). Returns a dict."""
     if not isinstance(system_prompt, str | None) or not isinstance(chat_template, bool):
         raise UsageError("system_prompt must be a str (or None), chat_template True or False")
     if ids is not None and system_prompt:
@@ -164,11 +161,10 @@ class ContextFull(UserWarning):
 
 def fit_context(model, prompt: int, max_tokens: int, cache: list) -> int:
     """``max_tokens``, cut to the room the model's context leaves after ``prompt`` tokens and
-    those ``cache`` holds (the given prompt cache, else the one mlx-lm makes; a
-    ``ContextFull`` warning when a number was asked for; ``-1``, no limit, stops there too). A
-    prompt that fills the context is a UsageError. A cache whose every layer rotates before
-    the context is the caller's choice to run past it: not cut, and what it rotated out does
-    not count (``max_kv_size`` is not enough: mlx-lm's llama makes its own cache, unbounded)."""
+    those ``cache`` holds (the given prompt cache, else mlx-lm's; a ``ContextFull`` warning when
+    a number was asked for; ``-1``, no limit, stops there too). A prompt that fills the context
+    is a UsageError. A cache whose every layer rotates before the context runs past it: not cut,
+    what it rotated out not counted (not ``max_kv_size``: mlx-lm's llama makes its own cache)."""
     limit = context_length(model)
     sizes = [getattr(c, "max_size", None) for c in cache]
     rotates = bool(sizes) and None not in sizes and max(sizes) < (limit or 0)
@@ -196,12 +192,9 @@ TINY = 1e-30
 def check_sampling(
     max_tokens: int = 256, temp: float = 0.0, top_p: float = 1.0, min_p: float = 0.0, top_k=0
 ) -> None:
-    """Refuse generation settings that would loop forever or sample garbage (one line each).
-
-    ``max_tokens``: a whole number >= 1, or -1 for no limit; ``temp`` >= 0 (0 is greedy);
-    ``top_p`` in (0, 1]; ``min_p`` in [0, 1) (0: off); ``top_k`` a whole number >= 0 (0: off).
-    The CLI calls this before loading the model, the API on every call.
-    """
+    """Refuse settings that would loop forever or sample garbage (one line each; the CLI before
+    the load, the API on every call): ``max_tokens`` a whole number >= 1, or -1 for no limit;
+    ``temp`` >= 0 (0: greedy); ``top_p`` in (0, 1]; ``min_p`` in [0, 1), ``top_k`` >= 0 (0: off)."""
     if not whole(top_k) or top_k < 0:
         raise UsageError(f"top_k must be a whole number >= 0 (0 turns it off), got {top_k!r}")
     if not whole(max_tokens) or not (max_tokens >= 1 or max_tokens == -1):  # NumPy's too
@@ -238,10 +231,9 @@ def mlx_lm_options() -> frozenset:
 
 def sampler_for(model, temp: float, top_p: float, min_p: float, top_k: int, tokenizer=None,
                 **extra):  # fmt: skip
-    """mlx-lm's sampler for these (checked) settings: ``top_p`` 0 in float32, as mlx-lm reads
-    it, keeps only the top token; a ``top_k`` of the whole vocabulary or more is off. ``extra``:
-    ``check_options``'s (``min_tokens_to_keep``, XTC's, which spares the newline and the end
-    tokens of ``tokenizer``, as ``mlx_lm generate`` does)."""
+    """mlx-lm's sampler for these (checked) settings: ``top_p`` 0 in float32 (mlx-lm's) keeps
+    the top token; ``top_k`` >= the vocabulary is off. ``extra``: ``check_options``'s (XTC's
+    spares the newline and ``tokenizer``'s end tokens, as ``mlx_lm generate`` does)."""
     if mx.array(top_p).item() == 0:
         temp = 0.0
     vocab = vocab_size(model)
@@ -257,15 +249,22 @@ SAMPLING = {"temp": 0.0, "top_p": 1.0, "min_p": 0.0, "top_k": 0}
 EXTRA = {"min_tokens_to_keep": (1, None), "xtc_probability": (0, 1), "xtc_threshold": (0, 0.5)}
 #: the KV cache quantization mx.quantize offers (``kv_bits``, ``kv_group_size``)
 KV_BITS, KV_GROUPS = (2, 3, 4, 5, 6, 8), (32, 64, 128)
+#: mlx-lm's options that take objects: what each must be (one line, not mlx-lm's traceback)
+KINDS = {"sampler": ("a function", callable), "prompt_progress_callback": ("a function", callable)}
+KINDS["logits_processors"] = ("a list of functions", lambda v: isinstance(v, list | tuple)
+                              and all(map(callable, v)))  # fmt: skip
+KINDS["prompt_cache"] = ("a list of KV caches (make_prompt_cache)", lambda v: isinstance(
+    v, list | tuple) and bool(v) and all(hasattr(type(c), "state") for c in v))  # fmt: skip
+KINDS["draft_model"] = ("an mlx-lm model", lambda v: isinstance(v, nn.Module))
+KINDS["input_embeddings"] = ("an mx.array", lambda v: isinstance(v, mx.array))
 
 
 def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> dict:
-    """Refuse keyword options that neither ``stream_generate`` nor mlx-lm's generation takes
+    """Refuse, before any work, keyword options that neither ``stream_generate`` nor mlx-lm takes
     (one line naming it, with the nearest known one), a ``sampler`` beside ``sampling`` (temp,
     top_p, min_p, top_k) or ``EXTRA`` other than the defaults (it would drop them), and bad
-    values of mlx-lm's options (``check_kv``), before any work is done. mlx-lm's own defaults
-    (None, and no processors) are dropped from ``options``; ``EXTRA``'s are taken out of it and
-    returned (``sampler_for``'s)."""
+    values (``check_kv``) or kinds (``KINDS``) of mlx-lm's options. mlx-lm's defaults (None, no
+    processors) are dropped from ``options``; ``EXTRA``'s taken out, returned (``sampler_for``)."""
     for key in ("prompt_cache", "sampler", "logits_processors"):
         empty = key == "logits_processors" and isinstance(options.get(key), list | tuple)
         if key in options and (options[key] is None or (empty and not options[key])):
@@ -287,6 +286,9 @@ def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> dict:
         if name in inspect.signature(make_sampler).parameters:
             hint = f" (give sampler=mlx_lm.sample_utils.make_sampler({name}=...))"
         raise UsageError(f"unknown generation option {name!r}{hint}")
+    for name, (want, ok) in KINDS.items():
+        if options.get(name) is not None and not ok(options[name]):
+            raise UsageError(f"{name} must be {want}, got {type(options[name]).__name__}")
     check_step(options.get("prefill_step_size", 1))  # (0, -1, None: mlx-lm's tracebacks)
     check_kv(options)
     for name, (low, high) in EXTRA.items():
@@ -299,10 +301,9 @@ def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> dict:
 
 
 def check_kv(options: dict) -> None:
-    """mlx-lm's KV cache options: ``max_kv_size`` > 4 (its rotating cache keeps the first 4
-    tokens), not beside ``draft_model`` (speculative decoding drops it) or ``kv_bits`` (a
-    rotating cache is not quantized); ``kv_bits``, ``kv_group_size`` what ``mx.quantize`` takes;
-    ``quantized_kv_start`` >= 0; ``num_draft_tokens`` >= 1."""
+    """mlx-lm's KV cache options: ``max_kv_size`` > 4 (its rotating cache keeps 4 tokens), not
+    beside ``draft_model`` (which drops it) or ``kv_bits`` (a rotating cache is not quantized);
+    ``kv_bits``, ``kv_group_size`` as ``mx.quantize``; ``quantized_kv_start`` >= 0, and so on."""
     bounds = {"max_kv_size": 5, "quantized_kv_start": 0, "num_draft_tokens": 1}
     for name, of in (*bounds.items(), ("kv_bits", KV_BITS), ("kv_group_size", KV_GROUPS)):
         v, listed = options.get(name), isinstance(of, tuple)
@@ -316,9 +317,8 @@ def check_kv(options: dict) -> None:
 
 
 def check_kv_cache(model, kv_bits=None, group=None, cache=None) -> None:
-    """``kv_bits`` on this model (and its ``cache``, by default mlx-lm's): mlx-lm cannot quantize
-    a rotating (sliding window) cache, and ``mx.quantize`` needs the group size (mlx-lm's 64) to
-    divide the head size (MLX's error mid-reply otherwise)."""
+    """``kv_bits`` on this model (and its ``cache``, else mlx-lm's): mlx-lm cannot quantize a
+    rotating cache, and the group size (mlx-lm's 64) must divide the head size (else MLX fails)."""
     cache = make_prompt_cache(model) if cache is None and kv_bits is not None else cache or []
     if kv_bits is not None and any(getattr(c, "max_size", None) is not None for c in cache):
         raise UsageError(
@@ -345,12 +345,12 @@ def penalty_processors(
     logit_bias: dict | None = None,
     vocab: int | None = None,
 ) -> list:
-    """mlx-lm logits processors for the repetition penalties that are on (one clear line for a
-    bad value). ``repetition_penalty`` > 0 divides the logits of the last
+    """mlx-lm logits processors for the repetition penalties that are on (one line for a bad
+    value). ``repetition_penalty`` > 0 divides the logits of the last
     ``repetition_context_size`` tokens (1 or None: off; llama.cpp's ``--repeat-penalty``);
-    ``presence_penalty`` and ``frequency_penalty`` in [-2, 2] subtract once per token seen, or
-    per time seen, in that window (the OpenAI parameters; 0: off). ``logit_bias`` maps token
-    ids (below ``vocab``) to a number in [-100, 100] added to their logits (OpenAI's)."""
+    ``presence_penalty``, ``frequency_penalty`` in [-2, 2] subtract once per token seen, or per
+    time seen, in that window (OpenAI's; 0: off). ``logit_bias`` maps token ids (below
+    ``vocab``) to a number in [-100, 100] added to their logits (OpenAI's)."""
     bias = check_bias(logit_bias, vocab)
     on = {}  # the penalties that change anything, by mlx-lm's names
     for name, value, off in (

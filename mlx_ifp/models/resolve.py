@@ -41,6 +41,9 @@ def check_model(model: str) -> str:
     ``"folder"`` or ``"repo"`` (a Hugging Face id); a name that is none of them is refused."""
     from . import embedded
 
+    if not isinstance(model, str | os.PathLike):
+        raise UsageError(f"model must be a name or a path, got {type(model).__name__}")
+    model = os.fspath(model)
     if not str(model).strip():  # Path("") is the current folder: `--model "$M"` with M unset
         raise UsageError(f"the model name is empty: give a model folder, a .gguf file, a "
                          f"Hugging Face repo id, or '{DEFAULT_MODEL}'")  # fmt: skip
@@ -109,6 +112,11 @@ def load(
     dtype: str | None = None,
     adapter_path: str | os.PathLike | None = None,
     lazy: bool = False,
+    tokenizer_config: dict | None = None,
+    model_config: dict | None = None,
+    return_config: bool = False,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
 ):
     """Load a model and its tokenizer, ready for pruning.
 
@@ -122,24 +130,35 @@ def load(
             predictor + LoRA shipped with an embedded model (the keep-0.5 one; for another
             budget load without it and let ``Pruner(..., keep=...)`` pick the nearest).
         lazy: leave weights memory-mapped until first use.
+        tokenizer_config, model_config, return_config, revision, trust_remote_code: as
+            ``mlx_lm.load`` takes them (``revision`` for a Hugging Face repo id only).
 
     Returns:
-        ``(model, tokenizer)``, as ``mlx_lm.load`` does.
+        ``(model, tokenizer)``, or ``(model, tokenizer, config)`` with ``return_config=True``,
+        as ``mlx_lm.load`` does.
     """
     from mlx_lm import load as mlx_lm_load
 
     for name, value in (("model", model), ("adapter_path", adapter_path)):
         if not isinstance(value, str | os.PathLike) and (value is not None or name == "model"):
             raise UsageError(f"{name} must be a name or a path, got {type(value).__name__}")
-    for name, value in (("dequantize", dequantize), ("lazy", lazy)):  # "no" is not False
-        if not isinstance(value, bool) and (value is not None or name == "lazy"):
-            raise UsageError(f"{name} must be True or False, got {value!r:.40}")
+    flags = {"dequantize": dequantize, "lazy": lazy, "return_config": return_config}
+    for name, value in {**flags, "trust_remote_code": trust_remote_code}.items():
+        if not isinstance(value, bool) and (value is not None or name != "dequantize"):
+            raise UsageError(f"{name} must be True or False, got {value!r:.40}")  # "no" too
+    for name, value in (("tokenizer_config", tokenizer_config), ("model_config", model_config)):
+        if not isinstance(value, dict | None):
+            raise UsageError(f"{name} must be a dict (or None), got {value!r:.40}")
     model = os.fspath(model)  # a Path works, as in mlx_lm.load
     adapter_path = None if adapter_path is None else os.path.expanduser(os.fspath(adapter_path))
     if adapter_path is not None and not adapter_path.strip():  # not the current folder
         raise UsageError("adapter_path is empty: give an adapter folder or None")
     kind = check_model(model)  # what is refused, before the (slow) load or conversion
     check_dtype(dtype)
+    if revision is not None and not isinstance(revision, str):
+        raise UsageError(f"revision must be a branch, tag or commit (a str), got {revision!r:.40}")
+    if revision is not None and kind != "repo":  # (mlx-lm ignores it for a folder)
+        raise UsageError(f"revision is for a Hugging Face repo id, not {model!r:.60}")
     if adapter_path == "default":  # the predictor + LoRA shipped with an embedded model
         from .embedded import default_adapter
 
@@ -153,7 +172,9 @@ def load(
     dequantize = cpu if dequantize is None else dequantize
     path = resolve(model, dequantize=dequantize)
     try:
-        net, tokenizer, config = mlx_lm_load(path, lazy=True, return_config=True)
+        options = {"tokenizer_config": tokenizer_config, "model_config": model_config}
+        options.update(revision=revision, trust_remote_code=trust_remote_code)
+        net, tokenizer, config = mlx_lm_load(path, lazy=True, return_config=True, **options)
     except Exception as e:  # what bad files raise (transformers' strict configs their own)
         from huggingface_hub import errors as hub
 
@@ -193,7 +214,7 @@ def load(
             "cast_from": cast_from,
         },
     )
-    return net, tokenizer
+    return (net, tokenizer, copy.deepcopy(config)) if return_config else (net, tokenizer)
 
 
 def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
