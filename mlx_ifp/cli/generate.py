@@ -90,9 +90,8 @@ def task_examples(path) -> list[str | dict]:
 
 
 def named_adapter(adapter: str | None, model: str, budget) -> str | None:
-    """``--adapter default`` is ``load``'s name for the adapter shipped with an embedded model
-    (the one trained nearest the budget); a folder of that name here stays a folder
-    (``models.adapter_folder``)."""
+    """``--adapter default``: the adapter shipped with an embedded model nearest the budget
+    (``models.adapter_folder``; a folder of that name here stays a folder)."""
     from ..models import adapter_folder
 
     return adapter_folder(adapter, model, budget)
@@ -122,13 +121,16 @@ def reads_text(mask_source: str | None, adapter: str | None, flag: str | None = 
     return reads
 
 
-def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer):
-    """The mask source and budget: a trained predictor's own (an mlx-lm LoRA folder: griffin)."""
+def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer, net):
+    """The mask source and budget: a trained predictor's own (an mlx-lm LoRA folder: griffin);
+    an export of a pruned model whole (``full``) unless a budget is named; else GRIFFIN, 0.5."""
+    from ..models import export_note
     from ..sources import holds_predictor, read_config
 
-    name = name or ("predictor" if adapter and holds_predictor(adapter) else "griffin")
-    if keep is None and adapter:
-        keep = read_config(adapter).get("k")
+    whole = "full" if keep is None and export_note(net) else "griffin"  # (an export: run whole)
+    name = name or ("predictor" if adapter and holds_predictor(adapter) else whole)
+    if keep is None and (adapter or name == "full"):
+        keep = read_config(adapter).get("k") if adapter else "1.0"
     source = make_source(name, tokenizer=tokenizer, path=adapter)
     return source, keep if keep is not None else "0.5"
 
@@ -223,7 +225,7 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
         adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)  # select checks M
     with_eos(tokenizer, eos, vocab_size(net))  # --extra-eos-token: refused once, here
-    source, keep = source_and_keep(mask_source, keep, adapter, tokenizer)
+    source, keep = source_and_keep(mask_source, keep, adapter, tokenizer, net)
     if warning := packed_matmul_warning(net):
         typer.echo(f"Warning: {warning}", err=True)
     if keep_note := keep_warning(net, source, keep, align) if given is None else "":
@@ -271,9 +273,7 @@ def stream_reply(prompt, max_tokens, opened: dict, **options):
         with warnings.catch_warnings():
             if keep_note:  # said when the model loaded, as one line
                 warnings.simplefilter("ignore", KeepMismatch)
-            warnings.showwarning = lambda message, *_, **__: typer.echo(
-                f"Warning: {message}", err=True
-            )
+            warnings.showwarning = lambda m, *_, **__: typer.echo(f"Warning: {m}", err=True)
             for last in stream_generate(net, tokenizer, prompt, max_tokens, **opened, **options):
                 if status is not None:
                     status.stop()

@@ -84,8 +84,11 @@ def serve_command(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     keep: Annotated[
-        str, typer.Option("--keep", help="FFN channels kept per layer: a fraction or a count.")
-    ] = "0.5",
+        str | None,
+        typer.Option(
+            "--keep", help="FFN channels kept per layer: a fraction or a count (default 0.5)."
+        ),
+    ] = None,
     mask_source: Annotated[
         str | None,
         typer.Option(
@@ -175,6 +178,7 @@ def serve_command(
     sock = bind(host, port)  # before the model loads
     try:
         net, tokenizer, mask_source = served_model(model, keep, mask_source)
+        keep = "0.5" if keep is None else keep
         registry = Registry(
             net,
             tokenizer,
@@ -215,19 +219,23 @@ def serve_command(
 
 def served_model(model: str, keep: str, mask_source: str | None):
     """The served model, its tokenizer and mask source: the shipped predictor, named or by
-    default, where the model ships one for ``keep`` (else griffin). The model is loaded as it
-    is: the pruners put the shipped LoRA on a copy (as the API's), so a mask file of another
-    source is cut as ``generate --mask`` cuts it (GRIFFIN's from the bare model)."""
+    default, where the model ships one for ``keep`` (else griffin; an export of a pruned model:
+    full, run as written). The model is loaded as it is: the pruners put the shipped LoRA on a
+    copy (as the API's), so a mask file of another source is cut as ``generate --mask`` cuts it
+    (GRIFFIN's from the bare model)."""
     import mlx_ifp
 
-    if mask_source in (None, "predictor"):  # the shipped predictor, named or by default
-        from .generate import shipped_predictor  # (named at full width: refused there)
+    from .generate import shipped_predictor, source_and_keep  # (named at full width: refused)
 
-        named = mask_source == "predictor"
-        shipped = shipped_predictor(model, mlx_ifp.Budget.parse(keep), named)
+    named = mask_source == "predictor"
+    if mask_source in (None, "predictor"):  # the shipped predictor, named or by default
+        shipped = shipped_predictor(model, mlx_ifp.Budget.parse(keep or "0.5"), named)
         if shipped is None and named:
             raise UsageError(
                 f"{model} at --keep {keep} ships no predictor: name another --mask-source"
             )
-        mask_source = "predictor" if shipped else "griffin"
-    return *mlx_ifp.load(model), mask_source
+        mask_source = "predictor" if shipped else None
+    net, tokenizer = mlx_ifp.load(model)
+    if mask_source is None:  # generate's default: griffin; an export of a pruned model whole
+        mask_source = source_and_keep(None, keep, None, tokenizer, net)[0].key()
+    return net, tokenizer, mask_source

@@ -32,7 +32,7 @@ from ..core import (
     prompt_ids,
     vocab_size,
 )
-from ..models import notify_compiling, warn_if_packed_matmul_broken
+from ..models import export_note, notify_compiling, warn_if_packed_matmul_broken
 from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, ships_predictor
@@ -151,8 +151,11 @@ def forget(model: nn.Module) -> None:
 
 def pruner_for(model, tokenizer, mask, mask_source, keep, align) -> Pruner:
     """The shared pruner of a call; for a given mask, at its width (no word on the budget its
-    predictor was trained for), of the source named, else ``mask_owner``'s. ``keep=None``: 0.5."""
+    predictor was trained for), of the source named, else ``mask_owner``'s. ``keep=None``: 0.5
+    (an export of a pruned model runs whole unless a source or a ``keep`` is named: GRIFFIN's)."""
     if mask is None:
+        if mask_source is None and keep is not None and export_note(model):
+            mask_source = "griffin"  # a budget asked of an export: pruned again, as asked
         return get_pruner(model, tokenizer, mask_source, 0.5 if keep is None else keep, align)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KeepMismatch)

@@ -46,8 +46,8 @@ from ..sources import (
 def is_mask(mask, what: str = "mask must be") -> None:
     """Refuse anything but a ``Mask`` (a path: ``Mask.load`` reads it), in one line."""
     if not isinstance(mask, Mask):
-        hint = "read a mask file with mlx_ifp.Mask.load(path, model)"
-        raise UsageError(f"{what} an mlx_ifp.Mask, got {type(mask).__name__} ({hint})")
+        raise UsageError(f"{what} an mlx_ifp.Mask, got {type(mask).__name__} (read a mask file "
+                         "with mlx_ifp.Mask.load(path, model))")  # fmt: skip
 
 
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
@@ -116,13 +116,13 @@ class SlimCache:
 
 
 def predictor_note(model: nn.Module, source: MaskSource) -> str:
-    """For a trained predictor: the LLM it runs with. Refuses one trained jointly with LoRA or
-    full weights on a model loaded without them (its masks would be silently worse)."""
-    from ..models import trained_llm
+    """For a trained predictor: the LLM it runs with (refused: one trained jointly with LoRA or
+    full weights on a model loaded without them, its masks silently worse); an export's note."""
+    from ..models import export_note, trained_llm
     from ..sources import PredictorSource
 
-    if not isinstance(source, PredictorSource):
-        return ""
+    if not isinstance(source, PredictorSource):  # an export run whole: what it was pruned to
+        return export_note(model) if source.key() == "full" else ""
     trained = trained_llm(source.path)
     if trained is None:
         return f"Predictor: {source.path} (trained with the LLM frozen)"
@@ -137,14 +137,16 @@ def predictor_note(model: nn.Module, source: MaskSource) -> str:
 
 
 def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str, str | None]:
-    """The mask source of a model when none is named, and the shipped adapter folder it needs:
-    its predictor if loaded with ``adapter_path=`` (an mlx-lm LoRA folder has none); an embedded
-    model's shipped one (+ LoRA) nearest ``budget`` (none at full width); else GRIFFIN."""
-    from ..models import default_adapter
+    """The source of a model when none is named, and the shipped adapter folder it needs: its
+    predictor if loaded with ``adapter_path=`` (an mlx-lm LoRA folder has none); ``full`` for an
+    export of a pruned model; an embedded model's shipped one nearest ``budget``; else GRIFFIN."""
+    from ..models import default_adapter, export_note
 
     info = origin(model, required=False)
     if adapter := info.get("adapter_path"):
         return ("predictor" if holds_predictor(adapter) else "griffin"), None
+    if export_note(model):  # pruning it again would cut a second time
+        return "full", None
     shipped = default_adapter(info.get("model"), budget, info.get("embedded"))  # as loaded
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 
@@ -338,13 +340,11 @@ class Pruner:
     def prefill(
         self, tokens, step: int = 2048, max_kv_size: int | None = None
     ) -> tuple[nn.Module, PruneInfo, list]:
-        """The prompt through the dense source into a fresh KV cache, and the slim model.
-
-        The mask is selected from that same dense pass over all of ``tokens``, so a per-prompt
-        mask costs no forward pass of its own (the source must have an ``observer``, as GRIFFIN
-        does). The cache holds ``tokens[:-1]``: decode with the slim model from it, starting
-        at ``tokens[-1]``.
-        """
+        """The prompt through the dense source into a fresh KV cache, and the slim model. The
+        mask is selected from that same dense pass over all of ``tokens``: a per-prompt mask
+        costs no forward pass of its own (the source must have an ``observer``, as GRIFFIN
+        does). The cache holds ``tokens[:-1]``: decode with the slim model from it, starting at
+        ``tokens[-1]``."""
         self.check_current()
         obs = self.source.observer()
         if obs is None:

@@ -78,10 +78,8 @@ def unpermute(x: mx.array, heads: int) -> mx.array:
 
 
 def read_gguf(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], dict]:
-    """``mx.load`` a GGUF file, turning a missing or unreadable file into a UsageError.
-
-    ``progress(done, total)`` is called per tensor decoded by the gguf package.
-    """
+    """``mx.load`` a GGUF file (missing or unreadable: a UsageError); ``progress(done, total)``
+    is called per tensor the gguf package decodes."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"GGUF file not found: {path}")
@@ -152,7 +150,9 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
     ids = (_token_id(meta, key, len(tokens)) for key in ("eos", "eot", "eom"))  # llama.cpp's
     if len(stops := dict.fromkeys(t for t in ids if t is not None)) > 1:  # stops: end of turn
         config["eos_token_id"] = list(stops)  # mlx-lm stops on each (Llama 3's <|eot_id|>)
-    return config
+    own = {k[8:]: _meta(meta, k) for k in meta if k.startswith("mlx_ifp.")}  # an export's record
+    own = {k: v for k, v in own.items() if isinstance(v, str | int | float | bool)}
+    return config | ({"mlx_ifp": own} if own else {})  # (config.json's "mlx_ifp" entry)
 
 
 def _check_shapes(config: dict, weights: dict, arch: str, kv_key: bool) -> None:

@@ -36,6 +36,17 @@ def on_cpu() -> bool:
     return mx.default_device() == mx.cpu
 
 
+def export_note(model) -> str:
+    """For a model loaded from an export of a pruned model (``mlx_ifp export``: its config's
+    ``mlx_ifp`` record keeps fewer FFN channels than its source had), a line saying so; else ""."""
+    record = (origin(model, required=False).get("config") or {}).get("mlx_ifp")
+    k, d = (record.get("k"), record.get("d_ffn")) if isinstance(record, dict) else (None, None)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (k, d)) or k >= d:
+        return ""
+    return (f"Exported pruned to {k} of {d} FFN channels per layer (mask {record.get('mask')}): "
+            "run as written; a named mask source prunes it again")  # fmt: skip
+
+
 def check_model(model: str) -> str:
     """What ``model`` names, without loading or converting it: ``"embedded"``, ``"gguf"``,
     ``"folder"`` or ``"repo"`` (a Hugging Face id); a name that is none of them is refused."""
