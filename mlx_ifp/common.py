@@ -162,8 +162,8 @@ def check_writable(
             f"output {path} is a folder of other files, which writing would replace: name a new "
             "folder"
         )
-    if not folder and path.is_dir():
-        raise UsageError(f"output {path} is a folder: give a file path")
+    if not folder and (path.is_dir() or str(given).endswith(("/", os.sep))):  # `-o q.png/` too
+        raise UsageError(f"output {given} is a folder: give a file path")
     if magic and path.is_file() and path.stat().st_size:  # not empty: the user's, or ours
         with open(path, "rb") as f:
             if f.read(len(magic)) != magic:

@@ -89,6 +89,8 @@ def print_tables(result: dict, stderr: bool = False) -> None:
         f"prompt {result['prompt_tokens']}, gen {result['gen_tokens']}, "
         f"median of {result['trials']}"
     )
+    if result.get("alternating_trials", 0) > result["trials"]:  # (a), (c), (f), (h): at least 3
+        title += f", alternating trials {result['alternating_trials']}"
     t = Table(title=title)
     for h in HEADER:
         t.add_column(h, justify="left" if h == "variant" else "right")

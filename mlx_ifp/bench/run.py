@@ -28,6 +28,7 @@ from ..core import Budget, UsageError, check_dtype, context_length, count, d_ffn
 from .models import PRESETS, PROMPT, TASK, build, preset_config, same_shape_dense  # noqa: F401
 
 VARIANTS = "abcdefgh"
+ALTERNATING = 3  # the fewest alternating trials ((a), (c), (f) and (h)), whatever --trials says
 
 # ---------------------------------------------------------------- measuring
 
@@ -165,6 +166,7 @@ def bench(
         "prompt_tokens": len(prompt),
         "gen_tokens": gen_tokens,
         "trials": trials,
+        "alternating_trials": max(trials, ALTERNATING),  # what interleaved and (h) ran
         "align": align,
         "d_ffn": d,
         "load_s": load_s,
@@ -194,7 +196,7 @@ def bench(
 def interleaved(models: dict, tokenizer, prompt: list[int], gen: int, trials: int) -> dict:
     """Decode tok/s of several models in alternating trials (a, b, c, a, b, c, ...)."""
     runs: dict = {name: [] for name in models}
-    for _ in range(max(trials, 3)):
+    for _ in range(max(trials, ALTERNATING)):
         for name, model in models.items():
             runs[name].append(run_decode(model, tokenizer, prompt, gen, 1)["decode_tps"])
     return {name: {"decode_tps": statistics.median(r), "all": r} for name, r in runs.items()}
@@ -216,7 +218,7 @@ def prefill_overhead(pruner, prompt: list[int], trials: int) -> dict:
 
     times: dict = {"plain": [], "fused": []}
     sel, sli = [], []
-    for t in range(max(trials, 3) + 1):
+    for t in range(max(trials, ALTERNATING) + 1):
         order = ("plain", "fused") if t % 2 else ("fused", "plain")
         for name in order:
             mx.clear_cache()
@@ -394,7 +396,5 @@ def ratios(out: dict, run: dict) -> dict:
     if e and ei:
         r["mlx_ifp_vs_mlx_lm"] = ei["decode_tps"] / e["decode_tps"]
     m = run["memory"]
-    r["resident_vs_allowed"] = (m["active_with_slim_gb"]) / (
-        m["active_source_gb"] + m["slim_ffn_gb"]
-    )
+    r["resident_vs_allowed"] = m["active_with_slim_gb"] / (m["active_source_gb"] + m["slim_ffn_gb"])
     return r

@@ -5,6 +5,7 @@ quality-vs-active-parameters plots from the corpus and an eval report)."""
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -51,7 +52,7 @@ def given_output(output: str | None) -> str | None:
     """``-o``: ``""`` (``-o "$OUT"`` unset) is refused, not read as no output; ``~`` expanded."""
     if output is not None and not output.strip():
         raise UsageError("--output is empty: give a path or leave it out")
-    return None if output is None else str(Path(output).expanduser())
+    return None if output is None else os.path.expanduser(output)  # `-o q.png/`: a folder
 
 
 def corpus_folder(data: str | None) -> str | None:
@@ -216,8 +217,7 @@ def eval_command(
     cfg = EvalConfig(
         domains=None if domains is None else csv(domains, DOMAINS, "domain"),
         sources=csv(sources, None, "mask source"),
-        # once each: 0.5 and .5 are one budget
-        keeps=tuple(
+        keeps=tuple(  # once each: 0.5 and .5 are one budget
             dict.fromkeys(mlx_ifp.Budget.parse(k).value for k in csv(keep, None, "keep ratio"))
         ),
         modes=csv([m.replace("both", "input,task") for m in modes], MODES, "mode"),

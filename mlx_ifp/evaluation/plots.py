@@ -3,6 +3,7 @@ layer group (``run.mask_overlap``), and quality versus active parameters from an
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,13 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # .eps / .ps draw the grid's alpha opaque, and matplotlib said so on stderr at every save
+    logging.getLogger("matplotlib.backends.backend_ps").addFilter(_no_alpha_note)  # (once)
     return plt
+
+
+def _no_alpha_note(record: logging.LogRecord) -> bool:
+    return "does not support transparency" not in record.getMessage()
 
 
 def check_figure(path: str | Path) -> Path:

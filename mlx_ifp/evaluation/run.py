@@ -264,7 +264,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
             dense = [logprobs(model, batch_of(c), None, c) for c in chunks]
             mx.eval(dense)
             for label, source, k, mode, net in configs:  # net: model, or an adapted copy
-                bar.describe(f"{dom}: {label} k={k} per-{mode}")
+                bar.describe(f"{dom}: {label} k={k} per-{mode}, scoring")
                 t0 = time.perf_counter()
                 masks = masks_for(net, tokenizer, source, items, k, mode, domain_tasks[dom])
                 per_item = []
@@ -289,8 +289,8 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                 row["active_fraction"] = row["active_params"] / sizes["params"]
                 bar.advance()
                 if cfg.gen_limit and dom in GEN_DOMAINS:
-                    at = [i for i, it in enumerate(items) if it in scoreable([it])]
-                    at = at[: cfg.gen_limit]
+                    at = [i for i, it in enumerate(items) if it in scoreable([it])][: cfg.gen_limit]
+                    bar.describe(f"{dom}: {label} k={k} per-{mode}, generating replies")
                     g_items, g_masks = [items[i] for i in at], [masks[i] for i in at]
                     replies = generate_replies(
                         net, tokenizer, g_items, g_masks, cfg.max_tokens[dom], cfg.batch_size
@@ -302,20 +302,20 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     return {"results": rows, "params": sizes["params"], "d_ffn": d}
 
 
-HEADER = ["domain", "source", "keep", "active"] + [
+HEADER = ["domain", "source", "keep", "k", "active"] + [
     f"{c} ({m})" for m in ("input", "task") for c in ("ppl", "KL", "top1", "gen")
 ]
 
 
 def rows_of(report: dict) -> list[list[str]]:
-    """One line per (domain, source, keep): per-input then per-task cells (static in both)."""
+    """One line per (domain, source, k), not rounded keep: per-input then per-task cells."""
     out: dict = {}
     for r in report["results"]:
-        out.setdefault((r["domain"], r["source"], r["keep"]), {})[r["mode"]] = r
+        out.setdefault((r["domain"], r["source"], r["k"]), {})[r["mode"]] = r
     lines = []
-    for (dom, src, keep), by_mode in out.items():
+    for (dom, src, k), by_mode in out.items():
         first = next(iter(by_mode.values()))
-        cells = [dom, src, f"{keep:.2f}", f"{first['active_fraction']:.0%}"]
+        cells = [dom, src, f"{first['keep']:.2f}", str(k), f"{first['active_fraction']:.0%}"]
         for mode in ("input", "task"):
             r = by_mode.get(mode) or by_mode.get("static")
             cells += _cells(r) if r else ["-"] * 4
@@ -335,7 +335,7 @@ def table(report: dict):
 
     t = Table(title="mlx_ifp eval (test splits)")
     for i, col in enumerate(HEADER):
-        t.add_column(col, justify="left" if i < 4 else "right")
+        t.add_column(col, justify="left" if i < 5 else "right")
     for cells in rows_of(report):
         t.add_row(*cells)
     return t
