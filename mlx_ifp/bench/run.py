@@ -368,7 +368,7 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
             if t:
                 rows.append(last.generation_tps)
         res["e_mlx_ifp"] = {"decode_tps": statistics.median(rows), "decode_tps_all": rows}
-    forget(net)  # the shared pruner would keep this model alive
+    forget(net)  # its shared pruner: freed now, not at the next garbage collection
     return res
 
 

@@ -79,10 +79,11 @@ from .prompt import (
     turn_tokens,
     vocab_size,
 )
-from .slicing import channel_norms, lora_fused_base, slim_copy, slim_update, watch_arrays
+from .slicing import HELD, channel_norms, lora_fused_base, slim_copy, slim_update, watch_arrays
 
 __all__ = [
     "DEFAULT_REPICK",
+    "HELD",
     "ARCHITECTURES",
     "Budget",
     "MODEL_FILES",

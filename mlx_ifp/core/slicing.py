@@ -24,6 +24,7 @@ from .ffn import fused_lora, lora_delta
 def _copy(module: nn.Module, **arrays) -> nn.Module:
     new = copy.copy(module)
     new._no_grad = set(module._no_grad)
+    vars(new).pop(HELD, None)
     for name, value in arrays.items():
         setattr(new, name, value)
     return new
@@ -175,6 +176,7 @@ def slice_cols(module: nn.Module, idx: mx.array, delta: mx.array | None = None) 
 #: at most this many CPU streams slice layers at once (each MLX stream runs on its own thread)
 MAX_SLICE_STREAMS = 4
 _local = threading.local()  # MLX streams belong to the thread that made them
+HELD = "_ifp_held"  # what is kept for a model (``models.Kept``): ``_copy`` leaves it off copies
 
 
 def slice_streams() -> list:

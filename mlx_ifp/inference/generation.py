@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,7 +31,7 @@ from ..core import (
     prompt_ids,
     vocab_size,
 )
-from ..models import export_note, notify_compiling, warn_if_packed_matmul_broken
+from ..models import Kept, export_note, notify_compiling, warn_if_packed_matmul_broken
 from ..sources import SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, ships_predictor
@@ -51,7 +50,7 @@ from .sampling import (
     with_eos,
 )
 
-_PRUNERS: OrderedDict[tuple, Pruner] = OrderedDict()  # a few recent ones: they hold models
+_PRUNERS = Kept()  # the latest shared pruners, each held by its model: freed with it
 _PRUNERS_LOCK = threading.Lock()  # an app's threads share them: each lookup holds it
 MAX_PRUNERS = 4
 PREFILL = ("auto", "dense", "slim")
@@ -124,7 +123,7 @@ def get_pruner(
     key = (id(model), id(tokenizer), name, factory, what, k)
 
     def cached() -> Pruner | None:  # under the lock: the very model, tokenizer and source
-        p = _PRUNERS.get(key)  # instance (two of one class may differ in settings)
+        p = _PRUNERS.get(model, key)  # instance (two of one class may differ in settings)
         ok = p is not None and p.source_model is model and p.tokenizer is tokenizer
         ok = ok and not p.changed()  # weights loaded since: cut anew, not from the old ones
         return p if ok and (source is None or name is not None or p.source is mask_source) else None
@@ -135,18 +134,15 @@ def get_pruner(
         pruner = Pruner(model, tokenizer, source, budget)  # not k: a k of 1 would read as 1.0
     with _PRUNERS_LOCK:
         pruner = found or cached() or pruner  # another thread's, built meanwhile: one cache
-        _PRUNERS[key] = pruner  # (again: another thread may have evicted it meanwhile)
-        _PRUNERS.move_to_end(key)
-        while len(_PRUNERS) > MAX_PRUNERS:
-            _PRUNERS.popitem(last=False)
+        _PRUNERS.put(model, key, pruner, MAX_PRUNERS)  # (again: it may have been evicted)
     return pruner
 
 
 def forget(model: nn.Module) -> None:
-    """Drop the shared pruners of ``model`` (they hold it and its slim copies alive)."""
+    """Drop the shared pruners of ``model`` (and their slim models) now; without it they go with
+    the model, once dropped, at Python's next garbage collection."""
     with _PRUNERS_LOCK:
-        for key in [k for k, p in _PRUNERS.items() if p.source_model is model]:
-            del _PRUNERS[key]
+        _PRUNERS.forget(model)
 
 
 def pruner_for(model, tokenizer, mask, mask_source, keep, align) -> Pruner:

@@ -24,6 +24,7 @@ from .embedded import (  # noqa: E402
 )
 from .resolve import (  # noqa: E402
     DEFAULT_MODEL,
+    Kept,
     adapted_copy,
     check_model,
     export_note,
@@ -36,6 +37,7 @@ __all__ = [
     "COMPILING",
     "DEFAULT_MODEL",
     "EMBEDDED",
+    "Kept",
     "adapted_copy",
     "check_model",
     "blas_status",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import weakref
+from collections import OrderedDict
 from pathlib import Path
 
 import mlx.core as mx
@@ -16,6 +18,7 @@ import mlx.nn as nn
 from mlx_lm.utils import dequantize_model
 
 from ..core import (
+    HELD,
     UsageError,
     check_dtype,
     check_fingerprint,
@@ -300,6 +303,7 @@ def _tree_copy(module: nn.Module) -> nn.Module:
     """Every module copied, every array shared: changing the copy's modules leaves the original."""
     new = copy.copy(module)
     new._no_grad = set(module._no_grad)
+    vars(new).pop(HELD, None)  # what is kept for the original (``Kept``) stays its own
     for key, value in module.items():
         if isinstance(value, nn.Module):
             new[key] = _tree_copy(value)
@@ -325,3 +329,63 @@ def adapted_copy(model: nn.Module, adapter_path: str | Path) -> nn.Module:
     info = {"fingerprint": fingerprint(model), **origin(model, required=False)}
     record_origin(net, {**info, "adapter_path": adapter_path})  # the source's identity
     return net
+
+
+class _Held:
+    """What ``Kept`` keeps for one model (``entries``), held by it, and the model, weakly."""
+
+    def __init__(self, model: nn.Module | None = None):
+        self.owner = weakref.ref(model) if model is not None else lambda: None
+        self.entries: dict = {}
+
+    def __reduce__(self):  # a deep copy (or pickle) of the model: none of it, not its locks
+        return _Held, ()
+
+
+def _held(model: nn.Module, make: bool = True) -> _Held | None:
+    """The ``_Held`` of ``model`` itself, a plain attribute (no parameter, never saved, left off
+    its copies): its entries hold the model, a cycle Python's collector frees once its user
+    drops it. Made on first use, unless not ``make``."""
+    found = vars(model).get(HELD)
+    if found is None or found.owner() is not model:  # (a shallow copy's: the original's)
+        found = _Held(model) if make else None
+        if make:
+            object.__setattr__(model, HELD, found)
+    return found
+
+
+class Kept:
+    """Entries kept for models, each held by its model (``_held``: freed with it once its user
+    drops it), the latest ``put`` listed here in use order, weakly. Callers hold their lock."""
+
+    def __init__(self):
+        self.order: OrderedDict[tuple, weakref.ref] = OrderedDict()  # key -> its model's _Held
+
+    def get(self, model: nn.Module, key: tuple):
+        return None if (own := _held(model, make=False)) is None else own.entries.get(key)
+
+    def put(self, model: nn.Module, key: tuple, value, limit: int) -> None:
+        """``value`` kept for ``model`` under ``key``; the oldest beyond ``limit`` let go."""
+        (own := _held(model)).entries[key] = value
+        self.order[key] = weakref.ref(own)
+        self.order.move_to_end(key)
+        for old in [k for k, ref in self.order.items() if ref() is None]:  # models freed
+            del self.order[old]
+        while len(self.order) > limit:
+            old, ref = self.order.popitem(last=False)
+            if (dropped := ref()) is not None:
+                dropped.entries.pop(old, None)
+
+    def forget(self, model: nn.Module) -> None:
+        """Let go of what is kept for ``model`` now (not at the next garbage collection)."""
+        if (own := _held(model, make=False)) is not None:
+            for key in [k for k, ref in self.order.items() if ref() is own]:
+                del self.order[key]
+            own.entries.clear()
+
+    def values(self) -> list:
+        live = [(k, ref()) for k, ref in self.order.items()]
+        return [own.entries[k] for k, own in live if own is not None and k in own.entries]
+
+    def __len__(self) -> int:
+        return len(self.values())
