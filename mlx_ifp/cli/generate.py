@@ -121,13 +121,13 @@ def reads_text(mask_source: str | None, adapter: str | None, flag: str | None = 
     return reads
 
 
-def source_and_keep(name: str | None, keep: str | None, adapter: str | None, tokenizer, net):
-    """The mask source and budget: a trained predictor's own (an mlx-lm LoRA folder: griffin);
-    an export of a pruned model whole (``full``) unless a budget is named; else GRIFFIN, 0.5."""
+def source_and_keep(name, keep, adapter, tokenizer, net, asks: bool = False):
+    """The source and budget: a trained predictor's own (a plain LoRA folder: griffin); an export
+    of a pruned model whole (``full``) unless a budget or ``asks`` (--task); else GRIFFIN, 0.5."""
     from ..models import export_note
     from ..sources import holds_predictor, read_config
 
-    whole = "full" if keep is None and export_note(net) else "griffin"  # (an export: run whole)
+    whole = "full" if keep is None and not asks and export_note(net) else "griffin"  # (whole)
     name = name or ("predictor" if adapter and holds_predictor(adapter) else whole)
     if keep is None and (adapter or name == "full"):
         keep = read_config(adapter).get("k") if adapter else "1.0"
@@ -225,7 +225,7 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
         adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
     net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)  # select checks M
     with_eos(tokenizer, eos, vocab_size(net))  # --extra-eos-token: refused once, here
-    source, keep = source_and_keep(mask_source, keep, adapter, tokenizer, net)
+    source, keep = source_and_keep(mask_source, keep, adapter, tokenizer, net, bool(task or repick))
     if warning := packed_matmul_warning(net):
         typer.echo(f"Warning: {warning}", err=True)
     if keep_note := keep_warning(net, source, keep, align) if given is None else "":

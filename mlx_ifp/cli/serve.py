@@ -232,7 +232,7 @@ def served_model(model: str, keep: str, mask_source: str | None):
         shipped = shipped_predictor(model, mlx_ifp.Budget.parse(keep or "0.5"), named)
         if shipped is None and named:
             raise UsageError(
-                f"{model} at --keep {keep} ships no predictor: name another --mask-source"
+                f"{model} at --keep {keep or 0.5} ships no predictor: name another --mask-source"
             )
         mask_source = "predictor" if shipped else None
     net, tokenizer = mlx_ifp.load(model)

@@ -72,14 +72,17 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict | Non
 
 
 def provenance(model: nn.Module, mask=None) -> dict:
-    """Which source model, mask and budget a (slim) model came from: recorded by every export.
-    ``mask`` must be the one ``model`` was pruned with (the unpruned model's was written too)."""
+    """Which source model, mask and budget a (slim) model came from, recorded by every export
+    (``mask``: the one it was pruned with, or None; an export cut no further keeps its record)."""
     if mask is not None and not isinstance(mask, Mask):
         raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
     if mask is not None and mask.k != (width := d_ffn(model)):
         raise UsageError(f"mask keeps {mask.k} FFN channels per layer, the model has {width}")
     info = origin(model, required=False)
     out = {"source": str(info.get("model", "")), "fingerprint": info.get("fingerprint", {})}
+    earlier = (info.get("config") or {}).get("mlx_ifp")  # an export exported again, cut no
+    if isinstance(earlier, dict) and "mask" in earlier and (mask is None or mask.k >= mask.d_ffn):
+        out, mask = {**earlier}, None  # further: its own record (what export_note reads)
     if info.get("adapter_path"):  # its LoRA (or full weights) is in the written weights
         out["adapter"] = str(Path(info["adapter_path"]).resolve())
     if mask is not None:
@@ -253,11 +256,8 @@ def _tokenizer(w, tokenizer, n_vocab: int, eos=None) -> None:
         if i < n_vocab:
             tokens[i] = tok
             special = tok in added and added[tok].special
-            types[i] = (
-                gguf.TokenType.CONTROL if special
-                else gguf.TokenType.USER_DEFINED if tok in added
-                else gguf.TokenType.NORMAL
-            )  # fmt: skip
+            kind = "CONTROL" if special else "USER_DEFINED" if tok in added else "NORMAL"
+            types[i] = gguf.TokenType[kind]
     merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"].get("merges", [])]
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre(pre_tokenizer_name(backend))

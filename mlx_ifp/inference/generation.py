@@ -104,13 +104,16 @@ def get_pruner(
     model: nn.Module,
     tokenizer,
     mask_source: str | MaskSource | None = None,
-    keep: float | int | str = 0.5,
+    keep: float | int | str | None = 0.5,
     align: int = 1,
 ) -> Pruner:
-    """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget."""
+    """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget
+    (``keep=None``: 0.5, an export of a pruned model run whole, as ``Pruner``'s)."""
     # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
     adapter = origin(model, required=False).get("adapter_path")
-    budget = Budget.parse(keep, align)
+    budget = Budget.parse(0.5 if keep is None else keep, align)
+    if mask_source is None and not adapter and export_note(model):  # (default_source's rule)
+        mask_source = "full" if keep is None else "griffin"  # a budget asked: pruned again
     if mask_source == "predictor" and ships_predictor(model, budget):
         mask_source = None  # the predictor an embedded model ships: its default, as the CLI's
     source = None
@@ -145,14 +148,14 @@ def forget(model: nn.Module) -> None:
         _PRUNERS.forget(model)
 
 
-def pruner_for(model, tokenizer, mask, mask_source, keep, align) -> Pruner:
+def pruner_for(model, tokenizer, mask, mask_source, keep, align, asks=False) -> Pruner:
     """The shared pruner of a call; for a given mask, at its width (no word on the budget its
     predictor was trained for), of the source named, else ``mask_owner``'s. ``keep=None``: 0.5
-    (an export of a pruned model runs whole unless a source or a ``keep`` is named: GRIFFIN's)."""
+    (an export of a pruned model runs whole unless a source, a ``keep`` or ``asks``, a mask for
+    a task or re-picks, is named: GRIFFIN's)."""
     if mask is None:
-        if mask_source is None and keep is not None and export_note(model):
-            mask_source = "griffin"  # a budget asked of an export: pruned again, as asked
-        return get_pruner(model, tokenizer, mask_source, 0.5 if keep is None else keep, align)
+        keep = 0.5 if keep is None and asks else keep  # (the same budget: only an export differs)
+        return get_pruner(model, tokenizer, mask_source, keep, align)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KeepMismatch)
         owner = mask_owner(model, mask) if mask_source is None else mask_source
@@ -183,7 +186,9 @@ def select(
     ids = prompt_ids(prompt, model)
     if mask is None and task is None and prompt is not None and ids is None:
         check_prompt(prompt)
-    pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)
+    pruner = pruner or pruner_for(
+        model, tokenizer, mask, mask_source, keep, align, task is not None
+    )
     if mask is not None:
         return pruner.slim_from_mask(mask)
     if task is not None:
@@ -273,7 +278,8 @@ def stream_generate(
     max_tokens = fit_context(model, len(tokens), max_tokens, room)
     warn_if_packed_matmul_broken(model)
     notify_compiling(model)  # the first packed forward on a GPU can take a minute
-    pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align)
+    asks = task is not None or bool(repick)  # a mask for the task, or re-picked as it goes
+    pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align, asks)
     per_prompt = task is None and mask is None
     observes = pruner.source.observer() is not None
     auto_dense = per_prompt and pruner.source.prefers_dense_prefill()

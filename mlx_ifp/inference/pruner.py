@@ -136,16 +136,18 @@ def predictor_note(model: nn.Module, source: MaskSource) -> str:
     return f"Predictor: {source.path}, with its {trained} LLM weights applied"
 
 
-def default_source(model: nn.Module, budget: Budget | None = None) -> tuple[str, str | None]:
-    """The source of a model when none is named, and the shipped adapter folder it needs: its
-    predictor if loaded with ``adapter_path=`` (an mlx-lm LoRA folder has none); ``full`` for an
-    export of a pruned model; an embedded model's shipped one nearest ``budget``; else GRIFFIN."""
+def default_source(
+    model: nn.Module, budget: Budget | None = None, whole: bool = True
+) -> tuple[str, str | None]:
+    """A model's source when none is named, and the shipped adapter folder it needs: its predictor
+    if loaded with ``adapter_path=`` (a plain LoRA folder: GRIFFIN); ``full`` for an export of a
+    pruned model if ``whole`` (no keep asked); the shipped one nearest ``budget``; else GRIFFIN."""
     from ..models import default_adapter, export_note
 
     info = origin(model, required=False)
     if adapter := info.get("adapter_path"):
         return ("predictor" if holds_predictor(adapter) else "griffin"), None
-    if export_note(model):  # pruning it again would cut a second time
+    if whole and export_note(model):  # pruning it again would cut a second time
         return "full", None
     shipped = default_adapter(info.get("model"), budget, info.get("embedded"))  # as loaded
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
@@ -211,9 +213,10 @@ FUSED_LORA_BITS: int | None = 8
 
 class Pruner:
     """A resident source model, a mask source and a budget; hands out cached slim models.
-    ``source=None`` takes the model's default (``default_source``). For an embedded model with
-    a shipped predictor trained jointly with LoRA, the slim models are cut from a copy of the
-    model with that LoRA applied (sharing every other array); ``model`` itself is unchanged.
+    ``source=None`` takes the model's default (``default_source``; ``keep=None`` is 0.5, with an
+    export of a pruned model run whole). For an embedded model with a shipped predictor trained
+    jointly with LoRA, the slim models are cut from a copy of the model with that LoRA applied
+    (sharing every other array); ``model`` itself is unchanged.
     Slim models carry no LoRA layer: those outside the FFN are fused once into ``slim_base``
     (``slicing.lora_fused_base``), the FFN's as each slice is cut."""
 
@@ -222,7 +225,7 @@ class Pruner:
         model: nn.Module,
         tokenizer=None,
         source: str | MaskSource | None = None,
-        keep: float | int | str = 0.5,
+        keep: float | int | str | None = None,
         align: int = 1,
         cache_size: int = 4,
         **source_options,
@@ -230,12 +233,13 @@ class Pruner:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise UsageError(f"cache_size must be a whole number >= 0, got {cache_size!r}")
         self.source_model, self.changed = model, watch_arrays(model)  # (``check_current``)
-        self.budget = Budget.parse(keep, align)
+        self.budget, shipped = Budget.parse(0.5 if keep is None else keep, align), None
         keys = ("path", "adapter", "adapter_path")  # a predictor's folder; None: not given
         source_options = {k: v for k, v in source_options.items() if v is not None or k not in keys}
         if source == "predictor" and not set(keys) & set(source_options):
             source = None if ships_predictor(model, self.budget) else source  # the shipped one
-        source, shipped = default_source(model, self.budget) if source is None else (source, None)
+        if source is None:  # the model's own (an export of a pruned one: whole, unless a keep)
+            source, shipped = default_source(model, self.budget, keep is None)
         # a built-in source's options are its factory's (a misspelt keyword is not dropped), refused
         reads = options_read(source) if isinstance(source, str) else set()  # None: a plug-in
         if reads is not None and (extra := sorted(set(source_options) - reads)):
@@ -316,8 +320,7 @@ class Pruner:
         ids = [t.tolist() if hasattr(t, "tolist") else t for t in text] if many else tokens
         basis = key_text or repr(ids)  # (not an array's repr: it elides the middle)
         key = (self.source.key(), text_hash(basis) if self.source.uses_text else "", self.k)
-        hit = self.cache.get(key)
-        if hit is not None:
+        if (hit := self.cache.get(key)) is not None:
             return self._finish(*hit, True, 0.0, 0.0)
         t0 = time.perf_counter()
         pick = self.source.select_examples if many else self.source.select
@@ -327,9 +330,8 @@ class Pruner:
         mx.eval(mask.indices)
         t1 = time.perf_counter()
         slim = prune(self.slim_base, mask)
-        t2 = time.perf_counter()
         self.cache.put(key, (mask, slim))
-        return self._finish(mask, slim, False, t1 - t0, t2 - t1)
+        return self._finish(mask, slim, False, t1 - t0, time.perf_counter() - t1)
 
     def _encoded(self, texts) -> list[list[int]]:
         examples = [self.encode(t) for t in texts]
@@ -381,15 +383,13 @@ class Pruner:
         is_mask(mask)
         mask.check(self.slim_base)
         key = ("mask", mask.digest())
-        hit = self.cache.get(key)
-        if hit is not None:
+        if (hit := self.cache.get(key)) is not None:
             slim, info = self._finish(hit[0], hit[1], True, 0.0, 0.0)
         else:
             t0 = time.perf_counter()
             slim = prune(self.slim_base, mask)
-            t1 = time.perf_counter()
             self.cache.put(key, (mask, slim))
-            slim, info = self._finish(mask, slim, False, 0.0, t1 - t0)
+            slim, info = self._finish(mask, slim, False, 0.0, time.perf_counter() - t0)
         info.given = True
         return slim, info
 
