@@ -52,7 +52,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "evaluation.report": ("evaluation.run",),
     "serve.stops": ("serve.registry",),
     "convert.gguf_file": ("convert.exporters",),
-    "convert.mlx_lm_folder": ("convert.exporters",),
+    "convert.mlx_lm_folder": ("convert", "convert.exporters"),
 }
 
 

@@ -213,8 +213,11 @@ def convert_command(
             else:
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         chosen = info.mask
+    described = task if chosen is not None and isinstance(task, str) else None  # (not @FILE's)
     if fmt == "gguf":
-        path = export_gguf(net, tokenizer, output, gguf_type or "f16", mask=chosen, progress=True)
+        path = export_gguf(
+            net, tokenizer, output, gguf_type or "f16", mask=chosen, progress=True, task=described
+        )
     else:
-        path = export(net, tokenizer, output, dtype=dtype, mask=chosen)
+        path = export(net, tokenizer, output, dtype=dtype, mask=chosen, task=described)
     typer.echo(f"Wrote {path}")

@@ -1,83 +1,49 @@
-"""Write a (slim) model where users run it: an mlx-lm folder (``export``), or a GGUF file for
-llama.cpp (``export_gguf``, llama / qwen2): llama.cpp names, llama's q/k permutation, the kept
-width, the gpt2 BPE tokenizer (ids, stops, chat template), ``mlx_ifp.*`` keys (mask, keep)."""
+"""Write a (slim) model as a GGUF file for llama.cpp (``export_gguf``, llama / qwen2):
+llama.cpp names, llama's q/k permutation, the kept width, the gpt2 BPE tokenizer (ids, stops,
+chat template), the source's ``general.*`` keys (license, name...) and ``mlx_ifp.*`` keys (mask,
+keep); and what every export records: ``provenance``, ``source_metadata``."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
-import shutil
-from collections import Counter
 from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
-from mlx_lm.utils import make_shards, save_config
 
 from ..core import (
-    MODEL_FILES,
     Mask,
     Progress,
     UsageError,
-    atomic_dir,
     atomic_file,
-    check_dtype,
     check_writable,
     d_ffn,
     fused_lora,
     origin,
 )
-from ..models.gguf import LAYER_TENSORS, SPLIT_KINDS, SPLITS, TOP_TENSORS
-from ..models.gguf_decode import INSTALL_HINT
+from ..models.gguf import (
+    INSTALL_HINT,
+    LAYER_TENSORS,
+    MARKER,
+    SPLIT_KINDS,
+    SPLITS,
+    TOP_TENSORS,
+    header_values,
+)
 
 
-def _packing(m: nn.Module) -> dict:
-    return {"group_size": m.group_size, "bits": m.bits, "mode": getattr(m, "mode", "affine")}
-
-
-def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict | None]:
-    """Flat weights in mlx-lm's layout and their quantization config, read off the modules (a
-    model may be ``nn.quantize``d or unpacked after loading): the config's packing, else the
-    most common, is the default; a module packed otherwise (a slim 8-bit down projection, a
-    fused attention LoRA) is named with its own, a float one beside packed ones (a kept width
-    the group size does not divide) as unquantized."""
-    weights = dict(nn.utils.tree_flatten(model.parameters()))
-    # LoRA layers (shipped or finetuned; slim models hold none) are written fused (mlx_lm fuse)
-    fused = fused_lora(model)
-    inside = tuple(f"{name}." for name in fused)
-    weights = {k: v for k, v in weights.items() if not k.startswith(inside)}
-    for name, module in fused.items():
-        weights.update({f"{name}.{k}": v for k, v in nn.utils.tree_flatten(module.parameters())})
-    modules = {n: m for n, m in model.named_modules() if not n.startswith(inside)}
-    modules.update(fused)
-    packed = {n: _packing(m) for n, m in modules.items() if "scales" in m and hasattr(m, "bits")}
-    if not packed:
-        return weights, None
-    quant = copy.deepcopy(config.get("quantization"))
-    if not isinstance(quant, dict) or "bits" not in quant:
-        common = Counter(tuple(p.values()) for p in packed.values()).most_common(1)[0][0]
-        quant = dict(zip(("group_size", "bits", "mode"), common, strict=True))
-    default = (quant.get("group_size"), quant.get("bits"), quant.get("mode", "affine"))
-    for name, module in modules.items():
-        if name in packed:
-            if tuple(packed[name].values()) != default:
-                quant[name] = packed[name]
-            elif isinstance(quant.get(name), dict | bool):
-                del quant[name]  # packed as the default says
-        elif isinstance(module, nn.Linear | nn.Embedding) and name:
-            quant[name] = False
-    return weights, quant
-
-
-def provenance(model: nn.Module, mask=None) -> dict:
+def provenance(model: nn.Module, mask=None, task: str | None = None) -> dict:
     """Which source model, mask and budget a (slim) model came from, recorded by every export
-    (``mask``: the one it was pruned with, or None; an export cut no further keeps its record)."""
+    (``mask``: the one it was pruned with, or None; an export cut no further keeps its record;
+    ``task``: the task description it was picked for, recorded with a mask)."""
     if mask is not None and not isinstance(mask, Mask):
         raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
     if mask is not None and mask.k != (width := d_ffn(model)):
         raise UsageError(f"mask keeps {mask.k} FFN channels per layer, the model has {width}")
+    if task is not None and not isinstance(task, str):
+        raise UsageError(f"task must be the task's description (a str), got {task!r:.60}")
     info = origin(model, required=False)
     out = {"source": str(info.get("model", "")), "fingerprint": info.get("fingerprint", {})}
     earlier = (info.get("config") or {}).get("mlx_ifp")  # an export exported again, cut no
@@ -88,60 +54,74 @@ def provenance(model: nn.Module, mask=None) -> dict:
     if mask is not None:
         out.update(mask=mask.digest(), mask_source=mask.source, k=mask.k, keep=mask.keep)
         out.update(d_ffn=mask.d_ffn, text_hash=mask.text_hash)
+        out.update({"task": task} if task and task.strip() else {})
     return out
 
 
-def export(
-    model: nn.Module, tokenizer, out_dir: str | Path, dtype: str | None = None, mask=None
-) -> Path:
-    """Save ``model`` (e.g. a slim model from ``prune``) with its tokenizer to ``out_dir``.
+#: model-card front matter -> the GGUF key llama.cpp's convert_hf_to_gguf.py writes it to
+CARD_KEYS = {"license": "general.license", "language": "general.languages", "tags": "general.tags"}
+CARD_KEYS |= {f"license_{k}": f"general.license.{k}" for k in ("name", "link")}
+HUB = "https://huggingface.co/"
+#: a GGUF source's general.* keys not carried: the writer's own, and the size pruning changes
+OWN_KEYS = ("architecture", "alignment", "file_type", "quantization_version", "size_label", "type")
 
-    The config is the source's (its generation_config.json too), with ``intermediate_size`` the
-    kept width, plus an ``mlx_ifp`` entry naming the source model, the mask (``mask``: the ``Mask``
-    it was pruned with) and the budget; floats in ``dtype``, else the source's (not ``load``'s
-    CPU float32). Written to a temporary folder first: a failure leaves nothing behind.
-    """
-    check_dtype(dtype, "dtype")  # int8 cast every float weight to garbage; fp16 was raw
-    if not callable(getattr(tokenizer, "save_pretrained", None)):  # (None: after the weights)
-        raise UsageError(f"export needs the model's tokenizer, got {type(tokenizer).__name__}")
-    if not isinstance(out_dir, str | os.PathLike) or not str(out_dir).strip():
-        raise UsageError(f"the output must be a folder path, got {out_dir!r}")
-    check_writable(out_dir, folder=True, ours=MODEL_FILES)  # a model folder is replaced
-    out, info = Path(out_dir).expanduser().resolve(), origin(model)
-    for name, given in (("source model", info.get("path")), ("input", info.get("adapter_path"))):
-        if given and Path(given).expanduser().resolve().is_relative_to(out):
-            raise UsageError(f"output {out_dir} holds the {name} {given}: name a new folder")
-    config, width = copy.deepcopy(info["config"]), d_ffn(model)
-    config["mlx_ifp"] = provenance(model, mask)
-    for part in (config, config.get("text_config") or {}):  # the kept width
-        part.update({"intermediate_size": width} if "intermediate_size" in part else {})
-    weights, quant = _weights_and_quant(model, config)
-    if (dtype := dtype or info.get("cast_from")) is not None:  # undo load's float32
-        weights = {
-            k: v.astype(getattr(mx, dtype)) if mx.issubdtype(v.dtype, mx.floating) else v
-            for k, v in weights.items()
-        }
-        if quant is None:
-            config["torch_dtype"] = dtype
-    config.pop("quantization_config", None)  # mlx-lm's save_config writes it from this
-    config.pop("quantization", None)
-    config.update({"quantization": quant} if quant is not None else {})
-    out_dir = Path(out_dir).expanduser()  # the path written, as the caller can open it
-    with atomic_dir(out_dir) as tmp:
-        n, total = len(shards := make_shards(weights)), sum(v.nbytes for v in weights.values())
-        names = [f"model-{i + 1:05d}-of-{n:05d}.safetensors" for i in range(n)]
-        names = names if n > 1 else ["model.safetensors"]
-        index = {"metadata": {"total_size": total}, "weight_map": {}}
-        for name, shard in zip(names, shards, strict=True):
-            mx.save_safetensors(str(tmp / name), shard, metadata={"format": "mlx"})
-            index["weight_map"].update({k: name for k in shard})
-        if len(shards) > 1:
-            (tmp / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
-        save_config(config, config_path=tmp / "config.json")
-        tokenizer.save_pretrained(str(tmp))
-        if info.get("path") and (gen := Path(info["path"]) / "generation_config.json").is_file():
-            shutil.copyfile(gen, tmp / gen.name)  # sampling defaults, as mlx_lm convert keeps
-    return out_dir
+
+def source_metadata(model: nn.Module) -> tuple[dict, dict]:
+    """What the source says about itself, carried into an export: (model-card front matter:
+    license, language, tags, base_model; GGUF ``general.*`` keys). A GGUF's own general keys (read
+    from the file its conversion names), else the source folder's README.md front matter (as
+    convert_hf_to_gguf.py reads it) and config.json's license; a Hugging Face repo id is the base
+    model, as ``mlx_lm convert`` writes it."""
+    info = source_info(model)
+    path = str(info.get("path") or "")
+    folder = Path(path).expanduser()
+    try:  # a conversion of a GGUF file: its marker names the file
+        source = json.loads((folder / MARKER).read_text())["source"] if path else ""
+        general = {k: v for k, v in header_values(source).items() if k.startswith("general.")}
+    except (OSError, ValueError, KeyError, TypeError):
+        general = {}
+    general = {k: v for k, v in general.items() if k[8:] not in OWN_KEYS}
+    if general:
+        card = {k: general[g] for k, g in CARD_KEYS.items() if g in general}
+        urls = [v for k, v in general.items() if "base_model." in k and k.endswith(".repo_url")]
+        bases = [u[len(HUB) :] for u in urls if isinstance(u, str) and u.startswith(HUB)]
+        return _card_values({**card, "base_model": bases}), general
+    hub = bool(path) and not folder.is_dir() and path.count("/") == 1  # a repo id
+    front = _front_matter(folder / "README.md" if path else None, path if hub else None)
+    card = {k: v for k, v in front.items() if k in (*CARD_KEYS, "base_model")}
+    if isinstance(named := (info.get("config") or {}).get("license"), str):
+        card.setdefault("license", named)
+    card = _card_values({**card, **({"base_model": path} if hub else {})})
+    general = {CARD_KEYS[k]: v for k, v in card.items() if k in CARD_KEYS}
+    for i, name in enumerate(bases := card.get("base_model", [])):  # as convert_hf_to_gguf.py
+        org, _, base = name.rpartition("/")
+        entry = {"name": base, "organization": org, "repo_url": HUB + name}
+        general |= {f"general.base_model.{i}.{k}": v for k, v in entry.items() if v}
+    return card, general | ({"general.base_model.count": len(bases)} if bases else {})
+
+
+def _card_values(card: dict) -> dict:
+    """Front matter kept as text: a license (several joined by commas, as gguf-py does), else
+    lists of names (language, tags, base_model); anything else is dropped."""
+    out = {}
+    for key, value in card.items():
+        value = [value] if isinstance(value, str) else value
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            out[key] = ",".join(value) if key.startswith("license") else value
+    return out
+
+
+def _front_matter(readme: Path | None, repo: str | None = None) -> dict:
+    """A model card's YAML front matter: ``readme``'s, or for ``repo`` (a Hugging Face id) the one
+    already in the hub cache, offline (mlx-lm downloads none); {} when none, or unreadable."""
+    import yaml
+    from huggingface_hub import metadata_load, try_to_load_from_cache
+
+    try:
+        readme = try_to_load_from_cache(repo, "README.md") if repo else readme
+        return (metadata_load(readme) or {}) if isinstance(readme, str | Path) else {}
+    except (OSError, ValueError, yaml.YAMLError):  # (a bad repo id: a ValueError)
+        return {}
 
 
 def _not_the_source(output: Path, model: nn.Module) -> None:
@@ -300,13 +280,16 @@ def export_gguf(
     metadata: dict | None = None,
     mask=None,
     progress: bool = False,
+    task: str | None = None,
 ) -> Path:
     """Write ``model`` (e.g. a slim model from ``prune``) with ``tokenizer`` to ``path`` (.gguf).
 
     ``gguf_type``: f16, q8_0 or q4_0 for the matrices (norms stay F32; a matrix whose rows are
     not a multiple of 32 stays F16). ``mask`` (a ``Mask``) fills ``mlx_ifp.mask`` (its digest),
-    ``mlx_ifp.keep`` etc.; ``metadata`` adds or overrides scalar keys (str, int, float, bool).
-    Written to a temporary file first (a failure leaves nothing); ``progress``: shown on stderr.
+    ``mlx_ifp.keep`` etc. (``task``: ``mlx_ifp.task``); the source's ``general.*`` keys (a GGUF's,
+    or a folder's README license, base model...) are kept; ``metadata`` adds or overrides scalar
+    keys (str, int, float, bool). Written to a temporary file first (a failure leaves nothing);
+    ``progress``: shown on stderr.
     """
     try:
         import gguf
@@ -334,10 +317,19 @@ def export_gguf(
         raise UsageError(f"metadata must map GGUF keys to values, got {type(metadata).__name__}")
     source = source_info(model).get("model")  # the mlx_ifp.* keys: as config.json's entry
     skip = ("fingerprint",) if source else ("fingerprint", "source")
-    meta = {f"mlx_ifp.{k}": v for k, v in provenance(model, mask).items() if k not in skip}
+    meta = {f"mlx_ifp.{k}": v for k, v in provenance(model, mask, task).items() if k not in skip}
+    general = {"general.name": str(source or arch), **source_metadata(model)[1]}  # a GGUF's name
     with atomic_file(path) as tmp:
         w = gguf.GGUFWriter(str(tmp), arch)
-        w.add_name(str(source or arch))
+        w.add_type(gguf.GGUFType.MODEL)  # as convert_hf_to_gguf.py writes them
+        for key, value in general.items():  # (the caller's metadata overrides them, below)
+            if isinstance(value, list):
+                w.add_array(key, value)
+            elif type(value) is int and 0 <= value < 1 << 32:  # gguf-py's type for counts
+                w.add_uint32(key, value)
+            else:
+                _add_value(w, key, value)
+        w.add_size_label(gguf.size_label(sum(x.size for x in weights.values()), 0, 0, 0))
         w.add_context_length(int(config.get("max_position_embeddings") or 4096))
         w.add_embedding_length(hidden)
         w.add_block_count(config["num_hidden_layers"])
@@ -356,6 +348,7 @@ def export_gguf(
             w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
             w.add_rope_scaling_factor(float(scaling["factor"]))
         w.add_file_type(gguf.LlamaFileType[f"MOSTLY_{gguf_type.upper()}"])  # F16, Q8_0, Q4_0
+        w.add_quantization_version(gguf.GGML_QUANT_VERSION)  # (convert_hf_to_gguf.py: always)
         _tokenizer(w, tokenizer, n_vocab, config.get("eos_token_id"))
         for key, value in {**meta, **(metadata or {})}.items():
             _add_value(w, key, value)

@@ -21,7 +21,7 @@ import mlx.core as mx
 
 from ..common import UsageError, atomic_dir, cache_dir, check_safetensors
 from . import gguf_decode
-from .gguf_decode import BOS_PRES, SPLIT_KINDS, SPLITS  # noqa: F401  (the exporter's)
+from .gguf_decode import BOS_PRES, INSTALL_HINT, SPLIT_KINDS, SPLITS, header_values  # noqa: F401
 
 FORMAT_VERSION = 1
 MARKER = "mlx_ifp_gguf.json"  # written last, beside the weights: source, format, file sizes

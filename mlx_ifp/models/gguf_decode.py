@@ -70,7 +70,8 @@ def tensor_types(path: str | os.PathLike) -> dict[str, int]:
 
 def header_values(path: str | os.PathLike) -> dict:
     """The values of the :data:`HEADER_KEYS` the header holds (strings and scalars), read
-    without the tensors: what decides whether a file can be converted at all."""
+    without the tensors: what decides whether a file can be converted at all; and its
+    ``general.*`` keys (strings, scalars, lists of strings: the name, license, tags...)."""
     return _header(path)[2]
 
 
@@ -140,10 +141,18 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dic
             key, pos = string(pos)
             (kind,) = struct.unpack_from("<I", buf, pos)
             key = key.decode(errors="replace")
-            if (key in HEADER_KEYS or key.endswith(".expert_count")) and kind in (*_SCALAR, 8):
-                at = pos + 4
+            wanted = (
+                key in HEADER_KEYS or key.startswith("general.") or key.endswith(".expert_count")
+            )
+            at, pos = pos + 4, skip(kind, pos + 4)  # (checked: counts the file can hold)
+            if wanted and kind in (*_SCALAR, 8):
                 values[key] = string(at)[0].decode() if kind == 8 else _unpack(kind, buf, at)
-            pos = skip(kind, pos + 4)
+            elif wanted and kind == 9 and struct.unpack_from("<I", buf, at)[0] == 8:  # strings
+                items, at = [], at + 12  # (general.tags, general.languages)
+                for _ in range(struct.unpack_from("<Q", buf, at - 8)[0]):
+                    item, at = string(at)
+                    items.append(item.decode())
+                values[key] = items
         align = values.get("general.alignment", 32)
         if type(align) is not int or align <= 0 or align & (align - 1):  # mx.load: 0 is SIGFPE
             raise ValueError(f"general.alignment {align} is not a power of two")
