@@ -24,6 +24,7 @@ from ..core import (
     d_ffn,
     encode,
     format_chat,
+    origin,
 )
 from .generate import (
     Adapter,
@@ -67,6 +68,10 @@ def pruned(opened: dict, repick: int | None) -> str:
     name += f" {Path(path.rstrip(')')).name}" if path else ""
     b, d = Budget.parse(opened["keep"]), d_ffn(opened["net"])
     if name == "full" or b.channels(d) >= d:  # keep 1.0, a count of every channel, 0.9999
+        record = (origin(opened["net"], required=False).get("config") or {}).get("mlx_ifp")
+        k, was = (record.get("k"), record.get("d_ffn")) if isinstance(record, dict) else (0, 0)
+        if type(k) is int and type(was) is int and k < was:  # models.export_note's record
+            return f"exported pruned to {k} of {was} FFN channels per layer, run as written"
         return "unpruned (all FFN channels)"
     kept = f"{b.value:g} of the" if b.is_fraction else f"{int(b.value)}"
     if repick is None:  # the source's default, as ``stream_generate`` decides it
@@ -94,6 +99,7 @@ def summary(r) -> str:
     line = f"[{r.generation_tokens} tokens, {r.generation_tps:.1f} tok/s"
     if p is not None:
         how = "cached mask" if p.cache_hit else f"mask picked in {p.select_s * 1e3:.0f} ms"
+        how = "no mask" if p.mask.k >= p.mask.d_ffn else how  # nothing pruned: nothing picked
         again = f", {p.repicks} re-pick{'s' * (p.repicks != 1)}" if p.repicks else ""
         line += f"; {how}{again}; {p.active_params / 1e6:.1f}M of {p.source_params / 1e6:.1f}M"
         line += " parameters active"
@@ -150,8 +156,8 @@ def chat_command(
     typer.echo(f"Chatting with {model}, {pruned(opened, repick)}.\n{HELP}", err=True)
     messages = list(start)
     while True:
-        try:
-            line = input(">> ")
+        try:  # (a file a Windows editor saved, piped in: its BOM and CRLF are not the text)
+            line = input(">> ").removeprefix("\ufeff").removesuffix("\r")
         except (EOFError, KeyboardInterrupt):  # Ctrl-D or the end of piped input; Ctrl-C
             print()
             break
@@ -159,6 +165,8 @@ def chat_command(
         if not word:
             continue
         if word in ("q", "/quit", "/exit", "/bye"):
+            if not sys.stdin.isatty():  # piped: no Enter echoed ends the prompt's line
+                print()
             break
         if word in ("r", "/reset", "/clear"):
             messages = list(start)
