@@ -18,7 +18,7 @@ import typer
 from .chat import chat_command
 from .convert import convert_command
 from .evaluate import data_build_command, eval_command, plot_command
-from .finetune import finetune_command
+from .finetune import finetune_command, mlx_lm_said
 from .generate import UsageError, generate_command  # (the package's, as every command's)
 from .info import bench_command, info_command
 from .serve import serve_command
@@ -119,7 +119,8 @@ def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
     except _parse_errors() as e:
         if type(e).__name__ == "NoArgsIsHelpError":  # `mlx_ifp`, `mlx_ifp data`: the help
             app(args, prog_name)  # nothing has run yet: typer's own help screen and exit code
-        typer.echo(f"Error: {' '.join(e.format_message().split())}", err=True)
+        said = " ".join(e.format_message().split())  # (an mlx_lm lora flag: what it is here)
+        typer.echo(f"Error: {mlx_lm_said(said, e, args)}", err=True)
         raise SystemExit(getattr(e, "exit_code", 2)) from None
     except typer.Abort:
         typer.echo("Aborted.", err=True)

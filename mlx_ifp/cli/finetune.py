@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import fields
 from typing import Annotated
 
 import typer
 
 from .. import UsageError
-from ..train import FinetuneConfig
+from ..train import MLX_LM_KEYS, FinetuneConfig
 
 #: every setting's default, from the dataclass: the help shows them, the config applies them
 DEFAULTS = {f.name: f.default for f in fields(FinetuneConfig)}
@@ -130,7 +131,7 @@ def finetune_command(
         bool | None,
         opt(
             "dequantize",
-            "Unpack a quantized source (default: on CPU only).",
+            "Unpack a quantized source (default: on CPU, and for --train full).",
             "--dequantize/--no-dequantize",
         ),
     ] = None,
@@ -195,3 +196,20 @@ def check_flags(given: set, cfg) -> None:
     for name, (ignored, why) in unused.items():
         if ignored and name in given:
             raise UsageError(f"--{name.replace('_', '-')} would be ignored: {why}")
+
+
+def mlx_lm_said(said: str, error, args: list | None) -> str:
+    """A ``finetune`` parse error (``said``) with what the ``mlx_lm lora`` flag it met is here:
+    mlx_lm's ``--train`` switch (``--train --data D`` was "unexpected extra argument (D)"), a
+    flag of another name (``--num-layers``) or of no use here (``--mask-prompt``)."""
+    args = sys.argv[1:] if args is None else list(args)
+    if args[:1] != ["finetune"]:
+        return said
+    after = args[args.index("--train") + 1 :][:1] if "--train" in args else ["lora"]
+    if not after or after[0].startswith("-"):
+        return (
+            "--train takes frozen, lora or full here (mlx_lm lora's --train switch is what "
+            "finetune does: leave it out; --train lora trains LoRA as mlx_lm lora does)"
+        )
+    key = str(getattr(error, "option_name", "") or "").lstrip("-").replace("-", "_")
+    return f"{said} (mlx_lm lora: {MLX_LM_KEYS[key]})" if key in MLX_LM_KEYS else said

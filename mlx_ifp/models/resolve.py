@@ -199,8 +199,8 @@ def load(
     source_fp = fingerprint(net)  # adapters may retrain norms: keep the source's identity
     floats = {p.dtype for _, p in nn.utils.tree_flatten(net.parameters())}
     floats = {d for d in floats if mx.issubdtype(d, mx.floating)}
-    if adapter_path is not None:
-        _apply_adapters(net, adapter_path)
+    if adapter_path is not None:  # a full run's weights unpack a packed model: all float
+        dequantize = _apply_adapters(net, adapter_path) or dequantize
     if dequantize:
         dequantize_model(net)
         config.pop("quantization", None)
@@ -231,10 +231,11 @@ def load(
     return (net, tokenizer, copy.deepcopy(config)) if return_config else (net, tokenizer)
 
 
-def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
+def _apply_adapters(net: nn.Module, adapter_path: str) -> bool:
     """mlx-lm adapters (LoRA or full) from a finetune folder; a predictor-only folder has none.
     Adapters are refused as another model's when the folder records a source model that is not
-    ``net`` (those of a model of the same shapes fit, and would be applied silently)."""
+    ``net`` (those of a model of the same shapes fit, and would be applied silently). Full
+    weights (float) go on a packed ``net`` unpacked first: True then."""
     from mlx_lm.utils import load_adapters
 
     folder = Path(adapter_path)
@@ -244,11 +245,15 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> None:
         check_safetensors(folder / "adapters.safetensors", "adapter weights")
         read_json(folder / "adapter_config.json", "adapter config")
         _refuse_other_model(folder, net)
+        unpack = trained_llm(folder) == "full"  # (lazily: the run's weights replace them)
         try:  # the LoRA layers start random, then load: the caller's random state is kept
             with random_state_kept():
+                if unpack:
+                    dequantize_model(net)
                 load_adapters(net, str(folder))
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
             raise UsageError(f"could not load adapters from {folder}: {first_line(e)}") from None
+        return unpack
     elif not (folder / "ifp_config.json").is_file():
         raise UsageError(f"{folder} holds neither adapters nor a predictor")
     elif (trained := trained_llm(folder)) is not None:  # its predictor expects the trained LLM

@@ -278,8 +278,10 @@ def check_data(folder: str | Path) -> Path:
     folder = Path(folder)
     if folder.is_file():
         raise UsageError(f"data folder {folder} is a file: give the folder that holds train.jsonl")
-    if not folder.is_dir():
-        raise UsageError(f"data folder not found: {folder}")
+    if not folder.is_dir():  # `org/name`: mlx_lm lora's Hugging Face dataset
+        hub = len(folder.parts) == 2 and str(folder)[0] not in "/.~"
+        hub = " (a Hugging Face dataset? finetune reads a local folder only)" if hub else ""
+        raise UsageError(f"data folder not found: {folder}{hub}")
     if not (folder / "train.jsonl").is_file():
         raise no_examples(folder / "train.jsonl", "is missing")
     return folder
@@ -317,12 +319,8 @@ class Batches:
     def __init__(
         self, examples: list, batch_size: int, seed: int = 0, multiple: int = PAD_TO, group=None
     ):
-        self.examples, self.batch_size, self.seed, self.multiple = (
-            examples,
-            batch_size,
-            seed,
-            multiple,
-        )
+        self.examples, self.batch_size = examples, batch_size
+        self.seed, self.multiple = seed, multiple
         self.rank = group.rank() if group is not None else 0
         self.world = group.size() if group is not None else 1
         if batch_size % self.world:

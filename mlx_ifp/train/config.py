@@ -19,6 +19,29 @@ MASK_FORWARD = ("soft", "hard_st")
 FILLED_IN = ("k", "n_layers", "d_ffn", "hidden", "model")
 
 
+#: an `mlx_lm lora` config's keys this command names otherwise, or has no use for
+MLX_LM_KEYS = {
+    "num_layers": "num_layers is lora_layers here",
+    "fine_tune_type": "fine_tune_type is train here (frozen, lora or full)",
+    "lora_parameters": "lora_parameters are lora_rank, lora_scale, lora_dropout, lora_keys here",
+    "adapter_path": "adapter_path is output here",
+    "resume_adapter_file": "resume_adapter_file is resume here (a checkpoint folder)",
+    "grad_accumulation_steps": "grad_accumulation_steps is grad_accumulation here (iters counts "
+    "optimizer steps of that many batches)",
+    "steps_per_eval": "steps_per_eval is val_every here",
+    "mask_prompt": "mask_prompt: stage sft scores the reply alone already (pretrain: every token)",
+    **dict.fromkeys(("optimizer", "optimizer_config"), "optimizer: AdamW (weight_decay) always"),
+    "steps_per_report": "steps_per_report: every step is reported",
+    **dict.fromkeys(("test", "test_batches"), "test: no test split is read (eval scores a run)"),
+    **dict.fromkeys(
+        ("report_to", "project_name"),
+        "report_to: the loss history is in trainer_state.json (tools/plot_training.py plots it)",
+    ),
+    "hf_dataset": "hf_dataset: data is a local folder here",
+    "clear_cache_threshold": "clear_cache_threshold: memory_limit sets MLX's limits here",
+}
+
+
 @dataclass
 class FinetuneConfig:
     """Every setting of a run; a YAML file and flags override these defaults."""
@@ -68,7 +91,7 @@ class FinetuneConfig:
     # with init_from: continue that run here (its schedules, data, seeds; the warmup anew)
     start_step: int = 0
     max_seconds: float = 0.0  # stop (and save) once the loop has run this long; 0: no limit
-    dequantize: bool | None = None  # unpack a quantized source (default: on CPU only)
+    dequantize: bool | None = None  # unpack a quantized source (default: on CPU; train full)
     dtype: str | None = None  # float32, float16 or bfloat16 weights (default: float32 on CPU)
     memory_limit: float = 0.0  # GB: MLX's memory limit for the run (two runs on one GPU: half)
     grad_checkpoint: bool = False
@@ -99,7 +122,9 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
     known = {f.name for f in fields(FinetuneConfig)}
     unknown = sorted(map(str, set(values) - known))  # YAML's `1: 2`: a key that is no name
     if unknown:
-        raise UsageError(f"unknown config key(s): {', '.join(unknown)}")
+        said = "; ".join(dict.fromkeys(MLX_LM_KEYS[k] for k in unknown if k in MLX_LM_KEYS))
+        said = f" (mlx_lm lora: {said})" if said else ""
+        raise UsageError(f"unknown config key(s): {', '.join(unknown)}{said}")
     cfg = FinetuneConfig(**values)
     check(cfg)
     return cfg
@@ -118,6 +143,16 @@ def check(cfg: FinetuneConfig) -> None:
             setattr(cfg, name, value)
         if not isinstance(value, bool) and (value is not None or name != "dequantize"):
             raise UsageError(f"{name} must be true or false, got {value!r}")
+    if isinstance(cfg.train, bool):  # mlx_lm's `train: true`: "do train"
+        raise UsageError(
+            "train says how the LLM trains here: frozen, lora or full (mlx_lm lora's "
+            "`train: true` is what finetune does: leave it out)"
+        )
+    if isinstance(cfg.lr_schedule, dict):  # mlx_lm's {name, arguments, warmup, warmup_init}
+        raise UsageError(
+            "lr_schedule is constant, cosine or linear here (mlx_lm lora's {name, arguments, "
+            "warmup} is learning_rate, warmup and decay_start)"
+        )
     for name, allowed in choices.items():
         if getattr(cfg, name) not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}")

@@ -25,6 +25,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
+from mlx.utils import tree_flatten
 
 from ..core import (
     Budget,
@@ -197,10 +198,17 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     checkpoint.on_rank0(partial(checkpoint.check_output, cfg), group)
     check_data(cfg.data)  # no data, or a missing, partial or corrupted checkpoint (below):
     resumed = checkpoint.verify(cfg.resume) if cfg.resume else None  # refused before the load
-    if model is None:
+    if model is None:  # a full run trains every weight: unpacked by default (packed: none)
         from ..models import load
 
-        model, tokenizer = load(cfg.model, dequantize=cfg.dequantize, dtype=cfg.dtype)
+        unpack = True if cfg.dequantize is None and cfg.train == "full" else cfg.dequantize
+        model, tokenizer = load(cfg.model, dequantize=unpack, dtype=cfg.dtype)
+    packed = any(p.dtype == mx.uint32 for _, p in tree_flatten(model.parameters()))
+    if cfg.train == "full" and packed:
+        raise UsageError(
+            f"train full trains every weight of {cfg.model}, and its packed (quantized) weights "
+            "have no gradient: load it unpacked (--dequantize) or train LoRA (--train lora)"
+        )
     source_fp = fingerprint(model)
     teacher = frozen_copy(model) if cfg.train == "full" else None
     # LoRA's A matrices are random: seeded too, or two runs of one config part at step 2
