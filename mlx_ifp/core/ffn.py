@@ -38,6 +38,9 @@ class FFNSpec:
     down: str = "down_proj"
     mlp: str = "mlp"
 
+    def __deepcopy__(self, memo):  # shared by a model's deep copies: it is immutable, and its
+        return self  # glu may be mx.compile'd (mlx-lm's swiglu), which cannot be copied
+
 
 def _gelu_glu(g, u):
     return nn.gelu(g) * u
@@ -246,9 +249,7 @@ def in_dims(m: nn.Module) -> int:
 
 def out_dims(m: nn.Module) -> int:
     """Output width of a projection."""
-    if hasattr(m, "linear"):
-        return out_dims(m.linear)
-    return m.weight.shape[0]
+    return out_dims(m.linear) if hasattr(m, "linear") else m.weight.shape[0]  # (LoRA: its base)
 
 
 def weight_dtype(m: nn.Module) -> mx.Dtype:
@@ -393,8 +394,6 @@ def record_origin(model, info: dict) -> None:
 def origin(model, required: bool = True) -> dict:
     """What ``record_origin`` attached ({} when absent and not ``required``)."""
     found = getattr(model, ATTRIBUTE, None)
-    if found is None:
-        if required:
-            raise UsageError("this model was not loaded with mlx_ifp.load (no config to export)")
-        return {}
-    return found
+    if found is None and required:
+        raise UsageError("this model was not loaded with mlx_ifp.load (no config to export)")
+    return {} if found is None else found
