@@ -213,14 +213,14 @@ def eval_command(
         raise UsageError(f"--prefill is slim or dense, not {prefill!r}")
     files = named_paths(mask, "--mask")
     output = given_output(output)
-    modes = [modes] if isinstance(modes, str) else modes  # (the Python call's text, as before)
+    modes = csv(modes, (*MODES, "both"), "mode")  # (a str: the Python call's text, as before)
     cfg = EvalConfig(
         domains=None if domains is None else csv(domains, DOMAINS, "domain"),
         sources=csv(sources, None, "mask source"),
         keeps=tuple(  # once each: 0.5 and .5 are one budget
             dict.fromkeys(mlx_ifp.Budget.parse(k).value for k in csv(keep, None, "keep ratio"))
         ),
-        modes=csv([m.replace("both", "input,task") for m in modes], MODES, "mode"),
+        modes=tuple(dict.fromkeys(x for m in modes for x in (MODES if m == "both" else [m]))),
         limit=limit,
         gen_limit=gen_limit,
         batch_size=batch_size,

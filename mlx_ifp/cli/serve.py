@@ -177,14 +177,16 @@ def serve_command(
         )
     sock = bind(host, port)  # before the model loads
     try:
-        net, tokenizer, mask_source = served_model(model, keep, mask_source)
-        keep = "0.5" if keep is None else keep
+        net, tokenizer, source = served_model(model, keep, mask_source)
+        # none named: the model's own; an export run whole, pruned again for a task or a re-pick
+        # (GRIFFIN, at 0.5 unless --keep), as ``generate`` runs it
+        source = None if source == "full" and mask_source is None else source
         registry = Registry(
             net,
             tokenizer,
             model_name or model_id_for(model),
             keep=keep,
-            mask_source=mask_source,
+            mask_source=source,
             tasks=specs,
             cache_bytes=cache_gb * 1e9,
             repick=repick,
@@ -197,9 +199,13 @@ def serve_command(
             max_queue=max_queue,
         )
         url_host = f"[{host}]" if ":" in host else host  # an IPv6 address, as URLs write it
+        d, texts = registry.d_ffn, any(t.text is not None for t in registry.tasks.values())
+        tasks_k = (
+            f", tasks {registry.task_k}/{d}" if texts and registry.task_k != registry.k else ""
+        )
         typer.echo(
             f"Serving {', '.join(registry.model_ids())} on http://{url_host}:{port}/v1 (keep "
-            f"{registry.k}/{registry.d_ffn}, {registry.task_slots} task + {registry.prompt_slots} "
+            f"{registry.k}/{d}{tasks_k}, {registry.task_slots} task + {registry.prompt_slots} "
             "prompt slim models cached)",
             err=True,
         )

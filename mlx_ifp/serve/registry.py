@@ -167,30 +167,33 @@ class Registry:
         tokenizer,
         model_id: str,
         *,
-        keep: float | int | str = 0.5,
-        mask_source: str = "griffin",
+        keep: float | int | str | None = 0.5,
+        mask_source: str | None = "griffin",
         tasks: dict[str, dict] | None = None,
         cache_bytes: float = 2e9,
         repick: int | None = None,
     ):
         self.repick = repick  # per-prompt requests re-pick every N reply tokens (None: default)
-        self.model, self.tokenizer, self.model_id = model, tokenizer, model_id
-        self.mask_source, self.keep = mask_source, keep
+        self.model, self.tokenizer, self.model_id, self.keep = model, tokenizer, model_id, keep
         self.tasks: dict[str, Task] = {}
         for name, spec in (tasks or {}).items():
+            self.tasks[name] = Task(name, text=spec.get("task"))
             if "mask" in spec:
                 try:
                     mask = mlx_ifp.Mask.load(spec["mask"], model)
                 except UsageError as e:
                     raise UsageError(f"task {name!r} ({spec['mask']}): {e}") from None
                 self.tasks[name] = Task(name, mask=mask, path=spec["mask"])
-            else:
-                self.tasks[name] = Task(name, text=spec["task"])
-        kw = {"source": mask_source, "keep": keep}
-        probe = mlx_ifp.Pruner(model, tokenizer, **kw, cache_size=0)
-        slim, info = probe.slim_for("Hello.")  # one real slim model, to measure
+        kw = asks = {"source": mask_source, "keep": keep}  # keep None: 0.5, an export run whole
+        probe = task_probe = mlx_ifp.Pruner(model, tokenizer, **kw, cache_size=0)
+        if keep is None and probe.source.key() == "full" != mask_source:  # an export run whole:
+            asks = {**kw, "keep": 0.5}  # a task or a re-pick prunes it again, as generate's
+            task_probe = mlx_ifp.Pruner(model, tokenizer, **asks, cache_size=0)
+            kw, probe = (asks, task_probe) if repick else (kw, probe)
+        sized = {id(p): p.slim_for("Hello.") for p in (probe, task_probe)}  # real ones, to measure
+        info, self.task_k = sized[id(probe)][1], int(sized[id(task_probe)][1].mask.k)
         self.k, self.d_ffn = int(info.mask.k), int(info.mask.d_ffn)
-        widths = [_new_bytes(slim, model)]
+        widths = [_new_bytes(slim, model) for slim, _ in sized.values()]
         with warnings.catch_warnings():  # its width only: no word on a LoRA it is cut without
             warnings.simplefilter("ignore", UserWarning)
             widths += [_new_bytes(mlx_ifp.prune(model, t.mask), model) for t in self._masks()]
@@ -199,12 +202,13 @@ class Registry:
         slots = MAX_SLOTS if full else int(cache_bytes // self.slot_bytes)
         self.prompt_slots = min(4, slots // 4)
         self.task_slots = slots - self.prompt_slots
-        self._own_pruners(probe.source.key())
+        self._own_pruners(task_probe.source.key())
         self.prompt_pruner = mlx_ifp.Pruner(model, tokenizer, **kw, cache_size=self.prompt_slots)
-        self.task_pruner = mlx_ifp.Pruner(model, tokenizer, **kw, cache_size=self.task_slots)
-        source = self.prompt_pruner.source
-        if self.repick and source.running(self.prompt_pruner.model) is None:
-            raise UsageError(f"mask source {source.key()!r} cannot re-pick (--repick)")
+        self.task_pruner = mlx_ifp.Pruner(model, tokenizer, **asks, cache_size=self.task_slots)
+        self.mask_source = mask_source or probe.source.name  # (None: the model's own)
+        self.task_source = self.mask_source if asks is kw else task_probe.source.name
+        if self.repick and (p := self.prompt_pruner).source.running(p.model) is None:
+            raise UsageError(f"mask source {p.source.key()!r} cannot re-pick (--repick)")
 
     def _masks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.mask is not None]
@@ -237,7 +241,7 @@ class Registry:
             m = task.mask
             name = Path(task.path).name if task.path else None  # not the server's folders
             return {"mask": "file", "path": name, "keep": round(m.k / m.d_ffn, 4), "k": m.k}
-        return {"mask": "task", "task": task.text, "mask_source": self.mask_source}
+        return {"mask": "task", "task": task.text, "mask_source": self.task_source}
 
     def keep_of(self) -> float:
         return round(self.k / self.d_ffn, 4)
@@ -249,13 +253,9 @@ class Registry:
         # the served id may hold a ':' itself ("llama3:8b"): a task is what follows it
         name = model_id.removeprefix(f"{self.model_id}:")
         if name == model_id or not name:  # "tiny:" is not listed either
-            raise APIError(
-                404,
-                f"the model {model_id!r} does not exist; this server has: "
-                + ", ".join(self.model_ids()),
-                param="model",
-                code="model_not_found",
-            )
+            ids = ", ".join(self.model_ids())
+            msg = f"the model {model_id!r} does not exist; this server has: {ids}"
+            raise APIError(404, msg, param="model", code="model_not_found")
         if name not in self.tasks:
             known = ", ".join(self.tasks) or "none (start the server with --tasks)"
             raise APIError(
