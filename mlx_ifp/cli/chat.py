@@ -94,9 +94,12 @@ def too_long_hint(opened: dict, start: list, line: str) -> str:
 
 
 def summary(r) -> str:
-    """One line after each reply: speed, the mask and the active parameters."""
+    """One line after each reply: the prompt (the whole conversation, run again each turn) and
+    the reply, their speeds, peak memory, the mask and the active parameters."""
     p = r.prune
-    line = f"[{r.generation_tokens} tokens, {r.generation_tps:.1f} tok/s"
+    line = f"[prompt {r.prompt_tokens} tokens, {r.prompt_tps:.1f} tok/s; reply "
+    line += f"{r.generation_tokens} tokens, {r.generation_tps:.1f} tok/s; "
+    line += f"peak {r.peak_memory:.2f} GB"
     if p is not None:
         how = "cached mask" if p.cache_hit else f"mask picked in {p.select_s * 1e3:.0f} ms"
         how = "no mask" if p.mask.k >= p.mask.d_ffn else how  # nothing pruned: nothing picked
@@ -185,6 +188,13 @@ def chat_command(
             why = f"Error: {e}" if isinstance(e, UsageError) else "(stopped)"
             hint = too_long_hint(opened, start, line) if earlier and "context" in why else ""
             typer.echo(f"{why}; the message is dropped{hint}", err=True)
+            continue
+        except Exception as e:  # jinja2's TemplateError, from the template's raise_exception
+            if "TemplateError" not in {c.__name__ for c in type(e).__mro__}:  # subclasses too
+                raise
+            messages.pop()
+            why = f"the chat template refuses this message ({e})"
+            typer.echo(f"Error: {why}; the message is dropped", err=True)
             continue
         messages.append({"role": "assistant", "content": text})
         if verbose and last is not None:
