@@ -70,7 +70,7 @@ def build(root: Path) -> dict[str, Path]:
     w["counts_gguf"] = root / "counts.gguf"
     w["counts_gguf"].write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 16)
 
-    _, info = mlx_ifp.select(net, tok, task="t5 t6 t7", keep=0.5, mask_source="static")
+    _, info = mlx_ifp.select(net, tok, "t5 t6 t7", keep=0.5, mask_source="static")
     w["mask"] = info.mask.save(root / "mask")
     for name, change in {
         "mask_truncated": lambda p: truncate(p),

@@ -133,6 +133,7 @@ def test_auto_prefill_follows_the_source_preference():
 
     class DenseStatic(StaticWeight):
         name = "static-dense-prefill"
+        uses_text = True  # a task for one that reads none is refused (s45)
 
         def prefers_dense_prefill(self) -> bool:
             return True

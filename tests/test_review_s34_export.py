@@ -58,9 +58,7 @@ def test_a_model_quantized_after_loading_exports_a_folder_mlx_lm_loads(world, tm
         bits=4,
         class_predicate=lambda p, m: p != "lm_head" and hasattr(m, "to_quantized"),
     )
-    slim, info = mlx_ifp.select(
-        net, tok, None, task="-", keep=0.5, mask_source=mlx_ifp.make_source("static")
-    )
+    slim, info = mlx_ifp.select(net, tok, "-", keep=0.5, mask_source=mlx_ifp.make_source("static"))
     out = mlx_ifp.export(slim, tok, tmp_path / "q", mask=info.mask)
     quant = json.loads((out / "config.json").read_text())["quantization"]
     assert (quant["group_size"], quant["bits"]) == (32, 4) and quant["lm_head"] is False

@@ -201,8 +201,8 @@ def convert_command(
             net, info = select(
                 net,
                 tokenizer,
-                prompt,
-                task=None if prompt or given else task or "-",  # "-": a source that reads no text
+                prompt or (None if task or given else "-"),  # "-": a source that reads no text
+                task=None if prompt or given else task,
                 mask=given,
                 keep=None if given else budget,
                 mask_source=source,

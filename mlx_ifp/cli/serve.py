@@ -169,6 +169,15 @@ def serve_command(
         raise UsageError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     origins = cors_origins(cors_origin)
     specs = read_tasks(tasks) if tasks else {}
+    texts = [name for name, spec in specs.items() if "task" in spec]  # (mask files: any source)
+    if texts and mask_source not in (None, "predictor"):  # one that reads no text: refused,
+        from .generate import reads_text  # as generate's --task is, not served as the base id
+
+        if not reads_text(mask_source, None):
+            raise UsageError(
+                f"task {texts[0]!r} is a task text: --mask-source {mask_source} reads no text "
+                "(give the task a mask file, or name a source that reads text)"
+            )
     if not _is_loopback(host):
         typer.echo(
             f"Warning: binding {host}: the server has no authentication and anyone who can "

@@ -32,7 +32,7 @@ from ..core import (
     vocab_size,
 )
 from ..models import Kept, export_note, notify_compiling, warn_if_packed_matmul_broken
-from ..sources import SOURCES, MaskSource, dense_prefill, make_source
+from ..sources import BUILT_IN, SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
 from .pruner import KeepMismatch, PruneInfo, Pruner, mask_owner, ships_predictor
 from .sampling import (
@@ -84,6 +84,14 @@ def check_pruner(model: nn.Module, pruner, mask=None, keep=None, align=1, source
             f"the pruner keeps {pruner.k} FFN channels per layer, not {k} (keep={keep!r}, "
             f"align={align!r}): give the budget to the Pruner, or leave it out here"
         )
+
+
+def check_task(task, source, pruner=None) -> None:
+    """A ``task`` for a source that reads no text (full, static...): refused, as ``--task`` is."""
+    source = source if pruner is None else pruner.source
+    made = make_source(source) if source in BUILT_IN and source != "predictor" else source
+    if task is not None and isinstance(made, MaskSource) and not made.uses_text:
+        raise UsageError(f"mask_source={made.name!r} reads no text: leave out task=")
 
 
 class _Same:
@@ -183,12 +191,14 @@ def select(
     check_parts(model, tokenizer, needed=False)
     check_mask(mask, task, keep, align)
     check_pruner(model, pruner, mask, keep, align, mask_source)
+    check_task(task, mask_source, pruner)  # (a plug-in's by name: below, once made)
     ids = prompt_ids(prompt, model)
     if mask is None and task is None and prompt is not None and ids is None:
         check_prompt(prompt)
     pruner = pruner or pruner_for(
         model, tokenizer, mask, mask_source, keep, align, task is not None
     )
+    check_task(task, None, pruner)
     if mask is not None:
         return pruner.slim_from_mask(mask)
     if task is not None:
@@ -267,6 +277,7 @@ def stream_generate(
     check_parts(model, tokenizer)
     check_mask(mask, task, keep, align)
     check_pruner(model, pruner, mask, keep, align, mask_source)
+    check_task(task, mask_source, pruner)  # (a plug-in's by name: in select, once made)
     if (ids := prompt_ids(prompt, model)) is None:
         check_prompt(prompt)
     repick = check_repick(repick)
@@ -365,10 +376,8 @@ def footer(r: Response) -> list[str]:
         return lines
     m, how = p.mask, "cache hit" if p.cache_hit else "computed"
     pct = f"{m.keep:.0%}" if 0.01 <= m.keep <= 0.99 or m.k >= m.d_ffn else f"{m.keep:.2%}"
-    if p.given:  # handed in: nothing was selected
-        how, cost = ("given, cache hit" if p.cache_hit else "given"), ""
-    else:
-        cost = f"select {p.select_s * 1e3:.1f} ms, "
+    how = ("given, cache hit" if p.cache_hit else "given") if p.given else how  # nothing selected
+    cost = "" if p.given else f"select {p.select_s * 1e3:.1f} ms, "
     if m.k >= m.d_ffn and not p.given:  # keep 1.0: no source picked anything
         lines.append(f"Mask: none, keep {m.k}/{m.d_ffn} FFN channels per layer (nothing pruned)")
     else:
