@@ -82,21 +82,15 @@ def cli(*args, cwd=None):
     )
 
 
+def full_run(packed, out, *flags) -> list[str]:
+    """`finetune --train full` of the packed model into ``out``, ``flags`` before the rest."""
+    data = ["--data", str(packed["data"]), "-o", str(out)]
+    return ["finetune", "--model", str(packed["model"]), *data, "--train", "full", *flags, *SMALL]
+
+
 def test_full_run_of_a_packed_model_kept_packed_is_one_line(packed, tmp_path):
     """`--train full --no-dequantize` of a 4-bit model: a QuantizedMatmul::vjp traceback."""
-    run = cli(
-        "finetune",
-        "--model",
-        str(packed["model"]),
-        "--data",
-        str(packed["data"]),
-        "-o",
-        str(tmp_path / "o"),
-        "--train",
-        "full",
-        "--no-dequantize",
-        *SMALL,
-    )
+    run = cli(*full_run(packed, tmp_path / "o", "--no-dequantize"))
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 2 and len(lines) == 1, run.stderr[-600:]
     assert lines[0].startswith("Error:") and "--dequantize" in lines[0] and "lora" in lines[0]
@@ -126,21 +120,7 @@ def test_full_run_unpacks_its_source_by_default(packed, tmp_path, monkeypatch):
     resolve = importlib.import_module("mlx_ifp.models.resolve")  # (not the function)
     monkeypatch.setattr(resolve, "on_cpu", lambda: False)
     out = tmp_path / "o"
-    run = CliRunner().invoke(
-        app,
-        [
-            "finetune",
-            "--model",
-            str(packed["model"]),
-            "--data",
-            str(packed["data"]),
-            "-o",
-            str(out),
-            "--train",
-            "full",
-            *SMALL,
-        ],
-    )
+    run = CliRunner().invoke(app, full_run(packed, out))
     assert run.exit_code == 0, (run.output, run.exception)
     assert (out / "adapters.safetensors").is_file()
 

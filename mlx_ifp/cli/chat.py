@@ -23,8 +23,8 @@ from ..core import (
     context_length,
     d_ffn,
     encode,
+    exported_width,
     format_chat,
-    origin,
 )
 from .generate import (
     Adapter,
@@ -68,9 +68,8 @@ def pruned(opened: dict, repick: int | None) -> str:
     name += f" {Path(path.rstrip(')')).name}" if path else ""
     b, d = Budget.parse(opened["keep"]), d_ffn(opened["net"])
     if name == "full" or b.channels(d) >= d:  # keep 1.0, a count of every channel, 0.9999
-        record = (origin(opened["net"], required=False).get("config") or {}).get("mlx_ifp")
-        k, was = (record.get("k"), record.get("d_ffn")) if isinstance(record, dict) else (0, 0)
-        if type(k) is int and type(was) is int and k < was:  # models.export_note's record
+        if width := exported_width(opened["net"]):  # an export of a pruned model, run whole
+            k, was = width
             return f"exported pruned to {k} of {was} FFN channels per layer, run as written"
         return "unpruned (all FFN channels)"
     kept = f"{b.value:g} of the" if b.is_fraction else f"{int(b.value)}"

@@ -3,16 +3,13 @@
 A gated FFN is ``down(act(gate(x)) * up(x))``. Channel ``i`` of the intermediate dimension is
 row ``i`` of gate/up and column ``i`` of down. Architectures plug in through ``ARCHITECTURES``
 (model_type -> ``FFNSpec``); unknown ones are probed once against the module's own output.
-Slicing lives in ``slicing``.
-
-Also here: the parameters and bytes of a model and of its FFNs (``count``, quantized weights
-counted unpacked); LoRA layers, found, switched off for one block of code (``lora_disabled``:
-the teacher of distillation and the predictor's GRIFFIN features read the *source* model,
-whatever adapters the LLM carries; full-weight finetunes keep a frozen copy instead) or fused
-(``fused_lora``, ``lora_delta``: the one home of fusing, for exports and slim models); and where
-a loaded model came from (``origin``: name, folder, config, source fingerprint), which
-``mlx_ifp.load`` records and export, mask files and predictors read back.
-"""
+Slicing lives in ``slicing``. Also here: the parameters and bytes of a model and of its FFNs
+(``count``, quantized weights counted unpacked); LoRA layers, found, switched off for one block
+of code (``lora_disabled``: the teacher of distillation and the predictor's GRIFFIN features
+read the *source* model, whatever adapters the LLM carries; full-weight finetunes keep a frozen
+copy instead) or fused (``fused_lora``, ``lora_delta``: the one home of fusing, for exports and
+slim models); and where a loaded model came from (``origin``, ``exported_width``), which
+``mlx_ifp.load`` records and export, mask files and predictors read back."""
 
 from __future__ import annotations
 
@@ -132,11 +129,9 @@ _OBSERVER: contextvars.ContextVar = contextvars.ContextVar("mlx_ifp_observer", d
 
 
 class MaskableFFN(nn.Module):
-    """A gated FFN that multiplies its activation by the active mask, if any.
-
-    Children keep the original names, so parameter paths (and checkpoints) do not change.
-    Masks live in a context variable, never on the module.
-    """
+    """A gated FFN that multiplies its activation by the active mask, if any. Children keep the
+    original names, so parameter paths (and checkpoints) do not change. Masks live in a context
+    variable, never on the module."""
 
     def __init__(self, mlp: nn.Module, spec: FFNSpec, index: int):
         super().__init__()
@@ -243,8 +238,7 @@ def in_dims(m: nn.Module) -> int:
     """Input width of a projection (plain, quantized or LoRA)."""
     if hasattr(m, "linear"):  # LoRA
         return in_dims(m.linear)
-    w = m.weight
-    return w.shape[1] * 32 // m.bits if "scales" in m else w.shape[1]
+    return m.weight.shape[1] * 32 // m.bits if "scales" in m else m.weight.shape[1]
 
 
 def out_dims(m: nn.Module) -> int:
@@ -397,3 +391,10 @@ def origin(model, required: bool = True) -> dict:
     if found is None and required:
         raise UsageError("this model was not loaded with mlx_ifp.load (no config to export)")
     return {} if found is None else found
+
+
+def exported_width(model) -> tuple[int, int] | None:
+    """(k, d_ffn) an export of a pruned model was cut to (its config's ``mlx_ifp`` record)."""
+    r = (origin(model, required=False).get("config") or {}).get("mlx_ifp")
+    k, d = (r.get("k"), r.get("d_ffn")) if isinstance(r, dict) else (None, None)
+    return (k, d) if type(k) is int and type(d) is int and k < d else None

@@ -89,7 +89,8 @@ def check_pruner(model: nn.Module, pruner, mask=None, keep=None, align=1, source
 def check_task(task, source, pruner=None) -> None:
     """A ``task`` for a source that reads no text (full, static...): refused, as ``--task`` is."""
     source = source if pruner is None else pruner.source
-    made = make_source(source) if source in BUILT_IN and source != "predictor" else source
+    named = task is not None and source in BUILT_IN and source != "predictor"  # (no task: no work)
+    made = make_source(source) if named else source
     if task is not None and isinstance(made, MaskSource) and not made.uses_text:
         raise UsageError(f"mask_source={made.name!r} reads no text: leave out task=")
 
@@ -195,9 +196,8 @@ def select(
     ids = prompt_ids(prompt, model)
     if mask is None and task is None and prompt is not None and ids is None:
         check_prompt(prompt)
-    pruner = pruner or pruner_for(
-        model, tokenizer, mask, mask_source, keep, align, task is not None
-    )
+    pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align,
+                                  task is not None)  # fmt: skip
     check_task(task, None, pruner)
     if mask is not None:
         return pruner.slim_from_mask(mask)

@@ -23,6 +23,7 @@ from ..core import (
     check_dtype,
     check_fingerprint,
     check_safetensors,
+    exported_width,
     fingerprint,
     first_line,
     origin,
@@ -42,11 +43,10 @@ def on_cpu() -> bool:
 def export_note(model) -> str:
     """For a model loaded from an export of a pruned model (``mlx_ifp export``: its config's
     ``mlx_ifp`` record keeps fewer FFN channels than its source had), a line saying so; else ""."""
-    record = (origin(model, required=False).get("config") or {}).get("mlx_ifp")
-    k, d = (record.get("k"), record.get("d_ffn")) if isinstance(record, dict) else (None, None)
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (k, d)) or k >= d:
+    if (width := exported_width(model)) is None:
         return ""
-    return (f"Exported pruned to {k} of {d} FFN channels per layer (mask {record.get('mask')}): "
+    mask = origin(model)["config"]["mlx_ifp"].get("mask")
+    return (f"Exported pruned to {width[0]} of {width[1]} FFN channels per layer (mask {mask}): "
             "run as written; a named mask source prunes it again")  # fmt: skip
 
 
