@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import functools
 import signal
+import sys
 from os.path import expanduser
 
 import typer
@@ -41,7 +42,7 @@ def handle_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except UsageError as e:
+        except (UsageError, typer.BadParameter) as e:  # (the second: ``options``' helpers)
             fail(str(e))
         except RuntimeError as e:  # MLX's allocator: the device is full, not a bug here
             if str(e) == "Could not determine home directory.":  # pathlib's, of ~nouser/x
@@ -109,6 +110,29 @@ def _parse_errors() -> tuple[type, ...]:
     return tuple(k for k in kinds if k is not None)
 
 
+#: ``mlx_lm generate``'s flags that ``generate`` does not take, and why (its parse error says)
+NOT_TAKEN = {
+    "--image": "not supported: mlx_ifp prunes text models (mlx_lm generate reads images)",
+    "--quantize-activations": "not supported (nvfp4/mxfp8 models' activation quantization)",
+    "--use-default-chat-template": "mlx_lm generate ignores it too: leave it out",
+}
+
+
+def generate_said(said: str, error, args: list | None) -> str:
+    """A ``generate`` parse error with what the ``mlx_lm generate`` flag it met is here."""
+    args = sys.argv[1:] if args is None else list(args)
+    if args[:1] != ["generate"]:
+        return said
+    name = str(getattr(error, "option_name", "") or "")  # (-qa is read as -q)
+    name = "--quantize-activations" if name == "-q" and "-qa" in args else name
+    if name in NOT_TAKEN:
+        return f"{said} (mlx_lm generate's {name}: {NOT_TAKEN[name]})"
+    after = args[args.index("--verbose") + 1 :][:1] if "--verbose" in args else []
+    if after and after[0].lower() in ("true", "false", "t", "f", "1", "0", "yes", "no"):
+        return f"{said} (--verbose takes no value here: mlx_lm's --verbose False is --quiet)"
+    return said
+
+
 def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
     """The console script. A flag typer cannot parse (``-m abc``, ``--foo``) is one line and
     exit code 2 too, like every other bad input; a bare command group still shows its help."""
@@ -120,7 +144,7 @@ def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
         if type(e).__name__ == "NoArgsIsHelpError":  # `mlx_ifp`, `mlx_ifp data`: the help
             app(args, prog_name)  # nothing has run yet: typer's own help screen and exit code
         said = " ".join(e.format_message().split())  # (an mlx_lm lora flag: what it is here)
-        typer.echo(f"Error: {mlx_lm_said(said, e, args)}", err=True)
+        typer.echo(f"Error: {generate_said(mlx_lm_said(said, e, args), e, args)}", err=True)
         raise SystemExit(getattr(e, "exit_code", 2)) from None
     except typer.Abort:
         typer.echo("Aborted.", err=True)

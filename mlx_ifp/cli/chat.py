@@ -1,10 +1,17 @@
 """``mlx_ifp chat``: a conversation in the terminal with the pruned model, as ``mlx_lm.chat``.
 
-Every turn goes through ``stream_generate`` with the whole conversation. The mask is picked from
-the first user message (the conversation's task, as the predictor was trained): re-picked from
-it at each turn and along each reply by the shipped predictor, from the slim-model cache with
-``--repick 0``; GRIFFIN reads it off each turn's dense prefill of the whole conversation. ``r``
-starts a new conversation, and so a new mask.
+The mask is picked from the first user message (the conversation's task, as the predictor was
+trained): re-picked from it at each turn and along each reply by the shipped predictor, from the
+slim-model cache with ``--repick 0``. As ``mlx_lm.chat``'s ``prompt_cache``, a KV cache is kept
+across turns (``Carried``): each turn prefills only the tokens of the conversation it lacks (the
+new message, and whatever of the last reply the chat template writes otherwise), so a turn's
+wait does not grow with the conversation. Earlier turns keep the K/V their masks computed, as
+earlier positions of a re-picked reply do; with one slim model and no re-pick the replies are
+those of running the whole conversation again, token for token. GRIFFIN (``--mask-source
+griffin``) prefills each turn through the unpruned model (its recipe) and without ``--repick``
+reads its mask off that pass over the whole conversation: a cache of slim replies would change
+both, so GRIFFIN runs the whole conversation each turn. ``r`` starts a new conversation (a new
+mask, an empty cache).
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from ..core import (
     d_ffn,
     encode,
     exported_width,
+    first_user_turn,
     format_chat,
+    turn_tokens,
 )
 from .generate import (
     Adapter,
@@ -93,8 +102,9 @@ def too_long_hint(opened: dict, start: list, line: str) -> str:
 
 
 def summary(r) -> str:
-    """One line after each reply: the prompt (the whole conversation, run again each turn) and
-    the reply, their speeds, peak memory, the mask and the active parameters."""
+    """One line after each reply: the prompt (the tokens this turn prefilled: those the carried
+    KV cache lacked; with GRIFFIN the whole conversation) and the reply, their speeds, peak
+    memory, the mask and the active parameters."""
     p = r.prune
     line = f"[prompt {r.prompt_tokens} tokens, {r.prompt_tps:.1f} tok/s; reply "
     line += f"{r.generation_tokens} tokens, {r.generation_tps:.1f} tok/s; "
@@ -106,6 +116,58 @@ def summary(r) -> str:
         line += f"; {how}{again}; {p.active_params / 1e6:.1f}M of {p.source_params / 1e6:.1f}M"
         line += " parameters active"
     return line + "]"
+
+
+class Carried:
+    """The KV cache a conversation keeps across turns and the token ids it holds."""
+
+    def __init__(self, net, max_kv_size: int | None):
+        self.net, self.size = net, max_kv_size
+        self.reset()
+
+    def reset(self) -> None:  # (a new conversation; a cache that cannot be cut back)
+        from mlx_lm.models.cache import make_prompt_cache
+
+        self.cache, self.ids = make_prompt_cache(self.net, self.size), []
+
+    def lacks(self, tokens: list[int]) -> list[int]:
+        """The cache cut back to the longest start of ``tokens`` it holds (the chat template may
+        write the last reply otherwise than it was generated), one token at least left to feed;
+        returns the tokens it lacks."""
+        n = 0
+        while n < min(len(self.ids), len(tokens) - 1) and self.ids[n] == tokens[n]:
+            n += 1
+        self.hold(tokens[:n])
+        return tokens[len(self.ids) :]
+
+    def hold(self, ids: list[int]) -> None:
+        """The cache holds ``ids`` (or the start of them its layers hold): each layer cut back to
+        them; where one cannot be cut (a window that rotated), a new, empty cache."""
+        n = min([len(ids), *(c.offset for c in self.cache)])
+        if all(c.offset == n or c.is_trimmable() for c in self.cache):
+            for c in self.cache:
+                c.trim(c.offset - n)
+            self.ids = list(ids[:n])
+        else:
+            self.reset()
+
+
+def turn(messages, max_tokens, opened, carried: Carried | None, config: dict, **options):
+    """One reply: to the whole conversation (``carried`` None: GRIFFIN), else to the tokens the
+    carried cache lacks, the mask reading the first message as ``stream_generate`` would.
+    Returns the last ``Response`` and the reply's text."""
+    if carried is None:
+        whole = stream_reply(messages, max_tokens, opened, chat_template_config=config, **options)
+        return whole[:2]
+    tok = opened["tokenizer"]
+    tokens = encode(tok, format_chat(tok, messages, **config))  # as stream_generate's
+    first = first_user_turn(messages)
+    first = turn_tokens(tok, first, **config) if config else first  # as the mask reads it
+    new = carried.lacks(tokens)  # (a turn that failed fed the cache more: cut off here)
+    last, text, ids = stream_reply(new, max_tokens, opened, prompt_cache=carried.cache,
+                                   mask_prompt=first, **options)  # fmt: skip
+    carried.hold(tokens + ids)  # the reply, as it was generated
+    return last, text
 
 
 def chat_command(
@@ -149,12 +211,13 @@ def chat_command(
     if not getattr(opened["tokenizer"], "chat_template", None):  # turns would run together
         raise UsageError(f"{model} has no chat template: chat needs one (use mlx_ifp generate)")
     check_template(opened["tokenizer"], system_prompt, config)
-    sampling |= dict(chat_template_config=config, extra_eos_tokens=extra_eos_token)
+    sampling |= dict(extra_eos_tokens=extra_eos_token, repick=repick)
     if repick and source.running(net) is None:
         raise UsageError(f"--repick: mask source {source.key()!r} cannot re-pick while generating")
     with contextlib.suppress(AttributeError, ValueError):  # a strict UTF-8 locale: not a crash
         sys.stdin.reconfigure(errors="surrogateescape")  # check_text refuses the line
     start = [{"role": "system", "content": system_prompt}] if system_prompt is not None else []
+    carried = None if source.prefers_dense_prefill() else Carried(net, max_kv_size)
     typer.echo(f"Chatting with {model}, {pruned(opened, repick)}.\n{HELP}", err=True)
     messages = list(start)
     while True:
@@ -172,6 +235,8 @@ def chat_command(
             break
         if word in ("r", "/reset", "/clear"):
             messages = list(start)
+            if carried is not None:
+                carried.reset()
             typer.echo("(a new conversation)", err=True)
             continue
         if word in ("h", "/help", "?"):
@@ -181,7 +246,7 @@ def chat_command(
         messages.append({"role": "user", "content": line})
         try:
             check_text(line, "the message")
-            last, text = stream_reply(messages, max_tokens, opened, repick=repick, **sampling)
+            last, text = turn(messages, max_tokens, opened, carried, config, **sampling)
         except (UsageError, KeyboardInterrupt) as e:  # the turn is dropped; the chat goes on
             messages.pop()
             why = f"Error: {e}" if isinstance(e, UsageError) else "(stopped)"
@@ -191,7 +256,7 @@ def chat_command(
         except Exception as e:  # jinja2's TemplateError, from the template's raise_exception
             if "TemplateError" not in {c.__name__ for c in type(e).__mro__}:  # subclasses too
                 raise
-            messages.pop()
+            messages.pop()  # (refused before the cache was touched)
             why = f"the chat template refuses this message ({e})"
             typer.echo(f"Error: {why}; the message is dropped", err=True)
             continue

@@ -39,7 +39,9 @@ def finetune_command(
     stage: Annotated[str | None, opt("stage", "pretrain (stage 1) or sft (stage 2).")] = None,
     keep: Annotated[str | None, opt("keep", "Channels kept per layer.")] = None,
     train: Annotated[str | None, opt("train", "The LLM: frozen, lora or full.")] = None,
-    lora_layers: Annotated[int | None, opt("lora_layers", "LoRA: the last N layers.")] = None,
+    lora_layers: Annotated[
+        int | None, opt("lora_layers", "LoRA: the last N layers (-1: every layer).")
+    ] = None,
     lora_rank: Annotated[int | None, opt("lora_rank", "LoRA rank.")] = None,
     iters: Annotated[int | None, opt("iters", "Optimizer steps.")] = None,
     batch_size: Annotated[

@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import warnings
 from typing import Annotated
 
 import typer
 
 from .. import UsageError, make_source
+from . import options
 from .options import (
     Adapter,
     ChatTemplateConfig,
@@ -205,7 +207,7 @@ def seed_flag(seed: int | None) -> None:
 
 
 def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task=None,
-               repick=None, eos=None):  # fmt: skip
+               repick=None, eos=None, **lm_load):  # fmt: skip
     """Load the model as ``generate`` runs it: its own source (a shipped predictor + LoRA) unless
     one is named, a given mask's predictor LoRA with it; the load's warnings said. Returns the
     ``stream_reply`` settings: net, tokenizer, mask, keep, mask_source, align, keep_note."""
@@ -223,7 +225,7 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
     given = Mask.load(mask) if mask else None
     if given is not None and adapter is None and mask_source is None:
         adapter = picked_by(given)  # a predictor's mask runs with its LoRA, as it was picked
-    net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter)  # select checks M
+    net, tokenizer = load(model, dequantize=dequantize, adapter_path=adapter, **lm_load)
     with_eos(tokenizer, eos, vocab_size(net))  # --extra-eos-token: refused once, here
     source, keep = source_and_keep(mask_source, keep, adapter, tokenizer, net, bool(task or repick))
     if warning := packed_matmul_warning(net):
@@ -253,9 +255,7 @@ def check_template(tokenizer, system_prompt: str | None, config: dict | None = N
 
 def stream_reply(prompt, max_tokens, opened: dict, **options):
     """Stream the reply to stdout as it comes (a status line while a GPU compiles); returns the
-    last ``Response`` (None if none) and the reply's text."""
-    import warnings
-
+    last ``Response`` (None if none), the reply's text and its token ids."""
     from .. import stream_generate
     from ..inference import KeepMismatch
     from ..models import COMPILING, claim_compile_notice
@@ -268,7 +268,7 @@ def stream_reply(prompt, max_tokens, opened: dict, **options):
 
         status = Console(stderr=True).status(COMPILING)
         status.start()
-    last, text = None, []
+    last, text, ids = None, [], []
     try:
         with warnings.catch_warnings():
             if keep_note:  # said when the model loaded, as one line
@@ -280,6 +280,7 @@ def stream_reply(prompt, max_tokens, opened: dict, **options):
                     status = None
                 print(last.text, end="", flush=True)
                 text.append(last.text)
+                ids.append(last.token)
     except KeyboardInterrupt:  # Ctrl-C mid-reply: end its line, so the error line starts anew
         if last is not None:
             print(flush=True)
@@ -288,46 +289,34 @@ def stream_reply(prompt, max_tokens, opened: dict, **options):
         if status is not None:
             status.stop()
     print()
-    return last, "".join(text)
+    return last, "".join(text), ids
 
 
 def generate_command(
+    ctx: typer.Context,
     model: Model = "smollm2-135m-instruct",
-    prompt: Annotated[
-        str | None, typer.Option("--prompt", "-p", help="The prompt; '-' reads stdin.")
-    ] = None,
+    prompt: options.Prompt = None,
     max_tokens: MaxTokens = 256,
     temp: Temp = 0.0,
     top_p: TopP = 1.0,
     min_p: MinP = 0.0,
     top_k: TopK = 0,
     repetition_penalty: RepetitionPenalty = None,
-    presence_penalty: Annotated[
-        float, typer.Option(help="Subtract this from tokens seen in that window (-2..2, 0: off).")
-    ] = 0.0,
-    frequency_penalty: Annotated[
-        float, typer.Option(help="Subtract this per time a token was seen there (-2..2).")
-    ] = 0.0,
-    repetition_context_size: Annotated[
-        int, typer.Option(help="How many recent tokens the penalties look at.")
-    ] = 20,
+    presence_penalty: options.PresencePenalty = 0.0,
+    frequency_penalty: options.FrequencyPenalty = 0.0,
+    repetition_context_size: options.RepetitionContextSize = 20,
     seed: Seed = None,
     system_prompt: SystemPrompt = None,
-    ignore_chat_template: Annotated[
-        bool, typer.Option("--ignore-chat-template", help="Feed the prompt as raw text.")
-    ] = False,
+    prefill_response: options.PrefillResponse = None,
+    ignore_chat_template: options.IgnoreChatTemplate = False,
     chat_template_config: ChatTemplateConfig = None,
     extra_eos_token: ExtraEosToken = None,
     keep: Keep = None,
     mask_source: MaskSource = None,
     task: Task = None,
-    mask: Annotated[
-        str | None, typer.Option("--mask", help="Use a saved mask file (.safetensors + .json).")
-    ] = None,
+    mask: options.MaskFile = None,
     adapter: Adapter = None,
-    save_mask: Annotated[
-        str | None, typer.Option("--save-mask", help="Save the mask used to this file.")
-    ] = None,
+    save_mask: options.SaveMask = None,
     align: Annotated[int, typer.Option(help="Round the kept count up to a multiple.")] = 1,
     prefill: Prefill = "auto",
     repick: Repick = None,
@@ -336,12 +325,14 @@ def generate_command(
     kv_group_size: KvGroupSize = None,
     quantized_kv_start: QuantizedKvStart = None,
     prefill_step_size: PrefillStepSize = None,
+    prompt_cache_file: options.PromptCacheFile = None,
     draft_model: DraftModel = None,
     num_draft_tokens: NumDraftTokens = None,
     min_tokens_to_keep: MinTokensToKeep = None,
     xtc_probability: XtcProbability = None,
     xtc_threshold: XtcThreshold = None,
     dequantize: Dequantize = None,
+    trust_remote_code: options.TrustRemoteCode = False,
     verbose: Verbose = True,
 ):
     """Generate text through the pruned model, streaming it as it comes."""
@@ -353,7 +344,7 @@ def generate_command(
     penalties = (repetition_penalty, presence_penalty, frequency_penalty, repetition_context_size)
     chat = (chat_template_config, not ignore_chat_template)  # the model sees the raw prompt?
     config = check_sampling_flags(max_tokens, (temp, top_p, min_p, top_k), repick, penalties, chat)
-    not_empty(draft_model=draft_model)
+    not_empty(draft_model=draft_model, prompt_cache_file=prompt_cache_file)
     lm = lm_flags(draft_model, repick, prefill, max_kv_size=max_kv_size, kv_bits=kv_bits,
         kv_group_size=kv_group_size, quantized_kv_start=quantized_kv_start,
         prefill_step_size=prefill_step_size, num_draft_tokens=num_draft_tokens,
@@ -362,7 +353,11 @@ def generate_command(
     budget = Budget.parse(keep, align) if keep is not None else None  # parsed once, here
     if budget is None and align < 1:
         Budget.parse(1.0, align)  # --align alone is checked too
-    not_empty(mask=mask, save_mask=save_mask, mask_source=mask_source, adapter=adapter, task=task)
+    not_empty(mask=mask, save_mask=save_mask, mask_source=mask_source, adapter=adapter, task=task,
+              prefill_response=prefill_response)  # fmt: skip
+    given = ctx.get_parameter_source("model").name != "DEFAULT"  # (else: the cache's model)
+    cache, model = options.prompt_cache(prompt_cache_file, model, given, system_prompt,
+                                        draft_model, lm, prefill)  # fmt: skip
     adapter = named_adapter(adapter, model, budget)
     if mask and (task or keep is not None or mask_source or align != 1):  # ignored silently
         raise UsageError("--mask fixes the channels: drop --task, --keep, --mask-source, --align")
@@ -372,20 +367,25 @@ def generate_command(
         Mask.writable(save_mask)  # the sidecar too, before the work
     text = read_prompt(prompt)
     task = read_task(task)
-    check_text(system_prompt, "--system-prompt")
-    if system_prompt is not None and ignore_chat_template:  # the model sees the raw prompt only
-        fix = "leave out --ignore-chat-template, or put the system text in the prompt"
-        raise UsageError(f"--system-prompt needs the chat template: {fix}")
+    for flag, said in (("--system-prompt", system_prompt),
+                       ("--prefill-response", prefill_response)):  # fmt: skip
+        if check_text(said, flag) is not None and ignore_chat_template:  # the raw prompt only
+            fix = "leave out --ignore-chat-template, or put its text in the prompt"
+            raise UsageError(f"{flag} needs the chat template: {fix}")
     seed_flag(seed)
     if draft_model is not None:
         check_model(draft_model)  # a name that is no model: before the model loads
     opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task,
-                        repick, extra_eos_token)  # fmt: skip
+                        repick, extra_eos_token, trust_remote_code=trust_remote_code)  # fmt: skip
     check_template(opened["tokenizer"], system_prompt, config)
+    if cache is not None or prefill_response is not None:  # the mask reads the tokens as sent
+        text = options.sent_tokens(opened, text, config, prefill_response, cache,
+                                   not ignore_chat_template, system_prompt, lm)  # fmt: skip
+        system_prompt, config, lm["prompt_cache"] = None, None, cache  # (in the tokens)
     with as_flags():  # --kv-bits on this model: before the reply, not MLX's error mid-reply
         check_kv_cache(opened["net"], kv_bits, kv_group_size)
     lm |= load_draft(draft_model, opened["tokenizer"], dequantize)
-    last, _ = stream_reply(text, max_tokens, opened, task=task, system_prompt=system_prompt,
+    last, *_ = stream_reply(text, max_tokens, opened, task=task, system_prompt=system_prompt,
         chat_template_config=config, extra_eos_tokens=extra_eos_token,
         chat_template=not ignore_chat_template, temp=temp, top_p=top_p, min_p=min_p, top_k=top_k,
         prefill=prefill, repick=repick, repetition_penalty=repetition_penalty,

@@ -1,6 +1,8 @@
 """The typer options ``generate`` and ``chat`` (and ``export``) share, among them those of
 ``mlx_lm generate`` / ``mlx_lm chat`` that reach mlx-lm as they are (``cli.generate.lm_flags``
-checks them). Only typer here: importing it loads nothing of the package."""
+checks them), and the helpers of ``generate``'s ``--prefill-response`` and ``--prompt-cache-file``
+(their refusals a ``typer.BadParameter``: one line, as a ``UsageError``). Only typer here:
+importing it loads nothing of the package (mlx-lm only when a helper runs)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,25 @@ Model = Annotated[
         help="smollm2-135m-instruct or qwen2.5-coder-1.5b-instruct (embedded; the second is a "
         "1.1 GB download), a .gguf file, an mlx-lm folder or a Hugging Face repo id.",
     ),
+]
+Prompt = Annotated[str | None, typer.Option("--prompt", "-p", help="The prompt; '-' reads stdin.")]
+PresencePenalty = Annotated[
+    float, typer.Option(help="Subtract this from tokens seen in that window (-2..2, 0: off).")
+]
+FrequencyPenalty = Annotated[
+    float, typer.Option(help="Subtract this per time a token was seen there (-2..2).")
+]
+RepetitionContextSize = Annotated[
+    int, typer.Option(help="How many recent tokens the penalties look at.")
+]
+IgnoreChatTemplate = Annotated[
+    bool, typer.Option("--ignore-chat-template", help="Feed the prompt as raw text.")
+]
+MaskFile = Annotated[
+    str | None, typer.Option("--mask", help="Use a saved mask file (.safetensors + .json).")
+]
+SaveMask = Annotated[
+    str | None, typer.Option("--save-mask", help="Save the mask used to this file.")
 ]
 Task = Annotated[
     str | None,
@@ -127,3 +148,142 @@ KvGroupSize = lm_flag(int, "The KV cache quantization's group size (32, 64, 128)
 QuantizedKvStart = lm_flag(int, "With --kv-bits: quantize from this many tokens on (5000).")
 DraftModel = lm_flag(str, "Speculative decoding: a small model (same tokenizer) drafts, unpruned.")
 NumDraftTokens = lm_flag(int, "Tokens the --draft-model drafts at a time (mlx-lm: 3).")
+TrustRemoteCode = Annotated[
+    bool, typer.Option("--trust-remote-code", help="Let a Hugging Face tokenizer run its code.")
+]
+PrefillResponse = Annotated[
+    str | None,
+    typer.Option(
+        help="Start the reply with this text (after the chat template, as mlx_lm's): the mask "
+        "source reads it as part of the prompt, which it then reads whole, as sent."
+    ),
+]
+PromptCacheFile = Annotated[
+    str | None,
+    typer.Option(
+        help="A KV cache `mlx_lm cache_prompt` saved (default --model: the one it was made for, "
+        "another refused): the prompt continues its cached start, which the dense model ran; "
+        "the rest runs slim, its mask read off the new prompt text alone (--prefill slim).",
+    ),
+]
+
+
+def sent_tokens(opened: dict, prompt, config, reply, cache, template, system, lm: dict):
+    """The prompt's tokens as ``mlx_lm generate`` sends them with ``--prefill-response`` (the
+    chat template continues ``reply``, the assistant's start) or ``--prompt-cache-file``
+    (``cache``, checked against the model and the KV flags of ``lm``): only the text after the
+    cached start, from the user turn's text on (``mlx_lm cache_prompt`` caches the start of one
+    user turn; mlx_lm cuts at the last message's, the reply's when prefilled). Without the
+    template (``template`` False, or none) the raw text, which continues the cache (no BOS)."""
+    tokenizer, cached = opened["tokenizer"], cache is not None
+    if cached:
+        check_prompt_cache(cache, opened["net"], lm.get("kv_bits"), lm.get("kv_group_size"))
+    template = template and bool(getattr(tokenizer, "chat_template", None))
+    quiet = {"verbose": False} if hasattr(tokenizer, "model_max_length") else {}
+    if not template and reply is not None:  # (mlx_lm drops it: the raw prompt is the text sent)
+        raise typer.BadParameter("--prefill-response needs a chat template: the model has none")
+    if not template:
+        return tokenizer.encode(prompt, add_special_tokens=not cached, **quiet)
+    head = [{"role": "system", "content": system}] * (system is not None)
+    tail = [{"role": "assistant", "content": reply}] * (reply is not None)
+    how = dict(add_generation_prompt=reply is None, continue_final_message=reply is not None)
+
+    def render(text: str) -> str:
+        turns = [*head, {"role": "user", "content": text}, *tail]
+        return tokenizer.apply_chat_template(turns, tokenize=False, **how, **config)
+
+    flag = "--prefill-response" if reply is not None else "--prompt-cache-file"
+    try:  # transformers' ValueError for a reply the template alters, jinja2's TemplateError
+        text = render(prompt)
+        text = text[render("<query>").index("<query>") :] if cached else text
+    except Exception as e:
+        raise typer.BadParameter(f"{flag}: the model's chat template refuses it ({e})") from None
+    bos = getattr(tokenizer, "bos_token", None)  # (as the prompt's own tokens: ``core.encode``)
+    special = not cached and not (bos and text.startswith(bos))
+    return tokenizer.encode(text, add_special_tokens=special, **quiet)
+
+
+def cache_clashes(system_prompt, max_kv_size, draft_model, prefill) -> None:
+    """What ``--prompt-cache-file`` cannot take (mlx_lm ignores the first two, fails with the
+    third)."""
+    for flag, clash, why in (
+        ("--system-prompt", system_prompt is not None, "the conversation's start is in the cache"),
+        ("--max-kv-size", max_kv_size is not None, "the cache's size was set when it was made"),
+        ("--draft-model", draft_model is not None, "the cache holds no draft model's cache"),
+        ("--prefill dense", prefill == "dense", "the cache's start was run dense already; the "
+         "rest runs slim"),
+    ):  # fmt: skip
+        if clash:
+            raise typer.BadParameter(f"--prompt-cache-file: not with {flag} ({why})")
+
+
+def prompt_cache(path, model: str, given: bool, system_prompt, draft_model, lm: dict, prefill):
+    """``--prompt-cache-file``: the KV cache ``mlx_lm cache_prompt`` saved (None: none given)
+    and the model to load: ``model``, unless not ``given`` (the default) and the cache names the
+    one it was made for. One line for a file that is none, a cache made for another model
+    (mlx_lm's refusal) or a flag it cannot take (``cache_clashes``)."""
+    if path is None:
+        return None, model
+    import os
+
+    from mlx_lm.models.cache import load_prompt_cache
+
+    cache_clashes(system_prompt, lm.get("max_kv_size"), draft_model, prefill)
+    flag = f"--prompt-cache-file {path}"
+    if not os.path.isfile(path):
+        raise typer.BadParameter(
+            f"{flag}: {'not a file' if os.path.isdir(path) else 'no such file'}"
+        )
+    try:
+        cache, meta = load_prompt_cache(path, return_metadata=True)
+    except (ValueError, RuntimeError, KeyError, TypeError, IndexError) as e:  # not a cache
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        why = f"{flag} is not a KV cache saved by mlx_lm cache_prompt ({why})"
+        raise typer.BadParameter(why) from None
+    made = meta.get("model") if isinstance(meta, dict) else None
+    if not given and isinstance(made, str) and made.strip():
+        return cache, made
+    if isinstance(made, str) and not same_model(made, model):
+        raise typer.BadParameter(f"{flag} was made for {made}, not {model}: give --model {made} "
+                                 "(or leave --model out)")  # fmt: skip
+    return cache, model
+
+
+def same_model(a: str, b: str) -> bool:
+    """Two model names of one model: the same folder, else the same name (in any case), or an
+    embedded model's name and the folder it is converted to (``mlx_lm cache_prompt`` took)."""
+    import os
+
+    a, b = os.path.expanduser(a), os.path.expanduser(b)
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    a, b = a.rstrip("/").lower(), b.rstrip("/").lower()  # an embedded model's name: its folder
+    return a == b or ("/" not in b and os.path.basename(a) in (f"{b}-f32", f"{b}-q"))
+
+
+def check_prompt_cache(cache: list, net, kv_bits=None, kv_group_size=None) -> None:
+    """A loaded prompt cache fits ``net`` (a cache per layer, of the shape its own cache takes
+    after a token: MLX's shape error mid-reply otherwise) and the KV flags (a quantized cache:
+    its bits and group size, as ``mlx_lm generate`` checks them)."""
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+    from mlx_lm.models.cache import QuantizedKVCache, make_prompt_cache
+
+    def shape(c) -> tuple:  # (KV heads, head size; a quantized cache's packed size: not read)
+        a = next((a for _, a in tree_flatten(c.state) if getattr(a, "ndim", 0) == 4), None)
+        quantized = isinstance(c, QuantizedKVCache)
+        return () if a is None else (a.shape[1], None if quantized else a.shape[3])
+
+    flag, own = "--prompt-cache-file", make_prompt_cache(net)
+    if len(cache) == len(own):
+        net(mx.array([[0]]), cache=own)  # (one token: its cache's shape)
+    pairs = zip(map(shape, cache), map(shape, own), strict=False)
+    if len(cache) != len(own) or any(a[0] != b[0] or None not in (a[1], b[1]) and a != b
+                                     for a, b in pairs if a and b):  # fmt: skip
+        raise typer.BadParameter(f"{flag} holds a KV cache for another model ({len(cache)} "
+                                 f"layers; this one has {len(own)}, or other shapes)")  # fmt: skip
+    if isinstance(cache[0], QuantizedKVCache):
+        for name, given, own in (("bits", kv_bits, cache[0].bits),
+                                 ("group-size", kv_group_size, cache[0].group_size)):  # fmt: skip
+            if given is not None and given != own:
+                raise typer.BadParameter(f"--kv-{name} {given}: {flag}'s cache has {own}")

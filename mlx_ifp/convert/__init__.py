@@ -9,6 +9,7 @@ import os
 import shlex
 import shutil
 from collections import Counter
+from fnmatch import fnmatch
 from pathlib import Path
 
 import mlx.core as mx
@@ -25,7 +26,19 @@ from ..core import (
     fused_lora,
     origin,
 )
-from .exporters import GGUF_TYPES, export_gguf, provenance, source_info, source_metadata
+from .exporters import (
+    GGUF_TYPES,
+    export_gguf,
+    provenance,
+    source_folder,
+    source_info,
+    source_metadata,
+)
+
+#: the source's files an export carries: what mlx_lm's save copies (the sampling defaults and
+#: stop ids; custom code its config's auto_map names), and its license and notice (matched
+#: whatever the case: LICENSE, LICENSE.txt, LICENSE-MODEL, NOTICE.md...)
+CARRIED = ("generation_config.json", "*.py", "license*", "licence*", "notice*")
 
 
 def _packing(m: nn.Module) -> dict:
@@ -76,12 +89,14 @@ def export(
 ) -> Path:
     """Save ``model`` (e.g. a slim model from ``prune``) with its tokenizer to ``out_dir``.
 
-    The config is the source's (its generation_config.json too), with ``intermediate_size`` the
-    kept width, plus an ``mlx_ifp`` entry naming the source model, the mask (``mask``: the ``Mask``
-    it was pruned with), the budget and ``task`` (the description it was picked for); floats in
-    ``dtype``, else the source's (not ``load``'s CPU float32). A README.md model card as
-    ``mlx_lm convert`` writes one (with the source's license and base model) says what it is and
-    how to run it. Written to a temporary folder first: a failure leaves nothing behind.
+    The config is the source's, with ``intermediate_size`` the kept width, plus an ``mlx_ifp``
+    entry naming the source model, the mask (``mask``: the ``Mask`` it was pruned with), the
+    budget and ``task`` (the description it was picked for); floats in ``dtype``, else the
+    source's (not ``load``'s CPU float32). A README.md model card as ``mlx_lm convert`` writes
+    one (with the source's license and base model) says what it is and how to run it. The
+    source's generation_config.json and ``*.py`` are copied, as mlx_lm's save copies them, and
+    its LICENSE / NOTICE files (from its folder, or a Hugging Face repo's snapshot in the hub
+    cache). Written to a temporary folder first: a failure leaves nothing behind.
     """
     check_dtype(dtype, "dtype")  # int8 cast every float weight to garbage; fp16 was raw
     if not callable(getattr(tokenizer, "save_pretrained", None)):  # (None: after the weights)
@@ -122,10 +137,19 @@ def export(
             (tmp / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
         save_config(config, config_path=tmp / "config.json")
         tokenizer.save_pretrained(str(tmp))
-        if info.get("path") and (gen := Path(info["path"]) / "generation_config.json").is_file():
-            shutil.copyfile(gen, tmp / gen.name)  # sampling defaults, as mlx_lm convert keeps
+        for file in carried(source_folder(model)):  # (a copy: never a link into a hub cache)
+            shutil.copyfile(file, tmp / file.name)
         model_card(tmp, out_dir.name, config["mlx_ifp"], front)
     return out_dir
+
+
+def carried(folder: Path | None) -> list[Path]:
+    """The files of the source ``folder`` (its own, or a repo's hub cache snapshot) that an
+    export copies (``CARRIED``)."""
+    if folder is None:
+        return []
+    files = (f for f in sorted(folder.iterdir()) if f.is_file())
+    return [f for f in files if any(fnmatch(f.name.lower(), p) for p in CARRIED)]
 
 
 def model_card(folder: Path, name: str, record: dict, front: dict) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
+from huggingface_hub import metadata_load, try_to_load_from_cache
 
 from ..core import (
     Mask,
@@ -72,23 +73,29 @@ def source_metadata(model: nn.Module) -> tuple[dict, dict]:
     from the file its conversion names), else the source folder's README.md front matter (as
     convert_hf_to_gguf.py reads it) and config.json's license; a Hugging Face repo id is the base
     model, as ``mlx_lm convert`` writes it."""
+    import yaml
+
     info = source_info(model)
-    path = str(info.get("path") or "")
-    folder = Path(path).expanduser()
+    folder = Path(path := str(info.get("path") or "")).expanduser()
     try:  # a conversion of a GGUF file: its marker names the file
         source = json.loads((folder / MARKER).read_text())["source"] if path else ""
         general = {k: v for k, v in header_values(source).items() if k.startswith("general.")}
     except (OSError, ValueError, KeyError, TypeError):
         general = {}
     general = {k: v for k, v in general.items() if k[8:] not in OWN_KEYS}
+    if isinstance(known := info.get("license"), str):  # an embedded model's: its GGUF may lack it
+        general.setdefault("general.license", known)
     if general:
         card = {k: general[g] for k, g in CARD_KEYS.items() if g in general}
         urls = [v for k, v in general.items() if "base_model." in k and k.endswith(".repo_url")]
         bases = [u[len(HUB) :] for u in urls if isinstance(u, str) and u.startswith(HUB)]
         return _card_values({**card, "base_model": bases}), general
     hub = bool(path) and not folder.is_dir() and path.count("/") == 1  # a repo id
-    front = _front_matter(folder / "README.md" if path else None, path if hub else None)
-    card = {k: v for k, v in front.items() if k in (*CARD_KEYS, "base_model")}
+    try:  # the README's front matter (a repo's: in its snapshot; mlx-lm fetches none)
+        front = metadata_load(local / "README.md") if (local := source_folder(model)) else {}
+    except (OSError, ValueError, yaml.YAMLError):
+        front = {}
+    card = {k: v for k, v in (front or {}).items() if k in (*CARD_KEYS, "base_model")}
     if isinstance(named := (info.get("config") or {}).get("license"), str):
         card.setdefault("license", named)
     card = _card_values({**card, **({"base_model": path} if hub else {})})
@@ -111,17 +118,17 @@ def _card_values(card: dict) -> dict:
     return out
 
 
-def _front_matter(readme: Path | None, repo: str | None = None) -> dict:
-    """A model card's YAML front matter: ``readme``'s, or for ``repo`` (a Hugging Face id) the one
-    already in the hub cache, offline (mlx-lm downloads none); {} when none, or unreadable."""
-    import yaml
-    from huggingface_hub import metadata_load, try_to_load_from_cache
-
-    try:
-        readme = try_to_load_from_cache(repo, "README.md") if repo else readme
-        return (metadata_load(readme) or {}) if isinstance(readme, str | Path) else {}
-    except (OSError, ValueError, yaml.YAMLError):  # (a bad repo id: a ValueError)
-        return {}
+def source_folder(model: nn.Module) -> Path | None:
+    """The folder the source model was read from: its own, or for a Hugging Face repo id the
+    snapshot of the revision loaded in the hub cache, found offline (None: none there)."""
+    info = source_info(model)
+    if (path := str(info.get("path") or "")) and (folder := Path(path).expanduser()).is_dir():
+        return folder
+    try:  # (a repo id: mlx-lm read its config.json from the snapshot)
+        found = try_to_load_from_cache(path, "config.json", revision=info.get("revision"))
+    except ValueError:  # not a repo id
+        return None
+    return Path(found).parent if isinstance(found, str) else None
 
 
 def _not_the_source(output: Path, model: nn.Module) -> None:

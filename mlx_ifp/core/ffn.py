@@ -368,10 +368,10 @@ def fused_lora(
             continue
         base = m.linear
         repack = bits is not None and not dequantize and isinstance(base, nn.QuantizedLinear)
-        with random_state_kept():  # mlx-lm's fuse makes a random nn.Linear, then sets it
+        with random_state_kept():  # mlx-lm's fuse and from_linear draw layers, then set them
             lin = m.fuse(dequantize=dequantize or repack)
-        if repack:
-            lin = nn.QuantizedLinear.from_linear(lin, base.group_size, bits, mode=base.mode)
+            if repack:
+                lin = nn.QuantizedLinear.from_linear(lin, base.group_size, bits, mode=base.mode)
         lin.freeze()
         out[name] = lin
     return out

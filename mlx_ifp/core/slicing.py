@@ -105,7 +105,8 @@ def _requantized(m, w: mx.array) -> nn.Module:
     bits = max(m.bits, REQUANT_MIN_BITS) if m.mode == "affine" else m.bits
     if w.shape[1] % m.group_size == 0 and bits >= REQUANT_MIN_BITS:
         return _packed(m, w, bits)
-    out = nn.Linear(w.shape[1], w.shape[0], bias="bias" in m)
+    with ffn.random_state_kept():  # its constructor draws weights: the caller's seed stays
+        out = nn.Linear(w.shape[1], w.shape[0], bias="bias" in m)
     out.weight = w
     if "bias" in m:
         out.bias = m.bias

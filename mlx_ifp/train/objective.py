@@ -1,7 +1,6 @@
 """The trained pair, the training objective, and the probe that watches the masks.
 
-The trained pair (``Joint``: predictor + LLM) and how the LLM trains: frozen, LoRA or full
-weights.
+The trained pair (``Joint``: predictor + LLM) and how the LLM trains: frozen, LoRA or full.
 
 The objective: predictor scores -> masks -> masked forward -> CE (+ KL) -> gradients.
 Stage 1 (``pretrain``): the mask predicted from chunk j is applied while predicting chunk j+1,
@@ -42,7 +41,7 @@ from ..core import (
 )
 from ..sources.predictor import Predictor, source_pass
 from .batches import Batch, Batches, read_jsonl
-from .config import FinetuneConfig, adapter_config, repicking_rows, task_rows
+from .config import FinetuneConfig, adapter_config, check_lora_layers, repicking_rows, task_rows
 
 
 class Joint(nn.Module):
@@ -74,6 +73,7 @@ def prepare_llm(model: nn.Module, cfg: FinetuneConfig) -> nn.Module:
         named = {n for m in (model, *model.layers) for n, _ in m.named_modules()}  # as mlx-lm
         if bad := [key for key in cfg.lora_keys or [] if key not in named]:  # one typo: silently
             raise UsageError(f"lora_keys: {', '.join(bad)} names no module of the LoRA layers")
+        check_lora_layers(cfg, len(model.layers))  # mlx_lm lora's "only has N layers"
         try:  # a module that is not a linear layer (`mlp`): mlx-lm's ValueError
             linear_to_lora_layers(model, cfg.lora_layers, adapter_config(cfg)["lora_parameters"])
         except ValueError as e:
