@@ -241,9 +241,10 @@ def prompt_cache(path, model: str, given: bool, system_prompt, draft_model, lm: 
         why = f"{flag} is not a KV cache saved by mlx_lm cache_prompt ({why})"
         raise typer.BadParameter(why) from None
     made = meta.get("model") if isinstance(meta, dict) else None
-    if not given and isinstance(made, str) and made.strip():
+    made = made if isinstance(made, str) and made.strip() else None  # ("": names no model)
+    if not given and made is not None:
         return cache, made
-    if isinstance(made, str) and not same_model(made, model):
+    if made is not None and not same_model(made, model):
         raise typer.BadParameter(f"{flag} was made for {made}, not {model}: give --model {made} "
                                  "(or leave --model out)")  # fmt: skip
     return cache, model
