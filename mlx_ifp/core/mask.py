@@ -41,7 +41,7 @@ class Budget:
 
     def __post_init__(self):
         v, a = self.value, self.align
-        if isinstance(a, bool) or not isinstance(a, int) or a < 1:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral) or a < 1:  # NumPy's too
             raise UsageError(f"--align must be a whole number >= 1, got {a!r}")
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise UsageError(f"--keep must be a fraction in (0, 1] or a channel count, got {v!r}")
@@ -49,7 +49,7 @@ class Budget:
             raise UsageError(f"--keep must be > 0, got {v!r}")
         if v > 1 and not (v <= 2**53 and v == int(v)):
             raise UsageError(f"--keep {v!r} is neither a fraction <= 1 nor a whole channel count")
-        object.__setattr__(self, "value", float(v))
+        vars(self).update(value=float(v), align=int(a))  # (frozen: set past its __setattr__)
 
     @classmethod
     def parse(cls, keep: Budget | float | int | str, align: int = 1) -> Budget:

@@ -7,6 +7,7 @@ KV cache and gives the mask, and the slim model decodes from it."""
 from __future__ import annotations
 
 import functools
+import numbers
 import threading
 import time
 import warnings
@@ -230,7 +231,8 @@ class Pruner:
         cache_size: int = 4,
         **source_options,
     ):
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+        size = cache_size  # NumPy's whole numbers too
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
             raise UsageError(f"cache_size must be a whole number >= 0, got {cache_size!r}")
         self.source_model, self.changed = model, watch_arrays(model)  # (``check_current``)
         self.budget, shipped = Budget.parse(0.5 if keep is None else keep, align), None
@@ -267,7 +269,7 @@ class Pruner:
         self.k = self.budget.channels(d_ffn(model))
         if warning := keep_warning(model, self.source, self.budget):
             warnings.warn(warning, KeepMismatch, stacklevel=2)
-        self.cache = SlimCache(cache_size)
+        self.cache = SlimCache(int(size))
         self.source_params = count(model)["params"]
         self._active: dict[int, int] = {}
 
@@ -315,8 +317,7 @@ class Pruner:
         from all of them, ``MaskSource.select_examples``); the same text(s) again: a hit."""
         self.check_current()
         many = isinstance(text, list | tuple) and bool(text) and hasattr(text[0], "__len__")
-        # a task's examples are looked up by their texts: encoded only on a miss
-        tokens = None if many else self._encoded([text])[0]
+        tokens = None if many else self._encoded([text])[0]  # examples: encoded on a miss only
         ids = [t.tolist() if hasattr(t, "tolist") else t for t in text] if many else tokens
         basis = key_text or repr(ids)  # (not an array's repr: it elides the middle)
         key = (self.source.key(), text_hash(basis) if self.source.uses_text else "", self.k)
@@ -344,9 +345,8 @@ class Pruner:
     ) -> tuple[nn.Module, PruneInfo, list]:
         """The prompt through the dense source into a fresh KV cache, and the slim model. The
         mask is selected from that same dense pass over all of ``tokens``: a per-prompt mask
-        costs no forward pass of its own (the source must have an ``observer``, as GRIFFIN
-        does). The cache holds ``tokens[:-1]``: decode with the slim model from it, starting at
-        ``tokens[-1]``."""
+        costs no forward pass of its own (the source needs an ``observer``, as GRIFFIN's). The
+        cache holds ``tokens[:-1]``: decode with the slim model from it from ``tokens[-1]``."""
         self.check_current()
         obs = self.source.observer()
         if obs is None:

@@ -104,7 +104,7 @@ class Repicking:
         if self.prompt_left > 0:
             self.prompt_left -= inputs.shape[-1]
         else:
-            self.pending.append(inputs.reshape(-1))
+            self.pending.append(inputs)  # (reshaped where fed: the thread that runs it)
             self.fed += inputs.shape[-1]
             if self.fed % self.every == 0 and self.fed != self.last:
                 self.repick()
@@ -113,7 +113,7 @@ class Repicking:
     def repick(self) -> None:
         """The new tokens through the dense pass, a new mask, a new slim model."""
         t0 = time.perf_counter()
-        self.running.feed(mx.concatenate(self.pending))
+        self.running.feed(mx.concatenate([p.reshape(-1) for p in self.pending]))
         self.pending = []
         mask = pick(self.pruner, self.running)
         t1 = time.perf_counter()

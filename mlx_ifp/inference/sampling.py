@@ -42,7 +42,7 @@ def check_mask(mask, task=None, keep=None, align: int = 1) -> None:
         raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
     if mask is not None and task is not None:
         raise UsageError("give a task or a mask, not both (the mask fixes the channels)")
-    asked = [f"keep={keep!r}"] * (keep is not None) + [f"align={align!r}"] * (align != 1)
+    asked = [f"keep={keep!r}"] * (keep is not None) + [f"align={align!r}"] * bool(align != 1)
     if mask is not None and asked and mask.keep:  # (a mask of no model: refused)
         if Budget.parse(mask.keep if keep is None else keep, align).channels(mask.d_ffn) != mask.k:
             raise UsageError(

@@ -3,6 +3,7 @@ saved mask, weight magnitude (``static``) and calibration activations (``static-
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import mlx.core as mx
@@ -18,9 +19,10 @@ class RandomSource(MaskSource):
     uses_text = False
 
     def __init__(self, seed: int = 0):
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 64:
+        whole = isinstance(seed, numbers.Integral) and not isinstance(seed, bool)  # NumPy's too
+        if not whole or not 0 <= seed < 1 << 64:
             raise UsageError(f"the random mask source's seed must be in [0, 2**64), got {seed!r}")
-        self.seed = seed
+        self.seed = int(seed)
 
     def key(self):
         return f"random(seed={self.seed})"
