@@ -18,6 +18,7 @@ from mlx_lm.utils import make_shards, save_config
 
 from ..core import (
     MODEL_FILES,
+    REQUANT_MIN_BITS,
     UsageError,
     atomic_dir,
     check_dtype,
@@ -52,8 +53,9 @@ def _weights_and_quant(model: nn.Module, config: dict) -> tuple[dict, dict | Non
     fused attention LoRA) is named with its own, a float one beside packed ones (a kept width
     the group size does not divide) as unquantized."""
     weights = dict(nn.utils.tree_flatten(model.parameters()))
-    # LoRA layers (shipped or finetuned; slim models hold none) are written fused (mlx_lm fuse)
-    fused = fused_lora(model)
+    # LoRA layers (shipped or finetuned; slim models hold none) are written fused (mlx_lm fuse);
+    # packed ones as slim models fuse them: at 8 bits (at least), not a second 4-bit rounding
+    fused = fused_lora(model, bits=REQUANT_MIN_BITS)
     inside = tuple(f"{name}." for name in fused)
     weights = {k: v for k, v in weights.items() if not k.startswith(inside)}
     for name, module in fused.items():

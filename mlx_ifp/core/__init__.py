@@ -80,9 +80,18 @@ from .prompt import (
     turn_tokens,
     vocab_size,
 )
-from .slicing import HELD, channel_norms, lora_fused_base, slim_copy, slim_update, watch_arrays
+from .slicing import (
+    HELD,
+    REQUANT_MIN_BITS,
+    channel_norms,
+    lora_fused_base,
+    slim_copy,
+    slim_update,
+    watch_arrays,
+)
 
 __all__ = [
+    "REQUANT_MIN_BITS",
     "DEFAULT_REPICK",
     "HELD",
     "ARCHITECTURES",

@@ -361,7 +361,7 @@ def fused_lora(
 ) -> dict[str, nn.Module]:
     """mlx-lm LoRA layers by name (those ``where(name)`` accepts), each fused as `mlx_lm fuse`
     does: float where the base layer is float or ``dequantize``, else packed at its own bits
-    (or at ``bits``: dequantized, delta added, quantized once)."""
+    (or at ``bits``: dequantized, delta added, quantized once; float in a mode without them)."""
     out = {}
     for name, m in model.named_modules():
         if "lora_a" not in m or not hasattr(m, "fuse") or (where and not where(name)):
@@ -370,7 +370,7 @@ def fused_lora(
         repack = bits is not None and not dequantize and isinstance(base, nn.QuantizedLinear)
         with random_state_kept():  # mlx-lm's fuse and from_linear draw layers, then set them
             lin = m.fuse(dequantize=dequantize or repack)
-            if repack:
+            if repack and (base.mode in ("affine", "mxfp8") or base.bits == bits):  # else float
                 lin = nn.QuantizedLinear.from_linear(lin, base.group_size, bits, mode=base.mode)
         lin.freeze()
         out[name] = lin
