@@ -37,15 +37,16 @@ from ..models.gguf import (
 
 def provenance(model: nn.Module, mask=None, task: str | None = None) -> dict:
     """Which source model, mask and budget a (slim) model came from, recorded by every export
-    (``mask``: the one it was pruned with, or None; an export cut no further keeps its record;
-    ``task``: the task description it was picked for, recorded with a mask)."""
+    (``mask``: the one it was pruned with, or None: a slim model's from ``prune``, an export cut no
+    further keeps its record; ``task``: the task description it was picked for, with a mask)."""
+    info = origin(model, required=False)
+    mask = info.get("pruned_by") if mask is None else mask  # a slim model made here: its own
     if mask is not None and not isinstance(mask, Mask):
         raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
     if mask is not None and mask.k != (width := d_ffn(model)):
         raise UsageError(f"mask keeps {mask.k} FFN channels per layer, the model has {width}")
     if task is not None and not isinstance(task, str):
         raise UsageError(f"task must be the task's description (a str), got {task!r:.60}")
-    info = origin(model, required=False)
     out = {"source": str(info.get("model", "")), "fingerprint": info.get("fingerprint", {})}
     earlier = (info.get("config") or {}).get("mlx_ifp")  # an export exported again, cut no
     if isinstance(earlier, dict) and "mask" in earlier and (mask is None or mask.k >= mask.d_ffn):
@@ -319,7 +320,6 @@ def export_gguf(
     n_vocab = weights["model.embed_tokens.weight"].shape[0]
     if config.get("tie_word_embeddings", False):
         weights.pop("lm_head.weight", None)
-
     if not isinstance(metadata or {}, dict):  # a list was a TypeError traceback
         raise UsageError(f"metadata must map GGUF keys to values, got {type(metadata).__name__}")
     source = source_info(model).get("model")  # the mlx_ifp.* keys: as config.json's entry

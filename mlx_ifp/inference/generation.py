@@ -119,9 +119,9 @@ def get_pruner(
     """The shared ``Pruner`` (and its slim-model cache) for this model, source and budget
     (``keep=None``: 0.5, an export of a pruned model run whole, as ``Pruner``'s)."""
     # a model loaded with adapter_path= serves its own predictor as mask_source="predictor"
-    adapter = origin(model, required=False).get("adapter_path")
+    adapter, made = origin(model, required=False).get("adapter_path"), "pruned_by"
     budget = Budget.parse(0.5 if keep is None else keep, align)
-    if mask_source is None and not adapter and export_note(model):  # (default_source's rule)
+    if mask_source is None and export_note(model) and (not adapter or made in origin(model)):
         mask_source = "full" if keep is None else "griffin"  # a budget asked: pruned again
     if mask_source == "predictor" and ships_predictor(model, budget):
         mask_source = None  # the predictor an embedded model ships: its default, as the CLI's

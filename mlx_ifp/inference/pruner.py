@@ -12,7 +12,7 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlx.core as mx
@@ -28,6 +28,7 @@ from ..core import (
     example_tokens,
     lora_fused_base,
     origin,
+    record_origin,
     slim_copy,
     text_hash,
     token_ids,
@@ -60,7 +61,11 @@ def prune(model: nn.Module, mask: Mask) -> nn.Module:
         warnings.warn(missing, UserWarning, stacklevel=2)
     if mask.k >= d_ffn(model):
         return model
-    return slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
+    slim = slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
+    if info := origin(model, required=False):  # an export's record: run as written, as one is
+        config = {**(info.get("config") or {}), "mlx_ifp": {"k": mask.k, "d_ffn": mask.d_ffn}}
+        record_origin(slim, {**info, "config": config, "pruned_by": mask})  # (``export_note``)
+    return slim
 
 
 @dataclass
@@ -74,7 +79,6 @@ class PruneInfo:
     active_params: int = 0
     source_params: int = 0
     prefill_s: float = 0.0  # the prompt's dense prefill, when it ran through the source model
-    stats: dict = field(default_factory=dict)
     note: str = ""  # e.g. which LLM a trained predictor runs with
     given: bool = False  # the mask was handed in (``--mask FILE``): nothing was selected
     repicks: int = 0  # masks re-picked during generation (``repick``), and what they cost
@@ -97,9 +101,9 @@ class SlimCache:
 
     def get(self, key: tuple):
         with self._lock:
-            if key in self._items:
+            if (found := self._items.get(key)) is not None:
                 self._items.move_to_end(key)
-                return self._items[key]
+            return found
 
     def put(self, key: tuple, value: tuple[Mask, nn.Module]) -> None:
         with self._lock:
@@ -141,15 +145,15 @@ def default_source(
     model: nn.Module, budget: Budget | None = None, whole: bool = True
 ) -> tuple[str, str | None]:
     """A model's source when none is named, and the shipped adapter folder it needs: its predictor
-    if loaded with ``adapter_path=`` (a plain LoRA folder: GRIFFIN); ``full`` for an export of a
-    pruned model if ``whole`` (no keep asked); the shipped one nearest ``budget``; else GRIFFIN."""
+    if loaded with ``adapter_path=`` (LoRA alone: GRIFFIN); a pruned model (an export, a slim one
+    made here) ``full`` if ``whole`` (no keep); the shipped one nearest ``budget``; GRIFFIN."""
     from ..models import default_adapter, export_note
 
     info = origin(model, required=False)
-    if adapter := info.get("adapter_path"):
+    if (adapter := info.get("adapter_path")) and "pruned_by" not in info:  # (a slim one's: in it)
         return ("predictor" if holds_predictor(adapter) else "griffin"), None
-    if whole and export_note(model):  # pruning it again would cut a second time
-        return "full", None
+    if export_note(model):  # pruning it again would cut a second time
+        return ("full" if whole else "griffin"), None
     shipped = default_adapter(info.get("model"), budget, info.get("embedded"))  # as loaded
     return ("predictor", str(shipped)) if shipped is not None else ("griffin", None)
 
@@ -167,8 +171,7 @@ def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
     (``predictor_note`` refuses it without its LoRA); else ``"full"``, the bare model."""
     from ..sources import picked_by
 
-    folder = picked_by(mask)
-    if folder is None:
+    if (folder := picked_by(mask)) is None:
         return "full"
     _, shipped = default_source(model, Budget(mask.keep))  # the shipped one nearest the mask's k
     own = shipped or origin(model, required=False).get("adapter_path")
@@ -194,15 +197,12 @@ def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> 
 
     if not isinstance(source, PredictorSource) or (trained := source.trained_k()) is None:
         return ""
-    d = d_ffn(model)
-    k = Budget.parse(keep, align).channels(d)
+    k = Budget.parse(keep, align).channels(d := d_ffn(model))
     if k == trained or k >= d:  # the trained budget, or nothing pruned
         return ""
-    return (
-        f"the predictor in {source.path} was trained to keep {trained} of {d} FFN channels per "
-        f"layer, not {k}: its masks still prune, but were not trained for this budget "
-        f"(keep {trained} uses the trained one)"
-    )
+    return (f"the predictor in {source.path} was trained to keep {trained} of {d} FFN channels "
+            f"per layer, not {k}: its masks still prune, but were not trained for this budget "
+            f"(keep {trained} uses the trained one)")  # fmt: skip
 
 
 #: how LoRA layers outside the FFN (attention) are fused, once, for slim models: packed ones

@@ -43,12 +43,16 @@ def on_cpu() -> bool:
 
 def export_note(model) -> str:
     """For a model loaded from an export of a pruned model (``mlx_ifp export``: its config's
-    ``mlx_ifp`` record keeps fewer FFN channels than its source had), a line saying so; else ""."""
+    ``mlx_ifp`` record keeps fewer FFN channels than its source had), or a slim model made here
+    (``prune`` records the same, and the mask as ``pruned_by``), a line saying so; else ""."""
     if (width := exported_width(model)) is None:
         return ""
-    mask = origin(model)["config"]["mlx_ifp"].get("mask")
-    return (f"Exported pruned to {width[0]} of {width[1]} FFN channels per layer (mask {mask}): "
-            "run as written; a named mask source prunes it again")  # fmt: skip
+    info = origin(model)
+    made = info.get("pruned_by")
+    mask = info["config"]["mlx_ifp"].get("mask") if made is None else made.digest()
+    return (f"{'Exported pruned' if made is None else 'Pruned'} to {width[0]} of {width[1]} FFN "
+            f"channels per layer (mask {mask}): run as written; a named mask source prunes it "
+            "again")  # fmt: skip
 
 
 def check_model(model: str) -> str:
