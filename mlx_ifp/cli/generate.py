@@ -337,7 +337,7 @@ def generate_command(
 ):
     """Generate text through the pruned model, streaming it as it comes."""
     from .. import Budget, Mask, check_model
-    from ..inference import PREFILL, check_kv_cache, footer
+    from ..inference import PREFILL, check_kv_cache, footer, format_chat
 
     if prefill not in PREFILL:  # before the model loads
         raise UsageError(f"--prefill must be one of {', '.join(PREFILL)}, not {prefill!r}")
@@ -379,8 +379,8 @@ def generate_command(
                         repick, extra_eos_token, trust_remote_code=trust_remote_code)  # fmt: skip
     check_template(opened["tokenizer"], system_prompt, config)
     if cache is not None or prefill_response is not None:  # the mask reads the tokens as sent
-        text = options.sent_tokens(opened, text, config, prefill_response, cache,
-                                   not ignore_chat_template, system_prompt, lm)  # fmt: skip
+        text = options.sent_tokens(opened, text, config, prefill_response, cache, system_prompt,
+                                   lm, not ignore_chat_template and format_chat)  # fmt: skip
         system_prompt, config, lm["prompt_cache"] = None, None, cache  # (in the tokens)
     with as_flags():  # --kv-bits on this model: before the reply, not MLX's error mid-reply
         check_kv_cache(opened["net"], kv_bits, kv_group_size)

@@ -168,17 +168,18 @@ PromptCacheFile = Annotated[
 ]
 
 
-def sent_tokens(opened: dict, prompt, config, reply, cache, template, system, lm: dict):
+def sent_tokens(opened: dict, prompt, config, reply, cache, system, lm: dict, chat):
     """The prompt's tokens as ``mlx_lm generate`` sends them with ``--prefill-response`` (the
-    chat template continues ``reply``, the assistant's start) or ``--prompt-cache-file``
-    (``cache``, checked against the model and the KV flags of ``lm``): only the text after the
-    cached start, from the user turn's text on (``mlx_lm cache_prompt`` caches the start of one
-    user turn; mlx_lm cuts at the last message's, the reply's when prefilled). Without the
-    template (``template`` False, or none) the raw text, which continues the cache (no BOS)."""
+    chat template continues ``reply``, the assistant's start: ``chat``, the API's
+    ``core.format_chat``, renders it) or ``--prompt-cache-file`` (``cache``, checked against the
+    model and the KV flags of ``lm``): only the text after the cached start, from the user
+    turn's text on (``mlx_lm cache_prompt`` caches the start of one user turn; mlx_lm cuts at
+    the last message's, the reply's when prefilled). Without the template (``chat`` False:
+    ``--ignore-chat-template``, or none) the raw text, which continues the cache (no BOS)."""
     tokenizer, cached = opened["tokenizer"], cache is not None
     if cached:
         check_prompt_cache(cache, opened["net"], lm.get("kv_bits"), lm.get("kv_group_size"))
-    template = template and bool(getattr(tokenizer, "chat_template", None))
+    template = bool(chat) and bool(getattr(tokenizer, "chat_template", None))
     quiet = {"verbose": False} if hasattr(tokenizer, "model_max_length") else {}
     if not template and reply is not None:  # (mlx_lm drops it: the raw prompt is the text sent)
         raise typer.BadParameter("--prefill-response needs a chat template: the model has none")
@@ -186,11 +187,9 @@ def sent_tokens(opened: dict, prompt, config, reply, cache, template, system, lm
         return tokenizer.encode(prompt, add_special_tokens=not cached, **quiet)
     head = [{"role": "system", "content": system}] * (system is not None)
     tail = [{"role": "assistant", "content": reply}] * (reply is not None)
-    how = dict(add_generation_prompt=reply is None, continue_final_message=reply is not None)
 
-    def render(text: str) -> str:
-        turns = [*head, {"role": "user", "content": text}, *tail]
-        return tokenizer.apply_chat_template(turns, tokenize=False, **how, **config)
+    def render(text: str) -> str:  # (the reply's start left open: the API's prefill)
+        return chat(tokenizer, [*head, {"role": "user", "content": text}, *tail], **config)
 
     flag = "--prefill-response" if reply is not None else "--prompt-cache-file"
     try:  # transformers' ValueError for a reply the template alters, jinja2's TemplateError

@@ -63,19 +63,39 @@ def first_user_turn(messages: list[dict]) -> str:
     raise UsageError("the prompt has no user turn")
 
 
+def prefilled(messages) -> bool:
+    """Whether a message list ends with an assistant message with text: the reply's start,
+    which the reply continues (an assistant prefill, as llama.cpp's server takes it)."""
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    text = last.get("content") if isinstance(last, dict) and last.get("role") == "assistant" else ""
+    return isinstance(text, str) and bool(text.strip())
+
+
 def format_chat(tokenizer, messages: list[dict], **template) -> str:
     """The prompt text the model sees: the chat template applied (with the extra arguments
     ``template``, e.g. ``enable_thinking=False``: refused without a template), ready for the
-    reply."""
+    reply; a final assistant message with text (``prefilled``) is the reply's start, left open
+    (``continue_final_message``, as ``mlx_lm generate --prefill-response``: one line for a
+    template that cannot keep it as given), an empty one opens the reply (llama.cpp's)."""
     if template and not has_chat_template(tokenizer):
         raise UsageError("chat_template_config given, but the tokenizer has no chat template")
     if not has_chat_template(tokenizer):  # (an empty system prompt adds no line)
         return "\n".join(
             str(m["content"]) for m in messages if m["content"] or m["role"] != "system"
         )
-    return tokenizer.apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=True, **template
-    )
+    last = messages[-1].get("role") if messages else None
+    if not (prefill := prefilled(messages)) and last == "assistant":
+        messages = messages[:-1]  # nothing prefilled: the reply opens after the turn before
+    how = {"continue_final_message": True} if prefill else {"add_generation_prompt": True}
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, **how, **template)
+    except Exception as e:  # transformers' ValueError for a text the template alters, jinja2's
+        if not prefill:
+            raise
+        raise UsageError(
+            "the chat template cannot continue the final assistant message (a prefill): "
+            + " ".join(str(e).split())
+        ) from None
 
 
 def utf8(text: str) -> str:

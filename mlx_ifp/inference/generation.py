@@ -240,11 +240,11 @@ def stream_generate(
 ) -> Iterator[Response]:
     """Stream text from the slim model chosen for ``task`` (or ``mask``, or the prompt itself).
 
-    ``prompt`` is a user message (or a message list; the chat template is applied unless
-    ``chat_template=False``, with ``chat_template_config``'s extra arguments, as mlx-lm's
-    ``--chat-template-config``: the mask reads the turn so formatted) or token ids, sent as they
-    are (the mask reads them all). ``extra_eos_tokens`` (texts of single tokens, or ids) also
-    end the reply, as mlx-lm's ``--extra-eos-token`` (``sampling.with_eos``).
+    ``prompt``: a user message or message list (templated unless ``chat_template=False``, with
+    ``chat_template_config``'s arguments, mlx-lm's ``--chat-template-config``; a last assistant
+    message is the reply's start, continued: ``core.format_chat``) or token ids, sent as they are;
+    a per-prompt mask reads the turn so formatted, all the ids or a prefill's whole prompt. Also
+    ``extra_eos_tokens`` (single tokens' texts, or ids) end the reply (``sampling.with_eos``).
     ``keep`` (None: 0.5) is the budget; a given ``mask`` fixes it (another ``keep`` is refused).
     ``prefill``: ``"dense"`` runs the prompt through the unpruned model the slim ones are cut
     from (the source, or its LoRA'd copy for a shipped predictor + LoRA) and decodes with the

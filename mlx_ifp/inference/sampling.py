@@ -28,6 +28,7 @@ from ..core import (
     first_user_turn,
     format_chat,
     messages_for,
+    prefilled,
     read_examples,  # noqa: F401  (inference's export, since it moved to core)
     turn_tokens,
     vocab_size,
@@ -105,7 +106,8 @@ def read_object(text: str):
 def chat_tokens(tokenizer, prompt, ids, system_prompt=None, chat_template=True, config=None):
     """A call's prompt: its first user turn as a per-prompt mask reads it (as formatted with
     ``config``'s template arguments: its tokens; else its text) and the tokens sent; token
-    ``ids`` are both, sent as they are. The chat arguments: ``check_chat``."""
+    ``ids`` are both, sent as they are, and so are the tokens of messages that end with the
+    reply's start (``prefilled``: ``--prefill-response``'s). The chat arguments: ``check_chat``."""
     template = check_chat(system_prompt, chat_template, config, ids)
     if ids is not None:
         return ids, ids
@@ -113,14 +115,12 @@ def chat_tokens(tokenizer, prompt, ids, system_prompt=None, chat_template=True, 
     if not (user := first_user_turn(messages)).strip():
         raise UsageError("the prompt is empty")
     if not chat_template and len(messages) > 1:  # only the first user turn is sent
-        raise UsageError(
-            "without the chat template only the prompt text is sent: give one user turn and no "
-            "system_prompt, or chat_template=True"
-        )
-    tokens = encode(
-        tokenizer, format_chat(tokenizer, messages, **template) if chat_template else user
-    )
-    return (turn_tokens(tokenizer, user, **template) if template else user), tokens
+        raise UsageError("without the chat template only the prompt text is sent: give one user "
+                         "turn and no system_prompt, or chat_template=True")  # fmt: skip
+    text = format_chat(tokenizer, messages, **template) if chat_template else user
+    if prefilled(messages):  # the reply's start: the mask reads the prompt as sent, it too
+        return (tokens := encode(tokenizer, text)), tokens
+    return (turn_tokens(tokenizer, user, **template) if template else user), encode(tokenizer, text)
 
 
 def with_eos(tokenizer, extra, vocab: int | None = None):

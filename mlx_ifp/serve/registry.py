@@ -291,7 +291,7 @@ class Registry:
                 chat_template=req.chat,
                 repick=self.repick if task is None else 0,
             )
-            spaced = self._leading_space(records, req.chat)
+            spaced = self._leading_space(records, req)
             with mlx_ifp.core.random_state_kept() if req.seed is not None else nullcontext():
                 if req.seed is not None:  # the request's own: MLX's state is put back after it
                     mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
@@ -311,9 +311,9 @@ class Registry:
             return check_ids(req.prompt, vocab_size(self.model))
         return encode(tok, format_chat(tok, req.prompt) if req.chat else req.prompt)
 
-    def _leading_space(self, records, chat: bool):
-        """The leading space mlx-lm's detokenizers drop, back in a continuation ("is Paris")."""
-        head = None if chat else []  # the reply's tokens until its first text
+    def _leading_space(self, records, req: GenRequest):
+        """The space mlx-lm's detokenizers drop, back in a continuation ("is Paris"; a prefill)."""
+        head = None if req.chat and not mlx_ifp.core.prefilled(req.prompt) else []  # its tokens
         for r in records:
             if head is not None:
                 head.append(r.token)
