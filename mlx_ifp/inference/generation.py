@@ -28,6 +28,7 @@ from ..core import (
     first_user_turn,
     messages_for,
     origin,
+    prefilled,
     prompt_ids,
     vocab_size,
 )
@@ -80,10 +81,9 @@ def check_pruner(model: nn.Module, pruner, mask=None, keep=None, align=1, source
     align = pruner.budget.align if align == 1 and align is not True else align  # 1: its own
     budget = Budget.parse(pruner.budget if keep is None else keep, align)
     if mask is None and (k := budget.channels(d_ffn(model))) != pruner.k:
-        raise UsageError(
-            f"the pruner keeps {pruner.k} FFN channels per layer, not {k} (keep={keep!r}, "
-            f"align={align!r}): give the budget to the Pruner, or leave it out here"
-        )
+        raise UsageError(f"the pruner keeps {pruner.k} FFN channels per layer, not {k} (keep="
+                         f"{keep!r}, align={align!r}): give the budget to the Pruner, or leave it "
+                         "out here")  # fmt: skip
 
 
 def check_task(task, source, pruner=None) -> None:
@@ -183,8 +183,8 @@ def select(
     align: int = 1,
     pruner: Pruner | None = None,
 ) -> tuple[nn.Module, PruneInfo]:
-    """The slim model for a prompt's first user turn, for a task (a description, or a list of
-    example prompts: one mask from all of them), or for a given mask.
+    """The slim model for a prompt's first user turn (one that ends with the reply's start: as
+    sent), for a task (a description, or example prompts: one mask from all), or a given mask.
 
     ``pruner`` (optional) supplies the source, budget and cache instead of the shared one.
     ``keep`` (None: 0.5) is the budget; a given mask fixes it: another ``keep`` is refused.
@@ -205,6 +205,8 @@ def select(
         return pruner.slim_for(task)
     if prompt is None:
         raise UsageError("give a prompt, a task or a mask")
+    sent = ids is None and prefilled(prompt) and hasattr(tokenizer, "encode")  # (else: refused)
+    ids = chat_tokens(tokenizer, prompt, None)[1] if sent else ids  # as stream_generate's mask
     return pruner.slim_for(ids or first_user_turn(messages_for(prompt)))
 
 
@@ -359,8 +361,7 @@ def generate(
             print(last.text, end="", flush=True)
         text += last.text
     if verbose and last is not None:
-        print()
-        print("\n".join(footer(last)))
+        print("\n" + "\n".join(footer(last)))
     return text
 
 
@@ -387,12 +388,11 @@ def footer(r: Response) -> list[str]:
         )
     if p.prefill_s:
         lines.append(f"Prompt prefilled by the dense model: {p.prefill_s * 1e3:.1f} ms")
-    if p.repicks:
-        lines.append(
-            f"Re-picked the mask {p.repicks} time{'s' * (p.repicks != 1)} during the reply: "
-            f"dense pass + select {p.repick_select_s * 1e3:.0f} ms, slice "
-            f"{p.repick_slice_s * 1e3:.0f} ms in all (in the generation speed)"
-        )
+    if n := p.repicks:
+        ms = (p.repick_select_s * 1e3, p.repick_slice_s * 1e3)
+        lines.append(f"Re-picked the mask {n} time{'s' * (n != 1)} during the reply: dense pass "
+                     f"+ select {ms[0]:.0f} ms, slice {ms[1]:.0f} ms in all (in the generation "
+                     "speed)")  # fmt: skip
     return lines + [
         f"Active parameters: {p.active_params / 1e6:.1f}M of "
         f"{p.source_params / 1e6:.1f}M ({p.active_fraction:.1%})",

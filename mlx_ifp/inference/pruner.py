@@ -195,8 +195,8 @@ def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> 
     scores rank every channel: a warning, not an error); '' for other sources or that budget."""
     from ..sources import PredictorSource
 
-    if not isinstance(source, PredictorSource) or (trained := source.trained_k()) is None:
-        return ""
+    if not isinstance(source, PredictorSource) or not (trained := source.trained_k(d_ffn(model))):
+        return ""  # (none recorded, or trained for another width: refused where it loads)
     k = Budget.parse(keep, align).channels(d := d_ffn(model))
     if k == trained or k >= d:  # the trained budget, or nothing pruned
         return ""

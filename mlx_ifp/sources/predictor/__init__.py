@@ -212,11 +212,15 @@ class PredictorSource(MaskSource):
             self._for = id(model)
         return self._pred
 
-    def trained_k(self) -> int | None:
-        """The channels per layer the predictor was trained to keep (None if not recorded)."""
+    def trained_k(self, d_ffn: int | None = None) -> int | None:
+        """The channels per layer the predictor was trained to keep (None if not recorded, or if
+        it was made for another FFN width than ``d_ffn``: refused where it loads)."""
         cfg = read_config(self.path)
         inner = cfg.get("predictor")  # a broken config is refused where the predictor loads
-        k = cfg.get("k") or (inner.get("k") if isinstance(inner, dict) else None)
+        inner = inner if isinstance(inner, dict) else {}
+        k, width = cfg.get("k") or inner.get("k"), cfg.get("d_ffn") or inner.get("d_ffn")
+        if d_ffn is not None and type(width) is int and width != d_ffn:  # e.g. a slim model's
+            return None
         return k if isinstance(k, int) and not isinstance(k, bool) and k > 0 else None
 
     def running(self, model):
