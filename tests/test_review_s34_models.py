@@ -138,7 +138,7 @@ def test_ctrl_c_during_the_reply_ends_its_line_before_the_error(model, monkeypat
     from types import SimpleNamespace
 
     def interrupted(*_, **__):
-        yield SimpleNamespace(text="t5 t6")
+        yield SimpleNamespace(text="t5 t6", token=5)  # (a response: its text and token)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(mlx_ifp, "stream_generate", interrupted)

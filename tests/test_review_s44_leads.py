@@ -74,7 +74,7 @@ def seen(monkeypatch):
     got = {"model": qwen}
 
     def stream(net, tok, prompt, max_tokens, **kw):
-        got.update(kw)
+        got.update(kw, prompt=prompt)
         yield from ()
 
     monkeypatch.setattr(mlx_ifp, "load", lambda name, **kw: (got["model"](), templated()))
@@ -107,12 +107,17 @@ def test_generate_refuses_kv_bits_the_model_cannot_take_in_the_flags_words(seen,
     assert "kv_bits" not in seen  # refused before the reply
 
 
-def test_chat_takes_chat_template_config_and_extra_eos_token(seen):
-    """``--chat-template-config`` / ``--extra-eos-token`` were no options of ``chat``."""
+def test_chat_takes_chat_template_config_and_extra_eos_token(seen, monkeypatch):
+    """``--chat-template-config`` / ``--extra-eos-token`` were no options of ``chat``. (Since the
+    forty-sixth session chat templates the conversation itself, for the KV cache it carries
+    across turns: the config shows in the prompt's tokens.)"""
+    tok = templated()
+    tok._tokenizer.chat_template = "{% if flag %}t7 {% endif %}" + tok._tokenizer.chat_template
+    monkeypatch.setattr(mlx_ifp, "load", lambda name, **kw: (seen["model"](), tok))
     args = ["--chat-template-config", '{"flag": true}', "--extra-eos-token", "t5"]
-    run = invoke("chat", "--mask-source", "static", *args, input="hi\nq\n")
+    run = invoke("chat", "--mask-source", "static", *args, input="t6\nq\n")
     assert run.exit_code == 0, run.output
-    assert seen["chat_template_config"] == {"flag": True}
+    assert tok.decode(list(seen["prompt"])).split() == ["t7", "t6"]
     assert seen["extra_eos_tokens"] == ["t5"]
 
 
