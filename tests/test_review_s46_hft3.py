@@ -32,10 +32,10 @@ import mlx.nn as nn
 import pytest
 from bad_world import words_data
 from mlx_lm.tuner.utils import linear_to_lora_layers
+from test_review_s45_hft import SMALL  # the one-step run's flags
 from tiny import save_folder, tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["--iters", "1", "--batch-size", "2", "--max-seq-length", "32", "--val-every", "0"]
 
 
 @pytest.fixture(scope="module")

@@ -27,13 +27,12 @@ from ..core import (
     DEFAULT_REPICK,
     Budget,
     UsageError,
+    chat_tokens,
     context_length,
     d_ffn,
     encode,
     exported_width,
-    first_user_turn,
     format_chat,
-    turn_tokens,
 )
 from .generate import (
     Adapter,
@@ -159,10 +158,7 @@ def turn(messages, max_tokens, opened, carried: Carried | None, config: dict, **
     if carried is None:
         whole = stream_reply(messages, max_tokens, opened, chat_template_config=config, **options)
         return whole[:2]
-    tok = opened["tokenizer"]
-    tokens = encode(tok, format_chat(tok, messages, **config))  # as stream_generate's
-    first = first_user_turn(messages)
-    first = turn_tokens(tok, first, **config) if config else first  # as the mask reads it
+    first, tokens = chat_tokens(opened["tokenizer"], messages, None, config=config)  # as its own
     new = carried.lacks(tokens)  # (a turn that failed fed the cache more: cut off here)
     last, text, ids = stream_reply(new, max_tokens, opened, prompt_cache=carried.cache,
                                    mask_prompt=first, **options)  # fmt: skip

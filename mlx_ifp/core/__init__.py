@@ -61,6 +61,8 @@ from .mask import (
 )
 from .prompt import (
     DEFAULT_REPICK,
+    chat_tokens,
+    check_chat,
     check_example,
     check_prompt,
     check_step,
@@ -86,6 +88,7 @@ from .slicing import (
     REQUANT_MIN_BITS,
     channel_norms,
     lora_fused_base,
+    own_tree,
     slim_copy,
     slim_update,
     watch_arrays,
@@ -108,6 +111,7 @@ __all__ = [
     "cache_dir",
     "backbone",
     "channel_norms",
+    "own_tree",
     "check_fingerprint",
     "check_example",
     "check_prompt",
@@ -127,6 +131,8 @@ __all__ = [
     "first_line",
     "first_user_turn",
     "format_chat",
+    "chat_tokens",
+    "check_chat",
     "fused_lora",
     "has_chat_template",
     "install",

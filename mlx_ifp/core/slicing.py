@@ -54,18 +54,18 @@ def _replaced(model: nn.Module, modules: dict[str, nn.Module]) -> nn.Module:
     return root
 
 
-def _own_tree(node, memo: dict):
+def own_tree(node, memo: dict):
     """``node`` with each module, list and dict under it copied once (``memo``), its arrays shared:
-    a slim model's tree is its own to change (``nn.quantize``, ``update``, LoRA layers)."""
+    a slim model's (or an adapted copy's) tree is its own to change (``nn.quantize``, LoRA)."""
     if not isinstance(node, nn.Module | dict | list) or id(node) in memo:
         return memo.get(id(node), node)
     new = memo[id(node)] = type(node).__new__(type(node))  # (not copy.copy: 4x slower)
     if isinstance(node, nn.Module):  # its attributes, a set of its own among them
         vars(new).update(vars(node), _no_grad=set(node._no_grad))
     if isinstance(node, list):
-        new.extend(_own_tree(v, memo) for v in node)
+        new.extend(own_tree(v, memo) for v in node)
     else:
-        dict.update(new, {k: _own_tree(v, memo) for k, v in node.items()})
+        dict.update(new, {k: own_tree(v, memo) for k, v in node.items()})
     return new
 
 
@@ -259,7 +259,7 @@ def slim_copy(
         new_arrays += [v for _, v in nn.utils.tree_flatten(new_mlp.parameters())]
         new_blocks[id(block)] = _copy(block, **{spec.mlp: new_mlp})
     mx.eval(new_arrays)
-    root = _own_tree(_with_blocks(model, blocks[0], new_blocks), {})
+    root = own_tree(_with_blocks(model, blocks[0], new_blocks), {})
     args = getattr(model, "args", None)
     if dataclasses.is_dataclass(args) and hasattr(args, "intermediate_size"):
         object.__setattr__(root, "args", dataclasses.replace(args, intermediate_size=k))

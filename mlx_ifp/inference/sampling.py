@@ -7,7 +7,6 @@ import copy
 import difflib
 import functools
 import inspect
-import json
 import math
 import numbers
 import warnings
@@ -22,15 +21,12 @@ from ..core import (
     Budget,
     Mask,
     UsageError,
+    chat_tokens,  # noqa: F401  (inference's export, since it moved to core: chat reads it too)
+    check_chat,  # noqa: F401  (the same)
     check_step,
     context_length,
-    encode,
-    first_user_turn,
-    format_chat,
-    messages_for,
-    prefilled,
+    format_chat,  # noqa: F401  (inference's export)
     read_examples,  # noqa: F401  (inference's export, since it moved to core)
-    turn_tokens,
     vocab_size,
 )
 
@@ -67,60 +63,6 @@ def check_repick(repick) -> int | None:
     if repick is not None and (not whole(repick) or repick < 0):
         raise UsageError(f"repick must be 0 (off) or a whole number of tokens >= 1, got {repick!r}")
     return None if repick is None else int(repick)
-
-
-#: what ``format_chat`` gives the chat template itself: not a ``chat_template_config``'s to set
-TEMPLATE_OWN = ("conversation", "messages", "tokenize", "add_generation_prompt")
-TEMPLATE_OWN += ("continue_final_message", "return_dict")
-
-
-def check_chat(system_prompt=None, chat_template=True, config=None, ids=None) -> dict:
-    """The chat arguments: ``system_prompt`` a str (or None), ``chat_template`` True or False,
-    ``chat_template_config`` (None: none) extra chat template arguments, e.g. ``{"enable_thinking":
-    False}``: a dict with str keys or its JSON text (mlx-lm's ``--chat-template-config``), which
-    needs the template and a text prompt (token ``ids`` are sent as they are). Returns a dict."""
-    if not isinstance(system_prompt, str | None) or not isinstance(chat_template, bool):
-        raise UsageError("system_prompt must be a str (or None), chat_template True or False")
-    if ids is not None and system_prompt:
-        raise UsageError("token ids are sent as they are: give a text prompt with system_prompt")
-    text, config = config, config if not isinstance(config, str) else read_object(config)
-    ok = config is None or isinstance(config, dict) and all(isinstance(k, str) for k in config)
-    if not ok or (isinstance(text, str) and config is None):  # (JSON's null)
-        raise UsageError(f"chat_template_config must be a JSON object (a dict with str keys), "
-                         f"got {text!r:.60}")  # fmt: skip
-    if own := [k for k in config or () if k in TEMPLATE_OWN]:
-        raise UsageError(f"chat_template_config cannot set {', '.join(own)}: generation does")
-    if config and (ids is not None or not chat_template):
-        raise UsageError("chat_template_config needs the chat template (and a text prompt)")
-    return dict(config or {})
-
-
-def read_object(text: str):
-    """JSON text as ``chat_template_config`` takes it (one line if it is not JSON)."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UsageError(f"chat_template_config is not JSON ({e.msg})") from None
-
-
-def chat_tokens(tokenizer, prompt, ids, system_prompt=None, chat_template=True, config=None):
-    """A call's prompt: its first user turn as a per-prompt mask reads it (as formatted with
-    ``config``'s template arguments: its tokens; else its text) and the tokens sent; token
-    ``ids`` are both, sent as they are, and so are the tokens of messages that end with the
-    reply's start (``prefilled``: ``--prefill-response``'s). The chat arguments: ``check_chat``."""
-    template = check_chat(system_prompt, chat_template, config, ids)
-    if ids is not None:
-        return ids, ids
-    messages = messages_for(prompt, system_prompt)
-    if not (user := first_user_turn(messages)).strip():
-        raise UsageError("the prompt is empty")
-    if not chat_template and len(messages) > 1:  # only the first user turn is sent
-        raise UsageError("without the chat template only the prompt text is sent: give one user "
-                         "turn and no system_prompt, or chat_template=True")  # fmt: skip
-    text = format_chat(tokenizer, messages, **template) if chat_template else user
-    if prefilled(messages):  # the reply's start: the mask reads the prompt as sent, it too
-        return (tokens := encode(tokenizer, text)), tokens
-    return (turn_tokens(tokenizer, user, **template) if template else user), encode(tokenizer, text)
 
 
 def with_eos(tokenizer, extra, vocab: int | None = None):

@@ -27,6 +27,7 @@ from ..core import (
     fingerprint,
     first_line,
     origin,
+    own_tree,
     random_state_kept,
     read_json,
     record_origin,
@@ -307,30 +308,14 @@ def _read_json(path: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _tree_copy(module: nn.Module) -> nn.Module:
-    """Every module copied, every array shared: changing the copy's modules leaves the original."""
-    new = copy.copy(module)
-    new._no_grad = set(module._no_grad)
-    vars(new).pop(HELD, None)  # what is kept for the original (``Kept``) stays its own
-    for key, value in module.items():
-        if isinstance(value, nn.Module):
-            new[key] = _tree_copy(value)
-        elif isinstance(value, list):
-            new[key] = [_tree_copy(v) if isinstance(v, nn.Module) else v for v in value]
-        elif isinstance(value, dict):
-            new[key] = {
-                k: _tree_copy(v) if isinstance(v, nn.Module) else v for k, v in value.items()
-            }
-    return new
-
-
 def adapted_copy(model: nn.Module, adapter_path: str | Path) -> nn.Module:
     """A copy of ``model`` with a finetune folder's LLM adapters (LoRA or full) applied.
 
     ``model`` itself is unchanged; the copy shares every array the adapters do not replace.
     """
     adapter_path = os.path.expanduser(os.fspath(adapter_path))  # "~/run", as load takes it
-    net = _tree_copy(model)
+    net = own_tree(model, {})  # every module copied, every array shared
+    vars(net).pop(HELD, None)  # what is kept for the original (``Kept``) stays its own
     _apply_adapters(net, adapter_path)
     mx.eval(net.parameters())
     net.eval()
