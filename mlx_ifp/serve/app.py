@@ -113,6 +113,7 @@ class Completions:
 
     def __init__(self, registry: Registry, scheduler: Scheduler, limits: Limits):
         self.registry, self.scheduler, self.limits = registry, scheduler, limits
+        self.fingerprint = getattr(registry, "fingerprint", None)  # (OpenAI's may be null)
 
     async def chat(self, request: Request) -> Response:
         return await self._serve(request, chat=True)
@@ -172,13 +173,14 @@ class Completions:
         else:
             choice = {"index": 0, "text": text}
         choice.update(finish_reason=piece.finish_reason, logprobs=_logprobs(req, tokens))
-        body = _envelope(req, rid, "chat.completion" if req.chat else "text_completion")
+        kind = "chat.completion" if req.chat else "text_completion"
+        body = _envelope(req, rid, kind, self.fingerprint)
         body.update(choices=[choice], usage=usage, mlx_ifp=piece.info)
         return JSONResponse(body)
 
     async def _sse(self, req: GenRequest, job: Job, piece: Piece, deadline: float):
         kind = "chat.completion.chunk" if req.chat else "text_completion"
-        head = _envelope(req, _id(req), kind)  # one id and one ``created`` for every chunk
+        head = _envelope(req, _id(req), kind, self.fingerprint)  # one id and one created
         if req.include_usage:  # OpenAI's: null on every chunk but the last, the usage one
             head["usage"] = None
 
@@ -285,8 +287,9 @@ def _id(req: GenRequest) -> str:
     return ("chatcmpl-" if req.chat else "cmpl-") + uuid.uuid4().hex[:24]
 
 
-def _envelope(req: GenRequest, rid: str, kind: str) -> dict:
-    return {"id": rid, "object": kind, "created": int(time.time()), "model": req.model}
+def _envelope(req: GenRequest, rid: str, kind: str, fingerprint: str | None) -> dict:
+    head = {"id": rid, "object": kind, "created": int(time.time()), "model": req.model}
+    return {**head, "system_fingerprint": fingerprint}  # OpenAI's: the backend's versions
 
 
 def _usage(piece: Piece) -> dict:

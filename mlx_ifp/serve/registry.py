@@ -175,6 +175,8 @@ class Registry:
     ):
         self.repick = repick  # per-prompt requests re-pick every N reply tokens (None: default)
         self.model, self.tokenizer, self.model_id, self.keep = model, tokenizer, model_id, keep
+        device = mx.default_device().type.name  # OpenAI's system_fingerprint: the backend's
+        self.fingerprint = f"mlx_ifp-{mlx_ifp.__version__}-mlx-{mx.__version__}-{device}"
         self.tasks: dict[str, Task] = {}
         for name, spec in (tasks or {}).items():
             self.tasks[name] = Task(name, text=spec.get("task"))
@@ -236,15 +238,13 @@ class Registry:
         """The ``/v1/models`` extension for one id."""
         task = self.resolve(model_id)
         if task is None:
-            return {"mask": "per prompt", "mask_source": self.mask_source, "keep": self.keep_of()}
+            keep = round(self.k / self.d_ffn, 4)
+            return {"mask": "per prompt", "mask_source": self.mask_source, "keep": keep}
         if task.mask is not None:
             m = task.mask
             name = Path(task.path).name if task.path else None  # not the server's folders
             return {"mask": "file", "path": name, "keep": round(m.k / m.d_ffn, 4), "k": m.k}
         return {"mask": "task", "task": task.text, "mask_source": self.task_source}
-
-    def keep_of(self) -> float:
-        return round(self.k / self.d_ffn, 4)
 
     def resolve(self, model_id: str) -> Task | None:
         """The task a model id names (``None``: per-prompt), or a 404 ``APIError``."""

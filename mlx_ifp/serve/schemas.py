@@ -38,14 +38,8 @@ class APIError(Exception):
 
     def body(self) -> dict:
         """The JSON body of the error response."""
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.type,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
+        error = dict(message=self.message, type=self.type, param=self.param, code=self.code)
+        return {"error": error}
 
 
 @dataclass
@@ -167,16 +161,22 @@ def _stop(body: dict) -> list[str]:
     return stops
 
 
+#: what this server cannot honour, and the values that ask nothing: OpenAI's tool call with no
+#: tools, audio output; llama.cpp's ignore_eos; mlx-lm's server's XTC and LoRA ``adapters``
+INERT = {"echo": (None, False), "tool_choice": (None, "none", "auto"), "audio": (None,)}
+INERT.update(function_call=(None, "none", "auto"), modalities=(None, ["text"]))
+INERT.update(ignore_eos=(None, False), xtc_probability=(None, 0), adapters=(None,))
+
+
 def _unsupported(body: dict) -> None:
     """Refuse what this server cannot do rather than silently ignore it."""
-    n = _typed(body, "n", int, "an integer")
-    if n is not None and n != 1:
-        raise APIError(400, f"only n=1 is supported, got {n}", param="n")
-    best_of = _typed(body, "best_of", int, "an integer")
-    if best_of is not None and best_of != 1:
-        raise APIError(400, "only best_of=1 is supported", param="best_of")
-    if body.get("echo") not in (None, False):
-        raise APIError(400, "'echo' is not supported by this server", param="echo")
+    for name in ("n", "best_of"):
+        if (n := _typed(body, name, int, "an integer")) not in (None, 1):
+            raise APIError(400, f"only {name}=1 is supported, got {n}", param=name)
+    for name, inert in INERT.items():
+        if body.get(name) not in inert:
+            shown = json.dumps(body[name])[:40]
+            raise APIError(400, f"'{name}': {shown} is not supported by this server", param=name)
     for name in ("tools", "functions", "suffix", "grammar", "json_schema"):  # llama.cpp's last 2
         if body.get(name) or (name == "json_schema" and body.get(name) is not None):
             raise APIError(400, f"'{name}' is not supported by this server", param=name)
