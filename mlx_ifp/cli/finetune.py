@@ -149,6 +149,18 @@ def finetune_command(
     val_batches: Annotated[
         int | None, opt("val_batches", "Batches each validation scores (-1: the whole split).")
     ] = None,
+    test: Annotated[
+        bool | None,
+        opt(
+            "test",
+            "After training, score test.jsonl with the run's masks: CE and perplexity "
+            "(--resume RUN --test: a finished run).",
+            "--test/--no-test",
+        ),
+    ] = None,
+    test_batches: Annotated[
+        int | None, opt("test_batches", "Batches --test scores (-1: the whole split).")
+    ] = None,
     resume: Annotated[str | None, opt("resume", "Continue from this checkpoint.")] = None,
 ):
     """Train the sparsity predictor jointly with the LLM (frozen, LoRA or full).
@@ -194,6 +206,7 @@ def check_flags(given: set, cfg) -> None:
             "--predictor-lr is the predictor's)",
         ),
         "chunks": (cfg.stage != "pretrain", "it is for stage 1 (--stage pretrain)"),
+        "test_batches": (not cfg.test, "it is for --test (score test.jsonl after training)"),
     }
     for name, (ignored, why) in unused.items():
         if ignored and name in given:

@@ -300,13 +300,13 @@ SPLITS = ("train", "valid", "test")
 
 def data_settings(cfg, tokenizer, model) -> dict:
     """:func:`load_data`'s arguments for a ``finetune`` run: its train and valid splits (the
-    test split is not read; the valid one is read with validation off too: the mask probe reads
+    test split with ``test`` alone; the valid one with validation off too: the mask probe reads
     it), ids checked against ``model``'s vocabulary, stage 1 texts with nothing to score
     dropped."""
     chunk = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 0
     vocab = vocab_size(model)
     return dict(folder=cfg.data, tokenizer=tokenizer, stage=cfg.stage, max_len=cfg.max_seq_length,
-                packed=cfg.pack, vocab=vocab, chunk=chunk, splits=("train", "valid"),
+                packed=cfg.pack, vocab=vocab, chunk=chunk, splits=SPLITS[: 2 + cfg.test],
                 validating=bool(cfg.val_every))  # fmt: skip
 
 

@@ -121,6 +121,16 @@ def _link(src, dst) -> None:
         shutil.copy2(src, dst)
 
 
+def saved_config(cfg) -> dict:
+    """The settings a checkpoint keeps: local paths absolute (a model path only if it exists),
+    so a run resumed from another folder reads and writes where it did."""
+    out = dataclasses.asdict(cfg)
+    for name in ("model", "data", "output", "init_from", "resume"):
+        if out[name] and (name != "model" or Path(out[name]).expanduser().exists()):
+            out[name] = str(Path(out[name]).expanduser().resolve())
+    return out
+
+
 def save(
     folder: str | Path,
     predictor: Predictor,

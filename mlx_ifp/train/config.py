@@ -33,8 +33,8 @@ MLX_LM_KEYS = {
     "steps_per_eval": "steps_per_eval is val_every here",
     "mask_prompt": "mask_prompt: stage sft scores the reply alone already (pretrain: every token)",
     **dict.fromkeys(("optimizer", "optimizer_config"), "optimizer: AdamW (weight_decay) always"),
-    "steps_per_report": "steps_per_report: every step is reported",
-    **dict.fromkeys(("test", "test_batches"), "test: no test split is read (eval scores a run)"),
+    "steps_per_report": "steps_per_report: the bar shows every step; a log, a line every tenth "
+    "of the run or 10 s; every step's loss is in trainer_state.json",
     **dict.fromkeys(
         ("report_to", "project_name"),
         "report_to: the loss history is in trainer_state.json (tools/plot_training.py plots it)",
@@ -101,6 +101,8 @@ class FinetuneConfig:
     save_every: int = 100
     val_every: int = 50
     val_batches: int = 8
+    test: bool = False  # after training, score test.jsonl (hard masks at keep), as mlx_lm
+    test_batches: int = 500  # -1: the whole test split
     resume: str | None = None
     quiet: bool = False
 
@@ -147,7 +149,7 @@ def check(cfg: FinetuneConfig) -> None:
     choices.update(compile=("auto", "true", "false"), eps_schedule=("exp", "linear", "constant"))
     said = {"yes": "true", "on": "true", "1": "true", "no": "false", "off": "false", "0": "false"}
     cfg.compile = said.get(c := str(cfg.compile).lower(), c)  # YAML's true, `--compile on`
-    for name in ("pack", "grad_checkpoint", "quiet", "dequantize"):  # `pack: "no"`: a str
+    for name in ("pack", "grad_checkpoint", "quiet", "dequantize", "test"):  # `pack: "no"`: a str
         value = getattr(cfg, name)
         if isinstance(value, str):
             value = {"true": True, "false": False}.get(said.get(v := value.lower(), v), value)
@@ -170,7 +172,7 @@ def check(cfg: FinetuneConfig) -> None:
     least = dict.fromkeys(("iters", "batch_size", "grad_accumulation", "max_seq_length"), 1)
     least.update(chunks=1, save_every=1, lora_rank=1, val_batches=-1, lora_layers=-1)  # -1: all
     least.update(dict.fromkeys(("repick", "val_every", "warmup", "eps_steps", "seed"), 0))
-    least.update(start_step=0, decay_start=0, probe_prompts=0)
+    least.update(start_step=0, decay_start=0, probe_prompts=0, test_batches=-1)
     for name, low in least.items():
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -197,8 +199,9 @@ def check(cfg: FinetuneConfig) -> None:
         raise UsageError("ce and distill are both 0: the loss is 0 and nothing trains")
     if not cfg.eps_start > 0 < cfg.eps_end:  # SoftTopK's temperature
         raise UsageError(f"eps_start and eps_end must be > 0, got {cfg.eps_start}, {cfg.eps_end}")
-    if cfg.val_batches == 0:  # mlx_lm's -1: the whole validation split
-        raise UsageError("val_batches must be -1 (the whole validation split) or N >= 1, not 0")
+    for name, split in (("val_batches", "validation"), ("test_batches", "test")):
+        if getattr(cfg, name) == 0:  # mlx_lm's -1: the whole split
+            raise UsageError(f"{name} must be -1 (the whole {split} split) or N >= 1, not 0")
     if cfg.train == "lora" and cfg.lora_layers == 0:  # mlx-lm's layers[-0:] is every layer
         raise UsageError("lora_layers must be -1 (every layer) or N >= 1 (the last N), not 0")
     if not cfg.lora_dropout < 1:

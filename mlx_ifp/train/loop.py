@@ -56,16 +56,6 @@ from .objective import (
 LORA_INIT_SEED = 7919  # offsets the LoRA initialisation's seed from the predictor's
 
 
-def saved_config(cfg: FinetuneConfig) -> dict:
-    """The settings a checkpoint keeps: local paths absolute (a model path only if it exists),
-    so a run resumed from another folder reads and writes where it did."""
-    out = dataclasses.asdict(cfg)
-    for name in ("model", "data", "output", "init_from", "resume"):
-        if out[name] and (name != "model" or Path(out[name]).expanduser().exists()):
-            out[name] = str(Path(out[name]).expanduser().resolve())
-    return out
-
-
 def lr_schedule(lr: float, cfg: FinetuneConfig):
     """Warm-up, then constant, or held until ``decay_start`` and decayed to 0 at ``iters``; in
     optimizer steps: a run continued at ``start_step`` has a new optimizer (its schedule spans
@@ -237,7 +227,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
                 f"checkpoint {cfg.resume} is at step {step}, past --iters {cfg.iters}: "
                 f"resume with --iters {step} or more"
             )
-    train, valid = load_data(**data_settings(cfg, tokenizer, model))[:2]  # no test split
+    train, valid, test = load_data(**data_settings(cfg, tokenizer, model))  # test: with --test
     if cfg.task_share and all(e.domain < 0 for e in train):
         warn("task_share: no training record has a 'domain', so every row runs its own mask")
     # stage 1: every batch is max_seq_length wide, so the chunks are the configured ones
@@ -245,14 +235,20 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     if compiling(cfg) and cfg.stage == "sft":
         multiple = 64  # fewer distinct shapes: fewer traces of the compiled step
     train_b = Batches(train, cfg.batch_size, cfg.seed, multiple, group)
-    valid_b = None
-    if valid and cfg.val_every:  # validation scores whole batches
-        if len(valid) < cfg.batch_size:
-            raise UsageError(
-                f"{Path(cfg.data) / 'valid.jsonl'} has {len(valid)} usable examples, fewer than "
-                f"one batch ({cfg.batch_size}): add some, or set --val-every 0"
-            )
-        valid_b = Batches(valid, cfg.batch_size, cfg.seed, multiple, group)
+
+    def scored(name: str, examples: list, instead: str) -> Batches:  # whole batches, as mlx_lm
+        path = Path(cfg.data) / f"{name}.jsonl"
+        if len(examples) < cfg.batch_size:  # refused before the first step
+            n = f"has {len(examples)} usable examples, fewer than one batch ({cfg.batch_size})"
+            raise UsageError(f"{path} {n if path.is_file() else 'is missing'}: {instead}")
+        return Batches(examples, cfg.batch_size, cfg.seed, multiple, group)
+
+    valid_b = (
+        scored("valid", valid, "add some, or set --val-every 0")
+        if valid and cfg.val_every
+        else None
+    )
+    test_b = scored("test", test, "add some, or leave out --test") if cfg.test else None
     probes = probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
     eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
     out = Path(cfg.output)
@@ -273,7 +269,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         state = {"step": at, "data_position": list(pos), "seed": cfg.seed}
         state.update(batches_consumed=at * cfg.grad_accumulation)
         state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
-        state.update(diversity=div_history, config=saved_config(cfg))
+        state.update(diversity=div_history, config=checkpoint.saved_config(cfg))
         try:
             checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
         except UsageError as e:  # e.g. the disk is full
@@ -370,6 +366,10 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         save(step)
     ui.note(f"{run['tokens']:,} tokens in {run['seconds']:.0f} s on {run['device']}")
     ui.summary(history, [[r[0], r[column]] for r in val_history], out, name)
+    if test_b is not None:  # mlx_lm lora's --test: the run's hard masks at its keep
+        said = evaluate(joint, test_b, cfg.test_batches, k, cfg, group)
+        kl = f", KL to source {said['kl']:.4f}" if cfg.distill else ""
+        ui.note(f"test CE {said['ce']:.4f}, ppl {math.exp(min(said['ce'], 700)):.3f}{kl}")
     return out
 
 
