@@ -136,4 +136,5 @@ def test_changing_a_slim_model_in_place_leaves_its_source_alone():
     slim2.freeze()  # (its own frozen set: the source's parameters stay trainable)
     np.testing.assert_array_equal(np.array(model(x)), dense)
     assert nn.utils.tree_flatten(model.trainable_parameters())
-    assert pruner.slim_for(P)[1].cache_hit  # the Pruner goes on
+    fresh, info = pruner.slim_for(P)  # the Pruner goes on; the quantized one is cut anew (s47)
+    assert not info.cache_hit and type(fresh.layers[0].self_attn.q_proj) is nn.Linear

@@ -386,9 +386,9 @@ def record_origin(model, info: dict) -> None:
 
 
 def origin(model, required: bool = True) -> dict:
-    """What ``record_origin`` attached ({} when absent and not ``required``)."""
+    """What ``record_origin`` attached ({} if absent; ``required``: ``mlx_ifp.load``'s record)."""
     found = getattr(model, ATTRIBUTE, None)
-    if found is None and required:
+    if required and "model" not in (found or {}):  # (a slim model of one not loaded: its width)
         raise UsageError("this model was not loaded with mlx_ifp.load (no config to export)")
     return {} if found is None else found
 

@@ -62,9 +62,9 @@ def prune(model: nn.Module, mask: Mask) -> nn.Module:
     if mask.k >= d_ffn(model):
         return model
     slim = slim_copy(model, [mask.indices[i] for i in range(mask.n_layers)])
-    if info := origin(model, required=False):  # an export's record: run as written, as one is
-        config = {**(info.get("config") or {}), "mlx_ifp": {"k": mask.k, "d_ffn": mask.d_ffn}}
-        record_origin(slim, {**info, "config": config, "pruned_by": mask})  # (``export_note``)
+    info = origin(model, required=False)  # an export's record (its width): run as written
+    config = {**(info.get("config") or {}), "mlx_ifp": {"k": mask.k, "d_ffn": mask.d_ffn}}
+    record_origin(slim, {**info, "config": config, "pruned_by": mask})  # (``export_note``)
     return slim
 
 
@@ -92,22 +92,27 @@ class PruneInfo:
 
 class SlimCache:
     """A small LRU of (mask, slim model) keyed by (source key, text hash, k); threads sharing a
-    ``Pruner`` share it: every lookup and insertion holds its lock."""
+    ``Pruner`` share it: every lookup and insertion holds its lock. A slim model handed out is
+    the app's to change (``nn.quantize``, ``update``, LoRA layers): changed, it is a miss."""
 
     def __init__(self, maxsize: int = 4):
         self.maxsize = maxsize
-        self._items: OrderedDict[tuple, tuple[Mask, nn.Module]] = OrderedDict()
+        self._items: OrderedDict[tuple, tuple] = OrderedDict()  # (mask, slim, its watch)
         self._lock = threading.Lock()
 
     def get(self, key: tuple):
         with self._lock:
-            if (found := self._items.get(key)) is not None:
+            if (found := self._items.get(key)) is not None and found[2:] and found[2]():
+                del self._items[key]  # the slim model's arrays changed since: cut anew
+                found = None
+            if found is not None:
                 self._items.move_to_end(key)
-            return found
+            return None if found is None else found[:2]
 
     def put(self, key: tuple, value: tuple[Mask, nn.Module]) -> None:
+        watch = (watch_arrays(value[1]),) if isinstance(value[1], nn.Module) else ()
         with self._lock:
-            self._items[key] = value
+            self._items[key] = (*value, *watch)
             self._items.move_to_end(key)
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
@@ -311,6 +316,14 @@ class Pruner:
         info = PruneInfo(mask, hit, t_sel, t_slice, params, self.source_params, note=self.note)
         return slim, info
 
+    def _cut(self, key: tuple | None, mask: Mask, t_sel: float = 0.0):
+        """The slim model of ``mask``, cached under ``key`` (None: not cached), and its info."""
+        t0 = time.perf_counter()
+        slim = prune(self.slim_base, mask)
+        if key is not None:
+            self.cache.put(key, (mask, slim))
+        return self._finish(mask, slim, False, t_sel, time.perf_counter() - t0)
+
     def slim_for(self, text, *, key_text: str | None = None) -> tuple[nn.Module, PruneInfo]:
         """The slim model for a text (prompt or task description), or for a task given by a
         list of examples (prompts, or ``{"prompt", "completion"}`` with their replies: one mask
@@ -329,10 +342,7 @@ class Pruner:
         if not isinstance(mask, Mask) or mask.k not in (self.k, d_ffn(self.model)):  # a plug-in
             raise UsageError(f"mask source {self.source.key()!r} gave no mask of {self.k} channels")
         mx.eval(mask.indices)
-        t1 = time.perf_counter()
-        slim = prune(self.slim_base, mask)
-        self.cache.put(key, (mask, slim))
-        return self._finish(mask, slim, False, t1 - t0, time.perf_counter() - t1)
+        return self._cut(key, mask, time.perf_counter() - t0)
 
     def _encoded(self, texts) -> list[list[int]]:
         examples = [self.encode(t) for t in texts]
@@ -370,10 +380,7 @@ class Pruner:
             scores = None if full else obs.scores()
             mask = self.source.mask_from(self.model, mx.array(seen), scores, self.k)
             mx.eval(mask.indices)
-            t2 = time.perf_counter()
-            slim = prune(self.slim_base, mask)
-            self.cache.put(key, (mask, slim))
-            slim, info = self._finish(mask, slim, False, t2 - t1, time.perf_counter() - t2)
+            slim, info = self._cut(key, mask, time.perf_counter() - t1)
         info.prefill_s = t1 - t0
         return slim, info, cache
 
@@ -383,18 +390,11 @@ class Pruner:
         is_mask(mask)
         mask.check(self.slim_base)
         key = ("mask", mask.digest())
-        if (hit := self.cache.get(key)) is not None:
-            slim, info = self._finish(hit[0], hit[1], True, 0.0, 0.0)
-        else:
-            t0 = time.perf_counter()
-            slim = prune(self.slim_base, mask)
-            self.cache.put(key, (mask, slim))
-            slim, info = self._finish(mask, slim, False, 0.0, time.perf_counter() - t0)
+        hit = self.cache.get(key)
+        slim, info = self._cut(key, mask) if hit is None else self._finish(*hit, True, 0.0, 0.0)
         info.given = True
         return slim, info
 
     def own_slim(self, mask: Mask) -> tuple[nn.Module, PruneInfo]:
         """A slim model for ``mask`` that nobody else holds (not cached): re-picks write into it."""
-        t0 = time.perf_counter()
-        slim = prune(self.slim_base, mask)
-        return self._finish(mask, slim, False, 0.0, time.perf_counter() - t0)
+        return self._cut(None, mask)

@@ -48,7 +48,7 @@ def export_note(model) -> str:
     (``prune`` records the same, and the mask as ``pruned_by``), a line saying so; else ""."""
     if (width := exported_width(model)) is None:
         return ""
-    info = origin(model)
+    info = origin(model, required=False)  # (a slim model of a model not loaded here too)
     made = info.get("pruned_by")
     mask = info["config"]["mlx_ifp"].get("mask") if made is None else made.digest()
     return (f"{'Exported pruned' if made is None else 'Pruned'} to {width[0]} of {width[1]} FFN "
