@@ -1,5 +1,6 @@
 """Teacher-forced scores of reference replies: log-probabilities under a masked model, KL and
-top-1 agreement with the dense model, per item and summarised."""
+top-1 agreement with the dense model, per item and summarised; and which items a generated
+reply can be scored on (``scoreable``)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,20 @@ import warnings
 import mlx.core as mx
 import mlx.nn as nn
 
-from ..core import UsageError, encode, format_chat, masked, messages_for, model_type, reply_tokens
+from ..core import (
+    UsageError,
+    context_length,
+    encode,
+    format_chat,
+    masked,
+    messages_for,
+    model_type,
+    reply_tokens,
+)
 
 PLAIN_HEAD = {"llama", "mistral", "qwen2", "qwen3"}  # logits = lm_head(model.model(x))
+#: what scoring a generated reply reads from an item's provenance (the first: it is scored)
+SCORED_BY = {"math": ("answer",), "code": ("test", "entry_point", "code_prompt")}
 
 
 def prompt_tokens(tokenizer, prompt: str) -> list[int]:
@@ -32,12 +44,12 @@ def fit_prompt(tokenizer, prompt: str, budget: int) -> list[int]:
     return prompt_tokens(tokenizer, prompt[:lo])
 
 
-def pairs(tokenizer, items: list[dict], max_len: int) -> list[tuple[list[int], int]]:
+def pairs(tokenizer, items: list[dict], max_len: int, model=None) -> list[tuple[list[int], int]]:
     """(prompt + reference tokens, index of the first reference token) per item, truncated.
 
     The reference is cut at its end. A prompt that leaves no room for it has its user text
     shortened to fit half of ``max_len`` (the chat template kept whole), with one warning that
-    counts such items.
+    counts such items. A sequence longer than ``model``'s context is refused.
     """
     out, cut = [], 0
     for it in items:
@@ -51,12 +63,35 @@ def pairs(tokenizer, items: list[dict], max_len: int) -> list[tuple[list[int], i
                     f"{len(p)} tokens even cut short (its chat template)"
                 )
         out.append(((p + c)[:max_len], len(p)))
+    most = max((len(t) for t, _ in out), default=0)
+    if (limit := context_length(model)) and most > limit:
+        raise UsageError(
+            f"an item takes {most} tokens (--max-len {max_len}), over the model's context of "
+            f"{limit} tokens: give --max-len {limit} or less"
+        )
     if cut:
         warnings.warn(
             f"{cut} of {len(items)} prompts had {max_len}+ tokens: their user text was "
             f"truncated to fit {max_len // 2} tokens (chat template kept)",
             stacklevel=2,
         )
+    return out
+
+
+def scoreable(items: list[dict], domain: str | None = None) -> list[dict]:
+    """Items generation can be scored on: a GSM8K answer or HumanEval tests; with ``domain``,
+    that domain's kind alone, each checked to carry what its scoring reads (else refused)."""
+    need = SCORED_BY.get(domain, ())
+    marks = {need[0]} if need else {"answer", "test"}
+    out = [it for it in items if marks & it["provenance"].keys()]
+    for it, key in ((it, key) for it in out for key in need):
+        value = it["provenance"].get(key)
+        if not isinstance(value, str) and (key != "answer" or type(value) not in (int, float)):
+            got = f"not {value!r:.40}" if key in it["provenance"] else "which it lacks"
+            raise UsageError(
+                f"the {domain} test item {it['prompt'][:40]!r}: scoring a reply to it needs "
+                f"{'a number or ' * (key == 'answer')}a text as its provenance's {key!r}, {got}"
+            )
     return out
 
 

@@ -4,9 +4,8 @@ For every (source, keep, mode) it reports, per domain: NLL / perplexity of the r
 responses under the pruned model, KL(dense || pruned) and top-1 agreement with the dense model
 on those tokens, GSM8K exact match and HumanEval pass@1 from greedy generation. Every source
 (dense = ``full``, ``random``, ``static``, ``static-act``, ``griffin``, any registered one such
-as a learned static mask, or a saved mask file) goes through ``MaskSource.select``.
-
-The report: a rich table and a markdown table of the results (``table``, ``markdown``).
+as a learned static mask, or a saved mask file) goes through ``MaskSource.select``. The report:
+a rich table and a markdown table of the results (``table``, ``markdown``).
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from .metrics import (
     logprobs,
     pairs,
     prompt_tokens,
+    scoreable,
     summarise,
     token_metrics,
 )
@@ -124,17 +124,10 @@ def instructions(data, domain: str, split: str = "test") -> list[dict]:
     return [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
 
 
-def scoreable(items: list[dict]) -> list[dict]:
-    """Items generation can be scored on: a GSM8K answer or HumanEval tests."""
-    return [it for it in items if "answer" in it["provenance"] or "test" in it["provenance"]]
-
-
 def _configs(model, tokenizer, cfg: EvalConfig):
     """(label, source, k, mode, net) for every evaluated combination; dense once, static once.
-
-    ``net`` is the model the pruned side runs: ``model`` itself, or for a finetune folder that
-    also changed the LLM, a copy of it with those adapters applied.
-    """
+    ``net``: the model the pruned side runs, ``model`` itself or, for a finetune folder that
+    also changed the LLM, a copy of it with those adapters applied."""
     d = d_ffn(model)
     out = []
     for name in cfg.sources:
@@ -252,15 +245,21 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
         cfg = replace(cfg, domains=built_domains(data))
     domain_tasks = tasks(data)
     splits = {dom: instructions(data, dom)[: cfg.limit] for dom in cfg.domains}
+    scored = {dom: pairs(tokenizer, its, cfg.max_len, model) for dom, its in splits.items()}
+    gen_at = {  # the items replies are scored on, each checked before any work
+        dom: [i for i, it in enumerate(items) if scoreable([it], dom)][: cfg.gen_limit]
+        for dom, items in splits.items()
+        if cfg.gen_limit and dom in GEN_DOMAINS
+    }
     configs = _configs(model, tokenizer, cfg)
     sizes, d = count(model), d_ffn(model)
     rows = []
     gen_steps = sum(1 for dom in cfg.domains if dom in GEN_DOMAINS) if cfg.gen_limit else 0
     total = len(configs) * (len(cfg.domains) + gen_steps)
     with Progress("eval", total, enabled=progress, transient=True) as bar:
-        for dom, items in splits.items():
-            scored = pairs(tokenizer, items, cfg.max_len)  # one truncation warning per domain
-            chunks = [scored[i : i + cfg.batch_size] for i in range(0, len(items), cfg.batch_size)]
+        for dom, items in splits.items():  # (pairs: one truncation warning per domain)
+            b, seqs = cfg.batch_size, scored[dom]
+            chunks = [seqs[i : i + b] for i in range(0, len(seqs), b)]
             dense = [logprobs(model, batch_of(c), None, c) for c in chunks]
             mx.eval(dense)
             for label, source, k, mode, net in configs:  # net: model, or an adapted copy
@@ -289,7 +288,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                 row["active_fraction"] = row["active_params"] / sizes["params"]
                 bar.advance()
                 if cfg.gen_limit and dom in GEN_DOMAINS:
-                    at = [i for i, it in enumerate(items) if it in scoreable([it])][: cfg.gen_limit]
+                    at = gen_at[dom]
                     bar.describe(f"{dom}: {label} k={k} per-{mode}, generating replies")
                     g_items, g_masks = [items[i] for i in at], [masks[i] for i in at]
                     replies = generate_replies(

@@ -55,10 +55,10 @@ def _norm(number: str) -> str:
     return s
 
 
-def exact_match(reply: str, answer: str) -> bool:
-    """Whether the reply's final number equals the reference answer."""
+def exact_match(reply: str, answer: str | float) -> bool:
+    """Whether the reply's final number equals the reference answer (a text or a number)."""
     got = final_number(reply)
-    return got is not None and got == _norm(answer)
+    return got is not None and got == _norm(str(answer))
 
 
 #: a fenced block: its language tag (any spelling: ```Python, ```python3) and its text
