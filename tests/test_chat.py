@@ -1,6 +1,8 @@
 """``mlx_ifp chat``: the conversation goes to the model turn by turn, ``r`` starts over, a turn
 that fails is dropped and the chat goes on; and a real conversation on the embedded model."""
 
+import importlib
+
 import mlx_ifp
 from mlx_ifp.cli import app
 
@@ -14,21 +16,29 @@ TEMPLATE = "{% for m in messages %}{{ m['content'] }} {% endfor %}"
 
 @pytest.fixture
 def turns(monkeypatch):
-    """The message lists each turn sent to ``stream_generate`` (a tiny model is loaded)."""
+    """The message lists each turn sent to ``stream_generate`` (a tiny model is loaded): given
+    as such, or formatted by ``chat`` into the tokens it sent (those a carried cache lacks)."""
+    chat_module = importlib.import_module("mlx_ifp.cli.chat")
 
     def load(*args, **kwargs):
         tok = word_tokenizer()
         tok._tokenizer.chat_template = TEMPLATE
         return tiny_model("llama"), tok
 
-    sent, real = [], mlx_ifp.stream_generate
+    sent, real, formatted, tokens = [], mlx_ifp.stream_generate, [], chat_module.chat_tokens
+
+    def formats(tokenizer, messages, *args, **kwargs):
+        formatted[:] = [[dict(m) for m in messages]]
+        return tokens(tokenizer, messages, *args, **kwargs)
 
     def spy(model, tokenizer, prompt, *args, **kwargs):
-        sent.append([dict(m) for m in prompt])
+        given = bool(prompt) and isinstance(prompt[0], dict)
+        sent.append([dict(m) for m in prompt] if given else formatted.pop())
         yield from real(model, tokenizer, prompt, *args, **kwargs)
 
     monkeypatch.setattr(mlx_ifp, "load", load)
     monkeypatch.setattr(mlx_ifp, "stream_generate", spy)
+    monkeypatch.setattr(chat_module, "chat_tokens", formats)
     return sent
 
 

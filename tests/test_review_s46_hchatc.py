@@ -14,8 +14,9 @@
   conversation each turn.
 
 Every test here fails on the code it was written against (each turn's prompt was the whole
-conversation), but two that guard what must not change: GRIFFIN's whole conversation, and a
-rotated window that must be cut back, which runs the whole conversation as before.
+conversation), but two that guard what must not change: GRIFFIN's whole conversation (since the
+s47 review GRIFFIN carries its dense pass: that test now says so), and a rotated window that must
+be cut back, which runs the whole conversation as before.
 """
 
 import re
@@ -218,12 +219,14 @@ def test_a_rotating_cache_carries_on_past_its_window(monkeypatch, sent, template
         assert prompts(run) == whole and [ids for _, ids in sent] == replies, run.output
 
 
-def test_griffin_still_runs_the_whole_conversation(monkeypatch, sent):
-    """GRIFFIN reads its mask off the dense prefill of the whole conversation: no cache."""
+def test_griffin_carries_its_dense_pass(monkeypatch, sent):
+    """GRIFFIN reads its mask off the dense pass of the whole conversation: since the s47 review
+    that pass is carried (``cli.chat.Dense``, tests/test_review_s47_hgchat.py); the slim model
+    is sent the prompt's last token, the rest prefilled densely."""
     use(monkeypatch)
     run = chat(*LINES[:2], args=["--mask-source", "griffin"])
     assert run.exit_code == 0, run.output
-    assert [len(p) for p, _ in sent] == [1, 3]  # message lists: the whole conversation
+    assert [p for p, _ in sent] == [[6], [7]]  # t6, t7: once a message list each
 
 
 def test_the_embedded_model_prefills_only_the_new_message():

@@ -8,16 +8,21 @@ new message, and whatever of the last reply the chat template writes otherwise),
 wait does not grow with the conversation. Earlier turns keep the K/V their masks computed, as
 earlier positions of a re-picked reply do; with one slim model and no re-pick the replies are
 those of running the whole conversation again, token for token. GRIFFIN (``--mask-source
-griffin``) prefills each turn through the unpruned model (its recipe) and without ``--repick``
-reads its mask off that pass over the whole conversation: a cache of slim replies would change
-both, so GRIFFIN runs the whole conversation each turn. ``r`` starts a new conversation (a new
-mask, an empty cache).
+griffin``) prefills through the unpruned model (its recipe) and without ``--repick`` reads its
+mask off that pass over the whole conversation, a sum over its tokens: it carries that dense
+pass instead (``Dense``: its KV cache and the sum), so a turn prefills densely only the last
+reply, as the template writes it, and the new message; after the reply the cache is cut back
+to the prompt. Its greedy replies are the re-run's, token for token (a prompt past a window
+``--max-kv-size`` or the model's own: the whole conversation, as before). ``r`` starts a new
+conversation (a new mask, an empty cache).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -102,8 +107,8 @@ def too_long_hint(opened: dict, start: list, line: str) -> str:
 
 def summary(r) -> str:
     """One line after each reply: the prompt (the tokens this turn prefilled: those the carried
-    KV cache lacked; with GRIFFIN the whole conversation) and the reply, their speeds, peak
-    memory, the mask and the active parameters."""
+    KV cache lacked; with GRIFFIN's dense one, the last reply too) and the reply, their speeds,
+    peak memory, the mask and the active parameters."""
     p = r.prune
     line = f"[prompt {r.prompt_tokens} tokens, {r.prompt_tps:.1f} tok/s; reply "
     line += f"{r.generation_tokens} tokens, {r.generation_tps:.1f} tok/s; "
@@ -151,18 +156,116 @@ class Carried:
             self.reset()
 
 
-def turn(messages, max_tokens, opened, carried: Carried | None, config: dict, **options):
-    """One reply: to the whole conversation (``carried`` None: GRIFFIN), else to the tokens the
-    carried cache lacks, the mask reading the first message as ``stream_generate`` would.
-    Returns the last ``Response`` and the reply's text."""
+class Dense:
+    """GRIFFIN's dense pass over the conversation, carried across turns: the source's
+    ``Running`` (the unpruned model's KV cache and the statistic, a sum over the tokens it
+    observed) and ``seen``, the tokens observed: those the cache holds and the prompt's last."""
+
+    def __init__(self, net, source, max_kv_size: int | None):
+        self.net, self.source, self.size = net, source, max_kv_size
+        self.reset()
+
+    def reset(self) -> None:  # (a new conversation; a pass that cannot be cut back)
+        self.running, self.seen = self.source.running(self.net), []
+        self.running.max_kv_size = self.size
+
+    def fits(self, tokens: list[int]) -> bool:
+        """Whether the prompt fits every layer's window (none rotates, each can be cut back)."""
+        from mlx_lm.models.cache import make_prompt_cache
+
+        n = len(tokens)
+        made = self.running.cache or make_prompt_cache(self.net, self.size)
+        return all(c.is_trimmable() and n < (getattr(c, "max_size", None) or n + 1) for c in made)
+
+    def feed(self, tokens: list[int], step: int) -> int:
+        """Prefill densely what the cache lacks of ``tokens`` (a start it holds otherwise: all
+        of it), the statistic skipping what it saw, then cut the last token off the cache
+        (observed, as the re-run's prefill does; the slim model feeds it). Returns the count."""
+        r = self.running
+        if len(tokens) <= len(self.seen) or tokens[: len(self.seen)] != self.seen:
+            self.reset()
+            r = self.running
+        new = tokens[len(r.tokens) :]  # (its first: the last prompt token before, observed then)
+        r.feed(new, step, seen=len(self.seen) - len(r.tokens))
+        self.seen = list(tokens)
+        self.cut(len(tokens) - 1)
+        return len(new)
+
+    def cut(self, n: int) -> None:
+        """The cache cut back to its first ``n`` tokens (one that rotated: a new pass)."""
+        if not all(c.is_trimmable() for c in self.running.cache or []):
+            return self.reset()
+        for c in self.running.cache or []:
+            c.trim(c.offset - n)
+        self.running.tokens = self.running.tokens[:n]
+
+    def saved(self) -> tuple:
+        """What ``restore`` puts back after a turn that failed: the pass (a new one may have
+        started), the tokens seen, how many the cache held, a copy of the statistic."""
+        r = self.running
+        return r, list(self.seen), len(r.tokens), copy.deepcopy(r.observer)
+
+    def restore(self, saved: tuple) -> None:
+        self.running, self.seen, n, self.running.observer = saved
+        self.cut(n)  # (the tokens of a chunk stopped midway too)
+
+
+def turn(messages, max_tokens, opened, carried, config: dict, **options):
+    """One reply: to the tokens the carried cache lacks (``Carried``: slim; ``Dense``: GRIFFIN's
+    dense pass, its mask read off all of it unless re-picked), the mask reading the first message
+    as ``stream_generate`` would; to the whole conversation where none is carried. Returns the
+    last ``Response`` and the reply's text."""
     if carried is None:
         whole = stream_reply(messages, max_tokens, opened, chat_template_config=config, **options)
         return whole[:2]
     first, tokens = chat_tokens(opened["tokenizer"], messages, None, config=config)  # as its own
+    if isinstance(carried, Dense):
+        return dense_turn(first, tokens, messages, max_tokens, opened, carried, config, **options)
     new = carried.lacks(tokens)  # (a turn that failed fed the cache more: cut off here)
     last, text, ids = stream_reply(new, max_tokens, opened, prompt_cache=carried.cache,
                                    mask_prompt=first, **options)  # fmt: skip
     carried.hold(tokens + ids)  # the reply, as it was generated
+    return last, text
+
+
+def dense_turn(first, tokens, messages, max_tokens, opened, dense: Dense, config, **options):
+    """GRIFFIN's turn: what the dense pass lacks prefilled through the unpruned model, the mask
+    picked from the statistic of the whole conversation (with ``repick``: from the first
+    message, by ``stream_generate``), the reply decoded slim from that cache, which is then cut
+    back to the prompt. A prompt past a window: the whole conversation, as before."""
+    import mlx.core as mx
+
+    if (limit := context_length(opened["net"])) and len(tokens) >= limit:  # refused there,
+        return turn(messages, max_tokens, opened, None, config, **options)  # as before: no work
+    if not dense.fits(tokens):
+        dense.reset()
+        return turn(messages, max_tokens, opened, None, config, **options)
+    saved = dense.saved()
+    try:
+        t0 = time.perf_counter()
+        fed = dense.feed(tokens, options.get("prefill_step_size") or 2048)
+        t1 = time.perf_counter()
+        mask = None
+        if not options.get("repick"):  # (--repick: the first message's, as the re-run's)
+            net, d = opened["net"], d_ffn(opened["net"])
+            k = Budget.parse(opened["keep"], opened["align"]).channels(d)
+            scores = None if k >= d else dense.running.scores()
+            mask = dense.source.mask_from(net, mx.array(tokens), scores, k)
+            mx.eval(mask.indices)
+            opened = {**opened, "mask": mask, "keep": None}  # (picked here: slim cut from it)
+        t2 = time.perf_counter()
+        cache = dense.running.cache
+        last, text, _ = stream_reply(tokens[-1:], max_tokens, opened, prompt_cache=cache,
+                                     mask_prompt=first, **options)  # fmt: skip
+    except BaseException:
+        dense.restore(saved)
+        raise
+    dense.cut(len(tokens) - 1)  # the reply: prefilled densely next turn, as the re-run does
+    if last is not None:  # the line after the reply: the tokens this turn prefilled, their time
+        p = last.prune
+        p.prefill_s, p.select_s = t1 - t0, (t2 - t1 if mask is not None else p.select_s)
+        first_s = 1.0 / last.prompt_tps if last.prompt_tps else 0.0
+        last.prompt_tokens, last.prompt_tps = fed, fed / max(t1 - t0 + first_s, 1e-9)
     return last, text
 
 
@@ -213,7 +316,9 @@ def chat_command(
     with contextlib.suppress(AttributeError, ValueError):  # a strict UTF-8 locale: not a crash
         sys.stdin.reconfigure(errors="surrogateescape")  # check_text refuses the line
     start = [{"role": "system", "content": system_prompt}] if system_prompt is not None else []
-    carried = None if source.prefers_dense_prefill() else Carried(net, max_kv_size)
+    carried = Carried(net, max_kv_size)  # GRIFFIN: its dense pass (a plug-in's without one: none)
+    if source.prefers_dense_prefill():
+        carried = Dense(net, source, max_kv_size) if source.running(net) is not None else None
     typer.echo(f"Chatting with {model}, {pruned(opened, repick)}.\n{HELP}", err=True)
     messages = list(start)
     while True:

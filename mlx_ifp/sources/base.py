@@ -103,13 +103,11 @@ class MaskSource(ABC):
 
     def mask_from(self, model: nn.Module, tokens: mx.array, scores: mx.array | None, k: int):
         """The top-k mask of ``scores`` (None: keep all), labelled with this source and text."""
-        if scores is not None:
+        if scores is None:
+            mask = Mask.full(model)
+        else:
             scores = check_scores(scores, model, self.key())
-        mask = (
-            Mask.full(model)
-            if scores is None
-            else Mask(topk_indices(scores, k), d_ffn(model), fingerprint(model))
-        )
+            mask = Mask(topk_indices(scores, k), d_ffn(model), fingerprint(model))
         mask.source = self.key()
         mask.text_hash = text_hash(str(tokens.tolist())) if self.uses_text else ""
         return mask
@@ -183,8 +181,9 @@ class Running:
         self.max_kv_size: int | None = None  # its KV cache as bounded as generation's
         self.tokens: list[int] = []
 
-    def feed(self, tokens, step: int = 2048) -> None:
-        """Run ``tokens`` (ints or an array) through the dense pass, after those fed before."""
+    def feed(self, tokens, step: int = 2048, seen: int = 0) -> None:
+        """Run ``tokens`` (ints or an array) through the dense pass, after those fed before; the
+        first ``seen`` of them for the KV cache only (observed before it was cut back)."""
         from mlx_lm.models.cache import make_prompt_cache
 
         tokens = mx.array(tokens, dtype=mx.int32).reshape(-1)
@@ -194,7 +193,7 @@ class Running:
         # layer by layer only for long texts: for a few tokens it costs more than it frees
         long = tokens.size > 64
         with off:
-            _dense_pass(self.model, tokens, self.cache, self.observer, step, long, clear=False)
+            _dense_pass(self.model, tokens, self.cache, self.observer, step, long, False, seen)
         self.tokens += tokens.tolist()
 
     def scores(self) -> mx.array:
@@ -230,15 +229,18 @@ def _trimmable_after(cache: list, n: int) -> bool:  # (a full rotating cache is 
     return all(c.is_trimmable() and n < (getattr(c, "max_size", None) or n + 1) for c in cache)
 
 
-def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=True) -> None:
-    """``tokens`` through the unmasked ``model`` into ``cache``, ``step`` at a time: hidden
-    states only (no LM head), ``observe`` seeing every FFN activation (started layer by layer
-    with ``layer_by_layer``), MLX's buffer cache cleared after each chunk with ``clear``."""
+def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=True, seen=0):
+    """``tokens`` through the unmasked ``model`` into ``cache``, ``step`` at a time (hidden states
+    only), ``observe`` seeing each FFN activation but the first ``seen`` tokens' (started layer by
+    layer with ``layer_by_layer``); MLX's buffer cache cleared after each chunk with ``clear``."""
     net = backbone(model) or model
     hook = eager(observe) if layer_by_layer else observe
-    with masked(model, None), observed(model, hook):
+    with masked(model, None):
         for i in range(0, tokens.size, step):
-            net(tokens[i : i + step][None], cache=cache)
+            cut = max(seen - i, 0)  # the chunk's tokens observed before: not again
+            see = hook if not cut or hook is None else lambda j, h, c=cut: hook(j, h[:, c:])
+            with observed(model, see):
+                net(tokens[i : i + step][None], cache=cache)
             stats = observe.scores() if isinstance(observe, Observer) else []
             mx.eval([c.state for c in cache], stats)
             if clear:
@@ -389,9 +391,7 @@ class Griffin(MaskSource):
     def running(self, model):
         return Running(model, GriffinStats(), GriffinStats.scores)
 
-    def scores(self, model, tokens):
-        if tokens.size == 0:
-            raise UsageError("cannot select channels for an empty text")
+    def scores(self, model, tokens):  # (an empty text: refused by ``GriffinStats.scores``)
         stats = GriffinStats()
         dense_prefill(model, tokens, stats)
         return stats.scores()

@@ -17,8 +17,15 @@ import mlx_ifp  # noqa: E402
 
 print("after import:", sorted(m for m in ("typer", "rich") if m in sys.modules))
 from mlx_ifp.bench.models import synthetic_tokenizer  # noqa: E402
+
 from tiny import tiny_model  # noqa: E402
 
-text = mlx_ifp.generate(tiny_model("llama"), synthetic_tokenizer(128), "t5 t9 t3",
-                        max_tokens=4, keep=0.5, chat_template=False)
+text = mlx_ifp.generate(
+    tiny_model("llama"),
+    synthetic_tokenizer(128),
+    "t5 t9 t3",
+    max_tokens=4,
+    keep=0.5,
+    chat_template=False,
+)
 print("after generate:", sorted(m for m in ("typer", "rich") if m in sys.modules))
