@@ -198,7 +198,7 @@ def main() -> None:
                 per_item += metrics.token_metrics(dense(d, part), lp, c)
             row["domains"][d] = domain_summary(per_item)
             if gen and a.gen_limit and d in ("math", "code"):
-                its = scoreable(items[d], d)[: a.gen_limit]
+                its = scoreable(items[d], d, a.gen_limit)
                 ms = masks[: len(its)] if masks is not None else [full] * len(its)
                 if masks is not None and len(masks) == len(items[d]):
                     ms = [masks[items[d].index(it)] for it in its]

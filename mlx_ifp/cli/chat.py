@@ -230,9 +230,10 @@ def turn(messages, max_tokens, opened, carried, config: dict, **options):
 
 def dense_turn(first, tokens, messages, max_tokens, opened, dense: Dense, config, **options):
     """GRIFFIN's turn: what the dense pass lacks prefilled through the unpruned model, the mask
-    picked from the statistic of the whole conversation (with ``repick``: from the first
-    message, by ``stream_generate``), the reply decoded slim from that cache, which is then cut
-    back to the prompt. A prompt past a window: the whole conversation, as before."""
+    picked from the statistic of the whole conversation (re-picked, by ``--repick`` or the
+    source's default: from the first message, by ``stream_generate``), the reply decoded slim
+    from that cache, which is then cut back to the prompt. A prompt past a window: the whole
+    conversation, as before."""
     import mlx.core as mx
 
     if (limit := context_length(opened["net"])) and len(tokens) >= limit:  # refused there,
@@ -245,9 +246,11 @@ def dense_turn(first, tokens, messages, max_tokens, opened, dense: Dense, config
         t0 = time.perf_counter()
         fed = dense.feed(tokens, options.get("prefill_step_size") or 2048)
         t1 = time.perf_counter()
-        mask = None
-        if not options.get("repick"):  # (--repick: the first message's, as the re-run's)
-            net, d = opened["net"], d_ffn(opened["net"])
+        mask, net, repick = None, opened["net"], options.get("repick")
+        if repick is None:  # the source's default, as ``stream_generate`` decides it
+            repick = dense.source.repicks_by_default(net)
+        if not repick:  # (re-picked: the first message's mask, as the re-run's)
+            d = d_ffn(net)
             k = Budget.parse(opened["keep"], opened["align"]).channels(d)
             scores = None if k >= d else dense.running.scores()
             mask = dense.source.mask_from(net, mx.array(tokens), scores, k)

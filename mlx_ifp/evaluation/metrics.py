@@ -78,12 +78,13 @@ def pairs(tokenizer, items: list[dict], max_len: int, model=None) -> list[tuple[
     return out
 
 
-def scoreable(items: list[dict], domain: str | None = None) -> list[dict]:
-    """Items generation can be scored on: a GSM8K answer or HumanEval tests; with ``domain``,
-    that domain's kind alone, each checked to carry what its scoring reads (else refused)."""
+def scoreable(items: list[dict], domain: str | None = None, most: int | None = None) -> list:
+    """The first ``most`` (None: all) items generation can be scored on: a GSM8K answer or
+    HumanEval tests; with ``domain``, that domain's kind alone, each checked to carry what its
+    scoring reads (else refused; those past ``most`` are not read)."""
     need = SCORED_BY.get(domain, ())
     marks = {need[0]} if need else {"answer", "test"}
-    out = [it for it in items if marks & it["provenance"].keys()]
+    out = [it for it in items if marks & it["provenance"].keys()][:most]
     for it, key in ((it, key) for it in out for key in need):
         value = it["provenance"].get(key)
         if not isinstance(value, str) and (key != "answer" or type(value) not in (int, float)):

@@ -246,11 +246,11 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     domain_tasks = tasks(data)
     splits = {dom: instructions(data, dom)[: cfg.limit] for dom in cfg.domains}
     scored = {dom: pairs(tokenizer, its, cfg.max_len, model) for dom, its in splits.items()}
-    gen_at = {  # the items replies are scored on, each checked before any work
-        dom: [i for i, it in enumerate(items) if scoreable([it], dom)][: cfg.gen_limit]
-        for dom, items in splits.items()
-        if cfg.gen_limit and dom in GEN_DOMAINS
-    }
+    gen_at = {}  # the items replies are scored on, each checked before any work
+    for dom, items in splits.items():
+        if cfg.gen_limit and dom in GEN_DOMAINS:
+            picked = [id(it) for it in scoreable(items, dom, cfg.gen_limit)]
+            gen_at[dom] = [i for i, it in enumerate(items) if id(it) in picked]
     configs = _configs(model, tokenizer, cfg)
     sizes, d = count(model), d_ffn(model)
     rows = []

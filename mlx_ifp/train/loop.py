@@ -236,7 +236,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         multiple = 64  # fewer distinct shapes: fewer traces of the compiled step
     train_b = Batches(train, cfg.batch_size, cfg.seed, multiple, group)
 
-    def scored(name: str, examples: list, instead: str) -> Batches:  # whole batches, as mlx_lm
+    def batches_of(name: str, examples: list, instead: str) -> Batches:  # whole batches, as mlx_lm
         path = Path(cfg.data) / f"{name}.jsonl"
         if len(examples) < cfg.batch_size:  # refused before the first step
             n = f"has {len(examples)} usable examples, fewer than one batch ({cfg.batch_size})"
@@ -244,11 +244,11 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         return Batches(examples, cfg.batch_size, cfg.seed, multiple, group)
 
     valid_b = (
-        scored("valid", valid, "add some, or set --val-every 0")
+        batches_of("valid", valid, "add some, or set --val-every 0")
         if valid and cfg.val_every
         else None
     )
-    test_b = scored("test", test, "add some, or leave out --test") if cfg.test else None
+    test_b = batches_of("test", test, "add some, or leave out --test") if cfg.test else None
     probes = probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
     eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
     out = Path(cfg.output)
