@@ -116,5 +116,5 @@ def test_the_server_names_a_predictor_by_its_folder_not_its_path():
     from mlx_ifp.serve import registry
 
     shipped = SimpleNamespace(source="predictor(/srv/site-packages/mlx_ifp/weights/smollm2-k05)")
-    assert registry._named(shipped) == "predictor(smollm2-k05)"
-    assert registry._named(SimpleNamespace(source="griffin")) == "griffin"
+    assert registry._named(shipped.source) == "predictor(smollm2-k05)"  # (s47: a source's key)
+    assert registry._named("griffin") == "griffin"

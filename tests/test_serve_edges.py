@@ -98,4 +98,4 @@ def test_include_usage_must_be_a_boolean(server):
     body = {**CHAT, "stream": True, "stream_options": {"include_usage": "no"}}
     status, answer = post(server.url, json.dumps(body).encode())
     assert status == 400 and is_openai_error(answer), answer
-    assert answer["error"]["param"] == "include_usage"
+    assert answer["error"]["param"] == "stream_options.include_usage"  # OpenAI's path (s47)

@@ -134,6 +134,14 @@ def serve_command(
             "predictor, else 0.",
         ),
     ] = None,
+    chat_template_args: Annotated[
+        str | None,
+        typer.Option(
+            "--chat-template-args",
+            help='Chat template arguments for every chat request, JSON: {"enable_thinking": '
+            "false} (mlx_lm.server's); a request's chat_template_kwargs override them.",
+        ),
+    ] = None,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -155,7 +163,7 @@ def serve_command(
     except ImportError as e:
         msg = f"serving needs the serve extra: pip install 'mlx-ifp[serve]' ({e})"
         raise UsageError(msg) from None
-    from ..serve import Limits, Registry, read_tasks
+    from ..serve import Limits, Registry, read_tasks, template_args
 
     if not 0 < port < 65536:
         raise UsageError(f"--port must be in 1..65535, got {port}")
@@ -168,6 +176,7 @@ def serve_command(
     if log_level.lower() not in LOG_LEVELS:
         raise UsageError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     origins = cors_origins(cors_origin)
+    template = template_args(chat_template_args, "--chat-template-args")  # before the load
     specs = read_tasks(tasks) if tasks else {}
     texts = [name for name, spec in specs.items() if "task" in spec]  # (mask files: any source)
     if texts and mask_source not in (None, "predictor"):  # one that reads no text: refused,
@@ -190,6 +199,7 @@ def serve_command(
         # none named: the model's own; an export run whole, pruned again for a task or a re-pick
         # (GRIFFIN, at 0.5 unless --keep), as ``generate`` runs it
         source = None if source == "full" and mask_source is None else source
+        template_args(template, "--chat-template-args", tokenizer)  # a template to take them
         registry = Registry(
             net,
             tokenizer,
@@ -199,6 +209,7 @@ def serve_command(
             tasks=specs,
             cache_bytes=cache_gb * 1e9,
             repick=repick,
+            chat_template_args=template,
         )
         limits = Limits(
             max_body_bytes=max_body_kb * 1024,

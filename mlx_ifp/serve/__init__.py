@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .registry import Registry, read_tasks
+from .registry import Registry, read_tasks, template_args
 from .scheduler import Scheduler
 from .schemas import Limits
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import create_app
 
-__all__ = ["Limits", "Registry", "Scheduler", "create_app", "read_tasks"]
+__all__ = ["Limits", "Registry", "Scheduler", "create_app", "read_tasks", "template_args"]
 
 
 def __getattr__(name: str):

@@ -28,7 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .registry import Piece, Registry
+from .registry import Piece, Registry, template_args
 from .scheduler import Job, QueueFull, Scheduler
 from .schemas import APIError, GenRequest, Limits, parse_request
 
@@ -103,6 +103,21 @@ async def _next(job: Job, deadline: float) -> tuple[str, object]:
     return ("error", QueueFull("the server is shutting down")) if kind == "done" else (kind, value)
 
 
+def _check_template(req: GenRequest, registry: Registry) -> None:
+    """A chat request's ``chat_template_kwargs``: the template's variables, tried with the
+    server's on the model's template (cheap: the template is the server's, as llama.cpp's
+    server keeps it; mlx_lm.server renders one a client sends)."""
+    name = "chat_template_kwargs"
+    if "chat_template" in (req.template or {}):
+        msg = f"'{name}' cannot set chat_template: the server applies the model's own"
+        raise APIError(400, msg, param=name)
+    try:
+        args = {**registry.chat_template_args, **req.template} if req.template else None
+        template_args(args, f"'{name}'", registry.tokenizer)
+    except UsageError as e:
+        raise APIError(400, str(e), param=name) from None
+
+
 def _timeout(limits: Limits) -> APIError:
     msg = f"the request took longer than the server's {limits.timeout_s:g} s timeout"
     return APIError(504, msg, type="timeout_error", code="timeout")
@@ -125,6 +140,7 @@ class Completions:
         limits = self.limits
         req = parse_request(await read_json(request, limits.max_body_bytes), chat, limits)
         self.registry.resolve(req.model)  # 404 before queueing
+        _check_template(req, self.registry)  # 400 before queueing
         client = req.user or request.headers.get("authorization") or _host(request)
         job = Job(client, lambda: self.registry.generate(req), asyncio.get_running_loop())
         try:
@@ -330,9 +346,9 @@ def create_app(
         return error_response(e)  # type: ignore[arg-type]
 
     async def http_error(request: Request, e: Exception) -> Response:
-        status = getattr(e, "status_code", 500)
-        kind = "not_found" if status == 404 else "invalid_request_error"
-        response = error_response(APIError(status, str(getattr(e, "detail", e)), type=kind))
+        status = getattr(e, "status_code", 500)  # an unknown path: OpenAI's 404 and words
+        said = f"Invalid URL ({request.method} {request.url.path})" if status == 404 else None
+        response = error_response(APIError(status, said or str(getattr(e, "detail", e))))
         response.headers.update(getattr(e, "headers", None) or {})  # a 405's Allow
         return response
 

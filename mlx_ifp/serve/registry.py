@@ -23,11 +23,16 @@ from mlx_ifp import UsageError
 from mlx_ifp.core import check_example, context_length, encode, format_chat, token_text, vocab_size
 
 import mlx.core as mx
+import yaml
+from mlx.utils import tree_flatten
 
 from .schemas import APIError, GenRequest, StopFilter, check_ids, check_room
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 MAX_SLOTS = 64  # the most slim models one cache holds, whatever the budget
+#: a request's settings handed to ``mlx_ifp.stream_generate`` under their own names
+SAMPLING = ("top_p", "min_p", "top_k", "presence_penalty", "frequency_penalty", "logit_bias")
+SAMPLING += ("repetition_penalty", "repetition_context_size")
 
 
 @dataclass
@@ -66,23 +71,19 @@ def _mask_file(value: str, base: Path | None) -> Path | None:
     return None
 
 
-def _unique_keys_loader():
+class UniqueKeys(yaml.SafeLoader):
     """A ``yaml.SafeLoader`` refusing a key given twice (its default keeps the last one)."""
-    import yaml
 
-    class Loader(yaml.SafeLoader):
-        def construct_mapping(self, node, deep=False):
-            self.flatten_mapping(node)  # ``<<: *anchor`` merge keys first, as SafeLoader does
-            seen = set()
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=True)
-                if isinstance(key, str) and key in seen:
-                    mark, what = key_node.start_mark, f"the name {key!r} is given twice"
-                    raise yaml.constructor.ConstructorError(None, None, what, mark)
-                seen.add(key if isinstance(key, str) else None)
-            return super().construct_mapping(node, deep)
-
-    return Loader
+    def construct_mapping(self, node, deep=False):
+        self.flatten_mapping(node)  # ``<<: *anchor`` merge keys first, as SafeLoader does
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str) and key in seen:
+                mark, what = key_node.start_mark, f"the name {key!r} is given twice"
+                raise yaml.constructor.ConstructorError(None, None, what, mark)
+            seen.add(key if isinstance(key, str) else None)
+        return super().construct_mapping(node, deep)
 
 
 def _spec(name: str, value, base: Path) -> dict:
@@ -121,17 +122,12 @@ def read_tasks(path: str | Path) -> dict[str, dict]:
     The explicit forms ``name: {task: TEXT}`` and ``name: {mask: PATH}`` are accepted too.
     Relative mask paths are relative to the YAML file. Returns ``{name: {"task"|"mask": ...}}``.
     """
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"tasks file not found: {path}")
     try:
-        loader = _unique_keys_loader()(path.read_text(encoding="utf-8"))  # a SafeLoader
-        try:
-            data = loader.get_single_data() or {}
-        finally:
-            loader.dispose()
+        loader = UniqueKeys(path.read_text(encoding="utf-8"))  # a SafeLoader
+        data = loader.get_single_data() or {}
     except UnicodeDecodeError as e:
         raise UsageError(f"{path} is not UTF-8 text: {e}") from None
     except yaml.YAMLError as e:
@@ -141,39 +137,49 @@ def read_tasks(path: str | Path) -> dict[str, dict]:
     tasks = {}
     for name, value in data.items():
         if not isinstance(name, str):  # YAML 1.1: yes/no/on/off, ~, 1.10 are not strings
-            raise UsageError(
-                f"task name {name!r} is read by YAML as a {type(name).__name__}: quote it"
-            )
+            what = type(name).__name__
+            raise UsageError(f"task name {name!r} is read by YAML as a {what}: quote it")
         if not TASK_NAME.fullmatch(name):
             raise UsageError(f"task name {name!r}: use letters, digits, '_', '.' or '-'")
         tasks[name] = _spec(name, value, path.parent)
     return tasks
 
 
+def template_args(config, name: str, tokenizer=None) -> dict:
+    """Chat template arguments (a dict, or its JSON text) as ``generate --chat-template-config``
+    takes them, tried on ``tokenizer``'s template (where given); a refusal names them ``name``."""
+    try:
+        args = mlx_ifp.core.check_chat(config=config)
+    except UsageError as e:
+        raise UsageError(f"{name} {str(e).partition(' ')[2]}") from None
+    if not args or tokenizer is None:
+        return args
+    if not mlx_ifp.core.has_chat_template(tokenizer):
+        raise UsageError(f"{name}: the model has no chat template to take them")
+    try:  # transformers' own arguments (a wrong type, a clash), the template's refusals
+        format_chat(tokenizer, [{"role": "user", "content": "Hi"}], **args)
+    except Exception as e:
+        why = " ".join(str(e).split())
+        raise UsageError(f"{name}: the chat template refuses them ({why})") from None
+    return args
+
+
 def _new_bytes(slim, model) -> int:
     """Bytes of the arrays a slim model does not share with its source."""
-    from mlx.utils import tree_flatten
-
     shared = {id(a) for _, a in tree_flatten(model.parameters())}
     return sum(a.nbytes for _, a in tree_flatten(slim.parameters()) if id(a) not in shared)
 
 
 class Registry:
-    """The resident model, its tasks, and the pruners (with their caches) that serve them."""
+    """The resident model, its tasks, and the pruners (with their caches) that serve them;
+    ``chat_template_args``: every chat request's (mlx_lm.server's ``--chat-template-args``)."""
 
-    def __init__(
-        self,
-        model,
-        tokenizer,
-        model_id: str,
-        *,
-        keep: float | int | str | None = 0.5,
-        mask_source: str | None = "griffin",
-        tasks: dict[str, dict] | None = None,
-        cache_bytes: float = 2e9,
-        repick: int | None = None,
-    ):
+    def __init__(self, model, tokenizer, model_id: str, *, keep: float | int | str | None = 0.5,
+                 mask_source: str | None = "griffin", tasks: dict[str, dict] | None = None,
+                 cache_bytes: float = 2e9, repick: int | None = None,
+                 chat_template_args: dict | str | None = None):  # fmt: skip
         self.repick = repick  # per-prompt requests re-pick every N reply tokens (None: default)
+        self.chat_template_args = template_args(chat_template_args, "chat_template_args", tokenizer)
         self.model, self.tokenizer, self.model_id, self.keep = model, tokenizer, model_id, keep
         device = mx.default_device().type.name  # OpenAI's system_fingerprint: the backend's
         self.fingerprint = f"mlx_ifp-{mlx_ifp.__version__}-mlx-{mx.__version__}-{device}"
@@ -207,8 +213,6 @@ class Registry:
         self._own_pruners(task_probe.source.key())
         self.prompt_pruner = mlx_ifp.Pruner(model, tokenizer, **kw, cache_size=self.prompt_slots)
         self.task_pruner = mlx_ifp.Pruner(model, tokenizer, **asks, cache_size=self.task_slots)
-        self.mask_source = mask_source or probe.source.name  # (None: the model's own)
-        self.task_source = self.mask_source if asks is kw else task_probe.source.name
         if self.repick and (p := self.prompt_pruner).source.running(p.model) is None:
             raise UsageError(f"mask source {p.source.key()!r} cannot re-pick (--repick)")
 
@@ -239,12 +243,14 @@ class Registry:
         task = self.resolve(model_id)
         if task is None:
             keep = round(self.k / self.d_ffn, 4)
-            return {"mask": "per prompt", "mask_source": self.mask_source, "keep": keep}
+            source = _named(self.prompt_pruner.source.key())  # as the answers name it
+            return {"mask": "per prompt", "mask_source": source, "keep": keep}
         if task.mask is not None:
             m = task.mask
             name = Path(task.path).name if task.path else None  # not the server's folders
             return {"mask": "file", "path": name, "keep": round(m.k / m.d_ffn, 4), "k": m.k}
-        return {"mask": "task", "task": task.text, "mask_source": self.task_source}
+        source = _named(self.task_pruner.source.key())
+        return {"mask": "task", "task": task.text, "mask_source": source}
 
     def resolve(self, model_id: str) -> Task | None:
         """The task a model id names (``None``: per-prompt), or a 404 ``APIError``."""
@@ -258,9 +264,8 @@ class Registry:
             raise APIError(404, msg, param="model", code="model_not_found")
         if name not in self.tasks:
             known = ", ".join(self.tasks) or "none (start the server with --tasks)"
-            raise APIError(
-                404, f"unknown task {name!r}; tasks: {known}", param="model", code="task_not_found"
-            )
+            msg = f"unknown task {name!r}; tasks: {known}"
+            raise APIError(404, msg, param="model", code="task_not_found")
         return self.tasks[name]
 
     def generate(self, req: GenRequest) -> Iterator[Piece]:
@@ -269,7 +274,8 @@ class Registry:
         pruner = self.prompt_pruner if task is None else task.pruner or self.task_pruner
         records = None
         try:
-            tokens = self.prompt_tokens(req)
+            template = {**self.chat_template_args, **(req.template or {})} if req.chat else {}
+            tokens = self.prompt_tokens(req, template)
             max_tokens = check_room(req, len(tokens), context_length(self.model))
             records = mlx_ifp.stream_generate(
                 self.model,
@@ -280,16 +286,10 @@ class Registry:
                 mask=task.mask if task else None,
                 pruner=pruner,
                 temp=req.temperature,
-                top_p=req.top_p,
-                min_p=req.min_p,
-                top_k=req.top_k,
-                presence_penalty=req.presence_penalty,
-                frequency_penalty=req.frequency_penalty,
-                repetition_penalty=req.repetition_penalty,
-                repetition_context_size=req.repetition_context_size,
-                logit_bias=req.logit_bias,
                 chat_template=req.chat,
+                chat_template_config=template or None,
                 repick=self.repick if task is None else 0,
+                **{name: getattr(req, name) for name in SAMPLING},
             )
             spaced = self._leading_space(records, req)
             with mlx_ifp.core.random_state_kept() if req.seed is not None else nullcontext():
@@ -304,12 +304,13 @@ class Registry:
             if records is not None:
                 records.close()
 
-    def prompt_tokens(self, req: GenRequest) -> list[int]:
+    def prompt_tokens(self, req: GenRequest, template: dict | None = None) -> list[int]:
         """The prompt's tokens as ``stream_generate`` makes them (token ids: as they are)."""
         tok = self.tokenizer
         if isinstance(req.prompt, list) and not req.chat:
             return check_ids(req.prompt, vocab_size(self.model))
-        return encode(tok, format_chat(tok, req.prompt) if req.chat else req.prompt)
+        text = format_chat(tok, req.prompt, **template or {}) if req.chat else req.prompt
+        return encode(tok, text)
 
     def _leading_space(self, records, req: GenRequest):
         """The space mlx-lm's detokenizers drop, back in a continuation ("is Paris"; a prefill)."""
@@ -358,10 +359,9 @@ class Registry:
                 cache_hit=bool(p.cache_hit),
                 keep=round(m.k / m.d_ffn, 4),
                 k=int(m.k),
-                mask_source="file" if task is not None and task.mask is not None else _named(m),
+                mask_source=_named(m.source) if task is None or task.mask is None else "file",
+                **({"repicks": int(p.repicks)} if p.repicks else {}),
             )
-            if p.repicks:
-                info.update(repicks=int(p.repicks))
         tokens = int(r.prompt_tokens), int(r.generation_tokens)
         return Piece(text, finish, *tokens, info, logprobs)
 
@@ -394,7 +394,7 @@ class TokenLog:
         return out
 
 
-def _named(mask) -> str:
-    """The source that picked ``mask``, a predictor by its folder's name (not the server's)."""
-    name, _, path = mask.source.partition("(")
+def _named(source: str) -> str:
+    """A mask source's key, a predictor by its folder's name (not the server's)."""
+    name, _, path = source.partition("(")
     return f"{name}({Path(path.rstrip(')')).name})" if path else name

@@ -66,20 +66,20 @@ class GenRequest:
     user: str | None = None
     logprobs: int | None = None  # alternatives per reply token; None: no log-probabilities
     logit_bias: dict[int, float] | None = None
+    template: dict | None = None  # chat_template_kwargs (mlx-lm's and llama.cpp's servers')
 
 
 def _wrong_type(message: str, param: str) -> APIError:
     return APIError(400, message, param=param, code="invalid_type")
 
 
-def _typed(body: dict, name: str, types: type | tuple, what: str) -> Any:
-    value = body.get(name)
-    if value is None:
-        return None
+def _typed(body: dict, name: str, types: type | tuple, what: str, within: str = "") -> Any:
+    """``body[name]`` if of ``types`` (None if not given), else a 400 naming ``within + name``."""
+    value, path = body.get(name), within + name  # OpenAI's "stream_options.include_usage"
     types = types if isinstance(types, tuple) else (types,)
     ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-    if not ok:
-        raise _wrong_type(f"'{name}' must be {what}", name)
+    if not ok and value is not None:
+        raise _wrong_type(f"'{path}' must be {what}", path)
     return value
 
 
@@ -187,21 +187,18 @@ def _unsupported(body: dict) -> None:
 
 
 def _content(message: dict, i: int) -> str:
-    content = message.get("content")
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts: text only
-        texts = []
-        for part in content:
-            if not isinstance(part, dict) or part.get("type") != "text":
-                raise APIError(400, "only text content parts are supported", param=f"messages[{i}]")
-            if not isinstance(part.get("text"), str):
-                raise _wrong_type("a text part needs a string 'text'", f"messages[{i}]")
-            texts.append(part["text"])
-        return "".join(texts)
-    raise _wrong_type("'content' must be a string or a list of parts", f"messages[{i}]")
+    """A message's text; errors name the value's path, as OpenAI's: ``messages[0].content``."""
+    content, path = message.get("content"), f"messages[{i}].content"
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not isinstance(content, list):
+        raise _wrong_type("'content' must be a string or a list of parts", path)
+    for j, part in enumerate(content):  # content parts: text only
+        if not isinstance(part, dict) or part.get("type") != "text":
+            raise APIError(400, "only text content parts are supported", param=f"{path}[{j}].type")
+        if not isinstance(part.get("text"), str):
+            raise _wrong_type("a text part needs a string 'text'", f"{path}[{j}].text")
+    return "".join(part["text"] for part in content)
 
 
 def _logprobs(body: dict, chat: bool) -> int | None:
@@ -314,18 +311,20 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     if options is not None and not isinstance(options, dict):
         raise _wrong_type("'stream_options' must be an object", "stream_options")
     if options is not None and body.get("stream") is not True:  # as OpenAI answers it
-        raise APIError(
-            400, "'stream_options' is only allowed when 'stream' is true", param="stream_options"
-        )
+        msg = "'stream_options' is only allowed when 'stream' is true"
+        raise APIError(400, msg, param="stream_options")
     seed = _typed(body, "seed", int, "an integer")
     if seed is not None and not -(2**63) <= seed < 2**63:
         raise APIError(400, "'seed' must be a 64-bit integer", param="seed")
-    include_usage = _typed(options or {}, "include_usage", bool, "a boolean")
+    include_usage = _typed(options or {}, "include_usage", bool, "a boolean", "stream_options.")
+    template = _typed(body, "chat_template_kwargs", dict, "an object")
+    if template and not chat:  # a completion's prompt is sent as it is: no template takes them
+        msg = "'chat_template_kwargs' applies to /v1/chat/completions only"
+        raise APIError(400, msg, param="chat_template_kwargs")
     temperature = _number(body, "temperature", 0.0, 0.0, 2.0)
     if 0 < temperature < TINY:  # the generator's floor: the logits would leave float32
-        raise APIError(
-            400, f"'temperature' must be 0 or >= {TINY}, got {temperature}", param="temperature"
-        )
+        msg = f"'temperature' must be 0 or >= {TINY}, got {temperature}"
+        raise APIError(400, msg, param="temperature")
     top_p = _number(body, "top_p", 1.0, 0.0, 1.0)
     if top_p == 0:  # OpenAI's reading: only the most likely token (greedy)
         temperature, top_p = 0.0, 1.0
@@ -352,6 +351,7 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         user=_typed(body, "user", str, "a string"),
         logprobs=_logprobs(body, chat),
         logit_bias=_logit_bias(body),
+        template=template,
     )
 
 
