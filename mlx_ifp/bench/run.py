@@ -5,9 +5,10 @@ model materialised, (d) the slim model from the per-task cache, (e) the exported
 through plain ``mlx_lm`` (and ``e_ifp``: the same folder through ``mlx_ifp``), (f) a random
 dense model of the slim model's shape, (g) the slim model sliced from a 4-bit source, (h) a
 per-prompt GRIFFIN mask read off the prompt's own dense prefill (``Pruner.prefill``).
-Decoding always goes through ``mlx_lm.stream_generate`` (greedy, end-of-sequence ignored).
-With (a) and (c), the source, the slim model and (f) are also timed in alternating trials,
-so that machine drift hits all of them alike; the target ratios use those.
+Decoding always goes through ``mlx_lm.stream_generate`` (greedy, end-of-sequence ignored; for
+``e_ifp``, driven by ``mlx_ifp``'s). With (a) and (c), the source, the slim model and (f) are
+also timed in alternating trials, as (e)'s two sides always are, so that machine drift hits
+all of them alike; the target ratios use those.
 """
 
 from __future__ import annotations
@@ -52,27 +53,35 @@ def decode_bytes(model: nn.Module) -> int:
     return total
 
 
-def run_decode(model, tokenizer, prompt: list[int], gen: int, trials: int, ctx=None) -> dict:
-    """Median prefill seconds, decode tok/s and peak memory over ``trials`` (after a warm-up)."""
+def run_decode(model, tokenizer, prompt: list[int], gen: int, trials: int, ctx=None, stream=None):
+    """Median prefill seconds, decode tok/s and peak memory over ``trials`` (after a warm-up),
+    the allocator's cache cleared before each pass; ``stream(n)``: the generation timed
+    (default: ``mlx_lm.stream_generate`` of ``n`` tokens)."""
     from mlx_lm import stream_generate
 
     tokenizer._eos_token_ids = set()  # random weights: never stop early
+    stream = stream or (lambda n: stream_generate(model, tokenizer, mx.array(prompt), max_tokens=n))
     rows = []
     for t in range(trials + 1):
         mx.clear_cache()
         mx.reset_peak_memory()
         with ctx() if ctx else contextlib.nullcontext():
-            n = gen if t else min(gen, 8)  # trial 0: a short warm-up (kernels, caches)
-            for last in stream_generate(model, tokenizer, mx.array(prompt), max_tokens=n):  # noqa: B007
+            for last in stream(gen if t else min(gen, 8)):  # noqa: B007  (0: a short warm-up)
                 pass
         if t:
-            rows.append((len(prompt) / last.prompt_tps, last.generation_tps, last.peak_memory))
-    pre, tps, peak = zip(*rows, strict=True)
+            rows.append({"prefill_s": len(prompt) / last.prompt_tps, "peak_gb": last.peak_memory,
+                         "decode_tps_all": [last.generation_tps]})  # fmt: skip
+    return merged(rows)
+
+
+def merged(runs: list[dict]) -> dict:
+    """Trials' ``run_decode`` results as one: medians, every decode tok/s, the highest peak."""
+    tps = [x for r in runs for x in r["decode_tps_all"]]
     return {
-        "prefill_s": statistics.median(pre),
+        "prefill_s": statistics.median(r["prefill_s"] for r in runs),
         "decode_tps": statistics.median(tps),
-        "decode_tps_all": list(tps),
-        "peak_gb": max(peak),
+        "decode_tps_all": tps,
+        "peak_gb": max(r["peak_gb"] for r in runs),
     }
 
 
@@ -93,10 +102,8 @@ def _timed(fn: Callable, trials: int) -> tuple[list[float], object]:
 
 def _fits(tokens: int, limit: int | None, prompt_tokens: int) -> None:
     if limit and tokens > limit:
-        raise UsageError(
-            f"--prompt-tokens {prompt_tokens} + --gen-tokens {tokens - prompt_tokens} exceed "
-            f"the model's context of {limit} tokens"
-        )
+        raise UsageError(f"--prompt-tokens {prompt_tokens} + --gen-tokens {tokens - prompt_tokens}"
+                         f" exceed the model's context of {limit} tokens")  # fmt: skip
 
 
 def _once(budgets, keeps, d: int, log) -> tuple[list[int], list]:
@@ -194,12 +201,14 @@ def bench(
 
 
 def interleaved(models: dict, tokenizer, prompt: list[int], gen: int, trials: int) -> dict:
-    """Decode tok/s of several models in alternating trials (a, b, c, a, b, c, ...)."""
+    """Decode tok/s of several models in alternating trials (a, b, c, a, b, c, ...), each a
+    ``run_decode`` of one trial; a value that is no model is such a trial's function."""
     runs: dict = {name: [] for name in models}
     for _ in range(max(trials, ALTERNATING)):
-        for name, model in models.items():
-            runs[name].append(run_decode(model, tokenizer, prompt, gen, 1)["decode_tps"])
-    return {name: {"decode_tps": statistics.median(r), "all": r} for name, r in runs.items()}
+        for name, m in models.items():
+            one = functools.partial(run_decode, m, tokenizer, prompt, gen)
+            runs[name].append((one if isinstance(m, nn.Module) else m)(1))
+    return {name: (one := merged(r)) | {"all": one["decode_tps_all"]} for name, r in runs.items()}
 
 
 def prefill_overhead(pruner, prompt: list[int], trials: int) -> dict:
@@ -230,15 +239,10 @@ def prefill_overhead(pruner, prompt: list[int], trials: int) -> dict:
                     sel.append(info.select_s)
                     sli.append(info.slice_s)
     base, both = statistics.median(times["plain"]), statistics.median(times["fused"])
-    return {
-        "dense_prefill_s": base,
-        "prefill_select_slice_s": both,
-        "select_s": statistics.median(sel),
-        "slice_s": statistics.median(sli),
-        "overhead": (both - base) / base,
-        "dense_all": times["plain"],
-        "fused_all": times["fused"],
-    }
+    return {"dense_prefill_s": base, "prefill_select_slice_s": both,
+            "select_s": statistics.median(sel), "slice_s": statistics.median(sli),
+            "overhead": (both - base) / base, "dense_all": times["plain"],
+            "fused_all": times["fused"]}  # fmt: skip
 
 
 def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variants, log) -> dict:
@@ -338,7 +342,8 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
 
 
 def _exported(slim, tok, prompt, gen, trials, log) -> dict:
-    """(e) export, then plain ``mlx_lm.load`` + ``stream_generate``; and via ``mlx_ifp``."""
+    """(e) export, then plain ``mlx_lm.load`` + ``stream_generate`` and the same folder through
+    ``mlx_ifp``'s, in alternating ``run_decode`` trials (both models held at once)."""
     import mlx_lm
 
     from ..convert import export
@@ -346,29 +351,23 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
     from ..inference import forget, stream_generate
     from ..models import load
 
-    res = {}
     with tempfile.TemporaryDirectory(prefix=".bench-export.", dir=cache_dir()) as tmp:  # not /tmp
-        log("(e) exported slim model through mlx_lm")
+        log("(e) exported slim model: mlx_lm and mlx_ifp generate in alternating trials")
         t0 = time.perf_counter()
         cast = origin(slim, required=False).get("cast_from")  # as timed: load's CPU float32
         export(slim, tok, tmp, dtype="float32" if cast else None)
         export_s = time.perf_counter() - t0
         net, tok2 = mlx_lm.load(tmp)
-        res["e_mlx_lm"] = {"export_s": export_s, **run_decode(net, tok2, prompt, gen, trials)}
         dtype = str(_dtype(net)).split(".")[-1]  # not load's CPU float32: mlx_lm's, compared
-        del net
-        log("(e) the same folder through mlx_ifp generate")
-        net, tok3 = load(tmp, dtype=dtype)
-        tok3._eos_token_ids = set()  # the very token ids of the mlx_lm path, not re-encoded
-        rows = []
-        for t in range(trials + 1):
-            mx.reset_peak_memory()
-            for last in stream_generate(net, tok3, prompt, gen, keep=1.0, chat_template=False):  # noqa: B007
-                pass
-            if t:
-                rows.append(last.generation_tps)
-        res["e_mlx_ifp"] = {"decode_tps": statistics.median(rows), "decode_tps_all": rows}
-    forget(net)  # its shared pruner: freed now, not at the next garbage collection
+        ifp, tok3 = load(tmp, dtype=dtype)  # its trials: the very token ids of the mlx_lm path
+        ours = lambda n: stream_generate(ifp, tok3, prompt, n, keep=1.0, chat_template=False)  # noqa: E731
+        both = {"e_mlx_lm": net, "e_mlx_ifp": functools.partial(
+            run_decode, ifp, tok3, prompt, gen, stream=ours)}  # fmt: skip
+        res = interleaved(both, tok2, prompt, gen, trials)
+    forget(ifp)  # its shared pruner: freed now, not at the next garbage collection
+    for r in res.values():
+        del r["all"]  # (its decode_tps_all)
+    res["e_mlx_lm"]["export_s"] = export_s
     return res
 
 

@@ -61,6 +61,7 @@ from .mask import (
 )
 from .prompt import (
     DEFAULT_REPICK,
+    ContextFull,
     chat_tokens,
     check_chat,
     check_example,
@@ -120,6 +121,7 @@ __all__ = [
     "check_safetensors",
     "check_writable",
     "content_hash",
+    "ContextFull",
     "context_length",
     "count",
     "d_ffn",

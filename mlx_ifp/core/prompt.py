@@ -228,6 +228,10 @@ def vocab_size(model) -> int | None:
     return getattr(getattr(model, "args", None), "vocab_size", None)
 
 
+class ContextFull(UserWarning):
+    """The reply asked for does not fit the model's context after the prompt: it stops there."""
+
+
 def context_length(model) -> int | None:
     """The model's maximum context, if its config states one."""
     args = getattr(model, "args", None)

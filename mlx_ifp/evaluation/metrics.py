@@ -11,6 +11,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from ..core import (
+    ContextFull,
     UsageError,
     context_length,
     encode,
@@ -24,11 +25,35 @@ from ..core import (
 PLAIN_HEAD = {"llama", "mistral", "qwen2", "qwen3"}  # logits = lm_head(model.model(x))
 #: what scoring a generated reply reads from an item's provenance (the first: it is scored)
 SCORED_BY = {"math": ("answer",), "code": ("test", "entry_point", "code_prompt")}
+MATH_HINT = "\nSolve it step by step and end with '#### <number>'."
 
 
 def prompt_tokens(tokenizer, prompt: str) -> list[int]:
     """The chat-formatted prompt, ready for the reply."""
     return encode(tokenizer, format_chat(tokenizer, messages_for(prompt)))
+
+
+def reply_prompt(tokenizer, item: dict) -> list[int]:
+    """The prompt a reply to a test item is generated from (math: the answer's format asked)."""
+    return prompt_tokens(tokenizer, item["prompt"] + MATH_HINT * (item["domain"] == "math"))
+
+
+def reply_room(model, tokenizer, items: list[dict], max_tokens: int) -> list[int]:
+    """``max_tokens`` per item, cut to the room ``model``'s context leaves after its reply's
+    prompt, as ``generate`` cuts a reply (one ``ContextFull`` warning counting the replies cut);
+    a prompt that fills the context is refused."""
+    limit, room = context_length(model), []
+    for it in items:
+        if limit and (n := len(reply_prompt(tokenizer, it))) >= limit:
+            raise UsageError(
+                f"the {it['domain']} test item {it['prompt'][:40]!r}: its reply's prompt takes {n} "
+                f"tokens, the model's context is {limit}: no room for a reply (--gen-limit 0: none)"
+            )
+        room.append(min(max_tokens, limit - n) if limit else max_tokens)
+    if cut := sum(r < max_tokens for r in room):
+        why = f"{cut} of {len(items)} replies stop at the model's context of {limit} tokens"
+        warnings.warn(ContextFull(f"{why}, short of --max-tokens {max_tokens}"), stacklevel=2)
+    return room
 
 
 def fit_prompt(tokenizer, prompt: str, budget: int) -> list[int]:

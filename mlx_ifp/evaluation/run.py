@@ -38,7 +38,8 @@ from .metrics import (
     dense_prompt,
     logprobs,
     pairs,
-    prompt_tokens,
+    reply_prompt,
+    reply_room,
     scoreable,
     summarise,
     token_metrics,
@@ -47,7 +48,6 @@ from .sandbox import score_replies
 
 MODES = ("input", "task")
 GEN_DOMAINS = {"math": "exact_match", "code": "pass@1"}
-MATH_HINT = "\nSolve it step by step and end with '#### <number>'."
 
 
 @dataclass
@@ -81,31 +81,31 @@ def masks_for(model, tokenizer, source: MaskSource, items, k, mode, task: str) -
 
 
 def generate_replies(
-    model, tokenizer, items, masks: list[Mask], max_tokens: int, batch_size: int = 8
+    model, tokenizer, items, masks: list[Mask], max_tokens: int | list, batch_size: int = 8
 ) -> list[str]:
-    """Greedy replies from each item's slim model; items sharing one mask run as one batch of
-    at most ``batch_size`` sequences at a time."""
+    """Greedy replies from each item's slim model, of ``max_tokens`` at most (one number: cut
+    to the context, ``reply_room``; a list: each item's); items sharing one mask run as one
+    batch of at most ``batch_size`` sequences at a time."""
     from mlx_lm.generate import batch_generate, generate
 
+    if not isinstance(max_tokens, list):
+        max_tokens = reply_room(model, tokenizer, items, max_tokens)
     replies: list[str | None] = [None] * len(items)
     groups: dict[str, list[int]] = {}
     for i, m in enumerate(masks):
         groups.setdefault(m.digest(), []).append(i)
     for idx in groups.values():
         slim = prune(model, masks[idx[0]])
-        prompts = [prompt_tokens(tokenizer, items[i]["prompt"] + _hint(items[i])) for i in idx]
+        prompts = [reply_prompt(tokenizer, items[i]) for i in idx]
+        most = [max_tokens[i] for i in idx]
         if len(idx) > 1:
             sizes = dict(completion_batch_size=batch_size, prefill_batch_size=batch_size)
-            texts = batch_generate(slim, tokenizer, prompts, max_tokens=max_tokens, **sizes).texts
+            texts = batch_generate(slim, tokenizer, prompts, max_tokens=most, **sizes).texts
         else:
-            texts = [generate(slim, tokenizer, prompts[0], max_tokens=max_tokens)]
+            texts = [generate(slim, tokenizer, prompts[0], max_tokens=most[0])]
         for i, text in zip(idx, texts, strict=True):
             replies[i] = text
     return replies
-
-
-def _hint(item: dict) -> str:
-    return MATH_HINT if item["domain"] == "math" else ""
 
 
 # ---------------------------------------------------------------- the whole evaluation
@@ -245,17 +245,19 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
         cfg = replace(cfg, domains=built_domains(data))
     domain_tasks = tasks(data)
     splits = {dom: instructions(data, dom)[: cfg.limit] for dom in cfg.domains}
-    scored = {dom: pairs(tokenizer, its, cfg.max_len, model) for dom, its in splits.items()}
     gen_at = {}  # the items replies are scored on, each checked before any work
     for dom, items in splits.items():
         if cfg.gen_limit and dom in GEN_DOMAINS:
-            picked = [id(it) for it in scoreable(items, dom, cfg.gen_limit)]
+            picked = {id(it) for it in scoreable(items, dom, cfg.gen_limit)}
             gen_at[dom] = [i for i, it in enumerate(items) if id(it) in picked]
+    room = {  # their replies' lengths, cut to the context (one warning per domain) or refused
+        dom: reply_room(model, tokenizer, [splits[dom][i] for i in at], cfg.max_tokens[dom])
+        for dom, at in gen_at.items()
+    }
+    scored = {dom: pairs(tokenizer, its, cfg.max_len, model) for dom, its in splits.items()}
     configs = _configs(model, tokenizer, cfg)
-    sizes, d = count(model), d_ffn(model)
-    rows = []
-    gen_steps = sum(1 for dom in cfg.domains if dom in GEN_DOMAINS) if cfg.gen_limit else 0
-    total = len(configs) * (len(cfg.domains) + gen_steps)
+    sizes, d, rows = count(model), d_ffn(model), []
+    total = len(configs) * (len(cfg.domains) + len(gen_at))  # a step to score, one to generate
     with Progress("eval", total, enabled=progress, transient=True) as bar:
         for dom, items in splits.items():  # (pairs: one truncation warning per domain)
             b, seqs = cfg.batch_size, scored[dom]
@@ -287,12 +289,11 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                 row["active_params"] = sizes["params"] - sizes["ffn_params"] * (d - k) // d
                 row["active_fraction"] = row["active_params"] / sizes["params"]
                 bar.advance()
-                if cfg.gen_limit and dom in GEN_DOMAINS:
-                    at = gen_at[dom]
+                if (at := gen_at.get(dom)) is not None:
                     bar.describe(f"{dom}: {label} k={k} per-{mode}, generating replies")
                     g_items, g_masks = [items[i] for i in at], [masks[i] for i in at]
                     replies = generate_replies(
-                        net, tokenizer, g_items, g_masks, cfg.max_tokens[dom], cfg.batch_size
+                        net, tokenizer, g_items, g_masks, room[dom], cfg.batch_size
                     )
                     row.update(score_replies(dom, g_items, replies, cfg.timeout))
                     bar.advance()

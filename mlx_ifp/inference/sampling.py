@@ -19,6 +19,7 @@ from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
 from ..core import (
     Budget,
+    ContextFull,  # (moved to core: eval warns it too)
     Mask,
     UsageError,
     chat_tokens,  # noqa: F401  (inference's export, since it moved to core: chat reads it too)
@@ -95,10 +96,6 @@ def eos_id(tokenizer, token: str) -> int | None:
     found = tokenizer.convert_tokens_to_ids(token)
     unknown = found == getattr(tokenizer, "unk_token_id", None)
     return None if unknown and token != getattr(tokenizer, "unk_token", None) else found
-
-
-class ContextFull(UserWarning):
-    """The reply asked for does not fit the model's context after the prompt: it stops there."""
 
 
 def fit_context(model, prompt: int, max_tokens: int, cache: list) -> int:
