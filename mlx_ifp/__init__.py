@@ -4,7 +4,8 @@ A mask source picks each layer's FFN channels for a prompt or a task; the kept r
 columns become a slim dense model that mlx-lm generates with unchanged. The stages of the
 flow are subpackages: ``models`` (name -> model), ``sources`` (text -> channel scores),
 ``core`` (FFN access, masks, budgets), ``inference`` (mask -> slim model -> text), ``convert``,
-``train``, ``data``, ``evaluation``, ``bench`` and ``cli`` (the only one that imports typer).
+``train``, ``data``, ``evaluation``, ``bench``, ``serve`` (the OpenAI-compatible server; not
+imported here) and ``cli`` (the only one that imports typer).
 """
 
 import os as _os

@@ -1,7 +1,12 @@
-"""The README's Python API example runs as written, on the real model."""
+"""README.md against the code: the Python API example runs as written, the Quick start footer
+is what the command prints, the Architecture diagram names every folder."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import mlx_ifp
 
 import pytest
 
@@ -24,3 +29,46 @@ def test_python_api_example_runs(smollm2_dir, tmp_path, monkeypatch, capsys):
     assert scope["text"].strip()
     assert scope["info"].prefill_s > 0 and not scope["info"].cache_hit
     assert capsys.readouterr().out.strip()  # the streaming loops printed text
+
+
+def fenced_after(marker: str) -> str:
+    """The first fenced block after ``marker`` in README.md."""
+    text = README.read_text()
+    return re.search(r"```[a-z]*\n(.*?)```", text[text.index(marker) :], re.S).group(1)
+
+
+def test_architecture_names_every_folder():
+    """The Architecture diagram and the package docstring name every folder of the package."""
+    package = README.parent / "mlx_ifp"
+    folders = sorted(p.name for p in package.iterdir() if p.is_dir() and p.name[0].isalpha())
+    diagram = fenced_after("## Architecture")
+    assert [f for f in folders if f"{f}/" not in diagram] == []
+    stages = [f for f in folders if (package / f / "__init__.py").exists()]
+    assert [f for f in stages if f"``{f}``" not in mlx_ifp.__doc__] == []
+
+
+def timeless(lines: list[str]) -> list[str]:
+    """Footer lines with their timings, speeds and peak memory left out (those vary), and the
+    reply's length and re-pick count (a greedy reply may end elsewhere on another CPU's BLAS)."""
+    lines = [re.sub(r"\d+(\.\d+)? ?(ms|tokens-per-sec|GB)\b", "T", x) for x in lines]
+    return [re.sub(r"^(Generation: |Re-picked the mask )\d+", r"\1N", x) for x in lines]
+
+
+@pytest.mark.real
+def test_footer_is_the_set_up_commands(smollm2_dir):
+    """The footer shown under Quick start is what the set-up's first command prints today, but
+    for its timings and the reply's length: its lines, the prompt's tokens, the mask and the
+    active parameters."""
+    prompt = re.search(r'mlx_ifp generate -p "([^"]+)"', fenced_after("## Set-up")).group(1)
+    shown = fenced_after("the footer goes to").strip().splitlines()
+    run = subprocess.run(
+        [sys.executable, "-m", "mlx_ifp", "generate", "-p", prompt],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-1500:]
+    root = str(Path(mlx_ifp.__file__).resolve().parent.parent)
+    printed = run.stderr.replace(root, "PATH").splitlines()
+    printed = printed[printed.index("=" * 10) :]
+    assert timeless(shown) == timeless(printed)

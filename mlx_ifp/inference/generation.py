@@ -350,7 +350,7 @@ def stream_generate(
 def generate(
     model: nn.Module, tokenizer, prompt: str | list[dict], verbose: bool = False, **kwargs
 ) -> str:
-    """The whole reply as a string (``kwargs``: ``stream_generate``'s); ``verbose`` streams it."""
+    """The reply as a string (``kwargs``: ``stream_generate``'s); ``verbose``: printed + footer."""
     if not isinstance(verbose, bool):  # as mlx-lm's: generate(model, tok, prompt, 64) is verbose
         raise UsageError(f"verbose must be True or False, got {verbose!r} (give max_tokens=N)")
     text, last = "", None

@@ -137,8 +137,8 @@ def load(
     """Load a model and its tokenizer, ready for pruning.
 
     Args:
-        model: ``smollm2-135m-instruct`` (embedded), a ``.gguf`` file, a local mlx-lm folder or
-            a Hugging Face repo id.
+        model: ``smollm2-135m-instruct`` or ``qwen2.5-coder-1.5b-instruct`` (embedded), a
+            ``.gguf`` file, a local mlx-lm folder or a Hugging Face repo id.
         dequantize: unpack quantized weights (default: on CPU, where packed matmuls are slow).
         dtype: ``float32``, ``float16`` or ``bfloat16`` for float weights (default float32 on
             CPU, unchanged elsewhere).
