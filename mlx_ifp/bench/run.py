@@ -343,7 +343,7 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
 
 def _exported(slim, tok, prompt, gen, trials, log) -> dict:
     """(e) export, then plain ``mlx_lm.load`` + ``stream_generate`` and the same folder through
-    ``mlx_ifp``'s, in alternating ``run_decode`` trials (both models held at once)."""
+    ``mlx_ifp``'s, in alternating ``run_decode`` trials (both held; a peak: less the other's)."""
     import mlx_lm
 
     from ..convert import export
@@ -365,7 +365,8 @@ def _exported(slim, tok, prompt, gen, trials, log) -> dict:
             run_decode, ifp, tok3, prompt, gen, stream=ours)}  # fmt: skip
         res = interleaved(both, tok2, prompt, gen, trials)
     forget(ifp)  # its shared pruner: freed now, not at the next garbage collection
-    for r in res.values():
+    for r, other in zip(res.values(), (ifp, net), strict=True):  # each peak: its model's alone,
+        r["peak_gb"] -= count(other)["bytes"] / 1e9  # not the other one held beside it
         del r["all"]  # (its decode_tps_all)
     res["e_mlx_lm"]["export_s"] = export_s
     return res

@@ -40,8 +40,8 @@ def reply_prompt(tokenizer, item: dict) -> list[int]:
 
 def reply_room(model, tokenizer, items: list[dict], max_tokens: int) -> list[int]:
     """``max_tokens`` per item, cut to the room ``model``'s context leaves after its reply's
-    prompt, as ``generate`` cuts a reply (one ``ContextFull`` warning counting the replies cut);
-    a prompt that fills the context is refused."""
+    prompt, as ``generate`` cuts a reply (one ``ContextFull`` warning, naming the items' domain,
+    counting the replies cut); a prompt that fills the context is refused."""
     limit, room = context_length(model), []
     for it in items:
         if limit and (n := len(reply_prompt(tokenizer, it))) >= limit:
@@ -50,8 +50,9 @@ def reply_room(model, tokenizer, items: list[dict], max_tokens: int) -> list[int
                 f"tokens, the model's context is {limit}: no room for a reply (--gen-limit 0: none)"
             )
         room.append(min(max_tokens, limit - n) if limit else max_tokens)
-    if cut := sum(r < max_tokens for r in room):
-        why = f"{cut} of {len(items)} replies stop at the model's context of {limit} tokens"
+    if cut := sum(r < max_tokens for r in room):  # by domain: two domains' alike, not shown once
+        doms = ", ".join(dict.fromkeys(it["domain"] for it in items))
+        why = f"{doms}: {cut} of {len(items)} replies stop at the model's context of {limit} tokens"
         warnings.warn(ContextFull(f"{why}, short of --max-tokens {max_tokens}"), stacklevel=2)
     return room
 
