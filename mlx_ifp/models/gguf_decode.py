@@ -190,7 +190,8 @@ def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], d
             "(a damaged file, or a type newer than this importer and the gguf package)"
         )
     crash = kinds & MLX_CRASHES
-    if all(t in MLX_EXACT for t in types.values()) and not crash:
+    exact = all(t in MLX_EXACT for t in types.values()) and not crash
+    if exact and os.access(path, os.W_OK):  # mx.load opens it read-write (gguflib): else fails
         # by its magic, not its name's case: mx.load reads the suffix as written (`x.GGUF`)
         return mx.load(str(path), format="gguf", return_metadata=True)
     try:
@@ -198,6 +199,10 @@ def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], d
     except ImportError:
         names = sorted({_type_name(t) for t in types.values() if t not in MLX_EXACT})
         what = f"{', '.join(names)} tensors" if names else "float64 metadata values"
+        if exact:  # a read-only file system, another user's file
+            why = "is read-only here, and mx.load opens a GGUF file read-write"
+            fix = f"copy it somewhere writable, or {INSTALL_HINT} (it reads it read-only)"
+            raise UsageError(f"{path} {why}: {fix}") from None
         raise UsageError(
             f"{Path(path).name} holds {what}, which need the gguf package: {INSTALL_HINT}"
         ) from None
