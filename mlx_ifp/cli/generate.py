@@ -253,28 +253,28 @@ def check_template(tokenizer, system_prompt: str | None, config: dict | None = N
             raise UsageError(f"{flag}: the model's chat template refuses it ({e})") from None
 
 
-def stream_reply(prompt, max_tokens, opened: dict, **options):
+def stream_reply(prompt, max_tokens, opened: dict, continues: bool = False, **options):
     """Stream the reply to stdout as it comes (a status line while a GPU compiles); returns the
-    last ``Response`` (None if none), the reply's text and its token ids."""
+    last ``Response`` (None if none), its text and ids (``continues``: a prefill's, space kept)."""
     from .. import stream_generate
-    from ..inference import KeepMismatch
+    from ..inference import KeepMismatch, spaced_reply
     from ..models import COMPILING, claim_compile_notice
 
     opened = dict(opened)
     net, tokenizer, keep_note = opened.pop("net"), opened.pop("tokenizer"), opened.pop("keep_note")
-    status = None
+    last, text, ids, status = None, [], [], None
     if claim_compile_notice(net):  # stopped at the first token
         from rich.console import Console
 
         status = Console(stderr=True).status(COMPILING)
         status.start()
-    last, text, ids = None, [], []
     try:
         with warnings.catch_warnings():
             if keep_note:  # said when the model loaded, as one line
                 warnings.simplefilter("ignore", KeepMismatch)
             warnings.showwarning = lambda m, *_, **__: typer.echo(f"Warning: {m}", err=True)
-            for last in stream_generate(net, tokenizer, prompt, max_tokens, **opened, **options):
+            records = stream_generate(net, tokenizer, prompt, max_tokens, **opened, **options)
+            for last in spaced_reply(records, tokenizer) if continues else records:
                 if status is not None:
                     status.stop()
                     status = None
@@ -385,8 +385,8 @@ def generate_command(
     with as_flags():  # --kv-bits on this model: before the reply, not MLX's error mid-reply
         check_kv_cache(opened["net"], kv_bits, kv_group_size)
     lm |= load_draft(draft_model, opened["tokenizer"], dequantize)
-    last, *_ = stream_reply(text, max_tokens, opened, task=task, system_prompt=system_prompt,
-        chat_template_config=config, extra_eos_tokens=extra_eos_token,
+    last, *_ = stream_reply(text, max_tokens, opened, prefill_response is not None, task=task,
+        system_prompt=system_prompt, chat_template_config=config, extra_eos_tokens=extra_eos_token,
         chat_template=not ignore_chat_template, temp=temp, top_p=top_p, min_p=min_p, top_k=top_k,
         prefill=prefill, repick=repick, repetition_penalty=repetition_penalty,
         presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,

@@ -198,6 +198,24 @@ def read_examples(path) -> list[str | dict]:
     return out
 
 
+def spaced_reply(records, tokenizer):
+    """Records of a reply that continues text (an assistant prefill, a raw completion), the
+    leading space mlx-lm's streaming detokenizers drop put back on the first one with text
+    (llama.cpp's server's: "It is" + " a"), where the reply's tokens start with one: decoded
+    (byte-level "Ġ"), or SentencePiece's "▁", which its decoder strips. Each record's ``text``
+    is changed in place; the others go through as they are."""
+    head = []  # the reply's tokens until one has text (a character may span several)
+    for r in records:
+        if head is not None:
+            head.append(r.token)
+            if r.text:
+                piece = getattr(tokenizer, "convert_ids_to_tokens", lambda i: None)(head[0])
+                lead = tokenizer.decode(head).startswith(" ") or str(piece).startswith("\u2581")
+                r.text = " " + r.text if lead and r.text[0] != " " else r.text
+                head = None
+        yield r
+
+
 def token_text(tokenizer, token: int) -> tuple[str, list[int]]:
     """A token's own text and UTF-8 bytes: a SentencePiece "▁" is its leading space (which
     decoding a lone token drops); a token holding part of a character (byte-level BPE's, the

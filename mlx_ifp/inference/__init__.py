@@ -22,6 +22,7 @@ from .sampling import (
     format_chat,
     penalty_processors,
     read_examples,
+    spaced_reply,
     vocab_size,
     with_eos,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "prune",
     "read_examples",
     "select",
+    "spaced_reply",
     "stream_generate",
     "vocab_size",
     "with_eos",

@@ -30,6 +30,7 @@ from ..core import (
     origin,
     prefilled,
     prompt_ids,
+    spaced_reply,
     vocab_size,
 )
 from ..models import Kept, export_note, notify_compiling, warn_if_packed_matmul_broken
@@ -244,7 +245,8 @@ def stream_generate(
 
     ``prompt``: a user message or message list (templated unless ``chat_template=False``, with
     ``chat_template_config``'s arguments, mlx-lm's ``--chat-template-config``; a last assistant
-    message is the reply's start, continued: ``core.format_chat``) or token ids, sent as they are;
+    message is the reply's start, continued: ``core.format_chat``, the reply's first token's
+    space kept, ``core.spaced_reply``) or token ids, sent as they are;
     a per-prompt mask reads the turn so formatted, all the ids or a prefill's whole prompt. Also
     ``extra_eos_tokens`` (single tokens' texts, or ids) end the reply (``sampling.with_eos``).
     ``keep`` (None: 0.5) is the budget; a given ``mask`` fixes it (another ``keep`` is refused).
@@ -330,15 +332,13 @@ def stream_generate(
             seen = mx.array(tokens[:-1][-repetition_context_size:])
             penalties = [seen_first(seen, p) for p in penalties]
         kwargs["logits_processors"] = [*(kwargs.get("logits_processors") or []), *penalties]
-    head = {} if whole else {"prompt_cache": cache}
+    head, fed = {} if whole else {"prompt_cache": cache}, tokens if whole else tokens[-1:]
     if running is not None:
-        fed = tokens if whole else tokens[-1:]
         if whole and kwargs.get("prompt_cache") is None:
             head["prompt_cache"] = make_prompt_cache(slim, kwargs.get("max_kv_size"))
         slim = repick_mod.Repicking(pruner, running, slim, info, repick, len(fed), max_tokens)
-    for r in _mlx_stream(
-        slim, stops, tokens if whole else tokens[-1:], max_tokens=max_tokens, **head, **kwargs
-    ):
+    out = _mlx_stream(slim, stops, fed, max_tokens=max_tokens, **head, **kwargs)
+    for r in spaced_reply(out, tokenizer) if ids is None and prefilled(prompt) else out:
         if not whole:  # report the whole prompt, its dense prefill included (selection and
             # slicing are in ``prune``, not in the prompt speed)
             first_s = 1.0 / r.prompt_tps if r.prompt_tps else 0.0

@@ -28,6 +28,7 @@ from ..core import (
     context_length,
     format_chat,  # noqa: F401  (inference's export)
     read_examples,  # noqa: F401  (inference's export, since it moved to core)
+    spaced_reply,  # noqa: F401  (inference's export: the CLI's prefill)
     vocab_size,
 )
 

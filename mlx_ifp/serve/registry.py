@@ -20,7 +20,15 @@ from typing import Any
 
 import mlx_ifp
 from mlx_ifp import UsageError
-from mlx_ifp.core import check_example, context_length, encode, format_chat, token_text, vocab_size
+from mlx_ifp.core import (
+    check_example,
+    context_length,
+    encode,
+    format_chat,
+    spaced_reply,
+    token_text,
+    vocab_size,
+)
 
 import mlx.core as mx
 import yaml
@@ -291,7 +299,8 @@ class Registry:
                 repick=self.repick if task is None else 0,
                 **{name: getattr(req, name) for name in SAMPLING},
             )
-            spaced = self._leading_space(records, req)
+            # a completion continues its prompt (a chat prefill: stream_generate does it)
+            spaced = records if req.chat else spaced_reply(records, self.tokenizer)
             with mlx_ifp.core.random_state_kept() if req.seed is not None else nullcontext():
                 if req.seed is not None:  # the request's own: MLX's state is put back after it
                     mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
@@ -311,26 +320,6 @@ class Registry:
             return check_ids(req.prompt, vocab_size(self.model))
         text = format_chat(tok, req.prompt, **template or {}) if req.chat else req.prompt
         return encode(tok, text)
-
-    def _leading_space(self, records, req: GenRequest):
-        """The space mlx-lm's detokenizers drop, back in a continuation ("is Paris"; a prefill)."""
-        head = None if req.chat and not mlx_ifp.core.prefilled(req.prompt) else []  # its tokens
-        for r in records:
-            if head is not None:
-                head.append(r.token)
-                if r.text:
-                    if r.text[0] != " " and self._spaced(head):
-                        r.text = " " + r.text
-                    head = None
-            yield r
-
-    def _spaced(self, reply: list[int]) -> bool:
-        """Whether the reply's tokens start with a space: decoded ("Ġ"), or SentencePiece's "▁"."""
-        tok = self.tokenizer
-        if tok.decode(reply).startswith(" "):
-            return True
-        pieces = getattr(tok, "convert_ids_to_tokens", lambda ids: [])(reply[:1])
-        return bool(pieces) and str(pieces[0]).startswith("\u2581")
 
     def _pieces(self, records, stops: StopFilter, task: Task | None, n) -> Iterator[Piece]:
         r, sent, log = None, 0, TokenLog(self.tokenizer, n)
