@@ -202,18 +202,24 @@ def spaced_reply(records, tokenizer):
     """Records of a reply that continues text (an assistant prefill, a raw completion), the
     leading space mlx-lm's streaming detokenizers drop put back on the first one with text
     (llama.cpp's server's: "It is" + " a"), where the reply's tokens start with one: decoded
-    (byte-level "Ġ"), or SentencePiece's "▁", which its decoder strips. Each record's ``text``
-    is changed in place; the others go through as they are."""
+    (byte-level "Ġ"), or SentencePiece's "▁", which its decoder strips: one space, where the
+    text streamed has fewer than the tokens (an indent "ĠĠĠ" streams as two spaces, not three).
+    Each record's ``text`` is changed in place; the others go through as they are."""
     head = []  # the reply's tokens until one has text (a character may span several)
+    piece = getattr(tokenizer, "convert_ids_to_tokens", lambda i: None)
     for r in records:
         if head is not None:
             head.append(r.token)
             if r.text:
-                piece = getattr(tokenizer, "convert_ids_to_tokens", lambda i: None)(head[0])
-                lead = tokenizer.decode(head).startswith(" ") or str(piece).startswith("\u2581")
-                r.text = " " + r.text if lead and r.text[0] != " " else r.text
+                pieces = "".join(str(piece(i)) for i in head).replace("\u2581", " ")
+                if _spaces(r.text) < max(_spaces(tokenizer.decode(head)), _spaces(pieces)):
+                    r.text = " " + r.text
                 head = None
         yield r
+
+
+def _spaces(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
 
 
 def token_text(tokenizer, token: int) -> tuple[str, list[int]]:
