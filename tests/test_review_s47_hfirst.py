@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from mlx_ifp import UsageError
@@ -17,6 +16,7 @@ import pytest
 from test_faults import real_cached_gguf
 from test_gguf import tiny_model as gguf_model
 from test_gguf import write_gguf
+from test_review_s47_hlock import two_at_once
 
 SMOL = "smollm2-135m-instruct"
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,29 +27,8 @@ def test_two_first_runs_at_once_convert_once(tmp_path, monkeypatch):
     monkeypatch.setenv("MLX_IFP_CACHE", str(tmp_path / "cache"))
     gguf_file = write_gguf(gguf_model(), tmp_path / "tiny.gguf")
     monkeypatch.setattr(embedded, "embedded_gguf", lambda n: gguf_file)
-    real, calls = embedded.gguf_to_mlx_lm, []
-    both_in, one_at_a_time = threading.Event(), threading.Lock()
-
-    def slow_convert(*args, **kwargs):
-        calls.append(args[1])
-        if len(calls) == 2:
-            both_in.set()
-        both_in.wait(3)  # the other's chance to start converting too (none, once locked)
-        with one_at_a_time:
-            return real(*args, **kwargs)
-
-    monkeypatch.setattr(embedded, "gguf_to_mlx_lm", slow_convert)
-    folders = []
-    runs = [threading.Thread(target=lambda: folders.append(embedded.embedded_folder(SMOL)))]
-    runs[0].start()
-    while not calls:  # the first is converting
-        runs[0].join(0.01)
-    runs.append(threading.Thread(target=lambda: folders.append(embedded.embedded_folder(SMOL))))
-    runs[1].start()
-    for run in runs:
-        run.join()
-    assert len(calls) == 1 and len(folders) == 2 and folders[0] == folders[1]
-    assert gguf.is_converted(folders[0])
+    calls = two_at_once(lambda: embedded.embedded_folder(SMOL), embedded, monkeypatch)
+    assert len(calls) == 1, calls  # (the two folders: the same, converted; two_at_once checks)
 
 
 def _readonly_run(folder: Path, code: str) -> subprocess.CompletedProcess:

@@ -13,8 +13,6 @@ it (a lock file in the cache) and reads its folder.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import importlib.util
 import os
@@ -26,7 +24,7 @@ import zipfile
 from pathlib import Path
 
 from ..common import UsageError, atomic_file, cache_dir, read_json, sha256_file
-from .gguf import converted_from, gguf_to_mlx_lm, is_converted
+from .gguf import cache_lock, converted_from, gguf_to_mlx_lm, is_converted
 
 EMBEDDED = {
     "smollm2-135m-instruct": dict(
@@ -252,32 +250,11 @@ def embedded_folder(name: str, dequantize: bool = False) -> Path:
     source_id = spec.get("sha256") or f"{spec['package']}=={spec['version']}"
     if is_converted(folder) and converted_from(folder) == source_id:
         return folder
-    with _first_run(name):  # a second first run waits here, then reads the first's folder
+    with cache_lock(cache_dir("embedded") / name, name):  # a second first run waits here
         if is_converted(folder) and converted_from(folder) == source_id:
             return folder
         _convert(name, spec, folder, dequantize, source_id)
     return folder
-
-
-@contextlib.contextmanager
-def _first_run(name: str):
-    """Held while ``name`` is fetched and converted (``flock`` on a file in the cache, let go
-    when the process ends, however it ends): one process converts, the others wait for it."""
-    path = cache_dir("embedded") / f".{name}.lock"
-    try:
-        lock = open(path, "a")
-    except OSError as e:
-        msg = f"cannot use the cache folder {path.parent} ({e.strerror or e})"
-        raise UsageError(f"{msg}: set MLX_IFP_CACHE to a folder you can write") from None
-    with lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _console().print(f"[dim]Waiting for another process preparing {name}...[/dim]")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except OSError:  # a file system without locks (some NFS): convert unlocked, as before
-            pass
-        yield
 
 
 def _convert(name: str, spec: dict, folder: Path, dequantize: bool, source_id: str) -> None:

@@ -10,10 +10,13 @@ way. Tensor shapes are checked against the metadata before anything is written.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -34,16 +37,11 @@ GROUP_SIZE = 32
 
 #: llama.cpp tensor names -> mlx-lm (Hugging Face) names, per layer and for the rest
 LAYER_TENSORS = {
-    "attn_q": "self_attn.q_proj",
-    "attn_k": "self_attn.k_proj",
-    "attn_v": "self_attn.v_proj",
-    "attn_output": "self_attn.o_proj",
-    "attn_norm": "input_layernorm",
-    "ffn_norm": "post_attention_layernorm",
-    "ffn_gate": "mlp.gate_proj",
-    "ffn_up": "mlp.up_proj",
+    "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj", "attn_norm": "input_layernorm",
+    "ffn_norm": "post_attention_layernorm", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
     "ffn_down": "mlp.down_proj",
-}
+}  # fmt: skip
 TOP_TENSORS = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
 
 _TOKEN_IDS = {"unk": "unknown", "pad": "padding"} | {k: k for k in ("bos", "eos", "eot", "eom")}
@@ -88,10 +86,8 @@ def read_gguf(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.arra
     except UsageError:
         raise
     except Exception as e:  # MLX raises plain exceptions for unsupported tensor types
-        raise UsageError(
-            f"cannot read GGUF file {path} ({str(e).strip().splitlines()[0]}); "
-            f"supported tensor types: {QUANT_TYPES}"
-        ) from None
+        why = f"{path} ({str(e).strip().splitlines()[0]}); supported tensor types: {QUANT_TYPES}"
+        raise UsageError(f"cannot read GGUF file {why}") from None
 
 
 def _config(meta: dict, weights: dict, arch: str) -> dict:
@@ -227,11 +223,9 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
     from tokenizers import AddedToken, Tokenizer, decoders, models, processors
     from transformers import PreTrainedTokenizerFast
 
-    kind = _meta(meta, "tokenizer.ggml.model")
-    if kind != "gpt2":
-        raise UsageError(
-            f"GGUF tokenizer model '{kind}' is not supported (supported: gpt2 byte-level BPE)"
-        )
+    if (kind := _meta(meta, "tokenizer.ggml.model")) != "gpt2":
+        why = "is not supported (supported: gpt2 byte-level BPE)"
+        raise UsageError(f"GGUF tokenizer model '{kind}' {why}")
     tokens = list(meta["tokenizer.ggml.tokens"])
     merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges") or []]
     pre = _meta(meta, "tokenizer.ggml.pre", "")
@@ -276,8 +270,7 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
     template = meta.get("tokenizer.chat_template")
     if template is not None and not isinstance(template, str):
         raise UsageError(f"tokenizer.chat_template is not text: {template!r}")
-    if template:
-        kwargs["chat_template"] = template
+    kwargs |= {"chat_template": template} if template else {}
     # clean: decoding drops the " " before , . ! ? 's 'm 're 've (and n't: llama.cpp keeps it),
     # as llama.cpp does for this pre name; transformers 5 skips it for BPE unless forced
     force = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
@@ -293,26 +286,20 @@ def gguf_to_mlx_lm(
     source_id: str | None = None,
 ) -> Path:
     """Write ``gguf_path`` as an mlx-lm folder at ``out_dir`` (atomically); returns ``out_dir``.
-
     Packed types stay packed (float32 scales) unless ``dequantize``, which writes float32 weights.
     ``progress(done, total)``: called per tensor read (see :func:`read_gguf`). ``source_id``
-    (the embedded model's sha256) is recorded in the marker: see :func:`converted_from`.
-    """
+    (the embedded model's sha256) is recorded in the marker: see :func:`converted_from`."""
     try:  # checked before the tensors are read (minutes for a K-quant file)
         head = gguf_decode.header_values(gguf_path)
     except (OSError, ValueError):  # what is wrong with the file: read_gguf says it
         read_gguf(gguf_path)
         raise
     if not isinstance(parts := head.get("split.count", 1), int) or parts > 1:  # a part
-        raise UsageError(
-            f"{gguf_path} is one of the {parts} parts of a split GGUF: join them into one file "
-            "first (llama-gguf-split --merge FIRST-PART JOINED.gguf)"
-        )
+        why = f"is one of the {parts} parts of a split GGUF: join them into one file first"
+        raise UsageError(f"{gguf_path} {why} (llama-gguf-split --merge FIRST-PART JOINED.gguf)")
     if (arch := head.get("general.architecture")) not in SUPPORTED_ARCHS:
-        raise UsageError(
-            f"{gguf_path}: architecture '{arch}' is not supported "
-            f"(supported: {', '.join(SUPPORTED_ARCHS)})"
-        )
+        why = f"architecture '{arch}' is not supported (supported: {', '.join(SUPPORTED_ARCHS)})"
+        raise UsageError(f"{gguf_path}: {why}")
     if experts := head.get(f"{arch}.expert_count"):  # Mixtral is "llama" with experts
         why = f"mixture-of-experts models ({experts} experts) are not supported"
         raise UsageError(f"{gguf_path}: {why}")
@@ -327,29 +314,21 @@ def gguf_to_mlx_lm(
         raise UsageError(f"{gguf_path}: cannot convert ({said})") from None
     if quant:
         config["quantization"] = config["quantization_config"] = quant
-    out_dir = Path(out_dir)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir := Path(out_dir)) as tmp:
         mx.save_safetensors(str(tmp / "model.safetensors"), out, metadata={"format": "mlx"})
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         tokenizer.save_pretrained(str(tmp))
-        marker = {
-            "source": str(Path(gguf_path).resolve()),
-            "dequantize": dequantize,
-            "format_version": FORMAT_VERSION,
-            "source_id": source_id,
-            "sizes": {f.name: f.stat().st_size for f in sorted(tmp.iterdir()) if f.is_file()},
-        }
+        sizes = {f.name: f.stat().st_size for f in sorted(tmp.iterdir()) if f.is_file()}
+        marker = {"source": str(Path(gguf_path).resolve()), "dequantize": dequantize}
+        marker |= {"format_version": FORMAT_VERSION, "source_id": source_id, "sizes": sizes}
         (tmp / MARKER).write_text(json.dumps(marker) + "\n")
     return out_dir
 
 
 def is_converted(folder: str | os.PathLike) -> bool:
-    """True if ``folder`` holds a complete conversion in the current format version.
-
-    Every file the marker lists must have its recorded size and the weights' header must fit
-    the file (markers of older conversions list no sizes): a cut or half-copied file means
-    convert again, never load it.
-    """
+    """True if ``folder`` holds a complete conversion in the current format version: each file
+    the marker lists has its recorded size, the weights' header fits the file (a cut or
+    half-copied file: convert again, never load it; older markers list no sizes)."""
     folder = Path(folder)
     try:
         marker = json.loads((folder / MARKER).read_text())
@@ -373,6 +352,26 @@ def converted_from(folder: str | os.PathLike) -> str | None:
         return None
 
 
+@contextlib.contextmanager
+def cache_lock(path: Path, what: str):
+    """Held while ``what`` is made at ``path`` in the cache (``flock`` on ``.NAME.lock`` beside
+    it, let go when the process ends, however it ends): one process makes it, the others wait."""
+    try:
+        f = open(path.with_name(f".{path.name}.lock"), "a")
+    except OSError as e:
+        msg = f"cannot use the cache folder {path.parent} ({e.strerror or e})"
+        raise UsageError(f"{msg}: set MLX_IFP_CACHE to a folder you can write") from None
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"Waiting for another process preparing {what}...", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (some NFS): made unlocked, as before
+            pass
+        yield
+
+
 def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -> Path:
     """Convert ``gguf_path`` once into ``cache_dir("gguf", key)``; later calls reuse it."""
     path = Path(gguf_path).resolve()
@@ -387,13 +386,14 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
         # its first and last MiB too: a file replaced keeping its size and mtime (cp -p, rsync
         # -t, tar x) is another file; a chmod or a hard link is the same one
         sample = hashlib.sha256(head + f.read()).hexdigest()[:16]
-    stamp = f"{st.st_size}|{st.st_mtime_ns}|{sample}"
-    key = f"{path}|{stamp}|{dequantize}|{FORMAT_VERSION}"
+    key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{sample}|{dequantize}|{FORMAT_VERSION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     # the stem only names it for people: cut, so a long legal file name makes a legal folder
     folder = cache_dir("gguf") / f"{path.stem[:80]}-{'f32' if dequantize else 'q'}-{digest}"
-    if not is_converted(folder):
-        gguf_to_mlx_lm(path, folder, dequantize)
+    if not is_converted(folder):  # a second conversion at once waits, then reads the first's
+        with cache_lock(folder, path.name):
+            if not is_converted(folder):
+                gguf_to_mlx_lm(path, folder, dequantize)
     return folder
 
 
