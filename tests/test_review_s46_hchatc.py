@@ -186,8 +186,8 @@ def test_a_message_past_the_context_is_refused_and_the_cache_kept(monkeypatch, s
     assert prompts(run) == [2, 1], run.output  # t9 only: the cache holds the kept turn
 
 
-def test_a_reply_stopped_midway_leaves_nothing_of_its_turn(monkeypatch, sent):
-    """Ctrl-C in the second reply: its message and the tokens fed for it must not stay."""
+def stop_second_reply(monkeypatch, sent) -> None:
+    """Chat with a Ctrl-C raised at the third token of the second reply."""
     use(monkeypatch)
     spy = mlx_ifp.stream_generate
 
@@ -198,6 +198,11 @@ def test_a_reply_stopped_midway_leaves_nothing_of_its_turn(monkeypatch, sent):
             yield r
 
     monkeypatch.setattr(mlx_ifp, "stream_generate", stopped)
+
+
+def test_a_reply_stopped_midway_leaves_nothing_of_its_turn(monkeypatch, sent):
+    """Ctrl-C in the second reply: its message and the tokens fed for it must not stay."""
+    stop_second_reply(monkeypatch, sent)
     run = chat("t5 t6", "t7", "t8", args=["--mask-source", "static"])
     assert run.exit_code == 0 and "(stopped)" in run.output, run.output
     assert [sent[0][1], sent[2][1]] == rerun(["t5 t6", "t8"], source="static")[0]

@@ -23,27 +23,15 @@ import json
 
 import mlx_ifp  # first: the optimized BLAS before mlx.core  # noqa: F401
 from mlx_ifp import UsageError
-from mlx_ifp.cli import app
 from mlx_ifp.evaluation import EvalConfig, evaluate
 from mlx_ifp.evaluation import run as ev
 from mlx_ifp.evaluation.sandbox import exact_match
 
 import pytest
+from test_review_s45_heval2 import cli, one_error
 from tiny import save_folder, tiny_model
-from typer.testing import CliRunner
 
 EVAL = "--mask-sources full --keep 0.5 --limit 2 --gen-limit 1 --max-tokens 2 --max-len 48"
-
-
-def cli(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def one_error(run) -> str:
-    assert run.exit_code == 2, run.output
-    lines = run.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), run.output
-    return lines[0]
 
 
 def corpus(root, domain: str, provenance: dict, completion: str = "t8 t9"):

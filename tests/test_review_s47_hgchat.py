@@ -22,7 +22,15 @@ from mlx_ifp.inference import stream_generate
 import pytest
 from test_chat import TEMPLATE
 from test_review_s45_hchat2 import REFUSES_T6
-from test_review_s46_hchatc import LINES, REWRITES, chat, prompts, sent, use  # noqa: F401
+from test_review_s46_hchatc import (  # noqa: F401
+    LINES,
+    REWRITES,
+    chat,
+    prompts,
+    sent,
+    stop_second_reply,
+    use,
+)
 from typer.testing import CliRunner
 
 GRIFFIN = ["--mask-source", "griffin"]
@@ -112,16 +120,7 @@ def test_a_message_past_the_context_leaves_griffin_as_without_it(monkeypatch, se
 
 
 def test_a_griffin_reply_stopped_midway_leaves_nothing_of_its_turn(monkeypatch, sent):  # noqa: F811
-    use(monkeypatch)
-    spy = mlx_ifp.stream_generate
-
-    def stopped(*args, **kwargs):
-        for i, r in enumerate(spy(*args, **kwargs)):
-            if len(sent) == 2 and i == 2:
-                raise KeyboardInterrupt
-            yield r
-
-    monkeypatch.setattr(mlx_ifp, "stream_generate", stopped)
+    stop_second_reply(monkeypatch, sent)
     run = chat("t5 t6", "t7", "t8", args=GRIFFIN)
     assert run.exit_code == 0 and "(stopped)" in run.output, run.output
     replies, whole, _ = rerun(["t5 t6", "t8"])
