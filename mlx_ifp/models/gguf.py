@@ -91,16 +91,15 @@ def read_gguf(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.arra
 
 
 def _config(meta: dict, weights: dict, arch: str) -> dict:
-    def get(key, default=None):
-        return _meta(meta, f"{arch}.{key}", default)
+    def get(key, default=None):  # (a per-layer array: its one value, as llama.cpp's llama)
+        layers = _meta(meta, f"{arch}.block_count")
+        return gguf_decode.one_value(_meta(meta, f"{arch}.{key}", default), f"{arch}.{key}", layers)
 
     hidden, heads = get("embedding_length"), get("attention.head_count")
     eps = get("attention.layer_norm_rms_epsilon")  # required, as llama.cpp has it
     if isinstance(eps, bool) or not isinstance(eps, int | float) or not eps > 0:
         raise UsageError(f"{arch}.attention.layer_norm_rms_epsilon is missing or not > 0: {eps!r}")
     kv_heads = get("attention.head_count_kv", heads)
-    if isinstance(kv_heads, mx.array):  # per-layer counts
-        kv_heads = int(kv_heads[0].item())
     tokens = meta.get("tokenizer.ggml.tokens") or []
     vocab = get("vocab_size") or len(tokens) or weights["token_embd.weight"].shape[0]
     config = {

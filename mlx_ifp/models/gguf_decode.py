@@ -12,6 +12,7 @@ type against ``gguf.quants.dequantize``; ``tools/gguf_requant_quality.py`` measu
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import struct
@@ -60,11 +61,8 @@ MLX_CRASHES = {12}
 
 
 def tensor_types(path: str | os.PathLike) -> dict[str, int]:
-    """Tensor name -> GGML type id, from the header alone (works without the gguf package).
-
-    A short, corrupted or hostile header is a ``ValueError`` (never a struct error, a
-    recursion error or a loop over counts the file cannot hold).
-    """
+    """Tensor name -> GGML type id, from the header alone. A short, corrupted or hostile header is
+    a ``ValueError`` (never a struct error, or a loop over counts the file cannot hold)."""
     return _header(path)[0]
 
 
@@ -77,11 +75,12 @@ def header_values(path: str | os.PathLike) -> dict:
 
 #: metadata read by :func:`header_values` (and ``<arch>.expert_count``)
 HEADER_KEYS = ("general.architecture", "split.count", "general.alignment")
+#: metadata llama.cpp reads as one value or one per layer (``get_key_or_arr``): see one_value
+PER_LAYER = ("feed_forward_length", "attention.head_count", "attention.head_count_kv")
 
 
 def _header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dict]:
-    """(tensor name -> type id, the metadata value types used (array items' included),
-    :func:`header_values`)."""
+    """(tensor name -> type id, metadata value types used (array items' too), header_values)."""
     try:
         return _read_header(path)
     except (struct.error, UnicodeDecodeError, RecursionError, OverflowError) as e:
@@ -100,7 +99,8 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dic
             raise ValueError(f"GGUF version {version}{order} is not supported")
         n_tensors, n_kv = struct.unpack_from("<QQ", buf, 8)
         if n_kv * 12 + n_tensors * 24 > len(buf):  # the least each entry takes
-            raise ValueError(f"GGUF header claims {n_tensors} tensors and {n_kv} keys: too many")
+            why = f"{n_tensors} tensors and {n_kv} keys: more than its {len(buf)} bytes hold"
+            raise ValueError(f"GGUF header cut short or damaged: it claims {why}")
         pos = 24
 
         def string(pos):
@@ -145,8 +145,10 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dic
                 key in HEADER_KEYS or key.startswith("general.") or key.endswith(".expert_count")
             )
             at, pos = pos + 4, skip(kind, pos + 4)  # (checked: counts the file can hold)
-            if wanted and kind in (*_SCALAR, 8):
-                values[key] = string(at)[0].decode() if kind == 8 else _unpack(kind, buf, at)
+            if wanted and kind in _SCALAR:
+                values[key] = struct.unpack_from("<" + _SCALAR[kind], buf, at)[0]
+            elif wanted and kind == 8:
+                values[key] = string(at)[0].decode()
             elif wanted and kind == 9 and struct.unpack_from("<I", buf, at)[0] == 8:  # strings
                 items, at = [], at + 12  # (general.tags, general.languages)
                 for _ in range(struct.unpack_from("<Q", buf, at - 8)[0]):
@@ -156,32 +158,43 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dic
         align = values.get("general.alignment", 32)
         if type(align) is not int or align <= 0 or align & (align - 1):  # mx.load: 0 is SIGFPE
             raise ValueError(f"general.alignment {align} is not a power of two")
-        types = {}
+        types, ends = {}, {}
         for _ in range(n_tensors):
             name, pos = string(pos)
             (ndim,) = struct.unpack_from("<I", buf, pos)
+            dims = struct.unpack_from(f"<{ndim}Q", buf, pos + 4)
             pos += 4 + 8 * ndim
             kind, offset = struct.unpack_from("<IQ", buf, pos)
             if offset % align:  # (llama.cpp refuses it too) mx.load reads the wrong bytes
                 raise ValueError(f"tensor {name.decode()!r}: data offset {offset} is not aligned")
             types[name.decode()] = kind
+            ends[name.decode()] = offset + _nbytes(kind, dims)
             pos += 12  # type, then the data offset
+        start = -(-pos // align) * align  # the data: a cut file found so, as llama.cpp does
+        if cut := [name for name, end in ends.items() if start + end > len(buf)]:
+            why = "extends past the end of the file: an incomplete download or a damaged file"
+            raise UsageError(f"cannot read GGUF file {path}: tensor '{cut[0]}' {why}")
         return types, kinds, values
 
 
-def _unpack(kind: int, buf, pos: int):
-    return struct.unpack_from("<" + _SCALAR[kind], buf, pos)[0]
+def _nbytes(kind: int, dims: tuple[int, ...]) -> int:
+    """A tensor's data size in bytes, by the gguf package's block sizes (0 without it, or for an
+    unknown type: not checked here; mx.load checks a cut file of its types itself)."""
+    try:
+        import gguf
+
+        block, size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(kind)]
+    except (ImportError, ValueError, KeyError):
+        return 0
+    return math.prod(dims) // block * size
 
 
 def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], dict]:
-    """Weights and metadata as ``mx.load(path, return_metadata=True)`` gives them, decoded right.
-
+    """Weights and metadata as ``mx.load(path, return_metadata=True)`` gives them, decoded right;
     ``progress(done, total)``, if given, is called after each tensor the gguf package decodes.
-
-    Raises UsageError for a tensor type id that is no GGML type, or a file that needs the ``gguf``
-    package when it is not installed; other errors (not a GGUF file, a type even the gguf package
-    cannot decode) propagate.
-    """
+    Raises UsageError for a tensor type id that is no GGML type, a file cut short, or one that needs
+    the ``gguf`` package when it is not installed; other errors (not a GGUF file, a type even the
+    gguf package cannot decode) propagate."""
     types, kinds, _ = _header(path)
     known = lambda t: t in GGML_TYPES or not _type_name(t).startswith("type ")  # noqa: E731
     if unknown := sorted({t for t in types.values() if not known(t)}):
@@ -343,6 +356,19 @@ SPLITS = {n: SPLIT_KINDS[k][0] for n, (k, _) in PRES.items() if len(SPLIT_KINDS[
 SPLITS = {n: r for n, r in SPLITS.items() if r != _GPT2}
 
 
+def one_value(value, key: str, layers):
+    """A :data:`PER_LAYER` value as llama.cpp's llama and qwen2 (and mlx-lm's) use it, one for
+    every layer: an array's one value, else a UsageError (per-layer widths, a wrong length)."""
+    if not isinstance(value, mx.array) or value.ndim != 1 or key.split(".", 1)[1] not in PER_LAYER:
+        return value
+    if not (values := value.tolist()) or type(layers) is int and len(values) != layers:
+        raise UsageError(f"{key} has {len(values)} values, not one per layer ({layers})")
+    if len(set(values)) > 1:
+        why = "per-layer sizes are not supported (mlx-lm's llama and qwen2 take one for all)"
+        raise UsageError(f"{key} differs across layers ({sorted(set(values))}): {why}")
+    return values[0]
+
+
 def pre_tokenizer(pre: str | None):
     """(``tokenizers`` pre-tokenizer, clean_up_tokenization_spaces) of ``tokenizer.ggml.pre``.
 
@@ -368,20 +394,7 @@ def pre_tokenizer(pre: str | None):
 
 
 __all__ = [
-    "AFFINE",
-    "BOS_PRES",
-    "GGML_TYPES",
-    "INSTALL_HINT",
-    "MLX_EXACT",
-    "PRES",
-    "PACKED",
-    "REQUANT",
-    "SPLITS",
-    "SPLIT_KINDS",
-    "affine",
-    "convert_tensor",
-    "header_values",
-    "load",
-    "pre_tokenizer",
-    "tensor_types",
-]
+    "AFFINE", "BOS_PRES", "GGML_TYPES", "INSTALL_HINT", "MLX_EXACT", "PRES", "PACKED", "REQUANT",
+    "SPLITS", "SPLIT_KINDS", "affine", "convert_tensor", "header_values", "load", "one_value",
+    "pre_tokenizer", "tensor_types",
+]  # fmt: skip
