@@ -25,7 +25,6 @@ from mlx_ifp.core import (
     context_length,
     encode,
     format_chat,
-    spaced_reply,
     token_text,
     vocab_size,
 )
@@ -299,12 +298,12 @@ class Registry:
                 repick=self.repick if task is None else 0,
                 **{name: getattr(req, name) for name in SAMPLING},
             )
-            # a completion continues its prompt (a chat prefill: stream_generate does it)
-            spaced = records if req.chat else spaced_reply(records, self.tokenizer)
+            # a completion (chat_template=False) or a chat prefill continues its prompt: the
+            # reply's first space kept by stream_generate (core.spaced_reply)
             with mlx_ifp.core.random_state_kept() if req.seed is not None else nullcontext():
                 if req.seed is not None:  # the request's own: MLX's state is put back after it
                     mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
-                yield from self._pieces(spaced, StopFilter(req.stop), task, req.logprobs)
+                yield from self._pieces(records, StopFilter(req.stop), task, req.logprobs)
         except Exception as e:
             if "TemplateError" in {c.__name__ for c in type(e).__mro__}:  # jinja2's, subclasses too
                 raise UsageError(f"the chat template rejected the messages: {e}") from None
