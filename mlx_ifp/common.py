@@ -43,11 +43,11 @@ def _publish(path: Path, mode: int) -> None:
 
 def cache_dir(*parts: str, make: bool = True) -> Path:
     """``$MLX_IFP_CACHE`` or ``$XDG_CACHE_HOME/mlx_ifp`` (default ``~/.cache/mlx_ifp``), made
-    unless ``make`` is false (``info`` only reads)."""
+    unless ``make`` is false (``info`` only reads); absolute, as reports and models record it."""
     root = os.environ.get("MLX_IFP_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mlx_ifp"
     )
-    path = Path(root).expanduser().joinpath(*parts)  # a quoted "~/x" (a unit file, a .env)
+    path = Path(root).expanduser().absolute().joinpath(*parts)  # a quoted "~/x" (a .env)
     try:
         if make:
             path.mkdir(parents=True, exist_ok=True)

@@ -110,23 +110,31 @@ def _parse_errors() -> tuple[type, ...]:
     return tuple(k for k in kinds if k is not None)
 
 
-#: ``mlx_lm generate``'s flags that ``generate`` does not take, and why (its parse error says)
+#: ``mlx_lm generate``'s and ``mlx_lm chat``'s flags that ours do not take, and why (said beside
+#: the parse error)
 NOT_TAKEN = {
     "--image": "not supported: mlx_ifp prunes text models (mlx_lm generate reads images)",
     "--quantize-activations": "not supported (nvfp4/mxfp8 models' activation quantization)",
     "--use-default-chat-template": "mlx_lm generate ignores it too: leave it out",
 }
+CHAT_NOT_TAKEN = {"--pipeline": "not supported: mlx_ifp chat runs on one machine, no mlx.launch"}
 
 
 def generate_said(said: str, error, args: list | None) -> str:
-    """A ``generate`` parse error with what the ``mlx_lm generate`` flag it met is here."""
+    """A ``generate`` or ``chat`` parse error with what the mlx-lm flag it met is here."""
     args = sys.argv[1:] if args is None else list(args)
-    if args[:1] != ["generate"]:
+    command = args[0] if args[:1] in (["generate"], ["chat"]) else None
+    if command is None:
         return said
     name = str(getattr(error, "option_name", "") or "")  # (-qa is read as -q)
     name = "--quantize-activations" if name == "-q" and "-qa" in args else name
-    if name in NOT_TAKEN:
-        return f"{said} (mlx_lm generate's {name}: {NOT_TAKEN[name]})"
+    if name in (taken := NOT_TAKEN if command == "generate" else CHAT_NOT_TAKEN):
+        return f"{said} (mlx_lm {command}'s {name}: {taken[name]})"
+    i = args.index("--extra-eos-token") + 1 if "--extra-eos-token" in args else len(args)
+    if "extra argument" in said and args[i + 1 : i + 2] and not args[i + 1].startswith("-"):
+        a, b = args[i : i + 2]  # mlx_lm's --extra-eos-token A B: the flag repeated here
+        fix = f"--extra-eos-token {a} --extra-eos-token {b}"
+        return f"{said} (--extra-eos-token takes one token: repeat it, {fix})"
     after = args[args.index("--verbose") + 1 :][:1] if "--verbose" in args else []
     if after and after[0].lower() in ("true", "false", "t", "f", "1", "0", "yes", "no"):
         return f"{said} (--verbose takes no value here: mlx_lm's --verbose False is --quiet)"

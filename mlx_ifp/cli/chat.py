@@ -66,6 +66,7 @@ from .generate import (
     named_adapter,
     not_empty,
     open_model,
+    options,
     seed_flag,
     stream_reply,
 )
@@ -292,6 +293,7 @@ def chat_command(
     xtc_probability: XtcProbability = None,
     xtc_threshold: XtcThreshold = None,
     dequantize: Dequantize = None,
+    trust_remote_code: options.TrustRemoteCode = False,
     verbose: Annotated[
         bool, typer.Option("--verbose/--quiet", help="A line on speed and mask after each reply.")
     ] = True,
@@ -308,7 +310,7 @@ def chat_command(
     seed_flag(seed)
     adapter = named_adapter(adapter, model, budget)
     opened = open_model(model, adapter, mask_source, None, keep, 1, budget, dequantize, None,
-                        repick, extra_eos_token)  # fmt: skip
+                        repick, extra_eos_token, trust_remote_code=trust_remote_code)  # fmt: skip
     net, source = opened["net"], opened["mask_source"]  # refused here, not at every message:
     if not getattr(opened["tokenizer"], "chat_template", None):  # turns would run together
         raise UsageError(f"{model} has no chat template: chat needs one (use mlx_ifp generate)")

@@ -153,8 +153,8 @@ def finetune_command(
         bool | None,
         opt(
             "test",
-            "After training, score test.jsonl with the run's masks: CE and perplexity "
-            "(--resume RUN --test: a finished run).",
+            "After training, score test.jsonl with the run's masks: CE and perplexity, "
+            "printed and kept in the run folder's test.json (--resume RUN --test: a finished run).",
             "--test/--no-test",
         ),
     ] = None,

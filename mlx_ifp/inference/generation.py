@@ -46,6 +46,7 @@ from .sampling import (
     check_repick,
     check_sampling,
     fit_context,
+    kv_quantized,
     penalty_processors,
     sampler_for,
     seen_first,
@@ -297,8 +298,7 @@ def stream_generate(
     notify_compiling(model)  # the first packed forward on a GPU can take a minute
     asks = task is not None or bool(repick)  # a mask for the task, or re-picked as it goes
     pruner = pruner or pruner_for(model, tokenizer, mask, mask_source, keep, align, asks)
-    per_prompt = task is None and mask is None
-    observes = pruner.source.observer() is not None
+    per_prompt, observes = task is None and mask is None, pruner.source.observer() is not None
     auto_dense = per_prompt and pruner.source.prefers_dense_prefill()
     dense = prefill == "dense" or (prefill == "auto" and auto_dense)
     clash = [k for k in NEEDS_WHOLE_PROMPT if kwargs.get(k) is not None]
@@ -326,7 +326,7 @@ def stream_generate(
         info.prefill_s = time.perf_counter() - t0
     if "sampler" not in kwargs:  # (built only when none is given)
         kwargs["sampler"] = sampler_for(model, temp, top_p, min_p, top_k, stops, **extra)
-    whole = cache is None  # else mlx-lm sees only the last token, on the dense KV cache
+    cache, whole = kv_quantized(cache, kwargs), cache is None  # (kv_bits: as mlx-lm's prefill)
     if penalties:
         if not whole:  # mlx-lm sees the last prompt token only: the penalties see the rest too
             seen = mx.array(tokens[:-1][-repetition_context_size:])

@@ -273,6 +273,18 @@ def check_kv_cache(model, kv_bits=None, group=None, cache=None) -> None:
         raise UsageError(f"{said} does not divide the model's head size {head} (fits: {fits})")
 
 
+def kv_quantized(cache: list | None, options: dict) -> list | None:
+    """A prompt's KV cache filled outside mlx-lm (the dense prefill) quantized as mlx-lm's own
+    prefill leaves it: with ``kv_bits``, each layer holding ``quantized_kv_start`` tokens."""
+    from mlx_lm.generate import DEFAULT_QUANTIZED_KV_START, maybe_quantize_kv_cache
+
+    if cache is not None and (bits := options.get("kv_bits")) is not None:
+        start = options.get("quantized_kv_start")
+        start = DEFAULT_QUANTIZED_KV_START if start is None else start
+        maybe_quantize_kv_cache(cache, start, options.get("kv_group_size") or 64, bits)
+    return cache
+
+
 def whole(value) -> bool:  # a whole number (NumPy's too, as mlx-lm takes them), not a bool
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 

@@ -261,9 +261,13 @@ def _convert(name: str, spec: dict, folder: Path, dequantize: bool, source_id: s
     """Fetch ``name``'s GGUF (once) and write it as the mlx-lm folder ``folder``."""
     gguf = embedded_gguf(name)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=_console()) as progress:
+    def whole():  # not cut in a log's 80 columns (`272/2…`): the bar gives way
+        return Column(min_width=7, no_wrap=True)
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn("/", whole()))
+    with Progress(*columns, TimeElapsedColumn(whole()), console=_console()) as progress:
         task = progress.add_task(f"Converting {gguf.name} (once): tensors", total=None)
         gguf_to_mlx_lm(
             gguf,

@@ -77,7 +77,7 @@ def unpermute(x: mx.array, heads: int) -> mx.array:
 
 def read_gguf(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], dict]:
     """``mx.load`` a GGUF file (missing or unreadable: a UsageError); ``progress(done, total)``
-    is called per tensor the gguf package decodes."""
+    is called per tensor the gguf package decodes (before and after one ``mx.load`` reads)."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"GGUF file not found: {path}")

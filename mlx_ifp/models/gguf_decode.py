@@ -141,15 +141,13 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dic
             key, pos = string(pos)
             (kind,) = struct.unpack_from("<I", buf, pos)
             key = key.decode(errors="replace")
-            wanted = (
-                key in HEADER_KEYS or key.startswith("general.") or key.endswith(".expert_count")
-            )
+            want = key in HEADER_KEYS or key.startswith("general.") or key.endswith(".expert_count")
             at, pos = pos + 4, skip(kind, pos + 4)  # (checked: counts the file can hold)
-            if wanted and kind in _SCALAR:
+            if want and kind in _SCALAR:
                 values[key] = struct.unpack_from("<" + _SCALAR[kind], buf, at)[0]
-            elif wanted and kind == 8:
+            elif want and kind == 8:
                 values[key] = string(at)[0].decode()
-            elif wanted and kind == 9 and struct.unpack_from("<I", buf, at)[0] == 8:  # strings
+            elif want and kind == 9 and struct.unpack_from("<I", buf, at)[0] == 8:  # strings
                 items, at = [], at + 12  # (general.tags, general.languages)
                 for _ in range(struct.unpack_from("<Q", buf, at - 8)[0]):
                     item, at = string(at)
@@ -190,11 +188,10 @@ def _nbytes(kind: int, dims: tuple[int, ...]) -> int:
 
 
 def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], dict]:
-    """Weights and metadata as ``mx.load(path, return_metadata=True)`` gives them, decoded right;
-    ``progress(done, total)``, if given, is called after each tensor the gguf package decodes.
-    Raises UsageError for a tensor type id that is no GGML type, a file cut short, or one that needs
-    the ``gguf`` package when it is not installed; other errors (not a GGUF file, a type even the
-    gguf package cannot decode) propagate."""
+    """Weights and metadata as ``mx.load(path, return_metadata=True)``, decoded right; ``progress``
+    (done, total) hears of each tensor gguf decodes, or 0 and all around a whole-file mx.load.
+    Raises UsageError for a type id that is no GGML type, a file cut short, or a needed ``gguf``
+    not installed; other errors (not a GGUF file, a type gguf cannot decode) propagate."""
     types, kinds, _ = _header(path)
     known = lambda t: t in GGML_TYPES or not _type_name(t).startswith("type ")  # noqa: E731
     if unknown := sorted({t for t in types.values() if not known(t)}):
@@ -205,8 +202,11 @@ def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], d
     crash = kinds & MLX_CRASHES
     exact = all(t in MLX_EXACT for t in types.values()) and not crash
     if exact and os.access(path, os.W_OK):  # mx.load opens it read-write (gguflib): else fails
+        (tell := progress or (lambda done, total: None))(0, len(types))  # a log's N/N, not 0/?
         # by its magic, not its name's case: mx.load reads the suffix as written (`x.GGUF`)
-        return mx.load(str(path), format="gguf", return_metadata=True)
+        loaded = mx.load(str(path), format="gguf", return_metadata=True)
+        tell(len(types), len(types))
+        return loaded
     try:
         import gguf  # noqa: F401
     except ImportError:
@@ -237,13 +237,13 @@ def read_with_gguf(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx
 
     reader = gguf.GGUFReader(str(path))
     meta = {k: _value(f) for k, f in reader.fields.items() if not k.startswith("GGUF.")}
-    weights = {}
+    weights, tell = {}, progress or (lambda done, total: None)
+    tell(0, len(reader.tensors))  # the total, before the first tensor's minutes
     for i, t in enumerate(reader.tensors, 1):
         new = convert_tensor(t.name, np.asarray(t.data), int(t.tensor_type))
         mx.eval(list(new.values()))  # frees a re-quantized tensor's float32 before the next
         weights.update(new)
-        if progress is not None:
-            progress(i, len(reader.tensors))
+        tell(i, len(reader.tensors))
     return weights, meta
 
 

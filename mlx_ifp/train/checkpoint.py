@@ -5,7 +5,8 @@ Contents: ``predictor.safetensors`` + ``ifp_config.json`` (the predictor, its so
 budget), ``adapters.safetensors`` + ``adapter_config.json`` (mlx-lm format, LoRA or full),
 ``trainer_state.safetensors`` (optimizer states), ``trainer_state.json`` (step, data position,
 seed, loss history, config, the sha256 of each safetensors file: a corrupted one is named, not
-resumed from), and whatever else a user put there (carried into each new save). ``--resume``
+resumed from), ``test.json`` (``--test``'s score of this step; a later save drops it), and
+whatever else a user put there (carried into each new save). ``--resume``
 checks the folder is whole before loading any model, then that it fits this model, budget,
 predictor and LLM setup; a failed save (full disk) replaces nothing.
 """
@@ -28,6 +29,7 @@ from mlx.utils import tree_flatten, tree_unflatten
 from ..core import (
     UsageError,
     atomic_dir,
+    atomic_file,
     check_writable,
     first_line,
     read_json,
@@ -46,6 +48,7 @@ from .config import FILLED_IN, adapter_config, local_path
 
 STATE_JSON = "trainer_state.json"
 STATE_ARRAYS = "trainer_state.safetensors"
+TEST_JSON = "test.json"  # --test's score of the checkpoint's step
 ADAPTERS = "adapters.safetensors"
 CHECKSUMS = "sha256"
 #: what every checkpoint holds, and what one that trained the LLM (lora, full) holds besides
@@ -98,7 +101,7 @@ def keep_others(folder: Path, tmp: Path) -> None:
     files (a LoRA run's adapters, in a frozen run) stay behind; so do pipes and sockets, and
     what cannot be read is named in a warning, not lost in silence."""
     for entry in folder.iterdir() if folder.is_dir() else ():
-        if entry.name in {*REQUIRED, *LLM_FILES} or (tmp / entry.name).exists():
+        if entry.name in {*REQUIRED, *LLM_FILES, TEST_JSON} or (tmp / entry.name).exists():
             continue
         try:
             if entry.is_dir() and not entry.is_symlink():
@@ -165,6 +168,15 @@ def save(
             "replaced; free some space or choose another --output"
         ) from None
     return folder
+
+
+def save_test(folder: str | Path, said: dict) -> None:
+    """Write ``--test``'s score into the run ``folder`` (atomically), quiet or not."""
+    try:
+        with atomic_file(Path(folder) / TEST_JSON) as tmp:
+            tmp.write_text(json.dumps(said, indent=2) + "\n")
+    except OSError as e:
+        raise UsageError(f"cannot write {TEST_JSON} in {folder} ({first_line(e)})") from None
 
 
 def read_state(folder: str | Path) -> dict:

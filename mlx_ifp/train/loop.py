@@ -368,8 +368,12 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     ui.summary(history, [[r[0], r[column]] for r in val_history], out, name)
     if test_b is not None:  # mlx_lm lora's --test: the run's hard masks at its keep
         said = evaluate(joint, test_b, cfg.test_batches, k, cfg, group)
+        said = {"step": step, "ce": said["ce"], "ppl": math.exp(min(said["ce"], 700))} | (
+            {"kl": said["kl"]} if cfg.distill else {}  # (0 without a teacher: not a reading)
+        )
+        checkpoint.on_rank0(partial(checkpoint.save_test, out, said), group)  # quiet or not
         kl = f", KL to source {said['kl']:.4f}" if cfg.distill else ""
-        ui.note(f"test CE {said['ce']:.4f}, ppl {math.exp(min(said['ce'], 700)):.3f}{kl}")
+        ui.note(f"test CE {said['ce']:.4f}, ppl {said['ppl']:.3f}{kl}")
     return out
 
 
