@@ -6,6 +6,8 @@ KV cache and gives the mask, and the slim model decodes from it."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import numbers
 import threading
@@ -38,6 +40,7 @@ from ..sources import (
     MaskSource,
     dense_prefill,
     holds_predictor,
+    keep_warning,
     lora_missing,
     make_source,
     observes_last,
@@ -195,19 +198,18 @@ class KeepMismatch(UserWarning):
     """A trained predictor is used at another budget than the one it was trained for."""
 
 
-def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> str:
-    """For a trained predictor used at another ``keep`` than it was trained for, what to say (its
-    scores rank every channel: a warning, not an error); '' for other sources or that budget."""
-    from ..sources import PredictorSource
+_KEEP_UNWARNED = contextvars.ContextVar("keep_unwarned", default=False)
 
-    if not isinstance(source, PredictorSource) or not (trained := source.trained_k(d_ffn(model))):
-        return ""  # (none recorded, or trained for another width: refused where it loads)
-    k = Budget.parse(keep, align).channels(d := d_ffn(model))
-    if k == trained or k >= d:  # the trained budget, or nothing pruned
-        return ""
-    return (f"the predictor in {source.path} was trained to keep {trained} of {d} FFN channels "
-            f"per layer, not {k}: its masks still prune, but were not trained for this budget "
-            f"(keep {trained} uses the trained one)")  # fmt: skip
+
+@contextlib.contextmanager
+def keep_unwarned():
+    """No ``KeepMismatch`` from a ``Pruner`` made in this thread meanwhile (a given mask's width
+    is its own); not ``warnings.catch_warnings``: the process's filters, left so by two threads."""
+    token = _KEEP_UNWARNED.set(True)
+    try:
+        yield
+    finally:
+        _KEEP_UNWARNED.reset(token)
 
 
 #: how LoRA layers outside the FFN (attention) are fused, once, for slim models: packed ones
@@ -265,14 +267,13 @@ class Pruner:
         self.model = model  # masks are selected on it (the predictor reads it LoRA off)
         self.slim_base = lora_fused_base(model, FUSED_LORA_BITS)
         self.tokenizer = tokenizer
-        # a model loaded with adapter_path= serves its own predictor as source="predictor"
-        applied = origin(model, required=False).get("adapter_path")
+        applied = origin(model, required=False).get("adapter_path")  # its own as "predictor"
         options = {"adapter_path": applied, **source_options}
         self.source = make_source(source, tokenizer=tokenizer, **options)
         self.source_name = source if isinstance(source, str) else None  # the name it was made from
         self.note = predictor_note(model, self.source)
         self.k = self.budget.channels(d_ffn(model))
-        if warning := keep_warning(model, self.source, self.budget):
+        if not _KEEP_UNWARNED.get() and (warning := keep_warning(model, self.source, self.budget)):
             warnings.warn(warning, KeepMismatch, stacklevel=2)
         self.cache = SlimCache(int(size))
         self.source_params = count(model)["params"]
@@ -281,8 +282,7 @@ class Pruner:
     @classmethod
     def for_mask(cls, model: nn.Module, tokenizer, mask: Mask, cache_size: int = 1) -> Pruner:
         """A pruner cutting ``mask`` as ``generate(mask=...)``: at its width, its picker's model."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", KeepMismatch)  # the width is the mask's, not trained
+        with keep_unwarned():  # the width is the mask's, not trained
             owner = mask_owner(model, mask)
             return cls(model, tokenizer, owner, Budget(mask.keep), cache_size=cache_size)
 

@@ -162,10 +162,11 @@ def _stop(body: dict) -> list[str]:
 
 
 #: what this server cannot honour, and the values that ask nothing: OpenAI's tool call with no
-#: tools, audio output; llama.cpp's ignore_eos; mlx-lm's server's XTC and LoRA ``adapters``
+#: tools, audio, reasoning, web search, verbosity; llama.cpp's ignore_eos; mlx-lm's XTC, adapters
 INERT = {"echo": (None, False), "tool_choice": (None, "none", "auto"), "audio": (None,)}
 INERT.update(function_call=(None, "none", "auto"), modalities=(None, ["text"]))
 INERT.update(ignore_eos=(None, False), xtc_probability=(None, 0), adapters=(None,))
+INERT.update(reasoning_effort=(None,), web_search_options=(None,), verbosity=(None, "medium"))
 
 
 def _unsupported(body: dict) -> None:

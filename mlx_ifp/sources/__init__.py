@@ -28,6 +28,7 @@ from .base import (
 from .predictor import (
     PredictorSource,
     holds_predictor,
+    keep_warning,
     llm_not_carried,
     lora_missing,
     picked_by,
@@ -73,6 +74,7 @@ __all__ = [
     "dense_prefill",
     "eager",
     "holds_predictor",
+    "keep_warning",
     "make_source",
     "observes_last",
     "options_read",

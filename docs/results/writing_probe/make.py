@@ -58,11 +58,17 @@ TASK = "You are a creative writer. Write the poem, letter, story or message the 
 
 
 def write_split(out: Path, split: str, pairs, source: str) -> int:
-    """``(prompt, reply)`` pairs as the SPLIT of the ``prose`` slot of a corpus folder ``out``."""
+    """``(prompt, (text, ended))`` pairs (make_general.answer's replies) as the SPLIT of the
+    ``prose`` slot of a corpus folder ``out``; a reply cut at --max-tokens is marked
+    ``truncated``, as make_general.py marks it."""
     folder = out / "domains" / "prose"
     folder.mkdir(parents=True, exist_ok=True)
     src = {"source": source}
-    rows = [{"domain": "prose", "prompt": p, "completion": c, "provenance": src} for p, c in pairs]
+    rows = [
+        {"domain": "prose", "prompt": p, "completion": text, "provenance": src}
+        | ({} if ended else {"truncated": True})
+        for p, (text, ended) in pairs
+    ]
     (folder / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return len(rows)
 

@@ -17,6 +17,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from ...core import (
+    Budget,
     UsageError,
     atomic_file,
     check_fingerprint,
@@ -239,6 +240,19 @@ class PredictorSource(MaskSource):
         if tokens.size == 0:
             raise UsageError("cannot select channels for an empty text")
         return self.predictor(model)(tokens)[0]
+
+
+def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> str:
+    """For a trained predictor used at another ``keep`` than it was trained for, what to say (its
+    scores rank every channel: a warning, not an error); '' for other sources or that budget."""
+    if not isinstance(source, PredictorSource) or not (trained := source.trained_k(d_ffn(model))):
+        return ""  # (none recorded, or trained for another width: refused where it loads)
+    k = Budget.parse(keep, align).channels(d := d_ffn(model))
+    if k == trained or k >= d:  # the trained budget, or nothing pruned
+        return ""
+    return (f"the predictor in {source.path} was trained to keep {trained} of {d} FFN channels "
+            f"per layer, not {k}: its masks still prune, but were not trained for this budget "
+            f"(keep {trained} uses the trained one)")  # fmt: skip
 
 
 def picked_by(mask) -> str | None:
