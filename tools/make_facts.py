@@ -114,10 +114,11 @@ def questions(tokenizer, n: int, seed: int = 0, path: Path = WORDNET) -> list[di
 
 
 def write_corpus(
-    facts: Path, data: Path, out: Path, domain: str = "general", source: str = "facts"
+    facts: Path, data: Path, out: Path, domain: str | dict = "general", source: str = "facts"
 ) -> int:
     """Copy corpus ``data`` to ``out`` with the facts (or another distilled file: ``domain``,
-    ``source``) appended to ``sft/train.jsonl``."""
+    ``source``) appended to ``sft/train.jsonl``; ``domain`` a dict: each row's corpus domain
+    by its ``group`` (``make_chat.py``'s four groups)."""
     from mlx_ifp.data.corpus import formats
     from mlx_ifp.data.readers import example
 
@@ -131,7 +132,8 @@ def write_corpus(
             rows = [json.loads(line) for line in f]
         with open(tmp / "sft" / "train.jsonl", "a", encoding="utf-8") as f:
             for r in rows:  # the corpus's own record and SFT shape, as `data build` writes them
-                args = (domain, source, r["topic"], r["prompt"], r["completion"])
+                slot = domain[r["group"]] if isinstance(domain, dict) else domain
+                args = (slot, source, r["topic"], r["prompt"], r["completion"])
                 record = formats(example(*args, response=r["response"]))["completions"]
                 cut = {"truncated": True} if r.get("truncated") else {}  # no end of turn
                 f.write(json.dumps({**record, **cut}) + "\n")

@@ -12,7 +12,8 @@ twice as far from dense there as on the corpus's domains. ``prompts`` fills temp
 common GCIDE nouns (one token each, as the ``general`` questions), leaving out every content word
 of the probe's prompts and the README's examples, so the probe stays held out; the first ``-n``
 are for training, the next ``--valid`` for validation (other nouns). ``answer`` writes
-``train.jsonl.gz`` and ``valid.jsonl.gz`` with the dense model's greedy replies. ``corpus``
+``train.jsonl.gz`` and ``valid.jsonl.gz`` with the dense model's greedy replies (float32, any
+device; resumable: a rerun goes on from ``partial.jsonl``). ``corpus``
 copies a built corpus with the training rows appended to its SFT train split (domain ``prose``,
 source ``writing``), and writes EVAL: a one-domain corpus (the ``prose`` slot) whose valid split
 is the validation rows and whose test split is the probe, for ``tools/eval_task_masks.py --data
@@ -140,6 +141,44 @@ def prompts(
     return out
 
 
+def write_answers(
+    prompts_file: Path, out: Path, model: str, max_tokens: int, batch: int, label="writing"
+) -> int:
+    """The dense model's greedy replies (float32 weights, on whatever device MLX uses) to each
+    row of ``prompts_file``, written as ``out/train.jsonl.gz`` and ``valid.jsonl.gz`` by the
+    rows' ``split``. Resumable: each batch's rows are appended to ``out/partial.jsonl`` as they
+    come, and a rerun starts after the rows found there (checked against the prompts)."""
+    import mlx_ifp
+    from mlx_ifp.common import Progress, atomic_file
+
+    from make_general import answer, reply_row
+
+    rows = [json.loads(line) for line in prompts_file.read_text().splitlines() if line]
+    out.mkdir(parents=True, exist_ok=True)
+    part = out / "partial.jsonl"
+    done = [json.loads(line) for line in part.read_text().splitlines()] if part.exists() else []
+    if [d["prompt"] for d in done] != [r["prompt"] for r in rows[: len(done)]]:
+        raise FileExistsError(f"{part} holds other prompts than {prompts_file}: remove it")
+    response = f"dense:{model}:greedy:{max_tokens}"
+    if len(done) < len(rows):
+        net, tok = mlx_ifp.load(model, dequantize=True, dtype="float32")
+        with Progress(label, len(rows), unit="reply") as bar, open(part, "a") as f:
+            bar.advance(len(done))
+            for start in range(len(done), len(rows), batch):
+                chunk = rows[start : start + batch]
+                replies = answer(net, tok, chunk, max_tokens, batch, bar)
+                new = [reply_row(r, c, response) for r, c in zip(chunk, replies, strict=True)]
+                f.write("".join(json.dumps(r) + "\n" for r in new))
+                f.flush()
+                done += new
+    for split in ("train", "valid"):
+        body = "".join(json.dumps(r) + "\n" for r in done if r["split"] == split)
+        with atomic_file(out / f"{split}.jsonl.gz") as tmp:
+            tmp.write_bytes(gzip.compress(body.encode(), mtime=0))
+    part.unlink()
+    return len(done)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("step", choices=("prompts", "answer", "corpus"))
@@ -172,26 +211,11 @@ def main() -> None:
     elif a.step == "answer":
         if not (a.prompts and a.output):
             p.error("answer needs --prompts FILE and -o DIR")
-        from mlx_ifp.common import Progress
-
-        from make_general import answer, reply_row
-
-        model, tok = mlx_ifp.load(a.model, dequantize=True)
-        rows = [json.loads(line) for line in Path(a.prompts).read_text().splitlines() if line]
-        with Progress("writing", len(rows), unit="reply") as bar:
-            replies = answer(model, tok, rows, a.max_tokens, a.batch, bar)
-        response = f"dense:{a.model}:greedy:{a.max_tokens}"
-        out = Path(a.output)
-        out.mkdir(parents=True, exist_ok=True)
-        for split in ("train", "valid"):
-            body = "".join(
-                json.dumps(reply_row(r, c, response)) + "\n"
-                for r, c in zip(rows, replies, strict=True)
-                if r["split"] == split
-            )
-            with atomic_file(out / f"{split}.jsonl.gz") as tmp:
-                tmp.write_bytes(gzip.compress(body.encode(), mtime=0))
-        print(f"{len(replies)} replies -> {out}")
+        try:
+            n = write_answers(Path(a.prompts), Path(a.output), a.model, a.max_tokens, a.batch)
+        except (FileExistsError, FileNotFoundError) as e:
+            p.error(str(e))  # one line, exit code 2
+        print(f"{n} replies -> {a.output}")
     else:
         if not (a.answers and a.corpus and a.eval):
             p.error("corpus needs --answers DIR, --corpus OUT and --eval EVAL")
