@@ -64,3 +64,43 @@ def test_probe4_make_writes_four_domain_slots(tmp_path, monkeypatch):
         "general",
         "prose",
     }
+
+
+def test_make_writing_corpus_writes_its_validation_split(tmp_path, monkeypatch):
+    """``make_writing.py corpus``: the writing probe's ``write_split`` (which it reuses) took
+    ``(prompt, (text, ended))`` pairs since its fix above, but make_writing still passed
+    ``(prompt, text)``: "too many values to unpack" for every writing set (found when the
+    forty-eighth session's chat-forms run rebuilt the three writing corpora on the device)."""
+    import gzip
+
+    from mlx_ifp.evaluation.run import instructions
+
+    data = tmp_path / "data"  # a one-row corpus in the layout make_facts.write_corpus copies
+    (data / "sft").mkdir(parents=True)
+    (data / "manifest.json").write_text("{}")
+    row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    for split in ("train", "valid"):
+        (data / "sft" / f"{split}.jsonl").write_text(json.dumps(row) + "\n")
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    for split, n in (("train", 2), ("valid", 3)):
+        rows = [
+            {"prompt": f"Write a haiku about a {split} {i}.", "completion": f"Poem {i}.",
+             "topic": "haiku", "response": "dense", "split": split}
+            | ({"truncated": True} if i == 1 else {})
+            for i in range(n)
+        ]  # fmt: skip
+        with gzip.open(answers / f"{split}.jsonl.gz", "wt") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in rows))
+    ev = tmp_path / "eval"
+    tool = ROOT / "tools/make_writing.py"
+    args = ["corpus", "--answers", str(answers), "--data", str(data)]
+    args += ["--corpus", str(tmp_path / "corpus"), "--eval", str(ev)]
+    spec = importlib.util.spec_from_file_location("make_writing_tool", tool)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(sys, "argv", ["make_writing.py", *args])
+    mod.main()
+    items = instructions(str(ev), "prose", "valid")
+    assert [it["completion"] for it in items] == ["Poem 0.", "Poem 1.", "Poem 2."]
+    assert [bool(it.get("truncated")) for it in items] == [False, True, False]

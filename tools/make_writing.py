@@ -234,7 +234,8 @@ def main() -> None:
         sys.path.insert(0, str(PROBE))
         from make import write_split  # the probe's own layout
 
-        v = write_split(ev, "valid", [(r["prompt"], r["completion"]) for r in rows], "writing")
+        pairs = [(r["prompt"], (r["completion"], not r.get("truncated"))) for r in rows]
+        v = write_split(ev, "valid", pairs, "writing")  # a cut reply stays marked
         print(f"{n} writing rows -> {a.corpus}; {v} validation rows + the probe -> {ev}")
 
 
