@@ -104,3 +104,17 @@ def test_make_writing_corpus_writes_its_validation_split(tmp_path, monkeypatch):
     items = instructions(str(ev), "prose", "valid")
     assert [it["completion"] for it in items] == ["Poem 0.", "Poem 1.", "Poem 2."]
     assert [bool(it.get("truncated")) for it in items] == [False, True, False]
+
+
+def test_probe5_make_writes_four_domain_slots(tmp_path, monkeypatch):
+    """probe5/make.py (written blind to the chat forms): 16 items in each of the four slots,
+    text replies, the cut ones marked."""
+    from mlx_ifp.evaluation.run import instructions
+
+    out = tmp_path / "c"
+    _run_make("probe5/make.py", out, monkeypatch)
+    for d in ("math", "code", "general", "prose"):
+        items = instructions(str(out), d, "test")
+        assert len(items) == 16
+        assert all(isinstance(it["completion"], str) for it in items)
+        assert [bool(it.get("truncated")) for it in items[:3]] == [False, False, True]
