@@ -25,6 +25,7 @@ from ..core import (
     check_prompt,
     d_ffn,
     first_user_turn,
+    has_chat_template,
     messages_for,
     origin,
     prefilled,
@@ -245,10 +246,10 @@ def stream_generate(
     ``prompt``: a user message or message list (templated unless ``chat_template=False``, with
     ``chat_template_config``'s arguments, mlx-lm's flag of that name; a last assistant message is
     the reply's start, continued: ``core.format_chat``) or token ids, sent as they are; a reply
-    that continues its text (a prefill, ``chat_template=False``) keeps its first token's space,
-    ``core.spaced_reply``; a per-prompt mask reads the turn so formatted, all the ids or a
-    prefill's whole prompt. ``extra_eos_tokens`` (texts, ids): more stops (``sampling.with_eos``).
-    ``keep`` (None: 0.5): the budget, a given ``mask``'s (another ``keep`` refused).
+    that continues text (a prefill; a prompt sent raw: ``chat_template=False``, or no template)
+    keeps its first token's space, ``core.spaced_reply``; a per-prompt mask reads the turn so
+    formatted, all the ids or a prefill's whole prompt. ``extra_eos_tokens`` (texts, ids): more
+    stops (``sampling.with_eos``). ``keep`` (None: 0.5): the budget, fixed by a given ``mask``.
     ``prefill``: ``"dense"`` runs the prompt through the unpruned model the slim ones are cut
     from (the source, or its LoRA'd copy for a shipped predictor + LoRA) and decodes with the
     slim one from its KV cache (GRIFFIN's recipe; a per-prompt GRIFFIN mask is then read off
@@ -336,7 +337,8 @@ def stream_generate(
             head["prompt_cache"] = make_prompt_cache(slim, kwargs.get("max_kv_size"))
         slim = repick_mod.Repicking(pruner, running, slim, info, repick, len(fed), max_tokens)
     out = _mlx_stream(slim, stops, fed, max_tokens=max_tokens, **head, **kwargs)
-    for r in spaced_reply(out, tokenizer) if not chat_template or prefilled(prompt) else out:
+    raw = not (chat_template and has_chat_template(tokenizer))  # none to apply: raw, as False
+    for r in spaced_reply(out, tokenizer) if raw or prefilled(prompt) else out:
         if not whole:  # report the whole prompt, its dense prefill included (selection and
             # slicing are in ``prune``, not in the prompt speed)
             first_s = 1.0 / r.prompt_tps if r.prompt_tps else 0.0

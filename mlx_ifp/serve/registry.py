@@ -298,8 +298,8 @@ class Registry:
                 repick=self.repick if task is None else 0,
                 **{name: getattr(req, name) for name in SAMPLING},
             )
-            # a completion (chat_template=False) or a chat prefill continues its prompt: the
-            # reply's first space kept by stream_generate (core.spaced_reply)
+            # a completion, a chat prefill or a chat to a model with no template continues its
+            # prompt: the reply's first space kept by stream_generate (core.spaced_reply)
             with mlx_ifp.core.random_state_kept() if req.seed is not None else nullcontext():
                 if req.seed is not None:  # the request's own: MLX's state is put back after it
                     mx.random.seed(req.seed % 2**64)  # OpenAI's int64, MLX's uint64
