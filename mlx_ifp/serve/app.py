@@ -34,11 +34,15 @@ from .schemas import APIError, GenRequest, Limits, parse_request
 
 CREATED = int(time.time())
 RETRY_AFTER_S = 1  # what a 503 (queue full, stopping) tells clients to wait
+#: answers a retry would only repeat (the openai client retries every 5xx twice, unless told
+#: ``x-should-retry: false``): the timeout and a failed generation would take the single worker
+#: for the same work again; a 503 (queue full) is the server's state and may pass after a wait
+HEADERS = {503: {"Retry-After": str(RETRY_AFTER_S)}, 500: {"x-should-retry": "false"}}
+HEADERS[504] = HEADERS[500]
 
 
 def error_response(e: APIError) -> JSONResponse:
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if e.status == 503 else None
-    return JSONResponse(e.body(), status_code=e.status, headers=headers)
+    return JSONResponse(e.body(), status_code=e.status, headers=HEADERS.get(e.status))
 
 
 def _as_api_error(e: BaseException) -> APIError:

@@ -33,7 +33,7 @@ import mlx.core as mx
 import yaml
 from mlx.utils import tree_flatten
 
-from .schemas import APIError, GenRequest, StopFilter, check_ids, check_room
+from .schemas import APIError, GenRequest, StopFilter, check_room
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 MAX_SLOTS = 64  # the most slim models one cache holds, whatever the budget
@@ -63,6 +63,13 @@ class Piece:
     completion_tokens: int = 0
     info: dict = field(default_factory=dict)
     logprobs: list[dict] = field(default_factory=list)  # the tokens of ``text`` (``TokenLog``)
+
+
+def check_ids(ids: list[int], vocab: int | None) -> list[int]:
+    if vocab and (bad := [t for t in ids if t >= vocab]):  # (None: the size is not known)
+        msg = f"'prompt' has the token id {bad[0]}, outside the model's vocabulary [0, {vocab})"
+        raise APIError(400, msg, param="prompt")
+    return ids
 
 
 def _mask_file(value: str, base: Path | None) -> Path | None:

@@ -12,19 +12,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .scheduler import Limits  # (read here: the token limits)
+
 ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_STOPS = 4
-
-
-@dataclass
-class Limits:
-    """Server-wide limits on what one request may ask for."""
-
-    max_body_bytes: int = 1 << 20
-    max_tokens_limit: int = 2048
-    default_max_tokens: int = 256
-    timeout_s: float = 300.0
-    max_queue: int = 64
 
 
 class APIError(Exception):
@@ -109,6 +100,7 @@ def _repetition(body: dict, name: str = "repetition_penalty") -> float | None:
 
 MAX_WINDOW = 1 << 20  # the library's (inference.MAX_WINDOW; a test checks they agree)
 TINY = 1e-30  # the library's smallest temp and penalty (inference.sampling.TINY)
+OFF = {"repetition": 1, "presence": 0, "frequency": 0}  # each penalty's value that is off
 
 
 def _context_size(body: dict, name: str = "repetition_context_size") -> int:
@@ -116,6 +108,18 @@ def _context_size(body: dict, name: str = "repetition_context_size") -> int:
     if value is not None and not 1 <= value <= MAX_WINDOW:
         raise APIError(400, f"'{name}' must be in [1, {MAX_WINDOW}], got {value}", param=name)
     return 20 if value is None else value
+
+
+def _window(body: dict) -> int:
+    """One window for every penalty (mlx-lm's server: one each, 20 by default): those given for
+    the penalties on (the repetition penalty's always) must agree; the others follow."""
+    size = {p: _context_size(body, f"{p}_context_size") for p in OFF}
+    on = [p for p, off in OFF.items() if body.get(f"{p}_penalty") not in (None, off)]
+    on = [p for p in on if p == "repetition" or body.get(f"{p}_context_size") is not None]
+    for p in (p for p in on if size[p] != size[on[0]]):
+        msg = f"'{p}_context_size' ({size[p]}) and '{on[0]}_context_size' ({size[on[0]]}) differ"
+        raise APIError(400, f"{msg}: one window serves every penalty", param=f"{p}_context_size")
+    return size[on[0]] if on else size["repetition"]
 
 
 def _min_p(body: dict) -> float:
@@ -162,11 +166,14 @@ def _stop(body: dict) -> list[str]:
 
 
 #: what this server cannot honour, and the values that ask nothing: OpenAI's tool call with no
-#: tools, audio, reasoning, web search, verbosity; llama.cpp's ignore_eos; mlx-lm's XTC, adapters
+#: tools, audio, reasoning, web search, verbosity; llama.cpp's ignore_eos, samplers (off, their
+#: settings ask nothing: mirostat_tau, dry_base...), n_probs, min_keep; mlx-lm's XTC, adapters
 INERT = {"echo": (None, False), "tool_choice": (None, "none", "auto"), "audio": (None,)}
 INERT.update(function_call=(None, "none", "auto"), modalities=(None, ["text"]))
 INERT.update(ignore_eos=(None, False), xtc_probability=(None, 0), adapters=(None,))
 INERT.update(reasoning_effort=(None,), web_search_options=(None,), verbosity=(None, "medium"))
+INERT.update(mirostat=(None, 0), typical_p=(None, 1), tfs_z=(None, 1), top_n_sigma=(None, -1))
+INERT.update(dry_multiplier=(None, 0), n_probs=(None, 0), min_keep=(None, 0, 1))
 
 
 def _unsupported(body: dict) -> None:
@@ -253,7 +260,7 @@ def _messages(body: dict) -> list[dict]:
 
 
 def _prompt(body: dict) -> str | list[int]:
-    """A text or one prompt's token ids (``check_ids``: on the worker); not a batch."""
+    """A text or one prompt's token ids (checked on the worker: ``registry``); not a batch."""
     prompt = body.get("prompt")
     if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str | list):
         prompt = prompt[0]
@@ -269,13 +276,6 @@ def _prompt(body: dict) -> str | list[int]:
     if not isinstance(prompt, str):
         raise _wrong_type("'prompt' must be a string or a list of token ids (ints >= 0)", "prompt")
     return prompt
-
-
-def check_ids(ids: list[int], vocab: int | None) -> list[int]:
-    if vocab and (bad := [t for t in ids if t >= vocab]):  # (None: the size is not known)
-        msg = f"'prompt' has the token id {bad[0]}, outside the model's vocabulary [0, {vocab})"
-        raise APIError(400, msg, param="prompt")
-    return ids
 
 
 #: llama.cpp's server names for the same settings: taken, not silently ignored (checked under
@@ -344,7 +344,7 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         presence_penalty=_number(body, "presence_penalty", 0.0, -2.0, 2.0),
         frequency_penalty=_number(body, "frequency_penalty", 0.0, -2.0, 2.0),
         repetition_penalty=_repetition(body),
-        repetition_context_size=_context_size(body),
+        repetition_context_size=_window(body),
         stream=bool(_typed(body, "stream", bool, "a boolean")),
         include_usage=bool(include_usage),
         stop=_stop(body),
