@@ -38,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import chat_lists as L  # noqa: E402
+from make_writing import answer_step, step_args  # noqa: E402
 
 GROUPS = ("math", "code", "knowledge", "writing")
 SLOT = {"math": "math", "code": "code", "knowledge": "general", "writing": "prose"}
@@ -304,14 +305,7 @@ def main() -> None:
     p.add_argument("--valid", type=int, default=60, help="validation prompts per group")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prompts", help="answer: the prompts file read")
-    p.add_argument("--max-tokens", type=int, default=128, help="reply length cap")
-    p.add_argument("--batch", type=int, default=128, help="prompts generated at once")
-    p.add_argument("--model", default="smollm2-135m-instruct")
-    p.add_argument("-o", "--output", help="prompts: the jsonl; answer: the folder")
-    p.add_argument("--answers", help="corpus: the folder `answer` wrote")
-    p.add_argument("--corpus", help="corpus: the training corpus to write")
-    p.add_argument("--eval", help="corpus: the evaluation corpus to write")
-    p.add_argument("--data", help="the corpus to copy (default: mlx_ifp data build's)")
+    step_args(p)
     a = p.parse_args()
     from mlx_ifp.common import atomic_file
 
@@ -326,17 +320,7 @@ def main() -> None:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         print(f"{len(rows)} prompts -> {a.output}")
     elif a.step == "answer":
-        if not (a.prompts and a.output):
-            p.error("answer needs --prompts FILE and -o DIR")
-        from make_writing import write_answers
-
-        try:
-            n = write_answers(
-                Path(a.prompts), Path(a.output), a.model, a.max_tokens, a.batch, "chat"
-            )
-        except (FileExistsError, FileNotFoundError) as e:
-            p.error(str(e))  # one line, exit code 2
-        print(f"{n} replies -> {a.output}")
+        answer_step(p, a, "chat")
     else:
         if not (a.answers and a.corpus and a.eval):
             p.error("corpus needs --answers DIR, --corpus OUT and --eval EVAL")

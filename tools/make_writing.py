@@ -179,6 +179,29 @@ def write_answers(
     return len(done)
 
 
+def step_args(p: argparse.ArgumentParser) -> None:
+    """The options of the answer and corpus steps (shared with make_chat.py)."""
+    p.add_argument("--max-tokens", type=int, default=128, help="reply length cap")
+    p.add_argument("--batch", type=int, default=128, help="prompts generated at once")
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("-o", "--output", help="prompts: the jsonl; answer: the folder")
+    p.add_argument("--answers", help="corpus: the folder `answer` wrote")
+    p.add_argument("--corpus", help="corpus: the training corpus to write")
+    p.add_argument("--eval", help="corpus: the evaluation corpus to write")
+    p.add_argument("--data", help="the corpus to copy (default: mlx_ifp data build's)")
+
+
+def answer_step(p: argparse.ArgumentParser, a: argparse.Namespace, label="writing") -> None:
+    """The answer step (shared with make_chat.py): a bad folder is one line, exit code 2."""
+    if not (a.prompts and a.output):
+        p.error("answer needs --prompts FILE and -o DIR")
+    try:
+        n = write_answers(Path(a.prompts), Path(a.output), a.model, a.max_tokens, a.batch, label)
+    except (FileExistsError, FileNotFoundError) as e:
+        p.error(str(e))  # one line, exit code 2
+    print(f"{n} replies -> {a.output}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("step", choices=("prompts", "answer", "corpus"))
@@ -188,14 +211,7 @@ def main() -> None:
     p.add_argument("--skip", type=int, default=0, help="prompts: nouns of an earlier set to skip")
     p.add_argument("--templates", type=int, default=1, choices=sorted(SETS), help="template set")
     p.add_argument("--prompts", help="prompts: the file written; answer: the file read")
-    p.add_argument("--max-tokens", type=int, default=128, help="reply length cap")
-    p.add_argument("--batch", type=int, default=128, help="prompts generated at once")
-    p.add_argument("--model", default="smollm2-135m-instruct")
-    p.add_argument("-o", "--output", help="prompts: the jsonl; answer: the folder")
-    p.add_argument("--answers", help="corpus: the folder `answer` wrote")
-    p.add_argument("--corpus", help="corpus: the training corpus to write")
-    p.add_argument("--eval", help="corpus: the evaluation corpus to write")
-    p.add_argument("--data", help="the corpus to copy (default: mlx_ifp data build's)")
+    step_args(p)
     a = p.parse_args()
     import mlx_ifp
     from mlx_ifp.common import atomic_file
@@ -209,13 +225,7 @@ def main() -> None:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         print(f"{len(rows)} prompts -> {a.output}")
     elif a.step == "answer":
-        if not (a.prompts and a.output):
-            p.error("answer needs --prompts FILE and -o DIR")
-        try:
-            n = write_answers(Path(a.prompts), Path(a.output), a.model, a.max_tokens, a.batch)
-        except (FileExistsError, FileNotFoundError) as e:
-            p.error(str(e))  # one line, exit code 2
-        print(f"{n} replies -> {a.output}")
+        answer_step(p, a)
     else:
         if not (a.answers and a.corpus and a.eval):
             p.error("corpus needs --answers DIR, --corpus OUT and --eval EVAL")
