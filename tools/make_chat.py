@@ -338,8 +338,8 @@ def main() -> None:
         try:
             n = write_corpus(answers / "train.jsonl.gz", data, Path(a.corpus), SLOT, "chat")
             v = write_eval(answers, ev)
-        except (FileExistsError, FileNotFoundError) as e:
-            p.error(str(e))
+        except (FileExistsError, FileNotFoundError, ValueError) as e:
+            p.error(str(e))  # one line, exit code 2
         print(f"{n} chat rows -> {a.corpus}; validation rows {v} -> {ev}")
 
 

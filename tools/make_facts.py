@@ -124,12 +124,15 @@ def write_corpus(
 
     if out.exists():
         raise FileExistsError(f"{out} exists: give a new folder")
+    with gzip.open(facts, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    if isinstance(domain, dict) and (bad := [r for r in rows if r.get("group") not in domain]):
+        got = repr(bad[0]["group"]) if "group" in bad[0] else "missing"
+        raise ValueError(f"{facts}: a row's group is {got}, not one of {', '.join(domain)}")
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         shutil.copytree(data, tmp)
-        with gzip.open(facts, "rt", encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f]
         with open(tmp / "sft" / "train.jsonl", "a", encoding="utf-8") as f:
             for r in rows:  # the corpus's own record and SFT shape, as `data build` writes them
                 slot = domain[r["group"]] if isinstance(domain, dict) else domain

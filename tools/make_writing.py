@@ -147,7 +147,8 @@ def write_answers(
     """The dense model's greedy replies (float32 weights, on whatever device MLX uses) to each
     row of ``prompts_file``, written as ``out/train.jsonl.gz`` and ``valid.jsonl.gz`` by the
     rows' ``split``. Resumable: each batch's rows are appended to ``out/partial.jsonl`` as they
-    come, and a rerun starts after the rows found there (checked against the prompts)."""
+    come, and a rerun starts after the rows found there (checked against the prompts; a last
+    row cut short by a kill is redone)."""
     import mlx_ifp
     from mlx_ifp.common import Progress, atomic_file
 
@@ -156,7 +157,11 @@ def write_answers(
     rows = [json.loads(line) for line in prompts_file.read_text().splitlines() if line]
     out.mkdir(parents=True, exist_ok=True)
     part = out / "partial.jsonl"
-    done = [json.loads(line) for line in part.read_text().splitlines()] if part.exists() else []
+    lines = part.read_text().splitlines(keepends=True) if part.exists() else []
+    if lines and not lines[-1].endswith("\n"):  # an append cut short (killed): that row redone
+        with atomic_file(part) as tmp:
+            tmp.write_text("".join(lines[:-1]))
+    done = [json.loads(line) for line in lines if line.endswith("\n")]
     if [d["prompt"] for d in done] != [r["prompt"] for r in rows[: len(done)]]:
         raise FileExistsError(f"{part} holds other prompts than {prompts_file}: remove it")
     response = f"dense:{model}:greedy:{max_tokens}"
