@@ -143,6 +143,7 @@ def test_finetune_help_shows_the_config_defaults():
 #: Settings only a --config YAML gives (structured, or rarely changed); every other one has a flag.
 YAML_ONLY = {"predictor", "lora_keys", "lora_scale", "lora_dropout", "weight_decay"}
 YAML_ONLY |= {"max_grad_norm", "eps_schedule", "probe_prompts", "quiet"}
+YAML_ONLY |= {"prompt_feature", "completion_feature", "chat_feature", "text_feature"}  # mlx_lm's
 
 
 def test_every_finetune_setting_has_a_flag_or_is_yaml_only():

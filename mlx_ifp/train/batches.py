@@ -137,35 +137,36 @@ def _text(rec: dict, key: str, where: str) -> str:
     return str(rec[key])
 
 
-def to_example(rec: dict, tokenizer, stage: str) -> Example:
-    """Tokenize one record for ``stage`` ('pretrain' or 'sft')."""
+def to_example(rec: dict, tokenizer, stage: str, keys: dict | None = None) -> Example:
+    """One record's tokens for ``stage``; ``keys``: its fields' names (``cfg.features``)."""
+    P, C, M, T = ((keys or {}).get(n, n) for n in ("prompt", "completion", "messages", "text"))
     where, cut = rec.get("_where", "record"), rec.get("truncated", False)
     if not isinstance(cut, bool):  # "true" (a string) read as not cut: an end of turn trained
         raise UsageError(f"{where}: 'truncated' must be true or false, got {cut!r:.40}")
     if not isinstance(rec.get("domain", ""), str | None):  # 0 read as none, a list crashed
         raise UsageError(f"{where}: 'domain' must be a string, got {rec['domain']!r:.40}")
-    if "prompt" in rec and "completion" in rec:
+    if P in rec and C in rec:
         messages = [
-            {"role": "user", "content": _text(rec, "prompt", where)},
-            {"role": "assistant", "content": _text(rec, "completion", where)},
+            {"role": "user", "content": _text(rec, P, where)},
+            {"role": "assistant", "content": _text(rec, C, where)},
         ]
-    elif "messages" in rec:
-        messages = rec["messages"]
+    elif M in rec:
+        messages = rec[M]
         if not isinstance(messages, list) or not all(map(_message, messages)):
-            raise UsageError(f"{where}: 'messages' must be a list of {{role, content}} strings")
-    elif "text" in rec:
+            raise UsageError(f"{where}: '{M}' must be a list of {{role, content}} strings")
+    elif T in rec:
         if stage == "sft":
-            raise UsageError(f"{where}: stage 2 (sft) needs 'messages' or 'prompt'/'completion'"
-                             " (plain 'text' records: --stage pretrain)")  # fmt: skip
-        toks = list(tokenizer.encode(_text(rec, "text", where)))
+            raise UsageError(f"{where}: stage 2 (sft) needs '{M}' or '{P}'/'{C}'"
+                             f" (plain '{T}' records: --stage pretrain)")  # fmt: skip
+        toks = list(tokenizer.encode(_text(rec, T, where)))
         if toks and tokenizer.eos_token_id not in (None, toks[-1]) and not cut:
             toks.append(tokenizer.eos_token_id)
         return Example(toks, 0, [], ended=not cut)
     else:
-        raise UsageError(f"{where}: expected 'text', 'messages' or 'prompt'/'completion'")
+        raise UsageError(f"{where}: expected '{T}', '{M}' or '{P}'/'{C}'")
     try:
+        user = first_user_turn(messages)  # first: [assistant] had "an empty conversation"
         head, full = _chat_parts(tokenizer, messages, rec.get("tools"))
-        user = first_user_turn(messages)
         prompt = list(turn_tokens(tokenizer, user)) if stage == "sft" else []
     except UsageError as e:
         raise UsageError(f"{where}: {e}") from None
@@ -203,16 +204,18 @@ def load_split(
     packed: bool = False,
     vocab: int | None = None,
     chunk: int = 0,
+    keys: dict | None = None,
 ) -> list:
-    """Examples of ``folder/name.jsonl`` ([] if the file is absent), long ones truncated, or
-    with ``packed`` (stage 1 only) joined into full rows by :func:`pack`. A token id outside
-    ``[0, vocab)`` is an error naming its line; an example with nothing to score is dropped: a
-    reply cut away, or a stage 1 text no longer than one ``chunk`` (its targets run dense)."""
+    """Examples of ``folder/name.jsonl`` ([] if absent; ``keys`` as :func:`to_example` takes
+    them), long ones truncated, or with ``packed`` (stage 1 only) joined into full rows by
+    :func:`pack`. A token id outside ``[0, vocab)`` is an error naming its line; an example with
+    nothing to score is dropped: a reply cut away, or a stage 1 text no longer than one
+    ``chunk`` (its targets run dense)."""
     path = Path(folder) / f"{name}.jsonl"
     if not path.is_file():
         return []
     records = read_jsonl(path)
-    examples = [to_example(r, tokenizer, stage) for r in records]
+    examples = [to_example(r, tokenizer, stage, keys) for r in records]
     for rec, e in zip(records, examples, strict=True) if vocab else ():
         if bad := [t for t in (*e.tokens, *e.prompt) if not 0 <= t < vocab]:
             raise UsageError(
@@ -253,18 +256,17 @@ def load_data(
     chunk: int = 0,
     splits: tuple = ("train", "valid", "test"),
     validating: bool = True,
+    keys: dict | None = None,
 ):
     """(train, valid, test) examples of the ``splits`` read (others: []); a missing or empty
     training set is an error, a missing valid split a warning while ``validating``. ``packed``
-    packs the training split only, so validation scores the same rows either way; ``vocab``
-    and ``chunk`` as :func:`load_split` takes them."""
+    packs the training split only, so validation scores the same rows either way; ``vocab``,
+    ``chunk`` and ``keys`` as :func:`load_split` takes them."""
     folder = check_data(folder)
     train, valid, test = (
-        load_split(folder, n, tokenizer, stage, max_len, packed and n == "train", vocab, chunk)
-        if n in splits
-        else []
-        for n in SPLITS
-    )
+        load_split(folder, n, tokenizer, stage, max_len, packed and n == "train", vocab, chunk,
+                   keys) if n in splits else [] for n in SPLITS
+    )  # fmt: skip
     if not train:
         raise no_examples(folder / "train.jsonl", "has no usable examples")
     if not valid and validating and "valid" in splits:
@@ -302,12 +304,12 @@ def data_settings(cfg, tokenizer, model) -> dict:
     """:func:`load_data`'s arguments for a ``finetune`` run: its train and valid splits (the
     test split with ``test`` alone; the valid one with validation off too: the mask probe reads
     it), ids checked against ``model``'s vocabulary, stage 1 texts with nothing to score
-    dropped."""
+    dropped, the records' fields as the run names them."""
     chunk = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 0
     vocab = vocab_size(model)
     return dict(folder=cfg.data, tokenizer=tokenizer, stage=cfg.stage, max_len=cfg.max_seq_length,
                 packed=cfg.pack, vocab=vocab, chunk=chunk, splits=SPLITS[: 2 + cfg.test],
-                validating=bool(cfg.val_every))  # fmt: skip
+                validating=bool(cfg.val_every), keys=cfg.features)  # fmt: skip
 
 
 class Batches:

@@ -103,6 +103,19 @@ class FinetuneConfig:
     val_batches: int = 8
     test: bool = False  # after training, score test.jsonl (hard masks at keep), as mlx_lm
     test_batches: int = 500  # -1: the whole test split
+    # the records' fields (mlx_lm lora's: {"instruction", "output"} is prompt_feature:
+    # instruction, completion_feature: output)
+    prompt_feature: str = "prompt"
+    completion_feature: str = "completion"
+    chat_feature: str = "messages"
+    text_feature: str = "text"
+
+    @property
+    def features(self) -> dict:
+        """The records' fields: mlx-lm's name -> this run's (``batches.to_example``'s keys)."""
+        return {"prompt": self.prompt_feature, "completion": self.completion_feature,
+                "messages": self.chat_feature, "text": self.text_feature}  # fmt: skip
+
     resume: str | None = None
     quiet: bool = False
 
@@ -193,6 +206,13 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be a path or name, got {getattr(cfg, name)!r}")
         if name != "model" and getattr(cfg, name):  # `data: ~/corpus`: no shell expands it
             setattr(cfg, name, str(Path(getattr(cfg, name)).expanduser()))
+    for name in ("prompt_feature", "completion_feature", "chat_feature", "text_feature"):
+        if (
+            not isinstance(value := getattr(cfg, name), str) or not value
+        ):  # YAML's `prompt_feature:`
+            raise UsageError(f"{name} must be the name of a field of the records, got {value!r}")
+    if cfg.prompt_feature == cfg.completion_feature:
+        raise UsageError(f"prompt_feature and completion_feature are both {cfg.prompt_feature!r}")
     if not isinstance(ks := cfg.lora_keys or [], list) or not all(isinstance(k, str) for k in ks):
         raise UsageError(f"lora_keys must be a list of module names, got {cfg.lora_keys!r}")
     if not cfg.ce and not cfg.distill:

@@ -249,7 +249,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         else None
     )
     test_b = batches_of("test", test, "add some, or leave out --test") if cfg.test else None
-    probes = probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed)
+    probes = probe_set(cfg.data, tokenizer, cfg.probe_prompts, cfg.seed, keys=cfg.features)
     eps_at = eps_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_steps or cfg.iters, cfg.eps_schedule)
     out = Path(cfg.output)
     last_good = (cfg.resume, step) if cfg.resume else None

@@ -333,19 +333,19 @@ def diverging(val_history: list, column: int) -> tuple[int, float] | None:
     return (step, best) if latest > max(DIVERGING * best, best + DIVERGING_NATS) else None
 
 
-def probe_set(data: str | Path, tokenizer, per_domain: int, seed: int = 0, max_len: int = 256):
-    """Up to ``per_domain`` prompts of each domain from ``valid.jsonl``: [(domain, tokens)]."""
-    path = Path(data) / "valid.jsonl"
-    if not path.is_file() or per_domain < 1:
+def probe_set(data: str | Path, tokenizer, per_domain: int, seed=0, max_len=256, keys=None):
+    """Up to ``per_domain`` prompts of each domain from ``valid.jsonl`` (fields: ``keys``)."""
+    if per_domain < 1 or not (path := Path(data) / "valid.jsonl").is_file():
         return []
     by_domain: dict[str, list] = {}
+    P, M, T = ((keys or {}).get(n, n) for n in ("prompt", "messages", "text"))
     for rec in read_jsonl(path):  # its lines as the trainer reads them (U+2028 is text)
-        text = rec.get("prompt") or rec.get("text")
-        if "messages" in rec and "prompt" not in rec:  # chat: the first user turn, as trained
+        text = rec.get(P) or rec.get(T)
+        if M in rec and P not in rec:  # chat: the first user turn, as trained
             with contextlib.suppress(UsageError, AttributeError, TypeError):  # none: skipped
-                text = first_user_turn(rec["messages"])
+                text = first_user_turn(rec[M])
         if text and str(text).strip() and rec.get("domain"):  # a prompt 5 is read as "5"
-            is_prompt = "prompt" in rec or "messages" in rec
+            is_prompt = P in rec or M in rec
             by_domain.setdefault(rec["domain"], []).append((str(text), is_prompt))
     rng = random.Random(seed)
     out = []
