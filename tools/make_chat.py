@@ -268,10 +268,20 @@ def prompts(n: int = 400, valid: int = 60, seed: int = 0) -> list[dict]:
     return out
 
 
+def valid_rows(answers: Path) -> list[dict]:
+    """The validation rows; a ``ValueError`` where one's group is not one of ``GROUPS``."""
+    path = answers / "valid.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    if bad := [r for r in rows if r.get("group") not in GROUPS]:
+        got = repr(bad[0]["group"]) if "group" in bad[0] else "missing"
+        raise ValueError(f"{path}: a row's group is {got}, not one of {', '.join(GROUPS)}")
+    return rows
+
+
 def write_eval(answers: Path, ev: Path) -> dict[str, int]:
     """The validation rows as the valid split of a four-slot corpus folder ``ev``."""
-    with gzip.open(answers / "valid.jsonl.gz", "rt", encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
+    rows = valid_rows(answers)
     tmp = ev.with_name(f".{ev.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     counts = {}
@@ -336,6 +346,7 @@ def main() -> None:
 
             data = build(verbose=False)
         try:
+            valid_rows(answers)  # before anything is written, as write_corpus its training rows
             n = write_corpus(answers / "train.jsonl.gz", data, Path(a.corpus), SLOT, "chat")
             v = write_eval(answers, ev)
         except (FileExistsError, FileNotFoundError, ValueError) as e:

@@ -155,9 +155,7 @@ def _max_tokens(body: dict, limits: Limits) -> int:
 
 def _stop(body: dict) -> list[str]:
     stop = body.get("stop")
-    if stop is None:
-        return []
-    stops = [stop] if isinstance(stop, str) else stop
+    stops = [] if stop is None else [stop] if isinstance(stop, str) else stop
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
         raise _wrong_type("'stop' must be a string or a list of strings", "stop")
     if len(stops) > MAX_STOPS or any(not s for s in stops):
@@ -165,15 +163,16 @@ def _stop(body: dict) -> list[str]:
     return stops
 
 
-#: what this server cannot honour, and the values that ask nothing: OpenAI's tool call with no
-#: tools, audio, reasoning, web search, verbosity; llama.cpp's ignore_eos, samplers (off, their
-#: settings ask nothing: mirostat_tau, dry_base...), n_probs, min_keep; mlx-lm's XTC, adapters
+#: what this server cannot honour, and the values (numbers in OFF_IN's range) that ask nothing:
+#: OpenAI's tool call with no tools, audio, reasoning, web search, verbosity; llama.cpp's samplers
+#: (off as it reads them), dynatemp_range, ignore_eos, n_probs, min_keep; mlx-lm's XTC, adapters
 INERT = {"echo": (None, False), "tool_choice": (None, "none", "auto"), "audio": (None,)}
 INERT.update(function_call=(None, "none", "auto"), modalities=(None, ["text"]))
 INERT.update(ignore_eos=(None, False), xtc_probability=(None, 0), adapters=(None,))
 INERT.update(reasoning_effort=(None,), web_search_options=(None,), verbosity=(None, "medium"))
-INERT.update(mirostat=(None, 0), typical_p=(None, 1), tfs_z=(None, 1), top_n_sigma=(None, -1))
-INERT.update(dry_multiplier=(None, 0), n_probs=(None, 0), min_keep=(None, 0, 1))
+INERT.update(mirostat=(None, 0), tfs_z=(None, 1), dry_multiplier=(None, 0), n_probs=(None, 0))
+INERT.update(min_keep=(None, 0, 1), typical_p=(None,), top_n_sigma=(None,), dynatemp_range=(None,))
+OFF_IN = dict(typical_p=(1, math.inf), top_n_sigma=(-math.inf, 0), dynatemp_range=(-math.inf, 0))
 
 
 def _unsupported(body: dict) -> None:
@@ -182,7 +181,8 @@ def _unsupported(body: dict) -> None:
         if (n := _typed(body, name, int, "an integer")) not in (None, 1):
             raise APIError(400, f"only {name}=1 is supported, got {n}", param=name)
     for name, inert in INERT.items():
-        if body.get(name) not in inert:
+        value, (low, high) = body.get(name), OFF_IN.get(name, (1, 0))  # [1, 0]: no number
+        if value not in inert and not (type(value) in (int, float) and low <= value <= high):
             shown = json.dumps(body[name])[:40]
             raise APIError(400, f"'{name}': {shown} is not supported by this server", param=name)
     for name in ("tools", "functions", "suffix", "grammar", "json_schema"):  # llama.cpp's last 2

@@ -279,6 +279,9 @@ def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg)
             f"checkpoint {folder} was made with other settings: {said}; resume with its own "
             "settings, or start again"
         )
+    was, now = old.get("data"), saved_config(cfg)["data"]  # data moves: said, not refused
+    if was and was != now and mx.distributed.init().rank() == 0:
+        print(f"Warning: {folder} was trained on {was}, this run reads {now}", file=sys.stderr)
 
 
 def span(lora_layers, ifp: dict):
