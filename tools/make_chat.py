@@ -38,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import chat_lists as L  # noqa: E402
+from make_general import corpus_row  # noqa: E402
 from make_writing import answer_step, step_args  # noqa: E402
 
 GROUPS = ("math", "code", "knowledge", "writing")
@@ -288,13 +289,13 @@ def write_eval(answers: Path, ev: Path) -> dict[str, int]:
     for group in GROUPS:
         slot = SLOT[group]
         mine = [
-            {
-                "domain": slot,
-                "prompt": r["prompt"],
-                "completion": r["completion"],
-                "provenance": {"source": "chat", "form": r["form"]},
-            }
-            | ({"truncated": True} if r.get("truncated") else {})
+            corpus_row(
+                slot,
+                r["prompt"],
+                r["completion"],
+                not r.get("truncated"),
+                {"source": "chat", "form": r["form"]},
+            )
             for r in rows
             if r["group"] == group
         ]

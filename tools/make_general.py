@@ -45,6 +45,24 @@ def reply_row(question: dict, reply: tuple[str, bool], response: str) -> dict:
     return {**question, "completion": text, "response": response, **cut}
 
 
+def corpus_row(domain: str, prompt: str, text: str, ended: bool, provenance: dict) -> dict:
+    """One item of a corpus folder's split, a reply cut at --max-tokens marked ``truncated``."""
+    row = {"domain": domain, "prompt": prompt, "completion": text, "provenance": provenance}
+    return row | ({} if ended else {"truncated": True})
+
+
+def write_split(out: Path, domain: str, split: str, pairs, source: str) -> int:
+    """``(prompt, (text, ended))`` pairs (``answer``'s replies) as the ``split`` of ``domain``'s
+    slot in corpus folder ``out``, the layout the eval tools read; a reply cut at --max-tokens is
+    marked ``truncated``; written whole, then renamed."""
+    folder = out / "domains" / domain
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [corpus_row(domain, p, text, ended, {"source": source}) for p, (text, ended) in pairs]
+    with atomic_file(folder / f"{split}.jsonl") as tmp:
+        tmp.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return len(rows)
+
+
 def generation_args(p: argparse.ArgumentParser, n: int, output: str) -> None:
     """The options of a self-distilled question file (this tool's and ``make_facts.py``'s)."""
     p.add_argument("-n", type=int, default=n, help="questions")

@@ -246,11 +246,10 @@ def main() -> None:
         shutil.copytree(PROBE / "corpus", ev)  # the probe: test split, writing task description
         with gzip.open(answers / "valid.jsonl.gz", "rt", encoding="utf-8") as f:
             rows = [json.loads(line) for line in f]
-        sys.path.insert(0, str(PROBE))
-        from make import write_split  # the probe's own layout
+        from make_general import write_split
 
         pairs = [(r["prompt"], (r["completion"], not r.get("truncated"))) for r in rows]
-        v = write_split(ev, "valid", pairs, "writing")  # a cut reply stays marked
+        v = write_split(ev, "prose", "valid", pairs, "writing")  # a cut reply stays marked
         print(f"{n} writing rows -> {a.corpus}; {v} validation rows + the probe -> {ev}")
 
 

@@ -19,7 +19,7 @@ import mlx_ifp
 from mlx_ifp.common import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
-from make_general import answer  # noqa: E402
+from make_general import answer, write_split  # noqa: E402
 
 MATH = [
     "What is 15% of 80?",
@@ -95,22 +95,6 @@ TASKS = {
 }
 
 
-def write_split(out: Path, domain: str, prompts: list, replies: list) -> int:
-    """The prompts and their ``(text, ended)`` replies as the test split of ``domain``'s slot of a
-    corpus folder ``out`` (a reply cut at --max-tokens marked ``truncated``, as make_general.py
-    marks it)."""
-    folder = out / "domains" / domain
-    folder.mkdir(parents=True, exist_ok=True)
-    src = {"source": "probe4"}
-    rows = [
-        {"domain": domain, "prompt": p, "completion": text, "provenance": src}
-        | ({} if ended else {"truncated": True})
-        for p, (text, ended) in zip(prompts, replies, strict=True)
-    ]
-    (folder / "test.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return len(rows)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", "--output", required=True, help="the corpus folder to write")
@@ -121,7 +105,7 @@ def main() -> None:
     with Progress("dense replies", total=sum(map(len, PROMPTS.values()))) as bar:
         for domain, prompts in PROMPTS.items():
             replies = answer(model, tok, [{"prompt": q} for q in prompts], a.max_tokens, 16, bar)
-            n += write_split(out, domain, prompts, replies)
+            n += write_split(out, domain, "test", zip(prompts, replies, strict=True), "probe4")
     (out / "tasks.json").write_text(json.dumps(TASKS, indent=2) + "\n")
     print(f"wrote {n} items to {out}")
 

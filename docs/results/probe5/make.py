@@ -18,7 +18,7 @@ import mlx_ifp
 from mlx_ifp.common import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
-from make_general import answer  # noqa: E402
+from make_general import answer, write_split  # noqa: E402
 
 MATH = [
     "I bought 3 notebooks at $4.25 each and a pen for $1.80. How much change do I get from a "
@@ -122,24 +122,6 @@ TASKS = {
 }
 
 
-def write_split(out: Path, domain: str, pairs) -> int:
-    """``(prompt, (text, ended))`` pairs (make_general.answer's replies) as the test split of
-    ``domain`` in corpus folder ``out``, each reply stored as text, one cut at --max-tokens
-    marked ``truncated`` (as make_general.py marks it); written whole, then renamed."""
-    folder = out / "domains" / domain
-    folder.mkdir(parents=True, exist_ok=True)
-    src = {"source": "probe5"}
-    rows = [
-        {"domain": domain, "prompt": p, "completion": text, "provenance": src}
-        | ({} if ended else {"truncated": True})
-        for p, (text, ended) in pairs
-    ]
-    tmp = folder / ".test.jsonl.tmp"
-    tmp.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    tmp.replace(folder / "test.jsonl")
-    return len(rows)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", "--output", required=True, help="the corpus folder to write")
@@ -150,7 +132,7 @@ def main() -> None:
     for domain, prompts in DOMAINS.items():
         with Progress(f"dense replies ({domain})", total=len(prompts)) as bar:
             replies = answer(model, tok, [{"prompt": q} for q in prompts], a.max_tokens, 16, bar)
-        n = write_split(out, domain, zip(prompts, replies, strict=True))
+        n = write_split(out, domain, "test", zip(prompts, replies, strict=True), "probe5")
         print(f"wrote {n} {domain} items to {out}")
     (out / "tasks.json").write_text(json.dumps(TASKS, indent=2) + "\n")
 

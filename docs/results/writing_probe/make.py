@@ -18,7 +18,7 @@ import mlx_ifp
 from mlx_ifp.common import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
-from make_general import answer  # noqa: E402
+from make_general import answer, write_split  # noqa: E402
 
 PROMPTS = [
     "Write a short poem about autumn leaves.",
@@ -57,22 +57,6 @@ PROMPTS = [
 TASK = "You are a creative writer. Write the poem, letter, story or message the user asks for."
 
 
-def write_split(out: Path, split: str, pairs, source: str) -> int:
-    """``(prompt, (text, ended))`` pairs (make_general.answer's replies) as the SPLIT of the
-    ``prose`` slot of a corpus folder ``out``; a reply cut at --max-tokens is marked
-    ``truncated``, as make_general.py marks it."""
-    folder = out / "domains" / "prose"
-    folder.mkdir(parents=True, exist_ok=True)
-    src = {"source": source}
-    rows = [
-        {"domain": "prose", "prompt": p, "completion": text, "provenance": src}
-        | ({} if ended else {"truncated": True})
-        for p, (text, ended) in pairs
-    ]
-    (folder / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return len(rows)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", "--output", required=True, help="the corpus folder to write")
@@ -83,7 +67,7 @@ def main() -> None:
     with Progress("dense replies", total=len(items)) as bar:
         replies = answer(model, tok, items, a.max_tokens, 16, bar)
     out = Path(a.output)
-    n = write_split(out, "test", zip(PROMPTS, replies, strict=True), "writing_probe")
+    n = write_split(out, "prose", "test", zip(PROMPTS, replies, strict=True), "writing_probe")
     (out / "tasks.json").write_text(json.dumps({"prose": TASK}, indent=2) + "\n")
     print(f"wrote {n} items to {out}")
 
