@@ -46,7 +46,6 @@ def _overlapping(monkeypatch, call):
         return real(model, mask)
 
     monkeypatch.setattr(pruner, "mask_owner", owner)
-    monkeypatch.setattr(generation, "mask_owner", owner)
     errors = []
 
     def run(done=None):

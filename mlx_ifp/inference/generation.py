@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -36,7 +37,7 @@ from ..core import (
 from ..models import Kept, export_note, notify_compiling, warn_if_packed_matmul_broken
 from ..sources import BUILT_IN, SOURCES, MaskSource, dense_prefill, make_source
 from . import repick as repick_mod
-from .pruner import PruneInfo, Pruner, keep_unwarned, mask_owner, ships_predictor
+from .pruner import PruneInfo, Pruner, at_mask_width, ships_predictor
 from .sampling import (
     chat_tokens,
     check_kv_cache,
@@ -167,9 +168,7 @@ def pruner_for(model, tokenizer, mask, mask_source, keep, align, asks=False) -> 
     if mask is None:
         keep = 0.5 if keep is None and asks else keep  # (the same budget: only an export differs)
         return get_pruner(model, tokenizer, mask_source, keep, align)
-    with keep_unwarned():  # (per thread: not the process's warning filters)
-        owner = mask_owner(model, mask) if mask_source is None else mask_source
-        return get_pruner(model, tokenizer, owner, Budget(mask.keep))  # 0.33's: its LoRA too
+    return at_mask_width(model, mask, partial(get_pruner, model, tokenizer), mask_source)
 
 
 def select(

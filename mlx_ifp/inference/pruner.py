@@ -6,7 +6,6 @@ KV cache and gives the mask, and the slim model decodes from it."""
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import functools
 import numbers
@@ -201,13 +200,14 @@ class KeepMismatch(UserWarning):
 _KEEP_UNWARNED = contextvars.ContextVar("keep_unwarned", default=False)
 
 
-@contextlib.contextmanager
-def keep_unwarned():
-    """No ``KeepMismatch`` from a ``Pruner`` made in this thread meanwhile (a given mask's width
-    is its own); not ``warnings.catch_warnings``: the process's filters, left so by two threads."""
+def at_mask_width(model: nn.Module, mask: Mask, make, source=None):
+    """``make(source, budget)``: a pruner for a given ``mask`` at its width, of ``source``, else of
+    ``mask_owner``'s, with no ``KeepMismatch`` (the width is the mask's, not trained) from a
+    ``Pruner`` made in this thread meanwhile; not ``warnings.catch_warnings``: the process's
+    filters, left so by two threads."""
     token = _KEEP_UNWARNED.set(True)
     try:
-        yield
+        return make(mask_owner(model, mask) if source is None else source, Budget(mask.keep))
     finally:
         _KEEP_UNWARNED.reset(token)
 
@@ -282,9 +282,9 @@ class Pruner:
     @classmethod
     def for_mask(cls, model: nn.Module, tokenizer, mask: Mask, cache_size: int = 1) -> Pruner:
         """A pruner cutting ``mask`` as ``generate(mask=...)``: at its width, its picker's model."""
-        with keep_unwarned():  # the width is the mask's, not trained
-            owner = mask_owner(model, mask)
-            return cls(model, tokenizer, owner, Budget(mask.keep), cache_size=cache_size)
+        return at_mask_width(
+            model, mask, functools.partial(cls, model, tokenizer, cache_size=cache_size)
+        )
 
     def check_current(self) -> None:
         """Refuse a model whose weights changed since this pruner was made (stale slim models)."""

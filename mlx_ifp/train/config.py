@@ -43,6 +43,10 @@ MLX_LM_KEYS = {
     "clear_cache_threshold": "clear_cache_threshold: memory_limit sets MLX's limits here",
 }
 
+#: the records' fields: mlx-lm's name (``batches.to_example``'s keys) -> the option naming it
+FEATURES = {"prompt": "prompt_feature", "completion": "completion_feature",
+            "messages": "chat_feature", "text": "text_feature"}  # fmt: skip
+
 
 @dataclass
 class FinetuneConfig:
@@ -113,8 +117,7 @@ class FinetuneConfig:
     @property
     def features(self) -> dict:
         """The records' fields: mlx-lm's name -> this run's (``batches.to_example``'s keys)."""
-        return {"prompt": self.prompt_feature, "completion": self.completion_feature,
-                "messages": self.chat_feature, "text": self.text_feature}  # fmt: skip
+        return {key: getattr(self, name) for key, name in FEATURES.items()}
 
     resume: str | None = None
     quiet: bool = False
@@ -206,7 +209,7 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be a path or name, got {getattr(cfg, name)!r}")
         if name != "model" and getattr(cfg, name):  # `data: ~/corpus`: no shell expands it
             setattr(cfg, name, str(Path(getattr(cfg, name)).expanduser()))
-    for name in ("prompt_feature", "completion_feature", "chat_feature", "text_feature"):
+    for name in FEATURES.values():
         if (
             not isinstance(value := getattr(cfg, name), str) or not value
         ):  # YAML's `prompt_feature:`
