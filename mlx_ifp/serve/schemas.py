@@ -16,6 +16,7 @@ from .scheduler import Limits  # (read here: the token limits)
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_STOPS = 4
+MAX_TOKENS = ("max_completion_tokens", "max_tokens")  # the first given is the one read
 
 
 class APIError(Exception):
@@ -148,7 +149,7 @@ def _tokens(body: dict, name: str, limits: Limits) -> int | None:
 
 def _max_tokens(body: dict, limits: Limits) -> int:
     """``max_completion_tokens``, else ``max_tokens`` (both checked), else the default."""
-    given = [_tokens(body, name, limits) for name in ("max_completion_tokens", "max_tokens")]
+    given = [_tokens(body, name, limits) for name in MAX_TOKENS]
     value = next((v for v in given if v is not None), None)
     return min(limits.default_max_tokens, limits.max_tokens_limit) if value is None else value
 
@@ -237,11 +238,9 @@ def _logit_bias(body: dict) -> dict[int, float] | None:
 
 
 def _messages(body: dict) -> list[dict]:
-    messages = body.get("messages")
+    messages = _typed(body, "messages", list, "a list")
     if messages is None:
         raise APIError(400, "'messages' is required", param="messages")
-    if not isinstance(messages, list):
-        raise _wrong_type("'messages' must be a list", "messages")
     if not messages:
         raise APIError(400, "'messages' is empty", param="messages")
     out = []
@@ -271,9 +270,8 @@ def _prompt(body: dict) -> str | list[int]:
         raise APIError(400, msg, param="prompt")
     if prompt == [] or isinstance(prompt, str) and not prompt.strip():
         raise APIError(400, "'prompt' is empty", param="prompt")
-    if isinstance(prompt, list) and all(type(t) is int and t >= 0 for t in prompt):
-        return prompt
-    if not isinstance(prompt, str):
+    ids = isinstance(prompt, list) and all(type(t) is int and t >= 0 for t in prompt)
+    if not ids and not isinstance(prompt, str):
         raise _wrong_type("'prompt' must be a string or a list of token ids (ints >= 0)", "prompt")
     return prompt
 
@@ -308,9 +306,7 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     if not isinstance(model, str) or not model:
         raise _wrong_type("'model' must be a non-empty string", "model")
     _unsupported(body)
-    options = body.get("stream_options")
-    if options is not None and not isinstance(options, dict):
-        raise _wrong_type("'stream_options' must be an object", "stream_options")
+    options = _typed(body, "stream_options", dict, "an object")
     if options is not None and body.get("stream") is not True:  # as OpenAI answers it
         msg = "'stream_options' is only allowed when 'stream' is true"
         raise APIError(400, msg, param="stream_options")
@@ -334,9 +330,7 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         prompt=_messages(body) if chat else _prompt(body),
         chat=chat,
         max_tokens=_max_tokens(body, limits),
-        max_tokens_given=any(
-            body.get(k) is not None for k in ("max_tokens", "max_completion_tokens")
-        ),
+        max_tokens_given=any(body.get(k) is not None for k in MAX_TOKENS),
         temperature=temperature,
         top_p=top_p,
         min_p=_min_p(body),
@@ -383,8 +377,6 @@ class StopFilter:
 
     def push(self, text: str) -> tuple[str, bool]:
         """Add streamed text; returns (text safe to emit now, whether a stop string was hit)."""
-        if not self.stops:
-            return text, False
         self.buffer += text
         hits = [i for i in (self.buffer.find(s) for s in self.stops) if i >= 0]
         if hits:
