@@ -185,22 +185,16 @@ def _per_layer(masks, n_layers: int) -> list:
 def masked(model: nn.Module, masks) -> Iterator[None]:
     """Run ``model`` with FFN channel masks: a per-layer list, or (L,d) / (B,L,d) / (B,L,T,d)."""
     install(model)
-    token = _MASKS.set(None if masks is None else _per_layer(masks, len(layers(model))))
-    try:
+    with masks_set(None if masks is None else _per_layer(masks, len(layers(model)))):
         yield
-    finally:
-        _MASKS.reset(token)
 
 
 @contextlib.contextmanager
 def observed(model: nn.Module, fn: Callable[[int, mx.array], None]) -> Iterator[None]:
     """Call ``fn(layer_index, activation)`` with each FFN's (masked) activation (B, T, d_ffn)."""
     install(model)
-    token = _OBSERVER.set(fn)
-    try:
+    with _set(_OBSERVER, fn):
         yield
-    finally:
-        _OBSERVER.reset(token)
 
 
 def active_masks() -> list | None:
@@ -208,14 +202,19 @@ def active_masks() -> list | None:
     return _MASKS.get()
 
 
-@contextlib.contextmanager
-def masks_set(per_layer: list | None) -> Iterator[None]:
+def masks_set(per_layer: list | None) -> contextlib.AbstractContextManager:
     """Set already split per-layer masks (as ``active_masks`` returns them) for a block."""
-    token = _MASKS.set(per_layer)
+    return _set(_MASKS, per_layer)
+
+
+@contextlib.contextmanager
+def _set(var: contextvars.ContextVar, value) -> Iterator[None]:
+    """``var`` holds ``value`` inside the block (in this thread), then what it held before."""
+    token = var.set(value)
     try:
         yield
     finally:
-        _MASKS.reset(token)
+        var.reset(token)
 
 
 def layer_path(root: nn.Module, first_block: nn.Module) -> list[str]:
@@ -326,11 +325,8 @@ def lora_disabled(model: nn.Module) -> Iterator[None]:
                 attrs["__reduce_ex__"] = _as_lora_class  # (pickle finds no class of its name)
                 _SWITCHABLE[cls] = type(cls.__name__, (cls,), attrs)
             m.__class__ = _SWITCHABLE[cls]
-    token = _LORA_OFF.set(_LORA_OFF.get() | {id(m) for m in loras})
-    try:
+    with _set(_LORA_OFF, _LORA_OFF.get() | {id(m) for m in loras}):
         yield
-    finally:
-        _LORA_OFF.reset(token)
 
 
 @contextlib.contextmanager

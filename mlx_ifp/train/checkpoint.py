@@ -37,13 +37,7 @@ from ..core import (
     sha256_file,
     sweep_leftovers,
 )
-from ..sources.predictor import (
-    CONFIG_FILE,
-    Predictor,
-    read_config,
-    save_predictor,
-    update_config,
-)
+from ..sources.predictor import CONFIG_FILE, Predictor, read_config, save_predictor, update_config
 from .config import FILLED_IN, adapter_config, local_path
 
 STATE_JSON = "trainer_state.json"

@@ -3,9 +3,7 @@
 Data -> batches -> masks from the predictor (SoftTopK, eps annealed) -> masked forward -> CE
 (+ KL to the frozen source model, unmasked) -> gradients (summed over ranks, then divided
 by the token count, so any split of a batch gives the same step) -> Adam -> checkpoint.
-Stage 1 (``pretrain``): the mask predicted from chunk j is applied while predicting chunk j+1,
-in one forward pass with position-dependent masks. Stage 2 (``sft``): the mask comes from the
-first user turn, the loss is on the response tokens.
+The masks of stage 1 (``pretrain``) and stage 2 (``sft``): ``objective``.
 
 What a run shows while it runs (``Progress``): progress over optimizer steps (loss, tokens/s,
 peak memory; a bar on a terminal, plain lines elsewhere, as ``mlx_ifp.common.Progress``),
@@ -27,14 +25,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 from mlx.utils import tree_flatten
 
-from ..core import (
-    Budget,
-    Interrupted,
-    UsageError,
-    d_ffn,
-    eps_schedule,
-    fingerprint,
-)
+from ..core import Budget, Interrupted, UsageError, d_ffn, eps_schedule, fingerprint
 from ..core import Progress as CommandProgress
 from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
