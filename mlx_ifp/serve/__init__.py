@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .registry import Registry, read_tasks, template_args
-from .scheduler import Limits, Scheduler
+from .scheduler import Scheduler
+from .schemas import Limits
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import create_app

@@ -16,25 +16,12 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("mlx_ifp.serve")
 
 #: what a job's queue receives: ("item", value), ("done", None), ("error", exception)
 Event = tuple[str, Any]
-
-
-@dataclass
-class Limits:
-    """Server-wide limits: what one request may ask for, how long it may take (queued and
-    generating), and how many may wait in the queue."""
-
-    max_body_bytes: int = 1 << 20
-    max_tokens_limit: int = 2048
-    default_max_tokens: int = 256
-    timeout_s: float = 300.0
-    max_queue: int = 64
 
 
 def _below_500(e: Exception) -> bool:

@@ -1,4 +1,4 @@
-"""Request parsing and validation for the OpenAI endpoints, and OpenAI's error shape.
+"""OpenAI requests parsed and checked against the server's ``Limits``, and OpenAI's error shape.
 
 Everything here is plain Python (no web framework): a request body (already decoded JSON) goes
 in, a validated ``GenRequest`` comes out, or an ``APIError`` with the HTTP status to answer.
@@ -12,11 +12,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .scheduler import Limits  # (read here: the token limits)
-
 ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_STOPS = 4
 MAX_TOKENS = ("max_completion_tokens", "max_tokens")  # the first given is the one read
+
+
+@dataclass
+class Limits:
+    """Server-wide limits: a request's body, tokens and time (queued, generating); the queue."""
+
+    max_body_bytes: int = 1 << 20
+    max_tokens_limit: int = 2048
+    default_max_tokens: int = 256
+    timeout_s: float = 300.0
+    max_queue: int = 64
 
 
 class APIError(Exception):
@@ -164,9 +173,8 @@ def _stop(body: dict) -> list[str]:
     return stops
 
 
-#: what this server cannot honour, and the values (numbers in OFF_IN's range) that ask nothing:
-#: OpenAI's tool call with no tools, audio, reasoning, web search, verbosity; llama.cpp's samplers
-#: (off as it reads them), dynatemp_range, ignore_eos, n_probs, min_keep; mlx-lm's XTC, adapters
+#: what this server cannot honour (OpenAI's settings, llama.cpp's, mlx-lm's XTC and adapters) and
+#: the values that ask nothing (numbers: in OFF_IN's range; llama.cpp's samplers: off as it reads)
 INERT = {"echo": (None, False), "tool_choice": (None, "none", "auto"), "audio": (None,)}
 INERT.update(function_call=(None, "none", "auto"), modalities=(None, ["text"]))
 INERT.update(ignore_eos=(None, False), xtc_probability=(None, 0), adapters=(None,))
