@@ -376,8 +376,12 @@ def create_app(
             Route(f"{prefix}/models/{{model_id:path}}", model, methods=["GET"]),
         ]
     handlers = {APIError: api_error, HTTPException: http_error, Exception: server_error}
-    cors = Middleware(
-        CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"]
+    cors = Middleware(  # a named public page calling a local server: Chrome's Private Network
+        CORSMiddleware,  # Access preflight is granted; to "*" (any page) it stays refused
+        allow_origins=list(cors_origins),
+        allow_methods=["*"],
+        allow_headers=["*"],
+        allow_private_network="*" not in cors_origins,
     )
     middleware = [cors] if cors_origins else []
     app = Starlette(

@@ -12,8 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-ROLES = ("system", "developer", "user", "assistant", "tool")
-MAX_STOPS = 4
+ROLES, MAX_STOPS = ("system", "developer", "user", "assistant", "tool"), 4
 MAX_TOKENS = ("max_completion_tokens", "max_tokens")  # the first given is the one read
 
 
@@ -173,14 +172,15 @@ def _stop(body: dict) -> list[str]:
     return stops
 
 
-#: what this server cannot honour (OpenAI's settings, llama.cpp's, mlx-lm's XTC and adapters) and
-#: the values that ask nothing (numbers: in OFF_IN's range; llama.cpp's samplers: off as it reads)
+#: settings we cannot honour (OpenAI's, llama.cpp's, mlx-lm's), with their values that ask nothing
 INERT = {"echo": (None, False), "tool_choice": (None, "none", "auto"), "audio": (None,)}
 INERT.update(function_call=(None, "none", "auto"), modalities=(None, ["text"]))
 INERT.update(ignore_eos=(None, False), xtc_probability=(None, 0), adapters=(None,))
 INERT.update(reasoning_effort=(None,), web_search_options=(None,), verbosity=(None, "medium"))
 INERT.update(mirostat=(None, 0), tfs_z=(None, 1), dry_multiplier=(None, 0), n_probs=(None, 0))
 INERT.update(min_keep=(None, 0, 1), typical_p=(None,), top_n_sigma=(None,), dynatemp_range=(None,))
+INERT.update(n_indent=(None, 0), t_max_predict_ms=(None, 0), lora=(None, []))
+INERT.update(post_sampling_probs=(None, False))
 OFF_IN = dict(typical_p=(1, math.inf), top_n_sigma=(-math.inf, 0), dynatemp_range=(-math.inf, 0))
 
 
