@@ -11,6 +11,10 @@
   limit), `lora` (per-request adapter scales) and `post_sampling_probs` (probabilities after
   the sampler chain) were **dropped silently**, a reply (or its probabilities) unlike what was
   asked: now a 400 naming the setting; the values that ask nothing (0, [], false) are taken.
+- `seed: -1`, llama.cpp's server's "a random seed" (its default, as its clients send it): every
+  request was **seeded with -1**, so each "regenerate" at a temperature gave the same reply.
+  Now -1 is no seed, as llama.cpp reads it (and as the server already reads llama.cpp's -1 for
+  `n_predict` and `repeat_last_n`); every other integer is a seed, as before.
 
 Every test here but the guards (said in their docstrings) fails on the code it was written
 against, for the reason in its docstring.
@@ -137,3 +141,33 @@ def test_llama_cpp_settings_at_their_off_values_are_taken(extra):
     """Guard: what llama.cpp's clients send by default (off) is still served."""
     req = parse_request({**CHAT, **extra}, True, LIMITS)
     assert req.max_tokens == 3
+
+
+def test_llama_cpp_seed_minus_one_is_a_random_seed_not_a_fixed_one():
+    """``seed: -1`` was taken as the seed -1: every sampled reply the same."""
+    for chat in (True, False):
+        base = dict(CHAT) if chat else {"model": "tiny", "prompt": "t5 t6", "max_tokens": 3}
+        req = parse_request({**base, "temperature": 1.0, "seed": -1}, chat, LIMITS)
+        assert req.seed is None
+
+
+@pytest.mark.parametrize("seed", [0, -2, 7, 2**63 - 1, -(2**63)])
+def test_every_other_integer_seed_is_still_a_seed(seed):
+    """Guard: OpenAI's seeds (any int64, negative ones too) fix the draws as before."""
+    assert parse_request({**CHAT, "seed": seed}, True, LIMITS).seed == seed
+
+
+def test_a_seed_of_minus_one_draws_afresh_on_the_served_model(registry, monkeypatch):
+    """End to end: the worker seeds MLX's generator for a seeded request only; ``-1`` seeded it
+    with -1 (mod 2**64) every time."""
+    import mlx_ifp.serve.registry as reg
+
+    import mlx.core as mx
+
+    seeds, real = [], mx.random.seed
+    monkeypatch.setattr(reg.mx.random, "seed", lambda s: seeds.append(s) or real(s))
+    for seed in (-1, 5):
+        req = parse_request({**CHAT, "temperature": 1.0, "seed": seed}, True, LIMITS)
+        pieces = list(registry.generate(req))
+        assert pieces[-1].finish_reason is not None
+    assert seeds[0] == 5 and (-1) % 2**64 not in seeds  # (then 5's state put back, a seed too)

@@ -350,7 +350,7 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
         stream=bool(_typed(body, "stream", bool, "a boolean")),
         include_usage=bool(include_usage),
         stop=_stop(body),
-        seed=seed,
+        seed=None if seed == -1 else seed,  # llama.cpp's -1 (its default): a random seed
         user=_typed(body, "user", str, "a string"),
         logprobs=_logprobs(body, chat),
         logit_bias=_logit_bias(body),
