@@ -290,7 +290,7 @@ def stream_generate(
     user = user if mask_prompt is None else mask_prompt  # (checked where the mask reads it)
     stops = with_eos(tokenizer, extra_eos_tokens, vocab_size(model))  # a copy: the caller's kept
     room = kwargs.get("prompt_cache") or make_prompt_cache(model, kwargs.get("max_kv_size"))
-    check_kv_cache(model, kwargs.get("kv_bits"), kwargs.get("kv_group_size"), room)
+    check_kv_cache(model, kwargs.get("kv_bits"), kwargs.get("kv_group_size"), room, kwargs)
     max_tokens = fit_context(model, len(tokens), max_tokens, room)
     warn_if_packed_matmul_broken(model)
     notify_compiling(model)  # the first packed forward on a GPU can take a minute

@@ -256,9 +256,21 @@ def check_kv(options: dict) -> None:
             raise UsageError(f"max_kv_size cannot be combined with {other} (mlx-lm {why})")
 
 
-def check_kv_cache(model, kv_bits=None, group=None, cache=None) -> None:
+def check_kv_cache(model, kv_bits=None, group=None, cache=None, options=None) -> None:
     """``kv_bits`` on this model (and its ``cache``, else mlx-lm's): mlx-lm cannot quantize a
-    rotating cache, and the group size (mlx-lm's 64) must divide the head size (else MLX fails)."""
+    rotating cache, and the group size (mlx-lm's 64) must divide the head size (else MLX fails).
+    A ``prompt_cache`` in ``options`` has the model's layers (then ``draft_model``'s, if given):
+    mlx-lm runs the first layers alone on a short one, and fails mid-generation on a draft's."""
+    if (given := (options or {}).get("prompt_cache")) is not None:
+        draft, want = options.get("draft_model"), len(make_prompt_cache(model))
+        n = 0 if draft is None else len(make_prompt_cache(draft))
+        if len(given) != want + n:
+            of, make = f" + the draft model's {n}", " + make_prompt_cache(draft_model)"
+            of, make = ("", "") if draft is None else (of, make)
+            raise UsageError(
+                f"prompt_cache has {len(given)} layers, not {want + n} (the model's {want}{of}): "
+                f"make it with make_prompt_cache(model){make}"
+            )
     cache = make_prompt_cache(model) if cache is None and kv_bits is not None else cache or []
     if kv_bits is not None and any(getattr(c, "max_size", None) is not None for c in cache):
         raise UsageError(
