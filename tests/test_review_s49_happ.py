@@ -11,6 +11,8 @@ Both are now one ``UsageError`` line before any work, naming the layer counts. E
 but the last fails on the code it was written against; the last guards the caches that fit.
 """
 
+import json
+
 import mlx_ifp  # first: the optimized BLAS before mlx.core
 from mlx_ifp import UsageError
 
@@ -60,3 +62,27 @@ def test_caches_that_fit_still_run(tiny):
     assert mlx_ifp.generate(model, tok, P, max_tokens=3, draft_model=draft, prompt_cache=both)
     slim, _ = mlx_ifp.select(model, tok, P)  # a slim model: the source's layer count
     assert mlx_ifp.generate(slim, tok, P, max_tokens=3, prompt_cache=make_prompt_cache(model))
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    from tiny import save_folder
+
+    return mlx_ifp.load(str(save_folder(tiny_model("llama"), tmp_path_factory.mktemp("m") / "m")))
+
+
+def test_export_refuses_a_mask_the_slim_model_was_not_pruned_with(loaded, tmp_path):
+    """``export(slim_of_task_a, tok, out, mask=mask_of_task_b)`` (same width): written, its
+    config's ``mlx_ifp`` entry naming mask b (digest, source, text hash) for weights cut by mask
+    a. (``export_gguf`` reads the same record, ``exporters.provenance``, for its keys.)"""
+    model, tok = loaded
+    slim, info = mlx_ifp.select(model, tok, task="t1 t2 t3", mask_source="griffin")
+    other = mlx_ifp.select(model, tok, task="t90 t91 t92", mask_source="griffin")[1].mask
+    assert other.k == info.mask.k and other.digest() != info.mask.digest()
+    out = tmp_path / "slim"
+    with pytest.raises(UsageError, match="not the mask this model was pruned with"):
+        mlx_ifp.export(slim, tok, out, mask=other)
+    assert not out.exists()
+    same = mlx_ifp.Mask.load(info.mask.save(tmp_path / "mask"), model)  # its own, read back
+    mlx_ifp.export(slim, tok, out, mask=same)
+    assert json.loads((out / "config.json").read_text())["mlx_ifp"]["mask"] == same.digest()

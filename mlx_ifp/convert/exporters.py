@@ -37,14 +37,16 @@ from ..models.gguf import (
 
 def provenance(model: nn.Module, mask=None, task: str | None = None) -> dict:
     """Which source model, mask and budget a (slim) model came from, recorded by every export
-    (``mask``: the one it was pruned with, or None: a slim model's from ``prune``, an export cut no
-    further keeps its record; ``task``: the task description it was picked for, with a mask)."""
+    (``mask``: the one it was pruned with, no other, or None: a slim model's from ``prune``, an
+    export cut no further keeps its record; ``task``: what it was picked for, with a mask)."""
     info = origin(model, required=False)
     mask = info.get("pruned_by") if mask is None else mask  # a slim model made here: its own
     if mask is not None and not isinstance(mask, Mask):
         raise UsageError(f"mask must be the mlx_ifp.Mask it was pruned with, got {mask!r:.60}")
     if mask is not None and mask.k != (width := d_ffn(model)):
         raise UsageError(f"mask keeps {mask.k} FFN channels per layer, the model has {width}")
+    if (own := info.get("pruned_by")) is not None and own.digest() != mask.digest():  # would lie
+        raise UsageError("mask is not the mask this model was pruned with: leave it out")
     if task is not None and not isinstance(task, str):
         raise UsageError(f"task must be the task's description (a str), got {task!r:.60}")
     out = {"source": str(info.get("model", "")), "fingerprint": info.get("fingerprint", {})}
@@ -141,8 +143,7 @@ def _not_the_source(output: Path, model: nn.Module) -> None:
             raise UsageError(f"output {output} would overwrite the source model {given}")
 
 
-GGUF_TYPES = ("f16", "q8_0", "q4_0")
-ARCHS = ("llama", "qwen2")
+GGUF_TYPES, ARCHS = ("f16", "q8_0", "q4_0"), ("llama", "qwen2")
 BPE_ONLY = "GGUF export supports byte-level BPE (gpt2) tokenizers only"
 _TO_GGUF = {v: k for k, v in {**LAYER_TENSORS, **TOP_TENSORS}.items()}
 
@@ -236,11 +237,10 @@ def _tokenizer(w, tokenizer, n_vocab: int, eos=None) -> None:
     hf, backend = tokenizer, tokenizer.backend_tokenizer  # a TokenizerWrapper passes it through
     if not byte_level_bpe(spec := json.loads(backend.to_str())):  # a sentencepiece-style BPE
         raise UsageError(BPE_ONLY)
-    vocab = hf.get_vocab()
     tokens = [f"[PAD{i}]" for i in range(n_vocab)]
     types = [gguf.TokenType.UNUSED] * n_vocab
     added = {t.content: t for t in backend.get_added_tokens_decoder().values()}
-    for tok, i in vocab.items():
+    for tok, i in hf.get_vocab().items():
         if i < n_vocab:
             tokens[i] = tok
             special = tok in added and added[tok].special
