@@ -7,8 +7,14 @@
   models and mixes up their caches): **a reply anyway**, from the first few layers alone
   (mlx-lm's models zip their layers with the cache), garbage text with no word of why.
 
-Both are now one ``UsageError`` line before any work, naming the layer counts. Every test here
-but the last fails on the code it was written against; the last guards the caches that fit.
+- ``export(slim_of_task_a, tok, out, mask=mask_of_task_b)`` (same width; ``export_gguf``
+  alike): **written**, the export's record (config.json's ``mlx_ifp`` entry, the model card, the
+  GGUF's ``mlx_ifp.*`` keys) naming mask b for weights cut by mask a.
+
+The first two are now one ``UsageError`` line before any work, naming the layer counts; the
+third one line, nothing written (a slim model's own mask, read back from its file, is taken).
+Every test here but ``test_caches_that_fit_still_run`` fails on the code it was written
+against; that one guards the caches that fit.
 """
 
 import json
