@@ -177,8 +177,11 @@ def convert_command(
         not_held(output, mask and Mask.files(mask)[0], adapter, task_file)
     selecting = bool(given or keep is not None or task or prompt or mask_source or adapter)
     text = task or prompt
-    if selecting and mask_source is None and given is None and not text and adapter is None:
-        mask_source = "static"  # a budget alone: the weights' own ranking
+    if selecting and mask_source is None and given is None and not text:
+        if named is not None and named.is_fraction and named.value == 1:
+            mask_source = "full"  # every channel: nothing to pick (an adapter's LoRA fused)
+        elif adapter is None:
+            mask_source = "static"  # a budget alone: the weights' own ranking
     if mask_source is not None:
         check_source_name(mask_source)
     asked = mask_source and (text or selecting and given is None)  # only then: it may load
@@ -186,7 +189,8 @@ def convert_command(
     reads = reads_text(mask_source, adapter, flag) if asked else True
     if selecting and given is None and not text and reads:  # the model's own source reads text
         name = mask_source or "predictor"
-        raise UsageError(f"--mask-source {name} selects from text: give --task or --prompt")
+        whole = " (or --keep 1.0: the whole model, the adapter's weights fused)" if adapter else ""
+        raise UsageError(f"--mask-source {name} selects from text: give --task or --prompt{whole}")
     # GGUF is written from float weights; llama.cpp quantizes them to --gguf-type
     net, tokenizer = load(
         model, dequantize=dequantize or fmt == "gguf", dtype=dtype, adapter_path=adapter

@@ -1,0 +1,58 @@
+"""Forty-ninth session, review of the journey of an `mlx_lm lora` / `fuse` / `convert` user:
+finetune on a data folder of one's own, then export the model and run it elsewhere.
+
+Bugs (each case failed before the fix):
+- ``export --adapter RUN --keep 1.0`` (the run's LoRA fused into the whole, unpruned model: what
+  ``mlx_lm fuse`` writes, and the command RELIABILITY.md names for it) was refused with
+  ``Error: --mask-source predictor selects from text: give --task or --prompt``, though nothing
+  is selected at keep 1.0 (``generate --adapter RUN --keep 1.0`` runs it); only ``--mask-source
+  full`` wrote it. ``export --adapter RUN`` alone said the same and named no way to the whole
+  model.
+"""
+
+import json
+
+import mlx_ifp  # first: the optimized BLAS before mlx.core
+
+import mlx.core as mx
+import numpy as np
+import pytest
+from bad_world import one_error
+from mlx_lm import load as mlx_lm_load
+from test_review_s32_cli import cli
+from tiny import finetune_folder, save_folder, tiny_model
+
+X = mx.array([[5, 9, 3, 7, 11, 2]])
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hft")
+    folder = save_folder(tiny_model("llama"), root / "model")
+    adapter = finetune_folder(mlx_ifp.load(str(folder))[0], root / "adapter", 48)
+    return folder, adapter
+
+
+def test_export_an_adapter_at_keep_1_writes_the_whole_model_with_its_lora_fused(tiny, tmp_path):
+    folder, adapter = tiny
+    out = tmp_path / "a"
+    run = cli("export", "--model", folder, "--adapter", adapter, "--keep", "1.0", "-o", out)
+    assert run.returncode == 0, run.stderr
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    source = json.loads((folder / "config.json").read_text())
+    assert config["intermediate_size"] == source["intermediate_size"]  # nothing pruned
+    assert config["mlx_ifp"]["k"] == source["intermediate_size"]
+    # the model mlx-lm runs with the adapter unfused (its LoRA layers): mlx_lm fuse's model
+    ref, _ = mlx_lm_load(str(folder), adapter_path=str(adapter))
+    bare, _ = mlx_lm_load(str(folder))
+    out, _ = mlx_lm_load(str(tmp_path / "a"))
+    np.testing.assert_allclose(np.array(out(X)), np.array(ref(X)), atol=1e-4, rtol=1e-4)
+    assert not np.allclose(np.array(bare(X)), np.array(ref(X)), atol=1e-3)  # the LoRA matters
+
+
+def test_export_an_adapter_without_text_names_keep_1_for_the_whole_model(tiny, tmp_path):
+    folder, adapter = tiny
+    run = cli("export", "--model", folder, "--adapter", adapter, "-o", tmp_path / "c")
+    line = one_error(run)
+    assert "give --task or --prompt" in line and "--keep 1.0" in line
+    assert not (tmp_path / "c").exists()
