@@ -56,3 +56,21 @@ def test_export_an_adapter_without_text_names_keep_1_for_the_whole_model(tiny, t
     line = one_error(run)
     assert "give --task or --prompt" in line and "--keep 1.0" in line
     assert not (tmp_path / "c").exists()
+
+
+def test_an_export_with_its_adapter_fused_refuses_that_adapter_again(tiny, tmp_path):
+    """`generate --model EXPORT --adapter RUN` (``load(EXPORT, adapter_path=RUN)``) on an export
+    whose weights hold RUN's LoRA: the LoRA went on a second time, in silence (the fingerprint
+    of an unpruned export is its source's); a pruned one is refused by its width already."""
+    folder, adapter = tiny
+    out = tmp_path / "a"
+    run = cli("export", "--model", folder, "--adapter", adapter, "--mask-source", "full", "-o", out)
+    assert run.returncode == 0, run.stderr
+    with pytest.raises(mlx_ifp.UsageError, match="already"):
+        mlx_ifp.load(str(out), adapter_path=str(adapter))
+    run = cli("generate", "--model", out, "--adapter", adapter, "-p", "t5 t6", "--max-tokens", "2")
+    assert "already" in one_error(run)
+    # another run's adapter, or none, still loads on it
+    other = finetune_folder(mlx_ifp.load(str(folder))[0], tmp_path / "other", 48, seed=9)
+    mlx_ifp.load(str(out), adapter_path=str(other))
+    mlx_ifp.load(str(out))

@@ -202,7 +202,7 @@ def load(
     floats = {p.dtype for _, p in nn.utils.tree_flatten(net.parameters())}
     floats = {d for d in floats if mx.issubdtype(d, mx.floating)}
     if adapter_path is not None:  # a full run's weights unpack a packed model: all float
-        dequantize = _apply_adapters(net, adapter_path) or dequantize
+        dequantize = _apply_adapters(net, adapter_path, config.get("mlx_ifp")) or dequantize
     if dequantize:
         dequantize_model(net)
         config.pop("quantization", None)
@@ -235,10 +235,11 @@ def load(
     return (net, tokenizer, copy.deepcopy(config)) if return_config else (net, tokenizer)
 
 
-def _apply_adapters(net: nn.Module, adapter_path: str) -> bool:
+def _apply_adapters(net: nn.Module, adapter_path: str, note=None) -> bool:
     """mlx-lm adapters (LoRA or full) from a finetune folder; a predictor-only folder has none.
     Adapters are refused as another model's when the folder records a source model that is not
-    ``net`` (those of a model of the same shapes fit, and would be applied silently). Full
+    ``net`` (those of a model of the same shapes fit, and would be applied silently), or when
+    ``net`` is an export (its config's ``mlx_ifp`` ``note``) that fused them in already. Full
     weights (float) go on a packed ``net`` unpacked first: True then."""
     from mlx_lm.utils import load_adapters
 
@@ -249,6 +250,11 @@ def _apply_adapters(net: nn.Module, adapter_path: str) -> bool:
         check_safetensors(folder / "adapters.safetensors", "adapter weights")
         read_json(folder / "adapter_config.json", "adapter config")
         _refuse_other_model(folder, net)
+        fused = note.get("adapter") if isinstance(note, dict) else None
+        if isinstance(fused, str) and Path(fused).expanduser().resolve() == folder.resolve():
+            raise UsageError(f"this model holds the weights of {folder} already (an export that "
+                             f"fused them): leave out the adapter, or load the source, "
+                             f"{note.get('source')}, with it")  # fmt: skip
         unpack = trained_llm(folder) == "full"  # (lazily: the run's weights replace them)
         try:  # the LoRA layers start random, then load: the caller's random state is kept
             with random_state_kept():
