@@ -7,12 +7,17 @@ Bugs (each case failed before the fix):
   ``Error: --mask-source predictor selects from text: give --task or --prompt``, though nothing
   is selected at keep 1.0 (``generate --adapter RUN --keep 1.0`` runs it); only ``--mask-source
   full`` wrote it. ``export --adapter RUN`` alone said the same and named no way to the whole
-  model.
+  model;
+- ``mlx_ifp convert`` (the alias named for ``mlx_lm convert`` users) given ``mlx_lm convert``'s
+  or ``mlx_lm fuse``'s flags (``--hf-path``, ``--mlx-path``, ``-q``, ``--adapter-path``,
+  ``--save-path``, ``--de-quantize``, ``--export-gguf``): a bare ``No such option: --hf-path``,
+  where ``finetune``, ``generate`` and ``chat`` say what an mlx-lm flag is here.
 """
 
 import json
 
 import mlx_ifp  # first: the optimized BLAS before mlx.core
+from mlx_ifp.cli import main
 
 import mlx.core as mx
 import numpy as np
@@ -74,3 +79,25 @@ def test_an_export_with_its_adapter_fused_refuses_that_adapter_again(tiny, tmp_p
     other = finetune_folder(mlx_ifp.load(str(folder))[0], tmp_path / "other", 48, seed=9)
     mlx_ifp.load(str(out), adapter_path=str(other))
     mlx_ifp.load(str(out))
+
+
+@pytest.mark.parametrize(
+    "flag, says",
+    [
+        (["--hf-path", "m"], "mlx_lm convert's --hf-path: --model here"),
+        (["--mlx-path", "o"], "mlx_lm convert's --mlx-path: --output/-o here"),
+        (["-q"], "mlx_lm convert's -q: not done here"),
+        (["--q-bits", "4"], "mlx_lm convert's --q-bits: not done here"),
+        (["--adapter-path", "a"], "mlx_lm fuse's --adapter-path: --adapter here"),
+        (["--save-path", "o"], "mlx_lm fuse's --save-path: --output/-o here"),
+        (["--de-quantize"], "mlx_lm fuse's --de-quantize: --dequantize here"),
+        (["--export-gguf"], "mlx_lm fuse's --export-gguf: -o NAME.gguf"),
+    ],
+)
+@pytest.mark.parametrize("command", ["convert", "export"])
+def test_mlx_lm_convert_and_fuse_flags_say_what_they_are_here(command, flag, says, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, *flag, "-o", "never"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("Error: No such option:") and says in err, err

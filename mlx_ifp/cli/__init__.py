@@ -118,15 +118,39 @@ NOT_TAKEN = {
     "--use-default-chat-template": "mlx_lm generate ignores it too: leave it out",
 }
 CHAT_NOT_TAKEN = {"--pipeline": "not supported: mlx_ifp chat runs on one machine, no mlx.launch"}
+_QUANTIZE = ("convert", "not done here: an export keeps the source's quantization (a float "
+             "export: mlx_lm convert --hf-path OUT -q --mlx-path OUT-4bit)")  # fmt: skip
+#: ``mlx_lm convert``'s and ``mlx_lm fuse``'s flags, and what they are in ``export``/``convert``
+CONVERT_FLAGS = {
+    "--hf-path": ("convert", "--model here"),
+    "--mlx-path": ("convert", "--output/-o here"),
+    **dict.fromkeys(("-q", "--quantize", "--q-bits", "--q-group-size", "--q-mode"), _QUANTIZE),
+    "--quant-predicate": _QUANTIZE,
+    "-d": ("convert", "--dequantize here"),
+    "--upload-repo": ("convert", "not supported: upload the folder with `hf upload`"),
+    "--adapter-path": (
+        "fuse",
+        "--adapter here (a finetune run; with --keep 1.0 and no "
+        "--task or --prompt: the whole model, its LoRA fused)",
+    ),  # fmt: skip
+    "--save-path": ("fuse", "--output/-o here"),
+    "--de-quantize": ("fuse", "--dequantize here"),
+    "--export-gguf": ("fuse", "-o NAME.gguf (or --format gguf) here"),
+    "--gguf-path": ("fuse", "-o NAME.gguf here"),
+}
 
 
 def generate_said(said: str, error, args: list | None) -> str:
-    """A ``generate`` or ``chat`` parse error with what the mlx-lm flag it met is here."""
+    """A ``generate``, ``chat`` or ``export``/``convert`` parse error with what the mlx-lm flag
+    it met is here."""
     args = sys.argv[1:] if args is None else list(args)
     command = args[0] if args[:1] in (["generate"], ["chat"]) else None
+    name = str(getattr(error, "option_name", "") or "")  # (-qa is read as -q)
+    if args[:1] in (["convert"], ["export"]) and name in CONVERT_FLAGS:
+        theirs, what = CONVERT_FLAGS[name]
+        return f"{said} (mlx_lm {theirs}'s {name}: {what})"
     if command is None:
         return said
-    name = str(getattr(error, "option_name", "") or "")  # (-qa is read as -q)
     name = "--quantize-activations" if name == "-q" and "-qa" in args else name
     if name in (taken := NOT_TAKEN if command == "generate" else CHAT_NOT_TAKEN):
         return f"{said} (mlx_lm {command}'s {name}: {taken[name]})"
