@@ -9,9 +9,10 @@ Bugs (each case failed before the fix):
   full`` wrote it. ``export --adapter RUN`` alone said the same and named no way to the whole
   model;
 - ``mlx_ifp convert`` (the alias named for ``mlx_lm convert`` users) given ``mlx_lm convert``'s
-  or ``mlx_lm fuse``'s flags (``--hf-path``, ``--mlx-path``, ``-q``, ``--adapter-path``,
-  ``--save-path``, ``--de-quantize``, ``--export-gguf``): a bare ``No such option: --hf-path``,
-  where ``finetune``, ``generate`` and ``chat`` say what an mlx-lm flag is here.
+  or ``mlx_lm fuse``'s flags (``--hf-path``, ``--mlx-path``, ``-q``, ``--save-path``,
+  ``--de-quantize``, ``--export-gguf``): a bare ``No such option: --hf-path``, where
+  ``finetune``, ``generate`` and ``chat`` say what an mlx-lm flag is here; ``--adapter-path``
+  (``mlx_lm fuse``'s name, which ``generate`` and ``chat`` take) was refused: now taken.
 """
 
 import json
@@ -38,10 +39,13 @@ def tiny(tmp_path_factory):
     return folder, adapter
 
 
-def test_export_an_adapter_at_keep_1_writes_the_whole_model_with_its_lora_fused(tiny, tmp_path):
+@pytest.mark.parametrize("flag", ["--adapter", "--adapter-path"])  # mlx_lm fuse's name too
+def test_export_an_adapter_at_keep_1_writes_the_whole_model_with_its_lora_fused(
+    tiny, tmp_path, flag
+):
     folder, adapter = tiny
     out = tmp_path / "a"
-    run = cli("export", "--model", folder, "--adapter", adapter, "--keep", "1.0", "-o", out)
+    run = cli("export", "--model", folder, flag, adapter, "--keep", "1.0", "-o", out)
     assert run.returncode == 0, run.stderr
     config = json.loads((tmp_path / "a" / "config.json").read_text())
     source = json.loads((folder / "config.json").read_text())
@@ -88,7 +92,6 @@ def test_an_export_with_its_adapter_fused_refuses_that_adapter_again(tiny, tmp_p
         (["--mlx-path", "o"], "mlx_lm convert's --mlx-path: --output/-o here"),
         (["-q"], "mlx_lm convert's -q: not done here"),
         (["--q-bits", "4"], "mlx_lm convert's --q-bits: not done here"),
-        (["--adapter-path", "a"], "mlx_lm fuse's --adapter-path: --adapter here"),
         (["--save-path", "o"], "mlx_lm fuse's --save-path: --output/-o here"),
         (["--de-quantize"], "mlx_lm fuse's --de-quantize: --dequantize here"),
         (["--export-gguf"], "mlx_lm fuse's --export-gguf: -o NAME.gguf"),

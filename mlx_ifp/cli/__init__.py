@@ -128,11 +128,6 @@ CONVERT_FLAGS = {
     "--quant-predicate": _QUANTIZE,
     "-d": ("convert", "--dequantize here"),
     "--upload-repo": ("convert", "not supported: upload the folder with `hf upload`"),
-    "--adapter-path": (
-        "fuse",
-        "--adapter here (a finetune run; with --keep 1.0 and no "
-        "--task or --prompt: the whole model, its LoRA fused)",
-    ),  # fmt: skip
     "--save-path": ("fuse", "--output/-o here"),
     "--de-quantize": ("fuse", "--dequantize here"),
     "--export-gguf": ("fuse", "-o NAME.gguf (or --format gguf) here"),

@@ -105,9 +105,10 @@ def convert_command(
         str | None,
         typer.Option(
             "--adapter",
+            "--adapter-path",
             help="A `mlx_ifp finetune` output folder: its LoRA (or full weights) is written "
-            "fused, and its predictor picks the mask from --task or --prompt. `default`: the "
-            "one shipped with an embedded model.",
+            "fused, and its predictor picks the mask from --task or --prompt (--keep 1.0: the "
+            "whole model, as mlx_lm fuse). `default`: the one shipped with an embedded model.",
         ),
     ] = None,
     dtype: Annotated[
