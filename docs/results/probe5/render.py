@@ -2,6 +2,7 @@
 
 python docs/results/probe5/render.py            # probe5_fair.json + probe5_tasks.json here
 python docs/results/probe5/render.py --all      # also the reports' other rows
+python docs/results/probe5/render.py --arm c4    # rw25.c4's reports (probe5_*_c4.json)
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ DOMAINS = {"math": "math", "code": "code", "general": "general", "prose": "writi
 ROWS = (
     ("dense (keep 1.0)", "fair", "dense"),
     ("GRIFFIN", "fair", "griffin"),
-    ("learned static + same LoRA (`staticw3`)", "fair", "learned static + same LoRA"),
-    ("dense + shipped LoRA, unpruned (keep 1.0)", "fair", "dense + LoRA (rw25w3 arm), unpruned"),
-    ("shipped predictor, one mask per prompt", "fair", "IFP (rw25w3) per input"),
+    ("learned static + same LoRA (`static{arm}`)", "fair", "learned static + same LoRA"),
+    ("dense + its LoRA, unpruned (keep 1.0)", "fair", "dense + LoRA (rw25{arm} arm), unpruned"),
+    ("predictor (`rw25.{arm}`), one mask per prompt", "fair", "IFP (rw25{arm}) per input"),
     (
-        "shipped predictor, re-picked every 16 reply tokens",
+        "predictor (`rw25.{arm}`), re-picked every 16 reply tokens",
         "tasks",
         "IFP re-picked every 16 reply tokens (prompt + reply so far)",
     ),
@@ -38,11 +39,13 @@ def line(label: str, row: dict) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--fair", default=str(HERE / "probe5_fair.json"), help="eval_ifp.py report")
-    p.add_argument("--tasks", default=str(HERE / "probe5_tasks.json"), help="eval_task_masks")
+    p.add_argument("--arm", default="w3", help="the run: w3 (rw25.w3) or c4 (rw25.c4)")
+    p.add_argument("--fair", help="eval_ifp.py report (default: probe5_fair[_ARM].json here)")
+    p.add_argument("--tasks", help="eval_task_masks report (default: probe5_tasks[_ARM].json)")
     p.add_argument("--all", action="store_true", help="also every other row of both reports")
     a = p.parse_args()
-    paths = {"fair": a.fair, "tasks": a.tasks}
+    tail = "" if a.arm == "w3" else f"_{a.arm}"
+    paths = {k: getattr(a, k) or str(HERE / f"probe5_{k}{tail}.json") for k in ("fair", "tasks")}
     reports = {k: json.loads(Path(v).read_text()) for k, v in paths.items()}
     rows = {k: {r["row"]: r for r in rep["rows"]} for k, rep in reports.items()}
     head = " | ".join(DOMAINS.values())
@@ -50,6 +53,7 @@ def main() -> None:
     print("|---|" + "---|" * (len(DOMAINS) + 3))
     shown = set()
     for label, rep, name in ROWS:
+        label, name = label.format(arm=a.arm), name.format(arm=a.arm)
         print(line(label, rows[rep][name]))
         shown.add((rep, name))
     if a.all:
