@@ -15,7 +15,8 @@
 #   bash tools/device_lanes.sh state KEEP STAGE ARM [STEP]  # a whole checkpoint (float32 + optimizer)
 #        in 15 MiB pieces to $OUT/<ARM>-stage<STAGE> (one arm per call: $OUT takes 64 MiB); here
 #        `cat part.* | tar xf - -C DIR` gives DIR/stage<STAGE>, which --resume continues exactly
-# Runs go to /tmp/runs/k<KEEP>-<ARM>. A compiled stage 2 that runs out of memory is rerun eager.
+# Runs go to /tmp/runs/k<KEEP>-<ARM>. A stage 2 that runs out of memory is rerun alone once the
+# other lanes end (the forty-ninth session: rw25 + static lanes filled an H100's 80 GB), then eager.
 # train_default.sh's settings pass through the environment: STAGES, RESUME=1 (continue the
 # checkpoints already in the runs' folders), INIT2 + EXTRA2="--start-step N" (continue packs).
 # The device releases a machine idle for 30 s: prepare each next call (poll, pack) before a long
@@ -43,8 +44,13 @@ case "$cmd" in
       r=/tmp/runs/k$keep-$arm
       (setsid nohup bash -c "
         KEEPS=$keep ARMS=$arm bash tools/train_default.sh /tmp/runs
-        if grep -q 'out of memory' $r/stage2.log 2>/dev/null; then
+        if grep -q 'out of memory' $r/stage2.log 2>/dev/null; then  # first alone, once the other lanes end
           mv $r/stage2.log $r/stage2-oom.log; rm -rf $r/stage2
+          bash tools/device_lanes.sh wait-others $arm
+          KEEPS=$keep ARMS=$arm bash tools/train_default.sh /tmp/runs
+        fi
+        if grep -q 'out of memory' $r/stage2.log 2>/dev/null; then
+          mv $r/stage2.log $r/stage2-oom2.log; rm -rf $r/stage2
           KEEPS=$keep ARMS=$arm STAGES=2 EXTRA2=\"${EXTRA2:-} --compile false\" bash tools/train_default.sh /tmp/runs
         fi
         echo TRAINDONE" > /tmp/lane_$arm.log 2>&1 < /dev/null &)
@@ -135,5 +141,12 @@ case "$cmd" in
     r=/tmp/runs/k$keep-$a; src=stage$s${4:+-$4}  # the copy stop kept, if STEP is given
     tar cf - -C "$r" --transform "s#^$src#stage$s#" "$src" | split -b 15m -d -a 1 - "$d/part."
     (cd "$d" && sha256sum part.* > sha256 && ls -la) ;;
+  wait-others)  # (used by start) until every lane but ARM's has said TRAINDONE
+    while :; do
+      busy=0
+      for f in /tmp/lane_*.log; do [ "$f" = "/tmp/lane_$1.log" ] || grep -q TRAINDONE "$f" || busy=1; done
+      [ "$busy" = 0 ] && break
+      sleep 10
+    done ;;
   *) echo "usage: bash tools/device_lanes.sh start|poll|after|pack|stop|state ... (see the head of this file)" >&2; exit 2 ;;
 esac
