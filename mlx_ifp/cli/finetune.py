@@ -46,7 +46,11 @@ def finetune_command(
     iters: Annotated[int | None, opt("iters", "Optimizer steps.")] = None,
     batch_size: Annotated[
         int | None,
-        opt("batch_size", "Examples per micro-batch (a step: --grad-accumulation of them)."),
+        opt(
+            "batch_size",
+            "Examples per micro-batch (a step: --grad-accumulation of them); under mlx.launch, "
+            "of every process together (each takes its share).",
+        ),
     ] = None,
     grad_accumulation: Annotated[
         int | None, opt("grad_accumulation", "Micro-batches per step.")
@@ -185,7 +189,7 @@ def finetune_command(
     try:
         path = finetune(cfg)
     except (Refused, Interrupted) as e:  # every rank stops with it: rank 0 alone says why
-        if rank:
+        if rank or isinstance(e, Refused):  # (a failed launch: every process is "rank 0")
             raise typer.Exit(130 if isinstance(e, Interrupted) else 2) from None
         raise
     if rank == 0:

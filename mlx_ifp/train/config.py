@@ -1,10 +1,13 @@
 """A training run's settings: ``FinetuneConfig``'s defaults, then a YAML file, then flags;
 ``check`` refuses a bad one in one line before any work; ``adapter_config``, the LLM part as
-mlx-lm records it; ``repicking_rows`` and ``task_rows``, the rows of a batch they single out."""
+mlx-lm records it; ``repicking_rows`` and ``task_rows``, the rows of a batch they single out;
+``world_problem``, a launch of several processes that cannot train as one run."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 from dataclasses import dataclass, field, fields
 from difflib import get_close_matches
 from math import inf
@@ -307,6 +310,45 @@ def adapter_config(cfg) -> dict:
     lora = {"rank": cfg.lora_rank, "scale": cfg.lora_scale, "dropout": cfg.lora_dropout}
     lora.update({"keys": list(cfg.lora_keys)} if cfg.lora_keys else {})
     return {"fine_tune_type": cfg.train, "num_layers": cfg.lora_layers, "lora_parameters": lora}
+
+
+#: (world size, rank) variables a launcher sets: mlx.launch (nccl, jaccl), Open MPI's mpirun
+LAUNCHERS = (("MLX_WORLD_SIZE", "MLX_RANK"), ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"))
+
+
+def launched() -> tuple[int, int, str]:
+    """(rank, world size, the variable that says so) a launcher gave this process; (0, 1, "")
+    when none did. mlx.launch's ring backend names a hostfile of one entry per rank."""
+    for size, rank in LAUNCHERS:
+        with contextlib.suppress(ValueError):
+            if int(os.environ.get(size, "1")) > 1:
+                return int(os.environ.get(rank, "0")), int(os.environ[size]), size
+    if (hosts := os.environ.get("MLX_HOSTFILE")) and "MLX_RANK" in os.environ:
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            world = len(json.loads(Path(hosts).read_text()))
+            return int(os.environ["MLX_RANK"]), world, "MLX_HOSTFILE"
+    return 0, 1, ""
+
+
+def world_problem(cfg, group) -> tuple[str, int] | None:
+    """Why ``cfg`` cannot run data-parallel over ``group`` and the rank that says it, or None:
+    a launcher started several processes but ``mx.distributed.init()`` found no backend (each
+    would train alone, as rank 0, into one output folder), or a batch the ranks cannot split."""
+    rank, world, said = launched()
+    n = group.size()
+    if n == 1 and world > 1:
+        return (
+            f"started as process {rank} of {world} ({said}), but MLX found no working "
+            f"distributed backend here, so each process would train alone and write "
+            f"{cfg.output}: launch with a backend this MLX has (mlx.launch --backend ring works "
+            "on any machine; nccl needs CUDA GPUs), or run one process without mlx.launch"
+        ), rank
+    if cfg.batch_size % n:
+        return (
+            f"batch size {cfg.batch_size} is not divisible by {n} processes: --batch-size is the "
+            f"global batch, each process takes batch_size / {n} of its rows: give a multiple of {n}"
+        ), group.rank()
+    return None
 
 
 def global_rows(B: int, group=None) -> mx.array:

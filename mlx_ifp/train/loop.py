@@ -30,7 +30,7 @@ from ..core import Progress as CommandProgress
 from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
 from .batches import Batch, Batches, check_data, data_settings, load_data, warn
-from .config import FinetuneConfig, check
+from .config import FinetuneConfig, check, world_problem
 from .objective import (
     COLLAPSED,
     Joint,
@@ -175,6 +175,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     check(cfg)
     group = mx.distributed.init()
     rank = group.rank()
+    if said := world_problem(cfg, group):  # a launch gone wrong: refused by all, said by one
+        raise (checkpoint.Refused if said[1] else UsageError)(said[0])
     # before any work, rank 0 checks the output and sweeps it; a refusal stops every rank
     checkpoint.on_rank0(partial(checkpoint.check_output, cfg), group)
     check_data(cfg.data)  # no data, or a missing, partial or corrupted checkpoint (below):
@@ -304,6 +306,9 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     # resumed into another folder: nothing is there yet, so a run with no step left saves too
     saved_at = step if cfg.resume and Path(cfg.resume).resolve() == out.resolve() else None
     ui = Progress(cfg.iters, start=step, enabled=rank == 0 and not cfg.quiet)
+    if (n := group.size()) > 1:  # the flags of one process under mlx.launch: what they mean here
+        ui.note(f"data-parallel over {n} processes: each takes {cfg.batch_size // n} of a batch's "
+                f"{cfg.batch_size} rows; rank 0 alone writes {out}")  # fmt: skip
     with ui, StopOnSigint() as stop:
         while step < cfg.iters:
             if cfg.val_every and step % cfg.val_every == 0 and checked != step:
