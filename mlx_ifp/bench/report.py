@@ -36,6 +36,12 @@ def _f(x, fmt: str = ".1f") -> str:
     return "-" if x is None else format(x, fmt)
 
 
+def _tps(v: dict) -> str:
+    """Decode tok/s: the median, ± the standard deviation over the trials where there are two."""
+    std = v.get("decode_tps_std")
+    return _f(v.get("decode_tps")) + ("" if std is None else f" ± {std:.1f}")
+
+
 def rows(result: dict) -> list[list[str]]:
     """One row per (keep, variant): keep, k, variant, select, slice, prefill, TTFT, tok/s, peak."""
     out = []
@@ -46,7 +52,7 @@ def rows(result: dict) -> list[list[str]]:
         if r:
             ms = r["prefill_s"] * 1e3
             out.append(["1", str(result["d_ffn"]), name, "-", "-", _f(ms), _f(ms),
-                        _f(r["decode_tps"]), _f(r["peak_gb"], ".3f")])  # fmt: skip
+                        _tps(r), _f(r["peak_gb"], ".3f")])  # fmt: skip
     for run in result["runs"]:
         for key, v in run["variants"].items():
             sel = v.get("select_s", 0.0) * 1e3 if key == "c_slim" else None
@@ -59,7 +65,7 @@ def rows(result: dict) -> list[list[str]]:
             ttft = None if pre is None else pre + (sel or 0) + (sli or 0) + (hit or 0)
             out.append([str(run["keep"]), str(run["k"]), NAMES.get(key, key),
                         _f(sel if hit is None else hit, ".2f"), _f(sli), _f(pre), _f(ttft),
-                        _f(v.get("decode_tps")), _f(v.get("peak_gb"), ".3f")])  # fmt: skip
+                        _tps(v), _f(v.get("peak_gb"), ".3f")])  # fmt: skip
     return out
 
 
@@ -87,7 +93,7 @@ def print_tables(result: dict, stderr: bool = False) -> None:
     title = (
         f"{result['model']} on {result['device']} ({result['dtype']}, {result['blas']}), "
         f"prompt {result['prompt_tokens']}, gen {result['gen_tokens']}, "
-        f"median of {result['trials']}"
+        f"median of {result['trials']}" + (" (± std dev)" if result["trials"] > 1 else "")
     )
     if result.get("alternating_trials", 0) > result["trials"]:  # (a), (c), (f), (h): at least 3
         title += f", alternating trials {result['alternating_trials']}"

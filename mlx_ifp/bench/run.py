@@ -75,14 +75,14 @@ def run_decode(model, tokenizer, prompt: list[int], gen: int, trials: int, ctx=N
 
 
 def merged(runs: list[dict]) -> dict:
-    """Trials' ``run_decode`` results as one: medians, every decode tok/s, the highest peak."""
+    """Trials' ``run_decode`` results as one: medians, every decode tok/s (their mean and
+    sample std dev, llama-bench's ``avg ± stddev``; one trial: none), the highest peak."""
     tps = [x for r in runs for x in r["decode_tps_all"]]
-    return {
-        "prefill_s": statistics.median(r["prefill_s"] for r in runs),
-        "decode_tps": statistics.median(tps),
-        "decode_tps_all": tps,
-        "peak_gb": max(r["peak_gb"] for r in runs),
-    }
+    std = statistics.stdev(tps) if len(tps) > 1 else None
+    return {"prefill_s": statistics.median(r["prefill_s"] for r in runs),
+            "decode_tps": statistics.median(tps), "decode_tps_all": tps,
+            "decode_tps_mean": statistics.mean(tps), "decode_tps_std": std,
+            "peak_gb": max(r["peak_gb"] for r in runs)}  # fmt: skip
 
 
 def _dtype(model: nn.Module) -> mx.Dtype:

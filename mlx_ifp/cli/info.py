@@ -126,9 +126,16 @@ def bench_command(
             "a sweep.",
         ),
     ] = None,
-    prompt_tokens: Annotated[int, typer.Option("--prompt-tokens", help="Prompt length.")] = 512,
-    gen_tokens: Annotated[int, typer.Option("--gen-tokens", help="Tokens to decode.")] = 64,
-    trials: Annotated[int, typer.Option("--trials", help="Timed trials per variant (median).")] = 3,
+    prompt_tokens: Annotated[
+        int, typer.Option("--prompt-tokens", "-p", help="Prompt length (llama-bench's -p).")
+    ] = 512,
+    gen_tokens: Annotated[
+        int, typer.Option("--gen-tokens", "-n", help="Tokens to decode (llama-bench's -n).")
+    ] = 64,
+    trials: Annotated[
+        int,
+        typer.Option("--trials", "-r", help="Timed trials per variant: median, ± its std dev."),
+    ] = 3,
     align: Annotated[int, typer.Option("--align", help="Round k up to a multiple of this.")] = 1,
     variants: Annotated[
         str,
@@ -166,6 +173,11 @@ def bench_command(
     model = model or "smollm2-135m-instruct"
     if output is not None and not output.strip():
         raise UsageError("--output is empty: give a path or leave it out")
+    if output and output.strip().lower() in ("csv", "json", "jsonl", "md", "sql"):
+        raise UsageError(
+            f"-o is the file the JSON is written to, not llama-bench's format: "
+            f"leave -o out for the JSON on stdout, or name a file ({output}.json)"
+        )
     if output:
         check_writable(output)
         not_an_input(output, None if preset else model)  # a model folder's or .gguf's own file
