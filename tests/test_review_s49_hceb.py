@@ -80,3 +80,18 @@ def test_one_trial_has_no_spread_to_give():
     assert c["decode_tps_std"] is None
     row = next(x for x in bench_report.markdown(out).splitlines() if "(c) slim" in x)
     assert "±" not in row and f"{c['decode_tps']:.1f}" in row
+
+
+def test_each_domains_cut_prompts_get_their_own_warning_naming_it(cli_world, tmp_path):
+    """``eval --domains math,science --max-len 8``: both domains' prompts were cut, but the
+    warning (meant one per domain) named none, so Python's filter showed the second domain's,
+    word for word the same text, never: one ``Warning: 1 of 1 prompts had 8+ tokens`` line."""
+    model, corpus = cli_world
+    run = CliRunner().invoke(app, [str(a) for a in (
+        "eval", "--model", model, "--data", corpus, "--keep", "0.5", "--mask-sources", "random",
+        "--domains", "math,science", "--limit", 1, "--gen-limit", 0, "--max-len", 8,
+        "-o", tmp_path / "r.json")])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    warned = [x for x in run.stderr.splitlines() if x.startswith("Warning: 1 of 1 prompts had 8+")]
+    assert len(warned) == 2, run.stderr
+    assert "math" in warned[0] and "science" in warned[1], warned

@@ -70,12 +70,15 @@ def fit_prompt(tokenizer, prompt: str, budget: int) -> list[int]:
     return prompt_tokens(tokenizer, prompt[:lo])
 
 
-def pairs(tokenizer, items: list[dict], max_len: int, model=None) -> list[tuple[list[int], int]]:
+def pairs(
+    tokenizer, items: list[dict], max_len: int, model=None, domain: str | None = None
+) -> list[tuple[list[int], int]]:
     """(prompt + reference tokens, index of the first reference token) per item, truncated.
 
     The reference is cut at its end. A prompt that leaves no room for it has its user text
     shortened to fit half of ``max_len`` (the chat template kept whole), with one warning that
-    counts such items. A sequence longer than ``model``'s context is refused.
+    counts such items, naming ``domain`` (each domain's its own: Python's filter shows a text
+    once). A sequence longer than ``model``'s context is refused.
     """
     out, cut = [], 0
     for it in items:
@@ -97,7 +100,8 @@ def pairs(tokenizer, items: list[dict], max_len: int, model=None) -> list[tuple[
         )
     if cut:
         warnings.warn(
-            f"{cut} of {len(items)} prompts had {max_len}+ tokens: their user text was "
+            f"{cut} of {len(items)} prompts had {max_len}+ tokens"
+            f"{f' in {domain}' if domain else ''}: their user text was "
             f"truncated to fit {max_len // 2} tokens (chat template kept)",
             stacklevel=2,
         )

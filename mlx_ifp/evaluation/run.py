@@ -254,7 +254,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
         dom: reply_room(model, tokenizer, [splits[dom][i] for i in at], cfg.max_tokens[dom])
         for dom, at in gen_at.items()
     }
-    scored = {dom: pairs(tokenizer, its, cfg.max_len, model) for dom, its in splits.items()}
+    scored = {dom: pairs(tokenizer, its, cfg.max_len, model, dom) for dom, its in splits.items()}
     configs = _configs(model, tokenizer, cfg)
     sizes, d, rows = count(model), d_ffn(model), []
     total = len(configs) * (len(cfg.domains) + len(gen_at))  # a step to score, one to generate
