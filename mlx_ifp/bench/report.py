@@ -93,10 +93,12 @@ def print_tables(result: dict, stderr: bool = False) -> None:
     title = (
         f"{result['model']} on {result['device']} ({result['dtype']}, {result['blas']}), "
         f"prompt {result['prompt_tokens']}, gen {result['gen_tokens']}, "
-        f"median of {result['trials']}" + (" (± std dev)" if result["trials"] > 1 else "")
+        f"median of {result['trials']}"
     )
+    spread = any("±" in r[7] for r in rows(result))  # (e): alternating trials, even of 1
     if result.get("alternating_trials", 0) > result["trials"]:  # (a), (c), (f), (h): at least 3
         title += f", alternating trials {result['alternating_trials']}"
+    title += ", decode tok/s ± its std dev" if spread else ""
     t = Table(title=title)
     for h in HEADER:
         t.add_column(h, justify="left" if h == "variant" else "right")

@@ -134,7 +134,9 @@ def bench_command(
     ] = 64,
     trials: Annotated[
         int,
-        typer.Option("--trials", "-r", help="Timed trials per variant: median, ± its std dev."),
+        typer.Option(
+            "--trials", "-r", help="Timed trials per variant (medians; decode tok/s ± its std dev)."
+        ),
     ] = 3,
     align: Annotated[int, typer.Option("--align", help="Round k up to a multiple of this.")] = 1,
     variants: Annotated[
