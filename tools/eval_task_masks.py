@@ -81,7 +81,14 @@ def parse() -> argparse.Namespace:
         help="comma-separated domains (default: the four of the earlier reports)",
     )
     p.add_argument("-o", "--output", help="write the JSON here")
-    return p.parse_args()
+    a = p.parse_args()
+    try:
+        steps = [int(x) for x in a.reroute.split(",") if x.strip()]
+    except ValueError:
+        steps = [0]
+    if any(n < 1 for n in steps):
+        p.error(f"--reroute takes whole numbers >= 1, got {a.reroute!r} (leave it out: one mask)")
+    return a
 
 
 def main() -> None:
