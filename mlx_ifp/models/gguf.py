@@ -2,10 +2,9 @@
 
 ``gguf_decode.load`` reads GGUF: Q4_0/Q4_1/Q8_0 come back packed as MLX affine (weight, scales,
 biases, group size 32) and stay packed; K-quants, Q5_* and IQ* are decoded by the ``gguf`` package
-(see gguf_decode.py for how each is kept).
-The tokenizer is rebuilt from the metadata with ``tokenizers`` (the split each
-``tokenizer.ggml.pre`` name stands for: ``gguf_decode.pre_tokenizer``) and saved the Hugging Face
-way. Tensor shapes are checked against the metadata before anything is written.
+(see gguf_decode.py for how each is kept). The tokenizer is rebuilt from the metadata with
+``tokenizers`` (the split each ``tokenizer.ggml.pre`` stands for: ``gguf_decode.pre_tokenizer``)
+and saved the Hugging Face way. Tensor shapes are checked against the metadata before writing.
 """
 
 from __future__ import annotations
@@ -151,8 +150,7 @@ def _config(meta: dict, weights: dict, arch: str) -> dict:
 
 
 def _check_shapes(config: dict, weights: dict, arch: str, kv_key: bool) -> None:
-    """Each tensor's shape is what the metadata says (llama.cpp checks so too), checked before
-    anything is written: else one UsageError naming the tensor and the keys."""
+    """Each tensor's shape is what the metadata says (as llama.cpp checks), else a UsageError."""
     keys = ("hidden_size", "vocab_size", "intermediate_size", "num_attention_heads")
     hidden, vocab, ffn, heads = (config[k] for k in keys)
     kv, dim = config["num_key_value_heads"], config.get("head_dim") or hidden // heads
@@ -217,14 +215,20 @@ def _convert_weights(
     return out, quant
 
 
+def check_tokenizer(meta: dict, file: str = "GGUF") -> None:
+    """A UsageError unless the tokenizer is byte-level BPE split as llama.cpp splits it."""
+    if (kind := _meta(meta, "tokenizer.ggml.model")) != "gpt2":  # "llama": SentencePiece
+        raise UsageError(f"{file} tokenizer model '{kind}' is not supported (only gpt2 BPE)")
+    if isinstance(pre := _meta(meta, "tokenizer.ggml.pre"), str) and pre:  # (none: a warning)
+        gguf_decode.pre_tokenizer(pre)
+
+
 def build_tokenizer(meta: dict, model_max_length: int | None = None):
     """A ``PreTrainedTokenizerFast`` from ``tokenizer.ggml.*`` metadata (byte-level BPE)."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, processors
     from transformers import PreTrainedTokenizerFast
 
-    if (kind := _meta(meta, "tokenizer.ggml.model")) != "gpt2":
-        why = "is not supported (supported: gpt2 byte-level BPE)"
-        raise UsageError(f"GGUF tokenizer model '{kind}' {why}")
+    check_tokenizer(meta)
     tokens = list(meta["tokenizer.ggml.tokens"])
     merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges") or []]
     pre = _meta(meta, "tokenizer.ggml.pre", "")
@@ -264,14 +268,12 @@ def build_tokenizer(meta: dict, model_max_length: int | None = None):
     else:
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
     kwargs = {f"{k}_token": token(k) for k in ("bos", "eos", "unk", "pad") if token(k)}
-    if model_max_length:
-        kwargs["model_max_length"] = model_max_length
+    kwargs |= {"model_max_length": model_max_length} if model_max_length else {}
     template = meta.get("tokenizer.chat_template")
     if template is not None and not isinstance(template, str):
         raise UsageError(f"tokenizer.chat_template is not text: {template!r}")
     kwargs |= {"chat_template": template} if template else {}
-    # clean: decoding drops the " " before , . ! ? 's 'm 're 've (and n't: llama.cpp keeps it),
-    # as llama.cpp does for this pre name; transformers 5 skips it for BPE unless forced
+    # clean: drop the " " before , . ! ? 's 'm 're 've where llama.cpp does (transformers 5: forced)
     force = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
     kwargs |= {"clean_up_tokenization_spaces": clean, **({force: True} if clean else {})}
     return PreTrainedTokenizerFast(tokenizer_object=tok, **kwargs)
@@ -285,9 +287,8 @@ def gguf_to_mlx_lm(
     source_id: str | None = None,
 ) -> Path:
     """Write ``gguf_path`` as an mlx-lm folder at ``out_dir`` (atomically); returns ``out_dir``.
-    Packed types stay packed (float32 scales) unless ``dequantize``, which writes float32 weights.
-    ``progress(done, total)``: called per tensor read (see :func:`read_gguf`). ``source_id``
-    (the embedded model's sha256) is recorded in the marker: see :func:`converted_from`."""
+    Packed types stay packed (float32 scales) unless ``dequantize`` (float32 weights); progress:
+    see :func:`read_gguf`; ``source_id`` (the embedded model's sha256): :func:`converted_from`."""
     try:  # checked before the tensors are read (minutes for a K-quant file)
         head = gguf_decode.header_values(gguf_path)
     except (OSError, ValueError):  # what is wrong with the file: read_gguf says it
@@ -302,6 +303,7 @@ def gguf_to_mlx_lm(
     if experts := head.get(f"{arch}.expert_count"):  # Mixtral is "llama" with experts
         why = f"mixture-of-experts models ({experts} experts) are not supported"
         raise UsageError(f"{gguf_path}: {why}")
+    check_tokenizer(head, f"{gguf_path}: GGUF")  # too (SentencePiece: Llama 2, Mistral files)
     weights, meta = read_gguf(gguf_path, progress)
     try:  # a hand-made or damaged file: missing keys, wrong types, shapes that do not fit
         config = _config(meta, weights, arch)
@@ -382,8 +384,7 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
         if head[:4] != b"GGUF":  # before anything is made in the cache
             raise UsageError(f"{gguf_path} is not a GGUF file (bad magic; a renamed file?)")
         f.seek(max(len(head), st.st_size - mib))
-        # its first and last MiB too: a file replaced keeping its size and mtime (cp -p, rsync
-        # -t, tar x) is another file; a chmod or a hard link is the same one
+        # first and last MiB: a file replaced keeping size and mtime (cp -p) is another file
         sample = hashlib.sha256(head + f.read()).hexdigest()[:16]
     key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{sample}|{dequantize}|{FORMAT_VERSION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -55,8 +55,7 @@ PACKED |= {(bits, GROUP_SIZE) for bits in REQUANT.values()}
 
 # GGUF metadata value types: struct format of the scalar ones; 8 is a string, 9 an array.
 _SCALAR = dict(zip((0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12), "BbHhIif?Qqd", strict=True))
-#: metadata value types that crash ``mx.load`` (MLX 0.32.4 segfaults on FLOAT64, scalar or array
-#: items): such a file goes to the gguf package's reader
+#: metadata value types that crash ``mx.load`` (MLX 0.32.4: FLOAT64): read with the gguf package
 MLX_CRASHES = {12}
 
 
@@ -73,8 +72,9 @@ def header_values(path: str | os.PathLike) -> dict:
     return _header(path)[2]
 
 
-#: metadata read by :func:`header_values` (and ``<arch>.expert_count``)
+#: metadata read by :func:`header_values` (and ``<arch>.expert_count``); the tokenizer's kind too
 HEADER_KEYS = ("general.architecture", "split.count", "general.alignment")
+HEADER_KEYS += ("tokenizer.ggml.model", "tokenizer.ggml.pre")
 #: metadata llama.cpp reads as one value or one per layer (``get_key_or_arr``): see one_value
 PER_LAYER = ("feed_forward_length", "attention.head_count", "attention.head_count_kv")
 

@@ -6,6 +6,7 @@ model are converted to one once and cached.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -72,10 +73,13 @@ def check_model(model: str) -> str:
         if not path.is_file():
             raise UsageError(f"GGUF file not found: {model}")
         return "gguf"
-    if path.is_file():  # a model's own file (its config.json), or a GGUF file renamed
-        raise UsageError(
+    if path.is_file():  # a GGUF file of another name (Ollama's blobs/sha256-...; llama.cpp
+        with contextlib.suppress(OSError), open(path, "rb") as f:  # takes any), by its magic
+            if f.read(4) == b"GGUF":
+                return "gguf"
+        raise UsageError(  # a model's own file (its config.json)
             f"{model} is a file, not an mlx-lm model folder (give the folder holding "
-            "config.json; a GGUF file must be named *.gguf)"
+            "config.json, or a GGUF file)"
         )
     if path.exists():
         if not (path / "config.json").is_file():
