@@ -1,18 +1,13 @@
 """What every stage shares, with no MLX import (the BLAS loader uses it before ``mlx.core``):
-the package's errors, cache locations, atomic writes (temporary file or folder, then rename),
-output locations checked before the work starts, checked reads of JSON and safetensors files (a
-bad file is a one-line ``UsageError`` naming it, never a traceback), and the progress display of
-long commands.
-
-Errors: ``UsageError`` is bad user input (the CLI prints it as one line and exits 2),
-``Interrupted`` a run stopped by Ctrl-C after saving (one line, exit 130). Progress of a long
-command on stderr (``data build``, ``eval``, ``finetune``): a rich bar on a terminal; elsewhere
-(a log, a pipe, CI) plain lines, one each ``every_s`` seconds or ``1/parts`` of the work.
-"""
+the package's errors, cache locations and the lock held while something is made there, atomic
+writes (temporary file or folder, then rename), output locations checked before the work starts,
+checked reads of JSON and safetensors files (a bad file is a one-line ``UsageError`` naming it,
+never a traceback), and the progress display of long commands."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import math
@@ -28,11 +23,13 @@ from pathlib import Path
 
 
 class UsageError(ValueError):
-    """Bad input from the user (a path, a flag value, a mismatched file)."""
+    """Bad input from the user (a path, a flag value, a mismatched file); the CLI prints it as
+    one line and exits 2."""
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a run cleanly; the message says what was saved and how to go on."""
+    """Ctrl-C stopped a run cleanly; the message (one line, exit 130) says what was saved and
+    how to go on."""
 
 
 def _publish(path: Path, mode: int) -> None:
@@ -44,9 +41,8 @@ def _publish(path: Path, mode: int) -> None:
 def cache_dir(*parts: str, make: bool = True) -> Path:
     """``$MLX_IFP_CACHE`` or ``$XDG_CACHE_HOME/mlx_ifp`` (default ``~/.cache/mlx_ifp``), made
     unless ``make`` is false (``info`` only reads); absolute, as reports and models record it."""
-    root = os.environ.get("MLX_IFP_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mlx_ifp"
-    )
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    root = os.environ.get("MLX_IFP_CACHE") or os.path.join(xdg, "mlx_ifp")
     path = Path(root).expanduser().absolute().joinpath(*parts)  # a quoted "~/x" (a .env)
     try:
         if make:
@@ -63,9 +59,8 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(os.path.realpath(Path(path).expanduser()))  # check_writable's; a link is kept
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.tmp{os.getpid()}.", suffix=path.suffix, dir=path.parent
-    )
+    prefix = f".{path.name}.tmp{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -87,15 +82,37 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         _publish(tmp, 0o777)
+        old = path.with_name(f".{path.name}.old{os.getpid()}")
         if path.exists():
-            old = path.with_name(f".{path.name}.old{os.getpid()}")
             os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def cache_lock(path: Path, what: str) -> Iterator[None]:
+    """Held while ``what`` is made at ``path`` in the cache: one process makes it, the others wait
+    (an ``flock`` on ``.NAME.lock`` naming its pid, let go however it ends), then reuse it."""
+    try:
+        f = open(path.with_name(f".{path.name}.lock"), "a+")
+    except OSError as e:
+        msg = f"cannot use the cache folder {path.parent} ({e.strerror or e})"
+        raise UsageError(f"{msg}: set MLX_IFP_CACHE to a folder you can write") from None
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # (no pid yet: the maker has only just taken it)
+            pid = os.pread(f.fileno(), 20, 0).decode(errors="replace").strip()
+            pid = f" (pid {pid})" if pid.isdigit() else ""
+            print(f"Waiting for another {what}{pid}...", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (some NFS): made unlocked, as before
+            pass
+        f.truncate(0)
+        print(os.getpid(), file=f, flush=True)
+        yield
 
 
 def _alive(pid: int) -> bool:
@@ -109,13 +126,11 @@ def _alive(pid: int) -> bool:
 
 
 def sweep_leftovers(path: str | os.PathLike) -> list[Path]:
-    """Clean up after a writer of ``path`` that was killed (``kill -9``, power loss).
-
-    ``atomic_file``/``atomic_dir`` name their temporaries ``.NAME.tmp<pid>.*`` and the
-    replaced original ``.NAME.old<pid>``. Those of dead processes are removed; an original
-    whose replacement never landed (the kill came between the two renames) is put back.
-    Returns what was removed or restored.
-    """
+    """Clean up after a writer of ``path`` that was killed (``kill -9``, power loss): of the
+    temporaries ``.NAME.tmp<pid>.*`` and replaced originals ``.NAME.old<pid>`` that
+    ``atomic_file``/``atomic_dir`` name, those of dead processes are removed; an original whose
+    replacement never landed (the kill came between the two renames) is put back. Returns what
+    was removed or restored."""
     path = Path(path)
     if not path.parent.is_dir():
         return []
@@ -138,30 +153,26 @@ def sweep_leftovers(path: str | os.PathLike) -> list[Path]:
 def check_writable(
     path: str | os.PathLike, folder: bool = False, ours: tuple = (), magic: bytes = b""
 ) -> Path:
-    """Refuse, before any work, an output location that cannot be written.
-
-    ``path`` is a file to write, or with ``folder`` a folder to write (whole, replacing an
-    existing one). Its nearest existing ancestor must be a writable folder; a folder output not
-    an existing file, a file output not a folder. With ``ours`` (names or patterns of the files
-    marking a folder the command made), a non-empty folder holding none is refused; with
-    ``magic`` (how the files it makes begin), a non-empty file that begins otherwise.
-    """
+    """Refuse, before any work, an output location that cannot be written: ``path`` is a file to
+    write, or with ``folder`` a folder to write (whole, replacing an existing one). Its nearest
+    existing ancestor must be a writable folder; a folder output not an existing file, a file
+    output not a folder. With ``ours`` (names or patterns of the files marking a folder the
+    command made), a non-empty folder holding none is refused; with ``magic`` (how the files it
+    makes begin), a non-empty file that begins otherwise."""
     given, path = path, Path(path).expanduser()
     if not folder and path.exists() and not path.is_file() and not path.is_dir():  # /dev/stdout
         raise UsageError(f"output {given} is a pipe or device, not a file: give a file path")
     path = Path(os.path.realpath(path)) if not folder and path.is_symlink() else path  # its file
     if folder and path.exists() and not path.is_dir():
         raise UsageError(f"output {path} is an existing file, not a folder: give a folder path")
-    if folder and (
-        path.name in ("", ".", "..") or Path.cwd().resolve().is_relative_to(path.resolve())
-    ):  # a folder output replaces the folder whole: never the one we stand in, or above it
+    # a folder output replaces the folder whole: never the one we stand in, or above it
+    here = folder and Path.cwd().resolve().is_relative_to(path.resolve())
+    if folder and (path.name in ("", ".", "..") or here):
         raise UsageError(f"output {path} is the current folder or above it: name a new folder")
     mine = any(next(path.glob(name), None) for name in ours)  # manifest.json, domains/*/*
     if ours and path.is_dir() and any(path.iterdir()) and not mine:
-        raise UsageError(
-            f"output {path} is a folder of other files, which writing would replace: name a new "
-            "folder"
-        )
+        why = "is a folder of other files, which writing would replace: name a new folder"
+        raise UsageError(f"output {path} {why}")
     if not folder and (path.is_dir() or str(given).endswith(("/", os.sep))):  # `-o q.png/` too
         raise UsageError(f"output {given} is a folder: give a file path")
     if magic and path.is_file() and path.stat().st_size:  # not empty: the user's, or ours
@@ -212,12 +223,10 @@ DTYPE_BYTES.update(F16=2, BF16=2, U32=4, I32=4, F32=4, U64=8, I64=8, F64=8)
 
 
 def check_safetensors(path: str | os.PathLike, what: str = "safetensors file") -> dict:
-    """Check a safetensors file's header against its size without reading the data.
-
-    Catches what an interrupted download or a disk error leaves: a short file, a header that
-    is not JSON, tensors whose bytes lie past the end or disagree with their shape and dtype.
-    Returns the header. Raises a one-line UsageError naming the file.
-    """
+    """Check a safetensors file's header against its size without reading the data: what an
+    interrupted download or a disk error leaves (a short file, a header that is not JSON, tensors
+    whose bytes lie past the end or disagree with their shape and dtype) is a one-line
+    UsageError naming the file. Returns the header."""
     path = Path(path)
     bad = lambda why: UsageError(f"{what} {path} is corrupted or truncated ({why})")  # noqa: E731
     try:
@@ -239,9 +248,7 @@ def check_safetensors(path: str | os.PathLike, what: str = "safetensors file") -
     if not isinstance(header, dict):
         raise bad("the header is not a JSON object")
     data = size - 8 - n
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
+    for name, t in ((k, v) for k, v in header.items() if k != "__metadata__"):
         try:
             start, end = (int(x) for x in t["data_offsets"])
             count = math.prod(int(d) for d in t["shape"])
@@ -303,6 +310,8 @@ def interactive() -> bool:
 
 class Progress:
     """``total`` steps of work named ``label``; ``advance`` after each, ``note`` for messages.
+    On stderr: a rich bar on a terminal; elsewhere (a log, a pipe, CI) plain lines, one each
+    ``every_s`` seconds or ``1/parts`` of the work.
 
     ``unit`` names a step in the plain lines (``finetune: step 3/40, ...``); ``stats`` are short
     figures such as ``loss 0.41``. Silent when ``enabled`` is False (other ranks, ``quiet``).
@@ -325,24 +334,17 @@ class Progress:
         self.description, self.stats = "", ()
         self.t0 = self.last_time = time.monotonic()
         self.last_step = self._bucket(start)
-        self.bar = None
-        if enabled and (interactive() if bar is None else bar):
-            self.bar = self._rich(transient)
+        shown = enabled and (interactive() if bar is None else bar)
+        self.bar = self._rich(transient) if shown else None
 
     def _rich(self, transient: bool):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
         from rich.progress import Progress as Bar
 
-        bar = Bar(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[stats]}"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=transient,
-        )
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn())
+        columns += (TextColumn("{task.fields[stats]}"), TimeRemainingColumn())
+        bar = Bar(*columns, console=Console(stderr=True), transient=transient)
         self.task = bar.add_task(self.label, total=self.total, completed=self.done, stats="")
         return bar
 
@@ -378,11 +380,9 @@ class Progress:
 
     def note(self, text: str) -> None:
         """A message line that does not disturb the bar."""
-        if not self.enabled:
-            return
-        if self.bar is not None:
+        if self.bar is not None:  # (only when enabled)
             self.bar.console.print(text, markup=False, highlight=False)
-        else:
+        elif self.enabled:
             print(text, file=sys.stderr, flush=True)
 
     def _bucket(self, done: int) -> int:

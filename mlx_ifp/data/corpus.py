@@ -26,6 +26,7 @@ from ..core import (
     atomic_dir,
     atomic_file,
     cache_dir,
+    cache_lock,
     check_writable,
     encode,
     format_chat,
@@ -219,6 +220,18 @@ def build(
     if not force and _manifest_digest(out / "manifest.json") == digest:
         return out
     check_writable(out, folder=True, ours=("domains/*/*.jsonl",))  # before minutes of reading
+    (lock := out.resolve()).parent.mkdir(parents=True, exist_ok=True)  # the lock file's place
+    with cache_lock(lock, f"data build of {out.name}"):  # a second build waits, then reuses it
+        if force or _manifest_digest(out / "manifest.json") != digest:
+            meta = {"digest": digest, "version": VERSION, "config": asdict(cfg)}
+            meta.update(missing=absent, packages=PACKAGES, sources=versions)
+            made = _make(out, cfg, meta, verbose).items()
+            console.print(f"Built {out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in made))
+    return out
+
+
+def _make(out: Path, cfg: BuildConfig, meta: dict, verbose: bool) -> dict:
+    """``build``'s work: read the sources, split, write ``out``; returns {source: {split: n}}."""
     readers = readers_for(cfg)
     shown = Progress("data build", len(readers), unit="source", enabled=verbose, transient=True)
     with shown as bar:
@@ -239,19 +252,17 @@ def build(
                 rows = [f[shape] for f in map(formats, items) if shape in f]
                 _write(tmp / folder / f"{part}.jsonl", rows, append=True)
         (tmp / "tasks.json").write_text(json.dumps(TASKS, indent=2))
-        meta = {"digest": digest, "version": VERSION, "config": asdict(cfg), "counts": counts}
-        meta.update(missing=absent, packages=PACKAGES, sources=versions)
+        meta = meta | {"counts": counts}
         meta["files"] = sorted(str(f.relative_to(tmp)) for f in tmp.rglob("*") if f.is_file())
         jsonl = [f for f in meta["files"] if f.endswith(".jsonl")]  # not tasks.json: yours to edit
         meta["bytes"] = {f: (tmp / f).stat().st_size for f in jsonl}  # one cut short: rebuilt
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2))
         old = out / "distill" / "train.jsonl"  # slow to remake (not listed): kept, same splits
-        if old.is_file() and _manifest_digest(out / "manifest.json", whole=False) == digest:
+        if old.is_file() and _manifest_digest(out / "manifest.json", whole=False) == meta["digest"]:
             shutil.copytree(old.parent, tmp / "distill")
         elif old.is_file():  # another seed's training prompts may be this split's test prompts
             print(f"Warning: left out {old}: it answers another split's prompts", file=sys.stderr)
-    console.print(f"Built {out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in counts.items()))
-    return out
+    return counts
 
 
 def _manifest_digest(path: Path, whole: bool = True) -> str | None:

@@ -23,8 +23,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from ..common import UsageError, atomic_file, cache_dir, read_json, sha256_file
-from .gguf import cache_lock, converted_from, gguf_to_mlx_lm, is_converted
+from ..common import UsageError, atomic_file, cache_dir, cache_lock, read_json, sha256_file
+from .gguf import converted_from, gguf_to_mlx_lm, is_converted
 
 EMBEDDED = {
     "smollm2-135m-instruct": dict(
@@ -250,7 +250,8 @@ def embedded_folder(name: str, dequantize: bool = False) -> Path:
     source_id = spec.get("sha256") or f"{spec['package']}=={spec['version']}"
     if is_converted(folder) and converted_from(folder) == source_id:
         return folder
-    with cache_lock(cache_dir("embedded") / name, name):  # a second first run waits here
+    # a second first run waits here
+    with cache_lock(cache_dir("embedded") / name, f"process preparing {name}"):
         if is_converted(folder) and converted_from(folder) == source_id:
             return folder
         _convert(name, spec, folder, dequantize, source_id)

@@ -9,19 +9,16 @@ and saved the Hugging Face way. Tensor shapes are checked against the metadata b
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
 import mlx.core as mx
 
-from ..common import UsageError, atomic_dir, cache_dir, check_safetensors
+from ..common import UsageError, atomic_dir, cache_dir, cache_lock, check_safetensors
 from . import gguf_decode
 from .gguf_decode import BOS_PRES, INSTALL_HINT, SPLIT_KINDS, SPLITS, header_values  # noqa: F401
 
@@ -303,6 +300,14 @@ def gguf_to_mlx_lm(
     if experts := head.get(f"{arch}.expert_count"):  # Mixtral is "llama" with experts
         why = f"mixture-of-experts models ({experts} experts) are not supported"
         raise UsageError(f"{gguf_path}: {why}")
+    hidden, heads = head.get(f"{arch}.embedding_length"), head.get(f"{arch}.attention.head_count")
+    rope = head.get(f"{arch}.rope.dimension_count")  # llama.cpp's n_rot: how much of a head
+    if rope is not None and type(hidden) is type(heads) is int and heads > 0:  # (not per layer)
+        size = head.get(f"{arch}.attention.key_length") or hidden // heads
+        if rope != size:  # mlx-lm ropes the whole head: a silently different model
+            what = f"{arch}.rope.dimension_count {rope} is not the head size {size}"
+            why = "rope over part of each head is not supported (mlx-lm ropes the whole head)"
+            raise UsageError(f"{gguf_path}: {what}: {why}")
     check_tokenizer(head, f"{gguf_path}: GGUF")  # too (SentencePiece: Llama 2, Mistral files)
     weights, meta = read_gguf(gguf_path, progress)
     try:  # a hand-made or damaged file: missing keys, wrong types, shapes that do not fit
@@ -353,26 +358,6 @@ def converted_from(folder: str | os.PathLike) -> str | None:
         return None
 
 
-@contextlib.contextmanager
-def cache_lock(path: Path, what: str):
-    """Held while ``what`` is made at ``path`` in the cache (``flock`` on ``.NAME.lock`` beside
-    it, let go when the process ends, however it ends): one process makes it, the others wait."""
-    try:
-        f = open(path.with_name(f".{path.name}.lock"), "a")
-    except OSError as e:
-        msg = f"cannot use the cache folder {path.parent} ({e.strerror or e})"
-        raise UsageError(f"{msg}: set MLX_IFP_CACHE to a folder you can write") from None
-    with f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"Waiting for another process preparing {what}...", file=sys.stderr, flush=True)
-            fcntl.flock(f, fcntl.LOCK_EX)
-        except OSError:  # a file system without locks (some NFS): made unlocked, as before
-            pass
-        yield
-
-
 def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -> Path:
     """Convert ``gguf_path`` once into ``cache_dir("gguf", key)``; later calls reuse it."""
     path = Path(gguf_path).resolve()
@@ -391,7 +376,7 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
     # the stem only names it for people: cut, so a long legal file name makes a legal folder
     folder = cache_dir("gguf") / f"{path.stem[:80]}-{'f32' if dequantize else 'q'}-{digest}"
     if not is_converted(folder):  # a second conversion at once waits, then reads the first's
-        with cache_lock(folder, path.name):
+        with cache_lock(folder, f"process preparing {path.name}"):
             if not is_converted(folder):
                 gguf_to_mlx_lm(path, folder, dequantize)
     return folder

@@ -72,9 +72,11 @@ def header_values(path: str | os.PathLike) -> dict:
     return _header(path)[2]
 
 
-#: metadata read by :func:`header_values` (and ``<arch>.expert_count``); the tokenizer's kind too
+#: metadata read by :func:`header_values` (and ``<arch>`` + ARCH_KEYS); the tokenizer's kind too
 HEADER_KEYS = ("general.architecture", "split.count", "general.alignment")
 HEADER_KEYS += ("tokenizer.ggml.model", "tokenizer.ggml.pre")
+ARCH_KEYS = (".expert_count", ".rope.dimension_count", ".embedding_length")
+ARCH_KEYS += (".attention.head_count", ".attention.key_length")  # (rope's span: the whole head?)
 #: metadata llama.cpp reads as one value or one per layer (``get_key_or_arr``): see one_value
 PER_LAYER = ("feed_forward_length", "attention.head_count", "attention.head_count_kv")
 
@@ -141,7 +143,7 @@ def _read_header(path: str | os.PathLike) -> tuple[dict[str, int], set[int], dic
             key, pos = string(pos)
             (kind,) = struct.unpack_from("<I", buf, pos)
             key = key.decode(errors="replace")
-            want = key in HEADER_KEYS or key.startswith("general.") or key.endswith(".expert_count")
+            want = key in HEADER_KEYS or key.startswith("general.") or key.endswith(ARCH_KEYS)
             at, pos = pos + 4, skip(kind, pos + 4)  # (checked: counts the file can hold)
             if want and kind in _SCALAR:
                 values[key] = struct.unpack_from("<" + _SCALAR[kind], buf, at)[0]
@@ -195,10 +197,9 @@ def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], d
     types, kinds, _ = _header(path)
     known = lambda t: t in GGML_TYPES or not _type_name(t).startswith("type ")  # noqa: E731
     if unknown := sorted({t for t in types.values() if not known(t)}):
-        raise UsageError(
-            f"{Path(path).name} holds tensors of type {unknown[0]}, which is no GGML tensor type "
-            "(a damaged file, or a type newer than this importer and the gguf package)"
-        )
+        what = f"tensors of type {unknown[0]}, which is no GGML tensor type"
+        why = "(a damaged file, or a type newer than this importer and the gguf package)"
+        raise UsageError(f"{Path(path).name} holds {what} {why}")
     crash = kinds & MLX_CRASHES
     exact = all(t in MLX_EXACT for t in types.values()) and not crash
     if exact and os.access(path, os.W_OK):  # mx.load opens it read-write (gguflib): else fails
@@ -216,9 +217,8 @@ def load(path: str | os.PathLike, progress=None) -> tuple[dict[str, mx.array], d
             why = "is read-only here, and mx.load opens a GGUF file read-write"
             fix = f"copy it somewhere writable, or {INSTALL_HINT} (it reads it read-only)"
             raise UsageError(f"{path} {why}: {fix}") from None
-        raise UsageError(
-            f"{Path(path).name} holds {what}, which need the gguf package: {INSTALL_HINT}"
-        ) from None
+        why = f"which need the gguf package: {INSTALL_HINT}"
+        raise UsageError(f"{Path(path).name} holds {what}, {why}") from None
     return read_with_gguf(path, progress)
 
 
