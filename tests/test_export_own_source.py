@@ -36,7 +36,7 @@ def test_export_with_an_adapter_writes_its_predictors_slim_model_with_the_lora(t
     run = cli("export", "--model", folder, "--adapter", adapter, "-p", PROMPT, "-o", tmp_path / "a")
     assert run.returncode == 0, run.stderr
     meta = json.loads((tmp_path / "a" / "config.json").read_text())["mlx_ifp"]
-    assert meta["mask_source"] == f"predictor({adapter})" and meta["k"] == 48  # trained k
+    assert meta["mask_source"] == f"predictor({adapter.name})" and meta["k"] == 48  # trained k
     model, tok = mlx_ifp.load(str(folder), adapter_path=str(adapter))
     slim, info = mlx_ifp.select(model, tok, PROMPT, mask_source="predictor", keep=48)
     assert info.mask.digest() == meta["mask"]

@@ -4,6 +4,7 @@ with its own mask source, `--adapter` and `-o *.gguf`; the pruner a given mask i
 first row (`Batches.rows/at`, the data position on resume). Each test fails on the code it was
 written against, for the reason its docstring gives."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -153,7 +154,9 @@ def test_export_with_an_adapter_records_the_adapter_in_the_config(world, tmp_pat
     assert run.returncode == 0, run.stderr
     meta = json.loads((tmp_path / "o" / "config.json").read_text())["mlx_ifp"]
     assert meta["mask_source"] == "static"
-    assert str(world["adapter"]) in json.dumps(meta), meta
+    weights = (world["adapter"] / "adapters.safetensors").read_bytes()  # (s49: not its path)
+    assert meta["adapter"] == world["adapter"].name, meta
+    assert meta["adapter_sha256"] == hashlib.sha256(weights).hexdigest()[:16], meta
 
 
 def test_export_says_a_keep_mismatch_as_one_warning_line(world, tmp_path):

@@ -15,6 +15,7 @@
   wrote the slim model of another text, exit 0.
 """
 
+import hashlib
 import json
 
 import mlx_ifp
@@ -63,12 +64,15 @@ def test_the_shipped_predictor_by_the_names_generate_takes(tmp_path, flags):
     predictor's folder: --adapter DIR", "adapter folder not found: default")."""
     from mlx_ifp.models import default_adapter
 
-    shipped = str(default_adapter("smollm2-135m-instruct"))
+    shipped = default_adapter("smollm2-135m-instruct")
     out = tmp_path / "slim"
     run = cli("export", "--task", "Solve grade-school math problems.", *flags, "-o", out)
     assert run.returncode == 0, run.stderr
     made = json.loads((out / "config.json").read_text())["mlx_ifp"]
-    assert made["mask_source"] == f"predictor({shipped})" and made["adapter"] == shipped
+    name = shipped.name  # (s49: its name and hash, not this machine's path)
+    assert made["mask_source"] == f"predictor({name})" and made["adapter"] == name
+    weights = (shipped / "adapters.safetensors").read_bytes()
+    assert made["adapter_sha256"] == hashlib.sha256(weights).hexdigest()[:16]
     assert made["k"] == 768
 
 

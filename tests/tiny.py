@@ -124,6 +124,8 @@ def finetune_folder(model, folder, k: int, train: str = "lora", seed: int = 7):
         twin = tiny_model(model.model_type, seed=0)  # the same modules, to collect LoRA leaves
         twin.freeze()
         linear_to_lora_layers(twin, 2, lora)
+        if seed != 7:  # tiny_model reseeds: ``seed`` was ignored (the default's weights kept)
+            mx.random.seed(seed)
         weights = {
             n: 0.3 * mx.random.normal(v.shape)
             for n, v in nn.utils.tree_flatten(twin.trainable_parameters())

@@ -190,8 +190,10 @@ def card_text(name: str, record: dict) -> str:
     else:
         what = f"{source}, written whole by mlx_ifp (no FFN channel pruned)"
     lines, run = ["", f"# {name}", "", f"This model is {what}."], shlex.quote(name)
-    if record.get("adapter"):
-        lines[-1] += " Its adapter's LoRA is fused into the weights."
+    if record.get("adapter"):  # (its folder's name; the hash tells a copy or a retrained run)
+        sha = f", adapters.safetensors sha256 `{record['adapter_sha256']}`..."
+        sha = sha if record.get("adapter_sha256") else ""
+        lines[-1] += f" Its adapter's LoRA (`{record['adapter']}`{sha}) is fused into the weights."
     if record.get("task"):
         lines += [
             "",

@@ -1,7 +1,5 @@
-"""Write a (slim) model as a GGUF file for llama.cpp (``export_gguf``, llama / qwen2):
-llama.cpp names, llama's q/k permutation, the kept width, the gpt2 BPE tokenizer (ids, stops,
-chat template), the source's ``general.*`` keys (license, name...) and ``mlx_ifp.*`` keys (mask,
-keep); and what every export records: ``provenance``, ``source_metadata``."""
+"""A (slim) model as a GGUF file for llama.cpp (``export_gguf``: llama, qwen2; their names, q/k
+permutation, gpt2 BPE tokenizer, ``general.*`` and ``mlx_ifp.*`` keys), and ``provenance``."""
 
 from __future__ import annotations
 
@@ -23,6 +21,7 @@ from ..core import (
     d_ffn,
     fused_lora,
     origin,
+    sha256_file,
 )
 from ..models.gguf import (
     INSTALL_HINT,
@@ -37,8 +36,8 @@ from ..models.gguf import (
 
 def provenance(model: nn.Module, mask=None, task: str | None = None) -> dict:
     """Which source model, mask and budget a (slim) model came from, recorded by every export
-    (``mask``: the one it was pruned with, no other, or None: a slim model's from ``prune``, an
-    export cut no further keeps its record; ``task``: what it was picked for, with a mask)."""
+    (``mask``: the one it was pruned with, or None: a slim model's own, an export cut no further
+    keeps its record; ``task``: what it was picked for); no local path, shared: ``local_name``."""
     info = origin(model, required=False)
     mask = info.get("pruned_by") if mask is None else mask  # a slim model made here: its own
     if mask is not None and not isinstance(mask, Mask):
@@ -53,13 +52,25 @@ def provenance(model: nn.Module, mask=None, task: str | None = None) -> dict:
     earlier = (info.get("config") or {}).get("mlx_ifp")  # an export exported again, cut no
     if isinstance(earlier, dict) and "mask" in earlier and (mask is None or mask.k >= mask.d_ffn):
         out, mask = {**earlier}, None  # further: its own record (what export_note reads)
-    if info.get("adapter_path"):  # its LoRA (or full weights) is in the written weights
-        out["adapter"] = str(Path(info["adapter_path"]).resolve())
     if mask is not None:
         out.update(mask=mask.digest(), mask_source=mask.source, k=mask.k, keep=mask.keep)
         out.update(d_ffn=mask.d_ffn, text_hash=mask.text_hash)
         out.update({"task": task} if task and task.strip() else {})
-    return out
+    adapter = info.get("adapter_path") or out.get("adapter")  # (an older export's: a path)
+    if isinstance(adapter, str) and (info.get("adapter_path") or Path(adapter).is_absolute()):
+        weights = Path(adapter).expanduser() / "adapters.safetensors"  # its LoRA (or full
+        sha = sha256_file(weights)[:16] if weights.is_file() else None  # weights): written
+        out.update(adapter=local_name(adapter), adapter_sha256=sha)
+    name, _, within = str(out.get("mask_source", "")).partition("(")  # predictor(FOLDER)
+    out.update({"mask_source": f"{name}({local_name(within[:-1])})"} if within else {})
+    out["source"] = local_name(str(out.get("source") or ""))
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def local_name(name: str) -> str:
+    """A local path (``/a/r1``, ``./r1``, ``~/r1``, ``r1``) as ``r1``, else as is (a repo id)."""
+    path, local = Path(name).expanduser(), name.startswith((".", "~", "/"))
+    return path.resolve().name if name and (local or path.exists()) else name
 
 
 #: model-card front matter -> the GGUF key llama.cpp's convert_hf_to_gguf.py writes it to
@@ -72,10 +83,9 @@ OWN_KEYS = ("architecture", "alignment", "file_type", "quantization_version", "s
 
 def source_metadata(model: nn.Module) -> tuple[dict, dict]:
     """What the source says about itself, carried into an export: (model-card front matter:
-    license, language, tags, base_model; GGUF ``general.*`` keys). A GGUF's own general keys (read
-    from the file its conversion names), else the source folder's README.md front matter (as
-    convert_hf_to_gguf.py reads it) and config.json's license; a Hugging Face repo id is the base
-    model, as ``mlx_lm convert`` writes it."""
+    license, language, tags, base_model; GGUF ``general.*`` keys). A GGUF's own general keys (of
+    the file its conversion names), else the source folder's README.md front matter (as
+    convert_hf_to_gguf.py reads it), config.json's license, a repo id as base model (as mlx-lm)."""
     import yaml
 
     info = source_info(model)
@@ -191,11 +201,6 @@ def _gguf_name(name: str) -> str:
     return f"{_TO_GGUF[base]}.{leaf}"
 
 
-def _permute(x: np.ndarray, heads: int) -> np.ndarray:
-    """llama.cpp's q/k row permutation (``gguf._unpermute`` undoes it)."""
-    return x.reshape(heads, 2, -1, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
-
-
 def pre_tokenizer_name(backend) -> str:
     """llama.cpp's ``tokenizer.ggml.pre`` name for a Hugging Face byte-level pre-tokenizer."""
     pre = json.loads(backend.to_str()).get("pre_tokenizer") or {}
@@ -226,9 +231,8 @@ def unsupported(config: dict) -> str | None:
         return f"GGUF export supports {', '.join(ARCHS)} models, not '{arch}'"
     if config.get("rope_traditional"):
         return "GGUF export of a model with traditional RoPE is not supported"
-    if kind not in (None, "default", "linear"):
-        return f"GGUF export of rope scaling '{kind}' is not supported"
-    return None
+    linear = kind in (None, "default", "linear")
+    return None if linear else f"GGUF export of rope scaling '{kind}' is not supported"
 
 
 def _tokenizer(w, tokenizer, n_vocab: int, eos=None) -> None:
@@ -292,12 +296,11 @@ def export_gguf(
 ) -> Path:
     """Write ``model`` (e.g. a slim model from ``prune``) with ``tokenizer`` to ``path`` (.gguf).
 
-    ``gguf_type``: f16, q8_0 or q4_0 for the matrices (norms stay F32; a matrix whose rows are
-    not a multiple of 32 stays F16). ``mask`` (a ``Mask``) fills ``mlx_ifp.mask`` (its digest),
-    ``mlx_ifp.keep`` etc. (``task``: ``mlx_ifp.task``); the source's ``general.*`` keys (a GGUF's,
-    or a folder's README license, base model...) are kept; ``metadata`` adds or overrides scalar
-    keys (str, int, float, bool). Written to a temporary file first (a failure leaves nothing);
-    ``progress``: shown on stderr.
+    ``gguf_type``: f16, q8_0 or q4_0 for the matrices (norms F32; rows not a multiple of 32:
+    F16). ``mask`` (a ``Mask``) fills ``mlx_ifp.mask`` (its digest), ``mlx_ifp.keep`` etc.
+    (``task``: ``mlx_ifp.task``); the source's ``general.*`` keys (a GGUF's, or a folder's README
+    license, base model...) are kept; ``metadata`` adds or overrides scalar keys (str, int, float,
+    bool). Written to a temporary file first (a failure leaves nothing); ``progress``: on stderr.
     """
     try:
         import gguf
@@ -305,15 +308,13 @@ def export_gguf(
         raise UsageError(f"GGUF export needs the gguf package: {INSTALL_HINT}") from None
     if not isinstance(gguf_type, str) or gguf_type.lower() not in GGUF_TYPES:  # Q8_0 too
         raise UsageError(f"--gguf-type must be one of {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
-    gguf_type = gguf_type.lower()
-    path = Path(path).expanduser()  # the path written, as the caller can open it
+    gguf_type, path = gguf_type.lower(), Path(path).expanduser()  # as the caller can open it
     _not_the_source(path, model)
     check_writable(path, magic=b"GGUF")  # an earlier GGUF is replaced; another file is not
     config = _config(model)
     if why := unsupported(config):  # (the CLI asks before the load)
         raise UsageError(why)
-    arch = config["model_type"]
-    hidden, heads = config["hidden_size"], config["num_attention_heads"]
+    arch, hidden, heads = config["model_type"], config["hidden_size"], config["num_attention_heads"]
     kv_heads = config.get("num_key_value_heads") or heads
     head_dim = config.get("head_dim") or hidden // heads
     weights = float_weights(model)  # lazy arrays: computed one at a time, below
@@ -322,18 +323,16 @@ def export_gguf(
         weights.pop("lm_head.weight", None)
     if not isinstance(metadata or {}, dict):  # a list was a TypeError traceback
         raise UsageError(f"metadata must map GGUF keys to values, got {type(metadata).__name__}")
-    source = source_info(model).get("model")  # the mlx_ifp.* keys: as config.json's entry
-    skip = ("fingerprint",) if source else ("fingerprint", "source")
+    source = local_name(str(source_info(model).get("model") or ""))  # the mlx_ifp.* keys: as
+    skip = ("fingerprint",) if source else ("fingerprint", "source")  # config.json's entry
     meta = {f"mlx_ifp.{k}": v for k, v in provenance(model, mask, task).items() if k not in skip}
-    general = {"general.name": str(source or arch), **source_metadata(model)[1]}  # a GGUF's name
+    general = {"general.name": source or arch, **source_metadata(model)[1]}  # a GGUF's name
     with atomic_file(path) as tmp:
         w = gguf.GGUFWriter(str(tmp), arch)
         w.add_type(gguf.GGUFType.MODEL)  # as convert_hf_to_gguf.py writes them
         for key, value in general.items():  # (the caller's metadata overrides them, below)
-            if isinstance(value, list):
-                w.add_array(key, value)
-            elif type(value) is int and 0 <= value < 1 << 32:  # gguf-py's type for counts
-                w.add_uint32(key, value)
+            if isinstance(value, list) or type(value) is int and 0 <= value < 1 << 32:
+                (w.add_array if isinstance(value, list) else w.add_uint32)(key, value)  # (counts)
             else:
                 _add_value(w, key, value)
         w.add_size_label(gguf.size_label(sum(x.size for x in weights.values()), 0, 0, 0))
@@ -364,7 +363,8 @@ def export_gguf(
             for name, x in weights.items():
                 bar.describe(new := _gguf_name(name))
                 x, part = np.array(x), new.split(".")[-2]  # computed here, one at a time
-                x = _permute(x, permute[part]) if part in permute else x
+                if heads_of := permute.get(part):  # llama.cpp's q/k rows (gguf.unpermute's)
+                    x = x.reshape(heads_of, 2, -1, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
                 data, raw = _quantized(new, x, gguf_type)
                 w.add_tensor(new, data, raw_dtype=raw)
                 bar.advance()

@@ -32,6 +32,7 @@ from ..core import (
     random_state_kept,
     read_json,
     record_origin,
+    sha256_file,
     spec_of,
 )
 from . import embedded
@@ -254,8 +255,11 @@ def _apply_adapters(net: nn.Module, adapter_path: str, note=None) -> bool:
         check_safetensors(folder / "adapters.safetensors", "adapter weights")
         read_json(folder / "adapter_config.json", "adapter config")
         _refuse_other_model(folder, net)
-        fused = note.get("adapter") if isinstance(note, dict) else None
-        if isinstance(fused, str) and Path(fused).expanduser().resolve() == folder.resolve():
+        note = note if isinstance(note, dict) else {}  # its weights' hash, or an older export's
+        sha, fused = note.get("adapter_sha256"), note.get("adapter")  # (absolute) path
+        if (sha == sha256_file(folder / "adapters.safetensors")[:16] if isinstance(sha, str)
+                else isinstance(fused, str) and Path(fused).is_absolute()
+                and Path(fused).resolve() == folder.resolve()):  # fmt: skip
             raise UsageError(f"this model holds the weights of {folder} already (an export that "
                              f"fused them): leave out the adapter, or load the source, "
                              f"{note.get('source')}, with it")  # fmt: skip
