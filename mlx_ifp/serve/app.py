@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import time
 import uuid
@@ -376,13 +377,15 @@ def create_app(
             Route(f"{prefix}/models/{{model_id:path}}", model, methods=["GET"]),
         ]
     handlers = {APIError: api_error, HTTPException: http_error, Exception: server_error}
-    cors = Middleware(  # a named public page calling a local server: Chrome's Private Network
-        CORSMiddleware,  # Access preflight is granted; to "*" (any page) it stays refused
-        allow_origins=list(cors_origins),
-        allow_methods=["*"],
-        allow_headers=["*"],
-        allow_private_network="*" not in cors_origins,
-    )
+    # a named public page calling a local server: Chrome's Private Network Access preflight is
+    # granted; to "*" (any page) it stays refused. Starlette < 0.51 (pyproject: >= 0.37) has no
+    # such option (a TypeError on every request): there no grant is sent, as before the option
+    pna = "allow_private_network" in inspect.signature(CORSMiddleware).parameters
+    pna = {"allow_private_network": "*" not in cors_origins} if pna else {}
+    cors = Middleware(
+        CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"],
+        **pna,
+    )  # fmt: skip
     middleware = [cors] if cors_origins else []
     app = Starlette(
         routes=routes, exception_handlers=handlers, lifespan=lifespan, middleware=middleware

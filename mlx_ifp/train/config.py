@@ -312,21 +312,22 @@ def adapter_config(cfg) -> dict:
     return {"fine_tune_type": cfg.train, "num_layers": cfg.lora_layers, "lora_parameters": lora}
 
 
-#: (world size, rank) variables a launcher sets: mlx.launch (nccl, jaccl), Open MPI's mpirun
+#: (world size, rank) variables a launcher sets: mlx.launch (nccl), Open MPI's mpirun
 LAUNCHERS = (("MLX_WORLD_SIZE", "MLX_RANK"), ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"))
 
 
 def launched() -> tuple[int, int, str]:
     """(rank, world size, the variable that says so) a launcher gave this process; (0, 1, "")
-    when none did. mlx.launch's ring backend names a hostfile of one entry per rank."""
+    when none did. mlx.launch's ring and jaccl backends name a file of one entry per rank."""
     for size, rank in LAUNCHERS:
         with contextlib.suppress(ValueError):
             if int(os.environ.get(size, "1")) > 1:
                 return int(os.environ.get(rank, "0")), int(os.environ[size]), size
-    if (hosts := os.environ.get("MLX_HOSTFILE")) and "MLX_RANK" in os.environ:
-        with contextlib.suppress(OSError, ValueError, TypeError):
-            world = len(json.loads(Path(hosts).read_text()))
-            return int(os.environ["MLX_RANK"]), world, "MLX_HOSTFILE"
+    for name in ("MLX_HOSTFILE", "MLX_IBV_DEVICES"):  # ring; jaccl: its ranks' RDMA devices
+        if (file := os.environ.get(name)) and "MLX_RANK" in os.environ:
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                if (world := len(json.loads(Path(file).read_text()))) > 1:
+                    return int(os.environ["MLX_RANK"]), world, name
     return 0, 1, ""
 
 
