@@ -104,3 +104,18 @@ def test_a_single_process_with_no_launcher_is_not_refused(tmp_path, monkeypatch)
         (tmp_path / "ibv.json").write_text(content)
         monkeypatch.setenv("MLX_IBV_DEVICES", str(tmp_path / "ibv.json"))
         assert world_problem(cfg, _One()) is None
+
+
+def test_an_mlx_lm_convert_flag_says_one_counterpart(capsys):
+    """``export --hf-path X`` said ``No such option: --hf-path (Possible options: --adapter-path)
+    (mlx_lm convert's --hf-path: --model here)``: click's guess from the spelling, since
+    ``--adapter-path`` became an alias of ``--adapter``, named a flag of another meaning beside
+    ours (``--save-path`` alike). The line names what the flag is here, and no guess."""
+    from mlx_ifp.cli import main
+
+    for flag, ours in (("--hf-path", "--model here"), ("--save-path", "--output/-o here")):
+        with pytest.raises(SystemExit):
+            main(["export", flag, "x"])
+        said = capsys.readouterr().err.strip()
+        assert said.count("\n") == 0 and ours in said, said
+        assert "Possible options" not in said and "--adapter-path" not in said, said

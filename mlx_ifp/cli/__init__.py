@@ -142,8 +142,8 @@ def generate_said(said: str, error, args: list | None) -> str:
     command = args[0] if args[:1] in (["generate"], ["chat"]) else None
     name = str(getattr(error, "option_name", "") or "")  # (-qa is read as -q)
     if args[:1] in (["convert"], ["export"]) and name in CONVERT_FLAGS:
-        theirs, what = CONVERT_FLAGS[name]
-        return f"{said} (mlx_lm {theirs}'s {name}: {what})"
+        theirs, what = CONVERT_FLAGS[name]  # (not click's guess: --hf-path ~ --adapter-path)
+        return f"{said.split(' (Possible options')[0]} (mlx_lm {theirs}'s {name}: {what})"
     if command is None:
         return said
     name = "--quantize-activations" if name == "-q" and "-qa" in args else name
