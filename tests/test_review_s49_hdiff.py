@@ -16,6 +16,9 @@ Each test fails on the code it was written against (ff48251), for the reason its
 """
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 from mlx_ifp.serve import app as serve_app
 from mlx_ifp.serve.app import create_app
@@ -119,3 +122,32 @@ def test_an_mlx_lm_convert_flag_says_one_counterpart(capsys):
         said = capsys.readouterr().err.strip()
         assert said.count("\n") == 0 and ours in said, said
         assert "Possible options" not in said and "--adapter-path" not in said, said
+
+
+def _wait_others(lanes, arm: str) -> subprocess.CompletedProcess:
+    script = Path(__file__).resolve().parents[1] / "tools" / "device_lanes.sh"
+    env = {**os.environ, "LANES_DIR": str(lanes)}
+    try:
+        return subprocess.run(["bash", str(script), "wait-others", arm], env=env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"wait-others {arm} never returned: each out-of-memory lane waits on the other")
+
+
+def test_two_lanes_out_of_memory_do_not_wait_on_each_other(tmp_path):
+    """``tools/device_lanes.sh``: a lane whose stage 2 ran out of memory waits until every other
+    lane has said TRAINDONE, then reruns alone. Two lanes out of memory at once (the case it was
+    written for: two lanes that together fill the GPU) **each waited on the other, forever**:
+    neither says TRAINDONE before its rerun. A lane waiting too counts as out of the way (the
+    reruns then take turns)."""
+    (tmp_path / "lane_rw25.log").write_text("stage 2 out of memory; waiting\n")
+    (tmp_path / "lane_rw25.waiting").write_text("")
+    (tmp_path / "lane_static.log").write_text("stage 2 out of memory; waiting\n")
+    assert _wait_others(tmp_path, "static").returncode == 0
+
+
+def test_a_finished_lane_is_not_waited_on(tmp_path):
+    """Guard: a lane that said TRAINDONE is out of the way, as before."""
+    (tmp_path / "lane_rw25.log").write_text("...\nTRAINDONE\n")
+    (tmp_path / "lane_static.log").write_text("stage 2 out of memory\n")
+    assert _wait_others(tmp_path, "static").returncode == 0

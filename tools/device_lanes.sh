@@ -16,7 +16,8 @@
 #        in 15 MiB pieces to $OUT/<ARM>-stage<STAGE> (one arm per call: $OUT takes 64 MiB); here
 #        `cat part.* | tar xf - -C DIR` gives DIR/stage<STAGE>, which --resume continues exactly
 # Runs go to /tmp/runs/k<KEEP>-<ARM>. A stage 2 that runs out of memory is rerun alone once the
-# other lanes end (the forty-ninth session: rw25 + static lanes filled an H100's 80 GB), then eager.
+# other lanes end (the forty-ninth session: rw25 + static lanes filled an H100's 80 GB), then eager;
+# from stage 2 on (STAGES less 1), and lanes out of memory together take turns (LANES_DIR: their logs).
 # train_default.sh's settings pass through the environment: STAGES, RESUME=1 (continue the
 # checkpoints already in the runs' folders), INIT2 + EXTRA2="--start-step N" (continue packs).
 # The device releases a machine idle for 30 s: prepare each next call (poll, pack) before a long
@@ -27,6 +28,7 @@
 # (the twenty-first session's follow-up lost its script that way, then the machine).
 set -u
 cd "$(dirname "$0")/.."
+lanes=${LANES_DIR:-/tmp}  # each lane's log (tests: another folder)
 cmd=${1:-}; shift || true
 case "$cmd" in
   start)
@@ -40,20 +42,23 @@ case "$cmd" in
     if [ -n "$mib" ]; then
       export EXTRA="--memory-limit $(python3 -c "print(round($mib * 2**20 * 0.9 / 1e9 / ${LANES:-$#}, 1))") ${EXTRA:-}"
     fi
+    # an out-of-memory stage 2 is rerun from stage 2 on (stage 1 done), not from the start
+    later=$(for s in ${STAGES:-1 2 2c 2f}; do [ "$s" = 1 ] || printf '%s ' "$s"; done)
     for arm in "$@"; do
       r=/tmp/runs/k$keep-$arm
+      rm -f "$lanes/lane_$arm.waiting"
       (setsid nohup bash -c "
         KEEPS=$keep ARMS=$arm bash tools/train_default.sh /tmp/runs
         if grep -q 'out of memory' $r/stage2.log 2>/dev/null; then  # first alone, once the other lanes end
           mv $r/stage2.log $r/stage2-oom.log; rm -rf $r/stage2
-          bash tools/device_lanes.sh wait-others $arm
-          KEEPS=$keep ARMS=$arm bash tools/train_default.sh /tmp/runs
+          bash tools/device_lanes.sh wait-others $arm  # (lanes waiting too: one at a time, by flock)
+          flock $lanes/lanes_alone.lock env KEEPS=$keep ARMS=$arm STAGES='$later' bash tools/train_default.sh /tmp/runs
         fi
         if grep -q 'out of memory' $r/stage2.log 2>/dev/null; then
           mv $r/stage2.log $r/stage2-oom2.log; rm -rf $r/stage2
-          KEEPS=$keep ARMS=$arm STAGES=2 EXTRA2=\"${EXTRA2:-} --compile false\" bash tools/train_default.sh /tmp/runs
+          KEEPS=$keep ARMS=$arm STAGES='$later' EXTRA2=\"${EXTRA2:-} --compile false\" bash tools/train_default.sh /tmp/runs
         fi
-        echo TRAINDONE" > /tmp/lane_$arm.log 2>&1 < /dev/null &)
+        echo TRAINDONE" > $lanes/lane_$arm.log 2>&1 < /dev/null &)
       sleep 20  # staggered: both compile at once otherwise
     done ;;
   poll)
@@ -63,13 +68,13 @@ case "$cmd" in
         [ -f "$f" ] && echo "$f: $(tr '\r' '\n' < "$f" | grep -a 'step\|validation\|probe\|rror' | tail -n 1)"
       done
       nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
-      [ "$(grep -ls TRAINDONE /tmp/lane_*.log | wc -l)" -ge "$(ls /tmp/lane_*.log | wc -l)" ] && break
+      [ "$(grep -ls TRAINDONE $lanes/lane_*.log | wc -l)" -ge "$(ls $lanes/lane_*.log | wc -l)" ] && break
       [ $(($(date +%s) - t0)) -ge "$limit" ] && break
       sleep 30
     done
     mkdir -p "$OUT/logs"
     for f in /tmp/runs/k*-*/stage*.log; do cp "$f" "$OUT/logs/$(basename "$(dirname "$f")")-$(basename "$f")"; done
-    cp /tmp/lane_*.log "$OUT/logs/" ;;
+    cp $lanes/lane_*.log "$OUT/logs/" ;;
   pack)
     keep=$1; shift
     # a call of its own has none of setup.sh's environment (the thirty-fifth session's first pack)
@@ -84,7 +89,7 @@ case "$cmd" in
   after)
     script=${1:?usage: bash tools/device_lanes.sh after SCRIPT [SECONDS]} limit=${2:-540} t0=$(date +%s)
     [ -f "$script" ] || { echo "after: no $script here (keep it in the checkout)" >&2; exit 2; }
-    ls /tmp/lane_*.log > /dev/null 2>&1 || { echo "after: no lanes on this machine (released?)" >&2; exit 2; }
+    ls $lanes/lane_*.log > /dev/null 2>&1 || { echo "after: no lanes on this machine (released?)" >&2; exit 2; }
     mkdir -p /tmp/after/sent /tmp/after/out
     if [ -f /tmp/after/started ] && [ "$(cat /tmp/after/started)" != "$script" ]; then
       echo "after: $(cat /tmp/after/started) ran here before: rm -rf /tmp/after to start $script" >&2; exit 2
@@ -103,11 +108,11 @@ case "$cmd" in
         if [ $n -ge 7 ] || [ "$size" -gt "$room" ]; then left=$((left + 1)); continue; fi
         cp "$f" "$OUT/$key" && touch "/tmp/after/sent/$key" && n=$((n + 1)) room=$((room - size))
       done < <(find /tmp/after/out -type f -not -name '.*' -not -path '*/.*' | sort)
-      tar czf "$OUT/logs.tgz" /tmp/runs/k*-*/stage*.log /tmp/lane_*.log /tmp/after/*.log 2>/dev/null
+      tar czf "$OUT/logs.tgz" /tmp/runs/k*-*/stage*.log $lanes/lane_*.log /tmp/after/*.log 2>/dev/null
     }
     while :; do
-      ended=$(grep -ls TRAINDONE /tmp/lane_*.log | wc -l)
-      if [ "$ended" -ge "$(ls /tmp/lane_*.log | wc -l)" ] && [ ! -f /tmp/after/started ]; then
+      ended=$(grep -ls TRAINDONE $lanes/lane_*.log | wc -l)
+      if [ "$ended" -ge "$(ls $lanes/lane_*.log | wc -l)" ] && [ ! -f /tmp/after/started ]; then
         echo "$script" > /tmp/after/started; echo "after: lanes done, $script started"
         (setsid nohup bash -c 'bash "$1"; echo $? > /tmp/after/rc' _ "$script" > /tmp/after/script.log 2>&1 < /dev/null &)
       fi
@@ -141,10 +146,14 @@ case "$cmd" in
     r=/tmp/runs/k$keep-$a; src=stage$s${4:+-$4}  # the copy stop kept, if STEP is given
     tar cf - -C "$r" --transform "s#^$src#stage$s#" "$src" | split -b 15m -d -a 1 - "$d/part."
     (cd "$d" && sha256sum part.* > sha256 && ls -la) ;;
-  wait-others)  # (used by start) until every lane but ARM's has said TRAINDONE
+  wait-others)  # (used by start) until every lane but ARM's has said TRAINDONE or waits too
+    touch "$lanes/lane_$1.waiting"  # (two lanes out of memory: each waited on the other)
     while :; do
       busy=0
-      for f in /tmp/lane_*.log; do [ "$f" = "/tmp/lane_$1.log" ] || grep -q TRAINDONE "$f" || busy=1; done
+      for f in "$lanes"/lane_*.log; do
+        a=${f#"$lanes"/lane_}; a=${a%.log}
+        [ "$a" = "$1" ] || [ -e "$lanes/lane_$a.waiting" ] || grep -q TRAINDONE "$f" || busy=1
+      done
       [ "$busy" = 0 ] && break
       sleep 10
     done ;;
