@@ -63,6 +63,24 @@ def write_split(out: Path, domain: str, split: str, pairs, source: str) -> int:
     return len(rows)
 
 
+def make_probe(doc: str, prompts: dict, tasks: dict, source: str, replier=answer) -> None:
+    """A hand-written probe's ``main``: ``-o`` corpus folder, ``--max-tokens``; the dense model's
+    greedy replies to each domain's ``prompts`` (16 at a time) as that slot's test split, and
+    ``tasks`` as its ``tasks.json``. ``replier`` is ``answer`` (the caller's, so tests swap it)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("-o", "--output", required=True, help="the corpus folder to write")
+    p.add_argument("--max-tokens", type=int, default=128)
+    a = p.parse_args()
+    model, tok = mlx_ifp.load("smollm2-135m-instruct", dequantize=True)
+    out, n = Path(a.output), 0
+    with Progress("dense replies", total=sum(map(len, prompts.values()))) as bar:
+        for domain, texts in prompts.items():
+            replies = replier(model, tok, [{"prompt": q} for q in texts], a.max_tokens, 16, bar)
+            n += write_split(out, domain, "test", zip(texts, replies, strict=True), source)
+    (out / "tasks.json").write_text(json.dumps(tasks, indent=2) + "\n")
+    print(f"wrote {n} items to {out}")
+
+
 def generation_args(p: argparse.ArgumentParser, n: int, output: str) -> None:
     """The options of a self-distilled question file (this tool's and ``make_facts.py``'s)."""
     p.add_argument("-n", type=int, default=n, help="questions")

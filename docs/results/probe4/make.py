@@ -10,16 +10,11 @@ The corpus format names its domains, so the items sit in the slots ``math``, ``c
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
-import mlx_ifp
-from mlx_ifp.common import Progress
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
-from make_general import answer, write_split  # noqa: E402
+from make_general import answer, make_probe  # noqa: E402
 
 MATH = [
     "What is 15% of 80?",
@@ -96,18 +91,7 @@ TASKS = {
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("-o", "--output", required=True, help="the corpus folder to write")
-    p.add_argument("--max-tokens", type=int, default=128)
-    a = p.parse_args()
-    model, tok = mlx_ifp.load("smollm2-135m-instruct", dequantize=True)
-    out, n = Path(a.output), 0
-    with Progress("dense replies", total=sum(map(len, PROMPTS.values()))) as bar:
-        for domain, prompts in PROMPTS.items():
-            replies = answer(model, tok, [{"prompt": q} for q in prompts], a.max_tokens, 16, bar)
-            n += write_split(out, domain, "test", zip(prompts, replies, strict=True), "probe4")
-    (out / "tasks.json").write_text(json.dumps(TASKS, indent=2) + "\n")
-    print(f"wrote {n} items to {out}")
+    make_probe(__doc__, PROMPTS, TASKS, "probe4", answer)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,11 @@ domains sit in the corpus's slots ``math``, ``code``, ``general`` and ``prose`` 
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
-import mlx_ifp
-from mlx_ifp.common import Progress
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
-from make_general import answer, write_split  # noqa: E402
+from make_general import answer, make_probe  # noqa: E402
 
 MATH = [
     "I bought 3 notebooks at $4.25 each and a pen for $1.80. How much change do I get from a "
@@ -123,18 +118,7 @@ TASKS = {
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("-o", "--output", required=True, help="the corpus folder to write")
-    p.add_argument("--max-tokens", type=int, default=128)
-    a = p.parse_args()
-    model, tok = mlx_ifp.load("smollm2-135m-instruct", dequantize=True)
-    out = Path(a.output)
-    for domain, prompts in DOMAINS.items():
-        with Progress(f"dense replies ({domain})", total=len(prompts)) as bar:
-            replies = answer(model, tok, [{"prompt": q} for q in prompts], a.max_tokens, 16, bar)
-        n = write_split(out, domain, "test", zip(prompts, replies, strict=True), "probe5")
-        print(f"wrote {n} {domain} items to {out}")
-    (out / "tasks.json").write_text(json.dumps(TASKS, indent=2) + "\n")
+    make_probe(__doc__, DOMAINS, TASKS, "probe5", answer)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,11 @@ corpus format knows five domains, so the writing items sit in the `prose` slot o
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
-import mlx_ifp
-from mlx_ifp.common import Progress
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
-from make_general import answer, write_split  # noqa: E402
+from make_general import answer, make_probe  # noqa: E402
 
 PROMPTS = [
     "Write a short poem about autumn leaves.",
@@ -58,18 +53,7 @@ TASK = "You are a creative writer. Write the poem, letter, story or message the 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("-o", "--output", required=True, help="the corpus folder to write")
-    p.add_argument("--max-tokens", type=int, default=128)
-    a = p.parse_args()
-    model, tok = mlx_ifp.load("smollm2-135m-instruct", dequantize=True)
-    items = [{"prompt": q} for q in PROMPTS]
-    with Progress("dense replies", total=len(items)) as bar:
-        replies = answer(model, tok, items, a.max_tokens, 16, bar)
-    out = Path(a.output)
-    n = write_split(out, "prose", "test", zip(PROMPTS, replies, strict=True), "writing_probe")
-    (out / "tasks.json").write_text(json.dumps({"prose": TASK}, indent=2) + "\n")
-    print(f"wrote {n} items to {out}")
+    make_probe(__doc__, {"prose": PROMPTS}, {"prose": TASK}, "writing_probe", answer)
 
 
 if __name__ == "__main__":
