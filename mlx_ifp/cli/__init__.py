@@ -135,6 +135,38 @@ CONVERT_FLAGS = {
 }
 
 
+_CTX = "the model's whole context is used here; --max-kv-size bounds the KV cache, rotating"
+_STOP = "no stop text here: --extra-eos-token TOKEN ends the reply at a token"
+_GPU = "not needed: MLX runs every layer on the GPU"
+_CHAT = "a conversation is mlx_ifp chat"
+#: llama.cpp's ``llama-cli`` flags that ours do not take (its ``-n``, ``-s``, ``-f`` are taken),
+#: and what they are here (said beside the parse error; ``-m``: only with a value not a number)
+LLAMA_CLI = {
+    "-m": "the model, --model here; -m is --max-tokens, as mlx_lm's",
+    "-sys": "--system-prompt here",
+    **dict.fromkeys(("-c", "--ctx-size"), _CTX),
+    **dict.fromkeys(("-r", "--reverse-prompt"), _STOP),
+    **dict.fromkeys(("-ngl", "--n-gpu-layers", "--gpu-layers"), _GPU),
+    **dict.fromkeys(("-cnv", "--conversation", "-i", "--interactive"), _CHAT),
+    "--repeat-last-n": "--repetition-context-size here",
+    **dict.fromkeys(("-t", "--threads"), "not taken: MLX picks its own threads"),
+    **dict.fromkeys(("-e", "--escape"), "--prompt's \\n and \\t are always read so here"),
+}
+
+
+def llama_said(said: str, name: str, args: list) -> str:
+    """A parse error with what the ``llama-cli`` flag it met is here: the first of ``args``
+    that the error names (click reads ``-sys`` as ``-s ys``: the seed's bad value)."""
+    for i, flag in enumerate(args):
+        short = flag if flag.startswith("--") else flag[:2]
+        if flag not in LLAMA_CLI or (name != short and f"'{short}'" not in said):
+            continue
+        if flag == "-m" and args[i + 1 : i + 2] and args[i + 1].lstrip("-").isdigit():
+            continue  # (a count: --max-tokens's own error)
+        return f"{said.split(' (Possible options')[0]} (llama-cli's {flag}: {LLAMA_CLI[flag]})"
+    return said
+
+
 def generate_said(said: str, error, args: list | None) -> str:
     """A ``generate``, ``chat`` or ``export``/``convert`` parse error with what the mlx-lm flag
     it met is here."""
@@ -157,7 +189,7 @@ def generate_said(said: str, error, args: list | None) -> str:
     after = args[args.index("--verbose") + 1 :][:1] if "--verbose" in args else []
     if after and after[0].lower() in ("true", "false", "t", "f", "1", "0", "yes", "no"):
         return f"{said} (--verbose takes no value here: mlx_lm's --verbose False is --quiet)"
-    return said
+    return llama_said(said, name, args[1:])
 
 
 def main(args: list[str] | None = None, prog_name: str | None = None) -> None:

@@ -66,16 +66,11 @@ def read_prompt(prompt: str | None) -> str:
     """The prompt; ``-`` reads stdin (UTF-8 text, not binary); a literal ``\\n``/``\\t`` given
     on the command line is a newline/tab, as ``mlx_lm generate`` reads it (not in stdin)."""
     if prompt == "-":
-        try:
-            prompt = sys.stdin.buffer.read().decode("utf-8-sig")  # (a BOM: not the prompt's)
-        except UnicodeDecodeError as e:  # (one line: the error's byte, no traceback)
-            raise UsageError(f"stdin is not UTF-8 text (byte {e.start}): give text") from None
-        if "\x00" in prompt:
-            raise UsageError("stdin holds binary data (NUL bytes): give the prompt as text")
+        prompt = options.text_of(sys.stdin.buffer.read(), "stdin")  # (a BOM: not the prompt's)
     elif prompt is not None:
         prompt = prompt.replace("\\n", "\n").replace("\\t", "\t")
     if prompt is None or not prompt.strip():
-        raise UsageError("the prompt is empty (give --prompt TEXT, or --prompt - to read stdin)")
+        raise UsageError("the prompt is empty (give --prompt TEXT, --prompt - for stdin or --file)")
     return check_text(prompt, "--prompt")
 
 
@@ -201,8 +196,8 @@ def seed_flag(seed: int | None) -> None:
     import mlx.core as mx
 
     if seed is not None:
-        if not 0 <= seed < 2**64:
-            raise UsageError(f"--seed must be in [0, 2**64), got {seed}")
+        if not 0 <= seed < 2**64:  # (-1: llama-cli's random one)
+            raise UsageError(f"--seed must be in [0, 2**64), got {seed} (random: leave out --seed)")
         mx.random.seed(seed)
 
 
@@ -296,6 +291,7 @@ def generate_command(
     ctx: typer.Context,
     model: Model = "smollm2-135m-instruct",
     prompt: options.Prompt = None,
+    file: options.PromptFile = None,
     max_tokens: MaxTokens = 256,
     temp: Temp = 0.0,
     top_p: TopP = 1.0,
@@ -365,7 +361,7 @@ def generate_command(
         raise UsageError("--repick re-picks a per-prompt mask: not with --task or --mask")
     if save_mask:
         Mask.writable(save_mask)  # the sidecar too, before the work
-    text = read_prompt(prompt)
+    text = read_prompt(prompt) if file is None else options.file_prompt(file, prompt)
     task = read_task(task)
     for flag, said in (("--system-prompt", system_prompt),
                        ("--prefill-response", prefill_response)):  # fmt: skip

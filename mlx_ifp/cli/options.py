@@ -19,6 +19,10 @@ Model = Annotated[
     ),
 ]
 Prompt = Annotated[str | None, typer.Option("--prompt", "-p", help="The prompt; '-' reads stdin.")]
+PromptFile = Annotated[
+    str | None,
+    typer.Option("--file", "-f", help="Read the prompt from this file, as it is (llama-cli's -f)."),
+]
 PresencePenalty = Annotated[
     float, typer.Option(help="Subtract this from tokens seen in that window (-2..2, 0: off).")
 ]
@@ -54,13 +58,23 @@ Dequantize = Annotated[
     ),
 ]
 MaxTokens = Annotated[
-    int, typer.Option("--max-tokens", "-m", help="Tokens to generate (-1: until the end token).")
+    int,
+    typer.Option(
+        "--max-tokens",
+        "-m",
+        "-n",
+        "--n-predict",
+        help="Tokens to generate (-1: until the end token). -m as mlx_lm's, -n as llama-cli's "
+        "(llama-cli's -m, the model, is --model here).",
+    ),
 ]
 Temp = Annotated[float, typer.Option(help="Sampling temperature (0 is greedy).")]
 TopP = Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")]
 MinP = Annotated[float, typer.Option("--min-p", help="Min-p sampling threshold (0: off).")]
 TopK = Annotated[int, typer.Option("--top-k", help="Sample from the top K tokens (0: off).")]
-Seed = Annotated[int | None, typer.Option(help="Random seed for sampling.")]
+Seed = Annotated[
+    int | None, typer.Option("--seed", "-s", help="Random seed for sampling (left out: random).")
+]
 SystemPrompt = Annotated[str | None, typer.Option(help="A system message.")]
 Keep = Annotated[
     str | None,
@@ -166,6 +180,36 @@ PromptCacheFile = Annotated[
         "the rest runs slim, its mask read off the new prompt text alone (--prefill slim).",
     ),
 ]
+
+
+def text_of(data: bytes, where: str) -> str:
+    """Bytes read as the prompt (stdin, ``--file``): UTF-8 text, not binary; a BOM is not the
+    prompt's. Nothing else is read into it (``--prompt``'s ``\\n``: a backslash and an n)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:  # (one line: the error's byte, no traceback)
+        raise typer.BadParameter(f"{where} is not UTF-8 text (byte {e.start}): give text") from None
+    if "\x00" in text:
+        raise typer.BadParameter(f"{where} holds binary data (NUL bytes): give the prompt as text")
+    return text
+
+
+def file_prompt(path: str, prompt: str | None) -> str:
+    """``--file``/``-f`` (llama-cli's): the prompt is the file's text (``text_of``), refused
+    beside ``--prompt`` (which would win in silence) and where no file or no text is."""
+    import os
+
+    flag = f"--file {path}"
+    if prompt is not None:
+        raise typer.BadParameter(f"{flag}: give the prompt once, --prompt or --file, not both")
+    if not os.path.isfile(where := os.path.expanduser(path)):
+        why = "not a file" if os.path.isdir(where) else "no such file"
+        raise typer.BadParameter(f"{flag}: {why}")
+    with open(where, "rb") as f:
+        text = text_of(f.read(), flag)
+    if not text.strip():
+        raise typer.BadParameter(f"{flag}: the file is empty, and so the prompt")
+    return text
 
 
 def sent_tokens(opened: dict, prompt, config, reply, cache, system, lm: dict, chat):
