@@ -7,7 +7,7 @@
 - ``-m model.gguf`` (llama-cli's ``-m`` is the model; here, as mlx_lm's, ``--max-tokens``):
   "Input should be a valid integer", no word of ``--model``; ``-sys``, ``-c`` / ``--ctx-size``
   (click guessed ``--max-kv-size``, a rotating cache), ``-r``, ``-ngl``, ``-cnv``,
-  ``--repeat-last-n``: "No such option", no word of what they are here.
+  ``-no-cnv``, ``-b``, ``--repeat-last-n``: "No such option", no word of what they are here.
 
 Every test here fails on the code it was written against, for the reason in its docstring.
 """
@@ -119,6 +119,8 @@ def test_a_bad_prompt_file_is_one_line_before_the_load(monkeypatch, tmp_path, ma
         (["-ngl", "99"], "GPU"),
         (["-cnv"], "mlx_ifp chat"),
         (["--repeat-last-n", "64"], "--repetition-context-size"),
+        (["-no-cnv"], "one prompt"),
+        (["-b", "512"], "--prefill-step-size"),
     ],
 )
 def test_llama_cli_flags_say_what_they_are_here(args, said, capsys):

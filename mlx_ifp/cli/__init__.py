@@ -139,6 +139,7 @@ _CTX = "the model's whole context is used here; --max-kv-size bounds the KV cach
 _STOP = "no stop text here: --extra-eos-token TOKEN ends the reply at a token"
 _GPU = "not needed: MLX runs every layer on the GPU"
 _CHAT = "a conversation is mlx_ifp chat"
+_ONE = "not needed: generate answers one prompt (mlx_ifp chat: a conversation)"
 #: llama.cpp's ``llama-cli`` flags that ours do not take (its ``-n``, ``-s``, ``-f`` are taken),
 #: and what they are here (said beside the parse error; ``-m``: only with a value not a number)
 LLAMA_CLI = {
@@ -148,6 +149,8 @@ LLAMA_CLI = {
     **dict.fromkeys(("-r", "--reverse-prompt"), _STOP),
     **dict.fromkeys(("-ngl", "--n-gpu-layers", "--gpu-layers"), _GPU),
     **dict.fromkeys(("-cnv", "--conversation", "-i", "--interactive"), _CHAT),
+    **dict.fromkeys(("-no-cnv", "--no-conversation", "-st", "--single-turn"), _ONE),
+    **dict.fromkeys(("-b", "--batch-size", "-ub"), "--prefill-step-size here"),
     "--repeat-last-n": "--repetition-context-size here",
     **dict.fromkeys(("-t", "--threads"), "not taken: MLX picks its own threads"),
     **dict.fromkeys(("-e", "--escape"), "--prompt's \\n and \\t are always read so here"),
