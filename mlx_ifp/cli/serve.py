@@ -62,6 +62,30 @@ def cors_origins(values: list[str] | None) -> list[str]:
     return origins
 
 
+def api_keys(values: list[str] | None, files: list[str] | None) -> list[str]:
+    """The keys of ``--api-key`` (repeated or comma-separated, as llama-server's) and of
+    ``--api-key-file`` (one a line; blank lines skipped, spaces around a key dropped). An empty
+    key would let in a request with an empty ``Authorization: Bearer``: refused."""
+
+    def checked(key: str, flag: str) -> str:
+        if not re.fullmatch(r"[!-~]+", key):  # what an HTTP header carries as it is
+            why = "must be printable ASCII without spaces" if key else "is empty"
+            raise UsageError(f"{flag}: a key {why}" + ("" if key else " (no empty list item)"))
+        return key
+
+    keys = [checked(k.strip(), "--api-key") for v in values or [] for k in v.split(",")]
+    for name in files or []:
+        try:
+            text = Path(name).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as e:
+            raise UsageError(f"--api-key-file {name}: cannot read it ({e})") from None
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if not lines:
+            raise UsageError(f"--api-key-file {name} has no key (one a line)")
+        keys += [checked(k, f"--api-key-file {name}") for k in lines]
+    return keys
+
+
 def model_id_for(model: str) -> str:
     """The id clients use: the name given, or a local path's file or folder name."""
     path = Path(model).expanduser()
@@ -151,6 +175,22 @@ def serve_command(
             "CORS headers.",
         ),
     ] = None,
+    api_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--api-key",
+            metavar="KEY",
+            envvar="MLX_IFP_API_KEY",
+            help="Clients must send one of these keys (Authorization: Bearer KEY), repeatable or "
+            "comma-separated, as llama-server's; /health and /v1/models stay open.",
+        ),
+    ] = None,
+    api_key_file: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--api-key-file", metavar="FILE", help="A file of API keys, one a line (as --api-key)."
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", help=f"uvicorn's log level: {', '.join(LOG_LEVELS)}.")
     ] = "info",
@@ -175,7 +215,7 @@ def serve_command(
         raise UsageError(f"--repick must be 0 (off) or a number of tokens >= 1, got {repick}")
     if log_level.lower() not in LOG_LEVELS:
         raise UsageError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
-    origins = cors_origins(cors_origin)
+    origins, keys = cors_origins(cors_origin), api_keys(api_key, api_key_file)
     template = template_args(chat_template_args, "--chat-template-args")  # before the load
     specs = read_tasks(tasks) if tasks else {}
     texts = [name for name, spec in specs.items() if "task" in spec]  # (mask files: any source)
@@ -187,10 +227,10 @@ def serve_command(
                 f"task {texts[0]!r} is a task text: --mask-source {mask_source} reads no text "
                 "(give the task a mask file, or name a source that reads text)"
             )
-    if not _is_loopback(host):
+    if not _is_loopback(host) and not keys:
         typer.echo(
             f"Warning: binding {host}: the server has no authentication and anyone who can "
-            "reach this address can use it.",
+            "reach this address can use it (--api-key asks for a key).",
             err=True,
         )
     sock = bind(host, port)  # before the model loads
@@ -226,10 +266,10 @@ def serve_command(
         typer.echo(
             f"Serving {', '.join(registry.model_ids())} on http://{url_host}:{port}/v1 (keep "
             f"{registry.k}/{d}{tasks_k}, {registry.task_slots} task + {registry.prompt_slots} "
-            "prompt slim models cached)",
+            f"prompt slim models cached{'; API key required' if keys else ''})",
             err=True,
         )
-        app = create_app(registry, limits, cors_origins=origins)
+        app = create_app(registry, limits, cors_origins=origins, api_keys=keys)
         # Ctrl-C: open requests get GRACE_S seconds to finish, then are cancelled (their jobs too)
         sock.close()  # uvicorn binds it again, as it binds (SO_REUSEADDR)
         uvicorn.run(

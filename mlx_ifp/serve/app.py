@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import inspect
 import json
 import time
@@ -39,7 +40,9 @@ RETRY_AFTER_S = 1  # what a 503 (queue full, stopping) tells clients to wait
 #: ``x-should-retry: false``): the timeout and a failed generation would take the single worker
 #: for the same work again; a 503 (queue full) is the server's state and may pass after a wait
 HEADERS = {503: {"Retry-After": str(RETRY_AFTER_S)}, 500: {"x-should-retry": "false"}}
-HEADERS[504] = HEADERS[500]
+HEADERS[504], HEADERS[401] = HEADERS[500], {"WWW-Authenticate": "Bearer"}  # (RFC 6750's)
+#: paths answered without an API key, as llama-server answers /health and /models (the cards too)
+PUBLIC = ("/health", "/models", "/v1/models")
 
 
 def error_response(e: APIError) -> JSONResponse:
@@ -87,25 +90,23 @@ async def read_json(request: Request, limit: int):
         ) from None
 
 
-async def _watch_disconnect(request: Request, job: Job) -> None:
-    """Cancel ``job`` when the client goes away (the body has been read already)."""
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            job.cancel()
-            job.queue.put_nowait(("disconnect", None))
-            return
+def key_check(app, keys: Sequence[bytes]):
+    """ASGI middleware: a request but a preflight (browsers send no key) or to ``PUBLIC`` needs a
+    key (``Authorization: Bearer KEY``; llama-server's ``X-Api-Key: KEY`` too), in constant time."""
 
+    async def check(scope, receive, send) -> None:
+        headers = dict(scope.get("headers", ()))
+        given = headers.get(b"authorization") or headers.get(b"x-api-key") or b""
+        given = given[7:].strip() if given[:7].lower() == b"bearer " else given  # (or bare)
+        ok = any([hmac.compare_digest(given, k) for k in keys]) and given  # (each compared)
+        free = scope["type"] != "http" or scope["method"] == "OPTIONS"
+        if free or ok or scope["path"].startswith(PUBLIC):  # (a path no route takes: a 404)
+            return await app(scope, receive, send)
+        said = "invalid API key" if given else "no API key: send 'Authorization: Bearer KEY'"
+        e = APIError(401, said, type="authentication_error", code="invalid_api_key")
+        await error_response(e)(scope, receive, send)
 
-async def _next(job: Job, deadline: float) -> tuple[str, object]:
-    """The job's next event, or ("timeout", None) once the request's deadline has passed. A job
-    that ends before its last piece was dropped by the worker (the server stops): an error."""
-    try:
-        kind, value = await asyncio.wait_for(job.queue.get(), max(deadline - time.monotonic(), 0))
-    except asyncio.TimeoutError:
-        job.cancel()
-        return "timeout", None
-    return ("error", QueueFull("the server is shutting down")) if kind == "done" else (kind, value)
+    return check
 
 
 def _check_template(req: GenRequest, registry: Registry) -> None:
@@ -153,9 +154,9 @@ class Completions:
         except QueueFull as e:
             raise _as_api_error(e) from e
         deadline = time.monotonic() + limits.timeout_s
-        watcher, response = asyncio.create_task(_watch_disconnect(request, job)), None
+        watcher, response = asyncio.create_task(job.watch(request.receive)), None
         try:
-            kind, value = await _next(job, deadline)
+            kind, value = await job.next(deadline)
             if kind != "item":  # an error before the first piece: a plain error answer
                 job.cancel()
                 if kind == "timeout":
@@ -180,7 +181,7 @@ class Completions:
             text, tokens = text + piece.text, tokens + piece.logprobs
             if piece.finish_reason is not None:
                 break
-            kind, value = await _next(job, deadline)
+            kind, value = await job.next(deadline)
             if kind == "timeout":
                 return error_response(_timeout(self.limits))
             if kind == "disconnect":
@@ -232,7 +233,7 @@ class Completions:
                 if piece.text:
                     yield chunk(piece.text, tokens=piece.logprobs)
                 try:
-                    event, value = await _next(job, deadline)
+                    event, value = await job.next(deadline)
                 except asyncio.CancelledError:  # the server stops: the client hears why
                     event, value = "error", QueueFull("the server is shutting down")
                 if event in ("timeout", "error"):
@@ -323,10 +324,14 @@ def create_app(
     limits: Limits | None = None,
     scheduler: Scheduler | None = None,
     cors_origins: Sequence[str] = ("*",),
+    api_keys: Sequence[str] | str = (),
 ) -> Starlette:
     """The Starlette app serving ``registry``; the scheduler's worker runs during its lifespan.
     Browsers on ``cors_origins`` (``*``: any, as mlx-lm's and llama.cpp's servers allow; none:
-    no CORS headers) may call it."""
+    no CORS headers) may call it. ``api_keys``: a request needs one (``key_check``)."""
+    keys = [api_keys] if isinstance(api_keys, str) else list(api_keys)
+    if not all(keys):  # an empty key would let in a request with an empty one
+        raise UsageError("an API key cannot be empty")
     limits = limits or Limits()
     scheduler = scheduler or Scheduler(limits.max_queue, client_error)
     completions = Completions(registry, scheduler, limits)
@@ -386,7 +391,8 @@ def create_app(
         CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"],
         **pna,
     )  # fmt: skip
-    middleware = [cors] if cors_origins else []
+    middleware = [cors] if cors_origins else []  # outside the key check: a 401 reaches the page
+    middleware += [Middleware(key_check, keys=[k.encode() for k in keys])] if keys else []
     app = Starlette(
         routes=routes, exception_handlers=handlers, lifespan=lifespan, middleware=middleware
     )

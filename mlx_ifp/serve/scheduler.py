@@ -55,6 +55,27 @@ class Job:
         except RuntimeError:  # the event loop is closed: nobody is listening
             self.cancel()
 
+    async def next(self, deadline: float) -> Event:
+        """The next event (asyncio side), or ("timeout", None) once ``deadline`` (monotonic) has
+        passed. A job that ends before its last piece was dropped by the worker (the server
+        stops): an error."""
+        try:
+            wait = max(deadline - time.monotonic(), 0)
+            kind, value = await asyncio.wait_for(self.queue.get(), wait)
+        except asyncio.TimeoutError:
+            self.cancel()
+            return "timeout", None
+        return (
+            ("error", QueueFull("the server is shutting down")) if kind == "done" else (kind, value)
+        )
+
+    async def watch(self, receive: Callable) -> None:
+        """Cancel the job when the client goes away (ASGI ``receive``; the body read already)."""
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.cancel()
+        self.queue.put_nowait(("disconnect", None))
+
 
 class Scheduler:
     """Round robin over per-client FIFOs, one worker thread running one job at a time."""
