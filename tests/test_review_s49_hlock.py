@@ -11,6 +11,7 @@ raced in the final folder swap. They now take turns on the cache lock GGUF conve
 first's folder; a lock file left by a dead process stops no one.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -102,17 +103,22 @@ def test_a_lock_left_by_a_dead_process_does_not_block_the_build(tmp_path, monkey
     """The holder killed (SIGKILL) while it builds: the lock goes with it; its pid stays in the
     lock file and the next build neither waits nor names it."""
     fake_sources(tmp_path / "src", monkeypatch)
-    out = tmp_path / "corpus"
+    monkeypatch.setenv("MLX_IFP_CACHE", str(tmp_path / "cache"))  # the lock's place (s50: not
+    out = tmp_path / "corpus"  # beside the output), named by the output's resolved path
+    lock = (
+        tmp_path / "cache" / "locks" / hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    )
     holder = (
         "import sys, time; from pathlib import Path; from mlx_ifp.common import cache_lock\n"
         "with cache_lock(Path(sys.argv[1]), 'test'):\n"
         "    print('held', flush=True); time.sleep(600)\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    p = subprocess.Popen([sys.executable, "-c", holder, str(out)], stdout=subprocess.PIPE, env=env)
+    lock.parent.mkdir(parents=True)
+    p = subprocess.Popen([sys.executable, "-c", holder, str(lock)], stdout=subprocess.PIPE, env=env)
     try:
         assert p.stdout.readline().strip() == b"held"
-        lock = tmp_path / ".corpus.lock"
+        lock = lock.with_name(f".{lock.name}.lock")
         assert lock.read_text().strip() == str(p.pid)  # the maker's pid, for a waiter to name
     finally:
         p.kill()

@@ -125,10 +125,9 @@ def _soft_topk_fn(k: int) -> Callable[[mx.array, mx.array], mx.array]:
 
 
 def soft_topk(scores: mx.array, k: int, eps: float | mx.array) -> mx.array:
-    """SoftTopK over the last axis: `min(1, exp((s + a)/eps))` with rows summing to k.
-    Computed in float32, returned in the dtype of `scores`; differentiable (implicit VJP).
-    ``eps`` may be an array (a compiled training step passes it in as one).
-    """
+    """SoftTopK over the last axis: `min(1, exp((s + a)/eps))` with rows summing to k. Computed
+    in float32, returned in the dtype of `scores`; differentiable (implicit VJP). ``eps`` may be
+    an array (a compiled training step passes it in as one)."""
     _check(scores.shape[-1], k, None if isinstance(eps, mx.array) else eps)
     eps = mx.array(eps, dtype=mx.float32) if not isinstance(eps, mx.array) else eps
     out = _soft_topk_fn(int(k))(scores.astype(mx.float32), eps.astype(mx.float32))
@@ -182,11 +181,9 @@ def content_hash(model: nn.Module, rows: int = 3) -> str:
     evenly spaced rows of each matrix (packed weights as stored), every vector whole, and where
     the model came from (its folder and weight files' sizes and times, its adapters): unlike
     ``fingerprint``, adapters change it."""
-    h = hashlib.sha256()
-    info = origin(model, required=False)
+    h, info = hashlib.sha256(), origin(model, required=False)
     for key in ("path", "adapter_path"):
-        where = info.get(key)
-        h.update(f"{key}={where}".encode())
+        h.update(f"{key}={(where := info.get(key))}".encode())
         if where and Path(where).is_dir():
             for f in sorted(Path(where).glob("*.safetensors")):
                 h.update(f"{f.name}:{(st := f.stat()).st_size}:{st.st_mtime_ns}".encode())
@@ -197,8 +194,7 @@ def content_hash(model: nn.Module, rows: int = 3) -> str:
             v = v[mx.linspace(0, v.shape[0] - 1, rows).astype(mx.int32)]
         samples.append(v.astype(mx.float32) if mx.issubdtype(v.dtype, mx.floating) else v)
     mx.eval(samples)
-    for v in samples:
-        h.update(bytes(memoryview(v)))
+    h.update(b"".join(bytes(memoryview(v)) for v in samples))  # (as one update per array)
     return h.hexdigest()[:32]
 
 
@@ -242,6 +238,7 @@ class Mask:
     model: dict = field(default_factory=dict)  # the fingerprint of the source model
     source: str = ""  # which mask source made it
     text_hash: str = ""  # hash of the prompt or task text it was made for
+    sidecar_forms = {}  # NAME: (to sidecar, from it) for a source NAME(FOLDER): no local path
 
     def __post_init__(self):
         if _fits(self.indices):  # (anything else is refused where it is used)
@@ -335,11 +332,13 @@ class Mask:
             raise UsageError(f"mask indices must be distinct channels in [0, {self.d_ffn!r})")
         meta = {k: v for k, v in asdict(self).items() if k != "indices"}
         meta.update(d_ffn=d, format_version=FORMAT_VERSION, k=self.k, layers=self.n_layers)
+        path, sidecar = self.writable(path)
+        if form := self.sidecar_forms.get(str(self.source).partition("(")[0]):
+            meta.update(form[0](str(self.source), sidecar.parent))
         try:
             text = json.dumps({**meta, "digest": self.digest()}, indent=2)
         except (TypeError, ValueError) as e:
             raise UsageError(f"cannot save the mask: its metadata is not JSON ({e})") from None
-        path, sidecar = self.writable(path)
         arrays, tag = {"indices": self.indices.astype(mx.int32)}, {"mlx_ifp": "mask"}
         with atomic_file(path) as tmp:
             mx.save_safetensors(str(tmp), arrays, metadata=tag)
@@ -367,8 +366,10 @@ class Mask:
             ok = False
         if not ok:
             raise UsageError(f"not a valid mlx_ifp mask file: {st} (indices or sidecar broken)")
-        text = (str(meta.get(key, "")) for key in ("source", "text_hash"))
-        mask = cls(idx.astype(mx.int32), d_ffn, fp, *text)  # sorted (a file of old: as saved)
+        source, text = str(meta.get("source", "")), str(meta.get("text_hash", ""))
+        if form := cls.sidecar_forms.get(source.partition("(")[0]):
+            source = form[1]({**meta, "source": source}, js.parent)  # found here, if it is
+        mask = cls(idx.astype(mx.int32), d_ffn, fp, source, text)  # sorted (of old: as saved)
         if meta.get("digest", _digest(idx)) != _digest(idx):
             raise UsageError(f"mask file {st} and its sidecar are of two saves: save it again")
         mask._file = str(st)  # an old or hand-written one may name no model: ``check`` says
@@ -382,8 +383,7 @@ def _digest(idx: mx.array) -> str:
 
 
 def _fits(idx, d: int | None = None) -> bool:
-    """Whether ``idx`` is an (L, k) mx.array of integers; with ``d``, of distinct channels in
-    [0, d) in each layer, 0 < k <= d."""
+    """Whether ``idx`` is an (L, k) mx.array of integers; with ``d``: k <= d distinct in [0, d)."""
     ok = isinstance(idx, mx.array) and idx.ndim == 2 and mx.issubdtype(idx.dtype, mx.integer)
     if not ok or d is None or not 0 < idx.shape[1] <= d:
         return ok and d is None

@@ -220,8 +220,8 @@ def build(
     if not force and _manifest_digest(out / "manifest.json") == digest:
         return out
     check_writable(out, folder=True, ours=("domains/*/*.jsonl",))  # before minutes of reading
-    (lock := out.resolve()).parent.mkdir(parents=True, exist_ok=True)  # the lock file's place
-    with cache_lock(lock, f"data build of {out.name}"):  # a second build waits, then reuses it
+    lock = cache_dir("locks") / hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    with cache_lock(lock, f"data build of {out.name}"):  # (in the cache: none left beside out)
         if force or _manifest_digest(out / "manifest.json") != digest:
             meta = {"digest": digest, "version": VERSION, "config": asdict(cfg)}
             meta.update(missing=absent, packages=PACKAGES, sources=versions)

@@ -178,7 +178,7 @@ def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
     (``predictor_note`` refuses it without its LoRA); else ``"full"``, the bare model."""
     from ..sources import picked_by
 
-    if (folder := picked_by(mask)) is None:
+    if (folder := picked_by(mask, model)) is None:
         return "full"
     _, shipped = default_source(model, Budget(mask.keep))  # the shipped one nearest the mask's k
     own = shipped or origin(model, required=False).get("adapter_path")

@@ -18,6 +18,7 @@ import mlx.nn as nn
 
 from ...core import (
     Budget,
+    Mask,
     UsageError,
     atomic_file,
     check_fingerprint,
@@ -28,6 +29,7 @@ from ...core import (
     random_state_kept,
     read_json,
     read_safetensors,
+    sha256_file,
     vocab_size,
 )
 from ..base import MaskSource, make_source, register_source
@@ -255,25 +257,64 @@ def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> 
             f"(keep {trained} uses the trained one)")  # fmt: skip
 
 
-def picked_by(mask) -> str | None:
+def picked_by(mask, model: nn.Module | None = None) -> str | None:
     """The folder of the trained predictor that picked ``mask`` (its LoRA belongs with it); None
     for a mask of another source. A predictor's folder that is gone is refused: whether the mask
-    needs an LLM adapter cannot be told without it."""
+    needs an LLM adapter cannot be told without it. A mask read from a file names it by its
+    name where it was not found (``from_sidecar``): ``model``'s adapter folder of that name."""
     name = mask.source
     folder = name[len("predictor(") : -1] if name.startswith("predictor(") else ""
     if not folder:
         return None
     from ...models import WEIGHTS
 
-    path = Path(folder)
+    path, have = Path(folder), model and origin(model, required=False).get("adapter_path")
     if not (path / CONFIG_FILE).is_file() and path.parent.name == WEIGHTS.name:
         path = WEIGHTS / path.name  # a shipped predictor, picked where mlx_ifp lived then
-    if not (path / CONFIG_FILE).is_file():
+    if have and not path.is_absolute() and Path(have).name == folder:  # given: --adapter DIR
+        path = Path(have)
+    if not (path / CONFIG_FILE).is_file():  # (a name: a shared mask's, not found at its place)
+        give = " or give it (--adapter DIR; load's adapter_path=)" * (not path.is_absolute())
         raise UsageError(
             f"the mask was picked by the predictor in {folder}, which is not there: put the "
-            "folder back (the LLM adapter trained with it belongs with the mask)"
+            f"folder back{give} (the LLM adapter trained with it belongs with the mask)"
         )
     return str(path)
+
+
+def to_sidecar(source: str, here: Path) -> dict:
+    """A predictor's mask source as a mask's sidecar in folder ``here`` names it, with no local
+    path: ``predictor(NAME)``, its weights' sha256 and, where the two share a folder below the
+    home's (not ``/`` nor ``/home``), the predictor's place relative to the sidecar."""
+    folder, here = Path(source[len("predictor(") : -1]), Path(os.path.abspath(here))
+    if not folder.is_absolute():  # a name already (read where its folder was not found)
+        return {}
+    out = {"source": f"predictor({folder.name})"}
+    if Path(os.path.commonpath([folder, here])) not in (*Path.home().parents, Path("/")):
+        out["predictor_folder"] = os.path.relpath(folder, here)
+    if (weights := folder / WEIGHTS_FILE).is_file():
+        out["predictor_sha256"] = sha256_file(weights)[:16]
+    return out
+
+
+def from_sidecar(meta: dict, here: Path) -> str:
+    """The source a sidecar in folder ``here`` names, as ``to_sidecar`` wrote it: the folder found
+    at its recorded place, else shipped (of the recorded sha256 first); else ``predictor(NAME)``
+    (``picked_by`` says). An older sidecar's path is read as it is."""
+    name = (source := meta["source"])[len("predictor(") : -1]
+    if not name or Path(name).is_absolute() or Path(name).name != name:
+        return source
+    from ...models import WEIGHTS
+
+    rel = meta.get("predictor_folder")
+    places = [Path(os.path.abspath(here / rel))] if isinstance(rel, str) else []
+    places = [p for p in (*places, WEIGHTS / name) if (p / CONFIG_FILE).is_file()]
+    sha = meta.get("predictor_sha256")
+    same = [p for p in places if (w := p / WEIGHTS_FILE).is_file() and sha256_file(w)[:16] == sha]
+    return f"predictor({(same or places)[0]})" if places else source
+
+
+Mask.sidecar_forms["predictor"] = (to_sidecar, from_sidecar)
 
 
 def llm_not_carried(model, mask) -> tuple[str, str] | None:
@@ -282,7 +323,7 @@ def llm_not_carried(model, mask) -> tuple[str, str] | None:
     folder that is gone is refused (``picked_by``)."""
     from ...models import trained_llm
 
-    folder = picked_by(mask)
+    folder = picked_by(mask, model)
     kind = folder and trained_llm(folder)
     have = origin(model, required=False).get("adapter_path")
     if not kind or (have and Path(have).resolve() == Path(folder).resolve()):
