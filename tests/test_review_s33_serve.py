@@ -35,8 +35,8 @@ def slow_server():
     registry = Registry(model, tok, "tiny", keep=KEEP, cache_bytes=1e6)
     original = registry.generate
 
-    def slow(req):
-        for piece in original(req):
+    def slow(req, *check):
+        for piece in original(req, *check):
             time.sleep(0.03)
             yield piece
 

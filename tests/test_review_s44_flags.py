@@ -301,9 +301,9 @@ def test_options_hold_along_re_picks_and_the_dense_prefill(monkeypatch, prefill)
     steps = []
     feed = Running.feed
 
-    def spy(self, tokens, step=2048):
+    def spy(self, tokens, step=2048, **kw):
         steps.append(step)
-        return feed(self, tokens, step)
+        return feed(self, tokens, step, **kw)
 
     monkeypatch.setattr(Running, "feed", spy)
     model, tok = qwen(), endless_tokenizer()

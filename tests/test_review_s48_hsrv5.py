@@ -61,7 +61,7 @@ def test_a_request_past_the_timeout_reaches_the_server_once(served, monkeypatch)
     server, app, posts = served
     release = threading.Event()
 
-    def stuck(req):  # a generation slower than the timeout
+    def stuck(req, *check):  # a generation slower than the timeout
         release.wait(10)
         yield from ()
 
@@ -81,7 +81,7 @@ def test_a_failed_generation_reaches_the_server_once(served, monkeypatch):
     """The 500 (an error while generating) was retried twice, failing the same way."""
     server, app, posts = served
 
-    def broken(req):
+    def broken(req, *check):
         raise RuntimeError("boom")
         yield
 

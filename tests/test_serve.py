@@ -273,8 +273,8 @@ def test_raw_errors_have_openai_shape(served):
 def slow(monkeypatch, registry, delay=0.02):
     original = registry.generate
 
-    def generate(req):
-        for piece in original(req):
+    def generate(req, *check):
+        for piece in original(req, *check):
             time.sleep(delay)
             yield piece
 

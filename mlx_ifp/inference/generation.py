@@ -255,9 +255,10 @@ def stream_generate(
     that same pass, over the whole prompt, earlier turns too); ``"slim"`` runs everything on the
     slim model; ``"auto"`` is dense for a per-prompt mask from a source that prefers it
     (``MaskSource.prefers_dense_prefill``: GRIFFIN), else slim. Other keyword arguments go to
-    ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim. With its
-    ``prompt_cache`` the prompt is the tokens it lacks, and ``mask_prompt`` (text or ids) what a
-    per-prompt mask reads instead of its first user turn (a chat's first message: ``cli.chat``).
+    ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim; its
+    ``prompt_progress_callback`` runs between a dense pass's chunks too (raising stops it). With
+    its ``prompt_cache`` the prompt is the tokens it lacks, and ``mask_prompt`` (text or ids) what
+    a per-prompt mask reads instead of its first user turn (a chat's first message: ``cli.chat``).
     ``mask_source=None`` (the default) is the model's own: the predictor + LoRA shipped with an
     embedded model, the predictor of the folder it was loaded with (``load(...,
     adapter_path=DIR)``), else GRIFFIN (``Pruner``'s ``default_source``).
@@ -305,13 +306,15 @@ def stream_generate(
     dense = dense and not clash and len(tokens) > 1
     opts = {"step": kwargs.get("prefill_step_size", 2048), "max_kv_size": kwargs.get("max_kv_size")}
     repick = repick_mod.every(pruner, repick, per_prompt, given)
-    progress = kwargs.get("prompt_progress_callback")
+    progress, n = kwargs.get("prompt_progress_callback"), len(tokens)
+    if progress is not None:  # called between a dense pass's chunks too: raising stops it there
+        opts["progress"] = lambda done, _total: progress(min(done, n - 1), n)
     if dense and progress is not None:  # mlx-lm sees only the last token: report the whole
-        progress(0, n := len(tokens))  # first, as mlx-lm does, before the dense prefill runs
+        progress(0, n)  # first, as mlx-lm does, before the dense prefill runs
         kwargs["prompt_progress_callback"] = lambda done, _total: progress(n - 1 + done, n)
     cache, running = None, None
     if repick:  # the first mask read off the dense pass that later re-picks continue
-        slim, info, running = repick_mod.start(pruner, user, opts["max_kv_size"], opts["step"])
+        slim, info, running = repick_mod.start(pruner, user, **opts)
     elif dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
         slim, info, cache = pruner.prefill(tokens, **opts)
     else:
@@ -366,12 +369,9 @@ def generate(
 
 def footer(r: Response) -> list[str]:
     """mlx-lm's verbose footer plus the mask selection, slicing and active parameters."""
-    lines = [
-        "=" * 10,
-        f"Prompt: {r.prompt_tokens} tokens, {r.prompt_tps:.3f} tokens-per-sec",
-        f"Generation: {r.generation_tokens} tokens, {r.generation_tps:.3f} tokens-per-sec",
-        f"Peak memory: {r.peak_memory:.3f} GB",
-    ]
+    lines = ["=" * 10, f"Prompt: {r.prompt_tokens} tokens, {r.prompt_tps:.3f} tokens-per-sec",
+             f"Generation: {r.generation_tokens} tokens, {r.generation_tps:.3f} tokens-per-sec",
+             f"Peak memory: {r.peak_memory:.3f} GB"]  # fmt: skip
     if (p := r.prune) is None:
         return lines
     m, how = p.mask, "cache hit" if p.cache_hit else "computed"

@@ -282,9 +282,8 @@ class Pruner:
     @classmethod
     def for_mask(cls, model: nn.Module, tokenizer, mask: Mask, cache_size: int = 1) -> Pruner:
         """A pruner cutting ``mask`` as ``generate(mask=...)``: at its width, its picker's model."""
-        return at_mask_width(
-            model, mask, functools.partial(cls, model, tokenizer, cache_size=cache_size)
-        )
+        make = functools.partial(cls, model, tokenizer, cache_size=cache_size)
+        return at_mask_width(model, mask, make)
 
     def check_current(self) -> None:
         """Refuse a model whose weights changed since this pruner was made (stale slim models)."""
@@ -351,12 +350,13 @@ class Pruner:
         return examples
 
     def prefill(
-        self, tokens, step: int = 2048, max_kv_size: int | None = None
+        self, tokens, step: int = 2048, max_kv_size: int | None = None, progress=None
     ) -> tuple[nn.Module, PruneInfo, list]:
         """The prompt through the dense source into a fresh KV cache, and the slim model. The
         mask is selected from that same dense pass over all of ``tokens``: a per-prompt mask
         costs no forward pass of its own (the source needs an ``observer``, as GRIFFIN's). The
-        cache holds ``tokens[:-1]``: decode with the slim model from it from ``tokens[-1]``."""
+        cache holds ``tokens[:-1]``: decode with the slim model from it from ``tokens[-1]``.
+        ``progress``: ``dense_prefill``'s, called after each chunk (raising stops the pass)."""
         self.check_current()
         obs = self.source.observer()
         if obs is None:
@@ -371,7 +371,7 @@ class Pruner:
         hit = self.cache.get(key)
         t0 = time.perf_counter()
         observe = None if hit is not None else obs  # a hit needs only the KV cache
-        cache = dense_prefill(self.model, tokens, observe, step, max_kv_size, drop_last=True)
+        cache = dense_prefill(self.model, tokens, observe, step, max_kv_size, True, progress)
         t1 = time.perf_counter()
         if hit is not None:
             slim, info = self._finish(hit[0], hit[1], True, 0.0, 0.0)

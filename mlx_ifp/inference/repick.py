@@ -41,18 +41,20 @@ def every(pruner, repick: int | None, per_prompt: bool, given: list[str]) -> int
     return repick
 
 
-def start(pruner, text: str | list[int], max_kv_size: int | None = None, step: int = 2048):
+def start(pruner, text: str | list[int], max_kv_size: int | None = None, step: int = 2048,
+          progress=None):  # fmt: skip
     """(slim model, ``PruneInfo``, ``Running``) of the first segment: the mask of ``text`` (the
     first user turn) read off the source's dense pass that later segments continue, its KV
     cache bounded by ``max_kv_size`` and the text run ``step`` tokens at a time, as
-    generation's are."""
+    generation's are; ``progress(0, total)`` after each chunk (``text`` is read before any of
+    the prompt it comes from runs; a callback that raises stops the pass there)."""
     running = runner(pruner)
     running.max_kv_size = max_kv_size
     tokens = pruner.encode(text)
     if not tokens:
         raise UsageError("cannot select channels for an empty text")
     t0 = time.perf_counter()
-    running.feed(tokens, step)
+    running.feed(tokens, step, progress=progress and (lambda _, total: progress(0, total)))
     mask = pick(pruner, running)
     t1 = time.perf_counter()
     slim, info = pruner.own_slim(mask)  # its own: re-picks write into its FFN arrays

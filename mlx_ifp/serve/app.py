@@ -148,7 +148,9 @@ class Completions:
         self.registry.resolve(req.model)  # 404 before queueing
         _check_template(req, self.registry)  # 400 before queueing
         client = req.user or request.headers.get("authorization") or _host(request)
-        job = Job(client, lambda: self.registry.generate(req), asyncio.get_running_loop())
+        job = Job(
+            client, lambda: self.registry.generate(req, job.check), asyncio.get_running_loop()
+        )
         try:
             self.scheduler.submit(job)
         except QueueFull as e:

@@ -282,8 +282,9 @@ class Registry:
             raise APIError(404, msg, param="model", code="task_not_found")
         return self.tasks[name]
 
-    def generate(self, req: GenRequest) -> Iterator[Piece]:
-        """Generate for a validated request; runs on the worker thread. Yields ``Piece``s."""
+    def generate(self, req: GenRequest, check=None) -> Iterator[Piece]:
+        """Generate for a validated request; runs on the worker thread. Yields ``Piece``s.
+        ``check`` (``Job.check``): called between prompt chunks, it raises to stop them."""
         task = self.resolve(req.model)
         pruner = self.prompt_pruner if task is None else task.pruner or self.task_pruner
         records = None
@@ -303,6 +304,7 @@ class Registry:
                 chat_template=req.chat,
                 chat_template_config=template or None,
                 repick=self.repick if task is None else 0,
+                prompt_progress_callback=check,
                 **{name: getattr(req, name) for name in SAMPLING},
             )
             # a completion, a chat prefill or a chat to a model with no template continues its

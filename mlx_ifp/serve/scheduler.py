@@ -5,7 +5,8 @@ single worker thread, one job at a time, start to finish. Jobs wait in one FIFO 
 the worker takes the clients in turn (round robin), so a client with many queued requests
 cannot starve one with a single request. A job's output goes back to the asyncio side through
 its own ``asyncio.Queue`` (``loop.call_soon_threadsafe``). Cancelling a job (client gone,
-timeout) stops it before its next token, or drops it from the queue if it has not started.
+timeout) stops it before its next token (its prompt between two prefill chunks: ``Job.check``),
+or drops it from the queue if it has not started.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class QueueFull(Exception):
     """The server takes no more requests: its queue is at the limit, or it is shutting down."""
 
 
+class Cancelled(Exception):
+    """Raised on the worker by ``Job.check`` once its job is cancelled: the work stops there."""
+
+
 class Job:
     """One generation: a function returning an iterator, run on the worker thread."""
 
@@ -47,6 +52,12 @@ class Job:
     def cancel(self) -> None:
         """Stop the job before its next step (or before it starts)."""
         self.cancelled.set()
+
+    def check(self, *_) -> None:
+        """Raise ``Cancelled`` if the job is cancelled: as the generation's
+        ``prompt_progress_callback`` it stops a long prompt between two prefill chunks."""
+        if self.cancelled.is_set():
+            raise Cancelled
 
     def emit(self, kind: str, value: Any = None) -> None:
         """Hand an event to the asyncio side (from the worker thread)."""
@@ -187,6 +198,9 @@ class Scheduler:
                     break
                 job.emit("item", item)
             self._count("done" if finished else "cancelled")
+            job.emit("done")
+        except Cancelled:  # stopped mid-prompt (``Job.check``): nobody waits for its answer
+            self._count("cancelled")
             job.emit("done")
         except Exception as e:  # handed to the request; the worker goes on
             if not self.client_error(e):

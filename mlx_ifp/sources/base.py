@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import mlx.core as mx
 import mlx.nn as nn
+from mlx_lm.models.cache import make_prompt_cache, trim_prompt_cache
 
 from ..core import (
     Mask,
@@ -124,10 +125,8 @@ def check_scores(scores, model: nn.Module, source: str) -> mx.array:
         msg = f"mask source {source!r} returned {got}, not scores of shape {want}"
         raise UsageError(msg) from None
     if tuple(scores.shape) != want:
-        raise UsageError(
-            f"mask source {source!r} returned scores of shape {tuple(scores.shape)}, not "
-            f"{want} (layers, FFN channels)"
-        )
+        raise UsageError(f"mask source {source!r} returned scores of shape "
+                         f"{tuple(scores.shape)}, not {want} (layers, FFN channels)")  # fmt: skip
     if mx.issubdtype(scores.dtype, mx.inexact) and mx.isnan(scores).any().item():
         raise UsageError(f"mask source {source!r} returned NaN scores")
     return scores
@@ -181,19 +180,18 @@ class Running:
         self.max_kv_size: int | None = None  # its KV cache as bounded as generation's
         self.tokens: list[int] = []
 
-    def feed(self, tokens, step: int = 2048, seen: int = 0) -> None:
+    def feed(self, tokens, step: int = 2048, seen: int = 0, progress=None) -> None:
         """Run ``tokens`` (ints or an array) through the dense pass, after those fed before; the
-        first ``seen`` of them for the KV cache only (observed before it was cut back)."""
-        from mlx_lm.models.cache import make_prompt_cache
-
+        first ``seen`` of them for the KV cache only (observed before it was cut back);
+        ``progress``: ``dense_prefill``'s."""
         tokens = mx.array(tokens, dtype=mx.int32).reshape(-1)
         if self.cache is None:
             self.cache = make_prompt_cache(self.model, self.max_kv_size)
         off = self.context(self.model) if self.context else contextlib.nullcontext()
-        # layer by layer only for long texts: for a few tokens it costs more than it frees
-        long = tokens.size > 64
+        long = tokens.size > 64  # layer by layer: for a few tokens it costs more than it frees
         with off:
-            _dense_pass(self.model, tokens, self.cache, self.observer, step, long, False, seen)
+            _dense_pass(self.model, tokens, self.cache, self.observer, step, long, False, seen,
+                        progress)  # fmt: skip
         self.tokens += tokens.tolist()
 
     def scores(self) -> mx.array:
@@ -220,8 +218,6 @@ def eager(observe):
 def observes_last(model: nn.Module, n: int, max_kv_size: int | None = None) -> bool:
     """Whether ``dense_prefill`` of ``n`` tokens with ``drop_last`` lets its observer see the
     last one: only where the KV cache can be trimmed after it (not a full rotating one)."""
-    from mlx_lm.models.cache import make_prompt_cache
-
     return _trimmable_after(make_prompt_cache(model, max_kv_size), n)
 
 
@@ -229,10 +225,12 @@ def _trimmable_after(cache: list, n: int) -> bool:  # (a full rotating cache is 
     return all(c.is_trimmable() and n < (getattr(c, "max_size", None) or n + 1) for c in cache)
 
 
-def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=True, seen=0):
+def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=True, seen=0,
+                progress=None):  # fmt: skip
     """``tokens`` through the unmasked ``model`` into ``cache``, ``step`` at a time (hidden states
     only), ``observe`` seeing each FFN activation but the first ``seen`` tokens' (started layer by
-    layer with ``layer_by_layer``); MLX's buffer cache cleared after each chunk with ``clear``."""
+    layer with ``layer_by_layer``); MLX's buffer cache cleared after each chunk with ``clear``,
+    ``progress(done, total)`` called after it (an exception it raises stops the pass there)."""
     net = backbone(model) or model
     hook = eager(observe) if layer_by_layer else observe
     with masked(model, None):
@@ -245,6 +243,8 @@ def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=
             mx.eval([c.state for c in cache], stats)
             if clear:
                 mx.clear_cache()
+            if progress is not None:
+                progress(min(i + step, tokens.size), tokens.size)
 
 
 def dense_prefill(
@@ -254,6 +254,7 @@ def dense_prefill(
     step: int = 2048,
     max_kv_size: int | None = None,
     drop_last: bool = False,
+    progress=None,
 ) -> list:
     """Run ``tokens`` through the unmasked source into a new KV cache (chunks of ``step``).
 
@@ -261,15 +262,15 @@ def dense_prefill(
     layer. With ``drop_last`` the cache ends before the last token, which the slim model then
     processes itself; the observer still sees that token where the cache allows it (the token
     runs, then is trimmed off again), not where trimming is impossible (a full rotating cache).
+    ``progress(done, total)``: after each chunk (an exception it raises stops the pass there).
     """
-    from mlx_lm.models.cache import make_prompt_cache, trim_prompt_cache
-
     cache = make_prompt_cache(model, max_kv_size)
     tokens = mx.array(tokens, dtype=mx.int32)
     # observe the last token in the same pass, then trim it off, where the cache allows that
     # (a separate one-token pass would cost a whole decoding step)
     trim = drop_last and observe is not None and _trimmable_after(cache, tokens.size)
-    _dense_pass(model, tokens[:-1] if drop_last and not trim else tokens, cache, observe, step)
+    tokens = tokens[:-1] if drop_last and not trim else tokens
+    _dense_pass(model, tokens, cache, observe, step, progress=progress)
     if trim and trim_prompt_cache(cache, 1) != 1:
         raise RuntimeError("could not trim the observed last token off the KV cache")
     return cache
@@ -311,10 +312,8 @@ def make_source(name: str | MaskSource, **options) -> MaskSource:
     try:
         inspect.signature(factory).bind(**options)
     except TypeError:
-        raise UsageError(
-            f"mask source {name!r}: its factory must take the options {', '.join(options)} "
-            "(write it as def factory(**options))"
-        ) from None
+        msg = f"mask source {name!r}: its factory must take the options {', '.join(options)} "
+        raise UsageError(msg + "(write it as def factory(**options))") from None
     except ValueError:  # no signature to read (some built-in callables): just call it
         pass
     source = factory(**options)
