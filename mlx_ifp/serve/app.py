@@ -91,8 +91,7 @@ async def read_json(request: Request, limit: int):
 
 
 def key_check(app, keys: Sequence[bytes]):
-    """ASGI middleware: a request but a preflight (browsers send no key) or to ``PUBLIC`` needs a
-    key (``Authorization: Bearer KEY``; llama-server's ``X-Api-Key: KEY`` too), in constant time."""
+    """ASGI middleware: a key (Bearer or X-Api-Key) in constant time; preflights, PUBLIC free."""
 
     async def check(scope, receive, send) -> None:
         headers = dict(scope.get("headers", ()))
@@ -148,9 +147,8 @@ class Completions:
         self.registry.resolve(req.model)  # 404 before queueing
         _check_template(req, self.registry)  # 400 before queueing
         client = req.user or request.headers.get("authorization") or _host(request)
-        job = Job(
-            client, lambda: self.registry.generate(req, job.check), asyncio.get_running_loop()
-        )
+        gen = lambda: self.registry.generate(req, job.check)  # noqa: E731 (job is set below)
+        job = Job(client, gen, asyncio.get_running_loop())
         try:
             self.scheduler.submit(job)
         except QueueFull as e:
