@@ -372,7 +372,7 @@ class Mask:
         mask = cls(idx.astype(mx.int32), d_ffn, fp, source, text)  # sorted (of old: as saved)
         if meta.get("digest", _digest(idx)) != _digest(idx):
             raise UsageError(f"mask file {st} and its sidecar are of two saves: save it again")
-        mask._file = str(st)  # an old or hand-written one may name no model: ``check`` says
+        mask._file, mask.sidecar_meta = str(st), meta  # (no model named: ``check`` says)
         if model is not None:
             mask.check(model)
         return mask

@@ -42,7 +42,7 @@ RETRY_AFTER_S = 1  # what a 503 (queue full, stopping) tells clients to wait
 HEADERS = {503: {"Retry-After": str(RETRY_AFTER_S)}, 500: {"x-should-retry": "false"}}
 HEADERS[504], HEADERS[401] = HEADERS[500], {"WWW-Authenticate": "Bearer"}  # (RFC 6750's)
 #: paths answered without an API key, as llama-server answers /health and /models (the cards too)
-PUBLIC = ("/health", "/models", "/v1/models")
+PUBLIC, CARDS = ("/health", "/models", "/v1/models"), ("/models/", "/v1/models/")
 
 
 def error_response(e: APIError) -> JSONResponse:
@@ -91,7 +91,7 @@ async def read_json(request: Request, limit: int):
 
 
 def key_check(app, keys: Sequence[bytes]):
-    """ASGI middleware: a key (Bearer or X-Api-Key) in constant time; preflights, PUBLIC free."""
+    """ASGI middleware: a key (Bearer or X-Api-Key) in constant time; OPTIONS, PUBLIC, CARDS go."""
 
     async def check(scope, receive, send) -> None:
         headers = dict(scope.get("headers", ()))
@@ -99,7 +99,7 @@ def key_check(app, keys: Sequence[bytes]):
         given = given[7:].strip() if given[:7].lower() == b"bearer " else given  # (or bare)
         ok = any([hmac.compare_digest(given, k) for k in keys]) and given  # (each compared)
         free = scope["type"] != "http" or scope["method"] == "OPTIONS"
-        if free or ok or scope["path"].startswith(PUBLIC):  # (a path no route takes: a 404)
+        if free or ok or (path := scope["path"]) in PUBLIC or path.startswith(CARDS):
             return await app(scope, receive, send)
         said = "invalid API key" if given else "no API key: send 'Authorization: Bearer KEY'"
         e = APIError(401, said, type="authentication_error", code="invalid_api_key")
@@ -146,7 +146,7 @@ class Completions:
         req = parse_request(await read_json(request, limits.max_body_bytes), chat, limits)
         self.registry.resolve(req.model)  # 404 before queueing
         _check_template(req, self.registry)  # 400 before queueing
-        client = req.user or request.headers.get("authorization") or _host(request)
+        client = req.user or f"{_host(request)} {request.headers.get('authorization', '')}"
         gen = lambda: self.registry.generate(req, job.check)  # noqa: E731 (job is set below)
         job = Job(client, gen, asyncio.get_running_loop())
         try:

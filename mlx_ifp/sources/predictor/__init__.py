@@ -272,6 +272,12 @@ def picked_by(mask, model: nn.Module | None = None) -> str | None:
     if not (path / CONFIG_FILE).is_file() and path.parent.name == WEIGHTS.name:
         path = WEIGHTS / path.name  # a shipped predictor, picked where mlx_ifp lived then
     if have and not path.is_absolute() and Path(have).name == folder:  # given: --adapter DIR
+        sha = vars(mask).get("sidecar_meta", {}).get("predictor_sha256")  # (Mask.load's)
+        if sha and weights_sha(have) != sha:  # (finetune's default folder: one name, many runs)
+            raise UsageError(
+                f"the mask was picked by the predictor in {folder} of sha256 {sha}: {have} is "
+                "another predictor of that name; give the mask's own (--adapter DIR)"
+            )
         path = Path(have)
     if not (path / CONFIG_FILE).is_file():  # (a name: a shared mask's, not found at its place)
         give = " or give it (--adapter DIR; load's adapter_path=)" * (not path.is_absolute())
@@ -292,26 +298,33 @@ def to_sidecar(source: str, here: Path) -> dict:
     out = {"source": f"predictor({folder.name})"}
     if Path(os.path.commonpath([folder, here])) not in (*Path.home().parents, Path("/")):
         out["predictor_folder"] = os.path.relpath(folder, here)
-    if (weights := folder / WEIGHTS_FILE).is_file():
-        out["predictor_sha256"] = sha256_file(weights)[:16]
+    if sha := weights_sha(folder):
+        out["predictor_sha256"] = sha
     return out
 
 
 def from_sidecar(meta: dict, here: Path) -> str:
-    """The source a sidecar in folder ``here`` names, as ``to_sidecar`` wrote it: the folder found
-    at its recorded place, else shipped (of the recorded sha256 first); else ``predictor(NAME)``
-    (``picked_by`` says). An older sidecar's path is read as it is."""
+    """The source a sidecar in folder ``here`` names, as ``to_sidecar`` wrote it: the folder of
+    the recorded sha256 at its recorded place, else shipped (there by name too); else
+    ``predictor(NAME)`` (``picked_by`` says). An older sidecar's path is read as it is."""
     name = (source := meta["source"])[len("predictor(") : -1]
     if not name or Path(name).is_absolute() or Path(name).name != name:
         return source
     from ...models import WEIGHTS
 
-    rel = meta.get("predictor_folder")
+    rel, sha, shipped = meta.get("predictor_folder"), meta.get("predictor_sha256"), WEIGHTS / name
     places = [Path(os.path.abspath(here / rel))] if isinstance(rel, str) else []
-    places = [p for p in (*places, WEIGHTS / name) if (p / CONFIG_FILE).is_file()]
-    sha = meta.get("predictor_sha256")
-    same = [p for p in places if (w := p / WEIGHTS_FILE).is_file() and sha256_file(w)[:16] == sha]
-    return f"predictor({(same or places)[0]})" if places else source
+    places = [p for p in (*places, shipped) if (p / CONFIG_FILE).is_file()]
+    # another predictor of the name (not of the recorded sha256) is not the mask's; a shipped
+    # one is taken by its name, as ever (a newer mlx_ifp's)
+    taken = [p for p in places if not sha or weights_sha(p) == sha]
+    taken = taken or [p for p in places if p == shipped]
+    return f"predictor({taken[0]})" if taken else source
+
+
+def weights_sha(folder) -> str | None:
+    """The short sha256 of a predictor folder's weights, as a mask's sidecar records it."""
+    return sha256_file(w)[:16] if (w := Path(folder) / WEIGHTS_FILE).is_file() else None
 
 
 Mask.sidecar_forms["predictor"] = (to_sidecar, from_sidecar)
