@@ -118,3 +118,31 @@ def test_clients_sharing_the_one_key_keep_their_own_queues(monkeypatch):
             assert got.status_code == 200, got.text
     one, two, again = (job.client for job in seen)
     assert one != two and two == again
+
+
+def test_websocket_scope_needs_the_key_too():
+    """A websocket scope went past the key check (no route takes one today; one added later
+    would have been open): without the key it is closed before the handshake."""
+    import asyncio
+
+    from mlx_ifp.serve.app import key_check
+
+    reached, sent = [], []
+
+    async def app(scope, receive, send):
+        reached.append(scope["type"])
+
+    async def send(msg):
+        sent.append(msg)
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    check = key_check(app, keys=[b"k1"])
+    scope = {"type": "websocket", "path": "/v1/chat/completions", "headers": []}
+    asyncio.run(check(scope, receive, send))
+    assert reached == [] and sent and sent[0]["type"] == "websocket.close"
+    good = dict(scope, headers=[(b"authorization", b"Bearer k1")])
+    asyncio.run(check(good, receive, send))
+    asyncio.run(check({"type": "lifespan"}, receive, send))
+    assert reached == ["websocket", "lifespan"]

@@ -36,9 +36,8 @@ from .schemas import APIError, GenRequest, Limits, parse_request
 
 CREATED = int(time.time())
 RETRY_AFTER_S = 1  # what a 503 (queue full, stopping) tells clients to wait
-#: answers a retry would only repeat (the openai client retries every 5xx twice, unless told
-#: ``x-should-retry: false``): the timeout and a failed generation would take the single worker
-#: for the same work again; a 503 (queue full) is the server's state and may pass after a wait
+#: answers a retry would only repeat (the openai client retries a 5xx twice unless told ``x-should-
+#: retry: false``): a timeout or failure would redo the work on the one worker; a 503 may pass
 HEADERS = {503: {"Retry-After": str(RETRY_AFTER_S)}, 500: {"x-should-retry": "false"}}
 HEADERS[504], HEADERS[401] = HEADERS[500], {"WWW-Authenticate": "Bearer"}  # (RFC 6750's)
 #: paths answered without an API key, as llama-server answers /health and /models (the cards too)
@@ -66,17 +65,16 @@ def client_error(e: BaseException) -> bool:
 
 async def read_json(request: Request, limit: int):
     """The request body as JSON, refusing bodies over ``limit`` bytes (413) and bad JSON (400)."""
+    big = APIError(413, f"the request body is over {limit} bytes", code="body_too_large")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
-        raise APIError(413, f"the request body is over {limit} bytes", code="body_too_large")
+        raise big
     chunks, size = [], 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise APIError(
-                    413, f"the request body is over {limit} bytes", code="body_too_large"
-                )
+                raise big
             chunks.append(chunk)
     except ClientDisconnect:  # gone mid-body: nobody to answer, and not an error to log
         raise APIError(499, "the client closed the connection", code="client_closed") from None
@@ -98,9 +96,11 @@ def key_check(app, keys: Sequence[bytes]):
         given = headers.get(b"authorization") or headers.get(b"x-api-key") or b""
         given = given[7:].strip() if given[:7].lower() == b"bearer " else given  # (or bare)
         ok = any([hmac.compare_digest(given, k) for k in keys]) and given  # (each compared)
-        free = scope["type"] != "http" or scope["method"] == "OPTIONS"
+        free = scope["type"] == "lifespan" or scope.get("method") == "OPTIONS"
         if free or ok or (path := scope["path"]) in PUBLIC or path.startswith(CARDS):
             return await app(scope, receive, send)
+        if scope["type"] == "websocket":  # no key: closed before the handshake (an HTTP 403)
+            return await send({"type": "websocket.close", "code": 1008})
         said = "invalid API key" if given else "no API key: send 'Authorization: Bearer KEY'"
         e = APIError(401, said, type="authentication_error", code="invalid_api_key")
         await error_response(e)(scope, receive, send)
