@@ -2,9 +2,11 @@
 
 Start the server first:  mlx_ifp serve --tasks examples/serve_tasks.yaml
 Then:                    python examples/serve_client.py
+(A server started with --api-key KEY: --api-key KEY here too, or MLX_IFP_API_KEY set for both.)
 """
 
 import argparse
+import os
 
 from openai import OpenAI
 
@@ -13,8 +15,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", default="http://127.0.0.1:8080/v1")
     ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument(
+        "--api-key",
+        default=os.environ.get("MLX_IFP_API_KEY") or "not-needed",
+        help="the server's --api-key, if it has one (default: $MLX_IFP_API_KEY)",
+    )
     args = ap.parse_args()
-    client = OpenAI(base_url=args.url, api_key="not-needed")
+    client = OpenAI(base_url=args.url, api_key=args.api_key)
 
     print("models:", [m.id for m in client.models.list().data])
 
