@@ -71,7 +71,7 @@ def test_another_predictor_at_the_recorded_place_is_not_taken(world, tmp_path):
     assert back.source == f"predictor({adapter.name})", back.source  # not theirs: unresolved
     from mlx_ifp.sources import picked_by
 
-    with pytest.raises(UsageError, match="which is not there"):
+    with pytest.raises(UsageError, match="is another predictor of that name"):  # (hmask2)
         picked_by(back)
 
 

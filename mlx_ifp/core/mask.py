@@ -334,7 +334,7 @@ class Mask:
         meta.update(d_ffn=d, format_version=FORMAT_VERSION, k=self.k, layers=self.n_layers)
         path, sidecar = self.writable(path)
         if form := self.sidecar_forms.get(str(self.source).partition("(")[0]):
-            meta.update(form[0](str(self.source), sidecar.parent))
+            meta.update(form[0](self, sidecar.parent))
         try:
             text = json.dumps({**meta, "digest": self.digest()}, indent=2)
         except (TypeError, ValueError) as e:
@@ -368,7 +368,7 @@ class Mask:
             raise UsageError(f"not a valid mlx_ifp mask file: {st} (indices or sidecar broken)")
         source, text = str(meta.get("source", "")), str(meta.get("text_hash", ""))
         if form := cls.sidecar_forms.get(source.partition("(")[0]):
-            source = form[1]({**meta, "source": source}, js.parent)  # found here, if it is
+            source = form[1](meta, js.parent)  # found here, if it is (meta: where it looked)
         mask = cls(idx.astype(mx.int32), d_ffn, fp, source, text)  # sorted (of old: as saved)
         if meta.get("digest", _digest(idx)) != _digest(idx):
             raise UsageError(f"mask file {st} and its sidecar are of two saves: save it again")

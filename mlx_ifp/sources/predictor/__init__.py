@@ -61,10 +61,7 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
 
 def read_config(folder: str | Path) -> dict:
     """The ``ifp_config.json`` of an adapter folder ({} if there is none)."""
-    path = Path(folder) / CONFIG_FILE
-    if not path.is_file():
-        return {}
-    return read_json(path, "predictor config")
+    return read_json(p, "predictor config") if (p := Path(folder) / CONFIG_FILE).is_file() else {}
 
 
 def holds_predictor(folder: str | Path) -> bool:
@@ -75,8 +72,7 @@ def holds_predictor(folder: str | Path) -> bool:
 
 def update_config(folder: str | Path, **entries) -> None:
     """Merge ``entries`` into the folder's ``ifp_config.json`` (written atomically)."""
-    cfg = read_config(folder)
-    cfg.update(entries)
+    cfg = {**read_config(folder), **entries}
     with atomic_file(Path(folder) / CONFIG_FILE) as tmp:
         tmp.write_text(json.dumps(cfg, indent=2, default=str))
 
@@ -90,9 +86,7 @@ def new_predictor(
     source's per-layer standardised scores, so training starts from a sensible static mask.
     """
     config = config or PredictorConfig()
-    known = {f.name for f in fields(PredictorConfig)}
-    bad = set(overrides) - known
-    if bad:
+    if bad := set(overrides) - {f.name for f in fields(PredictorConfig)}:
         raise UsageError(f"unknown predictor setting(s): {', '.join(sorted(bad))}")
     for k, v in overrides.items():
         setattr(config, k, v)
@@ -260,8 +254,8 @@ def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> 
 def picked_by(mask, model: nn.Module | None = None) -> str | None:
     """The folder of the trained predictor that picked ``mask`` (its LoRA belongs with it); None
     for a mask of another source. A predictor's folder that is gone is refused: whether the mask
-    needs an LLM adapter cannot be told without it. A mask read from a file names it by its
-    name where it was not found (``from_sidecar``): ``model``'s adapter folder of that name."""
+    needs an LLM adapter cannot be told without it. A mask read where it was not found names
+    it (``from_sidecar``): ``model``'s adapter folder of that name, not of another sha256."""
     name = mask.source
     folder = name[len("predictor(") : -1] if name.startswith("predictor(") else ""
     if not folder:
@@ -271,14 +265,18 @@ def picked_by(mask, model: nn.Module | None = None) -> str | None:
     path, have = Path(folder), model and origin(model, required=False).get("adapter_path")
     if not (path / CONFIG_FILE).is_file() and path.parent.name == WEIGHTS.name:
         path = WEIGHTS / path.name  # a shipped predictor, picked where mlx_ifp lived then
-    if have and not path.is_absolute() and Path(have).name == folder:  # given: --adapter DIR
-        sha = vars(mask).get("sidecar_meta", {}).get("predictor_sha256")  # (Mask.load's)
-        if sha and weights_sha(have) != sha:  # (finetune's default folder: one name, many runs)
-            raise UsageError(
-                f"the mask was picked by the predictor in {folder} of sha256 {sha}: {have} is "
-                "another predictor of that name; give the mask's own (--adapter DIR)"
-            )
+    read = {} if path.is_absolute() else vars(mask).get("sidecar_meta", {})  # (a name's)
+    sha, place = read.get("predictor_sha256"), read.get("predictor_place")
+    if given := have and not path.is_absolute() and Path(have).name == folder:  # --adapter DIR
         path = Path(have)
+    elif not (path / CONFIG_FILE).is_file() and place and (Path(place) / CONFIG_FILE).is_file():
+        path = Path(place)  # (of another sha256, else ``from_sidecar`` had taken it)
+    if sha and (given or (path / CONFIG_FILE).is_file()) and weights_sha(path) != sha:
+        raise UsageError(  # (finetune's default folder: one name, many runs; retrained in place)
+            f"the mask was picked by the predictor in {folder} of sha256 {sha}: "
+            f"{os.path.abspath(path)} is another predictor of that name; give the mask's own "
+            "(--adapter DIR; load's adapter_path=), or pick the mask again with this one"
+        )
     if not (path / CONFIG_FILE).is_file():  # (a name: a shared mask's, not found at its place)
         give = " or give it (--adapter DIR; load's adapter_path=)" * (not path.is_absolute())
         raise UsageError(
@@ -288,17 +286,19 @@ def picked_by(mask, model: nn.Module | None = None) -> str | None:
     return str(path)
 
 
-def to_sidecar(source: str, here: Path) -> dict:
+def to_sidecar(mask, here: Path) -> dict:
     """A predictor's mask source as a mask's sidecar in folder ``here`` names it, with no local
     path: ``predictor(NAME)``, its weights' sha256 and, where the two share a folder below the
-    home's (not ``/`` nor ``/home``), the predictor's place relative to the sidecar."""
-    folder, here = Path(source[len("predictor(") : -1]), Path(os.path.abspath(here))
-    if not folder.is_absolute():  # a name already (read where its folder was not found)
-        return {}
-    out = {"source": f"predictor({folder.name})"}
-    if Path(os.path.commonpath([folder, here])) not in (*Path.home().parents, Path("/")):
+    home's (not ``/`` nor ``/home``), the predictor's place relative to the sidecar. A mask read
+    where its predictor was not found (a name) keeps the sha256 and place it was read with."""
+    folder, here = Path(str(mask.source)[len("predictor(") : -1]), Path(os.path.abspath(here))
+    read = r if (r := vars(mask).get("sidecar_meta", {})).get("source") == mask.source else {}
+    out = {"source": f"predictor({folder.name})"} if folder.is_absolute() else {}
+    sha = weights_sha(folder) if out else read.get("predictor_sha256")
+    folder = folder if out else read.get("predictor_place")
+    if folder and Path(os.path.commonpath([folder, here])) not in (*Path.home().parents, Path("/")):
         out["predictor_folder"] = os.path.relpath(folder, here)
-    if sha := weights_sha(folder):
+    if sha:
         out["predictor_sha256"] = sha
     return out
 
@@ -306,15 +306,18 @@ def to_sidecar(source: str, here: Path) -> dict:
 def from_sidecar(meta: dict, here: Path) -> str:
     """The source a sidecar in folder ``here`` names, as ``to_sidecar`` wrote it: the folder of
     the recorded sha256 at its recorded place, else shipped (there by name too); else
-    ``predictor(NAME)`` (``picked_by`` says). An older sidecar's path is read as it is."""
+    ``predictor(NAME)`` (``picked_by`` says). An older sidecar's path is read as it is. The
+    recorded place is noted in ``meta`` as a path (``predictor_place``)."""
+    rel = meta.get("predictor_folder")
+    place = meta["predictor_place"] = os.path.abspath(here / rel) if isinstance(rel, str) else None
     name = (source := meta["source"])[len("predictor(") : -1]
     if not name or Path(name).is_absolute() or Path(name).name != name:
         return source
     from ...models import WEIGHTS
 
-    rel, sha, shipped = meta.get("predictor_folder"), meta.get("predictor_sha256"), WEIGHTS / name
-    places = [Path(os.path.abspath(here / rel))] if isinstance(rel, str) else []
-    places = [p for p in (*places, shipped) if (p / CONFIG_FILE).is_file()]
+    sha, shipped = meta.get("predictor_sha256"), WEIGHTS / name
+    places = dict.fromkeys((Path(place or shipped), shipped))  # (its place first, if any)
+    places = [p for p in places if (p / CONFIG_FILE).is_file()]
     # another predictor of the name (not of the recorded sha256) is not the mask's; a shipped
     # one is taken by its name, as ever (a newer mlx_ifp's)
     taken = [p for p in places if not sha or weights_sha(p) == sha]
