@@ -160,6 +160,8 @@ def check_writable(
     command made), a non-empty folder holding none is refused; with ``magic`` (how the files it
     makes begin), a non-empty file that begins otherwise."""
     given, path = path, Path(path).expanduser()
+    if str(given) == "-":  # the usual "stdout": it was a file named "-" in the current folder
+        raise UsageError("output - is not stdout here: give a path (./- names one called -)")
     if not folder and path.exists() and not path.is_file() and not path.is_dir():  # /dev/stdout
         raise UsageError(f"output {given} is a pipe or device, not a file: give a file path")
     path = Path(os.path.realpath(path)) if not folder and path.is_symlink() else path  # its file
@@ -180,9 +182,7 @@ def check_writable(
             if f.read(len(magic)) != magic:
                 raise UsageError(f"output {path} is an existing file, not {magic.decode()}: "
                                  "writing would replace it (name a new file)")  # fmt: skip
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
+    parent = next((p for p in path.parents if p.exists()), Path(path.anchor or "."))  # nearest
     if not parent.is_dir():
         raise UsageError(f"cannot write {path}: {parent} is a file, not a folder")
     try:  # a file made and dropped there: as root os.access says yes to /proc, a read-only bind

@@ -8,9 +8,11 @@ source, and the probe's cross-domain Jaccard (collapse shows as a climb towards 
 from __future__ import annotations
 
 import argparse
-import json
 import re
+import sys
 from pathlib import Path
+
+from mlx_ifp.common import UsageError, atomic_file, read_json
 
 VAL = re.compile(r"step (\d+): val CE ([\d.]+), KL to source ([\d.]+)")
 JAC = re.compile(r"step (\d+): mask Jaccard within [\d.]+, across ([\d.]+)")
@@ -29,8 +31,8 @@ def from_log(path: Path) -> dict:
 
 def state(folder: Path, name: str, stage: int | str) -> dict | None:
     path = folder / f"{name}-stage{stage}.trainer_state.json"
-    if path.is_file():
-        return json.loads(path.read_text())
+    if path.is_file():  # (a bad file: one line naming it, not a traceback)
+        return read_json(path, "trainer state")
     log = folder / f"{name}-stage{stage}.log"  # a continuation's log lacks its start step
     return from_log(log) if log.is_file() and stage not in ("2c", "2f") else None
 
@@ -67,18 +69,30 @@ def curves(states: list[dict]) -> tuple[list, list, list, list]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs="+", help="folders of *-stage{1,2,2c,2f}.trainer_state.json")
-    p.add_argument("-o", "--output", required=True, help="PNG to write")
+    p.add_argument("-o", "--output", required=True, help="figure to write (PNG, or its suffix's)")
     a = p.parse_args()
-    import matplotlib
+    try:
+        main_checked(a.folders, a.output)
+    except UsageError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        sys.exit(2)
 
-    matplotlib.use("Agg")
-    from mlx_ifp.common import atomic_file
 
-    import matplotlib.pyplot as plt
+def main_checked(folders: list[str], output: str) -> None:
+    from mlx_ifp.evaluation import check_figure
+
+    out = check_figure(output)  # matplotlib, the suffix's format, a place to write: before all
+    found = {name: curves(states) for name, states in runs(folders).items()}
+    if not found:  # a typo, or a run with no state or log yet: it was an empty figure, "Wrote"
+        raise UsageError(f"no training run in {', '.join(folders)} (no *-stage1/2 "
+                         "trainer_state.json or .log)")  # fmt: skip
+    if not any(loss or val or jac for _, loss, val, jac in found.values()):  # a log at step 0
+        raise UsageError(f"nothing to draw yet: {', '.join(found)} logged no loss, validation "
+                         "or probe step")  # fmt: skip
+    import matplotlib.pyplot as plt  # (check_figure chose the Agg backend)
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for name, states in runs(a.folders).items():
-        xs, loss, val, jac = curves(states)
+    for name, (xs, loss, val, jac) in found.items():
         axes[0].plot(xs, loss, lw=0.8, label=name)
         for ax, points in ((axes[1], val), (axes[2], jac)):
             if points:
@@ -93,9 +107,9 @@ def main() -> None:
     axes[2].axhline(0.75, color="grey", ls="--", lw=0.8)
     axes[2].legend(fontsize=7)
     fig.tight_layout()
-    with atomic_file(a.output) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    print(f"Wrote {a.output}")
+    with atomic_file(out) as tmp:  # it was PNG bytes whatever the name (curves.svg)
+        fig.savefig(tmp, dpi=110, format=out.suffix.lstrip(".").lower() or "png")
+    print(f"Wrote {output}")
 
 
 if __name__ == "__main__":

@@ -180,9 +180,9 @@ def eval_command(
             "after `generate --prefill dense` (scores only; replies are generated slim)."
         ),
     ] = "slim",
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the JSON here.")] = (
-        None
-    ),
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write the JSON here (-: stdout).")
+    ] = None,
 ):
     """Evaluate mask sources per domain: perplexity, KL and top-1 vs dense, GSM8K, HumanEval.
     A comma-separated list flag may also be repeated: --keep 0.5 --keep 0.25."""
@@ -212,7 +212,7 @@ def eval_command(
     if prefill not in ("slim", "dense"):
         raise UsageError(f"--prefill is slim or dense, not {prefill!r}")
     files = named_paths(mask, "--mask")
-    output = given_output(output)
+    output = None if output == "-" else given_output(output)  # `-o - | jq`: was a file "-"
     modes = csv(modes, (*MODES, "both"), "mode")  # (a str: the Python call's text, as before)
     cfg = EvalConfig(
         domains=None if domains is None else csv(domains, DOMAINS, "domain"),

@@ -152,7 +152,8 @@ def bench_command(
         str | None, typer.Option("--dtype", help="float32 / bfloat16 / float16.")
     ] = None,
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Write the JSON here.")
+        str | None,
+        typer.Option("--output", "-o", help="Write the JSON here (default or -: to stdout)."),
     ] = None,
     plot_path: Annotated[
         str | None,
@@ -173,6 +174,7 @@ def bench_command(
     if preset and model is not None:  # it would be ignored: the preset is a random model
         raise UsageError("--preset benchmarks a random model: give it or --model, not both")
     model = model or "smollm2-135m-instruct"
+    output = None if output == "-" else output  # `-o - | jq`: was a file named "-"
     if output is not None and not output.strip():
         raise UsageError("--output is empty: give a path or leave it out")
     if output and output.strip().lower() in ("csv", "json", "jsonl", "md", "sql"):

@@ -112,10 +112,14 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
                 f"a row of the report ({', '.join(f'{k} {r[k]!r}' for k in keys[:3])}) needs "
                 f"numbers for {metric} and active_fraction and texts for domain, source and mode"
             )
+    drawn = lambda r: bool(np.isfinite(r[metric]) and np.isfinite(r["active_fraction"]))  # noqa: E731
+    if not any(map(drawn, rows)):  # a diverged model's NaN: it was an empty figure, "Wrote"
+        raise UsageError(f"the report's {metric} values are all NaN or infinite: nothing to draw")
     doms = list(dict.fromkeys(r["domain"] for r in rows))
     fig, axes = plt.subplots(1, len(doms), figsize=(4.2 * len(doms), 3.8), squeeze=False)
     for ax, dom in zip(axes[0], doms, strict=True):
-        mine = [r for r in rows if r["domain"] == dom]
+        mine = [r for r in rows if r["domain"] == dom and drawn(r)]
+        lost = sum(r["domain"] == dom for r in rows) - len(mine)  # said, not gaps in silence
         dense = [r for r in mine if r["source"] == "full"]
         lines: dict = {}
         for r in mine:
@@ -134,7 +138,7 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
             )
         for r in dense:
             ax.plot(r["active_fraction"], r[metric], "k*", markersize=12, label="dense")
-        ax.set_title(dom)
+        ax.set_title(dom + (f" ({lost} NaN/inf not drawn)" if lost else ""))
         ax.set_xlabel("active parameters (fraction of the whole model's)")
         if metric == "ppl":
             ax.set_yscale("log")
