@@ -8,14 +8,16 @@ source, and the probe's cross-domain Jaccard (collapse shows as a climb towards 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
 
 from mlx_ifp.common import UsageError, atomic_file, read_json
 
-VAL = re.compile(r"step (\d+): val CE ([\d.]+), KL to source ([\d.]+)")
-JAC = re.compile(r"step (\d+): mask Jaccard within [\d.]+, across ([\d.]+)")
+NUM = r"[\d.]+|nan|-?inf"  # a run gone NaN logs `val CE nan`: a point (drawn as a gap)
+VAL = re.compile(rf"step (\d+): val CE ({NUM}), KL to source ({NUM})")
+JAC = re.compile(rf"step (\d+): mask Jaccard within (?:{NUM}), across ({NUM})")
 STEPS = re.compile(r"^steps (\d+),", re.M)
 
 
@@ -89,6 +91,12 @@ def main_checked(folders: list[str], output: str) -> None:
     if not any(loss or val or jac for _, loss, val, jac in found.values()):  # a log at step 0
         raise UsageError(f"nothing to draw yet: {', '.join(found)} logged no loss, validation "
                          "or probe step")  # fmt: skip
+    for name, (_, loss, val, jac) in found.items():  # matplotlib leaves them out: gaps
+        ys = (loss, [y for _, y in val], [y for _, y in jac])
+        bad = [sum(not math.isfinite(y) for y in values) for values in ys]
+        if any(bad):
+            print(f"Note: {name}: {bad[0]} train loss, {bad[1]} validation and {bad[2]} probe "
+                  "points not finite (gaps in its curves)", file=sys.stderr)  # fmt: skip
     import matplotlib.pyplot as plt  # (check_figure chose the Agg backend)
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))

@@ -98,7 +98,9 @@ def info_command(
         rows["model"] = model
         rows["layers x d_ffn"] = f"{c['layers']} x {c['d_ffn']}"
         rows["parameters"] = f"{c['params'] / 1e6:.1f}M ({c['ffn_params'] / c['params']:.0%} FFN)"
-        rows["weight bytes"] = f"{c['bytes'] / 1e6:.1f} MB"
+        rows["weight bytes (as loaded)"] = f"{c['bytes'] / 1e6:.1f} MB"  # a GGUF's: unpacked
+        if model.lower().endswith(".gguf") and (file := Path(model).expanduser()).is_file():
+            rows["file size"] = f"{file.stat().st_size / 1e6:.1f} MB"  # (a folder's: not summed)
     width = max(map(len, rows))
     for key, value in rows.items():
         typer.echo(f"{key:<{width}}  {value}")

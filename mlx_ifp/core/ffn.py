@@ -332,7 +332,8 @@ def lora_disabled(model: nn.Module) -> Iterator[None]:
 @contextlib.contextmanager
 def random_state_kept() -> Iterator[None]:
     """MLX's global random state after the block as before it: weights drawn only to be replaced
-    by loaded ones (a LoRA's, a predictor's) leave the caller's ``mx.random.seed`` alone."""
+    by loaded ones (a LoRA's, a predictor's) leave the caller's ``mx.random.seed`` alone. MLX
+    keeps one state per thread: another thread's draws are not rewound."""
     hi, lo = mx.random.state[0].tolist()  # a key is (seed >> 32, seed & 0xFFFFFFFF)
     try:
         yield

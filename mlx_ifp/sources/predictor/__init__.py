@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -197,17 +198,15 @@ class PredictorSource(MaskSource):
 
     def __init__(self, path: str | Path):
         self.path = Path(path).expanduser().absolute()  # masks name it from any folder
-        self._pred: Predictor | None = None
-        self._for: int | None = None
+        self._loaded: tuple[weakref.ref, Predictor] | None = None  # (its model, the predictor)
 
     def key(self) -> str:
         return f"predictor({self.path})"
 
     def predictor(self, model: nn.Module) -> Predictor:
-        if self._pred is None or self._for != id(model):
-            self._pred = load_predictor(self.path, model)
-            self._for = id(model)
-        return self._pred
+        if (loaded := self._loaded) is None or loaded[0]() is not model:  # one read, one write:
+            self._loaded = loaded = (weakref.ref(model), load_predictor(self.path, model))
+        return loaded[1]  # a source two models share on two threads: each its own predictor
 
     def trained_k(self, d_ffn: int | None = None) -> int | None:
         """The channels per layer the predictor was trained to keep (None if not recorded, or if
