@@ -160,7 +160,7 @@ def check_writable(
     command made), a non-empty folder holding none is refused; with ``magic`` (how the files it
     makes begin), a non-empty file that begins otherwise."""
     given, path = path, Path(path).expanduser()
-    if str(given) == "-":  # the usual "stdout": it was a file named "-" in the current folder
+    if given == "-":  # the text "stdout" (a Path("./-") is a path): was a file named "-" here
         raise UsageError("output - is not stdout here: give a path (./- names one called -)")
     if not folder and path.exists() and not path.is_file() and not path.is_dir():  # /dev/stdout
         raise UsageError(f"output {given} is a pipe or device, not a file: give a file path")

@@ -208,7 +208,7 @@ def build(
     key = [VERSION, asdict(cfg), absent, versions] + ([general] if general else [])
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:10]
     name = f"v{VERSION}-seed{cfg.seed}-{digest}"
-    out = Path(out).expanduser() if out else cache_dir("data") / name
+    given, out = out, Path(out).expanduser() if out else cache_dir("data") / name  # -: refused
     console = Console(stderr=True, quiet=not verbose)
     if absent:  # a reused build too: it has no prose from them either
         console.print(
@@ -219,7 +219,7 @@ def build(
         console.print(f"[yellow]No general domain: {GENERAL} is missing; reinstall mlx_ifp[/]")
     if not force and _manifest_digest(out / "manifest.json") == digest:
         return out
-    check_writable(out, folder=True, ours=("domains/*/*.jsonl",))  # before minutes of reading
+    check_writable(given if given == "-" else out, folder=True, ours=("domains/*/*.jsonl",))
     lock = cache_dir("locks") / hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
     with cache_lock(lock, f"data build of {out.name}"):  # (in the cache: none left beside out)
         if force or _manifest_digest(out / "manifest.json") != digest:

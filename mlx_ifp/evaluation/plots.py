@@ -144,8 +144,11 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(METRICS[metric])
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8)
+    legend: dict = {}  # every domain's lines, each label once (the first's alone: its NaN lost)
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    fig.legend(legend.values(), legend, loc="lower center", ncol=min(len(legend), 6), fontsize=8)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return _save(fig, path)
 
