@@ -72,6 +72,11 @@ def handle_errors(fn):
 app = typer.Typer(
     help="Instruction-following pruning for MLX: prune a model's FFNs for a prompt or task, "
     "then generate on the slim model.",
+    epilog="Examples (mlx_ifp COMMAND --help: its flags):\n"
+    "  mlx_ifp generate -p 'Reverse a list in Python.' --keep 0.5\n"
+    "  mlx_ifp chat\n"
+    "  mlx_ifp serve --tasks examples/serve_tasks.yaml   # OpenAI API on http://127.0.0.1:8080/v1\n"
+    "  mlx_ifp export --task 'Solve grade-school math problems.' -o slim-math",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -90,8 +95,9 @@ COMMANDS = {
     "serve": serve_command,
 }
 for _name, _fn in COMMANDS.items():
-    _alias = f"{_fn.__doc__} An alias of export." if _name == "convert" else None
-    app.command(_name, help=_alias)(handle_errors(_fn))
+    _short = (_fn.__doc__ or "").split("\n")[0] or None  # the listing: the first line only
+    _alias = f"{_short} An alias of export." if _name == "convert" else None
+    app.command(_name, help=_alias, short_help=_alias or _short)(handle_errors(_fn))
 data_app = typer.Typer(help="Build the offline multi-domain corpus.", no_args_is_help=True)
 data_app.command("build")(handle_errors(data_build_command))
 app.add_typer(data_app, name="data")

@@ -117,7 +117,7 @@ def data_build_command(
 
 
 def eval_command(
-    model: Annotated[str, typer.Option("--model", help="Model name, .gguf or folder.")] = (
+    model: Annotated[str, typer.Option("--model", help="Name, .gguf, folder or HF repo id.")] = (
         "smollm2-135m-instruct"
     ),
     data: Annotated[

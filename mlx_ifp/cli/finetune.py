@@ -34,7 +34,9 @@ def opt(name: str, help: str, *flags: str):
 def finetune_command(
     config: Annotated[str | None, typer.Option("--config", "-c", help="YAML config.")] = None,
     model: Annotated[str | None, opt("model", "The source model.")] = None,
-    data: Annotated[str | None, opt("data", "Folder of train.jsonl and valid.jsonl.")] = None,
+    data: Annotated[
+        str | None, opt("data", "Folder of train.jsonl and valid.jsonl (as mlx_lm lora's).")
+    ] = None,
     output: Annotated[str | None, opt("output", "Adapter folder.", "--output", "-o")] = None,
     stage: Annotated[str | None, opt("stage", "pretrain (stage 1) or sft (stage 2).")] = None,
     keep: Annotated[str | None, opt("keep", "Channels kept per layer.")] = None,
@@ -165,7 +167,9 @@ def finetune_command(
     test_batches: Annotated[
         int | None, opt("test_batches", "Batches --test scores (-1: the whole split).")
     ] = None,
-    resume: Annotated[str | None, opt("resume", "Continue from this checkpoint.")] = None,
+    resume: Annotated[
+        str | None, opt("resume", "Continue the run saved in this folder (an -o folder).")
+    ] = None,
 ):
     """Train the sparsity predictor jointly with the LLM (frozen, LoRA or full).
 

@@ -151,7 +151,12 @@ def bench_command(
         ),
     ] = "abcdefgh",
     dtype: Annotated[
-        str | None, typer.Option("--dtype", help="float32 / bfloat16 / float16.")
+        str | None,
+        typer.Option(
+            "--dtype",
+            help="float32, bfloat16 or float16 (default: a --model as generate loads it; a "
+            "--preset: float32 on CPU, else bfloat16).",
+        ),
     ] = None,
     output: Annotated[
         str | None,

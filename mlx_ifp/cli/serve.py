@@ -99,8 +99,8 @@ def serve_command(
         str,
         typer.Option(
             "--model",
-            help="smollm2-135m-instruct or qwen2.5-coder-1.5b-instruct (embedded), a .gguf "
-            "file, an mlx-lm folder or a Hugging Face repo id.",
+            help="smollm2-135m-instruct or qwen2.5-coder-1.5b-instruct (embedded; the second "
+            "is a 1.1 GB download), a .gguf file, an mlx-lm folder or a Hugging Face repo id.",
         ),
     ] = "smollm2-135m-instruct",
     host: Annotated[
@@ -181,8 +181,9 @@ def serve_command(
             "--api-key",
             metavar="KEY",
             envvar="MLX_IFP_API_KEY",
-            help="Clients must send one of these keys (Authorization: Bearer KEY), repeatable or "
-            "comma-separated, as llama-server's; /health and /v1/models stay open.",
+            help="Clients must send one of these keys (Authorization: Bearer KEY, or X-Api-Key: "
+            "KEY), repeatable or comma-separated, as llama-server's; /health, /models, "
+            "/v1/models and the model cards (/v1/models/ID) stay open.",
         ),
     ] = None,
     api_key_file: Annotated[
@@ -195,7 +196,12 @@ def serve_command(
         str, typer.Option("--log-level", help=f"uvicorn's log level: {', '.join(LOG_LEVELS)}.")
     ] = "info",
 ):
-    """Serve the model over an OpenAI-compatible HTTP API, with per-task slim models."""
+    """Serve the model over an OpenAI-compatible HTTP API, with per-task slim models.
+
+    Routes: POST /v1/chat/completions, /v1/completions (stream: true for server-sent events),
+    GET /v1/models, /v1/models/ID (each also without /v1, as llama-server's) and /health.
+    A client's base URL: http://HOST:PORT/v1. Example: mlx_ifp serve --tasks tasks.yaml
+    """
     try:
         import uvicorn
 
