@@ -320,7 +320,7 @@ def plot_command(
     n: Annotated[int, typer.Option("-n", help="Test prompts per domain (overlap).")] = 8,
     groups: Annotated[int, typer.Option(help="Layer groups (overlap).")] = 3,
 ):
-    """Write a PNG: mask overlap between domains, or quality vs active parameters."""
+    """Write a figure: mask overlap between domains, or quality vs active parameters."""
     from ..common import read_json
     from ..data import build
     from ..evaluation import (
