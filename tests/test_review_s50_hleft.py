@@ -23,7 +23,7 @@ from mlx_ifp.sources import picked_by
 
 import pytest
 from corpus import fake_sources
-from tiny import predictor_world
+from tiny import predictor_world, world_mask
 
 # ------------------------------------------------------- lead 1: no local path in a mask's sidecar
 
@@ -33,15 +33,8 @@ def world(tmp_path_factory):
     return predictor_world(tmp_path_factory.mktemp("hleft") / "proj")
 
 
-def picked(world):
-    folder, _, tok, adapter = world
-    lora, _ = mlx_ifp.load(str(folder), adapter_path=str(adapter))
-    _, info = mlx_ifp.select(lora, tok, "t5 t6 t7", mask_source="predictor")
-    return info.mask
-
-
 def test_the_sidecar_names_the_predictor_without_a_path(world, tmp_path):
-    mask, adapter = picked(world), world[3]
+    mask, adapter = world_mask(world), world[3]
     path = mask.save(adapter.parent / "masks" / "t1")
     text = Mask.files(path)[1].read_text()
     meta = json.loads(text)
@@ -56,7 +49,7 @@ def test_the_sidecar_names_the_predictor_without_a_path(world, tmp_path):
 def test_no_place_is_recorded_across_homes(world, monkeypatch):
     """A predictor and a mask whose one common folder is ``/home`` (or ``/``): a relative place
     would spell the path below it (``../../you/runs/r1``): the folder is named alone."""
-    mask, adapter = picked(world), world[3]
+    mask, adapter = world_mask(world), world[3]
     monkeypatch.setenv("HOME", str(adapter.parent / "me"))  # /home/me: the mask's tree
     path = mask.save(adapter.parent / "me" / "masks" / "t0")
     meta = json.loads(Mask.files(path)[1].read_text())
@@ -64,7 +57,7 @@ def test_no_place_is_recorded_across_homes(world, monkeypatch):
 
 
 def test_a_mask_shared_with_its_predictor_folder_finds_it_there(world, tmp_path):
-    mask, adapter = picked(world), world[3]
+    mask, adapter = world_mask(world), world[3]
     mask.save(adapter.parent / "masks" / "t2")
     moved = tmp_path / "elsewhere"
     shutil.copytree(adapter, moved / adapter.name)
@@ -75,7 +68,7 @@ def test_a_mask_shared_with_its_predictor_folder_finds_it_there(world, tmp_path)
 
 def test_a_mask_whose_predictor_is_elsewhere_runs_with_the_folder_given(world, tmp_path):
     folder, bare, tok, adapter = world
-    mask = picked(world)
+    mask = world_mask(world)
     mask.save(tmp_path / "m" / "t3")
     other = tmp_path / "copy" / adapter.name  # the same predictor, not where the mask says
     shutil.copytree(adapter, other)
@@ -93,7 +86,7 @@ def test_a_mask_whose_predictor_is_elsewhere_runs_with_the_folder_given(world, t
 
 
 def test_an_old_sidecar_with_a_path_still_reads(world, tmp_path):
-    mask, adapter = picked(world), world[3]
+    mask, adapter = world_mask(world), world[3]
     path = mask.save(tmp_path / "old")
     sidecar = Mask.files(path)[1]
     meta = json.loads(sidecar.read_text())

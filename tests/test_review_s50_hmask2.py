@@ -21,8 +21,7 @@ from mlx_ifp.core import Mask, UsageError
 from mlx_ifp.sources import picked_by
 
 import pytest
-from test_review_s50_hleft import picked
-from tiny import finetune_folder, predictor_world
+from tiny import finetune_folder, predictor_world, world_mask
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,7 @@ def world(tmp_path_factory):
 def shared(world, tmp_path, name):
     """The mask saved beside its predictor (``../adapter``), the two copied to ``tmp_path``."""
     adapter = world[3]
-    path = picked(world).save(adapter.parent / "masks" / name)
+    path = world_mask(world).save(adapter.parent / "masks" / name)
     tree = tmp_path / "tree"
     shutil.copytree(adapter, tree / adapter.name)
     shutil.copytree(adapter.parent / "masks", tree / "masks")

@@ -25,7 +25,7 @@ from mlx_ifp.serve.registry import Registry
 
 import pytest
 from test_serve import KEEP, word_tokenizer
-from tiny import finetune_folder, predictor_world, tiny_model
+from tiny import finetune_folder, predictor_world, tiny_model, world_mask
 
 # ------------------------------------- 1. a predictor of the mask's name but not its weights
 
@@ -35,16 +35,9 @@ def world(tmp_path_factory):
     return predictor_world(tmp_path_factory.mktemp("hreview") / "proj")
 
 
-def picked(world):
-    folder, _, tok, adapter = world
-    lora, _ = mlx_ifp.load(str(folder), adapter_path=str(adapter))
-    _, info = mlx_ifp.select(lora, tok, "t5 t6 t7", mask_source="predictor")
-    return info.mask
-
-
 def test_another_predictor_of_the_same_name_given_is_refused(world, tmp_path):
     folder, bare, tok, adapter = world
-    mask = picked(world)
+    mask = world_mask(world)
     path = mask.save(tmp_path / "m" / "t1")
     sidecar = Mask.files(path)[1]  # as saved on a machine whose folder is not here: no place
     meta = json.loads(sidecar.read_text())
@@ -63,7 +56,7 @@ def test_another_predictor_of_the_same_name_given_is_refused(world, tmp_path):
 def test_another_predictor_at_the_recorded_place_is_not_taken(world, tmp_path):
     """A mask copied with its ``../NAME`` place into a tree whose NAME is another predictor."""
     _, bare, _, adapter = world
-    picked(world).save(adapter.parent / "masks" / "t2")
+    world_mask(world).save(adapter.parent / "masks" / "t2")
     tree = tmp_path / "theirs"
     finetune_folder(bare, tree / adapter.name, 48, seed=9)
     shutil.copytree(adapter.parent / "masks", tree / "masks")

@@ -93,6 +93,16 @@ def predictor_world(root, k: int = 48):
     return folder, model, tok, finetune_folder(model, root / "adapter", k)
 
 
+def world_mask(world):
+    """The mask the ``predictor_world`` predictor picks for one prompt, on its LoRA'd model."""
+    import mlx_ifp
+
+    folder, _, tok, adapter = world
+    lora, _ = mlx_ifp.load(str(folder), adapter_path=str(adapter))
+    _, info = mlx_ifp.select(lora, tok, "t5 t6 t7", mask_source="predictor")
+    return info.mask
+
+
 def finetune_folder(model, folder, k: int, train: str = "lora", seed: int = 7):
     """What ``finetune`` writes, built directly: a predictor for ``model`` at budget ``k`` plus,
     for ``train`` = "lora" or "full", ``adapters.safetensors`` + ``adapter_config.json`` whose
