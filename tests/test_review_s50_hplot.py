@@ -17,11 +17,10 @@ from pathlib import Path
 
 import mlx_ifp  # first: the optimized BLAS before mlx.core  # noqa: F401
 from mlx_ifp import UsageError
-from mlx_ifp.cli import app
 from mlx_ifp.common import check_writable
 
 import pytest
-from typer.testing import CliRunner
+from test_review_s45_heval2 import cli, one_error  # (one CLI run, its one Error line)
 
 TOOL = Path(__file__).resolve().parent.parent / "tools" / "plot_training.py"
 REPORT = {
@@ -30,17 +29,6 @@ REPORT = {
         for s, f, p in (("full", 1.0, 2.0), ("griffin", 0.7, 3.0))
     ]
 }
-
-
-def cli(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def one_error(run) -> str:
-    assert run.exit_code == 2, run.output
-    lines = run.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), run.output
-    return lines[0]
 
 
 # --- 1. -o - ------------------------------------------------------------------------------------
