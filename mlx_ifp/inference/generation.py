@@ -35,7 +35,7 @@ from ..core import (
     vocab_size,
 )
 from ..models import Kept, export_note, notify_compiling, warn_if_packed_matmul_broken
-from ..sources import BUILT_IN, SOURCES, MaskSource, dense_prefill, make_source
+from ..sources import BUILT_IN, SOURCES, MaskSource, dense_prefill, make_source, selecting
 from . import repick as repick_mod
 from .pruner import PruneInfo, Pruner, at_mask_width, ships_predictor
 from .sampling import (
@@ -317,8 +317,9 @@ def stream_generate(
         slim, info, running = repick_mod.start(pruner, user, **opts)
     elif dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
         slim, info, cache = pruner.prefill(tokens, **opts)
-    else:
-        slim, info = select(model, tokenizer, user, task=task, mask=mask, pruner=pruner)
+    else:  # the text a mask reads, before any of the prompt runs: its chunks report (0, n)
+        read = selecting(opts["step"], progress and (lambda *_: progress(0, n)))
+        slim, info = read.run(select, model, tokenizer, user, task=task, mask=mask, pruner=pruner)
     if dense and cache is None:
         t0 = time.perf_counter()
         # the slim model's own unpruned weights (a shipped LoRA included): with the bare

@@ -5,11 +5,13 @@ Built in: ``griffin`` (per prompt, training-free), ``static`` (weight magnitude)
 with ``register_source``.
 """
 
+import contextvars
 import inspect
 
 from . import predictor, static  # noqa: F401  (each registers its sources)
 from .base import (
     BUILT_IN,
+    READING,
     SOURCES,
     Griffin,
     GriffinStats,
@@ -54,6 +56,16 @@ def options_read(name) -> set[str] | None:
     return {p.name for p in params if p.kind in kinds} - {"tokenizer"}
 
 
+def selecting(step: int = 2048, progress=None) -> contextvars.Context:
+    """A context to run a selection in (``selecting(...).run(select, ...)``): the dense pass a
+    source scores a text with (GRIFFIN's; a plug-in's may read ``base.READING`` too) takes
+    ``step`` tokens at a time and calls ``progress(done, total)`` after each chunk, as
+    ``dense_prefill`` does (an exception it raises stops the pass there)."""
+    context = contextvars.copy_context()
+    context.run(READING.set, {"step": step, "progress": progress})
+    return context
+
+
 __all__ = [
     "BUILT_IN",
     "DEFAULT_CALIBRATION",
@@ -83,5 +95,6 @@ __all__ = [
     "picked_by",
     "read_config",
     "register_source",
+    "selecting",
     "standardise",
 ]

@@ -16,6 +16,7 @@ import inspect
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -175,8 +176,7 @@ class Running:
 
     def __init__(self, model: nn.Module, observer: Observer, to_scores, context=None):
         self.model, self.observer, self.to_scores = model, observer, to_scores
-        self.context = context
-        self.cache: list | None = None
+        self.context, self.cache = context, None  # (the KV cache: a list, made by the first feed)
         self.max_kv_size: int | None = None  # its KV cache as bounded as generation's
         self.tokens: list[int] = []
 
@@ -276,6 +276,7 @@ def dense_prefill(
     return cache
 
 
+READING: ContextVar = ContextVar("mlx_ifp_reading", default=None)  # (``sources.selecting``)
 SOURCES: dict[str, Callable[..., MaskSource]] = {}
 
 
@@ -392,7 +393,7 @@ class Griffin(MaskSource):
 
     def scores(self, model, tokens):  # (an empty text: refused by ``GriffinStats.scores``)
         stats = GriffinStats()
-        dense_prefill(model, tokens, stats)
+        dense_prefill(model, tokens, stats, **(READING.get() or {}))  # ``selecting``'s chunks
         return stats.scores()
 
 
