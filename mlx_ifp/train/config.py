@@ -134,9 +134,16 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
         import yaml
 
         try:
-            values = yaml.safe_load(Path(path).expanduser().read_text()) or {}
+            values = yaml.safe_load(Path(path).expanduser().read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as e:  # a ValueError: it was a traceback
+            raise UsageError(f"config {path} is not UTF-8 text (byte {e.start})") from None
+        except yaml.MarkedYAMLError as e:  # PyYAML's own message runs over several lines
+            at = e.problem_mark or e.context_mark
+            where = f", line {at.line + 1}, column {at.column + 1}" if at else ""
+            said = " ".join(f"{e.problem or e.context}".split())
+            raise UsageError(f"config {path} is not valid YAML{where}: {said}") from None
         except (OSError, yaml.YAMLError) as e:
-            raise UsageError(f"cannot read config {path}: {e}") from None
+            raise UsageError(f"cannot read config {path}: {' '.join(str(e).split())}") from None
         if not isinstance(values, dict):
             raise UsageError(f"config {path} must be a mapping of settings")
     values.update({k: v for k, v in overrides.items() if v is not None})
