@@ -1,10 +1,10 @@
 """`mlx_ifp finetune` walked as a user coming from `mlx_lm lora` (fifty-first session review):
 each case was a traceback or a many-line error where one `Error:` line belongs."""
 
-import pytest
-
 from mlx_ifp import UsageError
 from mlx_ifp.train import load_config
+
+import pytest
 
 #: (id, the config file's bytes, fragments of the one error line)
 BAD_YAML = [
@@ -28,3 +28,44 @@ def test_a_broken_config_file_is_one_line(tmp_path, text, fragments):
     assert "<unicode string>" not in said, said
     for fragment in fragments:
         assert fragment in said, said
+
+
+SMALL = ["--iters", "1", "--batch-size", "2", "--max-seq-length", "32", "--val-every", "0"]
+
+
+def finetune(capsys, *args) -> tuple[int, str]:
+    from mlx_ifp.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["finetune", *args])
+    out = capsys.readouterr()
+    return e.value.code, out.err + out.out
+
+
+def test_resume_on_another_model_of_the_same_shape_and_norms_is_said(tmp_path, capsys):
+    """`--resume RUN --model FUSED` (the run's model with a LoRA fused in, by `mlx_lm.fuse`:
+    its norms, so its fingerprint, unchanged) went on training against other weights without a
+    word, where another data folder is said."""
+    import json
+
+    import mlx.core as mx
+    from bad_world import words_data
+    from tiny import save_folder, tiny_model
+
+    model = save_folder(tiny_model("llama"), tmp_path / "model")
+    other = tiny_model("llama")
+    q = other.model.layers[0].self_attn.q_proj
+    q.weight = q.weight + 0.5 * mx.ones(q.weight.shape)  # attention changed, norms kept
+    fused = save_folder(other, tmp_path / "fused")
+    data, out = words_data(tmp_path / "data"), tmp_path / "o"
+    first = ["--model", str(model), "--data", str(data), "-o", str(out), *SMALL]
+    code, said = finetune(capsys, *first)
+    assert code == 0, said[-1500:]
+    code, said = finetune(capsys, "--resume", str(out), "--iters", "2")  # its own model: no word
+    assert code == 0 and "Warning" not in said, said[-1500:]
+    code, said = finetune(capsys, "--resume", str(out), "--model", str(fused), "--iters", "3")
+    assert code == 0, said[-1500:]
+    warned = [line for line in said.splitlines() if line.startswith("Warning:")]
+    assert len(warned) == 1 and str(model.resolve()) in warned[0], said[-1500:]
+    assert str(fused.resolve()) in warned[0], warned
+    assert json.loads((out / "trainer_state.json").read_text())["step"] == 3

@@ -273,9 +273,13 @@ def check_fits(folder: str | Path, state: dict, ifp: dict, predictor: dict, cfg)
             f"checkpoint {folder} was made with other settings: {said}; resume with its own "
             "settings, or start again"
         )
-    was, now = old.get("data"), saved_config(cfg)["data"]  # data moves: said, not refused
-    if was and was != now and mx.distributed.init().rank() == 0:
-        print(f"Warning: {folder} was trained on {was}, this run reads {now}", file=sys.stderr)
+    # data moves, and a model of the same shape and norms (a LoRA fused in) has the same
+    # fingerprint: said, not refused
+    now = saved_config(cfg)
+    for name, verb in (("data", "reads"), ("model", "loads")):
+        if old.get(name) and old[name] != now[name] and mx.distributed.init().rank() == 0:
+            print(f"Warning: {folder} was trained on {old[name]}, this run {verb} {now[name]}",
+                  file=sys.stderr)  # fmt: skip
 
 
 def span(lora_layers, ifp: dict):
