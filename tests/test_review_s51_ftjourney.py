@@ -12,6 +12,7 @@ BAD_YAML = [
     ("bad-indent", b"iters: 1\n  bad: indent\n", ("bad.yaml", "line 2")),
     ("tab-indent", b"predictor:\n\tlayers: 2\n", ("bad.yaml", "line 2")),
     ("latin-1", b"iters: 1\n# caf\xe9\n", ("bad.yaml", "UTF-8")),
+    ("control-character", b"iters: 1\x07\n", ("bad.yaml", "#x0007")),
 ]
 
 

@@ -142,6 +142,10 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
             where = f", line {at.line + 1}, column {at.column + 1}" if at else ""
             said = " ".join(f"{e.problem or e.context}".split())
             raise UsageError(f"config {path} is not valid YAML{where}: {said}") from None
+        except yaml.reader.ReaderError as e:  # a control character; its second line names
+            said = str(e).split("\n")[0]  # the file "<unicode string>"
+            where = f"config {path} is not valid YAML, character {e.position}"
+            raise UsageError(f"{where}: {said}") from None
         except (OSError, yaml.YAMLError) as e:
             raise UsageError(f"cannot read config {path}: {' '.join(str(e).split())}") from None
         if not isinstance(values, dict):
