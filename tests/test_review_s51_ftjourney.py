@@ -70,3 +70,24 @@ def test_resume_on_another_model_of_the_same_shape_and_norms_is_said(tmp_path, c
     assert len(warned) == 1 and str(model.resolve()) in warned[0], said[-1500:]
     assert str(fused.resolve()) in warned[0], warned
     assert json.loads((out / "trainer_state.json").read_text())["step"] == 3
+
+
+def test_a_new_run_into_a_folder_that_holds_a_run_says_it_replaces_it(tmp_path, capsys):
+    """The same command run again (`--resume` forgotten, as after a Ctrl-C) started over and
+    replaced the earlier run at its first save without a word (mlx_lm lora overwrites its
+    adapters silently too); now one warning line that names the folder, its step and --resume."""
+    from bad_world import words_data
+    from tiny import save_folder, tiny_model
+
+    model = save_folder(tiny_model("llama"), tmp_path / "model")
+    data, out = words_data(tmp_path / "data"), tmp_path / "o"
+    first = ["--model", str(model), "--data", str(data), "-o", str(out), *SMALL]
+    code, said = finetune(capsys, *first)
+    assert code == 0 and "Warning" not in said, said[-1500:]  # a new folder: no word
+    code, said = finetune(capsys, *first[:-8], *SMALL[2:], "--iters", "2")
+    assert code == 0, said[-1500:]
+    warned = [line for line in said.splitlines() if line.startswith("Warning:")]
+    assert len(warned) == 1 and str(out) in warned[0], said[-1500:]
+    assert "step 1" in warned[0] and f"--resume {out}" in warned[0], warned
+    code, said = finetune(capsys, "--resume", str(out), "--iters", "3")  # resumed: no word
+    assert code == 0 and "Warning" not in said, said[-1500:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import fields
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -190,6 +191,8 @@ def finetune_command(
     cfg = load_config(config, **overrides)
     check_flags(given, cfg)
     rank = mx.distributed.init().rank()
+    if rank == 0:
+        replacing(cfg, read_state)
     try:
         path = finetune(cfg)
     except (Refused, Interrupted) as e:  # every rank stops with it: rank 0 alone says why
@@ -199,6 +202,26 @@ def finetune_command(
     if rank == 0:
         what = {"lora": " and its LoRA adapters", "full": " and the fine-tuned LLM weights"}
         typer.echo(f"Saved the predictor{what.get(cfg.train, '')} to {path}")
+
+
+def replacing(cfg, read_state) -> None:
+    """A run started (not resumed) in a folder that holds one: one warning line, as the same
+    command typed again without --resume replaces the run at its first save (mlx_lm lora
+    overwrites its adapters without a word)."""
+    out = Path(cfg.output).expanduser()
+    if cfg.resume and Path(cfg.resume).expanduser().resolve() == out.resolve():
+        return
+    if not (out / "trainer_state.json").is_file():
+        return
+    try:
+        step = read_state(out)["step"]
+    except UsageError:  # a broken one: the start of the run says what it does with it
+        return
+    print(
+        f"Warning: {out} holds a run at step {step}: this run starts over and replaces it at "
+        f"its first save (--resume {out} continues it)",
+        file=sys.stderr,
+    )
 
 
 def check_flags(given: set, cfg) -> None:
