@@ -91,3 +91,19 @@ def test_a_new_run_into_a_folder_that_holds_a_run_says_it_replaces_it(tmp_path, 
     assert "step 1" in warned[0] and f"--resume {out}" in warned[0], warned
     code, said = finetune(capsys, "--resume", str(out), "--iters", "3")  # resumed: no word
     assert code == 0 and "Warning" not in said, said[-1500:]
+
+
+def test_a_max_seconds_stop_says_how_to_go_on(tmp_path, capsys):
+    """A Ctrl-C names the command that continues the run; a --max-seconds stop said only
+    `stopped at step 1: max_seconds 1e-09 reached`, then `Saved ...`, as a finished run does."""
+    from bad_world import words_data
+    from tiny import save_folder, tiny_model
+
+    model = save_folder(tiny_model("llama"), tmp_path / "model")
+    data, out = words_data(tmp_path / "data"), tmp_path / "o"
+    run = ["--model", str(model), "--data", str(data), "-o", str(out), *SMALL[2:]]
+    code, said = finetune(capsys, *run, "--iters", "5", "--max-seconds", "1e-9")
+    assert code == 0, said[-1500:]
+    stop = [line for line in said.splitlines() if line.startswith("stopped at step")]
+    assert len(stop) == 1 and "max_seconds 1e-09 reached" in stop[0], said[-1500:]
+    assert f"mlx_ifp finetune --resume {out}" in stop[0], stop

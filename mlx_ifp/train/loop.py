@@ -346,7 +346,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
                 save(step)
                 saved_at, last_good = step, (out, step)
             if out_of_time:
-                ui.note(f"stopped at step {step}: max_seconds {cfg.max_seconds:g} reached")
+                ui.note(f"stopped at step {step}: max_seconds {cfg.max_seconds:g} reached; "
+                        f"continue with: mlx_ifp finetune --resume {out}")  # fmt: skip
                 break
             if halt and step < cfg.iters:  # Ctrl-C: finish the step, save, say how on
                 if saved_at != step:
