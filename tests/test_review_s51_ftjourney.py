@@ -91,6 +91,9 @@ def test_a_new_run_into_a_folder_that_holds_a_run_says_it_replaces_it(tmp_path, 
     assert "step 1" in warned[0] and f"--resume {out}" in warned[0], warned
     code, said = finetune(capsys, "--resume", str(out), "--iters", "3")  # resumed: no word
     assert code == 0 and "Warning" not in said, said[-1500:]
+    more = ["--init-from", str(out), "--start-step", "3", "--iters", "4"]  # named: no word
+    code, said = finetune(capsys, *first[:-8], *SMALL[2:], *more)
+    assert code == 0 and "Warning" not in said, said[-1500:]
 
 
 def test_a_max_seconds_stop_says_how_to_go_on(tmp_path, capsys):

@@ -209,7 +209,8 @@ def replacing(cfg, read_state) -> None:
     command typed again without --resume replaces the run at its first save (mlx_lm lora
     overwrites its adapters without a word)."""
     out = Path(cfg.output).expanduser()
-    if cfg.resume and Path(cfg.resume).expanduser().resolve() == out.resolve():
+    named = (cfg.resume, cfg.init_from)  # it goes on from that run: named, not forgotten
+    if any(p and Path(p).expanduser().resolve() == out.resolve() for p in named):
         return
     if not (out / "trainer_state.json").is_file():
         return
