@@ -195,7 +195,7 @@ def test_stop_strings(served, client):
     assert r.choices[0].message.content == want[: want.index(stop)]
     assert r.choices[0].finish_reason == "stop"
     f = StopFilter(["abc"])
-    assert f.push("xya") == ("x", False) and f.push("b") == ("y", False)
+    assert f.push("xya") == ("xy", False) and f.push("b") == ("", False)  # "ab" may start it
     assert f.push("cd") == ("", True)
 
 

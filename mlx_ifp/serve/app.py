@@ -144,6 +144,7 @@ class Completions:
     async def _serve(self, request: Request, chat: bool) -> Response:
         limits = self.limits
         req = parse_request(await read_json(request, limits.max_body_bytes), chat, limits)
+        req.model = req.model or self.registry.model_id  # none named: the one served
         self.registry.resolve(req.model)  # 404 before queueing
         _check_template(req, self.registry)  # 400 before queueing
         client = req.user or f"{_host(request)} {request.headers.get('authorization', '')}"
@@ -219,8 +220,7 @@ class Completions:
 
         try:
             if req.chat:
-                first = {**head, "choices": [_role_delta()]}
-                yield f"data: {json.dumps(first)}\n\n"
+                yield f"data: {json.dumps({**head, 'choices': [_role_delta()]})}\n\n"
             while True:
                 if piece.finish_reason is not None:
                     if piece.text or piece.logprobs:

@@ -46,7 +46,7 @@ class APIError(Exception):
 class GenRequest:
     """A validated completion request (chat or plain)."""
 
-    model: str
+    model: str  # "": none named (the app puts the served base model's id)
     prompt: str | list  # chat: a message list; completions: the raw text or its token ids
     chat: bool
     max_tokens: int
@@ -308,10 +308,8 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
                 msg = f"'{alias}' and '{same}' name one setting: give one"
                 raise APIError(400, msg, param=alias)
         body = {**body, name: value}
-    model = body.get("model")
-    if model is None:
-        raise APIError(400, "'model' is required", param="model")
-    if not isinstance(model, str) or not model:
+    model = body.get("model")  # none: the served base model's (set by the app), as llama.cpp's
+    if model is not None and (not isinstance(model, str) or not model):  # and mlx-lm's servers
         raise _wrong_type("'model' must be a non-empty string", "model")
     _unsupported(body)
     options = _typed(body, "stream_options", dict, "an object")
@@ -334,7 +332,7 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
     if top_p == 0:  # OpenAI's reading: only the most likely token (greedy)
         temperature, top_p = 0.0, 1.0
     return GenRequest(
-        model=model,
+        model=model or "",
         prompt=_messages(body) if chat else _prompt(body),
         chat=chat,
         max_tokens=_max_tokens(body, limits),
@@ -379,9 +377,8 @@ class StopFilter:
     """Cuts a text stream at the first stop string; never emits any part of a stop string."""
 
     def __init__(self, stops: list[str]):
-        self.stops = [s for s in stops if s]
-        self.hold = max((len(s) for s in self.stops), default=1) - 1
-        self.buffer = ""
+        self.stops, self.buffer = [s for s in stops if s], ""
+        self.hold = max((len(s) for s in self.stops), default=1) - 1  # the most held back
 
     def push(self, text: str) -> tuple[str, bool]:
         """Add streamed text; returns (text safe to emit now, whether a stop string was hit)."""
@@ -390,7 +387,9 @@ class StopFilter:
         if hits:
             out, self.buffer = self.buffer[: min(hits)], ""
             return out, True
-        cut = max(len(self.buffer) - self.hold, 0)
+        n, stops = len(self.buffer), self.stops  # held: only a tail that may begin a stop
+        starts = range(max(n - self.hold, 0), n)  # string (as llama.cpp's, mlx-lm's servers)
+        cut = next((i for i in starts if any(s.startswith(self.buffer[i:]) for s in stops)), n)
         out, self.buffer = self.buffer[:cut], self.buffer[cut:]
         return out, False
 
