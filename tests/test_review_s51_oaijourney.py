@@ -11,14 +11,22 @@ API, llama.cpp's server and `mlx_lm.server` do):
   both serve their one model) was **a 400 "'model' is required"**. Now it is the served base
   model, answered under its id; a `model` given is checked as before (a 404 if not served).
 
+- `logprobs: true` on a float16 model whose logits overflow (a repetition penalty near its
+  floor): NaN / -inf log-probabilities made the plain answer **a 500** (Starlette's JSON refuses
+  them) and the stream **not JSON** (`NaN`, `-Infinity`). Now they are OpenAI's -9999.0.
+
 Every test here but the guards (said in their docstrings) fails on the code it was written
 against, for the reason in its docstring.
 """
 
+import json
+
+import mlx_ifp  # noqa: F401  (before mlx.core: the optimized BLAS)
 from mlx_ifp.serve.app import create_app
 from mlx_ifp.serve.registry import Registry
 from mlx_ifp.serve.schemas import Limits, StopFilter
 
+import mlx.core as mx
 import pytest
 from test_review_s44_serve import sse_events as events
 from test_review_s44_serve2 import call
@@ -94,3 +102,45 @@ def test_a_model_given_is_still_checked(server):
     assert call(server, "POST", "/v1/chat/completions", {**CHAT, "model": "gpt-4"})[0] == 404
     status, _, answer = call(server, "POST", "/v1/chat/completions", {**CHAT, "model": 5})
     assert status == 400 and answer["error"]["param"] == "model"
+
+
+def _strict(raw: bytes | str):
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(raw, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def half_server():
+    model = tiny_model("llama")
+    model.set_dtype(mx.float16)  # a float16 model: its logits overflow where float32's do not
+    mx.eval(model.parameters())  # (made here, not lazily on the server's worker thread)
+    registry = Registry(model, word_tokenizer(), "tiny", keep=KEEP, cache_bytes=1e6)
+    s = Server(create_app(registry, Limits(max_tokens_limit=300, timeout_s=30)))
+    yield s
+    s.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_log_probabilities_that_overflow_are_sent_as_json(half_server, stream):
+    """A float16 model with a repetition penalty near its floor (1e-30: the repeated prompt
+    word's logit overflows) gave NaN and -inf log-probabilities: the plain answer was **a 500
+    "internal error while generating"** (Starlette's JSON refuses them, a traceback logged),
+    the stream sent ``NaN`` / ``-Infinity``, which no strict JSON parser reads. Now such a value
+    is OpenAI's -9999.0 ("very unlikely")."""
+    body = {"model": "tiny", "messages": [{"role": "user", "content": "t5 t5 t5 t6"}]}
+    body.update(max_tokens=4, logprobs=True, top_logprobs=5, repetition_penalty=1e-30)
+    status, _, raw = call(half_server, "POST", "/v1/chat/completions", {**body, "stream": stream})
+    assert status == 200, raw
+    if stream:
+        text = raw.decode() if isinstance(raw, bytes) else json.dumps(raw)
+        lines = [x[6:] for x in text.split("\n") if x.startswith("data: ") and x != "data: [DONE]"]
+        chosen = [c for x in lines for c in _strict(x)["choices"] if c.get("logprobs")]
+        content = [t for c in chosen for t in c["logprobs"]["content"]]
+    else:
+        content = _strict(json.dumps(raw, allow_nan=True))["choices"][0]["logprobs"]["content"]
+    values = [t["logprob"] for t in content] + [
+        x["logprob"] for t in content for x in t["top_logprobs"]
+    ]
+    assert content and all(-9999.0 <= v <= 0 for v in values), values

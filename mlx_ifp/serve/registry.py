@@ -376,7 +376,8 @@ class TokenLog:
             return
         lp, t = r.logprobs.reshape(-1), int(r.token)  # on the device: the n best and t come back
         top = mx.argpartition(-lp, self.n - 1)[: self.n].tolist() if self.n else []
-        values = lp[mx.array([*top, t])].astype(mx.float32).tolist()
+        values = lp[mx.array([*top, t])].astype(mx.float32)  # NaN, -inf: OpenAI's -9999.0
+        values = mx.nan_to_num(values, nan=-9999.0, posinf=0.0, neginf=-9999.0).tolist()
         alts = sorted(zip(values[:-1], top, strict=True), reverse=True)
         token, raw = token_text(self.tokenizer, t)
         entry = {"token": token, "bytes": raw, "logprob": values[-1], "offset": self.made}
