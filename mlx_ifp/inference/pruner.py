@@ -201,10 +201,10 @@ _KEEP_UNWARNED = contextvars.ContextVar("keep_unwarned", default=False)
 
 
 def at_mask_width(model: nn.Module, mask: Mask, make, source=None):
-    """``make(source, budget)``: a pruner for a given ``mask`` at its width, of ``source``, else of
-    ``mask_owner``'s, with no ``KeepMismatch`` (the width is the mask's, not trained) from a
-    ``Pruner`` made in this thread meanwhile; not ``warnings.catch_warnings``: the process's
-    filters, left so by two threads."""
+    """``make(source, budget)``: a pruner for ``mask`` (one of another model refused as such, not
+    for its picker's LoRA) at its width, of ``source``, else ``mask_owner``'s, no ``KeepMismatch``
+    from a ``Pruner`` made in this thread meanwhile (``catch_warnings``: process-wide filters)."""
+    mask.check(model)
     token = _KEEP_UNWARNED.set(True)
     try:
         return make(mask_owner(model, mask) if source is None else source, Budget(mask.keep))

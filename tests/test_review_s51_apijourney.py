@@ -1,0 +1,48 @@
+"""A macOS-app developer's walk through the Python API (fifty-first session, review).
+
+- A mask picked by a predictor trained with a LoRA, given to ``generate``/``stream_generate``/
+  ``select``/``Pruner.for_mask`` of another model (the mask read with ``Mask.load(path)``, no
+  model), was refused as "load the model with [the predictor's] lora weights", not as a mask of
+  another model (``prune``, ``Mask.load(path, model)`` and the CLI said so).
+"""
+
+from types import SimpleNamespace
+
+import mlx_ifp
+from mlx_ifp.bench.models import synthetic_tokenizer
+
+import pytest
+from tiny import finetune_folder, save_folder, tiny_model
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A tiny llama loaded with a LoRA run (its predictor picks a mask), and another model."""
+    root = tmp_path_factory.mktemp("s51api")
+    model = tiny_model("llama")
+    run = finetune_folder(model, root / "run", k=48, train="lora")
+    mine, tok = mlx_ifp.load(str(save_folder(model, root / "mine")), adapter_path=str(run))
+    _, info = mlx_ifp.Pruner(mine, tok, keep=48).slim_for("t2 t3 t4")
+    info.mask.save(root / "m")
+    mask = mlx_ifp.Mask.load(root / "m.safetensors")  # no model: read, not checked yet
+    other = tiny_model("llama", num_hidden_layers=4)
+    return SimpleNamespace(mask=mask, other=other, tok=synthetic_tokenizer(128))
+
+
+CALLS = {
+    "generate": lambda w: mlx_ifp.generate(w.other, w.tok, "t2 t3", max_tokens=2, mask=w.mask),
+    "stream_generate": lambda w: list(
+        mlx_ifp.stream_generate(w.other, w.tok, "t2 t3", 2, mask=w.mask)
+    ),
+    "select": lambda w: mlx_ifp.select(w.other, w.tok, mask=w.mask),
+    "Pruner.for_mask": lambda w: mlx_ifp.Pruner.for_mask(w.other, w.tok, w.mask),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_a_predictors_mask_for_another_model_is_refused_as_such_in_the_api(world, call):
+    with pytest.raises(mlx_ifp.UsageError) as e:
+        CALLS[call](world)
+    msg = str(e.value)
+    assert "another model" in msg and "lora" not in msg, msg
+    assert "\n" not in msg
