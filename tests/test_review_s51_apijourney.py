@@ -4,6 +4,10 @@
   ``select``/``Pruner.for_mask`` of another model (the mask read with ``Mask.load(path)``, no
   model), was refused as "load the model with [the predictor's] lora weights", not as a mask of
   another model (``prune``, ``Mask.load(path, model)`` and the CLI said so).
+- A transformers tokenizer (not mlx-lm's wrapper: ``mlx_lm.stream_generate`` wraps one itself)
+  ran ``generate``/``stream_generate`` until ``extra_eos_tokens`` or ``xtc_probability`` was
+  given: then a ``TypeError: 'int' object is not iterable`` from inside mlx_ifp (its
+  ``eos_token_ids`` is transformers' one id, not mlx-lm's set).
 """
 
 from types import SimpleNamespace
@@ -46,3 +50,30 @@ def test_a_predictors_mask_for_another_model_is_refused_as_such_in_the_api(world
     msg = str(e.value)
     assert "another model" in msg and "lora" not in msg, msg
     assert "\n" not in msg
+
+
+def stops_at(tok, extra):
+    model = tiny_model("llama")
+    return mlx_ifp.generate(model, tok, "t5 t6 t7", max_tokens=12, extra_eos_tokens=extra)
+
+
+def test_extra_eos_tokens_with_a_transformers_tokenizer_stop_as_with_mlx_lms_wrapper():
+    wrapped = synthetic_tokenizer(128)
+    raw = wrapped._tokenizer  # what AutoTokenizer gives; mlx-lm's stream_generate takes it
+    free = stops_at(wrapped, None).split()
+    assert len(free) > 3 and free[2] not in free[:2], free  # a token to stop at, third
+    assert stops_at(raw, None) == " ".join(free)
+    assert stops_at(raw, [free[2]]) == stops_at(wrapped, [free[2]]) == " ".join(free[:2])
+    assert raw.eos_token_id == 1  # the caller's tokenizer is left as it was
+
+
+def test_xtc_with_a_transformers_tokenizer_samples_as_with_mlx_lms_wrapper():
+    import mlx.core as mx
+
+    model, wrapped = tiny_model("llama"), synthetic_tokenizer(128)
+    xtc = dict(max_tokens=8, temp=1.0, xtc_probability=0.9, xtc_threshold=0.01)
+    out = []
+    for tok in (wrapped, wrapped._tokenizer):
+        mx.random.seed(3)
+        out.append(mlx_ifp.generate(model, tok, "t5 t6 t7", **xtc))
+    assert out[0] == out[1] and out[0].strip(), out

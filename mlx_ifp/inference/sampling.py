@@ -16,6 +16,7 @@ import mlx.nn as nn
 from mlx_lm.generate import generate_step, speculative_generate_step
 from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.sample_utils import make_logits_processors, make_sampler
+from mlx_lm.tokenizer_utils import TokenizerWrapper
 
 from ..core import (
     Budget,
@@ -70,7 +71,11 @@ def check_repick(repick) -> int | None:
 def with_eos(tokenizer, extra, vocab: int | None = None):
     """``tokenizer``, or a copy of it (mlx-lm's wrapper) that also ends the reply at each of
     the ``extra`` tokens (mlx-lm's ``--extra-eos-token``: a token's text, or its id as a number
-    below ``vocab``); one line for one it lacks. The tokenizer given is left as it was."""
+    below ``vocab``); one line for one it lacks. The tokenizer given is left as it was; a
+    transformers one is wrapped first, as ``mlx_lm.stream_generate`` wraps it (its
+    ``eos_token_ids`` is one id, not mlx-lm's set, which the end tokens and XTC read)."""
+    if not isinstance(tokenizer, TokenizerWrapper) and hasattr(tokenizer, "convert_tokens_to_ids"):
+        tokenizer = TokenizerWrapper(tokenizer)
     if extra is None or (isinstance(extra, list | tuple) and not extra):
         return tokenizer
     if not isinstance(extra, list | tuple) or not hasattr(tokenizer, "add_eos_token"):
