@@ -7,7 +7,8 @@
 - A transformers tokenizer (not mlx-lm's wrapper: ``mlx_lm.stream_generate`` wraps one itself)
   ran ``generate``/``stream_generate`` until ``extra_eos_tokens`` or ``xtc_probability`` was
   given: then a ``TypeError: 'int' object is not iterable`` from inside mlx_ifp (its
-  ``eos_token_ids`` is transformers' one id, not mlx-lm's set).
+  ``eos_token_ids`` is transformers' one id, not mlx-lm's set). ``export_gguf`` with one:
+  the same ``TypeError`` (where the GGUF's end tokens are read).
 """
 
 from types import SimpleNamespace
@@ -77,3 +78,15 @@ def test_xtc_with_a_transformers_tokenizer_samples_as_with_mlx_lms_wrapper():
         mx.random.seed(3)
         out.append(mlx_ifp.generate(model, tok, "t5 t6 t7", **xtc))
     assert out[0] == out[1] and out[0].strip(), out
+
+
+def test_export_gguf_with_a_transformers_tokenizer_writes_the_wrappers_file(tmp_path):
+    pytest.importorskip("gguf")
+    from test_gguf_export import random_mask, tiny
+
+    model, wrapped = tiny("llama")
+    mask = random_mask(model)
+    slim = mlx_ifp.prune(model, mask)
+    a = mlx_ifp.export_gguf(slim, wrapped, tmp_path / "a.gguf", "f16", mask=mask)
+    b = mlx_ifp.export_gguf(slim, wrapped._tokenizer, tmp_path / "b.gguf", "f16", mask=mask)
+    assert a.read_bytes() == b.read_bytes()

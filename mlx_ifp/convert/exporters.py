@@ -257,7 +257,8 @@ def _tokenizer(w, tokenizer, n_vocab: int, eos=None) -> None:
     w.add_token_types(types)
     w.add_token_merges(merges)
     ids = {k: getattr(hf, f"{k}_token_id", None) for k in ("bos", "eos", "unk", "pad")}
-    stops = [*(eos if isinstance(eos, list) else [eos]), *sorted(getattr(hf, "eos_token_ids", ()))]
+    alt = {e} if type(e := getattr(hf, "eos_token_ids", ())) is int else e  # transformers': an id
+    stops = [*(eos if isinstance(eos, list) else [eos]), *sorted(alt)]  # mlx-lm's wrapper: a set
     more = [t for t in dict.fromkeys(stops) if type(t) is int and 0 <= t < n_vocab]  # stops as
     ids.update(zip(("eot", "eom"), [t for t in more if t != ids["eos"]], strict=False))  # eot, eom
     for key, tid in ((k, t) for k, t in ids.items() if t is not None):
@@ -300,8 +301,7 @@ def export_gguf(
     F16). ``mask`` (a ``Mask``) fills ``mlx_ifp.mask`` (its digest), ``mlx_ifp.keep`` etc.
     (``task``: ``mlx_ifp.task``); the source's ``general.*`` keys (a GGUF's, or a folder's README
     license, base model...) are kept; ``metadata`` adds or overrides scalar keys (str, int, float,
-    bool). Written to a temporary file first (a failure leaves nothing); ``progress``: on stderr.
-    """
+    bool). Written to a temporary file first (a failure leaves nothing); ``progress``: stderr."""
     try:
         import gguf
     except ImportError:
