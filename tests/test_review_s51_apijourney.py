@@ -9,6 +9,10 @@
   given: then a ``TypeError: 'int' object is not iterable`` from inside mlx_ifp (its
   ``eos_token_ids`` is transformers' one id, not mlx-lm's set). ``export_gguf`` with one:
   the same ``TypeError`` (where the GGUF's end tokens are read).
+- Text a mask is picked from (a ``task``, ``mask_prompt``, ``select``'s prompt,
+  ``Pruner.slim_for``) encoded by a tokenizer whose ids pass the model's vocabulary (another
+  model's tokenizer) ran the dense model on ids outside its embedding, and a mask came back; the
+  same ids as the prompt were refused in one line.
 """
 
 from types import SimpleNamespace
@@ -90,3 +94,26 @@ def test_export_gguf_with_a_transformers_tokenizer_writes_the_wrappers_file(tmp_
     a = mlx_ifp.export_gguf(slim, wrapped, tmp_path / "a.gguf", "f16", mask=mask)
     b = mlx_ifp.export_gguf(slim, wrapped._tokenizer, tmp_path / "b.gguf", "f16", mask=mask)
     assert a.read_bytes() == b.read_bytes()
+
+
+def big_ids_tokenizer():
+    """A tokenizer of 300 words for a model of 128: "t200" encodes past its embedding."""
+    return synthetic_tokenizer(300)
+
+
+OUTSIDE = {
+    "task": lambda m, t: mlx_ifp.generate(m, t, [5, 6], max_tokens=2, task="t200 t201"),
+    "task examples": lambda m, t: mlx_ifp.generate(m, t, [5, 6], max_tokens=2, task=["t200"]),
+    "mask_prompt": lambda m, t: mlx_ifp.generate(
+        m, t, [5, 6], max_tokens=2, mask_prompt="t250", prefill="slim"
+    ),
+    "select": lambda m, t: mlx_ifp.select(m, t, "t200 t5", mask_source="griffin"),
+    "slim_for": lambda m, t: mlx_ifp.Pruner(m, t, source="griffin").slim_for("t5 t299"),
+}
+
+
+@pytest.mark.parametrize("call", sorted(OUTSIDE))
+def test_text_a_mask_reads_is_refused_past_the_models_vocabulary(call):
+    model = tiny_model("llama")  # vocabulary 128
+    with pytest.raises(mlx_ifp.UsageError, match="outside the model's vocabulary"):
+        OUTSIDE[call](model, big_ids_tokenizer())

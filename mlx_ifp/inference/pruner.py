@@ -304,7 +304,7 @@ class Pruner:
             if isinstance(self.tokenizer, str | None) or not hasattr(self.tokenizer, "encode"):
                 what = type(self.tokenizer).__name__  # (model, tokenizer = mlx_ifp.load(...))
                 raise UsageError(f"a tokenizer is needed to select channels from text, got {what}")
-            return example_tokens(self.tokenizer, text)
+            return token_ids(example_tokens(self.tokenizer, text), self.model)  # (its vocabulary)
         if not isinstance(text, list | tuple) and not hasattr(text, "tolist"):  # ids: checked there
             raise UsageError(f"a prompt or task is a str or a list, got {type(text).__name__}")
         return token_ids(text, self.model)
