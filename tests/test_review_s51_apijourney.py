@@ -13,6 +13,9 @@
   ``Pruner.slim_for``) encoded by a tokenizer whose ids pass the model's vocabulary (another
   model's tokenizer) ran the dense model on ids outside its embedding, and a mask came back; the
   same ids as the prompt were refused in one line.
+- ``stream_generate(..., mask_prompt=TEXT)`` with a source whose per-prompt mask is read off the
+  prompt's dense pass (GRIFFIN, the default of a model with no shipped predictor;
+  ``prefill="auto"`` or ``"dense"``) ignored ``mask_prompt``: the mask was the prompt's.
 """
 
 from types import SimpleNamespace
@@ -117,3 +120,19 @@ def test_text_a_mask_reads_is_refused_past_the_models_vocabulary(call):
     model = tiny_model("llama")  # vocabulary 128
     with pytest.raises(mlx_ifp.UsageError, match="outside the model's vocabulary"):
         OUTSIDE[call](model, big_ids_tokenizer())
+
+
+@pytest.mark.parametrize("prefill", ["auto", "dense", "slim"])
+def test_mask_prompt_is_what_a_griffin_mask_reads_whatever_the_prefill(prefill):
+    import mlx.core as mx
+
+    model, tok = tiny_model("llama"), synthetic_tokenizer(128)
+    reads = "t40 t50 t60 t70 t80"
+    want = mlx_ifp.select(model, tok, reads, mask_source="griffin")[1].mask
+    prompt_own = mlx_ifp.select(model, tok, "t5 t6 t7 t8", mask_source="griffin")[1].mask
+    assert not mx.array_equal(want.indices, prompt_own.indices)  # the two texts pick apart
+    stream = mlx_ifp.stream_generate(model, tok, "t5 t6 t7 t8", 2, mask_prompt=reads,
+                                     prefill=prefill)  # fmt: skip
+    records = list(stream)
+    assert mx.array_equal(records[-1].prune.mask.indices, want.indices)
+    assert (records[-1].prune.prefill_s > 0) == (prefill != "slim")  # the KV cache: dense

@@ -252,7 +252,7 @@ def stream_generate(
     ``prefill``: ``"dense"`` runs the prompt through the unpruned model the slim ones are cut
     from (the source, or its LoRA'd copy for a shipped predictor + LoRA) and decodes with the
     slim one from its KV cache (GRIFFIN's recipe; a per-prompt GRIFFIN mask is then read off
-    that same pass, over the whole prompt, earlier turns too); ``"slim"`` runs everything on the
+    that same pass, over the whole prompt, unless ``mask_prompt``); ``"slim"`` runs all on the
     slim model; ``"auto"`` is dense for a per-prompt mask from a source that prefers it
     (``MaskSource.prefers_dense_prefill``: GRIFFIN), else slim. Other keyword arguments go to
     ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim; its
@@ -315,7 +315,7 @@ def stream_generate(
     cache, running = None, None
     if repick:  # the first mask read off the dense pass that later re-picks continue
         slim, info, running = repick_mod.start(pruner, user, **opts)
-    elif dense and per_prompt and observes:  # the mask is read off the prompt's dense pass
+    elif dense and per_prompt and observes and mask_prompt is None:  # read off the dense pass
         slim, info, cache = pruner.prefill(tokens, **opts)
     else:  # the text a mask reads, before any of the prompt runs: its chunks report (0, n)
         read = selecting(opts["step"], progress and (lambda *_: progress(0, n)))
