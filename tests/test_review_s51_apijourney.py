@@ -16,6 +16,9 @@
 - ``stream_generate(..., mask_prompt=TEXT)`` with a source whose per-prompt mask is read off the
   prompt's dense pass (GRIFFIN, the default of a model with no shipped predictor;
   ``prefill="auto"`` or ``"dense"``) ignored ``mask_prompt``: the mask was the prompt's.
+- An empty list as the prompt (no new tokens for a ``prompt_cache``, no messages), or a list of
+  strs (a batch, as ``mlx_lm.batch_generate`` takes), was refused as "the prompt must be a str
+  or a list of chat messages, got list": a list was given, and what was wrong with it unsaid.
 """
 
 from types import SimpleNamespace
@@ -136,3 +139,18 @@ def test_mask_prompt_is_what_a_griffin_mask_reads_whatever_the_prefill(prefill):
     records = list(stream)
     assert mx.array_equal(records[-1].prune.mask.indices, want.indices)
     assert (records[-1].prune.prefill_s > 0) == (prefill != "slim")  # the KV cache: dense
+
+
+@pytest.mark.parametrize(
+    "prompt, says",
+    [([], "the prompt is empty"), (["t5", "t6"], "list of str"), (["t5", 6], "list of str, int")],
+)
+def test_a_prompt_list_that_is_no_prompt_says_what_it_holds(prompt, says):
+    model, tok = tiny_model("llama"), synthetic_tokenizer(128)
+    for call in (
+        lambda: mlx_ifp.generate(model, tok, prompt, max_tokens=2),
+        lambda: mlx_ifp.generate(model, tok, [5, 6], max_tokens=2, mask_prompt=prompt),
+    ):
+        with pytest.raises(mlx_ifp.UsageError) as e:
+            call()
+        assert says in str(e.value) and "\n" not in str(e.value), str(e.value)

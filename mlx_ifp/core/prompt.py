@@ -49,8 +49,12 @@ def check_prompt(prompt) -> None:
                 got = type(m.get("content")).__name__
                 raise UsageError(f"a {m['role']} message's content must be a str, got {got}")
         return
+    if isinstance(prompt, list | tuple) and not prompt:  # (no messages, no new token ids)
+        raise UsageError(f"the prompt is empty (an empty {type(prompt).__name__})")
+    held = isinstance(prompt, list | tuple)  # what it holds: strs are a batch, one prompt a call
+    held = f" of {', '.join(dict.fromkeys(type(m).__name__ for m in prompt))}" if held else ""
     raise UsageError(
-        f"the prompt must be a str or a list of chat messages, got {type(prompt).__name__}"
+        f"the prompt must be a str or a list of chat messages, got {type(prompt).__name__}{held}"
         + (" (decode bytes to text first)" if isinstance(prompt, bytes | bytearray) else "")
     )
 
