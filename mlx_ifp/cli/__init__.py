@@ -124,20 +124,23 @@ NOT_TAKEN = {
     "--use-default-chat-template": "mlx_lm generate ignores it too: leave it out",
 }
 CHAT_NOT_TAKEN = {"--pipeline": "not supported: mlx_ifp chat runs on one machine, no mlx.launch"}
-_QUANTIZE = ("convert", "not done here: an export keeps the source's quantization (a float "
+_QUANTIZE = ("mlx_lm convert", "not done here: an export keeps the source's quantization (a float "
              "export: mlx_lm convert --hf-path OUT -q --mlx-path OUT-4bit)")  # fmt: skip
-#: ``mlx_lm convert``'s and ``mlx_lm fuse``'s flags, and what they are in ``export``/``convert``
+#: ``mlx_lm convert``'s, ``mlx_lm fuse``'s and llama.cpp's ``convert_hf_to_gguf.py``'s flags, and
+#: what they are in ``export``/``convert``
 CONVERT_FLAGS = {
-    "--hf-path": ("convert", "--model here"),
-    "--mlx-path": ("convert", "--output/-o here"),
+    "--hf-path": ("mlx_lm convert", "--model here"),
+    "--mlx-path": ("mlx_lm convert", "--output/-o here"),
     **dict.fromkeys(("-q", "--quantize", "--q-bits", "--q-group-size", "--q-mode"), _QUANTIZE),
     "--quant-predicate": _QUANTIZE,
-    "-d": ("convert", "--dequantize here"),
-    "--upload-repo": ("convert", "not supported: upload the folder with `hf upload`"),
-    "--save-path": ("fuse", "--output/-o here"),
-    "--de-quantize": ("fuse", "--dequantize here"),
-    "--export-gguf": ("fuse", "-o NAME.gguf (or --format gguf) here"),
-    "--gguf-path": ("fuse", "-o NAME.gguf here"),
+    "-d": ("mlx_lm convert", "--dequantize here"),
+    "--upload-repo": ("mlx_lm convert", "not supported: upload the folder with `hf upload`"),
+    "--save-path": ("mlx_lm fuse", "--output/-o here"),
+    "--de-quantize": ("mlx_lm fuse", "--dequantize here"),
+    "--export-gguf": ("mlx_lm fuse", "-o NAME.gguf (or --format gguf) here"),
+    "--gguf-path": ("mlx_lm fuse", "-o NAME.gguf here"),
+    "--outfile": ("convert_hf_to_gguf.py", "--output/-o here"),
+    "--outtype": ("convert_hf_to_gguf.py", "--gguf-type here"),
 }
 
 
@@ -184,7 +187,7 @@ def generate_said(said: str, error, args: list | None) -> str:
     name = str(getattr(error, "option_name", "") or "")  # (-qa is read as -q)
     if args[:1] in (["convert"], ["export"]) and name in CONVERT_FLAGS:
         theirs, what = CONVERT_FLAGS[name]  # (not click's guess: --hf-path ~ --adapter-path)
-        return f"{said.split(' (Possible options')[0]} (mlx_lm {theirs}'s {name}: {what})"
+        return f"{said.split(' (Possible options')[0]} ({theirs}'s {name}: {what})"
     if command is None:
         return said
     name = "--quantize-activations" if name == "-q" and "-qa" in args else name

@@ -21,9 +21,18 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from fnmatch import fnmatch
 from pathlib import Path
 
-from ..common import UsageError, atomic_file, cache_dir, cache_lock, read_json, sha256_file
+from ..common import (
+    UsageError,
+    atomic_file,
+    cache_dir,
+    cache_lock,
+    first_line,
+    read_json,
+    sha256_file,
+)
 from .gguf import converted_from, gguf_to_mlx_lm, is_converted
 
 EMBEDDED = {
@@ -326,3 +335,23 @@ def default_adapter(name: str | None, budget=None, embedded: bool | None = None)
         return abs(budget.channels(cfgs[folder]["d_ffn"]) - cfgs[folder]["k"])
 
     return min(folders, key=distance)  # min keeps the first of equals: the default
+
+
+#: the files a tokenizer is read from: fast, sentencepiece, BPE / WordPiece, tiktoken, own code
+TOKENIZER_FILES = ("tokenizer.json", "*.model", "vocab.*", "*.tiktoken", "tokenization_*.py")
+
+
+def why_not_loaded(e: Exception, kind: str, path: str) -> str:
+    """Why ``mlx_lm.load`` failed on ``path`` (a model of ``check_model``'s ``kind``), on one
+    line: a folder without tokenizer files and a repo id neither cached nor reachable said so
+    (transformers' error, cut at 300 characters, and the Hub's first line did not)."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    if kind == "folder" and "tokenizer" in str(e):
+        names = [f.name for f in Path(path).iterdir()]
+        if not any(fnmatch(n, p) for n in names for p in TOKENIZER_FILES):
+            return "no tokenizer files in it (tokenizer.json, tokenizer.model, vocab.json...)"
+    if kind == "repo" and isinstance(e, LocalEntryNotFoundError) and not constants.HF_HUB_OFFLINE:
+        return f"not in the Hugging Face cache, and the Hub cannot be reached ({first_line(e)})"
+    return first_line(e)  # (HF_HUB_OFFLINE=1: the Hub's line says so)

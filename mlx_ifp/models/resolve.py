@@ -202,7 +202,8 @@ def load(
         strict = getattr(hub, "StrictDataclassError", OSError)  # (huggingface_hub >= 0.31)
         if not isinstance(e, (OSError, ValueError, RuntimeError, KeyError, TypeError, strict)):
             raise  # a bug, not the files: its traceback
-        raise UsageError(f"could not load {model}: {first_line(e)}") from None
+        why = embedded.why_not_loaded(e, kind, path)  # (the first line of the error, or why)
+        raise UsageError(f"could not load {model}: {why}") from None
     source_fp = fingerprint(net)  # adapters may retrain norms: keep the source's identity
     floats = {p.dtype for _, p in nn.utils.tree_flatten(net.parameters())}
     floats = {d for d in floats if mx.issubdtype(d, mx.floating)}
