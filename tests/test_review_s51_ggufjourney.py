@@ -68,3 +68,12 @@ def test_llama_cpp_convert_flags_say_what_they_are_here(command, flag, ours, cap
     err = capsys.readouterr().err
     assert e.value.code == 2 and len(err.strip().splitlines()) == 1, err
     assert f"(convert_hf_to_gguf.py's {flag}: {ours})" in err, err
+
+
+def test_a_folder_holding_a_gguf_file_names_it(tmp_path):
+    """A llama.cpp user's model folder (a GGUF file in it, no config.json), given as --model,
+    was refused as "not an mlx-lm model folder (no config.json)" without naming the file."""
+    (tmp_path / "SmolLM2-GGUF").mkdir()
+    (tmp_path / "SmolLM2-GGUF" / "smollm2.Q8_0.gguf").write_bytes(b"GGUF")
+    with pytest.raises(mlx_ifp.UsageError, match="no config.json.*SmolLM2-GGUF/smollm2.Q8_0.gguf"):
+        mlx_ifp.load(str(tmp_path / "SmolLM2-GGUF"))
