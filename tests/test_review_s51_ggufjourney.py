@@ -77,3 +77,19 @@ def test_a_folder_holding_a_gguf_file_names_it(tmp_path):
     (tmp_path / "SmolLM2-GGUF" / "smollm2.Q8_0.gguf").write_bytes(b"GGUF")
     with pytest.raises(mlx_ifp.UsageError, match="no config.json.*SmolLM2-GGUF/smollm2.Q8_0.gguf"):
         mlx_ifp.load(str(tmp_path / "SmolLM2-GGUF"))
+
+
+def test_info_of_an_exported_slim_model_says_it_is_pruned(tmp_path):
+    """`mlx_ifp info --model SLIM` (an export's folder) listed its layers and parameters and
+    nothing of its pruning (generate's "Exported pruned to K of D FFN channels" line)."""
+    folder = save_folder(tiny_model("llama"), tmp_path / "m")
+    net, tok = mlx_ifp.load(str(folder))
+    static = mlx_ifp.make_source("static")
+    slim, picked = mlx_ifp.select(net, tok, "-", keep=0.5, mask_source=static)
+    out = mlx_ifp.export(slim, tok, tmp_path / "slim", mask=picked.mask)
+    r = cli("info", "--model", out)
+    assert r.exit_code == 0, r.output
+    d_ffn = net.layers[0].mlp.gate_proj.weight.shape[0]
+    assert f"Exported pruned to {d_ffn // 2} of {d_ffn} FFN channels" in r.output, r.output
+    assert picked.mask.digest() in r.output
+    assert "Exported pruned" not in cli("info", "--model", folder).output

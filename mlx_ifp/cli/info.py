@@ -73,7 +73,7 @@ def info_command(
     import mlx_lm
 
     from ..core import ARCHITECTURES, cache_dir, count
-    from ..models import blas_status, hugepages_status, packed_matmul_check
+    from ..models import blas_status, export_note, hugepages_status, packed_matmul_check
     from ..sources import SOURCES
 
     rows = {
@@ -101,6 +101,8 @@ def info_command(
         rows["weight bytes (as loaded)"] = f"{c['bytes'] / 1e6:.1f} MB"  # a GGUF's: unpacked
         if model.lower().endswith(".gguf") and (file := Path(model).expanduser()).is_file():
             rows["file size"] = f"{file.stat().st_size / 1e6:.1f} MB"  # (a folder's: not summed)
+        if note := export_note(net):  # an export of a pruned model: as generate says it
+            rows["pruned"] = note
     width = max(map(len, rows))
     for key, value in rows.items():
         typer.echo(f"{key:<{width}}  {value}")
