@@ -205,9 +205,9 @@ def finetune_command(
 
 
 def replacing(cfg, read_state) -> None:
-    """A run started (not resumed) in a folder that holds one: one warning line, as the same
-    command typed again without --resume replaces the run at its first save (mlx_lm lora
-    overwrites its adapters without a word)."""
+    """A run written into a folder that holds another run (not the one it resumes or starts
+    from): one warning line, as the same command typed again without --resume replaces the run
+    at its first save (mlx_lm lora overwrites its adapters without a word)."""
     out = Path(cfg.output).expanduser()
     named = (cfg.resume, cfg.init_from)  # it goes on from that run: named, not forgotten
     if any(p and Path(p).expanduser().resolve() == out.resolve() for p in named):
@@ -218,9 +218,11 @@ def replacing(cfg, read_state) -> None:
         step = read_state(out)["step"]
     except UsageError:  # a broken one: the start of the run says what it does with it
         return
+    how = (f"this run goes on from {cfg.resume}" if cfg.resume else f"this run starts from "
+           f"{cfg.init_from}'s weights" if cfg.init_from else "this run starts over")  # fmt: skip
     print(
-        f"Warning: {out} holds a run at step {step}: this run starts over and replaces it at "
-        f"its first save (--resume {out} continues it)",
+        f"Warning: {out} holds a run at step {step}: {how} and replaces it at its first save "
+        f"(--resume {out} continues it)",
         file=sys.stderr,
     )
 

@@ -257,8 +257,8 @@ def _tokenizer(w, tokenizer, n_vocab: int, eos=None) -> None:
     w.add_token_types(types)
     w.add_token_merges(merges)
     ids = {k: getattr(hf, f"{k}_token_id", None) for k in ("bos", "eos", "unk", "pad")}
-    alt = {e} if type(e := getattr(hf, "eos_token_ids", ())) is int else e  # transformers': an id
-    stops = [*(eos if isinstance(eos, list) else [eos]), *sorted(alt)]  # mlx-lm's wrapper: a set
+    alt = [e] if type(e := getattr(hf, "eos_token_ids", ())) is int else e or ()  # id, set, None
+    stops = [*(eos if isinstance(eos, list) else [eos]), *sorted(t for t in alt if type(t) is int)]
     more = [t for t in dict.fromkeys(stops) if type(t) is int and 0 <= t < n_vocab]  # stops as
     ids.update(zip(("eot", "eom"), [t for t in more if t != ids["eos"]], strict=False))  # eot, eom
     for key, tid in ((k, t) for k, t in ids.items() if t is not None):

@@ -83,8 +83,8 @@ def check_model(model: str) -> str:
             "config.json, or a GGUF file)"
         )
     if path.exists():
-        if not (path / "config.json").is_file():  # a llama.cpp user's folder: its GGUF named
-            found = next((f"; its GGUF file: {f}" for f in sorted(path.glob("*.gguf"))), "")
+        if not (path / "config.json").is_file():  # llama.cpp user's folder: its GGUF (no ._X) named
+            found = next((f"; its GGUF file: {f}" for f in sorted(path.glob("[!.]*.gguf"))), "")
             raise UsageError(f"{model} is not an mlx-lm model folder (no config.json{found})")
         return "folder"
     if model.startswith((".", "/", "~")) or model.count("/") != 1:

@@ -140,7 +140,9 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
         except yaml.MarkedYAMLError as e:  # PyYAML's own message runs over several lines
             at = e.problem_mark or e.context_mark
             where = f", line {at.line + 1}, column {at.column + 1}" if at else ""
-            said = " ".join(f"{e.problem or e.context}".split())
+            said = e.problem or e.context  # (a second document: "but found another ...")
+            said = f"{e.context}, {said}" if e.context and said.startswith("but ") else said
+            said = " ".join(said.split())
             raise UsageError(f"config {path} is not valid YAML{where}: {said}") from None
         except yaml.reader.ReaderError as e:  # a control character; its second line names
             said = str(e).split("\n")[0]  # the file "<unicode string>"
