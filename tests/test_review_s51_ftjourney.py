@@ -5,6 +5,7 @@ from mlx_ifp import UsageError
 from mlx_ifp.train import load_config
 
 import pytest
+from test_review_s48_hsmall import SMALL, finetune  # (the same tiny run and its caller)
 
 #: (id, the config file's bytes, fragments of the one error line)
 BAD_YAML = [
@@ -29,18 +30,6 @@ def test_a_broken_config_file_is_one_line(tmp_path, text, fragments):
     assert "<unicode string>" not in said, said
     for fragment in fragments:
         assert fragment in said, said
-
-
-SMALL = ["--iters", "1", "--batch-size", "2", "--max-seq-length", "32", "--val-every", "0"]
-
-
-def finetune(capsys, *args) -> tuple[int, str]:
-    from mlx_ifp.cli import main
-
-    with pytest.raises(SystemExit) as e:
-        main(["finetune", *args])
-    out = capsys.readouterr()
-    return e.value.code, out.err + out.out
 
 
 def test_resume_on_another_model_of_the_same_shape_and_norms_is_said(tmp_path, capsys):
