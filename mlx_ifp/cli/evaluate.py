@@ -273,8 +273,8 @@ def eval_command(
     with warnings.catch_warnings():  # ours (prompts cut to --max-len): one line, as elsewhere
         warnings.showwarning = lambda message, *_, **__: typer.echo(f"Warning: {message}", err=True)
         report = evaluate(net, tokenizer, folder, cfg)
-    report.update(model=model, data=str(folder), config=asdict(cfg))
-    text = json.dumps(report, indent=2)
+    report.update(model=model, data=str(folder), config=asdict(cfg))  # NaN, inf: strict null
+    text = json.dumps(json.loads(json.dumps(report), parse_constant=lambda _: None), indent=2)
     if output:  # before the table: `eval -o r.json | head` closing stdout lost the report
         with atomic_file(output) as tmp:
             tmp.write_text(text + "\n")

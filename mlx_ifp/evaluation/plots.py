@@ -4,6 +4,7 @@ layer group (``run.mask_overlap``), and quality versus active parameters from an
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 from pathlib import Path
 
@@ -95,7 +96,9 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
     results = report.get("results") if isinstance(report, dict) else None
     if not isinstance(results, list):
         raise UsageError("the report is not the JSON of `mlx_ifp eval -o` (no 'results' list)")
-    rows = [r for r in results if isinstance(r, dict) and r.get(metric) is not None]
+    always = metric in ("ppl", "nll", "kl", "top1")  # every row's: null is eval's NaN or inf
+    rows = [r for r in results if isinstance(r, dict) and (always or r.get(metric) is not None)]
+    rows = [{**r, metric: math.nan} if r[metric] is None else r for r in rows if metric in r]
     if not rows:
         raise UsageError(f"the report has no {metric!r} results")
     keys = ("domain", "source", "mode", "active_fraction")

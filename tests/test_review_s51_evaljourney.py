@@ -1,0 +1,69 @@
+"""Review (s51): ``eval``, ``bench`` and ``plot`` as a researcher comparing pruning methods runs
+them. Each test failed on the code it was written against, for the reason in its docstring; all
+run on tiny random models.
+
+- ``eval -o r.json`` (and ``-o -``) on a model whose scores come out NaN (a diverged finetune, a
+  float16 overflow) **wrote the literals ``NaN`` / ``Infinity``**, which strict JSON parsers (jq,
+  JavaScript's JSON.parse, Go, serde) refuse: the whole report unreadable to them.
+"""
+
+import json
+
+import mlx_ifp  # first: the optimized BLAS before mlx.core  # noqa: F401
+from mlx_ifp import UsageError
+from mlx_ifp.evaluation import plot_quality
+
+import mlx.core as mx
+import pytest
+from test_review_s45_heval2 import cli
+from tiny import save_folder, tiny_model
+
+
+def strict(text: str):
+    """``text`` read as strict JSON (RFC 8259: no NaN, Infinity or -Infinity)."""
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def nan_model(tmp_path_factory):
+    """A tiny llama whose dense forward is NaN (one FFN channel's weights NaN)."""
+    model = tiny_model("llama")
+    w = model.model.layers[0].mlp.down_proj.weight
+    model.model.layers[0].mlp.down_proj.weight = w.at[:, 5].add(float("nan"))
+    mx.eval(model.parameters())
+    return save_folder(model, tmp_path_factory.mktemp("nan") / "model")
+
+
+EVAL = ["--limit", 1, "--gen-limit", 0, "--mask-sources", "full,random", "--keep", 0.5,
+        "--modes", "input", "--domains", "math"]  # fmt: skip
+
+
+@pytest.mark.parametrize("to_stdout", [False, True])
+def test_eval_report_of_nan_scores_is_strict_json(cli_world, nan_model, tmp_path, to_stdout):
+    """``NaN`` literals in the report (its ppl, nll and kl): json.loads accepts them, strict
+    parsers do not."""
+    _, corpus = cli_world
+    out = tmp_path / "r.json"
+    output = "-" if to_stdout else out
+    run = cli("eval", "--model", nan_model, "--data", corpus, *EVAL, "-o", output)
+    assert run.exit_code == 0, run.output
+    report = strict(run.stdout if to_stdout else out.read_text())
+    rows = report["results"]
+    assert [r["source"] for r in rows] == ["full", "random"]
+    assert all(r["kl"] is None and r["ppl"] is None for r in rows)  # NaN written as null
+    assert all(r["n"] == 1 and r["active_fraction"] > 0 for r in rows)  # the rest as it was
+
+
+def test_plot_quality_reads_null_scores_as_not_drawn(tmp_path):
+    """A report whose scores are null (eval's NaN, written as strict JSON) was "has no 'ppl'
+    results", as if the metric were never measured; a row's null left out without a word."""
+    rows = [{"domain": "math", "source": s, "mode": "input", "active_fraction": f, "ppl": None}
+            for s, f in (("full", 1.0), ("random", 0.7))]  # fmt: skip
+    with pytest.raises(UsageError, match="all NaN or infinite"):
+        plot_quality({"results": rows}, tmp_path / "q.png", "ppl")
+    rows[0]["ppl"] = 3.0
+    assert plot_quality({"results": rows}, tmp_path / "q.png", "ppl").is_file()
