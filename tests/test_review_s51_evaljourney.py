@@ -67,3 +67,27 @@ def test_plot_quality_reads_null_scores_as_not_drawn(tmp_path):
         plot_quality({"results": rows}, tmp_path / "q.png", "ppl")
     rows[0]["ppl"] = 3.0
     assert plot_quality({"results": rows}, tmp_path / "q.png", "ppl").is_file()
+
+
+# --- bench: decode tok/s over the decode steps alone -----------------------------------------
+
+
+@pytest.mark.parametrize("gen", [2, 4, 64])
+def test_bench_decode_speed_leaves_out_the_prefills_token(gen):
+    """mlx-lm's ``generation_tps`` is n tokens over the time from the first token to the last,
+    which holds n - 1 decode steps (the first token is the prefill's, its time in prompt_tps).
+    ``bench`` reported it as the decode speed: ``-n 2`` read **twice** the decode speed of
+    ``-n 64`` on the same model (1827 vs 864 tok/s on the tiny preset, seen here), ``-n 64``
+    1.6% over llama-bench's ``tg64`` (n decode steps timed)."""
+    from types import SimpleNamespace
+
+    from mlx_ifp.bench import run as bench_run
+
+    step = 0.01  # seconds per decode step: mlx-lm's interval holds gen - 1 of them
+    last = SimpleNamespace(prompt_tps=100.0, peak_memory=0.5, generation_tokens=gen,
+                           generation_tps=gen / ((gen - 1) * step))  # fmt: skip
+    tok = SimpleNamespace(_eos_token_ids={1})
+    out = bench_run.run_decode(None, tok, [1, 2, 3], gen, 2, stream=lambda n: iter([last]))
+    assert out["decode_tps"] == pytest.approx(1 / step)  # 100 tok/s, whatever -n
+    assert out["decode_tps_all"] == pytest.approx([1 / step] * 2)
+    assert out["prefill_s"] == pytest.approx(3 / 100.0)

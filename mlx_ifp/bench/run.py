@@ -56,7 +56,7 @@ def decode_bytes(model: nn.Module) -> int:
 def run_decode(model, tokenizer, prompt: list[int], gen: int, trials: int, ctx=None, stream=None):
     """Median prefill seconds, decode tok/s and peak memory over ``trials`` (after a warm-up),
     the allocator's cache cleared before each pass; ``stream(n)``: the generation timed
-    (default: ``mlx_lm.stream_generate`` of ``n`` tokens)."""
+    (default: ``mlx_lm.stream_generate`` of ``n`` tokens); tok/s: decode steps, as llama-bench's."""
     from mlx_lm import stream_generate
 
     tokenizer._eos_token_ids = set()  # random weights: never stop early
@@ -68,9 +68,10 @@ def run_decode(model, tokenizer, prompt: list[int], gen: int, trials: int, ctx=N
         with ctx() if ctx else contextlib.nullcontext():
             for last in stream(gen if t else min(gen, 8)):  # noqa: B007  (0: a short warm-up)
                 pass
-        if t:
+        if t:  # mlx-lm's tok/s: n tokens (the prefill's first too) over n - 1 decode steps
+            steps = last.generation_tps * (last.generation_tokens - 1) / last.generation_tokens
             rows.append({"prefill_s": len(prompt) / last.prompt_tps, "peak_gb": last.peak_memory,
-                         "decode_tps_all": [last.generation_tps]})  # fmt: skip
+                         "decode_tps_all": [steps]})  # fmt: skip
     return merged(rows)
 
 
@@ -121,8 +122,7 @@ def _once(budgets, keeps, d: int, log) -> tuple[list[int], list]:
 
 def _number(keep) -> float | int:
     """A keep as the JSON records it: a number (the CLI passes the flag's text)."""
-    value = Budget.parse(keep).value
-    return value if value <= 1 else int(value)
+    return value if (value := Budget.parse(keep).value) <= 1 else int(value)
 
 
 def bench(
