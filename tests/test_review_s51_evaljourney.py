@@ -5,6 +5,10 @@ run on tiny random models.
 - ``eval -o r.json`` (and ``-o -``) on a model whose scores come out NaN (a diverged finetune, a
   float16 overflow) **wrote the literals ``NaN`` / ``Infinity``**, which strict JSON parsers (jq,
   JavaScript's JSON.parse, Go, serde) refuse: the whole report unreadable to them.
+- ``bench``'s decode tok/s was mlx-lm's ``generation_tps``: n tokens, the prefill's first one
+  included, over n - 1 decode steps; ``-n 2`` read about **twice** ``-n 64``'s speed.
+- Ctrl-C during ``bench -o b.json`` left the run so far in b.json (replacing what it held) but
+  said **only "Error: interrupted"**.
 """
 
 import json
@@ -91,3 +95,23 @@ def test_bench_decode_speed_leaves_out_the_prefills_token(gen):
     assert out["decode_tps"] == pytest.approx(1 / step)  # 100 tok/s, whatever -n
     assert out["decode_tps_all"] == pytest.approx([1 / step] * 2)
     assert out["prefill_s"] == pytest.approx(3 / 100.0)
+
+
+def test_bench_interrupted_says_what_it_saved(tmp_path, monkeypatch):
+    """Ctrl-C during ``bench -o b.json``: the results so far were saved there (``"complete":
+    false``), replacing what the file held, but the command said only **"Error: interrupted"**:
+    nothing told that b.json now held a partial run."""
+    from mlx_ifp.bench import run as bench_run
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench_run, "_one_keep", stop)  # after (a), at the first keep ratio
+    out = tmp_path / "b.json"
+    out.write_text('{"complete": true}')  # an earlier run's report
+    run = cli("bench", "--preset", "tiny", "--variants", "ac", "-p", 8, "-n", 2, "-r", 1, "-o", out)
+    assert run.exit_code == 130, run.output
+    line = run.output.strip().splitlines()[-1]
+    assert str(out) in line and "complete" in line, line
+    saved = strict(out.read_text())
+    assert saved["complete"] is False and "dense" in saved and saved["runs"] == []

@@ -172,7 +172,7 @@ def bench_command(
     """Benchmark TTFT (selection, slicing, prefill), decode tok/s and memory per variant."""
 
     from ..bench import VARIANTS, bench, plot, print_tables
-    from ..core import atomic_file, check_writable, not_an_input
+    from ..core import Interrupted, atomic_file, check_writable, not_an_input
     from ..evaluation import check_figure
 
     keep = [k.strip() for v in keep or ["0.5"] for k in v.split(",")]  # as eval's: 0.5,0.25 too
@@ -206,15 +206,26 @@ def bench_command(
         raise UsageError("--plot draws decode tok/s, which --variants h does not measure: add "
                          "a variant from abcdefg")  # fmt: skip
 
+    saved = []
+
     def save(result: dict) -> None:
         if output:
             with atomic_file(output) as tmp:
                 Path(tmp).write_text(json.dumps(result, indent=2))
+            saved.append(len(result["runs"]))
 
-    result = bench(
-        model, preset, tuple(keep), prompt_tokens, gen_tokens, trials, align, variants, dtype,
-        log=lambda s: print(s, file=sys.stderr, flush=True), on_progress=save,
-    )  # fmt: skip
+    try:
+        result = bench(
+            model, preset, tuple(keep), prompt_tokens, gen_tokens, trials, align, variants, dtype,
+            log=lambda s: print(s, file=sys.stderr, flush=True), on_progress=save,
+        )  # fmt: skip
+    except KeyboardInterrupt:  # what was saved, and that it replaced the file's earlier content
+        if not saved:
+            raise
+        raise Interrupted(
+            f'interrupted: {output} holds the run so far ("complete": false, its "runs": '
+            f"{saved[-1]} keep ratio(s) done)"
+        ) from None
     save(result)
     if not output:
         print(json.dumps(result, indent=2))
