@@ -7,6 +7,8 @@ run on tiny random models.
   JavaScript's JSON.parse, Go, serde) refuse: the whole report unreadable to them.
 - ``bench``'s decode tok/s was mlx-lm's ``generation_tps``: n tokens, the prefill's first one
   included, over n - 1 decode steps; ``-n 2`` read about **twice** ``-n 64``'s speed.
+- ``eval`` with a plug-in source whose masks keep another count than asked: its masks scored,
+  **the count asked for reported** (k, keep, active parameters).
 - Ctrl-C during ``bench -o b.json`` left the run so far in b.json (replacing what it held) but
   said **only "Error: interrupted"**.
 """
@@ -115,3 +117,36 @@ def test_bench_interrupted_says_what_it_saved(tmp_path, monkeypatch):
     assert str(out) in line and "complete" in line, line
     saved = strict(out.read_text())
     assert saved["complete"] is False and "dense" in saved and saved["runs"] == []
+
+
+# --- eval: a row's k is the k its masks kept ---------------------------------------------------
+
+
+def test_eval_refuses_a_source_whose_masks_keep_another_count(cli_world, monkeypatch):
+    """A plug-in source that rounds k up (to 64 channels, as some kernels like): ``eval --keep
+    0.25`` scored its 64-channel masks but **reported k 24, keep 0.25 and 62% active** (the
+    count asked for), a better score credited to fewer parameters. ``FixedMask`` refused such a
+    mismatch; other sources did not."""
+    from mlx_ifp.sources import MaskSource
+    from mlx_ifp.sources.base import SOURCES
+
+    class Aligned(MaskSource):
+        def scores(self, model, tokens):
+            return mx.broadcast_to(mx.arange(96.0), (len(model.model.layers), 96))
+
+        def select(self, model, tokens, k):
+            return super().select(model, tokens, -(-k // 64) * 64)
+
+    monkeypatch.setitem(SOURCES, "aligned64", lambda **kw: Aligned())
+    model, corpus = cli_world
+    args = ["--limit", 1, "--gen-limit", 0, "--domains", "math", "--mask-sources", "aligned64"]
+    for modes in ("input", "task"):
+        run = cli(
+            "eval", "--model", model, "--data", corpus, *args, "--keep", 0.25, "--modes", modes
+        )
+        said = run.output.strip().splitlines()[-1]  # (after the progress line it stopped at)
+        assert run.exit_code == 2 and said.startswith("Error: ") and "aligned64" in said, said
+        assert "keeps 64" in said and "k 24" in said, said
+    run = cli("eval", "--model", model, "--data", corpus, *args, "--keep", 64, "-o", "-")
+    assert run.exit_code == 0, run.output  # what it keeps, asked for: scored
+    assert [r["k"] for r in strict(run.stdout)["results"]] == [64, 64]

@@ -14,12 +14,14 @@ from ..core import (
     ContextFull,
     UsageError,
     context_length,
+    d_ffn,
     encode,
     format_chat,
     masked,
     messages_for,
     model_type,
     reply_tokens,
+    turn_tokens,
 )
 
 PLAIN_HEAD = {"llama", "mistral", "qwen2", "qwen3"}  # logits = lm_head(model.model(x))
@@ -124,6 +126,20 @@ def scoreable(items: list[dict], domain: str | None = None, most: int | None = N
                 f"{'a number or ' * (key == 'answer')}a text as its provenance's {key!r}, {got}"
             )
     return out
+
+
+def masks_for(model, tokenizer, source, items, k: int, mode: str, task: str, name=None) -> list:
+    """One mask per item: from its prompt (per input), else one from the task text; each of
+    ``k`` channels, what the row reports (a source's masks of another count are refused, naming
+    the source ``name``)."""
+    texts = [it["prompt"] for it in items] if source.uses_text and mode == "input" else [task]
+    masks = [source.select(model, turn_tokens(tokenizer, text), k) for text in texts]
+    if k < d_ffn(model) and (other := next((m.k for m in masks if m.k != k), None)):
+        raise UsageError(
+            f"mask source {name or source.key()!r} keeps {other} channels per layer when asked "
+            f"for k {k}: the row would report k {k} (ask --keep {other} for what it keeps)"
+        )
+    return masks * (len(items) // len(masks))
 
 
 def batch_of(chunk) -> mx.array:

@@ -32,11 +32,12 @@ from ..core import (
 )
 from ..data import DOMAINS, load_split, tasks
 from ..inference import prune
-from ..sources import FixedMask, MaskSource, llm_not_carried, make_source, picked_by, read_config
+from ..sources import FixedMask, llm_not_carried, make_source, picked_by, read_config
 from .metrics import (
     batch_of,
     dense_prompt,
     logprobs,
+    masks_for,
     pairs,
     reply_prompt,
     reply_room,
@@ -70,14 +71,6 @@ class EvalConfig:
 
 
 # ---------------------------------------------------------------- masks
-
-
-def masks_for(model, tokenizer, source: MaskSource, items, k, mode, task: str) -> list[Mask]:
-    """One mask per item: from its prompt (per input), else one from the task text."""
-    if not source.uses_text or mode != "input":
-        mask = source.select(model, turn_tokens(tokenizer, task), k)
-        return [mask] * len(items)
-    return [source.select(model, turn_tokens(tokenizer, it["prompt"]), k) for it in items]
 
 
 def generate_replies(
@@ -267,7 +260,8 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
             for label, source, k, mode, net in configs:  # net: model, or an adapted copy
                 bar.describe(f"{dom}: {label} k={k} per-{mode}, scoring")
                 t0 = time.perf_counter()
-                masks = masks_for(net, tokenizer, source, items, k, mode, domain_tasks[dom])
+                task = domain_tasks[dom]
+                masks = masks_for(net, tokenizer, source, items, k, mode, task, label)
                 per_item = []
                 for j, chunk in enumerate(chunks):
                     ms = masks[j * cfg.batch_size : j * cfg.batch_size + len(chunk)]
