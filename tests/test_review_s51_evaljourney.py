@@ -9,6 +9,7 @@ run on tiny random models.
   included, over n - 1 decode steps; ``-n 2`` read about **twice** ``-n 64``'s speed.
 - ``eval`` with a plug-in source whose masks keep another count than asked: its masks scored,
   **the count asked for reported** (k, keep, active parameters).
+- ``bench --keep 0.5,`` (which eval takes) was refused as **"got ''"**.
 - Ctrl-C during ``bench -o b.json`` left the run so far in b.json (replacing what it held) but
   said **only "Error: interrupted"**.
 """
@@ -150,3 +151,17 @@ def test_eval_refuses_a_source_whose_masks_keep_another_count(cli_world, monkeyp
     run = cli("eval", "--model", model, "--data", corpus, *args, "--keep", 64, "-o", "-")
     assert run.exit_code == 0, run.output  # what it keeps, asked for: scored
     assert [r["k"] for r in strict(run.stdout)["results"]] == [64, 64]
+
+
+def test_bench_keep_list_reads_as_evals(tmp_path):
+    """``bench --keep 0.5,`` (a trailing comma, which ``eval --keep`` takes): **"--keep must be a
+    fraction in (0, 1] or a channel count, got ''"**, an empty value the user never typed; a
+    value with no ratio at all (``--keep ,``) is still refused, as eval refuses it."""
+    out = tmp_path / "b.json"
+    args = ["bench", "--preset", "tiny", "--variants", "c", "-p", 8, "-n", 2, "-r", 1, "-o", out]
+    run = cli(*args, "--keep", "0.5,", "--keep", " 0.25 ,")
+    assert run.exit_code == 0, run.output
+    assert [r["keep"] for r in strict(out.read_text())["runs"]] == [0.5, 0.25]
+    run = cli(*args, "--keep", "0.5", "--keep", ",")
+    said = run.output.strip().splitlines()
+    assert run.exit_code == 2 and len(said) == 1 and "no keep ratio" in said[0], run.output

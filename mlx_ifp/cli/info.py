@@ -175,7 +175,10 @@ def bench_command(
     from ..core import Interrupted, atomic_file, check_writable, not_an_input
     from ..evaluation import check_figure
 
-    keep = [k.strip() for v in keep or ["0.5"] for k in v.split(",")]  # as eval's: 0.5,0.25 too
+    lists = [[k.strip() for k in v.split(",") if k.strip()] for v in keep or ["0.5"]]
+    if not all(lists):  # as eval's: 0.5,0.25 and 0.5, too; `--keep ,` alone is refused
+        raise UsageError(f"no keep ratio given in --keep {keep[lists.index([])]!r}")
+    keep = [k for ks in lists for k in ks]
     # "$M" unset: not "default" (and `--plot "$P"` unset: not "no plot", silently)
     for flag, value in (("--model", model), ("--preset", preset), ("--plot", plot_path)):
         if value is not None and not value.strip():
