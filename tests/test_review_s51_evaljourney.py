@@ -7,6 +7,7 @@ run on tiny random models.
   JavaScript's JSON.parse, Go, serde) refuse: the whole report unreadable to them.
 - ``bench``'s decode tok/s was mlx-lm's ``generation_tps``: n tokens, the prefill's first one
   included, over n - 1 decode steps; ``-n 2`` read about **twice** ``-n 64``'s speed.
+- ``plot quality``: a source missing from one panel shifted the others' colours there.
 - ``eval`` with a plug-in source whose masks keep another count than asked: its masks scored,
   **the count asked for reported** (k, keep, active parameters).
 - ``bench --keep 0.5,`` (which eval takes) was refused as **"got ''"**.
@@ -165,3 +166,32 @@ def test_bench_keep_list_reads_as_evals(tmp_path):
     run = cli(*args, "--keep", "0.5", "--keep", ",")
     said = run.output.strip().splitlines()
     assert run.exit_code == 2 and len(said) == 1 and "no keep ratio" in said[0], run.output
+
+
+def test_plot_quality_gives_a_source_one_colour_in_every_panel(tmp_path, monkeypatch):
+    """A source missing from one domain's panel (its scores NaN there, or never run there): each
+    panel took colours from matplotlib's cycle in its own order, so **the same colour meant
+    static in one panel and random in the next**, and the shared legend showed two sources in
+    one colour."""
+    import matplotlib.figure
+
+    figures, save = [], matplotlib.figure.Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        figures.append(self)
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    rows = [
+        {"domain": dom, "source": src, "mode": "static", "active_fraction": f, "kl": v}
+        for dom in ("math", "code")
+        for src, f, v in (("full", 1.0, 0.0), ("random", 0.7, 1.0), ("static", 0.7, 2.0))
+    ]
+    rows[1]["kl"] = None  # random's math score: NaN, written as null
+    plot_quality({"results": rows}, tmp_path / "q.png", "kl")
+    colours: dict = {}
+    for ax in figures[0].axes:
+        for line in ax.get_lines():
+            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    assert len(colours["static"]) == 1, colours
+    assert len(colours["random"]) == 1 and colours["random"] != colours["static"], colours

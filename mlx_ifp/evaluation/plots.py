@@ -119,6 +119,10 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
     if not any(map(drawn, rows)):  # a diverged model's NaN: it was an empty figure, "Wrote"
         raise UsageError(f"the report's {metric} values are all NaN or infinite: nothing to draw")
     doms = list(dict.fromkeys(r["domain"] for r in rows))
+    name = lambda r: r["source"] + ("" if r["mode"] == "static" else f" per-{r['mode']}")  # noqa: E731
+    # one colour per line in every panel, a line missing from one (its NaN) shifting none
+    labels = sorted({name(r) for r in rows if r["source"] != "full"})
+    colour = {label: f"C{i % 10}" for i, label in enumerate(labels)}
     fig, axes = plt.subplots(1, len(doms), figsize=(4.2 * len(doms), 3.8), squeeze=False)
     for ax, dom in zip(axes[0], doms, strict=True):
         mine = [r for r in rows if r["domain"] == dom and drawn(r)]
@@ -127,8 +131,7 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
         lines: dict = {}
         for r in mine:
             if r["source"] != "full":
-                label = r["source"] + ("" if r["mode"] == "static" else f" per-{r['mode']}")
-                lines.setdefault(label, []).append(r)
+                lines.setdefault(name(r), []).append(r)
         for label, pts in sorted(lines.items()):
             pts = sorted(pts + dense, key=lambda r: r["active_fraction"])
             style = "--" if label.endswith("per-task") else "-"
@@ -138,6 +141,7 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
                 style,
                 marker="o",
                 label=label,
+                color=colour[label],
             )
         for r in dense:
             ax.plot(r["active_fraction"], r[metric], "k*", markersize=12, label="dense")
