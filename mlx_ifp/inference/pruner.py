@@ -35,6 +35,7 @@ from ..core import (
     token_ids,
     watch_arrays,
 )
+from ..models import Kept, adapted_copy, default_adapter, export_note, trained_llm
 from ..sources import (
     MaskSource,
     dense_prefill,
@@ -130,7 +131,6 @@ class SlimCache:
 def predictor_note(model: nn.Module, source: MaskSource) -> str:
     """For a trained predictor: the LLM it runs with (refused: one trained jointly with LoRA or
     full weights on a model loaded without them, its masks silently worse); an export's note."""
-    from ..models import export_note, trained_llm
     from ..sources import PredictorSource
 
     if not isinstance(source, PredictorSource):  # an export run whole: what it was pruned to
@@ -154,8 +154,6 @@ def default_source(
     """A model's source when none is named, and the shipped adapter folder it needs: its predictor
     if loaded with ``adapter_path=`` (LoRA alone: GRIFFIN); a pruned model (an export, a slim one
     made here) ``full`` if ``whole`` (no keep); the shipped one nearest ``budget``; GRIFFIN."""
-    from ..models import default_adapter, export_note
-
     info = origin(model, required=False)
     if (adapter := info.get("adapter_path")) and "pruned_by" not in info:  # (a slim one's: in it)
         return ("predictor" if holds_predictor(adapter) else "griffin"), None
@@ -184,13 +182,14 @@ def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
     own = shipped or origin(model, required=False).get("adapter_path")
     if own and Path(own).resolve() == Path(folder).resolve():
         return None
-    return _predictor_source(str(Path(folder).resolve()))
+    key = ("predictor", id(model), str(Path(folder).resolve()))  # one source per model and folder
+    with _PICKERS_LOCK:  # (the shared pruner and its slim models are kept for it), held by the
+        found = _PICKERS.get(model, key) or make_source("predictor", path=key[2])  # model: freed
+        _PICKERS.put(model, key, found, 8)  # with it, not pinned by its predictor's backbone
+    return found
 
 
-@functools.lru_cache(maxsize=8)
-def _predictor_source(folder: str) -> MaskSource:
-    """One source per predictor folder: the shared pruner (and its slim models) is kept for it."""
-    return make_source("predictor", path=folder)
+_PICKERS, _PICKERS_LOCK = Kept(), threading.Lock()
 
 
 class KeepMismatch(UserWarning):
@@ -258,8 +257,6 @@ class Pruner:
                 f"source's options: {name} reads no {', '.join(extra)}"
             )
         if shipped is not None:
-            from ..models import adapted_copy, trained_llm
-
             if trained_llm(shipped) is not None:
                 model = adapted_copy(model, shipped)
             else:

@@ -82,6 +82,21 @@ DEFAULT_CALIBRATION = [
 ]
 
 
+#: the models whose scores one static source keeps, the latest used (an app loading model after
+#: model with one source: not every one it saw)
+KEPT_MODELS = 4
+
+
+def kept(cache: dict, key: str, scores: mx.array) -> mx.array:
+    """``scores`` kept in ``cache`` under ``key`` as the latest used; the oldest beyond
+    ``KEPT_MODELS`` let go."""
+    cache.pop(key, None)
+    cache[key] = scores
+    for old in list(cache)[:-KEPT_MODELS]:  # (a list: another thread's scores may come in)
+        cache.pop(old, None)
+    return scores
+
+
 class StaticWeight(MaskSource):
     """Static: one mask for every input, from weight magnitude (gate, up and down norms)."""
 
@@ -95,8 +110,8 @@ class StaticWeight(MaskSource):
         fp = content_hash(model)  # not the fingerprint: adapters keep that, not the weights
         if fp not in self._cache:
             g, u, d = channel_norms(model)
-            self._cache[fp] = g * u * d
-        return self._cache[fp]
+            return kept(self._cache, fp, g * u * d)
+        return kept(self._cache, fp, self._cache[fp])
 
 
 class StaticActivation(MaskSource):
@@ -122,7 +137,7 @@ class StaticActivation(MaskSource):
     def scores(self, model, tokens):
         fp = content_hash(model)  # not the fingerprint: adapters keep that, not the weights
         if fp in self._cache:
-            return self._cache[fp]
+            return kept(self._cache, fp, self._cache[fp])
         if self.tokenizer is None:
             raise UsageError("static-act needs a tokenizer to read its calibration text")
         sums: dict[int, mx.array] = {}
@@ -140,8 +155,7 @@ class StaticActivation(MaskSource):
         if not sums:
             raise UsageError("static-act's calibration text has no tokens: give some text")
         act = mx.stack([sums[i] for i in range(len(sums))]) / max(n, 1)
-        self._cache[fp] = act * channel_norms(model)[2]
-        return self._cache[fp]
+        return kept(self._cache, fp, act * channel_norms(model)[2])
 
 
 register_source("static", lambda **kw: StaticWeight())
