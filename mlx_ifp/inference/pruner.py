@@ -182,14 +182,16 @@ def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
     own = shipped or origin(model, required=False).get("adapter_path")
     if own and Path(own).resolve() == Path(folder).resolve():
         return None
-    key = ("predictor", id(model), str(Path(folder).resolve()))  # one source per model and folder
-    with _PICKERS_LOCK:  # (the shared pruner and its slim models are kept for it), held by the
-        found = _PICKERS.get(model, key) or make_source("predictor", path=key[2])  # model: freed
-        _PICKERS.put(model, key, found, 8)  # with it, not pinned by its predictor's backbone
+    # one source per model and folder (its shared pruner and slim models are kept for it), held
+    # by the model: freed with it (a module-level cache was pinned by its predictor's backbone)
+    key = ("predictor", id(model), str(Path(folder).resolve()))
+    with _PICKERS_LOCK:
+        found = _PICKERS.get(model, key) or make_source("predictor", path=key[2])
+        _PICKERS.put(model, key, found, 8)
     return found
 
 
-_PICKERS, _PICKERS_LOCK = Kept(), threading.Lock()
+_PICKERS, _PICKERS_LOCK = Kept(), threading.Lock()  # (used by threads: each lookup holds it)
 
 
 class KeepMismatch(UserWarning):
