@@ -70,3 +70,26 @@ def test_one_static_source_over_many_models_keeps_a_few_models_scores(name):
     again = source.scores(tiny_model("llama", seed=9), [1, 2, 3])  # the latest's: still kept
     assert again is held[-1]()
     assert sum(ref() is not None for ref in held) <= 4  # was 10
+
+
+def test_pruners_of_one_lora_model_share_its_fused_attention(tmp_path):
+    """Each ``Pruner`` of a model with LoRA layers fused the attention's LoRA anew (8-bit copies
+    of q/k/v/o): the shared pruners (4 budgets) or serve's prompt and task pruners each held one
+    more copy, outside every cache's count (~101 MiB a pruner on the embedded SmolLM2)."""
+    from mlx.utils import tree_flatten
+
+    folder = save_folder(tiny_model("llama"), tmp_path / "model")
+    bare, _ = mlx_ifp.load(str(folder))
+    adapter = finetune_folder(bare, tmp_path / "run", 48, train="lora")
+    model, tok = mlx_ifp.load(str(folder), adapter_path=str(adapter))
+    a = mlx_ifp.Pruner(model, tok, source="griffin", keep=0.3)
+    b = mlx_ifp.Pruner(model, tok, source="griffin", keep=0.6)
+    ids = lambda m: {id(v): v for _, v in tree_flatten(m.parameters())}  # noqa: E731
+    own_a = set(ids(a.slim_base)) - set(ids(model))
+    assert own_a  # the fused attention (the test's premise: LoRA outside the FFN)
+    again = ids(b.slim_base)
+    assert sum(v.nbytes for i, v in again.items() if i not in ids(model) and i not in own_a) == 0
+    held = weakref.ref(model)
+    del model, a, b, again
+    gc.collect()
+    assert held() is None  # kept for the model, by the model: freed with it

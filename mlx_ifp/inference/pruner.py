@@ -12,6 +12,7 @@ import numbers
 import threading
 import time
 import warnings
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,9 +149,8 @@ def predictor_note(model: nn.Module, source: MaskSource) -> str:
     return f"Predictor: {source.path}, with its {trained} LLM weights applied"
 
 
-def default_source(
-    model: nn.Module, budget: Budget | None = None, whole: bool = True
-) -> tuple[str, str | None]:
+def default_source(model: nn.Module, budget: Budget | None = None,
+                   whole: bool = True) -> tuple[str, str | None]:  # fmt: skip
     """A model's source when none is named, and the shipped adapter folder it needs: its predictor
     if loaded with ``adapter_path=`` (LoRA alone: GRIFFIN); a pruned model (an export, a slim one
     made here) ``full`` if ``whole`` (no keep); the shipped one nearest ``budget``; GRIFFIN."""
@@ -182,16 +182,25 @@ def mask_owner(model: nn.Module, mask: Mask) -> str | MaskSource | None:
     own = shipped or origin(model, required=False).get("adapter_path")
     if own and Path(own).resolve() == Path(folder).resolve():
         return None
-    # one source per model and folder (its shared pruner and slim models are kept for it), held
-    # by the model: freed with it (a module-level cache was pinned by its predictor's backbone)
-    key = ("predictor", id(model), str(Path(folder).resolve()))
-    with _PICKERS_LOCK:
-        found = _PICKERS.get(model, key) or make_source("predictor", path=key[2])
-        _PICKERS.put(model, key, found, 8)
-    return found
+    folder = str(Path(folder).resolve())  # one source a model: its shared pruner is kept for it
+    return kept_for(model, ("predictor", folder), lambda: make_source("predictor", path=folder))
 
 
-_PICKERS, _PICKERS_LOCK = Kept(), threading.Lock()  # (used by threads: each lookup holds it)
+_KEPT, _KEPT_LOCK = Kept(), threading.Lock()  # (used by threads: each lookup holds it)
+
+
+def kept_for(model: nn.Module, what: tuple, make):
+    """``make()``, one for every live pruner of ``model`` (a picker's source, a LoRA'd copy, a
+    fused base), listed by the model weakly: gone with the last pruner holding it, or the model;
+    made anew once the model's arrays change (made outside the lock: a copy takes a while)."""
+    key = (*what, id(model))
+    with _KEPT_LOCK:
+        found = _KEPT.get(model, key)
+    if found is None or found[0]() or (value := found[1]()) is None:
+        value = make()
+        with _KEPT_LOCK:
+            _KEPT.put(model, key, (watch_arrays(model), weakref.ref(value)), 16)
+    return value
 
 
 class KeepMismatch(UserWarning):
@@ -229,16 +238,9 @@ class Pruner:
     Slim models carry no LoRA layer: those outside the FFN are fused once into ``slim_base``
     (``slicing.lora_fused_base``), the FFN's as each slice is cut."""
 
-    def __init__(
-        self,
-        model: nn.Module,
-        tokenizer=None,
-        source: str | MaskSource | None = None,
-        keep: float | int | str | None = None,
-        align: int = 1,
-        cache_size: int = 4,
-        **source_options,
-    ):
+    def __init__(self, model: nn.Module, tokenizer=None, source: str | MaskSource | None = None,
+                 keep: float | int | str | None = None, align: int = 1, cache_size: int = 4,
+                 **source_options):  # fmt: skip
         size = cache_size  # NumPy's whole numbers too
         if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
             raise UsageError(f"cache_size must be a whole number >= 0, got {cache_size!r}")
@@ -259,12 +261,12 @@ class Pruner:
                 f"source's options: {name} reads no {', '.join(extra)}"
             )
         if shipped is not None:
-            if trained_llm(shipped) is not None:
-                model = adapted_copy(model, shipped)
+            if trained_llm(shipped) is not None:  # (``kept_for``: one copy, one fused base)
+                model = kept_for(model, ("copy", shipped), lambda m=model: adapted_copy(m, shipped))
             else:
                 source_options = {"path": shipped, **source_options}
-        self.model = model  # masks are selected on it (the predictor reads it LoRA off)
-        self.slim_base = lora_fused_base(model, FUSED_LORA_BITS)
+        self.model, bits = model, FUSED_LORA_BITS  # masks are picked on it (a predictor: LoRA off)
+        self.slim_base = kept_for(model, ("fused", bits), lambda: lora_fused_base(model, bits))
         self.tokenizer = tokenizer
         applied = origin(model, required=False).get("adapter_path")  # its own as "predictor"
         options = {"adapter_path": applied, **source_options}
@@ -348,9 +350,8 @@ class Pruner:
             raise UsageError("cannot select channels for an empty text")
         return examples
 
-    def prefill(
-        self, tokens, step: int = 2048, max_kv_size: int | None = None, progress=None
-    ) -> tuple[nn.Module, PruneInfo, list]:
+    def prefill(self, tokens, step: int = 2048, max_kv_size: int | None = None,
+                progress=None) -> tuple[nn.Module, PruneInfo, list]:  # fmt: skip
         """The prompt through the dense source into a fresh KV cache, and the slim model. The
         mask is selected from that same dense pass over all of ``tokens``: a per-prompt mask
         costs no forward pass of its own (the source needs an ``observer``, as GRIFFIN's). The
