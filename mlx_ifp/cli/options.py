@@ -202,7 +202,8 @@ def file_prompt(path: str, prompt: str | None) -> str:
     flag = f"--file {path}"
     if prompt is not None:
         raise typer.BadParameter(f"{flag}: give the prompt once, --prompt or --file, not both")
-    if not os.path.isfile(where := os.path.expanduser(path)):
+    where = os.path.expanduser(path)  # (a pipe too: -f <(cmd), -f /dev/stdin)
+    if not os.path.exists(where) or os.path.isdir(where):
         why = "not a file" if os.path.isdir(where) else "no such file"
         raise typer.BadParameter(f"{flag}: {why}")
     with open(where, "rb") as f:

@@ -178,7 +178,7 @@ def read_examples(path) -> list[str | dict]:
     ``"completion"``: the prompt and its reply) or JSON strings, else one prompt per line: a
     ``task=`` argument (``mlx_ifp generate --task @FILE``)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() or path.is_dir():  # (a pipe is read: --task @<(cmd))
         raise UsageError(f"task examples file not found: {path}")
     try:
         lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
