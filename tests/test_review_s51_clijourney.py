@@ -42,11 +42,11 @@ def test_task_examples_may_come_from_a_pipe(tmp_path):
 
 
 def test_a_missing_prompt_file_and_a_folder_are_still_refused(tmp_path):
-    import typer
-
     from mlx_ifp import UsageError
     from mlx_ifp.cli.options import file_prompt
     from mlx_ifp.core.prompt import read_examples
+
+    import typer
 
     for path, says in ((tmp_path / "none.txt", "no such file"), (tmp_path, "not a file")):
         with pytest.raises(typer.BadParameter, match=says):
@@ -54,3 +54,20 @@ def test_a_missing_prompt_file_and_a_folder_are_still_refused(tmp_path):
     for path in (tmp_path / "none.txt", tmp_path):
         with pytest.raises(UsageError):
             read_examples(path)
+
+
+def test_the_compile_notice_reaches_a_log(monkeypatch, capsys, tmp_path):
+    """On a GPU whose kernel cache is empty, `generate ... 2>log` (or a pipe) waited ~47 s with
+    **nothing in the log**: the notice was only a rich status, which draws nothing where
+    stderr is no terminal. Now one plain line there."""
+    import mlx_ifp.models
+    from mlx_ifp.cli.generate import open_model, stream_reply
+    from mlx_ifp.models import COMPILING
+
+    from tiny import save_folder, tiny_model
+
+    folder = save_folder(tiny_model("llama"), tmp_path / "model")
+    opened = open_model(str(folder), None, "griffin", None, None, 1, None, None)
+    monkeypatch.setattr(mlx_ifp.models, "claim_compile_notice", lambda net: True)
+    stream_reply("t5 t6", 2, opened, chat_template=False)
+    assert capsys.readouterr().err.count(COMPILING) == 1

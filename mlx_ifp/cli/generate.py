@@ -261,7 +261,9 @@ def stream_reply(prompt, max_tokens, opened: dict, continues: bool = False, **op
     if claim_compile_notice(net):  # stopped at the first token
         from rich.console import Console
 
-        status = Console(stderr=True).status(COMPILING)
+        if not (console := Console(stderr=True)).is_terminal or console.is_dumb_terminal:
+            typer.echo(COMPILING, err=True)  # (a log, a pipe: rich's status draws nothing)
+        status = console.status(COMPILING)
         status.start()
     try:
         with warnings.catch_warnings():
