@@ -75,7 +75,7 @@ app = typer.Typer(
     epilog="Examples (mlx_ifp COMMAND --help: its flags):\n"
     "  mlx_ifp generate -p 'Reverse a list in Python.' --keep 0.5\n"
     "  mlx_ifp chat\n"
-    "  mlx_ifp serve --tasks examples/serve_tasks.yaml   # OpenAI API on http://127.0.0.1:8080/v1\n"
+    "  mlx_ifp serve   # OpenAI API on http://127.0.0.1:8080/v1 (--tasks FILE: per-task models)\n"
     "  mlx_ifp export --task 'Solve grade-school math problems.' -o slim-math",
     no_args_is_help=True,
     add_completion=False,

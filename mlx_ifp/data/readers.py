@@ -49,6 +49,9 @@ def download(spec: str) -> Path:
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", spec, "-d", str(folder)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     found = sorted(p for p in folder.iterdir() if p.suffix in (".whl", ".gz", ".zip"))
+    if done.returncode != 0 and "No module named pip" in done.stderr:  # a `uv venv` has none
+        raise UsageError(f"could not download {spec}: this Python ({sys.executable}) has no pip: "
+                         "`uv pip install pip` once, then run this again")  # fmt: skip
     if done.returncode != 0 or not found:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no file"]
         raise UsageError(f"could not download {spec} from PyPI: {tail[0]}")

