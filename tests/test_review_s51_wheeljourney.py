@@ -48,7 +48,20 @@ def dists(tmp_path_factory):
     """(the sdist, the wheel, the wheel built from the sdist, the copied source, errors)."""
     root = tmp_path_factory.mktemp("wheeljourney")
     backend, src, out = root / "backend", root / "src", root / "dist"
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(backend)]
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--retries",
+        "1",
+        "--timeout",
+        "15",
+        "--target",
+        str(backend),
+    ]  # (offline: skipped within a minute)
     proc = subprocess.run([*pip, setuptools_floor()], capture_output=True, text=True, timeout=300)
     if proc.returncode:
         pytest.skip(f"cannot install {setuptools_floor()}: {proc.stderr.strip()[-300:]}")
