@@ -93,3 +93,21 @@ def test_pruners_of_one_lora_model_share_its_fused_attention(tmp_path):
     del model, a, b, again
     gc.collect()
     assert held() is None  # kept for the model, by the model: freed with it
+
+
+def test_a_dropped_pruners_model_is_freed_without_the_garbage_collector():
+    """(Found by the fresh-clone run: ``test_review_s34_bench``'s 4-bit source counted in the
+    next keep's resident memory.) The shared pieces a pruner keeps beside its model carried a
+    check of the model's arrays that held the model itself: a cycle, so a dropped model (a
+    bench's 4-bit source, an app's previous model) stayed resident until a garbage collection
+    ran, not freed as its last user let go of it."""
+    model = tiny_model("llama")
+    pruner = mlx_ifp.Pruner(model, endless_tokenizer(), source="griffin", keep=0.5)
+    pruner.slim_for("t1 t2 t3")
+    held = weakref.ref(model)
+    gc.disable()
+    try:
+        del model, pruner
+        assert held() is None, "the model outlived its pruner until a garbage collection"
+    finally:
+        gc.enable()

@@ -342,11 +342,11 @@ def slim_update(
 def watch_arrays(model: nn.Module) -> Callable[[], bool]:
     """A check of whether an array of ``model`` was replaced, added or dropped since this call
     (``load_weights``, ``update``, LoRA layers put in): slim copies cut before are then stale.
-    The arrays are held weakly, by parameter path."""
-    held = {k: weakref.ref(v) for k, v in _arrays(model).items()}
+    The arrays, and the model, are held weakly (kept beside it, no cycle keeps it alive)."""
+    held, owner = {k: weakref.ref(v) for k, v in _arrays(model).items()}, weakref.ref(model)
 
-    def changed() -> bool:
-        now = _arrays(model)
+    def changed() -> bool:  # (the model gone: a key no model has, so changed)
+        now = _arrays(m) if (m := owner()) is not None else {None: None}
         return now.keys() != held.keys() or any(ref() is not now[k] for k, ref in held.items())
 
     return changed
