@@ -85,6 +85,7 @@ from .prompt import (
     token_text,
     turn_tokens,
     vocab_size,
+    yaml_problem,
 )
 from .slicing import (
     HELD,
@@ -155,6 +156,7 @@ __all__ = [
     "prefilled",
     "prompt_ids",
     "read_examples",
+    "yaml_problem",
     "not_an_input",
     "read_json",
     "read_safetensors",

@@ -361,3 +361,19 @@ def chat_tokens(tokenizer, prompt, ids, system_prompt=None, chat_template=True, 
     if prefilled(messages):  # the reply's start: the mask reads the prompt as sent, it too
         return (tokens := encode(tokenizer, text)), tokens
     return (turn_tokens(tokenizer, user, **template) if template else user), encode(tokenizer, text)
+
+
+def yaml_problem(e: Exception) -> str:
+    """A PyYAML error as the tail of one line (``", line L, column C: what"``): its own message
+    runs over several lines and names the file ``"<unicode string>"``."""
+    import yaml
+
+    if isinstance(e, yaml.MarkedYAMLError):
+        at = e.problem_mark or e.context_mark
+        where = f", line {at.line + 1}, column {at.column + 1}" if at else ""
+        said = e.problem or e.context  # (a second document: "but found another ...")
+        said = f"{e.context}, {said}" if e.context and said.startswith("but ") else said
+        return f"{where}: {' '.join(said.split())}"
+    if isinstance(e, yaml.reader.ReaderError):  # a control character: its first line
+        return f", character {e.position}: {str(e).splitlines()[0]}"
+    return f": {' '.join(str(e).split())}"

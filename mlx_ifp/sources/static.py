@@ -108,10 +108,10 @@ class StaticWeight(MaskSource):
 
     def scores(self, model, tokens):
         fp = content_hash(model)  # not the fingerprint: adapters keep that, not the weights
-        if fp not in self._cache:
+        if (scores := self._cache.get(fp)) is None:
             g, u, d = channel_norms(model)
-            return kept(self._cache, fp, g * u * d)
-        return kept(self._cache, fp, self._cache[fp])
+            scores = g * u * d
+        return kept(self._cache, fp, scores)
 
 
 class StaticActivation(MaskSource):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import mlx.core as mx
 
-from ..core import Budget, UsageError, check_dtype
+from ..core import Budget, UsageError, check_dtype, yaml_problem
 from ..sources.predictor import PredictorConfig
 
 MASK_FORWARD = ("soft", "hard_st")
@@ -137,19 +137,10 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
             values = yaml.safe_load(Path(path).expanduser().read_text(encoding="utf-8")) or {}
         except UnicodeDecodeError as e:  # a ValueError: it was a traceback
             raise UsageError(f"config {path} is not UTF-8 text (byte {e.start})") from None
-        except yaml.MarkedYAMLError as e:  # PyYAML's own message runs over several lines
-            at = e.problem_mark or e.context_mark
-            where = f", line {at.line + 1}, column {at.column + 1}" if at else ""
-            said = e.problem or e.context  # (a second document: "but found another ...")
-            said = f"{e.context}, {said}" if e.context and said.startswith("but ") else said
-            said = " ".join(said.split())
-            raise UsageError(f"config {path} is not valid YAML{where}: {said}") from None
-        except yaml.reader.ReaderError as e:  # a control character; its second line names
-            said = str(e).split("\n")[0]  # the file "<unicode string>"
-            where = f"config {path} is not valid YAML, character {e.position}"
-            raise UsageError(f"{where}: {said}") from None
+        except (yaml.MarkedYAMLError, yaml.reader.ReaderError) as e:  # one line (``yaml_problem``)
+            raise UsageError(f"config {path} is not valid YAML{yaml_problem(e)}") from None
         except (OSError, yaml.YAMLError) as e:
-            raise UsageError(f"cannot read config {path}: {' '.join(str(e).split())}") from None
+            raise UsageError(f"cannot read config {path}{yaml_problem(e)}") from None
         if not isinstance(values, dict):
             raise UsageError(f"config {path} must be a mapping of settings")
     values.update({k: v for k, v in overrides.items() if v is not None})
