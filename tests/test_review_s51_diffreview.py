@@ -84,3 +84,29 @@ def test_export_gguf_with_a_transformers_tokenizer_without_an_end_token(tmp_path
     mask = random_mask(model)
     out = mlx_ifp.export_gguf(mlx_ifp.prune(model, mask), raw, tmp_path / "a.gguf", "f16")
     assert out.is_file() and out.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        ("a: [1\n", ("line 2", "column 1")),
+        ("a: b\n c: d\n", ("line 2", "mapping values are not allowed here")),
+        ("a: b\x07\n", ("character 4", "#x0007")),
+    ],
+    ids=["unclosed-list", "bad-indent", "control-character"],
+)
+def test_a_serve_tasks_file_that_is_not_yaml_is_one_line(tmp_path, text, fragments):
+    """(The review of the whole change: finetune's config got one-line YAML errors this session;
+    serve's tasks file, read the same way, still printed PyYAML's several lines naming
+    "<unicode string>".)"""
+    from mlx_ifp.serve.registry import read_tasks
+
+    path = tmp_path / "tasks.yaml"
+    path.write_text(text)
+    with pytest.raises(UsageError) as err:
+        read_tasks(path)
+    said = str(err.value)
+    assert "\n" not in said and "<unicode string>" not in said, said
+    assert said.startswith(f"{path} is not valid YAML"), said
+    for fragment in fragments:
+        assert fragment in said, said

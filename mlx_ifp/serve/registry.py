@@ -27,6 +27,7 @@ from mlx_ifp.core import (
     format_chat,
     token_text,
     vocab_size,
+    yaml_problem,
 )
 
 import mlx.core as mx
@@ -145,7 +146,7 @@ def read_tasks(path: str | Path) -> dict[str, dict]:
     except UnicodeDecodeError as e:
         raise UsageError(f"{path} is not UTF-8 text: {e}") from None
     except yaml.YAMLError as e:
-        raise UsageError(f"{path} is not valid YAML: {e}") from None
+        raise UsageError(f"{path} is not valid YAML{yaml_problem(e)}") from None  # one line
     if not isinstance(data, dict):
         raise UsageError(f"{path} must map task names to task texts or mask files")
     tasks = {}
