@@ -108,6 +108,22 @@ def test_mlx_lms_own_prefill_already_stopped_between_chunks(chunks):
     assert chunks["n"] == 1
 
 
+def gone_in_the_first_chunk(server, scheduler, chunks, body: dict, what: str) -> None:
+    """Stream ``body`` from ``server``, close the connection once the worker is in its first
+    chunk (``chunks["n"]``), and wait until the scheduler has counted the job cancelled."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("POST", "/v1/completions", json.dumps(body), {"Content-Type": "application/json"})
+    deadline = time.monotonic() + 10
+    while chunks["n"] == 0:  # the worker is in the first chunk
+        assert time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.01)
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    while scheduler.counts()["cancelled"] == 0:
+        assert time.monotonic() < deadline, scheduler.counts()
+        time.sleep(0.01)
+
+
 def test_a_client_gone_during_the_prefill_stops_it_and_frees_the_worker(
     chunks, monkeypatch, caplog
 ):
@@ -127,18 +143,7 @@ def test_a_client_gone_during_the_prefill_stops_it_and_frees_the_worker(
     try:
         with caplog.at_level(logging.ERROR, logger="mlx_ifp.serve"):
             body = {"model": "tiny", "prompt": PROMPT, "max_tokens": 5, "stream": True}
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-            conn.request("POST", "/v1/completions", json.dumps(body),
-                         {"Content-Type": "application/json"})  # fmt: skip
-            deadline = time.monotonic() + 10
-            while chunks["n"] == 0:  # the worker is in the first chunk
-                assert time.monotonic() < deadline, "the prefill did not start"
-                time.sleep(0.01)
-            conn.sock.shutdown(socket.SHUT_RDWR)
-            conn.close()
-            while scheduler.counts()["cancelled"] == 0:
-                assert time.monotonic() < deadline, scheduler.counts()
-                time.sleep(0.01)
+            gone_in_the_first_chunk(server, scheduler, chunks, body, "the prefill")
             assert chunks["n"] == 1, f"{chunks['n']} prompt chunks ran for a client gone"
             chunks["on_first"] = None
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)

@@ -20,9 +20,6 @@ fails on the code it was written against.
 
 import asyncio
 import functools
-import http.client
-import json
-import socket
 import threading
 import time
 
@@ -35,6 +32,7 @@ from mlx_ifp.serve.schemas import Limits, parse_request
 
 import pytest
 from mlx_lm.models.llama import LlamaModel
+from test_review_s50_hprefill import gone_in_the_first_chunk
 from test_serve import KEEP, Server, word_tokenizer
 from tiny import tiny_model
 
@@ -148,18 +146,7 @@ def test_a_client_gone_during_a_tasks_selection_stops_it(chunks, monkeypatch):
     server = Server(app)
     try:
         body = {"model": "tiny:long", "prompt": "t5 t6 t7", "max_tokens": 5, "stream": True}
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-        conn.request("POST", "/v1/completions", json.dumps(body),
-                     {"Content-Type": "application/json"})  # fmt: skip
-        deadline = time.monotonic() + 10
-        while chunks["n"] == 0:  # the worker is in the first chunk
-            assert time.monotonic() < deadline, "the selection did not start"
-            time.sleep(0.01)
-        conn.sock.shutdown(socket.SHUT_RDWR)
-        conn.close()
-        while scheduler.counts()["cancelled"] == 0:
-            assert time.monotonic() < deadline, scheduler.counts()
-            time.sleep(0.01)
+        gone_in_the_first_chunk(server, scheduler, chunks, body, "the selection")
         assert chunks["tokens"] == STEP, f"{chunks['tokens']} tokens ran for a client gone"
         assert scheduler.counts()["failed"] == 0
     finally:
