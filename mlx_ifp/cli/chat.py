@@ -259,8 +259,9 @@ def dense_turn(first, tokens, messages, max_tokens, opened, dense: Dense, config
             opened = {**opened, "mask": mask, "keep": None}  # (picked here: slim cut from it)
         t2 = time.perf_counter()
         cache = dense.running.cache
+        reads = first if mask is None else None  # (a mask picked here: it reads nothing more)
         last, text, _ = stream_reply(tokens[-1:], max_tokens, opened, prompt_cache=cache,
-                                     mask_prompt=first, **options)  # fmt: skip
+                                     mask_prompt=reads, **options)  # fmt: skip
     except BaseException:
         dense.restore(saved)
         raise

@@ -258,7 +258,7 @@ def stream_generate(
     ``mlx_lm.stream_generate``; those in ``NEEDS_WHOLE_PROMPT`` make ``auto`` slim; its
     ``prompt_progress_callback`` runs between a dense pass's chunks too (raising stops it). With
     its ``prompt_cache`` the prompt is the tokens it lacks, and ``mask_prompt`` (text or ids) what
-    a per-prompt mask reads instead of its first user turn (a chat's first message: ``cli.chat``).
+    a per-prompt mask reads instead of its first user turn (not with task or mask: refused).
     ``mask_source=None`` (the default) is the model's own: the predictor + LoRA shipped with an
     embedded model, the predictor of the folder it was loaded with (``load(...,
     adapter_path=DIR)``), else GRIFFIN (``Pruner``'s ``default_source``).
@@ -280,7 +280,7 @@ def stream_generate(
     extra = check_options(kwargs, (temp, top_p, min_p, top_k))  # mlx-lm's defaults dropped
     given = [k for k in ("draft_model", "input_embeddings") if kwargs.get(k) is not None]
     check_parts(model, tokenizer)
-    check_mask(mask, task, keep, align)
+    check_mask(mask, task, keep, align, mask_prompt)
     check_pruner(model, pruner, mask, keep, align, mask_source)
     check_task(task, mask_source, pruner)  # (a plug-in's by name: in select, once made)
     if (ids := prompt_ids(prompt, model)) is None:

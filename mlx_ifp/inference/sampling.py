@@ -34,14 +34,19 @@ from ..core import (
 )
 
 
-def check_mask(mask, task=None, keep=None, align: int = 1) -> None:
+def check_mask(mask, task=None, keep=None, align: int = 1, mask_prompt=None) -> None:
     """A ``mask=`` must be a ``Mask`` (or None; read a path with ``Mask.load``), refused beside a
-    ``task`` (one would be ignored) or a ``keep`` (or ``align``) other than its own."""
+    ``task`` (one would be ignored) or a ``keep`` (or ``align``) other than its own; a
+    ``mask_prompt`` (the text a per-prompt mask reads) beside either: nothing would read it."""
     if mask is not None and not isinstance(mask, Mask):
         hint = " (read a mask file with mlx_ifp.Mask.load(path, model))"
         raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
     if mask is not None and task is not None:
         raise UsageError("give a task or a mask, not both (the mask fixes the channels)")
+    if mask_prompt is not None and (task is not None or mask is not None):
+        other = "task=" if task is not None else "mask="
+        why = "only a per-prompt mask reads mask_prompt"
+        raise UsageError(f"give mask_prompt= or {other}, not both ({why})")
     asked = [f"keep={keep!r}"] * (keep is not None) + [f"align={align!r}"] * bool(align != 1)
     if mask is not None and asked and mask.keep:  # (a mask of no model: refused)
         if Budget.parse(mask.keep if keep is None else keep, align).channels(mask.d_ffn) != mask.k:
