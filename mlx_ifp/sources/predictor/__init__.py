@@ -44,6 +44,7 @@ from .model import (
     hidden_states,
     pool,
     source_pass,
+    text_scores,
 )
 
 CONFIG_FILE = "ifp_config.json"
@@ -234,7 +235,7 @@ class PredictorSource(MaskSource):
         tokens = mx.array(tokens, dtype=mx.int32).reshape(1, -1)
         if tokens.size == 0:
             raise UsageError("cannot select channels for an empty text")
-        return self.predictor(model)(tokens)[0]
+        return text_scores(self.predictor(model), model, tokens)  # (``selecting``'s chunks)
 
 
 def keep_warning(model: nn.Module, source: MaskSource, keep, align: int = 1) -> str:

@@ -26,7 +26,7 @@ from ...core import (
     soft_topk,
     topk_indicator,
 )
-from ..base import GriffinStats, GroupedGriffin, Running, standardise, unit_scale
+from ..base import READING, GriffinStats, GroupedGriffin, Running, standardise, unit_scale
 
 HEADS = ("full", "factored", "static", "griffin")
 ROUTES = ("learned", "griffin", "reweight")
@@ -331,3 +331,16 @@ def griffin_running(pred: Predictor, model: nn.Module) -> Running:
         return pred.from_griffin(standardise(stats.scores())[None])[0]
 
     return Running(model, GriffinStats(), to_scores, context=lora_disabled)
+
+
+def text_scores(pred: Predictor, model: nn.Module, tokens: mx.array) -> mx.array:
+    """The scores (L, d_ffn) of one text (1, T). A predictor that reads GRIFFIN statistics reads
+    them as GRIFFIN's ``scores`` does (``griffin_running``: a KV cache across chunks), so inside
+    ``sources.selecting`` the pass takes its ``step`` tokens at a time and calls its
+    ``progress`` after each chunk (raising stops it there); equal to ``pred(tokens)[0]``, its one
+    pass, to float rounding. Other heads: that one pass."""
+    if not pred.config.reads_griffin:
+        return pred(tokens)[0]
+    running = griffin_running(pred, model)
+    running.feed(tokens, **(READING.get() or {}))
+    return running.scores()
