@@ -10,8 +10,9 @@ Now ``stream_generate`` runs the selection inside ``sources.selecting``: the sou
 over the text takes ``prefill_step_size`` tokens at a time and calls the same callback after
 each chunk (as ``(0, n)``: none of the prompt has run yet), so raising stops it there.
 
-Not chunked, so still not cancellable mid-way: a trained predictor's own pass over the text
-(``PredictorSource.scores``: one forward, as ``mlx_ifp serve --repick 0`` runs it).
+A trained predictor's own pass over the text (``PredictorSource.scores``, as ``mlx_ifp serve
+--repick 0`` runs it) was one forward then; since the fifty-second session a predictor that reads
+GRIFFIN statistics reads in the same chunks (tests/test_review_s52_hleft.py).
 
 Prompt tokens are counted by wrapping the tiny llama's decoder stack (calls of more than one
 token); the caller goes away during the first. Every test but the guard (said in its docstring)
