@@ -53,23 +53,15 @@ def load_rows(path: Path) -> dict[str, dict]:
     return out
 
 
-def diff(a: list[dict], b: list[dict], idx: list[int], key: str) -> float:
-    """Token-weighted mean of ``key`` over items ``idx``: row A minus row B."""
-    n = sum(a[i]["tokens"] for i in idx)
-    return (sum(a[i][key] for i in idx) - sum(b[i][key] for i in idx)) / max(n, 1)
-
-
 def interval(a: list[dict], b: list[dict], key: str, resamples: int, rng) -> dict:
-    """The observed difference, its 95% percentile interval, and P(resampled diff >= 0)."""
-    n = len(a)
-    every = list(range(n))
-    draws = sorted(diff(a, b, [rng.randrange(n) for _ in every], key) for _ in range(resamples))
-    return {
-        "diff": diff(a, b, every, key),
-        "lo": draws[int(0.025 * resamples)],
-        "hi": draws[int(0.975 * resamples) - 1],
-        "p_not_below": sum(d >= 0 for d in draws) / resamples,
-    }
+    """The observed difference of ``key`` (token-weighted mean, row A minus row B), its 95%
+    percentile interval, and P(resampled diff >= 0): ``mlx_ifp.evaluation.metrics``'s
+    ``paired_interval`` over ``draws`` of ``rng`` (what ``mlx_ifp eval`` reports as ``paired``)."""
+    from mlx_ifp.evaluation.metrics import draws, paired_interval
+
+    picks = draws(len(a), resamples, rng)
+    tokens = [x["tokens"] for x in a]
+    return paired_interval([x[key] for x in a], [y[key] for y in b], tokens, picks)
 
 
 def main() -> int:

@@ -5,10 +5,12 @@ reply can be scored on (``scoreable``)."""
 from __future__ import annotations
 
 import math
+import random
 import warnings
 
 import mlx.core as mx
 import mlx.nn as nn
+import numpy as np
 
 from ..core import (
     ContextFull,
@@ -221,3 +223,119 @@ def summarise(rows: list[dict]) -> dict:
         "kl": sum(r["kl"] for r in rows) / max(n, 1),
         "top1": sum(r["top1"] for r in rows) / max(n, 1),
     }
+
+
+# ---------------------------------------------------------------- uncertainty over the items
+
+Z95 = 1.959964  # the normal quantile of a two-sided 95% interval
+RESAMPLES = 2000  # eval's paired bootstrap: resamples of a domain's items (seed 0)
+TOKEN_KEYS = ("nll", "kl", "top1")  # per-token means, each item's sum over its tokens
+RATES = ("exact_match", "pass@1")  # means over the items replies were generated for (1 or 0)
+
+
+def ratio_se(sums, weights) -> float | None:
+    """Standard error over the items of the ratio r = Σy / Σw (item i: its sum y_i over its w_i
+    tokens), the linearised ratio estimator: sqrt(m/(m-1) · Σ(y_i - r·w_i)²) / Σw for m items.
+    With every w_i 1 (a mean over items) it is the sample standard deviation over sqrt(m).
+    None below two items."""
+    m, total = len(sums), float(sum(weights))
+    if m < 2 or total <= 0:
+        return None
+    r = sum(sums) / total
+    square = sum((y - r * w) ** 2 for y, w in zip(sums, weights, strict=True))
+    return math.sqrt(m / (m - 1) * square) / total
+
+
+def wilson(p: float, n: int) -> list[float]:
+    """The 95% Wilson score interval of a rate ``p`` of ``n`` trials (never outside [0, 1])."""
+    z2 = Z95**2 / n
+    mid, half = (p + z2 / 2) / (1 + z2), Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n)) / (1 + z2)
+    return [max(mid - half, 0.0), min(mid + half, 1.0)]
+
+
+def spread(row: dict, items: list[dict]) -> dict:
+    """``row`` (an eval row, its means from ``summarise``) with each mean's uncertainty over
+    the test items added, in place: ``<key>_se`` and ``<key>_ci`` ([lo, hi], 95%).
+
+    The unit is the item (a prompt and its reference), not the token: nll, kl and top1 are
+    token-weighted means (Σ item sums / Σ tokens), so ``ratio_se`` over the items, and the
+    interval the mean ± 1.96 standard errors (cut to the metric's range); ``ppl_ci`` is exp of
+    ``nll_ci``. exact_match / pass@1 are means over the ``gen_n`` generated replies: standard
+    error sqrt(p(1-p)/(n-1)), Wilson interval. None where there are too few items."""
+    tokens = [it["tokens"] for it in items]
+    for key in TOKEN_KEYS:
+        se = row[f"{key}_se"] = ratio_se([it[key] for it in items], tokens)
+        mean, top = row[key], 1.0 if key == "top1" else math.inf
+        row[f"{key}_ci"] = (
+            None if se is None else [max(mean - Z95 * se, 0.0), min(mean + Z95 * se, top)]
+        )
+    row["ppl_ci"] = row["nll_ci"] and [math.exp(min(v, 50)) for v in row["nll_ci"]]
+    for key in RATES:
+        if key in row:
+            p, n = row[key], row.get("gen_n", 0)
+            row[f"{key}_se"] = math.sqrt(p * (1 - p) / (n - 1)) if p is not None and n > 1 else None
+            row[f"{key}_ci"] = wilson(p, n) if p is not None and n else None
+    return row
+
+
+def draws(n: int, resamples: int, rng) -> np.ndarray:
+    """(resamples, n) item indices drawn with replacement by ``rng`` (a ``random.Random``), a
+    resample's n at a time: as tools/paired_ci.py has drawn them, seed for seed."""
+    picks = [rng.randrange(n) for _ in range(resamples * n)]
+    return np.array(picks, dtype=np.int64).reshape(resamples, n)
+
+
+def paired_interval(a, b, weights, picks: np.ndarray) -> dict:
+    """Row A minus row B scored on the same items: the difference of their weighted means
+    Σ(a - b) / Σw (w: an item's tokens, or 1 each for a mean over items), its 95% percentile
+    interval over the resamples ``picks`` (``draws``; an item's a and b resampled together),
+    and the share of resampled differences at or above 0 (``p_not_below``)."""
+    a, b, w = (np.asarray(v, dtype=np.float64) for v in (a, b, weights))
+    diffs = (a[picks].sum(axis=1) - b[picks].sum(axis=1)) / np.maximum(w[picks].sum(axis=1), 1)
+    diffs, count = np.sort(diffs), len(picks)
+    return {
+        "diff": float((a.sum() - b.sum()) / max(w.sum(), 1)),
+        "lo": float(diffs[int(0.025 * count)]),
+        "hi": float(diffs[int(0.975 * count) - 1]),
+        "p_not_below": float((diffs >= 0).mean()),
+    }
+
+
+def intervals(rows: list[dict], scores: list[list[dict]], resamples: int = RESAMPLES) -> list:
+    """Eval's ``rows``, ``scores`` their per-item sums (``token_metrics``), with ``spread``'s
+    keys, and on each row of a domain but its first non-dense one (source not ``full``) a
+    ``paired`` dict: its difference from that row (``vs``), per item in pairs, as
+    ``paired_interval`` gives it per metric (a seeded bootstrap, seed 0 per domain). The
+    replies' 1/0 (``gen_items``, from ``score_replies``) are taken out of the rows."""
+    domains: dict[str, list] = {}
+    for row, items in zip(rows, scores, strict=True):
+        gen = row.pop("gen_items", None)
+        domains.setdefault(row["domain"], []).append((spread(row, items), items, gen))
+    for group in domains.values():
+        ref = next((g for g in group if g[0]["source"] != "full"), None)
+        if ref is None:
+            continue
+        rng, (base, base_items, base_gen) = random.Random(0), ref
+        picks = draws(len(base_items), resamples, rng)
+        gen_picks = draws(len(base_gen), resamples, rng) if base_gen else None
+        vs = {k: base[k] for k in ("source", "k", "mode")}
+        for row, items, gen in group:
+            if row is base or [it["tokens"] for it in items] != [it["tokens"] for it in base_items]:
+                continue
+            out = {"vs": vs, "resamples": resamples}
+            for key in TOKEN_KEYS:
+                each = [[it[key] for it in its] for its in (items, base_items)]
+                out[key] = paired_interval(*each, [it["tokens"] for it in items], picks)
+            rate = next((key for key in RATES if key in row), None)
+            if gen_picks is not None and gen is not None and len(gen) == len(base_gen):
+                out[rate] = paired_interval(gen, base_gen, [1] * len(gen), gen_picks)
+            row["paired"] = out
+    return rows
+
+
+def plus_minus(row: dict, key: str, spec: str) -> str:
+    """A table cell's second line: ``±`` half the width of ``row``'s ``<key>_ci`` (ppl: of
+    exp's), formatted by ``spec``; "" without one (a report from before the intervals)."""
+    ci = row.get(f"{key}_ci")
+    ok = isinstance(ci, list) and len(ci) == 2 and all(isinstance(v, (int, float)) for v in ci)
+    return f"\n±{(ci[1] - ci[0]) / 2:{spec}}" if ok and math.isfinite(ci[1] - ci[0]) else ""

@@ -143,8 +143,10 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
                 label=label,
                 color=colour[label],
             )
+            _error_bars(ax, lines[label], metric, colour[label])
         for r in dense:
             ax.plot(r["active_fraction"], r[metric], "k*", markersize=12, label="dense")
+            _error_bars(ax, [r], metric, "k")
         ax.set_title(dom + (f" ({lost} NaN/inf not drawn)" if lost else ""))
         ax.set_xlabel("active parameters (fraction of the whole model's)")
         if metric == "ppl":
@@ -158,6 +160,20 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
     fig.legend(legend.values(), legend, loc="lower center", ncol=min(len(legend), 6), fontsize=8)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return _save(fig, path)
+
+
+def _error_bars(ax, points: list[dict], metric: str, colour: str) -> None:
+    """The 95% intervals (``<metric>_ci``, an eval report's since the fifty-second session) of
+    the points that carry two finite numbers there, as error bars; none for the others."""
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    ok = lambda ci: isinstance(ci, list) and len(ci) == 2 and all(map(number, ci))  # noqa: E731
+    pts = [p for p in points if ok(p.get(f"{metric}_ci")) and np.isfinite(p[f"{metric}_ci"]).all()]
+    if pts:
+        y = np.array([p[metric] for p in pts], dtype=float)
+        lo, hi = np.array([p[f"{metric}_ci"] for p in pts], dtype=float).T
+        x = [p["active_fraction"] for p in pts]
+        yerr = np.maximum([y - lo, hi - y], 0)
+        ax.errorbar(x, y, yerr=yerr, fmt="none", ecolor=colour, capsize=3, alpha=0.6)
 
 
 def _save(fig, path) -> Path:

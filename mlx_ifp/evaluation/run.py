@@ -36,9 +36,11 @@ from ..sources import FixedMask, llm_not_carried, make_source, picked_by, read_c
 from .metrics import (
     batch_of,
     dense_prompt,
+    intervals,
     logprobs,
     masks_for,
     pairs,
+    plus_minus,
     reply_prompt,
     reply_room,
     scoreable,
@@ -249,7 +251,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     }
     scored = {dom: pairs(tokenizer, its, cfg.max_len, model, dom) for dom, its in splits.items()}
     configs = _configs(model, tokenizer, cfg)
-    sizes, d, rows = count(model), d_ffn(model), []
+    sizes, d, rows, scores = count(model), d_ffn(model), [], []  # scores: rows' per-item sums
     total = len(configs) * (len(cfg.domains) + len(gen_at))  # a step to score, one to generate
     with Progress("eval", total, enabled=progress, transient=True) as bar:
         for dom, items in splits.items():  # (pairs: one truncation warning per domain)
@@ -293,7 +295,8 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     bar.advance()
                 row["seconds"] = round(time.perf_counter() - t0, 2)
                 rows.append(row)
-    return {"results": rows, "params": sizes["params"], "d_ffn": d}
+                scores.append(per_item)
+    return {"results": intervals(rows, scores), "params": sizes["params"], "d_ffn": d}
 
 
 HEADER = ["domain", "source", "keep", "k", "active"] + [
@@ -320,7 +323,8 @@ def rows_of(report: dict) -> list[list[str]]:
 def _cells(r: dict) -> list[str]:
     gen = r.get("exact_match", r.get("pass@1"))
     gen_s = "-" if gen is None else f"{round(gen * r['gen_n'])}/{r['gen_n']}"
-    return [f"{r['ppl']:.2f}", f"{r['kl']:.3f}", f"{r['top1']:.1%}", gen_s]
+    ppl, kl, top1 = (plus_minus(r, *k) for k in (("ppl", ".2f"), ("kl", ".3f"), ("top1", ".1%")))
+    return [f"{r['ppl']:.2f}{ppl}", f"{r['kl']:.3f}{kl}", f"{r['top1']:.1%}{top1}", gen_s]
 
 
 def table(report: dict):
@@ -338,7 +342,7 @@ def table(report: dict):
 def markdown(report: dict) -> str:
     """The results as a Markdown table, for the README."""
     lines = [HEADER, ["---"] * len(HEADER), *rows_of(report)]
-    cell = lambda c: str(c).replace("|", "\\|")  # noqa: E731  (a name may hold one)
+    cell = lambda c: str(c).replace("|", "\\|").replace("\n", " ")  # noqa: E731  (| in a name)
     return "\n".join("| " + " | ".join(map(cell, cells)) + " |" for cells in lines)
 
 

@@ -382,17 +382,17 @@ def check_humaneval(record: dict, reply: str, timeout: float = 5.0) -> RunResult
 
 
 def score_replies(domain: str, items, replies, timeout: float) -> dict:
-    """GSM8K exact match or HumanEval pass@1 (with how many programs timed out)."""
+    """GSM8K exact match or HumanEval pass@1 (with how many programs timed out); gen_items: 1/0."""
+    both = list(zip(items, replies, strict=True))
     if domain == "math":
-        ok = [
-            exact_match(r, it["provenance"]["answer"]) for it, r in zip(items, replies, strict=True)
-        ]
-        return {"exact_match": sum(ok) / len(ok) if ok else None, "gen_n": len(ok)}
-    runs = [check_humaneval(it, r, timeout) for it, r in zip(items, replies, strict=True)]
+        ok = [int(exact_match(r, it["provenance"]["answer"])) for it, r in both]
+        return {"exact_match": sum(ok) / len(ok) if ok else None, "gen_n": len(ok), "gen_items": ok}
+    runs = [check_humaneval(it, r, timeout) for it, r in both]
     return {  # None, not 0, when nothing was scored
         "pass@1": sum(r.passed for r in runs) / len(runs) if runs else None,
         "gen_n": len(runs),
         "timeouts": sum(r.status == "timeout" for r in runs),
+        "gen_items": [int(r.passed) for r in runs],
     }
 
 
