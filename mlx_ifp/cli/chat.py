@@ -71,7 +71,37 @@ from .generate import (
     stream_reply,
 )
 
-HELP = "q: quit   r: a new conversation (a new mask)   h: this help"
+HELP = (
+    "q: quit   r: a new conversation (a new mask)   h: this help\n"
+    'a line ending in \\ goes on to the next; a line of """ starts a block, another sends it'
+)
+BLOCK = '"""'  # a line of it alone opens or closes a message of several lines (a paste)
+
+
+def read_message() -> tuple[str, bool] | None:
+    """The next message typed or piped in, and whether it spans lines: a line ending in a
+    backslash goes on to the next (the backslash dropped, the line break kept), as llama-cli's;
+    a line of three double quotes opens a block sent whole at the next such line, as written
+    (backslashes too). None at the end of the input (Ctrl-D, or a pipe's end: a message left
+    unfinished is not sent) or at Ctrl-C."""
+    lines, block, prompt = [], False, ">> "
+    while True:
+        try:  # (a file a Windows editor saved, piped in: its BOM and CRLF are not the text)
+            line = input(prompt).removeprefix("\ufeff").removesuffix("\r")
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or the end of piped input; Ctrl-C
+            print()  # (the shell's prompt starts its own line)
+            if lines or block:
+                typer.echo("(the unfinished message is not sent)", err=True)
+            return None
+        prompt = "... "
+        if line.strip() == BLOCK and (block or not lines):
+            if block:
+                return "\n".join(lines), True
+            block = True
+        elif block or line.endswith("\\"):
+            lines.append(line if block else line[:-1])
+        else:
+            return "\n".join([*lines, line]), bool(lines)
 
 
 def pruned(opened: dict, repick: int | None) -> str:
@@ -299,7 +329,9 @@ def chat_command(
         bool, typer.Option("--verbose/--quiet", help="A line on speed and mask after each reply.")
     ] = True,
 ):
-    """Chat with the pruned model in the terminal (q quits, r starts over with a new mask)."""
+    """Chat with the pruned model in the terminal (q quits, r starts over with a new mask).
+
+    A line ending in \\ goes on to the next; lines between two lines of \"\"\" are one message."""
     budget = Budget.parse(keep) if keep is not None else None
     not_empty(mask_source=mask_source, adapter=adapter)
     check_text(system_prompt, "--system-prompt")
@@ -327,14 +359,10 @@ def chat_command(
         carried = Dense(net, source, max_kv_size) if source.running(net) is not None else None
     typer.echo(f"Chatting with {model}, {pruned(opened, repick)}.\n{HELP}", err=True)
     messages = list(start)
-    while True:
-        try:  # (a file a Windows editor saved, piped in: its BOM and CRLF are not the text)
-            line = input(">> ").removeprefix("\ufeff").removesuffix("\r")
-        except (EOFError, KeyboardInterrupt):  # Ctrl-D or the end of piped input; Ctrl-C
-            print()
-            break
-        word = line.strip().lower()
-        if not word:
+    while (read := read_message()) is not None:
+        line, lines = read  # (a message of several lines is never a command: q in a paste)
+        word = "" if lines else line.strip().lower()
+        if not line.strip():
             continue
         if word in ("q", "/quit", "/exit", "/bye"):
             if not sys.stdin.isatty():  # piped: no Enter echoed ends the prompt's line
