@@ -113,7 +113,11 @@ def convert_command(
     ] = None,
     dtype: Annotated[
         str | None,
-        typer.Option(help="Cast an mlx folder's float weights: float32, float16, bfloat16."),
+        typer.Option(
+            help="Cast an mlx folder's float weights (with --dequantize, the unpacked ones): "
+            "float16, bfloat16 or float32, as mlx_lm convert's --dtype. Default: the source's "
+            "(a GGUF's or an embedded model's: float32).",
+        ),
     ] = None,
     dequantize: Annotated[
         bool,

@@ -117,11 +117,8 @@ def export(
         part.update({"intermediate_size": width} if "intermediate_size" in part else {})
     weights, quant = _weights_and_quant(model, config)
     if (dtype := dtype or info.get("cast_from")) is not None:  # undo load's float32
-        weights = {
-            k: v.astype(getattr(mx, dtype)) if mx.issubdtype(v.dtype, mx.floating) else v
-            for k, v in weights.items()
-        }
-        if quant is None:
+        weights = {k: as_source(k, v, dtype) for k, v in weights.items()}
+        if quant is None and isinstance(dtype, str):
             config["torch_dtype"] = dtype
     config.pop("quantization_config", None)  # mlx-lm's save_config writes it from this
     config.pop("quantization", None)
@@ -143,6 +140,16 @@ def export(
             shutil.copyfile(file, tmp / file.name)
         model_card(tmp, out_dir.name, config["mlx_ifp"], front)
     return out_dir
+
+
+def as_source(name: str, w: mx.array, dtype: str | dict) -> mx.array:
+    """A float weight in ``dtype``; a dict of the source's dtypes by name (``load``'s CPU cast
+    of a source of several): its own, an unpacked matrix its scales' (a new one as it is)."""
+    if not mx.issubdtype(w.dtype, mx.floating):
+        return w
+    if isinstance(dtype, dict):
+        dtype = dtype.get(name) or dtype.get(f"{name.rpartition('.')[0]}.scales") or w.dtype
+    return w.astype(getattr(mx, dtype) if isinstance(dtype, str) else dtype)
 
 
 def carried(folder: Path | None) -> list[Path]:
