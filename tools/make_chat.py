@@ -249,9 +249,16 @@ def forms(group: str) -> tuple[str, ...]:
 def prompts(n: int = 400, valid: int = 60, seed: int = 0) -> list[dict]:
     """``n`` training and ``valid`` validation prompts per group, seeded, each prompt once;
     validation draws the held-out forms only, training every other form."""
+    return fill(n, valid, seed, "chat", forms, draw, is_held)
+
+
+def fill(n: int, valid: int, seed: int, tag: str, forms, draw, is_held) -> list[dict]:
+    """The draws of a set (``tag``; ``make_chat5.py``'s too): per group, forms picked at
+    random from ``forms(group)``, a row from ``draw(group, form, rng)``, its split by
+    ``is_held(row)``, until ``n`` training and ``valid`` validation prompts, each prompt once."""
     out, seen = [], set()
     for group in GROUPS:
-        r = random.Random(f"{seed}:chat:{group}")
+        r = random.Random(f"{seed}:{tag}:{group}")
         names = forms(group)
         want = {"train": n, "valid": valid}
         for _ in range(200 * (n + valid)):
@@ -280,7 +287,7 @@ def valid_rows(answers: Path) -> list[dict]:
     return rows
 
 
-def write_eval(answers: Path, ev: Path) -> dict[str, int]:
+def write_eval(answers: Path, ev: Path, source: str = "chat") -> dict[str, int]:
     """The validation rows as the valid split of a four-slot corpus folder ``ev``."""
     rows = valid_rows(answers)
     tmp = ev.with_name(f".{ev.name}.tmp")
@@ -294,7 +301,7 @@ def write_eval(answers: Path, ev: Path) -> dict[str, int]:
                 r["prompt"],
                 r["completion"],
                 not r.get("truncated"),
-                {"source": "chat", "form": r["form"]},
+                {"source": source, "form": r["form"]},
             )
             for r in rows
             if r["group"] == group
@@ -309,8 +316,9 @@ def write_eval(answers: Path, ev: Path) -> dict[str, int]:
     return counts
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(make=prompts, doc: str = __doc__, source: str = "chat") -> None:
+    """The command line (``make_chat5.py``'s too: its ``make`` prompts, its ``source``)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("step", choices=("prompts", "answer", "corpus"))
     p.add_argument("-n", type=int, default=400, help="training prompts per group")
     p.add_argument("--valid", type=int, default=60, help="validation prompts per group")
@@ -324,14 +332,14 @@ def main() -> None:
         if not a.output:
             p.error("prompts needs -o FILE")
         try:
-            rows = prompts(a.n, a.valid, a.seed)
+            rows = make(a.n, a.valid, a.seed)
         except ValueError as e:
             p.error(str(e))
         with atomic_file(a.output) as tmp:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         print(f"{len(rows)} prompts -> {a.output}")
     elif a.step == "answer":
-        answer_step(p, a, "chat")
+        answer_step(p, a, source)
     else:
         if not (a.answers and a.corpus and a.eval):
             p.error("corpus needs --answers DIR, --corpus OUT and --eval EVAL")
@@ -348,11 +356,11 @@ def main() -> None:
             data = build(verbose=False)
         try:
             valid_rows(answers)  # before anything is written, as write_corpus its training rows
-            n = write_corpus(answers / "train.jsonl.gz", data, Path(a.corpus), SLOT, "chat")
-            v = write_eval(answers, ev)
+            n = write_corpus(answers / "train.jsonl.gz", data, Path(a.corpus), SLOT, source)
+            v = write_eval(answers, ev, source)
         except (FileExistsError, FileNotFoundError, ValueError) as e:
             p.error(str(e))  # one line, exit code 2
-        print(f"{n} chat rows -> {a.corpus}; validation rows {v} -> {ev}")
+        print(f"{n} {source} rows -> {a.corpus}; validation rows {v} -> {ev}")
 
 
 if __name__ == "__main__":
