@@ -68,6 +68,17 @@ def test_held_out_forms_are_validation_only_both_ways(full):
         )
 
 
+def test_this_sets_held_out_forms_are_never_trained_on(full):
+    """The held-out forms by the words that mark them, not by their ``form`` label."""
+    marks = r"\bgit\b|pytest|unittest|test cases|\btests?\b|expression|someone says|"
+    marks += r"in a sentence|would happen|imagine|"
+    marks += r"what if|outline|active voice|passive|x\^2|workers|tap fills|working together"
+    train = [r["prompt"] for r in full if r["split"] == "train"]
+    assert not [p for p in train if re.search(marks, p, re.I)]
+    valid = [r["prompt"] for r in full if r["split"] == "valid"]
+    assert all(re.search(marks, p, re.I) for p in valid)
+
+
 def _earlier_held_words() -> list[str]:
     """Words that mark set 4's held-out forms and the writing sets' held-out forms."""
     set4 = ["average", "mean of", "interest", "complexity", "big o", "rust", "ten-year-old"]
@@ -141,6 +152,11 @@ def test_the_fact_probes_entities_are_absent(full):
     generic |= {"boil", "boils", "freeze", "freezes", "system", "theory", "da"}
     entities = probe_words() - generic
     assert {"water", "gold", "spider", "bees", "tokyo", "nile", "heart"} <= entities
+    for form, (phrasings, name) in make_chat5.TEXT["knowledge"].items():  # every item, drawn or not
+        items = getattr(make_chat5.L, name, None) or getattr(make_chat5.F, name)
+        for text in (*phrasings, *(x if isinstance(x, str) else " ".join(x) for x in items)):
+            hit = set(re.findall(r"[a-z0-9]+", text.lower())) & entities
+            assert not hit, (form, hit, text)
     for r in full:
         words = set(re.findall(r"[a-z0-9]+", r["prompt"].lower()))
         if r["group"] == "knowledge":

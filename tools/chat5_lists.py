@@ -175,7 +175,7 @@ TOOLING = (
     "automatically", "find problems in my code with a linter", "debug a script with "
     "breakpoints", "profile a slow Python script", "package my code so others can pip install "
     "it", "use a different Python version for one project", "install packages from "
-    "requirements.txt", "see which packages are installed", "run my tests with pytest",
+    "requirements.txt", "see which packages are installed", "build documentation for my project",
     "uninstall a package", "start using Jupyter notebooks", "make my script runnable as a "
     "command", "log messages instead of using print", "read a config file", "set up a "
     "pre-commit hook", "publish a package to PyPI",
