@@ -209,8 +209,8 @@ def check(form: str, topic: str, q: str, a: str) -> None:
     elif form == "clock":
         times = re.findall(r"\d+:\d\d [ap]m", q)
         if topic == "end":
-            h, m = re.search(r"(\d+) hours and (\d+) minutes", q).groups()
-            end = _at(times[0]) + timedelta(hours=int(h), minutes=int(m))
+            h, m = re.search(r"(\d+) hours?(?: and (\d+) minutes)?\.", q).groups()
+            end = _at(times[0]) + timedelta(hours=int(h), minutes=int(m or 0))
             assert _at(a).time() == end.time()
         else:
             minutes = (_at(times[1]) - _at(times[0])).total_seconds() / 60 % (24 * 60)

@@ -135,13 +135,12 @@ def math_form(form: str, r: random.Random) -> tuple[str, str, str | None]:
             h, m = r.randint(1, 4), 5 * r.randint(0, 11)
             what = pick(
                 (
-                    "A movie starts at {s} and lasts {h} hours and {m} minutes. What time "
-                    "does it end?",
-                    "I leave at {s} and the trip takes {h} hours and {m} "
-                    "minutes. When do I arrive?",
+                    "A movie starts at {s} and lasts {d}. What time does it end?",
+                    "I leave at {s} and the trip takes {d}. When do I arrive?",
                 )
             )
-            return "end", what.format(s=clock(start), h=h, m=m), clock(start + 60 * h + m)
+            d = f"{h} hour{'s' * (h > 1)}" + (f" and {m} minutes" if m else "")
+            return "end", what.format(s=clock(start), d=d), clock(start + 60 * h + m)
         end = start + 5 * r.randint(7, 80)
         q = f"How many minutes are there between {clock(start)} and {clock(end)}?"
         return "between", q, str(end - start)
