@@ -192,14 +192,15 @@ _KEPT, _KEPT_LOCK = Kept(), threading.Lock()  # (used by threads: each lookup ho
 def kept_for(model: nn.Module, what: tuple, make):
     """``make()``, one for every live pruner of ``model`` (a picker's source, a LoRA'd copy, a
     fused base), listed by the model weakly: gone with the last pruner holding it, or the model;
-    made anew once the model's arrays change (made outside the lock: a copy takes a while)."""
+    made anew once the model's arrays change; by one thread, under its entry's lock (not all's)."""
     key = (*what, id(model))
-    with _KEPT_LOCK:
-        found = _KEPT.get(model, key)
-    if found is None or found[0]() or (value := found[1]()) is None:
-        value = make()
-        with _KEPT_LOCK:
-            _KEPT.put(model, key, (watch_arrays(model), weakref.ref(value)), 16)
+    with _KEPT_LOCK:  # an entry: [its lock, the model's watch, the value, weakly]
+        if (entry := _KEPT.get(model, key)) is None:
+            _KEPT.put(model, key, entry := [threading.Lock(), None, None], 16)
+    with entry[0]:
+        if entry[1] is None or entry[1]() or (value := entry[2]()) is None:
+            value = make()
+            entry[1:] = watch_arrays(model), weakref.ref(value)
     return value
 
 
@@ -389,8 +390,7 @@ class Pruner:
         self.check_current()
         is_mask(mask)
         mask.check(self.slim_base)
-        key = ("mask", mask.digest())
-        hit = self.cache.get(key)
+        hit = self.cache.get(key := ("mask", mask.digest()))
         slim, info = self._cut(key, mask) if hit is None else self._finish(*hit, True, 0.0, 0.0)
         info.given = True
         return slim, info

@@ -4,8 +4,8 @@ A request names ``<model>`` (a mask from its own prompt) or ``<model>:<task>`` (
 its text, or a mask file). Two ``mlx_ifp.Pruner``s share the resident model, one for tasks and
 one for per-prompt masks (one-off prompts never evict a task's slim model); a mask file that
 another source picked gets its picker's, as ``generate --mask`` cuts it. Their LRU sizes come
-from ``--cache-gb``: a slim model's new FFN arrays, measured once at start-up. Only the public
-API and ``mlx_ifp.core``'s prompt helpers are used; after start-up, MLX runs on the worker.
+from ``--cache-gb``: a slim model's new FFN arrays, measured at start-up (a shared LoRA: once).
+Only the public API and ``mlx_ifp.core``'s prompt helpers are used; then MLX runs on the worker.
 """
 
 from __future__ import annotations
@@ -179,10 +179,10 @@ def template_args(config, name: str, tokenizer=None) -> dict:
     return args
 
 
-def _new_bytes(slim, model) -> int:
-    """Bytes of the arrays a slim model does not share with its source."""
-    shared = {id(a) for _, a in tree_flatten(model.parameters())}
-    return sum(a.nbytes for _, a in tree_flatten(slim.parameters()) if id(a) not in shared)
+def _new_bytes(new: list, old: list) -> int:
+    """Bytes of the arrays of the models ``new`` that none of ``old`` holds, each array once."""
+    new, old = ({id(a): a for m in g for _, a in tree_flatten(m.parameters())} for g in (new, old))
+    return sum(a.nbytes for i, a in new.items() if i not in old)
 
 
 class Registry:
@@ -216,13 +216,15 @@ class Registry:
         sized = {id(p): p.slim_for("Hello.") for p in (probe, task_probe)}  # real ones, to measure
         info, self.task_k = sized[id(probe)][1], int(sized[id(task_probe)][1].mask.k)
         self.k, self.d_ffn = int(info.mask.k), int(info.mask.d_ffn)
-        widths = [_new_bytes(slim, model) for slim, _ in sized.values()]
+        bases = [m for p in (probe, task_probe) for m in (p.model, p.slim_base)]  # (kept_for)
+        self.shared_bytes = _new_bytes(bases, [model])  # a LoRA'd copy, fused attention: once
+        widths = [_new_bytes([slim], [model, *bases]) for slim, _ in sized.values()]
         with warnings.catch_warnings():  # its width only: no word on a LoRA it is cut without
             warnings.simplefilter("ignore", UserWarning)
-            widths += [_new_bytes(mlx_ifp.prune(model, t.mask), model) for t in self._masks()]
-        self.slot_bytes = max(widths)
-        full = self.slot_bytes == 0 or cache_bytes >= MAX_SLOTS * self.slot_bytes  # inf too
-        slots = MAX_SLOTS if full else int(cache_bytes // self.slot_bytes)
+            widths += [_new_bytes([mlx_ifp.prune(model, t.mask)], [model]) for t in self._masks()]
+        self.slot_bytes, room = max(widths), cache_bytes - self.shared_bytes
+        full = self.slot_bytes == 0 or room >= MAX_SLOTS * self.slot_bytes  # inf too
+        slots = MAX_SLOTS if full else max(0, int(room // self.slot_bytes))
         self.prompt_slots = min(4, slots // 4)
         self.task_slots = slots - self.prompt_slots
         self._own_pruners(task_probe.source.key())
@@ -260,8 +262,7 @@ class Registry:
             keep = round(self.k / self.d_ffn, 4)
             source = _named(self.prompt_pruner.source.key())  # as the answers name it
             return {"mask": "per prompt", "mask_source": source, "keep": keep}
-        if task.mask is not None:
-            m = task.mask
+        if (m := task.mask) is not None:
             name = Path(task.path).name if task.path else None  # not the server's folders
             return {"mask": "file", "path": name, "keep": round(m.k / m.d_ffn, 4), "k": m.k}
         source = _named(self.task_pruner.source.key())
