@@ -19,7 +19,7 @@ pack() {  # pack ARM into $o (the tars are named k0.5-<arm>-stage2.tar, .part.N 
     && mv "$o"/.pack/* "$o/"
 }
 pack rw25.c5
-if [ -f "$control/ifp_config.json" ]; then  # the control, in the background, beside the scoring
+if [ -f "$control/ifp_config.json" ] && [ "${NO_STATIC:-0}" != 1 ]; then  # the control (NO_STATIC=1: not), beside the scoring
   ln -sfn "$control" /tmp/init/k0.5-static
   cont="--start-step 3440 --iters 3800 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine"
   cont="$cont --learning-rate 1e-4 --predictor-lr 1.5e-3 --max-seconds 900"
