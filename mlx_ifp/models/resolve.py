@@ -206,8 +206,8 @@ def load(
         why = embedded.why_not_loaded(e, kind, path)  # (the first line of the error, or why)
         raise UsageError(f"could not load {model}: {why}") from None
     source_fp = fingerprint(net)  # adapters may retrain norms: keep the source's identity
-    floats = dict(nn.utils.tree_flatten(net.parameters()))  # the source's float dtypes, by name
-    floats = {k: p.dtype for k, p in floats.items() if mx.issubdtype(p.dtype, mx.floating)}
+    floats = {k: p.dtype for k, p in nn.utils.tree_flatten(net.parameters())}  # str: deepcopy-safe
+    floats = {k: str(d).split(".")[-1] for k, d in floats.items() if mx.issubdtype(d, mx.floating)}
     if adapter_path is not None:  # a full run's weights unpack a packed model: all float
         dequantize = _apply_adapters(net, adapter_path, config.get("mlx_ifp")) or dequantize
     if dequantize:
@@ -217,7 +217,7 @@ def load(
     cast_from = None  # the source's float dtype (several: each by name, float16 matrices and
     if dtype is None and cpu:  # float32 norms), when only the CPU's default changed it: export
         dtype = "float32"  # writes it back (float32 there is for speed, not the model)
-        if (kinds := {str(d).split(".")[-1] for d in floats.values()}) - {dtype}:
+        if (kinds := set(floats.values())) - {dtype}:
             cast_from = kinds.pop() if len(kinds) == 1 else floats
     if dtype is not None:
         _cast(net, getattr(mx, dtype))

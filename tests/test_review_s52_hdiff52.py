@@ -1,0 +1,49 @@
+"""Review of the fifty-second session's whole change (hdiff52): the cases it found.
+
+- ``load`` on CPU of a source of several float dtypes records each weight's dtype by name
+  (``cast_from``) for ``export``; it recorded MLX ``Dtype`` objects, which cannot be pickled,
+  so a deep copy of the loaded model (``finetune --train full``'s frozen teacher,
+  ``train.objective.frozen_copy``; an app's ``copy.deepcopy``) raised ``TypeError: cannot
+  pickle 'Dtype' object``. It records their names now, as it does for a source of one dtype.
+"""
+
+import copy
+import json
+
+import mlx_ifp
+from mlx_ifp.core import origin
+
+import mlx.core as mx
+import pytest
+from mlx.utils import tree_map_with_path
+from tiny import save_folder, tiny_model
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """A folder of float16 matrices beside float32 norms, loaded (on CPU: all cast to float32)."""
+    if mx.default_device() != mx.cpu:
+        pytest.skip("the float32 cast is the CPU's")
+    model = tiny_model()
+    half = lambda k, p: p.astype(mx.float32 if "norm" in k else mx.float16)  # noqa: E731
+    model.update(tree_map_with_path(half, model.parameters()))
+    src = save_folder(model, tmp_path_factory.mktemp("mixed") / "src")
+    return src, mlx_ifp.load(str(src))
+
+
+def test_a_mixed_source_loaded_on_cpu_can_be_deep_copied(mixed):
+    from mlx_ifp.train.objective import frozen_copy
+
+    _, (net, _) = mixed
+    assert isinstance(origin(net)["cast_from"], dict)  # (the case: several float dtypes)
+    teacher = frozen_copy(net)  # finetune --train full's teacher: was TypeError
+    json.dumps(origin(net)["cast_from"])  # plain names, as a source of one dtype's
+    assert copy.deepcopy(net) is not net and teacher is not net
+
+
+def test_the_copy_still_exports_in_the_source_dtypes(mixed, tmp_path):
+    src, (net, tok) = mixed
+    out = mlx_ifp.export(copy.deepcopy(net), tok, tmp_path / "out")
+    was = mx.load(str(src / "model.safetensors"))
+    written = mx.load(str(out / "model.safetensors"))
+    assert {k: v.dtype for k, v in written.items()} == {k: v.dtype for k, v in was.items()}
