@@ -31,6 +31,20 @@ def mixed(tmp_path_factory):
     return src, mlx_ifp.load(str(src))
 
 
+def test_finetune_train_full_of_a_mixed_source_on_cpu(mixed, tmp_path):
+    """The command's path: ``finetune`` loads the folder (on CPU: cast, ``cast_from`` recorded)
+    and a full run deep-copies it for its frozen teacher: was ``TypeError: cannot pickle
+    'Dtype' object`` before the first step."""
+    from bad_world import words_data
+    from mlx_ifp.train import finetune, load_config
+
+    src, _ = mixed
+    cfg = load_config(model=str(src), data=str(words_data(tmp_path / "data")),
+                      output=str(tmp_path / "full"), train="full", quiet=True, iters=1,
+                      batch_size=2, max_seq_length=32, val_every=0)  # fmt: skip
+    assert (finetune(cfg) / "adapters.safetensors").is_file()
+
+
 def test_a_mixed_source_loaded_on_cpu_can_be_deep_copied(mixed):
     from mlx_ifp.train.objective import frozen_copy
 
@@ -47,3 +61,4 @@ def test_the_copy_still_exports_in_the_source_dtypes(mixed, tmp_path):
     was = mx.load(str(src / "model.safetensors"))
     written = mx.load(str(out / "model.safetensors"))
     assert {k: v.dtype for k, v in written.items()} == {k: v.dtype for k, v in was.items()}
+
