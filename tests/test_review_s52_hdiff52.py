@@ -15,7 +15,9 @@ from mlx_ifp.core import origin
 
 import mlx.core as mx
 import pytest
+import test_chat
 from mlx.utils import tree_map_with_path
+from test_chat import chat
 from tiny import save_folder, tiny_model
 
 
@@ -35,8 +37,9 @@ def test_finetune_train_full_of_a_mixed_source_on_cpu(mixed, tmp_path):
     """The command's path: ``finetune`` loads the folder (on CPU: cast, ``cast_from`` recorded)
     and a full run deep-copies it for its frozen teacher: was ``TypeError: cannot pickle
     'Dtype' object`` before the first step."""
-    from bad_world import words_data
     from mlx_ifp.train import finetune, load_config
+
+    from bad_world import words_data
 
     src, _ = mixed
     cfg = load_config(model=str(src), data=str(words_data(tmp_path / "data")),
@@ -62,3 +65,20 @@ def test_the_copy_still_exports_in_the_source_dtypes(mixed, tmp_path):
     written = mx.load(str(out / "model.safetensors"))
     assert {k: v.dtype for k, v in written.items()} == {k: v.dtype for k, v in was.items()}
 
+
+# ------------------------------------------------ chat: a pasted block holding an indented """
+
+
+turns = test_chat.turns  # the fixture: the message lists each turn sent
+
+
+def test_a_pasted_block_of_code_with_an_indented_docstring_is_one_message(turns):
+    """A block is for a paste, and code pastes hold docstrings: its indented line of three
+    quotes closed the block, so the code went out cut in three (``def f():`` a message of its
+    own, ``doc`` another turn, the rest a new block). Now only a line of the quotes at its start
+    closes a block (it is opened as before, with spaces around too)."""
+    code = ["def f():", '    """', "    doc", '    """', "    return 1"]
+    run = chat('  """', *code, '"""', "q")
+    assert run.exit_code == 0, run.output
+    users = [[m["content"] for m in t if m["role"] == "user"] for t in turns]
+    assert users == [["\n".join(code)]]  # was three turns: "def f():", "    doc", ...

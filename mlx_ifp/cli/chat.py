@@ -81,9 +81,9 @@ BLOCK = '"""'  # a line of it alone opens or closes a message of several lines (
 def read_message() -> tuple[str, bool] | None:
     """The next message typed or piped in, and whether it spans lines: a line ending in a
     backslash goes on to the next (the backslash dropped, the line break kept), as llama-cli's;
-    a line of three double quotes opens a block sent whole at the next such line, as written
-    (backslashes too). None at the end of the input (Ctrl-D, or a pipe's end: a message left
-    unfinished is not sent) or at Ctrl-C."""
+    a line of three double quotes opens a block sent whole at the next one that starts with
+    them, as written (backslashes, indented quotes too). None at the end of the input (Ctrl-D,
+    or a pipe's end: a message left unfinished is not sent) or at Ctrl-C."""
     lines, block, prompt = [], False, ">> "
     while True:
         try:  # (a file a Windows editor saved, piped in: its BOM and CRLF are not the text)
@@ -94,8 +94,8 @@ def read_message() -> tuple[str, bool] | None:
                 typer.echo("(the unfinished message is not sent)", err=True)
             return None
         prompt = "... "
-        if line.strip() == BLOCK and (block or not lines):
-            if block:
+        if (line.rstrip() if block else line.strip()) == BLOCK and (block or not lines):
+            if block:  # (closed at a line's start: a pasted docstring's indented one is text)
                 return "\n".join(lines), True
             block = True
         elif block or line.endswith("\\"):
