@@ -58,7 +58,8 @@ def options_read(name) -> set[str] | None:
 
 def selecting(step: int = 2048, progress=None) -> contextvars.Context:
     """A context to run a selection in (``selecting(...).run(select, ...)``): the dense pass a
-    source scores a text with (GRIFFIN's; a plug-in's may read ``base.READING`` too) takes
+    source scores a text with (GRIFFIN's, a trained predictor's that reads GRIFFIN statistics;
+    a plug-in's may read ``base.READING`` too) takes
     ``step`` tokens at a time and calls ``progress(done, total)`` after each chunk, as
     ``dense_prefill`` does (an exception it raises stops the pass there)."""
     context = contextvars.copy_context()
