@@ -144,17 +144,17 @@ def test_two_threads_selecting_with_a_lora_predictor_get_the_slim_models_of_one(
     reference = mlx_ifp.Pruner(alone, tok, keep=40)
     pruner = mlx_ifp.Pruner(net, tok, keep=40)
     inside, leave = threading.Event(), threading.Event()
-    real = predictor_model.masked
+    real = predictor_model.lora_disabled
 
     @contextlib.contextmanager
-    def held(model, masks):  # thread A waits inside the predictor's pass (LoRA off)
-        if threading.current_thread().name == "A" and not inside.is_set():
-            inside.set()
-            leave.wait(30)
-        with real(model, masks):
+    def held(model):  # thread A waits inside the predictor's pass, its LoRA off
+        with real(model):  # (the one pass's and, since s52, the chunked read's: text_scores)
+            if threading.current_thread().name == "A" and not inside.is_set():
+                inside.set()
+                leave.wait(30)
             yield
 
-    monkeypatch.setattr(predictor_model, "masked", held)
+    monkeypatch.setattr(predictor_model, "lora_disabled", held)
     got = {}
     thread = threading.Thread(target=lambda: got.update(a=pruner.slim_for("t7 t8 t9")), name="A")
     thread.start()
