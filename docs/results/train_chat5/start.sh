@@ -12,14 +12,14 @@ export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1 MLX
 tail -n 2 /tmp/setup.log 2>/dev/null
 here() { if [ -f "$1/ifp_config.json" ]; then echo "$PWD/$1"; else echo "/tmp/carry/.carry/$(basename "$1")"; fi; }
 shipped=$(here mlx_ifp/weights/smollm2-135m-instruct)
-ans=docs/results/train_chat5/answers; [ -f "$ans/train.jsonl.gz" ] || ans=/tmp/chat5_answers
-ls "$shipped" "$ans" || exit 2
+a5=docs/results/train_chat5/answers; [ -f "$a5/train.jsonl.gz" ] || a5=/tmp/chat5_answers  # ($ans: corpora.sh)
+ls "$shipped" "$a5" || exit 2
 . docs/results/train_writing3/corpora.sh  # the three writing sets' corpora; $prev the last
 c4=/tmp/cache/data/chat4-writing3-facts-v1-seed0 c5=/tmp/cache/data/chat5-chat4-writing3-facts-v1-seed0
 rm -rf "$c4" "$c5" /tmp/chat4_eval /tmp/chat5_eval
 python3 tools/make_chat.py corpus --answers docs/results/train_chat4/answers --data "$prev" \
   --corpus "$c4" --eval /tmp/chat4_eval 2>&1 | tail -n 1
-python3 tools/make_chat5.py corpus --answers "$ans" --data "$c4" \
+python3 tools/make_chat5.py corpus --answers "$a5" --data "$c4" \
   --corpus "$c5" --eval /tmp/chat5_eval 2>&1 | tail -n 1
 mkdir -p /tmp/init /tmp/after/out
 ln -sfn "$shipped" /tmp/init/k0.5-rw25
