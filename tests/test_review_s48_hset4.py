@@ -88,6 +88,19 @@ def test_every_debug_snippet_has_its_bug_once():
     assert "```" in r["prompt"]
 
 
+def fake_answers(folder: Path, rows: list[dict]) -> Path:
+    """An ``answer`` output folder for ``rows``: each row with a made-up reply, by split."""
+    folder.mkdir()
+    for split in ("train", "valid"):
+        body = "".join(
+            json.dumps({**r, "completion": f"reply {i}", "response": "fake"}) + "\n"
+            for i, r in enumerate(rows)
+            if r["split"] == split
+        )
+        (folder / f"{split}.jsonl.gz").write_bytes(gzip.compress(body.encode()))
+    return folder
+
+
 def test_the_corpus_puts_each_group_in_its_slot(tmp_path):
     from make_facts import write_corpus
 
@@ -97,15 +110,7 @@ def test_the_corpus_puts_each_group_in_its_slot(tmp_path):
         (data / "sft" / f"{split}.jsonl").write_text(json.dumps({"prompt": split}) + "\n")
     (data / "manifest.json").write_text("{}")
     rows = make_chat.prompts(2, 1, seed=0)
-    answers = tmp_path / "answers"
-    answers.mkdir()
-    for split in ("train", "valid"):
-        body = "".join(
-            json.dumps({**r, "completion": f"reply {i}", "response": "fake"}) + "\n"
-            for i, r in enumerate(rows)
-            if r["split"] == split
-        )
-        (answers / f"{split}.jsonl.gz").write_bytes(gzip.compress(body.encode()))
+    answers = fake_answers(tmp_path / "answers", rows)
     out = tmp_path / "out"
     assert write_corpus(answers / "train.jsonl.gz", data, out, make_chat.SLOT, "chat") == 8
     added = [json.loads(x) for x in (out / "sft" / "train.jsonl").read_text().splitlines()][1:]

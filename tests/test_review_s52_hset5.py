@@ -3,7 +3,6 @@ training (and the earlier sets' held-out forms out of it), asks nothing the earl
 keeps the fact probe's entities out, its math answers are right, and its corpus chains on
 the set-4 corpus."""
 
-import gzip
 import itertools
 import json
 import random
@@ -22,6 +21,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import chat_lists  # noqa: E402
 import make_chat  # noqa: E402
 import make_chat5  # noqa: E402
+from test_review_s48_hset4 import fake_answers  # noqa: E402
 
 RESULTS = ROOT / "docs" / "results"
 
@@ -336,18 +336,6 @@ def test_the_number_helpers():
 # -- the corpus, chained on a set-4 corpus -----------------------------------------------
 
 
-def _answers(folder: Path, rows: list[dict]) -> Path:
-    folder.mkdir()
-    for split in ("train", "valid"):
-        body = "".join(
-            json.dumps({**r, "completion": f"reply {i}", "response": "fake"}) + "\n"
-            for i, r in enumerate(rows)
-            if r["split"] == split
-        )
-        (folder / f"{split}.jsonl.gz").write_bytes(gzip.compress(body.encode()))
-    return folder
-
-
 def test_the_corpus_chains_on_the_set4_corpus(tmp_path):
     from make_facts import write_corpus
 
@@ -356,11 +344,11 @@ def test_the_corpus_chains_on_the_set4_corpus(tmp_path):
     for split in ("train", "valid", "test"):
         (data / "sft" / f"{split}.jsonl").write_text(json.dumps({"prompt": split}) + "\n")
     (data / "manifest.json").write_text("{}")
-    a4 = _answers(tmp_path / "a4", make_chat.prompts(2, 1, seed=0))
+    a4 = fake_answers(tmp_path / "a4", make_chat.prompts(2, 1, seed=0))
     chat4 = tmp_path / "chat4"
     assert write_corpus(a4 / "train.jsonl.gz", data, chat4, make_chat.SLOT, "chat") == 8
     rows5 = make_chat5.prompts(2, 1, seed=0)
-    a5 = _answers(tmp_path / "a5", rows5)
+    a5 = fake_answers(tmp_path / "a5", rows5)
     out, ev = tmp_path / "chat5", tmp_path / "eval5"
     cmd = [sys.executable, str(ROOT / "tools" / "make_chat5.py"), "corpus", "--answers", str(a5)]
     cmd += ["--corpus", str(out), "--eval", str(ev), "--data", str(chat4)]
