@@ -6,6 +6,8 @@
 #   . .dvm3/setup.sh > /tmp/setup.log 2>&1; POLL=500 bash docs/results/train_chat5/start.sh 900
 # then `bash tools/device_lanes.sh poll 500` calls until the lane says TRAINDONE, then
 #   bash tools/device_lanes.sh after docs/results/train_chat5/score.sh   # until "done"
+# ARM=static.c5 trains the control instead, from docs/results/train_chat4/staticc4 (then
+# static.sh, not score.sh: the fifty-third session).
 set -u
 secs=${1:?usage: bash docs/results/train_chat5/start.sh SECONDS}
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1 MLX_ENABLE_TF32=0
@@ -22,9 +24,15 @@ python3 tools/make_chat.py corpus --answers docs/results/train_chat4/answers --d
 python3 tools/make_chat5.py corpus --answers "$a5" --data "$c4" \
   --corpus "$c5" --eval /tmp/chat5_eval 2>&1 | tail -n 1
 mkdir -p /tmp/init /tmp/after/out
-ln -sfn "$shipped" /tmp/init/k0.5-rw25
+arm=${ARM:-rw25.c5}
+case $arm in
+  rw25.c5) ln -sfn "$shipped" /tmp/init/k0.5-rw25 ;;
+  static.c5) ln -sfn "$(here docs/results/train_chat4/staticc4)" /tmp/init/k0.5-static ;;
+  *) echo "start.sh: ARM is rw25.c5 or static.c5" >&2; exit 2 ;;
+esac
+ls /tmp/init/k0.5-*/ifp_config.json || exit 2
 cont="--start-step 3440 --iters 3800 --eps-start 0.05 --eps-end 0.05 --lr-schedule cosine"
 cont="$cont --learning-rate 1e-4 --predictor-lr 1.5e-3 --max-seconds $secs"
 export LANES=1 DATA=$c5 INIT2=/tmp/init STAGES=2 EXTRA2="$cont"
-bash tools/device_lanes.sh start 0.5 rw25.c5
+bash tools/device_lanes.sh start 0.5 "$arm"
 bash tools/device_lanes.sh poll "${POLL:-200}"
