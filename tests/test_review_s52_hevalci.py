@@ -53,7 +53,8 @@ def test_the_standard_error_is_the_ratio_estimators_by_hand():
     row = row_of(items_of([1.0, 2.0, 3.0, 4.0], [10, 10, 10, 10]))
     assert row["nll"] == pytest.approx(2.5)
     assert row["nll_se"] == pytest.approx(math.sqrt(5 / 3) / 2, abs=1e-12)
-    assert row["nll_ci"] == pytest.approx([2.5 - 1.959964 * 0.6454972, 2.5 + 1.959964 * 0.6454972])
+    # 4 items: Student's t at 3 df, 3.182 (s53, tests/test_review_s53_hci.py; it was z 1.960)
+    assert row["nll_ci"] == pytest.approx([2.5 - 3.182446 * 0.6454972, 2.5 + 3.182446 * 0.6454972])
     assert row["ppl_ci"] == pytest.approx([math.exp(v) for v in row["nll_ci"]])
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 import warnings
+from statistics import NormalDist
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -227,10 +228,54 @@ def summarise(rows: list[dict]) -> dict:
 
 # ---------------------------------------------------------------- uncertainty over the items
 
-Z95 = 1.959964  # the normal quantile of a two-sided 95% interval
+Z95 = 1.959964  # the normal quantile of a two-sided 95% interval (Wilson's score interval)
 RESAMPLES = 2000  # eval's paired bootstrap: resamples of a domain's items (seed 0)
 TOKEN_KEYS = ("nll", "kl", "top1")  # per-token means, each item's sum over its tokens
 RATES = ("exact_match", "pass@1")  # means over the items replies were generated for (1 or 0)
+
+
+def beta_tail(a: float, b: float, x: float, y: float) -> float:
+    """The regularized incomplete beta I_x(a, b), 0 < x < 1, y = 1 - x (given: no digits lost):
+    its continued fraction (modified Lentz, as Numerical Recipes' betacf) on the side of
+    (a+1)/(a+b+2) where it converges."""
+    if x > (a + 1) / (a + b + 2):
+        return 1 - beta_tail(b, a, y, x)
+    front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x)
+    c, d = 1.0, 1 / ((1 - (a + b) * x / (a + 1)) or 1e-300)
+    frac = d
+    for m in range(1, 100_000):
+        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):  # fmt: skip
+            d, c = 1 / ((1 + num * d) or 1e-300), (1 + num / c) or 1e-300
+            frac *= c * d
+        if abs(c * d - 1) < 1e-15:
+            break
+    return math.exp(front + b * math.log(y)) * frac / a
+
+
+def t_quantile(q: float, df: float) -> float:
+    """Student's t quantile: the t with P(T <= t) = ``q`` at ``df`` degrees of freedom. Newton
+    on the tail P(T > t) = I_{df/(df+t²)}(df/2, 1/2) / 2 (``beta_tail``) from the Cornish-Fisher
+    expansion (Abramowitz & Stegun 26.7.5): the tail is convex for t > 0, so after one step
+    Newton climbs to the root from below."""
+    if not (0 < q < 1 and df > 0):
+        raise UsageError(f"a t quantile needs 0 < q < 1 and df > 0, not q {q}, df {df}")
+    if q <= 0.5:
+        return -t_quantile(1 - q, df) if q < 0.5 else 0.0
+    z = NormalDist().inv_cdf(q)
+    y = z * z
+    g = ((y + 1) / 4, ((5 * y + 16) * y + 3) / 96, (((3 * y + 19) * y + 17) * y - 15) / 384)
+    t = z * (1 + g[0] / df + g[1] / df**2 + g[2] / df**3)
+    if df >= 1e5:  # the expansion's next term is below 1e-16 here (lgamma's digits are not)
+        return t
+    log_top = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - math.log(df * math.pi) / 2
+    for _ in range(200):
+        tail = beta_tail(df / 2, 0.5, df / (df + t * t), t * t / (df + t * t)) / 2
+        step = (tail - (1 - q)) / math.exp(log_top - (df + 1) / 2 * math.log1p(t * t / df))
+        t, last = max(t + step, t / 4), t  # past 0 (a start far above): a quarter, then on
+        if abs(t - last) <= 1e-14 * t:
+            break
+    return t
 
 
 def ratio_se(sums, weights) -> float | None:
@@ -259,15 +304,17 @@ def spread(row: dict, items: list[dict]) -> dict:
 
     The unit is the item (a prompt and its reference), not the token: nll, kl and top1 are
     token-weighted means (Σ item sums / Σ tokens), so ``ratio_se`` over the items, and the
-    interval the mean ± 1.96 standard errors (cut to the metric's range); ``ppl_ci`` is exp of
-    ``nll_ci``. exact_match / pass@1 are means over the ``gen_n`` generated replies: standard
-    error sqrt(p(1-p)/(n-1)), Wilson interval. None where there are too few items."""
+    interval the mean ± t standard errors, t Student's 97.5% quantile at m - 1 degrees of
+    freedom for m items (2.131 at 16; 1.96 as m grows), cut to the metric's range; ``ppl_ci``
+    is exp of ``nll_ci``. exact_match / pass@1 are means over the ``gen_n`` generated replies:
+    standard error sqrt(p(1-p)/(n-1)), Wilson interval. None where there are too few items."""
     tokens = [it["tokens"] for it in items]
+    t = t_quantile(0.975, len(items) - 1) if len(items) > 1 else math.nan
     for key in TOKEN_KEYS:
         se = row[f"{key}_se"] = ratio_se([it[key] for it in items], tokens)
         mean, top = row[key], 1.0 if key == "top1" else math.inf
         row[f"{key}_ci"] = (
-            None if se is None else [max(mean - Z95 * se, 0.0), min(mean + Z95 * se, top)]
+            None if se is None else [max(mean - t * se, 0.0), min(mean + t * se, top)]
         )
     row["ppl_ci"] = row["nll_ci"] and [math.exp(min(v, 50)) for v in row["nll_ci"]]
     for key in RATES:
