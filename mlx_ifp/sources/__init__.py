@@ -58,10 +58,10 @@ def options_read(name) -> set[str] | None:
 
 def selecting(step: int = 2048, progress=None) -> contextvars.Context:
     """A context to run a selection in (``selecting(...).run(select, ...)``): the dense pass a
-    source scores a text with (GRIFFIN's, a trained predictor's that reads GRIFFIN statistics;
-    a plug-in's may read ``base.READING`` too) takes
-    ``step`` tokens at a time and calls ``progress(done, total)`` after each chunk, as
-    ``dense_prefill`` does (an exception it raises stops the pass there)."""
+    source scores a text with (GRIFFIN's, a trained predictor's, of GRIFFIN statistics or
+    hidden states; a plug-in's may read ``base.READING`` too) takes ``step`` tokens at a time
+    and calls ``progress(done, total)`` after each chunk, as ``dense_prefill`` does (an
+    exception it raises stops the pass there)."""
     context = contextvars.copy_context()
     context.run(READING.set, {"step": step, "progress": progress})
     return context

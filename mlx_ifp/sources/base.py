@@ -164,18 +164,21 @@ class Observer(ABC):
         """Arrays a runner may evaluate right after ``layer`` (frees its activation early)."""
         return []
 
+    def output(self, h: mx.array) -> None:  # noqa: B027 (optional: most read none)
+        """Take the pass's output, a chunk's final hidden states (B, T, hidden): unread here."""
+
 
 class Running:
     """Channel scores of a growing text from one dense pass kept going with its own KV cache.
 
     ``feed`` runs new tokens through ``model`` (FFNs unmasked, inside ``context(model)`` if
-    given: e.g. ``lora_disabled``, the source model as a trained predictor reads it) while
-    ``observer`` accumulates its statistics; ``scores`` maps them to channel scores (L, d_ffn)
-    of everything fed so far, as the source would score that text at once.
+    given: e.g. ``lora_disabled``; through ``net``, a view of its first blocks, if given) while
+    ``observer`` accumulates its statistics (and outputs); ``scores`` maps them to channel scores
+    (L, d_ffn) of everything fed so far, as the source would score that text at once.
     """
 
-    def __init__(self, model: nn.Module, observer: Observer, to_scores, context=None):
-        self.model, self.observer, self.to_scores = model, observer, to_scores
+    def __init__(self, model: nn.Module, observer: Observer, to_scores, context=None, net=None):
+        self.model, self.observer, self.to_scores, self.net = model, observer, to_scores, net
         self.context, self.cache = context, None  # (the KV cache: a list, made by the first feed)
         self.max_kv_size: int | None = None  # its KV cache as bounded as generation's
         self.tokens: list[int] = []
@@ -191,7 +194,7 @@ class Running:
         long = tokens.size > 64  # layer by layer: for a few tokens it costs more than it frees
         with off:
             _dense_pass(self.model, tokens, self.cache, self.observer, step, long, False, seen,
-                        progress)  # fmt: skip
+                        progress, self.net)  # fmt: skip
         self.tokens += tokens.tolist()
 
     def scores(self) -> mx.array:
@@ -226,20 +229,22 @@ def _trimmable_after(cache: list, n: int) -> bool:  # (a full rotating cache is 
 
 
 def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=True, seen=0,
-                progress=None):  # fmt: skip
-    """``tokens`` through the unmasked ``model`` into ``cache``, ``step`` at a time (hidden states
-    only), ``observe`` seeing each FFN activation but the first ``seen`` tokens' (started layer by
-    layer with ``layer_by_layer``); MLX's buffer cache cleared after each chunk with ``clear``,
-    ``progress(done, total)`` called after it (an exception it raises stops the pass there)."""
-    net = backbone(model) or model
+                progress=None, net=None):  # fmt: skip
+    """``tokens`` through the unmasked ``model``'s stack (or ``net``) into ``cache``, ``step`` at a
+    time, ``observe`` seeing each FFN activation and chunk's output but the first ``seen`` tokens'
+    (started layer by layer with ``layer_by_layer``); MLX's buffer cache cleared after each chunk
+    with ``clear``, ``progress(done, total)`` called after it (raising stops the pass there)."""
+    net = net if net is not None else backbone(model) or model
     hook = eager(observe) if layer_by_layer else observe
     with masked(model, None):
         for i in range(0, tokens.size, step):
             cut = max(seen - i, 0)  # the chunk's tokens observed before: not again
             see = hook if not cut or hook is None else lambda j, h, c=cut: hook(j, h[:, c:])
             with observed(model, see):
-                net(tokens[i : i + step][None], cache=cache)
-            stats = observe.scores() if isinstance(observe, Observer) else []
+                out = net(tokens[i : i + step][None], cache=cache)
+            if isinstance(observe, Observer):  # (GRIFFIN's reads no output: dropped at once)
+                observe.output(out[:, cut:])
+            out, stats = None, observe.scores() if isinstance(observe, Observer) else []
             mx.eval([c.state for c in cache], stats)
             if clear:
                 mx.clear_cache()
@@ -247,15 +252,9 @@ def _dense_pass(model, tokens, cache, observe, step, layer_by_layer=True, clear=
                 progress(min(i + step, tokens.size), tokens.size)
 
 
-def dense_prefill(
-    model: nn.Module,
-    tokens,
-    observe=None,
-    step: int = 2048,
-    max_kv_size: int | None = None,
-    drop_last: bool = False,
-    progress=None,
-) -> list:
+def dense_prefill(model: nn.Module, tokens, observe=None, step: int = 2048,
+                  max_kv_size: int | None = None, drop_last: bool = False,
+                  progress=None) -> list:  # fmt: skip
     """Run ``tokens`` through the unmasked source into a new KV cache (chunks of ``step``).
 
     ``observe`` (an ``Observer``) sees every FFN activation on the way, evaluated layer by

@@ -26,7 +26,7 @@ from ...core import (
     soft_topk,
     topk_indicator,
 )
-from ..base import READING, GriffinStats, GroupedGriffin, Running, standardise, unit_scale
+from ..base import READING, GriffinStats, GroupedGriffin, Observer, Running, standardise, unit_scale
 
 HEADS = ("full", "factored", "static", "griffin")
 ROUTES = ("learned", "griffin", "reweight")
@@ -138,30 +138,36 @@ def _inner(model: nn.Module) -> nn.Module:
     return inner
 
 
+def stack(model: nn.Module, n_layers: int | None = None) -> nn.Module:
+    """The decoder stack (tokens -> final-normed hidden states), or a view of it with its first
+    ``n_layers`` blocks. Give it one cache slot per block of the model (``[None] * L``, or its
+    prompt cache): models that index the cache by layer type (Gemma-3's ``cache[pattern - 1]``)
+    see every layer's slot, each kept block at its own place in the pattern (the first ones)."""
+    inner = _inner(model)
+    blocks = layers(model)
+    if n_layers is None or n_layers >= len(blocks):
+        return inner
+    # the containers down to the block list copied, the model untouched (it was cut and put
+    # back: another thread running it meanwhile ran the cut model, and could put the cut list
+    # back for good)
+    view = node = copy.copy(inner)
+    *path, key = layer_path(inner, blocks[0])
+    for k in path:
+        child = copy.copy(node[k])
+        setattr(node, k, child)
+        node = child
+    setattr(node, key, blocks[:n_layers])
+    return view
+
+
 def hidden_states(model: nn.Module, tokens: mx.array, n_layers: int | None = None) -> mx.array:
     """Final-normed hidden states (B, T, d) after the first ``n_layers`` blocks, run dense.
 
     Runs outside any active FFN mask or observer, whatever the caller has set.
     """
-    inner = _inner(model)
-    blocks = layers(model)
+    net = stack(model, n_layers)
     with masked(model, None), observed(model, None):
-        if n_layers is None or n_layers >= len(blocks):
-            return inner(tokens)
-        # a view of the stack with its first n_layers blocks: the containers down to the block
-        # list copied, the model untouched (it was cut and put back: another thread running it
-        # meanwhile ran the cut model, and could put the cut list back for good)
-        view = node = copy.copy(inner)
-        *path, key = layer_path(inner, blocks[0])
-        for k in path:
-            child = copy.copy(node[k])
-            setattr(node, k, child)
-            node = child
-        setattr(node, key, blocks[:n_layers])
-        # one cache slot per original block: models that index the cache by layer type
-        # (Gemma-3's cache[sliding_window_pattern - 1]) see every layer's slot, and each
-        # kept block keeps its own position in the pattern (they are the first n_layers)
-        return view(tokens, cache=[None] * len(blocks))
+        return net(tokens, cache=[None] * len(layers(model)))
 
 
 def source_pass(model: nn.Module, tokens: mx.array, groups=None, logits: bool = False):
@@ -198,6 +204,28 @@ def pool(h: mx.array, lengths: mx.array | None, how: str) -> mx.array:
         return mx.take_along_axis(h, (lengths - 1)[:, None, None], axis=1)[:, 0]
     valid = (mx.arange(T)[None, :] < lengths[:, None]).astype(h.dtype)
     return (h * valid[..., None]).sum(axis=1) / lengths[:, None].astype(h.dtype)
+
+
+class Pooled(Observer):
+    """``pool`` of the hidden states of a text read in chunks (``Observer.output``): the last
+    token's state, or the sum over the text's tokens by their count (``how``: "last", "mean")."""
+
+    def __init__(self, how: str):
+        self.how, self.kept, self.n = how, None, 0
+
+    def __call__(self, layer, h):  # (FFN activations: not read)
+        pass
+
+    def output(self, h):
+        if h.shape[1]:  # (a chunk of tokens read before: none)
+            now = h[:, -1] if self.how == "last" else h.sum(axis=1)
+            self.kept = now if self.kept is None or self.how == "last" else self.kept + now
+            self.n += h.shape[1]
+
+    def scores(self) -> mx.array:  # (the pooled state (B, hidden) of all read so far)
+        if self.kept is None:
+            raise UsageError("cannot select channels for an empty text")
+        return self.kept if self.how == "last" else self.kept / self.n
 
 
 class Predictor(nn.Module):
@@ -252,8 +280,22 @@ class Predictor(nn.Module):
         c = self.config
         if self._backbone is None:
             raise UsageError("the predictor has no backbone attached")
-        n = c.layers if c.backbone == "source" else None
-        return pool(hidden_states(self._backbone, tokens, n), lengths, c.pooling)
+        return pool(
+            hidden_states(self._backbone, tokens, self.backbone_layers()), lengths, c.pooling
+        )
+
+    def backbone_layers(self) -> int | None:
+        """Blocks of the backbone read: the first ``layers`` of the source's, or all."""
+        return self.config.layers if self.config.backbone == "source" else None
+
+    def from_hidden(self, h: mx.array) -> mx.array:
+        """Scores (B, L, d) from the pooled prompt representation ``h`` (B, hidden)."""
+        c = self.config
+        z = nn.gelu(self.proj(self.norm(h)))
+        if c.head == "full":
+            return self.out(z).reshape(-1, c.n_layers, c.d_ffn)
+        u = mx.einsum("br,lrq->blq", z, self.a)
+        return mx.einsum("blq,lqd->bld", u, self.b) + self.bias
 
     def n_shared(self) -> int:
         """Channels per layer that every prompt keeps (the prior's top)."""
@@ -301,11 +343,7 @@ class Predictor(nn.Module):
             return self.from_griffin(griffin_features(self._backbone, tokens, lengths))
         if c.head == "static":
             return mx.broadcast_to(self.bias[None], (tokens.shape[0], *self.bias.shape))
-        z = nn.gelu(self.proj(self.norm(self.features(tokens, lengths))))
-        if c.head == "full":
-            return self.out(z).reshape(-1, c.n_layers, c.d_ffn)
-        u = mx.einsum("br,lrq->blq", z, self.a)
-        return mx.einsum("blq,lqd->bld", u, self.b) + self.bias
+        return self.from_hidden(self.features(tokens, lengths))
 
     def num_params(self) -> int:
         return sum(v.size for _, v in nn.utils.tree_flatten(self.parameters()))
@@ -333,14 +371,26 @@ def griffin_running(pred: Predictor, model: nn.Module) -> Running:
     return Running(model, GriffinStats(), to_scores, context=lora_disabled)
 
 
+def hidden_running(pred: Predictor) -> Running:
+    """Scores of a growing text for a predictor that reads hidden states: its backbone's (the
+    source's first ``layers`` blocks, or a model of its own) over the text so far, pooled as
+    ``pool`` pools them (``Pooled``), through the head."""
+    if (net := pred.backbone) is None:
+        raise UsageError("the predictor has no backbone attached")
+    view = stack(net, pred.backbone_layers())
+    return Running(net, Pooled(pred.config.pooling), lambda p: pred.from_hidden(p.scores())[0],
+                   net=view)  # fmt: skip
+
+
 def text_scores(pred: Predictor, model: nn.Module, tokens: mx.array) -> mx.array:
-    """The scores (L, d_ffn) of one text (1, T). A predictor that reads GRIFFIN statistics reads
-    them as GRIFFIN's ``scores`` does (``griffin_running``: a KV cache across chunks), so inside
+    """The scores (L, d_ffn) of one text (1, T). A predictor reads it as GRIFFIN's ``scores``
+    does (a ``Running`` pass: a KV cache across chunks; ``griffin_running`` for one that reads
+    GRIFFIN statistics, ``hidden_running`` for one that reads hidden states), so inside
     ``sources.selecting`` the pass takes its ``step`` tokens at a time and calls its
     ``progress`` after each chunk (raising stops it there); equal to ``pred(tokens)[0]``, its one
-    pass, to float rounding. Other heads: that one pass."""
-    if not pred.config.reads_griffin:
+    pass, to float rounding. A static head reads no text."""
+    if pred.config.head == "static":
         return pred(tokens)[0]
-    running = griffin_running(pred, model)
+    running = griffin_running(pred, model) if pred.config.reads_griffin else hidden_running(pred)
     running.feed(tokens, **(READING.get() or {}))
     return running.scores()
