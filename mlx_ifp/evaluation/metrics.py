@@ -254,28 +254,36 @@ def beta_tail(a: float, b: float, x: float, y: float) -> float:
 
 
 def t_quantile(q: float, df: float) -> float:
-    """Student's t quantile: the t with P(T <= t) = ``q`` at ``df`` degrees of freedom. Newton
-    on the tail P(T > t) = I_{df/(df+t²)}(df/2, 1/2) / 2 (``beta_tail``) from the Cornish-Fisher
-    expansion (Abramowitz & Stegun 26.7.5): the tail is convex for t > 0, so after one step
-    Newton climbs to the root from below."""
+    """Student's t quantile: the t with P(T <= t) = ``q`` at ``df`` degrees of freedom (inf where
+    t²/df passes e^700: |t| past ~1e152 at a small df). Newton in s = log|t| on
+    log P(T > |t|) = log(I_{df/(df+t²)}(df/2, 1/2) / 2) (``beta_tail``; the tail p = min(q, 1 - q),
+    so a small q keeps its digits), kept inside a bracket of the root (bisected where a step
+    leaves it), from the Cornish-Fisher expansion (Abramowitz & Stegun 26.7.5), which alone
+    serves from df 1e5 on."""
     if not (0 < q < 1 and df > 0):
         raise UsageError(f"a t quantile needs 0 < q < 1 and df > 0, not q {q}, df {df}")
-    if q <= 0.5:
-        return -t_quantile(1 - q, df) if q < 0.5 else 0.0
-    z = NormalDist().inv_cdf(q)
+    if q == 0.5:
+        return 0.0
+    p, z, sign = min(q, 1 - q), abs(NormalDist().inv_cdf(q)), 1.0 if q > 0.5 else -1.0
     y = z * z
     g = ((y + 1) / 4, ((5 * y + 16) * y + 3) / 96, (((3 * y + 19) * y + 17) * y - 15) / 384)
     t = z * (1 + g[0] / df + g[1] / df**2 + g[2] / df**3)
     if df >= 1e5:  # the expansion's next term is below 1e-16 here (lgamma's digits are not)
-        return t
+        return sign * t
     log_top = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - math.log(df * math.pi) / 2
-    for _ in range(200):
-        tail = beta_tail(df / 2, 0.5, df / (df + t * t), t * t / (df + t * t)) / 2
-        step = (tail - (1 - q)) / math.exp(log_top - (df + 1) / 2 * math.log1p(t * t / df))
-        t, last = max(t + step, t / 4), t  # past 0 (a start far above): a quarter, then on
-        if abs(t - last) <= 1e-14 * t:
+    lo, hi = -300.0, (700 + math.log(df)) / 2  # (t²/df below e^700)
+    s = min(max(math.log(t), lo), hi) if df >= 1 and t > 0 else (lo + hi) / 2
+    for _ in range(400):
+        r = math.exp(2 * s - math.log(df))  # t² / df
+        tail = beta_tail(df / 2, 0.5, 1 / (1 + r), r / (1 + r)) / 2
+        lo, hi = (s, hi) if tail > p else (lo, s)
+        if tail > 0:  # Newton: d log(tail) / ds = -(density at t) t / tail
+            slope = math.exp(log_top - (df + 1) / 2 * math.log1p(r) + s - math.log(tail))
+            step = (math.log(tail) - math.log(p)) / slope
+        s, last = s + step if tail > 0 and lo < s + step < hi else (lo + hi) / 2, s
+        if abs(s - last) <= 1e-15 * max(1.0, abs(s)) or hi - lo <= 1e-15 * max(1.0, abs(s)):
             break
-    return t
+    return sign * (math.inf if s >= (700 + math.log(df)) / 2 - 1e-9 else math.exp(s))
 
 
 def ratio_se(sums, weights) -> float | None:
