@@ -62,7 +62,8 @@ def check(llama_cpp, path: Path, prompt: str, n: int) -> dict:
     model, tok = mlx_ifp.load(str(path))
     ids = tok.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True)
     ids = [int(i) for i in (ids if isinstance(ids, list) else ids["input_ids"])]
-    llm = llama_cpp.Llama(str(path), n_ctx=512, n_threads=2, logits_all=True, verbose=False)
+    n_ctx = max(512, len(ids) + n + 1)  # the prompt, the reply, and the token past it
+    llm = llama_cpp.Llama(str(path), n_ctx=n_ctx, n_threads=2, logits_all=True, verbose=False)
     out_l, out_m = greedy_llama(llm, ids, n), greedy_mlx(model, tok, ids, n)
     seq = ids + out_m  # teacher-forced: the prompt and MLX's greedy reply, read by both
     llm.reset()
@@ -95,6 +96,9 @@ def main() -> int:
     ap.add_argument("--tokens", type=int, default=40, help="greedy reply tokens compared")
     ap.add_argument("-o", "--output", type=Path, help="write the JSON here")
     args = ap.parse_args()
+    if args.tokens < 0:
+        print(f"error: --tokens is {args.tokens}: 0 or more", file=sys.stderr)
+        return 2
     try:
         import llama_cpp
     except ImportError:
