@@ -218,7 +218,7 @@ class Pooled(Observer):
 
     def output(self, h):
         if h.shape[1]:  # (a chunk of tokens read before: none)
-            now = h[:, -1] if self.how == "last" else h.sum(axis=1)
+            now = mx.contiguous(h[:, -1]) if self.how == "last" else h.sum(axis=1)  # (no view)
             self.kept = now if self.kept is None or self.how == "last" else self.kept + now
             self.n += h.shape[1]
 
