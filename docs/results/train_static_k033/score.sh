@@ -14,6 +14,12 @@ shipped=$PWD/mlx_ifp/weights/smollm2-135m-instruct-k0.33
 [ -f "$shipped/ifp_config.json" ] || shipped=/tmp/carry/.carry/smollm2-135m-instruct-k0.33  # slimmed
 [ -n "$ctl" ] && [ -f "$ctl/ifp_config.json" ] && [ -f "$shipped/ifp_config.json" ] \
   || { echo "score.sh: no control pack p2070 ($ctl) or shipped weights ($shipped)" >&2; exit 2; }
+# the control's packs first (each ~10 MB: `after` sends them at its next poll, before any score,
+# so a session whose device time runs out mid-score still keeps them)
+for t in /tmp/packs/p*.tar; do
+  [ -f "$t" ] && cp "$t" "$o/.${t##*/}" && mv "$o/.${t##*/}" "$o/${t##*/}"
+done
+(cd "$o" && ls p*.tar > /dev/null 2>&1 && sha256sum p*.tar > .packs.sha256 && mv .packs.sha256 packs.sha256)
 rm -rf "$r"; mkdir -p "$r/k0.33-rw25w3" "$r/k0.33-static"
 cp -r "$ctl" "$r/k0.33-static/stage2"
 python3 -c "import json,sys; p=sys.argv[1]; c=json.load(open(p)); c['lora_parameters']['scale']=17.0; json.dump(c,open(p,'w'),indent=2)" "$r/k0.33-static/stage2/adapter_config.json"
