@@ -9,7 +9,10 @@ run and for GRIFFIN; KL to the original dense model and NLL per domain; JSON and
 ``--oracle`` adds a hindsight row: each item's mask from its prompt and reference reply.
 ``--reroute 16,32`` adds causal rows: the mask re-picked every N reply tokens from the text
 before (the prompt and the reply so far, or the last N tokens alone), as generation could.
-``--split valid`` scores the validation items instead (to choose such settings; no examples).
+``--split valid`` scores the validation items instead (to choose such settings; examples then
+from the training split, or ``--examples-from valid --holdout``: the valid items after the first
+max(--examples), disjoint from the examples). ``--aggregate mean,rank,vote`` adds a row per
+count and rule that forms the task mask from its examples (``mean``: ``select_examples``).
 """
 
 from __future__ import annotations
@@ -75,6 +78,19 @@ def parse() -> argparse.Namespace:
         help="also, per count, a mask of the channels most often in the examples' own masks",
     )
     p.add_argument(
+        "--aggregate",
+        default="mean",
+        help="comma-separated rules forming a task mask from its examples, a row each: mean "
+        "(select_examples), rank (mean rank-normalised scores), vote (as --vote)",
+    )
+    p.add_argument(
+        "--holdout",
+        action="store_true",
+        help="with --split valid --examples-from valid: score the valid items after the first "
+        "max(--examples) (the examples), never the examples themselves",
+    )
+    p.add_argument("--no-description", action="store_true", help="skip the description rows")
+    p.add_argument(
         "--domains",
         type=domain_list,
         default=DOMAINS,
@@ -88,13 +104,55 @@ def parse() -> argparse.Namespace:
         steps = [0]
     if any(n < 1 for n in steps):
         p.error(f"--reroute takes whole numbers >= 1, got {a.reroute!r} (leave it out: one mask)")
+    rules = [r.strip() for r in a.aggregate.split(",") if r.strip()]
+    if not rules or any(r not in AGGREGATES for r in rules):
+        p.error(f"--aggregate takes {', '.join(AGGREGATES)} (comma-separated), got {a.aggregate!r}")
+    a.aggregate = [r for r in AGGREGATES if r in rules or (r == "vote" and a.vote)]
+    if a.holdout and not (a.split == a.examples_from == "valid"):
+        p.error("--holdout needs --split valid --examples-from valid")
     return a
+
+
+#: the rules --aggregate names, in row order
+AGGREGATES = ("mean", "rank", "vote")
+
+
+def task_mask(src, model, prompts, k: int, rule: str, scores_of=None):
+    """One task mask from its example prompts (token lists) by ``rule``: ``mean``
+    (``select_examples``: the top k of the mean unit-scaled scores); ``vote`` (the k channels
+    most often in the examples' own top-k masks); ``rank`` (the top k of the summed per-layer
+    ranks of each example's scores). Ties in vote and rank go to the mean unit-scaled score.
+    ``scores_of(src, tokens)``: one prompt's scores (default: ``src.scores``)."""
+    from mlx_ifp.core.mask import topk_indicator
+    from mlx_ifp.sources.base import unit_scale
+
+    import mlx.core as mx
+
+    if rule == "mean":
+        return src.select_examples(model, prompts, k)
+    if scores_of is None:
+        scores_of = lambda s, t: s.scores(model, mx.array(t, dtype=mx.int32))  # noqa: E731
+    scores = [scores_of(src, t).astype(mx.float32) for t in prompts]
+    if rule == "vote":
+        key = sum(topk_indicator(x, k).astype(mx.int32) for x in scores)
+    else:
+        key = sum(ranks(x) for x in scores)
+    width = scores[0].shape[-1]  # key * width + the mean's rank: exact in int32 (< 2**31)
+    key = key * width + ranks(sum(unit_scale(x) for x in scores))
+    return src.mask_from(model, mx.array(prompts[0]), ranks(key).astype(mx.float32), k)
+
+
+def ranks(x):
+    """Each row's ranks 0..d-1, int32 (the largest ranks d - 1)."""
+    import mlx.core as mx
+
+    return mx.argsort(mx.argsort(x, axis=-1), axis=-1).astype(mx.int32)
 
 
 def main() -> None:
     a = parse()
     domains = a.domains
-    from mlx_ifp.common import atomic_file
+    from mlx_ifp.common import UsageError, atomic_file
     from mlx_ifp.core import ffn
     from mlx_ifp.core.mask import Budget, topk_indicator
     from mlx_ifp.core.prompt import turn_tokens
@@ -102,24 +160,28 @@ def main() -> None:
     from mlx_ifp.evaluation import metrics
     from mlx_ifp.evaluation.run import instructions
     from mlx_ifp.sources import PredictorSource, make_source
-    from mlx_ifp.sources.base import unit_scale
     from mlx_ifp.sources.predictor.model import source_pass
 
     import mlx.core as mx
 
     data = corpus(a.data)
-    base, tok = mlx_ifp.load(a.model, dequantize=True)
-    tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=a.run)[0]
-    k = Budget.parse(a.keep).channels(ffn.d_ffn(base))
     counts = [int(n) for n in a.examples.split(",") if n.strip()]
-    if a.split == a.examples_from:
+    skip = max(counts, default=0) if a.holdout else 0  # the examples: never scored
+    if a.split == a.examples_from and not a.holdout:
         counts = []  # never examples from the split being scored
-    items = {d: instructions(data, d, a.split)[: a.limit] for d in domains}
+    items = {d: instructions(data, d, a.split)[skip : skip + a.limit] for d in domains}
+    if a.holdout and (short := [d for d in domains if not items[d]]):
+        raise UsageError(
+            f"no valid items after the first {skip} (the examples) in {', '.join(short)}"
+        )
     pool = (
         {d: instructions(data, d, a.examples_from)[: max(counts)] for d in domains}
         if counts
         else {}
     )
+    base, tok = mlx_ifp.load(a.model, dequantize=True)
+    tuned = mlx_ifp.load(a.model, dequantize=True, adapter_path=a.run)[0]
+    k = Budget.parse(a.keep).channels(ffn.d_ffn(base))
     text = tasks(data)
     chunks = {d: metrics.pairs(tok, items[d], a.max_len) for d in domains}
     parts = {
@@ -131,6 +193,7 @@ def main() -> None:
     mx.eval(dense_lp)
     report = {"run": a.run, "keep": a.keep, "k": k, "limit": a.limit, "data": data, "rows": []}
     report["split"] = a.split
+    report["items_from"] = skip  # the scored items: the split's [items_from : items_from + limit]
 
     def stacked(masks):
         """(B, L, d) from one Mask per item, or (B, L, T, d) from (L, T, d) arrays."""
@@ -170,13 +233,13 @@ def main() -> None:
         seg = [max(0, p - start + 1) // n for p in range(T)]
         return picks[mx.array(seg)].transpose(1, 0, 2).astype(mx.float16)
 
-    def voted_mask(src, prompts):
-        """The k channels most often in the examples' own masks (ties: the mean unit-scaled
-        score, as select_examples ranks)."""
-        scores = [src.scores(base, mx.array(t, dtype=mx.int32)).astype(mx.float32) for t in prompts]
-        votes = sum(topk_indicator(x, k) for x in scores)
-        mean = unit_scale(sum(unit_scale(x) for x in scores))
-        return src.mask_from(base, mx.array(prompts[0]), votes + 1e-3 * mean, k)
+    seen = {}
+
+    def cached_scores(src, t):
+        """``src.scores`` of one prompt, computed once per source and prompt."""
+        if (src.key(), tuple(t)) not in seen:
+            seen[src.key(), tuple(t)] = src.scores(base, mx.array(t, dtype=mx.int32))
+        return seen[src.key(), tuple(t)]
 
     arms = {"IFP": (PredictorSource(a.run), tuned)}
     if not a.no_griffin:
@@ -198,22 +261,22 @@ def main() -> None:
                     model,
                     lambda d, n=n, w=window: [rerouted(src, t, s, n, w) for t, s in chunks[d]],
                 )
-        desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in domains}
-        score(f"{arm} per task, description", model, lambda d: [desc[d]] * len(items[d]))
+        if not a.no_description:
+            desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in domains}
+            score(f"{arm} per task, description", model, lambda d: [desc[d]] * len(items[d]))
         for n in counts:
             prompts = {d: [turn_tokens(tok, it["prompt"]) for it in pool[d][:n]] for d in domains}
-            ex = {d: src.select_examples(base, prompts[d], k) for d in domains}
             what = f"{n} {a.examples_from}{'ation' if a.examples_from == 'valid' else ''} examples"
-            score(f"{arm} per task, {what}", model, lambda d: [ex[d]] * len(items[d]))
+            for rule in a.aggregate:
+                ex = {d: task_mask(src, base, prompts[d], k, rule, cached_scores) for d in domains}
+                name = f"{arm} per task, {what}" + ("" if rule == "mean" else f", {rule}")
+                score(name, model, lambda d: [ex[d]] * len(items[d]))
             if a.with_replies:  # the examples' own text: prompt + reference reply, templated
                 seqs = {
                     d: [t for t, _ in metrics.pairs(tok, pool[d][:n], a.max_len)] for d in domains
                 }
                 ex = {d: src.select_examples(base, seqs[d], k) for d in domains}
                 score(f"{arm} per task, {what} + replies", model, lambda d: [ex[d]] * len(items[d]))
-            if a.vote:
-                voted = {d: voted_mask(src, prompts[d]) for d in domains}
-                score(f"{arm} per task, {what}, vote", model, lambda d: [voted[d]] * len(items[d]))
     rows = report["rows"]
     lines = [
         "| row | "
