@@ -3,6 +3,7 @@
 on a lock in the cache, as two first runs of the embedded model do: one converts, the other
 waits and reads its folder."""
 
+import fcntl
 import threading
 
 from mlx_ifp.models import embedded, gguf
@@ -11,11 +12,27 @@ from test_gguf import tiny_model as gguf_model
 from test_gguf import write_gguf
 
 
+def set_when_one_waits_on_a_lock(event: threading.Event, monkeypatch) -> None:
+    """``event`` is set as a thread starts to wait on a cache lock (a blocking ``flock``): the
+    other's chance to start its work too has then ended (it waits, taken by the lock), so a
+    test need not wait out its whole window (3 s). Code without the lock never sets it."""
+    real = fcntl.flock
+
+    def flock(fd, operation):
+        if operation == fcntl.LOCK_EX:  # (LOCK_NB is a try; LOCK_UN lets go)
+            event.set()
+        return real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+
+
 def two_at_once(convert, module, monkeypatch) -> list:
     """Run ``convert`` in two threads, the second started while the first converts; returns
-    the folders of the conversions made (a conversion waits for the other's start, if any)."""
+    the folders of the conversions made (a conversion waits for the other's start, if any,
+    or for the other to wait on the lock)."""
     real, calls = module.gguf_to_mlx_lm, []
     both_in, one_at_a_time = threading.Event(), threading.Lock()
+    set_when_one_waits_on_a_lock(both_in, monkeypatch)
 
     def slow_convert(*args, **kwargs):
         calls.append(args[1])

@@ -27,6 +27,7 @@ import mlx.core as mx
 import pytest
 from corpus import fake_sources
 from test_gguf import tiny_model, write_gguf
+from test_review_s47_hlock import set_when_one_waits_on_a_lock
 
 # --------------------------------------------------------------- lead 1: partial rope in GGUF
 
@@ -68,6 +69,7 @@ def test_two_data_builds_at_once_do_the_work_once(tmp_path, monkeypatch, capfd):
     fake_sources(tmp_path / "src", monkeypatch)
     real, calls = data.gather, []
     both_in = threading.Event()
+    set_when_one_waits_on_a_lock(both_in, monkeypatch)
 
     def slow_gather(*args, **kwargs):
         calls.append(threading.current_thread().name)
