@@ -3,7 +3,8 @@
 
 Each CLI case runs ``python -m mlx_ifp ...`` as a user would: exit code 2, exactly one
 ``Error:`` line, no traceback, and nothing written or left half-written (the work folder, the
-inputs and the cache are listed before and after). Each API case raises ``UsageError``.
+inputs and the cache are listed before and after). The processes run two at a time, all ended
+before the first case is checked (``parallel``). Each API case raises ``UsageError``.
 """
 
 import math
@@ -11,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import mlx_ifp
@@ -18,6 +20,7 @@ from mlx_ifp import UsageError
 
 import pytest
 from bad_world import build, listing, one_error
+from parallel import run_all, selected
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,17 +117,8 @@ FAST |= {"bench-dtype-int3", "convert-onto-a-file", "finetune-malformed-jsonl"}
 FAST |= {"resume-corrupted-weights", "data-build-below-a-file"}
 
 
-@pytest.mark.parametrize(
-    "argv, stdin, fragment",
-    [pytest.param(*c[1:], marks=() if c[0] in FAST else pytest.mark.slow) for c in CLI],
-    ids=[c[0] for c in CLI],
-)
-def test_cli_bad_input(world, env, tmp_path, argv, stdin, fragment):
-    argv = [a.format(**{k: str(v) for k, v in world.items()}) for a in argv]
-    work = tmp_path / "work"
-    work.mkdir()
-    watched = (work, world["model"].parent, Path(env["MLX_IFP_CACHE"]))
-    before = listing(*watched)
+def run_case(argv: list[str], stdin: bytes | None, work: Path, env: dict):
+    """One case's process, as a user runs it: (the run, its seconds)."""
     t0 = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-m", "mlx_ifp", *argv],
@@ -134,9 +128,35 @@ def test_cli_bad_input(world, env, tmp_path, argv, stdin, fragment):
         env=env,
         timeout=120,
     )
-    took = time.perf_counter() - t0
+    return run, time.perf_counter() - t0
+
+
+@pytest.fixture(scope="module")
+def cli_runs(request, world, env, tmp_path_factory):
+    """Case id -> (its work folder, the watched files before any case ran, the future of its
+    run): the selected cases' processes, two at a time (``parallel``), all ended here."""
+    shared = (world["model"].parent, Path(env["MLX_IFP_CACHE"]))
+    cases = {}
+    for case, p in selected(request, "test_cli_bad_input").items():
+        argv = [a.format(**{k: str(v) for k, v in world.items()}) for a in p["argv"]]
+        work = tmp_path_factory.mktemp(case) / "work"
+        work.mkdir()
+        cases[case] = (argv, p["stdin"], work, listing(work, *shared))
+    runs = run_all({c: partial(run_case, a, i, w, env) for c, (a, i, w, _) in cases.items()})
+    return {case: (work, before, runs[case]) for case, (_, _, work, before) in cases.items()}
+
+
+@pytest.mark.parametrize(
+    "argv, stdin, fragment",
+    [pytest.param(*c[1:], marks=() if c[0] in FAST else pytest.mark.slow) for c in CLI],
+    ids=[c[0] for c in CLI],
+)
+def test_cli_bad_input(world, env, cli_runs, request, argv, stdin, fragment):
+    work, before, done = cli_runs[request.node.callspec.id]
+    run, took = done.result()
     err = run.stderr.decode(errors="replace")
     assert fragment in one_error(run), err
+    watched = (work, world["model"].parent, Path(env["MLX_IFP_CACHE"]))
     assert listing(*watched) == before  # nothing written, nothing half-written
     if argv[0] == "bench":
         assert "dense source" not in err and took < 60  # refused before any benchmarking
