@@ -5,9 +5,11 @@ import ast
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
+from parallel import run_all, selected
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mlx_ifp"
@@ -180,12 +182,24 @@ def test_import_graph_resolves_submodules_and_names(tmp_path):
     assert result["cycles_all"] == [[str(pkg / "core/__init__.py"), str(pkg / "core/budget.py")]]
 
 
+@pytest.fixture(scope="module")
+def tool_helps(request):
+    """Script -> the future of its ``--help`` run, for the selected scripts: two at a time
+    (``parallel``), all ended here."""
+    scripts = [
+        p["script"] for p in selected(request, "test_tool_has_a_docstring_and_help").values()
+    ]
+    return run_all(
+        {s: partial(run_python, "", str(TOOLS / s), "--help", timeout=120) for s in scripts}
+    )
+
+
 @pytest.mark.parametrize("script", sorted(p.name for p in TOOLS.glob("*.py")))
-def test_tool_has_a_docstring_and_help(script):
+def test_tool_has_a_docstring_and_help(tool_helps, script):
     path = TOOLS / script
     doc = ast.get_docstring(ast.parse(path.read_text()))
     assert doc and doc.splitlines()[0].strip(), f"{script} has no one-line docstring"
-    run = run_python("", str(path), "--help", timeout=120)
+    run = tool_helps[script].result()
     assert run.returncode == 0, run.stderr[-2000:]
     assert "usage" in run.stdout.lower()
 
