@@ -3,11 +3,13 @@
 import os
 import subprocess
 import sys
+from functools import partial
 
 from mlx_ifp.core.mask import Mask
 
 import mlx.core as mx
 import pytest
+from parallel import run_all, selected
 
 pytestmark = pytest.mark.real
 
@@ -78,6 +80,14 @@ def test_task_mask_save_and_reuse(smollm2_dir, tmp_path):
     assert "768/1536" in again.stderr
 
 
+@pytest.fixture(scope="module")
+def bad_runs(request, smollm2_dir):
+    """Case id -> the future of its ``generate`` run, for the selected cases of the table below:
+    two at a time (``parallel``), all ended here."""
+    cases = selected(request, "test_bad_input_is_one_line_exit_2")
+    return run_all({c: partial(cli, "generate", *p["args"]) for c, p in cases.items()})
+
+
 @pytest.mark.parametrize(
     "args, fragment",
     [
@@ -97,8 +107,8 @@ def test_task_mask_save_and_reuse(smollm2_dir, tmp_path):
         (["-p", "hi", "--repick", "8", "--task", "Do math."], "per-prompt mask"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(smollm2_dir, args, fragment):
-    assert_usage_error(cli("generate", *args), fragment)
+def test_bad_input_is_one_line_exit_2(bad_runs, request, args, fragment):
+    assert_usage_error(bad_runs[request.node.callspec.id].result(), fragment)
 
 
 def test_prompt_longer_than_context(smollm2_dir):
