@@ -4,11 +4,13 @@ is what the command prints, the Architecture diagram names every folder."""
 import re
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import mlx_ifp
 
 import pytest
+from parallel import ahead, selected
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -55,19 +57,27 @@ def timeless(lines: list[str]) -> list[str]:
     return [re.sub(r"^(Generation: |Re-picked the mask )\d+( times?)?", r"\1N", x) for x in lines]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def set_up_command(request):
+    """The set-up's first command, begun as the module starts if the footer's test was selected:
+    it runs beside the Python API example (``parallel.ahead``), the footer's test waits for it."""
+    if not selected(request, "test_footer_is_the_set_up_commands"):
+        yield None
+        return
+    request.getfixturevalue("smollm2_dir")  # (the model fetched and converted first)
+    prompt = re.search(r'mlx_ifp generate -p "([^"]+)"', fenced_after("## Set-up")).group(1)
+    command = [sys.executable, "-m", "mlx_ifp", "generate", "-p", prompt]
+    with ahead(partial(subprocess.run, command, capture_output=True, text=True, timeout=600)) as r:
+        yield r
+
+
 @pytest.mark.real
-def test_footer_is_the_set_up_commands(smollm2_dir):
+def test_footer_is_the_set_up_commands(smollm2_dir, set_up_command):
     """The footer shown under Quick start is what the set-up's first command prints today, but
     for its timings and the reply's length: its lines, the prompt's tokens, the mask and the
     active parameters."""
-    prompt = re.search(r'mlx_ifp generate -p "([^"]+)"', fenced_after("## Set-up")).group(1)
     shown = fenced_after("the footer goes to").strip().splitlines()
-    run = subprocess.run(
-        [sys.executable, "-m", "mlx_ifp", "generate", "-p", prompt],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    run = set_up_command.result()
     assert run.returncode == 0, run.stderr[-1500:]
     root = str(Path(mlx_ifp.__file__).resolve().parent.parent)
     printed = run.stderr.replace(root, "PATH").splitlines()
