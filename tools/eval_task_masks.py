@@ -137,8 +137,8 @@ def task_mask(src, model, prompts, k: int, rule: str, scores_of=None):
         key = sum(topk_indicator(x, k).astype(mx.int32) for x in scores)
     else:
         key = sum(ranks(x) for x in scores)
-    width = scores[0].shape[-1]  # key * width + the mean's rank: exact in int32 (< 2**31)
-    key = key * width + ranks(sum(unit_scale(x) for x in scores))
+    width = scores[0].shape[-1]  # key * width + the mean's rank, in int64: N * width**2
+    key = key.astype(mx.int64) * width + ranks(sum(unit_scale(x) for x in scores))  # > 2**31
     return src.mask_from(model, mx.array(prompts[0]), ranks(key).astype(mx.float32), k)
 
 
