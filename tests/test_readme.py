@@ -4,7 +4,6 @@ is what the command prints, the Architecture diagram names every folder."""
 import re
 import subprocess
 import sys
-from functools import partial
 from pathlib import Path
 
 import mlx_ifp
@@ -64,10 +63,22 @@ def set_up_command(request):
     if not selected(request, "test_footer_is_the_set_up_commands"):
         yield None
         return
-    request.getfixturevalue("smollm2_dir")  # (the model fetched and converted first)
-    prompt = re.search(r'mlx_ifp generate -p "([^"]+)"', fenced_after("## Set-up")).group(1)
-    command = [sys.executable, "-m", "mlx_ifp", "generate", "-p", prompt]
-    with ahead(partial(subprocess.run, command, capture_output=True, text=True, timeout=600)) as r:
+    try:  # (the model fetched and converted first)
+        request.getfixturevalue("smollm2_dir")
+    except (
+        Exception,
+        pytest.skip.Exception,
+        pytest.fail.Exception,
+    ):  # a skip or failure there: the footer's test meets it itself, not
+        yield None  # every test of the module, as an autouse fixture's error would be
+        return
+
+    def command():  # (a README without the command fails the footer's test only)
+        prompt = re.search(r'mlx_ifp generate -p "([^"]+)"', fenced_after("## Set-up")).group(1)
+        argv = [sys.executable, "-m", "mlx_ifp", "generate", "-p", prompt]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=600)
+
+    with ahead(command) as r:
         yield r
 
 
