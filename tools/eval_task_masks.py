@@ -9,6 +9,8 @@ run and for GRIFFIN; KL to the original dense model and NLL per domain; JSON and
 ``--oracle`` adds a hindsight row: each item's mask from its prompt and reference reply.
 ``--reroute 16,32`` adds causal rows: the mask re-picked every N reply tokens from the text
 before (the prompt and the reply so far, or the last N tokens alone), as generation could.
+``--lookahead 16,32`` adds one-mask rows: each item's mask picked from its prompt and the first N
+tokens of the dense source model's own greedy reply (a draft: N dense decode steps first).
 ``--split valid`` scores the validation items instead (to choose such settings; examples then
 from the training split, or ``--examples-from valid --holdout``: the valid items after the first
 max(--examples), disjoint from the examples). ``--aggregate mean,rank,vote`` adds a row per
@@ -60,6 +62,12 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="also the --reroute rows whose mask reads only the last N tokens",
     )
+    p.add_argument(
+        "--lookahead",
+        default="",
+        help="comma-separated N: rows with one mask per item, picked from its prompt + a greedy "
+        "draft of N reply tokens by the dense source model (N decode steps before the mask)",
+    )
     p.add_argument("--split", default="test", choices=("test", "valid"), help="items scored")
     p.add_argument(
         "--examples-from",
@@ -98,12 +106,13 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("-o", "--output", help="write the JSON here")
     a = p.parse_args()
-    try:
-        steps = [int(x) for x in a.reroute.split(",") if x.strip()]
-    except ValueError:
-        steps = [0]
-    if any(n < 1 for n in steps):
-        p.error(f"--reroute takes whole numbers >= 1, got {a.reroute!r} (leave it out: one mask)")
+    for flag, given in (("--reroute", a.reroute), ("--lookahead", a.lookahead)):
+        try:
+            steps = [int(x) for x in given.split(",") if x.strip()]
+        except ValueError:
+            steps = [0]
+        if any(n < 1 for n in steps):
+            p.error(f"{flag} takes whole numbers >= 1, got {given!r} (leave it out: no such row)")
     rules = [r.strip() for r in a.aggregate.split(",") if r.strip()]
     if not rules or any(r not in AGGREGATES for r in rules):
         p.error(f"--aggregate takes {', '.join(AGGREGATES)} (comma-separated), got {a.aggregate!r}")
@@ -140,6 +149,33 @@ def task_mask(src, model, prompts, k: int, rule: str, scores_of=None):
     width = scores[0].shape[-1]  # key * width + the mean's rank, in int64: N * width**2
     key = key.astype(mx.int64) * width + ranks(sum(unit_scale(x) for x in scores))  # > 2**31
     return src.mask_from(model, mx.array(prompts[0]), ranks(key).astype(mx.float32), k)
+
+
+def draft(model, tokens, n: int, stops) -> list[int]:
+    """Up to ``n`` greedy reply tokens of ``model`` after ``tokens`` (the prompt, its chat
+    template's reply start included), with a KV cache; the end token (``stops``) ends it, unkept."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import make_prompt_cache
+
+    cache, x, out = make_prompt_cache(model), mx.array([tokens], dtype=mx.int32), []
+    for _ in range(n):
+        nxt = mx.argmax(model(x, cache=cache)[:, -1], axis=-1)
+        if (token := nxt.item()) in stops:
+            break
+        out.append(token)
+        x = nxt[None]
+    return out
+
+
+def lookahead_masks(src, model, items, k: int, n: int, stops):
+    """One mask per item (``(prompt tokens, reply start)`` as ``metrics.pairs`` gives): picked
+    from its prompt and ``model``'s greedy draft of ``n`` reply tokens, as one-mask generation
+    could after ``n`` dense decode steps."""
+    masks = []
+    for toks, start in items:
+        prompt = list(toks[:start])
+        masks.append(src.select(model, prompt + draft(model, prompt, n, stops), k))
+    return masks
 
 
 def ranks(x):
@@ -234,6 +270,8 @@ def main() -> None:
         return picks[mx.array(seg)].transpose(1, 0, 2).astype(mx.float16)
 
     seen = {}
+    # every end token, as ``greedy_tokens``: mlx-lm's eos_token_ids adds a turn's end
+    stops = {getattr(tok, "eos_token_id", None)} | set(getattr(tok, "eos_token_ids", None) or ())
 
     def cached_scores(src, t):
         """``src.scores`` of one prompt, computed once per source and prompt."""
@@ -261,6 +299,9 @@ def main() -> None:
                     model,
                     lambda d, n=n, w=window: [rerouted(src, t, s, n, w) for t, s in chunks[d]],
                 )
+        for n in [int(x) for x in a.lookahead.split(",") if x.strip()]:
+            picked = {d: lookahead_masks(src, base, chunks[d], k, n, stops) for d in domains}
+            score(f"{arm} one mask, prompt + {n}-token dense draft", model, lambda d: picked[d])
         if not a.no_description:
             desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in domains}
             score(f"{arm} per task, description", model, lambda d: [desc[d]] * len(items[d]))
