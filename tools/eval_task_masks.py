@@ -167,14 +167,17 @@ def draft(model, tokens, n: int, stops) -> list[int]:
     return out
 
 
-def lookahead_masks(src, model, items, k: int, n: int, stops):
+def lookahead_masks(src, model, items, k: int, n: int, stops, drafts=None, longest: int = 0):
     """One mask per item (``(prompt tokens, reply start)`` as ``metrics.pairs`` gives): picked
     from its prompt and ``model``'s greedy draft of ``n`` reply tokens, as one-mask generation
-    could after ``n`` dense decode steps."""
-    masks = []
+    could after ``n`` dense decode steps. ``drafts`` (a dict, shared by the rows and arms) keeps
+    each prompt's draft of ``max(n, longest)`` tokens: a shorter one is its start (greedy)."""
+    masks, drafts = [], {} if drafts is None else drafts
     for toks, start in items:
         prompt = list(toks[:start])
-        masks.append(src.select(model, prompt + draft(model, prompt, n, stops), k))
+        if tuple(prompt) not in drafts:
+            drafts[tuple(prompt)] = draft(model, prompt, max(n, longest), stops)
+        masks.append(src.select(model, prompt + drafts[tuple(prompt)][:n], k))
     return masks
 
 
@@ -270,6 +273,8 @@ def main() -> None:
         return picks[mx.array(seg)].transpose(1, 0, 2).astype(mx.float16)
 
     seen = {}
+    ahead = [int(x) for x in a.lookahead.split(",") if x.strip()]
+    drafts = {}  # prompt -> the source model's draft of max(ahead) tokens, for every arm and N
     # every end token, as ``greedy_tokens``: mlx-lm's eos_token_ids adds a turn's end
     stops = {getattr(tok, "eos_token_id", None)} | set(getattr(tok, "eos_token_ids", None) or ())
 
@@ -299,8 +304,11 @@ def main() -> None:
                     model,
                     lambda d, n=n, w=window: [rerouted(src, t, s, n, w) for t, s in chunks[d]],
                 )
-        for n in [int(x) for x in a.lookahead.split(",") if x.strip()]:
-            picked = {d: lookahead_masks(src, base, chunks[d], k, n, stops) for d in domains}
+        for n in ahead:
+            picked = {
+                d: lookahead_masks(src, base, chunks[d], k, n, stops, drafts, max(ahead))
+                for d in domains
+            }
             score(f"{arm} one mask, prompt + {n}-token dense draft", model, lambda d: picked[d])
         if not a.no_description:
             desc = {d: src.select(base, turn_tokens(tok, text[d]), k) for d in domains}
