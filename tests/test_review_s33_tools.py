@@ -8,6 +8,7 @@ import shutil
 
 import mlx_ifp
 from mlx_ifp.bench import models as bench_models
+from mlx_ifp.evaluation import plots
 from mlx_ifp.evaluation import run as ev
 
 import mlx.core as mx
@@ -90,7 +91,7 @@ def test_eval_reports_no_exact_match_for_no_generated_items(tmp_path):
     (row,) = report["results"]
     assert row.get("gen_n", 0) == 0
     assert row.get("exact_match") is None, row
-    assert "0/0" not in ev.markdown(report)
+    assert "0/0" not in plots.markdown(report)
 
 
 # ------------------------------------------------------------------------------------ bench

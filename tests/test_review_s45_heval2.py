@@ -25,8 +25,8 @@ import mlx_ifp  # first: the optimized BLAS before mlx.core  # noqa: F401
 from mlx_ifp.bench import bench
 from mlx_ifp.cli import app
 from mlx_ifp.common import Progress
+from mlx_ifp.evaluation import plots, table
 from mlx_ifp.evaluation import run as ev
-from mlx_ifp.evaluation import table
 
 import pytest
 from typer.testing import CliRunner
@@ -89,10 +89,10 @@ def test_eval_rows_of_adjacent_counts_on_a_wide_ffn_stay_apart():
     """k 10,000 and 10,001 of 20,000 channels: one JSON keep (0.5), so the table had one line
     (the second row's cells under the first one's keep)."""
     report = {"results": [_row(10_000, 20_000), _row(10_001, 20_000)]}
-    lines = ev.rows_of(report)
+    lines = plots.rows_of(report)
     assert len(lines) == 2, lines
-    assert ["10000", "10001"] == [cells[ev.HEADER.index("k")] for cells in lines]
-    assert len(ev.markdown(report).splitlines()) == 4
+    assert ["10000", "10001"] == [cells[plots.HEADER.index("k")] for cells in lines]
+    assert len(plots.markdown(report).splitlines()) == 4
 
 
 def test_eval_table_shows_the_channels_kept(cli_world):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import mlx_ifp  # first: the optimized BLAS before mlx.core  # noqa: F401
 from mlx_ifp.cli import app
-from mlx_ifp.evaluation import metrics, plot_quality
+from mlx_ifp.evaluation import metrics, plot_quality, plots
 from mlx_ifp.evaluation import run as ev
 
 import numpy as np
@@ -192,15 +192,15 @@ def test_the_cli_table_shows_the_half_widths_no_wider(cli_world, tmp_path):
     report = json.loads(out.read_text())
     rows = report["results"]
     assert all(isinstance(r["kl_ci"], list) for r in rows) and "paired" in rows[1]
-    assert " ±" in ev.markdown(report) and "\n±" not in ev.markdown(report)
+    assert " ±" in plots.markdown(report) and "\n±" not in plots.markdown(report)
 
     def width(rep):
         con = Console(width=160, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-        con.print(ev.table(rep))
+        con.print(plots.table(rep))
         return max(map(len, con.export_text().splitlines()))
 
     bare = {"results": [{k: v for k, v in r.items() if not k.endswith("_ci")} for r in rows]}
-    assert "±" not in ev.markdown(bare)  # a report from before: as it was
+    assert "±" not in plots.markdown(bare)  # a report from before: as it was
     assert width(report) == width(bare)
 
 

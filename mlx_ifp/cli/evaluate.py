@@ -180,6 +180,17 @@ def eval_command(
             "after `generate --prefill dense` (scores only; replies are generated slim)."
         ),
     ] = "slim",
+    repick: Annotated[
+        int | None,
+        typer.Option(
+            "--repick",
+            metavar="N",
+            help="Score per-input rows as generation that re-picks the mask every N reply tokens "
+            "(from the prompt and the reference reply so far; replies generated so too); 0: one "
+            "mask from the prompt. Default: as generate, 16 for a predictor reading GRIFFIN "
+            "statistics (the shipped one), else 0. Per-task, static and --mask rows: one mask.",
+        ),
+    ] = None,
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write the JSON here (-: stdout).")
     ] = None,
@@ -196,6 +207,7 @@ def eval_command(
         built_domains,
         check_adapter,
         check_mask_files,
+        check_repick,
         evaluate,
         keep_channels,
         table,
@@ -233,6 +245,7 @@ def eval_command(
             for name, folder in named_paths(adapter, "--adapter").items()
         },
         prefill=prefill,
+        repick=check_repick(repick),
     )
     for name in cfg.sources:
         if name == "predictor":  # its folder: not a --mask-sources name
@@ -329,6 +342,7 @@ def plot_command(
         check_figure,
         check_groups,
         mask_overlap,
+        overlap_sidecar,
         plot_overlap,
         plot_quality,
     )
@@ -370,12 +384,7 @@ def plot_command(
                 raise UsageError(f"adapter folder not found: {adapter}")
         if adapter is not None and mask_source != "predictor":  # (it read the LoRA'd model)
             raise UsageError(f"--adapter is for --mask-source predictor, not {mask_source}")
-        sidecar = check_writable(Path(output).expanduser().with_suffix(".json"))
-        if sidecar.exists() and not _overlap_numbers(sidecar):  # e.g. an `eval -o` report
-            raise UsageError(
-                f"{sidecar} exists and is not an overlap plot's numbers, which `plot overlap` "
-                "writes beside the figure: choose another --output name"
-            )
+        sidecar = overlap_sidecar(output)  # (one that holds other JSON: refused)
         mlx_ifp.check_model(model)
         domains = built_domains(corpus_folder(data)) if data else None  # before the load
         net, tokenizer = mlx_ifp.load(model, adapter_path=adapter)
@@ -389,12 +398,3 @@ def plot_command(
             tmp.write_text(json.dumps(result, indent=2))
             path = plot_overlap(result, output)
     typer.echo(f"Wrote {path}")
-
-
-def _overlap_numbers(path: Path) -> bool:
-    """Whether ``path`` holds what ``plot overlap`` writes beside its figure."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(value, dict) and {"overlap", "groups", "domains"} <= value.keys()

@@ -1,6 +1,6 @@
-"""Evaluation: scores (``metrics``), sandbox (``sandbox``), runner + tables (``run``), plots."""
+"""Evaluation: scores (``metrics``), sandbox (``sandbox``), runner (``run``), tables + plots."""
 
-from .plots import check_figure, plot_overlap, plot_quality
+from .plots import check_figure, markdown, overlap_sidecar, plot_overlap, plot_quality, table
 from .run import (
     MODES,
     EvalConfig,
@@ -9,12 +9,11 @@ from .run import (
     check_adapter,
     check_groups,
     check_mask_files,
+    check_repick,
     evaluate,
     instructions,
     keep_channels,
-    markdown,
     mask_overlap,
-    table,
 )
 
 __all__ = [
@@ -25,12 +24,14 @@ __all__ = [
     "check_adapter",
     "check_groups",
     "check_mask_files",
+    "check_repick",
     "check_figure",
     "evaluate",
     "instructions",
     "keep_channels",
     "mask_overlap",
     "markdown",
+    "overlap_sidecar",
     "plot_overlap",
     "plot_quality",
     "table",

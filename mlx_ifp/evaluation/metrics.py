@@ -181,13 +181,13 @@ def logprobs(model: nn.Module, tokens: mx.array, masks, chunk) -> mx.array:
 
 
 def dense_prompt(masks: mx.array, chunk, width: int) -> list[mx.array]:
-    """Per-layer (B, T, d) masks keeping every channel at prompt positions but the last.
-
-    Teacher-forced, that is what a dense prefill followed by slim decoding computes.
-    """
+    """Per-layer (B, T, d) masks, of (B, L, d) or per position (B, L, T, d) ``masks``, keeping
+    every channel at prompt positions but the last: teacher-forced, what a dense prefill
+    followed by slim decoding computes."""
     starts = mx.array([s for _, s in chunk])[:, None]
     prompt = (mx.arange(width)[None] < starts - 1).astype(masks.dtype)[..., None]  # (B, T, 1)
-    return [masks[:, i, None, :] * (1 - prompt) + prompt for i in range(masks.shape[1])]
+    layer = (lambda i: masks[:, i]) if masks.ndim == 4 else (lambda i: masks[:, i, None, :])
+    return [layer(i) * (1 - prompt) + prompt for i in range(masks.shape[1])]
 
 
 def token_metrics(dense_lp: mx.array, lp: mx.array, chunk) -> list[dict]:
@@ -386,11 +386,3 @@ def intervals(rows: list[dict], scores: list[list[dict]], resamples: int = RESAM
                 out[rate] = paired_interval(gen, base_gen, [1] * len(gen), gen_picks)
             row["paired"] = out
     return rows
-
-
-def plus_minus(row: dict, key: str, spec: str) -> str:
-    """A table cell's second line: ``±`` half the width of ``row``'s ``<key>_ci`` (ppl: of
-    exp's), formatted by ``spec``; "" without one (a report from before the intervals)."""
-    ci = row.get(f"{key}_ci")
-    ok = isinstance(ci, list) and len(ci) == 2 and all(isinstance(v, (int, float)) for v in ci)
-    return f"\n±{(ci[1] - ci[0]) / 2:{spec}}" if ok and math.isfinite(ci[1] - ci[0]) else ""

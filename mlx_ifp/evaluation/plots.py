@@ -1,8 +1,10 @@
-"""Plots (PNG or the file suffix's format, matplotlib Agg): mask overlap between domains per
-layer group (``run.mask_overlap``), and quality versus active parameters from an ``eval`` report."""
+"""An ``eval`` report shown: its rich and Markdown tables; plots (PNG or the file suffix's format,
+matplotlib Agg): mask overlap between domains per layer group (``run.mask_overlap``), and quality
+versus active parameters."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import shutil
@@ -11,6 +13,63 @@ from pathlib import Path
 import numpy as np
 
 from ..core import UsageError, atomic_file, check_writable
+
+HEADER = ["domain", "source", "keep", "k", "active"] + [
+    f"{c} ({m})" for m in ("input", "task") for c in ("ppl", "KL", "top1", "gen")
+]
+
+
+def rows_of(report: dict) -> list[list[str]]:
+    """One line per (domain, source, k), not rounded keep: per-input then per-task cells (a
+    re-picked per-input row: "(repick N)" after the source)."""
+    out: dict = {}
+    for r in report["results"]:
+        out.setdefault((r["domain"], r["source"], r["k"]), {})[r["mode"]] = r
+    lines = []
+    for (dom, src, k), by_mode in out.items():
+        first = next(iter(by_mode.values()))
+        if n := by_mode.get("input", {}).get("repick"):  # its per-input cells: re-picked
+            src = f"{src} (repick {n})"
+        cells = [dom, src, f"{first['keep']:.2f}", str(k), f"{first['active_fraction']:.0%}"]
+        for mode in ("input", "task"):
+            r = by_mode.get(mode) or by_mode.get("static")
+            cells += _cells(r) if r else ["-"] * 4
+        lines.append(cells)
+    return lines
+
+
+def _cells(r: dict) -> list[str]:
+    gen = r.get("exact_match", r.get("pass@1"))
+    gen_s = "-" if gen is None else f"{round(gen * r['gen_n'])}/{r['gen_n']}"
+    ppl, kl, top1 = (plus_minus(r, *k) for k in (("ppl", ".2f"), ("kl", ".3f"), ("top1", ".1%")))
+    return [f"{r['ppl']:.2f}{ppl}", f"{r['kl']:.3f}{kl}", f"{r['top1']:.1%}{top1}", gen_s]
+
+
+def table(report: dict):
+    """The results as a rich table: per-input and per-task side by side."""
+    from rich.table import Table
+
+    t = Table(title="mlx_ifp eval (test splits)")
+    for i, col in enumerate(HEADER):
+        t.add_column(col, justify="left" if i < 5 else "right")
+    for cells in rows_of(report):
+        t.add_row(*cells)
+    return t
+
+
+def markdown(report: dict) -> str:
+    """The results as a Markdown table, for the README."""
+    lines = [HEADER, ["---"] * len(HEADER), *rows_of(report)]
+    cell = lambda c: str(c).replace("|", "\\|").replace("\n", " ")  # noqa: E731  (| in a name)
+    return "\n".join("| " + " | ".join(map(cell, cells)) + " |" for cells in lines)
+
+
+def plus_minus(row: dict, key: str, spec: str) -> str:
+    """A table cell's second line: ``±`` half the width of ``row``'s ``<key>_ci`` (ppl: of
+    exp's), formatted by ``spec``; "" without one (a report from before the intervals)."""
+    ci = row.get(f"{key}_ci")
+    ok = isinstance(ci, list) and len(ci) == 2 and all(isinstance(v, (int, float)) for v in ci)
+    return f"\n±{(ci[1] - ci[0]) / 2:{spec}}" if ok and math.isfinite(ci[1] - ci[0]) else ""
 
 
 def _pyplot():
@@ -119,7 +178,11 @@ def plot_quality(report: dict, path: str | Path, metric: str = "ppl") -> Path:
     if not any(map(drawn, rows)):  # a diverged model's NaN: it was an empty figure, "Wrote"
         raise UsageError(f"the report's {metric} values are all NaN or infinite: nothing to draw")
     doms = list(dict.fromkeys(r["domain"] for r in rows))
-    name = lambda r: r["source"] + ("" if r["mode"] == "static" else f" per-{r['mode']}")  # noqa: E731
+
+    def name(r: dict) -> str:  # a re-picked row's line says so
+        again = f", repick {r['repick']}" if r.get("repick") else ""
+        return r["source"] + ("" if r["mode"] == "static" else f" per-{r['mode']}") + again
+
     # one colour per line in every panel, a line missing from one (its NaN) shifting none
     labels = sorted({name(r) for r in rows if r["source"] != "full"})
     colour = {label: f"C{i % 10}" for i, label in enumerate(labels)}
@@ -183,3 +246,24 @@ def _save(fig, path) -> Path:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     _pyplot().close(fig)
     return path
+
+
+def overlap_sidecar(output: str) -> Path:
+    """Where ``plot overlap`` writes its numbers, beside the figure ``output``: checked
+    writable, and refused if a file there is not such numbers (e.g. an ``eval -o`` report)."""
+    sidecar = check_writable(Path(output).expanduser().with_suffix(".json"))
+    if sidecar.exists() and not _overlap_numbers(sidecar):
+        raise UsageError(
+            f"{sidecar} exists and is not an overlap plot's numbers, which `plot overlap` "
+            "writes beside the figure: choose another --output name"
+        )
+    return sidecar
+
+
+def _overlap_numbers(path: Path) -> bool:
+    """Whether ``path`` holds what ``plot overlap`` writes beside its figure."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(value, dict) and {"overlap", "groups", "domains"} <= value.keys()

@@ -31,7 +31,7 @@ from ..core import (
     turn_tokens,
 )
 from ..data import DOMAINS, load_split, tasks
-from ..inference import prune
+from ..inference import Pruner, check_repick, forced, positions, prune, repick_every
 from ..sources import FixedMask, llm_not_carried, make_source, picked_by, read_config
 from .metrics import (
     batch_of,
@@ -40,7 +40,6 @@ from .metrics import (
     logprobs,
     masks_for,
     pairs,
-    plus_minus,
     reply_prompt,
     reply_room,
     scoreable,
@@ -70,6 +69,7 @@ class EvalConfig:
     mask_files: dict = field(default_factory=dict)  # name -> saved mask path (fixed masks)
     adapters: dict = field(default_factory=dict)  # name -> finetune folder (trained predictor)
     prefill: str = "slim"  # or "dense": the prompt unmasked, as `generate --prefill dense`
+    repick: int | None = None  # per-input rows re-picked every N reply tokens; None: as generate
 
 
 # ---------------------------------------------------------------- masks
@@ -101,6 +101,47 @@ def generate_replies(
         for i, text in zip(idx, texts, strict=True):
             replies[i] = text
     return replies
+
+
+def repicked_replies(pruner, items, max_tokens: list[int], every: int) -> list[str]:
+    """Greedy replies as ``generate`` writes them re-picking the mask every ``every`` reply
+    tokens, first from each item's prompt (the text its one mask reads), slim throughout."""
+    from ..inference import generate
+
+    tok, net, opts = pruner.tokenizer, pruner.source_model, {"repick": every, "prefill": "slim"}
+    prompts = [(reply_prompt(tok, it), it["prompt"]) for it in items]  # (ids, what a mask reads)
+    return [generate(net, tok, p, pruner=pruner, mask_prompt=m, max_tokens=most, **opts)
+            for (p, m), most in zip(prompts, max_tokens, strict=True)]  # fmt: skip
+
+
+def repicked(pruner, items, chunk, every: int, width: int) -> mx.array:
+    """(B, L, T, d) masks of a batch scored as generation re-picking every ``every`` reply
+    tokens runs it: each item's masks (``inference.forced``: its prompt, then the reference
+    reply so far) at the positions they predict from (``inference.positions``)."""
+    out = []
+    for it, (toks, start) in zip(items, chunk, strict=True):
+        masks = forced(pruner, it["prompt"], toks[start:], every)
+        at = mx.array(positions(len(masks), start, every, width))
+        out.append(mx.stack([m.dense() for m in masks])[at].transpose(1, 0, 2))  # (L, T, d)
+    return mx.stack(out)
+
+
+def repickers(tokenizer, configs, repick: int | None) -> list[tuple]:
+    """Per ``_configs`` entry: (N, a ``Pruner``) for a per-input row re-picked every N reply
+    tokens, N as ``generate`` decides it (``inference.repick_every``: None is the source's
+    default; a source that cannot re-pick is refused), else (0, None): rows per task, static,
+    dense or of a ``--mask`` keep one mask. ``repick`` N > 0 with no row to re-pick: refused."""
+    out, repick = [], check_repick(repick)
+    for _, source, k, mode, net in configs:
+        n, pruner = 0, None
+        if repick != 0 and mode == "input" and source.uses_text and k < d_ffn(net):
+            pruner = Pruner(net, tokenizer, source, keep=k, cache_size=0)
+            n = repick_every(pruner, repick, True, [])
+        out.append((n, pruner if n else None))
+    if repick and configs and not any(n for n, _ in out):  # the rule's own refusal
+        _, source, k, _, net = configs[0]
+        repick_every(Pruner(net, tokenizer, source, keep=k, cache_size=0), repick, False, [])
+    return out
 
 
 # ---------------------------------------------------------------- the whole evaluation
@@ -251,6 +292,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     }
     scored = {dom: pairs(tokenizer, its, cfg.max_len, model, dom) for dom, its in splits.items()}
     configs = _configs(model, tokenizer, cfg)
+    repicking = repickers(tokenizer, configs, cfg.repick)
     sizes, d, rows, scores = count(model), d_ffn(model), [], []  # scores: rows' per-item sums
     total = len(configs) * (len(cfg.domains) + len(gen_at))  # a step to score, one to generate
     with Progress("eval", total, enabled=progress, transient=True) as bar:
@@ -259,16 +301,17 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
             chunks = [seqs[i : i + b] for i in range(0, len(seqs), b)]
             dense = [logprobs(model, batch_of(c), None, c) for c in chunks]
             mx.eval(dense)
-            for label, source, k, mode, net in configs:  # net: model, or an adapted copy
-                bar.describe(f"{dom}: {label} k={k} per-{mode}, scoring")
-                t0 = time.perf_counter()
-                task = domain_tasks[dom]
-                masks = masks_for(net, tokenizer, source, items, k, mode, task, label)
-                per_item = []
+            for (label, source, k, mode, net), (n, pruner) in zip(configs, repicking, strict=True):
+                bar.describe(f"{dom}: {label} k={k} per-{mode}, scoring")  # net: model or a copy
+                t0, task, per_item = time.perf_counter(), domain_tasks[dom], []
+                if not n:  # (re-picked: a batch's masks as it is scored)
+                    masks = masks_for(net, tokenizer, source, items, k, mode, task, label)
                 for j, chunk in enumerate(chunks):
-                    ms = masks[j * cfg.batch_size : j * cfg.batch_size + len(chunk)]
-                    stacked = None if k >= d else mx.stack([m.dense() for m in ms])
-                    x = batch_of(chunk)
+                    at, x = slice(j * b, j * b + len(chunk)), batch_of(chunk)
+                    if n:  # re-picked: (B, L, T, d)
+                        stacked = repicked(pruner, items[at], chunk, n, x.shape[1])
+                    else:
+                        stacked = None if k >= d else mx.stack([m.dense() for m in masks[at]])
                     if stacked is not None and cfg.prefill == "dense":
                         stacked = dense_prompt(stacked, chunk, x.shape[1])
                     lp = logprobs(net, x, stacked, chunk)
@@ -280,6 +323,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                     "k": k,
                     "mode": mode if source.uses_text else "static",
                     "prefill": cfg.prefill,
+                    "repick": n,
                     **summarise(per_item),
                 }
                 row["active_params"] = sizes["params"] - sizes["ffn_params"] * (d - k) // d
@@ -287,63 +331,18 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
                 bar.advance()
                 if (at := gen_at.get(dom)) is not None:
                     bar.describe(f"{dom}: {label} k={k} per-{mode}, generating replies")
-                    g_items, g_masks = [items[i] for i in at], [masks[i] for i in at]
-                    replies = generate_replies(
-                        net, tokenizer, g_items, g_masks, room[dom], cfg.batch_size
-                    )
+                    g_items = [items[i] for i in at]
+                    if n:
+                        replies = repicked_replies(pruner, g_items, room[dom], n)
+                    else:
+                        g_masks, size, most = [masks[i] for i in at], cfg.batch_size, room[dom]
+                        replies = generate_replies(net, tokenizer, g_items, g_masks, most, size)
                     row.update(score_replies(dom, g_items, replies, cfg.timeout))
                     bar.advance()
                 row["seconds"] = round(time.perf_counter() - t0, 2)
                 rows.append(row)
                 scores.append(per_item)
     return {"results": intervals(rows, scores), "params": sizes["params"], "d_ffn": d}
-
-
-HEADER = ["domain", "source", "keep", "k", "active"] + [
-    f"{c} ({m})" for m in ("input", "task") for c in ("ppl", "KL", "top1", "gen")
-]
-
-
-def rows_of(report: dict) -> list[list[str]]:
-    """One line per (domain, source, k), not rounded keep: per-input then per-task cells."""
-    out: dict = {}
-    for r in report["results"]:
-        out.setdefault((r["domain"], r["source"], r["k"]), {})[r["mode"]] = r
-    lines = []
-    for (dom, src, k), by_mode in out.items():
-        first = next(iter(by_mode.values()))
-        cells = [dom, src, f"{first['keep']:.2f}", str(k), f"{first['active_fraction']:.0%}"]
-        for mode in ("input", "task"):
-            r = by_mode.get(mode) or by_mode.get("static")
-            cells += _cells(r) if r else ["-"] * 4
-        lines.append(cells)
-    return lines
-
-
-def _cells(r: dict) -> list[str]:
-    gen = r.get("exact_match", r.get("pass@1"))
-    gen_s = "-" if gen is None else f"{round(gen * r['gen_n'])}/{r['gen_n']}"
-    ppl, kl, top1 = (plus_minus(r, *k) for k in (("ppl", ".2f"), ("kl", ".3f"), ("top1", ".1%")))
-    return [f"{r['ppl']:.2f}{ppl}", f"{r['kl']:.3f}{kl}", f"{r['top1']:.1%}{top1}", gen_s]
-
-
-def table(report: dict):
-    """The results as a rich table: per-input and per-task side by side."""
-    from rich.table import Table
-
-    t = Table(title="mlx_ifp eval (test splits)")
-    for i, col in enumerate(HEADER):
-        t.add_column(col, justify="left" if i < 5 else "right")
-    for cells in rows_of(report):
-        t.add_row(*cells)
-    return t
-
-
-def markdown(report: dict) -> str:
-    """The results as a Markdown table, for the README."""
-    lines = [HEADER, ["---"] * len(HEADER), *rows_of(report)]
-    cell = lambda c: str(c).replace("|", "\\|").replace("\n", " ")  # noqa: E731  (| in a name)
-    return "\n".join("| " + " | ".join(map(cell, cells)) + " |" for cells in lines)
 
 
 def mask_overlap(

@@ -7,6 +7,7 @@ from .generation import (
     footer,
     forget,
     generate,
+    repick_mod,
     select,
     stream_generate,
 )
@@ -27,6 +28,10 @@ from .sampling import (
     with_eos,
 )
 
+# re-picking teacher-forced (``repick.forced``) and its rule (``repick.every``), for eval; the
+# module as generation imports it
+forced, positions, repick_every = repick_mod.forced, repick_mod.positions, repick_mod.every
+
 __all__ = [
     "MAX_WINDOW",
     "ContextFull",
@@ -42,13 +47,16 @@ __all__ = [
     "check_repick",
     "check_sampling",
     "footer",
+    "forced",
     "forget",
     "format_chat",
     "generate",
     "keep_warning",
     "penalty_processors",
+    "positions",
     "prune",
     "read_examples",
+    "repick_every",
     "select",
     "spaced_reply",
     "stream_generate",

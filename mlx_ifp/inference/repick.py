@@ -10,8 +10,9 @@ tokens it is fed; when the N-th reply token of a segment is fed, it runs the new
 the source's dense ``Running`` pass (its own KV cache), scores the text so far, writes the
 channels that came in into the slim model (``core.slicing.slim_update``) and runs the token
 through it. This is causal: the mask that predicts reply token
-i + 1 read the prompt and reply tokens 0..i, exactly what ``tools/eval_task_masks.py
---reroute N`` scores teacher-forced.
+i + 1 read the prompt and reply tokens 0..i, what ``mlx_ifp eval --repick N`` scores
+teacher-forced (``forced``: the same dense pass and picks; ``tools/eval_task_masks.py
+--reroute N`` too, its later masks reading the chat-formatted prompt).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from ..core import DEFAULT_REPICK, UsageError, d_ffn, slim_update
 def every(pruner, repick: int | None, per_prompt: bool, given: list[str]) -> int:
     """A call's ``repick`` (checked): None is ``DEFAULT_REPICK`` for a source that re-picks
     by default, pruning a per-prompt mask without ``given`` options that need one model (a
-    draft model, input embeddings), else 0; refused with a task, a given mask or those."""
+    draft model, input embeddings), else 0; refused with a task, a given mask or those, and for
+    a source that cannot re-pick (``runner``)."""
     pruned = pruner.k < d_ffn(pruner.model)
     if repick is None:
         by_default = per_prompt and pruned and pruner.source.repicks_by_default(pruner.model)
@@ -36,8 +38,8 @@ def every(pruner, repick: int | None, per_prompt: bool, given: list[str]) -> int
         raise UsageError("repick re-picks a per-prompt mask: not with a task or a given mask")
     if repick and given:
         raise UsageError(f"repick cannot be combined with {', '.join(given)}")
-    if repick and not pruned and runner(pruner):  # nothing pruned: no re-pick can change a
-        repick = 0  # channel (one the source cannot make: refused all the same)
+    if repick and runner(pruner) and not pruned:  # a source that cannot: refused here, before
+        repick = 0  # any work; nothing pruned: no re-pick can change a channel
     return repick
 
 
@@ -60,6 +62,33 @@ def start(pruner, text: str | list[int], max_kv_size: int | None = None, step: i
     slim, info = pruner.own_slim(mask)  # its own: re-picks write into its FFN arrays
     info.select_s = t1 - t0
     return slim, info, running
+
+
+def forced(pruner, text: str | list[int], reply: list[int], every: int) -> list:
+    """Re-picking teacher-forced: the masks generation that re-picks every ``every`` reply
+    tokens applies while it writes ``reply`` after ``text`` (the first user turn, as ``start``
+    reads it). Mask j predicts reply tokens j * every .. (j + 1) * every - 1 and read ``text`` +
+    ``reply[:j * every]``: one dense pass (``Running``) fed a segment at a time, as
+    ``Repicking`` feeds it. ``every`` 0: the prompt's mask alone."""
+    running = runner(pruner)
+    if not (tokens := pruner.encode(text)):
+        raise UsageError("cannot select channels for an empty text")
+    running.feed(tokens)
+    masks = [pick(pruner, running)]
+    for at in range(every, len(reply), every) if every else ():
+        running.feed(reply[at - every : at])
+        masks.append(pick(pruner, running))
+    return masks
+
+
+def positions(n_masks: int, start: int, every: int, width: int) -> list[int]:
+    """Which of ``forced``'s masks runs at each of ``width`` positions of a sequence whose reply
+    starts at ``start``: position p predicts token p + 1, so reply token i (at ``start`` + i)
+    is predicted at p = ``start`` + i - 1 by mask i // every; the prompt's positions by mask 0,
+    those past the reply (padding) by the last."""
+    if not every:
+        return [0] * width
+    return [min(max(0, p - start + 1) // every, n_masks - 1) for p in range(width)]
 
 
 def runner(pruner):
