@@ -7,11 +7,12 @@ from .generation import (
     footer,
     forget,
     generate,
-    repick_mod,
     select,
     stream_generate,
 )
 from .pruner import KeepMismatch, PruneInfo, Pruner, SlimCache, keep_warning, prune
+from .repick import every as repick_every
+from .repick import forced, positions
 from .sampling import (
     MAX_WINDOW,
     ContextFull,
@@ -27,10 +28,6 @@ from .sampling import (
     vocab_size,
     with_eos,
 )
-
-# re-picking teacher-forced (``repick.forced``) and its rule (``repick.every``), for eval; the
-# module as generation imports it
-forced, positions, repick_every = repick_mod.forced, repick_mod.positions, repick_mod.every
 
 __all__ = [
     "MAX_WINDOW",
