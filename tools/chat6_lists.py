@@ -27,7 +27,6 @@ CITIES = (  # held out: (city, UTC offset in hours), none of the fact probe's
     ("Bangkok", 7), ("Reykjavik", 0), ("Lima", -5),
 )
 # code: languages other than Python
-LANGS6 = ("JavaScript", "TypeScript", "Java", "Go", "C", "C#", "Kotlin", "Swift", "PHP")
 SPECS = (  # (name, what it does, examples): a function written to a specification
     ("countVowels", "returns how many vowels a string has", 'countVowels("banana") -> 3'),
     ("isPalindrome", "tells whether a word reads the same backwards", 'isPalindrome("level") '
