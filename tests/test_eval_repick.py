@@ -105,6 +105,7 @@ def cli(*args):
     [
         (["--repick", "-1"], "repick must be 0 (off) or a whole number"),
         (["--repick", "3", "--modes", "task"], "repick re-picks a per-prompt mask"),
+        (["--repick", "3", "--mask-sources", "static,full"], "no row here has one to re-pick"),
         (["--repick", "3", "--adapter", "ft=FT"], "cannot re-pick during generation"),
     ],
 )

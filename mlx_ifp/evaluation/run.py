@@ -138,9 +138,11 @@ def repickers(tokenizer, configs, repick: int | None) -> list[tuple]:
             pruner = Pruner(net, tokenizer, source, keep=k, cache_size=0)
             n = repick_every(pruner, repick, True, [])
         out.append((n, pruner if n else None))
-    if repick and configs and not any(n for n, _ in out):  # the rule's own refusal
-        _, source, k, _, net = configs[0]
-        repick_every(Pruner(net, tokenizer, source, keep=k, cache_size=0), repick, False, [])
+    if repick and configs and not any(n for n, _ in out):
+        raise UsageError(  # (generate's words, then why none of these rows can)
+            "repick re-picks a per-prompt mask: no row here has one to re-pick (per-task, "
+            "static, dense, --mask and keep-1.0 rows keep one mask)"
+        )
     return out
 
 
