@@ -6,9 +6,7 @@ are right by another computation, and its corpus chains on the set-4 and set-5 c
 import json
 import re
 import statistics
-import subprocess
 import sys
-from collections import Counter
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -17,28 +15,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import chat_lists  # noqa: E402
+import chat_checks as C  # noqa: E402
 import make_chat  # noqa: E402
 import make_chat5  # noqa: E402
 import make_chat6  # noqa: E402
-from test_review_s48_hset4 import fake_answers  # noqa: E402
 
-RESULTS = ROOT / "docs" / "results"
-EARLIER = ("train_chat4", "train_chat5", "train_writing", "train_writing2", "train_writing3")
-MARKS = {  # the words that mark this set's held-out forms, by group
-    "math": r"\brecipe\b|\butc\b|what time is it in",
-    "code": r"review|be improved|\b(csv|json|yaml|xml|toml)\b|turn the following",
-    "knowledge": r"timeline|milestones|\bquiz\b",
-    "writing": r"reply|respond|answer this email|extract|mentioned in|pull out",
-}
-SET5_MARKS = r"\bgit\b|pytest|unittest|test cases|\btests?\b|expression|someone says|"
-SET5_MARKS += r"in a sentence|would happen|imagine|what if|outline|active voice|passive|x\^2|"
-SET5_MARKS += r"workers|tap fills|working together"
-EARLIER_WORDS = (  # set 4's and the writing sets' held-out forms
-    "average mean~of interest complexity big~o rust ten-year-old child misconception get~wrong "
-    "pros~and~cons pros cons main~points key~takeaways fable motivational chorus song scene "
-    "science~fiction monologue eulogy opinion~piece"
-).split()
+RESULTS = C.RESULTS
+MARKS = C.MARKS6  # the words that mark this set's held-out forms, by group
 
 
 @pytest.fixture(scope="module")
@@ -49,18 +32,7 @@ def full():
 @pytest.fixture(scope="module")
 def earlier():
     """Every prompt of sets 4 and 5 and of the three writing sets, as shipped."""
-    out = []
-    for folder in EARLIER:
-        out += [json.loads(x) for x in (RESULTS / folder / "prompts.jsonl").open()]
-    return out
-
-
-def grams(texts, n: int = 8) -> set[tuple[str, ...]]:
-    out = set()
-    for text in texts:
-        w = re.findall(r"[a-z0-9']+", text.lower())
-        out.update(tuple(w[i : i + n]) for i in range(len(w) - n + 1))
-    return out
+    return C.earlier_prompts()
 
 
 def test_seeded_and_the_shipped_file_regenerates(full):
@@ -71,94 +43,28 @@ def test_seeded_and_the_shipped_file_regenerates(full):
 
 
 def test_counts_per_group_and_split_and_no_prompt_twice(full):
-    want = {(g, s): n for g in make_chat6.GROUPS for s, n in (("train", 400), ("valid", 60))}
-    assert Counter((r["group"], r["split"]) for r in full) == want
-    assert len({r["prompt"] for r in full}) == len(full) == 1840
-    for r in full:
-        assert {"group", "form", "topic", "split", "prompt"} <= set(r), r
-        assert (r["group"] == "math") == ("answer" in r), r
+    C.counts(full, make_chat6.GROUPS)
 
 
 def test_held_out_forms_are_validation_only_both_ways(full):
-    for r in full:
-        assert (r["split"] == "valid") == (r["form"] in make_chat6.HELD[r["group"]]), r
-    by = Counter((r["group"], r["form"]) for r in full if r["split"] == "valid")
-    for group, held in make_chat6.HELD.items():
-        assert all(18 <= by[group, f] <= 42 for f in held), (group, by)
-        drawn = {r["form"] for r in full if r["group"] == group and r["split"] == "train"}
-        assert drawn == set(make_chat6.forms(group)) - set(held)
-    mark = {g: re.compile(m, re.I) for g, m in MARKS.items()}
-    for r in full:  # by the words that mark them: in every validation prompt of its group,
-        if r["split"] == "valid":  # in no training prompt of any group
-            assert mark[r["group"]].search(r["prompt"]), r
-        else:
-            assert not [g for g, m in mark.items() if m.search(r["prompt"])], r["prompt"]
+    C.held_both_ways(full, make_chat6, MARKS)
 
 
 def test_no_earlier_held_out_form_is_trained_on(full):
-    words = [w.replace("~", " ") for w in EARLIER_WORDS]
-    for r in full:
-        if r["split"] == "train":
-            low = r["prompt"].lower()
-            assert not [w for w in words if re.search(rf"\b{re.escape(w)}\b", low)], low
-            assert not re.search(SET5_MARKS, low), low
+    C.no_earlier_held_form(full, C.SET5_MARKS)
 
 
 def test_nothing_an_earlier_set_asks(full, earlier):
-    import make_writing
-
-    for group in make_chat6.GROUPS:  # other form names than sets 4 and 5
-        mine = set(make_chat6.forms(group))
-        assert not mine & (set(make_chat.forms(group)) | set(make_chat5.forms(group))), group
-    prompts = [r["prompt"] for r in full]
-    assert not set(prompts) & {r["prompt"] for r in earlier}
-    heads = [t.split("{")[0].strip().lower() for s in make_writing.SETS.values() for t in s]
-    assert not [p for p in prompts for h in heads if p.lower().startswith(h)]
-    assert not grams(prompts) & grams(r["prompt"] for r in earlier)  # 8-word runs
-    old = {
-        w.lower()
-        for k in ("NATURE", "BODY", "THING", "EVENT", "PLACE", "CAUSED")
-        for w in getattr(chat_lists, k)
-    }
-    old |= {w.lower() for pair in chat_lists.PAIRS for w in pair}
-    topics = {r["topic"].lower() for r in full if r["group"] == "knowledge"}
-    topics |= {
-        t.lower() for r in full if r["group"] == "knowledge" for t in r["topic"].split(" / ")
-    }
-    assert not topics & old, topics & old
+    C.nothing_earlier_asks(full, make_chat6, earlier, (make_chat, make_chat5))
 
 
 def test_no_8_word_run_shared_with_the_probes(full):
     """Decontamination, by this code only: the probes' folders are read as text, never shown."""
-    probe = []
-    for name in ("probe4", "probe5", "writing_probe"):
-        probe += [p.read_text(errors="ignore") for p in (RESULTS / name).rglob("*") if p.is_file()]
-    assert len(probe) > 10
-    assert len(grams(r["prompt"] for r in full) & grams(probe)) == 0
+    assert C.probe_runs(full) == 0
 
 
 def test_the_fact_probes_entities_and_answers_are_absent(full):
-    import fact_probe
-    from make_facts import probe_words
-
-    generic = {"from", "has", "have", "make", "first", "main", "through", "natural", "largest"}
-    generic |= {"longest", "tallest", "closest", "hardest", "opposite", "developed", "written"}
-    generic |= {"discovered", "painted", "wrote", "spoken", "pumped", "pumps", "absorb"}
-    generic |= {"boil", "boils", "freeze", "freezes", "system", "theory", "da"}
-    entities = probe_words() - generic
-    assert {"water", "body", "square", "root", "tokyo", "heart"} <= entities
-    for form, (phrasings, name) in make_chat6.TEXT["knowledge"].items():  # drawn or not
-        items = getattr(make_chat6.L, name)
-        for text in (*phrasings, *(x if isinstance(x, str) else " ".join(x) for x in items)):
-            assert not set(re.findall(r"[a-z0-9]+", text.lower())) & entities, (form, text)
-    names = {a.lower() for *_, a, al in fact_probe.FACTS for a in (a, *al) if a[0].isupper()}
-    questions = [q.lower() for q, *_ in fact_probe.FACTS]
-    for r in full:
-        low = r["prompt"].lower()
-        if r["group"] == "knowledge":
-            assert not set(re.findall(r"[a-z0-9]+", low)) & entities, r["prompt"]
-        assert not [n for n in names if re.search(rf"\b{re.escape(n)}\b", low)], r["prompt"]
-        assert not [q for q in questions if q in low], r["prompt"]
+    C.fact_probe_absent(full, make_chat6)
 
 
 # -- math answers, recomputed another way ------------------------------------------------
@@ -281,45 +187,9 @@ def test_money_and_decimal_helpers():
 
 
 def test_the_corpus_chains_on_the_set5_corpus(tmp_path):
-    from make_facts import write_corpus
-
-    data = tmp_path / "corpus"
-    (data / "sft").mkdir(parents=True)
-    for split in ("train", "valid", "test"):
-        (data / "sft" / f"{split}.jsonl").write_text(json.dumps({"prompt": split}) + "\n")
-    (data / "manifest.json").write_text("{}")
-    chained = data
-    for tag, module in (("chat", make_chat), ("chat5", make_chat5)):
-        answers = fake_answers(tmp_path / f"a_{tag}", module.prompts(2, 1, seed=0))
-        assert (
-            write_corpus(answers / "train.jsonl.gz", chained, tmp_path / tag, make_chat.SLOT, tag)
-            == 8
-        )
-        chained = tmp_path / tag
-    rows6 = make_chat6.prompts(2, 1, seed=0)
-    answers = fake_answers(tmp_path / "a6", rows6)
-    out, ev = tmp_path / "chat6", tmp_path / "eval6"
-    cmd = [sys.executable, str(ROOT / "tools" / "make_chat6.py"), "corpus", "--answers"]
-    cmd += [str(answers), "--corpus", str(out), "--eval", str(ev), "--data", str(chained)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0 and "8 chat6 rows" in done.stdout, done.stderr
-    added = [json.loads(x) for x in (out / "sft" / "train.jsonl").read_text().splitlines()][1:]
-    sources = [a["provenance"]["source"] for a in added]
-    assert sources == ["chat"] * 8 + ["chat5"] * 8 + ["chat6"] * 8
-    by6 = {r["prompt"]: r for r in rows6}
-    assert all(a["domain"] == make_chat.SLOT[by6[a["prompt"]]["group"]] for a in added[16:])
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["chat5"]["train"] == manifest["chat6"]["train"] == 8
-    for group, slot in make_chat.SLOT.items():
-        (got,) = [json.loads(x) for x in (ev / "domains" / slot / "valid.jsonl").open()]
-        assert got["provenance"] == {"source": "chat6", "form": by6[got["prompt"]]["form"]}
-        assert got["provenance"]["form"] in make_chat6.HELD[group]
-    again = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    assert again.returncode == 2 and "exists" in again.stderr.strip().splitlines()[-1]
+    chain = (("chat", make_chat), ("chat5", make_chat5))
+    C.chained_corpus(tmp_path, chain, make_chat6, "make_chat6.py", "chat6")
 
 
 def test_the_scripts_take_help():
-    for name in ("make_chat6.py", "chat6_lists.py", "chat6_forms.py"):
-        script = str(ROOT / "tools" / name)
-        done = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True)
-        assert done.returncode == 0 and "usage" in done.stdout, name
+    C.takes_help("make_chat6.py", "chat6_lists.py", "chat6_forms.py")

@@ -43,6 +43,7 @@ import chat5_lists  # noqa: E402
 import chat6_forms as F  # noqa: E402
 import chat6_lists as L  # noqa: E402
 import make_chat  # noqa: E402
+from chat_set import ChatSet  # noqa: E402
 from make_chat5 import clock  # noqa: E402
 
 GROUPS = make_chat.GROUPS
@@ -233,44 +234,14 @@ def math_form(form: str, r: random.Random) -> tuple[str, str, str]:
     return "timezone", q, clock(start + round(60 * (ob - oa)))
 
 
-def text_form(group: str, form: str, r: random.Random) -> dict:
-    """One prompt of a code, knowledge or writing ``form``: a phrasing and its slot item(s)."""
-    phrasings, name = TEXT[group][form]
-    items = getattr(L, name, None) or getattr(F, name)
-    t, s = r.choice(phrasings), r.choice(items)
-    extra = {}
-    if form in F.EXTRA:
-        key, choices = F.EXTRA[form]
-        extra[key] = r.choice(choices)
-    if form in SNIPPET:
-        lang, code = s
-        fence = FENCE.get(lang, lang.lower())
-        prompt = t.format(lang=lang) + f"\n\n```{fence}\n{code}\n```"
-        return {"prompt": prompt, "topic": code.splitlines()[0], "lang": lang}
-    topic = s if isinstance(s, str) else " / ".join(s)
-    return {"prompt": t.format(s=s, **extra), "topic": topic[:60], **extra}
-
-
-def forms(group: str) -> tuple[str, ...]:
-    return MATH if group == "math" else tuple(TEXT[group])
-
-
-def draw(group: str, form: str, r: random.Random) -> dict:
-    """One prompt row of ``group`` and ``form`` (without its split); math's exact ``answer``."""
-    if group == "math":
-        topic, prompt, answer = math_form(form, r)
-        return {"prompt": prompt, "topic": topic, "answer": answer}
-    return text_form(group, form, r)
-
-
-def is_held(row: dict) -> bool:
-    return row["form"] in HELD[row["group"]]
-
-
-def prompts(n: int = 400, valid: int = 60, seed: int = 0) -> list[dict]:
-    """``n`` training and ``valid`` validation prompts per group, seeded (``chat6``), each
-    prompt once; validation draws the held-out forms only, training every other form."""
-    return make_chat.fill(n, valid, seed, "chat6", forms, draw, is_held)
+SET = ChatSet("chat6", HELD, MATH, math_form, TEXT, (L, F), F.EXTRA, SNIPPET, FENCE)
+text_form, forms, draw, is_held, prompts = (
+    SET.text_form,
+    SET.forms,
+    SET.draw,
+    SET.is_held,
+    SET.prompts,
+)
 
 
 if __name__ == "__main__":
