@@ -58,3 +58,9 @@ class ChatSet:
         """``n`` training and ``valid`` validation prompts per group, seeded (``tag``), each
         prompt once; validation draws the held-out forms only, training every other form."""
         return make_chat.fill(n, valid, seed, self.tag, self.forms, self.draw, self.is_held)
+
+
+if __name__ == "__main__":  # `--help`: a module for make_chat6.py and make_chat7.py
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__).parse_args()
