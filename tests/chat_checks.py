@@ -182,6 +182,23 @@ def chained_corpus(tmp_path: Path, chain, module, script: str, tag: str) -> None
     assert again.returncode == 2 and "exists" in again.stderr.strip().splitlines()[-1]
 
 
+def math_checked(module, check, full: list[dict], seed: int, n: int) -> None:
+    """``check(form, topic, prompt, answer)`` on ``n`` fresh draws of each of ``module.MATH``
+    (seeded) and on every math row of ``full`` (460)."""
+    import random
+
+    r = random.Random(seed)
+    for form in module.MATH:
+        for _ in range(n):
+            topic, q, a = module.math_form(form, r)
+            assert q.endswith(("?", ".")) and "{" not in q, q
+            check(form, topic, q, a)
+    rows = [row for row in full if row["group"] == "math"]
+    for row in rows:  # the shipped rows too
+        check(row["form"], row["topic"], row["prompt"], row["answer"])
+    assert len(rows) == 460
+
+
 def takes_help(*names: str) -> None:
     for name in names:
         script = str(ROOT / "tools" / name)

@@ -159,18 +159,7 @@ def check(form: str, topic: str, q: str, a: str) -> None:
 
 
 def test_math_answers_are_recomputed_independently(full):
-    import random
-
-    r = random.Random(6)
-    for form in make_chat6.MATH:
-        for _ in range(200):
-            topic, q, a = make_chat6.math_form(form, r)
-            assert q.endswith(("?", ".")) and "{" not in q, q
-            check(form, topic, q, a)
-    rows = [row for row in full if row["group"] == "math"]
-    for row in rows:  # the shipped rows too
-        check(row["form"], row["topic"], row["prompt"], row["answer"])
-    assert len(rows) == 460
+    C.math_checked(make_chat6, check, full, seed=6, n=200)
 
 
 def test_money_and_decimal_helpers():

@@ -180,13 +180,7 @@ def math_form(form: str, r: random.Random) -> tuple[str, str, str]:
 
 
 SET = ChatSet("chat7", HELD, MATH, math_form, TEXT, (L, F), F.EXTRA, SNIPPET, FENCE)
-text_form, forms, draw, is_held, prompts = (
-    SET.text_form,
-    SET.forms,
-    SET.draw,
-    SET.is_held,
-    SET.prompts,
-)
+forms, prompts = SET.forms, SET.prompts  # as make_chat6.py names them
 
 
 if __name__ == "__main__":
