@@ -13,7 +13,7 @@
 #   S=6 bash tools/device_lanes.sh after docs/results/train_chat5/static.sh 540
 set -u
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1 MLX_ENABLE_TF32=0
-S=${S:-5}  # the set: 5 (as run in the fifty-third session) or 6
+S=${S:-5}  # the set: 5 (as run in the fifty-third session), 6 or 7 (static.c7, once static.c6 exists)
 o=/tmp/after/out r=/tmp/score_s$S; mkdir -p "$o"; rm -rf "$r"; mkdir -p "$r/f32" "$r/k0.5-rw25c$S" "$r/k0.5-static"
 here() { if [ -f "$1/ifp_config.json" ]; then echo "$PWD/$1"; else echo "/tmp/carry/.carry/$(basename "$1")"; fi; }
 shipped=$(here mlx_ifp/weights/smollm2-135m-instruct)
