@@ -50,11 +50,8 @@ def start(pruner, text: str | list[int], max_kv_size: int | None = None, step: i
     cache bounded by ``max_kv_size`` and the text run ``step`` tokens at a time, as
     generation's are; ``progress(0, total)`` after each chunk (``text`` is read before any of
     the prompt it comes from runs; a callback that raises stops the pass there)."""
-    running = runner(pruner)
+    running, tokens = reader(pruner, text)
     running.max_kv_size = max_kv_size
-    tokens = pruner.encode(text)
-    if not tokens:
-        raise UsageError("cannot select channels for an empty text")
     t0 = time.perf_counter()
     running.feed(tokens, step, progress=progress and (lambda _, total: progress(0, total)))
     mask = pick(pruner, running)
@@ -70,15 +67,22 @@ def forced(pruner, text: str | list[int], reply: list[int], every: int) -> list:
     reads it). Mask j predicts reply tokens j * every .. (j + 1) * every - 1 and read ``text`` +
     ``reply[:j * every]``: one dense pass (``Running``) fed a segment at a time, as
     ``Repicking`` feeds it. ``every`` 0: the prompt's mask alone."""
-    running = runner(pruner)
-    if not (tokens := pruner.encode(text)):
-        raise UsageError("cannot select channels for an empty text")
+    running, tokens = reader(pruner, text)
     running.feed(tokens)
     masks = [pick(pruner, running)]
     for at in range(every, len(reply), every) if every else ():
         running.feed(reply[at - every : at])
         masks.append(pick(pruner, running))
     return masks
+
+
+def reader(pruner, text: str | list[int]) -> tuple:
+    """(the source's ``Running`` scorer, ``text``'s tokens) for a first segment: a source that
+    cannot re-pick, or an empty text, refused in one line."""
+    running = runner(pruner)
+    if not (tokens := pruner.encode(text)):
+        raise UsageError("cannot select channels for an empty text")
+    return running, tokens
 
 
 def positions(n_masks: int, start: int, every: int, width: int) -> list[int]:
