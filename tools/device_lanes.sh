@@ -16,7 +16,8 @@
 #        in 15 MiB pieces to $OUT/<ARM>-stage<STAGE> (one arm per call: $OUT takes 64 MiB); here
 #        `cat part.* | tar xf - -C DIR` gives DIR/stage<STAGE>, which --resume continues exactly
 # Runs go to /tmp/runs/k<KEEP>-<ARM>. A stage 2 that runs out of memory is rerun alone once the
-# other lanes end (the forty-ninth session: rw25 + static lanes filled an H100's 80 GB), then eager;
+# other lanes end (the forty-ninth session: rw25 + static lanes filled an H100's 80 GB) and any
+# `after` script (AFTER_DIR, /tmp/after: the fifty-sixth session's scoring job and lane), then eager;
 # from stage 2 on (STAGES less 1), and lanes out of memory together take turns (LANES_DIR: their logs).
 # train_default.sh's settings pass through the environment: STAGES, RESUME=1 (continue the
 # checkpoints already in the runs' folders), INIT2 + EXTRA2="--start-step N" (continue packs).
@@ -29,10 +30,15 @@
 set -u
 cd "$(dirname "$0")/.."
 lanes=${LANES_DIR:-/tmp}  # each lane's log (tests: another folder)
+after_dir=${AFTER_DIR:-/tmp/after}  # `after`'s state (started, rc): a scoring script on the GPU
+running() { [ -f "$after_dir/started" ] && [ ! -f "$after_dir/rc" ]; }  # (tests: another folder)
 cmd=${1:-}; shift || true
 case "$cmd" in
   start)
     keep=$1; shift
+    # a lane beside a scoring script fills the GPU: the fifty-sixth session's set-7 lane ran out
+    # of memory at its first step three times beside static.sh's evals, which died too
+    running && echo "start: $(cat "$after_dir/started") is still running here: the lane shares the GPU with it (its out-of-memory rerun waits for it)" >&2
     # each lane gets MLX's memory limit at its share of the GPU: MLX sets the limit of each
     # process to most of the device and caches freed buffers up to it (the likely cause of the
     # second 1.5B try's out-of-memory, docs/results/train_q15/)
@@ -146,10 +152,11 @@ case "$cmd" in
     r=/tmp/runs/k$keep-$a; src=stage$s${4:+-$4}  # the copy stop kept, if STEP is given
     tar cf - -C "$r" --transform "s#^$src#stage$s#" "$src" | split -b 15m -d -a 1 - "$d/part."
     (cd "$d" && sha256sum part.* > sha256 && ls -la) ;;
-  wait-others)  # (used by start) until every lane but ARM's has said TRAINDONE or waits too
+  wait-others)  # (used by start) until every lane but ARM's has said TRAINDONE or waits too,
     touch "$lanes/lane_$1.waiting"  # (two lanes out of memory: each waited on the other)
-    while :; do
+    while :; do  # and no `after` script is running (it is not a lane, but fills the GPU too)
       busy=0
+      running && busy=1
       for f in "$lanes"/lane_*.log; do
         a=${f#"$lanes"/lane_}; a=${a%.log}
         [ "$a" = "$1" ] || [ -e "$lanes/lane_$a.waiting" ] || grep -q TRAINDONE "$f" || busy=1
