@@ -9,7 +9,8 @@
   ``AttributeError`` ("'str' object has no attribute 'check'");
 - ``eval --repick N`` where no row can re-pick (``--mask-sources static``, ``--modes task``):
   refused only after the model loaded and the corpus was built (42 s on a fresh cache with the
-  embedded model), where the flags alone decide it.
+  embedded model), where the flags alone decide it. Not fixed yet (both files it touches are
+  at the 400-line cap): strict xfail, so the fix must remove the mark.
 """
 
 import mlx_ifp
@@ -24,7 +25,7 @@ from typer.testing import CliRunner
 def test_pruner_of_no_model_is_one_line(bad):
     model = tiny_model("llama")
     bad = (model, None) if bad == "TUPLE" else bad
-    with pytest.raises(mlx_ifp.UsageError, match="model must be an mlx-lm model"):
+    with pytest.raises(mlx_ifp.UsageError, match="not an mlx-lm LLM"):
         mlx_ifp.Pruner(bad, None, "random", keep=0.5)
 
 
@@ -36,6 +37,7 @@ def test_pruner_for_mask_of_no_mask_is_one_line(bad):
         mlx_ifp.Pruner.for_mask(model, None, bad)
 
 
+@pytest.mark.xfail(strict=True, reason="open: cli/evaluate.py and evaluation/run.py are at 400")
 @pytest.mark.parametrize(
     "args",
     [

@@ -242,7 +242,7 @@ class Pruner:
     def __init__(self, model: nn.Module, tokenizer=None, source: str | MaskSource | None = None,
                  keep: float | int | str | None = None, align: int = 1, cache_size: int = 4,
                  **source_options):  # fmt: skip
-        size = cache_size  # NumPy's whole numbers too
+        size, width = cache_size, d_ffn(model)  # NumPy's whole numbers; not a model: one line
         if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
             raise UsageError(f"cache_size must be a whole number >= 0, got {cache_size!r}")
         self.source_model, self.changed = model, watch_arrays(model)  # (``check_current``)
@@ -274,7 +274,7 @@ class Pruner:
         self.source = make_source(source, tokenizer=tokenizer, **options)
         self.source_name = source if isinstance(source, str) else None  # the name it was made from
         self.note = predictor_note(model, self.source)
-        self.k = self.budget.channels(d_ffn(model))
+        self.k = self.budget.channels(width)
         if not _KEEP_UNWARNED.get() and (warning := keep_warning(model, self.source, self.budget)):
             warnings.warn(warning, KeepMismatch, stacklevel=2)
         self.cache = SlimCache(int(size))
@@ -284,6 +284,7 @@ class Pruner:
     @classmethod
     def for_mask(cls, model: nn.Module, tokenizer, mask: Mask, cache_size: int = 1) -> Pruner:
         """A pruner cutting ``mask`` as ``generate(mask=...)``: at its width, its picker's model."""
+        is_mask(mask, "Pruner.for_mask takes")  # (a path: Mask.load(path, model) reads it)
         make = functools.partial(cls, model, tokenizer, cache_size=cache_size)
         return at_mask_width(model, mask, make)
 
@@ -346,8 +347,7 @@ class Pruner:
         return self._cut(key, mask, time.perf_counter() - t0)
 
     def _encoded(self, texts) -> list[list[int]]:
-        examples = [self.encode(t) for t in texts]
-        if not all(examples):
+        if not all(examples := [self.encode(t) for t in texts]):
             raise UsageError("cannot select channels for an empty text")
         return examples
 
