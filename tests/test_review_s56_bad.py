@@ -9,8 +9,7 @@
   ``AttributeError`` ("'str' object has no attribute 'check'");
 - ``eval --repick N`` where no row can re-pick (``--mask-sources static``, ``--modes task``):
   refused only after the model loaded and the corpus was built (42 s on a fresh cache with the
-  embedded model), where the flags alone decide it. Not fixed yet (both files it touches are
-  at the 400-line cap): strict xfail, so the fix must remove the mark.
+  embedded model), where the flags alone decide it.
 """
 
 import mlx_ifp
@@ -37,12 +36,11 @@ def test_pruner_for_mask_of_no_mask_is_one_line(bad):
         mlx_ifp.Pruner.for_mask(model, None, bad)
 
 
-@pytest.mark.xfail(strict=True, reason="open: cli/evaluate.py and evaluation/run.py are at 400")
 @pytest.mark.parametrize(
     "args",
     [
-        ["--mask-sources", "static,full"],
-        ["--mask-sources", "griffin", "--modes", "task"],
+        ["--mask-sources", "static,full", "--keep", "0.5"],
+        ["--mask-sources", "griffin", "--modes", "task", "--keep", "0.5"],
         ["--mask-sources", "griffin", "--keep", "1.0"],
     ],
 )
@@ -56,7 +54,7 @@ def test_eval_repick_with_no_row_to_repick_refused_before_the_load(cli_world, mo
     run = CliRunner().invoke(
         app,
         ["eval", "--model", str(model), "--data", str(corpus), "--domains", "math",
-         "--limit", "2", "--gen-limit", "0", "--keep", "0.5", "--repick", "3", *args],
+         "--limit", "2", "--gen-limit", "0", "--repick", "3", *args],
     )  # fmt: skip
     assert run.exit_code == 2, run.output
     lines = run.stderr.strip().splitlines()

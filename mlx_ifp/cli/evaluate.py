@@ -207,7 +207,7 @@ def eval_command(
         built_domains,
         check_adapter,
         check_mask_files,
-        check_repick,
+        check_rows,
         evaluate,
         keep_channels,
         table,
@@ -245,7 +245,7 @@ def eval_command(
             for name, folder in named_paths(adapter, "--adapter").items()
         },
         prefill=prefill,
-        repick=check_repick(repick),
+        repick=mlx_ifp.inference.check_repick(repick),
     )
     for name in cfg.sources:
         if name == "predictor":  # its folder: not a --mask-sources name
@@ -253,7 +253,7 @@ def eval_command(
                 "eval takes a trained predictor as --adapter NAME=DIR (the predictor shipped "
                 "with an embedded model: --adapter NAME=default)"
             )
-        mlx_ifp.make_source(name)  # unknown names fail before the model loads
+    check_rows(cfg.repick, cfg, [mlx_ifp.make_source(n) for n in cfg.sources])  # (unknown: here)
     names = [*cfg.sources, *cfg.mask_files, *cfg.adapters]
     if len(set(names)) < len(names):
         twice = sorted({n for n in names if names.count(n) > 1})

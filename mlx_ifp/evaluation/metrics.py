@@ -145,6 +145,18 @@ def masks_for(model, tokenizer, source, items, k: int, mode: str, task: str, nam
     return masks * (len(items) // len(masks))
 
 
+def check_rows(repick: int | None, cfg, sources=(), found: bool | None = None) -> None:
+    """``repick`` N > 0 with no row to re-pick refused in one line: ``found`` says if one was;
+    None: as ``cfg`` tells before the load (no --adapter, and no input mode, no source of
+    ``sources`` that reads text, or keep 1.0 alone; a count of every channel: found later)."""
+    flags = "input" in cfg.modes and set(cfg.keeps) != {1} and any(s.uses_text for s in sources)
+    if repick and not ((cfg.adapters or flags) if found is None else found):
+        raise UsageError(  # (generate's words, then why none of these rows can)
+            "repick re-picks a per-prompt mask: no row here has one to re-pick (per-task, "
+            "static, dense, --mask and keep-1.0 rows keep one mask)"
+        )
+
+
 def batch_of(chunk) -> mx.array:
     """Right-padded token rows of (tokens, start) pairs."""
     width = max(len(t) for t, _ in chunk)

@@ -35,6 +35,7 @@ from ..inference import Pruner, check_repick, forced, positions, prune, repick_e
 from ..sources import FixedMask, llm_not_carried, make_source, picked_by, read_config
 from .metrics import (
     batch_of,
+    check_rows,
     dense_prompt,
     intervals,
     logprobs,
@@ -126,23 +127,19 @@ def repicked(pruner, items, chunk, every: int, width: int) -> mx.array:
     return mx.stack(out)
 
 
-def repickers(tokenizer, configs, repick: int | None) -> list[tuple]:
+def repickers(tokenizer, configs, cfg: EvalConfig) -> list[tuple]:
     """Per ``_configs`` entry: (N, a ``Pruner``) for a per-input row re-picked every N reply
     tokens, N as ``generate`` decides it (``inference.repick_every``: None is the source's
     default; a source that cannot re-pick is refused), else (0, None): rows per task, static,
-    dense or of a ``--mask`` keep one mask. ``repick`` N > 0 with no row to re-pick: refused."""
-    out, repick = [], check_repick(repick)
+    dense or of a ``--mask`` keep one mask. ``cfg.repick`` N > 0 with no row to re-pick: refused."""
+    out, repick = [], check_repick(cfg.repick)
     for _, source, k, mode, net in configs:
         n, pruner = 0, None
         if repick != 0 and mode == "input" and source.uses_text and k < d_ffn(net):
             pruner = Pruner(net, tokenizer, source, keep=k, cache_size=0)
             n = repick_every(pruner, repick, True, [])
         out.append((n, pruner if n else None))
-    if repick and configs and not any(n for n, _ in out):
-        raise UsageError(  # (generate's words, then why none of these rows can)
-            "repick re-picks a per-prompt mask: no row here has one to re-pick (per-task, "
-            "static, dense, --mask and keep-1.0 rows keep one mask)"
-        )
+    check_rows(repick, cfg, found=not configs or any(n for n, _ in out))
     return out
 
 
@@ -294,7 +291,7 @@ def evaluate(model, tokenizer, data: str | Path, cfg: EvalConfig | None = None, 
     }
     scored = {dom: pairs(tokenizer, its, cfg.max_len, model, dom) for dom, its in splits.items()}
     configs = _configs(model, tokenizer, cfg)
-    repicking = repickers(tokenizer, configs, cfg.repick)
+    repicking = repickers(tokenizer, configs, cfg)
     sizes, d, rows, scores = count(model), d_ffn(model), [], []  # scores: rows' per-item sums
     total = len(configs) * (len(cfg.domains) + len(gen_at))  # a step to score, one to generate
     with Progress("eval", total, enabled=progress, transient=True) as bar:
