@@ -207,6 +207,7 @@ def eval_command(
         built_domains,
         check_adapter,
         check_mask_files,
+        check_repick,
         check_rows,
         evaluate,
         keep_channels,
@@ -245,14 +246,13 @@ def eval_command(
             for name, folder in named_paths(adapter, "--adapter").items()
         },
         prefill=prefill,
-        repick=mlx_ifp.inference.check_repick(repick),
+        repick=check_repick(repick),
     )
-    for name in cfg.sources:
-        if name == "predictor":  # its folder: not a --mask-sources name
-            raise UsageError(
-                "eval takes a trained predictor as --adapter NAME=DIR (the predictor shipped "
-                "with an embedded model: --adapter NAME=default)"
-            )
+    if "predictor" in cfg.sources:  # its folder: not a --mask-sources name
+        raise UsageError(
+            "eval takes a trained predictor as --adapter NAME=DIR (the predictor shipped "
+            "with an embedded model: --adapter NAME=default)"
+        )
     check_rows(cfg.repick, cfg, [mlx_ifp.make_source(n) for n in cfg.sources])  # (unknown: here)
     names = [*cfg.sources, *cfg.mask_files, *cfg.adapters]
     if len(set(names)) < len(names):
