@@ -14,7 +14,15 @@ sys.path.insert(0, str(HERE.parents[2] / "tools"))
 from eval_ifp import render  # noqa: E402
 
 ARM = sys.argv[1] if len(sys.argv) > 1 else "f"
-STEPS = {"f": "1,760", "w": "2,240", "w2": "2,720", "w3": "3,080", "c4": "3,440", "c5": "3,800", "c6": "4,160"}
+STEPS = {
+    "f": "1,760",
+    "w": "2,240",
+    "w2": "2,720",
+    "w3": "3,080",
+    "c4": "3,440",
+    "c5": "3,800",
+    "c6": "4,160",
+}
 STEPS = STEPS[ARM]  # stage 2
 FAIR = {"f": "test_fair_full.json"}.get(ARM, f"test_fair_{ARM}_full.json")
 own, name = f"rw25{ARM}", f"`rw25.{ARM}`"
