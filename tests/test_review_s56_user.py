@@ -24,3 +24,15 @@ def test_dash_h_is_help_as_in_mlx_lm_and_llama_cli(command, capsys):
     with pytest.raises(SystemExit):  # the same screen as --help
         main([*command.split(), "--help"], prog_name="mlx_ifp")
     assert capsys.readouterr().out == out.out
+
+
+@pytest.mark.parametrize("command", [[], ["data"]])
+def test_a_bare_command_shows_its_help_once(command, capsys):
+    """`mlx_ifp` and `mlx_ifp data` printed the help screen twice (typer's rich help is printed
+    while the no-arguments error is made, then ``main`` ran the app again to show it)."""
+    with pytest.raises(SystemExit) as done:
+        main(command, prog_name="mlx_ifp")
+    out = capsys.readouterr()
+    assert done.value.code == 2  # typer's, unchanged
+    assert (out.out + out.err).count("Usage: mlx_ifp") == 1, out.out + out.err
+    assert "Error" not in out.err

@@ -213,8 +213,10 @@ def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
     try:
         code = app(args, prog_name, standalone_mode=False)
     except _parse_errors() as e:
-        if type(e).__name__ == "NoArgsIsHelpError":  # `mlx_ifp`, `mlx_ifp data`: the help
-            app(args, prog_name)  # nothing has run yet: typer's own help screen and exit code
+        if type(e).__name__ == "NoArgsIsHelpError":  # `mlx_ifp`, `mlx_ifp data`: the help,
+            if e.format_message():  # once (typer's rich help is printed as the error is made)
+                e.show()
+            raise SystemExit(e.exit_code) from None  # typer's own exit code (2)
         said = " ".join(e.format_message().split())  # (an mlx_lm lora flag: what it is here)
         typer.echo(f"Error: {generate_said(mlx_lm_said(said, e, args), e, args)}", err=True)
         raise SystemExit(getattr(e, "exit_code", 2)) from None
