@@ -200,7 +200,8 @@ def serve_command(
 
     Routes: POST /v1/chat/completions, /v1/completions (stream: true for server-sent events),
     GET /v1/models, /v1/models/ID (each also without /v1, as llama-server's) and /health.
-    A client's base URL: http://HOST:PORT/v1. Example: mlx_ifp serve --tasks examples/serve_tasks.yaml
+    A client's base URL: http://HOST:PORT/v1.
+    Example: mlx_ifp serve --tasks examples/serve_tasks.yaml
     """
     try:
         import uvicorn
