@@ -149,6 +149,7 @@ def test_a_run_resumed_with_its_config_writes_where_it_was_resumed_from(tmp_path
 
     seen = []
     monkeypatch.setattr(mlx_ifp.train, "finetune", lambda cfg: seen.append(cfg) or tmp_path)
+    monkeypatch.setattr(mlx_ifp.train, "read_state", lambda p: {"config": {}})  # (run1: none)
     monkeypatch.chdir(tmp_path)
     run1 = tmp_path / "run1"
     for yaml in ("iters: 8\n",):

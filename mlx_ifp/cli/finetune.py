@@ -185,10 +185,10 @@ def finetune_command(
     from ..train import Interrupted, Refused, finetune, load_config, read_state
 
     given = {k for k, v in overrides.items() if v is not None}
-    if resume and not config:  # its own settings, but not its output: it writes where it is
+    saved = {}  # a resumed run: its own settings under the config's and the flags' (not its
+    if resume:  # output: it writes where it is, unless -o or the config names another)
         saved = {k: v for k, v in read_state(resume)["config"].items() if k != "output"}
-        overrides = {**saved, **{k: v for k, v in overrides.items() if v is not None}}
-    cfg = load_config(config, **overrides)
+    cfg = load_config(config, saved=saved, **overrides)
     check_flags(given, cfg)
     rank = mx.distributed.init().rank()
     if rank == 0:

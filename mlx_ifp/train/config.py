@@ -126,9 +126,12 @@ class FinetuneConfig:
     quiet: bool = False
 
 
-def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
-    """Defaults, then the YAML file, then ``overrides`` (None values are skipped); a run that
-    resumes and names no output writes to the folder it resumes."""
+def load_config(
+    path: str | Path | None = None, *, saved: dict | None = None, **overrides
+) -> FinetuneConfig:
+    """Defaults, then ``saved`` (the settings of the run ``--resume`` continues), then the YAML
+    file, then ``overrides`` (None values are skipped); a run that resumes and names no output
+    writes to the folder it resumes."""
     values: dict = {}
     if path:
         import yaml
@@ -143,6 +146,7 @@ def load_config(path: str | Path | None = None, **overrides) -> FinetuneConfig:
             raise UsageError(f"cannot read config {path}{yaml_problem(e)}") from None
         if not isinstance(values, dict):
             raise UsageError(f"config {path} must be a mapping of settings")
+    values = {**(saved or {}), **values}  # a partial YAML: the rest is the run's, not defaults
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values.get("resume") and "output" not in values:  # a resumed run (a copy too) writes
         values["output"] = values["resume"]  # where it is, unless an output is named
