@@ -5,6 +5,8 @@ Each test failed on the code it was written against, for the reason in its docst
   `model` were flags of the first run): the run's own settings were dropped for the defaults,
   so the resume failed on `train.jsonl is missing` (the default data, the current folder), and
   settings the checkpoint does not pin (the learning rates) went back to their defaults.
+- `finetune --data CORPUS`, the folder `mlx_ifp data build` wrote (its splits are in sft/,
+  chat/ and pretrain/): "train.jsonl is missing", with no word of the parts that hold one.
 """
 
 import json
@@ -53,3 +55,17 @@ def test_resume_with_a_config_still_takes_the_configs_and_the_flags_settings(
     assert code == 0, said[-1500:]
     cfg = json.loads((first_run / "trainer_state.json").read_text())["config"]
     assert (cfg["predictor_lr"], cfg["save_every"], cfg["iters"]) == (0.005, 2, 2)
+
+
+def test_data_naming_a_built_corpus_says_which_part_to_give(tmp_path, capsys):
+    """`--data CORPUS` of `data build`'s layout: before, only "CORPUS/train.jsonl is missing"."""
+    corpus = tmp_path / "corpus"
+    for part in ("sft", "chat"):
+        words_data(corpus / part)
+    (corpus / "domains").mkdir()  # (no train.jsonl in it: not named)
+    model = save_folder(tiny_model("llama"), tmp_path / "model")
+    code, said = finetune(capsys, "--model", str(model), "--data", str(corpus), *SMALL)
+    assert code == 2, said[-1500:]
+    [line] = said.strip().splitlines()
+    assert f"--data {corpus / 'chat'} or {corpus / 'sft'}?" in line, line
+    assert "domains" not in line, line
