@@ -284,8 +284,9 @@ def check_data(folder: str | Path) -> Path:
         hub = len(folder.parts) == 2 and str(folder)[0] not in "/.~"
         hub = " (a Hugging Face dataset? finetune reads a local folder only)" if hub else ""
         raise UsageError(f"data folder not found: {folder}{hub}")
-    if not (folder / "train.jsonl").is_file():
-        raise no_examples(folder / "train.jsonl", "is missing")
+    if not (folder / "train.jsonl").is_file():  # a `data build` corpus: one of its parts?
+        why = " or ".join(str(p.parent) for p in sorted(folder.glob("*/train.jsonl")))
+        raise no_examples(folder / "train.jsonl", f"is missing{why and f' (--data {why}?)'}")
     return folder
 
 
@@ -306,10 +307,9 @@ def data_settings(cfg, tokenizer, model) -> dict:
     it), ids checked against ``model``'s vocabulary, stage 1 texts with nothing to score
     dropped, the records' fields as the run names them."""
     chunk = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 0
-    vocab = vocab_size(model)
     return dict(folder=cfg.data, tokenizer=tokenizer, stage=cfg.stage, max_len=cfg.max_seq_length,
-                packed=cfg.pack, vocab=vocab, chunk=chunk, splits=SPLITS[: 2 + cfg.test],
-                validating=bool(cfg.val_every), keys=cfg.features)  # fmt: skip
+                packed=cfg.pack, vocab=vocab_size(model), validating=bool(cfg.val_every),
+                chunk=chunk, splits=SPLITS[: 2 + cfg.test], keys=cfg.features)  # fmt: skip
 
 
 class Batches:
