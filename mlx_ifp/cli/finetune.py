@@ -174,10 +174,10 @@ def finetune_command(
 ):
     """Train the sparsity predictor jointly with the LLM (frozen, LoRA or full).
 
-    The defaults shown are FinetuneConfig's: a --config YAML (or the run --resume continues)
-    overrides them, and the flags given override both. A resumed run writes to the folder it
-    resumes, unless -o or the --config YAML's output names another (as mlx_lm writes to its
-    config's adapter_path).
+    The defaults shown are FinetuneConfig's: the run --resume continues overrides them, a
+    --config YAML overrides both, and the flags given override all. A resumed run writes to
+    the folder it resumes, unless -o or the --config YAML's output names another (as mlx_lm
+    writes to its config's adapter_path).
     """
     overrides = {k: v for k, v in locals().items() if k != "config"}  # the flags, first
     import mlx.core as mx
