@@ -194,13 +194,13 @@ def check_writable(
     return path
 
 
-def not_an_input(output: str, *inputs) -> None:
-    """Refuse an output that is one of the inputs, or an existing file inside an input folder."""
+def not_an_input(output: str, *inputs, what: str = "input") -> None:
+    """Refuse an output that is an input (or a model in the cache), or an existing file in one."""
     out = Path(os.path.realpath(Path(output).expanduser()))  # a looping link: no RuntimeError
-    for given in filter(None, inputs):
+    for given in filter(None, (*inputs, *(cache_dir(d, make=False) for d in ("embedded", "gguf")))):
         src = Path(os.path.realpath(Path(given).expanduser()))
         if src.exists() and (out == src or (out.exists() and out.is_relative_to(src))):
-            raise UsageError(f"output {output} would overwrite the input {given}: choose another")
+            raise UsageError(f"output {output} would overwrite the {what} {given}: choose another")
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON file", kind: type = dict):

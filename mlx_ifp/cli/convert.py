@@ -170,6 +170,7 @@ def convert_command(
     # nor a folder of the user's files by a model folder; an unknown mask source is named
     if fmt == "mlx":
         check_writable(output, folder=True, ours=MODEL_FILES)
+        not_an_input(output)  # (a converted folder in the cache: the embedded model's twin)
     else:  # never the source model's own file (m.gguf -o m.gguf), nor one of its folder, nor a
         not_an_input(output, model)  # file of the user's (an earlier GGUF export is replaced)
         check_writable(output, magic=b"GGUF")

@@ -25,6 +25,7 @@ from ..core import (
     check_writable,
     d_ffn,
     fused_lora,
+    not_an_input,
     origin,
 )
 from .exporters import (
@@ -106,6 +107,7 @@ def export(
     if not isinstance(out_dir, str | os.PathLike) or not str(out_dir).strip():
         raise UsageError(f"the output must be a folder path, got {out_dir!r}")
     check_writable(out_dir, folder=True, ours=MODEL_FILES)  # a model folder is replaced
+    not_an_input(str(out_dir))  # but never one the cache holds (an embedded model's conversion)
     out, info = Path(out_dir).expanduser().resolve(), origin(model)
     for name, given in (("source model", info.get("path")), ("input", info.get("adapter_path"))):
         if given and Path(given).expanduser().resolve().is_relative_to(out):

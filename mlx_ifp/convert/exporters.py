@@ -20,6 +20,7 @@ from ..core import (
     check_writable,
     d_ffn,
     fused_lora,
+    not_an_input,
     origin,
     sha256_file,
 )
@@ -145,12 +146,10 @@ def source_folder(model: nn.Module) -> Path | None:
 
 
 def _not_the_source(output: Path, model: nn.Module) -> None:
-    """Refuse an output that is the source model's file, or an existing file in its folder."""
-    out, info = output.resolve(), source_info(model)
-    for given in filter(None, (info.get("model"), info.get("path"))):
-        src = Path(str(given)).expanduser().resolve()
-        if src.exists() and (out == src or (out.exists() and out.is_relative_to(src))):
-            raise UsageError(f"output {output} would overwrite the source model {given}")
+    """Refuse an output that is the source model's file, or an existing file in its folder or in
+    the cache's models (an embedded model's GGUF, a conversion)."""
+    info = source_info(model)
+    not_an_input(str(output), info.get("model"), info.get("path"), what="source model")
 
 
 GGUF_TYPES, ARCHS = ("f16", "q8_0", "q4_0"), ("llama", "qwen2")
