@@ -18,7 +18,7 @@ import mlx_ifp
 from mlx_ifp.cli import app
 
 import pytest
-from tiny import finetune_folder, save_folder, tiny_model
+from tiny import bpe_folder, finetune_folder, save_folder, tiny_model
 from typer.testing import CliRunner
 
 
@@ -30,12 +30,7 @@ def test_gguf_export_records_the_adapter_its_weights_hold(tmp_path):
     """The mlx folder's config says `"adapter": A`; the GGUF said nothing of A's LoRA, fused
     into its weights (`mlx_ifp.mask_source` read `static`)."""
     gguf = pytest.importorskip("gguf")
-    from mlx_ifp.models import gguf as importer
-
-    from test_gguf import tokenizer_meta
-
-    folder = save_folder(tiny_model("llama", vocab_size=300), tmp_path / "model")
-    importer.build_tokenizer(tokenizer_meta(300), 512).save_pretrained(str(folder))
+    folder = bpe_folder(tmp_path / "model")
     net, _ = mlx_ifp.load(str(folder))
     adapter = finetune_folder(net, tmp_path / "run", 48)
     flags = ["--model", folder, "--adapter", adapter, "--mask-source", "static", "--keep", 48]

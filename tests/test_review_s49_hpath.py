@@ -22,7 +22,7 @@ import mlx_ifp  # first: the optimized BLAS before mlx.core
 
 import pytest
 from test_review_s32_cli import cli
-from tiny import finetune_folder, save_folder, tiny_model
+from tiny import bpe_folder, finetune_folder
 
 PROMPT = "t5 t6 t7 t8"
 
@@ -30,13 +30,8 @@ PROMPT = "t5 t6 t7 t8"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A source folder with a byte-level BPE tokenizer (GGUF export takes it) and a run."""
-    from mlx_ifp.models import gguf as importer
-
-    from test_gguf import tokenizer_meta
-
     root = tmp_path_factory.mktemp("hpath")
-    folder = save_folder(tiny_model("llama", vocab_size=300), root / "src-model")
-    importer.build_tokenizer(tokenizer_meta(300), 512).save_pretrained(str(folder))
+    folder = bpe_folder(root / "src-model")
     adapter = finetune_folder(mlx_ifp.load(str(folder))[0], root / "my-run", 48)
     return root, folder, adapter
 

@@ -16,7 +16,7 @@ import mlx_ifp  # first: the optimized BLAS before mlx.core
 
 import pytest
 from test_review_s32_cli import cli, one_error
-from tiny import save_folder, tiny_model
+from tiny import bpe_folder, save_folder, tiny_model
 
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -24,14 +24,7 @@ GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """A source folder with a byte-level BPE tokenizer (GGUF export takes it)."""
-    from mlx_ifp.models import gguf as importer
-
-    from test_gguf import tokenizer_meta
-
-    root = tmp_path_factory.mktemp("cvt")
-    folder = save_folder(tiny_model("llama", vocab_size=300), root / "src-model")
-    importer.build_tokenizer(tokenizer_meta(300), 512).save_pretrained(str(folder))
-    return folder
+    return bpe_folder(tmp_path_factory.mktemp("cvt") / "src-model")
 
 
 @pytest.fixture

@@ -83,6 +83,18 @@ def save_folder(model, folder, quantized: bool = False):
     return folder
 
 
+def bpe_folder(folder):
+    """A tiny llama (vocabulary 300) saved in ``folder`` with a byte-level BPE tokenizer, the
+    kind GGUF export takes (``save_folder``'s word-level one it does not)."""
+    from mlx_ifp.models import gguf as importer
+
+    from test_gguf import tokenizer_meta
+
+    folder = save_folder(tiny_model("llama", vocab_size=300), folder)
+    importer.build_tokenizer(tokenizer_meta(300), 512).save_pretrained(str(folder))
+    return folder
+
+
 def predictor_world(root, k: int = 48):
     """A tiny llama folder under ``root``, the model loaded from it (bare), its tokenizer, and a
     predictor + LoRA folder for it at budget ``k`` (``finetune_folder``)."""
