@@ -253,7 +253,7 @@ def eval_command(
             "eval takes a trained predictor as --adapter NAME=DIR (the predictor shipped "
             "with an embedded model: --adapter NAME=default)"
         )
-    check_rows(cfg.repick, cfg, [mlx_ifp.make_source(n) for n in cfg.sources])  # (unknown: here)
+    check_rows(cfg, [mlx_ifp.make_source(n) for n in cfg.sources])  # (unknown names: here)
     names = [*cfg.sources, *cfg.mask_files, *cfg.adapters]
     if len(set(names)) < len(names):
         twice = sorted({n for n in names if names.count(n) > 1})

@@ -145,12 +145,12 @@ def masks_for(model, tokenizer, source, items, k: int, mode: str, task: str, nam
     return masks * (len(items) // len(masks))
 
 
-def check_rows(repick: int | None, cfg, sources=(), found: bool | None = None) -> None:
-    """``repick`` N > 0 with no row to re-pick refused in one line: ``found`` says if one was;
+def check_rows(cfg, sources=(), found: bool | None = None) -> None:
+    """``cfg.repick`` N > 0 with no row to re-pick refused in one line: ``found`` says if one was;
     None: as ``cfg`` tells before the load (no --adapter, and no input mode, no source of
     ``sources`` that reads text, or keep 1.0 alone; a count of every channel: found later)."""
     flags = "input" in cfg.modes and set(cfg.keeps) != {1} and any(s.uses_text for s in sources)
-    if repick and not ((cfg.adapters or flags) if found is None else found):
+    if cfg.repick and not ((cfg.adapters or flags) if found is None else found):
         raise UsageError(  # (generate's words, then why none of these rows can)
             "repick re-picks a per-prompt mask: no row here has one to re-pick (per-task, "
             "static, dense, --mask and keep-1.0 rows keep one mask)"

@@ -139,7 +139,7 @@ def repickers(tokenizer, configs, cfg: EvalConfig) -> list[tuple]:
             pruner = Pruner(net, tokenizer, source, keep=k, cache_size=0)
             n = repick_every(pruner, repick, True, [])
         out.append((n, pruner if n else None))
-    check_rows(repick, cfg, found=not configs or any(n for n, _ in out))
+    check_rows(cfg, found=not configs or any(n for n, _ in out))
     return out
 
 
