@@ -45,7 +45,7 @@ case "$cmd" in
     # (a --memory-limit in EXTRA comes later and wins; LANES=N: the share of N lanes, for lanes
     # started by several `start` calls, e.g. one per learning rate, each with its own EXTRA2)
     mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -n 1)
-    if [ -n "$mib" ]; then
+    if [ -n "$mib" ] && [ "${LANES:-$#}" -gt 0 ]; then  # (no arm: no lane to share it)
       export EXTRA="--memory-limit $(python3 -c "print(round($mib * 2**20 * 0.9 / 1e9 / ${LANES:-$#}, 1))") ${EXTRA:-}"
     fi
     # an out-of-memory stage 2 is rerun from stage 2 on (stage 1 done), not from the start

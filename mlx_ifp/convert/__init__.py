@@ -122,6 +122,11 @@ def export(
         weights = {k: as_source(k, v, dtype) for k, v in weights.items()}
         if quant is None and isinstance(dtype, str):
             config["torch_dtype"] = dtype
+    kinds = {
+        str(v.dtype).split(".")[-1] for v in weights.values() if mx.issubdtype(v.dtype, mx.floating)
+    }
+    if quant is None and "torch_dtype" not in config and len(kinds) == 1:  # a load that cast
+        config["torch_dtype"] = kinds.pop()  # nothing (a GPU's): named as the CPU's load has it
     config.pop("quantization_config", None)  # mlx-lm's save_config writes it from this
     config.pop("quantization", None)
     config.update({"quantization": quant} if quant is not None else {})
