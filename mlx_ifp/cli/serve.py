@@ -182,8 +182,8 @@ def serve_command(
             metavar="KEY",
             envvar="MLX_IFP_API_KEY",
             help="Clients must send one of these keys (Authorization: Bearer KEY, or X-Api-Key: "
-            "KEY), repeatable or comma-separated, as llama-server's; /health, /models, "
-            "/v1/models and the model cards (/v1/models/ID) stay open.",
+            "KEY), repeatable or comma-separated, as llama-server's; /health, /v1/health, "
+            "/models, /v1/models and the model cards (/v1/models/ID) stay open.",
         ),
     ] = None,
     api_key_file: Annotated[
@@ -199,7 +199,7 @@ def serve_command(
     """Serve the model over an OpenAI-compatible HTTP API, with per-task slim models.
 
     Routes: POST /v1/chat/completions, /v1/completions (stream: true for server-sent events),
-    GET /v1/models, /v1/models/ID (each also without /v1, as llama-server's) and /health.
+    GET /v1/models, /v1/models/ID, /health (each also with or without /v1, as llama-server's).
     A client's base URL: http://HOST:PORT/v1.
     Example: mlx_ifp serve --tasks examples/serve_tasks.yaml
     """

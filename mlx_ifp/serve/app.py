@@ -12,7 +12,6 @@ parameters, cache hit, keep, mask source).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import inspect
 import json
@@ -41,7 +40,8 @@ RETRY_AFTER_S = 1  # what a 503 (queue full, stopping) tells clients to wait
 HEADERS = {503: {"Retry-After": str(RETRY_AFTER_S)}, 500: {"x-should-retry": "false"}}
 HEADERS[504], HEADERS[401] = HEADERS[500], {"WWW-Authenticate": "Bearer"}  # (RFC 6750's)
 #: paths answered without an API key, as llama-server answers /health and /models (the cards too)
-PUBLIC, CARDS = ("/health", "/models", "/v1/models"), ("/models/", "/v1/models/")
+PUBLIC = ("/health", "/v1/health", "/models", "/v1/models")
+CARDS = ("/models/", "/v1/models/")
 
 
 def error_response(e: APIError) -> JSONResponse:
@@ -365,17 +365,10 @@ def create_app(
     async def server_error(request: Request, e: Exception) -> Response:
         return error_response(_as_api_error(e))
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        scheduler.start()
-        try:
-            yield
-        finally:
-            await asyncio.to_thread(scheduler.close)
-
-    routes = [Route("/health", health, methods=["GET"])]
+    routes = []
     for prefix in ("/v1", ""):  # llama.cpp's server answers both; clients set either base URL
         routes += [
+            Route(f"{prefix}/health", health, methods=["GET"]),
             Route(f"{prefix}/chat/completions", completions.chat, methods=["POST"]),
             Route(f"{prefix}/completions", completions.text, methods=["POST"]),
             Route(f"{prefix}/models", models, methods=["GET"]),
@@ -394,7 +387,10 @@ def create_app(
     middleware = [cors] if cors_origins else []  # outside the key check: a 401 reaches the page
     middleware += [Middleware(key_check, keys=[k.encode() for k in keys])] if keys else []
     app = Starlette(
-        routes=routes, exception_handlers=handlers, lifespan=lifespan, middleware=middleware
+        routes=routes,
+        exception_handlers=handlers,
+        middleware=middleware,
+        lifespan=lambda app: scheduler.running(),  # the worker runs while the server does
     )
     app.state.registry, app.state.scheduler, app.state.limits = registry, scheduler, limits
     return app

@@ -12,11 +12,12 @@ or drops it from the queue if it has not started.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 log = logging.getLogger("mlx_ifp.serve")
@@ -108,6 +109,19 @@ class Scheduler:
             self._stop = False
             self._thread = threading.Thread(target=self._run, name="mlx_ifp-serve", daemon=True)
             self._thread.start()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The worker runs inside (an app's lifespan). A forced quit (a second Ctrl-C) skips the
+        lifespan's shutdown and asyncio cancels it instead: the worker is stopped all the same,
+        quietly (re-raised, the cancel was a traceback in the server's log)."""
+        self.start()
+        try:
+            yield
+        except asyncio.CancelledError:  # only a stopping event loop cancels a lifespan
+            pass
+        finally:
+            await asyncio.to_thread(self.close)
 
     def close(self) -> None:
         """Stop the worker; the job it runs and those queued are cancelled."""
