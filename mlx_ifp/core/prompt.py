@@ -301,11 +301,12 @@ def prompt_ids(prompt, model) -> list[int] | None:
     return token_ids(prompt, model) if ids and not text else None
 
 
-def check_step(step, name: str = "prefill_step_size") -> int:
-    """A prefill's chunk of tokens: a whole number >= 1 (one clear line otherwise, not a
-    ``range()`` error or an untrimmable KV cache)."""
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
-        raise UsageError(f"{name} must be a whole number of tokens >= 1, got {step!r}")
+def check_step(step, name: str = "prefill_step_size", low: int = 1) -> int:
+    """A prefill's chunk of tokens (or with ``low`` another count, a rotating cache's window): a
+    whole number >= ``low`` (one clear line otherwise, not a ``range()`` error, MLX's shape
+    error from the attention or an untrimmable KV cache)."""
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < low:
+        raise UsageError(f"{name} must be a whole number of tokens >= {low}, got {step!r}")
     return int(step)
 
 

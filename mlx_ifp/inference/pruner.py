@@ -231,7 +231,8 @@ FUSED_LORA_BITS: int | None = 8
 
 
 class Pruner:
-    """A resident source model, a mask source and a budget; hands out cached slim models.
+    """A resident source model, a mask source and a budget; hands out slim models from an LRU of
+    the latest ``cache_size`` (0: none kept; ``keep``, ``align``: the ``Budget``).
     ``source=None`` takes the model's default (``default_source``; ``keep=None`` is 0.5, with an
     export of a pruned model run whole). For an embedded model with a shipped predictor trained
     jointly with LoRA, the slim models are cut from a copy of the model with that LoRA applied
@@ -292,14 +293,6 @@ class Pruner:
         """Refuse a model whose weights changed since this pruner was made (stale slim models)."""
         if self.changed():
             raise UsageError("the model's weights changed since this Pruner was made: make another")
-
-    def running(self):
-        """The source's ``Running`` scorer for re-picking while generating (None if it cannot); on
-        the bare source model for a LoRA'd copy's slim models (the copy LoRA off, ~25% faster)."""
-        running = self.source.running(self.model)
-        if running is not None and self.model is not self.source_model:
-            running.model = self.source_model
-        return running
 
     def encode(self, text: str | dict) -> list[int]:
         """Tokens of a text or a task example (``core.example_tokens``); token ids pass."""
@@ -363,6 +356,10 @@ class Pruner:
         if obs is None:
             raise UsageError(f"mask source {self.source.key()!r} cannot select during a prefill")
         tokens, step = token_ids(tokens, self.model), check_step(step, "step")
+        if max_kv_size is not None:  # as generate's: mlx-lm's rotating cache keeps 4 tokens
+            max_kv_size = check_step(max_kv_size, "max_kv_size", low=5)
+        if progress is not None and not callable(progress):  # (was a TypeError mid-pass)
+            raise UsageError(f"progress must be a function (done, total), got {progress!r:.40}")
         if len(tokens) < 2:
             raise UsageError("a dense prefill needs a prompt of at least 2 tokens")
         seen = tokens if observes_last(self.model, len(tokens), max_kv_size) else tokens[:-1]

@@ -96,13 +96,16 @@ def positions(n_masks: int, start: int, every: int, width: int) -> list[int]:
 
 
 def runner(pruner):
-    """The source's ``Running`` scorer (``Pruner.running``); a source that has none cannot
-    re-pick: refused in one line."""
-    if (running := pruner.running()) is None:
+    """The pruner's source's ``Running`` scorer; a source that has none cannot re-pick: refused
+    in one line. It runs on the bare source model for a LoRA'd copy's slim models (the copy
+    LoRA off, ~25% faster)."""
+    if (running := pruner.source.running(pruner.model)) is None:
         raise UsageError(
             f"mask source {pruner.source.key()!r} cannot re-pick during generation "
             "(griffin and trained predictors that read GRIFFIN statistics can)"
         )
+    if pruner.model is not pruner.source_model:
+        running.model = pruner.source_model
     return running
 
 

@@ -1,0 +1,53 @@
+"""Fifty-seventh session, review of the Python API as an app or an mlx-lm script uses it (helper
+``app``). Each case failed before its fix (the guards said so pass either way):
+
+- ``Pruner.prefill(tokens, max_kv_size=...)`` (GRIFFIN's recipe by hand, in the README) with
+  ``0``, ``-4``, ``4``, ``2.5``, ``"x"`` or ``True``: on a model whose cache rotates (qwen3) MLX's
+  ``ValueError: [broadcast_shapes] Shapes (34,33) and (1,4,34,34) cannot be broadcast`` from
+  inside the attention, ``Slice indices must be integers`` or a ``TypeError`` ('<' between int
+  and str); ``True`` made a one-token rotating cache and ran; on a llama every value ran
+  unchecked. ``generate(..., max_kv_size=0)`` is one line: now ``prefill`` says the same;
+- ``Pruner.prefill(tokens, progress=5)``: ``TypeError: 'int' object is not callable`` after the
+  first chunk of the dense pass, not naming the argument.
+"""
+
+import mlx_ifp  # first: the optimized BLAS before mlx.core
+from mlx_ifp.bench.models import synthetic_tokenizer
+
+import mlx_lm
+import pytest
+from tiny import tiny_model
+
+TOKENS = list(range(5, 40))
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen3"])
+@pytest.mark.parametrize("bad", [0, -4, 4, 2.5, "x", True])
+def test_prefill_refuses_a_bad_max_kv_size_in_one_line(arch, bad):
+    pruner = mlx_ifp.Pruner(tiny_model(arch), synthetic_tokenizer(128), source="griffin")
+    with pytest.raises(mlx_ifp.UsageError, match=r"^max_kv_size must be a whole number .*>= 5"):
+        pruner.prefill(TOKENS, max_kv_size=bad)
+
+
+def test_prefill_with_a_good_max_kv_size_runs_as_before():
+    """Guard: a window of 8 (a NumPy int too) still rotates and decodes as mlx-lm does."""
+    import numpy as np
+
+    model, tok = tiny_model("qwen3"), synthetic_tokenizer(128)
+    pruner = mlx_ifp.Pruner(model, tok, source="griffin")
+    texts = []
+    for size in (8, np.int64(8)):
+        slim, _, cache = pruner.prefill(TOKENS, max_kv_size=size)
+        assert cache[0].max_size == 8
+        texts.append([r.text for r in mlx_lm.stream_generate(slim, tok, TOKENS[-1:], 4,
+                                                             prompt_cache=cache)])  # fmt: skip
+    assert texts[0] == texts[1] and len(texts[0]) == 4
+
+
+def test_prefill_refuses_a_progress_that_is_not_a_function_before_any_work():
+    pruner = mlx_ifp.Pruner(tiny_model("llama"), synthetic_tokenizer(128), source="griffin")
+    with pytest.raises(mlx_ifp.UsageError, match=r"^progress must be a function"):
+        pruner.prefill(TOKENS, step=4, progress=5)
+    seen = []
+    pruner.prefill(TOKENS, step=16, progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (len(TOKENS), len(TOKENS))  # a function still runs
