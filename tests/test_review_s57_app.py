@@ -8,7 +8,12 @@
   and str); ``True`` made a one-token rotating cache and ran; on a llama every value ran
   unchecked. ``generate(..., max_kv_size=0)`` is one line: now ``prefill`` says the same;
 - ``Pruner.prefill(tokens, progress=5)``: ``TypeError: 'int' object is not callable`` after the
-  first chunk of the dense pass, not naming the argument.
+  first chunk of the dense pass, not naming the argument;
+- ``mlx_ifp.export_gguf(slim, tok, 5)`` (or ``None``): pathlib's ``TypeError`` ("expected str,
+  bytes or os.PathLike object, not int"), where ``export`` says "the output must be a folder
+  path"; ``export_gguf(None, tok, path)``: ``TypeError: vars() argument must have __dict__
+  attribute``; ``export_gguf(slim, None, path)``: ``AttributeError: 'NoneType' object has no
+  attribute 'backend_tokenizer'``.
 """
 
 import mlx_ifp  # first: the optimized BLAS before mlx.core
@@ -16,7 +21,7 @@ from mlx_ifp.bench.models import synthetic_tokenizer
 
 import mlx_lm
 import pytest
-from tiny import tiny_model
+from tiny import bpe_folder, tiny_model
 
 TOKENS = list(range(5, 40))
 
@@ -51,3 +56,27 @@ def test_prefill_refuses_a_progress_that_is_not_a_function_before_any_work():
     seen = []
     pruner.prefill(TOKENS, step=16, progress=lambda done, total: seen.append((done, total)))
     assert seen and seen[-1] == (len(TOKENS), len(TOKENS))  # a function still runs
+
+
+@pytest.fixture(scope="module")
+def bpe(tmp_path_factory):
+    """A slim model of a tiny llama with a byte-level BPE tokenizer (GGUF export takes it)."""
+    model, tok = mlx_ifp.load(str(bpe_folder(tmp_path_factory.mktemp("app") / "src")))
+    return mlx_ifp.select(model, tok, "hello there", keep=0.5)[0], tok
+
+
+@pytest.mark.parametrize("bad", [5, None])
+def test_export_gguf_to_no_path_is_one_line(bpe, bad):
+    slim, tok = bpe
+    with pytest.raises(mlx_ifp.UsageError, match=r"^the output must be a \.gguf file path"):
+        mlx_ifp.export_gguf(slim, tok, bad)
+
+
+def test_export_gguf_without_a_model_or_tokenizer_is_one_line(bpe, tmp_path):
+    slim, tok = bpe
+    with pytest.raises(mlx_ifp.UsageError, match="not an mlx-lm LLM"):
+        mlx_ifp.export_gguf(None, tok, tmp_path / "a.gguf")
+    with pytest.raises(mlx_ifp.UsageError, match="tokenizers only.*got NoneType"):
+        mlx_ifp.export_gguf(slim, None, tmp_path / "b.gguf")
+    assert not list(tmp_path.iterdir())  # nothing written
+    assert mlx_ifp.export_gguf(slim, tok, tmp_path / "c.gguf").stat().st_size  # guard: it runs

@@ -145,11 +145,13 @@ def source_folder(model: nn.Module) -> Path | None:
     return Path(found).parent if isinstance(found, str) else None
 
 
-def _not_the_source(output: Path, model: nn.Module) -> None:
-    """Refuse an output that is the source model's file, or an existing file in its folder or in
-    the cache's models (an embedded model's GGUF, a conversion)."""
-    info = source_info(model)
-    not_an_input(str(output), info.get("model"), info.get("path"), what="source model")
+def _output(path, model: nn.Module) -> Path:
+    """``path`` as opened: a path, not an input (the source model's file: ``not_an_input``)."""
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():  # (pathlib's TypeError)
+        raise UsageError(f"the output must be a .gguf file path, got {path!r:.60}")
+    info, path = source_info(model), Path(path).expanduser()
+    not_an_input(str(path), info.get("model"), info.get("path"), what="source model")
+    return path
 
 
 GGUF_TYPES, ARCHS = ("f16", "q8_0", "q4_0"), ("llama", "qwen2")
@@ -164,8 +166,8 @@ def source_info(model: nn.Module) -> dict:
 
 def _config(model: nn.Module) -> dict:
     """The source config (falling back on the model's args), with the model's own FFN width."""
-    config = {**vars(getattr(model, "args", object())), **(source_info(model).get("config") or {})}
-    return {**config, "intermediate_size": d_ffn(model)}
+    width, args = d_ffn(model), getattr(model, "args", object())  # (not a model: d_ffn's line)
+    return {**vars(args), **(source_info(model).get("config") or {}), "intermediate_size": width}
 
 
 def float_weights(model: nn.Module) -> dict[str, mx.array]:
@@ -237,9 +239,9 @@ def unsupported(config: dict) -> str | None:
 def _tokenizer(w, tokenizer, n_vocab: int, eos=None) -> None:
     import gguf
 
-    hf, backend = tokenizer, tokenizer.backend_tokenizer  # a TokenizerWrapper passes it through
-    if not byte_level_bpe(spec := json.loads(backend.to_str())):  # a sentencepiece-style BPE
-        raise UsageError(BPE_ONLY)
+    hf, backend = tokenizer, getattr(tokenizer, "backend_tokenizer", None)  # a wrapper's: passed
+    if backend is None or not byte_level_bpe(spec := json.loads(backend.to_str())):  # (None: slow)
+        raise UsageError(BPE_ONLY + f", got {type(tokenizer).__name__}" * (backend is None))
     tokens = [f"[PAD{i}]" for i in range(n_vocab)]
     types = [gguf.TokenType.UNUSED] * n_vocab
     added = {t.content: t for t in backend.get_added_tokens_decoder().values()}
@@ -307,8 +309,7 @@ def export_gguf(
         raise UsageError(f"GGUF export needs the gguf package: {INSTALL_HINT}") from None
     if not isinstance(gguf_type, str) or gguf_type.lower() not in GGUF_TYPES:  # Q8_0 too
         raise UsageError(f"--gguf-type must be one of {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
-    gguf_type, path = gguf_type.lower(), Path(path).expanduser()  # as the caller can open it
-    _not_the_source(path, model)
+    gguf_type, path = gguf_type.lower(), _output(path, model)
     check_writable(path, magic=b"GGUF")  # an earlier GGUF is replaced; another file is not
     config = _config(model)
     if why := unsupported(config):  # (the CLI asks before the load)
