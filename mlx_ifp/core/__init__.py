@@ -63,6 +63,7 @@ from .mask import (
 from .prompt import (
     DEFAULT_REPICK,
     ContextFull,
+    chat_parts,
     chat_tokens,
     check_chat,
     check_example,
@@ -137,6 +138,7 @@ __all__ = [
     "first_line",
     "first_user_turn",
     "format_chat",
+    "chat_parts",
     "chat_tokens",
     "check_chat",
     "fused_lora",

@@ -1,6 +1,6 @@
-"""Prompts: chat formatting, the first user turn, and the tokens a mask source reads (token
-ids given by the user checked, the hash a text's mask is cached and saved under) and a task's
-example prompts read from a file."""
+"""Prompts: chat formatting (a conversation's tokens to train on), the first user turn, and
+the tokens a mask source reads (token ids given by the user checked, the hash a text's mask is
+cached and saved under) and a task's example prompts read from a file."""
 
 from __future__ import annotations
 
@@ -146,6 +146,25 @@ def reply_tokens(tokenizer, reply: str, end: bool = True) -> list[int]:
     eos = getattr(tokenizer, "eos_token_id", None) if end else None
     tail = [eos] if eos is not None else []
     return [*tokenizer.encode(utf8(reply), add_special_tokens=False), *tail]
+
+
+def chat_parts(tokenizer, messages: list[dict], tools=None) -> tuple[list[int], list[int]]:
+    """(prompt tokens ready for the reply, full tokens) of a conversation ending in a reply;
+    ``tools`` (mlx-lm's tools format) go to the chat template, as mlx-lm gives them."""
+    if not messages or messages[-1].get("role") != "assistant":
+        raise UsageError("the conversation must end with an assistant message")
+    if has_chat_template(tokenizer):
+        kw = {"tools": tools} if tools is not None else {}
+        full = tokenizer.apply_chat_template(messages, return_dict=False, **kw)
+        head = tokenizer.apply_chat_template(
+            messages[:-1], add_generation_prompt=True, return_dict=False, **kw
+        )
+        return list(head), list(full)
+    if tools or any("tool_calls" in m for m in messages):
+        what = "'tools'" if tools else "'tool_calls'"
+        raise UsageError(f"{what} needs a chat template, and this tokenizer has none")
+    head = tokenizer.encode(format_chat(tokenizer, messages[:-1]) + "\n")
+    return list(head), list(head) + reply_tokens(tokenizer, str(messages[-1]["content"]))
 
 
 def example_tokens(tokenizer, example: dict) -> list[int]:

@@ -7,6 +7,7 @@ is a pure function of (examples, seed, b), so a run resumes from a batch counter
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import zlib
@@ -17,16 +18,16 @@ import mlx.core as mx
 import numpy as np
 
 from ..core import (
+    Progress,
     UsageError,
+    chat_parts,
     first_user_turn,
-    format_chat,
-    has_chat_template,
     reply_tokens,
     turn_tokens,
-    vocab_size,
 )
 
 PAD_TO = 8
+BIG_FILE = 16 << 20  # bytes: a split file this big shows a status line while it is read
 
 
 @dataclass
@@ -61,11 +62,14 @@ def warn(message: str) -> None:
         print(f"Warning: {message}", file=sys.stderr)
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    """The records of a jsonl file; a bad line is an error that names the file and the line."""
-    records = []
+def read_jsonl(path: Path, each=None, progress=lambda n, size: None, seen=None) -> list:
+    """The records of a jsonl file (``each(record)`` of each, made as read); a bad line is an
+    error that names the file and the line. ``progress(records, bytes)`` is called every 1,000
+    records and at the end; ``seen`` (a dict) gets the bytes, records and sha256 read."""
+    out, digest = [], hashlib.sha256()
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
+            digest.update(raw)  # (cheap beside the JSON parse: what a resumed run compares)
             try:
                 line = raw.decode("utf-8-sig" if n == 1 else "utf-8")  # a BOM: Windows editors
             except UnicodeDecodeError:
@@ -83,8 +87,13 @@ def read_jsonl(path: Path) -> list[dict]:
             if "\\ud" in line.lower() and _lone_surrogate(rec):  # "\ud800": no tokenizer takes it
                 raise UsageError(f"{path}, line {n}: holds a lone UTF-16 surrogate, not text")
             rec["_where"] = f"{path}, line {n}"
-            records.append(rec)
-    return records
+            out.append(rec if each is None else each(rec))
+            if len(out) % 1000 == 0:
+                progress(len(out), f.tell())
+        progress(len(out), f.tell())
+        if seen is not None:
+            seen.update(bytes=f.tell(), records=len(out), sha256=digest.hexdigest())
+    return out
 
 
 def _lone_surrogate(rec: dict) -> bool:
@@ -100,25 +109,6 @@ def _lone_surrogate(rec: dict) -> bool:
 def domain_id(domain) -> int:
     """A record's ``domain`` (any text) as a stable non-negative int32; -1 without one."""
     return zlib.crc32(str(domain).encode()) & 0x7FFFFFFF if domain else -1
-
-
-def _chat_parts(tokenizer, messages: list[dict], tools=None) -> tuple[list[int], list[int]]:
-    """(prompt tokens ready for the reply, full tokens) of a conversation ending in a reply;
-    ``tools`` (mlx-lm's tools format) go to the chat template, as mlx-lm gives them."""
-    if not messages or messages[-1].get("role") != "assistant":
-        raise UsageError("the conversation must end with an assistant message")
-    if has_chat_template(tokenizer):
-        kw = {"tools": tools} if tools is not None else {}
-        full = tokenizer.apply_chat_template(messages, return_dict=False, **kw)
-        head = tokenizer.apply_chat_template(
-            messages[:-1], add_generation_prompt=True, return_dict=False, **kw
-        )
-        return list(head), list(full)
-    if tools or any("tool_calls" in m for m in messages):
-        what = "'tools'" if tools else "'tool_calls'"
-        raise UsageError(f"{what} needs a chat template, and this tokenizer has none")
-    head = tokenizer.encode(format_chat(tokenizer, messages[:-1]) + "\n")
-    return list(head), list(head) + reply_tokens(tokenizer, str(messages[-1]["content"]))
 
 
 def _message(m) -> bool:
@@ -166,7 +156,7 @@ def to_example(rec: dict, tokenizer, stage: str, keys: dict | None = None) -> Ex
         raise UsageError(f"{where}: expected '{T}', '{M}' or '{P}'/'{C}'")
     try:
         user = first_user_turn(messages)  # first: [assistant] had "an empty conversation"
-        head, full = _chat_parts(tokenizer, messages, rec.get("tools"))
+        head, full = chat_parts(tokenizer, messages, rec.get("tools"))
         prompt = list(turn_tokens(tokenizer, user)) if stage == "sft" else []
     except UsageError as e:
         raise UsageError(f"{where}: {e}") from None
@@ -195,6 +185,25 @@ def pack(examples: list, max_len: int) -> list:
     return [Example(r, 0, []) for r in rows if len(r) > 1]
 
 
+def read_split(path: Path, tokenizer, stage: str, keys=None, shown=False, seen=None) -> list:
+    """(record, example) of each record of a split file, tokenized as read; ``shown``: a status
+    line on stderr while a file of ``BIG_FILE`` bytes or more is read; ``seen``: a run's record of
+    the files it read (:func:`read_jsonl`'s fingerprints): a changed one is said, then replaced."""
+    size, fp = path.stat().st_size, {}
+    big = shown and size >= BIG_FILE
+    with Progress(f"reading {path}", size >> 20, unit="MB", enabled=big, transient=True) as bar:
+        report = lambda n, done: bar.advance((done >> 20) - bar.done, (f"{n:,} records",))  # noqa: E731
+        pairs = read_jsonl(path, lambda r: (r, to_example(r, tokenizer, stage, keys)), report, fp)
+    if (was := (seen or {}).get(path.name)) and was != fp:  # data moves and grows: not refused
+        then, now = (f"{f['records']:,} records, {f['bytes']:,} bytes, sha256 {f['sha256']:.12}"
+                     for f in (was, fp))  # fmt: skip
+        warn(f"{path} changed since the run read it ({then}; now {now}): the run goes on over it "
+             "as it is (its saved data position and losses were of the old file)")  # fmt: skip
+    if seen is not None:
+        seen[path.name] = fp
+    return pairs
+
+
 def load_split(
     folder: str | Path,
     name: str,
@@ -205,18 +214,19 @@ def load_split(
     vocab: int | None = None,
     chunk: int = 0,
     keys: dict | None = None,
+    **read,
 ) -> list:
     """Examples of ``folder/name.jsonl`` ([] if absent; ``keys`` as :func:`to_example` takes
     them), long ones truncated, or with ``packed`` (stage 1 only) joined into full rows by
     :func:`pack`. A token id outside ``[0, vocab)`` is an error naming its line; an example with
     nothing to score is dropped: a reply cut away, or a stage 1 text no longer than one
-    ``chunk`` (its targets run dense)."""
+    ``chunk`` (its targets run dense). ``read``: :func:`read_split`'s ``shown`` and ``seen``."""
     path = Path(folder) / f"{name}.jsonl"
     if not path.is_file():
         return []
-    records = read_jsonl(path)
-    examples = [to_example(r, tokenizer, stage, keys) for r in records]
-    for rec, e in zip(records, examples, strict=True) if vocab else ():
+    pairs = read_split(path, tokenizer, stage, keys, **read)
+    examples = [e for _, e in pairs]
+    for rec, e in pairs if vocab else ():
         if bad := [t for t in (*e.tokens, *e.prompt) if not 0 <= t < vocab]:
             raise UsageError(
                 f"{rec['_where']}: token id {bad[0]} is outside the model's vocabulary "
@@ -257,15 +267,16 @@ def load_data(
     splits: tuple = ("train", "valid", "test"),
     validating: bool = True,
     keys: dict | None = None,
+    **read,
 ):
     """(train, valid, test) examples of the ``splits`` read (others: []); a missing or empty
     training set is an error, a missing valid split a warning while ``validating``. ``packed``
     packs the training split only, so validation scores the same rows either way; ``vocab``,
-    ``chunk`` and ``keys`` as :func:`load_split` takes them."""
+    ``chunk``, ``keys`` and ``read`` as :func:`load_split` takes them."""
     folder = check_data(folder)
     train, valid, test = (
         load_split(folder, n, tokenizer, stage, max_len, packed and n == "train", vocab, chunk,
-                   keys) if n in splits else [] for n in SPLITS
+                   keys, **read) if n in splits else [] for n in SPLITS
     )  # fmt: skip
     if not train:
         raise no_examples(folder / "train.jsonl", "has no usable examples")
@@ -298,18 +309,7 @@ def no_examples(path: Path, why: str) -> UsageError:
     )
 
 
-SPLITS = ("train", "valid", "test")
-
-
-def data_settings(cfg, tokenizer, model) -> dict:
-    """:func:`load_data`'s arguments for a ``finetune`` run: its train and valid splits (the
-    test split with ``test`` alone; the valid one with validation off too: the mask probe reads
-    it), ids checked against ``model``'s vocabulary, stage 1 texts with nothing to score
-    dropped, the records' fields as the run names them."""
-    chunk = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 0
-    return dict(folder=cfg.data, tokenizer=tokenizer, stage=cfg.stage, max_len=cfg.max_seq_length,
-                packed=cfg.pack, vocab=vocab_size(model), validating=bool(cfg.val_every),
-                chunk=chunk, splits=SPLITS[: 2 + cfg.test], keys=cfg.features)  # fmt: skip
+SPLITS = ("train", "valid", "test")  # (``config.data_settings`` picks a run's)
 
 
 class Batches:

@@ -4,8 +4,9 @@
 Contents: ``predictor.safetensors`` + ``ifp_config.json`` (the predictor, its source model and
 budget), ``adapters.safetensors`` + ``adapter_config.json`` (mlx-lm format, LoRA or full),
 ``trainer_state.safetensors`` (optimizer states), ``trainer_state.json`` (step, data position,
-seed, loss history, config, the sha256 of each safetensors file: a corrupted one is named, not
-resumed from), ``test.json`` (``--test``'s score of this step; a later save drops it), and
+the split files read (``data_files``: a resumed run names one changed since), seed, loss
+history, config, the sha256 of each safetensors file: a corrupted one is named, not resumed
+from), ``test.json`` (``--test``'s score of this step; a later save drops it), and
 whatever else a user put there (carried into each new save). ``--resume``
 checks the folder is whole before loading any model, then that it fits this model, budget,
 predictor and LLM setup; a failed save (full disk) replaces nothing.

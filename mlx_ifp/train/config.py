@@ -1,7 +1,8 @@
 """A training run's settings: ``FinetuneConfig``'s defaults, then a YAML file, then flags;
 ``check`` refuses a bad one in one line before any work; ``adapter_config``, the LLM part as
-mlx-lm records it; ``repicking_rows`` and ``task_rows``, the rows of a batch they single out;
-``world_problem``, a launch of several processes that cannot train as one run."""
+mlx-lm records it, and ``data_settings``, the data part as ``load_data`` takes it;
+``repicking_rows`` and ``task_rows``, the rows of a batch they single out; ``world_problem``, a
+launch of several processes that cannot train as one run."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import mlx.core as mx
 
-from ..core import Budget, UsageError, check_dtype, yaml_problem
+from ..core import Budget, UsageError, check_dtype, vocab_size, yaml_problem
 from ..sources.predictor import PredictorConfig
 
 MASK_FORWARD = ("soft", "hard_st")
@@ -318,6 +319,20 @@ def adapter_config(cfg) -> dict:
     lora = {"rank": cfg.lora_rank, "scale": cfg.lora_scale, "dropout": cfg.lora_dropout}
     lora.update({"keys": list(cfg.lora_keys)} if cfg.lora_keys else {})
     return {"fine_tune_type": cfg.train, "num_layers": cfg.lora_layers, "lora_parameters": lora}
+
+
+def data_settings(cfg, tokenizer, model) -> dict:
+    """``batches.load_data``'s arguments for a ``finetune`` run: its train and valid splits (the
+    test split with ``test`` alone; the valid one with validation off too: the mask probe reads
+    it), ids checked against ``model``'s vocabulary, stage 1 texts with nothing to score
+    dropped, the records' fields as the run names them, a status line while a big file is read
+    (rank 0, unless ``quiet``)."""
+    chunk = cfg.max_seq_length // cfg.chunks if cfg.stage == "pretrain" else 0
+    splits = ("train", "valid", "test")[: 2 + cfg.test]  # (``batches.SPLITS``)
+    return dict(folder=cfg.data, tokenizer=tokenizer, stage=cfg.stage, max_len=cfg.max_seq_length,
+                packed=cfg.pack, vocab=vocab_size(model), validating=bool(cfg.val_every),
+                chunk=chunk, splits=splits, keys=cfg.features,
+                shown=not cfg.quiet and mx.distributed.init().rank() == 0)  # fmt: skip
 
 
 #: (world size, rank) variables a launcher sets: mlx.launch (nccl), Open MPI's mpirun

@@ -29,8 +29,8 @@ from ..core import Budget, Interrupted, UsageError, d_ffn, eps_schedule, fingerp
 from ..core import Progress as CommandProgress
 from ..sources.predictor import PredictorConfig, new_predictor
 from . import checkpoint
-from .batches import Batch, Batches, check_data, data_settings, load_data, warn
-from .config import FinetuneConfig, check, world_problem
+from .batches import Batch, Batches, check_data, load_data, warn
+from .config import FinetuneConfig, check, data_settings, world_problem
 from .objective import (
     COLLAPSED,
     Joint,
@@ -220,7 +220,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
                 f"checkpoint {cfg.resume} is at step {step}, past --iters {cfg.iters}: "
                 f"resume with --iters {step} or more"
             )
-    train, valid, test = load_data(**data_settings(cfg, tokenizer, model))  # test: with --test
+    files = dict((resumed or {}).get("data_files") or {})  # as the run read them (test: --test)
+    train, valid, test = load_data(**data_settings(cfg, tokenizer, model), seen=files)
     if cfg.task_share and all(e.domain < 0 for e in train):
         warn("task_share: no training record has a 'domain', so every row runs its own mask")
     # stage 1: every batch is max_seq_length wide, so the chunks are the configured ones
@@ -262,7 +263,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
         state = {"step": at, "data_position": list(pos), "seed": cfg.seed}
         state.update(batches_consumed=at * cfg.grad_accumulation)
         state.update(rng=[cfg.seed, at], history=history, val=val_history, run=run)
-        state.update(diversity=div_history, config=checkpoint.saved_config(cfg))
+        state.update(diversity=div_history, config=checkpoint.saved_config(cfg), data_files=files)
         try:
             checkpoint.save(out, predictor, model, opts, state, ifp, cfg)
         except UsageError as e:  # e.g. the disk is full
