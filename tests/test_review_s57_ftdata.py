@@ -1,4 +1,4 @@
-"""Review (s57, ftdata): two gaps of `finetune`.
+"""Review (s57, ftdata): three gaps of `finetune` and `plot`.
 
 - `mlx_ifp finetune --resume RUN` after RUN's train.jsonl changed (rows added, or a row edited
   in place) went on without a word over other data (its saved data position indexes the
@@ -11,6 +11,7 @@
   `Progress` shows `reading D/train.jsonl` (MB read, records; a bar on a terminal, plain lines
   in a log) for a file of `BIG_FILE` bytes or more, on rank 0 and not with `quiet`;
   `read_jsonl` reports (records, bytes) to a hook every 1,000 records and at the end.
+- `mlx_ifp plot --help`: its --data did not say what is read when it is left out (eval's does).
 
 Every test fails on the code it was written against, for the reason in its docstring.
 """
@@ -19,10 +20,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from mlx_ifp.cli import main
+from mlx_ifp.cli import app, main
 from mlx_ifp.train import FinetuneConfig, batches
 
 import pytest
+import typer
 from bad_world import words_data
 from test_finetune import Tok
 from tiny import save_folder, tiny_model
@@ -144,3 +146,16 @@ def test_a_big_split_file_shows_a_status_line(tmp_path, monkeypatch, capsys):
     for quiet in (False, True):
         cfg = FinetuneConfig(data=str(folder), quiet=quiet)
         assert data_settings(cfg, Tok(), model)["shown"] is not quiet
+
+
+def test_plot_help_says_what_data_left_out_reads():
+    """`plot --help`: "--data  Corpus folder (overlap)." said nothing of what is read without
+    it (the corpus cached by `data build`, built if missing, as eval's --data says)."""
+    commands = typer.main.get_command(app).commands
+    helps = {
+        name: next(p.help for p in commands[name].params if p.name == "data")
+        for name in ("plot", "eval")
+    }
+    assert "default: build or reuse the cached one" in helps["eval"]  # (a guard: as it was)
+    assert "default: build or reuse the cached one" in helps["plot"], helps["plot"]
+    assert "overlap" in helps["plot"]

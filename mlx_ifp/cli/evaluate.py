@@ -16,7 +16,9 @@ import mlx_ifp
 import typer
 
 from .. import UsageError
-from ..common import atomic_file, check_writable, not_an_input
+from ..common import atomic_file, check_writable, not_an_input, read_json
+
+CACHED = "default: build or reuse the cached one"  # the corpus a --data left out reads
 
 
 def csv(value: str, allowed=None, what: str = "value") -> tuple:
@@ -120,10 +122,7 @@ def eval_command(
     model: Annotated[str, typer.Option("--model", help="Name, .gguf, folder or HF repo id.")] = (
         "smollm2-135m-instruct"
     ),
-    data: Annotated[
-        str | None,
-        typer.Option("--data", help="Corpus folder (default: build or reuse the cached one)."),
-    ] = None,
+    data: Annotated[str | None, typer.Option("--data", help=f"Corpus folder ({CACHED}).")] = None,
     domains: Annotated[
         list[str] | None,
         typer.Option(
@@ -317,7 +316,9 @@ def plot_command(
     model: Annotated[str, typer.Option("--model", help="Model (overlap).")] = (
         "smollm2-135m-instruct"
     ),
-    data: Annotated[str | None, typer.Option("--data", help="Corpus folder (overlap).")] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", help=f"Corpus folder (overlap; {CACHED}).")
+    ] = None,
     mask_source: Annotated[str, typer.Option("--mask-source", help="Source (overlap).")] = (
         "griffin"
     ),
@@ -334,7 +335,6 @@ def plot_command(
     groups: Annotated[int, typer.Option(help="Layer groups (overlap).")] = 3,
 ):
     """Write a figure: mask overlap between domains, or quality vs active parameters."""
-    from ..common import read_json
     from ..data import build
     from ..evaluation import (
         adapter_folder,
