@@ -14,6 +14,10 @@ from ..train import MLX_LM_KEYS, FinetuneConfig
 
 #: every setting's default, from the dataclass: the help shows them, the config applies them
 DEFAULTS = {f.name: f.default for f in fields(FinetuneConfig)}
+DATA_HELP = (
+    "Folder of train.jsonl and valid.jsonl (as mlx_lm lora's; default: the current folder, with"
+    " --resume the run's)."
+)
 
 
 def shown(value) -> str:
@@ -35,9 +39,7 @@ def opt(name: str, help: str, *flags: str):
 def finetune_command(
     config: Annotated[str | None, typer.Option("--config", "-c", help="YAML config.")] = None,
     model: Annotated[str | None, opt("model", "The source model.")] = None,
-    data: Annotated[
-        str | None, opt("data", "Folder of train.jsonl and valid.jsonl (as mlx_lm lora's).")
-    ] = None,
+    data: Annotated[str | None, opt("data", DATA_HELP)] = None,
     output: Annotated[str | None, opt("output", "Adapter folder.", "--output", "-o")] = None,
     stage: Annotated[str | None, opt("stage", "pretrain (stage 1) or sft (stage 2).")] = None,
     keep: Annotated[str | None, opt("keep", "Channels kept per layer.")] = None,
