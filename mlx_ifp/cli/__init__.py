@@ -1,6 +1,7 @@
 """The ``mlx_ifp`` command line: a thin typer layer over the Python API, one module per command
 or per small group of related commands,
-and the error handler every command runs under (one line on stderr, exit code 2).
+and the error handler every command runs under (one line on stderr, exit code 2); ``main``, the
+console script, ends quietly a command whose reader closed the pipe (``| head``).
 
 ``mlx_ifp`` itself, this package's parent, is always imported first: it loads the optimized BLAS
 before ``mlx.core``.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
 import signal
 import sys
 from os.path import expanduser
@@ -205,9 +207,79 @@ def generate_said(said: str, error, args: list | None) -> str:
     return llama_said(said, name, args[1:])
 
 
+#: the exit status of a writer whose reader closed the pipe: 128 + SIGPIPE (13), what a shell
+#: reports of ``git log | head -1`` or ``yes | head -1``
+CLOSED_PIPE = 141
+
+
+class ReaderGone(SystemExit):
+    """The reader of standard output (or error) closed the pipe (``mlx_ifp ... | head``)."""
+
+
+class Guarded:
+    """Standard output or error while the command line runs: a write or flush its reader refused
+    raises ``ReaderGone``, which typer and rich let through (each would make a closed pipe exit
+    1, rich from wherever it prints) and ``main`` ends quietly."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+    def write(self, text: str) -> int:
+        return self.guarded(self.stream.write, text)
+
+    def flush(self) -> None:
+        self.guarded(self.stream.flush)
+
+    @staticmethod
+    def guarded(call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise ReaderGone(CLOSED_PIPE) from None
+
+
+def to_devnull_if_gone(stream) -> None:
+    """Point ``stream`` at /dev/null if its reader is gone: what its buffer still holds would
+    fail again, with "Exception ignored ... BrokenPipeError", as Python flushes it at the exit."""
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError):  # (closed, or no file behind it: a test's capture)
+        pass
+
+
 def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
-    """The console script. A flag typer cannot parse (``-m abc``, ``--foo``) is one line and
-    exit code 2 too, like every other bad input; a bare command group still shows its help."""
+    """The console script: ``run`` with standard output and error guarded. A reader that closed
+    the pipe early (``| head -c 5``) ends it with nothing on stderr and exit 141, as git or cat
+    end. As Python's note on SIGPIPE says: caught at the entry point, the stream then pointed at
+    /dev/null; SIGPIPE is not set to SIG_DFL (that would end ``serve`` at a client's closed
+    socket)."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (s if s is None else Guarded(s) for s in streams)
+    guards = [g for g in (sys.stdout, sys.stderr) if g is not None]
+    try:
+        try:
+            run(args, prog_name)
+        except SystemExit:  # (its end) what print() left in a buffer: written here, not at exit
+            for guard in guards:
+                guard.flush()
+            raise
+    except ReaderGone:
+        for stream in filter(None, streams):
+            to_devnull_if_gone(stream)
+        raise
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def run(args: list[str] | None = None, prog_name: str | None = None) -> None:
+    """The command line, ended by ``SystemExit``. A flag typer cannot parse (``-m abc``,
+    ``--foo``) is one line and exit code 2 too, like every other bad input; a bare command group
+    still shows its help."""
     if getattr(signal.getsignal(signal.SIGINT), "__module__", "") == "mlx_ifp":
         signal.signal(signal.SIGINT, signal.default_int_handler)  # the start's quick exit ends
     try:
