@@ -32,10 +32,11 @@ class Interrupted(KeyboardInterrupt):
     how to go on."""
 
 
-def _publish(path: Path, mode: int) -> None:
-    """mkstemp/mkdtemp create private (0600/0700) entries: give them the usual permissions."""
+def _publish(tmp: Path, mode: int, path: Path) -> None:
+    """Ready a finished temporary for ``path``: the usual permissions, and its missing folders."""
     os.umask(umask := os.umask(0))  # read it (only setting it tells)
-    os.chmod(path, mode & ~umask)
+    os.chmod(tmp, mode & ~umask)  # (mkstemp and mkdtemp make private entries: 0600, 0700)
+    path.parent.mkdir(parents=True, exist_ok=True)  # only now: a failed write makes none
 
 
 def cache_dir(*parts: str, make: bool = True) -> Path:
@@ -55,17 +56,17 @@ def cache_dir(*parts: str, make: bool = True) -> Path:
 
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (a link's: its target's); renamed to it on success."""
+    """Yield a temporary path for ``path`` (a link's: its target's); renamed to it on success."""
     path = Path(os.path.realpath(Path(path).expanduser()))  # check_writable's; a link is kept
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sweep_leftovers(path)
+    home = next(p for p in path.parents if p.exists())  # its folder, or the nearest that exists
+    sweep_leftovers(home / path.name)
     prefix = f".{path.name}.tmp{os.getpid()}."
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=home)
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
-        _publish(tmp, 0o666)
+        _publish(tmp, 0o666, path)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -73,15 +74,14 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path`` (a link's target); it replaces it on success."""
-    path = Path(path).expanduser().resolve()  # a link to a folder: not replaced, nor left behind
-    check_writable(path, folder=True)  # never replace a file with a folder
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sweep_leftovers(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp{os.getpid()}.", dir=path.parent))
+    """Yield a temporary folder for ``path`` (a link's target); it replaces it on success."""
+    path = check_writable(Path(path).expanduser().resolve(), folder=True)  # never over a file
+    home = next(p for p in path.parents if p.exists())  # its folder, or the nearest that exists
+    sweep_leftovers(home / path.name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp{os.getpid()}.", dir=home))
     try:
         yield tmp
-        _publish(tmp, 0o777)
+        _publish(tmp, 0o777, path)
         old = path.with_name(f".{path.name}.old{os.getpid()}")
         if path.exists():
             os.replace(path, old)

@@ -1,4 +1,4 @@
-"""Review (s57): a reliability defect of the command line.
+"""Review (s57): two reliability defects of the command line.
 
 - Output piped into a reader that closes early (``mlx_ifp generate ... | head -c 5``, ``eval``
   and ``bench`` printing their JSON, ``info``, ``chat``, ``--help | head -1``, ``2>&1 | head``):
@@ -8,11 +8,15 @@
   buffer flushed at the exit). Now: nothing on stderr, exit 141 (128 + SIGPIPE: what a shell
   reports of ``git log | head -1``), the way Python's note on SIGPIPE says (caught at the entry
   point, the stream then pointed at /dev/null; SIGPIPE not set to SIG_DFL, for ``serve``).
+- ``export -o a/b/c/out`` (folders that did not exist) that failed or was interrupted **left the
+  empty folders a/b/c behind**: ``atomic_dir``/``atomic_file`` made them before the write. Now
+  the temporary is made in the nearest folder that exists, the missing ones only as it lands.
 
 Every test here fails on the code it was written against, for the reason in its docstring,
-but two guards of what stays (a full read and a bad flag, Ctrl-C).
+but three guards of what stays (a full read and a bad flag, Ctrl-C, a done export).
 """
 
+import errno
 import json
 import os
 import subprocess
@@ -21,12 +25,15 @@ from pathlib import Path
 
 import mlx_ifp  # first: the optimized BLAS before mlx.core
 from mlx_ifp.cli import app, main
+from mlx_ifp.common import atomic_dir, atomic_file
 
+import mlx.core as mx
 import pytest
 from tiny import save_folder, tiny_model
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
+DEAD = 2**22 + 12345  # above Linux's default pid_max: never a live process
 #: a chat template for the tiny word tokenizer (``chat`` needs one)
 TEMPLATE = "{% for m in messages %}t3 {{ m['content'] }} {% endfor %}"
 TEMPLATE += "{% if add_generation_prompt %}t4 {% endif %}"
@@ -114,3 +121,54 @@ def test_ctrl_c_in_a_command_is_still_one_line_and_130(world, capsys, monkeypatc
     with pytest.raises(SystemExit) as e:
         main(["generate", "--model", str(world[0]), "-p", "t5"])
     assert e.value.code == 130 and capsys.readouterr().err == "Error: interrupted\n"
+
+
+@pytest.mark.parametrize("failure", ["disk full", "ctrl-c"])
+def test_a_failed_export_leaves_no_new_folders(world, tmp_path, monkeypatch, failure):
+    """``export -o x/a/b/c/out`` failing in the writer: x, x/a, x/a/b, x/a/b/c were left, empty."""
+
+    def broken(*args, **kwargs):
+        if failure == "ctrl-c":
+            raise KeyboardInterrupt
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mx, "save_safetensors", broken)
+    out = tmp_path / "x/a/b/c/out"
+    run = CliRunner().invoke(app, ["export", "--model", str(world[0]), "-o", out])
+    assert run.exit_code == (130 if failure == "ctrl-c" else 2), run.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_done_export_makes_its_folders(world, tmp_path):
+    """As before: the missing folders are made, the export lands in them, no temporary beside."""
+    run = CliRunner().invoke(app, ["export", "--model", str(world[0]), "-o", tmp_path / "x/a/out"])
+    assert run.exit_code == 0, run.output
+    assert [p.name for p in tmp_path.rglob("*") if p.is_dir()] == ["x", "a", "out"]
+    assert (tmp_path / "x/a/out/config.json").is_file()
+
+
+@pytest.mark.parametrize("writer", [atomic_file, atomic_dir], ids=["file", "folder"])
+def test_every_atomic_write_leaves_no_new_folders_when_it_fails(tmp_path, writer):
+    """The one mechanism behind ``eval -o``, ``bench -o``, ``plot -o``, ``--save-mask``, ``export``
+    and ``data build -o``: a failure left the parent folders it had made."""
+    (tmp_path / "kept").mkdir()  # an empty folder the user had: never removed
+    for error in (OSError(errno.EIO, "I/O error"), KeyboardInterrupt()):
+        with pytest.raises(type(error)), writer(tmp_path / "kept/a/b/out.json") as tmp:
+            (tmp / "x" if tmp.is_dir() else tmp).write_text("half")
+            raise error
+        assert [p.name for p in tmp_path.rglob("*")] == ["kept"]
+    with writer(tmp_path / "kept/a/b/out.json") as tmp:
+        (tmp / "x" if tmp.is_dir() else tmp).write_text("done")
+    found = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    inside = ["kept/a/b/out.json/x"] if writer is atomic_dir else []
+    assert found == ["kept", "kept/a", "kept/a/b", "kept/a/b/out.json", *inside]
+
+
+def test_a_killed_writers_temporary_is_swept_by_the_next(tmp_path):
+    """A writer killed (``kill -9``) before its folders were made left its temporary in the
+    nearest folder that exists: the next writer of that output removes it."""
+    leftover = tmp_path / f".out.tmp{DEAD}.x1"
+    leftover.mkdir()
+    with atomic_dir(tmp_path / "a/b/out") as tmp:
+        (tmp / "x").write_text("done")
+    assert not leftover.exists() and (tmp_path / "a/b/out/x").read_text() == "done"

@@ -394,7 +394,6 @@ def distill(
         print(f"Note: {cut} of {len(rows)} replies reached {max_tokens} tokens: marked "
               "truncated, trained without an end of turn", file=sys.stderr)  # fmt: skip
     path = folder / "distill" / "train.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(path) as tmp:
+    with atomic_file(path) as tmp:  # (distill/ made as it lands)
         _write(tmp, rows)
     return path
