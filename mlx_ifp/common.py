@@ -277,7 +277,7 @@ FLOAT_DTYPES = ("float32", "float16", "bfloat16")
 MODEL_FILES = ("model*.safetensors",)  # mark a model folder (not config.json: any project's)
 
 
-def check_dtype(dtype: str | None, name: str = "--dtype") -> None:
+def check_dtype(dtype: str | None, name: str = "dtype") -> None:
     """Refuse a float dtype outside :data:`FLOAT_DTYPES` (None: the caller's default)."""
     if dtype is not None and dtype not in FLOAT_DTYPES:
         raise UsageError(f"{name} must be float32, float16 or bfloat16, got {dtype!r}")

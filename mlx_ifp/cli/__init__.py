@@ -30,11 +30,21 @@ from .serve import serve_command
 #: MLX's own writers (``mx.save_safetensors``) word it
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 MLX_WRITE_ERRORS = ("[write]", "[save_safetensors]", "[save]", "[save_gguf]")
+#: the API's parameters whose refusals open with their name ("keep 2.5 is neither ..."): here
+#: each is the flag of its name (``--keep``, ``--gguf-type``), as typer names a parameter's flag
+API_FLAGS = ("keep", "align", "dtype", "gguf_type")
 
 
 def fail(message: str, code: int = 2) -> None:
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def flag_words(message: str) -> str:
+    """An API refusal as the command line says it: an opening parameter name (``API_FLAGS``) is
+    its flag (``keep 2.5 is ...``: ``--keep 2.5 is ...``); any other message as it is."""
+    name, space, rest = message.partition(" ")
+    return f"--{name.replace('_', '-')}{space}{rest}" if name in API_FLAGS else message
 
 
 def handle_errors(fn):
@@ -45,7 +55,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except (UsageError, typer.BadParameter) as e:  # (the second: ``options``' helpers)
-            fail(str(e))
+            fail(flag_words(str(e)))
         except RuntimeError as e:  # MLX's allocator: the device is full, not a bug here
             if str(e) == "Could not determine home directory.":  # pathlib's, of ~nouser/x
                 bad = [v for v in kwargs.values() if str(v)[:1] == "~" == expanduser(str(v))[:1]]

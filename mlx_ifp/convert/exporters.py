@@ -308,7 +308,7 @@ def export_gguf(
     except ImportError:
         raise UsageError(f"GGUF export needs the gguf package: {INSTALL_HINT}") from None
     if not isinstance(gguf_type, str) or gguf_type.lower() not in GGUF_TYPES:  # Q8_0 too
-        raise UsageError(f"--gguf-type must be one of {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
+        raise UsageError(f"gguf_type must be one of {', '.join(GGUF_TYPES)}, got {gguf_type!r}")
     gguf_type, path = gguf_type.lower(), _output(path, model)
     check_writable(path, magic=b"GGUF")  # an earlier GGUF is replaced; another file is not
     config = _config(model)

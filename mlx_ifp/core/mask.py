@@ -42,13 +42,13 @@ class Budget:
     def __post_init__(self):
         v, a = self.value, self.align
         if isinstance(a, bool) or not isinstance(a, numbers.Integral) or a < 1:  # NumPy's too
-            raise UsageError(f"--align must be a whole number >= 1, got {a!r}")
+            raise UsageError(f"align must be a whole number >= 1, got {a!r}")
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise UsageError(f"--keep must be a fraction in (0, 1] or a channel count, got {v!r}")
+            raise UsageError(f"keep must be a fraction in (0, 1] or a channel count, got {v!r}")
         if not v > 0:
-            raise UsageError(f"--keep must be > 0, got {v!r}")
+            raise UsageError(f"keep must be > 0, got {v!r}")
         if v > 1 and not (v <= 2**53 and v == int(v)):
-            raise UsageError(f"--keep {v!r} is neither a fraction <= 1 nor a whole channel count")
+            raise UsageError(f"keep {v!r} is neither a fraction <= 1 nor a whole channel count")
         vars(self).update(value=float(v), align=int(a))  # (frozen: set past its __setattr__)
 
     @classmethod
@@ -67,7 +67,7 @@ class Budget:
     def channels(self, d_ffn: int) -> int:
         """Channels to keep in a layer of width ``d_ffn``."""
         if not self.is_fraction and self.value > d_ffn:
-            raise UsageError(f"--keep {self} is more than the {d_ffn} FFN channels of this model")
+            raise UsageError(f"keep {self} is more than the {d_ffn} FFN channels of this model")
         k = max(1, round(self.value * d_ffn)) if self.is_fraction else int(self.value)
         if self.align > 1:
             k = min(d_ffn, -(-k // self.align) * self.align)

@@ -1,0 +1,84 @@
+"""Review (s57) of the Python API's words: each test failed before its fix, for the reason in
+its docstring.
+
+- A caller of ``import mlx_ifp`` was told of the command line's flags: ``Pruner(m, t,
+  keep=2.5)``, ``generate(..., keep=0)``, ``Budget(0.5, 0)``, ``export_gguf(..., gguf_type="x")``
+  and ``load(m, dtype="int8")`` raised "--keep 2.5 is neither ...", "--keep must be > 0",
+  "--align must be ...", "--gguf-type must be ...", "--dtype must be ...". They name the
+  parameter now; the command line still names its flag (``cli.flag_words``).
+"""
+
+import mlx_ifp
+from mlx_ifp import Budget, UsageError
+from mlx_ifp.cli import app
+
+import pytest
+from tiny import endless_tokenizer, save_folder, tiny_model
+from typer.testing import CliRunner
+
+D = 96  # the tiny llama's FFN channels
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_model("llama"), endless_tokenizer()
+
+
+def refusal(fn, opens: str) -> str:
+    """The one-line UsageError of ``fn()``, which must open with the parameter's name and name
+    no flag."""
+    with pytest.raises(UsageError) as e:
+        fn()
+    text = str(e.value)
+    assert text.startswith(f"{opens} ") and "--" not in text and "\n" not in text, text
+    return text
+
+
+@pytest.mark.parametrize("keep", [2.5, 0, "half", 5000], ids=["fraction", "zero", "text", "wide"])
+def test_the_api_names_keep_not_the_flag(tiny, keep):
+    """`Pruner(m, t, keep=2.5)`: "--keep 2.5 is neither a fraction <= 1 nor a whole channel
+    count", a flag the caller never wrote (also generate's and Budget's)."""
+    model, tok = tiny
+    refusal(lambda: mlx_ifp.Pruner(model, tok, keep=keep), "keep")
+    refusal(lambda: mlx_ifp.generate(model, tok, "t5", max_tokens=1, keep=keep), "keep")
+
+
+def test_the_api_names_align_gguf_type_and_dtype(tmp_path):
+    refusal(lambda: Budget(0.5, 0), "align")
+    refusal(lambda: Budget.parse("0.5", align=-1), "align")
+    said = refusal(lambda: mlx_ifp.export_gguf(None, None, tmp_path / "a.gguf", "x"), "gguf_type")
+    assert "f16" in said and not (tmp_path / "a.gguf").exists()
+    folder = str(save_folder(tiny_model("llama"), tmp_path / "m"))
+    refusal(lambda: mlx_ifp.load(folder, dtype="int8"), "dtype")
+    assert mlx_ifp.load(folder, dtype="float16")[0] is not None  # not every dtype refused
+
+
+@pytest.mark.parametrize(
+    "said, shown",
+    [
+        ("keep 2.5 is neither a fraction", "--keep 2.5 is neither a fraction"),
+        ("gguf_type must be one of f16", "--gguf-type must be one of f16"),
+        ("dtype must be float32", "--dtype must be float32"),
+        ("keeper 3", "keeper 3"),  # a word that is not a parameter: as it is
+        ("task 'x': keep 2.5 is", "task 'x': keep 2.5 is"),  # only the opening word
+        ("--keep 1 keeps every channel", "--keep 1 keeps every channel"),
+    ],
+)
+def test_the_command_line_shows_the_flag(said, shown):
+    from mlx_ifp.cli import flag_words  # (new: imported here, so the other tests ran before)
+
+    assert flag_words(said) == shown
+
+
+@pytest.mark.parametrize(
+    "args, shown",
+    [
+        (["--keep", "2.5"], "Error: --keep 2.5 is neither a fraction <= 1"),
+        (["--keep", "0"], "Error: --keep must be > 0"),
+        (["--align", "0"], "Error: --align must be a whole number >= 1"),
+        (["--dtype", "int3"], "Error: --dtype must be float32"),
+    ],
+)
+def test_the_command_line_still_names_its_flags(args, shown):
+    run = CliRunner().invoke(app, ["bench", "--preset", "135m", *args])
+    assert run.exit_code == 2 and run.output.startswith(shown), run.output
