@@ -6,7 +6,12 @@ its docstring.
   and ``load(m, dtype="int8")`` raised "--keep 2.5 is neither ...", "--keep must be > 0",
   "--align must be ...", "--gguf-type must be ...", "--dtype must be ...". They name the
   parameter now; the command line still names its flag (``cli.flag_words``).
+- ``Pruner.slim_for(text, key_text=...)``, used nowhere, keyed the cache by the caller's word:
+  two texts under one ``key_text`` got the first one's mask (``key_text=5``: AttributeError).
+  It is deprecated and ignored (a DeprecationWarning): the text keys the cache.
 """
+
+import warnings
 
 import mlx_ifp
 from mlx_ifp import Budget, UsageError
@@ -82,3 +87,22 @@ def test_the_command_line_shows_the_flag(said, shown):
 def test_the_command_line_still_names_its_flags(args, shown):
     run = CliRunner().invoke(app, ["bench", "--preset", "135m", *args])
     assert run.exit_code == 2 and run.output.startswith(shown), run.output
+
+
+# --------------------------------------------------------------------- slim_for(key_text=...)
+
+
+def test_slim_for_key_text_is_deprecated_and_the_text_keys_the_cache(tiny):
+    """Two texts under one ``key_text`` got the first one's slim model (a cache hit)."""
+    model, tok = tiny
+    pruner = mlx_ifp.Pruner(model, tok, source="griffin", keep=0.5)
+    _, first = pruner.slim_for("t5 t6 t7")
+    with pytest.warns(DeprecationWarning, match="key_text"):
+        _, other = pruner.slim_for("t9 t3 t1 t8", key_text="same")
+    with pytest.warns(DeprecationWarning, match="key_text"):
+        _, again = pruner.slim_for("t5 t6 t7", key_text=5)  # was AttributeError
+    assert not other.cache_hit and again.cache_hit
+    assert other.mask.digest() != first.mask.digest() == again.mask.digest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert pruner.slim_for("t9 t3 t1 t8")[1].cache_hit  # no key_text: no warning

@@ -319,16 +319,19 @@ class Pruner:
             self.cache.put(key, (mask, slim))
         return self._finish(mask, slim, False, t_sel, time.perf_counter() - t0)
 
-    def slim_for(self, text, *, key_text: str | None = None) -> tuple[nn.Module, PruneInfo]:
+    def slim_for(self, text, *, key_text=None) -> tuple[nn.Module, PruneInfo]:
         """The slim model for a text (prompt or task description), or for a task given by a
         list of examples (prompts, or ``{"prompt", "completion"}`` with their replies: one mask
-        from all of them, ``MaskSource.select_examples``); the same text(s) again: a hit."""
+        from all of them, ``MaskSource.select_examples``); the same text(s) again: a hit.
+        ``key_text``: deprecated and ignored (it keyed the cache: another text under it hit)."""
+        if key_text is not None:
+            warnings.warn("slim_for's key_text is deprecated and ignored", DeprecationWarning, 2)
         self.check_current()
         many = isinstance(text, list | tuple) and bool(text) and hasattr(text[0], "__len__")
         tokens = None if many else self._encoded([text])[0]  # examples: encoded on a miss only
         ids = [t.tolist() if hasattr(t, "tolist") else t for t in text] if many else tokens
-        basis = key_text or repr(ids)  # (not an array's repr: it elides the middle)
-        key = (self.source.key(), text_hash(basis) if self.source.uses_text else "", self.k)
+        basis = text_hash(repr(ids)) if self.source.uses_text else ""  # (an array's repr elides)
+        key = (self.source.key(), basis, self.k)
         if (hit := self.cache.get(key)) is not None:
             return self._finish(*hit, True, 0.0, 0.0)
         t0 = time.perf_counter()
