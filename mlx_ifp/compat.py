@@ -42,7 +42,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "core.softtopk": ("core.mask",),
     "inference.prompt": ("core.prompt",),
     "sources.griffin": ("sources.base",),
-    "sources.registry": ("sources.base",),
+    "sources.registry": ("sources", "sources.base"),  # make_source: the checked one
     "sources.simple": ("sources.static",),
     "sources.predictor.files": ("sources.predictor",),
     "sources.predictor.source": ("sources.predictor",),

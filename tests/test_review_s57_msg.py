@@ -9,6 +9,8 @@ its docstring.
 - ``Pruner.slim_for(text, key_text=...)``, used nowhere, keyed the cache by the caller's word:
   two texts under one ``key_text`` got the first one's mask (``key_text=5``: AttributeError).
   It is deprecated and ignored (a DeprecationWarning): the text keys the cache.
+- ``make_source("griffin", bogus=1)`` (and a misspelt ``sed=`` for random, an instance with an
+  option) was taken without a word, where ``Pruner(..., bogus=1)`` refuses it.
 """
 
 import warnings
@@ -16,8 +18,11 @@ import warnings
 import mlx_ifp
 from mlx_ifp import Budget, UsageError
 from mlx_ifp.cli import app
+from mlx_ifp.sources import make_source
 
 import pytest
+from test_api_edges import registry  # noqa: F401  (autouse: registered sources are dropped)
+from test_review_s43_load import lora_world  # noqa: F401  (an mlx_lm lora folder: no predictor)
 from tiny import endless_tokenizer, save_folder, tiny_model
 from typer.testing import CliRunner
 
@@ -106,3 +111,56 @@ def test_slim_for_key_text_is_deprecated_and_the_text_keys_the_cache(tiny):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert pruner.slim_for("t9 t3 t1 t8")[1].cache_hit  # no key_text: no warning
+
+
+# ----------------------------------------------------- make_source: unknown options refused
+
+
+@pytest.mark.parametrize(
+    "name, options, accepted",
+    [
+        ("griffin", {"bogus": 1}, "tokenizer, adapter_path"),
+        ("random", {"sed": 3}, "seed, tokenizer, adapter_path"),
+        ("full", {"path": "run"}, "tokenizer, adapter_path"),
+        ("static-act", {"calibraton": ["a"]}, "calibration, tokenizer, adapter_path"),
+    ],
+)
+def test_make_source_refuses_an_option_its_source_reads_not(name, options, accepted):
+    """`make_source("griffin", bogus=1)` made GRIFFIN and dropped the option; `Pruner(...,
+    bogus=1)` refused it."""
+    with pytest.raises(UsageError) as e:
+        make_source(name, **options)
+    said = str(e.value)
+    assert f"mask source {name!r} takes no {next(iter(options))}" in said, said
+    assert said.endswith(f"(it takes {accepted})") and "\n" not in said, said
+    with pytest.raises(UsageError, match=f"takes no {next(iter(options))}"):
+        mlx_ifp.make_source(name, **options)  # the public name is the same function
+
+
+def test_make_source_refuses_options_for_an_instance():
+    with pytest.raises(UsageError, match=r"'griffin' \(an instance\) takes no bogus"):
+        make_source(make_source("griffin"), bogus=1)
+
+
+def test_make_source_takes_what_the_package_gives_every_source(tiny):
+    """The tokenizer and the model's adapter folder go to every source (a plug-in may read
+    them); an option left at None is not given (``path=None``)."""
+    _, tok = tiny
+    for name in ("griffin", "random", "full", "static", "static-act"):
+        made = make_source(name, tokenizer=tok, adapter_path="run", path=None)
+        assert made.key().startswith(name)
+    instance = make_source("griffin")
+    assert make_source(instance, tokenizer=tok, adapter_path=None) is instance
+    mlx_ifp.register_source("s57-plug", lambda level=0, **_: make_source("griffin"))
+    assert make_source("s57-plug", anything=1, tokenizer=tok).name == "griffin"  # its own
+
+
+def test_export_with_an_mlx_lm_lora_folder_still_picks_by_griffin(lora_world, tmp_path):  # noqa: F811
+    """The command line hands the --adapter folder to the named source (not an option of
+    griffin's): `export --adapter LORA --mask-source griffin` runs as before."""
+    folder, lora = lora_world
+    args = ["--model", folder, "--adapter", lora, "--mask-source", "griffin", "--task", "t5 t6"]
+    args += ["--keep", "0.5", "-o", tmp_path / "o"]
+    run = CliRunner().invoke(app, ["export", *map(str, args)])
+    assert run.exit_code == 0, run.output
+    assert (tmp_path / "o" / "config.json").is_file()

@@ -203,9 +203,9 @@ def convert_command(
     )
     chosen = None
     if selecting:  # else the model as it is
-        source = (
-            make_source(mask_source, tokenizer=tokenizer, path=adapter) if mask_source else None
-        )
+        source = None
+        if mask_source:
+            source = make_source(mask_source, tokenizer=tokenizer, adapter_path=adapter)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             net, info = select(

@@ -112,7 +112,7 @@ def check_full(mask_source: str | None, budget) -> None:
 def reads_text(mask_source: str | None, adapter: str | None, flag: str | None = None) -> bool:
     """Whether a named mask source reads text (the model's own does): ``flag``'s text is refused
     for one that reads none, as the mask is the same without it (export, generate)."""
-    reads = not mask_source or make_source(mask_source, path=adapter).uses_text
+    reads = not mask_source or make_source(mask_source, adapter_path=adapter).uses_text
     if flag and not reads:
         raise UsageError(f"--mask-source {mask_source} reads no text: leave out {flag}")
     return reads
@@ -128,7 +128,7 @@ def source_and_keep(name, keep, adapter, tokenizer, net, asks: bool = False):
     name = name or ("predictor" if adapter and holds_predictor(adapter) else whole)
     if keep is None and (adapter or name == "full"):
         keep = read_config(adapter).get("k") if adapter else "1.0"
-    source = make_source(name, tokenizer=tokenizer, path=adapter)
+    source = make_source(name, tokenizer=tokenizer, adapter_path=adapter)
     return source, keep if keep is not None else "0.5"
 
 

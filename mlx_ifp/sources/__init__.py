@@ -8,7 +8,7 @@ with ``register_source``.
 import contextvars
 import inspect
 
-from . import predictor, static  # noqa: F401  (each registers its sources)
+from . import base, predictor, static  # noqa: F401  (each registers its sources)
 from .base import (
     BUILT_IN,
     READING,
@@ -19,10 +19,10 @@ from .base import (
     MaskSource,
     Observer,
     Running,
+    UsageError,  # (core's, which base raises: the package's one error, as cli's via generate)
     check_source_name,
     dense_prefill,
     eager,
-    make_source,
     observes_last,
     register_source,
     standardise,
@@ -56,6 +56,25 @@ def options_read(name) -> set[str] | None:
     return {p.name for p in params if p.kind in kinds} - {"tokenizer"}
 
 
+#: what the package gives every source's factory, whichever the source (the model's tokenizer
+#: and the adapter folder it was loaded with, for a plug-in to read): no source refuses them
+GIVEN = ("tokenizer", "adapter_path")
+
+
+def make_source(name: str | MaskSource, **options) -> MaskSource:
+    """A source by name (see ``SOURCES``), or an instance passed through (``base.make_source``).
+    An option a built-in's factory (or an instance) does not read is refused in one line, as
+    ``Pruner`` refuses one, ``GIVEN`` aside (an option of None is not given); a plug-in's
+    factory takes what it takes."""
+    reads = set() if isinstance(name, MaskSource) else options_read(name)
+    given = [k for k, v in options.items() if v is not None and k not in GIVEN]
+    if reads is not None and (unread := [k for k in given if k not in reads]):
+        what = f"{name.key()!r} (an instance)" if isinstance(name, MaskSource) else repr(name)
+        takes = ", ".join([*sorted(reads - set(GIVEN)), *GIVEN])
+        raise UsageError(f"mask source {what} takes no {', '.join(unread)} (it takes {takes})")
+    return base.make_source(name, **options)
+
+
 def selecting(step: int = 2048, progress=None) -> contextvars.Context:
     """A context to run a selection in (``selecting(...).run(select, ...)``): the dense pass a
     source scores a text with (GRIFFIN's, a trained predictor's, of GRIFFIN statistics or
@@ -70,6 +89,7 @@ def selecting(step: int = 2048, progress=None) -> contextvars.Context:
 __all__ = [
     "BUILT_IN",
     "DEFAULT_CALIBRATION",
+    "GIVEN",
     "SOURCES",
     "check_source_name",
     "FixedMask",
