@@ -20,23 +20,14 @@ import hashlib
 import json
 from pathlib import Path
 
-from mlx_ifp.cli import app, main
+from mlx_ifp.cli import app
 from mlx_ifp.train import FinetuneConfig, batches
 
-import pytest
 import typer
 from bad_world import words_data
 from test_finetune import Tok
+from test_review_s48_hsmall import SMALL, finetune
 from tiny import save_folder, tiny_model
-
-SMALL = ["--iters", "1", "--batch-size", "2", "--max-seq-length", "32", "--val-every", "0"]
-
-
-def finetune(capsys, *args) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as e:
-        main(["finetune", *args])
-    out = capsys.readouterr()
-    return e.value.code, out.err + out.out
 
 
 def warnings_in(said: str) -> list[str]:
