@@ -322,13 +322,13 @@ def plot_command(
     mask_source: Annotated[str, typer.Option("--mask-source", help="Source (overlap).")] = (
         "griffin"
     ),
-    keep: Annotated[float, typer.Option(help="Keep ratio (overlap).")] = 0.5,
+    keep: Annotated[float | None, typer.Option(help="Keep ratio (overlap; default 0.5).")] = None,
     adapter: Annotated[
         str | None,
         typer.Option(
             "--adapter",
             help="A finetune folder, or 'default' (the shipped predictor), for --mask-source "
-            "predictor (overlap).",
+            "predictor (overlap), used at the budget it was trained for unless --keep is given.",
         ),
     ] = None,
     n: Annotated[int, typer.Option("-n", help="Test prompts per domain (overlap).")] = 8,
@@ -370,7 +370,7 @@ def plot_command(
             raise UsageError(f"-n must be at least 2 (prompts compared per domain), got {n}")
         if groups < 1:
             raise UsageError(f"--groups must be at least 1, got {groups}")
-        mlx_ifp.Budget.parse(keep)  # before the corpus and the model load
+        budget = None if keep is None else mlx_ifp.Budget.parse(keep)  # before the load
         if mask_source == "predictor" and adapter is None:
             raise UsageError(
                 "--mask-source predictor needs --adapter DIR (a `finetune` folder) or --adapter "
@@ -379,7 +379,7 @@ def plot_command(
         if mask_source != "predictor":
             mlx_ifp.make_source(mask_source)  # an unknown name
         if adapter is not None:  # default: the shipped one trained nearest --keep, as generate
-            adapter = adapter_folder(adapter, model, mlx_ifp.Budget.parse(keep))
+            adapter = adapter_folder(adapter, model, budget)
             if not Path(adapter).is_dir():
                 raise UsageError(f"adapter folder not found: {adapter}")
         if adapter is not None and mask_source != "predictor":  # (it read the LoRA'd model)

@@ -32,7 +32,7 @@ from ..core import (
 )
 from ..data import DOMAINS, load_split, tasks
 from ..inference import Pruner, check_repick, forced, positions, prune, repick_every
-from ..sources import FixedMask, llm_not_carried, make_source, picked_by, read_config
+from ..sources import FixedMask, keep_warning, llm_not_carried, make_source, picked_by, read_config
 from .metrics import (
     batch_of,
     check_rows,
@@ -163,8 +163,7 @@ def _configs(model, tokenizer, cfg: EvalConfig):
     """(label, source, k, mode, net) for every evaluated combination; dense once, static once.
     ``net``: the model the pruned side runs, ``model`` itself or, for a finetune folder that
     also changed the LLM, a copy of it with those adapters applied."""
-    d = d_ffn(model)
-    out = []
+    d, out = d_ffn(model), []
     for name in cfg.sources:
         source = make_source(name, tokenizer=tokenizer)
         if name == "full":
@@ -349,7 +348,7 @@ def mask_overlap(
     tokenizer,
     data: str | Path,
     source: str = "griffin",
-    keep: float = 0.5,
+    keep: float | None = None,
     n: int = 8,
     groups: int = 3,
     split: str = "test",
@@ -360,10 +359,15 @@ def mask_overlap(
 
     Within a domain, pairs of different inputs are compared. Returns {"domains", "groups"
     (layer ranges), "overlap" (G, D, D) list}. ``progress``: a step per prompt, on stderr.
+    ``keep`` None: as ``generate``, the budget a trained predictor was trained for, else 0.5.
     """
     applied = origin(model, required=False).get("adapter_path")  # its own predictor, if any
     src = make_source(source, tokenizer=tokenizer, adapter_path=applied)
     d, n_layers = d_ffn(model), check_groups(model, groups)
+    if keep is None:  # (the predictor's folder: the adapters the model was loaded with)
+        keep = (source == "predictor" and applied and read_config(applied).get("k")) or 0.5
+    if note := keep_warning(model, src, keep):  # another budget than its own: said, as generate
+        print(f"Warning: {note}", file=sys.stderr)
     k = Budget.parse(keep).channels(d)
     prompts = {dom: instructions(data, dom, split)[:n] for dom in domains}  # sources in turn
     if short := [dom for dom, items in prompts.items() if len(items) < 2]:
