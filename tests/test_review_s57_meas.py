@@ -8,12 +8,16 @@ Each test failed on the code it was written against, for the reason in its docst
   budget the predictor was trained for, which `generate` and `export` use when `--keep` is left
   out, and with no word said (they warn when `--keep` differs from it); `mask_overlap(...,
   "predictor")` likewise.
+- `bench --variants ac` logged "(a), (c) and (f) in alternating trials" ((f) was not run), and
+  `bench --variants c -r 1` (or `d`, `b`...) titled its table "median of 1, alternating trials
+  3", though no variant had alternated: the figures were of one trial each.
 """
 
 import json
 
 import mlx_ifp
 from mlx_ifp import evaluation
+from mlx_ifp.bench import bench, print_tables
 
 import pytest
 from test_review_s45_heval2 import cli
@@ -62,3 +66,18 @@ def test_mask_overlap_of_a_predictor_defaults_to_its_trained_budget(trained, cap
     assert evaluation.mask_overlap(net, tok, corpus, "predictor", keep=0.5, **at)["keep"] == 0.5
     assert "Warning: the predictor in " in capsys.readouterr().err
     assert evaluation.mask_overlap(net, tok, corpus, "griffin", **at)["keep"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "variants, said, title",
+    [("ac", "(a), (c) in alternating trials", True), ("acf", "(a), (c), (f) in", True),
+     ("cf", "(c), (f) in alternating", True), ("c", None, False), ("ch", None, True)],
+)  # fmt: skip
+def test_bench_says_which_variants_alternated(cli_world, capsys, variants, said, title):
+    """(a), (c) alone: "(a), (c) and (f) in alternating trials"; none: the title said 3."""
+    lines = []
+    out = bench(str(cli_world[0]), None, (0.5,), 8, 2, 1, variants=variants, log=lines.append)
+    alternating = [x for x in lines if "alternating" in x]
+    assert [said in x for x in alternating] == ([True] if said else []), lines
+    print_tables(out)
+    assert ("alternating trials 3" in " ".join(capsys.readouterr().out.split())) == title

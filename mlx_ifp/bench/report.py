@@ -85,6 +85,12 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def alternated(result: dict) -> bool:
+    """Whether a variant ran in alternating trials: (a), (c) and (f), (e)'s two sides or (h)."""
+    alone = {"e_mlx_lm", "h_prefill"}
+    return any("interleaved" in run or alone & run["variants"].keys() for run in result["runs"])
+
+
 def print_tables(result: dict, stderr: bool = False) -> None:
     """Rich tables on the terminal (``stderr``: there, when the JSON goes to stdout)."""
     from rich.console import Console
@@ -96,8 +102,8 @@ def print_tables(result: dict, stderr: bool = False) -> None:
         f"median of {result['trials']}"
     )
     spread = any("±" in r[7] for r in rows(result))  # (e): alternating trials, even of 1
-    if result.get("alternating_trials", 0) > result["trials"]:  # (a), (c), (f), (h): at least 3
-        title += f", alternating trials {result['alternating_trials']}"
+    if result.get("alternating_trials", 0) > result["trials"] and alternated(result):
+        title += f", alternating trials {result['alternating_trials']}"  # at least 3
     title += ", decode tok/s ± its std dev" if spread else ""
     t = Table(title=title)
     for h in HEADER:

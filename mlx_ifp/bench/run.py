@@ -310,10 +310,10 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         same = same_shape_dense(src, k, dt)
         v["f_same_shape"] = run_decode(same, tok, prompt, gen_tokens, trials)
     if "c" in variants and ("a" in variants or same is not None):
-        log("(a), (c) and (f) in alternating trials")
         models = {**({"a": src} if "a" in variants else {}), "c": slim}
         if same is not None:
             models["f"] = same
+        log(", ".join(f"({name})" for name in models) + " in alternating trials")
         run["interleaved"] = interleaved(models, tok, prompt, gen_tokens, trials)
     del same
     if "h" in variants:
