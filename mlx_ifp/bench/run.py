@@ -321,10 +321,7 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         v["h_prefill"] = prefill_overhead(Pruner(src, tok, "griffin", keep), prompt, trials)
     if "g" in variants:
         log("(g) slim sliced from the 4-bit source")
-        qp = Pruner(q_src(), tok, "griffin", keep)  # may round k up (ffn.required_align)
-        if qp.k != k:
-            log(f"    4-bit source on this backend: k rounded up to {qp.k}")
-            mask = qp.source.select(qp.model, qp.encode(task), qp.k)
+        qp = Pruner(q_src(), tok, "griffin", keep)  # the float source's width: the same k, mask
         slice_g, (slim_g, _) = _timed(
             lambda: (qp.cache.clear(), qp.slim_from_mask(mask))[1], trials
         )
