@@ -40,25 +40,6 @@ from ..core import (
     format_chat,
 )
 from .generate import (
-    Adapter,
-    ChatTemplateConfig,
-    Dequantize,
-    ExtraEosToken,
-    Keep,
-    MaskSource,
-    MaxKvSize,
-    MaxTokens,
-    MinP,
-    Model,
-    PrefillStepSize,
-    Repick,
-    Seed,
-    SystemPrompt,
-    Temp,
-    TopK,
-    TopP,
-    XtcProbability,
-    XtcThreshold,
     check_sampling_flags,
     check_template,
     check_text,
@@ -102,6 +83,16 @@ def read_message() -> tuple[str, bool] | None:
             lines.append(line if block else line[:-1])
         else:
             return "\n".join([*lines, line]), bool(lines)
+
+
+def line_editing() -> None:
+    """At a terminal, readline under ``input``, as Python's own prompt and llama-cli's edit the
+    line: the arrow keys move in it and recall earlier messages (one Ctrl-C dropped too), where
+    they went into the message as escape codes ("q\\x1b[D"). A paste still comes line by line
+    (CPython turns readline's bracketed paste off): a pasted block stays a block."""
+    if sys.stdin.isatty() and sys.stdout.isatty():  # (the only place input reads through it)
+        with contextlib.suppress(ImportError):  # (Windows: its console edits the line itself)
+            import readline  # noqa: F401  (imported, it serves input)
 
 
 def pruned(opened: dict, repick: int | None) -> str:
@@ -305,25 +296,25 @@ def dense_turn(first, tokens, messages, max_tokens, opened, dense: Dense, config
 
 
 def chat_command(
-    model: Model = "smollm2-135m-instruct",
-    max_tokens: MaxTokens = 512,
-    temp: Temp = 0.0,
-    top_p: TopP = 1.0,
-    min_p: MinP = 0.0,
-    top_k: TopK = 0,
-    seed: Seed = None,
-    system_prompt: SystemPrompt = None,
-    chat_template_config: ChatTemplateConfig = None,
-    extra_eos_token: ExtraEosToken = None,
-    keep: Keep = None,
-    mask_source: MaskSource = None,
-    adapter: Adapter = None,
-    repick: Repick = None,
-    max_kv_size: MaxKvSize = None,
-    prefill_step_size: PrefillStepSize = None,
-    xtc_probability: XtcProbability = None,
-    xtc_threshold: XtcThreshold = None,
-    dequantize: Dequantize = None,
+    model: options.Model = "smollm2-135m-instruct",
+    max_tokens: options.MaxTokens = 512,
+    temp: options.Temp = 0.0,
+    top_p: options.TopP = 1.0,
+    min_p: options.MinP = 0.0,
+    top_k: options.TopK = 0,
+    seed: options.Seed = None,
+    system_prompt: options.SystemPrompt = None,
+    chat_template_config: options.ChatTemplateConfig = None,
+    extra_eos_token: options.ExtraEosToken = None,
+    keep: options.Keep = None,
+    mask_source: options.MaskSource = None,
+    adapter: options.Adapter = None,
+    repick: options.Repick = None,
+    max_kv_size: options.MaxKvSize = None,
+    prefill_step_size: options.PrefillStepSize = None,
+    xtc_probability: options.XtcProbability = None,
+    xtc_threshold: options.XtcThreshold = None,
+    dequantize: options.Dequantize = None,
     trust_remote_code: options.TrustRemoteCode = False,
     verbose: Annotated[
         bool, typer.Option("--verbose/--quiet", help="A line on speed and mask after each reply.")
@@ -359,6 +350,7 @@ def chat_command(
         carried = Dense(net, source, max_kv_size) if source.running(net) is not None else None
     typer.echo(f"Chatting with {model}, {pruned(opened, repick)}.\n{HELP}", err=True)
     messages = list(start)
+    line_editing()
     while (read := read_message()) is not None:
         line, lines = read  # (a message of several lines is never a command: q in a paste)
         word = "" if lines else line.strip().lower()
