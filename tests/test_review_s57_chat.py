@@ -23,6 +23,7 @@ import pytest
 from tiny import save_folder, tiny_model
 
 pty = pytest.importorskip("pty")  # (Unix: Windows' console edits the line itself)
+pytest.importorskip("readline")  # (a Python built without it: the keys stay unedited)
 ROOT = Path(__file__).resolve().parents[1]
 #: the words of the message and the template's markers (unknown words: t0); the reply ends
 #: with "assistant"'s turn, so each message adds "user", its words and "assistant"
