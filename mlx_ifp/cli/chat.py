@@ -339,6 +339,7 @@ def chat_command(
     if not getattr(opened["tokenizer"], "chat_template", None):  # turns would run together
         raise UsageError(f"{model} has no chat template: chat needs one (use mlx_ifp generate)")
     check_template(opened["tokenizer"], system_prompt, config)
+    options.kv_size_note(net, max_kv_size)
     sampling |= dict(extra_eos_tokens=extra_eos_token, repick=repick)
     if repick and source.running(net) is None:
         raise UsageError(f"--repick: mask source {source.key()!r} cannot re-pick while generating")

@@ -376,6 +376,7 @@ def generate_command(
     opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task,
                         repick, extra_eos_token, trust_remote_code=trust_remote_code)  # fmt: skip
     check_template(opened["tokenizer"], system_prompt, config)
+    options.kv_size_note(opened["net"], lm.get("max_kv_size"))
     if cache is not None or prefill_response is not None:  # the mask reads the tokens as sent
         text = options.sent_tokens(opened, text, config, prefill_response, cache, system_prompt,
                                    lm, not ignore_chat_template and format_chat)  # fmt: skip

@@ -152,7 +152,11 @@ def lm_flag(kind: type, text: str):
 
 
 # mlx_lm generate's and chat's flags, with mlx-lm's meaning (``generate_step``, ``make_sampler``)
-MaxKvSize = lm_flag(int, "Bound the KV cache: older entries (but the first 4 tokens) rotate out.")
+MaxKvSize = lm_flag(
+    int,
+    "Bound the KV cache: older entries (but the first 4 tokens) rotate out (as in mlx-lm, not"
+    " for a model that makes its own cache: llama's, gemma3's).",
+)
 PrefillStepSize = lm_flag(int, "Prompt tokens run at a time (mlx-lm: 2048); less: less memory.")
 XtcProbability = lm_flag(float, "XTC sampling: the chance per token to drop the top choices.")
 XtcThreshold = lm_flag(float, "XTC: the probability in [0, 0.5] a top choice must reach.")
@@ -332,3 +336,13 @@ def check_prompt_cache(cache: list, net, kv_bits=None, kv_group_size=None) -> No
                                  ("group-size", kv_group_size, cache[0].group_size)):  # fmt: skip
             if given is not None and given != own:
                 raise typer.BadParameter(f"--kv-{name} {given}: {flag}'s cache has {own}")
+
+
+def kv_size_note(net, max_kv_size: int | None) -> None:
+    """``--max-kv-size`` on a model whose mlx-lm class makes its own KV cache (llama, gemma3,
+    ...): mlx-lm's ``make_prompt_cache`` ignores the bound there, as ``mlx_lm generate`` does;
+    said in one line rather than promised by the help."""
+    if max_kv_size is not None and callable(getattr(net, "make_cache", None)):
+        kind = getattr(getattr(net, "args", None), "model_type", type(net).__module__)
+        why = f"mlx-lm's {kind} model makes its own KV cache (as in mlx_lm generate)"
+        typer.echo(f"Warning: --max-kv-size {max_kv_size} bounds nothing here: {why}", err=True)
