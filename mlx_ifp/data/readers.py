@@ -21,13 +21,27 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..common import UsageError, cache_dir
+from ..common import UsageError, cache_dir, read_json
 
 # fortunes-min's three files: the `fortunes` package adds more (wisdom, science, ...), which
 # gave a corpus of the same id different texts on a machine that had it installed
 FORTUNE_FILES = ("fortunes", "literature", "riddles")
 DOMAINS = ("math", "code", "science", "prose", "general")
 SPLITS = ("train", "valid", "test")
+
+#: One human-written task description per domain (the per-task mask is selected from it).
+TASKS = {
+    "math": "Solve the grade-school math word problem step by step, doing the arithmetic "
+    "carefully, and end with the final numeric answer.",
+    "code": "You are an expert Python programmer. Write a correct, clean Python function "
+    "that does what its docstring says.",
+    "science": "You are a scientist with graduate-level knowledge of physics, chemistry and "
+    "biology. Answer the multiple-choice question and explain your reasoning.",
+    "prose": "You are a knowledgeable writer. Explain the topic or define the word in clear, "
+    "well-written English prose.",
+    "general": "You are a helpful assistant with broad general knowledge. Answer the question "
+    "about the world accurately and clearly.",
+}
 
 
 def example(domain: str, source: str, ref: str, prompt: str, completion: str, **extra) -> dict:
@@ -363,3 +377,21 @@ def missing_domains(folder: str | Path) -> list[str]:
     without the Debian prose packages)."""
     root = Path(folder).expanduser() / "domains"
     return [d for d in DOMAINS if not (root / d / "train.jsonl").is_file()]
+
+
+def tasks(data: str | Path | None = None) -> dict[str, str]:
+    """The per-domain task descriptions (from a corpus folder if it has its own; a domain it
+    does not describe keeps the built-in one)."""
+    path = Path(data).expanduser() / "tasks.json" if data else None
+    if not (path and path.is_file()):
+        return dict(TASKS)
+    own = read_json(path, "task descriptions")
+    if not all(isinstance(v, str) and v.strip() for v in own.values()):
+        raise UsageError(f"task descriptions {path} must map each domain to a text")
+    return {**TASKS, **own}
+
+
+def train_prompts(folder: Path) -> list[dict]:
+    """The corpus's training records with a prompt (``distill`` answers a seeded sample)."""
+    built = [d for d in DOMAINS if d not in missing_domains(folder)]
+    return [r for d in built for r in load_split(folder, d, "train") if r["prompt"]]
