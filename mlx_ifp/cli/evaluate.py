@@ -94,9 +94,9 @@ def data_build_command(
 ):
     """Build the multi-domain corpus (math, code, science, prose, general) offline, split by a seed.
 
-    Writes domains/<domain>/<split>.jsonl (records with provenance), pretrain/ ({"text"}),
-    sft/ ({"prompt","completion"}), chat/ ({"messages"}), tasks.json and manifest.json.
-    """
+    Into the cache (~/.cache/mlx_ifp/data, or $MLX_IFP_CACHE/data) or -o; prints the folder.
+    finetune --data takes FOLDER/sft ({"prompt","completion"}), FOLDER/chat or FOLDER/pretrain.
+    e.g. mlx_ifp finetune --data "$(mlx_ifp data build)/sft" -o run"""
     from ..data import BuildConfig, build, distill, distilled
 
     if distill_n < 0:
