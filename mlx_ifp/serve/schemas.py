@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ROLES, MAX_STOPS = ("system", "developer", "user", "assistant", "tool"), 4
-MAX_TOKENS = ("max_completion_tokens", "max_tokens")  # the first given is the one read
+MAX_TOKENS = ("max_completion_tokens", "max_tokens")  # one setting: two values are a 400
+ONE_SETTING = "'{}' and '{}' name one setting: give one"
 
 
 @dataclass
@@ -156,10 +157,11 @@ def _tokens(body: dict, name: str, limits: Limits) -> int | None:
 
 
 def _max_tokens(body: dict, limits: Limits) -> int:
-    """``max_completion_tokens``, else ``max_tokens`` (both checked), else the default."""
-    given = [_tokens(body, name, limits) for name in MAX_TOKENS]
-    value = next((v for v in given if v is not None), None)
-    return min(limits.default_max_tokens, limits.max_tokens_limit) if value is None else value
+    """``max_completion_tokens`` or ``max_tokens`` (both checked; differing: a 400), or default."""
+    given = {v for name in MAX_TOKENS if (v := _tokens(body, name, limits)) is not None}
+    if len(given) > 1:  # as n_predict beside either (parse_request)
+        raise APIError(400, ONE_SETTING.format(*reversed(MAX_TOKENS)), param="max_tokens")
+    return given.pop() if given else min(limits.default_max_tokens, limits.max_tokens_limit)
 
 
 def _stop(body: dict) -> list[str]:
@@ -305,8 +307,7 @@ def parse_request(body: Any, chat: bool, limits: Limits) -> GenRequest:
             checks[alias]({alias: value}, alias)
         for same in (name, "max_completion_tokens") if alias == "n_predict" else (name,):
             if body.get(same) is not None and body[same] != value:
-                msg = f"'{alias}' and '{same}' name one setting: give one"
-                raise APIError(400, msg, param=alias)
+                raise APIError(400, ONE_SETTING.format(alias, same), param=alias)
         body = {**body, name: value}
     model = body.get("model")  # none: the served base model's (set by the app), as llama.cpp's
     if model is not None and (not isinstance(model, str) or not model):  # and mlx-lm's servers
