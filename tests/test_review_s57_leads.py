@@ -3,11 +3,16 @@
 - ``serve``: ``max_tokens`` beside a different ``max_completion_tokens`` was taken silently (the
   latter won), where ``n_predict`` beside either with another value is a 400: one setting, two
   values, so a client's mistake went unseen.
+- ``mlx_ifp chat`` with its input piped: a blank line, ``r`` or ``h`` left the prompt ">> " on
+  stdout unended (">> >> >> >> t76 ..."), and a Ctrl-C before the reply's first token printed
+  "(stopped)" on the prompt's line (">> (stopped); ..."): no Enter is echoed to end it.
 """
 
+import mlx_ifp
 from mlx_ifp.serve.schemas import APIError, Limits, parse_request
 
 import pytest
+from test_chat import chat, turns  # noqa: F401 (a fixture)
 
 TEXT = {"prompt": "hello"}
 
@@ -31,3 +36,27 @@ def test_max_tokens_and_max_completion_tokens_that_differ_are_a_400():
         ({"n_predict": 6, "max_tokens": 6, "max_completion_tokens": 6}, 6),
     ):
         assert parse_request({**TEXT, **body}, chat=False, limits=Limits()).max_tokens == want
+
+
+def test_piped_chat_ends_each_prompt_line(turns):  # noqa: F811
+    """stdout was ">> t5 t5 t5 t5\\n>> >> >> >> t76 ...": the blank line, r and h each left
+    their prompt unended, so prompts and the next reply ran together on one line."""
+    run = chat("t5", "", "r", "h", "t6", "q")
+    assert run.exit_code == 0 and len(turns) == 2, run.output
+    assert ">> >> " not in run.stdout, repr(run.stdout)
+    assert run.stdout.count(">> ") == run.stdout.count(">> \n") == 6, repr(run.stdout)
+
+
+def test_piped_chat_stopped_before_the_reply_says_so_on_its_own_line(turns, monkeypatch):  # noqa: F811
+    """A Ctrl-C in the prefill (no token out yet) printed ">> (stopped); the message is dropped"."""
+    spy = mlx_ifp.stream_generate
+
+    def stopped(*args, **kwargs):
+        if len(turns) == 1:  # the second turn, before its first token
+            raise KeyboardInterrupt
+        yield from spy(*args, **kwargs)
+
+    monkeypatch.setattr(mlx_ifp, "stream_generate", stopped)
+    run = chat("t5", "t6", "q")
+    assert run.exit_code == 0 and "(stopped); the message is dropped" in run.output, run.output
+    assert "\n(stopped)" in run.output and ">> (stopped)" not in run.output, repr(run.output)

@@ -74,6 +74,8 @@ def read_message() -> tuple[str, bool] | None:
             if lines or block:
                 typer.echo("(the unfinished message is not sent)", err=True)
             return None
+        if not sys.stdin.isatty():  # piped: no Enter echoed ends the prompt's line (a notice,
+            print(flush=True)  # a reply, the next prompt start their own, as in mlx_lm.chat)
         prompt = "... "
         if (line.rstrip() if block else line.strip()) == BLOCK and (block or not lines):
             if block:  # (closed at a line's start: a pasted docstring's indented one is text)
@@ -358,8 +360,6 @@ def chat_command(
         if not line.strip():
             continue
         if word in ("q", "/quit", "/exit", "/bye"):
-            if not sys.stdin.isatty():  # piped: no Enter echoed ends the prompt's line
-                print()
             break
         if word in ("r", "/reset", "/clear"):
             messages = list(start)
