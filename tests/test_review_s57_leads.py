@@ -6,13 +6,22 @@
 - ``mlx_ifp chat`` with its input piped: a blank line, ``r`` or ``h`` left the prompt ">> " on
   stdout unended (">> >> >> >> t76 ..."), and a Ctrl-C before the reply's first token printed
   "(stopped)" on the prompt's line (">> (stopped); ..."): no Enter is echoed to end it.
+- ``mlx_ifp generate --save-mask M`` with stdout to a file or a pipe (``> log 2>&1``): the
+  reply's closing newline sat in stdout's buffer, so "Error: cannot write M..." (the folder gone
+  meanwhile), or "Saved mask to M", followed the reply's text on its line.
 """
 
+import importlib
+import shutil
+
 import mlx_ifp
+from mlx_ifp.cli import app
 from mlx_ifp.serve.schemas import APIError, Limits, parse_request
 
 import pytest
 from test_chat import chat, turns  # noqa: F401 (a fixture)
+from tiny import endless_tokenizer, tiny_model
+from typer.testing import CliRunner
 
 TEXT = {"prompt": "hello"}
 
@@ -60,3 +69,29 @@ def test_piped_chat_stopped_before_the_reply_says_so_on_its_own_line(turns, monk
     run = chat("t5", "t6", "q")
     assert run.exit_code == 0 and "(stopped); the message is dropped" in run.output, run.output
     assert "\n(stopped)" in run.output and ">> (stopped)" not in run.output, repr(run.output)
+
+
+def test_a_line_on_stderr_after_the_reply_starts_its_own(monkeypatch, tmp_path):
+    """CliRunner's stdout buffers as a pipe's does: the output was "t97 t47 t126Error: cannot
+    write ...", and "t97 t47 t126Saved mask to ..." when the save worked."""
+    generate = importlib.import_module("mlx_ifp.cli.generate")
+    model, folder, real = tiny_model("llama"), tmp_path / "masks", generate.stream_reply
+    monkeypatch.setattr(mlx_ifp, "load", lambda *a, **k: (model, endless_tokenizer()))
+
+    def reply_then_folder_gone(*args, **kwargs):
+        out = real(*args, **kwargs)
+        shutil.rmtree(folder)
+        folder.write_text("")  # a file where the folder was: the save must fail
+        return out
+
+    args = ["generate", "-p", "t5 t17 t3", "-m", "3", "--mask-source", "griffin"]
+    args += ["--ignore-chat-template", "--save-mask", str(folder / "m.safetensors")]
+    folder.mkdir()
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0 and "\nSaved mask to " in run.output, run.output
+    shutil.rmtree(folder)
+    folder.mkdir()
+    monkeypatch.setattr(generate, "stream_reply", reply_then_folder_gone)
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 2 and "Error: cannot write" in run.output, run.output
+    assert run.output.startswith(run.stdout) and "\nError: cannot write" in run.output, run.output

@@ -285,7 +285,7 @@ def stream_reply(prompt, max_tokens, opened: dict, continues: bool = False, **op
     finally:
         if status is not None:
             status.stop()
-    print()
+    print(flush=True)  # ended before a line on stderr (an error, "Saved mask"): stdout may buffer
     return last, "".join(text), ids
 
 
