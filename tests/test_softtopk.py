@@ -8,9 +8,9 @@ import pytest
 from mlx_ifp.common import UsageError
 from mlx_ifp.core.mask import (
     eps_schedule,
-    hard_topk_indices,
     soft_topk,
     topk_indicator,
+    topk_indices,
     training_mask,
 )
 
@@ -153,13 +153,13 @@ def test_topk_indicator_breaks_ties_by_lowest_index():
     x = mx.array([[1.0, 3.0, 3.0, 0.0, 3.0, 3.0], [2.0, 2.0, 2.0, 2.0, 2.0, 2.0]])
     ind = topk_indicator(x, 3)
     assert ind.tolist() == [[0, 1, 1, 0, 1, 0], [1, 1, 1, 0, 0, 0]]
-    assert hard_topk_indices(x, 3).tolist() == [[1, 2, 4], [0, 1, 2]]
-    assert hard_topk_indices(x, 3).dtype == mx.int32
+    assert topk_indices(x, 3).tolist() == [[1, 2, 4], [0, 1, 2]]
+    assert topk_indices(x, 3).dtype == mx.int32
 
 
-def test_hard_topk_indices_match_numpy():
+def test_topk_indices_match_numpy():
     s = np.random.default_rng(3).normal(size=(2, 4, 300)).astype(np.float32)
-    got = np.array(hard_topk_indices(mx.array(s), 37))
+    got = np.array(topk_indices(mx.array(s), 37))
     want = np.sort(np.argsort(-s, axis=-1)[..., :37], axis=-1)
     np.testing.assert_array_equal(got, want)
     ind = np.array(topk_indicator(mx.array(s), 37))

@@ -62,6 +62,7 @@ class Budget:
 
     @property
     def is_fraction(self) -> bool:
+        """Whether ``value`` is a fraction of each layer's channels (<= 1), not a count."""
         return self.value <= 1
 
     def channels(self, d_ffn: int) -> int:
@@ -149,13 +150,6 @@ def training_mask(scores: mx.array, k: int, eps: float) -> mx.array:
     """The paper's training mask `l * TopK(l, k)`: k soft non-zeros, gradient through l."""
     soft = soft_topk(scores, k, eps)
     return soft * mx.stop_gradient(topk_indicator(soft, k))
-
-
-def hard_topk_indices(scores: mx.array, k: int) -> mx.array:
-    """Indices (..., k) int32, ascending, of the k largest scores (ties as topk_indicator)."""
-    n = scores.shape[-1]
-    idx = mx.where(topk_indicator(scores, k) > 0, mx.arange(n, dtype=mx.int32), n)
-    return mx.sort(idx, axis=-1)[..., :k]
 
 
 def eps_schedule(start: float, end: float, steps: int, kind: str = "exp") -> Callable[[int], float]:
@@ -246,14 +240,17 @@ class Mask:
 
     @property
     def k(self) -> int:
+        """Channels kept in each layer."""
         return int(self.indices.shape[-1])
 
     @property
     def n_layers(self) -> int:
+        """Layers the mask covers (its indices' rows)."""
         return int(self.indices.shape[0])
 
     @property
     def keep(self) -> float:
+        """The fraction of each layer's ``d_ffn`` channels kept (``k / d_ffn``)."""
         self.check_indices()  # (a mask wider than its d_ffn is no mask: refused, not a keep > 1)
         if not (isinstance(d := self.d_ffn, numbers.Integral) and 0 < self.k <= d):
             raise UsageError(f"mask keeps {self.k} of {d!r} FFN channels: not a mask of a model")
@@ -261,6 +258,7 @@ class Mask:
 
     @classmethod
     def full(cls, model: nn.Module) -> Mask:
+        """The mask that keeps every FFN channel of ``model`` (nothing pruned)."""
         L, d = len(ffn.layers(model)), ffn.d_ffn(model)
         idx = mx.broadcast_to(mx.arange(d, dtype=mx.int32), (L, d))
         return cls(idx, d, fingerprint(model), "full")
@@ -393,8 +391,10 @@ def _fits(idx, d: int | None = None) -> bool:
 
 
 def topk_indices(scores: mx.array, k: int) -> mx.array:
-    """Sorted indices of the k largest scores in each row of (L, d): the package's one top-k,
-    training's rule too (``hard_topk_indices``: ties to the lowest index), as the mask trained."""
-    if k >= scores.shape[-1]:
-        return mx.broadcast_to(mx.arange(scores.shape[-1], dtype=mx.int32), scores.shape)
-    return hard_topk_indices(scores.astype(mx.float32), k)
+    """Indices (..., k) int32, ascending, of the k largest scores in each row: the package's one
+    top-k, training's rule too (``topk_indicator``'s: ties to the lowest index)."""
+    n, every = scores.shape[-1], mx.arange(scores.shape[-1], dtype=mx.int32)
+    if k >= n:
+        return mx.broadcast_to(every, scores.shape)
+    idx = mx.where(topk_indicator(scores.astype(mx.float32), k) > 0, every, n)
+    return mx.sort(idx, axis=-1)[..., :k]
