@@ -56,6 +56,10 @@ MOVED: dict[str, tuple[str, ...]] = {
 }
 
 
+#: names gone from the new modules, as the old paths still give them: old name -> new name
+RENAMED = {"hard_topk_indices": "topk_indices"}  # (the same rule; folded in the 57th session)
+
+
 class MovedModule(types.ModuleType):
     """Stands in for an old module: attribute look-ups go to the new modules."""
 
@@ -73,6 +77,7 @@ class MovedModule(types.ModuleType):
             return list(dict.fromkeys(names))
         if attr.startswith("__"):
             raise AttributeError(attr)
+        attr = RENAMED.get(attr, attr)
         for target in self.__targets:
             module = importlib.import_module(target)
             if hasattr(module, attr):

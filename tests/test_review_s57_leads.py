@@ -95,3 +95,17 @@ def test_a_line_on_stderr_after_the_reply_starts_its_own(monkeypatch, tmp_path):
     run = CliRunner().invoke(app, args)
     assert run.exit_code == 2 and "Error: cannot write" in run.output, run.output
     assert run.output.startswith(run.stdout) and "\nError: cannot write" in run.output, run.output
+
+
+def test_the_old_path_of_the_folded_top_k_still_gives_it():
+    """``hard_topk_indices`` was folded into ``core.mask.topk_indices`` (the same rule); the old
+    flat path, ``mlx_ifp.softtopk``, still gives it (its DeprecationWarning: tests/test_compat.py)."""
+    import warnings
+
+    import mlx.core as mx
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from mlx_ifp.softtopk import hard_topk_indices
+    scores = mx.array([[0.5, 2.0, 2.0, -1.0, 3.0]])
+    assert hard_topk_indices(scores, 2).tolist() == [[1, 4]]  # 3.0, then 2.0's lowest index
