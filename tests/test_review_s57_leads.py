@@ -99,7 +99,7 @@ def test_a_line_on_stderr_after_the_reply_starts_its_own(monkeypatch, tmp_path):
 
 def test_the_old_path_of_the_folded_top_k_still_gives_it():
     """``hard_topk_indices`` was folded into ``core.mask.topk_indices`` (the same rule); the old
-    flat path, ``mlx_ifp.softtopk``, still gives it (its DeprecationWarning: tests/test_compat.py)."""
+    flat path, ``mlx_ifp.softtopk``, still gives it (the warning: tests/test_compat.py)."""
     import warnings
 
     import mlx.core as mx
