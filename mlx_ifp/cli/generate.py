@@ -232,11 +232,12 @@ def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantiz
 
 
 def check_template(tokenizer, system_prompt: str | None, config: dict | None = None) -> None:
-    """A chat template that refuses a system message (Gemma's) or ``config``'s arguments (none
-    without a template) says so in one line, here: the system message is tried alone first."""
+    """A chat template that refuses a system message (Gemma's) or ``config``'s arguments, or none
+    to take either, says so in one line, here: the system message is tried alone first."""
     has = getattr(tokenizer, "chat_template", None)
-    if config and not has:
-        raise UsageError("--chat-template-config: the model has no chat template to take it")
+    for flag, given in (("--chat-template-config", config), ("--system-prompt", system_prompt)):
+        if given and not has:  # (mlx_lm drops both in silence; the API would join a raw line)
+            raise UsageError(f"{flag}: the model has no chat template to take it")
     chat = [{"role": "system", "content": system_prompt}] * (system_prompt is not None)
     chat, tries = [*chat, {"role": "user", "content": "Hi"}], []
     tries += [("--system-prompt", {})] if has and system_prompt is not None else []

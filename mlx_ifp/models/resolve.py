@@ -120,13 +120,6 @@ def check_folder(path: Path) -> None:
         check_safetensors(f, "model weights")
 
 
-def _cast(model: nn.Module, dtype: mx.Dtype) -> None:
-    params = nn.utils.tree_map(
-        lambda p: p.astype(dtype) if mx.issubdtype(p.dtype, mx.floating) else p, model.parameters()
-    )
-    model.update(params)
-
-
 def load(
     model: str | os.PathLike = DEFAULT_MODEL,
     *,
@@ -210,8 +203,9 @@ def load(
     floats = {k: str(d).split(".")[-1] for k, d in floats.items() if mx.issubdtype(d, mx.floating)}
     if adapter_path is not None:  # a full run's weights unpack a packed model: all float
         dequantize = _apply_adapters(net, adapter_path, config.get("mlx_ifp")) or dequantize
-    if dequantize:
-        dequantize_model(net)
+    if dequantize:  # mlx-lm's new Linear layers draw weights: the caller's --seed is kept
+        with random_state_kept():
+            dequantize_model(net)
         config.pop("quantization", None)
         config.pop("quantization_config", None)
     cast_from = None  # the source's float dtype (several: each by name, float16 matrices and
@@ -220,7 +214,7 @@ def load(
         if (kinds := set(floats.values())) - {dtype}:
             cast_from = kinds.pop() if len(kinds) == 1 else floats
     if dtype is not None:
-        _cast(net, getattr(mx, dtype))
+        net.set_dtype(getattr(mx, dtype))  # its floating parameters only
     spec_of(net)  # refuse an architecture without a prunable FFN, now
     if not lazy:
         mx.eval(net.parameters())
