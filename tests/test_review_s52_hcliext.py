@@ -44,7 +44,8 @@ def test_a_line_ending_in_a_backslash_goes_on_to_the_next(turns):
     run = chat("t5 \\", "t6\\", "t7", "t8", "q")
     assert run.exit_code == 0, run.output
     assert users(turns) == [["t5 \nt6\nt7"], ["t5 \nt6\nt7", "t8"]]
-    assert ">> ... ... " in run.output  # the lines after the first are prompted as such
+    # the lines after the first are prompted as such (piped: each prompt's line ended, s57 leads)
+    assert ">> \n... \n... \n" in run.output
 
 
 def test_a_block_between_two_lines_of_quotes_is_one_message_as_written(turns):
