@@ -14,6 +14,7 @@ import functools
 import os
 import signal
 import sys
+import threading
 from os.path import expanduser
 
 import typer
@@ -284,6 +285,9 @@ def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
         raise
     finally:
         sys.stdout, sys.stderr = streams
+        if args is None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # done: a Ctrl-C in Python's shutdown
+            # ends it as the signal does, not with threading's "Exception ignored" traceback
 
 
 def run(args: list[str] | None = None, prog_name: str | None = None) -> None:
