@@ -3,7 +3,7 @@
 import json
 
 from mlx_ifp.bench import bench
-from mlx_ifp.bench import report as bench_report
+from mlx_ifp.bench import models as bench_report  # (report.py until s58)
 from mlx_ifp.cli.info import bench_command
 
 import pytest

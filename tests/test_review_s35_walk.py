@@ -121,9 +121,10 @@ def test_a_missing_quality_report_is_named(tmp_path):
     assert "nope.json" in err and "not found" in err, err
 
 
-def test_the_readme_names_the_files_its_eight_merges_would_push_over_400_lines():
-    """README "Architecture": the eight merges that read well give 137 arrows "(and
-    `data/__init__.py` would pass 400 lines)"; `convert/__init__.py` did too (402)."""
+def test_the_readme_names_the_files_its_merges_would_push_over_400_lines():
+    """README "Architecture": the merges that read well give 137 arrows "(and
+    `data/__init__.py` would pass 400 lines)"; `convert/__init__.py` did too (402). (Eight
+    until the fifty-eighth session made one of them: `bench/models.py` + `report.py`.)"""
     import re
     import sys
 
@@ -139,11 +140,10 @@ def test_the_readme_names_the_files_its_eight_merges_would_push_over_400_lines()
         "data/__init__.py": ["data/corpus.py"],
         "convert/__init__.py": ["convert/exporters.py"],
         "cli/info.py": ["cli/serve.py"],
-        "bench/models.py": ["bench/report.py"],
     }
     got = import_graph.merged(root / "mlx_ifp", merges)
     readme = " ".join((root / "README.md").read_text().split())
-    said = re.search(r"`bench/models.py` \+ `report.py`\) give (\d+) \(([^)]*)\)", readme)
+    said = re.search(r"`info` \+ `serve` commands\) give (\d+) \(([^)]*)\)", readme)
     assert said and int(said[1]) == got["arrows"], (said and said[1], got["arrows"])
     for path in got["over_400_lines"]:
         assert f"`{Path(path).relative_to(root / 'mlx_ifp')}`" in said[2], (path, said[2])

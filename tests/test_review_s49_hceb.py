@@ -6,7 +6,7 @@ import json
 import os
 
 from mlx_ifp.bench import bench
-from mlx_ifp.bench import report as bench_report
+from mlx_ifp.bench import models as bench_report  # (report.py until s58)
 from mlx_ifp.cli import app
 
 import pytest
