@@ -47,13 +47,7 @@ from ..sources import (
     observes_last,
     options_read,
 )
-
-
-def is_mask(mask, what: str = "mask must be") -> None:
-    """Refuse anything but a ``Mask`` (a path: ``Mask.load`` reads it), in one line."""
-    if not isinstance(mask, Mask):
-        raise UsageError(f"{what} an mlx_ifp.Mask, got {type(mask).__name__} (read a mask file "
-                         "with mlx_ifp.Mask.load(path, model))")  # fmt: skip
+from .sampling import MIN_KV_SIZE, is_mask
 
 
 def prune(model: nn.Module, mask: Mask) -> nn.Module:
@@ -359,8 +353,8 @@ class Pruner:
         if obs is None:
             raise UsageError(f"mask source {self.source.key()!r} cannot select during a prefill")
         tokens, step = token_ids(tokens, self.model), check_step(step, "step")
-        if max_kv_size is not None:  # as generate's: mlx-lm's rotating cache keeps 4 tokens
-            max_kv_size = check_step(max_kv_size, "max_kv_size", low=5)
+        if max_kv_size is not None:  # as generate's (``sampling.check_kv``)
+            max_kv_size = check_step(max_kv_size, "max_kv_size", low=MIN_KV_SIZE)
         if progress is not None and not callable(progress):  # (was a TypeError mid-pass)
             raise UsageError(f"progress must be a function (done, total), got {progress!r:.40}")
         if len(tokens) < 2:

@@ -34,13 +34,19 @@ from ..core import (
 )
 
 
+def is_mask(mask, what: str = "mask must be") -> None:
+    """Refuse anything but a ``Mask`` (a path: ``Mask.load`` reads it), in one line."""
+    if not isinstance(mask, Mask):
+        raise UsageError(f"{what} an mlx_ifp.Mask, got {type(mask).__name__} (read a mask file "
+                         "with mlx_ifp.Mask.load(path, model))")  # fmt: skip
+
+
 def check_mask(mask, task=None, keep=None, align: int = 1, mask_prompt=None) -> None:
     """A ``mask=`` must be a ``Mask`` (or None; read a path with ``Mask.load``), refused beside a
     ``task`` (one would be ignored) or a ``keep`` (or ``align``) other than its own; a
     ``mask_prompt`` (the text a per-prompt mask reads) beside either: nothing would read it."""
-    if mask is not None and not isinstance(mask, Mask):
-        hint = " (read a mask file with mlx_ifp.Mask.load(path, model))"
-        raise UsageError(f"mask must be an mlx_ifp.Mask, got {type(mask).__name__}{hint}")
+    if mask is not None:
+        is_mask(mask)
     if mask is not None and task is not None:
         raise UsageError("give a task or a mask, not both (the mask fixes the channels)")
     if mask_prompt is not None and (task is not None or mask is not None):
@@ -199,6 +205,7 @@ SAMPLING = {"temp": 0.0, "top_p": 1.0, "min_p": 0.0, "top_k": 0}
 EXTRA = {"min_tokens_to_keep": (1, None), "xtc_probability": (0, 1), "xtc_threshold": (0, 0.5)}
 #: the KV cache quantization mx.quantize offers (``kv_bits``, ``kv_group_size``)
 KV_BITS, KV_GROUPS = (2, 3, 4, 5, 6, 8), (32, 64, 128)
+MIN_KV_SIZE = 5  # ``max_kv_size``: mlx-lm's rotating cache keeps its first 4 tokens
 #: mlx-lm's options that take objects: what each must be (one line, not mlx-lm's traceback)
 KINDS = {"sampler": ("a function", callable), "prompt_progress_callback": ("a function", callable)}
 KINDS["logits_processors"] = ("a list of functions", lambda v: isinstance(v, list | tuple)
@@ -251,10 +258,10 @@ def check_options(options: dict, sampling=tuple(SAMPLING.values())) -> dict:
 
 
 def check_kv(options: dict) -> None:
-    """mlx-lm's KV cache options: ``max_kv_size`` > 4 (its rotating cache keeps 4 tokens), not
+    """mlx-lm's KV cache options: ``max_kv_size`` >= ``MIN_KV_SIZE`` (its rotating cache), not
     beside ``draft_model`` (which drops it) or ``kv_bits`` (a rotating cache is not quantized);
     ``kv_bits``, ``kv_group_size`` as ``mx.quantize``; ``quantized_kv_start`` >= 0, and so on."""
-    bounds = {"max_kv_size": 5, "quantized_kv_start": 0, "num_draft_tokens": 1}
+    bounds = {"max_kv_size": MIN_KV_SIZE, "quantized_kv_start": 0, "num_draft_tokens": 1}
     for name, of in (*bounds.items(), ("kv_bits", KV_BITS), ("kv_group_size", KV_GROUPS)):
         v, listed = options.get(name), isinstance(of, tuple)
         if v is not None and not (whole(v) and (v in of if listed else v >= of)):
