@@ -256,6 +256,9 @@ def load_split(
     return out
 
 
+SPLITS = ("train", "valid", "test")  # (``config.data_settings`` picks a run's)
+
+
 def load_data(
     folder: str | Path,
     tokenizer,
@@ -264,7 +267,7 @@ def load_data(
     packed: bool = False,
     vocab: int | None = None,
     chunk: int = 0,
-    splits: tuple = ("train", "valid", "test"),
+    splits: tuple = SPLITS,
     validating: bool = True,
     keys: dict | None = None,
     **read,
@@ -307,9 +310,6 @@ def no_examples(path: Path, why: str) -> UsageError:
         "in the config; it holds train.jsonl and valid.jsonl; records with nothing to score "
         "within --max-seq-length are dropped with a warning)"
     )
-
-
-SPLITS = ("train", "valid", "test")  # (``config.data_settings`` picks a run's)
 
 
 class Batches:
