@@ -11,9 +11,10 @@ import glob
 import os
 import site
 import sys
+import tempfile
 from pathlib import Path
 
-from ..common import cache_dir  # no mlx import there: safe before mlx.core
+from ..common import atomic_file, cache_dir  # no mlx import there: safe before mlx.core
 
 #: What happened: "openblas (<path>)", "reference", "skipped", "platform default", ...
 STATUS = "not attempted"
@@ -42,34 +43,48 @@ def _candidates() -> list[str]:
     return found + [p for p in _DEBIAN if os.path.exists(p)]
 
 
-def _provide_gfortran() -> bool:
-    """Make ``libgfortran.so.5`` loadable from a copy vendored in a wheel (mlx-cpu ships one).
+def _patched_gfortran(gf: str) -> bytes | None:
+    """``gf`` with its SONAME set back to ``libgfortran.so.5`` (auditwheel renames vendored
+    libraries; a same-length-or-shorter string patch), or None where it cannot be patched."""
+    data = bytearray(Path(gf).read_bytes())
+    old, new = os.path.basename(gf).encode() + b"\0", b"libgfortran.so.5\0"
+    if data.count(old) != 1 or len(new) > len(old):
+        return None
+    i = data.find(old)
+    data[i : i + len(old)] = new + b"\0" * (len(old) - len(new))
+    return bytes(data)
 
-    auditwheel renames vendored libraries; we copy it, set its SONAME back to
-    ``libgfortran.so.5`` (a same-length-or-shorter string patch) and load it globally.
-    """
+
+def _gfortran_copy(data: bytes, spare: str) -> Path:
+    """The patched copy in the cache, written (atomically) unless it holds ``data`` byte for byte:
+    one cut short or damaged crashed every ``import mlx_ifp`` (SIGBUS), another mlx-cpu's was
+    stale. Without a cache folder we can write, a copy in the temporary folder ``spare``."""
+    try:
+        out = cache_dir("blas") / "libgfortran.so.5"
+        if not out.is_file() or out.read_bytes() != data:  # (2.8 MB: a few ms)
+            with atomic_file(out) as tmp:
+                tmp.write_bytes(data)
+        return out
+    except (OSError, ValueError):  # ValueError: no cache folder (common.UsageError)
+        (out := Path(spare, "libgfortran.so.5")).write_bytes(data)
+        return out
+
+
+def _provide_gfortran() -> bool:
+    """Make ``libgfortran.so.5`` loadable from a copy vendored in a wheel (mlx-cpu ships one):
+    a copy with its SONAME set back (:func:`_patched_gfortran`), loaded globally."""
     for d in _site_dirs():
         for gf in glob.glob(os.path.join(d, "*.libs", "libgfortran-*.so.5*")):
             libs = os.path.dirname(gf)
             try:
-                out = cache_dir("blas") / "libgfortran.so.5"
-                if not out.exists():
-                    data = bytearray(Path(gf).read_bytes())
-                    old = os.path.basename(gf).encode() + b"\0"
-                    new = b"libgfortran.so.5\0"
-                    if data.count(old) != 1 or len(new) > len(old):
-                        continue
-                    i = data.find(old)
-                    data[i : i + len(old)] = new + b"\0" * (len(old) - len(new))
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = out.with_suffix(f".tmp{os.getpid()}")
-                    tmp.write_bytes(bytes(data))
-                    os.replace(tmp, out)
+                if (data := _patched_gfortran(gf)) is None:
+                    continue
                 for dep in glob.glob(os.path.join(libs, "libquadmath-*.so*")):
                     ctypes.CDLL(dep, mode=ctypes.RTLD_GLOBAL)
-                ctypes.CDLL(str(out), mode=ctypes.RTLD_GLOBAL)
+                with tempfile.TemporaryDirectory() as spare:  # (loaded: the file may go)
+                    ctypes.CDLL(str(_gfortran_copy(data, spare)), mode=ctypes.RTLD_GLOBAL)
                 return True
-            except (OSError, ValueError):  # ValueError: no cache folder (common.UsageError)
+            except OSError:
                 continue
     return False
 
