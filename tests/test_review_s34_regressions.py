@@ -64,7 +64,7 @@ def test_the_gguf_cache_survives_a_chmod_of_the_file(tmp_path, monkeypatch):
     misses the cache, converts the whole file again and leaves the old conversion behind.
     The same file, unchanged, must keep its cached conversion."""
     monkeypatch.setenv("MLX_IFP_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(gguf, "is_converted", lambda folder: True)  # no conversion here
+    monkeypatch.setattr(gguf, "is_converted", lambda folder, source_id=None: True)  # none here
     path = tmp_path / "m.gguf"
     path.write_bytes(b"GGUF" + bytes(60))
     before = gguf.cached_gguf_folder(path)

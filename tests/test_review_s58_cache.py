@@ -3,6 +3,8 @@
 - ``blas/libgfortran.so.5`` cut short (a damaged disk, a partial copy of the cache) crashed
   every ``import mlx_ifp`` with SIGBUS on a Linux CPU (a zero-byte one: reference BLAS, ~30x
   slower matmuls, forever); with the cache folder a file, reference BLAS too, silently.
+- ``gguf/`` grew without bound: a new folder for each edit or download of a GGUF (its time was
+  in the key), and conversions of GGUF files long deleted stayed (7.6 GB on the dev machine).
 """
 
 import os
@@ -11,8 +13,10 @@ import sys
 from pathlib import Path
 
 import mlx_ifp  # noqa: F401  (before mlx.core)
+from mlx_ifp.models import gguf
 
 import pytest
+from test_gguf import tiny_model, write_gguf
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUS = "import mlx_ifp; from mlx_ifp.models.blas import blas_status; print(blas_status())"
@@ -39,3 +43,35 @@ def test_a_damaged_blas_copy_is_made_again_and_no_cache_is_no_slowdown(tmp_path)
         assert copy.read_bytes() == good
     (tmp_path / "a file").write_text("x")  # the cache "folder": a file (no cache at all)
     assert blas_run(tmp_path / "a file").stdout == status
+
+
+def convert(path: Path, dequantize: bool = False) -> Path:
+    return gguf.cached_gguf_folder(path, dequantize)
+
+
+def test_gguf_cache_keeps_one_conversion_per_file_and_sweeps_the_unreachable(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLX_IFP_CACHE", str(tmp_path / "cache"))
+    store = tmp_path / "cache" / "gguf"
+    m = write_gguf(tiny_model(), tmp_path / "m.gguf")
+    gone = write_gguf(tiny_model(), tmp_path / "gone.gguf")
+    q, f32, old = convert(m), convert(m, dequantize=True), convert(gone)
+    gone.unlink()  # its conversion: no key reaches it again
+    st = m.stat()
+    os.utime(m, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # edited (or downloaded again)
+    assert convert(m) == q  # the same folder, made again:
+    assert gguf.read_marker(q)["source_id"].split("|")[1] == str(st.st_mtime_ns + 10**9)
+    names = sorted(p.name for p in store.iterdir())
+    assert names == sorted([q.name, f32.name, f".{q.name}.lock", f".{f32.name}.lock"]), names
+    assert not old.exists() and f32.exists()  # f32: its GGUF is there, a later call reuses it
+
+
+def test_a_conversion_under_a_former_key_is_swept(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLX_IFP_CACHE", str(tmp_path / "cache"))
+    m = write_gguf(tiny_model(), tmp_path / "m.gguf")
+    q = convert(m)
+    former = q.with_name(f"m-q-{'0' * 16}")  # what the key with the file's time named
+    former.mkdir()
+    for f in q.iterdir():
+        (former / f.name).write_bytes(f.read_bytes())
+    os.utime(m, ns=(m.stat().st_atime_ns, m.stat().st_mtime_ns + 10**9))
+    assert convert(m) == q and not former.exists()

@@ -34,7 +34,7 @@ from ..common import (
     read_json,
     sha256_file,
 )
-from .gguf import converted_from, gguf_to_mlx_lm, is_converted
+from .gguf import gguf_to_mlx_lm, is_converted
 
 EMBEDDED = {
     "smollm2-135m-instruct": dict(
@@ -264,11 +264,11 @@ def embedded_folder(name: str, dequantize: bool = False) -> Path:
     folder = cache_dir("embedded") / f"{name}-{'f32' if dequantize else 'q'}"
     # the GGUF it was made from: a conversion of another version of the model is stale
     source_id = spec.get("sha256") or f"{spec['package']}=={spec['version']}"
-    if is_converted(folder) and converted_from(folder) == source_id:
+    if is_converted(folder, source_id):
         return folder
     # a second first run waits here
     with cache_lock(cache_dir("embedded") / name, f"process preparing {name}"):
-        if is_converted(folder) and converted_from(folder) == source_id:
+        if is_converted(folder, source_id):
             return folder
         _convert(name, spec, folder, dequantize, source_id)
     return folder

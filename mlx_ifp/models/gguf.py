@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -285,7 +286,7 @@ def gguf_to_mlx_lm(
 ) -> Path:
     """Write ``gguf_path`` as an mlx-lm folder at ``out_dir`` (atomically); returns ``out_dir``.
     Packed types stay packed (float32 scales) unless ``dequantize`` (float32 weights); progress:
-    see :func:`read_gguf`; ``source_id`` (the embedded model's sha256): :func:`converted_from`."""
+    see :func:`read_gguf`; ``source_id`` (what it was made from: :func:`is_converted`)."""
     try:  # checked before the tensors are read (minutes for a K-quant file)
         head = gguf_decode.header_values(gguf_path)
     except (OSError, ValueError):  # what is wrong with the file: read_gguf says it
@@ -331,16 +332,25 @@ def gguf_to_mlx_lm(
     return out_dir
 
 
-def is_converted(folder: str | os.PathLike) -> bool:
-    """True if ``folder`` holds a complete conversion in the current format version: each file
-    the marker lists has its recorded size, the weights' header fits the file (a cut or
-    half-copied file: convert again, never load it; older markers list no sizes)."""
-    folder = Path(folder)
+def read_marker(folder: str | os.PathLike) -> dict:
+    """A conversion's marker (source, dequantize, source_id, format, file sizes), or {}."""
     try:
-        marker = json.loads((folder / MARKER).read_text())
-        if not isinstance(marker, dict) or marker.get("format_version") != FORMAT_VERSION:
-            return False
-        sizes = marker.get("sizes") or {}
+        found = json.loads((Path(folder) / MARKER).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def is_converted(folder: str | os.PathLike, source_id: str | None = None) -> bool:
+    """True if ``folder`` holds a complete conversion (current format; ``source_id``'s if given):
+    each file the marker lists has its recorded size, the weights' header fits the file (a cut or
+    half-copied file: convert again, never load it; older markers list no sizes)."""
+    folder, found = Path(folder), read_marker(folder)
+    stale = source_id is not None and found.get("source_id") != source_id  # another file's
+    if found.get("format_version") != FORMAT_VERSION or stale:
+        return False
+    try:
+        sizes = found.get("sizes") or {}
         if any((folder / name).stat().st_size != size for name, size in sizes.items()):
             return False
         check_safetensors(folder / "model.safetensors", "converted weights")
@@ -349,13 +359,15 @@ def is_converted(folder: str | os.PathLike) -> bool:
     return (folder / "config.json").is_file()
 
 
-def converted_from(folder: str | os.PathLike) -> str | None:
-    """The ``source_id`` a conversion's marker records (None if none, or no marker)."""
-    try:
-        marker = json.loads((Path(folder) / MARKER).read_text())
-        return marker.get("source_id") if isinstance(marker, dict) else None
-    except (OSError, ValueError):
-        return None
+def sweep_conversions(folder: Path, source: Path, dequantize: bool) -> None:
+    """Delete the conversions beside ``folder`` (``source``'s) that no key reaches (gigabytes
+    each): those whose GGUF file is gone, and former ones of ``source`` (an older key)."""
+    for entry in folder.parent.iterdir():
+        was = read_marker(entry) if entry != folder else {}
+        same = [was.get("source"), was.get("dequantize")] == [str(source), dequantize]
+        if isinstance(was.get("source"), str) and (same or not os.path.exists(was["source"])):
+            shutil.rmtree(entry, ignore_errors=True)  # (no key names it: nothing reads it)
+            entry.with_name(f".{entry.name}.lock").unlink(missing_ok=True)
 
 
 def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -> Path:
@@ -371,15 +383,16 @@ def cached_gguf_folder(gguf_path: str | os.PathLike, dequantize: bool = False) -
         f.seek(max(len(head), st.st_size - mib))
         # first and last MiB: a file replaced keeping size and mtime (cp -p) is another file
         sample = hashlib.sha256(head + f.read()).hexdigest()[:16]
-    key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{sample}|{dequantize}|{FORMAT_VERSION}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    state = f"{st.st_size}|{st.st_mtime_ns}|{sample}"  # changed: converted again, same folder
+    digest = hashlib.sha256(f"{path}|{dequantize}".encode()).hexdigest()[:16]
     # the stem only names it for people: cut, so a long legal file name makes a legal folder
     folder = cache_dir("gguf") / f"{path.stem[:80]}-{'f32' if dequantize else 'q'}-{digest}"
-    if not is_converted(folder):  # a second conversion at once waits, then reads the first's
+    if not is_converted(folder, state):  # a second conversion at once waits, then reads it
         with cache_lock(folder, f"process preparing {path.name}"):
-            if not is_converted(folder):
-                gguf_to_mlx_lm(path, folder, dequantize)
+            if not is_converted(folder, state):
+                gguf_to_mlx_lm(path, folder, dequantize, source_id=state)
+                sweep_conversions(folder, path, dequantize)
     return folder
 
 
-__all__ = ["build_tokenizer", "cached_gguf_folder", "converted_from", "gguf_to_mlx_lm", "read_gguf"]
+__all__ = ["build_tokenizer", "cached_gguf_folder", "gguf_to_mlx_lm", "is_converted", "read_gguf"]
