@@ -1,6 +1,6 @@
 """Resolve a model name to ``(model, tokenizer)``: mlx-lm folders and repos, GGUF files, the
 embedded default (with its shipped predictors), and the optimized BLAS that must load before
-``mlx.core``; what the device does with packed models."""
+``mlx.core``; what the device does with packed models, and what its allocator takes."""
 
 from .blas import blas_status, load_optimized_blas
 
@@ -8,6 +8,7 @@ load_optimized_blas()  # must precede the first `import mlx.core`
 
 from .device import (  # noqa: E402
     COMPILING,
+    allocated_bytes,
     claim_compile_notice,
     hugepages_status,
     notify_compiling,
@@ -39,6 +40,7 @@ __all__ = [
     "EMBEDDED",
     "Kept",
     "adapted_copy",
+    "allocated_bytes",
     "check_model",
     "blas_status",
     "export_note",

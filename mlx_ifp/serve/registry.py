@@ -180,9 +180,9 @@ def template_args(config, name: str, tokenizer=None) -> dict:
 
 
 def _new_bytes(new: list, old: list) -> int:
-    """Bytes of the arrays of the models ``new`` that none of ``old`` holds, each array once."""
+    """What MLX allocates for the arrays of the models ``new`` that none of ``old`` holds."""
     new, old = ({id(a): a for m in g for _, a in tree_flatten(m.parameters())} for g in (new, old))
-    return sum(a.nbytes for i, a in new.items() if i not in old)
+    return sum(mlx_ifp.models.allocated_bytes(a.nbytes) for i, a in new.items() if i not in old)
 
 
 class Registry:

@@ -1,6 +1,7 @@
 """Do greedy replies end, and do they loop? The shipped predictors, slim against dense prefill.
 
-    python docs/results/prefill_ended/ended_prefill.py [-n 12] [--max-tokens 256] [--keep 0.5 0.33] -o OUT.json
+    python docs/results/prefill_ended/ended_prefill.py [-n 12] [--max-tokens 256]
+        [--keep 0.5 0.33] -o OUT.json
 
 Prompts: the sixth chat set's validation prompts (held-out forms, never trained on) whose dense
 greedy reply ended within 128 tokens, the first N per group. Each is answered greedily by the
@@ -71,7 +72,9 @@ def main():
             out["arms"][name] = {
                 "ended": sum(x["ended"] for x in graded),
                 "loops": sum(x["loops"] for x in graded),
-                "ended_by_group": {g: sum(x["ended"] for x in graded if x["group"] == g) for g in GROUPS},
+                "ended_by_group": {
+                    g: sum(x["ended"] for x in graded if x["group"] == g) for g in GROUPS
+                },
                 "mean_tokens": round(sum(x["tokens"] for x in graded) / len(graded), 1),
                 "readme_first_prompt": seen[0],
                 "replies": graded,
