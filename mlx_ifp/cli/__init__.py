@@ -22,7 +22,7 @@ import typer
 from .chat import chat_command
 from .convert import convert_command
 from .evaluate import data_build_command, eval_command, plot_command
-from .finetune import finetune_command, mlx_lm_said
+from .finetune import finetune_command, held_back, mlx_lm_said
 from .generate import UsageError, generate_command  # (the package's, as every command's)
 from .info import bench_command, info_command
 from .serve import serve_command
@@ -37,7 +37,8 @@ API_FLAGS = ("keep", "align", "dtype", "gguf_type")
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    if (opening := held_back(code)) is not None:  # under a launcher: rank 0's line alone
+        typer.echo(f"{opening}Error: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -304,7 +305,8 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> None:
                 e.show()
             raise SystemExit(e.exit_code) from None  # typer's own exit code (2)
         said = " ".join(e.format_message().split())  # (an mlx_lm lora flag: what it is here)
-        typer.echo(f"Error: {generate_said(mlx_lm_said(said, e, args), e, args)}", err=True)
+        said = generate_said(mlx_lm_said(said, e, args), e, args)
+        typer.echo(f"{held_back()}Error: {said}", err=True)  # (a launch's: rank 0 says it)
         raise SystemExit(getattr(e, "exit_code", 2)) from None
     except typer.Abort:
         typer.echo("Aborted.", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,10 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
-from ..train import MLX_LM_KEYS, FinetuneConfig
+from ..train import MLX_LM_KEYS, FinetuneConfig, launched
+
+#: seconds a process other than rank 0 of a launch waits before its ``Error:`` line (``held_back``)
+HOLD_BACK_S = 10.0
 
 #: every setting's default, from the dataclass: the help shows them, the config applies them
 DEFAULTS = {f.name: f.default for f in fields(FinetuneConfig)}
@@ -264,3 +268,20 @@ def mlx_lm_said(said: str, error, args: list | None) -> str:
         )
     key = str(getattr(error, "option_name", "") or "").lstrip("-").replace("-", "_")
     return f"{said} (mlx_lm lora: {MLX_LM_KEYS[key]})" if key in MLX_LM_KEYS else said
+
+
+def held_back(code: int = 2) -> str | None:
+    """What opens this process's ``Error:`` line: "" alone or as rank 0 of a launch (mlx.launch,
+    mpirun). Another rank first waits ``HOLD_BACK_S``: every rank reads the same flags and
+    files, so rank 0 meets the same bad input, says it and exits, and the launcher then ends
+    the others before they say it again (two lines for one mistake until the fifty-eighth
+    session). Still running, its error is its own (a folder missing on its host alone):
+    "process R of N: " opens it. A Ctrl-C (``code`` 130): None at once, no line (rank 0 says
+    it, as a run's own interrupt is said)."""
+    rank, world, _ = launched()
+    if rank == 0 or world == 1:
+        return ""
+    if code == 130:
+        return None
+    time.sleep(HOLD_BACK_S)
+    return f"process {rank} of {world}: "

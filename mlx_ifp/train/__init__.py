@@ -1,7 +1,7 @@
 """Joint training of the sparsity predictor and the LLM: ``finetune`` is in ``loop``."""
 
 from .checkpoint import Refused, read_state
-from .config import MASK_FORWARD, MLX_LM_KEYS, FinetuneConfig, load_config
+from .config import MASK_FORWARD, MLX_LM_KEYS, FinetuneConfig, launched, load_config
 from .loop import Interrupted, finetune
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Interrupted",
     "Refused",
     "finetune",
+    "launched",
     "load_config",
     "read_state",
 ]
