@@ -309,13 +309,15 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     ui = Progress(cfg.iters, start=step, enabled=rank == 0 and not cfg.quiet)
     if (n := group.size()) > 1:  # the flags of one process under mlx.launch: what they mean here
         ui.note(f"data-parallel over {n} processes: each takes {cfg.batch_size // n} of a batch's "
-                f"{cfg.batch_size} rows; rank 0 alone writes {out}")  # fmt: skip
+                f"{cfg.batch_size} rows; rank 0 alone writes {out}; Ctrl-C: every rank saves "
+                f"and stops, --resume {out} goes on")  # fmt: skip
     with ui, StopOnSigint() as stop:
         while step < cfg.iters:
             if cfg.val_every and step % cfg.val_every == 0 and checked != step:
                 validate()
             tic = time.perf_counter()
-            mx.random.seed(cfg.seed * 1_000_003 + step)  # dropout etc.: a function of the step
+            # dropout: a function of the step, and of the rank (rank 0's: one process's)
+            mx.random.seed(cfg.seed * 1_000_003 + step + (rank << 40))
             eps = eps_at(step)
             batches, pos = train_b.take(pos, cfg.grad_accumulation)
             micro = [tuple(vars(b).values()) for b in batches]  # its arrays, in field order
