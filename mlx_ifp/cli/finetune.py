@@ -14,7 +14,7 @@ from .. import UsageError
 from ..train import MLX_LM_KEYS, FinetuneConfig, launched
 
 #: seconds a process other than rank 0 of a launch waits before its ``Error:`` line (``held_back``)
-HOLD_BACK_S = 10.0
+HOLD_BACK_S = 30.0
 
 #: every setting's default, from the dataclass: the help shows them, the config applies them
 DEFAULTS = {f.name: f.default for f in fields(FinetuneConfig)}
