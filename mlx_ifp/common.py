@@ -43,13 +43,13 @@ def cache_dir(*parts: str, make: bool = True) -> Path:
     """``$MLX_IFP_CACHE`` or ``$XDG_CACHE_HOME/mlx_ifp`` (default ``~/.cache/mlx_ifp``), made
     unless ``make`` is false (``info`` only reads); absolute, as reports and models record it."""
     xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    root = os.environ.get("MLX_IFP_CACHE") or os.path.join(xdg, "mlx_ifp")
-    path = Path(root).expanduser().absolute().joinpath(*parts)  # a quoted "~/x" (a .env)
-    try:
+    path = Path(os.environ.get("MLX_IFP_CACHE") or os.path.join(xdg, "mlx_ifp"), *parts)
+    try:  # a quoted "~/x" (a .env); no HOME nor user entry (a bare container): RuntimeError
+        path = path.expanduser().absolute()
         if make:
             path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        msg = f"cannot use the cache folder {path} ({e.strerror or e})"
+    except (OSError, RuntimeError) as e:
+        msg = f"cannot use the cache folder {path} ({getattr(e, 'strerror', None) or e})"
         raise UsageError(f"{msg}: set MLX_IFP_CACHE to a folder you can write") from None
     return path
 

@@ -42,7 +42,10 @@ def _shipped() -> str:
 def _cache(cache_dir) -> str:
     """The cache folder, or why it cannot be used: the row one reads when it is wrong. Not
     made here (an info command writes nothing): the first command that needs it makes it."""
-    path = cache_dir(make=False)
+    try:
+        path = cache_dir(make=False)
+    except UsageError as e:  # no home folder to find it in (no HOME, no user entry)
+        return str(e)
     there = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
     if there.is_dir() and os.access(there, os.W_OK | os.X_OK):
         return str(path) + ("" if there == path else " (not made yet)")

@@ -58,7 +58,8 @@ def _patched_gfortran(gf: str) -> bytes | None:
 def _gfortran_copy(data: bytes, spare: str) -> Path:
     """The patched copy in the cache, written (atomically) unless it holds ``data`` byte for byte:
     one cut short or damaged crashed every ``import mlx_ifp`` (SIGBUS), another mlx-cpu's was
-    stale. Without a cache folder we can write, a copy in the temporary folder ``spare``."""
+    stale. Without a cache folder we can write (read-only, a file, no home: a locked-down app), an
+    anonymous file in memory (``memfd``), else a copy in the temporary folder ``spare``."""
     try:
         out = cache_dir("blas") / "libgfortran.so.5"
         if not out.is_file() or out.read_bytes() != data:  # (2.8 MB: a few ms)
@@ -66,6 +67,11 @@ def _gfortran_copy(data: bytes, spare: str) -> Path:
                 tmp.write_bytes(data)
         return out
     except (OSError, ValueError):  # ValueError: no cache folder (common.UsageError)
+        if hasattr(os, "memfd_create"):  # an anonymous file: nothing written (a read-only /tmp)
+            fd = os.memfd_create("libgfortran.so.5", os.MFD_CLOEXEC)  # open while we run
+            with open(fd, "wb", closefd=False) as f:  # (dlopen reads it by its /proc path)
+                f.write(data)
+            return Path(f"/proc/self/fd/{fd}")
         (out := Path(spare, "libgfortran.so.5")).write_bytes(data)
         return out
 
