@@ -195,7 +195,7 @@ def tool_helps(request):
     )
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in TOOLS.glob("*.py")))
+@pytest.mark.parametrize("script", sorted(str(p.relative_to(TOOLS)) for p in TOOLS.rglob("*.py")))
 def test_tool_has_a_docstring_and_help(tool_helps, script):
     path = TOOLS / script
     doc = ast.get_docstring(ast.parse(path.read_text()))

@@ -1,6 +1,11 @@
 #!/bin/bash
 # The GPU figures of docs/performance.md. On the device: PYTHONPATH=<mlx site>:$PWD, OUT set.
 # Usage: bash tools/bench_gpu.sh micro|all
+case "${1:-}" in
+  micro|all) ;;
+  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;  # the head of this file; nothing run
+  *) echo "usage: bash tools/bench_gpu.sh micro|all" >&2; exit 2 ;;
+esac
 O=${OUT:-runs/gpu}
 mkdir -p "$O"
 B="python -m mlx_ifp.bench --prompt-tokens 512 --gen-tokens 128 --trials 3"

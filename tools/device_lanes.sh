@@ -28,6 +28,9 @@
 # Keep follow-up scripts in the checkout: an ignored folder not carried by a call is gone there
 # (the twenty-first session's follow-up lost its script that way, then the machine).
 set -u
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then  # the usage and the head of this file; nothing run
+  echo "usage: bash tools/device_lanes.sh start|poll|after|pack|stop|state ..."; sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0
+fi
 cd "$(dirname "$0")/.."
 lanes=${LANES_DIR:-/tmp}  # each lane's log (tests: another folder)
 after_dir=${AFTER_DIR:-/tmp/after}  # `after`'s state (started, rc): a scoring script on the GPU

@@ -17,6 +17,9 @@
 # The corpus in .dvm3 must be one `data build` made with the Debian prose packages installed
 # (all five domains), beside what was made from it (facts-*, ...): else refused, unless PARTIAL=1.
 set -euo pipefail
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then  # the usage and the head of this file; nothing run
+  echo "usage: bash tools/device_parts.sh [DIR ...]"; sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0
+fi
 root=$(git rev-parse --show-toplevel); cd "$root"
 g=${GGUF:-${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}/embedded/SmolLM2-135M-Instruct.Q4_1.gguf}
 [ -d .dva ] && [ -d .dvb ] && [ -f .dvm3/sha256 ] || { echo "run the two shared prepare scripts first" >&2; exit 2; }

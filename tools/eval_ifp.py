@@ -1,7 +1,9 @@
 # ruff: noqa: B023, E501
-"""The fair comparison of a trained predictor against learned static pruning and training-free
-sources on the test splits: KL to the original dense model, NLL, top-1, mask-swap ablation,
-mask overlap, GSM8K / HumanEval on a few items; JSON and a table.
+"""The fair comparison of a trained predictor against learned static and training-free pruning.
+
+On the test splits, against learned static pruning and training-free sources: KL to the original
+dense model, NLL, top-1, mask-swap ablation, mask overlap, GSM8K / HumanEval on a few items;
+JSON and a table.
 
     python tools/eval_ifp.py --runs runs/default --keep 0.5 -o docs/results/ifp_eval.json
 

@@ -1,7 +1,9 @@
 # ruff: noqa: B023, E501
-"""Per-task masks against per-input masks on the test splits: a task described by one line of
-text, or by N example prompts from its *validation* split (never the test items), for a trained
-run and for GRIFFIN; KL to the original dense model and NLL per domain; JSON and a table.
+"""Per-task masks against per-input masks on the test splits, KL and NLL per domain.
+
+A task is described by one line of text, or by N example prompts from its *validation* split
+(never the test items), for a trained run and for GRIFFIN; KL to the original dense model and
+NLL per domain; JSON and a table.
 
     python tools/eval_task_masks.py --run DIR --keep 0.5 --examples 4,16 -o FILE
 

@@ -1,5 +1,7 @@
-"""Held-out fact recall of pruned arms: greedy replies to 40 short factual questions, and the
-rank and NLL of each answer after a forced prefix ("The capital of Japan is" -> " Tokyo").
+"""Held-out fact recall of pruned arms: greedy replies to 40 short factual questions.
+
+Also the rank and NLL of each answer after a forced prefix ("The capital of Japan is" ->
+" Tokyo").
 
 The README's first prompt ("What is the capital of France?") is one of the 40; the rest are
 written here: no question is one of the `general` domain's, and no answer is one of its topics

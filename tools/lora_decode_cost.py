@@ -1,6 +1,8 @@
-"""Decode tok/s of the default slim model before (LoRA unfused) and after (fused) vs GRIFFIN's
-slim model of the same width, alternating trials, median; plus the KL of the fused slim model
-from the unfused one over a few prompts' tokens, and each model's parameter count.
+"""Decode tok/s of the default slim model, LoRA unfused and fused, vs GRIFFIN's slim model.
+
+The default slim model before (LoRA unfused) and after (fused) vs GRIFFIN's slim model of the
+same width, alternating trials, median; plus the KL of the fused slim model from the unfused one
+over a few prompts' tokens, and each model's parameter count.
 
     OPENBLAS_NUM_THREADS=1 python tools/lora_decode_cost.py [--packed] [--attention]
 

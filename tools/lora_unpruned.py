@@ -1,5 +1,6 @@
-"""Greedy replies of the source model with and without a trained run's LoRA, both unpruned: does
-the LoRA itself lose what the source knows?
+"""Greedy replies of the source model with and without a trained run's LoRA, both unpruned.
+
+Does the LoRA itself lose what the source knows?
 
     python tools/lora_unpruned.py -p "What is the capital of France?"
     python tools/lora_unpruned.py --adapter runs/k0.5-static/stage2 -p "..." -o reply.json

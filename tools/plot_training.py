@@ -1,5 +1,7 @@
-"""Loss and mask diversity over training, one line per run: train loss, validation KL to the
-source, and the probe's cross-domain Jaccard (collapse shows as a climb towards 1).
+r"""Loss and mask diversity over training, one line per run, as a figure.
+
+Train loss, validation KL to the source, and the probe's cross-domain Jaccard (collapse shows as
+a climb towards 1).
 
     python tools/plot_training.py docs/results/train_default docs/results/train_arms \
         -o docs/train_curves.png

@@ -1,6 +1,7 @@
-"""Side-by-side greedy generations for a few held-out prompts: the dense model, the shipped
-trained predictor (with its LoRA), the learned static control (``--static``, a
-tools/train_default.sh run folder) and GRIFFIN, at the same keep; writes Markdown.
+r"""Side-by-side greedy generations for a few held-out prompts, as Markdown.
+
+The dense model, the shipped trained predictor (with its LoRA), the learned static control
+(``--static``, a tools/train_default.sh run folder) and GRIFFIN, at the same keep.
 
     python tools/side_by_side.py -n 10 --keep 0.5 --static runs/default/k0.5-static/stage2 \
         -o docs/side_by_side.md

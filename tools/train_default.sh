@@ -17,6 +17,10 @@
 # variant with its own folder. DATA=... picks the
 # corpus folder (default: the one `mlx_ifp data build` made in the cache). Logs beside each run.
 set -euo pipefail
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then  # the usage and the head of this file; nothing run
+  echo "usage: [KEEPS=...] [ARMS=...] [STAGES=...] bash tools/train_default.sh [OUT] [KEEPS]"; sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0
+fi
+if [[ ${1:-} == -* ]]; then echo "usage: bash tools/train_default.sh [OUT] [KEEPS] (--help: the settings)" >&2; exit 2; fi
 OUT=${1:-runs/default}
 KEEPS=${2:-${KEEPS:-"0.5 0.33"}}  # or KEEPS="0.5" in the environment
 CACHE=${MLX_IFP_CACHE:-$HOME/.cache/mlx_ifp}
