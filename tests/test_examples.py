@@ -14,7 +14,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 def test_example_finetune_config_loads(tmp_path):
     cfg = load_config(EXAMPLES / "finetune_sft.yaml", data=str(tmp_path), iters=3)
     assert cfg.stage == "sft" and cfg.train == "lora" and cfg.iters == 3
-    assert cfg.predictor["head"] == "full"
+    # the shipped default's shape: a predictor that cannot collapse (was the paper's full head,
+    # which collapsed to one mask from its first step on the real model: the fifty-eighth review)
+    assert cfg.predictor["head"] == "griffin" and cfg.predictor["route"] == "reweight"
 
 
 def test_unknown_key_in_yaml_is_an_error(tmp_path):
