@@ -48,7 +48,6 @@ from .generate import (
     not_empty,
     open_model,
     options,
-    seed_flag,
     stream_reply,
 )
 
@@ -317,6 +316,7 @@ def chat_command(
     xtc_probability: options.XtcProbability = None,
     xtc_threshold: options.XtcThreshold = None,
     dequantize: options.Dequantize = None,
+    dtype: options.Dtype = None,
     trust_remote_code: options.TrustRemoteCode = False,
     verbose: Annotated[
         bool, typer.Option("--verbose/--quiet", help="A line on speed and mask after each reply.")
@@ -333,10 +333,11 @@ def chat_command(
     config = check_sampling_flags(max_tokens, sampling.values(), repick, chat=chat)
     sampling |= lm_flags(max_kv_size=max_kv_size, prefill_step_size=prefill_step_size,
                          xtc_probability=xtc_probability, xtc_threshold=xtc_threshold)  # fmt: skip
-    seed_flag(seed)
+    options.seed_flag(seed)
     adapter = named_adapter(adapter, model, budget)
     opened = open_model(model, adapter, mask_source, None, keep, 1, budget, dequantize, None,
-                        repick, extra_eos_token, trust_remote_code=trust_remote_code)  # fmt: skip
+                        repick, extra_eos_token, trust_remote_code=trust_remote_code,
+                        dtype=dtype)  # fmt: skip
     net, source = opened["net"], opened["mask_source"]  # refused here, not at every message:
     if not getattr(opened["tokenizer"], "chat_template", None):  # turns would run together
         raise UsageError(f"{model} has no chat template: chat needs one (use mlx_ifp generate)")

@@ -178,27 +178,18 @@ def as_flags():  # the API's refusals with its options' names as flags (kv_bits:
         raise UsageError(words) from None
 
 
-def load_draft(name: str | None, tokenizer, dequantize) -> dict:
-    """``--draft-model``, loaded after the model as mlx-lm does (another vocabulary: refused)."""
+def load_draft(name: str | None, tokenizer, dequantize, dtype=None) -> dict:
+    """``--draft-model``, loaded after the model as mlx-lm does (another vocabulary: refused);
+    ``--dtype`` casts its float weights as the model's (mlx-lm runs a draft in its own dtype)."""
     from .. import load
 
     if name is None:
         return {}
-    draft, draft_tokenizer = load(name, dequantize=dequantize)
+    draft, draft_tokenizer = load(name, dequantize=dequantize, dtype=dtype)
     if draft_tokenizer.vocab_size != tokenizer.vocab_size:
         raise UsageError(f"--draft-model {name}'s tokenizer ({draft_tokenizer.vocab_size} "
                          f"tokens) is not the model's ({tokenizer.vocab_size})")  # fmt: skip
     return {"draft_model": draft}
-
-
-def seed_flag(seed: int | None) -> None:
-    """``--seed``: checked, then MLX's random state set from it."""
-    import mlx.core as mx
-
-    if seed is not None:
-        if not 0 <= seed < 2**64:  # (-1: llama-cli's random one)
-            raise UsageError(f"--seed must be in [0, 2**64), got {seed} (random: leave out --seed)")
-        mx.random.seed(seed)
 
 
 def open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task=None,
@@ -331,6 +322,7 @@ def generate_command(
     xtc_probability: XtcProbability = None,
     xtc_threshold: XtcThreshold = None,
     dequantize: Dequantize = None,
+    dtype: options.Dtype = None,
     trust_remote_code: options.TrustRemoteCode = False,
     verbose: Verbose = True,
 ):
@@ -371,11 +363,12 @@ def generate_command(
         if check_text(said, flag) is not None and ignore_chat_template:  # the raw prompt only
             fix = "leave out --ignore-chat-template, or put its text in the prompt"
             raise UsageError(f"{flag} needs the chat template: {fix}")
-    seed_flag(seed)
+    options.seed_flag(seed)
     if draft_model is not None:
         check_model(draft_model)  # a name that is no model: before the model loads
+    lm_load = dict(trust_remote_code=trust_remote_code, dtype=dtype)
     opened = open_model(model, adapter, mask_source, mask, keep, align, budget, dequantize, task,
-                        repick, extra_eos_token, trust_remote_code=trust_remote_code)  # fmt: skip
+                        repick, extra_eos_token, **lm_load)  # fmt: skip
     check_template(opened["tokenizer"], system_prompt, config)
     options.kv_size_note(opened["net"], lm.get("max_kv_size"))
     if cache is not None or prefill_response is not None:  # the mask reads the tokens as sent
@@ -384,7 +377,7 @@ def generate_command(
         system_prompt, config, lm["prompt_cache"] = None, None, cache  # (in the tokens)
     with as_flags():  # --kv-bits on this model: before the reply, not MLX's error mid-reply
         check_kv_cache(opened["net"], kv_bits, kv_group_size)
-    lm |= load_draft(draft_model, opened["tokenizer"], dequantize)
+    lm |= load_draft(draft_model, opened["tokenizer"], dequantize, dtype)
     last, *_ = stream_reply(text, max_tokens, opened, prefill_response is not None, task=task,
         system_prompt=system_prompt, chat_template_config=config, extra_eos_tokens=extra_eos_token,
         chat_template=not ignore_chat_template, temp=temp, top_p=top_p, min_p=min_p, top_k=top_k,

@@ -57,6 +57,14 @@ Dequantize = Annotated[
         "--dequantize/--no-dequantize", help="Unpack quantized weights (default: yes on CPU)."
     ),
 ]
+Dtype = Annotated[
+    str | None,
+    typer.Option(
+        help="Run the float weights in float32, float16 or bfloat16. Default: float32 on CPU "
+        "(half precision runs slower there), else the model's own; a float16 or bfloat16 model's "
+        "own dtype gives mlx-lm's replies on CPU too.",
+    ),
+]
 MaxTokens = Annotated[
     int,
     typer.Option(
@@ -346,3 +354,14 @@ def kv_size_note(net, max_kv_size: int | None) -> None:
         kind = getattr(getattr(net, "args", None), "model_type", type(net).__module__)
         why = f"mlx-lm's {kind} model makes its own KV cache (as in mlx_lm generate)"
         typer.echo(f"Warning: --max-kv-size {max_kv_size} bounds nothing here: {why}", err=True)
+
+
+def seed_flag(seed: int | None) -> None:
+    """``--seed``: checked, then MLX's random state set from it (``generate``, ``chat``)."""
+    import mlx.core as mx
+
+    if seed is not None:
+        if not 0 <= seed < 2**64:  # (-1: llama-cli's random one)
+            why = f"must be in [0, 2**64), got {seed} (random: leave out --seed)"
+            raise typer.BadParameter(f"--seed {why}")
+        mx.random.seed(seed)

@@ -121,6 +121,14 @@ def serve_command(
             "predictor shipped with an embedded model (its LoRA applied), else griffin.",
         ),
     ] = None,
+    dtype: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the float weights in float32, float16 or bfloat16. Default: float32 on CPU "
+            "(half precision runs slower there), else the model's own; a float16 or bfloat16 "
+            "model's own dtype gives mlx_lm.server's replies on CPU too.",
+        ),
+    ] = None,
     tasks: Annotated[
         str | None,
         typer.Option(
@@ -242,7 +250,7 @@ def serve_command(
         )
     sock = bind(host, port)  # before the model loads
     try:
-        net, tokenizer, source = served_model(model, keep, mask_source)
+        net, tokenizer, source = served_model(model, keep, mask_source, dtype)
         # none named: the model's own; an export run whole, pruned again for a task or a re-pick
         # (GRIFFIN, at 0.5 unless --keep), as ``generate`` runs it
         source = None if source == "full" and mask_source is None else source
@@ -290,12 +298,13 @@ def serve_command(
         sock.close()
 
 
-def served_model(model: str, keep: str, mask_source: str | None):
+def served_model(model: str, keep: str, mask_source: str | None, dtype: str | None = None):
     """The served model, its tokenizer and mask source: the shipped predictor, named or by
     default, where the model ships one for ``keep`` (else griffin; an export of a pruned model:
-    full, run as written). The model is loaded as it is: the pruners put the shipped LoRA on a
-    copy (as the API's), so a mask file of another source is cut as ``generate --mask`` cuts it
-    (GRIFFIN's from the bare model)."""
+    full, run as written). The model is loaded as it is (``dtype``: its float weights cast, as
+    ``load`` casts them): the pruners put the shipped LoRA on a copy (as the API's), so a mask
+    file of another source is cut as ``generate --mask`` cuts it (GRIFFIN's from the bare
+    model)."""
     import mlx_ifp
 
     from .generate import shipped_predictor, source_and_keep  # (named at full width: refused)
@@ -308,7 +317,7 @@ def served_model(model: str, keep: str, mask_source: str | None):
                 f"{model} at --keep {keep or 0.5} ships no predictor: name another --mask-source"
             )
         mask_source = "predictor" if shipped else None
-    net, tokenizer = mlx_ifp.load(model)
+    net, tokenizer = mlx_ifp.load(model, dtype=dtype)
     if mask_source is None:  # generate's default: griffin; an export of a pruned model whole
         mask_source = source_and_keep(None, keep, None, tokenizer, net)[0].key()
     return net, tokenizer, mask_source
