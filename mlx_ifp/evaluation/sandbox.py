@@ -269,7 +269,7 @@ def _apply_limits(cpu_s: int, memory_mb: int, folder: str) -> None:
         _refuse_new_processes(program)
 
 
-def _child(cpu_s: str, memory_mb: str, folder: str, path: str) -> None:
+def _child(cpu_s: str, memory_mb: str, folder: str, path: str, proof: str) -> None:
     """The sandboxed child (``python -I -S sandbox.py ...``): limits, then the program itself,
     in this process. The limits are set here, not in a ``preexec_fn``: that runs Python between
     fork and exec, which can deadlock a parent with other threads (MLX's, OpenBLAS's); it hung
@@ -282,24 +282,21 @@ def _child(cpu_s: str, memory_mb: str, folder: str, path: str) -> None:
     sys.argv, sys.path[0] = [path], folder
     with open(path, encoding="utf-8") as f:
         code = compile(f.read(), path, "exec")
-    try:
-        exec(code, {"__name__": "__main__", "__file__": path})
-    except SystemExit as e:  # sys.exit(main()), unittest.main(): what follows (tests) never ran
-        if e.code not in (0, None):
-            raise
-        sys.exit(f"SystemExit({e.code}) before the end of the program: it did not run to its end")
+    exec(code, {"__name__": "__main__", "__file__": path})
+    os.write(2, f"\n{proof}\n".encode())  # only a program that ran to its end gets here
 
 
 def run_program(source: str, timeout: float = 5.0, memory_mb: int = 1024) -> RunResult:
-    """Run ``source`` in a sandboxed child Python; passed when it runs to its end (an early
-    ``sys.exit(0)`` fails: the tests after it never ran) within ``timeout``."""
+    """Run ``source`` in a sandboxed child Python; passed when it runs to its end (the child then
+    writes our random token: an early exit 0, even ``os._exit(0)``, fails) within ``timeout``."""
     with tempfile.TemporaryDirectory(prefix="mlx_ifp_exec_") as tmp:
         path = os.path.join(tmp, "candidate.py")
         with open(path, "w", encoding="utf-8") as f:
             f.write(source)
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0", "HOME": tmp}
         env["TMPDIR"] = tmp  # its temporary files go where it may write
-        args = [str(int(timeout) + 1), str(memory_mb), tmp, path]
+        proof = os.urandom(16).hex()  # what the child writes once the program has run to its end
+        args = [str(int(timeout) + 1), str(memory_mb), tmp, path, proof]
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", os.path.abspath(__file__), *args],
@@ -321,9 +318,11 @@ def run_program(source: str, timeout: float = 5.0, memory_mb: int = 1024) -> Run
             _kill(proc)
             return RunResult(False, "timeout", f"killed after {timeout:g} s")
         _kill_group(proc.pid)  # anything it left running in the background
+        if proc.returncode == 0 and proof.encode() in err:
+            return RunResult(True, "passed")
         tail = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
         if proc.returncode == 0:
-            return RunResult(True, "passed")
+            return RunResult(False, "failed", "exit status 0 before the end of the program")
         if proc.returncode < 0:
             return RunResult(False, "error", f"killed by signal {-proc.returncode}")
         if proc.returncode == SETUP_FAILED and tail and tail[0].startswith("sandbox:"):
@@ -396,5 +395,5 @@ def score_replies(domain: str, items, replies, timeout: float) -> dict:
     }
 
 
-if __name__ == "__main__":  # the sandboxed child: python -I -S sandbox.py CPU_S MEMORY_MB DIR FILE
-    _child(*sys.argv[1:5])
+if __name__ == "__main__":  # the sandboxed child: python -I -S sandbox.py CPU_S MB DIR FILE PROOF
+    _child(*sys.argv[1:6])
