@@ -7,11 +7,12 @@ Then:                    python examples/serve_client.py
 
 import argparse
 import os
+import sys
 
-from openai import OpenAI
+from openai import APIConnectionError, APIStatusError, AuthenticationError, OpenAI
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", default="http://127.0.0.1:8080/v1")
     ap.add_argument("--model", default="smollm2-135m-instruct")
@@ -22,12 +23,31 @@ def main() -> None:
     )
     args = ap.parse_args()
     client = OpenAI(base_url=args.url, api_key=args.api_key)
+    try:
+        talk(client, args.model)
+    except APIConnectionError as e:  # (its APITimeoutError too)
+        start = "mlx_ifp serve --tasks examples/serve_tasks.yaml"
+        return fail(f"no server answers at {args.url} ({e.message}): start it ({start}) or --url")
+    except AuthenticationError as e:
+        key = "give the server's --api-key KEY here, or set MLX_IFP_API_KEY for both"
+        return fail(f"the server refused the key (AuthenticationError, {e.message}): {key}")
+    except APIStatusError as e:
+        return fail(f"the server refused the request ({e.message})")
+    return 0
 
+
+def fail(message: str) -> int:
+    """One line on stderr, exit code 2, as mlx_ifp's own commands end on bad input."""
+    print(f"Error: {message}", file=sys.stderr)
+    return 2
+
+
+def talk(client: OpenAI, model: str) -> None:
     print("models:", [m.id for m in client.models.list().data])
 
     # a named task: its slim model is built once, then every request of the task reuses it
     r = client.chat.completions.create(
-        model=f"{args.model}:geo",
+        model=f"{model}:geo",
         messages=[{"role": "user", "content": "What is the capital of France?"}],
         max_tokens=30,
         temperature=0,
@@ -39,7 +59,7 @@ def main() -> None:
 
     # the base model name: the mask is picked from this prompt itself; streamed
     stream = client.chat.completions.create(
-        model=args.model,
+        model=model,
         messages=[{"role": "user", "content": "Write a haiku about the sea."}],
         max_tokens=40,
         stream=True,
@@ -51,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
