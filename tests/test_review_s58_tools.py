@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_review_s57_docs import expand  # the shell's braces: a{1,2}b -> a1b, a2b
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
@@ -48,15 +49,6 @@ def table(text: str) -> dict[str, list[str]]:
         cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
         rows[cells[0].strip("`")] = cells[1:]
     return rows
-
-
-def expand(token: str) -> list[str]:
-    """``a.{json,txt}`` -> ``a.json``, ``a.txt`` (the shell's braces)."""
-    m = re.search(r"\{([^}]*)\}", token)
-    if not m:
-        return [token]
-    head, tail = token[: m.start()], token[m.end() :]
-    return [e for o in m.group(1).split(",") for e in expand(head + o + tail)]
 
 
 def missing_outputs(cell: str) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from .. import UsageError
+from .generate import options  # (generate's flags: one spelling of each)
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
 GRACE_S = 5  # how long a stopping server lets open requests finish
@@ -121,14 +122,7 @@ def serve_command(
             "predictor shipped with an embedded model (its LoRA applied), else griffin.",
         ),
     ] = None,
-    dtype: Annotated[
-        str | None,
-        typer.Option(
-            help="Run the float weights in float32, float16 or bfloat16. Default: float32 on CPU "
-            "(half precision runs slower there), else the model's own; a float16 or bfloat16 "
-            "model's own dtype gives mlx_lm.server's replies on CPU too.",
-        ),
-    ] = None,
+    dtype: options.Dtype = None,
     tasks: Annotated[
         str | None,
         typer.Option(
