@@ -246,7 +246,7 @@ def test_reweight_route_starts_as_griffin_route_and_its_learned_part_is_bounded(
 
 def test_probe_rank_spread_is_zero_for_one_mask_and_blind_to_a_lifted_shared_part():
     from mlx_ifp.core.mask import topk_indicator
-    from mlx_ifp.train.objective import diversity
+    from mlx_ifp.train.diversity import diversity
 
     base = mx.random.normal((2, 16), key=mx.random.key(0))
     same = [base, base * 3.0 + 1.0]  # one ranking for both prompts: collapsed
@@ -261,7 +261,7 @@ def test_probe_rank_spread_is_zero_for_one_mask_and_blind_to_a_lifted_shared_par
 
 
 def test_diversity_jaccard_matches_each_pair_counted_by_hand():
-    from mlx_ifp.train.objective import diversity
+    from mlx_ifp.train.diversity import diversity
 
     import numpy as np
 

@@ -154,7 +154,7 @@ def main() -> None:
     from mlx_ifp.evaluation.run import generate_replies, instructions, scoreable
     from mlx_ifp.evaluation.sandbox import score_replies
     from mlx_ifp.sources import PredictorSource, make_source
-    from mlx_ifp.train.objective import diversity
+    from mlx_ifp.train.diversity import diversity
 
     import mlx.core as mx
 

@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from .. import UsageError
-from ..train import MLX_LM_KEYS, FinetuneConfig, launched
+from ..train import MLX_LM_KEYS, FinetuneConfig, UsageError, launched
 
 #: seconds a process other than rank 0 of a launch waits before its ``Error:`` line (``held_back``)
 HOLD_BACK_S = 30.0
@@ -113,6 +112,14 @@ def finetune_command(
     anchor: Annotated[
         float | None,
         opt("anchor", "Weight of the unpruned LoRA'd model's KL to dense (limits LoRA drift)."),
+    ] = None,
+    end_weight: Annotated[
+        float | None,
+        opt(
+            "end_weight",
+            "With --distill: the KL's weight where dense puts over half its probability on the "
+            "end of the turn (replies that end where dense's do).",
+        ),
     ] = None,
     grad_checkpoint: Annotated[
         bool | None,

@@ -95,6 +95,7 @@ class FinetuneConfig:
     ce: float = 1.0  # weight of the cross-entropy on the data's tokens
     distill: float = 0.0  # weight of the KL to the frozen source model (dense, no adapters)
     anchor: float = 0.0  # weight of the same KL for the trained LLM unpruned: limits its drift
+    end_weight: float = 1.0  # the KL's weight where the source ends the turn (p > 0.5): x this
     compile: str = "auto"  # compile the whole step: auto (on a GPU), true, false
     probe_prompts: int = 8  # held-out prompts per domain for the mask-diversity probe
     init_from: str | None = None  # start from another run's predictor and adapters
@@ -207,7 +208,8 @@ def check(cfg: FinetuneConfig) -> None:
             raise UsageError(f"{name} must be a whole number, got {value!r}")
         if value < low or value >= 2**32:  # a seed past it overflows the per-step seeds
             raise UsageError(f"{name} must be >= {low} (and below 2**32), got {value}")
-    reals = ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill", "anchor")
+    reals = ("learning_rate", "predictor_lr", "eps_start", "eps_end", "ce", "distill", "anchor",
+             "end_weight")  # fmt: skip
     limits = ("memory_limit", "weight_decay", "max_grad_norm", "max_seconds", "lora_scale")
     for name in (*reals, *limits, "lora_dropout", "task_share", "repick_share"):
         value = getattr(cfg, name)
@@ -249,6 +251,8 @@ def check(cfg: FinetuneConfig) -> None:
         )
     if cfg.anchor and (cfg.train == "frozen" or not cfg.distill):
         raise UsageError("anchor needs a trained LLM (train lora or full) and distill > 0")
+    if cfg.end_weight != 1 and not cfg.distill:
+        raise UsageError(f"end_weight {cfg.end_weight:g} weighs the KL to dense: needs distill > 0")
     Budget.parse(cfg.keep)
     check_dtype(cfg.dtype, "dtype")
     if cfg.start_step and (not cfg.init_from or cfg.start_step >= cfg.iters):

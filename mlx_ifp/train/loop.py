@@ -200,7 +200,7 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     k = Budget.parse(cfg.keep).channels(d_ffn(model))
     mx.random.seed(cfg.seed)
     predictor = new_predictor(model, PredictorConfig(**{**cfg.predictor, "k": k}), tokenizer)
-    joint = Joint(predictor, model, teacher)
+    joint = Joint(predictor, model, teacher, getattr(tokenizer, "eos_token_ids", None) or ())
     opts = optimizers(cfg)
     step, history, val_history, div_history = 0, [], [], []
     run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}

@@ -1,4 +1,4 @@
-"""The trained pair, the training objective, and the probe that watches the masks.
+"""The trained pair, the training objective, and the prompts of the probe that watches the masks.
 
 The trained pair (``Joint``: predictor + LLM) and how the LLM trains: frozen, LoRA or full.
 
@@ -9,15 +9,16 @@ first user turn, the loss is on the response tokens; with ``repick: N`` it is re
 response tokens from the text so far, as ``generate`` re-picks (``inference/repick.py``); with
 ``task_share`` some rows run a per-task mask instead: the mean of the scores of the batch's
 other rows of their domain, as a task's mask is the mean of its example prompts' scores.
+With ``end_weight`` the KL weighs more where the source is sure the reply ends.
 
-The probe: mask diversity on a fixed probe set of held-out prompts (does the mask depend on the
-prompt?), logged during training. Collapse (every prompt getting nearly one mask) shows up as a
-mean cross-domain Jaccard near 1 and a small spread of scores across prompts.
+The probe: held-out prompts of every domain (``probe_set``), whose masks ``measure`` compares
+(``diversity.py``); ``diverging``, a validation reading gone wrong.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import random
 from pathlib import Path
@@ -42,24 +43,25 @@ from ..core import (
 from ..sources.predictor import Predictor, source_pass
 from .batches import Batch, Batches, read_jsonl
 from .config import FinetuneConfig, adapter_config, check_lora_layers, repicking_rows, task_rows
+from .diversity import diversity
 
 
 class Joint(nn.Module):
     """The trained pair: one tree of parameters for one ``value_and_grad``."""
 
-    def __init__(self, predictor: Predictor, llm: nn.Module, teacher: nn.Module | None = None):
+    def __init__(self, predictor: Predictor, llm: nn.Module, teacher=None, ends=()):
         super().__init__()
         self.predictor = predictor
         self.llm = llm
         # the frozen source for distillation and GRIFFIN features when the LLM's own weights
-        # train (LoRA and frozen runs switch their adapters off instead); not a child
+        # train (LoRA and frozen runs switch their adapters off instead); not a child; the
+        # tokenizer's end-of-turn ids (``end_weight``)
         object.__setattr__(self, "teacher", teacher)
+        object.__setattr__(self, "ends", mx.array(sorted(ends), dtype=mx.int32))
 
 
 def frozen_copy(model: nn.Module) -> nn.Module:
     """A frozen copy of ``model`` (its own arrays, unaffected by later updates)."""
-    import copy
-
     return copy.deepcopy(model).freeze()  # (freeze returns the module)
 
 
@@ -255,14 +257,27 @@ def kl_to(teacher: mx.array, logits: mx.array) -> mx.array:
     return (mx.exp(logp_t) * (logp_t - logp_s)).sum(-1)
 
 
+def end_weights(teacher: mx.array, ends: mx.array, weight: float) -> mx.array:
+    """(B, T): ``weight`` where the source puts over half its probability on the turn's end
+    tokens ``ends`` (it ends the reply there), else 1."""
+    if ends.size == 0:  # before the first step
+        raise UsageError(f"end_weight {weight:g}: the tokenizer names no end-of-turn token")
+    t = mx.stop_gradient(teacher.astype(mx.float32))
+    p_end = mx.exp(mx.logsumexp(t[..., ends], axis=-1) - mx.logsumexp(t, axis=-1))
+    return mx.where(p_end > 0.5, weight, 1.0)
+
+
 def loss_sum(joint: Joint, batch: Batch, k: int, eps: float, cfg, hard: bool = False, group=None):
-    """(ce * summed CE + distill * summed KL to the source [+ anchor * the unpruned LLM's
-    summed KL], scored tokens, summed CE, summed KL) over the batch (KL is 0 without
-    distillation; the reported KL is the pruned model's)."""
+    """(ce * summed CE + distill * summed KL to the source, x ``end_weight`` where it ends the
+    turn [+ anchor * the unpruned LLM's summed KL], scored tokens, summed CE, summed KL) over
+    the batch (KL is 0 without distillation; the reported KL is the pruned model's, unweighted)."""
     logits, w, teacher = forward(joint, batch, k, eps, cfg, hard, group)
     ce = (nn.losses.cross_entropy(logits, batch.tokens[:, 1:]) * w).sum()
-    kl = (kl_to(teacher, logits) * w).sum() if teacher is not None else mx.array(0.0)
-    loss = cfg.ce * ce + cfg.distill * kl
+    kls = kl_to(teacher, logits) * w if teacher is not None else mx.zeros_like(w)
+    weighted = (
+        kls if cfg.end_weight == 1 else kls * end_weights(teacher, joint.ends, cfg.end_weight)
+    )
+    loss, kl = cfg.ce * ce + cfg.distill * weighted.sum(), kls.sum()
     if cfg.anchor:  # the trained LLM, nothing pruned, held near the source (its drift limited)
         loss = loss + cfg.anchor * (kl_to(teacher, joint.llm(batch.tokens[:, :-1])) * w).sum()
     return loss, w.sum(), ce, kl
@@ -356,36 +371,6 @@ def probe_set(data: str | Path, tokenizer, per_domain: int, seed=0, max_len=256,
             toks = turn_tokens(tokenizer, text) if is_prompt else tokenizer.encode(text)
             out.append((domain, list(toks)[:max_len]))
     return out
-
-
-def diversity(masks: list[mx.array], scores: list[mx.array], domains: list[str]) -> dict:
-    """Jaccard of hard masks (mean over layers of |a & b| / |a | b|) within and across domains,
-    and the spread of scores."""
-    m = mx.stack(masks).astype(mx.float32)  # (P, L, d); every pair at once, a layer at a time
-    size = m.sum(-1)  # (P, L)
-    jac = mx.zeros((m.shape[0], m.shape[0]))
-    for layer in range(m.shape[1]):
-        inter = m[:, layer] @ m[:, layer].T
-        union = size[:, layer, None] + size[None, :, layer] - inter
-        jac = jac + inter / mx.maximum(union, 1)
-    ids = {d: i for i, d in enumerate(dict.fromkeys(domains))}
-    dom = mx.array([ids[d] for d in domains])
-    pair = mx.triu(mx.ones_like(jac), k=1)  # each unordered pair once
-    same = pair * (dom[:, None] == dom[None, :])
-    mean = lambda w: ((jac * w).sum() / m.shape[1] / mx.maximum(w.sum(), 1)).item()  # noqa: E731
-    s = mx.stack(scores)  # (P, L, d)
-    spread = s.std(axis=0).mean(-1)  # per layer: std across prompts, mean over channels
-    scale = s.std(axis=-1).mean(0)  # per layer: std across channels
-    # the same for each channel's rank (0 = last, 1 = first) among its layer's channels: blind
-    # to the scale of the scores (a shared part lifted far above the rest swamps score_std)
-    ranks = mx.argsort(mx.argsort(s, axis=-1), axis=-1).astype(mx.float32)
-    ranks = ranks / max(s.shape[-1] - 1, 1)
-    return {
-        "jaccard_within": mean(same),
-        "jaccard_across": mean(pair - same),
-        "score_std": (spread / mx.maximum(scale, 1e-9)).mean().item(),
-        "rank_std": ranks.std(axis=0).mean().item(),
-    }
 
 
 def measure(predictor, probe: list, k: int) -> dict:
