@@ -12,9 +12,14 @@ from test_finetune import Tok, setup
 
 out, data = sys.argv[1], sys.argv[2]
 group = mx.distributed.init()
-stage, _, repick = sys.argv[3].partition("-")  # "sft-repick": half of each batch re-picks
+stage, _, mode = sys.argv[3].partition("-")  # "sft-repick": half of each batch re-picks
 joint, cfg, k = setup(data, train="lora", stage=stage)
-if repick:
+if mode == "end":  # the KL x4 where ids 0..63 (half the vocabulary) hold over half: some rows
+    from mlx_ifp.train.objective import Joint
+
+    cfg.distill, cfg.end_weight = 1.0, 4.0
+    joint = Joint(joint.predictor, joint.llm, None, range(64), cfg.end_weight)
+if mode == "repick":
     from mlx_ifp.sources.predictor import PredictorConfig, new_predictor
 
     cfg.predictor = dict(head="griffin", route="reweight", shared=0.25)

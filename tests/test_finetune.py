@@ -129,7 +129,7 @@ def test_a_continued_run_resumes_like_a_straight_continuation(tmp_path):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("stage", ["sft", "sft-repick"])
+@pytest.mark.parametrize("stage", ["sft", "sft-repick", "sft-end"])
 def test_distributed_gradients_equal_the_combined_batch(tmp_path, stage):
     data = make_data(tmp_path / "d")
     out = tmp_path / "grads.safetensors"

@@ -42,6 +42,7 @@ from .objective import (
     micro_gradients,
     prepare_llm,
     probe_set,
+    summed,
 )
 
 LORA_INIT_SEED = 7919  # offsets the LoRA initialisation's seed from the predictor's
@@ -146,13 +147,6 @@ class StopOnSigint:
         return False
 
 
-def summed(values: list, group) -> list:
-    """Integer ``values`` summed over the ranks, exactly (a flag: nonzero where any rank set it)."""
-    if group.size() > 1:  # int32: a float32 sum of counts is inexact past 2**24
-        values = mx.distributed.all_sum(mx.array(values, mx.int32), group=group).tolist()
-    return values
-
-
 def finetune(config: FinetuneConfig, model: nn.Module | None = None, tokenizer=None) -> Path:
     """Train the predictor (and LoRA or all LLM weights) jointly; return the output folder.
 
@@ -200,7 +194,8 @@ def _finetune(cfg: FinetuneConfig, model: nn.Module | None, tokenizer) -> Path:
     k = Budget.parse(cfg.keep).channels(d_ffn(model))
     mx.random.seed(cfg.seed)
     predictor = new_predictor(model, PredictorConfig(**{**cfg.predictor, "k": k}), tokenizer)
-    joint = Joint(predictor, model, teacher, getattr(tokenizer, "eos_token_ids", None) or ())
+    ends = getattr(tokenizer, "eos_token_ids", None)  # end_weight's; none: refused here
+    joint = Joint(predictor, model, teacher, ends, cfg.end_weight)
     opts = optimizers(cfg)
     step, history, val_history, div_history = 0, [], [], []
     run = {"tokens": 0, "tokens_seen": 0, "seconds": 0.0, "device": str(mx.default_device())}

@@ -39,6 +39,7 @@ from ..core import (
     topk_indicator,
     training_mask,
     turn_tokens,
+    vocab_size,
 )
 from ..sources.predictor import Predictor, source_pass
 from .batches import Batch, Batches, read_jsonl
@@ -49,15 +50,21 @@ from .diversity import diversity
 class Joint(nn.Module):
     """The trained pair: one tree of parameters for one ``value_and_grad``."""
 
-    def __init__(self, predictor: Predictor, llm: nn.Module, teacher=None, ends=()):
+    def __init__(self, predictor: Predictor, llm: nn.Module, teacher=None, ends=(), end_weight=1):
         super().__init__()
         self.predictor = predictor
         self.llm = llm
         # the frozen source for distillation and GRIFFIN features when the LLM's own weights
-        # train (LoRA and frozen runs switch their adapters off instead); not a child; the
-        # tokenizer's end-of-turn ids (``end_weight``)
+        # train (LoRA and frozen runs switch their adapters off instead); not a child
         object.__setattr__(self, "teacher", teacher)
-        object.__setattr__(self, "ends", mx.array(sorted(ends), dtype=mx.int32))
+        # end_weight's end-of-turn ids, those the LLM has logits for (a gather past them reads 0)
+        ids = sorted({int(i) for i in ends or () if 0 <= int(i) < (vocab_size(llm) or math.inf)})
+        if end_weight != 1 and not ids:  # refused before the data is read, not at step 1
+            raise UsageError(
+                f"end_weight {end_weight:g}: the tokenizer names no end-of-turn token the model has"
+                f" (eos_token_ids {sorted(ends or ())}; its vocabulary: {vocab_size(llm)} tokens)"
+            )
+        object.__setattr__(self, "ends", mx.array(ids, dtype=mx.int32))
 
 
 def frozen_copy(model: nn.Module) -> nn.Module:
@@ -260,7 +267,7 @@ def kl_to(teacher: mx.array, logits: mx.array) -> mx.array:
 def end_weights(teacher: mx.array, ends: mx.array, weight: float) -> mx.array:
     """(B, T): ``weight`` where the source puts over half its probability on the turn's end
     tokens ``ends`` (it ends the reply there), else 1."""
-    if ends.size == 0:  # before the first step
+    if ends.size == 0:  # a Joint built without them (a run's is refused before its data)
         raise UsageError(f"end_weight {weight:g}: the tokenizer names no end-of-turn token")
     t = mx.stop_gradient(teacher.astype(mx.float32))
     p_end = mx.exp(mx.logsumexp(t[..., ends], axis=-1) - mx.logsumexp(t, axis=-1))
@@ -310,6 +317,13 @@ def gradients(joint: Joint, batches: list, k: int, eps, cfg, group=None, micro=N
         ntok = mx.distributed.all_sum(ntok, group=group)
     n = mx.maximum(ntok, 1.0)
     return tree_map(lambda a: a / n, acc), loss / n, ntok
+
+
+def summed(values: list, group) -> list:
+    """Integer ``values`` summed over the ranks, exactly (a flag: nonzero where any rank set it)."""
+    if group.size() > 1:  # int32: a float32 sum of counts is inexact past 2**24
+        values = mx.distributed.all_sum(mx.array(values, mx.int32), group=group).tolist()
+    return values
 
 
 def evaluate(joint: Joint, data: Batches, n_batches: int, k: int, cfg, group=None) -> dict:
