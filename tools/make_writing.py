@@ -142,13 +142,15 @@ def prompts(
 
 
 def write_answers(
-    prompts_file: Path, out: Path, model: str, max_tokens: int, batch: int, label="writing"
-) -> int:
+    prompts_file: Path, out: Path, model: str, max_tokens: int, batch: int, label="writing",
+    replies=None, response: str | None = None,
+) -> int:  # fmt: skip
     """The dense model's greedy replies (float32 weights, on whatever device MLX uses) to each
     row of ``prompts_file``, written as ``out/train.jsonl.gz`` and ``valid.jsonl.gz`` by the
     rows' ``split``. Resumable: each batch's rows are appended to ``out/partial.jsonl`` as they
     come, and a rerun starts after the rows found there (checked against the prompts; a last
-    row cut short by a kill is redone)."""
+    row cut short by a kill is redone). ``replies(rows, bar)`` (with its ``response`` label)
+    writes them instead of the dense model (``pruned_answers.py``: the pruned model's own)."""
     import mlx_ifp
     from mlx_ifp.common import Progress, atomic_file
 
@@ -164,15 +166,17 @@ def write_answers(
     done = [json.loads(line) for line in lines if line.endswith("\n")]
     if [d["prompt"] for d in done] != [r["prompt"] for r in rows[: len(done)]]:
         raise FileExistsError(f"{part} holds other prompts than {prompts_file}: remove it")
-    response = f"dense:{model}:greedy:{max_tokens}"
+    response = response or f"dense:{model}:greedy:{max_tokens}"
     if len(done) < len(rows):
-        net, tok = mlx_ifp.load(model, dequantize=True, dtype="float32")
+        if replies is None:
+            net, tok = mlx_ifp.load(model, dequantize=True, dtype="float32")
+            replies = lambda chunk, bar: answer(net, tok, chunk, max_tokens, batch, bar)  # noqa: E731
         with Progress(label, len(rows), unit="reply") as bar, open(part, "a") as f:
             bar.advance(len(done))
             for start in range(len(done), len(rows), batch):
                 chunk = rows[start : start + batch]
-                replies = answer(net, tok, chunk, max_tokens, batch, bar)
-                new = [reply_row(r, c, response) for r, c in zip(chunk, replies, strict=True)]
+                got = replies(chunk, bar)
+                new = [reply_row(r, c, response) for r, c in zip(chunk, got, strict=True)]
                 f.write("".join(json.dumps(r) + "\n" for r in new))
                 f.flush()
                 done += new

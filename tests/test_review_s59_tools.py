@@ -1,0 +1,33 @@
+"""tools/pruned_answers.py (fifty-ninth session): the pruned model's own replies for on-policy
+distillation; the row choice and bad input (one line, exit code 2; nothing written)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+from pruned_answers import first_per_group  # noqa: E402
+
+
+def test_first_per_group_keeps_the_first_n_of_each_group_in_order():
+    rows = [{"group": g, "i": i} for i, g in enumerate("aabacbbc")]
+    assert [r["i"] for r in first_per_group(rows, 2)] == [0, 1, 2, 4, 5, 7]
+    assert first_per_group(rows, 0) == []
+
+
+def run(*args):
+    cmd = [sys.executable, str(ROOT / "tools" / "pruned_answers.py"), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    missing = run("--prompts", tmp_path / "none.jsonl", "-o", tmp_path / "out")
+    empty = tmp_path / "p.jsonl"
+    empty.write_text('{"prompt": "hi", "group": "math", "split": "valid"}\n')
+    none_left = run("--prompts", empty, "--split", "train", "-o", tmp_path / "out")
+    for r, said in ((missing, "no prompts file"), (none_left, "no rows of")):
+        assert r.returncode == 2, r.stderr
+        assert said in r.stderr.splitlines()[-1] and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,111 @@
+"""The pruned default's own greedy replies to a prompts file: data for on-policy distillation.
+
+    python tools/pruned_answers.py --prompts PROMPTS.jsonl -o DIR [--run DIR] [--keep 0.5]
+        [--max-tokens 128] [--split train] [--limit N]
+
+Each prompt is answered as `mlx_ifp generate` answers it: the shipped predictor for the budget
+(or a finetune output, `--run DIR`, with its LoRA), the mask re-picked as by default, a slim
+prefill, greedy, float32 weights. The replies are written as `make_writing.py`'s `answer` step
+writes the dense model's (`DIR/train.jsonl.gz` and `valid.jsonl.gz` by the rows' `split`, a reply
+cut at `--max-tokens` marked `"truncated": true`, resumable from `DIR/partial.jsonl`), so
+`make_chat6.py corpus --answers DIR` (or `make_chat.py`'s) builds a corpus of them. Trained with
+`distill 1, ce 0`, the frozen dense model then scores every position of the pruned model's own
+text: where a pruned reply drifts from dense's and misses the end, dense says where it would end
+(`docs/results/end_weight/`: teacher-forced on dense's replies the end is learnt, greedy replies
+leave dense's path within 5 tokens). `--split`/`--limit`: only those rows (the first N per group).
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def pruned_replies(run: str | None, keep: str, max_tokens: int):
+    """``replies(rows, bar)``: (text, ended) per row, as ``generate`` answers each prompt."""
+    import mlx_ifp
+
+    model, tok = mlx_ifp.load(adapter_path=run, dequantize=True, dtype="float32")
+    if run:
+        pruner = mlx_ifp.Pruner(model, tok, "predictor", keep=keep, path=run)
+    else:
+        pruner = mlx_ifp.Pruner(model, tok, keep=keep)
+
+    def replies(rows: list[dict], bar) -> list[tuple[str, bool]]:
+        out = []
+        for row in rows:
+            toks, last = [], None
+            for last in mlx_ifp.stream_generate(
+                model, tok, row["prompt"], max_tokens, pruner=pruner
+            ):
+                toks.append(last.token)
+            ended = last is not None and last.finish_reason == "stop"
+            out.append((tok.decode([t for t in toks if t not in tok.eos_token_ids]).strip(), ended))
+            bar.advance(1)
+        return out
+
+    return replies
+
+
+def first_per_group(rows: list[dict], n: int) -> list[dict]:
+    """The first ``n`` rows of each group, in order."""
+    count: Counter = Counter()
+    kept = []
+    for row in rows:
+        count[row.get("group")] += 1
+        if count[row.get("group")] <= n:
+            kept.append(row)
+    return kept
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--prompts", required=True, help="a prompts file (make_chat*.py prompts)")
+    p.add_argument("-o", "--output", required=True, help="the answers folder written")
+    p.add_argument("--run", help="a finetune output (predictor + LoRA); default: the shipped one")
+    p.add_argument("--keep", default="0.5", help="the budget (0.5)")
+    p.add_argument("--max-tokens", type=int, default=128, help="reply length cap (128)")
+    p.add_argument("--split", choices=("train", "valid"), help="only the rows of this split")
+    p.add_argument("--limit", type=int, help="only the first N rows of each group")
+    a = p.parse_args()
+    from make_writing import write_answers
+
+    path = Path(a.prompts)
+    if not path.is_file():
+        p.error(f"no prompts file {path}")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if a.split in (None, r.get("split"))]
+    if a.limit is not None:  # the first N rows of each group
+        count: Counter = Counter()
+        rows = [
+            r for r in rows if (count.update([r.get("group")]), count[r.get("group")])[1] <= a.limit
+        ]
+    if not rows:
+        p.error(f"no rows of {path} are left to answer")
+    run = str(Path(a.run).resolve()) if a.run else None
+    label = f"pruned:{'shipped' if run is None else Path(run).name}:{a.keep}:greedy:{a.max_tokens}"
+    with tempfile.TemporaryDirectory() as tmp:  # the rows chosen, as write_answers reads them
+        chosen = Path(tmp) / "prompts.jsonl"
+        chosen.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        try:
+            n = write_answers(
+                chosen,
+                Path(a.output),
+                "",
+                a.max_tokens,
+                1,
+                "pruned",
+                pruned_replies(run, a.keep, a.max_tokens),
+                label,
+            )
+        except (FileExistsError, FileNotFoundError) as e:
+            p.error(str(e))
+    print(f"{n} replies -> {a.output}")
+
+
+if __name__ == "__main__":
+    main()
