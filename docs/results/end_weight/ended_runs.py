@@ -11,14 +11,12 @@ the slim prefill and re-picking that `generate` uses by default.
 """
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "prefill_ended"))
-from ended_prefill import GROUPS, loops, prompts  # noqa: E402
+from ended_prefill import counts, loops, prompts, table, write  # noqa: E402
 
 
 def main():
@@ -50,20 +48,9 @@ def main():
                 "text": tok.decode(toks)[:400],
             })  # fmt: skip
             print(name, r["group"], len(toks), seen[-1]["ended"], seen[-1]["loops"], flush=True)
-        out["arms"][name] = {
-            "folder": folder,
-            "ended": sum(x["ended"] for x in seen),
-            "loops": sum(x["loops"] for x in seen),
-            "ended_by_group": {g: sum(x["ended"] for x in seen if x["group"] == g) for g in GROUPS},
-            "mean_tokens": round(sum(x["tokens"] for x in seen) / len(seen), 1),
-            "replies": seen,
-        }
-        tmp = Path(args.output).with_suffix(".tmp")
-        tmp.write_text(json.dumps(out, indent=1))
-        os.replace(tmp, args.output)
-    print(f"{'arm':18} {'ended':>6} {'loops':>6} {'mean tokens':>12}")
-    for name, a in out["arms"].items():
-        print(f"{name:18} {a['ended']:>6} {a['loops']:>6} {a['mean_tokens']:>12}")
+        out["arms"][name] = {"folder": folder, **counts(seen)}
+        write(out, args.output)
+    table(out)
 
 
 if __name__ == "__main__":

@@ -68,20 +68,30 @@ def main():
                 }
                 seen.append(row)
                 print(name, row["group"], row["tokens"], row["ended"], row["loops"], flush=True)
-            graded = seen[1:]
-            out["arms"][name] = {
-                "ended": sum(x["ended"] for x in graded),
-                "loops": sum(x["loops"] for x in graded),
-                "ended_by_group": {
-                    g: sum(x["ended"] for x in graded if x["group"] == g) for g in GROUPS
-                },
-                "mean_tokens": round(sum(x["tokens"] for x in graded) / len(graded), 1),
-                "readme_first_prompt": seen[0],
-                "replies": graded,
-            }
-            tmp = Path(args.output).with_suffix(".tmp")
-            tmp.write_text(json.dumps(out, indent=1))
-            os.replace(tmp, args.output)
+            out["arms"][name] = {**counts(seen[1:]), "readme_first_prompt": seen[0]}
+            write(out, args.output)
+    table(out)
+
+
+def counts(replies: list[dict]) -> dict:
+    """An arm's counts over its graded replies (the replies last)."""
+    return {
+        "ended": sum(x["ended"] for x in replies),
+        "loops": sum(x["loops"] for x in replies),
+        "ended_by_group": {g: sum(x["ended"] for x in replies if x["group"] == g) for g in GROUPS},
+        "mean_tokens": round(sum(x["tokens"] for x in replies) / len(replies), 1),
+        "replies": replies,
+    }
+
+
+def write(out: dict, path: str) -> None:
+    """``out`` as JSON at ``path``, whole (a temporary name, then renamed)."""
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(out, indent=1))
+    os.replace(tmp, path)
+
+
+def table(out: dict) -> None:
     print(f"{'arm':18} {'ended':>6} {'loops':>6} {'mean tokens':>12}")
     for name, a in out["arms"].items():
         print(f"{name:18} {a['ended']:>6} {a['loops']:>6} {a['mean_tokens']:>12}")
