@@ -8,13 +8,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from pruned_answers import first_per_group  # noqa: E402
+from pruned_answers import interleaved  # noqa: E402
 
 
-def test_first_per_group_keeps_the_first_n_of_each_group_in_order():
+def test_interleaved_takes_the_first_n_of_each_group_in_turn():
     rows = [{"group": g, "i": i} for i, g in enumerate("aabacbbc")]
-    assert [r["i"] for r in first_per_group(rows, 2)] == [0, 1, 2, 4, 5, 7]
-    assert first_per_group(rows, 0) == []
+    assert [r["i"] for r in interleaved(rows, 2)] == [0, 2, 4, 1, 5, 7]
+    assert [r["i"] for r in interleaved(rows)] == [0, 2, 4, 1, 5, 7, 3, 6]
+    assert interleaved(rows, 0) == [] and interleaved([]) == []
 
 
 def run(*args):

@@ -12,14 +12,14 @@ cut at `--max-tokens` marked `"truncated": true`, resumable from `DIR/partial.js
 `distill 1, ce 0`, the frozen dense model then scores every position of the pruned model's own
 text: where a pruned reply drifts from dense's and misses the end, dense says where it would end
 (`docs/results/end_weight/`: teacher-forced on dense's replies the end is learnt, greedy replies
-leave dense's path within 5 tokens). `--split`/`--limit`: only those rows (the first N per group).
+leave dense's path within 5 tokens). `--split`/`--limit`: only those rows (the first N per
+group); the groups are answered in turn, so a run stopped part way has answered them alike.
 """
 
 import argparse
 import json
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -51,15 +51,14 @@ def pruned_replies(run: str | None, keep: str, max_tokens: int):
     return replies
 
 
-def first_per_group(rows: list[dict], n: int) -> list[dict]:
-    """The first ``n`` rows of each group, in order."""
-    count: Counter = Counter()
-    kept = []
+def interleaved(rows: list[dict], n: int | None = None) -> list[dict]:
+    """The first ``n`` rows of each group (all: None), taken in turn from each group, so that a
+    run stopped part way (resumed later) has answered the groups alike."""
+    groups: dict = {}
     for row in rows:
-        count[row.get("group")] += 1
-        if count[row.get("group")] <= n:
-            kept.append(row)
-    return kept
+        groups.setdefault(row.get("group"), []).append(row)
+    lists = [g if n is None else g[:n] for g in groups.values()]
+    return [g[i] for i in range(max(map(len, lists), default=0)) for g in lists if i < len(g)]
 
 
 def main() -> None:
@@ -79,11 +78,7 @@ def main() -> None:
         p.error(f"no prompts file {path}")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if a.split in (None, r.get("split"))]
-    if a.limit is not None:  # the first N rows of each group
-        count: Counter = Counter()
-        rows = [
-            r for r in rows if (count.update([r.get("group")]), count[r.get("group")])[1] <= a.limit
-        ]
+    rows = interleaved(rows, a.limit)
     if not rows:
         p.error(f"no rows of {path} are left to answer")
     run = str(Path(a.run).resolve()) if a.run else None
