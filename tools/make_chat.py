@@ -324,8 +324,10 @@ def main(make=prompts, doc: str = __doc__, source: str = "chat") -> None:
     p.add_argument("--valid", type=int, default=60, help="validation prompts per group")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prompts", help="answer: the prompts file read")
+    p.add_argument("--source", default=source, help=f"corpus: the rows' source ({source})")
     step_args(p)
     a = p.parse_args()
+    source = a.source  # (another label: the pruned model's replies, tools/pruned_answers.py)
     from mlx_ifp.common import atomic_file
 
     if a.step == "prompts":
