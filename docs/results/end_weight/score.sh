@@ -1,14 +1,15 @@
 # After the end-weight lane(s) (bash tools/device_lanes.sh after docs/results/end_weight/score.sh):
 # each candidate at LoRA scale 17 (x0.85, as shipped) and packed in float16; then for it and the
 # shipped rw25.c6, side by side: the corpus's five validation domains (the rule's part 1) and
-# ended_runs.py on the 47 prompts (part 2). rw25.e1 (the control) only if its lane ran.
+# ended_runs.py on the 47 prompts (part 2). rw25.e1 (the control) and rw25.op (../onpolicy/)
+# only if their lanes ran.
 set -u
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1 MLX_ENABLE_TF32=0
 o=/tmp/after/out r=/tmp/score_ew; mkdir -p "$o" "$r"
 shipped=$PWD/mlx_ifp/weights/smollm2-135m-instruct
 scale17() { python3 -c "import json,sys; p=sys.argv[1]; c=json.load(open(p)); c['lora_parameters']['scale']=17.0; json.dump(c,open(p,'w'),indent=2)" "$1/adapter_config.json"; }
 arms=""
-for a in rw25.e4 rw25.e1; do
+for a in rw25.e4 rw25.e1 rw25.op; do
   [ -f /tmp/runs/k0.5-$a/stage2/ifp_config.json ] || continue
   rm -rf "$r/$a"; cp -r /tmp/runs/k0.5-$a/stage2 "$r/$a" && scale17 "$r/$a" && arms="$arms $a"
   cp /tmp/runs/k0.5-$a/stage2/trainer_state.json "$o/$a.trainer_state.json"
