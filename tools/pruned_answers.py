@@ -17,6 +17,7 @@ group); the groups are answered in turn, so a run stopped part way has answered 
 """
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -26,16 +27,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 def pruned_replies(run: str | None, keep: str, max_tokens: int):
-    """``replies(rows, bar)``: (text, ended) per row, as ``generate`` answers each prompt."""
+    """``replies(rows, bar)``: (text, ended) per row, as ``generate`` answers each prompt; the
+    model loads at the first call (a resumed run with nothing left to answer loads nothing)."""
     import mlx_ifp
 
-    model, tok = mlx_ifp.load(adapter_path=run, dequantize=True, dtype="float32")
-    if run:
-        pruner = mlx_ifp.Pruner(model, tok, "predictor", keep=keep, path=run)
-    else:
-        pruner = mlx_ifp.Pruner(model, tok, keep=keep)
+    @functools.cache
+    def loaded():
+        model, tok = mlx_ifp.load(adapter_path=run, dequantize=True, dtype="float32")
+        if run:
+            return model, tok, mlx_ifp.Pruner(model, tok, "predictor", keep=keep, path=run)
+        return model, tok, mlx_ifp.Pruner(model, tok, keep=keep)
 
     def replies(rows: list[dict], bar) -> list[tuple[str, bool]]:
+        model, tok, pruner = loaded()
         out = []
         for row in rows:
             toks, last = [], None
