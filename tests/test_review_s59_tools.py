@@ -1,5 +1,6 @@
 """tools/pruned_answers.py (fifty-ninth session): the pruned model's own replies for on-policy
-distillation; the row choice and bad input (one line, exit code 2; nothing written)."""
+distillation; the row choice and bad input (one line, exit code 2; nothing written): a missing
+``--run`` folder was a traceback after an empty ``partial.jsonl`` was written."""
 
 import subprocess
 import sys
@@ -28,7 +29,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     empty = tmp_path / "p.jsonl"
     empty.write_text('{"prompt": "hi", "group": "math", "split": "valid"}\n')
     none_left = run("--prompts", empty, "--split", "train", "-o", tmp_path / "out")
-    for r, said in ((missing, "no prompts file"), (none_left, "no rows of")):
+    no_run = run("--prompts", empty, "--run", tmp_path / "no_run", "-o", tmp_path / "out")
+    cases = ((missing, "no prompts file"), (none_left, "no rows of"), (no_run, "no run folder"))
+    for r, said in cases:
         assert r.returncode == 2, r.stderr
         assert said in r.stderr.splitlines()[-1] and "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()

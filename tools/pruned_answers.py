@@ -85,6 +85,8 @@ def main() -> None:
     rows = interleaved(rows, a.limit)
     if not rows:
         p.error(f"no rows of {path} are left to answer")
+    if a.run and not Path(a.run).is_dir():  # before anything is written
+        p.error(f"no run folder {a.run} (a finetune output: predictor + LoRA)")
     run = str(Path(a.run).resolve()) if a.run else None
     label = f"pruned:{'shipped' if run is None else Path(run).name}:{a.keep}:greedy:{a.max_tokens}"
     with tempfile.TemporaryDirectory() as tmp:  # the rows chosen, as write_answers reads them
@@ -101,7 +103,7 @@ def main() -> None:
                 pruned_replies(run, a.keep, a.max_tokens),
                 label,
             )
-        except (FileExistsError, FileNotFoundError) as e:
+        except (FileExistsError, FileNotFoundError, ValueError) as e:  # ValueError: UsageError
             p.error(str(e))
     print(f"{n} replies -> {a.output}")
 
