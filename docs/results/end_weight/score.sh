@@ -1,8 +1,8 @@
 # After the end-weight lane(s) (bash tools/device_lanes.sh after docs/results/end_weight/score.sh):
 # each candidate at LoRA scale 17 (x0.85, as shipped) and packed in float16; then for it and the
 # shipped rw25.c6, side by side: the corpus's five validation domains (the rule's part 1) and
-# ended_runs.py on the 47 prompts (part 2). rw25.e1 (the control) and rw25.op (../onpolicy/)
-# only if their lanes ran.
+# ended_runs.py on the 47 prompts (part 2), and set 6's held-out forms (the on-policy rule's
+# part 2). rw25.e1 (the control) and rw25.op (../onpolicy/) only if their lanes ran.
 set -u
 export PYTHONPATH=/tmp/site:$PWD MLX_IFP_CACHE=/tmp/cache PYTHONUNBUFFERED=1 MLX_ENABLE_TF32=0
 o=/tmp/after/out r=/tmp/score_ew; mkdir -p "$o" "$r"
@@ -22,6 +22,12 @@ V="--keep 0.5 --limit 24 --no-griffin --examples 16 --reroute 16 --split valid -
 V="$V --domains math,code,science,prose,general"
 run valid_shipped tools/eval_task_masks.py --run "$shipped" $V
 for a in $arms; do run valid_$a tools/eval_task_masks.py --run "$r/$a" $V; done
+# set 6's held-out forms (../onpolicy/README.md, its rule's part 2; /tmp/chat6_eval from start.sh)
+C="--domains math,code,general,prose --keep 0.5 --limit 60 --no-griffin --examples , --reroute 16 --split valid"
+if [ -d /tmp/chat6_eval ]; then
+  run c6valid_shipped tools/eval_task_masks.py --run "$shipped" --data /tmp/chat6_eval $C
+  for a in $arms; do run c6valid_$a tools/eval_task_masks.py --run "$r/$a" --data /tmp/chat6_eval $C; done
+fi
 for a in $arms; do  # the float16 packs (the tars over 15 MiB come back in parts)
   mkdir -p "$o/.pack"; rm -rf /tmp/after/pk_$a
   OUT=/tmp/after/pk_$a bash tools/device_lanes.sh pack 0.5 "$a" > "/tmp/after/pack_$a.log" 2>&1 \
