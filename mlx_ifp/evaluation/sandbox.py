@@ -26,22 +26,24 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-#: a number, its sign (ASCII or U+2212) also before a dollar sign: -5, -$5, -\$1,250.50
-_NUMBER = re.compile(r"[-\u2212]?(?:\\?\$\s*)?\d[\d,]*(?:\.\d+)?")
-#: where the marker's sentence ends: a line break, or a full stop before a space or the end
-_SENTENCE_END = re.compile(r"\n|\.(?=\s|$)")
+#: a number, its sign (ASCII or U+2212) also before a dollar sign: -5, -$5, -\$1,250.50, .5
+_NUMBER = re.compile(r"[-\u2212]?(?:\\?\$\s*)?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
+#: where the marker's clause ends: a line break, a full stop before a space or the end, a comma
+#: before a word, or a clause word ("The answer is 8, since 5 - 2 = 3": the "=" is not the answer's)
+_CLAUSE_END = re.compile(r"\n|\.(?=\s|$)|,\s*(?=[^\W\d])|\s(?:since|because|as|which|while|but)\s")
+_LIST_ITEM = re.compile(r"(?m)^\s*\d+[.)]\s")  # "1. " heading a line: not an answer
 
 
 def final_number(text: str) -> str | None:
     """The answer a GSM8K reply gives: after ``####``, ``\\boxed{`` or "answer is" if present
-    (the number after the last "=" of that sentence: "answer is 5 + 3 = 8"), else the last
-    number; commas, dollar signs and trailing ``.0`` dropped."""
+    (the number after the last "=" of that clause: "answer is 5 + 3 = 8"; with none in its clause,
+    the marker heads a worked answer: its last number), else the last number, normalised."""
     for marker in ("####", "\\boxed{", "answer is", "Answer:"):
         if marker in text:
             tail = text.rsplit(marker, 1)[1]
-            sentence = _SENTENCE_END.split(tail, maxsplit=1)[0]
-            found = _NUMBER.findall(sentence.rsplit("=", 1)[1]) if "=" in sentence else []
-            found = found or _NUMBER.findall(tail)
+            clause = _CLAUSE_END.split(tail, maxsplit=1)[0]
+            found = _NUMBER.findall(clause.rsplit("=", 1)[1] if "=" in clause else clause)
+            found = found[:1] or _NUMBER.findall(_LIST_ITEM.sub("", tail))[-1:]
             if found:
                 return _norm(found[0])
     found = _NUMBER.findall(text)
@@ -50,9 +52,7 @@ def final_number(text: str) -> str | None:
 
 def _norm(number: str) -> str:
     s = re.sub(r"[,$\\\s]", "", number).replace("\u2212", "-").rstrip(".")
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
-    return s
+    return re.sub(r"^(-?)\.", r"\g<1>0.", s.rstrip("0").rstrip(".")) if "." in s else s  # .5: 0.5
 
 
 def exact_match(reply: str, answer: str | float) -> bool:
