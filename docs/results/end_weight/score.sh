@@ -28,7 +28,8 @@ if [ -d /tmp/chat6_eval ]; then
   run c6valid_shipped tools/eval_task_masks.py --run "$shipped" --data /tmp/chat6_eval $C
   for a in $arms; do run c6valid_$a tools/eval_task_masks.py --run "$r/$a" --data /tmp/chat6_eval $C; done
 fi
-for a in $arms; do  # the float16 packs (the tars over 15 MiB come back in parts)
+for a in $arms; do  # the float16 packs of the candidates (the tars over 15 MiB come back in parts)
+  [ "$a" = rw25.e1 ] && continue  # (the control is never shipped)
   mkdir -p "$o/.pack"; rm -rf /tmp/after/pk_$a
   OUT=/tmp/after/pk_$a bash tools/device_lanes.sh pack 0.5 "$a" > "/tmp/after/pack_$a.log" 2>&1 \
     && cp /tmp/after/pk_$a/pack/* "$o/.pack/" && cp /tmp/after/pk_$a/pack.sha256 "$o/.pack/pack_$a.sha256" \
