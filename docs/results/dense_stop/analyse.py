@@ -1,6 +1,7 @@
 """Would the source model end the pruned default's replies? Its top token at each reply position.
 
-    python docs/results/dense_stop/analyse.py [-n 12] [--max-tokens 256] [--keep 0.5 0.33] -o OUT.json
+    python docs/results/dense_stop/analyse.py [-n 12] [--max-tokens 256] [--keep 0.5 0.33]
+        -o OUT.json
 
 The 47 prompts of `../prefill_ended/` (and the README's France prompt first, not counted): the
 shipped default's greedy reply as `generate` writes it (re-picked, slim prefill), then the
@@ -21,6 +22,11 @@ sys.path.insert(0, str(HERE.parent / "prefill_ended"))
 from ended_prefill import loops, prompts  # noqa: E402
 
 EVERY = 16  # generate's re-pick interval: the source reads the reply this many tokens at a time
+
+
+def mean_tokens(rows: list[dict], key: str) -> float:
+    """The mean reply length with each reply cut at ``key`` (its own length where it has none)."""
+    return round(sum(x["tokens"] if x[key] is None else x[key] for x in rows) / len(rows), 1)
 
 
 def main():
@@ -57,13 +63,14 @@ def main():
             if cut is not None and ended and cut >= len(reply):
                 cut = None  # the source ends where the reply ended on its own: nothing to cut
             bound = None if cut is None else min(-(-(cut + 1) // EVERY) * EVERY, len(reply))
+            cut_text = None if cut is None else tok.decode(reply[:cut])
+            bound_text = None if bound is None else tok.decode(reply[:bound])
             rows.append({
                 "group": r["group"], "tokens": len(reply), "ended": ended, "loops": loops(toks),
-                "cut": cut, "boundary": bound, "max_p_end": round(max(p_end), 4), "p_end_at_cut": None if cut is None
-                else round(p_end[cut], 4), "s": round(time.perf_counter() - t0, 2),
-                "text": tok.decode(reply), "cut_text": None if cut is None
-                else tok.decode(reply[:cut]), "boundary_text": None if bound is None
-                else tok.decode(reply[:bound]),
+                "cut": cut, "boundary": bound, "max_p_end": round(max(p_end), 4),
+                "p_end_at_cut": None if cut is None else round(p_end[cut], 4),
+                "s": round(time.perf_counter() - t0, 2), "text": tok.decode(reply),
+                "cut_text": cut_text, "boundary_text": bound_text,
             })  # fmt: skip
             print(keep, r["group"], len(reply), ended, cut, bound, flush=True)
         counted = rows[1:]
@@ -72,13 +79,11 @@ def main():
             "ended_with_check": sum(x["ended"] or x["cut"] is not None for x in counted),
             "cut_before_own_end": sum(x["ended"] and x["cut"] is not None for x in counted),
             "mean_tokens": round(sum(x["tokens"] for x in counted) / len(counted), 1),
-            "mean_tokens_cut": round(sum(x["tokens"] if x["cut"] is None else x["cut"]
-                                         for x in counted) / len(counted), 1),  # fmt: skip
-            "mean_tokens_boundary": round(sum(x["tokens"] if x["boundary"] is None
-                                              else x["boundary"] for x in counted) / len(counted), 1),  # fmt: skip
+            "mean_tokens_cut": mean_tokens(counted, "cut"),
+            "mean_tokens_boundary": mean_tokens(counted, "boundary"),
             "readme_cut": rows[0]["cut_text"], "readme_boundary": rows[0]["boundary_text"],
             "rows": rows,
-        }
+        }  # fmt: skip
         tmp = Path(args.output).with_suffix(".tmp")
         tmp.write_text(json.dumps(out, indent=1))
         os.replace(tmp, args.output)
