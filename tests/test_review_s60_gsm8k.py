@@ -39,6 +39,8 @@ def test_the_answer_not_a_later_clause(reply, answer):
         ("The answer is 4 + 4 = 8, since she had 4.", "8"),
         ("Answer: 42", "42"),
         ("It costs 0.5 dollars.", "0.5"),
+        ("The final answer is:\n\n$18$\n\nThis is because 16 - 3 - 4 = 9 eggs at $2 each.", "18"),
+        ("The answer is\n42 apples, and 3 pears were left.", "42"),
     ],
 )
 def test_worked_out_answers_still_read(reply, answer):

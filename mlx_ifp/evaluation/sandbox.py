@@ -28,22 +28,23 @@ from dataclasses import dataclass
 
 #: a number, its sign (ASCII or U+2212) also before a dollar sign: -5, -$5, -\$1,250.50, .5
 _NUMBER = re.compile(r"[-\u2212]?(?:\\?\$\s*)?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
-#: where the marker's clause ends: a line break, a full stop before a space or the end, a comma
-#: before a word, or a clause word ("The answer is 8, since 5 - 2 = 3": the "=" is not the answer's)
+#: a clause's end: a line break, a full stop before a space, a comma before a word, a clause word
 _CLAUSE_END = re.compile(r"\n|\.(?=\s|$)|,\s*(?=[^\W\d])|\s(?:since|because|as|which|while|but)\s")
 _LIST_ITEM = re.compile(r"(?m)^\s*\d+[.)]\s")  # "1. " heading a line: not an answer
 
 
 def final_number(text: str) -> str | None:
     """The answer a GSM8K reply gives: after ``####``, ``\\boxed{`` or "answer is" if present
-    (the number after the last "=" of that clause: "answer is 5 + 3 = 8"; with none in its clause,
-    the marker heads a worked answer: its last number), else the last number, normalised."""
+    (the number after the last "=" of that clause: "answer is 5 + 3 = 8", not "answer is 8, since
+    5 - 2 = 3"; above a numbered list, its last), else the last number, normalised."""
     for marker in ("####", "\\boxed{", "answer is", "Answer:"):
         if marker in text:
             tail = text.rsplit(marker, 1)[1]
             clause = _CLAUSE_END.split(tail, maxsplit=1)[0]
-            found = _NUMBER.findall(clause.rsplit("=", 1)[1] if "=" in clause else clause)
-            found = found[:1] or _NUMBER.findall(_LIST_ITEM.sub("", tail))[-1:]
+            found = _NUMBER.findall(clause.rsplit("=", 1)[1] if "=" in clause else clause)[:1]
+            if not found and _LIST_ITEM.match(tail):  # "Answer:" above a numbered list: its last
+                found = _NUMBER.findall(_LIST_ITEM.sub("", tail))[-1:]
+            found = found or _NUMBER.findall(tail)[:1]
             if found:
                 return _norm(found[0])
     found = _NUMBER.findall(text)
