@@ -53,7 +53,7 @@ def final_number(text: str) -> str | None:
 
 def _norm(number: str) -> str:
     s = re.sub(r"[,$\\\s]", "", number).replace("\u2212", "-").rstrip(".")
-    return re.sub(r"^(-?)\.", r"\g<1>0.", s.rstrip("0").rstrip(".")) if "." in s else s  # .5: 0.5
+    return re.sub(r"^(-?)\.", r"\g<1>0.", s).rstrip("0").rstrip(".") if "." in s else s  # .5: 0.5
 
 
 def exact_match(reply: str, answer: str | float) -> bool:
