@@ -199,10 +199,10 @@ def rows(result: dict) -> list[list[str]]:
             sli = v.get("slice_s", 0.0) * 1e3 if "slice_s" in v else None
             hit = v.get("hit_s", 0.0) * 1e3 if "hit_s" in v else None
             pre = v["prefill_s"] * 1e3 if "prefill_s" in v else None
-            if key == "h_prefill":  # selection rides on the dense prefill
+            ttft = None if pre is None else pre + (sel or 0) + (sli or 0) + (hit or 0)
+            if key == "h_prefill":  # selection rides on the dense prefill; no TTFT (H_NOTE)
                 sel = v["select_s"] * 1e3
                 pre = v["prefill_select_slice_s"] * 1e3 - sel - sli
-            ttft = None if pre is None else pre + (sel or 0) + (sli or 0) + (hit or 0)
             out.append([str(run["keep"]), str(run["k"]), NAMES.get(key, key),
                         _f(sel if hit is None else hit, ".2f"), _f(sli), _f(pre), _f(ttft),
                         _tps(v), _f(v.get("peak_gb"), ".3f")])  # fmt: skip
@@ -211,12 +211,20 @@ def rows(result: dict) -> list[list[str]]:
 
 HEADER = ["keep", "k", "variant", "select/hit ms", "slice ms", "prefill ms", "TTFT ms",
           "decode tok/s", "peak GB"]  # fmt: skip
+#: under the table where (h) ran: its prefill is not mlx-lm's prompt time, as the others' is
+H_NOTE = ("(h): prefill ms fills the KV cache alone, without the first token's step that the "
+          "other rows' prefill and TTFT hold (no TTFT: compare its targets row)")  # fmt: skip
+
+
+def _h_ran(result: dict) -> bool:
+    return any("h_prefill" in run["variants"] for run in result["runs"])
 
 
 def markdown(result: dict) -> str:
     """The variant table and the ratio table as Markdown."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(result)]
+    lines += ["", H_NOTE] if _h_ran(result) else []
     lines += ["", "| keep | ratio | value | target |", "|---|---|---|---|"]
     for run in result["runs"]:
         for key, value in run["ratios"].items():
@@ -245,7 +253,7 @@ def print_tables(result: dict, stderr: bool = False) -> None:
     if result.get("alternating_trials", 0) > result["trials"] and alternated(result):
         title += f", alternating trials {result['alternating_trials']}"  # at least 3
     title += ", decode tok/s ± its std dev" if spread else ""
-    t = Table(title=title)
+    t = Table(title=title, caption=H_NOTE if _h_ran(result) else None)
     for h in HEADER:
         t.add_column(h, justify="left" if h == "variant" else "right")
     for r in rows(result):

@@ -92,9 +92,14 @@ def _dtype(model: nn.Module) -> mx.Dtype:
     return getattr(gate, "scales", gate.weight).dtype
 
 
-def _timed(fn: Callable, trials: int) -> tuple[list[float], object]:
-    times, out = [], None
+def _timed(fn: Callable, trials: int, cold: bool = False) -> tuple[list[float], object]:
+    """``fn``'s seconds over ``trials`` calls, and its last result; ``cold``: after an untimed
+    warm-up (a first call compiles, allocates), the allocator's cache cleared before each."""
+    times, out = [], fn() if cold else None
     for _ in range(trials):
+        if cold:
+            out = None  # (the previous result's memory given back too)
+            mx.clear_cache()
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
@@ -253,21 +258,17 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
     base_active, base_rss = out["memory_source"]
     run = {"k": k, "variants": {}}
     v, keep = run["variants"], k / d_ffn(src)  # a fraction: a count of 1 would read as 1.0
-    pruner = Pruner(src, tok, "griffin", keep)
+    pruner, sel, sli = Pruner(src, tok, "griffin", keep), [], []
 
     def fresh():
         pruner.cache.clear()
-        return pruner.slim_for(task)
-
-    _, (slim, info) = _timed(fresh, 1)  # warm-up (first call compiles, allocates)
-    sel, sli = [], []
-    for _ in range(trials):
-        slim = info = None
-        mx.clear_cache()
-        slim, info = fresh()
+        slim, info = pruner.slim_for(task)
         sel.append(info.select_s)
         sli.append(info.slice_s)
-    mask = info.mask
+        return slim, info
+
+    _, (slim, info) = _timed(fresh, trials, cold=True)
+    sel, sli, mask = sel[1:], sli[1:], info.mask  # (not the warm-up's)
     mx.clear_cache()
     c = count(slim)
     run["slim"] = {**c, "decode_bytes": decode_bytes(slim)}
@@ -323,8 +324,8 @@ def _one_keep(out, src, q_src, tok, prompt, task, k, gen_tokens, trials, variant
         log("(g) slim sliced from the 4-bit source")
         qp = Pruner(q_src(), tok, "griffin", keep)  # the float source's width: the same k, mask
         slice_g, (slim_g, _) = _timed(
-            lambda: (qp.cache.clear(), qp.slim_from_mask(mask))[1], trials
-        )
+            lambda: (qp.cache.clear(), qp.slim_from_mask(mask))[1], trials, cold=True
+        )  # as (c)'s
         v["g_q4_slim"] = {
             "k": qp.k,
             "slice_s": statistics.median(slice_g),

@@ -142,7 +142,10 @@ def bench_command(
     trials: Annotated[
         int,
         typer.Option(
-            "--trials", "-r", help="Timed trials per variant (medians; decode tok/s ± its std dev)."
+            "--trials",
+            "-r",
+            help="Timed trials per variant, each pass after an untimed warm-up (medians; decode "
+            "tok/s ± its std dev); variants compared in alternating trials run at least 3.",
         ),
     ] = 3,
     align: Annotated[int, typer.Option("--align", help="Round k up to a multiple of this.")] = 1,
@@ -165,7 +168,12 @@ def bench_command(
     ] = None,
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="Write the JSON here (default or -: to stdout)."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the JSON here (default or -: to stdout), rewritten after (a) and each keep "
+            'ratio with "complete": false until the run ends (a Ctrl-C leaves the run so far).',
+        ),
     ] = None,
     plot_path: Annotated[
         str | None,
