@@ -5,6 +5,8 @@ for the embedded model, an ``--adapter``'s predictor, else GRIFFIN."""
 
 from __future__ import annotations
 
+import glob
+import os
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -56,6 +58,15 @@ def not_held(output: str, *inputs) -> None:
         if Path(given).expanduser().resolve().is_relative_to(out):
             raise UsageError(f"output {output} holds the input {given}, which writing would "
                              "delete: name a new folder")  # fmt: skip
+
+
+def globbed(output: str) -> None:
+    """Warn that ``mlx_lm.load`` cannot load a folder whose path holds a glob character: it
+    globs ``PATH/model*.safetensors`` (``mlx_ifp.load`` hands it such a folder by a link)."""
+    if glob.escape(full := os.path.abspath(os.path.expanduser(output))) != full:
+        typer.echo(f"Warning: mlx_lm.load may find no weights, or another folder's, in {full} "
+                   "(it globs the path, which holds [, * or ?): mlx_ifp loads it; for mlx-lm, "
+                   "rename it", err=True)  # fmt: skip
 
 
 def convert_command(
@@ -171,6 +182,7 @@ def convert_command(
     if fmt == "mlx":
         check_writable(output, folder=True, ours=MODEL_FILES)
         not_an_input(output)  # (a converted folder in the cache: the embedded model's twin)
+        globbed(output)
     else:  # never the source model's own file (m.gguf -o m.gguf), nor one of its folder, nor a
         not_an_input(output, model)  # file of the user's (an earlier GGUF export is replaced)
         check_writable(output, magic=b"GGUF")

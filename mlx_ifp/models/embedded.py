@@ -9,11 +9,14 @@ is used (a partial or mismatched join is deleted and fetched again, never loaded
 First use downloads (no llama-cpp build), joins, and converts to an mlx-lm folder; later calls
 only read the cache and work offline. Two first runs at once: one converts, the other waits for
 it (a lock file in the cache) and reads its folder. Why a model's files failed to load (a folder
-without tokenizer files, a repo id offline) is said here too (``why_not_loaded``).
+without tokenizer files, a repo id offline) is said here too (``why_not_loaded``), and a folder
+whose path mlx-lm would glob is given to it by a plain name (``globbable``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import importlib.util
 import os
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -370,3 +374,17 @@ def why_not_loaded(e: Exception, kind: str, path: str) -> str:
     if kind == "repo" and isinstance(e, LocalEntryNotFoundError) and not constants.HF_HUB_OFFLINE:
         return f"not in the Hugging Face cache, and the Hub cannot be reached ({first_line(e)})"
     return first_line(e)  # (HF_HUB_OFFLINE=1: the Hub's line says so)
+
+
+@contextlib.contextmanager
+def globbable(path: str) -> Iterator[str]:
+    """``path`` as ``mlx_lm.load`` may be given it. It finds the weights with ``glob(PATH/
+    model*.safetensors)``: under a path holding ``[`` none (``out [v1]``) or a sibling's
+    (``m[1]``: ``m1``'s), under ``*`` or ``?`` its siblings' too (``m?``: ``m1``'s). Such a
+    folder is given through a link of a plain name, for the load (its files stay open)."""
+    if glob.escape(path) == path or not os.path.isdir(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="mlx_ifp_load_") as tmp:
+        os.symlink(os.path.abspath(path), link := os.path.join(tmp, "model"))
+        yield link

@@ -189,7 +189,8 @@ def load(
     try:
         options = {"tokenizer_config": tokenizer_config, "model_config": model_config}
         options.update(revision=revision, trust_remote_code=trust_remote_code)
-        net, tokenizer, config = mlx_lm_load(path, lazy=True, return_config=True, **options)
+        with embedded.globbable(path) as plain:  # (mlx-lm globs it: `[` found no weights)
+            net, tokenizer, config = mlx_lm_load(plain, lazy=True, return_config=True, **options)
     except Exception as e:  # what bad files raise (transformers' strict configs their own)
         from huggingface_hub import errors as hub
 
