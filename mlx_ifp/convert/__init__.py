@@ -194,7 +194,9 @@ def card_text(name: str, record: dict) -> str:
     """The model card's text: what the export is, from config.json's ``mlx_ifp`` entry."""
     source = f"`{record.get('source')}`" if record.get("source") else "a model"
     picker = str(record.get("mask_source")).partition("(")[0]  # predictor(FOLDER): predictor
-    if record.get("mask"):
+    k, d = record.get("k"), record.get("d_ffn")  # (keep 1.0: a mask that keeps every channel)
+    pruned = bool(record.get("mask")) and type(k) is int and type(d) is int and k < d
+    if pruned:
         what = (
             f"{source}, pruned by instruction-following pruning (mlx_ifp): each "
             f"layer's FFN keeps {record.get('k')} of its {record.get('d_ffn')} channels "
@@ -204,6 +206,7 @@ def card_text(name: str, record: dict) -> str:
     else:
         what = f"{source}, written whole by mlx_ifp (no FFN channel pruned)"
     lines, run = ["", f"# {name}", "", f"This model is {what}."], shlex.quote(name)
+    run = shlex.quote(f"./{name}") if name.startswith("-") else run  # not read as an option
     if record.get("adapter"):  # (its folder's name; the hash tells a copy or a retrained run)
         sha = f", adapters.safetensors sha256 `{record['adapter_sha256']}`..."
         sha = sha if record.get("adapter_sha256") else ""
@@ -226,10 +229,12 @@ def card_text(name: str, record: dict) -> str:
         "```",
         "",
         "or with mlx_ifp, which runs it as written (a named `--mask-source` or `--keep` would "
-        "prune it again):",
+        "prune it again):"
+        if pruned  # a whole model is pruned per prompt by generate, as any model, unless told
+        else "or with mlx_ifp, whole (without `--keep 1.0` it prunes the model per prompt):",
         "",
         "```bash",
-        f'mlx_ifp generate --model {run} -p "hello"',
+        f'mlx_ifp generate --model {run}{"" if pruned else " --keep 1.0"} -p "hello"',
         "```",
         "",
     ]
